@@ -1,0 +1,80 @@
+# dirsync - build, demo and tests.  `make demo` and `make check` are the two
+# commands a new user needs (see README.md).
+
+B ?= build
+CC ?= cc
+PKGS = sqlite3 jansson ldap libpq libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -ljansson -lldap -llber -lpq -lcurl)
+
+CFLAGS ?= -O2 -g
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wno-unused-parameter -Wformat=2 -Wvla
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
+	     -Isrc $(PKG_CFLAGS) -MMD -MP
+ifeq ($(SAN),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDSAN = -fsanitize=address,undefined
+endif
+LDLIBS = $(PKG_LIBS) -lcrypt -lm
+
+SRCS := $(sort $(wildcard src/*.c src/*/*.c))
+OBJS := $(SRCS:%.c=$(B)/%.o)
+LIBOBJS := $(filter-out $(B)/src/main.o,$(OBJS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all demo check deps test unit golden cli integration asan bench clean
+
+all: $(B)/dirsync
+
+$(B)/dirsync: $(OBJS)
+	$(CC) $(LDSAN) -o $@ $(OBJS) $(LDLIBS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBOBJS) $(LDSAN) $(LDLIBS) -lcmocka
+
+# Everything the tests need, installed only when missing.
+deps:
+	@scripts/deps.sh
+
+demo: deps all
+	@scripts/demo.sh $(B)/dirsync
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+golden: all
+	@tests/golden/run.sh $(B)/dirsync
+
+cli: all
+	@tests/cli/run.sh $(B)/dirsync
+
+integration: all
+	@tests/integration/run.sh $(B)/dirsync
+
+test: unit golden cli
+
+# Unit and golden tests once more under ASan+UBSan, in their own build dir.
+asan:
+	@$(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS="-O1 -g" unit golden
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory integration
+
+bench: all
+	@bench/run.sh $(B)/dirsync
+
+clean:
+	rm -rf build build-asan
+
+-include $(OBJS:.o=.d)

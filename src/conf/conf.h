@@ -1,0 +1,135 @@
+/*
+ * conf.h - the effective configuration, from /etc/dirsync/dirsync.conf.
+ *
+ * One option table in conf.c drives parsing, validation, `dirsync check`'s
+ * dump and the masking of secrets.  Unknown sections and keys are errors
+ * reported as file:line.  Durations are stored in seconds, "no limit" as -1.
+ */
+#ifndef DS_CONF_H
+#define DS_CONF_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "util/err.h"
+
+#define DIRSYNC_DEFAULT_CONF "/etc/dirsync/dirsync.conf"
+
+struct strlist {
+	size_t n;
+	char **v;
+};
+
+enum src_type { SRC_LDAP, SRC_LDIF };
+enum starttls_mode { STARTTLS_NO, STARTTLS_YES, STARTTLS_DEMAND };
+enum flavor { FLAVOR_AUTO, FLAVOR_AD, FLAVOR_OPENLDAP };
+enum tgt_type { TGT_SQL, TGT_SCIM };
+enum pw_failure { PW_ACCEPT, PW_REJECT };
+enum deprovision { DEPROV_DISABLE, DEPROV_DELETE };
+enum notify_when { NOTIFY_CHANGES, NOTIFY_ERRORS, NOTIFY_ALWAYS };
+
+/* scope.object_types bits */
+#define OT_USERS 0x1
+#define OT_GROUPS 0x2
+#define OT_CONTACTS 0x4
+
+struct conf {
+	char *path;             /* file it came from */
+
+	struct {
+		enum src_type type;
+		struct strlist uri;     /* tried in order */
+		enum starttls_mode starttls;
+		char *tls_ca_file;
+		bool tls_verify;
+		char *bind_dn;
+		char *bind_password_file;
+		char *bind_password;    /* loaded secret (file or env), or NULL */
+		char *base_dn;
+		char *filter;           /* NULL/"" = flavor default */
+		enum flavor flavor;
+		long page_size;
+		long timeout;           /* seconds */
+		char *path;             /* type = ldif */
+	} source;
+
+	struct {
+		bool mail_enabled_only;
+		bool enabled_only;
+		bool visible_only;
+		struct strlist member_of;   /* group DNs, one per line */
+		struct strlist exclude;     /* fnmatch patterns */
+		unsigned object_types;      /* OT_* bits */
+	} scope;
+
+	struct {
+		char *email_attribute;
+		struct strlist alias_attributes;
+		char *group_filter;
+		struct strlist accepted_domains;  /* lower-case */
+		struct strlist domain_rewrite;    /* "from=to", lower-case */
+	} mapping;
+
+	struct {
+		enum tgt_type type;
+		char *url;
+		char *schema;
+		char *password_scheme;
+		char *token_file;
+		char *ca_file;
+		bool adopt;
+	} target;
+
+	struct {
+		long min_length;
+		long min_classes;
+		enum pw_failure on_failure;
+	} passwords;
+
+	struct {
+		long max_adds;          /* -1 = no limit */
+		long max_updates;
+		long max_deletes;
+		long max_alias_adds;
+		long max_alias_deletes;
+		long max_total;
+		long max_delete_percent; /* -1 = no limit */
+		enum deprovision deprovision;
+		long delete_after;      /* seconds */
+		bool allow_empty;
+	} safety;
+
+	struct {
+		long interval;          /* seconds */
+		long full_every;
+	} schedule;
+
+	struct {
+		char *smtp_url;
+		char *from;
+		struct strlist to;
+		enum notify_when when;
+	} notify;
+
+	struct {
+		char *path;
+		long keep_runs;
+	} state;
+};
+
+/* Fill in SPEC's defaults.  conf_free() releases whatever is set. */
+void conf_defaults(struct conf *c);
+/*
+ * Defaults, then the file, then secrets (bind_password_file or the
+ * DIRSYNC_BIND_PASSWORD environment variable), then cross-key checks.
+ * Returns 0, or -1 with err (DS_E_CONFIG, file and line set).
+ */
+int conf_load(struct conf *c, const char *path, struct err *err);
+/* The effective settings as INI, secrets masked. */
+void conf_dump(const struct conf *c, FILE *fp);
+void conf_free(struct conf *c);
+
+/* Parse "30s", "5m", "1h", "30d" or a bare number of seconds. */
+int conf_parse_duration(const char *s, long *out);
+
+#endif

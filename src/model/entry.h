@@ -1,0 +1,51 @@
+/*
+ * entry.h - one directory entry as a source hands it over.
+ *
+ * Both sources (LDIF, LDAP) produce exactly this shape, so everything after
+ * the read is source-agnostic.  Attribute names come without options:
+ * "member;range=0-1499" is delivered as "member" with all ranges merged,
+ * "userCertificate;binary" as "userCertificate".  Values may be binary
+ * (objectGUID), hence the explicit length; each is also NUL-terminated.
+ *
+ * An entry handed to a callback is borrowed until the callback returns.
+ */
+#ifndef DS_ENTRY_H
+#define DS_ENTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct val {
+	const char *p;   /* NUL-terminated, may contain NULs if binary */
+	size_t len;
+};
+
+struct attr {
+	const char *name;
+	size_t nvals;
+	struct val *vals;
+};
+
+struct entry {
+	const char *dn;
+	size_t nattrs;
+	struct attr *attrs;
+	/* where it came from, for messages: "file.ldif:120" or server URI */
+	const char *origin;
+};
+
+/* Case-insensitive attribute lookup; NULL when absent. */
+const struct attr *entry_attr(const struct entry *e, const char *name);
+/* First value or NULL. */
+const char *entry_first(const struct entry *e, const char *name);
+bool entry_has_value(const struct entry *e, const char *name,
+		     const char *value); /* case-insensitive value match */
+
+/*
+ * DN normalisation used for every DN comparison (member values, member_of,
+ * lookups): lower-case, no spaces around ',' '=' and '+'.  Returns a
+ * malloc'd string.
+ */
+char *dn_normalize(const char *dn);
+
+#endif

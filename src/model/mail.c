@@ -1,0 +1,102 @@
+#include "model/mail.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+static const char *const kind_names[MK_NKINDS] = {
+	"mailbox", "alias", "list", "contact", "domain",
+};
+
+const char *
+mkind_name(enum mkind k)
+{
+	return (unsigned)k < MK_NKINDS ? kind_names[k] : "unknown";
+}
+
+int
+mkind_parse(const char *s, enum mkind *out)
+{
+	int i;
+
+	for (i = 0; i < MK_NKINDS; i++) {
+		if (strcmp(s, kind_names[i]) == 0) {
+			*out = (enum mkind)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+bool
+mkind_alias_row(enum mkind k)
+{
+	return k == MK_ALIAS || k == MK_LIST || k == MK_CONTACT;
+}
+
+void
+mset_init(struct mset *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+static const char *
+dup_or_null(struct arena *a, const char *s)
+{
+	return s != NULL ? arena_strdup(a, s) : NULL;
+}
+
+struct mobj *
+mset_add(struct mset *s, const struct mobj *o)
+{
+	struct mobj *n;
+
+	if (strmap_get(&s->by_addr, o->address) != NULL)
+		return NULL;
+	n = arena_alloc(&s->arena, sizeof(*n));
+	n->kind = o->kind;
+	n->address = arena_strdup(&s->arena, o->address);
+	n->anchor = dup_or_null(&s->arena, o->anchor);
+	n->name = dup_or_null(&s->arena, o->name);
+	n->gotos = dup_or_null(&s->arena, o->gotos);
+	n->active = o->active;
+	n->dn = dup_or_null(&s->arena, o->dn);
+	s->v = xgrow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
+	s->v[s->n++] = n;
+	strmap_put(&s->by_addr, n->address, n);
+	return n;
+}
+
+struct mobj *
+mset_get(const struct mset *s, const char *address)
+{
+	return strmap_get(&s->by_addr, address);
+}
+
+static int
+cmp_mobj(const void *a, const void *b)
+{
+	const struct mobj *x = *(struct mobj *const *)a;
+	const struct mobj *y = *(struct mobj *const *)b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return strcmp(x->address, y->address);
+}
+
+void
+mset_sort(struct mset *s)
+{
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), cmp_mobj);
+}
+
+void
+mset_free(struct mset *s)
+{
+	strmap_free(&s->by_addr);
+	free(s->v);
+	arena_free(&s->arena);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,58 @@
+/*
+ * mail.h - mail objects: what the target holds or should hold.
+ *
+ * The rules turn directory entries into a set of these (the desired set);
+ * a target's load() turns its rows into the same shape (the current set);
+ * the planner diffs the two.  Objects are keyed by address, lower-case.
+ *
+ * In the Postfixadmin schema a mailbox is a `mailbox` row plus its
+ * self-alias; aliases, lists and contacts are `alias` rows whose goto is
+ * the mailbox, the members, or the contact's external address.  A target's
+ * load() cannot tell alias, list and contact rows apart: it reports them as
+ * MK_ALIAS and the planner takes the kind from the state database.
+ */
+#ifndef DS_MAIL_H
+#define DS_MAIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/arena.h"
+#include "util/strmap.h"
+
+enum mkind { MK_MAILBOX, MK_ALIAS, MK_LIST, MK_CONTACT, MK_DOMAIN, MK_NKINDS };
+
+struct mobj {
+	enum mkind kind;
+	const char *address;  /* key; for domains, the domain */
+	const char *anchor;   /* owner's anchor; NULL when unknown */
+	const char *name;     /* mailbox or list display name, may be NULL */
+	const char *gotos;    /* alias-table kinds: comma-joined, sorted */
+	bool active;
+	const char *dn;       /* source DN (desired set only), for messages */
+};
+
+struct mset {
+	struct arena arena;   /* owns the objects and their strings */
+	struct mobj **v;
+	size_t n, cap;
+	struct strmap by_addr;
+};
+
+void mset_init(struct mset *s);
+/*
+ * Adds a copy of *o (strings copied into the set's arena).  Returns the
+ * stored object, or NULL if the address is already present (nothing added).
+ */
+struct mobj *mset_add(struct mset *s, const struct mobj *o);
+struct mobj *mset_get(const struct mset *s, const char *address);
+/* Sorts v by (kind, address) so output is deterministic. */
+void mset_sort(struct mset *s);
+void mset_free(struct mset *s);
+
+const char *mkind_name(enum mkind k);   /* "mailbox", "alias", ... */
+int mkind_parse(const char *s, enum mkind *out);
+/* Aliases, lists and contacts all live in the alias table. */
+bool mkind_alias_row(enum mkind k);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * plan.h - the pure diff: (desired, current, managed) -> changes.
+ *
+ * No I/O here: everything the planner needs comes in through plan_input,
+ * so it can be unit-tested and fuzzed as plain code.
+ */
+#ifndef DS_PLAN_H
+#define DS_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "conf/conf.h"
+#include "model/mail.h"
+#include "util/arena.h"
+#include "util/strmap.h"
+
+enum op { OP_ADD, OP_UPDATE, OP_DISABLE, OP_DELETE, OP_NOPS };
+
+/* what an OP_UPDATE changes */
+#define CH_NAME 0x1
+#define CH_GOTO 0x2
+#define CH_ACTIVE 0x4     /* re-enable: active 0 -> 1 */
+#define CH_ADDRESS 0x8    /* rename: old_address -> address, data kept */
+#define CH_ADOPT 0x10     /* an unmanaged row taken over (adopt = yes) */
+#define CH_KIND 0x20      /* alias-table row changes kind (alias -> list) */
+
+struct change {
+	enum op op;
+	enum mkind kind;
+	const char *address;
+	const char *old_address;  /* CH_ADDRESS, else NULL */
+	const char *anchor;
+	const char *name, *old_name;
+	const char *gotos, *old_gotos;
+	unsigned fields;          /* CH_* for updates */
+	const char *dn;           /* source DN when known */
+};
+
+/* One managed object, as the state database remembers it. */
+struct managed_rec {
+	const char *address;
+	enum mkind kind;
+	const char *anchor;
+	long long disabled_at;    /* unix time, 0 = active */
+};
+
+struct managed {
+	struct arena arena;
+	struct managed_rec **v;
+	size_t n, cap;
+	struct strmap by_addr;
+};
+
+void managed_init(struct managed *m);
+struct managed_rec *managed_add(struct managed *m, const char *address,
+				enum mkind kind, const char *anchor,
+				long long disabled_at);
+void managed_free(struct managed *m);
+
+struct plan_input {
+	const struct mset *desired;
+	const struct mset *current;
+	const struct managed *managed;
+	/* objects and addresses the planner must leave alone (conflicts) */
+	const struct strmap *frozen_anchors;
+	const struct strmap *frozen_addresses;
+	bool adopt;
+	enum deprovision deprovision;
+	long delete_after;        /* seconds */
+	time_t now;
+};
+
+/* A target row that blocks a desired object (adopt = no). */
+struct plan_clash {
+	const char *address;
+	const char *anchor;
+};
+
+struct plan {
+	struct arena arena;
+	struct change *v;
+	size_t n, cap;
+	struct plan_clash *clashes;
+	size_t nclashes, capclashes;
+	size_t count[OP_NOPS];          /* non-alias objects */
+	size_t alias_count[OP_NOPS];    /* alias rows */
+};
+
+void plan_init(struct plan *p);
+/* Computes the changes, ordered deletes, disables, updates, adds. */
+void plan_build(struct plan *p, const struct plan_input *in);
+/* Drops every disable and delete (used when the read was partial). */
+void plan_drop_removals(struct plan *p);
+void plan_free(struct plan *p);
+const char *op_name(enum op op);
+
+/* Which safety limit a plan exceeds. */
+struct limit_hit {
+	const char *limit;   /* config key, e.g. "max_deletes"; NULL = none */
+	long allowed;
+	long planned;
+};
+
+/*
+ * 0 when within limits, else 1 with *hit describing the first limit
+ * exceeded.  managed_count: non-alias objects dirsync manages;
+ * in_scope: directory objects in scope (allow_empty).
+ */
+int plan_check_limits(const struct plan *p, const struct conf *c,
+		      size_t managed_count, size_t in_scope,
+		      struct limit_hit *hit);
+
+#endif

@@ -1,0 +1,26 @@
+#include "source/source.h"
+
+#include <string.h>
+
+const struct source_ops *
+source_ops_for(const struct conf *conf)
+{
+	return conf->source.type == SRC_LDIF ? &source_ldif_ops
+					     : &source_ldap_ops;
+}
+
+const char *
+source_default_filter(const char *flavor)
+{
+	if (flavor != NULL && strcmp(flavor, "ad") == 0)
+		return "(&(|(objectClass=user)(objectClass=group)"
+		       "(objectClass=contact))(!(objectClass=computer)))";
+	if (flavor != NULL && strcmp(flavor, "openldap") == 0)
+		return "(|(objectClass=inetOrgPerson)(objectClass=groupOfNames)"
+		       "(objectClass=groupOfUniqueNames))";
+	/* LDIF exports and unknown servers: everything either would take */
+	return "(&(|(objectClass=user)(objectClass=inetOrgPerson)"
+	       "(objectClass=group)(objectClass=groupOfNames)"
+	       "(objectClass=groupOfUniqueNames)(objectClass=contact))"
+	       "(!(objectClass=computer)))";
+}

@@ -1,0 +1,46 @@
+/*
+ * sqldrv.h - what the SQL target needs from a database library.
+ *
+ * sql.c holds the Postfixadmin logic once; a driver per engine (SQLite,
+ * PostgreSQL) provides these few calls.  Statements use $1..$n
+ * placeholders (SQLite accepts them too, numbered by first appearance).
+ * Parameters and result columns travel as text; NULL params are SQL NULL.
+ *
+ * Drivers cache prepared statements keyed by the address of the `sql`
+ * string, so callers pass string literals (or other storage that outlives
+ * the connection) and never a buffer they reuse.
+ */
+#ifndef DS_SQLDRV_H
+#define DS_SQLDRV_H
+
+#include "conf/conf.h"
+#include "util/err.h"
+
+/* One result row: ncols text values (NULL for SQL NULL).  Return 0/-1. */
+typedef int (*sqldrv_row_cb)(void *ctx, int ncols, const char *const *cols);
+
+struct sqldrv;
+
+struct sqldrv_ops {
+	const char *name;        /* "sqlite", "postgresql" */
+	/* URL scheme this driver takes, e.g. "sqlite://" */
+	const char *scheme;
+	/* CREATE TABLE IF NOT EXISTS ... for the Postfixadmin tables */
+	const char *ddl;
+	int (*open)(struct sqldrv **out, const char *url,
+		    const struct conf *conf, struct err *err);
+	/* Statements without parameters or results: DDL, BEGIN, COMMIT. */
+	int (*exec)(struct sqldrv *db, const char *sql, struct err *err);
+	/* Parameterised statement; cb may be NULL when no rows matter. */
+	int (*query)(struct sqldrv *db, const char *sql, int nparams,
+		     const char *const *params, sqldrv_row_cb cb, void *ctx,
+		     struct err *err);
+	/* Rows changed by the last query (for updates that must hit one). */
+	long (*changes)(struct sqldrv *db);
+	void (*close)(struct sqldrv *db);
+};
+
+extern const struct sqldrv_ops sqldrv_sqlite_ops;
+extern const struct sqldrv_ops sqldrv_pgsql_ops;
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * buf.h - a growable byte buffer, always NUL-terminated.
+ */
+#ifndef DS_BUF_H
+#define DS_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+#define BUF_INIT {NULL, 0, 0}
+
+void buf_add(struct buf *b, const void *data, size_t n);
+void buf_adds(struct buf *b, const char *s);
+void buf_addc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void buf_reset(struct buf *b);
+/* Returns the string (never NULL); the buffer keeps owning it. */
+const char *buf_str(struct buf *b);
+/* Hands the string to the caller and empties the buffer. */
+char *buf_steal(struct buf *b);
+void buf_free(struct buf *b);
+
+#endif

@@ -1,0 +1,145 @@
+#include "util/strmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+/* Deleted slots keep key == TOMB so probing continues past them. */
+static const char TOMB[1];
+
+unsigned
+strmap_hash(const char *s)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+
+	while (*s != '\0') {
+		h ^= (unsigned char)*s++;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static struct strmap_slot *
+find(const struct strmap *m, const char *key, unsigned h)
+{
+	size_t mask = m->cap - 1, i = h & mask;
+	struct strmap_slot *tomb = NULL;
+
+	for (;;) {
+		struct strmap_slot *s = &m->slots[i];
+
+		if (s->key == NULL)
+			return tomb ? tomb : s;
+		if (s->key == TOMB) {
+			if (tomb == NULL)
+				tomb = s;
+		} else if (s->hash == h && strcmp(s->key, key) == 0) {
+			return s;
+		}
+		i = (i + 1) & mask;
+	}
+}
+
+static void
+grow(struct strmap *m)
+{
+	struct strmap_slot *old = m->slots;
+	size_t oldcap = m->cap, i;
+
+	m->cap = oldcap ? oldcap * 2 : 16;
+	m->slots = xcalloc(m->cap, sizeof(*m->slots));
+	m->len = 0;
+	m->tombs = 0;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].key != NULL && old[i].key != TOMB) {
+			struct strmap_slot *s =
+				find(m, old[i].key, old[i].hash);
+			*s = old[i];
+			m->len++;
+		}
+	}
+	free(old);
+}
+
+void *
+strmap_put(struct strmap *m, const char *key, void *val)
+{
+	unsigned h = strmap_hash(key);
+	struct strmap_slot *s;
+	void *prev;
+
+	if ((m->len + m->tombs + 1) * 4 >= m->cap * 3)
+		grow(m);
+	s = find(m, key, h);
+	if (s->key != NULL && s->key != TOMB) {
+		prev = s->val;
+		s->val = val;
+		return prev;
+	}
+	if (s->key == TOMB)
+		m->tombs--;
+	s->key = key;
+	s->hash = h;
+	s->val = val;
+	m->len++;
+	return NULL;
+}
+
+void *
+strmap_get(const struct strmap *m, const char *key)
+{
+	struct strmap_slot *s;
+
+	if (m->cap == 0)
+		return NULL;
+	s = find(m, key, strmap_hash(key));
+	if (s->key == NULL || s->key == TOMB)
+		return NULL;
+	return s->val;
+}
+
+void *
+strmap_del(struct strmap *m, const char *key)
+{
+	struct strmap_slot *s;
+	void *val;
+
+	if (m->cap == 0)
+		return NULL;
+	s = find(m, key, strmap_hash(key));
+	if (s->key == NULL || s->key == TOMB)
+		return NULL;
+	val = s->val;
+	s->key = TOMB;
+	s->val = NULL;
+	m->len--;
+	m->tombs++;
+	return val;
+}
+
+bool
+strmap_next(const struct strmap *m, size_t *iter, const char **key,
+	    void **val)
+{
+	while (*iter < m->cap) {
+		struct strmap_slot *s = &m->slots[(*iter)++];
+
+		if (s->key != NULL && s->key != TOMB) {
+			if (key)
+				*key = s->key;
+			if (val)
+				*val = s->val;
+			return true;
+		}
+	}
+	return false;
+}
+
+void
+strmap_free(struct strmap *m)
+{
+	free(m->slots);
+	m->slots = NULL;
+	m->cap = m->len = m->tombs = 0;
+}
