@@ -1,10 +1,1119 @@
-/* STUB: the INI parser and option table are being written (see conf.h). */
+/*
+ * conf.c - the INI parser and the one option table.
+ *
+ * Everything a key can be is described once, in opts[] below: its section,
+ * its type, where it lives in struct conf, its bounds or allowed names and
+ * whether it is a secret.  The parser, the validation messages, conf_dump()
+ * (what `dirsync check` prints) and the masking of secrets all walk that
+ * table, so a key added there is parsed, checked and printed everywhere.
+ *
+ * Grammar (strict; every violation is an error at file:line):
+ *   [section]
+ *   key = value        ; comment      (';' or '#' at line start, or after
+ *   key =                             ;  whitespace inside a line)
+ *       continuation   lines that start with whitespace belong to the key
+ *       continuation   above: one item each for line lists (member_of,
+ *                      domain_rewrite), more words for word lists.
+ * An empty value leaves the key at its default; for the safety limits an
+ * empty value means "no limit" (-1).  A key given twice is an error.
+ */
 #include "conf/conf.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/xalloc.h"
+
+/* Bounds on what we read: a config file is small and written by people. */
+#define CONF_MAX_FILE (1024 * 1024)
+#define CONF_MAX_LINE (64 * 1024)
+#define CONF_MAX_SECRET 4096
+#define CONF_ENV_PASSWORD "DIRSYNC_BIND_PASSWORD"
+#define CONF_MASK "********"
+
+enum opt_type {
+	T_STR,          /* char *; empty = default (usually NULL) */
+	T_BOOL,         /* bool: yes/no true/false on/off 1/0 */
+	T_INT,          /* long in [min, max] */
+	T_DUR,          /* long seconds in [min, max] */
+	T_ENUM,         /* enum (int-sized), index into names[] */
+	T_WORDS,        /* struct strlist, split on whitespace */
+	T_LINES,        /* struct strlist, one item per line */
+	T_OTYPES,       /* unsigned OT_* bits from words */
+};
+
+/* opt flags */
+#define F_NOLIMIT 0x01     /* T_INT: empty value = -1 = no limit */
+#define F_LOWER 0x02       /* list items are lower-cased */
+#define F_SECRET 0x04      /* never printed; never set from the file */
+#define F_SECRET_FILE 0x08 /* names a file holding a secret */
+
+/* Checks one list item (already lower-cased if F_LOWER); may rewrite it in
+ * place.  Returns NULL when fine, else what is wrong ("must start with"). */
+typedef const char *(*item_check_fn)(char *item);
+
+struct opt {
+	const char *section;
+	const char *key;
+	enum opt_type type;
+	size_t off;
+	unsigned flags;
+	long min, max;                  /* T_INT, T_DUR */
+	const char *const *names;       /* T_ENUM, T_OTYPES; NULL-terminated */
+	item_check_fn check;            /* T_WORDS, T_LINES */
+};
+
+static const char *const src_type_names[] = {"ldap", "ldif", NULL};
+static const char *const starttls_names[] = {"no", "yes", "demand", NULL};
+static const char *const flavor_names[] = {"auto", "ad", "openldap", NULL};
+static const char *const tgt_type_names[] = {"sql", "scim", NULL};
+static const char *const pw_failure_names[] = {"accept", "reject", NULL};
+static const char *const deprov_names[] = {"disable", "delete", NULL};
+static const char *const when_names[] = {"changes", "errors", "always",
+					 NULL};
+/* Index i is bit 1 << i: OT_USERS, OT_GROUPS, OT_CONTACTS. */
+static const char *const otype_names[] = {"users", "groups", "contacts",
+					  NULL};
+
+_Static_assert(sizeof(enum src_type) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum starttls_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum flavor) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tgt_type) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum pw_failure) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum deprovision) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum notify_when) == sizeof(int), "enum size");
+_Static_assert(OT_USERS == 1 && OT_GROUPS == 2 && OT_CONTACTS == 4,
+	       "otype_names order");
+
+static const char *check_ldap_uri(char *item);
+static const char *check_domain(char *item);
+static const char *check_rewrite(char *item);
+static const char *check_address(char *item);
+
+#define DAY 86400L
+#define OFF(sec, fld) offsetof(struct conf, sec.fld)
+#define O_STR(sec, fld, fl) {#sec, #fld, T_STR, OFF(sec, fld), fl, 0, 0, NULL, NULL}
+#define O_BOOL(sec, fld) {#sec, #fld, T_BOOL, OFF(sec, fld), 0, 0, 0, NULL, NULL}
+#define O_INT(sec, fld, fl, lo, hi) \
+	{#sec, #fld, T_INT, OFF(sec, fld), fl, lo, hi, NULL, NULL}
+#define O_DUR(sec, fld, lo, hi) \
+	{#sec, #fld, T_DUR, OFF(sec, fld), 0, lo, hi, NULL, NULL}
+#define O_ENUM(sec, fld, nm) \
+	{#sec, #fld, T_ENUM, OFF(sec, fld), 0, 0, 0, nm, NULL}
+#define O_LIST(sec, fld, typ, fl, chk) \
+	{#sec, #fld, typ, OFF(sec, fld), fl, 0, 0, NULL, chk}
+
+/* SPEC order: conf_dump() prints sections and keys in this order. */
+static const struct opt opts[] = {
+	O_ENUM(source, type, src_type_names),
+	O_LIST(source, uri, T_WORDS, 0, check_ldap_uri),
+	O_ENUM(source, starttls, starttls_names),
+	O_STR(source, tls_ca_file, 0),
+	O_BOOL(source, tls_verify),
+	O_STR(source, bind_dn, 0),
+	O_STR(source, bind_password_file, F_SECRET_FILE),
+	O_STR(source, bind_password, F_SECRET),
+	O_STR(source, base_dn, 0),
+	O_STR(source, filter, 0),
+	O_ENUM(source, flavor, flavor_names),
+	O_INT(source, page_size, 0, 1, 100000),
+	O_DUR(source, timeout, 1, DAY),
+	O_STR(source, path, 0),
+
+	O_BOOL(scope, mail_enabled_only),
+	O_BOOL(scope, enabled_only),
+	O_BOOL(scope, visible_only),
+	O_LIST(scope, member_of, T_LINES, 0, NULL),
+	O_LIST(scope, exclude, T_WORDS, 0, NULL),
+	{"scope", "object_types", T_OTYPES, OFF(scope, object_types), 0, 0, 0,
+	 otype_names, NULL},
+
+	O_STR(mapping, email_attribute, 0),
+	O_LIST(mapping, alias_attributes, T_WORDS, 0, NULL),
+	O_STR(mapping, group_filter, 0),
+	O_LIST(mapping, accepted_domains, T_WORDS, F_LOWER, check_domain),
+	O_LIST(mapping, domain_rewrite, T_LINES, F_LOWER, check_rewrite),
+
+	O_ENUM(target, type, tgt_type_names),
+	O_STR(target, url, 0),
+	O_STR(target, schema, 0),
+	O_STR(target, password_scheme, 0),
+	O_STR(target, token_file, F_SECRET_FILE),
+	O_STR(target, ca_file, 0),
+	O_BOOL(target, adopt),
+
+	O_INT(passwords, min_length, 0, 1, 1024),
+	O_INT(passwords, min_classes, 0, 0, 4),
+	O_ENUM(passwords, on_failure, pw_failure_names),
+
+	O_INT(safety, max_adds, F_NOLIMIT, 0, LONG_MAX),
+	O_INT(safety, max_updates, F_NOLIMIT, 0, LONG_MAX),
+	O_INT(safety, max_deletes, F_NOLIMIT, 0, LONG_MAX),
+	O_INT(safety, max_alias_adds, F_NOLIMIT, 0, LONG_MAX),
+	O_INT(safety, max_alias_deletes, F_NOLIMIT, 0, LONG_MAX),
+	O_INT(safety, max_total, F_NOLIMIT, 0, LONG_MAX),
+	O_INT(safety, max_delete_percent, F_NOLIMIT, 0, 100),
+	O_ENUM(safety, deprovision, deprov_names),
+	O_DUR(safety, delete_after, 0, 3650 * DAY),
+	O_BOOL(safety, allow_empty),
+
+	O_DUR(schedule, interval, 1, 365 * DAY),
+	O_DUR(schedule, full_every, 0, 3650 * DAY),
+
+	O_STR(notify, smtp_url, 0),
+	O_STR(notify, from, 0),
+	O_LIST(notify, to, T_WORDS, 0, check_address),
+	O_ENUM(notify, when, when_names),
+
+	O_STR(state, path, 0),
+	O_INT(state, keep_runs, 0, 1, 100000000),
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static const char *const sections[] = {
+	"source", "scope", "mapping", "target", "passwords",
+	"safety", "schedule", "notify", "state", NULL,
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+#define FIELD(c, o, type) ((type *)(void *)((char *)(c) + (o)->off))
+#define CFIELD(c, o, type) \
+	((const type *)(const void *)((const char *)(c) + (o)->off))
+
+static void
+strlist_push(struct strlist *l, const char *s)
+{
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(char *));
+	l->v[l->n++] = xstrdup(s);
+}
+
+static void
+strlist_free(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	*e = '\0';
+	return s;
+}
+
+static void
+lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+static bool
+has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* "a or b", "a, b or c" into buf. */
+static const char *
+join_names(const char *const *names, char *buf, size_t len)
+{
+	size_t i, n, off = 0;
+
+	for (n = 0; names[n] != NULL; n++)
+		;
+	buf[0] = '\0';
+	for (i = 0; i < n && off < len; i++) {
+		const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
+		int w = snprintf(buf + off, len - off, "%s%s", sep, names[i]);
+
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	return buf;
+}
+
+static int
+name_index(const char *const *names, const char *s)
+{
+	int i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+static const struct opt *
+opt_find(const char *section, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++)
+		if (strcmp(opts[i].section, section) == 0 &&
+		    strcmp(opts[i].key, key) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+/* Edit distance, for "did you mean"; inputs are short keys. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[64];
+
+	if (la >= 64 || lb >= 64)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* ---- item checks ------------------------------------------------------ */
+
+static const char *
+check_ldap_uri(char *item)
+{
+	if (has_prefix(item, "ldap://") || has_prefix(item, "ldaps://") ||
+	    has_prefix(item, "ldapi://"))
+		return NULL;
+	return "must start with ldap://, ldaps:// or ldapi://";
+}
+
+static bool
+domain_ok(const char *d)
+{
+	size_t n = strlen(d), i;
+
+	if (n == 0 || n > 253 || d[0] == '.' || d[0] == '-' ||
+	    d[n - 1] == '.' || strstr(d, "..") != NULL)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)d[i];
+
+		if (!(isalnum(ch) || ch == '.' || ch == '-' || ch == '_'))
+			return false;
+	}
+	return true;
+}
+
+static const char *
+check_domain(char *item)
+{
+	if (domain_ok(item))
+		return NULL;
+	return "is not a domain name (separate domains with spaces)";
+}
+
+/* "from = to" -> "from=to"; both sides domains.  Never grows the item. */
+static const char *
+check_rewrite(char *item)
+{
+	char *copy = xstrdup(item), *eq = strchr(copy, '='), *from, *to;
+	const char *why = NULL;
+
+	if (eq == NULL) {
+		why = "must be from=to, one per line";
+		goto done;
+	}
+	*eq = '\0';
+	from = trim(copy);
+	to = trim(eq + 1);
+	if (!domain_ok(from) || !domain_ok(to)) {
+		why = "must be from=to with two domain names, one per line";
+		goto done;
+	}
+	sprintf(item, "%s=%s", from, to);
+done:
+	free(copy);
+	return why;
+}
+
+static const char *
+check_address(char *item)
+{
+	const char *at = strchr(item, '@');
+
+	if (at == NULL || at == item || at[1] == '\0')
+		return "is not a mail address";
+	return NULL;
+}
+
+/* ---- value parsing ---------------------------------------------------- */
+
+static int
+parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1", NULL};
+	static const char *const no[] = {"no", "false", "off", "0", NULL};
+	char tmp[8];
+	size_t n = strlen(s);
+
+	if (n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, n + 1);
+	lower(tmp);
+	if (name_index(yes, tmp) >= 0)
+		*out = true;
+	else if (name_index(no, tmp) >= 0)
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+parse_long(const char *s, long *out)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)*s) && *s != '-' && *s != '+')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+conf_parse_duration(const char *s, long *out)
+{
+	long total = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	/* A bare number is seconds; otherwise groups like 1d12h. */
+	while (*s != '\0') {
+		long v, mul;
+		char *end;
+
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		errno = 0;
+		v = strtol(s, &end, 10);
+		if (errno != 0)
+			return -1;
+		switch (*end) {
+		case '\0':
+			if (total != 0)
+				return -1;      /* "1h30" is ambiguous */
+			mul = 1;
+			break;
+		case 's': mul = 1; break;
+		case 'm': mul = 60; break;
+		case 'h': mul = 3600; break;
+		case 'd': mul = DAY; break;
+		default:
+			return -1;
+		}
+		if (v > (LONG_MAX - total) / mul)
+			return -1;
+		total += v * mul;
+		s = *end == '\0' ? end : end + 1;
+	}
+	*out = total;
+	return 0;
+}
+
+static void
+fmt_duration(long s, char *buf, size_t len)
+{
+	if (s > 0 && s % DAY == 0)
+		snprintf(buf, len, "%ldd", s / DAY);
+	else if (s > 0 && s % 3600 == 0)
+		snprintf(buf, len, "%ldh", s / 3600);
+	else if (s > 0 && s % 60 == 0)
+		snprintf(buf, len, "%ldm", s / 60);
+	else
+		snprintf(buf, len, "%lds", s);
+}
+
+/* ---- the parser ------------------------------------------------------- */
+
+struct vline {
+	char *text;
+	long line;
+};
+
+/* One key and its value lines, collected until the next key/section. */
+struct entry {
+	const struct opt *o;
+	long line;
+	struct vline *v;
+	size_t n, cap;
+};
+
+struct parser {
+	const char *file;
+	struct conf *c;
+	struct err *err;
+	const char *section;            /* NULL before the first header */
+	long seen[NOPTS];               /* line each key was set on, or 0 */
+	struct entry e;
+};
+
+static void
+entry_reset(struct entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->v[i].text);
+	e->n = 0;
+	e->o = NULL;
+	e->line = 0;
+}
+
+static void
+entry_add(struct entry *e, const char *text, long line)
+{
+	e->v = xgrow(e->v, &e->cap, e->n + 1, sizeof(*e->v));
+	e->v[e->n].text = xstrdup(text);
+	e->v[e->n].line = line;
+	e->n++;
+}
+
+static int
+bad_value(struct parser *p, long line, const char *val, const char *expect)
+{
+	return err_at(p->err, DS_E_CONFIG, p->file, line,
+		      "bad value '%s' for %s in [%s]: expected %s", val,
+		      p->e.o->key, p->e.o->section, expect);
+}
+
+static int
+set_scalar(struct parser *p, const char *val, long line)
+{
+	const struct opt *o = p->e.o;
+	char names[160], expect[200];
+	long v;
+	bool b;
+	int i;
+
+	switch (o->type) {
+	case T_STR: {
+		char **sp = FIELD(p->c, o, char *);
+
+		free(*sp);
+		*sp = xstrdup(val);
+		return 0;
+	}
+	case T_BOOL:
+		if (parse_bool(val, &b) < 0)
+			return bad_value(p, line, val, "yes or no");
+		*FIELD(p->c, o, bool) = b;
+		return 0;
+	case T_INT:
+		if (parse_long(val, &v) < 0 || v < o->min || v > o->max) {
+			if (o->max == LONG_MAX)
+				snprintf(expect, sizeof(expect),
+					 "a whole number >= %ld%s", o->min,
+					 o->flags & F_NOLIMIT
+						 ? ", or empty for no limit"
+						 : "");
+			else
+				snprintf(expect, sizeof(expect),
+					 "a whole number from %ld to %ld%s",
+					 o->min, o->max,
+					 o->flags & F_NOLIMIT
+						 ? ", or empty for no limit"
+						 : "");
+			return bad_value(p, line, val, expect);
+		}
+		*FIELD(p->c, o, long) = v;
+		return 0;
+	case T_DUR:
+		if (conf_parse_duration(val, &v) < 0 || v < o->min ||
+		    v > o->max) {
+			char lo[32], hi[32];
+
+			fmt_duration(o->min, lo, sizeof(lo));
+			fmt_duration(o->max, hi, sizeof(hi));
+			snprintf(expect, sizeof(expect),
+				 "a duration like 30s, 5m, 1h or 1d "
+				 "(from %s to %s)", lo, hi);
+			return bad_value(p, line, val, expect);
+		}
+		*FIELD(p->c, o, long) = v;
+		return 0;
+	case T_ENUM:
+		i = name_index(o->names, val);
+		if (i < 0)
+			return bad_value(p, line, val,
+					 join_names(o->names, names,
+						    sizeof(names)));
+		*FIELD(p->c, o, int) = i;
+		return 0;
+	default:
+		return err_at(p->err, DS_E_INTERNAL, p->file, line,
+			      "option %s has no scalar type", o->key);
+	}
+}
+
+static int
+add_item(struct parser *p, struct strlist *l, char *item, long line)
+{
+	const struct opt *o = p->e.o;
+	const char *why;
+
+	if (o->flags & F_LOWER)
+		lower(item);
+	if (o->check != NULL && (why = o->check(item)) != NULL)
+		return err_at(p->err, DS_E_CONFIG, p->file, line,
+			      "bad %s item '%s' in [%s]: %s", o->key, item,
+			      o->section, why);
+	strlist_push(l, item);
+	return 0;
+}
+
+static int
+set_otype(struct parser *p, unsigned *bits, const char *word, long line)
+{
+	char names[160];
+	int i = name_index(p->e.o->names, word);
+
+	if (i < 0)
+		return err_at(p->err, DS_E_CONFIG, p->file, line,
+			      "bad object type '%s' in object_types: "
+			      "expected any of %s",
+			      word, join_names(p->e.o->names, names,
+					       sizeof(names)));
+	*bits |= 1u << i;
+	return 0;
+}
+
+/* Applies the collected entry to the conf. */
+static int
+entry_apply(struct parser *p)
+{
+	const struct opt *o = p->e.o;
+	struct strlist l = {0, NULL};
+	unsigned bits = 0;
+	size_t i;
+	int rc = -1;
+
+	if (o == NULL)
+		return 0;
+	if (p->e.n == 0) {              /* empty: default, or no limit */
+		if (o->flags & F_NOLIMIT)
+			*FIELD(p->c, o, long) = -1;
+		rc = 0;
+		goto done;
+	}
+	switch (o->type) {
+	case T_WORDS:
+	case T_OTYPES:
+		for (i = 0; i < p->e.n; i++) {
+			char *save = NULL, *w;
+
+			for (w = strtok_r(p->e.v[i].text, " \t", &save);
+			     w != NULL; w = strtok_r(NULL, " \t", &save)) {
+				if (o->type == T_OTYPES) {
+					if (set_otype(p, &bits, w,
+						      p->e.v[i].line) < 0)
+						goto done;
+				} else if (add_item(p, &l, w,
+						    p->e.v[i].line) < 0) {
+					goto done;
+				}
+			}
+		}
+		break;
+	case T_LINES:
+		for (i = 0; i < p->e.n; i++)
+			if (add_item(p, &l, p->e.v[i].text, p->e.v[i].line) < 0)
+				goto done;
+		break;
+	default:
+		if (p->e.n > 1) {
+			err_at(p->err, DS_E_CONFIG, p->file, p->e.v[1].line,
+			       "%s in [%s] takes a single value; this "
+			       "indented line continues it",
+			       o->key, o->section);
+			goto done;
+		}
+		if (set_scalar(p, p->e.v[0].text, p->e.v[0].line) < 0)
+			goto done;
+		break;
+	}
+	if (o->type == T_OTYPES) {
+		*FIELD(p->c, o, unsigned) = bits;
+	} else if (o->type == T_WORDS || o->type == T_LINES) {
+		struct strlist *dst = FIELD(p->c, o, struct strlist);
+
+		strlist_free(dst);
+		*dst = l;
+		l.n = 0;
+		l.v = NULL;
+	}
+	rc = 0;
+done:
+	strlist_free(&l);
+	entry_reset(&p->e);
+	return rc;
+}
+
+static int
+unknown_key(struct parser *p, const char *key, long line)
+{
+	const char *best = NULL, *elsewhere = NULL;
+	size_t i, bestd = 3, off = 0;
+	char known[400];
+
+	known[0] = '\0';
+	for (i = 0; i < NOPTS; i++) {
+		if (opts[i].flags & F_SECRET)
+			continue;
+		if (strcmp(opts[i].section, p->section) != 0) {
+			if (elsewhere == NULL && strcmp(opts[i].key, key) == 0)
+				elsewhere = opts[i].section;
+			continue;
+		}
+		size_t d = edit_distance(key, opts[i].key);
+
+		if (d < bestd) {
+			bestd = d;
+			best = opts[i].key;
+		}
+		if (off < sizeof(known)) {
+			int w = snprintf(known + off, sizeof(known) - off,
+					 "%s%s", off ? ", " : "", opts[i].key);
+
+			if (w > 0)
+				off += (size_t)w;
+		}
+	}
+	if (elsewhere != NULL)
+		return err_at(p->err, DS_E_CONFIG, p->file, line,
+			      "unknown key '%s' in [%s]; it belongs in [%s]",
+			      key, p->section, elsewhere);
+	if (best != NULL)
+		return err_at(p->err, DS_E_CONFIG, p->file, line,
+			      "unknown key '%s' in [%s]; did you mean '%s'?",
+			      key, p->section, best);
+	return err_at(p->err, DS_E_CONFIG, p->file, line,
+		      "unknown key '%s' in [%s]; known keys: %s", key,
+		      p->section, known);
+}
+
+static int
+parse_section(struct parser *p, char *s, long line)
+{
+	size_t n = strlen(s), i;
+	char *name;
+
+	if (n < 2 || s[n - 1] != ']')
+		return err_at(p->err, DS_E_CONFIG, p->file, line,
+			      "bad section header '%s': expected [name]", s);
+	s[n - 1] = '\0';
+	name = trim(s + 1);
+	for (i = 0; sections[i] != NULL; i++) {
+		if (strcmp(sections[i], name) == 0) {
+			p->section = sections[i];
+			return 0;
+		}
+	}
+	return err_at(p->err, DS_E_CONFIG, p->file, line,
+		      "unknown section [%s]; sections are source, scope, "
+		      "mapping, target, passwords, safety, schedule, notify "
+		      "and state",
+		      name);
+}
+
+static int
+parse_key(struct parser *p, char *s, long line)
+{
+	char *eq = strchr(s, '='), *key, *val;
+	const struct opt *o;
+	size_t idx;
+
+	if (eq == NULL)
+		return err_at(p->err, DS_E_CONFIG, p->file, line,
+			      "expected 'key = value' or '[section]', got "
+			      "'%.60s'",
+			      s);
+	*eq = '\0';
+	key = trim(s);
+	val = trim(eq + 1);
+	if (*key == '\0')
+		return err_at(p->err, DS_E_CONFIG, p->file, line,
+			      "missing key name before '='");
+	if (p->section == NULL)
+		return err_at(p->err, DS_E_CONFIG, p->file, line,
+			      "key '%s' outside any section; put it under a "
+			      "[section] header",
+			      key);
+	o = opt_find(p->section, key);
+	if (o == NULL)
+		return unknown_key(p, key, line);
+	if (o->flags & F_SECRET)
+		return err_at(p->err, DS_E_CONFIG, p->file, line,
+			      "%s cannot be written in the config file; name "
+			      "a file with %s_file (mode 600) or set $%s",
+			      key, key, CONF_ENV_PASSWORD);
+	idx = (size_t)(o - opts);
+	if (p->seen[idx] != 0)
+		return err_at(p->err, DS_E_CONFIG, p->file, line,
+			      "duplicate key '%s' in [%s] (first set on line "
+			      "%ld)",
+			      key, p->section, p->seen[idx]);
+	p->seen[idx] = line;
+	p->e.o = o;
+	p->e.line = line;
+	if (*val != '\0')
+		entry_add(&p->e, val, line);
+	return 0;
+}
+
+/* Cuts a ';' or '#' comment that starts the text or follows whitespace. */
+static void
+cut_comment(char *s)
+{
+	char *q;
+
+	for (q = s; *q != '\0'; q++) {
+		if ((*q == ';' || *q == '#') &&
+		    (q == s || q[-1] == ' ' || q[-1] == '\t')) {
+			*q = '\0';
+			return;
+		}
+	}
+}
+
+static int
+parse_line(struct parser *p, char *raw, long line)
+{
+	bool indented = raw[0] == ' ' || raw[0] == '\t';
+	char *s = raw;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return 0;       /* blank lines and comments keep any value open */
+	cut_comment(s);
+	s = trim(s);
+	if (indented) {
+		if (p->e.o == NULL)
+			return err_at(p->err, DS_E_CONFIG, p->file, line,
+				      "indented line with no key above it; "
+				      "keys start at the beginning of a line, "
+				      "indented lines continue the key above");
+		entry_add(&p->e, s, line);
+		return 0;
+	}
+	if (entry_apply(p) < 0)
+		return -1;
+	if (*s == '[')
+		return parse_section(p, s, line);
+	return parse_key(p, s, line);
+}
+
+static int
+parse_stream(struct parser *p, FILE *fp)
+{
+	char *line = NULL;
+	size_t cap = 0, total = 0;
+	ssize_t n;
+	long lineno = 0;
+	int rc = -1;
+
+	while ((n = getline(&line, &cap, fp)) >= 0) {
+		char *s = line;
+
+		lineno++;
+		total += (size_t)n;
+		if (total > CONF_MAX_FILE) {
+			err_at(p->err, DS_E_CONFIG, p->file, lineno,
+			       "file is larger than %d bytes", CONF_MAX_FILE);
+			goto done;
+		}
+		if (n > CONF_MAX_LINE) {
+			err_at(p->err, DS_E_CONFIG, p->file, lineno,
+			       "line is longer than %d bytes", CONF_MAX_LINE);
+			goto done;
+		}
+		if (strlen(line) != (size_t)n) {
+			err_at(p->err, DS_E_CONFIG, p->file, lineno,
+			       "line contains a NUL byte");
+			goto done;
+		}
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (lineno == 1 && has_prefix(s, "\xEF\xBB\xBF"))
+			s += 3;         /* UTF-8 byte order mark */
+		if (parse_line(p, s, lineno) < 0)
+			goto done;
+	}
+	if (ferror(fp)) {
+		err_at(p->err, DS_E_CONFIG, p->file, lineno + 1, "read: %s",
+		       strerror(errno));
+		p->err->lib_rc = errno;
+		goto done;
+	}
+	if (entry_apply(p) < 0)
+		goto done;
+	rc = 0;
+done:
+	entry_reset(&p->e);
+	free(p->e.v);
+	p->e.v = NULL;
+	p->e.cap = 0;
+	free(line);
+	return rc;
+}
+
+/* ---- secrets ---------------------------------------------------------- */
+
+static long
+key_line(const long *seen, const char *section, const char *key)
+{
+	const struct opt *o = opt_find(section, key);
+
+	return o != NULL ? seen[o - opts] : 0;
+}
+
+static int
+perm_error(struct err *err, const char *file, mode_t mode, const char *why)
+{
+	return err_at(err, DS_E_CONFIG, file, 0,
+		      "%s by group or others (mode %04o)%s; chmod 600 %s",
+		      mode & (S_IRGRP | S_IROTH) ? "is readable"
+						 : "is writable",
+		      (unsigned)(mode & 07777), why, file);
+}
+
+/* Reads a secret file: mode 600 or stricter, one line, not empty. */
+static int
+read_secret(const char *file, char **out, struct err *err)
+{
+	char *buf = NULL;
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd, rc = -1;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		err_at(err, DS_E_CONFIG, file, 0, "bind_password_file: %s",
+		       strerror(errno));
+		err->lib_rc = errno;
+		goto done;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		err_at(err, DS_E_CONFIG, file, 0,
+		       "bind_password_file is not a regular file");
+		goto done;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		perm_error(err, file, st.st_mode, "");
+		goto done;
+	}
+	buf = xmalloc(CONF_MAX_SECRET + 1);
+	while ((n = read(fd, buf + len, CONF_MAX_SECRET + 1 - len)) > 0) {
+		len += (size_t)n;
+		if (len > CONF_MAX_SECRET)
+			break;
+	}
+	if (n < 0) {
+		err_at(err, DS_E_CONFIG, file, 0, "read: %s", strerror(errno));
+		err->lib_rc = errno;
+		goto done;
+	}
+	if (len > CONF_MAX_SECRET) {
+		err_at(err, DS_E_CONFIG, file, 0,
+		       "secret is longer than %d bytes", CONF_MAX_SECRET);
+		goto done;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	buf[len] = '\0';
+	if (len == 0 || strlen(buf) != len || strchr(buf, '\n') != NULL) {
+		err_at(err, DS_E_CONFIG, file, 0,
+		       "%s", len == 0 ? "secret file is empty"
+				      : "secret must be one line of text");
+		goto done;
+	}
+	*out = xstrndup(buf, len);
+	rc = 0;
+done:
+	if (buf != NULL) {
+		explicit_bzero(buf, CONF_MAX_SECRET + 1);
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Secret files other than the bind password are read by their user (the
+ * SCIM target reads token_file); here we only refuse a loose mode. */
+static int
+check_secret_mode(const char *file, struct err *err)
+{
+	struct stat st;
+
+	if (stat(file, &st) < 0)
+		return 0;       /* its reader reports a missing file */
+	if (S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXG | S_IRWXO)))
+		return perm_error(err, file, st.st_mode, "");
+	return 0;
+}
+
+static int
+load_secrets(struct conf *c, mode_t conf_mode, struct err *err)
+{
+	const char *env;
+	size_t i;
+
+	/* A config that names a secret must be as private as the secret. */
+	for (i = 0; i < NOPTS; i++) {
+		const char *v;
+
+		if (!(opts[i].flags & F_SECRET_FILE))
+			continue;
+		v = *CFIELD(c, &opts[i], char *);
+		if (v == NULL || *v == '\0')
+			continue;
+		if (conf_mode & (S_IRWXG | S_IRWXO)) {
+			char why[80];
+
+			snprintf(why, sizeof(why), " and names a secret (%s)",
+				 opts[i].key);
+			return perm_error(err, c->path, conf_mode, why);
+		}
+		if (&opts[i] != opt_find("source", "bind_password_file") &&
+		    check_secret_mode(v, err) < 0)
+			return -1;
+	}
+	if (c->source.bind_password_file != NULL &&
+	    *c->source.bind_password_file != '\0')
+		return read_secret(c->source.bind_password_file,
+				   &c->source.bind_password, err);
+	env = getenv(CONF_ENV_PASSWORD);
+	if (env != NULL && *env != '\0')
+		c->source.bind_password = xstrdup(env);
+	return 0;
+}
+
+/* ---- cross-key checks ------------------------------------------------- */
+
+static int
+cross_check(const struct conf *c, const long *seen, struct err *err)
+{
+	const char *f = c->path;
+	long tline = key_line(seen, "source", "type");
+	size_t i;
+
+	if (c->source.type == SRC_LDIF &&
+	    (c->source.path == NULL || *c->source.path == '\0'))
+		return err_at(err, DS_E_CONFIG, f, tline,
+			      "[source] type = ldif needs path (the LDIF file "
+			      "to read)");
+	if (c->source.type == SRC_LDAP) {
+		if (c->source.uri.n == 0)
+			return err_at(err, DS_E_CONFIG, f, tline,
+				      "[source] type = ldap needs uri "
+				      "(ldap://, ldaps:// or ldapi://)");
+		if (c->source.base_dn == NULL || *c->source.base_dn == '\0')
+			return err_at(err, DS_E_CONFIG, f, tline,
+				      "[source] type = ldap needs base_dn");
+		for (i = 0; i < c->source.uri.n; i++)
+			if (c->source.starttls != STARTTLS_NO &&
+			    has_prefix(c->source.uri.v[i], "ldaps://"))
+				return err_at(
+					err, DS_E_CONFIG, f,
+					key_line(seen, "source", "starttls"),
+					"starttls = %s cannot be used with "
+					"%s: ldaps:// is TLS already",
+					starttls_names[c->source.starttls],
+					c->source.uri.v[i]);
+	}
+
+	long uline = key_line(seen, "target", "url");
+	const char *url = c->target.url;
+
+	if (uline == 0)
+		uline = key_line(seen, "target", "type");
+	if (c->target.type == TGT_SQL &&
+	    (url == NULL || !(has_prefix(url, "sqlite://") ||
+			      has_prefix(url, "postgresql://") ||
+			      has_prefix(url, "postgres://"))))
+		return err_at(err, DS_E_CONFIG, f, uline,
+			      "[target] url '%s' for type = sql must start "
+			      "with sqlite://, postgresql:// or postgres://",
+			      url ? url : "");
+	if (c->target.type == TGT_SCIM &&
+	    (url == NULL || !has_prefix(url, "https://")))
+		return err_at(err, DS_E_CONFIG, f, uline,
+			      "[target] url '%s' for type = scim must start "
+			      "with https://",
+			      url ? url : "");
+
+	const char *smtp = c->notify.smtp_url;
+	bool have_smtp = smtp != NULL && *smtp != '\0';
+
+	if (have_smtp && !has_prefix(smtp, "smtp://") &&
+	    !has_prefix(smtp, "smtps://"))
+		return err_at(err, DS_E_CONFIG, f,
+			      key_line(seen, "notify", "smtp_url"),
+			      "[notify] smtp_url '%s' must start with smtp:// "
+			      "or smtps://",
+			      smtp);
+	if (have_smtp && c->notify.to.n == 0)
+		return err_at(err, DS_E_CONFIG, f,
+			      key_line(seen, "notify", "smtp_url"),
+			      "[notify] smtp_url is set but to is empty");
+	if (!have_smtp && c->notify.to.n > 0)
+		return err_at(err, DS_E_CONFIG, f,
+			      key_line(seen, "notify", "to"),
+			      "[notify] to is set but smtp_url is empty");
+	return 0;
+}
+
+/* ---- public ----------------------------------------------------------- */
 
 void
 conf_defaults(struct conf *c)
@@ -22,9 +1131,7 @@ conf_defaults(struct conf *c)
 	c->scope.visible_only = true;
 	c->scope.object_types = OT_USERS | OT_GROUPS | OT_CONTACTS;
 	c->mapping.email_attribute = xstrdup("mail");
-	c->mapping.alias_attributes.n = 1;
-	c->mapping.alias_attributes.v = xcalloc(1, sizeof(char *));
-	c->mapping.alias_attributes.v[0] = xstrdup("proxyAddresses");
+	strlist_push(&c->mapping.alias_attributes, "proxyAddresses");
 	c->mapping.group_filter =
 		xstrdup("(|(objectClass=group)(objectClass=groupOfNames))");
 	c->target.type = TGT_SQL;
@@ -54,69 +1161,184 @@ conf_defaults(struct conf *c)
 int
 conf_load(struct conf *c, const char *path, struct err *err)
 {
+	struct parser p;
+	struct stat st;
+	FILE *fp = NULL;
+	int rc = -1;
+
+	err_clear(err);         /* a fresh operation: no stale where/object */
 	conf_defaults(c);
 	c->path = xstrdup(path);
-	return err_at(err, DS_E_CONFIG, path, 0, "config parser not built yet");
+	memset(&p, 0, sizeof(p));
+	p.file = c->path;
+	p.c = c;
+	p.err = err;
+
+	fp = fopen(path, "re");
+	if (fp == NULL) {
+		err_at(err, DS_E_CONFIG, path, 0, "%s", strerror(errno));
+		err->lib_rc = errno;
+		goto done;
+	}
+	if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
+		err_at(err, DS_E_CONFIG, path, 0, "not a regular file");
+		goto done;
+	}
+	if (parse_stream(&p, fp) < 0)
+		goto done;
+	if (load_secrets(c, st.st_mode, err) < 0)
+		goto done;
+	if (cross_check(c, p.seen, err) < 0)
+		goto done;
+	rc = 0;
+done:
+	if (fp != NULL)
+		fclose(fp);
+	return rc;
+}
+
+static void
+dump_value(const struct conf *c, const struct opt *o, FILE *fp)
+{
+	char tmp[64];
+	size_t i;
+
+	switch (o->type) {
+	case T_STR: {
+		const char *s = *CFIELD(c, o, char *);
+
+		if (s == NULL || *s == '\0')
+			fprintf(fp, "%s =\n", o->key);
+		else
+			fprintf(fp, "%s = %s\n", o->key, s);
+		break;
+	}
+	case T_BOOL:
+		fprintf(fp, "%s = %s\n", o->key,
+			*CFIELD(c, o, bool) ? "yes" : "no");
+		break;
+	case T_INT: {
+		long v = *CFIELD(c, o, long);
+
+		if (v < 0 && (o->flags & F_NOLIMIT))
+			fprintf(fp, "%s =\n", o->key);
+		else
+			fprintf(fp, "%s = %ld\n", o->key, v);
+		break;
+	}
+	case T_DUR:
+		fmt_duration(*CFIELD(c, o, long), tmp, sizeof(tmp));
+		fprintf(fp, "%s = %s\n", o->key, tmp);
+		break;
+	case T_ENUM: {
+		int v = *CFIELD(c, o, int), n;
+
+		for (n = 0; o->names[n] != NULL; n++)
+			;
+		fprintf(fp, "%s = %s\n", o->key,
+			v >= 0 && v < n ? o->names[v] : "?");
+		break;
+	}
+	case T_OTYPES: {
+		unsigned bits = *CFIELD(c, o, unsigned);
+		const char *sep = "";
+
+		fprintf(fp, "%s =", o->key);
+		for (i = 0; o->names[i] != NULL; i++) {
+			if (bits & (1u << i)) {
+				fprintf(fp, "%s%s", *sep ? sep : " ",
+					o->names[i]);
+				sep = " ";
+			}
+		}
+		fputc('\n', fp);
+		break;
+	}
+	case T_WORDS: {
+		const struct strlist *l = CFIELD(c, o, struct strlist);
+
+		fprintf(fp, "%s =", o->key);
+		for (i = 0; i < l->n; i++)
+			fprintf(fp, " %s", l->v[i]);
+		fputc('\n', fp);
+		break;
+	}
+	case T_LINES: {
+		const struct strlist *l = CFIELD(c, o, struct strlist);
+
+		if (l->n == 1) {
+			fprintf(fp, "%s = %s\n", o->key, l->v[0]);
+			break;
+		}
+		fprintf(fp, "%s =\n", o->key);
+		for (i = 0; i < l->n; i++)
+			fprintf(fp, "\t%s\n", l->v[i]);
+		break;
+	}
+	}
 }
 
 void
 conf_dump(const struct conf *c, FILE *fp)
 {
-	(void)c;
-	(void)fp;
-}
-
-static void
-strlist_free(struct strlist *l)
-{
+	const char *section = NULL;
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
+	for (i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+
+		if (section == NULL || strcmp(section, o->section) != 0) {
+			fprintf(fp, "%s[%s]\n", section ? "\n" : "",
+				o->section);
+			section = o->section;
+		}
+		if (o->flags & F_SECRET) {
+			/* Shown as a comment so the dump stays loadable. */
+			const char *v = *CFIELD(c, o, char *);
+			char fkey[64];
+			const struct opt *fo;
+			const char *file = NULL;
+
+			snprintf(fkey, sizeof(fkey), "%s_file", o->key);
+			fo = opt_find(o->section, fkey);
+			if (fo != NULL)
+				file = *CFIELD(c, fo, char *);
+
+			if (v == NULL)
+				fprintf(fp, "; %s: not set\n", o->key);
+			else if (file != NULL && *file != '\0')
+				fprintf(fp, "; %s = %s (from file %s)\n",
+					o->key, CONF_MASK, file);
+			else
+				fprintf(fp, "; %s = %s (from $%s)\n", o->key,
+					CONF_MASK, CONF_ENV_PASSWORD);
+			continue;
+		}
+		dump_value(c, o, fp);
+	}
 }
 
 void
 conf_free(struct conf *c)
 {
-	free(c->path);
-	strlist_free(&c->source.uri);
-	free(c->source.tls_ca_file);
-	free(c->source.bind_dn);
-	free(c->source.bind_password_file);
-	if (c->source.bind_password != NULL) {
+	size_t i;
+
+	if (c->source.bind_password != NULL)
 		explicit_bzero(c->source.bind_password,
 			       strlen(c->source.bind_password));
-		free(c->source.bind_password);
+	free(c->path);
+	for (i = 0; i < NOPTS; i++) {
+		switch (opts[i].type) {
+		case T_STR:
+			free(*FIELD(c, &opts[i], char *));
+			break;
+		case T_WORDS:
+		case T_LINES:
+			strlist_free(FIELD(c, &opts[i], struct strlist));
+			break;
+		default:
+			break;
+		}
 	}
-	free(c->source.base_dn);
-	free(c->source.filter);
-	free(c->source.path);
-	strlist_free(&c->scope.member_of);
-	strlist_free(&c->scope.exclude);
-	free(c->mapping.email_attribute);
-	strlist_free(&c->mapping.alias_attributes);
-	free(c->mapping.group_filter);
-	strlist_free(&c->mapping.accepted_domains);
-	strlist_free(&c->mapping.domain_rewrite);
-	free(c->target.url);
-	free(c->target.schema);
-	free(c->target.password_scheme);
-	free(c->target.token_file);
-	free(c->target.ca_file);
-	free(c->notify.smtp_url);
-	free(c->notify.from);
-	strlist_free(&c->notify.to);
-	free(c->state.path);
 	memset(c, 0, sizeof(*c));
-}
-
-int
-conf_parse_duration(const char *s, long *out)
-{
-	(void)s;
-	(void)out;
-	return -1;
 }

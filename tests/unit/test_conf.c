@@ -1,0 +1,718 @@
+/*
+ * test_conf.c - the config parser: defaults, every type, comments,
+ * continuation lines, errors at the right line, secrets, dump round trip.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+
+/* Enough to pass the cross-key checks with defaults everywhere else. */
+#define MIN_SRC "[source]\nuri = ldap://127.0.0.1:3890\nbase_dn = dc=x\n"
+
+static char tmpdir[] = "/tmp/test_conf.XXXXXX";
+static int nfile;
+
+static char *
+write_file(const char *text, mode_t mode)
+{
+	char *path;
+	FILE *fp;
+
+	if (asprintf(&path, "%s/f%d.conf", tmpdir, nfile++) < 0)
+		abort();
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(path, mode), 0);
+	return path;
+}
+
+/* Loads text from a 0600 file; returns conf_load's result. */
+static int
+load(const char *text, struct conf *c, struct err *e)
+{
+	char *path = write_file(text, 0600);
+	int rc;
+
+	err_clear(e);
+	rc = conf_load(c, path, e);
+	free(path);
+	return rc;
+}
+
+static char *
+dump(const struct conf *c)
+{
+	char *s = NULL;
+	size_t n = 0;
+	FILE *fp = open_memstream(&s, &n);
+
+	assert_non_null(fp);
+	conf_dump(c, fp);
+	fclose(fp);
+	return s;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	unsetenv("DIRSYNC_BIND_PASSWORD");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+test_defaults(void **state)
+{
+	struct conf c;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(load(MIN_SRC, &c, &e), 0);
+	assert_int_equal(c.source.type, SRC_LDAP);
+	assert_int_equal(c.source.uri.n, 1);
+	assert_string_equal(c.source.uri.v[0], "ldap://127.0.0.1:3890");
+	assert_int_equal(c.source.starttls, STARTTLS_NO);
+	assert_string_equal(c.source.tls_ca_file,
+			    "/etc/ssl/certs/ca-certificates.crt");
+	assert_true(c.source.tls_verify);
+	assert_null(c.source.filter);
+	assert_null(c.source.bind_password);
+	assert_int_equal(c.source.page_size, 1000);
+	assert_int_equal(c.source.timeout, 30);
+	assert_true(c.scope.mail_enabled_only);
+	assert_int_equal(c.scope.object_types,
+			 OT_USERS | OT_GROUPS | OT_CONTACTS);
+	assert_int_equal(c.scope.member_of.n, 0);
+	assert_string_equal(c.mapping.email_attribute, "mail");
+	assert_int_equal(c.mapping.alias_attributes.n, 1);
+	assert_string_equal(c.mapping.alias_attributes.v[0], "proxyAddresses");
+	assert_int_equal(c.target.type, TGT_SQL);
+	assert_string_equal(c.target.url, "sqlite:///var/lib/dirsync/mail.db");
+	assert_false(c.target.adopt);
+	assert_int_equal(c.passwords.min_length, 8);
+	assert_int_equal(c.passwords.min_classes, 3);
+	assert_int_equal(c.safety.max_adds, -1);
+	assert_int_equal(c.safety.max_total, -1);
+	assert_int_equal(c.safety.max_delete_percent, 10);
+	assert_int_equal(c.safety.deprovision, DEPROV_DISABLE);
+	assert_int_equal(c.safety.delete_after, 30L * 86400);
+	assert_false(c.safety.allow_empty);
+	assert_int_equal(c.schedule.interval, 300);
+	assert_int_equal(c.schedule.full_every, 86400);
+	assert_int_equal(c.notify.when, NOTIFY_CHANGES);
+	assert_string_equal(c.state.path, "/var/lib/dirsync/state.db");
+	assert_int_equal(c.state.keep_runs, 1000);
+	conf_free(&c);
+}
+
+static void
+test_every_type(void **state)
+{
+	struct conf c;
+	struct err e;
+	const char *text =
+		"[source]\n"
+		"type = ldap\n"
+		"uri = ldaps://dc1.example.com ldaps://dc2.example.com\n"
+		"tls_verify = off\n"
+		"bind_dn = svc-dirsync@example.com\n"
+		"base_dn = dc=example,dc=com\n"
+		"filter = (&(objectClass=user)(mail=*))\n"
+		"flavor = ad\n"
+		"page_size = 500\n"
+		"timeout = 2m\n"
+		"[scope]\n"
+		"enabled_only = false\n"
+		"visible_only = 0\n"
+		"mail_enabled_only = TRUE\n"
+		"object_types = contacts users\n"
+		"exclude = svc-* test?? [!a]*\n"
+		"member_of = cn=Mail Users,ou=Groups,dc=example,dc=com\n"
+		"[mapping]\n"
+		"accepted_domains = Example.COM example.net\n"
+		"domain_rewrite = Example.LOCAL = example.com\n"
+		"alias_attributes = proxyAddresses otherMailbox\n"
+		"[target]\n"
+		"type = sql\n"
+		"url = postgresql://dirsync@127.0.0.1:5433/mail\n"
+		"adopt = yes\n"
+		"[passwords]\n"
+		"on_failure = reject\n"
+		"min_classes = 4\n"
+		"[safety]\n"
+		"max_adds = 0\n"
+		"max_deletes = 25\n"
+		"max_delete_percent =\n"
+		"deprovision = delete\n"
+		"delete_after = 90d\n"
+		"allow_empty = yes\n"
+		"[schedule]\n"
+		"interval = 90\n"
+		"full_every = 12h\n"
+		"[notify]\n"
+		"smtp_url = smtp://127.0.0.1:2525\n"
+		"from = dirsync@example.com\n"
+		"to = a@example.com b@example.com\n"
+		"when = always\n"
+		"[state]\n"
+		"keep_runs = 5\n";
+
+	(void)state;
+	assert_int_equal(load(text, &c, &e), 0);
+	assert_int_equal(c.source.uri.n, 2);
+	assert_string_equal(c.source.uri.v[1], "ldaps://dc2.example.com");
+	assert_false(c.source.tls_verify);
+	assert_string_equal(c.source.filter, "(&(objectClass=user)(mail=*))");
+	assert_int_equal(c.source.flavor, FLAVOR_AD);
+	assert_int_equal(c.source.page_size, 500);
+	assert_int_equal(c.source.timeout, 120);
+	assert_false(c.scope.enabled_only);
+	assert_false(c.scope.visible_only);
+	assert_true(c.scope.mail_enabled_only);
+	assert_int_equal(c.scope.object_types, OT_USERS | OT_CONTACTS);
+	assert_int_equal(c.scope.exclude.n, 3);
+	assert_string_equal(c.scope.exclude.v[2], "[!a]*");
+	assert_int_equal(c.scope.member_of.n, 1);
+	assert_string_equal(c.scope.member_of.v[0],
+			    "cn=Mail Users,ou=Groups,dc=example,dc=com");
+	assert_int_equal(c.mapping.accepted_domains.n, 2);
+	assert_string_equal(c.mapping.accepted_domains.v[0], "example.com");
+	assert_int_equal(c.mapping.domain_rewrite.n, 1);
+	assert_string_equal(c.mapping.domain_rewrite.v[0],
+			    "example.local=example.com");
+	assert_int_equal(c.mapping.alias_attributes.n, 2);
+	assert_string_equal(c.mapping.alias_attributes.v[1], "otherMailbox");
+	assert_true(c.target.adopt);
+	assert_int_equal(c.passwords.on_failure, PW_REJECT);
+	assert_int_equal(c.passwords.min_classes, 4);
+	assert_int_equal(c.safety.max_adds, 0);
+	assert_int_equal(c.safety.max_updates, -1);
+	assert_int_equal(c.safety.max_deletes, 25);
+	assert_int_equal(c.safety.max_delete_percent, -1);
+	assert_int_equal(c.safety.deprovision, DEPROV_DELETE);
+	assert_int_equal(c.safety.delete_after, 90L * 86400);
+	assert_true(c.safety.allow_empty);
+	assert_int_equal(c.schedule.interval, 90);
+	assert_int_equal(c.schedule.full_every, 12 * 3600);
+	assert_int_equal(c.notify.to.n, 2);
+	assert_int_equal(c.notify.when, NOTIFY_ALWAYS);
+	assert_int_equal(c.state.keep_runs, 5);
+	conf_free(&c);
+}
+
+static void
+test_comments(void **state)
+{
+	struct conf c;
+	struct err e;
+	const char *text =
+		"; leading comment\n"
+		"# another\n"
+		"\xEF\xBB\xBF" /* a BOM mid-file is not special: on a comment */
+		"\n"
+		"[source]   ; section comment\n"
+		"  ; indented comment, no key above yet\n"
+		"uri = ldap://h1 ldap://h2   ; tried in order\n"
+		"base_dn = dc=x\t# tab before hash\n"
+		"filter = (cn=a;b)#notacomment\n"
+		"page_size = 1000   ; comment\n"
+		"bind_dn =          ; empty with a comment\n"
+		"[safety]\n"
+		"max_adds =                      ; empty = no limit\n"
+		"max_total = 7;\n";
+
+	(void)state;
+	/* The stray BOM line is garbage, not a comment: expect it refused. */
+	assert_int_equal(load(text, &c, &e), -1);
+	assert_int_equal(e.line, 3);
+	conf_free(&c);
+
+	text = "\xEF\xBB\xBF; BOM at the start is skipped\n"
+	       "[source]   ; section comment\n"
+	       "  ; indented comment, no key above yet\n"
+	       "uri = ldap://h1 ldap://h2   ; tried in order\n"
+	       "base_dn = dc=x\t# tab before hash\n"
+	       "filter = (cn=a;b)#notacomment\n"
+	       "page_size = 1000   ; comment\n"
+	       "bind_dn =          ; empty with a comment\n"
+	       "[safety]\n"
+	       "max_adds =                      ; empty = no limit\n"
+	       "max_deletes = 3\r\n";
+	assert_int_equal(load(text, &c, &e), 0);
+	assert_int_equal(c.source.uri.n, 2);
+	assert_string_equal(c.source.base_dn, "dc=x");
+	assert_string_equal(c.source.filter, "(cn=a;b)#notacomment");
+	assert_int_equal(c.source.page_size, 1000);
+	assert_null(c.source.bind_dn);
+	assert_int_equal(c.safety.max_adds, -1);
+	assert_int_equal(c.safety.max_deletes, 3);
+	conf_free(&c);
+}
+
+static void
+test_continuation(void **state)
+{
+	struct conf c;
+	struct err e;
+	const char *text =
+		"[source]\n"
+		"uri = ldap://h1\n"
+		"      ldap://h2 ldap://h3\n"
+		"base_dn = dc=x\n"
+		"[scope]\n"
+		"member_of =\n"
+		"    cn=Mail Users,ou=Groups,dc=x   ; first\n"
+		"    ; a comment between items\n"
+		"\n"
+		"\tcn=Staff,ou=Groups,dc=x\n"
+		"enabled_only = no\n"
+		"[mapping]\n"
+		"domain_rewrite = old.local=example.com\n"
+		"    EXAMPLE.lan = example.net\n";
+
+	(void)state;
+	assert_int_equal(load(text, &c, &e), 0);
+	assert_int_equal(c.source.uri.n, 3);
+	assert_string_equal(c.source.uri.v[2], "ldap://h3");
+	assert_int_equal(c.scope.member_of.n, 2);
+	assert_string_equal(c.scope.member_of.v[0],
+			    "cn=Mail Users,ou=Groups,dc=x");
+	assert_string_equal(c.scope.member_of.v[1], "cn=Staff,ou=Groups,dc=x");
+	assert_false(c.scope.enabled_only);
+	assert_int_equal(c.mapping.domain_rewrite.n, 2);
+	assert_string_equal(c.mapping.domain_rewrite.v[0],
+			    "old.local=example.com");
+	assert_string_equal(c.mapping.domain_rewrite.v[1],
+			    "example.lan=example.net");
+	conf_free(&c);
+}
+
+struct bad_case {
+	const char *text;
+	long line;
+	const char *msg;        /* substring of the message */
+};
+
+static void
+test_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+		{"[source]\npagesize = 10\n", 2,
+		 "unknown key 'pagesize' in [source]; did you mean "
+		 "'page_size'?"},
+		{"[target]\nuri = ldap://x\n", 2, "it belongs in [source]"},
+		{"[scope]\nfrobnicate = 1\n", 2, "known keys: mail_enabled_only"},
+		{"[sauce]\n", 1, "unknown section [sauce]"},
+		{"uri = ldap://x\n", 1, "outside any section"},
+		{MIN_SRC "page_size = 5\npage_size = 6\n", 5,
+		 "duplicate key 'page_size' in [source] (first set on line 4)"},
+		{MIN_SRC "tls_verify = maybe\n", 4,
+		 "bad value 'maybe' for tls_verify in [source]: expected yes "
+		 "or no"},
+		{MIN_SRC "page_size = 0\n", 4, "from 1 to 100000"},
+		{MIN_SRC "page_size = 100001\n", 4, "from 1 to 100000"},
+		{MIN_SRC "page_size = 12abc\n", 4, "bad value '12abc'"},
+		{MIN_SRC "page_size = 99999999999999999999999\n", 4,
+		 "bad value"},
+		{"[safety]\nmax_adds = -1\n", 2,
+		 "a whole number >= 0, or empty for no limit"},
+		{"[safety]\nmax_delete_percent = 101\n", 2, "from 0 to 100"},
+		{MIN_SRC "timeout = 5x\n", 4, "a duration like 30s"},
+		{MIN_SRC "timeout = 0\n", 4, "a duration"},
+		{MIN_SRC "flavor = novell\n", 4,
+		 "expected auto, ad or openldap"},
+		{MIN_SRC "starttls = maybe\n", 4, "expected no, yes or demand"},
+		{"[source]\ntype = ad\n", 2, "expected ldap or ldif"},
+		{"[target]\ntype = ldap\n", 2, "expected sql or scim"},
+		{"[passwords]\non_failure = x\n", 2, "expected accept or reject"},
+		{"[safety]\ndeprovision = x\n", 2, "expected disable or delete"},
+		{"[notify]\nwhen = x\n", 2, "expected changes, errors or always"},
+		{"[scope]\nobject_types = users people\n", 2,
+		 "bad object type 'people'"},
+		{"[source]\nuri = ldap://a\n   http://b\n", 3,
+		 "bad uri item 'http://b' in [source]: must start with "
+		 "ldap://, ldaps:// or ldapi://"},
+		{"[mapping]\naccepted_domains = example.com, example.net\n", 2,
+		 "bad accepted_domains item 'example.com,'"},
+		{"[mapping]\ndomain_rewrite = a.local=b.com\n  nonsense\n", 3,
+		 "bad domain_rewrite item 'nonsense'"},
+		{"[notify]\nto = postmaster\n", 2, "is not a mail address"},
+		{MIN_SRC "bind_dn = a\n  b\n", 5, "takes a single value"},
+		{"  uri = ldap://x\n", 1, "indented line with no key above it"},
+		{"[source]\njust words\n", 2, "expected 'key = value'"},
+		{"[source\n", 1, "bad section header"},
+		{"[source]\n= x\n", 2, "missing key name"},
+		{"[source]\nbind_password = hunter2\n", 2,
+		 "bind_password cannot be written in the config file"},
+		/* cross-key checks: at the line of the key that decides */
+		{"[source]\ntype = ldif\n", 2, "type = ldif needs path"},
+		{"[source]\ntype = ldap\nbase_dn = dc=x\n", 2,
+		 "type = ldap needs uri"},
+		{"[source]\nuri = ldap://x\n", 0, "type = ldap needs base_dn"},
+		{"[source]\nuri = ldaps://x\nbase_dn = dc=x\nstarttls = demand\n",
+		 4, "ldaps:// is TLS already"},
+		{MIN_SRC "[target]\nurl = mysql://x/y\n", 5,
+		 "url 'mysql://x/y' for type = sql must start with sqlite://"},
+		{MIN_SRC "[target]\ntype = scim\n", 5,
+		 "for type = scim must start with https://"},
+		{MIN_SRC "[target]\ntype = scim\nurl = http://x/scim\n", 6,
+		 "https://"},
+		{MIN_SRC "[notify]\nsmtp_url = mail.example.com\nto = a@b\n", 5,
+		 "smtp_url 'mail.example.com' must start with smtp://"},
+		{MIN_SRC "[notify]\nto = a@b\n", 5, "to is set but smtp_url"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf c;
+		struct err e;
+		int rc = load(cases[i].text, &c, &e);
+
+		if (rc != -1 || e.line != cases[i].line ||
+		    strstr(e.msg, cases[i].msg) == NULL)
+			fail_msg("case %zu: rc %d line %ld msg '%s'; want line "
+				 "%ld msg '%s'",
+				 i, rc, e.line, e.msg, cases[i].line,
+				 cases[i].msg);
+		assert_int_equal(e.code, DS_E_CONFIG);
+		assert_string_equal(e.file, c.path);
+		conf_free(&c);
+	}
+}
+
+static void
+test_err_fmt(void **state)
+{
+	struct conf c;
+	struct err e;
+	char buf[1024], want[600];
+	char *path = write_file("[source]\n\npagesize = 1\n", 0600);
+
+	(void)state;
+	assert_int_equal(conf_load(&c, path, &e), -1);
+	snprintf(want, sizeof(want),
+		 "%s:3: unknown key 'pagesize' in [source]; did you mean "
+		 "'page_size'?",
+		 path);
+	assert_string_equal(err_fmt(&e, buf, sizeof(buf)), want);
+	assert_string_equal(c.path, path);
+	conf_free(&c);
+	free(path);
+}
+
+static void
+test_missing_file(void **state)
+{
+	struct conf c;
+	struct err e;
+	char buf[512];
+
+	(void)state;
+	err_clear(&e);
+	assert_int_equal(conf_load(&c, "no/such/dirsync.conf", &e), -1);
+	assert_int_equal(e.code, DS_E_CONFIG);
+	assert_string_equal(err_fmt(&e, buf, sizeof(buf)),
+			    "no/such/dirsync.conf: No such file or directory");
+	assert_string_equal(c.path, "no/such/dirsync.conf");
+	conf_free(&c);
+
+	assert_int_equal(conf_load(&c, tmpdir, &e), -1);
+	assert_non_null(strstr(e.msg, "not a regular file"));
+	conf_free(&c);
+}
+
+static void
+test_durations(void **state)
+{
+	static const struct {
+		const char *s;
+		long v;
+	} ok[] = {
+		{"0", 0},        {"45", 45},         {"30s", 30},
+		{"5m", 300},     {"1h", 3600},       {"1d", 86400},
+		{"30d", 2592000}, {"1h30m", 5400},   {"1d12h", 129600},
+	};
+	static const char *const bad[] = {
+		"", "s", "5x", "-5s", "1.5h", "1h30", "5 m", "m5",
+		"99999999999999999999d", "9223372036854775807d",
+	};
+	size_t i;
+	long v;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		v = -7;
+		assert_int_equal(conf_parse_duration(ok[i].s, &v), 0);
+		assert_int_equal(v, ok[i].v);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = -7;
+		if (conf_parse_duration(bad[i], &v) != -1)
+			fail_msg("'%s' accepted as %ld", bad[i], v);
+		assert_int_equal(v, -7);
+	}
+}
+
+static void
+test_secret_file(void **state)
+{
+	struct conf c;
+	struct err e;
+	char *secret = write_file("s3cret pass\n", 0600);
+	char *text, *path, *out;
+
+	(void)state;
+	setenv("DIRSYNC_BIND_PASSWORD", "from-env", 1);
+	if (asprintf(&text, MIN_SRC "bind_password_file = %s\n", secret) < 0)
+		abort();
+
+	/* file wins over the environment; trailing newline stripped */
+	assert_int_equal(load(text, &c, &e), 0);
+	assert_string_equal(c.source.bind_password, "s3cret pass");
+	out = dump(&c);
+	assert_null(strstr(out, "s3cret"));
+	assert_non_null(strstr(out, "bind_password = ******** (from file "));
+	assert_non_null(strstr(out, secret));
+	free(out);
+	conf_free(&c);
+
+	/* a config naming a secret must not be readable by others */
+	path = write_file(text, 0644);
+	err_clear(&e);
+	assert_int_equal(conf_load(&c, path, &e), -1);
+	assert_string_equal(e.file, path);
+	assert_non_null(strstr(e.msg, "is readable by group or others"));
+	assert_non_null(strstr(e.msg, "chmod 600"));
+	conf_free(&c);
+	free(path);
+
+	/* nor the secret itself */
+	assert_int_equal(chmod(secret, 0640), 0);
+	assert_int_equal(load(text, &c, &e), -1);
+	assert_string_equal(e.file, secret);
+	assert_non_null(strstr(e.msg, "is readable by group or others"));
+	conf_free(&c);
+
+	/* a missing secret file names the file */
+	assert_int_equal(unlink(secret), 0);
+	assert_int_equal(load(text, &c, &e), -1);
+	assert_string_equal(e.file, secret);
+	assert_non_null(strstr(e.msg, "No such file"));
+	conf_free(&c);
+
+	/* an empty one is refused */
+	free(secret);
+	secret = write_file("\n", 0600);
+	free(text);
+	if (asprintf(&text, MIN_SRC "bind_password_file = %s\n", secret) < 0)
+		abort();
+	assert_int_equal(load(text, &c, &e), -1);
+	assert_non_null(strstr(e.msg, "empty"));
+	conf_free(&c);
+
+	/* token_file also makes the config a secret holder */
+	free(text);
+	if (asprintf(&text, MIN_SRC "[target]\ntoken_file = %s\n", secret) <
+	    0)
+		abort();
+	path = write_file(text, 0604);
+	assert_int_equal(conf_load(&c, path, &e), -1);
+	assert_non_null(strstr(e.msg, "names a secret (token_file)"));
+	conf_free(&c);
+	free(path);
+
+	unsetenv("DIRSYNC_BIND_PASSWORD");
+	free(text);
+	free(secret);
+}
+
+static void
+test_no_secret_world_readable(void **state)
+{
+	struct conf c;
+	struct err e;
+	char *path = write_file(MIN_SRC "bind_dn = cn=reader\n", 0644);
+
+	(void)state;
+	err_clear(&e);
+	assert_int_equal(conf_load(&c, path, &e), 0);
+	assert_null(c.source.bind_password);
+	conf_free(&c);
+	free(path);
+}
+
+static void
+test_env_password(void **state)
+{
+	struct conf c;
+	struct err e;
+	char *out;
+
+	(void)state;
+	setenv("DIRSYNC_BIND_PASSWORD", "env-Secret-42", 1);
+	assert_int_equal(load(MIN_SRC, &c, &e), 0);
+	assert_string_equal(c.source.bind_password, "env-Secret-42");
+	out = dump(&c);
+	assert_null(strstr(out, "env-Secret-42"));
+	assert_non_null(
+		strstr(out, "bind_password = ******** (from $DIRSYNC_"));
+	free(out);
+	conf_free(&c);
+	unsetenv("DIRSYNC_BIND_PASSWORD");
+
+	assert_int_equal(load(MIN_SRC, &c, &e), 0);
+	assert_null(c.source.bind_password);
+	conf_free(&c);
+}
+
+static void
+test_dump_round_trip(void **state)
+{
+	struct conf a, b;
+	struct err e;
+	char *secret = write_file("pw\n", 0600);
+	char *text, *d1, *d2;
+
+	(void)state;
+	if (asprintf(&text,
+		     "[source]\n"
+		     "uri = ldaps://dc1 ldaps://dc2\n"
+		     "base_dn = dc=example,dc=com\n"
+		     "bind_password_file = %s\n"
+		     "timeout = 90\n"
+		     "[scope]\n"
+		     "member_of =\n"
+		     "  cn=A B,dc=x\n"
+		     "  cn=C,dc=x\n"
+		     "object_types = groups\n"
+		     "exclude = x* y?\n"
+		     "[mapping]\n"
+		     "accepted_domains = example.com\n"
+		     "domain_rewrite = a.local=example.com\n"
+		     "[safety]\n"
+		     "max_total = 50\n"
+		     "max_delete_percent =\n"
+		     "delete_after = 36h\n"
+		     "[schedule]\n"
+		     "interval = 150s\n"
+		     "[notify]\n"
+		     "smtp_url = smtp://127.0.0.1:25\n"
+		     "to = ops@example.com\n",
+		     secret) < 0)
+		abort();
+	assert_int_equal(load(text, &a, &e), 0);
+	d1 = dump(&a);
+	/* every section and some keys, values as a person writes them */
+	assert_non_null(strstr(d1, "[source]\ntype = ldap\n"));
+	assert_non_null(strstr(d1, "\n[state]\npath = /var/lib/dirsync/"));
+	assert_non_null(strstr(d1, "timeout = 90s\n"));
+	assert_non_null(strstr(d1, "delete_after = 36h\n"));
+	assert_non_null(strstr(d1, "full_every = 1d\n"));
+	assert_non_null(strstr(d1, "max_adds =\n"));
+	assert_non_null(strstr(d1, "max_total = 50\n"));
+	assert_non_null(strstr(d1, "object_types = groups\n"));
+	assert_non_null(strstr(d1, "member_of =\n\tcn=A B,dc=x\n\tcn=C,dc=x\n"));
+	assert_non_null(strstr(d1, "filter =\n"));
+	assert_null(strstr(d1, "\npw\n"));
+
+	assert_int_equal(load(d1, &b, &e), 0);
+	d2 = dump(&b);
+	assert_string_equal(d1, d2);
+	assert_string_equal(b.source.bind_password, "pw");
+	assert_int_equal(b.scope.member_of.n, 2);
+	assert_int_equal(b.safety.max_delete_percent, -1);
+	assert_int_equal(b.schedule.interval, 150);
+	free(d2);
+	conf_free(&b);
+	free(d1);
+	conf_free(&a);
+
+	/* the defaults round-trip too */
+	assert_int_equal(load(MIN_SRC, &a, &e), 0);
+	d1 = dump(&a);
+	assert_int_equal(load(d1, &b, &e), 0);
+	d2 = dump(&b);
+	assert_string_equal(d1, d2);
+	free(d1);
+	free(d2);
+	conf_free(&a);
+	conf_free(&b);
+	free(text);
+	free(secret);
+}
+
+static void
+test_ldif_source(void **state)
+{
+	struct conf c;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(load("[source]\ntype = ldif\npath = dir.ldif\n", &c,
+			      &e),
+			 0);
+	assert_int_equal(c.source.type, SRC_LDIF);
+	assert_string_equal(c.source.path, "dir.ldif");
+	conf_free(&c);
+
+	/* a section may be opened again; its keys still count once */
+	assert_int_equal(load("[source]\ntype = ldif\n[state]\n[source]\n"
+			      "path = x\n",
+			      &c, &e),
+			 0);
+	assert_string_equal(c.source.path, "x");
+	conf_free(&c);
+	assert_int_equal(load("[source]\ntype = ldif\n[source]\n"
+			      "type = ldif\n",
+			      &c, &e),
+			 -1);
+	assert_int_equal(e.line, 4);
+	conf_free(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_every_type),
+		cmocka_unit_test(test_comments),
+		cmocka_unit_test(test_continuation),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_err_fmt),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_secret_file),
+		cmocka_unit_test(test_no_secret_world_readable),
+		cmocka_unit_test(test_env_password),
+		cmocka_unit_test(test_dump_round_trip),
+		cmocka_unit_test(test_ldif_source),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
