@@ -756,6 +756,12 @@ parse_section(struct parser *p, char *s, long line)
 			return 0;
 		}
 	}
+	for (i = 0; sections[i] != NULL; i++)
+		if (edit_distance(name, sections[i]) <= 2)
+			return err_at(p->err, DS_E_CONFIG, p->file, line,
+				      "unknown section [%s]; did you mean "
+				      "[%s]?",
+				      name, sections[i]);
 	return err_at(p->err, DS_E_CONFIG, p->file, line,
 		      "unknown section [%s]; sections are source, scope, "
 		      "mapping, target, passwords, safety, schedule, notify "

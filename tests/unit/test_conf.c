@@ -326,7 +326,9 @@ test_errors(void **state)
 		 "'page_size'?"},
 		{"[target]\nuri = ldap://x\n", 2, "it belongs in [source]"},
 		{"[scope]\nfrobnicate = 1\n", 2, "known keys: mail_enabled_only"},
-		{"[sauce]\n", 1, "unknown section [sauce]"},
+		{"[sauce]\n", 1, "unknown section [sauce]; did you mean "
+		 "[source]?"},
+		{"[general]\n", 1, "sections are source, scope"},
 		{"uri = ldap://x\n", 1, "outside any section"},
 		{MIN_SRC "page_size = 5\npage_size = 6\n", 5,
 		 "duplicate key 'page_size' in [source] (first set on line 4)"},
@@ -667,6 +669,85 @@ test_dump_round_trip(void **state)
 }
 
 static void
+test_bounds(void **state)
+{
+	struct conf c;
+	struct err e;
+	char *text = malloc(70 * 1024);
+	static const char nul[] = "[source]\nbind_dn = a\0b\n";
+	char *path;
+	FILE *fp;
+
+	(void)state;
+	strcpy(text, "[source]\nfilter = ");
+	memset(text + strlen(text), 'x', 66 * 1024);
+	strcpy(text + 18 + 66 * 1024, "\n");
+	assert_int_equal(load(text, &c, &e), -1);
+	assert_int_equal(e.line, 2);
+	assert_non_null(strstr(e.msg, "longer than"));
+	conf_free(&c);
+	free(text);
+
+	path = write_file("", 0600);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fwrite(nul, 1, sizeof(nul) - 1, fp);
+	fclose(fp);
+	assert_int_equal(conf_load(&c, path, &e), -1);
+	assert_int_equal(e.line, 2);
+	assert_non_null(strstr(e.msg, "NUL"));
+	conf_free(&c);
+	free(path);
+}
+
+/*
+ * Every one-byte change and every truncation of a full config must load
+ * or fail cleanly with a line inside the file: no crash, no leak (ASan).
+ */
+static void
+test_mutations(void **state)
+{
+	static const char base[] =
+		"[source]\nuri = ldap://h ldap://i\nbase_dn = dc=x\n"
+		"page_size = 10 ; c\ntimeout = 1h30m\n[scope]\nmember_of =\n"
+		"  cn=a\n  cn=b\nobject_types = users\n[mapping]\n"
+		"domain_rewrite = a.b=c.d\n[safety]\nmax_adds =\n"
+		"deprovision = delete\n";
+	static const char subst[] = {'\n', ' ', '=', '[', ']', ';', '#', 'x',
+				     '0', '\t'};
+	char buf[sizeof(base)];
+	size_t i, j, ok = 0, bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(base) - 1; i++) {
+		for (j = 0; j <= sizeof(subst); j++) {
+			struct conf c;
+			struct err e;
+			int rc;
+
+			memcpy(buf, base, sizeof(base));
+			if (j == sizeof(subst))
+				buf[i] = '\0';         /* truncation */
+			else
+				buf[i] = subst[j];
+			rc = load(buf, &c, &e);
+			if (rc == 0) {
+				ok++;
+			} else {
+				bad++;
+				assert_int_equal(e.code, DS_E_CONFIG);
+				assert_true(e.line >= 0 && e.line <= 20);
+				assert_true(e.msg[0] != '\0');
+			}
+			conf_free(&c);
+		}
+	}
+	/* both outcomes occur, so the loop really exercised the parser */
+	assert_true(ok > 50);
+	assert_true(bad > 50);
+}
+
+static void
 test_ldif_source(void **state)
 {
 	struct conf c;
@@ -712,6 +793,8 @@ main(void)
 		cmocka_unit_test(test_env_password),
 		cmocka_unit_test(test_dump_round_trip),
 		cmocka_unit_test(test_ldif_source),
+		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_mutations),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
