@@ -1,0 +1,758 @@
+#include "report/notify.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* Changes listed in the body; the attachment always has all of them. */
+#define NOTIFY_MAX_CHANGES 200
+#define NOTIFY_MAX_ITEMS 100
+/* One field value shown in a change line, in bytes. */
+#define NOTIFY_MAX_VALUE 120
+
+static const char *const notify_ops[] = {"add", "update", "disable",
+					 "delete"};
+static const char *const notify_op_words[] = {"added", "updated", "disabled",
+					      "deleted"};
+
+static long long
+notify_int(const json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) : 0;
+}
+
+static const char *
+notify_str(const json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static long long
+notify_count(const json_t *report, const char *what)
+{
+	return notify_int(json_object_get(report, "summary"), what);
+}
+
+static long long
+notify_changes(const json_t *report)
+{
+	long long n = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(notify_ops) / sizeof(notify_ops[0]); i++)
+		n += notify_count(report, notify_ops[i]);
+	return n;
+}
+
+static size_t
+notify_array_size(const json_t *report, const char *key)
+{
+	return json_array_size(json_object_get(report, key));
+}
+
+static bool
+notify_limit_hit(const json_t *report)
+{
+	json_t *v = json_object_get(report, "limit_exceeded");
+
+	return v != NULL && !json_is_null(v) && !json_is_false(v);
+}
+
+static bool
+notify_is_error(const json_t *report, int exit_code)
+{
+	return exit_code != 0 || report == NULL ||
+	       notify_array_size(report, "errors") > 0 ||
+	       notify_count(report, "error") > 0 || notify_limit_hit(report);
+}
+
+bool
+notify_wanted(const struct conf *c, const json_t *report, int exit_code)
+{
+	if (c->notify.smtp_url == NULL || c->notify.smtp_url[0] == '\0')
+		return false;
+	switch (c->notify.when) {
+	case NOTIFY_ALWAYS:
+		return true;
+	case NOTIFY_ERRORS:
+		return notify_is_error(report, exit_code);
+	case NOTIFY_CHANGES:
+		return notify_is_error(report, exit_code) ||
+		       notify_changes(report) > 0;
+	}
+	return false;
+}
+
+/* Appends s with control characters (CR, LF, ESC ...) shown as '?'. */
+static void
+notify_add_clean(struct buf *b, const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i == max) {
+			buf_adds(b, "...");
+			return;
+		}
+		buf_addc(b, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?'
+								 : s[i]);
+	}
+}
+
+/* A JSON value for a human: strings bare, anything else compact JSON. */
+static void
+notify_add_value(struct buf *b, const json_t *v, size_t max)
+{
+	char *s;
+
+	if (json_is_string(v)) {
+		notify_add_clean(b, json_string_value(v), max);
+		return;
+	}
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (s != NULL) {
+		notify_add_clean(b, s, max);
+		free(s);
+	}
+}
+
+static void
+notify_add_counts(struct buf *b, const json_t *report, bool all)
+{
+	const char *sep = "";
+	size_t i;
+	long long n;
+
+	for (i = 0; i < sizeof(notify_ops) / sizeof(notify_ops[0]); i++) {
+		n = notify_count(report, notify_ops[i]);
+		if (n == 0 && !all)
+			continue;
+		buf_printf(b, "%s%lld %s", sep, n, notify_op_words[i]);
+		sep = ", ";
+	}
+}
+
+static const char *
+notify_outcome(const json_t *report, int exit_code)
+{
+	json_t *applied = json_object_get(report, "applied");
+	const char *mode = notify_str(report, "mode");
+
+	switch (exit_code) {
+	case 0:
+		if ((mode != NULL && strcmp(mode, "sync") != 0) ||
+		    json_is_false(applied))
+			return notify_changes(report) > 0
+				       ? "changes found, nothing applied"
+				       : "no changes";
+		return notify_changes(report) > 0 ? "changes applied"
+						  : "no changes";
+	case 1:
+		return "FAILED: runtime error, see the errors below";
+	case 2:
+		return "FAILED: usage or configuration error";
+	case 3:
+		return "STOPPED: a safety limit was exceeded, nothing applied";
+	default:
+		return "FAILED";
+	}
+}
+
+static void
+notify_hostname(char *host, size_t len)
+{
+	if (gethostname(host, len) == -1 || host[0] == '\0')
+		snprintf(host, len, "localhost");
+	host[len - 1] = '\0';
+}
+
+char *
+notify_subject(const json_t *report, int exit_code)
+{
+	struct buf b = BUF_INIT;
+	char host[256];
+	long long run_id = notify_int(report, "run_id");
+	size_t nerr;
+
+	notify_hostname(host, sizeof(host));
+	if (run_id > 0)
+		buf_printf(&b, "dirsync run %lld on ", run_id);
+	else
+		buf_adds(&b, "dirsync on ");
+	notify_add_clean(&b, host, 64);
+	buf_adds(&b, ": ");
+	nerr = notify_array_size(report, "errors");
+	if (report == NULL) {
+		buf_printf(&b, "FAILED (exit %d)", exit_code);
+	} else if (exit_code == 3 || notify_limit_hit(report)) {
+		buf_adds(&b, "safety limit exceeded, nothing applied");
+	} else if (exit_code != 0) {
+		buf_printf(&b, "FAILED, %zu error%s", nerr,
+			   nerr == 1 ? "" : "s");
+		if (notify_changes(report) > 0) {
+			buf_adds(&b, "; ");
+			notify_add_counts(&b, report, false);
+		}
+	} else if (notify_changes(report) == 0) {
+		buf_adds(&b, "no changes");
+	} else {
+		notify_add_counts(&b, report, false);
+	}
+	if (report != NULL && exit_code == 0 && nerr > 0)
+		buf_printf(&b, ", %zu error%s", nerr, nerr == 1 ? "" : "s");
+	return buf_steal(&b);
+}
+
+static void
+notify_add_change(struct buf *b, const json_t *ch)
+{
+	const char *op = notify_str(ch, "op");
+	const char *kind = notify_str(ch, "kind");
+	const char *addr = notify_str(ch, "address");
+	json_t *fields = json_object_get(ch, "fields");
+	const char *key;
+	json_t *v;
+
+	buf_printf(b, "  %-8s %-8s ", op ? op : "?", kind ? kind : "?");
+	notify_add_clean(b, addr ? addr : "-", 256);
+	/* never a password, not even hashed */
+	if (kind != NULL && strcmp(kind, "password") == 0)
+		fields = NULL;
+	json_object_foreach(fields, key, v) {
+		if (strstr(key, "password") != NULL)
+			continue;
+		buf_addc(b, ' ');
+		notify_add_clean(b, key, 40);
+		buf_addc(b, '=');
+		notify_add_value(b, v, NOTIFY_MAX_VALUE);
+	}
+	buf_addc(b, '\n');
+}
+
+static void
+notify_add_error(struct buf *b, const json_t *e)
+{
+	static const char *const obj_keys[] = {"object", "address", "dn",
+					       "anchor"};
+	static const char *const msg_keys[] = {"message", "msg", "error"};
+	const char *s, *msg = NULL;
+	size_t i;
+
+	buf_adds(b, "  ");
+	if (!json_is_object(e)) {
+		notify_add_value(b, e, 400);
+		buf_addc(b, '\n');
+		return;
+	}
+	for (i = 0; i < sizeof(msg_keys) / sizeof(msg_keys[0]); i++)
+		if ((msg = notify_str(e, msg_keys[i])) != NULL)
+			break;
+	if (msg == NULL) {
+		notify_add_value(b, e, 400);
+		buf_addc(b, '\n');
+		return;
+	}
+	if ((s = notify_str(e, "where")) != NULL) {
+		notify_add_clean(b, s, 64);
+		buf_adds(b, ": ");
+	}
+	for (i = 0; i < sizeof(obj_keys) / sizeof(obj_keys[0]); i++)
+		if ((s = notify_str(e, obj_keys[i])) != NULL) {
+			notify_add_clean(b, s, 256);
+			buf_adds(b, ": ");
+			break;
+		}
+	notify_add_clean(b, msg, 400);
+	buf_addc(b, '\n');
+}
+
+static void
+notify_add_conflict(struct buf *b, const json_t *cf)
+{
+	const char *addr = notify_str(cf, "address");
+	json_t *by = json_object_get(cf, "claimed_by"), *v;
+	size_t i;
+
+	buf_adds(b, "  ");
+	notify_add_clean(b, addr ? addr : "?", 256);
+	if (json_array_size(by) > 0) {
+		buf_adds(b, " claimed by ");
+		json_array_foreach(by, i, v) {
+			if (i > 0)
+				buf_adds(b, ", ");
+			notify_add_value(b, v, 256);
+		}
+	}
+	buf_addc(b, '\n');
+}
+
+char *
+notify_summary(const json_t *report, int exit_code)
+{
+	struct buf b = BUF_INIT;
+	char *subject = notify_subject(report, exit_code);
+	json_t *list, *v, *src;
+	const char *s;
+	size_t i, n;
+	bool applied;
+
+	buf_adds(&b, subject);
+	buf_adds(&b, "\n\n");
+	free(subject);
+	if (report == NULL) {
+		buf_printf(&b,
+			   "The run stopped before it produced a report "
+			   "(exit code %d).\nThe system log has the reason.\n",
+			   exit_code);
+		return buf_steal(&b);
+	}
+	buf_printf(&b, "Result:    %s (exit code %d)\n",
+		   notify_outcome(report, exit_code), exit_code);
+	if ((s = notify_str(report, "mode")) != NULL) {
+		buf_adds(&b, "Mode:      ");
+		notify_add_clean(&b, s, 32);
+		buf_addc(&b, '\n');
+	}
+	if ((s = notify_str(report, "started")) != NULL) {
+		buf_adds(&b, "Started:   ");
+		notify_add_clean(&b, s, 64);
+		v = json_object_get(report, "seconds");
+		if (json_is_number(v))
+			buf_printf(&b, ", took %.1f s", json_number_value(v));
+		buf_addc(&b, '\n');
+	}
+	src = json_object_get(report, "source");
+	if (json_is_object(src))
+		buf_printf(&b, "Directory: %lld entries read, %lld in scope\n",
+			   notify_int(src, "read"), notify_int(src, "in_scope"));
+	applied = json_is_true(json_object_get(report, "applied"));
+	buf_adds(&b, applied ? "Changes:   " : "Planned:   ");
+	notify_add_counts(&b, report, true);
+	if (!applied)
+		buf_adds(&b, " (not applied)");
+	buf_printf(&b, "\nProblems:  %lld conflict(s), %zu error(s)\n",
+		   notify_count(report, "conflict"),
+		   notify_array_size(report, "errors"));
+
+	v = json_object_get(report, "limit_exceeded");
+	if (notify_limit_hit(report) || exit_code == 3) {
+		buf_adds(&b, "\nSafety limit exceeded");
+		if (notify_limit_hit(report)) {
+			buf_adds(&b, ": ");
+			notify_add_value(&b, v, 400);
+		}
+		buf_adds(&b,
+			 "\nNothing was applied.  Review the changes below "
+			 "(or `dirsync plan`); if they are\nintended, apply "
+			 "them once with `dirsync sync --force-limits`, or "
+			 "raise the\nlimit in [safety].\n");
+	}
+
+	list = json_object_get(report, "changes");
+	n = json_array_size(list);
+	if (n > 0) {
+		buf_printf(&b, "\n%s (%zu):\n",
+			   applied ? "Changes" : "Planned changes, not applied",
+			   n);
+		json_array_foreach(list, i, v) {
+			if (i == NOTIFY_MAX_CHANGES) {
+				buf_printf(&b,
+					   "  ... and %zu more, see the "
+					   "attached report\n",
+					   n - i);
+				break;
+			}
+			notify_add_change(&b, v);
+		}
+	}
+	list = json_object_get(report, "conflicts");
+	n = json_array_size(list);
+	if (n > 0) {
+		buf_printf(&b,
+			   "\nConflicts (%zu): an address claimed by more "
+			   "than one object goes to none of them.\n",
+			   n);
+		json_array_foreach(list, i, v) {
+			if (i == NOTIFY_MAX_ITEMS) {
+				buf_printf(&b, "  ... and %zu more\n", n - i);
+				break;
+			}
+			notify_add_conflict(&b, v);
+		}
+	}
+	list = json_object_get(report, "errors");
+	n = json_array_size(list);
+	if (n > 0) {
+		buf_printf(&b, "\nErrors (%zu):\n", n);
+		json_array_foreach(list, i, v) {
+			if (i == NOTIFY_MAX_ITEMS) {
+				buf_printf(&b, "  ... and %zu more\n", n - i);
+				break;
+			}
+			notify_add_error(&b, v);
+		}
+	}
+	if (json_object_get(report, "run_id") != NULL &&
+	    notify_int(report, "run_id") > 0)
+		buf_printf(&b,
+			   "\nDetails: `dirsync show %lld`, or the attached "
+			   "JSON report.\n",
+			   notify_int(report, "run_id"));
+	return buf_steal(&b);
+}
+
+/* ---- sending ---- */
+
+static void
+notify_header(struct curl_slist **h, struct buf *b, const char *name,
+	      const char *value)
+{
+	struct curl_slist *n;
+
+	buf_reset(b);
+	buf_printf(b, "%s: ", name);
+	notify_add_clean(b, value, 900);
+	n = curl_slist_append(*h, buf_str(b));
+	if (n == NULL) {
+		fprintf(stderr, "dirsync: out of memory\n");
+		exit(1);
+	}
+	*h = n;
+}
+
+static struct curl_slist *
+notify_slist_add(struct curl_slist *l, const char *s)
+{
+	struct curl_slist *n = curl_slist_append(l, s);
+
+	if (n == NULL) {
+		fprintf(stderr, "dirsync: out of memory\n");
+		exit(1);
+	}
+	return n;
+}
+
+static bool
+notify_is_loopback(const char *host)
+{
+	return strcmp(host, "localhost") == 0 ||
+	       strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0 ||
+	       strcmp(host, "::1") == 0;
+}
+
+/* The netrc file: $DIRSYNC_SMTP_NETRC, else smtp.netrc beside the config. */
+static char *
+notify_netrc_path(const struct conf *c)
+{
+	const char *env = getenv("DIRSYNC_SMTP_NETRC");
+	const char *conf = c->path ? c->path : DIRSYNC_DEFAULT_CONF;
+	const char *slash;
+
+	if (env != NULL && env[0] != '\0')
+		return xstrdup(env);
+	slash = strrchr(conf, '/');
+	if (slash == NULL)
+		return xstrdup("smtp.netrc");
+	return xasprintf("%.*s/smtp.netrc", (int)(slash - conf), conf);
+}
+
+/*
+ * Credentials for the SMTP server: sets USERNAME/PASSWORD or NETRC options.
+ * *auth tells whether any were configured.  -1 with err on a bad setup.
+ */
+static int
+notify_auth(CURL *h, const struct conf *c, bool *auth, struct err *err)
+{
+	const char *user = getenv("DIRSYNC_SMTP_USER");
+	const char *pass = getenv("DIRSYNC_SMTP_PASSWORD");
+	char *netrc = NULL;
+	struct stat st;
+	int rc = -1;
+
+	*auth = false;
+	if (user != NULL && user[0] != '\0') {
+		if (pass == NULL)
+			return err_set(err, DS_E_CONFIG,
+				       "DIRSYNC_SMTP_USER is set but "
+				       "DIRSYNC_SMTP_PASSWORD is not");
+		curl_easy_setopt(h, CURLOPT_USERNAME, user);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, pass);
+		*auth = true;
+		return 0;
+	}
+	if (pass != NULL && pass[0] != '\0')
+		return err_set(err, DS_E_CONFIG,
+			       "DIRSYNC_SMTP_PASSWORD is set but "
+			       "DIRSYNC_SMTP_USER is not");
+	netrc = notify_netrc_path(c);
+	if (stat(netrc, &st) == -1) {
+		if (errno == ENOENT && getenv("DIRSYNC_SMTP_NETRC") == NULL) {
+			rc = 0; /* no credentials: fine */
+			goto done;
+		}
+		err_object(err, netrc);
+		err_set(err, DS_E_CONFIG, "SMTP credentials file: %s",
+			strerror(errno));
+		goto done;
+	}
+	if (st.st_mode & S_IRWXO) {
+		err_object(err, netrc);
+		err_set(err, DS_E_CONFIG,
+			"SMTP credentials file is accessible by others "
+			"(mode %03o); chmod o-rwx it",
+			(unsigned)(st.st_mode & 0777));
+		goto done;
+	}
+	curl_easy_setopt(h, CURLOPT_NETRC_FILE, netrc);
+	curl_easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+	*auth = true;
+	rc = 0;
+done:
+	free(netrc);
+	return rc;
+}
+
+/*
+ * Checks the URL: smtp or smtps, a host, no credentials.  Returns the host
+ * (caller frees with curl_free) or NULL with err.
+ */
+static char *
+notify_check_url(const char *url, bool *smtps, struct err *err)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *user = NULL;
+
+	if (u == NULL) {
+		err_set(err, DS_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		err_set(err, DS_E_CONFIG,
+			"notify.smtp_url is not a valid URL "
+			"(smtp://host:port or smtps://host:port)");
+		goto fail;
+	}
+	if (strcmp(scheme, "smtp") != 0 && strcmp(scheme, "smtps") != 0) {
+		err_set(err, DS_E_CONFIG,
+			"notify.smtp_url: scheme %s is not smtp or smtps",
+			scheme);
+		goto fail;
+	}
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+		err_set(err, DS_E_CONFIG,
+			"notify.smtp_url must not hold credentials; use "
+			"DIRSYNC_SMTP_USER/DIRSYNC_SMTP_PASSWORD or an "
+			"smtp.netrc file");
+		goto fail;
+	}
+	*smtps = strcmp(scheme, "smtps") == 0;
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return host;
+fail:
+	curl_free(user);
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return NULL;
+}
+
+/* Mail lines end in CRLF; the quoted-printable encoder would otherwise
+ * encode each bare LF as =0A and run the lines together. Frees text. */
+static char *
+notify_crlf(char *text)
+{
+	struct buf b = BUF_INIT;
+	const char *p;
+
+	for (p = text; *p != '\0'; p++) {
+		if (*p == '\n' && (p == text || p[-1] != '\r'))
+			buf_addc(&b, '\r');
+		buf_addc(&b, *p);
+	}
+	free(text);
+	return buf_steal(&b);
+}
+
+static void
+notify_date(char *buf, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	if (strftime(buf, len, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+		snprintf(buf, len, "Thu, 01 Jan 1970 00:00:00 +0000");
+}
+
+int
+notify_send(const struct conf *c, const json_t *report, int exit_code,
+	    struct err *err)
+{
+	CURL *h = NULL;
+	curl_mime *mime = NULL;
+	curl_mimepart *part;
+	struct curl_slist *rcpt = NULL, *hdrs = NULL;
+	struct buf b = BUF_INIT;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	char host[256], date[64];
+	char *smtp_host = NULL, *from = NULL, *subject = NULL, *body = NULL;
+	char *json = NULL, *fname = NULL;
+	bool smtps = false, auth = false;
+	CURLcode cc;
+	long resp = 0;
+	size_t i;
+	int rc = -1;
+
+	if (!notify_wanted(c, report, exit_code))
+		return 0;
+	err_where(err, "notify");
+	smtp_host = notify_check_url(c->notify.smtp_url, &smtps, err);
+	if (smtp_host == NULL)
+		goto done;
+	err_object(err, smtp_host);
+	if (c->notify.to.n == 0) {
+		err_set(err, DS_E_CONFIG, "notify.to names no recipient");
+		goto done;
+	}
+	notify_hostname(host, sizeof(host));
+	if (c->notify.from != NULL && c->notify.from[0] != '\0')
+		from = xstrdup(c->notify.from);
+	else
+		from = xasprintf("dirsync@%s", host);
+
+	h = curl_easy_init();
+	if (h == NULL) {
+		err_set(err, DS_E_NOMEM, "cannot start libcurl");
+		goto done;
+	}
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_URL, c->notify.smtp_url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+	if (notify_auth(h, c, &auth, err) == -1)
+		goto done;
+	/*
+	 * STARTTLS when offered; a password is only ever sent in clear to a
+	 * relay on this machine.
+	 */
+	if (!smtps)
+		curl_easy_setopt(h, CURLOPT_USE_SSL,
+				 auth && !notify_is_loopback(smtp_host)
+					 ? (long)CURLUSESSL_ALL
+					 : (long)CURLUSESSL_TRY);
+	buf_printf(&b, "<%s>", from);
+	curl_easy_setopt(h, CURLOPT_MAIL_FROM, buf_str(&b));
+	for (i = 0; i < c->notify.to.n; i++)
+		rcpt = notify_slist_add(rcpt, c->notify.to.v[i]);
+	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+
+	subject = notify_subject(report, exit_code);
+	notify_date(date, sizeof(date));
+	notify_header(&hdrs, &b, "Date", date);
+	notify_header(&hdrs, &b, "From", from);
+	buf_reset(&b);
+	for (i = 0; i < c->notify.to.n; i++)
+		buf_printf(&b, "%s%s", i ? ", " : "", c->notify.to.v[i]);
+	{
+		char *to = buf_steal(&b);
+
+		notify_header(&hdrs, &b, "To", to);
+		free(to);
+	}
+	notify_header(&hdrs, &b, "Subject", subject);
+	buf_reset(&b);
+	buf_printf(&b, "<dirsync.%lld.%ld.%ld@%s>",
+		   notify_int(report, "run_id"), (long)time(NULL),
+		   (long)getpid(), host);
+	{
+		char *mid = buf_steal(&b);
+
+		notify_header(&hdrs, &b, "Message-ID", mid);
+		free(mid);
+	}
+	notify_header(&hdrs, &b, "Auto-Submitted", "auto-generated");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+
+	mime = curl_mime_init(h);
+	if (mime == NULL) {
+		err_set(err, DS_E_NOMEM, "out of memory");
+		goto done;
+	}
+	body = notify_crlf(notify_summary(report, exit_code));
+	part = curl_mime_addpart(mime);
+	curl_mime_data(part, body, CURL_ZERO_TERMINATED);
+	curl_mime_type(part, "text/plain; charset=utf-8");
+	curl_mime_encoder(part, "quoted-printable");
+	if (report != NULL) {
+		json = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (json == NULL) {
+			err_set(err, DS_E_NOMEM, "cannot encode the report");
+			goto done;
+		}
+		fname = xasprintf("dirsync-run-%lld.json",
+				  notify_int(report, "run_id"));
+		part = curl_mime_addpart(mime);
+		curl_mime_data(part, json, CURL_ZERO_TERMINATED);
+		curl_mime_type(part, "application/json");
+		curl_mime_filename(part, fname);
+		curl_mime_encoder(part, "base64");
+	}
+	curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+
+	cc = curl_easy_perform(h);
+	if (cc != CURLE_OK) {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp);
+		if (err != NULL)
+			err->lib_rc = resp ? resp : (long)cc;
+		err_set(err,
+			cc == CURLE_LOGIN_DENIED ? DS_E_AUTH
+			: cc == CURLE_SSL_CONNECT_ERROR ||
+					cc == CURLE_PEER_FAILED_VERIFICATION ||
+					cc == CURLE_USE_SSL_FAILED
+				? DS_E_TLS
+				: DS_E_CONNECT,
+			"cannot send the report by mail: %s",
+			errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		goto done;
+	}
+	log_debug("report mailed to %zu recipient(s) via %s", c->notify.to.n,
+		  smtp_host);
+	rc = 0;
+done:
+	if (rc == -1 && err != NULL) {
+		char line[1024];
+
+		log_warn("%s", err_fmt(err, line, sizeof(line)));
+	}
+	curl_mime_free(mime);
+	curl_easy_cleanup(h);
+	curl_slist_free_all(rcpt);
+	curl_slist_free_all(hdrs);
+	curl_free(smtp_host);
+	buf_free(&b);
+	free(from);
+	free(subject);
+	free(body);
+	free(json);
+	free(fname);
+	return rc;
+}
