@@ -10,7 +10,7 @@ samba samba-ad-dc samba-ad-provision winbind krb5-user
 postgresql postgresql-client
 postfix postfix-sqlite postfix-pgsql
 dovecot-core dovecot-sqlite dovecot-pgsql dovecot-imapd dovecot-lmtpd
-python3-aiosmtpd swaks man-db groff-base"
+python3-aiosmtpd swaks man-db groff-base time"
 
 missing=""
 for p in $PKGS; do

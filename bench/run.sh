@@ -1,0 +1,119 @@
+#!/bin/bash
+# run.sh BINARY [SIZES...] - the dirsync benchmark (`make bench`).
+#
+# For each size N (default 10000 100000 1000000): generate an AD-shaped
+# LDIF with N users (bench/gen_ldif.py, cached in bench/out/), sync it into
+# an empty SQLite Postfixadmin database, then sync again with nothing
+# changed.  Prints wall time and peak RSS of both runs against the targets:
+#   initial sync of 100k users <= 2 s, re-sync <= 1 s,
+#   peak RSS <= 1 KiB per directory object + 32 MiB.
+# A benchmark, not a test: it fails only when a run fails, not on a miss.
+set -u
+
+usage() {
+	echo "usage: $0 BINARY [SIZES...]" >&2
+	exit 2
+}
+[ $# -ge 1 ] || usage
+case $1 in
+/*) BIN=$1 ;;
+*) BIN=$(pwd)/$1 ;;
+esac
+shift
+[ -x "$BIN" ] || { echo "bench: $BIN: not an executable" >&2; exit 2; }
+[ $# -gt 0 ] || set -- 10000 100000 1000000
+for n in "$@"; do
+	case $n in
+	'' | *[!0-9]*) echo "bench: size '$n' is not a number" >&2; exit 2 ;;
+	esac
+done
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+OUT=$TOP/bench/out
+GEN=$TOP/bench/gen_ldif.py
+TIME=/usr/bin/time
+if [ ! -x $TIME ]; then
+	echo "bench: $TIME missing, installing it (scripts/deps.sh)" >&2
+	"$TOP/scripts/deps.sh" || exit 1
+fi
+mkdir -p "$OUT" || exit 1
+
+# measure LABEL LOG CMD...: run CMD under time(1); sets SECS and RSS (KiB).
+measure() {
+	label=$1 log=$2
+	shift 2
+	$TIME -f '%e %M' -o "$log.time" "$@" >"$log" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "bench: $label failed (exit $rc), last lines of $log:" >&2
+		tail -n 5 "$log" >&2
+		exit 1
+	fi
+	read -r SECS RSS <"$log.time"
+}
+
+ROWS=""
+for n in "$@"; do
+	ldif=$OUT/users-$n.ldif
+	if [ ! -s "$ldif" ] || [ "$GEN" -nt "$ldif" ]; then
+		echo "bench: generating $ldif" >&2
+		python3 "$GEN" "$n" --seed 1 >"$ldif.tmp" &&
+		    mv "$ldif.tmp" "$ldif" || exit 1
+		grep -c '^dn:' "$ldif" >"$ldif.count"
+	fi
+	[ -s "$ldif.count" ] || grep -c '^dn:' "$ldif" >"$ldif.count"
+	objects=$(cat "$ldif.count")
+	bytes=$(stat -c %s "$ldif")
+
+	dir=$OUT/run-$n
+	rm -rf "$dir"
+	mkdir -p "$dir" || exit 1
+	cat >"$dir/dirsync.conf" <<-CONF
+	; written by bench/run.sh
+	[source]
+	type = ldif
+	path = $ldif
+	[mapping]
+	accepted_domains = example.com example.net
+	[target]
+	url = sqlite://$dir/mail.db
+	[state]
+	path = $dir/state.db
+	CONF
+
+	echo "bench: N=$n: initial sync" >&2
+	measure "initial sync of $n" "$dir/initial.log" \
+	    "$BIN" -c "$dir/dirsync.conf" sync
+	s1=$SECS r1=$RSS
+	echo "bench: N=$n: re-sync" >&2
+	measure "re-sync of $n" "$dir/resync.log" \
+	    "$BIN" -c "$dir/dirsync.conf" sync
+	s2=$SECS r2=$RSS
+	[ "$r2" -gt "$r1" ] && r1=$r2
+	ROWS="$ROWS$n $objects $bytes $s1 $s2 $r1
+"
+done
+
+printf '%s' "$ROWS" | awk '
+BEGIN {
+	printf "%9s %9s %8s %9s %8s %9s %8s  %s\n", "N", "objects",
+	    "LDIF MB", "initial s", "resync s", "peak MiB", "B/object",
+	    "targets"
+}
+{
+	n = $1; obj = $2; mb = $3 / 1048576; s1 = $4; s2 = $5; kib = $6
+	mib = kib / 1024
+	limit = obj / 1024 + 32            # MiB: 1 KiB per object + 32 MiB
+	v = (mib <= limit ? "rss ok" : "RSS MISSED") \
+	    sprintf(" (<= %.0f MiB)", limit)
+	if (n == 100000)
+		v = v (s1 <= 2 ? ", initial ok" : ", INITIAL MISSED") \
+		    (s2 <= 1 ? ", resync ok" : ", RESYNC MISSED")
+	printf "%9d %9d %8.1f %9.2f %8.2f %9.1f %8.0f  %s\n", n, obj, mb, s1,
+	    s2, mib, kib * 1024 / obj, v
+}
+END {
+	print ""
+	print "targets: 100k users: initial <= 2 s, re-sync <= 1 s;" \
+	    " peak RSS <= 1 KiB/object + 32 MiB"
+}'
