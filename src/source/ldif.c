@@ -1,24 +1,761 @@
-/* STUB: the LDIF reader is being written (see source.h). */
+/*
+ * ldif.c - the LDIF source: a content export (RFC 2849) read as if it were
+ * the directory.
+ *
+ * The file is streamed through one reusable buffer; memory is bounded per
+ * entry (LDIF_MAX_LINE per logical line, LDIF_MAX_VALUE per value,
+ * LDIF_MAX_VALUES per attribute, LDIF_MAX_ENTRY per entry), never by the
+ * file.  Unfolding happens in place in the read buffer.  Attribute names
+ * are interned once per read (lower-cased, options stripped), so each line
+ * costs one hash lookup; values of attributes nobody asked for are checked
+ * but not stored.  Per entry, values are appended to one byte buffer and
+ * grouped per attribute at delivery, so a steady state allocates nothing.
+ *
+ * Any malformed line fails the whole read with file:line: the caller then
+ * applies nothing (see source.h).  Change records are refused: dirsync
+ * needs a full export, not a diff.
+ */
 #include "source/source.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/filter.h"
+#include "util/strmap.h"
+#include "util/xalloc.h"
+
+#define LDIF_MAX_VALUE (1024 * 1024)
+#define LDIF_MAX_LINE (4 * 1024 * 1024)      /* one logical line, raw */
+#define LDIF_MAX_VALUES 1000000               /* per attribute */
+#define LDIF_MAX_ENTRY (256 * 1024 * 1024)    /* stored bytes per entry */
+#define LDIF_MAX_NAME 256
+#define LDIF_BUF_INIT (1024 * 1024)
+
+struct source {
+	char *path;
+	int fd;
+	char *base_norm; /* normalised base_dn, or NULL for "everything" */
+};
+
+/* ---- the line reader ---- */
+
+struct rd {
+	int fd;
+	const char *path;
+	char *buf;
+	size_t cap, beg, end; /* unconsumed data is buf[beg, end) */
+	bool eof;
+	long lineno;          /* physical lines consumed */
+	struct err *err;
+};
+
+/* Moves unconsumed data to the front, grows if full, reads more. */
 static int
-ldif_open(struct source **out, const struct conf *conf,
-	  struct source_info *info, struct err *err)
+rd_fill(struct rd *r)
 {
-	*out = NULL;
-	return err_set(err, DS_E_INTERNAL, "LDIF source not built yet");
+	ssize_t n;
+
+	if (r->beg > 0) {
+		memmove(r->buf, r->buf + r->beg, r->end - r->beg);
+		r->end -= r->beg;
+		r->beg = 0;
+	}
+	if (r->end == r->cap) {
+		r->cap *= 2;
+		r->buf = xrealloc(r->buf, r->cap);
+	}
+	do
+		n = read(r->fd, r->buf + r->end, r->cap - r->end);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		r->err->lib_rc = errno;
+		return err_at(r->err, DS_E_IO, r->path, r->lineno + 1,
+			      "read: %s", strerror(errno));
+	}
+	if (n == 0)
+		r->eof = true;
+	r->end += (size_t)n;
+	return 0;
+}
+
+/*
+ * Next logical line (folded lines joined, CR before LF dropped), borrowed
+ * until the next call.  *first = its first physical line.  Returns 1, 0 at
+ * the end of the file, or -1 with err set.
+ */
+static int
+rd_line(struct rd *r, char **line, size_t *len, long *first)
+{
+	size_t seg = 0, scan = 0, w = 0, avail;
+	char *base, *nl;
+
+	*first = r->lineno + 1;
+	for (;;) {
+		avail = r->end - r->beg;
+		base = r->buf + r->beg;
+		if (avail == 0 && r->eof)
+			return 0;
+		nl = scan < avail ? memchr(base + scan, '\n', avail - scan)
+				  : NULL;
+		if (nl == NULL && !r->eof) {
+			if (avail >= LDIF_MAX_LINE)
+				return err_at(r->err, DS_E_PARSE, r->path,
+					      *first,
+					      "line longer than %d bytes",
+					      LDIF_MAX_LINE);
+			scan = avail;
+			if (rd_fill(r) < 0)
+				return -1;
+			continue;
+		}
+		/* need the byte after '\n' to know whether the line folds */
+		if (nl != NULL && (size_t)(nl - base) + 1 == avail && !r->eof) {
+			scan = (size_t)(nl - base);
+			if (rd_fill(r) < 0)
+				return -1;
+			continue;
+		}
+		{
+			size_t eol = nl != NULL ? (size_t)(nl - base) : avail;
+			size_t cend = eol, next = nl != NULL ? eol + 1 : avail;
+
+			if (cend > seg && base[cend - 1] == '\r')
+				cend--;
+			r->lineno++;
+			if (seg == 0) {
+				w = cend;
+			} else {
+				/* drop the continuation's leading space */
+				memmove(base + w, base + seg + 1,
+					cend - seg - 1);
+				w += cend - seg - 1;
+			}
+			/* a blank line ends the entry; it never folds */
+			if (w > 0 && next < avail && base[next] == ' ') {
+				seg = scan = next;
+				continue;
+			}
+			*line = base;
+			*len = w;
+			r->beg += next;
+			return 1;
+		}
+	}
+}
+
+/* ---- per-read state ---- */
+
+struct aname {
+	char *lower;     /* key in ld.names */
+	char *name;      /* first spelling met, delivered */
+	bool wanted;
+	unsigned gen;    /* slot is valid when gen == ld.gen */
+	size_t slot;
+};
+
+struct slot {
+	struct aname *an;
+	size_t nvals;    /* all values, stored or not */
+	size_t out, fill;
+};
+
+struct vref {
+	size_t slot, off, len;
+};
+
+struct ld {
+	const char *path;
+	struct err *err;
+	signed char b64[256];
+
+	struct strmap names;    /* lower-case name -> struct aname */
+	struct strmap want;     /* lower-case names wanted; unused if all */
+	bool want_all;
+	unsigned gen;
+
+	/* the entry being read */
+	bool have_dn;
+	long dn_line;
+	size_t dn_off, dn_len;
+	char *data;             /* dn and stored values, NUL after each */
+	size_t dlen, dcap;
+	struct slot *slots;
+	size_t nslots, capslots;
+	struct vref *vr;
+	size_t nvr, capvr;
+
+	/* delivery */
+	struct attr *attrs;
+	size_t capattrs;
+	struct val *vals;
+	size_t capvals;
+	struct filter *filter;
+	const char *base_norm;
+	char *origin;
+	size_t origin_prefix, origin_cap;
+
+	bool seen_record;       /* a dn or attribute line was met */
+};
+
+static void
+lower_into(char *dst, const char *src, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	dst[n] = '\0';
+}
+
+static void
+b64_table(signed char *t)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	int i;
+
+	memset(t, -1, 256);
+	for (i = 0; i < 64; i++)
+		t[(unsigned char)abc[i]] = (signed char)i;
+}
+
+/*
+ * Decodes base64 s[0, n) into out (room for n / 4 * 3 + 3).  Padding is
+ * optional; returns the length or -1.
+ */
+static long
+b64_decode(const signed char *t, const char *s, size_t n, char *out)
+{
+	size_t i = 0, o = 0, pad = 0;
+
+	while (n > 0 && s[n - 1] == '=' && pad < 2) {
+		n--;
+		pad++;
+	}
+	if (pad > 0 && (n + pad) % 4 != 0)
+		return -1;
+	for (; i + 4 <= n; i += 4) {
+		int a = t[(unsigned char)s[i]], b = t[(unsigned char)s[i + 1]];
+		int c = t[(unsigned char)s[i + 2]];
+		int d = t[(unsigned char)s[i + 3]];
+
+		if ((a | b | c | d) < 0)
+			return -1;
+		out[o++] = (char)(a << 2 | b >> 4);
+		out[o++] = (char)((b & 15) << 4 | c >> 2);
+		out[o++] = (char)((c & 3) << 6 | d);
+	}
+	switch (n - i) {
+	case 0:
+		break;
+	case 2: {
+		int a = t[(unsigned char)s[i]], b = t[(unsigned char)s[i + 1]];
+
+		if ((a | b) < 0 || (b & 15) != 0)
+			return -1;
+		out[o++] = (char)(a << 2 | b >> 4);
+		break;
+	}
+	case 3: {
+		int a = t[(unsigned char)s[i]], b = t[(unsigned char)s[i + 1]];
+		int c = t[(unsigned char)s[i + 2]];
+
+		if ((a | b | c) < 0 || (c & 3) != 0)
+			return -1;
+		out[o++] = (char)(a << 2 | b >> 4);
+		out[o++] = (char)((b & 15) << 4 | c >> 2);
+		break;
+	}
+	default:
+		return -1;
+	}
+	return (long)o;
+}
+
+static void
+data_reserve(struct ld *l, size_t more)
+{
+	if (l->dlen + more + 1 > l->dcap)
+		l->data = xgrow(l->data, &l->dcap, l->dlen + more + 1, 1);
+}
+
+static struct aname *
+intern(struct ld *l, const char *lower, const char *name, size_t n)
+{
+	struct aname *an = strmap_get(&l->names, lower);
+
+	if (an != NULL)
+		return an;
+	an = xcalloc(1, sizeof(*an));
+	an->lower = xstrdup(lower);
+	an->name = xstrndup(name, n);
+	an->wanted = l->want_all || strmap_get(&l->want, lower) != NULL;
+	an->gen = l->gen - 1;
+	strmap_put(&l->names, an->lower, an);
+	return an;
+}
+
+static void
+reset_entry(struct ld *l)
+{
+	l->have_dn = false;
+	l->dlen = 0;
+	l->nslots = 0;
+	l->nvr = 0;
+	l->gen++;
+}
+
+/*
+ * Decodes the value after the colon at line[colon] into l->data at dlen
+ * (not committed).  Returns its length, or -1 with err set.
+ */
+static long
+get_value(struct ld *l, const char *line, size_t len, size_t colon,
+	  long lineno, const char *what)
+{
+	size_t p = colon + 1;
+	long n;
+
+	if (p < len && line[p] == ':') {
+		size_t e = len;
+
+		p++;
+		while (p < len && line[p] == ' ')
+			p++;
+		while (e > p && line[e - 1] == ' ')
+			e--;
+		if ((e - p) / 4 * 3 > LDIF_MAX_VALUE + 3)
+			return err_at(l->err, DS_E_PARSE, l->path, lineno,
+				      "value of '%s' longer than %d bytes",
+				      what, LDIF_MAX_VALUE);
+		data_reserve(l, (e - p) / 4 * 3 + 3);
+		n = b64_decode(l->b64, line + p, e - p, l->data + l->dlen);
+		if (n < 0)
+			return err_at(l->err, DS_E_PARSE, l->path, lineno,
+				      "bad base64 in value of '%s'", what);
+	} else if (p < len && line[p] == '<') {
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "URL value of '%s' ('%s:<') not supported; "
+			      "inline the value",
+			      what, what);
+	} else {
+		while (p < len && line[p] == ' ')
+			p++;
+		n = (long)(len - p);
+		if ((size_t)n > LDIF_MAX_VALUE)
+			goto toolong;
+		if (memchr(line + p, '\0', len - p) != NULL)
+			return err_at(l->err, DS_E_PARSE, l->path, lineno,
+				      "NUL byte in value of '%s' (binary "
+				      "values need base64, '%s::')",
+				      what, what);
+		data_reserve(l, (size_t)n);
+		memcpy(l->data + l->dlen, line + p, (size_t)n);
+	}
+	if (n > LDIF_MAX_VALUE)
+		goto toolong;
+	l->data[l->dlen + (size_t)n] = '\0';
+	return n;
+toolong:
+	return err_at(l->err, DS_E_PARSE, l->path, lineno,
+		      "value of '%s' longer than %d bytes", what,
+		      LDIF_MAX_VALUE);
+}
+
+static bool
+name_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+}
+
+static bool
+in_base(const struct ld *l, const char *dn)
+{
+	char *n;
+	size_t nl, bl;
+	bool ok;
+
+	if (l->base_norm == NULL)
+		return true;
+	n = dn_normalize(dn);
+	nl = strlen(n);
+	bl = strlen(l->base_norm);
+	ok = nl >= bl && memcmp(n + nl - bl, l->base_norm, bl) == 0 &&
+	     (nl == bl || n[nl - bl - 1] == ',');
+	free(n);
+	return ok;
+}
+
+/* The entry is complete: group values per attribute, filter, hand over. */
+static int
+deliver(struct ld *l, source_entry_cb cb, void *ctx)
+{
+	struct entry e;
+	size_t i, k = 0, na = 0;
+	int len;
+
+	if (!l->have_dn)
+		return 0;
+	for (i = 0; i < l->nslots; i++) {
+		struct slot *s = &l->slots[i];
+
+		if (!s->an->wanted)
+			continue;
+		s->out = s->fill = k;
+		k += s->nvals;
+		na++;
+	}
+	if (na > l->capattrs)
+		l->attrs = xgrow(l->attrs, &l->capattrs, na, sizeof(*l->attrs));
+	if (k > l->capvals)
+		l->vals = xgrow(l->vals, &l->capvals, k, sizeof(*l->vals));
+	for (i = 0; i < l->nvr; i++) {
+		struct slot *s = &l->slots[l->vr[i].slot];
+		struct val *v = &l->vals[s->fill++];
+
+		v->p = l->data + l->vr[i].off;
+		v->len = l->vr[i].len;
+	}
+	na = 0;
+	for (i = 0; i < l->nslots; i++) {
+		struct slot *s = &l->slots[i];
+
+		if (!s->an->wanted)
+			continue;
+		l->attrs[na].name = s->an->name;
+		l->attrs[na].nvals = s->nvals;
+		l->attrs[na].vals = l->vals + s->out;
+		na++;
+	}
+	e.dn = l->data + l->dn_off;
+	e.nattrs = na;
+	e.attrs = l->attrs;
+	len = snprintf(l->origin + l->origin_prefix,
+		       l->origin_cap - l->origin_prefix, "%ld", l->dn_line);
+	(void)len;
+	e.origin = l->origin;
+	if (!in_base(l, e.dn) || !filter_match(l->filter, &e))
+		return 0;
+	return cb(ctx, &e, l->err);
+}
+
+/* One logical line inside the file (not blank, not a comment). */
+static int
+do_line(struct ld *l, const char *line, size_t len, long lineno)
+{
+	const char *colon = memchr(line, ':', len);
+	size_t nlen, i, semi;
+	char key[LDIF_MAX_NAME + 1];
+	struct aname *an;
+	struct slot *s;
+	long n;
+
+	if (colon == NULL)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "line without ':' (not 'attr: value')");
+	nlen = (size_t)(colon - line);
+	semi = nlen;
+	for (i = 0; i < nlen; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if (c == ';' && semi == nlen && i > 0) {
+			semi = i;
+			continue;
+		}
+		/* options ("range=0-1499", "lang-de", "binary") */
+		if (semi < nlen && (name_char(c) || c == '=' || c == '*' ||
+				    c == ';'))
+			continue;
+		if (!name_char(c))
+			break;
+	}
+	if (nlen == 0 || i < nlen)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "bad attribute name '%.*s'",
+			      (int)(nlen < 64 ? nlen : 64), line);
+	if (semi > LDIF_MAX_NAME)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "attribute name longer than %d bytes",
+			      LDIF_MAX_NAME);
+	lower_into(key, line, semi);
+
+	if (semi == 2 && memcmp(key, "dn", 2) == 0) {
+		if (l->have_dn)
+			return err_at(l->err, DS_E_PARSE, l->path, lineno,
+				      "second dn: in one entry (missing "
+				      "blank line?)");
+		n = get_value(l, line, len, nlen, lineno, "dn");
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return err_at(l->err, DS_E_PARSE, l->path, lineno,
+				      "empty dn");
+		if (memchr(l->data + l->dlen, '\0', (size_t)n) != NULL)
+			return err_at(l->err, DS_E_PARSE, l->path, lineno,
+				      "NUL byte in dn");
+		l->have_dn = true;
+		l->dn_line = lineno;
+		l->dn_off = l->dlen;
+		l->dn_len = (size_t)n;
+		l->dlen += (size_t)n + 1;
+		l->seen_record = true;
+		return 0;
+	}
+	if (semi == 7 && memcmp(key, "version", 7) == 0 && !l->have_dn) {
+		if (l->seen_record)
+			return err_at(l->err, DS_E_PARSE, l->path, lineno,
+				      "version: after the first entry");
+		n = get_value(l, line, len, nlen, lineno, "version");
+		if (n < 0)
+			return -1;
+		if (n != 1 || l->data[l->dlen] != '1')
+			return err_at(l->err, DS_E_PARSE, l->path, lineno,
+				      "unsupported LDIF version '%s'",
+				      l->data + l->dlen);
+		l->seen_record = true;
+		return 0;
+	}
+	if ((semi == 10 && memcmp(key, "changetype", 10) == 0) ||
+	    (semi == 7 && memcmp(key, "control", 7) == 0))
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "change record ('%s:') not supported: dirsync "
+			      "reads a content export (ldapsearch, ldifde "
+			      "-f), not changes",
+			      key);
+	if (!l->have_dn)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "attribute '%.*s' before dn: (missing dn: "
+			      "line?)",
+			      (int)semi, line);
+
+	an = intern(l, key, line, semi);
+	if (an->gen != l->gen) {
+		if (l->nslots == l->capslots)
+			l->slots = xgrow(l->slots, &l->capslots,
+					 l->nslots + 1, sizeof(*l->slots));
+		s = &l->slots[l->nslots];
+		s->an = an;
+		s->nvals = 0;
+		an->slot = l->nslots++;
+		an->gen = l->gen;
+	}
+	s = &l->slots[an->slot];
+	if (s->nvals >= LDIF_MAX_VALUES)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "attribute '%s' has more than %d values",
+			      an->name, LDIF_MAX_VALUES);
+	n = get_value(l, line, len, nlen, lineno, an->name);
+	if (n < 0)
+		return -1;
+	s->nvals++;
+	if (!an->wanted)
+		return 0;
+	if (l->nvr == l->capvr)
+		l->vr = xgrow(l->vr, &l->capvr, l->nvr + 1, sizeof(*l->vr));
+	l->vr[l->nvr].slot = an->slot;
+	l->vr[l->nvr].off = l->dlen;
+	l->vr[l->nvr].len = (size_t)n;
+	l->nvr++;
+	l->dlen += (size_t)n + 1;
+	if (l->dlen > LDIF_MAX_ENTRY)
+		return err_at(l->err, DS_E_PARSE, l->path, l->dn_line,
+			      "entry larger than %d bytes", LDIF_MAX_ENTRY);
+	return 0;
+}
+
+static void
+want_add(struct ld *l, const char *name)
+{
+	char key[LDIF_MAX_NAME + 1];
+	size_t n = strcspn(name, ";");
+
+	if (strcmp(name, "*") == 0) {
+		l->want_all = true;
+		return;
+	}
+	if (n == 0 || n > LDIF_MAX_NAME)
+		return;
+	lower_into(key, name, n);
+	if (strmap_get(&l->want, key) == NULL) {
+		char *k = xstrdup(key);
+
+		strmap_put(&l->want, k, k);
+	}
+}
+
+static void
+ld_free(struct ld *l)
+{
+	size_t i;
+	const char *k;
+	void *v;
+
+	for (i = 0; strmap_next(&l->names, &i, &k, &v);) {
+		struct aname *an = v;
+
+		free(an->lower);
+		free(an->name);
+		free(an);
+	}
+	strmap_free(&l->names);
+	for (i = 0; strmap_next(&l->want, &i, &k, &v);)
+		free(v);
+	strmap_free(&l->want);
+	free(l->data);
+	free(l->slots);
+	free(l->vr);
+	free(l->attrs);
+	free(l->vals);
+	free(l->origin);
+	filter_free(l->filter);
 }
 
 static int
 ldif_read(struct source *src, const char *filter, const char *const *attrs,
 	  source_entry_cb cb, void *ctx, struct err *err)
 {
-	return err_set(err, DS_E_INTERNAL, "LDIF source not built yet");
+	struct ld l;
+	struct rd r;
+	const char *fattrs[128];
+	size_t i, nf;
+	char *line = NULL;
+	size_t len = 0;
+	long lineno = 0;
+	int rc = -1, got;
+
+	memset(&l, 0, sizeof(l));
+	memset(&r, 0, sizeof(r));
+	l.path = src->path;
+	l.err = err;
+	l.gen = 1;
+	l.base_norm = src->base_norm;
+	b64_table(l.b64);
+	if (filter != NULL && filter[0] != '\0') {
+		l.filter = filter_parse(filter, err);
+		if (l.filter == NULL)
+			goto done;
+	}
+	l.want_all = attrs == NULL;
+	for (i = 0; attrs != NULL && attrs[i] != NULL; i++)
+		want_add(&l, attrs[i]);
+	nf = filter_attrs(l.filter, fattrs, sizeof(fattrs) / sizeof(*fattrs));
+	for (i = 0; i < nf; i++)
+		want_add(&l, fattrs[i]);
+	l.origin_prefix = strlen(src->path) + 1;
+	l.origin_cap = l.origin_prefix + 24;
+	l.origin = xmalloc(l.origin_cap);
+	memcpy(l.origin, src->path, l.origin_prefix - 1);
+	l.origin[l.origin_prefix - 1] = ':';
+
+	if (lseek(src->fd, 0, SEEK_SET) < 0 && errno != ESPIPE) {
+		err->lib_rc = errno;
+		err_at(err, DS_E_IO, src->path, 0, "seek: %s", strerror(errno));
+		goto done;
+	}
+	r.fd = src->fd;
+	r.path = src->path;
+	r.err = err;
+	r.cap = LDIF_BUF_INIT;
+	r.buf = xmalloc(r.cap);
+
+	while ((got = rd_line(&r, &line, &len, &lineno)) > 0) {
+		if (len == 0) {
+			if (deliver(&l, cb, ctx) < 0)
+				goto done;
+			reset_entry(&l);
+			continue;
+		}
+		if (line[0] == '#')
+			continue;
+		if (line[0] == ' ') {
+			/* a fold with nothing before it to continue */
+			err_at(err, DS_E_PARSE, src->path, lineno,
+			       "continuation line (leading space) without a "
+			       "line to continue");
+			goto done;
+		}
+		if (do_line(&l, line, len, lineno) < 0)
+			goto done;
+	}
+	if (got < 0)
+		goto done;
+	if (deliver(&l, cb, ctx) < 0)
+		goto done;
+	rc = 0;
+done:
+	free(r.buf);
+	ld_free(&l);
+	return rc;
+}
+
+static int
+ldif_open(struct source **out, const struct conf *conf,
+	  struct source_info *info, struct err *err)
+{
+	struct source *s;
+	struct stat st;
+	const char *path = conf->source.path;
+	int fd;
+
+	*out = NULL;
+	if (path == NULL || path[0] == '\0')
+		return err_set(err, DS_E_CONFIG,
+			       "[source] path is not set (type = ldif)");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err->lib_rc = errno;
+		return err_at(err, DS_E_IO, path, 0, "cannot open LDIF: %s",
+			      strerror(errno));
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		err->lib_rc = EISDIR;
+		return err_at(err, DS_E_IO, path, 0,
+			      "cannot read LDIF: is a directory");
+	}
+#ifdef POSIX_FADV_SEQUENTIAL
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+	s = xcalloc(1, sizeof(*s));
+	s->path = xstrdup(path);
+	s->fd = fd;
+	if (conf->source.base_dn != NULL && conf->source.base_dn[0] != '\0')
+		s->base_norm = dn_normalize(conf->source.base_dn);
+	if (info != NULL) {
+		memset(info, 0, sizeof(*info));
+		snprintf(info->server, sizeof(info->server), "%s", path);
+		snprintf(info->flavor, sizeof(info->flavor), "ldif");
+		snprintf(info->tls, sizeof(info->tls), "n/a");
+		if (conf->source.base_dn != NULL)
+			snprintf(info->naming_context,
+				 sizeof(info->naming_context), "%s",
+				 conf->source.base_dn);
+	}
+	*out = s;
+	return 0;
 }
 
 static void
 ldif_close(struct source *src)
 {
+	if (src == NULL)
+		return;
+	if (src->fd >= 0)
+		close(src->fd);
+	free(src->path);
+	free(src->base_norm);
+	free(src);
 }
 
 const struct source_ops source_ldif_ops = {

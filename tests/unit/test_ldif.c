@@ -1,0 +1,656 @@
+/*
+ * test_ldif.c - the LDIF source: every RFC 2849 feature we accept, every
+ * error with its line number, attribute selection and filtering.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "source/source.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+
+static char tmpdir[] = "/tmp/test_ldif.XXXXXX";
+static int nfile;
+
+static int
+setup(void **state)
+{
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Writes n bytes to a fresh file in tmpdir; returns its malloc'd path. */
+static char *
+write_file(const void *data, size_t n)
+{
+	char *path = xasprintf("%s/f%d.ldif", tmpdir, ++nfile);
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, n, fp), n);
+	assert_int_equal(fclose(fp), 0);
+	return path;
+}
+
+/*
+ * What the callback saw, one line per entry:
+ *   origin|dn|name=v1,v2|name=v3
+ * with bytes outside printable ASCII (and ',' '|' '\') as \xx.
+ */
+struct seen {
+	struct buf out;
+	int n;
+	int fail_at;   /* callback returns -1 on this entry (1-based) */
+};
+
+static void
+add_esc(struct buf *b, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x20 || c >= 0x7f || c == ',' || c == '|' || c == '\\')
+			buf_printf(b, "\\%02x", c);
+		else
+			buf_addc(b, (char)c);
+	}
+}
+
+static int
+collect(void *ctx, const struct entry *e, struct err *err)
+{
+	struct seen *s = ctx;
+	size_t i, j;
+
+	s->n++;
+	if (s->n == s->fail_at)
+		return err_set(err, DS_E_TARGET, "callback says stop");
+	buf_printf(&s->out, "%s|", e->origin);
+	add_esc(&s->out, e->dn, strlen(e->dn));
+	for (i = 0; i < e->nattrs; i++) {
+		const struct attr *a = &e->attrs[i];
+
+		buf_printf(&s->out, "|%s=", a->name);
+		for (j = 0; j < a->nvals; j++) {
+			/* every value is NUL-terminated, even binary ones */
+			assert_int_equal(a->vals[j].p[a->vals[j].len], '\0');
+			if (j > 0)
+				buf_addc(&s->out, ',');
+			add_esc(&s->out, a->vals[j].p, a->vals[j].len);
+		}
+	}
+	buf_addc(&s->out, '\n');
+	return 0;
+}
+
+struct run {
+	int rc;
+	struct err err;
+	struct seen seen;
+	char *path;
+};
+
+static void
+run_full(struct run *r, const void *data, size_t n, const char *filter,
+	 const char *const *attrs, int fail_at)
+{
+	struct conf c;
+	struct source *src = NULL;
+	struct source_info info;
+
+	memset(r, 0, sizeof(*r));
+	r->seen.fail_at = fail_at;
+	r->path = write_file(data, n);
+	conf_defaults(&c);
+	c.source.type = SRC_LDIF;
+	c.source.path = xstrdup(r->path);
+	assert_int_equal(source_ldif_ops.open(&src, &c, &info, &r->err), 0);
+	assert_non_null(src);
+	assert_string_equal(info.server, r->path);
+	assert_string_equal(info.flavor, "ldif");
+	assert_string_equal(info.tls, "n/a");
+	r->rc = source_ldif_ops.read(src, filter, attrs, collect, &r->seen,
+				     &r->err);
+	source_ldif_ops.close(src);
+	conf_free(&c);
+	buf_str(&r->seen.out);
+}
+
+static void
+run(struct run *r, const char *text, const char *filter,
+    const char *const *attrs)
+{
+	run_full(r, text, strlen(text), filter, attrs, 0);
+}
+
+static void
+run_done(struct run *r)
+{
+	unlink(r->path);
+	free(r->path);
+	buf_free(&r->seen.out);
+}
+
+/* Output with "PATH:" origins replaced by "@" for readable expectations. */
+static char *
+norm(struct run *r)
+{
+	struct buf b = BUF_INIT;
+	const char *p = buf_str(&r->seen.out), *q;
+	size_t pl = strlen(r->path);
+
+	buf_add(&b, "", 0);
+	while ((q = strstr(p, r->path)) != NULL) {
+		buf_add(&b, p, (size_t)(q - p));
+		buf_addc(&b, '@');
+		p = q + pl + 1; /* path and ':' */
+	}
+	buf_adds(&b, p);
+	return buf_steal(&b);
+}
+
+static void
+expect(struct run *r, const char *want)
+{
+	char *got = norm(r);
+
+	if (r->rc != 0)
+		fail_msg("read failed: %s (line %ld)", r->err.msg, r->err.line);
+	if (strcmp(got, want) != 0)
+		fail_msg("got:\n%s\nwant:\n%s", got, want);
+	free(got);
+}
+
+/* The read must fail with DS_E_PARSE at `line`, message containing want. */
+static void
+expect_err(const char *text, size_t n, long line, const char *want)
+{
+	struct run r;
+
+	run_full(&r, text, n, "(objectClass=*)", NULL, 0);
+	if (r.rc != -1)
+		fail_msg("read of %.40s... succeeded, expected '%s'", text,
+			 want);
+	assert_int_equal(r.err.code, DS_E_PARSE);
+	assert_string_equal(r.err.file, r.path);
+	if (r.err.line != line || strstr(r.err.msg, want) == NULL)
+		fail_msg("got line %ld '%s', want line %ld '%s'", r.err.line,
+			 r.err.msg, line, want);
+	run_done(&r);
+}
+
+#define EXPECT_ERR(text, line, want) \
+	expect_err(text, sizeof(text) - 1, line, want)
+
+static void
+test_basic(void **state)
+{
+	struct run r;
+
+	run(&r,
+	    "# exported by ldapsearch\n"
+	    "version: 1\n"
+	    "\n"
+	    "# a comment that is\n"
+	    "  folded onto a second line\n"
+	    "dn: cn=Alice,dc=example,dc=com\n"
+	    "objectClass: top\n"
+	    "objectClass: inetOrgPerson\n"
+	    "cn: Alice\n"
+	    "Mail: alice@example.com\n"
+	    "sn:Example\n"
+	    "MAIL: alice2@example.com\n"
+	    "description:   leading spaces go, trailing stay  \n"
+	    "\n"
+	    "\n"
+	    "\n"
+	    "dn: cn=Bob,dc=example,dc=com\n"
+	    "# comment inside an entry\n"
+	    "cn: Bob\n"
+	    "empty:\n"
+	    "objectClass: inetOrgPerson",
+	    "(objectClass=*)", NULL);
+	expect(&r, "@6|cn=Alice\\2cdc=example\\2cdc=com"
+		   "|objectClass=top,inetOrgPerson|cn=Alice"
+		   "|Mail=alice@example.com,alice2@example.com|sn=Example"
+		   "|description=leading spaces go\\2c trailing stay  \n"
+		   "@17|cn=Bob\\2cdc=example\\2cdc=com|cn=Bob|empty="
+		   "|objectClass=inetOrgPerson\n");
+	assert_int_equal(r.seen.n, 2);
+	run_done(&r);
+}
+
+static void
+test_crlf_and_no_version(void **state)
+{
+	struct run r;
+
+	run(&r,
+	    "dn: cn=a,dc=x\r\n"
+	    "cn: a\r\n"
+	    "description: folded\r\n"
+	    "  across CRLF\r\n"
+	    "\r\n"
+	    "dn: cn=b,dc=x\r\n"
+	    "cn: b\r\n",
+	    "(objectClass=*)", NULL);
+	expect(&r, "@1|cn=a\\2cdc=x|cn=a|description=folded across CRLF\n"
+		   "@6|cn=b\\2cdc=x|cn=b\n");
+	run_done(&r);
+}
+
+static void
+test_folding(void **state)
+{
+	struct run r;
+	struct buf in = BUF_INIT, want = BUF_INIT;
+	size_t i;
+
+	/* a 300 kB value folded every 76 columns, and a fold inside a dn */
+	buf_adds(&in, "dn: cn=fo\n ld,dc=x\nbig: ");
+	buf_adds(&want, "@1|cn=fold\\2cdc=x|big=");
+	for (i = 0; i < 300000; i++) {
+		char c = (char)('a' + i % 26);
+
+		buf_addc(&want, c);
+		if (i > 0 && i % 75 == 0)
+			buf_adds(&in, "\n ");
+		buf_addc(&in, c);
+	}
+	buf_adds(&in, "\nafter: x\n\n");
+	buf_adds(&want, "|after=x\n");
+	/* a folded name, a fold right after the colon, an empty fold */
+	buf_adds(&in, "dn: cn=y\nlong\n name: v\nk:\n  v2\nj: a\n \n b\n");
+	/* 3 lines, 3999 folds, "after", blank: the dn is on line 4005 */
+	buf_adds(&want, "@4005|cn=y|longname=v|k=v2|j=ab\n");
+	run(&r, buf_str(&in), "(objectClass=*)", NULL);
+	expect(&r, buf_str(&want));
+	run_done(&r);
+	buf_free(&in);
+	buf_free(&want);
+}
+
+static void
+test_base64(void **state)
+{
+	struct run r;
+
+	/*
+	 * objectGUID with a NUL and high bytes; a UTF-8 dn:: and value; a
+	 * folded base64 value; unpadded base64.
+	 */
+	run(&r,
+	    "dn:: Q049SsO8cmdlbixEQz14\n"
+	    "objectGUID:: AAECA/8QIDBAUGBwgJCgsA==\n"
+	    "displayName:: SsO8cmdl\n"
+	    " bg==\n"
+	    "sn::  TcO8bGxlcg  \n"
+	    "userCertificate;binary:: AA==\n",
+	    "(objectClass=*)", NULL);
+	expect(&r, "@1|CN=J\\c3\\bcrgen\\2cDC=x"
+		   "|objectGUID=\\00\\01\\02\\03\\ff\\10 0@P`p\\80\\90\\a0\\b0"
+		   "|displayName=J\\c3\\bcrgen|sn=M\\c3\\bcller"
+		   "|userCertificate=\\00\n");
+	run_done(&r);
+}
+
+static void
+test_options_merge(void **state)
+{
+	struct run r;
+
+	run(&r,
+	    "dn: cn=g,dc=x\n"
+	    "member;range=0-1: cn=m1,dc=x\n"
+	    "member;range=0-1: cn=m2,dc=x\n"
+	    "cn: g\n"
+	    "Member;range=2-*: cn=m3,dc=x\n"
+	    "cn;lang-de: g-de\n"
+	    "userCertificate;binary:: AQI=\n",
+	    "(objectClass=*)", NULL);
+	expect(&r, "@1|cn=g\\2cdc=x"
+		   "|member=cn=m1\\2cdc=x,cn=m2\\2cdc=x,cn=m3\\2cdc=x"
+		   "|cn=g,g-de|userCertificate=\\01\\02\n");
+	/* three values in member, grouped although interleaved */
+	run_done(&r);
+}
+
+static const char people[] =
+	"version: 1\n"
+	"\n"
+	"dn: cn=alice,ou=people,dc=x\n"
+	"objectClass: user\n"
+	"cn: alice\n"
+	"mail: alice@x\n"
+	"userAccountControl: 512\n"
+	"telephoneNumber: 1\n"
+	"\n"
+	"dn: cn=bob,ou=people,dc=x\n"
+	"objectClass: user\n"
+	"cn: bob\n"
+	"mail: bob@x\n"
+	"userAccountControl: 514\n"
+	"\n"
+	"dn: cn=pc1,ou=computers,dc=x\n"
+	"objectClass: user\n"
+	"objectClass: computer\n"
+	"cn: pc1\n"
+	"userAccountControl: 4096\n"
+	"\n"
+	"dn: cn=staff,ou=groups,dc=x\n"
+	"objectClass: group\n"
+	"cn: staff\n"
+	"member: cn=alice,ou=people,dc=x\n";
+
+static void
+test_attr_selection(void **state)
+{
+	struct run r;
+	static const char *const attrs[] = {"CN", "Mail", "member;range=0-*",
+					    NULL};
+	static const char *const none[] = {NULL};
+	static const char *const star[] = {"*", NULL};
+
+	/* listed attributes (any case) plus what the filter needs */
+	run(&r, people, "(objectClass=user)", attrs);
+	expect(&r, "@3|cn=alice\\2cou=people\\2cdc=x|objectClass=user|cn=alice"
+		   "|mail=alice@x\n"
+		   "@10|cn=bob\\2cou=people\\2cdc=x|objectClass=user|cn=bob"
+		   "|mail=bob@x\n"
+		   "@16|cn=pc1\\2cou=computers\\2cdc=x"
+		   "|objectClass=user,computer"
+		   "|cn=pc1\n");
+	run_done(&r);
+
+	run(&r, people, "(cn=staff)", attrs);
+	expect(&r, "@22|cn=staff\\2cou=groups\\2cdc=x|cn=staff"
+		   "|member=cn=alice\\2cou=people\\2cdc=x\n");
+	run_done(&r);
+
+	/* an empty list: only the dn and the filter's attributes */
+	run(&r, people, "(cn=bob)", none);
+	expect(&r, "@10|cn=bob\\2cou=people\\2cdc=x|cn=bob\n");
+	run_done(&r);
+
+	run(&r, people, "(cn=bob)", star);
+	expect(&r, "@10|cn=bob\\2cou=people\\2cdc=x|objectClass=user|cn=bob"
+		   "|mail=bob@x|userAccountControl=514\n");
+	run_done(&r);
+}
+
+static void
+test_filtering(void **state)
+{
+	struct run r;
+	static const char *const attrs[] = {"cn", NULL};
+
+	/* enabled users, not computers */
+	run(&r, people,
+	    "(&(objectClass=user)(!(objectClass=computer))"
+	    "(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
+	    attrs);
+	expect(&r, "@3|cn=alice\\2cou=people\\2cdc=x|objectClass=user"
+		   "|cn=alice|userAccountControl=512\n");
+	run_done(&r);
+
+	run(&r, people, source_default_filter("ldif"), attrs);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.seen.n, 3); /* alice, bob, staff: not pc1 */
+	assert_non_null(strstr(buf_str(&r.seen.out), "cn=staff"));
+	assert_null(strstr(buf_str(&r.seen.out), "pc1"));
+	run_done(&r);
+
+	run(&r, people, "(member=CN=Alice, OU=People, DC=X)", attrs);
+	assert_int_equal(r.seen.n, 1);
+	run_done(&r);
+
+	/* a bad filter fails the read before anything is delivered */
+	run(&r, people, "(&(cn=a)", attrs);
+	assert_int_equal(r.rc, -1);
+	assert_int_equal(r.err.code, DS_E_CONFIG);
+	assert_non_null(strstr(r.err.msg, "unbalanced parenthesis"));
+	assert_int_equal(r.seen.n, 0);
+	run_done(&r);
+}
+
+static void
+test_base_dn(void **state)
+{
+	struct conf c;
+	struct source *src = NULL;
+	struct source_info info;
+	struct seen s;
+	struct err err;
+	char *path = write_file(people, sizeof(people) - 1);
+
+	memset(&s, 0, sizeof(s));
+	memset(&err, 0, sizeof(err));
+	conf_defaults(&c);
+	c.source.type = SRC_LDIF;
+	c.source.path = xstrdup(path);
+	c.source.base_dn = xstrdup("OU=People, DC=x");
+	assert_int_equal(source_ldif_ops.open(&src, &c, &info, &err), 0);
+	assert_string_equal(info.naming_context, "OU=People, DC=x");
+	assert_int_equal(source_ldif_ops.read(src, "(objectClass=*)", NULL,
+					      collect, &s, &err),
+			 0);
+	assert_int_equal(s.n, 2);
+	assert_null(strstr(buf_str(&s.out), "staff"));
+	/* a second read of the same source gives the same entries */
+	buf_reset(&s.out);
+	s.n = 0;
+	assert_int_equal(source_ldif_ops.read(src, "(cn=bob)", NULL, collect,
+					      &s, &err),
+			 0);
+	assert_int_equal(s.n, 1);
+	source_ldif_ops.close(src);
+	conf_free(&c);
+	buf_free(&s.out);
+	unlink(path);
+	free(path);
+}
+
+static void
+test_callback_abort(void **state)
+{
+	struct run r;
+
+	run_full(&r, people, sizeof(people) - 1, "(objectClass=*)", NULL, 2);
+	assert_int_equal(r.rc, -1);
+	assert_int_equal(r.err.code, DS_E_TARGET);
+	assert_string_equal(r.err.msg, "callback says stop");
+	assert_int_equal(r.seen.n, 2); /* no third call */
+	run_done(&r);
+}
+
+static void
+test_open_errors(void **state)
+{
+	struct conf c;
+	struct source *src = (struct source *)1;
+	struct err err;
+
+	memset(&err, 0, sizeof(err));
+	conf_defaults(&c);
+	c.source.type = SRC_LDIF;
+	c.source.path = xstrdup("/nonexistent/dir/export.ldif");
+	assert_int_equal(source_ldif_ops.open(&src, &c, NULL, &err), -1);
+	assert_null(src);
+	assert_int_equal(err.code, DS_E_IO);
+	assert_string_equal(err.file, "/nonexistent/dir/export.ldif");
+	assert_non_null(strstr(err.msg, "No such file"));
+	free(c.source.path);
+
+	memset(&err, 0, sizeof(err));
+	c.source.path = xstrdup(tmpdir);
+	assert_int_equal(source_ldif_ops.open(&src, &c, NULL, &err), -1);
+	assert_int_equal(err.code, DS_E_IO);
+	assert_non_null(strstr(err.msg, "directory"));
+	free(c.source.path);
+
+	memset(&err, 0, sizeof(err));
+	c.source.path = NULL;
+	assert_int_equal(source_ldif_ops.open(&src, &c, NULL, &err), -1);
+	assert_int_equal(err.code, DS_E_CONFIG);
+	conf_free(&c);
+}
+
+static void
+test_parse_errors(void **state)
+{
+	EXPECT_ERR("dn: cn=a\ncn: a\nthis line has no colon\n", 3,
+		   "line without ':'");
+	EXPECT_ERR("dn: cn=a\nobjectGUID:: AAEC*A==\n", 2, "bad base64");
+	EXPECT_ERR("dn: cn=a\nobjectGUID:: AAECA\n", 2, "bad base64");
+	EXPECT_ERR("dn: cn=a\nobjectGUID:: AA=A\n", 2, "bad base64");
+	EXPECT_ERR("dn:: ###\n", 1, "bad base64 in value of 'dn'");
+	EXPECT_ERR(" continued\ndn: cn=a\n", 1, "continuation line");
+	EXPECT_ERR("dn: cn=a\ncn: a\n\n more\n", 4, "continuation line");
+	EXPECT_ERR("# c\n\ncn: a\ndn: cn=a\n", 3,
+		   "attribute 'cn' before dn:");
+	EXPECT_ERR("dn: cn=a\ncn: a\n\nmail: x\n", 4,
+		   "attribute 'mail' before dn:");
+	EXPECT_ERR("dn: cn=a\ncn: a\nnul: a\0b\n", 3, "NUL byte in value");
+	EXPECT_ERR("dn: cn=a\nchangetype: modify\nreplace: cn\n", 2,
+		   "change record ('changetype:') not supported");
+	EXPECT_ERR("dn: cn=a\ncontrol: 1.2.3\n", 2, "change record");
+	EXPECT_ERR("dn: cn=a\njpegPhoto:< file:///etc/passwd\n", 2,
+		   "URL value of 'jpegPhoto'");
+	EXPECT_ERR("dn: cn=a\ncn: a\ndn: cn=b\n", 3, "second dn:");
+	EXPECT_ERR("dn: cn=a\n\nversion: 1\n", 3, "version: after");
+	EXPECT_ERR("version: 2\n\ndn: cn=a\n", 1, "unsupported LDIF version");
+	EXPECT_ERR("dn:\ncn: a\n", 1, "empty dn");
+	EXPECT_ERR("dn:: YQBi\n", 1, "NUL byte in dn");
+	EXPECT_ERR("dn: cn=a\nbad name: x\n", 2, "bad attribute name");
+	EXPECT_ERR("dn: cn=a\n: x\n", 2, "bad attribute name");
+	EXPECT_ERR("dn: cn=a\n;x: x\n", 2, "bad attribute name");
+	/* errors after good entries still fail the whole read */
+	EXPECT_ERR("dn: cn=a\ncn: a\n\ndn: cn=b\ncn: b\n\ndn: cn=c\n"
+		   "oops\n",
+		   8, "line without ':'");
+}
+
+static void
+test_limits(void **state)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	struct run r;
+
+	/* a value of exactly 1 MiB is fine, one byte more is not */
+	buf_adds(&b, "dn: cn=a\nbig: ");
+	for (i = 0; i < 1024 * 1024; i++)
+		buf_addc(&b, 'x');
+	buf_adds(&b, "\n");
+	run(&r, buf_str(&b), "(objectClass=*)", (const char *const[]){NULL});
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.seen.n, 1);
+	run_done(&r);
+	b.len -= 1;
+	buf_adds(&b, "y\n");
+	expect_err(b.p, b.len, 2, "value of 'big' longer than 1048576");
+
+	/* base64 that decodes to more than 1 MiB */
+	buf_reset(&b);
+	buf_adds(&b, "dn: cn=a\n\ncn: x\n");
+	b.len = 0;
+	buf_adds(&b, "dn: cn=a\nphoto:: ");
+	for (i = 0; i < (1024 * 1024 + 3) / 3 * 4; i++)
+		buf_addc(&b, 'A');
+	buf_adds(&b, "\n");
+	expect_err(b.p, b.len, 2, "value of 'photo' longer than");
+
+	/* a logical line of more than 4 MiB stops at its first line */
+	buf_reset(&b);
+	buf_adds(&b, "dn: cn=a\ncn: a\nhuge: ");
+	for (i = 0; i < 5 * 1024 * 1024; i++)
+		buf_addc(&b, 'x');
+	expect_err(b.p, b.len, 3, "line longer than");
+
+	/* 1,000,000 values are fine, 1,000,001 are not */
+	buf_reset(&b);
+	buf_adds(&b, "dn: cn=g\n");
+	for (i = 0; i < 1000000; i++)
+		buf_adds(&b, "m: 1\n");
+	run(&r, buf_str(&b), "(objectClass=*)", (const char *const[]){NULL});
+	assert_int_equal(r.rc, 0);
+	run_done(&r);
+	buf_adds(&b, "m: 1\n");
+	expect_err(b.p, b.len, 1000002, "more than 1000000 values");
+	buf_free(&b);
+}
+
+/* Many entries: the reader refills and compacts its buffer many times. */
+static void
+test_many_entries(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct run r;
+	int i;
+	char *last;
+	static const char *const attrs[] = {"mail", NULL};
+
+	for (i = 0; i < 20000; i++)
+		buf_printf(&b,
+			   "dn: cn=user%d,dc=x\r\nobjectClass: user\r\n"
+			   "mail: u%d@x\r\ndescription: padding padding "
+			   "padding\r\n padding padding\r\n\r\n",
+			   i, i);
+	run(&r, buf_str(&b), "(mail=u1999*)", attrs);
+	assert_int_equal(r.rc, 0);
+	/* u1999, u19990..u19999 */
+	assert_int_equal(r.seen.n, 11);
+	last = strrchr(buf_str(&r.seen.out), '@');
+	assert_non_null(last);
+	{
+		char want[64];
+
+		/* entry i starts on line 6 * i + 1 */
+		snprintf(want, sizeof(want), ":%d|cn=user19999", 6 * 19999 + 1);
+		assert_non_null(strstr(buf_str(&r.seen.out), want));
+	}
+	run_done(&r);
+	buf_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_crlf_and_no_version),
+		cmocka_unit_test(test_folding),
+		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_options_merge),
+		cmocka_unit_test(test_attr_selection),
+		cmocka_unit_test(test_filtering),
+		cmocka_unit_test(test_base_dn),
+		cmocka_unit_test(test_callback_abort),
+		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_many_entries),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
