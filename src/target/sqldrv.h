@@ -13,6 +13,8 @@
 #ifndef DS_SQLDRV_H
 #define DS_SQLDRV_H
 
+#include <stdbool.h>
+
 #include "conf/conf.h"
 #include "util/err.h"
 
@@ -27,8 +29,12 @@ struct sqldrv_ops {
 	const char *scheme;
 	/* CREATE TABLE IF NOT EXISTS ... for the Postfixadmin tables */
 	const char *ddl;
+	/*
+	 * readonly: open without creating or writing anything; when the
+	 * database does not exist, return 0 with *out = NULL (reads as empty).
+	 */
 	int (*open)(struct sqldrv **out, const char *url,
-		    const struct conf *conf, struct err *err);
+		    const struct conf *conf, bool readonly, struct err *err);
 	/* Statements without parameters or results: DDL, BEGIN, COMMIT. */
 	int (*exec)(struct sqldrv *db, const char *sql, struct err *err);
 	/* Parameterised statement; cb may be NULL when no rows matter. */

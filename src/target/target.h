@@ -10,6 +10,8 @@
 #ifndef DS_TARGET_H
 #define DS_TARGET_H
 
+#include <stdbool.h>
+
 #include "conf/conf.h"
 #include "model/mail.h"
 #include "plan/plan.h"
@@ -19,8 +21,12 @@ struct target;
 
 struct target_ops {
 	const char *name;
+	/*
+	 * readonly (plan, dry runs): create nothing, change nothing; a
+	 * database or table that does not exist yet reads as empty.
+	 */
 	int (*open)(struct target **out, const struct conf *conf,
-		    struct err *err);
+		    bool readonly, struct err *err);
 	int (*load)(struct target *t, struct mset *current, struct err *err);
 	int (*begin)(struct target *t, struct err *err);
 	int (*apply)(struct target *t, const struct change *ch,

@@ -1,0 +1,389 @@
+#include "plan/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+static const char *const op_names[OP_NOPS] = {
+	"add", "update", "disable", "delete",
+};
+
+const char *
+op_name(enum op op)
+{
+	return (unsigned)op < OP_NOPS ? op_names[op] : "unknown";
+}
+
+/* ---- managed set -------------------------------------------------- */
+
+void
+managed_init(struct managed *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+struct managed_rec *
+managed_add(struct managed *m, const char *address, enum mkind kind,
+	    const char *anchor, long long disabled_at)
+{
+	struct managed_rec *r;
+
+	if (strmap_get(&m->by_addr, address) != NULL)
+		return NULL;
+	r = arena_alloc(&m->arena, sizeof(*r));
+	r->address = arena_strdup(&m->arena, address);
+	r->kind = kind;
+	r->anchor = anchor != NULL ? arena_strdup(&m->arena, anchor) : NULL;
+	r->disabled_at = disabled_at;
+	m->v = xgrow(m->v, &m->cap, m->n + 1, sizeof(*m->v));
+	m->v[m->n++] = r;
+	strmap_put(&m->by_addr, r->address, r);
+	return r;
+}
+
+void
+managed_free(struct managed *m)
+{
+	strmap_free(&m->by_addr);
+	free(m->v);
+	arena_free(&m->arena);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- plan --------------------------------------------------------- */
+
+void
+plan_init(struct plan *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void
+plan_free(struct plan *p)
+{
+	free(p->v);
+	free(p->clashes);
+	arena_free(&p->arena);
+	memset(p, 0, sizeof(*p));
+}
+
+static struct change *
+push(struct plan *p, enum op op, const struct mobj *want)
+{
+	struct change *ch;
+
+	p->v = xgrow(p->v, &p->cap, p->n + 1, sizeof(*p->v));
+	ch = &p->v[p->n++];
+	memset(ch, 0, sizeof(*ch));
+	ch->op = op;
+	if (want != NULL) {
+		ch->kind = want->kind;
+		ch->address = want->address;
+		ch->anchor = want->anchor;
+		ch->name = want->name;
+		ch->gotos = want->gotos;
+		ch->dn = want->dn;
+	}
+	return ch;
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == NULL || *a == '\0') && (b == NULL || *b == '\0');
+	return strcmp(a, b) == 0;
+}
+
+static bool
+frozen_addr(const struct plan_input *in, const char *addr)
+{
+	return in->frozen_addresses != NULL &&
+	       strmap_get(in->frozen_addresses, addr) != NULL;
+}
+
+static bool
+frozen_anchor(const struct plan_input *in, const char *anchor)
+{
+	return anchor != NULL && in->frozen_anchors != NULL &&
+	       strmap_get(in->frozen_anchors, anchor) != NULL;
+}
+
+/* Same table?  A mailbox row cannot become an alias row in place. */
+static bool
+same_table(enum mkind a, enum mkind b)
+{
+	return a == b || (mkind_alias_row(a) && mkind_alias_row(b));
+}
+
+/*
+ * For renames: managed mailboxes by anchor whose address is no longer
+ * wanted.  Built lazily, only when a desired mailbox has no row.
+ */
+struct renames {
+	bool built;
+	struct strmap by_anchor;   /* anchor -> managed_rec */
+};
+
+static const struct managed_rec *
+rename_source(struct renames *rn, const struct plan_input *in,
+	      const struct mobj *want)
+{
+	size_t i;
+
+	if (!rn->built) {
+		rn->built = true;
+		for (i = 0; i < in->managed->n; i++) {
+			const struct managed_rec *m = in->managed->v[i];
+
+			if (m->kind != want->kind || m->anchor == NULL)
+				continue;
+			if (mset_get(in->desired, m->address) != NULL)
+				continue;
+			if (mset_get(in->current, m->address) == NULL)
+				continue;
+			strmap_put(&rn->by_anchor, m->anchor, (void *)m);
+		}
+	}
+	return strmap_get(&rn->by_anchor, want->anchor);
+}
+
+static void
+diff_present(struct plan *p, const struct plan_input *in,
+	     const struct mobj *want, const struct mobj *cur,
+	     const struct managed_rec *m)
+{
+	unsigned fields = 0;
+	struct change *ch;
+	enum mkind was = m != NULL ? m->kind : cur->kind;
+
+	if (m == NULL && !in->adopt) {
+		/* someone else's row: never touched without adopt = yes */
+		p->clashes = xgrow(p->clashes, &p->capclashes,
+				   p->nclashes + 1, sizeof(*p->clashes));
+		p->clashes[p->nclashes].address = want->address;
+		p->clashes[p->nclashes].anchor = want->anchor;
+		p->nclashes++;
+		return;
+	}
+	if (!same_table(want->kind, cur->kind)) {
+		/* a mailbox never silently turns into an alias or back */
+		p->clashes = xgrow(p->clashes, &p->capclashes,
+				   p->nclashes + 1, sizeof(*p->clashes));
+		p->clashes[p->nclashes].address = want->address;
+		p->clashes[p->nclashes].anchor = want->anchor;
+		p->nclashes++;
+		return;
+	}
+	if (m == NULL)
+		fields |= CH_ADOPT;
+	if (!cur->active)
+		fields |= CH_ACTIVE;
+	if (want->kind == MK_MAILBOX || want->kind == MK_LIST) {
+		if (want->kind == MK_MAILBOX && !str_eq(want->name, cur->name))
+			fields |= CH_NAME;
+	}
+	if (mkind_alias_row(want->kind) && !str_eq(want->gotos, cur->gotos))
+		fields |= CH_GOTO;
+	if (m != NULL && m->kind != want->kind)
+		fields |= CH_KIND;
+	if (m != NULL && !str_eq(m->anchor, want->anchor))
+		fields |= CH_KIND;   /* owner changed: record the new anchor */
+	if (want->kind == MK_DOMAIN)
+		fields &= CH_ACTIVE;
+	if (fields == 0)
+		return;
+	ch = push(p, OP_UPDATE, want);
+	ch->fields = fields;
+	ch->old_name = cur->name;
+	ch->old_gotos = cur->gotos;
+	(void)was;
+}
+
+void
+plan_build(struct plan *p, const struct plan_input *in)
+{
+	struct renames rn = {false, STRMAP_INIT};
+	struct strmap consumed = STRMAP_INIT; /* managed addrs renamed away */
+	struct strmap owners = STRMAP_INIT;   /* anchors wanted this run */
+	struct change *tmp;
+	size_t i, k, n;
+
+	for (i = 0; i < in->desired->n; i++) {
+		const struct mobj *w = in->desired->v[i];
+
+		if (w->anchor != NULL)
+			strmap_put(&owners, w->anchor, (void *)w);
+	}
+
+	for (i = 0; i < in->desired->n; i++) {
+		const struct mobj *want = in->desired->v[i];
+		const struct mobj *cur = mset_get(in->current, want->address);
+		const struct managed_rec *m =
+			strmap_get(&in->managed->by_addr, want->address);
+		const struct managed_rec *from;
+		struct change *ch;
+
+		if (frozen_addr(in, want->address))
+			continue;
+		if (want->kind == MK_DOMAIN) {
+			if (cur == NULL)
+				push(p, OP_ADD, want);
+			continue;   /* domains are shared: add, never touch */
+		}
+		if (cur != NULL) {
+			diff_present(p, in, want, cur, m);
+			continue;
+		}
+		if (want->kind == MK_MAILBOX &&
+		    (from = rename_source(&rn, in, want)) != NULL &&
+		    strmap_get(&consumed, from->address) == NULL) {
+			const struct mobj *old =
+				mset_get(in->current, from->address);
+
+			/* same person, new address: keep the maildir */
+			ch = push(p, OP_UPDATE, want);
+			ch->fields = CH_ADDRESS;
+			ch->old_address = from->address;
+			ch->old_name = old->name;
+			if (!str_eq(want->name, old->name))
+				ch->fields |= CH_NAME;
+			if (!old->active)
+				ch->fields |= CH_ACTIVE;
+			strmap_put(&consumed, from->address, (void *)from);
+			continue;
+		}
+		push(p, OP_ADD, want);
+	}
+
+	/* managed objects no longer wanted: deprovision */
+	for (i = 0; i < in->managed->n; i++) {
+		const struct managed_rec *m = in->managed->v[i];
+		const struct mobj *cur = mset_get(in->current, m->address);
+		struct mobj gone;
+		struct change *ch;
+		bool owner_wanted;
+
+		if (m->kind == MK_DOMAIN ||
+		    mset_get(in->desired, m->address) != NULL ||
+		    strmap_get(&consumed, m->address) != NULL ||
+		    frozen_addr(in, m->address) ||
+		    frozen_anchor(in, m->anchor) || cur == NULL)
+			continue;
+		memset(&gone, 0, sizeof(gone));
+		gone.kind = m->kind;
+		gone.address = m->address;
+		gone.anchor = m->anchor;
+		gone.name = cur->name;
+		gone.gotos = cur->gotos;
+		owner_wanted = m->anchor != NULL &&
+			       strmap_get(&owners, m->anchor) != NULL;
+		if (m->kind == MK_ALIAS && owner_wanted) {
+			/* the owner stays, the alias went: remove it */
+			push(p, OP_DELETE, &gone);
+			continue;
+		}
+		if (cur->active) {
+			push(p, OP_DISABLE, &gone);
+			continue;
+		}
+		if (in->deprovision == DEPROV_DELETE && m->disabled_at > 0 &&
+		    (long long)in->now - m->disabled_at >= in->delete_after) {
+			ch = push(p, OP_DELETE, &gone);
+			(void)ch;
+		}
+	}
+
+	/* order: deletes, disables, updates, adds (frees addresses first) */
+	tmp = xmalloc((p->n ? p->n : 1) * sizeof(*tmp));
+	n = 0;
+	for (k = 0; k < OP_NOPS; k++) {
+		static const enum op order[OP_NOPS] = {OP_DELETE, OP_DISABLE,
+						       OP_UPDATE, OP_ADD};
+		for (i = 0; i < p->n; i++)
+			if (p->v[i].op == order[k])
+				tmp[n++] = p->v[i];
+	}
+	memcpy(p->v, tmp, n * sizeof(*tmp));
+	free(tmp);
+	memset(p->count, 0, sizeof(p->count));
+	memset(p->alias_count, 0, sizeof(p->alias_count));
+	for (i = 0; i < p->n; i++) {
+		if (p->v[i].kind == MK_ALIAS)
+			p->alias_count[p->v[i].op]++;
+		else
+			p->count[p->v[i].op]++;
+	}
+	strmap_free(&rn.by_anchor);
+	strmap_free(&consumed);
+	strmap_free(&owners);
+}
+
+void
+plan_drop_removals(struct plan *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n; i++) {
+		if (p->v[i].op == OP_DISABLE || p->v[i].op == OP_DELETE) {
+			if (p->v[i].kind == MK_ALIAS)
+				p->alias_count[p->v[i].op]--;
+			else
+				p->count[p->v[i].op]--;
+			continue;
+		}
+		p->v[n++] = p->v[i];
+	}
+	p->n = n;
+}
+
+static int
+over(long limit, size_t planned, const char *key, struct limit_hit *hit)
+{
+	if (limit < 0 || (long)planned <= limit)
+		return 0;
+	hit->limit = key;
+	hit->allowed = limit;
+	hit->planned = (long)planned;
+	return 1;
+}
+
+int
+plan_check_limits(const struct plan *p, const struct conf *c,
+		  size_t managed_count, size_t in_scope, struct limit_hit *hit)
+{
+	size_t removals = p->count[OP_DISABLE] + p->count[OP_DELETE];
+	const long pct = c->safety.max_delete_percent;
+
+	memset(hit, 0, sizeof(*hit));
+	if (!c->safety.allow_empty && in_scope == 0) {
+		hit->limit = "allow_empty";
+		hit->allowed = 0;
+		hit->planned = 0;
+		return 1;
+	}
+	if (over(c->safety.max_adds, p->count[OP_ADD], "max_adds", hit) ||
+	    over(c->safety.max_updates, p->count[OP_UPDATE], "max_updates",
+		 hit) ||
+	    over(c->safety.max_deletes, removals, "max_deletes", hit) ||
+	    over(c->safety.max_alias_adds, p->alias_count[OP_ADD],
+		 "max_alias_adds", hit) ||
+	    over(c->safety.max_alias_deletes,
+		 p->alias_count[OP_DISABLE] + p->alias_count[OP_DELETE],
+		 "max_alias_deletes", hit) ||
+	    over(c->safety.max_total, p->n, "max_total", hit))
+		return 1;
+	if (pct >= 0 && removals > 0) {
+		/* at least one object may always leave, even in tiny setups */
+		long allowed = (long)(managed_count * (size_t)pct / 100);
+
+		if (allowed < 1)
+			allowed = 1;
+		if (over(allowed, removals, "max_delete_percent", hit)) {
+			hit->allowed = allowed;
+			return 1;
+		}
+	}
+	return 0;
+}

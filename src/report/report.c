@@ -1,0 +1,297 @@
+#include "report/report.h"
+
+#include <string.h>
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *
+change_json(const struct change *ch)
+{
+	json_t *o = json_object(), *f = json_object(), *old = json_object();
+
+	json_object_set_new(o, "op", json_string(op_name(ch->op)));
+	json_object_set_new(o, "kind", json_string(mkind_name(ch->kind)));
+	json_object_set_new(o, "address", json_string(ch->address));
+	json_object_set_new(o, "anchor", str_or_null(ch->anchor));
+	if (ch->dn != NULL)
+		json_object_set_new(o, "dn", json_string(ch->dn));
+	if (ch->op == OP_ADD) {
+		if (ch->name != NULL &&
+		    (ch->kind == MK_MAILBOX || ch->kind == MK_LIST))
+			json_object_set_new(f, "name", json_string(ch->name));
+		if (ch->gotos != NULL)
+			json_object_set_new(f, "goto", json_string(ch->gotos));
+	} else if (ch->op == OP_UPDATE) {
+		if (ch->fields & CH_ADDRESS) {
+			json_object_set_new(f, "address",
+					    json_string(ch->address));
+			json_object_set_new(old, "address",
+					    json_string(ch->old_address));
+		}
+		if (ch->fields & CH_NAME) {
+			json_object_set_new(f, "name", str_or_null(ch->name));
+			json_object_set_new(old, "name",
+					    str_or_null(ch->old_name));
+		}
+		if (ch->fields & CH_GOTO) {
+			json_object_set_new(f, "goto", str_or_null(ch->gotos));
+			json_object_set_new(old, "goto",
+					    str_or_null(ch->old_gotos));
+		}
+		if (ch->fields & CH_ACTIVE) {
+			json_object_set_new(f, "active", json_true());
+			json_object_set_new(old, "active", json_false());
+		}
+		if (ch->fields & CH_ADOPT)
+			json_object_set_new(o, "adopted", json_true());
+	} else if (ch->op == OP_DISABLE) {
+		json_object_set_new(f, "active", json_false());
+	}
+	json_object_set_new(o, "fields", f);
+	if (json_object_size(old) > 0)
+		json_object_set_new(o, "old", old);
+	else
+		json_decref(old);
+	return o;
+}
+
+json_t *
+report_build(const struct report_in *in)
+{
+	json_t *r = json_object(), *sum = json_object(), *src = json_object();
+	json_t *changes = json_array(), *conflicts = json_array();
+	json_t *errors = json_array(), *warnings = json_array();
+	size_t i, j, nconf = 0;
+	long counts[OP_NOPS] = {0, 0, 0, 0};
+
+	json_object_set_new(r, "run_id", in->run_id > 0
+						 ? json_integer(in->run_id)
+						 : json_null());
+	json_object_set_new(r, "mode", json_string(in->mode));
+	json_object_set_new(r, "started", json_string(in->started));
+	json_object_set_new(r, "seconds", json_real(in->seconds));
+	json_object_set_new(src, "read", json_integer((json_int_t)in->read));
+	json_object_set_new(src, "in_scope",
+			    json_integer((json_int_t)in->in_scope));
+	if (in->server != NULL)
+		json_object_set_new(src, "server", json_string(in->server));
+	json_object_set_new(r, "source", src);
+
+	if (in->plan != NULL) {
+		for (i = 0; i < in->plan->n; i++) {
+			counts[in->plan->v[i].op]++;
+			json_array_append_new(changes,
+					      change_json(&in->plan->v[i]));
+		}
+	}
+	if (in->rules != NULL) {
+		for (i = 0; i < in->rules->nconflicts; i++) {
+			const struct conflict *c = &in->rules->conflicts[i];
+			json_t *o = json_object(), *by = json_array();
+
+			for (j = 0; j < c->n; j++)
+				json_array_append_new(
+					by, json_string(c->claimed_by[j]));
+			json_object_set_new(o, "address",
+					    json_string(c->address));
+			json_object_set_new(o, "claimed_by", by);
+			json_array_append_new(conflicts, o);
+			nconf++;
+		}
+		for (i = 0; i < in->rules->nwarnings; i++)
+			json_array_append_new(
+				warnings, json_string(in->rules->warnings[i]));
+	}
+	if (in->plan != NULL) {
+		for (i = 0; i < in->plan->nclashes; i++) {
+			const struct plan_clash *c = &in->plan->clashes[i];
+			json_t *o = json_object(), *by = json_array();
+
+			json_array_append_new(by, json_string(c->anchor));
+			json_array_append_new(by,
+					      json_string("target:unmanaged"));
+			json_object_set_new(o, "address",
+					    json_string(c->address));
+			json_object_set_new(o, "claimed_by", by);
+			json_object_set_new(
+				o, "reason",
+				json_string("the target already has this "
+					    "address and dirsync does not "
+					    "manage it (adopt = no)"));
+			json_array_append_new(conflicts, o);
+			nconf++;
+		}
+	}
+	if (in->error != NULL && in->error->code != DS_OK) {
+		json_t *e = json_object();
+		char buf[1400];
+
+		json_object_set_new(e, "code",
+				    json_string(err_code_name(in->error->code)));
+		json_object_set_new(e, "message",
+				    json_string(err_fmt(in->error, buf,
+							sizeof(buf))));
+		if (in->error->where[0])
+			json_object_set_new(e, "where",
+					    json_string(in->error->where));
+		if (in->error->object[0])
+			json_object_set_new(e, "object",
+					    json_string(in->error->object));
+		json_object_set_new(e, "retryable",
+				    json_boolean(err_retryable(in->error->code)));
+		json_array_append_new(errors, e);
+	}
+	json_object_set_new(sum, "add", json_integer(counts[OP_ADD]));
+	json_object_set_new(sum, "update", json_integer(counts[OP_UPDATE]));
+	json_object_set_new(sum, "disable", json_integer(counts[OP_DISABLE]));
+	json_object_set_new(sum, "delete", json_integer(counts[OP_DELETE]));
+	json_object_set_new(sum, "conflict", json_integer((json_int_t)nconf));
+	json_object_set_new(sum, "error",
+			    json_integer((json_int_t)json_array_size(errors)));
+	json_object_set_new(r, "summary", sum);
+	json_object_set_new(r, "applied", json_boolean(in->applied));
+	if (in->limit != NULL && in->limit->limit != NULL) {
+		json_t *l = json_object();
+
+		json_object_set_new(l, "limit", json_string(in->limit->limit));
+		json_object_set_new(l, "allowed",
+				    json_integer(in->limit->allowed));
+		json_object_set_new(l, "planned",
+				    json_integer(in->limit->planned));
+		json_object_set_new(r, "limit_exceeded", l);
+	} else {
+		json_object_set_new(r, "limit_exceeded", json_null());
+	}
+	json_object_set_new(r, "changes", changes);
+	json_object_set_new(r, "conflicts", conflicts);
+	json_object_set_new(r, "errors", errors);
+	json_object_set_new(r, "warnings", warnings);
+	return r;
+}
+
+long
+report_count(const json_t *r, const char *key)
+{
+	return (long)json_integer_value(
+		json_object_get(json_object_get(r, "summary"), key));
+}
+
+static const char *
+jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "";
+}
+
+static void
+print_goto(FILE *fp, const char *g, bool full)
+{
+	size_t n = 1;
+	const char *p;
+
+	if (full || strlen(g) <= 120) {
+		fputs(g, fp);
+		return;
+	}
+	for (p = g; *p; p++)
+		if (*p == ',')
+			n++;
+	fprintf(fp, "%.100s... (%zu addresses)", g, n);
+}
+
+void
+report_print_text(const json_t *r, FILE *fp, bool full)
+{
+	const json_t *src = json_object_get(r, "source");
+	const json_t *arr, *o, *lim;
+	size_t i;
+
+	fprintf(fp, "%s: %lld entries read, %lld in scope\n",
+		jstr(r, "mode"),
+		(long long)json_integer_value(json_object_get(src, "read")),
+		(long long)json_integer_value(
+			json_object_get(src, "in_scope")));
+	arr = json_object_get(r, "changes");
+	json_array_foreach(arr, i, o) {
+		const json_t *f = json_object_get(o, "fields");
+		const json_t *old = json_object_get(o, "old");
+		const char *op = jstr(o, "op");
+
+		fprintf(fp, "  %-8s%-8s %s", op, jstr(o, "kind"),
+			jstr(o, "address"));
+		if (strcmp(op, "add") == 0) {
+			if (json_object_get(f, "name"))
+				fprintf(fp, " name=\"%s\"", jstr(f, "name"));
+			if (json_object_get(f, "goto")) {
+				fputs(" -> ", fp);
+				print_goto(fp, jstr(f, "goto"), full);
+			}
+		} else if (strcmp(op, "update") == 0) {
+			if (json_object_get(f, "address"))
+				fprintf(fp, " (was %s)", jstr(old, "address"));
+			if (json_object_get(f, "name"))
+				fprintf(fp, " name \"%s\" -> \"%s\"",
+					jstr(old, "name"), jstr(f, "name"));
+			if (json_object_get(f, "goto")) {
+				fputs(" goto ", fp);
+				print_goto(fp, jstr(old, "goto"), full);
+				fputs(" -> ", fp);
+				print_goto(fp, jstr(f, "goto"), full);
+			}
+			if (json_object_get(f, "active"))
+				fputs(" re-enabled", fp);
+			if (json_is_true(json_object_get(o, "adopted")))
+				fputs(" (adopted)", fp);
+		}
+		fputc('\n', fp);
+	}
+	arr = json_object_get(r, "conflicts");
+	json_array_foreach(arr, i, o) {
+		const json_t *by = json_object_get(o, "claimed_by"), *a;
+		size_t j;
+
+		fprintf(fp, "conflict %s: claimed by", jstr(o, "address"));
+		json_array_foreach(by, j, a)
+			fprintf(fp, "%s %s", j ? "," : "", json_string_value(a));
+		fputs("; left as it is\n", fp);
+	}
+	arr = json_object_get(r, "warnings");
+	json_array_foreach(arr, i, o)
+		fprintf(fp, "warning: %s\n", json_string_value(o));
+	arr = json_object_get(r, "errors");
+	json_array_foreach(arr, i, o)
+		fprintf(fp, "error: %s\n", jstr(o, "message"));
+	fprintf(fp,
+		"summary: %ld add, %ld update, %ld disable, %ld delete, "
+		"%ld conflict, %ld error\n",
+		report_count(r, "add"), report_count(r, "update"),
+		report_count(r, "disable"), report_count(r, "delete"),
+		report_count(r, "conflict"), report_count(r, "error"));
+	lim = json_object_get(r, "limit_exceeded");
+	if (json_is_object(lim)) {
+		fprintf(fp,
+			"NOT APPLIED: safety limit %s exceeded (allowed %lld, "
+			"planned %lld); review the changes, then re-run with "
+			"--force-limits or raise the limit in [safety]\n",
+			jstr(lim, "limit"),
+			(long long)json_integer_value(
+				json_object_get(lim, "allowed")),
+			(long long)json_integer_value(
+				json_object_get(lim, "planned")));
+	} else if (strcmp(jstr(r, "mode"), "sync") == 0) {
+		if (json_is_true(json_object_get(r, "applied")))
+			fputs("applied\n", fp);
+		else if (json_array_size(json_object_get(r, "changes")) == 0 &&
+			 json_array_size(json_object_get(r, "errors")) == 0)
+			fputs("nothing to change\n", fp);
+		else
+			fputs("NOT APPLIED\n", fp);
+	} else {
+		fputs("nothing changed (plan only)\n", fp);
+	}
+}

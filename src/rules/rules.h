@@ -1,0 +1,64 @@
+/*
+ * rules.h - directory snapshot -> desired mail objects.
+ *
+ * Everything under SPEC's "Objects and rules", [scope] and [mapping]:
+ * which entries are in scope, their addresses, aliases, lists (expanded
+ * through nested groups) and contacts, and which addresses are claimed by
+ * more than one object (conflicts: nobody gets them, and whatever the
+ * target holds for them is left alone).
+ */
+#ifndef DS_RULES_H
+#define DS_RULES_H
+
+#include <stddef.h>
+
+#include "conf/conf.h"
+#include "model/mail.h"
+#include "model/snapshot.h"
+#include "util/arena.h"
+#include "util/err.h"
+#include "util/strmap.h"
+
+struct conflict {
+	const char *address;
+	size_t n;
+	const char **claimed_by;   /* anchors */
+};
+
+struct rules_result {
+	struct mset desired;
+	struct conflict *conflicts;
+	size_t nconflicts, capconflicts;
+	char **warnings;           /* malloc'd, one line each */
+	size_t nwarnings, capwarnings;
+	/* objects whose primary address is in conflict: leave them as is */
+	struct strmap frozen_anchors;
+	/* addresses in conflict: leave the target's rows as they are */
+	struct strmap frozen_addresses;
+	size_t in_scope;           /* directory objects yielding mail objects */
+	struct arena arena;
+};
+
+/*
+ * Attributes the rules read, NULL-terminated, malloc'd array of borrowed
+ * strings (static storage and the conf's own strings): free() it after
+ * the conf is gone.  Pass it to the source and the snapshot.
+ */
+const char **rules_attrs(const struct conf *c);
+
+void rules_init(struct rules_result *r);
+/* DS_E_CONFIG if group_filter does not parse. */
+int rules_apply(const struct conf *c, const struct snapshot *s,
+		struct rules_result *r, struct err *err);
+void rules_free(struct rules_result *r);
+
+/*
+ * Address normalisation, exported for tests: trim, lower-case, domain
+ * rewrite, basic syntax.  Returns a malloc'd address or NULL if the value
+ * is not a usable address.
+ */
+char *rules_norm_address(const struct conf *c, const char *raw);
+/* Anchor of an entry: objectGUID, entryUUID, nsUniqueId, else "dn:<ndn>". */
+char *rules_anchor(const struct entry *e, const char *ndn);
+
+#endif

@@ -1,0 +1,362 @@
+#include "state/state.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/xalloc.h"
+
+struct state {
+	sqlite3 *db;   /* NULL: read-only and no database yet */
+	char *path;
+};
+
+static const char state_ddl[] =
+	"PRAGMA journal_mode=WAL;"
+	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
+	"INSERT OR IGNORE INTO meta VALUES ('schema_version', '1');"
+	"CREATE TABLE IF NOT EXISTS runs ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" started TEXT NOT NULL, mode TEXT NOT NULL,"
+	" seconds REAL, exit_code INTEGER, applied INTEGER NOT NULL DEFAULT 0,"
+	" adds INTEGER DEFAULT 0, updates INTEGER DEFAULT 0,"
+	" disables INTEGER DEFAULT 0, deletes INTEGER DEFAULT 0,"
+	" conflicts INTEGER DEFAULT 0, errors INTEGER DEFAULT 0,"
+	" report TEXT);"
+	"CREATE TABLE IF NOT EXISTS managed ("
+	" address TEXT PRIMARY KEY, kind TEXT NOT NULL, anchor TEXT,"
+	" disabled_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX IF NOT EXISTS managed_anchor ON managed(anchor);";
+
+static int
+db_err(struct state *st, struct err *err, const char *where)
+{
+	err->lib_rc = sqlite3_errcode(st->db);
+	err_where(err, where);
+	err_object(err, st->path);
+	return err_set(err, DS_E_STATE, "%s", sqlite3_errmsg(st->db));
+}
+
+int
+state_open(struct state **out, const char *path, bool readonly,
+	   struct err *err)
+{
+	struct state *st = xcalloc(1, sizeof(*st));
+	struct stat sb;
+	char *msg = NULL;
+	int rc;
+
+	*out = NULL;
+	st->path = xstrdup(path);
+	if (readonly && stat(path, &sb) != 0 && errno == ENOENT) {
+		*out = st;
+		return 0;
+	}
+	rc = sqlite3_open_v2(path, &st->db,
+			     readonly ? SQLITE_OPEN_READONLY
+				      : SQLITE_OPEN_READWRITE |
+						SQLITE_OPEN_CREATE,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		err_object(err, path);
+		err_set(err, DS_E_STATE, "cannot open state database: %s",
+			st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, 10000);
+	if (!readonly) {
+		rc = sqlite3_exec(st->db, state_ddl, NULL, NULL, &msg);
+		if (rc != SQLITE_OK) {
+			err_object(err, path);
+			err_set(err, DS_E_STATE, "cannot set up state "
+				"database: %s", msg ? msg : sqlite3_errstr(rc));
+			sqlite3_free(msg);
+			goto fail;
+		}
+	}
+	*out = st;
+	return 0;
+fail:
+	state_close(st);
+	return -1;
+}
+
+int
+state_load_managed(struct state *st, struct managed *m, struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (st->db == NULL)
+		return 0;
+	rc = sqlite3_prepare_v2(st->db,
+				"SELECT address, kind, anchor, disabled_at "
+				"FROM managed",
+				-1, &q, NULL);
+	if (rc != SQLITE_OK) {
+		/* read-only on a database without tables: nothing managed */
+		if (sqlite3_db_readonly(st->db, "main") == 1)
+			return 0;
+		return db_err(st, err, "load managed");
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *addr = (const char *)sqlite3_column_text(q, 0);
+		const char *kind = (const char *)sqlite3_column_text(q, 1);
+		const char *anchor = (const char *)sqlite3_column_text(q, 2);
+		enum mkind k;
+
+		if (addr == NULL || kind == NULL || mkind_parse(kind, &k) != 0)
+			continue;
+		managed_add(m, addr, k, anchor, sqlite3_column_int64(q, 3));
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "load managed");
+	return 0;
+}
+
+int
+state_run_begin(struct state *st, const char *started, const char *mode,
+		long long *run_id, struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (st->db == NULL)
+		return err_set(err, DS_E_INTERNAL, "state opened read-only");
+	rc = sqlite3_prepare_v2(st->db,
+				"INSERT INTO runs (started, mode) VALUES (?, ?)",
+				-1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, started, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, mode, -1, SQLITE_STATIC);
+		rc = sqlite3_step(q);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "record run");
+	*run_id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+state_record_plan(struct state *st, const struct plan *p,
+		  const char *const *forget, size_t nforget, time_t now,
+		  struct err *err)
+{
+	sqlite3_stmt *put = NULL, *del = NULL, *dis = NULL;
+	size_t i;
+	int rc;
+
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_err(st, err, "record managed objects");
+	rc = sqlite3_prepare_v2(st->db,
+				"INSERT OR REPLACE INTO managed (address, "
+				"kind, anchor, disabled_at) VALUES (?, ?, ?, 0)",
+				-1, &put, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->db,
+					"DELETE FROM managed WHERE address = ?",
+					-1, &del, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->db,
+					"UPDATE managed SET disabled_at = ? "
+					"WHERE address = ? AND disabled_at = 0",
+					-1, &dis, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+#define STEP(stmt)                                                      \
+	do {                                                            \
+		rc = sqlite3_step(stmt);                                \
+		sqlite3_reset(stmt);                                    \
+		sqlite3_clear_bindings(stmt);                           \
+		if (rc != SQLITE_DONE)                                  \
+			goto fail;                                      \
+	} while (0)
+	for (i = 0; i < nforget; i++) {
+		sqlite3_bind_text(del, 1, forget[i], -1, SQLITE_STATIC);
+		STEP(del);
+	}
+	for (i = 0; i < p->n; i++) {
+		const struct change *ch = &p->v[i];
+
+		switch (ch->op) {
+		case OP_ADD:
+		case OP_UPDATE:
+			if (ch->op == OP_UPDATE && (ch->fields & CH_ADDRESS)) {
+				sqlite3_bind_text(del, 1, ch->old_address, -1,
+						  SQLITE_STATIC);
+				STEP(del);
+			}
+			sqlite3_bind_text(put, 1, ch->address, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_text(put, 2, mkind_name(ch->kind), -1,
+					  SQLITE_STATIC);
+			if (ch->anchor != NULL)
+				sqlite3_bind_text(put, 3, ch->anchor, -1,
+						  SQLITE_STATIC);
+			else
+				sqlite3_bind_null(put, 3);
+			STEP(put);
+			break;
+		case OP_DISABLE:
+			sqlite3_bind_int64(dis, 1, (sqlite3_int64)now);
+			sqlite3_bind_text(dis, 2, ch->address, -1,
+					  SQLITE_STATIC);
+			STEP(dis);
+			break;
+		case OP_DELETE:
+			sqlite3_bind_text(del, 1, ch->address, -1,
+					  SQLITE_STATIC);
+			STEP(del);
+			break;
+		default:
+			break;
+		}
+	}
+#undef STEP
+	sqlite3_finalize(put);
+	sqlite3_finalize(del);
+	sqlite3_finalize(dis);
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		db_err(st, err, "record managed objects");
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+fail:
+	db_err(st, err, "record managed objects");
+	sqlite3_finalize(put);
+	sqlite3_finalize(del);
+	sqlite3_finalize(dis);
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+int
+state_run_finish(struct state *st, long long run_id,
+		 const struct run_summary *s, const char *report_json,
+		 long keep_runs, struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(
+		st->db,
+		"UPDATE runs SET seconds = ?, exit_code = ?, applied = ?,"
+		" adds = ?, updates = ?, disables = ?, deletes = ?,"
+		" conflicts = ?, errors = ?, report = ? WHERE id = ?",
+		-1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_double(q, 1, s->seconds);
+		sqlite3_bind_int(q, 2, s->exit_code);
+		sqlite3_bind_int(q, 3, s->applied);
+		sqlite3_bind_int64(q, 4, s->adds);
+		sqlite3_bind_int64(q, 5, s->updates);
+		sqlite3_bind_int64(q, 6, s->disables);
+		sqlite3_bind_int64(q, 7, s->deletes);
+		sqlite3_bind_int64(q, 8, s->conflicts);
+		sqlite3_bind_int64(q, 9, s->errors);
+		sqlite3_bind_text(q, 10, report_json, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 11, run_id);
+		rc = sqlite3_step(q);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "record run");
+	if (keep_runs > 0) {
+		rc = sqlite3_prepare_v2(st->db,
+					"DELETE FROM runs WHERE id <= ? - ?", -1,
+					&q, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(q, 1, run_id);
+			sqlite3_bind_int64(q, 2, keep_runs);
+			rc = sqlite3_step(q);
+		}
+		sqlite3_finalize(q);
+		if (rc != SQLITE_DONE)
+			return db_err(st, err, "prune runs");
+	}
+	return 0;
+}
+
+int
+state_history(struct state *st, long n, state_run_cb cb, void *ctx,
+	      struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (st->db == NULL)
+		return 0;
+	rc = sqlite3_prepare_v2(
+		st->db,
+		"SELECT id, started, mode, seconds, exit_code, applied, adds,"
+		" updates, disables, deletes, conflicts, errors FROM runs"
+		" WHERE seconds IS NOT NULL ORDER BY id DESC LIMIT ?",
+		-1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return db_err(st, err, "history");
+	sqlite3_bind_int64(q, 1, n > 0 ? n : -1);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct run_row r;
+
+		memset(&r, 0, sizeof(r));
+		r.id = sqlite3_column_int64(q, 0);
+		r.started = (const char *)sqlite3_column_text(q, 1);
+		r.mode = (const char *)sqlite3_column_text(q, 2);
+		r.s.seconds = sqlite3_column_double(q, 3);
+		r.s.exit_code = sqlite3_column_int(q, 4);
+		r.s.applied = sqlite3_column_int(q, 5) != 0;
+		r.s.adds = sqlite3_column_int64(q, 6);
+		r.s.updates = sqlite3_column_int64(q, 7);
+		r.s.disables = sqlite3_column_int64(q, 8);
+		r.s.deletes = sqlite3_column_int64(q, 9);
+		r.s.conflicts = sqlite3_column_int64(q, 10);
+		r.s.errors = sqlite3_column_int64(q, 11);
+		if (cb(ctx, &r) != 0)
+			break;
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+int
+state_run_report(struct state *st, long long run_id, char **json,
+		 struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	*json = NULL;
+	if (st->db == NULL)
+		return err_set(err, DS_E_STATE, "no run %lld: no state "
+			       "database yet", run_id);
+	rc = sqlite3_prepare_v2(st->db,
+				"SELECT report FROM runs WHERE id = ?", -1, &q,
+				NULL);
+	if (rc != SQLITE_OK)
+		return db_err(st, err, "show");
+	sqlite3_bind_int64(q, 1, run_id);
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		*json = xstrdup((const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	if (*json == NULL)
+		return err_set(err, DS_E_STATE, "no run %lld in %s", run_id,
+			       st->path);
+	return 0;
+}
+
+void
+state_close(struct state *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}

@@ -1,0 +1,70 @@
+/*
+ * state.h - the state database (SQLite, WAL): runs and managed objects.
+ *
+ * The managed table is how dirsync knows which target rows are its own
+ * and which directory object (anchor) each belongs to.  Runs keep their
+ * full JSON report for `history` and `show`.
+ */
+#ifndef DS_STATE_H
+#define DS_STATE_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "plan/plan.h"
+#include "util/err.h"
+
+struct state;
+
+/*
+ * readonly: open nothing for writing; a missing database reads as empty
+ * (plan, dry runs).  Otherwise the file and tables are created.
+ */
+int state_open(struct state **out, const char *path, bool readonly,
+	       struct err *err);
+int state_load_managed(struct state *st, struct managed *m,
+		       struct err *err);
+
+/* A new run row; *run_id receives its id.  Not for read-only states. */
+int state_run_begin(struct state *st, const char *started, const char *mode,
+		    long long *run_id, struct err *err);
+
+/*
+ * Records what an applied plan did to the managed set, and forgets the
+ * given addresses (managed rows that vanished from the target), in one
+ * transaction.
+ */
+int state_record_plan(struct state *st, const struct plan *p,
+		      const char *const *forget, size_t nforget, time_t now,
+		      struct err *err);
+
+struct run_summary {
+	double seconds;
+	int exit_code;
+	bool applied;
+	long adds, updates, disables, deletes, conflicts, errors;
+};
+
+/* Completes a run row with its report; prunes to keep_runs runs. */
+int state_run_finish(struct state *st, long long run_id,
+		     const struct run_summary *s, const char *report_json,
+		     long keep_runs, struct err *err);
+
+struct run_row {
+	long long id;
+	const char *started;
+	const char *mode;
+	struct run_summary s;
+};
+
+typedef int (*state_run_cb)(void *ctx, const struct run_row *r);
+/* Newest first, at most n rows (n <= 0: all). */
+int state_history(struct state *st, long n, state_run_cb cb, void *ctx,
+		  struct err *err);
+/* The stored JSON report of a run (malloc'd), DS_E_STATE if unknown. */
+int state_run_report(struct state *st, long long run_id, char **json,
+		     struct err *err);
+
+void state_close(struct state *st);
+
+#endif

@@ -1,0 +1,484 @@
+/*
+ * sql.c - the Postfixadmin schema target, once for every SQL engine.
+ *
+ * What dirsync writes is exactly what Postfixadmin would: a mailbox row
+ * plus its self-alias, alias rows whose goto is a mailbox, a list of
+ * members or a contact's external address, and a domain row per accepted
+ * domain.  Rows are keyed by address; which ones dirsync manages is kept
+ * in the state database, never here.
+ */
+#include "target/target.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "target/sqldrv.h"
+#include "util/xalloc.h"
+
+static const struct sqldrv_ops *const drivers[] = {
+	&sqldrv_sqlite_ops,
+};
+
+struct target {
+	const struct sqldrv_ops *drv;
+	struct sqldrv *db;          /* NULL: read-only and nothing there */
+	bool readonly;
+	bool in_tx;
+	char now[32];
+	struct mset *loading;       /* load() callbacks */
+};
+
+/* Every column dirsync reads or writes, checked before any change. */
+static const struct {
+	const char *table;
+	const char *check;
+} schema[] = {
+	{"domain", "SELECT domain, description, aliases, mailboxes, maxquota,"
+		   " quota, transport, backupmx, created, modified, active"
+		   " FROM domain WHERE 1=0"},
+	{"mailbox", "SELECT username, password, name, maildir, quota,"
+		    " local_part, domain, created, modified, active"
+		    " FROM mailbox WHERE 1=0"},
+	{"alias", "SELECT address, goto, domain, created, modified, active"
+		  " FROM alias WHERE 1=0"},
+};
+static const char *const table_probe[] = {
+	"SELECT 1 FROM domain WHERE 1=0",
+	"SELECT 1 FROM mailbox WHERE 1=0",
+	"SELECT 1 FROM alias WHERE 1=0",
+};
+
+static const char SQL_LOAD_MAILBOX[] =
+	"SELECT username, name, active FROM mailbox";
+static const char SQL_LOAD_ALIAS[] =
+	"SELECT address, goto, active FROM alias";
+static const char SQL_LOAD_DOMAIN[] = "SELECT domain, active FROM domain";
+
+static const char SQL_INS_MAILBOX[] =
+	"INSERT INTO mailbox (username, password, name, maildir, quota,"
+	" local_part, domain, created, modified, active)"
+	" VALUES ($1, '', $2, $3, '0', $4, $5, $6, $6, '1')";
+static const char SQL_INS_ALIAS[] =
+	"INSERT INTO alias (address, goto, domain, created, modified, active)"
+	" VALUES ($1, $2, $3, $4, $4, '1')";
+static const char SQL_INS_DOMAIN[] =
+	"INSERT INTO domain (domain, description, aliases, mailboxes,"
+	" maxquota, quota, transport, backupmx, created, modified, active)"
+	" VALUES ($1, 'managed by dirsync', '0', '0', '0', '0', 'virtual',"
+	" '0', $2, $2, '1')";
+static const char SQL_MAILBOX_NAME[] =
+	"UPDATE mailbox SET name = $2, modified = $3 WHERE username = $1";
+static const char SQL_MAILBOX_ACTIVE[] =
+	"UPDATE mailbox SET active = $2, modified = $3 WHERE username = $1";
+static const char SQL_MAILBOX_RENAME[] =
+	"UPDATE mailbox SET username = $2, local_part = $3, domain = $4,"
+	" modified = $5 WHERE username = $1";
+static const char SQL_SELF_ALIAS_RENAME[] =
+	"UPDATE alias SET address = $2,"
+	" goto = CASE WHEN goto = $1 THEN $2 ELSE goto END,"
+	" domain = $3, modified = $4 WHERE address = $1";
+static const char SQL_ALIAS_GOTO[] =
+	"UPDATE alias SET goto = $2, modified = $3 WHERE address = $1";
+static const char SQL_ALIAS_ACTIVE[] =
+	"UPDATE alias SET active = $2, modified = $3 WHERE address = $1";
+static const char SQL_DEL_MAILBOX[] = "DELETE FROM mailbox WHERE username = $1";
+static const char SQL_DEL_ALIAS[] = "DELETE FROM alias WHERE address = $1";
+
+const struct target_ops *
+target_ops_for(const struct conf *conf)
+{
+	return conf->target.type == TGT_SQL ? &target_sql_ops : NULL;
+}
+
+static const struct sqldrv_ops *
+driver_for(const char *url)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+		if (strncmp(url, drivers[i]->scheme,
+			    strlen(drivers[i]->scheme)) == 0)
+			return drivers[i];
+	return NULL;
+}
+
+static int
+check_schema(struct target *t, struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(schema) / sizeof(schema[0]); i++) {
+		if (t->drv->query(t->db, schema[i].check, 0, NULL, NULL, NULL,
+				  err) == 0)
+			continue;
+		if (t->readonly && t->drv->query(t->db, table_probe[i], 0, NULL,
+						 NULL, NULL, err) != 0)
+			continue;   /* table not created yet: reads empty */
+		err->code = DS_E_SCHEMA;
+		err_where(err, "check schema");
+		err_object(err, schema[i].table);
+		{
+			char msg[sizeof(err->msg)];
+
+			snprintf(msg, sizeof(msg),
+				 "table does not have the Postfixadmin "
+				 "columns dirsync uses (%.400s)", err->msg);
+			memcpy(err->msg, msg, sizeof(msg));
+		}
+		return -1;
+	}
+	err_clear(err);
+	return 0;
+}
+
+static int
+sql_open(struct target **out, const struct conf *conf, bool readonly,
+	 struct err *err)
+{
+	struct target *t;
+	const struct sqldrv_ops *drv = driver_for(conf->target.url);
+	time_t now = time(NULL);
+	struct tm tm;
+
+	*out = NULL;
+	if (drv == NULL)
+		return err_set(err, DS_E_CONFIG,
+			       "target url '%s': this build supports sqlite://"
+			       " URLs only", conf->target.url);
+	if (strcmp(conf->target.schema, "postfixadmin") != 0)
+		return err_set(err, DS_E_CONFIG,
+			       "target schema '%s' is not supported "
+			       "(postfixadmin is)", conf->target.schema);
+	t = xcalloc(1, sizeof(*t));
+	t->drv = drv;
+	t->readonly = readonly;
+	gmtime_r(&now, &tm);
+	strftime(t->now, sizeof(t->now), "%Y-%m-%d %H:%M:%S", &tm);
+	err_where(err, "open target");
+	if (drv->open(&t->db, conf->target.url, conf, readonly, err) != 0)
+		goto fail;
+	if (t->db == NULL) {
+		*out = t;
+		return 0;
+	}
+	if (!readonly && drv->exec(t->db, drv->ddl, err) != 0) {
+		err_where(err, "create tables");
+		goto fail;
+	}
+	if (check_schema(t, err) != 0)
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	if (t->db != NULL)
+		drv->close(t->db);
+	free(t);
+	return -1;
+}
+
+static bool
+truthy(const char *v)
+{
+	return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "t") == 0 ||
+			     strcmp(v, "true") == 0);
+}
+
+static int
+load_mailbox(void *ctx, int n, const char *const *c)
+{
+	struct target *t = ctx;
+	struct mobj o;
+
+	if (n < 3 || c[0] == NULL)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.kind = MK_MAILBOX;
+	o.address = c[0];
+	o.name = c[1];
+	o.active = truthy(c[2]);
+	mset_add(t->loading, &o);
+	return 0;
+}
+
+static int
+load_alias(void *ctx, int n, const char *const *c)
+{
+	struct target *t = ctx;
+	struct mobj o;
+
+	if (n < 3 || c[0] == NULL)
+		return 0;
+	/* a mailbox's self-alias (or its forwarding) belongs to the mailbox */
+	if (mset_get(t->loading, c[0]) != NULL)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.kind = MK_ALIAS;
+	o.address = c[0];
+	o.gotos = c[1];
+	o.active = truthy(c[2]);
+	mset_add(t->loading, &o);
+	return 0;
+}
+
+static int
+load_domain(void *ctx, int n, const char *const *c)
+{
+	struct target *t = ctx;
+	struct mobj o;
+
+	if (n < 2 || c[0] == NULL)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.kind = MK_DOMAIN;
+	o.address = c[0];
+	o.active = truthy(c[1]);
+	/* a domain and an address never share a key: no '@' in domains */
+	mset_add(t->loading, &o);
+	return 0;
+}
+
+static int
+sql_load(struct target *t, struct mset *cur, struct err *err)
+{
+	static const struct {
+		const char *sql;
+		sqldrv_row_cb cb;
+		const char *table;
+	} q[] = {
+		{SQL_LOAD_MAILBOX, load_mailbox, "mailbox"},
+		{SQL_LOAD_ALIAS, load_alias, "alias"},
+		{SQL_LOAD_DOMAIN, load_domain, "domain"},
+	};
+	size_t i;
+
+	if (t->db == NULL)
+		return 0;
+	t->loading = cur;
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		if (t->drv->query(t->db, q[i].sql, 0, NULL, q[i].cb, t, err) ==
+		    0)
+			continue;
+		if (t->readonly)
+			continue;   /* table not there yet */
+		err_where(err, "read target");
+		err_object(err, q[i].table);
+		t->loading = NULL;
+		return -1;
+	}
+	t->loading = NULL;
+	return 0;
+}
+
+static int
+sql_begin(struct target *t, struct err *err)
+{
+	if (t->readonly || t->db == NULL)
+		return err_set(err, DS_E_INTERNAL, "target opened read-only");
+	if (t->drv->exec(t->db, "BEGIN", err) != 0)
+		return -1;
+	t->in_tx = true;
+	return 0;
+}
+
+/* Runs one statement that must change exactly `want` rows (-1: any). */
+static int
+run(struct target *t, const char *sql, int n, const char *const *p,
+    long want, struct err *err)
+{
+	long got;
+
+	if (t->drv->query(t->db, sql, n, p, NULL, NULL, err) != 0)
+		return -1;
+	got = t->drv->changes(t->db);
+	if (want >= 0 && got != want)
+		return err_set(err, DS_E_TARGET,
+			       "expected %ld row(s) changed, got %ld: the "
+			       "row changed under us; nothing applied",
+			       want, got);
+	return 0;
+}
+
+static int
+apply_mailbox(struct target *t, const struct change *ch, struct err *err)
+{
+	const char *addr = ch->address, *at = strchr(addr, '@');
+	char *local, *maildir;
+	int rc = -1;
+
+	if (at == NULL)
+		return err_set(err, DS_E_INTERNAL, "not an address");
+	local = xstrndup(addr, (size_t)(at - addr));
+	maildir = xasprintf("%s/%s/", at + 1, local);
+	switch (ch->op) {
+	case OP_ADD: {
+		const char *p1[] = {addr, ch->name ? ch->name : "", maildir,
+				    local, at + 1, t->now};
+		const char *p2[] = {addr, addr, at + 1, t->now};
+
+		if (run(t, SQL_INS_MAILBOX, 6, p1, 1, err) != 0 ||
+		    run(t, SQL_INS_ALIAS, 4, p2, 1, err) != 0)
+			goto done;
+		break;
+	}
+	case OP_UPDATE:
+		if (ch->fields & CH_ADDRESS) {
+			const char *p1[] = {ch->old_address, addr, local,
+					    at + 1, t->now};
+			const char *p2[] = {ch->old_address, addr, at + 1,
+					    t->now};
+
+			if (run(t, SQL_MAILBOX_RENAME, 5, p1, 1, err) != 0 ||
+			    run(t, SQL_SELF_ALIAS_RENAME, 4, p2, -1, err) != 0)
+				goto done;
+		}
+		if (ch->fields & CH_NAME) {
+			const char *p[] = {addr, ch->name ? ch->name : "",
+					   t->now};
+
+			if (run(t, SQL_MAILBOX_NAME, 3, p, 1, err) != 0)
+				goto done;
+		}
+		if (ch->fields & CH_ACTIVE) {
+			const char *p[] = {addr, "1", t->now};
+
+			if (run(t, SQL_MAILBOX_ACTIVE, 3, p, 1, err) != 0 ||
+			    run(t, SQL_ALIAS_ACTIVE, 3, p, -1, err) != 0)
+				goto done;
+		}
+		break;
+	case OP_DISABLE: {
+		const char *p[] = {addr, "0", t->now};
+
+		if (run(t, SQL_MAILBOX_ACTIVE, 3, p, 1, err) != 0 ||
+		    run(t, SQL_ALIAS_ACTIVE, 3, p, -1, err) != 0)
+			goto done;
+		break;
+	}
+	case OP_DELETE: {
+		const char *p[] = {addr};
+
+		if (run(t, SQL_DEL_MAILBOX, 1, p, 1, err) != 0 ||
+		    run(t, SQL_DEL_ALIAS, 1, p, -1, err) != 0)
+			goto done;
+		break;
+	}
+	default:
+		break;
+	}
+	rc = 0;
+done:
+	free(local);
+	free(maildir);
+	return rc;
+}
+
+static int
+apply_alias(struct target *t, const struct change *ch, struct err *err)
+{
+	const char *addr = ch->address, *at = strchr(addr, '@');
+
+	switch (ch->op) {
+	case OP_ADD: {
+		const char *p[] = {addr, ch->gotos ? ch->gotos : "",
+				   at ? at + 1 : "", t->now};
+
+		return run(t, SQL_INS_ALIAS, 4, p, 1, err);
+	}
+	case OP_UPDATE:
+		if (ch->fields & CH_GOTO) {
+			const char *p[] = {addr, ch->gotos ? ch->gotos : "",
+					   t->now};
+
+			if (run(t, SQL_ALIAS_GOTO, 3, p, 1, err) != 0)
+				return -1;
+		}
+		if (ch->fields & CH_ACTIVE) {
+			const char *p[] = {addr, "1", t->now};
+
+			if (run(t, SQL_ALIAS_ACTIVE, 3, p, 1, err) != 0)
+				return -1;
+		}
+		return 0;
+	case OP_DISABLE: {
+		const char *p[] = {addr, "0", t->now};
+
+		return run(t, SQL_ALIAS_ACTIVE, 3, p, 1, err);
+	}
+	case OP_DELETE: {
+		const char *p[] = {addr};
+
+		return run(t, SQL_DEL_ALIAS, 1, p, 1, err);
+	}
+	default:
+		return 0;
+	}
+}
+
+static int
+sql_apply(struct target *t, const struct change *ch, struct err *err)
+{
+	int rc;
+
+	if (!t->in_tx)
+		return err_set(err, DS_E_INTERNAL, "apply outside a transaction");
+	if (ch->kind == MK_DOMAIN) {
+		const char *p[] = {ch->address, t->now};
+
+		rc = ch->op == OP_ADD ? run(t, SQL_INS_DOMAIN, 2, p, 1, err) : 0;
+	} else if (ch->kind == MK_MAILBOX) {
+		rc = apply_mailbox(t, ch, err);
+	} else {
+		rc = apply_alias(t, ch, err);
+	}
+	if (rc != 0) {
+		char where[64];
+
+		snprintf(where, sizeof(where), "%s %s", op_name(ch->op),
+			 mkind_name(ch->kind));
+		err_where(err, where);
+		err_object(err, ch->address);
+	}
+	return rc;
+}
+
+static int
+sql_commit(struct target *t, struct err *err)
+{
+	if (t->drv->exec(t->db, "COMMIT", err) != 0) {
+		err_where(err, "commit");
+		return -1;
+	}
+	t->in_tx = false;
+	return 0;
+}
+
+static int
+sql_rollback(struct target *t, struct err *err)
+{
+	struct err e2;
+
+	if (!t->in_tx)
+		return 0;
+	t->in_tx = false;
+	err_clear(&e2);
+	return t->drv->exec(t->db, "ROLLBACK", err ? err : &e2);
+}
+
+static void
+sql_close(struct target *t)
+{
+	if (t == NULL)
+		return;
+	if (t->in_tx)
+		sql_rollback(t, NULL);
+	if (t->db != NULL)
+		t->drv->close(t->db);
+	free(t);
+}
+
+const struct target_ops target_sql_ops = {
+	"sql", sql_open, sql_load, sql_begin, sql_apply,
+	sql_commit, sql_rollback, sql_close,
+};

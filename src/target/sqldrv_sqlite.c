@@ -1,0 +1,223 @@
+/*
+ * sqldrv_sqlite.c - SQLite driver for the SQL target.
+ *
+ * The mail database keeps SQLite's default rollback journal: Postfix and
+ * Dovecot read it as other users, and WAL would need them to write the
+ * -shm file next to it.
+ */
+#include "target/sqldrv.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/xalloc.h"
+
+#define MAX_STMTS 32
+
+struct sqldrv {
+	sqlite3 *db;
+	char *path;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[MAX_STMTS];
+	int ncache;
+};
+
+static const char sqlite_ddl[] =
+	"CREATE TABLE IF NOT EXISTS domain ("
+	" domain VARCHAR(255) NOT NULL PRIMARY KEY,"
+	" description VARCHAR(255) NOT NULL DEFAULT '',"
+	" aliases INTEGER NOT NULL DEFAULT 0,"
+	" mailboxes INTEGER NOT NULL DEFAULT 0,"
+	" maxquota BIGINT NOT NULL DEFAULT 0,"
+	" quota BIGINT NOT NULL DEFAULT 0,"
+	" transport VARCHAR(255) NOT NULL DEFAULT 'virtual',"
+	" backupmx INTEGER NOT NULL DEFAULT 0,"
+	" created DATETIME NOT NULL DEFAULT '2000-01-01 00:00:00',"
+	" modified DATETIME NOT NULL DEFAULT '2000-01-01 00:00:00',"
+	" active INTEGER NOT NULL DEFAULT 1);"
+	"CREATE TABLE IF NOT EXISTS mailbox ("
+	" username VARCHAR(255) NOT NULL PRIMARY KEY,"
+	" password VARCHAR(255) NOT NULL DEFAULT '',"
+	" name VARCHAR(255) NOT NULL DEFAULT '',"
+	" maildir VARCHAR(255) NOT NULL DEFAULT '',"
+	" quota BIGINT NOT NULL DEFAULT 0,"
+	" local_part VARCHAR(255) NOT NULL DEFAULT '',"
+	" domain VARCHAR(255) NOT NULL DEFAULT '',"
+	" created DATETIME NOT NULL DEFAULT '2000-01-01 00:00:00',"
+	" modified DATETIME NOT NULL DEFAULT '2000-01-01 00:00:00',"
+	" active INTEGER NOT NULL DEFAULT 1);"
+	"CREATE INDEX IF NOT EXISTS mailbox_domain ON mailbox(domain);"
+	"CREATE TABLE IF NOT EXISTS alias ("
+	" address VARCHAR(255) NOT NULL PRIMARY KEY,"
+	" goto TEXT NOT NULL,"
+	" domain VARCHAR(255) NOT NULL DEFAULT '',"
+	" created DATETIME NOT NULL DEFAULT '2000-01-01 00:00:00',"
+	" modified DATETIME NOT NULL DEFAULT '2000-01-01 00:00:00',"
+	" active INTEGER NOT NULL DEFAULT 1);"
+	"CREATE INDEX IF NOT EXISTS alias_domain ON alias(domain);"
+	"CREATE TABLE IF NOT EXISTS alias_domain ("
+	" alias_domain VARCHAR(255) NOT NULL PRIMARY KEY,"
+	" target_domain VARCHAR(255) NOT NULL,"
+	" created DATETIME NOT NULL DEFAULT '2000-01-01 00:00:00',"
+	" modified DATETIME NOT NULL DEFAULT '2000-01-01 00:00:00',"
+	" active INTEGER NOT NULL DEFAULT 1);";
+
+static int
+db_err(struct sqldrv *d, struct err *err, int rc)
+{
+	err->lib_rc = rc;
+	return err_set(err, DS_E_TARGET, "%s", sqlite3_errmsg(d->db));
+}
+
+static int
+sq_open(struct sqldrv **out, const char *url, const struct conf *conf,
+	bool readonly, struct err *err)
+{
+	struct sqldrv *d;
+	const char *path = url;
+	struct stat st;
+	int rc, flags;
+
+	*out = NULL;
+	if (strncmp(path, "sqlite://", 9) == 0)
+		path += 9;
+	if (*path == '\0')
+		return err_set(err, DS_E_CONFIG, "target url '%s' names no "
+			       "file", url);
+	if (readonly && stat(path, &st) != 0 && errno == ENOENT)
+		return 0;   /* nothing synced yet: reads as empty */
+	d = xcalloc(1, sizeof(*d));
+	d->path = xstrdup(path);
+	flags = readonly ? SQLITE_OPEN_READONLY
+			 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &d->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		err->lib_rc = rc;
+		err_set(err, DS_E_TARGET, "cannot open SQLite database %s: %s",
+			path, d->db ? sqlite3_errmsg(d->db)
+				    : sqlite3_errstr(rc));
+		sqlite3_close(d->db);
+		free(d->path);
+		free(d);
+		return -1;
+	}
+	sqlite3_busy_timeout(d->db, 10000);
+	sqlite3_extended_result_codes(d->db, 1);
+	*out = d;
+	return 0;
+}
+
+static int
+sq_exec(struct sqldrv *d, const char *sql, struct err *err)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(d->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		err->lib_rc = rc;
+		err_set(err, DS_E_TARGET, "%s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static sqlite3_stmt *
+prepared(struct sqldrv *d, const char *sql, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int i, rc;
+
+	for (i = 0; i < d->ncache; i++)
+		if (d->cache[i].sql == sql)
+			return d->cache[i].st;
+	rc = sqlite3_prepare_v2(d->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		db_err(d, err, rc);
+		return NULL;
+	}
+	if (d->ncache < MAX_STMTS) {
+		d->cache[d->ncache].sql = sql;
+		d->cache[d->ncache].st = st;
+		d->ncache++;
+	}
+	return st;
+}
+
+static int
+sq_query(struct sqldrv *d, const char *sql, int nparams,
+	 const char *const *params, sqldrv_row_cb cb, void *ctx,
+	 struct err *err)
+{
+	sqlite3_stmt *st = prepared(d, sql, err);
+	const char *cols[16];
+	int i, rc, ncols, ret = 0;
+	bool cached = false;
+
+	if (st == NULL)
+		return -1;
+	for (i = 0; i < d->ncache; i++)
+		if (d->cache[i].st == st)
+			cached = true;
+	for (i = 0; i < nparams; i++) {
+		rc = params[i] != NULL
+			     ? sqlite3_bind_text(st, i + 1, params[i], -1,
+						 SQLITE_STATIC)
+			     : sqlite3_bind_null(st, i + 1);
+		if (rc != SQLITE_OK) {
+			ret = db_err(d, err, rc);
+			goto done;
+		}
+	}
+	ncols = sqlite3_column_count(st);
+	if (ncols > 16)
+		ncols = 16;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cb == NULL)
+			continue;
+		for (i = 0; i < ncols; i++)
+			cols[i] = (const char *)sqlite3_column_text(st, i);
+		if (cb(ctx, ncols, cols) != 0) {
+			ret = -1;
+			goto done;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_err(d, err, rc);
+done:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (!cached)
+		sqlite3_finalize(st);
+	return ret;
+}
+
+static long
+sq_changes(struct sqldrv *d)
+{
+	return sqlite3_changes(d->db);
+}
+
+static void
+sq_close(struct sqldrv *d)
+{
+	int i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->ncache; i++)
+		sqlite3_finalize(d->cache[i].st);
+	sqlite3_close(d->db);
+	free(d->path);
+	free(d);
+}
+
+const struct sqldrv_ops sqldrv_sqlite_ops = {
+	"sqlite", "sqlite://", sqlite_ddl,
+	sq_open, sq_exec, sq_query, sq_changes, sq_close,
+};
