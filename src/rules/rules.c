@@ -578,8 +578,8 @@ map_contact(struct ctx *x, struct robj *o)
 	o->naliases = n;
 }
 
-static bool
-in_scope(struct ctx *x, struct robj *o)
+static enum scope_reason
+scope_check(struct ctx *x, struct robj *o)
 {
 	const struct conf *c = x->c;
 	const struct entry *e = o->e;
@@ -588,28 +588,42 @@ in_scope(struct ctx *x, struct robj *o)
 					     : OT_CONTACTS;
 
 	if (!(c->scope.object_types & bit))
-		return false;
+		return SC_TYPE_OFF;
 	if (o->type == RT_USER && c->scope.enabled_only && account_disabled(e))
-		return false;
+		return SC_DISABLED;
 	if (c->scope.visible_only &&
 	    is_true(entry_first(e, "msExchHideFromAddressLists")))
-		return false;
+		return SC_HIDDEN;
 	if (o->type != RT_GROUP && x->use_member_of &&
 	    strmap_get(&x->member_ok, o->ndn) == NULL)
-		return false;
+		return SC_NOT_MEMBER;
 	if (c->scope.exclude.n > 0 &&
 	    excluded(c, e, o->type == RT_CONTACT ? o->external : o->primary))
-		return false;
+		return SC_EXCLUDED;
 	if (o->type == RT_CONTACT)
-		return o->external != NULL;
+		return o->external != NULL ? SC_NREASONS : SC_NO_ADDRESS;
 	if (o->primary == NULL)
-		return false;
+		return SC_NO_ADDRESS;
 	if (!domain_accepted(c, o->primary)) {
 		warn(x, "%s: primary address %s is not in an accepted "
 		     "domain; skipped", e->dn, o->primary);
-		return false;
+		return SC_DOMAIN;
 	}
-	return true;
+	return SC_NREASONS;   /* in scope */
+}
+
+static bool
+in_scope(struct ctx *x, struct robj *o)
+{
+	enum scope_reason why = scope_check(x, o);
+
+	x->r->scope_counts[o->type == RT_USER	 ? SC_USERS
+			   : o->type == RT_GROUP ? SC_GROUPS
+						 : SC_CONTACTS]++;
+	if (why == SC_NREASONS)
+		return true;
+	x->r->scope_counts[why]++;
+	return false;
 }
 
 /* ---- conflicts ---------------------------------------------------- */

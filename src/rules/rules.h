@@ -25,7 +25,21 @@ struct conflict {
 	const char **claimed_by;   /* anchors */
 };
 
+/* Why directory objects were left out, for `dirsync test`. */
+enum scope_reason {
+	SC_USERS, SC_GROUPS, SC_CONTACTS,     /* seen, by type */
+	SC_TYPE_OFF,        /* [scope] object_types */
+	SC_DISABLED,        /* enabled_only */
+	SC_HIDDEN,          /* visible_only */
+	SC_NOT_MEMBER,      /* member_of */
+	SC_EXCLUDED,        /* exclude patterns */
+	SC_NO_ADDRESS,      /* mail_enabled_only / no usable address */
+	SC_DOMAIN,          /* primary not in accepted_domains */
+	SC_NREASONS
+};
+
 struct rules_result {
+	size_t scope_counts[SC_NREASONS];
 	struct mset desired;
 	struct conflict *conflicts;
 	size_t nconflicts, capconflicts;

@@ -19,6 +19,7 @@
 
 static const struct sqldrv_ops *const drivers[] = {
 	&sqldrv_sqlite_ops,
+	&sqldrv_pgsql_ops,
 };
 
 struct target {
@@ -97,6 +98,8 @@ driver_for(const char *url)
 {
 	size_t i;
 
+	if (strncmp(url, "postgres://", 11) == 0)
+		return &sqldrv_pgsql_ops;
 	for (i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
 		if (strncmp(url, drivers[i]->scheme,
 			    strlen(drivers[i]->scheme)) == 0)
@@ -145,8 +148,8 @@ sql_open(struct target **out, const struct conf *conf, bool readonly,
 	*out = NULL;
 	if (drv == NULL)
 		return err_set(err, DS_E_CONFIG,
-			       "target url '%s': this build supports sqlite://"
-			       " URLs only", conf->target.url);
+			       "target url '%s': expected sqlite:// or "
+			       "postgresql://", conf->target.url);
 	if (strcmp(conf->target.schema, "postfixadmin") != 0)
 		return err_set(err, DS_E_CONFIG,
 			       "target schema '%s' is not supported "

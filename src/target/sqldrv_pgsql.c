@@ -234,11 +234,13 @@ pg_forget_statements(struct sqldrv *db)
 
 static int
 pg_open(struct sqldrv **out, const char *url, const struct conf *conf,
-	struct err *err)
+	bool readonly, struct err *err)
 {
 	struct sqldrv *db;
 
+	/* read-only callers run no DDL and no writes; the server is the same */
 	(void)conf;
+	(void)readonly;
 	*out = NULL;
 	db = xcalloc(1, sizeof(*db));
 	db->url = xstrdup(url);

@@ -1,0 +1,28 @@
+/*
+ * cli.h - one function per command; main.c only dispatches.
+ *
+ * Each takes the config path and the arguments after the command name
+ * and returns the process exit code (0, 1, 2 or 3; see dirsync(8)).
+ */
+#ifndef DS_CLI_H
+#define DS_CLI_H
+
+#include "conf/conf.h"
+
+struct cli_globals {
+	const char *conf_path;
+	int verbose;
+	bool quiet;
+};
+
+int cmd_check(const struct cli_globals *g, int argc, char **argv);
+int cmd_test(const struct cli_globals *g, int argc, char **argv);
+int cmd_plan(const struct cli_globals *g, int argc, char **argv);
+int cmd_sync(const struct cli_globals *g, int argc, char **argv);
+int cmd_history(const struct cli_globals *g, int argc, char **argv);
+int cmd_show(const struct cli_globals *g, int argc, char **argv);
+
+/* Loads the config or prints "file:line: message" and returns 2. */
+int cli_load_conf(const struct cli_globals *g, struct conf *c);
+
+#endif

@@ -1,0 +1,189 @@
+/* `dirsync history` and `dirsync show RUN_ID`. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "report/report.h"
+#include "state/state.h"
+#include "util/log.h"
+
+struct hist {
+	bool json;
+	json_t *arr;
+};
+
+static int
+on_run(void *ctx, const struct run_row *r)
+{
+	struct hist *h = ctx;
+
+	if (h->json) {
+		json_t *o = json_pack(
+			"{s:I, s:s, s:s, s:f, s:i, s:b, s:{s:I, s:I, s:I, "
+			"s:I, s:I, s:I}}",
+			"run_id", (json_int_t)r->id, "started",
+			r->started ? r->started : "", "mode",
+			r->mode ? r->mode : "", "seconds", r->s.seconds,
+			"exit_code", r->s.exit_code, "applied", r->s.applied,
+			"summary", "add", (json_int_t)r->s.adds, "update",
+			(json_int_t)r->s.updates, "disable",
+			(json_int_t)r->s.disables, "delete",
+			(json_int_t)r->s.deletes, "conflict",
+			(json_int_t)r->s.conflicts, "error",
+			(json_int_t)r->s.errors);
+		json_array_append_new(h->arr, o);
+		return 0;
+	}
+	printf("%6lld  %-20s %7.2fs  exit %d  %-11s +%ld ~%ld !%ld -%ld"
+	       "  conflicts %ld  errors %ld\n",
+	       r->id, r->started ? r->started : "", r->s.seconds,
+	       r->s.exit_code,
+	       r->s.applied ? "applied" : r->s.exit_code == 3 ? "limit-stop"
+				       : r->s.exit_code ? "failed"
+							: "no-change",
+	       r->s.adds, r->s.updates, r->s.disables, r->s.deletes,
+	       r->s.conflicts, r->s.errors);
+	return 0;
+}
+
+static int
+parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+cmd_history(const struct cli_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct hist h = {false, NULL};
+	struct state *st = NULL;
+	struct conf c;
+	struct err err;
+	char buf[1400];
+	long n = 20;
+	int ch, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
+		if (ch == 'j') {
+			h.json = true;
+		} else if (ch == 'n') {
+			if (parse_long(optarg, 1, 1000000, &n) != 0) {
+				log_err("history: -n wants a number from 1 "
+					"to 1000000, not '%s'", optarg);
+				return 2;
+			}
+		} else {
+			log_err("history: unknown option '%s'",
+				argv[optind - 1]);
+			return 2;
+		}
+	}
+	if ((rc = cli_load_conf(g, &c)) != 0)
+		return rc;
+	err_clear(&err);
+	if (state_open(&st, c.state.path, true, &err) != 0) {
+		log_err("%s", err_fmt(&err, buf, sizeof(buf)));
+		conf_free(&c);
+		return 1;
+	}
+	if (h.json)
+		h.arr = json_array();
+	else
+		printf("%6s  %-20s %8s  %-6s  %-11s %s\n", "run", "started (UTC)",
+		       "took", "exit", "result",
+		       "+add ~update !disable -delete");
+	rc = state_history(st, n, on_run, &h, &err) == 0 ? 0 : 1;
+	if (rc != 0)
+		log_err("%s", err_fmt(&err, buf, sizeof(buf)));
+	if (h.json) {
+		json_dumpf(h.arr, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(h.arr);
+	}
+	state_close(st);
+	conf_free(&c);
+	return rc;
+}
+
+int
+cmd_show(const struct cli_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct state *st = NULL;
+	struct conf c;
+	struct err err;
+	json_error_t jerr;
+	json_t *r;
+	char buf[1400], *js = NULL;
+	bool json = false;
+	long id;
+	int ch, rc = 1;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'j') {
+			log_err("show: unknown option '%s'", argv[optind - 1]);
+			return 2;
+		}
+		json = true;
+	}
+	if (optind != argc - 1 ||
+	    parse_long(argv[optind], 1, 0x7fffffffL, &id) != 0) {
+		log_err("show: usage: dirsync show RUN_ID [--json]");
+		return 2;
+	}
+	if ((rc = cli_load_conf(g, &c)) != 0)
+		return rc;
+	err_clear(&err);
+	rc = 1;
+	if (state_open(&st, c.state.path, true, &err) != 0 ||
+	    state_run_report(st, id, &js, &err) != 0) {
+		log_err("%s", err_fmt(&err, buf, sizeof(buf)));
+		goto done;
+	}
+	if (json) {
+		fputs(js, stdout);
+		fputc('\n', stdout);
+		rc = 0;
+		goto done;
+	}
+	r = json_loads(js, 0, &jerr);
+	if (r == NULL) {
+		log_err("show: run %ld: stored report is not JSON: %s", id,
+			jerr.text);
+		goto done;
+	}
+	printf("run %ld started %s, took %.2fs\n", id,
+	       json_string_value(json_object_get(r, "started")),
+	       json_real_value(json_object_get(r, "seconds")));
+	report_print_text(r, stdout, true);
+	json_decref(r);
+	rc = 0;
+done:
+	free(js);
+	state_close(st);
+	conf_free(&c);
+	return rc;
+}

@@ -1,0 +1,130 @@
+/* `dirsync plan` and `dirsync sync`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/sync.h"
+#include "report/notify.h"
+#include "util/lock.h"
+#include "util/log.h"
+
+enum { OPT_JSON = 1000, OPT_DRY, OPT_FORCE, OPT_FULL, OPT_NOW, OPT_QUIET,
+       OPT_FULLTEXT };
+
+static const struct option run_opts[] = {
+	{"json", no_argument, NULL, OPT_JSON},
+	{"dry-run", no_argument, NULL, OPT_DRY},
+	{"force-limits", no_argument, NULL, OPT_FORCE},
+	{"full", no_argument, NULL, OPT_FULL},
+	{"now", no_argument, NULL, OPT_NOW},
+	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"all", no_argument, NULL, OPT_FULLTEXT},
+	{NULL, 0, NULL, 0},
+};
+
+static int
+parse(const char *cmd, int argc, char **argv, struct sync_opts *o,
+      bool *now, bool sync_flags)
+{
+	int ch;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "q", run_opts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_QUIET:
+		case 'q':
+			o->quiet = true;
+			break;
+		case OPT_FULLTEXT:
+			o->full_text = true;
+			break;
+		case OPT_DRY:
+		case OPT_FORCE:
+		case OPT_FULL:
+		case OPT_NOW:
+			if (!sync_flags)
+				goto bad;
+			if (ch == OPT_DRY)
+				o->dry_run = true;
+			else if (ch == OPT_FORCE)
+				o->force_limits = true;
+			else if (ch == OPT_FULL)
+				o->full = true;
+			else
+				*now = true;
+			break;
+		default:
+			goto bad;
+		}
+	}
+	if (optind < argc) {
+		log_err("%s: unexpected argument '%s'", cmd, argv[optind]);
+		return 2;
+	}
+	return 0;
+bad:
+	log_err("%s: unknown option '%s' (see dirsync --help)", cmd,
+		argv[optind - 1]);
+	return 2;
+}
+
+int
+cmd_plan(const struct cli_globals *g, int argc, char **argv)
+{
+	struct sync_opts o;
+	struct conf c;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.plan_only = true;
+	o.quiet = false;
+	if ((rc = parse("plan", argc, argv, &o, NULL, false)) != 0)
+		return rc;
+	if ((rc = cli_load_conf(g, &c)) != 0)
+		return rc;
+	rc = sync_run(&c, &o, NULL);
+	conf_free(&c);
+	return rc;
+}
+
+int
+cmd_sync(const struct cli_globals *g, int argc, char **argv)
+{
+	struct sync_opts o;
+	struct conf c;
+	struct err err;
+	json_t *report = NULL;
+	bool now = false;
+	char buf[1400];
+	int rc, lockfd = -1;
+
+	memset(&o, 0, sizeof(o));
+	if ((rc = parse("sync", argc, argv, &o, &now, true)) != 0)
+		return rc;
+	if (g->quiet)
+		o.quiet = true;
+	if ((rc = cli_load_conf(g, &c)) != 0)
+		return rc;
+	err_clear(&err);
+	if (!o.dry_run) {
+		if (lock_acquire(c.state.path, &lockfd, &err) != 0) {
+			log_err("%s", err_fmt(&err, buf, sizeof(buf)));
+			conf_free(&c);
+			return 1;
+		}
+	}
+	rc = sync_run(&c, &o, &report);
+	lock_release(lockfd);
+	if (!o.dry_run && notify_send(&c, report, rc, &err) != 0)
+		log_warn("notification not sent: %s",
+			 err_fmt(&err, buf, sizeof(buf)));
+	json_decref(report);
+	conf_free(&c);
+	return rc;
+}
