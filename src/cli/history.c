@@ -79,7 +79,7 @@ cmd_history(const struct cli_globals *g, int argc, char **argv)
 	long n = 20;
 	int ch, rc;
 
-	optind = 1;
+	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
 		if (ch == 'j') {
@@ -140,7 +140,7 @@ cmd_show(const struct cli_globals *g, int argc, char **argv)
 	long id;
 	int ch, rc = 1;
 
-	optind = 1;
+	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch != 'j') {
@@ -163,16 +163,17 @@ cmd_show(const struct cli_globals *g, int argc, char **argv)
 		log_err("%s", err_fmt(&err, buf, sizeof(buf)));
 		goto done;
 	}
-	if (json) {
-		fputs(js, stdout);
-		fputc('\n', stdout);
-		rc = 0;
-		goto done;
-	}
 	r = json_loads(js, 0, &jerr);
 	if (r == NULL) {
 		log_err("show: run %ld: stored report is not JSON: %s", id,
 			jerr.text);
+		goto done;
+	}
+	if (json) {
+		json_dumpf(r, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(r);
+		rc = 0;
 		goto done;
 	}
 	printf("run %ld started %s, took %.2fs\n", id,

@@ -30,7 +30,7 @@ parse(const char *cmd, int argc, char **argv, struct sync_opts *o,
 {
 	int ch;
 
-	optind = 1;
+	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "q", run_opts, NULL)) != -1) {
 		switch (ch) {
