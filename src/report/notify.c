@@ -224,8 +224,9 @@ notify_add_change(struct buf *b, const json_t *ch)
 	const char *kind = notify_str(ch, "kind");
 	const char *addr = notify_str(ch, "address");
 	json_t *fields = json_object_get(ch, "fields");
+	json_t *old = json_object_get(ch, "old");
 	const char *key;
-	json_t *v;
+	json_t *v, *was;
 
 	buf_printf(b, "  %-8s %-8s ", op ? op : "?", kind ? kind : "?");
 	notify_add_clean(b, addr ? addr : "-", 256);
@@ -239,44 +240,29 @@ notify_add_change(struct buf *b, const json_t *ch)
 		notify_add_clean(b, key, 40);
 		buf_addc(b, '=');
 		notify_add_value(b, v, NOTIFY_MAX_VALUE);
+		if ((was = json_object_get(old, key)) != NULL) {
+			buf_adds(b, " (was ");
+			notify_add_value(b, was, NOTIFY_MAX_VALUE);
+			buf_addc(b, ')');
+		}
 	}
 	buf_addc(b, '\n');
 }
 
+/*
+ * One error: its "message" when it has one (the report's messages already
+ * name where and what), else the whole object as compact JSON.
+ */
 static void
 notify_add_error(struct buf *b, const json_t *e)
 {
-	static const char *const obj_keys[] = {"object", "address", "dn",
-					       "anchor"};
-	static const char *const msg_keys[] = {"message", "msg", "error"};
-	const char *s, *msg = NULL;
-	size_t i;
+	const char *msg = notify_str(e, "message");
 
 	buf_adds(b, "  ");
-	if (!json_is_object(e)) {
-		notify_add_value(b, e, 400);
-		buf_addc(b, '\n');
-		return;
-	}
-	for (i = 0; i < sizeof(msg_keys) / sizeof(msg_keys[0]); i++)
-		if ((msg = notify_str(e, msg_keys[i])) != NULL)
-			break;
-	if (msg == NULL) {
-		notify_add_value(b, e, 400);
-		buf_addc(b, '\n');
-		return;
-	}
-	if ((s = notify_str(e, "where")) != NULL) {
-		notify_add_clean(b, s, 64);
-		buf_adds(b, ": ");
-	}
-	for (i = 0; i < sizeof(obj_keys) / sizeof(obj_keys[0]); i++)
-		if ((s = notify_str(e, obj_keys[i])) != NULL) {
-			notify_add_clean(b, s, 256);
-			buf_adds(b, ": ");
-			break;
-		}
-	notify_add_clean(b, msg, 400);
+	if (msg != NULL)
+		notify_add_clean(b, msg, 600);
+	else
+		notify_add_value(b, e, 600);
 	buf_addc(b, '\n');
 }
 
@@ -296,6 +282,11 @@ notify_add_conflict(struct buf *b, const json_t *cf)
 				buf_adds(b, ", ");
 			notify_add_value(b, v, 256);
 		}
+	}
+	if ((addr = notify_str(cf, "reason")) != NULL) {
+		buf_adds(b, " (");
+		notify_add_clean(b, addr, 200);
+		buf_addc(b, ')');
 	}
 	buf_addc(b, '\n');
 }
@@ -351,7 +342,14 @@ notify_summary(const json_t *report, int exit_code)
 	v = json_object_get(report, "limit_exceeded");
 	if (notify_limit_hit(report) || exit_code == 3) {
 		buf_adds(&b, "\nSafety limit exceeded");
-		if (notify_limit_hit(report)) {
+		if (notify_limit_hit(report) &&
+		    (s = notify_str(v, "limit")) != NULL) {
+			buf_adds(&b, ": ");
+			notify_add_clean(&b, s, 64);
+			buf_printf(&b, " allows %lld, the plan has %lld",
+				   notify_int(v, "allowed"),
+				   notify_int(v, "planned"));
+		} else if (notify_limit_hit(report)) {
 			buf_adds(&b, ": ");
 			notify_add_value(&b, v, 400);
 		}
@@ -404,6 +402,20 @@ notify_summary(const json_t *report, int exit_code)
 				break;
 			}
 			notify_add_error(&b, v);
+		}
+	}
+	list = json_object_get(report, "warnings");
+	n = json_array_size(list);
+	if (n > 0) {
+		buf_printf(&b, "\nWarnings (%zu):\n", n);
+		json_array_foreach(list, i, v) {
+			if (i == NOTIFY_MAX_ITEMS) {
+				buf_printf(&b, "  ... and %zu more\n", n - i);
+				break;
+			}
+			buf_adds(&b, "  ");
+			notify_add_value(&b, v, 600);
+			buf_addc(&b, '\n');
 		}
 	}
 	if (json_object_get(report, "run_id") != NULL &&
@@ -509,11 +521,11 @@ notify_auth(CURL *h, const struct conf *c, bool *auth, struct err *err)
 			strerror(errno));
 		goto done;
 	}
-	if (st.st_mode & S_IRWXO) {
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		err_object(err, netrc);
 		err_set(err, DS_E_CONFIG,
-			"SMTP credentials file is accessible by others "
-			"(mode %03o); chmod o-rwx it",
+			"SMTP credentials file is accessible by group or others "
+			"(mode %03o); chmod 600 it",
 			(unsigned)(st.st_mode & 0777));
 		goto done;
 	}
@@ -738,11 +750,6 @@ notify_send(const struct conf *c, const json_t *report, int exit_code,
 		  smtp_host);
 	rc = 0;
 done:
-	if (rc == -1 && err != NULL) {
-		char line[1024];
-
-		log_warn("%s", err_fmt(err, line, sizeof(line)));
-	}
 	curl_mime_free(mime);
 	curl_easy_cleanup(h);
 	curl_slist_free_all(rcpt);

@@ -9,7 +9,7 @@
  *   - the environment: DIRSYNC_SMTP_USER and DIRSYNC_SMTP_PASSWORD;
  *   - a netrc(5)-style file: $DIRSYNC_SMTP_NETRC, else `smtp.netrc` next
  *     to the config file (/etc/dirsync/smtp.netrc), used when it exists and
- *     has an entry for the SMTP host; refused if others can read it.
+ *     has an entry for the SMTP host; refused unless mode 600 or stricter.
  * The mail is a MIME message: a plain-text summary (notify_summary()) and
  * the JSON report attached as dirsync-run-N.json.
  */
@@ -24,11 +24,12 @@
 #include "util/err.h"
 
 /*
- * Sends the run summary per [notify] when = changes|errors|always; failures
- * are logged here (one warning) and returned, never fatal.  report may be NULL (a run that
- * failed before producing one).  Returns 0 when sent or not wanted (no
- * smtp_url, or `when` says no), -1 with err on failure (err->object = the
- * SMTP server, never with credentials).
+ * Sends the run summary per [notify] when = changes|errors|always.
+ * report may be NULL (a run that failed before producing one).  Returns 0
+ * when sent or not wanted (no smtp_url, or `when` says no), -1 with err on
+ * failure (err->object = the SMTP server, never credentials): the caller
+ * logs it as a warning and never fails the run for it.  Nothing is logged
+ * here but a debug line.
  */
 int notify_send(const struct conf *c, const json_t *report, int exit_code,
 		struct err *err);

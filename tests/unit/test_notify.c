@@ -26,7 +26,7 @@ static const char *const report_changes =
 	"{\"run_id\": 7, \"mode\": \"sync\", \"started\": "
 	"\"2026-11-21T12:00:00Z\", \"seconds\": 1.25,"
 	" \"source\": {\"read\": 12, \"in_scope\": 9},"
-	" \"summary\": {\"add\": 2, \"update\": 1, \"disable\": 0, \"delete\": 0,"
+	" \"summary\": {\"add\": 2, \"update\": 2, \"disable\": 0, \"delete\": 0,"
 	" \"conflict\": 1, \"error\": 0}, \"applied\": true,"
 	" \"limit_exceeded\": null,"
 	" \"changes\": ["
@@ -35,6 +35,9 @@ static const char *const report_changes =
 	"\"Ann\\nLee\"}},"
 	"  {\"op\": \"add\", \"kind\": \"alias\", \"address\": "
 	"\"sales@example.com\", \"anchor\": \"a1\", \"fields\": {}},"
+	"  {\"op\": \"update\", \"kind\": \"mailbox\", \"address\": "
+	"\"cy@example.com\", \"fields\": {\"name\": \"Cy Ng\"}, \"old\": "
+	"{\"name\": \"Cy\"}},"
 	"  {\"op\": \"update\", \"kind\": \"password\", \"address\": "
 	"\"bob@example.com\", \"anchor\": \"b2\", \"fields\": {\"password\": "
 	"\"{SHA512-CRYPT}$6$secret\"}}],"
@@ -52,8 +55,8 @@ static const char *const report_limit =
 	"{\"run_id\": 9, \"mode\": \"sync\", \"applied\": false,"
 	" \"summary\": {\"add\": 0, \"update\": 0, \"disable\": 40, \"delete\": 0,"
 	" \"conflict\": 0, \"error\": 0},"
-	" \"limit_exceeded\": {\"limit\": \"max_delete_percent\", \"value\": 40,"
-	" \"max\": 10},"
+	" \"limit_exceeded\": {\"limit\": \"max_delete_percent\", "
+	"\"allowed\": 10, \"planned\": 40},"
 	" \"changes\": [], \"conflicts\": [], \"errors\": []}";
 
 static const char *const report_error =
@@ -61,9 +64,9 @@ static const char *const report_error =
 	" \"summary\": {\"add\": 0, \"update\": 0, \"disable\": 0, \"delete\": 0,"
 	" \"conflict\": 0, \"error\": 1}, \"limit_exceeded\": null,"
 	" \"changes\": [], \"conflicts\": [],"
-	" \"errors\": [{\"where\": \"bind\", \"object\": "
-	"\"ldaps://dc1.example.com\", \"message\": \"Can't contact LDAP "
-	"server\"}]}";
+	" \"errors\": [{\"code\": \"connect\", \"where\": \"bind\", "
+	"\"object\": \"ldaps://dc1.example.com\", \"message\": \"bind: "
+	"ldaps://dc1.example.com: Can't contact LDAP server\"}]}";
 
 static void
 conf_with(struct conf *c, enum notify_when when)
@@ -114,7 +117,8 @@ test_summary_changes(void **state)
 	char *s = notify_summary(r, 0);
 
 	(void)state;
-	assert_non_null(strstr(s, "2 added, 1 updated"));
+	assert_non_null(strstr(s, "2 added, 2 updated"));
+	assert_non_null(strstr(s, "cy@example.com name=Cy Ng (was Cy)"));
 	assert_non_null(strstr(s, "changes applied (exit code 0)"));
 	assert_non_null(strstr(s, "12 entries read, 9 in scope"));
 	assert_non_null(strstr(s, "mailbox  ann@example.com name=Ann?Lee"));
@@ -126,7 +130,7 @@ test_summary_changes(void **state)
 	free(s);
 	s = notify_subject(r, 0);
 	assert_non_null(strstr(s, "dirsync run 7 on "));
-	assert_non_null(strstr(s, ": 2 added, 1 updated"));
+	assert_non_null(strstr(s, ": 2 added, 2 updated"));
 	assert_null(strchr(s, '\n'));
 	free(s);
 	json_decref(r);
@@ -140,7 +144,8 @@ test_summary_limit(void **state)
 
 	(void)state;
 	assert_non_null(strstr(s, "safety limit exceeded, nothing applied"));
-	assert_non_null(strstr(s, "max_delete_percent"));
+	assert_non_null(strstr(s, "max_delete_percent allows 10, the plan "
+				  "has 40"));
 	assert_non_null(strstr(s, "--force-limits"));
 	assert_non_null(strstr(s, "40 disabled"));
 	assert_non_null(strstr(s, "(not applied)"));
@@ -156,8 +161,8 @@ test_summary_error(void **state)
 
 	(void)state;
 	assert_non_null(strstr(s, "FAILED, 1 error"));
-	assert_non_null(strstr(s, "bind: ldaps://dc1.example.com: Can't "
-				  "contact LDAP server"));
+	assert_non_null(strstr(s, "\n  bind: ldaps://dc1.example.com: Can't "
+				  "contact LDAP server\n"));
 	free(s);
 	s = notify_summary(NULL, 2);
 	assert_non_null(strstr(s, "FAILED (exit 2)"));
