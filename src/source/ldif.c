@@ -36,7 +36,14 @@
 #define LDIF_MAX_VALUES 1000000               /* per attribute */
 #define LDIF_MAX_ENTRY (256 * 1024 * 1024)    /* stored bytes per entry */
 #define LDIF_MAX_NAME 256
+/* Read buffer: 1 MiB, less for a smaller file; grows for long lines.
+ * The fuzz build shrinks both to a few bytes to exercise every refill. */
+#ifndef LDIF_BUF_INIT
 #define LDIF_BUF_INIT (1024 * 1024)
+#endif
+#ifndef LDIF_BUF_MIN
+#define LDIF_BUF_MIN 4096
+#endif
 
 struct source {
 	char *path;
@@ -154,6 +161,8 @@ rd_line(struct rd *r, char **line, size_t *len, long *first)
 
 struct aname {
 	char *lower;     /* key in ld.names */
+	size_t len;
+	unsigned hash;
 	char *name;      /* first spelling met, delivered */
 	bool wanted;
 	unsigned gen;    /* slot is valid when gen == ld.gen */
@@ -175,7 +184,8 @@ struct ld {
 	struct err *err;
 	signed char b64[256];
 
-	struct strmap names;    /* lower-case name -> struct aname */
+	struct aname **names;   /* open addressing on lower-case name */
+	size_t names_cap, names_len;
 	struct strmap want;     /* lower-case names wanted; unused if all */
 	bool want_all;
 	unsigned gen;
@@ -289,19 +299,57 @@ data_reserve(struct ld *l, size_t more)
 		l->data = xgrow(l->data, &l->dcap, l->dlen + more + 1, 1);
 }
 
-static struct aname *
-intern(struct ld *l, const char *lower, const char *name, size_t n)
-{
-	struct aname *an = strmap_get(&l->names, lower);
+/* FNV-1a, fed one lower-cased byte at a time while the name is checked. */
+#define NAME_HASH_INIT 2166136261u
+#define NAME_HASH_STEP(h, c) (((h) ^ (unsigned char)(c)) * 16777619u)
 
-	if (an != NULL)
-		return an;
+static struct aname **
+names_slot(struct aname **tab, size_t cap, const char *lower, size_t n,
+	   unsigned h)
+{
+	size_t i = h & (cap - 1);
+
+	while (tab[i] != NULL && (tab[i]->hash != h || tab[i]->len != n ||
+				  memcmp(tab[i]->lower, lower, n) != 0))
+		i = (i + 1) & (cap - 1);
+	return &tab[i];
+}
+
+/* The interned name for lower[0, n) (hash h); made on first sight. */
+static struct aname *
+intern(struct ld *l, const char *lower, const char *name, size_t n,
+       unsigned h)
+{
+	struct aname **slot, *an;
+	size_t i;
+
+	if (l->names_cap > 0) {
+		slot = names_slot(l->names, l->names_cap, lower, n, h);
+		if (*slot != NULL)
+			return *slot;
+	}
+	if ((l->names_len + 1) * 2 > l->names_cap) {
+		size_t ncap = l->names_cap ? l->names_cap * 2 : 64;
+		struct aname **nt = xcalloc(ncap, sizeof(*nt));
+
+		for (i = 0; i < l->names_cap; i++)
+			if (l->names[i] != NULL)
+				*names_slot(nt, ncap, l->names[i]->lower,
+					    l->names[i]->len,
+					    l->names[i]->hash) = l->names[i];
+		free(l->names);
+		l->names = nt;
+		l->names_cap = ncap;
+	}
 	an = xcalloc(1, sizeof(*an));
-	an->lower = xstrdup(lower);
+	an->lower = xstrndup(lower, n);
+	an->len = n;
+	an->hash = h;
 	an->name = xstrndup(name, n);
-	an->wanted = l->want_all || strmap_get(&l->want, lower) != NULL;
+	an->wanted = l->want_all || strmap_get(&l->want, an->lower) != NULL;
 	an->gen = l->gen - 1;
-	strmap_put(&l->names, an->lower, an);
+	*names_slot(l->names, l->names_cap, lower, n, h) = an;
+	l->names_len++;
 	return an;
 }
 
@@ -372,12 +420,25 @@ toolong:
 		      LDIF_MAX_VALUE);
 }
 
-static bool
-name_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-}
+/*
+ * Bytes of an attribute name: 1 for [a-z0-9-._], 2 for [A-Z] (lower-cased
+ * by adding 32), 0 for anything else.
+ */
+static const unsigned char name_cls[256] = {
+	['-'] = 1, ['.'] = 1, ['_'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+	['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+	['A'] = 2, ['B'] = 2, ['C'] = 2, ['D'] = 2, ['E'] = 2, ['F'] = 2,
+	['G'] = 2, ['H'] = 2, ['I'] = 2, ['J'] = 2, ['K'] = 2, ['L'] = 2,
+	['M'] = 2, ['N'] = 2, ['O'] = 2, ['P'] = 2, ['Q'] = 2, ['R'] = 2,
+	['S'] = 2, ['T'] = 2, ['U'] = 2, ['V'] = 2, ['W'] = 2, ['X'] = 2,
+	['Y'] = 2, ['Z'] = 2,
+};
 
 static bool
 in_base(const struct ld *l, const char *dn)
@@ -403,7 +464,6 @@ deliver(struct ld *l, source_entry_cb cb, void *ctx)
 {
 	struct entry e;
 	size_t i, k = 0, na = 0;
-	int len;
 
 	if (!l->have_dn)
 		return 0;
@@ -441,9 +501,19 @@ deliver(struct ld *l, source_entry_cb cb, void *ctx)
 	e.dn = l->data + l->dn_off;
 	e.nattrs = na;
 	e.attrs = l->attrs;
-	len = snprintf(l->origin + l->origin_prefix,
-		       l->origin_cap - l->origin_prefix, "%ld", l->dn_line);
-	(void)len;
+	{
+		/* "path:LINE" without printf: this runs once per entry */
+		char digits[24], *o = l->origin + l->origin_prefix;
+		unsigned long v = (unsigned long)l->dn_line;
+		int nd = 0;
+
+		do
+			digits[nd++] = (char)('0' + v % 10);
+		while ((v /= 10) > 0);
+		while (nd > 0)
+			*o++ = digits[--nd];
+		*o = '\0';
+	}
 	e.origin = l->origin;
 	if (!in_base(l, e.dn) || !filter_match(l->filter, &e))
 		return 0;
@@ -457,6 +527,7 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 	const char *colon = memchr(line, ':', len);
 	size_t nlen, i, semi;
 	char key[LDIF_MAX_NAME + 1];
+	unsigned h = NAME_HASH_INIT;
 	struct aname *an;
 	struct slot *s;
 	long n;
@@ -465,30 +536,38 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 		return err_at(l->err, DS_E_PARSE, l->path, lineno,
 			      "line without ':' (not 'attr: value')");
 	nlen = (size_t)(colon - line);
-	semi = nlen;
-	for (i = 0; i < nlen; i++) {
+	/* the name proper: checked, lower-cased and hashed in one pass */
+	for (i = 0; i < nlen && i < LDIF_MAX_NAME; i++) {
 		unsigned char c = (unsigned char)line[i];
+		unsigned char k = name_cls[c];
 
-		if (c == ';' && semi == nlen && i > 0) {
-			semi = i;
-			continue;
-		}
-		/* options ("range=0-1499", "lang-de", "binary") */
-		if (semi < nlen && (name_char(c) || c == '=' || c == '*' ||
-				    c == ';'))
-			continue;
-		if (!name_char(c))
+		if (k == 0)
 			break;
+		c = (unsigned char)(k == 2 ? c + 32 : c);
+		key[i] = (char)c;
+		h = NAME_HASH_STEP(h, c);
 	}
-	if (nlen == 0 || i < nlen)
-		return err_at(l->err, DS_E_PARSE, l->path, lineno,
-			      "bad attribute name '%.*s'",
-			      (int)(nlen < 64 ? nlen : 64), line);
-	if (semi > LDIF_MAX_NAME)
+	semi = i;
+	key[semi] = '\0';
+	if (semi == LDIF_MAX_NAME && semi < nlen && name_cls[(unsigned char)
+							 line[semi]] != 0)
 		return err_at(l->err, DS_E_PARSE, l->path, lineno,
 			      "attribute name longer than %d bytes",
 			      LDIF_MAX_NAME);
-	lower_into(key, line, semi);
+	/* options ("range=0-1499", "lang-de", "binary") are dropped */
+	if (semi > 0 && semi < nlen && line[semi] == ';') {
+		for (i = semi + 1; i < nlen; i++) {
+			unsigned char c = (unsigned char)line[i];
+
+			if (name_cls[c] == 0 && c != '=' && c != '*' &&
+			    c != ';')
+				break;
+		}
+	}
+	if (semi == 0 || i < nlen)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "bad attribute name '%.*s'",
+			      (int)(nlen < 64 ? nlen : 64), line);
 
 	if (semi == 2 && memcmp(key, "dn", 2) == 0) {
 		if (l->have_dn)
@@ -539,7 +618,7 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 			      "line?)",
 			      (int)semi, line);
 
-	an = intern(l, key, line, semi);
+	an = intern(l, key, line, semi, h);
 	if (an->gen != l->gen) {
 		if (l->nslots == l->capslots)
 			l->slots = xgrow(l->slots, &l->capslots,
@@ -601,14 +680,16 @@ ld_free(struct ld *l)
 	const char *k;
 	void *v;
 
-	for (i = 0; strmap_next(&l->names, &i, &k, &v);) {
-		struct aname *an = v;
+	for (i = 0; i < l->names_cap; i++) {
+		struct aname *an = l->names[i];
 
+		if (an == NULL)
+			continue;
 		free(an->lower);
 		free(an->name);
 		free(an);
 	}
-	strmap_free(&l->names);
+	free(l->names);
 	for (i = 0; strmap_next(&l->want, &i, &k, &v);)
 		free(v);
 	strmap_free(&l->want);
@@ -667,6 +748,15 @@ ldif_read(struct source *src, const char *filter, const char *const *attrs,
 	r.path = src->path;
 	r.err = err;
 	r.cap = LDIF_BUF_INIT;
+	{
+		struct stat st;
+
+		if (fstat(src->fd, &st) == 0 && st.st_size >= 0 &&
+		    (uintmax_t)st.st_size + 1 < r.cap)
+			r.cap = (size_t)st.st_size + 1 > LDIF_BUF_MIN
+					? (size_t)st.st_size + 1
+					: LDIF_BUF_MIN;
+	}
 	r.buf = xmalloc(r.cap);
 
 	while ((got = rd_line(&r, &line, &len, &lineno)) > 0) {
