@@ -10,7 +10,8 @@ samba samba-ad-dc samba-ad-provision winbind krb5-user
 postgresql postgresql-client
 postfix postfix-sqlite postfix-pgsql
 dovecot-core dovecot-sqlite dovecot-pgsql dovecot-imapd dovecot-lmtpd
-python3-aiosmtpd swaks man-db groff-base time"
+python3-aiosmtpd swaks man-db groff-base time
+clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do
