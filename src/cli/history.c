@@ -179,7 +179,7 @@ cmd_show(const struct cli_globals *g, int argc, char **argv)
 	printf("run %ld started %s, took %.2fs\n", id,
 	       json_string_value(json_object_get(r, "started")),
 	       json_real_value(json_object_get(r, "seconds")));
-	report_print_text(r, stdout, true);
+	report_print_text(r, NULL, stdout, true);
 	json_decref(r);
 	rc = 0;
 done:

@@ -21,6 +21,8 @@ volatile sig_atomic_t sync_stop_requested;
 
 /* Entries per run: far above any real directory, far below exhaustion. */
 #define MAX_ENTRIES 20000000UL
+/* Changes kept in the stored/mailed report; stdout gets them all. */
+#define REPORT_KEEP_CHANGES 2000
 
 struct read_ctx {
 	struct snapshot *snap;
@@ -180,11 +182,18 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	}
 	sops->close(src);
 	src = NULL;
+	log_info("read %zu entries from %s in %.2fs", snap.read, info.server,
+		 now_seconds() - t0);
 
 	/* 2. rules: what the mail system should hold */
 	if (rules_apply(c, &snap, &rules, &err) != 0)
 		goto report;
 	have_rules = true;
+	log_info("rules: %zu in scope, %zu mail objects (%.2fs)",
+		 rules.in_scope, rules.desired.n, now_seconds() - t0);
+	log_debug("memory: snapshot %zu KiB, rules %zu KiB, desired %zu KiB",
+		  snap.arena.used / 1024, rules.arena.used / 1024,
+		  rules.desired.arena.used / 1024);
 	nread = snap.read;
 	snapshot_free(&snap);   /* the rules copied what they need */
 
@@ -194,6 +203,10 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 		goto report;
 	if (state_load_managed(st, &managed, &err) != 0)
 		goto report;
+	log_info("target holds %zu objects, %zu managed (%.2fs)", current.n,
+		 managed.n, now_seconds() - t0);
+	log_debug("memory: current %zu KiB, managed %zu KiB",
+		  current.arena.used / 1024, managed.arena.used / 1024);
 
 	/* 4. the plan */
 	memset(&in, 0, sizeof(in));
@@ -208,6 +221,7 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	in.now = now;
 	plan_build(&plan, &in);
 	have_plan = true;
+	log_info("plan: %zu changes (%.2fs)", plan.n, now_seconds() - t0);
 
 	/* 5. safety limits: nothing applied when one is exceeded */
 	if (plan_check_limits(&plan, c, managed_objects(&managed),
@@ -254,6 +268,8 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 			goto report;
 		}
 		applied = true;
+		log_info("applied %zu changes (%.2fs)", plan.n,
+			 now_seconds() - t0);
 	}
 	forget = vanished(&managed, &current, &rules.desired, &nforget);
 	if (plan.n > 0 || nforget > 0) {
@@ -287,7 +303,7 @@ report:
 	rep.error = &err;
 	if (err.code == DS_E_LIMIT)
 		rep.error = NULL;   /* reported as limit_exceeded */
-	report = report_build(&rep);
+	report = report_build(&rep, REPORT_KEEP_CHANGES);
 	code = exit_code_for(&err);
 	if (st != NULL && run_id > 0) {
 		struct run_summary s;
@@ -316,12 +332,11 @@ report:
 		free(js);
 	}
 	if (!o->quiet) {
-		if (o->json) {
-			json_dumpf(report, stdout, JSON_INDENT(2));
-			fputc('\n', stdout);
-		} else {
-			report_print_text(report, stdout, o->full_text);
-		}
+		if (o->json)
+			report_print_json(report, rep.plan, stdout);
+		else
+			report_print_text(report, rep.plan, stdout,
+					  o->full_text);
 		fflush(stdout);
 	}
 	if (err.code != DS_OK && err.code != DS_E_LIMIT) {

@@ -1,5 +1,6 @@
 #include "report/report.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *
@@ -60,7 +61,7 @@ change_json(const struct change *ch)
 }
 
 json_t *
-report_build(const struct report_in *in)
+report_build(const struct report_in *in, size_t max_changes)
 {
 	json_t *r = json_object(), *sum = json_object(), *src = json_object();
 	json_t *changes = json_array(), *conflicts = json_array();
@@ -84,9 +85,15 @@ report_build(const struct report_in *in)
 	if (in->plan != NULL) {
 		for (i = 0; i < in->plan->n; i++) {
 			counts[in->plan->v[i].op]++;
-			json_array_append_new(changes,
-					      change_json(&in->plan->v[i]));
+			if (i < max_changes)
+				json_array_append_new(
+					changes, change_json(&in->plan->v[i]));
 		}
+		if (in->plan->n > max_changes)
+			json_object_set_new(
+				r, "changes_omitted",
+				json_integer((json_int_t)(in->plan->n -
+							  max_changes)));
 	}
 	if (in->rules != NULL) {
 		for (i = 0; i < in->rules->nconflicts; i++) {
@@ -204,8 +211,44 @@ print_goto(FILE *fp, const char *g, bool full)
 	fprintf(fp, "%.100s... (%zu addresses)", g, n);
 }
 
+static void
+print_change(FILE *fp, const json_t *o, bool full)
+{
+	const json_t *f = json_object_get(o, "fields");
+	const json_t *old = json_object_get(o, "old");
+	const char *op = jstr(o, "op");
+
+	fprintf(fp, "  %-8s%-8s %s", op, jstr(o, "kind"), jstr(o, "address"));
+	if (strcmp(op, "add") == 0) {
+		if (json_object_get(f, "name"))
+			fprintf(fp, " name=\"%s\"", jstr(f, "name"));
+		if (json_object_get(f, "goto")) {
+			fputs(" -> ", fp);
+			print_goto(fp, jstr(f, "goto"), full);
+		}
+	} else if (strcmp(op, "update") == 0) {
+		if (json_object_get(f, "address"))
+			fprintf(fp, " (was %s)", jstr(old, "address"));
+		if (json_object_get(f, "name"))
+			fprintf(fp, " name \"%s\" -> \"%s\"", jstr(old, "name"),
+				jstr(f, "name"));
+		if (json_object_get(f, "goto")) {
+			fputs(" goto ", fp);
+			print_goto(fp, jstr(old, "goto"), full);
+			fputs(" -> ", fp);
+			print_goto(fp, jstr(f, "goto"), full);
+		}
+		if (json_object_get(f, "active"))
+			fputs(" re-enabled", fp);
+		if (json_is_true(json_object_get(o, "adopted")))
+			fputs(" (adopted)", fp);
+	}
+	fputc('\n', fp);
+}
+
 void
-report_print_text(const json_t *r, FILE *fp, bool full)
+report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
+		  bool full)
 {
 	const json_t *src = json_object_get(r, "source");
 	const json_t *arr, *o, *lim;
@@ -216,39 +259,22 @@ report_print_text(const json_t *r, FILE *fp, bool full)
 		(long long)json_integer_value(json_object_get(src, "read")),
 		(long long)json_integer_value(
 			json_object_get(src, "in_scope")));
-	arr = json_object_get(r, "changes");
-	json_array_foreach(arr, i, o) {
-		const json_t *f = json_object_get(o, "fields");
-		const json_t *old = json_object_get(o, "old");
-		const char *op = jstr(o, "op");
+	if (plan != NULL) {
+		for (i = 0; i < plan->n; i++) {
+			json_t *c = change_json(&plan->v[i]);
 
-		fprintf(fp, "  %-8s%-8s %s", op, jstr(o, "kind"),
-			jstr(o, "address"));
-		if (strcmp(op, "add") == 0) {
-			if (json_object_get(f, "name"))
-				fprintf(fp, " name=\"%s\"", jstr(f, "name"));
-			if (json_object_get(f, "goto")) {
-				fputs(" -> ", fp);
-				print_goto(fp, jstr(f, "goto"), full);
-			}
-		} else if (strcmp(op, "update") == 0) {
-			if (json_object_get(f, "address"))
-				fprintf(fp, " (was %s)", jstr(old, "address"));
-			if (json_object_get(f, "name"))
-				fprintf(fp, " name \"%s\" -> \"%s\"",
-					jstr(old, "name"), jstr(f, "name"));
-			if (json_object_get(f, "goto")) {
-				fputs(" goto ", fp);
-				print_goto(fp, jstr(old, "goto"), full);
-				fputs(" -> ", fp);
-				print_goto(fp, jstr(f, "goto"), full);
-			}
-			if (json_object_get(f, "active"))
-				fputs(" re-enabled", fp);
-			if (json_is_true(json_object_get(o, "adopted")))
-				fputs(" (adopted)", fp);
+			print_change(fp, c, full);
+			json_decref(c);
 		}
-		fputc('\n', fp);
+	} else {
+		arr = json_object_get(r, "changes");
+		json_array_foreach(arr, i, o)
+			print_change(fp, o, full);
+		if (json_integer_value(json_object_get(r, "changes_omitted")))
+			fprintf(fp, "  ... and %lld more changes (not kept in "
+				"the stored report)\n",
+				(long long)json_integer_value(
+					json_object_get(r, "changes_omitted")));
 	}
 	arr = json_object_get(r, "conflicts");
 	json_array_foreach(arr, i, o) {
@@ -294,4 +320,45 @@ report_print_text(const json_t *r, FILE *fp, bool full)
 	} else {
 		fputs("nothing changed (plan only)\n", fp);
 	}
+}
+
+void
+report_print_json(const json_t *r, const struct plan *plan, FILE *fp)
+{
+	static const char marker[] = "@@dirsync-changes@@";
+	json_t *copy;
+	char *text, *at;
+	size_t i;
+
+	if (plan == NULL) {
+		json_dumpf(r, fp, JSON_INDENT(2));
+		fputc('\n', fp);
+		return;
+	}
+	/* dump the report around a marker, stream the changes in its place */
+	copy = json_copy((json_t *)r);
+	json_object_set_new(copy, "changes", json_string(marker));
+	json_object_del(copy, "changes_omitted");
+	text = json_dumps(copy, JSON_INDENT(2));
+	json_decref(copy);
+	at = text != NULL ? strstr(text, "\"@@dirsync-changes@@\"") : NULL;
+	if (at == NULL) {
+		json_dumpf(r, fp, JSON_INDENT(2));
+		fputc('\n', fp);
+		free(text);
+		return;
+	}
+	fwrite(text, 1, (size_t)(at - text), fp);
+	fputc('[', fp);
+	for (i = 0; i < plan->n; i++) {
+		json_t *c = change_json(&plan->v[i]);
+
+		fputs(i ? ",\n    " : "\n    ", fp);
+		json_dumpf(c, fp, JSON_COMPACT);
+		json_decref(c);
+	}
+	fputs(plan->n ? "\n  ]" : "]", fp);
+	fputs(at + sizeof(marker) + 1, fp);
+	fputc('\n', fp);
+	free(text);
 }

@@ -29,10 +29,21 @@ struct report_in {
 	const struct err *error;           /* NULL: none */
 };
 
-/* New reference. */
-json_t *report_build(const struct report_in *in);
-/* Human text; long goto lists are shortened unless full. */
-void report_print_text(const json_t *r, FILE *fp, bool full);
+/*
+ * New reference.  At most max_changes changes are put in "changes" (a
+ * first sync of a big directory plans millions); the rest are counted in
+ * "changes_omitted".  The summary always counts them all.
+ */
+json_t *report_build(const struct report_in *in, size_t max_changes);
+/*
+ * Human text.  Changes come from `plan` when given (all of them, built
+ * one at a time), else from the report's own "changes".  Long goto lists
+ * are shortened unless full.
+ */
+void report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
+		       bool full);
+/* SPEC's JSON, every change of `plan` (if given) streamed into it. */
+void report_print_json(const json_t *r, const struct plan *plan, FILE *fp);
 /* Count of summary key ("add", "conflict", ...) */
 long report_count(const json_t *r, const char *key);
 

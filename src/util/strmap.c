@@ -17,6 +17,16 @@ strmap_hash(const char *s)
 		h ^= (unsigned char)*s++;
 		h *= 16777619u;
 	}
+	/*
+	 * FNV's low bits are weak for keys that differ in a few digits
+	 * (user00017@...), and the table indexes by the low bits: finish
+	 * with a murmur3-style avalanche.
+	 */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
 	return h;
 }
 
