@@ -43,6 +43,7 @@ struct sqldrv {
 	size_t nstmts, capstmts;
 	unsigned next_id;
 	long changes;
+	bool readonly;
 };
 
 /*
@@ -216,8 +217,18 @@ pg_connect(struct sqldrv *db, struct err *err)
 		"client_encoding", "dbname", NULL,
 	};
 	const char *vals[] = {"10", "dirsync", "UTF8", db->url, NULL};
+	/* plan, test: the server itself refuses any write (kept by PQreset) */
+	const char *ro_keys[] = {
+		"connect_timeout", "fallback_application_name",
+		"client_encoding", "options", "dbname", NULL,
+	};
+	const char *ro_vals[] = {
+		"10", "dirsync", "UTF8", "-c default_transaction_read_only=on",
+		db->url, NULL,
+	};
 
-	db->conn = PQconnectdbParams(keys, vals, 1);
+	db->conn = db->readonly ? PQconnectdbParams(ro_keys, ro_vals, 1)
+				: PQconnectdbParams(keys, vals, 1);
 	if (db->conn == NULL)
 		return err_set(err, DS_E_NOMEM, "libpq: out of memory");
 	if (PQstatus(db->conn) != CONNECTION_OK)
@@ -232,27 +243,49 @@ pg_forget_statements(struct sqldrv *db)
 	db->nstmts = 0;
 }
 
+static void pg_close(struct sqldrv *db);
+
+/* True when none of the Postfixadmin tables exists yet. */
+static bool
+pg_no_tables(struct sqldrv *db)
+{
+	PGresult *res = PQexec(db->conn,
+			       "SELECT to_regclass('domain') IS NULL AND"
+			       " to_regclass('mailbox') IS NULL AND"
+			       " to_regclass('alias') IS NULL");
+	bool none = PQresultStatus(res) == PGRES_TUPLES_OK &&
+		    PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+
+	PQclear(res);
+	return none;
+}
+
 static int
 pg_open(struct sqldrv **out, const char *url, const struct conf *conf,
 	bool readonly, struct err *err)
 {
 	struct sqldrv *db;
 
-	/* read-only callers run no DDL and no writes; the server is the same */
 	(void)conf;
-	(void)readonly;
 	*out = NULL;
 	db = xcalloc(1, sizeof(*db));
 	db->url = xstrdup(url);
+	db->readonly = readonly;
 	snprintf(db->server, sizeof(db->server), "%s", url);
-	if (pg_connect(db, err) < 0) {
-		PQfinish(db->conn);
-		free(db->url);
-		free(db);
-		return -1;
+	if (pg_connect(db, err) < 0)
+		goto fail;
+	if (readonly && pg_no_tables(db)) {
+		/* nothing synced into this database yet: reads as empty */
+		pg_close(db);
+		return 0;
 	}
 	*out = db;
 	return 0;
+fail:
+	PQfinish(db->conn);
+	free(db->url);
+	free(db);
+	return -1;
 }
 
 static void

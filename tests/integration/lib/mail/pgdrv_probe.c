@@ -100,7 +100,7 @@ main(int argc, char **argv)
 	}
 	step = argv[3];
 	conf_defaults(&conf);
-	if (report(ops->open(&db, argv[1], &conf, &err), "open", &err) < 0)
+	if (report(ops->open(&db, argv[1], &conf, false, &err), "open", &err) < 0)
 		goto done;
 	if (strcmp(step, "ddl") == 0) {
 		/* twice: creating the tables must be idempotent */
