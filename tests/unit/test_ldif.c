@@ -523,6 +523,10 @@ test_parse_errors(void **state)
 	EXPECT_ERR("dn: cn=a\nobjectGUID:: AAEC*A==\n", 2, "bad base64");
 	EXPECT_ERR("dn: cn=a\nobjectGUID:: AAECA\n", 2, "bad base64");
 	EXPECT_ERR("dn: cn=a\nobjectGUID:: AA=A\n", 2, "bad base64");
+	EXPECT_ERR("dn: cn=a\nobjectGUID:: A===\n", 2, "bad base64");
+	/* non-canonical: bits left over after the last byte */
+	EXPECT_ERR("dn: cn=a\nobjectGUID:: AB==\n", 2, "bad base64");
+	EXPECT_ERR("dn: cn=a\nobjectGUID:: AAB=\n", 2, "bad base64");
 	EXPECT_ERR("dn:: ###\n", 1, "bad base64 in value of 'dn'");
 	EXPECT_ERR(" continued\ndn: cn=a\n", 1, "continuation line");
 	EXPECT_ERR("dn: cn=a\ncn: a\n\n more\n", 4, "continuation line");
