@@ -24,8 +24,11 @@
  */
 #include "source/source.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <ldap.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,6 +36,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -153,6 +157,51 @@ ldap_src_ad_bind_hint(const char *diag)
 }
 
 /*
+ * Whether a plain TCP connection to host:port opens within `secs`: tells a
+ * failed TLS handshake (port open) from a server that is down, since
+ * libldap reports both as "Can't contact LDAP server".
+ */
+static bool
+ldap_src_tcp_open(const char *host, int port, long secs)
+{
+	struct addrinfo hints, *ai = NULL, *a;
+	char portstr[16];
+	bool ok = false;
+	int fd, flags, soerr;
+	socklen_t len;
+	struct pollfd pfd;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if (getaddrinfo(host, portstr, &hints, &ai) != 0)
+		return false;
+	for (a = ai; a != NULL && !ok; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
+			    a->ai_protocol);
+		if (fd < 0)
+			continue;
+		flags = fcntl(fd, F_GETFL);
+		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+			ok = true;
+		} else if (errno == EINPROGRESS) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			len = sizeof(soerr);
+			if (poll(&pfd, 1, (int)(secs * 1000)) == 1 &&
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
+				       &len) == 0 &&
+			    soerr == 0)
+				ok = true;
+		}
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return ok;
+}
+
+/*
  * A transport-level failure on `uri` (connect, TLS, timeout, lost
  * connection).  Sets err and says whether another server may do better.
  */
@@ -161,9 +210,12 @@ ldap_src_transport_err(LDAP *ld, int rc, const char *uri, const char *where,
 		       struct err *err)
 {
 	char *diag = ldap_src_diag(ld);
-	char *host;
+	char *host, *tls_ca = NULL;
 	struct addrinfo hints, *ai = NULL;
-	int gai;
+	int gai, port = 0;
+
+	if (ld != NULL)
+		ldap_get_option(ld, LDAP_OPT_X_TLS_CACERTFILE, &tls_ca);
 
 	err_where(err, where);
 	err_object(err, uri);
@@ -177,7 +229,7 @@ ldap_src_transport_err(LDAP *ld, int rc, const char *uri, const char *where,
 			diag);
 		goto done;
 	}
-	host = ldap_src_uri_host(uri, NULL);
+	host = ldap_src_uri_host(uri, &port);
 	if (host != NULL) {
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_socktype = SOCK_STREAM;
@@ -188,6 +240,26 @@ ldap_src_transport_err(LDAP *ld, int rc, const char *uri, const char *where,
 			err_set(err, DS_E_CONNECT,
 				"unknown host \"%s\" (%s); check uri", host,
 				gai_strerror(gai));
+			free(host);
+			goto done;
+		}
+		/* TLS in play and the port answers: the handshake failed */
+		if ((strncasecmp(uri, "ldaps://", 8) == 0 ||
+		     strcmp(where, "starttls") == 0) &&
+		    rc != LDAP_TIMEOUT &&
+		    ldap_src_tcp_open(host, port > 0 ? port
+					      : strncasecmp(uri, "ldaps", 5) == 0
+						      ? 636
+						      : 389,
+				      5)) {
+			err_set(err, DS_E_TLS,
+				"TLS handshake failed: certificate not trusted "
+				"(or not for host \"%s\", or the port does not "
+				"speak TLS); set tls_ca_file to the CA that "
+				"signed the server certificate%s, or "
+				"(insecure) tls_verify = no",
+				host, tls_ca ? "" : " (none set: the system "
+						    "CA bundle is used)");
 			free(host);
 			goto done;
 		}
@@ -206,6 +278,7 @@ ldap_src_transport_err(LDAP *ld, int rc, const char *uri, const char *where,
 			diag ? ")" : "");
 done:
 	free(diag);
+	ldap_memfree(tls_ca);
 	return -1;
 }
 
@@ -277,7 +350,10 @@ ldap_src_bind(LDAP *ld, const struct conf *c, const char *uri,
 	if ((dn == NULL || dn[0] == '\0') &&
 	    strncasecmp(uri, "ldapi://", 8) == 0) {
 		/* the kernel vouches for us: uid/gid of this process */
-		rc = ldap_sasl_bind_s(ld, NULL, "EXTERNAL", NULL, NULL, NULL,
+		struct berval none = {0, (char *)""};
+
+		/* an empty initial response: no authorization identity */
+		rc = ldap_sasl_bind_s(ld, NULL, "EXTERNAL", &none, NULL, NULL,
 				      NULL);
 		dn = "SASL EXTERNAL";
 	} else if (dn == NULL || dn[0] == '\0') {
@@ -771,6 +847,8 @@ ldap_src_fetch_ranges(struct source *s, const char *dn,
 			goto fail;
 		}
 		e = ldap_first_entry(s->ld, res);
+		log_debug("%s: range retrieval %s of %s: %s", s->uri, want, dn,
+			  e != NULL ? "entry" : "no entry");
 		found = false;
 		if (e != NULL && ldap_get_dn_ber(s->ld, e, &ber, &dnbv) ==
 					 LDAP_SUCCESS) {

@@ -17,9 +17,10 @@
 #
 # The TLS certificate is ours (a test CA, SAN 127.0.0.1), not the
 # self-signed one Samba would make, so tests can verify it.  The schema is
-# extended with msExchHideFromAddressLists (Samba's AD schema has no
-# Exchange attributes): an attributeSchema added to the mailRecipient
-# auxiliary class, which is what Exchange's schema preparation does too.
+# extended with msExchHideFromAddressLists and targetAddress (Samba's AD
+# schema has no Exchange attributes): attributeSchema objects added to the
+# mailRecipient auxiliary class (which user, contact and group carry), as
+# Exchange's schema preparation does.  The OIDs are test-only.
 
 SAMBA_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$SAMBA_HERE/../lib/ldap/common.sh"
@@ -148,6 +149,18 @@ oMSyntax: 1
 isSingleValued: TRUE
 searchFlags: 0
 
+dn: CN=ms-Exch-Target-Address,CN=Schema,CN=Configuration,$SAMBA_SUFFIX
+changetype: add
+objectClass: top
+objectClass: attributeSchema
+cn: ms-Exch-Target-Address
+attributeID: 1.2.840.113556.1.8000.2554.26266.7092.2
+lDAPDisplayName: targetAddress
+attributeSyntax: 2.5.5.12
+oMSyntax: 64
+isSingleValued: TRUE
+searchFlags: 0
+
 dn:
 changetype: modify
 add: schemaUpdateNow
@@ -158,6 +171,7 @@ dn: CN=Mail-Recipient,CN=Schema,CN=Configuration,$SAMBA_SUFFIX
 changetype: modify
 add: mayContain
 mayContain: msExchHideFromAddressLists
+mayContain: targetAddress
 -
 
 dn:
