@@ -1138,6 +1138,17 @@ ldap_src_search_err(struct source *s, int rc, const char *filter,
 	char where[64], *diag;
 
 	snprintf(where, sizeof(where), "search page %lu", page);
+	if (rc == LDAP_TIMEOUT) {
+		err_where(err, where);
+		err_object(err, s->uri);
+		err->lib_rc = rc;
+		return err_set(err, DS_E_SOURCE,
+			       "no answer within timeout (%lds) after %lu "
+			       "entries; the read is incomplete and discarded, "
+			       "nothing is disabled or deleted; the next run "
+			       "retries",
+			       (long)s->tmo.tv_sec, got);
+	}
 	if (ldap_src_is_transport_rc(rc)) {
 		ldap_src_transport_err(s->ld, rc, s->uri, where, err);
 		return err_set(err, DS_E_SOURCE,

@@ -1,0 +1,102 @@
+# dstest.sh - helpers for the test_ldap_*.sh scripts (bash; source it).
+#
+# Expects: T (a mktemp -d directory), DIRSYNC (the binary), ROOT (the
+# source tree).  Provides: ds_fail, ds_step, ds_run (runs dirsync, keeps
+# exit code, stdout and stderr), ds_ldif_golden (the mail db the LDIF
+# source gives for examples/company.ldif), ds_dump, ds_same_db.
+
+PY=/usr/bin/python3
+DS_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+ds_fail()
+{
+	echo "FAIL: $*" >&2
+	if [ -n "${DS_OUT:-}" ] && [ -s "$DS_OUT" ]; then
+		echo "--- stdout of the last dirsync run:" >&2
+		tail -20 "$DS_OUT" >&2
+	fi
+	if [ -n "${DS_ERR:-}" ] && [ -s "$DS_ERR" ]; then
+		echo "--- stderr of the last dirsync run:" >&2
+		tail -20 "$DS_ERR" >&2
+	fi
+	exit 1
+}
+
+ds_step()
+{
+	echo "-- $*"
+}
+
+# ds_run [PREFIX_CMD...] -- ARGS...: run dirsync; sets DS_RC, DS_OUT, DS_ERR.
+# Anything before "--" is a command prefix (e.g. samba_exec).
+ds_run()
+{
+	local pre=()
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+		pre+=("$1")
+		shift
+	done
+	shift
+	DS_OUT=$T/last.out
+	DS_ERR=$T/last.err
+	"${pre[@]}" "$DIRSYNC" "$@" >"$DS_OUT" 2>"$DS_ERR"
+	DS_RC=$?
+}
+
+# ds_expect_rc N WHAT: the last run exited with N.
+ds_expect_rc()
+{
+	[ "$DS_RC" = "$1" ] || ds_fail "$2: exit $DS_RC, expected $1"
+}
+
+# ds_expect_err TEXT WHAT: stderr holds TEXT (fixed string).
+ds_expect_err()
+{
+	grep -qF -- "$1" "$DS_ERR" ||
+		ds_fail "$2: stderr lacks \"$1\""
+}
+
+ds_dump()
+{
+	"$PY" "$DS_LIB/maildump.py" "$1"
+}
+
+# ds_same_db DB EXPECTED_DUMP WHAT
+ds_same_db()
+{
+	ds_dump "$1" >"$T/dump.now" || ds_fail "$3: cannot dump $1"
+	if ! diff -u "$2" "$T/dump.now" >"$T/dump.diff"; then
+		head -40 "$T/dump.diff" >&2
+		ds_fail "$3: mail database differs from the expected one"
+	fi
+}
+
+# ds_summary FIELD: from the last --json run.
+ds_summary()
+{
+	jq -r ".summary.$1" "$DS_OUT"
+}
+
+# ds_ldif_golden OUT_DUMP: sync examples/company.ldif with the LDIF
+# source into a fresh db and dump it: what every live source must give.
+ds_ldif_golden()
+{
+	mkdir -p "$T/golden"
+	cat >"$T/golden/dirsync.conf" <<EOF
+[source]
+type = ldif
+path = $ROOT/examples/company.ldif
+[mapping]
+accepted_domains = example.com example.net
+domain_rewrite = example.local=example.com
+[target]
+url = sqlite://$T/golden/mail.db
+[state]
+path = $T/golden/state.db
+EOF
+	ds_run -- -c "$T/golden/dirsync.conf" sync
+	ds_expect_rc 0 "golden LDIF sync"
+	ds_dump "$T/golden/mail.db" >"$1" || ds_fail "golden dump"
+	[ "$(grep -c '^mailbox:' "$1")" -gt 10 ] ||
+		ds_fail "golden LDIF sync made too few mailboxes"
+}
