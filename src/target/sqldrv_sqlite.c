@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -165,10 +166,19 @@ sq_query(struct sqldrv *d, const char *sql, int nparams,
 		if (d->cache[i].st == st)
 			cached = true;
 	for (i = 0; i < nparams; i++) {
+		/* To SQLite "$2" is a name, numbered by first appearance:
+		 * "SET a = $2 WHERE b = $1" binds $2 at index 1. */
+		char pname[16];
+		int idx;
+
+		snprintf(pname, sizeof(pname), "$%d", i + 1);
+		idx = sqlite3_bind_parameter_index(st, pname);
+		if (idx == 0)
+			continue;   /* not used by this statement */
 		rc = params[i] != NULL
-			     ? sqlite3_bind_text(st, i + 1, params[i], -1,
+			     ? sqlite3_bind_text(st, idx, params[i], -1,
 						 SQLITE_STATIC)
-			     : sqlite3_bind_null(st, i + 1);
+			     : sqlite3_bind_null(st, idx);
 		if (rc != SQLITE_OK) {
 			ret = db_err(d, err, rc);
 			goto done;
