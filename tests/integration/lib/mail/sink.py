@@ -23,7 +23,8 @@ class Sink:
         tmp = os.path.join(self.outdir, ".tmp-%d" % self.n)
         with open(tmp, "wb") as f:
             f.write(head.encode())
-            f.write(envelope.original_content or envelope.content)
+            body = envelope.original_content or envelope.content
+            f.write(body.replace(b"\r\n", b"\n"))
         os.rename(tmp, os.path.join(self.outdir, "msg-%d" % self.n))
         return "250 OK"
 
