@@ -6,7 +6,6 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "model/snapshot.h"
 #include "plan/plan.h"
 #include "report/report.h"
 #include "rules/rules.h"
@@ -25,10 +24,11 @@ volatile sig_atomic_t sync_stop_requested;
 #define REPORT_KEEP_CHANGES 2000
 
 struct read_ctx {
-	struct snapshot *snap;
-	const char *const *keep;
+	struct rules_ctx *rules;
+	size_t read;
 };
 
+/* Each entry goes straight into the rules, which keep what they need. */
 static int
 on_entry(void *arg, const struct entry *e, struct err *err)
 {
@@ -36,13 +36,13 @@ on_entry(void *arg, const struct entry *e, struct err *err)
 
 	if (sync_stop_requested)
 		return err_set(err, DS_E_SOURCE, "interrupted by a signal");
-	if (rc->snap->read >= MAX_ENTRIES)
+	if (rc->read >= MAX_ENTRIES)
 		return err_set(err, DS_E_SOURCE,
 			       "more than %lu entries: refusing to go on",
 			       MAX_ENTRIES);
-	if (snapshot_add(rc->snap, e, rc->keep) == 1)
-		log_debug("%s: duplicate DN ignored", e->dn);
-	progress_update(rc->snap->read);
+	rc->read++;
+	rules_add(rc->rules, e);
+	progress_update(rc->read);
 	return 0;
 }
 
@@ -113,7 +113,6 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	struct source_info info;
 	struct target *tgt = NULL;
 	struct state *st = NULL;
-	struct snapshot snap;
 	struct rules_result rules;
 	struct mset current;
 	struct managed managed;
@@ -136,7 +135,6 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	memset(&info, 0, sizeof(info));
 	memset(&hit, 0, sizeof(hit));
 	err_clear(&err);
-	snapshot_init(&snap);
 	rules_init(&rules);
 	mset_init(&current);
 	managed_init(&managed);
@@ -169,33 +167,35 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 			 : source_default_filter(flavor);
 	keep = rules_attrs(c);
 	{
-		struct read_ctx rc = {&snap, keep};
+		struct read_ctx rc = {NULL, 0};
 
+		/* 2. rules, fed entry by entry: what the mail system wants */
+		rc.rules = rules_begin(c, &rules, &err);
+		if (rc.rules == NULL)
+			goto report;
 		progress_start("reading directory");
 		if (sops->read(src, filter, keep, on_entry, &rc, &err) != 0) {
 			progress_done();
+			rules_abort(rc.rules);
+			nread = rc.read;
 			if (err.code == DS_OK)
 				err.code = DS_E_SOURCE;
 			goto report;
 		}
 		progress_done();
+		nread = rc.read;
+		sops->close(src);
+		src = NULL;
+		log_info("read %zu entries from %s in %.2fs", nread,
+			 info.server, now_seconds() - t0);
+		if (rules_end(rc.rules, &err) != 0)
+			goto report;
 	}
-	sops->close(src);
-	src = NULL;
-	log_info("read %zu entries from %s in %.2fs", snap.read, info.server,
-		 now_seconds() - t0);
-
-	/* 2. rules: what the mail system should hold */
-	if (rules_apply(c, &snap, &rules, &err) != 0)
-		goto report;
 	have_rules = true;
 	log_info("rules: %zu in scope, %zu mail objects (%.2fs)",
 		 rules.in_scope, rules.desired.n, now_seconds() - t0);
-	log_debug("memory: snapshot %zu KiB, rules %zu KiB, desired %zu KiB",
-		  snap.arena.used / 1024, rules.arena.used / 1024,
-		  rules.desired.arena.used / 1024);
-	nread = snap.read;
-	snapshot_free(&snap);   /* the rules copied what they need */
+	log_debug("memory: rules %zu KiB, desired %zu KiB",
+		  rules.arena.used / 1024, rules.desired.arena.used / 1024);
 
 	/* 3. what it holds, and what of it is ours */
 	if (tops->open(&tgt, c, readonly, &err) != 0 ||
@@ -294,7 +294,7 @@ report:
 	rep.started = started;
 	rep.seconds = now_seconds() - t0;
 	rep.server = info.server[0] ? info.server : NULL;
-	rep.read = have_rules ? nread : snap.read;
+	rep.read = nread;
 	rep.in_scope = have_rules ? rules.in_scope : 0;
 	rep.plan = have_plan ? &plan : NULL;
 	rep.rules = have_rules ? &rules : NULL;
@@ -360,6 +360,5 @@ report:
 	managed_free(&managed);
 	mset_free(&current);
 	rules_free(&rules);
-	snapshot_free(&snap);
 	return code;
 }

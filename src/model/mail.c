@@ -47,12 +47,31 @@ dup_or_null(struct arena *a, const char *s)
 	return s != NULL ? arena_strdup(a, s) : NULL;
 }
 
+static const char *
+key_of(const void *ctx, uint32_t idx)
+{
+	return ((const struct mset *)ctx)->v[idx]->address;
+}
+
+/* Appends n (already filled in) unless its address is taken. */
+static struct mobj *
+append(struct mset *s, struct mobj *n)
+{
+	if (idxmap_get(&s->by_addr, n->address, key_of, s) >= 0)
+		return NULL;
+	s->v = xgrow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
+	s->v[s->n] = n;
+	idxmap_put(&s->by_addr, n->address, (uint32_t)s->n, key_of, s);
+	s->n++;
+	return n;
+}
+
 struct mobj *
 mset_add(struct mset *s, const struct mobj *o)
 {
 	struct mobj *n;
 
-	if (strmap_get(&s->by_addr, o->address) != NULL)
+	if (idxmap_get(&s->by_addr, o->address, key_of, s) >= 0)
 		return NULL;
 	n = arena_alloc(&s->arena, sizeof(*n));
 	n->kind = o->kind;
@@ -62,16 +81,23 @@ mset_add(struct mset *s, const struct mobj *o)
 	n->gotos = dup_or_null(&s->arena, o->gotos);
 	n->active = o->active;
 	n->dn = dup_or_null(&s->arena, o->dn);
-	s->v = xgrow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
-	s->v[s->n++] = n;
-	strmap_put(&s->by_addr, n->address, n);
-	return n;
+	return append(s, n);
+}
+
+struct mobj *
+mset_add_ref(struct mset *s, const struct mobj *o)
+{
+	if (idxmap_get(&s->by_addr, o->address, key_of, s) >= 0)
+		return NULL;
+	return append(s, arena_memdup(&s->arena, o, sizeof(*o)));
 }
 
 struct mobj *
 mset_get(const struct mset *s, const char *address)
 {
-	return strmap_get(&s->by_addr, address);
+	long i = idxmap_get(&s->by_addr, address, key_of, s);
+
+	return i >= 0 ? s->v[i] : NULL;
 }
 
 static int
@@ -88,14 +114,21 @@ cmp_mobj(const void *a, const void *b)
 void
 mset_sort(struct mset *s)
 {
-	if (s->n > 1)
-		qsort(s->v, s->n, sizeof(*s->v), cmp_mobj);
+	size_t i;
+
+	if (s->n < 2)
+		return;
+	qsort(s->v, s->n, sizeof(*s->v), cmp_mobj);
+	idxmap_free(&s->by_addr);
+	for (i = 0; i < s->n; i++)
+		idxmap_put(&s->by_addr, s->v[i]->address, (uint32_t)i, key_of,
+			   s);
 }
 
 void
 mset_free(struct mset *s)
 {
-	strmap_free(&s->by_addr);
+	idxmap_free(&s->by_addr);
 	free(s->v);
 	arena_free(&s->arena);
 	memset(s, 0, sizeof(*s));

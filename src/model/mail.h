@@ -18,25 +18,25 @@
 #include <stddef.h>
 
 #include "util/arena.h"
-#include "util/strmap.h"
+#include "util/idxmap.h"
 
 enum mkind { MK_MAILBOX, MK_ALIAS, MK_LIST, MK_CONTACT, MK_DOMAIN, MK_NKINDS };
 
 struct mobj {
-	enum mkind kind;
 	const char *address;  /* key; for domains, the domain */
 	const char *anchor;   /* owner's anchor; NULL when unknown */
 	const char *name;     /* mailbox or list display name, may be NULL */
 	const char *gotos;    /* alias-table kinds: comma-joined, sorted */
-	bool active;
 	const char *dn;       /* source DN (desired set only), for messages */
+	enum mkind kind;
+	bool active;
 };
 
 struct mset {
 	struct arena arena;   /* owns the objects and their strings */
 	struct mobj **v;
 	size_t n, cap;
-	struct strmap by_addr;
+	struct idxmap by_addr;   /* address -> index in v */
 };
 
 void mset_init(struct mset *s);
@@ -45,8 +45,11 @@ void mset_init(struct mset *s);
  * stored object, or NULL if the address is already present (nothing added).
  */
 struct mobj *mset_add(struct mset *s, const struct mobj *o);
+/* Like mset_add, but the strings are borrowed: they must outlive the set. */
+struct mobj *mset_add_ref(struct mset *s, const struct mobj *o);
 struct mobj *mset_get(const struct mset *s, const char *address);
-/* Sorts v by (kind, address) so output is deterministic. */
+/* Sorts v by (kind, address) so output is deterministic; rebuilds the
+ * index. */
 void mset_sort(struct mset *s);
 void mset_free(struct mset *s);
 

@@ -23,29 +23,55 @@ managed_init(struct managed *m)
 	memset(m, 0, sizeof(*m));
 }
 
+static const char *
+managed_key(const void *ctx, uint32_t idx)
+{
+	return ((const struct managed *)ctx)->v[idx]->address;
+}
+
+struct managed_rec *
+managed_get(const struct managed *m, const char *address)
+{
+	long i = idxmap_get(&m->by_addr, address, managed_key, m);
+
+	return i >= 0 ? m->v[i] : NULL;
+}
+
 struct managed_rec *
 managed_add(struct managed *m, const char *address, enum mkind kind,
 	    const char *anchor, long long disabled_at)
 {
 	struct managed_rec *r;
 
-	if (strmap_get(&m->by_addr, address) != NULL)
+	if (managed_get(m, address) != NULL)
 		return NULL;
 	r = arena_alloc(&m->arena, sizeof(*r));
 	r->address = arena_strdup(&m->arena, address);
 	r->kind = kind;
-	r->anchor = anchor != NULL ? arena_strdup(&m->arena, anchor) : NULL;
+	r->anchor = NULL;
+	if (anchor != NULL) {
+		/* an owner's aliases share its anchor: keep one copy */
+		r->anchor = strmap_get(&m->anchors, anchor);
+		if (r->anchor == NULL) {
+			char *a = arena_strdup(&m->arena, anchor);
+
+			strmap_put(&m->anchors, a, a);
+			r->anchor = a;
+		}
+	}
 	r->disabled_at = disabled_at;
 	m->v = xgrow(m->v, &m->cap, m->n + 1, sizeof(*m->v));
-	m->v[m->n++] = r;
-	strmap_put(&m->by_addr, r->address, r);
+	m->v[m->n] = r;
+	idxmap_put(&m->by_addr, r->address, (uint32_t)m->n, managed_key, m);
+	m->n++;
 	return r;
 }
 
 void
 managed_free(struct managed *m)
 {
-	strmap_free(&m->by_addr);
+	idxmap_free(&m->by_addr);
+	strmap_free(&m->anchors);
 	free(m->v);
 	arena_free(&m->arena);
 	memset(m, 0, sizeof(*m));
@@ -221,7 +247,7 @@ plan_build(struct plan *p, const struct plan_input *in)
 		const struct mobj *want = in->desired->v[i];
 		const struct mobj *cur = mset_get(in->current, want->address);
 		const struct managed_rec *m =
-			strmap_get(&in->managed->by_addr, want->address);
+			managed_get(in->managed, want->address);
 		const struct managed_rec *from;
 		struct change *ch;
 

@@ -14,6 +14,7 @@
 #include "conf/conf.h"
 #include "model/mail.h"
 #include "util/arena.h"
+#include "util/idxmap.h"
 #include "util/strmap.h"
 
 enum op { OP_ADD, OP_UPDATE, OP_DISABLE, OP_DELETE, OP_NOPS };
@@ -50,13 +51,15 @@ struct managed {
 	struct arena arena;
 	struct managed_rec **v;
 	size_t n, cap;
-	struct strmap by_addr;
+	struct idxmap by_addr;    /* address -> index in v */
+	struct strmap anchors;    /* interned anchor strings */
 };
 
 void managed_init(struct managed *m);
 struct managed_rec *managed_add(struct managed *m, const char *address,
 				enum mkind kind, const char *anchor,
 				long long disabled_at);
+struct managed_rec *managed_get(const struct managed *m, const char *address);
 void managed_free(struct managed *m);
 
 struct plan_input {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <strings.h>
 
 #include "util/buf.h"
@@ -14,10 +15,29 @@
 
 enum rtype { RT_USER, RT_GROUP, RT_CONTACT };
 
-/* One directory object on its way to becoming mail objects. */
+/*
+ * The attributes the rules read, by slot.  Each entry's attributes are
+ * looked up once into a slot table, so the rules never scan names.
+ */
+enum slot {
+	A_OBJECTCLASS, A_OBJECTGUID, A_ENTRYUUID, A_NSUNIQUEID, A_CN,
+	A_DISPLAYNAME, A_GIVENNAME, A_SN, A_SAMACCOUNTNAME, A_UID, A_UPN,
+	A_UAC, A_PWDLOCKED, A_NSACCOUNTLOCK, A_HIDE, A_MEMBER,
+	A_UNIQUEMEMBER, A_TARGETADDRESS,
+	A_EMAIL,                 /* [mapping] email_attribute */
+	A_ALIAS0,                /* [mapping] alias_attributes ... */
+	A_NSLOTS = A_ALIAS0 + 16
+};
+
+/*
+ * One directory object, reduced to what the rules use.  Lives in the
+ * result's arena; strings too (ndn and dn are the only per-entry copies
+ * besides addresses).
+ */
 struct robj {
 	enum rtype type;
-	const struct entry *e;
+	enum scope_reason why;     /* SC_NREASONS: in scope so far */
+	const char *dn;
 	const char *ndn;
 	const char *anchor;
 	const char *primary;       /* NULL: no mail object */
@@ -25,27 +45,36 @@ struct robj {
 	size_t naliases;
 	const char *name;
 	const char *external;      /* contacts */
+	const char **members;      /* groups: member ndns */
+	size_t nmembers;
 	bool in_scope;
 };
 
-struct ctx {
+struct rules_ctx {
 	const struct conf *c;
-	const struct snapshot *s;
 	struct rules_result *r;
-	struct arena *a;
-	struct robj *objs;
-	size_t nobjs;
-	struct strmap by_ndn;      /* ndn -> robj (in-scope or not) */
+	struct arena *a;           /* the result's: strings mail objects use */
+	struct arena tmp;          /* freed by rules_end: robj, DNs, members */
+	struct filter *gf;
+	struct strmap slots;       /* lower-case attribute name -> slot + 1 */
+	const struct attr *at[A_NSLOTS];  /* current entry's attributes */
+	size_t nalias_slots;
+	/* email/alias slots whose name is also a base slot: copy from there */
+	int dup_of[A_NSLOTS];
+	struct robj **objs;
+	size_t nobjs, cap;
+	struct strmap by_ndn;      /* ndn -> robj */
 	struct strmap member_ok;   /* ndn set from [scope] member_of */
 	bool use_member_of;
 };
 
+/* Attribute names by slot; NULL entries come from the conf. */
 static const char *const base_attrs[] = {
 	"objectClass", "objectGUID", "entryUUID", "nsUniqueId", "cn",
 	"displayName", "givenName", "sn", "sAMAccountName", "uid",
 	"userPrincipalName", "userAccountControl", "pwdAccountLockedTime",
 	"nsAccountLock", "msExchHideFromAddressLists", "member",
-	"uniqueMember", "targetAddress", "mail", NULL,
+	"uniqueMember", "targetAddress", NULL,
 };
 
 const char **
@@ -98,11 +127,12 @@ rules_free(struct rules_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void warn(struct ctx *x, const char *fmt, ...)
+
+static void warn(struct rules_ctx *x, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void
-warn(struct ctx *x, const char *fmt, ...)
+warn(struct rules_ctx *x, const char *fmt, ...)
 {
 	struct rules_result *r = x->r;
 	va_list ap;
@@ -192,47 +222,87 @@ hexdig(unsigned v)
 	return "0123456789abcdef"[v & 15];
 }
 
+static void
+guid_str(const unsigned char *g, char out[37])
+{
+	/* AD stores the first three fields little-endian */
+	static const int order[16] = {3, 2, 1, 0, 5, 4, 7, 6,
+				      8, 9, 10, 11, 12, 13, 14, 15};
+	int i, o = 0;
+
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hexdig(g[order[i]] >> 4);
+		out[o++] = hexdig(g[order[i]]);
+	}
+	out[o] = '\0';
+}
+
+static const char *
+lower_dup(struct arena *a, const char *v)
+{
+	char *s = arena_strdup(a, v), *p;
+
+	for (p = s; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return s;
+}
+
+static const char *
+first(const struct attr *a)
+{
+	return a != NULL && a->nvals > 0 ? a->vals[0].p : NULL;
+}
+
+/* Anchor from the slot table: objectGUID, entryUUID, nsUniqueId, DN. */
+static const char *
+anchor_of(struct arena *a, const struct attr *guid, const struct attr *uuid,
+	  const struct attr *nsid, const char *ndn)
+{
+	const char *v;
+	char buf[37];
+
+	if (guid != NULL && guid->nvals > 0 && guid->vals[0].len == 16) {
+		guid_str((const unsigned char *)guid->vals[0].p, buf);
+		return arena_strdup(a, buf);
+	}
+	if ((v = first(guid)) != NULL || (v = first(uuid)) != NULL ||
+	    (v = first(nsid)) != NULL)
+		return lower_dup(a, v);
+	{
+		size_t n = strlen(ndn);
+		char *s = arena_alloc(a, n + 4);
+
+		memcpy(s, "dn:", 3);
+		memcpy(s + 3, ndn, n + 1);
+		return s;
+	}
+}
+
 char *
 rules_anchor(const struct entry *e, const char *ndn)
 {
-	const struct attr *a = entry_attr(e, "objectGUID");
-	const char *v;
+	struct arena a = ARENA_INIT;
+	char *s = xstrdup(anchor_of(&a, entry_attr(e, "objectGUID"),
+				    entry_attr(e, "entryUUID"),
+				    entry_attr(e, "nsUniqueId"), ndn));
 
-	if (a != NULL && a->nvals > 0 && a->vals[0].len == 16) {
-		/* AD stores the first three fields little-endian */
-		static const int order[16] = {3, 2, 1, 0, 5, 4, 7, 6,
-					      8, 9, 10, 11, 12, 13, 14, 15};
-		const unsigned char *g = (const unsigned char *)a->vals[0].p;
-		char out[37];
-		int i, o = 0;
-
-		for (i = 0; i < 16; i++) {
-			if (i == 4 || i == 6 || i == 8 || i == 10)
-				out[o++] = '-';
-			out[o++] = hexdig(g[order[i]] >> 4);
-			out[o++] = hexdig(g[order[i]]);
-		}
-		out[o] = '\0';
-		return xstrdup(out);
-	}
-	if ((v = entry_first(e, "objectGUID")) != NULL ||
-	    (v = entry_first(e, "entryUUID")) != NULL ||
-	    (v = entry_first(e, "nsUniqueId")) != NULL) {
-		char *s = xstrdup(v), *p;
-
-		for (p = s; *p != '\0'; p++)
-			*p = (char)tolower((unsigned char)*p);
-		return s;
-	}
-	return xasprintf("dn:%s", ndn);
+	arena_free(&a);
+	return s;
 }
 
-/* ---- classification and scope ------------------------------------- */
+/* ---- per-entry extraction ----------------------------------------- */
 
 static bool
-has_class(const struct entry *e, const char *cls)
+has_value(const struct attr *a, const char *v)
 {
-	return entry_has_value(e, "objectClass", cls);
+	size_t i;
+
+	for (i = 0; a != NULL && i < a->nvals; i++)
+		if (strcasecmp(a->vals[i].p, v) == 0)
+			return true;
+	return false;
 }
 
 static bool
@@ -244,9 +314,9 @@ is_true(const char *v)
 }
 
 static bool
-account_disabled(const struct entry *e)
+account_disabled(struct rules_ctx *x)
 {
-	const char *uac = entry_first(e, "userAccountControl");
+	const char *uac = first(x->at[A_UAC]);
 
 	if (uac != NULL) {
 		char *end;
@@ -255,23 +325,24 @@ account_disabled(const struct entry *e)
 		if (end != uac && (v & 2))
 			return true;
 	}
-	if (entry_attr(e, "pwdAccountLockedTime") != NULL)
+	if (x->at[A_PWDLOCKED] != NULL)
 		return true;
-	return is_true(entry_first(e, "nsAccountLock"));
+	return is_true(first(x->at[A_NSACCOUNTLOCK]));
 }
 
 static bool
-excluded(const struct conf *c, const struct entry *e, const char *primary)
+excluded(struct rules_ctx *x, const char *dn, const char *addr)
 {
+	const struct conf *c = x->c;
 	const char *cand[4];
 	size_t i, j;
 
-	cand[0] = e->dn;
-	cand[1] = entry_first(e, "sAMAccountName");
+	cand[0] = dn;
+	cand[1] = first(x->at[A_SAMACCOUNTNAME]);
 	if (cand[1] == NULL)
-		cand[1] = entry_first(e, "uid");
-	cand[2] = primary;
-	cand[3] = entry_first(e, "userPrincipalName");
+		cand[1] = first(x->at[A_UID]);
+	cand[2] = addr;
+	cand[3] = first(x->at[A_UPN]);
 	for (i = 0; i < c->scope.exclude.n; i++)
 		for (j = 0; j < 4; j++)
 			if (cand[j] != NULL &&
@@ -281,134 +352,33 @@ excluded(const struct conf *c, const struct entry *e, const char *primary)
 	return false;
 }
 
-/* Member DN values, normalised into the caller's callback. */
-static void
-for_members(const struct entry *e, void (*fn)(void *, const char *),
-	    void *arg)
-{
-	static const char *const names[] = {"member", "uniqueMember"};
-	size_t k, i;
-
-	for (k = 0; k < 2; k++) {
-		const struct attr *a = entry_attr(e, names[k]);
-
-		if (a == NULL)
-			continue;
-		for (i = 0; i < a->nvals; i++) {
-			char *dn = dn_normalize(a->vals[i].p), *hash;
-
-			/* uniqueMember may carry "#'0101'B" */
-			if (k == 1 && (hash = strrchr(dn, '#')) != NULL)
-				*hash = '\0';
-			fn(arg, dn);
-			free(dn);
-		}
-	}
-}
-
-/* Iterative DFS over groups, cycle-safe; calls leaf() for non-groups. */
-struct walk {
-	const struct snapshot *s;
-	struct strmap seen;
-	struct arena a;
-	const char **stack;
-	size_t n, cap;
-	void (*leaf)(void *, const char *ndn, const struct entry *e);
-	void *arg;
-};
-
-static bool
-entry_is_group(const struct entry *e)
-{
-	return entry_attr(e, "member") != NULL ||
-	       entry_attr(e, "uniqueMember") != NULL || has_class(e, "group") ||
-	       has_class(e, "groupOfNames") ||
-	       has_class(e, "groupOfUniqueNames");
-}
-
-static void
-walk_push(void *arg, const char *ndn)
-{
-	struct walk *w = arg;
-	const char *k;
-
-	if (strmap_get(&w->seen, ndn) != NULL)
-		return;
-	k = arena_strdup(&w->a, ndn);
-	strmap_put(&w->seen, k, (void *)k);
-	w->stack = xgrow(w->stack, &w->cap, w->n + 1, sizeof(*w->stack));
-	w->stack[w->n++] = k;
-}
-
-static void
-walk_run(struct walk *w, const char *root_ndn)
-{
-	walk_push(w, root_ndn);
-	while (w->n > 0) {
-		const char *ndn = w->stack[--w->n];
-		const struct entry *e = snapshot_get(w->s, ndn);
-
-		if (e == NULL)
-			continue;           /* outside the read: ignore */
-		if (entry_is_group(e))
-			for_members(e, walk_push, w);
-		else
-			w->leaf(w->arg, ndn, e);
-	}
-}
-
-static void
-walk_reset(struct walk *w)
-{
-	strmap_free(&w->seen);
-	arena_free(&w->a);
-	w->n = 0;
-}
-
-static void
-walk_free(struct walk *w)
-{
-	walk_reset(w);
-	free(w->stack);
-}
-
-static void
-member_ok_leaf(void *arg, const char *ndn, const struct entry *e)
-{
-	struct ctx *x = arg;
-	const char *k = arena_strdup(x->a, ndn);
-
-	(void)e;
-	strmap_put(&x->member_ok, k, (void *)k);
-}
-
-/* ---- per-object mapping ------------------------------------------- */
-
 static const char *
-adup(struct ctx *x, const char *s)
+adup(struct rules_ctx *x, const char *s)
 {
 	return s != NULL ? arena_strdup(x->a, s) : NULL;
 }
 
 static const char *
-display_name(struct ctx *x, const struct entry *e)
+display_name(struct rules_ctx *x)
 {
-	const char *dn = entry_first(e, "displayName");
-	const char *g = entry_first(e, "givenName");
-	const char *sn = entry_first(e, "sn");
+	const char *dn = first(x->at[A_DISPLAYNAME]);
+	const char *g = first(x->at[A_GIVENNAME]);
+	const char *sn = first(x->at[A_SN]);
 
 	if (dn != NULL && *dn != '\0')
 		return adup(x, dn);
 	if (g != NULL && sn != NULL) {
-		char *s = xasprintf("%s %s", g, sn);
-		const char *r = adup(x, s);
+		size_t lg = strlen(g), ls = strlen(sn);
+		char *s = arena_alloc(x->a, lg + ls + 2);
 
-		free(s);
-		return r;
+		memcpy(s, g, lg);
+		s[lg] = ' ';
+		memcpy(s + lg + 1, sn, ls + 1);
+		return s;
 	}
 	if (g != NULL || sn != NULL)
 		return adup(x, g != NULL ? g : sn);
-	return adup(x, entry_first(e, "cn"));
+	return adup(x, first(x->at[A_CN]));
 }
 
 /* Has "prefix:" (letters/digits/-) before any '@'?  Returns prefix len. */
@@ -437,31 +407,29 @@ listed(const char **v, size_t n, const char *s)
 	return false;
 }
 
+#define MAX_ALIASES 4096   /* per object; more is a directory error */
+
 /*
- * Addresses of an entry: the primary (SMTP: wins over the email
- * attribute) and the aliases (smtp: values and bare addresses of the
- * alias attributes).  Returns the number of aliases; *primary may be NULL.
+ * The primary (SMTP: wins over the email attribute) and the aliases
+ * (smtp: values and bare addresses of the alias attributes).
  */
 static void
-map_addresses(struct ctx *x, struct robj *o)
+map_addresses(struct rules_ctx *x, struct robj *o)
 {
 	const struct conf *c = x->c;
-	const struct entry *e = o->e;
-	const char *mail = entry_first(e, c->mapping.email_attribute);
+	const char *mail = first(x->at[A_EMAIL]);
 	char *smtp_primary = NULL, *mail_primary = NULL;
-	const char **al = NULL;
-	size_t nal = 0, cap = 0, i, k;
+	const char *al[MAX_ALIASES];
+	size_t nal = 0, i, k;
 
 	if (mail != NULL) {
-		/* contacts keep "SMTP:" style targetAddress out of here */
 		mail_primary = rules_norm_address(c, mail);
 		if (mail_primary == NULL)
 			warn(x, "%s: ignoring %s value '%s': not an address",
-			     e->dn, c->mapping.email_attribute, mail);
+			     o->dn, c->mapping.email_attribute, mail);
 	}
-	for (k = 0; k < c->mapping.alias_attributes.n; k++) {
-		const struct attr *a =
-			entry_attr(e, c->mapping.alias_attributes.v[k]);
+	for (k = 0; k < x->nalias_slots; k++) {
+		const struct attr *a = x->at[A_ALIAS0 + k];
 
 		for (i = 0; a != NULL && i < a->nvals; i++) {
 			const char *v = a->vals[i].p;
@@ -478,7 +446,7 @@ map_addresses(struct ctx *x, struct robj *o)
 			addr = rules_norm_address(c, v);
 			if (addr == NULL) {
 				warn(x, "%s: ignoring %s value '%s': not an "
-				     "address", e->dn,
+				     "address", o->dn,
 				     c->mapping.alias_attributes.v[k],
 				     a->vals[i].p);
 				continue;
@@ -489,31 +457,27 @@ map_addresses(struct ctx *x, struct robj *o)
 			}
 			if (primary)
 				warn(x, "%s: more than one SMTP: primary; "
-				     "using %s, %s becomes an alias", e->dn,
+				     "using %s, %s becomes an alias", o->dn,
 				     smtp_primary, addr);
-			if (!listed(al, nal, addr)) {
-				al = xgrow(al, &cap, nal + 1, sizeof(*al));
+			if (!listed(al, nal, addr) && nal < MAX_ALIASES)
 				al[nal++] = adup(x, addr);
-			}
 			free(addr);
 		}
 	}
 	if (smtp_primary != NULL && mail_primary != NULL &&
 	    strcmp(smtp_primary, mail_primary) != 0) {
 		warn(x, "%s: SMTP: primary %s differs from %s %s; using %s",
-		     e->dn, smtp_primary, c->mapping.email_attribute,
+		     o->dn, smtp_primary, c->mapping.email_attribute,
 		     mail_primary, smtp_primary);
-		if (!listed(al, nal, mail_primary)) {
-			al = xgrow(al, &cap, nal + 1, sizeof(*al));
+		if (!listed(al, nal, mail_primary) && nal < MAX_ALIASES)
 			al[nal++] = adup(x, mail_primary);
-		}
 	}
 	if (smtp_primary != NULL) {
 		o->primary = adup(x, smtp_primary);
 	} else if (mail_primary != NULL) {
 		o->primary = adup(x, mail_primary);
 	} else if (!c->scope.mail_enabled_only && o->type == RT_USER) {
-		const char *upn = entry_first(e, "userPrincipalName");
+		const char *upn = first(x->at[A_UPN]);
 		char *addr = upn != NULL ? rules_norm_address(c, upn) : NULL;
 
 		o->primary = adup(x, addr);
@@ -523,28 +487,28 @@ map_addresses(struct ctx *x, struct robj *o)
 	free(mail_primary);
 
 	/* aliases: not the primary, only accepted domains */
-	o->aliases = arena_alloc(x->a, (nal ? nal : 1) * sizeof(char *));
 	o->naliases = 0;
+	o->aliases = NULL;
+	if (nal > 0)
+		o->aliases = arena_alloc(&x->tmp, nal * sizeof(char *));
 	for (i = 0; i < nal; i++) {
 		if (o->primary != NULL && strcmp(al[i], o->primary) == 0)
 			continue;
 		if (!domain_accepted(c, al[i])) {
 			warn(x, "%s: alias %s dropped: domain not accepted",
-			     e->dn, al[i]);
+			     o->dn, al[i]);
 			continue;
 		}
 		o->aliases[o->naliases++] = al[i];
 	}
-	free(al);
 }
 
 static void
-map_contact(struct ctx *x, struct robj *o)
+map_contact(struct rules_ctx *x, struct robj *o)
 {
 	const struct conf *c = x->c;
-	const struct entry *e = o->e;
-	const char *t = entry_first(e, "targetAddress");
-	const char *m = entry_first(e, c->mapping.email_attribute);
+	const char *t = first(x->at[A_TARGETADDRESS]);
+	const char *m = first(x->at[A_EMAIL]);
 	char *ext = NULL;
 	size_t i, n = 0;
 
@@ -561,7 +525,7 @@ map_contact(struct ctx *x, struct robj *o)
 	    domain_accepted(c, o->primary)) {
 		/* an internal SMTP: address: keep it as a forwarder */
 		const char **al = arena_alloc(
-			x->a, (o->naliases + 1) * sizeof(char *));
+			&x->tmp, (o->naliases + 1) * sizeof(char *));
 
 		al[n++] = o->primary;
 		for (i = 0; i < o->naliases; i++)
@@ -578,27 +542,24 @@ map_contact(struct ctx *x, struct robj *o)
 	o->naliases = n;
 }
 
+/* Everything in scope can be decided per entry except member_of. */
 static enum scope_reason
-scope_check(struct ctx *x, struct robj *o)
+scope_check(struct rules_ctx *x, struct robj *o)
 {
 	const struct conf *c = x->c;
-	const struct entry *e = o->e;
 	unsigned bit = o->type == RT_USER    ? OT_USERS
 		       : o->type == RT_GROUP ? OT_GROUPS
 					     : OT_CONTACTS;
 
 	if (!(c->scope.object_types & bit))
 		return SC_TYPE_OFF;
-	if (o->type == RT_USER && c->scope.enabled_only && account_disabled(e))
+	if (o->type == RT_USER && c->scope.enabled_only && account_disabled(x))
 		return SC_DISABLED;
-	if (c->scope.visible_only &&
-	    is_true(entry_first(e, "msExchHideFromAddressLists")))
+	if (c->scope.visible_only && is_true(first(x->at[A_HIDE])))
 		return SC_HIDDEN;
-	if (o->type != RT_GROUP && x->use_member_of &&
-	    strmap_get(&x->member_ok, o->ndn) == NULL)
-		return SC_NOT_MEMBER;
 	if (c->scope.exclude.n > 0 &&
-	    excluded(c, e, o->type == RT_CONTACT ? o->external : o->primary))
+	    excluded(x, o->dn,
+		     o->type == RT_CONTACT ? o->external : o->primary))
 		return SC_EXCLUDED;
 	if (o->type == RT_CONTACT)
 		return o->external != NULL ? SC_NREASONS : SC_NO_ADDRESS;
@@ -606,24 +567,174 @@ scope_check(struct ctx *x, struct robj *o)
 		return SC_NO_ADDRESS;
 	if (!domain_accepted(c, o->primary)) {
 		warn(x, "%s: primary address %s is not in an accepted "
-		     "domain; skipped", e->dn, o->primary);
+		     "domain; skipped", o->dn, o->primary);
 		return SC_DOMAIN;
 	}
-	return SC_NREASONS;   /* in scope */
+	return SC_NREASONS;
+}
+
+static void
+keep_members(struct rules_ctx *x, struct robj *o)
+{
+	const struct attr *m = x->at[A_MEMBER], *u = x->at[A_UNIQUEMEMBER];
+	size_t n = (m ? m->nvals : 0) + (u ? u->nvals : 0), i, k = 0;
+
+	o->nmembers = 0;
+	o->members = NULL;
+	if (n == 0)
+		return;
+	o->members = arena_alloc(&x->tmp, n * sizeof(char *));
+	for (i = 0; m != NULL && i < m->nvals; i++) {
+		char *dn = dn_normalize(m->vals[i].p);
+
+		o->members[k++] = arena_strdup(&x->tmp, dn);
+		free(dn);
+	}
+	for (i = 0; u != NULL && i < u->nvals; i++) {
+		char *dn = dn_normalize(u->vals[i].p), *hash;
+
+		/* uniqueMember may carry "#'0101'B" */
+		if ((hash = strrchr(dn, '#')) != NULL)
+			*hash = '\0';
+		o->members[k++] = arena_strdup(&x->tmp, dn);
+		free(dn);
+	}
+	o->nmembers = k;
+}
+
+static void
+fill_slots(struct rules_ctx *x, const struct entry *e)
+{
+	char name[64];
+	size_t i, j;
+
+	memset(x->at, 0, sizeof(x->at));
+	for (i = 0; i < e->nattrs; i++) {
+		const char *n = e->attrs[i].name;
+		uintptr_t slot;
+
+		for (j = 0; n[j] != '\0' && j < sizeof(name) - 1; j++)
+			name[j] = (char)tolower((unsigned char)n[j]);
+		if (n[j] != '\0')
+			continue;
+		name[j] = '\0';
+		slot = (uintptr_t)strmap_get(&x->slots, name);
+		if (slot != 0 && x->at[slot - 1] == NULL)
+			x->at[slot - 1] = &e->attrs[i];
+	}
+	for (j = A_EMAIL; j < A_NSLOTS; j++)
+		if (x->dup_of[j] > 0)
+			x->at[j] = x->at[x->dup_of[j] - 1];
 }
 
 static bool
-in_scope(struct ctx *x, struct robj *o)
+entry_is_group(const struct rules_ctx *x)
 {
-	enum scope_reason why = scope_check(x, o);
+	const struct attr *oc = x->at[A_OBJECTCLASS];
 
-	x->r->scope_counts[o->type == RT_USER	 ? SC_USERS
-			   : o->type == RT_GROUP ? SC_GROUPS
-						 : SC_CONTACTS]++;
-	if (why == SC_NREASONS)
-		return true;
-	x->r->scope_counts[why]++;
-	return false;
+	return x->at[A_MEMBER] != NULL || x->at[A_UNIQUEMEMBER] != NULL ||
+	       has_value(oc, "group") || has_value(oc, "groupOfNames") ||
+	       has_value(oc, "groupOfUniqueNames");
+}
+
+void
+rules_add(struct rules_ctx *x, const struct entry *e)
+{
+	const struct attr *oc;
+	struct robj *o;
+	enum rtype type;
+	char *ndn;
+
+	fill_slots(x, e);
+	oc = x->at[A_OBJECTCLASS];
+	if (has_value(oc, "computer"))
+		return;
+	if (has_value(oc, "contact"))
+		type = RT_CONTACT;
+	else if (x->gf != NULL ? filter_match(x->gf, e) : entry_is_group(x))
+		type = RT_GROUP;
+	else if (has_value(oc, "user") || has_value(oc, "person") ||
+		 has_value(oc, "inetOrgPerson"))
+		type = RT_USER;
+	else if (entry_is_group(x))
+		type = RT_GROUP;    /* a group only used for nesting */
+	else
+		return;
+	ndn = dn_normalize(e->dn);
+	if (strmap_get(&x->by_ndn, ndn) != NULL) {
+		free(ndn);
+		return;             /* the same DN twice: first one wins */
+	}
+	o = arena_alloc(&x->tmp, sizeof(*o));
+	memset(o, 0, sizeof(*o));
+	o->type = type;
+	o->ndn = arena_strdup(&x->tmp, ndn);
+	o->dn = strcmp(e->dn, ndn) == 0 ? o->ndn : arena_strdup(x->a, e->dn);
+	free(ndn);
+	o->anchor = anchor_of(x->a, x->at[A_OBJECTGUID], x->at[A_ENTRYUUID],
+			      x->at[A_NSUNIQUEID], o->ndn);
+	if (type == RT_CONTACT)
+		map_contact(x, o);
+	else
+		map_addresses(x, o);
+	o->name = display_name(x);
+	if (type == RT_GROUP || entry_is_group(x))
+		keep_members(x, o);
+	o->why = scope_check(x, o);
+	x->objs = xgrow(x->objs, &x->cap, x->nobjs + 1, sizeof(*x->objs));
+	x->objs[x->nobjs++] = o;
+	strmap_put(&x->by_ndn, o->ndn, o);
+}
+
+/* ---- nested groups ------------------------------------------------ */
+
+/* Iterative DFS over groups, cycle-safe; calls leaf() for non-groups. */
+struct walk {
+	struct rules_ctx *x;
+	struct strmap seen;
+	const char **stack;
+	size_t n, cap;
+	void (*leaf)(void *, struct robj *o);
+	void *arg;
+};
+
+static void
+walk_push(struct walk *w, const char *ndn)
+{
+	if (strmap_get(&w->seen, ndn) != NULL)
+		return;
+	strmap_put(&w->seen, ndn, (void *)ndn);
+	w->stack = xgrow(w->stack, &w->cap, w->n + 1, sizeof(*w->stack));
+	w->stack[w->n++] = ndn;
+}
+
+static void
+walk_run(struct walk *w, const char *root_ndn)
+{
+	size_t i;
+
+	walk_push(w, root_ndn);
+	while (w->n > 0) {
+		struct robj *o = strmap_get(&w->x->by_ndn, w->stack[--w->n]);
+
+		if (o == NULL)
+			continue;           /* outside the read: ignore */
+		if (o->members != NULL || o->type == RT_GROUP) {
+			for (i = 0; i < o->nmembers; i++)
+				walk_push(w, o->members[i]);
+		} else {
+			w->leaf(w->arg, o);
+		}
+	}
+	strmap_free(&w->seen);
+}
+
+static void
+member_ok_leaf(void *arg, struct robj *o)
+{
+	struct rules_ctx *x = arg;
+
+	strmap_put(&x->member_ok, o->ndn, o);
 }
 
 /* ---- conflicts ---------------------------------------------------- */
@@ -635,14 +746,14 @@ struct claim {
 };
 
 static void
-claim(struct ctx *x, struct strmap *claims, const char *addr,
+claim(struct rules_ctx *x, struct strmap *claims, const char *addr,
       const char *anchor)
 {
 	struct claim *cl = strmap_get(claims, addr);
 	size_t i;
 
 	if (cl == NULL) {
-		cl = arena_alloc(x->a, sizeof(*cl));
+		cl = arena_alloc(&x->tmp, sizeof(*cl));
 		memset(cl, 0, sizeof(*cl));
 		cl->anchor = anchor;
 		strmap_put(claims, addr, cl);
@@ -659,7 +770,7 @@ claim(struct ctx *x, struct strmap *claims, const char *addr,
 }
 
 static bool
-conflicted(struct ctx *x, const char *addr)
+conflicted(struct rules_ctx *x, const char *addr)
 {
 	return strmap_get(&x->r->frozen_addresses, addr) != NULL;
 }
@@ -678,7 +789,7 @@ cmp_conflict(const void *a, const void *b)
 }
 
 static void
-find_conflicts(struct ctx *x)
+find_conflicts(struct rules_ctx *x)
 {
 	struct rules_result *r = x->r;
 	struct strmap claims = STRMAP_INIT;
@@ -687,7 +798,7 @@ find_conflicts(struct ctx *x)
 	size_t i, j, it = 0;
 
 	for (i = 0; i < x->nobjs; i++) {
-		struct robj *o = &x->objs[i];
+		struct robj *o = x->objs[i];
 
 		if (!o->in_scope)
 			continue;
@@ -700,23 +811,20 @@ find_conflicts(struct ctx *x)
 		struct claim *cl = val;
 		struct conflict *cf;
 
-		if (cl->nothers > 0) {
-			r->conflicts = xgrow(r->conflicts, &r->capconflicts,
-					     r->nconflicts + 1,
-					     sizeof(*r->conflicts));
-			cf = &r->conflicts[r->nconflicts++];
-			cf->address = arena_strdup(&r->arena, addr);
-			cf->n = cl->nothers + 1;
-			cf->claimed_by = arena_alloc(
-				&r->arena, cf->n * sizeof(char *));
-			cf->claimed_by[0] = arena_strdup(&r->arena, cl->anchor);
-			for (j = 0; j < cl->nothers; j++)
-				cf->claimed_by[j + 1] = arena_strdup(
-					&r->arena, cl->others[j]);
-			qsort(cf->claimed_by, cf->n, sizeof(char *), cmp_str);
-			strmap_put(&r->frozen_addresses, cf->address,
-				   (void *)cf->address);
-		}
+		if (cl->nothers == 0)
+			continue;
+		r->conflicts = xgrow(r->conflicts, &r->capconflicts,
+				     r->nconflicts + 1, sizeof(*r->conflicts));
+		cf = &r->conflicts[r->nconflicts++];
+		cf->address = addr;      /* strings live in r->arena */
+		cf->n = cl->nothers + 1;
+		cf->claimed_by = arena_alloc(&r->arena, cf->n * sizeof(char *));
+		cf->claimed_by[0] = cl->anchor;
+		for (j = 0; j < cl->nothers; j++)
+			cf->claimed_by[j + 1] = cl->others[j];
+		qsort(cf->claimed_by, cf->n, sizeof(char *), cmp_str);
+		strmap_put(&r->frozen_addresses, cf->address,
+			   (void *)cf->address);
 		free(cl->others);
 	}
 	strmap_free(&claims);
@@ -725,34 +833,30 @@ find_conflicts(struct ctx *x)
 		      cmp_conflict);
 	/* an object whose primary is contested is left alone entirely */
 	for (i = 0; i < x->nobjs; i++) {
-		struct robj *o = &x->objs[i];
+		struct robj *o = x->objs[i];
 
 		if (o->in_scope && o->primary != NULL &&
-		    conflicted(x, o->primary)) {
-			const char *k = arena_strdup(&r->arena, o->anchor);
-
-			strmap_put(&r->frozen_anchors, k, (void *)k);
-		}
+		    conflicted(x, o->primary))
+			strmap_put(&r->frozen_anchors, o->anchor,
+				   (void *)o->anchor);
 	}
 }
 
 /* ---- lists -------------------------------------------------------- */
 
 struct collect {
-	struct ctx *x;
+	struct rules_ctx *x;
 	const char **v;
 	size_t n, cap;
 };
 
 static void
-collect_leaf(void *arg, const char *ndn, const struct entry *e)
+collect_leaf(void *arg, struct robj *o)
 {
 	struct collect *col = arg;
-	struct robj *o = strmap_get(&col->x->by_ndn, ndn);
 	const char *addr = NULL;
 
-	(void)e;
-	if (o == NULL || !o->in_scope)
+	if (!o->in_scope)
 		return;
 	if (o->type == RT_USER && o->primary != NULL &&
 	    !conflicted(col->x, o->primary))
@@ -765,39 +869,47 @@ collect_leaf(void *arg, const char *ndn, const struct entry *e)
 	col->v[col->n++] = addr;
 }
 
-/* Sorted, unique, comma-joined member addresses; NULL if none. */
-static char *
-expand_list(struct ctx *x, struct walk *w, struct robj *g)
+/* Sorted, unique, comma-joined member addresses (in the arena); NULL if
+ * none. */
+static const char *
+expand_list(struct rules_ctx *x, struct walk *w, struct robj *g)
 {
 	struct collect col = {x, NULL, 0, 0};
-	struct buf b = BUF_INIT;
-	size_t i;
+	size_t i, len = 0, off = 0;
+	char *s;
 
 	w->leaf = collect_leaf;
 	w->arg = &col;
 	walk_run(w, g->ndn);
-	walk_reset(w);
 	if (col.n == 0) {
 		free(col.v);
 		return NULL;
 	}
 	qsort(col.v, col.n, sizeof(*col.v), cmp_str);
+	for (i = 0; i < col.n; i++)
+		len += strlen(col.v[i]) + 1;
+	s = arena_alloc(x->a, len);
 	for (i = 0; i < col.n; i++) {
+		size_t l;
+
 		if (i > 0 && strcmp(col.v[i], col.v[i - 1]) == 0)
 			continue;
-		if (b.len > 0)
-			buf_addc(&b, ',');
-		buf_adds(&b, col.v[i]);
+		if (off > 0)
+			s[off++] = ',';
+		l = strlen(col.v[i]);
+		memcpy(s + off, col.v[i], l);
+		off += l;
 	}
+	s[off] = '\0';
 	free(col.v);
-	return buf_steal(&b);
+	return s;
 }
 
 /* ---- the whole pass ----------------------------------------------- */
 
 static void
-emit(struct ctx *x, enum mkind kind, const char *addr, const struct robj *o,
-     const char *name, const char *gotos)
+emit(struct rules_ctx *x, enum mkind kind, const char *addr,
+     const struct robj *o, const char *name, const char *gotos)
 {
 	struct mobj m;
 
@@ -810,136 +922,182 @@ emit(struct ctx *x, enum mkind kind, const char *addr, const struct robj *o,
 	m.name = name;
 	m.gotos = gotos;
 	m.active = true;
-	m.dn = o != NULL ? o->e->dn : NULL;
-	mset_add(&x->r->desired, &m);
+	m.dn = o != NULL ? o->dn : NULL;
+	mset_add_ref(&x->r->desired, &m);
+}
+
+struct rules_ctx *
+rules_begin(const struct conf *c, struct rules_result *r, struct err *err)
+{
+	struct rules_ctx *x = xcalloc(1, sizeof(*x));
+	size_t i, k;
+
+	x->c = c;
+	x->r = r;
+	x->a = &r->arena;
+	if (c->mapping.group_filter != NULL && *c->mapping.group_filter) {
+		x->gf = filter_parse(c->mapping.group_filter, err);
+		if (x->gf == NULL) {
+			err_where(err, "[mapping] group_filter");
+			free(x);
+			return NULL;
+		}
+	}
+	for (i = 0; base_attrs[i] != NULL; i++)
+		strmap_put(&x->slots, lower_dup(&x->tmp, base_attrs[i]),
+			   (void *)(uintptr_t)(i + 1));
+	if (c->mapping.email_attribute != NULL) {
+		const char *k0 = lower_dup(&x->tmp, c->mapping.email_attribute);
+		uintptr_t have = (uintptr_t)strmap_get(&x->slots, k0);
+
+		if (have == 0)
+			strmap_put(&x->slots, k0,
+				   (void *)(uintptr_t)(A_EMAIL + 1));
+		else
+			x->dup_of[A_EMAIL] = (int)have;
+	}
+	for (k = 0; k < c->mapping.alias_attributes.n &&
+		    k < A_NSLOTS - A_ALIAS0;
+	     k++) {
+		const char *k1 =
+			lower_dup(&x->tmp, c->mapping.alias_attributes.v[k]);
+
+		uintptr_t have = (uintptr_t)strmap_get(&x->slots, k1);
+
+		if (have == 0)
+			strmap_put(&x->slots, k1,
+				   (void *)(uintptr_t)(A_ALIAS0 + k + 1));
+		else
+			x->dup_of[A_ALIAS0 + k] = (int)have;
+	}
+	x->nalias_slots = k;
+	return x;
+}
+
+static void
+ctx_free(struct rules_ctx *x)
+{
+	filter_free(x->gf);
+	strmap_free(&x->slots);
+	strmap_free(&x->by_ndn);
+	strmap_free(&x->member_ok);
+	free(x->objs);
+	arena_free(&x->tmp);
+	free(x);
+}
+
+void
+rules_abort(struct rules_ctx *x)
+{
+	if (x != NULL)
+		ctx_free(x);
+}
+
+int
+rules_end(struct rules_ctx *x, struct err *err)
+{
+	struct rules_result *r = x->r;
+	const struct conf *c = x->c;
+	struct walk w;
+	size_t i, j;
+
+	(void)err;
+	memset(&w, 0, sizeof(w));
+	w.x = x;
+
+	/* [scope] member_of: everything reachable through nested groups */
+	if (c->scope.member_of.n > 0) {
+		x->use_member_of = true;
+		w.leaf = member_ok_leaf;
+		w.arg = x;
+		for (i = 0; i < c->scope.member_of.n; i++) {
+			char *ndn = dn_normalize(c->scope.member_of.v[i]);
+			const char *k = arena_strdup(&x->tmp, ndn);
+
+			free(ndn);
+			if (strmap_get(&x->by_ndn, k) == NULL)
+				warn(x, "[scope] member_of group %s was not "
+				     "found in the directory",
+				     c->scope.member_of.v[i]);
+			walk_run(&w, k);
+		}
+	}
+	for (i = 0; i < x->nobjs; i++) {
+		struct robj *o = x->objs[i];
+
+		if (o->primary == NULL && o->type != RT_CONTACT &&
+		    o->why == SC_NO_ADDRESS && o->type == RT_GROUP)
+			continue;   /* a plain security group: not counted */
+		if (o->why == SC_NREASONS && o->type != RT_GROUP &&
+		    x->use_member_of &&
+		    strmap_get(&x->member_ok, o->ndn) == NULL)
+			o->why = SC_NOT_MEMBER;
+		r->scope_counts[o->type == RT_USER    ? SC_USERS
+				: o->type == RT_GROUP ? SC_GROUPS
+						      : SC_CONTACTS]++;
+		if (o->why != SC_NREASONS)
+			r->scope_counts[o->why]++;
+		o->in_scope = o->why == SC_NREASONS;
+	}
+
+	find_conflicts(x);
+
+	for (i = 0; i < x->nobjs; i++) {
+		struct robj *o = x->objs[i];
+		const char *members;
+
+		if (!o->in_scope)
+			continue;
+		if (o->primary != NULL && conflicted(x, o->primary))
+			continue;  /* frozen: reported as a conflict */
+		switch (o->type) {
+		case RT_USER:
+			r->in_scope++;
+			emit(x, MK_MAILBOX, o->primary, o, o->name, NULL);
+			for (j = 0; j < o->naliases; j++)
+				emit(x, MK_ALIAS, o->aliases[j], o, NULL,
+				     o->primary);
+			break;
+		case RT_GROUP:
+			members = expand_list(x, &w, o);
+			if (members == NULL) {
+				warn(x, "%s: list %s has no members in "
+				     "scope; not created", o->dn, o->primary);
+				break;
+			}
+			r->in_scope++;
+			emit(x, MK_LIST, o->primary, o, o->name, members);
+			for (j = 0; j < o->naliases; j++)
+				emit(x, MK_ALIAS, o->aliases[j], o, NULL,
+				     o->primary);
+			break;
+		case RT_CONTACT:
+			r->in_scope++;
+			for (j = 0; j < o->naliases; j++)
+				emit(x, MK_CONTACT, o->aliases[j], o, o->name,
+				     o->external);
+			break;
+		}
+	}
+	for (i = 0; i < c->mapping.accepted_domains.n; i++)
+		emit(x, MK_DOMAIN, c->mapping.accepted_domains.v[i], NULL, NULL,
+		     NULL);
+	mset_sort(&r->desired);
+	free(w.stack);
+	ctx_free(x);
+	return 0;
 }
 
 int
 rules_apply(const struct conf *c, const struct snapshot *s,
 	    struct rules_result *r, struct err *err)
 {
-	struct ctx x;
-	struct filter *gf = NULL;
-	struct walk w;
-	size_t i, j;
-	int rc = -1;
+	struct rules_ctx *x = rules_begin(c, r, err);
+	size_t i;
 
-	memset(&x, 0, sizeof(x));
-	memset(&w, 0, sizeof(w));
-	x.c = c;
-	x.s = s;
-	x.r = r;
-	x.a = &r->arena;
-	w.s = s;
-	if (c->mapping.group_filter != NULL && *c->mapping.group_filter) {
-		gf = filter_parse(c->mapping.group_filter, err);
-		if (gf == NULL) {
-			err_where(err, "[mapping] group_filter");
-			goto done;
-		}
-	}
-
-	/* [scope] member_of: everything reachable through nested groups */
-	if (c->scope.member_of.n > 0) {
-		x.use_member_of = true;
-		w.leaf = member_ok_leaf;
-		w.arg = &x;
-		for (i = 0; i < c->scope.member_of.n; i++) {
-			char *ndn = dn_normalize(c->scope.member_of.v[i]);
-
-			if (snapshot_get(s, ndn) == NULL)
-				warn(&x, "[scope] member_of group %s was not "
-				     "found in the directory",
-				     c->scope.member_of.v[i]);
-			walk_run(&w, ndn);
-			walk_reset(&w);
-			free(ndn);
-		}
-	}
-
-	x.objs = xcalloc(s->n ? s->n : 1, sizeof(*x.objs));
-	for (i = 0; i < s->n; i++) {
-		const struct entry *e = s->v[i];
-		struct robj *o = &x.objs[x.nobjs];
-		char *anchor;
-
-		if (has_class(e, "computer"))
-			continue;
-		if (has_class(e, "contact"))
-			o->type = RT_CONTACT;
-		else if (gf != NULL ? filter_match(gf, e) : entry_is_group(e))
-			o->type = RT_GROUP;
-		else if (has_class(e, "user") || has_class(e, "person") ||
-			 has_class(e, "inetOrgPerson"))
-			o->type = RT_USER;
-		else
-			continue;
-		o->e = e;
-		o->ndn = s->ndn[i];
-		anchor = rules_anchor(e, o->ndn);
-		o->anchor = arena_strdup(x.a, anchor);
-		free(anchor);
-		if (o->type == RT_CONTACT)
-			map_contact(&x, o);
-		else
-			map_addresses(&x, o);
-		o->name = display_name(&x, e);
-		o->in_scope = in_scope(&x, o);
-		strmap_put(&x.by_ndn, o->ndn, o);
-		x.nobjs++;
-	}
-
-	find_conflicts(&x);
-
-	for (i = 0; i < x.nobjs; i++) {
-		struct robj *o = &x.objs[i];
-		char *members;
-
-		if (!o->in_scope)
-			continue;
-		if (o->primary != NULL && conflicted(&x, o->primary))
-			continue;  /* frozen: reported as a conflict */
-		switch (o->type) {
-		case RT_USER:
-			r->in_scope++;
-			emit(&x, MK_MAILBOX, o->primary, o, o->name, NULL);
-			for (j = 0; j < o->naliases; j++)
-				emit(&x, MK_ALIAS, o->aliases[j], o, NULL,
-				     o->primary);
-			break;
-		case RT_GROUP:
-			members = expand_list(&x, &w, o);
-			if (members == NULL) {
-				warn(&x, "%s: list %s has no members in "
-				     "scope; not created", o->e->dn,
-				     o->primary);
-				break;
-			}
-			r->in_scope++;
-			emit(&x, MK_LIST, o->primary, o, o->name, members);
-			for (j = 0; j < o->naliases; j++)
-				emit(&x, MK_ALIAS, o->aliases[j], o, NULL,
-				     o->primary);
-			free(members);
-			break;
-		case RT_CONTACT:
-			r->in_scope++;
-			for (j = 0; j < o->naliases; j++)
-				emit(&x, MK_CONTACT, o->aliases[j], o, o->name,
-				     o->external);
-			break;
-		}
-	}
-	for (i = 0; i < c->mapping.accepted_domains.n; i++)
-		emit(&x, MK_DOMAIN, c->mapping.accepted_domains.v[i], NULL,
-		     NULL, NULL);
-	mset_sort(&r->desired);
-	rc = 0;
-done:
-	filter_free(gf);
-	walk_free(&w);
-	strmap_free(&x.by_ndn);
-	strmap_free(&x.member_ok);
-	free(x.objs);
-	return rc;
+	if (x == NULL)
+		return -1;
+	for (i = 0; i < s->n; i++)
+		rules_add(x, s->v[i]);
+	return rules_end(x, err);
 }

@@ -61,7 +61,22 @@ struct rules_result {
 const char **rules_attrs(const struct conf *c);
 
 void rules_init(struct rules_result *r);
-/* DS_E_CONFIG if group_filter does not parse. */
+
+/*
+ * Streaming use (the sync path): rules_begin(), rules_add() for every
+ * entry as the source delivers it (only what the rules need is kept, not
+ * the entry), then rules_end(), which resolves groups, conflicts and lists
+ * and fills r.  rules_begin() fails with DS_E_CONFIG if group_filter does
+ * not parse.  rules_end() and rules_abort() free the context.
+ */
+struct rules_ctx;
+struct rules_ctx *rules_begin(const struct conf *c, struct rules_result *r,
+			      struct err *err);
+void rules_add(struct rules_ctx *x, const struct entry *e);
+int rules_end(struct rules_ctx *x, struct err *err);
+void rules_abort(struct rules_ctx *x);
+
+/* All at once, from a snapshot (tests, `dirsync test`). */
 int rules_apply(const struct conf *c, const struct snapshot *s,
 		struct rules_result *r, struct err *err);
 void rules_free(struct rules_result *r);

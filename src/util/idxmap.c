@@ -1,0 +1,83 @@
+#include "util/idxmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/strmap.h"
+#include "util/xalloc.h"
+
+static struct idxmap_slot *
+probe(const struct idxmap *m, const char *key, uint32_t h,
+      idxmap_key_fn keyf, const void *ctx)
+{
+	size_t mask = m->cap - 1, i = h & mask;
+
+	for (;;) {
+		struct idxmap_slot *s = &m->slots[i];
+
+		if (s->idx1 == 0)
+			return s;
+		if (s->hash == h && strcmp(keyf(ctx, s->idx1 - 1), key) == 0)
+			return s;
+		i = (i + 1) & mask;
+	}
+}
+
+static void
+grow(struct idxmap *m)
+{
+	struct idxmap_slot *old = m->slots;
+	size_t oldcap = m->cap, i;
+
+	m->cap = oldcap ? oldcap * 2 : 64;
+	m->slots = xcalloc(m->cap, sizeof(*m->slots));
+	for (i = 0; i < oldcap; i++) {
+		size_t j;
+
+		if (old[i].idx1 == 0)
+			continue;
+		/* keys are unique: no need to compare, find a hole */
+		for (j = old[i].hash & (m->cap - 1); m->slots[j].idx1 != 0;
+		     j = (j + 1) & (m->cap - 1))
+			;
+		m->slots[j] = old[i];
+	}
+	free(old);
+}
+
+long
+idxmap_get(const struct idxmap *m, const char *key, idxmap_key_fn keyf,
+	   const void *ctx)
+{
+	struct idxmap_slot *s;
+
+	if (m->cap == 0)
+		return -1;
+	s = probe(m, key, strmap_hash(key), keyf, ctx);
+	return s->idx1 ? (long)s->idx1 - 1 : -1;
+}
+
+long
+idxmap_put(struct idxmap *m, const char *key, uint32_t idx,
+	   idxmap_key_fn keyf, const void *ctx)
+{
+	uint32_t h = strmap_hash(key);
+	struct idxmap_slot *s;
+
+	if ((m->len + 1) * 4 >= m->cap * 3)
+		grow(m);
+	s = probe(m, key, h, keyf, ctx);
+	if (s->idx1 != 0)
+		return (long)s->idx1 - 1;
+	s->hash = h;
+	s->idx1 = idx + 1;
+	m->len++;
+	return -1;
+}
+
+void
+idxmap_free(struct idxmap *m)
+{
+	free(m->slots);
+	memset(m, 0, sizeof(*m));
+}
