@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/daemon.h"
 #include "util/log.h"
 
 #define DIRSYNC_VERSION "0.1.0"
@@ -17,7 +18,8 @@ static const char usage[] =
 	"samples\n"
 	"  plan [--json]         what a sync would change; changes nothing\n"
 	"  sync [--json] [--dry-run] [--force-limits] [--full] [--now]\n"
-	"  daemon                sync every [schedule] interval\n"
+	"  daemon [-f]           sync every [schedule] interval; -f: stay in "
+	"the foreground\n"
 	"  history [-n N] [--json]\n"
 	"  show RUN_ID [--json]\n"
 	"\n"
@@ -37,6 +39,7 @@ static const struct {
 	{"test", cmd_test},
 	{"plan", cmd_plan},
 	{"sync", cmd_sync},
+	{"daemon", cmd_daemon},
 	{"history", cmd_history},
 	{"show", cmd_show},
 };

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/daemon.h"
 #include "cli/sync.h"
 #include "report/notify.h"
 #include "util/lock.h"
@@ -112,6 +113,15 @@ cmd_sync(const struct cli_globals *g, int argc, char **argv)
 	if ((rc = cli_load_conf(g, &c)) != 0)
 		return rc;
 	err_clear(&err);
+	/* --now: a running daemon does the run (and logs and mails it) */
+	if (now && !o.dry_run && daemon_trigger(&c) == 0) {
+		if (!o.quiet)
+			fprintf(stderr, "dirsync: the daemon will sync now; "
+					"its log and `dirsync history` show "
+					"the result\n");
+		conf_free(&c);
+		return 0;
+	}
 	if (!o.dry_run) {
 		if (lock_acquire(c.state.path, &lockfd, &err) != 0) {
 			log_err("%s", err_fmt(&err, buf, sizeof(buf)));

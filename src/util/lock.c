@@ -111,14 +111,17 @@ lock_acquire(const char *state_path, int *fd_out, struct err *err)
 	}
 	if (tries == 5) {
 		pid = lock_read_pid(fd, &is_daemon);
-		err_object(err, path);
-		if (pid > 0)
+		if (pid > 0 && is_daemon)
 			err_set(err, DS_E_LOCKED,
-				"state database %s is in use by %s (pid %ld)",
-				state_path,
-				is_daemon ? "the dirsync daemon"
-					  : "another dirsync run",
-				(long)pid);
+				"state database %s is in use by the dirsync "
+				"daemon (pid %ld); `dirsync sync --now` asks "
+				"it to run",
+				state_path, (long)pid);
+		else if (pid > 0)
+			err_set(err, DS_E_LOCKED,
+				"state database %s is in use by another "
+				"dirsync run (pid %ld)",
+				state_path, (long)pid);
 		else
 			err_set(err, DS_E_LOCKED,
 				"state database %s is in use by another "

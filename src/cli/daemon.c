@@ -1,0 +1,472 @@
+/* `dirsync daemon`: the run loop, signals, reload, systemd readiness. */
+#include "cli/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli/sync.h"
+#include "report/notify.h"
+#include "util/lock.h"
+#include "util/log.h"
+#include "util/progress.h"
+
+/* Jitter: up to this share of the interval, and never more than 30 s. */
+#define DAEMON_JITTER_PCT 5
+#define DAEMON_JITTER_MAX 30.0
+
+static volatile sig_atomic_t daemon_run_now;
+static volatile sig_atomic_t daemon_reload;
+static volatile sig_atomic_t daemon_stop;
+
+struct daemon {
+	const char *conf_path;
+	struct conf c;
+	int lockfd;
+	unsigned long long seed;    /* jitter PRNG state */
+	double next_run;            /* monotonic seconds */
+	double last_end;            /* when the last run ended */
+	double last_full;           /* monotonic seconds, < 0: never */
+	long long runs;
+	sigset_t blocked;           /* the signals we handle */
+	sigset_t waitmask;          /* mask in force while waiting or syncing */
+};
+
+static void
+daemon_on_signal(int sig)
+{
+	switch (sig) {
+	case SIGUSR1:
+		daemon_run_now = 1;
+		break;
+	case SIGHUP:
+		daemon_reload = 1;
+		break;
+	default:
+		daemon_stop = 1;
+		sync_stop_requested = 1;
+		break;
+	}
+}
+
+static double
+daemon_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * systemd's notification protocol without libsystemd: one datagram to the
+ * unix socket named by $NOTIFY_SOCKET ('@' = abstract namespace).  Silent
+ * when not started by systemd; a failure only costs the status line.
+ */
+static void
+daemon_sd_notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa;
+	size_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@'))
+		return;
+	len = strlen(path);
+	if (len >= sizeof(sa.sun_path))
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) ==
+	    -1)
+		log_debug("sd_notify: %s", strerror(errno));
+	close(fd);
+}
+
+/* The next wait: interval +- min(5%, 30 s), uniformly. */
+static double
+daemon_wait_for(struct daemon *d)
+{
+	double iv = (double)d->c.schedule.interval;
+	double j = iv * DAEMON_JITTER_PCT / 100.0;
+	double u;
+
+	if (j > DAEMON_JITTER_MAX)
+		j = DAEMON_JITTER_MAX;
+	/* xorshift64*: jitter needs spread, not secrecy */
+	d->seed ^= d->seed >> 12;
+	d->seed ^= d->seed << 25;
+	d->seed ^= d->seed >> 27;
+	u = (double)((d->seed * 2685821657736338717ULL) >> 11) /
+	    9007199254740992.0; /* [0, 1) */
+	return iv + (2.0 * u - 1.0) * j;
+}
+
+static long long
+daemon_jint(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) : 0;
+}
+
+/*
+ * The one line per run.  Errors themselves were logged by sync_run, one
+ * line each, naming the object; a limit stop is not an error there, so it
+ * is told here.
+ */
+static void
+daemon_log_run(const json_t *r, int rc, bool interrupted)
+{
+	const json_t *sum = json_object_get(r, "summary");
+	const json_t *src = json_object_get(r, "source");
+	const json_t *lim = json_object_get(r, "limit_exceeded");
+	const json_t *secs = json_object_get(r, "seconds");
+	char head[64];
+	long long id = daemon_jint(r, "run_id");
+
+	if (id > 0)
+		snprintf(head, sizeof(head), "run %lld", id);
+	else
+		snprintf(head, sizeof(head), "run");
+	if (interrupted && rc != 0 &&
+	    !json_is_true(json_object_get(r, "applied"))) {
+		log_warn("%s: interrupted by shutdown after %.1fs; nothing "
+			 "was applied",
+			 head, json_number_value(secs));
+		return;
+	}
+	if (rc == 3 && json_is_object(lim)) {
+		log_warn("%s: stopped by safety limit %s (allowed %lld, "
+			 "planned %lld): nothing applied; review with "
+			 "`dirsync show %lld`, apply with `dirsync sync "
+			 "--force-limits`",
+			 head,
+			 json_string_value(json_object_get(lim, "limit"))
+				 ? json_string_value(
+					   json_object_get(lim, "limit"))
+				 : "?",
+			 daemon_jint(lim, "allowed"),
+			 daemon_jint(lim, "planned"), id);
+		return;
+	}
+	log_msg(rc == 0 ? LOG_LVL_INFO : LOG_LVL_ERR,
+		"%s: %s in %.1fs, exit %d: read %lld, in scope %lld; "
+		"%lld added, %lld updated, %lld disabled, %lld deleted; "
+		"%lld conflicts, %lld errors%s",
+		head, rc == 0 ? "done" : "failed", json_number_value(secs), rc,
+		daemon_jint(src, "read"), daemon_jint(src, "in_scope"),
+		daemon_jint(sum, "add"), daemon_jint(sum, "update"),
+		daemon_jint(sum, "disable"), daemon_jint(sum, "delete"),
+		daemon_jint(sum, "conflict"), daemon_jint(sum, "error"),
+		json_is_true(json_object_get(r, "applied")) ||
+				daemon_jint(sum, "add") +
+						daemon_jint(sum, "update") +
+						daemon_jint(sum, "disable") +
+						daemon_jint(sum, "delete") ==
+					0
+			? ""
+			: " (nothing applied)");
+}
+
+static void
+daemon_status(struct daemon *d, const json_t *r, int rc)
+{
+	char msg[256];
+	const json_t *sum = json_object_get(r, "summary");
+
+	snprintf(msg, sizeof(msg),
+		 "STATUS=last run %lld: exit %d, %lld changes, %lld errors; "
+		 "next in %lds",
+		 daemon_jint(r, "run_id"), rc,
+		 daemon_jint(sum, "add") + daemon_jint(sum, "update") +
+			 daemon_jint(sum, "disable") +
+			 daemon_jint(sum, "delete"),
+		 daemon_jint(sum, "error"),
+		 (long)(d->next_run - daemon_clock() + 0.5));
+	daemon_sd_notify(msg);
+}
+
+static void
+daemon_run_once(struct daemon *d)
+{
+	struct sync_opts o;
+	json_t *report = NULL;
+	struct err err;
+	double start = daemon_clock();
+	char buf[1400];
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.quiet = true; /* no report on stdout, no progress line */
+	o.full = d->last_full < 0 || d->c.schedule.full_every == 0 ||
+		 start - d->last_full >= (double)d->c.schedule.full_every;
+	d->runs++;
+	daemon_sd_notify("STATUS=syncing");
+	log_debug("run starting (%s)", o.full ? "full" : "incremental");
+
+	/* a SIGTERM now must reach sync_run at once */
+	sigprocmask(SIG_SETMASK, &d->waitmask, NULL);
+	rc = sync_run(&d->c, &o, &report);
+	sigprocmask(SIG_BLOCK, &d->blocked, NULL);
+
+	if (o.full && rc == 0)
+		d->last_full = start;
+	d->last_end = daemon_clock();
+	d->next_run = d->last_end + daemon_wait_for(d);
+	daemon_log_run(report, rc, daemon_stop != 0);
+	if (!daemon_stop) {
+		err_clear(&err);
+		if (notify_send(&d->c, report, rc, &err) != 0)
+			log_warn("notification not sent: %s",
+				 err_fmt(&err, buf, sizeof(buf)));
+	}
+	daemon_status(d, report, rc);
+	json_decref(report);
+}
+
+/* SIGHUP: a new config only if it loads cleanly and keeps the state. */
+static void
+daemon_do_reload(struct daemon *d)
+{
+	struct conf nc;
+	struct err err;
+	char buf[1400];
+
+	daemon_sd_notify("RELOADING=1");
+	err_clear(&err);
+	if (conf_load(&nc, d->conf_path, &err) != 0) {
+		log_err("reload: %s; keeping the previous configuration",
+			err_fmt(&err, buf, sizeof(buf)));
+		conf_free(&nc);
+		goto done;
+	}
+	if (strcmp(nc.state.path, d->c.state.path) != 0) {
+		log_err("reload: %s: [state] path changed from %s to %s, "
+			"which needs a restart; keeping the previous "
+			"configuration",
+			d->conf_path, d->c.state.path, nc.state.path);
+		conf_free(&nc);
+		goto done;
+	}
+	conf_free(&d->c);
+	d->c = nc;
+	/* a new interval counts from the last run, with a fresh jitter */
+	d->next_run = d->last_end + daemon_wait_for(d);
+	log_info("configuration reloaded from %s (interval %lds)",
+		 d->conf_path, d->c.schedule.interval);
+done:
+	daemon_sd_notify("READY=1\nSTATUS=configuration reloaded");
+}
+
+/* Waits until the next run is due or a signal arrives. */
+static void
+daemon_wait(struct daemon *d)
+{
+	double left = d->next_run - daemon_clock();
+	struct timespec ts;
+
+	if (left <= 0)
+		return;
+	ts.tv_sec = (time_t)left;
+	ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+	/* atomically unblock and sleep: a signal cannot slip in between */
+	if (ppoll(NULL, 0, &ts, &d->waitmask) == -1 && errno != EINTR)
+		log_debug("ppoll: %s", strerror(errno));
+}
+
+/*
+ * Classic detach: fork, setsid, fork, stdio to /dev/null.  The working
+ * directory is kept: relative paths in the config (LDIF, SQLite, state)
+ * and a relative -c path keep meaning what they meant when started.
+ */
+static int
+daemon_detach(void)
+{
+	pid_t pid;
+	int fd;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == -1)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() == -1)
+		return -1;
+	pid = fork();
+	if (pid == -1)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1 ||
+	    dup2(fd, STDERR_FILENO) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+static const char daemon_usage[] = "usage: dirsync [-c FILE] [-v] daemon [-f]";
+
+static int
+daemon_parse(int argc, char **argv, bool *foreground)
+{
+	static const struct option opts[] = {
+		{"foreground", no_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
+		if (ch != 'f') {
+			log_err("daemon: unknown option '%s'; %s",
+				argv[optind - 1], daemon_usage);
+			return 2;
+		}
+		*foreground = true;
+	}
+	if (optind < argc) {
+		log_err("daemon: unexpected argument '%s'; %s", argv[optind],
+			daemon_usage);
+		return 2;
+	}
+	return 0;
+}
+
+int
+cmd_daemon(const struct cli_globals *g, int argc, char **argv)
+{
+	struct daemon d;
+	struct sigaction sa;
+	struct err err;
+	bool foreground = false, systemd;
+	char buf[1400];
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.lockfd = -1;
+	d.conf_path = g->conf_path;
+	d.last_full = -1;
+	if ((rc = daemon_parse(argc, argv, &foreground)) != 0)
+		return rc;
+	if ((rc = cli_load_conf(g, &d.c)) != 0)
+		return rc;
+
+	/* handlers first: a SIGUSR1 right after start must not kill us */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = daemon_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&d.blocked);
+	sigaddset(&d.blocked, SIGUSR1);
+	sigaddset(&d.blocked, SIGHUP);
+	sigaddset(&d.blocked, SIGTERM);
+	sigaddset(&d.blocked, SIGINT);
+	sigprocmask(SIG_BLOCK, &d.blocked, &d.waitmask);
+	sigdelset(&d.waitmask, SIGUSR1);
+	sigdelset(&d.waitmask, SIGHUP);
+	sigdelset(&d.waitmask, SIGTERM);
+	sigdelset(&d.waitmask, SIGINT);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* refused here, on the terminal, before detaching */
+	err_clear(&err);
+	if (lock_acquire(d.c.state.path, &d.lockfd, &err) != 0) {
+		log_err("daemon: %s", err_fmt(&err, buf, sizeof(buf)));
+		rc = 1;
+		goto done;
+	}
+	systemd = getenv("NOTIFY_SOCKET") != NULL;
+	if (!foreground && !systemd && daemon_detach() == -1) {
+		log_err("daemon: cannot detach: %s", strerror(errno));
+		rc = 1;
+		goto done;
+	}
+	/* run lines are info: shown in the foreground without -v too */
+	log_init("dirsync", g->verbose > 1 ? g->verbose : 1, !foreground);
+	if (lock_mark_daemon(d.lockfd, &err) != 0) {
+		log_err("daemon: %s", err_fmt(&err, buf, sizeof(buf)));
+		rc = 1;
+		goto done;
+	}
+	progress_quiet(true);
+	d.seed = ((unsigned long long)getpid() << 32) ^
+		 (unsigned long long)time(NULL) ^ 0x9e3779b97f4a7c15ULL;
+	log_info("daemon started (pid %ld, config %s, state %s, every %lds)",
+		 (long)getpid(), d.conf_path, d.c.state.path,
+		 d.c.schedule.interval);
+	daemon_sd_notify("READY=1\nSTATUS=started");
+
+	d.next_run = daemon_clock(); /* the first run at once */
+	while (!daemon_stop) {
+		if (daemon_reload) {
+			daemon_reload = 0;
+			daemon_do_reload(&d);
+			continue;
+		}
+		if (daemon_run_now || daemon_clock() >= d.next_run) {
+			if (daemon_run_now)
+				log_info("sync requested (SIGUSR1)");
+			daemon_run_now = 0;
+			daemon_run_once(&d);
+			continue;
+		}
+		daemon_wait(&d);
+	}
+	daemon_sd_notify("STOPPING=1\nSTATUS=stopping");
+	log_info("daemon stopping after %lld runs", d.runs);
+	rc = 0;
+done:
+	lock_release(d.lockfd);
+	conf_free(&d.c);
+	return rc;
+}
+
+int
+daemon_trigger(const struct conf *c)
+{
+	bool is_daemon = false;
+	pid_t pid = lock_holder_role(c->state.path, &is_daemon);
+
+	if (pid <= 0 || !is_daemon)
+		return -1;
+	if (kill(pid, SIGUSR1) == -1) {
+		log_warn("cannot signal the dirsync daemon (pid %ld): %s",
+			 (long)pid, strerror(errno));
+		return -1;
+	}
+	log_info("asked the dirsync daemon (pid %ld) to sync now",
+		 (long)pid);
+	return 0;
+}

@@ -1,0 +1,319 @@
+#!/bin/sh
+# test_daemon.sh - a real `dirsync daemon` process: interval runs, SIGUSR1
+# and `sync --now`, SIGHUP with a broken and a good config, one instance per
+# state database, SIGTERM between runs and in the middle of an apply (the
+# mail database is fully before or fully after), systemd readiness through
+# $NOTIFY_SOCKET, and detaching.
+#
+# Source: LDIF files (tests/integration/lib/daemon/); target: SQLite files
+# in a mktemp directory.  No servers, no ports.
+set -u
+: "${DIRSYNC:?set DIRSYNC to the dirsync binary}"
+here=$(cd "$(dirname "$0")" && pwd)
+lib=$here/lib/daemon
+PY=/usr/bin/python3
+tmp=$(mktemp -d /tmp/dirsync-daemon-XXXXXX)
+pids=""
+
+cleanup() {
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+	done
+	# a detached daemon is not our child: its pid is in the lock file
+	for l in "$tmp"/*.lock; do
+		[ -s "$l" ] || continue
+		p=$(cut -d' ' -f1 "$l")
+		[ -n "$p" ] && kill "$p" 2>/dev/null
+	done
+	sleep 0.2
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() {
+	[ -s "$tmp/history.err" ] && tail -n 5 "$tmp/history.err" >&2
+	echo "test_daemon: FAIL: $*" >&2
+	if [ -s "$tmp/daemon.log" ]; then
+		echo "--- daemon log (last 15 lines)" >&2
+		tail -n 15 "$tmp/daemon.log" >&2
+	fi
+	exit 1
+}
+say() {
+	echo "test_daemon: $*"
+}
+
+# mkconf FILE LDIF MAILDB STATEDB INTERVAL: a config file, mode 600.
+mkconf() {
+	cat >"$1" <<EOF
+[source]
+type = ldif
+path = $2
+
+[mapping]
+accepted_domains = example.com
+
+[target]
+url = sqlite://$3
+
+[schedule]
+interval = $5
+
+[state]
+path = $4
+EOF
+	chmod 600 "$1"
+}
+
+# runs CONF: how many runs the state database holds.
+runs() {
+	"$DIRSYNC" -c "$1" history -n 1000000 --json 2>>"$tmp/history.err" | jq length
+}
+
+# wait_runs CONF N SECONDS: until at least N runs are recorded.
+wait_runs() {
+	i=0
+	while [ "$(runs "$1")" -lt "$2" ]; do
+		i=$((i + 1))
+		[ $i -gt $(($3 * 10)) ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# wait_log PATTERN SECONDS: until the daemon log has a line matching.
+wait_log() {
+	i=0
+	while ! grep -Eq "$1" "$tmp/daemon.log"; do
+		i=$((i + 1))
+		[ $i -gt $(($2 * 10)) ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# wait_exit PID SECONDS: until PID is gone; sets $status to its exit code.
+wait_exit() {
+	i=0
+	while kill -0 "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt $(($2 * 10)) ] && return 1
+		# reap it if it is our child and exited
+		sleep 0.1
+	done
+	wait "$1"
+	status=$?
+	return 0
+}
+
+count() {
+	sqlite3 "$1" "$2"
+}
+
+for t in jq sqlite3; do
+	command -v $t >/dev/null 2>&1 || fail "$t missing (make deps)"
+done
+
+# ---- one daemon, interval 1h: runs happen only when asked -------------
+cp "$lib/small.ldif" "$tmp/dir.ldif"
+conf=$tmp/dirsync.conf
+mkconf "$conf" "$tmp/dir.ldif" "$tmp/mail.db" "$tmp/state.db" 1h
+"$DIRSYNC" -c "$conf" daemon -f 2>"$tmp/daemon.log" &
+dpid=$!
+pids="$pids $dpid"
+wait_runs "$conf" 1 10 || fail "the daemon made no first run"
+[ "$(cat "$tmp/state.db.lock")" = "$dpid daemon" ] ||
+	fail "lock file holds '$(cat "$tmp/state.db.lock")', not '$dpid daemon'"
+[ "$(count "$tmp/mail.db" 'select count(*) from mailbox')" = 3 ] ||
+	fail "first run: expected 3 mailboxes"
+grep -Eq "run 1: done in [0-9.]+s, exit 0: read 4, in scope 4; 6 added" \
+	"$tmp/daemon.log" || fail "no run line with counts in the log"
+say "first run at start, logged with counts"
+
+# a second daemon and a one-shot sync on the same state refuse to start
+if "$DIRSYNC" -c "$conf" daemon -f 2>"$tmp/second.err"; then
+	fail "a second daemon started on the same state database"
+fi
+grep -q "in use by the dirsync daemon (pid $dpid)" "$tmp/second.err" ||
+	fail "second daemon's message: $(cat "$tmp/second.err")"
+"$DIRSYNC" -c "$conf" -q sync 2>"$tmp/oneshot.err"
+rc=$?
+[ $rc = 1 ] || fail "one-shot sync under a daemon exited $rc, not 1"
+grep -q "in use by the dirsync daemon (pid $dpid)" "$tmp/oneshot.err" ||
+	fail "one-shot sync's message: $(cat "$tmp/oneshot.err")"
+kill -0 $dpid || fail "the daemon died"
+say "second daemon and one-shot sync refused: $(cat "$tmp/second.err")"
+
+sleep 1
+[ "$(runs "$conf")" = 1 ] || fail "a run happened without being due"
+kill -USR1 $dpid
+wait_runs "$conf" 2 5 || fail "SIGUSR1 did not trigger a run"
+say "SIGUSR1 triggered run 2"
+
+cat "$lib/extra.ldif" >>"$tmp/dir.ldif"
+"$DIRSYNC" -c "$conf" sync --now 2>"$tmp/now.err" ||
+	fail "sync --now failed: $(cat "$tmp/now.err")"
+wait_runs "$conf" 3 5 || fail "sync --now did not trigger a run"
+[ "$(count "$tmp/mail.db" "select count(*) from mailbox where username = 'dan.roe@example.com'")" = 1 ] ||
+	fail "the triggered run did not add dan.roe@example.com"
+say "sync --now triggered run 3, which added the new user"
+
+# ---- SIGHUP: a broken config is refused, the old one kept ---------------
+cp "$conf" "$tmp/good.conf"
+printf '[schedule]\ninterval = banana\n' >"$tmp/bad.part"
+sed '/^\[schedule\]/,/^interval/d' "$tmp/good.conf" >"$conf"
+cat "$tmp/bad.part" >>"$conf"
+badline=$(grep -n '^interval = banana' "$conf" | cut -d: -f1)
+kill -HUP $dpid
+wait_log "reload: $conf:$badline: .*keeping the previous configuration" 5 ||
+	fail "no log line naming $conf:$badline after SIGHUP with a bad config"
+kill -0 $dpid || fail "the daemon died on a bad config"
+kill -USR1 $dpid
+wait_runs "$tmp/good.conf" 4 5 || fail "no run after a refused reload"
+say "SIGHUP with a broken config: $(grep 'reload:' "$tmp/daemon.log" | head -n 1)"
+
+# a config that moves the state database is refused too
+mkconf "$conf" "$tmp/dir.ldif" "$tmp/mail.db" "$tmp/other-state.db" 1h
+kill -HUP $dpid
+wait_log "reload: .*\[state\] path changed" 5 ||
+	fail "a reload moving [state] path was not refused"
+
+# ---- SIGHUP: a good config, interval 2s: runs happen on their own ---------
+mkconf "$conf" "$tmp/dir.ldif" "$tmp/mail.db" "$tmp/state.db" 2s
+kill -HUP $dpid
+wait_log "configuration reloaded from $conf \(interval 2s\)" 5 ||
+	fail "the good config was not reloaded"
+sleep 1
+n1=$(runs "$conf")
+sleep 5
+n2=$(runs "$conf")
+[ $((n2 - n1)) -ge 2 ] && [ $((n2 - n1)) -le 3 ] ||
+	fail "$((n2 - n1)) runs in 5s at interval = 2s (expected 2 or 3)"
+say "SIGHUP reloaded interval = 2s: $((n2 - n1)) runs in 5s on their own"
+
+# ---- SIGTERM between runs: exit 0, lock released ------------------------
+kill -TERM $dpid
+wait_exit $dpid 10 || fail "the daemon did not stop on SIGTERM"
+[ "$status" = 0 ] || fail "the daemon exited $status after SIGTERM"
+grep -q "daemon stopping" "$tmp/daemon.log" || fail "no stop line logged"
+"$DIRSYNC" -c "$conf" -q sync 2>"$tmp/after.err" ||
+	fail "the lock was not released: $(cat "$tmp/after.err")"
+say "SIGTERM: exit 0, lock released"
+
+# ---- SIGTERM in the middle of an apply -----------------------------------
+# Seeded with user 1 so the tables exist; the daemon's first run then adds
+# 19,999 mailboxes (and 2 aliases each) in one transaction.  SIGTERM is
+# sent as soon as SQLite's rollback journal appears, i.e. inside the apply.
+N=20000
+$PY "$lib/gen_users.py" 1 >"$tmp/seed.ldif" || fail "gen_users.py"
+$PY "$lib/gen_users.py" $N >"$tmp/big.ldif" || fail "gen_users.py"
+rolled_back=0
+attempt=0
+while [ $attempt -lt 3 ] && [ $rolled_back = 0 ]; do
+	attempt=$((attempt + 1))
+	rm -f "$tmp"/big-mail.db* "$tmp"/big-state.db*
+	bconf=$tmp/big.conf
+	mkconf "$bconf" "$tmp/seed.ldif" "$tmp/big-mail.db" \
+		"$tmp/big-state.db" 1h
+	"$DIRSYNC" -c "$bconf" -q sync 2>/dev/null || fail "seed sync failed"
+	mkconf "$bconf" "$tmp/big.ldif" "$tmp/big-mail.db" \
+		"$tmp/big-state.db" 1h
+	: >"$tmp/daemon.log"
+	"$DIRSYNC" -c "$bconf" daemon -f 2>"$tmp/daemon.log" &
+	bpid=$!
+	pids="$pids $bpid"
+	i=0
+	while [ ! -e "$tmp/big-mail.db-journal" ]; do
+		i=$((i + 1))
+		[ $i -gt 3000 ] && fail "the apply never started"
+		kill -0 $bpid 2>/dev/null || fail "the daemon died"
+		sleep 0.01
+	done
+	kill -TERM $bpid
+	wait_exit $bpid 30 || fail "the daemon did not stop during an apply"
+	[ "$status" = 0 ] || fail "the daemon exited $status after SIGTERM"
+	mb=$(count "$tmp/big-mail.db" 'select count(*) from mailbox')
+	al=$(count "$tmp/big-mail.db" 'select count(*) from alias')
+	case $mb in
+	1)
+		[ "$al" = 2 ] || fail "rolled back but $al aliases (not 2)"
+		grep -q "interrupted by shutdown" "$tmp/daemon.log" ||
+			fail "rollback not logged"
+		rolled_back=1
+		say "SIGTERM during the apply (attempt $attempt): rolled back, mailboxes 1 of $N"
+		;;
+	$N)
+		[ "$al" = $((2 * N)) ] || fail "finished but $al aliases"
+		say "SIGTERM during the apply (attempt $attempt): the run had committed, mailboxes $N"
+		;;
+	*)
+		fail "SIGTERM left $mb mailboxes: neither 1 (before) nor $N (after)"
+		;;
+	esac
+done
+[ $rolled_back = 1 ] || fail "could not catch an apply in progress in 3 tries"
+# the next run completes it
+"$DIRSYNC" -c "$bconf" -q sync 2>/dev/null || fail "sync after rollback failed"
+[ "$(count "$tmp/big-mail.db" 'select count(*) from mailbox')" = $N ] ||
+	fail "the run after the rollback did not apply everything"
+say "the next run applied all $N"
+
+# ---- systemd: NOTIFY_SOCKET, no detach, READY=1 and STATUS= --------------
+: >"$tmp/notify.txt"
+$PY -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+open(sys.argv[1] + ".ready", "w").close()
+while True:
+    m = s.recv(4096).decode()
+    with open(sys.argv[2], "a") as f:
+        f.write(m.replace("\n", "|") + "\n")
+' "$tmp/notify.sock" "$tmp/notify.txt" &
+pids="$pids $!"
+i=0
+while [ ! -e "$tmp/notify.sock.ready" ]; do
+	i=$((i + 1))
+	[ $i -gt 50 ] && fail "notify socket listener did not start"
+	sleep 0.1
+done
+mkconf "$conf" "$tmp/dir.ldif" "$tmp/mail.db" "$tmp/state.db" 1h
+NOTIFY_SOCKET=$tmp/notify.sock "$DIRSYNC" -c "$conf" daemon &
+spid=$!
+pids="$pids $spid"
+i=0
+while ! grep -q "STATUS=last run" "$tmp/notify.txt"; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "no READY/STATUS on NOTIFY_SOCKET: $(cat "$tmp/notify.txt")"
+	sleep 0.1
+done
+grep -q "^READY=1" "$tmp/notify.txt" || fail "no READY=1"
+kill -0 $spid || fail "under systemd the daemon must not detach"
+[ "$(cut -d' ' -f1 "$tmp/state.db.lock")" = $spid ] ||
+	fail "under systemd the daemon's pid changed"
+kill -TERM $spid
+wait_exit $spid 10 || fail "no stop"
+grep -q "STOPPING=1" "$tmp/notify.txt" || fail "no STOPPING=1"
+say "systemd protocol: $(tr '\n' ' ' <"$tmp/notify.txt" | cut -c1-150)"
+
+# ---- detached: the command returns, the daemon lives on -----------------
+"$DIRSYNC" -c "$conf" daemon || fail "detaching daemon start failed"
+i=0
+while [ "$(cut -d' ' -f2 "$tmp/state.db.lock" 2>/dev/null)" != daemon ]; do
+	i=$((i + 1))
+	[ $i -gt 50 ] && fail "detached daemon holds no lock"
+	sleep 0.1
+done
+xpid=$(cut -d' ' -f1 "$tmp/state.db.lock")
+kill -0 "$xpid" || fail "detached daemon not running"
+"$DIRSYNC" -c "$conf" sync --now 2>/dev/null || fail "sync --now to a detached daemon"
+kill -TERM "$xpid"
+i=0
+while kill -0 "$xpid" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "detached daemon did not stop"
+	sleep 0.1
+done
+say "detached daemon (pid $xpid) ran and stopped"
+exit 0
