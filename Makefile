@@ -29,7 +29,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 all: $(B)/dirsync
 
 $(B)/dirsync: $(OBJS)
-	$(CC) $(LDSAN) -o $@ $(OBJS) $(LDLIBS)
+	@echo "  LD $@"
+	@$(CC) $(LDSAN) -o $@ $(OBJS) $(LDLIBS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -38,7 +39,8 @@ $(B)/%.o: %.c
 
 $(B)/tests/%: tests/unit/%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBOBJS) $(LDSAN) $(LDLIBS) -lcmocka
+	@echo "  LD $@"
+	@$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBOBJS) $(LDSAN) $(LDLIBS) -lcmocka
 
 # Everything the tests need, installed only when missing.
 deps:
