@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config libsqlite3-dev sqlite3 libjansson-dev
 libldap2-dev libsasl2-dev libpq-dev libcurl4-openssl-dev libcmocka-dev jq
-slapd ldap-utils
+slapd ldap-utils openssl iproute2 python3 bc
 samba samba-ad-dc samba-ad-provision winbind krb5-user
 postgresql postgresql-client
 postfix postfix-sqlite postfix-pgsql
