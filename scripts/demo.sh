@@ -45,18 +45,19 @@ run() {
 	fi
 }
 
-# lookup SQL WHAT: one query as Postfix or Dovecot would send it.
+# lookup SQL WHAT: one query as Postfix or Dovecot would send it, and
+# what it returns (a list's goto wrapped, one row per line).
 lookup() {
-	printf '%-44s %s\n' "$2" "$1"
+	printf '%s\n  %s\n' "$2" "$1"
 	out=$(sqlite3 -readonly "$DB" "$1") || exit 1
 	if [ -z "$out" ]; then
-		printf '%-44s -> (no row)\n' ""
-	else
-		printf '%s\n' "$out" | while IFS= read -r row; do
-			printf '%-44s -> %s\n' "" "$(printf '%s' "$row" |
-			    sed 's/,/, /g')"
-		done
+		echo "  -> (no row)"
+		return
 	fi
+	printf '%s\n' "$out" | while IFS= read -r row; do
+		printf '%s\n' "$row" | sed 's/,/, /g' | fold -s -w 70 |
+		    sed 's/ $//; 1s/^/  -> /; 2,$s/^/     /'
+	done
 }
 
 alias_q() {
@@ -66,42 +67,58 @@ alias_q() {
 rm -rf build/demo
 mkdir -p build/demo
 
-heading "1. check: the configuration as dirsync reads it (first lines)"
+heading "1. check: the configuration as dirsync reads it"
 printf '$ dirsync check\n'
 out=$("$BIN" -c "$CONF" check 2>&1)
 rc=$?
-printf '%s\n' "$out" | head -n 14
-n=$(printf '%s\n' "$out" | wc -l)
-[ "$n" -gt 14 ] && echo "... ($((n - 14)) more lines)"
 if [ $rc -ne 0 ]; then
+	printf '%s\n' "$out"
 	echo "demo: 'dirsync check' failed (exit $rc)" >&2
 	exit 1
 fi
+# The first line, then only the settings this config sets (the rest of
+# the dump is SPEC's defaults).
+printf '%s\n' "$out" | sed -n '1p'
+printf '%s\n' "$out" |
+    grep -E '^(type|path|accepted_domains|domain_rewrite|url) = .' |
+    sed 's/^/  /'
+echo "  ... and $(printf '%s\n' "$out" | grep -cE '^[a-z_]+ =') settings in all"
 
 heading "2. plan: what the first sync will do (changes nothing)"
 run plan
 
 heading "3. sync: apply it"
-run sync
+printf '$ dirsync sync\n'
+out=$("$BIN" -c "$CONF" sync 2>&1)
+rc=$?
+# The changes are the plan's, listed above; show the rest.
+nchg=$(printf '%s\n' "$out" | grep -c '^  ')
+printf '%s\n' "$out" | grep -v '^  ' |
+    sed "1a\\  ... the $nchg changes of the plan above ..."
+if [ $rc -ne 0 ]; then
+	echo "demo: 'dirsync sync' failed (exit $rc)" >&2
+	exit 1
+fi
 
 heading "4. what Postfix and Dovecot now see in $DB"
-echo "Postfix: virtual_alias_maps query"
-alias_q alice.martin@example.com "a mailbox (its self-alias):"
-alias_q ceo@example.com "an alias (smtp: in proxyAddresses):"
+echo "--- Postfix virtual_alias_maps: one query per recipient address"
+alias_q alice.martin@example.com "Alice Martin's mailbox (its self-alias):"
+alias_q ceo@example.com "ceo@, an smtp: alias of Alice:"
 alias_q ben.carter@example.net "an alias in example.net:"
-alias_q uma@example.com "rewritten from example.local:"
-alias_q felix.wagner@example.com "SMTP: primary (mail said f.wagner@):"
-alias_q sales@example.com "a list, nested lists expanded:"
-alias_q all-staff@example.com "two levels of nesting:"
-alias_q leadership@example.com "a membership cycle:"
-alias_q partner@example.com "a contact's internal address:"
-alias_q info@example.com "claimed twice: a conflict:"
-alias_q tom.becker@example.com "a disabled leaver:"
-alias_q nora.lindqvist@example.com "hidden from address lists:"
+alias_q uma@example.com "uma@example.local, rewritten to example.com:"
+alias_q felix.wagner@example.com "Felix: the SMTP: primary wins over mail (f.wagner@):"
+alias_q sales@example.com "sales@, with Sales EMEA nested in it:"
+alias_q all-staff@example.com "all-staff@, two levels of nesting:"
+alias_q leadership@example.com "leadership@ <-> managers@, a membership cycle:"
+alias_q partner@example.com "the contact's internal address:"
+alias_q partners@example.com "a list with the contact as a member:"
+alias_q info@example.com "info@, claimed by Daniel and Emma (a conflict):"
+alias_q tom.becker@example.com "Tom Becker, a disabled leaver:"
+alias_q nora.lindqvist@example.com "Nora Lindqvist, hidden from address lists:"
 echo
-echo "Dovecot: passdb/userdb query"
+echo "--- Dovecot passdb/userdb: the mailbox row"
 lookup "SELECT maildir FROM mailbox WHERE username='alice.martin@example.com' AND active=1" \
-	"a mailbox's maildir:"
+	"Alice Martin's maildir:"
 lookup "SELECT maildir FROM mailbox WHERE username='tom.becker@example.com' AND active=1" \
 	"the leaver has none:"
 echo
