@@ -9,17 +9,24 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "model/snapshot.h"
 #include "rules/rules.h"
 #include "source/source.h"
 #include "target/target.h"
 #include "util/log.h"
 
+struct counting {
+	struct rules_ctx *rules;
+	size_t read;
+};
+
 static int
 add_entry(void *arg, const struct entry *e, struct err *err)
 {
+	struct counting *cn = arg;
+
 	(void)err;
-	snapshot_add(arg, e, NULL);
+	cn->read++;
+	rules_add(cn->rules, e);
 	return 0;
 }
 
@@ -47,7 +54,7 @@ cmd_test(const struct cli_globals *g, int argc, char **argv)
 	struct source *src = NULL;
 	struct target *tgt = NULL;
 	struct source_info info;
-	struct snapshot snap;
+	struct counting cn = {NULL, 0};
 	struct rules_result rules;
 	struct mset cur;
 	struct conf c;
@@ -65,7 +72,6 @@ cmd_test(const struct cli_globals *g, int argc, char **argv)
 		return rc;
 	memset(&info, 0, sizeof(info));
 	err_clear(&err);
-	snapshot_init(&snap);
 	rules_init(&rules);
 	mset_init(&cur);
 	sops = source_ops_for(&c);
@@ -87,12 +93,17 @@ cmd_test(const struct cli_globals *g, int argc, char **argv)
 			 : source_default_filter(flavor);
 	printf("           filter %s\n", filter);
 	keep = rules_attrs(&c);
-	if (sops->read(src, filter, keep, add_entry, &snap, &err) != 0) {
+	if ((cn.rules = rules_begin(&c, &rules, &err)) == NULL) {
+		fail(&err, "rules");
+		goto done;
+	}
+	if (sops->read(src, filter, keep, add_entry, &cn, &err) != 0) {
+		rules_abort(cn.rules);
 		fail(&err, "read");
 		goto done;
 	}
-	printf("read       %zu entries\n", snap.read);
-	if (rules_apply(&c, &snap, &rules, &err) != 0) {
+	printf("read       %zu entries\n", cn.read);
+	if (rules_end(cn.rules, &err) != 0) {
 		fail(&err, "rules");
 		goto done;
 	}
@@ -146,7 +157,6 @@ done:
 	free(keep);
 	mset_free(&cur);
 	rules_free(&rules);
-	snapshot_free(&snap);
 	conf_free(&c);
 	return rc;
 }

@@ -100,25 +100,12 @@ mset_get(const struct mset *s, const char *address)
 	return i >= 0 ? s->v[i] : NULL;
 }
 
-static int
-cmp_mobj(const void *a, const void *b)
-{
-	const struct mobj *x = *(struct mobj *const *)a;
-	const struct mobj *y = *(struct mobj *const *)b;
-
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	return strcmp(x->address, y->address);
-}
-
 void
-mset_sort(struct mset *s)
+mset_truncate(struct mset *s, size_t n)
 {
 	size_t i;
 
-	if (s->n < 2)
-		return;
-	qsort(s->v, s->n, sizeof(*s->v), cmp_mobj);
+	s->n = n;
 	idxmap_free(&s->by_addr);
 	for (i = 0; i < s->n; i++)
 		idxmap_put(&s->by_addr, s->v[i]->address, (uint32_t)i, key_of,

@@ -48,9 +48,8 @@ struct mobj *mset_add(struct mset *s, const struct mobj *o);
 /* Like mset_add, but the strings are borrowed: they must outlive the set. */
 struct mobj *mset_add_ref(struct mset *s, const struct mobj *o);
 struct mobj *mset_get(const struct mset *s, const char *address);
-/* Sorts v by (kind, address) so output is deterministic; rebuilds the
- * index. */
-void mset_sort(struct mset *s);
+/* Keeps v[0..n) (the caller compacted v) and rebuilds the index. */
+void mset_truncate(struct mset *s, size_t n);
 void mset_free(struct mset *s);
 
 const char *mkind_name(enum mkind k);   /* "mailbox", "alias", ... */

@@ -144,35 +144,82 @@ same_table(enum mkind a, enum mkind b)
 }
 
 /*
- * For renames: managed mailboxes by anchor whose address is no longer
- * wanted.  Built lazily, only when a desired mailbox has no row.
+ * Renames.  A desired mailbox whose address has no row (or only an alias
+ * row of its own owner, as when the primary and an alias swap) takes over
+ * the managed mailbox of the same anchor whose address is no longer wanted
+ * as a mailbox: the row is renamed in place and keeps its maildir.
  */
 struct renames {
-	bool built;
-	struct strmap by_anchor;   /* anchor -> managed_rec */
+	struct strmap by_anchor;   /* anchor -> managed_rec (mailbox) */
+	struct strmap from;        /* old address -> new address */
+	struct strmap to;          /* new address -> old address */
 };
 
-static const struct managed_rec *
-rename_source(struct renames *rn, const struct plan_input *in,
-	      const struct mobj *want)
+static void
+find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 {
 	size_t i;
+	bool built = false;
 
-	if (!rn->built) {
-		rn->built = true;
-		for (i = 0; i < in->managed->n; i++) {
-			const struct managed_rec *m = in->managed->v[i];
+	for (i = 0; i < in->desired->n; i++) {
+		const struct mobj *want = in->desired->v[i];
+		const struct mobj *cur, *old;
+		const struct managed_rec *m, *from;
+		struct change *ch;
 
-			if (m->kind != want->kind || m->anchor == NULL)
-				continue;
-			if (mset_get(in->desired, m->address) != NULL)
-				continue;
-			if (mset_get(in->current, m->address) == NULL)
-				continue;
-			strmap_put(&rn->by_anchor, m->anchor, (void *)m);
+		if (want->kind != MK_MAILBOX || want->anchor == NULL ||
+		    frozen_addr(in, want->address))
+			continue;
+		cur = mset_get(in->current, want->address);
+		if (cur != NULL) {
+			m = managed_get(in->managed, want->address);
+			if (cur->kind == MK_MAILBOX || m == NULL ||
+			    !mkind_alias_row(m->kind) || m->anchor == NULL ||
+			    strcmp(m->anchor, want->anchor) != 0)
+				continue;   /* not ours to move aside */
 		}
+		if (!built) {
+			size_t j;
+
+			built = true;
+			for (j = 0; j < in->managed->n; j++) {
+				const struct managed_rec *r =
+					in->managed->v[j];
+				const struct mobj *d =
+					mset_get(in->desired, r->address);
+
+				if (r->kind != MK_MAILBOX || r->anchor == NULL ||
+				    (d != NULL && d->kind == MK_MAILBOX) ||
+				    mset_get(in->current, r->address) == NULL ||
+				    frozen_addr(in, r->address))
+					continue;
+				strmap_put(&rn->by_anchor, r->anchor,
+					   (void *)r);
+			}
+		}
+		from = strmap_get(&rn->by_anchor, want->anchor);
+		if (from == NULL || strmap_get(&rn->from, from->address))
+			continue;
+		old = mset_get(in->current, from->address);
+		if (cur != NULL) {
+			/* the alias row in the way goes first */
+			struct mobj gone = *cur;
+
+			gone.kind = managed_get(in->managed, want->address)->kind;
+			gone.anchor = want->anchor;
+			push(p, OP_DELETE, &gone);
+		}
+		ch = push(p, OP_UPDATE, want);
+		ch->fields = CH_ADDRESS;
+		ch->old_address = from->address;
+		ch->old_name = old->name;
+		if (!str_eq(want->name, old->name))
+			ch->fields |= CH_NAME;
+		if (!old->active)
+			ch->fields |= CH_ACTIVE;
+		strmap_put(&rn->from, from->address, (void *)want->address);
+		strmap_put(&rn->to, want->address, (void *)from->address);
 	}
-	return strmap_get(&rn->by_anchor, want->anchor);
 }
 
 static void
@@ -227,29 +274,39 @@ diff_present(struct plan *p, const struct plan_input *in,
 	(void)was;
 }
 
+static int
+cmp_change(const void *a, const void *b)
+{
+	static const int rank[OP_NOPS] = {3, 2, 1, 0}; /* add upd dis del */
+	const struct change *x = a, *y = b;
+
+	if (x->op != y->op)
+		return rank[x->op] - rank[y->op];
+	if (x->kind != y->kind)
+		return (int)x->kind - (int)y->kind;
+	return strcmp(x->address, y->address);
+}
+
+static int
+cmp_clash(const void *a, const void *b)
+{
+	return strcmp(((const struct plan_clash *)a)->address,
+		      ((const struct plan_clash *)b)->address);
+}
+
 void
 plan_build(struct plan *p, const struct plan_input *in)
 {
-	struct renames rn = {false, STRMAP_INIT};
-	struct strmap consumed = STRMAP_INIT; /* managed addrs renamed away */
+	struct renames rn = {STRMAP_INIT, STRMAP_INIT, STRMAP_INIT};
 	struct strmap owners = STRMAP_INIT;   /* anchors wanted this run */
-	struct change *tmp;
-	size_t i, k, n;
+	size_t i;
 
-	for (i = 0; i < in->desired->n; i++) {
-		const struct mobj *w = in->desired->v[i];
-
-		if (w->anchor != NULL)
-			strmap_put(&owners, w->anchor, (void *)w);
-	}
-
+	find_renames(p, &rn, in);
 	for (i = 0; i < in->desired->n; i++) {
 		const struct mobj *want = in->desired->v[i];
 		const struct mobj *cur = mset_get(in->current, want->address);
 		const struct managed_rec *m =
 			managed_get(in->managed, want->address);
-		const struct managed_rec *from;
-		struct change *ch;
 
 		if (frozen_addr(in, want->address))
 			continue;
@@ -258,26 +315,12 @@ plan_build(struct plan *p, const struct plan_input *in)
 				push(p, OP_ADD, want);
 			continue;   /* domains are shared: add, never touch */
 		}
+		if (rn.to.len > 0 && strmap_get(&rn.to, want->address))
+			continue;   /* a rename brings this mailbox */
+		if (rn.from.len > 0 && strmap_get(&rn.from, want->address))
+			cur = NULL; /* the row there is renamed away first */
 		if (cur != NULL) {
 			diff_present(p, in, want, cur, m);
-			continue;
-		}
-		if (want->kind == MK_MAILBOX &&
-		    (from = rename_source(&rn, in, want)) != NULL &&
-		    strmap_get(&consumed, from->address) == NULL) {
-			const struct mobj *old =
-				mset_get(in->current, from->address);
-
-			/* same person, new address: keep the maildir */
-			ch = push(p, OP_UPDATE, want);
-			ch->fields = CH_ADDRESS;
-			ch->old_address = from->address;
-			ch->old_name = old->name;
-			if (!str_eq(want->name, old->name))
-				ch->fields |= CH_NAME;
-			if (!old->active)
-				ch->fields |= CH_ACTIVE;
-			strmap_put(&consumed, from->address, (void *)from);
 			continue;
 		}
 		push(p, OP_ADD, want);
@@ -293,7 +336,7 @@ plan_build(struct plan *p, const struct plan_input *in)
 
 		if (m->kind == MK_DOMAIN ||
 		    mset_get(in->desired, m->address) != NULL ||
-		    strmap_get(&consumed, m->address) != NULL ||
+		    (rn.from.len > 0 && strmap_get(&rn.from, m->address)) ||
 		    frozen_addr(in, m->address) ||
 		    frozen_anchor(in, m->anchor) || cur == NULL)
 			continue;
@@ -303,6 +346,20 @@ plan_build(struct plan *p, const struct plan_input *in)
 		gone.anchor = m->anchor;
 		gone.name = cur->name;
 		gone.gotos = cur->gotos;
+		if (m->kind == MK_ALIAS && owners.cap == 0) {
+			/* built once, only when an alias is going away */
+			size_t j;
+
+			for (j = 0; j < in->desired->n; j++) {
+				const struct mobj *w = in->desired->v[j];
+
+				if (w->anchor != NULL && w->kind != MK_ALIAS)
+					strmap_put(&owners, w->anchor,
+						   (void *)w);
+			}
+			if (owners.cap == 0)
+				strmap_put(&owners, "", NULL);
+		}
 		owner_wanted = m->anchor != NULL &&
 			       strmap_get(&owners, m->anchor) != NULL;
 		if (m->kind == MK_ALIAS && owner_wanted) {
@@ -321,18 +378,12 @@ plan_build(struct plan *p, const struct plan_input *in)
 		}
 	}
 
-	/* order: deletes, disables, updates, adds (frees addresses first) */
-	tmp = xmalloc((p->n ? p->n : 1) * sizeof(*tmp));
-	n = 0;
-	for (k = 0; k < OP_NOPS; k++) {
-		static const enum op order[OP_NOPS] = {OP_DELETE, OP_DISABLE,
-						       OP_UPDATE, OP_ADD};
-		for (i = 0; i < p->n; i++)
-			if (p->v[i].op == order[k])
-				tmp[n++] = p->v[i];
-	}
-	memcpy(p->v, tmp, n * sizeof(*tmp));
-	free(tmp);
+	/* deletes, disables, updates, adds (frees addresses first); then
+	 * kind and address, so that reports and tests are deterministic */
+	qsort(p->v, p->n, sizeof(*p->v), cmp_change);
+	if (p->nclashes > 1)
+		qsort(p->clashes, p->nclashes, sizeof(*p->clashes),
+		      cmp_clash);
 	memset(p->count, 0, sizeof(p->count));
 	memset(p->alias_count, 0, sizeof(p->alias_count));
 	for (i = 0; i < p->n; i++) {
@@ -342,7 +393,8 @@ plan_build(struct plan *p, const struct plan_input *in)
 			p->count[p->v[i].op]++;
 	}
 	strmap_free(&rn.by_anchor);
-	strmap_free(&consumed);
+	strmap_free(&rn.from);
+	strmap_free(&rn.to);
 	strmap_free(&owners);
 }
 

@@ -65,6 +65,8 @@ struct rules_ctx {
 	size_t nobjs, cap;
 	struct strmap by_ndn;      /* ndn -> robj */
 	struct strmap member_ok;   /* ndn set from [scope] member_of */
+	struct strmap claims;      /* contested address -> struct claim */
+	struct strmap dropped;     /* anchors of lists without members */
 	bool use_member_of;
 };
 
@@ -376,8 +378,7 @@ display_name(struct rules_ctx *x)
 		memcpy(s + lg + 1, sn, ls + 1);
 		return s;
 	}
-	if (g != NULL || sn != NULL)
-		return adup(x, g != NULL ? g : sn);
+	/* SPEC: displayName, else "givenName sn", else cn */
 	return adup(x, first(x->at[A_CN]));
 }
 
@@ -668,8 +669,9 @@ rules_add(struct rules_ctx *x, const struct entry *e)
 	o = arena_alloc(&x->tmp, sizeof(*o));
 	memset(o, 0, sizeof(*o));
 	o->type = type;
-	o->ndn = arena_strdup(&x->tmp, ndn);
-	o->dn = strcmp(e->dn, ndn) == 0 ? o->ndn : arena_strdup(x->a, e->dn);
+	/* dn outlives the run's scratch memory (reports); ndn need not */
+	o->dn = arena_strdup(x->a, e->dn);
+	o->ndn = strcmp(e->dn, ndn) == 0 ? o->dn : arena_strdup(&x->tmp, ndn);
 	free(ndn);
 	o->anchor = anchor_of(x->a, x->at[A_OBJECTGUID], x->at[A_ENTRYUUID],
 			      x->at[A_NSUNIQUEID], o->ndn);
@@ -745,34 +747,11 @@ struct claim {
 	size_t nothers, cap;
 };
 
-static void
-claim(struct rules_ctx *x, struct strmap *claims, const char *addr,
-      const char *anchor)
-{
-	struct claim *cl = strmap_get(claims, addr);
-	size_t i;
-
-	if (cl == NULL) {
-		cl = arena_alloc(&x->tmp, sizeof(*cl));
-		memset(cl, 0, sizeof(*cl));
-		cl->anchor = anchor;
-		strmap_put(claims, addr, cl);
-		return;
-	}
-	if (strcmp(cl->anchor, anchor) == 0)
-		return;
-	for (i = 0; i < cl->nothers; i++)
-		if (strcmp(cl->others[i], anchor) == 0)
-			return;
-	cl->others = xgrow(cl->others, &cl->cap, cl->nothers + 1,
-			   sizeof(*cl->others));
-	cl->others[cl->nothers++] = anchor;
-}
-
 static bool
 conflicted(struct rules_ctx *x, const char *addr)
 {
-	return strmap_get(&x->r->frozen_addresses, addr) != NULL;
+	return x->r->frozen_addresses.len > 0 &&
+	       strmap_get(&x->r->frozen_addresses, addr) != NULL;
 }
 
 static int
@@ -788,31 +767,62 @@ cmp_conflict(const void *a, const void *b)
 		      ((const struct conflict *)b)->address);
 }
 
+/*
+ * Puts a mail object in the desired set.  The set's address index doubles
+ * as the claim table: an address already taken by another anchor is a
+ * conflict, recorded in x->claims (rare, so small).
+ */
 static void
-find_conflicts(struct rules_ctx *x)
+claim_emit(struct rules_ctx *x, enum mkind kind, const char *addr,
+	   const struct robj *o, const char *name)
+{
+	struct mobj m, *have;
+	struct claim *cl;
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = kind;
+	m.address = addr;
+	m.anchor = o->anchor;
+	m.name = name;
+	m.gotos = kind == MK_ALIAS ? o->primary
+		  : kind == MK_CONTACT ? o->external
+				       : NULL;
+	m.active = true;
+	m.dn = o->dn;
+	if (mset_add_ref(&x->r->desired, &m) != NULL)
+		return;
+	have = mset_get(&x->r->desired, addr);
+	if (strcmp(have->anchor, o->anchor) == 0)
+		return;               /* the same object twice: one is enough */
+	cl = strmap_get(&x->claims, addr);
+	if (cl == NULL) {
+		cl = arena_alloc(&x->tmp, sizeof(*cl));
+		memset(cl, 0, sizeof(*cl));
+		cl->anchor = have->anchor;
+		strmap_put(&x->claims, addr, cl);
+	}
+	for (i = 0; i < cl->nothers; i++)
+		if (strcmp(cl->others[i], o->anchor) == 0)
+			return;
+	cl->others = xgrow(cl->others, &cl->cap, cl->nothers + 1,
+			   sizeof(*cl->others));
+	cl->others[cl->nothers++] = o->anchor;
+}
+
+/* Conflicts from the claims; addresses and objects to leave alone. */
+static void
+settle_conflicts(struct rules_ctx *x)
 {
 	struct rules_result *r = x->r;
-	struct strmap claims = STRMAP_INIT;
 	const char *addr;
 	void *val;
 	size_t i, j, it = 0;
 
-	for (i = 0; i < x->nobjs; i++) {
-		struct robj *o = x->objs[i];
-
-		if (!o->in_scope)
-			continue;
-		if (o->primary != NULL)
-			claim(x, &claims, o->primary, o->anchor);
-		for (j = 0; j < o->naliases; j++)
-			claim(x, &claims, o->aliases[j], o->anchor);
-	}
-	while (strmap_next(&claims, &it, &addr, &val)) {
+	while (strmap_next(&x->claims, &it, &addr, &val)) {
 		struct claim *cl = val;
 		struct conflict *cf;
 
-		if (cl->nothers == 0)
-			continue;
 		r->conflicts = xgrow(r->conflicts, &r->capconflicts,
 				     r->nconflicts + 1, sizeof(*r->conflicts));
 		cf = &r->conflicts[r->nconflicts++];
@@ -827,10 +837,11 @@ find_conflicts(struct rules_ctx *x)
 			   (void *)cf->address);
 		free(cl->others);
 	}
-	strmap_free(&claims);
 	if (r->nconflicts > 1)
 		qsort(r->conflicts, r->nconflicts, sizeof(*r->conflicts),
 		      cmp_conflict);
+	if (r->nconflicts == 0)
+		return;
 	/* an object whose primary is contested is left alone entirely */
 	for (i = 0; i < x->nobjs; i++) {
 		struct robj *o = x->objs[i];
@@ -907,23 +918,22 @@ expand_list(struct rules_ctx *x, struct walk *w, struct robj *g)
 
 /* ---- the whole pass ----------------------------------------------- */
 
-static void
-emit(struct rules_ctx *x, enum mkind kind, const char *addr,
-     const struct robj *o, const char *name, const char *gotos)
+/* Keep an object unless rules_end decided otherwise. */
+static bool
+keep_obj(struct rules_ctx *x, const struct mobj *m)
 {
-	struct mobj m;
+	struct rules_result *r = x->r;
 
-	if (conflicted(x, addr))
-		return;
-	memset(&m, 0, sizeof(m));
-	m.kind = kind;
-	m.address = addr;
-	m.anchor = o != NULL ? o->anchor : NULL;
-	m.name = name;
-	m.gotos = gotos;
-	m.active = true;
-	m.dn = o != NULL ? o->dn : NULL;
-	mset_add_ref(&x->r->desired, &m);
+	if (r->frozen_addresses.len > 0 &&
+	    strmap_get(&r->frozen_addresses, m->address) != NULL)
+		return false;
+	if (m->anchor == NULL)
+		return true;
+	if (r->frozen_anchors.len > 0 &&
+	    strmap_get(&r->frozen_anchors, m->anchor) != NULL)
+		return false;
+	return x->dropped.len == 0 ||
+	       strmap_get(&x->dropped, m->anchor) == NULL;
 }
 
 struct rules_ctx *
@@ -981,6 +991,8 @@ ctx_free(struct rules_ctx *x)
 	strmap_free(&x->slots);
 	strmap_free(&x->by_ndn);
 	strmap_free(&x->member_ok);
+	strmap_free(&x->claims);
+	strmap_free(&x->dropped);
 	free(x->objs);
 	arena_free(&x->tmp);
 	free(x);
@@ -1040,49 +1052,63 @@ rules_end(struct rules_ctx *x, struct err *err)
 		o->in_scope = o->why == SC_NREASONS;
 	}
 
-	find_conflicts(x);
-
+	/* every in-scope object claims its addresses */
 	for (i = 0; i < x->nobjs; i++) {
 		struct robj *o = x->objs[i];
-		const char *members;
 
 		if (!o->in_scope)
 			continue;
-		if (o->primary != NULL && conflicted(x, o->primary))
-			continue;  /* frozen: reported as a conflict */
-		switch (o->type) {
-		case RT_USER:
-			r->in_scope++;
-			emit(x, MK_MAILBOX, o->primary, o, o->name, NULL);
-			for (j = 0; j < o->naliases; j++)
-				emit(x, MK_ALIAS, o->aliases[j], o, NULL,
-				     o->primary);
-			break;
-		case RT_GROUP:
-			members = expand_list(x, &w, o);
-			if (members == NULL) {
-				warn(x, "%s: list %s has no members in "
-				     "scope; not created", o->dn, o->primary);
-				break;
-			}
-			r->in_scope++;
-			emit(x, MK_LIST, o->primary, o, o->name, members);
-			for (j = 0; j < o->naliases; j++)
-				emit(x, MK_ALIAS, o->aliases[j], o, NULL,
-				     o->primary);
-			break;
-		case RT_CONTACT:
-			r->in_scope++;
-			for (j = 0; j < o->naliases; j++)
-				emit(x, MK_CONTACT, o->aliases[j], o, o->name,
-				     o->external);
-			break;
-		}
+		if (o->type == RT_USER)
+			claim_emit(x, MK_MAILBOX, o->primary, o, o->name);
+		else if (o->type == RT_GROUP)
+			claim_emit(x, MK_LIST, o->primary, o, o->name);
+		for (j = 0; j < o->naliases; j++)
+			claim_emit(x, o->type == RT_CONTACT ? MK_CONTACT
+							    : MK_ALIAS,
+				   o->aliases[j], o,
+				   o->type == RT_CONTACT ? o->name : NULL);
 	}
-	for (i = 0; i < c->mapping.accepted_domains.n; i++)
-		emit(x, MK_DOMAIN, c->mapping.accepted_domains.v[i], NULL, NULL,
-		     NULL);
-	mset_sort(&r->desired);
+	settle_conflicts(x);
+
+	/* lists get their members once conflicts are known */
+	for (i = 0; i < x->nobjs; i++) {
+		struct robj *o = x->objs[i];
+		struct mobj *list;
+
+		if (!o->in_scope ||
+		    (o->primary != NULL && conflicted(x, o->primary)))
+			continue;  /* frozen: reported as a conflict */
+		if (o->type != RT_GROUP) {
+			r->in_scope++;
+			continue;
+		}
+		list = mset_get(&r->desired, o->primary);
+		list->gotos = expand_list(x, &w, o);
+		if (list->gotos == NULL) {
+			warn(x, "%s: list %s has no members in scope; not "
+			     "created", o->dn, o->primary);
+			strmap_put(&x->dropped, o->anchor, (void *)o->anchor);
+			continue;
+		}
+		r->in_scope++;
+	}
+	if (r->frozen_addresses.len > 0 || x->dropped.len > 0) {
+		size_t n = 0;
+
+		for (i = 0; i < r->desired.n; i++)
+			if (keep_obj(x, r->desired.v[i]))
+				r->desired.v[n++] = r->desired.v[i];
+		mset_truncate(&r->desired, n);
+	}
+	for (i = 0; i < c->mapping.accepted_domains.n; i++) {
+		struct mobj m;
+
+		memset(&m, 0, sizeof(m));
+		m.kind = MK_DOMAIN;
+		m.address = c->mapping.accepted_domains.v[i];
+		m.active = true;
+		mset_add_ref(&r->desired, &m);
+	}
 	free(w.stack);
 	ctx_free(x);
 	return 0;

@@ -141,11 +141,17 @@ state_run_begin(struct state *st, const char *started, const char *mode,
 	return 0;
 }
 
+/* By address; for one address, in plan order (a delete before an add). */
 static int
 cmp_change_addr(const void *a, const void *b)
 {
-	return strcmp((*(const struct change *const *)a)->address,
-		      (*(const struct change *const *)b)->address);
+	const struct change *x = *(const struct change *const *)a;
+	const struct change *y = *(const struct change *const *)b;
+	int c = strcmp(x->address, y->address);
+
+	if (c != 0)
+		return c;
+	return x < y ? -1 : x > y;
 }
 
 int
@@ -198,17 +204,20 @@ state_record_plan(struct state *st, const struct plan *p,
 		sqlite3_bind_text(del, 1, forget[i], -1, SQLITE_STATIC);
 		STEP(del);
 	}
+	/* addresses renamed away first: an alias may take one over */
+	for (i = 0; i < p->n; i++) {
+		if (p->v[i].op != OP_UPDATE || !(p->v[i].fields & CH_ADDRESS))
+			continue;
+		sqlite3_bind_text(del, 1, p->v[i].old_address, -1,
+				  SQLITE_STATIC);
+		STEP(del);
+	}
 	for (i = 0; i < p->n; i++) {
 		const struct change *ch = order[i];
 
 		switch (ch->op) {
 		case OP_ADD:
 		case OP_UPDATE:
-			if (ch->op == OP_UPDATE && (ch->fields & CH_ADDRESS)) {
-				sqlite3_bind_text(del, 1, ch->old_address, -1,
-						  SQLITE_STATIC);
-				STEP(del);
-			}
 			sqlite3_bind_text(put, 1, ch->address, -1,
 					  SQLITE_STATIC);
 			sqlite3_bind_text(put, 2, mkind_name(ch->kind), -1,
