@@ -1,0 +1,202 @@
+# Helpers for tests/cli/run.sh (sourced; POSIX sh).  Expects DIRSYNC, T,
+# PG and the npass/nfail/nskip counters from the caller.
+
+pass() {
+	npass=$((npass + 1))
+	echo "PASS cli/$1"
+}
+
+fail() {
+	nfail=$((nfail + 1))
+	echo "FAIL cli/$1${2:+: $2}"
+}
+
+# sqlite_only NAME: true when the check applies (SQLite target), else
+# counts and prints a SKIP.
+sqlite_only() {
+	if [ -n "$PG" ]; then
+		nskip=$((nskip + 1))
+		echo "SKIP cli/$1 (not an SQLite target)"
+		return 1
+	fi
+	return 0
+}
+
+# scenario NAME: a fresh directory $S and an empty mail database ($URL).
+scenario() {
+	S=$T/$1
+	mkdir -p "$S"
+	if [ -n "$PG" ]; then
+		URL=$DIRSYNC_TEST_TARGET_URL
+		sh -c "$DIRSYNC_TEST_TARGET_RESET" >"$S/reset.log" 2>&1 ||
+			fail "$1-reset" "$(head -3 "$S/reset.log")"
+	else
+		URL=sqlite://$S/mail.db
+	fi
+}
+
+# mkconf LDIF [EXTRA]: $S/dirsync.conf reading LDIF, like
+# examples/dirsync.conf; EXTRA (whole sections) is appended.
+mkconf() {
+	cat >"$S/dirsync.conf" <<EOF
+[source]
+type = ldif
+path = $1
+[mapping]
+accepted_domains = example.com example.net
+domain_rewrite = example.local=example.com
+[target]
+url = $URL
+[state]
+path = $S/state.db
+EOF
+	if [ $# -ge 2 ]; then
+		printf '%s\n' "$2" >>"$S/dirsync.conf"
+	fi
+	chmod 600 "$S/dirsync.conf"
+}
+
+# ds DIR ARGS...: runs dirsync with DIR's config; $rc, DIR/out, DIR/err.
+ds() {
+	_dir=$1
+	shift
+	"$DIRSYNC" -c "$_dir/dirsync.conf" "$@" >"$_dir/out" 2>"$_dir/err"
+	rc=$?
+}
+
+# ds_noconf ARGS...: dirsync with exactly these arguments, in $S.
+ds_noconf() {
+	"$DIRSYNC" "$@" >"$S/out" 2>"$S/err"
+	rc=$?
+}
+
+show_output() {
+	sed 's/^/    stdout: /' "$S/out" | head -15
+	sed 's/^/    stderr: /' "$S/err" | head -10
+}
+
+expect_rc() {
+	if [ "$rc" = "$2" ]; then
+		pass "$1"
+	else
+		fail "$1" "exit $rc, wanted $2"
+		show_output
+	fi
+}
+
+expect_rc_not() {
+	if [ "$rc" != "$2" ]; then
+		pass "$1"
+	else
+		fail "$1" "exit $rc"
+		show_output
+	fi
+}
+
+# expect_in NAME TEXT FILE: FILE contains TEXT (fixed string).
+expect_in() {
+	if grep -qF -e "$2" "$3"; then
+		pass "$1"
+	else
+		fail "$1" "'$2' not in $(basename "$3")"
+		show_output
+	fi
+}
+
+expect_not_in() {
+	if grep -qF -e "$2" "$3"; then
+		fail "$1" "'$2' found in $(basename "$3")"
+	else
+		pass "$1"
+	fi
+}
+
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "got [$3], wanted [$2]"
+	fi
+}
+
+# jq_true NAME FILTER: the filter, applied to $S/out, yields true.
+jq_true() {
+	if [ "$(jq -e "$2" "$S/out" 2>&1)" = true ]; then
+		pass "$1"
+	else
+		fail "$1" "jq: $(echo "$2" | tr -s '\n\t' '  ')"
+	fi
+}
+
+# q SQL: the rows, '|'-separated, from the mail database.
+q() {
+	if [ -n "$PG" ]; then
+		printf '\\pset format unaligned\n\\pset tuples_only on\n%s;\n' \
+			"$1" >"$S/q.sql"
+		sh -c "$DIRSYNC_TEST_TARGET_SQL \"$S/q.sql\"" 2>&1
+	else
+		sqlite3 "$S/mail.db" "$1" 2>&1
+	fi
+}
+
+# Every row dirsync writes, in a stable order.
+dbrows() {
+	q "SELECT * FROM domain ORDER BY domain"
+	q "SELECT * FROM mailbox ORDER BY username"
+	q "SELECT * FROM alias ORDER BY address"
+}
+
+# The lookups of examples/postfix and examples/dovecot.
+lookup_goto() {
+	q "SELECT goto FROM alias WHERE address='$1' AND active=1"
+}
+
+lookup_maildir() {
+	q "SELECT maildir FROM mailbox WHERE username='$1' AND active=1"
+}
+
+# fsum FILE...: one checksum over the files ("-" for a missing or empty
+# one: SQLite may leave an empty -wal behind a read-only connection).
+fsum() {
+	for _f in "$@"; do
+		if [ -s "$_f" ]; then md5sum <"$_f"; else echo "- $_f"; fi
+	done | md5sum
+}
+
+last_run() {
+	"$DIRSYNC" -c "$S/dirsync.conf" history -n 1 --json | jq '.[0].run_id'
+}
+
+# ldif_edit FILE CN OLD NEW: in the entry "dn: CN=CN,...", replace the
+# line OLD by NEW (which may hold several lines).  Fails if OLD is absent.
+ldif_edit() {
+	LE_CN=$2 LE_OLD=$3 LE_NEW=$4 awk '
+		BEGIN { cn = ENVIRON["LE_CN"]; old = ENVIRON["LE_OLD"] }
+		/^dn: / { inside = index($0, "dn: CN=" cn ",") == 1 }
+		inside && $0 == old && !done {
+			print ENVIRON["LE_NEW"]
+			done = 1
+			next
+		}
+		{ print }
+		END { exit done ? 0 : 1 }' "$1" >"$1.new" &&
+		mv "$1.new" "$1"
+}
+
+# ldif_drop FILE CN: remove the entry "dn: CN=CN,..." (and the comment
+# lines right above it).  Fails if there is no such entry.
+ldif_drop() {
+	LD_CN=$2 awk '
+		BEGIN { RS = ""; ORS = "\n\n"; cn = ENVIRON["LD_CN"] }
+		{
+			n = split($0, l, "\n")
+			for (i = 1; i <= n; i++)
+				if (index(l[i], "dn: CN=" cn ",") == 1) {
+					done = 1
+					next
+				}
+			print
+		}
+		END { exit done ? 0 : 1 }' "$1" >"$1.new" &&
+		mv "$1.new" "$1"
+}

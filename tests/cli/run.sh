@@ -1,0 +1,545 @@
+#!/bin/sh
+# Command-line tests of dirsync, as an administrator or a script sees it:
+# exit codes (0 done, 1 runtime failure, 2 usage/config, 3 safety stop),
+# config and LDIF errors naming file:line, idempotence, `plan` and
+# `sync --dry-run` changing nothing, the JSON report, history/show,
+# leavers, renames, Postfix/Dovecot lookups on the synced example, secrets
+# never printed, and a failing target that leaves nothing applied.
+#
+# Usage: run.sh path/to/dirsync
+#   DIRSYNC_TEST_TARGET_URL / DIRSYNC_TEST_TARGET_RESET /
+#   DIRSYNC_TEST_TARGET_SQL: use another mail database (PostgreSQL), as
+#   tests/golden/run.sh does; checks that only make sense for an SQLite
+#   file (byte-identical file, file not created, triggers) are skipped.
+# Prints PASS/FAIL/SKIP per check; exits 1 if any check failed.
+set -u
+if [ $# -lt 1 ]; then
+	echo "usage: $0 path/to/dirsync" >&2
+	exit 2
+fi
+DIRSYNC=$(realpath "$1")
+here=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$here/../.." && pwd)
+COMPANY=$REPO/examples/company.ldif
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM
+PG=${DIRSYNC_TEST_TARGET_URL:+1}
+npass=0
+nfail=0
+nskip=0
+
+. "$here/lib.sh"
+
+# ---- usage and exit codes ------------------------------------------------
+
+scenario usage
+ds_noconf --help
+expect_rc help 0
+expect_in help-text "usage:" "$S/out"
+ds_noconf --version
+expect_rc version 0
+ds_noconf
+expect_rc no-command 2
+ds_noconf -c "$S/none.conf" frobnicate
+expect_rc unknown-command 2
+expect_in unknown-command-named "frobnicate" "$S/err"
+mkconf "$COMPANY"
+ds "$S" sync --bogus
+expect_rc unknown-option 2
+expect_in unknown-option-named "--bogus" "$S/err"
+ds_noconf -Z
+expect_rc unknown-global-option 2
+ds "$S" history -n abc
+expect_rc history-bad-n 2
+ds "$S" plan --force-limits
+expect_rc plan-takes-no-force-limits 2
+
+# ---- configuration errors: exit 2 and file:line --------------------------
+
+scenario conf
+conf_error() { # name, line number of the error, config text
+	printf '%s\n' "$3" >"$S/$1.conf"
+	chmod 600 "$S/$1.conf"
+	"$DIRSYNC" -c "$S/$1.conf" check >"$S/out" 2>"$S/err"
+	rc=$?
+	expect_rc "conf-$1" 2
+	expect_in "conf-$1-file-line" "$S/$1.conf:$2:" "$S/err"
+}
+conf_error bad-key 4 "[source]
+type = ldif
+path = $COMPANY
+bogus_key = 1
+[target]
+url = sqlite://$S/mail.db"
+conf_error unknown-section 3 "[source]
+type = ldif
+[sauce]
+path = $COMPANY"
+conf_error bad-bool 5 "[source]
+type = ldif
+path = $COMPANY
+[scope]
+enabled_only = maybe"
+conf_error bad-duration 5 "[source]
+type = ldif
+path = $COMPANY
+[safety]
+delete_after = 3 weeks"
+conf_error bad-number 5 "[source]
+type = ldif
+path = $COMPANY
+[safety]
+max_adds = lots"
+conf_error bad-enum 5 "[source]
+type = ldif
+path = $COMPANY
+[safety]
+deprovision = shred"
+conf_error key-twice 4 "[source]
+type = ldif
+path = $COMPANY
+type = ldap"
+ds_noconf -c "$S/does-not-exist.conf" check
+expect_rc conf-missing-file 2
+expect_in conf-missing-file-named "does-not-exist.conf" "$S/err"
+ds_noconf -c "$S/does-not-exist.conf" sync
+expect_rc conf-missing-file-sync 2
+mkconf "$COMPANY"
+ds "$S" check
+expect_rc check-ok 0
+expect_in check-prints-settings "accepted_domains = example.com example.net" "$S/out"
+
+# ---- secrets: masked by check, never printed -----------------------------
+
+scenario secret
+SECRET='S3cr3t-Passw0rd-4711'
+printf '%s\n' "$SECRET" >"$S/bind.secret"
+chmod 600 "$S/bind.secret"
+cat >"$S/dirsync.conf" <<EOF
+[source]
+type = ldap
+uri = ldap://127.0.0.1:1
+base_dn = dc=example,dc=com
+bind_dn = cn=svc-dirsync,dc=example,dc=com
+bind_password_file = $S/bind.secret
+timeout = 2s
+[target]
+url = $URL
+[state]
+path = $S/state.db
+EOF
+chmod 600 "$S/dirsync.conf"
+ds "$S" check
+expect_rc secret-check 0
+expect_in secret-check-names-file "bind_password_file = $S/bind.secret" "$S/out"
+expect_in secret-check-masked "********" "$S/out"
+expect_not_in secret-check-stdout "$SECRET" "$S/out"
+expect_not_in secret-check-stderr "$SECRET" "$S/err"
+ds "$S" test
+expect_rc secret-test-unreachable 1
+expect_not_in secret-test-stdout "$SECRET" "$S/out"
+expect_not_in secret-test-stderr "$SECRET" "$S/err"
+DIRSYNC_BIND_PASSWORD=$SECRET-env
+export DIRSYNC_BIND_PASSWORD
+sed -i '/^bind_password_file/d' "$S/dirsync.conf"
+ds "$S" check
+expect_rc secret-env-check 0
+expect_not_in secret-env-stdout "$SECRET" "$S/out"
+expect_not_in secret-env-stderr "$SECRET" "$S/err"
+unset DIRSYNC_BIND_PASSWORD
+printf 'bind_password_file = %s\n' "$S/bind.secret" >>"$S/dirsync.conf"
+chmod 644 "$S/bind.secret"
+ds "$S" check
+expect_rc secret-world-readable-refused 2
+expect_not_in secret-world-readable-stdout "$SECRET" "$S/out"
+expect_not_in secret-world-readable-stderr "$SECRET" "$S/err"
+
+# ---- source errors: exit 1, nothing applied ------------------------------
+
+scenario ldif-missing
+mkconf "$S/no-such.ldif"
+ds "$S" sync
+expect_rc ldif-missing 1
+expect_in ldif-missing-named "$S/no-such.ldif" "$S/err"
+
+scenario ldif-malformed
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc malformed-first-sync 0
+rows_before=$(dbrows)
+sum_before=$(fsum "$S/mail.db")
+# line 100 of a copy of company.ldif, inside an entry
+awk 'NR == 100 { print "this line has no colon" } { print }' "$COMPANY" \
+	>"$S/dir.ldif"
+# and a change that would be applied if the read were not refused
+ldif_edit "$S/dir.ldif" "Alice Martin" "userAccountControl: 512" \
+	"userAccountControl: 514" || fail malformed-setup "ldif_edit"
+ds "$S" sync
+expect_rc malformed 1
+expect_in malformed-file-line "$S/dir.ldif:100:" "$S/err"
+expect_eq malformed-rows-unchanged "$rows_before" "$(dbrows)"
+sqlite_only malformed-db-byte-identical &&
+	expect_eq malformed-db-byte-identical "$sum_before" "$(fsum "$S/mail.db")"
+ds "$S" history --json
+expect_eq malformed-run-not-applied "false 1" \
+	"$(jq -r '.[0] | "\(.applied) \(.exit_code)"' "$S/out")"
+cp "$COMPANY" "$S/dir.ldif"
+ldif_edit "$S/dir.ldif" "Alice Martin" "userAccountControl: 512" \
+	"userAccountControl: 514" || fail malformed-setup "ldif_edit"
+ds "$S" plan
+expect_in malformed-nothing-recorded "disable mailbox  alice.martin@example.com" \
+	"$S/out"
+
+# ---- idempotence ---------------------------------------------------------
+
+scenario idempotent
+mkconf "$COMPANY"
+ds "$S" sync
+expect_rc idem-first 0
+expect_in idem-first-applied "applied" "$S/out"
+rows_before=$(dbrows)
+sum_before=$(fsum "$S/mail.db")
+ds "$S" sync
+expect_rc idem-second 0
+expect_in idem-second-zero \
+	"summary: 0 add, 0 update, 0 disable, 0 delete, 1 conflict, 0 error" \
+	"$S/out"
+expect_in idem-second-nothing "nothing to change" "$S/out"
+expect_eq idem-rows-unchanged "$rows_before" "$(dbrows)"
+sqlite_only idem-db-byte-identical &&
+	expect_eq idem-db-byte-identical "$sum_before" "$(fsum "$S/mail.db")"
+ds "$S" sync --json
+expect_eq idem-json-zero "0 0 0 0 false" \
+	"$(jq -r '.summary | "\(.add) \(.update) \(.disable) \(.delete)"' \
+		"$S/out") $(jq -r .applied "$S/out")"
+
+# ---- plan and sync --dry-run change nothing ------------------------------
+
+scenario readonly-fresh
+mkconf "$COMPANY"
+for mode in plan dry-run; do
+	if [ $mode = plan ]; then ds "$S" plan; else ds "$S" sync --dry-run; fi
+	expect_rc "$mode-fresh" 0
+	expect_in "$mode-fresh-lists-adds" "add     mailbox  alice.martin@example.com" \
+		"$S/out"
+	expect_eq "$mode-creates-no-state-db" "" \
+		"$(ls "$S"/state.db* 2>/dev/null)"
+	if sqlite_only "$mode-creates-no-mail-db"; then
+		expect_eq "$mode-creates-no-mail-db" "" \
+			"$(ls "$S"/mail.db* 2>/dev/null)"
+	fi
+done
+
+scenario readonly-existing
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc readonly-first-sync 0
+ldif_edit "$S/dir.ldif" "Grace Liu" "displayName: Grace Liu" \
+	"displayName: Grace Liu-Wong" || fail readonly-setup "ldif_edit"
+ldif_drop "$S/dir.ldif" "Sam Owusu" || fail readonly-setup "ldif_drop"
+rows_before=$(dbrows)
+sum_before=$(fsum "$S/mail.db")
+state_before=$(fsum "$S/state.db" "$S/state.db-wal")
+for mode in plan dry-run; do
+	if [ $mode = plan ]; then ds "$S" plan; else ds "$S" sync --dry-run; fi
+	expect_rc "$mode-existing" 0
+	expect_in "$mode-shows-update" \
+		'update  mailbox  grace.liu@example.com name "Grace Liu" -> "Grace Liu-Wong"' \
+		"$S/out"
+	expect_in "$mode-shows-disable" "disable mailbox  sam.owusu@example.com" \
+		"$S/out"
+	expect_in "$mode-says-nothing-changed" "summary: 0 add, 3 update, 2 disable" \
+		"$S/out"
+	expect_eq "$mode-rows-unchanged" "$rows_before" "$(dbrows)"
+	expect_eq "$mode-state-byte-identical" "$state_before" \
+		"$(fsum "$S/state.db" "$S/state.db-wal")"
+	sqlite_only "$mode-mail-db-byte-identical" &&
+		expect_eq "$mode-mail-db-byte-identical" "$sum_before" \
+			"$(fsum "$S/mail.db")"
+done
+ds "$S" history --json
+expect_eq readonly-no-run-recorded 1 "$(jq length "$S/out")"
+
+# ---- the JSON report -----------------------------------------------------
+
+scenario json
+mkconf "$COMPANY"
+ds "$S" sync --json
+expect_rc json-sync 0
+if python3 -m json.tool "$S/out" >/dev/null 2>"$S/json.err"; then
+	pass json-valid
+else
+	fail json-valid "$(head -3 "$S/json.err")"
+fi
+jq_true json-top-keys '
+	(.run_id | type) == "number" and .mode == "sync" and
+	(.started | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")) and
+	(.seconds | type) == "number" and .applied == true and
+	.limit_exceeded == null and (.errors | type) == "array" and
+	(.errors | length) == 0'
+jq_true json-source '.source.read == 35 and .source.in_scope == 31'
+jq_true json-summary '.summary == {"add": 70, "update": 0, "disable": 0,
+	"delete": 0, "conflict": 1, "error": 0}'
+jq_true json-summary-matches-changes '
+	([.changes[] | select(.op == "add")] | length) == .summary.add'
+jq_true json-change-keys '[.changes[] | has("op") and has("kind") and
+	has("address") and has("anchor") and has("fields")] | all'
+jq_true json-change-kinds '[.changes[].kind] | unique ==
+	["alias", "contact", "domain", "list", "mailbox"]'
+jq_true json-mailbox-change '.changes[] | select(.address ==
+	"alice.martin@example.com") | .op == "add" and .kind == "mailbox" and
+	.anchor == "4b097f35-8ca0-1a21-81c6-31cdf8721fed" and
+	.fields.name == "Alice Martin"'
+jq_true json-list-goto '.changes[] | select(.address ==
+	"partners@example.com") | .kind == "list" and .fields.goto ==
+	"ben.carter@example.com,grace.liu@example.com,partner@partner.org"'
+jq_true json-conflict '.conflicts == [{"address": "info@example.com",
+	"claimed_by": ["92b78c82-183e-1447-edc5-a9c38cfca12f",
+	"d527dfa2-6316-617f-6057-0ab1a544b1e9"]}]'
+run1=$(jq .run_id "$S/out")
+ds "$S" plan --json
+expect_rc json-plan 0
+jq_true json-plan-mode '.mode == "plan" and .applied == false and
+	(.changes | length) == 0 and .summary.conflict == 1'
+
+# ---- history and show ----------------------------------------------------
+
+ds "$S" sync
+ds "$S" history
+expect_rc history 0
+expect_in history-lists-first "     $run1  " "$S/out"
+expect_eq history-two-runs 2 "$(grep -c 'exit 0' "$S/out")"
+ds "$S" history --json
+expect_rc history-json 0
+jq_true history-json-runs 'length == 2 and .[0].run_id > .[1].run_id and
+	.[1].run_id == '"$run1"' and .[1].applied == true and
+	.[1].summary.add == 70 and .[0].summary.add == 0'
+ds "$S" history -n 1 --json
+jq_true history-n1 'length == 1'
+ds "$S" show "$run1"
+expect_rc show 0
+expect_in show-text "add     mailbox  alice.martin@example.com" "$S/out"
+ds "$S" show "$run1" --json
+expect_rc show-json 0
+jq_true show-json-report '.run_id == '"$run1"' and .mode == "sync" and
+	.summary.add == 70 and (.changes | length) == 70 and
+	(.conflicts | length) == 1'
+ds "$S" show 99999
+expect_rc_not show-unknown-run 0
+expect_in show-unknown-run-named 99999 "$S/err"
+
+# ---- Postfix and Dovecot lookups on the synced example -------------------
+
+scenario lookups
+mkconf "$COMPANY"
+ds "$S" sync
+expect_rc lookups-sync 0
+lk_goto() { expect_eq "goto-$1" "$2" "$(lookup_goto "$1")"; }
+lk_maildir() { expect_eq "maildir-$1" "$2" "$(lookup_maildir "$1")"; }
+# a mailbox: its self-alias and its maildir
+lk_goto alice.martin@example.com alice.martin@example.com
+lk_maildir alice.martin@example.com example.com/alice.martin/
+# aliases, also in the second domain and after domain_rewrite
+lk_goto ceo@example.com alice.martin@example.com
+lk_maildir ceo@example.com ""
+lk_goto ben.carter@example.net ben.carter@example.com
+lk_goto uma@example.com uma.patel@example.com
+lk_maildir uma.patel@example.com example.com/uma.patel/
+lk_goto f.wagner@example.com felix.wagner@example.com
+lk_goto ivan.petrov@example.com ivan.petrov@example.com
+# lists, nested, and their aliases
+lk_goto sales-emea@example.com \
+	chloe.dubois@example.com,daniel.okafor@example.com,emma.novak@example.com
+lk_goto sales@example.com "ben.carter@example.com,chloe.dubois@example.com,\
+daniel.okafor@example.com,emma.novak@example.com,felix.wagner@example.com,\
+grace.liu@example.com"
+lk_goto sales@example.net sales@example.com
+lk_goto dev@example.com engineering@example.com
+lk_goto leadership@example.com "alice.martin@example.com,ben.carter@example.com,\
+hannah.schmidt@example.com,oliver.grant@example.com,rachel.adams@example.com,\
+wendy.clark@example.com"
+expect_eq goto-managers-equals-leadership \
+	"$(lookup_goto leadership@example.com)" \
+	"$(lookup_goto managers@example.com)"
+all=$(lookup_goto all-staff@example.com)
+expect_eq all-staff-22-members 22 "$(echo "$all" | tr , '\n' | sort -u | wc -l)"
+expect_eq all-staff-no-leaver "" "$(echo "$all" | tr , '\n' | grep tom.becker)"
+lk_goto partners@example.com \
+	ben.carter@example.com,grace.liu@example.com,partner@partner.org
+lk_maildir sales@example.com ""
+# the contact's internal address forwards outside
+lk_goto partner@example.com partner@partner.org
+lk_maildir partner@example.com ""
+# nothing for the disabled leaver, the hidden user, the conflict, others
+lk_goto tom.becker@example.com ""
+lk_maildir tom.becker@example.com ""
+lk_goto tom@example.com ""
+lk_goto nora.lindqvist@example.com ""
+lk_goto info@example.com ""
+lk_goto chloe.dubois@gmail.com ""
+lk_goto nobody@example.com ""
+lk_maildir nobody@example.com ""
+lk_goto ws-sales-01@example.com ""
+expect_eq mailboxes-22 22 "$(q "SELECT count(*) FROM mailbox WHERE active=1")"
+expect_eq self-aliases-22 22 \
+	"$(q "SELECT count(*) FROM alias a, mailbox m WHERE a.address = m.username AND a.goto = m.username")"
+expect_eq domains "example.com|1
+example.net|1" "$(q "SELECT domain, active FROM domain ORDER BY domain")"
+
+# ---- a leaver, end to end ------------------------------------------------
+
+scenario leaver
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc leaver-first-sync 0
+ldif_edit "$S/dir.ldif" "Alice Martin" "userAccountControl: 512" \
+	"userAccountControl: 514" || fail leaver-setup "ldif_edit"
+ds "$S" sync
+expect_rc leaver-sync 0
+expect_in leaver-disable-reported "disable mailbox  alice.martin@example.com" \
+	"$S/out"
+expect_eq leaver-mailbox-kept-inactive \
+	"alice.martin@example.com|example.com/alice.martin/|0" \
+	"$(q "SELECT username, maildir, active FROM mailbox WHERE username='alice.martin@example.com'")"
+expect_eq leaver-aliases-inactive "alice.martin@example.com|0
+alice@example.com|0
+ceo@example.com|0" \
+	"$(q "SELECT address, active FROM alias WHERE goto='alice.martin@example.com' ORDER BY address")"
+expect_eq leaver-no-maildir-lookup "" \
+	"$(lookup_maildir alice.martin@example.com)"
+expect_eq leaver-no-goto-lookup "" "$(lookup_goto ceo@example.com)"
+expect_eq leaver-out-of-lists "" \
+	"$(lookup_goto all-staff@example.com | tr , '\n' | grep alice)"
+ds "$S" sync
+expect_in leaver-then-idle \
+	"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+
+# ---- a rename keeps the maildir ------------------------------------------
+
+scenario rename
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc rename-first-sync 0
+ldif_edit "$S/dir.ldif" "Ben Carter" "mail: ben.carter@example.com" \
+	"mail: benjamin.carter@example.com" &&
+	ldif_edit "$S/dir.ldif" "Ben Carter" \
+		"proxyAddresses: SMTP:ben.carter@example.com" \
+		"proxyAddresses: SMTP:benjamin.carter@example.com" ||
+	fail rename-setup "ldif_edit"
+ds "$S" sync
+expect_rc rename-sync 0
+expect_in rename-reported \
+	"update  mailbox  benjamin.carter@example.com (was ben.carter@example.com)" \
+	"$S/out"
+expect_eq rename-maildir-kept \
+	"benjamin.carter@example.com|example.com/ben.carter/|1" \
+	"$(q "SELECT username, maildir, active FROM mailbox WHERE username LIKE 'ben%'")"
+lk_maildir benjamin.carter@example.com example.com/ben.carter/
+lk_goto benjamin.carter@example.com benjamin.carter@example.com
+lk_goto ben@example.com benjamin.carter@example.com
+lk_goto ben.carter@example.net benjamin.carter@example.com
+lk_goto ben.carter@example.com ""
+expect_eq rename-in-lists "benjamin.carter@example.com" \
+	"$(lookup_goto partners@example.com | tr , '\n' | grep ^ben)"
+ds "$S" sync
+expect_in rename-then-idle \
+	"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+
+# ---- the safety stop, then --force-limits --------------------------------
+
+scenario safety
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc safety-first-sync 0
+# 31 managed objects (22 mailboxes, 8 lists, 1 contact): 10% = 3 may go
+for who in "Alice Martin" "Oliver Grant" "Julia Rossi" "Zoe Kowalski"; do
+	ldif_drop "$S/dir.ldif" "$who" || fail safety-setup "ldif_drop $who"
+done
+rows_before=$(dbrows)
+sum_before=$(fsum "$S/mail.db")
+ds "$S" sync
+expect_rc safety-stop 3
+expect_in safety-names-limit \
+	"NOT APPLIED: safety limit max_delete_percent exceeded (allowed 3, planned 4)" \
+	"$S/out"
+expect_eq safety-rows-unchanged "$rows_before" "$(dbrows)"
+sqlite_only safety-db-byte-identical &&
+	expect_eq safety-db-byte-identical "$sum_before" "$(fsum "$S/mail.db")"
+ds "$S" show "$(last_run)" --json
+jq_true safety-report '.applied == false and .limit_exceeded ==
+	{"limit": "max_delete_percent", "allowed": 3, "planned": 4} and
+	.summary.disable == 11'
+ds "$S" sync --json
+expect_rc safety-stop-json 3
+jq_true safety-json-limit '.limit_exceeded.limit == "max_delete_percent"'
+ds "$S" sync --force-limits
+expect_rc safety-force 0
+expect_in safety-force-applied "applied" "$S/out"
+expect_eq safety-force-disabled "alice.martin@example.com|0
+julia.rossi@example.com|0
+oliver.grant@example.com|0
+zoe.kowalski@example.com|0" \
+	"$(q "SELECT username, active FROM mailbox WHERE active=0 ORDER BY username")"
+
+scenario safety-empty
+printf 'version: 1\n' >"$S/empty.ldif"
+mkconf "$COMPANY"
+ds "$S" sync
+expect_rc empty-first-sync 0
+rows_before=$(dbrows)
+mkconf "$S/empty.ldif"
+ds "$S" sync
+expect_rc empty-refused 3
+expect_in empty-names-limit "NOT APPLIED: safety limit allow_empty" "$S/out"
+ds "$S" sync --force-limits
+expect_rc empty-refused-even-forced 3
+expect_eq empty-rows-unchanged "$rows_before" "$(dbrows)"
+
+# ---- a failing target: the whole apply is one transaction ----------------
+
+scenario failing-target
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc failing-first-sync 0
+if sqlite_only failing-target; then
+	sqlite3 "$S/mail.db" "CREATE TRIGGER boom BEFORE INSERT ON alias
+		BEGIN SELECT RAISE(ABORT, 'boom'); END;"
+	# an update (applied first) and a new alias (fails)
+	ldif_edit "$S/dir.ldif" "Grace Liu" "displayName: Grace Liu" \
+		"displayName: Grace Liu-Wong" &&
+		ldif_edit "$S/dir.ldif" "Alice Martin" \
+			"proxyAddresses: smtp:ceo@example.com" \
+			"proxyAddresses: smtp:ceo@example.com
+proxyAddresses: smtp:alice.m@example.com" ||
+		fail failing-setup "ldif_edit"
+	rows_before=$(dbrows)
+	ds "$S" sync
+	expect_rc failing-sync 1
+	expect_in failing-names-address "alice.m@example.com" "$S/err"
+	expect_in failing-says-boom "boom" "$S/err"
+	expect_eq failing-rows-unchanged "$rows_before" "$(dbrows)"
+	ds "$S" show "$(last_run)" --json
+	jq_true failing-report '.applied == false and .summary.error == 1 and
+		(.errors[0].message | contains("alice.m@example.com"))'
+	sqlite3 "$S/mail.db" "DROP TRIGGER boom;"
+	ds "$S" plan
+	expect_in failing-nothing-recorded \
+		"add     alias    alice.m@example.com -> alice.martin@example.com" \
+		"$S/out"
+	expect_in failing-update-still-due \
+		'update  mailbox  grace.liu@example.com name "Grace Liu" -> "Grace Liu-Wong"' \
+		"$S/out"
+	ds "$S" sync
+	expect_rc failing-then-recovers 0
+	lk_goto alice.m@example.com alice.martin@example.com
+fi
+
+echo "cli: $npass passed, $nfail failed, $nskip skipped"
+[ "$nfail" -eq 0 ]
