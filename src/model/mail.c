@@ -53,17 +53,18 @@ key_of(const void *ctx, uint32_t idx)
 	return ((const struct mset *)ctx)->v[idx]->address;
 }
 
-/* Appends n (already filled in) unless its address is taken. */
-static struct mobj *
-append(struct mset *s, struct mobj *n)
+/*
+ * Claims slot n for o's address with one probe.  v[n] holds the caller's
+ * object meanwhile (the index never reads slot n while inserting it).
+ * Returns false if the address is taken.
+ */
+static bool
+reserve(struct mset *s, const struct mobj *o)
 {
-	if (idxmap_get(&s->by_addr, n->address, key_of, s) >= 0)
-		return NULL;
 	s->v = xgrow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
-	s->v[s->n] = n;
-	idxmap_put(&s->by_addr, n->address, (uint32_t)s->n, key_of, s);
-	s->n++;
-	return n;
+	s->v[s->n] = (struct mobj *)o;
+	return idxmap_put(&s->by_addr, o->address, (uint32_t)s->n, key_of,
+			  s) < 0;
 }
 
 struct mobj *
@@ -71,7 +72,7 @@ mset_add(struct mset *s, const struct mobj *o)
 {
 	struct mobj *n;
 
-	if (idxmap_get(&s->by_addr, o->address, key_of, s) >= 0)
+	if (!reserve(s, o))
 		return NULL;
 	n = arena_alloc(&s->arena, sizeof(*n));
 	n->kind = o->kind;
@@ -81,15 +82,25 @@ mset_add(struct mset *s, const struct mobj *o)
 	n->gotos = dup_or_null(&s->arena, o->gotos);
 	n->active = o->active;
 	n->dn = dup_or_null(&s->arena, o->dn);
-	return append(s, n);
+	s->v[s->n++] = n;
+	return n;
 }
 
 struct mobj *
 mset_add_ref(struct mset *s, const struct mobj *o)
 {
-	if (idxmap_get(&s->by_addr, o->address, key_of, s) >= 0)
+	if (!reserve(s, o))
 		return NULL;
-	return append(s, arena_memdup(&s->arena, o, sizeof(*o)));
+	s->v[s->n] = arena_memdup(&s->arena, o, sizeof(*o));
+	return s->v[s->n++];
+}
+
+struct mobj *
+mset_get_h(const struct mset *s, const char *address, uint32_t hash)
+{
+	long i = idxmap_get_h(&s->by_addr, address, hash, key_of, s);
+
+	return i >= 0 ? s->v[i] : NULL;
 }
 
 struct mobj *

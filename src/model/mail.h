@@ -48,6 +48,9 @@ struct mobj *mset_add(struct mset *s, const struct mobj *o);
 /* Like mset_add, but the strings are borrowed: they must outlive the set. */
 struct mobj *mset_add_ref(struct mset *s, const struct mobj *o);
 struct mobj *mset_get(const struct mset *s, const char *address);
+/* With hash = strmap_hash(address), for one address in several sets. */
+struct mobj *mset_get_h(const struct mset *s, const char *address,
+			uint32_t hash);
 /* Keeps v[0..n) (the caller compacted v) and rebuilds the index. */
 void mset_truncate(struct mset *s, size_t n);
 void mset_free(struct mset *s);

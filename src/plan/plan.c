@@ -37,14 +37,24 @@ managed_get(const struct managed *m, const char *address)
 	return i >= 0 ? m->v[i] : NULL;
 }
 
+static struct managed_rec *
+managed_get_h(const struct managed *m, const char *address, uint32_t h)
+{
+	long i = idxmap_get_h(&m->by_addr, address, h, managed_key, m);
+
+	return i >= 0 ? m->v[i] : NULL;
+}
+
 struct managed_rec *
 managed_add(struct managed *m, const char *address, enum mkind kind,
 	    const char *anchor, long long disabled_at)
 {
 	struct managed_rec *r;
 
-	if (managed_get(m, address) != NULL)
-		return NULL;
+	m->v = xgrow(m->v, &m->cap, m->n + 1, sizeof(*m->v));
+	if (idxmap_put(&m->by_addr, address, (uint32_t)m->n, managed_key, m) >=
+	    0)
+		return NULL;   /* one probe; slot n is not read while inserting */
 	r = arena_alloc(&m->arena, sizeof(*r));
 	r->address = arena_strdup(&m->arena, address);
 	r->kind = kind;
@@ -60,10 +70,7 @@ managed_add(struct managed *m, const char *address, enum mkind kind,
 		}
 	}
 	r->disabled_at = disabled_at;
-	m->v = xgrow(m->v, &m->cap, m->n + 1, sizeof(*m->v));
-	m->v[m->n] = r;
-	idxmap_put(&m->by_addr, r->address, (uint32_t)m->n, managed_key, m);
-	m->n++;
+	m->v[m->n++] = r;
 	return r;
 }
 
@@ -304,9 +311,10 @@ plan_build(struct plan *p, const struct plan_input *in)
 	find_renames(p, &rn, in);
 	for (i = 0; i < in->desired->n; i++) {
 		const struct mobj *want = in->desired->v[i];
-		const struct mobj *cur = mset_get(in->current, want->address);
+		const uint32_t h = strmap_hash(want->address);
+		const struct mobj *cur = mset_get_h(in->current, want->address, h);
 		const struct managed_rec *m =
-			managed_get(in->managed, want->address);
+			managed_get_h(in->managed, want->address, h);
 
 		if (frozen_addr(in, want->address))
 			continue;
@@ -329,13 +337,14 @@ plan_build(struct plan *p, const struct plan_input *in)
 	/* managed objects no longer wanted: deprovision */
 	for (i = 0; i < in->managed->n; i++) {
 		const struct managed_rec *m = in->managed->v[i];
-		const struct mobj *cur = mset_get(in->current, m->address);
+		const uint32_t h = strmap_hash(m->address);
+		const struct mobj *cur = mset_get_h(in->current, m->address, h);
 		struct mobj gone;
 		struct change *ch;
 		bool owner_wanted;
 
 		if (m->kind == MK_DOMAIN ||
-		    mset_get(in->desired, m->address) != NULL ||
+		    mset_get_h(in->desired, m->address, h) != NULL ||
 		    (rn.from.len > 0 && strmap_get(&rn.from, m->address)) ||
 		    frozen_addr(in, m->address) ||
 		    frozen_anchor(in, m->anchor) || cur == NULL)

@@ -46,15 +46,24 @@ grow(struct idxmap *m)
 }
 
 long
-idxmap_get(const struct idxmap *m, const char *key, idxmap_key_fn keyf,
-	   const void *ctx)
+idxmap_get_h(const struct idxmap *m, const char *key, uint32_t hash,
+	     idxmap_key_fn keyf, const void *ctx)
 {
 	struct idxmap_slot *s;
 
 	if (m->cap == 0)
 		return -1;
-	s = probe(m, key, strmap_hash(key), keyf, ctx);
+	s = probe(m, key, hash, keyf, ctx);
 	return s->idx1 ? (long)s->idx1 - 1 : -1;
+}
+
+long
+idxmap_get(const struct idxmap *m, const char *key, idxmap_key_fn keyf,
+	   const void *ctx)
+{
+	if (m->cap == 0)
+		return -1;
+	return idxmap_get_h(m, key, strmap_hash(key), keyf, ctx);
 }
 
 long

@@ -31,6 +31,10 @@ typedef const char *(*idxmap_key_fn)(const void *ctx, uint32_t idx);
 /* Index of key, or -1. */
 long idxmap_get(const struct idxmap *m, const char *key, idxmap_key_fn keyf,
 		const void *ctx);
+/* The same with hash = strmap_hash(key) computed once by the caller, for
+ * one key looked up in several maps. */
+long idxmap_get_h(const struct idxmap *m, const char *key, uint32_t hash,
+		  idxmap_key_fn keyf, const void *ctx);
 /* Adds key -> idx unless present; returns the existing index or -1. */
 long idxmap_put(struct idxmap *m, const char *key, uint32_t idx,
 		idxmap_key_fn keyf, const void *ctx);
