@@ -450,6 +450,48 @@ ds "$S" sync
 expect_in rename-then-idle \
 	"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
 
+# ---- renames that keep the old address, or swap primary and alias --------
+
+scenario rename-keep-old
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc keep-old-first-sync 0
+# Ben: new primary, the old one kept as an alias (a name change)
+ldif_edit "$S/dir.ldif" "Ben Carter" "mail: ben.carter@example.com" \
+	"mail: benjamin.carter@example.com" || fail keep-old-setup "ldif_edit"
+ldif_edit "$S/dir.ldif" "Ben Carter" \
+	"proxyAddresses: SMTP:ben.carter@example.com" \
+	"proxyAddresses: SMTP:benjamin.carter@example.com
+proxyAddresses: smtp:ben.carter@example.com" || fail keep-old-setup "ldif_edit"
+# Wendy: primary and alias swapped
+ldif_edit "$S/dir.ldif" "Wendy Clark" "mail: wendy.clark@example.com" \
+	"mail: wendy@example.com" || fail keep-old-setup "ldif_edit"
+ldif_edit "$S/dir.ldif" "Wendy Clark" \
+	"proxyAddresses: SMTP:wendy.clark@example.com" \
+	"proxyAddresses: SMTP:wendy@example.com" || fail keep-old-setup "ldif_edit"
+ldif_edit "$S/dir.ldif" "Wendy Clark" "proxyAddresses: smtp:wendy@example.com" \
+	"proxyAddresses: smtp:wendy.clark@example.com" ||
+	fail keep-old-setup "ldif_edit"
+ds "$S" sync
+expect_rc keep-old-sync 0
+expect_in keep-old-one-conflict-only ", 1 conflict, 0 error" "$S/out"
+expect_eq keep-old-maildir-kept \
+	"benjamin.carter@example.com|example.com/ben.carter/|1" \
+	"$(q "SELECT username, maildir, active FROM mailbox WHERE username LIKE 'ben%'")"
+lk_goto ben.carter@example.com benjamin.carter@example.com
+lk_goto benjamin.carter@example.com benjamin.carter@example.com
+lk_maildir ben.carter@example.com ""
+expect_eq swap-maildir-kept "wendy@example.com|example.com/wendy.clark/|1" \
+	"$(q "SELECT username, maildir, active FROM mailbox WHERE username LIKE 'wendy%'")"
+lk_goto wendy@example.com wendy@example.com
+lk_goto wendy.clark@example.com wendy@example.com
+lk_goto press@example.com wendy@example.com
+lk_maildir wendy.clark@example.com ""
+ds "$S" sync
+expect_in keep-old-then-idle \
+	"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+
 # ---- the safety stop, then --force-limits --------------------------------
 
 scenario safety
