@@ -38,6 +38,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "source/ldap_util.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -127,33 +128,6 @@ ldap_src_uri_host(const char *uri, int *port)
 		*port = lud->lud_port;
 	ldap_free_urldesc(lud);
 	return host;
-}
-
-/* AD puts the real reason of a failed bind in "data XXX" of the text. */
-static const char *
-ldap_src_ad_bind_hint(const char *diag)
-{
-	static const struct {
-		const char *code, *text;
-	} hints[] = {
-		{"data 52e", "wrong password or unknown account"},
-		{"data 525", "account does not exist"},
-		{"data 530", "logon not permitted at this time"},
-		{"data 531", "logon not permitted from this workstation"},
-		{"data 532", "password expired"},
-		{"data 533", "account disabled"},
-		{"data 701", "account expired"},
-		{"data 773", "password must be reset"},
-		{"data 775", "account locked out"},
-	};
-	size_t i;
-
-	if (diag == NULL)
-		return NULL;
-	for (i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
-		if (strstr(diag, hints[i].code) != NULL)
-			return hints[i].text;
-	return NULL;
 }
 
 /*
@@ -389,7 +363,7 @@ ldap_src_bind(LDAP *ld, const struct conf *c, const char *uri,
 	diag = ldap_src_diag(ld);
 	switch (rc) {
 	case LDAP_INVALID_CREDENTIALS:
-		hint = ldap_src_ad_bind_hint(diag);
+		hint = ldap_util_ad_bind_hint(diag);
 		err_set(err, DS_E_AUTH,
 			"invalid credentials for bind DN %s%s%s%s; check "
 			"bind_dn / bind_password_file",
@@ -730,55 +704,6 @@ fail:
 /* ------------------------------------------------------------------ */
 /* assembling entries                                                  */
 
-/* "member;range=0-1499" -> lo 0, hi 1499; "...;range=1500-*" -> hi = -1. */
-static bool
-ldap_src_parse_range(const struct berval *name, size_t *baselen,
-		     unsigned long *lo, long *hi)
-{
-	const char *p = name->bv_val, *end = p + name->bv_len, *semi, *opt;
-	char num[24];
-	size_t n;
-	char *e;
-
-	semi = memchr(p, ';', name->bv_len);
-	*baselen = semi ? (size_t)(semi - p) : name->bv_len;
-	for (opt = semi; opt != NULL && opt < end;) {
-		const char *next = memchr(opt + 1, ';', (size_t)(end - opt - 1));
-		const char *oend = next ? next : end;
-
-		opt++;
-		if ((size_t)(oend - opt) > 6 &&
-		    strncasecmp(opt, "range=", 6) == 0) {
-			const char *dash = memchr(opt + 6, '-',
-						  (size_t)(oend - opt - 6));
-			if (dash == NULL)
-				return false;
-			n = (size_t)(dash - (opt + 6));
-			if (n == 0 || n >= sizeof(num))
-				return false;
-			memcpy(num, opt + 6, n);
-			num[n] = '\0';
-			*lo = strtoul(num, &e, 10);
-			if (*e != '\0')
-				return false;
-			n = (size_t)(oend - dash - 1);
-			if (n == 1 && dash[1] == '*') {
-				*hi = -1;
-				return true;
-			}
-			if (n == 0 || n >= sizeof(num))
-				return false;
-			memcpy(num, dash + 1, n);
-			num[n] = '\0';
-			*hi = strtol(num, &e, 10);
-			return *e == '\0' && *hi >= 0 &&
-			       (unsigned long)*hi >= *lo;
-		}
-		opt = next;
-	}
-	return false;
-}
-
 static void
 ldap_src_extra_add(struct ldap_src_pend *p, const struct berval *v)
 {
@@ -856,8 +781,9 @@ ldap_src_fetch_ranges(struct source *s, const char *dn,
 						      &vals) == LDAP_SUCCESS &&
 			       name.bv_val != NULL) {
 				if (!found &&
-				    ldap_src_parse_range(&name, &baselen, &lo,
-							 &hi) &&
+				    ldap_util_parse_range(name.bv_val,
+							  name.bv_len, &baselen,
+							  &lo, &hi) > 0 &&
 				    baselen == p->name.bv_len &&
 				    strncasecmp(name.bv_val, p->name.bv_val,
 						baselen) == 0) {
@@ -971,7 +897,17 @@ ldap_src_deliver(struct source *s, LDAPMessage *msg, source_entry_cb cb,
 		vals = NULL;
 		if (memchr(name.bv_val, ';', name.bv_len) != NULL) {
 			options = true;
-			if (ldap_src_parse_range(&name, &baselen, &lo, &hi)) {
+			rc = ldap_util_parse_range(name.bv_val, name.bv_len,
+						   &baselen, &lo, &hi);
+			if (rc < 0 || (rc > 0 && lo != 0)) {
+				err_set(err, DS_E_SOURCE,
+					"entry %.*s: cannot follow the range "
+					"in attribute %.*s",
+					(int)dn.bv_len, dn.bv_val,
+					(int)name.bv_len, name.bv_val);
+				goto done;
+			}
+			if (rc > 0) {
 				p->name.bv_len = baselen;
 				if (hi >= 0) {
 					char *dnz = xstrndup(dn.bv_val,
