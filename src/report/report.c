@@ -299,7 +299,13 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		report_count(r, "disable"), report_count(r, "delete"),
 		report_count(r, "conflict"), report_count(r, "error"));
 	lim = json_object_get(r, "limit_exceeded");
-	if (json_is_object(lim)) {
+	if (json_is_object(lim) &&
+	    strcmp(jstr(lim, "limit"), "allow_empty") == 0) {
+		fputs("NOT APPLIED: the directory read has no object in scope "
+		      "(a wrong base_dn, filter or scope?); if that is really "
+		      "meant, set allow_empty = yes in [safety]\n",
+		      fp);
+	} else if (json_is_object(lim)) {
 		fprintf(fp,
 			"NOT APPLIED: safety limit %s exceeded (allowed %lld, "
 			"planned %lld); review the changes, then re-run with "

@@ -538,7 +538,8 @@ rows_before=$(dbrows)
 mkconf "$S/empty.ldif"
 ds "$S" sync
 expect_rc empty-refused 3
-expect_in empty-names-limit "NOT APPLIED: safety limit allow_empty" "$S/out"
+expect_in empty-names-limit "NOT APPLIED: the directory read has no object in scope" "$S/out"
+expect_in empty-says-what-to-set "allow_empty = yes" "$S/out"
 ds "$S" sync --force-limits
 expect_rc empty-refused-even-forced 3
 expect_eq empty-rows-unchanged "$rows_before" "$(dbrows)"
