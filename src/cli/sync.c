@@ -131,6 +131,9 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	bool applied = false, have_rules = false, have_plan = false;
 	json_t *report;
 	int code;
+	/* stage timings: -v for a run by hand; the daemon (quiet) logs its own
+	 * one line per run, so they stay at debug there */
+	enum log_level stage_lvl = o->quiet ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 
 	memset(&info, 0, sizeof(info));
 	memset(&hit, 0, sizeof(hit));
@@ -186,13 +189,13 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 		nread = rc.read;
 		sops->close(src);
 		src = NULL;
-		log_info("read %zu entries from %s in %.2fs", nread,
+		log_msg(stage_lvl, "read %zu entries from %s in %.2fs", nread,
 			 info.server, now_seconds() - t0);
 		if (rules_end(rc.rules, &err) != 0)
 			goto report;
 	}
 	have_rules = true;
-	log_info("rules: %zu in scope, %zu mail objects (%.2fs)",
+	log_msg(stage_lvl, "rules: %zu in scope, %zu mail objects (%.2fs)",
 		 rules.in_scope, rules.desired.n, now_seconds() - t0);
 	log_debug("memory: rules %zu KiB, desired %zu KiB",
 		  rules.arena.used / 1024, rules.desired.arena.used / 1024);
@@ -203,8 +206,8 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 		goto report;
 	if (state_load_managed(st, &managed, &err) != 0)
 		goto report;
-	log_info("target holds %zu objects, %zu managed (%.2fs)", current.n,
-		 managed.n, now_seconds() - t0);
+	log_msg(stage_lvl, "target holds %zu objects, %zu managed (%.2fs)",
+		current.n, managed.n, now_seconds() - t0);
 	log_debug("memory: current %zu KiB, managed %zu KiB",
 		  current.arena.used / 1024, managed.arena.used / 1024);
 
@@ -221,7 +224,8 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	in.now = now;
 	plan_build(&plan, &in);
 	have_plan = true;
-	log_info("plan: %zu changes (%.2fs)", plan.n, now_seconds() - t0);
+	log_msg(stage_lvl, "plan: %zu changes (%.2fs)", plan.n,
+		now_seconds() - t0);
 
 	/* 5. safety limits: nothing applied when one is exceeded */
 	if (plan_check_limits(&plan, c, managed_objects(&managed),
@@ -268,7 +272,7 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 			goto report;
 		}
 		applied = true;
-		log_info("applied %zu changes (%.2fs)", plan.n,
+		log_msg(stage_lvl, "applied %zu changes (%.2fs)", plan.n,
 			 now_seconds() - t0);
 	}
 	forget = vanished(&managed, &current, &rules.desired, &nforget);

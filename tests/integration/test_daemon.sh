@@ -129,6 +129,9 @@ wait_runs "$conf" 1 10 || fail "the daemon made no first run"
 	fail "first run: expected 3 mailboxes"
 grep -Eq "run 1: done in [0-9.]+s, exit 0: read 4, in scope 4; 6 added" \
 	"$tmp/daemon.log" || fail "no run line with counts in the log"
+# one line per run: "daemon started" and "run 1: ..." and nothing else
+[ "$(wc -l <"$tmp/daemon.log")" = 2 ] ||
+	fail "more than one log line for one run: $(cat "$tmp/daemon.log")"
 say "first run at start, logged with counts"
 
 # a second daemon and a one-shot sync on the same state refuse to start
