@@ -28,7 +28,7 @@ done
 
 # every command, and every exit code, in dirsync(8)
 for cmd in check test plan sync daemon history show passwd-hook \
-	rebuild-state --json --dry-run --force-limits --full --now SIGUSR1 \
+	rebuild-state --json --all --dry-run --force-limits --full --now SIGUSR1 \
 	SIGHUP SIGTERM DIRSYNC_SMTP_PASSWORD; do
 	grep -q -- "$cmd" "$tmp/dirsync.8.txt" || bad "dirsync(8) lacks $cmd"
 done
