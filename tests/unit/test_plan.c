@@ -1,0 +1,877 @@
+/*
+ * test_plan.c - the pure diff, (desired, current, managed) -> changes, and
+ * the safety limits, on hand-made sets: adds, updates, renames by anchor,
+ * disable and delete timing, frozen addresses, adopt on and off, ordering.
+ *
+ * Each plan is rendered as one line per change ("op kind address extra")
+ * so that a test reads like the `dirsync plan` output it guards.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conf/conf.h"
+#include "plan/plan.h"
+
+#define NOW 1800000000L
+#define DAY 86400L
+
+struct fx {
+	struct mset desired, current;
+	struct managed managed;
+	struct strmap frozen_addr, frozen_anchor;
+	struct plan p;
+	struct plan_input in;
+	char text[8192];
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	mset_init(&f->desired);
+	mset_init(&f->current);
+	managed_init(&f->managed);
+	plan_init(&f->p);
+	f->in.desired = &f->desired;
+	f->in.current = &f->current;
+	f->in.managed = &f->managed;
+	f->in.frozen_addresses = &f->frozen_addr;
+	f->in.frozen_anchors = &f->frozen_anchor;
+	f->in.adopt = false;
+	f->in.deprovision = DEPROV_DISABLE;
+	f->in.delete_after = 30 * DAY;
+	f->in.now = NOW;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	plan_free(&f->p);
+	mset_free(&f->desired);
+	mset_free(&f->current);
+	managed_free(&f->managed);
+	strmap_free(&f->frozen_addr);
+	strmap_free(&f->frozen_anchor);
+	free(f);
+	return 0;
+}
+
+static void
+add_obj(struct mset *s, enum mkind kind, const char *addr, const char *anchor,
+	const char *name, const char *gotos, bool active)
+{
+	struct mobj o;
+
+	memset(&o, 0, sizeof(o));
+	o.kind = kind;
+	o.address = addr;
+	o.anchor = anchor;
+	o.name = name;
+	o.gotos = gotos;
+	o.active = active;
+	assert_non_null(mset_add(s, &o));
+}
+
+/* What the directory wants. */
+static void
+want(struct fx *f, enum mkind kind, const char *addr, const char *anchor,
+     const char *name, const char *gotos)
+{
+	add_obj(&f->desired, kind, addr, anchor, name, gotos, true);
+}
+
+/*
+ * What the target holds: load() reports every alias-table row as
+ * MK_ALIAS; a mailbox's self-alias is folded into the mailbox.
+ */
+static void
+have(struct fx *f, enum mkind kind, const char *addr, const char *name,
+     const char *gotos, bool active)
+{
+	add_obj(&f->current, mkind_alias_row(kind) ? MK_ALIAS : kind, addr,
+		NULL, name, gotos, active);
+}
+
+/* What the state database says dirsync manages. */
+static void
+own(struct fx *f, enum mkind kind, const char *addr, const char *anchor,
+    long long disabled_at)
+{
+	assert_non_null(managed_add(&f->managed, addr, kind, anchor,
+				    disabled_at));
+}
+
+/* A synced mailbox with its row and managed record. */
+static void
+synced_mailbox(struct fx *f, const char *addr, const char *anchor,
+	       const char *name)
+{
+	have(f, MK_MAILBOX, addr, name, NULL, true);
+	own(f, MK_MAILBOX, addr, anchor, 0);
+}
+
+static const char *
+field_names(unsigned fields, char *buf, size_t len)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{CH_ADDRESS, "address"}, {CH_NAME, "name"}, {CH_GOTO, "goto"},
+		{CH_ACTIVE, "active"},   {CH_ADOPT, "adopt"}, {CH_KIND, "owner"},
+	};
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (fields & names[i].bit)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+					      n ? "," : "", names[i].name);
+	return buf;
+}
+
+/* Builds the plan and renders it, one change per line. */
+static const char *
+build(struct fx *f)
+{
+	size_t i, n = 0;
+
+	plan_free(&f->p);
+	plan_init(&f->p);
+	plan_build(&f->p, &f->in);
+	f->text[0] = '\0';
+	for (i = 0; i < f->p.n; i++) {
+		const struct change *ch = &f->p.v[i];
+		char fl[128];
+
+		n += (size_t)snprintf(f->text + n, sizeof(f->text) - n,
+				      "%s %s %s", op_name(ch->op),
+				      mkind_name(ch->kind), ch->address);
+		if (ch->op == OP_UPDATE)
+			n += (size_t)snprintf(
+				f->text + n, sizeof(f->text) - n, " [%s]",
+				field_names(ch->fields, fl, sizeof(fl)));
+		if (ch->old_address != NULL)
+			n += (size_t)snprintf(f->text + n,
+					      sizeof(f->text) - n, " was %s",
+					      ch->old_address);
+		if (ch->op == OP_ADD && ch->gotos != NULL)
+			n += (size_t)snprintf(f->text + n,
+					      sizeof(f->text) - n, " -> %s",
+					      ch->gotos);
+		n += (size_t)snprintf(f->text + n, sizeof(f->text) - n, "\n");
+	}
+	for (i = 0; i < f->p.nclashes; i++)
+		n += (size_t)snprintf(f->text + n, sizeof(f->text) - n,
+				      "clash %s %s\n", f->p.clashes[i].address,
+				      f->p.clashes[i].anchor
+					      ? f->p.clashes[i].anchor
+					      : "-");
+	return f->text;
+}
+
+static const struct change *
+find(const struct fx *f, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < f->p.n; i++)
+		if (strcmp(f->p.v[i].address, addr) == 0)
+			return &f->p.v[i];
+	return NULL;
+}
+
+/* ---- adds and no-ops ---------------------------------------------- */
+
+static void
+test_adds_into_empty_target(void **state)
+{
+	struct fx *f = *state;
+
+	want(f, MK_MAILBOX, "ann@example.com", "A", "Ann", NULL);
+	want(f, MK_ALIAS, "a@example.com", "A", NULL, "ann@example.com");
+	want(f, MK_LIST, "team@example.com", "G", "Team", "ann@example.com");
+	want(f, MK_CONTACT, "p@example.com", "C", "P", "p@partner.org");
+	want(f, MK_DOMAIN, "example.com", NULL, NULL, NULL);
+	assert_string_equal(build(f),
+			    "add mailbox ann@example.com\n"
+			    "add alias a@example.com -> ann@example.com\n"
+			    "add list team@example.com -> ann@example.com\n"
+			    "add contact p@example.com -> p@partner.org\n"
+			    "add domain example.com\n");
+	/* aliases are counted apart from objects (max_alias_adds) */
+	assert_int_equal(f->p.count[OP_ADD], 4);
+	assert_int_equal(f->p.alias_count[OP_ADD], 1);
+	assert_string_equal(find(f, "ann@example.com")->name, "Ann");
+	assert_string_equal(find(f, "ann@example.com")->anchor, "A");
+}
+
+static void
+test_in_step_is_no_change(void **state)
+{
+	struct fx *f = *state;
+
+	want(f, MK_MAILBOX, "ann@example.com", "A", "Ann", NULL);
+	want(f, MK_ALIAS, "a@example.com", "A", NULL, "ann@example.com");
+	want(f, MK_LIST, "team@example.com", "G", "Team", "ann@example.com");
+	want(f, MK_DOMAIN, "example.com", NULL, NULL, NULL);
+	synced_mailbox(f, "ann@example.com", "A", "Ann");
+	have(f, MK_ALIAS, "a@example.com", NULL, "ann@example.com", true);
+	own(f, MK_ALIAS, "a@example.com", "A", 0);
+	have(f, MK_LIST, "team@example.com", NULL, "ann@example.com", true);
+	own(f, MK_LIST, "team@example.com", "G", 0);
+	have(f, MK_DOMAIN, "example.com", NULL, NULL, true);
+	own(f, MK_DOMAIN, "example.com", NULL, 0);
+	assert_string_equal(build(f), "");
+	assert_int_equal(f->p.n, 0);
+	assert_int_equal(f->p.nclashes, 0);
+}
+
+static void
+test_domains_shared(void **state)
+{
+	struct fx *f = *state;
+
+	/* present but inactive, or not managed: a domain is never touched;
+	 * one no longer accepted is never removed */
+	want(f, MK_DOMAIN, "example.com", NULL, NULL, NULL);
+	want(f, MK_DOMAIN, "example.net", NULL, NULL, NULL);
+	have(f, MK_DOMAIN, "example.com", NULL, NULL, true);
+	have(f, MK_DOMAIN, "example.org", NULL, NULL, true);
+	own(f, MK_DOMAIN, "example.org", NULL, 0);
+	assert_string_equal(build(f), "add domain example.net\n");
+}
+
+/* ---- updates ------------------------------------------------------ */
+
+static void
+test_updates(void **state)
+{
+	struct fx *f = *state;
+	const struct change *ch;
+
+	want(f, MK_MAILBOX, "ann@example.com", "A", "Ann Smith", NULL);
+	synced_mailbox(f, "ann@example.com", "A", "Ann Lee");
+	want(f, MK_LIST, "team@example.com", "G", "Team",
+	     "ann@example.com,bob@example.com");
+	have(f, MK_LIST, "team@example.com", NULL, "ann@example.com", true);
+	own(f, MK_LIST, "team@example.com", "G", 0);
+	want(f, MK_ALIAS, "help@example.com", "B", NULL, "bob@example.com");
+	have(f, MK_ALIAS, "help@example.com", NULL, "ann@example.com", true);
+	own(f, MK_ALIAS, "help@example.com", "A", 0);
+	want(f, MK_CONTACT, "p@example.com", "C", "P", "new@partner.org");
+	have(f, MK_CONTACT, "p@example.com", NULL, "old@partner.org", true);
+	own(f, MK_CONTACT, "p@example.com", "C", 0);
+	assert_string_equal(build(f),
+			    "update mailbox ann@example.com [name]\n"
+			    "update alias help@example.com [goto,owner]\n"
+			    "update list team@example.com [goto]\n"
+			    "update contact p@example.com [goto]\n");
+	ch = find(f, "ann@example.com");
+	assert_string_equal(ch->old_name, "Ann Lee");
+	assert_string_equal(ch->name, "Ann Smith");
+	ch = find(f, "team@example.com");
+	assert_string_equal(ch->old_gotos, "ann@example.com");
+	assert_string_equal(ch->gotos, "ann@example.com,bob@example.com");
+	/* the alias moved owner: the new anchor is recorded */
+	assert_string_equal(find(f, "help@example.com")->anchor, "B");
+	assert_int_equal(f->p.count[OP_UPDATE], 3);
+	assert_int_equal(f->p.alias_count[OP_UPDATE], 1);
+}
+
+static void
+test_reenable(void **state)
+{
+	struct fx *f = *state;
+
+	want(f, MK_MAILBOX, "bob@example.com", "B", "Bob", NULL);
+	want(f, MK_ALIAS, "rob@example.com", "B", NULL, "bob@example.com");
+	have(f, MK_MAILBOX, "bob@example.com", "Bob", NULL, false);
+	own(f, MK_MAILBOX, "bob@example.com", "B", NOW - DAY);
+	have(f, MK_ALIAS, "rob@example.com", NULL, "bob@example.com", false);
+	own(f, MK_ALIAS, "rob@example.com", "B", NOW - DAY);
+	assert_string_equal(build(f),
+			    "update mailbox bob@example.com [active]\n"
+			    "update alias rob@example.com [active]\n");
+}
+
+/* ---- renames by anchor -------------------------------------------- */
+
+static void
+test_rename_by_anchor(void **state)
+{
+	struct fx *f = *state;
+	const struct change *ch;
+
+	want(f, MK_MAILBOX, "robert@example.com", "B", "Robert Stone", NULL);
+	synced_mailbox(f, "bob@example.com", "B", "Bob Stone");
+	/* another person's new mailbox is an add, not a rename */
+	want(f, MK_MAILBOX, "carl@example.com", "C", "Carl", NULL);
+	assert_string_equal(build(f),
+			    "update mailbox robert@example.com [address,name] "
+			    "was bob@example.com\n"
+			    "add mailbox carl@example.com\n");
+	ch = find(f, "robert@example.com");
+	assert_string_equal(ch->old_name, "Bob Stone");
+	assert_int_equal(f->p.count[OP_DISABLE], 0);
+}
+
+static void
+test_rename_of_disabled_mailbox_reenables(void **state)
+{
+	struct fx *f = *state;
+
+	want(f, MK_MAILBOX, "robert@example.com", "B", "Bob", NULL);
+	have(f, MK_MAILBOX, "bob@example.com", "Bob", NULL, false);
+	own(f, MK_MAILBOX, "bob@example.com", "B", NOW - DAY);
+	assert_string_equal(build(f),
+			    "update mailbox robert@example.com [address,active] "
+			    "was bob@example.com\n");
+}
+
+static void
+test_rename_keeps_old_as_alias(void **state)
+{
+	struct fx *f = *state;
+
+	want(f, MK_MAILBOX, "ann.smith@example.com", "A", "Ann", NULL);
+	want(f, MK_ALIAS, "ann.lee@example.com", "A", NULL,
+	     "ann.smith@example.com");
+	synced_mailbox(f, "ann.lee@example.com", "A", "Ann");
+	assert_string_equal(build(f),
+			    "update mailbox ann.smith@example.com [address] "
+			    "was ann.lee@example.com\n"
+			    "add alias ann.lee@example.com -> "
+			    "ann.smith@example.com\n");
+}
+
+static void
+test_rename_swap_with_alias(void **state)
+{
+	struct fx *f = *state;
+
+	want(f, MK_MAILBOX, "robert@example.com", "B", "Bob", NULL);
+	want(f, MK_ALIAS, "bob@example.com", "B", NULL, "robert@example.com");
+	synced_mailbox(f, "bob@example.com", "B", "Bob");
+	have(f, MK_ALIAS, "robert@example.com", NULL, "bob@example.com", true);
+	own(f, MK_ALIAS, "robert@example.com", "B", 0);
+	assert_string_equal(build(f),
+			    "delete alias robert@example.com\n"
+			    "update mailbox robert@example.com [address] "
+			    "was bob@example.com\n"
+			    "add alias bob@example.com -> robert@example.com\n");
+}
+
+static void
+test_no_rename_across_anchors(void **state)
+{
+	struct fx *f = *state;
+
+	/* Bob left, Carl joined: disable + add, never a rename */
+	want(f, MK_MAILBOX, "carl@example.com", "C", "Carl", NULL);
+	synced_mailbox(f, "bob@example.com", "B", "Bob");
+	/* an alias row of someone else is not moved aside */
+	want(f, MK_MAILBOX, "help@example.com", "D", "Dee", NULL);
+	have(f, MK_ALIAS, "help@example.com", NULL, "x@example.com", true);
+	own(f, MK_ALIAS, "help@example.com", "X", 0);
+	assert_string_equal(build(f),
+			    "disable mailbox bob@example.com\n"
+			    "add mailbox carl@example.com\n"
+			    "clash help@example.com D\n");
+}
+
+/* ---- leaving scope: disable, then delete -------------------------- */
+
+static void
+test_disable_leavers(void **state)
+{
+	struct fx *f = *state;
+
+	want(f, MK_MAILBOX, "ann@example.com", "A", "Ann", NULL);
+	synced_mailbox(f, "ann@example.com", "A", "Ann");
+	/* Ann stays, her alias went: delete it */
+	have(f, MK_ALIAS, "a@example.com", NULL, "ann@example.com", true);
+	own(f, MK_ALIAS, "a@example.com", "A", 0);
+	/* Bob went: mailbox and alias disabled */
+	synced_mailbox(f, "bob@example.com", "B", "Bob");
+	have(f, MK_ALIAS, "b@example.com", NULL, "bob@example.com", true);
+	own(f, MK_ALIAS, "b@example.com", "B", 0);
+	/* a list and a contact went */
+	have(f, MK_LIST, "team@example.com", NULL, "bob@example.com", true);
+	own(f, MK_LIST, "team@example.com", "G", 0);
+	have(f, MK_CONTACT, "p@example.com", NULL, "p@partner.org", true);
+	own(f, MK_CONTACT, "p@example.com", "C", 0);
+	/* someone else's rows are never touched */
+	have(f, MK_MAILBOX, "hand@example.com", "Hand", NULL, true);
+	have(f, MK_ALIAS, "x@example.com", NULL, "hand@example.com", true);
+	/* a managed row that vanished from the target: nothing to do */
+	own(f, MK_MAILBOX, "gone@example.com", "Z", 0);
+	assert_string_equal(build(f),
+			    "delete alias a@example.com\n"
+			    "disable mailbox bob@example.com\n"
+			    "disable alias b@example.com\n"
+			    "disable list team@example.com\n"
+			    "disable contact p@example.com\n");
+	assert_int_equal(f->p.count[OP_DISABLE], 3);
+	assert_int_equal(f->p.alias_count[OP_DISABLE], 1);
+	assert_int_equal(f->p.alias_count[OP_DELETE], 1);
+}
+
+/* A disabled mailbox (and alias) of a leaver, disabled `age` ago. */
+static void
+disabled_leaver(struct fx *f, long age)
+{
+	have(f, MK_MAILBOX, "bob@example.com", "Bob", NULL, false);
+	own(f, MK_MAILBOX, "bob@example.com", "B", NOW - age);
+	have(f, MK_ALIAS, "b@example.com", NULL, "bob@example.com", false);
+	own(f, MK_ALIAS, "b@example.com", "B", NOW - age);
+}
+
+static void
+test_delete_after_delay(void **state)
+{
+	struct fx *f = *state;
+
+	f->in.deprovision = DEPROV_DELETE;
+	f->in.delete_after = 30 * DAY;
+	disabled_leaver(f, 30 * DAY);
+	assert_string_equal(build(f), "delete mailbox bob@example.com\n"
+				      "delete alias b@example.com\n");
+	assert_int_equal(f->p.count[OP_DELETE], 1);
+	assert_int_equal(f->p.alias_count[OP_DELETE], 1);
+}
+
+static void
+test_delete_not_before_delay(void **state)
+{
+	struct fx *f = *state;
+
+	f->in.deprovision = DEPROV_DELETE;
+	f->in.delete_after = 30 * DAY;
+	disabled_leaver(f, 30 * DAY - 1);
+	assert_string_equal(build(f), "");
+}
+
+static void
+test_delete_after_zero(void **state)
+{
+	struct fx *f = *state;
+
+	f->in.deprovision = DEPROV_DELETE;
+	f->in.delete_after = 0;
+	disabled_leaver(f, 0);
+	assert_string_equal(build(f), "delete mailbox bob@example.com\n"
+				      "delete alias b@example.com\n");
+}
+
+static void
+test_disable_never_deletes(void **state)
+{
+	struct fx *f = *state;
+
+	f->in.deprovision = DEPROV_DISABLE;
+	f->in.delete_after = 0;
+	disabled_leaver(f, 365 * DAY);
+	assert_string_equal(build(f), "");
+}
+
+static void
+test_active_leaver_disabled_first_even_with_delete(void **state)
+{
+	struct fx *f = *state;
+
+	/* deprovision = delete still disables first: no delete in the
+	 * same run the object leaves */
+	f->in.deprovision = DEPROV_DELETE;
+	f->in.delete_after = 0;
+	synced_mailbox(f, "bob@example.com", "B", "Bob");
+	assert_string_equal(build(f), "disable mailbox bob@example.com\n");
+}
+
+static void
+test_inactive_without_disable_time_not_deleted(void **state)
+{
+	struct fx *f = *state;
+
+	/* a row someone set inactive by hand (disabled_at = 0) */
+	f->in.deprovision = DEPROV_DELETE;
+	f->in.delete_after = 0;
+	have(f, MK_MAILBOX, "bob@example.com", "Bob", NULL, false);
+	own(f, MK_MAILBOX, "bob@example.com", "B", 0);
+	assert_string_equal(build(f), "");
+}
+
+/* ---- conflicts: frozen addresses and anchors ---------------------- */
+
+static void
+test_frozen(void **state)
+{
+	struct fx *f = *state;
+
+	/* info@ is in conflict: not added, and the managed row stays */
+	strmap_put(&f->frozen_addr, "info@example.com", "info@example.com");
+	strmap_put(&f->frozen_addr, "new@example.com", "new@example.com");
+	have(f, MK_ALIAS, "info@example.com", NULL, "ann@example.com", true);
+	own(f, MK_ALIAS, "info@example.com", "A", 0);
+	want(f, MK_ALIAS, "new@example.com", "A", NULL, "ann@example.com");
+	/* Carl's primary is in conflict: none of his rows change */
+	strmap_put(&f->frozen_anchor, "C", "C");
+	synced_mailbox(f, "carl@example.com", "C", "Carl");
+	have(f, MK_ALIAS, "c@example.com", NULL, "carl@example.com", true);
+	own(f, MK_ALIAS, "c@example.com", "C", 0);
+	assert_string_equal(build(f), "");
+}
+
+/* ---- rows dirsync does not manage --------------------------------- */
+
+static void
+unmanaged_rows(struct fx *f)
+{
+	want(f, MK_MAILBOX, "bob@example.com", "B", "Bob Stone", NULL);
+	have(f, MK_MAILBOX, "bob@example.com", "Bob (hand made)", NULL, true);
+	want(f, MK_LIST, "sales@example.com", "G", "Sales", "bob@example.com");
+	have(f, MK_ALIAS, "sales@example.com", NULL, "x@example.com", true);
+	want(f, MK_ALIAS, "same@example.com", "B", NULL, "bob@example.com");
+	have(f, MK_ALIAS, "same@example.com", NULL, "bob@example.com", true);
+}
+
+static void
+test_adopt_off(void **state)
+{
+	struct fx *f = *state;
+
+	f->in.adopt = false;
+	unmanaged_rows(f);
+	assert_string_equal(build(f), "clash bob@example.com B\n"
+				      "clash sales@example.com G\n"
+				      "clash same@example.com B\n");
+	assert_int_equal(f->p.n, 0);
+}
+
+static void
+test_adopt_on(void **state)
+{
+	struct fx *f = *state;
+
+	f->in.adopt = true;
+	unmanaged_rows(f);
+	/* even a row that already matches is adopted (recorded as ours) */
+	assert_string_equal(build(f),
+			    "update mailbox bob@example.com [name,adopt]\n"
+			    "update alias same@example.com [adopt]\n"
+			    "update list sales@example.com [goto,adopt]\n");
+	assert_int_equal(f->p.nclashes, 0);
+}
+
+static void
+test_adopt_never_changes_table(void **state)
+{
+	struct fx *f = *state;
+
+	/* a mailbox row never becomes an alias or back, adopt or not */
+	f->in.adopt = true;
+	want(f, MK_ALIAS, "bob@example.com", "A", NULL, "ann@example.com");
+	have(f, MK_MAILBOX, "bob@example.com", "Bob", NULL, true);
+	want(f, MK_MAILBOX, "sales@example.com", "S", "Sales", NULL);
+	have(f, MK_ALIAS, "sales@example.com", NULL, "x@example.com", true);
+	assert_string_equal(build(f), "clash bob@example.com A\n"
+				      "clash sales@example.com S\n");
+}
+
+/* ---- order -------------------------------------------------------- */
+
+static void
+test_order(void **state)
+{
+	struct fx *f = *state;
+	size_t i;
+
+	/* inserted in the reverse of the wanted order */
+	want(f, MK_DOMAIN, "example.com", NULL, NULL, NULL);
+	want(f, MK_MAILBOX, "new@example.com", "N", "New", NULL);
+	want(f, MK_MAILBOX, "upd@example.com", "U", "Upd 2", NULL);
+	synced_mailbox(f, "upd@example.com", "U", "Upd");
+	synced_mailbox(f, "dis@example.com", "D", "Dis");
+	have(f, MK_ALIAS, "del@example.com", NULL, "upd@example.com", true);
+	own(f, MK_ALIAS, "del@example.com", "U", 0);
+	assert_string_equal(build(f),
+			    "delete alias del@example.com\n"
+			    "disable mailbox dis@example.com\n"
+			    "update mailbox upd@example.com [name]\n"
+			    "add mailbox new@example.com\n"
+			    "add domain example.com\n");
+	for (i = 1; i < f->p.n; i++)
+		assert_true(f->p.v[i - 1].op == f->p.v[i].op ||
+			    (f->p.v[i - 1].op == OP_DELETE) ||
+			    (f->p.v[i - 1].op == OP_DISABLE &&
+			     f->p.v[i].op != OP_DELETE) ||
+			    (f->p.v[i - 1].op == OP_UPDATE &&
+			     f->p.v[i].op == OP_ADD));
+}
+
+static void
+test_drop_removals(void **state)
+{
+	struct fx *f = *state;
+
+	want(f, MK_MAILBOX, "new@example.com", "N", "New", NULL);
+	synced_mailbox(f, "dis@example.com", "D", "Dis");
+	have(f, MK_ALIAS, "d@example.com", NULL, "dis@example.com", true);
+	own(f, MK_ALIAS, "d@example.com", "D", 0);
+	build(f);
+	assert_int_equal(f->p.n, 3);
+	plan_drop_removals(&f->p);
+	assert_int_equal(f->p.n, 1);
+	assert_int_equal(f->p.v[0].op, OP_ADD);
+	assert_int_equal(f->p.count[OP_DISABLE], 0);
+	assert_int_equal(f->p.alias_count[OP_DISABLE], 0);
+	assert_int_equal(f->p.count[OP_ADD], 1);
+}
+
+/* ---- safety limits ------------------------------------------------ */
+
+/* A plan with the given numbers of object/alias changes, by op. */
+static void
+fake_plan(struct plan *p, size_t add, size_t upd, size_t dis, size_t del,
+	  size_t aadd, size_t adel)
+{
+	memset(p, 0, sizeof(*p));
+	p->count[OP_ADD] = add;
+	p->count[OP_UPDATE] = upd;
+	p->count[OP_DISABLE] = dis;
+	p->count[OP_DELETE] = del;
+	p->alias_count[OP_ADD] = aadd;
+	p->alias_count[OP_DELETE] = adel;
+	p->n = add + upd + dis + del + aadd + adel;
+}
+
+static struct conf *
+limits_conf(void)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	conf_defaults(c);
+	return c;
+}
+
+static void
+free_conf(struct conf *c)
+{
+	conf_free(c);
+	free(c);
+}
+
+static void
+expect_hit(const struct plan *p, const struct conf *c, size_t managed,
+	   size_t in_scope, const char *limit, long allowed, long planned)
+{
+	struct limit_hit hit;
+	int rc = plan_check_limits(p, c, managed, in_scope, &hit);
+
+	if (limit == NULL) {
+		if (rc != 0)
+			fail_msg("unexpected limit %s (allowed %ld, planned "
+				 "%ld)", hit.limit, hit.allowed, hit.planned);
+		assert_null(hit.limit);
+		return;
+	}
+	assert_int_equal(rc, 1);
+	assert_non_null(hit.limit);
+	assert_string_equal(hit.limit, limit);
+	assert_int_equal(hit.allowed, allowed);
+	assert_int_equal(hit.planned, planned);
+}
+
+static void
+test_limits_defaults(void **state)
+{
+	struct conf *c = limits_conf();
+	struct plan p;
+
+	(void)state;
+	/* SPEC defaults: no hard limits, 10 %, allow_empty = no */
+	assert_int_equal(c->safety.max_adds, -1);
+	assert_int_equal(c->safety.max_delete_percent, 10);
+	assert_false(c->safety.allow_empty);
+	fake_plan(&p, 100000, 100000, 0, 0, 100000, 100000);
+	expect_hit(&p, c, 0, 1, NULL, 0, 0);
+	fake_plan(&p, 0, 0, 0, 0, 0, 0);
+	expect_hit(&p, c, 0, 1, NULL, 0, 0);
+	free_conf(c);
+}
+
+static void
+test_limits_each(void **state)
+{
+	struct conf *c = limits_conf();
+	struct plan p;
+
+	(void)state;
+	c->safety.max_delete_percent = -1;
+	c->safety.max_adds = 2;
+	fake_plan(&p, 2, 0, 0, 0, 0, 0);
+	expect_hit(&p, c, 10, 10, NULL, 0, 0);
+	fake_plan(&p, 3, 0, 0, 0, 0, 0);
+	expect_hit(&p, c, 10, 10, "max_adds", 2, 3);
+	c->safety.max_adds = -1;
+
+	c->safety.max_updates = 0;
+	fake_plan(&p, 0, 1, 0, 0, 0, 0);
+	expect_hit(&p, c, 10, 10, "max_updates", 0, 1);
+	c->safety.max_updates = -1;
+
+	/* disables and deletes together; alias rows are not objects */
+	c->safety.max_deletes = 2;
+	fake_plan(&p, 0, 0, 1, 1, 0, 5);
+	expect_hit(&p, c, 10, 10, NULL, 0, 0);
+	fake_plan(&p, 0, 0, 2, 1, 0, 0);
+	expect_hit(&p, c, 10, 10, "max_deletes", 2, 3);
+	c->safety.max_deletes = -1;
+
+	c->safety.max_alias_adds = 1;
+	fake_plan(&p, 5, 0, 0, 0, 2, 0);
+	expect_hit(&p, c, 10, 10, "max_alias_adds", 1, 2);
+	c->safety.max_alias_adds = -1;
+
+	c->safety.max_alias_deletes = 1;
+	fake_plan(&p, 0, 0, 0, 0, 0, 2);
+	expect_hit(&p, c, 10, 10, "max_alias_deletes", 1, 2);
+	p.alias_count[OP_DELETE] = 1;
+	p.alias_count[OP_DISABLE] = 1;   /* alias disables count too */
+	expect_hit(&p, c, 10, 10, "max_alias_deletes", 1, 2);
+	c->safety.max_alias_deletes = -1;
+
+	c->safety.max_total = 3;
+	fake_plan(&p, 1, 1, 0, 0, 1, 0);
+	expect_hit(&p, c, 10, 10, NULL, 0, 0);
+	fake_plan(&p, 1, 1, 0, 0, 1, 1);
+	expect_hit(&p, c, 10, 10, "max_total", 3, 4);
+	free_conf(c);
+}
+
+static void
+test_limits_delete_percent(void **state)
+{
+	struct conf *c = limits_conf();
+	struct plan p;
+
+	(void)state;
+	/* allowed = max(1, floor(managed * pct / 100)) */
+	fake_plan(&p, 0, 0, 1, 0, 0, 0);
+	expect_hit(&p, c, 12, 10, NULL, 0, 0);
+	fake_plan(&p, 0, 0, 2, 0, 0, 0);
+	expect_hit(&p, c, 12, 10, "max_delete_percent", 1, 2);
+	fake_plan(&p, 0, 0, 1, 1, 0, 0);   /* deletes count too */
+	expect_hit(&p, c, 12, 10, "max_delete_percent", 1, 2);
+	/* 10 % of 30 = 3: three may leave, not four */
+	fake_plan(&p, 0, 0, 3, 0, 0, 0);
+	expect_hit(&p, c, 30, 27, NULL, 0, 0);
+	fake_plan(&p, 0, 0, 4, 0, 0, 0);
+	expect_hit(&p, c, 30, 26, "max_delete_percent", 3, 4);
+	free_conf(c);
+}
+
+static void
+test_limits_delete_percent_floor(void **state)
+{
+	struct conf *c = limits_conf();
+	struct plan p;
+
+	(void)state;
+	/* 10 % of 5 is 0.5: at least one may always leave */
+	fake_plan(&p, 0, 0, 1, 0, 0, 0);
+	expect_hit(&p, c, 5, 4, NULL, 0, 0);
+	fake_plan(&p, 0, 0, 2, 0, 0, 0);
+	expect_hit(&p, c, 5, 3, "max_delete_percent", 1, 2);
+	/* 10 % of 39 = 3.9: floor 3 */
+	fake_plan(&p, 0, 0, 3, 0, 0, 0);
+	expect_hit(&p, c, 39, 36, NULL, 0, 0);
+	fake_plan(&p, 0, 0, 4, 0, 0, 0);
+	expect_hit(&p, c, 39, 35, "max_delete_percent", 3, 4);
+	/* 25 % of 12 = 3 */
+	c->safety.max_delete_percent = 25;
+	fake_plan(&p, 0, 0, 3, 0, 0, 0);
+	expect_hit(&p, c, 12, 9, NULL, 0, 0);
+	fake_plan(&p, 0, 0, 4, 0, 0, 0);
+	expect_hit(&p, c, 12, 8, "max_delete_percent", 3, 4);
+	/* alias removals are not objects */
+	c->safety.max_delete_percent = 10;
+	fake_plan(&p, 0, 0, 0, 0, 0, 50);
+	expect_hit(&p, c, 12, 12, NULL, 0, 0);
+	/* empty = no limit */
+	c->safety.max_delete_percent = -1;
+	fake_plan(&p, 0, 0, 12, 0, 0, 0);
+	expect_hit(&p, c, 12, 1, NULL, 0, 0);
+	free_conf(c);
+}
+
+static void
+test_limits_allow_empty(void **state)
+{
+	struct conf *c = limits_conf();
+	struct plan p;
+
+	(void)state;
+	fake_plan(&p, 0, 0, 2, 0, 0, 0);
+	expect_hit(&p, c, 2, 0, "allow_empty", 0, 0);
+	fake_plan(&p, 0, 0, 0, 0, 0, 0);
+	expect_hit(&p, c, 0, 0, "allow_empty", 0, 0);
+	c->safety.allow_empty = true;
+	c->safety.max_delete_percent = -1;
+	fake_plan(&p, 0, 0, 2, 0, 0, 0);
+	expect_hit(&p, c, 2, 0, NULL, 0, 0);
+	free_conf(c);
+}
+
+int
+main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_adds_into_empty_target),
+		T(test_in_step_is_no_change),
+		T(test_domains_shared),
+		T(test_updates),
+		T(test_reenable),
+		T(test_rename_by_anchor),
+		T(test_rename_of_disabled_mailbox_reenables),
+		T(test_rename_keeps_old_as_alias),
+		T(test_rename_swap_with_alias),
+		T(test_no_rename_across_anchors),
+		T(test_disable_leavers),
+		T(test_delete_after_delay),
+		T(test_delete_not_before_delay),
+		T(test_delete_after_zero),
+		T(test_disable_never_deletes),
+		T(test_active_leaver_disabled_first_even_with_delete),
+		T(test_inactive_without_disable_time_not_deleted),
+		T(test_frozen),
+		T(test_adopt_off),
+		T(test_adopt_on),
+		T(test_adopt_never_changes_table),
+		T(test_order),
+		T(test_drop_removals),
+		cmocka_unit_test(test_limits_defaults),
+		cmocka_unit_test(test_limits_each),
+		cmocka_unit_test(test_limits_delete_percent),
+		cmocka_unit_test(test_limits_delete_percent_floor),
+		cmocka_unit_test(test_limits_allow_empty),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
