@@ -389,7 +389,8 @@ plan_build(struct plan *p, const struct plan_input *in)
 
 	/* deletes, disables, updates, adds (frees addresses first); then
 	 * kind and address, so that reports and tests are deterministic */
-	qsort(p->v, p->n, sizeof(*p->v), cmp_change);
+	if (p->n > 1)
+		qsort(p->v, p->n, sizeof(*p->v), cmp_change);
 	if (p->nclashes > 1)
 		qsort(p->clashes, p->nclashes, sizeof(*p->clashes),
 		      cmp_clash);
