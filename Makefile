@@ -24,7 +24,7 @@ LIBOBJS := $(filter-out $(B)/src/main.o,$(OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all demo check deps test unit golden cli integration asan bench clean
+.PHONY: all demo check deps fuzz test unit golden cli integration asan bench clean
 
 all: $(B)/dirsync
 
@@ -46,7 +46,9 @@ $(B)/tests/%: tests/unit/%.c $(LIBOBJS)
 deps:
 	@scripts/deps.sh
 
-demo: deps all
+demo:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh $(B)/dirsync
 
 unit: $(UNIT_BINS)
@@ -67,10 +69,15 @@ test: unit golden cli
 asan:
 	@$(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS="-O1 -g" unit golden
 
+# Short libFuzzer runs of the LDIF and filter parsers (skips without clang).
+fuzz:
+	@tests/fuzz/run.sh 15
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory integration
 
 bench: all

@@ -1,10 +1,13 @@
 #!/bin/sh
 # Installs what building and testing dirsync needs, only when missing.
 # Idempotent: a machine that has everything runs no apt-get at all.
+#   deps.sh build   what `make` and `make demo` need
+#   deps.sh         everything `make check` needs (real servers included)
 set -eu
 
-PKGS="build-essential pkg-config libsqlite3-dev sqlite3 libjansson-dev
-libldap2-dev libsasl2-dev libpq-dev libcurl4-openssl-dev libcmocka-dev jq
+BUILD="build-essential pkg-config libsqlite3-dev sqlite3 libjansson-dev
+libldap2-dev libsasl2-dev libpq-dev libcurl4-openssl-dev"
+PKGS="$BUILD libcmocka-dev jq
 slapd ldap-utils openssl iproute2 python3 bc
 samba samba-ad-dc samba-ad-provision winbind krb5-user
 postgresql postgresql-client
@@ -12,6 +15,8 @@ postfix postfix-sqlite postfix-pgsql
 dovecot-core dovecot-sqlite dovecot-pgsql dovecot-imapd dovecot-lmtpd
 python3-aiosmtpd swaks man-db groff-base time
 clang libclang-rt-14-dev"
+
+[ "${1:-all}" = build ] && PKGS=$BUILD
 
 missing=""
 for p in $PKGS; do
