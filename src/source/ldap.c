@@ -1150,112 +1150,121 @@ ldap_src_search_err(struct source *s, int rc, const char *filter,
 	return -1;
 }
 
+/* Ask for the next page (cookie NULL: the first). */
+static int
+ldap_src_send_page(struct source *s, const char *filter, char **al,
+		   struct berval *cookie, unsigned long page, unsigned long got,
+		   int *msgid, struct err *err)
+{
+	LDAPControl *pctrl = NULL, *ctrls[2] = {NULL, NULL};
+	int rc;
+
+	rc = ldap_create_page_control(s->ld, s->page_size,
+				      cookie->bv_val ? cookie : NULL, 1,
+				      &pctrl);
+	if (rc != LDAP_SUCCESS)
+		return ldap_src_search_err(s, rc, filter, page, got, err);
+	ctrls[0] = pctrl;
+	rc = ldap_search_ext(s->ld, s->base, LDAP_SCOPE_SUBTREE, filter, al,
+			     0, ctrls, NULL, &s->tmo, LDAP_NO_LIMIT, msgid);
+	ldap_control_free(pctrl);
+	if (rc != LDAP_SUCCESS)
+		return ldap_src_search_err(s, rc, filter, page, got, err);
+	return 0;
+}
+
+/*
+ * The paged read.  Each page is taken whole off the connection
+ * (LDAP_MSG_ALL), the request for the next one goes out at once with its
+ * cookie, and only then are the page's entries handed to the callback:
+ * the server prepares page N+1 while the caller digests page N.  Memory:
+ * one page of messages.
+ */
 static int
 ldap_src_read(struct source *s, const char *filter, const char *const *attrs,
 	      source_entry_cb cb, void *ctx, struct err *err)
 {
 	char **al = ldap_src_attr_list(s, attrs);
 	struct berval cookie = {0, NULL};
-	LDAPControl *pctrl = NULL, *ctrls[2] = {NULL, NULL};
 	LDAPControl **sctrls = NULL, *pr;
-	LDAPMessage *res = NULL;
-	unsigned long page = 0, got = 0;
+	LDAPMessage *chain = NULL, *m, *done_msg;
+	unsigned long page = 1, got = 0;
 	ber_int_t estimate;
-	int msgid = -1, rc, type, ret = -1, srv_rc;
-	bool more = true, in_page;
+	int msgid = -1, rc, ret = -1, srv_rc;
+	bool more;
 
-	for (;;) {
-		page++;
-		rc = ldap_create_page_control(s->ld, s->page_size,
-					      cookie.bv_val ? &cookie : NULL, 1,
-					      &pctrl);
-		if (rc != LDAP_SUCCESS) {
-			ldap_src_search_err(s, rc, filter, page, got, err);
+	if (ldap_src_send_page(s, filter, al, &cookie, page, got, &msgid,
+			       err) < 0)
+		goto done;
+	for (;; page++) {
+		rc = ldap_result(s->ld, msgid, LDAP_MSG_ALL, &s->tmo, &chain);
+		if (rc == 0) {
+			ldap_src_search_err(s, LDAP_TIMEOUT, filter, page, got,
+					    err);
+			goto abandon;
+		}
+		if (rc < 0) {
+			ldap_get_option(s->ld, LDAP_OPT_RESULT_CODE, &rc);
+			ldap_src_search_err(s, rc ? rc : LDAP_SERVER_DOWN,
+					    filter, page, got, err);
 			goto done;
 		}
-		ctrls[0] = pctrl;
-		rc = ldap_search_ext(s->ld, s->base, LDAP_SCOPE_SUBTREE,
-				     filter, al, 0, ctrls, NULL, &s->tmo,
-				     LDAP_NO_LIMIT, &msgid);
-		ldap_control_free(pctrl);
-		pctrl = NULL;
-		if (rc != LDAP_SUCCESS) {
-			ldap_src_search_err(s, rc, filter, page, got, err);
+		done_msg = NULL;
+		for (m = ldap_first_message(s->ld, chain); m != NULL;
+		     m = ldap_next_message(s->ld, m))
+			if (ldap_msgtype(m) == LDAP_RES_SEARCH_RESULT)
+				done_msg = m;
+		if (done_msg == NULL) {
+			ldap_src_search_err(s, LDAP_SERVER_DOWN, filter, page,
+					    got, err);
+			goto abandon;
+		}
+		rc = ldap_parse_result(s->ld, done_msg, &srv_rc, NULL, NULL,
+				       NULL, &sctrls, 0);
+		if (rc != LDAP_SUCCESS)
+			srv_rc = rc;
+		if (srv_rc != LDAP_SUCCESS) {
+			/* a failed page fails the read: its entries are not
+			 * delivered, the caller discards the rest */
+			ldap_src_search_err(s, srv_rc, filter, page, got, err);
 			goto done;
 		}
-		for (in_page = true; in_page;) {
-			rc = ldap_result(s->ld, msgid, LDAP_MSG_ONE, &s->tmo,
-					 &res);
-			if (rc == 0) {
-				ldap_src_search_err(s, LDAP_TIMEOUT, filter,
-						    page, got, err);
+		ber_memfree(cookie.bv_val);
+		cookie.bv_val = NULL;
+		cookie.bv_len = 0;
+		pr = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, sctrls, NULL);
+		more = pr != NULL &&
+		       ldap_parse_pageresponse_control(s->ld, pr, &estimate,
+						       &cookie) == LDAP_SUCCESS &&
+		       cookie.bv_val != NULL && cookie.bv_len > 0;
+		ldap_controls_free(sctrls);
+		sctrls = NULL;
+		msgid = -1;
+		if (more && ldap_src_send_page(s, filter, al, &cookie, page + 1,
+					       got, &msgid, err) < 0)
+			goto done;
+		for (m = ldap_first_message(s->ld, chain); m != NULL;
+		     m = ldap_next_message(s->ld, m)) {
+			/* references (not chased) and intermediate
+			 * responses are skipped */
+			if (ldap_msgtype(m) != LDAP_RES_SEARCH_ENTRY)
+				continue;
+			if (ldap_src_deliver(s, m, cb, ctx, err) < 0) {
+				if (err->where[0] == '\0') {
+					char w[64];
+
+					snprintf(w, sizeof(w),
+						 "search page %lu", page);
+					err_where(err, w);
+				}
+				if (err->object[0] == '\0')
+					err_object(err, s->uri);
 				goto abandon;
 			}
-			if (rc < 0) {
-				ldap_get_option(s->ld, LDAP_OPT_RESULT_CODE,
-						&rc);
-				ldap_src_search_err(
-					s, rc ? rc : LDAP_SERVER_DOWN, filter,
-					page, got, err);
-				goto done;
-			}
-			type = rc;
-			switch (type) {
-			case LDAP_RES_SEARCH_ENTRY:
-				got++;
-				if (ldap_src_deliver(s, res, cb, ctx, err) <
-				    0) {
-					if (err->where[0] == '\0') {
-						char w[64];
-						snprintf(w, sizeof(w),
-							 "search page %lu",
-							 page);
-						err_where(err, w);
-					}
-					if (err->object[0] == '\0')
-						err_object(err, s->uri);
-					goto abandon;
-				}
-				break;
-			case LDAP_RES_SEARCH_REFERENCE:
-				/* a continuation reference: not chased */
-				break;
-			case LDAP_RES_SEARCH_RESULT:
-				in_page = false;
-				rc = ldap_parse_result(s->ld, res, &srv_rc,
-						       NULL, NULL, NULL,
-						       &sctrls, 0);
-				if (rc != LDAP_SUCCESS)
-					srv_rc = rc;
-				if (srv_rc != LDAP_SUCCESS) {
-					ldap_src_search_err(s, srv_rc, filter,
-							    page, got, err);
-					goto done;
-				}
-				ber_memfree(cookie.bv_val);
-				cookie.bv_val = NULL;
-				cookie.bv_len = 0;
-				pr = ldap_control_find(
-					LDAP_CONTROL_PAGEDRESULTS, sctrls,
-					NULL);
-				more = false;
-				if (pr != NULL &&
-				    ldap_parse_pageresponse_control(
-					    s->ld, pr, &estimate, &cookie) ==
-					    LDAP_SUCCESS &&
-				    cookie.bv_val != NULL &&
-				    cookie.bv_len > 0)
-					more = true;
-				ldap_controls_free(sctrls);
-				sctrls = NULL;
-				break;
-			default:
-				/* intermediate responses: nothing for us */
-				break;
-			}
-			ldap_msgfree(res);
-			res = NULL;
+			got++;
 		}
+		ldap_msgfree(chain);
+		chain = NULL;
 		if (!more)
 			break;
 	}
@@ -1263,9 +1272,10 @@ ldap_src_read(struct source *s, const char *filter, const char *const *attrs,
 	ret = 0;
 	goto done;
 abandon:
-	ldap_abandon_ext(s->ld, msgid, NULL, NULL);
+	if (msgid >= 0)
+		ldap_abandon_ext(s->ld, msgid, NULL, NULL);
 done:
-	ldap_msgfree(res);
+	ldap_msgfree(chain);
 	ldap_controls_free(sctrls);
 	ber_memfree(cookie.bv_val);
 	ldap_src_attr_list_free(al);
