@@ -608,6 +608,18 @@ ldap_src_connect(struct source *s, const char *uri, struct source_info *info,
 	s->ld = ld;
 	free(s->uri);
 	s->uri = xstrdup(uri);
+	{
+		int port = 0;
+		char *host = ldap_src_uri_host(uri, &port);
+
+		/* the global catalog holds a partial copy of each object */
+		if (port == 3268 || port == 3269)
+			log_warn("%s is a global catalog port: attributes outside "
+				 "the partial attribute set are missing there; "
+				 "use 636 (ldaps) or 389 with StartTLS",
+				 uri);
+		free(host);
+	}
 	snprintf(info->server, sizeof(info->server), "%s", uri);
 	if (strncasecmp(uri, "ldaps://", 8) == 0)
 		snprintf(info->tls, sizeof(info->tls), "ldaps%s",
