@@ -1,0 +1,914 @@
+/*
+ * test_rules.c - directory entries -> desired mail objects, driven through
+ * rules_apply() with snapshots built from struct entry values: address
+ * normalisation, anchors, SMTP: vs mail, aliases, conflicts, scope, names,
+ * contacts, and cycle-safe list expansion.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conf/conf.h"
+#include "model/snapshot.h"
+#include "rules/rules.h"
+
+/* ---- fixtures ----------------------------------------------------- */
+
+struct fx {
+	struct conf c;
+	struct snapshot s;
+	struct rules_result r;
+	bool applied;
+};
+
+static void
+set_list(struct strlist *l, const char *const *items)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->n = 0;
+	l->v = NULL;
+	for (i = 0; items[i] != NULL; i++)
+		;
+	l->v = calloc(i ? i : 1, sizeof(char *));
+	assert_non_null(l->v);
+	for (i = 0; items[i] != NULL; i++)
+		l->v[l->n++] = strdup(items[i]);
+}
+
+#define LIST(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	conf_defaults(&f->c);
+	set_list(&f->c.mapping.accepted_domains,
+		 LIST("example.com", "example.net"));
+	set_list(&f->c.mapping.domain_rewrite,
+		 LIST("example.local=example.com"));
+	snapshot_init(&f->s);
+	rules_init(&f->r);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	rules_free(&f->r);
+	snapshot_free(&f->s);
+	conf_free(&f->c);
+	free(f);
+	return 0;
+}
+
+static int
+hexval(char ch)
+{
+	return ch >= '0' && ch <= '9' ? ch - '0' : ch - 'a' + 10;
+}
+
+/*
+ * add(f, dn, "attr", "value", ..., NULL): one entry into the snapshot.
+ * Consecutive pairs with the same name are one multi-valued attribute.
+ * "objectGUID" values are 32 hex digits, stored as the 16 binary bytes
+ * an AD export carries.
+ */
+static void
+add(struct fx *f, const char *dn, ...)
+{
+	struct attr attrs[32];
+	struct val vals[32][32];
+	unsigned char bin[32][16];
+	struct entry e;
+	va_list ap;
+	const char *name, *v;
+	size_t na = 0, nb = 0;
+
+	memset(attrs, 0, sizeof(attrs));
+	va_start(ap, dn);
+	while ((name = va_arg(ap, const char *)) != NULL) {
+		struct attr *a;
+
+		v = va_arg(ap, const char *);
+		assert_non_null(v);
+		if (na == 0 || strcmp(attrs[na - 1].name, name) != 0) {
+			assert_true(na < 32);
+			attrs[na].name = name;
+			attrs[na].vals = vals[na];
+			na++;
+		}
+		a = &attrs[na - 1];
+		assert_true(a->nvals < 32);
+		if (strcmp(name, "objectGUID") == 0) {
+			size_t i;
+
+			assert_int_equal(strlen(v), 32);
+			assert_true(nb < 32);
+			for (i = 0; i < 16; i++)
+				bin[nb][i] = (unsigned char)(hexval(v[2 * i]) * 16 +
+							     hexval(v[2 * i + 1]));
+			a->vals[a->nvals].p = (const char *)bin[nb++];
+			a->vals[a->nvals].len = 16;
+		} else {
+			a->vals[a->nvals].p = v;
+			a->vals[a->nvals].len = strlen(v);
+		}
+		a->nvals++;
+	}
+	va_end(ap);
+	memset(&e, 0, sizeof(e));
+	e.dn = dn;
+	e.nattrs = na;
+	e.attrs = attrs;
+	e.origin = "test";
+	assert_int_equal(snapshot_add(&f->s, &e, NULL), 0);
+}
+
+/* An AD user; guid is 32 hex digits, extra pairs may follow. */
+#define USER(f, cn, guid, ...)                                             \
+	add(f, "CN=" cn ",OU=Staff,DC=example,DC=com", "objectClass", "top", \
+	    "objectClass", "person", "objectClass", "organizationalPerson",  \
+	    "objectClass", "user", "cn", cn, "objectGUID", guid,             \
+	    "userAccountControl", "512", __VA_ARGS__, NULL)
+#define GROUP(f, cn, guid, ...)                                            \
+	add(f, "CN=" cn ",OU=Groups,DC=example,DC=com", "objectClass", "top", \
+	    "objectClass", "group", "cn", cn, "objectGUID", guid,           \
+	    __VA_ARGS__, NULL)
+#define STAFF(cn) "CN=" cn ",OU=Staff,DC=example,DC=com"
+#define GRP(cn) "CN=" cn ",OU=Groups,DC=example,DC=com"
+
+#define G1 "01000000000000000000000000000000"
+#define G2 "02000000000000000000000000000000"
+#define G3 "03000000000000000000000000000000"
+#define G4 "04000000000000000000000000000000"
+#define G5 "05000000000000000000000000000000"
+#define G6 "06000000000000000000000000000000"
+#define G7 "07000000000000000000000000000000"
+#define G8 "08000000000000000000000000000000"
+/* the anchors rules_anchor() makes of them */
+#define A1 "00000001-0000-0000-0000-000000000000"
+#define A2 "00000002-0000-0000-0000-000000000000"
+#define A3 "00000003-0000-0000-0000-000000000000"
+
+static void
+apply(struct fx *f)
+{
+	struct err err;
+
+	err_clear(&err);
+	assert_int_equal(rules_apply(&f->c, &f->s, &f->r, &err), 0);
+	f->applied = true;
+}
+
+/* The desired object at addr, of the given kind (fails otherwise). */
+static const struct mobj *
+want(struct fx *f, enum mkind kind, const char *addr)
+{
+	const struct mobj *o = mset_get(&f->r.desired, addr);
+
+	if (o == NULL)
+		fail_msg("no desired object %s", addr);
+	if (o->kind != kind)
+		fail_msg("%s is a %s, not a %s", addr, mkind_name(o->kind),
+			 mkind_name(kind));
+	return o;
+}
+
+static void
+absent(struct fx *f, const char *addr)
+{
+	if (mset_get(&f->r.desired, addr) != NULL)
+		fail_msg("%s should not be desired", addr);
+}
+
+/* Number of warnings containing text. */
+static size_t
+warned(const struct fx *f, const char *text)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < f->r.nwarnings; i++)
+		if (strstr(f->r.warnings[i], text) != NULL)
+			n++;
+	return n;
+}
+
+/* Desired objects of one kind (domains excluded unless asked). */
+static size_t
+count_kind(const struct fx *f, enum mkind kind)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < f->r.desired.n; i++)
+		if (f->r.desired.v[i]->kind == kind)
+			n++;
+	return n;
+}
+
+/* ---- addresses and anchors ---------------------------------------- */
+
+static void
+expect_norm(const struct conf *c, const char *raw, const char *want_addr)
+{
+	char *got = rules_norm_address(c, raw);
+
+	if (want_addr == NULL) {
+		if (got != NULL)
+			fail_msg("'%s' should be refused, got '%s'", raw, got);
+		return;
+	}
+	if (got == NULL)
+		fail_msg("'%s' refused, wanted '%s'", raw, want_addr);
+	assert_string_equal(got, want_addr);
+	free(got);
+}
+
+static void
+test_norm_address(void **state)
+{
+	struct fx *f = *state;
+	char buf[300];
+
+	expect_norm(&f->c, "ann@example.com", "ann@example.com");
+	expect_norm(&f->c, "  Ann.Lee@Example.COM \t", "ann.lee@example.com");
+	/* domain_rewrite: the whole domain, after lower-casing */
+	expect_norm(&f->c, "Uma@EXAMPLE.LOCAL", "uma@example.com");
+	expect_norm(&f->c, "x@sub.example.local", "x@sub.example.local");
+	expect_norm(&f->c, "x@example.localhost", "x@example.localhost");
+	/* not addresses, or would break a Postfix goto list */
+	expect_norm(&f->c, "", NULL);
+	expect_norm(&f->c, "   ", NULL);
+	expect_norm(&f->c, "no-at-sign", NULL);
+	expect_norm(&f->c, "@example.com", NULL);
+	expect_norm(&f->c, "ann@", NULL);
+	expect_norm(&f->c, "a@b@example.com", NULL);
+	expect_norm(&f->c, "a b@example.com", NULL);
+	expect_norm(&f->c, "a,b@example.com", NULL);
+	expect_norm(&f->c, "\"a\"@example.com", NULL);
+	expect_norm(&f->c, "<a@example.com>", NULL);
+	expect_norm(&f->c, "a\\b@example.com", NULL);
+	expect_norm(&f->c, "j\xc3\xb6rg@example.com", NULL);
+	/* at most 254 characters */
+	memset(buf, 'a', sizeof(buf));
+	memcpy(buf + 254 - 12, "@example.com", 13);
+	assert_int_equal(strlen(buf), 254);
+	expect_norm(&f->c, buf, buf);
+	memset(buf, 'a', sizeof(buf));
+	memcpy(buf + 255 - 12, "@example.com", 13);
+	expect_norm(&f->c, buf, NULL);
+}
+
+static void
+test_anchor(void **state)
+{
+	struct fx *f = *state;
+	struct attr a;
+	struct val v;
+	struct entry e;
+	static const unsigned char guid[16] = {0, 1, 2, 3, 4, 5, 6, 7,
+					       8, 9, 10, 11, 12, 13, 14, 15};
+	char *s;
+
+	(void)f;
+	memset(&e, 0, sizeof(e));
+	e.dn = "CN=X,DC=example,DC=com";
+	e.nattrs = 1;
+	e.attrs = &a;
+	a.nvals = 1;
+	a.vals = &v;
+	/* AD objectGUID: the first three fields are little-endian */
+	a.name = "objectGUID";
+	v.p = (const char *)guid;
+	v.len = 16;
+	s = rules_anchor(&e, "cn=x,dc=example,dc=com");
+	assert_string_equal(s, "03020100-0504-0706-0809-0a0b0c0d0e0f");
+	free(s);
+	/* attribute names are case-insensitive */
+	a.name = "objectguid";
+	s = rules_anchor(&e, "cn=x,dc=example,dc=com");
+	assert_string_equal(s, "03020100-0504-0706-0809-0a0b0c0d0e0f");
+	free(s);
+	/* entryUUID (OpenLDAP), lower-cased */
+	a.name = "entryUUID";
+	v.p = "6F1C3A9E-1B2D-4C8E-9F00-00000000000A";
+	v.len = strlen(v.p);
+	s = rules_anchor(&e, "cn=x,dc=example,dc=com");
+	assert_string_equal(s, "6f1c3a9e-1b2d-4c8e-9f00-00000000000a");
+	free(s);
+	/* nsUniqueId (389-DS) */
+	a.name = "nsUniqueId";
+	v.p = "A1B2C3D4-11111111-22222222-33333333";
+	v.len = strlen(v.p);
+	s = rules_anchor(&e, "cn=x,dc=example,dc=com");
+	assert_string_equal(s, "a1b2c3d4-11111111-22222222-33333333");
+	free(s);
+	/* none: the normalised DN */
+	a.name = "cn";
+	s = rules_anchor(&e, "cn=x,dc=example,dc=com");
+	assert_string_equal(s, "dn:cn=x,dc=example,dc=com");
+	free(s);
+}
+
+/* ---- users: primary, aliases -------------------------------------- */
+
+static void
+test_smtp_primary_wins_over_mail(void **state)
+{
+	struct fx *f = *state;
+	const struct mobj *m;
+
+	USER(f, "Bob Stone", G1, "displayName", "Bob Stone", "mail",
+	     "bob@example.com", "proxyAddresses",
+	     "SMTP:Robert.Stone@example.com", "proxyAddresses",
+	     "smtp:rob@example.com");
+	apply(f);
+	m = want(f, MK_MAILBOX, "robert.stone@example.com");
+	assert_string_equal(m->name, "Bob Stone");
+	assert_string_equal(m->anchor, A1);
+	assert_true(m->active);
+	assert_int_equal(warned(f, "differs from mail bob@example.com"), 1);
+	/* mail is kept as an alias so its mail still arrives */
+	assert_string_equal(want(f, MK_ALIAS, "bob@example.com")->gotos,
+			    "robert.stone@example.com");
+	assert_string_equal(want(f, MK_ALIAS, "rob@example.com")->gotos,
+			    "robert.stone@example.com");
+	assert_string_equal(want(f, MK_ALIAS, "rob@example.com")->anchor, A1);
+	absent(f, "Robert.Stone@example.com");
+	assert_int_equal(f->r.in_scope, 1);
+}
+
+static void
+test_mail_only_and_case(void **state)
+{
+	struct fx *f = *state;
+
+	/* no SMTP: value: mail is the primary; case folded everywhere;
+	 * a repeated alias and one equal to the primary are not doubled */
+	USER(f, "Cal Reed", G1, "mail", "Cal.Reed@Example.COM",
+	     "proxyAddresses", "smtp:Cal@Example.NET", "proxyAddresses",
+	     "smtp:cal@example.net", "proxyAddresses",
+	     "smtp:CAL.REED@example.com");
+	apply(f);
+	want(f, MK_MAILBOX, "cal.reed@example.com");
+	want(f, MK_ALIAS, "cal@example.net");
+	assert_int_equal(count_kind(f, MK_ALIAS), 1);
+	assert_int_equal(f->r.nwarnings, 0);
+}
+
+static void
+test_two_smtp_primaries(void **state)
+{
+	struct fx *f = *state;
+
+	USER(f, "Ann Lee", G1, "mail", "ann@example.com", "proxyAddresses",
+	     "SMTP:ann@example.com", "proxyAddresses",
+	     "SMTP:ann.lee@example.com");
+	apply(f);
+	want(f, MK_MAILBOX, "ann@example.com");
+	assert_string_equal(want(f, MK_ALIAS, "ann.lee@example.com")->gotos,
+			    "ann@example.com");
+	assert_int_equal(warned(f, "more than one SMTP: primary"), 1);
+}
+
+static void
+test_other_prefixes_and_bad_values(void **state)
+{
+	struct fx *f = *state;
+
+	USER(f, "Dee Hill", G1, "mail", "dee@example.com", "proxyAddresses",
+	     "SMTP:dee@example.com", "proxyAddresses",
+	     "X500:/o=Example/ou=Exchange/cn=Recipients/cn=dee",
+	     "proxyAddresses", "SIP:dee@example.com", "proxyAddresses",
+	     "x400:c=GB;a= ;p=Example;o=Exchange;s=Hill;", "proxyAddresses",
+	     "EUM:1234;phone-context=example.com", "proxyAddresses",
+	     "smtp:no-at-sign", "proxyAddresses", "smtp:a,b@example.com",
+	     "proxyAddresses", "smtp:dee@gmail.com", "proxyAddresses",
+	     "smtp:dee@sub.example.com", "proxyAddresses",
+	     "smtp:dee@example.local");
+	apply(f);
+	want(f, MK_MAILBOX, "dee@example.com");
+	/* example.local is rewritten to example.com: that is the primary */
+	assert_int_equal(count_kind(f, MK_ALIAS), 0);
+	assert_int_equal(count_kind(f, MK_MAILBOX), 1);
+	assert_int_equal(warned(f, "not an address"), 2);
+	assert_int_equal(warned(f, "dee@gmail.com dropped"), 1);
+	assert_int_equal(warned(f, "dee@sub.example.com dropped"), 1);
+	assert_int_equal(warned(f, "SIP"), 0);
+	assert_int_equal(warned(f, "X500"), 0);
+	assert_int_equal(f->r.nwarnings, 4);
+}
+
+static void
+test_alias_attributes_configurable(void **state)
+{
+	struct fx *f = *state;
+
+	/* OpenLDAP style: bare addresses in mailAlternateAddress */
+	set_list(&f->c.mapping.alias_attributes,
+		 LIST("mailAlternateAddress"));
+	add(f, "uid=alice,ou=people,dc=example,dc=com", "objectClass",
+	    "inetOrgPerson", "uid", "alice", "cn", "Alice Martin", "mail",
+	    "alice.martin@example.com", "mailAlternateAddress",
+	    "Alice@Example.com", "proxyAddresses", "smtp:not-used@example.com",
+	    "entryUUID", "6F1C3A9E-1B2D-4C8E-9F00-000000000001", NULL);
+	apply(f);
+	assert_string_equal(want(f, MK_MAILBOX, "alice.martin@example.com")->anchor,
+			    "6f1c3a9e-1b2d-4c8e-9f00-000000000001");
+	want(f, MK_ALIAS, "alice@example.com");
+	absent(f, "not-used@example.com");
+}
+
+static void
+test_domains_and_rewrite(void **state)
+{
+	struct fx *f = *state;
+
+	USER(f, "Uma Patel", G1, "mail", "uma.patel@example.local",
+	     "proxyAddresses", "smtp:uma@EXAMPLE.LOCAL");
+	USER(f, "Vic Olsen", G2, "mail", "vic@other.org", "proxyAddresses",
+	     "smtp:vic@example.com");
+	apply(f);
+	want(f, MK_MAILBOX, "uma.patel@example.com");
+	assert_string_equal(want(f, MK_ALIAS, "uma@example.com")->gotos,
+			    "uma.patel@example.com");
+	/* a primary outside the accepted domains: skipped, with a warning */
+	absent(f, "vic@other.org");
+	absent(f, "vic@example.com");
+	assert_int_equal(warned(f, "vic@other.org is not in an accepted"), 1);
+	assert_int_equal(f->r.scope_counts[SC_DOMAIN], 1);
+	/* every accepted domain is a domain object */
+	want(f, MK_DOMAIN, "example.com");
+	want(f, MK_DOMAIN, "example.net");
+	assert_int_equal(count_kind(f, MK_DOMAIN), 2);
+	assert_int_equal(f->r.in_scope, 1);
+}
+
+static void
+test_names(void **state)
+{
+	struct fx *f = *state;
+
+	/* SPEC: displayName, else "givenName sn", else cn */
+	USER(f, "Ann Lee", G1, "mail", "ann@example.com", "displayName",
+	     "Ann Lee (Sales)", "givenName", "Ann", "sn", "Lee");
+	USER(f, "Bob Stone", G2, "mail", "bob@example.com", "givenName",
+	     "Robert", "sn", "Stone");
+	USER(f, "Cy Young", G3, "mail", "cy@example.com", "sn", "Young");
+	USER(f, "Di Lane", G4, "mail", "di@example.com", "givenName",
+	     "Diana");
+	USER(f, "Ed Wood", G5, "mail", "ed@example.com", "displayName", "");
+	apply(f);
+	assert_string_equal(want(f, MK_MAILBOX, "ann@example.com")->name,
+			    "Ann Lee (Sales)");
+	assert_string_equal(want(f, MK_MAILBOX, "bob@example.com")->name,
+			    "Robert Stone");
+	assert_string_equal(want(f, MK_MAILBOX, "cy@example.com")->name,
+			    "Cy Young");
+	assert_string_equal(want(f, MK_MAILBOX, "di@example.com")->name,
+			    "Di Lane");
+	assert_string_equal(want(f, MK_MAILBOX, "ed@example.com")->name,
+			    "Ed Wood");
+}
+
+/* ---- scope -------------------------------------------------------- */
+
+static void
+test_scope_filters(void **state)
+{
+	struct fx *f = *state;
+
+	USER(f, "In", G1, "mail", "in@example.com");
+	add(f, "CN=Off,OU=Staff,DC=example,DC=com", "objectClass", "user",
+	    "cn", "Off", "mail", "off@example.com", "userAccountControl",
+	    "514", NULL);
+	add(f, "CN=Off2,OU=Staff,DC=example,DC=com", "objectClass", "user",
+	    "cn", "Off2", "mail", "off2@example.com", "userAccountControl",
+	    "66050", NULL);
+	add(f, "CN=On2,OU=Staff,DC=example,DC=com", "objectClass", "user",
+	    "cn", "On2", "mail", "on2@example.com", "userAccountControl",
+	    "66048", NULL);
+	add(f, "uid=locked,ou=people,dc=example,dc=com", "objectClass",
+	    "inetOrgPerson", "cn", "Locked", "mail", "locked@example.com",
+	    "pwdAccountLockedTime", "20261101120000Z", NULL);
+	add(f, "uid=ns,ou=people,dc=example,dc=com", "objectClass",
+	    "inetOrgPerson", "cn", "Ns", "mail", "ns@example.com",
+	    "nsAccountLock", "TRUE", NULL);
+	USER(f, "Hidden", G2, "mail", "hidden@example.com",
+	     "msExchHideFromAddressLists", "TRUE");
+	USER(f, "Shown", G3, "mail", "shown@example.com",
+	     "msExchHideFromAddressLists", "FALSE");
+	USER(f, "No Mail", G4, "userPrincipalName", "nomail@example.com");
+	/* a computer is never synced, even with a mail value */
+	add(f, "CN=WS1,OU=Computers,DC=example,DC=com", "objectClass", "user",
+	    "objectClass", "computer", "cn", "WS1", "mail",
+	    "ws1@example.com", "userAccountControl", "4096", NULL);
+	apply(f);
+	want(f, MK_MAILBOX, "in@example.com");
+	want(f, MK_MAILBOX, "on2@example.com");
+	want(f, MK_MAILBOX, "shown@example.com");
+	absent(f, "off@example.com");
+	absent(f, "off2@example.com");
+	absent(f, "locked@example.com");
+	absent(f, "ns@example.com");
+	absent(f, "hidden@example.com");
+	absent(f, "nomail@example.com");
+	absent(f, "ws1@example.com");
+	assert_int_equal(count_kind(f, MK_MAILBOX), 3);
+	assert_int_equal(f->r.in_scope, 3);
+	assert_int_equal(f->r.scope_counts[SC_DISABLED], 4);
+	assert_int_equal(f->r.scope_counts[SC_HIDDEN], 1);
+	assert_int_equal(f->r.scope_counts[SC_NO_ADDRESS], 1);
+	assert_int_equal(f->r.nwarnings, 0);
+}
+
+static void
+test_scope_switches_off(void **state)
+{
+	struct fx *f = *state;
+
+	f->c.scope.enabled_only = false;
+	f->c.scope.visible_only = false;
+	f->c.scope.mail_enabled_only = false;
+	add(f, "CN=Off,OU=Staff,DC=example,DC=com", "objectClass", "user",
+	    "cn", "Off", "mail", "off@example.com", "userAccountControl",
+	    "514", NULL);
+	USER(f, "Hidden", G2, "mail", "hidden@example.com",
+	     "msExchHideFromAddressLists", "TRUE");
+	/* no mail: the userPrincipalName */
+	USER(f, "No Mail", G4, "userPrincipalName", "NoMail@example.com");
+	apply(f);
+	want(f, MK_MAILBOX, "off@example.com");
+	want(f, MK_MAILBOX, "hidden@example.com");
+	want(f, MK_MAILBOX, "nomail@example.com");
+}
+
+static void
+test_exclude(void **state)
+{
+	struct fx *f = *state;
+
+	set_list(&f->c.scope.exclude,
+		 LIST("svc-*", "test??", "*,OU=Contractors,DC=example,DC=com",
+		      "*@example.net", "kiosk[0-9]", "[!a-z]*"));
+	USER(f, "Ann", G1, "mail", "ann@example.com", "sAMAccountName", "ann",
+	     "proxyAddresses", "smtp:ann@example.net");
+	USER(f, "Printer", G2, "mail", "printer@example.com",
+	     "sAMAccountName", "svc-print");
+	USER(f, "Test01", G3, "mail", "t01@example.com", "sAMAccountName",
+	     "test01");
+	USER(f, "Test1", G4, "mail", "t1@example.com", "sAMAccountName",
+	     "test1");
+	add(f, "cn=Carl,ou=contractors,dc=example,dc=com", "objectClass",
+	    "user", "cn", "Carl", "mail", "carl@example.com",
+	    "sAMAccountName", "carl", "objectGUID", G5, NULL);
+	USER(f, "Ned", G6, "mail", "ned@example.net", "sAMAccountName", "ned");
+	USER(f, "Kiosk7", G7, "mail", "k7@example.com", "sAMAccountName",
+	     "kiosk7");
+	USER(f, "Nine", G8, "mail", "nine@example.com", "sAMAccountName",
+	     "9lives");
+	apply(f);
+	want(f, MK_MAILBOX, "ann@example.com");
+	want(f, MK_ALIAS, "ann@example.net");   /* only primaries excluded */
+	want(f, MK_MAILBOX, "t1@example.com");
+	assert_int_equal(count_kind(f, MK_MAILBOX), 2);
+	assert_int_equal(f->r.scope_counts[SC_EXCLUDED], 6);
+}
+
+static void
+test_object_types(void **state)
+{
+	struct fx *f = *state;
+
+	f->c.scope.object_types = OT_USERS;
+	USER(f, "Ann", G1, "mail", "ann@example.com");
+	GROUP(f, "Team", G2, "mail", "team@example.com", "member",
+	      STAFF("Ann"));
+	add(f, "CN=P,OU=Contacts,DC=example,DC=com", "objectClass", "contact",
+	    "cn", "P", "mail", "p@partner.org", "proxyAddresses",
+	    "smtp:p@example.com", "objectGUID", G3, NULL);
+	apply(f);
+	want(f, MK_MAILBOX, "ann@example.com");
+	absent(f, "team@example.com");
+	absent(f, "p@example.com");
+	assert_int_equal(f->r.scope_counts[SC_TYPE_OFF], 2);
+}
+
+static void
+test_member_of_nested(void **state)
+{
+	struct fx *f = *state;
+
+	set_list(&f->c.scope.member_of,
+		 LIST("cn=mail users, ou=groups, dc=example, dc=com"));
+	USER(f, "Ann", G1, "mail", "ann@example.com");
+	USER(f, "Bob", G2, "mail", "bob@example.com");
+	USER(f, "Dan", G3, "mail", "dan@example.com");
+	GROUP(f, "Mail Users", G4, "member", STAFF("Ann"), "member",
+	      GRP("Inner"));
+	/* Inner holds Bob and, in a cycle, Mail Users itself */
+	GROUP(f, "Inner", G5, "member", STAFF("Bob"), "member",
+	      GRP("Mail Users"));
+	GROUP(f, "Team", G6, "mail", "team@example.com", "member",
+	      STAFF("Ann"), "member", STAFF("Dan"));
+	apply(f);
+	want(f, MK_MAILBOX, "ann@example.com");
+	want(f, MK_MAILBOX, "bob@example.com");
+	absent(f, "dan@example.com");
+	assert_string_equal(want(f, MK_LIST, "team@example.com")->gotos,
+			    "ann@example.com");
+	assert_int_equal(f->r.scope_counts[SC_NOT_MEMBER], 1);
+}
+
+/* ---- conflicts ---------------------------------------------------- */
+
+static void
+test_conflict_alias(void **state)
+{
+	struct fx *f = *state;
+
+	USER(f, "Emma", G2, "mail", "emma@example.com", "proxyAddresses",
+	     "smtp:info@example.com");
+	USER(f, "Dan", G1, "mail", "dan@example.com", "proxyAddresses",
+	     "smtp:INFO@example.com");
+	apply(f);
+	/* neither gets it; both keep everything else */
+	absent(f, "info@example.com");
+	want(f, MK_MAILBOX, "dan@example.com");
+	want(f, MK_MAILBOX, "emma@example.com");
+	assert_int_equal(f->r.nconflicts, 1);
+	assert_string_equal(f->r.conflicts[0].address, "info@example.com");
+	assert_int_equal(f->r.conflicts[0].n, 2);
+	/* claimants sorted, so reports are stable */
+	assert_string_equal(f->r.conflicts[0].claimed_by[0], A1);
+	assert_string_equal(f->r.conflicts[0].claimed_by[1], A2);
+	assert_non_null(strmap_get(&f->r.frozen_addresses,
+				   "info@example.com"));
+	/* only an alias is contested: nobody is frozen */
+	assert_null(strmap_get(&f->r.frozen_anchors, A1));
+	assert_null(strmap_get(&f->r.frozen_anchors, A2));
+}
+
+static void
+test_conflict_primary(void **state)
+{
+	struct fx *f = *state;
+
+	USER(f, "Pat", G1, "mail", "shared@example.com", "proxyAddresses",
+	     "smtp:pat@example.com");
+	USER(f, "Quinn", G2, "mail", "Shared@Example.com");
+	/* Sam claims Rita's primary as his alias */
+	USER(f, "Rita", G3, "mail", "rita@example.com", "proxyAddresses",
+	     "smtp:r.ames@example.com");
+	USER(f, "Sam", G4, "mail", "sam@example.com", "proxyAddresses",
+	     "smtp:rita@example.com", "proxyAddresses",
+	     "smtp:s.cole@example.com");
+	GROUP(f, "Team", G5, "mail", "team@example.com", "member",
+	      STAFF("Pat"), "member", STAFF("Rita"), "member", STAFF("Sam"));
+	apply(f);
+	/* the objects whose primary is contested are left alone entirely */
+	absent(f, "shared@example.com");
+	absent(f, "pat@example.com");
+	absent(f, "rita@example.com");
+	absent(f, "r.ames@example.com");
+	assert_non_null(strmap_get(&f->r.frozen_anchors, A1));
+	assert_non_null(strmap_get(&f->r.frozen_anchors, A2));
+	assert_non_null(strmap_get(&f->r.frozen_anchors, A3));
+	want(f, MK_MAILBOX, "sam@example.com");
+	want(f, MK_ALIAS, "s.cole@example.com");
+	assert_string_equal(want(f, MK_LIST, "team@example.com")->gotos,
+			    "sam@example.com");
+	assert_int_equal(f->r.nconflicts, 2);
+	assert_string_equal(f->r.conflicts[0].address, "rita@example.com");
+	assert_string_equal(f->r.conflicts[1].address, "shared@example.com");
+}
+
+static void
+test_three_claimants_and_self(void **state)
+{
+	struct fx *f = *state;
+
+	USER(f, "A", G1, "mail", "a@example.com", "proxyAddresses",
+	     "smtp:sales@example.com", "proxyAddresses",
+	     "smtp:a@example.com");
+	USER(f, "B", G2, "mail", "b@example.com", "proxyAddresses",
+	     "smtp:sales@example.com");
+	GROUP(f, "Sales", G3, "mail", "sales-team@example.com",
+	      "proxyAddresses", "smtp:sales@example.com", "member",
+	      STAFF("A"));
+	apply(f);
+	assert_int_equal(f->r.nconflicts, 1);
+	assert_int_equal(f->r.conflicts[0].n, 3);
+	/* A's own primary listed as its alias is no conflict */
+	want(f, MK_MAILBOX, "a@example.com");
+	want(f, MK_LIST, "sales-team@example.com");
+}
+
+/* ---- lists and contacts ------------------------------------------- */
+
+static void
+test_lists_cycle_safe(void **state)
+{
+	struct fx *f = *state;
+
+	USER(f, "Ann", G1, "mail", "ann@example.com");
+	USER(f, "Bob", G2, "mail", "bob@example.com");
+	USER(f, "Cy", G3, "mail", "cy@example.com");
+	/* L1 <-> L2, and L3 is its own member */
+	GROUP(f, "L1", G4, "mail", "l1@example.com", "member", GRP("L2"),
+	      "member", STAFF("Ann"));
+	GROUP(f, "L2", G5, "mail", "l2@example.com", "member", GRP("L1"),
+	      "member", STAFF("Bob"), "member", STAFF("Ann"));
+	GROUP(f, "L3", G6, "mail", "l3@example.com", "member", GRP("L3"),
+	      "member", STAFF("Cy"), "member",
+	      "CN=Nobody,OU=Staff,DC=example,DC=com");
+	apply(f);
+	assert_string_equal(want(f, MK_LIST, "l1@example.com")->gotos,
+			    "ann@example.com,bob@example.com");
+	assert_string_equal(want(f, MK_LIST, "l2@example.com")->gotos,
+			    "ann@example.com,bob@example.com");
+	assert_string_equal(want(f, MK_LIST, "l3@example.com")->gotos,
+			    "cy@example.com");
+	assert_string_equal(want(f, MK_LIST, "l1@example.com")->anchor,
+			    "00000004-0000-0000-0000-000000000000");
+}
+
+static void
+test_lists_deep_nesting(void **state)
+{
+	struct fx *f = *state;
+	char dn[64], member[64], cn[16];
+	int i;
+	const int depth = 2000;
+
+	/* a chain of 2000 groups without an address: no recursion limit */
+	USER(f, "Ann", G1, "mail", "ann@example.com");
+	for (i = 0; i < depth; i++) {
+		snprintf(cn, sizeof(cn), "n%d", i);
+		snprintf(dn, sizeof(dn), "CN=n%d,OU=Groups,DC=example,DC=com",
+			 i);
+		if (i + 1 < depth)
+			snprintf(member, sizeof(member),
+				 "CN=n%d,OU=Groups,DC=example,DC=com", i + 1);
+		else
+			snprintf(member, sizeof(member), "%s", STAFF("Ann"));
+		add(f, dn, "objectClass", "group", "cn", cn, "member", member,
+		    NULL);
+	}
+	GROUP(f, "Top", G2, "mail", "top@example.com", "member",
+	      "CN=n0,OU=Groups,DC=example,DC=com");
+	apply(f);
+	assert_string_equal(want(f, MK_LIST, "top@example.com")->gotos,
+			    "ann@example.com");
+	assert_int_equal(count_kind(f, MK_LIST), 1);
+}
+
+static void
+test_list_members(void **state)
+{
+	struct fx *f = *state;
+
+	USER(f, "Ann", G1, "mail", "ann@example.com");
+	add(f, "CN=Dora,OU=Staff,DC=example,DC=com", "objectClass", "user",
+	    "cn", "Dora", "mail", "dora@example.com", "userAccountControl",
+	    "514", "objectGUID", G2, NULL);
+	add(f, "CN=Paula,OU=Contacts,DC=example,DC=com", "objectClass",
+	    "contact", "cn", "Paula", "mail", "partner@partner.org",
+	    "targetAddress", "SMTP:Partner@Partner.org", "objectGUID", G3,
+	    NULL);
+	/* a security group without address: nesting only, not a list */
+	GROUP(f, "Nest", G4, "member", STAFF("Ann"));
+	GROUP(f, "Mixed", G5, "mail", "mixed@example.com", "proxyAddresses",
+	      "SMTP:mixed@example.com", "proxyAddresses",
+	      "smtp:mixed@example.net", "member", GRP("Nest"), "member",
+	      STAFF("Dora"), "member", "CN=Paula,OU=Contacts,DC=example,DC=com",
+	      "member", "cn=ann, ou=staff, dc=example, dc=com");
+	GROUP(f, "Empty", G6, "mail", "empty@example.com");
+	GROUP(f, "Gone", G7, "mail", "gone@example.com", "member",
+	      STAFF("Dora"));
+	apply(f);
+	/* each member once, sorted; the contact by its external address */
+	assert_string_equal(want(f, MK_LIST, "mixed@example.com")->gotos,
+			    "ann@example.com,partner@partner.org");
+	assert_string_equal(want(f, MK_LIST, "mixed@example.com")->name,
+			    "Mixed");
+	/* a list's aliases point at the list */
+	assert_string_equal(want(f, MK_ALIAS, "mixed@example.net")->gotos,
+			    "mixed@example.com");
+	absent(f, "empty@example.com");
+	absent(f, "gone@example.com");
+	assert_int_equal(warned(f, "has no members in scope"), 2);
+	assert_int_equal(count_kind(f, MK_LIST), 1);
+}
+
+static void
+test_contacts(void **state)
+{
+	struct fx *f = *state;
+
+	/* targetAddress (SMTP: stripped) is the external address; internal
+	 * smtp: addresses in accepted domains forward to it */
+	add(f, "CN=Paula,OU=Contacts,DC=example,DC=com", "objectClass",
+	    "contact", "cn", "Paula", "mail", "partner@partner.org",
+	    "targetAddress", "SMTP:partner@partner.org", "proxyAddresses",
+	    "SMTP:partner@partner.org", "proxyAddresses",
+	    "smtp:partner@example.com", "proxyAddresses",
+	    "smtp:partner@example.net", "objectGUID", G1, NULL);
+	/* no targetAddress: mail is external */
+	add(f, "CN=Mo,OU=Contacts,DC=example,DC=com", "objectClass",
+	    "contact", "cn", "Mo", "mail", "mo@vendor.com", "proxyAddresses",
+	    "smtp:mo@example.com", "objectGUID", G2, NULL);
+	/* external only: no rows; no address at all: out of scope */
+	add(f, "CN=Ken,OU=Contacts,DC=example,DC=com", "objectClass",
+	    "contact", "cn", "Ken", "mail", "ken@external.org", "objectGUID",
+	    G3, NULL);
+	add(f, "CN=Nil,OU=Contacts,DC=example,DC=com", "objectClass",
+	    "contact", "cn", "Nil", "objectGUID", G4, NULL);
+	apply(f);
+	assert_string_equal(want(f, MK_CONTACT, "partner@example.com")->gotos,
+			    "partner@partner.org");
+	assert_string_equal(want(f, MK_CONTACT, "partner@example.net")->gotos,
+			    "partner@partner.org");
+	assert_string_equal(want(f, MK_CONTACT, "mo@example.com")->gotos,
+			    "mo@vendor.com");
+	absent(f, "partner@partner.org");
+	absent(f, "ken@external.org");
+	assert_int_equal(count_kind(f, MK_CONTACT), 3);
+	assert_int_equal(count_kind(f, MK_MAILBOX), 0);
+	assert_int_equal(f->r.in_scope, 3);
+	assert_int_equal(f->r.nwarnings, 0);
+}
+
+static void
+test_bad_group_filter(void **state)
+{
+	struct fx *f = *state;
+	struct err err;
+
+	free(f->c.mapping.group_filter);
+	f->c.mapping.group_filter = strdup("(objectClass=group");
+	USER(f, "Ann", G1, "mail", "ann@example.com");
+	err_clear(&err);
+	assert_int_equal(rules_apply(&f->c, &f->s, &f->r, &err), -1);
+	assert_int_equal(err.code, DS_E_CONFIG);
+}
+
+static void
+test_empty_directory(void **state)
+{
+	struct fx *f = *state;
+
+	apply(f);
+	assert_int_equal(f->r.in_scope, 0);
+	assert_int_equal(f->r.nconflicts, 0);
+	/* only the accepted domains */
+	assert_int_equal(f->r.desired.n, 2);
+}
+
+int
+main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_norm_address),
+		T(test_anchor),
+		T(test_smtp_primary_wins_over_mail),
+		T(test_mail_only_and_case),
+		T(test_two_smtp_primaries),
+		T(test_other_prefixes_and_bad_values),
+		T(test_alias_attributes_configurable),
+		T(test_domains_and_rewrite),
+		T(test_names),
+		T(test_scope_filters),
+		T(test_scope_switches_off),
+		T(test_exclude),
+		T(test_object_types),
+		T(test_member_of_nested),
+		T(test_conflict_alias),
+		T(test_conflict_primary),
+		T(test_three_claimants_and_self),
+		T(test_lists_cycle_safe),
+		T(test_lists_deep_nesting),
+		T(test_list_members),
+		T(test_contacts),
+		T(test_bad_group_filter),
+		T(test_empty_directory),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
