@@ -131,14 +131,29 @@ slapd_load()
 
 slapd_start()
 {
-	rm -f "$SLAPD_DIR/slapd.pid"
-	"$SLAPD_BIN" -f "$SLAPD_DIR/slapd.conf" \
-		-h "$SLAPD_URI/ $SLAPD_TLS_URI/ $SLAPD_LDAPI" \
-		>"$SLAPD_DIR/slapd.log" 2>&1 || {
-		echo "slapd_start: slapd failed to start:" >&2
-		cat "$SLAPD_DIR/slapd.log" >&2
-		return 1
-	}
+	local try
+	# Ports were free when picked; another test may have taken one since.
+	# Then slapd cannot bind: pick new ones and try again.
+	for try in 1 2 3; do
+		rm -f "$SLAPD_DIR/slapd.pid"
+		if "$SLAPD_BIN" -f "$SLAPD_DIR/slapd.conf" \
+			-h "$SLAPD_URI/ $SLAPD_TLS_URI/ $SLAPD_LDAPI" \
+			>"$SLAPD_DIR/slapd.log" 2>&1; then
+			break
+		fi
+		# slapd logs to syslog once detached: ask ss who holds the ports
+		if [ "$try" = 3 ] ||
+			! ss -Hltn "( sport = :$SLAPD_PORT or sport = :$SLAPD_TLS_PORT )" |
+			grep -q .; then
+			echo "slapd_start: slapd failed to start:" >&2
+			cat "$SLAPD_DIR/slapd.log" >&2
+			return 1
+		fi
+		SLAPD_PORT=$(ldap_free_port) || return 1
+		SLAPD_TLS_PORT=$(ldap_free_port) || return 1
+		SLAPD_URI=ldap://127.0.0.1:$SLAPD_PORT
+		SLAPD_TLS_URI=ldaps://127.0.0.1:$SLAPD_TLS_PORT
+	done
 	ldap_wait_port 127.0.0.1 "$SLAPD_PORT" 10 || return 1
 	ldap_wait_port 127.0.0.1 "$SLAPD_TLS_PORT" 10 || return 1
 	local i
