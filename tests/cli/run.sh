@@ -163,6 +163,12 @@ ds "$S" sync
 expect_rc ldif-missing 1
 expect_in ldif-missing-named "$S/no-such.ldif" "$S/err"
 
+scenario ldif-not-a-file
+mkconf "$S"
+ds "$S" sync
+expect_rc ldif-is-a-directory 1
+expect_in ldif-is-a-directory-named "$S" "$S/err"
+
 scenario ldif-malformed
 cp "$COMPANY" "$S/dir.ldif"
 mkconf "$S/dir.ldif"
@@ -185,6 +191,12 @@ sqlite_only malformed-db-byte-identical &&
 ds "$S" history --json
 expect_eq malformed-run-not-applied "false 1" \
 	"$(jq -r '.[0] | "\(.applied) \(.exit_code)"' "$S/out")"
+ds "$S" sync --json
+expect_rc malformed-json 1
+jq_true malformed-json-error '.applied == false and .summary.error == 1 and
+	(.errors | length) == 1 and
+	(.errors[0].message | contains("dir.ldif:100:"))'
+expect_eq malformed-json-rows-unchanged "$rows_before" "$(dbrows)"
 cp "$COMPANY" "$S/dir.ldif"
 ldif_edit "$S/dir.ldif" "Alice Martin" "userAccountControl: 512" \
 	"userAccountControl: 514" || fail malformed-setup "ldif_edit"
@@ -517,6 +529,10 @@ ds "$S" show "$(last_run)" --json
 jq_true safety-report '.applied == false and .limit_exceeded ==
 	{"limit": "max_delete_percent", "allowed": 3, "planned": 4} and
 	.summary.disable == 11'
+ds "$S" history --json
+jq_true safety-history '.[0].exit_code == 3 and .[0].applied == false'
+ds "$S" plan
+expect_rc safety-plan-stops-too 3
 ds "$S" sync --json
 expect_rc safety-stop-json 3
 jq_true safety-json-limit '.limit_exceeded.limit == "max_delete_percent"'
