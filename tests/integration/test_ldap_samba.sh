@@ -87,6 +87,7 @@ ds_expect_rc 0 "dirsync test"
 grep -q "flavor ad" "$DS_OUT" || ds_fail "test: flavor not ad"
 grep -q "TLS ldaps" "$DS_OUT" || ds_fail "test: TLS not ldaps"
 grep -q "naming context $BASE" "$DS_OUT" || ds_fail "test: naming context"
+[ "$(grep -c "^sample" "$DS_OUT")" = 5 ] || ds_fail "test: not 5 samples"
 
 ds_step "sync over ldaps:// (UPN bind) gives the same mail database as LDIF"
 ds_run samba_exec -- -c "$T/main.conf" sync --json

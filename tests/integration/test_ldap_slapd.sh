@@ -97,6 +97,8 @@ grep -q "flavor openldap" "$DS_OUT" || ds_fail "test: flavor not openldap"
 grep -q "TLS ldaps" "$DS_OUT" || ds_fail "test: TLS state not ldaps"
 grep -q "naming context dc=example,dc=com" "$DS_OUT" ||
 	ds_fail "test: naming context missing"
+grep -q "read *3035 entries" "$DS_OUT" || ds_fail "test: entries read"
+[ "$(grep -c '^sample' "$DS_OUT")" = 5 ] || ds_fail "test: not 5 samples"
 
 ds_step "sync over ldaps:// gives the same mail database as the LDIF source"
 ds_run -- -c "$T/main.conf" sync --json
