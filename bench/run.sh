@@ -8,6 +8,10 @@
 #   initial sync of 100k users <= 2 s, re-sync <= 1 s,
 #   peak RSS <= 1 KiB per directory object + 32 MiB.
 # A benchmark, not a test: it fails only when a run fails, not on a miss.
+#
+# Each sync is run BENCH_REPEAT times (default 3; 1 for N > 100000), the
+# initial one each time into a fresh database; the table shows the fastest
+# wall time and the largest peak RSS, so a busy machine skews less.
 set -u
 
 usage() {
@@ -52,6 +56,11 @@ measure() {
 	read -r SECS RSS <"$log.time"
 }
 
+# best OLD NEW: the smaller of two times (awk: they are decimals).
+best() {
+	awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'
+}
+
 ROWS=""
 for n in "$@"; do
 	ldif=$OUT/users-$n.ldif
@@ -81,15 +90,30 @@ for n in "$@"; do
 	path = $dir/state.db
 	CONF
 
-	echo "bench: N=$n: initial sync" >&2
-	measure "initial sync of $n" "$dir/initial.log" \
-	    "$BIN" -c "$dir/dirsync.conf" sync
-	s1=$SECS r1=$RSS
-	echo "bench: N=$n: re-sync" >&2
-	measure "re-sync of $n" "$dir/resync.log" \
-	    "$BIN" -c "$dir/dirsync.conf" sync
-	s2=$SECS r2=$RSS
-	[ "$r2" -gt "$r1" ] && r1=$r2
+	reps=${BENCH_REPEAT:-}
+	[ -n "$reps" ] || { [ "$n" -gt 100000 ] && reps=1 || reps=3; }
+	s1='' s2='' r1=0
+	for rep in $(seq "$reps"); do
+		rm -f "$dir"/mail.db* "$dir"/state.db*
+		echo "bench: N=$n: initial sync ($rep/$reps)" >&2
+		measure "initial sync of $n" "$dir/initial.log" \
+		    "$BIN" -c "$dir/dirsync.conf" sync
+		s1=$(best "$s1" "$SECS")
+		[ "$RSS" -gt "$r1" ] && r1=$RSS
+	done
+	for rep in $(seq "$reps"); do
+		echo "bench: N=$n: re-sync ($rep/$reps)" >&2
+		measure "re-sync of $n" "$dir/resync.log" \
+		    "$BIN" -c "$dir/dirsync.conf" sync
+		s2=$(best "$s2" "$SECS")
+		[ "$RSS" -gt "$r1" ] && r1=$RSS
+		if ! grep -q '^summary: 0 add, 0 update, 0 disable, 0 delete' \
+		    "$dir/resync.log"; then
+			echo "bench: re-sync of $n changed something:" >&2
+			grep '^summary' "$dir/resync.log" >&2
+			exit 1
+		fi
+	done
 	ROWS="$ROWS$n $objects $bytes $s1 $s2 $r1
 "
 done
