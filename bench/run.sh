@@ -42,18 +42,20 @@ if [ ! -x $TIME ]; then
 fi
 mkdir -p "$OUT" || exit 1
 
-# measure LABEL LOG CMD...: run CMD under time(1); sets SECS and RSS (KiB).
+# measure LABEL LOG CMD...: run CMD under time(1); sets SECS (wall), CPU
+# (user + system) and RSS (peak, KiB).
 measure() {
 	label=$1 log=$2
 	shift 2
-	$TIME -f '%e %M' -o "$log.time" "$@" >"$log" 2>&1
+	$TIME -f '%e %U %S %M' -o "$log.time" "$@" >"$log" 2>&1
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		echo "bench: $label failed (exit $rc), last lines of $log:" >&2
 		tail -n 5 "$log" >&2
 		exit 1
 	fi
-	read -r SECS RSS <"$log.time"
+	read -r SECS usr sys RSS <"$log.time"
+	CPU=$(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
 }
 
 # best OLD NEW: the smaller of two times (awk: they are decimals).
@@ -92,13 +94,14 @@ for n in "$@"; do
 
 	reps=${BENCH_REPEAT:-}
 	[ -n "$reps" ] || { [ "$n" -gt 100000 ] && reps=1 || reps=3; }
-	s1='' s2='' r1=0
+	s1='' s2='' c1='' c2='' r1=0
 	for rep in $(seq "$reps"); do
 		rm -f "$dir"/mail.db* "$dir"/state.db*
 		echo "bench: N=$n: initial sync ($rep/$reps)" >&2
 		measure "initial sync of $n" "$dir/initial.log" \
 		    "$BIN" -c "$dir/dirsync.conf" sync
 		s1=$(best "$s1" "$SECS")
+		c1=$(best "$c1" "$CPU")
 		[ "$RSS" -gt "$r1" ] && r1=$RSS
 	done
 	for rep in $(seq "$reps"); do
@@ -106,6 +109,7 @@ for n in "$@"; do
 		measure "re-sync of $n" "$dir/resync.log" \
 		    "$BIN" -c "$dir/dirsync.conf" sync
 		s2=$(best "$s2" "$SECS")
+		c2=$(best "$c2" "$CPU")
 		[ "$RSS" -gt "$r1" ] && r1=$RSS
 		if ! grep -q '^summary: 0 add, 0 update, 0 disable, 0 delete' \
 		    "$dir/resync.log"; then
@@ -114,15 +118,15 @@ for n in "$@"; do
 			exit 1
 		fi
 	done
-	ROWS="$ROWS$n $objects $bytes $s1 $s2 $r1
+	ROWS="$ROWS$n $objects $bytes $s1 $s2 $r1 $c1 $c2
 "
 done
 
 printf '%s' "$ROWS" | awk '
 BEGIN {
-	printf "%9s %9s %8s %9s %8s %9s %8s  %s\n", "N", "objects",
+	printf "%8s %8s %7s %9s %8s %8s %8s %11s  %s\n", "N", "objects",
 	    "LDIF MB", "initial s", "resync s", "peak MiB", "B/object",
-	    "targets"
+	    "cpu s", "targets"
 }
 {
 	n = $1; obj = $2; mb = $3 / 1048576; s1 = $4; s2 = $5; kib = $6
@@ -133,11 +137,13 @@ BEGIN {
 	if (n == 100000)
 		v = v (s1 <= 2 ? ", initial ok" : ", INITIAL MISSED") \
 		    (s2 <= 1 ? ", resync ok" : ", RESYNC MISSED")
-	printf "%9d %9d %8.1f %9.2f %8.2f %9.1f %8.0f  %s\n", n, obj, mb, s1,
-	    s2, mib, kib * 1024 / obj, v
+	printf "%8d %8d %7.1f %9.2f %8.2f %8.1f %8.0f %11s  %s\n", n, obj, mb,
+	    s1, s2, mib, kib * 1024 / obj, $7 "/" $8, v
 }
 END {
 	print ""
+	print "initial/resync s: best wall time; cpu s: best user+system" \
+	    " time, initial/resync"
 	print "targets: 100k users: initial <= 2 s, re-sync <= 1 s;" \
 	    " peak RSS <= 1 KiB/object + 32 MiB"
 }'
