@@ -225,6 +225,17 @@ jq -r '.errors[]' "$DS_OUT" | grep -q "127.0.0.1:$PROXY_PORT" ||
 [ "$(ds_summary disable)" = 0 ] || ds_fail "cut: disables planned"
 ds_same_db "$T/live.db" "$T/before.txt" "after the cut"
 
+ds_step "cut at 6 more points, from the TLS handshake to the last pages"
+for limit in 300 2500 9000 33000 150000 420000; do
+	start_proxy cut "$limit"
+	ds_run -- -c "$T/cut.conf" sync --json
+	stop_proxy
+	ds_expect_rc 1 "connection cut after $limit bytes"
+	[ "$(jq -r .applied "$DS_OUT")" = false ] ||
+		ds_fail "cut at $limit: applied"
+	ds_same_db "$T/live.db" "$T/before.txt" "after a cut at $limit bytes"
+done
+
 ds_step "server hangs between pages (timeout 2s): exit 1, nothing disabled"
 start_proxy stall 60000
 ldap_conf stall "ldaps://127.0.0.1:$PROXY_PORT" "page_size = 100"
