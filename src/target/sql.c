@@ -76,10 +76,13 @@ static const char SQL_MAILBOX_ACTIVE[] =
 static const char SQL_MAILBOX_RENAME[] =
 	"UPDATE mailbox SET username = $2, local_part = $3, domain = $4,"
 	" modified = $5 WHERE username = $1";
+/* $1 and $2 meet both a VARCHAR and a TEXT column: PostgreSQL wants
+ * one type per parameter, hence the casts (SQLite takes them too). */
 static const char SQL_SELF_ALIAS_RENAME[] =
-	"UPDATE alias SET address = $2,"
-	" goto = CASE WHEN goto = $1 THEN $2 ELSE goto END,"
-	" domain = $3, modified = $4 WHERE address = $1";
+	"UPDATE alias SET address = CAST($2 AS TEXT),"
+	" goto = CASE WHEN goto = CAST($1 AS TEXT) THEN CAST($2 AS TEXT)"
+	" ELSE goto END,"
+	" domain = $3, modified = $4 WHERE address = CAST($1 AS TEXT)";
 static const char SQL_ALIAS_GOTO[] =
 	"UPDATE alias SET goto = $2, modified = $3 WHERE address = $1";
 static const char SQL_ALIAS_ACTIVE[] =
