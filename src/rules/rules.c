@@ -467,9 +467,12 @@ map_addresses(struct rules_ctx *x, struct robj *o)
 	}
 	if (smtp_primary != NULL && mail_primary != NULL &&
 	    strcmp(smtp_primary, mail_primary) != 0) {
-		warn(x, "%s: SMTP: primary %s differs from %s %s; using %s",
-		     o->dn, smtp_primary, c->mapping.email_attribute,
-		     mail_primary, smtp_primary);
+		/* a contact's mail is its external address: no news */
+		if (o->type != RT_CONTACT)
+			warn(x, "%s: SMTP: primary %s differs from %s %s; "
+			     "using %s", o->dn, smtp_primary,
+			     c->mapping.email_attribute, mail_primary,
+			     smtp_primary);
 		if (!listed(al, nal, mail_primary) && nal < MAX_ALIASES)
 			al[nal++] = adup(x, mail_primary);
 	}
@@ -485,7 +488,6 @@ map_addresses(struct rules_ctx *x, struct robj *o)
 		free(addr);
 	}
 	free(smtp_primary);
-	free(mail_primary);
 
 	/* aliases: not the primary, only accepted domains */
 	o->naliases = 0;
@@ -496,12 +498,16 @@ map_addresses(struct rules_ctx *x, struct robj *o)
 		if (o->primary != NULL && strcmp(al[i], o->primary) == 0)
 			continue;
 		if (!domain_accepted(c, al[i])) {
-			warn(x, "%s: alias %s dropped: domain not accepted",
-			     o->dn, al[i]);
+			/* a contact's own external address is no news */
+			if (o->type != RT_CONTACT || mail_primary == NULL ||
+			    strcmp(al[i], mail_primary) != 0)
+				warn(x, "%s: alias %s dropped: domain not "
+				     "accepted", o->dn, al[i]);
 			continue;
 		}
 		o->aliases[o->naliases++] = al[i];
 	}
+	free(mail_primary);
 }
 
 static void
