@@ -139,6 +139,15 @@ q() {
 	fi
 }
 
+# target_sql FILE: runs an SQL file on the mail database.
+target_sql() {
+	if [ -n "$PG" ]; then
+		sh -c "$DIRSYNC_TEST_TARGET_SQL \"$1\""
+	else
+		sqlite3 "$S/mail.db" <"$1"
+	fi
+}
+
 # Every row dirsync writes, in a stable order.
 dbrows() {
 	q "SELECT * FROM domain ORDER BY domain"
