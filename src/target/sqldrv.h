@@ -44,6 +44,16 @@ struct sqldrv_ops {
 	/* Rows changed by the last query (for updates that must hit one). */
 	long (*changes)(struct sqldrv *db);
 	void (*close)(struct sqldrv *db);
+	/*
+	 * Optional (NULL: callers use query + changes).  Inside a
+	 * transaction, sends a statement that must change exactly `want`
+	 * rows (-1: any) without waiting for its answer.  A failure (an
+	 * error or another row count) is returned by this call or a later
+	 * queue/exec/query, its message naming the statement's first
+	 * parameter; exec("COMMIT") reports it instead of committing.
+	 */
+	int (*queue)(struct sqldrv *db, const char *sql, int nparams,
+		     const char *const *params, long want, struct err *err);
 };
 
 extern const struct sqldrv_ops sqldrv_sqlite_ops;

@@ -51,6 +51,27 @@ expect "$out" '^err target retryable: .*duplicate key.*23505' \
 [ "$(pg_sql "SELECT goto FROM alias WHERE address='a@example.com' AND active=1")" = "c@example.com,d@x.org" ] ||
     fail "active=1 lookup"
 
+# Inside a transaction statements are pipelined and plain INSERTs go out
+# 64 rows at a time: the checks still hold, only later.
+out=$(probe "$PG_URL" pipeline)
+expect "$out" '^err target retryable: expected 1 row(s) changed, got 0.*\[statement for missing@example.com\]' \
+    "a queued update that hits no row fails the commit, naming the row"
+expect "$out" '^ok rollback 1$' "rollback after a failed queue"
+[ "$(printf '%s\n' "$out" | grep '^row' | head -1)" = "row 0 NULL" ] ||
+    fail "nothing of the failed transaction was committed"
+ok "nothing of the failed transaction was committed"
+expect "$out" '^ok commit 2' "150 queued inserts and an update commit"
+expect "$out" '^row 150 changed@example.com$' \
+    "every row landed; the update saw the rows held back before it"
+expect "$out" 'Key (address)=(p007@example.com) already exists.*SQLSTATE 23505.*\[statement for p064@example.com and 63 more rows\]' \
+    "a duplicate inside a multi-row INSERT is reported with its key"
+[ "$(printf '%s\n' "$out" | grep '^row' | tail -1)" = "row 0 NULL" ] ||
+    fail "the duplicate's transaction left nothing"
+ok "the duplicate's transaction left nothing"
+pg_sql "DELETE FROM alias" >/dev/null
+# put back the row the next checks read
+probe "$PG_URL" rows >/dev/null
+
 out=$(probe "$PG_URL" reconnect)
 expect "$out" '^ok select after kill' "reconnects once outside a transaction"
 expect "$out" '^row a@example.com' "the retried statement returns its row"

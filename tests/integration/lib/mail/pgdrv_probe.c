@@ -31,6 +31,28 @@ static const char q_cols[] =
 	"SELECT username, password, name, maildir, quota, local_part,"
 	" domain, created, modified, active FROM mailbox WHERE 1=0";
 
+static const char q_count[] =
+	"SELECT count(*), min(goto) FROM alias WHERE address LIKE 'p%'";
+static const char q_goto[] = "SELECT goto FROM alias WHERE address = $1";
+
+/* 150 rows: two full multi-row INSERTs and 22 single ones. */
+static int
+queue_rows(struct sqldrv *db, int dup_at, struct err *err)
+{
+	char addr[64];
+	int i;
+
+	for (i = 0; i < 150; i++) {
+		const char *p[4] = {addr, "g@example.com", "example.com", "1"};
+
+		snprintf(addr, sizeof(addr), "p%03d@example.com",
+			 i == dup_at ? 7 : i);
+		if (ops->queue(db, q_ins, 4, p, 1, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 report(int rc, const char *what, struct err *err)
 {
@@ -145,6 +167,43 @@ main(int argc, char **argv)
 		err_clear(&err);
 		report(ops->exec(db, "COMMIT", &err), "commit after kill",
 		       &err);
+	} else if (strcmp(step, "pipeline") == 0) {
+		const char *upd[] = {"p005@example.com", "changed@example.com"};
+		const char *miss[] = {"missing@example.com", "x@example.com"};
+		const char *p5[] = {"p005@example.com"};
+
+		/* a row count that does not match: nothing is committed */
+		rc |= report(ops->exec(db, "BEGIN", &err), "begin", &err);
+		rc |= report(queue_rows(db, -1, &err), "queue rows", &err);
+		rc |= report(ops->queue(db, q_upd, 2, upd, 1, &err),
+			     "queue update", &err);
+		err_clear(&err);
+		if (ops->queue(db, q_upd, 2, miss, 1, &err) == 0)
+			report(ops->exec(db, "COMMIT", &err), "commit 1", &err);
+		else
+			report(-1, "queue missing", &err);
+		err_clear(&err);
+		report(ops->exec(db, "ROLLBACK", &err), "rollback 1", &err);
+		ops->query(db, q_count, 0, NULL, print_row, NULL, &err);
+		/* the same, committed; the update sees the held-back row */
+		rc |= report(ops->exec(db, "BEGIN", &err), "begin", &err);
+		rc |= report(queue_rows(db, -1, &err), "queue rows", &err);
+		rc |= report(ops->queue(db, q_upd, 2, upd, 1, &err),
+			     "queue update", &err);
+		rc |= report(ops->exec(db, "COMMIT", &err), "commit 2", &err);
+		ops->query(db, q_count, 0, NULL, print_row, NULL, &err);
+		ops->query(db, q_goto, 1, p5, print_row, NULL, &err);
+		/* a duplicate inside a multi-row INSERT */
+		ops->exec(db, "DELETE FROM alias", &err);
+		rc |= report(ops->exec(db, "BEGIN", &err), "begin", &err);
+		err_clear(&err);
+		if (queue_rows(db, 70, &err) == 0)
+			report(ops->exec(db, "COMMIT", &err), "commit 3", &err);
+		else
+			report(-1, "queue dup", &err);
+		err_clear(&err);
+		report(ops->exec(db, "ROLLBACK", &err), "rollback 3", &err);
+		ops->query(db, q_count, 0, NULL, print_row, NULL, &err);
 	} else if (strcmp(step, "columns") == 0) {
 		err_where(&err, "check schema");
 		err_object(&err, "mailbox");
