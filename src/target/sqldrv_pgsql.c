@@ -37,16 +37,16 @@
 #include "util/xalloc.h"
 
 #define PG_BOOLOID 16
+#define PG_TEXTOID 25
 /* Statements in flight before their answers are read.  Small enough that
  * neither side's socket buffer fills while the other is still writing. */
 #define PG_PIPE_BATCH 256
-#define PG_WANT_PREPARE (-2)
 /* Rows per multi-row INSERT (pg_queue). */
 #define PG_INSERT_ROWS 64
 
 /* A statement sent in pipeline mode whose answer is not read yet. */
 struct pg_pending {
-	long want;            /* rows it must change; -1 any; PG_WANT_PREPARE */
+	long want;            /* rows it must change; -1 any */
 	char what[160];       /* its first parameter, for messages */
 };
 
@@ -459,19 +459,55 @@ pg_prepare(struct sqldrv *db, const char *sql, int nparams,
 	   PGresult **res_out)
 {
 	struct pg_stmt *s = pg_stmt_find(db, sql);
-	PGresult *res;
+	bool in_tx = PQtransactionStatus(db->conn) == PQTRANS_INTRANS;
+	PGresult *res = NULL;
+	Oid *types = NULL;
 	char name[24];
+	int attempt;
 
 	*res_out = NULL;
 	if (s != NULL)
 		return s;
 	snprintf(name, sizeof(name), "ds_%u", db->next_id++);
-	res = PQprepare(db->conn, name, sql, nparams, NULL);
+	/*
+	 * The server infers each parameter's type from where it is used.
+	 * One used both as a VARCHAR and a TEXT ("SET address = $2, goto =
+	 * CASE ... THEN $2") is refused with 42P08; that parameter is then
+	 * declared TEXT, which assigns to either.  Inside a transaction a
+	 * savepoint keeps the refusal from aborting it.
+	 */
+	for (attempt = 0; attempt <= nparams; attempt++) {
+		const char *st, *dollar;
+		long k;
+
+		if (in_tx)
+			PQclear(PQexec(db->conn, "SAVEPOINT ds_prepare"));
+		res = PQprepare(db->conn, name, sql, nparams, types);
+		if (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK)
+			break;
+		if (in_tx)
+			PQclear(PQexec(db->conn,
+				       "ROLLBACK TO SAVEPOINT ds_prepare"));
+		st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		dollar = res ? strchr(PQresultErrorMessage(res), '$') : NULL;
+		k = dollar ? strtol(dollar + 1, NULL, 10) : 0;
+		if (st == NULL || strcmp(st, "42P08") != 0 || k < 1 ||
+		    k > nparams || (types != NULL && types[k - 1] == PG_TEXTOID))
+			break;
+		if (types == NULL)
+			types = xcalloc((size_t)nparams, sizeof(*types));
+		types[k - 1] = PG_TEXTOID;
+		PQclear(res);
+		res = NULL;
+	}
+	free(types);
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
 		*res_out = res;
 		return NULL;
 	}
 	PQclear(res);
+	if (in_tx)
+		PQclear(PQexec(db->conn, "RELEASE SAVEPOINT ds_prepare"));
 	db->stmts = xgrow(db->stmts, &db->capstmts, db->nstmts + 1,
 			  sizeof(*db->stmts));
 	s = &db->stmts[db->nstmts++];
@@ -575,9 +611,9 @@ pg_pend_push(struct sqldrv *db, long want, const char *what, size_t rows)
 }
 
 /*
- * Sends one statement in pipeline mode (preparing it first when new);
- * its answer is read by pg_pipe_drain.  Returns 0, or -1 when libpq could
- * not send (the connection is gone); err is not set then.
+ * Sends one statement, prepared beforehand (pg_queue), in pipeline mode;
+ * its answer is read by pg_pipe_drain.  Returns 0, or -1 when libpq
+ * could not send (the connection is gone); err is not set then.
  */
 static int
 pg_send(struct sqldrv *db, const char *sql, int nparams,
@@ -586,20 +622,8 @@ pg_send(struct sqldrv *db, const char *sql, int nparams,
 	struct pg_stmt *s = pg_stmt_find(db, sql);
 	const char *what = nparams > 0 ? params[0] : NULL;
 
-	if (s == NULL) {
-		char name[24];
-
-		snprintf(name, sizeof(name), "ds_%u", db->next_id++);
-		if (!PQsendPrepare(db->conn, name, sql, nparams, NULL))
-			return -1;
-		pg_pend_push(db, PG_WANT_PREPARE, what, 1);
-		db->stmts = xgrow(db->stmts, &db->capstmts, db->nstmts + 1,
-				  sizeof(*db->stmts));
-		s = &db->stmts[db->nstmts++];
-		s->sql = sql;
-		snprintf(s->name, sizeof(s->name), "%s", name);
-	}
-	if (!PQsendQueryPrepared(db->conn, s->name, nparams, params, NULL,
+	if (s == NULL ||
+	    !PQsendQueryPrepared(db->conn, s->name, nparams, params, NULL,
 				 NULL, 0))
 		return -1;
 	pg_pend_push(db, want, what, rows);
@@ -753,7 +777,6 @@ pg_pipe_drain(struct sqldrv *db, struct err *err)
 		return rc;
 	if (!PQpipelineSync(db->conn)) {
 		db->npend = 0;
-		pg_forget_statements(db);
 		return rc ? rc : pg_stmt_error(db, NULL, true, err);
 	}
 	for (;;) {
@@ -804,9 +827,6 @@ pg_pipe_drain(struct sqldrv *db, struct err *err)
 		PQclear(res);
 	}
 	db->npend = 0;
-	if (rc != 0)
-		/* a failed PREPARE may be among them: prepare afresh */
-		pg_forget_statements(db);
 	return rc;
 }
 
@@ -873,6 +893,26 @@ pg_queue(struct sqldrv *db, const char *sql, int nparams,
 		db->piped = true;
 	}
 	b = pg_batch_get(db, sql, nparams);
+	if (pg_stmt_find(db, sql) == NULL ||
+	    (b != NULL && pg_stmt_find(db, b->multi) == NULL)) {
+		/* a new statement: prepared on its own, its errors seen now */
+		PGresult *res;
+
+		if (pg_pipe_leave(db, false, err) != 0)
+			return -1;
+		if (pg_prepare(db, sql, nparams, &res) == NULL ||
+		    (b != NULL &&
+		     pg_prepare(db, b->multi, nparams * PG_INSERT_ROWS,
+				&res) == NULL)) {
+			pg_stmt_error(db, res, true, err);
+			PQclear(res);
+			return -1;
+		}
+		if (!PQenterPipelineMode(db->conn))
+			return pg_query_now(db, sql, nparams, params, want,
+					    err);
+		db->piped = true;
+	}
 	if (b != NULL && b->nrows > 0 && b->want != want)
 		rc = pg_batch_send(db, b);
 	else if (b == NULL)
