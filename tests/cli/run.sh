@@ -317,6 +317,10 @@ expect_rc json-plan 0
 jq_true json-plan-mode '.mode == "plan" and .applied == false and
 	(.changes | length) == 0 and .summary.conflict == 1'
 
+ds "$S" sync --dry-run --json
+expect_rc json-dry-run 0
+jq_true json-dry-run-mode '.mode == "dry-run" and .applied == false and
+	.run_id == null'
 # ---- history and show ----------------------------------------------------
 
 ds "$S" sync
@@ -342,6 +346,47 @@ jq_true show-json-report '.run_id == '"$run1"' and .mode == "sync" and
 ds "$S" show 99999
 expect_rc_not show-unknown-run 0
 expect_in show-unknown-run-named 99999 "$S/err"
+ds "$S" -q sync
+expect_rc quiet-sync 0
+expect_eq quiet-no-stdout "" "$(cat "$S/out")"
+
+mkconf "$COMPANY" "[state]
+keep_runs = 2"
+ds "$S" sync
+ds "$S" history --json
+jq_true history-keep-runs 'length == 2'
+
+
+# ---- a big report: stdout streams every change, the stored one keeps 2000 --
+
+scenario big-report
+awk 'BEGIN {
+	print "version: 1"
+	for (i = 0; i < 1100; i++) {
+		printf "\ndn: CN=User %d,OU=Staff,DC=example,DC=com\n", i
+		print "objectClass: user"
+		printf "cn: User %d\nmail: user%d@example.com\n", i, i
+		printf "proxyAddresses: SMTP:user%d@example.com\n", i
+		printf "proxyAddresses: smtp:u%d@example.net\n", i
+		printf "objectGUID: guid-%d\n", i
+	}
+}' >"$S/big.ldif"
+mkconf "$S/big.ldif"
+ds "$S" sync --json
+expect_rc big-sync 0
+if python3 -m json.tool "$S/out" >/dev/null 2>"$S/json.err"; then
+	pass big-json-valid
+else
+	fail big-json-valid "$(head -3 "$S/json.err")"
+fi
+jq_true big-json-all-changes '(.changes | length) == 2202 and
+	.summary.add == 2202 and (has("changes_omitted") | not)'
+ds "$S" show "$(last_run)" --json
+jq_true big-stored-report '(.changes | length) == 2000 and
+	.changes_omitted == 202 and .summary.add == 2202'
+ds "$S" show "$(last_run)"
+expect_in big-show-says-omitted "202 more changes" "$S/out"
+expect_eq big-rows 1100 "$(q "SELECT count(*) FROM mailbox WHERE active=1")"
 
 # ---- Postfix and Dovecot lookups on the synced example -------------------
 
