@@ -29,6 +29,7 @@
 #include <ldap.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "source/ldap_util.h"
@@ -61,8 +63,27 @@ struct ldap_src_pend {
 	int merged_into;          /* index of the first attr of that name, or -1 */
 };
 
+/*
+ * A watchdog for connecting.  libldap (as Debian builds it) runs the TLS
+ * handshake on a non-blocking socket without a deadline: a server that
+ * accepts TCP and then says nothing makes it spin forever at full CPU.
+ * The connection callback learns the socket; if connect + TLS + bind has
+ * not finished within twice `timeout`, the watchdog thread shuts the
+ * socket down, the handshake fails, and the next server is tried.
+ */
+struct ldap_src_watch {
+	struct ldap_conncb cb;    /* registered with libldap; lc_arg = this */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	int fd;                   /* -1: no socket yet / closed */
+	bool done, fired, running;
+	long secs;
+};
+
 struct source {
 	LDAP *ld;
+	struct ldap_src_watch watch;
 	const struct conf *conf;  /* borrowed: must outlive the source */
 	char *uri;                /* server in use */
 	char *base;               /* base DN searched */
@@ -266,6 +287,84 @@ ldap_src_is_transport_rc(int rc)
 
 /* ------------------------------------------------------------------ */
 /* connecting                                                          */
+
+static int
+ldap_src_watch_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv,
+		   struct sockaddr *addr, struct ldap_conncb *ctx)
+{
+	struct ldap_src_watch *w = ctx->lc_arg;
+	ber_socket_t fd = -1;
+
+	ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd);
+	pthread_mutex_lock(&w->mu);
+	w->fd = fd;
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+static void
+ldap_src_watch_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
+{
+	struct ldap_src_watch *w = ctx->lc_arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->fd = -1;
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void *
+ldap_src_watch_run(void *arg)
+{
+	struct ldap_src_watch *w = arg;
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += w->secs;
+	pthread_mutex_lock(&w->mu);
+	while (!w->done) {
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
+			continue;
+		if (!w->done && w->fd >= 0) {
+			shutdown(w->fd, SHUT_RDWR);
+			w->fired = true;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Arm the watchdog for one connection attempt; false if no thread. */
+static bool
+ldap_src_watch_start(struct ldap_src_watch *w, long secs)
+{
+	w->fd = -1;
+	w->done = false;
+	w->fired = false;
+	w->secs = secs;
+	w->running = pthread_create(&w->th, NULL, ldap_src_watch_run, w) == 0;
+	return w->running;
+}
+
+/* Disarm; returns whether it fired (the attempt was cut short). */
+static bool
+ldap_src_watch_stop(struct ldap_src_watch *w)
+{
+	bool fired;
+
+	if (!w->running)
+		return false;
+	pthread_mutex_lock(&w->mu);
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	w->running = false;
+	pthread_mutex_lock(&w->mu);
+	fired = w->fired;
+	pthread_mutex_unlock(&w->mu);
+	return fired;
+}
 
 static int
 ldap_src_set_options(LDAP *ld, const struct conf *c, const struct timeval *tmo,
@@ -601,9 +700,29 @@ ldap_src_connect(struct source *s, const char *uri, struct source_info *info,
 	}
 	if (ldap_src_set_options(ld, s->conf, &s->tmo, uri, err) < 0)
 		goto fail;
-	if (ldap_src_starttls(ld, s->conf, uri, transport, &tls_on, err) < 0)
+	if (ldap_set_option(ld, LDAP_OPT_CONNECT_CB, &s->watch.cb) !=
+	    LDAP_OPT_SUCCESS) {
+		err_where(err, "connect");
+		err_object(err, uri);
+		err_set(err, DS_E_INTERNAL, "cannot set the connect callback");
 		goto fail;
-	if (ldap_src_bind(ld, s->conf, uri, transport, err) < 0)
+	}
+	ldap_src_watch_start(&s->watch, 2 * (long)s->tmo.tv_sec);
+	rc = ldap_src_starttls(ld, s->conf, uri, transport, &tls_on, err);
+	if (rc == 0)
+		rc = ldap_src_bind(ld, s->conf, uri, transport, err);
+	if (ldap_src_watch_stop(&s->watch)) {
+		*transport = true;
+		err_where(err, "connect");
+		err_object(err, uri);
+		err->lib_rc = LDAP_TIMEOUT;
+		err_set(err, DS_E_CONNECT,
+			"no answer within %lds while connecting (TLS handshake "
+			"or bind); check the server",
+			2 * (long)s->tmo.tv_sec);
+		goto fail;
+	}
+	if (rc < 0)
 		goto fail;
 	s->ld = ld;
 	free(s->uri);
@@ -660,6 +779,12 @@ ldap_src_open(struct source **out, const struct conf *conf,
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->conf = conf;
+	pthread_mutex_init(&s->watch.mu, NULL);
+	pthread_cond_init(&s->watch.cv, NULL);
+	s->watch.fd = -1;
+	s->watch.cb.lc_add = ldap_src_watch_add;
+	s->watch.cb.lc_del = ldap_src_watch_del;
+	s->watch.cb.lc_arg = &s->watch;
 	s->tmo.tv_sec = conf->source.timeout > 0 ? conf->source.timeout
 						 : LDAP_SRC_DEFAULT_TIMEOUT;
 	s->page_size = conf->source.page_size > 0 &&
@@ -1302,6 +1427,8 @@ ldap_src_close(struct source *s)
 	ldap_src_pend_reset(s);
 	if (s->ld != NULL)
 		ldap_unbind_ext_s(s->ld, NULL, NULL);
+	pthread_cond_destroy(&s->watch.cv);
+	pthread_mutex_destroy(&s->watch.mu);
 	free(s->pend);
 	free(s->attrs);
 	free(s->vals);

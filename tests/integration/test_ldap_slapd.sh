@@ -247,6 +247,18 @@ jq -r '.errors[]' "$DS_OUT" | grep -q "no answer within timeout" ||
 	ds_fail "stall: report does not say timeout: $(jq -c .errors "$DS_OUT")"
 ds_same_db "$T/live.db" "$T/before.txt" "after the hang"
 
+ds_step "first server accepts TCP but never answers TLS: bounded, next one used"
+start_proxy stall 0
+ldap_conf tlshang "ldaps://127.0.0.1:$PROXY_PORT $SLAPD_TLS_URI"
+sed -i "s|^timeout = .*|timeout = 1s|" "$T/tlshang.conf"
+t0=$(date +%s)
+ds_run timeout 30 -- -c "$T/tlshang.conf" sync --json
+stop_proxy
+ds_expect_rc 0 "TLS hang then failover"
+[ $(($(date +%s) - t0)) -le 10 ] || ds_fail "TLS hang: took over 10 s"
+[ "$(jq -r .source.server "$DS_OUT")" = "$SLAPD_TLS_URI" ] ||
+	ds_fail "TLS hang: server used is $(jq -r .source.server "$DS_OUT")"
+
 ds_step "server back: the next run converges with no change"
 ds_run -- -c "$T/main.conf" sync --json
 ds_expect_rc 0 "sync after the failures"
