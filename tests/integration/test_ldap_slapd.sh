@@ -266,4 +266,42 @@ ds_expect_rc 0 "sync after the failures"
 	"$DS_OUT")" = "[0,0,0,0]" ] || ds_fail "sync after failures: changes"
 ds_same_db "$T/live.db" "$T/expected.txt" "final"
 
+ds_step "server without TLS: starttls = yes warns and goes on, demand refuses"
+(
+	trap 'slapd_stop' EXIT
+	SLAPD_NO_TLS=1
+	slapd_init "$T/plain" "dc=example,dc=com" || ds_fail "plain slapd_init"
+	slapd_load "$T/company-openldap.ldif" || ds_fail "plain slapadd"
+	slapd_start || ds_fail "plain slapd_start"
+	printf '%s\n' "$SLAPD_BIND_PW" >"$T/plain.secret"
+	chmod 600 "$T/plain.secret"
+	for mode in yes demand; do
+		cat >"$T/plain-$mode.conf" <<EOF
+[source]
+type = ldap
+uri = $SLAPD_URI
+starttls = $mode
+bind_dn = $SLAPD_BIND_DN
+bind_password_file = $T/plain.secret
+base_dn = dc=example,dc=com
+timeout = 5s
+[mapping]
+accepted_domains = example.com example.net
+domain_rewrite = example.local=example.com
+[target]
+url = sqlite://$T/plain.db
+[state]
+path = $T/plain-state.db
+EOF
+		chmod 600 "$T/plain-$mode.conf"
+	done
+	ds_run -- -c "$T/plain-demand.conf" sync
+	ds_expect_rc 1 "starttls = demand, no TLS on the server"
+	ds_expect_err "StartTLS refused by server" "starttls = demand"
+	ds_run -- -c "$T/plain-yes.conf" sync
+	ds_expect_rc 0 "starttls = yes, no TLS on the server"
+	ds_expect_err "WITHOUT encryption" "starttls = yes warning"
+	ds_same_db "$T/plain.db" "$T/expected.txt" "plain slapd vs LDIF"
+) || exit 1
+
 echo "ok: slapd"

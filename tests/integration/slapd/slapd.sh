@@ -9,7 +9,8 @@
 # SLAPD_TLS_PORT SLAPD_URI (ldap://) SLAPD_TLS_URI (ldaps://) SLAPD_LDAPI
 # SLAPD_CA (the test CA) SLAPD_OTHER_CA (an unrelated CA) SLAPD_BIND_DN
 # SLAPD_BIND_PW (service account, no size limit) SLAPD_LIMITED_DN (same
-# password, size limit 5) SLAPD_PID (after start).
+# password, size limit 5) SLAPD_PID (after start).  SLAPD_NO_TLS=1 before
+# slapd_init: a server without TLS (no ldaps://, StartTLS refused).
 #
 # The database is mdb with the memberof overlay; schemas core, cosine,
 # inetorgperson, nis and dirsync-test.schema (AD-like attributes).
@@ -47,6 +48,12 @@ slapd_init()
 	dc=${SLAPD_SUFFIX%%,*}
 	dc=${dc#*=}
 
+	local tls_conf=
+	if [ "${SLAPD_NO_TLS:-0}" != 1 ]; then
+		tls_conf="TLSCACertificateFile $SLAPD_DIR/tls/ca.crt
+TLSCertificateFile $SLAPD_DIR/tls/server.crt
+TLSCertificateKeyFile $SLAPD_DIR/tls/server.key"
+	fi
 	cat >"$SLAPD_DIR/slapd.conf" <<CONF
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
@@ -58,9 +65,7 @@ argsfile $SLAPD_DIR/slapd.args
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
-TLSCACertificateFile $SLAPD_DIR/tls/ca.crt
-TLSCertificateFile $SLAPD_DIR/tls/server.crt
-TLSCertificateKeyFile $SLAPD_DIR/tls/server.key
+$tls_conf
 sizelimit 500
 timelimit 60
 
@@ -136,8 +141,9 @@ slapd_start()
 	# Then slapd cannot bind: pick new ones and try again.
 	for try in 1 2 3; do
 		rm -f "$SLAPD_DIR/slapd.pid"
-		if "$SLAPD_BIN" -f "$SLAPD_DIR/slapd.conf" \
-			-h "$SLAPD_URI/ $SLAPD_TLS_URI/ $SLAPD_LDAPI" \
+		local listen="$SLAPD_URI/ $SLAPD_TLS_URI/ $SLAPD_LDAPI"
+		[ "${SLAPD_NO_TLS:-0}" = 1 ] && listen="$SLAPD_URI/ $SLAPD_LDAPI"
+		if "$SLAPD_BIN" -f "$SLAPD_DIR/slapd.conf" -h "$listen" \
 			>"$SLAPD_DIR/slapd.log" 2>&1; then
 			break
 		fi
@@ -155,7 +161,9 @@ slapd_start()
 		SLAPD_TLS_URI=ldaps://127.0.0.1:$SLAPD_TLS_PORT
 	done
 	ldap_wait_port 127.0.0.1 "$SLAPD_PORT" 10 || return 1
-	ldap_wait_port 127.0.0.1 "$SLAPD_TLS_PORT" 10 || return 1
+	if [ "${SLAPD_NO_TLS:-0}" != 1 ]; then
+		ldap_wait_port 127.0.0.1 "$SLAPD_TLS_PORT" 10 || return 1
+	fi
 	local i
 	for i in $(seq 1 100); do
 		[ -s "$SLAPD_DIR/slapd.pid" ] && break
