@@ -549,6 +549,37 @@ ds "$S" sync
 expect_in keep-old-then-idle \
 	"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
 
+# ---- drift: hand edits of managed rows are put back -----------------------
+
+scenario drift
+mkconf "$COMPANY"
+ds "$S" sync
+expect_rc drift-first-sync 0
+cat >"$S/drift.sql" <<'EOF'
+DELETE FROM mailbox WHERE username = 'grace.liu@example.com';
+DELETE FROM alias WHERE address = 'grace.liu@example.com';
+DELETE FROM alias WHERE address = 'ceo@example.com';
+UPDATE mailbox SET name = 'Hand Edited' WHERE username = 'ivan.petrov@example.com';
+UPDATE mailbox SET active = 0 WHERE username = 'julia.rossi@example.com';
+UPDATE alias SET active = 0 WHERE address = 'julia.rossi@example.com';
+UPDATE alias SET goto = 'someone@example.org' WHERE address = 'sales@example.com';
+EOF
+target_sql "$S/drift.sql" >"$S/drift.log" 2>&1 || fail drift-setup "$(head -2 "$S/drift.log")"
+ds "$S" sync
+expect_rc drift-sync 0
+expect_in drift-readd-mailbox 'add     mailbox  grace.liu@example.com name="Grace Liu"' "$S/out"
+expect_in drift-readd-alias "add     alias    ceo@example.com -> alice.martin@example.com" "$S/out"
+expect_in drift-name 'update  mailbox  ivan.petrov@example.com name "Hand Edited" -> "Ivan Petrov"' "$S/out"
+expect_in drift-reenable "update  mailbox  julia.rossi@example.com re-enabled" "$S/out"
+expect_in drift-goto "update  list     sales@example.com goto someone@example.org -> " "$S/out"
+lk_maildir grace.liu@example.com example.com/grace.liu/
+lk_goto grace.liu@example.com grace.liu@example.com
+lk_goto ceo@example.com alice.martin@example.com
+lk_maildir julia.rossi@example.com example.com/julia.rossi/
+lk_goto julia.rossi@example.com julia.rossi@example.com
+ds "$S" sync
+expect_in drift-then-idle "summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+
 # ---- the safety stop, then --force-limits --------------------------------
 
 scenario safety
