@@ -79,6 +79,8 @@ struct sqldrv {
 	size_t npend, cappend;
 	struct pg_batch *batches;
 	size_t nbatches, capbatches;
+	bool order_known;     /* strict_order was looked up */
+	bool strict_order;    /* inserts may not pass each other */
 };
 
 /*
@@ -740,15 +742,15 @@ pg_batch_send(struct sqldrv *db, struct pg_batch *b)
 	return rc;
 }
 
-/* Sends (or, discard: drops) every row held back. */
+/* Sends (or, discard: drops) every row held back, but keep's. */
 static int
-pg_batches_flush(struct sqldrv *db, bool discard)
+pg_batches_flush(struct sqldrv *db, bool discard, const struct pg_batch *keep)
 {
 	size_t i;
 	int rc = 0;
 
 	for (i = 0; i < db->nbatches; i++) {
-		if (db->batches[i].nrows == 0)
+		if (db->batches[i].nrows == 0 || &db->batches[i] == keep)
 			continue;
 		if (discard || rc != 0)
 			pg_batch_clear(&db->batches[i]);
@@ -771,7 +773,7 @@ pg_pipe_drain(struct sqldrv *db, struct err *err)
 
 	if (!db->piped)
 		return 0;
-	if (pg_batches_flush(db, false) != 0)
+	if (pg_batches_flush(db, false, NULL) != 0)
 		rc = pg_stmt_error(db, NULL, true, err);
 	if (db->npend == 0)
 		return rc;
@@ -839,7 +841,7 @@ pg_pipe_leave(struct sqldrv *db, bool discard, struct err *err)
 
 	if (!db->piped)
 		return 0;
-	pg_batches_flush(db, discard);
+	pg_batches_flush(db, discard, NULL);
 	rc = pg_pipe_drain(db, err);
 	if (PQexitPipelineMode(db->conn))
 		db->piped = false;
@@ -869,12 +871,41 @@ pg_query_now(struct sqldrv *db, const char *sql, int nparams,
 }
 
 /*
+ * Whether inserts into different tables must keep their order: when a
+ * foreign key or a trigger of someone else's schema (Postfixadmin's
+ * `domain` references) ties the tables together.  dirsync's own schema
+ * has neither.
+ */
+static bool
+pg_order_matters(struct sqldrv *db)
+{
+	static const char q[] =
+		"WITH t(oid) AS (SELECT to_regclass(n) FROM (VALUES"
+		" ('domain'), ('mailbox'), ('alias'), ('alias_domain')) v(n))"
+		" SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f'"
+		"  AND (conrelid IN (SELECT oid FROM t)"
+		"       OR confrelid IN (SELECT oid FROM t)))"
+		" OR EXISTS (SELECT 1 FROM pg_trigger WHERE NOT tgisinternal"
+		"  AND tgrelid IN (SELECT oid FROM t))";
+	PGresult *res = PQexec(db->conn, q);
+	/* when in doubt, keep the order */
+	bool strict = PQresultStatus(res) != PGRES_TUPLES_OK ||
+		      PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 'f';
+
+	PQclear(res);
+	return strict;
+}
+
+/*
  * Rows for a plain INSERT are held back and go out PG_INSERT_ROWS at a
  * time as one statement; anything else first sends what is held back, so
  * every statement still sees the ones queued before it.  Only INSERTs of
  * different statements may pass each other, and inserts of distinct keys
  * commute: the outcome is the same, only which duplicate is reported
- * first could differ.
+ * first could differ.  Where foreign keys or triggers make the order
+ * matter (pg_order_matters), a statement's rows are sent before another
+ * statement's rows are taken: batches then only form from runs of the
+ * same statement.
  */
 static int
 pg_queue(struct sqldrv *db, const char *sql, int nparams,
@@ -886,8 +917,14 @@ pg_queue(struct sqldrv *db, const char *sql, int nparams,
 	if (!db->piped) {
 		/* only a transaction's work is worth pipelining; failing
 		 * to enter the mode just costs the round trips */
-		if (PQtransactionStatus(db->conn) != PQTRANS_INTRANS ||
-		    !PQenterPipelineMode(db->conn))
+		if (PQtransactionStatus(db->conn) != PQTRANS_INTRANS)
+			return pg_query_now(db, sql, nparams, params, want,
+					    err);
+		if (!db->order_known) {
+			db->strict_order = pg_order_matters(db);
+			db->order_known = true;
+		}
+		if (!PQenterPipelineMode(db->conn))
 			return pg_query_now(db, sql, nparams, params, want,
 					    err);
 		db->piped = true;
@@ -915,8 +952,8 @@ pg_queue(struct sqldrv *db, const char *sql, int nparams,
 	}
 	if (b != NULL && b->nrows > 0 && b->want != want)
 		rc = pg_batch_send(db, b);
-	else if (b == NULL)
-		rc = pg_batches_flush(db, false);
+	else if (b == NULL || db->strict_order)
+		rc = pg_batches_flush(db, false, b);
 	else
 		rc = 0;
 	if (rc == 0 && b != NULL) {
