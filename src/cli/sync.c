@@ -204,7 +204,8 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	if (tops->open(&tgt, c, readonly, &err) != 0 ||
 	    tops->load(tgt, &current, &err) != 0)
 		goto report;
-	if (state_load_managed(st, &managed, &err) != 0)
+	if (state_load_managed(st, &managed, &current, &rules.desired,
+			       &err) != 0)
 		goto report;
 	log_msg(stage_lvl, "target holds %zu objects, %zu managed (%.2fs)",
 		current.n, managed.n, now_seconds() - t0);

@@ -112,6 +112,15 @@ mset_get(const struct mset *s, const char *address)
 }
 
 void
+mset_seal(struct mset *s)
+{
+	if (s->n > 0 && s->cap > s->n) {
+		s->v = xrealloc(s->v, s->n * sizeof(*s->v));
+		s->cap = s->n;
+	}
+}
+
+void
 mset_truncate(struct mset *s, size_t n)
 {
 	size_t i;

@@ -51,6 +51,8 @@ struct mobj *mset_get(const struct mset *s, const char *address);
 /* With hash = strmap_hash(address), for one address in several sets. */
 struct mobj *mset_get_h(const struct mset *s, const char *address,
 			uint32_t hash);
+/* After the last add: give back the spare room of v. */
+void mset_seal(struct mset *s);
 /* Keeps v[0..n) (the caller compacted v) and rebuilds the index. */
 void mset_truncate(struct mset *s, size_t n);
 void mset_free(struct mset *s);

@@ -45,9 +45,10 @@ managed_get_h(const struct managed *m, const char *address, uint32_t h)
 	return i >= 0 ? m->v[i] : NULL;
 }
 
-struct managed_rec *
-managed_add(struct managed *m, const char *address, enum mkind kind,
-	    const char *anchor, long long disabled_at)
+static struct managed_rec *
+add_rec(struct managed *m, const char *address, const struct mobj *cur,
+	const struct mobj *want, unsigned char known, enum mkind kind,
+	const char *anchor, long long disabled_at)
 {
 	struct managed_rec *r;
 
@@ -56,29 +57,55 @@ managed_add(struct managed *m, const char *address, enum mkind kind,
 	    0)
 		return NULL;   /* one probe; slot n is not read while inserting */
 	r = arena_alloc(&m->arena, sizeof(*r));
-	r->address = arena_strdup(&m->arena, address);
+	r->address = cur != NULL    ? cur->address
+		     : want != NULL ? want->address
+				    : arena_strdup(&m->arena, address);
+	r->cur = cur;
+	r->want = want;
+	r->known = known;
 	r->kind = kind;
-	r->anchor = NULL;
-	if (anchor != NULL) {
-		/* an owner's aliases share its anchor: keep one copy */
-		r->anchor = strmap_get(&m->anchors, anchor);
-		if (r->anchor == NULL) {
-			char *a = arena_strdup(&m->arena, anchor);
-
-			strmap_put(&m->anchors, a, a);
-			r->anchor = a;
-		}
-	}
+	/* the desired object of the same owner has the very same anchor */
+	if (anchor == NULL)
+		r->anchor = NULL;
+	else if (want != NULL && want->anchor != NULL &&
+		 strcmp(want->anchor, anchor) == 0)
+		r->anchor = want->anchor;
+	else
+		r->anchor = arena_strdup(&m->arena, anchor);
 	r->disabled_at = disabled_at;
 	m->v[m->n++] = r;
 	return r;
+}
+
+struct managed_rec *
+managed_add(struct managed *m, const char *address, enum mkind kind,
+	    const char *anchor, long long disabled_at)
+{
+	return add_rec(m, address, NULL, NULL, 0, kind, anchor, disabled_at);
+}
+
+struct managed_rec *
+managed_add_known(struct managed *m, const char *address,
+		  const struct mobj *cur, const struct mobj *want,
+		  enum mkind kind, const char *anchor, long long disabled_at)
+{
+	return add_rec(m, address, cur, want, MR_CUR | MR_WANT, kind, anchor,
+		       disabled_at);
+}
+
+void
+managed_seal(struct managed *m)
+{
+	if (m->n > 0 && m->cap > m->n) {
+		m->v = xrealloc(m->v, m->n * sizeof(*m->v));
+		m->cap = m->n;
+	}
 }
 
 void
 managed_free(struct managed *m)
 {
 	idxmap_free(&m->by_addr);
-	strmap_free(&m->anchors);
 	free(m->v);
 	arena_free(&m->arena);
 	memset(m, 0, sizeof(*m));
@@ -197,7 +224,10 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 
 				if (r->kind != MK_MAILBOX || r->anchor == NULL ||
 				    (d != NULL && d->kind == MK_MAILBOX) ||
-				    mset_get(in->current, r->address) == NULL ||
+				    ((r->known & MR_CUR)
+					     ? r->cur == NULL
+					     : mset_get(in->current,
+							r->address) == NULL) ||
 				    frozen_addr(in, r->address))
 					continue;
 				strmap_put(&rn->by_anchor, r->anchor,
@@ -338,13 +368,20 @@ plan_build(struct plan *p, const struct plan_input *in)
 	for (i = 0; i < in->managed->n; i++) {
 		const struct managed_rec *m = in->managed->v[i];
 		const uint32_t h = strmap_hash(m->address);
-		const struct mobj *cur = mset_get_h(in->current, m->address, h);
+		const struct mobj *cur =
+			(m->known & MR_CUR)
+				? m->cur
+				: mset_get_h(in->current, m->address, h);
+		const struct mobj *want =
+			(m->known & MR_WANT)
+				? m->want
+				: mset_get_h(in->desired, m->address, h);
 		struct mobj gone;
 		struct change *ch;
 		bool owner_wanted;
 
 		if (m->kind == MK_DOMAIN ||
-		    mset_get_h(in->desired, m->address, h) != NULL ||
+		    want != NULL ||
 		    (rn.from.len > 0 && strmap_get(&rn.from, m->address)) ||
 		    frozen_addr(in, m->address) ||
 		    frozen_anchor(in, m->anchor) || cur == NULL)

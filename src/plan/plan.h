@@ -45,21 +45,44 @@ struct managed_rec {
 	enum mkind kind;
 	const char *anchor;
 	long long disabled_at;    /* unix time, 0 = active */
+	/*
+	 * Filled at load when the caller passes the sets (saves lookups and
+	 * copies): its row in the current set and its object in the desired
+	 * set, valid where `known` has MR_CUR / MR_WANT; else look them up.
+	 */
+	const struct mobj *cur;
+	const struct mobj *want;
+	unsigned char known;
 };
+
+#define MR_CUR 0x1
+#define MR_WANT 0x2
 
 struct managed {
 	struct arena arena;
 	struct managed_rec **v;
 	size_t n, cap;
 	struct idxmap by_addr;    /* address -> index in v */
-	struct strmap anchors;    /* interned anchor strings */
 };
 
 void managed_init(struct managed *m);
 struct managed_rec *managed_add(struct managed *m, const char *address,
 				enum mkind kind, const char *anchor,
 				long long disabled_at);
+/*
+ * Like managed_add, with the record's row in the current set and its
+ * object in the desired set already looked up (either may be NULL: not
+ * there).  Strings are shared with them where equal; both sets must
+ * outlive m.
+ */
+struct managed_rec *managed_add_known(struct managed *m, const char *address,
+				      const struct mobj *cur,
+				      const struct mobj *want, enum mkind kind,
+				      const char *anchor,
+				      long long disabled_at);
 struct managed_rec *managed_get(const struct managed *m, const char *address);
+/* After the last add: give back spare room. */
+void managed_seal(struct managed *m);
 void managed_free(struct managed *m);
 
 struct plan_input {

@@ -1115,6 +1115,7 @@ rules_end(struct rules_ctx *x, struct err *err)
 		m.active = true;
 		mset_add_ref(&r->desired, &m);
 	}
+	mset_seal(&r->desired);
 	free(w.stack);
 	ctx_free(x);
 	return 0;

@@ -84,7 +84,9 @@ fail:
 }
 
 int
-state_load_managed(struct state *st, struct managed *m, struct err *err)
+state_load_managed(struct state *st, struct managed *m,
+		   const struct mset *current, const struct mset *desired,
+		   struct err *err)
 {
 	sqlite3_stmt *q = NULL;
 	int rc;
@@ -109,9 +111,19 @@ state_load_managed(struct state *st, struct managed *m, struct err *err)
 
 		if (addr == NULL || kind == NULL || mkind_parse(kind, &k) != 0)
 			continue;
-		managed_add(m, addr, k, anchor, sqlite3_column_int64(q, 3));
+		if (current != NULL && desired != NULL) {
+			uint32_t h = strmap_hash(addr);
+
+			managed_add_known(m, addr, mset_get_h(current, addr, h),
+					  mset_get_h(desired, addr, h), k,
+					  anchor, sqlite3_column_int64(q, 3));
+		} else {
+			managed_add(m, addr, k, anchor,
+				    sqlite3_column_int64(q, 3));
+		}
 	}
 	sqlite3_finalize(q);
+	managed_seal(m);
 	if (rc != SQLITE_DONE)
 		return db_err(st, err, "load managed");
 	return 0;
@@ -171,7 +183,7 @@ state_record_plan(struct state *st, const struct plan *p,
 	qsort(order, p->n, sizeof(*order), cmp_change_addr);
 
 	/* a bigger cache for a big write; loads scan once with the default */
-	sqlite3_exec(st->db, "PRAGMA cache_size = -32768", NULL, NULL, NULL);
+	sqlite3_exec(st->db, "PRAGMA cache_size = -8192", NULL, NULL, NULL);
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
 		free(order);

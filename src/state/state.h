@@ -22,7 +22,13 @@ struct state;
  */
 int state_open(struct state **out, const char *path, bool readonly,
 	       struct err *err);
+/*
+ * current, desired (NULL or both): the target's rows and the rules'
+ * objects, built first; each managed row is matched with them once here
+ * and shares their strings (see managed_add_known).
+ */
 int state_load_managed(struct state *st, struct managed *m,
+		       const struct mset *current, const struct mset *desired,
 		       struct err *err);
 
 /* A new run row; *run_id receives its id.  Not for read-only states. */

@@ -212,6 +212,7 @@ static int
 load_alias(void *ctx, int n, const char *const *c)
 {
 	struct target *t = ctx;
+	const struct mobj *owner;
 	struct mobj o;
 
 	if (n < 3 || c[0] == NULL)
@@ -221,10 +222,15 @@ load_alias(void *ctx, int n, const char *const *c)
 		return 0;
 	memset(&o, 0, sizeof(o));
 	o.kind = MK_ALIAS;
-	o.address = c[0];
-	o.gotos = c[1];
+	o.address = arena_strdup(&t->loading->arena, c[0]);
+	/* most aliases point at one mailbox: share its address string */
+	if (c[1] != NULL && strchr(c[1], ',') == NULL &&
+	    (owner = mset_get(t->loading, c[1])) != NULL)
+		o.gotos = owner->address;
+	else if (c[1] != NULL)
+		o.gotos = arena_strdup(&t->loading->arena, c[1]);
 	o.active = truthy(c[2]);
-	mset_add(t->loading, &o);
+	mset_add_ref(t->loading, &o);
 	return 0;
 }
 
@@ -274,6 +280,7 @@ sql_load(struct target *t, struct mset *cur, struct err *err)
 		return -1;
 	}
 	t->loading = NULL;
+	mset_seal(cur);
 	return 0;
 }
 

@@ -129,7 +129,7 @@ sq_exec(struct sqldrv *d, const char *sql, struct err *err)
 	 * way.  Reads (load) stay on the small cache: they scan once.
 	 */
 	if (strcmp(sql, "BEGIN") == 0)
-		sqlite3_exec(d->db, "PRAGMA cache_size = -32768", NULL, NULL,
+		sqlite3_exec(d->db, "PRAGMA cache_size = -8192", NULL, NULL,
 			     NULL);
 	rc = sqlite3_exec(d->db, sql, NULL, NULL, &msg);
 

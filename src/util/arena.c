@@ -13,19 +13,23 @@ struct arena_chunk {
 	char data[];
 };
 
-void *
-arena_alloc(struct arena *a, size_t n)
+/* n bytes aligned to `align` (a power of two, at most 8). */
+static void *
+alloc_aligned(struct arena *a, size_t n, size_t align)
 {
 	struct arena_chunk *c = a->head;
+	size_t off = 0;
 	void *p;
 
-	n = (n + 7) & ~(size_t)7;
-	if (c == NULL || c->size - c->off < n) {
+	if (c != NULL)
+		off = (c->off + align - 1) & ~(align - 1);
+	if (c == NULL || off > c->size || c->size - off < n) {
 		size_t size = n > CHUNK / 4 ? n : CHUNK;
 
 		c = xmalloc(sizeof(*c) + size);
 		c->size = size;
 		c->off = 0;
+		off = 0;
 		if (size != CHUNK && a->head != NULL) {
 			/* big one-off: keep the current chunk on top */
 			c->next = a->head->next;
@@ -35,16 +39,22 @@ arena_alloc(struct arena *a, size_t n)
 			a->head = c;
 		}
 	}
-	p = c->data + c->off;
-	c->off += n;
+	p = c->data + off;
+	c->off = off + n;
 	a->used += n;
 	return p;
+}
+
+void *
+arena_alloc(struct arena *a, size_t n)
+{
+	return alloc_aligned(a, n, 8);
 }
 
 char *
 arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	char *p = alloc_aligned(a, n + 1, 1);   /* strings need no padding */
 
 	memcpy(p, s, n);
 	p[n] = '\0';
