@@ -381,8 +381,14 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 		return rc;
 
 	/* handlers first: a SIGUSR1 right after start must not kill us */
+	/*
+	 * SA_RESTART: a signal during a run must not fail the run's reads
+	 * with EINTR (sync_run polls sync_stop_requested instead); ppoll()
+	 * in the wait is never restarted, so the loop still wakes at once.
+	 */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = daemon_on_signal;
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(&d.blocked);
 	sigaddset(&d.blocked, SIGUSR1);
