@@ -68,7 +68,9 @@ EOF
 
 # runs CONF: how many runs the state database holds.
 runs() {
-	"$DIRSYNC" -c "$1" history -n 1000000 --json 2>>"$tmp/history.err" | jq length
+	n=$("$DIRSYNC" -c "$1" history -n 1000000 --json 2>>"$tmp/history.err" |
+		jq length 2>/dev/null)
+	echo "${n:-0}" # no database or no table yet: no run yet
 }
 
 # wait_runs CONF N SECONDS: until at least N runs are recorded.
@@ -226,14 +228,18 @@ while [ $attempt -lt 3 ] && [ $rolled_back = 0 ]; do
 	"$DIRSYNC" -c "$bconf" daemon -f 2>"$tmp/daemon.log" &
 	bpid=$!
 	pids="$pids $bpid"
-	i=0
-	while [ ! -e "$tmp/big-mail.db-journal" ]; do
-		i=$((i + 1))
-		[ $i -gt 3000 ] && fail "the apply never started"
-		kill -0 $bpid 2>/dev/null || fail "the daemon died"
-		sleep 0.01
-	done
-	kill -TERM $bpid
+	# a tight watcher: the apply of 60k rows takes a tenth of a second
+	$PY -c '
+import os, signal, sys, time
+pid, journal = int(sys.argv[1]), sys.argv[2]
+end = time.monotonic() + 30
+while not os.path.exists(journal):
+    if time.monotonic() > end:
+        sys.exit("the apply never started")
+    os.kill(pid, 0)
+    time.sleep(0.0005)
+os.kill(pid, signal.SIGTERM)
+' $bpid "$tmp/big-mail.db-journal" || fail "watching for the apply failed"
 	wait_exit $bpid 30 || fail "the daemon did not stop during an apply"
 	[ "$status" = 0 ] || fail "the daemon exited $status after SIGTERM"
 	mb=$(count "$tmp/big-mail.db" 'select count(*) from mailbox')
@@ -256,35 +262,52 @@ while [ $attempt -lt 3 ] && [ $rolled_back = 0 ]; do
 	esac
 done
 [ $rolled_back = 1 ] || fail "could not catch an apply in progress in 3 tries"
-# The next run completes it.  A burst of SIGUSR1 during that run neither
-# disturbs it (no EINTR in its reads) nor queues more than one more run.
+# The next run completes it.  It reads the directory from a FIFO that this
+# script feeds in two halves: while the daemon waits in read() for the second
+# half, a burst of 5 SIGUSR1 arrives.  The run must not notice (no EINTR
+# failure), and the burst must queue exactly one more run.
 base=$(runs "$bconf")
+fifo=$tmp/slow.ldif
+mkfifo "$fifo" || fail "mkfifo"
+mkconf "$bconf" "$fifo" "$tmp/big-mail.db" "$tmp/big-state.db" 1h
+half=$(($(wc -l <"$tmp/big.ldif") / 2))
 : >"$tmp/daemon.log"
 "$DIRSYNC" -c "$bconf" daemon -f 2>"$tmp/daemon.log" &
 bpid=$!
 pids="$pids $bpid"
-i=0
-while [ "$(cat "$tmp/big-state.db.lock" 2>/dev/null)" != "$bpid daemon" ]; do
-	i=$((i + 1))
-	[ $i -gt 1000 ] && fail "the daemon did not start"
-	sleep 0.01
-done
-sleep 0.05
-for i in 1 2 3 4 5; do # during the read (20k entries: about 0.5 s)
+# the writer: half, a pause for the signals, the rest
+timeout 60 sh -c '
+	exec 3>"$1"
+	head -n "$3" "$2" >&3
+	sleep 1
+	tail -n +"$(($3 + 1))" "$2" >&3
+' writer "$fifo" "$tmp/big.ldif" "$half" &
+wpid=$!
+pids="$pids $wpid"
+sleep 0.5
+for i in 1 2 3 4 5; do
 	kill -USR1 $bpid
-	sleep 0.05
+	sleep 0.02
 done
+wait "$wpid" || fail "the daemon did not read the FIFO (writer exit $?)"
+wait_runs "$bconf" $((base + 1)) 30 || fail "the fed run did not finish"
+# the run the burst asked for reads the FIFO once more
+timeout 60 sh -c 'cat "$2" >"$1"' writer "$fifo" "$tmp/big.ldif" ||
+	fail "no second run read the FIFO"
 wait_runs "$bconf" $((base + 2)) 30 || fail "no run after the SIGUSR1 burst"
-sleep 1.5
-[ "$(runs "$bconf")" = $((base + 2)) ] ||
-	fail "a SIGUSR1 burst queued $(($(runs "$bconf") - base - 1)) runs, not 1"
-[ "$("$DIRSYNC" -c "$bconf" history -n 2 --json | jq -r '.[].exit_code' |
-	tr '\n' ' ')" = "0 0 " ] || fail "runs during the SIGUSR1 burst failed"
+sleep 1
+[ "$(grep -c 'sync requested (SIGUSR1)' "$tmp/daemon.log")" = 1 ] ||
+	fail "a SIGUSR1 burst did not queue exactly one run"
+[ "$("$DIRSYNC" -c "$bconf" history -n 2 --json |
+	jq -r '.[] | "\(.exit_code)"' | tr '\n' ' ')" = "0 0 " ] ||
+	fail "a run during the SIGUSR1 burst failed"
+grep -q "exit 0: read $N, in scope $N; $((2 * (N - 1))) added" "$tmp/daemon.log" ||
+	fail "the interrupted read did not deliver all $N entries"
 [ "$(count "$tmp/big-mail.db" 'select count(*) from mailbox')" = $N ] ||
 	fail "the run after the rollback did not apply everything"
 kill -TERM $bpid
 wait_exit $bpid 10 || fail "no stop"
-say "the next run applied all $N; a burst of 5 SIGUSR1 during it gave exactly one more run"
+say "the next run applied all $N; 5 x SIGUSR1 while it waited in read() left it intact and queued exactly one more run"
 
 # ---- systemd: NOTIFY_SOCKET, no detach, READY=1 and STATUS= --------------
 : >"$tmp/notify.txt"
