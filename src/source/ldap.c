@@ -809,7 +809,13 @@ ldap_src_open(struct source **out, const struct conf *conf,
 		err_clear(err);
 		if (ldap_src_connect(s, uri, info, &transport, err) == 0)
 			break;
-		log_debug("%s: %s", uri, err->msg);
+		/* a domain controller down is worth a line even when the
+		 * next one answers */
+		if (transport && i + 1 < conf->source.uri.n)
+			log_warn("%s: %s; trying %s", uri, err->msg,
+				 conf->source.uri.v[i + 1]);
+		else
+			log_debug("%s: %s", uri, err->msg);
 		n = snprintf(tried.text + tried.len,
 			     sizeof(tried.text) - tried.len, "%s%s",
 			     tried.len ? ", " : "", uri);
@@ -826,8 +832,6 @@ ldap_src_open(struct source **out, const struct conf *conf,
 		}
 		goto fail;
 	}
-	if (i > 0)
-		log_info("using %s: %s did not answer", s->uri, tried.text);
 	if (ldap_src_rootdse(s, info, err) < 0 ||
 	    ldap_src_check_base(s, err) < 0)
 		goto fail;
