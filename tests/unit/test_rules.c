@@ -14,11 +14,19 @@
 
 #include <cmocka.h>
 
+#include <strings.h>
+
 #include "conf/conf.h"
 #include "model/snapshot.h"
 #include "rules/rules.h"
 
 /* ---- fixtures ----------------------------------------------------- */
+
+static int
+cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 struct fx {
 	struct conf c;
@@ -880,6 +888,137 @@ test_empty_directory(void **state)
 	assert_int_equal(f->r.desired.n, 2);
 }
 
+static void
+test_rules_attrs(void **state)
+{
+	struct fx *f = *state;
+	const char **v;
+	size_t i, n, mail = 0, alt = 0, proxy = 0, member = 0;
+
+	/* the source must fetch the configured attributes, each once */
+	free(f->c.mapping.email_attribute);
+	f->c.mapping.email_attribute = strdup("userPrincipalName");
+	set_list(&f->c.mapping.alias_attributes,
+		 LIST("mailAlternateAddress", "proxyAddresses", "MAIL"));
+	v = rules_attrs(&f->c);
+	for (n = 0; v[n] != NULL; n++) {
+		for (i = 0; i < n; i++)
+			if (strcasecmp(v[i], v[n]) == 0)
+				fail_msg("%s requested twice", v[n]);
+		mail += strcasecmp(v[n], "mail") == 0;
+		alt += strcasecmp(v[n], "mailAlternateAddress") == 0;
+		proxy += strcasecmp(v[n], "proxyAddresses") == 0;
+		member += strcasecmp(v[n], "member") == 0;
+	}
+	assert_int_equal(mail, 1);
+	assert_int_equal(alt, 1);
+	assert_int_equal(proxy, 1);
+	assert_int_equal(member, 1);
+	for (i = 0; i < n; i++)
+		if (strcasecmp(v[i], "userPrincipalName") == 0)
+			break;
+	assert_true(i < n);
+	free(v);
+}
+
+/* Every desired object as one line "kind address anchor goto". */
+static char *
+desired_text(const struct rules_result *r)
+{
+	char *s = NULL, *lines[256];
+	size_t i, n = 0, len = 0;
+	FILE *fp;
+
+	assert_true(r->desired.n < 256);
+	for (i = 0; i < r->desired.n; i++) {
+		const struct mobj *o = r->desired.v[i];
+
+		if (asprintf(&lines[n++], "%s %s %s %s %s\n",
+			     mkind_name(o->kind), o->address,
+			     o->anchor ? o->anchor : "-", o->name ? o->name : "-",
+			     o->gotos ? o->gotos : "-") < 0)
+			abort();
+	}
+	qsort(lines, n, sizeof(char *), cmp_line);
+	fp = open_memstream(&s, &len);
+	assert_non_null(fp);
+	for (i = 0; i < n; i++) {
+		fputs(lines[i], fp);
+		free(lines[i]);
+	}
+	fclose(fp);
+	return s;
+}
+
+/* The entries of one small directory, in the order given by idx. */
+static void
+add_directory(struct fx *f, const int *idx)
+{
+	int i;
+
+	for (i = 0; idx[i] >= 0; i++) {
+		switch (idx[i]) {
+		case 0:
+			USER(f, "Ann", G1, "mail", "ann@example.com",
+			     "proxyAddresses", "smtp:info@example.com");
+			break;
+		case 1:
+			USER(f, "Bob", G2, "mail", "bob@example.com",
+			     "proxyAddresses", "smtp:info@example.com");
+			break;
+		case 2:
+			GROUP(f, "Outer", G3, "mail", "outer@example.com",
+			      "member", GRP("Inner"), "member", STAFF("Ann"));
+			break;
+		case 3:
+			GROUP(f, "Inner", G4, "member", STAFF("Bob"), "member",
+			      GRP("Outer"), "member",
+			      "CN=Paula,OU=Contacts,DC=example,DC=com");
+			break;
+		case 4:
+			add(f, "CN=Paula,OU=Contacts,DC=example,DC=com",
+			    "objectClass", "contact", "cn", "Paula", "mail",
+			    "p@partner.org", "proxyAddresses",
+			    "smtp:p@example.com", "objectGUID", G5, NULL);
+			break;
+		}
+	}
+}
+
+static void
+test_order_independent(void **state)
+{
+	struct fx *f = *state;
+	static const int fwd[] = {0, 1, 2, 3, 4, -1};
+	static const int rev[] = {4, 3, 2, 1, 0, -1};
+	static const int mix[] = {2, 4, 0, 3, 1, -1};
+	const int *orders[] = {rev, mix};
+	char *first, *other;
+	size_t k;
+
+	/* an LDAP server delivers entries in any order: same result */
+	add_directory(f, fwd);
+	apply(f);
+	first = desired_text(&f->r);
+	assert_non_null(strstr(first, "list outer@example.com " /* */
+				      "00000003-0000-0000-0000-000000000000 "
+				      "Outer ann@example.com,bob@example.com,"
+				      "p@partner.org\n"));
+	for (k = 0; k < 2; k++) {
+		rules_free(&f->r);
+		snapshot_free(&f->s);
+		rules_init(&f->r);
+		snapshot_init(&f->s);
+		add_directory(f, orders[k]);
+		apply(f);
+		other = desired_text(&f->r);
+		assert_string_equal(other, first);
+		assert_int_equal(f->r.nconflicts, 1);
+		free(other);
+	}
+	free(first);
+}
+
 int
 main(void)
 {
@@ -908,6 +1047,8 @@ main(void)
 		T(test_contacts),
 		T(test_bad_group_filter),
 		T(test_empty_directory),
+		T(test_rules_attrs),
+		T(test_order_independent),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
