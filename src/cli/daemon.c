@@ -130,6 +130,13 @@ daemon_jint(const json_t *o, const char *key)
 	return json_is_integer(v) ? (long long)json_integer_value(v) : 0;
 }
 
+static long long
+daemon_changes(const json_t *sum)
+{
+	return daemon_jint(sum, "add") + daemon_jint(sum, "update") +
+	       daemon_jint(sum, "disable") + daemon_jint(sum, "delete");
+}
+
 /*
  * The one line per run.  Errors themselves were logged by sync_run, one
  * line each, naming the object; a limit stop is not an error there, so it
@@ -141,32 +148,28 @@ daemon_log_run(const json_t *r, int rc, bool interrupted)
 	const json_t *sum = json_object_get(r, "summary");
 	const json_t *src = json_object_get(r, "source");
 	const json_t *lim = json_object_get(r, "limit_exceeded");
-	const json_t *secs = json_object_get(r, "seconds");
-	char head[64];
+	const char *limit = json_string_value(json_object_get(lim, "limit"));
+	double secs = json_number_value(json_object_get(r, "seconds"));
+	bool applied = json_is_true(json_object_get(r, "applied"));
 	long long id = daemon_jint(r, "run_id");
+	char head[64];
 
 	if (id > 0)
 		snprintf(head, sizeof(head), "run %lld", id);
 	else
 		snprintf(head, sizeof(head), "run");
-	if (interrupted && rc != 0 &&
-	    !json_is_true(json_object_get(r, "applied"))) {
+	if (interrupted && rc != 0 && !applied) {
 		log_warn("%s: interrupted by shutdown after %.1fs; nothing "
 			 "was applied",
-			 head, json_number_value(secs));
+			 head, secs);
 		return;
 	}
-	if (rc == 3 && json_is_object(lim)) {
+	if (rc == 3 && limit != NULL) {
 		log_warn("%s: stopped by safety limit %s (allowed %lld, "
 			 "planned %lld): nothing applied; review with "
 			 "`dirsync show %lld`, apply with `dirsync sync "
 			 "--force-limits`",
-			 head,
-			 json_string_value(json_object_get(lim, "limit"))
-				 ? json_string_value(
-					   json_object_get(lim, "limit"))
-				 : "?",
-			 daemon_jint(lim, "allowed"),
+			 head, limit, daemon_jint(lim, "allowed"),
 			 daemon_jint(lim, "planned"), id);
 		return;
 	}
@@ -174,19 +177,12 @@ daemon_log_run(const json_t *r, int rc, bool interrupted)
 		"%s: %s in %.1fs, exit %d: read %lld, in scope %lld; "
 		"%lld added, %lld updated, %lld disabled, %lld deleted; "
 		"%lld conflicts, %lld errors%s",
-		head, rc == 0 ? "done" : "failed", json_number_value(secs), rc,
+		head, rc == 0 ? "done" : "failed", secs, rc,
 		daemon_jint(src, "read"), daemon_jint(src, "in_scope"),
 		daemon_jint(sum, "add"), daemon_jint(sum, "update"),
 		daemon_jint(sum, "disable"), daemon_jint(sum, "delete"),
 		daemon_jint(sum, "conflict"), daemon_jint(sum, "error"),
-		json_is_true(json_object_get(r, "applied")) ||
-				daemon_jint(sum, "add") +
-						daemon_jint(sum, "update") +
-						daemon_jint(sum, "disable") +
-						daemon_jint(sum, "delete") ==
-					0
-			? ""
-			: " (nothing applied)");
+		applied || daemon_changes(sum) == 0 ? "" : " (nothing applied)");
 }
 
 static void
@@ -198,10 +194,7 @@ daemon_status(struct daemon *d, const json_t *r, int rc)
 	snprintf(msg, sizeof(msg),
 		 "STATUS=last run %lld: exit %d, %lld changes, %lld errors; "
 		 "next in %lds",
-		 daemon_jint(r, "run_id"), rc,
-		 daemon_jint(sum, "add") + daemon_jint(sum, "update") +
-			 daemon_jint(sum, "disable") +
-			 daemon_jint(sum, "delete"),
+		 daemon_jint(r, "run_id"), rc, daemon_changes(sum),
 		 daemon_jint(sum, "error"),
 		 (long)(d->next_run - daemon_clock() + 0.5));
 	daemon_sd_notify(msg);

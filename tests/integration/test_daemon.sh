@@ -44,7 +44,7 @@ say() {
 	echo "test_daemon: $*"
 }
 
-# mkconf FILE LDIF MAILDB STATEDB INTERVAL: a config file, mode 600.
+# mkconf FILE LDIF MAILDB STATEDB INTERVAL [EXTRA]: a config file, mode 600.
 mkconf() {
 	cat >"$1" <<EOF
 [source]
@@ -62,6 +62,8 @@ interval = $5
 
 [state]
 path = $4
+
+${6:-}
 EOF
 	chmod 600 "$1"
 }
@@ -196,6 +198,19 @@ n2=$(runs "$conf")
 [ $((n2 - n1)) -ge 2 ] && [ $((n2 - n1)) -le 3 ] ||
 	fail "$((n2 - n1)) runs in 5s at interval = 2s (expected 2 or 3)"
 say "SIGHUP reloaded interval = 2s: $((n2 - n1)) runs in 5s on their own"
+
+# ---- a limit stop is logged with what to do --------------------------------
+mkconf "$conf" "$tmp/dir.ldif" "$tmp/mail.db" "$tmp/state.db" 2s \
+	"$(printf '[safety]\nmax_adds = 0')"
+sed 's/Dan Roe/Eve Ash/; s/dan\.roe/eve.ash/g; s/droe/eash/; s/b3J5x0Pq/c3J5x0Pq/' \
+	"$lib/extra.ldif" >>"$tmp/dir.ldif"
+kill -HUP $dpid
+wait_log "run [0-9]+: stopped by safety limit max_adds \(allowed 0, planned 1\): nothing applied; review with .dirsync show [0-9]+., apply with .dirsync sync --force-limits." 10 ||
+	fail "no limit-stop line in the log"
+[ "$(count "$tmp/mail.db" "select count(*) from mailbox where username = 'eve.ash@example.com'")" = 0 ] ||
+	fail "a limit stop applied something"
+say "limit stop: $(grep -m1 'stopped by safety limit' "$tmp/daemon.log" | cut -c1-100)"
+mkconf "$conf" "$tmp/dir.ldif" "$tmp/mail.db" "$tmp/state.db" 2s
 
 # ---- SIGTERM between runs: exit 0, lock released ------------------------
 kill -TERM $dpid
