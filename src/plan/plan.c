@@ -260,55 +260,133 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 }
 
 static void
+clash(struct plan *p, const struct mobj *want, const char *other,
+      const char *reason)
+{
+	struct plan_clash *c;
+
+	p->clashes = xgrow(p->clashes, &p->capclashes, p->nclashes + 1,
+			   sizeof(*p->clashes));
+	c = &p->clashes[p->nclashes++];
+	c->address = want->address;
+	c->anchor = want->anchor;
+	c->other = other;
+	c->reason = reason;
+}
+
+/* A DN anchor changes with every move: it cannot tell people apart. */
+static bool
+stable_anchor(const char *a)
+{
+	return a != NULL && strncmp(a, "dn:", 3) != 0;
+}
+
+/*
+ * The managed mailbox at this address belongs to another person (a
+ * leaver, or someone whose address changed): it holds their mail and is
+ * never handed over.
+ */
+static bool
+owner_clash(const struct managed_rec *m, const struct mobj *want)
+{
+	return m != NULL && m->kind == MK_MAILBOX && want->kind == MK_MAILBOX &&
+	       stable_anchor(m->anchor) && want->anchor != NULL &&
+	       strcmp(m->anchor, want->anchor) != 0;
+}
+
+/*
+ * Is the managed row's address still wanted for its own object?  A
+ * mailbox with a stable anchor wanted by somebody else is not: it goes
+ * through deprovisioning (disable, delete after delete_after), and only
+ * then can the new claimant have the address.  Alias-table rows may move
+ * between owners.
+ */
+static bool
+wanted_by_owner(const struct managed_rec *m, const struct mobj *want)
+{
+	if (want == NULL)
+		return false;
+	if (m->kind != MK_MAILBOX || !stable_anchor(m->anchor) ||
+	    want->anchor == NULL)
+		return true;
+	return strcmp(m->anchor, want->anchor) == 0;
+}
+
+enum verdict { V_OK, V_CLASH, V_REPLACE };
+
+/*
+ * What to do with a desired object whose address has a row.  V_CLASH is
+ * recorded here; V_REPLACE means the row is dirsync's alias-table row no
+ * longer wanted by its owner: delete it, then add the object.
+ */
+static enum verdict
+judge(struct plan *p, const struct plan_input *in, const struct mobj *want,
+      const struct mobj *cur, const struct managed_rec *m)
+{
+	if (m == NULL && !in->adopt) {
+		/* someone else's row: never touched without adopt = yes */
+		clash(p, want, NULL,
+		      "the target already has this address and dirsync does "
+		      "not manage it (adopt = no)");
+		return V_CLASH;
+	}
+	if (owner_clash(m, want)) {
+		clash(p, want, m->anchor,
+		      "still the mailbox of another directory object, with "
+		      "its mail; it is freed when that mailbox is deleted");
+		return V_CLASH;
+	}
+	if (same_table(want->kind, cur->kind))
+		return V_OK;
+	if (m != NULL && cur->kind != MK_MAILBOX && want->kind == MK_MAILBOX)
+		return V_REPLACE;
+	/* a mailbox never silently turns into an alias */
+	clash(p, want, m != NULL ? m->anchor : NULL,
+	      m != NULL ? "a mailbox dirsync manages, with its mail: it does "
+			  "not become an alias row"
+		        : "the target has a mailbox at this address");
+	return V_CLASH;
+}
+
+static void
 diff_present(struct plan *p, const struct plan_input *in,
 	     const struct mobj *want, const struct mobj *cur,
 	     const struct managed_rec *m)
 {
 	unsigned fields = 0;
 	struct change *ch;
-	enum mkind was = m != NULL ? m->kind : cur->kind;
 
-	if (m == NULL && !in->adopt) {
-		/* someone else's row: never touched without adopt = yes */
-		p->clashes = xgrow(p->clashes, &p->capclashes,
-				   p->nclashes + 1, sizeof(*p->clashes));
-		p->clashes[p->nclashes].address = want->address;
-		p->clashes[p->nclashes].anchor = want->anchor;
-		p->nclashes++;
-		return;
-	}
-	if (!same_table(want->kind, cur->kind)) {
-		/* a mailbox never silently turns into an alias or back */
-		p->clashes = xgrow(p->clashes, &p->capclashes,
-				   p->nclashes + 1, sizeof(*p->clashes));
-		p->clashes[p->nclashes].address = want->address;
-		p->clashes[p->nclashes].anchor = want->anchor;
-		p->nclashes++;
-		return;
-	}
 	if (m == NULL)
 		fields |= CH_ADOPT;
 	if (!cur->active)
 		fields |= CH_ACTIVE;
-	if (want->kind == MK_MAILBOX || want->kind == MK_LIST) {
-		if (want->kind == MK_MAILBOX && !str_eq(want->name, cur->name))
-			fields |= CH_NAME;
-	}
+	if (want->kind == MK_MAILBOX && !str_eq(want->name, cur->name))
+		fields |= CH_NAME;
 	if (mkind_alias_row(want->kind) && !str_eq(want->gotos, cur->gotos))
 		fields |= CH_GOTO;
 	if (m != NULL && m->kind != want->kind)
 		fields |= CH_KIND;
 	if (m != NULL && !str_eq(m->anchor, want->anchor))
 		fields |= CH_KIND;   /* owner changed: record the new anchor */
-	if (want->kind == MK_DOMAIN)
-		fields &= CH_ACTIVE;
 	if (fields == 0)
 		return;
 	ch = push(p, OP_UPDATE, want);
 	ch->fields = fields;
 	ch->old_name = cur->name;
 	ch->old_gotos = cur->gotos;
-	(void)was;
+}
+
+/* Deletes the alias-table row in the way of a new mailbox. */
+static void
+replace_row(struct plan *p, const struct mobj *want, const struct mobj *cur,
+	    const struct managed_rec *m)
+{
+	struct mobj gone = *cur;
+
+	gone.kind = m->kind;
+	gone.anchor = m->anchor;
+	push(p, OP_DELETE, &gone);
+	push(p, OP_ADD, want);
 }
 
 static int
@@ -335,33 +413,69 @@ void
 plan_build(struct plan *p, const struct plan_input *in)
 {
 	struct renames rn = {STRMAP_INIT, STRMAP_INIT, STRMAP_INIT};
+	struct strmap blocked = STRMAP_INIT;  /* anchors left alone this run */
+	int pass;
 	struct strmap owners = STRMAP_INIT;   /* anchors wanted this run */
 	size_t i;
 
 	find_renames(p, &rn, in);
-	for (i = 0; i < in->desired->n; i++) {
-		const struct mobj *want = in->desired->v[i];
-		const uint32_t h = strmap_hash(want->address);
-		const struct mobj *cur = mset_get_h(in->current, want->address, h);
-		const struct managed_rec *m =
-			managed_get_h(in->managed, want->address, h);
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < in->desired->n; i++) {
+			const struct mobj *want = in->desired->v[i];
+			const bool primary = want->kind == MK_MAILBOX ||
+					     want->kind == MK_LIST;
+			const uint32_t h = strmap_hash(want->address);
+			const struct mobj *cur;
+			const struct managed_rec *m;
 
-		if (frozen_addr(in, want->address))
-			continue;
-		if (want->kind == MK_DOMAIN) {
-			if (cur == NULL)
+			/* pass 0: mailboxes and lists; pass 1: the rest */
+			if (primary != (pass == 0) ||
+			    frozen_addr(in, want->address))
+				continue;
+			cur = mset_get_h(in->current, want->address, h);
+			m = managed_get_h(in->managed, want->address, h);
+			if (blocked.len > 0 && want->anchor != NULL &&
+			    strmap_get(&blocked, want->anchor) != NULL) {
+				/* its owner's address is taken: change
+				 * nothing, but report rows in the way too */
+				if (cur != NULL)
+					judge(p, in, want, cur, m);
+				continue;
+			}
+			if (want->kind == MK_DOMAIN) {
+				if (cur == NULL)
+					push(p, OP_ADD, want);
+				continue;   /* shared: add, never touch */
+			}
+			if (rn.to.len > 0 && strmap_get(&rn.to, want->address))
+				continue;   /* a rename brings this mailbox */
+			if (rn.from.len > 0 &&
+			    strmap_get(&rn.from, want->address))
+				cur = NULL; /* renamed away first */
+			if (cur == NULL) {
 				push(p, OP_ADD, want);
-			continue;   /* domains are shared: add, never touch */
+				continue;
+			}
+			switch (judge(p, in, want, cur, m)) {
+			case V_OK:
+				diff_present(p, in, want, cur, m);
+				break;
+			case V_REPLACE:
+				replace_row(p, want, cur, m);
+				break;
+			case V_CLASH:
+				/*
+				 * The object cannot have its address: leave
+				 * all of it as it is, as for a conflict in
+				 * the directory (no disable, no alias moved
+				 * to the blocking row).
+				 */
+				if (primary && want->anchor != NULL)
+					strmap_put(&blocked, want->anchor,
+						   (void *)want->anchor);
+				break;
+			}
 		}
-		if (rn.to.len > 0 && strmap_get(&rn.to, want->address))
-			continue;   /* a rename brings this mailbox */
-		if (rn.from.len > 0 && strmap_get(&rn.from, want->address))
-			cur = NULL; /* the row there is renamed away first */
-		if (cur != NULL) {
-			diff_present(p, in, want, cur, m);
-			continue;
-		}
-		push(p, OP_ADD, want);
 	}
 
 	/* managed objects no longer wanted: deprovision */
@@ -381,7 +495,9 @@ plan_build(struct plan *p, const struct plan_input *in)
 		bool owner_wanted;
 
 		if (m->kind == MK_DOMAIN ||
-		    want != NULL ||
+		    wanted_by_owner(m, want) ||
+		    (blocked.len > 0 && m->anchor != NULL &&
+		     strmap_get(&blocked, m->anchor) != NULL) ||
 		    (rn.from.len > 0 && strmap_get(&rn.from, m->address)) ||
 		    frozen_addr(in, m->address) ||
 		    frozen_anchor(in, m->anchor) || cur == NULL)
@@ -442,6 +558,7 @@ plan_build(struct plan *p, const struct plan_input *in)
 	strmap_free(&rn.by_anchor);
 	strmap_free(&rn.from);
 	strmap_free(&rn.to);
+	strmap_free(&blocked);
 	strmap_free(&owners);
 }
 

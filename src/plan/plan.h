@@ -98,10 +98,16 @@ struct plan_input {
 	time_t now;
 };
 
-/* A target row that blocks a desired object (adopt = no). */
+/*
+ * A target row that blocks a desired object.  other: the anchor of the
+ * object dirsync keeps the row for, or NULL when dirsync does not manage
+ * the row (adopt = no).  reason: one line for the report.
+ */
 struct plan_clash {
 	const char *address;
 	const char *anchor;
+	const char *other;
+	const char *reason;
 };
 
 struct plan {

@@ -118,17 +118,18 @@ report_build(const struct report_in *in, size_t max_changes)
 			const struct plan_clash *c = &in->plan->clashes[i];
 			json_t *o = json_object(), *by = json_array();
 
+			if (c->other != NULL)
+				json_array_append_new(by,
+						      json_string(c->other));
 			json_array_append_new(by, json_string(c->anchor));
-			json_array_append_new(by,
-					      json_string("target:unmanaged"));
+			if (c->other == NULL)
+				json_array_append_new(
+					by, json_string("target:unmanaged"));
 			json_object_set_new(o, "address",
 					    json_string(c->address));
 			json_object_set_new(o, "claimed_by", by);
-			json_object_set_new(
-				o, "reason",
-				json_string("the target already has this "
-					    "address and dirsync does not "
-					    "manage it (adopt = no)"));
+			json_object_set_new(o, "reason",
+					    json_string(c->reason));
 			json_array_append_new(conflicts, o);
 			nconf++;
 		}
