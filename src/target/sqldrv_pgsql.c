@@ -162,6 +162,11 @@ pg_oneline(char *dst, size_t len, const char *msg)
 			break;
 		p = f + 8;
 	}
+	/* "connection to server at "h", port N failed: why": the server
+	 * is named elsewhere in the message */
+	if (strncmp(p, "connection to server ", 21) == 0 &&
+	    strstr(p, " failed: ") != NULL)
+		p = strstr(p, " failed: ") + 9;
 	n = strcspn(p, "\n");
 	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\r'))
 		n--;
@@ -233,6 +238,11 @@ pg_connect_error(struct sqldrv *db, struct err *err)
 			       PQhost(db->conn), PQport(db->conn),
 			       user ? user : "USER", what);
 	}
+	if (strstr(m, "no pg_hba.conf entry") && strstr(m, "no encryption"))
+		return err_set(err, DS_E_TLS,
+			       "the server accepts user %s only over TLS: add "
+			       "sslmode=verify-full&sslrootcert=CA-FILE to the "
+			       "URL (%s)", user ? user : "?", line);
 	if (strstr(m, "password authentication failed") ||
 	    strstr(m, "authentication failed") ||
 	    strstr(m, "no pg_hba.conf entry") ||

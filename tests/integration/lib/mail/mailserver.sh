@@ -180,6 +180,17 @@ rejected "info@$e"                   # claimed twice: a conflict, not synced
 r=$(doveadm -c "$DV_DIR/dovecot.conf" auth test "alice.martin@$e" guess 2>&1 || true)
 case $r in *"auth succeeded"*) fail "login without a password set" ;; esac
 ok "no login before a password is set"
+# A password as `dirsync passwd-hook` stores it: the hash with its scheme.
+hash=$(doveadm -c "$DV_DIR/dovecot.conf" pw -s SHA512-CRYPT -p 'Winter-2026!')
+db_sql "UPDATE mailbox SET password = '$hash' WHERE username = 'sam.owusu@$e'" >/dev/null
+case $(dv_auth "sam.owusu@$e" 'Winter-2026!') in
+*"auth succeeded"*) ok "Dovecot checks a {SHA512-CRYPT} password" ;;
+*) fail "login with the stored {SHA512-CRYPT} password" ;;
+esac
+case $(dv_auth "sam.owusu@$e" 'wrong') in
+*"auth succeeded"*) fail "a wrong password logs in" ;;
+*) ok "a wrong password is refused" ;;
+esac
 sam_dir=$(maildir_of "sam.owusu@$e")
 felix_dir=$(maildir_of "felix.wagner@$e")
 
@@ -235,6 +246,10 @@ all_agree
 agree "sam.owusu@$e"
 rejected "sam.owusu@$e"
 rejected "sam@$e"
+case $(dv_auth "sam.owusu@$e" 'Winter-2026!') in
+*"auth succeeded"*) fail "the leaver can still log in" ;;
+*) ok "the leaver cannot log in any more" ;;
+esac
 
 send "nina@$e"
 delivered "nina.berg@$e"

@@ -6,6 +6,8 @@
 #                     Creates roles dirsync (owner of database `mail`) and
 #                     mailreader (SELECT only, for Postfix and Dovecot),
 #                     both with passwords; password auth over TCP.
+#   PG_TLS=1          before pg_start: TLS on, with a certificate for
+#                     127.0.0.1 from a test CA ($PG_DIR/ca.pem)
 #   pg_sql SQL...     psql as the superuser on database mail
 #   PG_URL            postgresql://dirsync@127.0.0.1:PORT/mail?sslmode=disable
 #   PGPASSFILE        exported: holds the dirsync and mailreader passwords
@@ -37,12 +39,18 @@ pg_start() {
 		echo "unix_socket_directories = '$PG_DIR'"
 		echo "max_connections = 40"
 		echo "shared_buffers = 128MB"
+		if [ -n "${PG_TLS:-}" ]; then
+			echo "ssl = on"
+			echo "ssl_cert_file = '$PG_DIR/server.pem'"
+			echo "ssl_key_file = '$PG_DIR/server.key'"
+		fi
 		if [ "${1:-}" = fast ]; then
 			echo "fsync = off"
 			echo "synchronous_commit = off"
 			echo "full_page_writes = off"
 		fi
 	} >>"$PG_DIR/data/postgresql.conf"
+	[ -z "${PG_TLS:-}" ] || _pg_certs
 	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" \
 	    -l "$PG_DIR/server.log" -w -t 30 start >/dev/null ||
 	    fail "PostgreSQL did not start (see $PG_DIR/server.log)"
@@ -68,6 +76,22 @@ EOF
 	umask "$umask_old"
 	export PGPASSFILE
 	PG_URL="postgresql://dirsync@127.0.0.1:$PG_PORT/mail?sslmode=disable"
+}
+
+# A test CA and a server certificate for 127.0.0.1, key readable by postgres.
+_pg_certs() {
+	(
+		cd "$PG_DIR" || exit 1
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+		    -subj "/CN=dirsync test CA" -keyout ca.key -out ca.pem
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+		    -keyout server.key -out server.csr
+		printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key \
+		    -CAcreateserial -days 2 -extfile san.ext -out server.pem
+		chown postgres: server.key server.pem
+		chmod 600 server.key
+	) >"$PG_DIR/certs.log" 2>&1 || fail "test certificates: see $PG_DIR/certs.log"
 }
 
 pg_sql() {
