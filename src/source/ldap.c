@@ -4,8 +4,10 @@
  *
  * open():  the [source] uri list is tried in order.  The next server is
  *          tried only when one cannot be reached (connect error, timeout,
- *          server down); a refused bind (wrong password, TLS demanded) is
- *          the same on every server and stops at once.  After the bind the
+ *          TLS handshake failure, server down); a refused bind (wrong
+ *          password, TLS demanded) is the same on every server and stops
+ *          at once.  Connect + TLS + bind is bounded by a watchdog (see
+ *          struct ldap_src_watch).  After the bind the
  *          rootDSE decides the flavor (AD advertises capability
  *          1.2.840.113556.1.4.800) and the naming context, and the base DN
  *          is checked to exist.
@@ -14,7 +16,9 @@
  *          truncating).  Referrals are never chased.  AD range retrieval
  *          ("member;range=0-1499") is completed with base searches on the
  *          entry before the entry is delivered, so callers only ever see a
- *          whole "member".  Any failure - a page error, a size or time
+ *          whole "member".  Pages are pipelined: each is taken whole and
+ *          the next requested before its entries are delivered.  Any
+ *          failure - a page error, a size or time
  *          limit, a lost connection, no answer within timeout - fails the
  *          whole read: the caller throws away what it got.
  *
