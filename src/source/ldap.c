@@ -1178,8 +1178,14 @@ ldap_src_attr_list(const struct source *s, const char *const *attrs)
 	bool has_anchor = false, has_oc = false;
 	char **out;
 
-	if (attrs == NULL)
-		return NULL; /* all user attributes */
+	if (attrs == NULL) {
+		/* all user attributes, and the anchor (operational on
+		 * OpenLDAP, so not in "*") */
+		out = xcalloc(3, sizeof(*out));
+		out[0] = xstrdup("*");
+		out[1] = xstrdup(anchor);
+		return out;
+	}
 	while (attrs[n] != NULL)
 		n++;
 	out = xcalloc(n + 3, sizeof(*out));
