@@ -91,6 +91,12 @@ main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[optind], commands[i].name) == 0)
 			return commands[i].fn(&g, argc - optind, argv + optind);
+	if (strcmp(argv[optind], "passwd-hook") == 0 ||
+	    strcmp(argv[optind], "rebuild-state") == 0) {
+		fprintf(stderr, "dirsync: '%s' is not in this version\n",
+			argv[optind]);
+		return 2;
+	}
 	fprintf(stderr, "dirsync: unknown command '%s'\n\n%s", argv[optind],
 		usage);
 	return 2;

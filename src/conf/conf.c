@@ -1108,6 +1108,21 @@ cross_check(const struct conf *c, const long *seen, struct err *err)
 			      "[notify] smtp_url '%s' must start with smtp:// "
 			      "or smtps://",
 			      smtp);
+	if (have_smtp) {
+		/* "smtp://user:pass@host": a secret in the config, refused
+		 * without quoting it back */
+		const char *host = strstr(smtp, "://") + 3;
+		const char *at = strchr(host, '@');
+		const char *slash = strchr(host, '/');
+
+		if (at != NULL && (slash == NULL || at < slash))
+			return err_at(err, DS_E_CONFIG, f,
+				      key_line(seen, "notify", "smtp_url"),
+				      "[notify] smtp_url must not hold a user "
+				      "name or password; use "
+				      "DIRSYNC_SMTP_USER/DIRSYNC_SMTP_PASSWORD "
+				      "or an smtp.netrc file (dirsync.conf(5))");
+	}
 	if (have_smtp && c->notify.to.n == 0)
 		return err_at(err, DS_E_CONFIG, f,
 			      key_line(seen, "notify", "smtp_url"),
