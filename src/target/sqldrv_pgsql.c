@@ -409,7 +409,6 @@ pg_stmt_error(struct sqldrv *db, PGresult *res, bool in_tx, struct err *err)
 			       prim, db->server);
 	}
 	if (strcmp(st, "42501") == 0) {
-		pg_quoted(what, sizeof(what), strstr(prim, "\""));
 		if (strstr(prim, "for schema"))
 			return err_set(err, DS_E_TARGET,
 				       "%s (user %s); create the tables as "

@@ -16,13 +16,21 @@ pg_start fast
 # Link the probe against the objects the binary under test was built from.
 objdir=$(dirname "${DIRSYNC:-$REPO/build/dirsync}")/src
 objs=$(find "$objdir" -name '*.o' ! -path "$objdir/main.o" | sort)
-cc -std=c11 -D_GNU_SOURCE -I"$REPO/src" -I"$(pg_config --includedir)" \
+san=""
+ldd "${DIRSYNC:-$REPO/build/dirsync}" | grep -q libasan &&
+    san="-fsanitize=address,undefined -fno-sanitize-recover=all"
+# shellcheck disable=SC2086
+cc $san -std=c11 -D_GNU_SOURCE -I"$REPO/src" -I"$(pg_config --includedir)" \
     -o "$T/probe" "$MAIL_LIB/pgdrv_probe.c" $objs \
     $(pkg-config --libs sqlite3 jansson ldap libpq libcurl) -llber -lcrypt -lm ||
     fail "cannot build the probe"
 admin="host=$PG_DIR port=$PG_PORT user=postgres dbname=mail"
 probe() {
-	"$T/probe" "$1" "$admin" "$2" 2>&1 || true
+	o=$("$T/probe" "$1" "$admin" "$2" 2>&1 || true)
+	case $o in
+	*Sanitizer*) printf '%s\n' "$o" >&2; fail "sanitizer report in step $2" ;;
+	esac
+	printf '%s\n' "$o"
 }
 expect() { # output pattern what
 	[ -n "${VERBOSE:-}" ] && printf "%s\n" "$1"
