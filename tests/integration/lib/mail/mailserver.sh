@@ -180,9 +180,10 @@ rejected "info@$e"                   # claimed twice: a conflict, not synced
 r=$(doveadm -c "$DV_DIR/dovecot.conf" auth test "alice.martin@$e" guess 2>&1 || true)
 case $r in *"auth succeeded"*) fail "login without a password set" ;; esac
 ok "no login before a password is set"
-# A password as `dirsync passwd-hook` stores it: the hash with its scheme.
+# Passwords set outside dirsync (Postfixadmin, doveadm pw): the hash with
+# its scheme prefix.  A sync must leave them alone.
 hash=$(doveadm -c "$DV_DIR/dovecot.conf" pw -s SHA512-CRYPT -p 'Winter-2026!')
-db_sql "UPDATE mailbox SET password = '$hash' WHERE username = 'sam.owusu@$e'" >/dev/null
+db_sql "UPDATE mailbox SET password = '$hash' WHERE username IN ('sam.owusu@$e', 'alice.martin@$e')" >/dev/null
 case $(dv_auth "sam.owusu@$e" 'Winter-2026!') in
 *"auth succeeded"*) ok "Dovecot checks a {SHA512-CRYPT} password" ;;
 *) fail "login with the stored {SHA512-CRYPT} password" ;;
@@ -249,6 +250,10 @@ rejected "sam@$e"
 case $(dv_auth "sam.owusu@$e" 'Winter-2026!') in
 *"auth succeeded"*) fail "the leaver can still log in" ;;
 *) ok "the leaver cannot log in any more" ;;
+esac
+case $(dv_auth "alice.martin@$e" 'Winter-2026!') in
+*"auth succeeded"*) ok "a sync keeps the passwords of active mailboxes" ;;
+*) fail "alice's password did not survive the sync" ;;
 esac
 
 send "nina@$e"
