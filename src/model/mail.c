@@ -114,10 +114,7 @@ mset_get(const struct mset *s, const char *address)
 void
 mset_seal(struct mset *s)
 {
-	if (s->n > 0 && s->cap > s->n) {
-		s->v = xrealloc(s->v, s->n * sizeof(*s->v));
-		s->cap = s->n;
-	}
+	s->v = xshrink(s->v, &s->cap, s->n, sizeof(*s->v));
 }
 
 void

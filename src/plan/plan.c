@@ -96,10 +96,7 @@ managed_add_known(struct managed *m, const char *address,
 void
 managed_seal(struct managed *m)
 {
-	if (m->n > 0 && m->cap > m->n) {
-		m->v = xrealloc(m->v, m->n * sizeof(*m->v));
-		m->cap = m->n;
-	}
+	m->v = xshrink(m->v, &m->cap, m->n, sizeof(*m->v));
 }
 
 void

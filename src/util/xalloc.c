@@ -59,6 +59,15 @@ xgrow(void *p, size_t *cap, size_t need, size_t size)
 	return xrealloc(p, ncap * size);
 }
 
+void *
+xshrink(void *p, size_t *cap, size_t n, size_t size)
+{
+	if (n == 0 || *cap <= n)
+		return p;
+	*cap = n;
+	return xrealloc(p, n * size);
+}
+
 char *
 xstrdup(const char *s)
 {
