@@ -244,6 +244,22 @@ for mode in plan dry-run; do
 	fi
 done
 
+# an empty database file (touch, or created by the admin for its owner and
+# mode) is an empty target: plan and dry-run show the adds, exit 0
+if sqlite_only readonly-empty-file; then
+	scenario readonly-empty-file
+	mkconf "$COMPANY"
+	: >"$S/mail.db"
+	for mode in plan dry-run; do
+		if [ $mode = plan ]; then ds "$S" plan; else ds "$S" sync --dry-run; fi
+		expect_rc "$mode-empty-file" 0
+		expect_in "$mode-empty-file-adds" "summary: 70 add, 0 update" "$S/out"
+		expect_eq "$mode-empty-file-untouched" 0 "$(wc -c <"$S/mail.db")"
+	done
+	ds "$S" sync
+	expect_rc sync-empty-file 0
+fi
+
 scenario readonly-existing
 cp "$COMPANY" "$S/dir.ldif"
 mkconf "$S/dir.ldif"
@@ -635,6 +651,36 @@ expect_in empty-says-what-to-set "allow_empty = yes" "$S/out"
 ds "$S" sync --force-limits
 expect_rc empty-refused-even-forced 3
 expect_eq empty-rows-unchanged "$rows_before" "$(dbrows)"
+
+# ---- one run at a time per state database ---------------------------------
+
+scenario lock
+mkconf "$COMPANY"
+if command -v flock >/dev/null 2>&1; then
+	# another holder of the lock (as a running sync would be), for 3 s
+	flock -o "$S/state.db.lock" sleep 3 &
+	holder=$!
+	i=0
+	while flock -n "$S/state.db.lock" true && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	ds "$S" sync
+	expect_rc lock-busy 1
+	expect_in lock-busy-says-why "is in use by another dirsync" "$S/err"
+	sqlite_only lock-busy-no-mail-db &&
+		expect_eq lock-busy-no-mail-db "" "$(ls "$S"/mail.db* 2>/dev/null)"
+	expect_eq lock-busy-no-rows "" "$(dbrows 2>/dev/null | grep example)"
+	rm -f "$S/mail.db"
+	ds "$S" plan
+	expect_rc lock-plan-needs-no-lock 0
+	wait "$holder"
+	ds "$S" sync
+	expect_rc lock-free-again 0
+else
+	nskip=$((nskip + 1))
+	echo "SKIP cli/lock (no flock(1))"
+fi
 
 # ---- a failing target: the whole apply is one transaction ----------------
 
