@@ -259,6 +259,15 @@ if sqlite_only readonly-empty-file; then
 	ds "$S" sync
 	expect_rc sync-empty-file 0
 fi
+scenario empty-state-file
+mkconf "$COMPANY"
+: >"$S/state.db"
+ds "$S" history
+expect_rc history-empty-state-file 0
+ds "$S" plan
+expect_rc plan-empty-state-file 0
+ds "$S" sync
+expect_rc sync-empty-state-file 0
 
 scenario readonly-existing
 cp "$COMPANY" "$S/dir.ldif"
