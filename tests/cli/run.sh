@@ -116,20 +116,25 @@ scenario secret
 SECRET='S3cr3t-Passw0rd-4711'
 printf '%s\n' "$SECRET" >"$S/bind.secret"
 chmod 600 "$S/bind.secret"
-cat >"$S/dirsync.conf" <<EOF
+# ldap_conf [LINE]: an LDAP source config; LINE (e.g. bind_password_file)
+# goes into [source].
+ldap_conf() {
+	cat >"$S/dirsync.conf" <<EOF
 [source]
 type = ldap
 uri = ldap://127.0.0.1:1
 base_dn = dc=example,dc=com
 bind_dn = cn=svc-dirsync,dc=example,dc=com
-bind_password_file = $S/bind.secret
 timeout = 2s
+${1:-}
 [target]
 url = $URL
 [state]
 path = $S/state.db
 EOF
-chmod 600 "$S/dirsync.conf"
+	chmod 600 "$S/dirsync.conf"
+}
+ldap_conf "bind_password_file = $S/bind.secret"
 ds "$S" check
 expect_rc secret-check 0
 expect_in secret-check-names-file "bind_password_file = $S/bind.secret" "$S/out"
@@ -140,20 +145,36 @@ ds "$S" test
 expect_rc secret-test-unreachable 1
 expect_not_in secret-test-stdout "$SECRET" "$S/out"
 expect_not_in secret-test-stderr "$SECRET" "$S/err"
+ds "$S" sync
+expect_rc secret-sync-unreachable 1
+expect_in secret-sync-names-server "127.0.0.1:1" "$S/err"
+expect_not_in secret-sync-stdout "$SECRET" "$S/out"
+expect_not_in secret-sync-stderr "$SECRET" "$S/err"
+# from the environment instead of a file
+ldap_conf
 DIRSYNC_BIND_PASSWORD=$SECRET-env
 export DIRSYNC_BIND_PASSWORD
-sed -i '/^bind_password_file/d' "$S/dirsync.conf"
 ds "$S" check
 expect_rc secret-env-check 0
+expect_in secret-env-masked "********" "$S/out"
 expect_not_in secret-env-stdout "$SECRET" "$S/out"
 expect_not_in secret-env-stderr "$SECRET" "$S/err"
 unset DIRSYNC_BIND_PASSWORD
-printf 'bind_password_file = %s\n' "$S/bind.secret" >>"$S/dirsync.conf"
+# a config naming a secret must not be readable by others, nor the secret
+ldap_conf "bind_password_file = $S/bind.secret"
+chmod 644 "$S/dirsync.conf"
+ds "$S" check
+expect_rc secret-conf-world-readable-refused 2
+expect_in secret-conf-world-readable-says-chmod "chmod 600" "$S/err"
+chmod 600 "$S/dirsync.conf"
 chmod 644 "$S/bind.secret"
 ds "$S" check
 expect_rc secret-world-readable-refused 2
+expect_in secret-world-readable-names-file "$S/bind.secret" "$S/err"
 expect_not_in secret-world-readable-stdout "$SECRET" "$S/out"
 expect_not_in secret-world-readable-stderr "$SECRET" "$S/err"
+ds "$S" sync
+expect_rc secret-world-readable-sync-refused 2
 
 # ---- source errors: exit 1, nothing applied ------------------------------
 
