@@ -540,16 +540,14 @@ static int
 pg_rows(PGresult *res, sqldrv_row_cb cb, void *ctx, struct err *err)
 {
 	int nrows = PQntuples(res), ncols = PQnfields(res);
-	const char **cols;
-	bool *isbool;
+	const char *small[32];
+	const char **cols = small;
 	int r, c, rc = 0;
 
 	if (cb == NULL || nrows == 0)
 		return 0;
-	cols = xcalloc((size_t)ncols + 1, sizeof(*cols));
-	isbool = xcalloc((size_t)ncols + 1, sizeof(*isbool));
-	for (c = 0; c < ncols; c++)
-		isbool[c] = PQftype(res, c) == PG_BOOLOID;
+	if (ncols > 32)
+		cols = xcalloc((size_t)ncols, sizeof(*cols));
 	for (r = 0; r < nrows && rc == 0; r++) {
 		for (c = 0; c < ncols; c++) {
 			const char *v;
@@ -559,7 +557,7 @@ pg_rows(PGresult *res, sqldrv_row_cb cb, void *ctx, struct err *err)
 				continue;
 			}
 			v = PQgetvalue(res, r, c);
-			if (isbool[c])
+			if (PQftype(res, c) == PG_BOOLOID)
 				v = (v[0] == 't') ? "1" : "0";
 			cols[c] = v;
 		}
@@ -570,8 +568,8 @@ pg_rows(PGresult *res, sqldrv_row_cb cb, void *ctx, struct err *err)
 			rc = -1;
 		}
 	}
-	free(isbool);
-	free(cols);
+	if (cols != small)
+		free(cols);
 	return rc;
 }
 
@@ -1035,6 +1033,64 @@ pg_exec(struct sqldrv *db, const char *sql, struct err *err)
 	return -1;
 }
 
+/*
+ * A query whose rows go to a callback, one row at a time (libpq's
+ * single-row mode): loading 400k alias rows then costs no more memory
+ * than one row.  Retried on a new connection only when no row was handed
+ * out yet.
+ */
+static int
+pg_query_rows(struct sqldrv *db, const char *sql, int nparams,
+	      const char *const *params, sqldrv_row_cb cb, void *ctx,
+	      bool retry, struct err *err)
+{
+	int attempt;
+
+	for (attempt = 0;; attempt++) {
+		PGresult *res = NULL, *failed = NULL;
+		struct pg_stmt *s = pg_prepare(db, sql, nparams, &failed);
+		long rows = 0;
+		int rc = 0;
+
+		if (s != NULL) {
+			if (PQsendQueryPrepared(db->conn, s->name, nparams,
+						params, NULL, NULL, 0))
+				PQsetSingleRowMode(db->conn);
+			else
+				s = NULL;
+		}
+		/* read every result, even after a failure, to stay in step */
+		while (s != NULL && (res = PQgetResult(db->conn)) != NULL) {
+			ExecStatusType st = PQresultStatus(res);
+
+			if (st == PGRES_SINGLE_TUPLE) {
+				if (rc == 0 && failed == NULL)
+					rc = pg_rows(res, cb, ctx, err);
+				rows++;
+			} else if (st != PGRES_TUPLES_OK &&
+				   st != PGRES_COMMAND_OK && failed == NULL) {
+				failed = res;
+				continue;
+			}
+			PQclear(res);
+		}
+		if (failed == NULL && s != NULL) {
+			db->changes = rows;
+			return rc;
+		}
+		if (attempt == 0 && retry && rows == 0 &&
+		    pg_conn_failed(db, failed)) {
+			PQclear(failed);
+			if (pg_reconnect(db, err) < 0)
+				return -1;
+			continue;
+		}
+		pg_stmt_error(db, failed, !retry, err);
+		PQclear(failed);
+		return -1;
+	}
+}
+
 static int
 pg_query(struct sqldrv *db, const char *sql, int nparams,
 	 const char *const *params, sqldrv_row_cb cb, void *ctx,
@@ -1049,6 +1105,9 @@ pg_query(struct sqldrv *db, const char *sql, int nparams,
 		return -1;
 	retry = pg_may_retry(db);
 	db->changes = 0;
+	if (cb != NULL)
+		return pg_query_rows(db, sql, nparams, params, cb, ctx, retry,
+				     err);
 	for (attempt = 0;; attempt++) {
 		s = pg_prepare(db, sql, nparams, &res);
 		if (s != NULL)
