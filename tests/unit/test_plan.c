@@ -399,6 +399,57 @@ test_no_rename_across_anchors(void **state)
 			    "add mailbox help@example.com\n");
 }
 
+static void
+test_mailbox_never_changes_owner(void **state)
+{
+	struct fx *f = *state;
+
+	/* the first John left (disabled, mail kept); a new John (another
+	 * anchor) gets the address: his mailbox is not the old one */
+	have(f, MK_MAILBOX, "john@example.com", "John", NULL, false);
+	own(f, MK_MAILBOX, "john@example.com", "J1", NOW - DAY);
+	want(f, MK_MAILBOX, "john@example.com", "J2", "John", NULL);
+	/* nor in one run: the old Bob's mailbox is deprovisioned as his
+	 * (disabled now, deleted after delete_after), the new Bob waits */
+	synced_mailbox(f, "bob@example.com", "B1", "Bob");
+	want(f, MK_MAILBOX, "bob@example.com", "B2", "Bob", NULL);
+	assert_string_equal(build(f), "disable mailbox bob@example.com\n"
+				      "clash bob@example.com B2\n"
+				      "clash john@example.com J2\n");
+	assert_int_equal(f->p.nclashes, 2);
+	assert_string_equal(f->p.clashes[0].address, "bob@example.com");
+	assert_string_equal(f->p.clashes[0].anchor, "B2");
+	assert_string_equal(f->p.clashes[1].address, "john@example.com");
+	assert_string_equal(f->p.clashes[1].anchor, "J2");
+	assert_non_null(f->p.clashes[1].reason);
+}
+
+static void
+test_blocked_primary_leaves_owner_alone(void **state)
+{
+	struct fx *f = *state;
+
+	/* Ann's new primary anna@ is someone else's row: the rename cannot
+	 * happen, and nothing of Ann's changes (no disable, no re-pointed
+	 * alias that would send her mail to that row) */
+	synced_mailbox(f, "ann@example.com", "A", "Ann");
+	have(f, MK_ALIAS, "a.lee@example.com", NULL, "ann@example.com", true);
+	own(f, MK_ALIAS, "a.lee@example.com", "A", 0);
+	have(f, MK_ALIAS, "anna@example.com", NULL, "someone@example.com",
+	     true);
+	want(f, MK_MAILBOX, "anna@example.com", "A", "Ann", NULL);
+	want(f, MK_ALIAS, "a.lee@example.com", "A", NULL, "anna@example.com");
+	/* Bob is unaffected */
+	want(f, MK_MAILBOX, "bob@example.com", "B", "Bob", NULL);
+	build(f);
+	assert_int_equal(f->p.n, 1);
+	assert_string_equal(f->p.v[0].address, "bob@example.com");
+	assert_int_equal(f->p.v[0].op, OP_ADD);
+	assert_int_equal(f->p.nclashes, 1);
+	assert_string_equal(f->p.clashes[0].address, "anna@example.com");
+	assert_string_equal(f->p.clashes[0].anchor, "A");
+}
+
 /* ---- leaving scope: disable, then delete -------------------------- */
 
 static void
@@ -858,6 +909,8 @@ main(void)
 		T(test_rename_keeps_old_as_alias),
 		T(test_rename_swap_with_alias),
 		T(test_no_rename_across_anchors),
+		T(test_mailbox_never_changes_owner),
+		T(test_blocked_primary_leaves_owner_alone),
 		T(test_disable_leavers),
 		T(test_delete_after_delay),
 		T(test_delete_not_before_delay),
