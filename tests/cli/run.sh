@@ -54,6 +54,15 @@ ds "$S" history -n abc
 expect_rc history-bad-n 2
 ds "$S" plan --force-limits
 expect_rc plan-takes-no-force-limits 2
+ds_noconf -c
+expect_rc c-without-file 2
+if [ ! -e /etc/dirsync/dirsync.conf ]; then
+	ds_noconf check
+	expect_rc default-conf-missing 2
+	expect_in default-conf-named /etc/dirsync/dirsync.conf "$S/err"
+fi
+ds "$S" sync --full --now --dry-run
+expect_rc sync-full-now 0
 
 # ---- configuration errors: exit 2 and file:line --------------------------
 
