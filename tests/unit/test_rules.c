@@ -921,6 +921,25 @@ test_rules_attrs(void **state)
 	free(v);
 }
 
+static void
+test_rules_attrs_group_filter(void **state)
+{
+	struct fx *f = *state;
+	const char **v;
+	size_t n, found = 0;
+
+	/* what group_filter tests must be read, or it never matches */
+	free(f->c.mapping.group_filter);
+	f->c.mapping.group_filter = strdup(
+		"(&(objectClass=group)"
+		"(!(groupType:1.2.840.113556.1.4.803:=2147483648)))");
+	v = rules_attrs(&f->c);
+	for (n = 0; v[n] != NULL; n++)
+		found += strcasecmp(v[n], "groupType") == 0;
+	free(v);
+	assert_int_equal(found, 1);
+}
+
 /* Every desired object as one line "kind address anchor goto". */
 static char *
 desired_text(const struct rules_result *r)
@@ -1048,6 +1067,7 @@ main(void)
 		T(test_bad_group_filter),
 		T(test_empty_directory),
 		T(test_rules_attrs),
+		T(test_rules_attrs_group_filter),
 		T(test_order_independent),
 	};
 #undef T
