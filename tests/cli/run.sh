@@ -119,6 +119,30 @@ ds "$S" check
 expect_rc check-ok 0
 expect_in check-prints-settings "accepted_domains = example.com example.net" "$S/out"
 
+# Without accepted_domains, a foreign address (chloe.dubois@gmail.com in
+# company.ldif) must never become an alias row: Postfix applies
+# virtual_alias_maps to every recipient, so it would divert mail that
+# local users send to that outside address.  Refusing the config (exit 2)
+# or dropping such aliases are both fine.
+scenario no-accepted-domains
+cat >"$S/dirsync.conf" <<EOF
+[source]
+type = ldif
+path = $COMPANY
+[target]
+url = $URL
+[state]
+path = $S/state.db
+EOF
+chmod 600 "$S/dirsync.conf"
+ds "$S" plan
+case $rc in
+0 | 2) pass no-accepted-domains-rc ;;
+*) fail no-accepted-domains-rc "exit $rc" ;;
+esac
+expect_not_in no-accepted-domains-no-foreign-alias "chloe.dubois@gmail.com ->" \
+	"$S/out"
+
 # ---- secrets: masked by check, never printed -----------------------------
 
 scenario secret
