@@ -104,6 +104,8 @@ expect "$out" "^err target .*database nosuchdb does not exist on 127.0.0.1:$PG_P
 out=$(PGPASSFILE=$T/empty PGPASSWORD=wrong probe "$PG_URL" ddl)
 expect "$out" '^err auth final: .*password authentication failed for user "dirsync"' \
     "wrong password"
+out=$(PGPASSFILE=$T/empty PGPASSWORD=$PG_DIRSYNC_PW probe "$PG_URL" ddl)
+expect "$out" '^ok ddl again' "the password from the environment (PGPASSWORD)"
 out=$(PGPASSFILE=$T/empty probe "$PG_URL" ddl)
 expect "$out" '^err auth final: .*none was found: set PGPASSWORD' \
     "no password at all"
