@@ -5,13 +5,14 @@
 # entries by tests/integration/lib/ldap/adldif.py) into a private slapd
 # with slapadd, then prints, over ldaps:// with a paged search of 1000:
 #   floor     ldapsearch -E pr=1000/noprompt of the same entries and
-#             attributes dirsync asks for, output to /dev/null (best of 3)
+#             attributes dirsync asks for, output to /dev/null
 #   initial   dirsync sync into an empty SQLite mail database
 #   re-sync   dirsync sync with nothing changed (a full read every time)
 #   plan      dirsync plan (read, rules, diff; no write)
-# with each one's ratio to the floor (target: re-sync <= 1.3x) and peak
-# RSS, and checks the mail database equals the one the LDIF source gives
-# for the same directory.  A benchmark, not a test.
+# ROUNDS (default 5) interleaved rounds; min and median of each with the
+# ratio to the floor's (target: re-sync <= 1.3x) and peak RSS.  Then checks
+# the mail database equals the one the LDIF source gives for the same
+# directory.  A benchmark, not a test.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -94,44 +95,55 @@ floor()
 		>/dev/null
 }
 
-# best N CMD...: the best wall time (s) and its peak RSS (KiB) of N runs.
-best()
+# timed NAME CMD...: run once, append "wall rss_kib" to $T/NAME.times.
+timed()
 {
-	local n=$1 i t m bt= bm=
+	local name=$1
 	shift
-	for i in $(seq 1 "$n"); do
-		"$TIME" -f '%e %M' -o "$T/time" "$@" >"$T/run.out" 2>"$T/run.err" || {
-			echo "bench: failed: $*" >&2
-			tail -5 "$T/run.err" >&2
-			exit 1
-		}
-		read -r t m <"$T/time"
-		if [ -z "$bt" ] || [ "$(echo "$t < $bt" | bc)" = 1 ]; then
-			bt=$t
-			bm=$m
-		fi
-	done
-	echo "$bt $bm"
+	"$TIME" -f '%e %M' -o "$T/time" "$@" >"$T/run.out" 2>"$T/run.err" || {
+		echo "bench: failed: $*" >&2
+		tail -5 "$T/run.err" >&2
+		exit 1
+	}
+	cat "$T/time" >>"$T/$name.times"
+}
+
+# stat NAME: "min median max_rss_mib" of the runs so far.
+stat()
+{
+	sort -n "$T/$1.times" | awk '{ t[NR] = $1; if ($2 > m) m = $2 }
+		END { printf "%s %s %d\n", t[1], t[int((NR + 1) / 2)], m / 1024 }'
 }
 
 export -f floor
 export SLAPD_CA SLAPD_TLS_URI SLAPD_BIND_DN SLAPD_BIND_PW FILTER ATTRS
 floor # warm the server's caches
-read -r f_t f_m < <(best 3 bash -c floor)
-read -r i_t i_m < <(best 1 "$BIN" -c "$T/live.conf" sync)
-read -r r_t r_m < <(best 3 "$BIN" -c "$T/live.conf" sync)
-read -r p_t p_m < <(best 3 "$BIN" -c "$T/live.conf" plan)
+timed initial "$BIN" -c "$T/live.conf" sync
+# Rounds interleave the commands, so a busy machine slows all of them
+# alike; min and median of each are printed.
+ROUNDS=${ROUNDS:-5}
+for r in $(seq 1 "$ROUNDS"); do
+	timed floor bash -c floor
+	timed resync "$BIN" -c "$T/live.conf" sync
+	timed plan "$BIN" -c "$T/live.conf" plan
+done
+read -r f_min f_med f_m < <(stat floor)
+read -r i_min i_med i_m < <(stat initial)
+read -r r_min r_med r_m < <(stat resync)
+read -r p_min p_med p_m < <(stat plan)
 
-ratio() { echo "scale=2; $1 / $f_t" | bc; }
-printf '%-34s %7s s            peak RSS\n' "" "wall"
-printf '%-34s %7.2f s            %6d MiB\n' \
-	"floor: ldapsearch -E pr=1000" "$f_t" $((f_m / 1024))
-printf '%-34s %7.2f s  %5sx     %6d MiB\n' \
-	"dirsync sync, empty target" "$i_t" "$(ratio "$i_t")" $((i_m / 1024))
-printf '%-34s %7.2f s  %5sx     %6d MiB\n' \
-	"dirsync sync, nothing changed" "$r_t" "$(ratio "$r_t")" $((r_m / 1024))
-printf '%-34s %7.2f s  %5sx     %6d MiB\n' \
-	"dirsync plan" "$p_t" "$(ratio "$p_t")" $((p_m / 1024))
+ratio() { echo "scale=2; $1 / $2" | bc; }
+line()
+{
+	printf '%-32s %6.2f s %6.2f s   %5sx %5sx   %5d MiB\n' "$1" "$2" "$3" \
+		"$(ratio "$2" "$f_min")" "$(ratio "$3" "$f_med")" "$4"
+}
+printf '%-32s %8s %8s   %6s %6s   %9s\n' "($ROUNDS rounds)" min median \
+	"x min" "x med" "peak RSS"
+line "floor: ldapsearch -E pr=1000" "$f_min" "$f_med" "$f_m"
+line "dirsync sync, nothing changed" "$r_min" "$r_med" "$r_m"
+line "dirsync plan" "$p_min" "$p_med" "$p_m"
+line "dirsync sync, empty target" "$i_min" "$i_med" "$i_m"
 echo "target: the no-change full sync <= 1.3x the floor"
 
 # The same directory through the LDIF source: the same rows.
