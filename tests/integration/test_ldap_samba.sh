@@ -122,6 +122,21 @@ ds_expect_err "invalid credentials for bind DN svc-dirsync@example.com" \
 ds_expect_err "wrong password or unknown account" "wrong password hint"
 grep -q "127.0.0.2" "$DS_ERR" && ds_fail "wrong password: tried next server"
 
+ds_step "a DC name that does not resolve: warned, the next DC used"
+ad_conf failover "ldaps://dc9.example.invalid $SAMBA_URI"
+ds_run samba_exec -- -c "$T/failover.conf" sync --json
+ds_expect_rc 0 "failover"
+ds_expect_err 'unknown host "dc9.example.invalid"' "failover warning"
+[ "$(jq -r .source.server "$DS_OUT")" = "$SAMBA_URI" ] ||
+	ds_fail "failover: server used is $(jq -r .source.server "$DS_OUT")"
+
+ds_step "the DC's certificate checked against tls_ca_file"
+ad_conf untrusted "$SAMBA_URI"
+sed -i "s|^tls_ca_file = .*|tls_ca_file = $SAMBA_OTHER_CA|" "$T/untrusted.conf"
+ds_run samba_exec -- -c "$T/untrusted.conf" sync
+ds_expect_rc 1 "untrusted DC certificate"
+ds_expect_err "certificate not trusted" "untrusted DC certificate"
+
 ds_step "nested groups: the lists agree with AD's in-chain matching rule"
 # Every in-scope mailbox that AD says is a transitive member of All Staff
 # must be on the all-staff@ list, and nothing else (the SMTP: primary,
