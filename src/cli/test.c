@@ -48,6 +48,7 @@ cmd_test(const struct cli_globals *g, int argc, char **argv)
 		"left out: hidden (visible_only)",
 		"left out: not in member_of", "left out: exclude pattern",
 		"left out: no mail address", "left out: domain not accepted",
+		"left out: not a list (group_filter)",
 	};
 	const struct source_ops *sops;
 	const struct target_ops *tops = NULL;

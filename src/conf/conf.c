@@ -1098,6 +1098,18 @@ cross_check(const struct conf *c, const long *seen, struct err *err)
 			      "with https://",
 			      url ? url : "");
 
+	/*
+	 * Without accepted domains every address would be "ours": aliases in
+	 * gmail.com would land in the alias table, and Postfix would divert
+	 * mail users send there.  The list is the mail system's own.
+	 */
+	if (c->mapping.accepted_domains.n == 0)
+		return err_at(err, DS_E_CONFIG, f,
+			      key_line(seen, "mapping", "accepted_domains"),
+			      "[mapping] accepted_domains is required: the mail "
+			      "domains dirsync may write addresses for (e.g. "
+			      "accepted_domains = example.com example.net)");
+
 	const char *smtp = c->notify.smtp_url;
 	bool have_smtp = smtp != NULL && *smtp != '\0';
 

@@ -45,6 +45,7 @@ struct robj {
 	size_t naliases;
 	const char *name;
 	const char *external;      /* contacts */
+	bool list_ok;              /* groups: matches group_filter */
 	const char **members;      /* groups: member ndns */
 	size_t nmembers;
 	bool in_scope;
@@ -82,27 +83,52 @@ static const char *const base_attrs[] = {
 const char **
 rules_attrs(const struct conf *c)
 {
+	const char *fa[64];
 	size_t nb = sizeof(base_attrs) / sizeof(base_attrs[0]) - 1;
-	size_t n = nb + 1 + c->mapping.alias_attributes.n + 1, i, k = 0;
-	const char **v = xcalloc(n, sizeof(*v));
+	size_t nf = 0, n, i, k = 0, text = 0;
+	struct filter *gf = NULL;
+	const char **v;
+	char *tail;
+	struct err err;
 
-#define ADD_UNIQUE(name)                                              \
-	do {                                                          \
-		size_t j_;                                            \
-		for (j_ = 0; j_ < k; j_++)                            \
-			if (strcasecmp(v[j_], (name)) == 0)           \
-				break;                                \
-		if (j_ == k)                                          \
-			v[k++] = (name);                              \
+	/* group_filter is evaluated here, on what the source delivers */
+	if (c->mapping.group_filter != NULL && *c->mapping.group_filter &&
+	    (gf = filter_parse(c->mapping.group_filter, &err)) != NULL)
+		nf = filter_attrs(gf, fa, sizeof(fa) / sizeof(fa[0]));
+	for (i = 0; i < nf; i++)
+		text += strlen(fa[i]) + 1;
+	n = nb + 1 + c->mapping.alias_attributes.n + nf + 1;
+	v = xmalloc(n * sizeof(*v) + text);
+	tail = (char *)(v + n);
+
+#define ADD_UNIQUE(name, copy)                                          \
+	do {                                                            \
+		size_t j_;                                              \
+		for (j_ = 0; j_ < k; j_++)                              \
+			if (strcasecmp(v[j_], (name)) == 0)             \
+				break;                                  \
+		if (j_ == k) {                                          \
+			if (copy) {                                     \
+				size_t l_ = strlen(name) + 1;           \
+				memcpy(tail, (name), l_);               \
+				v[k++] = tail;                          \
+				tail += l_;                             \
+			} else {                                        \
+				v[k++] = (name);                        \
+			}                                               \
+		}                                                       \
 	} while (0)
 	for (i = 0; i < nb; i++)
-		ADD_UNIQUE(base_attrs[i]);
+		ADD_UNIQUE(base_attrs[i], false);
 	if (c->mapping.email_attribute != NULL)
-		ADD_UNIQUE(c->mapping.email_attribute);
+		ADD_UNIQUE(c->mapping.email_attribute, false);
 	for (i = 0; i < c->mapping.alias_attributes.n; i++)
-		ADD_UNIQUE(c->mapping.alias_attributes.v[i]);
+		ADD_UNIQUE(c->mapping.alias_attributes.v[i], false);
+	for (i = 0; i < nf; i++)
+		ADD_UNIQUE(fa[i], true);
 #undef ADD_UNIQUE
 	v[k] = NULL;
+	filter_free(gf);
 	return v;
 }
 
@@ -572,6 +598,8 @@ scope_check(struct rules_ctx *x, struct robj *o)
 		return o->external != NULL ? SC_NREASONS : SC_NO_ADDRESS;
 	if (o->primary == NULL)
 		return SC_NO_ADDRESS;
+	if (o->type == RT_GROUP && !o->list_ok)
+		return SC_GROUP_FILTER;  /* only nests, never a list */
 	if (!domain_accepted(c, o->primary)) {
 		warn(x, "%s: primary address %s is not in an accepted "
 		     "domain; skipped", o->dn, o->primary);
@@ -650,6 +678,7 @@ rules_add(struct rules_ctx *x, const struct entry *e)
 	const struct attr *oc;
 	struct robj *o;
 	enum rtype type;
+	bool list_ok = false;
 	char *ndn;
 
 	fill_slots(x, e);
@@ -658,13 +687,14 @@ rules_add(struct rules_ctx *x, const struct entry *e)
 		return;
 	if (has_value(oc, "contact"))
 		type = RT_CONTACT;
-	else if (x->gf != NULL ? filter_match(x->gf, e) : entry_is_group(x))
+	else if ((list_ok = x->gf != NULL ? filter_match(x->gf, e)
+					  : entry_is_group(x)))
 		type = RT_GROUP;
 	else if (has_value(oc, "user") || has_value(oc, "person") ||
 		 has_value(oc, "inetOrgPerson"))
 		type = RT_USER;
 	else if (entry_is_group(x))
-		type = RT_GROUP;    /* a group only used for nesting */
+		type = RT_GROUP;    /* not a list; its members still nest */
 	else
 		return;
 	ndn = dn_normalize(e->dn);
@@ -675,6 +705,7 @@ rules_add(struct rules_ctx *x, const struct entry *e)
 	o = arena_alloc(&x->tmp, sizeof(*o));
 	memset(o, 0, sizeof(*o));
 	o->type = type;
+	o->list_ok = list_ok;
 	/* dn outlives the run's scratch memory (reports); ndn need not */
 	o->dn = arena_strdup(x->a, e->dn);
 	o->ndn = strcmp(e->dn, ndn) == 0 ? o->dn : arena_strdup(&x->tmp, ndn);

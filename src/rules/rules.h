@@ -35,6 +35,7 @@ enum scope_reason {
 	SC_EXCLUDED,        /* exclude patterns */
 	SC_NO_ADDRESS,      /* mail_enabled_only / no usable address */
 	SC_DOMAIN,          /* primary not in accepted_domains */
+	SC_GROUP_FILTER,    /* a group with an address, not a list */
 	SC_NREASONS
 };
 
@@ -54,9 +55,10 @@ struct rules_result {
 };
 
 /*
- * Attributes the rules read, NULL-terminated, malloc'd array of borrowed
- * strings (static storage and the conf's own strings): free() it after
- * the conf is gone.  Pass it to the source and the snapshot.
+ * Attributes the rules read (group_filter's included), NULL-terminated.
+ * One malloc'd block: free() it; the names are static, the conf's own, or
+ * inside the block, so free it before the conf goes.  Pass it to the
+ * source.
  */
 const char **rules_attrs(const struct conf *c);
 

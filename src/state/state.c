@@ -83,6 +83,24 @@ fail:
 	return -1;
 }
 
+/* Read-only callers on a database nothing has written yet. */
+static bool
+has_table(struct state *st, const char *name)
+{
+	sqlite3_stmt *q = NULL;
+	bool found = false;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT 1 FROM sqlite_master WHERE type = "
+			       "'table' AND name = ?",
+			       -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+		found = sqlite3_step(q) == SQLITE_ROW;
+	}
+	sqlite3_finalize(q);
+	return found;
+}
+
 int
 state_load_managed(struct state *st, struct managed *m,
 		   const struct mset *current, const struct mset *desired,
@@ -91,7 +109,7 @@ state_load_managed(struct state *st, struct managed *m,
 	sqlite3_stmt *q = NULL;
 	int rc;
 
-	if (st->db == NULL)
+	if (st->db == NULL || !has_table(st, "managed"))
 		return 0;
 	rc = sqlite3_prepare_v2(st->db,
 				"SELECT address, kind, anchor, disabled_at "
@@ -331,7 +349,7 @@ state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 	sqlite3_stmt *q = NULL;
 	int rc;
 
-	if (st->db == NULL)
+	if (st->db == NULL || !has_table(st, "runs"))
 		return 0;
 	rc = sqlite3_prepare_v2(
 		st->db,
@@ -373,7 +391,7 @@ state_run_report(struct state *st, long long run_id, char **json,
 	int rc;
 
 	*json = NULL;
-	if (st->db == NULL)
+	if (st->db == NULL || !has_table(st, "runs"))
 		return err_set(err, DS_E_STATE, "no run %lld: no state "
 			       "database yet", run_id);
 	rc = sqlite3_prepare_v2(st->db,

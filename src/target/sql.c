@@ -272,8 +272,10 @@ sql_load(struct target *t, struct mset *cur, struct err *err)
 		if (t->drv->query(t->db, q[i].sql, 0, NULL, q[i].cb, t, err) ==
 		    0)
 			continue;
-		if (t->readonly)
-			continue;   /* table not there yet */
+		if (t->readonly) {
+			err_clear(err);
+			continue;   /* table not there yet: reads empty */
+		}
 		err_where(err, "read target");
 		err_object(err, q[i].table);
 		t->loading = NULL;

@@ -160,6 +160,8 @@ base_dn = dc=example,dc=com
 bind_dn = cn=svc-dirsync,dc=example,dc=com
 timeout = 2s
 ${1:-}
+[mapping]
+accepted_domains = example.com
 [target]
 url = $URL
 [state]

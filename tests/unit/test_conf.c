@@ -17,7 +17,9 @@
 #include "conf/conf.h"
 
 /* Enough to pass the cross-key checks with defaults everywhere else. */
-#define MIN_SRC "[source]\nuri = ldap://127.0.0.1:3890\nbase_dn = dc=x\n"
+/* accepted_domains is required; it comes first, so MIN_SRC lines are 3+ */
+#define MIN_SRC "[mapping]\naccepted_domains = example.com\n" \
+	"[source]\nuri = ldap://127.0.0.1:3890\nbase_dn = dc=x\n"
 
 static char tmpdir[] = "/tmp/test_conf.XXXXXX";
 static int nfile;
@@ -261,7 +263,8 @@ test_comments(void **state)
 	       "bind_dn =          ; empty with a comment\n"
 	       "[safety]\n"
 	       "max_adds =                      ; empty = no limit\n"
-	       "max_deletes = 3\r\n";
+	       "max_deletes = 3\r\n"
+	       "[mapping]\naccepted_domains = example.com\n";
 	assert_int_equal(load(text, &c, &e), 0);
 	assert_int_equal(c.source.uri.n, 2);
 	assert_string_equal(c.source.base_dn, "dc=x");
@@ -292,7 +295,8 @@ test_continuation(void **state)
 		"enabled_only = no\n"
 		"[mapping]\n"
 		"domain_rewrite = old.local=example.com\n"
-		"    EXAMPLE.lan = example.net\n";
+		"    EXAMPLE.lan = example.net\n"
+		"accepted_domains = example.com\n";
 
 	(void)state;
 	assert_int_equal(load(text, &c, &e), 0);
@@ -330,24 +334,24 @@ test_errors(void **state)
 		 "[source]?"},
 		{"[general]\n", 1, "sections are source, scope"},
 		{"uri = ldap://x\n", 1, "outside any section"},
-		{MIN_SRC "page_size = 5\npage_size = 6\n", 5,
-		 "duplicate key 'page_size' in [source] (first set on line 4)"},
-		{MIN_SRC "tls_verify = maybe\n", 4,
+		{MIN_SRC "page_size = 5\npage_size = 6\n", 7,
+		 "duplicate key 'page_size' in [source] (first set on line 6)"},
+		{MIN_SRC "tls_verify = maybe\n", 6,
 		 "bad value 'maybe' for tls_verify in [source]: expected yes "
 		 "or no"},
-		{MIN_SRC "page_size = 0\n", 4, "from 1 to 100000"},
-		{MIN_SRC "page_size = 100001\n", 4, "from 1 to 100000"},
-		{MIN_SRC "page_size = 12abc\n", 4, "bad value '12abc'"},
-		{MIN_SRC "page_size = 99999999999999999999999\n", 4,
+		{MIN_SRC "page_size = 0\n", 6, "from 1 to 100000"},
+		{MIN_SRC "page_size = 100001\n", 6, "from 1 to 100000"},
+		{MIN_SRC "page_size = 12abc\n", 6, "bad value '12abc'"},
+		{MIN_SRC "page_size = 99999999999999999999999\n", 6,
 		 "bad value"},
 		{"[safety]\nmax_adds = -1\n", 2,
 		 "a whole number >= 0, or empty for no limit"},
 		{"[safety]\nmax_delete_percent = 101\n", 2, "from 0 to 100"},
-		{MIN_SRC "timeout = 5x\n", 4, "a duration like 30s"},
-		{MIN_SRC "timeout = 0\n", 4, "a duration"},
-		{MIN_SRC "flavor = novell\n", 4,
+		{MIN_SRC "timeout = 5x\n", 6, "a duration like 30s"},
+		{MIN_SRC "timeout = 0\n", 6, "a duration"},
+		{MIN_SRC "flavor = novell\n", 6,
 		 "expected auto, ad or openldap"},
-		{MIN_SRC "starttls = maybe\n", 4, "expected no, yes or demand"},
+		{MIN_SRC "starttls = maybe\n", 6, "expected no, yes or demand"},
 		{"[source]\ntype = ad\n", 2, "expected ldap or ldif"},
 		{"[target]\ntype = ldap\n", 2, "expected sql or scim"},
 		{"[passwords]\non_failure = x\n", 2, "expected accept or reject"},
@@ -363,7 +367,7 @@ test_errors(void **state)
 		{"[mapping]\ndomain_rewrite = a.local=b.com\n  nonsense\n", 3,
 		 "bad domain_rewrite item 'nonsense'"},
 		{"[notify]\nto = postmaster\n", 2, "is not a mail address"},
-		{MIN_SRC "bind_dn = a\n  b\n", 5, "takes a single value"},
+		{MIN_SRC "bind_dn = a\n  b\n", 7, "takes a single value"},
 		{"  uri = ldap://x\n", 1, "indented line with no key above it"},
 		{"[source]\njust words\n", 2, "expected 'key = value'"},
 		{"[source\n", 1, "bad section header"},
@@ -377,15 +381,17 @@ test_errors(void **state)
 		{"[source]\nuri = ldap://x\n", 0, "type = ldap needs base_dn"},
 		{"[source]\nuri = ldaps://x\nbase_dn = dc=x\nstarttls = demand\n",
 		 4, "ldaps:// is TLS already"},
-		{MIN_SRC "[target]\nurl = mysql://x/y\n", 5,
+		{MIN_SRC "[target]\nurl = mysql://x/y\n", 7,
 		 "url 'mysql://x/y' for type = sql must start with sqlite://"},
-		{MIN_SRC "[target]\ntype = scim\n", 5,
+		{MIN_SRC "[target]\ntype = scim\n", 7,
 		 "for type = scim must start with https://"},
-		{MIN_SRC "[target]\ntype = scim\nurl = http://x/scim\n", 6,
+		{MIN_SRC "[target]\ntype = scim\nurl = http://x/scim\n", 8,
 		 "https://"},
-		{MIN_SRC "[notify]\nsmtp_url = mail.example.com\nto = a@b\n", 5,
+		{MIN_SRC "[notify]\nsmtp_url = mail.example.com\nto = a@b\n", 7,
 		 "smtp_url 'mail.example.com' must start with smtp://"},
-		{MIN_SRC "[notify]\nto = a@b\n", 5, "to is set but smtp_url"},
+		{MIN_SRC "[notify]\nto = a@b\n", 7, "to is set but smtp_url"},
+		{"[source]\ntype = ldif\npath = /dev/null\n", 0,
+		 "[mapping] accepted_domains is required"},
 	};
 	size_t i;
 
@@ -711,7 +717,8 @@ test_mutations(void **state)
 		"[source]\nuri = ldap://h ldap://i\nbase_dn = dc=x\n"
 		"page_size = 10 ; c\ntimeout = 1h30m\n[scope]\nmember_of =\n"
 		"  cn=a\n  cn=b\nobject_types = users\n[mapping]\n"
-		"domain_rewrite = a.b=c.d\n[safety]\nmax_adds =\n"
+		"domain_rewrite = a.b=c.d\naccepted_domains = c.d\n"
+		"[safety]\nmax_adds =\n"
 		"deprovision = delete\n";
 	static const char subst[] = {'\n', ' ', '=', '[', ']', ';', '#', 'x',
 				     '0', '\t'};
@@ -754,8 +761,9 @@ test_ldif_source(void **state)
 	struct err e;
 
 	(void)state;
-	assert_int_equal(load("[source]\ntype = ldif\npath = dir.ldif\n", &c,
-			      &e),
+	assert_int_equal(load("[source]\ntype = ldif\npath = dir.ldif\n"
+			      "[mapping]\naccepted_domains = example.com\n",
+			      &c, &e),
 			 0);
 	assert_int_equal(c.source.type, SRC_LDIF);
 	assert_string_equal(c.source.path, "dir.ldif");
@@ -763,7 +771,7 @@ test_ldif_source(void **state)
 
 	/* a section may be opened again; its keys still count once */
 	assert_int_equal(load("[source]\ntype = ldif\n[state]\n[source]\n"
-			      "path = x\n",
+			      "path = x\n[mapping]\naccepted_domains = a.b\n",
 			      &c, &e),
 			 0);
 	assert_string_equal(c.source.path, "x");
