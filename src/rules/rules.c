@@ -203,9 +203,14 @@ rules_norm_address(const struct conf *c, const char *raw)
 	for (i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
-		/* a comma or space would break Postfix goto lists */
-		if (ch <= ' ' || ch == ',' || ch == '"' || ch == '\'' ||
-		    ch == '<' || ch == '>' || ch == '\\' || ch >= 0x7f)
+		/*
+		 * A comma or space would break Postfix goto lists; quotes,
+		 * angle brackets and backslashes need quoting in SMTP.  The
+		 * apostrophe is plain atext (o'brien@): Postfix and Dovecot
+		 * escape their SQL lookup keys themselves.
+		 */
+		if (ch <= ' ' || ch == ',' || ch == '"' || ch == '<' ||
+		    ch == '>' || ch == '\\' || ch >= 0x7f)
 			return NULL;
 	}
 	out = xstrndup(s, n);
