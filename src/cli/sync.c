@@ -248,24 +248,36 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 
 	/* 6. apply, all or nothing */
 	if (plan.n > 0) {
-		size_t i;
+		size_t i, done, applied_n = 0;
+		int pass;
 
 		if (tops->begin(tgt, &err) != 0)
 			goto report;
 		progress_start("applying changes");
 		progress_total(plan.n);
-		for (i = 0; i < plan.n; i++) {
-			if (sync_stop_requested) {
-				err_set(&err, DS_E_TARGET, "interrupted by a "
-					"signal: rolled back, nothing applied");
-				break;
+		/*
+		 * Two passes: domain rows first (mailboxes and aliases refer
+		 * to them, with foreign keys in a Postfixadmin schema), then
+		 * the rest in plan order.
+		 */
+		for (done = 0, pass = 0; pass < 2 && done == applied_n; pass++)
+			for (i = 0; i < plan.n; i++) {
+				if ((plan.v[i].kind == MK_DOMAIN) != (pass == 0))
+					continue;
+				if (sync_stop_requested) {
+					err_set(&err, DS_E_TARGET,
+						"interrupted by a signal: "
+						"rolled back, nothing applied");
+					break;
+				}
+				done++;
+				if (tops->apply(tgt, &plan.v[i], &err) != 0)
+					break;
+				applied_n++;
+				progress_update(applied_n);
 			}
-			if (tops->apply(tgt, &plan.v[i], &err) != 0)
-				break;
-			progress_update(i + 1);
-		}
 		progress_done();
-		if (i < plan.n || tops->commit(tgt, &err) != 0) {
+		if (applied_n < plan.n || tops->commit(tgt, &err) != 0) {
 			struct err e2;
 
 			err_clear(&e2);

@@ -455,7 +455,9 @@ sql_apply(struct target *t, const struct change *ch, struct err *err)
 		snprintf(where, sizeof(where), "%s %s", op_name(ch->op),
 			 mkind_name(ch->kind));
 		err_where(err, where);
-		err_object(err, ch->address);
+		/* a pipelining driver may name an earlier row: keep it */
+		if (err->object[0] == '\0')
+			err_object(err, ch->address);
 	}
 	return rc;
 }
