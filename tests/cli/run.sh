@@ -661,6 +661,48 @@ lk_goto julia.rossi@example.com julia.rossi@example.com
 ds "$S" sync
 expect_in drift-then-idle "summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
 
+# ---- an address re-used by a new person converges once the old is gone ----
+
+scenario reuse
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif" "[safety]
+deprovision = delete
+delete_after = 0s"
+ds "$S" sync
+expect_rc reuse-first-sync 0
+# Sam Owusu leaves ...
+ldif_drop "$S/dir.ldif" "Sam Owusu" || fail reuse-setup "ldif_drop"
+ds "$S" sync
+expect_rc reuse-leaver-sync 0
+expect_in reuse-leaver-disabled "disable mailbox  sam.owusu@example.com" "$S/out"
+# ... and a new Sam Owusu (another objectGUID) gets the same address
+cat >>"$S/dir.ldif" <<'EOF'
+
+dn: CN=Sam Owusu,OU=Sales,OU=Staff,DC=example,DC=com
+objectClass: top
+objectClass: person
+objectClass: organizationalPerson
+objectClass: user
+cn: Sam Owusu
+displayName: Sam Owusu
+mail: sam.owusu@example.com
+proxyAddresses: SMTP:sam.owusu@example.com
+objectGUID:: AAAAAAAAAAAAAAAAAAAAAQ==
+userAccountControl: 512
+EOF
+ds "$S" sync
+expect_rc reuse-delete-sync 0
+expect_in reuse-old-deleted "delete  mailbox  sam.owusu@example.com" "$S/out"
+expect_eq reuse-old-row-gone "" \
+	"$(q "SELECT username FROM mailbox WHERE username='sam.owusu@example.com'")"
+ds "$S" sync
+expect_rc reuse-new-sync 0
+expect_in reuse-new-added 'add     mailbox  sam.owusu@example.com name="Sam Owusu"' \
+	"$S/out"
+lk_maildir sam.owusu@example.com example.com/sam.owusu/
+ds "$S" sync
+expect_in reuse-then-idle "summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+
 # ---- the safety stop, then --force-limits --------------------------------
 
 scenario safety
