@@ -521,6 +521,18 @@ lk_goto chloe.dubois@gmail.com ""
 lk_goto nobody@example.com ""
 lk_maildir nobody@example.com ""
 lk_goto ws-sales-01@example.com ""
+# the Postfixadmin schema of SPEC, every column, all four tables
+for t in "domain:domain, description, aliases, mailboxes, maxquota, quota, transport, backupmx, created, modified, active" \
+	"mailbox:username, password, name, maildir, quota, local_part, domain, created, modified, active" \
+	"alias:address, goto, domain, created, modified, active" \
+	"alias_domain:alias_domain, target_domain, created, modified, active"; do
+	expect_eq "schema-${t%%:*}" "" \
+		"$(q "SELECT ${t#*:} FROM ${t%%:*} WHERE 1=0")"
+done
+expect_eq mailbox-columns "alice.martin@example.com|alice.martin|example.com|1" \
+	"$(q "SELECT username, local_part, domain, active FROM mailbox WHERE username='alice.martin@example.com'")"
+expect_eq alias-domain-column "example.net" \
+	"$(q "SELECT domain FROM alias WHERE address='ben.carter@example.net'")"
 expect_eq mailboxes-22 22 "$(q "SELECT count(*) FROM mailbox WHERE active=1")"
 expect_eq self-aliases-22 22 \
 	"$(q "SELECT count(*) FROM alias a, mailbox m WHERE a.address = m.username AND a.goto = m.username")"
