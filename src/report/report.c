@@ -212,39 +212,75 @@ print_goto(FILE *fp, const char *g, bool full)
 	fprintf(fp, "%.100s... (%zu addresses)", g, n);
 }
 
+/* One change, one line: the only text formatting of a change. */
 static void
-print_change(FILE *fp, const json_t *o, bool full)
+print_change(FILE *fp, const struct change *ch, bool full)
+{
+	fprintf(fp, "  %-8s%-8s %s", op_name(ch->op), mkind_name(ch->kind),
+		ch->address);
+	if (ch->op == OP_ADD) {
+		if (ch->name != NULL &&
+		    (ch->kind == MK_MAILBOX || ch->kind == MK_LIST))
+			fprintf(fp, " name=\"%s\"", ch->name);
+		if (ch->gotos != NULL) {
+			fputs(" -> ", fp);
+			print_goto(fp, ch->gotos, full);
+		}
+	} else if (ch->op == OP_UPDATE) {
+		if (ch->fields & CH_ADDRESS)
+			fprintf(fp, " (was %s)", ch->old_address);
+		if (ch->fields & CH_NAME)
+			fprintf(fp, " name \"%s\" -> \"%s\"",
+				ch->old_name ? ch->old_name : "",
+				ch->name ? ch->name : "");
+		if (ch->fields & CH_GOTO) {
+			fputs(" goto ", fp);
+			print_goto(fp, ch->old_gotos ? ch->old_gotos : "", full);
+			fputs(" -> ", fp);
+			print_goto(fp, ch->gotos ? ch->gotos : "", full);
+		}
+		if (ch->fields & CH_ACTIVE)
+			fputs(" re-enabled", fp);
+		if (ch->fields & CH_ADOPT)
+			fputs(" (adopted)", fp);
+	}
+	fputc('\n', fp);
+}
+
+/* A stored report's change, back in the shape print_change() takes. */
+static void
+change_from_json(const json_t *o, struct change *ch)
 {
 	const json_t *f = json_object_get(o, "fields");
 	const json_t *old = json_object_get(o, "old");
 	const char *op = jstr(o, "op");
+	enum mkind k = MK_ALIAS;
+	int i;
 
-	fprintf(fp, "  %-8s%-8s %s", op, jstr(o, "kind"), jstr(o, "address"));
-	if (strcmp(op, "add") == 0) {
-		if (json_object_get(f, "name"))
-			fprintf(fp, " name=\"%s\"", jstr(f, "name"));
-		if (json_object_get(f, "goto")) {
-			fputs(" -> ", fp);
-			print_goto(fp, jstr(f, "goto"), full);
-		}
-	} else if (strcmp(op, "update") == 0) {
-		if (json_object_get(f, "address"))
-			fprintf(fp, " (was %s)", jstr(old, "address"));
-		if (json_object_get(f, "name"))
-			fprintf(fp, " name \"%s\" -> \"%s\"", jstr(old, "name"),
-				jstr(f, "name"));
-		if (json_object_get(f, "goto")) {
-			fputs(" goto ", fp);
-			print_goto(fp, jstr(old, "goto"), full);
-			fputs(" -> ", fp);
-			print_goto(fp, jstr(f, "goto"), full);
-		}
-		if (json_object_get(f, "active"))
-			fputs(" re-enabled", fp);
-		if (json_is_true(json_object_get(o, "adopted")))
-			fputs(" (adopted)", fp);
-	}
-	fputc('\n', fp);
+	memset(ch, 0, sizeof(*ch));
+	for (i = 0; i < OP_NOPS; i++)
+		if (strcmp(op, op_name((enum op)i)) == 0)
+			ch->op = (enum op)i;
+	mkind_parse(jstr(o, "kind"), &k);
+	ch->kind = k;
+	ch->address = jstr(o, "address");
+	ch->name = json_string_value(json_object_get(f, "name"));
+	ch->gotos = json_string_value(json_object_get(f, "goto"));
+	ch->old_address = jstr(old, "address");
+	ch->old_name = json_string_value(json_object_get(old, "name"));
+	ch->old_gotos = json_string_value(json_object_get(old, "goto"));
+	if (ch->op != OP_UPDATE)
+		return;
+	if (json_object_get(f, "address"))
+		ch->fields |= CH_ADDRESS;
+	if (json_object_get(f, "name"))
+		ch->fields |= CH_NAME;
+	if (json_object_get(f, "goto"))
+		ch->fields |= CH_GOTO;
+	if (json_object_get(f, "active"))
+		ch->fields |= CH_ACTIVE;
+	if (json_is_true(json_object_get(o, "adopted")))
+		ch->fields |= CH_ADOPT;
 }
 
 void
@@ -261,16 +297,16 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		(long long)json_integer_value(
 			json_object_get(src, "in_scope")));
 	if (plan != NULL) {
-		for (i = 0; i < plan->n; i++) {
-			json_t *c = change_json(&plan->v[i]);
-
-			print_change(fp, c, full);
-			json_decref(c);
-		}
+		for (i = 0; i < plan->n; i++)
+			print_change(fp, &plan->v[i], full);
 	} else {
 		arr = json_object_get(r, "changes");
-		json_array_foreach(arr, i, o)
-			print_change(fp, o, full);
+		json_array_foreach(arr, i, o) {
+			struct change ch;
+
+			change_from_json(o, &ch);
+			print_change(fp, &ch, full);
+		}
 		if (json_integer_value(json_object_get(r, "changes_omitted")))
 			fprintf(fp, "  ... and %lld more changes (not kept in "
 				"the stored report)\n",
