@@ -109,6 +109,10 @@ conf_error key-twice 4 "[source]
 type = ldif
 path = $COMPANY
 type = ldap"
+"$DIRSYNC" -c "$S/bad-key.conf" sync >"$S/out" 2>"$S/err"
+rc=$?
+expect_rc conf-bad-key-sync 2
+expect_eq conf-bad-key-sync-writes-nothing "" "$(ls "$S"/mail.db* 2>/dev/null)"
 ds_noconf -c "$S/does-not-exist.conf" check
 expect_rc conf-missing-file 2
 expect_in conf-missing-file-named "does-not-exist.conf" "$S/err"
