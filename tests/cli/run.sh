@@ -719,6 +719,63 @@ lk_maildir sam.owusu@example.com example.com/sam.owusu/
 ds "$S" sync
 expect_in reuse-then-idle "summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
 
+# ---- many runs end where one run from scratch ends ------------------------
+# A directory that changes over 15 steps (tests/cli/gen_steps.py: leavers,
+# returns, joiners, renames, swaps, aliases added/dropped/moved/claimed
+# twice, names, memberships).  After every step: the incrementally synced
+# database holds the same active mailboxes (and names) and active alias
+# rows as a fresh sync of that step into an empty SQLite database, except
+# for addresses in conflict (left as they were), and a second sync has
+# nothing to do.
+
+scenario convergence
+for seed in 1 2; do
+	python3 "$here/gen_steps.py" "$seed" 15 "$S/seed$seed" ||
+		fail "convergence-$seed-generate"
+	step=0
+	for ldif in "$S/seed$seed"/step-*.ldif; do
+		step=$((step + 1))
+		mkconf "$ldif" "[safety]
+max_delete_percent ="
+		ds "$S" sync --force-limits --json
+		if [ "$rc" != 0 ]; then
+			fail "convergence-$seed-$step-sync" "exit $rc"
+			show_output
+			continue
+		fi
+		jq -r '.conflicts[].address' "$S/out" | sed 's/$/|/' \
+			>"$S/conflicts"
+		echo "no-such-address|" >>"$S/conflicts"
+		ds "$S" sync --force-limits
+		expect_in "convergence-$seed-$step-idempotent" \
+			"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+		# the reference: the same step from scratch
+		rm -rf "$S/ref"
+		mkdir "$S/ref"
+		sed -e "s|^url = .*|url = sqlite://$S/ref/mail.db|" \
+			-e "s|^path = $S/state.db|path = $S/ref/state.db|" \
+			"$S/dirsync.conf" >"$S/ref/dirsync.conf"
+		chmod 600 "$S/ref/dirsync.conf"
+		ds "$S/ref" sync --force-limits
+		[ "$rc" = 0 ] || fail "convergence-$seed-$step-ref-sync" "exit $rc"
+		got=$(q "SELECT username, name FROM mailbox WHERE active=1 ORDER BY username")
+		want=$(sqlite3 "$S/ref/mail.db" "SELECT username, name FROM mailbox WHERE active=1 ORDER BY username")
+		expect_eq "convergence-$seed-$step-mailboxes" "$want" "$got"
+		got=$(q "SELECT address, goto FROM alias WHERE active=1 ORDER BY address" |
+			grep -vF -f "$S/conflicts")
+		want=$(sqlite3 "$S/ref/mail.db" "SELECT address, goto FROM alias WHERE active=1 ORDER BY address" |
+			grep -vF -f "$S/conflicts")
+		if [ "$got" = "$want" ]; then
+			pass "convergence-$seed-$step-aliases"
+		else
+			fail "convergence-$seed-$step-aliases"
+			printf '%s\n' "$want" >"$S/want"
+			printf '%s\n' "$got" >"$S/got"
+			diff "$S/want" "$S/got" | head -10 | sed 's/^/    /'
+		fi
+	done
+done
+
 # ---- the safety stop, then --force-limits --------------------------------
 
 scenario safety
