@@ -42,7 +42,6 @@ struct change {
 /* One managed object, as the state database remembers it. */
 struct managed_rec {
 	const char *address;
-	enum mkind kind;
 	const char *anchor;
 	long long disabled_at;    /* unix time, 0 = active */
 	/*
@@ -52,6 +51,7 @@ struct managed_rec {
 	 */
 	const struct mobj *cur;
 	const struct mobj *want;
+	enum mkind kind;
 	unsigned char known;
 };
 
