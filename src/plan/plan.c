@@ -203,11 +203,15 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 			continue;
 		cur = mset_get(in->current, want->address);
 		if (cur != NULL) {
+			/*
+			 * Only dirsync's own alias-table row can be moved
+			 * aside; whoever owned it no longer claims the
+			 * address (the rules give it to this mailbox).
+			 */
 			m = managed_get(in->managed, want->address);
 			if (cur->kind == MK_MAILBOX || m == NULL ||
-			    !mkind_alias_row(m->kind) || m->anchor == NULL ||
-			    strcmp(m->anchor, want->anchor) != 0)
-				continue;   /* not ours to move aside */
+			    !mkind_alias_row(m->kind))
+				continue;
 		}
 		if (!built) {
 			size_t j;
@@ -237,10 +241,12 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 		old = mset_get(in->current, from->address);
 		if (cur != NULL) {
 			/* the alias row in the way goes first */
+			const struct managed_rec *in_way =
+				managed_get(in->managed, want->address);
 			struct mobj gone = *cur;
 
-			gone.kind = managed_get(in->managed, want->address)->kind;
-			gone.anchor = want->anchor;
+			gone.kind = in_way->kind;
+			gone.anchor = in_way->anchor;
 			push(p, OP_DELETE, &gone);
 		}
 		ch = push(p, OP_UPDATE, want);
