@@ -1,7 +1,5 @@
 #include "cli/sync.h"
 
-#include <malloc.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,65 +44,6 @@ on_entry(void *arg, const struct entry *e, struct err *err)
 	rules_add(rc->rules, e);
 	progress_update(rc->read);
 	return 0;
-}
-
-/*
- * With a live directory the target is read on a second thread while the
- * first one waits on the network for the directory's pages: the two are
- * independent until the plan.  The target's connection is only ever used
- * by one thread at a time (joined before any other use).  An LDIF read
- * keeps its core busy, so there the load follows the read: the rules'
- * scratch memory is gone by then, which keeps the peak lower.
- */
-struct loader {
-	const struct target_ops *tops;
-	const struct conf *c;
-	bool readonly;
-	struct target *tgt;
-	struct mset *current;
-	struct err err;
-	int rc;
-	pthread_t thread;
-	bool running;
-};
-
-static void *
-loader_main(void *arg)
-{
-	struct loader *l = arg;
-
-	l->rc = l->tops->open(&l->tgt, l->c, l->readonly, &l->err);
-	if (l->rc == 0)
-		l->rc = l->tops->load(l->tgt, l->current, &l->err);
-	return NULL;
-}
-
-static void
-loader_start(struct loader *l)
-{
-	sigset_t all, old;
-	int rc;
-
-	/* signals stay with the main thread (SIGTERM, SIGUSR1 ...) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&l->thread, NULL, loader_main, l);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc == 0) {
-		l->running = true;
-		return;
-	}
-	loader_main(l);   /* no thread: do it here, in order */
-}
-
-/* Waits for the load; idempotent. */
-static void
-loader_join(struct loader *l)
-{
-	if (l->running) {
-		pthread_join(l->thread, NULL);
-		l->running = false;
-	}
 }
 
 static double
@@ -173,7 +112,6 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	struct source *src = NULL;
 	struct source_info info;
 	struct target *tgt = NULL;
-	struct loader loader;
 	struct state *st = NULL;
 	struct rules_result rules;
 	struct mset current;
@@ -198,7 +136,6 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	enum log_level stage_lvl = o->quiet ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 
 	memset(&info, 0, sizeof(info));
-	memset(&loader, 0, sizeof(loader));
 	memset(&hit, 0, sizeof(hit));
 	err_clear(&err);
 	rules_init(&rules);
@@ -219,15 +156,6 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	if (!readonly &&
 	    state_run_begin(st, started, "sync", &run_id, &err) != 0)
 		goto report;
-	loader.tops = tops;
-	loader.c = c;
-	loader.readonly = readonly;
-	loader.current = &current;
-	if (c->source.type == SRC_LDAP) {
-		/* one malloc arena: one per thread only costs memory */
-		mallopt(M_ARENA_MAX, 1);
-		loader_start(&loader);
-	}
 
 	/* 1. read the whole directory, or nothing at all */
 	err_where(&err, "open source");
@@ -272,17 +200,10 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	log_debug("memory: rules %zu KiB, desired %zu KiB",
 		  rules.arena.used / 1024, rules.desired.arena.used / 1024);
 
-	/* 3. what it holds (maybe read meanwhile), and what of it is ours */
-	if (c->source.type == SRC_LDAP)
-		loader_join(&loader);
-	else
-		loader_main(&loader);
-	tgt = loader.tgt;
-	loader.tgt = NULL;
-	if (loader.rc != 0) {
-		err = loader.err;
+	/* 3. what it holds, and what of it is ours */
+	if (tops->open(&tgt, c, readonly, &err) != 0 ||
+	    tops->load(tgt, &current, &err) != 0)
 		goto report;
-	}
 	if (state_load_managed(st, &managed, &current, &rules.desired,
 			       &err) != 0)
 		goto report;
@@ -382,9 +303,6 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	}
 
 report:
-	loader_join(&loader);
-	if (loader.tgt != NULL)   /* loaded, but the run stopped before */
-		tops->close(loader.tgt);
 	if (src != NULL)
 		sops->close(src);
 	memset(&rep, 0, sizeof(rep));
