@@ -8,7 +8,8 @@ the next, the changes a real directory sees: leavers disabled or deleted,
 people coming back, new people, primary addresses renamed (sometimes the
 old one kept as an alias, sometimes swapped with an alias), aliases added,
 dropped and moved between people (sometimes claimed twice: a conflict),
-display names and group memberships changed.
+display names and group memberships changed, lists renamed, deleted and
+recreated, the contact's addresses changed.
 
 Deterministic for a seed.  Primary addresses are never re-used by another
 person and aliases come from their own pool, so the end state of a chain
@@ -94,13 +95,15 @@ def main():
         g["members"] = set(rng.sample(range(30), 6))
     # nesting, with a cycle G0 -> G1 -> G2 -> G0 and mail-less G5, G6
     nest = {0: [1, 5], 1: [2], 2: [0], 3: [6], 4: []}
+    contact = {"external": "partner@partner.org",
+               "internal": ["partner@example.com"]}
     renamed = 0
 
     for step in range(1, steps + 1):
         if step > 1:
             for _ in range(rng.randint(3, 8)):
                 p = rng.choice(people)
-                what = rng.randrange(11)
+                what = rng.randrange(14)
                 if what == 0:
                     p.uac = 514 if p.uac == 512 else 512
                 elif what == 1:
@@ -131,6 +134,24 @@ def main():
                 elif what == 9:
                     g = rng.choice(groups)
                     g["members"] ^= {rng.randrange(len(people))}
+                elif what == 10:
+                    # a list changes its address, or disappears and comes
+                    # back
+                    g = rng.choice(groups[:5])
+                    if rng.random() < 0.5:
+                        g["mail"] = "g%d.s%d@example.com" % (
+                            groups.index(g), step)
+                    else:
+                        g["present"] = not g.get("present", True)
+                elif what == 11:
+                    contact["external"] = "partner%d@partner.org" % step
+                    contact["internal"] = rng.choice(
+                        [[], ["partner@example.com"],
+                         ["partner@example.com", "partners@example.net"]])
+                elif what == 12 and not p.present:
+                    # renamed while away: back with another address
+                    renamed += 1
+                    p.primary = "r%d.p%d@example.com" % (renamed, p.n)
                 else:
                     q = Person(next_person, rng)
                     next_person += 1
@@ -140,6 +161,8 @@ def main():
                                                if a != p.primary))
         entries = [user_ldif(p) for p in people if p.present]
         for i, g in enumerate(groups):
+            if not g.get("present", True):
+                continue
             members = ["CN=%s,OU=Staff,DC=example,DC=com" % people[m].cn
                        for m in sorted(g["members"]) if people[m].present]
             members += ["CN=G%d,OU=Groups,DC=example,DC=com" % j
@@ -150,11 +173,11 @@ def main():
         entries.append("\n".join([
             "dn: CN=Partner,OU=Contacts,DC=example,DC=com",
             "objectClass: top", "objectClass: contact", "cn: Partner",
-            "mail: partner@partner.org",
-            "targetAddress: SMTP:partner@partner.org",
-            "proxyAddresses: SMTP:partner@partner.org",
-            "proxyAddresses: smtp:partner@example.com",
-            "objectGUID:: " + guid_b64(2000)]) + "\n")
+            "mail: " + contact["external"],
+            "targetAddress: SMTP:" + contact["external"],
+            "proxyAddresses: SMTP:" + contact["external"]] +
+            ["proxyAddresses: smtp:" + a for a in contact["internal"]] +
+            ["objectGUID:: " + guid_b64(2000)]) + "\n")
         rng.shuffle(entries)
         with open(os.path.join(outdir, "step-%02d.ldif" % step), "w") as f:
             f.write("# step %d of seed %d (tests/cli/gen_steps.py)\n"
