@@ -92,6 +92,7 @@ rules_attrs(const struct conf *c)
 	struct err err;
 
 	/* group_filter is evaluated here, on what the source delivers */
+	err_clear(&err);
 	if (c->mapping.group_filter != NULL && *c->mapping.group_filter &&
 	    (gf = filter_parse(c->mapping.group_filter, &err)) != NULL)
 		nf = filter_attrs(gf, fa, sizeof(fa) / sizeof(fa[0]));
@@ -934,6 +935,7 @@ expand_list(struct rules_ctx *x, struct walk *w, struct robj *g)
 	w->leaf = collect_leaf;
 	w->arg = &col;
 	walk_run(w, g->ndn);
+	w->arg = NULL;    /* col is ours, not the walker's */
 	if (col.n == 0) {
 		free(col.v);
 		return NULL;
