@@ -20,6 +20,7 @@
 #include "cli/sync.h"
 #include "report/notify.h"
 #include "util/lock.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/progress.h"
 
@@ -59,15 +60,6 @@ daemon_on_signal(int sig)
 		sync_stop_requested = 1;
 		break;
 	}
-}
-
-static double
-daemon_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /*
@@ -196,7 +188,7 @@ daemon_status(struct daemon *d, const json_t *r, int rc)
 		 "next in %lds",
 		 daemon_jint(r, "run_id"), rc, daemon_changes(sum),
 		 daemon_jint(sum, "error"),
-		 (long)(d->next_run - daemon_clock() + 0.5));
+		 (long)(d->next_run - clock_seconds() + 0.5));
 	daemon_sd_notify(msg);
 }
 
@@ -206,7 +198,7 @@ daemon_run_once(struct daemon *d)
 	struct sync_opts o;
 	json_t *report = NULL;
 	struct err err;
-	double start = daemon_clock();
+	double start = clock_seconds();
 	char buf[1400];
 	int rc;
 
@@ -225,7 +217,7 @@ daemon_run_once(struct daemon *d)
 
 	if (o.full && rc == 0)
 		d->last_full = start;
-	d->last_end = daemon_clock();
+	d->last_end = clock_seconds();
 	d->next_run = d->last_end + daemon_wait_for(d);
 	daemon_log_run(report, rc, daemon_stop != 0);
 	if (!daemon_stop) {
@@ -276,7 +268,7 @@ done:
 static void
 daemon_wait(struct daemon *d)
 {
-	double left = d->next_run - daemon_clock();
+	double left = d->next_run - clock_seconds();
 	struct timespec ts;
 
 	if (left <= 0)
@@ -427,14 +419,14 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 		 d.c.schedule.interval);
 	daemon_sd_notify("READY=1\nSTATUS=started");
 
-	d.next_run = daemon_clock(); /* the first run at once */
+	d.next_run = clock_seconds(); /* the first run at once */
 	while (!daemon_stop) {
 		if (daemon_reload) {
 			daemon_reload = 0;
 			daemon_do_reload(&d);
 			continue;
 		}
-		if (daemon_run_now || daemon_clock() >= d.next_run) {
+		if (daemon_run_now || clock_seconds() >= d.next_run) {
 			if (daemon_run_now)
 				log_info("sync requested (SIGUSR1)");
 			daemon_run_now = 0;

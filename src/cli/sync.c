@@ -12,6 +12,7 @@
 #include "source/source.h"
 #include "state/state.h"
 #include "target/target.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/progress.h"
 #include "util/xalloc.h"
@@ -44,15 +45,6 @@ on_entry(void *arg, const struct entry *e, struct err *err)
 	rules_add(rc->rules, e);
 	progress_update(rc->read);
 	return 0;
-}
-
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int
@@ -125,7 +117,7 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	const char *flavor, *filter;
 	char started[32];
 	time_t now = time(NULL);
-	double t0 = now_seconds();
+	double t0 = clock_seconds();
 	long long run_id = 0;
 	size_t nforget = 0, nread = 0;
 	bool applied = false, have_rules = false, have_plan = false;
@@ -190,13 +182,13 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 		sops->close(src);
 		src = NULL;
 		log_msg(stage_lvl, "read %zu entries from %s in %.2fs", nread,
-			 info.server, now_seconds() - t0);
+			 info.server, clock_seconds() - t0);
 		if (rules_end(rc.rules, &err) != 0)
 			goto report;
 	}
 	have_rules = true;
 	log_msg(stage_lvl, "rules: %zu in scope, %zu mail objects (%.2fs)",
-		 rules.in_scope, rules.desired.n, now_seconds() - t0);
+		 rules.in_scope, rules.desired.n, clock_seconds() - t0);
 	log_debug("memory: rules %zu KiB, desired %zu KiB",
 		  rules.arena.used / 1024, rules.desired.arena.used / 1024);
 
@@ -208,7 +200,7 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 			       &err) != 0)
 		goto report;
 	log_msg(stage_lvl, "target holds %zu objects, %zu managed (%.2fs)",
-		current.n, managed.n, now_seconds() - t0);
+		current.n, managed.n, clock_seconds() - t0);
 	log_debug("memory: current %zu KiB, managed %zu KiB",
 		  current.arena.used / 1024, managed.arena.used / 1024);
 
@@ -226,7 +218,7 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	plan_build(&plan, &in);
 	have_plan = true;
 	log_msg(stage_lvl, "plan: %zu changes (%.2fs)", plan.n,
-		now_seconds() - t0);
+		clock_seconds() - t0);
 
 	/* 5. safety limits: nothing applied when one is exceeded */
 	if (plan_check_limits(&plan, c, managed_objects(&managed),
@@ -286,7 +278,7 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 		}
 		applied = true;
 		log_msg(stage_lvl, "applied %zu changes (%.2fs)", plan.n,
-			 now_seconds() - t0);
+			 clock_seconds() - t0);
 	}
 	forget = vanished(&managed, &current, &rules.desired, &nforget);
 	if (plan.n > 0 || nforget > 0) {
@@ -309,7 +301,7 @@ report:
 	rep.run_id = run_id;
 	rep.mode = o->plan_only ? "plan" : o->dry_run ? "dry-run" : "sync";
 	rep.started = started;
-	rep.seconds = now_seconds() - t0;
+	rep.seconds = clock_seconds() - t0;
 	rep.server = info.server[0] ? info.server : NULL;
 	rep.read = nread;
 	rep.in_scope = have_rules ? rules.in_scope : 0;
