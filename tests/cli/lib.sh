@@ -209,3 +209,60 @@ ldif_drop() {
 		END { exit done ? 0 : 1 }' "$1" >"$1.new" &&
 		mv "$1.new" "$1"
 }
+
+# converge "SEED ...": the seeds' steps (gen_steps.py) synced one after the
+# other into $S; after each step the database must hold what a sync of that
+# step from scratch (into a fresh SQLite database) holds - active mailboxes
+# with names, active alias rows, conflicts aside - every anchor at most one
+# mailbox, and a second sync must have nothing to do.
+converge() {
+	for seed in $1; do
+		python3 "$here/gen_steps.py" "$seed" 15 "$S/seed$seed" ||
+			fail "convergence-$seed-generate"
+		step=0
+		for ldif in "$S/seed$seed"/step-*.ldif; do
+			step=$((step + 1))
+			mkconf "$ldif" "[safety]
+max_delete_percent ="
+			ds "$S" sync --force-limits --json
+			if [ "$rc" != 0 ]; then
+				fail "convergence-$seed-$step-sync" "exit $rc"
+				show_output
+				continue
+			fi
+			jq -r '.conflicts[].address' "$S/out" | sed 's/$/|/' \
+				>"$S/conflicts"
+			echo "no-such-address|" >>"$S/conflicts"
+			# one person, one mailbox: a changed primary is a rename
+			expect_eq "convergence-$seed-$step-one-mailbox-per-anchor" "" \
+				"$(sqlite3 "$S/state.db" "SELECT anchor FROM managed WHERE kind = 'mailbox' GROUP BY anchor HAVING count(*) > 1")"
+			ds "$S" sync --force-limits
+			expect_in "convergence-$seed-$step-idempotent" \
+				"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+			# the reference: the same step from scratch
+			rm -rf "$S/ref"
+			mkdir "$S/ref"
+			sed -e "s|^url = .*|url = sqlite://$S/ref/mail.db|" \
+				-e "s|^path = $S/state.db|path = $S/ref/state.db|" \
+				"$S/dirsync.conf" >"$S/ref/dirsync.conf"
+			chmod 600 "$S/ref/dirsync.conf"
+			ds "$S/ref" sync --force-limits
+			[ "$rc" = 0 ] || fail "convergence-$seed-$step-ref-sync" "exit $rc"
+			got=$(q "SELECT username, name FROM mailbox WHERE active=1 ORDER BY username")
+			want=$(sqlite3 "$S/ref/mail.db" "SELECT username, name FROM mailbox WHERE active=1 ORDER BY username")
+			expect_eq "convergence-$seed-$step-mailboxes" "$want" "$got"
+			got=$(q "SELECT address, goto FROM alias WHERE active=1 ORDER BY address" |
+				grep -vF -f "$S/conflicts")
+			want=$(sqlite3 "$S/ref/mail.db" "SELECT address, goto FROM alias WHERE active=1 ORDER BY address" |
+				grep -vF -f "$S/conflicts")
+			if [ "$got" = "$want" ]; then
+				pass "convergence-$seed-$step-aliases"
+			else
+				fail "convergence-$seed-$step-aliases"
+				printf '%s\n' "$want" >"$S/want"
+				printf '%s\n' "$got" >"$S/got"
+				diff "$S/want" "$S/got" | head -10 | sed 's/^/    /'
+			fi
+		done
+	done
+}
