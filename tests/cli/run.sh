@@ -734,6 +734,10 @@ for chain in "1 2" "67 68"; do
 	scenario "convergence-${chain% *}"
 	converge "$chain"
 done
+# leavers deleted one run after they were disabled
+scenario convergence-delete
+CONVERGE_SAFETY="deprovision = delete
+delete_after = 0s" converge "3 4"
 
 # ---- the safety stop, then --force-limits --------------------------------
 
