@@ -49,6 +49,9 @@ change_json(const struct change *ch)
 		}
 		if (ch->fields & CH_ADOPT)
 			json_object_set_new(o, "adopted", json_true());
+		if (ch->fields & CH_KIND)   /* new kind or new owner */
+			json_object_set_new(f, "owner",
+					    str_or_null(ch->anchor));
 	} else if (ch->op == OP_DISABLE) {
 		json_object_set_new(f, "active", json_false());
 	}
@@ -243,6 +246,10 @@ print_change(FILE *fp, const struct change *ch, bool full)
 			fputs(" re-enabled", fp);
 		if (ch->fields & CH_ADOPT)
 			fputs(" (adopted)", fp);
+		if (ch->fields & CH_KIND)
+			fprintf(fp, " (owner %s, kind %s)",
+				ch->anchor ? ch->anchor : "?",
+				mkind_name(ch->kind));
 	}
 	fputc('\n', fp);
 }
@@ -281,6 +288,10 @@ change_from_json(const json_t *o, struct change *ch)
 		ch->fields |= CH_ACTIVE;
 	if (json_is_true(json_object_get(o, "adopted")))
 		ch->fields |= CH_ADOPT;
+	if (json_object_get(f, "owner")) {
+		ch->fields |= CH_KIND;
+		ch->anchor = json_string_value(json_object_get(o, "anchor"));
+	}
 }
 
 void
@@ -321,7 +332,10 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		fprintf(fp, "conflict %s: claimed by", jstr(o, "address"));
 		json_array_foreach(by, j, a)
 			fprintf(fp, "%s %s", j ? "," : "", json_string_value(a));
-		fputs("; left as it is\n", fp);
+		if (json_string_value(json_object_get(o, "reason")) != NULL)
+			fprintf(fp, "; left as it is: %s\n", jstr(o, "reason"));
+		else
+			fputs("; left as it is\n", fp);
 	}
 	arr = json_object_get(r, "warnings");
 	json_array_foreach(arr, i, o)
