@@ -308,8 +308,16 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		(long long)json_integer_value(
 			json_object_get(src, "in_scope")));
 	if (plan != NULL) {
-		for (i = 0; i < plan->n; i++)
+		/* a first sync of a big directory: a readable cron mail */
+		size_t shown = full || plan->n <= REPORT_TEXT_CHANGES
+				       ? plan->n
+				       : REPORT_TEXT_CHANGES;
+
+		for (i = 0; i < shown; i++)
 			print_change(fp, &plan->v[i], full);
+		if (shown < plan->n)
+			fprintf(fp, "  ... and %zu more changes (all of them: "
+				"--all, or --json)\n", plan->n - shown);
 	} else {
 		arr = json_object_get(r, "changes");
 		json_array_foreach(arr, i, o) {

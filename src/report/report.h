@@ -36,10 +36,12 @@ struct report_in {
  */
 json_t *report_build(const struct report_in *in, size_t max_changes);
 /*
- * Human text.  Changes come from `plan` when given (all of them, built
- * one at a time), else from the report's own "changes".  Long goto lists
- * are shortened unless full.
+ * Human text.  Changes come from `plan` when given, else from the
+ * report's own "changes".  Unless full, long goto lists are shortened and
+ * at most REPORT_TEXT_CHANGES changes of a plan are listed (the summary
+ * counts them all).
  */
+#define REPORT_TEXT_CHANGES 1000
 void report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		       bool full);
 /* SPEC's JSON, every change of `plan` (if given) streamed into it. */
