@@ -1,5 +1,6 @@
 #include "cli/sync.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,61 @@ on_entry(void *arg, const struct entry *e, struct err *err)
 	rules_add(rc->rules, e);
 	progress_update(rc->read);
 	return 0;
+}
+
+/*
+ * The managed objects are written to the state database on a second
+ * thread while the mail database takes the changes (two files, two
+ * cores); the state transaction is committed only after the mail
+ * database's, by the main thread, so the order of the commits stays.
+ */
+struct recorder {
+	struct state *st;
+	const struct plan *p;
+	const char *const *forget;
+	size_t nforget;
+	time_t now;
+	struct err err;
+	int rc;
+	pthread_t thread;
+	bool running;
+};
+
+static void *
+recorder_main(void *arg)
+{
+	struct recorder *r = arg;
+
+	r->rc = state_record_prepare(r->st, r->p, r->forget, r->nforget,
+				     r->now, &r->err);
+	return NULL;
+}
+
+static void
+recorder_start(struct recorder *r)
+{
+	sigset_t all, old;
+	int rc;
+
+	err_clear(&r->err);
+	/* signals stay with the main thread (SIGTERM, SIGUSR1 ...) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&r->thread, NULL, recorder_main, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		r->running = true;
+	else
+		recorder_main(r);   /* no thread: do it here */
+}
+
+static void
+recorder_join(struct recorder *r)
+{
+	if (r->running) {
+		pthread_join(r->thread, NULL);
+		r->running = false;
+	}
 }
 
 static int
@@ -238,13 +294,22 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	if (readonly)
 		goto report;
 
-	/* 6. apply, all or nothing */
+	/* 6. apply, all or nothing; the state is written meanwhile */
+	forget = vanished(&managed, &current, &rules.desired, &nforget);
 	if (plan.n > 0) {
+		struct recorder rec;
 		size_t i, done, applied_n = 0;
 		int pass;
 
 		if (tops->begin(tgt, &err) != 0)
 			goto report;
+		memset(&rec, 0, sizeof(rec));
+		rec.st = st;
+		rec.p = &plan;
+		rec.forget = forget;
+		rec.nforget = nforget;
+		rec.now = now;
+		recorder_start(&rec);
 		progress_start("applying changes");
 		progress_total(plan.n);
 		/*
@@ -269,21 +334,25 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 				progress_update(applied_n);
 			}
 		progress_done();
-		if (applied_n < plan.n || tops->commit(tgt, &err) != 0) {
+		recorder_join(&rec);
+		if (applied_n == plan.n && rec.rc != 0) {
+			/* the state cannot take it: apply nothing either */
+			err = rec.err;
+		}
+		if (applied_n < plan.n || rec.rc != 0 ||
+		    tops->commit(tgt, &err) != 0) {
 			struct err e2;
 
 			err_clear(&e2);
 			tops->rollback(tgt, &e2);
+			if (rec.rc == 0)
+				state_record_finish(st, false, &e2);
 			goto report;
 		}
 		applied = true;
 		log_msg(stage_lvl, "applied %zu changes (%.2fs)", plan.n,
 			 clock_seconds() - t0);
-	}
-	forget = vanished(&managed, &current, &rules.desired, &nforget);
-	if (plan.n > 0 || nforget > 0) {
-		if (state_record_plan(st, &plan, forget, nforget, now, &err) !=
-		    0) {
+		if (state_record_finish(st, true, &err) != 0) {
 			char msg[sizeof(err.msg)];
 
 			snprintf(msg, sizeof(msg),
@@ -292,6 +361,10 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 				 err.msg);
 			memcpy(err.msg, msg, sizeof(msg));
 		}
+	} else if (nforget > 0 &&
+		   state_record_plan(st, &plan, forget, nforget, now, &err) !=
+			   0) {
+		log_debug("forgetting vanished rows failed");
 	}
 
 report:

@@ -189,6 +189,31 @@ state_record_plan(struct state *st, const struct plan *p,
 		  const char *const *forget, size_t nforget, time_t now,
 		  struct err *err)
 {
+	if (state_record_prepare(st, p, forget, nforget, now, err) != 0)
+		return -1;
+	return state_record_finish(st, true, err);
+}
+
+int
+state_record_finish(struct state *st, bool commit, struct err *err)
+{
+	if (!commit) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return 0;
+	}
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		db_err(st, err, "record managed objects");
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int
+state_record_prepare(struct state *st, const struct plan *p,
+		     const char *const *forget, size_t nforget, time_t now,
+		     struct err *err)
+{
 	sqlite3_stmt *put = NULL, *del = NULL, *dis = NULL;
 	const struct change **order;
 	size_t i;
@@ -279,11 +304,6 @@ state_record_plan(struct state *st, const struct plan *p,
 	sqlite3_finalize(del);
 	sqlite3_finalize(dis);
 	free(order);
-	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		db_err(st, err, "record managed objects");
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
-	}
 	return 0;
 fail:
 	db_err(st, err, "record managed objects");

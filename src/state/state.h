@@ -40,6 +40,16 @@ int state_run_begin(struct state *st, const char *started, const char *mode,
  * given addresses (managed rows that vanished from the target), in one
  * transaction.
  */
+/*
+ * The same in two steps, so the caller can commit it right after the mail
+ * database: prepare opens the transaction and writes (on failure it rolls
+ * back itself), finish commits or rolls back.  prepare may run on another
+ * thread than finish, never at the same time.
+ */
+int state_record_prepare(struct state *st, const struct plan *p,
+			 const char *const *forget, size_t nforget, time_t now,
+			 struct err *err);
+int state_record_finish(struct state *st, bool commit, struct err *err);
 int state_record_plan(struct state *st, const struct plan *p,
 		      const char *const *forget, size_t nforget, time_t now,
 		      struct err *err);
