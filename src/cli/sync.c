@@ -16,6 +16,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/progress.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 volatile sig_atomic_t sync_stop_requested;
@@ -79,16 +80,8 @@ recorder_main(void *arg)
 static void
 recorder_start(struct recorder *r)
 {
-	sigset_t all, old;
-	int rc;
-
 	err_clear(&r->err);
-	/* signals stay with the main thread (SIGTERM, SIGUSR1 ...) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&r->thread, NULL, recorder_main, r);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc == 0)
+	if (thread_spawn(&r->thread, recorder_main, r) == 0)
 		r->running = true;
 	else
 		recorder_main(r);   /* no thread: do it here */

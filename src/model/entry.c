@@ -17,28 +17,6 @@ entry_attr(const struct entry *e, const char *name)
 	return NULL;
 }
 
-const char *
-entry_first(const struct entry *e, const char *name)
-{
-	const struct attr *a = entry_attr(e, name);
-
-	return a != NULL && a->nvals > 0 ? a->vals[0].p : NULL;
-}
-
-bool
-entry_has_value(const struct entry *e, const char *name, const char *value)
-{
-	const struct attr *a = entry_attr(e, name);
-	size_t i;
-
-	if (a == NULL)
-		return false;
-	for (i = 0; i < a->nvals; i++)
-		if (strcasecmp(a->vals[i].p, value) == 0)
-			return true;
-	return false;
-}
-
 char *
 dn_normalize(const char *dn)
 {

@@ -36,11 +36,6 @@ struct entry {
 
 /* Case-insensitive attribute lookup; NULL when absent. */
 const struct attr *entry_attr(const struct entry *e, const char *name);
-/* First value or NULL. */
-const char *entry_first(const struct entry *e, const char *name);
-bool entry_has_value(const struct entry *e, const char *name,
-		     const char *value); /* case-insensitive value match */
-
 /*
  * DN normalisation used for every DN comparison (member values, member_of,
  * lookups): lower-case, no spaces around ',' '=' and '+'.  Returns a

@@ -83,12 +83,6 @@ snapshot_add(struct snapshot *s, const struct entry *e,
 	return 0;
 }
 
-struct entry *
-snapshot_get(const struct snapshot *s, const char *ndn)
-{
-	return strmap_get(&s->by_ndn, ndn);
-}
-
 void
 snapshot_free(struct snapshot *s)
 {

@@ -32,7 +32,6 @@ void snapshot_init(struct snapshot *s);
  */
 int snapshot_add(struct snapshot *s, const struct entry *e,
 		 const char *const *keep);
-struct entry *snapshot_get(const struct snapshot *s, const char *ndn);
 void snapshot_free(struct snapshot *s);
 
 #endif

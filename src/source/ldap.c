@@ -34,7 +34,6 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,6 +45,7 @@
 #include <unistd.h>
 
 #include "source/ldap_util.h"
+#include "util/thread.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -343,18 +343,11 @@ ldap_src_watch_run(void *arg)
 static bool
 ldap_src_watch_start(struct ldap_src_watch *w, long secs)
 {
-	sigset_t all, old;
-
 	w->fd = -1;
 	w->done = false;
 	w->fired = false;
 	w->secs = secs;
-	/* signals stay with the threads that expect them (the daemon's
-	 * SIGTERM/SIGHUP/SIGUSR1): the watchdog is born with all blocked */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	w->running = pthread_create(&w->th, NULL, ldap_src_watch_run, w) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	w->running = thread_spawn(&w->th, ldap_src_watch_run, w) == 0;
 	return w->running;
 }
 
