@@ -96,6 +96,34 @@ recorder_join(struct recorder *r)
 	}
 }
 
+/*
+ * Every change of the plan, in two passes: domain rows first (mailboxes
+ * and aliases refer to them, with foreign keys in a Postfixadmin schema),
+ * then the rest in plan order.  Stops at the first failure or signal.
+ */
+static int
+apply_all(const struct target_ops *tops, struct target *tgt,
+	  const struct plan *plan, struct err *err)
+{
+	size_t i, n = 0;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < plan->n; i++) {
+			if ((plan->v[i].kind == MK_DOMAIN) != (pass == 0))
+				continue;
+			if (sync_stop_requested)
+				return err_set(err, DS_E_TARGET,
+					       "interrupted by a signal: "
+					       "rolled back, nothing applied");
+			if (tops->apply(tgt, &plan->v[i], err) != 0)
+				return -1;
+			progress_update(++n);
+		}
+	}
+	return 0;
+}
+
 static int
 exit_code_for(const struct err *e)
 {
@@ -291,8 +319,7 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	forget = vanished(&managed, &current, &rules.desired, &nforget);
 	if (plan.n > 0) {
 		struct recorder rec;
-		size_t i, done, applied_n = 0;
-		int pass;
+		bool ok;
 
 		if (tops->begin(tgt, &err) != 0)
 			goto report;
@@ -305,35 +332,14 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 		recorder_start(&rec);
 		progress_start("applying changes");
 		progress_total(plan.n);
-		/*
-		 * Two passes: domain rows first (mailboxes and aliases refer
-		 * to them, with foreign keys in a Postfixadmin schema), then
-		 * the rest in plan order.
-		 */
-		for (done = 0, pass = 0; pass < 2 && done == applied_n; pass++)
-			for (i = 0; i < plan.n; i++) {
-				if ((plan.v[i].kind == MK_DOMAIN) != (pass == 0))
-					continue;
-				if (sync_stop_requested) {
-					err_set(&err, DS_E_TARGET,
-						"interrupted by a signal: "
-						"rolled back, nothing applied");
-					break;
-				}
-				done++;
-				if (tops->apply(tgt, &plan.v[i], &err) != 0)
-					break;
-				applied_n++;
-				progress_update(applied_n);
-			}
+		ok = apply_all(tops, tgt, &plan, &err) == 0;
 		progress_done();
 		recorder_join(&rec);
-		if (applied_n == plan.n && rec.rc != 0) {
+		if (ok && rec.rc != 0) {
 			/* the state cannot take it: apply nothing either */
 			err = rec.err;
 		}
-		if (applied_n < plan.n || rec.rc != 0 ||
-		    tops->commit(tgt, &err) != 0) {
+		if (!ok || rec.rc != 0 || tops->commit(tgt, &err) != 0) {
 			struct err e2;
 
 			err_clear(&e2);
