@@ -110,13 +110,16 @@ apply_all(const struct target_ops *tops, struct target *tgt,
 
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < plan->n; i++) {
-			if ((plan->v[i].kind == MK_DOMAIN) != (pass == 0))
+			int rank = tops->apply_rank ?
+					   tops->apply_rank(&plan->v[i]) : 1;
+
+			if ((rank == 0) != (pass == 0))
 				continue;
 			if (sync_stop_requested)
 				return err_set(err, DS_E_TARGET,
 					       "interrupted by a signal: "
 					       "rolled back, nothing applied");
-			if (tops->apply(tgt, &plan->v[i], err) != 0)
+			if (tops->apply(tgt, &plan->v[i], NULL, err) != 0)
 				return -1;
 			progress_update(++n);
 		}
@@ -177,7 +180,7 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 {
 	const bool readonly = o->plan_only || o->dry_run;
 	const struct source_ops *sops = source_ops_for(c);
-	const struct target_ops *tops = target_ops_for(c);
+	const struct target_ops *tops;
 	struct source *src = NULL;
 	struct source_info info;
 	struct target *tgt = NULL;
@@ -215,11 +218,8 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 		 gmtime(&now));
 	progress_quiet(o->quiet || o->json);
 
-	if (tops == NULL) {
-		err_set(&err, DS_E_CONFIG, "target type scim is not "
-			"available in this version");
+	if ((tops = target_ops_for(c, &err)) == NULL)
 		goto report;
-	}
 	if (state_open(&st, c->state.path, readonly, &err) != 0)
 		goto report;
 	if (!readonly &&

@@ -131,7 +131,7 @@ cmd_test(const struct cli_globals *g, int argc, char **argv)
 		       o->anchor ? o->anchor : "");
 		shown++;
 	}
-	tops = target_ops_for(&c);
+	tops = target_ops_for(&c, &err);
 	if (tops == NULL) {
 		printf("target     FAILED: target type not available in this "
 		       "version\n");

@@ -90,12 +90,6 @@ static const char SQL_ALIAS_ACTIVE[] =
 static const char SQL_DEL_MAILBOX[] = "DELETE FROM mailbox WHERE username = $1";
 static const char SQL_DEL_ALIAS[] = "DELETE FROM alias WHERE address = $1";
 
-const struct target_ops *
-target_ops_for(const struct conf *conf)
-{
-	return conf->target.type == TGT_SQL ? &target_sql_ops : NULL;
-}
-
 static const struct sqldrv_ops *
 driver_for(const char *url)
 {
@@ -434,7 +428,8 @@ apply_alias(struct target *t, const struct change *ch, struct err *err)
 }
 
 static int
-sql_apply(struct target *t, const struct change *ch, struct err *err)
+sql_apply(struct target *t, const struct change *ch, char *target_id,
+	  struct err *err)
 {
 	int rc;
 
@@ -497,7 +492,23 @@ sql_close(struct target *t)
 	free(t);
 }
 
+/* Domain rows first: mailboxes and aliases refer to them (foreign keys
+ * in a Postfixadmin schema). */
+static int
+sql_apply_rank(const struct change *ch)
+{
+	return ch->kind == MK_DOMAIN ? 0 : 1;
+}
+
 const struct target_ops target_sql_ops = {
-	"sql", sql_open, sql_load, sql_begin, sql_apply,
-	sql_commit, sql_rollback, sql_close,
+	.name = "sql",
+	.caps = TCAP_TRANSACTIONAL | TCAP_DOMAINS,
+	.open = sql_open,
+	.load = sql_load,
+	.begin = sql_begin,
+	.apply = sql_apply,
+	.commit = sql_commit,
+	.rollback = sql_rollback,
+	.close = sql_close,
+	.apply_rank = sql_apply_rank,
 };

@@ -1,16 +1,35 @@
 /*
- * target.h - the mail side: a table of functions per target type.
+ * target.h - the mail side: a table of functions per target type, and the
+ * registry that maps `[target] type` to one.
+ *
+ * A target is one file (sql.c, memory.c, ...) exporting one
+ * `const struct target_ops`, plus one line in target.c's registry.  The
+ * engine (engine/engine.c) drives it; nothing else calls a target.
  *
  * open() connects, creates the tables when missing and checks the schema
  * (every statement the target will run is validated here, so a wrong
  * schema fails before any change).  load() reports what the target holds
- * as mail objects.  begin/apply/commit/rollback bracket one transaction:
- * either every change of a run lands or none does.
+ * as mail objects.  What the engine then does depends on the capabilities
+ * the target declares:
+ *
+ *  - TCAP_TRANSACTIONAL: begin(), apply() for every change, commit();
+ *    rollback() on any failure.  Either every change of a run lands or
+ *    none does.
+ *  - TCAP_PER_OBJECT (no transaction, e.g. a REST API): each apply()
+ *    lands on its own.  The engine records every success as it happens
+ *    and goes on after a per-object failure (DS_E_TARGET with
+ *    err->object set); a failure without an object (server gone, auth)
+ *    stops the run with what was done recorded.  begin/commit/rollback
+ *    may be NULL.
+ *
+ * Ownership: the ops never keep pointers to the conf or to changes past
+ * the call, except the conf, which outlives the target.
  */
 #ifndef DS_TARGET_H
 #define DS_TARGET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "conf/conf.h"
 #include "model/mail.h"
@@ -19,8 +38,20 @@
 
 struct target;
 
+/* What a target declares about itself (target_ops.caps). */
+#define TCAP_TRANSACTIONAL 0x01  /* all-or-nothing begin/commit/rollback */
+#define TCAP_PER_OBJECT 0x02     /* partial success: one object at a time */
+#define TCAP_PASSWORDS 0x04      /* set_password() stores a password hash */
+#define TCAP_TARGET_ID 0x08      /* apply() returns a target-side id */
+#define TCAP_DOMAINS 0x10        /* wants a domain object per used domain */
+
+/* Longest target-side id (SCIM "id" values are short opaque strings). */
+#define TARGET_ID_MAX 256
+
 struct target_ops {
-	const char *name;
+	const char *name;       /* `[target] type` value */
+	unsigned caps;          /* TCAP_* */
+	bool hidden;            /* not offered to users (test targets) */
 	/*
 	 * readonly (plan, dry runs): create nothing, change nothing; a
 	 * database or table that does not exist yet reads as empty.
@@ -29,15 +60,43 @@ struct target_ops {
 		    bool readonly, struct err *err);
 	int (*load)(struct target *t, struct mset *current, struct err *err);
 	int (*begin)(struct target *t, struct err *err);
+	/*
+	 * One change.  target_id: NULL, or (TCAP_TARGET_ID) a buffer of
+	 * TARGET_ID_MAX bytes that receives the object's id on the target
+	 * ("" when it has none).  On failure err->object names the object
+	 * when the failure is that object's alone.
+	 */
 	int (*apply)(struct target *t, const struct change *ch,
-		     struct err *err);
+		     char *target_id, struct err *err);
 	int (*commit)(struct target *t, struct err *err);
 	int (*rollback)(struct target *t, struct err *err);
 	void (*close)(struct target *t);
+	/*
+	 * Optional (NULL: every change has rank 0).  The engine applies the
+	 * plan in ascending rank, plan order within a rank: the SQL target
+	 * puts domain rows first (mailboxes and aliases refer to them).
+	 */
+	int (*apply_rank)(const struct change *ch);
+	/*
+	 * Optional, TCAP_PASSWORDS: store `hash` (a crypt(3) string with
+	 * its {SCHEME} prefix) as the password of mailbox `address`, in a
+	 * transaction of its own.  DS_E_TARGET when there is no such row.
+	 */
+	int (*set_password)(struct target *t, const char *address,
+			    const char *hash, struct err *err);
 };
 
-extern const struct target_ops target_sql_ops;
+/* Every target in this version, NULL-terminated (target.c). */
+extern const struct target_ops *const target_registry[];
 
-const struct target_ops *target_ops_for(const struct conf *conf);
+extern const struct target_ops target_sql_ops;
+extern const struct target_ops target_memory_ops;
+extern const struct target_ops target_memory_po_ops;
+
+/* The ops named `type`, or NULL. */
+const struct target_ops *target_lookup(const char *type);
+/* The ops for conf->target.type, or NULL (with a reason in err). */
+const struct target_ops *target_ops_for(const struct conf *conf,
+					struct err *err);
 
 #endif

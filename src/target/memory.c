@@ -1,0 +1,322 @@
+/*
+ * memory.c - an in-memory target, for the engine's unit tests and as the
+ * smallest target to copy: one file plus one line in target.c.
+ *
+ * `[target] url = memory:NAME[?fail=ADDRESS]`.  Stores are
+ * named and live for the process, so a test can run the engine twice on
+ * the same store and read it back with load().  `fail` makes every
+ * change to ADDRESS fail (a per-object failure).  Type "memory-po" is the
+ * same store behaving like a REST API: no transaction, each change lands
+ * alone, and every object gets a target-side id.
+ *
+ * Rows mirror the SQL target's: a mailbox, an alias-table row (alias,
+ * list and contact all load as MK_ALIAS), a domain.
+ */
+#include "target/target.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+struct row {
+	char *address, *name, *gotos;
+	enum mkind kind;          /* MK_MAILBOX, MK_ALIAS or MK_DOMAIN */
+	bool active;
+};
+
+struct store {
+	char name[64];
+	struct row *v;
+	size_t n, cap;
+	unsigned long seq;        /* target-side ids */
+	struct store *next;
+};
+
+struct target {
+	struct store *st;
+	struct row *saved;        /* rows at begin(), for rollback */
+	size_t nsaved;
+	bool readonly, in_tx, per_object;
+	char fail[256];
+};
+
+static struct store *stores;
+
+static struct store *
+store_get(const char *name)
+{
+	struct store *s;
+
+	for (s = stores; s != NULL; s = s->next)
+		if (strcmp(s->name, name) == 0)
+			return s;
+	s = xcalloc(1, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->next = stores;
+	stores = s;
+	return s;
+}
+
+static char *
+dup0(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static void
+row_free(struct row *r)
+{
+	free(r->address);
+	free(r->name);
+	free(r->gotos);
+}
+
+static struct row *
+rows_copy(const struct row *v, size_t n)
+{
+	struct row *c = xcalloc(n ? n : 1, sizeof(*c));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		c[i] = v[i];
+		c[i].address = dup0(v[i].address);
+		c[i].name = dup0(v[i].name);
+		c[i].gotos = dup0(v[i].gotos);
+	}
+	return c;
+}
+
+static int
+mem_open(struct target **out, const struct conf *conf, bool readonly,
+	 struct err *err)
+{
+	const char *url = conf->target.url ? conf->target.url : "";
+	char name[64];
+	const char *q;
+	struct target *t;
+
+	*out = NULL;
+	if (strncmp(url, "memory:", 7) != 0)
+		return err_set(err, DS_E_CONFIG,
+			       "memory target url must be memory:NAME");
+	url += 7;
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(url, "?"), url);
+	t = xcalloc(1, sizeof(*t));
+	t->st = store_get(name);
+	t->readonly = readonly;
+	if ((q = strstr(url, "fail=")) != NULL)
+		snprintf(t->fail, sizeof(t->fail), "%.*s",
+			 (int)strcspn(q + 5, "&"), q + 5);
+	*out = t;
+	return 0;
+}
+
+static int
+mem_open_po(struct target **out, const struct conf *conf, bool readonly,
+	    struct err *err)
+{
+	if (mem_open(out, conf, readonly, err) != 0)
+		return -1;
+	(*out)->per_object = true;
+	return 0;
+}
+
+static int
+mem_load(struct target *t, struct mset *cur, struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < t->st->n; i++) {
+		const struct row *r = &t->st->v[i];
+		struct mobj o;
+
+		memset(&o, 0, sizeof(o));
+		o.address = r->address;
+		o.name = r->name;
+		o.gotos = r->gotos;
+		o.kind = r->kind;
+		o.active = r->active;
+		mset_add(cur, &o);
+	}
+	return 0;
+}
+
+static struct row *
+find(struct store *s, const char *address)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i].address, address) == 0)
+			return &s->v[i];
+	return NULL;
+}
+
+static void
+set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = dup0(v);
+}
+
+static int
+mem_begin(struct target *t, struct err *err)
+{
+	if (t->readonly)
+		return err_set(err, DS_E_INTERNAL, "target opened read-only");
+	t->saved = rows_copy(t->st->v, t->st->n);
+	t->nsaved = t->st->n;
+	t->in_tx = true;
+	return 0;
+}
+
+static int
+mem_apply(struct target *t, const struct change *ch, char *target_id,
+	  struct err *err)
+{
+	struct store *s = t->st;
+	struct row *r;
+
+	if (t->readonly || (!t->in_tx && !t->per_object))
+		return err_set(err, DS_E_INTERNAL, "apply outside a transaction");
+	if (t->fail[0] != '\0' && strcmp(ch->address, t->fail) == 0) {
+		err_object(err, ch->address);
+		return err_set(err, DS_E_TARGET, "refused (fail=%s)", t->fail);
+	}
+	r = find(s, ch->old_address ? ch->old_address : ch->address);
+	switch (ch->op) {
+	case OP_ADD:
+		if (r != NULL) {
+			err_object(err, ch->address);
+			return err_set(err, DS_E_TARGET, "row exists");
+		}
+		s->v = xgrow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
+		r = &s->v[s->n++];
+		memset(r, 0, sizeof(*r));
+		r->address = xstrdup(ch->address);
+		r->kind = mkind_alias_row(ch->kind) ? MK_ALIAS : ch->kind;
+		r->name = dup0(ch->name);
+		r->gotos = dup0(ch->gotos);
+		r->active = true;
+		break;
+	case OP_UPDATE:
+		if (r == NULL)
+			break;
+		if (ch->fields & CH_ADDRESS)
+			set_str(&r->address, ch->address);
+		if (ch->fields & CH_NAME)
+			set_str(&r->name, ch->name);
+		if (ch->fields & (CH_GOTO | CH_KIND))
+			set_str(&r->gotos, ch->gotos);
+		if (ch->fields & CH_ACTIVE)
+			r->active = true;
+		break;
+	case OP_DISABLE:
+		if (r != NULL)
+			r->active = false;
+		break;
+	case OP_DELETE:
+		if (r != NULL) {
+			row_free(r);
+			*r = s->v[--s->n];
+		}
+		break;
+	default:
+		return err_set(err, DS_E_INTERNAL, "unknown op");
+	}
+	if (target_id != NULL)
+		snprintf(target_id, TARGET_ID_MAX, "m%lu", ++s->seq);
+	return 0;
+}
+
+static void
+drop_saved(struct target *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nsaved; i++)
+		row_free(&t->saved[i]);
+	free(t->saved);
+	t->saved = NULL;
+	t->nsaved = 0;
+}
+
+static int
+mem_commit(struct target *t, struct err *err)
+{
+	drop_saved(t);
+	t->in_tx = false;
+	return 0;
+}
+
+static int
+mem_rollback(struct target *t, struct err *err)
+{
+	size_t i;
+
+	if (!t->in_tx)
+		return 0;
+	for (i = 0; i < t->st->n; i++)
+		row_free(&t->st->v[i]);
+	free(t->st->v);
+	t->st->v = t->saved;
+	t->st->n = t->st->cap = t->nsaved;
+	t->saved = NULL;
+	t->nsaved = 0;
+	t->in_tx = false;
+	return 0;
+}
+
+static void
+mem_close(struct target *t)
+{
+	if (t == NULL)
+		return;
+	mem_rollback(t, NULL);
+	free(t);
+}
+
+static int
+mem_set_password(struct target *t, const char *address, const char *hash,
+		 struct err *err)
+{
+	if (find(t->st, address) == NULL) {
+		err_object(err, address);
+		return err_set(err, DS_E_TARGET, "no such mailbox");
+	}
+	return 0;
+}
+
+static int
+mem_apply_rank(const struct change *ch)
+{
+	return ch->kind == MK_DOMAIN ? 0 : 1;
+}
+
+const struct target_ops target_memory_ops = {
+	.name = "memory",
+	.caps = TCAP_TRANSACTIONAL | TCAP_DOMAINS | TCAP_PASSWORDS,
+	.hidden = true,
+	.open = mem_open,
+	.load = mem_load,
+	.begin = mem_begin,
+	.apply = mem_apply,
+	.commit = mem_commit,
+	.rollback = mem_rollback,
+	.close = mem_close,
+	.apply_rank = mem_apply_rank,
+	.set_password = mem_set_password,
+};
+
+const struct target_ops target_memory_po_ops = {
+	.name = "memory-po",
+	.caps = TCAP_PER_OBJECT | TCAP_DOMAINS | TCAP_TARGET_ID,
+	.hidden = true,
+	.open = mem_open_po,
+	.load = mem_load,
+	.apply = mem_apply,
+	.close = mem_close,
+	.apply_rank = mem_apply_rank,
+};
