@@ -57,7 +57,7 @@ daemon_on_signal(int sig)
 		break;
 	default:
 		daemon_stop = 1;
-		sync_stop_requested = 1;
+		engine_stop_requested = 1;
 		break;
 	}
 }
@@ -115,18 +115,9 @@ daemon_wait_for(struct daemon *d)
 }
 
 static long long
-daemon_jint(const json_t *o, const char *key)
+daemon_changes(const struct run_counts *n)
 {
-	json_t *v = json_object_get(o, key);
-
-	return json_is_integer(v) ? (long long)json_integer_value(v) : 0;
-}
-
-static long long
-daemon_changes(const json_t *sum)
-{
-	return daemon_jint(sum, "add") + daemon_jint(sum, "update") +
-	       daemon_jint(sum, "disable") + daemon_jint(sum, "delete");
+	return n->add + n->update + n->disable + n->delete;
 }
 
 /*
@@ -135,59 +126,51 @@ daemon_changes(const json_t *sum)
  * is told here.
  */
 static void
-daemon_log_run(const json_t *r, int rc, bool interrupted)
+daemon_log_run(const struct run_result *r, int rc, bool interrupted)
 {
-	const json_t *sum = json_object_get(r, "summary");
-	const json_t *src = json_object_get(r, "source");
-	const json_t *lim = json_object_get(r, "limit_exceeded");
-	const char *limit = json_string_value(json_object_get(lim, "limit"));
-	double secs = json_number_value(json_object_get(r, "seconds"));
-	bool applied = json_is_true(json_object_get(r, "applied"));
-	long long id = daemon_jint(r, "run_id");
+	const struct run_counts *n = &r->counts;
+	const struct limit_hit *lim = &r->limit;
 	char head[64];
 
-	if (id > 0)
-		snprintf(head, sizeof(head), "run %lld", id);
+	if (r->run_id > 0)
+		snprintf(head, sizeof(head), "run %lld", r->run_id);
 	else
 		snprintf(head, sizeof(head), "run");
-	if (interrupted && rc != 0 && !applied) {
+	if (interrupted && rc != 0 && !r->applied) {
 		log_warn("%s: interrupted by shutdown after %.1fs; nothing "
 			 "was applied",
-			 head, secs);
+			 head, r->seconds);
 		return;
 	}
-	if (rc == 3 && limit != NULL) {
-		log_warn("%s: stopped by safety limit %s (allowed %lld, "
-			 "planned %lld): nothing applied; review with "
+	if (rc == 3 && lim->limit != NULL) {
+		log_warn("%s: stopped by safety limit %s (allowed %ld, "
+			 "planned %ld): nothing applied; review with "
 			 "`dirsync show %lld`, apply with `dirsync sync "
 			 "--force-limits`",
-			 head, limit, daemon_jint(lim, "allowed"),
-			 daemon_jint(lim, "planned"), id);
+			 head, lim->limit, lim->allowed, lim->planned,
+			 r->run_id);
 		return;
 	}
 	log_msg(rc == 0 ? LOG_LVL_INFO : LOG_LVL_ERR,
-		"%s: %s in %.1fs, exit %d: read %lld, in scope %lld; "
-		"%lld added, %lld updated, %lld disabled, %lld deleted; "
-		"%lld conflicts, %lld errors%s",
-		head, rc == 0 ? "done" : "failed", secs, rc,
-		daemon_jint(src, "read"), daemon_jint(src, "in_scope"),
-		daemon_jint(sum, "add"), daemon_jint(sum, "update"),
-		daemon_jint(sum, "disable"), daemon_jint(sum, "delete"),
-		daemon_jint(sum, "conflict"), daemon_jint(sum, "error"),
-		applied || daemon_changes(sum) == 0 ? "" : " (nothing applied)");
+		"%s: %s in %.1fs, exit %d: read %zu, in scope %zu; "
+		"%ld added, %ld updated, %ld disabled, %ld deleted; "
+		"%ld conflicts, %ld errors%s",
+		head, rc == 0 ? "done" : "failed", r->seconds, rc, r->read,
+		r->have_rules ? r->rules.in_scope : 0, n->add, n->update,
+		n->disable, n->delete, n->conflict, n->error,
+		r->applied || daemon_changes(n) == 0 ? ""
+						     : " (nothing applied)");
 }
 
 static void
-daemon_status(struct daemon *d, const json_t *r, int rc)
+daemon_status(struct daemon *d, const struct run_result *r, int rc)
 {
 	char msg[256];
-	const json_t *sum = json_object_get(r, "summary");
 
 	snprintf(msg, sizeof(msg),
-		 "STATUS=last run %lld: exit %d, %lld changes, %lld errors; "
+		 "STATUS=last run %lld: exit %d, %lld changes, %ld errors; "
 		 "next in %lds",
-		 daemon_jint(r, "run_id"), rc, daemon_changes(sum),
-		 daemon_jint(sum, "error"),
+		 r->run_id, rc, daemon_changes(&r->counts), r->counts.error,
 		 (long)(d->next_run - clock_seconds() + 0.5));
 	daemon_sd_notify(msg);
 }
@@ -196,7 +179,7 @@ static void
 daemon_run_once(struct daemon *d)
 {
 	struct sync_opts o;
-	json_t *report = NULL;
+	struct run_result res;
 	struct err err;
 	double start = clock_seconds();
 	char buf[1400];
@@ -212,22 +195,22 @@ daemon_run_once(struct daemon *d)
 
 	/* a SIGTERM now must reach sync_run at once */
 	sigprocmask(SIG_SETMASK, &d->waitmask, NULL);
-	rc = sync_run(&d->c, &o, &report);
+	rc = sync_run(&d->c, &o, &res);
 	sigprocmask(SIG_BLOCK, &d->blocked, NULL);
 
 	if (o.full && rc == 0)
 		d->last_full = start;
 	d->last_end = clock_seconds();
 	d->next_run = d->last_end + daemon_wait_for(d);
-	daemon_log_run(report, rc, daemon_stop != 0);
+	daemon_log_run(&res, rc, daemon_stop != 0);
 	if (!daemon_stop) {
 		err_clear(&err);
-		if (notify_send(&d->c, report, rc, &err) != 0)
+		if (notify_send(&d->c, res.report, rc, &err) != 0)
 			log_warn("notification not sent: %s",
 				 err_fmt(&err, buf, sizeof(buf)));
 	}
-	daemon_status(d, report, rc);
-	json_decref(report);
+	daemon_status(d, &res, rc);
+	run_result_free(&res);
 }
 
 /* SIGHUP: a new config only if it loads cleanly and keeps the state. */
@@ -368,7 +351,7 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 	/* handlers first: a SIGUSR1 right after start must not kill us */
 	/*
 	 * SA_RESTART: a signal during a run must not fail the run's reads
-	 * with EINTR (sync_run polls sync_stop_requested instead); ppoll()
+	 * with EINTR (sync_run polls engine_stop_requested instead); ppoll()
 	 * in the wait is never restarted, so the loop still wakes at once.
 	 */
 	memset(&sa, 0, sizeof(sa));

@@ -8,7 +8,7 @@
  *   SIGHUP           reload the config (validated first; the old one is
  *                    kept when the new one is bad)
  *   SIGTERM, SIGINT  stop; a run under way is stopped through
- *                    sync_stop_requested, its apply rolled back
+ *                    engine_stop_requested, its apply rolled back
  * Without -f it detaches and logs to syslog; under systemd (NOTIFY_SOCKET
  * set) it stays attached, logs to syslog and reports READY=1 / STATUS= by
  * writing the datagram itself, so there is no libsystemd dependency.

@@ -100,7 +100,7 @@ cmd_sync(const struct cli_globals *g, int argc, char **argv)
 	struct sync_opts o;
 	struct conf c;
 	struct err err;
-	json_t *report = NULL;
+	struct run_result res;
 	bool now = false;
 	char buf[1400];
 	int rc, lockfd = -1;
@@ -129,12 +129,12 @@ cmd_sync(const struct cli_globals *g, int argc, char **argv)
 			return 1;
 		}
 	}
-	rc = sync_run(&c, &o, &report);
+	rc = sync_run(&c, &o, &res);
 	lock_release(lockfd);
-	if (!o.dry_run && notify_send(&c, report, rc, &err) != 0)
+	if (!o.dry_run && notify_send(&c, res.report, rc, &err) != 0)
 		log_warn("notification not sent: %s",
 			 err_fmt(&err, buf, sizeof(buf)));
-	json_decref(report);
+	run_result_free(&res);
 	conf_free(&c);
 	return rc;
 }

@@ -5,11 +5,10 @@
 #ifndef DS_SYNC_H
 #define DS_SYNC_H
 
-#include <jansson.h>
-#include <signal.h>
 #include <stdbool.h>
 
 #include "conf/conf.h"
+#include "engine/engine.h"
 
 struct sync_opts {
 	bool plan_only;     /* `plan`: read-only, nothing recorded */
@@ -22,19 +21,13 @@ struct sync_opts {
 };
 
 /*
- * Set from a signal handler (SIGTERM) to stop a run: checked while
- * reading and between applied changes; an apply in progress is rolled
- * back, so the mail database is left as it was before the run.
- */
-extern volatile sig_atomic_t sync_stop_requested;
-
-/*
  * One run.  The caller holds the state lock for a real sync.  Prints the
  * report (text or JSON) on stdout unless quiet.  Returns the exit code
  * (0 done, 1 runtime failure, 2 configuration, 3 safety limit) and, if
- * report_out is not NULL, the JSON report (the caller json_decref()s it).
+ * out is not NULL, the run's result (the caller run_result_free()s it).
+ * A signal stops a run through engine_stop_requested.
  */
 int sync_run(const struct conf *c, const struct sync_opts *o,
-	     json_t **report_out);
+	     struct run_result *out);
 
 #endif

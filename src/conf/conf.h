@@ -86,7 +86,7 @@ struct conf {
 		enum pw_failure on_failure;
 	} passwords;
 
-	struct {
+	struct conf_safety {
 		long max_adds;          /* -1 = no limit */
 		long max_updates;
 		long max_deletes;

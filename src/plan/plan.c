@@ -15,99 +15,6 @@ op_name(enum op op)
 	return (unsigned)op < OP_NOPS ? op_names[op] : "unknown";
 }
 
-/* ---- managed set -------------------------------------------------- */
-
-void
-managed_init(struct managed *m)
-{
-	memset(m, 0, sizeof(*m));
-}
-
-static const char *
-managed_key(const void *ctx, uint32_t idx)
-{
-	return ((const struct managed *)ctx)->v[idx]->address;
-}
-
-struct managed_rec *
-managed_get(const struct managed *m, const char *address)
-{
-	long i = idxmap_get(&m->by_addr, address, managed_key, m);
-
-	return i >= 0 ? m->v[i] : NULL;
-}
-
-static struct managed_rec *
-managed_get_h(const struct managed *m, const char *address, uint32_t h)
-{
-	long i = idxmap_get_h(&m->by_addr, address, h, managed_key, m);
-
-	return i >= 0 ? m->v[i] : NULL;
-}
-
-static struct managed_rec *
-add_rec(struct managed *m, const char *address, const struct mobj *cur,
-	const struct mobj *want, unsigned char known, enum mkind kind,
-	const char *anchor, long long disabled_at)
-{
-	struct managed_rec *r;
-
-	m->v = xgrow(m->v, &m->cap, m->n + 1, sizeof(*m->v));
-	if (idxmap_put(&m->by_addr, address, (uint32_t)m->n, managed_key, m) >=
-	    0)
-		return NULL;   /* one probe; slot n is not read while inserting */
-	r = arena_alloc(&m->arena, sizeof(*r));
-	r->address = cur != NULL    ? cur->address
-		     : want != NULL ? want->address
-				    : arena_strdup(&m->arena, address);
-	r->cur = cur;
-	r->want = want;
-	r->known = known;
-	r->kind = kind;
-	/* the desired object of the same owner has the very same anchor */
-	if (anchor == NULL)
-		r->anchor = NULL;
-	else if (want != NULL && want->anchor != NULL &&
-		 strcmp(want->anchor, anchor) == 0)
-		r->anchor = want->anchor;
-	else
-		r->anchor = arena_strdup(&m->arena, anchor);
-	r->disabled_at = disabled_at;
-	m->v[m->n++] = r;
-	return r;
-}
-
-struct managed_rec *
-managed_add(struct managed *m, const char *address, enum mkind kind,
-	    const char *anchor, long long disabled_at)
-{
-	return add_rec(m, address, NULL, NULL, 0, kind, anchor, disabled_at);
-}
-
-struct managed_rec *
-managed_add_known(struct managed *m, const char *address,
-		  const struct mobj *cur, const struct mobj *want,
-		  enum mkind kind, const char *anchor, long long disabled_at)
-{
-	return add_rec(m, address, cur, want, MR_CUR | MR_WANT, kind, anchor,
-		       disabled_at);
-}
-
-void
-managed_seal(struct managed *m)
-{
-	m->v = xshrink(m->v, &m->cap, m->n, sizeof(*m->v));
-}
-
-void
-managed_free(struct managed *m)
-{
-	idxmap_free(&m->by_addr);
-	free(m->v);
-	arena_free(&m->arena);
-	memset(m, 0, sizeof(*m));
-}
-
 /* ---- plan --------------------------------------------------------- */
 
 void
@@ -588,6 +495,7 @@ over(long limit, size_t planned, const char *key, struct limit_hit *hit)
 {
 	if (limit < 0 || (long)planned <= limit)
 		return 0;
+	hit->forceable = true;
 	hit->limit = key;
 	hit->allowed = limit;
 	hit->planned = (long)planned;
@@ -595,29 +503,29 @@ over(long limit, size_t planned, const char *key, struct limit_hit *hit)
 }
 
 int
-plan_check_limits(const struct plan *p, const struct conf *c,
+plan_check_limits(const struct plan *p, const struct conf_safety *lim,
 		  size_t managed_count, size_t in_scope, struct limit_hit *hit)
 {
 	size_t removals = p->count[OP_DISABLE] + p->count[OP_DELETE];
-	const long pct = c->safety.max_delete_percent;
+	const long pct = lim->max_delete_percent;
 
 	memset(hit, 0, sizeof(*hit));
-	if (!c->safety.allow_empty && in_scope == 0) {
+	if (!lim->allow_empty && in_scope == 0) {
 		hit->limit = "allow_empty";
 		hit->allowed = 0;
 		hit->planned = 0;
 		return 1;
 	}
-	if (over(c->safety.max_adds, p->count[OP_ADD], "max_adds", hit) ||
-	    over(c->safety.max_updates, p->count[OP_UPDATE], "max_updates",
+	if (over(lim->max_adds, p->count[OP_ADD], "max_adds", hit) ||
+	    over(lim->max_updates, p->count[OP_UPDATE], "max_updates",
 		 hit) ||
-	    over(c->safety.max_deletes, removals, "max_deletes", hit) ||
-	    over(c->safety.max_alias_adds, p->alias_count[OP_ADD],
+	    over(lim->max_deletes, removals, "max_deletes", hit) ||
+	    over(lim->max_alias_adds, p->alias_count[OP_ADD],
 		 "max_alias_adds", hit) ||
-	    over(c->safety.max_alias_deletes,
+	    over(lim->max_alias_deletes,
 		 p->alias_count[OP_DISABLE] + p->alias_count[OP_DELETE],
 		 "max_alias_deletes", hit) ||
-	    over(c->safety.max_total, p->n, "max_total", hit))
+	    over(lim->max_total, p->n, "max_total", hit))
 		return 1;
 	if (pct >= 0 && removals > 0) {
 		/* at least one object may always leave, even in tiny setups */

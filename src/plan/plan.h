@@ -13,6 +13,7 @@
 
 #include "conf/conf.h"
 #include "model/mail.h"
+#include "model/managed.h"
 #include "util/arena.h"
 #include "util/idxmap.h"
 #include "util/strmap.h"
@@ -38,52 +39,6 @@ struct change {
 	unsigned fields;          /* CH_* for updates */
 	const char *dn;           /* source DN when known */
 };
-
-/* One managed object, as the state database remembers it. */
-struct managed_rec {
-	const char *address;
-	const char *anchor;
-	long long disabled_at;    /* unix time, 0 = active */
-	/*
-	 * Filled at load when the caller passes the sets (saves lookups and
-	 * copies): its row in the current set and its object in the desired
-	 * set, valid where `known` has MR_CUR / MR_WANT; else look them up.
-	 */
-	const struct mobj *cur;
-	const struct mobj *want;
-	enum mkind kind;
-	unsigned char known;
-};
-
-#define MR_CUR 0x1
-#define MR_WANT 0x2
-
-struct managed {
-	struct arena arena;
-	struct managed_rec **v;
-	size_t n, cap;
-	struct idxmap by_addr;    /* address -> index in v */
-};
-
-void managed_init(struct managed *m);
-struct managed_rec *managed_add(struct managed *m, const char *address,
-				enum mkind kind, const char *anchor,
-				long long disabled_at);
-/*
- * Like managed_add, with the record's row in the current set and its
- * object in the desired set already looked up (either may be NULL: not
- * there).  Strings are shared with them where equal; both sets must
- * outlive m.
- */
-struct managed_rec *managed_add_known(struct managed *m, const char *address,
-				      const struct mobj *cur,
-				      const struct mobj *want, enum mkind kind,
-				      const char *anchor,
-				      long long disabled_at);
-struct managed_rec *managed_get(const struct managed *m, const char *address);
-/* After the last add: give back spare room. */
-void managed_seal(struct managed *m);
-void managed_free(struct managed *m);
 
 struct plan_input {
 	const struct mset *desired;
@@ -133,14 +88,20 @@ struct limit_hit {
 	const char *limit;   /* config key, e.g. "max_deletes"; NULL = none */
 	long allowed;
 	long planned;
+	/*
+	 * Whether `sync --force-limits` may override it.  allow_empty may
+	 * not: an empty scope is a broken read or a broken filter, never
+	 * an intended change.
+	 */
+	bool forceable;
 };
 
 /*
- * 0 when within limits, else 1 with *hit describing the first limit
- * exceeded.  managed_count: non-alias objects dirsync manages;
- * in_scope: directory objects in scope (allow_empty).
+ * 0 when within the [safety] limits, else 1 with *hit describing the
+ * first limit exceeded.  managed_count: non-alias objects dirsync
+ * manages; in_scope: directory objects in scope (allow_empty).
  */
-int plan_check_limits(const struct plan *p, const struct conf *c,
+int plan_check_limits(const struct plan *p, const struct conf_safety *lim,
 		      size_t managed_count, size_t in_scope,
 		      struct limit_hit *hit);
 

@@ -63,14 +63,86 @@ change_json(const struct change *ch)
 	return o;
 }
 
-json_t *
-report_build(const struct report_in *in, size_t max_changes)
+static json_t *
+error_json(const struct err *e)
 {
-	json_t *r = json_object(), *sum = json_object(), *src = json_object();
-	json_t *changes = json_array(), *conflicts = json_array();
-	json_t *errors = json_array(), *warnings = json_array();
-	size_t i, j, nconf = 0;
-	long counts[OP_NOPS] = {0, 0, 0, 0};
+	json_t *o = json_object();
+	char buf[1400];
+
+	json_object_set_new(o, "code", json_string(err_code_name(e->code)));
+	json_object_set_new(o, "message",
+			    json_string(err_fmt(e, buf, sizeof(buf))));
+	if (e->where[0])
+		json_object_set_new(o, "where", json_string(e->where));
+	if (e->object[0])
+		json_object_set_new(o, "object", json_string(e->object));
+	json_object_set_new(o, "retryable",
+			    json_boolean(err_retryable(e->code)));
+	return o;
+}
+
+static json_t *
+conflicts_json(const struct run_result *in)
+{
+	json_t *conflicts = json_array();
+	size_t i, j;
+
+	for (i = 0; in->have_rules && i < in->rules.nconflicts; i++) {
+		const struct conflict *c = &in->rules.conflicts[i];
+		json_t *o = json_object(), *by = json_array();
+
+		for (j = 0; j < c->n; j++)
+			json_array_append_new(by,
+					      json_string(c->claimed_by[j]));
+		json_object_set_new(o, "address", json_string(c->address));
+		json_object_set_new(o, "claimed_by", by);
+		json_array_append_new(conflicts, o);
+	}
+	for (i = 0; in->have_plan && i < in->plan.nclashes; i++) {
+		const struct plan_clash *c = &in->plan.clashes[i];
+		json_t *o = json_object(), *by = json_array();
+
+		if (c->other != NULL)
+			json_array_append_new(by, json_string(c->other));
+		json_array_append_new(by, json_string(c->anchor));
+		if (c->other == NULL)
+			json_array_append_new(
+				by, json_string("target:unmanaged"));
+		json_object_set_new(o, "address", json_string(c->address));
+		json_object_set_new(o, "claimed_by", by);
+		json_object_set_new(o, "reason", json_string(c->reason));
+		json_array_append_new(conflicts, o);
+	}
+	return conflicts;
+}
+
+static json_t *
+summary_json(const struct run_result *in)
+{
+	const struct run_counts *n = &in->counts;
+	json_t *sum = json_object();
+
+	json_object_set_new(sum, "add", json_integer(n->add));
+	json_object_set_new(sum, "update", json_integer(n->update));
+	json_object_set_new(sum, "disable", json_integer(n->disable));
+	json_object_set_new(sum, "delete", json_integer(n->delete));
+	json_object_set_new(sum, "conflict", json_integer(n->conflict));
+	json_object_set_new(sum, "error", json_integer(n->error));
+	if (in->per_object) {
+		json_object_set_new(sum, "applied", json_integer(n->applied));
+		json_object_set_new(sum, "failed", json_integer(n->failed));
+		json_object_set_new(sum, "skipped", json_integer(n->skipped));
+	}
+	return sum;
+}
+
+json_t *
+report_build(const struct run_result *in, size_t max_changes)
+{
+	json_t *r = json_object(), *src = json_object();
+	json_t *changes = json_array(), *errors = json_array();
+	json_t *warnings = json_array();
+	size_t i;
 
 	json_object_set_new(r, "run_id", in->run_id > 0
 						 ? json_integer(in->run_id)
@@ -80,111 +152,51 @@ report_build(const struct report_in *in, size_t max_changes)
 	json_object_set_new(r, "seconds", json_real(in->seconds));
 	json_object_set_new(src, "read", json_integer((json_int_t)in->read));
 	json_object_set_new(src, "in_scope",
-			    json_integer((json_int_t)in->in_scope));
-	if (in->server != NULL)
-		json_object_set_new(src, "server", json_string(in->server));
+			    json_integer((json_int_t)(in->have_rules
+							  ? in->rules.in_scope
+							  : 0)));
+	if (in->info.server[0])
+		json_object_set_new(src, "server",
+				    json_string(in->info.server));
 	json_object_set_new(r, "source", src);
 
-	if (in->plan != NULL) {
-		for (i = 0; i < in->plan->n; i++) {
-			counts[in->plan->v[i].op]++;
-			if (i < max_changes)
-				json_array_append_new(
-					changes, change_json(&in->plan->v[i]));
-		}
-		if (in->plan->n > max_changes)
-			json_object_set_new(
-				r, "changes_omitted",
-				json_integer((json_int_t)(in->plan->n -
-							  max_changes)));
-	}
-	if (in->rules != NULL) {
-		for (i = 0; i < in->rules->nconflicts; i++) {
-			const struct conflict *c = &in->rules->conflicts[i];
-			json_t *o = json_object(), *by = json_array();
-
-			for (j = 0; j < c->n; j++)
-				json_array_append_new(
-					by, json_string(c->claimed_by[j]));
-			json_object_set_new(o, "address",
-					    json_string(c->address));
-			json_object_set_new(o, "claimed_by", by);
-			json_array_append_new(conflicts, o);
-			nconf++;
-		}
-		for (i = 0; i < in->rules->nwarnings; i++)
-			json_array_append_new(
-				warnings, json_string(in->rules->warnings[i]));
-	}
-	if (in->plan != NULL) {
-		for (i = 0; i < in->plan->nclashes; i++) {
-			const struct plan_clash *c = &in->plan->clashes[i];
-			json_t *o = json_object(), *by = json_array();
-
-			if (c->other != NULL)
-				json_array_append_new(by,
-						      json_string(c->other));
-			json_array_append_new(by, json_string(c->anchor));
-			if (c->other == NULL)
-				json_array_append_new(
-					by, json_string("target:unmanaged"));
-			json_object_set_new(o, "address",
-					    json_string(c->address));
-			json_object_set_new(o, "claimed_by", by);
-			json_object_set_new(o, "reason",
-					    json_string(c->reason));
-			json_array_append_new(conflicts, o);
-			nconf++;
-		}
-	}
-	if (in->error != NULL && in->error->code != DS_OK) {
-		json_t *e = json_object();
-		char buf[1400];
-
-		json_object_set_new(e, "code",
-				    json_string(err_code_name(in->error->code)));
-		json_object_set_new(e, "message",
-				    json_string(err_fmt(in->error, buf,
-							sizeof(buf))));
-		if (in->error->where[0])
-			json_object_set_new(e, "where",
-					    json_string(in->error->where));
-		if (in->error->object[0])
-			json_object_set_new(e, "object",
-					    json_string(in->error->object));
-		json_object_set_new(e, "retryable",
-				    json_boolean(err_retryable(in->error->code)));
-		json_array_append_new(errors, e);
-	}
-	json_object_set_new(sum, "add", json_integer(counts[OP_ADD]));
-	json_object_set_new(sum, "update", json_integer(counts[OP_UPDATE]));
-	json_object_set_new(sum, "disable", json_integer(counts[OP_DISABLE]));
-	json_object_set_new(sum, "delete", json_integer(counts[OP_DELETE]));
-	json_object_set_new(sum, "conflict", json_integer((json_int_t)nconf));
-	json_object_set_new(sum, "error",
-			    json_integer((json_int_t)json_array_size(errors)));
-	json_object_set_new(r, "summary", sum);
+	for (i = 0; in->have_plan && i < in->plan.n && i < max_changes; i++)
+		json_array_append_new(changes, change_json(&in->plan.v[i]));
+	if (in->have_plan && in->plan.n > max_changes)
+		json_object_set_new(
+			r, "changes_omitted",
+			json_integer((json_int_t)(in->plan.n - max_changes)));
+	for (i = 0; in->have_rules && i < in->rules.nwarnings; i++)
+		json_array_append_new(warnings,
+				      json_string(in->rules.warnings[i]));
+	for (i = 0; i < in->nobj_errors; i++)
+		json_array_append_new(errors, error_json(&in->obj_errors[i]));
+	/* a limit stop is reported as limit_exceeded, not as an error */
+	if (in->err.code != DS_OK && in->err.code != DS_E_LIMIT)
+		json_array_append_new(errors, error_json(&in->err));
+	json_object_set_new(r, "summary", summary_json(in));
 	json_object_set_new(r, "applied", json_boolean(in->applied));
-	if (in->limit != NULL && in->limit->limit != NULL) {
+	if (in->limit.limit != NULL) {
 		json_t *l = json_object();
 
-		json_object_set_new(l, "limit", json_string(in->limit->limit));
+		json_object_set_new(l, "limit", json_string(in->limit.limit));
 		json_object_set_new(l, "allowed",
-				    json_integer(in->limit->allowed));
+				    json_integer(in->limit.allowed));
 		json_object_set_new(l, "planned",
-				    json_integer(in->limit->planned));
+				    json_integer(in->limit.planned));
 		json_object_set_new(r, "limit_exceeded", l);
 	} else {
 		json_object_set_new(r, "limit_exceeded", json_null());
 	}
 	json_object_set_new(r, "changes", changes);
-	json_object_set_new(r, "conflicts", conflicts);
+	json_object_set_new(r, "conflicts", conflicts_json(in));
 	json_object_set_new(r, "errors", errors);
 	json_object_set_new(r, "warnings", warnings);
 	return r;
 }
 
-long
+/* A stored report's summary count ("add", "conflict", ...). */
+static long
 report_count(const json_t *r, const char *key)
 {
 	return (long)json_integer_value(

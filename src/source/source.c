@@ -24,3 +24,17 @@ source_default_filter(const char *flavor)
 	       "(objectClass=groupOfUniqueNames)(objectClass=contact))"
 	       "(!(objectClass=computer)))";
 }
+
+const char *
+source_effective_filter(const struct conf *conf,
+			const struct source_info *info)
+{
+	const char *flavor = conf->source.flavor == FLAVOR_AD ? "ad"
+			     : conf->source.flavor == FLAVOR_OPENLDAP
+				     ? "openldap"
+				     : info->flavor;
+
+	if (conf->source.filter != NULL && *conf->source.filter)
+		return conf->source.filter;
+	return source_default_filter(flavor);
+}

@@ -59,4 +59,12 @@ const struct source_ops *source_ops_for(const struct conf *conf);
  */
 const char *source_default_filter(const char *flavor);
 
+/*
+ * The filter a read of this source uses: [source] filter if set, else the
+ * default for the flavor ([source] flavor if set, else the one open()
+ * detected in info).  Points into conf or a static string.
+ */
+const char *source_effective_filter(const struct conf *conf,
+				    const struct source_info *info);
+
 #endif

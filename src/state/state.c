@@ -14,6 +14,9 @@ struct state {
 	char *path;
 };
 
+/* The schema this version writes; older ones are migrated on open. */
+#define STATE_SCHEMA_VERSION 2
+
 static const char state_ddl[] =
 	"PRAGMA journal_mode=WAL;"
 	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
@@ -29,6 +32,68 @@ static const char state_ddl[] =
 	"CREATE TABLE IF NOT EXISTS managed ("
 	" address TEXT PRIMARY KEY, kind TEXT NOT NULL, anchor TEXT,"
 	" disabled_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;";
+
+static int db_err(struct state *st, struct err *err, const char *where);
+
+/*
+ * Migrations, in order: migrations[v - 1] takes schema v to v + 1.  A
+ * database of a newer schema than this dirsync writes is refused, never
+ * written to.
+ */
+static const char *const migrations[] = {
+	/* 1 -> 2: the target's own id per managed object (SCIM "id") */
+	"ALTER TABLE managed ADD COLUMN target_id TEXT;",
+};
+
+static long
+schema_version(sqlite3 *db)
+{
+	sqlite3_stmt *q = NULL;
+	long v = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = "
+			       "'schema_version'", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		v = strtol((const char *)sqlite3_column_text(q, 0), NULL, 10);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/* Brings a writable database to STATE_SCHEMA_VERSION, in one transaction. */
+static int
+migrate(struct state *st, struct err *err)
+{
+	long v = schema_version(st->db);
+	char sql[96];
+
+	if (v > STATE_SCHEMA_VERSION) {
+		err_object(err, st->path);
+		return err_set(err, DS_E_STATE,
+			       "state database schema version %ld is newer "
+			       "than this dirsync writes (%d): use the newer "
+			       "dirsync, or a backup of the state",
+			       v, STATE_SCHEMA_VERSION);
+	}
+	if (v == STATE_SCHEMA_VERSION)
+		return 0;
+	if (v < 1 || sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL,
+				  NULL) != SQLITE_OK)
+		return db_err(st, err, "migrate state schema");
+	for (; v < STATE_SCHEMA_VERSION; v++)
+		if (sqlite3_exec(st->db, migrations[v - 1], NULL, NULL,
+				 NULL) != SQLITE_OK)
+			goto fail;
+	snprintf(sql, sizeof(sql), "UPDATE meta SET value = '%d' WHERE key = "
+		 "'schema_version'", STATE_SCHEMA_VERSION);
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	db_err(st, err, "migrate state schema");
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
 
 static int
 db_err(struct state *st, struct err *err, const char *where)
@@ -75,6 +140,8 @@ state_open(struct state **out, const char *path, bool readonly,
 			sqlite3_free(msg);
 			goto fail;
 		}
+		if (migrate(st, err) != 0)
+			goto fail;
 	}
 	*out = st;
 	return 0;
@@ -101,6 +168,24 @@ has_table(struct state *st, const char *name)
 	return found;
 }
 
+/* Read-only callers on a database of an older schema. */
+static bool
+has_column(struct state *st, const char *table, const char *column)
+{
+	sqlite3_stmt *q = NULL;
+	char sql[128];
+	bool found = false;
+
+	snprintf(sql, sizeof(sql), "SELECT name FROM pragma_table_info('%s')",
+		 table);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) == SQLITE_OK)
+		while (!found && sqlite3_step(q) == SQLITE_ROW)
+			found = strcmp((const char *)sqlite3_column_text(q, 0),
+				       column) == 0;
+	sqlite3_finalize(q);
+	return found;
+}
+
 int
 state_load_managed(struct state *st, struct managed *m,
 		   const struct mset *current, const struct mset *desired,
@@ -112,8 +197,11 @@ state_load_managed(struct state *st, struct managed *m,
 	if (st->db == NULL || !has_table(st, "managed"))
 		return 0;
 	rc = sqlite3_prepare_v2(st->db,
-				"SELECT address, kind, anchor, disabled_at "
-				"FROM managed",
+				has_column(st, "managed", "target_id")
+					? "SELECT address, kind, anchor, "
+					  "disabled_at, target_id FROM managed"
+					: "SELECT address, kind, anchor, "
+					  "disabled_at, NULL FROM managed",
 				-1, &q, NULL);
 	if (rc != SQLITE_OK) {
 		/* read-only on a database without tables: nothing managed */
@@ -125,6 +213,8 @@ state_load_managed(struct state *st, struct managed *m,
 		const char *addr = (const char *)sqlite3_column_text(q, 0);
 		const char *kind = (const char *)sqlite3_column_text(q, 1);
 		const char *anchor = (const char *)sqlite3_column_text(q, 2);
+		const char *tid = (const char *)sqlite3_column_text(q, 4);
+		struct managed_rec *rec;
 		enum mkind k;
 
 		if (addr == NULL || kind == NULL || mkind_parse(kind, &k) != 0)
@@ -132,13 +222,16 @@ state_load_managed(struct state *st, struct managed *m,
 		if (current != NULL && desired != NULL) {
 			uint32_t h = strmap_hash(addr);
 
-			managed_add_known(m, addr, mset_get_h(current, addr, h),
-					  mset_get_h(desired, addr, h), k,
-					  anchor, sqlite3_column_int64(q, 3));
+			rec = managed_add_known(
+				m, addr, mset_get_h(current, addr, h),
+				mset_get_h(desired, addr, h), k, anchor,
+				sqlite3_column_int64(q, 3));
 		} else {
-			managed_add(m, addr, k, anchor,
-				    sqlite3_column_int64(q, 3));
+			rec = managed_add(m, addr, k, anchor,
+					  sqlite3_column_int64(q, 3));
 		}
+		if (rec != NULL && tid != NULL)
+			managed_set_target_id(m, rec, tid);
 	}
 	sqlite3_finalize(q);
 	managed_seal(m);
@@ -313,6 +406,41 @@ fail:
 	sqlite3_finalize(dis);
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+int
+state_record_change(struct state *st, const struct change *ch,
+		    const char *target_id, time_t now, struct err *err)
+{
+	struct plan one;
+	sqlite3_stmt *q = NULL;
+	int rc = SQLITE_DONE;
+
+	plan_init(&one);
+	one.v = (struct change *)ch;   /* read only */
+	one.n = 1;
+	if (state_record_prepare(st, &one, NULL, 0, now, err) != 0)
+		return -1;
+	if (target_id != NULL && *target_id &&
+	    (ch->op == OP_ADD || ch->op == OP_UPDATE)) {
+		rc = sqlite3_prepare_v2(st->db,
+					"UPDATE managed SET target_id = ? "
+					"WHERE address = ?",
+					-1, &q, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_text(q, 1, target_id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(q, 2, ch->address, -1,
+					  SQLITE_STATIC);
+			rc = sqlite3_step(q);
+		}
+		sqlite3_finalize(q);
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(st, err, "record managed object");
+		state_record_finish(st, false, err);
+		return -1;
+	}
+	return state_record_finish(st, true, err);
 }
 
 int

@@ -2,8 +2,11 @@
  * state.h - the state database (SQLite, WAL): runs and managed objects.
  *
  * The managed table is how dirsync knows which target rows are its own
- * and which directory object (anchor) each belongs to.  Runs keep their
- * full JSON report for `history` and `show`.
+ * and which directory object (anchor) each belongs to, with the target's
+ * own id where it has one.  Runs keep their full JSON report for
+ * `history` and `show`.  The meta table's schema_version says which
+ * schema a file has; state_open() migrates older ones and refuses newer
+ * ones.
  */
 #ifndef DS_STATE_H
 #define DS_STATE_H
@@ -53,6 +56,14 @@ int state_record_finish(struct state *st, bool commit, struct err *err);
 int state_record_plan(struct state *st, const struct plan *p,
 		      const char *const *forget, size_t nforget, time_t now,
 		      struct err *err);
+
+/*
+ * One change that a per-object target applied, recorded at once in its
+ * own transaction, with the target's id for the object (NULL or "":
+ * none).
+ */
+int state_record_change(struct state *st, const struct change *ch,
+			const char *target_id, time_t now, struct err *err);
 
 struct run_summary {
 	double seconds;

@@ -737,7 +737,7 @@ expect_hit(const struct plan *p, const struct conf *c, size_t managed,
 	   size_t in_scope, const char *limit, long allowed, long planned)
 {
 	struct limit_hit hit;
-	int rc = plan_check_limits(p, c, managed, in_scope, &hit);
+	int rc = plan_check_limits(p, &c->safety, managed, in_scope, &hit);
 
 	if (limit == NULL) {
 		if (rc != 0)

@@ -1,0 +1,286 @@
+/*
+ * apply.c - the plan onto the target, and what dirsync now manages into
+ * the state database.
+ *
+ * A transactional target (TCAP_TRANSACTIONAL) takes every change in one
+ * transaction; the managed objects are written to the state database on
+ * a second thread meanwhile (two files, two cores), and the state's
+ * transaction is committed only after the target's, so the order of the
+ * commits stays (mail first).
+ *
+ * A per-object target (TCAP_PER_OBJECT) takes one change at a time; each
+ * success is recorded in the state as it happens, a failure of one object
+ * is reported and the others go on, and a failure of the target itself
+ * stops the run with what was done recorded.  The next run plans what is
+ * left from what the target then holds, so nothing is repeated or lost.
+ */
+#include "engine/stage.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/clock.h"
+#include "util/progress.h"
+#include "util/thread.h"
+#include "util/xalloc.h"
+
+struct recorder {
+	struct state *st;
+	const struct plan *p;
+	const char *const *forget;
+	size_t nforget;
+	time_t now;
+	struct err err;
+	int rc;
+	pthread_t thread;
+	bool running;
+};
+
+static void *
+recorder_main(void *arg)
+{
+	struct recorder *r = arg;
+
+	r->rc = state_record_prepare(r->st, r->p, r->forget, r->nforget,
+				     r->now, &r->err);
+	return NULL;
+}
+
+static void
+recorder_start(struct recorder *r)
+{
+	err_clear(&r->err);
+	if (thread_spawn(&r->thread, recorder_main, r) == 0)
+		r->running = true;
+	else
+		recorder_main(r);   /* no thread: do it here */
+}
+
+static void
+recorder_join(struct recorder *r)
+{
+	if (r->running) {
+		pthread_join(r->thread, NULL);
+		r->running = false;
+	}
+}
+
+/* The plan's indexes in the order the target wants them (apply_rank). */
+static size_t *
+apply_order(const struct target_ops *tops, const struct plan *p)
+{
+	size_t *ord = xmalloc((p->n ? p->n : 1) * sizeof(*ord));
+	size_t i, n = 0;
+	int rank, lo = 0, hi = 0;
+
+	for (i = 0; i < p->n && tops->apply_rank != NULL; i++) {
+		rank = tops->apply_rank(&p->v[i]);
+		if (rank < lo)
+			lo = rank;
+		if (rank > hi)
+			hi = rank;
+	}
+	/* a handful of ranks: one stable pass per rank */
+	for (rank = lo; rank <= hi; rank++)
+		for (i = 0; i < p->n; i++)
+			if ((tops->apply_rank ? tops->apply_rank(&p->v[i])
+					      : 0) == rank)
+				ord[n++] = i;
+	return ord;
+}
+
+/* Every change, all or nothing.  Stops at the first failure or signal. */
+static int
+apply_all(struct run *x, const size_t *ord, struct err *err)
+{
+	const struct plan *plan = &x->r->plan;
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		if (engine_stop_requested)
+			return err_set(err, DS_E_TARGET,
+				       "interrupted by a signal: "
+				       "rolled back, nothing applied");
+		if (x->tops->apply(x->tgt, &plan->v[ord[i]], NULL, err) != 0)
+			return -1;
+		progress_update(i + 1);
+	}
+	return 0;
+}
+
+/* Managed rows whose target row is gone and that are not wanted again. */
+static const char **
+vanished(const struct managed *m, const struct mset *cur,
+	 const struct mset *want, size_t *n)
+{
+	const char **v = NULL;
+	size_t i, cap = 0;
+
+	*n = 0;
+	for (i = 0; i < m->n; i++) {
+		if (m->v[i]->kind == MK_DOMAIN ||
+		    mset_get(cur, m->v[i]->address) != NULL ||
+		    mset_get(want, m->v[i]->address) != NULL)
+			continue;
+		v = xgrow(v, &cap, *n + 1, sizeof(*v));
+		v[(*n)++] = m->v[i]->address;
+	}
+	return v;
+}
+
+/* The state could not record an applied plan: say what that means. */
+static void
+note_unrecorded(struct err *err)
+{
+	char msg[sizeof(err->msg)];
+
+	snprintf(msg, sizeof(msg),
+		 "%.300s (the mail database WAS updated; the next run "
+		 "reports those rows as unmanaged)",
+		 err->msg);
+	memcpy(err->msg, msg, sizeof(msg));
+}
+
+static int
+apply_transaction(struct run *x, const char *const *forget, size_t nforget)
+{
+	struct run_result *r = x->r;
+	struct recorder rec;
+	size_t *ord;
+	struct err e2;
+	bool ok;
+
+	if (x->tops->begin(x->tgt, &r->err) != 0)
+		return -1;
+	memset(&rec, 0, sizeof(rec));
+	rec.st = x->st;
+	rec.p = &r->plan;
+	rec.forget = forget;
+	rec.nforget = nforget;
+	rec.now = x->now;
+	recorder_start(&rec);
+	ord = apply_order(x->tops, &r->plan);
+	progress_start("applying changes");
+	progress_total(r->plan.n);
+	ok = apply_all(x, ord, &r->err) == 0;
+	progress_done();
+	free(ord);
+	recorder_join(&rec);
+	if (ok && rec.rc != 0)
+		r->err = rec.err;   /* the state cannot take it: apply nothing */
+	if (!ok || rec.rc != 0 || x->tops->commit(x->tgt, &r->err) != 0) {
+		err_clear(&e2);
+		x->tops->rollback(x->tgt, &e2);
+		if (rec.rc == 0)
+			state_record_finish(x->st, false, &e2);
+		return -1;
+	}
+	r->applied = true;
+	log_msg(x->lvl, "applied %zu changes (%.2fs)", r->plan.n,
+		clock_seconds() - x->t0);
+	if (state_record_finish(x->st, true, &r->err) != 0) {
+		note_unrecorded(&r->err);
+		return -1;
+	}
+	return 0;
+}
+
+/* A failure that is one object's alone: report it and go on. */
+static bool
+object_failure(const struct err *e)
+{
+	return e->code == DS_E_TARGET && e->object[0] != '\0';
+}
+
+static void
+add_obj_error(struct run_result *r, const struct err *e)
+{
+	size_t cap = r->nobj_errors;
+
+	r->obj_errors = xgrow(r->obj_errors, &cap, r->nobj_errors + 1,
+			      sizeof(*r->obj_errors));
+	r->obj_errors[r->nobj_errors++] = *e;
+}
+
+/* One change at a time, each success recorded as it lands. */
+static int
+apply_each(struct run *x, const char *const *forget, size_t nforget)
+{
+	struct run_result *r = x->r;
+	char tid[TARGET_ID_MAX];
+	size_t *ord, i;
+	struct err e;
+	int ret = 0;
+
+	ord = apply_order(x->tops, &r->plan);
+	progress_start("applying changes");
+	progress_total(r->plan.n);
+	for (i = 0; i < r->plan.n && ret == 0; i++) {
+		const struct change *ch = &r->plan.v[ord[i]];
+
+		err_clear(&e);
+		tid[0] = '\0';
+		if (engine_stop_requested) {
+			ret = err_set(&r->err, DS_E_TARGET,
+				      "interrupted by a signal after %ld of "
+				      "%zu changes", r->counts.applied,
+				      r->plan.n);
+		} else if (x->tops->apply(x->tgt, ch, tid, &e) == 0) {
+			r->counts.applied++;
+			r->applied = true;
+			if (state_record_change(x->st, ch, tid, x->now,
+						&r->err) != 0) {
+				note_unrecorded(&r->err);
+				ret = -1;
+			}
+		} else if (object_failure(&e)) {
+			r->counts.failed++;
+			add_obj_error(r, &e);
+		} else {
+			r->err = e;
+			ret = -1;
+		}
+		progress_update(i + 1);
+	}
+	progress_done();
+	free(ord);
+	r->counts.skipped = (long)r->plan.n - r->counts.applied -
+			    r->counts.failed;
+	if (ret == 0 && nforget > 0) {
+		struct plan none;
+
+		plan_init(&none);
+		if (state_record_plan(x->st, &none, forget, nforget, x->now,
+				      &r->err) != 0)
+			log_debug("forgetting vanished rows failed");
+	}
+	log_msg(x->lvl, "applied %ld of %zu changes, %ld failed (%.2fs)",
+		r->counts.applied, r->plan.n, r->counts.failed,
+		clock_seconds() - x->t0);
+	return ret;
+}
+
+int
+engine_apply(struct run *x)
+{
+	struct run_result *r = x->r;
+	const char **forget;
+	size_t nforget = 0;
+	int ret = 0;
+
+	forget = vanished(&x->managed, &x->current, &r->rules.desired,
+			  &nforget);
+	if (r->plan.n > 0 && r->per_object) {
+		ret = apply_each(x, forget, nforget);
+	} else if (r->plan.n > 0) {
+		ret = apply_transaction(x, forget, nforget);
+	} else if (nforget > 0 &&
+		   state_record_plan(x->st, &r->plan, forget, nforget, x->now,
+				     &r->err) != 0) {
+		log_debug("forgetting vanished rows failed");
+	}
+	free(forget);
+	return ret;
+}

@@ -1,0 +1,263 @@
+/*
+ * engine.c - one run, stage by stage: read -> rules -> target load ->
+ * managed set -> plan -> limits, then apply.c applies and records and
+ * result.c counts and reports.
+ *
+ * A stage returns 0, or -1 with x->r->err set; the run then goes straight
+ * to engine_finish(), so a failed read or load never reaches the plan and
+ * a failed limit never reaches the target.
+ */
+#include "engine/stage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/clock.h"
+#include "util/progress.h"
+
+volatile sig_atomic_t engine_stop_requested;
+
+/* Entries per run: far above any real directory, far below exhaustion. */
+#define MAX_ENTRIES 20000000UL
+
+struct read_ctx {
+	struct rules_ctx *rules;
+	size_t read;
+};
+
+/* Each entry goes straight into the rules, which keep what they need. */
+static int
+on_entry(void *arg, const struct entry *e, struct err *err)
+{
+	struct read_ctx *rc = arg;
+
+	if (engine_stop_requested)
+		return err_set(err, DS_E_SOURCE, "interrupted by a signal");
+	if (rc->read >= MAX_ENTRIES)
+		return err_set(err, DS_E_SOURCE,
+			       "more than %lu entries: refusing to go on",
+			       MAX_ENTRIES);
+	rc->read++;
+	rules_add(rc->rules, e);
+	progress_update(rc->read);
+	return 0;
+}
+
+/*
+ * The whole directory, fed entry by entry into the rules, or nothing at
+ * all: a read that fails half-way leaves no rules result behind.
+ */
+static int
+read_source(const struct conf *c, struct source_info *info,
+	    struct rules_result *rules, size_t *nread, const char **filter,
+	    struct err *err)
+{
+	const struct source_ops *sops = source_ops_for(c);
+	struct source *src = NULL;
+	struct read_ctx rc = {NULL, 0};
+	const char **keep;
+	int ret;
+
+	err_where(err, "open source");
+	if (sops->open(&src, c, info, err) != 0)
+		return -1;
+	err_clear(err);
+	*filter = source_effective_filter(c, info);
+	if ((rc.rules = rules_begin(c, rules, err)) == NULL) {
+		sops->close(src);
+		return -1;
+	}
+	keep = rules_attrs(c);
+	progress_start("reading directory");
+	ret = sops->read(src, *filter, keep, on_entry, &rc, err);
+	progress_done();
+	sops->close(src);
+	free(keep);
+	*nread = rc.read;
+	if (ret != 0) {
+		rules_abort(rc.rules);
+		if (err->code == DS_OK)
+			err->code = DS_E_SOURCE;
+		return -1;
+	}
+	return rules_end(rc.rules, err);
+}
+
+static int
+stage_read(struct run *x)
+{
+	struct run_result *r = x->r;
+	const char *filter;
+
+	if (read_source(x->c, &r->info, &r->rules, &r->read, &filter,
+			&r->err) != 0)
+		return -1;
+	r->have_rules = true;
+	log_msg(x->lvl, "read %zu entries from %s in %.2fs", r->read,
+		r->info.server, clock_seconds() - x->t0);
+	log_msg(x->lvl, "rules: %zu in scope, %zu mail objects (%.2fs)",
+		r->rules.in_scope, r->rules.desired.n,
+		clock_seconds() - x->t0);
+	log_debug("memory: rules %zu KiB, desired %zu KiB",
+		  r->rules.arena.used / 1024,
+		  r->rules.desired.arena.used / 1024);
+	return 0;
+}
+
+/* A target without domain rows is not offered the rules' domain objects. */
+static void
+drop_domains(struct mset *desired)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < desired->n; i++)
+		if (desired->v[i]->kind != MK_DOMAIN)
+			desired->v[n++] = desired->v[i];
+	if (n != desired->n)
+		mset_truncate(desired, n);
+}
+
+/* What the target holds, and which of it dirsync manages. */
+static int
+stage_load(struct run *x)
+{
+	struct run_result *r = x->r;
+
+	if (!(x->tops->caps & TCAP_DOMAINS))
+		drop_domains(&r->rules.desired);
+	if (x->tops->open(&x->tgt, x->c, x->o->readonly, &r->err) != 0 ||
+	    x->tops->load(x->tgt, &x->current, &r->err) != 0)
+		return -1;
+	if (state_load_managed(x->st, &x->managed, &x->current,
+			       &r->rules.desired, &r->err) != 0)
+		return -1;
+	log_msg(x->lvl, "target holds %zu objects, %zu managed (%.2fs)",
+		x->current.n, x->managed.n, clock_seconds() - x->t0);
+	log_debug("memory: current %zu KiB, managed %zu KiB",
+		  x->current.arena.used / 1024, x->managed.arena.used / 1024);
+	return 0;
+}
+
+static void
+stage_plan(struct run *x)
+{
+	struct run_result *r = x->r;
+	struct plan_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.desired = &r->rules.desired;
+	in.current = &x->current;
+	in.managed = &x->managed;
+	in.frozen_anchors = &r->rules.frozen_anchors;
+	in.frozen_addresses = &r->rules.frozen_addresses;
+	in.adopt = x->c->target.adopt;
+	in.deprovision = x->c->safety.deprovision;
+	in.delete_after = x->c->safety.delete_after;
+	in.now = x->now;
+	plan_build(&r->plan, &in);
+	r->have_plan = true;
+	log_msg(x->lvl, "plan: %zu changes (%.2fs)", r->plan.n,
+		clock_seconds() - x->t0);
+}
+
+/* Objects (not alias rows or domains) dirsync manages. */
+static size_t
+managed_objects(const struct managed *m)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->n; i++)
+		if (m->v[i]->kind != MK_ALIAS && m->v[i]->kind != MK_DOMAIN)
+			n++;
+	return n;
+}
+
+/* Safety limits: nothing applied when one is exceeded, unless forced. */
+static int
+stage_limits(struct run *x)
+{
+	struct run_result *r = x->r;
+	struct limit_hit *hit = &r->limit;
+
+	if (plan_check_limits(&r->plan, &x->c->safety,
+			      managed_objects(&x->managed),
+			      r->rules.in_scope, hit) == 0)
+		return 0;
+	if (!x->o->force_limits || !hit->forceable)
+		return err_set(&r->err, DS_E_LIMIT,
+			       "safety limit %s exceeded: allowed %ld, "
+			       "planned %ld; nothing applied",
+			       hit->limit, hit->allowed, hit->planned);
+	log_warn("safety limit %s exceeded (allowed %ld, planned %ld): "
+		 "applying anyway (--force-limits)",
+		 hit->limit, hit->allowed, hit->planned);
+	memset(hit, 0, sizeof(*hit));
+	return 0;
+}
+
+/* Opens the state and, for a real sync, starts the run's row. */
+static int
+stage_begin(struct run *x)
+{
+	struct run_result *r = x->r;
+
+	if ((x->tops = target_ops_for(x->c, &r->err)) == NULL)
+		return -1;
+	if (state_open(&x->st, x->c->state.path, x->o->readonly,
+		       &r->err) != 0)
+		return -1;
+	r->per_object = (x->tops->caps & TCAP_PER_OBJECT) != 0;
+	if (x->o->readonly)
+		return 0;
+	return state_run_begin(x->st, r->started, "sync", &r->run_id,
+			       &r->err);
+}
+
+int
+engine_run(const struct conf *c, const struct engine_opts *o,
+	   struct run_result *r)
+{
+	struct run x;
+
+	memset(r, 0, sizeof(*r));
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	x.o = o;
+	x.r = r;
+	x.now = time(NULL);
+	x.t0 = clock_seconds();
+	/* the daemon (quiet) logs one line per run: timings at debug */
+	x.lvl = o->quiet ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	r->mode = o->mode;
+	err_clear(&r->err);
+	rules_init(&r->rules);
+	plan_init(&r->plan);
+	mset_init(&x.current);
+	managed_init(&x.managed);
+	strftime(r->started, sizeof(r->started), "%Y-%m-%dT%H:%M:%SZ",
+		 gmtime(&x.now));
+
+	if (stage_begin(&x) == 0 && stage_read(&x) == 0 &&
+	    stage_load(&x) == 0) {
+		stage_plan(&x);
+		if (stage_limits(&x) == 0 && !o->readonly)
+			engine_apply(&x);
+	}
+	engine_finish(&x);
+	if (x.tgt != NULL)
+		x.tops->close(x.tgt);
+	state_close(x.st);
+	managed_free(&x.managed);
+	mset_free(&x.current);
+	return r->exit_code;
+}
+
+void
+run_result_free(struct run_result *r)
+{
+	json_decref(r->report);
+	free(r->obj_errors);
+	plan_free(&r->plan);
+	rules_free(&r->rules);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,110 @@
+/*
+ * engine.h - one run of the pipeline, and its typed result.
+ *
+ *   read -> rules -> target load -> managed set -> plan -> limits ->
+ *   apply -> record
+ *
+ * The engine drives a source (source/source.h) and a target
+ * (target/target.h) through their ops tables; it is the only caller of
+ * the planner and of a target.  The commands (cli/) parse options, call
+ * engine_run() or engine_inspect(), and print.
+ *
+ * Everything a run produced is in struct run_result: the JSON report, the
+ * text report, the notification mail, the daemon's log line and the
+ * state's run summary are all built from it (run_counts() for numbers).
+ */
+#ifndef DS_ENGINE_H
+#define DS_ENGINE_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf/conf.h"
+#include "model/mail.h"
+#include "plan/plan.h"
+#include "rules/rules.h"
+#include "source/source.h"
+#include "util/err.h"
+
+/*
+ * Set from a signal handler (SIGTERM) to stop a run: checked while
+ * reading and between applied changes; a transactional apply in progress
+ * is rolled back, a per-object one stops after the object in flight.
+ */
+extern volatile sig_atomic_t engine_stop_requested;
+
+struct engine_opts {
+	const char *mode;     /* "plan", "dry-run" or "sync", for reports */
+	bool readonly;        /* plan, dry run: nothing written or recorded */
+	bool force_limits;    /* apply past a forceable safety limit */
+	bool full;            /* full reconcile (every run is, for now) */
+	bool quiet;           /* stage timings at debug, not info (daemon) */
+	/* Changes kept in the stored and mailed report (stdout gets all). */
+	size_t report_max_changes;
+};
+
+/* The numbers of a run, counted once (never read back from JSON). */
+struct run_counts {
+	long add, update, disable, delete;  /* planned changes, by op */
+	long conflict;                      /* rules' and planner's */
+	long error;
+	/* per-object targets: changes that landed, failed, were not tried */
+	long applied, failed, skipped;
+};
+
+struct run_result {
+	long long run_id;          /* 0: not recorded (plan, dry run) */
+	const char *mode;
+	char started[32];          /* ISO 8601 UTC */
+	double seconds;
+	struct source_info info;   /* info.server: what was read */
+	size_t read;               /* entries delivered by the source */
+	bool have_rules, have_plan;
+	struct rules_result rules; /* valid when have_rules */
+	struct plan plan;          /* valid when have_plan */
+	bool applied;              /* some change reached the target */
+	bool per_object;           /* the target applies object by object */
+	struct limit_hit limit;    /* limit == NULL: none */
+	struct err err;            /* the run's error; DS_OK: none */
+	struct err *obj_errors;    /* per-object failures (malloc'd) */
+	size_t nobj_errors;
+	struct run_counts counts;
+	int exit_code;             /* 0, 1 runtime, 2 config, 3 limit */
+	json_t *report;            /* SPEC's JSON report (owned) */
+};
+
+/*
+ * One run.  The caller holds the state lock for a real sync.  Fills *r
+ * (run_result_free() it afterwards, whatever the outcome) and returns
+ * r->exit_code.  Errors are in r->err (and the report), not logged.
+ */
+int engine_run(const struct conf *c, const struct engine_opts *o,
+	       struct run_result *r);
+void run_result_free(struct run_result *r);
+
+/* Counts of a result's plan, conflicts and errors. */
+struct run_counts run_counts(const struct run_result *r);
+
+/* What `dirsync test` shows: read, rules and target, nothing changed. */
+struct inspect {
+	struct source_info info;
+	const char *filter;        /* the effective filter (static or conf) */
+	size_t read;
+	bool read_done, have_rules, have_target;
+	struct rules_result rules;
+	struct mset current;       /* what the target holds */
+	const char *stage;         /* failed: "source", "rules", "read", "target" */
+	struct err err;
+};
+
+/*
+ * Runs the read, the rules and a read-only target load.  0, or -1 with
+ * i->stage and i->err saying what failed; i is filled as far as it got.
+ * inspect_free() it in both cases.
+ */
+int engine_inspect(const struct conf *c, struct inspect *i);
+void inspect_free(struct inspect *i);
+
+#endif

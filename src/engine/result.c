@@ -1,0 +1,104 @@
+/*
+ * result.c - the end of a run: its counts, exit code, JSON report, and
+ * its row in the state's history.
+ */
+#include "engine/stage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "util/clock.h"
+
+struct run_counts
+run_counts(const struct run_result *r)
+{
+	struct run_counts n = r->counts;   /* applied, failed, skipped */
+	size_t i;
+
+	n.add = n.update = n.disable = n.delete = 0;
+	n.conflict = n.error = 0;
+	if (r->have_plan) {
+		/* every change, domain rows included */
+		for (i = 0; i < r->plan.n; i++) {
+			switch (r->plan.v[i].op) {
+			case OP_ADD: n.add++; break;
+			case OP_UPDATE: n.update++; break;
+			case OP_DISABLE: n.disable++; break;
+			case OP_DELETE: n.delete++; break;
+			default: break;
+			}
+		}
+		n.conflict += (long)r->plan.nclashes;
+	}
+	if (r->have_rules)
+		n.conflict += (long)r->rules.nconflicts;
+	n.error = (long)r->nobj_errors;
+	if (r->err.code != DS_OK && r->err.code != DS_E_LIMIT)
+		n.error++;
+	return n;
+}
+
+static int
+exit_code_for(const struct err *e)
+{
+	switch (e->code) {
+	case DS_OK:
+		return 0;
+	case DS_E_CONFIG:
+	case DS_E_USAGE:
+		return 2;
+	case DS_E_LIMIT:
+		return 3;
+	default:
+		return 1;
+	}
+}
+
+/* The run's row in the history: its summary and its report. */
+static void
+record_run(struct run *x)
+{
+	struct run_result *r = x->r;
+	struct run_summary s;
+	struct err e2;
+	char *js;
+
+	if (x->st == NULL || r->run_id <= 0)
+		return;
+	memset(&s, 0, sizeof(s));
+	s.seconds = r->seconds;
+	s.exit_code = r->exit_code;
+	s.applied = r->applied;
+	s.adds = r->counts.add;
+	s.updates = r->counts.update;
+	s.disables = r->counts.disable;
+	s.deletes = r->counts.delete;
+	s.conflicts = r->counts.conflict;
+	s.errors = r->counts.error;
+	js = json_dumps(r->report, JSON_COMPACT);
+	err_clear(&e2);
+	if (state_run_finish(x->st, r->run_id, &s, js, x->c->state.keep_runs,
+			     &e2) != 0) {
+		char buf[1400];
+
+		log_err("%s", err_fmt(&e2, buf, sizeof(buf)));
+		if (r->exit_code == 0)
+			r->exit_code = 1;
+	}
+	free(js);
+}
+
+void
+engine_finish(struct run *x)
+{
+	struct run_result *r = x->r;
+
+	r->seconds = clock_seconds() - x->t0;
+	r->counts = run_counts(r);
+	r->exit_code = exit_code_for(&r->err);
+	if (r->exit_code == 0 && r->counts.failed > 0)
+		r->exit_code = 1;   /* some objects did not make it */
+	r->report = report_build(r, x->o->report_max_changes);
+	record_run(x);
+}

@@ -1,0 +1,36 @@
+/*
+ * stage.h - the engine's internal run context, shared by its files
+ * (engine.c: the stages; apply.c: applying and recording; result.c:
+ * counts, the report and the run's record).  Not for use outside src/engine/.
+ */
+#ifndef DS_ENGINE_STAGE_H
+#define DS_ENGINE_STAGE_H
+
+#include <time.h>
+
+#include "engine/engine.h"
+#include "model/managed.h"
+#include "state/state.h"
+#include "target/target.h"
+#include "util/log.h"
+
+struct run {
+	const struct conf *c;
+	const struct engine_opts *o;
+	struct run_result *r;
+	const struct target_ops *tops;
+	struct target *tgt;
+	struct state *st;
+	struct mset current;       /* what the target holds */
+	struct managed managed;    /* which of it is dirsync's */
+	time_t now;
+	double t0;                 /* monotonic start */
+	enum log_level lvl;        /* stage timings: info, or debug */
+};
+
+/* apply.c: the plan onto the target, and the managed set into the state. */
+int engine_apply(struct run *x);
+/* result.c: counts, report, the run row in the state; sets exit_code. */
+void engine_finish(struct run *x);
+
+#endif

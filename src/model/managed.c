@@ -1,0 +1,110 @@
+/*
+ * managed.c - the set of objects dirsync manages, keyed by address.
+ */
+#include "model/managed.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+void
+managed_init(struct managed *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+static const char *
+managed_key(const void *ctx, uint32_t idx)
+{
+	return ((const struct managed *)ctx)->v[idx]->address;
+}
+
+struct managed_rec *
+managed_get(const struct managed *m, const char *address)
+{
+	long i = idxmap_get(&m->by_addr, address, managed_key, m);
+
+	return i >= 0 ? m->v[i] : NULL;
+}
+
+struct managed_rec *
+managed_get_h(const struct managed *m, const char *address, uint32_t h)
+{
+	long i = idxmap_get_h(&m->by_addr, address, h, managed_key, m);
+
+	return i >= 0 ? m->v[i] : NULL;
+}
+
+static struct managed_rec *
+add_rec(struct managed *m, const char *address, const struct mobj *cur,
+	const struct mobj *want, unsigned char known, enum mkind kind,
+	const char *anchor, long long disabled_at)
+{
+	struct managed_rec *r;
+
+	m->v = xgrow(m->v, &m->cap, m->n + 1, sizeof(*m->v));
+	if (idxmap_put(&m->by_addr, address, (uint32_t)m->n, managed_key, m) >=
+	    0)
+		return NULL;   /* one probe; slot n is not read while inserting */
+	r = arena_alloc(&m->arena, sizeof(*r));
+	r->address = cur != NULL    ? cur->address
+		     : want != NULL ? want->address
+				    : arena_strdup(&m->arena, address);
+	r->cur = cur;
+	r->target_id = NULL;
+	r->want = want;
+	r->known = known;
+	r->kind = kind;
+	/* the desired object of the same owner has the very same anchor */
+	if (anchor == NULL)
+		r->anchor = NULL;
+	else if (want != NULL && want->anchor != NULL &&
+		 strcmp(want->anchor, anchor) == 0)
+		r->anchor = want->anchor;
+	else
+		r->anchor = arena_strdup(&m->arena, anchor);
+	r->disabled_at = disabled_at;
+	m->v[m->n++] = r;
+	return r;
+}
+
+struct managed_rec *
+managed_add(struct managed *m, const char *address, enum mkind kind,
+	    const char *anchor, long long disabled_at)
+{
+	return add_rec(m, address, NULL, NULL, 0, kind, anchor, disabled_at);
+}
+
+struct managed_rec *
+managed_add_known(struct managed *m, const char *address,
+		  const struct mobj *cur, const struct mobj *want,
+		  enum mkind kind, const char *anchor, long long disabled_at)
+{
+	return add_rec(m, address, cur, want, MR_CUR | MR_WANT, kind, anchor,
+		       disabled_at);
+}
+
+void
+managed_set_target_id(struct managed *m, struct managed_rec *r,
+		      const char *target_id)
+{
+	r->target_id = target_id != NULL && *target_id
+			       ? arena_strdup(&m->arena, target_id)
+			       : NULL;
+}
+
+void
+managed_seal(struct managed *m)
+{
+	m->v = xshrink(m->v, &m->cap, m->n, sizeof(*m->v));
+}
+
+void
+managed_free(struct managed *m)
+{
+	idxmap_free(&m->by_addr);
+	free(m->v);
+	arena_free(&m->arena);
+	memset(m, 0, sizeof(*m));
+}
