@@ -48,11 +48,10 @@ on_entry(void *arg, const struct entry *e, struct err *err)
  * all: a read that fails half-way leaves no rules result behind.
  */
 static int
-read_source(const struct conf *c, struct source_info *info,
-	    struct rules_result *rules, size_t *nread, const char **filter,
-	    struct err *err)
+read_source(const struct conf *c, const struct source_ops *sops,
+	    struct source_info *info, struct rules_result *rules,
+	    size_t *nread, const char **filter, struct err *err)
 {
-	const struct source_ops *sops = source_ops_for(c);
 	struct source *src = NULL;
 	struct read_ctx rc = {NULL, 0};
 	const char **keep;
@@ -88,8 +87,11 @@ stage_read(struct run *x)
 {
 	struct run_result *r = x->r;
 	const char *filter;
+	const struct source_ops *sops = x->o->source_ops != NULL
+						? x->o->source_ops
+						: source_ops_for(x->c);
 
-	if (read_source(x->c, &r->info, &r->rules, &r->read, &filter,
+	if (read_source(x->c, sops, &r->info, &r->rules, &r->read, &filter,
 			&r->err) != 0)
 		return -1;
 	r->have_rules = true;
@@ -201,7 +203,8 @@ stage_begin(struct run *x)
 {
 	struct run_result *r = x->r;
 
-	if ((x->tops = target_ops_for(x->c, &r->err)) == NULL)
+	x->tops = x->o->target_ops;
+	if (x->tops == NULL && (x->tops = target_ops_for(x->c, &r->err)) == NULL)
 		return -1;
 	if (state_open(&x->st, x->c->state.path, x->o->readonly,
 		       &r->err) != 0)

@@ -26,6 +26,7 @@
 #include "plan/plan.h"
 #include "rules/rules.h"
 #include "source/source.h"
+#include "target/target.h"
 #include "util/err.h"
 
 /*
@@ -43,6 +44,9 @@ struct engine_opts {
 	bool quiet;           /* stage timings at debug, not info (daemon) */
 	/* Changes kept in the stored and mailed report (stdout gets all). */
 	size_t report_max_changes;
+	/* NULL: the ones the config names; tests set the in-memory ones */
+	const struct source_ops *source_ops;
+	const struct target_ops *target_ops;
 };
 
 /* The numbers of a run, counted once (never read back from JSON). */

@@ -49,6 +49,16 @@ struct source_ops {
 
 extern const struct source_ops source_ldif_ops;
 extern const struct source_ops source_ldap_ops;
+/* Tests only (memory.c): entries set by source_memory_set(). */
+extern const struct source_ops source_memory_ops;
+
+/*
+ * The in-memory source's entries (borrowed: they must outlive the reads)
+ * and, if fail_after >= 0, a read that fails after that many (a partial
+ * read).  For unit tests of the engine.
+ */
+void source_memory_set(const struct entry *const *v, size_t n,
+		       long fail_after);
 
 /* The ops for conf->source.type. */
 const struct source_ops *source_ops_for(const struct conf *conf);

@@ -1,0 +1,398 @@
+/*
+ * test_engine.c - whole runs of the engine on the in-memory source and
+ * targets (no SQLite mail database, no directory): what lands, what the
+ * state remembers, limits, partial reads, partial and total target
+ * failures, conflicts, and the next run after each.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine/engine.h"
+
+/* ---- a tiny directory -------------------------------------------------- */
+
+#define MAXE 16
+
+struct person {
+	const char *dn, *guid, *mail, *name;
+	bool disabled;
+};
+
+struct fx {
+	struct conf c;
+	char dir[64], state[96];
+	struct entry e[MAXE];
+	struct attr a[MAXE][6];
+	struct val v[MAXE][6];
+	const struct entry *ev[MAXE];
+	size_t n;
+	struct run_result r;
+	int runs;
+};
+
+static void
+set_attr(struct fx *f, size_t i, size_t k, const char *name, const char *v)
+{
+	f->v[i][k].p = v;
+	f->v[i][k].len = strlen(v);
+	f->a[i][k].name = name;
+	f->a[i][k].nvals = 1;
+	f->a[i][k].vals = &f->v[i][k];
+}
+
+/* An AD user: objectClass, objectGUID, mail, displayName, UAC. */
+static void
+add_user(struct fx *f, const struct person *p)
+{
+	size_t i = f->n++;
+
+	assert_true(i < MAXE);
+	set_attr(f, i, 0, "objectClass", "user");
+	set_attr(f, i, 1, "objectGUID", p->guid);
+	set_attr(f, i, 2, "mail", p->mail);
+	set_attr(f, i, 3, "displayName", p->name);
+	set_attr(f, i, 4, "userAccountControl", p->disabled ? "514" : "512");
+	f->e[i].dn = p->dn;
+	f->e[i].nattrs = 5;
+	f->e[i].attrs = f->a[i];
+	f->e[i].origin = "test";
+	f->ev[i] = &f->e[i];
+}
+
+static const struct person ann = {"CN=Ann,DC=x", "g-ann", "ann@example.com",
+				  "Ann", false};
+static const struct person bob = {"CN=Bob,DC=x", "g-bob", "bob@example.com",
+				  "Bob", false};
+static const struct person cy = {"CN=Cy,DC=x", "g-cy", "cy@example.com",
+				 "Cy", false};
+static const struct person cy2 = {"CN=Cy2,DC=x", "g-cy2", "cy@example.com",
+				  "Cy Two", false};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	static int seq;
+
+	if (f == NULL)
+		return -1;
+	conf_defaults(&f->c);
+	f->c.mapping.accepted_domains.v = calloc(1, sizeof(char *));
+	f->c.mapping.accepted_domains.v[0] = strdup("example.com");
+	f->c.mapping.accepted_domains.n = 1;
+	f->c.safety.allow_empty = true;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/dstest-engine-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->state, sizeof(f->state), "%s/state.db", f->dir);
+	free(f->c.state.path);
+	f->c.state.path = strdup(f->state);
+	free(f->c.target.url);
+	f->c.target.url = malloc(64);
+	snprintf(f->c.target.url, 64, "memory:t%d", ++seq);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	run_result_free(&f->r);
+	conf_free(&f->c);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static const struct target_ops *the_target = &target_memory_ops;
+
+/* One run: sync unless `mode` says "plan"; fail_after < 0: whole read. */
+static int
+run(struct fx *f, const char *mode, bool force, long fail_after)
+{
+	struct engine_opts o;
+
+	run_result_free(&f->r);
+	memset(&o, 0, sizeof(o));
+	o.mode = mode;
+	o.readonly = strcmp(mode, "sync") != 0;
+	o.force_limits = force;
+	o.quiet = true;
+	o.report_max_changes = 100;
+	o.source_ops = &source_memory_ops;
+	o.target_ops = the_target;
+	source_memory_set(f->ev, f->n, fail_after);
+	f->runs++;
+	return engine_run(&f->c, &o, &f->r);
+}
+
+/* What the target holds now, as "address:active" lines. */
+static const struct mobj *
+held(struct fx *f, const char *address)
+{
+	static struct mset cur;
+	struct target *t = NULL;
+	struct err err;
+
+	mset_free(&cur);
+	mset_init(&cur);
+	err_clear(&err);
+	assert_int_equal(the_target->open(&t, &f->c, true, &err), 0);
+	assert_int_equal(the_target->load(t, &cur, &err), 0);
+	the_target->close(t);
+	return mset_get(&cur, address);
+}
+
+static size_t
+count_op(const struct run_result *r, enum op op)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->plan.n; i++)
+		n += r->plan.v[i].op == op && r->plan.v[i].kind != MK_DOMAIN;
+	return n;
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void
+test_first_sync_then_idle(void **state)
+{
+	struct fx *f = *state;
+
+	add_user(f, &ann);
+	add_user(f, &bob);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_true(f->r.applied);
+	assert_int_equal(f->r.counts.add, 3);   /* two mailboxes, a domain */
+	assert_non_null(held(f, "ann@example.com"));
+	assert_non_null(held(f, "example.com"));
+	assert_true(f->r.run_id > 0);
+	/* the second run finds nothing to do */
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_int_equal(f->r.plan.n, 0);
+	assert_false(f->r.applied);
+}
+
+static void
+test_plan_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+
+	add_user(f, &ann);
+	assert_int_equal(run(f, "plan", false, -1), 0);
+	assert_int_equal(f->r.counts.add, 2);
+	assert_int_equal(f->r.run_id, 0);
+	assert_null(held(f, "ann@example.com"));
+	assert_int_equal(access(f->state, F_OK), -1);
+}
+
+static void
+test_leaver_disabled(void **state)
+{
+	struct fx *f = *state;
+
+	add_user(f, &ann);
+	add_user(f, &bob);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	f->n = 1;                               /* bob left */
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_int_equal(count_op(&f->r, OP_DISABLE), 1);
+	assert_false(held(f, "bob@example.com")->active);
+	assert_true(held(f, "ann@example.com")->active);
+}
+
+static void
+test_partial_read_applies_nothing(void **state)
+{
+	struct fx *f = *state;
+
+	add_user(f, &ann);
+	add_user(f, &bob);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	add_user(f, &cy);
+	/* the read breaks after one entry: bob must not be disabled, cy
+	 * not added */
+	assert_int_equal(run(f, "sync", false, 1), 1);
+	assert_int_equal(f->r.err.code, DS_E_SOURCE);
+	assert_false(f->r.have_plan);
+	assert_false(f->r.applied);
+	assert_true(held(f, "bob@example.com")->active);
+	assert_null(held(f, "cy@example.com"));
+	assert_int_equal(f->r.counts.error, 1);
+}
+
+static void
+test_limit_stops_and_force(void **state)
+{
+	struct fx *f = *state;
+
+	add_user(f, &ann);
+	add_user(f, &bob);
+	f->c.safety.max_adds = 1;
+	assert_int_equal(run(f, "sync", false, -1), 3);
+	assert_string_equal(f->r.limit.limit, "max_adds");
+	assert_int_equal(f->r.limit.planned, 3);   /* the domain row too */
+	assert_false(f->r.applied);
+	assert_null(held(f, "ann@example.com"));
+	assert_int_equal(f->r.counts.error, 0);   /* a stop, not an error */
+	assert_int_equal(run(f, "sync", true, -1), 0);
+	assert_true(f->r.applied);
+	assert_null(f->r.limit.limit);
+	assert_non_null(held(f, "ann@example.com"));
+}
+
+static void
+test_empty_scope_not_forceable(void **state)
+{
+	struct fx *f = *state;
+
+	add_user(f, &ann);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	f->c.safety.allow_empty = false;
+	f->n = 0;
+	assert_int_equal(run(f, "sync", true, -1), 3);
+	assert_string_equal(f->r.limit.limit, "allow_empty");
+	assert_false(f->r.limit.forceable);
+	assert_true(held(f, "ann@example.com")->active);
+}
+
+static void
+test_transaction_failure_rolls_back(void **state)
+{
+	struct fx *f = *state;
+	char *url = f->c.target.url;
+
+	add_user(f, &ann);
+	add_user(f, &bob);
+	f->c.target.url = malloc(96);
+	snprintf(f->c.target.url, 96, "%s?fail=bob@example.com", url);
+	assert_int_equal(run(f, "sync", false, -1), 1);
+	assert_false(f->r.applied);
+	assert_string_equal(f->r.err.object, "bob@example.com");
+	/* all or nothing: ann is not there either */
+	assert_null(held(f, "ann@example.com"));
+	free(f->c.target.url);
+	f->c.target.url = url;
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_non_null(held(f, "bob@example.com"));
+}
+
+static void
+test_per_object_failure_goes_on_and_heals(void **state)
+{
+	struct fx *f = *state;
+	char *url = f->c.target.url;
+
+	the_target = &target_memory_po_ops;
+	add_user(f, &ann);
+	add_user(f, &bob);
+	add_user(f, &cy);
+	f->c.target.url = malloc(96);
+	snprintf(f->c.target.url, 96, "%s?fail=bob@example.com", url);
+	assert_int_equal(run(f, "sync", false, -1), 1);
+	assert_true(f->r.per_object);
+	assert_true(f->r.applied);
+	assert_int_equal(f->r.counts.applied, 3);   /* domain, ann, cy */
+	assert_int_equal(f->r.counts.failed, 1);
+	assert_int_equal(f->r.counts.skipped, 0);
+	assert_int_equal(f->r.nobj_errors, 1);
+	assert_string_equal(f->r.obj_errors[0].object, "bob@example.com");
+	assert_non_null(held(f, "ann@example.com"));
+	assert_non_null(held(f, "cy@example.com"));
+	assert_null(held(f, "bob@example.com"));
+	assert_int_equal(f->r.counts.error, 1);
+	/* the next run adds only bob: nothing repeated, nothing lost */
+	free(f->c.target.url);
+	f->c.target.url = url;
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_int_equal(f->r.plan.n, 1);
+	assert_string_equal(f->r.plan.v[0].address, "bob@example.com");
+	/* and what it added is managed: bob leaving disables him */
+	f->ev[1] = f->ev[2];
+	f->n = 2;
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_int_equal(count_op(&f->r, OP_DISABLE), 1);
+	assert_false(held(f, "bob@example.com")->active);
+	the_target = &target_memory_ops;
+}
+
+static void
+test_conflict_leaves_address_alone(void **state)
+{
+	struct fx *f = *state;
+
+	add_user(f, &ann);
+	add_user(f, &cy);
+	add_user(f, &cy2);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_int_equal(f->r.counts.conflict, 1);
+	assert_null(held(f, "cy@example.com"));
+	assert_non_null(held(f, "ann@example.com"));
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(f->r.report, "summary"),
+				 "conflict")),
+			 1);
+}
+
+static void
+test_report_matches_counts(void **state)
+{
+	struct fx *f = *state;
+	json_t *sum;
+
+	add_user(f, &ann);
+	add_user(f, &bob);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	sum = json_object_get(f->r.report, "summary");
+	assert_int_equal(json_integer_value(json_object_get(sum, "add")),
+			 f->r.counts.add);
+	assert_int_equal(json_integer_value(json_object_get(f->r.report,
+							    "run_id")),
+			 f->r.run_id);
+	/* a transactional target has no per-object counts in the report */
+	assert_null(json_object_get(sum, "applied"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_first_sync_then_idle,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan_changes_nothing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leaver_disabled, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_partial_read_applies_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit_stops_and_force,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_scope_not_forceable,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_transaction_failure_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_per_object_failure_goes_on_and_heals, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_conflict_leaves_address_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_matches_counts,
+						setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
