@@ -270,7 +270,7 @@ engine_apply(struct run *x)
 	size_t nforget = 0;
 	int ret = 0;
 
-	forget = vanished(&x->managed, &x->current, &r->rules.desired,
+	forget = vanished(&x->r->managed, &x->r->current, &r->rules.desired,
 			  &nforget);
 	if (r->plan.n > 0 && r->per_object) {
 		ret = apply_each(x, forget, nforget);

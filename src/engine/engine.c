@@ -128,15 +128,16 @@ stage_load(struct run *x)
 	if (!(x->tops->caps & TCAP_DOMAINS))
 		drop_domains(&r->rules.desired);
 	if (x->tops->open(&x->tgt, x->c, x->o->readonly, &r->err) != 0 ||
-	    x->tops->load(x->tgt, &x->current, &r->err) != 0)
+	    x->tops->load(x->tgt, &x->r->current, &r->err) != 0)
 		return -1;
-	if (state_load_managed(x->st, &x->managed, &x->current,
+	if (state_load_managed(x->st, &x->r->managed, &x->r->current,
 			       &r->rules.desired, &r->err) != 0)
 		return -1;
 	log_msg(x->lvl, "target holds %zu objects, %zu managed (%.2fs)",
-		x->current.n, x->managed.n, clock_seconds() - x->t0);
+		x->r->current.n, x->r->managed.n, clock_seconds() - x->t0);
 	log_debug("memory: current %zu KiB, managed %zu KiB",
-		  x->current.arena.used / 1024, x->managed.arena.used / 1024);
+		  x->r->current.arena.used / 1024,
+		  x->r->managed.arena.used / 1024);
 	return 0;
 }
 
@@ -148,8 +149,8 @@ stage_plan(struct run *x)
 
 	memset(&in, 0, sizeof(in));
 	in.desired = &r->rules.desired;
-	in.current = &x->current;
-	in.managed = &x->managed;
+	in.current = &x->r->current;
+	in.managed = &x->r->managed;
 	in.frozen_anchors = &r->rules.frozen_anchors;
 	in.frozen_addresses = &r->rules.frozen_addresses;
 	in.adopt = x->c->target.adopt;
@@ -182,7 +183,7 @@ stage_limits(struct run *x)
 	struct limit_hit *hit = &r->limit;
 
 	if (plan_check_limits(&r->plan, &x->c->safety,
-			      managed_objects(&x->managed),
+			      managed_objects(&x->r->managed),
 			      r->rules.in_scope, hit) == 0)
 		return 0;
 	if (!x->o->force_limits || !hit->forceable)
@@ -235,8 +236,8 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 	err_clear(&r->err);
 	rules_init(&r->rules);
 	plan_init(&r->plan);
-	mset_init(&x.current);
-	managed_init(&x.managed);
+	mset_init(&r->current);
+	managed_init(&r->managed);
 	strftime(r->started, sizeof(r->started), "%Y-%m-%dT%H:%M:%SZ",
 		 gmtime(&x.now));
 
@@ -250,8 +251,6 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 	if (x.tgt != NULL)
 		x.tops->close(x.tgt);
 	state_close(x.st);
-	managed_free(&x.managed);
-	mset_free(&x.current);
 	return r->exit_code;
 }
 
@@ -261,6 +260,8 @@ run_result_free(struct run_result *r)
 	json_decref(r->report);
 	free(r->obj_errors);
 	plan_free(&r->plan);
+	managed_free(&r->managed);
+	mset_free(&r->current);
 	rules_free(&r->rules);
 	memset(r, 0, sizeof(*r));
 }

@@ -23,6 +23,7 @@
 
 #include "conf/conf.h"
 #include "model/mail.h"
+#include "model/managed.h"
 #include "plan/plan.h"
 #include "rules/rules.h"
 #include "source/source.h"
@@ -68,6 +69,10 @@ struct run_result {
 	bool have_rules, have_plan;
 	struct rules_result rules; /* valid when have_rules */
 	struct plan plan;          /* valid when have_plan */
+	/* what the target held and which of it was dirsync's; the plan's
+	 * changes point into these, the rules' desired set and the plan */
+	struct mset current;
+	struct managed managed;
 	bool applied;              /* some change reached the target */
 	bool per_object;           /* the target applies object by object */
 	struct limit_hit limit;    /* limit == NULL: none */

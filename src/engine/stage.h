@@ -21,8 +21,6 @@ struct run {
 	const struct target_ops *tops;
 	struct target *tgt;
 	struct state *st;
-	struct mset current;       /* what the target holds */
-	struct managed managed;    /* which of it is dirsync's */
 	time_t now;
 	double t0;                 /* monotonic start */
 	enum log_level lvl;        /* stage timings: info, or debug */

@@ -28,7 +28,6 @@ plan_free(struct plan *p)
 {
 	free(p->v);
 	free(p->clashes);
-	arena_free(&p->arena);
 	memset(p, 0, sizeof(*p));
 }
 

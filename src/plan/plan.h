@@ -14,7 +14,6 @@
 #include "conf/conf.h"
 #include "model/mail.h"
 #include "model/managed.h"
-#include "util/arena.h"
 #include "util/idxmap.h"
 #include "util/strmap.h"
 
@@ -66,7 +65,6 @@ struct plan_clash {
 };
 
 struct plan {
-	struct arena arena;
 	struct change *v;
 	size_t n, cap;
 	struct plan_clash *clashes;

@@ -291,14 +291,45 @@ notify_add_conflict(struct buf *b, const json_t *cf)
 	buf_addc(b, '\n');
 }
 
+static void
+notify_add_warning(struct buf *b, const json_t *w)
+{
+	buf_adds(b, "  ");
+	notify_add_value(b, w, 600);
+	buf_addc(b, '\n');
+}
+
+/* The items of report[key], one line each, at most max of them. */
+static void
+notify_add_list(struct buf *b, const json_t *report, const char *key,
+		size_t max, void (*add)(struct buf *, const json_t *))
+{
+	const json_t *list = json_object_get(report, key);
+	size_t i, n = json_array_size(list);
+
+	for (i = 0; i < n; i++) {
+		if (i == max) {
+			if (strcmp(key, "changes") == 0)
+				buf_printf(b,
+					   "  ... and %zu more, see the "
+					   "attached report\n",
+					   n - i);
+			else
+				buf_printf(b, "  ... and %zu more\n", n - i);
+			break;
+		}
+		add(b, json_array_get(list, i));
+	}
+}
+
 char *
 notify_summary(const json_t *report, int exit_code)
 {
 	struct buf b = BUF_INIT;
 	char *subject = notify_subject(report, exit_code);
-	json_t *list, *v, *src;
+	json_t *v, *src;
 	const char *s;
-	size_t i, n;
+	size_t n;
 	bool applied;
 
 	buf_adds(&b, subject);
@@ -360,64 +391,31 @@ notify_summary(const json_t *report, int exit_code)
 			 "raise the\nlimit in [safety].\n");
 	}
 
-	list = json_object_get(report, "changes");
-	n = json_array_size(list);
-	if (n > 0) {
+	n = json_array_size(json_object_get(report, "changes"));
+	if (n > 0)
 		buf_printf(&b, "\n%s (%zu):\n",
 			   applied ? "Changes" : "Planned changes, not applied",
 			   n);
-		json_array_foreach(list, i, v) {
-			if (i == NOTIFY_MAX_CHANGES) {
-				buf_printf(&b,
-					   "  ... and %zu more, see the "
-					   "attached report\n",
-					   n - i);
-				break;
-			}
-			notify_add_change(&b, v);
-		}
-	}
-	list = json_object_get(report, "conflicts");
-	n = json_array_size(list);
-	if (n > 0) {
+	notify_add_list(&b, report, "changes", NOTIFY_MAX_CHANGES,
+			notify_add_change);
+	n = json_array_size(json_object_get(report, "conflicts"));
+	if (n > 0)
 		buf_printf(&b,
 			   "\nConflicts (%zu): an address claimed by more "
 			   "than one object goes to none of them.\n",
 			   n);
-		json_array_foreach(list, i, v) {
-			if (i == NOTIFY_MAX_ITEMS) {
-				buf_printf(&b, "  ... and %zu more\n", n - i);
-				break;
-			}
-			notify_add_conflict(&b, v);
-		}
-	}
-	list = json_object_get(report, "errors");
-	n = json_array_size(list);
-	if (n > 0) {
+	notify_add_list(&b, report, "conflicts", NOTIFY_MAX_ITEMS,
+			notify_add_conflict);
+	n = json_array_size(json_object_get(report, "errors"));
+	if (n > 0)
 		buf_printf(&b, "\nErrors (%zu):\n", n);
-		json_array_foreach(list, i, v) {
-			if (i == NOTIFY_MAX_ITEMS) {
-				buf_printf(&b, "  ... and %zu more\n", n - i);
-				break;
-			}
-			notify_add_error(&b, v);
-		}
-	}
-	list = json_object_get(report, "warnings");
-	n = json_array_size(list);
-	if (n > 0) {
+	notify_add_list(&b, report, "errors", NOTIFY_MAX_ITEMS,
+			notify_add_error);
+	n = json_array_size(json_object_get(report, "warnings"));
+	if (n > 0)
 		buf_printf(&b, "\nWarnings (%zu):\n", n);
-		json_array_foreach(list, i, v) {
-			if (i == NOTIFY_MAX_ITEMS) {
-				buf_printf(&b, "  ... and %zu more\n", n - i);
-				break;
-			}
-			buf_adds(&b, "  ");
-			notify_add_value(&b, v, 600);
-			buf_addc(&b, '\n');
-		}
-	}
+	notify_add_list(&b, report, "warnings", NOTIFY_MAX_ITEMS,
+			notify_add_warning);
 	if (json_object_get(report, "run_id") != NULL &&
 	    notify_int(report, "run_id") > 0)
 		buf_printf(&b,
@@ -613,6 +611,38 @@ notify_date(char *buf, size_t len)
 		snprintf(buf, len, "Thu, 01 Jan 1970 00:00:00 +0000");
 }
 
+/* Date, From, To, Subject, Message-ID, Auto-Submitted. */
+static struct curl_slist *
+notify_headers(const struct conf *c, const json_t *report, const char *from,
+	       const char *subject, const char *host)
+{
+	struct curl_slist *hdrs = NULL;
+	struct buf b = BUF_INIT;
+	char date[64], *v;
+	size_t i;
+
+	notify_date(date, sizeof(date));
+	notify_header(&hdrs, &b, "Date", date);
+	notify_header(&hdrs, &b, "From", from);
+	buf_reset(&b);
+	for (i = 0; i < c->notify.to.n; i++)
+		buf_printf(&b, "%s%s", i ? ", " : "", c->notify.to.v[i]);
+	v = buf_steal(&b);
+	notify_header(&hdrs, &b, "To", v);
+	free(v);
+	notify_header(&hdrs, &b, "Subject", subject);
+	buf_reset(&b);
+	buf_printf(&b, "<dirsync.%lld.%ld.%ld@%s>",
+		   notify_int(report, "run_id"), (long)time(NULL),
+		   (long)getpid(), host);
+	v = buf_steal(&b);
+	notify_header(&hdrs, &b, "Message-ID", v);
+	free(v);
+	notify_header(&hdrs, &b, "Auto-Submitted", "auto-generated");
+	buf_free(&b);
+	return hdrs;
+}
+
 int
 notify_send(const struct conf *c, const json_t *report, int exit_code,
 	    struct err *err)
@@ -623,7 +653,7 @@ notify_send(const struct conf *c, const json_t *report, int exit_code,
 	struct curl_slist *rcpt = NULL, *hdrs = NULL;
 	struct buf b = BUF_INIT;
 	char errbuf[CURL_ERROR_SIZE] = "";
-	char host[256], date[64];
+	char host[256];
 	char *smtp_host = NULL, *from = NULL, *subject = NULL, *body = NULL;
 	char *json = NULL, *fname = NULL;
 	bool smtps = false, auth = false;
@@ -678,30 +708,7 @@ notify_send(const struct conf *c, const json_t *report, int exit_code,
 	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
 
 	subject = notify_subject(report, exit_code);
-	notify_date(date, sizeof(date));
-	notify_header(&hdrs, &b, "Date", date);
-	notify_header(&hdrs, &b, "From", from);
-	buf_reset(&b);
-	for (i = 0; i < c->notify.to.n; i++)
-		buf_printf(&b, "%s%s", i ? ", " : "", c->notify.to.v[i]);
-	{
-		char *to = buf_steal(&b);
-
-		notify_header(&hdrs, &b, "To", to);
-		free(to);
-	}
-	notify_header(&hdrs, &b, "Subject", subject);
-	buf_reset(&b);
-	buf_printf(&b, "<dirsync.%lld.%ld.%ld@%s>",
-		   notify_int(report, "run_id"), (long)time(NULL),
-		   (long)getpid(), host);
-	{
-		char *mid = buf_steal(&b);
-
-		notify_header(&hdrs, &b, "Message-ID", mid);
-		free(mid);
-	}
-	notify_header(&hdrs, &b, "Auto-Submitted", "auto-generated");
+	hdrs = notify_headers(c, report, from, subject, host);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 
 	mime = curl_mime_init(h);

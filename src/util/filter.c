@@ -254,17 +254,155 @@ next_star(const char *s, size_t from, size_t to)
 	return q != NULL ? (size_t)(q - s) : to;
 }
 
+/*
+ * The extensible part of attr[:dn][:rule]:=value in s[start, opend):
+ * sets *attrend and *kind (F_EQ without a rule, F_BITAND / F_BITOR for
+ * the AD bit rules).  -1 (parse error set) for anything else.
+ */
+static int
+parse_extensible(struct parser *ps, size_t start, size_t opend,
+		 size_t *attrend, enum fkind *kind)
+{
+	const char *s = ps->s;
+	const char *c1 = memchr(s + start, ':', opend - start);
+	const char *rule = NULL;
+	size_t rulelen = 0, i;
+	bool dnflag = false;
+
+	*attrend = c1 != NULL ? (size_t)(c1 - s) : opend;
+	i = *attrend;
+	while (i < opend) {
+		size_t cs = i + 1, ce = cs;
+
+		while (ce < opend && s[ce] != ':')
+			ce++;
+		if (ce - cs == 2 && strncasecmp(s + cs, "dn", 2) == 0 &&
+		    rule == NULL) {
+			dnflag = true;
+		} else if (rule == NULL && ce > cs) {
+			rule = s + cs;
+			rulelen = ce - cs;
+		} else {
+			ps->pos = cs;
+			parse_error(ps, "bad extensible match");
+			return -1;
+		}
+		i = ce;
+	}
+	ps->pos = start;
+	if (*attrend == start) {
+		parse_error(ps, "unsupported matching rule (no attribute)");
+		return -1;
+	}
+	if (dnflag) {
+		parse_error(ps, "unsupported matching rule (:dn:)");
+		return -1;
+	}
+	if (rule == NULL) {
+		*kind = F_EQ;
+	} else if (rulelen == strlen(OID_BIT_AND) &&
+		   memcmp(rule, OID_BIT_AND, rulelen) == 0) {
+		*kind = F_BITAND;
+	} else if (rulelen == strlen(OID_BIT_OR) &&
+		   memcmp(rule, OID_BIT_OR, rulelen) == 0) {
+		*kind = F_BITOR;
+	} else {
+		ps->pos = (size_t)(rule - s);
+		parse_error(ps, "unsupported matching rule");
+		return -1;
+	}
+	return 0;
+}
+
+/* The integer value of a bit rule, s[vstart, vend). */
+static int
+parse_bits(struct parser *ps, struct filter *f, size_t vstart, size_t vend)
+{
+	struct fval v;
+	int64_t n;
+
+	if (unescape(ps, vstart, vend, &v) < 0)
+		return -1;
+	if (!parse_int(v.p, v.len, &n) || strlen(v.p) != v.len) {
+		free(v.p);
+		ps->pos = vstart;
+		parse_error(ps, "bit rule needs an integer value");
+		return -1;
+	}
+	free(v.p);
+	f->bits = as_bits(n);
+	return 0;
+}
+
+/* Presence or substrings: s[vstart, vend) holds an unescaped '*'. */
+static int
+parse_substrings(struct parser *ps, struct filter *f, size_t vstart,
+		 size_t vend)
+{
+	const char *s = ps->s;
+	size_t p = vstart, star;
+
+	if (vend - vstart == 1) {
+		f->kind = F_PRESENT;
+		return 0;
+	}
+	f->kind = F_SUB;
+	star = next_star(s, p, vend);
+	if (unescape(ps, p, star, &f->val) < 0)
+		return -1;
+	p = star + 1;
+	while ((star = next_star(s, p, vend)) < vend) {
+		struct fval v;
+
+		if (star == p) {
+			ps->pos = p;
+			parse_error(ps, "empty substring ('**')");
+			return -1;
+		}
+		if (unescape(ps, p, star, &v) < 0)
+			return -1;
+		f->any = xrealloc(f->any, (f->nany + 1) * sizeof(*f->any));
+		f->any[f->nany++] = v;
+		p = star + 1;
+	}
+	if (unescape(ps, p, vend, &f->fin) < 0)
+		return -1;
+	ps->pos = vend;
+	return 0;
+}
+
+/* An equality or ordering value; DN values are normalised. */
+static int
+parse_value(struct parser *ps, struct filter *f, size_t vstart, size_t vend)
+{
+	if (f->kind != F_EQ &&
+	    memchr(ps->s + vstart, '*', vend - vstart) != NULL) {
+		ps->pos = vstart;
+		parse_error(ps, "'*' not allowed in an ordering match");
+		return -1;
+	}
+	if (unescape(ps, vstart, vend, &f->val) < 0)
+		return -1;
+	if (f->is_dn && f->kind == F_EQ && strlen(f->val.p) == f->val.len) {
+		char *n = dn_normalize(f->val.p);
+
+		free(f->val.p);
+		f->val.p = n;
+		f->val.len = strlen(n);
+	}
+	ps->pos = vend;
+	return 0;
+}
+
 /* An item: attr op value, ps->pos at its first byte, ')' follows. */
 static struct filter *
 parse_item(struct parser *ps)
 {
-	size_t start = ps->pos, i, vstart, vend, op, opend;
+	size_t start = ps->pos, i, vstart, vend, op, opend, attrend;
 	struct filter *f;
 	enum fkind kind;
 	const char *s = ps->s;
-	const char *rule = NULL;
-	size_t rulelen = 0, attrend;
-	bool dnflag = false;
+	int rc;
 
 	/* value ends at the first unescaped ')' */
 	for (i = start; i < ps->len && s[i] != ')'; i++) {
@@ -293,56 +431,13 @@ parse_item(struct parser *ps)
 		opend = op - 1;
 		kind = s[op - 1] == '>'	  ? F_GE
 		       : s[op - 1] == '<' ? F_LE
-		       : s[op - 1] == ':' ? F_BITAND /* extensible, see below */
+		       : s[op - 1] == ':' ? F_BITAND /* extensible */
 					  : F_EQ;
 	}
 	attrend = opend;
-	if (kind == F_BITAND) {
-		/* attr[:dn][:rule]:=value */
-		const char *c1 = memchr(s + start, ':', opend - start);
-
-		attrend = c1 != NULL ? (size_t)(c1 - s) : opend;
-		i = attrend;
-		while (i < opend) {
-			size_t cs = i + 1, ce = cs;
-
-			while (ce < opend && s[ce] != ':')
-				ce++;
-			if (ce - cs == 2 && strncasecmp(s + cs, "dn", 2) == 0 &&
-			    rule == NULL) {
-				dnflag = true;
-			} else if (rule == NULL && ce > cs) {
-				rule = s + cs;
-				rulelen = ce - cs;
-			} else {
-				ps->pos = cs;
-				return parse_error(ps, "bad extensible match");
-			}
-			i = ce;
-		}
-		if (attrend == start) {
-			ps->pos = start;
-			return parse_error(ps, "unsupported matching rule "
-					       "(no attribute)");
-		}
-		if (dnflag) {
-			ps->pos = start;
-			return parse_error(ps, "unsupported matching rule "
-					       "(:dn:)");
-		}
-		if (rule == NULL) {
-			kind = F_EQ;
-		} else if (rulelen == strlen(OID_BIT_AND) &&
-			   memcmp(rule, OID_BIT_AND, rulelen) == 0) {
-			kind = F_BITAND;
-		} else if (rulelen == strlen(OID_BIT_OR) &&
-			   memcmp(rule, OID_BIT_OR, rulelen) == 0) {
-			kind = F_BITOR;
-		} else {
-			ps->pos = (size_t)(rule - s);
-			return parse_error(ps, "unsupported matching rule");
-		}
-	}
+	if (kind == F_BITAND &&
+	    parse_extensible(ps, start, opend, &attrend, &kind) != 0)
+		return NULL;
 	if (!valid_attr(s + start, attrend - start)) {
 		ps->pos = start;
 		return parse_error(ps, "bad attribute name");
@@ -352,79 +447,19 @@ parse_item(struct parser *ps)
 	f->attr = attr_dup(s + start, attrend - start);
 	f->is_dn = is_dn_attr(f->attr);
 	f->is_oc = strcasecmp(f->attr, "objectClass") == 0;
-	ps->pos = vend;
-
-	if (kind == F_BITAND || kind == F_BITOR) {
-		struct fval v;
-		int64_t n;
-
-		f->kind = kind;
-		if (unescape(ps, vstart, vend, &v) < 0)
-			goto fail;
-		if (!parse_int(v.p, v.len, &n) || strlen(v.p) != v.len) {
-			free(v.p);
-			ps->pos = vstart;
-			parse_error(ps, "bit rule needs an integer value");
-			goto fail;
-		}
-		free(v.p);
-		f->bits = as_bits(n);
-		return f;
-	}
-
-	/* equality with an unescaped '*' is presence or substrings */
-	if (kind == F_EQ && memchr(s + vstart, '*', vend - vstart) != NULL) {
-		size_t p = vstart, star;
-
-		if (vend - vstart == 1) {
-			f->kind = F_PRESENT;
-			return f;
-		}
-		f->kind = F_SUB;
-		star = next_star(s, p, vend);
-		if (unescape(ps, p, star, &f->val) < 0)
-			goto fail;
-		p = star + 1;
-		while ((star = next_star(s, p, vend)) < vend) {
-			struct fval v;
-
-			if (star == p) {
-				ps->pos = p;
-				parse_error(ps, "empty substring ('**')");
-				goto fail;
-			}
-			if (unescape(ps, p, star, &v) < 0)
-				goto fail;
-			f->any = xrealloc(f->any,
-					  (f->nany + 1) * sizeof(*f->any));
-			f->any[f->nany++] = v;
-			p = star + 1;
-		}
-		if (unescape(ps, p, vend, &f->fin) < 0)
-			goto fail;
-		ps->pos = vend;
-		return f;
-	}
 	f->kind = kind;
-	if (kind != F_EQ && memchr(s + vstart, '*', vend - vstart) != NULL) {
-		ps->pos = vstart;
-		parse_error(ps, "'*' not allowed in an ordering match");
-		goto fail;
-	}
-	if (unescape(ps, vstart, vend, &f->val) < 0)
-		goto fail;
-	if (f->is_dn && kind == F_EQ && strlen(f->val.p) == f->val.len) {
-		char *n = dn_normalize(f->val.p);
-
-		free(f->val.p);
-		f->val.p = n;
-		f->val.len = strlen(n);
-	}
 	ps->pos = vend;
+	if (kind == F_BITAND || kind == F_BITOR)
+		rc = parse_bits(ps, f, vstart, vend);
+	else if (kind == F_EQ && memchr(s + vstart, '*', vend - vstart))
+		rc = parse_substrings(ps, f, vstart, vend);
+	else
+		rc = parse_value(ps, f, vstart, vend);
+	if (rc != 0) {
+		filter_free(f);
+		return NULL;
+	}
 	return f;
-fail:
-	filter_free(f);
-	return NULL;
 }
 
 /* "(" ... ")" at ps->pos (whitespace skipped). */
