@@ -143,6 +143,50 @@ note_unrecorded(struct err *err)
 	memcpy(err->msg, msg, sizeof(msg));
 }
 
+/*
+ * The target keeps the managed records itself: the plan and the record
+ * in one transaction.  Also for a plan with no change when records
+ * vanish or move in from the state.
+ */
+static int
+apply_with_record(struct run *x, const char *const *forget, size_t nforget)
+{
+	struct run_result *r = x->r;
+	size_t *ord = NULL;
+	struct err e2;
+
+	if (x->tops->begin(x->tgt, &r->err) != 0)
+		return -1;
+	if (r->plan.n > 0) {
+		ord = apply_order(x->tops, &r->plan);
+		progress_start("applying changes");
+		progress_total(r->plan.n);
+	}
+	if ((r->plan.n > 0 && apply_all(x, ord, &r->err) != 0) ||
+	    x->tops->record_managed(x->tgt, x->import ? &r->managed : NULL,
+				    &r->plan, forget, nforget, x->now,
+				    &r->err) != 0 ||
+	    x->tops->commit(x->tgt, &r->err) != 0) {
+		if (r->plan.n > 0)
+			progress_done();
+		free(ord);
+		err_clear(&e2);
+		x->tops->rollback(x->tgt, &e2);
+		return -1;
+	}
+	if (r->plan.n > 0) {
+		progress_done();
+		r->applied = true;
+		log_msg(x->lvl, "applied %zu changes (%.2fs)", r->plan.n,
+			clock_seconds() - x->t0);
+	}
+	free(ord);
+	if (x->import && state_forget_managed(x->st, &e2) != 0)
+		log_warn("the managed records moved into the target, but the "
+			 "state database still lists them: %s", e2.msg);
+	return 0;
+}
+
 static int
 apply_transaction(struct run *x, const char *const *forget, size_t nforget)
 {
@@ -152,6 +196,8 @@ apply_transaction(struct run *x, const char *const *forget, size_t nforget)
 	struct err e2;
 	bool ok;
 
+	if (x->tops->record_managed != NULL)
+		return apply_with_record(x, forget, nforget);
 	if (x->tops->begin(x->tgt, &r->err) != 0)
 		return -1;
 	memset(&rec, 0, sizeof(rec));
@@ -276,6 +322,9 @@ engine_apply(struct run *x)
 		ret = apply_each(x, forget, nforget);
 	} else if (r->plan.n > 0) {
 		ret = apply_transaction(x, forget, nforget);
+	} else if (x->tops->record_managed != NULL) {
+		if (nforget > 0 || x->import)
+			ret = apply_with_record(x, forget, nforget);
 	} else if (nforget > 0 &&
 		   state_record_plan(x->st, &r->plan, forget, nforget, x->now,
 				     &r->err) != 0) {

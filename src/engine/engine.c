@@ -119,6 +119,36 @@ drop_domains(struct mset *desired)
 		mset_truncate(desired, n);
 }
 
+/*
+ * Which of the target's objects are dirsync's: the target's own record
+ * where it keeps one; the state database's otherwise, and also once when
+ * the target has no record yet but the state has (a database written by
+ * an older dirsync: the records then move into the target with the next
+ * applied transaction).
+ */
+static int
+load_managed(struct run *x)
+{
+	struct run_result *r = x->r;
+
+	if (x->tops->load_managed != NULL) {
+		if (x->tops->load_managed(x->tgt, &r->managed, &r->current,
+					  &r->rules.desired, &r->err) != 0)
+			return -1;
+		if (r->managed.n > 0)
+			return 0;
+	}
+	if (state_load_managed(x->st, &r->managed, &r->current,
+			       &r->rules.desired, &r->err) != 0)
+		return -1;
+	if (x->tops->load_managed != NULL && r->managed.n > 0) {
+		x->import = true;
+		log_msg(x->lvl, "moving %zu managed records from the state "
+			"database into the target", r->managed.n);
+	}
+	return 0;
+}
+
 /* What the target holds, and which of it dirsync manages. */
 static int
 stage_load(struct run *x)
@@ -130,8 +160,7 @@ stage_load(struct run *x)
 	if (x->tops->open(&x->tgt, x->c, x->o->readonly, &r->err) != 0 ||
 	    x->tops->load(x->tgt, &x->r->current, &r->err) != 0)
 		return -1;
-	if (state_load_managed(x->st, &x->r->managed, &x->r->current,
-			       &r->rules.desired, &r->err) != 0)
+	if (load_managed(x) != 0)
 		return -1;
 	log_msg(x->lvl, "target holds %zu objects, %zu managed (%.2fs)",
 		x->r->current.n, x->r->managed.n, clock_seconds() - x->t0);
@@ -203,12 +232,16 @@ static int
 stage_begin(struct run *x)
 {
 	struct run_result *r = x->r;
+	char ident[1024];
 
 	x->tops = x->o->target_ops;
 	if (x->tops == NULL && (x->tops = target_ops_for(x->c, &r->err)) == NULL)
 		return -1;
 	if (state_open(&x->st, x->c->state.path, x->o->readonly,
 		       &r->err) != 0)
+		return -1;
+	target_identity(x->c, ident, sizeof(ident));
+	if (state_bind_target(x->st, ident, x->o->readonly, &r->err) != 0)
 		return -1;
 	r->per_object = (x->tops->caps & TCAP_PER_OBJECT) != 0;
 	if (x->o->readonly)

@@ -21,6 +21,7 @@ struct run {
 	const struct target_ops *tops;
 	struct target *tgt;
 	struct state *st;
+	bool import;               /* managed records move state -> target */
 	time_t now;
 	double t0;                 /* monotonic start */
 	enum log_level lvl;        /* stage timings: info, or debug */

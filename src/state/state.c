@@ -241,6 +241,49 @@ state_load_managed(struct state *st, struct managed *m,
 }
 
 int
+state_bind_target(struct state *st, const char *identity, bool readonly,
+		  struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	char *had = NULL;
+
+	if (st->db == NULL || !has_table(st, "meta"))
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = "
+			       "'target'", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		had = xstrdup((const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	if (had != NULL) {
+		int same = strcmp(had, identity) == 0;
+
+		if (!same) {
+			err_object(err, st->path);
+			err_set(err, DS_E_STATE,
+				"this state database belongs to target '%.150s', "
+				"not to '%.150s': point [state] path at that "
+				"target's state, or start this target's with "
+				"`dirsync rebuild-state`",
+				had, identity);
+		}
+		free(had);
+		return same ? 0 : -1;
+	}
+	if (readonly)
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta VALUES "
+			       "('target', ?)", -1, &q, NULL) != SQLITE_OK)
+		return db_err(st, err, "record target");
+	sqlite3_bind_text(q, 1, identity, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		sqlite3_finalize(q);
+		return db_err(st, err, "record target");
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+int
 state_run_begin(struct state *st, const char *started, const char *mode,
 		long long *run_id, struct err *err)
 {
@@ -441,6 +484,17 @@ state_record_change(struct state *st, const struct change *ch,
 		return -1;
 	}
 	return state_record_finish(st, true, err);
+}
+
+int
+state_forget_managed(struct state *st, struct err *err)
+{
+	if (st->db == NULL)
+		return 0;
+	if (sqlite3_exec(st->db, "DELETE FROM managed", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_err(st, err, "forget managed objects");
+	return 0;
 }
 
 int

@@ -34,6 +34,14 @@ int state_load_managed(struct state *st, struct managed *m,
 		       const struct mset *current, const struct mset *desired,
 		       struct err *err);
 
+/*
+ * A state database belongs to one target (target_identity()): the first
+ * writable open records it, a later one for another target is refused
+ * (DS_E_STATE) with both named.  A read-only open only compares.
+ */
+int state_bind_target(struct state *st, const char *identity, bool readonly,
+		      struct err *err);
+
 /* A new run row; *run_id receives its id.  Not for read-only states. */
 int state_run_begin(struct state *st, const char *started, const char *mode,
 		    long long *run_id, struct err *err);
@@ -64,6 +72,12 @@ int state_record_plan(struct state *st, const struct plan *p,
  */
 int state_record_change(struct state *st, const struct change *ch,
 			const char *target_id, time_t now, struct err *err);
+
+/*
+ * Empties the managed table: its records now live in the target (see
+ * target_ops.record_managed).
+ */
+int state_forget_managed(struct state *st, struct err *err);
 
 struct run_summary {
 	double seconds;

@@ -2,10 +2,11 @@
  * memory.c - an in-memory target, for the engine's unit tests and as the
  * smallest target to copy: one file plus one line in target.c.
  *
- * `[target] url = memory:NAME[?fail=ADDRESS]`.  Stores are
- * named and live for the process, so a test can run the engine twice on
- * the same store and read it back with load().  `fail` makes every
- * change to ADDRESS fail (a per-object failure).  Type "memory-po" is the
+ * `[target] url = memory:NAME`.  Stores are named and live for the
+ * process, so a test can run the engine twice on the same store and read
+ * it back with load().  The environment variable DS_MEMORY_TARGET_FAIL
+ * (read at open) makes every change to that address fail: a per-object
+ * failure.  Type "memory-po" is the
  * same store behaving like a REST API: no transaction, each change lands
  * alone, and every object gets a target-side id.
  *
@@ -94,7 +95,7 @@ mem_open(struct target **out, const struct conf *conf, bool readonly,
 {
 	const char *url = conf->target.url ? conf->target.url : "";
 	char name[64];
-	const char *q;
+	const char *fail = getenv("DS_MEMORY_TARGET_FAIL");
 	struct target *t;
 
 	*out = NULL;
@@ -106,9 +107,8 @@ mem_open(struct target **out, const struct conf *conf, bool readonly,
 	t = xcalloc(1, sizeof(*t));
 	t->st = store_get(name);
 	t->readonly = readonly;
-	if ((q = strstr(url, "fail=")) != NULL)
-		snprintf(t->fail, sizeof(t->fail), "%.*s",
-			 (int)strcspn(q + 5, "&"), q + 5);
+	if (fail != NULL)
+		snprintf(t->fail, sizeof(t->fail), "%s", fail);
 	*out = t;
 	return 0;
 }

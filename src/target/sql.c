@@ -5,7 +5,8 @@
  * plus its self-alias, alias rows whose goto is a mailbox, a list of
  * members or a contact's external address, and a domain row per accepted
  * domain.  Rows are keyed by address; which ones dirsync manages is kept
- * in the state database, never here.
+ * here too, in dirsync's own table (sql_owner.c), written in the same
+ * transaction as the rows.
  */
 #include "target/target.h"
 
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "target/sql_owner.h"
 #include "target/sqldrv.h"
 #include "util/xalloc.h"
 
@@ -163,7 +165,8 @@ sql_open(struct target **out, const struct conf *conf, bool readonly,
 		*out = t;
 		return 0;
 	}
-	if (!readonly && drv->exec(t->db, drv->ddl, err) != 0) {
+	if (!readonly && (drv->exec(t->db, drv->ddl, err) != 0 ||
+			  drv->exec(t->db, sql_owner_ddl, err) != 0)) {
 		err_where(err, "create tables");
 		goto fail;
 	}
@@ -492,6 +495,26 @@ sql_close(struct target *t)
 	free(t);
 }
 
+static int
+sql_load_managed(struct target *t, struct managed *m,
+		 const struct mset *current, const struct mset *desired,
+		 struct err *err)
+{
+	return sql_owner_load(t->drv, t->db, m, current, desired, err);
+}
+
+static int
+sql_record_managed(struct target *t, const struct managed *import,
+		   const struct plan *p, const char *const *forget,
+		   size_t nforget, time_t now, struct err *err)
+{
+	if (!t->in_tx)
+		return err_set(err, DS_E_INTERNAL,
+			       "record outside a transaction");
+	return sql_owner_record(t->drv, t->db, import, p, forget, nforget,
+				now, err);
+}
+
 /* Domain rows first: mailboxes and aliases refer to them (foreign keys
  * in a Postfixadmin schema). */
 static int
@@ -511,4 +534,6 @@ const struct target_ops target_sql_ops = {
 	.rollback = sql_rollback,
 	.close = sql_close,
 	.apply_rank = sql_apply_rank,
+	.load_managed = sql_load_managed,
+	.record_managed = sql_record_managed,
 };

@@ -7,6 +7,7 @@
  */
 #include "target/target.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const struct target_ops *const target_registry[] = {
@@ -46,4 +47,34 @@ target_ops_for(const struct conf *conf, struct err *err)
 		return NULL;
 	}
 	return ops;
+}
+
+void
+target_identity(const struct conf *conf, char *buf, size_t len)
+{
+	const char *url = conf->target.url ? conf->target.url : "";
+	const char *auth = strstr(url, "://"), *at, *colon, *q;
+	size_t n;
+
+	n = (size_t)snprintf(buf, len, "%s ", type_names[conf->target.type]);
+	if (n >= len)
+		return;
+	buf += n;
+	len -= n;
+	/* user:password@host -> user@host */
+	at = auth != NULL ? strchr(auth + 3, '@') : NULL;
+	colon = auth != NULL ? strchr(auth + 3, ':') : NULL;
+	if (at != NULL && colon != NULL && colon < at &&
+	    memchr(auth + 3, '/', (size_t)(at - auth - 3)) == NULL)
+		snprintf(buf, len, "%.*s%s", (int)(colon - url), url, at);
+	else
+		snprintf(buf, len, "%s", url);
+	/* ...?password=x&y=z -> ...?y=z (the rest of the query kept) */
+	while ((q = strstr(buf, "password=")) != NULL &&
+	       (q[-1] == '?' || q[-1] == '&')) {
+		const char *end = strchr(q, '&');
+
+		memmove((char *)q, end != NULL ? end + 1 : q + strlen(q),
+			strlen(end != NULL ? end + 1 : q + strlen(q)) + 1);
+	}
 }

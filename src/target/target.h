@@ -30,9 +30,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "conf/conf.h"
 #include "model/mail.h"
+#include "model/managed.h"
 #include "plan/plan.h"
 #include "util/err.h"
 
@@ -84,6 +86,23 @@ struct target_ops {
 	 */
 	int (*set_password)(struct target *t, const char *address,
 			    const char *hash, struct err *err);
+	/*
+	 * Optional: the target keeps the record of which of its objects are
+	 * dirsync's (and for which directory object), so that the record
+	 * changes in the same transaction as the objects.  NULL: the engine
+	 * keeps it in the state database.  load_managed() fills m after
+	 * load() (current and desired as for managed_add_known); a target
+	 * that never had records reads as empty.  record_managed() runs
+	 * inside begin()..commit(): first the records of `import` (NULL:
+	 * none; records moving here from an older state database), then
+	 * what plan p did, then `forget` (records whose rows vanished).
+	 */
+	int (*load_managed)(struct target *t, struct managed *m,
+			    const struct mset *current,
+			    const struct mset *desired, struct err *err);
+	int (*record_managed)(struct target *t, const struct managed *import,
+			      const struct plan *p, const char *const *forget,
+			      size_t nforget, time_t now, struct err *err);
 };
 
 /* Every target in this version, NULL-terminated (target.c). */
@@ -92,6 +111,13 @@ extern const struct target_ops *const target_registry[];
 extern const struct target_ops target_sql_ops;
 extern const struct target_ops target_memory_ops;
 extern const struct target_ops target_memory_po_ops;
+
+/*
+ * Which target a configuration points at, as the state database records
+ * it: "TYPE URL", with any password in the URL left out (user:pw@ and a
+ * password= parameter).  Truncated to len.
+ */
+void target_identity(const struct conf *conf, char *buf, size_t len);
 
 /* The ops named `type`, or NULL. */
 const struct target_ops *target_lookup(const char *type);

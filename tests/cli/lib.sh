@@ -237,7 +237,11 @@ ${CONVERGE_SAFETY:-}"
 			echo "no-such-address|" >>"$S/conflicts"
 			# one person, one mailbox: a changed primary is a rename
 			expect_eq "convergence-$seed-$step-one-mailbox-per-anchor" "" \
-				"$(sqlite3 "$S/state.db" "SELECT anchor FROM managed WHERE kind = 'mailbox' GROUP BY anchor HAVING count(*) > 1")"
+				"$(q "SELECT anchor FROM dirsync_managed WHERE kind = 'mailbox' GROUP BY anchor HAVING count(*) > 1")"
+			# the record of what dirsync manages is in the mail
+			# database, in the transaction of the change
+			expect_eq "convergence-$seed-$step-managed-recorded" "0" \
+				"$(q "SELECT count(*) FROM mailbox m WHERE m.active = '1' AND NOT EXISTS (SELECT 1 FROM dirsync_managed d WHERE d.address = m.username)")"
 			# (with deprovision = delete, delete_after = 0s, this
 			# run deletes what the last one disabled)
 			[ -z "${CONVERGE_SAFETY:-}" ] ||

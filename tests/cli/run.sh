@@ -883,5 +883,7 @@ proxyAddresses: smtp:alice.m@example.com" ||
 	lk_goto alice.m@example.com alice.martin@example.com
 fi
 
+. "$here/ownership.sh"
+
 echo "cli: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]

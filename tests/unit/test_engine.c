@@ -76,6 +76,8 @@ static const struct person cy = {"CN=Cy,DC=x", "g-cy", "cy@example.com",
 static const struct person cy2 = {"CN=Cy2,DC=x", "g-cy2", "cy@example.com",
 				  "Cy Two", false};
 
+static const struct target_ops *the_target = &target_memory_ops;
+
 static int
 setup(void **state)
 {
@@ -108,6 +110,8 @@ teardown(void **state)
 	struct fx *f = *state;
 	char cmd[128];
 
+	the_target = &target_memory_ops;
+	unsetenv("DS_MEMORY_TARGET_FAIL");
 	run_result_free(&f->r);
 	conf_free(&f->c);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
@@ -117,7 +121,6 @@ teardown(void **state)
 	return 0;
 }
 
-static const struct target_ops *the_target = &target_memory_ops;
 
 /* One run: sync unless `mode` says "plan"; fail_after < 0: whole read. */
 static int
@@ -274,19 +277,15 @@ static void
 test_transaction_failure_rolls_back(void **state)
 {
 	struct fx *f = *state;
-	char *url = f->c.target.url;
-
 	add_user(f, &ann);
 	add_user(f, &bob);
-	f->c.target.url = malloc(96);
-	snprintf(f->c.target.url, 96, "%s?fail=bob@example.com", url);
+	setenv("DS_MEMORY_TARGET_FAIL", "bob@example.com", 1);
 	assert_int_equal(run(f, "sync", false, -1), 1);
+	unsetenv("DS_MEMORY_TARGET_FAIL");
 	assert_false(f->r.applied);
 	assert_string_equal(f->r.err.object, "bob@example.com");
 	/* all or nothing: ann is not there either */
 	assert_null(held(f, "ann@example.com"));
-	free(f->c.target.url);
-	f->c.target.url = url;
 	assert_int_equal(run(f, "sync", false, -1), 0);
 	assert_non_null(held(f, "bob@example.com"));
 }
@@ -295,15 +294,13 @@ static void
 test_per_object_failure_goes_on_and_heals(void **state)
 {
 	struct fx *f = *state;
-	char *url = f->c.target.url;
-
 	the_target = &target_memory_po_ops;
 	add_user(f, &ann);
 	add_user(f, &bob);
 	add_user(f, &cy);
-	f->c.target.url = malloc(96);
-	snprintf(f->c.target.url, 96, "%s?fail=bob@example.com", url);
+	setenv("DS_MEMORY_TARGET_FAIL", "bob@example.com", 1);
 	assert_int_equal(run(f, "sync", false, -1), 1);
+	unsetenv("DS_MEMORY_TARGET_FAIL");
 	assert_true(f->r.per_object);
 	assert_true(f->r.applied);
 	assert_int_equal(f->r.counts.applied, 3);   /* domain, ann, cy */
@@ -316,8 +313,6 @@ test_per_object_failure_goes_on_and_heals(void **state)
 	assert_null(held(f, "bob@example.com"));
 	assert_int_equal(f->r.counts.error, 1);
 	/* the next run adds only bob: nothing repeated, nothing lost */
-	free(f->c.target.url);
-	f->c.target.url = url;
 	assert_int_equal(run(f, "sync", false, -1), 0);
 	assert_int_equal(f->r.plan.n, 1);
 	assert_string_equal(f->r.plan.v[0].address, "bob@example.com");
@@ -327,7 +322,6 @@ test_per_object_failure_goes_on_and_heals(void **state)
 	assert_int_equal(run(f, "sync", false, -1), 0);
 	assert_int_equal(count_op(&f->r, OP_DISABLE), 1);
 	assert_false(held(f, "bob@example.com")->active);
-	the_target = &target_memory_ops;
 }
 
 static void
@@ -367,6 +361,41 @@ test_report_matches_counts(void **state)
 	assert_null(json_object_get(sum, "applied"));
 }
 
+static void
+test_state_belongs_to_its_target(void **state)
+{
+	struct fx *f = *state;
+
+	add_user(f, &ann);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	free(f->c.target.url);
+	f->c.target.url = strdup("memory:elsewhere");
+	assert_int_equal(run(f, "sync", false, -1), 1);
+	assert_int_equal(f->r.err.code, DS_E_STATE);
+	assert_non_null(strstr(f->r.err.msg, "belongs to target"));
+	assert_false(f->r.have_rules);
+	assert_null(held(f, "ann@example.com"));
+}
+
+static void
+test_target_identity_hides_passwords(void **state)
+{
+	struct fx *f = *state;
+	char id[256];
+
+	free(f->c.target.url);
+	f->c.target.url =
+		strdup("postgresql://mail:s3cret@db.example/mail?password="
+		       "s3cret&sslmode=require");
+	target_identity(&f->c, id, sizeof(id));
+	assert_string_equal(id, "sql postgresql://mail@db.example/mail?"
+				"sslmode=require");
+	free(f->c.target.url);
+	f->c.target.url = strdup("sqlite:///var/lib/dirsync/mail.db");
+	target_identity(&f->c, id, sizeof(id));
+	assert_string_equal(id, "sql sqlite:///var/lib/dirsync/mail.db");
+}
+
 int
 main(void)
 {
@@ -392,6 +421,10 @@ main(void)
 			test_conflict_leaves_address_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_matches_counts,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_state_belongs_to_its_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_target_identity_hides_passwords, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,177 @@
+/*
+ * sql_owner.c - dirsync_managed: which mail rows are dirsync's, in the
+ * mail database, written in the transaction of the change.
+ */
+#include "target/sql_owner.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/strmap.h"
+
+const char sql_owner_ddl[] =
+	"CREATE TABLE IF NOT EXISTS dirsync_managed ("
+	" address TEXT NOT NULL PRIMARY KEY,"
+	" kind VARCHAR(16) NOT NULL,"
+	" anchor TEXT,"
+	" disabled_at BIGINT NOT NULL DEFAULT 0)";
+
+static const char SQL_OWN_LOAD[] =
+	"SELECT address, kind, anchor, disabled_at FROM dirsync_managed";
+/* a record written again starts active: an add or update re-enables */
+static const char SQL_OWN_PUT[] =
+	"INSERT INTO dirsync_managed (address, kind, anchor, disabled_at)"
+	" VALUES ($1, $2, $3, 0) ON CONFLICT (address) DO UPDATE SET"
+	" kind = excluded.kind, anchor = excluded.anchor, disabled_at = 0";
+static const char SQL_OWN_IMPORT[] =
+	"INSERT INTO dirsync_managed (address, kind, anchor, disabled_at)"
+	" VALUES ($1, $2, $3, CAST($4 AS BIGINT)) ON CONFLICT (address)"
+	" DO NOTHING";
+static const char SQL_OWN_DEL[] =
+	"DELETE FROM dirsync_managed WHERE address = $1";
+static const char SQL_OWN_DISABLE[] =
+	"UPDATE dirsync_managed SET disabled_at = CAST($2 AS BIGINT)"
+	" WHERE address = $1 AND disabled_at = 0";
+
+struct loading {
+	struct managed *m;
+	const struct mset *current, *desired;
+};
+
+static int
+load_row(void *ctx, int n, const char *const *c)
+{
+	struct loading *l = ctx;
+	long long disabled_at;
+	enum mkind k;
+
+	if (n < 4 || c[0] == NULL || c[1] == NULL ||
+	    mkind_parse(c[1], &k) != 0)
+		return 0;
+	disabled_at = c[3] != NULL ? strtoll(c[3], NULL, 10) : 0;
+	if (l->current != NULL && l->desired != NULL) {
+		uint32_t h = strmap_hash(c[0]);
+
+		managed_add_known(l->m, c[0], mset_get_h(l->current, c[0], h),
+				  mset_get_h(l->desired, c[0], h), k, c[2],
+				  disabled_at);
+	} else {
+		managed_add(l->m, c[0], k, c[2], disabled_at);
+	}
+	return 0;
+}
+
+int
+sql_owner_load(const struct sqldrv_ops *drv, struct sqldrv *db,
+	       struct managed *m, const struct mset *current,
+	       const struct mset *desired, struct err *err)
+{
+	struct loading l = {m, current, desired};
+
+	if (db == NULL)
+		return 0;
+	if (drv->query(db, SQL_OWN_LOAD, 0, NULL, load_row, &l, err) != 0) {
+		/* read-only on a database dirsync never wrote: nothing */
+		err_clear(err);
+		return 0;
+	}
+	managed_seal(m);
+	return 0;
+}
+
+/* One statement inside the transaction, pipelined where the driver can. */
+static int
+put(const struct sqldrv_ops *drv, struct sqldrv *db, const char *sql,
+    int n, const char *const *p, struct err *err)
+{
+	int rc = drv->queue != NULL
+			 ? drv->queue(db, sql, n, p, -1, err)
+			 : drv->query(db, sql, n, p, NULL, NULL, err);
+
+	if (rc != 0) {
+		err_where(err, "record managed objects");
+		if (err->object[0] == '\0')
+			err_object(err, p[0]);
+	}
+	return rc;
+}
+
+static int
+import_all(const struct sqldrv_ops *drv, struct sqldrv *db,
+	   const struct managed *m, struct err *err)
+{
+	char when[32];
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		const struct managed_rec *r = m->v[i];
+		const char *p[] = {r->address, mkind_name(r->kind), r->anchor,
+				   when};
+
+		snprintf(when, sizeof(when), "%lld", r->disabled_at);
+		if (put(drv, db, SQL_OWN_IMPORT, 4, p, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+record_change(const struct sqldrv_ops *drv, struct sqldrv *db,
+	      const struct change *ch, const char *now, struct err *err)
+{
+	switch (ch->op) {
+	case OP_ADD:
+	case OP_UPDATE: {
+		const char *p[] = {ch->address, mkind_name(ch->kind),
+				   ch->anchor};
+
+		return put(drv, db, SQL_OWN_PUT, 3, p, err);
+	}
+	case OP_DISABLE: {
+		const char *p[] = {ch->address, now};
+
+		return put(drv, db, SQL_OWN_DISABLE, 2, p, err);
+	}
+	case OP_DELETE: {
+		const char *p[] = {ch->address};
+
+		return put(drv, db, SQL_OWN_DEL, 1, p, err);
+	}
+	default:
+		return 0;
+	}
+}
+
+int
+sql_owner_record(const struct sqldrv_ops *drv, struct sqldrv *db,
+		 const struct managed *import, const struct plan *p,
+		 const char *const *forget, size_t nforget, time_t now,
+		 struct err *err)
+{
+	char when[32];
+	size_t i;
+
+	snprintf(when, sizeof(when), "%lld", (long long)now);
+	if (import != NULL && import_all(drv, db, import, err) != 0)
+		return -1;
+	for (i = 0; i < nforget; i++) {
+		const char *q[] = {forget[i]};
+
+		if (put(drv, db, SQL_OWN_DEL, 1, q, err) != 0)
+			return -1;
+	}
+	/* addresses renamed away first: an alias may take one over */
+	for (i = 0; i < p->n; i++) {
+		const char *q[] = {p->v[i].old_address};
+
+		if (p->v[i].op != OP_UPDATE || !(p->v[i].fields & CH_ADDRESS))
+			continue;
+		if (put(drv, db, SQL_OWN_DEL, 1, q, err) != 0)
+			return -1;
+	}
+	for (i = 0; i < p->n; i++)
+		if (record_change(drv, db, &p->v[i], when, err) != 0)
+			return -1;
+	return 0;
+}

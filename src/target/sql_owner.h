@@ -1,0 +1,42 @@
+/*
+ * sql_owner.h - the record of what dirsync manages, kept in the mail
+ * database itself (table dirsync_managed), so that it is written in the
+ * same transaction as the rows it describes: a crash, a kill or a full
+ * disk between "the mailbox was created" and "dirsync knows it is its
+ * own" is impossible.  Postfix and Dovecot never read this table.
+ *
+ * Internal to the SQL target (sql.c); works on any sqldrv.
+ */
+#ifndef DS_SQL_OWNER_H
+#define DS_SQL_OWNER_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "model/managed.h"
+#include "plan/plan.h"
+#include "target/sqldrv.h"
+#include "util/err.h"
+
+/* CREATE TABLE IF NOT EXISTS, for both engines. */
+extern const char sql_owner_ddl[];
+
+/*
+ * The records into m, matched with the current and desired sets (see
+ * managed_add_known).  A missing table reads as empty.
+ */
+int sql_owner_load(const struct sqldrv_ops *drv, struct sqldrv *db,
+		   struct managed *m, const struct mset *current,
+		   const struct mset *desired, struct err *err);
+
+/*
+ * Inside the caller's transaction: first every record of `import` (NULL:
+ * none; records moving here from an older state database), then what the
+ * plan did, and `forget` (records whose rows vanished) dropped.
+ */
+int sql_owner_record(const struct sqldrv_ops *drv, struct sqldrv *db,
+		     const struct managed *import, const struct plan *p,
+		     const char *const *forget, size_t nforget, time_t now,
+		     struct err *err);
+
+#endif

@@ -1,0 +1,59 @@
+# Sourced by run.sh.  What dirsync manages is recorded in the mail
+# database (dirsync_managed), in the transaction of the change: a lost
+# state database loses history, never ownership; a state database of an
+# older dirsync hands its records over once.
+
+scenario ownership
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc ownership-first-sync 0
+expect_eq ownership-recorded-in-mail-db \
+	"$(q "SELECT count(*) FROM mailbox")" \
+	"$(q "SELECT count(*) FROM dirsync_managed WHERE kind = 'mailbox'")"
+expect_eq ownership-not-in-state "0" \
+	"$(sqlite3 "$S/state.db" "SELECT count(*) FROM managed")"
+
+# the state database is lost; Ivan changes address and Emma leaves
+rm -f "$S/state.db" "$S/state.db-wal" "$S/state.db-shm"
+mailboxes=$(q "SELECT count(*) FROM mailbox")
+ldif_edit "$S/dir.ldif" "Ivan Petrov" "mail: Ivan.Petrov@Example.com" \
+	"mail: ivan.petrov2@example.com" &&
+	ldif_edit "$S/dir.ldif" "Ivan Petrov" \
+		"proxyAddresses: SMTP:Ivan.Petrov@Example.com" \
+		"proxyAddresses: SMTP:ivan.petrov2@example.com" &&
+	ldif_drop "$S/dir.ldif" "Emma Novak" ||
+	fail ownership-edit "ldif_edit"
+ds "$S" sync
+expect_rc ownership-lost-state-sync 0
+expect_in ownership-lost-state-rename \
+	"update  mailbox  ivan.petrov2@example.com (was ivan.petrov@example.com)" \
+	"$S/out"
+expect_eq ownership-lost-state-no-second-mailbox "$mailboxes" \
+	"$(q "SELECT count(*) FROM mailbox")"
+expect_eq ownership-lost-state-leaver-disabled "0" \
+	"$(q "SELECT active FROM mailbox WHERE username = 'emma.novak@example.com'")"
+
+# a state database written by an older dirsync: the records are there,
+# the mail database has none; the next sync moves them over
+if sqlite_only ownership-import; then
+	sqlite3 "$S/mail.db" ".mode insert managed" \
+		"SELECT address, kind, anchor, disabled_at, NULL FROM dirsync_managed" \
+		>"$S/managed.sql"
+	sqlite3 "$S/state.db" <"$S/managed.sql" &&
+		sqlite3 "$S/mail.db" "DELETE FROM dirsync_managed" ||
+		fail ownership-import-setup "sqlite3"
+	ldif_drop "$S/dir.ldif" "Julia Rossi" || fail ownership-edit "drop"
+	ds "$S" -v sync
+	expect_rc ownership-import-sync 0
+	expect_in ownership-import-moved "moving" "$S/err"
+	expect_in ownership-import-leaver \
+		"disable mailbox  julia.rossi@example.com" "$S/out"
+	expect_eq ownership-import-state-emptied "0" \
+		"$(sqlite3 "$S/state.db" "SELECT count(*) FROM managed")"
+	expect_eq ownership-import-all-moved "$mailboxes" \
+		"$(q "SELECT count(*) FROM dirsync_managed WHERE kind = 'mailbox'")"
+	ds "$S" sync
+	expect_in ownership-import-then-idle \
+		"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+fi
