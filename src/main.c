@@ -22,6 +22,8 @@ static const char usage[] =
 	"the foreground\n"
 	"  history [-n N] [--json]\n"
 	"  show RUN_ID [--json]\n"
+	"  rebuild-state         a new state database (ownership is kept in "
+	"the target)\n"
 	"\n"
 	"  -c FILE   config file (default " DIRSYNC_DEFAULT_CONF ")\n"
 	"  -v        more detail on stderr (twice for debug)\n"
@@ -42,6 +44,7 @@ static const struct {
 	{"daemon", cmd_daemon},
 	{"history", cmd_history},
 	{"show", cmd_show},
+	{"rebuild-state", cmd_rebuild_state},
 };
 
 int
@@ -91,8 +94,7 @@ main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[optind], commands[i].name) == 0)
 			return commands[i].fn(&g, argc - optind, argv + optind);
-	if (strcmp(argv[optind], "passwd-hook") == 0 ||
-	    strcmp(argv[optind], "rebuild-state") == 0) {
+	if (strcmp(argv[optind], "passwd-hook") == 0) {
 		fprintf(stderr, "dirsync: '%s' is not in this version\n",
 			argv[optind]);
 		return 2;

@@ -116,4 +116,21 @@ struct inspect {
 int engine_inspect(const struct conf *c, struct inspect *i);
 void inspect_free(struct inspect *i);
 
+/* What `dirsync rebuild-state` did. */
+struct rebuild {
+	size_t owned;          /* objects the target records as dirsync's */
+	bool had_state;        /* an old state database was there */
+	long runs;             /* runs in its history (not rebuildable) */
+	char backup[4200];     /* where the old file went ("" if none) */
+};
+
+/*
+ * A new, empty state database bound to the configured target; the old
+ * one is moved to "<path>.old-<UTC time>".  Refused (DS_E_STATE) for a
+ * target that keeps no record of ownership, and for an old state whose
+ * records have not moved into the target yet.  The caller holds the lock.
+ */
+int engine_rebuild_state(const struct conf *c, struct rebuild *out,
+			 struct err *err);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/xalloc.h"
 
@@ -608,6 +609,63 @@ state_run_report(struct state *st, long long run_id, char **json,
 	if (*json == NULL)
 		return err_set(err, DS_E_STATE, "no run %lld in %s", run_id,
 			       st->path);
+	return 0;
+}
+
+static long
+count_rows(struct state *st, const char *table)
+{
+	sqlite3_stmt *q = NULL;
+	char sql[64];
+	long n = 0;
+
+	if (!has_table(st, table))
+		return 0;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+int
+state_counts(struct state *st, long *managed, long *runs, struct err *err)
+{
+	*managed = *runs = 0;
+	if (st->db == NULL)
+		return 0;
+	*managed = count_rows(st, "managed");
+	*runs = count_rows(st, "runs");
+	return 0;
+}
+
+int
+state_archive(const char *path, const char *backup, struct err *err)
+{
+	sqlite3 *db = NULL;
+	char side[4096];
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+			 NULL) != SQLITE_OK) {
+		err_object(err, path);
+		err_set(err, DS_E_STATE, "cannot checkpoint the state "
+			"database: %s", db ? sqlite3_errmsg(db) : "no memory");
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_close(db);
+	if (rename(path, backup) != 0) {
+		err_object(err, path);
+		return err_set(err, DS_E_IO, "cannot move it to %s: %s",
+			       backup, strerror(errno));
+	}
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
 	return 0;
 }
 

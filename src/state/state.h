@@ -106,6 +106,16 @@ int state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 int state_run_report(struct state *st, long long run_id, char **json,
 		     struct err *err);
 
+/* How many managed records and runs a state holds (0 when none yet). */
+int state_counts(struct state *st, long *managed, long *runs,
+		 struct err *err);
+
+/*
+ * Moves the database at path (with its WAL checkpointed into it) to
+ * backup, so that the next state_open() starts a new one.
+ */
+int state_archive(const char *path, const char *backup, struct err *err);
+
 void state_close(struct state *st);
 
 #endif

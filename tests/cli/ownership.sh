@@ -57,3 +57,25 @@ if sqlite_only ownership-import; then
 	expect_in ownership-import-then-idle \
 		"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
 fi
+
+# rebuild-state: a new state, the old one kept beside it, ownership intact
+ds "$S" rebuild-state
+expect_rc ownership-rebuild 0
+expect_in ownership-rebuild-kept \
+	"kept:      which objects are dirsync's ($(q "SELECT count(*) FROM dirsync_managed")," \
+	"$S/out"
+expect_in ownership-rebuild-history "not kept:  the run history" "$S/out"
+expect_eq ownership-rebuild-old-kept "1" \
+	"$(ls "$S"/state.db.old-* 2>/dev/null | wc -l)"
+ds "$S" sync
+expect_in ownership-rebuild-then-idle \
+	"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+ds "$S" history --json
+expect_eq ownership-rebuild-history-new "1" "$(jq length "$S/out")"
+# the rebuilt state belongs to this target: another one is refused
+sed "s|^url = .*|url = sqlite://$S/other.db|" "$S/dirsync.conf" \
+	>"$S/other.conf" && chmod 600 "$S/other.conf"
+"$DIRSYNC" -c "$S/other.conf" sync >"$S/out" 2>"$S/err"
+rc=$?
+expect_rc ownership-other-target-refused 1
+expect_in ownership-other-target-named "belongs to target" "$S/err"
