@@ -45,7 +45,7 @@ build() { # name extra-sources...
 	shift
 	echo "fuzz: building $name"
 	# shellcheck disable=SC2086
-	"$CLANG" $CFLAGS -o "$OUT/$name" "$TOP/tests/fuzz/$name.c" $UTIL "$@" ||
+	"$CLANG" $CFLAGS -o "$OUT/$name" "$TOP/tests/fuzz/$name.c" $UTIL "$@" -lldap -llber ||
 		{ echo "fuzz: build of $name failed" >&2; exit 1; }
 }
 build fuzz_ldif "$TOP/src/source/ldif.c"
