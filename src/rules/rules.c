@@ -21,13 +21,14 @@ static const char *const base_attrs[] = {
 	"displayName", "givenName", "sn", "sAMAccountName", "uid",
 	"userPrincipalName", "userAccountControl", "pwdAccountLockedTime",
 	"nsAccountLock", "msExchHideFromAddressLists", "member",
-	"uniqueMember", "targetAddress", NULL,
+	"uniqueMember", "targetAddress", "objectSid", "primaryGroupID",
+	"accountExpires", "shadowExpire", "pwdEndTime", NULL,
 };
 
 const char **
 rules_attrs(const struct conf *c)
 {
-	const char *fa[64];
+	const char *fa[RULES_MAX_FILTER_ATTRS];
 	size_t nb = sizeof(base_attrs) / sizeof(base_attrs[0]) - 1;
 	size_t nf = 0, n, i, k = 0, text = 0;
 	struct filter *gf = NULL;
@@ -303,9 +304,11 @@ rules_add(struct rules_ctx *x, const struct entry *e)
 		rules_map_contact(x, o);
 	else
 		rules_map_addresses(x, o);
+	x->cur_dn = o->dn;
 	o->name = rules_display_name(x);
 	if (type == RT_GROUP || entry_is_group(x))
 		rules_keep_members(x, o);
+	rules_keep_sids(x, o);
 	o->why = rules_scope_check(x, o);
 	x->objs = xgrow(x->objs, &x->cap, x->nobjs + 1, sizeof(*x->objs));
 	x->objs[x->nobjs++] = o;
@@ -322,10 +325,31 @@ rules_begin(const struct conf *c, struct rules_result *r, struct err *err)
 	x->c = c;
 	x->r = r;
 	x->a = &r->arena;
+	x->now = r->now != 0 ? r->now : time(NULL);
+	if (c->mapping.alias_attributes.n > CONF_MAX_ALIAS_ATTRIBUTES) {
+		err_set(err, DS_E_CONFIG, "[mapping] alias_attributes: at "
+			"most %d attributes, %zu given",
+			CONF_MAX_ALIAS_ATTRIBUTES,
+			c->mapping.alias_attributes.n);
+		free(x);
+		return NULL;
+	}
 	if (c->mapping.group_filter != NULL && *c->mapping.group_filter) {
+		const char *fa[RULES_MAX_FILTER_ATTRS + 1];
+
 		x->gf = filter_parse(c->mapping.group_filter, err);
 		if (x->gf == NULL) {
 			err_where(err, "[mapping] group_filter");
+			free(x);
+			return NULL;
+		}
+		/* the source is asked for these: none may be left out */
+		if (filter_attrs(x->gf, fa, RULES_MAX_FILTER_ATTRS + 1) >
+		    RULES_MAX_FILTER_ATTRS) {
+			err_set(err, DS_E_CONFIG, "[mapping] group_filter "
+				"names more than %d attributes",
+				RULES_MAX_FILTER_ATTRS);
+			filter_free(x->gf);
 			free(x);
 			return NULL;
 		}
@@ -343,9 +367,7 @@ rules_begin(const struct conf *c, struct rules_result *r, struct err *err)
 		else
 			x->dup_of[A_EMAIL] = (int)have;
 	}
-	for (k = 0; k < c->mapping.alias_attributes.n &&
-		    k < A_NSLOTS - A_ALIAS0;
-	     k++) {
+	for (k = 0; k < c->mapping.alias_attributes.n; k++) {
 		const char *k1 =
 			rules_lower_dup(&x->tmp, c->mapping.alias_attributes.v[k]);
 
@@ -370,6 +392,7 @@ ctx_free(struct rules_ctx *x)
 	strmap_free(&x->member_ok);
 	strmap_free(&x->claims);
 	strmap_free(&x->dropped);
+	strmap_free(&x->unmatched);
 	free(x->objs);
 	arena_free(&x->tmp);
 	free(x);
@@ -393,6 +416,7 @@ rules_end(struct rules_ctx *x, struct err *err)
 	(void)err;
 	memset(&w, 0, sizeof(w));
 	w.x = x;
+	rules_primary_groups(x);
 	rules_scope_settle(x, &w);
 	rules_claim_all(x);
 	rules_fill_lists(x, &w);

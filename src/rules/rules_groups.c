@@ -52,6 +52,22 @@ walk_push(struct walk *w, const char *ndn)
 	w->stack[w->n++] = ndn;
 }
 
+/*
+ * A member value that names no entry of the read (outside the base DN or
+ * the filter, deleted, or misspelt) is left out of lists and member_of:
+ * say so once per value, never shrink a list silently.
+ */
+static void
+unmatched(struct rules_ctx *x, const struct robj *g, const char *member)
+{
+	if (strmap_get(&x->unmatched, member) != NULL)
+		return;
+	strmap_put(&x->unmatched, member, (void *)member);
+	rules_warn(x, "%s: member %s is not an entry of this read (outside "
+		   "the base DN or filter, or misspelt); left out", g->dn,
+		   member);
+}
+
 void
 rules_walk_run(struct walk *w, const char *root_ndn)
 {
@@ -64,8 +80,14 @@ rules_walk_run(struct walk *w, const char *root_ndn)
 		if (o == NULL)
 			continue;           /* outside the read: ignore */
 		if (o->members != NULL || o->type == RT_GROUP) {
-			for (i = 0; i < o->nmembers; i++)
-				walk_push(w, o->members[i]);
+			for (i = 0; i < o->nmembers; i++) {
+				const char *m = o->members[i];
+
+				if (strmap_get(&w->x->by_ndn, m) == NULL)
+					unmatched(w->x, o, m);
+				else
+					walk_push(w, m);
+			}
 		} else {
 			w->leaf(w->arg, o);
 		}
@@ -170,4 +192,117 @@ rules_fill_lists(struct rules_ctx *x, struct walk *w)
 		}
 		r->in_scope++;
 	}
+}
+
+/*
+ * An objectSid as text ("S-1-5-21-1-2-3-1105"), from its binary form
+ * (MS-DTYP 2.4.2.2: revision, count, 48-bit big-endian authority, count
+ * little-endian 32-bit sub-authorities) or as given when it is already
+ * text.  keep_rid false: without the last sub-authority (the domain SID of
+ * an account).  NULL when the value is neither.
+ */
+static const char *
+sid_text(struct arena *a, const struct attr *at, bool keep_rid)
+{
+	const unsigned char *b;
+	size_t len, n, i, off;
+	unsigned long long auth = 0;
+	char buf[16 + 15 * 11 + 1];
+
+	if (at == NULL || at->nvals == 0)
+		return NULL;
+	b = (const unsigned char *)at->vals[0].p;
+	len = at->vals[0].len;
+	if (len > 2 && (b[0] == 'S' || b[0] == 's') && b[1] == '-') {
+		const char *t = (const char *)b, *dash = strrchr(t, '-');
+
+		if (keep_rid)
+			return arena_strdup(a, t);
+		return arena_strndup(a, t, (size_t)(dash - t));
+	}
+	if (len < 8 || b[0] != 1 || (n = b[1]) == 0 || n > 15 ||
+	    len != 8 + 4 * n)
+		return NULL;
+	for (i = 2; i < 8; i++)
+		auth = (auth << 8) | b[i];
+	off = (size_t)snprintf(buf, sizeof(buf), "S-1-%llu", auth);
+	for (i = 0; i < n - (keep_rid ? 0 : 1); i++) {
+		const unsigned char *s = b + 8 + 4 * i;
+		unsigned long v = (unsigned long)s[0] |
+				  (unsigned long)s[1] << 8 |
+				  (unsigned long)s[2] << 16 |
+				  (unsigned long)s[3] << 24;
+
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "-%lu",
+					v);
+	}
+	return arena_strdup(a, buf);
+}
+
+void
+rules_keep_sids(struct rules_ctx *x, struct robj *o)
+{
+	const char *pg = rules_first(x->at[A_PRIMARYGROUPID]);
+	const char *dom;
+	size_t l;
+	char *s;
+
+	if (o->type == RT_GROUP || o->members != NULL) {
+		o->sid = sid_text(&x->tmp, x->at[A_OBJECTSID], true);
+		return;
+	}
+	if (pg == NULL || *pg == '\0' ||
+	    strspn(pg, "0123456789") != strlen(pg) ||
+	    (dom = sid_text(&x->tmp, x->at[A_OBJECTSID], false)) == NULL)
+		return;
+	l = strlen(dom) + strlen(pg) + 2;
+	s = arena_alloc(&x->tmp, l);
+	snprintf(s, l, "%s-%s", dom, pg);
+	o->primary_sid = s;
+}
+
+/*
+ * AD never lists a user in the member attribute of the user's primary
+ * group (primaryGroupID = the RID of the group's objectSid,
+ * [MS-ADTS] 3.1.1.4.5.x): add those members here, so that member_of,
+ * nesting and lists count them.
+ */
+void
+rules_primary_groups(struct rules_ctx *x)
+{
+	struct strmap by_sid = STRMAP_INIT;
+	size_t i;
+
+	for (i = 0; i < x->nobjs; i++)
+		if (x->objs[i]->sid != NULL)
+			strmap_put(&by_sid, x->objs[i]->sid, x->objs[i]);
+	if (by_sid.len == 0)
+		return;
+	for (i = 0; i < x->nobjs; i++) {
+		struct robj *g, *o = x->objs[i];
+
+		if (o->primary_sid != NULL &&
+		    (g = strmap_get(&by_sid, o->primary_sid)) != NULL)
+			g->nprimary++;
+	}
+	for (i = 0; i < x->nobjs; i++) {
+		struct robj *g = x->objs[i];
+		const char **v;
+
+		if (g->nprimary == 0)
+			continue;
+		v = arena_alloc(&x->tmp,
+				(g->nmembers + g->nprimary) * sizeof(*v));
+		if (g->nmembers > 0)
+			memcpy(v, g->members, g->nmembers * sizeof(*v));
+		g->members = v;
+	}
+	for (i = 0; i < x->nobjs; i++) {
+		struct robj *g, *o = x->objs[i];
+
+		if (o->primary_sid != NULL &&
+		    (g = strmap_get(&by_sid, o->primary_sid)) != NULL)
+			g->members[g->nmembers++] = o->ndn;
+	}
+	strmap_free(&by_sid);
 }

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "rules/rules.h"
 #include "util/filter.h"
@@ -34,10 +35,18 @@ enum slot {
 	A_DISPLAYNAME, A_GIVENNAME, A_SN, A_SAMACCOUNTNAME, A_UID, A_UPN,
 	A_UAC, A_PWDLOCKED, A_NSACCOUNTLOCK, A_HIDE, A_MEMBER,
 	A_UNIQUEMEMBER, A_TARGETADDRESS,
+	A_OBJECTSID, A_PRIMARYGROUPID,          /* AD primary groups */
+	A_ACCOUNTEXPIRES, A_SHADOWEXPIRE, A_PWDENDTIME,   /* expiry */
 	A_EMAIL,                 /* [mapping] email_attribute */
 	A_ALIAS0,                /* [mapping] alias_attributes ... */
-	A_NSLOTS = A_ALIAS0 + 16
+	A_NSLOTS = A_ALIAS0 + CONF_MAX_ALIAS_ATTRIBUTES
 };
+
+/* More addresses than this on one object is a directory error: the rest
+ * are dropped with a warning naming the DN. */
+#define RULES_MAX_ALIASES 4096
+/* Attributes group_filter may name; more is a config error. */
+#define RULES_MAX_FILTER_ATTRS 64
 
 /*
  * One directory object, reduced to what the rules use.  Lives in the
@@ -58,6 +67,11 @@ struct robj {
 	bool list_ok;              /* groups: matches group_filter */
 	const char **members;      /* groups: member ndns */
 	size_t nmembers;
+	/* AD: a group's objectSid; a user's primary group's SID (the
+	 * user's domain SID + primaryGroupID), as "S-1-5-21-...-RID" */
+	const char *sid;
+	const char *primary_sid;
+	size_t nprimary;           /* groups: primary-group members */
 	bool in_scope;
 };
 
@@ -78,7 +92,10 @@ struct rules_ctx {
 	struct strmap member_ok;   /* ndn set from [scope] member_of */
 	struct strmap claims;      /* contested address -> struct claim */
 	struct strmap dropped;     /* anchors of lists without members */
+	struct strmap unmatched;   /* member values warned about, once */
 	bool use_member_of;
+	time_t now;                /* expiry is judged against this */
+	const char *cur_dn;        /* DN of the entry rules_add is at */
 };
 
 
@@ -102,6 +119,9 @@ bool rules_is_true(const char *v);
 const char *rules_adup(struct rules_ctx *x, const char *s);
 
 /* rules_addr.c */
+/* rules_norm_address(), with *why saying what is wrong when NULL. */
+char *rules_norm_address_why(const struct conf *c, const char *raw,
+			     const char **why);
 bool rules_domain_accepted(const struct conf *c, const char *addr);
 const char *rules_display_name(struct rules_ctx *x);
 void rules_map_addresses(struct rules_ctx *x, struct robj *o);
@@ -115,6 +135,10 @@ void rules_scope_settle(struct rules_ctx *x, struct walk *w);
 /* rules_groups.c */
 void rules_keep_members(struct rules_ctx *x, struct robj *o);
 void rules_walk_run(struct walk *w, const char *root_ndn);
+/* objectSid of groups, the primary group's SID of users (rules_add). */
+void rules_keep_sids(struct rules_ctx *x, struct robj *o);
+/* Adds every user to the members of its AD primary group. */
+void rules_primary_groups(struct rules_ctx *x);
 /* Lists get their members once conflicts are known; counts in_scope. */
 void rules_fill_lists(struct rules_ctx *x, struct walk *w);
 

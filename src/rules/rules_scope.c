@@ -6,12 +6,72 @@
 
 #include <fnmatch.h>
 #include <ctype.h>
+#include <errno.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "util/xalloc.h"
+
+/* The whole string as a decimal integer (sign allowed); false if not. */
+static bool
+parse_ll(const char *v, long long *out)
+{
+	char *end;
+
+	if (v == NULL || *v == '\0')
+		return false;
+	errno = 0;
+	*out = strtoll(v, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
+/* GeneralizedTime "YYYYMMDDHHMMSS[.f]Z" (RFC 4517 3.3.13), UTC only. */
+static bool
+parse_gentime(const char *v, time_t *out)
+{
+	struct tm tm;
+	const char *rest;
+
+	memset(&tm, 0, sizeof(tm));
+	if (v == NULL || (rest = strptime(v, "%Y%m%d%H%M%S", &tm)) == NULL)
+		return false;
+	if (*rest == '.' || *rest == ',')
+		rest += 1 + strspn(rest + 1, "0123456789");
+	if (strcmp(rest, "Z") != 0)
+		return false;
+	*out = timegm(&tm);
+	return true;
+}
+
+/*
+ * Has the account expired by x->now?  AD accountExpires is a FILETIME
+ * (100 ns since 1601-01-01 UTC; 0 and 0x7FFFFFFFFFFFFFFF mean never);
+ * AD does not set ACCOUNTDISABLE when it passes.  shadowExpire (RFC 2307)
+ * counts days since 1970-01-01; 0 or less means never (shadow(5) calls 0
+ * ambiguous; never is the reading that loses no mail).  pwdEndTime
+ * (OpenLDAP ppolicy, draft-behera-ppolicy) is a GeneralizedTime after
+ * which the account cannot authenticate.  Judged against the clock of the
+ * run, so an expiry is noticed without any change in the directory.
+ */
+static bool
+account_expired(struct rules_ctx *x)
+{
+	const long long never = 0x7FFFFFFFFFFFFFFFLL;
+	long long v;
+	time_t t;
+
+	if (parse_ll(rules_first(x->at[A_ACCOUNTEXPIRES]), &v) && v > 0 &&
+	    v != never && v / 10000000LL - 11644473600LL <= (long long)x->now)
+		return true;
+	if (parse_ll(rules_first(x->at[A_SHADOWEXPIRE]), &v) && v > 0 &&
+	    v <= (long long)(x->now / 86400))
+		return true;
+	return parse_gentime(rules_first(x->at[A_PWDENDTIME]), &t) &&
+	       t <= x->now;
+}
 
 static bool
 account_disabled(struct rules_ctx *x)
@@ -25,7 +85,7 @@ account_disabled(struct rules_ctx *x)
 		if (end != uac && (v & 2))
 			return true;
 	}
-	if (x->at[A_PWDLOCKED] != NULL)
+	if (x->at[A_PWDLOCKED] != NULL || account_expired(x))
 		return true;
 	return rules_is_true(rules_first(x->at[A_NSACCOUNTLOCK]));
 }
