@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <locale.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <wchar.h>
@@ -152,6 +153,19 @@ lower_utf8(char *s, size_t n)
 	return o;
 }
 
+static int
+cmp_ava(const void *x, const void *y)
+{
+	const LDAPAVA *a = *(LDAPAVA *const *)x, *b = *(LDAPAVA *const *)y;
+	size_t n = a->la_attr.bv_len < b->la_attr.bv_len ? a->la_attr.bv_len
+							: b->la_attr.bv_len;
+	int c = memcmp(a->la_attr.bv_val, b->la_attr.bv_val, n);
+
+	if (c != 0 || a->la_attr.bv_len == b->la_attr.bv_len)
+		return c;
+	return a->la_attr.bv_len < b->la_attr.bv_len ? -1 : 1;
+}
+
 /*
  * RFC 4514 parsing and printing by libldap (ldap_str2dn/ldap_dn2str):
  * "\2C" and "\," are the same character, spaces around separators go,
@@ -184,6 +198,9 @@ dn_normalize(const char *dn)
 					ava->la_value.bv_val,
 					ava->la_value.bv_len);
 		}
+		/* a multi-valued RDN is a set: "cn=a+uid=b" = "uid=b+cn=a" */
+		if (a > 1)
+			qsort(d[r], (size_t)a, sizeof(d[r][0]), cmp_ava);
 	}
 	if (ldap_dn2str(d, &s, LDAP_DN_FORMAT_LDAPV3 | LDAP_DN_PRETTY) !=
 		    LDAP_SUCCESS ||

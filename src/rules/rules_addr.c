@@ -222,7 +222,10 @@ clean_name(struct rules_ctx *x, const char *attr, const struct val *v)
 	while (o > 0 && out[o - 1] == ' ')
 		o--;
 	out[o] = '\0';
-	if (latin1)
+	if (o == 0)
+		rules_warn(x, "%s: %s has only control characters or spaces; "
+			   "not used", x->cur_dn, attr);
+	else if (latin1)
 		rules_warn(x, "%s: %s is not UTF-8; read as Latin-1: \"%s\"",
 			   x->cur_dn, attr, out);
 	else if (ctl)
@@ -429,9 +432,13 @@ rules_map_addresses(struct rules_ctx *x, struct robj *o)
 	} else if (mail_primary != NULL) {
 		o->primary = rules_adup(x, mail_primary);
 	} else if (!c->scope.mail_enabled_only && o->type == RT_USER) {
-		const char *upn = rules_first(x->at[A_UPN]);
-		char *addr = upn != NULL ? rules_norm_address(c, upn) : NULL;
+		const char *upn = rules_first(x->at[A_UPN]), *why;
+		char *addr = upn != NULL ? rules_norm_address_why(c, upn, &why)
+					 : NULL;
 
+		if (upn != NULL && addr == NULL)
+			rules_warn(x, "%s: ignoring userPrincipalName '%s': %s",
+				   o->dn, upn, why);
 		o->primary = rules_adup(x, addr);
 		free(addr);
 	}
