@@ -259,13 +259,23 @@ rules_keep_sids(struct rules_ctx *x, struct robj *o)
 	s = arena_alloc(&x->tmp, l);
 	snprintf(s, l, "%s-%s", dom, pg);
 	o->primary_sid = s;
+	if (strcmp(pg, "513") != 0) {
+		l = strlen(dom) + 5;
+		s = arena_alloc(&x->tmp, l);
+		snprintf(s, l, "%s-513", dom);
+		o->domain_users_sid = s;
+	}
 }
 
 /*
  * AD never lists a user in the member attribute of the user's primary
- * group (primaryGroupID = the RID of the group's objectSid,
- * [MS-ADTS] 3.1.1.4.5.x): add those members here, so that member_of,
- * nesting and lists count them.
+ * group (primaryGroupID = the RID of the group's objectSid): add those
+ * members here, so that member_of, nesting and lists count them.
+ * Domain Users (well-known RID 513) holds every account of its domain: it
+ * is the primary group of every new account, and AD makes the former
+ * primary group a plain membership when an administrator sets another
+ * one, which exports and simplified directories often lack; so a user
+ * whose primary group is another one counts as a member of it too.
  */
 void
 rules_primary_groups(struct rules_ctx *x)
@@ -283,6 +293,9 @@ rules_primary_groups(struct rules_ctx *x)
 
 		if (o->primary_sid != NULL &&
 		    (g = strmap_get(&by_sid, o->primary_sid)) != NULL)
+			g->nprimary++;
+		if (o->domain_users_sid != NULL &&
+		    (g = strmap_get(&by_sid, o->domain_users_sid)) != NULL)
 			g->nprimary++;
 	}
 	for (i = 0; i < x->nobjs; i++) {
@@ -302,6 +315,9 @@ rules_primary_groups(struct rules_ctx *x)
 
 		if (o->primary_sid != NULL &&
 		    (g = strmap_get(&by_sid, o->primary_sid)) != NULL)
+			g->members[g->nmembers++] = o->ndn;
+		if (o->domain_users_sid != NULL &&
+		    (g = strmap_get(&by_sid, o->domain_users_sid)) != NULL)
 			g->members[g->nmembers++] = o->ndn;
 	}
 	strmap_free(&by_sid);

@@ -71,6 +71,8 @@ struct robj {
 	 * user's domain SID + primaryGroupID), as "S-1-5-21-...-RID" */
 	const char *sid;
 	const char *primary_sid;
+	/* users whose primary group is another: their Domain Users' SID */
+	const char *domain_users_sid;
 	size_t nprimary;           /* groups: primary-group members */
 	bool in_scope;
 };
