@@ -14,7 +14,7 @@ postgresql postgresql-client
 postfix postfix-sqlite postfix-pgsql
 dovecot-core dovecot-sqlite dovecot-pgsql dovecot-imapd dovecot-lmtpd
 python3-aiosmtpd swaks man-db groff-base time
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev faketime"
 
 [ "${1:-all}" = build ] && PKGS=$BUILD
 

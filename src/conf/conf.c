@@ -137,7 +137,9 @@ static const struct opt opts[] = {
 	 otype_names, NULL},
 
 	O_STR(mapping, email_attribute, 0),
-	O_LIST(mapping, alias_attributes, T_WORDS, 0, NULL),
+	/* max: at most this many items */
+	{"mapping", "alias_attributes", T_WORDS, OFF(mapping, alias_attributes),
+	 0, 0, CONF_MAX_ALIAS_ATTRIBUTES, NULL, NULL},
 	O_STR(mapping, group_filter, 0),
 	O_LIST(mapping, accepted_domains, T_WORDS, F_LOWER, check_domain),
 	O_LIST(mapping, domain_rewrite, T_LINES, F_LOWER, check_rewrite),
@@ -605,6 +607,10 @@ add_item(struct parser *p, struct strlist *l, char *item, long line)
 		return err_at(p->err, DS_E_CONFIG, p->file, line,
 			      "bad %s item '%s' in [%s]: %s", o->key, item,
 			      o->section, why);
+	if (o->max > 0 && l->n >= (size_t)o->max)
+		return err_at(p->err, DS_E_CONFIG, p->file, line,
+			      "%s in [%s] takes at most %ld items; '%s' is "
+			      "one more", o->key, o->section, o->max, item);
 	strlist_push(l, item);
 	return 0;
 }
@@ -1161,7 +1167,7 @@ conf_defaults(struct conf *c)
 	c->source.timeout = 30;
 	c->scope.mail_enabled_only = true;
 	c->scope.enabled_only = true;
-	c->scope.visible_only = true;
+	c->scope.visible_only = false;
 	c->scope.object_types = OT_USERS | OT_GROUPS | OT_CONTACTS;
 	c->mapping.email_attribute = xstrdup("mail");
 	strlist_push(&c->mapping.alias_attributes, "proxyAddresses");

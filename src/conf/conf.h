@@ -33,6 +33,10 @@ enum notify_when { NOTIFY_CHANGES, NOTIFY_ERRORS, NOTIFY_ALWAYS };
 #define OT_GROUPS 0x2
 #define OT_CONTACTS 0x4
 
+/* [mapping] alias_attributes: more is a config error (the rules keep one
+ * slot per attribute). */
+#define CONF_MAX_ALIAS_ATTRIBUTES 16
+
 struct conf {
 	char *path;             /* file it came from */
 
@@ -64,7 +68,7 @@ struct conf {
 
 	struct {
 		char *email_attribute;
-		struct strlist alias_attributes;
+		struct strlist alias_attributes;  /* at most CONF_MAX_ALIAS_ATTRIBUTES */
 		char *group_filter;
 		struct strlist accepted_domains;  /* lower-case */
 		struct strlist domain_rewrite;    /* "from=to", lower-case */

@@ -1,8 +1,16 @@
 #include "model/entry.h"
 
 #include <ctype.h>
+#include <stdint.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <wchar.h>
+#include <wctype.h>
+
+#include <ldap.h>
 
 #include "util/xalloc.h"
 
@@ -17,8 +25,9 @@ entry_attr(const struct entry *e, const char *name)
 	return NULL;
 }
 
-char *
-dn_normalize(const char *dn)
+/* The old byte-wise form: for strings libldap does not parse as a DN. */
+static char *
+dn_normalize_bytes(const char *dn)
 {
 	size_t n = strlen(dn), i, o = 0;
 	char *out = xmalloc(n + 1);
@@ -47,5 +56,160 @@ dn_normalize(const char *dn)
 	while (o > 0 && out[o - 1] == ' ' && !(o > 1 && out[o - 2] == '\\'))
 		o--;
 	out[o] = '\0';
+	return out;
+}
+
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void
+utf8_locale_init(void)
+{
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* One UTF-8 character at s (n bytes left): its length, 0 if not UTF-8. */
+static size_t
+utf8_dec(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t k, i;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	k = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (k > n)
+		return 0;
+	*cp = s[0] & (0x7f >> k);
+	for (i = 1; i < k; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	return k;
+}
+
+static size_t
+utf8_enc(uint32_t cp, unsigned char *o)
+{
+	if (cp < 0x80) {
+		o[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (unsigned char)(0xc0 | (cp >> 6));
+		o[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (unsigned char)(0xe0 | (cp >> 12));
+		o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		o[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (unsigned char)(0xf0 | (cp >> 18));
+	o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+	o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+	o[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * Lower-cases n bytes of UTF-8 in place, character by character
+ * (Unicode simple case mapping of glibc's C.UTF-8 locale); returns the
+ * new length.  A character whose lower case needs more bytes (a handful,
+ * e.g. U+023A) is kept as is; bytes that are not UTF-8 are kept too.
+ */
+static size_t
+lower_utf8(char *s, size_t n)
+{
+	unsigned char *u = (unsigned char *)s, tmp[4];
+	size_t i = 0, o = 0;
+
+	pthread_once(&utf8_once, utf8_locale_init);
+	while (i < n) {
+		uint32_t cp;
+		size_t k, m;
+
+		if (u[i] < 0x80) {
+			u[o++] = (unsigned char)tolower(u[i++]);
+			continue;
+		}
+		k = utf8_dec(u + i, n - i, &cp);
+		if (k == 0 || utf8_locale == (locale_t)0) {
+			u[o++] = u[i++];
+			continue;
+		}
+		m = utf8_enc((uint32_t)towlower_l((wint_t)cp, utf8_locale),
+			     tmp);
+		if (m > k) {
+			memmove(u + o, u + i, k);
+			o += k;
+		} else {
+			memcpy(u + o, tmp, m);
+			o += m;
+		}
+		i += k;
+	}
+	return o;
+}
+
+static int
+cmp_ava(const void *x, const void *y)
+{
+	const LDAPAVA *a = *(LDAPAVA *const *)x, *b = *(LDAPAVA *const *)y;
+	size_t n = a->la_attr.bv_len < b->la_attr.bv_len ? a->la_attr.bv_len
+							: b->la_attr.bv_len;
+	int c = memcmp(a->la_attr.bv_val, b->la_attr.bv_val, n);
+
+	if (c != 0 || a->la_attr.bv_len == b->la_attr.bv_len)
+		return c;
+	return a->la_attr.bv_len < b->la_attr.bv_len ? -1 : 1;
+}
+
+/*
+ * RFC 4514 parsing and printing by libldap (ldap_str2dn/ldap_dn2str):
+ * "\2C" and "\," are the same character, spaces around separators go,
+ * a quoted RFC 1779 value is unquoted.  Attribute types and (non-binary)
+ * values are lower-cased, non-ASCII letters too: AD and the usual LDAP
+ * naming attributes (cn, ou, dc, uid) compare case-insensitively.
+ * Strings libldap does not take as a DN keep the byte-wise form.
+ */
+char *
+dn_normalize(const char *dn)
+{
+	LDAPDN d = NULL;
+	char *s = NULL, *out;
+	int r, a;
+
+	if (ldap_str2dn(dn, &d, LDAP_DN_FORMAT_LDAP) != LDAP_SUCCESS ||
+	    d == NULL) {
+		if (d != NULL)
+			ldap_dnfree(d);
+		return dn_normalize_bytes(dn);
+	}
+	for (r = 0; d[r] != NULL; r++) {
+		for (a = 0; d[r][a] != NULL; a++) {
+			LDAPAVA *ava = d[r][a];
+
+			ava->la_attr.bv_len = lower_utf8(ava->la_attr.bv_val,
+							 ava->la_attr.bv_len);
+			if (!(ava->la_flags & LDAP_AVA_BINARY))
+				ava->la_value.bv_len = lower_utf8(
+					ava->la_value.bv_val,
+					ava->la_value.bv_len);
+		}
+		/* a multi-valued RDN is a set: "cn=a+uid=b" = "uid=b+cn=a" */
+		if (a > 1)
+			qsort(d[r], (size_t)a, sizeof(d[r][0]), cmp_ava);
+	}
+	if (ldap_dn2str(d, &s, LDAP_DN_FORMAT_LDAPV3 | LDAP_DN_PRETTY) !=
+		    LDAP_SUCCESS ||
+	    s == NULL) {
+		ldap_dnfree(d);
+		return dn_normalize_bytes(dn);
+	}
+	out = xstrdup(s);
+	ldap_memfree(s);
+	ldap_dnfree(d);
 	return out;
 }

@@ -38,8 +38,10 @@ struct entry {
 const struct attr *entry_attr(const struct entry *e, const char *name);
 /*
  * DN normalisation used for every DN comparison (member values, member_of,
- * lookups): lower-case, no spaces around ',' '=' and '+'.  Returns a
- * malloc'd string.
+ * lookups), by libldap's RFC 4514 parser: attribute types and values
+ * lower-cased (non-ASCII letters too), escapes in one form ("\\," and
+ * "\\2C" alike), no spaces around separators.  Strings that are not a
+ * DN get a byte-wise form.  Returns a malloc'd string.
  */
 char *dn_normalize(const char *dn);
 

@@ -82,6 +82,7 @@ mset_add(struct mset *s, const struct mobj *o)
 	n->gotos = dup_or_null(&s->arena, o->gotos);
 	n->active = o->active;
 	n->dn = dup_or_null(&s->arena, o->dn);
+	n->stored = dup_or_null(&s->arena, o->stored);
 	s->v[s->n++] = n;
 	return n;
 }

@@ -28,6 +28,13 @@ struct mobj {
 	const char *name;     /* mailbox or list display name, may be NULL */
 	const char *gotos;    /* alias-table kinds: comma-joined, sorted */
 	const char *dn;       /* source DN (desired set only), for messages */
+	/*
+	 * Current set only: the row's key as the target stores it, when it
+	 * differs from `address` in letter case (a row another tool wrote as
+	 * "Pia.Kern@example.com"); NULL when equal.  Addresses compare
+	 * without regard to case, so the set is keyed by the lower case.
+	 */
+	const char *stored;
 	enum mkind kind;
 	bool active;
 };

@@ -28,6 +28,7 @@ plan_free(struct plan *p)
 {
 	free(p->v);
 	free(p->clashes);
+	arena_free(&p->arena);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -47,6 +48,7 @@ push(struct plan *p, enum op op, const struct mobj *want)
 		ch->name = want->name;
 		ch->gotos = want->gotos;
 		ch->dn = want->dn;
+		ch->row = want->stored;
 	}
 	return ch;
 }
@@ -78,6 +80,13 @@ static bool
 same_table(enum mkind a, enum mkind b)
 {
 	return a == b || (mkind_alias_row(a) && mkind_alias_row(b));
+}
+
+/* A DN anchor changes with every move: it cannot tell people apart. */
+static bool
+stable_anchor(const char *a)
+{
+	return a != NULL && strncmp(a, "dn:", 3) != 0;
 }
 
 /*
@@ -129,8 +138,18 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 				const struct mobj *d =
 					mset_get(in->desired, r->address);
 
+				/*
+				 * Its address still wanted as a mailbox of
+				 * its own: no rename.  Wanted by another
+				 * person (an address that changed hands in
+				 * this run): the owner's mailbox follows the
+				 * owner, and the address is added anew.
+				 */
 				if (r->kind != MK_MAILBOX || r->anchor == NULL ||
-				    (d != NULL && d->kind == MK_MAILBOX) ||
+				    (d != NULL && d->kind == MK_MAILBOX &&
+				     !(stable_anchor(r->anchor) &&
+				       d->anchor != NULL &&
+				       strcmp(d->anchor, r->anchor) != 0)) ||
 				    ((r->known & MR_CUR)
 					     ? r->cur == NULL
 					     : mset_get(in->current,
@@ -158,6 +177,7 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 		ch = push(p, OP_UPDATE, want);
 		ch->fields = CH_ADDRESS;
 		ch->old_address = from->address;
+		ch->row = old->stored;
 		ch->old_name = old->name;
 		if (!str_eq(want->name, old->name))
 			ch->fields |= CH_NAME;
@@ -181,13 +201,6 @@ clash(struct plan *p, const struct mobj *want, const char *other,
 	c->anchor = want->anchor;
 	c->other = other;
 	c->reason = reason;
-}
-
-/* A DN anchor changes with every move: it cannot tell people apart. */
-static bool
-stable_anchor(const char *a)
-{
-	return a != NULL && strncmp(a, "dn:", 3) != 0;
 }
 
 /*
@@ -257,12 +270,81 @@ judge(struct plan *p, const struct plan_input *in, const struct mobj *want,
 	return V_CLASH;
 }
 
+static int
+cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * A list member whose address is in conflict is left as it is, like the
+ * address itself: the members of the list's current goto that are frozen
+ * stay in it.  Returns the goto to write (sorted, de-duplicated; in the
+ * plan's arena when it differs from `want`).
+ */
+static const char *
+keep_frozen_members(struct plan *p, const struct plan_input *in,
+		    const char *want, const char *cur)
+{
+	const char **v = NULL, *s, *e;
+	size_t n = 0, cap = 0, i, len = 0, nkept = 0;
+	char *out, *o;
+
+	if (cur == NULL || in->frozen_addresses == NULL ||
+	    in->frozen_addresses->len == 0)
+		return want;
+	for (s = want != NULL ? want : ""; *s != '\0'; s = *e ? e + 1 : e) {
+		e = s + strcspn(s, ",");
+		if (e > s) {
+			v = xgrow(v, &cap, n + 1, sizeof(*v));
+			v[n++] = arena_strndup(&p->arena, s, (size_t)(e - s));
+		}
+	}
+	for (s = cur; *s != '\0'; s = *e ? e + 1 : e) {
+		const char *a;
+
+		e = s + strcspn(s, ",");
+		if (e == s)
+			continue;
+		a = arena_strndup(&p->arena, s, (size_t)(e - s));
+		if (!frozen_addr(in, a))
+			continue;
+		for (i = 0; i < n && strcmp(v[i], a) != 0; i++)
+			;
+		if (i < n)
+			continue;
+		v = xgrow(v, &cap, n + 1, sizeof(*v));
+		v[n++] = a;
+		nkept++;
+	}
+	if (nkept == 0) {
+		free(v);
+		return want;
+	}
+	qsort(v, n, sizeof(*v), cmp_cstr);
+	for (i = 0; i < n; i++)
+		len += strlen(v[i]) + 1;
+	out = o = arena_alloc(&p->arena, len);
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(v[i]);
+
+		if (i > 0)
+			*o++ = ',';
+		memcpy(o, v[i], l);
+		o += l;
+	}
+	*o = '\0';
+	free(v);
+	return out;
+}
+
 static void
 diff_present(struct plan *p, const struct plan_input *in,
 	     const struct mobj *want, const struct mobj *cur,
 	     const struct managed_rec *m)
 {
 	unsigned fields = 0;
+	const char *gotos = want->gotos;
 	struct change *ch;
 
 	if (m == NULL)
@@ -271,16 +353,25 @@ diff_present(struct plan *p, const struct plan_input *in,
 		fields |= CH_ACTIVE;
 	if (want->kind == MK_MAILBOX && !str_eq(want->name, cur->name))
 		fields |= CH_NAME;
-	if (mkind_alias_row(want->kind) && !str_eq(want->gotos, cur->gotos))
+	if (want->kind == MK_LIST)
+		gotos = keep_frozen_members(p, in, want->gotos, cur->gotos);
+	if (mkind_alias_row(want->kind) && !str_eq(gotos, cur->gotos))
 		fields |= CH_GOTO;
 	if (m != NULL && m->kind != want->kind)
 		fields |= CH_KIND;
 	if (m != NULL && !str_eq(m->anchor, want->anchor))
 		fields |= CH_KIND;   /* owner changed: record the new anchor */
+	if (cur->stored != NULL && want->kind != MK_DOMAIN)
+		fields |= CH_ADDRESS;  /* the row's key goes to lower case */
 	if (fields == 0)
 		return;
 	ch = push(p, OP_UPDATE, want);
 	ch->fields = fields;
+	ch->gotos = gotos;
+	if (cur->stored != NULL) {
+		ch->row = cur->stored;
+		ch->old_address = cur->stored;
+	}
 	ch->old_name = cur->name;
 	ch->old_gotos = cur->gotos;
 }
@@ -417,6 +508,7 @@ plan_build(struct plan *p, const struct plan_input *in)
 		gone.anchor = m->anchor;
 		gone.name = cur->name;
 		gone.gotos = cur->gotos;
+		gone.stored = cur->stored;
 		if (m->kind == MK_ALIAS && owners.cap == 0) {
 			/* built once, only when an alias is going away */
 			size_t j;

@@ -14,6 +14,7 @@
 #include "conf/conf.h"
 #include "model/mail.h"
 #include "model/managed.h"
+#include "util/arena.h"
 #include "util/idxmap.h"
 #include "util/strmap.h"
 
@@ -23,7 +24,8 @@ enum op { OP_ADD, OP_UPDATE, OP_DISABLE, OP_DELETE, OP_NOPS };
 #define CH_NAME 0x1
 #define CH_GOTO 0x2
 #define CH_ACTIVE 0x4     /* re-enable: active 0 -> 1 */
-#define CH_ADDRESS 0x8    /* rename: old_address -> address, data kept */
+#define CH_ADDRESS 0x8    /* rename: old_address -> address, data kept;
+			   * also a row key normalised to lower case */
 #define CH_ADOPT 0x10     /* an unmanaged row taken over (adopt = yes) */
 #define CH_KIND 0x20      /* alias-table row changes kind (alias -> list) */
 
@@ -37,6 +39,12 @@ struct change {
 	const char *gotos, *old_gotos;
 	unsigned fields;          /* CH_* for updates */
 	const char *dn;           /* source DN when known */
+	/*
+	 * The target row's key as stored when it differs from address (or
+	 * old_address, for a rename) in letter case; NULL otherwise.  The
+	 * target finds the row by it, and writes `address` (lower case).
+	 */
+	const char *row;
 };
 
 struct plan_input {
@@ -65,6 +73,7 @@ struct plan_clash {
 };
 
 struct plan {
+	struct arena arena;       /* list gotos the planner writes itself */
 	struct change *v;
 	size_t n, cap;
 	struct plan_clash *clashes;

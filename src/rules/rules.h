@@ -11,6 +11,7 @@
 #define DS_RULES_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "conf/conf.h"
 #include "model/mail.h"
@@ -51,6 +52,12 @@ struct rules_result {
 	/* addresses in conflict: leave the target's rows as they are */
 	struct strmap frozen_addresses;
 	size_t in_scope;           /* directory objects yielding mail objects */
+	/*
+	 * The clock expiry is judged against (accountExpires, shadowExpire,
+	 * pwdEndTime): 0 (rules_init) means time(NULL) at rules_begin; tests
+	 * set it.
+	 */
+	time_t now;
 	struct arena arena;
 };
 
@@ -69,7 +76,8 @@ void rules_init(struct rules_result *r);
  * entry as the source delivers it (only what the rules need is kept, not
  * the entry), then rules_end(), which resolves groups, conflicts and lists
  * and fills r.  rules_begin() fails with DS_E_CONFIG if group_filter does
- * not parse.  rules_end() and rules_abort() free the context.
+ * not parse or names more than 64 attributes, or alias_attributes has
+ * more than CONF_MAX_ALIAS_ATTRIBUTES.  rules_end() and rules_abort() free the context.
  */
 struct rules_ctx;
 struct rules_ctx *rules_begin(const struct conf *c, struct rules_result *r,

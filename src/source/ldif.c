@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "util/filter.h"
+#include "source/ldap_util.h"
 #include "util/strmap.h"
 #include "util/xalloc.h"
 
@@ -173,6 +174,15 @@ struct slot {
 	struct aname *an;
 	size_t nvals;    /* all values, stored or not */
 	size_t out, fill;
+	/*
+	 * AD ranged values ("member;range=0-1499", ..., "range=N-*"): the
+	 * next range must start at range_next; range_open until the range
+	 * that ends in "*" was read.  An entry delivered with a range open
+	 * is a partial read.
+	 */
+	unsigned long range_lo;
+	long range_hi;       /* -1: "*", the last range */
+	long range_line;     /* 0: no range seen */
 };
 
 struct vref {
@@ -517,7 +527,58 @@ deliver(struct ld *l, source_entry_cb cb, void *ctx)
 	e.origin = l->origin;
 	if (!in_base(l, e.dn) || !filter_match(l->filter, &e))
 		return 0;
+	for (i = 0; i < l->nslots; i++) {
+		const struct slot *s = &l->slots[i];
+
+		if (s->an->wanted && s->range_line > 0 && s->range_hi >= 0)
+			return err_at(l->err, DS_E_PARSE, l->path,
+				      s->range_line,
+				      "incomplete range for %s of %s: the "
+				      "export has values %s;range=0-%lu and "
+				      "no final range=%lu-*, so the rest are "
+				      "missing; nothing is applied.  Export "
+				      "the entry whole (ldifde, or ldapsearch "
+				      "asking for %s;range=%lu-* until a "
+				      "range ends in *)",
+				      s->an->name, e.dn, s->an->name,
+				      (unsigned long)s->range_hi,
+				      (unsigned long)s->range_hi + 1,
+				      s->an->name,
+				      (unsigned long)s->range_hi + 1);
+	}
 	return cb(ctx, &e, l->err);
+}
+
+/*
+ * A ranged attribute description: each value line repeats its range;
+ * ranges follow each other (0-2, 3-5, 6-*) and the last ends in "*".
+ */
+static int
+range_option(struct ld *l, struct slot *s, const char *name, size_t nlen,
+	     long lineno)
+{
+	size_t base;
+	unsigned long lo, want;
+	long hi;
+	int r = ldap_util_parse_range(name, nlen, &base, &lo, &hi);
+
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "bad range option in '%.*s'", (int)nlen, name);
+	if (s->range_line > 0 && lo == s->range_lo && hi == s->range_hi)
+		return 0;   /* the next value of the same range */
+	want = s->range_line == 0 ? 0 : (unsigned long)s->range_hi + 1;
+	if ((s->range_line > 0 && s->range_hi < 0) || lo != want)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "range in '%.*s' does not follow the values "
+			      "before it (expected range=%lu-...)",
+			      (int)nlen, name, want);
+	s->range_line = lineno;
+	s->range_lo = lo;
+	s->range_hi = hi;
+	return 0;
 }
 
 /* One logical line inside the file (not blank, not a comment). */
@@ -626,10 +687,15 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 		s = &l->slots[l->nslots];
 		s->an = an;
 		s->nvals = 0;
+		s->range_lo = 0;
+		s->range_hi = -1;
+		s->range_line = 0;
 		an->slot = l->nslots++;
 		an->gen = l->gen;
 	}
 	s = &l->slots[an->slot];
+	if (semi < nlen && range_option(l, s, line, nlen, lineno) != 0)
+		return -1;
 	if (s->nvals >= LDIF_MAX_VALUES)
 		return err_at(l->err, DS_E_PARSE, l->path, lineno,
 			      "attribute '%s' has more than %d values",

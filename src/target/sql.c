@@ -10,6 +10,8 @@
  */
 #include "target/target.h"
 
+#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,15 @@ struct target {
 	bool in_tx;
 	char now[32];
 	struct mset *loading;       /* load() callbacks */
+	/*
+	 * Every maildir a mailbox row has, and the ones this run gave out,
+	 * as a set of 64-bit FNV-1a hashes of the lower-cased path (open
+	 * addressing, 0 = empty slot; about 16 bytes a row): a new mailbox
+	 * never gets a maildir another row has.  A hash collision only
+	 * makes a path look taken: the next suffix is used.
+	 */
+	uint64_t *maildirs;
+	size_t nmaildirs, capmaildirs;   /* capmaildirs: a power of two */
 };
 
 /* Every column dirsync reads or writes, checked before any change. */
@@ -54,7 +65,7 @@ static const char *const table_probe[] = {
 };
 
 static const char SQL_LOAD_MAILBOX[] =
-	"SELECT username, name, active FROM mailbox";
+	"SELECT username, name, active, maildir FROM mailbox";
 static const char SQL_LOAD_ALIAS[] =
 	"SELECT address, goto, active FROM alias";
 static const char SQL_LOAD_DOMAIN[] = "SELECT domain, active FROM domain";
@@ -85,6 +96,9 @@ static const char SQL_SELF_ALIAS_RENAME[] =
 	" goto = CASE WHEN goto = CAST($1 AS TEXT) THEN CAST($2 AS TEXT)"
 	" ELSE goto END,"
 	" domain = $3, modified = $4 WHERE address = CAST($1 AS TEXT)";
+static const char SQL_ALIAS_RENAME[] =
+	"UPDATE alias SET address = $2, domain = $3, modified = $4"
+	" WHERE address = $1";
 static const char SQL_ALIAS_GOTO[] =
 	"UPDATE alias SET goto = $2, modified = $3 WHERE address = $1";
 static const char SQL_ALIAS_ACTIVE[] =
@@ -188,20 +202,106 @@ truthy(const char *v)
 			     strcmp(v, "true") == 0);
 }
 
+static uint64_t
+maildir_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)tolower((unsigned char)*s);
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* Adds h; returns true if it was there already. */
+static bool
+maildir_put(struct target *t, uint64_t h)
+{
+	size_t i;
+
+	if (h == 0)
+		h = 1;
+	if (2 * (t->nmaildirs + 1) > t->capmaildirs) {
+		size_t ncap = t->capmaildirs ? 2 * t->capmaildirs : 1024, j;
+		uint64_t *nv = xcalloc(ncap, sizeof(*nv));
+
+		for (j = 0; j < t->capmaildirs; j++) {
+			uint64_t v = t->maildirs[j];
+
+			if (v == 0)
+				continue;
+			for (i = (size_t)v & (ncap - 1); nv[i] != 0;
+			     i = (i + 1) & (ncap - 1))
+				;
+			nv[i] = v;
+		}
+		free(t->maildirs);
+		t->maildirs = nv;
+		t->capmaildirs = ncap;
+	}
+	for (i = (size_t)h & (t->capmaildirs - 1); t->maildirs[i] != 0;
+	     i = (i + 1) & (t->capmaildirs - 1))
+		if (t->maildirs[i] == h)
+			return true;
+	t->maildirs[i] = h;
+	t->nmaildirs++;
+	return false;
+}
+
+static bool
+maildir_taken(const struct target *t, const char *maildir)
+{
+	uint64_t h = maildir_hash(maildir);
+	size_t i;
+
+	if (h == 0)
+		h = 1;
+	if (t->capmaildirs == 0)
+		return false;
+	for (i = (size_t)h & (t->capmaildirs - 1); t->maildirs[i] != 0;
+	     i = (i + 1) & (t->capmaildirs - 1))
+		if (t->maildirs[i] == h)
+			return true;
+	return false;
+}
+
+/*
+ * Addresses compare without regard to case (RFC 5321 2.4 leaves the
+ * local part to the receiving system; Postfix folds lookup keys, every
+ * real mail system does): the set is keyed by the lower case, and the
+ * stored spelling rides along when it differs, for the WHERE clauses.
+ * Returns the key in the set's arena.
+ */
+static const char *
+lower_key(struct target *t, const char *v, const char **stored)
+{
+	char *k = arena_strdup(&t->loading->arena, v), *p;
+
+	for (p = k; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	*stored = strcmp(k, v) != 0 ? arena_strdup(&t->loading->arena, v)
+				    : NULL;
+	return k;
+}
+
 static int
 load_mailbox(void *ctx, int n, const char *const *c)
 {
 	struct target *t = ctx;
 	struct mobj o;
 
-	if (n < 3 || c[0] == NULL)
+	if (n < 4 || c[0] == NULL)
 		return 0;
+	if (c[3] != NULL)
+		maildir_put(t, maildir_hash(c[3]));
 	memset(&o, 0, sizeof(o));
 	o.kind = MK_MAILBOX;
-	o.address = c[0];
-	o.name = c[1];
+	o.address = lower_key(t, c[0], &o.stored);
+	o.name = c[1] != NULL ? arena_strdup(&t->loading->arena, c[1]) : NULL;
 	o.active = truthy(c[2]);
-	mset_add(t->loading, &o);
+	/* two rows that differ only in case: the first one read is used */
+	mset_add_ref(t->loading, &o);
 	return 0;
 }
 
@@ -210,16 +310,23 @@ load_alias(void *ctx, int n, const char *const *c)
 {
 	struct target *t = ctx;
 	const struct mobj *owner;
+	const char *stored;
+	char low[256];
+	size_t i;
 	struct mobj o;
 
 	if (n < 3 || c[0] == NULL)
 		return 0;
 	/* a mailbox's self-alias (or its forwarding) belongs to the mailbox */
-	if (mset_get(t->loading, c[0]) != NULL)
+	for (i = 0; c[0][i] != '\0' && i < sizeof(low) - 1; i++)
+		low[i] = (char)tolower((unsigned char)c[0][i]);
+	low[i] = '\0';
+	if (c[0][i] == '\0' && mset_get(t->loading, low) != NULL)
 		return 0;
 	memset(&o, 0, sizeof(o));
 	o.kind = MK_ALIAS;
-	o.address = arena_strdup(&t->loading->arena, c[0]);
+	o.address = lower_key(t, c[0], &stored);
+	o.stored = stored;
 	/* most aliases point at one mailbox: share its address string */
 	if (c[1] != NULL && strchr(c[1], ',') == NULL &&
 	    (owner = mset_get(t->loading, c[1])) != NULL)
@@ -241,10 +348,10 @@ load_domain(void *ctx, int n, const char *const *c)
 		return 0;
 	memset(&o, 0, sizeof(o));
 	o.kind = MK_DOMAIN;
-	o.address = c[0];
+	o.address = lower_key(t, c[0], &o.stored);
 	o.active = truthy(c[1]);
 	/* a domain and an address never share a key: no '@' in domains */
-	mset_add(t->loading, &o);
+	mset_add_ref(t->loading, &o);
 	return 0;
 }
 
@@ -314,19 +421,41 @@ run(struct target *t, const char *sql, int n, const char *const *p,
 	return 0;
 }
 
+/*
+ * The maildir of a new mailbox: "domain/local_part/" (the Postfixadmin
+ * convention), unless a mailbox row has that path (a mailbox renamed away
+ * from this address keeps its maildir, with its mail): then
+ * "domain/local_part.2/", ".3/" ... the first that no row has.  malloc'd.
+ */
+static char *
+new_maildir(struct target *t, const char *domain, const char *local)
+{
+	char *m = xasprintf("%s/%s/", domain, local);
+	unsigned i;
+
+	for (i = 2; maildir_taken(t, m) && i < 100000; i++) {
+		free(m);
+		m = xasprintf("%s/%s.%u/", domain, local, i);
+	}
+	maildir_put(t, maildir_hash(m));
+	return m;
+}
+
 static int
 apply_mailbox(struct target *t, const struct change *ch, struct err *err)
 {
 	const char *addr = ch->address, *at = strchr(addr, '@');
-	char *local, *maildir;
+	/* the row as the target has it (letter case, or a rename's source) */
+	const char *key = ch->row != NULL ? ch->row : addr;
+	char *local, *maildir = NULL;
 	int rc = -1;
 
 	if (at == NULL)
 		return err_set(err, DS_E_INTERNAL, "not an address");
 	local = xstrndup(addr, (size_t)(at - addr));
-	maildir = xasprintf("%s/%s/", at + 1, local);
 	switch (ch->op) {
 	case OP_ADD: {
+		maildir = new_maildir(t, at + 1, local);
 		const char *p1[] = {addr, ch->name ? ch->name : "", maildir,
 				    local, at + 1, t->now};
 		const char *p2[] = {addr, addr, at + 1, t->now};
@@ -338,10 +467,10 @@ apply_mailbox(struct target *t, const struct change *ch, struct err *err)
 	}
 	case OP_UPDATE:
 		if (ch->fields & CH_ADDRESS) {
-			const char *p1[] = {ch->old_address, addr, local,
-					    at + 1, t->now};
-			const char *p2[] = {ch->old_address, addr, at + 1,
-					    t->now};
+			const char *from = ch->row != NULL ? ch->row
+							   : ch->old_address;
+			const char *p1[] = {from, addr, local, at + 1, t->now};
+			const char *p2[] = {from, addr, at + 1, t->now};
 
 			if (run(t, SQL_MAILBOX_RENAME, 5, p1, 1, err) != 0 ||
 			    run(t, SQL_SELF_ALIAS_RENAME, 4, p2, -1, err) != 0)
@@ -363,7 +492,7 @@ apply_mailbox(struct target *t, const struct change *ch, struct err *err)
 		}
 		break;
 	case OP_DISABLE: {
-		const char *p[] = {addr, "0", t->now};
+		const char *p[] = {key, "0", t->now};
 
 		if (run(t, SQL_MAILBOX_ACTIVE, 3, p, 1, err) != 0 ||
 		    run(t, SQL_ALIAS_ACTIVE, 3, p, -1, err) != 0)
@@ -371,7 +500,7 @@ apply_mailbox(struct target *t, const struct change *ch, struct err *err)
 		break;
 	}
 	case OP_DELETE: {
-		const char *p[] = {addr};
+		const char *p[] = {key};
 
 		if (run(t, SQL_DEL_MAILBOX, 1, p, 1, err) != 0 ||
 		    run(t, SQL_DEL_ALIAS, 1, p, -1, err) != 0)
@@ -392,6 +521,7 @@ static int
 apply_alias(struct target *t, const struct change *ch, struct err *err)
 {
 	const char *addr = ch->address, *at = strchr(addr, '@');
+	const char *key = ch->row != NULL ? ch->row : addr;
 
 	switch (ch->op) {
 	case OP_ADD: {
@@ -401,6 +531,13 @@ apply_alias(struct target *t, const struct change *ch, struct err *err)
 		return run(t, SQL_INS_ALIAS, 4, p, 1, err);
 	}
 	case OP_UPDATE:
+		if ((ch->fields & CH_ADDRESS) && ch->row != NULL) {
+			const char *p[] = {ch->row, addr, at ? at + 1 : "",
+					   t->now};
+
+			if (run(t, SQL_ALIAS_RENAME, 4, p, 1, err) != 0)
+				return -1;
+		}
 		if (ch->fields & CH_GOTO) {
 			const char *p[] = {addr, ch->gotos ? ch->gotos : "",
 					   t->now};
@@ -416,12 +553,12 @@ apply_alias(struct target *t, const struct change *ch, struct err *err)
 		}
 		return 0;
 	case OP_DISABLE: {
-		const char *p[] = {addr, "0", t->now};
+		const char *p[] = {key, "0", t->now};
 
 		return run(t, SQL_ALIAS_ACTIVE, 3, p, 1, err);
 	}
 	case OP_DELETE: {
-		const char *p[] = {addr};
+		const char *p[] = {key};
 
 		return run(t, SQL_DEL_ALIAS, 1, p, 1, err);
 	}
@@ -492,6 +629,7 @@ sql_close(struct target *t)
 		sql_rollback(t, NULL);
 	if (t->db != NULL)
 		t->drv->close(t->db);
+	free(t->maildirs);
 	free(t);
 }
 

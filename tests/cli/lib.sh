@@ -36,12 +36,15 @@ scenario() {
 }
 
 # mkconf LDIF [EXTRA]: $S/dirsync.conf reading LDIF, like
-# examples/dirsync.conf; EXTRA (whole sections) is appended.
+# examples/dirsync.conf (visible_only = yes, as there: Nora stays out);
+# EXTRA (whole sections) is appended.
 mkconf() {
 	cat >"$S/dirsync.conf" <<EOF
 [source]
 type = ldif
 path = $1
+[scope]
+visible_only = yes
 [mapping]
 accepted_domains = example.com example.net
 domain_rewrite = example.local=example.com

@@ -719,6 +719,10 @@ lk_maildir sam.owusu@example.com example.com/sam.owusu/
 ds "$S" sync
 expect_in reuse-then-idle "summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
 
+# ---- field cases (issue 9): tests/cli/field.sh -----------------------------
+
+. "$here/field.sh"
+
 # ---- many runs end where one run from scratch ends ------------------------
 # A directory that changes over 15 steps (tests/cli/gen_steps.py: leavers,
 # returns, joiners, renames, swaps, aliases added/dropped/moved/claimed

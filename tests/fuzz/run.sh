@@ -45,10 +45,10 @@ build() { # name extra-sources...
 	shift
 	echo "fuzz: building $name"
 	# shellcheck disable=SC2086
-	"$CLANG" $CFLAGS -o "$OUT/$name" "$TOP/tests/fuzz/$name.c" $UTIL "$@" ||
+	"$CLANG" $CFLAGS -o "$OUT/$name" "$TOP/tests/fuzz/$name.c" $UTIL "$@" -lldap -llber ||
 		{ echo "fuzz: build of $name failed" >&2; exit 1; }
 }
-build fuzz_ldif "$TOP/src/source/ldif.c"
+build fuzz_ldif "$TOP/src/source/ldif.c" "$TOP/src/source/ldap_util.c"
 build fuzz_filter
 
 # Seeds: one of each feature.  The first byte of an LDIF input selects

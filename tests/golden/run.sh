@@ -9,7 +9,8 @@
 #                 before.ldif so that the tables exist
 #   source.ldif   the directory now
 #   args          optional: extra arguments for the final command
-#   expected      the exact output of `dirsync plan` on source.ldif, then a
+#   expected      the exact output of `dirsync plan` on source.ldif (the
+#                 case directory spelt @CASE@), then a
 #                 line "exit N"
 # Usage: run.sh path/to/dirsync [case ...]
 #   UPDATE=1 rewrites `expected` from the actual output (review the diff!).
@@ -78,7 +79,7 @@ for dir in "$@"; do
 	"$DIRSYNC" -c "$w/dirsync.conf" plan $args >"$w/actual" 2>"$w/stderr"
 	echo "exit $?" >>"$w/actual"
 	# the state path and run timing are the only run-specific text
-	sed -i -e "s|$w/|@TMP@/|g" "$w/actual"
+	sed -i -e "s|$w/|@TMP@/|g" -e "s|$dir/|@CASE@/|g" "$w/actual"
 	if [ "${UPDATE:-0}" = 1 ]; then
 		cp "$w/actual" "$dir/expected"
 	fi

@@ -25,6 +25,8 @@ run() { # URL -> exit code; output in $T/out
 [source]
 type = ldif
 path = $T/directory.ldif
+[scope]
+visible_only = yes
 [mapping]
 accepted_domains = example.com example.net
 domain_rewrite = example.local=example.com

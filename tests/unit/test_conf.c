@@ -98,6 +98,8 @@ test_defaults(void **state)
 	assert_int_equal(c.source.uri.n, 1);
 	assert_string_equal(c.source.uri.v[0], "ldap://127.0.0.1:3890");
 	assert_int_equal(c.source.starttls, STARTTLS_NO);
+	/* hidden is not gone (issue 9): visible_only is opt-in */
+	assert_false(c.scope.visible_only);
 	assert_string_equal(c.source.tls_ca_file,
 			    "/etc/ssl/certs/ca-certificates.crt");
 	assert_true(c.source.tls_verify);
@@ -357,6 +359,9 @@ test_errors(void **state)
 		{"[passwords]\non_failure = x\n", 2, "expected accept or reject"},
 		{"[safety]\ndeprovision = x\n", 2, "expected disable or delete"},
 		{"[notify]\nwhen = x\n", 2, "expected changes, errors or always"},
+		{"[mapping]\nalias_attributes = a1 a2 a3 a4 a5 a6 a7 a8\n"
+		 "  a9 a10 a11 a12 a13 a14 a15 a16 a17\n", 3,
+		 "alias_attributes in [mapping] takes at most 16 items; 'a17'"},
 		{"[scope]\nobject_types = users people\n", 2,
 		 "bad object type 'people'"},
 		{"[source]\nuri = ldap://a\n   http://b\n", 3,

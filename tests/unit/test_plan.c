@@ -894,6 +894,70 @@ test_limits_allow_empty(void **state)
 	free_conf(c);
 }
 
+/* ---- field cases (issue 9) ----------------------------------------- */
+
+/* An address that changes hands: the owner's mailbox follows its owner. */
+static void
+test_rename_while_address_reused(void **state)
+{
+	struct fx *f = *state;
+
+	want(f, MK_MAILBOX, "ann.smith@example.com", "G1", "Ann Smith", NULL);
+	want(f, MK_MAILBOX, "ann@example.com", "G2", "Ann Berg", NULL);
+	synced_mailbox(f, "ann@example.com", "G1", "Ann Lee");
+	assert_string_equal(build(f),
+			    "update mailbox ann.smith@example.com "
+			    "[address,name] was ann@example.com\n"
+			    "add mailbox ann@example.com\n");
+	assert_int_equal(f->p.nclashes, 0);
+}
+
+/* A frozen member keeps its place in a list's current goto. */
+static void
+test_frozen_member_keeps_list_place(void **state)
+{
+	struct fx *f = *state;
+
+	strmap_put(&f->frozen_addr, "ann@example.com", "ann@example.com");
+	/* the rules leave the contested address out of the lists */
+	want(f, MK_LIST, "it@example.com", "L", "IT", "bo@example.com");
+	have(f, MK_LIST, "it@example.com", NULL,
+	     "ann@example.com,bo@example.com", true);
+	own(f, MK_LIST, "it@example.com", "L", 0);
+	want(f, MK_LIST, "ops@example.com", "O", "Ops",
+	     "bo@example.com,cy@example.com");
+	have(f, MK_LIST, "ops@example.com", NULL, "ann@example.com,dee@example.com",
+	     true);
+	own(f, MK_LIST, "ops@example.com", "O", 0);
+	assert_string_equal(build(f), "update list ops@example.com [goto]\n");
+	assert_string_equal(find(f, "ops@example.com")->gotos,
+			    "ann@example.com,bo@example.com,cy@example.com");
+}
+
+/* Rows another tool wrote in mixed case are the same addresses. */
+static void
+test_mixed_case_row_adopted(void **state)
+{
+	struct fx *f = *state;
+	struct mobj o;
+	const struct change *ch;
+
+	f->in.adopt = true;
+	want(f, MK_MAILBOX, "pia@example.com", "P", "Pia", NULL);
+	memset(&o, 0, sizeof(o));
+	o.kind = MK_MAILBOX;
+	o.address = "pia@example.com";
+	o.stored = "Pia@Example.com";
+	o.name = "Pia";
+	o.active = true;
+	assert_non_null(mset_add(&f->current, &o));
+	assert_string_equal(build(f),
+			    "update mailbox pia@example.com [address,adopt] "
+			    "was Pia@Example.com\n");
+	ch = find(f, "pia@example.com");
+	assert_string_equal(ch->row, "Pia@Example.com");
+}
+
 int
 main(void)
 {
@@ -905,6 +969,9 @@ main(void)
 		T(test_updates),
 		T(test_reenable),
 		T(test_rename_by_anchor),
+		T(test_rename_while_address_reused),
+		T(test_frozen_member_keeps_list_place),
+		T(test_mixed_case_row_adopted),
 		T(test_rename_of_disabled_mailbox_reenables),
 		T(test_rename_keeps_old_as_alias),
 		T(test_rename_swap_with_alias),

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "conf/conf.h"
+#include "model/entry.h"
 #include "model/snapshot.h"
 #include "rules/rules.h"
 
@@ -501,6 +502,8 @@ test_scope_filters(void **state)
 {
 	struct fx *f = *state;
 
+	/* not the default since the field cases (issue 9): set it here */
+	f->c.scope.visible_only = true;
 	USER(f, "In", G1, "mail", "in@example.com");
 	add(f, "CN=Off,OU=Staff,DC=example,DC=com", "objectClass", "user",
 	    "cn", "Off", "mail", "off@example.com", "userAccountControl",
@@ -1038,6 +1041,263 @@ test_order_independent(void **state)
 	free(first);
 }
 
+/* ---- field cases (issue 9) ----------------------------------------- */
+
+/* Expiry is judged against r.now: the same entries, two clocks. */
+static void
+test_expiry_clock(void **state)
+{
+	struct fx *f = *state;
+	/* accountExpires 2026-06-30 00:00 UTC; shadowExpire 2026-06-15;
+	 * pwdEndTime 2026-06-20 */
+	USER(f, "Vic", G1, "mail", "vic@example.com", "accountExpires",
+	     "134272512000000000");
+	USER(f, "Wen", G2, "mail", "wen@example.com", "accountExpires", "0");
+	USER(f, "Xia", G3, "mail", "xia@example.com", "accountExpires",
+	     "9223372036854775807");
+	add(f, "uid=sam,ou=people,dc=example,dc=com", "objectClass",
+	    "inetOrgPerson", "cn", "Sam", "mail", "sam@example.com",
+	    "shadowExpire", "20619", NULL);
+	add(f, "uid=pat,ou=people,dc=example,dc=com", "objectClass",
+	    "inetOrgPerson", "cn", "Pat", "mail", "pat@example.com",
+	    "pwdEndTime", "20260620000000Z", NULL);
+	f->r.now = 1780315200;          /* 2026-06-01 12:00 UTC */
+	apply(f);
+	assert_int_equal(count_kind(f, MK_MAILBOX), 5);
+	rules_free(&f->r);
+	rules_init(&f->r);
+	f->r.now = 1782907200;          /* 2026-07-01 12:00 UTC */
+	apply(f);
+	want(f, MK_MAILBOX, "wen@example.com");
+	want(f, MK_MAILBOX, "xia@example.com");
+	absent(f, "vic@example.com");
+	absent(f, "sam@example.com");
+	absent(f, "pat@example.com");
+	assert_int_equal(f->r.scope_counts[SC_DISABLED], 3);
+	rules_free(&f->r);
+	rules_init(&f->r);
+	f->c.scope.enabled_only = false;
+	apply(f);
+	assert_int_equal(count_kind(f, MK_MAILBOX), 5);
+}
+
+/* objectSid: revision 1, 5 sub-authorities 21-1-2-3-rid, authority 5 */
+static void
+sid_bytes(unsigned char out[28], unsigned rid)
+{
+	static const unsigned sub[4] = {21, 1, 2, 3};
+	int i;
+
+	memset(out, 0, 28);
+	out[0] = 1;
+	out[1] = 5;
+	out[7] = 5;
+	for (i = 0; i < 5; i++) {
+		unsigned v = i < 4 ? sub[i] : rid;
+
+		out[8 + 4 * i] = (unsigned char)v;
+		out[9 + 4 * i] = (unsigned char)(v >> 8);
+	}
+}
+
+/* One entry with binary objectSid, built by hand (add() takes text). */
+static void
+add_sid(struct fx *f, const char *dn, const char *cls, const char *mail,
+	unsigned rid, const char *pgid, const char *member)
+{
+	unsigned char sid[28];
+	struct val oc[2] = {{"top", 3}, {cls, strlen(cls)}};
+	struct val sv = {(const char *)sid, sizeof(sid)};
+	struct val mv = {mail, mail ? strlen(mail) : 0};
+	struct val pv = {pgid, pgid ? strlen(pgid) : 0};
+	struct val memv = {member, member ? strlen(member) : 0};
+	struct attr at[5];
+	struct entry e;
+	size_t n = 0;
+
+	sid_bytes(sid, rid);
+	at[n++] = (struct attr){"objectClass", 2, oc};
+	at[n++] = (struct attr){"objectSid", 1, &sv};
+	if (mail)
+		at[n++] = (struct attr){"mail", 1, &mv};
+	if (pgid)
+		at[n++] = (struct attr){"primaryGroupID", 1, &pv};
+	if (member)
+		at[n++] = (struct attr){"member", 1, &memv};
+	memset(&e, 0, sizeof(e));
+	e.dn = dn;
+	e.nattrs = n;
+	e.attrs = at;
+	e.origin = "test";
+	assert_int_equal(snapshot_add(&f->s, &e, NULL), 0);
+}
+
+/* AD primary groups count for member_of, nesting and lists. */
+static void
+test_primary_group(void **state)
+{
+	struct fx *f = *state;
+	const struct mobj *l;
+
+	add_sid(f, STAFF("Kim"), "user", "kim@example.com", 1101, "1105",
+		NULL);
+	add_sid(f, STAFF("Lou"), "user", "lou@example.com", 1102, "513",
+		NULL);
+	add_sid(f, GRP("Mail Users"), "group", NULL, 1105, NULL, NULL);
+	add_sid(f, GRP("Domain Users"), "group", NULL, 513, NULL, NULL);
+	add_sid(f, GRP("All"), "group", "all@example.com", 1200, NULL,
+		GRP("Mail Users"));
+	set_list(&f->c.scope.member_of, LIST(GRP("Mail Users")));
+	apply(f);
+	want(f, MK_MAILBOX, "kim@example.com");
+	absent(f, "lou@example.com");
+	l = want(f, MK_LIST, "all@example.com");
+	assert_string_equal(l->gotos, "kim@example.com");
+	rules_free(&f->r);
+	rules_init(&f->r);
+	/* Domain Users holds every account of its domain, Kim too (her
+	 * former primary group) */
+	set_list(&f->c.scope.member_of, LIST(GRP("domain users")));
+	apply(f);
+	want(f, MK_MAILBOX, "lou@example.com");
+	want(f, MK_MAILBOX, "kim@example.com");
+}
+
+/* Every spelling of a DN LDAP treats as the same entry matches. */
+static void
+test_dn_spellings(void **state)
+{
+	static const char *const same[][2] = {
+		{"CN=Gil\\2C Ann,OU=Staff,DC=example,DC=com",
+		 "cn=gil\\, ann,ou=staff,dc=example,dc=com"},
+		{"CN=Fay Orr, OU=Staff, DC=example, DC=com",
+		 "cn=fay orr,ou=staff,dc=example,dc=com"},
+		{"CN=\"Doe, John\",OU=Staff", "cn=Doe\\, John,ou=staff"},
+		{"CN=J\\C3\\BCRGEN,O=x", "cn=J\xc3\x9crgen,o=x"},
+		{"cn=a+uid=b,o=x", "UID=b+CN=a,O=x"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		char *a = dn_normalize(same[i][0]), *b = dn_normalize(same[i][1]);
+
+		if (strcmp(a, b) != 0)
+			fail_msg("'%s' -> '%s' but '%s' -> '%s'", same[i][0],
+				 a, same[i][1], b);
+		free(a);
+		free(b);
+	}
+}
+
+/* An object with more than 4096 addresses: the rest dropped, warned. */
+static void
+test_alias_cap(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 4100 };
+	struct val *v = calloc(N, sizeof(*v));
+	char (*txt)[40] = calloc(N, sizeof(*txt));
+	struct val oc = {"user", 4}, mail = {"big@example.com", 15};
+	struct attr at[3];
+	struct entry e;
+	size_t i;
+
+	assert_non_null(v);
+	assert_non_null(txt);
+	for (i = 0; i < N; i++) {
+		snprintf(txt[i], sizeof(txt[i]), "smtp:a%zu@example.com", i);
+		v[i].p = txt[i];
+		v[i].len = strlen(txt[i]);
+	}
+	at[0] = (struct attr){"objectClass", 1, &oc};
+	at[1] = (struct attr){"mail", 1, &mail};
+	at[2] = (struct attr){"proxyAddresses", N, v};
+	memset(&e, 0, sizeof(e));
+	e.dn = "CN=Big,OU=Staff,DC=example,DC=com";
+	e.nattrs = 3;
+	e.attrs = at;
+	assert_int_equal(snapshot_add(&f->s, &e, NULL), 0);
+	apply(f);
+	assert_int_equal(count_kind(f, MK_ALIAS), 4096);
+	assert_int_equal(warned(f, "CN=Big,OU=Staff,DC=example,DC=com: more "
+				   "than 4096 addresses"), 1);
+	free(v);
+	free(txt);
+}
+
+/* Caps that would drop data are config errors. */
+static void
+test_caps_are_config_errors(void **state)
+{
+	struct fx *f = *state;
+	struct rules_ctx *x;
+	struct err err;
+	char filter[2048];
+	size_t i, o = 0;
+
+	set_list(&f->c.mapping.alias_attributes,
+		 LIST("a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9",
+		      "a10", "a11", "a12", "a13", "a14", "a15", "a16", "a17"));
+	err_clear(&err);
+	x = rules_begin(&f->c, &f->r, &err);
+	assert_null(x);
+	assert_int_equal(err.code, DS_E_CONFIG);
+	set_list(&f->c.mapping.alias_attributes, LIST("proxyAddresses"));
+	o += (size_t)snprintf(filter + o, sizeof(filter) - o, "(|");
+	for (i = 0; i < 65; i++)
+		o += (size_t)snprintf(filter + o, sizeof(filter) - o,
+				      "(x%zu=1)", i);
+	snprintf(filter + o, sizeof(filter) - o, ")");
+	free(f->c.mapping.group_filter);
+	f->c.mapping.group_filter = strdup(filter);
+	err_clear(&err);
+	x = rules_begin(&f->c, &f->r, &err);
+	assert_null(x);
+	assert_int_equal(err.code, DS_E_CONFIG);
+	assert_non_null(strstr(err.msg, "64"));
+}
+
+/* Names: Latin-1 read as such, control characters become spaces. */
+static void
+test_bad_bytes_names(void **state)
+{
+	struct fx *f = *state;
+
+	USER(f, "Juergen", G1, "mail", "j@example.com", "displayName",
+	     "J\xfcrgen Wei\xdf");
+	USER(f, "Ola", G2, "mail", "ola@example.com", "displayName",
+	     "Ola\tNord\n");
+	apply(f);
+	assert_string_equal(want(f, MK_MAILBOX, "j@example.com")->name,
+			    "J\xc3\xbcrgen Wei\xc3\x9f");
+	assert_string_equal(want(f, MK_MAILBOX, "ola@example.com")->name,
+			    "Ola Nord");
+	assert_int_equal(warned(f, "read as Latin-1"), 1);
+	assert_int_equal(warned(f, "control characters"), 1);
+}
+
+/* Addresses unsafe as paths are refused, from any attribute. */
+static void
+test_unsafe_addresses(void **state)
+{
+	static const char *const bad[] = {
+		"x/../bob@example.com", "..@example.com", "bob/.@example.com",
+		".a@example.com", "a.@example.com", "a..b@example.com",
+		"a@exa_mple.com", "a@example..com", "a(b)@example.com",
+		"a@.example.com",
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *got = rules_norm_address(&f->c, bad[i]);
+
+		if (got != NULL)
+			fail_msg("'%s' accepted as '%s'", bad[i], got);
+	}
+}
+
 int
 main(void)
 {
@@ -1069,6 +1329,13 @@ main(void)
 		T(test_rules_attrs),
 		T(test_rules_attrs_group_filter),
 		T(test_order_independent),
+		T(test_expiry_clock),
+		T(test_primary_group),
+		T(test_dn_spellings),
+		T(test_alias_cap),
+		T(test_caps_are_config_errors),
+		T(test_bad_bytes_names),
+		T(test_unsafe_addresses),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
