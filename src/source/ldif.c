@@ -14,6 +14,22 @@
  * Any malformed line fails the whole read with file:line: the caller then
  * applies nothing (see source.h).  Change records are refused: dirsync
  * needs a full export, not a diff.
+ *
+ * A read is complete or refused (docs/security.md, "LDIF exports"):
+ *  - the file ends with a newline (a cut inside a line is refused) and is
+ *    not empty;
+ *  - an ldapsearch export (first line "# extended LDIF") must end with its
+ *    trailer ("# numResponses: N"), every "result:" in it must be
+ *    "0 Success", and "# numEntries: N", when present, must equal the
+ *    number of entries read;
+ *  - a regular file whose size or mtime changes during the read, or that
+ *    yields fewer bytes than its size, is refused;
+ *  - two entries with the same (normalised) DN are an error naming both
+ *    lines;
+ *  - a base64 value holding a NUL byte is dropped, with a warning naming
+ *    the DN and line, unless the attribute is binary (objectGUID,
+ *    ";binary", certificates, photos): a text value cut at the NUL would
+ *    become another address.
  */
 #include "source/source.h"
 
@@ -29,6 +45,7 @@
 
 #include "util/filter.h"
 #include "source/ldap_util.h"
+#include "util/log.h"
 #include "util/strmap.h"
 #include "util/xalloc.h"
 
@@ -61,6 +78,8 @@ struct rd {
 	size_t cap, beg, end; /* unconsumed data is buf[beg, end) */
 	bool eof;
 	long lineno;          /* physical lines consumed */
+	uintmax_t nread;      /* bytes read from the file */
+	int lastc;            /* last byte read, -1 before any */
 	struct err *err;
 };
 
@@ -89,6 +108,9 @@ rd_fill(struct rd *r)
 	}
 	if (n == 0)
 		r->eof = true;
+	else
+		r->lastc = (unsigned char)r->buf[r->end + (size_t)n - 1];
+	r->nread += (uintmax_t)n;
 	r->end += (size_t)n;
 	return 0;
 }
@@ -222,6 +244,22 @@ struct ld {
 	size_t origin_prefix, origin_cap;
 
 	bool seen_record;       /* a dn or attribute line was met */
+
+	/* completeness: see the header comment */
+	unsigned long nentries; /* dn: records read, in or out of scope */
+	struct dnseen *dns;     /* normalised DNs met, open addressing */
+	size_t dns_cap, dns_len;
+	bool in_result;         /* inside ldapsearch's "search:" record */
+	bool ldapsearch;        /* first line is "# extended LDIF" */
+	bool trailer;           /* "# numResponses:" met */
+	long num_entries;       /* "# numEntries: N", -1 when absent */
+	long num_entries_line;
+};
+
+/* A DN met in this file: two 64-bit hashes of its normalised form. */
+struct dnseen {
+	uint64_t h1, h2;        /* h1 == 0 && h2 == 0: empty slot */
+	long line;
 };
 
 static void
@@ -371,6 +409,89 @@ reset_entry(struct ld *l)
 	l->nslots = 0;
 	l->nvr = 0;
 	l->gen++;
+	l->in_result = false;
+}
+
+/*
+ * Records the DN of the entry at `line`; an error naming both lines when
+ * the file already had it.  Two independent 64-bit hashes (FNV-1a with two
+ * offsets) stand for the DN: 24 bytes per entry instead of the string.
+ */
+static int
+dn_seen(struct ld *l, const char *dn, long line)
+{
+	char *n = dn_normalize(dn);
+	uint64_t h1 = 14695981039346656037ULL, h2 = 0x9e3779b97f4a7c15ULL;
+	const unsigned char *p;
+	size_t i;
+
+	for (p = (const unsigned char *)n; *p != '\0'; p++) {
+		h1 = (h1 ^ *p) * 1099511628211ULL;
+		h2 = (h2 ^ *p) * 0x100000001b3ULL + 0x632be59bd9b4e019ULL;
+	}
+	free(n);
+	if (h1 == 0 && h2 == 0)
+		h2 = 1;
+	if ((l->dns_len + 1) * 2 > l->dns_cap) {
+		size_t ncap = l->dns_cap ? l->dns_cap * 2 : 1024;
+		struct dnseen *nt = xcalloc(ncap, sizeof(*nt));
+
+		for (i = 0; i < l->dns_cap; i++) {
+			struct dnseen *d = &l->dns[i];
+			size_t k;
+
+			if (d->h1 == 0 && d->h2 == 0)
+				continue;
+			k = (size_t)d->h1 & (ncap - 1);
+			while (nt[k].h1 != 0 || nt[k].h2 != 0)
+				k = (k + 1) & (ncap - 1);
+			nt[k] = *d;
+		}
+		free(l->dns);
+		l->dns = nt;
+		l->dns_cap = ncap;
+	}
+	i = (size_t)h1 & (l->dns_cap - 1);
+	while (l->dns[i].h1 != 0 || l->dns[i].h2 != 0) {
+		if (l->dns[i].h1 == h1 && l->dns[i].h2 == h2)
+			return err_at(l->err, DS_E_PARSE, l->path, line,
+				      "duplicate entry: dn '%.200s' already "
+				      "at line %ld (a file must hold each "
+				      "entry once; which one is right is "
+				      "not for dirsync to guess)",
+				      dn, l->dns[i].line);
+		i = (i + 1) & (l->dns_cap - 1);
+	}
+	l->dns[i].h1 = h1;
+	l->dns[i].h2 = h2;
+	l->dns[i].line = line;
+	l->dns_len++;
+	return 0;
+}
+
+/* Attributes whose values are bytes, not text: a NUL in them is data. */
+static bool
+binary_attr(const char *key, const char *line, size_t semi, size_t nlen)
+{
+	static const char *const names[] = {
+		"objectguid", "objectsid", "jpegphoto", "thumbnailphoto",
+		"photo", "audio", "usercertificate", "cacertificate",
+		"usersmimecertificate", "userpkcs12", "msexchmailboxguid",
+		"msexcharchiveguid", "msds-consistencyguid",
+		"ntsecuritydescriptor", "sidhistory", "objectguid",
+		"certificaterevocationlist", "authorityrevocationlist",
+		"crosscertificatepair", NULL,
+	};
+	size_t i;
+
+	for (i = semi; i + 7 <= nlen; i++)
+		if (line[i] == ';' && strncasecmp(line + i + 1, "binary", 6) ==
+					      0)
+			return true;
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(key, names[i]) == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -480,7 +601,7 @@ deliver(struct ld *l, source_entry_cb cb, void *ctx)
 	for (i = 0; i < l->nslots; i++) {
 		struct slot *s = &l->slots[i];
 
-		if (!s->an->wanted)
+		if (!s->an->wanted || s->nvals == 0)
 			continue;
 		s->out = s->fill = k;
 		k += s->nvals;
@@ -501,7 +622,7 @@ deliver(struct ld *l, source_entry_cb cb, void *ctx)
 	for (i = 0; i < l->nslots; i++) {
 		struct slot *s = &l->slots[i];
 
-		if (!s->an->wanted)
+		if (!s->an->wanted || s->nvals == 0)
 			continue;
 		l->attrs[na].name = s->an->name;
 		l->attrs[na].nvals = s->nvals;
@@ -581,6 +702,71 @@ range_option(struct ld *l, struct slot *s, const char *name, size_t nlen,
 	return 0;
 }
 
+/*
+ * A line of the record ldapsearch prints after each search (or page):
+ * "search: 2", "result: 0 Success", "control: ...", "text: ...",
+ * "matchedDN: ...".  Anything but result 0 means the search did not
+ * finish (a size or time limit, a server gone): the export is partial.
+ */
+static int
+result_line(struct ld *l, const char *key, const char *line, size_t len,
+	    size_t nlen, long lineno)
+{
+	long n;
+
+	l->in_result = true;
+	if (strcmp(key, "search") != 0 && strcmp(key, "result") != 0 &&
+	    strcmp(key, "control") != 0 && strcmp(key, "text") != 0 &&
+	    strcmp(key, "matcheddn") != 0 && strcmp(key, "ref") != 0)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "'%s:' in ldapsearch's search result record",
+			      key);
+	n = get_value(l, line, len, nlen, lineno, key);
+	if (n < 0)
+		return -1;
+	if (strcmp(key, "result") == 0 &&
+	    (n < 2 || memcmp(l->data + l->dlen, "0 ", 2) != 0))
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "the export records 'result: %.100s': the "
+			      "search did not complete, the file is partial",
+			      l->data + l->dlen);
+	return 0;
+}
+
+/* "# numEntries: N" and "# numResponses: N" from ldapsearch's trailer. */
+static int
+comment_line(struct ld *l, const char *line, size_t len, long lineno)
+{
+	static const char ent[] = "# numEntries: ", resp[] = "# numResponses: ";
+	char num[24];
+	char *end;
+	size_t k;
+	long v;
+
+	if (lineno == 1 && len == 15 && memcmp(line, "# extended LDIF", 15) == 0)
+		l->ldapsearch = true;
+	if (len > sizeof(resp) - 1 &&
+	    memcmp(line, resp, sizeof(resp) - 1) == 0) {
+		l->trailer = true;
+		return 0;
+	}
+	if (len <= sizeof(ent) - 1 || memcmp(line, ent, sizeof(ent) - 1) != 0)
+		return 0;
+	k = len - (sizeof(ent) - 1);
+	if (k >= sizeof(num))
+		k = sizeof(num) - 1;
+	memcpy(num, line + sizeof(ent) - 1, k);
+	num[k] = '\0';
+	errno = 0;
+	v = strtol(num, &end, 10);
+	if (errno != 0 || end == num || *end != '\0' || v < 0)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "bad '# numEntries:' trailer");
+	l->num_entries = v;
+	l->num_entries_line = lineno;
+	return 0;
+}
+
 /* One logical line inside the file (not blank, not a comment). */
 static int
 do_line(struct ld *l, const char *line, size_t len, long lineno)
@@ -644,14 +830,22 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 		if (memchr(l->data + l->dlen, '\0', (size_t)n) != NULL)
 			return err_at(l->err, DS_E_PARSE, l->path, lineno,
 				      "NUL byte in dn");
+		if (l->in_result)
+			return err_at(l->err, DS_E_PARSE, l->path, lineno,
+				      "dn: inside ldapsearch's search result "
+				      "record (missing blank line?)");
 		l->have_dn = true;
 		l->dn_line = lineno;
 		l->dn_off = l->dlen;
 		l->dn_len = (size_t)n;
 		l->dlen += (size_t)n + 1;
 		l->seen_record = true;
-		return 0;
+		l->nentries++;
+		return dn_seen(l, l->data + l->dn_off, lineno);
 	}
+	if (!l->have_dn &&
+	    (l->in_result || (semi == 6 && memcmp(key, "search", 6) == 0)))
+		return result_line(l, key, line, len, nlen, lineno);
 	if (semi == 7 && memcmp(key, "version", 7) == 0 && !l->have_dn) {
 		if (l->seen_record)
 			return err_at(l->err, DS_E_PARSE, l->path, lineno,
@@ -703,6 +897,14 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 	n = get_value(l, line, len, nlen, lineno, an->name);
 	if (n < 0)
 		return -1;
+	if (memchr(l->data + l->dlen, '\0', (size_t)n) != NULL &&
+	    !binary_attr(key, line, semi, nlen)) {
+		/* only base64 gets here: the value is not text */
+		log_warn("%s:%ld: %s: value of '%s' holds a NUL byte; value "
+			 "ignored", l->path, lineno, l->data + l->dn_off,
+			 an->name);
+		return 0;
+	}
 	s->nvals++;
 	if (!an->wanted)
 		return 0;
@@ -765,7 +967,59 @@ ld_free(struct ld *l)
 	free(l->attrs);
 	free(l->vals);
 	free(l->origin);
+	free(l->dns);
 	filter_free(l->filter);
+}
+
+/*
+ * At the end of the file: is it all there?  st0 is the file as it was
+ * when the read began.  Returns 0 or -1 with err set.
+ */
+static int
+check_complete(struct ld *l, const struct rd *r, const struct stat *st0,
+	       struct err *err)
+{
+	static const char atomic[] = "write the export to a temporary file "
+				     "and rename it into place (dirsync.conf(5))";
+	long last = r->lineno > 0 ? r->lineno : 1;
+	struct stat st;
+
+	if (S_ISREG(st0->st_mode)) {
+		if (fstat(r->fd, &st) < 0) {
+			err->lib_rc = errno;
+			return err_at(err, DS_E_IO, l->path, 0, "stat: %s",
+				      strerror(errno));
+		}
+		if (st.st_size != st0->st_size ||
+		    st.st_mtim.tv_sec != st0->st_mtim.tv_sec ||
+		    st.st_mtim.tv_nsec != st0->st_mtim.tv_nsec ||
+		    r->nread != (uintmax_t)st0->st_size)
+			return err_at(err, DS_E_IO, l->path, 0,
+				      "the file changed while it was read "
+				      "(%jd bytes at the start, %jd now, %ju "
+				      "read); %s",
+				      (intmax_t)st0->st_size,
+				      (intmax_t)st.st_size, r->nread, atomic);
+	}
+	if (r->nread == 0)
+		return err_at(err, DS_E_PARSE, l->path, 1,
+			      "the file is empty: an export always holds "
+			      "at least one line; %s", atomic);
+	if (r->lastc != '\n')
+		return err_at(err, DS_E_PARSE, l->path, last,
+			      "the file ends inside a line (no final "
+			      "newline): cut short?  %s", atomic);
+	if (l->ldapsearch && !l->trailer)
+		return err_at(err, DS_E_PARSE, l->path, last,
+			      "ldapsearch export without its trailer "
+			      "('# numResponses:'): cut short?  %s", atomic);
+	if (l->num_entries >= 0 &&
+	    (unsigned long)l->num_entries != l->nentries)
+		return err_at(err, DS_E_PARSE, l->path, l->num_entries_line,
+			      "the trailer says '# numEntries: %ld' but the "
+			      "file holds %lu entries: cut short or edited",
+			      l->num_entries, l->nentries);
+	return 0;
 }
 
 static int
@@ -774,6 +1028,7 @@ ldif_read(struct source *src, const char *filter, const char *const *attrs,
 {
 	struct ld l;
 	struct rd r;
+	struct stat st0;
 	const char *fattrs[128];
 	size_t i, nf;
 	char *line = NULL;
@@ -786,6 +1041,7 @@ ldif_read(struct source *src, const char *filter, const char *const *attrs,
 	l.path = src->path;
 	l.err = err;
 	l.gen = 1;
+	l.num_entries = -1;
 	l.base_norm = src->base_norm;
 	b64_table(l.b64);
 	if (filter != NULL && filter[0] != '\0') {
@@ -814,15 +1070,16 @@ ldif_read(struct source *src, const char *filter, const char *const *attrs,
 	r.path = src->path;
 	r.err = err;
 	r.cap = LDIF_BUF_INIT;
-	{
-		struct stat st;
-
-		if (fstat(src->fd, &st) == 0 && st.st_size >= 0 &&
-		    (uintmax_t)st.st_size + 1 < r.cap)
-			r.cap = (size_t)st.st_size + 1 > LDIF_BUF_MIN
-					? (size_t)st.st_size + 1
-					: LDIF_BUF_MIN;
+	r.lastc = -1;
+	if (fstat(src->fd, &st0) < 0) {
+		err->lib_rc = errno;
+		err_at(err, DS_E_IO, src->path, 0, "stat: %s", strerror(errno));
+		goto done;
 	}
+	if (st0.st_size >= 0 && (uintmax_t)st0.st_size + 1 < r.cap)
+		r.cap = (size_t)st0.st_size + 1 > LDIF_BUF_MIN
+				? (size_t)st0.st_size + 1
+				: LDIF_BUF_MIN;
 	r.buf = xmalloc(r.cap);
 
 	while ((got = rd_line(&r, &line, &len, &lineno)) > 0) {
@@ -832,8 +1089,11 @@ ldif_read(struct source *src, const char *filter, const char *const *attrs,
 			reset_entry(&l);
 			continue;
 		}
-		if (line[0] == '#')
+		if (line[0] == '#') {
+			if (comment_line(&l, line, len, lineno) < 0)
+				goto done;
 			continue;
+		}
 		if (line[0] == ' ') {
 			/* a fold with nothing before it to continue */
 			err_at(err, DS_E_PARSE, src->path, lineno,
@@ -845,6 +1105,8 @@ ldif_read(struct source *src, const char *filter, const char *const *attrs,
 			goto done;
 	}
 	if (got < 0)
+		goto done;
+	if (check_complete(&l, &r, &st0, err) < 0)
 		goto done;
 	if (deliver(&l, cb, ctx) < 0)
 		goto done;

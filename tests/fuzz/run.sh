@@ -37,7 +37,7 @@ CFLAGS="-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g -O1 -Wall -Wextra
 	-Wno-unused-parameter -I$TOP/src $PKG_CFLAGS
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	-DLDIF_BUF_INIT=8 -DLDIF_BUF_MIN=8"
-UTIL="$TOP/src/util/err.c $TOP/src/util/xalloc.c $TOP/src/util/buf.c
+UTIL="$TOP/src/util/err.c $TOP/src/util/xalloc.c $TOP/src/util/buf.c $TOP/src/util/log.c
 	$TOP/src/util/strmap.c $TOP/src/util/filter.c $TOP/src/model/entry.c"
 
 build() { # name extra-sources...

@@ -228,7 +228,7 @@ test_basic(void **state)
 	    "# comment inside an entry\n"
 	    "cn: Bob\n"
 	    "empty:\n"
-	    "objectClass: inetOrgPerson",
+	    "objectClass: inetOrgPerson\n",
 	    "(objectClass=*)", NULL);
 	expect(&r, "@6|cn=Alice\\2cdc=example\\2cdc=com"
 		   "|objectClass=top,inetOrgPerson|cn=Alice"
@@ -637,6 +637,135 @@ test_many_entries(void **state)
 	buf_free(&b);
 }
 
+
+/* A read is complete or refused (issue 13): cuts, trailers, duplicates. */
+static void
+test_complete(void **state)
+{
+	struct run r;
+	static const char ldapsearch[] =
+		"# extended LDIF\n"
+		"#\n"
+		"# LDAPv3\n"
+		"# base <dc=x> with scope subtree\n"
+		"#\n"
+		"\n"
+		"# a, x\n"
+		"dn: cn=a,dc=x\n"
+		"cn: a\n"
+		"\n"
+		"# b, x\n"
+		"dn: cn=b,dc=x\n"
+		"cn: b\n"
+		"\n"
+		"# search result\n"
+		"search: 2\n"
+		"result: 0 Success\n"
+		"control: 1.2.840.113556.1.4.319 false MAQCAQAEAA==\n"
+		"\n"
+		"# numResponses: 3\n"
+		"# numEntries: 2\n";
+	char *cut;
+
+	/* a whole ldapsearch export, with paging's control line */
+	run(&r, ldapsearch, "(objectClass=*)", NULL);
+	expect(&r, "@8|cn=a\\2cdc=x|cn=a\n@12|cn=b\\2cdc=x|cn=b\n");
+	run_done(&r);
+	/* the same without the final newline, then cut at a line end */
+	EXPECT_ERR("dn: cn=a\ncn: a\n\ndn: cn=b\nmember: cn=a", 5,
+		   "ends inside a line");
+	cut = strstr(ldapsearch, "# search result");
+	expect_err(ldapsearch, (size_t)(cut - ldapsearch), 14,
+		   "without its trailer");
+	expect_err("", 0, 1, "the file is empty");
+	EXPECT_ERR("# extended LDIF\n\ndn: cn=a\ncn: a\n\n"
+		   "# numResponses: 3\n# numEntries: 2\n",
+		   7, "'# numEntries: 2' but the file holds 1 entries");
+	EXPECT_ERR("# extended LDIF\n\ndn: cn=a\ncn: a\n\n# search result\n"
+		   "search: 2\nresult: 4 Size limit exceeded\n\n"
+		   "# numResponses: 2\n# numEntries: 1\n",
+		   8, "'result: 4 Size limit exceeded'");
+	EXPECT_ERR("dn: cn=a\n\nsearch: 2\nmail: x\n", 4,
+		   "'mail:' in ldapsearch's search result record");
+	/* the same DN twice, spelled differently */
+	EXPECT_ERR("dn: cn=A,dc=x\ncn: a\n\ndn: cn=b,dc=x\n\n"
+		   "dn: CN=a , DC=X\ncn: a2\n",
+		   6, "already at line 1");
+}
+
+/* A NUL in a base64 text value drops that value, never cuts it. */
+static void
+test_nul_value(void **state)
+{
+	struct run r;
+
+	/* "x@example.com<NUL>@other.org", then a good value */
+	run(&r,
+	    "dn: cn=a,dc=x\n"
+	    "mail:: eEBleGFtcGxlLmNvbQBAb3RoZXIub3Jn\n"
+	    "mail: a@example.com\n"
+	    "displayName:: YQBi\n"
+	    "objectGUID:: AAECAwQFBgcICQoLDA0ODw==\n",
+	    "(objectClass=*)", NULL);
+	expect(&r, "@1|cn=a\\2cdc=x|mail=a@example.com"
+		   "|objectGUID=\\00\\01\\02\\03\\04\\05\\06\\07\\08\\09"
+		   "\\0a\\0b\\0c\\0d\\0e\\0f\n");
+	run_done(&r);
+}
+
+struct grow_ctx {
+	const char *path;
+	int n;
+};
+
+static int
+grow_file(void *ctx, const struct entry *e, struct err *err)
+{
+	struct grow_ctx *g = ctx;
+	FILE *fp;
+
+	if (++g->n != 1)
+		return 0;
+	fp = fopen(g->path, "ab");
+	assert_non_null(fp);
+	fputs("\ndn: cn=late,dc=x\ncn: late\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	return 0;
+}
+
+/* An export still being written while dirsync reads it is refused. */
+static void
+test_changed_while_read(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct conf c;
+	struct source *src = NULL;
+	struct err err;
+	struct grow_ctx g = {NULL, 0};
+	char *path;
+	int i;
+
+	for (i = 0; i < 2000; i++)
+		buf_printf(&b, "dn: cn=u%d,dc=x\ncn: u%d\n\n", i, i);
+	path = write_file(b.p, b.len);
+	g.path = path;
+	conf_defaults(&c);
+	c.source.type = SRC_LDIF;
+	c.source.path = xstrdup(path);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(source_ldif_ops.open(&src, &c, NULL, &err), 0);
+	assert_int_equal(source_ldif_ops.read(src, "(objectClass=*)", NULL,
+					      grow_file, &g, &err),
+			 -1);
+	assert_int_equal(err.code, DS_E_IO);
+	assert_non_null(strstr(err.msg, "changed while it was read"));
+	source_ldif_ops.close(src);
+	conf_free(&c);
+	unlink(path);
+	free(path);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -654,6 +783,9 @@ main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_many_entries),
+		cmocka_unit_test(test_complete),
+		cmocka_unit_test(test_nul_value),
+		cmocka_unit_test(test_changed_while_read),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
