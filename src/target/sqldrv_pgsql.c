@@ -255,27 +255,49 @@ pg_connect_error(struct sqldrv *db, struct err *err)
 	return err_set(err, DS_E_CONNECT, "cannot connect: %s", line);
 }
 
+/*
+ * Every wait is bounded (issue 13), so a sync never hangs holding the run
+ * lock:
+ *  - lock_timeout 10 s, as SQLite's busy timeout: a row or table lock
+ *    held by another session fails the statement with SQLSTATE 55P03;
+ *  - statement_timeout 300 s: a statement the server runs for longer
+ *    (a stuck plan, a full disk it waits on) fails with 57014;
+ *  - TCP keepalives after 10 s idle, every 5 s, 3 probes, and
+ *    tcp_user_timeout 30 s: a host gone or a network cut is seen within
+ *    about 30 s (libpq's connection parameters, PostgreSQL docs 34.1.2);
+ *  - connect_timeout 10 s.
+ * The transaction is rolled back by the server in each case: nothing is
+ * applied.  Values in the URL come later and win (an "options=" in the
+ * URL replaces ours entirely).
+ */
+#define PG_LOCK_TIMEOUT "10s"
+#define PG_STATEMENT_TIMEOUT "300s"
+#define PG_OPTIONS \
+	"-c lock_timeout=" PG_LOCK_TIMEOUT \
+	" -c statement_timeout=" PG_STATEMENT_TIMEOUT
+
 static int
 pg_connect(struct sqldrv *db, struct err *err)
 {
 	/* Defaults first: values in the URL come later and win. */
 	const char *const keys[] = {
 		"connect_timeout", "fallback_application_name",
-		"client_encoding", "dbname", NULL,
+		"client_encoding", "keepalives", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "tcp_user_timeout",
+		"options", "dbname", NULL,
 	};
-	const char *vals[] = {"10", "dirsync", "UTF8", db->url, NULL};
+	const char *vals[] = {
+		"10", "dirsync", "UTF8", "1", "10", "5", "3", "30000",
+		PG_OPTIONS, db->url, NULL,
+	};
 	/* plan, test: the server itself refuses any write (kept by PQreset) */
-	const char *ro_keys[] = {
-		"connect_timeout", "fallback_application_name",
-		"client_encoding", "options", "dbname", NULL,
-	};
 	const char *ro_vals[] = {
-		"10", "dirsync", "UTF8", "-c default_transaction_read_only=on",
-		db->url, NULL,
+		"10", "dirsync", "UTF8", "1", "10", "5", "3", "30000",
+		PG_OPTIONS " -c default_transaction_read_only=on", db->url,
+		NULL,
 	};
 
-	db->conn = db->readonly ? PQconnectdbParams(ro_keys, ro_vals, 1)
-				: PQconnectdbParams(keys, vals, 1);
+	db->conn = PQconnectdbParams(keys, db->readonly ? ro_vals : vals, 1);
 	if (db->conn == NULL)
 		return err_set(err, DS_E_NOMEM, "libpq: out of memory");
 	if (PQstatus(db->conn) != CONNECTION_OK)
@@ -431,6 +453,17 @@ pg_stmt_error(struct sqldrv *db, PGresult *res, bool in_tx, struct err *err)
 	}
 	if (strncmp(st, "28", 2) == 0)
 		return err_set(err, DS_E_AUTH, "%s", prim);
+	if (strcmp(st, "55P03") == 0)
+		return err_set(err, DS_E_TARGET,
+			       "another session holds a lock dirsync needs "
+			       "(waited lock_timeout = %s; SQLSTATE 55P03): "
+			       "rolled back; the next run retries (%s)",
+			       PG_LOCK_TIMEOUT, db->server);
+	if (strcmp(st, "57014") == 0)
+		return err_set(err, DS_E_TARGET,
+			       "%s (statement_timeout = %s, SQLSTATE 57014): "
+			       "rolled back; the next run retries (%s)",
+			       prim, PG_STATEMENT_TIMEOUT, db->server);
 	/* undefined table/column, wrong type: the schema is not ours */
 	if (strcmp(st, "42P01") == 0 || strcmp(st, "42703") == 0 ||
 	    strcmp(st, "42804") == 0 || strcmp(st, "42883") == 0)
