@@ -165,6 +165,7 @@ static const struct opt opts[] = {
 	O_INT(safety, max_delete_percent, F_NOLIMIT, 0, 100),
 	O_ENUM(safety, deprovision, deprov_names),
 	O_DUR(safety, delete_after, 0, 3650 * DAY),
+	O_INT(safety, delete_after_runs, 0, 0, 1000000),
 	O_BOOL(safety, allow_empty),
 
 	O_DUR(schedule, interval, 1, 365 * DAY),
@@ -1189,6 +1190,7 @@ conf_defaults(struct conf *c)
 	c->safety.max_delete_percent = 10;
 	c->safety.deprovision = DEPROV_DISABLE;
 	c->safety.delete_after = 30L * 86400;
+	c->safety.delete_after_runs = 3;
 	c->safety.allow_empty = false;
 	c->schedule.interval = 300;
 	c->schedule.full_every = 86400;

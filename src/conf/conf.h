@@ -100,6 +100,7 @@ struct conf {
 		long max_delete_percent; /* -1 = no limit */
 		enum deprovision deprovision;
 		long delete_after;      /* seconds */
+		long delete_after_runs; /* sync runs since the disable */
 		bool allow_empty;
 	} safety;
 

@@ -277,7 +277,8 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 	if (stage_begin(&x) == 0 && stage_read(&x) == 0 &&
 	    stage_load(&x) == 0) {
 		stage_plan(&x);
-		if (stage_limits(&x) == 0 && !o->readonly)
+		if (engine_time_guard(&x) == 0 && stage_limits(&x) == 0 &&
+		    !o->readonly)
 			engine_apply(&x);
 	}
 	engine_finish(&x);

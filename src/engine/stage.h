@@ -29,6 +29,8 @@ struct run {
 
 /* apply.c: the plan onto the target, and the managed set into the state. */
 int engine_apply(struct run *x);
+/* timeguard.c: plan/guard.h's time guards on the built plan (0 or -1). */
+int engine_time_guard(struct run *x);
 /* result.c: counts, report, the run row in the state; sets exit_code. */
 void engine_finish(struct run *x);
 

@@ -683,7 +683,8 @@ scenario reuse
 cp "$COMPANY" "$S/dir.ldif"
 mkconf "$S/dir.ldif" "[safety]
 deprovision = delete
-delete_after = 0s"
+delete_after = 0s
+delete_after_runs = 0"
 ds "$S" sync
 expect_rc reuse-first-sync 0
 # Sam Owusu leaves ...
@@ -741,7 +742,8 @@ done
 # leavers deleted one run after they were disabled
 scenario convergence-delete
 CONVERGE_SAFETY="deprovision = delete
-delete_after = 0s" converge "3 4"
+delete_after = 0s
+delete_after_runs = 0" converge "3 4"
 
 # ---- the safety stop, then --force-limits --------------------------------
 

@@ -1,0 +1,84 @@
+/* guard.c - time guards on destructive steps; see guard.h. */
+#include "plan/guard.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+/* Drops the changes with hold[i] set, keeping the order and counters. */
+static void
+compact(struct plan *p, const unsigned char *hold)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n; i++) {
+		if (!hold[i]) {
+			p->v[n++] = p->v[i];
+			continue;
+		}
+		if (p->v[i].kind == MK_ALIAS)
+			p->alias_count[p->v[i].op]--;
+		else
+			p->count[p->v[i].op]--;
+	}
+	p->n = n;
+}
+
+static long
+runs_after(const time_t *runs, size_t nruns, long long t)
+{
+	size_t i;
+	long k = 0;
+
+	for (i = 0; i < nruns; i++)
+		if ((long long)runs[i] > t)
+			k++;
+	return k;
+}
+
+int
+plan_time_guard(struct plan *p, const struct managed *m, time_t now,
+		time_t last_run, const time_t *runs, size_t nruns,
+		long min_runs, struct time_guard *g)
+{
+	unsigned char *hold;
+	size_t i;
+
+	memset(g, 0, sizeof(*g));
+	g->last_run = last_run;
+	if (last_run > 0 && now < last_run)
+		g->clock_behind = 1;
+	else if (min_runs <= 0 || m == NULL)
+		return 0;
+	hold = xcalloc(p->n ? p->n : 1, 1);
+	for (i = 0; i < p->n; i++) {
+		const struct change *c = &p->v[i];
+		const struct managed_rec *r;
+		long k;
+
+		if (c->op != OP_DISABLE && c->op != OP_DELETE)
+			continue;
+		if (g->clock_behind) {
+			hold[i] = 1;
+			g->removals_held++;
+			continue;
+		}
+		if (c->op != OP_DELETE ||
+		    (r = managed_get(m, c->address)) == NULL ||
+		    r->disabled_at <= 0)
+			continue;   /* not a delete that follows a disable */
+		k = runs_after(runs, nruns, r->disabled_at);
+		if (k >= min_runs)
+			continue;
+		if (g->first_held == NULL) {
+			g->first_held = c->address;
+			g->first_runs = k;
+		}
+		hold[i] = 1;
+		g->deletes_held++;
+	}
+	compact(p, hold);
+	free(hold);
+	return g->removals_held + g->deletes_held > 0;
+}

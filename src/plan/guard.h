@@ -1,0 +1,51 @@
+/*
+ * guard.h - time guards on destructive steps (issue 13), pure code.
+ *
+ * A wall clock can jump: a VM restored from a snapshot, a dead RTC
+ * battery, an NTP server gone wrong.  Deprovisioning is the only decision
+ * taken from the clock (delete_after), and a clock 400 days behind for
+ * one run, then right again, turned fresh disables into deletes seconds
+ * later.  Two rules, applied to a built plan before the safety limits:
+ *
+ *  1. A run whose clock is earlier than the latest run recorded in the
+ *     state applies no disable and no delete (adds and updates go on):
+ *     whatever it would record as "disabled at" is wrong.
+ *  2. A delete after a disable needs both delete_after (in the plan
+ *     already) and at least `min_runs` successful sync runs started after
+ *     the disable: time alone is not evidence that the object is gone.
+ *
+ * The caller gathers the run times from the state (state_history) and
+ * passes them in; nothing here reads a clock or a file.
+ */
+#ifndef DS_PLAN_GUARD_H
+#define DS_PLAN_GUARD_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "plan/plan.h"
+
+/* What the guard did, for the log and the report. */
+struct time_guard {
+	int clock_behind;      /* rule 1 fired: now < last_run */
+	time_t last_run;       /* as passed in */
+	size_t removals_held;  /* disables and deletes dropped by rule 1 */
+	size_t deletes_held;   /* deletes dropped by rule 2 */
+	const char *first_held;  /* address of one held delete (borrowed
+				  * from the plan), or NULL */
+	long first_runs;       /* runs since that one's disable */
+};
+
+/*
+ * Applies both rules to p in place.  now: this run's clock; last_run: the
+ * latest start of any run recorded before this one (unix seconds, 0 =
+ * none); runs[0, nruns): start times of earlier successful sync runs, any
+ * order, the current run excluded.  m: the managed objects (their
+ * disabled_at).  min_runs <= 0 turns rule 2 off.  Returns 1 when
+ * something was held back, else 0.
+ */
+int plan_time_guard(struct plan *p, const struct managed *m, time_t now,
+		    time_t last_run, const time_t *runs, size_t nruns,
+		    long min_runs, struct time_guard *g);
+
+#endif

@@ -1,0 +1,173 @@
+/*
+ * test_guard.c - the time guards on destructive steps (plan/guard.h): a
+ * clock behind the last run holds back every disable and delete; a delete
+ * after a disable also needs enough sync runs since the disable.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conf/conf.h"
+#include "plan/guard.h"
+#include "plan/plan.h"
+
+#define NOW 1800000000L
+#define DAY 86400L
+
+struct fx {
+	struct mset desired, current;
+	struct managed managed;
+	struct strmap frozen_addr, frozen_anchor;
+	struct plan p;
+	struct plan_input in;
+};
+
+static void
+add_obj(struct mset *s, enum mkind kind, const char *addr, const char *anchor,
+	bool active)
+{
+	struct mobj o;
+
+	memset(&o, 0, sizeof(o));
+	o.kind = kind;
+	o.address = addr;
+	o.anchor = anchor;
+	o.name = addr;
+	o.active = active;
+	assert_non_null(mset_add(s, &o));
+}
+
+/*
+ * carol stays; bob left this run (a disable); dave was disabled 40 days
+ * ago and deprovision = delete, delete_after = 30d (a delete).
+ */
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	mset_init(&f->desired);
+	mset_init(&f->current);
+	managed_init(&f->managed);
+	plan_init(&f->p);
+	add_obj(&f->desired, MK_MAILBOX, "carol@x.org", "c", true);
+	add_obj(&f->current, MK_MAILBOX, "carol@x.org", NULL, true);
+	add_obj(&f->current, MK_MAILBOX, "bob@x.org", NULL, true);
+	add_obj(&f->current, MK_MAILBOX, "dave@x.org", NULL, false);
+	managed_add(&f->managed, "carol@x.org", MK_MAILBOX, "c", 0);
+	managed_add(&f->managed, "bob@x.org", MK_MAILBOX, "b", 0);
+	managed_add(&f->managed, "dave@x.org", MK_MAILBOX, "d",
+		    NOW - 40 * DAY);
+	f->in.desired = &f->desired;
+	f->in.current = &f->current;
+	f->in.managed = &f->managed;
+	f->in.frozen_addresses = &f->frozen_addr;
+	f->in.frozen_anchors = &f->frozen_anchor;
+	f->in.deprovision = DEPROV_DELETE;
+	f->in.delete_after = 30 * DAY;
+	f->in.now = NOW;
+	plan_build(&f->p, &f->in);
+	assert_int_equal(f->p.n, 2);
+	assert_int_equal(f->p.count[OP_DISABLE], 1);
+	assert_int_equal(f->p.count[OP_DELETE], 1);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	plan_free(&f->p);
+	mset_free(&f->desired);
+	mset_free(&f->current);
+	managed_free(&f->managed);
+	free(f);
+	return 0;
+}
+
+static void
+test_clock_behind(void **state)
+{
+	struct fx *f = *state;
+	struct time_guard g;
+	const time_t runs[] = {NOW - 39 * DAY, NOW - 1 * DAY};
+
+	/* the last run was an hour "later" than now: nothing removed */
+	assert_int_equal(plan_time_guard(&f->p, &f->managed, NOW, NOW + 3600,
+					 runs, 2, 3, &g),
+			 1);
+	assert_true(g.clock_behind);
+	assert_int_equal(g.removals_held, 2);
+	assert_int_equal(f->p.n, 0);
+	assert_int_equal(f->p.count[OP_DISABLE], 0);
+	assert_int_equal(f->p.count[OP_DELETE], 0);
+}
+
+static void
+test_too_few_runs(void **state)
+{
+	struct fx *f = *state;
+	struct time_guard g;
+	/* only the last two runs came after dave's disable */
+	const time_t runs[] = {NOW - 41 * DAY, NOW - 2 * DAY, NOW - DAY};
+
+	assert_int_equal(plan_time_guard(&f->p, &f->managed, NOW, NOW - DAY,
+					 runs, 3, 3, &g),
+			 1);
+	assert_false(g.clock_behind);
+	assert_int_equal(g.deletes_held, 1);
+	assert_string_equal(g.first_held, "dave@x.org");
+	assert_int_equal(g.first_runs, 2);
+	/* bob's disable goes ahead */
+	assert_int_equal(f->p.n, 1);
+	assert_int_equal(f->p.v[0].op, OP_DISABLE);
+	assert_int_equal(f->p.count[OP_DELETE], 0);
+}
+
+static void
+test_enough_runs(void **state)
+{
+	struct fx *f = *state;
+	struct time_guard g;
+	const time_t runs[] = {NOW - 30 * DAY, NOW - 2 * DAY, NOW - DAY};
+
+	assert_int_equal(plan_time_guard(&f->p, &f->managed, NOW, NOW - DAY,
+					 runs, 3, 3, &g),
+			 0);
+	assert_int_equal(f->p.n, 2);
+	/* min_runs = 0: time alone, as before */
+	assert_int_equal(plan_time_guard(&f->p, &f->managed, NOW, NOW - DAY,
+					 NULL, 0, 0, &g),
+			 0);
+	assert_int_equal(f->p.n, 2);
+	/* no earlier run at all (a first run): the clock is not judged */
+	assert_int_equal(plan_time_guard(&f->p, &f->managed, NOW, 0, NULL, 0,
+					 0, &g),
+			 0);
+	assert_int_equal(f->p.n, 2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_clock_behind, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_too_few_runs, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_enough_runs, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
