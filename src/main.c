@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "cli/daemon.h"
 #include "util/log.h"
+#include "util/secret.h"
 
 #define DIRSYNC_VERSION "0.1.0"
 
@@ -62,6 +63,8 @@ main(int argc, char **argv)
 	size_t i;
 	int ch;
 
+	/* before anything reads the environment or starts a thread */
+	secret_init();
 	log_init("dirsync", 0, 0);
 	/* "+": stop at the command; its own options come after it */
 	while ((ch = getopt_long(argc, argv, "+c:vqh", opts, NULL)) != -1) {

@@ -47,7 +47,10 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	progress_quiet(o->quiet || o->json);
 	code = engine_run(c, &eo, r);
 	print_report(o, r);
-	if (r->err.code != DS_OK && r->err.code != DS_E_LIMIT) {
+	if (r->err.code == DS_E_LIMIT) {
+		/* also with -q or --json: cron mails what reaches stderr */
+		log_err("%s", r->err.msg);
+	} else if (r->err.code != DS_OK) {
 		char buf[1400];
 
 		log_err("%s%s", err_fmt(&r->err, buf, sizeof(buf)),

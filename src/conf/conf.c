@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/secret.h"
 #include "util/xalloc.h"
 
 /* Bounds on what we read: a config file is small and written by people. */
@@ -948,7 +949,8 @@ read_secret(const char *file, char **out, struct err *err)
 	size_t len = 0;
 	int fd, rc = -1;
 
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not hang the open; refused just below */
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		err_at(err, DS_E_CONFIG, file, 0, "bind_password_file: %s",
 		       strerror(errno));
@@ -1010,7 +1012,11 @@ check_secret_mode(const char *file, struct err *err)
 
 	if (stat(file, &st) < 0)
 		return 0;       /* its reader reports a missing file */
-	if (S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXG | S_IRWXO)))
+	if (!S_ISREG(st.st_mode))
+		return err_at(err, DS_E_CONFIG, file, 0,
+			      "a secret file must be a regular file (not a "
+			      "FIFO, device or directory)");
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
 		return perm_error(err, file, st.st_mode, "");
 	return 0;
 }
@@ -1045,13 +1051,73 @@ load_secrets(struct conf *c, mode_t conf_mode, struct err *err)
 	    *c->source.bind_password_file != '\0')
 		return read_secret(c->source.bind_password_file,
 				   &c->source.bind_password, err);
-	env = getenv(CONF_ENV_PASSWORD);
+	env = secret_env(CONF_ENV_PASSWORD);
 	if (env != NULL && *env != '\0')
 		c->source.bind_password = xstrdup(env);
 	return 0;
 }
 
 /* ---- cross-key checks ------------------------------------------------- */
+
+/* 1 for a hex digit's value + 1, else 0. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0' + 1;
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 11 : 0;
+}
+
+/*
+ * Does a postgresql:// URL carry a secret?  "user:pw@host" in the
+ * authority, or a password= / sslpassword= parameter (libpq decodes
+ * %XX in parameter names too, so they are decoded before comparing).
+ * RFC 3986 3.2.1 and PostgreSQL docs 34.1.1.2 (connection URIs).
+ */
+static bool
+url_has_password(const char *url)
+{
+	const char *p = strstr(url, "://"), *end, *at, *q;
+
+	if (p == NULL)
+		return false;
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(end - p));
+	if (at != NULL) {
+		/* the last '@' of the authority ends the user info */
+		const char *a2;
+
+		while ((a2 = memchr(at + 1, '@', (size_t)(end - at - 1))) !=
+		       NULL)
+			at = a2;
+		if (memchr(p, ':', (size_t)(at - p)) != NULL)
+			return true;
+	}
+	q = strchr(url, '?');
+	while (q != NULL) {
+		char key[32];
+		size_t k = 0;
+
+		q++;
+		while (*q != '\0' && *q != '=' && *q != '&' && k + 1 < sizeof(key)) {
+			if (*q == '%' && hexval(q[1]) && hexval(q[2])) {
+				key[k++] = (char)((hexval(q[1]) - 1) * 16 +
+						  hexval(q[2]) - 1);
+				q += 3;
+			} else {
+				key[k++] = *q++;
+			}
+		}
+		key[k] = '\0';
+		if (strcmp(key, "password") == 0 ||
+		    strcmp(key, "sslpassword") == 0)
+			return true;
+		q = strchr(q, '&');
+	}
+	return false;
+}
 
 static int
 cross_check(const struct conf *c, const long *seen, struct err *err)
@@ -1098,6 +1164,12 @@ cross_check(const struct conf *c, const long *seen, struct err *err)
 			      "[target] url '%s' for type = sql must start "
 			      "with sqlite://, postgresql:// or postgres://",
 			      url ? url : "");
+	if (c->target.type == TGT_SQL && url != NULL && url_has_password(url))
+		return err_at(err, DS_E_CONFIG, f, uline,
+			      "[target] url must not hold a password "
+			      "(user:password@ or password=); use PGPASSFILE "
+			      "or ~/.pgpass (mode 0600), or PGPASSWORD in the "
+			      "environment (dirsync.conf(5))");
 	if (c->target.type == TGT_SCIM &&
 	    (url == NULL || !has_prefix(url, "https://")))
 		return err_at(err, DS_E_CONFIG, f, uline,
@@ -1205,7 +1277,7 @@ conf_load(struct conf *c, const char *path, struct err *err)
 	struct parser p;
 	struct stat st;
 	FILE *fp = NULL;
-	int rc = -1;
+	int fd, rc = -1;
 
 	err_clear(err);         /* a fresh operation: no stale where/object */
 	conf_defaults(c);
@@ -1215,14 +1287,22 @@ conf_load(struct conf *c, const char *path, struct err *err)
 	p.c = c;
 	p.err = err;
 
-	fp = fopen(path, "re");
-	if (fp == NULL) {
+	/* O_NONBLOCK: a FIFO must not hang the open; refused just below */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
 		err_at(err, DS_E_CONFIG, path, 0, "%s", strerror(errno));
 		err->lib_rc = errno;
 		goto done;
 	}
-	if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		err_at(err, DS_E_CONFIG, path, 0, "not a regular file");
+		close(fd);
+		goto done;
+	}
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		err_at(err, DS_E_CONFIG, path, 0, "%s", strerror(errno));
+		close(fd);
 		goto done;
 	}
 	if (parse_stream(&p, fp) < 0)

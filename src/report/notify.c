@@ -12,6 +12,7 @@
 
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/secret.h"
 #include "util/xalloc.h"
 
 /* Changes listed in the body; the attachment always has all of them. */
@@ -487,8 +488,8 @@ notify_netrc_path(const struct conf *c)
 static int
 notify_auth(CURL *h, const struct conf *c, bool *auth, struct err *err)
 {
-	const char *user = getenv("DIRSYNC_SMTP_USER");
-	const char *pass = getenv("DIRSYNC_SMTP_PASSWORD");
+	const char *user = secret_env("DIRSYNC_SMTP_USER");
+	const char *pass = secret_env("DIRSYNC_SMTP_PASSWORD");
 	char *netrc = NULL;
 	struct stat st;
 	int rc = -1;
@@ -517,6 +518,12 @@ notify_auth(CURL *h, const struct conf *c, bool *auth, struct err *err)
 		err_object(err, netrc);
 		err_set(err, DS_E_CONFIG, "SMTP credentials file: %s",
 			strerror(errno));
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_object(err, netrc);
+		err_set(err, DS_E_CONFIG,
+			"SMTP credentials file is not a regular file");
 		goto done;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {

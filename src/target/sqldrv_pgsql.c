@@ -34,6 +34,7 @@
 #include <libpq-fe.h>
 
 #include "util/buf.h"
+#include "util/secret.h"
 #include "util/xalloc.h"
 
 #define PG_BOOLOID 16
@@ -284,17 +285,19 @@ pg_connect(struct sqldrv *db, struct err *err)
 		"connect_timeout", "fallback_application_name",
 		"client_encoding", "keepalives", "keepalives_idle",
 		"keepalives_interval", "keepalives_count", "tcp_user_timeout",
-		"options", "dbname", NULL,
+		"options", "password", "dbname", NULL,
 	};
+	/* PGPASSWORD was taken out of the environment (util/secret.h) */
+	const char *pw = secret_env("PGPASSWORD");
 	const char *vals[] = {
 		"10", "dirsync", "UTF8", "1", "10", "5", "3", "30000",
-		PG_OPTIONS, db->url, NULL,
+		PG_OPTIONS, pw, db->url, NULL,
 	};
 	/* plan, test: the server itself refuses any write (kept by PQreset) */
 	const char *ro_vals[] = {
 		"10", "dirsync", "UTF8", "1", "10", "5", "3", "30000",
-		PG_OPTIONS " -c default_transaction_read_only=on", db->url,
-		NULL,
+		PG_OPTIONS " -c default_transaction_read_only=on", pw,
+		db->url, NULL,
 	};
 
 	db->conn = PQconnectdbParams(keys, db->readonly ? ro_vals : vals, 1);

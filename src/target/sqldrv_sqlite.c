@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/xalloc.h"
 
@@ -78,6 +80,35 @@ db_err(struct sqldrv *d, struct err *err, int rc)
 	return err_set(err, DS_E_TARGET, "%s", sqlite3_errmsg(d->db));
 }
 
+/*
+ * A new mail database is made 0640 whatever the umask: Postfix and
+ * Dovecot read it through their group, nobody else may (it holds
+ * password hashes).  An existing file keeps the mode its admin chose.
+ */
+static int
+sq_create(const char *path, struct err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		      0640);
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return 0;
+		err->lib_rc = errno;
+		return err_set(err, DS_E_TARGET,
+			       "cannot create SQLite database %s: %s", path,
+			       strerror(errno));
+	}
+	if (fchmod(fd, 0640) < 0) {
+		err->lib_rc = errno;
+		close(fd);
+		return err_set(err, DS_E_TARGET, "chmod 0640 %s: %s", path,
+			       strerror(errno));
+	}
+	close(fd);
+	return 0;
+}
+
 static int
 sq_open(struct sqldrv **out, const char *url, const struct conf *conf,
 	bool readonly, struct err *err)
@@ -95,6 +126,8 @@ sq_open(struct sqldrv **out, const char *url, const struct conf *conf,
 			       "file", url);
 	if (readonly && stat(path, &st) != 0 && errno == ENOENT)
 		return 0;   /* nothing synced yet: reads as empty */
+	if (!readonly && sq_create(path, err) < 0)
+		return -1;
 	d = xcalloc(1, sizeof(*d));
 	d->path = xstrdup(path);
 	flags = readonly ? SQLITE_OPEN_READONLY

@@ -789,6 +789,76 @@ test_ldif_source(void **state)
 	conf_free(&c);
 }
 
+
+/* [target] url holding a PostgreSQL password: refused at file:line, never
+ * echoed (issue 13); secret files that are not regular files: refused
+ * without hanging. */
+static void
+test_url_password(void **state)
+{
+	static const char *const bad[] = {
+		"postgresql://dirsync:s3cr3t-XY@db.example.com/mail",
+		"postgres://u:s3cr3t-XY@h:5432/mail",
+		"postgresql://h/mail?sslmode=require&password=s3cr3t-XY",
+		"postgresql://h/mail?pass%77ord=s3cr3t-XY",
+		"postgresql://h/mail?sslpassword=s3cr3t-XY",
+		NULL,
+	};
+	static const char *const good[] = {
+		"postgresql://dirsync@db.example.com/mail",
+		"postgresql://h/mail?passfile=/etc/dirsync/pgpass",
+		"postgresql://h/mail?user=a%40b",
+		"sqlite:///var/lib/dirsync/mail.db",
+		NULL,
+	};
+	struct conf c;
+	struct err e;
+	char text[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; bad[i] != NULL; i++) {
+		snprintf(text, sizeof(text), MIN_SRC "[target]\nurl = %s\n",
+			 bad[i]);
+		assert_int_equal(load(text, &c, &e), -1);
+		assert_int_equal(e.code, DS_E_CONFIG);
+		assert_int_equal(e.line, 7);
+		assert_non_null(strstr(e.msg, "must not hold a password"));
+		assert_null(strstr(e.msg, "s3cr3t"));
+	}
+	for (i = 0; good[i] != NULL; i++) {
+		snprintf(text, sizeof(text), MIN_SRC "[target]\nurl = %s\n",
+			 good[i]);
+		if (load(text, &c, &e) != 0)
+			fail_msg("%s: %s", good[i], e.msg);
+		conf_free(&c);
+	}
+}
+
+static void
+test_secret_fifo(void **state)
+{
+	struct conf c;
+	struct err e;
+	char *fifo, text[512];
+
+	(void)state;
+	if (asprintf(&fifo, "%s/fifo%d", tmpdir, nfile++) < 0)
+		abort();
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(text, sizeof(text),
+		 MIN_SRC "bind_password_file = %s\n", fifo);
+	assert_int_equal(load(text, &c, &e), -1);
+	assert_non_null(strstr(e.msg, "not a regular file"));
+	/* the config file itself */
+	err_clear(&e);
+	assert_int_equal(conf_load(&c, fifo, &e), -1);
+	assert_non_null(strstr(e.msg, "not a regular file"));
+	conf_free(&c);
+	unlink(fifo);
+	free(fifo);
+}
+
 int
 main(void)
 {
@@ -804,6 +874,8 @@ main(void)
 		cmocka_unit_test(test_secret_file),
 		cmocka_unit_test(test_no_secret_world_readable),
 		cmocka_unit_test(test_env_password),
+		cmocka_unit_test(test_url_password),
+		cmocka_unit_test(test_secret_fifo),
 		cmocka_unit_test(test_dump_round_trip),
 		cmocka_unit_test(test_ldif_source),
 		cmocka_unit_test(test_bounds),
