@@ -69,9 +69,10 @@ test: unit golden cli
 asan:
 	@$(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS="-O1 -g" unit golden
 
-# Short libFuzzer runs of the LDIF and filter parsers (skips without clang).
+# Short libFuzzer runs of every parser of outside input (skips without clang);
+# bench/fuzz_long.sh runs them for longer.
 fuzz:
-	@tests/fuzz/run.sh 15
+	@tests/fuzz/run.sh 5
 
 check: deps
 	@$(MAKE) --no-print-directory all
