@@ -26,13 +26,13 @@ compact(struct plan *p, const unsigned char *hold)
 }
 
 static long
-runs_after(const time_t *runs, size_t nruns, long long t)
+runs_since(const time_t *runs, size_t nruns, long long t)
 {
 	size_t i;
 	long k = 0;
 
 	for (i = 0; i < nruns; i++)
-		if ((long long)runs[i] > t)
+		if ((long long)runs[i] >= t)
 			k++;
 	return k;
 }
@@ -68,7 +68,13 @@ plan_time_guard(struct plan *p, const struct managed *m, time_t now,
 		    (r = managed_get(m, c->address)) == NULL ||
 		    r->disabled_at <= 0)
 			continue;   /* not a delete that follows a disable */
-		k = runs_after(runs, nruns, r->disabled_at);
+		/*
+		 * Runs started at or after the disable, the disabling run
+		 * itself among them (its start is the disable's time): minus
+		 * that one, plus this one, which sees the object gone too.
+		 * Seconds only: later runs in the same second still count.
+		 */
+		k = runs_since(runs, nruns, r->disabled_at);
 		if (k >= min_runs)
 			continue;
 		if (g->first_held == NULL) {

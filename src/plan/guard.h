@@ -12,7 +12,8 @@
  *     whatever it would record as "disabled at" is wrong.
  *  2. A delete after a disable needs both delete_after (in the plan
  *     already) and at least `min_runs` successful sync runs started after
- *     the disable: time alone is not evidence that the object is gone.
+ *     the disable, this one included: time alone is not evidence that the
+ *     object is gone.
  *
  * The caller gathers the run times from the state (state_history) and
  * passes them in; nothing here reads a clock or a file.
@@ -33,7 +34,8 @@ struct time_guard {
 	size_t deletes_held;   /* deletes dropped by rule 2 */
 	const char *first_held;  /* address of one held delete (borrowed
 				  * from the plan), or NULL */
-	long first_runs;       /* runs since that one's disable */
+	long first_runs;       /* runs since that one's disable, this one
+				* included */
 };
 
 /*
