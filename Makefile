@@ -24,7 +24,7 @@ LIBOBJS := $(filter-out $(B)/src/main.o,$(OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all demo check deps fuzz test unit golden cli integration asan bench clean
+.PHONY: all demo check deps fuzz faults test unit golden cli integration asan bench clean
 
 all: $(B)/dirsync
 
@@ -63,6 +63,11 @@ cli: all
 integration: all
 	@tests/integration/run.sh $(B)/dirsync
 
+# Faults injected on purpose; each case ends "nothing lost, the next run
+# converges" (tests/faults/run.sh; docs/security.md lists them).
+faults: all
+	@tests/faults/run.sh $(B)/dirsync
+
 test: unit golden cli
 
 # Unit and golden tests once more under ASan+UBSan, in their own build dir.
@@ -79,6 +84,7 @@ check: deps
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory faults
 	@$(MAKE) --no-print-directory integration
 
 bench: all

@@ -76,13 +76,14 @@ while [ "$n" -le "$total" ]; do
 		fi
 	fi
 	[ $bad -gt 5 ] && break
-	# each of the first 120 and the last 20 (the commits), every 7th between
-	if [ "$n" -lt 120 ] || [ "$n" -ge $((total - 20)) ]; then
+	# each of the first 40 and the last 20 (the commits), every 5th
+	# between: about 80 kills
+	if [ "$n" -lt 40 ] || [ "$n" -ge $((total - 20)) ]; then
 		n=$((n + 1))
-	elif [ $((n + 7)) -gt $((total - 20)) ]; then
+	elif [ $((n + 5)) -gt $((total - 20)) ]; then
 		n=$((total - 20))
 	else
-		n=$((n + 7))
+		n=$((n + 5))
 	fi
 done
 [ $bad = 0 ] && pass "kill-9-at-$points-of-$total-statements"

@@ -60,8 +60,10 @@ refused duplicate-dn "duplicate entry"
 : >"$S/dir.ldif"
 refused empty-file "empty"
 
-# 7. an export still being written while dirsync reads it
+# 7. an export still being written while dirsync reads it (30 MB of
+# comments at its end keep the read busy while the writer appends)
 cp "$S/whole.ldif" "$S/dir.ldif"
+python3 -c 'import sys; sys.stdout.write("# padding padding padding padding padding padding padding\n" * 500000)' >>"$S/dir.ldif"
 python3 - "$S/dir.ldif" "$S/writing" <<'PY' &
 import os, sys, time
 with open(sys.argv[1], 'ab') as f:
