@@ -1,0 +1,55 @@
+#!/bin/sh
+# The SQLite target locked by another writer, and read-only: each run
+# fails with exit 1 within the bound and applies nothing; the next run,
+# with the target free again, converges.
+. "$(dirname "$0")/lib.sh"
+
+case_begin target
+ds -q sync
+expect_rc first-sync 0
+changed_dir >"$S/dir.ldif"
+mkconf "$S/dir.ldif" "[safety]
+max_delete_percent ="
+dump >"$S/before.dump"
+
+# 1. another process holds the write lock for 30 s
+python3 - "$S/mail.db" "$S/locked" <<'PY' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+time.sleep(30)
+PY
+locker=$!
+while [ ! -f "$S/locked" ]; do sleep 0.05; done
+t0=$(date +%s)
+ds -q sync
+t1=$(date +%s)
+expect_rc locked-exit-1 1
+if [ $((t1 - t0)) -le 20 ]; then
+	pass "locked-gives-up-in-$((t1 - t0))s"
+else
+	fail locked-bounded "took $((t1 - t0)) s"
+fi
+expect_in locked-says-why "locked" "$S/err"
+kill "$locker" 2>/dev/null
+wait "$locker" 2>/dev/null
+unchanged locked-nothing-applied "$S/before.dump"
+snap before
+
+# 2. read-only: the mail database belongs to root, dirsync runs as nobody
+if id nobody >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+	chown -R nobody "$S"
+	chown root "$S/mail.db"
+	chmod 644 "$S/mail.db"
+	runuser -u nobody -- "$DIRSYNC" -q -c "$S/dirsync.conf" sync \
+		>"$S/out" 2>"$S/err"
+	rc=$?
+	expect_rc read-only-exit-1 1
+	expect_in read-only-says-why "readonly" "$S/err"
+	unchanged read-only-nothing-applied "$S/before.dump"
+	chown -R root "$S"
+else
+	echo "SKIP faults/target/read-only (needs root and a nobody user)"
+fi
+converged free-again
