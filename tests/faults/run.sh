@@ -27,7 +27,9 @@ bad=0
 for c in "$@"; do
 	case $c in */*) ;; *) c=$here/case_$c.sh ;; esac
 	echo "== $(basename "$c")"
-	out=$(sh "$c" 2>&1)
+	interp=sh
+	head -n 1 "$c" | grep -q bash && interp=bash
+	out=$($interp "$c" 2>&1)
 	st=$?
 	printf '%s\n' "$out"
 	if [ $st != 0 ] || printf '%s\n' "$out" | grep -q '^FAIL'; then
