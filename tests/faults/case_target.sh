@@ -5,12 +5,26 @@
 . "$(dirname "$0")/lib.sh"
 
 case_begin target
+umask 022
 ds -q sync
 expect_rc first-sync 0
+expect_eq modes "640 600" \
+	"$(stat -c %a "$S/mail.db") $(stat -c %a "$S/state.db")"
 changed_dir >"$S/dir.ldif"
 mkconf "$S/dir.ldif" "[safety]
 max_delete_percent ="
 dump >"$S/before.dump"
+
+# 0. a limit stop under -q still reaches stderr (cron mails it)
+mkconf "$S/dir.ldif" "[safety]
+max_total = 1"
+ds -q sync
+expect_rc limit-stop-quiet-exit-3 3
+expect_in limit-stop-quiet-on-stderr "safety limit max_total exceeded" "$S/err"
+expect_eq limit-stop-quiet-stdout-empty "" "$(cat "$S/out")"
+unchanged limit-stop-nothing-applied "$S/before.dump"
+mkconf "$S/dir.ldif" "[safety]
+max_delete_percent ="
 
 # 1. another process holds the write lock for 30 s
 python3 - "$S/mail.db" "$S/locked" <<'PY' &
