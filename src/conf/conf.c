@@ -152,6 +152,7 @@ static const struct opt opts[] = {
 	O_STR(target, token_file, F_SECRET_FILE),
 	O_STR(target, ca_file, 0),
 	O_BOOL(target, adopt),
+	O_DUR(target, statement_timeout, 1, DAY),
 
 	O_INT(passwords, min_length, 0, 1, 1024),
 	O_INT(passwords, min_classes, 0, 0, 4),
@@ -1250,6 +1251,7 @@ conf_defaults(struct conf *c)
 	c->target.url = xstrdup("sqlite:///var/lib/dirsync/mail.db");
 	c->target.schema = xstrdup("postfixadmin");
 	c->target.password_scheme = xstrdup("SHA512-CRYPT");
+	c->target.statement_timeout = 300;
 	c->passwords.min_length = 8;
 	c->passwords.min_classes = 3;
 	c->passwords.on_failure = PW_ACCEPT;

@@ -82,6 +82,7 @@ struct conf {
 		char *token_file;
 		char *ca_file;
 		bool adopt;
+		long statement_timeout; /* seconds (PostgreSQL) */
 	} target;
 
 	struct {

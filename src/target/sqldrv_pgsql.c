@@ -25,15 +25,19 @@
 #include "target/sqldrv.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <libpq-fe.h>
 
 #include "util/buf.h"
+#include "util/clock.h"
+#include "util/thread.h"
 #include "util/secret.h"
 #include "util/xalloc.h"
 
@@ -66,8 +70,26 @@ struct pg_stmt {
 	char name[24];        /* server-side prepared statement name */
 };
 
+/*
+ * A deadline on every call into the server, kept by a thread of its own:
+ * a stopped backend (SIGSTOP, a frozen VM) still has the kernel answer
+ * TCP, so neither keepalives nor the server's statement_timeout end the
+ * wait.  When a call runs past its deadline the thread shuts the socket
+ * down; libpq then returns "connection lost" and the caller reports it.
+ */
+struct pg_watch {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	bool started, stop, fired;
+	int fd;                 /* the socket while armed */
+	double deadline;        /* clock_seconds(); 0: disarmed */
+};
+
 struct sqldrv {
 	PGconn *conn;
+	long timeout;         /* statement_timeout, seconds */
+	struct pg_watch w;
 	char *url;            /* owned, kept for messages */
 	char server[300];     /* "host:port/db" for messages */
 	struct pg_stmt *stmts;
@@ -261,21 +283,20 @@ pg_connect_error(struct sqldrv *db, struct err *err)
  * lock:
  *  - lock_timeout 10 s, as SQLite's busy timeout: a row or table lock
  *    held by another session fails the statement with SQLSTATE 55P03;
- *  - statement_timeout 300 s: a statement the server runs for longer
- *    (a stuck plan, a full disk it waits on) fails with 57014;
+ *  - statement_timeout ([target] statement_timeout, default 300 s): a
+ *    statement the server runs for longer fails with 57014;
  *  - TCP keepalives after 10 s idle, every 5 s, 3 probes, and
  *    tcp_user_timeout 30 s: a host gone or a network cut is seen within
  *    about 30 s (libpq's connection parameters, PostgreSQL docs 34.1.2);
- *  - connect_timeout 10 s.
+ *  - connect_timeout 10 s;
+ *  - a backend that stops answering altogether (stopped, frozen) is cut
+ *    off by the watchdog PG_WATCH_GRACE seconds after statement_timeout.
  * The transaction is rolled back by the server in each case: nothing is
  * applied.  Values in the URL come later and win (an "options=" in the
  * URL replaces ours entirely).
  */
 #define PG_LOCK_TIMEOUT "10s"
-#define PG_STATEMENT_TIMEOUT "300s"
-#define PG_OPTIONS \
-	"-c lock_timeout=" PG_LOCK_TIMEOUT \
-	" -c statement_timeout=" PG_STATEMENT_TIMEOUT
+#define PG_WATCH_GRACE 10
 
 static int
 pg_connect(struct sqldrv *db, struct err *err)
@@ -289,24 +310,113 @@ pg_connect(struct sqldrv *db, struct err *err)
 	};
 	/* PGPASSWORD was taken out of the environment (util/secret.h) */
 	const char *pw = secret_env("PGPASSWORD");
+	char opts[160];
 	const char *vals[] = {
 		"10", "dirsync", "UTF8", "1", "10", "5", "3", "30000",
-		PG_OPTIONS, pw, db->url, NULL,
-	};
-	/* plan, test: the server itself refuses any write (kept by PQreset) */
-	const char *ro_vals[] = {
-		"10", "dirsync", "UTF8", "1", "10", "5", "3", "30000",
-		PG_OPTIONS " -c default_transaction_read_only=on", pw,
-		db->url, NULL,
+		opts, pw, db->url, NULL,
 	};
 
-	db->conn = PQconnectdbParams(keys, db->readonly ? ro_vals : vals, 1);
+	/* plan, test: the server itself refuses any write (kept by PQreset) */
+	snprintf(opts, sizeof(opts),
+		 "-c lock_timeout=%s -c statement_timeout=%lds%s",
+		 PG_LOCK_TIMEOUT, db->timeout,
+		 db->readonly ? " -c default_transaction_read_only=on" : "");
+	db->conn = PQconnectdbParams(keys, vals, 1);
 	if (db->conn == NULL)
 		return err_set(err, DS_E_NOMEM, "libpq: out of memory");
 	if (PQstatus(db->conn) != CONNECTION_OK)
 		return pg_connect_error(db, err);
 	pg_set_server(db);
 	return 0;
+}
+
+static void *
+pg_watch_main(void *arg)
+{
+	struct pg_watch *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		struct timespec ts;
+
+		if (w->deadline > 0 && clock_seconds() >= w->deadline &&
+		    !w->fired) {
+			shutdown(w->fd, SHUT_RDWR);
+			w->fired = true;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Arms the watchdog for one call into the server. */
+static void
+pg_watch_arm(struct sqldrv *db)
+{
+	struct pg_watch *w = &db->w;
+
+	if (!w->started) {
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cv, NULL);
+		if (thread_spawn(&w->th, pg_watch_main, w) != 0) {
+			pthread_cond_destroy(&w->cv);
+			pthread_mutex_destroy(&w->mu);
+			return;     /* no thread: the server-side bounds only */
+		}
+		w->started = true;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->fd = PQsocket(db->conn);
+	w->fired = false;
+	w->deadline = clock_seconds() + (double)db->timeout + PG_WATCH_GRACE;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Disarms it; when it fired, err says so (the call failed meanwhile). */
+static int
+pg_watch_disarm(struct sqldrv *db, int rc, struct err *err)
+{
+	struct pg_watch *w = &db->w;
+	bool fired;
+
+	if (!w->started)
+		return rc;
+	pthread_mutex_lock(&w->mu);
+	w->deadline = 0;
+	fired = w->fired;
+	w->fired = false;
+	pthread_mutex_unlock(&w->mu);
+	if (!fired || rc == 0)
+		return rc;      /* done just in time: the next call fails */
+	err->code = DS_OK;
+	err_where(err, "statement");
+	err_object(err, db->server);
+	return err_set(err, DS_E_TARGET,
+		       "no answer from the server within statement_timeout "
+		       "(%lds) + %ds: the connection was closed; the server "
+		       "rolls the transaction back, nothing applied (a "
+		       "stopped or frozen backend?)",
+		       db->timeout, PG_WATCH_GRACE);
+}
+
+static void
+pg_watch_stop(struct sqldrv *db)
+{
+	struct pg_watch *w = &db->w;
+
+	if (!w->started)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	w->started = false;
 }
 
 static void
@@ -338,9 +448,11 @@ pg_open(struct sqldrv **out, const char *url, const struct conf *conf,
 {
 	struct sqldrv *db;
 
-	(void)conf;
 	*out = NULL;
 	db = xcalloc(1, sizeof(*db));
+	db->timeout = conf != NULL && conf->target.statement_timeout > 0
+			      ? conf->target.statement_timeout
+			      : 300;
 	db->url = xstrdup(url);
 	db->readonly = readonly;
 	snprintf(db->server, sizeof(db->server), "%s", url);
@@ -369,6 +481,7 @@ pg_close(struct sqldrv *db)
 
 	if (db == NULL)
 		return;
+	pg_watch_stop(db);
 	PQfinish(db->conn);
 	for (i = 0; i < db->nbatches; i++) {
 		pg_batch_clear(&db->batches[i]);
@@ -464,9 +577,9 @@ pg_stmt_error(struct sqldrv *db, PGresult *res, bool in_tx, struct err *err)
 			       PG_LOCK_TIMEOUT, db->server);
 	if (strcmp(st, "57014") == 0)
 		return err_set(err, DS_E_TARGET,
-			       "%s (statement_timeout = %s, SQLSTATE 57014): "
+			       "%s (statement_timeout = %lds, SQLSTATE 57014): "
 			       "rolled back; the next run retries (%s)",
-			       prim, PG_STATEMENT_TIMEOUT, db->server);
+			       prim, db->timeout, db->server);
 	/* undefined table/column, wrong type: the schema is not ours */
 	if (strcmp(st, "42P01") == 0 || strcmp(st, "42703") == 0 ||
 	    strcmp(st, "42804") == 0 || strcmp(st, "42883") == 0)
@@ -1174,14 +1287,41 @@ pg_changes(struct sqldrv *db)
 	return db->changes;
 }
 
+/* The entry points, each under the watchdog. */
+static int
+pg_exec_w(struct sqldrv *db, const char *sql, struct err *err)
+{
+	pg_watch_arm(db);
+	return pg_watch_disarm(db, pg_exec(db, sql, err), err);
+}
+
+static int
+pg_query_w(struct sqldrv *db, const char *sql, int nparams,
+	   const char *const *params, sqldrv_row_cb cb, void *ctx,
+	   struct err *err)
+{
+	pg_watch_arm(db);
+	return pg_watch_disarm(
+		db, pg_query(db, sql, nparams, params, cb, ctx, err), err);
+}
+
+static int
+pg_queue_w(struct sqldrv *db, const char *sql, int nparams,
+	   const char *const *params, long want, struct err *err)
+{
+	pg_watch_arm(db);
+	return pg_watch_disarm(
+		db, pg_queue(db, sql, nparams, params, want, err), err);
+}
+
 const struct sqldrv_ops sqldrv_pgsql_ops = {
 	.name = "postgresql",
 	.scheme = "postgresql://",
 	.ddl = pg_ddl,
 	.open = pg_open,
-	.exec = pg_exec,
-	.query = pg_query,
+	.exec = pg_exec_w,
+	.query = pg_query_w,
 	.changes = pg_changes,
 	.close = pg_close,
-	.queue = pg_queue,
+	.queue = pg_queue_w,
 };

@@ -1,7 +1,9 @@
 #!/bin/sh
-# PostgreSQL: a row lock held by another session.  The sync waits at most
-# lock_timeout (10 s), exits 1 saying so, applies nothing; the next run,
-# the lock gone, converges.  Skips without PostgreSQL's server binaries.
+# PostgreSQL: a row lock held by another session (the sync waits at most
+# lock_timeout, 10 s), and the sync's own backend stopped (SIGSTOP) while
+# it waits (dirsync's watchdog cuts it off statement_timeout + 10 s after
+# the call).  Each exits 1 saying so and applies nothing; the next run
+# converges.  Skips without PostgreSQL's server binaries.
 . "$(dirname "$0")/lib.sh"
 CASE=pgsql
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
@@ -62,6 +64,52 @@ if cmp -s "$S/before.dump" "$S/now.dump"; then
 	pass locked-row-nothing-applied
 else
 	fail locked-row-nothing-applied "the mail database changed"
+fi
+pg_sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$locker" 2>/dev/null
+
+# the sync's own backend stops while it waits for the lock: neither
+# lock_timeout nor statement_timeout can fire in a stopped process
+mkconf "$S/dir.ldif" "[safety]
+max_delete_percent =
+[target]
+statement_timeout = 3s"
+$PG_PSQL -d mail -c "BEGIN; SELECT 1 FROM mailbox WHERE username = 'zoe.kowalski@example.com' FOR UPDATE; SELECT pg_sleep(60); COMMIT;" \
+	>/dev/null 2>&1 &
+locker=$!
+sleep 1
+t0=$(date +%s)
+"$DIRSYNC" -q -c "$S/dirsync.conf" sync >"$S/out" 2>"$S/err" &
+p=$!
+bpid=
+i=0
+while [ -z "$bpid" ] && [ $i -lt 100 ]; do
+	bpid=$(pg_sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'dirsync' AND wait_event_type = 'Lock'")
+	i=$((i + 1))
+	sleep 0.1
+done
+if [ -n "$bpid" ]; then
+	kill -STOP "$bpid"
+	wait $p
+	rc=$?
+	t1=$(date +%s)
+	kill -CONT "$bpid"
+	expect_rc stopped-backend-exit-1 1
+	if [ $((t1 - t0)) -le 25 ]; then
+		pass "stopped-backend-gives-up-in-$((t1 - t0))s"
+	else
+		fail stopped-backend-bounded "took $((t1 - t0)) s"
+	fi
+	expect_in stopped-backend-says-why "no answer from the server" "$S/err"
+	_dump_sorted >"$S/now.dump"
+	if cmp -s "$S/before.dump" "$S/now.dump"; then
+		pass stopped-backend-nothing-applied
+	else
+		fail stopped-backend-nothing-applied "the mail database changed"
+	fi
+else
+	wait $p
+	fail stopped-backend "the sync's backend was never seen waiting"
 fi
 pg_sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
 wait "$locker" 2>/dev/null
