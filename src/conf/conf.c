@@ -165,6 +165,7 @@ static const struct opt opts[] = {
 	O_INT(safety, max_alias_deletes, F_NOLIMIT, 0, LONG_MAX),
 	O_INT(safety, max_total, F_NOLIMIT, 0, LONG_MAX),
 	O_INT(safety, max_delete_percent, F_NOLIMIT, 0, 100),
+	O_INT(safety, max_member_removal_percent, F_NOLIMIT, 0, 100),
 	O_ENUM(safety, deprovision, deprov_names),
 	O_DUR(safety, delete_after, 0, 3650 * DAY),
 	O_INT(safety, delete_after_runs, 0, 0, 1000000),
@@ -1262,6 +1263,7 @@ conf_defaults(struct conf *c)
 	c->safety.max_alias_deletes = -1;
 	c->safety.max_total = -1;
 	c->safety.max_delete_percent = 10;
+	c->safety.max_member_removal_percent = 20;
 	c->safety.deprovision = DEPROV_DISABLE;
 	c->safety.delete_after = 30L * 86400;
 	c->safety.delete_after_runs = 3;

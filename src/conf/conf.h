@@ -99,6 +99,7 @@ struct conf {
 		long max_alias_deletes;
 		long max_total;
 		long max_delete_percent; /* -1 = no limit */
+		long max_member_removal_percent; /* per list; -1: none */
 		enum deprovision deprovision;
 		long delete_after;      /* seconds */
 		long delete_after_runs; /* sync runs since the disable */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plan/guard.h"
 #include "util/clock.h"
 #include "util/progress.h"
 
@@ -211,10 +212,18 @@ stage_limits(struct run *x)
 	struct run_result *r = x->r;
 	struct limit_hit *hit = &r->limit;
 
+	const char *list = NULL;
+
 	if (plan_check_limits(&r->plan, &x->c->safety,
 			      managed_objects(&x->r->managed),
-			      r->rules.in_scope, hit) == 0)
+			      r->rules.in_scope, hit) == 0 &&
+	    plan_check_members(&r->plan,
+			       x->c->safety.max_member_removal_percent, hit,
+			       &list) == 0)
 		return 0;
+	if (list != NULL)
+		log_warn("list %s would lose %ld members in this run", list,
+			 hit->planned);
 	if (!x->o->force_limits || !hit->forceable)
 		return err_set(&r->err, DS_E_LIMIT,
 			       "safety limit %s exceeded: allowed %ld, "

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/strmap.h"
 #include "util/xalloc.h"
 
 /* Drops the changes with hold[i] set, keeping the order and counters. */
@@ -35,6 +36,64 @@ runs_since(const time_t *runs, size_t nruns, long long t)
 		if ((long long)runs[i] >= t)
 			k++;
 	return k;
+}
+
+/* Members of `old` (comma-joined) not in `now`. */
+static size_t
+members_lost(const char *old, const char *now, size_t *nold)
+{
+	struct strmap keep = STRMAP_INIT;
+	char *buf = xstrdup(now != NULL ? now : ""), *tok, *save = NULL;
+	char *obuf = xstrdup(old != NULL ? old : "");
+	size_t lost = 0;
+
+	*nold = 0;
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save))
+		strmap_put(&keep, tok, tok);
+	for (tok = strtok_r(obuf, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		(*nold)++;
+		if (strmap_get(&keep, tok) == NULL)
+			lost++;
+	}
+	strmap_free(&keep);
+	free(buf);
+	free(obuf);
+	return lost;
+}
+
+int
+plan_check_members(const struct plan *p, long pct, struct limit_hit *hit,
+		   const char **list)
+{
+	size_t i, worst = 0;
+
+	memset(hit, 0, sizeof(*hit));
+	*list = NULL;
+	if (pct < 0)
+		return 0;
+	for (i = 0; i < p->n; i++) {
+		const struct change *c = &p->v[i];
+		size_t nold, lost, allowed;
+
+		if (c->op != OP_UPDATE || c->kind != MK_LIST ||
+		    !(c->fields & CH_GOTO))
+			continue;
+		lost = members_lost(c->old_gotos, c->gotos, &nold);
+		allowed = nold * (size_t)pct / 100;
+		if (allowed < PLAN_MEMBER_MIN - 1)
+			allowed = PLAN_MEMBER_MIN - 1;
+		if (lost <= allowed || lost <= worst)
+			continue;
+		worst = lost;
+		hit->limit = "max_member_removal_percent";
+		hit->allowed = (long)allowed;
+		hit->planned = (long)lost;
+		hit->forceable = true;
+		*list = c->address;
+	}
+	return *list != NULL;
 }
 
 int

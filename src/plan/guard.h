@@ -50,4 +50,18 @@ int plan_time_guard(struct plan *p, const struct managed *m, time_t now,
 		    time_t last_run, const time_t *runs, size_t nruns,
 		    long min_runs, struct time_guard *g);
 
+/*
+ * Member removals (issue 13): a list can shrink without any object
+ * leaving (a cut export, a filter or permission change hiding members),
+ * and the max_* limits count objects, not members.  A list that would
+ * lose more than `pct` percent of its members, and at least
+ * PLAN_MEMBER_MIN of them, in one run trips the limit
+ * "max_member_removal_percent" (forceable).  pct < 0: off.  Returns 1
+ * with *hit filled (planned: the members lost, allowed: the most allowed)
+ * and *list the list's address (borrowed from p), else 0.
+ */
+#define PLAN_MEMBER_MIN 10
+int plan_check_members(const struct plan *p, long pct, struct limit_hit *hit,
+		       const char **list);
+
 #endif

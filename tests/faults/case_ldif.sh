@@ -94,6 +94,19 @@ expect_in nul-value-warns "holds a NUL byte" "$S/err"
 expect_eq nul-value-no-mailbox "" \
 	"$(sqlite3 "$S/mail.db" "SELECT username FROM mailbox WHERE username LIKE 'nul.value%'")"
 
+# 9. a plain export (no trailer) cut at a line end inside its last entry,
+# a big list: the read looks whole, but the list would lose most of its
+# members without anyone leaving; max_member_removal_percent stops it
+awk 'BEGIN { RS = ""; ORS = "\n\n" } /dn: CN=All Staff,/ { next } { print }' \
+	"$S/whole.ldif" >"$S/dir.ldif"
+awk 'BEGIN { RS = ""; ORS = "\n\n" } /dn: CN=All Staff,/ { print }' "$S/whole.ldif" |
+	sed '/^member: CN=Sales,/q' >>"$S/dir.ldif"
+dump >"$S/before.dump"
+ds -q sync
+expect_rc list-shrinks-exit-3 3
+expect_in list-shrinks-says-why "max_member_removal_percent" "$S/err"
+unchanged list-shrinks-nothing-applied "$S/before.dump"
+
 # whole again: the next run converges
 cp "$S/whole.ldif" "$S/dir.ldif"
 converged whole-again

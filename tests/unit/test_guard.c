@@ -16,6 +16,7 @@
 #include "conf/conf.h"
 #include "plan/guard.h"
 #include "plan/plan.h"
+#include "util/buf.h"
 
 #define NOW 1800000000L
 #define DAY 86400L
@@ -159,6 +160,60 @@ test_enough_runs(void **state)
 	assert_int_equal(f->p.n, 2);
 }
 
+
+/* A list losing more than max_member_removal_percent of its members. */
+static void
+test_member_removals(void **state)
+{
+	struct plan p;
+	struct change *c;
+	struct limit_hit hit;
+	const char *list;
+	struct buf old = BUF_INIT, now = BUF_INIT;
+	int i;
+
+	(void)state;
+	plan_init(&p);
+	/* 100 members, 30 of them gone: over 20 % */
+	for (i = 0; i < 100; i++) {
+		buf_printf(&old, "%sm%03d@x.org", i ? "," : "", i);
+		if (i >= 30)
+			buf_printf(&now, "%sm%03d@x.org", i > 30 ? "," : "", i);
+	}
+	p.v = calloc(2, sizeof(*p.v));
+	p.n = 2;
+	c = &p.v[0];
+	c->op = OP_UPDATE;
+	c->kind = MK_LIST;
+	c->fields = CH_GOTO;
+	c->address = "all@x.org";
+	c->old_gotos = buf_str(&old);
+	c->gotos = buf_str(&now);
+	/* a small list losing half: under the 10-member floor */
+	c = &p.v[1];
+	c->op = OP_UPDATE;
+	c->kind = MK_LIST;
+	c->fields = CH_GOTO;
+	c->address = "small@x.org";
+	c->old_gotos = "a@x.org,b@x.org";
+	c->gotos = "a@x.org";
+	assert_int_equal(plan_check_members(&p, 20, &hit, &list), 1);
+	assert_string_equal(list, "all@x.org");
+	assert_string_equal(hit.limit, "max_member_removal_percent");
+	assert_int_equal(hit.planned, 30);
+	assert_int_equal(hit.allowed, 20);
+	assert_true(hit.forceable);
+	assert_int_equal(plan_check_members(&p, 30, &hit, &list), 0);
+	assert_int_equal(plan_check_members(&p, -1, &hit, &list), 0);
+	/* members added, none lost: fine at 0 % */
+	p.v[0].old_gotos = buf_str(&now);
+	p.v[0].gotos = buf_str(&old);
+	assert_int_equal(plan_check_members(&p, 0, &hit, &list), 0);
+	free(p.v);
+	buf_free(&old);
+	buf_free(&now);
+}
+
 int
 main(void)
 {
@@ -169,6 +224,7 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_enough_runs, setup,
 						teardown),
+		cmocka_unit_test(test_member_removals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
