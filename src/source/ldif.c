@@ -767,6 +767,37 @@ comment_line(struct ld *l, const char *line, size_t len, long lineno)
 	return 0;
 }
 
+/* The "dn:" line that starts an entry. */
+static int
+dn_line(struct ld *l, const char *line, size_t len, size_t nlen, long lineno)
+{
+	long n;
+
+	if (l->have_dn)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "second dn: in one entry (missing blank line?)");
+	n = get_value(l, line, len, nlen, lineno, "dn");
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno, "empty dn");
+	if (memchr(l->data + l->dlen, '\0', (size_t)n) != NULL)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "NUL byte in dn");
+	if (l->in_result)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "dn: inside ldapsearch's search result record "
+			      "(missing blank line?)");
+	l->have_dn = true;
+	l->dn_line = lineno;
+	l->dn_off = l->dlen;
+	l->dn_len = (size_t)n;
+	l->dlen += (size_t)n + 1;
+	l->seen_record = true;
+	l->nentries++;
+	return dn_seen(l, l->data + l->dn_off, lineno);
+}
+
 /* One logical line inside the file (not blank, not a comment). */
 static int
 do_line(struct ld *l, const char *line, size_t len, long lineno)
@@ -816,33 +847,8 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 			      "bad attribute name '%.*s'",
 			      (int)(nlen < 64 ? nlen : 64), line);
 
-	if (semi == 2 && memcmp(key, "dn", 2) == 0) {
-		if (l->have_dn)
-			return err_at(l->err, DS_E_PARSE, l->path, lineno,
-				      "second dn: in one entry (missing "
-				      "blank line?)");
-		n = get_value(l, line, len, nlen, lineno, "dn");
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return err_at(l->err, DS_E_PARSE, l->path, lineno,
-				      "empty dn");
-		if (memchr(l->data + l->dlen, '\0', (size_t)n) != NULL)
-			return err_at(l->err, DS_E_PARSE, l->path, lineno,
-				      "NUL byte in dn");
-		if (l->in_result)
-			return err_at(l->err, DS_E_PARSE, l->path, lineno,
-				      "dn: inside ldapsearch's search result "
-				      "record (missing blank line?)");
-		l->have_dn = true;
-		l->dn_line = lineno;
-		l->dn_off = l->dlen;
-		l->dn_len = (size_t)n;
-		l->dlen += (size_t)n + 1;
-		l->seen_record = true;
-		l->nentries++;
-		return dn_seen(l, l->data + l->dn_off, lineno);
-	}
+	if (semi == 2 && memcmp(key, "dn", 2) == 0)
+		return dn_line(l, line, len, nlen, lineno);
 	if (!l->have_dn &&
 	    (l->in_result || (semi == 6 && memcmp(key, "search", 6) == 0)))
 		return result_line(l, key, line, len, nlen, lineno);
