@@ -22,7 +22,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (conf_load(&c, path, &err) != 0) {
 		if (err.msg[0] == '\0' || err.code == DS_OK)
 			abort();
-		return 0;   /* conf_load freed it */
+		conf_free(&c);
+		return 0;
 	}
 	fp = open_memstream(&out, &n);
 	if (fp == NULL)

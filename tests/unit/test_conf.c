@@ -825,6 +825,7 @@ test_url_password(void **state)
 		assert_int_equal(e.line, 7);
 		assert_non_null(strstr(e.msg, "must not hold a password"));
 		assert_null(strstr(e.msg, "s3cr3t"));
+		conf_free(&c);
 	}
 	for (i = 0; good[i] != NULL; i++) {
 		snprintf(text, sizeof(text), MIN_SRC "[target]\nurl = %s\n",
@@ -850,6 +851,7 @@ test_secret_fifo(void **state)
 		 MIN_SRC "bind_password_file = %s\n", fifo);
 	assert_int_equal(load(text, &c, &e), -1);
 	assert_non_null(strstr(e.msg, "not a regular file"));
+	conf_free(&c);
 	/* the config file itself */
 	err_clear(&e);
 	assert_int_equal(conf_load(&c, fifo, &e), -1);
