@@ -27,13 +27,13 @@ compact(struct plan *p, const unsigned char *hold)
 }
 
 static long
-runs_since(const time_t *runs, size_t nruns, long long t)
+runs_after(const time_t *runs, size_t nruns, long long t)
 {
 	size_t i;
 	long k = 0;
 
 	for (i = 0; i < nruns; i++)
-		if ((long long)runs[i] >= t)
+		if ((long long)runs[i] > t)
 			k++;
 	return k;
 }
@@ -128,12 +128,12 @@ plan_time_guard(struct plan *p, const struct managed *m, time_t now,
 		    r->disabled_at <= 0)
 			continue;   /* not a delete that follows a disable */
 		/*
-		 * Runs started at or after the disable, the disabling run
-		 * itself among them (its start is the disable's time): minus
-		 * that one, plus this one, which sees the object gone too.
-		 * Seconds only: later runs in the same second still count.
+		 * Runs started after the disable (the disabling run started
+		 * in its second), plus this one, which sees the object gone
+		 * too.  Seconds only: a run in the same second as the
+		 * disable is not counted, which errs on the side of waiting.
 		 */
-		k = runs_since(runs, nruns, r->disabled_at);
+		k = runs_after(runs, nruns, r->disabled_at) + 1;
 		if (k >= min_runs)
 			continue;
 		if (g->first_held == NULL) {
