@@ -28,7 +28,6 @@ dump >"$S/base.dump"
 n=1
 bad=0
 committed=0
-xfail=0
 points=0
 while [ "$n" -le "$total" ]; do
 	restore base
@@ -36,14 +35,12 @@ while [ "$n" -le "$total" ]; do
 	FAULT_KILL_AT=$n LD_PRELOAD=$SHIM \
 		"$DIRSYNC" -q -c "$S/dirsync.conf" sync >"$S/out" 2>"$S/err"
 	krc=$?
-	after_commit=0
 	dump >"$S/killed.dump"
 	if [ "$krc" != 137 ]; then
 		fail "kill-at-$n" "exit $krc, wanted 137 (killed)"
 		bad=$((bad + 1))
 	elif cmp -s "$S/killed.dump" "$S/ref.dump"; then
 		committed=$((committed + 1))   # killed after the mail commit
-		after_commit=1
 	elif ! cmp -s "$S/killed.dump" "$S/base.dump" &&
 		! cmp -s "$S/killed.dump" "$S/ref.dump"; then
 		fail "kill-at-$n-all-or-nothing" "the mail database is half-changed"
@@ -60,15 +57,6 @@ while [ "$n" -le "$total" ]; do
 			fail "kill-at-$n-converges" "differs from an uninterrupted sync"
 			diff "$S/ref.dump" "$S/after.dump" | head -6 | sed 's/^/    /'
 			bad=$((bad + 1))
-		elif ! grep -q '^summary: 0 add, 0 update, 0 disable, 0 delete, 1 conflict, 0 error' "$S/out" &&
-			[ "$after_commit" = 1 ] && [ -z "${FAULTS_STRICT:-}" ] &&
-			grep -q 'does not manage it' "$S/out"; then
-			# issue 13 part 1 (ownership recorded in the mail
-			# transaction) is the lead's: until it lands, a kill
-			# between the two commits leaves rows unmanaged.
-			# FAULTS_STRICT=1 counts this as the failure it is.
-			echo "XFAIL faults/$CASE/kill-at-$n-between-the-commits: rows left unmanaged (issue 13: ownership recorded with the change)"
-			xfail=$((xfail + 1))
 		elif ! grep -q '^summary: 0 add, 0 update, 0 disable, 0 delete, 1 conflict, 0 error' "$S/out"; then
 			fail "kill-at-$n-converges" "the plan after recovery is not empty"
 			grep -E '^ |^summary|^conflict' "$S/out" | head -6 | sed 's/^/    /'

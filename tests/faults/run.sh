@@ -5,8 +5,7 @@
 # gone mid-read, ...) and then checks that nothing was lost and that the
 # next run converges.  Cases are case_*.sh next to this file (CASE: the
 # part after "case_"); they print SKIP, not FAIL, for what this machine
-# cannot run (no PostgreSQL, no slapd).  XFAIL lines name faults whose fix
-# is another part of issue 13; FAULTS_STRICT=1 counts them as failures.
+# cannot run (no PostgreSQL, no slapd).
 # docs/security.md lists every fault and the case proving it.
 set -u
 DIRSYNC=$(realpath "$1")
