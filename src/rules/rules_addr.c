@@ -325,6 +325,21 @@ alias_add(struct rules_ctx *x, const struct robj *o, struct aliases *al,
  * primary candidate: the first value in an accepted domain, else the
  * first value; -1 when there is none.  The strings in *v are malloc'd.
  */
+/*
+ * An address value with a NUL byte inside (possible in LDAP and base64
+ * LDIF) would be cut at it and become another address: refused, warned.
+ */
+static bool
+has_nul(struct rules_ctx *x, const struct robj *o, const char *attr,
+	const struct val *v)
+{
+	if (strlen(v->p) == v->len)
+		return false;
+	rules_warn(x, "%s: ignoring %s value '%s...': it holds a NUL byte",
+		   o->dn, attr, v->p);
+	return true;
+}
+
 static long
 mail_values(struct rules_ctx *x, const struct robj *o, char ***v, size_t *n)
 {
@@ -336,7 +351,11 @@ mail_values(struct rules_ctx *x, const struct robj *o, char ***v, size_t *n)
 	*n = 0;
 	for (i = 0; a != NULL && i < a->nvals; i++) {
 		const char *why;
-		char *addr = rules_norm_address_why(x->c, a->vals[i].p, &why);
+		char *addr;
+
+		if (has_nul(x, o, x->c->mapping.email_attribute, &a->vals[i]))
+			continue;
+		addr = rules_norm_address_why(x->c, a->vals[i].p, &why);
 
 		if (addr == NULL) {
 			rules_warn(x, "%s: ignoring %s value '%s': %s", o->dn,
@@ -372,6 +391,9 @@ alias_values(struct rules_ctx *x, const struct robj *o, struct aliases *al,
 			bool primary = false;
 			char *addr;
 
+			if (has_nul(x, o, x->c->mapping.alias_attributes.v[k],
+				    &a->vals[i]))
+				continue;
 			if (pl > 0) {
 				if (pl != 5 || strncasecmp(v, "smtp:", 5) != 0)
 					continue;   /* X500:, SIP:, x400: ... */

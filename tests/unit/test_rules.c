@@ -283,6 +283,31 @@ test_norm_address(void **state)
 	expect_norm(&f->c, buf, NULL);
 }
 
+/* A NUL inside an address value (LDAP, base64 LDIF) must not cut it. */
+static void
+test_nul_in_address_refused(void **state)
+{
+	struct fx *f = *state;
+	static const char mail[] = "x@example.com\0@other.org";
+	static const char proxy[] = "smtp:y@example.com\0@other.org";
+	struct val oc = {"user", 4}, cn = {"Nul", 3}, uac = {"512", 3};
+	struct val m = {mail, sizeof(mail) - 1};
+	struct val px[2] = {{proxy, sizeof(proxy) - 1},
+			    {"SMTP:nul@example.com", 20}};
+	struct attr a[5] = {
+		{"objectClass", 1, &oc}, {"cn", 1, &cn}, {"mail", 1, &m},
+		{"proxyAddresses", 2, px}, {"userAccountControl", 1, &uac},
+	};
+	struct entry e = {STAFF("Nul"), 5, a, "test"};
+
+	assert_int_equal(snapshot_add(&f->s, &e, NULL), 0);
+	apply(f);
+	absent(f, "x@example.com");
+	absent(f, "y@example.com");
+	want(f, MK_MAILBOX, "nul@example.com");
+	assert_true(warned(f, "holds a NUL byte") >= 2);
+}
+
 static void
 test_anchor(void **state)
 {
@@ -1304,6 +1329,7 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_norm_address),
+		T(test_nul_in_address_refused),
 		T(test_anchor),
 		T(test_smtp_primary_wins_over_mail),
 		T(test_mail_only_and_case),
