@@ -16,7 +16,7 @@ ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDSAN = -fsanitize=address,undefined
 endif
-LDLIBS = $(PKG_LIBS) -lcrypt -lm -pthread
+LDLIBS = $(PKG_LIBS) -lcrypt -largon2 -lm -pthread
 
 SRCS := $(sort $(wildcard src/*.c src/*/*.c))
 OBJS := $(SRCS:%.c=$(B)/%.o)

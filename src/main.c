@@ -25,6 +25,9 @@ static const char usage[] =
 	"  show RUN_ID [--json]\n"
 	"  rebuild-state         a new state database (ownership is kept in "
 	"the target)\n"
+	"  passwd-hook [--user ACCOUNT] [--no-confirm]\n"
+	"                        new password on stdin (Samba's check password "
+	"script)\n"
 	"\n"
 	"  -c FILE   config file (default " DIRSYNC_DEFAULT_CONF ")\n"
 	"  -v        more detail on stderr (twice for debug)\n"
@@ -46,6 +49,7 @@ static const struct {
 	{"history", cmd_history},
 	{"show", cmd_show},
 	{"rebuild-state", cmd_rebuild_state},
+	{"passwd-hook", cmd_passwd_hook},
 };
 
 int
@@ -97,11 +101,6 @@ main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[optind], commands[i].name) == 0)
 			return commands[i].fn(&g, argc - optind, argv + optind);
-	if (strcmp(argv[optind], "passwd-hook") == 0) {
-		fprintf(stderr, "dirsync: '%s' is not in this version\n",
-			argv[optind]);
-		return 2;
-	}
 	fprintf(stderr, "dirsync: unknown command '%s'\n\n%s", argv[optind],
 		usage);
 	return 2;

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "cli/sync.h"
+#include "passwd/pwdeliver.h"
 #include "report/notify.h"
 #include "util/lock.h"
 #include "util/clock.h"
@@ -195,6 +196,7 @@ daemon_run_once(struct daemon *d)
 
 	/* a SIGTERM now must reach sync_run at once */
 	sigprocmask(SIG_SETMASK, &d->waitmask, NULL);
+	pw_deliver_before_sync(&d->c);
 	rc = sync_run(&d->c, &o, &res);
 	sigprocmask(SIG_BLOCK, &d->blocked, NULL);
 

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/daemon.h"
 #include "cli/sync.h"
+#include "passwd/pwdeliver.h"
 #include "report/notify.h"
 #include "util/lock.h"
 #include "util/log.h"
@@ -129,6 +130,9 @@ cmd_sync(const struct cli_globals *g, int argc, char **argv)
 			return 1;
 		}
 	}
+	/* passwords first: they are ahead of any other change */
+	if (!o.dry_run)
+		pw_deliver_before_sync(&c);
 	rc = sync_run(&c, &o, &res);
 	lock_release(lockfd);
 	if (!o.dry_run && notify_send(&c, res.report, rc, &err) != 0)

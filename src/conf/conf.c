@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "util/secret.h"
+#include "passwd/passwd.h"
 #include "util/xalloc.h"
 
 /* Bounds on what we read: a config file is small and written by people. */
@@ -1178,6 +1179,20 @@ cross_check(const struct conf *c, const long *seen, struct err *err)
 			      "[target] url '%s' for type = scim must start "
 			      "with https://",
 			      url ? url : "");
+
+	{
+		enum pw_scheme ps;
+
+		if (pw_scheme_parse(c->target.password_scheme, &ps) != 0)
+			return err_at(err, DS_E_CONFIG, f,
+				      key_line(seen, "target",
+					       "password_scheme"),
+				      "[target] password_scheme '%s' must be "
+				      "SHA512-CRYPT, BLF-CRYPT or ARGON2ID",
+				      c->target.password_scheme
+					      ? c->target.password_scheme
+					      : "");
+	}
 
 	/*
 	 * Without accepted domains every address would be "ours": aliases in

@@ -103,6 +103,8 @@ static const char SQL_ALIAS_GOTO[] =
 	"UPDATE alias SET goto = $2, modified = $3 WHERE address = $1";
 static const char SQL_ALIAS_ACTIVE[] =
 	"UPDATE alias SET active = $2, modified = $3 WHERE address = $1";
+static const char SQL_MAILBOX_PASSWORD[] =
+	"UPDATE mailbox SET password = $2, modified = $3 WHERE username = $1";
 static const char SQL_DEL_MAILBOX[] = "DELETE FROM mailbox WHERE username = $1";
 static const char SQL_DEL_ALIAS[] = "DELETE FROM alias WHERE address = $1";
 
@@ -653,6 +655,53 @@ sql_record_managed(struct target *t, const struct managed *import,
 				now, err);
 }
 
+/*
+ * One mailbox row's password, in a transaction of its own (never inside a
+ * sync's: the hook and the queue call it on their own connection).  Not
+ * through run(): a pipelining driver would name the statement's
+ * parameters in a late error, and the hash must never reach a message.
+ * No such row: DS_E_TARGET with lib_rc 0.
+ */
+static int
+sql_set_password(struct target *t, const char *address, const char *hash,
+		 struct err *err)
+{
+	const char *p[] = {address, hash, t->now};
+	long got;
+
+	if (t->readonly || t->db == NULL || t->in_tx)
+		return err_set(err, DS_E_INTERNAL,
+			       "set_password: target read-only or busy");
+	err_where(err, "set password");
+	if (t->drv->exec(t->db, "BEGIN", err) != 0)
+		return -1;
+	if (t->drv->query(t->db, SQL_MAILBOX_PASSWORD, 3, p, NULL, NULL,
+			  err) != 0)
+		goto fail;
+	got = t->drv->changes(t->db);
+	if (got != 1) {
+		err_object(err, address);
+		err->lib_rc = 0;
+		err_set(err, DS_E_TARGET, "%ld mailbox rows for this address, "
+			"expected 1", got);
+		goto fail;
+	}
+	if (t->drv->exec(t->db, "COMMIT", err) != 0)
+		goto fail;
+	return 0;
+fail:
+	{
+		struct err e2;
+
+		err_clear(&e2);
+		t->drv->exec(t->db, "ROLLBACK", &e2);
+	}
+	err_where(err, "set password");
+	if (err->object[0] == '\0')
+		err_object(err, address);
+	return -1;
+}
+
 /* Domain rows first: mailboxes and aliases refer to them (foreign keys
  * in a Postfixadmin schema). */
 static int
@@ -663,7 +712,7 @@ sql_apply_rank(const struct change *ch)
 
 const struct target_ops target_sql_ops = {
 	.name = "sql",
-	.caps = TCAP_TRANSACTIONAL | TCAP_DOMAINS,
+	.caps = TCAP_TRANSACTIONAL | TCAP_DOMAINS | TCAP_PASSWORDS,
 	.open = sql_open,
 	.load = sql_load,
 	.begin = sql_begin,
@@ -674,4 +723,5 @@ const struct target_ops target_sql_ops = {
 	.apply_rank = sql_apply_rank,
 	.load_managed = sql_load_managed,
 	.record_managed = sql_record_managed,
+	.set_password = sql_set_password,
 };

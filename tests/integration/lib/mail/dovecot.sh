@@ -7,6 +7,11 @@
 #   dv_auth ADDR PASSWORD  `doveadm auth test`
 #   maildir_count ADDR     messages in ADDR's maildir (new + cur)
 #
+# Optional: DV_AUTH names the auth example (default 10-dirsync.conf;
+# 10-dirsync-ldap.conf for the pass-through to the directory, whose
+# dovecot-ldap.conf.ext the test writes into $T/dovecot first); IMAP_PORT
+# adds an IMAP listener on 127.0.0.1.
+#
 # 10-dirsync.conf and dovecot-sql-*.conf.ext come from examples/dovecot,
 # with only paths, host, password and the LMTP listener replaced.
 
@@ -36,24 +41,35 @@ dovecot_start() {
 	_dv_example "dovecot-sql-$DV_BACKEND.conf.ext" \
 	    >"$DV_DIR/dovecot-sql-$DV_BACKEND.conf.ext"
 	# the example names the SQLite file; the LMTP socket becomes TCP
-	_dv_example 10-dirsync.conf |
+	_dv_example "${DV_AUTH:-10-dirsync.conf}" |
 	    sed -e "s#dovecot-sql-sqlite.conf.ext#dovecot-sql-$DV_BACKEND.conf.ext#" \
 		-e "s/^first_valid_uid = .*/first_valid_uid = $uid/" \
 		-e "s/^last_valid_uid = .*/last_valid_uid = $uid/" \
-		-e '/^service lmtp {/,/^}/d' >"$DV_DIR/10-dirsync.conf"
+		-e '/^service lmtp {/,/^}/d' \
+		-e '/^service auth {/,/^}/d' >"$DV_DIR/10-dirsync.conf"
+	dv_imap=""
+	[ -n "${IMAP_PORT:-}" ] && dv_imap="service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $IMAP_PORT
+  }
+}"
 	cat >"$DV_DIR/dovecot.conf" <<EOF
 instance_name = dirsync-test-$(basename "$T")
 base_dir = $DV_DIR/run
 state_dir = $DV_DIR/state
 log_path = $T/dovecot.log
 listen = 127.0.0.1
-protocols = lmtp
+protocols = lmtp${IMAP_PORT:+ imap}
 ssl = no
 default_internal_user = dovecot
 default_login_user = dovenull
 disable_plaintext_auth = no
 auth_mechanisms = plain
+# tests poll for a login that is about to work: no 2 s penalty per miss
+auth_failure_delay = 0
 !include $DV_DIR/10-dirsync.conf
+$dv_imap
 service lmtp {
   inet_listener lmtp {
     address = 127.0.0.1

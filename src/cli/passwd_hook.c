@@ -1,0 +1,423 @@
+/*
+ * passwd_hook.c - `dirsync passwd-hook`: a new password on stdin becomes
+ * the hash of one mailbox row.
+ *
+ * Made for Samba AD's `check password script` (smb.conf(5)), which runs
+ * it with the new password on stdin and the account in
+ * SAMBA_CPS_ACCOUNT_NAME / SAMBA_CPS_USER_PRINCIPAL_NAME, BEFORE the
+ * change is committed, and refuses the change when it exits non-zero.
+ * So the hook never writes the hash itself: it queues it as pending
+ * (pwqueue.h) with the account's pwdLastSet as it is now, exits, and a
+ * detached helper (double fork, no inherited descriptors, so Samba does
+ * not wait for it) polls the directory until pwdLastSet moves, then
+ * writes the hash through the target's set_password().  A change the DC
+ * refuses after the hook said yes never moves pwdLastSet, and its hash is
+ * dropped (pwdeliver.h).  When the helper cannot finish (target down), the
+ * next `dirsync sync` does.  `--no-confirm` is for agents that call the
+ * hook after the change happened: the hash is written at once.
+ *
+ * The plaintext is read into locked, non-dumpable memory (passwd.h),
+ * hashed, and wiped; the process is made non-dumpable first.  It is never
+ * logged, put in argv or an environment, or stored; only the final hash
+ * is queued, in a 0600 file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "passwd/passwd.h"
+#include "passwd/pwdeliver.h"
+#include "passwd/pwdir.h"
+#include "passwd/pwqueue.h"
+#include "state/state.h"
+#include "target/target.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* How long the background helper waits for the directory to show the
+ * change (Samba commits right after the hook exits: milliseconds). */
+#define CONFIRM_WAIT_S 60
+
+static const char hook_usage[] =
+	"usage: dirsync [-c FILE] passwd-hook [--user ACCOUNT] [--no-confirm]"
+	"\n"
+	"  the new password on stdin; the account from --user or Samba's\n"
+	"  SAMBA_CPS_ACCOUNT_NAME / SAMBA_CPS_USER_PRINCIPAL_NAME\n";
+
+struct hook {
+	struct conf c;
+	const char *account;
+	bool no_confirm;
+	bool from_samba;       /* the account came from Samba's environment */
+	bool reject;           /* [passwords] on_failure = reject */
+	char *address;         /* the managed mailbox */
+	struct pw_account acct;
+	char hash[PW_HASH_MAX];
+	char ebuf[1400];
+};
+
+/* 0: the file is missing or safe; -1: group- or world-writable. */
+static int
+check_not_writable(const char *what, const char *path)
+{
+	struct stat sb;
+
+	if (path == NULL || stat(path, &sb) != 0)
+		return 0;
+	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		log_err("%s: %s is writable by group or others (mode %04o): "
+			"refusing to take passwords",
+			path, what, (unsigned)(sb.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Which mailbox the account is: 0 found (h->address set), 1 not ours
+ * (unknown, ambiguous, unmanaged or out of scope: logged), -1 error.
+ */
+static int
+resolve(struct hook *h, struct err *err)
+{
+	struct pw_dir *dir = NULL;
+	struct state *st = NULL;
+	long long disabled_at = 0;
+	int rc = -1;
+
+	if (pw_dir_open(&dir, &h->c, err) != 0)
+		goto done;
+	if (pw_dir_lookup(dir, h->account, &h->acct, err) != 0)
+		goto done;
+	if (!h->acct.found) {
+		log_info("account %s: %s in the directory; password not "
+			 "synced", h->account,
+			 h->acct.matches ? "more than one object" : "not found");
+		rc = 1;
+		goto done;
+	}
+	if (state_open(&st, h->c.state.path, true, err) != 0 ||
+	    state_mailbox_of(st, h->acct.anchor, &h->address, &disabled_at,
+			     err) != 0)
+		goto done;
+	if (h->address == NULL || disabled_at != 0) {
+		log_info("account %s (%s): %s; password not synced",
+			 h->account, h->acct.dn,
+			 h->address == NULL ? "no mailbox managed by dirsync"
+					    : "its mailbox is out of scope");
+		rc = 1;
+		goto done;
+	}
+	rc = 0;
+done:
+	state_close(st);
+	pw_dir_close(dir);
+	return rc;
+}
+
+/* Writes the hash now (--no-confirm).  0 or -1 with err. */
+static int
+write_now(struct hook *h, struct err *err)
+{
+	const struct target_ops *tops = target_ops_for(&h->c, err);
+	struct target *t = NULL;
+	int rc;
+
+	if (tops == NULL)
+		return -1;
+	if (tops->set_password == NULL || !(tops->caps & TCAP_PASSWORDS))
+		return err_set(err, DS_E_CONFIG, "target type '%s' takes no "
+			       "passwords", tops->name);
+	if (tops->open(&t, &h->c, false, err) != 0)
+		return -1;
+	rc = tops->set_password(t, h->address, h->hash, err);
+	tops->close(t);
+	return rc;
+}
+
+/* reject: the mail system must be reachable now, or the DC refuses. */
+static int
+probe_target(struct hook *h, struct err *err)
+{
+	const struct target_ops *tops = target_ops_for(&h->c, err);
+	struct target *t = NULL;
+
+	if (tops == NULL || tops->open(&t, &h->c, true, err) != 0)
+		return -1;
+	tops->close(t);
+	return 0;
+}
+
+static int
+queue(struct hook *h, bool confirmed, struct err *err)
+{
+	struct pwq *q = NULL;
+	struct pwq_row r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.address = h->address;
+	r.account = h->account;
+	r.anchor = h->acct.anchor;
+	r.hash = h->hash;
+	r.before = h->acct.changed;
+	r.confirmed = confirmed;
+	r.queued_at = (long long)time(NULL);
+	if (pwq_open(&q, h->c.state.path, true, err) != 0)
+		return -1;
+	rc = pwq_put(q, &r, err);
+	pwq_close(q);
+	return rc;
+}
+
+/*
+ * The detached helper: double fork, new session, stdio on /dev/null and
+ * every other descriptor closed, so the caller (Samba) sees EOF and the
+ * exit at once.  Logs to syslog.  Only the hash is in its memory.
+ */
+static void
+spawn_confirmer(struct hook *h)
+{
+	struct pw_deliver_result res;
+	struct err err;
+	pid_t pid = fork();
+	int status, fd;
+	long waited_ms = 0, step;
+
+	if (pid < 0) {
+		log_warn("cannot start the confirmation helper (%s): the "
+			 "next sync delivers the password", strerror(errno));
+		return;
+	}
+	if (pid > 0) {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	if (setsid() < 0 || fork() != 0)
+		_exit(0);
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	closefrom(3);
+	log_init("dirsync-passwd", 0, 1);
+	explicit_bzero(h->hash, sizeof(h->hash));   /* the queue has it */
+	for (;;) {
+		err_clear(&err);
+		if (pw_deliver(&h->c, h->address, &res, &err) != 0)
+			log_warn("%s", err_fmt(&err, h->ebuf, sizeof(h->ebuf)));
+		if (res.left == 0 || waited_ms >= CONFIRM_WAIT_S * 1000L)
+			break;
+		/* Samba commits right after the hook: poll often at first */
+		step = waited_ms < 5000 ? 100 : 1000;
+		usleep((useconds_t)step * 1000);
+		waited_ms += step;
+	}
+	if (res.left > 0)
+		log_info("password of %s still queued after %ds: the next "
+			 "sync retries", h->address, CONFIRM_WAIT_S);
+	_exit(0);
+}
+
+/* A failure the mail system cannot absorb: the exit code under reject. */
+static int
+refuse_or_accept(struct hook *h, const char *what)
+{
+	if (h->reject) {
+		log_err("account %s: %s; refusing the change "
+			"([passwords] on_failure = reject)", h->account, what);
+		return 1;
+	}
+	log_warn("account %s: %s; the change goes through, the mail "
+		 "password stays as it was ([passwords] on_failure = accept)",
+		 h->account, what);
+	return 0;
+}
+
+static int
+parse_args(struct hook *h, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"user", required_argument, NULL, 'u'},
+		{"no-confirm", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "u:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'u':
+			h->account = optarg;
+			break;
+		case 'n':
+			h->no_confirm = true;
+			break;
+		case 'h':
+			fputs(hook_usage, stdout);
+			return 0;
+		default:
+			fputs(hook_usage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fputs(hook_usage, stderr);
+		return 2;
+	}
+	if (h->account == NULL || *h->account == '\0') {
+		h->account = getenv("SAMBA_CPS_ACCOUNT_NAME");
+		h->from_samba = true;
+	}
+	if (h->account == NULL || *h->account == '\0')
+		h->account = getenv("SAMBA_CPS_USER_PRINCIPAL_NAME");
+	if (h->account == NULL || *h->account == '\0') {
+		log_err("passwd-hook: no account (--user, or "
+			"SAMBA_CPS_ACCOUNT_NAME from Samba)");
+		return 2;
+	}
+	return -1;
+}
+
+/*
+ * A new change supersedes whatever is queued for the mailbox: a hash the
+ * DC refused after the hook said yes must not be confirmed by this
+ * change's pwdLastSet, whatever becomes of this one.
+ */
+static int
+forget_queued(struct hook *h, struct err *err)
+{
+	struct pwq *q = NULL;
+	int rc;
+
+	if (pwq_open(&q, h->c.state.path, false, err) != 0)
+		return -1;
+	if (q == NULL)
+		return 0;
+	rc = pwq_forget(q, h->address, err);
+	pwq_close(q);
+	return rc;
+}
+
+/* After the account resolved: policy, hash, then queue or write. */
+static int
+take(struct hook *h, struct pw_secret *pw, struct err *err)
+{
+	enum pw_scheme scheme;
+	const char *why;
+
+	if (pw_scheme_parse(h->c.target.password_scheme, &scheme) != 0) {
+		log_err("%s: [target] password_scheme '%s' is not one of "
+			"SHA512-CRYPT, BLF-CRYPT, ARGON2ID", h->c.path,
+			h->c.target.password_scheme);
+		return 2;
+	}
+	if (forget_queued(h, err) != 0)
+		return refuse_or_accept(h, err_fmt(err, h->ebuf,
+						   sizeof(h->ebuf)));
+	if (pw_policy_check(pw->p, pw->len, h->c.passwords.min_length,
+			    h->c.passwords.min_classes, &why) != 0)
+		return refuse_or_accept(h, why);
+	if (pw_hash(scheme, pw, h->hash, sizeof(h->hash), err) != 0)
+		return refuse_or_accept(h, err_fmt(err, h->ebuf,
+						   sizeof(h->ebuf)));
+	pw_secret_free(pw);
+
+	if (h->no_confirm) {
+		if (write_now(h, err) == 0) {
+			log_info("account %s: password of %s written to the "
+				 "mail system", h->account, h->address);
+			return 0;
+		}
+		log_warn("%s", err_fmt(err, h->ebuf, sizeof(h->ebuf)));
+		if (h->reject)
+			return refuse_or_accept(h, "the mail system did not "
+						   "take the password");
+		err_clear(err);
+		if (queue(h, true, err) != 0)
+			return refuse_or_accept(h, err_fmt(err, h->ebuf,
+							   sizeof(h->ebuf)));
+		log_info("account %s: password of %s queued for the next "
+			 "sync", h->account, h->address);
+		return 0;
+	}
+	if (h->reject && probe_target(h, err) != 0) {
+		log_warn("%s", err_fmt(err, h->ebuf, sizeof(h->ebuf)));
+		return refuse_or_accept(h, "the mail system is unreachable");
+	}
+	if (queue(h, false, err) != 0)
+		return refuse_or_accept(h, err_fmt(err, h->ebuf,
+						   sizeof(h->ebuf)));
+	log_info("account %s: password of %s queued until the directory "
+		 "confirms the change", h->account, h->address);
+	spawn_confirmer(h);
+	return 0;
+}
+
+int
+cmd_passwd_hook(const struct cli_globals *g, int argc, char **argv)
+{
+	struct pw_secret pw;
+	struct hook h;
+	struct err err;
+	int rc;
+
+	pw_harden_process();
+	/* what happened to each change is worth a line in the DC's log */
+	log_init("dirsync", g->verbose > 1 ? g->verbose : 1, 0);
+	memset(&pw, 0, sizeof(pw));
+	memset(&h, 0, sizeof(h));
+	err_clear(&err);
+	if ((rc = parse_args(&h, argc, argv)) >= 0)
+		return rc;
+	/* Samba keeps the script's stderr only at a high debug level */
+	if (h.from_samba)
+		log_init("dirsync", g->verbose > 1 ? g->verbose : 1, 1);
+	if (pw_secret_read(STDIN_FILENO, &pw, &err) != 0) {
+		log_err("passwd-hook: %s", err_fmt(&err, h.ebuf,
+						   sizeof(h.ebuf)));
+		return 1;
+	}
+	if ((rc = cli_load_conf(g, &h.c)) != 0) {
+		pw_secret_free(&pw);
+		return rc;
+	}
+	h.reject = h.c.passwords.on_failure == PW_REJECT;
+	if (check_not_writable("config file", h.c.path) != 0 ||
+	    check_not_writable("state database", h.c.state.path) != 0) {
+		rc = 2;
+		goto done;
+	}
+	switch (resolve(&h, &err)) {
+	case 0:
+		rc = take(&h, &pw, &err);
+		break;
+	case 1:
+		rc = 0;
+		break;
+	default:
+		log_warn("%s", err_fmt(&err, h.ebuf, sizeof(h.ebuf)));
+		rc = refuse_or_accept(&h, "the account could not be looked "
+					  "up");
+		break;
+	}
+done:
+	pw_secret_free(&pw);
+	explicit_bzero(h.hash, sizeof(h.hash));
+	pw_account_free(&h.acct);
+	free(h.address);
+	conf_free(&h.c);
+	return rc;
+}
