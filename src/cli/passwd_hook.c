@@ -33,12 +33,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "engine/engine.h"
 #include "passwd/passwd.h"
 #include "passwd/pwdeliver.h"
 #include "passwd/pwdir.h"
 #include "passwd/pwqueue.h"
-#include "state/state.h"
-#include "target/target.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -89,7 +88,6 @@ static int
 resolve(struct hook *h, struct err *err)
 {
 	struct pw_dir *dir = NULL;
-	struct state *st = NULL;
 	long long disabled_at = 0;
 	int rc = -1;
 
@@ -104,10 +102,21 @@ resolve(struct hook *h, struct err *err)
 		rc = 1;
 		goto done;
 	}
-	if (state_open(&st, h->c.state.path, true, err) != 0 ||
-	    state_mailbox_of(st, h->acct.anchor, &h->address, &disabled_at,
-			     err) != 0)
+	if (engine_mailbox_of(&h->c, h->acct.anchor, &h->address,
+			      &disabled_at, err) != 0) {
+		/*
+		 * The target holds the record of which mailbox is whose and
+		 * cannot answer now: the hash is queued under the account's
+		 * anchor, and the next sync finds the mailbox (pwdeliver.c).
+		 */
+		log_info("account %s: the mail system cannot say which "
+			 "mailbox is its (%s); handled as unreachable",
+			 h->account, err->msg);
+		h->address = pw_anchor_key(h->acct.anchor);
+		err_clear(err);
+		rc = 0;
 		goto done;
+	}
 	if (h->address == NULL || disabled_at != 0) {
 		log_info("account %s (%s): %s; password not synced",
 			 h->account, h->acct.dn,
@@ -118,7 +127,6 @@ resolve(struct hook *h, struct err *err)
 	}
 	rc = 0;
 done:
-	state_close(st);
 	pw_dir_close(dir);
 	return rc;
 }
@@ -127,33 +135,14 @@ done:
 static int
 write_now(struct hook *h, struct err *err)
 {
-	const struct target_ops *tops = target_ops_for(&h->c, err);
-	struct target *t = NULL;
-	int rc;
-
-	if (tops == NULL)
-		return -1;
-	if (tops->set_password == NULL || !(tops->caps & TCAP_PASSWORDS))
-		return err_set(err, DS_E_CONFIG, "target type '%s' takes no "
-			       "passwords", tops->name);
-	if (tops->open(&t, &h->c, false, err) != 0)
-		return -1;
-	rc = tops->set_password(t, h->address, h->hash, err);
-	tops->close(t);
-	return rc;
+	return engine_set_password(&h->c, h->address, h->hash, err);
 }
 
 /* reject: the mail system must be reachable now, or the DC refuses. */
 static int
 probe_target(struct hook *h, struct err *err)
 {
-	const struct target_ops *tops = target_ops_for(&h->c, err);
-	struct target *t = NULL;
-
-	if (tops == NULL || tops->open(&t, &h->c, true, err) != 0)
-		return -1;
-	tops->close(t);
-	return 0;
+	return engine_probe_target(&h->c, err);
 }
 
 static int

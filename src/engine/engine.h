@@ -133,4 +133,20 @@ struct rebuild {
 int engine_rebuild_state(const struct conf *c, struct rebuild *out,
 			 struct err *err);
 
+/*
+ * For `dirsync passwd-hook` (password.c).  engine_mailbox_of(): the
+ * mailbox dirsync manages for a directory object (anchor), asked of the
+ * target's own record, else the state; *address malloc'd or NULL, and
+ * *disabled_at 0 when it is active.  engine_set_password(): one hash
+ * ({SCHEME} prefix) written now through the target (DS_E_CONFIG for a
+ * target that takes no passwords).  engine_probe_target(): the target
+ * opens (read-only), nothing else.
+ */
+int engine_mailbox_of(const struct conf *c, const char *anchor,
+		      char **address, long long *disabled_at,
+		      struct err *err);
+int engine_set_password(const struct conf *c, const char *address,
+			const char *hash, struct err *err);
+int engine_probe_target(const struct conf *c, struct err *err);
+
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/engine.h"
 #include "passwd/pwdir.h"
 #include "passwd/pwqueue.h"
 #include "target/target.h"
@@ -160,6 +161,7 @@ confirm(struct run *r, struct qrow *x)
 static void
 deliver_one(struct run *r, const struct qrow *x)
 {
+	char *mailbox = NULL;
 	struct err e;
 
 	err_clear(&e);
@@ -181,7 +183,25 @@ deliver_one(struct run *r, const struct qrow *x)
 		r->res->left++;
 		return;
 	}
-	if (r->tops->set_password(r->tgt, x->address, x->hash, &e) != 0) {
+	if (pw_is_anchor_key(x->address)) {
+		long long disabled_at;
+
+		if (engine_mailbox_of(r->c, x->anchor, &mailbox, &disabled_at,
+				      &e) != 0) {
+			keep_first(r, &e);
+			r->res->left++;
+			return;
+		}
+		if (mailbox == NULL || disabled_at != 0) {
+			free(mailbox);
+			drop(r, x, "the account has no active mailbox "
+				   "managed by dirsync");
+			return;
+		}
+	}
+	if (r->tops->set_password(r->tgt, mailbox ? mailbox : x->address,
+				  x->hash, &e) != 0) {
+		free(mailbox);
 		if (e.code == DS_E_TARGET && e.lib_rc == 0) {
 			drop(r, x, "the mailbox row is gone from the target");
 			return;
@@ -194,7 +214,8 @@ deliver_one(struct run *r, const struct qrow *x)
 		keep_first(r, &e);
 	r->res->delivered++;
 	log_info("password of %s (account %s) written to the mail system",
-		 x->address, x->account);
+		 mailbox ? mailbox : x->address, x->account);
+	free(mailbox);
 }
 
 int

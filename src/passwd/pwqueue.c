@@ -24,6 +24,18 @@ static const char pwq_ddl[] =
 	" queued_at INTEGER NOT NULL);";
 
 char *
+pw_anchor_key(const char *anchor)
+{
+	return xasprintf("anchor:%s", anchor);
+}
+
+bool
+pw_is_anchor_key(const char *address)
+{
+	return strncmp(address, "anchor:", 7) == 0;
+}
+
+char *
 pwq_path(const char *state_path)
 {
 	return xasprintf("%s.passwords", state_path);

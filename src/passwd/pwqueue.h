@@ -31,6 +31,14 @@ struct pwq_row {
 	long long queued_at;   /* unix seconds */
 };
 
+/*
+ * The queue key of a hash whose mailbox is not known yet (the target was
+ * unreachable when the hook ran): "anchor:<anchor>", malloc'd.  Delivery
+ * resolves it to the mailbox first.
+ */
+char *pw_anchor_key(const char *anchor);
+bool pw_is_anchor_key(const char *address);
+
 /* `<state_path>.passwords`, malloc'd. */
 char *pwq_path(const char *state_path);
 

@@ -702,6 +702,14 @@ fail:
 	return -1;
 }
 
+static int
+sql_managed_mailbox(struct target *t, const char *anchor, char **address,
+		    long long *disabled_at, struct err *err)
+{
+	return sql_owner_mailbox_of(t->drv, t->db, anchor, address,
+				    disabled_at, err);
+}
+
 /* Domain rows first: mailboxes and aliases refer to them (foreign keys
  * in a Postfixadmin schema). */
 static int
@@ -724,4 +732,5 @@ const struct target_ops target_sql_ops = {
 	.load_managed = sql_load_managed,
 	.record_managed = sql_record_managed,
 	.set_password = sql_set_password,
+	.managed_mailbox = sql_managed_mailbox,
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/strmap.h"
+#include "util/xalloc.h"
 
 const char sql_owner_ddl[] =
 	"CREATE TABLE IF NOT EXISTS dirsync_managed ("
@@ -173,5 +174,45 @@ sql_owner_record(const struct sqldrv_ops *drv, struct sqldrv *db,
 	for (i = 0; i < p->n; i++)
 		if (record_change(drv, db, &p->v[i], when, err) != 0)
 			return -1;
+	return 0;
+}
+
+struct found {
+	char *address;
+	long long disabled_at;
+};
+
+static int
+found_row(void *ctx, int n, const char *const *c)
+{
+	struct found *f = ctx;
+
+	if (n >= 2 && c[0] != NULL && f->address == NULL) {
+		f->address = xstrdup(c[0]);
+		f->disabled_at = c[1] != NULL ? strtoll(c[1], NULL, 10) : 0;
+	}
+	return 0;
+}
+
+int
+sql_owner_mailbox_of(const struct sqldrv_ops *drv, struct sqldrv *db,
+		     const char *anchor, char **address,
+		     long long *disabled_at, struct err *err)
+{
+	static const char SQL_OWN_MAILBOX[] =
+		"SELECT address, disabled_at FROM dirsync_managed"
+		" WHERE anchor = $1 AND kind = 'mailbox'";
+	const char *p[] = {anchor};
+	struct found f = {NULL, 0};
+
+	*address = NULL;
+	*disabled_at = 0;
+	if (db == NULL)   /* read-only open of a database not there */
+		return err_set(err, DS_E_CONNECT, "the mail database is not "
+			       "there: no record of managed mailboxes");
+	if (drv->query(db, SQL_OWN_MAILBOX, 1, p, found_row, &f, err) != 0)
+		return -1;
+	*address = f.address;
+	*disabled_at = f.disabled_at;
 	return 0;
 }

@@ -39,4 +39,14 @@ int sql_owner_record(const struct sqldrv_ops *drv, struct sqldrv *db,
 		     const char *const *forget, size_t nforget, time_t now,
 		     struct err *err);
 
+/*
+ * The mailbox recorded for a directory object: *address (malloc'd) or
+ * NULL when there is none, and when it was disabled (0: active).
+ * DS_E_CONNECT when the database is not there, the driver's error when
+ * it cannot answer: the record is unreachable, which is not "none".
+ */
+int sql_owner_mailbox_of(const struct sqldrv_ops *drv, struct sqldrv *db,
+			 const char *anchor, char **address,
+			 long long *disabled_at, struct err *err);
+
 #endif

@@ -103,6 +103,14 @@ struct target_ops {
 	int (*record_managed)(struct target *t, const struct managed *import,
 			      const struct plan *p, const char *const *forget,
 			      size_t nforget, time_t now, struct err *err);
+	/*
+	 * With load_managed: the mailbox recorded for one directory object
+	 * (`dirsync passwd-hook`), without loading them all.  *address is
+	 * malloc'd, NULL when there is none; *disabled_at 0 when active.
+	 */
+	int (*managed_mailbox)(struct target *t, const char *anchor,
+			       char **address, long long *disabled_at,
+			       struct err *err);
 };
 
 /* Every target in this version, NULL-terminated (target.c). */
