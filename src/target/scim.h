@@ -6,13 +6,14 @@
 
 #include <stdio.h>
 
-struct target;
+#include "conf/conf.h"
+#include "util/err.h"
 
 /*
- * Prints what the server supports (from /ServiceProviderConfig) and how
- * many Users and Groups it holds, for a target opened and loaded by
- * target_scim_ops (only: t must be a SCIM target).
+ * Connects to the SCIM server of conf (read-only), and prints what it
+ * supports (from /ServiceProviderConfig) and how many Users and Groups
+ * it holds (totalResults of count=0 queries).  0, or -1 with err.
  */
-void scim_describe(const struct target *t, FILE *fp);
+int scim_describe(const struct conf *conf, FILE *fp, struct err *err);
 
 #endif

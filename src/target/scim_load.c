@@ -299,24 +299,57 @@ scim_load(struct target *t, struct mset *cur, struct err *err)
 	return 0;
 }
 
-void
-scim_describe(const struct target *t, FILE *fp)
+/* totalResults of `GET /Users?count=0` (RFC 7644 3.4.2.4), or -1. */
+static long
+count_of(struct target *t, const char *what, struct err *err)
 {
-	const struct scim_http_stats *s = scim_http_stats(t->http);
+	char path[64], detail[400];
+	json_t *j;
+	long st, n;
 
-	fprintf(fp, "           server supports: %s\n",
-		!t->have_spc ? "(no /ServiceProviderConfig)" : "");
-	if (t->have_spc) {
-		fprintf(fp, "             PATCH %s, ETags %s, filter %s",
-			t->patch ? "yes" : "no", t->etag ? "yes" : "no",
-			t->filter ? "yes" : "no");
-		if (t->max_results > 0)
-			fprintf(fp, " (maxResults %ld)", t->max_results);
-		fprintf(fp, ", sort %s, bulk %s\n", t->sort ? "yes" : "no",
-			t->bulk ? "yes" : "no");
+	snprintf(path, sizeof(path), "/%s?startIndex=1&count=0", what);
+	st = scim_call(t, "GET", path, NULL, false, NULL, &j, detail,
+		       sizeof(detail), err);
+	if (st < 0)
+		return -1;
+	if (st != 200 ||
+	    !json_is_integer(json_object_get(j, "totalResults"))) {
+		json_decref(j);
+		err->lib_rc = st;
+		err_set(err, DS_E_TARGET, "GET %s: %s", path,
+			st == 200 ? "not a SCIM ListResponse" : detail);
+		return -1;
 	}
-	fprintf(fp, "           %zu Users, %zu Groups (%lu requests)\n",
-		t->nusers, t->ngroups, s->requests);
+	n = (long)json_integer_value(json_object_get(j, "totalResults"));
+	json_decref(j);
+	return n;
+}
+
+int
+scim_describe(const struct conf *conf, FILE *fp, struct err *err)
+{
+	struct target *t;
+	long users, groups;
+
+	if (scim_open(&t, conf, true, err) != 0)
+		return -1;
+	if ((users = count_of(t, "Users", err)) < 0 ||
+	    (groups = count_of(t, "Groups", err)) < 0) {
+		scim_close(t);
+		return -1;
+	}
+	if (!t->have_spc)
+		fprintf(fp, "           no /ServiceProviderConfig\n");
+	else
+		fprintf(fp, "           supports PATCH %s, ETags %s, filter "
+			"%s (maxResults %ld), sort %s, bulk %s\n",
+			t->patch ? "yes" : "no", t->etag ? "yes" : "no",
+			t->filter ? "yes" : "no", t->max_results,
+			t->sort ? "yes" : "no", t->bulk ? "yes" : "no");
+	fprintf(fp, "           authorised; %ld Users, %ld Groups\n", users,
+		groups);
+	scim_close(t);
+	return 0;
 }
 
 void

@@ -154,6 +154,8 @@ app.use("/scim", async (req, res, next) => {
 		await new Promise(r => setTimeout(r, faults.delayMs));
 	const m = req.path.match(/^\/(Users|Groups)\/([^/]+)$/);
 	const want = req.get("If-Match");
+	if (want)
+		stats.ifMatch = (stats.ifMatch ?? 0) + 1;
 	if (m && want && want !== "*") {
 		const r = store[m[1]].get(m[2]);
 		if (r && r.meta.version !== want) {
