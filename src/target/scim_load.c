@@ -260,13 +260,13 @@ add_obj(struct mset *cur, enum mkind kind, const char *addr,
 /*
  * Users as mailboxes, their further emails as aliases, Groups as
  * alias-table rows (the planner takes the kind from the state), a Group
- * without members as disabled; the accepted domains as present (SCIM has
- * no domain object).  externalId is each object's anchor.
+ * without members as disabled.  No domains: SCIM has no domain object
+ * (the target does not declare TCAP_DOMAINS).  externalId is each
+ * object's anchor.
  */
 int
 scim_load(struct target *t, struct mset *cur, struct err *err)
 {
-	const struct strlist *d = &t->conf->mapping.accepted_domains;
 	size_t i, j;
 
 	scim_index_free(t);
@@ -293,8 +293,6 @@ scim_load(struct target *t, struct mset *cur, struct err *err)
 			gotos != NULL);
 		free(gotos);
 	}
-	for (i = 0; i < d->n; i++)
-		add_obj(cur, MK_DOMAIN, d->v[i], NULL, NULL, true);
 	mset_seal(cur);
 	return 0;
 }

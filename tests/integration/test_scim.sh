@@ -145,14 +145,17 @@ sync
 expect "$(users | grep -c '^u0001[0]@')" 1 "the next run heals"
 
 # ---- 6. a server that keeps failing stops the run -----------------------
+# (config, two pages and one write go through, then 503 for good)
 $GEN 2 14 >"$T/s3.ldif"
-ctl POST /faults '{"status":503,"count":1000}' >/dev/null
+ctl POST /faults '{"status":503,"count":1000,"after":4}' >/dev/null
 sync
 [ $rc -ne 0 ] && grep -q "keeps failing" "$T/out" || { cat "$T/out"; fail "a failing server did not stop the run"; }
+expect "$(users | grep -c '^u0001[23]@')" 1 "the run stopped after what landed"
 ctl POST /faults '{}' >/dev/null
 ok "a server that keeps failing stops the run"
 sync
 [ $rc -eq 0 ] || { cat "$T/out"; fail "run after the outage exit $rc"; }
+expect "$(users | grep -c '^u0001[23]@')" 2 "the next run completes it"
 
 # ---- 7. a run killed halfway, completed by the next ----------------------
 $GEN 2 40 >"$T/s3.ldif"

@@ -12,6 +12,7 @@
 //   POST /control/reset        zero the counters
 //   POST /control/faults       {"status":429,"retryAfter":1,"count":2}
 //                              the next `count` /scim requests get `status`
+//                              ("after": n lets n requests through first)
 //                              ("drop": true closes the connection instead)
 //                              {"reject":"userName"}: writes of that user 400
 //                              {"delayMs":n}: every write waits n ms
@@ -30,8 +31,8 @@ const token = fs.readFileSync(tokenFile, "utf8").trim();
 
 const store = {Users: new Map(), Groups: new Map()};
 const stats = {};
-let faults = {count: 0, status: 0, retryAfter: undefined, drop: false,
-	reject: undefined, delayMs: 0};
+let faults = {count: 0, after: 0, status: 0, retryAfter: undefined,
+	drop: false, reject: undefined, delayMs: 0};
 
 SCIMMY.Config.set({
 	patch: true,
@@ -118,8 +119,8 @@ app.post("/control/reset", (req, res) => {
 	res.json({});
 });
 app.post("/control/faults", express.json(), (req, res) => {
-	faults = {count: 0, status: 0, retryAfter: undefined, drop: false,
-		reject: undefined, delayMs: 0, ...req.body};
+	faults = {count: 0, after: 0, status: 0, retryAfter: undefined,
+		drop: false, reject: undefined, delayMs: 0, ...req.body};
 	if (faults.reject)
 		faults.reject = String(faults.reject).toLowerCase();
 	res.json(faults);
@@ -135,7 +136,9 @@ app.use("/scim", async (req, res, next) => {
 	const write = req.method !== "GET";
 	if (write)
 		stats.writes = (stats.writes ?? 0) + 1;
-	if (faults.count > 0) {
+	if (faults.count > 0 && faults.after > 0) {
+		faults.after--;
+	} else if (faults.count > 0) {
 		faults.count--;
 		stats.faults = (stats.faults ?? 0) + 1;
 		if (faults.drop) {
