@@ -43,14 +43,24 @@ SCIMMY.Config.set({
 	changePassword: false,
 });
 
+const byName = new Map();   // lower-case userName -> id
+
 function conflict(kind, rec, id) {
 	if (kind !== "Users")
 		return;
-	const name = String(rec.userName ?? "").toLowerCase();
-	for (const [oid, o] of store.Users)
-		if (oid !== id && String(o.userName).toLowerCase() === name)
-			throw new SCIMMY.Types.Error(409, "uniqueness",
-				`userName ${rec.userName} already exists`);
+	const other = byName.get(String(rec.userName ?? "").toLowerCase());
+	if (other !== undefined && other !== id)
+		throw new SCIMMY.Types.Error(409, "uniqueness",
+			`userName ${rec.userName} already exists`);
+}
+
+function renamed(kind, old, rec) {
+	if (kind !== "Users")
+		return;
+	if (old)
+		byName.delete(String(old.userName).toLowerCase());
+	if (rec)
+		byName.set(String(rec.userName).toLowerCase(), rec.id);
 }
 
 function handlers(kind) {
@@ -78,6 +88,7 @@ function handlers(kind) {
 				version: `W/"${n}"`,
 			};
 			map.set(id, rec);
+			renamed(kind, old, rec);
 			return rec;
 		},
 		egress: async (resource) => {
@@ -92,9 +103,11 @@ function handlers(kind) {
 			return resource.filter ? resource.filter.match(all) : all;
 		},
 		degress: async (resource) => {
+			const old = map.get(resource.id);
 			if (!map.delete(resource.id))
 				throw new SCIMMY.Types.Error(404, null,
 					`Resource ${resource.id} not found`);
+			renamed(kind, old, undefined);
 		},
 	};
 }
