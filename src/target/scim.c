@@ -444,13 +444,13 @@ user_add(struct target *t, const struct change *ch, char *tid,
 				   err) != 0)
 				return -1;
 		}
-		if (r != NULL && (ours(r, ch) || r->external_id == NULL))
+		if (ours(r, ch))
 			return user_update(t, ch, r, CH_NAME | CH_ACTIVE, tid,
 					   err);
-		if (r != NULL)
+		if (r != NULL)   /* someone else's: adopt decides, not us */
 			return obj_fail(ch, 409, "create user", "the server "
-					"has this userName with another "
-					"externalId", err);
+					"already has this userName, without "
+					"this object's externalId", err);
 	}
 	return err_set(err, DS_E_CONNECT, "POST /Users for %s: the "
 		       "connection was lost %d times", ch->address,
@@ -561,12 +561,9 @@ apply_alias(struct target *t, const struct change *ch, char *tid,
 	owner = ch->gotos != NULL ? strmap_get(&t->users, ch->gotos) : NULL;
 	if (owner == NULL)
 		return obj_fail(ch, 0, "add email",
-				ch->gotos != NULL &&
-						strmap_get(&t->groups, ch->gotos)
-					? "the address of a list: a SCIM Group "
-					  "has no further addresses"
-					: "its mailbox is not a User on the "
-					  "server (yet)",
+				"what it forwards to is not a User on the "
+				"server: SCIM carries further addresses only "
+				"for Users (not for Groups or contacts)",
 				err);
 	set_id(tid, owner);
 	if (holder != NULL && holder != owner &&

@@ -100,7 +100,17 @@ function handlers(kind) {
 				return r;
 			}
 			const all = [...map.values()];
-			return resource.filter ? resource.filter.match(all) : all;
+			const hits = resource.filter ? resource.filter.match(all) : all;
+			// page here: scimmy turns every returned record into a
+			// schema instance (a 10,000-member Group takes seconds),
+			// and only then cuts the page; with totalResults set, its
+			// ListResponse takes this slice as the page as it is
+			const c = resource.constraints;
+			if (c === undefined || c.count === undefined)
+				return hits;
+			const start = c.startIndex ?? 1;
+			c.totalResults = hits.length;
+			return hits.slice(start - 1, start - 1 + c.count);
 		},
 		degress: async (resource) => {
 			const old = map.get(resource.id);
