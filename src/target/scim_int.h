@@ -23,6 +23,7 @@ struct target {
 	bool readonly;
 	/* from /ServiceProviderConfig (defaults when it has none) */
 	bool have_spc, patch, etag, filter, sort, bulk;
+	bool cursor;              /* RFC 9865 cursor pagination offered */
 	long max_results;
 	/* the server's resources, by lower-case userName / displayName */
 	struct strmap users, groups;

@@ -2,8 +2,9 @@
  * scim_load.c - the SCIM target's open, load and close: the bearer token,
  * /ServiceProviderConfig (RFC 7644 section 4), paged reads of /Users and
  * /Groups (section 3.4.2.4: startIndex/count; the first page gives
- * totalResults, the others are fetched a few at a time in parallel), and
- * what the server holds as the mail objects the planner diffs.
+ * totalResults, the others are fetched a few at a time in parallel; or
+ * RFC 9865 cursors when the server offers them), and what the server
+ * holds as the mail objects the planner diffs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,9 @@ read_spc(struct target *t, struct err *err)
 	t->filter = spc_bool(j, "filter", false);
 	t->sort = spc_bool(j, "sort", false);
 	t->bulk = spc_bool(j, "bulk", false);
+	/* RFC 9865: "pagination": {"cursor": true, ...} */
+	t->cursor = json_is_true(json_object_get(
+		json_object_get(j, "pagination"), "cursor"));
 	t->max_results = (long)json_integer_value(
 		json_object_get(json_object_get(j, "filter"), "maxResults"));
 	json_decref(j);
@@ -116,10 +120,14 @@ scim_open(struct target **out, const struct conf *conf, bool readonly,
 	return 0;
 }
 
-/* One ListResponse page into the index; its Resources count in *got. */
+/*
+ * One ListResponse page into the index; its Resources count in *got,
+ * totalResults in *total (-1 when absent: allowed with cursors), the
+ * RFC 9865 nextCursor into *next when next != NULL (NULL: last page).
+ */
 static int
 take_page(struct target *t, bool group, const struct scim_req *r,
-	  long *total, size_t *got, struct err *err)
+	  long *total, size_t *got, char **next, struct err *err)
 {
 	json_t *j, *res, *it;
 	size_t i;
@@ -136,12 +144,22 @@ take_page(struct target *t, bool group, const struct scim_req *r,
 	j = json_loads(r->resp.p ? r->resp.p : "", 0, NULL);
 	res = json_object_get(j, "Resources");
 	if (j == NULL || (res != NULL && !json_is_array(res)) ||
-	    !json_is_integer(json_object_get(j, "totalResults"))) {
+	    (next == NULL &&
+	     !json_is_integer(json_object_get(j, "totalResults")))) {
 		json_decref(j);
 		return err_set(err, DS_E_TARGET, "GET %s: not a SCIM "
 			       "ListResponse", r->path);
 	}
-	*total = (long)json_integer_value(json_object_get(j, "totalResults"));
+	*total = json_is_integer(json_object_get(j, "totalResults"))
+			 ? (long)json_integer_value(
+				   json_object_get(j, "totalResults"))
+			 : -1;
+	if (next != NULL) {
+		const char *c = json_string_value(
+			json_object_get(j, "nextCursor"));
+
+		*next = c != NULL && *c ? xstrdup(c) : NULL;
+	}
 	*got = json_array_size(res);
 	json_array_foreach(res, i, it)
 		if (scim_res_take(t, NULL, json_incref(it), group) == NULL)
@@ -164,6 +182,55 @@ page_req(bool group, long start, long count)
 }
 
 /*
+ * With cursors (RFC 9865, when /ServiceProviderConfig offers them): one
+ * page after the other, each naming the next; stable under concurrent
+ * changes, where startIndex pages may shift.
+ */
+static int
+load_cursor(struct target *t, bool group, long page, size_t *count,
+	    struct err *err)
+{
+	struct buf path = BUF_INIT;
+	char *cursor = NULL;
+	size_t got = 0, k;
+	long total = -1;
+	int rc = 0, pages = 0;
+
+	do {
+		struct scim_req *r;
+
+		buf_reset(&path);
+		buf_printf(&path, "/%s?cursor", group ? "Groups" : "Users");
+		if (cursor != NULL) {
+			buf_addc(&path, '=');
+			scim_json_urlenc(&path, cursor);
+			free(cursor);
+			cursor = NULL;
+		}
+		buf_printf(&path, "&count=%ld&attributes=%s", page,
+			   group ? GROUP_ATTRS : USER_ATTRS);
+		r = scim_req_new("GET", buf_str(&path), NULL);
+		rc = scim_http_one(t->http, r, err);
+		if (rc == 0)
+			rc = take_page(t, group, r, &total, &k, &cursor, err);
+		scim_req_free(r);
+		got += rc == 0 ? k : 0;
+		if (rc == 0 && cursor != NULL && (k == 0 || ++pages > 1000000))
+			rc = err_set(err, DS_E_TARGET, "GET %s: a cursor that "
+				     "does not move on", buf_str(&path));
+	} while (rc == 0 && cursor != NULL);
+	free(cursor);
+	buf_free(&path);
+	if (rc == 0 && total >= 0 && (long)got != total)
+		rc = err_set(err, DS_E_TARGET, "read %zu %s of the %ld the "
+			     "server announced: nothing planned from a "
+			     "partial view", got, group ? "Groups" : "Users",
+			     total);
+	*count = got;
+	return rc;
+}
+
+/*
  * Every User or Group.  The whole list or nothing: a page missing, or a
  * total that moved while reading, fails the load (a partial view would
  * plan adds of objects that exist).
@@ -179,9 +246,11 @@ load_kind(struct target *t, bool group, size_t *count, struct err *err)
 
 	if (t->max_results > 0 && page > t->max_results)
 		page = t->max_results;
+	if (t->cursor)
+		return load_cursor(t, group, page, count, err);
 	v[0] = page_req(group, 1, page);
 	if (scim_http_one(t->http, v[0], err) != 0 ||
-	    take_page(t, group, v[0], &total, &got, err) != 0) {
+	    take_page(t, group, v[0], &total, &got, NULL, err) != 0) {
 		scim_req_free(v[0]);
 		return -1;
 	}
@@ -195,7 +264,8 @@ load_kind(struct target *t, bool group, size_t *count, struct err *err)
 		rc = scim_http_run(t->http, v, n, err);
 		for (i = 0; i < n; i++) {
 			if (rc == 0 &&
-			    (rc = take_page(t, group, v[i], &t2, &k, err)) == 0)
+			    (rc = take_page(t, group, v[i], &t2, &k, NULL,
+					    err)) == 0)
 				got += k;
 			scim_req_free(v[i]);
 		}
@@ -340,10 +410,11 @@ scim_describe(const struct conf *conf, FILE *fp, struct err *err)
 		fprintf(fp, "           no /ServiceProviderConfig\n");
 	else
 		fprintf(fp, "           supports PATCH %s, ETags %s, filter "
-			"%s (maxResults %ld), sort %s, bulk %s\n",
+			"%s (maxResults %ld), sort %s, bulk %s, cursors %s\n",
 			t->patch ? "yes" : "no", t->etag ? "yes" : "no",
 			t->filter ? "yes" : "no", t->max_results,
-			t->sort ? "yes" : "no", t->bulk ? "yes" : "no");
+			t->sort ? "yes" : "no", t->bulk ? "yes" : "no",
+			t->cursor ? "yes" : "no");
 	fprintf(fp, "           authorised; %ld Users, %ld Groups\n", users,
 		groups);
 	scim_close(t);

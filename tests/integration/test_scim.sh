@@ -186,4 +186,20 @@ ok "the token is in no output, report or state"
 "$DIRSYNC" -c "$T/dirsync.conf" test >"$T/test.out" 2>&1 || fail "dirsync test after"
 grep -q "authorised; 45 Users, 2 Groups" "$T/test.out" || { cat "$T/test.out"; fail "test counts"; }
 ok "dirsync test counts"
+# ---- a server offering RFC 9865 cursors is read with them ---------------
+kill "$(cat "$T/scim.pid")"
+scim_start cursor
+scim_conf "$T/s3.ldif" "$T/cursor-state.db"
+"$DIRSYNC" -c "$T/dirsync.conf" test >"$T/test.out" 2>&1 || fail "dirsync test (cursors)"
+grep -q "cursors yes" "$T/test.out" || fail "test: cursors not shown"
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "sync (cursors) exit $rc"; }
+ctl POST /reset >/dev/null
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "re-sync (cursors) exit $rc"; }
+expect "$(writes)" 0 "no write request on a re-sync read with cursors"
+# 44 Users and 2 Groups in pages of 10 (the server's maxResults)
+expect "$(ctl GET /stats | jq '.cursor // 0')" 6 "cursor requests: 5 User pages, 1 Group page"
+expect "$(users | wc -l)" 44 "every User read through cursor pages (the leaver never created here)"
+ok "cursor pagination"
 echo "test_scim: $CHECKS checks passed"

@@ -2,7 +2,7 @@
 # sh, sourced after lib/mail/common.sh and mail_init):
 #
 #   scim_deps                 npm ci into tests/integration/scim, once
-#   scim_start                the test server on a free 127.0.0.1 port:
+#   scim_start [cursor]       the test server on a free 127.0.0.1 port:
 #                             $SCIM_URL, $SCIM_CTL, $T/token (mode 600)
 #   scim_conf LDIF [STATE]    a dirsync.conf for it: $T/dirsync.conf
 #   ctl METHOD PATH [JSON]    the server's control endpoint
@@ -23,14 +23,15 @@ scim_deps() {
 	fi
 }
 
+# scim_start [cursor]: "cursor" also offers RFC 9865 cursor pagination
 scim_start() {
 	umask 077
 	printf 'tok-%s\n' "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" \
 		>"$T/token"
 	umask 022
 	rm -f "$T/scim.port"
-	node "$SCIM_DIR/server.mjs" 0 "$T/token" "$T/scim.port" \
-		>"$T/scim.log" 2>&1 &
+	node "$SCIM_DIR/server.mjs" 0 "$T/token" "$T/scim.port" ${1:-} \
+		>>"$T/scim.log" 2>&1 &
 	echo $! >"$T/scim.pid"
 	at_exit "kill $(cat "$T/scim.pid")"
 	i=0

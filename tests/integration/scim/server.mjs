@@ -18,15 +18,18 @@
 //                              {"delayMs":n}: every write waits n ms
 //   GET  /control/dump         every User and Group, unpaged
 //
-// Usage: node server.mjs PORT TOKEN_FILE [PORT_FILE]
+// Usage: node server.mjs PORT TOKEN_FILE [PORT_FILE [cursor]]
 // PORT 0 picks a free port, written to PORT_FILE once listening.
+// "cursor" also offers RFC 9865 cursor pagination (?cursor, nextCursor),
+// which scimmy does not have: translated here to startIndex pages.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import express from "express";
 import SCIMMY from "scimmy";
 import SCIMMYRouters from "scimmy-routers";
 
-const [port, tokenFile, portFile] = process.argv.slice(2);
+const [port, tokenFile, portFile, mode] = process.argv.slice(2);
+const cursorMode = mode === "cursor";
 const token = fs.readFileSync(tokenFile, "utf8").trim();
 
 const store = {Users: new Map(), Groups: new Map()};
@@ -36,7 +39,8 @@ let faults = {count: 0, after: 0, status: 0, retryAfter: undefined,
 
 SCIMMY.Config.set({
 	patch: true,
-	filter: {supported: true, maxResults: 1000},
+	// cursor mode: small pages, so that a test walks several cursors
+	filter: {supported: true, maxResults: cursorMode ? 10 : 1000},
 	etag: true,
 	sort: false,
 	bulk: false,
@@ -152,6 +156,55 @@ app.get("/control/dump", (req, res) =>
 	res.json({Users: [...store.Users.values()],
 		Groups: [...store.Groups.values()]}));
 
+// Rewrites the answer scimmy is about to send (restoring res.send first:
+// express's send of an object calls send again with the string).
+function rewrite(res, fn) {
+	const send = res.send.bind(res);
+	res.send = (body) => {
+		res.send = send;
+		if (res.statusCode !== 200 || body === null ||
+		    typeof body !== "object" || Buffer.isBuffer(body))
+			return send(body);
+		const b = JSON.parse(JSON.stringify(body));
+		fn(b);
+		return send(b);
+	};
+}
+
+// RFC 9865 on top of scimmy's startIndex pages; returns true when the
+// request was answered here (a bad cursor).
+function cursorPage(req, res) {
+	if (req.path === "/ServiceProviderConfig") {
+		rewrite(res, (b) => {
+			b.pagination = {cursor: true, index: true,
+				defaultPaginationMethod: "index",
+				cursorTimeout: 3600};
+		});
+		return false;
+	}
+	if (!/^\/(Users|Groups)$/.test(req.path) || !("cursor" in req.query))
+		return false;
+	const start = req.query.cursor === "" ? 1 :
+		Number(Buffer.from(req.query.cursor, "base64url").toString());
+	if (!Number.isInteger(start) || start < 1) {
+		res.status(400).type("application/scim+json").send(JSON.stringify({
+			schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+			status: "400", scimType: "invalidCursor",
+			detail: "unknown cursor"}));
+		return true;
+	}
+	stats.cursor = (stats.cursor ?? 0) + 1;
+	delete req.query.cursor;
+	req.query.startIndex = String(start);
+	rewrite(res, (b) => {
+		const next = start + (b.Resources ?? []).length;
+		delete b.startIndex;
+		if ((b.Resources ?? []).length > 0 && next <= b.totalResults)
+			b.nextCursor = Buffer.from(String(next)).toString("base64url");
+	});
+	return false;
+}
+
 // counters, faults and If-Match, ahead of the SCIM routes
 app.use("/scim", async (req, res, next) => {
 	stats[req.method] = (stats[req.method] ?? 0) + 1;
@@ -178,6 +231,8 @@ app.use("/scim", async (req, res, next) => {
 	}
 	if (write && faults.delayMs > 0)
 		await new Promise(r => setTimeout(r, faults.delayMs));
+	if (cursorMode && req.method === "GET" && cursorPage(req, res))
+		return;
 	const m = req.path.match(/^\/(Users|Groups)\/([^/]+)$/);
 	const want = req.get("If-Match");
 	if (want)
