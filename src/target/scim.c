@@ -457,15 +457,17 @@ user_add(struct target *t, const struct change *ch, char *tid,
 		       POST_TRIES);
 }
 
-static struct scim_res *
-find_user(struct target *t, const struct change *ch, struct err *err)
+/* The change's User: in the index, else by externalId.  -1: stop. */
+static int
+find_user(struct target *t, const struct change *ch, struct scim_res **r,
+	  struct err *err)
 {
 	const char *addr = ch->old_address ? ch->old_address : ch->address;
-	struct scim_res *r = strmap_get(&t->users, addr);
 
-	if (r == NULL && ch->anchor != NULL)
-		lookup(t, false, "externalId", ch->anchor, &r, err);
-	return r;
+	*r = strmap_get(&t->users, addr);
+	if (*r == NULL && ch->anchor != NULL)
+		return lookup(t, false, "externalId", ch->anchor, r, err);
+	return 0;
 }
 
 static int
@@ -480,8 +482,7 @@ apply_user(struct target *t, const struct change *ch, char *tid,
 
 	if (ch->op == OP_ADD)
 		return user_add(t, ch, tid, err);
-	r = find_user(t, ch, err);
-	if (err->code != DS_OK)
+	if (find_user(t, ch, &r, err) != 0)
 		return -1;
 	if (r == NULL && ch->op != OP_UPDATE) {
 		set_id(tid, NULL);
@@ -604,18 +605,26 @@ member_ids(struct target *t, const char *gotos, size_t *n)
 	return v;
 }
 
-/* Member PATCHes, MEMBER_CHUNK adds / REMOVE_CHUNK removes per request. */
+/*
+ * Member PATCHes, MEMBER_CHUNK adds / REMOVE_CHUNK removes per request;
+ * hash sets both ways, as a list may have 50,000 members.
+ */
 static int
 group_members(struct target *t, const struct change *ch, struct scim_res *g,
 	      char **want, size_t nwant, json_t *first, struct err *err)
 {
 	char detail[DETAIL_MAX];
 	struct scim_res cur = {0};
+	struct strmap in_cur = STRMAP_INIT, in_want = STRMAP_INIT;
 	size_t i = 0, j = 0;
-	long st;
+	long st = 200;
 
 	for (i = 0; i < g->n; i++)   /* snapshot: g changes as we go */
-		scim_res_add(&cur, g->v[i]);
+		scim_res_push(&cur, g->v[i]);
+	for (i = 0; i < cur.n; i++)
+		strmap_put(&in_cur, cur.v[i], cur.v[i]);
+	for (i = 0; i < nwant; i++)
+		strmap_put(&in_want, want[i], want[i]);
 	i = 0;
 	while (first != NULL || i < nwant || j < cur.n) {
 		json_t *p = first != NULL ? first : scim_json_patch();
@@ -625,17 +634,12 @@ group_members(struct target *t, const struct change *ch, struct scim_res *g,
 
 		first = NULL;
 		for (k = 0; i < nwant && k < MEMBER_CHUNK; i++)
-			if (!scim_res_has(&cur, want[i]) && ++k)
+			if (strmap_get(&in_cur, want[i]) == NULL && ++k)
 				json_array_append_new(
 					add, json_pack("{s:s}", "value",
 						       want[i]));
 		for (k = 0; j < cur.n && k < REMOVE_CHUNK; j++) {
-			size_t w;
-
-			for (w = 0; w < nwant; w++)
-				if (strcmp(want[w], cur.v[j]) == 0)
-					break;
-			if (w < nwant)
+			if (strmap_get(&in_want, cur.v[j]) != NULL)
 				continue;
 			buf_adds(&f, k++ ? " or " : "members[");
 			scim_json_eq(&f, "value", cur.v[j]);
@@ -654,14 +658,16 @@ group_members(struct target *t, const struct change *ch, struct scim_res *g,
 			continue;
 		}
 		st = res_patch(t, g, p, detail, sizeof(detail), err);
-		if (st != 200 && st != 204) {
-			scim_res_clear(&cur);
-			return st < 0 ? -1
-				      : obj_fail(ch, st, "update group members",
-						 detail, err);
-		}
+		if (st != 200 && st != 204)
+			break;
 	}
+	strmap_free(&in_cur);
+	strmap_free(&in_want);
 	scim_res_clear(&cur);
+	if (st < 0)
+		return -1;
+	if (st != 200 && st != 204)
+		return obj_fail(ch, st, "update group members", detail, err);
 	return 0;
 }
 

@@ -56,12 +56,17 @@ scim_res_has(const struct scim_res *r, const char *v)
 }
 
 void
-scim_res_add(struct scim_res *r, const char *v)
+scim_res_push(struct scim_res *r, const char *v)
 {
-	if (scim_res_has(r, v))
-		return;
 	r->v = xgrow(r->v, &r->cap, r->n + 1, sizeof(*r->v));
 	r->v[r->n++] = xstrdup(v);
+}
+
+void
+scim_res_add(struct scim_res *r, const char *v)
+{
+	if (!scim_res_has(r, v))
+		scim_res_push(r, v);
 }
 
 bool
@@ -103,7 +108,7 @@ scim_res_parse(struct scim_res *r, const json_t *j, bool group)
 			const json_t *v = json_object_get(it, "value");
 
 			if (json_is_string(v))
-				scim_res_add(r, json_string_value(v));
+				scim_res_push(r, json_string_value(v));
 		}
 		return 0;
 	}

@@ -49,7 +49,10 @@ struct scim_res {
 int scim_res_parse(struct scim_res *r, const json_t *j, bool group);
 void scim_res_clear(struct scim_res *r);
 bool scim_res_has(const struct scim_res *r, const char *v);
+/* Appends a copy of v unless there (linear: for a User's few emails). */
 void scim_res_add(struct scim_res *r, const char *v);
+/* Appends a copy of v, no check (a Group's members, by the thousand). */
+void scim_res_push(struct scim_res *r, const char *v);
 /* Removes v from r->v; returns whether it was there. */
 bool scim_res_drop(struct scim_res *r, const char *v);
 
