@@ -17,6 +17,11 @@ python3-aiosmtpd swaks man-db groff-base time
 clang libclang-rt-14-dev faketime"
 
 [ "${1:-all}" = build ] && PKGS=$BUILD
+# the SCIM test server (npm: scimmy, scimmy-routers, express); a node from
+# elsewhere (NodeSource) that brings its own npm is fine
+if [ "${1:-all}" != build ] && ! command -v npm >/dev/null 2>&1; then
+	PKGS="$PKGS nodejs npm"
+fi
 
 missing=""
 for p in $PKGS; do

@@ -2,7 +2,8 @@
  * `dirsync test`: the "Test connection" button.  Connects to the source
  * (bind, flavor, TLS, naming context), reads it, says how many objects
  * each scope rule keeps or drops, shows five mapped records, then opens
- * the target read-only and counts what it holds.  Changes nothing.
+ * the target read-only and counts what it holds (a SCIM server: also what
+ * it supports, and its Users and Groups).  Changes nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "engine/engine.h"
+#include "target/scim.h"
 #include "util/log.h"
 
 static int
@@ -112,6 +114,11 @@ cmd_test(const struct cli_globals *g, int argc, char **argv)
 		goto done;
 	}
 	print_target(&c, &in.current);
+	if (c.target.type == TGT_SCIM &&
+	    scim_describe(&c, stdout, &in.err) != 0) {
+		rc = fail(&in.err, "target");
+		goto done;
+	}
 	printf("OK\n");
 	rc = 0;
 done:

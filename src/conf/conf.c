@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -241,6 +242,31 @@ static bool
 has_prefix(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool
+conf_url_loopback(const char *url)
+{
+	const char *h = strstr(url, "://");
+	size_t n;
+
+	if (h == NULL)
+		return false;
+	h += 3;
+	n = strcspn(h, "/?#");                  /* the authority */
+	if (memchr(h, '@', n) != NULL)          /* user@host: the host */
+		h = (const char *)memchr(h, '@', n) + 1;
+	if (strncmp(h, "[::1]", 5) == 0)
+		return h[5] == '\0' || h[5] == ':' || h[5] == '/';
+	n = strcspn(h, ":/?#");
+	if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
+		return true;
+	if (strncmp(h, "127.", 4) != 0)
+		return false;
+	for (h += 4, n -= 4; n > 0; h++, n--)   /* 127.d.d.d: digits, dots */
+		if (!(*h == '.' || (*h >= '0' && *h <= '9')))
+			return false;
+	return true;
 }
 
 /* "a or b", "a, b or c" into buf. */
@@ -1174,10 +1200,13 @@ cross_check(const struct conf *c, const long *seen, struct err *err)
 			      "or ~/.pgpass (mode 0600), or PGPASSWORD in the "
 			      "environment (dirsync.conf(5))");
 	if (c->target.type == TGT_SCIM &&
-	    (url == NULL || !has_prefix(url, "https://")))
+	    (url == NULL || !(has_prefix(url, "https://") ||
+			      (has_prefix(url, "http://") &&
+			       conf_url_loopback(url)))))
 		return err_at(err, DS_E_CONFIG, f, uline,
 			      "[target] url '%s' for type = scim must start "
-			      "with https://",
+			      "with https:// (http:// only for a loopback "
+			      "host: 127.0.0.0/8, [::1], localhost)",
 			      url ? url : "");
 
 	{

@@ -138,5 +138,10 @@ void conf_free(struct conf *c);
 
 /* Parse "30s", "5m", "1h", "30d" or a bare number of seconds. */
 int conf_parse_duration(const char *s, long *out);
+/*
+ * Does the URL name a loopback host (127.0.0.0/8, [::1], localhost)?
+ * For the SCIM target, which accepts http:// only there.
+ */
+bool conf_url_loopback(const char *url);
 
 #endif

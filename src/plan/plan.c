@@ -236,6 +236,13 @@ wanted_by_owner(const struct managed_rec *m, const struct mobj *want)
 
 enum verdict { V_OK, V_CLASH, V_REPLACE };
 
+static bool
+same_anchor(const struct mobj *cur, const struct mobj *want)
+{
+	return cur->anchor != NULL && want->anchor != NULL &&
+	       strcmp(cur->anchor, want->anchor) == 0;
+}
+
 /*
  * What to do with a desired object whose address has a row.  V_CLASH is
  * recorded here; V_REPLACE means the row is dirsync's alias-table row no
@@ -245,7 +252,12 @@ static enum verdict
 judge(struct plan *p, const struct plan_input *in, const struct mobj *want,
       const struct mobj *cur, const struct managed_rec *m)
 {
-	if (m == NULL && !in->adopt) {
+	/*
+	 * A row the target itself marks with this object's anchor (SCIM
+	 * externalId) is ours even when the state does not know it yet: a
+	 * per-object run stopped between the write and its record.
+	 */
+	if (m == NULL && !in->adopt && !same_anchor(cur, want)) {
 		/* someone else's row: never touched without adopt = yes */
 		clash(p, want, NULL,
 		      "the target already has this address and dirsync does "

@@ -12,6 +12,7 @@
 
 const struct target_ops *const target_registry[] = {
 	&target_sql_ops,
+	&target_scim_ops,
 	&target_memory_ops,
 	&target_memory_po_ops,
 	NULL,

@@ -117,6 +117,7 @@ struct target_ops {
 extern const struct target_ops *const target_registry[];
 
 extern const struct target_ops target_sql_ops;
+extern const struct target_ops target_scim_ops;
 extern const struct target_ops target_memory_ops;
 extern const struct target_ops target_memory_po_ops;
 

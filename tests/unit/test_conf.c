@@ -392,6 +392,10 @@ test_errors(void **state)
 		 "for type = scim must start with https://"},
 		{MIN_SRC "[target]\ntype = scim\nurl = http://x/scim\n", 8,
 		 "https://"},
+		{MIN_SRC "[target]\ntype = scim\nurl = http://127.0.0.1.x/\n",
+		 8, "http:// only for a loopback host"},
+		{MIN_SRC "[target]\ntype = scim\nurl = http://u@x/\n", 8,
+		 "https://"},
 		{MIN_SRC "[notify]\nsmtp_url = mail.example.com\nto = a@b\n", 7,
 		 "smtp_url 'mail.example.com' must start with smtp://"},
 		{MIN_SRC "[notify]\nto = a@b\n", 7, "to is set but smtp_url"},
@@ -436,6 +440,24 @@ test_err_fmt(void **state)
 	assert_string_equal(c.path, path);
 	conf_free(&c);
 	free(path);
+}
+
+static void
+test_url_loopback(void **state)
+{
+	(void)state;
+	assert_true(conf_url_loopback("http://127.0.0.1:8080/scim/v2"));
+	assert_true(conf_url_loopback("http://127.1.2.3/"));
+	assert_true(conf_url_loopback("http://localhost"));
+	assert_true(conf_url_loopback("http://LocalHost:80/x"));
+	assert_true(conf_url_loopback("http://[::1]:9/scim"));
+	assert_true(conf_url_loopback("http://u@127.0.0.1/"));
+	assert_false(conf_url_loopback("http://127.0.0.1.example.com/"));
+	assert_false(conf_url_loopback("http://localhost.example.com/"));
+	assert_false(conf_url_loopback("http://128.0.0.1/"));
+	assert_false(conf_url_loopback("http://[::2]/"));
+	assert_false(conf_url_loopback("http://x/127.0.0.1"));
+	assert_false(conf_url_loopback("http://127.0.0.1@x/"));
 }
 
 static void
@@ -871,6 +893,7 @@ main(void)
 		cmocka_unit_test(test_continuation),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_err_fmt),
+		cmocka_unit_test(test_url_loopback),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_secret_file),

@@ -618,6 +618,28 @@ test_adopt_off(void **state)
 	assert_int_equal(f->p.n, 0);
 }
 
+/*
+ * A row the target marks with the wanted object's anchor (SCIM
+ * externalId) is dirsync's own, written by a run that stopped before it
+ * recorded it: taken back without adopt = yes; another anchor still
+ * clashes.
+ */
+static void
+test_own_anchor_taken_back(void **state)
+{
+	struct fx *f = *state;
+
+	f->in.adopt = false;
+	want(f, MK_MAILBOX, "bob@example.com", "B", "Bob", NULL);
+	want(f, MK_MAILBOX, "eve@example.com", "E", "Eve", NULL);
+	add_obj(&f->current, MK_MAILBOX, "bob@example.com", "B", "Bob", NULL,
+		true);
+	add_obj(&f->current, MK_MAILBOX, "eve@example.com", "X", "Eve", NULL,
+		true);
+	assert_string_equal(build(f), "update mailbox bob@example.com [adopt]\n"
+				      "clash eve@example.com E\n");
+}
+
 static void
 test_adopt_on(void **state)
 {
@@ -987,6 +1009,7 @@ main(void)
 		T(test_inactive_without_disable_time_not_deleted),
 		T(test_frozen),
 		T(test_adopt_off),
+		T(test_own_anchor_taken_back),
 		T(test_adopt_on),
 		T(test_adopt_never_changes_table),
 		T(test_order),

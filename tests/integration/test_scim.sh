@@ -1,0 +1,205 @@
+#!/bin/sh
+# dirsync against a third-party SCIM 2.0 server: scimmy + scimmy-routers
+# from the npm registry behind a small Express app (tests/integration/scim/
+# server.mjs), started here on a free 127.0.0.1 port.  Checks provisioning,
+# updates, aliases as further emails, nested lists, leavers, a rename, a
+# second run without a write request, the SQL target's summary for the
+# same LDIF, `dirsync test`, and the faults: 429 with Retry-After, 503 for a
+# while, dropped connections, a user refused with 400, a server that keeps
+# failing, a run killed halfway.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+MAIL_LIB=$here/lib/mail
+. "$MAIL_LIB/common.sh"
+. "$here/scim/lib.sh"
+DIRSYNC=${DIRSYNC:-$REPO/build/dirsync}
+mail_init
+scim_deps
+scim_start
+GEN="python3 $SCIM_DIR/gen_ldif.py"
+
+# sync [ARGS]: one run; its exit code in $rc, output in $T/out
+sync() {
+	rc=0
+	"$DIRSYNC" -c "$T/dirsync.conf" sync "$@" >"$T/out" 2>&1 || rc=$?
+	cat "$T/out" >>"$T/all.out"
+}
+users() { dump | jq -r '.Users[].userName' | sort; }
+user() { dump | jq -c --arg u "$1" '.Users[] | select(.userName == $u)'; }
+members() {
+	dump | jq -r --arg g "$1" '. as $d | .Groups[] | select(.displayName == $g)
+		| .members[].value as $id | $d.Users[] | select(.id == $id)
+		| .userName' | sort | tr '\n' ' '
+}
+expect() { [ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"; ok "$3"; }
+
+# ---- the token file is checked like the bind password ------------------
+$GEN 1 >"$T/s1.ldif"
+scim_conf "$T/s1.ldif"
+chmod 644 "$T/token"
+sync
+[ $rc -ne 0 ] && grep -q "chmod 600" "$T/out" || fail "token_file mode 644 accepted"
+chmod 600 "$T/token"
+ok "token_file readable by others refused"
+
+# ---- dirsync test: reachable, authorised, what it supports, counts ------
+"$DIRSYNC" -c "$T/dirsync.conf" test >"$T/test.out" 2>&1 ||
+	{ cat "$T/test.out"; fail "dirsync test"; }
+grep -q "supports PATCH yes, ETags yes" "$T/test.out" || fail "test: no server capabilities"
+grep -q "authorised; 0 Users, 0 Groups" "$T/test.out" || fail "test: no counts"
+ok "dirsync test"
+
+# ---- 1. initial provisioning -------------------------------------------
+ctl POST /reset >/dev/null
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "first sync exit $rc"; }
+expect "$(users | tr '\n' ' ')" "alice.martin@example.com bob.stone@example.com carol.diaz@example.com dave.kim@example.com erin.moss@example.com " "five Users"
+expect "$(user alice.martin@example.com | jq -r '[.emails[].value] | join(" ")')" \
+	"alice.martin@example.com alice@example.com ceo@example.com" "aliases as further emails"
+expect "$(user alice.martin@example.com | jq -r '.emails[0].primary')" true "primary email"
+expect "$(user bob.stone@example.com | jq -r '.externalId | length > 10')" true "externalId = anchor"
+expect "$(user bob.stone@example.com | jq -r '.displayName + "|" + (.active|tostring)')" "Bob Stone|true" "displayName, active"
+expect "$(members eng@example.com)" "carol.diaz@example.com dave.kim@example.com " "list members"
+expect "$(members staff@example.com)" "alice.martin@example.com bob.stone@example.com carol.diaz@example.com dave.kim@example.com " "nested list members"
+changes() { grep -E '^  (add|update|disable|delete) ' "$1" | grep -v ' domain ' || true; }
+changes "$T/out" >"$T/changes.scim"
+
+# ---- the same changes as the SQL target for the same LDIF ---------------
+sed -e "s#^type = scim#type = sql#" -e "s#^url = .*#url = sqlite://$T/mail.db#" \
+	-e "/^token_file/d" -e "s#^path = $T/state.db#path = $T/sql-state.db#" \
+	"$T/dirsync.conf" >"$T/sql.conf"
+chmod 600 "$T/sql.conf"
+"$DIRSYNC" -c "$T/sql.conf" sync >"$T/sql.out" 2>&1 || { cat "$T/sql.out"; fail "sql sync"; }
+# SCIM has no domain object: the SQL target's domain row is the only
+# difference, and its summary counts one add more per accepted domain
+changes "$T/sql.out" >"$T/changes.sql"
+[ -s "$T/changes.sql" ] && diff "$T/changes.sql" "$T/changes.scim" >&2 ||
+	fail "the SCIM run planned other changes than the SQL run"
+expect "$(grep '^summary:' "$T/out")" \
+	"$(grep '^summary:' "$T/sql.out" | sed 's/^summary: 13 add/summary: 12 add/')" \
+	"same summary as the SQL target (less its domain row)"
+
+# ---- 2. a second run sends no write request ------------------------------
+ctl POST /reset >/dev/null
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "second sync exit $rc"; }
+expect "$(writes)" 0 "no write request on a second run"
+grep -q "^summary: 0 add, 0 update, 0 disable, 0 delete" "$T/out" || fail "second run planned changes"
+
+# ---- 3. updates, an alias, a rename, a leaver, a new member -------------
+$GEN 2 >"$T/s2.ldif"
+scim_conf "$T/s2.ldif"
+ctl POST /reset >/dev/null
+sync
+[ "$(ctl GET /stats | jq '.ifMatch // 0')" -gt 0 ] || fail "no If-Match sent to a server offering ETags"
+ok "If-Match sent"
+[ $rc -eq 0 ] || { cat "$T/out"; fail "update sync exit $rc"; }
+expect "$(user bob.stone@example.com | jq -r .displayName)" "Robert Stone" "displayName updated"
+expect "$(user carol.diaz@example.com | jq -r '[.emails[].value] | join(" ")')" \
+	"carol.diaz@example.com carol@example.com carol.d@example.com" "alias added"
+a=$(user alice.smith@example.com)
+[ -n "$a" ] || fail "rename: no alice.smith@"
+expect "$(echo "$a" | jq -r '[.emails[].value] | sort | join(" ")')" \
+	"alice.martin@example.com alice.smith@example.com alice@example.com ceo@example.com" "rename keeps the User, old address an alias"
+expect "$(users | grep -c alice)" 1 "rename: one User, not two"
+expect "$(user dave.kim@example.com | jq -r .active)" false "leaver disabled (active = false), not deleted"
+expect "$(members eng@example.com)" "carol.diaz@example.com erin.moss@example.com " "members follow the directory"
+ctl POST /reset >/dev/null
+sync
+expect "$(writes)" 0 "no write request after the updates"
+
+# ---- 4. faults: 429 + Retry-After, 503 for a while, dropped connections --
+$GEN 2 3 >"$T/s3.ldif"
+scim_conf "$T/s3.ldif"
+ctl POST /faults '{"status":429,"retryAfter":1,"count":2}' >/dev/null
+t0=$(date +%s)
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "429 run exit $rc"; }
+[ $(($(date +%s) - t0)) -ge 2 ] || fail "Retry-After: 1 not honoured"
+expect "$(users | grep -c '^u0000[0-2]@')" 3 "429 with Retry-After: retried, all there"
+
+$GEN 2 6 >"$T/s3.ldif"
+ctl POST /faults '{"status":503,"count":3}' >/dev/null
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "503 run exit $rc"; }
+expect "$(users | grep -c '^u0000[0-5]@')" 6 "503 for a while: retried"
+
+$GEN 2 9 >"$T/s3.ldif"
+ctl POST /faults '{"drop":true,"count":3}' >/dev/null
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "dropped-connection run exit $rc"; }
+expect "$(users | grep -c '^u0000[0-8]@')" 9 "dropped connections: retried"
+expect "$(users | uniq -d | wc -l)" 0 "no duplicate after dropped connections"
+
+# ---- 5. one user refused with 400: the others land, the next run heals --
+$GEN 2 12 >"$T/s3.ldif"
+ctl POST /faults '{"reject":"u00010@example.com"}' >/dev/null
+sync
+[ $rc -ne 0 ] || fail "a refused user did not fail the run"
+grep -q "u00010@example.com.*HTTP 400.*rejected by the test server" "$T/out" ||
+	{ cat "$T/out"; fail "the refused user is not reported with the server's detail"; }
+expect "$(users | grep -c '^u0000[9]@\|^u0001[01]@')" 2 "the others landed"
+ctl POST /faults '{}' >/dev/null
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "healing run exit $rc"; }
+expect "$(users | grep -c '^u0001[0]@')" 1 "the next run heals"
+
+# ---- 6. a server that keeps failing stops the run -----------------------
+# (config, two pages and one write go through, then 503 for good)
+$GEN 2 14 >"$T/s3.ldif"
+ctl POST /faults '{"status":503,"count":1000,"after":4}' >/dev/null
+sync
+[ $rc -ne 0 ] && grep -q "keeps failing" "$T/out" || { cat "$T/out"; fail "a failing server did not stop the run"; }
+expect "$(users | grep -c '^u0001[23]@')" 1 "the run stopped after what landed"
+ctl POST /faults '{}' >/dev/null
+ok "a server that keeps failing stops the run"
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "run after the outage exit $rc"; }
+expect "$(users | grep -c '^u0001[23]@')" 2 "the next run completes it"
+
+# ---- 7. a run killed halfway, completed by the next ----------------------
+$GEN 2 40 >"$T/s3.ldif"
+ctl POST /faults '{"delayMs":60}' >/dev/null
+"$DIRSYNC" -c "$T/dirsync.conf" sync >"$T/killed.out" 2>&1 &
+pid=$!
+sleep 1
+kill -9 $pid 2>/dev/null || true
+wait $pid 2>/dev/null || true
+n=$(users | grep -c '^u000[1-3][0-9]@' || true)
+[ "$n" -gt 0 ] && [ "$n" -lt 26 ] || fail "kill halfway: $n of 26 new users before the kill"
+echo "test_scim: killed with $n of 26 new users on the server"
+ctl POST /faults '{}' >/dev/null
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "run after the kill exit $rc"; }
+expect "$(users | grep -c '^u000[0-3][0-9]@')" 40 "a killed run completed by the next"
+expect "$(users | uniq -d | wc -l)" 0 "no duplicate after the kill"
+ctl POST /reset >/dev/null
+sync
+expect "$(writes)" 0 "no write request after the recovery"
+
+# ---- the token never leaves token_file ------------------------------------
+tok=$(cat "$T/token")
+for f in "$T/all.out" "$T/test.out" "$T/state.db"; do
+	! grep -q "$tok" "$f" || fail "the token appears in $f"
+done
+ok "the token is in no output, report or state"
+"$DIRSYNC" -c "$T/dirsync.conf" test >"$T/test.out" 2>&1 || fail "dirsync test after"
+grep -q "authorised; 45 Users, 2 Groups" "$T/test.out" || { cat "$T/test.out"; fail "test counts"; }
+ok "dirsync test counts"
+# ---- a server offering RFC 9865 cursors is read with them ---------------
+kill "$(cat "$T/scim.pid")"
+scim_start cursor
+scim_conf "$T/s3.ldif" "$T/cursor-state.db"
+"$DIRSYNC" -c "$T/dirsync.conf" test >"$T/test.out" 2>&1 || fail "dirsync test (cursors)"
+grep -q "cursors yes" "$T/test.out" || fail "test: cursors not shown"
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "sync (cursors) exit $rc"; }
+ctl POST /reset >/dev/null
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "re-sync (cursors) exit $rc"; }
+expect "$(writes)" 0 "no write request on a re-sync read with cursors"
+# 44 Users and 2 Groups in pages of 10 (the server's maxResults)
+expect "$(ctl GET /stats | jq '.cursor // 0')" 6 "cursor requests: 5 User pages, 1 Group page"
+expect "$(users | wc -l)" 44 "every User read through cursor pages (the leaver never created here)"
+ok "cursor pagination"
+echo "test_scim: $CHECKS checks passed"
