@@ -421,16 +421,14 @@ cmp_clash(const void *a, const void *b)
 		      ((const struct plan_clash *)b)->address);
 }
 
-void
-plan_build(struct plan *p, const struct plan_input *in)
+/* Every desired object: mailboxes and lists first, then the rest. */
+static void
+plan_wanted(struct plan *p, const struct plan_input *in,
+	    const struct renames *rn, struct strmap *blocked)
 {
-	struct renames rn = {STRMAP_INIT, STRMAP_INIT, STRMAP_INIT};
-	struct strmap blocked = STRMAP_INIT;  /* anchors left alone this run */
 	int pass;
-	struct strmap owners = STRMAP_INIT;   /* anchors wanted this run */
 	size_t i;
 
-	find_renames(p, &rn, in);
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < in->desired->n; i++) {
 			const struct mobj *want = in->desired->v[i];
@@ -446,8 +444,8 @@ plan_build(struct plan *p, const struct plan_input *in)
 				continue;
 			cur = mset_get_h(in->current, want->address, h);
 			m = managed_get_h(in->managed, want->address, h);
-			if (blocked.len > 0 && want->anchor != NULL &&
-			    strmap_get(&blocked, want->anchor) != NULL) {
+			if (blocked->len > 0 && want->anchor != NULL &&
+			    strmap_get(blocked, want->anchor) != NULL) {
 				/* its owner's address is taken: change
 				 * nothing, but report rows in the way too */
 				if (cur != NULL)
@@ -459,10 +457,10 @@ plan_build(struct plan *p, const struct plan_input *in)
 					push(p, OP_ADD, want);
 				continue;   /* shared: add, never touch */
 			}
-			if (rn.to.len > 0 && strmap_get(&rn.to, want->address))
+			if (rn->to.len > 0 && strmap_get(&rn->to, want->address))
 				continue;   /* a rename brings this mailbox */
-			if (rn.from.len > 0 &&
-			    strmap_get(&rn.from, want->address))
+			if (rn->from.len > 0 &&
+			    strmap_get(&rn->from, want->address))
 				cur = NULL; /* renamed away first */
 			if (cur == NULL) {
 				push(p, OP_ADD, want);
@@ -483,14 +481,23 @@ plan_build(struct plan *p, const struct plan_input *in)
 				 * to the blocking row).
 				 */
 				if (primary && want->anchor != NULL)
-					strmap_put(&blocked, want->anchor,
+					strmap_put(blocked, want->anchor,
 						   (void *)want->anchor);
 				break;
 			}
 		}
 	}
 
-	/* managed objects no longer wanted: deprovision */
+}
+
+/* Managed objects no longer wanted: deprovision. */
+static void
+plan_deprovision(struct plan *p, const struct plan_input *in,
+		 const struct renames *rn, const struct strmap *blocked)
+{
+	struct strmap owners = STRMAP_INIT;   /* anchors wanted this run */
+	size_t i;
+
 	for (i = 0; i < in->managed->n; i++) {
 		const struct managed_rec *m = in->managed->v[i];
 		const uint32_t h = strmap_hash(m->address);
@@ -508,9 +515,9 @@ plan_build(struct plan *p, const struct plan_input *in)
 
 		if (m->kind == MK_DOMAIN ||
 		    wanted_by_owner(m, want) ||
-		    (blocked.len > 0 && m->anchor != NULL &&
-		     strmap_get(&blocked, m->anchor) != NULL) ||
-		    (rn.from.len > 0 && strmap_get(&rn.from, m->address)) ||
+		    (blocked->len > 0 && m->anchor != NULL &&
+		     strmap_get(blocked, m->anchor) != NULL) ||
+		    (rn->from.len > 0 && strmap_get(&rn->from, m->address)) ||
 		    frozen_addr(in, m->address) ||
 		    frozen_anchor(in, m->anchor) || cur == NULL)
 			continue;
@@ -553,6 +560,15 @@ plan_build(struct plan *p, const struct plan_input *in)
 		}
 	}
 
+	strmap_free(&owners);
+}
+
+/* Deterministic order and the counts the limits use. */
+static void
+plan_finish(struct plan *p)
+{
+	size_t i;
+
 	/* deletes, disables, updates, adds (frees addresses first); then
 	 * kind and address, so that reports and tests are deterministic */
 	if (p->n > 1)
@@ -568,11 +584,22 @@ plan_build(struct plan *p, const struct plan_input *in)
 		else
 			p->count[p->v[i].op]++;
 	}
+}
+
+void
+plan_build(struct plan *p, const struct plan_input *in)
+{
+	struct renames rn = {STRMAP_INIT, STRMAP_INIT, STRMAP_INIT};
+	struct strmap blocked = STRMAP_INIT;  /* anchors left alone this run */
+
+	find_renames(p, &rn, in);
+	plan_wanted(p, in, &rn, &blocked);
+	plan_deprovision(p, in, &rn, &blocked);
+	plan_finish(p);
 	strmap_free(&rn.by_anchor);
 	strmap_free(&rn.from);
 	strmap_free(&rn.to);
 	strmap_free(&blocked);
-	strmap_free(&owners);
 }
 
 void
