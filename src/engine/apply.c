@@ -196,7 +196,7 @@ apply_transaction(struct run *x, const char *const *forget, size_t nforget)
 	struct err e2;
 	bool ok;
 
-	if (x->tops->record_managed != NULL)
+	if (x->tops->record_managed != NULL && !x->owner_in_state)
 		return apply_with_record(x, forget, nforget);
 	if (x->tops->begin(x->tgt, &r->err) != 0)
 		return -1;
@@ -322,7 +322,7 @@ engine_apply(struct run *x)
 		ret = apply_each(x, forget, nforget);
 	} else if (r->plan.n > 0) {
 		ret = apply_transaction(x, forget, nforget);
-	} else if (x->tops->record_managed != NULL) {
+	} else if (x->tops->record_managed != NULL && !x->owner_in_state) {
 		if (nforget > 0 || x->import)
 			ret = apply_with_record(x, forget, nforget);
 	} else if (nforget > 0 &&

@@ -132,17 +132,21 @@ load_managed(struct run *x)
 {
 	struct run_result *r = x->r;
 
+	int rc = 1;
+
 	if (x->tops->load_managed != NULL) {
-		if (x->tops->load_managed(x->tgt, &r->managed, &r->current,
-					  &r->rules.desired, &r->err) != 0)
+		rc = x->tops->load_managed(x->tgt, &r->managed, &r->current,
+					   &r->rules.desired, &r->err);
+		if (rc < 0)
 			return -1;
-		if (r->managed.n > 0)
+		if (rc == 0 && r->managed.n > 0)
 			return 0;
 	}
+	x->owner_in_state = rc == 1;
 	if (state_load_managed(x->st, &r->managed, &r->current,
 			       &r->rules.desired, &r->err) != 0)
 		return -1;
-	if (x->tops->load_managed != NULL && r->managed.n > 0) {
+	if (!x->owner_in_state && r->managed.n > 0) {
 		x->import = true;
 		log_msg(x->lvl, "moving %zu managed records from the state "
 			"database into the target", r->managed.n);

@@ -27,7 +27,7 @@ engine_mailbox_of(const struct conf *c, const char *anchor, char **address,
 		rc = tops->managed_mailbox(t, anchor, address, disabled_at,
 					   err);
 		tops->close(t);
-		if (rc != 0 || *address != NULL)
+		if (rc < 0 || (rc == 0 && *address != NULL))
 			return rc;
 	}
 	/* a target without its own record, or records not moved yet */

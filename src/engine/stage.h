@@ -22,6 +22,7 @@ struct run {
 	struct target *tgt;
 	struct state *st;
 	bool import;               /* managed records move state -> target */
+	bool owner_in_state;       /* the state keeps the managed records */
 	time_t now;
 	double t0;                 /* monotonic start */
 	enum log_level lvl;        /* stage timings: info, or debug */

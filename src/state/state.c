@@ -241,6 +241,8 @@ state_load_managed(struct state *st, struct managed *m,
 	return 0;
 }
 
+static long count_rows(struct state *st, const char *table);
+
 int
 state_bind_target(struct state *st, const char *identity, bool readonly,
 		  struct err *err)
@@ -255,21 +257,29 @@ state_bind_target(struct state *st, const char *identity, bool readonly,
 	    sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
 		had = xstrdup((const char *)sqlite3_column_text(q, 0));
 	sqlite3_finalize(q);
-	if (had != NULL) {
-		int same = strcmp(had, identity) == 0;
-
-		if (!same) {
-			err_object(err, st->path);
-			err_set(err, DS_E_STATE,
-				"this state database belongs to target '%.150s', "
-				"not to '%.150s': point [state] path at that "
-				"target's state, or start this target's with "
-				"`dirsync rebuild-state`",
-				had, identity);
-		}
+	if (had != NULL && strcmp(had, identity) != 0 &&
+	    count_rows(st, "managed") > 0) {
+		/*
+		 * Its records say which rows of that target are dirsync's:
+		 * read against another target they would claim rows dirsync
+		 * never made there.  A state without records (the SQL target
+		 * keeps them itself) only follows a changed URL.
+		 */
+		err_object(err, st->path);
+		err_set(err, DS_E_STATE,
+			"this state database belongs to target '%.150s', not "
+			"to '%.150s', and lists objects dirsync manages there: "
+			"point [state] path at this target's state, or start "
+			"one with `dirsync rebuild-state`",
+			had, identity);
 		free(had);
-		return same ? 0 : -1;
+		return -1;
 	}
+	if (had != NULL && strcmp(had, identity) == 0) {
+		free(had);
+		return 0;
+	}
+	free(had);
 	if (readonly)
 		return 0;
 	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta VALUES "

@@ -35,9 +35,11 @@ int state_load_managed(struct state *st, struct managed *m,
 		       struct err *err);
 
 /*
- * A state database belongs to one target (target_identity()): the first
- * writable open records it, a later one for another target is refused
- * (DS_E_STATE) with both named.  A read-only open only compares.
+ * A state database belongs to one target (target_identity()): a writable
+ * open records it.  While the state lists managed objects (a target that
+ * keeps no record of its own, or records not moved into the target yet),
+ * an open for another target is refused (DS_E_STATE) with both named;
+ * without such records a changed URL is simply recorded.
  */
 int state_bind_target(struct state *st, const char *identity, bool readonly,
 		      struct err *err);

@@ -19,6 +19,7 @@
 
 #include "target/sql_owner.h"
 #include "target/sqldrv.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 static const struct sqldrv_ops *const drivers[] = {
@@ -42,6 +43,7 @@ struct target {
 	 */
 	uint64_t *maildirs;
 	size_t nmaildirs, capmaildirs;   /* capmaildirs: a power of two */
+	bool no_owner_table;        /* dirsync_managed missing, not creatable */
 };
 
 /* Every column dirsync reads or writes, checked before any change. */
@@ -151,6 +153,34 @@ check_schema(struct target *t, struct err *err)
 	return 0;
 }
 
+/*
+ * dirsync_managed: created when missing.  A role that may not create it
+ * (a Postfixadmin role limited to the mail tables) and finds it missing
+ * keeps ownership in the state database instead, as before, with a
+ * warning that says how to create the table.
+ */
+static int
+owner_table(struct target *t, bool readonly, struct err *err)
+{
+	static const char probe[] = "SELECT 1 FROM dirsync_managed WHERE 1=0";
+	struct err e2;
+
+	err_clear(&e2);
+	if (!readonly && t->drv->exec(t->db, sql_owner_ddl, &e2) == 0)
+		return 0;
+	if (t->drv->query(t->db, probe, 0, NULL, NULL, NULL, err) == 0)
+		return 0;
+	err_clear(err);
+	t->no_owner_table = true;
+	if (!readonly)
+		log_warn("the mail database has no table dirsync_managed and "
+			 "this role cannot create it (%s): which rows are "
+			 "dirsync's stays in the state database; create it as "
+			 "docs/mail-server.md shows to keep it with the rows",
+			 e2.msg);
+	return 0;
+}
+
 static int
 sql_open(struct target **out, const struct conf *conf, bool readonly,
 	 struct err *err)
@@ -181,11 +211,12 @@ sql_open(struct target **out, const struct conf *conf, bool readonly,
 		*out = t;
 		return 0;
 	}
-	if (!readonly && (drv->exec(t->db, drv->ddl, err) != 0 ||
-			  drv->exec(t->db, sql_owner_ddl, err) != 0)) {
+	if (!readonly && drv->exec(t->db, drv->ddl, err) != 0) {
 		err_where(err, "create tables");
 		goto fail;
 	}
+	if (owner_table(t, readonly, err) != 0)
+		goto fail;
 	if (check_schema(t, err) != 0)
 		goto fail;
 	*out = t;
@@ -640,6 +671,8 @@ sql_load_managed(struct target *t, struct managed *m,
 		 const struct mset *current, const struct mset *desired,
 		 struct err *err)
 {
+	if (t->no_owner_table)
+		return 1;
 	return sql_owner_load(t->drv, t->db, m, current, desired, err);
 }
 
@@ -706,6 +739,8 @@ static int
 sql_managed_mailbox(struct target *t, const char *anchor, char **address,
 		    long long *disabled_at, struct err *err)
 {
+	if (t->db != NULL && t->no_owner_table)
+		return 1;
 	return sql_owner_mailbox_of(t->drv, t->db, anchor, address,
 				    disabled_at, err);
 }

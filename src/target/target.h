@@ -92,7 +92,9 @@ struct target_ops {
 	 * changes in the same transaction as the objects.  NULL: the engine
 	 * keeps it in the state database.  load_managed() fills m after
 	 * load() (current and desired as for managed_add_known); a target
-	 * that never had records reads as empty.  record_managed() runs
+	 * that never had records reads as empty; it returns 1 when this
+	 * target cannot keep records after all (the SQL target whose role
+	 * may not create its table): the engine then uses the state.  record_managed() runs
 	 * inside begin()..commit(): first the records of `import` (NULL:
 	 * none; records moving here from an older state database), then
 	 * what plan p did, then `forget` (records whose rows vanished).
@@ -107,6 +109,7 @@ struct target_ops {
 	 * With load_managed: the mailbox recorded for one directory object
 	 * (`dirsync passwd-hook`), without loading them all.  *address is
 	 * malloc'd, NULL when there is none; *disabled_at 0 when active.
+	 * 1 as for load_managed: ask the state.
 	 */
 	int (*managed_mailbox)(struct target *t, const char *anchor,
 			       char **address, long long *disabled_at,

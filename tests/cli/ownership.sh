@@ -72,10 +72,18 @@ expect_in ownership-rebuild-then-idle \
 	"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
 ds "$S" history --json
 expect_eq ownership-rebuild-history-new "1" "$(jq length "$S/out")"
-# the rebuilt state belongs to this target: another one is refused
-sed "s|^url = .*|url = sqlite://$S/other.db|" "$S/dirsync.conf" \
-	>"$S/other.conf" && chmod 600 "$S/other.conf"
-"$DIRSYNC" -c "$S/other.conf" sync >"$S/out" 2>"$S/err"
-rc=$?
-expect_rc ownership-other-target-refused 1
-expect_in ownership-other-target-named "belongs to target" "$S/err"
+# a state that still lists managed objects (an older dirsync's) belongs to
+# its target: pointed at another mail database, it is refused and nothing
+# is imported there
+if sqlite_only ownership-other-target; then
+	sqlite3 "$S/state.db" <"$S/managed.sql" ||
+		fail ownership-other-setup "sqlite3"
+	sed "s|^url = .*|url = sqlite://$S/other.db|" "$S/dirsync.conf" \
+		>"$S/other.conf" && chmod 600 "$S/other.conf"
+	"$DIRSYNC" -c "$S/other.conf" sync >"$S/out" 2>"$S/err"
+	rc=$?
+	expect_rc ownership-other-target-refused 1
+	expect_in ownership-other-target-named "belongs to target" "$S/err"
+	expect_eq ownership-other-target-nothing-written "0" \
+		"$(sqlite3 "$S/other.db" "SELECT count(*) FROM sqlite_master WHERE name = 'dirsync_managed'" 2>/dev/null || echo 0)"
+fi
