@@ -37,7 +37,6 @@
 #include "passwd/pwdeliver.h"
 #include "passwd/pwdir.h"
 #include "passwd/pwqueue.h"
-#include "state/state.h"
 #include "target/target.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -58,7 +57,8 @@ struct hook {
 	bool no_confirm;
 	bool from_samba;       /* the account came from Samba's environment */
 	bool reject;           /* [passwords] on_failure = reject */
-	char *address;         /* the managed mailbox */
+	char *address;         /* the managed mailbox; NULL: target down */
+	struct err target_err; /* why the target could not be opened */
 	struct pw_account acct;
 	char hash[PW_HASH_MAX];
 	char ebuf[1400];
@@ -82,43 +82,54 @@ check_not_writable(const char *what, const char *path)
 }
 
 /*
- * Which mailbox the account is: 0 found (h->address set), 1 not ours
- * (unknown, ambiguous, unmanaged or out of scope: logged), -1 error.
+ * Which mailbox the account is: 0 found (h->address set, or NULL when the
+ * target cannot be reached: the queue finds the mailbox by anchor later),
+ * 1 not ours (unknown, ambiguous, unmanaged or out of scope: logged),
+ * -1 the directory could not be asked.
  */
 static int
 resolve(struct hook *h, struct err *err)
 {
+	const struct target_ops *tops = NULL;
 	struct pw_dir *dir = NULL;
-	struct state *st = NULL;
-	long long disabled_at = 0;
+	struct target *t = NULL;
+	bool in_scope = false;
 	int rc = -1;
 
 	if (pw_dir_open(&dir, &h->c, err) != 0)
 		goto done;
 	if (pw_dir_lookup(dir, h->account, &h->acct, err) != 0)
 		goto done;
+	rc = 1;
 	if (!h->acct.found) {
 		log_info("account %s: %s in the directory; password not "
 			 "synced", h->account,
 			 h->acct.matches ? "more than one object" : "not found");
-		rc = 1;
 		goto done;
 	}
-	if (state_open(&st, h->c.state.path, true, err) != 0 ||
-	    state_mailbox_of(st, h->acct.anchor, &h->address, &disabled_at,
-			     err) != 0)
+	err_clear(&h->target_err);
+	if ((tops = target_ops_for(&h->c, &h->target_err)) == NULL ||
+	    tops->open(&t, &h->c, false, &h->target_err) != 0 ||
+	    pw_mailbox_of(&h->c, tops, t, h->acct.anchor, &h->address,
+			  &in_scope, &h->target_err) != 0) {
+		if (h->target_err.code == DS_OK)
+			err_set(&h->target_err, DS_E_TARGET, "unreachable");
+		free(h->address);
+		h->address = NULL;
+		rc = 0;   /* the target is down: decided on delivery */
 		goto done;
-	if (h->address == NULL || disabled_at != 0) {
+	}
+	if (h->address == NULL || !in_scope) {
 		log_info("account %s (%s): %s; password not synced",
 			 h->account, h->acct.dn,
 			 h->address == NULL ? "no mailbox managed by dirsync"
 					    : "its mailbox is out of scope");
-		rc = 1;
 		goto done;
 	}
 	rc = 0;
 done:
-	state_close(st);
+	if (t != NULL && tops != NULL)
+		tops->close(t);
 	pw_dir_close(dir);
 	return rc;
 }
@@ -143,19 +154,6 @@ write_now(struct hook *h, struct err *err)
 	return rc;
 }
 
-/* reject: the mail system must be reachable now, or the DC refuses. */
-static int
-probe_target(struct hook *h, struct err *err)
-{
-	const struct target_ops *tops = target_ops_for(&h->c, err);
-	struct target *t = NULL;
-
-	if (tops == NULL || tops->open(&t, &h->c, true, err) != 0)
-		return -1;
-	tops->close(t);
-	return 0;
-}
-
 static int
 queue(struct hook *h, bool confirmed, struct err *err)
 {
@@ -164,7 +162,7 @@ queue(struct hook *h, bool confirmed, struct err *err)
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	r.address = h->address;
+	r.address = h->address != NULL ? h->address : "";
 	r.account = h->account;
 	r.anchor = h->acct.anchor;
 	r.hash = h->hash;
@@ -215,7 +213,7 @@ spawn_confirmer(struct hook *h)
 	explicit_bzero(h->hash, sizeof(h->hash));   /* the queue has it */
 	for (;;) {
 		err_clear(&err);
-		if (pw_deliver(&h->c, h->address, &res, &err) != 0)
+		if (pw_deliver(&h->c, h->acct.anchor, &res, &err) != 0)
 			log_warn("%s", err_fmt(&err, h->ebuf, sizeof(h->ebuf)));
 		if (res.left == 0 || waited_ms >= CONFIRM_WAIT_S * 1000L)
 			break;
@@ -225,8 +223,8 @@ spawn_confirmer(struct hook *h)
 		waited_ms += step;
 	}
 	if (res.left > 0)
-		log_info("password of %s still queued after %ds: the next "
-			 "sync retries", h->address, CONFIRM_WAIT_S);
+		log_info("password of account %s still queued after %ds: the "
+			 "next sync retries", h->account, CONFIRM_WAIT_S);
 	_exit(0);
 }
 
@@ -306,7 +304,7 @@ forget_queued(struct hook *h, struct err *err)
 		return -1;
 	if (q == NULL)
 		return 0;
-	rc = pwq_forget(q, h->address, err);
+	rc = pwq_forget(q, h->acct.anchor, err);
 	pwq_close(q);
 	return rc;
 }
@@ -335,7 +333,15 @@ take(struct hook *h, struct pw_secret *pw, struct err *err)
 						   sizeof(h->ebuf)));
 	pw_secret_free(pw);
 
-	if (h->no_confirm) {
+	if (h->address == NULL) {
+		log_warn("account %s: the mail system cannot be reached: %s",
+			 h->account, err_fmt(&h->target_err, h->ebuf,
+					     sizeof(h->ebuf)));
+		if (h->reject)
+			return refuse_or_accept(h, "the mail system is "
+						   "unreachable");
+	}
+	if (h->no_confirm && h->address != NULL) {
 		if (write_now(h, err) == 0) {
 			log_info("account %s: password of %s written to the "
 				 "mail system", h->account, h->address);
@@ -346,22 +352,17 @@ take(struct hook *h, struct pw_secret *pw, struct err *err)
 			return refuse_or_accept(h, "the mail system did not "
 						   "take the password");
 		err_clear(err);
-		if (queue(h, true, err) != 0)
-			return refuse_or_accept(h, err_fmt(err, h->ebuf,
-							   sizeof(h->ebuf)));
-		log_info("account %s: password of %s queued for the next "
-			 "sync", h->account, h->address);
-		return 0;
 	}
-	if (h->reject && probe_target(h, err) != 0) {
-		log_warn("%s", err_fmt(err, h->ebuf, sizeof(h->ebuf)));
-		return refuse_or_accept(h, "the mail system is unreachable");
-	}
-	if (queue(h, false, err) != 0)
+	if (queue(h, h->no_confirm, err) != 0)
 		return refuse_or_accept(h, err_fmt(err, h->ebuf,
 						   sizeof(h->ebuf)));
-	log_info("account %s: password of %s queued until the directory "
-		 "confirms the change", h->account, h->address);
+	if (h->no_confirm) {
+		log_info("account %s: password queued for the next sync",
+			 h->account);
+		return 0;
+	}
+	log_info("account %s: password queued until the directory confirms "
+		 "the change", h->account);
 	spawn_confirmer(h);
 	return 0;
 }

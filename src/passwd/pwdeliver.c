@@ -5,8 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/managed.h"
 #include "passwd/pwdir.h"
 #include "passwd/pwqueue.h"
+#include "state/state.h"
 #include "target/target.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -34,6 +36,42 @@ struct run {
 	struct err err;   /* first reach failure, reported to the caller */
 	time_t now;
 };
+
+int
+pw_mailbox_of(const struct conf *c, const struct target_ops *tops,
+	      struct target *t, const char *anchor, char **address,
+	      bool *in_scope, struct err *err)
+{
+	struct managed m;
+	struct state *st = NULL;
+	size_t i;
+	int rc = -1;
+
+	*address = NULL;
+	*in_scope = false;
+	managed_init(&m);
+	if (tops->load_managed != NULL &&
+	    tops->load_managed(t, &m, NULL, NULL, err) != 0)
+		goto done;
+	if (m.n == 0 && (state_open(&st, c->state.path, true, err) != 0 ||
+			 state_load_managed(st, &m, NULL, NULL, err) != 0))
+		goto done;
+	for (i = 0; i < m.n; i++) {
+		const struct managed_rec *r = m.v[i];
+
+		if (r->kind != MK_MAILBOX || r->anchor == NULL ||
+		    strcmp(r->anchor, anchor) != 0)
+			continue;
+		*address = xstrdup(r->address);
+		*in_scope = r->disabled_at == 0;
+		break;
+	}
+	rc = 0;
+done:
+	state_close(st);
+	managed_free(&m);
+	return rc;
+}
 
 static bool
 all_digits(const char *s)
@@ -106,13 +144,12 @@ drop(struct run *r, const struct qrow *x, const char *why)
 	struct err e;
 
 	err_clear(&e);
-	if (pwq_remove(r->q, x->address, x->hash, &e) != 0) {
+	if (pwq_remove(r->q, x->anchor, x->hash, &e) != 0) {
 		keep_first(r, &e);
 		return;
 	}
 	r->res->dropped++;
-	log_warn("password of %s (account %s) dropped: %s", x->address,
-		 x->account, why);
+	log_warn("password of account %s dropped: %s", x->account, why);
 }
 
 /* Pending -> confirmed when the directory shows the change: 0 confirmed,
@@ -140,7 +177,7 @@ confirm(struct run *r, struct qrow *x)
 		drop(r, x, "the account no longer resolves to this mailbox");
 		rc = -1;
 	} else if (pw_changed_after(x->before, a.changed)) {
-		if (pwq_confirm(r->q, x->address, x->hash, &e) != 0) {
+		if (pwq_confirm(r->q, x->anchor, x->hash, &e) != 0) {
 			keep_first(r, &e);
 			rc = 2;
 		} else {
@@ -157,44 +194,71 @@ confirm(struct run *r, struct qrow *x)
 	return rc;
 }
 
-static void
-deliver_one(struct run *r, const struct qrow *x)
+static int
+open_target(struct run *r)
 {
 	struct err e;
 
 	err_clear(&e);
-	if (r->tgt == NULL && !r->tgt_failed) {
-		if ((r->tops = target_ops_for(r->c, &e)) == NULL ||
-		    r->tops->set_password == NULL ||
-		    !(r->tops->caps & TCAP_PASSWORDS)) {
-			if (r->tops != NULL)
-				err_set(&e, DS_E_CONFIG, "target type '%s' "
-					"takes no passwords", r->tops->name);
-			r->tgt_failed = true;
-		} else if (r->tops->open(&r->tgt, r->c, false, &e) != 0) {
-			r->tgt_failed = true;
-		}
-		if (r->tgt_failed)
-			keep_first(r, &e);
+	if (r->tgt != NULL || r->tgt_failed)
+		return r->tgt != NULL ? 0 : -1;
+	if ((r->tops = target_ops_for(r->c, &e)) == NULL ||
+	    r->tops->set_password == NULL ||
+	    !(r->tops->caps & TCAP_PASSWORDS)) {
+		if (r->tops != NULL)
+			err_set(&e, DS_E_CONFIG, "target type '%s' takes no "
+				"passwords", r->tops->name);
+		r->tgt_failed = true;
+	} else if (r->tops->open(&r->tgt, r->c, false, &e) != 0) {
+		r->tgt_failed = true;
 	}
-	if (r->tgt == NULL) {
+	if (r->tgt_failed)
+		keep_first(r, &e);
+	return r->tgt != NULL ? 0 : -1;
+}
+
+/* The mailbox is found again by anchor: it may have been renamed, and a
+ * row queued while the target was down has no address yet. */
+static void
+deliver_one(struct run *r, const struct qrow *x)
+{
+	char *address = NULL;
+	bool in_scope;
+	struct err e;
+
+	err_clear(&e);
+	if (open_target(r) != 0) {
 		r->res->left++;
 		return;
 	}
-	if (r->tops->set_password(r->tgt, x->address, x->hash, &e) != 0) {
-		if (e.code == DS_E_TARGET && e.lib_rc == 0) {
-			drop(r, x, "the mailbox row is gone from the target");
-			return;
-		}
+	if (pw_mailbox_of(r->c, r->tops, r->tgt, x->anchor, &address,
+			  &in_scope, &e) != 0) {
 		keep_first(r, &e);
 		r->res->left++;
 		return;
 	}
-	if (pwq_remove(r->q, x->address, x->hash, &e) != 0)
+	if (address == NULL || !in_scope) {
+		drop(r, x, address == NULL ? "no mailbox managed by dirsync"
+					   : "its mailbox is out of scope");
+		free(address);
+		return;
+	}
+	if (r->tops->set_password(r->tgt, address, x->hash, &e) != 0) {
+		if (e.code == DS_E_TARGET && e.lib_rc == 0)
+			drop(r, x, "the mailbox row is gone from the target");
+		else {
+			keep_first(r, &e);
+			r->res->left++;
+		}
+		free(address);
+		return;
+	}
+	if (pwq_remove(r->q, x->anchor, x->hash, &e) != 0)
 		keep_first(r, &e);
 	r->res->delivered++;
 	log_info("password of %s (account %s) written to the mail system",
-		 x->address, x->account);
+		 address, x->account);
+	free(address);
 }
 
 int

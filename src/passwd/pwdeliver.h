@@ -20,6 +20,19 @@
 #include "conf/conf.h"
 #include "util/err.h"
 
+struct target;
+struct target_ops;
+
+/*
+ * The mailbox dirsync manages for a directory object, as a sync sees it:
+ * the target's own records (load_managed), or the state database's when
+ * the target keeps none.  *address (malloc'd) is NULL when there is no
+ * such mailbox; *in_scope false when it is disabled (out of scope).
+ */
+int pw_mailbox_of(const struct conf *c, const struct target_ops *tops,
+		  struct target *t, const char *anchor, char **address,
+		  bool *in_scope, struct err *err);
+
 /* How long a change may take to show in the directory (seconds). */
 #define PW_PENDING_TTL 900
 
@@ -30,6 +43,7 @@ struct pw_deliver_result {
 };
 
 /*
+ * only: NULL, or the anchor of the one row to look at.
  * Returns 0 when every row was settled or left for a reason that is not
  * an error (still pending); -1 with err when the directory or the target
  * could not be reached (rows stay queued).  No queue file: 0, all zero.

@@ -18,8 +18,8 @@ struct pwq {
 
 static const char pwq_ddl[] =
 	"CREATE TABLE IF NOT EXISTS pending ("
-	" address TEXT PRIMARY KEY, account TEXT NOT NULL,"
-	" anchor TEXT NOT NULL, hash TEXT NOT NULL, before TEXT NOT NULL,"
+	" anchor TEXT PRIMARY KEY, account TEXT NOT NULL,"
+	" address TEXT NOT NULL, hash TEXT NOT NULL, before TEXT NOT NULL,"
 	" confirmed INTEGER NOT NULL DEFAULT 0,"
 	" queued_at INTEGER NOT NULL);";
 
@@ -172,8 +172,8 @@ pwq_each(struct pwq *q, const char *only, pwq_cb cb, void *ctx,
 	rc = sqlite3_prepare_v2(q->db,
 				"SELECT address, account, anchor, hash, before,"
 				" confirmed, queued_at FROM pending"
-				" WHERE ?1 IS NULL OR address = ?1"
-				" ORDER BY queued_at, address",
+				" WHERE ?1 IS NULL OR anchor = ?1"
+				" ORDER BY queued_at, anchor",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return db_err(q, err, "read password queue");
@@ -201,34 +201,34 @@ pwq_each(struct pwq *q, const char *only, pwq_cb cb, void *ctx,
 }
 
 int
-pwq_confirm(struct pwq *q, const char *address, const char *hash,
+pwq_confirm(struct pwq *q, const char *anchor, const char *hash,
 	    struct err *err)
 {
-	const char *p[] = {address, hash};
+	const char *p[] = {anchor, hash};
 
 	return pwq_exec(q,
-			"UPDATE pending SET confirmed = 1 WHERE address = ?"
+			"UPDATE pending SET confirmed = 1 WHERE anchor = ?"
 			" AND hash = ?",
 			p, 2, err, "confirm queued password");
 }
 
 int
-pwq_remove(struct pwq *q, const char *address, const char *hash,
+pwq_remove(struct pwq *q, const char *anchor, const char *hash,
 	   struct err *err)
 {
-	const char *p[] = {address, hash};
+	const char *p[] = {anchor, hash};
 
-	return pwq_exec(q, "DELETE FROM pending WHERE address = ? AND "
+	return pwq_exec(q, "DELETE FROM pending WHERE anchor = ? AND "
 			   "hash = ?",
 			p, 2, err, "remove queued password");
 }
 
 int
-pwq_forget(struct pwq *q, const char *address, struct err *err)
+pwq_forget(struct pwq *q, const char *anchor, struct err *err)
 {
-	const char *p[] = {address};
+	const char *p[] = {anchor};
 
-	return pwq_exec(q, "DELETE FROM pending WHERE address = ?", p, 1, err,
+	return pwq_exec(q, "DELETE FROM pending WHERE anchor = ?", p, 1, err,
 			"forget queued password");
 }
 

@@ -4,7 +4,9 @@
  * A small SQLite file next to the state database, `<[state] path>.passwords`,
  * created mode 0600 and refused when any group or other permission bit is
  * set.  It holds final hashes only ({SCHEME}$...), never plaintext, one
- * row per mailbox address (a newer change replaces an older one).
+ * row per directory object (anchor; a newer change replaces an older one).
+ * The mailbox is found again by anchor when the row is delivered, so a
+ * row queued while the target was unreachable needs no address.
  *
  * A row is "pending" until the directory confirms the change happened (the
  * account's pwdLastSet, or pwdChangedTime on OpenLDAP, differs from the
@@ -22,7 +24,7 @@
 struct pwq;
 
 struct pwq_row {
-	const char *address;   /* the mailbox, lower-case */
+	const char *address;   /* the mailbox when known, else "" (for logs) */
 	const char *account;   /* what the hook was given, for the re-lookup */
 	const char *anchor;    /* the directory object's anchor */
 	const char *hash;      /* {SCHEME}... */
@@ -41,22 +43,22 @@ char *pwq_path(const char *state_path);
  */
 int pwq_open(struct pwq **out, const char *state_path, bool create,
 	     struct err *err);
-/* Inserts or replaces the row for r->address. */
+/* Inserts or replaces the row for r->anchor. */
 int pwq_put(struct pwq *q, const struct pwq_row *r, struct err *err);
 
 /* Rows are borrowed for the duration of the callback; return 0 or -1. */
 typedef int (*pwq_cb)(void *ctx, const struct pwq_row *r);
-/* Every row (only = NULL) or the row of one address, oldest first. */
+/* Every row (only = NULL) or the row of one anchor, oldest first. */
 int pwq_each(struct pwq *q, const char *only, pwq_cb cb, void *ctx,
 	     struct err *err);
 /* Marks the row confirmed, if it still holds `hash`. */
-int pwq_confirm(struct pwq *q, const char *address, const char *hash,
+int pwq_confirm(struct pwq *q, const char *anchor, const char *hash,
 		struct err *err);
 /* Removes the row, if it still holds `hash` (a newer change stays). */
-int pwq_remove(struct pwq *q, const char *address, const char *hash,
+int pwq_remove(struct pwq *q, const char *anchor, const char *hash,
 	       struct err *err);
-/* Removes whatever is queued for the address (a newer change supersedes). */
-int pwq_forget(struct pwq *q, const char *address, struct err *err);
+/* Removes whatever is queued for the anchor (a newer change supersedes). */
+int pwq_forget(struct pwq *q, const char *anchor, struct err *err);
 /* Rows left (for tests and `dirsync check`-like reporting). */
 long pwq_count(struct pwq *q);
 void pwq_close(struct pwq *q);

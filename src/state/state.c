@@ -678,31 +678,3 @@ state_close(struct state *st)
 	free(st->path);
 	free(st);
 }
-
-int
-state_mailbox_of(struct state *st, const char *anchor, char **address,
-		 long long *disabled_at, struct err *err)
-{
-	sqlite3_stmt *q = NULL;
-	int rc;
-
-	*address = NULL;
-	*disabled_at = 0;
-	if (st->db == NULL || !has_table(st, "managed"))
-		return 0;
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT address, disabled_at FROM managed "
-			       "WHERE anchor = ? AND kind = 'mailbox'",
-			       -1, &q, NULL) != SQLITE_OK)
-		return db_err(st, err, "find mailbox");
-	sqlite3_bind_text(q, 1, anchor, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW && sqlite3_column_text(q, 0) != NULL) {
-		*address = xstrdup((const char *)sqlite3_column_text(q, 0));
-		*disabled_at = sqlite3_column_int64(q, 1);
-	}
-	sqlite3_finalize(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_err(st, err, "find mailbox");
-	return 0;
-}

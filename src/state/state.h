@@ -115,14 +115,6 @@ int state_counts(struct state *st, long *managed, long *runs,
  * backup, so that the next state_open() starts a new one.
  */
 int state_archive(const char *path, const char *backup, struct err *err);
-/*
- * The managed mailbox of a directory object: *address (malloc'd) is NULL
- * when the anchor has none; *disabled_at is 0 while it is in scope.
- * A database not created yet has no mailbox.
- */
-int state_mailbox_of(struct state *st, const char *anchor, char **address,
-		     long long *disabled_at, struct err *err);
-
 void state_close(struct state *st);
 
 #endif

@@ -256,10 +256,14 @@ test_queue_file(void **st)
 	assert_int_equal(pwq_each(q, NULL, count_cb, &n, &e), 0);
 	assert_int_equal(n, 1);
 	/* removing the older hash leaves the newer one */
-	assert_int_equal(pwq_remove(q, r.address, "{SHA512-CRYPT}$6$x$y", &e),
+	assert_int_equal(pwq_remove(q, r.anchor, "{SHA512-CRYPT}$6$x$y", &e),
 			 0);
 	assert_int_equal(pwq_count(q), 1);
-	assert_int_equal(pwq_remove(q, r.address, r.hash, &e), 0);
+	assert_int_equal(pwq_remove(q, r.anchor, r.hash, &e), 0);
+	assert_int_equal(pwq_count(q), 0);
+	/* a newer change forgets the row whatever its hash */
+	assert_int_equal(pwq_put(q, &r, &e), 0);
+	assert_int_equal(pwq_forget(q, r.anchor, &e), 0);
 	assert_int_equal(pwq_count(q), 0);
 	pwq_close(q);
 	/* a queue others can read is refused */
