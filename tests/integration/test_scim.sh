@@ -202,4 +202,30 @@ expect "$(writes)" 0 "no write request on a re-sync read with cursors"
 expect "$(ctl GET /stats | jq '.cursor // 0')" 6 "cursor requests: 5 User pages, 1 Group page"
 expect "$(users | wc -l)" 44 "every User read through cursor pages (the leaver never created here)"
 ok "cursor pagination"
+# ---- https: verified against ca_file, refused without it ------------------
+kill "$(cat "$T/scim.pid")"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test CA" \
+	-keyout "$T/ca.key" -out "$T/ca.pem" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+	-keyout "$T/srv.key" -out "$T/srv.csr" >/dev/null 2>&1
+printf 'subjectAltName = IP:127.0.0.1\n' >"$T/san.ext"
+openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" \
+	-CAcreateserial -days 2 -extfile "$T/san.ext" -out "$T/srv.pem" >/dev/null 2>&1
+SCIM_TLS_CERT=$T/srv.pem SCIM_TLS_KEY=$T/srv.key scim_start
+SCIM_URL=https://127.0.0.1:$SCIM_PORT/scim
+SCIM_CTL=https://127.0.0.1:$SCIM_PORT/control
+ctl() {
+	curl -sf --cacert "$T/ca.pem" -X "$1" -H 'Content-Type: application/json' \
+		${3:+-d "$3"} "$SCIM_CTL$2"
+}
+scim_conf "$T/s1.ldif" "$T/tls-state.db"
+"$DIRSYNC" -c "$T/dirsync.conf" test >"$T/test.out" 2>&1 &&
+	fail "a certificate from an unknown CA was accepted"
+grep -q "FAILED.*certificate" "$T/test.out" || { cat "$T/test.out"; fail "no certificate error"; }
+ok "https: a server certificate from an unknown CA refused"
+sed -i "s#^token_file = .*#&\nca_file = $T/ca.pem#" "$T/dirsync.conf"
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "https sync with ca_file exit $rc"; }
+! grep -q "plain http" "$T/out" || fail "https warned as plain http"
+expect "$(users | wc -l)" 5 "https with ca_file: provisioned"
 echo "test_scim: $CHECKS checks passed"

@@ -24,6 +24,8 @@
 // which scimmy does not have: translated here to startIndex pages.
 import crypto from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
+import https from "node:https";
 import express from "express";
 import SCIMMY from "scimmy";
 import SCIMMYRouters from "scimmy-routers";
@@ -266,10 +268,16 @@ app.use("/scim", new SCIMMYRouters({
 	context: () => ({}),
 }));
 
-const server = app.listen(Number(port), "127.0.0.1", () => {
+// SCIM_TLS_CERT / SCIM_TLS_KEY (PEM files): serve https:// instead
+const tls = process.env.SCIM_TLS_CERT ? {
+	cert: fs.readFileSync(process.env.SCIM_TLS_CERT),
+	key: fs.readFileSync(process.env.SCIM_TLS_KEY),
+} : null;
+const server = (tls ? https.createServer(tls, app) : http.createServer(app))
+	.listen(Number(port), "127.0.0.1", () => {
 	const p = server.address().port;
 	if (portFile)
 		fs.writeFileSync(portFile, `${p}\n`);
-	console.log(`scim test server on http://127.0.0.1:${p}/scim`);
+	console.log(`scim test server on ${tls ? "https" : "http"}://127.0.0.1:${p}/scim`);
 });
 process.on("SIGTERM", () => server.close(() => process.exit(0)));
