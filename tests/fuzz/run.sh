@@ -53,7 +53,7 @@ S=$TOP/src
 UTIL="$S/util/err.c $S/util/xalloc.c $S/util/buf.c $S/util/log.c
 	$S/util/strmap.c $S/util/filter.c $S/model/entry.c"
 CONF="$S/conf/conf.c $S/util/secret.c"
-RULES="$S/rules/rules.c $S/plan/plan.c $S/model/mail.c $S/model/managed.c $S/model/snapshot.c
+RULES="$(echo $S/rules/*.c) $S/plan/plan.c $S/model/mail.c $S/model/managed.c $S/model/snapshot.c
 	$S/util/arena.c $S/util/idxmap.c"
 
 wanted() {
