@@ -52,8 +52,8 @@ CFLAGS="-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g -O1 -Wall -Wextra
 S=$TOP/src
 UTIL="$S/util/err.c $S/util/xalloc.c $S/util/buf.c $S/util/log.c
 	$S/util/strmap.c $S/util/filter.c $S/model/entry.c"
-CONF="$S/conf/conf.c $S/util/secret.c"
-RULES="$S/rules/rules.c $S/plan/plan.c $S/model/mail.c $S/model/managed.c $S/model/snapshot.c
+CONF="$S/conf/conf.c $S/util/secret.c $S/passwd/passwd.c"
+RULES="$(echo $S/rules/*.c) $S/plan/plan.c $S/model/mail.c $S/model/managed.c $S/model/snapshot.c
 	$S/util/arena.c $S/util/idxmap.c"
 
 wanted() {
@@ -68,7 +68,7 @@ build() { # name extra-sources...
 	wanted "$name" || return 0
 	echo "fuzz: building $name"
 	# shellcheck disable=SC2086
-	"$CLANG" $CFLAGS -o "$OUT/$name" "$TOP/tests/fuzz/$name.c" $UTIL "$@" -lldap -llber ||
+	"$CLANG" $CFLAGS -o "$OUT/$name" "$TOP/tests/fuzz/$name.c" $UTIL "$@" -lldap -llber -lcrypt -largon2 ||
 		{ echo "fuzz: build of $name failed" >&2; exit 1; }
 }
 build fuzz_ldif "$S/source/ldif.c" "$S/source/ldap_util.c"
