@@ -20,10 +20,12 @@
 #include "cli/sync.h"
 #include "passwd/pwdeliver.h"
 #include "report/notify.h"
+#include "state/state.h"
 #include "util/lock.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/progress.h"
+#include "web/web.h"
 
 /* Jitter: up to this share of the interval, and never more than 30 s. */
 #define DAEMON_JITTER_PCT 5
@@ -44,6 +46,7 @@ struct daemon {
 	long long runs;
 	sigset_t blocked;           /* the signals we handle */
 	sigset_t waitmask;          /* mask in force while waiting or syncing */
+	struct web *web;            /* [web] listen; NULL when off */
 };
 
 static void
@@ -143,11 +146,19 @@ daemon_log_run(const struct run_result *r, int rc, bool interrupted)
 			 head, r->seconds);
 		return;
 	}
+	if (rc == 3 && lim->limit != NULL && lim->forceable) {
+		log_warn("%s: stopped by safety limit %s (allowed %ld, "
+			 "planned %ld): nothing applied; review with "
+			 "`dirsync show %lld`, apply with `dirsync approve "
+			 "%lld`",
+			 head, lim->limit, lim->allowed, lim->planned,
+			 r->run_id, r->run_id);
+		return;
+	}
 	if (rc == 3 && lim->limit != NULL) {
 		log_warn("%s: stopped by safety limit %s (allowed %ld, "
 			 "planned %ld): nothing applied; review with "
-			 "`dirsync show %lld`, apply with `dirsync sync "
-			 "--force-limits`",
+			 "`dirsync show %lld`",
 			 head, lim->limit, lim->allowed, lim->planned,
 			 r->run_id);
 		return;
@@ -176,6 +187,39 @@ daemon_status(struct daemon *d, const struct run_result *r, int rc)
 	daemon_sd_notify(msg);
 }
 
+/*
+ * An approval `dirsync approve` left in the state for this run: its run id
+ * and kept plan (malloc'd), or 0 and NULL.  A failure only costs the
+ * approval, which is logged.
+ */
+static long long
+daemon_approval(const struct daemon *d, char **plan)
+{
+	struct state *st = NULL;
+	struct err err;
+	long long id = 0;
+	int exit_code;
+	char buf[1400];
+
+	*plan = NULL;
+	err_clear(&err);
+	if (state_open(&st, d->c.state.path, false, &err) != 0 ||
+	    state_approval_take(st, &id, &err) != 0 ||
+	    (id > 0 && state_run_plan(st, id, plan, &exit_code, &err) != 0)) {
+		log_err("approval not taken: %s",
+			err_fmt(&err, buf, sizeof(buf)));
+		id = 0;
+	} else if (id > 0 && *plan == NULL) {
+		log_err("approval of run %lld not taken: it kept no plan", id);
+		id = 0;
+	} else if (id > 0) {
+		log_info("applying the plan of run %lld if it is still the "
+			 "same (dirsync approve)", id);
+	}
+	state_close(st);
+	return id;
+}
+
 static void
 daemon_run_once(struct daemon *d)
 {
@@ -183,11 +227,13 @@ daemon_run_once(struct daemon *d)
 	struct run_result res;
 	struct err err;
 	double start = clock_seconds();
-	char buf[1400];
+	char buf[1400], *approval;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
 	o.quiet = true; /* no report on stdout, no progress line */
+	o.approve_run = daemon_approval(d, &approval);
+	o.approve_plan = approval;
 	o.full = d->last_full < 0 || d->c.schedule.full_every == 0 ||
 		 start - d->last_full >= (double)d->c.schedule.full_every;
 	d->runs++;
@@ -213,6 +259,7 @@ daemon_run_once(struct daemon *d)
 	}
 	daemon_status(d, &res, rc);
 	run_result_free(&res);
+	free(approval);
 }
 
 /* SIGHUP: a new config only if it loads cleanly and keeps the state. */
@@ -241,12 +288,24 @@ daemon_do_reload(struct daemon *d)
 	}
 	conf_free(&d->c);
 	d->c = nc;
+	web_set_conf(d->web, &d->c);
 	/* a new interval counts from the last run, with a fresh jitter */
 	d->next_run = d->last_end + daemon_wait_for(d);
 	log_info("configuration reloaded from %s (interval %lds)",
 		 d->conf_path, d->c.schedule.interval);
 done:
 	daemon_sd_notify("READY=1\nSTATUS=configuration reloaded");
+}
+
+/*
+ * The status page's "Sync now" (on its thread): the same SIGUSR1 as
+ * `dirsync sync --now`, sent to the process, so the main thread takes it
+ * in its wait or after the run under way.
+ */
+static void
+daemon_web_sync(void)
+{
+	kill(getpid(), SIGUSR1);
 }
 
 /* Waits until the next run is due or a signal arrives. */
@@ -383,6 +442,12 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 		rc = 1;
 		goto done;
 	}
+	/* bound before detaching, so "address in use" reaches the terminal */
+	if (web_open(&d.web, &d.c, &err) != 0) {
+		log_err("daemon: %s", err_fmt(&err, buf, sizeof(buf)));
+		rc = 1;
+		goto done;
+	}
 	systemd = getenv("NOTIFY_SOCKET") != NULL;
 	if (!foreground && !systemd && daemon_detach() == -1) {
 		log_err("daemon: cannot detach: %s", strerror(errno));
@@ -392,6 +457,11 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 	/* run lines are info: shown in the foreground without -v too */
 	log_init("dirsync", g->verbose > 1 ? g->verbose : 1, !foreground);
 	if (lock_mark_daemon(d.lockfd, &err) != 0) {
+		log_err("daemon: %s", err_fmt(&err, buf, sizeof(buf)));
+		rc = 1;
+		goto done;
+	}
+	if (web_start(d.web, daemon_web_sync, &err) != 0) {
 		log_err("daemon: %s", err_fmt(&err, buf, sizeof(buf)));
 		rc = 1;
 		goto done;
@@ -424,6 +494,7 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 	log_info("daemon stopping after %lld runs", d.runs);
 	rc = 0;
 done:
+	web_close(d.web);
 	lock_release(d.lockfd);
 	conf_free(&d.c);
 	return rc;
