@@ -8,9 +8,12 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -ljansson -lldap -llber -lpq -lcurl)
 
 CFLAGS ?= -O2 -g
+PREFIX ?= /usr/local
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wno-unused-parameter -Wformat=2 -Wvla
-ALL_CFLAGS = -std=c11 -pthread -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
+ALL_CFLAGS = -std=c11 -pthread -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CPPFLAGS) $(CFLAGS) \
 	     -Isrc $(PKG_CFLAGS) -MMD -MP
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -24,13 +27,14 @@ LIBOBJS := $(filter-out $(B)/src/main.o,$(OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all demo check deps fuzz faults test unit golden cli integration asan bench clean
+.PHONY: all demo check deps fuzz faults test unit golden cli integration asan bench clean \
+	install deb
 
 all: $(B)/dirsync
 
 $(B)/dirsync: $(OBJS)
 	@echo "  LD $@"
-	@$(CC) $(LDSAN) -o $@ $(OBJS) $(LDLIBS)
+	@$(CC) $(LDSAN) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -86,6 +90,36 @@ check: deps
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory faults
 	@$(MAKE) --no-print-directory integration
+
+# The binary, the man pages, the systemd units (ExecStart= pointing at
+# $(PREFIX)/bin) and the sysusers file; an empty SYSTEMDUNITDIR or
+# SYSUSERSDIR skips that part.  No configuration is installed: see
+# docs/admin-guide.md.
+install: all
+	install -D -m 0755 $(B)/dirsync $(DESTDIR)$(PREFIX)/bin/dirsync
+	install -D -m 0644 man/dirsync.8 $(DESTDIR)$(PREFIX)/share/man/man8/dirsync.8
+	install -D -m 0644 man/dirsync.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/dirsync.conf.5
+	@set -e; if [ -n "$(SYSTEMDUNITDIR)" ]; then \
+		for u in dirsync.service dirsync-sync.service dirsync.timer; do \
+			install -d $(DESTDIR)$(SYSTEMDUNITDIR); \
+			sed 's|/usr/local/bin/dirsync|$(PREFIX)/bin/dirsync|' \
+				contrib/systemd/$$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u; \
+			chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; \
+		done; fi
+	@set -e; if [ -n "$(SYSUSERSDIR)" ]; then \
+		install -D -m 0644 contrib/systemd/dirsync.sysusers \
+			$(DESTDIR)$(SYSUSERSDIR)/dirsync.conf; fi
+
+# A Debian package (debian/), built by dpkg-buildpackage on a copy of the
+# tree in $(B)/deb/ and checked by lintian; the .deb lands in $(B)/deb/.
+deb:
+	@rm -rf $(B)/deb
+	@mkdir -p $(B)/deb/dirsync
+	@tar -cf - --exclude=./build --exclude=./build-asan --exclude='./$(B)' \
+		--exclude=./.git --exclude=./bench/out . | tar -xf - -C $(B)/deb/dirsync
+	@cd $(B)/deb/dirsync && dpkg-buildpackage -us -uc -b
+	@lintian --fail-on error,warning $(B)/deb/*.changes
+	@ls $(B)/deb/*.deb
 
 bench: all
 	@bench/run.sh $(B)/dirsync

@@ -14,7 +14,8 @@ postgresql postgresql-client
 postfix postfix-sqlite postfix-pgsql
 dovecot-core dovecot-sqlite dovecot-pgsql dovecot-imapd dovecot-lmtpd dovecot-ldap
 python3-aiosmtpd swaks man-db groff-base time
-clang libclang-rt-14-dev faketime"
+clang libclang-rt-14-dev faketime
+debhelper lintian fakeroot"
 
 [ "${1:-all}" = build ] && PKGS=$BUILD
 # the SCIM test server (npm: scimmy, scimmy-routers, express); a node from
