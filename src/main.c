@@ -28,6 +28,10 @@ static const char usage[] =
 	"  passwd-hook [--user ACCOUNT] [--no-confirm]\n"
 	"                        new password on stdin (Samba's check password "
 	"script)\n"
+	"  status [--max-age D]  last run, its age and result; exit 0 OK, 1 "
+	"WARNING,\n"
+	"                        2 CRITICAL, 3 UNKNOWN (a Nagios/Icinga "
+	"check)\n"
 	"\n"
 	"  -c FILE   config file (default " DIRSYNC_DEFAULT_CONF ")\n"
 	"  -v        more detail on stderr (twice for debug)\n"
@@ -50,6 +54,7 @@ static const struct {
 	{"show", cmd_show},
 	{"rebuild-state", cmd_rebuild_state},
 	{"passwd-hook", cmd_passwd_hook},
+	{"status", cmd_status},
 };
 
 int

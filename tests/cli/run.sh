@@ -1007,5 +1007,7 @@ on_failure = reject"
 	expect_in passwd-bad-scheme-says "SHA512-CRYPT, BLF-CRYPT or ARGON2ID" "$S/err"
 }
 
+. "$here/status.sh"
+
 echo "cli: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]
