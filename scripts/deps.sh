@@ -6,7 +6,8 @@
 set -eu
 
 BUILD="build-essential pkg-config libsqlite3-dev sqlite3 libjansson-dev
-libldap2-dev libsasl2-dev libpq-dev libcurl4-openssl-dev libargon2-dev"
+libldap2-dev libsasl2-dev libpq-dev libcurl4-openssl-dev libargon2-dev
+libmicrohttpd-dev"
 PKGS="$BUILD libcmocka-dev jq
 slapd ldap-utils openssl iproute2 python3 bc
 samba samba-ad-dc samba-ad-provision winbind krb5-user
@@ -14,8 +15,8 @@ postgresql postgresql-client
 postfix postfix-sqlite postfix-pgsql
 dovecot-core dovecot-sqlite dovecot-pgsql dovecot-imapd dovecot-lmtpd dovecot-ldap
 python3-aiosmtpd swaks man-db groff-base time
-clang libclang-rt-14-dev faketime
-debhelper lintian fakeroot"
+libldap2-dev libsasl2-dev libpq-dev libcurl4-openssl-dev libargon2-dev
+libmicrohttpd-dev"
 
 [ "${1:-all}" = build ] && PKGS=$BUILD
 # the SCIM test server (npm: scimmy, scimmy-routers, express); a node from

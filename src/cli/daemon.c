@@ -24,6 +24,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/progress.h"
+#include "web/web.h"
 
 /* Jitter: up to this share of the interval, and never more than 30 s. */
 #define DAEMON_JITTER_PCT 5
@@ -44,6 +45,7 @@ struct daemon {
 	long long runs;
 	sigset_t blocked;           /* the signals we handle */
 	sigset_t waitmask;          /* mask in force while waiting or syncing */
+	struct web *web;            /* [web] listen; NULL when off */
 };
 
 static void
@@ -241,12 +243,24 @@ daemon_do_reload(struct daemon *d)
 	}
 	conf_free(&d->c);
 	d->c = nc;
+	web_set_conf(d->web, &d->c);
 	/* a new interval counts from the last run, with a fresh jitter */
 	d->next_run = d->last_end + daemon_wait_for(d);
 	log_info("configuration reloaded from %s (interval %lds)",
 		 d->conf_path, d->c.schedule.interval);
 done:
 	daemon_sd_notify("READY=1\nSTATUS=configuration reloaded");
+}
+
+/*
+ * The status page's "Sync now" (on its thread): the same SIGUSR1 as
+ * `dirsync sync --now`, sent to the process, so the main thread takes it
+ * in its wait or after the run under way.
+ */
+static void
+daemon_web_sync(void)
+{
+	kill(getpid(), SIGUSR1);
 }
 
 /* Waits until the next run is due or a signal arrives. */
@@ -383,6 +397,12 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 		rc = 1;
 		goto done;
 	}
+	/* bound before detaching, so "address in use" reaches the terminal */
+	if (web_open(&d.web, &d.c, &err) != 0) {
+		log_err("daemon: %s", err_fmt(&err, buf, sizeof(buf)));
+		rc = 1;
+		goto done;
+	}
 	systemd = getenv("NOTIFY_SOCKET") != NULL;
 	if (!foreground && !systemd && daemon_detach() == -1) {
 		log_err("daemon: cannot detach: %s", strerror(errno));
@@ -392,6 +412,11 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 	/* run lines are info: shown in the foreground without -v too */
 	log_init("dirsync", g->verbose > 1 ? g->verbose : 1, !foreground);
 	if (lock_mark_daemon(d.lockfd, &err) != 0) {
+		log_err("daemon: %s", err_fmt(&err, buf, sizeof(buf)));
+		rc = 1;
+		goto done;
+	}
+	if (web_start(d.web, daemon_web_sync, &err) != 0) {
 		log_err("daemon: %s", err_fmt(&err, buf, sizeof(buf)));
 		rc = 1;
 		goto done;
@@ -424,6 +449,7 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 	log_info("daemon stopping after %lld runs", d.runs);
 	rc = 0;
 done:
+	web_close(d.web);
 	lock_release(d.lockfd);
 	conf_free(&d.c);
 	return rc;

@@ -19,6 +19,7 @@
  */
 #include "conf/conf.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -175,6 +176,8 @@ static const struct opt opts[] = {
 	O_DUR(schedule, interval, 1, 365 * DAY),
 	O_DUR(schedule, full_every, 0, 3650 * DAY),
 
+	O_STR(web, listen, 0),
+
 	O_STR(notify, smtp_url, 0),
 	O_STR(notify, from, 0),
 	O_LIST(notify, to, T_WORDS, 0, check_address),
@@ -188,7 +191,7 @@ static const struct opt opts[] = {
 
 static const char *const sections[] = {
 	"source", "scope", "mapping", "target", "passwords",
-	"safety", "schedule", "notify", "state", NULL,
+	"safety", "schedule", "web", "notify", "state", NULL,
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -800,8 +803,8 @@ parse_section(struct parser *p, char *s, long line)
 				      name, sections[i]);
 	return err_at(p->err, DS_E_CONFIG, p->file, line,
 		      "unknown section [%s]; sections are source, scope, "
-		      "mapping, target, passwords, safety, schedule, notify "
-		      "and state",
+		      "mapping, target, passwords, safety, schedule, web, "
+		      "notify and state",
 		      name);
 }
 
@@ -1269,10 +1272,75 @@ cross_check(const struct conf *c, const long *seen, struct err *err)
 		return err_at(err, DS_E_CONFIG, f,
 			      key_line(seen, "notify", "to"),
 			      "[notify] to is set but smtp_url is empty");
+
+	if (c->web.listen != NULL && *c->web.listen != '\0') {
+		char host[64];
+		unsigned port;
+		const char *why;
+
+		if (conf_parse_listen(c->web.listen, host, sizeof(host), &port,
+				      &why) != 0)
+			return err_at(err, DS_E_CONFIG, f,
+				      key_line(seen, "web", "listen"),
+				      "[web] listen '%s': %s", c->web.listen,
+				      why);
+	}
 	return 0;
 }
 
 /* ---- public ----------------------------------------------------------- */
+
+int
+conf_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port,
+		  const char **why)
+{
+	const char *colon, *h = s, *p;
+	size_t hl;
+	unsigned char addr[16];
+	char *end;
+	long v;
+
+	*why = "wants HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080";
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			return -1;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		p = close + 2;
+	} else if ((colon = strrchr(s, ':')) != NULL) {
+		if (strchr(s, ':') != colon)
+			return -1; /* an IPv6 address needs brackets */
+		hl = (size_t)(colon - s);
+		p = colon + 1;
+	} else {
+		h = "127.0.0.1";
+		hl = strlen(h);
+		p = s;
+	}
+	if (hl == 0 || hl >= hostlen)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	errno = 0;
+	v = strtol(p, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 || v > 65535) {
+		*why = "the port must be a number from 1 to 65535";
+		return -1;
+	}
+	*port = (unsigned)v;
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, hostlen, "127.0.0.1");
+	if (inet_pton(s[0] == '[' ? AF_INET6 : AF_INET, host, addr) != 1) {
+		*why = "the host must be a numeric IPv4 address, [IPv6] or "
+		       "localhost (no name is looked up)";
+		return -1;
+	}
+	return 0;
+}
 
 void
 conf_defaults(struct conf *c)

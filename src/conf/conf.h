@@ -112,6 +112,11 @@ struct conf {
 	} schedule;
 
 	struct {
+		char *listen;           /* "host:port", NULL/"" = off; see
+					 * conf_parse_listen */
+	} web;
+
+	struct {
 		char *smtp_url;
 		char *from;
 		struct strlist to;
@@ -135,6 +140,16 @@ int conf_load(struct conf *c, const char *path, struct err *err);
 /* The effective settings as INI, secrets masked. */
 void conf_dump(const struct conf *c, FILE *fp);
 void conf_free(struct conf *c);
+
+/*
+ * [web] listen: "127.0.0.1:8080", "[::1]:8080", "localhost:8080" or a bare
+ * "8080" (= 127.0.0.1).  Hosts are numeric IPv4/IPv6 addresses or
+ * "localhost" (never resolved: 127.0.0.1); ports 1-65535.  host receives
+ * the address without brackets.  Returns 0, or -1 with a reason in *why
+ * (a static string).
+ */
+int conf_parse_listen(const char *s, char *host, size_t hostlen,
+		      unsigned *port, const char **why);
 
 /* Parse "30s", "5m", "1h", "30d" or a bare number of seconds. */
 int conf_parse_duration(const char *s, long *out);

@@ -881,6 +881,64 @@ test_secret_fifo(void **state)
 	conf_free(&c);
 	unlink(fifo);
 	free(fifo);
+/* [web] listen: off by default, host:port forms, errors at file:line. */
+static void
+test_web_listen(void **state)
+{
+	static const struct {
+		const char *in, *host;
+		unsigned port;
+	} ok[] = {
+		{"127.0.0.1:8080", "127.0.0.1", 8080},
+		{"8081", "127.0.0.1", 8081},
+		{"localhost:9", "127.0.0.1", 9},
+		{"[::1]:8080", "::1", 8080},
+		{"0.0.0.0:65535", "0.0.0.0", 65535},
+	};
+	static const char *const bad[] = {
+		"", ":8080", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+		"127.0.0.1:80x", "::1:8080", "[::1]8080", "[::1:8080",
+		"example.com:8080", "127.0.0.1:-1", "[127.0.0.1]:80",
+	};
+	char host[64], *text;
+	unsigned port;
+	const char *why;
+	struct conf c;
+	struct err e;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(conf_parse_listen(ok[i].in, host,
+						   sizeof(host), &port, &why),
+				 0);
+		assert_string_equal(host, ok[i].host);
+		assert_int_equal(port, ok[i].port);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		assert_int_equal(conf_parse_listen(bad[i], host, sizeof(host),
+						   &port, &why),
+				 -1);
+		assert_non_null(why);
+	}
+
+	assert_int_equal(load(MIN_SRC, &c, &e), 0);
+	assert_true(c.web.listen == NULL || *c.web.listen == '\0');
+	conf_free(&c);
+	assert_int_equal(load(MIN_SRC "[web]\nlisten = 127.0.0.1:8080\n", &c,
+			      &e),
+			 0);
+	assert_string_equal(c.web.listen, "127.0.0.1:8080");
+	text = dump(&c);
+	assert_non_null(strstr(text, "[web]\nlisten = 127.0.0.1:8080\n"));
+	free(text);
+	conf_free(&c);
+	assert_int_equal(load(MIN_SRC "[web]\nlisten = www:80\n", &c, &e),
+			 -1);
+	assert_int_equal(e.line, 7);
+	assert_non_null(strstr(e.msg, "[web] listen 'www:80'"));
+	conf_free(&c);
 }
 
 int
@@ -905,6 +963,7 @@ main(void)
 		cmocka_unit_test(test_ldif_source),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_web_listen),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
