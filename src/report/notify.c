@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "report/notify_recall.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/secret.h"
@@ -650,6 +651,48 @@ notify_headers(const struct conf *c, const json_t *report, const char *from,
 	return hdrs;
 }
 
+/* The subject, told that this is a reminder or a recovery (steals s). */
+static char *
+notify_recall_subject(char *s, const struct notify_recall *nr)
+{
+	char *t;
+
+	if (nr->kind == NR_REMINDER)
+		t = xasprintf("%s (reminder: stopped since run %lld)", s,
+			      nr->since_run);
+	else if (nr->kind == NR_RECOVERED)
+		t = xasprintf("%s (recovered from the limit stop since run "
+			      "%lld)",
+			      s, nr->since_run);
+	else
+		return s;
+	free(s);
+	return t;
+}
+
+/* The body, with a first paragraph for a reminder or a recovery (steals
+ * s). */
+static char *
+notify_recall_body(char *s, const struct notify_recall *nr)
+{
+	char *t;
+
+	if (nr->kind == NR_REMINDER)
+		t = xasprintf("Reminder: every run since run %lld (%s) has "
+			      "stopped at this safety limit and applied "
+			      "nothing.\nThis mail is repeated once a day "
+			      "until a run gets through.\n\n%s",
+			      nr->since_run, nr->since, s);
+	else if (nr->kind == NR_RECOVERED)
+		t = xasprintf("Recovered: runs stopped at a safety limit from "
+			      "run %lld (%s) on; this run got through.\n\n%s",
+			      nr->since_run, nr->since, s);
+	else
+		return s;
+	free(s);
+	return t;
+}
+
 int
 notify_send(const struct conf *c, const json_t *report, int exit_code,
 	    struct err *err)
@@ -663,13 +706,23 @@ notify_send(const struct conf *c, const json_t *report, int exit_code,
 	char host[256];
 	char *smtp_host = NULL, *from = NULL, *subject = NULL, *body = NULL;
 	char *json = NULL, *fname = NULL;
+	struct notify_recall nr;
 	bool smtps = false, auth = false;
 	CURLcode cc;
 	long resp = 0;
 	size_t i;
 	int rc = -1;
 
-	if (!notify_wanted(c, report, exit_code))
+	if (c->notify.smtp_url == NULL || c->notify.smtp_url[0] == '\0')
+		return 0;
+	notify_recall(c, report, exit_code, &nr);
+	if (nr.kind == NR_REPEAT) {
+		log_debug("no mail: the same limit stop as the run before "
+			  "(since run %lld); a reminder follows daily",
+			  nr.since_run);
+		return 0;
+	}
+	if (nr.kind != NR_RECOVERED && !notify_wanted(c, report, exit_code))
 		return 0;
 	err_where(err, "notify");
 	smtp_host = notify_check_url(c->notify.smtp_url, &smtps, err);
@@ -714,7 +767,8 @@ notify_send(const struct conf *c, const json_t *report, int exit_code,
 		rcpt = notify_slist_add(rcpt, c->notify.to.v[i]);
 	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
 
-	subject = notify_subject(report, exit_code);
+	subject = notify_recall_subject(notify_subject(report, exit_code),
+					&nr);
 	hdrs = notify_headers(c, report, from, subject, host);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 
@@ -723,7 +777,8 @@ notify_send(const struct conf *c, const json_t *report, int exit_code,
 		err_set(err, DS_E_NOMEM, "out of memory");
 		goto done;
 	}
-	body = notify_crlf(notify_summary(report, exit_code));
+	body = notify_crlf(
+		notify_recall_body(notify_summary(report, exit_code), &nr));
 	part = curl_mime_addpart(mime);
 	curl_mime_data(part, body, CURL_ZERO_TERMINATED);
 	curl_mime_type(part, "text/plain; charset=utf-8");

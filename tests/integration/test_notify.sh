@@ -2,7 +2,8 @@
 # test_notify.sh - run reports by mail, received by a real SMTP server
 # (aiosmtpd on 127.0.0.1, tests/integration/lib/notify/smtpd.py) and parsed
 # with Python's email module: the summary and the attached JSON report,
-# [notify] when = changes | errors | always, a limit stop, SMTP AUTH from
+# [notify] when = changes | errors | always, a limit stop (mailed once, a
+# reminder a day later, "recovered" when it ends), SMTP AUTH from
 # the environment and from smtp.netrc, and failures that never fail a sync.
 set -u
 : "${DIRSYNC:?set DIRSYNC to the dirsync binary}"
@@ -196,12 +197,41 @@ has "$tmp/p/body.txt" "dan.roe@example.com"
 [ "$(jq -r '.limit_exceeded.limit, .applied' "$tmp/p/attachment.json" |
 	tr '\n' ' ')" = "max_adds false " ] ||
 	fail "attachment limit: $(jq -c .limit_exceeded "$tmp/p/attachment.json")"
+say "limit stop mailed with when = errors"
+
+# ---- the same stop again: no mail; a day later: a reminder ----------------
+sync
+[ $RC = 3 ] || fail "the second stopped sync exited $RC, not 3"
+sleep 0.5
+[ "$(nmail "$tmp/plain")" = 3 ] || fail "the same limit stop was mailed twice"
+# the stop began 25 hours ago (runs 4 and 5)
+sqlite3 "$tmp/state.db" "UPDATE runs SET started = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-25 hours') WHERE id IN (4, 5)" ||
+	fail "cannot age runs 4 and 5"
+sync
+[ $RC = 3 ] || fail "the third stopped sync exited $RC, not 3"
+wait_mail "$tmp/plain" 4 || fail "no reminder a day into the stop"
+parse "$tmp/plain" 4
+has "$tmp/p/headers" "Subject: dirsync run 6 on $host: safety limit exceeded, nothing applied (reminder: stopped since run 4)"
+has "$tmp/p/body.txt" "Reminder: every run since run 4 ("
+has "$tmp/p/body.txt" "Safety limit exceeded: max_adds allows 0, the plan has 1"
+sync
+sleep 0.5
+[ "$(nmail "$tmp/plain")" = 4 ] || fail "a second reminder on the same day"
+say "the same stop: not mailed again; a reminder a day later, once"
+
+# ---- the run that gets through: "recovered", even with when = errors -----
+# (before issue 15, a good run after a stop was not mailed with when = errors)
 mkconf "$url" errors
 sync --force-limits
 [ $RC = 0 ] || fail "the forced sync exited $RC"
+wait_mail "$tmp/plain" 5 || fail "no recovered mail after the stop"
+parse "$tmp/plain" 5
+has "$tmp/p/headers" "Subject: dirsync run 8 on $host: 1 added (recovered from the limit stop since run 4)"
+has "$tmp/p/body.txt" "Recovered: runs stopped at a safety limit from run 4 ("
+sync
 sleep 0.5
-[ "$(nmail "$tmp/plain")" = 3 ] || fail "a good run was mailed with when = errors"
-say "limit stop mailed with when = errors; the applied run after it was not"
+[ "$(nmail "$tmp/plain")" = 5 ] || fail "a good run was mailed with when = errors"
+say "recovered mailed once with when = errors; the good run after it was not"
 
 # ---- a notification that cannot be sent never fails the sync -------------
 mkconf "smtp://127.0.0.1:$(free_port)" always
