@@ -35,6 +35,7 @@ on_run(void *ctx, const struct run_row *r)
 			(json_int_t)r->s.deletes, "conflict",
 			(json_int_t)r->s.conflicts, "error",
 			(json_int_t)r->s.errors);
+		json_object_set_new(o, "forced", json_boolean(r->s.forced));
 		json_array_append_new(h->arr, o);
 		return 0;
 	}
@@ -42,7 +43,8 @@ on_run(void *ctx, const struct run_row *r)
 	       "  conflicts %ld  errors %ld\n",
 	       r->id, r->started ? r->started : "", r->s.seconds,
 	       r->s.exit_code,
-	       r->s.applied ? "applied" : r->s.exit_code == 3 ? "limit-stop"
+	       r->s.forced ? "forced" : r->s.applied ? "applied"
+	       : r->s.exit_code == 3 ? "limit-stop"
 				       : r->s.exit_code ? "failed"
 							: "no-change",
 	       r->s.adds, r->s.updates, r->s.disables, r->s.deletes,

@@ -107,6 +107,8 @@ status_result(const struct run_row *r)
 		return "stopped by a safety limit, nothing applied";
 	if (r->s.exit_code != 0)
 		return "failed";
+	if (r->s.forced)
+		return "applied past a safety limit (--force-limits)";
 	return r->s.applied ? "applied" : "no change";
 }
 

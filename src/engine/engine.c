@@ -236,6 +236,7 @@ stage_limits(struct run *x)
 	log_warn("safety limit %s exceeded (allowed %ld, planned %ld): "
 		 "applying anyway (--force-limits)",
 		 hit->limit, hit->allowed, hit->planned);
+	r->forced = *hit;
 	memset(hit, 0, sizeof(*hit));
 	return 0;
 }

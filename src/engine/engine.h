@@ -76,6 +76,8 @@ struct run_result {
 	bool applied;              /* some change reached the target */
 	bool per_object;           /* the target applies object by object */
 	struct limit_hit limit;    /* limit == NULL: none */
+	struct limit_hit forced;   /* what --force-limits overrode; limit ==
+				    * NULL: nothing */
 	struct err err;            /* the run's error; DS_OK: none */
 	struct err *obj_errors;    /* per-object failures (malloc'd) */
 	size_t nobj_errors;

@@ -70,6 +70,7 @@ record_run(struct run *x)
 	s.seconds = r->seconds;
 	s.exit_code = r->exit_code;
 	s.applied = r->applied;
+	s.forced = r->forced.limit != NULL;
 	s.adds = r->counts.add;
 	s.updates = r->counts.update;
 	s.disables = r->counts.disable;

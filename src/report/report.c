@@ -188,6 +188,16 @@ report_build(const struct run_result *in, size_t max_changes)
 	} else {
 		json_object_set_new(r, "limit_exceeded", json_null());
 	}
+	/* a limit that --force-limits overrode: the run is recorded as
+	 * forced (issue 15) */
+	if (in->forced.limit != NULL)
+		json_object_set_new(
+			r, "forced",
+			json_pack("{s:s, s:I, s:I}", "limit", in->forced.limit,
+				  "allowed", (json_int_t)in->forced.allowed,
+				  "planned", (json_int_t)in->forced.planned));
+	else
+		json_object_set_new(r, "forced", json_null());
 	json_object_set_new(r, "changes", changes);
 	json_object_set_new(r, "conflicts", conflicts_json(in));
 	json_object_set_new(r, "errors", errors);
@@ -387,6 +397,18 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 			(long long)json_integer_value(
 				json_object_get(lim, "planned")));
 	} else if (strcmp(jstr(r, "mode"), "sync") == 0) {
+		const json_t *f = json_object_get(r, "forced");
+
+		if (json_is_object(f))
+			fprintf(fp,
+				"FORCED: safety limit %s exceeded (allowed "
+				"%lld, planned %lld); applied anyway with "
+				"--force-limits\n",
+				jstr(f, "limit"),
+				(long long)json_integer_value(
+					json_object_get(f, "allowed")),
+				(long long)json_integer_value(
+					json_object_get(f, "planned")));
 		if (json_is_true(json_object_get(r, "applied")))
 			fputs("applied\n", fp);
 		else if (json_array_size(json_object_get(r, "changes")) == 0 &&

@@ -16,7 +16,7 @@ struct state {
 };
 
 /* The schema this version writes; older ones are migrated on open. */
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 
 static const char state_ddl[] =
 	"PRAGMA journal_mode=WAL;"
@@ -44,6 +44,8 @@ static int db_err(struct state *st, struct err *err, const char *where);
 static const char *const migrations[] = {
 	/* 1 -> 2: the target's own id per managed object (SCIM "id") */
 	"ALTER TABLE managed ADD COLUMN target_id TEXT;",
+	/* 2 -> 3: runs applied past a safety limit (--force-limits) */
+	"ALTER TABLE runs ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;",
 };
 
 static long
@@ -520,7 +522,8 @@ state_run_finish(struct state *st, long long run_id,
 		st->db,
 		"UPDATE runs SET seconds = ?, exit_code = ?, applied = ?,"
 		" adds = ?, updates = ?, disables = ?, deletes = ?,"
-		" conflicts = ?, errors = ?, report = ? WHERE id = ?",
+		" conflicts = ?, errors = ?, report = ?, forced = ?"
+		" WHERE id = ?",
 		-1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_double(q, 1, s->seconds);
@@ -533,7 +536,8 @@ state_run_finish(struct state *st, long long run_id,
 		sqlite3_bind_int64(q, 8, s->conflicts);
 		sqlite3_bind_int64(q, 9, s->errors);
 		sqlite3_bind_text(q, 10, report_json, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 11, run_id);
+		sqlite3_bind_int(q, 11, s->forced);
+		sqlite3_bind_int64(q, 12, run_id);
 		rc = sqlite3_step(q);
 	}
 	sqlite3_finalize(q);
@@ -566,9 +570,16 @@ state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 		return 0;
 	rc = sqlite3_prepare_v2(
 		st->db,
-		"SELECT id, started, mode, seconds, exit_code, applied, adds,"
-		" updates, disables, deletes, conflicts, errors FROM runs"
-		" WHERE seconds IS NOT NULL ORDER BY id DESC LIMIT ?",
+		/* a read-only open of a schema before 3 has no "forced" */
+		has_column(st, "runs", "forced")
+			? "SELECT id, started, mode, seconds, exit_code, applied,"
+			  " adds, updates, disables, deletes, conflicts, errors,"
+			  " forced FROM runs WHERE seconds IS NOT NULL"
+			  " ORDER BY id DESC LIMIT ?"
+			: "SELECT id, started, mode, seconds, exit_code, applied,"
+			  " adds, updates, disables, deletes, conflicts, errors,"
+			  " 0 FROM runs WHERE seconds IS NOT NULL"
+			  " ORDER BY id DESC LIMIT ?",
 		-1, &q, NULL);
 	if (rc != SQLITE_OK)
 		return db_err(st, err, "history");
@@ -589,6 +600,7 @@ state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 		r.s.deletes = sqlite3_column_int64(q, 9);
 		r.s.conflicts = sqlite3_column_int64(q, 10);
 		r.s.errors = sqlite3_column_int64(q, 11);
+		r.s.forced = sqlite3_column_int(q, 12) != 0;
 		if (cb(ctx, &r) != 0)
 			break;
 	}

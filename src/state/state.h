@@ -85,6 +85,7 @@ struct run_summary {
 	double seconds;
 	int exit_code;
 	bool applied;
+	bool forced;    /* applied past a safety limit (--force-limits) */
 	long adds, updates, disables, deletes, conflicts, errors;
 };
 

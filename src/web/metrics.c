@@ -26,9 +26,9 @@ static const char *const m_kinds[] = {"mailbox", "alias", "list",
 #define M_NOPS (sizeof(m_ops) / sizeof(m_ops[0]))
 #define M_NKINDS (sizeof(m_kinds) / sizeof(m_kinds[0]))
 
-enum { R_APPLIED, R_NOCHANGE, R_LIMIT, R_FAILED, R_N };
+enum { R_APPLIED, R_NOCHANGE, R_LIMIT, R_FAILED, R_FORCED, R_N };
 static const char *const m_results[R_N] = {"applied", "no_change",
-					   "limit_stop", "failed"};
+					   "limit_stop", "failed", "forced"};
 
 struct m_scan {
 	bool have_last, have_ok;
@@ -59,6 +59,8 @@ m_on_run(void *ctx, const struct run_row *r)
 		m->runs[R_LIMIT]++;
 	else if (r->s.exit_code != 0)
 		m->runs[R_FAILED]++;
+	else if (r->s.forced)
+		m->runs[R_FORCED]++;
 	else
 		m->runs[r->s.applied ? R_APPLIED : R_NOCHANGE]++;
 	return 0;
@@ -167,6 +169,10 @@ m_runs(FILE *fp, const struct m_scan *m)
 		r->s.exit_code);
 	m_gauge(fp, "dirsync_last_run_applied",
 		"1 if the last run applied its changes.", r->s.applied);
+	m_gauge(fp, "dirsync_last_run_forced",
+		"1 if the last run was applied past a safety limit "
+		"(--force-limits).",
+		r->s.forced);
 	m_gauge(fp, "dirsync_last_run_limit_stop",
 		"1 if a safety limit stopped the last run (nothing applied).",
 		r->s.exit_code == 3);

@@ -82,6 +82,8 @@ run_result(const struct run_row *r, const char **cls)
 		return "limit stop";
 	if (r->s.exit_code != 0)
 		return "failed";
+	if (r->s.forced)
+		return "forced";
 	return r->s.applied ? "applied" : "no change";
 }
 

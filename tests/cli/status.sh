@@ -52,3 +52,46 @@ expect_rc status-setup-limit-stop 3
 ds "$S" status --max-age 3h
 expect_rc status-limit-stop-warning 1
 expect_in status-limit-stop-says "stopped by a safety limit, nothing applied" "$S/out"
+
+# ---- a run forced past a limit is recorded as forced (issue 15) -----------
+
+scenario forced
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc forced-first-sync 0
+for who in "Alice Martin" "Oliver Grant" "Julia Rossi" "Zoe Kowalski"; do
+	ldif_drop "$S/dir.ldif" "$who" || fail forced-setup "ldif_drop $who"
+done
+ds "$S" sync
+expect_rc forced-stop 3
+ds "$S" sync --force-limits
+expect_rc forced-sync 0
+expect_in forced-text-says \
+	"FORCED: safety limit max_delete_percent exceeded (allowed 3, planned 4); applied anyway with --force-limits" \
+	"$S/out"
+ds "$S" show "$(last_run)" --json
+jq_true forced-json '.forced == {"limit": "max_delete_percent",
+	"allowed": 3, "planned": 4} and .limit_exceeded == null and
+	.applied == true'
+ds "$S" show 1 --json
+jq_true forced-json-null-otherwise '.forced == null'
+ds "$S" history --json
+jq_true forced-history-json '[.[].forced] == [true, false, false]'
+ds "$S" history
+expect_in forced-history-text " forced " "$S/out"
+ds "$S" status
+expect_rc forced-status-ok 0
+expect_in forced-status-says "applied past a safety limit (--force-limits)" "$S/out"
+
+# a state database of schema 2 (before "forced"): read as it is, then
+# migrated by the next sync
+sqlite3 "$S/state.db" "ALTER TABLE runs DROP COLUMN forced;
+	UPDATE meta SET value = '2' WHERE key = 'schema_version'"
+ds "$S" history --json
+expect_rc forced-schema2-history 0
+jq_true forced-schema2-not-forced '[.[].forced] == [false, false, false]'
+ds "$S" sync
+expect_rc forced-schema2-migrated-sync 0
+expect_eq forced-schema-3 3 \
+	"$(sqlite3 "$S/state.db" "SELECT value FROM meta WHERE key = 'schema_version'")"
