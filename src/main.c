@@ -28,6 +28,8 @@ static const char usage[] =
 	"  passwd-hook [--user ACCOUNT] [--no-confirm]\n"
 	"                        new password on stdin (Samba's check password "
 	"script)\n"
+	"  approve RUN_ID [--json]  apply the plan a safety limit stopped, "
+	"if unchanged\n"
 	"  status [--max-age D]  last run, its age and result; exit 0 OK, 1 "
 	"WARNING,\n"
 	"                        2 CRITICAL, 3 UNKNOWN (a Nagios/Icinga "
@@ -54,6 +56,7 @@ static const struct {
 	{"show", cmd_show},
 	{"rebuild-state", cmd_rebuild_state},
 	{"passwd-hook", cmd_passwd_hook},
+	{"approve", cmd_approve},
 	{"status", cmd_status},
 };
 

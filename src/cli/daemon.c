@@ -20,6 +20,7 @@
 #include "cli/sync.h"
 #include "passwd/pwdeliver.h"
 #include "report/notify.h"
+#include "state/state.h"
 #include "util/lock.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -145,11 +146,19 @@ daemon_log_run(const struct run_result *r, int rc, bool interrupted)
 			 head, r->seconds);
 		return;
 	}
+	if (rc == 3 && lim->limit != NULL && lim->forceable) {
+		log_warn("%s: stopped by safety limit %s (allowed %ld, "
+			 "planned %ld): nothing applied; review with "
+			 "`dirsync show %lld`, apply with `dirsync approve "
+			 "%lld`",
+			 head, lim->limit, lim->allowed, lim->planned,
+			 r->run_id, r->run_id);
+		return;
+	}
 	if (rc == 3 && lim->limit != NULL) {
 		log_warn("%s: stopped by safety limit %s (allowed %ld, "
 			 "planned %ld): nothing applied; review with "
-			 "`dirsync show %lld`, apply with `dirsync sync "
-			 "--force-limits`",
+			 "`dirsync show %lld`",
 			 head, lim->limit, lim->allowed, lim->planned,
 			 r->run_id);
 		return;
@@ -178,6 +187,39 @@ daemon_status(struct daemon *d, const struct run_result *r, int rc)
 	daemon_sd_notify(msg);
 }
 
+/*
+ * An approval `dirsync approve` left in the state for this run: its run id
+ * and kept plan (malloc'd), or 0 and NULL.  A failure only costs the
+ * approval, which is logged.
+ */
+static long long
+daemon_approval(const struct daemon *d, char **plan)
+{
+	struct state *st = NULL;
+	struct err err;
+	long long id = 0;
+	int exit_code;
+	char buf[1400];
+
+	*plan = NULL;
+	err_clear(&err);
+	if (state_open(&st, d->c.state.path, false, &err) != 0 ||
+	    state_approval_take(st, &id, &err) != 0 ||
+	    (id > 0 && state_run_plan(st, id, plan, &exit_code, &err) != 0)) {
+		log_err("approval not taken: %s",
+			err_fmt(&err, buf, sizeof(buf)));
+		id = 0;
+	} else if (id > 0 && *plan == NULL) {
+		log_err("approval of run %lld not taken: it kept no plan", id);
+		id = 0;
+	} else if (id > 0) {
+		log_info("applying the plan of run %lld if it is still the "
+			 "same (dirsync approve)", id);
+	}
+	state_close(st);
+	return id;
+}
+
 static void
 daemon_run_once(struct daemon *d)
 {
@@ -185,11 +227,13 @@ daemon_run_once(struct daemon *d)
 	struct run_result res;
 	struct err err;
 	double start = clock_seconds();
-	char buf[1400];
+	char buf[1400], *approval;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
 	o.quiet = true; /* no report on stdout, no progress line */
+	o.approve_run = daemon_approval(d, &approval);
+	o.approve_plan = approval;
 	o.full = d->last_full < 0 || d->c.schedule.full_every == 0 ||
 		 start - d->last_full >= (double)d->c.schedule.full_every;
 	d->runs++;
@@ -215,6 +259,7 @@ daemon_run_once(struct daemon *d)
 	}
 	daemon_status(d, &res, rc);
 	run_result_free(&res);
+	free(approval);
 }
 
 /* SIGHUP: a new config only if it loads cleanly and keeps the state. */

@@ -41,13 +41,25 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	eo.mode = o->plan_only ? "plan" : o->dry_run ? "dry-run" : "sync";
 	eo.readonly = readonly;
 	eo.force_limits = o->force_limits;
+	eo.approve_run = o->approve_run;
+	eo.approve_plan = o->approve_plan;
 	eo.full = o->full;
 	eo.quiet = o->quiet;
 	eo.report_max_changes = REPORT_KEEP_CHANGES;
 	progress_quiet(o->quiet || o->json);
 	code = engine_run(c, &eo, r);
 	print_report(o, r);
-	if (r->err.code == DS_E_LIMIT) {
+	if (r->drift != NULL && r->limit.limit != NULL && r->run_id > 0) {
+		/* `approve` refused: say what changed, and what to do */
+		log_err("approve: %s; this run (%lld) kept the current plan: "
+			"review it with `dirsync show %lld`, approve it with "
+			"`dirsync approve %lld`.  What changed (- approved, + "
+			"now):\n%s",
+			r->err.msg, r->run_id, r->run_id, r->run_id, r->drift);
+	} else if (r->drift != NULL) {
+		log_err("approve: %s.  What changed (- approved, + now):\n%s",
+			r->err.msg, r->drift);
+	} else if (r->err.code == DS_E_LIMIT) {
 		/* also with -q or --json: cron mails what reaches stderr */
 		log_err("%s", r->err.msg);
 	} else if (r->err.code != DS_OK) {

@@ -18,6 +18,8 @@ struct sync_opts {
 	bool json;          /* print the JSON report instead of text */
 	bool quiet;         /* no report on stdout, no progress */
 	bool full_text;     /* text report: do not shorten long goto lists */
+	long long approve_run;    /* `approve`: see engine_opts */
+	const char *approve_plan;
 };
 
 /*

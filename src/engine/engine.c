@@ -9,6 +9,8 @@
  */
 #include "engine/stage.h"
 
+#include "report/report.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,25 +211,75 @@ managed_objects(const struct managed *m)
 	return n;
 }
 
+/*
+ * `dirsync approve`: the plan must be the one kept with the approved run,
+ * line for line; then its limit is lifted as --force-limits would.
+ */
+static bool
+stage_approved(struct run *x)
+{
+	struct run_result *r = x->r;
+	char *now = report_plan_text(&r->plan);
+
+	r->drift = report_plan_diff(x->o->approve_plan, now, 20);
+	free(now);
+	if (r->drift == NULL) {
+		r->approved_run = x->o->approve_run;
+		return true;
+	}
+	err_set(&r->err, DS_E_LIMIT, "the plan differs from the one run "
+		"%lld kept: the directory or the target changed since; "
+		"nothing applied",
+		x->o->approve_run);
+	return false;
+}
+
+/* Safety limits, and the member-removal limit per list. */
+static int
+check_limits(struct run *x, const char **list)
+{
+	struct run_result *r = x->r;
+
+	*list = NULL;
+	if (plan_check_limits(&r->plan, &x->c->safety,
+			      managed_objects(&x->r->managed),
+			      r->rules.in_scope, &r->limit) == 0 &&
+	    plan_check_members(&r->plan,
+			       x->c->safety.max_member_removal_percent,
+			       &r->limit, list) == 0)
+		return 0;
+	return -1;
+}
+
 /* Safety limits: nothing applied when one is exceeded, unless forced. */
 static int
 stage_limits(struct run *x)
 {
 	struct run_result *r = x->r;
 	struct limit_hit *hit = &r->limit;
-
 	const char *list = NULL;
+	bool approved = x->o->approve_plan != NULL;
 
-	if (plan_check_limits(&r->plan, &x->c->safety,
-			      managed_objects(&x->r->managed),
-			      r->rules.in_scope, hit) == 0 &&
-	    plan_check_members(&r->plan,
-			       x->c->safety.max_member_removal_percent, hit,
-			       &list) == 0)
+	if (approved && !stage_approved(x)) {
+		/* the current plan's own limit, so that the report names it
+		 * and this run keeps that plan for the next approval */
+		check_limits(x, &list);
+		return -1;
+	}
+	if (check_limits(x, &list) == 0)
 		return 0;
 	if (list != NULL)
 		log_warn("list %s would lose %ld members in this run", list,
 			 hit->planned);
+	if (approved && hit->forceable) {
+		log_warn("safety limit %s exceeded (allowed %ld, planned "
+			 "%ld): applying the plan approved with run %lld",
+			 hit->limit, hit->allowed, hit->planned,
+			 r->approved_run);
+		r->forced = *hit;
+		memset(hit, 0, sizeof(*hit));
+		return 0;
+	}
 	if (!x->o->force_limits || !hit->forceable)
 		return err_set(&r->err, DS_E_LIMIT,
 			       "safety limit %s exceeded: allowed %ld, "
@@ -307,6 +359,7 @@ run_result_free(struct run_result *r)
 {
 	json_decref(r->report);
 	free(r->obj_errors);
+	free(r->drift);
 	plan_free(&r->plan);
 	managed_free(&r->managed);
 	mset_free(&r->current);

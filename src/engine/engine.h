@@ -41,6 +41,14 @@ struct engine_opts {
 	const char *mode;     /* "plan", "dry-run" or "sync", for reports */
 	bool readonly;        /* plan, dry run: nothing written or recorded */
 	bool force_limits;    /* apply past a forceable safety limit */
+	/*
+	 * `dirsync approve`: the run whose kept plan (report_plan_text) is
+	 * approve_plan.  The plan is applied past its limit only if it is
+	 * still exactly that plan; otherwise nothing is applied (exit 3) and
+	 * run_result.drift says what differs.
+	 */
+	long long approve_run;
+	const char *approve_plan;
 	bool full;            /* full reconcile (every run is, for now) */
 	bool quiet;           /* stage timings at debug, not info (daemon) */
 	/* Changes kept in the stored and mailed report (stdout gets all). */
@@ -78,6 +86,8 @@ struct run_result {
 	struct limit_hit limit;    /* limit == NULL: none */
 	struct limit_hit forced;   /* what --force-limits overrode; limit ==
 				    * NULL: nothing */
+	long long approved_run;    /* forced by approving this run's plan */
+	char *drift;               /* approve: how the plan differs (owned) */
 	struct err err;            /* the run's error; DS_OK: none */
 	struct err *obj_errors;    /* per-object failures (malloc'd) */
 	size_t nobj_errors;

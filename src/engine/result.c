@@ -62,7 +62,7 @@ record_run(struct run *x)
 	struct run_result *r = x->r;
 	struct run_summary s;
 	struct err e2;
-	char *js;
+	char *js, *plan = NULL;
 
 	if (x->st == NULL || r->run_id <= 0)
 		return;
@@ -71,6 +71,10 @@ record_run(struct run *x)
 	s.exit_code = r->exit_code;
 	s.applied = r->applied;
 	s.forced = r->forced.limit != NULL;
+	/* a stop `dirsync approve` can lift keeps its plan */
+	if (r->limit.limit != NULL && r->limit.forceable && r->have_plan)
+		plan = report_plan_text(&r->plan);
+	s.plan = plan;
 	s.adds = r->counts.add;
 	s.updates = r->counts.update;
 	s.disables = r->counts.disable;
@@ -88,6 +92,7 @@ record_run(struct run *x)
 			r->exit_code = 1;
 	}
 	free(js);
+	free(plan);
 }
 
 void

@@ -389,8 +389,9 @@ notify_summary(const json_t *report, int exit_code)
 		buf_adds(&b,
 			 "\nNothing was applied.  Review the changes below "
 			 "(or `dirsync plan`); if they are\nintended, apply "
-			 "them once with `dirsync sync --force-limits`, or "
-			 "raise the\nlimit in [safety].\n");
+			 "exactly this plan with `dirsync approve RUN` (RUN:\n"
+			 "this run's number), or once with `dirsync sync "
+			 "--force-limits`, or raise the\nlimit in [safety].\n");
 	}
 
 	n = json_array_size(json_object_get(report, "changes"));

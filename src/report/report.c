@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
+#include "util/xalloc.h"
+
 static json_t *
 str_or_null(const char *s)
 {
@@ -193,9 +196,13 @@ report_build(const struct run_result *in, size_t max_changes)
 	if (in->forced.limit != NULL)
 		json_object_set_new(
 			r, "forced",
-			json_pack("{s:s, s:I, s:I}", "limit", in->forced.limit,
-				  "allowed", (json_int_t)in->forced.allowed,
-				  "planned", (json_int_t)in->forced.planned));
+			json_pack("{s:s, s:I, s:I, s:o}", "limit",
+				  in->forced.limit, "allowed",
+				  (json_int_t)in->forced.allowed, "planned",
+				  (json_int_t)in->forced.planned, "approved_run",
+				  in->approved_run > 0
+					  ? json_integer(in->approved_run)
+					  : json_null()));
 	else
 		json_object_set_new(r, "forced", json_null());
 	json_object_set_new(r, "changes", changes);
@@ -399,16 +406,24 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 	} else if (strcmp(jstr(r, "mode"), "sync") == 0) {
 		const json_t *f = json_object_get(r, "forced");
 
-		if (json_is_object(f))
+		if (json_is_object(f)) {
+			json_t *by = json_object_get(f, "approved_run");
+
 			fprintf(fp,
 				"FORCED: safety limit %s exceeded (allowed "
-				"%lld, planned %lld); applied anyway with "
-				"--force-limits\n",
+				"%lld, planned %lld); applied anyway ",
 				jstr(f, "limit"),
 				(long long)json_integer_value(
 					json_object_get(f, "allowed")),
 				(long long)json_integer_value(
 					json_object_get(f, "planned")));
+			if (json_is_integer(by))
+				fprintf(fp, "as approved: the plan of run "
+					    "%lld\n",
+					(long long)json_integer_value(by));
+			else
+				fputs("with --force-limits\n", fp);
+		}
 		if (json_is_true(json_object_get(r, "applied")))
 			fputs("applied\n", fp);
 		else if (json_array_size(json_object_get(r, "changes")) == 0 &&
@@ -461,3 +476,98 @@ report_print_json(const json_t *r, const struct plan *plan, FILE *fp)
 	fputc('\n', fp);
 	free(text);
 }
+
+static int
+cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *
+report_plan_text(const struct plan *plan)
+{
+	char **lines = xcalloc(plan->n + 1, sizeof(*lines));
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		json_t *o = change_json(&plan->v[i]);
+
+		lines[i] = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(o);
+		if (lines[i] == NULL)
+			lines[i] = xstrdup("{}");
+	}
+	qsort(lines, plan->n, sizeof(*lines), cmp_line);
+	buf_adds(&b, "");
+	for (i = 0; i < plan->n; i++) {
+		buf_adds(&b, lines[i]);
+		buf_adds(&b, "\n");
+		free(lines[i]);
+	}
+	free(lines);
+	return buf_steal(&b);
+}
+
+/* The next line of *p (without its newline), or NULL at the end. */
+static const char *
+next_line(const char **p, size_t *len)
+{
+	const char *s = *p, *nl;
+
+	if (s == NULL || *s == '\0')
+		return NULL;
+	nl = strchr(s, '\n');
+	*len = nl != NULL ? (size_t)(nl - s) : strlen(s);
+	*p = nl != NULL ? nl + 1 : s + *len;
+	return s;
+}
+
+static void
+diff_line(struct buf *b, char sign, const char *s, size_t len, size_t *n,
+	  size_t max, size_t *rest)
+{
+	if ((*n)++ >= max) {
+		(*rest)++;
+		return;
+	}
+	buf_printf(b, "%c %.*s\n", sign, (int)len, s);
+}
+
+char *
+report_plan_diff(const char *kept, const char *now, size_t max)
+{
+	struct buf b = BUF_INIT;
+	const char *a, *c;
+	size_t la = 0, lc = 0, ngone = 0, nnew = 0, rest = 0;
+
+	a = next_line(&kept, &la);
+	c = next_line(&now, &lc);
+	/* both sides are sorted: one merge pass */
+	while (a != NULL || c != NULL) {
+		int d = a == NULL   ? 1
+			: c == NULL ? -1
+				    : strncmp(a, c, la < lc ? la : lc);
+
+		if (d == 0 && la != lc)
+			d = la < lc ? -1 : 1;
+		if (d == 0) {
+			a = next_line(&kept, &la);
+			c = next_line(&now, &lc);
+		} else if (d < 0) {
+			diff_line(&b, '-', a, la, &ngone, max, &rest);
+			a = next_line(&kept, &la);
+		} else {
+			diff_line(&b, '+', c, lc, &nnew, max, &rest);
+			c = next_line(&now, &lc);
+		}
+	}
+	if (ngone == 0 && nnew == 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	if (rest > 0)
+		buf_printf(&b, "... and %zu more\n", rest);
+	return buf_steal(&b);
+}
+

@@ -32,6 +32,19 @@ json_t *report_build(const struct run_result *r, size_t max_changes);
 #define REPORT_TEXT_CHANGES 1000
 void report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		       bool full);
+/*
+ * A plan as canonical text, to keep with a limit stop and compare at
+ * `dirsync approve`: one line per change, the change's JSON object
+ * (compact, keys sorted), lines sorted; "" for an empty plan.  malloc'd.
+ */
+char *report_plan_text(const struct plan *plan);
+/*
+ * What differs between two such texts: up to max lines of each side,
+ * "- LINE" (kept, no longer planned) and "+ LINE" (newly planned), and a
+ * count of the rest.  NULL when they are equal.  malloc'd.
+ */
+char *report_plan_diff(const char *kept, const char *now, size_t max);
+
 /* SPEC's JSON, every change of `plan` (if given) streamed into it. */
 void report_print_json(const json_t *r, const struct plan *plan, FILE *fp);
 

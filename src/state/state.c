@@ -16,7 +16,7 @@ struct state {
 };
 
 /* The schema this version writes; older ones are migrated on open. */
-#define STATE_SCHEMA_VERSION 3
+#define STATE_SCHEMA_VERSION 4
 
 static const char state_ddl[] =
 	"PRAGMA journal_mode=WAL;"
@@ -46,6 +46,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE managed ADD COLUMN target_id TEXT;",
 	/* 2 -> 3: runs applied past a safety limit (--force-limits) */
 	"ALTER TABLE runs ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;",
+	/* 3 -> 4: the plan a limit stopped, for `dirsync approve` */
+	"ALTER TABLE runs ADD COLUMN plan TEXT;",
 };
 
 static long
@@ -522,7 +524,7 @@ state_run_finish(struct state *st, long long run_id,
 		st->db,
 		"UPDATE runs SET seconds = ?, exit_code = ?, applied = ?,"
 		" adds = ?, updates = ?, disables = ?, deletes = ?,"
-		" conflicts = ?, errors = ?, report = ?, forced = ?"
+		" conflicts = ?, errors = ?, report = ?, forced = ?, plan = ?"
 		" WHERE id = ?",
 		-1, &q, NULL);
 	if (rc == SQLITE_OK) {
@@ -537,7 +539,11 @@ state_run_finish(struct state *st, long long run_id,
 		sqlite3_bind_int64(q, 9, s->errors);
 		sqlite3_bind_text(q, 10, report_json, -1, SQLITE_STATIC);
 		sqlite3_bind_int(q, 11, s->forced);
-		sqlite3_bind_int64(q, 12, run_id);
+		if (s->plan != NULL)
+			sqlite3_bind_text(q, 12, s->plan, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(q, 12);
+		sqlite3_bind_int64(q, 13, run_id);
 		rc = sqlite3_step(q);
 	}
 	sqlite3_finalize(q);
@@ -688,6 +694,83 @@ state_archive(const char *path, const char *backup, struct err *err)
 	unlink(side);
 	snprintf(side, sizeof(side), "%s-shm", path);
 	unlink(side);
+	return 0;
+}
+
+int
+state_run_plan(struct state *st, long long run_id, char **plan,
+	       int *exit_code, struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	bool found = false;
+
+	*plan = NULL;
+	*exit_code = -1;
+	if (st->db == NULL || !has_table(st, "runs"))
+		return err_set(err, DS_E_STATE, "no run %lld: no state "
+			       "database yet", run_id);
+	if (sqlite3_prepare_v2(st->db,
+			       has_column(st, "runs", "plan")
+				       ? "SELECT exit_code, plan FROM runs "
+					 "WHERE id = ? AND seconds IS NOT NULL"
+				       : "SELECT exit_code, NULL FROM runs "
+					 "WHERE id = ? AND seconds IS NOT NULL",
+			       -1, &q, NULL) != SQLITE_OK)
+		return db_err(st, err, "approve");
+	sqlite3_bind_int64(q, 1, run_id);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		found = true;
+		*exit_code = sqlite3_column_int(q, 0);
+		if (sqlite3_column_type(q, 1) != SQLITE_NULL)
+			*plan = xstrdup((const char *)sqlite3_column_text(q, 1));
+	}
+	sqlite3_finalize(q);
+	if (!found)
+		return err_set(err, DS_E_STATE, "no run %lld in %s", run_id,
+			       st->path);
+	return 0;
+}
+
+int
+state_approval_set(struct state *st, long long run_id, struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT OR REPLACE INTO meta VALUES "
+			       "('approved_run', ?)",
+			       -1, &q, NULL) != SQLITE_OK)
+		return db_err(st, err, "approve");
+	sqlite3_bind_int64(q, 1, run_id);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "approve");
+}
+
+int
+state_approval_take(struct state *st, long long *run_id, struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+
+	*run_id = 0;
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_err(st, err, "approval");
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT value FROM meta WHERE key = "
+			       "'approved_run'",
+			       -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		*run_id = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (sqlite3_exec(st->db,
+			 "DELETE FROM meta WHERE key = 'approved_run'; COMMIT",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		*run_id = 0;
+		return db_err(st, err, "approval");
+	}
 	return 0;
 }
 

@@ -86,6 +86,7 @@ struct run_summary {
 	int exit_code;
 	bool applied;
 	bool forced;    /* applied past a safety limit (--force-limits) */
+	const char *plan; /* a limit stop's plan (report_plan_text), or NULL */
 	long adds, updates, disables, deletes, conflicts, errors;
 };
 
@@ -125,6 +126,23 @@ int state_archive(const char *path, const char *backup, struct err *err);
  */
 int state_mailbox_of(struct state *st, const char *anchor, char **address,
 		     long long *disabled_at, struct err *err);
+
+/*
+ * A finished run's exit code and the plan kept with it (a limit stop's,
+ * malloc'd; NULL when none was kept).  DS_E_STATE if there is no such
+ * finished run.
+ */
+int state_run_plan(struct state *st, long long run_id, char **plan,
+		   int *exit_code, struct err *err);
+/*
+ * `dirsync approve` while the daemon runs: the approval of run_id is left
+ * in the state (meta 'approved_run'; a newer one replaces it), and the
+ * daemon's next run takes it (read and removed in one transaction; 0 in
+ * *run_id when there is none).  Not for read-only states.
+ */
+int state_approval_set(struct state *st, long long run_id, struct err *err);
+int state_approval_take(struct state *st, long long *run_id,
+			struct err *err);
 
 void state_close(struct state *st);
 

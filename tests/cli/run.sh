@@ -1008,6 +1008,7 @@ on_failure = reject"
 }
 
 . "$here/status.sh"
+. "$here/approve.sh"
 
 echo "cli: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]

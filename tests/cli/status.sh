@@ -72,7 +72,8 @@ expect_in forced-text-says \
 	"$S/out"
 ds "$S" show "$(last_run)" --json
 jq_true forced-json '.forced == {"limit": "max_delete_percent",
-	"allowed": 3, "planned": 4} and .limit_exceeded == null and
+	"allowed": 3, "planned": 4, "approved_run": null} and
+	.limit_exceeded == null and
 	.applied == true'
 ds "$S" show 1 --json
 jq_true forced-json-null-otherwise '.forced == null'
@@ -87,11 +88,12 @@ expect_in forced-status-says "applied past a safety limit (--force-limits)" "$S/
 # a state database of schema 2 (before "forced"): read as it is, then
 # migrated by the next sync
 sqlite3 "$S/state.db" "ALTER TABLE runs DROP COLUMN forced;
+	ALTER TABLE runs DROP COLUMN plan;
 	UPDATE meta SET value = '2' WHERE key = 'schema_version'"
 ds "$S" history --json
 expect_rc forced-schema2-history 0
 jq_true forced-schema2-not-forced '[.[].forced] == [false, false, false]'
 ds "$S" sync
 expect_rc forced-schema2-migrated-sync 0
-expect_eq forced-schema-3 3 \
+expect_eq forced-schema-4 4 \
 	"$(sqlite3 "$S/state.db" "SELECT value FROM meta WHERE key = 'schema_version'")"

@@ -205,7 +205,7 @@ mkconf "$conf" "$tmp/dir.ldif" "$tmp/mail.db" "$tmp/state.db" 2s \
 sed 's/Dan Roe/Eve Ash/; s/dan\.roe/eve.ash/g; s/droe/eash/; s/b3J5x0Pq/c3J5x0Pq/' \
 	"$lib/extra.ldif" >>"$tmp/dir.ldif"
 kill -HUP $dpid
-wait_log "run [0-9]+: stopped by safety limit max_adds \(allowed 0, planned 1\): nothing applied; review with .dirsync show [0-9]+., apply with .dirsync sync --force-limits." 10 ||
+wait_log "run [0-9]+: stopped by safety limit max_adds \(allowed 0, planned 1\): nothing applied; review with .dirsync show [0-9]+., apply with .dirsync approve [0-9]+." 10 ||
 	fail "no limit-stop line in the log"
 [ "$(count "$tmp/mail.db" "select count(*) from mailbox where username = 'eve.ash@example.com'")" = 0 ] ||
 	fail "a limit stop applied something"

@@ -27,7 +27,7 @@ for page in man/dirsync.8 man/dirsync.conf.5; do
 done
 
 # every command, and every exit code, in dirsync(8)
-for cmd in check test plan sync daemon history show status --max-age passwd-hook \
+for cmd in check test plan sync daemon history show status --max-age approve passwd-hook \
 	rebuild-state --json --all --dry-run --force-limits --full --now SIGUSR1 \
 	SIGHUP SIGTERM DIRSYNC_SMTP_PASSWORD; do
 	grep -q -- "$cmd" "$tmp/dirsync.8.txt" || bad "dirsync(8) lacks $cmd"
