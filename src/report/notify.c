@@ -652,11 +652,30 @@ notify_headers(const struct conf *c, const json_t *report, const char *from,
 	return hdrs;
 }
 
-/* The subject, told that this is a reminder or a recovery (steals s). */
-static char *
-notify_recall_subject(char *s, const struct notify_recall *nr)
+/* Whether this run is mailed: [notify] when, and the stop's history. */
+static bool
+notify_due(const struct conf *c, const json_t *report, int exit_code,
+	   struct notify_recall *nr)
 {
-	char *t;
+	memset(nr, 0, sizeof(*nr));
+	if (c->notify.smtp_url == NULL || c->notify.smtp_url[0] == '\0')
+		return false;
+	notify_recall(c, report, exit_code, nr);
+	if (nr->kind == NR_REPEAT) {
+		log_debug("no mail: the same limit stop as the run before "
+			  "(since run %lld); a reminder follows daily",
+			  nr->since_run);
+		return false;
+	}
+	return nr->kind == NR_RECOVERED || notify_wanted(c, report, exit_code);
+}
+
+/* The subject, told that this is a reminder or a recovery. */
+static char *
+notify_recall_subject(const json_t *report, int exit_code,
+		      const struct notify_recall *nr)
+{
+	char *s = notify_subject(report, exit_code), *t;
 
 	if (nr->kind == NR_REMINDER)
 		t = xasprintf("%s (reminder: stopped since run %lld)", s,
@@ -671,12 +690,12 @@ notify_recall_subject(char *s, const struct notify_recall *nr)
 	return t;
 }
 
-/* The body, with a first paragraph for a reminder or a recovery (steals
- * s). */
+/* The summary, with a first paragraph for a reminder or a recovery. */
 static char *
-notify_recall_body(char *s, const struct notify_recall *nr)
+notify_recall_body(const json_t *report, int exit_code,
+		   const struct notify_recall *nr)
 {
-	char *t;
+	char *s = notify_summary(report, exit_code), *t;
 
 	if (nr->kind == NR_REMINDER)
 		t = xasprintf("Reminder: every run since run %lld (%s) has "
@@ -714,16 +733,7 @@ notify_send(const struct conf *c, const json_t *report, int exit_code,
 	size_t i;
 	int rc = -1;
 
-	if (c->notify.smtp_url == NULL || c->notify.smtp_url[0] == '\0')
-		return 0;
-	notify_recall(c, report, exit_code, &nr);
-	if (nr.kind == NR_REPEAT) {
-		log_debug("no mail: the same limit stop as the run before "
-			  "(since run %lld); a reminder follows daily",
-			  nr.since_run);
-		return 0;
-	}
-	if (nr.kind != NR_RECOVERED && !notify_wanted(c, report, exit_code))
+	if (!notify_due(c, report, exit_code, &nr))
 		return 0;
 	err_where(err, "notify");
 	smtp_host = notify_check_url(c->notify.smtp_url, &smtps, err);
@@ -768,8 +778,7 @@ notify_send(const struct conf *c, const json_t *report, int exit_code,
 		rcpt = notify_slist_add(rcpt, c->notify.to.v[i]);
 	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
 
-	subject = notify_recall_subject(notify_subject(report, exit_code),
-					&nr);
+	subject = notify_recall_subject(report, exit_code, &nr);
 	hdrs = notify_headers(c, report, from, subject, host);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 
@@ -778,8 +787,7 @@ notify_send(const struct conf *c, const json_t *report, int exit_code,
 		err_set(err, DS_E_NOMEM, "out of memory");
 		goto done;
 	}
-	body = notify_crlf(
-		notify_recall_body(notify_summary(report, exit_code), &nr));
+	body = notify_crlf(notify_recall_body(report, exit_code, &nr));
 	part = curl_mime_addpart(mime);
 	curl_mime_data(part, body, CURL_ZERO_TERMINATED);
 	curl_mime_type(part, "text/plain; charset=utf-8");
