@@ -32,6 +32,9 @@ cat >"$T/dirsync.conf" <<EOF
 [source]
 type = ldif
 path = $T/directory.ldif
+[scope]
+; the counts below predate the visible_only = no default (issue 9)
+visible_only = yes
 [mapping]
 accepted_domains = example.com example.net
 domain_rewrite = example.local=example.com
