@@ -146,6 +146,14 @@ daemon_log_run(const struct run_result *r, int rc, bool interrupted)
 			 head, r->seconds);
 		return;
 	}
+	if (rc == 3 && r->held) {
+		log_warn("%s: safety limit %s (allowed %ld, planned %ld): "
+			 "disables and deletes held back (hold_removals); "
+			 "%ld added, %ld updated",
+			 head, lim->limit, lim->allowed, lim->planned,
+			 r->counts.add, r->counts.update);
+		return;
+	}
 	if (rc == 3 && lim->limit != NULL && lim->forceable) {
 		log_warn("%s: stopped by safety limit %s (allowed %ld, "
 			 "planned %ld): nothing applied; review with "

@@ -172,6 +172,7 @@ static const struct opt opts[] = {
 	O_DUR(safety, delete_after, 0, 3650 * DAY),
 	O_INT(safety, delete_after_runs, 0, 0, 1000000),
 	O_BOOL(safety, allow_empty),
+	O_BOOL(safety, hold_removals),
 
 	O_DUR(schedule, interval, 1, 365 * DAY),
 	O_DUR(schedule, full_every, 0, 3650 * DAY),

@@ -104,6 +104,7 @@ struct conf {
 		long delete_after;      /* seconds */
 		long delete_after_runs; /* sync runs since the disable */
 		bool allow_empty;
+		bool hold_removals;     /* over a removal limit: apply the rest */
 	} safety;
 
 	struct {

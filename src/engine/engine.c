@@ -252,6 +252,42 @@ check_limits(struct run *x, const char **list)
 }
 
 /* Safety limits: nothing applied when one is exceeded, unless forced. */
+/* Limits that count disables and deletes only. */
+static bool
+removal_limit(const char *limit)
+{
+	return strcmp(limit, "max_deletes") == 0 ||
+	       strcmp(limit, "max_delete_percent") == 0 ||
+	       strcmp(limit, "max_alias_deletes") == 0;
+}
+
+/*
+ * [safety] hold_removals: over a removal limit, drop the disables and
+ * deletes from the plan and apply the rest when it is then within every
+ * limit (new hires are not blocked by a batch of leavers).  The run
+ * still ends with exit 3 and names the limit.
+ */
+static int
+hold_removals(struct run *x)
+{
+	struct run_result *r = x->r;
+	struct limit_hit over = r->limit;
+	const char *list = NULL;
+
+	if (!x->c->safety.hold_removals || x->o->force_limits ||
+	    !over.forceable || !removal_limit(over.limit))
+		return -1;
+	plan_drop_removals(&r->plan);
+	if (check_limits(x, &list) != 0)
+		return -1;   /* the rest is over a limit too: stop */
+	log_warn("safety limit %s exceeded (allowed %ld, planned %ld): "
+		 "disables and deletes held back, the other changes applied "
+		 "(hold_removals)", over.limit, over.allowed, over.planned);
+	r->limit = over;
+	r->held = true;
+	return 0;
+}
+
 static int
 stage_limits(struct run *x)
 {
@@ -280,6 +316,8 @@ stage_limits(struct run *x)
 		memset(hit, 0, sizeof(*hit));
 		return 0;
 	}
+	if (hold_removals(x) == 0)
+		return 0;
 	if (!x->o->force_limits || !hit->forceable)
 		return err_set(&r->err, DS_E_LIMIT,
 			       "safety limit %s exceeded: allowed %ld, "

@@ -87,6 +87,9 @@ struct run_result {
 	struct limit_hit forced;   /* what --force-limits overrode; limit ==
 				    * NULL: nothing */
 	long long approved_run;    /* forced by approving this run's plan */
+	/* [safety] hold_removals: the disables and deletes over a removal
+	 * limit (limit) were held back, the rest of the plan applied */
+	bool held;
 	char *drift;               /* approve: how the plan differs (owned) */
 	struct err err;            /* the run's error; DS_OK: none */
 	struct err *obj_errors;    /* per-object failures (malloc'd) */

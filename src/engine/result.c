@@ -103,6 +103,8 @@ engine_finish(struct run *x)
 	r->seconds = clock_seconds() - x->t0;
 	r->counts = run_counts(r);
 	r->exit_code = exit_code_for(&r->err);
+	if (r->exit_code == 0 && r->held)
+		r->exit_code = 3;   /* a limit held the removals back */
 	if (r->exit_code == 0 && r->counts.failed > 0)
 		r->exit_code = 1;   /* some objects did not make it */
 	r->report = report_build(r, x->o->report_max_changes);

@@ -168,6 +168,9 @@ notify_outcome(const json_t *report, int exit_code)
 	case 2:
 		return "FAILED: usage or configuration error";
 	case 3:
+		if (json_is_true(applied))
+			return "HELD BACK: disables and deletes over a safety "
+			       "limit wait, the other changes were applied";
 		return "STOPPED: a safety limit was exceeded, nothing applied";
 	default:
 		return "FAILED";
@@ -200,6 +203,9 @@ notify_subject(const json_t *report, int exit_code)
 	nerr = notify_array_size(report, "errors");
 	if (report == NULL) {
 		buf_printf(&b, "FAILED (exit %d)", exit_code);
+	} else if ((exit_code == 3 || notify_limit_hit(report)) &&
+		   json_is_true(json_object_get(report, "applied"))) {
+		buf_adds(&b, "safety limit exceeded, removals held back");
 	} else if (exit_code == 3 || notify_limit_hit(report)) {
 		buf_adds(&b, "safety limit exceeded, nothing applied");
 	} else if (exit_code != 0) {
@@ -386,12 +392,18 @@ notify_summary(const json_t *report, int exit_code)
 			buf_adds(&b, ": ");
 			notify_add_value(&b, v, 400);
 		}
-		buf_adds(&b,
-			 "\nNothing was applied.  Review the changes below "
-			 "(or `dirsync plan`); if they are\nintended, apply "
-			 "exactly this plan with `dirsync approve RUN` (RUN:\n"
-			 "this run's number), or once with `dirsync sync "
-			 "--force-limits`, or raise the\nlimit in [safety].\n");
+		if (applied)
+			buf_adds(&b, "\nThe disables and deletes were held "
+				     "back (hold_removals); the changes "
+				     "below were applied.  Review the held "
+				     "ones with `dirsync plan`.\n");
+		else
+			buf_adds(&b,
+				 "\nNothing was applied.  Review the changes below "
+				 "(or `dirsync plan`); if they are\nintended, apply "
+				 "exactly this plan with `dirsync approve RUN` (RUN:\n"
+				 "this run's number), or once with `dirsync sync "
+				 "--force-limits`, or raise the\nlimit in [safety].\n");
 	}
 
 	n = json_array_size(json_object_get(report, "changes"));

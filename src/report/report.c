@@ -187,6 +187,8 @@ report_build(const struct run_result *in, size_t max_changes)
 				    json_integer(in->limit.allowed));
 		json_object_set_new(l, "planned",
 				    json_integer(in->limit.planned));
+		if (in->held)
+			json_object_set_new(l, "held", json_true());
 		json_object_set_new(r, "limit_exceeded", l);
 	} else {
 		json_object_set_new(r, "limit_exceeded", json_null());
@@ -393,6 +395,18 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		      "(a wrong base_dn, filter or scope?); if that is really "
 		      "meant, set allow_empty = yes in [safety]\n",
 		      fp);
+	} else if (json_is_object(lim) &&
+		   json_is_true(json_object_get(lim, "held"))) {
+		fprintf(fp,
+			"HELD BACK: safety limit %s exceeded (allowed %lld, "
+			"planned %lld): the disables and deletes wait, the "
+			"changes above were applied (hold_removals); review "
+			"them with `dirsync plan`\n",
+			jstr(lim, "limit"),
+			(long long)json_integer_value(
+				json_object_get(lim, "allowed")),
+			(long long)json_integer_value(
+				json_object_get(lim, "planned")));
 	} else if (json_is_object(lim)) {
 		fprintf(fp,
 			"NOT APPLIED: safety limit %s exceeded (allowed %lld, "

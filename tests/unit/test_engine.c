@@ -73,6 +73,10 @@ static const struct person bob = {"CN=Bob,DC=x", "g-bob", "bob@example.com",
 				  "Bob", false};
 static const struct person cy = {"CN=Cy,DC=x", "g-cy", "cy@example.com",
 				 "Cy", false};
+static const struct person dan = {"CN=Dan,DC=x", "g-dan", "dan@example.com",
+				  "Dan", false};
+static const struct person eve = {"CN=Eve,DC=x", "g-eve", "eve@example.com",
+				  "Eve", false};
 static const struct person cy2 = {"CN=Cy2,DC=x", "g-cy2", "cy@example.com",
 				  "Cy Two", false};
 
@@ -396,6 +400,45 @@ test_target_identity_hides_passwords(void **state)
 	assert_string_equal(id, "sql sqlite:///var/lib/dirsync/mail.db");
 }
 
+/* [safety] hold_removals: leavers over a limit wait, a joiner gets in. */
+static void
+test_hold_removals(void **state)
+{
+	struct fx *f = *state;
+	json_t *lim;
+
+	add_user(f, &ann);
+	add_user(f, &bob);
+	add_user(f, &cy);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	f->n = 1;                     /* bob and cy leave ... */
+	add_user(f, &dan);            /* ... and dan joins */
+	f->c.safety.max_deletes = 1;
+	/* without the option: nothing at all */
+	assert_int_equal(run(f, "sync", false, -1), 3);
+	assert_false(f->r.applied);
+	assert_null(held(f, "dan@example.com"));
+	/* with it: dan is added, bob and cy stay active, exit 3 */
+	f->c.safety.hold_removals = true;
+	assert_int_equal(run(f, "sync", false, -1), 3);
+	assert_true(f->r.held);
+	assert_true(f->r.applied);
+	assert_string_equal(f->r.limit.limit, "max_deletes");
+	assert_int_equal(f->r.limit.planned, 2);
+	assert_non_null(held(f, "dan@example.com"));
+	assert_true(held(f, "bob@example.com")->active);
+	assert_true(held(f, "cy@example.com")->active);
+	assert_int_equal(f->r.counts.disable, 0);
+	lim = json_object_get(f->r.report, "limit_exceeded");
+	assert_true(json_is_true(json_object_get(lim, "held")));
+	/* when the rest is over a limit too, the whole run stops */
+	f->c.safety.max_adds = 0;
+	add_user(f, &eve);
+	assert_int_equal(run(f, "sync", false, -1), 3);
+	assert_false(f->r.applied);
+	assert_false(f->r.held);
+}
+
 int
 main(void)
 {
@@ -425,6 +468,8 @@ main(void)
 			test_state_belongs_to_its_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_target_identity_hides_passwords, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_removals, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
