@@ -1151,38 +1151,11 @@ url_has_password(const char *url)
 	return false;
 }
 
+/* [target]: the url for its type, no password in it, the hash scheme. */
 static int
-cross_check(const struct conf *c, const long *seen, struct err *err)
+check_target(const struct conf *c, const long *seen, struct err *err)
 {
 	const char *f = c->path;
-	long tline = key_line(seen, "source", "type");
-	size_t i;
-
-	if (c->source.type == SRC_LDIF &&
-	    (c->source.path == NULL || *c->source.path == '\0'))
-		return err_at(err, DS_E_CONFIG, f, tline,
-			      "[source] type = ldif needs path (the LDIF file "
-			      "to read)");
-	if (c->source.type == SRC_LDAP) {
-		if (c->source.uri.n == 0)
-			return err_at(err, DS_E_CONFIG, f, tline,
-				      "[source] type = ldap needs uri "
-				      "(ldap://, ldaps:// or ldapi://)");
-		if (c->source.base_dn == NULL || *c->source.base_dn == '\0')
-			return err_at(err, DS_E_CONFIG, f, tline,
-				      "[source] type = ldap needs base_dn");
-		for (i = 0; i < c->source.uri.n; i++)
-			if (c->source.starttls != STARTTLS_NO &&
-			    has_prefix(c->source.uri.v[i], "ldaps://"))
-				return err_at(
-					err, DS_E_CONFIG, f,
-					key_line(seen, "source", "starttls"),
-					"starttls = %s cannot be used with "
-					"%s: ldaps:// is TLS already",
-					starttls_names[c->source.starttls],
-					c->source.uri.v[i]);
-	}
-
 	long uline = key_line(seen, "target", "url");
 	const char *url = c->target.url;
 
@@ -1227,19 +1200,14 @@ cross_check(const struct conf *c, const long *seen, struct err *err)
 				      "SHA512-CRYPT, BLF-CRYPT or ARGON2ID",
 				      ps ? ps : "");
 	}
+	return 0;
+}
 
-	/*
-	 * Without accepted domains every address would be "ours": aliases in
-	 * gmail.com would land in the alias table, and Postfix would divert
-	 * mail users send there.  The list is the mail system's own.
-	 */
-	if (c->mapping.accepted_domains.n == 0)
-		return err_at(err, DS_E_CONFIG, f,
-			      key_line(seen, "mapping", "accepted_domains"),
-			      "[mapping] accepted_domains is required: the mail "
-			      "domains dirsync may write addresses for (e.g. "
-			      "accepted_domains = example.com example.net)");
-
+/* [notify]: smtp_url and to go together; no credentials in the url. */
+static int
+check_notify(const struct conf *c, const long *seen, struct err *err)
+{
+	const char *f = c->path;
 	const char *smtp = c->notify.smtp_url;
 	bool have_smtp = smtp != NULL && *smtp != '\0';
 
@@ -1273,6 +1241,58 @@ cross_check(const struct conf *c, const long *seen, struct err *err)
 		return err_at(err, DS_E_CONFIG, f,
 			      key_line(seen, "notify", "to"),
 			      "[notify] to is set but smtp_url is empty");
+	return 0;
+}
+
+static int
+cross_check(const struct conf *c, const long *seen, struct err *err)
+{
+	const char *f = c->path;
+	long tline = key_line(seen, "source", "type");
+	size_t i;
+
+	if (c->source.type == SRC_LDIF &&
+	    (c->source.path == NULL || *c->source.path == '\0'))
+		return err_at(err, DS_E_CONFIG, f, tline,
+			      "[source] type = ldif needs path (the LDIF file "
+			      "to read)");
+	if (c->source.type == SRC_LDAP) {
+		if (c->source.uri.n == 0)
+			return err_at(err, DS_E_CONFIG, f, tline,
+				      "[source] type = ldap needs uri "
+				      "(ldap://, ldaps:// or ldapi://)");
+		if (c->source.base_dn == NULL || *c->source.base_dn == '\0')
+			return err_at(err, DS_E_CONFIG, f, tline,
+				      "[source] type = ldap needs base_dn");
+		for (i = 0; i < c->source.uri.n; i++)
+			if (c->source.starttls != STARTTLS_NO &&
+			    has_prefix(c->source.uri.v[i], "ldaps://"))
+				return err_at(
+					err, DS_E_CONFIG, f,
+					key_line(seen, "source", "starttls"),
+					"starttls = %s cannot be used with "
+					"%s: ldaps:// is TLS already",
+					starttls_names[c->source.starttls],
+					c->source.uri.v[i]);
+	}
+
+	if (check_target(c, seen, err) != 0)
+		return -1;
+
+	/*
+	 * Without accepted domains every address would be "ours": aliases in
+	 * gmail.com would land in the alias table, and Postfix would divert
+	 * mail users send there.  The list is the mail system's own.
+	 */
+	if (c->mapping.accepted_domains.n == 0)
+		return err_at(err, DS_E_CONFIG, f,
+			      key_line(seen, "mapping", "accepted_domains"),
+			      "[mapping] accepted_domains is required: the mail "
+			      "domains dirsync may write addresses for (e.g. "
+			      "accepted_domains = example.com example.net)");
+
+	if (check_notify(c, seen, err) != 0)
+		return -1;
 
 	if (c->web.listen != NULL && *c->web.listen != '\0') {
 		char host[64];

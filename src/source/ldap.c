@@ -1006,106 +1006,79 @@ ldap_src_pend_reset(struct source *s)
 }
 
 /* Copy one BER entry into s's scratch as a struct entry and deliver it. */
+/*
+ * An attribute with options: "member;range=0-1499" (the remaining ranges
+ * fetched now, p named "member") or "userCertificate;binary" (named by
+ * its base).  *bytes grows by what the fetched values need.
+ */
 static int
-ldap_src_deliver(struct source *s, LDAPMessage *msg, source_entry_cb cb,
-		 void *ctx, struct err *err)
+ldap_src_pend_options(struct source *s, struct ldap_src_pend *p,
+		      const struct berval *dn, size_t *bytes,
+		      struct err *err)
 {
-	BerElement *ber = NULL;
-	struct berval dn, name, *vals = NULL;
-	struct ldap_src_pend *p;
-	struct entry e;
-	size_t bytes, nvals, i, j, k, baselen, nattrs, vi;
+	const struct berval name = p->name;
+	size_t baselen, i;
 	unsigned long lo;
 	long hi;
-	bool options = false;
-	char *w, *dnstr;
-	int rc, ret = -1;
+	int rc;
 
-	if (ldap_get_dn_ber(s->ld, msg, &ber, &dn) != LDAP_SUCCESS) {
-		err_set(err, DS_E_SOURCE, "malformed entry from server");
-		goto done;
+	rc = ldap_util_parse_range(name.bv_val, name.bv_len, &baselen, &lo,
+				   &hi);
+	if (rc < 0 || (rc > 0 && lo != 0))
+		return err_set(err, DS_E_SOURCE,
+			       "entry %.*s: cannot follow the range in "
+			       "attribute %.*s",
+			       (int)dn->bv_len, dn->bv_val, (int)name.bv_len,
+			       name.bv_val);
+	if (rc == 0) {
+		/* "userCertificate;binary" -> base name */
+		const char *semi = memchr(name.bv_val, ';', name.bv_len);
+
+		p->name.bv_len = (size_t)(semi - name.bv_val);
+		return 0;
 	}
-	bytes = dn.bv_len + 1;
-	nvals = 0;
-	while ((rc = ldap_get_attribute_ber(s->ld, msg, ber, &name, &vals)) ==
-		       LDAP_SUCCESS &&
-	       name.bv_val != NULL) {
-		s->pend = xgrow(s->pend, &s->cappend, s->npend + 1,
-				sizeof(*s->pend));
-		p = &s->pend[s->npend++];
-		memset(p, 0, sizeof(*p));
-		p->merged_into = -1;
-		p->name = name;
-		p->vals = vals;
-		for (i = 0; vals != NULL && vals[i].bv_val != NULL; i++)
-			bytes += vals[i].bv_len + 1;
-		p->nvals = i;
-		vals = NULL;
-		if (memchr(name.bv_val, ';', name.bv_len) != NULL) {
-			options = true;
-			rc = ldap_util_parse_range(name.bv_val, name.bv_len,
-						   &baselen, &lo, &hi);
-			if (rc < 0 || (rc > 0 && lo != 0)) {
-				err_set(err, DS_E_SOURCE,
-					"entry %.*s: cannot follow the range "
-					"in attribute %.*s",
-					(int)dn.bv_len, dn.bv_val,
-					(int)name.bv_len, name.bv_val);
-				goto done;
+	p->name.bv_len = baselen;
+	if (hi >= 0) {
+		char *dnz = xstrndup(dn->bv_val, dn->bv_len);
+
+		rc = ldap_src_fetch_ranges(s, dnz, p, (unsigned long)hi + 1,
+					   err);
+		free(dnz);
+		if (rc < 0)
+			return -1;
+		for (i = 0; i < p->nextra; i++)
+			*bytes += p->extra[i].bv_len + 1;
+	}
+	return 0;
+}
+
+/* One attribute per name: "member;range=..." folded into "member". */
+static size_t
+ldap_src_pend_merge(struct source *s)
+{
+	size_t i, j, nattrs = s->npend;
+
+	for (i = 1; i < s->npend; i++)
+		for (j = 0; j < i; j++)
+			if (s->pend[j].merged_into < 0 &&
+			    s->pend[j].name.bv_len == s->pend[i].name.bv_len &&
+			    strncasecmp(s->pend[j].name.bv_val,
+					s->pend[i].name.bv_val,
+					s->pend[i].name.bv_len) == 0) {
+				s->pend[i].merged_into = (int)j;
+				nattrs--;
+				break;
 			}
-			if (rc > 0) {
-				p->name.bv_len = baselen;
-				if (hi >= 0) {
-					char *dnz = xstrndup(dn.bv_val,
-							     dn.bv_len);
-					rc = ldap_src_fetch_ranges(
-						s, dnz, p, (unsigned long)hi + 1,
-						err);
-					free(dnz);
-					if (rc < 0)
-						goto done;
-					for (i = 0; i < p->nextra; i++)
-						bytes += p->extra[i].bv_len + 1;
-				}
-			} else {
-				/* "userCertificate;binary" -> base name */
-				const char *semi = memchr(name.bv_val, ';',
-							  name.bv_len);
-				p->name.bv_len = (size_t)(semi - name.bv_val);
-			}
-		}
-		if (p->nvals + p->nextra > LDAP_SRC_MAX_VALUES) {
-			err_set(err, DS_E_SOURCE,
-				"attribute %.*s of %.*s has more than %lu "
-				"values",
-				(int)p->name.bv_len, p->name.bv_val,
-				(int)dn.bv_len, dn.bv_val, LDAP_SRC_MAX_VALUES);
-			goto done;
-		}
-		bytes += p->name.bv_len + 1;
-		nvals += p->nvals + p->nextra;
-	}
-	if (rc != LDAP_SUCCESS) {
-		err_set(err, DS_E_SOURCE, "malformed entry %.*s from server",
-			(int)dn.bv_len, dn.bv_val);
-		goto done;
-	}
-	/* one attribute per name: fold "member;range=..." into "member" */
-	nattrs = s->npend;
-	if (options) {
-		for (i = 1; i < s->npend; i++)
-			for (j = 0; j < i; j++)
-				if (s->pend[j].merged_into < 0 &&
-				    s->pend[j].name.bv_len ==
-					    s->pend[i].name.bv_len &&
-				    strncasecmp(s->pend[j].name.bv_val,
-						s->pend[i].name.bv_val,
-						s->pend[i].name.bv_len) == 0) {
-					s->pend[i].merged_into = (int)j;
-					nattrs--;
-					break;
-				}
-	}
+	return nattrs;
+}
+
+/* The pending attributes copied into one block: the entry handed on. */
+static void
+ldap_src_pend_entry(struct source *s, const struct berval *dn, size_t bytes,
+		    size_t nattrs, size_t nvals, bool options, struct entry *e)
+{
+	size_t i, j, k = 0, vi = 0;
+	char *w;
 
 	s->bytes = xgrow(s->bytes, &s->capbytes, bytes, 1);
 	s->attrs = xgrow(s->attrs, &s->capattrs, nattrs ? nattrs : 1,
@@ -1113,16 +1086,14 @@ ldap_src_deliver(struct source *s, LDAPMessage *msg, source_entry_cb cb,
 	s->vals = xgrow(s->vals, &s->capvals, nvals ? nvals : 1,
 			sizeof(*s->vals));
 	w = s->bytes;
-	memcpy(w, dn.bv_val, dn.bv_len);
-	w[dn.bv_len] = '\0';
-	dnstr = w;
-	w += dn.bv_len + 1;
-	vi = 0;
-	k = 0;
+	memcpy(w, dn->bv_val, dn->bv_len);
+	w[dn->bv_len] = '\0';
+	e->dn = w;
+	w += dn->bv_len + 1;
 	for (i = 0; i < s->npend; i++) {
+		struct ldap_src_pend *p = &s->pend[i];
 		struct attr *a;
 
-		p = &s->pend[i];
 		if (p->merged_into >= 0)
 			continue;
 		a = &s->attrs[k++];
@@ -1154,10 +1125,66 @@ ldap_src_deliver(struct source *s, LDAPMessage *msg, source_entry_cb cb,
 				break;
 		}
 	}
-	e.dn = dnstr;
-	e.nattrs = k;
-	e.attrs = s->attrs;
-	e.origin = s->uri;
+	e->nattrs = k;
+	e->attrs = s->attrs;
+	e->origin = s->uri;
+}
+
+static int
+ldap_src_deliver(struct source *s, LDAPMessage *msg, source_entry_cb cb,
+		 void *ctx, struct err *err)
+{
+	BerElement *ber = NULL;
+	struct berval dn, name, *vals = NULL;
+	struct ldap_src_pend *p;
+	struct entry e;
+	size_t bytes, nvals, i, nattrs;
+	bool options = false;
+	int rc, ret = -1;
+
+	if (ldap_get_dn_ber(s->ld, msg, &ber, &dn) != LDAP_SUCCESS) {
+		err_set(err, DS_E_SOURCE, "malformed entry from server");
+		goto done;
+	}
+	bytes = dn.bv_len + 1;
+	nvals = 0;
+	while ((rc = ldap_get_attribute_ber(s->ld, msg, ber, &name, &vals)) ==
+		       LDAP_SUCCESS &&
+	       name.bv_val != NULL) {
+		s->pend = xgrow(s->pend, &s->cappend, s->npend + 1,
+				sizeof(*s->pend));
+		p = &s->pend[s->npend++];
+		memset(p, 0, sizeof(*p));
+		p->merged_into = -1;
+		p->name = name;
+		p->vals = vals;
+		for (i = 0; vals != NULL && vals[i].bv_val != NULL; i++)
+			bytes += vals[i].bv_len + 1;
+		p->nvals = i;
+		vals = NULL;
+		if (memchr(name.bv_val, ';', name.bv_len) != NULL) {
+			options = true;
+			if (ldap_src_pend_options(s, p, &dn, &bytes, err) != 0)
+				goto done;
+		}
+		if (p->nvals + p->nextra > LDAP_SRC_MAX_VALUES) {
+			err_set(err, DS_E_SOURCE,
+				"attribute %.*s of %.*s has more than %lu "
+				"values",
+				(int)p->name.bv_len, p->name.bv_val,
+				(int)dn.bv_len, dn.bv_val, LDAP_SRC_MAX_VALUES);
+			goto done;
+		}
+		bytes += p->name.bv_len + 1;
+		nvals += p->nvals + p->nextra;
+	}
+	if (rc != LDAP_SUCCESS) {
+		err_set(err, DS_E_SOURCE, "malformed entry %.*s from server",
+			(int)dn.bv_len, dn.bv_val);
+		goto done;
+	}
+	nattrs = options ? ldap_src_pend_merge(s) : s->npend;
+	ldap_src_pend_entry(s, &dn, bytes, nattrs, nvals, options, &e);
 	ret = cb(ctx, &e, err);
 done:
 	ber_memfree(vals);
