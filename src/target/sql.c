@@ -44,6 +44,8 @@ struct target {
 	uint64_t *maildirs;
 	size_t nmaildirs, capmaildirs;   /* capmaildirs: a power of two */
 	bool no_owner_table;        /* dirsync_managed missing, not creatable */
+	bool no_retired;            /* dirsync_retired_maildir likewise */
+	char unix_now[24];          /* time(NULL), for dirsync's own tables */
 };
 
 /* Every column dirsync reads or writes, checked before any change. */
@@ -166,6 +168,12 @@ owner_table(struct target *t, bool readonly, struct err *err)
 	struct err e2;
 
 	err_clear(&e2);
+	/* the retired maildirs: also dirsync's own, also optional */
+	if ((readonly || t->drv->exec(t->db, sql_retired_ddl, &e2) != 0) &&
+	    t->drv->query(t->db, "SELECT 1 FROM dirsync_retired_maildir "
+			  "WHERE 1=0", 0, NULL, NULL, NULL, &e2) != 0)
+		t->no_retired = true;
+	err_clear(&e2);
 	if (!readonly && t->drv->exec(t->db, sql_owner_ddl, &e2) == 0)
 		return 0;
 	if (t->drv->query(t->db, probe, 0, NULL, NULL, NULL, err) == 0)
@@ -204,6 +212,7 @@ sql_open(struct target **out, const struct conf *conf, bool readonly,
 	t->readonly = readonly;
 	gmtime_r(&now, &tm);
 	strftime(t->now, sizeof(t->now), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(t->unix_now, sizeof(t->unix_now), "%lld", (long long)now);
 	err_where(err, "open target");
 	if (drv->open(&t->db, conf->target.url, conf, readonly, err) != 0)
 		goto fail;
@@ -319,6 +328,16 @@ lower_key(struct target *t, const char *v, const char **stored)
 }
 
 static int
+load_retired(void *ctx, int n, const char *const *c)
+{
+	struct target *t = ctx;
+
+	if (n >= 1 && c[0] != NULL)
+		maildir_put(t, maildir_hash(c[0]));
+	return 0;
+}
+
+static int
 load_mailbox(void *ctx, int n, const char *const *c)
 {
 	struct target *t = ctx;
@@ -419,6 +438,10 @@ sql_load(struct target *t, struct mset *cur, struct err *err)
 		return -1;
 	}
 	t->loading = NULL;
+	if (!t->no_retired &&
+	    t->drv->query(t->db, sql_retired_load, 0, NULL, load_retired, t,
+			  err) != 0)
+		err_clear(err);   /* not there yet (read-only): none */
 	mset_seal(cur);
 	return 0;
 }
@@ -534,8 +557,11 @@ apply_mailbox(struct target *t, const struct change *ch, struct err *err)
 	}
 	case OP_DELETE: {
 		const char *p[] = {key};
+		const char *r[] = {key, t->unix_now};
 
-		if (run(t, SQL_DEL_MAILBOX, 1, p, 1, err) != 0 ||
+		if ((!t->no_retired &&
+		     run(t, sql_retired_put, 2, r, -1, err) != 0) ||
+		    run(t, SQL_DEL_MAILBOX, 1, p, 1, err) != 0 ||
 		    run(t, SQL_DEL_ALIAS, 1, p, -1, err) != 0)
 			goto done;
 		break;

@@ -18,6 +18,17 @@ const char sql_owner_ddl[] =
 	" anchor TEXT,"
 	" disabled_at BIGINT NOT NULL DEFAULT 0)";
 
+const char sql_retired_ddl[] =
+	"CREATE TABLE IF NOT EXISTS dirsync_retired_maildir ("
+	" maildir TEXT NOT NULL PRIMARY KEY,"
+	" retired_at BIGINT NOT NULL)";
+const char sql_retired_load[] = "SELECT maildir FROM dirsync_retired_maildir";
+const char sql_retired_put[] =
+	"INSERT INTO dirsync_retired_maildir (maildir, retired_at)"
+	" SELECT maildir, CAST($2 AS BIGINT) FROM mailbox"
+	" WHERE username = $1 AND maildir IS NOT NULL"
+	" ON CONFLICT (maildir) DO NOTHING";
+
 static const char SQL_OWN_LOAD[] =
 	"SELECT address, kind, anchor, disabled_at FROM dirsync_managed";
 /* a record written again starts active: an add or update re-enables */

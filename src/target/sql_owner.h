@@ -20,6 +20,15 @@
 
 /* CREATE TABLE IF NOT EXISTS, for both engines. */
 extern const char sql_owner_ddl[];
+/*
+ * dirsync_retired_maildir: the maildir of every mailbox row dirsync
+ * deleted.  The files stay on disk, so a later mailbox must never get
+ * that path (it would inherit the old mail).
+ */
+extern const char sql_retired_ddl[];
+extern const char sql_retired_load[];     /* SELECT maildir ... */
+/* $1 username, $2 unix time: its maildir, before the row goes. */
+extern const char sql_retired_put[];
 
 /*
  * The records into m, matched with the current and desired sets (see

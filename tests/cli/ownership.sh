@@ -87,3 +87,33 @@ if sqlite_only ownership-other-target; then
 	expect_eq ownership-other-target-nothing-written "0" \
 		"$(sqlite3 "$S/other.db" "SELECT count(*) FROM sqlite_master WHERE name = 'dirsync_managed'" 2>/dev/null || echo 0)"
 fi
+
+# a deleted mailbox's maildir stays on disk: a later mailbox for the same
+# address never gets that path (it would inherit the old mail)
+scenario retired-maildir
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif" "[safety]
+deprovision = delete
+delete_after = 0s
+delete_after_runs = 0
+max_delete_percent ="
+ds "$S" sync
+old=$(q "SELECT maildir FROM mailbox WHERE username = 'emma.novak@example.com'")
+cp "$S/dir.ldif" "$S/with-emma.ldif"
+ldif_drop "$S/dir.ldif" "Emma Novak" || fail retired-drop "ldif_drop"
+ds "$S" sync
+ds "$S" sync
+expect_eq retired-row-deleted "" \
+	"$(q "SELECT username FROM mailbox WHERE username = 'emma.novak@example.com'")"
+expect_eq retired-recorded "$old" \
+	"$(q "SELECT maildir FROM dirsync_retired_maildir")"
+# the address comes back (the same person rehired, or a namesake)
+cp "$S/with-emma.ldif" "$S/dir.ldif"
+ds "$S" sync
+expect_rc retired-readd 0
+new=$(q "SELECT maildir FROM mailbox WHERE username = 'emma.novak@example.com'")
+if [ -n "$new" ] && [ "$new" != "$old" ]; then
+	pass retired-new-maildir
+else
+	fail retired-new-maildir "old $old, new $new"
+fi

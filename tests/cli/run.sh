@@ -716,7 +716,9 @@ ds "$S" sync
 expect_rc reuse-new-sync 0
 expect_in reuse-new-added 'add     mailbox  sam.owusu@example.com name="Sam Owusu"' \
 	"$S/out"
-lk_maildir sam.owusu@example.com example.com/sam.owusu/
+# the old Sam's maildir stays on disk: the new Sam gets another path
+# (issue 9: a new mailbox never gets a maildir a row has or had)
+lk_maildir sam.owusu@example.com example.com/sam.owusu.2/
 ds "$S" sync
 expect_in reuse-then-idle "summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
 
