@@ -174,6 +174,9 @@ utf8_len(const unsigned char *s, size_t n)
 	return k;
 }
 
+/* Longest name the mail database takes (VARCHAR(255), in bytes). */
+#define RULES_NAME_MAX 255
+
 /*
  * A name value as the mail database gets it: valid UTF-8 without control
  * characters (PostgreSQL refuses invalid UTF-8 and NUL; Dovecot,
@@ -222,6 +225,22 @@ clean_name(struct rules_ctx *x, const char *attr, const struct val *v)
 	while (o > 0 && out[o - 1] == ' ')
 		o--;
 	out[o] = '\0';
+	if (o > RULES_NAME_MAX) {
+		/* Postfixadmin's name columns are VARCHAR(255): a longer
+		 * value would fail every PostgreSQL run; cut it at a
+		 * character boundary, warned */
+		size_t full = o;
+
+		o = RULES_NAME_MAX;
+		while (o > 0 && ((unsigned char)out[o] & 0xc0) == 0x80)
+			o--;
+		while (o > 0 && out[o - 1] == ' ')
+			o--;
+		out[o] = '\0';
+		rules_warn(x, "%s: %s is %zu bytes long; cut to %zu (the mail "
+			   "database holds %d)", x->cur_dn, attr, full, o,
+			   RULES_NAME_MAX);
+	}
 	if (o == 0)
 		rules_warn(x, "%s: %s has only control characters or spaces; "
 			   "not used", x->cur_dn, attr);

@@ -308,6 +308,30 @@ test_nul_in_address_refused(void **state)
 	assert_true(warned(f, "holds a NUL byte") >= 2);
 }
 
+/* A 1 MB displayName is cut to what the mail database holds, warned. */
+static void
+test_long_name_cut(void **state)
+{
+	struct fx *f = *state;
+	const struct mobj *m;
+	char *big = malloc(1 << 20);
+	size_t i;
+
+	assert_non_null(big);
+	for (i = 0; i + 2 < (1 << 20); i += 2) {   /* "é" repeated */
+		big[i] = (char)0xc3;
+		big[i + 1] = (char)0xa9;
+	}
+	big[i] = '\0';
+	USER(f, "Long", G1, "mail", "long@example.com", "displayName", big);
+	apply(f);
+	m = want(f, MK_MAILBOX, "long@example.com");
+	assert_true(strlen(m->name) <= 255);
+	assert_int_equal(strlen(m->name) % 2, 0);   /* whole characters */
+	assert_true(warned(f, "bytes long; cut to") == 1);
+	free(big);
+}
+
 static void
 test_anchor(void **state)
 {
@@ -1330,6 +1354,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_norm_address),
 		T(test_nul_in_address_refused),
+		T(test_long_name_cut),
 		T(test_anchor),
 		T(test_smtp_primary_wins_over_mail),
 		T(test_mail_only_and_case),
