@@ -106,7 +106,7 @@ ds "$S" sync
 expect_eq retired-row-deleted "" \
 	"$(q "SELECT username FROM mailbox WHERE username = 'emma.novak@example.com'")"
 expect_eq retired-recorded "$old" \
-	"$(q "SELECT maildir FROM dirsync_retired_maildir")"
+	"$(q "SELECT maildir FROM dirsync_retired_maildir WHERE maildir = '$old'")"
 # the address comes back (the same person rehired, or a namesake)
 cp "$S/with-emma.ldif" "$S/dir.ldif"
 ds "$S" sync
