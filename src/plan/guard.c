@@ -116,14 +116,17 @@ plan_time_guard(struct plan *p, const struct managed *m, time_t now,
 		const struct managed_rec *r;
 		long k;
 
-		if (c->op != OP_DISABLE && c->op != OP_DELETE)
+		/* only deprovisioning is decided from the clock; a row in
+		 * the way or a dropped alias goes with the run's other
+		 * changes (an add may need its address) */
+		if (c->why != WHY_GONE && c->why != WHY_EXPIRED)
 			continue;
 		if (g->clock_behind) {
 			hold[i] = 1;
 			g->removals_held++;
 			continue;
 		}
-		if (c->op != OP_DELETE ||
+		if (c->why != WHY_EXPIRED ||
 		    (r = managed_get(m, c->address)) == NULL ||
 		    r->disabled_at <= 0)
 			continue;   /* not a delete that follows a disable */

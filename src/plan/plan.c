@@ -172,7 +172,7 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 
 			gone.kind = in_way->kind;
 			gone.anchor = in_way->anchor;
-			push(p, OP_DELETE, &gone);
+			push(p, OP_DELETE, &gone)->why = WHY_IN_THE_WAY;
 		}
 		ch = push(p, OP_UPDATE, want);
 		ch->fields = CH_ADDRESS;
@@ -397,7 +397,7 @@ replace_row(struct plan *p, const struct mobj *want, const struct mobj *cur,
 
 	gone.kind = m->kind;
 	gone.anchor = m->anchor;
-	push(p, OP_DELETE, &gone);
+	push(p, OP_DELETE, &gone)->why = WHY_IN_THE_WAY;
 	push(p, OP_ADD, want);
 }
 
@@ -546,17 +546,17 @@ plan_deprovision(struct plan *p, const struct plan_input *in,
 			       strmap_get(&owners, m->anchor) != NULL;
 		if (m->kind == MK_ALIAS && owner_wanted) {
 			/* the owner stays, the alias went: remove it */
-			push(p, OP_DELETE, &gone);
+			push(p, OP_DELETE, &gone)->why = WHY_ALIAS_DROPPED;
 			continue;
 		}
 		if (cur->active) {
-			push(p, OP_DISABLE, &gone);
+			push(p, OP_DISABLE, &gone)->why = WHY_GONE;
 			continue;
 		}
 		if (in->deprovision == DEPROV_DELETE && m->disabled_at > 0 &&
 		    (long long)in->now - m->disabled_at >= in->delete_after) {
 			ch = push(p, OP_DELETE, &gone);
-			(void)ch;
+			ch->why = WHY_EXPIRED;
 		}
 	}
 
@@ -608,7 +608,8 @@ plan_drop_removals(struct plan *p)
 	size_t i, n = 0;
 
 	for (i = 0; i < p->n; i++) {
-		if (p->v[i].op == OP_DISABLE || p->v[i].op == OP_DELETE) {
+		if ((p->v[i].op == OP_DISABLE || p->v[i].op == OP_DELETE) &&
+		    p->v[i].why != WHY_IN_THE_WAY) {
 			if (p->v[i].kind == MK_ALIAS)
 				p->alias_count[p->v[i].op]--;
 			else

@@ -29,6 +29,21 @@ enum op { OP_ADD, OP_UPDATE, OP_DISABLE, OP_DELETE, OP_NOPS };
 #define CH_ADOPT 0x10     /* an unmanaged row taken over (adopt = yes) */
 #define CH_KIND 0x20      /* alias-table row changes kind (alias -> list) */
 
+/*
+ * Why a disable or delete is planned.  Only WHY_GONE and WHY_EXPIRED are
+ * deprovisioning, which the time guards of guard.h may hold back; the
+ * others free an address or drop an alias whose owner stays, and hold
+ * no mail.
+ */
+enum why {
+	WHY_NONE,          /* adds and updates */
+	WHY_GONE,          /* the object is no longer wanted: disable */
+	WHY_EXPIRED,       /* disabled for delete_after: delete */
+	WHY_ALIAS_DROPPED, /* the owner stays, the alias went */
+	WHY_IN_THE_WAY     /* an alias-table row deleted to make room for
+			    * a rename or a new mailbox in the same plan */
+};
+
 struct change {
 	enum op op;
 	enum mkind kind;
@@ -45,6 +60,7 @@ struct change {
 	 * target finds the row by it, and writes `address` (lower case).
 	 */
 	const char *row;
+	enum why why;             /* disables and deletes */
 };
 
 struct plan_input {

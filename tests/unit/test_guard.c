@@ -159,6 +159,44 @@ test_enough_runs(void **state)
 	assert_int_equal(f->p.n, 2);
 }
 
+/*
+ * carol's alias, disabled once with her (disabled_at set) and now dropped
+ * while she stays: its delete is not deprovisioning, so neither rule holds
+ * it, however recent the disable (the convergence check caught the
+ * second rule holding it for runs within one second).
+ */
+static void
+test_alias_dropped_not_held(void **state)
+{
+	struct fx *f = *state;
+	struct time_guard g;
+	const time_t runs[] = {NOW - 1};
+	size_t i, n = 0;
+
+	(void)state;
+	plan_free(&f->p);
+	plan_init(&f->p);
+	add_obj(&f->current, MK_ALIAS, "c.old@x.org", NULL, false);
+	managed_add(&f->managed, "c.old@x.org", MK_ALIAS, "c", NOW - 1);
+	plan_build(&f->p, &f->in);
+	assert_int_equal(f->p.n, 3);
+	for (i = 0; i < f->p.n; i++)
+		if (strcmp(f->p.v[i].address, "c.old@x.org") == 0) {
+			assert_int_equal(f->p.v[i].op, OP_DELETE);
+			assert_int_equal(f->p.v[i].why, WHY_ALIAS_DROPPED);
+			n++;
+		}
+	assert_int_equal(n, 1);
+	/* rule 2: dave's delete is held, the alias's is not */
+	plan_time_guard(&f->p, &f->managed, NOW, NOW - 1, runs, 1, 3, &g);
+	assert_int_equal(g.deletes_held, 1);
+	assert_int_equal(f->p.n, 2);
+	/* rule 1: bob's disable is held, the alias's delete is not */
+	plan_time_guard(&f->p, &f->managed, NOW, NOW + 60, runs, 1, 3, &g);
+	assert_int_equal(g.removals_held, 1);
+	assert_int_equal(f->p.n, 1);
+	assert_string_equal(f->p.v[0].address, "c.old@x.org");
+}
 
 /* A list losing more than max_member_removal_percent of its members. */
 static void
@@ -223,6 +261,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_enough_runs, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_alias_dropped_not_held,
+						setup, teardown),
 		cmocka_unit_test(test_member_removals),
 	};
 
