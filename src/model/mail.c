@@ -75,12 +75,11 @@ mset_add(struct mset *s, const struct mobj *o)
 	if (!reserve(s, o))
 		return NULL;
 	n = arena_alloc(&s->arena, sizeof(*n));
-	n->kind = o->kind;
+	*n = *o;   /* every field; the strings copied below */
 	n->address = arena_strdup(&s->arena, o->address);
 	n->anchor = dup_or_null(&s->arena, o->anchor);
 	n->name = dup_or_null(&s->arena, o->name);
 	n->gotos = dup_or_null(&s->arena, o->gotos);
-	n->active = o->active;
 	n->dn = dup_or_null(&s->arena, o->dn);
 	n->stored = dup_or_null(&s->arena, o->stored);
 	s->v[s->n++] = n;

@@ -37,7 +37,21 @@ struct mobj {
 	const char *stored;
 	enum mkind kind;
 	bool active;
+	/*
+	 * Current set only: what a target found wrong with a row dirsync
+	 * writes whole (MD_*), e.g. a mailbox whose self-alias was deleted
+	 * or pointed elsewhere by hand.  The planner repairs it (CH_REPAIR_*)
+	 * when the object is still wanted.
+	 */
+	unsigned char drift;
 };
+
+/* mobj.drift */
+#define MD_SELF_ALIAS 0x1  /* a mailbox's self-alias missing, inactive
+			    * while the mailbox is active, or its goto
+			    * without the mailbox's own address */
+#define MD_KEY 0x2         /* mailbox local_part/domain not its username */
+#define MD_MAILDIR 0x4     /* maildir empty, absolute or with a ".." step */
 
 struct mset {
 	struct arena arena;   /* owns the objects and their strings */

@@ -101,6 +101,18 @@ struct renames {
 	struct strmap to;          /* new address -> old address */
 };
 
+/* Does the target still have the managed mailbox's row itself (not only
+ * a self-alias left behind when the row was deleted by hand)? */
+static bool
+mailbox_row(const struct plan_input *in, const struct managed_rec *r)
+{
+	const struct mobj *cur = (r->known & MR_CUR)
+					 ? r->cur
+					 : mset_get(in->current, r->address);
+
+	return cur != NULL && cur->kind == MK_MAILBOX;
+}
+
 static void
 find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 {
@@ -150,10 +162,7 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 				     !(stable_anchor(r->anchor) &&
 				       d->anchor != NULL &&
 				       strcmp(d->anchor, r->anchor) != 0)) ||
-				    ((r->known & MR_CUR)
-					     ? r->cur == NULL
-					     : mset_get(in->current,
-							r->address) == NULL) ||
+				    !mailbox_row(in, r) ||
 				    frozen_addr(in, r->address))
 					continue;
 				strmap_put(&rn->by_anchor, r->anchor,
@@ -170,7 +179,8 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 				managed_get(in->managed, want->address);
 			struct mobj gone = *cur;
 
-			gone.kind = in_way->kind;
+			gone.kind = in_way->kind == MK_MAILBOX ? cur->kind
+							       : in_way->kind;
 			gone.anchor = in_way->anchor;
 			push(p, OP_DELETE, &gone)->why = WHY_IN_THE_WAY;
 		}
@@ -365,6 +375,14 @@ diff_present(struct plan *p, const struct plan_input *in,
 		fields |= CH_ACTIVE;
 	if (want->kind == MK_MAILBOX && !str_eq(want->name, cur->name))
 		fields |= CH_NAME;
+	if (want->kind == MK_MAILBOX && cur->kind == MK_MAILBOX) {
+		if (cur->drift & MD_SELF_ALIAS)
+			fields |= CH_REPAIR_SELF;
+		if (cur->drift & MD_KEY)
+			fields |= CH_REPAIR_KEY;
+		if (cur->drift & MD_MAILDIR)
+			fields |= CH_REPAIR_MAILDIR;
+	}
 	if (want->kind == MK_LIST)
 		gotos = keep_frozen_members(p, in, want->gotos, cur->gotos);
 	if (mkind_alias_row(want->kind) && !str_eq(gotos, cur->gotos))
@@ -395,7 +413,10 @@ replace_row(struct plan *p, const struct mobj *want, const struct mobj *cur,
 {
 	struct mobj gone = *cur;
 
-	gone.kind = m->kind;
+	/* the row deleted is the alias-table row found; a record that says
+	 * "mailbox" here means the mailbox row was deleted by hand and its
+	 * self-alias left behind */
+	gone.kind = m->kind == MK_MAILBOX ? cur->kind : m->kind;
 	gone.anchor = m->anchor;
 	push(p, OP_DELETE, &gone)->why = WHY_IN_THE_WAY;
 	push(p, OP_ADD, want);
@@ -453,9 +474,15 @@ plan_wanted(struct plan *p, const struct plan_input *in,
 				continue;
 			}
 			if (want->kind == MK_DOMAIN) {
+				/* shared: added when missing; re-enabled only
+				 * when dirsync added it (a domain switched
+				 * off by hand rejects all of its mail) */
 				if (cur == NULL)
 					push(p, OP_ADD, want);
-				continue;   /* shared: add, never touch */
+				else if (!cur->active && m != NULL)
+					push(p, OP_UPDATE, want)->fields =
+						CH_ACTIVE;
+				continue;
 			}
 			if (rn->to.len > 0 && strmap_get(&rn->to, want->address))
 				continue;   /* a rename brings this mailbox */

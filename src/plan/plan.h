@@ -28,6 +28,13 @@ enum op { OP_ADD, OP_UPDATE, OP_DISABLE, OP_DELETE, OP_NOPS };
 			   * also a row key normalised to lower case */
 #define CH_ADOPT 0x10     /* an unmanaged row taken over (adopt = yes) */
 #define CH_KIND 0x20      /* alias-table row changes kind (alias -> list) */
+/* a mailbox's rows repaired after a change behind dirsync's back (the
+ * current object's MD_* drift); old_gotos holds the self-alias's goto as
+ * found, NULL when the row is missing */
+#define CH_REPAIR_SELF 0x40      /* self-alias restored */
+#define CH_REPAIR_KEY 0x80       /* local_part and domain set again */
+#define CH_REPAIR_MAILDIR 0x100  /* an unsafe maildir replaced */
+#define CH_REPAIR (CH_REPAIR_SELF | CH_REPAIR_KEY | CH_REPAIR_MAILDIR)
 
 /*
  * Why a disable or delete is planned.  Only WHY_GONE and WHY_EXPIRED are

@@ -6,6 +6,29 @@
 #include "util/buf.h"
 #include "util/xalloc.h"
 
+/* CH_REPAIR_*: JSON key and text of each, in one table */
+static const struct {
+	unsigned field;
+	const char *key, *text;
+} repairs[] = {
+	{CH_REPAIR_SELF, "self_alias", "self-alias"},
+	{CH_REPAIR_KEY, "local_part_domain", "local_part/domain"},
+	{CH_REPAIR_MAILDIR, "maildir", "unsafe maildir"},
+};
+#define NREPAIRS (sizeof(repairs) / sizeof(repairs[0]))
+
+static json_t *
+repair_json(const struct change *ch)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < NREPAIRS; i++)
+		if (ch->fields & repairs[i].field)
+			json_array_append_new(a, json_string(repairs[i].key));
+	return a;
+}
+
 static json_t *
 str_or_null(const char *s)
 {
@@ -52,6 +75,11 @@ change_json(const struct change *ch)
 		}
 		if (ch->fields & CH_ADOPT)
 			json_object_set_new(o, "adopted", json_true());
+		if (ch->fields & CH_REPAIR)
+			json_object_set_new(o, "repaired", repair_json(ch));
+		if (ch->fields & CH_REPAIR_SELF)   /* NULL: the row was gone */
+			json_object_set_new(old, "self_alias_goto",
+					    str_or_null(ch->old_gotos));
 		if (ch->fields & CH_KIND)   /* new kind or new owner */
 			json_object_set_new(f, "owner",
 					    str_or_null(ch->anchor));
@@ -250,6 +278,8 @@ print_goto(FILE *fp, const char *g, bool full)
 static void
 print_change(FILE *fp, const struct change *ch, bool full)
 {
+	size_t i;
+
 	fprintf(fp, "  %-8s%-8s %s", op_name(ch->op), mkind_name(ch->kind),
 		ch->address);
 	if (ch->op == OP_ADD) {
@@ -277,6 +307,13 @@ print_change(FILE *fp, const struct change *ch, bool full)
 			fputs(" re-enabled", fp);
 		if (ch->fields & CH_ADOPT)
 			fputs(" (adopted)", fp);
+		for (i = 0; i < NREPAIRS; i++)
+			if (ch->fields & repairs[i].field)
+				fprintf(fp, " repaired %s", repairs[i].text);
+		if (ch->fields & CH_REPAIR_SELF)
+			fprintf(fp, " (%s%s)",
+				ch->old_gotos ? "goto was " : "was missing",
+				ch->old_gotos ? ch->old_gotos : "");
 		if (ch->fields & CH_KIND)
 			fprintf(fp, " (owner %s, kind %s)",
 				ch->anchor ? ch->anchor : "?",
@@ -307,6 +344,9 @@ change_from_json(const json_t *o, struct change *ch)
 	ch->old_address = jstr(old, "address");
 	ch->old_name = json_string_value(json_object_get(old, "name"));
 	ch->old_gotos = json_string_value(json_object_get(old, "goto"));
+	if (ch->old_gotos == NULL)
+		ch->old_gotos = json_string_value(
+			json_object_get(old, "self_alias_goto"));
 	if (ch->op != OP_UPDATE)
 		return;
 	if (json_object_get(f, "address"))
@@ -319,6 +359,15 @@ change_from_json(const json_t *o, struct change *ch)
 		ch->fields |= CH_ACTIVE;
 	if (json_is_true(json_object_get(o, "adopted")))
 		ch->fields |= CH_ADOPT;
+	for (i = 0; i < (int)NREPAIRS; i++) {
+		size_t j;
+		const json_t *v;
+
+		json_array_foreach(json_object_get(o, "repaired"), j, v)
+			if (json_is_string(v) &&
+			    strcmp(json_string_value(v), repairs[i].key) == 0)
+				ch->fields |= repairs[i].field;
+	}
 	if (json_object_get(f, "owner")) {
 		ch->fields |= CH_KIND;
 		ch->anchor = json_string_value(json_object_get(o, "anchor"));

@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "target/sql_owner.h"
 #include "target/sqldrv.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -46,6 +48,14 @@ struct target {
 	bool no_owner_table;        /* dirsync_managed missing, not creatable */
 	bool no_retired;            /* dirsync_retired_maildir likewise */
 	char unix_now[24];          /* time(NULL), for dirsync's own tables */
+	/*
+	 * Managed mailboxes whose mailbox row is gone (deleted by hand):
+	 * address -> anchor, both borrowed from the engine's managed set.
+	 * Their maildir, with its mail, may still be on disk: a mailbox
+	 * of another person never gets that path, and a record forgotten
+	 * retires it for good.
+	 */
+	struct strmap vanished;
 };
 
 /* Every column dirsync reads or writes, checked before any change. */
@@ -69,7 +79,8 @@ static const char *const table_probe[] = {
 };
 
 static const char SQL_LOAD_MAILBOX[] =
-	"SELECT username, name, active, maildir FROM mailbox";
+	"SELECT username, name, active, maildir, local_part, domain"
+	" FROM mailbox";
 static const char SQL_LOAD_ALIAS[] =
 	"SELECT address, goto, active FROM alias";
 static const char SQL_LOAD_DOMAIN[] = "SELECT domain, active FROM domain";
@@ -107,6 +118,20 @@ static const char SQL_ALIAS_GOTO[] =
 	"UPDATE alias SET goto = $2, modified = $3 WHERE address = $1";
 static const char SQL_ALIAS_ACTIVE[] =
 	"UPDATE alias SET active = $2, modified = $3 WHERE address = $1";
+/* repairs of a mailbox's rows changed behind dirsync's back (CH_REPAIR_*) */
+static const char SQL_MAILBOX_KEY[] =
+	"UPDATE mailbox SET local_part = $2, domain = $3, modified = $4"
+	" WHERE username = $1";
+static const char SQL_MAILBOX_MAILDIR[] =
+	"UPDATE mailbox SET maildir = $2, modified = $3 WHERE username = $1";
+static const char SQL_SELF_ALIAS_SET[] =
+	"UPDATE alias SET goto = $2, active = '1', modified = $3"
+	" WHERE address = $1";
+static const char SQL_DOMAIN_ACTIVE[] =
+	"UPDATE domain SET active = '1', modified = $2 WHERE domain = $1";
+static const char SQL_RETIRE_PATH[] =
+	"INSERT INTO dirsync_retired_maildir (maildir, retired_at)"
+	" VALUES ($1, CAST($2 AS BIGINT)) ON CONFLICT (maildir) DO NOTHING";
 static const char SQL_MAILBOX_PASSWORD[] =
 	"UPDATE mailbox SET password = $2, modified = $3 WHERE username = $1";
 static const char SQL_DEL_MAILBOX[] = "DELETE FROM mailbox WHERE username = $1";
@@ -337,13 +362,48 @@ load_retired(void *ctx, int n, const char *const *c)
 	return 0;
 }
 
+/*
+ * A maildir Dovecot would resolve outside the mail root, or to the root
+ * itself: empty, absolute, or with a "." or ".." step.  dirsync writes
+ * "domain/local_part[.N]/", never such a path.
+ */
+static bool
+maildir_unsafe(const char *m)
+{
+	const char *s, *e;
+
+	if (m == NULL || *m == '\0' || *m == '/')
+		return true;
+	for (s = m; *s != '\0'; s = *e ? e + 1 : e) {
+		e = s + strcspn(s, "/");
+		if ((e - s == 1 && s[0] == '.') ||
+		    (e - s == 2 && s[0] == '.' && s[1] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/* Do local_part and domain spell the username (case aside)? */
+static bool
+key_matches(const char *user, const char *local, const char *domain)
+{
+	const char *at = strrchr(user, '@');
+	size_t n;
+
+	if (at == NULL || local == NULL || domain == NULL)
+		return false;
+	n = (size_t)(at - user);
+	return strlen(local) == n && strncasecmp(user, local, n) == 0 &&
+	       strcasecmp(at + 1, domain) == 0;
+}
+
 static int
 load_mailbox(void *ctx, int n, const char *const *c)
 {
 	struct target *t = ctx;
 	struct mobj o;
 
-	if (n < 4 || c[0] == NULL)
+	if (n < 6 || c[0] == NULL)
 		return 0;
 	if (c[3] != NULL)
 		maildir_put(t, maildir_hash(c[3]));
@@ -352,9 +412,43 @@ load_mailbox(void *ctx, int n, const char *const *c)
 	o.address = lower_key(t, c[0], &o.stored);
 	o.name = c[1] != NULL ? arena_strdup(&t->loading->arena, c[1]) : NULL;
 	o.active = truthy(c[2]);
+	/* the self-alias clears MD_SELF_ALIAS when load_alias finds it */
+	o.drift = MD_SELF_ALIAS;
+	if (maildir_unsafe(c[3]))
+		o.drift |= MD_MAILDIR;
+	if (!key_matches(c[0], c[4], c[5]))
+		o.drift |= MD_KEY;
 	/* two rows that differ only in case: the first one read is used */
 	mset_add_ref(t->loading, &o);
 	return 0;
+}
+
+/*
+ * A mailbox's self-alias: kept on the mailbox object as its goto (for a
+ * repair), and its drift cleared when it routes the mailbox's own
+ * address (forwards besides it are the user's) and is active with it.
+ */
+static void
+self_alias(struct target *t, struct mobj *mb, const char *gotos, bool active)
+{
+	size_t n = strlen(mb->address);
+	const char *s, *e;
+
+	if (mb->kind != MK_MAILBOX)
+		return;
+	mb->gotos = arena_strdup(&t->loading->arena,
+				 gotos != NULL ? gotos : "");
+	if (mb->active && !active)
+		return;
+	for (s = mb->gotos; *s != '\0'; s = *e ? e + 1 : e) {
+		e = s + strcspn(s, ",");
+		while (s < e && isspace((unsigned char)*s))
+			s++;
+		if ((size_t)(e - s) == n && strncasecmp(s, mb->address, n) == 0) {
+			mb->drift &= (unsigned char)~MD_SELF_ALIAS;
+			return;
+		}
+	}
 }
 
 static int
@@ -373,8 +467,10 @@ load_alias(void *ctx, int n, const char *const *c)
 	for (i = 0; c[0][i] != '\0' && i < sizeof(low) - 1; i++)
 		low[i] = (char)tolower((unsigned char)c[0][i]);
 	low[i] = '\0';
-	if (c[0][i] == '\0' && mset_get(t->loading, low) != NULL)
+	if (c[0][i] == '\0' && (owner = mset_get(t->loading, low)) != NULL) {
+		self_alias(t, (struct mobj *)owner, c[1], truthy(c[2]));
 		return 0;
+	}
 	memset(&o, 0, sizeof(o));
 	o.kind = MK_ALIAS;
 	o.address = lower_key(t, c[0], &stored);
@@ -497,6 +593,102 @@ new_maildir(struct target *t, const char *domain, const char *local)
 	return m;
 }
 
+/*
+ * The self-alias's goto as it should be: the mailbox's own address first,
+ * then the other addresses found (forwards the user set up), found case
+ * aside.  malloc'd.
+ */
+static char *
+self_goto(const char *addr, const char *found)
+{
+	size_t n = strlen(addr);
+	struct buf b = BUF_INIT;
+	const char *s, *e;
+
+	buf_adds(&b, addr);
+	for (s = found != NULL ? found : ""; *s != '\0'; s = *e ? e + 1 : e) {
+		e = s + strcspn(s, ",");
+		while (s < e && isspace((unsigned char)*s))
+			s++;
+		if (e == s ||
+		    ((size_t)(e - s) == n && strncasecmp(s, addr, n) == 0))
+			continue;
+		buf_addc(&b, ',');
+		buf_add(&b, s, (size_t)(e - s));
+	}
+	return buf_steal(&b);
+}
+
+/* CH_REPAIR_*: a wanted mailbox's rows as dirsync writes them again. */
+static int
+repair_mailbox(struct target *t, const struct change *ch, const char *local,
+	       const char *domain, struct err *err)
+{
+	const char *addr = ch->address;
+	char *v;
+	int rc = 0;
+
+	if (ch->fields & CH_REPAIR_KEY) {
+		const char *p[] = {addr, local, domain, t->now};
+
+		if (run(t, SQL_MAILBOX_KEY, 4, p, 1, err) != 0)
+			return -1;
+	}
+	if (ch->fields & CH_REPAIR_MAILDIR) {
+		v = new_maildir(t, domain, local);
+		{
+			const char *p[] = {addr, v, t->now};
+
+			log_warn("%s: maildir in the mail database was not a "
+				 "safe path; set to %s", addr, v);
+			rc = run(t, SQL_MAILBOX_MAILDIR, 3, p, 1, err);
+		}
+		free(v);
+		if (rc != 0)
+			return -1;
+	}
+	if (ch->fields & CH_REPAIR_SELF) {
+		if (ch->old_gotos == NULL) {
+			const char *p[] = {addr, addr, domain, t->now};
+
+			return run(t, SQL_INS_ALIAS, 4, p, 1, err);
+		}
+		v = self_goto(addr, ch->old_gotos);
+		{
+			const char *p[] = {addr, v, t->now};
+
+			rc = run(t, SQL_SELF_ALIAS_SET, 3, p, -1, err);
+		}
+		free(v);
+	}
+	return rc;
+}
+
+/*
+ * The maildir a managed mailbox deleted by hand had, most likely
+ * "domain/local_part/" (the first path dirsync gives out; the row that
+ * knew better is gone): never given to anyone again.
+ */
+static int
+retire_vanished(struct target *t, const char *addr, struct err *err)
+{
+	const char *at = strchr(addr, '@');
+	char *m;
+	int rc = 0;
+
+	if (at == NULL)
+		return 0;
+	m = xasprintf("%s/%.*s/", at + 1, (int)(at - addr), addr);
+	maildir_put(t, maildir_hash(m));
+	if (!t->no_retired) {
+		const char *p[] = {m, t->unix_now};
+
+		rc = run(t, SQL_RETIRE_PATH, 2, p, -1, err);
+	}
+	free(m);
+	return rc;
+}
+
 static int
 apply_mailbox(struct target *t, const struct change *ch, struct err *err)
 {
@@ -511,6 +703,15 @@ apply_mailbox(struct target *t, const struct change *ch, struct err *err)
 	local = xstrndup(addr, (size_t)(at - addr));
 	switch (ch->op) {
 	case OP_ADD: {
+		const char *prev = t->vanished.len > 0
+					   ? strmap_get(&t->vanished, addr)
+					   : NULL;
+
+		/* a mailbox of someone else was here: its mail may be too */
+		if (prev != NULL &&
+		    (ch->anchor == NULL || strcmp(prev, ch->anchor) != 0) &&
+		    retire_vanished(t, addr, err) != 0)
+			goto done;
 		maildir = new_maildir(t, at + 1, local);
 		const char *p1[] = {addr, ch->name ? ch->name : "", maildir,
 				    local, at + 1, t->now};
@@ -546,6 +747,9 @@ apply_mailbox(struct target *t, const struct change *ch, struct err *err)
 			    run(t, SQL_ALIAS_ACTIVE, 3, p, -1, err) != 0)
 				goto done;
 		}
+		if ((ch->fields & CH_REPAIR) &&
+		    repair_mailbox(t, ch, local, at + 1, err) != 0)
+			goto done;
 		break;
 	case OP_DISABLE: {
 		const char *p[] = {key, "0", t->now};
@@ -637,7 +841,10 @@ sql_apply(struct target *t, const struct change *ch, char *target_id,
 	if (ch->kind == MK_DOMAIN) {
 		const char *p[] = {ch->address, t->now};
 
-		rc = ch->op == OP_ADD ? run(t, SQL_INS_DOMAIN, 2, p, 1, err) : 0;
+		rc = ch->op == OP_ADD ? run(t, SQL_INS_DOMAIN, 2, p, 1, err)
+		     : ch->op == OP_UPDATE && (ch->fields & CH_ACTIVE)
+			     ? run(t, SQL_DOMAIN_ACTIVE, 2, p, 1, err)
+			     : 0;
 	} else if (ch->kind == MK_MAILBOX) {
 		rc = apply_mailbox(t, ch, err);
 	} else {
@@ -689,6 +896,7 @@ sql_close(struct target *t)
 	if (t->db != NULL)
 		t->drv->close(t->db);
 	free(t->maildirs);
+	strmap_free(&t->vanished);
 	free(t);
 }
 
@@ -697,9 +905,25 @@ sql_load_managed(struct target *t, struct managed *m,
 		 const struct mset *current, const struct mset *desired,
 		 struct err *err)
 {
+	size_t i;
+	int rc;
+
 	if (t->no_owner_table)
 		return 1;
-	return sql_owner_load(t->drv, t->db, m, current, desired, err);
+	rc = sql_owner_load(t->drv, t->db, m, current, desired, err);
+	for (i = 0; rc == 0 && i < m->n; i++) {
+		const struct managed_rec *r = m->v[i];
+		const struct mobj *cur;
+
+		if (r->kind != MK_MAILBOX)
+			continue;
+		cur = mset_get(current, r->address);
+		if (cur == NULL || cur->kind != MK_MAILBOX)
+			strmap_put(&t->vanished, r->address,
+				   (void *)(r->anchor != NULL ? r->anchor
+							      : ""));
+	}
+	return rc;
 }
 
 static int
@@ -707,9 +931,16 @@ sql_record_managed(struct target *t, const struct managed *import,
 		   const struct plan *p, const char *const *forget,
 		   size_t nforget, time_t now, struct err *err)
 {
+	size_t i;
+
 	if (!t->in_tx)
 		return err_set(err, DS_E_INTERNAL,
 			       "record outside a transaction");
+	for (i = 0; i < nforget; i++)
+		if (t->vanished.len > 0 &&
+		    strmap_get(&t->vanished, forget[i]) != NULL &&
+		    retire_vanished(t, forget[i], err) != 0)
+			return -1;
 	return sql_owner_record(t->drv, t->db, import, p, forget, nforget,
 				now, err);
 }

@@ -892,6 +892,7 @@ proxyAddresses: smtp:alice.m@example.com" ||
 fi
 
 . "$here/ownership.sh"
+. "$here/drift.sh"
 # ---- passwd-hook (LDIF source: --no-confirm; Samba end to end is in
 # tests/integration/test_login_samba.sh) ----------------------------------
 

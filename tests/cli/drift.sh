@@ -1,0 +1,97 @@
+# Sourced by run.sh.  Rows of dirsync's changed or deleted behind its back
+# (by hand, by another tool) are noticed by the next sync and written as
+# dirsync writes them; a maildir that may still hold someone's mail is
+# never given to another person.
+
+scenario drift
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc drift-first-sync 0
+before=$(dbrows)
+
+# the mailbox row deleted, its self-alias left behind (stopped every sync)
+q "DELETE FROM mailbox WHERE username = 'ben.carter@example.com'" >/dev/null
+# both rows deleted
+q "DELETE FROM mailbox WHERE username = 'chloe.dubois@example.com'" >/dev/null
+q "DELETE FROM alias WHERE address = 'chloe.dubois@example.com'" >/dev/null
+# the self-alias pointed elsewhere, switched off, or deleted
+q "UPDATE alias SET goto = 'x@evil.example' WHERE address = 'grace.liu@example.com'" >/dev/null
+q "UPDATE alias SET active = 0 WHERE address = 'hannah.schmidt@example.com'" >/dev/null
+q "DELETE FROM alias WHERE address = 'alice.martin@example.com'" >/dev/null
+# the mailbox row's own columns (an unsafe maildir goes back to the
+# path dirsync gives out: his own, when no other row has it)
+q "UPDATE mailbox SET maildir = '../../etc/' WHERE username = 'oliver.grant@example.com'" >/dev/null
+q "UPDATE mailbox SET local_part = 'nobody', domain = 'example.net' WHERE username = 'felix.wagner@example.com'" >/dev/null
+# the domain dirsync added, switched off
+q "UPDATE domain SET active = 0 WHERE domain = 'example.com'" >/dev/null
+
+ds "$S" sync
+expect_rc drift-repair-sync 0
+expect_in drift-orphan-self-alias-readded "add     mailbox  ben.carter@example.com" "$S/out"
+expect_eq drift-orphan-keeps-own-maildir "example.com/ben.carter/" \
+	"$(lookup_maildir ben.carter@example.com)"
+expect_eq drift-both-gone-readded "chloe.dubois@example.com" \
+	"$(lookup_goto chloe.dubois@example.com)"
+expect_in drift-self-alias-repaired-says \
+	"update  mailbox  grace.liu@example.com repaired self-alias (goto was x@evil.example)" \
+	"$S/out"
+expect_eq drift-self-alias-goto-own-first "grace.liu@example.com,x@evil.example" \
+	"$(lookup_goto grace.liu@example.com)"
+expect_eq drift-self-alias-active-again "hannah.schmidt@example.com" \
+	"$(lookup_goto hannah.schmidt@example.com)"
+expect_in drift-self-alias-missing-says \
+	"update  mailbox  alice.martin@example.com repaired self-alias (was missing)" \
+	"$S/out"
+expect_eq drift-self-alias-recreated "alice.martin@example.com" \
+	"$(lookup_goto alice.martin@example.com)"
+expect_eq drift-unsafe-maildir-replaced "example.com/oliver.grant/" \
+	"$(lookup_maildir oliver.grant@example.com)"
+expect_in drift-unsafe-maildir-warns "maildir in the mail database was not a safe path" "$S/err"
+expect_eq drift-key-repaired "felix.wagner|example.com" \
+	"$(q "SELECT local_part || '|' || domain FROM mailbox WHERE username = 'felix.wagner@example.com'")"
+expect_eq drift-domain-reenabled "1" \
+	"$(q "SELECT active FROM domain WHERE domain = 'example.com'")"
+ds "$S" sync
+expect_in drift-repaired-then-idle \
+	"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+ds "$S" sync --json
+expect_eq drift-json-no-change "0" "$(jq '.changes | length' "$S/out")"
+
+# a forward the user keeps besides the own address is not drift
+q "UPDATE alias SET goto = 'daniel.okafor@example.com,d@home.example' WHERE address = 'daniel.okafor@example.com'" >/dev/null
+ds "$S" sync
+expect_in drift-forward-with-copy-kept \
+	"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+
+# a leaver's rows deleted by hand, then someone else gets the address:
+# the old maildir (still on disk, with the leaver's mail) is not reused
+ldif_drop "$S/dir.ldif" "Emma Novak" || fail drift-edit "drop"
+ds "$S" sync
+expect_in drift-leaver-disabled "disable mailbox  emma.novak@example.com" "$S/out"
+q "DELETE FROM mailbox WHERE username = 'emma.novak@example.com'" >/dev/null
+q "DELETE FROM alias WHERE goto = 'emma.novak@example.com'" >/dev/null
+cp "$COMPANY" "$S/emma.ldif"
+ldif_edit "$S/emma.ldif" "Emma Novak" "objectGUID:: goy3kj4YRxTtxanDjPyhLw==" \
+	"objectGUID:: AAAAAAAAAAAAAAAAAAAAAQ==" || fail drift-edit "guid"
+awk 'BEGIN { RS = ""; ORS = "\n\n" } /dn: CN=Emma Novak,/' "$S/emma.ldif" >>"$S/dir.ldif"
+ds "$S" sync
+expect_rc drift-newcomer-sync 0
+expect_in drift-newcomer-added "add     mailbox  emma.novak@example.com" "$S/out"
+expect_eq drift-newcomer-own-maildir "example.com/emma.novak.2/" \
+	"$(lookup_maildir emma.novak@example.com)"
+expect_eq drift-old-maildir-retired "1" \
+	"$(q "SELECT count(*) FROM dirsync_retired_maildir WHERE maildir = 'example.com/emma.novak/'")"
+
+# the same with the record forgotten in between (the address unused for
+# a run): the path is retired when the record goes
+ldif_drop "$S/dir.ldif" "Julia Rossi" || fail drift-edit "drop julia"
+ds "$S" sync
+q "DELETE FROM mailbox WHERE username = 'julia.rossi@example.com'" >/dev/null
+q "DELETE FROM alias WHERE goto = 'julia.rossi@example.com'" >/dev/null
+ds "$S" sync
+expect_rc drift-forgotten-sync 0
+expect_eq drift-forgotten-retired "1" \
+	"$(q "SELECT count(*) FROM dirsync_retired_maildir WHERE maildir = 'example.com/julia.rossi/'")"
+expect_eq drift-forgotten-record-gone "0" \
+	"$(q "SELECT count(*) FROM dirsync_managed WHERE address = 'julia.rossi@example.com'")"
