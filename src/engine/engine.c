@@ -177,6 +177,44 @@ stage_load(struct run *x)
 	return 0;
 }
 
+/*
+ * A read that lost the anchor attribute: objects dirsync manages under a
+ * stable anchor (objectGUID, entryUUID, nsUniqueId) come back anchored by
+ * their DN, as from an ldapsearch export without operational attributes
+ * ('+').  Planned as they are, every such mailbox would be disabled and a
+ * new one wanted: refuse the run, as for any read that is not whole.
+ */
+static int
+stage_anchors(struct run *x)
+{
+	const struct mset *d = &x->r->rules.desired;
+	const struct mobj *first = NULL;
+	size_t i, n = 0;
+
+	for (i = 0; i < d->n && x->r->managed.n > 0; i++) {
+		const struct mobj *o = d->v[i];
+		const struct managed_rec *m;
+
+		if (o->anchor == NULL || strncmp(o->anchor, "dn:", 3) != 0 ||
+		    (m = managed_get(&x->r->managed, o->address)) == NULL ||
+		    m->anchor == NULL || strncmp(m->anchor, "dn:", 3) == 0)
+			continue;
+		if (first == NULL)
+			first = o;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	err_object(&x->r->err, first->dn != NULL ? first->dn : first->address);
+	return err_set(&x->r->err, DS_E_SOURCE,
+		       "%zu mail objects came without the anchor attribute "
+		       "(objectGUID, entryUUID or nsUniqueId) that dirsync "
+		       "manages them by, e.g. %s: an export without "
+		       "operational attributes (ldapsearch ... '*' '+')? "
+		       "nothing applied",
+		       n, first->address);
+}
+
 static void
 stage_plan(struct run *x)
 {
@@ -379,7 +417,7 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 		 gmtime(&x.now));
 
 	if (stage_begin(&x) == 0 && stage_read(&x) == 0 &&
-	    stage_load(&x) == 0) {
+	    stage_load(&x) == 0 && stage_anchors(&x) == 0) {
 		stage_plan(&x);
 		if (engine_time_guard(&x) == 0 && stage_limits(&x) == 0 &&
 		    !o->readonly)

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "rules/rules_int.h"
+#include "util/buf.h"
 #include "util/xalloc.h"
 
 static const char *const base_attrs[] = {
@@ -117,6 +118,17 @@ rules_warn(struct rules_ctx *x, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
 	va_end(ap);
+	if (msg[strcspn(msg, "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b"
+			       "\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15"
+			       "\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f"
+			       "\x7f")] != '\0') {
+		/* a value from the directory never starts a new line */
+		struct buf b = BUF_INIT;
+
+		buf_add_printable(&b, msg);
+		free(msg);
+		msg = buf_steal(&b);
+	}
 	r->warnings = xgrow(r->warnings, &r->capwarnings, r->nwarnings + 1,
 			    sizeof(*r->warnings));
 	r->warnings[r->nwarnings++] = msg;

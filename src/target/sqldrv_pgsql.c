@@ -38,6 +38,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/thread.h"
+#include "util/log.h"
 #include "util/secret.h"
 #include "util/xalloc.h"
 
@@ -298,6 +299,28 @@ pg_connect_error(struct sqldrv *db, struct err *err)
 #define PG_LOCK_TIMEOUT "10s"
 #define PG_WATCH_GRACE 10
 
+/*
+ * The server's notices: a NOTICE ("relation ... already exists,
+ * skipping" from our CREATE TABLE IF NOT EXISTS) is for -v only; a
+ * WARNING reaches the log.  libpq's default prints both to stderr, which
+ * is a cron mail every run.
+ */
+static void
+pg_notice(void *arg, const PGresult *res)
+{
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	(void)arg;
+	if (msg == NULL)
+		return;
+	if (sev != NULL && strcmp(sev, "WARNING") == 0)
+		log_warn("PostgreSQL: %s", msg);
+	else
+		log_debug("PostgreSQL %s: %s", sev != NULL ? sev : "notice",
+			  msg);
+}
+
 static int
 pg_connect(struct sqldrv *db, struct err *err)
 {
@@ -326,6 +349,7 @@ pg_connect(struct sqldrv *db, struct err *err)
 		return err_set(err, DS_E_NOMEM, "libpq: out of memory");
 	if (PQstatus(db->conn) != CONNECTION_OK)
 		return pg_connect_error(db, err);
+	PQsetNoticeReceiver(db->conn, pg_notice, NULL);
 	pg_set_server(db);
 	return 0;
 }

@@ -17,6 +17,13 @@ struct buf {
 void buf_add(struct buf *b, const void *data, size_t n);
 void buf_adds(struct buf *b, const char *s);
 void buf_addc(struct buf *b, char c);
+/*
+ * Adds s with every control byte (0x00-0x1f, 0x7f) written as \n, \r,
+ * \t or \xNN, so that a value from the directory can never start a new
+ * line in a log, a report or a mail (log injection).  Bytes >= 0x80 are
+ * copied: UTF-8 stays readable.
+ */
+void buf_add_printable(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void buf_reset(struct buf *b);

@@ -55,6 +55,8 @@ expect_eq drift-domain-reenabled "1" \
 ds "$S" sync
 expect_in drift-repaired-then-idle \
 	"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+# (PostgreSQL: "relation already exists" notices are not for cron mail)
+expect_not_in drift-no-server-notices "NOTICE" "$S/err"
 ds "$S" sync --json
 expect_eq drift-json-no-change "0" "$(jq '.changes | length' "$S/out")"
 
@@ -95,3 +97,24 @@ expect_eq drift-forgotten-retired "1" \
 	"$(q "SELECT count(*) FROM dirsync_retired_maildir WHERE maildir = 'example.com/julia.rossi/'")"
 expect_eq drift-forgotten-record-gone "0" \
 	"$(q "SELECT count(*) FROM dirsync_managed WHERE address = 'julia.rossi@example.com'")"
+
+# an export that lost the anchor attribute (ldapsearch without '+', an
+# AD export without objectGUID): every object would be re-anchored by its
+# DN, every mailbox disabled and wanted anew; the run is refused
+scenario anchor-lost
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+active=$(q "SELECT count(*) FROM mailbox WHERE active = 1")
+sed '/^objectGUID/d' "$COMPANY" >"$S/dir.ldif"
+ds "$S" sync --force-limits
+expect_rc anchor-lost-refused 1
+expect_in anchor-lost-says "mail objects came without the anchor attribute" "$S/err"
+expect_in anchor-lost-names-dn "CN=" "$S/err"
+expect_eq anchor-lost-nothing-disabled "$active" \
+	"$(q "SELECT count(*) FROM mailbox WHERE active = 1")"
+# only one object without it: still refused, named
+grep -v '^objectGUID:: vNAOy+4H3MhlJgfC7nXPGw==$' "$COMPANY" >"$S/dir.ldif"
+ds "$S" sync
+expect_rc anchor-lost-one-refused 1
+expect_in anchor-lost-one-named "CN=Ben Carter" "$S/err"

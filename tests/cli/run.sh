@@ -893,6 +893,7 @@ fi
 
 . "$here/ownership.sh"
 . "$here/drift.sh"
+. "$here/injection.sh"
 # ---- passwd-hook (LDIF source: --no-confirm; Samba end to end is in
 # tests/integration/test_login_samba.sh) ----------------------------------
 
