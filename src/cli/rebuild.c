@@ -31,9 +31,18 @@ cmd_rebuild_state(const struct cli_globals *g, int argc, char **argv)
 	}
 	lock_release(lockfd);
 	printf("new state database %s\n", c.state.path);
-	printf("kept:      which objects are dirsync's (%zu, recorded in the "
-	       "target)\n", rb.owned);
-	if (rb.had_state)
+	if (rb.readopted)
+		printf("re-adopted: %zu objects recorded as dirsync's by "
+		       "address (the target had no record; run %lld), %ld "
+		       "conflicts left as they are\n",
+		       rb.adopted, rb.run_id, rb.conflicts);
+	else
+		printf("kept:      which objects are dirsync's (%zu, recorded "
+		       "in the target)\n", rb.owned);
+	if (rb.had_state && rb.unreadable)
+		printf("not kept:  the old file could not be read; it is %s\n",
+		       rb.backup);
+	else if (rb.had_state)
 		printf("not kept:  the run history (%ld runs); the old file is "
 		       "%s\n", rb.runs, rb.backup);
 	conf_free(&c);

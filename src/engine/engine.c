@@ -227,11 +227,13 @@ stage_plan(struct run *x)
 	in.managed = &x->r->managed;
 	in.frozen_anchors = &r->rules.frozen_anchors;
 	in.frozen_addresses = &r->rules.frozen_addresses;
-	in.adopt = x->c->target.adopt;
+	in.adopt = x->c->target.adopt || x->o->readopt;
 	in.deprovision = x->c->safety.deprovision;
 	in.delete_after = x->c->safety.delete_after;
 	in.now = x->now;
 	plan_build(&r->plan, &in);
+	if (x->o->readopt)
+		plan_keep_adoptions(&r->plan);
 	r->have_plan = true;
 	log_msg(x->lvl, "plan: %zu changes (%.2fs)", r->plan.n,
 		clock_seconds() - x->t0);
@@ -334,6 +336,8 @@ stage_limits(struct run *x)
 	const char *list = NULL;
 	bool approved = x->o->approve_plan != NULL;
 
+	if (x->o->readopt)
+		return 0;   /* records of ownership only: no row changes */
 	if (approved && !stage_approved(x)) {
 		/* the current plan's own limit, so that the report names it
 		 * and this run keeps that plan for the next approval */

@@ -49,6 +49,13 @@ struct engine_opts {
 	 */
 	long long approve_run;
 	const char *approve_plan;
+	/*
+	 * rebuild-state on a target that lost its record of ownership: the
+	 * plan is made with adopt = yes and only its adoptions are kept,
+	 * without their row changes: rows at the address of a desired object
+	 * are recorded as that object's, nothing else is written.
+	 */
+	bool readopt;
 	bool full;            /* full reconcile (every run is, for now) */
 	bool quiet;           /* stage timings at debug, not info (daemon) */
 	/* Changes kept in the stored and mailed report (stdout gets all). */
@@ -137,13 +144,25 @@ struct rebuild {
 	bool had_state;        /* an old state database was there */
 	long runs;             /* runs in its history (not rebuildable) */
 	char backup[4200];     /* where the old file went ("" if none) */
+	bool unreadable;       /* the old file could not be read (moved as
+				* it was) */
+	/* the target had no record: re-adopted by address from a read */
+	bool readopted;
+	size_t adopted;        /* objects recorded as dirsync's */
+	long conflicts;        /* desired objects whose row did not fit */
+	long long run_id;      /* the run that did it */
 };
 
 /*
  * A new, empty state database bound to the configured target; the old
- * one is moved to "<path>.old-<UTC time>".  Refused (DS_E_STATE) for a
- * target that keeps no record of ownership, and for an old state whose
- * records have not moved into the target yet.  The caller holds the lock.
+ * one is moved to "<path>.old-<UTC time>", also when it cannot be read
+ * (corrupt).  When the target records nothing as dirsync's (its
+ * dirsync_managed table lost or emptied), a read of the source re-adopts
+ * by address: every row at a desired object's address is recorded as
+ * that object's, with no row changed (engine_opts.readopt).  Refused
+ * (DS_E_STATE) for a target that keeps no record of ownership, and for an
+ * old state whose records have not moved into the target yet.  The caller
+ * holds the lock.
  */
 int engine_rebuild_state(const struct conf *c, struct rebuild *out,
 			 struct err *err);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "state/state.h"
+#include "util/log.h"
 
 /* How many objects the target itself records as dirsync's. */
 static int
@@ -25,10 +26,17 @@ count_owned(const struct conf *c, const struct target_ops *tops,
 
 	mset_init(&cur);
 	managed_init(&m);
-	if (tops->open(&t, c, true, err) == 0 && tops->load(t, &cur, err) == 0 &&
-	    tops->load_managed(t, &m, &cur, NULL, err) == 0) {
+	if (tops->open(&t, c, true, err) == 0 && tops->load(t, &cur, err) == 0) {
+		rc = tops->load_managed(t, &m, &cur, NULL, err);
+		if (rc == 1)   /* no table of its own: the state is the record */
+			rc = err_set(err, DS_E_STATE,
+				     "the mail database has no table "
+				     "dirsync_managed and this role cannot "
+				     "create it: the state database is the "
+				     "record of what dirsync manages and "
+				     "cannot be rebuilt (create the table as "
+				     "docs/mail-server.md shows)");
 		*owned = m.n;
-		rc = 0;
 	}
 	if (t != NULL)
 		tops->close(t);
@@ -55,8 +63,12 @@ archive_old(const struct conf *c, size_t owned, struct rebuild *out,
 	out->had_state = true;
 	if (state_open(&st, c->state.path, true, err) != 0 ||
 	    state_counts(st, &managed, &out->runs, err) != 0) {
-		state_close(st);
-		return -1;
+		/* corrupt: what rebuild-state is for; moved aside as it is */
+		log_warn("%s cannot be read (%s): moved aside as it is",
+			 c->state.path, err->msg);
+		err_clear(err);
+		out->unreadable = true;
+		managed = 0;
 	}
 	state_close(st);
 	if (managed > 0 && owned == 0) {
@@ -70,6 +82,31 @@ archive_old(const struct conf *c, size_t owned, struct rebuild *out,
 	snprintf(out->backup, sizeof(out->backup), "%s.old-%s",
 		 c->state.path, stamp);
 	return state_archive(c->state.path, out->backup, err);
+}
+
+/* The target has no record of ownership: re-adopt by address. */
+static int
+readopt(const struct conf *c, struct rebuild *out, struct err *err)
+{
+	struct engine_opts o;
+	struct run_result r;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.mode = "rebuild-state";
+	o.readopt = true;
+	o.quiet = true;
+	rc = engine_run(c, &o, &r);
+	out->readopted = true;
+	out->run_id = r.run_id;
+	if (rc == 0) {
+		out->adopted = r.plan.n;
+		out->conflicts = run_counts(&r).conflict;
+	} else {
+		*err = r.err;
+	}
+	run_result_free(&r);
+	return rc == 0 ? 0 : -1;
 }
 
 int
@@ -98,5 +135,5 @@ engine_rebuild_state(const struct conf *c, struct rebuild *out,
 		return -1;
 	}
 	state_close(st);
-	return 0;
+	return out->owned == 0 ? readopt(c, out, err) : 0;
 }

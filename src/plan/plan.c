@@ -630,6 +630,21 @@ plan_build(struct plan *p, const struct plan_input *in)
 }
 
 void
+plan_keep_adoptions(struct plan *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n; i++) {
+		if (p->v[i].op != OP_UPDATE || !(p->v[i].fields & CH_ADOPT))
+			continue;
+		p->v[n] = p->v[i];
+		p->v[n++].fields = CH_ADOPT;
+	}
+	p->n = n;
+	plan_finish(p);
+}
+
+void
 plan_drop_removals(struct plan *p)
 {
 	size_t i, n = 0;

@@ -108,6 +108,12 @@ struct plan {
 void plan_init(struct plan *p);
 /* Computes the changes, ordered deletes, disables, updates, adds. */
 void plan_build(struct plan *p, const struct plan_input *in);
+/*
+ * Keeps only the adoptions (updates with CH_ADOPT), each reduced to the
+ * record of ownership (fields = CH_ADOPT: no row changes); for
+ * rebuild-state.
+ */
+void plan_keep_adoptions(struct plan *p);
 /* Drops every disable and delete (used when the read was partial). */
 void plan_drop_removals(struct plan *p);
 void plan_free(struct plan *p);

@@ -674,26 +674,29 @@ state_archive(const char *path, const char *backup, struct err *err)
 	sqlite3 *db = NULL;
 	char side[4096];
 
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) !=
-		    SQLITE_OK ||
-	    sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
-			 NULL) != SQLITE_OK) {
-		err_object(err, path);
-		err_set(err, DS_E_STATE, "cannot checkpoint the state "
-			"database: %s", db ? sqlite3_errmsg(db) : "no memory");
-		sqlite3_close(db);
-		return -1;
-	}
+	static const char *const sides[] = {"-wal", "-shm"};
+	char to[4200];
+	bool whole;
+	size_t i;
+
+	/* folds the WAL into the file; a corrupt file is moved with its
+	 * side files as they are */
+	whole = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) ==
+			SQLITE_OK &&
+		sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+			     NULL) == SQLITE_OK;
 	sqlite3_close(db);
 	if (rename(path, backup) != 0) {
 		err_object(err, path);
 		return err_set(err, DS_E_IO, "cannot move it to %s: %s",
 			       backup, strerror(errno));
 	}
-	snprintf(side, sizeof(side), "%s-wal", path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", path);
-	unlink(side);
+	for (i = 0; i < 2; i++) {
+		snprintf(side, sizeof(side), "%s%s", path, sides[i]);
+		snprintf(to, sizeof(to), "%s%s", backup, sides[i]);
+		if (whole || rename(side, to) != 0)
+			unlink(side);
+	}
 	return 0;
 }
 

@@ -117,3 +117,34 @@ if [ -n "$new" ] && [ "$new" != "$old" ]; then
 else
 	fail retired-new-maildir "old $old, new $new"
 fi
+
+# rebuild-state for what it is for: a corrupt state database, and a mail
+# database whose record of ownership was lost (re-adopted by address)
+scenario rebuild-recover
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+owned=$(q "SELECT count(*) FROM dirsync_managed WHERE kind <> 'domain'")
+head -c 8192 /dev/urandom >"$S/state.db"
+rm -f "$S/state.db-wal" "$S/state.db-shm"
+ds "$S" rebuild-state
+expect_rc rebuild-corrupt-state 0
+expect_eq rebuild-corrupt-kept-aside "1" \
+	"$(ls "$S"/state.db.old-* 2>/dev/null | wc -l)"
+ds "$S" sync
+expect_in rebuild-corrupt-then-idle \
+	"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+q "DELETE FROM dirsync_managed" >/dev/null
+before_rows=$(dbrows)
+ds "$S" rebuild-state
+expect_rc rebuild-readopt 0
+expect_in rebuild-readopt-says "re-adopted: $owned objects recorded as dirsync's by address" "$S/out"
+expect_eq rebuild-readopt-recorded "$owned" \
+	"$(q "SELECT count(*) FROM dirsync_managed")"
+expect_eq rebuild-readopt-no-row-changed "$before_rows" "$(dbrows)"
+# ownership is back: a leaver is disabled again
+ldif_drop "$S/dir.ldif" "Emma Novak" || fail rebuild-readopt-drop "ldif_drop"
+ds "$S" sync
+expect_rc rebuild-readopt-sync 0
+expect_in rebuild-readopt-leaver-disabled \
+	"disable mailbox  emma.novak@example.com" "$S/out"
