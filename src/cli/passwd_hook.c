@@ -342,6 +342,16 @@ take(struct hook *h, struct pw_secret *pw, struct err *err)
 			 "sync", h->account, h->address);
 		return 0;
 	}
+	if (h->acct.changed == NULL || *h->acct.changed == '\0')
+		/* OpenLDAP without the ppolicy overlay, an LDIF export */
+		return refuse_or_accept(h, "the directory keeps no time of "
+					   "the last password change for it "
+					   "(pwdLastSet, or pwdChangedTime "
+					   "with OpenLDAP's ppolicy overlay), "
+					   "so the change could never be "
+					   "confirmed; call the hook with "
+					   "--no-confirm once the directory "
+					   "has the new password");
 	if (h->reject && probe_target(h, err) != 0) {
 		log_warn("%s", err_fmt(err, h->ebuf, sizeof(h->ebuf)));
 		return refuse_or_accept(h, "the mail system is unreachable");
@@ -362,6 +372,7 @@ cmd_passwd_hook(const struct cli_globals *g, int argc, char **argv)
 	struct hook h;
 	struct err err;
 	int rc;
+	bool unread;
 
 	pw_harden_process();
 	/* what happened to each change is worth a line in the DC's log */
@@ -374,16 +385,20 @@ cmd_passwd_hook(const struct cli_globals *g, int argc, char **argv)
 	/* Samba keeps the script's stderr only at a high debug level */
 	if (h.from_samba)
 		log_init("dirsync", g->verbose > 1 ? g->verbose : 1, 1);
-	if (pw_secret_read(STDIN_FILENO, &pw, &err) != 0) {
-		log_err("passwd-hook: %s", err_fmt(&err, h.ebuf,
-						   sizeof(h.ebuf)));
-		return 1;
-	}
+	/* empty, too long or with a NUL: refused or let through as
+	 * [passwords] on_failure says, like any other failure */
+	unread = pw_secret_read(STDIN_FILENO, &pw, &err) != 0;
+	if (unread)
+		err_fmt(&err, h.ebuf, sizeof(h.ebuf));
 	if ((rc = cli_load_conf(g, &h.c)) != 0) {
 		pw_secret_free(&pw);
 		return rc;
 	}
 	h.reject = h.c.passwords.on_failure == PW_REJECT;
+	if (unread) {
+		rc = refuse_or_accept(&h, h.ebuf);
+		goto done;
+	}
 	if (check_not_writable("config file", h.c.path) != 0 ||
 	    check_not_writable("state database", h.c.state.path) != 0) {
 		rc = 2;

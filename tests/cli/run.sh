@@ -936,6 +936,25 @@ min_classes = 4"
 	printf '' >"$T/pw"
 	ds "$S" passwd-hook --user alice.martin@example.com <"$T/pw"
 	expect_rc passwd-empty 1
+	# no pwdLastSet/pwdChangedTime (an LDIF, OpenLDAP without ppolicy):
+	# a change that can never be confirmed is not queued in silence
+	printf '%s' "$PW" >"$T/pw"
+	ds "$S" passwd-hook --user alice.martin@example.com <"$T/pw"
+	expect_rc passwd-unconfirmable-reject 1
+	expect_in passwd-unconfirmable-says "call the hook with --no-confirm" "$S/err"
+	mkconf "$COMPANY"
+	ds "$S" passwd-hook --user alice.martin@example.com <"$T/pw"
+	expect_rc passwd-unconfirmable-accept 0
+	expect_in passwd-unconfirmable-accept-says "the change goes through" "$S/err"
+	# under on_failure = accept an unreadable password never blocks the
+	# directory's change either
+	printf '' >"$T/pw"
+	ds "$S" passwd-hook --user alice.martin@example.com <"$T/pw"
+	expect_rc passwd-empty-accept 0
+	expect_in passwd-empty-accept-says "the change goes through" "$S/err"
+	mkconf "$COMPANY" "[passwords]
+on_failure = reject
+min_classes = 4"
 	chmod 620 "$S/dirsync.conf"
 	printf '%s' "$PW" >"$T/pw"
 	ds "$S" passwd-hook --user alice.martin@example.com --no-confirm <"$T/pw"
