@@ -1381,7 +1381,8 @@ conf_defaults(struct conf *c)
 	c->mapping.email_attribute = xstrdup("mail");
 	strlist_push(&c->mapping.alias_attributes, "proxyAddresses");
 	c->mapping.group_filter =
-		xstrdup("(|(objectClass=group)(objectClass=groupOfNames))");
+		xstrdup("(|(objectClass=group)(objectClass=groupOfNames)"
+			"(objectClass=groupOfUniqueNames))");
 	c->target.type = TGT_SQL;
 	c->target.url = xstrdup("sqlite:///var/lib/dirsync/mail.db");
 	c->target.schema = xstrdup("postfixadmin");

@@ -17,7 +17,7 @@ source_default_filter(const char *flavor)
 		       "(objectClass=contact))(!(objectClass=computer)))";
 	if (flavor != NULL && strcmp(flavor, "openldap") == 0)
 		return "(|(objectClass=inetOrgPerson)(objectClass=groupOfNames)"
-		       "(objectClass=groupOfUniqueNames))";
+		       "(objectClass=groupOfUniqueNames)(objectClass=contact))";
 	/* LDIF exports and unknown servers: everything either would take */
 	return "(&(|(objectClass=user)(objectClass=inetOrgPerson)"
 	       "(objectClass=group)(objectClass=groupOfNames)"
