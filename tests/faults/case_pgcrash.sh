@@ -7,7 +7,9 @@
 # ownership records come last in the same transaction).  Each run exits 1
 # saying the connection was lost, the server rolled the transaction back
 # (the mail tables are as before, nothing half-applied), and the next
-# run converges.  Skips without PostgreSQL's server binaries.
+# run converges.  Also a read-only database, and a 1 MB displayName
+# (cut to the column, warned, not "value too long" every run).  Skips
+# without PostgreSQL's server binaries.
 . "$(dirname "$0")/lib.sh"
 CASE=pgcrash
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
@@ -137,4 +139,38 @@ if grep -q '^summary: 0 add, 0 update, 0 disable, 0 delete, 1 conflict, 0 error'
 	pass recovery-converges
 else
 	fail recovery-converges "the plan is not empty"
+fi
+
+# the database turned read-only (as a hot standby is), while a person
+# with a 1 MB displayName arrives: exit 1, nothing applied; writable
+# again, the name is cut to what the column holds and the run converges
+{
+	printf 'dn: CN=Hostile Values,OU=Office,OU=Staff,DC=example,DC=com\n'
+	printf 'objectClass: top\nobjectClass: person\nobjectClass: user\n'
+	printf 'cn: Hostile Values\nmail: hostile@example.com\n'
+	printf 'objectGUID:: //79/Pv6+fj39vX08/Lx8A==\nuserAccountControl: 512\n'
+	awk 'BEGIN { s = "displayName: "; for (i = 0; i < 100000; i++) s = s "Hostile Va"; print s }'
+	echo
+} >>"$S/dir.ldif"
+dump >"$S/before.dump"
+pg_sql "ALTER DATABASE mail SET default_transaction_read_only = on" >/dev/null
+ds -q sync
+expect_rc read-only-exit-1 1
+expect_in read-only-says-why "read-only transaction" "$S/err"
+dump >"$S/now.dump"
+if cmp -s "$S/before.dump" "$S/now.dump"; then
+	pass read-only-nothing-applied
+else
+	fail read-only-nothing-applied "the mail tables changed"
+fi
+$PG_PSQL -d postgres -c "ALTER DATABASE mail SET default_transaction_read_only = off" >/dev/null
+ds -q sync
+expect_rc long-name-sync 0
+expect_eq long-name-cut "255" \
+	"$(pg_sql "SELECT char_length(name) FROM mailbox WHERE username = 'hostile@example.com'")"
+ds plan
+if grep -q '^summary: 0 add, 0 update, 0 disable, 0 delete, 1 conflict, 0 error' "$S/out"; then
+	pass long-name-converges
+else
+	fail long-name-converges "the plan is not empty"
 fi
