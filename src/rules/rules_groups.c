@@ -155,7 +155,6 @@ struct gcomp {
 	size_t stamp;              /* last component that counted it */
 	size_t taken;              /* last component that took it in */
 	const char *gotos;         /* joined, in the result's arena */
-	bool built;
 };
 
 struct ggraph {
@@ -376,7 +375,6 @@ gbuild(struct ggraph *g, size_t c)
 			col.v[n++] = col.v[i];
 	me->v = col.v;
 	me->n = n;
-	me->built = true;
 	if (list)
 		me->gotos = join_addrs(g->x, me->v, me->n);
 	for (k = 0; k < g->nsucc; k++) {

@@ -149,7 +149,7 @@ fi
 	printf 'objectClass: top\nobjectClass: person\nobjectClass: user\n'
 	printf 'cn: Hostile Values\nmail: hostile@example.com\n'
 	printf 'objectGUID:: //79/Pv6+fj39vX08/Lx8A==\nuserAccountControl: 512\n'
-	awk 'BEGIN { s = "displayName: "; for (i = 0; i < 100000; i++) s = s "Hostile Va"; print s }'
+	awk 'BEGIN { printf "displayName: "; for (i = 0; i < 100000; i++) printf "Hostile Va"; print "" }'
 	echo
 } >>"$S/dir.ldif"
 dump >"$S/before.dump"

@@ -45,7 +45,7 @@ converged scope-back
 	printf 'objectGUID:: //79/Pv6+fj39vX08/Lx8A==\nuserAccountControl: 512\n'
 	printf 'proxyAddresses: SMTP:hostile@example.com\n'
 	awk 'BEGIN { for (i = 0; i < 5000; i++) printf "proxyAddresses: smtp:h%d@example.com\n", i }'
-	awk 'BEGIN { s = "displayName: "; for (i = 0; i < 100000; i++) s = s "Hostile Va"; print s }'
+	awk 'BEGIN { printf "displayName: "; for (i = 0; i < 100000; i++) printf "Hostile Va"; print "" }'
 } >"$S/hostile.ldif"
 mkconf "$S/hostile.ldif"
 ds sync
