@@ -19,15 +19,16 @@ GEN=$FAULTS_HERE/gen_groups.py
 timed() {
 	name=$1 maxs=$2 maxmb=$3
 	shift 3
-	(ulimit -s 512 && exec /usr/bin/time -f '%e %M' -o "$S/time" \
+	(ulimit -s 512 && exec /usr/bin/time -f '%e %M %U %S' -o "$S/time" \
 		"$DIRSYNC" -c "$S/dirsync.conf" "$@") >"$S/out" 2>"$S/err"
 	rc=$?
 	expect_rc "$name-exit-0" 0
-	read -r secs kb <"$S/time"
+	read -r secs kb usr sys <"$S/time"
 	mb=$((kb / 1024))
+	cpu=$(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
 	if awk -v s="$secs" -v m="$maxs" 'BEGIN { exit !(s <= m) }' &&
 		[ "$mb" -le "$maxmb" ]; then
-		pass "$name-in-${secs}s-${mb}MiB"
+		pass "$name-in-${secs}s-cpu-${cpu}s-${mb}MiB"
 	else
 		fail "$name-bounded" "${secs} s (max $maxs), $mb MiB (max $maxmb)"
 	fi
