@@ -100,13 +100,33 @@ fail:
 	return -1;
 }
 
+/*
+ * SQLite's words for a storage error ("disk I/O error", "database or disk
+ * is full") do not say which: add the OS error.  SQLITE_FULL comes from a
+ * short write and carries no errno; on a local file that is ENOSPC.
+ */
+static int
+state_fail(struct state *st, struct err *err, int rc, const char *msg)
+{
+	int sys = sqlite3_system_errno(st->db);
+
+	err->lib_rc = rc;
+	err_object(err, st->path);
+	if ((rc & 0xff) == SQLITE_FULL)
+		return err_set(err, DS_E_STATE, "%s (ENOSPC: %s)", msg,
+			       strerror(ENOSPC));
+	if (((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) &&
+	    sys != 0)
+		return err_set(err, DS_E_STATE, "%s (%s)", msg, strerror(sys));
+	return err_set(err, DS_E_STATE, "%s", msg);
+}
+
 static int
 db_err(struct state *st, struct err *err, const char *where)
 {
-	err->lib_rc = sqlite3_errcode(st->db);
 	err_where(err, where);
-	err_object(err, st->path);
-	return err_set(err, DS_E_STATE, "%s", sqlite3_errmsg(st->db));
+	return state_fail(st, err, sqlite3_extended_errcode(st->db),
+			  sqlite3_errmsg(st->db));
 }
 
 int
@@ -139,9 +159,12 @@ state_open(struct state **out, const char *path, bool readonly,
 	if (!readonly) {
 		rc = sqlite3_exec(st->db, state_ddl, NULL, NULL, &msg);
 		if (rc != SQLITE_OK) {
-			err_object(err, path);
-			err_set(err, DS_E_STATE, "cannot set up state "
-				"database: %s", msg ? msg : sqlite3_errstr(rc));
+			char *m = xasprintf("cannot set up state database: %s",
+					    msg ? msg : sqlite3_errstr(rc));
+
+			state_fail(st, err, sqlite3_extended_errcode(st->db),
+				   m);
+			free(m);
 			sqlite3_free(msg);
 			goto fail;
 		}

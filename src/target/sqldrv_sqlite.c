@@ -73,11 +73,34 @@ static const char sqlite_ddl[] =
 	" modified DATETIME NOT NULL DEFAULT '2000-01-01 00:00:00',"
 	" active INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID;";
 
+/*
+ * The message of a failed call.  A storage error (a full disk, an I/O
+ * error) names the file and the OS error: SQLite's own words ("disk I/O
+ * error", "database or disk is full") say neither.  SQLITE_FULL comes
+ * from a short write and carries no errno: on a local file that is
+ * ENOSPC (or a quota: EDQUOT gives SQLITE_IOERR with its errno).
+ */
+static int
+sq_fail(struct sqldrv *d, struct err *err, int rc, const char *msg)
+{
+	int sys = sqlite3_system_errno(d->db);
+
+	err->lib_rc = rc;
+	if ((rc & 0xff) == SQLITE_FULL)
+		return err_set(err, DS_E_TARGET, "%s: %s (ENOSPC: %s)", d->path,
+			       msg, strerror(ENOSPC));
+	if ((rc & 0xff) == SQLITE_IOERR && sys != 0)
+		return err_set(err, DS_E_TARGET, "%s: %s (%s)", d->path, msg,
+			       strerror(sys));
+	if ((rc & 0xff) == SQLITE_IOERR)
+		return err_set(err, DS_E_TARGET, "%s: %s", d->path, msg);
+	return err_set(err, DS_E_TARGET, "%s", msg);
+}
+
 static int
 db_err(struct sqldrv *d, struct err *err, int rc)
 {
-	err->lib_rc = rc;
-	return err_set(err, DS_E_TARGET, "%s", sqlite3_errmsg(d->db));
+	return sq_fail(d, err, rc, sqlite3_errmsg(d->db));
 }
 
 /*
@@ -167,8 +190,8 @@ sq_exec(struct sqldrv *d, const char *sql, struct err *err)
 	rc = sqlite3_exec(d->db, sql, NULL, NULL, &msg);
 
 	if (rc != SQLITE_OK) {
-		err->lib_rc = rc;
-		err_set(err, DS_E_TARGET, "%s", msg ? msg : sqlite3_errstr(rc));
+		sq_fail(d, err, sqlite3_extended_errcode(d->db),
+			msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		return -1;
 	}

@@ -129,8 +129,10 @@ lock_acquire(const char *state_path, int *fd_out, struct err *err)
 				state_path, path);
 		goto done;
 	}
-	if (lock_write_pid(fd, "sync", err) == -1)
+	if (lock_write_pid(fd, "sync", err) == -1) {
+		err_object(err, path);   /* which disk is full */
 		goto done;
+	}
 	*fd_out = fd;
 	fd = -1;
 	rc = 0;

@@ -6,6 +6,7 @@
 #                            directory ($S/dir.ldif) and a config for it
 #   mkconf LDIF [EXTRA]      $S/dirsync.conf (SQLite target in $S)
 #   ds ARGS...               dirsync with $S's config: $rc, $S/out, $S/err
+#   MAILDB, STATEDB          where mkconf puts the databases (default $S)
 #   snap NAME                copies mail.db and state.db aside as NAME
 #   restore NAME             puts them back
 #   dump                     the mail tables as sorted text, timestamps
@@ -52,9 +53,9 @@ path = $1
 accepted_domains = example.com example.net
 domain_rewrite = example.local=example.com
 [target]
-url = ${URL:-sqlite://$S/mail.db}
+url = ${URL:-sqlite://${MAILDB:-$S/mail.db}}
 [state]
-path = $S/state.db
+path = ${STATEDB:-$S/state.db}
 EOF
 	[ $# -ge 2 ] && printf '%s\n' "$2" >>"$S/dirsync.conf"
 	chmod 600 "$S/dirsync.conf"
@@ -65,24 +66,33 @@ ds() {
 	rc=$?
 }
 
+_dbpath() {
+	case $1 in
+	mail.db) echo "${MAILDB:-$S/mail.db}" ;;
+	*) echo "${STATEDB:-$S/state.db}" ;;
+	esac
+}
+
 snap() {
 	for f in mail.db state.db; do
 		rm -f "$S/$1.$f"
-		[ -f "$S/$f" ] && sqlite3 "$S/$f" ".backup '$S/$1.$f'"
+		p=$(_dbpath $f)
+		[ -f "$p" ] && sqlite3 "$p" ".backup '$S/$1.$f'"
 	done
 	return 0
 }
 
 restore() {
 	for f in mail.db state.db; do
-		rm -f "$S/$f" "$S/$f-wal" "$S/$f-shm" "$S/$f-journal"
-		[ -f "$S/$1.$f" ] && cp "$S/$1.$f" "$S/$f"
+		p=$(_dbpath $f)
+		rm -f "$p" "$p-wal" "$p-shm" "$p-journal"
+		[ -f "$S/$1.$f" ] && cp "$S/$1.$f" "$p"
 	done
 	return 0
 }
 
 dump() {
-	sqlite3 "$S/mail.db" \
+	sqlite3 "${MAILDB:-$S/mail.db}" \
 		"SELECT 'mailbox', username, name, active FROM mailbox;
 		 SELECT 'alias', address, goto, active FROM alias;
 		 SELECT 'domain', domain, active FROM domain;" | sort
