@@ -486,6 +486,7 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 		return rc;
 	if ((rc = cli_load_conf(g, &d.c)) != 0)
 		return rc;
+	cli_warn_root(&d.c);
 
 	/* handlers first: a SIGUSR1 right after start must not kill us */
 	/*
