@@ -1689,7 +1689,7 @@ conf_defaults(struct conf *c)
 	c->mapping.group_filter =
 		xstrdup("(|(objectClass=group)(objectClass=groupOfNames))");
 	c->target.type = TGT_SQL;
-	c->target.url = xstrdup("sqlite:///var/lib/dirsync/mail.db");
+	c->target.url = xstrdup("sqlite:///var/lib/mail/mail.db");
 	c->target.schema = xstrdup("postfixadmin");
 	c->target.password_scheme = xstrdup("SHA512-CRYPT");
 	c->target.statement_timeout = 300;

@@ -115,7 +115,7 @@ test_defaults(void **state)
 	assert_int_equal(c.mapping.alias_attributes.n, 1);
 	assert_string_equal(c.mapping.alias_attributes.v[0], "proxyAddresses");
 	assert_int_equal(c.target.type, TGT_SQL);
-	assert_string_equal(c.target.url, "sqlite:///var/lib/dirsync/mail.db");
+	assert_string_equal(c.target.url, "sqlite:///var/lib/mail/mail.db");
 	assert_false(c.target.adopt);
 	assert_int_equal(c.passwords.min_length, 8);
 	assert_int_equal(c.passwords.min_classes, 3);
