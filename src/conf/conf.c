@@ -1523,6 +1523,15 @@ warn_plain_bind(const struct conf *c, const long *seen, struct sink *k)
 	long line = key_line(seen, "source", "uri");
 	size_t i;
 
+	if (c->source.type == SRC_LDAP && !c->source.tls_verify &&
+	    source_uses_tls(c))
+		sink_warn(k, c->path, key_line(seen, "source", "tls_verify"),
+			  "tls_verify = no: the server's certificate is not "
+			  "checked, so anyone on the path can pose as the "
+			  "directory%s",
+			  c->source.bind_dn != NULL && *c->source.bind_dn
+				  ? " and read the bind password"
+				  : "");
 	if (c->source.type != SRC_LDAP || c->source.bind_dn == NULL ||
 	    *c->source.bind_dn == '\0')
 		return;

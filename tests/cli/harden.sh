@@ -187,6 +187,11 @@ expect_in check-plain-bind-with-warnings "with the warnings above" "$S/err"
 plain_conf ldap://dc1.example.com yes
 ds "$S" check
 expect_in check-starttls-yes-warns "$S/dirsync.conf:4: warning: starttls = yes" "$S/err"
+plain_conf ldaps://dc1.example.com no
+sed -i "s|^starttls = no|starttls = no\ntls_verify = no|" "$S/dirsync.conf"
+ds "$S" check
+expect_rc check-tls-verify-off 0
+expect_in check-tls-verify-off-warns "$S/dirsync.conf:5: warning: tls_verify = no" "$S/err"
 for ok in "ldap://dc1.example.com demand" "ldaps://dc1.example.com no" \
 	"ldap://127.0.0.1:389 no"; do
 	set -- $ok
