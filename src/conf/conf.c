@@ -544,6 +544,7 @@ struct parser {
 	struct sink *sink;
 	const char *section;            /* NULL before the first header */
 	long seen[NOPTS];               /* line each key was set on, or 0 */
+	bool bad[NOPTS];                /* its value was refused */
 	struct kv_entry e;
 	/* after an error, going on: skip the rest of a bad section (its
 	 * keys would be reported against the wrong one), or the value
@@ -954,6 +955,20 @@ cut_comment(char *s)
 	}
 }
 
+/* entry_apply(), remembering a refused value (its key keeps the
+ * default, and the cross-key checks built on it would only mislead). */
+static int
+apply_noting(struct parser *p)
+{
+	const struct opt *o = p->e.o;
+
+	if (entry_apply(p) == 0)
+		return 0;
+	if (o != NULL)
+		p->bad[o - opts] = true;
+	return sink_note(p->sink, p->err);
+}
+
 static int
 parse_line(struct parser *p, char *raw, long line)
 {
@@ -978,7 +993,7 @@ parse_line(struct parser *p, char *raw, long line)
 		return 0;
 	}
 	p->skip_lines = false;
-	if (entry_apply(p) < 0 && sink_note(p->sink, p->err) < 0)
+	if (apply_noting(p) < 0)
 		return -1;
 	if (*s == '[') {
 		p->skip_section = false;
@@ -1043,7 +1058,7 @@ parse_stream(struct parser *p, FILE *fp)
 		p->err->lib_rc = errno;
 		goto done;
 	}
-	if (entry_apply(p) < 0 && sink_note(p->sink, p->err) < 0)
+	if (apply_noting(p) < 0)
 		goto done;
 	rc = 0;
 done:
@@ -1434,21 +1449,35 @@ check_domains(const struct conf *c, const long *seen, struct err *err)
 		      "accepted_domains = example.com example.net)");
 }
 
-/* Every cross-key check; with a collecting sink, all of them. */
+/*
+ * Every cross-key check; with a collecting sink, all of them, except
+ * those resting on a `type` whose value was refused (the default in its
+ * place would only add errors about keys that type does not need).
+ */
 static int
-cross_check(const struct conf *c, const long *seen, struct sink *k,
+cross_check(const struct conf *c, const struct parser *p, struct sink *k,
 	    struct err *err)
 {
-	static int (*const checks[])(const struct conf *, const long *,
-				     struct err *) = {
-		check_source, check_target, check_domains, check_notify,
-		check_web,
+	static const struct {
+		int (*fn)(const struct conf *, const long *, struct err *);
+		const char *section;    /* skipped if its type is bad */
+	} checks[] = {
+		{check_source, "source"}, {check_target, "target"},
+		{check_domains, NULL}, {check_notify, NULL},
+		{check_web, NULL},
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
-		if (checks[i](c, seen, err) != 0 && sink_note(k, err) < 0)
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		const struct opt *t = checks[i].section != NULL
+			? opt_find(checks[i].section, "type") : NULL;
+
+		if (t != NULL && p->bad[t - opts])
+			continue;
+		if (checks[i].fn(c, p->seen, err) != 0 &&
+		    sink_note(k, err) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -1765,7 +1794,7 @@ conf_load_sink(struct conf *c, const char *path, struct sink *k,
 	fclose(fp);
 	if (load_secrets(c, st.st_mode, k, err) < 0)
 		return -1;
-	if (cross_check(c, p.seen, k, err) < 0)
+	if (cross_check(c, &p, k, err) < 0)
 		return -1;
 	if (k->diag != NULL)
 		check_files(c, p.seen, k, err);

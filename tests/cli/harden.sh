@@ -133,20 +133,32 @@ expect_in check-ldif-missing-line "$S/dirsync.conf:3: [source] path $S/no-such.l
 # ---- type values not in this version ---------------------------------------
 
 scenario check-types
-for t in "source ad ldap-or-ldif" "target mysql sql-or-scim"; do
-	set -- $t
-	cat >"$S/dirsync.conf" <<EOF
-[$1]
-type = $2
+# type_case NAME LINE SECTION VALUE EXPECTED-LIST (config on stdin)
+type_case() {
+	cat >"$S/dirsync.conf"
+	chmod 600 "$S/dirsync.conf"
+	ds "$S" check
+	expect_rc "check-type-$1" 2
+	expect_in "check-type-$1-line" "$S/dirsync.conf:$2: bad value '$4' for type in [$3]" "$S/err"
+	expect_in "check-type-$1-lists" "expected $5, the only types in this version" "$S/err"
+	# nothing about what the default type would need
+	expect_in "check-type-$1-one-error" "1 error;" "$S/err"
+}
+type_case source 2 source ad "ldap or ldif" <<EOF
+[source]
+type = ad
 [mapping]
 accepted_domains = example.com
 EOF
-	chmod 600 "$S/dirsync.conf"
-	ds "$S" check
-	expect_rc "check-type-$2" 2
-	expect_in "check-type-$2-line" "$S/dirsync.conf:2: bad value '$2' for type in [$1]" "$S/err"
-	expect_in "check-type-$2-lists" "expected $(echo "$3" | sed 's/-/ /g'), the only types in this version" "$S/err"
-done
+type_case target 5 target mysql "sql or scim" <<EOF
+[source]
+type = ldif
+path = $COMPANY
+[target]
+type = mysql
+[mapping]
+accepted_domains = example.com
+EOF
 mkconf "$COMPANY"
 sed -i "s|^url = .*|&\nschema = vimbadmin|" "$S/dirsync.conf"
 ds "$S" check
