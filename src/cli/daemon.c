@@ -403,6 +403,40 @@ daemon_wait(struct daemon *d)
 }
 
 /*
+ * Until SIGTERM: a reload, a run when due or asked for, else a wait.
+ * Paused after invalid credentials, nothing runs until a reload.
+ */
+static void
+daemon_loop(struct daemon *d)
+{
+	d->next_run = clock_seconds(); /* the first run at once */
+	while (!daemon_stop) {
+		if (daemon_reload) {
+			daemon_reload = 0;
+			daemon_do_reload(d);
+			continue;
+		}
+		if (daemon_run_now && d->paused) {
+			daemon_run_now = 0;
+			log_warn("sync requested (SIGUSR1) but not run: run "
+				 "%lld had invalid credentials; fix the "
+				 "password, then reload (SIGHUP)",
+				 d->paused_run);
+			continue;
+		}
+		if (!d->paused &&
+		    (daemon_run_now || clock_seconds() >= d->next_run)) {
+			if (daemon_run_now)
+				log_info("sync requested (SIGUSR1)");
+			daemon_run_now = 0;
+			daemon_run_once(d);
+			continue;
+		}
+		daemon_wait(d);
+	}
+}
+
+/*
  * Classic detach: fork, setsid, fork, stdio to /dev/null.  The working
  * directory is kept: relative paths in the config (LDIF, SQLite, state)
  * and a relative -c path keep meaning what they meant when started.
@@ -553,31 +587,7 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 		 d.c.schedule.interval);
 	daemon_sd_notify("READY=1\nSTATUS=started");
 
-	d.next_run = clock_seconds(); /* the first run at once */
-	while (!daemon_stop) {
-		if (daemon_reload) {
-			daemon_reload = 0;
-			daemon_do_reload(&d);
-			continue;
-		}
-		if (daemon_run_now && d.paused) {
-			daemon_run_now = 0;
-			log_warn("sync requested (SIGUSR1) but not run: run "
-				 "%lld had invalid credentials; fix the "
-				 "password, then reload (SIGHUP)",
-				 d.paused_run);
-			continue;
-		}
-		if (!d.paused &&
-		    (daemon_run_now || clock_seconds() >= d.next_run)) {
-			if (daemon_run_now)
-				log_info("sync requested (SIGUSR1)");
-			daemon_run_now = 0;
-			daemon_run_once(&d);
-			continue;
-		}
-		daemon_wait(&d);
-	}
+	daemon_loop(&d);
 	daemon_sd_notify("STOPPING=1\nSTATUS=stopping");
 	log_info("daemon stopping after %lld runs", d.runs);
 	rc = 0;
