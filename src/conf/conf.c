@@ -1619,8 +1619,10 @@ check_files(const struct conf *c, const long *seen, struct sink *k,
 {
 	size_t i;
 
+	/* libldap loads it even with tls_verify = no: a missing file fails
+	 * the TLS context either way */
 	if (c->source.type == SRC_LDAP && source_uses_tls(c) &&
-	    c->source.tls_verify && c->source.tls_ca_file != NULL &&
+	    c->source.tls_ca_file != NULL &&
 	    *c->source.tls_ca_file != '\0' &&
 	    check_readable(c, seen, "source", "tls_ca_file",
 			   c->source.tls_ca_file, err) < 0)
