@@ -139,7 +139,7 @@ main(int argc, char **argv)
 	struct cli_globals g = {DIRSYNC_DEFAULT_CONF, 0, false};
 	char **cargv;
 	size_t i;
-	int ch, cargc;
+	int ch, cargc, rc;
 
 	/* before anything reads the environment or starts a thread */
 	secret_init();
@@ -179,14 +179,19 @@ main(int argc, char **argv)
 			argv[optind], usage);
 		return 2;
 	}
-	/* argv's own array: it lives as long as the process */
+	/* the command's arguments without the global options; the strings
+	 * stay argv's */
 	cargv = calloc((size_t)(argc - optind) + 1, sizeof(*cargv));
 	if (cargv == NULL) {
 		fputs("dirsync: out of memory\n", stderr);
 		return 1;
 	}
-	if (take_globals(&g, argc - optind, argv + optind, &cargc, cargv) != 0)
+	if (take_globals(&g, argc - optind, argv + optind, &cargc, cargv) != 0) {
+		free(cargv);
 		return 2;
+	}
 	log_init("dirsync", g.verbose, 0);
-	return commands[i].fn(&g, cargc, cargv);
+	rc = commands[i].fn(&g, cargc, cargv);
+	free(cargv);
+	return rc;
 }
