@@ -1,6 +1,7 @@
 /* dirsync - argv to one command function; nothing else. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -12,6 +13,7 @@
 
 static const char usage[] =
 	"usage: dirsync [-c FILE] [-v] [-q] COMMAND [ARGS]\n"
+	"       (-c, -v and -q may also follow the command)\n"
 	"\n"
 	"  check                 validate the config, print the effective "
 	"settings\n"
@@ -60,6 +62,69 @@ static const struct {
 	{"status", cmd_status},
 };
 
+/*
+ * The global options may also follow the command (`dirsync sync -c FILE
+ * -v`): they are taken out of the command's arguments here, so each
+ * command's own parser never sees them.  Up to "--"; the value after a
+ * command option that takes one is left alone.  0, or 2 (usage).
+ */
+static int
+take_globals(struct cli_globals *g, int argc, char **argv, int *out_argc,
+	     char **out_argv)
+{
+	static const char *const takes_value[] = {"-n", "--max-age", "--user",
+						  NULL};
+	int i, j, n = 1;
+
+	out_argv[0] = argv[0];
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0) {
+			while (i < argc)
+				out_argv[n++] = argv[i++];
+			break;
+		}
+		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "dirsync: %s needs a file\n\n%s",
+					a, usage);
+				return 2;
+			}
+			g->conf_path = argv[++i];
+			continue;
+		}
+		if (strncmp(a, "--config=", 9) == 0) {
+			g->conf_path = a + 9;
+			continue;
+		}
+		if (strncmp(a, "-c", 2) == 0 && a[2] != '\0') {
+			g->conf_path = a + 2;
+			continue;
+		}
+		if (strcmp(a, "--verbose") == 0) {
+			g->verbose++;
+			continue;
+		}
+		if (a[0] == '-' && a[1] == 'v' && strspn(a + 1, "v") ==
+		    strlen(a + 1)) {
+			g->verbose += (int)strlen(a + 1);
+			continue;
+		}
+		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+			g->quiet = true;
+			continue;
+		}
+		out_argv[n++] = argv[i];
+		for (j = 0; takes_value[j] != NULL; j++)
+			if (strcmp(a, takes_value[j]) == 0 && i + 1 < argc)
+				out_argv[n++] = argv[++i];
+	}
+	out_argv[n] = NULL;
+	*out_argc = n;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -72,8 +137,9 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_globals g = {DIRSYNC_DEFAULT_CONF, 0, false};
+	char **cargv;
 	size_t i;
-	int ch;
+	int ch, cargc, rc;
 
 	/* before anything reads the environment or starts a thread */
 	secret_init();
@@ -101,15 +167,31 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	log_init("dirsync", g.verbose, 0);
 	if (optind >= argc) {
 		fputs(usage, stderr);
 		return 2;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[optind], commands[i].name) == 0)
-			return commands[i].fn(&g, argc - optind, argv + optind);
-	fprintf(stderr, "dirsync: unknown command '%s'\n\n%s", argv[optind],
-		usage);
-	return 2;
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		fprintf(stderr, "dirsync: unknown command '%s'\n\n%s",
+			argv[optind], usage);
+		return 2;
+	}
+	/* the command's arguments without the global options; the strings
+	 * stay argv's */
+	cargv = calloc((size_t)(argc - optind) + 1, sizeof(*cargv));
+	if (cargv == NULL) {
+		fputs("dirsync: out of memory\n", stderr);
+		return 1;
+	}
+	if (take_globals(&g, argc - optind, argv + optind, &cargc, cargv) != 0) {
+		free(cargv);
+		return 2;
+	}
+	log_init("dirsync", g.verbose, 0);
+	rc = commands[i].fn(&g, cargc, cargv);
+	free(cargv);
+	return rc;
 }

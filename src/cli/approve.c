@@ -145,6 +145,7 @@ cmd_approve(const struct cli_globals *g, int argc, char **argv)
 	o.quiet = g->quiet;
 	if ((rc = cli_load_conf(g, &c)) != 0)
 		return rc;
+	cli_warn_root(&c);
 	if ((rc = approve_load(&c, id, &plan)) != 0)
 		goto done;
 	err_clear(&err);

@@ -1,53 +1,52 @@
-/* `dirsync check`: validate the config, print the effective settings. */
+/*
+ * `dirsync check`: validate the config, print the effective settings.
+ *
+ * Reads all it can and reports every problem at once (conf_load_all):
+ * each error and warning on a line of its own with file:line, then the
+ * count, and exit 2 if there was an error.  Nothing is contacted; the
+ * files the config names are opened as this user, as a run would.
+ */
 #include <stdio.h>
-#include <string.h>
 
 #include "cli/cli.h"
-#include "source/source.h"
-#include "util/filter.h"
 #include "util/log.h"
-
-static int
-check_filter(const char *what, const char *text)
-{
-	struct filter *f;
-	struct err err;
-	char buf[1400];
-
-	if (text == NULL || *text == '\0')
-		return 0;
-	err_clear(&err);
-	f = filter_parse(text, &err);
-	if (f == NULL) {
-		err_where(&err, what);
-		log_err("%s", err_fmt(&err, buf, sizeof(buf)));
-		return 2;
-	}
-	filter_free(f);
-	return 0;
-}
 
 int
 cmd_check(const struct cli_globals *g, int argc, char **argv)
 {
 	struct conf c;
-	int rc;
+	struct conf_diag d;
+	struct err err;
+	size_t i, nwarn = 0;
+	int rc = 0;
 
 	if (argc > 1) {
 		log_err("check: unexpected argument '%s'", argv[1]);
 		return 2;
 	}
-	if ((rc = cli_load_conf(g, &c)) != 0)
-		return rc;
-	rc = check_filter("[source] filter", c.source.filter);
-	if (rc == 0)
-		rc = check_filter("[mapping] group_filter",
-				  c.mapping.group_filter);
-	if (rc == 0) {
-		conf_dump(&c, stdout);
-		if (!g->quiet)
-			fprintf(stderr, "%s: configuration OK\n", c.path);
+	err_clear(&err);
+	conf_load_all(&c, g->conf_path, &d, &err);
+	for (i = 0; i < d.n; i++) {
+		if (d.v[i].warning) {
+			fprintf(stderr, "dirsync: %s\n", d.v[i].text);
+			nwarn++;
+		} else {
+			log_err("%s", d.v[i].text);
+		}
 	}
+	if (d.nerr > 0) {
+		fprintf(stderr, "%s: %zu error%s; nothing was contacted\n",
+			c.path, d.nerr, d.nerr == 1 ? "" : "s");
+		rc = 2;
+		goto done;
+	}
+	cli_warn_root(&c);
+	conf_dump(&c, stdout);
+	if (!g->quiet)
+		fprintf(stderr, "%s: configuration OK%s\n", c.path,
+			nwarn > 0 ? ", with the warnings above" : "");
+done:
+	conf_diag_free(&d);
 	conf_free(&c);
 	return rc;
 }

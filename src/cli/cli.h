@@ -29,5 +29,13 @@ int cmd_status(const struct cli_globals *g, int argc, char **argv);
 
 /* Loads the config or prints "file:line: message" and returns 2. */
 int cli_load_conf(const struct cli_globals *g, struct conf *c);
+/*
+ * For the commands that create files: warns when we run as root while the
+ * config belongs to another user, since the state database, its lock and
+ * journals and an SQLite mail database created now would be root's and
+ * that user's dirsync could no longer write them.  Names the user and
+ * says `runuser -u USER --` / `sudo -u USER`.
+ */
+void cli_warn_root(const struct conf *c);
 
 #endif

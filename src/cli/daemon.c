@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <ldap.h>
 
 #include "cli/sync.h"
 #include "passwd/pwdeliver.h"
@@ -47,6 +48,10 @@ struct daemon {
 	sigset_t blocked;           /* the signals we handle */
 	sigset_t waitmask;          /* mask in force while waiting or syncing */
 	struct web *web;            /* [web] listen; NULL when off */
+	/* invalid credentials: no bind (no run) until a reload; the run
+	 * that failed */
+	bool paused;
+	long long paused_run;
 };
 
 static void
@@ -196,6 +201,46 @@ daemon_status(struct daemon *d, const struct run_result *r, int rc)
 }
 
 /*
+ * Invalid credentials: LDAP result 49 to the bind (RFC 4511 4.2.2), which
+ * Active Directory also gives for a locked, disabled or expired account
+ * ("data 52e", "775", "533" ... in the diagnostic).  Trying again every
+ * interval would count toward the service account's lockout threshold (an
+ * AD lockout policy of 5 bad attempts locks it within half an hour at the
+ * default 5m), and nothing will change until someone fixes the password:
+ * like nslcd, the daemon never retries bad credentials; it binds again
+ * only after a reload.  Other bind refusals (TLS required, a method not
+ * supported) are not bad passwords and keep the schedule.
+ */
+static bool
+daemon_bad_credentials(const struct run_result *r)
+{
+	return r->err.code == DS_E_AUTH &&
+	       r->err.lib_rc == LDAP_INVALID_CREDENTIALS;
+}
+
+/* Logs once (the run's error was logged by sync_run, its mail sent). */
+static void
+daemon_pause(struct daemon *d, const struct run_result *r)
+{
+	struct err err;
+	char buf[1400];
+
+	d->paused = true;
+	d->paused_run = r->run_id;
+	err_clear(&err);
+	if (lock_mark_daemon_paused(d->lockfd, true, &err) != 0)
+		log_warn("daemon: %s", err_fmt(&err, buf, sizeof(buf)));
+	log_err("run %lld: the directory refused the bind (invalid "
+		"credentials); not binding again, on schedule or on request, "
+		"until the configuration is reloaded: each attempt would count "
+		"toward the account's lockout.  Fix bind_password_file (or the "
+		"account), then `systemctl reload dirsync` or `kill -HUP %ld`",
+		r->run_id, (long)getpid());
+	daemon_sd_notify("STATUS=not binding after invalid credentials; "
+			 "waiting for a reload (SIGHUP)");
+}
+
+/*
  * An approval `dirsync approve` left in the state for this run: its run id
  * and kept plan (malloc'd), or 0 and NULL.  A failure only costs the
  * approval, which is logged.
@@ -266,11 +311,18 @@ daemon_run_once(struct daemon *d)
 				 err_fmt(&err, buf, sizeof(buf)));
 	}
 	daemon_status(d, &res, rc);
+	if (rc != 0 && daemon_bad_credentials(&res))
+		daemon_pause(d, &res);
 	run_result_free(&res);
 	free(approval);
 }
 
-/* SIGHUP: a new config only if it loads cleanly and keeps the state. */
+/*
+ * SIGHUP: a new config only if it loads cleanly and keeps the state.  A
+ * reload that loads, changed or not, lifts a pause after invalid
+ * credentials and runs at once: the password may have been fixed in the
+ * secret file or in the directory, which the config does not show.
+ */
 static void
 daemon_do_reload(struct daemon *d)
 {
@@ -281,16 +333,18 @@ daemon_do_reload(struct daemon *d)
 	daemon_sd_notify("RELOADING=1");
 	err_clear(&err);
 	if (conf_load(&nc, d->conf_path, &err) != 0) {
-		log_err("reload: %s; keeping the previous configuration",
-			err_fmt(&err, buf, sizeof(buf)));
+		log_err("reload: %s; keeping the previous configuration%s",
+			err_fmt(&err, buf, sizeof(buf)),
+			d->paused ? ", and still not binding" : "");
 		conf_free(&nc);
 		goto done;
 	}
 	if (strcmp(nc.state.path, d->c.state.path) != 0) {
 		log_err("reload: %s: [state] path changed from %s to %s, "
 			"which needs a restart; keeping the previous "
-			"configuration",
-			d->conf_path, d->c.state.path, nc.state.path);
+			"configuration%s",
+			d->conf_path, d->c.state.path, nc.state.path,
+			d->paused ? ", and still not binding" : "");
 		conf_free(&nc);
 		goto done;
 	}
@@ -301,6 +355,17 @@ daemon_do_reload(struct daemon *d)
 	d->next_run = d->last_end + daemon_wait_for(d);
 	log_info("configuration reloaded from %s (interval %lds)",
 		 d->conf_path, d->c.schedule.interval);
+	if (d->paused) {
+		d->paused = false;
+		err_clear(&err);
+		if (lock_mark_daemon_paused(d->lockfd, false, &err) != 0)
+			log_warn("daemon: %s",
+				 err_fmt(&err, buf, sizeof(buf)));
+		d->next_run = clock_seconds();
+		log_info("binding again after the reload (run %lld had "
+			 "invalid credentials): one run now",
+			 d->paused_run);
+	}
 done:
 	daemon_sd_notify("READY=1\nSTATUS=configuration reloaded");
 }
@@ -316,13 +381,18 @@ daemon_web_sync(void)
 	kill(getpid(), SIGUSR1);
 }
 
-/* Waits until the next run is due or a signal arrives. */
+/* Waits until the next run is due (paused: none is) or a signal arrives. */
 static void
 daemon_wait(struct daemon *d)
 {
 	double left = d->next_run - clock_seconds();
 	struct timespec ts;
 
+	if (d->paused) {
+		if (ppoll(NULL, 0, NULL, &d->waitmask) == -1 && errno != EINTR)
+			log_debug("ppoll: %s", strerror(errno));
+		return;
+	}
 	if (left <= 0)
 		return;
 	ts.tv_sec = (time_t)left;
@@ -330,6 +400,40 @@ daemon_wait(struct daemon *d)
 	/* atomically unblock and sleep: a signal cannot slip in between */
 	if (ppoll(NULL, 0, &ts, &d->waitmask) == -1 && errno != EINTR)
 		log_debug("ppoll: %s", strerror(errno));
+}
+
+/*
+ * Until SIGTERM: a reload, a run when due or asked for, else a wait.
+ * Paused after invalid credentials, nothing runs until a reload.
+ */
+static void
+daemon_loop(struct daemon *d)
+{
+	d->next_run = clock_seconds(); /* the first run at once */
+	while (!daemon_stop) {
+		if (daemon_reload) {
+			daemon_reload = 0;
+			daemon_do_reload(d);
+			continue;
+		}
+		if (daemon_run_now && d->paused) {
+			daemon_run_now = 0;
+			log_warn("sync requested (SIGUSR1) but not run: run "
+				 "%lld had invalid credentials; fix the "
+				 "password, then reload (SIGHUP)",
+				 d->paused_run);
+			continue;
+		}
+		if (!d->paused &&
+		    (daemon_run_now || clock_seconds() >= d->next_run)) {
+			if (daemon_run_now)
+				log_info("sync requested (SIGUSR1)");
+			daemon_run_now = 0;
+			daemon_run_once(d);
+			continue;
+		}
+		daemon_wait(d);
+	}
 }
 
 /*
@@ -416,6 +520,7 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 		return rc;
 	if ((rc = cli_load_conf(g, &d.c)) != 0)
 		return rc;
+	cli_warn_root(&d.c);
 
 	/* handlers first: a SIGUSR1 right after start must not kill us */
 	/*
@@ -482,22 +587,7 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 		 d.c.schedule.interval);
 	daemon_sd_notify("READY=1\nSTATUS=started");
 
-	d.next_run = clock_seconds(); /* the first run at once */
-	while (!daemon_stop) {
-		if (daemon_reload) {
-			daemon_reload = 0;
-			daemon_do_reload(&d);
-			continue;
-		}
-		if (daemon_run_now || clock_seconds() >= d.next_run) {
-			if (daemon_run_now)
-				log_info("sync requested (SIGUSR1)");
-			daemon_run_now = 0;
-			daemon_run_once(&d);
-			continue;
-		}
-		daemon_wait(&d);
-	}
+	daemon_loop(&d);
 	daemon_sd_notify("STOPPING=1\nSTATUS=stopping");
 	log_info("daemon stopping after %lld runs", d.runs);
 	rc = 0;
@@ -511,11 +601,19 @@ done:
 int
 daemon_trigger(const struct conf *c)
 {
-	bool is_daemon = false;
-	pid_t pid = lock_holder_role(c->state.path, &is_daemon);
+	bool is_daemon = false, paused = false;
+	pid_t pid = lock_holder_info(c->state.path, &is_daemon, &paused);
 
 	if (pid <= 0 || !is_daemon)
 		return -1;
+	if (paused) {
+		log_err("the dirsync daemon (pid %ld) stopped binding after "
+			"invalid credentials and does not sync on request; "
+			"fix the password, then reload it (systemctl reload "
+			"dirsync or kill -HUP %ld)",
+			(long)pid, (long)pid);
+		return 1;
+	}
 	if (kill(pid, SIGUSR1) == -1) {
 		log_warn("cannot signal the dirsync daemon (pid %ld): %s",
 			 (long)pid, strerror(errno));

@@ -7,6 +7,9 @@
  *   SIGUSR1          one run at once
  *   SIGHUP           reload the config (validated first; the old one is
  *                    kept when the new one is bad)
+ * After invalid credentials (LDAP result 49) the daemon binds no more, on
+ * schedule or on SIGUSR1, until a SIGHUP loads a config (changed or not):
+ * retries would lock the service account out under a lockout policy.
  *   SIGTERM, SIGINT  stop; a run under way is stopped through
  *                    engine_stop_requested, its apply rolled back
  * Without -f it detaches and logs to syslog; under systemd (NOTIFY_SOCKET
@@ -25,7 +28,8 @@ int cmd_daemon(const struct cli_globals *g, int argc, char **argv);
 /*
  * If a daemon holds the lock of c's state database, sends it SIGUSR1 and
  * returns 0; returns -1 if none is running (or it cannot be signalled):
- * then the caller runs the sync itself.
+ * then the caller runs the sync itself; returns 1 (and logs why) if the
+ * daemon is paused after invalid credentials and so would not run.
  */
 int daemon_trigger(const struct conf *c);
 

@@ -21,6 +21,7 @@ cmd_rebuild_state(const struct cli_globals *g, int argc, char **argv)
 	}
 	if ((rc = cli_load_conf(g, &c)) != 0)
 		return rc;
+	cli_warn_root(&c);
 	err_clear(&err);
 	if (lock_acquire(c.state.path, &lockfd, &err) != 0 ||
 	    engine_rebuild_state(&c, &rb, &err) != 0) {

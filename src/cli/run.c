@@ -88,6 +88,8 @@ cmd_plan(const struct cli_globals *g, int argc, char **argv)
 	o.quiet = false;
 	if ((rc = parse("plan", argc, argv, &o, NULL, false)) != 0)
 		return rc;
+	if (g->quiet)
+		o.quiet = true;
 	if ((rc = cli_load_conf(g, &c)) != 0)
 		return rc;
 	rc = sync_run(&c, &o, NULL);
@@ -113,9 +115,16 @@ cmd_sync(const struct cli_globals *g, int argc, char **argv)
 		o.quiet = true;
 	if ((rc = cli_load_conf(g, &c)) != 0)
 		return rc;
+	if (!o.dry_run)
+		cli_warn_root(&c);
 	err_clear(&err);
-	/* --now: a running daemon does the run (and logs and mails it) */
-	if (now && !o.dry_run && daemon_trigger(&c) == 0) {
+	/* --now: a running daemon does the run (and logs and mails it);
+	 * a daemon paused after invalid credentials does not (1) */
+	if (now && !o.dry_run && (rc = daemon_trigger(&c)) >= 0) {
+		if (rc > 0) {
+			conf_free(&c);
+			return 1;
+		}
 		if (!o.quiet)
 			fprintf(stderr, "dirsync: the daemon will sync now; "
 					"its log and `dirsync history` show "

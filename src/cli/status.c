@@ -13,7 +13,8 @@
  *   WARNING   the last run stopped at a safety limit (exit 3, nothing
  *             applied): it waits for an administrator
  *   CRITICAL  the last run failed (exit 1 or 2), or it ended longer ago
- *             than --max-age
+ *             than --max-age; a daemon waiting for a reload after
+ *             invalid credentials is named with what to do
  *   UNKNOWN   no run recorded, state database or config unreadable,
  *             bad usage
  *
@@ -29,6 +30,7 @@
 
 #include "cli/cli.h"
 #include "state/state.h"
+#include "util/lock.h"
 #include "util/log.h"
 
 enum { ST_OK = 0, ST_WARNING = 1, ST_CRITICAL = 2, ST_UNKNOWN = 3 };
@@ -144,8 +146,14 @@ status_last_ok(const struct status_scan *s, time_t now, char *buf, size_t n)
 	snprintf(buf, n, "; last success: run %lld, %s ago", s->ok.id, ab);
 }
 
+/*
+ * note: appended to the text (e.g. a daemon paused after invalid
+ * credentials, which makes no more runs: the last run stays the failed
+ * one, and the reason is what an administrator must act on).
+ */
 static int
-status_report(const struct status_scan *s, long max_age, time_t now)
+status_report(const struct status_scan *s, long max_age, time_t now,
+	      const char *note)
 {
 	const struct run_row *r = &s->last;
 	double ended = status_ended(r);
@@ -181,12 +189,12 @@ status_report(const struct status_scan *s, long max_age, time_t now)
 		snprintf(crit, sizeof(crit), ";;%ld", max_age);
 	printf("DIRSYNC %s: last run %lld %s, %s ago (started %s, took "
 	       "%.1fs, exit %d): +%ld ~%ld !%ld -%ld, %ld conflicts, "
-	       "%ld errors%s%s | age=%lds%s seconds=%.3fs changes=%ld "
+	       "%ld errors%s%s%s | age=%lds%s seconds=%.3fs changes=%ld "
 	       "conflicts=%ld errors=%ld\n",
 	       st_names[state], r->id, status_result(r), agebuf, r->started,
 	       r->s.seconds, r->s.exit_code, r->s.adds, r->s.updates,
 	       r->s.disables, r->s.deletes, r->s.conflicts, r->s.errors,
-	       maxbuf, okbuf, age, crit, r->s.seconds,
+	       maxbuf, okbuf, note, age, crit, r->s.seconds,
 	       r->s.adds + r->s.updates + r->s.disables + r->s.deletes,
 	       r->s.conflicts, r->s.errors);
 	return state;
@@ -236,7 +244,18 @@ cmd_status(const struct cli_globals *g, int argc, char **argv)
 	} else if (!scan.have_last) {
 		rc = status_unknown("no run recorded yet in %s", c.state.path);
 	} else {
-		rc = status_report(&scan, max_age, time(NULL));
+		bool is_daemon, paused;
+		pid_t pid = lock_holder_info(c.state.path, &is_daemon, &paused);
+		char note[256] = "";
+
+		if (pid > 0 && paused)
+			snprintf(note, sizeof(note),
+				 "; the daemon (pid %ld) stopped binding after "
+				 "invalid credentials: fix the password, then "
+				 "reload it (systemctl reload dirsync or kill "
+				 "-HUP %ld)",
+				 (long)pid, (long)pid);
+		rc = status_report(&scan, max_age, time(NULL), note);
 	}
 	state_close(st);
 	conf_free(&c);

@@ -24,14 +24,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/filter.h"
 #include "util/secret.h"
 #include "util/xalloc.h"
 
@@ -515,24 +518,93 @@ struct vline {
 };
 
 /* One key and its value lines, collected until the next key/section. */
-struct entry {
+struct kv_entry {
 	const struct opt *o;
 	long line;
 	struct vline *v;
 	size_t n, cap;
 };
 
+/*
+ * Where errors go.  Without a diag the first error stops everything (-1);
+ * with one (conf_load_all, for `dirsync check`) each is noted, formatted,
+ * and the caller goes on with what it can still read.  The first error is
+ * kept for the return value either way.
+ */
+struct sink {
+	struct conf_diag *diag;         /* NULL: stop at the first */
+	struct err first;
+	bool have_first;
+};
+
 struct parser {
 	const char *file;
 	struct conf *c;
 	struct err *err;
+	struct sink *sink;
 	const char *section;            /* NULL before the first header */
 	long seen[NOPTS];               /* line each key was set on, or 0 */
-	struct entry e;
+	bool bad[NOPTS];                /* its value was refused */
+	struct kv_entry e;
+	/* after an error, going on: skip the rest of a bad section (its
+	 * keys would be reported against the wrong one), or the value
+	 * lines of a bad key */
+	bool skip_section, skip_lines;
 };
 
 static void
-entry_reset(struct entry *e)
+diag_push(struct conf_diag *d, bool warning, const char *text)
+{
+	d->v = xrealloc(d->v, (d->n + 1) * sizeof(*d->v));
+	d->v[d->n].warning = warning;
+	d->v[d->n].text = xstrdup(text);
+	d->n++;
+	if (!warning)
+		d->nerr++;
+}
+
+/* The error in err happened: -1 to stop, or 0 when it was noted. */
+static int
+sink_note(struct sink *k, struct err *err)
+{
+	char buf[1400];
+
+	if (!k->have_first) {
+		k->first = *err;
+		k->have_first = true;
+	}
+	if (k->diag == NULL)
+		return -1;
+	diag_push(k->diag, false, err_fmt(err, buf, sizeof(buf)));
+	err_clear(err);
+	return 0;
+}
+
+/* A warning at file:line (only collected: conf_load() has no use for it). */
+static void sink_warn(struct sink *k, const char *file, long line,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+sink_warn(struct sink *k, const char *file, long line, const char *fmt, ...)
+{
+	char msg[1024], buf[1300];
+	va_list ap;
+
+	if (k->diag == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(buf, sizeof(buf), "%s:%ld: warning: %s", file, line,
+			 msg);
+	else
+		snprintf(buf, sizeof(buf), "%s: warning: %s", file, msg);
+	diag_push(k->diag, true, buf);
+}
+
+static void
+entry_reset(struct kv_entry *e)
 {
 	size_t i;
 
@@ -544,7 +616,7 @@ entry_reset(struct entry *e)
 }
 
 static void
-entry_add(struct entry *e, const char *text, long line)
+entry_add(struct kv_entry *e, const char *text, long line)
 {
 	e->v = xgrow(e->v, &e->cap, e->n + 1, sizeof(*e->v));
 	e->v[e->n].text = xstrdup(text);
@@ -617,6 +689,20 @@ set_scalar(struct parser *p, const char *val, long line)
 		return 0;
 	case T_ENUM:
 		i = name_index(o->names, val);
+		if (i < 0 && strcmp(o->key, "type") == 0) {
+			/* what people try: "ad", "openldap", "postgresql" */
+			snprintf(expect, sizeof(expect),
+				 "%s, the only types in this version of "
+				 "dirsync (%s)",
+				 join_names(o->names, names, sizeof(names)),
+				 strcmp(o->section, "source") == 0
+					 ? "Active Directory, Samba AD, "
+					   "OpenLDAP and 389-DS all use type "
+					   "= ldap"
+					 : "SQLite and PostgreSQL both use "
+					   "type = sql; the url picks one");
+			return bad_value(p, line, val, expect);
+		}
 		if (i < 0)
 			return bad_value(p, line, val,
 					 join_names(o->names, names,
@@ -869,6 +955,20 @@ cut_comment(char *s)
 	}
 }
 
+/* entry_apply(), remembering a refused value (its key keeps the
+ * default, and the cross-key checks built on it would only mislead). */
+static int
+apply_noting(struct parser *p)
+{
+	const struct opt *o = p->e.o;
+
+	if (entry_apply(p) == 0)
+		return 0;
+	if (o != NULL)
+		p->bad[o - opts] = true;
+	return sink_note(p->sink, p->err);
+}
+
 static int
 parse_line(struct parser *p, char *raw, long line)
 {
@@ -881,6 +981,8 @@ parse_line(struct parser *p, char *raw, long line)
 		return 0;       /* blank lines and comments keep any value open */
 	cut_comment(s);
 	s = trim(s);
+	if (indented && (p->skip_lines || p->skip_section))
+		return 0;
 	if (indented) {
 		if (p->e.o == NULL)
 			return err_at(p->err, DS_E_CONFIG, p->file, line,
@@ -890,11 +992,23 @@ parse_line(struct parser *p, char *raw, long line)
 		entry_add(&p->e, s, line);
 		return 0;
 	}
-	if (entry_apply(p) < 0)
+	p->skip_lines = false;
+	if (apply_noting(p) < 0)
 		return -1;
-	if (*s == '[')
-		return parse_section(p, s, line);
-	return parse_key(p, s, line);
+	if (*s == '[') {
+		p->skip_section = false;
+		if (parse_section(p, s, line) == 0)
+			return 0;
+		p->section = NULL;
+		p->skip_section = true;
+		return -1;
+	}
+	if (p->skip_section)
+		return 0;
+	if (parse_key(p, s, line) == 0)
+		return 0;
+	p->skip_lines = true;
+	return -1;
 }
 
 static int
@@ -919,18 +1033,23 @@ parse_stream(struct parser *p, FILE *fp)
 		if (n > CONF_MAX_LINE) {
 			err_at(p->err, DS_E_CONFIG, p->file, lineno,
 			       "line is longer than %d bytes", CONF_MAX_LINE);
-			goto done;
+			if (sink_note(p->sink, p->err) < 0)
+				goto done;
+			continue;
 		}
 		if (strlen(line) != (size_t)n) {
 			err_at(p->err, DS_E_CONFIG, p->file, lineno,
 			       "line contains a NUL byte");
-			goto done;
+			if (sink_note(p->sink, p->err) < 0)
+				goto done;
+			continue;
 		}
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
 		if (lineno == 1 && has_prefix(s, "\xEF\xBB\xBF"))
 			s += 3;         /* UTF-8 byte order mark */
-		if (parse_line(p, s, lineno) < 0)
+		if (parse_line(p, s, lineno) < 0 &&
+		    sink_note(p->sink, p->err) < 0)
 			goto done;
 	}
 	if (ferror(fp)) {
@@ -939,7 +1058,7 @@ parse_stream(struct parser *p, FILE *fp)
 		p->err->lib_rc = errno;
 		goto done;
 	}
-	if (entry_apply(p) < 0)
+	if (apply_noting(p) < 0)
 		goto done;
 	rc = 0;
 done:
@@ -1054,9 +1173,11 @@ check_secret_mode(const char *file, struct err *err)
 }
 
 static int
-load_secrets(struct conf *c, mode_t conf_mode, struct err *err)
+load_secrets(struct conf *c, mode_t conf_mode, struct sink *k,
+	     struct err *err)
 {
 	const char *env;
+	bool conf_told = false;
 	size_t i;
 
 	/* A config that names a secret must be as private as the secret. */
@@ -1068,21 +1189,28 @@ load_secrets(struct conf *c, mode_t conf_mode, struct err *err)
 		v = *CFIELD(c, &opts[i], char *);
 		if (v == NULL || *v == '\0')
 			continue;
-		if (conf_mode & (S_IRWXG | S_IRWXO)) {
+		if ((conf_mode & (S_IRWXG | S_IRWXO)) && !conf_told) {
 			char why[80];
 
 			snprintf(why, sizeof(why), " and names a secret (%s)",
 				 opts[i].key);
-			return perm_error(err, c->path, conf_mode, why);
+			perm_error(err, c->path, conf_mode, why);
+			if (sink_note(k, err) < 0)
+				return -1;
+			conf_told = true;
 		}
 		if (&opts[i] != opt_find("source", "bind_password_file") &&
-		    check_secret_mode(v, err) < 0)
+		    check_secret_mode(v, err) < 0 && sink_note(k, err) < 0)
 			return -1;
 	}
 	if (c->source.bind_password_file != NULL &&
-	    *c->source.bind_password_file != '\0')
-		return read_secret(c->source.bind_password_file,
-				   &c->source.bind_password, err);
+	    *c->source.bind_password_file != '\0') {
+		if (read_secret(c->source.bind_password_file,
+				&c->source.bind_password, err) < 0 &&
+		    sink_note(k, err) < 0)
+			return -1;
+		return 0;
+	}
 	env = secret_env(CONF_ENV_PASSWORD);
 	if (env != NULL && *env != '\0')
 		c->source.bind_password = xstrdup(env);
@@ -1185,6 +1313,15 @@ check_target(const struct conf *c, const long *seen, struct err *err)
 			      "host: 127.0.0.0/8, [::1], localhost)",
 			      url ? url : "");
 
+	if (c->target.type == TGT_SQL &&
+	    (c->target.schema == NULL ||
+	     strcmp(c->target.schema, "postfixadmin") != 0))
+		return err_at(err, DS_E_CONFIG, f,
+			      key_line(seen, "target", "schema"),
+			      "[target] schema '%s' is not in this version of "
+			      "dirsync; the only schema is postfixadmin",
+			      c->target.schema ? c->target.schema : "");
+
 	/* the schemes src/passwd/passwd.c hashes with (kept apart so the
 	 * config parser links without libcrypt and libargon2) */
 	{
@@ -1244,8 +1381,9 @@ check_notify(const struct conf *c, const long *seen, struct err *err)
 	return 0;
 }
 
+/* [source]: what its type needs. */
 static int
-cross_check(const struct conf *c, const long *seen, struct err *err)
+check_source(const struct conf *c, const long *seen, struct err *err)
 {
 	const char *f = c->path;
 	long tline = key_line(seen, "source", "type");
@@ -1256,57 +1394,265 @@ cross_check(const struct conf *c, const long *seen, struct err *err)
 		return err_at(err, DS_E_CONFIG, f, tline,
 			      "[source] type = ldif needs path (the LDIF file "
 			      "to read)");
-	if (c->source.type == SRC_LDAP) {
-		if (c->source.uri.n == 0)
-			return err_at(err, DS_E_CONFIG, f, tline,
-				      "[source] type = ldap needs uri "
-				      "(ldap://, ldaps:// or ldapi://)");
-		if (c->source.base_dn == NULL || *c->source.base_dn == '\0')
-			return err_at(err, DS_E_CONFIG, f, tline,
-				      "[source] type = ldap needs base_dn");
-		for (i = 0; i < c->source.uri.n; i++)
-			if (c->source.starttls != STARTTLS_NO &&
-			    has_prefix(c->source.uri.v[i], "ldaps://"))
-				return err_at(
-					err, DS_E_CONFIG, f,
-					key_line(seen, "source", "starttls"),
-					"starttls = %s cannot be used with "
-					"%s: ldaps:// is TLS already",
-					starttls_names[c->source.starttls],
-					c->source.uri.v[i]);
-	}
-
-	if (check_target(c, seen, err) != 0)
-		return -1;
-
-	/*
-	 * Without accepted domains every address would be "ours": aliases in
-	 * gmail.com would land in the alias table, and Postfix would divert
-	 * mail users send there.  The list is the mail system's own.
-	 */
-	if (c->mapping.accepted_domains.n == 0)
-		return err_at(err, DS_E_CONFIG, f,
-			      key_line(seen, "mapping", "accepted_domains"),
-			      "[mapping] accepted_domains is required: the mail "
-			      "domains dirsync may write addresses for (e.g. "
-			      "accepted_domains = example.com example.net)");
-
-	if (check_notify(c, seen, err) != 0)
-		return -1;
-
-	if (c->web.listen != NULL && *c->web.listen != '\0') {
-		char host[64];
-		unsigned port;
-		const char *why;
-
-		if (conf_parse_listen(c->web.listen, host, sizeof(host), &port,
-				      &why) != 0)
+	if (c->source.type != SRC_LDAP)
+		return 0;
+	if (c->source.uri.n == 0)
+		return err_at(err, DS_E_CONFIG, f, tline,
+			      "[source] type = ldap needs uri "
+			      "(ldap://, ldaps:// or ldapi://)");
+	if (c->source.base_dn == NULL || *c->source.base_dn == '\0')
+		return err_at(err, DS_E_CONFIG, f, tline,
+			      "[source] type = ldap needs base_dn");
+	for (i = 0; i < c->source.uri.n; i++)
+		if (c->source.starttls != STARTTLS_NO &&
+		    has_prefix(c->source.uri.v[i], "ldaps://"))
 			return err_at(err, DS_E_CONFIG, f,
-				      key_line(seen, "web", "listen"),
-				      "[web] listen '%s': %s", c->web.listen,
-				      why);
+				      key_line(seen, "source", "starttls"),
+				      "starttls = %s cannot be used with "
+				      "%s: ldaps:// is TLS already",
+				      starttls_names[c->source.starttls],
+				      c->source.uri.v[i]);
+	return 0;
+}
+
+static int
+check_web(const struct conf *c, const long *seen, struct err *err)
+{
+	char host[64];
+	unsigned port;
+	const char *why;
+
+	if (c->web.listen == NULL || *c->web.listen == '\0')
+		return 0;
+	if (conf_parse_listen(c->web.listen, host, sizeof(host), &port,
+			      &why) != 0)
+		return err_at(err, DS_E_CONFIG, c->path,
+			      key_line(seen, "web", "listen"),
+			      "[web] listen '%s': %s", c->web.listen, why);
+	return 0;
+}
+
+/*
+ * Without accepted domains every address would be "ours": aliases in
+ * gmail.com would land in the alias table, and Postfix would divert mail
+ * users send there.  The list is the mail system's own.
+ */
+static int
+check_domains(const struct conf *c, const long *seen, struct err *err)
+{
+	if (c->mapping.accepted_domains.n > 0)
+		return 0;
+	return err_at(err, DS_E_CONFIG, c->path,
+		      key_line(seen, "mapping", "accepted_domains"),
+		      "[mapping] accepted_domains is required: the mail "
+		      "domains dirsync may write addresses for (e.g. "
+		      "accepted_domains = example.com example.net)");
+}
+
+/*
+ * Every cross-key check; with a collecting sink, all of them, except
+ * those resting on a `type` whose value was refused (the default in its
+ * place would only add errors about keys that type does not need).
+ */
+static int
+cross_check(const struct conf *c, const struct parser *p, struct sink *k,
+	    struct err *err)
+{
+	static const struct {
+		int (*fn)(const struct conf *, const long *, struct err *);
+		const char *section;    /* skipped if its type is bad */
+	} checks[] = {
+		{check_source, "source"}, {check_target, "target"},
+		{check_domains, NULL}, {check_notify, NULL},
+		{check_web, NULL},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		const struct opt *t = checks[i].section != NULL
+			? opt_find(checks[i].section, "type") : NULL;
+
+		if (t != NULL && p->bad[t - opts])
+			continue;
+		if (checks[i].fn(c, p->seen, err) != 0 &&
+		    sink_note(k, err) < 0)
+			return -1;
 	}
 	return 0;
+}
+
+/* ---- what only `dirsync check` reads (conf_load_all) ---------------- */
+
+/* Who we are, for "cannot be read by user X". */
+static void
+whoami(char *buf, size_t len)
+{
+	uid_t uid = geteuid();
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(buf, len, "%s (uid %ld)", pw->pw_name, (long)uid);
+	else
+		snprintf(buf, len, "uid %ld", (long)uid);
+}
+
+/*
+ * Can this user open `file` for reading, and is it a regular file?  What
+ * the run would find out at connect time, said now with the key's line.
+ * O_NONBLOCK: a FIFO must not hang the open.
+ */
+static int
+check_readable(const struct conf *c, const long *seen, const char *section,
+	       const char *key, const char *file, struct err *err)
+{
+	long line = key_line(seen, section, key);
+	struct stat st;
+	char who[96];
+	int fd;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+
+		whoami(who, sizeof(who));
+		err_at(err, DS_E_CONFIG, c->path, line,
+		       "[%s] %s %s%s cannot be read by user %s: %s", section,
+		       key, file, line == 0 ? " (the default)" : "", who,
+		       strerror(e));
+		err->lib_rc = e;
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_at(err, DS_E_CONFIG, c->path, line,
+			      "[%s] %s %s is not a regular file", section,
+			      key, file);
+	}
+	close(fd);
+	return 0;
+}
+
+static bool
+source_uses_tls(const struct conf *c)
+{
+	size_t i;
+
+	if (c->source.starttls != STARTTLS_NO)
+		return true;
+	for (i = 0; i < c->source.uri.n; i++)
+		if (has_prefix(c->source.uri.v[i], "ldaps://"))
+			return true;
+	return false;
+}
+
+/* A simple bind whose password would cross the network in clear text. */
+static void
+warn_plain_bind(const struct conf *c, const long *seen, struct sink *k)
+{
+	long line = key_line(seen, "source", "uri");
+	size_t i;
+
+	if (c->source.type == SRC_LDAP && !c->source.tls_verify &&
+	    source_uses_tls(c))
+		sink_warn(k, c->path, key_line(seen, "source", "tls_verify"),
+			  "tls_verify = no: the server's certificate is not "
+			  "checked, so anyone on the path can pose as the "
+			  "directory%s",
+			  c->source.bind_dn != NULL && *c->source.bind_dn
+				  ? " and read the bind password"
+				  : "");
+	if (c->source.type != SRC_LDAP || c->source.bind_dn == NULL ||
+	    *c->source.bind_dn == '\0')
+		return;
+	for (i = 0; i < c->source.uri.n; i++) {
+		const char *u = c->source.uri.v[i];
+
+		if (!has_prefix(u, "ldap://") || conf_url_loopback(u))
+			continue;
+		if (c->source.starttls == STARTTLS_NO)
+			sink_warn(k, c->path, line,
+				  "%s without StartTLS: the simple bind as %s "
+				  "sends its password in clear text; use "
+				  "ldaps:// or starttls = demand",
+				  u, c->source.bind_dn);
+		else if (c->source.starttls == STARTTLS_YES)
+			sink_warn(k, c->path,
+				  key_line(seen, "source", "starttls"),
+				  "starttls = yes goes on without encryption "
+				  "when %s refuses StartTLS, and the simple "
+				  "bind as %s then sends its password in clear "
+				  "text; starttls = demand refuses instead",
+				  u, c->source.bind_dn);
+	}
+}
+
+/* An LDAP filter (RFC 4515) that parses; the run would refuse it. */
+static void
+check_filter(const struct conf *c, const long *seen, const char *section,
+	     const char *key, const char *text, struct sink *k,
+	     struct err *err)
+{
+	struct filter *f;
+	struct err fe;
+
+	if (text == NULL || *text == '\0')
+		return;
+	err_clear(&fe);
+	f = filter_parse(text, &fe);
+	if (f != NULL) {
+		filter_free(f);
+		return;
+	}
+	err_at(err, DS_E_CONFIG, c->path, key_line(seen, section, key),
+	       "bad %s in [%s]: %s", key, section, fe.msg);
+	sink_note(k, err);
+}
+
+/*
+ * The files the config names, opened as this user: CA files (only when
+ * they are used), secret files other than the bind password (read by
+ * load_secrets), the LDIF export.  Plus the warnings.
+ */
+static void
+check_files(const struct conf *c, const long *seen, struct sink *k,
+	    struct err *err)
+{
+	size_t i;
+
+	/* libldap loads it even with tls_verify = no: a missing file fails
+	 * the TLS context either way */
+	if (c->source.type == SRC_LDAP && source_uses_tls(c) &&
+	    c->source.tls_ca_file != NULL &&
+	    *c->source.tls_ca_file != '\0' &&
+	    check_readable(c, seen, "source", "tls_ca_file",
+			   c->source.tls_ca_file, err) < 0)
+		sink_note(k, err);
+	if (c->source.type == SRC_LDIF && c->source.path != NULL &&
+	    *c->source.path != '\0' &&
+	    check_readable(c, seen, "source", "path", c->source.path,
+			   err) < 0)
+		sink_note(k, err);
+	if (c->target.type == TGT_SCIM && c->target.ca_file != NULL &&
+	    *c->target.ca_file != '\0' &&
+	    check_readable(c, seen, "target", "ca_file", c->target.ca_file,
+			   err) < 0)
+		sink_note(k, err);
+	for (i = 0; i < NOPTS; i++) {
+		const char *v;
+
+		if (!(opts[i].flags & F_SECRET_FILE) ||
+		    &opts[i] == opt_find("source", "bind_password_file"))
+			continue;
+		v = *CFIELD(c, &opts[i], char *);
+		if (v != NULL && *v != '\0' &&
+		    check_readable(c, seen, opts[i].section, opts[i].key, v,
+				   err) < 0)
+			sink_note(k, err);
+	}
+	check_filter(c, seen, "source", "filter", c->source.filter, k, err);
+	check_filter(c, seen, "mapping", "group_filter",
+		     c->mapping.group_filter, k, err);
+	warn_plain_bind(c, seen, k);
 }
 
 /* ---- public ----------------------------------------------------------- */
@@ -1384,7 +1730,7 @@ conf_defaults(struct conf *c)
 		xstrdup("(|(objectClass=group)(objectClass=groupOfNames)"
 			"(objectClass=groupOfUniqueNames))");
 	c->target.type = TGT_SQL;
-	c->target.url = xstrdup("sqlite:///var/lib/dirsync/mail.db");
+	c->target.url = xstrdup("sqlite:///var/lib/mail/mail.db");
 	c->target.schema = xstrdup("postfixadmin");
 	c->target.password_scheme = xstrdup("SHA512-CRYPT");
 	c->target.statement_timeout = 300;
@@ -1410,13 +1756,14 @@ conf_defaults(struct conf *c)
 	c->state.keep_runs = 1000;
 }
 
-int
-conf_load(struct conf *c, const char *path, struct err *err)
+static int
+conf_load_sink(struct conf *c, const char *path, struct sink *k,
+	       struct err *err)
 {
 	struct parser p;
 	struct stat st;
 	FILE *fp = NULL;
-	int fd, rc = -1;
+	int fd;
 
 	err_clear(err);         /* a fresh operation: no stale where/object */
 	conf_defaults(c);
@@ -1425,36 +1772,77 @@ conf_load(struct conf *c, const char *path, struct err *err)
 	p.file = c->path;
 	p.c = c;
 	p.err = err;
+	p.sink = k;
 
 	/* O_NONBLOCK: a FIFO must not hang the open; refused just below */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		err_at(err, DS_E_CONFIG, path, 0, "%s", strerror(errno));
 		err->lib_rc = errno;
-		goto done;
+		goto fatal;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		err_at(err, DS_E_CONFIG, path, 0, "not a regular file");
 		close(fd);
-		goto done;
+		goto fatal;
 	}
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	if ((fp = fdopen(fd, "r")) == NULL) {
 		err_at(err, DS_E_CONFIG, path, 0, "%s", strerror(errno));
 		close(fd);
-		goto done;
+		goto fatal;
 	}
 	if (parse_stream(&p, fp) < 0)
-		goto done;
-	if (load_secrets(c, st.st_mode, err) < 0)
-		goto done;
-	if (cross_check(c, p.seen, err) < 0)
-		goto done;
-	rc = 0;
-done:
+		goto fatal;
+	fclose(fp);
+	if (load_secrets(c, st.st_mode, k, err) < 0)
+		return -1;
+	if (cross_check(c, &p, k, err) < 0)
+		return -1;
+	if (k->diag != NULL)
+		check_files(c, p.seen, k, err);
+	return k->have_first ? -1 : 0;
+fatal:
 	if (fp != NULL)
 		fclose(fp);
+	sink_note(k, err);      /* nothing more can be read */
+	return -1;
+}
+
+int
+conf_load(struct conf *c, const char *path, struct err *err)
+{
+	struct sink k;
+
+	memset(&k, 0, sizeof(k));
+	return conf_load_sink(c, path, &k, err);
+}
+
+int
+conf_load_all(struct conf *c, const char *path, struct conf_diag *d,
+	      struct err *err)
+{
+	struct sink k;
+	int rc;
+
+	memset(&k, 0, sizeof(k));
+	memset(d, 0, sizeof(*d));
+	k.diag = d;
+	rc = conf_load_sink(c, path, &k, err);
+	if (k.have_first)
+		*err = k.first;
 	return rc;
+}
+
+void
+conf_diag_free(struct conf_diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		free(d->v[i].text);
+	free(d->v);
+	memset(d, 0, sizeof(*d));
 }
 
 static void

@@ -138,6 +138,31 @@ void conf_defaults(struct conf *c);
  * Returns 0, or -1 with err (DS_E_CONFIG, file and line set).
  */
 int conf_load(struct conf *c, const char *path, struct err *err);
+/* What conf_load_all() found: errors and warnings, each one line. */
+struct conf_note {
+	bool warning;
+	char *text;             /* "file:line: message" (malloc'd) */
+};
+struct conf_diag {
+	size_t n, nerr;         /* notes; of which errors */
+	struct conf_note *v;
+};
+
+/*
+ * For `dirsync check`: like conf_load(), but goes on after an error and
+ * notes every one in *d (file order for the file's own lines, then the
+ * secrets, the cross-key checks and the files).  A bad line leaves its
+ * key at the default, a bad section's keys are skipped, and c holds
+ * everything that did parse.  Then it opens, as this user, the files the
+ * config names (the CA file when TLS is used, secret files, the LDIF
+ * export) and warns where a simple bind would send its password in clear
+ * text.  Returns 0 when no error was found (warnings are not errors), else
+ * -1 with err = the first error.  conf_free(c) and conf_diag_free(d) in
+ * both cases.
+ */
+int conf_load_all(struct conf *c, const char *path, struct conf_diag *d,
+		  struct err *err);
+void conf_diag_free(struct conf_diag *d);
 /* The effective settings as INI, secrets masked. */
 void conf_dump(const struct conf *c, FILE *fp);
 void conf_free(struct conf *c);

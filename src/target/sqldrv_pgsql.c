@@ -25,6 +25,8 @@
 #include "target/sqldrv.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,6 +34,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -233,6 +237,52 @@ pg_quoted(char *dst, size_t len, const char *msg)
 }
 
 /*
+ * "No password supplied": which password file libpq read, the line it
+ * looked for and why it found none.  libpq's rules (PostgreSQL docs
+ * 34.16, The Password File): PGPASSFILE, else ~/.pgpass ($HOME, else the
+ * passwd entry); lines hostname:port:database:username:password, where a
+ * Unix-socket connection matches "localhost"; a file group or others can
+ * read is ignored (with a warning on stderr).
+ */
+static int
+pg_no_password(struct sqldrv *db, struct err *err)
+{
+	const char *user = PQuser(db->conn), *host = PQhost(db->conn);
+	const char *file = getenv("PGPASSFILE"), *from = "PGPASSFILE";
+	char path[PATH_MAX], why[96];
+	struct passwd *pw;
+	struct stat st;
+
+	if (file == NULL || *file == '\0') {
+		const char *home = getenv("HOME");
+
+		if ((home == NULL || *home == '\0') &&
+		    (pw = getpwuid(geteuid())) != NULL)
+			home = pw->pw_dir;
+		snprintf(path, sizeof(path), "%s/.pgpass", home ? home : "~");
+		file = path;
+		from = "PGPASSFILE is not set";
+	}
+	if (host == NULL || *host == '\0' || host[0] == '/')
+		host = "localhost"; /* a Unix socket */
+	if (stat(file, &st) != 0)
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		snprintf(why, sizeof(why), "not a regular file");
+	else if (st.st_mode & (S_IRWXG | S_IRWXO))
+		snprintf(why, sizeof(why), "ignored by libpq: group or others "
+			 "may read it (chmod 600)");
+	else
+		snprintf(why, sizeof(why), "no line matches");
+	return err_set(err, DS_E_AUTH,
+		       "the server wants a password for user %s and none was "
+		       "found: set PGPASSWORD, or add the line "
+		       "%s:%s:%s:%s:PASSWORD to %s (%s; mode 0600): %s",
+		       user ? user : "?", host, PQport(db->conn),
+		       PQdb(db->conn), user ? user : "?", file, from, why);
+}
+
+/*
  * A failed connection: libpq gives no SQLSTATE before the session
  * exists, so the server's (English) wording is matched to pick the code
  * and a hint; the server's own line always follows.
@@ -249,10 +299,7 @@ pg_connect_error(struct sqldrv *db, struct err *err)
 	err_where(err, "connect");
 	err_object(err, db->server);
 	if (PQconnectionNeedsPassword(db->conn))
-		return err_set(err, DS_E_AUTH,
-			       "the server wants a password for user %s and "
-			       "none was found: set PGPASSWORD, or PGPASSFILE "
-			       "or ~/.pgpass (mode 0600)", user ? user : "?");
+		return pg_no_password(db, err);
 	if (strstr(m, "database \"") && strstr(m, "does not exist")) {
 		pg_quoted(what, sizeof(what), strstr(m, "database \""));
 		return err_set(err, DS_E_TARGET,

@@ -28,7 +28,7 @@ lock_nap_ms(long ms)
  * after taking the lock, so an empty file is retried for a moment.
  */
 static pid_t
-lock_read_pid(int fd, bool *is_daemon)
+lock_read_pid(int fd, bool *is_daemon, bool *paused)
 {
 	char buf[LOCK_CONTENT_MAX];
 	char *end;
@@ -37,6 +37,7 @@ lock_read_pid(int fd, bool *is_daemon)
 	int tries;
 
 	*is_daemon = false;
+	*paused = false;
 	for (tries = 0; tries < 50; tries++) {
 		n = pread(fd, buf, sizeof(buf) - 1, 0);
 		if (n < 0)
@@ -55,6 +56,8 @@ lock_read_pid(int fd, bool *is_daemon)
 	while (*end == ' ')
 		end++;
 	*is_daemon = strncmp(end, "daemon", 6) == 0;
+	*paused = *is_daemon && strncmp(end, LOCK_ROLE_PAUSED,
+					 strlen(LOCK_ROLE_PAUSED)) == 0;
 	return (pid_t)pid;
 }
 
@@ -79,7 +82,7 @@ int
 lock_acquire(const char *state_path, int *fd_out, struct err *err)
 {
 	char *path = xasprintf("%s.lock", state_path);
-	bool is_daemon;
+	bool is_daemon, paused;
 	pid_t pid;
 	int fd, tries, rc = -1;
 
@@ -110,8 +113,16 @@ lock_acquire(const char *state_path, int *fd_out, struct err *err)
 		lock_nap_ms(20);
 	}
 	if (tries == 5) {
-		pid = lock_read_pid(fd, &is_daemon);
-		if (pid > 0 && is_daemon)
+		pid = lock_read_pid(fd, &is_daemon, &paused);
+		if (pid > 0 && paused)
+			err_set(err, DS_E_LOCKED,
+				"state database %s is in use by the dirsync "
+				"daemon (pid %ld), which stopped binding "
+				"after invalid credentials; fix the password, "
+				"then reload it (systemctl reload dirsync or "
+				"kill -HUP %ld)",
+				state_path, (long)pid, (long)pid);
+		else if (pid > 0 && is_daemon)
 			err_set(err, DS_E_LOCKED,
 				"state database %s is in use by the dirsync "
 				"daemon (pid %ld); `dirsync sync --now` asks "
@@ -149,6 +160,12 @@ lock_mark_daemon(int fd, struct err *err)
 	return lock_write_pid(fd, "daemon", err);
 }
 
+int
+lock_mark_daemon_paused(int fd, bool paused, struct err *err)
+{
+	return lock_write_pid(fd, paused ? LOCK_ROLE_PAUSED : "daemon", err);
+}
+
 void
 lock_release(int fd)
 {
@@ -164,11 +181,20 @@ lock_release(int fd)
 pid_t
 lock_holder_role(const char *state_path, bool *is_daemon)
 {
+	bool paused;
+
+	return lock_holder_info(state_path, is_daemon, &paused);
+}
+
+pid_t
+lock_holder_info(const char *state_path, bool *is_daemon, bool *paused)
+{
 	char *path = xasprintf("%s.lock", state_path);
 	pid_t pid = 0;
 	int fd;
 
 	*is_daemon = false;
+	*paused = false;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1)
 		goto done;
@@ -179,7 +205,7 @@ lock_holder_role(const char *state_path, bool *is_daemon)
 	}
 	if (errno != EWOULDBLOCK)
 		goto done;
-	pid = lock_read_pid(fd, is_daemon);
+	pid = lock_read_pid(fd, is_daemon, paused);
 done:
 	if (fd != -1)
 		close(fd);

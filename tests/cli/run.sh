@@ -1032,6 +1032,7 @@ on_failure = reject"
 
 . "$here/status.sh"
 . "$here/approve.sh"
+. "$here/harden.sh"
 
 echo "cli: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]

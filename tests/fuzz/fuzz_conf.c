@@ -4,7 +4,9 @@
  * The input is the whole dirsync.conf.  A load either succeeds or fails
  * with a message (and for a parse error, file:line); a loaded config
  * dumps (what `dirsync check` prints) without crashing, and the dump
- * never holds a bind password.
+ * never holds a bind password.  conf_load_all (`dirsync check`) goes on
+ * after errors: when conf_load fails, it fails too with the same first
+ * error; it fails exactly when it noted an error.
  */
 #include "fuzz_common.h"
 
@@ -18,8 +20,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = 0;
 	FILE *fp;
 
+	struct conf_diag d;
+	struct err all;
+	int rc, rc_all;
+
 	memset(&err, 0, sizeof(err));
-	if (conf_load(&c, path, &err) != 0) {
+	memset(&all, 0, sizeof(all));
+	rc_all = conf_load_all(&c, path, &d, &all);
+	if ((rc_all != 0) != (d.nerr > 0))
+		abort();
+	conf_diag_free(&d);
+	conf_free(&c);
+	rc = conf_load(&c, path, &err);
+	/* conf_load_all may fail where conf_load does not: it also opens
+	 * the files the config names (check_files), after everything else */
+	if (rc != 0 && (rc_all == 0 || strcmp(err.msg, all.msg) != 0 ||
+			err.line != all.line))
+		abort();
+	if (rc != 0) {
 		if (err.msg[0] == '\0' || err.code == DS_OK)
 			abort();
 		conf_free(&c);

@@ -116,16 +116,23 @@ zcat /usr/share/man/man8/dirsync.8.gz | grep -q '^\.TH DIRSYNC 8' ||
 say "dirsync check (the shipped /etc/dirsync/dirsync.conf)"
 runuser -u dirsync -- dirsync check >"$tmp/out" 2>&1
 rc=$?
-# the template names a bind password file the admin has yet to write
+# the template names a bind password file and a CA file the admin has
+# yet to write: check names both at once (issue 14)
 [ $rc = 2 ] || fail "check on the bare template: exit $rc, want 2"
 grep -q '/etc/dirsync/bind.secret' "$tmp/out" ||
 	fail "check does not name the missing /etc/dirsync/bind.secret"
+grep -q 'tls_ca_file /etc/dirsync/example-ca.pem cannot be read by user dirsync' "$tmp/out" ||
+	fail "check does not name the missing CA file: $(cat "$tmp/out")"
+grep -q '2 errors' "$tmp/out" || fail "check did not count 2 errors"
 printf 'not-a-real-password\n' >/etc/dirsync/bind.secret
 chown dirsync:dirsync /etc/dirsync/bind.secret
 chmod 600 /etc/dirsync/bind.secret
+# check opens the CA file, it does not parse it
+printf 'the enterprise CA would be here\n' >/etc/dirsync/example-ca.pem
+chmod 644 /etc/dirsync/example-ca.pem
 runuser -u dirsync -- dirsync check >"$tmp/out" 2>&1 ||
-	fail "check with the secret written: exit $?"
-rm -f /etc/dirsync/bind.secret
+	fail "check with the secret and the CA file written: exit $? $(cat "$tmp/out")"
+rm -f /etc/dirsync/bind.secret /etc/dirsync/example-ca.pem
 grep -q 'configuration OK' "$tmp/out" || fail "check did not say OK"
 grep -q 'not-a-real-password' "$tmp/out" && fail "check printed the secret"
 

@@ -109,6 +109,21 @@ expect "$out" '^ok ddl again' "the password from the environment (PGPASSWORD)"
 out=$(PGPASSFILE=$T/empty probe "$PG_URL" ddl)
 expect "$out" '^err auth final: .*none was found: set PGPASSWORD' \
     "no password at all"
+# it names the .pgpass line it looked for, the file, and why none matched
+expect "$out" "add the line 127.0.0.1:$PG_PORT:mail:dirsync:PASSWORD to $T/empty (PGPASSFILE; mode 0600): no line matches" \
+    "no password: the .pgpass entry and file"
+mkdir -p "$T/home"
+out=$(unset PGPASSFILE; HOME=$T/home probe "$PG_URL" ddl)
+expect "$out" "to $T/home/.pgpass (PGPASSFILE is not set; mode 0600): No such file or directory" \
+    "no password: ~/.pgpass missing"
+printf '127.0.0.1:%s:mail:dirsync:%s\n' "$PG_PORT" "$PG_DIRSYNC_PW" >"$T/home/.pgpass"
+chmod 644 "$T/home/.pgpass"
+out=$(unset PGPASSFILE; HOME=$T/home probe "$PG_URL" ddl 2>/dev/null)
+expect "$out" "to $T/home/.pgpass (PGPASSFILE is not set; mode 0600): ignored by libpq: group or others may read it" \
+    "no password: ~/.pgpass readable by others"
+chmod 600 "$T/home/.pgpass"
+out=$(unset PGPASSFILE; HOME=$T/home probe "$PG_URL" ddl)
+expect "$out" '^ok ddl' "the password from ~/.pgpass"
 
 port2=$(free_port)
 out=$(probe "postgresql://dirsync@127.0.0.1:$port2/mail?connect_timeout=2" ddl)

@@ -115,7 +115,7 @@ test_defaults(void **state)
 	assert_int_equal(c.mapping.alias_attributes.n, 1);
 	assert_string_equal(c.mapping.alias_attributes.v[0], "proxyAddresses");
 	assert_int_equal(c.target.type, TGT_SQL);
-	assert_string_equal(c.target.url, "sqlite:///var/lib/dirsync/mail.db");
+	assert_string_equal(c.target.url, "sqlite:///var/lib/mail/mail.db");
 	assert_false(c.target.adopt);
 	assert_int_equal(c.passwords.min_length, 8);
 	assert_int_equal(c.passwords.min_classes, 3);
@@ -943,6 +943,60 @@ test_web_listen(void **state)
 	conf_free(&c);
 }
 
+/* conf_load_all: every error at its line, skipping what follows a bad
+ * section or key; the first one is conf_load()'s; good keys still load. */
+static void
+test_load_all(void **state)
+{
+	static const char text[] =
+		"[source]\n"                          /* 1 */
+		"type = ldif\n"                       /* 2 */
+		"path = /etc/hostname\n"              /* 3 */
+		"page_size = lots\n"                  /* 4: bad number */
+		"[sauce]\n"                           /* 5: bad section */
+		"foo = bar\n"                         /* 6: skipped */
+		"\tmore\n"                            /* 7: skipped */
+		"[scope]\n"                           /* 8 */
+		"bogus = 1\n"                         /* 9: unknown key */
+		"\tcontinued\n"                       /* 10: skipped */
+		"enabled_only = maybe\n"              /* 11: bad bool */
+		"visible_only = yes\n"                /* 12: good */
+		"[mapping]\n"                         /* 13 */
+		"accepted_domains = example.com\n"    /* 14 */
+		"[target]\n"                          /* 15 */
+		"type = postgresql\n"                 /* 16: not a type */
+		"url = sqlite:///tmp/x.db\n";         /* 17 */
+	static const long lines[] = {4, 5, 9, 11, 16};
+	char *path = write_file(text, 0600);
+	struct conf_diag d;
+	struct conf c;
+	struct err e, first;
+	char want[64];
+	size_t i;
+
+	(void)state;
+	err_clear(&first);
+	assert_int_equal(conf_load(&c, path, &first), -1);
+	conf_free(&c);
+	err_clear(&e);
+	assert_int_equal(conf_load_all(&c, path, &d, &e), -1);
+	assert_int_equal(d.nerr, 5);
+	assert_int_equal(d.n, 5);
+	for (i = 0; i < 5; i++) {
+		snprintf(want, sizeof(want), "%s:%ld: ", path, lines[i]);
+		assert_non_null(strstr(d.v[i].text, want));
+		assert_false(d.v[i].warning);
+	}
+	assert_non_null(strstr(d.v[4].text, "the only types in this version"));
+	assert_int_equal(e.line, first.line);
+	assert_string_equal(e.msg, first.msg);
+	assert_true(c.scope.visible_only);     /* after the errors: loaded */
+	assert_true(c.scope.enabled_only);     /* the bad value: default */
+	conf_diag_free(&d);
+	conf_free(&c);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -966,6 +1020,7 @@ main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_web_listen),
+		cmocka_unit_test(test_load_all),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

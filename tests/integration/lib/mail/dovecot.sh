@@ -22,7 +22,7 @@ dovecot_ports() {
 }
 
 _dv_example() {
-	sed -e "s#/var/lib/dirsync/mail.db#${MAIL_DB:-/nonexistent}#" \
+	sed -e "s#/var/lib/mail/mail.db#${MAIL_DB:-/nonexistent}#" \
 	    -e "s#host=localhost port=5432#host=127.0.0.1 port=${PG_PORT:-5432}#" \
 	    -e "s#password=CHANGE-ME#password=${PG_READER_PW:-x}#" \
 	    -e "s#/var/vmail/#$T/vmail/#g" \

@@ -24,7 +24,7 @@ sink_start() {
 
 # _pf_example FILE: an example file with this instance's paths.
 _pf_example() {
-	sed -e "s#/var/lib/dirsync/mail.db#${MAIL_DB:-/nonexistent}#" \
+	sed -e "s#/var/lib/mail/mail.db#${MAIL_DB:-/nonexistent}#" \
 	    -e "s#^hosts = inet:localhost:5432#hosts = inet:127.0.0.1:${PG_PORT:-5432}#" \
 	    -e "s#^password = CHANGE-ME#password = ${PG_READER_PW:-x}#" \
 	    -e "s#/etc/postfix/#$PF_DIR/#g" \
