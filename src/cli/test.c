@@ -46,6 +46,7 @@ print_rules(const struct rules_result *rules)
 		"left out: not in member_of", "left out: exclude pattern",
 		"left out: no mail address", "left out: domain not accepted",
 		"left out: not a list (group_filter)",
+		"left out: expired (enabled_only)",
 	};
 	size_t i, kinds[MK_NKINDS] = {0}, shown = 0;
 

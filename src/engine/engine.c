@@ -227,6 +227,7 @@ stage_plan(struct run *x)
 	in.managed = &x->r->managed;
 	in.frozen_anchors = &r->rules.frozen_anchors;
 	in.frozen_addresses = &r->rules.frozen_addresses;
+	in.left_out = &r->rules.left_out;
 	in.adopt = x->c->target.adopt || x->o->readopt;
 	in.deprovision = x->c->safety.deprovision;
 	in.delete_after = x->c->safety.delete_after;

@@ -81,6 +81,7 @@ mset_add(struct mset *s, const struct mobj *o)
 	n->name = dup_or_null(&s->arena, o->name);
 	n->gotos = dup_or_null(&s->arena, o->gotos);
 	n->dn = dup_or_null(&s->arena, o->dn);
+	n->account = dup_or_null(&s->arena, o->account);
 	n->stored = dup_or_null(&s->arena, o->stored);
 	s->v[s->n++] = n;
 	return n;

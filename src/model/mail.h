@@ -28,6 +28,7 @@ struct mobj {
 	const char *name;     /* mailbox or list display name, may be NULL */
 	const char *gotos;    /* alias-table kinds: comma-joined, sorted */
 	const char *dn;       /* source DN (desired set only), for messages */
+	const char *account;  /* sAMAccountName, else uid (desired set only) */
 	/*
 	 * Current set only: the row's key as the target stores it, when it
 	 * differs from `address` in letter case (a row another tool wrote as

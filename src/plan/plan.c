@@ -48,6 +48,7 @@ push(struct plan *p, enum op op, const struct mobj *want)
 		ch->name = want->name;
 		ch->gotos = want->gotos;
 		ch->dn = want->dn;
+		ch->account = want->account;
 		ch->row = want->stored;
 	}
 	return ch;
@@ -211,6 +212,9 @@ clash(struct plan *p, const struct mobj *want, const char *other,
 	c->anchor = want->anchor;
 	c->other = other;
 	c->reason = reason;
+	c->dn = want->dn;
+	c->account = want->account;
+	c->other_dn = c->other_account = NULL;   /* plan_name() fills them */
 }
 
 /*
@@ -517,6 +521,22 @@ plan_wanted(struct plan *p, const struct plan_input *in,
 
 }
 
+/* anchor -> its desired object that is not an alias row of its own. */
+static void
+build_owners(struct strmap *owners, const struct plan_input *in)
+{
+	size_t j;
+
+	for (j = 0; j < in->desired->n; j++) {
+		const struct mobj *w = in->desired->v[j];
+
+		if (w->anchor != NULL && w->kind != MK_ALIAS)
+			strmap_put(owners, w->anchor, (void *)w);
+	}
+	if (owners->cap == 0)
+		strmap_put(owners, "", NULL);
+}
+
 /* Managed objects no longer wanted: deprovision. */
 static void
 plan_deprovision(struct plan *p, const struct plan_input *in,
@@ -555,20 +575,8 @@ plan_deprovision(struct plan *p, const struct plan_input *in,
 		gone.name = cur->name;
 		gone.gotos = cur->gotos;
 		gone.stored = cur->stored;
-		if (m->kind == MK_ALIAS && owners.cap == 0) {
-			/* built once, only when an alias is going away */
-			size_t j;
-
-			for (j = 0; j < in->desired->n; j++) {
-				const struct mobj *w = in->desired->v[j];
-
-				if (w->anchor != NULL && w->kind != MK_ALIAS)
-					strmap_put(&owners, w->anchor,
-						   (void *)w);
-			}
-			if (owners.cap == 0)
-				strmap_put(&owners, "", NULL);
-		}
+		if (m->kind == MK_ALIAS && owners.cap == 0)
+			build_owners(&owners, in); /* once, when needed */
 		owner_wanted = m->anchor != NULL &&
 			       strmap_get(&owners, m->anchor) != NULL;
 		if (m->kind == MK_ALIAS && owner_wanted) {
@@ -587,6 +595,74 @@ plan_deprovision(struct plan *p, const struct plan_input *in,
 		}
 	}
 
+	strmap_free(&owners);
+}
+
+/*
+ * The directory object of an anchor, as the rules saw it: left out (with
+ * why) or in scope (its desired object).  false when it was not read.
+ */
+static bool
+who(const struct plan_input *in, struct strmap *owners, const char *anchor,
+    const char **dn, const char **account, enum leave_reason *why)
+{
+	const struct left_out *l;
+	const struct mobj *w;
+
+	if (anchor == NULL)
+		return false;
+	if (in->left_out != NULL &&
+	    (l = strmap_get(in->left_out, anchor)) != NULL) {
+		*dn = l->dn;
+		*account = l->account;
+		*why = l->why;
+		return true;
+	}
+	if (owners->cap == 0)
+		build_owners(owners, in);
+	if ((w = strmap_get(owners, anchor)) == NULL)
+		return false;
+	*dn = w->dn;
+	*account = w->account;
+	*why = LR_ADDRESS_GONE;
+	return true;
+}
+
+/*
+ * Names every change and clash whose object the rules saw (DN, account),
+ * and says why each deprovisioning is planned (change.left).
+ */
+static void
+plan_name(struct plan *p, const struct plan_input *in)
+{
+	struct strmap owners = STRMAP_INIT;
+	enum leave_reason why;
+	const char *dn, *account;
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		struct change *ch = &p->v[i];
+		bool gone = ch->why == WHY_GONE || ch->why == WHY_EXPIRED;
+
+		if (ch->dn != NULL && !gone)
+			continue;
+		dn = account = NULL;
+		if (!who(in, &owners, ch->anchor, &dn, &account, &why))
+			why = LR_NOT_READ;
+		if (ch->dn == NULL) {
+			ch->dn = dn;
+			ch->account = account;
+		}
+		if (gone)
+			ch->left = why;
+	}
+	for (i = 0; i < p->nclashes; i++) {
+		struct plan_clash *c = &p->clashes[i];
+
+		if (c->other != NULL)
+			who(in, &owners, c->other, &c->other_dn,
+			    &c->other_account, &why);
+	}
 	strmap_free(&owners);
 }
 
@@ -622,6 +698,7 @@ plan_build(struct plan *p, const struct plan_input *in)
 	find_renames(p, &rn, in);
 	plan_wanted(p, in, &rn, &blocked);
 	plan_deprovision(p, in, &rn, &blocked);
+	plan_name(p, in);
 	plan_finish(p);
 	strmap_free(&rn.by_anchor);
 	strmap_free(&rn.from);

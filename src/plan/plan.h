@@ -14,6 +14,7 @@
 #include "conf/conf.h"
 #include "model/mail.h"
 #include "model/managed.h"
+#include "model/scope.h"
 #include "util/arena.h"
 #include "util/idxmap.h"
 #include "util/strmap.h"
@@ -61,6 +62,7 @@ struct change {
 	const char *gotos, *old_gotos;
 	unsigned fields;          /* CH_* for updates */
 	const char *dn;           /* source DN when known */
+	const char *account;      /* sAMAccountName/uid when known */
 	/*
 	 * The target row's key as stored when it differs from address (or
 	 * old_address, for a rename) in letter case; NULL otherwise.  The
@@ -68,6 +70,12 @@ struct change {
 	 */
 	const char *row;
 	enum why why;             /* disables and deletes */
+	/*
+	 * WHY_GONE and WHY_EXPIRED: why the object is out of scope now
+	 * (from plan_input.left_out; LR_NOT_READ when it was not read,
+	 * LR_ADDRESS_GONE when it stays but without this address).
+	 */
+	enum leave_reason left;
 };
 
 struct plan_input {
@@ -77,6 +85,8 @@ struct plan_input {
 	/* objects and addresses the planner must leave alone (conflicts) */
 	const struct strmap *frozen_anchors;
 	const struct strmap *frozen_addresses;
+	/* anchor -> struct left_out (rules_result.left_out); may be NULL */
+	const struct strmap *left_out;
 	bool adopt;
 	enum deprovision deprovision;
 	long delete_after;        /* seconds */
@@ -93,6 +103,9 @@ struct plan_clash {
 	const char *anchor;
 	const char *other;
 	const char *reason;
+	/* the DN and account of anchor and of other, when known */
+	const char *dn, *account;
+	const char *other_dn, *other_account;
 };
 
 struct plan {

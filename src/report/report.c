@@ -6,6 +6,12 @@
 #include "util/buf.h"
 #include "util/xalloc.h"
 
+static int
+cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* CH_REPAIR_*: JSON key and text of each, in one table */
 static const struct {
 	unsigned field;
@@ -35,6 +41,97 @@ str_or_null(const char *s)
 	return s != NULL ? json_string(s) : json_null();
 }
 
+/* SPEC's "reason" of a disable or delete. */
+static const char *
+why_key(const struct change *ch)
+{
+	switch (ch->why) {
+	case WHY_EXPIRED:
+		return "delete_after";
+	case WHY_ALIAS_DROPPED:
+		return "alias_dropped";
+	case WHY_IN_THE_WAY:
+		return "in_the_way";
+	case WHY_GONE:
+		return leave_reason_key(ch->left != LR_NONE ? ch->left
+							    : LR_NOT_READ);
+	default:
+		return "";
+	}
+}
+
+/* The addresses of a comma-joined goto, sorted (malloc'd array of
+ * pointers into *copy, which the caller frees). */
+static const char **
+split_goto(const char *g, char **copy, size_t *n)
+{
+	const char **v = NULL;
+	size_t cap = 0;
+	char *p, *save = NULL;
+
+	*n = 0;
+	*copy = xstrdup(g != NULL ? g : "");
+	for (p = strtok_r(*copy, ",", &save); p != NULL;
+	     p = strtok_r(NULL, ",", &save)) {
+		v = xgrow(v, &cap, *n + 1, sizeof(*v));
+		v[(*n)++] = p;
+	}
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), cmp_line);
+	return v;
+}
+
+/*
+ * A list's members added and removed: calls fn(arg, sign, address) for
+ * each, '+' (in new_goto only) and '-' (in old_goto only), in address
+ * order.
+ */
+static void
+goto_diff(const char *old_goto, const char *new_goto,
+	  void (*fn)(void *, char, const char *), void *arg)
+{
+	char *oc, *nc;
+	size_t no, nn, i = 0, j = 0;
+	const char **ov = split_goto(old_goto, &oc, &no);
+	const char **nv = split_goto(new_goto, &nc, &nn);
+
+	while (i < no || j < nn) {
+		int d = i == no ? 1 : j == nn ? -1 : strcmp(ov[i], nv[j]);
+
+		if (d == 0) {
+			i++;
+			j++;
+		} else if (d < 0) {
+			fn(arg, '-', ov[i++]);
+		} else {
+			fn(arg, '+', nv[j++]);
+		}
+	}
+	free(ov);
+	free(nv);
+	free(oc);
+	free(nc);
+}
+
+static void
+members_add(void *arg, char sign, const char *addr)
+{
+	json_t **pair = arg;
+
+	json_array_append_new(pair[sign == '+' ? 0 : 1], json_string(addr));
+}
+
+/* members_added / members_removed of a list update. */
+static void
+members_json(json_t *o, const struct change *ch)
+{
+	json_t *pair[2] = {json_array(), json_array()};
+
+	goto_diff(ch->old_gotos, ch->gotos, members_add, pair);
+	json_object_set_new(o, "members_added", pair[0]);
+	json_object_set_new(o, "members_removed", pair[1]);
+}
+
 static json_t *
 change_json(const struct change *ch)
 {
@@ -46,6 +143,15 @@ change_json(const struct change *ch)
 	json_object_set_new(o, "anchor", str_or_null(ch->anchor));
 	if (ch->dn != NULL)
 		json_object_set_new(o, "dn", json_string(ch->dn));
+	if (ch->account != NULL)
+		json_object_set_new(o, "account", json_string(ch->account));
+	if (ch->op == OP_DISABLE || ch->op == OP_DELETE) {
+		json_object_set_new(o, "reason", json_string(why_key(ch)));
+		if (ch->why == WHY_EXPIRED && ch->left != LR_NONE)
+			json_object_set_new(
+				o, "left_scope",
+				json_string(leave_reason_key(ch->left)));
+	}
 	if (ch->op == OP_ADD) {
 		if (ch->name != NULL &&
 		    (ch->kind == MK_MAILBOX || ch->kind == MK_LIST))
@@ -68,6 +174,8 @@ change_json(const struct change *ch)
 			json_object_set_new(f, "goto", str_or_null(ch->gotos));
 			json_object_set_new(old, "goto",
 					    str_or_null(ch->old_gotos));
+			if (ch->kind == MK_LIST)
+				members_json(o, ch);
 		}
 		if (ch->fields & CH_ACTIVE) {
 			json_object_set_new(f, "active", json_true());
@@ -112,6 +220,20 @@ error_json(const struct err *e)
 	return o;
 }
 
+/* One claimant of a conflict: anchor, and dn and account when known. */
+static json_t *
+claimant_json(const char *anchor, const char *dn, const char *account)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "anchor", str_or_null(anchor));
+	if (dn != NULL)
+		json_object_set_new(o, "dn", json_string(dn));
+	if (account != NULL)
+		json_object_set_new(o, "account", json_string(account));
+	return o;
+}
+
 static json_t *
 conflicts_json(const struct run_result *in)
 {
@@ -122,25 +244,46 @@ conflicts_json(const struct run_result *in)
 		const struct conflict *c = &in->rules.conflicts[i];
 		json_t *o = json_object(), *by = json_array();
 
-		for (j = 0; j < c->n; j++)
+		json_t *who = json_array();
+
+		for (j = 0; j < c->n; j++) {
 			json_array_append_new(by,
 					      json_string(c->claimed_by[j]));
+			json_array_append_new(
+				who, claimant_json(c->claimed_by[j],
+						   c->dns ? c->dns[j] : NULL,
+						   c->accounts ? c->accounts[j]
+							       : NULL));
+		}
 		json_object_set_new(o, "address", json_string(c->address));
 		json_object_set_new(o, "claimed_by", by);
+		json_object_set_new(o, "claimants", who);
 		json_array_append_new(conflicts, o);
 	}
 	for (i = 0; in->have_plan && i < in->plan.nclashes; i++) {
 		const struct plan_clash *c = &in->plan.clashes[i];
 		json_t *o = json_object(), *by = json_array();
+		json_t *who = json_array();
 
-		if (c->other != NULL)
+		if (c->other != NULL) {
 			json_array_append_new(by, json_string(c->other));
+			json_array_append_new(
+				who, claimant_json(c->other, c->other_dn,
+						   c->other_account));
+		}
 		json_array_append_new(by, json_string(c->anchor));
-		if (c->other == NULL)
+		json_array_append_new(who, claimant_json(c->anchor, c->dn,
+							 c->account));
+		if (c->other == NULL) {
 			json_array_append_new(
 				by, json_string("target:unmanaged"));
+			json_array_append_new(
+				who, claimant_json("target:unmanaged", NULL,
+						   NULL));
+		}
 		json_object_set_new(o, "address", json_string(c->address));
 		json_object_set_new(o, "claimed_by", by);
+		json_object_set_new(o, "claimants", who);
 		json_object_set_new(o, "reason", json_string(c->reason));
 		json_array_append_new(conflicts, o);
 	}
@@ -274,6 +417,85 @@ print_goto(FILE *fp, const char *g, bool full)
 	fprintf(fp, "%.100s... (%zu addresses)", g, n);
 }
 
+/* Members shown per side of a list diff, unless the report is full. */
+#define DIFF_SHOWN 20
+
+struct diff_print {
+	FILE *fp;
+	bool full;
+	size_t shown[2], more[2];   /* [0] added, [1] removed */
+};
+
+static void
+diff_print_one(void *arg, char sign, const char *addr)
+{
+	struct diff_print *d = arg;
+	int k = sign == '+' ? 0 : 1;
+
+	if (!d->full && d->shown[k] >= DIFF_SHOWN) {
+		d->more[k]++;
+		return;
+	}
+	d->shown[k]++;
+	fprintf(d->fp, " %c%s", sign, addr);
+}
+
+/* " members +a +b -c": a list's goto as a diff, not two long lists. */
+static void
+print_members(FILE *fp, const struct change *ch, bool full)
+{
+	struct diff_print d = {fp, full, {0, 0}, {0, 0}};
+
+	fputs(" members", fp);
+	goto_diff(ch->old_gotos, ch->gotos, diff_print_one, &d);
+	if (d.shown[0] + d.shown[1] == 0)
+		fputs(" reordered", fp);
+	if (d.more[0] > 0)
+		fprintf(fp, " (and %zu more added)", d.more[0]);
+	if (d.more[1] > 0)
+		fprintf(fp, " (and %zu more removed)", d.more[1]);
+}
+
+/* Why a disable or delete is planned, in words. */
+static void
+print_why(FILE *fp, const struct change *ch)
+{
+	enum leave_reason left = ch->left != LR_NONE ? ch->left : LR_NOT_READ;
+
+	switch (ch->why) {
+	case WHY_GONE:
+		fprintf(fp, " (%s)", leave_reason_text(left));
+		break;
+	case WHY_EXPIRED:
+		fprintf(fp, " (disabled for longer than delete_after; %s)",
+			leave_reason_text(left));
+		break;
+	case WHY_ALIAS_DROPPED:
+		fputs(" (no longer an address of its directory object)", fp);
+		break;
+	case WHY_IN_THE_WAY:
+		fputs(" (makes room for a mailbox at this address)", fp);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Whose object it is: " [account, DN]", or " [anchor A]" when not read. */
+static void
+print_who(FILE *fp, const struct change *ch)
+{
+	if (ch->dn != NULL && ch->account != NULL)
+		fprintf(fp, " [%s, %s]", ch->account, ch->dn);
+	else if (ch->dn != NULL)
+		fprintf(fp, " [%s]", ch->dn);
+	else if (ch->account != NULL)
+		fprintf(fp, " [%s]", ch->account);
+	else if (ch->anchor != NULL &&
+		 (ch->op == OP_DISABLE || ch->op == OP_DELETE))
+		fprintf(fp, " [anchor %s]", ch->anchor);
+}
+
 /* One change, one line: the only text formatting of a change. */
 static void
 print_change(FILE *fp, const struct change *ch, bool full)
@@ -297,7 +519,9 @@ print_change(FILE *fp, const struct change *ch, bool full)
 			fprintf(fp, " name \"%s\" -> \"%s\"",
 				ch->old_name ? ch->old_name : "",
 				ch->name ? ch->name : "");
-		if (ch->fields & CH_GOTO) {
+		if ((ch->fields & CH_GOTO) && ch->kind == MK_LIST) {
+			print_members(fp, ch, full);
+		} else if (ch->fields & CH_GOTO) {
 			fputs(" goto ", fp);
 			print_goto(fp, ch->old_gotos ? ch->old_gotos : "", full);
 			fputs(" -> ", fp);
@@ -318,8 +542,33 @@ print_change(FILE *fp, const struct change *ch, bool full)
 			fprintf(fp, " (owner %s, kind %s)",
 				ch->anchor ? ch->anchor : "?",
 				mkind_name(ch->kind));
+	} else {
+		print_why(fp, ch);
 	}
+	print_who(fp, ch);
 	fputc('\n', fp);
+}
+
+/* A stored change's "reason" (and "left_scope"), back into why/left. */
+static void
+why_from_json(const json_t *o, struct change *ch)
+{
+	const char *r = jstr(o, "reason");
+
+	ch->why = WHY_NONE;
+	if (*r == '\0')
+		return;      /* a report of an older dirsync */
+	if (strcmp(r, "delete_after") == 0) {
+		ch->why = WHY_EXPIRED;
+		ch->left = leave_reason_parse(jstr(o, "left_scope"));
+	} else if (strcmp(r, "alias_dropped") == 0) {
+		ch->why = WHY_ALIAS_DROPPED;
+	} else if (strcmp(r, "in_the_way") == 0) {
+		ch->why = WHY_IN_THE_WAY;
+	} else {
+		ch->why = WHY_GONE;
+		ch->left = leave_reason_parse(r);
+	}
 }
 
 /* A stored report's change, back in the shape print_change() takes. */
@@ -347,6 +596,11 @@ change_from_json(const json_t *o, struct change *ch)
 	if (ch->old_gotos == NULL)
 		ch->old_gotos = json_string_value(
 			json_object_get(old, "self_alias_goto"));
+	ch->dn = json_string_value(json_object_get(o, "dn"));
+	ch->account = json_string_value(json_object_get(o, "account"));
+	ch->anchor = json_string_value(json_object_get(o, "anchor"));
+	if (ch->op == OP_DISABLE || ch->op == OP_DELETE)
+		why_from_json(o, ch);
 	if (ch->op != OP_UPDATE)
 		return;
 	if (json_object_get(f, "address"))
@@ -368,10 +622,21 @@ change_from_json(const json_t *o, struct change *ch)
 			    strcmp(json_string_value(v), repairs[i].key) == 0)
 				ch->fields |= repairs[i].field;
 	}
-	if (json_object_get(f, "owner")) {
+	if (json_object_get(f, "owner"))
 		ch->fields |= CH_KIND;
-		ch->anchor = json_string_value(json_object_get(o, "anchor"));
-	}
+}
+
+/* " (account, DN)" of a conflict's claimant, when the report has it. */
+static void
+print_claimant(FILE *fp, const json_t *w)
+{
+	const char *dn = json_string_value(json_object_get(w, "dn"));
+	const char *acct = json_string_value(json_object_get(w, "account"));
+
+	if (dn != NULL && acct != NULL)
+		fprintf(fp, " (%s, %s)", acct, dn);
+	else if (dn != NULL || acct != NULL)
+		fprintf(fp, " (%s)", dn != NULL ? dn : acct);
 }
 
 void
@@ -417,9 +682,15 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		const json_t *by = json_object_get(o, "claimed_by"), *a;
 		size_t j;
 
+		const json_t *who = json_object_get(o, "claimants");
+
 		fprintf(fp, "conflict %s: claimed by", jstr(o, "address"));
-		json_array_foreach(by, j, a)
+		json_array_foreach(by, j, a) {
+			const json_t *w = json_array_get(who, j);
+
 			fprintf(fp, "%s %s", j ? "," : "", json_string_value(a));
+			print_claimant(fp, w);
+		}
 		if (json_string_value(json_object_get(o, "reason")) != NULL)
 			fprintf(fp, "; left as it is: %s\n", jstr(o, "reason"));
 		else
@@ -540,12 +811,6 @@ report_print_json(const json_t *r, const struct plan *plan, FILE *fp)
 	free(text);
 }
 
-static int
-cmp_line(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 char *
 report_plan_text(const struct plan *plan)
 {
@@ -556,6 +821,13 @@ report_plan_text(const struct plan *plan)
 	for (i = 0; i < plan->n; i++) {
 		json_t *o = change_json(&plan->v[i]);
 
+		/* what is applied, not how it is explained: a plan kept by
+		 * an older dirsync compares equal */
+		json_object_del(o, "account");
+		json_object_del(o, "reason");
+		json_object_del(o, "left_scope");
+		json_object_del(o, "members_added");
+		json_object_del(o, "members_removed");
 		lines[i] = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 		json_decref(o);
 		if (lines[i] == NULL)

@@ -25,7 +25,9 @@
 json_t *report_build(const struct run_result *r, size_t max_changes);
 /*
  * Human text.  Changes come from `plan` when given, else from the
- * report's own "changes".  Unless full, long goto lists are shortened and
+ * report's own "changes".  Each change names its object ("[account,
+ * DN]"), a disable or delete says why in parentheses, a list update is a
+ * member diff ("members +a -b").  Unless full, long goto lists are shortened and
  * at most REPORT_TEXT_CHANGES changes of a plan are listed (the summary
  * counts them all).
  */
@@ -35,7 +37,9 @@ void report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 /*
  * A plan as canonical text, to keep with a limit stop and compare at
  * `dirsync approve`: one line per change, the change's JSON object
- * (compact, keys sorted), lines sorted; "" for an empty plan.  malloc'd.
+ * (compact, keys sorted) without the keys that only explain it
+ * (account, reason, left_scope, members_added, members_removed), lines
+ * sorted; "" for an empty plan.  malloc'd.
  */
 char *report_plan_text(const struct plan *plan);
 /*

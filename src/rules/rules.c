@@ -98,6 +98,7 @@ rules_free(struct rules_result *r)
 	free(r->warnings);
 	strmap_free(&r->frozen_anchors);
 	strmap_free(&r->frozen_addresses);
+	strmap_free(&r->left_out);
 	arena_free(&r->arena);
 	memset(r, 0, sizeof(*r));
 }
@@ -312,6 +313,10 @@ rules_add(struct rules_ctx *x, const struct entry *e)
 	free(ndn);
 	o->anchor = anchor_of(x->a, x->at[A_OBJECTGUID], x->at[A_ENTRYUUID],
 			      x->at[A_NSUNIQUEID], o->ndn);
+	o->account = rules_first(x->at[A_SAMACCOUNTNAME]);
+	if (o->account == NULL)
+		o->account = rules_first(x->at[A_UID]);
+	o->account = rules_adup(x, o->account);
 	if (type == RT_CONTACT)
 		rules_map_contact(x, o);
 	else

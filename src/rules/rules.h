@@ -15,6 +15,7 @@
 
 #include "conf/conf.h"
 #include "model/mail.h"
+#include "model/scope.h"
 #include "model/snapshot.h"
 #include "util/arena.h"
 #include "util/err.h"
@@ -23,7 +24,9 @@
 struct conflict {
 	const char *address;
 	size_t n;
-	const char **claimed_by;   /* anchors */
+	const char **claimed_by;   /* anchors, sorted */
+	const char **dns;          /* the claimants' DNs, same order */
+	const char **accounts;     /* their accounts (or NULL), same order */
 };
 
 /* Why directory objects were left out, for `dirsync test`. */
@@ -37,6 +40,7 @@ enum scope_reason {
 	SC_NO_ADDRESS,      /* mail_enabled_only / no usable address */
 	SC_DOMAIN,          /* primary not in accepted_domains */
 	SC_GROUP_FILTER,    /* a group with an address, not a list */
+	SC_EXPIRED,         /* enabled_only: an expired account */
 	SC_NREASONS
 };
 
@@ -51,7 +55,15 @@ struct rules_result {
 	struct strmap frozen_anchors;
 	/* addresses in conflict: leave the target's rows as they are */
 	struct strmap frozen_addresses;
+	/*
+	 * Objects read and left out, by anchor -> struct left_out (in
+	 * arena): why, with DN and account, for the reasons of disables
+	 * (plan_input.left_out) and `dirsync explain`.  Plain groups
+	 * without an address are in it too (LR_NO_ADDRESS).
+	 */
+	struct strmap left_out;
 	size_t in_scope;           /* directory objects yielding mail objects */
+	size_t member_of_missing;  /* [scope] member_of groups not read */
 	/*
 	 * The clock expiry is judged against (accountExpires, shadowExpire,
 	 * pwdEndTime): 0 (rules_init) means time(NULL) at rules_begin; tests

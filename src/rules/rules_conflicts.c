@@ -12,9 +12,14 @@
 
 #include "util/xalloc.h"
 
+/* One claimant of an address: its anchor, DN and account. */
+struct claimant {
+	const char *anchor, *dn, *account;
+};
+
 struct claim {
-	const char *anchor;
-	const char **others;   /* further distinct anchors */
+	struct claimant first;
+	struct claimant *others;   /* further distinct anchors */
 	size_t nothers, cap;
 };
 
@@ -29,6 +34,13 @@ int
 rules_cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+cmp_claimant(const void *a, const void *b)
+{
+	return strcmp(((const struct claimant *)a)->anchor,
+		      ((const struct claimant *)b)->anchor);
 }
 
 static int
@@ -61,6 +73,7 @@ claim_emit(struct rules_ctx *x, enum mkind kind, const char *addr,
 				       : NULL;
 	m.active = true;
 	m.dn = o->dn;
+	m.account = o->account;
 	if (mset_add_ref(&x->r->desired, &m) != NULL)
 		return;
 	have = mset_get(&x->r->desired, addr);
@@ -70,15 +83,19 @@ claim_emit(struct rules_ctx *x, enum mkind kind, const char *addr,
 	if (cl == NULL) {
 		cl = arena_alloc(&x->tmp, sizeof(*cl));
 		memset(cl, 0, sizeof(*cl));
-		cl->anchor = have->anchor;
+		cl->first.anchor = have->anchor;
+		cl->first.dn = have->dn;
+		cl->first.account = have->account;
 		strmap_put(&x->claims, addr, cl);
 	}
 	for (i = 0; i < cl->nothers; i++)
-		if (strcmp(cl->others[i], o->anchor) == 0)
+		if (strcmp(cl->others[i].anchor, o->anchor) == 0)
 			return;
 	cl->others = xgrow(cl->others, &cl->cap, cl->nothers + 1,
 			   sizeof(*cl->others));
-	cl->others[cl->nothers++] = o->anchor;
+	cl->others[cl->nothers].anchor = o->anchor;
+	cl->others[cl->nothers].dn = o->dn;
+	cl->others[cl->nothers++].account = o->account;
 }
 
 /* Conflicts from the claims; addresses and objects to leave alone. */
@@ -99,11 +116,18 @@ settle_conflicts(struct rules_ctx *x)
 		cf = &r->conflicts[r->nconflicts++];
 		cf->address = addr;      /* strings live in r->arena */
 		cf->n = cl->nothers + 1;
+		cl->others = xgrow(cl->others, &cl->cap, cf->n,
+				   sizeof(*cl->others));
+		cl->others[cl->nothers] = cl->first;
+		qsort(cl->others, cf->n, sizeof(*cl->others), cmp_claimant);
 		cf->claimed_by = arena_alloc(&r->arena, cf->n * sizeof(char *));
-		cf->claimed_by[0] = cl->anchor;
-		for (j = 0; j < cl->nothers; j++)
-			cf->claimed_by[j + 1] = cl->others[j];
-		qsort(cf->claimed_by, cf->n, sizeof(char *), rules_cmp_str);
+		cf->dns = arena_alloc(&r->arena, cf->n * sizeof(char *));
+		cf->accounts = arena_alloc(&r->arena, cf->n * sizeof(char *));
+		for (j = 0; j < cf->n; j++) {
+			cf->claimed_by[j] = cl->others[j].anchor;
+			cf->dns[j] = cl->others[j].dn;
+			cf->accounts[j] = cl->others[j].account;
+		}
 		strmap_put(&r->frozen_addresses, cf->address,
 			   (void *)cf->address);
 		free(cl->others);

@@ -498,6 +498,7 @@ rules_fill_lists(struct rules_ctx *x, struct walk *w)
 			rules_warn(x, "%s: list %s has no members in scope; not "
 			     "created", o->dn, o->primary);
 			strmap_put(&x->dropped, o->anchor, (void *)o->anchor);
+			rules_left_out(x, o, LR_LIST_EMPTY, NULL);
 			continue;
 		}
 		r->in_scope++;

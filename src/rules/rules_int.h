@@ -59,6 +59,8 @@ struct robj {
 	const char *dn;
 	const char *ndn;
 	const char *anchor;
+	const char *account;       /* sAMAccountName, else uid; may be NULL */
+	const char *why_detail;    /* the rule that left it out, or NULL */
 	const char *primary;       /* NULL: no mail object */
 	const char **aliases;
 	size_t naliases;
@@ -133,6 +135,9 @@ void rules_map_contact(struct rules_ctx *x, struct robj *o);
 enum scope_reason rules_scope_check(struct rules_ctx *x, struct robj *o);
 /* After the read: member_of, then the counts and in_scope of every object. */
 void rules_scope_settle(struct rules_ctx *x, struct walk *w);
+/* Records o in the result's left_out map (anchor -> why, DN, account). */
+void rules_left_out(struct rules_ctx *x, const struct robj *o,
+		    enum leave_reason why, const char *detail);
 
 /* rules_groups.c */
 void rules_keep_members(struct rules_ctx *x, struct robj *o);

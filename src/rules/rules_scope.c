@@ -56,7 +56,7 @@ parse_gentime(const char *v, time_t *out)
  * which the account cannot authenticate.  Judged against the clock of the
  * run, so an expiry is noticed without any change in the directory.
  */
-static bool
+static const char *
 account_expired(struct rules_ctx *x)
 {
 	const long long never = 0x7FFFFFFFFFFFFFFFLL;
@@ -65,16 +65,22 @@ account_expired(struct rules_ctx *x)
 
 	if (parse_ll(rules_first(x->at[A_ACCOUNTEXPIRES]), &v) && v > 0 &&
 	    v != never && v / 10000000LL - 11644473600LL <= (long long)x->now)
-		return true;
+		return "accountExpires in the past";
 	if (parse_ll(rules_first(x->at[A_SHADOWEXPIRE]), &v) && v > 0 &&
 	    v <= (long long)(x->now / 86400))
-		return true;
-	return parse_gentime(rules_first(x->at[A_PWDENDTIME]), &t) &&
-	       t <= x->now;
+		return "shadowExpire in the past";
+	if (parse_gentime(rules_first(x->at[A_PWDENDTIME]), &t) &&
+	    t <= x->now)
+		return "pwdEndTime in the past";
+	return NULL;
 }
 
-static bool
-account_disabled(struct rules_ctx *x)
+/*
+ * SC_DISABLED or SC_EXPIRED, with *detail naming the attribute that says
+ * so (a static string); SC_NREASONS for an account that may log in.
+ */
+static enum scope_reason
+account_state(struct rules_ctx *x, const char **detail)
 {
 	const char *uac = rules_first(x->at[A_UAC]);
 
@@ -82,17 +88,31 @@ account_disabled(struct rules_ctx *x)
 		char *end;
 		long long v = strtoll(uac, &end, 10);
 
-		if (end != uac && (v & 2))
-			return true;
+		if (end != uac && (v & 2)) {
+			*detail = "userAccountControl bit 2 (ACCOUNTDISABLE)";
+			return SC_DISABLED;
+		}
 	}
-	if (x->at[A_PWDLOCKED] != NULL || account_expired(x))
-		return true;
-	return rules_is_true(rules_first(x->at[A_NSACCOUNTLOCK]));
+	if (x->at[A_PWDLOCKED] != NULL) {
+		*detail = "pwdAccountLockedTime is set";
+		return SC_DISABLED;
+	}
+	if ((*detail = account_expired(x)) != NULL)
+		return SC_EXPIRED;
+	if (rules_is_true(rules_first(x->at[A_NSACCOUNTLOCK]))) {
+		*detail = "nsAccountLock: TRUE";
+		return SC_DISABLED;
+	}
+	return SC_NREASONS;
 }
 
-static bool
+/* The exclude pattern that matches, as "PATTERN (matched WHAT VALUE)". */
+static const char *
 excluded(struct rules_ctx *x, const char *dn, const char *addr)
 {
+	static const char *const what[4] = {
+		"the DN", "the account", "the address", "userPrincipalName",
+	};
 	const struct conf *c = x->c;
 	const char *cand[4];
 	size_t i, j;
@@ -107,9 +127,17 @@ excluded(struct rules_ctx *x, const char *dn, const char *addr)
 		for (j = 0; j < 4; j++)
 			if (cand[j] != NULL &&
 			    fnmatch(c->scope.exclude.v[i], cand[j],
-				    FNM_CASEFOLD) == 0)
-				return true;
-	return false;
+				    FNM_CASEFOLD) == 0) {
+				char buf[600];
+
+				snprintf(buf, sizeof(buf),
+					 "exclude pattern %.200s matched %s "
+					 "%.300s",
+					 c->scope.exclude.v[i], what[j],
+					 cand[j]);
+				return arena_strdup(x->a, buf);
+			}
+	return NULL;
 }
 
 enum scope_reason
@@ -120,15 +148,21 @@ rules_scope_check(struct rules_ctx *x, struct robj *o)
 		       : o->type == RT_GROUP ? OT_GROUPS
 					     : OT_CONTACTS;
 
+	enum scope_reason st;
+
 	if (!(c->scope.object_types & bit))
 		return SC_TYPE_OFF;
-	if (o->type == RT_USER && c->scope.enabled_only && account_disabled(x))
-		return SC_DISABLED;
-	if (c->scope.visible_only && rules_is_true(rules_first(x->at[A_HIDE])))
+	if (o->type == RT_USER && c->scope.enabled_only &&
+	    (st = account_state(x, &o->why_detail)) != SC_NREASONS)
+		return st;
+	if (c->scope.visible_only && rules_is_true(rules_first(x->at[A_HIDE]))) {
+		o->why_detail = "msExchHideFromAddressLists: TRUE";
 		return SC_HIDDEN;
+	}
 	if (c->scope.exclude.n > 0 &&
-	    excluded(x, o->dn,
-		     o->type == RT_CONTACT ? o->external : o->primary))
+	    (o->why_detail = excluded(
+		     x, o->dn,
+		     o->type == RT_CONTACT ? o->external : o->primary)) != NULL)
 		return SC_EXCLUDED;
 	if (o->type == RT_CONTACT)
 		return o->external != NULL ? SC_NREASONS : SC_NO_ADDRESS;
@@ -139,11 +173,34 @@ rules_scope_check(struct rules_ctx *x, struct robj *o)
 	if (!rules_domain_accepted(c, o->primary)) {
 		rules_warn(x, "%s: primary address %s is not in an accepted "
 		     "domain; skipped", o->dn, o->primary);
+		o->why_detail = o->primary;
 		return SC_DOMAIN;
 	}
 	return SC_NREASONS;
 }
 
+
+/* The leave reason of each out-of-scope verdict. */
+static const enum leave_reason leave_of[SC_NREASONS] = {
+	[SC_TYPE_OFF] = LR_TYPE_OFF,     [SC_DISABLED] = LR_DISABLED,
+	[SC_EXPIRED] = LR_EXPIRED,       [SC_HIDDEN] = LR_HIDDEN,
+	[SC_NOT_MEMBER] = LR_NOT_MEMBER, [SC_EXCLUDED] = LR_EXCLUDED,
+	[SC_NO_ADDRESS] = LR_NO_ADDRESS, [SC_DOMAIN] = LR_DOMAIN,
+	[SC_GROUP_FILTER] = LR_GROUP_FILTER,
+};
+
+void
+rules_left_out(struct rules_ctx *x, const struct robj *o,
+	       enum leave_reason why, const char *detail)
+{
+	struct left_out *l = arena_alloc(x->a, sizeof(*l));
+
+	l->why = why;
+	l->dn = o->dn;
+	l->account = o->account;
+	l->detail = detail;
+	strmap_put(&x->r->left_out, o->anchor, l);
+}
 
 static void
 member_ok_leaf(void *arg, struct robj *o)
@@ -151,6 +208,35 @@ member_ok_leaf(void *arg, struct robj *o)
 	struct rules_ctx *x = arg;
 
 	strmap_put(&x->member_ok, o->ndn, o);
+}
+
+/* Is the normalised DN ndn nbase itself or below it? */
+static bool
+dn_under(const char *ndn, const char *nbase)
+{
+	size_t n = strlen(ndn), b = strlen(nbase);
+
+	return b == 0 || (n == b && strcmp(ndn, nbase) == 0) ||
+	       (n > b && ndn[n - b - 1] == ',' &&
+		strcmp(ndn + n - b, nbase) == 0);
+}
+
+/* A member_of group the read did not deliver: counted and named. */
+static void
+missing_group(struct rules_ctx *x, const char *dn, const char *ndn)
+{
+	const char *base = x->c->source.base_dn;
+	char *nbase = base != NULL && *base ? dn_normalize(base) : NULL;
+
+	x->r->member_of_missing++;
+	if (nbase != NULL && !dn_under(ndn, nbase))
+		rules_warn(x, "[scope] member_of group %s was not found in "
+			   "the directory: it is outside base_dn %s", dn,
+			   base);
+	else
+		rules_warn(x, "[scope] member_of group %s was not found in "
+			   "the directory", dn);
+	free(nbase);
 }
 
 void
@@ -171,9 +257,7 @@ rules_scope_settle(struct rules_ctx *x, struct walk *w)
 
 			free(ndn);
 			if (strmap_get(&x->by_ndn, k) == NULL)
-				rules_warn(x, "[scope] member_of group %s was not "
-				     "found in the directory",
-				     c->scope.member_of.v[i]);
+				missing_group(x, c->scope.member_of.v[i], k);
 			rules_walk_run(w, k);
 		}
 		w->arg = NULL;
@@ -182,12 +266,17 @@ rules_scope_settle(struct rules_ctx *x, struct walk *w)
 		struct robj *o = x->objs[i];
 
 		if (o->primary == NULL && o->type != RT_CONTACT &&
-		    o->why == SC_NO_ADDRESS && o->type == RT_GROUP)
-			continue;   /* a plain security group: not counted */
+		    o->why == SC_NO_ADDRESS && o->type == RT_GROUP) {
+			/* a plain security group: not counted */
+			rules_left_out(x, o, LR_NO_ADDRESS, NULL);
+			continue;
+		}
 		if (o->why == SC_NREASONS && o->type != RT_GROUP &&
 		    x->use_member_of &&
 		    strmap_get(&x->member_ok, o->ndn) == NULL)
 			o->why = SC_NOT_MEMBER;
+		if (o->why != SC_NREASONS)
+			rules_left_out(x, o, leave_of[o->why], o->why_detail);
 		r->scope_counts[o->type == RT_USER    ? SC_USERS
 				: o->type == RT_GROUP ? SC_GROUPS
 						      : SC_CONTACTS]++;

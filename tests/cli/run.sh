@@ -393,9 +393,13 @@ jq_true json-mailbox-change '.changes[] | select(.address ==
 jq_true json-list-goto '.changes[] | select(.address ==
 	"partners@example.com") | .kind == "list" and .fields.goto ==
 	"ben.carter@example.com,grace.liu@example.com,partner@partner.org"'
-jq_true json-conflict '.conflicts == [{"address": "info@example.com",
+jq_true json-conflict '[.conflicts[] | {address, claimed_by}] == [{"address": "info@example.com",
 	"claimed_by": ["92b78c82-183e-1447-edc5-a9c38cfca12f",
 	"d527dfa2-6316-617f-6057-0ab1a544b1e9"]}]'
+# issue 14: each claimant named by DN and account next to its anchor
+jq_true json-conflict-claimants '.conflicts[0].claimants | length == 2 and
+	(.[0].anchor == "92b78c82-183e-1447-edc5-a9c38cfca12f") and
+	([.[] | (.dn | type) == "string" and (.account | type) == "string"] | all)'
 run1=$(jq .run_id "$S/out")
 ds "$S" plan --json
 expect_rc json-plan 0
@@ -668,7 +672,9 @@ expect_in drift-readd-mailbox 'add     mailbox  grace.liu@example.com name="Grac
 expect_in drift-readd-alias "add     alias    ceo@example.com -> alice.martin@example.com" "$S/out"
 expect_in drift-name 'update  mailbox  ivan.petrov@example.com name "Hand Edited" -> "Ivan Petrov"' "$S/out"
 expect_in drift-reenable "update  mailbox  julia.rossi@example.com re-enabled" "$S/out"
-expect_in drift-goto "update  list     sales@example.com goto someone@example.org -> " "$S/out"
+# issue 14: a list change is a member diff, not two goto lists
+expect_in drift-goto "update  list     sales@example.com members +" "$S/out"
+expect_in drift-goto-removed " -someone@example.org" "$S/out"
 lk_maildir grace.liu@example.com example.com/grace.liu/
 lk_goto grace.liu@example.com grace.liu@example.com
 lk_goto ceo@example.com alice.martin@example.com

@@ -1122,7 +1122,7 @@ test_expiry_clock(void **state)
 	absent(f, "vic@example.com");
 	absent(f, "sam@example.com");
 	absent(f, "pat@example.com");
-	assert_int_equal(f->r.scope_counts[SC_DISABLED], 3);
+	assert_int_equal(f->r.scope_counts[SC_EXPIRED], 3);
 	rules_free(&f->r);
 	rules_init(&f->r);
 	f->c.scope.enabled_only = false;
