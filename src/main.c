@@ -25,6 +25,8 @@ static const char usage[] =
 	"the foreground\n"
 	"  history [-n N] [--json]\n"
 	"  show RUN_ID [--json]\n"
+	"  explain WHO [--json]  why an address, DN or account is (not) in "
+	"the mail system\n"
 	"  rebuild-state         a new state database (ownership is kept in "
 	"the target)\n"
 	"  passwd-hook [--user ACCOUNT] [--no-confirm]\n"
@@ -59,6 +61,7 @@ static const struct {
 	{"rebuild-state", cmd_rebuild_state},
 	{"passwd-hook", cmd_passwd_hook},
 	{"approve", cmd_approve},
+	{"explain", cmd_explain},
 	{"status", cmd_status},
 };
 

@@ -23,6 +23,8 @@ int cmd_history(const struct cli_globals *g, int argc, char **argv);
 int cmd_show(const struct cli_globals *g, int argc, char **argv);
 int cmd_rebuild_state(const struct cli_globals *g, int argc, char **argv);
 int cmd_passwd_hook(const struct cli_globals *g, int argc, char **argv);
+/* 0 when WHO matched something, 1 when nothing did (explain.c). */
+int cmd_explain(const struct cli_globals *g, int argc, char **argv);
 int cmd_approve(const struct cli_globals *g, int argc, char **argv);
 /* Exit codes are Nagios states here: 0 OK .. 3 UNKNOWN (status.c). */
 int cmd_status(const struct cli_globals *g, int argc, char **argv);

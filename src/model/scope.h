@@ -39,6 +39,7 @@ struct left_out {
 	enum leave_reason why;
 	const char *dn;
 	const char *account;      /* sAMAccountName, else uid */
+	const char *address;      /* its primary address, if it has one */
 	const char *detail;
 };
 

@@ -132,8 +132,8 @@ members_json(json_t *o, const struct change *ch)
 	json_object_set_new(o, "members_removed", pair[1]);
 }
 
-static json_t *
-change_json(const struct change *ch)
+json_t *
+report_change_json(const struct change *ch)
 {
 	json_t *o = json_object(), *f = json_object(), *old = json_object();
 
@@ -335,7 +335,7 @@ report_build(const struct run_result *in, size_t max_changes)
 	json_object_set_new(r, "source", src);
 
 	for (i = 0; in->have_plan && i < in->plan.n && i < max_changes; i++)
-		json_array_append_new(changes, change_json(&in->plan.v[i]));
+		json_array_append_new(changes, report_change_json(&in->plan.v[i]));
 	if (in->have_plan && in->plan.n > max_changes)
 		json_object_set_new(
 			r, "changes_omitted",
@@ -497,8 +497,8 @@ print_who(FILE *fp, const struct change *ch)
 }
 
 /* One change, one line: the only text formatting of a change. */
-static void
-print_change(FILE *fp, const struct change *ch, bool full)
+void
+report_print_change(FILE *fp, const struct change *ch, bool full)
 {
 	size_t i;
 
@@ -659,7 +659,7 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 				       : REPORT_TEXT_CHANGES;
 
 		for (i = 0; i < shown; i++)
-			print_change(fp, &plan->v[i], full);
+			report_print_change(fp, &plan->v[i], full);
 		if (shown < plan->n)
 			fprintf(fp, "  ... and %zu more changes (all of them: "
 				"--all, or --json)\n", plan->n - shown);
@@ -669,7 +669,7 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 			struct change ch;
 
 			change_from_json(o, &ch);
-			print_change(fp, &ch, full);
+			report_print_change(fp, &ch, full);
 		}
 		if (json_integer_value(json_object_get(r, "changes_omitted")))
 			fprintf(fp, "  ... and %lld more changes (not kept in "
@@ -799,7 +799,7 @@ report_print_json(const json_t *r, const struct plan *plan, FILE *fp)
 	fwrite(text, 1, (size_t)(at - text), fp);
 	fputc('[', fp);
 	for (i = 0; i < plan->n; i++) {
-		json_t *c = change_json(&plan->v[i]);
+		json_t *c = report_change_json(&plan->v[i]);
 
 		fputs(i ? ",\n    " : "\n    ", fp);
 		json_dumpf(c, fp, JSON_COMPACT);
@@ -819,7 +819,7 @@ report_plan_text(const struct plan *plan)
 	size_t i;
 
 	for (i = 0; i < plan->n; i++) {
-		json_t *o = change_json(&plan->v[i]);
+		json_t *o = report_change_json(&plan->v[i]);
 
 		/* what is applied, not how it is explained: a plan kept by
 		 * an older dirsync compares equal */

@@ -49,6 +49,11 @@ char *report_plan_text(const struct plan *plan);
  */
 char *report_plan_diff(const char *kept, const char *now, size_t max);
 
+/* One change as the report's JSON has it (new reference). */
+json_t *report_change_json(const struct change *ch);
+/* One change as the text report has it: one line, indented two spaces. */
+void report_print_change(FILE *fp, const struct change *ch, bool full);
+
 /* SPEC's JSON, every change of `plan` (if given) streamed into it. */
 void report_print_json(const json_t *r, const struct plan *plan, FILE *fp);
 

@@ -198,6 +198,9 @@ rules_left_out(struct rules_ctx *x, const struct robj *o,
 	l->why = why;
 	l->dn = o->dn;
 	l->account = o->account;
+	l->address = o->primary != NULL ? o->primary
+		     : o->naliases > 0  ? o->aliases[0]
+					: NULL;
 	l->detail = detail;
 	strmap_put(&x->r->left_out, o->anchor, l);
 }
