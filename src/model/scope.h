@@ -11,6 +11,8 @@
 #ifndef DS_SCOPE_H
 #define DS_SCOPE_H
 
+#include <stdbool.h>
+
 enum leave_reason {
 	LR_NONE,
 	LR_DISABLED,      /* enabled_only: the account is disabled/locked */
@@ -41,6 +43,8 @@ struct left_out {
 	const char *account;      /* sAMAccountName, else uid */
 	const char *address;      /* its primary address, if it has one */
 	const char *detail;
+	bool plain_group;         /* a group without an address: never a
+				   * mail object, not counted as left out */
 };
 
 /* "account_disabled", ... ("" for LR_NONE); static strings. */

@@ -202,6 +202,7 @@ rules_left_out(struct rules_ctx *x, const struct robj *o,
 		     : o->naliases > 0  ? o->aliases[0]
 					: NULL;
 	l->detail = detail;
+	l->plain_group = o->type == RT_GROUP && o->primary == NULL;
 	strmap_put(&x->r->left_out, o->anchor, l);
 }
 
