@@ -1039,6 +1039,7 @@ on_failure = reject"
 . "$here/status.sh"
 . "$here/approve.sh"
 . "$here/harden.sh"
+. "$here/explain.sh"
 
 echo "cli: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]
