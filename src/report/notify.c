@@ -225,6 +225,26 @@ notify_subject(const json_t *report, int exit_code)
 	return buf_steal(&b);
 }
 
+/* An object's "account, dn" (issue 14), between pre and post. */
+static void
+notify_add_who(struct buf *b, const json_t *o, const char *pre,
+	       const char *post)
+{
+	const char *acct = notify_str(o, "account");
+	const char *dn = notify_str(o, "dn");
+
+	if (acct == NULL && dn == NULL)
+		return;
+	buf_adds(b, pre);
+	if (acct != NULL)
+		notify_add_clean(b, acct, 256);
+	if (acct != NULL && dn != NULL)
+		buf_adds(b, ", ");
+	if (dn != NULL)
+		notify_add_clean(b, dn, 512);
+	buf_adds(b, post);
+}
+
 static void
 notify_add_change(struct buf *b, const json_t *ch)
 {
@@ -254,6 +274,11 @@ notify_add_change(struct buf *b, const json_t *ch)
 			buf_addc(b, ')');
 		}
 	}
+	if ((key = notify_str(ch, "reason")) != NULL) {
+		buf_adds(b, " reason=");
+		notify_add_clean(b, key, 40);
+	}
+	notify_add_who(b, ch, " [", "]");
 	buf_addc(b, '\n');
 }
 
@@ -289,6 +314,11 @@ notify_add_conflict(struct buf *b, const json_t *cf)
 			if (i > 0)
 				buf_adds(b, ", ");
 			notify_add_value(b, v, 256);
+			notify_add_who(b,
+				       json_array_get(json_object_get(
+							      cf, "claimants"),
+						      i),
+				       " (", ")");
 		}
 	}
 	if ((addr = notify_str(cf, "reason")) != NULL) {

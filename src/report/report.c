@@ -335,7 +335,8 @@ report_build(const struct run_result *in, size_t max_changes)
 	json_object_set_new(r, "source", src);
 
 	for (i = 0; in->have_plan && i < in->plan.n && i < max_changes; i++)
-		json_array_append_new(changes, report_change_json(&in->plan.v[i]));
+		json_array_append_new(changes,
+				      report_change_json(&in->plan.v[i]));
 	if (in->have_plan && in->plan.n > max_changes)
 		json_object_set_new(
 			r, "changes_omitted",

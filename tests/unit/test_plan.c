@@ -980,6 +980,90 @@ test_mixed_case_row_adopted(void **state)
 	assert_string_equal(ch->row, "Pia@Example.com");
 }
 
+/* ---- why (issue 14) ----------------------------------------------- */
+
+/*
+ * A disable says why: the rules' verdict on its anchor (with DN and
+ * account), LR_ADDRESS_GONE when the object stays without the address,
+ * LR_NOT_READ when the anchor was not read at all; a delete after
+ * delete_after keeps the reason it left for.
+ */
+static void
+test_disable_reasons(void **state)
+{
+	struct fx *f = *state;
+	struct strmap left = STRMAP_INIT;
+	struct left_out bob = {LR_DISABLED, "CN=Bob,DC=x", "bob", NULL,
+			       "userAccountControl bit 2", false};
+	struct left_out eve = {LR_EXCLUDED, "CN=Eve,DC=x", "eve", NULL,
+			       "exclude pattern e*", false};
+	const struct change *ch;
+
+	strmap_put(&left, "B", &bob);
+	strmap_put(&left, "E", &eve);
+	f->in.left_out = &left;
+	f->in.deprovision = DEPROV_DELETE;
+	want(f, MK_MAILBOX, "ann@example.com", "A", "Ann", NULL);
+	f->desired.v[0]->dn = "CN=Ann,DC=x";
+	f->desired.v[0]->account = "ann";
+	synced_mailbox(f, "ann@example.com", "A", "Ann");
+	have(f, MK_ALIAS, "old@example.com", NULL, "ann@example.com", true);
+	own(f, MK_ALIAS, "old@example.com", "A", 0);
+	synced_mailbox(f, "bob@example.com", "B", "Bob");
+	synced_mailbox(f, "gone@example.com", "G", "Gone");
+	have(f, MK_MAILBOX, "eve@example.com", "Eve", NULL, false);
+	own(f, MK_MAILBOX, "eve@example.com", "E", NOW - 31 * DAY);
+	/* a second mailbox of Ann's anchor (say, a leftover): not hers now */
+	synced_mailbox(f, "ann2@example.com", "A", "Ann");
+	build(f);
+	ch = find(f, "bob@example.com");
+	assert_int_equal(ch->op, OP_DISABLE);
+	assert_int_equal(ch->why, WHY_GONE);
+	assert_int_equal(ch->left, LR_DISABLED);
+	assert_string_equal(ch->dn, "CN=Bob,DC=x");
+	assert_string_equal(ch->account, "bob");
+	ch = find(f, "gone@example.com");
+	assert_int_equal(ch->left, LR_NOT_READ);
+	assert_null(ch->dn);
+	ch = find(f, "eve@example.com");
+	assert_int_equal(ch->op, OP_DELETE);
+	assert_int_equal(ch->why, WHY_EXPIRED);
+	assert_int_equal(ch->left, LR_EXCLUDED);
+	assert_string_equal(ch->account, "eve");
+	ch = find(f, "old@example.com");
+	assert_int_equal(ch->why, WHY_ALIAS_DROPPED);
+	assert_string_equal(ch->account, "ann");
+	ch = find(f, "ann2@example.com");
+	assert_int_equal(ch->op, OP_DISABLE);
+	assert_int_equal(ch->left, LR_ADDRESS_GONE);
+	assert_string_equal(ch->dn, "CN=Ann,DC=x");
+	strmap_free(&left);
+}
+
+/* A clash names the other claimant as the rules saw it. */
+static void
+test_clash_names(void **state)
+{
+	struct fx *f = *state;
+	struct strmap left = STRMAP_INIT;
+	struct left_out old = {LR_DISABLED, "CN=Old,DC=x", "old", NULL, NULL,
+			       false};
+
+	strmap_put(&left, "OLD", &old);
+	f->in.left_out = &left;
+	want(f, MK_MAILBOX, "j@example.com", "NEW", "J", NULL);
+	f->desired.v[0]->dn = "CN=New,DC=x";
+	f->desired.v[0]->account = "new";
+	synced_mailbox(f, "j@example.com", "OLD", "J");
+	build(f);
+	assert_int_equal(f->p.nclashes, 1);
+	assert_string_equal(f->p.clashes[0].account, "new");
+	assert_string_equal(f->p.clashes[0].other, "OLD");
+	assert_string_equal(f->p.clashes[0].other_dn, "CN=Old,DC=x");
+	assert_string_equal(f->p.clashes[0].other_account, "old");
+	strmap_free(&left);
+}
+
 int
 main(void)
 {
@@ -1014,6 +1098,8 @@ main(void)
 		T(test_adopt_never_changes_table),
 		T(test_order),
 		T(test_drop_removals),
+		T(test_disable_reasons),
+		T(test_clash_names),
 		cmocka_unit_test(test_limits_defaults),
 		cmocka_unit_test(test_limits_each),
 		cmocka_unit_test(test_limits_delete_percent),

@@ -650,6 +650,80 @@ test_exclude(void **state)
 	assert_int_equal(f->r.scope_counts[SC_EXCLUDED], 6);
 }
 
+/* Issue 14: who was left out, why, by which rule; names on objects. */
+static void
+test_left_out_named(void **state)
+{
+	struct fx *f = *state;
+	const struct left_out *l;
+
+	set_list(&f->c.scope.exclude, LIST("svc-*"));
+	USER(f, "Printer", G1, "mail", "printer@example.com",
+	     "sAMAccountName", "svc-print");
+	add(f, "CN=Off,OU=Staff,DC=example,DC=com", "objectClass", "user",
+	    "cn", "Off", "mail", "off@example.com", "sAMAccountName", "off",
+	    "userAccountControl", "514", "objectGUID", G2, NULL);
+	USER(f, "Ann", G3, "mail", "ann@example.com", "sAMAccountName", "ann",
+	     "proxyAddresses", "smtp:shared@example.com");
+	add(f, "uid=bo,ou=people,dc=example,dc=com", "objectClass",
+	    "inetOrgPerson", "cn", "Bo", "uid", "bo", "mail", "bo@example.com",
+	    "mail", "shared@example.com", "entryUUID", "u-bo", NULL);
+	apply(f);
+	l = strmap_get(&f->r.left_out, A1);
+	assert_non_null(l);
+	assert_int_equal(l->why, LR_EXCLUDED);
+	assert_string_equal(l->account, "svc-print");
+	assert_string_equal(l->dn, "CN=Printer,OU=Staff,DC=example,DC=com");
+	assert_string_equal(l->address, "printer@example.com");
+	assert_string_equal(l->detail, "exclude pattern svc-* matched the "
+				       "account svc-print");
+	l = strmap_get(&f->r.left_out, A2);
+	assert_non_null(l);
+	assert_int_equal(l->why, LR_DISABLED);
+	assert_string_equal(l->detail,
+			    "userAccountControl bit 2 (ACCOUNTDISABLE)");
+	assert_null(strmap_get(&f->r.left_out, A3));
+	assert_string_equal(want(f, MK_MAILBOX, "ann@example.com")->account,
+			    "ann");
+	assert_string_equal(want(f, MK_MAILBOX, "bo@example.com")->account,
+			    "bo");
+	assert_string_equal(want(f, MK_MAILBOX, "bo@example.com")->dn,
+			    "uid=bo,ou=people,dc=example,dc=com");
+	/* the conflict names both claimants, in claimed_by's order */
+	assert_int_equal(f->r.nconflicts, 1);
+	assert_int_equal(f->r.conflicts[0].n, 2);
+	assert_string_equal(f->r.conflicts[0].claimed_by[0], A3);
+	assert_string_equal(f->r.conflicts[0].accounts[0], "ann");
+	assert_string_equal(f->r.conflicts[0].claimed_by[1], "u-bo");
+	assert_string_equal(f->r.conflicts[0].accounts[1], "bo");
+	assert_string_equal(f->r.conflicts[0].dns[1],
+			    "uid=bo,ou=people,dc=example,dc=com");
+}
+
+/* A member_of group outside base_dn is named as such, and counted. */
+static void
+test_member_of_outside_base(void **state)
+{
+	struct fx *f = *state;
+
+	free(f->c.source.base_dn);
+	f->c.source.base_dn = strdup("DC=example,DC=com");
+	set_list(&f->c.scope.member_of,
+		 LIST("CN=Staff,DC=other,DC=org",
+		      "CN=Nope,OU=Groups,DC=example,DC=com"));
+	USER(f, "Ann", G1, "mail", "ann@example.com");
+	apply(f);
+	assert_int_equal(f->r.member_of_missing, 2);
+	assert_int_equal(f->r.nwarnings, 2);
+	assert_non_null(strstr(f->r.warnings[0], "CN=Staff,DC=other,DC=org "
+				"was not found in the directory: it is "
+				"outside base_dn DC=example,DC=com"));
+	assert_null(strstr(f->r.warnings[1], "outside"));
+	assert_int_equal(((const struct left_out *)strmap_get(
+				  &f->r.left_out, A1))->why,
+			 LR_NOT_MEMBER);
+}
+
 static void
 test_object_types(void **state)
 {
@@ -1366,6 +1440,8 @@ main(void)
 		T(test_scope_filters),
 		T(test_scope_switches_off),
 		T(test_exclude),
+		T(test_left_out_named),
+		T(test_member_of_outside_base),
 		T(test_object_types),
 		T(test_member_of_nested),
 		T(test_conflict_alias),
