@@ -258,6 +258,16 @@ goto_has(const char *g, const char *addr)
 	}
 }
 
+static size_t
+goto_count(const char *g)
+{
+	size_t n = *g != '\0';
+
+	for (; *g != '\0'; g++)
+		n += *g == ',';
+	return n;
+}
+
 /* Does this planned change touch the subject? */
 static bool
 change_touches(const struct subject *s, const struct change *ch)
@@ -340,11 +350,13 @@ text_desired(const struct run_result *r, const struct subject *s)
 
 		if (w->anchor == NULL || strcmp(w->anchor, s->anchor) != 0)
 			continue;
-		printf("  wants     %-8s %s%s%s%s%s\n", mkind_name(w->kind),
+		printf("  wants     %-8s %s%s%s%s\n", mkind_name(w->kind),
 		       w->address, w->name ? " name=\"" : "",
-		       w->name ? w->name : "", w->name ? "\"" : "",
-		       w->kind == MK_LIST ? " (list)" : "");
-		if (w->gotos != NULL && w->kind != MK_LIST)
+		       w->name ? w->name : "", w->name ? "\"" : "");
+		if (w->gotos != NULL && w->kind == MK_LIST)
+			printf("            -> %zu members\n",
+			       goto_count(w->gotos));
+		else if (w->gotos != NULL)
 			printf("            -> %s\n", w->gotos);
 		n++;
 	}

@@ -93,7 +93,8 @@ print_rules(const struct rules_result *rules, size_t kinds[MK_NKINDS])
 	size_t i, shown = 0;
 
 	for (i = 0; i < 3; i++)
-		printf("           %-36s %zu\n", type[i], rules->scope_counts[i]);
+		printf("           %-36s %zu\n", type[i],
+		       rules->scope_counts[i]);
 	print_left_out(rules);
 	for (i = 0; i < rules->desired.n; i++)
 		kinds[rules->desired.v[i]->kind]++;

@@ -155,7 +155,8 @@ rules_scope_check(struct rules_ctx *x, struct robj *o)
 	if (o->type == RT_USER && c->scope.enabled_only &&
 	    (st = account_state(x, &o->why_detail)) != SC_NREASONS)
 		return st;
-	if (c->scope.visible_only && rules_is_true(rules_first(x->at[A_HIDE]))) {
+	if (c->scope.visible_only &&
+	    rules_is_true(rules_first(x->at[A_HIDE]))) {
 		o->why_detail = "msExchHideFromAddressLists: TRUE";
 		return SC_HIDDEN;
 	}
