@@ -325,6 +325,9 @@ text_scope(const struct conf *c, const struct subject *s)
 		       "address\n");
 	} else if (s->in_scope) {
 		printf("  scope     in scope\n");
+	} else if (s->out != NULL && s->out->plain_group) {
+		printf("  scope     a group without a mail address: never a "
+		       "list; it still counts for nesting and member_of\n");
 	} else if (s->out != NULL) {
 		printf("  scope     left out: %s\n",
 		       leave_reason_text(s->out->why));

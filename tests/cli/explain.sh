@@ -59,6 +59,11 @@ jq_true explain-conflict-json '.objects[0].conflicts[0].address ==
 	"info@example.com" and ([.objects[0].conflicts[0].claimants[].account]
 	== ["enovak", "dokafor"])'
 
+# a security group without an address: found, and said to be no list
+ds "$S" explain "VPN Users"
+expect_rc explain-plain-group 0
+expect_in explain-plain-group-says "scope     a group without a mail address: never a list" "$S/out"
+
 ds "$S" explain nobody@example.com
 expect_rc explain-nothing 1
 expect_in explain-nothing-says "nobody@example.com: nothing in the directory read or in the mail database matches" "$S/out"
