@@ -101,6 +101,10 @@ struct run_result {
 	struct err err;            /* the run's error; DS_OK: none */
 	struct err *obj_errors;    /* per-object failures (malloc'd) */
 	size_t nobj_errors;
+	/* changes a per-object target skipped (apply() returned 1): the
+	 * object and why; counted in counts.skipped, reported as warnings */
+	struct err *skips;
+	size_t nskips;
 	struct run_counts counts;
 	int exit_code;             /* 0, 1 runtime, 2 config, 3 limit */
 	json_t *report;            /* SPEC's JSON report (owned) */

@@ -202,6 +202,11 @@ report_build(const struct run_result *in, size_t max_changes)
 				      json_string(in->rules.warnings[i]));
 	for (i = 0; i < in->nobj_errors; i++)
 		json_array_append_new(errors, error_json(&in->obj_errors[i]));
+	for (i = 0; i < in->nskips; i++)
+		json_array_append_new(
+			warnings, json_sprintf("%s: skipped: %s",
+					       in->skips[i].object,
+					       in->skips[i].msg));
 	/* a limit stop is reported as limit_exceeded, not as an error */
 	if (in->err.code != DS_OK && in->err.code != DS_E_LIMIT)
 		json_array_append_new(errors, error_json(&in->err));

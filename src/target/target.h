@@ -50,6 +50,15 @@ struct target;
 /* Longest target-side id (SCIM "id" values are short opaque strings). */
 #define TARGET_ID_MAX 256
 
+/*
+ * apply_batch()'s report of one finished change: v[i] of the batch.  rc
+ * as apply() returns it (0 landed, target_id as for apply; 1 skipped;
+ * -1 that object's failure, err->object set).  Returns nonzero when the
+ * engine wants no further change started (the state cannot record).
+ */
+typedef int (*target_done_fn)(void *arg, size_t i, int rc,
+			      const char *target_id, const struct err *err);
+
 struct target_ops {
 	const char *name;       /* `[target] type` value */
 	unsigned caps;          /* TCAP_* */
@@ -66,7 +75,10 @@ struct target_ops {
 	 * One change.  target_id: NULL, or (TCAP_TARGET_ID) a buffer of
 	 * TARGET_ID_MAX bytes that receives the object's id on the target
 	 * ("" when it has none).  On failure err->object names the object
-	 * when the failure is that object's alone.
+	 * when the failure is that object's alone.  1 (TCAP_PER_OBJECT
+	 * only): the change has no meaning on this target and was skipped,
+	 * err->object and err->msg say which and why; counted as skipped,
+	 * reported, planned again by the next run.
 	 */
 	int (*apply)(struct target *t, const struct change *ch,
 		     char *target_id, struct err *err);
@@ -79,6 +91,24 @@ struct target_ops {
 	 * puts domain rows first (mailboxes and aliases refer to them).
 	 */
 	int (*apply_rank)(const struct change *ch);
+	/*
+	 * Optional, TCAP_PER_OBJECT: v[0..n) at once (e.g. several HTTP
+	 * requests in flight).  The engine passes only changes that are
+	 * independent of each other: one apply_rank and one op, no address
+	 * (address or old_address) twice, none whose gotos names another's
+	 * address; the batch order is the plan's.  done() is called exactly
+	 * once for each change the target finished, as it lands (any
+	 * order); a change that needs another request after a surprising
+	 * answer (a 409, a lost answer) is finished later in the same call.
+	 * Returns 0 when every change was reported, or -1 with err (no
+	 * object: the target itself failed, or done() asked to stop): the
+	 * changes not reported may or may not have landed, the next run
+	 * plans them from what the target then holds.  v and its changes
+	 * are borrowed for the call.
+	 */
+	int (*apply_batch)(struct target *t, const struct change *const *v,
+			   size_t n, target_done_fn done, void *arg,
+			   struct err *err);
 	/*
 	 * Optional, TCAP_PASSWORDS: store `hash` (a crypt(3) string with
 	 * its {SCHEME} prefix) as the password of mailbox `address`, in a
@@ -123,6 +153,7 @@ extern const struct target_ops target_sql_ops;
 extern const struct target_ops target_scim_ops;
 extern const struct target_ops target_memory_ops;
 extern const struct target_ops target_memory_po_ops;
+extern const struct target_ops target_memory_pb_ops;
 
 /*
  * Which target a configuration points at, as the state database records
