@@ -413,6 +413,8 @@ scim_http_run(struct scim_http *h, struct scim_req **v, size_t n,
 				log_debug("scim: %s %s -> %ld", r->method,
 					  r->path, r->status);
 				done++;
+				if (r->on_final != NULL)
+					r->on_final(r);
 			}
 		}
 		if (done < n &&

@@ -55,6 +55,12 @@ struct scim_req {
 	 */
 	bool once;
 	void *user;             /* the caller's */
+	/*
+	 * NULL, or called once when the request has its final status,
+	 * while the rest of the batch is still running: judge the answer
+	 * there, but start no request (the layer is not reentrant).
+	 */
+	void (*on_final)(struct scim_req *r);
 	/* out */
 	long status;            /* final HTTP status */
 	struct buf resp;        /* response body */
