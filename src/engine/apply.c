@@ -493,10 +493,13 @@ apply_each(struct run *x, const char *const *forget, size_t nforget)
 	ord = apply_order(x->tops, &r->plan);
 	progress_start("applying changes");
 	progress_total(r->plan.n);
+	/* one commit per change: an fsync each would cap the rate at ~100/s */
+	state_quick_commits(x->st, true);
 	if (x->tops->apply_batch != NULL)
 		ret = apply_batches(x, ord);
 	else
 		ret = apply_singly(x, ord);
+	state_quick_commits(x->st, false);
 	progress_done();
 	free(ord);
 	/* not tried, and skipped by the target */

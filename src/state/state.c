@@ -524,6 +524,15 @@ state_record_change(struct state *st, const struct change *ch,
 	return state_record_finish(st, true, err);
 }
 
+void
+state_quick_commits(struct state *st, bool quick)
+{
+	if (st->db != NULL)
+		sqlite3_exec(st->db, quick ? "PRAGMA synchronous = NORMAL"
+					   : "PRAGMA synchronous = FULL",
+			     NULL, NULL, NULL);
+}
+
 int
 state_forget_managed(struct state *st, struct err *err)
 {

@@ -391,6 +391,7 @@ scim_http_run(struct scim_http *h, struct scim_req **v, size_t n,
 		long wait = start_ready(h, v, n, &running);
 		struct CURLMsg *m;
 		int still, left;
+		bool ended = false;   /* a try ended: start the next at once */
 
 		if (curl_multi_perform(h->multi, &still) != CURLM_OK)
 			break;
@@ -405,6 +406,7 @@ scim_http_run(struct scim_http *h, struct scim_req **v, size_t n,
 			rc = judge_try(h, r, m->data.result, err);
 			req_end_try(h, r);
 			running--;
+			ended = true;
 			if (rc < 0) {
 				abort_all(h, v, n);
 				return -1;
@@ -417,7 +419,7 @@ scim_http_run(struct scim_http *h, struct scim_req **v, size_t n,
 					r->on_final(r);
 			}
 		}
-		if (done < n &&
+		if (done < n && !ended &&
 		    curl_multi_poll(h->multi, NULL, 0,
 				    (int)(wait > 1000 ? 1000 : wait),
 				    NULL) != CURLM_OK)
