@@ -19,6 +19,7 @@ const [port, tokenFile, portFile] = process.argv.slice(2);
 const token = fs.readFileSync(tokenFile, "utf8").trim();
 const store = {Users: new Map(), Groups: new Map()};
 const stats = {};
+const byName = new Map();   // lower-case userName -> id (409)
 const LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 function send(res, status, body) {
@@ -97,14 +98,14 @@ function scim(req, res, url, body) {
 	if (parts.length === 1 && req.method === "GET")
 		return list(res, kind, url);
 	if (parts.length === 1 && req.method === "POST") {
-		if (kind === "Users")
-			for (const r of map.values())
-				if (r.userName.toLowerCase() ===
-				    String(body.userName).toLowerCase())
-					return error(res, 409, "userName exists");
+		const name = String(body.userName).toLowerCase();
+		if (kind === "Users" && byName.has(name))
+			return error(res, 409, "userName exists");
 		const rec = {...body, id: crypto.randomUUID(),
 			meta: {resourceType: kind.slice(0, -1)}};
 		map.set(rec.id, rec);
+		if (kind === "Users")
+			byName.set(name, rec.id);
 		return send(res, 201, rec);
 	}
 	const rec = map.get(decodeURIComponent(parts[1] ?? ""));
@@ -113,11 +114,16 @@ function scim(req, res, url, body) {
 	if (req.method === "GET")
 		return send(res, 200, rec);
 	if (req.method === "PATCH") {
+		if (kind === "Users")
+			byName.delete(String(rec.userName).toLowerCase());
 		patch(rec, body.Operations);
+		if (kind === "Users")
+			byName.set(String(rec.userName).toLowerCase(), rec.id);
 		return send(res, 200, rec);
 	}
 	if (req.method === "DELETE") {
 		map.delete(rec.id);
+		byName.delete(String(rec.userName).toLowerCase());
 		return send(res, 204);
 	}
 	return error(res, 405, "method");
