@@ -370,6 +370,32 @@ ours(const struct scim_res *r, const struct change *ch)
 
 /* ---- mailboxes: Users ------------------------------------------------- */
 
+/*
+ * The name and SPEC's further attributes: each SCIM attribute that
+ * carries some replaced as a whole, one the User has and should not
+ * removed (a remove of an absent attribute is an error on some servers).
+ */
+static void
+profile_ops(json_t *p, const struct scim_res *r, const struct change *ch)
+{
+	json_t *want = json_object(), *had = json_object();
+	size_t i;
+
+	scim_json_put_profile(want, ch->attrs, ch->name);
+	scim_json_put_profile(had, r->attrs, r->name);
+	for (i = 0; scim_profile_keys[i] != NULL; i++) {
+		const char *k = scim_profile_keys[i];
+		json_t *v = json_object_get(want, k);
+
+		if (v != NULL)
+			scim_json_op(p, "replace", k, json_incref(v));
+		else if (json_object_get(had, k) != NULL)
+			scim_json_op(p, "remove", k, NULL);
+	}
+	json_decref(want);
+	json_decref(had);
+}
+
 /* The PATCH operations that bring User r in line with the change. */
 static json_t *
 user_ops(const struct scim_res *r, const struct change *ch, unsigned fields)
@@ -381,13 +407,12 @@ user_ops(const struct scim_res *r, const struct change *ch, unsigned fields)
 		scim_json_op(p, "replace", "emails",
 			     scim_json_emails(ch->address, r->v, r->n));
 	}
-	if ((fields & CH_NAME) && ch->name != NULL && *ch->name) {
+	if ((fields & CH_NAME) && ch->name != NULL && *ch->name)
 		scim_json_op(p, "replace", "displayName", json_string(ch->name));
-		scim_json_op(p, "replace", "name",
-			     json_pack("{s:s}", "formatted", ch->name));
-	} else if ((fields & CH_NAME) && r->name != NULL) {
+	else if ((fields & CH_NAME) && r->name != NULL)
 		scim_json_op(p, "remove", "displayName", NULL);
-	}
+	if (fields & (CH_NAME | CH_ATTRS))
+		profile_ops(p, r, ch);
 	if ((fields & CH_ACTIVE) || !r->active)
 		scim_json_op(p, "replace", "active", json_true());
 	if (ch->anchor != NULL && !ours(r, ch))
@@ -450,7 +475,8 @@ user_add(struct target *t, const struct change *ch, char *tid,
 				return -1;
 		}
 		if (ours(r, ch))
-			return user_update(t, ch, r, CH_NAME | CH_ACTIVE, tid,
+			return user_update(t, ch, r,
+					   CH_NAME | CH_ACTIVE | CH_ATTRS, tid,
 					   err);
 		if (r != NULL)   /* someone else's: adopt decides, not us */
 			return obj_fail(ch, 409, "create user", "the server "
@@ -1105,8 +1131,9 @@ finish(struct target *t, struct bitem *it, struct err *err)
 		if (lookup(t, false, "userName", it->ch->address, &r, &e) != 0)
 			rc = -1;
 		else if (r != NULL && ours(r, it->ch))
-			rc = user_update(t, it->ch, r, CH_NAME | CH_ACTIVE,
-					 tid, &e);
+			rc = user_update(t, it->ch, r,
+					 CH_NAME | CH_ACTIVE | CH_ATTRS, tid,
+					 &e);
 		else
 			rc = scim_apply(t, it->ch, tid, &e);
 	} else if (it->kind == B_POST_GROUP && it->ch->anchor != NULL &&

@@ -58,6 +58,22 @@ expect "$(user alice.martin@example.com | jq -r '[.emails[].value] | join(" ")')
 	"alice.martin@example.com alice@example.com ceo@example.com" "aliases as further emails"
 expect "$(user alice.martin@example.com | jq -r '.emails[0].primary')" true "primary email"
 expect "$(user bob.stone@example.com | jq -r '.externalId | length > 10')" true "externalId = anchor"
+# SPEC's attribute table, the enterprise extension for its attributes
+ENT=urn:ietf:params:scim:schemas:extension:enterprise:2.0:User
+expect "$(user alice.martin@example.com | jq -r '[.name.givenName, .name.familyName,
+	.name.middleName, .name.honorificSuffix, .name.formatted, .title, .userType] | join("|")')" \
+	"Alice|Martin|J|Jr.|Alice Martin|CEO|Employee" "name parts, title, userType"
+expect "$(user alice.martin@example.com | jq -r '[.phoneNumbers[] | .type + "=" + .value] | sort | join(",")')" \
+	"fax=+49 30 1234-9,home=+49 30 555,mobile=+49 170 1234567,pager=+49 30 1234-99,work=+49 30 1234-0" \
+	"phoneNumbers work/mobile/pager/home/fax"
+expect "$(user alice.martin@example.com | jq -r '.addresses[] | select(.type == "work") |
+	[.streetAddress, .locality, .region, .postalCode, .country, .formatted] | join("|")')" \
+	"Hauptstr. 1|Berlin|BE|10115|Germany|Berlin HQ" "addresses[work]"
+expect "$(user alice.martin@example.com | jq -r --arg e "$ENT" '.[$e] |
+	[.employeeNumber, .department, .organization] | join("|")')" \
+	"E-0001|Board|Example AG" "enterprise employeeNumber, department, organization"
+expect "$(user alice.martin@example.com | jq -r --arg e "$ENT" '.schemas | index($e) != null')" \
+	true "enterprise schema declared"
 expect "$(user bob.stone@example.com | jq -r '.displayName + "|" + (.active|tostring)')" "Bob Stone|true" "displayName, active"
 expect "$(members eng@example.com)" "carol.diaz@example.com dave.kim@example.com " "list members"
 expect "$(members staff@example.com)" "alice.martin@example.com bob.stone@example.com carol.diaz@example.com dave.kim@example.com " "nested list members"
@@ -95,6 +111,8 @@ sync
 ok "If-Match sent"
 [ $rc -eq 0 ] || { cat "$T/out"; fail "update sync exit $rc"; }
 expect "$(user bob.stone@example.com | jq -r .displayName)" "Robert Stone" "displayName updated"
+expect "$(user alice.smith@example.com | jq -r '.title + "|" + ([.phoneNumbers[].type] | sort | join(","))')" \
+	"Chief Executive|fax,home,mobile,work" "attributes updated, a removed one removed"
 expect "$(user carol.diaz@example.com | jq -r '[.emails[].value] | join(" ")')" \
 	"carol.diaz@example.com carol@example.com carol.d@example.com" "alias added"
 a=$(user alice.smith@example.com)
@@ -159,13 +177,15 @@ expect "$(users | grep -c '^u0001[23]@')" 2 "the next run completes it"
 
 # ---- 7. a run killed halfway, completed by the next ----------------------
 $GEN 2 40 >"$T/s3.ldif"
-ctl POST /faults '{"delayMs":60}' >/dev/null
+# (4 writes in flight: 250 ms each keeps the run going past the kill)
+ctl POST /faults '{"delayMs":250}' >/dev/null
 "$DIRSYNC" -c "$T/dirsync.conf" sync >"$T/killed.out" 2>&1 &
 pid=$!
 sleep 1
 kill -9 $pid 2>/dev/null || true
 wait $pid 2>/dev/null || true
-n=$(users | grep -c '^u000[1-3][0-9]@' || true)
+# u00014 .. u00039 are new
+n=$(( $(users | grep -c '^u000[1-3][0-9]@' || true) - 4 ))
 [ "$n" -gt 0 ] && [ "$n" -lt 26 ] || fail "kill halfway: $n of 26 new users before the kill"
 echo "test_scim: killed with $n of 26 new users on the server"
 ctl POST /faults '{}' >/dev/null
