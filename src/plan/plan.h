@@ -35,7 +35,7 @@ enum op { OP_ADD, OP_UPDATE, OP_DISABLE, OP_DELETE, OP_NOPS };
 #define CH_REPAIR_KEY 0x80       /* local_part and domain set again */
 #define CH_REPAIR_MAILDIR 0x100  /* an unsafe maildir replaced */
 #define CH_REPAIR (CH_REPAIR_SELF | CH_REPAIR_KEY | CH_REPAIR_MAILDIR)
-#define CH_ATTRS 0x200     /* a mailbox's further attributes (mobj.attrs) */
+#define CH_ATTRS 0x200          /* a mailbox's further attributes (mobj.attrs) */
 
 /*
  * Why a disable or delete is planned.  Only WHY_GONE and WHY_EXPIRED are
