@@ -83,6 +83,10 @@ int state_record_change(struct state *st, const struct change *ch,
  * the write and its record loses.
  */
 void state_quick_commits(struct state *st, bool quick);
+/* The target's id recorded for managed `address` (*tid malloc'd, NULL
+ * when none). */
+int state_target_id_of(struct state *st, const char *address, char **tid,
+		       struct err *err);
 
 /*
  * Empties the managed table: its records now live in the target (see

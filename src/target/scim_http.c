@@ -121,7 +121,13 @@ scim_req_free(struct scim_req *r)
 		curl_easy_cleanup(r->easy);
 	slist_wipe(r->hdrs);
 	free(r->path);
+	/* a body may hold a password (set_password_plain), an answer may
+	 * quote it */
+	if (r->body != NULL)
+		explicit_bzero(r->body, strlen(r->body));
 	free(r->body);
+	if (r->resp.p != NULL)
+		explicit_bzero(r->resp.p, r->resp.cap);
 	buf_free(&r->resp);
 	free(r);
 }

@@ -46,6 +46,8 @@ struct target;
 #define TCAP_PASSWORDS 0x04      /* set_password() stores a password hash */
 #define TCAP_TARGET_ID 0x08      /* apply() returns a target-side id */
 #define TCAP_DOMAINS 0x10        /* wants a domain object per used domain */
+#define TCAP_PASSWORDS_PLAIN 0x20 /* set_password_plain(): the service
+				   * hashes it (SCIM `password`) */
 
 /* Longest target-side id (SCIM "id" values are short opaque strings). */
 #define TARGET_ID_MAX 256
@@ -116,6 +118,18 @@ struct target_ops {
 	 */
 	int (*set_password)(struct target *t, const char *address,
 			    const char *hash, struct err *err);
+	/*
+	 * Optional, TCAP_PASSWORDS_PLAIN: send the cleartext pw[0..len) as
+	 * the password of mailbox `address` (whose id on the target is
+	 * target_id; NULL: the target looks it up), over a channel the
+	 * target deems safe for it, at once: nothing is queued or kept.
+	 * Every copy the target makes is wiped; no error message holds it.
+	 * DS_E_TARGET with err->object for a refused password or no such
+	 * User; DS_E_CONFIG when the channel is not safe for passwords.
+	 */
+	int (*set_password_plain)(struct target *t, const char *address,
+				  const char *target_id, const char *pw,
+				  size_t len, struct err *err);
 	/*
 	 * Optional: the target keeps the record of which of its objects are
 	 * dirsync's (and for which directory object), so that the record

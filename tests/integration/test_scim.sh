@@ -6,7 +6,9 @@
 # second run without a write request, the SQL target's summary for the
 # same LDIF, `dirsync test`, and the faults: 429 with Retry-After, 503 for a
 # while, dropped connections, a user refused with 400, a server that keeps
-# failing, a run killed halfway.
+# failing, a run killed halfway; SPEC's attribute table; passwd-hook's
+# `password` (https only, a test override for loopback http; confirmed
+# by the directory first; never logged).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 MAIL_LIB=$here/lib/mail
@@ -101,6 +103,43 @@ sync
 [ $rc -eq 0 ] || { cat "$T/out"; fail "second sync exit $rc"; }
 expect "$(writes)" 0 "no write request on a second run"
 grep -q "^summary: 0 add, 0 update, 0 disable, 0 delete" "$T/out" || fail "second run planned changes"
+
+# ---- passwd-hook: the `password` attribute, https only, never logged -----
+PW='Scim-Pa55word!x'
+hook() {   # hook ACCOUNT [ARGS]: the password on stdin; output in $T/hook.out
+	a=$1; shift
+	rc=0
+	printf '%s\n' "$PW" | "$DIRSYNC" -c "$T/dirsync.conf" passwd-hook \
+		--user "$a" "$@" >"$T/hook.out" 2>&1 || rc=$?
+	cat "$T/hook.out" >>"$T/all.out"
+}
+pw_of() { dump | jq -r --arg u "$1" '.Users[] | select(.userName == $u) | .password // empty'; }
+hook alice.martin@example.com --no-confirm
+grep -q "https:// only" "$T/hook.out" || { cat "$T/hook.out"; fail "a password went over http:// without the test override"; }
+[ -z "$(pw_of alice.martin@example.com)" ] || fail "password sent over http://"
+ok "passwords refused over http:// (on_failure = accept: exit $rc)"
+ctl POST /reset >/dev/null
+DIRSYNC_TEST_HTTP_PASSWORDS=1 hook alice.martin@example.com --no-confirm
+[ $rc -eq 0 ] || { cat "$T/hook.out"; fail "passwd-hook exit $rc"; }
+expect "$(pw_of alice.martin@example.com)" "$PW" "password attribute stored by the server"
+expect "$(ctl GET /stats | jq '.PATCH // 0')" 1 "one PATCH for the password"
+expect "$(pw_of bob.stone@example.com)" "" "nobody else's password"
+# confirmed by the directory first (the Samba path): pwdLastSet must move
+sed '/^cn: Bob Stone/a pwdLastSet: 100' "$T/s1.ldif" >"$T/pw.ldif"
+sed -i "s#^path = .*s1.ldif#path = $T/pw.ldif#" "$T/dirsync.conf"
+DIRSYNC_TEST_HTTP_PASSWORDS=1 hook bob.stone@example.com
+[ $rc -eq 0 ] || { cat "$T/hook.out"; fail "passwd-hook (confirm) exit $rc"; }
+sleep 1
+expect "$(pw_of bob.stone@example.com)" "" "not sent before the directory confirms"
+sed -i 's/^pwdLastSet: 100/pwdLastSet: 200/' "$T/pw.ldif"
+i=0
+while [ -z "$(pw_of bob.stone@example.com)" ] && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+expect "$(pw_of bob.stone@example.com)" "$PW" "sent once pwdLastSet moved"
+sed -i "s#^path = .*pw.ldif#path = $T/s1.ldif#" "$T/dirsync.conf"
+for f in "$T/all.out" "$T/scim.log" "$T"/state.db*; do
+	! grep -q "$PW" "$f" || fail "the password appears in $f"
+done
+ok "the password is in no output, log or state"
 
 # ---- 3. updates, an alias, a rename, a leaver, a new member -------------
 $GEN 2 >"$T/s2.ldif"
