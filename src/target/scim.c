@@ -1146,6 +1146,9 @@ finish(struct target *t, struct bitem *it, struct err *err)
 
 		set_id(tid, it->r);
 		rc = st < 0 ? -1 : 0;
+	} else if (it->kind == B_PATCH && it->req->status == 412 &&
+		   res_fetch(t, it->r, &e) < 0) {
+		rc = -1;   /* changed meanwhile: read it, then once more */
 	} else {
 		rc = scim_apply(t, it->ch, tid, &e);
 	}

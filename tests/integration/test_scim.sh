@@ -145,9 +145,13 @@ ok "the password is in no output, log or state"
 $GEN 2 >"$T/s2.ldif"
 scim_conf "$T/s2.ldif"
 ctl POST /reset >/dev/null
+ctl POST /touch '{"userName":"bob.stone@example.com"}' >/dev/null
 sync
 [ "$(ctl GET /stats | jq '.ifMatch // 0')" -gt 0 ] || fail "no If-Match sent to a server offering ETags"
 ok "If-Match sent"
+# bob changed behind dirsync's back: 412, read again, sent once more
+expect "$(ctl GET /stats | jq '.preconditionFailed // 0')" 1 "a stale If-Match answered 412"
+
 [ $rc -eq 0 ] || { cat "$T/out"; fail "update sync exit $rc"; }
 expect "$(user bob.stone@example.com | jq -r .displayName)" "Robert Stone" "displayName updated"
 expect "$(user alice.smith@example.com | jq -r '.title + "|" + ([.phoneNumbers[].type] | sort | join(","))')" \
