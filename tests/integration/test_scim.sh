@@ -249,6 +249,18 @@ ok "the token is in no output, report or state"
 "$DIRSYNC" -c "$T/dirsync.conf" test >"$T/test.out" 2>&1 || fail "dirsync test after"
 grep -q "authorised; 45 Users, 2 Groups" "$T/test.out" || { cat "$T/test.out"; fail "test counts"; }
 ok "dirsync test counts"
+# ---- membership PATCHes are bounded: 100 removes per request ------------
+$GEN 2 110 110 >"$T/s4.ldif"
+scim_conf "$T/s4.ldif"
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "big list sync exit $rc"; }
+expect "$(members big@example.com | wc -w)" 110 "a list of 110 members"
+$GEN 2 110 3 >"$T/s4.ldif"
+ctl POST /reset >/dev/null
+sync --force-limits   # over max_member_removal_percent, on purpose
+[ $rc -eq 0 ] || { cat "$T/out" >&2; fail "big list shrink exit $rc"; }
+expect "$(members big@example.com)" "u00000@example.com u00001@example.com u00002@example.com " "107 members removed"
+expect "$(ctl GET /stats | jq '.PATCH // 0')" 2 "in 2 PATCH requests (100 removes each at most)"
 # ---- a server offering RFC 9865 cursors is read with them ---------------
 kill "$(cat "$T/scim.pid")"
 scim_start cursor

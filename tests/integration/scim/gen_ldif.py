@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """An AD-style LDIF for the SCIM tests and bench.
 
-gen_ldif.py STEP [EXTRA]
+gen_ldif.py STEP [EXTRA [BIG]]
   STEP 1: five users (aliases in proxyAddresses), lists eng (carol, dave)
           and staff (alice, bob and eng nested).
           Alice carries every attribute of SPEC's SCIM table.
@@ -9,6 +9,7 @@ gen_ldif.py STEP [EXTRA]
           address changes (the old one stays as an alias: a rename), dave
           is disabled (a leaver), erin joins eng.
   EXTRA:  that many more users u00000..: for the fault tests and the bench.
+  BIG:    a list big@example.com of the first BIG of them (member chunks).
 """
 import base64
 import sys
@@ -16,6 +17,7 @@ import uuid
 
 step = int(sys.argv[1])
 extra = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+big = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 BASE = "DC=example,DC=com"
 
 
@@ -88,3 +90,6 @@ print(group("Staff", "staff@example.com",
 for i in range(extra):
     n = f"u{i:05d}"
     print(user(f"User {n}", "User", n, f"{n}@example.com", [f"{n}.alias@example.com"])[1])
+if big > 0:
+    print(group("Big", "big@example.com",
+                [f"CN=User u{i:05d},OU=Staff,{BASE}" for i in range(min(big, extra))]))
