@@ -261,6 +261,49 @@ sync --force-limits   # over max_member_removal_percent, on purpose
 [ $rc -eq 0 ] || { cat "$T/out" >&2; fail "big list shrink exit $rc"; }
 expect "$(members big@example.com)" "u00000@example.com u00001@example.com u00002@example.com " "107 members removed"
 expect "$(ctl GET /stats | jq '.PATCH // 0')" 2 "in 2 PATCH requests (100 removes each at most)"
+# ---- contacts and list aliases: skipped, counted, named, exit 0 ---------
+cat >"$T/s5.ldif" <<'EOF'
+version: 1
+
+dn: CN=Ann Lee,OU=Staff,DC=example,DC=com
+objectClass: user
+cn: Ann Lee
+mail: ann@example.com
+objectGUID:: AQAAAAAAAAAAAAAAAAAAAg==
+userAccountControl: 512
+
+dn: CN=Mo Vend,OU=Contacts,DC=example,DC=com
+objectClass: contact
+cn: Mo Vend
+mail: mo@vendor.com
+proxyAddresses: SMTP:mo@vendor.com
+proxyAddresses: smtp:mo@example.com
+objectGUID:: AQAAAAAAAAAAAAAAAAAAAw==
+
+dn: CN=Crew,OU=Groups,DC=example,DC=com
+objectClass: group
+cn: Crew
+mail: team@example.com
+proxyAddresses: SMTP:team@example.com
+proxyAddresses: smtp:crew@example.com
+member: CN=Ann Lee,OU=Staff,DC=example,DC=com
+member: CN=Mo Vend,OU=Contacts,DC=example,DC=com
+objectGUID:: AQAAAAAAAAAAAAAAAAAABA==
+EOF
+scim_conf "$T/s5.ldif" "$T/skip-state.db"
+rc=0
+"$DIRSYNC" -c "$T/dirsync.conf" sync --json >"$T/skip.json" 2>>"$T/all.out" || rc=$?
+[ $rc -eq 0 ] || { cat "$T/skip.json"; fail "skips: exit $rc"; }
+expect "$(jq -c '.summary | [.applied, .failed, .skipped]' "$T/skip.json")" "[2,0,2]" "contact and list alias skipped, counted"
+jq -r '.warnings[]' "$T/skip.json" >"$T/skip.warn"
+grep -q '^mo@example.com: skipped: a contact: SCIM has no resource' "$T/skip.warn" &&
+	grep -q '^crew@example.com: skipped: an address of a list: a SCIM Group' "$T/skip.warn" ||
+	{ cat "$T/skip.warn"; fail "skipped objects not named with the reason"; }
+ok "each named with the reason"
+expect "$(members team@example.com)" "ann@example.com " "the list's Group has its User members"
+ctl POST /reset >/dev/null
+sync
+expect "$(writes)" 0 "skipped objects send nothing on the next run"
 # ---- a server offering RFC 9865 cursors is read with them ---------------
 kill "$(cat "$T/scim.pid")"
 scim_start cursor
