@@ -16,6 +16,14 @@
  * next `dirsync sync` does.  `--no-confirm` is for agents that call the
  * hook after the change happened: the hash is written at once.
  *
+ * A target that takes the cleartext (SCIM's `password`, which the service
+ * hashes: engine_passwords_plain) gets no hash and no queue: the helper
+ * keeps the password in its locked, non-dumpable memory while it waits
+ * for the confirmation, sends it, and wipes it; a change the directory
+ * does not confirm within CONFIRM_WAIT_S, or a service that cannot be
+ * reached, leaves the mail password as it was (logged: the next change
+ * of the user's password brings it).
+ *
  * The plaintext is read into locked, non-dumpable memory (passwd.h),
  * hashed, and wiped; the process is made non-dumpable first.  It is never
  * logged, put in argv or an environment, or stored; only the final hash
@@ -27,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -219,6 +228,99 @@ spawn_confirmer(struct hook *h)
 	_exit(0);
 }
 
+/*
+ * Whether the account's password change shows in the directory now (a
+ * fresh connection each time, as pw_deliver: an LDIF is read anew).
+ */
+static bool
+plain_confirmed(struct hook *h)
+{
+	struct pw_dir *dir = NULL;
+	struct pw_account a;
+	struct err err;
+	bool yes;
+
+	err_clear(&err);
+	if (pw_dir_open(&dir, &h->c, &err) != 0)
+		return false;
+	if (pw_dir_lookup(dir, h->account, &a, &err) != 0) {
+		pw_dir_close(dir);
+		return false;
+	}
+	pw_dir_close(dir);
+	yes = a.found && a.anchor != NULL && h->acct.anchor != NULL &&
+	      strcmp(a.anchor, h->acct.anchor) == 0 &&
+	      pw_changed_after(h->acct.changed, a.changed);
+	pw_account_free(&a);
+	return yes;
+}
+
+/*
+ * The detached helper for a cleartext target: as spawn_confirmer(), but
+ * it holds the password (locked again: mlock is not inherited) instead
+ * of a queued hash, and sends it once the directory shows the change.
+ */
+static void
+spawn_plain_confirmer(struct hook *h, struct pw_secret *pw)
+{
+	struct err err;
+	pid_t pid = fork();
+	long waited_ms = 0, step;
+	int status, fd;
+	bool sent = false;
+
+	if (pid < 0) {
+		log_warn("cannot start the confirmation helper (%s): the "
+			 "password of %s is not sent", strerror(errno),
+			 h->address);
+		return;
+	}
+	if (pid > 0) {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	if (setsid() < 0 || fork() != 0) {
+		pw_secret_free(pw);
+		_exit(0);
+	}
+	(void)mlock(pw->p, pw->cap);
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	closefrom(3);
+	log_init("dirsync-passwd", 0, 1);
+	while (!sent && waited_ms < CONFIRM_WAIT_S * 1000L) {
+		if (plain_confirmed(h)) {
+			err_clear(&err);
+			if (engine_set_password_plain(&h->c, h->address, pw->p,
+						      pw->len, &err) == 0)
+				log_info("account %s: password of %s sent to "
+					 "the mail system", h->account,
+					 h->address);
+			else
+				log_warn("account %s: %s", h->account,
+					 err_fmt(&err, h->ebuf,
+						 sizeof(h->ebuf)));
+			sent = true;
+			break;
+		}
+		step = waited_ms < 5000 ? 100 : 1000;
+		usleep((useconds_t)step * 1000);
+		waited_ms += step;
+	}
+	if (!sent)
+		log_warn("account %s: the directory did not confirm the "
+			 "password change within %ds: not sent, the mail "
+			 "password stays as it was", h->account,
+			 CONFIRM_WAIT_S);
+	pw_secret_free(pw);
+	_exit(0);
+}
+
 /* A failure the mail system cannot absorb: the exit code under reject. */
 static int
 refuse_or_accept(struct hook *h, const char *what)
@@ -300,6 +402,45 @@ forget_queued(struct hook *h, struct err *err)
 	return rc;
 }
 
+/*
+ * A target that takes the cleartext: policy, then send it now
+ * (--no-confirm) or from the helper once confirmed.  Never queued.
+ */
+static int
+take_plain(struct hook *h, struct pw_secret *pw, struct err *err)
+{
+	const char *why;
+	int rc;
+
+	if (pw_policy_check(pw->p, pw->len, h->c.passwords.min_length,
+			    h->c.passwords.min_classes, &why) != 0)
+		return refuse_or_accept(h, why);
+	if (h->no_confirm) {
+		rc = engine_set_password_plain(&h->c, h->address, pw->p,
+					       pw->len, err);
+		pw_secret_free(pw);
+		if (rc == 0) {
+			log_info("account %s: password of %s sent to the mail "
+				 "system", h->account, h->address);
+			return 0;
+		}
+		log_warn("%s", err_fmt(err, h->ebuf, sizeof(h->ebuf)));
+		return refuse_or_accept(h, "the mail system did not take the "
+					   "password (it is never queued: the "
+					   "service needs the cleartext)");
+	}
+	if (h->reject && probe_target(h, err) != 0) {
+		log_warn("%s", err_fmt(err, h->ebuf, sizeof(h->ebuf)));
+		return refuse_or_accept(h, "the mail system is unreachable");
+	}
+	log_info("account %s: password of %s is sent once the directory "
+		 "confirms the change (held in memory only)", h->account,
+		 h->address);
+	spawn_plain_confirmer(h, pw);
+	pw_secret_free(pw);
+	return 0;
+}
+
 /* After the account resolved: policy, hash, then queue or write. */
 static int
 take(struct hook *h, struct pw_secret *pw, struct err *err)
@@ -307,6 +448,8 @@ take(struct hook *h, struct pw_secret *pw, struct err *err)
 	enum pw_scheme scheme;
 	const char *why;
 
+	if (engine_passwords_plain(&h->c))
+		return take_plain(h, pw, err);
 	if (pw_scheme_parse(h->c.target.password_scheme, &scheme) != 0) {
 		log_err("%s: [target] password_scheme '%s' is not one of "
 			"SHA512-CRYPT, BLF-CRYPT, ARGON2ID", h->c.path,

@@ -13,6 +13,9 @@
  * is reported and the others go on, and a failure of the target itself
  * stops the run with what was done recorded.  The next run plans what is
  * left from what the target then holds, so nothing is repeated or lost.
+ * A per-object target that offers apply_batch() gets batches of
+ * independent changes at once (see "batches" below), each success still
+ * recorded as it lands.
  */
 #include "engine/stage.h"
 
@@ -21,8 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/arena.h"
 #include "util/clock.h"
 #include "util/progress.h"
+#include "util/strmap.h"
 #include "util/thread.h"
 #include "util/xalloc.h"
 
@@ -241,57 +246,263 @@ object_failure(const struct err *e)
 }
 
 static void
-add_obj_error(struct run_result *r, const struct err *e)
+add_err(struct err **v, size_t *n, const struct err *e)
 {
-	size_t cap = r->nobj_errors;
+	size_t cap = *n;
 
-	r->obj_errors = xgrow(r->obj_errors, &cap, r->nobj_errors + 1,
-			      sizeof(*r->obj_errors));
-	r->obj_errors[r->nobj_errors++] = *e;
+	*v = xgrow(*v, &cap, *n + 1, sizeof(**v));
+	(*v)[(*n)++] = *e;
 }
 
-/* One change at a time, each success recorded as it lands. */
+/*
+ * One change's outcome on a per-object target (rc as apply() returns
+ * it; a failure here is that object's).  -1: the state could not record
+ * a landed change (r->err set): the run stops.
+ */
 static int
-apply_each(struct run *x, const char *const *forget, size_t nforget)
+landed(struct run *x, const struct change *ch, int rc, const char *tid,
+       const struct err *e)
+{
+	struct run_result *r = x->r;
+
+	if (rc == 0) {
+		r->counts.applied++;
+		r->applied = true;
+		if (state_record_change(x->st, ch, tid, x->now,
+					&r->err) != 0) {
+			note_unrecorded(&r->err);
+			return -1;
+		}
+	} else if (rc > 0) {
+		add_err(&r->skips, &r->nskips, e);
+	} else {
+		r->counts.failed++;
+		add_err(&r->obj_errors, &r->nobj_errors, e);
+	}
+	return 0;
+}
+
+/*
+ * ---- batches (target_ops.apply_batch) ----
+ *
+ * Consecutive changes of the apply order go into one batch while they
+ * are independent: the same rank and op (so removals still land before
+ * updates before adds, and domains before what is in them), no address
+ * twice, and none naming in its gotos an address of the batch or named
+ * by it (a list after the members it references, an alias after its
+ * mailbox).
+ */
+#define BATCH_MAX 256
+
+struct batch {
+	struct run *x;
+	const struct change *v[BATCH_MAX];
+	bool reported[BATCH_MAX];
+	size_t n;
+	struct strmap addrs;      /* addresses of the batch */
+	struct strmap named;      /* addresses its gotos name */
+	struct arena arena;       /* the keys of named */
+	size_t done;              /* of the whole plan, for the progress */
+	bool stop;
+};
+
+static int
+rank_of(const struct target_ops *tops, const struct change *ch)
+{
+	return tops->apply_rank != NULL ? tops->apply_rank(ch) : 0;
+}
+
+/*
+ * add: each address of a comma-joined gotos into b->named; else whether
+ * one of them is an address of the batch.
+ */
+static bool
+gotos_any(struct batch *b, const char *gotos, bool add)
+{
+	const char *p = gotos;
+
+	while (p != NULL && *p) {
+		size_t len = strcspn(p, ",");
+		char *a = arena_strndup(&b->arena, p, len);
+
+		if (add)
+			strmap_put(&b->named, a, a);
+		else if (strmap_get(&b->addrs, a) != NULL)
+			return true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+static bool
+batch_fits(struct batch *b, const struct change *ch)
+{
+	const struct change *first = b->v[0];
+	const struct target_ops *tops = b->x->tops;
+
+	if (b->n == 0)
+		return true;
+	if (b->n >= BATCH_MAX || ch->op != first->op ||
+	    rank_of(tops, ch) != rank_of(tops, first))
+		return false;
+	if (strmap_get(&b->addrs, ch->address) != NULL ||
+	    strmap_get(&b->named, ch->address) != NULL)
+		return false;
+	if (ch->old_address != NULL &&
+	    (strmap_get(&b->addrs, ch->old_address) != NULL ||
+	     strmap_get(&b->named, ch->old_address) != NULL))
+		return false;
+	return !gotos_any(b, ch->gotos, false);
+}
+
+static void
+batch_put(struct batch *b, const struct change *ch)
+{
+	b->reported[b->n] = false;
+	b->v[b->n++] = ch;
+	strmap_put(&b->addrs, ch->address, (void *)ch);
+	if (ch->old_address != NULL)
+		strmap_put(&b->addrs, ch->old_address, (void *)ch);
+	gotos_any(b, ch->gotos, true);
+}
+
+static void
+batch_reset(struct batch *b)
+{
+	b->n = 0;
+	strmap_free(&b->addrs);
+	strmap_free(&b->named);
+	arena_free(&b->arena);
+}
+
+static int
+batch_done(void *arg, size_t i, int rc, const char *tid,
+	   const struct err *e)
+{
+	struct batch *b = arg;
+	struct err own;
+
+	if (i >= b->n || b->reported[i])
+		return b->stop;   /* a target bug: never counted twice */
+	b->reported[i] = true;
+	own = *e;
+	if (rc != 0 && own.object[0] == '\0')
+		err_object(&own, b->v[i]->address);
+	if (rc < 0 && own.code == DS_OK)
+		own.code = DS_E_TARGET;
+	if (landed(b->x, b->v[i], rc, tid, &own) != 0)
+		b->stop = true;
+	progress_update(++b->done);
+	return b->stop;
+}
+
+/* Runs the batch; -1 when the run stops (r->err set). */
+static int
+batch_run(struct batch *b)
+{
+	struct run_result *r = b->x->r;
+	struct err e;
+
+	if (b->n == 0)
+		return 0;
+	err_clear(&e);
+	if (b->x->tops->apply_batch(b->x->tgt, b->v, b->n, batch_done, b,
+				    &e) != 0 || b->stop) {
+		if (!b->stop)
+			r->err = e;
+		return -1;
+	}
+	batch_reset(b);
+	return 0;
+}
+
+static int
+apply_batches(struct run *x, const size_t *ord)
+{
+	struct run_result *r = x->r;
+	struct batch *b = xcalloc(1, sizeof(*b));
+	size_t i;
+	int ret = 0;
+
+	b->x = x;
+	for (i = 0; i < r->plan.n && ret == 0; i++) {
+		const struct change *ch = &r->plan.v[ord[i]];
+
+		if (engine_stop_requested)
+			break;
+		if (!batch_fits(b, ch))
+			ret = batch_run(b);
+		if (ret == 0)
+			batch_put(b, ch);
+	}
+	if (ret == 0 && !engine_stop_requested)
+		ret = batch_run(b);
+	if (ret == 0 && engine_stop_requested)
+		ret = err_set(&r->err, DS_E_TARGET,
+			      "interrupted by a signal after %ld of %zu "
+			      "changes", r->counts.applied, r->plan.n);
+	batch_reset(b);
+	free(b);
+	return ret;
+}
+
+/* One change at a time. */
+static int
+apply_singly(struct run *x, const size_t *ord)
 {
 	struct run_result *r = x->r;
 	char tid[TARGET_ID_MAX];
-	size_t *ord, i;
+	size_t i;
 	struct err e;
-	int ret = 0;
+	int ret = 0, rc;
 
-	ord = apply_order(x->tops, &r->plan);
-	progress_start("applying changes");
-	progress_total(r->plan.n);
 	for (i = 0; i < r->plan.n && ret == 0; i++) {
 		const struct change *ch = &r->plan.v[ord[i]];
 
 		err_clear(&e);
 		tid[0] = '\0';
-		if (engine_stop_requested) {
-			ret = err_set(&r->err, DS_E_TARGET,
-				      "interrupted by a signal after %ld of "
-				      "%zu changes", r->counts.applied,
-				      r->plan.n);
-		} else if (x->tops->apply(x->tgt, ch, tid, &e) == 0) {
-			r->counts.applied++;
-			r->applied = true;
-			if (state_record_change(x->st, ch, tid, x->now,
-						&r->err) != 0) {
-				note_unrecorded(&r->err);
-				ret = -1;
-			}
-		} else if (object_failure(&e)) {
-			r->counts.failed++;
-			add_obj_error(r, &e);
-		} else {
+		if (engine_stop_requested)
+			return err_set(&r->err, DS_E_TARGET,
+				       "interrupted by a signal after %ld of "
+				       "%zu changes", r->counts.applied,
+				       r->plan.n);
+		rc = x->tops->apply(x->tgt, ch, tid, &e);
+		if (rc < 0 && !object_failure(&e)) {
 			r->err = e;
-			ret = -1;
+			return -1;
 		}
+		ret = landed(x, ch, rc, tid, &e);
 		progress_update(i + 1);
 	}
+	return ret;
+}
+
+/*
+ * Each success recorded as it lands: in batches when the target takes
+ * them (apply_batch), else one change at a time.
+ */
+static int
+apply_each(struct run *x, const char *const *forget, size_t nforget)
+{
+	struct run_result *r = x->r;
+	size_t *ord;
+	int ret;
+
+	ord = apply_order(x->tops, &r->plan);
+	progress_start("applying changes");
+	progress_total(r->plan.n);
+	/* one commit per change: an fsync each would cap the rate at ~100/s */
+	state_quick_commits(x->st, true);
+	if (x->tops->apply_batch != NULL)
+		ret = apply_batches(x, ord);
+	else
+		ret = apply_singly(x, ord);
+	state_quick_commits(x->st, false);
 	progress_done();
 	free(ord);
+	/* not tried, and skipped by the target */
 	r->counts.skipped = (long)r->plan.n - r->counts.applied -
 			    r->counts.failed;
 	if (ret == 0 && nforget > 0) {
@@ -302,8 +513,9 @@ apply_each(struct run *x, const char *const *forget, size_t nforget)
 				      &r->err) != 0)
 			log_debug("forgetting vanished rows failed");
 	}
-	log_msg(x->lvl, "applied %ld of %zu changes, %ld failed (%.2fs)",
-		r->counts.applied, r->plan.n, r->counts.failed,
+	log_msg(x->lvl, "applied %ld of %zu changes, %ld failed, %ld "
+		"skipped (%.2fs)", r->counts.applied, r->plan.n,
+		r->counts.failed, r->counts.skipped,
 		clock_seconds() - x->t0);
 	return ret;
 }

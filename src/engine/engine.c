@@ -440,6 +440,7 @@ run_result_free(struct run_result *r)
 {
 	json_decref(r->report);
 	free(r->obj_errors);
+	free(r->skips);
 	free(r->drift);
 	plan_free(&r->plan);
 	managed_free(&r->managed);

@@ -101,6 +101,10 @@ struct run_result {
 	struct err err;            /* the run's error; DS_OK: none */
 	struct err *obj_errors;    /* per-object failures (malloc'd) */
 	size_t nobj_errors;
+	/* changes a per-object target skipped (apply() returned 1): the
+	 * object and why; counted in counts.skipped, reported as warnings */
+	struct err *skips;
+	size_t nskips;
 	struct run_counts counts;
 	int exit_code;             /* 0, 1 runtime, 2 config, 3 limit */
 	json_t *report;            /* SPEC's JSON report (owned) */
@@ -182,5 +186,14 @@ int engine_mailbox_of(const struct conf *c, const char *anchor,
 int engine_set_password(const struct conf *c, const char *address,
 			const char *hash, struct err *err);
 int engine_probe_target(const struct conf *c, struct err *err);
+/*
+ * A target that takes the cleartext (TCAP_PASSWORDS_PLAIN: SCIM's
+ * `password`, which the service hashes) instead of a hash:
+ * engine_passwords_plain() says so, engine_set_password_plain() sends
+ * pw[0..len) for `address` at once, to the id the state recorded for it.
+ */
+bool engine_passwords_plain(const struct conf *c);
+int engine_set_password_plain(const struct conf *c, const char *address,
+			      const char *pw, size_t len, struct err *err);
 
 #endif

@@ -58,6 +58,49 @@ engine_set_password(const struct conf *c, const char *address,
 	return rc;
 }
 
+bool
+engine_passwords_plain(const struct conf *c)
+{
+	struct err err;
+	const struct target_ops *tops;
+
+	err_clear(&err);
+	tops = target_ops_for(c, &err);
+	return tops != NULL && (tops->caps & TCAP_PASSWORDS_PLAIN) &&
+	       tops->set_password_plain != NULL;
+}
+
+int
+engine_set_password_plain(const struct conf *c, const char *address,
+			  const char *pw, size_t len, struct err *err)
+{
+	const struct target_ops *tops = target_ops_for(c, err);
+	struct target *t = NULL;
+	struct state *st = NULL;
+	char *tid = NULL;
+	int rc;
+
+	if (tops == NULL)
+		return -1;
+	if (tops->set_password_plain == NULL)
+		return err_set(err, DS_E_CONFIG, "target type '%s' takes no "
+			       "cleartext passwords", tops->name);
+	if (state_open(&st, c->state.path, true, err) != 0)
+		return -1;
+	rc = state_target_id_of(st, address, &tid, err);
+	state_close(st);
+	if (rc != 0)
+		return -1;
+	if (tops->open(&t, c, false, err) == 0) {
+		rc = tops->set_password_plain(t, address, tid, pw, len, err);
+		tops->close(t);
+	} else {
+		rc = -1;
+	}
+	free(tid);
+	return rc;
+}
+
 int
 engine_probe_target(const struct conf *c, struct err *err)
 {

@@ -79,6 +79,7 @@ mset_add(struct mset *s, const struct mobj *o)
 	n->address = arena_strdup(&s->arena, o->address);
 	n->anchor = dup_or_null(&s->arena, o->anchor);
 	n->name = dup_or_null(&s->arena, o->name);
+	n->attrs = dup_or_null(&s->arena, o->attrs);
 	n->gotos = dup_or_null(&s->arena, o->gotos);
 	n->dn = dup_or_null(&s->arena, o->dn);
 	n->account = dup_or_null(&s->arena, o->account);

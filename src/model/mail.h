@@ -30,6 +30,15 @@ struct mobj {
 	const char *dn;       /* source DN (desired set only), for messages */
 	const char *account;  /* sAMAccountName, else uid (desired set only) */
 	/*
+	 * Mailboxes, for a target that carries a user's further directory
+	 * attributes (SPEC's SCIM attribute table; today the SCIM target):
+	 * a JSON object, directory attribute name -> first value, keys
+	 * sorted, compact (json_dumps JSON_SORT_KEYS | JSON_COMPACT), or
+	 * NULL for none.  In the current set NULL means the target does not
+	 * carry them (nothing to compare); "" that it carries none.
+	 */
+	const char *attrs;
+	/*
 	 * Current set only: the row's key as the target stores it, when it
 	 * differs from `address` in letter case (a row another tool wrote as
 	 * "Pia.Kern@example.com"); NULL when equal.  Addresses compare

@@ -46,6 +46,7 @@ push(struct plan *p, enum op op, const struct mobj *want)
 		ch->address = want->address;
 		ch->anchor = want->anchor;
 		ch->name = want->name;
+		ch->attrs = want->attrs;
 		ch->gotos = want->gotos;
 		ch->dn = want->dn;
 		ch->account = want->account;
@@ -60,6 +61,14 @@ str_eq(const char *a, const char *b)
 	if (a == NULL || b == NULL)
 		return (a == NULL || *a == '\0') && (b == NULL || *b == '\0');
 	return strcmp(a, b) == 0;
+}
+
+/* A target that carries them (cur->attrs != NULL) holds other ones. */
+static bool
+attrs_differ(const struct mobj *want, const struct mobj *cur)
+{
+	return want->kind == MK_MAILBOX && cur->attrs != NULL &&
+	       !str_eq(want->attrs, cur->attrs);
 }
 
 static bool
@@ -192,6 +201,8 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 		ch->old_name = old->name;
 		if (!str_eq(want->name, old->name))
 			ch->fields |= CH_NAME;
+		if (attrs_differ(want, old))
+			ch->fields |= CH_ATTRS;
 		if (!old->active)
 			ch->fields |= CH_ACTIVE;
 		strmap_put(&rn->from, from->address, (void *)want->address);
@@ -387,6 +398,8 @@ diff_present(struct plan *p, const struct plan_input *in,
 		if (cur->drift & MD_MAILDIR)
 			fields |= CH_REPAIR_MAILDIR;
 	}
+	if (attrs_differ(want, cur))
+		fields |= CH_ATTRS;
 	if (want->kind == MK_LIST)
 		gotos = keep_frozen_members(p, in, want->gotos, cur->gotos);
 	if (mkind_alias_row(want->kind) && !str_eq(gotos, cur->gotos))

@@ -36,6 +36,7 @@ enum op { OP_ADD, OP_UPDATE, OP_DISABLE, OP_DELETE, OP_NOPS };
 #define CH_REPAIR_KEY 0x80       /* local_part and domain set again */
 #define CH_REPAIR_MAILDIR 0x100  /* an unsafe maildir replaced */
 #define CH_REPAIR (CH_REPAIR_SELF | CH_REPAIR_KEY | CH_REPAIR_MAILDIR)
+#define CH_ATTRS 0x200          /* a mailbox's further attributes (mobj.attrs) */
 
 /*
  * Why a disable or delete is planned.  Only WHY_GONE and WHY_EXPIRED are
@@ -59,6 +60,7 @@ struct change {
 	const char *old_address;  /* CH_ADDRESS, else NULL */
 	const char *anchor;
 	const char *name, *old_name;
+	const char *attrs;        /* mailboxes: mobj.attrs of the desired */
 	const char *gotos, *old_gotos;
 	unsigned fields;          /* CH_* for updates */
 	const char *dn;           /* source DN when known */

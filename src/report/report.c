@@ -158,6 +158,9 @@ report_change_json(const struct change *ch)
 			json_object_set_new(f, "name", json_string(ch->name));
 		if (ch->gotos != NULL)
 			json_object_set_new(f, "goto", json_string(ch->gotos));
+		if (ch->attrs != NULL && ch->kind == MK_MAILBOX)
+			json_object_set_new(f, "attributes",
+					    json_loads(ch->attrs, 0, NULL));
 	} else if (ch->op == OP_UPDATE) {
 		if (ch->fields & CH_ADDRESS) {
 			json_object_set_new(f, "address",
@@ -181,6 +184,12 @@ report_change_json(const struct change *ch)
 			json_object_set_new(f, "active", json_true());
 			json_object_set_new(old, "active", json_false());
 		}
+		if (ch->fields & CH_ATTRS)
+			json_object_set_new(f, "attributes",
+					    ch->attrs != NULL
+						    ? json_loads(ch->attrs, 0,
+								 NULL)
+						    : json_object());
 		if (ch->fields & CH_ADOPT)
 			json_object_set_new(o, "adopted", json_true());
 		if (ch->fields & CH_REPAIR)
@@ -346,6 +355,11 @@ report_build(const struct run_result *in, size_t max_changes)
 				      json_string(in->rules.warnings[i]));
 	for (i = 0; i < in->nobj_errors; i++)
 		json_array_append_new(errors, error_json(&in->obj_errors[i]));
+	for (i = 0; i < in->nskips; i++)
+		json_array_append_new(
+			warnings, json_sprintf("%s: skipped: %s",
+					       in->skips[i].object,
+					       in->skips[i].msg));
 	/* a limit stop is reported as limit_exceeded, not as an error */
 	if (in->err.code != DS_OK && in->err.code != DS_E_LIMIT)
 		json_array_append_new(errors, error_json(&in->err));
@@ -530,6 +544,8 @@ report_print_change(FILE *fp, const struct change *ch, bool full)
 		}
 		if (ch->fields & CH_ACTIVE)
 			fputs(" re-enabled", fp);
+		if (ch->fields & CH_ATTRS)
+			fputs(" attributes", fp);
 		if (ch->fields & CH_ADOPT)
 			fputs(" (adopted)", fp);
 		for (i = 0; i < NREPAIRS; i++)
@@ -612,6 +628,8 @@ change_from_json(const json_t *o, struct change *ch)
 		ch->fields |= CH_GOTO;
 	if (json_object_get(f, "active"))
 		ch->fields |= CH_ACTIVE;
+	if (json_object_get(f, "attributes"))
+		ch->fields |= CH_ATTRS;
 	if (json_is_true(json_object_get(o, "adopted")))
 		ch->fields |= CH_ADOPT;
 	for (i = 0; i < (int)NREPAIRS; i++) {

@@ -44,7 +44,8 @@ rules_attrs(const struct conf *c)
 		nf = filter_attrs(gf, fa, sizeof(fa) / sizeof(fa[0]));
 	for (i = 0; i < nf; i++)
 		text += strlen(fa[i]) + 1;
-	n = nb + 1 + c->mapping.alias_attributes.n + nf + 1;
+	n = nb + 1 + c->mapping.alias_attributes.n + nf + 1 +
+	    RULES_NPROFILE_ATTRS;
 	v = xmalloc(n * sizeof(*v) + text);
 	tail = (char *)(v + n);
 
@@ -73,6 +74,8 @@ rules_attrs(const struct conf *c)
 		ADD_UNIQUE(c->mapping.alias_attributes.v[i], false);
 	for (i = 0; i < nf; i++)
 		ADD_UNIQUE(fa[i], true);
+	for (i = 0; rules_profile_wanted(c) && rules_profile_attrs[i]; i++)
+		ADD_UNIQUE(rules_profile_attrs[i], false);
 #undef ADD_UNIQUE
 	v[k] = NULL;
 	filter_free(gf);
@@ -323,6 +326,8 @@ rules_add(struct rules_ctx *x, const struct entry *e)
 		rules_map_addresses(x, o);
 	x->cur_dn = o->dn;
 	o->name = rules_display_name(x);
+	if (type == RT_USER)
+		o->attrs = rules_profile(x, e);
 	if (type == RT_GROUP || entry_is_group(x))
 		rules_keep_members(x, o);
 	rules_keep_sids(x, o);

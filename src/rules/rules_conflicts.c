@@ -68,6 +68,7 @@ claim_emit(struct rules_ctx *x, enum mkind kind, const char *addr,
 	m.address = addr;
 	m.anchor = o->anchor;
 	m.name = name;
+	m.attrs = kind == MK_MAILBOX ? o->attrs : NULL;
 	m.gotos = kind == MK_ALIAS ? o->primary
 		  : kind == MK_CONTACT ? o->external
 				       : NULL;

@@ -65,6 +65,7 @@ struct robj {
 	const char **aliases;
 	size_t naliases;
 	const char *name;
+	const char *attrs;         /* users: mobj.attrs (rules_profile.c) */
 	const char *external;      /* contacts */
 	bool list_ok;              /* groups: matches group_filter */
 	const char **members;      /* groups: member ndns */
@@ -114,6 +115,13 @@ struct walk {
 };
 
 /* rules.c */
+/* rules_profile.c: the SPEC's further user attributes (mobj.attrs) */
+#define RULES_NPROFILE_ATTRS 20
+extern const char *const rules_profile_attrs[RULES_NPROFILE_ATTRS + 1];
+bool rules_profile_wanted(const struct conf *c);
+/* The entry's attributes as mobj.attrs (in x->a), NULL for none. */
+const char *rules_profile(struct rules_ctx *x, const struct entry *e);
+
 void rules_warn(struct rules_ctx *x, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 const char *rules_first(const struct attr *a);

@@ -525,6 +525,36 @@ state_record_change(struct state *st, const struct change *ch,
 }
 
 int
+state_target_id_of(struct state *st, const char *address, char **tid,
+		   struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+
+	*tid = NULL;
+	if (st->db == NULL || !has_table(st, "managed") ||
+	    !has_column(st, "managed", "target_id"))
+		return 0;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT target_id FROM managed WHERE address = ?",
+			       -1, &q, NULL) != SQLITE_OK)
+		return db_err(st, err, "find target id");
+	sqlite3_bind_text(q, 1, address, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0) != NULL)
+		*tid = xstrdup((const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	return 0;
+}
+
+void
+state_quick_commits(struct state *st, bool quick)
+{
+	if (st->db != NULL)
+		sqlite3_exec(st->db, quick ? "PRAGMA synchronous = NORMAL"
+					   : "PRAGMA synchronous = FULL",
+			     NULL, NULL, NULL);
+}
+
+int
 state_forget_managed(struct state *st, struct err *err)
 {
 	if (st->db == NULL)

@@ -74,6 +74,19 @@ int state_record_plan(struct state *st, const struct plan *p,
  */
 int state_record_change(struct state *st, const struct change *ch,
 			const char *target_id, time_t now, struct err *err);
+/*
+ * quick: commits that survive the process (kill -9) but not a power
+ * loss (SQLite's synchronous = NORMAL under WAL: no fsync per commit);
+ * else every commit is synced (the default).  For a per-object target's
+ * stream of one-change commits: a record a power loss takes is found
+ * again by the target (SCIM: externalId), as one that a kill between
+ * the write and its record loses.
+ */
+void state_quick_commits(struct state *st, bool quick);
+/* The target's id recorded for managed `address` (*tid malloc'd, NULL
+ * when none). */
+int state_target_id_of(struct state *st, const char *address, char **tid,
+		       struct err *err);
 
 /*
  * Empties the managed table: its records now live in the target (see

@@ -6,9 +6,13 @@
  * process, so a test can run the engine twice on the same store and read
  * it back with load().  The environment variable DS_MEMORY_TARGET_FAIL
  * (read at open) makes every change to that address fail: a per-object
- * failure.  Type "memory-po" is the
- * same store behaving like a REST API: no transaction, each change lands
- * alone, and every object gets a target-side id.
+ * failure; DS_MEMORY_TARGET_DIE_AFTER=N makes the target itself fail
+ * (no object: the run stops) once N changes have landed.  Type
+ * "memory-po" is the same store behaving like a REST API: no
+ * transaction, each change lands alone, and every object gets a
+ * target-side id.  "memory-pb" is memory-po taking batches
+ * (apply_batch), reporting each batch's changes last to first, as a
+ * concurrent target may.
  *
  * Rows mirror the SQL target's: a mailbox, an alias-table row (alias,
  * list and contact all load as MK_ALIAS), a domain.
@@ -41,6 +45,8 @@ struct target {
 	size_t nsaved;
 	bool readonly, in_tx, per_object;
 	char fail[256];
+	long die_after;           /* < 0: never */
+	long landed;
 };
 
 static struct store *stores;
@@ -109,6 +115,10 @@ mem_open(struct target **out, const struct conf *conf, bool readonly,
 	t->readonly = readonly;
 	if (fail != NULL)
 		snprintf(t->fail, sizeof(t->fail), "%s", fail);
+	t->die_after = -1;
+	if (getenv("DS_MEMORY_TARGET_DIE_AFTER") != NULL)
+		t->die_after = strtol(getenv("DS_MEMORY_TARGET_DIE_AFTER"),
+				      NULL, 10);
 	*out = t;
 	return 0;
 }
@@ -141,6 +151,12 @@ mem_load(struct target *t, struct mset *cur, struct err *err)
 		mset_add(cur, &o);
 	}
 	return 0;
+}
+
+static int
+mem_apply_rank(const struct change *ch)
+{
+	return ch->kind == MK_DOMAIN ? 0 : 1;
 }
 
 static struct row *
@@ -181,10 +197,14 @@ mem_apply(struct target *t, const struct change *ch, char *target_id,
 
 	if (t->readonly || (!t->in_tx && !t->per_object))
 		return err_set(err, DS_E_INTERNAL, "apply outside a transaction");
+	if (t->die_after >= 0 && t->landed >= t->die_after)
+		return err_set(err, DS_E_CONNECT, "the store went away after "
+			       "%ld changes", t->landed);
 	if (t->fail[0] != '\0' && strcmp(ch->address, t->fail) == 0) {
 		err_object(err, ch->address);
 		return err_set(err, DS_E_TARGET, "refused (fail=%s)", t->fail);
 	}
+	t->landed++;
 	r = find(s, ch->old_address ? ch->old_address : ch->address);
 	switch (ch->op) {
 	case OP_ADD:
@@ -228,6 +248,72 @@ mem_apply(struct target *t, const struct change *ch, char *target_id,
 	}
 	if (target_id != NULL)
 		snprintf(target_id, TARGET_ID_MAX, "m%lu", ++s->seq);
+	return 0;
+}
+
+/* Whether gotos (comma-joined) names address. */
+static bool
+names(const char *gotos, const char *address)
+{
+	size_t len = strlen(address);
+	const char *p = gotos;
+
+	while (p != NULL && (p = strstr(p, address)) != NULL) {
+		if ((p == gotos || p[-1] == ',') &&
+		    (p[len] == '\0' || p[len] == ','))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/* The engine's promise (target.h): a batch of independent changes. */
+static int
+batch_check(const struct change *const *v, size_t n, struct err *err)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < n; j++) {
+			if (i == j)
+				continue;
+			if (v[i]->op != v[j]->op ||
+			    mem_apply_rank(v[i]) != mem_apply_rank(v[j]) ||
+			    strcmp(v[i]->address, v[j]->address) == 0 ||
+			    names(v[i]->gotos, v[j]->address))
+				return err_set(err, DS_E_INTERNAL,
+					       "batch: %s and %s are not "
+					       "independent", v[i]->address,
+					       v[j]->address);
+		}
+	return 0;
+}
+
+/* Each change through mem_apply, reported last to first. */
+static int
+mem_apply_batch(struct target *t, const struct change *const *v, size_t n,
+		target_done_fn done, void *arg, struct err *err)
+{
+	size_t i;
+
+	if (batch_check(v, n, err) != 0)
+		return -1;
+
+	for (i = n; i-- > 0;) {
+		char tid[TARGET_ID_MAX] = "";
+		struct err e;
+		int rc;
+
+		err_clear(&e);
+		rc = mem_apply(t, v[i], tid, &e);
+		if (rc < 0 && e.object[0] == '\0') {
+			*err = e;
+			return -1;
+		}
+		if (done(arg, i, rc, tid, &e) != 0)
+			return err_set(err, DS_E_STATE, "stopped by the "
+				       "engine");
+	}
 	return 0;
 }
 
@@ -289,11 +375,6 @@ mem_set_password(struct target *t, const char *address, const char *hash,
 	return 0;
 }
 
-static int
-mem_apply_rank(const struct change *ch)
-{
-	return ch->kind == MK_DOMAIN ? 0 : 1;
-}
 
 const struct target_ops target_memory_ops = {
 	.name = "memory",
@@ -319,4 +400,16 @@ const struct target_ops target_memory_po_ops = {
 	.apply = mem_apply,
 	.close = mem_close,
 	.apply_rank = mem_apply_rank,
+};
+
+const struct target_ops target_memory_pb_ops = {
+	.name = "memory-pb",
+	.caps = TCAP_PER_OBJECT | TCAP_DOMAINS | TCAP_TARGET_ID,
+	.hidden = true,
+	.open = mem_open_po,
+	.load = mem_load,
+	.apply = mem_apply,
+	.close = mem_close,
+	.apply_rank = mem_apply_rank,
+	.apply_batch = mem_apply_batch,
 };

@@ -213,6 +213,8 @@ res_forget(struct target *t, struct scim_res *r)
 void
 scim_index_free(struct target *t)
 {
+	const char *k;
+	void *v;
 	size_t i;
 
 	for (i = 0; i < t->nall; i++) {
@@ -226,6 +228,9 @@ scim_index_free(struct target *t)
 	strmap_free(&t->groups);
 	strmap_free(&t->emails);
 	strmap_free(&t->ids);
+	for (i = 0; strmap_next(&t->failed, &i, &k, &v);)
+		free(v);
+	strmap_free(&t->failed);
 }
 
 static const char *
@@ -365,6 +370,32 @@ ours(const struct scim_res *r, const struct change *ch)
 
 /* ---- mailboxes: Users ------------------------------------------------- */
 
+/*
+ * The name and SPEC's further attributes: each SCIM attribute that
+ * carries some replaced as a whole, one the User has and should not
+ * removed (a remove of an absent attribute is an error on some servers).
+ */
+static void
+profile_ops(json_t *p, const struct scim_res *r, const struct change *ch)
+{
+	json_t *want = json_object(), *had = json_object();
+	size_t i;
+
+	scim_json_put_profile(want, ch->attrs, ch->name);
+	scim_json_put_profile(had, r->attrs, r->name);
+	for (i = 0; scim_profile_keys[i] != NULL; i++) {
+		const char *k = scim_profile_keys[i];
+		json_t *v = json_object_get(want, k);
+
+		if (v != NULL)
+			scim_json_op(p, "replace", k, json_incref(v));
+		else if (json_object_get(had, k) != NULL)
+			scim_json_op(p, "remove", k, NULL);
+	}
+	json_decref(want);
+	json_decref(had);
+}
+
 /* The PATCH operations that bring User r in line with the change. */
 static json_t *
 user_ops(const struct scim_res *r, const struct change *ch, unsigned fields)
@@ -376,13 +407,12 @@ user_ops(const struct scim_res *r, const struct change *ch, unsigned fields)
 		scim_json_op(p, "replace", "emails",
 			     scim_json_emails(ch->address, r->v, r->n));
 	}
-	if ((fields & CH_NAME) && ch->name != NULL && *ch->name) {
+	if ((fields & CH_NAME) && ch->name != NULL && *ch->name)
 		scim_json_op(p, "replace", "displayName", json_string(ch->name));
-		scim_json_op(p, "replace", "name",
-			     json_pack("{s:s}", "formatted", ch->name));
-	} else if ((fields & CH_NAME) && r->name != NULL) {
+	else if ((fields & CH_NAME) && r->name != NULL)
 		scim_json_op(p, "remove", "displayName", NULL);
-	}
+	if (fields & (CH_NAME | CH_ATTRS))
+		profile_ops(p, r, ch);
 	if ((fields & CH_ACTIVE) || !r->active)
 		scim_json_op(p, "replace", "active", json_true());
 	if (ch->anchor != NULL && !ours(r, ch))
@@ -445,7 +475,8 @@ user_add(struct target *t, const struct change *ch, char *tid,
 				return -1;
 		}
 		if (ours(r, ch))
-			return user_update(t, ch, r, CH_NAME | CH_ACTIVE, tid,
+			return user_update(t, ch, r,
+					   CH_NAME | CH_ACTIVE | CH_ATTRS, tid,
 					   err);
 		if (r != NULL)   /* someone else's: adopt decides, not us */
 			return obj_fail(ch, 409, "create user", "the server "
@@ -548,6 +579,26 @@ email_op(struct target *t, const struct change *ch, struct scim_res *r,
 	return 0;
 }
 
+/* A change this target cannot carry: skipped, with the reason. */
+static int
+skip(const struct change *ch, const char *why, struct err *err)
+{
+	err_object(err, ch->address);
+	err_set(err, DS_E_TARGET, "%s", why);
+	return 1;
+}
+
+static void
+note_failed(struct target *t, const struct change *ch)
+{
+	if (ch->kind == MK_MAILBOX && ch->op == OP_ADD &&
+	    strmap_get(&t->failed, ch->address) == NULL) {
+		char *k = xstrdup(ch->address);
+
+		strmap_put(&t->failed, k, k);
+	}
+}
+
 static int
 apply_alias(struct target *t, const struct change *ch, char *tid,
 	    struct err *err)
@@ -560,12 +611,20 @@ apply_alias(struct target *t, const struct change *ch, char *tid,
 		return holder != NULL ? email_op(t, ch, holder, false, err) : 0;
 	}
 	owner = ch->gotos != NULL ? strmap_get(&t->users, ch->gotos) : NULL;
+	if (owner == NULL && ch->gotos != NULL &&
+	    strmap_get(&t->failed, ch->gotos) != NULL)
+		return obj_fail(ch, 0, "add email", "its User could not be "
+				"created in this run", err);
+	if (owner == NULL && ch->gotos != NULL &&
+	    strmap_get(&t->groups, ch->gotos) != NULL)
+		return skip(ch, "an address of a list: a SCIM Group has no "
+			    "further addresses (the list is its Group, "
+			    "displayName = its primary address)", err);
 	if (owner == NULL)
-		return obj_fail(ch, 0, "add email",
-				"what it forwards to is not a User on the "
-				"server: SCIM carries further addresses only "
-				"for Users (not for Groups or contacts)",
-				err);
+		return skip(ch, "forwards to an address that is neither a "
+			    "User nor a Group on the server (a contact): "
+			    "SCIM carries further addresses only for Users",
+			    err);
 	set_id(tid, owner);
 	if (holder != NULL && holder != owner &&
 	    email_op(t, ch, holder, false, err) != 0)
@@ -762,19 +821,507 @@ apply_list(struct target *t, const struct change *ch, char *tid,
 	return rc;
 }
 
+static int scim_apply(struct target *t, const struct change *ch, char *tid,
+		      struct err *err);
+
+/* ---- batches: the first request of many changes at once ----------- */
+
+/*
+ * apply_batch: each change whose outcome one request decides (a new
+ * User or a Group that fits one POST, a User's PATCH or DELETE, an
+ * email added to or removed from a User) sends that request; they all
+ * run together through scim_http_run (INFLIGHT at once, each retried as
+ * any request), and each answer is judged as it arrives (on_final),
+ * which reports the change to the engine then.  What needs more (a 409
+ * or a lost answer on a POST, a 412, a 204 without the resource, a
+ * Group's member chunks, a second change to the same resource) is
+ * finished afterwards one at a time, by the same code apply() runs.
+ */
+enum bkind { B_LATER, B_POST_USER, B_POST_GROUP, B_PATCH, B_DELETE };
+
+struct bctx {
+	struct target *t;
+	target_done_fn done;
+	void *arg;
+	bool stop;
+};
+
+struct bitem {
+	struct bctx *bc;
+	size_t i;
+	const struct change *ch;
+	enum bkind kind;
+	const char *what;       /* for a failure: "create user" ... */
+	struct scim_res *r;     /* PATCH, DELETE: the resource */
+	struct scim_req *req;
+	bool reported;
+};
+
+static void
+report(struct bitem *it, int rc, const struct scim_res *r,
+       const struct err *e)
+{
+	char tid[TARGET_ID_MAX];
+	struct err none;
+
+	if (it->reported)
+		return;
+	it->reported = true;
+	set_id(tid, r);
+	if (e == NULL) {
+		err_clear(&none);
+		e = &none;
+	}
+	if (it->bc->done(it->bc->arg, it->i, rc, tid, e) != 0)
+		it->bc->stop = true;
+}
+
+static void
+report_fail(struct bitem *it, long st, const char *detail)
+{
+	struct err e;
+
+	err_clear(&e);
+	obj_fail(it->ch, st, it->what, detail, &e);
+	if (it->kind == B_POST_USER)
+		note_failed(it->bc->t, it->ch);
+	report(it, -1, NULL, &e);
+}
+
+/* One answer of the batch, as it arrives (scim_req.on_final). */
+static void
+on_answer(struct scim_req *q)
+{
+	struct bitem *it = q->user;
+	struct target *t = it->bc->t;
+	char detail[DETAIL_MAX];
+	long st = q->status;
+	json_t *j = NULL;
+	struct scim_res *r;
+
+	if (it->kind == B_DELETE) {
+		if ((st >= 200 && st < 300) || st == 404) {
+			res_forget(t, it->r);
+			report(it, 0, NULL, NULL);
+			return;
+		}
+		/* 412: changed meanwhile; planned again by the next run */
+		scim_json_detail(detail, sizeof(detail), st,
+				 buf_str(&q->resp));
+		report_fail(it, st, detail);
+		return;
+	}
+	if (st >= 200 && st < 300 && q->resp.len > 0)
+		j = json_loads(buf_str(&q->resp), 0, NULL);
+	/* lost: did it land?  409 on a new User: whose is it?  412:
+	 * changed meanwhile; a PATCH without the resource: read it */
+	if (st == SCIM_LOST || (st == 409 && it->kind == B_POST_USER) ||
+	    (it->kind == B_PATCH &&
+	     (st == 412 || (st >= 200 && st < 300 && j == NULL)))) {
+		json_decref(j);
+		return;   /* unreported: finish() takes it */
+	}
+	if (st == 200 || st == 201) {
+		r = scim_res_take(t, it->kind == B_PATCH ? it->r : NULL, j,
+				  it->kind == B_POST_GROUP);
+		if (r != NULL) {
+			report(it, 0, r, NULL);
+			return;
+		}
+		if (it->kind == B_PATCH)
+			return;   /* finish() reads it again */
+		report_fail(it, 502, "the answer is not a resource");
+		return;
+	}
+	json_decref(j);
+	scim_json_detail(detail, sizeof(detail), st, buf_str(&q->resp));
+	report_fail(it, st, detail);
+}
+
+/* The resource a change would touch first, for "one request each". */
+static const void *
+claim_key(struct target *t, const struct change *ch)
+{
+	const char *addr = ch->old_address ? ch->old_address : ch->address;
+
+	switch (ch->kind) {
+	case MK_MAILBOX:
+		return strmap_get(&t->users, addr);
+	case MK_ALIAS:
+		if (ch->op == OP_ADD || ch->op == OP_UPDATE)
+			return ch->gotos ? strmap_get(&t->users, ch->gotos)
+					 : NULL;
+		return strmap_get(&t->emails, ch->address);
+	default:
+		return NULL;
+	}
+}
+
+/* The request of a mailbox change, or B_LATER. */
+static enum bkind
+prep_user(struct target *t, struct bitem *it, json_t **body)
+{
+	const struct change *ch = it->ch;
+	struct scim_res *r = it->r;
+
+	if (ch->op == OP_ADD && r == NULL) {
+		it->what = "create user";
+		*body = scim_json_user(ch);
+		return B_POST_USER;
+	}
+	if (r == NULL)
+		return B_LATER;
+	if (ch->op == OP_UPDATE) {
+		it->what = "update user";
+		*body = user_ops(r, ch, ch->fields);
+		return B_PATCH;   /* NULL body: nothing to send */
+	}
+	if (ch->op == OP_DISABLE) {
+		it->what = "disable user";
+		if (r->active) {
+			*body = scim_json_patch();
+			scim_json_op(*body, "replace", "active", json_false());
+		}
+		return B_PATCH;
+	}
+	if (ch->op == OP_DELETE) {
+		it->what = "delete user";
+		return B_DELETE;
+	}
+	return B_LATER;
+}
+
+/* The request of an alias change: one email added or removed. */
+static enum bkind
+prep_alias(struct target *t, struct bitem *it, json_t **body)
+{
+	const struct change *ch = it->ch;
+	struct scim_res *holder = strmap_get(&t->emails, ch->address);
+	struct buf f = BUF_INIT;
+
+	if (ch->op == OP_ADD && holder == NULL && it->r != NULL) {
+		it->what = "add email";
+		*body = scim_json_patch();
+		scim_json_op(*body, "add", "emails",
+			     json_pack("[{s:s, s:s}]", "value", ch->address,
+				       "type", "other"));
+		return B_PATCH;
+	}
+	if ((ch->op == OP_DISABLE || ch->op == OP_DELETE) && it->r != NULL) {
+		it->what = "remove email";
+		*body = scim_json_patch();
+		buf_adds(&f, "emails[");
+		scim_json_eq(&f, "value", ch->address);
+		buf_addc(&f, ']');
+		scim_json_op(*body, "remove", buf_str(&f), NULL);
+		buf_free(&f);
+		return B_PATCH;
+	}
+	return B_LATER;
+}
+
+/* A new Group whose members all fit its POST. */
+static enum bkind
+prep_group(struct target *t, struct bitem *it, json_t **body)
+{
+	const struct change *ch = it->ch;
+	char **ids;
+	size_t n;
+
+	if (ch->op != OP_ADD || strmap_get(&t->groups, ch->address) != NULL)
+		return B_LATER;
+	ids = member_ids(t, ch->gotos, &n);
+	if (n > MEMBER_CHUNK) {
+		free(ids);
+		return B_LATER;
+	}
+	it->what = "create group";
+	*body = scim_json_group(ch, ids, n);
+	free(ids);
+	return B_POST_GROUP;
+}
+
+/* it's request, or it->kind = B_LATER; reports what needs none. */
+static void
+prep(struct target *t, struct bitem *it, struct strmap *claimed)
+{
+	const struct change *ch = it->ch;
+	const void *key = claim_key(t, ch);
+	char kbuf[32];
+	json_t *body = NULL;
+	struct err e;
+	struct buf p = BUF_INIT;
+	int rc;
+
+	it->r = (struct scim_res *)key;
+	it->kind = B_LATER;
+	if (key != NULL) {
+		snprintf(kbuf, sizeof(kbuf), "%p", key);
+		if (strmap_get(claimed, kbuf) != NULL)
+			return;   /* one request per resource at a time */
+	}
+	switch (ch->kind) {
+	case MK_MAILBOX:
+		it->kind = prep_user(t, it, &body);
+		break;
+	case MK_ALIAS:
+		it->kind = prep_alias(t, it, &body);
+		break;
+	case MK_LIST:
+		it->kind = prep_group(t, it, &body);
+		break;
+	case MK_DOMAIN:
+	case MK_CONTACT:
+		err_clear(&e);
+		rc = scim_apply(t, ch, NULL, &e);   /* no request */
+		report(it, rc, NULL, &e);
+		return;
+	default:
+		return;
+	}
+	if (it->kind == B_PATCH && body == NULL) {
+		report(it, 0, it->r, NULL);   /* nothing to send */
+		return;
+	}
+	if (it->kind == B_LATER)
+		return;
+	if (key != NULL)
+		strmap_put(claimed, xstrdup(kbuf), it);
+	if (it->kind == B_POST_USER || it->kind == B_POST_GROUP) {
+		buf_adds(&p, it->kind == B_POST_USER ? "/Users" : "/Groups");
+	} else {
+		res_path(it->r, &p);
+	}
+	{
+		char *js = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+		it->req = scim_req_new(it->kind == B_POST_USER ||
+						       it->kind == B_POST_GROUP
+					       ? "POST"
+				       : it->kind == B_PATCH ? "PATCH"
+							     : "DELETE",
+				       buf_str(&p), js);
+		free(js);
+	}
+	json_decref(body);
+	buf_free(&p);
+	it->req->once = it->kind == B_POST_USER || it->kind == B_POST_GROUP;
+	if (it->r != NULL && it->r->version != NULL && t->etag)
+		snprintf(it->req->if_match, sizeof(it->req->if_match), "%s",
+			 it->r->version);
+	it->req->user = it;
+	it->req->on_final = on_answer;
+}
+
+/*
+ * A change the batch could not finish with its one request: the same
+ * code as apply(), from what the first answer left.  -1: stop.
+ */
+static int
+finish(struct target *t, struct bitem *it, struct err *err)
+{
+	char tid[TARGET_ID_MAX] = "";
+	struct scim_res *r = NULL;
+	struct err e;
+	int rc;
+
+	err_clear(&e);
+	if (it->kind == B_POST_USER) {
+		/* 409 or lost: ours (a POST that landed) or someone else's */
+		if (lookup(t, false, "userName", it->ch->address, &r, &e) != 0)
+			rc = -1;
+		else if (r != NULL && ours(r, it->ch))
+			rc = user_update(t, it->ch, r,
+					 CH_NAME | CH_ACTIVE | CH_ATTRS, tid,
+					 &e);
+		else
+			rc = scim_apply(t, it->ch, tid, &e);
+	} else if (it->kind == B_POST_GROUP && it->ch->anchor != NULL &&
+		   lookup(t, true, "externalId", it->ch->anchor, &r, &e) != 0) {
+		rc = -1;
+	} else if (it->kind == B_PATCH && it->req->status >= 200 &&
+		   it->req->status < 300) {
+		/* landed; the answer had no resource: read it */
+		long st = res_fetch(t, it->r, &e);
+
+		set_id(tid, it->r);
+		rc = st < 0 ? -1 : 0;
+	} else if (it->kind == B_PATCH && it->req->status == 412 &&
+		   res_fetch(t, it->r, &e) < 0) {
+		rc = -1;   /* changed meanwhile: read it, then once more */
+	} else {
+		rc = scim_apply(t, it->ch, tid, &e);
+	}
+	if (rc < 0 && e.object[0] == '\0') {
+		*err = e;
+		return -1;
+	}
+	if (rc < 0)
+		note_failed(t, it->ch);
+	it->reported = true;
+	if (it->bc->done(it->bc->arg, it->i, rc, tid, &e) != 0)
+		it->bc->stop = true;
+	return 0;
+}
+
+static int
+scim_apply_batch(struct target *t, const struct change *const *v, size_t n,
+		 target_done_fn done, void *arg, struct err *err)
+{
+	struct bctx bc = {t, done, arg, false};
+	struct bitem *items = xcalloc(n ? n : 1, sizeof(*items));
+	struct scim_req **reqs = xcalloc(n ? n : 1, sizeof(*reqs));
+	struct strmap claimed = STRMAP_INIT;
+	size_t i, nreq = 0;
+	const char *k;
+	void *val;
+	int ret = 0;
+
+	if (t->readonly) {
+		free(items);
+		free(reqs);
+		return err_set(err, DS_E_INTERNAL, "target opened read-only");
+	}
+	for (i = 0; i < n; i++) {
+		items[i].bc = &bc;
+		items[i].i = i;
+		items[i].ch = v[i];
+		prep(t, &items[i], &claimed);
+		if (items[i].req != NULL)
+			reqs[nreq++] = items[i].req;
+	}
+	if (nreq > 0 && scim_http_run(t->http, reqs, nreq, err) != 0)
+		ret = -1;
+	for (i = 0; i < n && ret == 0 && !bc.stop; i++)
+		if (!items[i].reported)
+			ret = finish(t, &items[i], err);
+	if (ret == 0 && bc.stop)
+		ret = err_set(err, DS_E_STATE, "stopped: the state database "
+			      "cannot record what landed");
+	for (i = 0; i < n; i++)
+		scim_req_free(items[i].req);
+	for (i = 0; strmap_next(&claimed, &i, &k, &val);)
+		free((char *)k);
+	strmap_free(&claimed);
+	free(items);
+	free(reqs);
+	return ret;
+}
+
+/* ---- passwords ------------------------------------------------------ */
+
+/* s[0..len) as the inside of a JSON string (RFC 8259 section 7). */
+static void
+json_escape(struct buf *b, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			buf_printf(b, "\\%c", c);
+		else if (c < 0x20)
+			buf_printf(b, "\\u%04x", c);
+		else
+			buf_addc(b, (char)c);
+	}
+}
+
+/*
+ * https:// only.  http:// to a loopback host with DIRSYNC_TEST_HTTP_
+ * PASSWORDS=1 in the environment: for test servers, named as insecure.
+ */
+static int
+password_channel_ok(const char *url, struct err *err)
+{
+	const char *ov = getenv("DIRSYNC_TEST_HTTP_PASSWORDS");
+
+	if (strncmp(url, "https://", 8) == 0)
+		return 0;
+	if (!conf_url_loopback(url) || ov == NULL || strcmp(ov, "1") != 0)
+		return err_set(err, DS_E_CONFIG, "%s: passwords go to a SCIM "
+			       "server over https:// only (a test server on a "
+			       "loopback host: DIRSYNC_TEST_HTTP_PASSWORDS=1)",
+			       url);
+	log_warn("scim: DIRSYNC_TEST_HTTP_PASSWORDS=1: a password goes over "
+		 "plain http:// to %s (insecure, for tests only)", url);
+	return 0;
+}
+
+/*
+ * RFC 7643 4.1.1 `password` (the service hashes it), RFC 7644 3.5.2.3
+ * PATCH replace, on the User whose id the state recorded (else found by
+ * userName).  The body is built by hand into a buffer that is wiped,
+ * jansson's copies would not be; the server's detail is not reported
+ * (it may quote the value).
+ */
+static int
+scim_set_password_plain(struct target *t, const char *address,
+			const char *tid, const char *pw, size_t len,
+			struct err *err)
+{
+	struct buf path = BUF_INIT, body = BUF_INIT;
+	struct scim_res *r = NULL;
+	struct scim_req *q;
+	long st;
+	int rc;
+
+	if (password_channel_ok(t->conf->target.url, err) != 0)
+		return -1;
+	if (tid == NULL || *tid == '\0') {
+		if (lookup(t, false, "userName", address, &r, err) != 0)
+			return -1;
+		if (r == NULL) {
+			err_object(err, address);
+			return err_set(err, DS_E_TARGET, "set password: no "
+				       "User with this userName on the server");
+		}
+		tid = r->id;
+	}
+	buf_adds(&path, "/Users/");
+	scim_json_urlenc(&path, tid);
+	buf_printf(&body, "{\"schemas\":[\"%s\"],\"Operations\":[{\"op\":"
+		   "\"replace\",\"path\":\"password\",\"value\":\"",
+		   SCIM_PATCH_SCHEMA);
+	json_escape(&body, pw, len);
+	buf_adds(&body, "\"}]}");
+	q = scim_req_new("PATCH", buf_str(&path), buf_str(&body));
+	explicit_bzero(body.p, body.cap);
+	buf_free(&body);
+	buf_free(&path);
+	rc = scim_http_one(t->http, q, err);
+	st = q->status;
+	scim_req_free(q);
+	if (rc != 0)
+		return -1;
+	if (st == 200 || st == 204)
+		return 0;
+	err_object(err, address);
+	err->lib_rc = st;
+	return err_set(err, DS_E_TARGET, "set password: HTTP %ld (the "
+		       "server's detail is not shown: it may quote the "
+		       "password)", st);
+}
+
 /* ---- the ops ---------------------------------------------------------- */
 
 static int
 scim_apply(struct target *t, const struct change *ch, char *tid,
 	   struct err *err)
 {
+	int rc;
+
 	if (tid != NULL)
 		tid[0] = '\0';
 	if (t->readonly)
 		return err_set(err, DS_E_INTERNAL, "target opened read-only");
 	switch (ch->kind) {
 	case MK_MAILBOX:
-		return apply_user(t, ch, tid, err);
+		rc = apply_user(t, ch, tid, err);
+		if (rc < 0 && err->object[0] != '\0')
+			note_failed(t, ch);
+		return rc;
 	case MK_ALIAS:
 		return apply_alias(t, ch, tid, err);
 	case MK_LIST:
@@ -784,17 +1331,18 @@ scim_apply(struct target *t, const struct change *ch, char *tid,
 	case MK_CONTACT:
 		if (ch->op == OP_DISABLE || ch->op == OP_DELETE)
 			return 0;   /* never created */
-		return obj_fail(ch, 0, "not provisioned",
-				"SCIM has no resource for a mail contact",
-				err);
+		return skip(ch, "a contact: SCIM has no resource for a mail "
+			    "contact (it is not provisioned)", err);
 	default:
 		return err_set(err, DS_E_INTERNAL, "unknown object kind");
 	}
 }
 
 /*
- * Users first (aliases and Group members refer to them), then aliases,
- * then Groups; the plan's order (removals first) within a rank.
+ * Users first (aliases and Group members refer to them), then Groups,
+ * then aliases (an alias of a list is told from one whose User failed
+ * by the Group being there); the plan's order (removals first) within a
+ * rank.
  */
 static int
 scim_apply_rank(const struct change *ch)
@@ -805,18 +1353,20 @@ scim_apply_rank(const struct change *ch)
 	case MK_MAILBOX:
 		return 1;
 	case MK_LIST:
-		return 3;
-	default:
 		return 2;
+	default:
+		return 3;
 	}
 }
 
 const struct target_ops target_scim_ops = {
 	.name = "scim",
-	.caps = TCAP_PER_OBJECT | TCAP_TARGET_ID,
+	.caps = TCAP_PER_OBJECT | TCAP_TARGET_ID | TCAP_PASSWORDS_PLAIN,
 	.open = scim_open,
 	.load = scim_load,
 	.apply = scim_apply,
 	.close = scim_close,
 	.apply_rank = scim_apply_rank,
+	.apply_batch = scim_apply_batch,
+	.set_password_plain = scim_set_password_plain,
 };

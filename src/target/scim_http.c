@@ -121,7 +121,13 @@ scim_req_free(struct scim_req *r)
 		curl_easy_cleanup(r->easy);
 	slist_wipe(r->hdrs);
 	free(r->path);
+	/* a body may hold a password (set_password_plain), an answer may
+	 * quote it */
+	if (r->body != NULL)
+		explicit_bzero(r->body, strlen(r->body));
 	free(r->body);
+	if (r->resp.p != NULL)
+		explicit_bzero(r->resp.p, r->resp.cap);
 	buf_free(&r->resp);
 	free(r);
 }
@@ -391,6 +397,7 @@ scim_http_run(struct scim_http *h, struct scim_req **v, size_t n,
 		long wait = start_ready(h, v, n, &running);
 		struct CURLMsg *m;
 		int still, left;
+		bool ended = false;   /* a try ended: start the next at once */
 
 		if (curl_multi_perform(h->multi, &still) != CURLM_OK)
 			break;
@@ -405,6 +412,7 @@ scim_http_run(struct scim_http *h, struct scim_req **v, size_t n,
 			rc = judge_try(h, r, m->data.result, err);
 			req_end_try(h, r);
 			running--;
+			ended = true;
 			if (rc < 0) {
 				abort_all(h, v, n);
 				return -1;
@@ -413,9 +421,11 @@ scim_http_run(struct scim_http *h, struct scim_req **v, size_t n,
 				log_debug("scim: %s %s -> %ld", r->method,
 					  r->path, r->status);
 				done++;
+				if (r->on_final != NULL)
+					r->on_final(r);
 			}
 		}
-		if (done < n &&
+		if (done < n && !ended &&
 		    curl_multi_poll(h->multi, NULL, 0,
 				    (int)(wait > 1000 ? 1000 : wait),
 				    NULL) != CURLM_OK)

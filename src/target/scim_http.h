@@ -55,6 +55,12 @@ struct scim_req {
 	 */
 	bool once;
 	void *user;             /* the caller's */
+	/*
+	 * NULL, or called once when the request has its final status,
+	 * while the rest of the batch is still running: judge the answer
+	 * there, but start no request (the layer is not reentrant).
+	 */
+	void (*on_final)(struct scim_req *r);
 	/* out */
 	long status;            /* final HTTP status */
 	struct buf resp;        /* response body */
@@ -89,6 +95,7 @@ int scim_http_run(struct scim_http *h, struct scim_req **v, size_t n,
 /* One request; same contract. */
 int scim_http_one(struct scim_http *h, struct scim_req *r, struct err *err);
 const struct scim_http_stats *scim_http_stats(const struct scim_http *h);
+/* Wipes the body and the answer (a password may be in them), frees. */
 void scim_req_free(struct scim_req *r);
 void scim_http_close(struct scim_http *h);
 

@@ -29,6 +29,9 @@ struct target {
 	struct strmap users, groups;
 	struct strmap emails;     /* further email -> owner User */
 	struct strmap ids;        /* User id -> User (Group members) */
+	struct strmap failed;     /* Users this run could not create
+				   * (keys owned): their aliases fail, not
+				   * skip */
 	struct scim_res **all;    /* owns them all */
 	size_t nall, capall;
 	size_t nusers, ngroups;   /* as load() found them */

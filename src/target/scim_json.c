@@ -38,6 +38,7 @@ scim_res_clear(struct scim_res *r)
 	free(r->key);
 	free(r->external_id);
 	free(r->name);
+	free(r->attrs);
 	for (i = 0; i < r->n; i++)
 		free(r->v[i]);
 	free(r->v);
@@ -113,6 +114,7 @@ scim_res_parse(struct scim_res *r, const json_t *j, bool group)
 		return 0;
 	}
 	r->name = str_dup_or_null(json_object_get(j, "displayName"));
+	r->attrs = scim_json_profile_of(j);
 	act = json_object_get(j, "active");
 	r->active = act == NULL || json_is_true(act);  /* absent: active */
 	arr = json_object_get(j, "emails");
@@ -157,12 +159,166 @@ scim_json_user(const struct change *ch)
 	if (ch->anchor != NULL)
 		json_object_set_new(u, "externalId",
 				    json_string(ch->anchor));
-	if (ch->name != NULL && *ch->name) {
+	if (ch->name != NULL && *ch->name)
 		json_object_set_new(u, "displayName", json_string(ch->name));
-		json_object_set_new(u, "name",
-				    json_pack("{s:s}", "formatted", ch->name));
-	}
+	scim_json_put_profile(u, ch->attrs, ch->name);
 	return u;
+}
+
+/* ---- SPEC's attribute table ------------------------------------------ */
+
+enum pwhere { W_TOP, W_NAME, W_PHONE, W_ADDR, W_ENT };
+
+static const struct pmap {
+	const char *dir;     /* directory attribute (mobj.attrs key) */
+	enum pwhere w;
+	const char *scim;    /* sub-attribute, or phone number type */
+} pmap[] = {
+	{"givenName", W_NAME, "givenName"},
+	{"sn", W_NAME, "familyName"},
+	{"initials", W_NAME, "middleName"},
+	{"generationQualifier", W_NAME, "honorificSuffix"},
+	{"title", W_TOP, "title"},
+	{"employeeType", W_TOP, "userType"},
+	{"telephoneNumber", W_PHONE, "work"},
+	{"mobile", W_PHONE, "mobile"},
+	{"pager", W_PHONE, "pager"},
+	{"homePhone", W_PHONE, "home"},
+	{"facsimileTelephoneNumber", W_PHONE, "fax"},
+	{"streetAddress", W_ADDR, "streetAddress"},
+	{"l", W_ADDR, "locality"},
+	{"st", W_ADDR, "region"},
+	{"postalCode", W_ADDR, "postalCode"},
+	{"co", W_ADDR, "country"},
+	{"physicalDeliveryOfficeName", W_ADDR, "formatted"},
+	{"employeeID", W_ENT, "employeeNumber"},
+	{"department", W_ENT, "department"},
+	{"company", W_ENT, "organization"},
+};
+#define NPMAP (sizeof(pmap) / sizeof(pmap[0]))
+
+const char *const scim_profile_keys[] = {
+	"name", "title", "userType", "phoneNumbers", "addresses",
+	SCIM_ENTERPRISE_SCHEMA, NULL,
+};
+
+void
+scim_json_put_profile(json_t *u, const char *attrs, const char *display)
+{
+	json_t *a = attrs != NULL ? json_loads(attrs, 0, NULL) : NULL;
+	json_t *name = json_object(), *phones = json_array();
+	json_t *addr = json_object(), *ent = json_object();
+	size_t i;
+
+	if (display != NULL && *display)
+		json_object_set_new(name, "formatted", json_string(display));
+	for (i = 0; i < NPMAP; i++) {
+		json_t *v = json_object_get(a, pmap[i].dir);
+
+		if (!json_is_string(v))
+			continue;
+		switch (pmap[i].w) {
+		case W_TOP:
+			json_object_set(u, pmap[i].scim, v);
+			break;
+		case W_NAME:
+			json_object_set(name, pmap[i].scim, v);
+			break;
+		case W_PHONE:
+			json_array_append_new(phones,
+					      json_pack("{s:O, s:s}", "value",
+							v, "type",
+							pmap[i].scim));
+			break;
+		case W_ADDR:
+			json_object_set(addr, pmap[i].scim, v);
+			break;
+		case W_ENT:
+			json_object_set(ent, pmap[i].scim, v);
+			break;
+		}
+	}
+	if (json_object_size(name) > 0)
+		json_object_set(u, "name", name);
+	if (json_array_size(phones) > 0)
+		json_object_set(u, "phoneNumbers", phones);
+	if (json_object_size(addr) > 0) {
+		json_object_set_new(addr, "type", json_string("work"));
+		json_object_set_new(u, "addresses", json_pack("[O]", addr));
+	}
+	if (json_object_size(ent) > 0) {
+		json_t *sch = json_object_get(u, "schemas");
+
+		json_object_set(u, SCIM_ENTERPRISE_SCHEMA, ent);
+		if (json_is_array(sch))
+			json_array_append_new(
+				sch, json_string(SCIM_ENTERPRISE_SCHEMA));
+	}
+	json_decref(name);
+	json_decref(phones);
+	json_decref(addr);
+	json_decref(ent);
+	json_decref(a);
+}
+
+/* The first element of array arr whose "type" is type (NULL: any). */
+static const json_t *
+typed(const json_t *arr, const char *type)
+{
+	const json_t *it;
+	size_t i;
+
+	json_array_foreach(arr, i, it) {
+		const char *t = json_string_value(json_object_get(it, "type"));
+
+		if (type == NULL || (t != NULL && strcmp(t, type) == 0))
+			return it;
+	}
+	return NULL;
+}
+
+char *
+scim_json_profile_of(const json_t *u)
+{
+	const json_t *addr = typed(json_object_get(u, "addresses"), "work");
+	json_t *a = json_object();
+	char *s;
+	size_t i;
+
+	for (i = 0; i < NPMAP; i++) {
+		const json_t *v = NULL;
+
+		switch (pmap[i].w) {
+		case W_TOP:
+			v = json_object_get(u, pmap[i].scim);
+			break;
+		case W_NAME:
+			v = json_object_get(json_object_get(u, "name"),
+					    pmap[i].scim);
+			break;
+		case W_PHONE:
+			v = json_object_get(typed(json_object_get(
+							  u, "phoneNumbers"),
+						  pmap[i].scim),
+					    "value");
+			break;
+		case W_ADDR:
+			v = json_object_get(addr, pmap[i].scim);
+			break;
+		case W_ENT:
+			v = json_object_get(json_object_get(
+						    u, SCIM_ENTERPRISE_SCHEMA),
+					    pmap[i].scim);
+			break;
+		}
+		if (json_is_string(v) && *json_string_value(v))
+			json_object_set(a, pmap[i].dir, (json_t *)v);
+	}
+	s = json_object_size(a) > 0
+		    ? json_dumps(a, JSON_SORT_KEYS | JSON_COMPACT)
+		    : NULL;
+	json_decref(a);
+	return s != NULL ? s : xstrdup("");
 }
 
 json_t *

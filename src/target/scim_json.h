@@ -7,6 +7,17 @@
  *               displayName and name.formatted = the name, emails[0] =
  *               the address (primary, type work), active.
  *   alias    -> a further entry of the owner User's emails (type other).
+ *   further user attributes (mobj.attrs, SPEC's table) -> name.givenName
+ *               (givenName), name.familyName (sn), name.middleName
+ *               (initials), name.honorificSuffix (generationQualifier),
+ *               title, userType (employeeType), phoneNumbers work /
+ *               mobile / pager / home / fax (telephoneNumber, mobile,
+ *               pager, homePhone, facsimileTelephoneNumber),
+ *               addresses[type work] streetAddress, locality (l),
+ *               region (st), postalCode, country (co), formatted
+ *               (physicalDeliveryOfficeName); the enterprise extension's
+ *               employeeNumber (employeeID), department, organization
+ *               (company).
  *   list     -> Group: displayName = the list address (the core Group has
  *               no mail attribute; the address is what finds it again),
  *               externalId = the anchor, members = the member Users' ids.
@@ -26,6 +37,9 @@
 #define SCIM_GROUP_SCHEMA "urn:ietf:params:scim:schemas:core:2.0:Group"
 #define SCIM_PATCH_SCHEMA "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 #define SCIM_LIST_SCHEMA "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+/* RFC 7643 4.3: employeeNumber, department, organization ... */
+#define SCIM_ENTERPRISE_SCHEMA \
+	"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 /* A User or Group as the target keeps it (all strings owned). */
 struct scim_res {
@@ -34,6 +48,7 @@ struct scim_res {
 	char *key;         /* lower-case userName (User), displayName (Group) */
 	char *external_id; /* NULL when none */
 	char *name;        /* User displayName, NULL when none */
+	char *attrs;       /* User: mobj.attrs as read back, "" for none */
 	bool active;       /* Groups: true */
 	bool group;
 	/* User: further emails, lower-case; Group: member ids */
@@ -56,8 +71,18 @@ void scim_res_push(struct scim_res *r, const char *v);
 /* Removes v from r->v; returns whether it was there. */
 bool scim_res_drop(struct scim_res *r, const char *v);
 
-/* POST /Users body for a new mailbox. */
+/* POST /Users body for a new mailbox (its attrs included). */
 json_t *scim_json_user(const struct change *ch);
+/*
+ * The User attributes that carry `attrs` (mobj.attrs JSON, may be NULL)
+ * and the display name into u: name, title, userType, phoneNumbers,
+ * addresses, the enterprise extension (and its URN in schemas).
+ */
+void scim_json_put_profile(json_t *u, const char *attrs, const char *display);
+/* The attributes scim_json_put_profile writes (for PATCH), NULL-ended. */
+extern const char *const scim_profile_keys[];
+/* A User's mobj.attrs, read back (malloc'd; "" for none). */
+char *scim_json_profile_of(const json_t *u);
 /* POST /Groups body: members ids[0..n). */
 json_t *scim_json_group(const struct change *ch, char *const *ids, size_t n);
 /* {"schemas":[PatchOp],"Operations":[]} */

@@ -20,8 +20,14 @@
 #define GROUP_PAGE 50L     /* a Group may carry thousands of members */
 #define INFLIGHT 4         /* requests at once: polite to a SaaS API */
 #define PAGES_AT_ONCE 8    /* pages held in memory at once */
-#define USER_ATTRS "userName,externalId,displayName,active,emails,meta"
-#define GROUP_ATTRS "displayName,externalId,members,meta"
+/*
+ * Users: what dirsync does not compare left out (RFC 7644 3.4.2.5), not
+ * an `attributes` list: the enterprise extension's URN in one makes
+ * scimmy answer 400, and a list without it would drop the extension.
+ */
+#define USER_PARAMS \
+	"excludedAttributes=groups,photos,ims,x509Certificates,entitlements,roles"
+#define GROUP_PARAMS "attributes=displayName,externalId,members,meta"
 
 static bool
 spc_bool(const json_t *spc, const char *key, bool dflt)
@@ -175,9 +181,9 @@ page_req(bool group, long start, long count)
 {
 	char path[256];
 
-	snprintf(path, sizeof(path), "/%s?startIndex=%ld&count=%ld"
-		 "&attributes=%s", group ? "Groups" : "Users", start, count,
-		 group ? GROUP_ATTRS : USER_ATTRS);
+	snprintf(path, sizeof(path), "/%s?startIndex=%ld&count=%ld&%s",
+		 group ? "Groups" : "Users", start, count,
+		 group ? GROUP_PARAMS : USER_PARAMS);
 	return scim_req_new("GET", path, NULL);
 }
 
@@ -207,8 +213,8 @@ load_cursor(struct target *t, bool group, long page, size_t *count,
 			free(cursor);
 			cursor = NULL;
 		}
-		buf_printf(&path, "&count=%ld&attributes=%s", page,
-			   group ? GROUP_ATTRS : USER_ATTRS);
+		buf_printf(&path, "&count=%ld&%s", page,
+			   group ? GROUP_PARAMS : USER_PARAMS);
 		r = scim_req_new("GET", buf_str(&path), NULL);
 		rc = scim_http_one(t->http, r, err);
 		if (rc == 0)
@@ -320,6 +326,11 @@ add_obj(struct mset *cur, enum mkind kind, const char *addr,
 	o.address = addr;
 	o.anchor = r != NULL ? r->external_id : NULL;
 	o.name = r != NULL && kind == MK_MAILBOX ? r->name : NULL;
+	/* "" when none: this target carries them (the planner compares) */
+	o.attrs = kind == MK_MAILBOX ? (r != NULL && r->attrs != NULL
+						? r->attrs
+						: "")
+				     : NULL;
 	o.gotos = gotos;
 	o.active = active;
 	if (mset_add(cur, &o) == NULL)

@@ -15,6 +15,7 @@ const struct target_ops *const target_registry[] = {
 	&target_scim_ops,
 	&target_memory_ops,
 	&target_memory_po_ops,
+	&target_memory_pb_ops,
 	NULL,
 };
 

@@ -46,9 +46,20 @@ struct target;
 #define TCAP_PASSWORDS 0x04      /* set_password() stores a password hash */
 #define TCAP_TARGET_ID 0x08      /* apply() returns a target-side id */
 #define TCAP_DOMAINS 0x10        /* wants a domain object per used domain */
+#define TCAP_PASSWORDS_PLAIN 0x20 /* set_password_plain(): the service
+				   * hashes it (SCIM `password`) */
 
 /* Longest target-side id (SCIM "id" values are short opaque strings). */
 #define TARGET_ID_MAX 256
+
+/*
+ * apply_batch()'s report of one finished change: v[i] of the batch.  rc
+ * as apply() returns it (0 landed, target_id as for apply; 1 skipped;
+ * -1 that object's failure, err->object set).  Returns nonzero when the
+ * engine wants no further change started (the state cannot record).
+ */
+typedef int (*target_done_fn)(void *arg, size_t i, int rc,
+			      const char *target_id, const struct err *err);
 
 struct target_ops {
 	const char *name;       /* `[target] type` value */
@@ -66,7 +77,10 @@ struct target_ops {
 	 * One change.  target_id: NULL, or (TCAP_TARGET_ID) a buffer of
 	 * TARGET_ID_MAX bytes that receives the object's id on the target
 	 * ("" when it has none).  On failure err->object names the object
-	 * when the failure is that object's alone.
+	 * when the failure is that object's alone.  1 (TCAP_PER_OBJECT
+	 * only): the change has no meaning on this target and was skipped,
+	 * err->object and err->msg say which and why; counted as skipped,
+	 * reported, planned again by the next run.
 	 */
 	int (*apply)(struct target *t, const struct change *ch,
 		     char *target_id, struct err *err);
@@ -80,12 +94,42 @@ struct target_ops {
 	 */
 	int (*apply_rank)(const struct change *ch);
 	/*
+	 * Optional, TCAP_PER_OBJECT: v[0..n) at once (e.g. several HTTP
+	 * requests in flight).  The engine passes only changes that are
+	 * independent of each other: one apply_rank and one op, no address
+	 * (address or old_address) twice, none whose gotos names another's
+	 * address; the batch order is the plan's.  done() is called exactly
+	 * once for each change the target finished, as it lands (any
+	 * order); a change that needs another request after a surprising
+	 * answer (a 409, a lost answer) is finished later in the same call.
+	 * Returns 0 when every change was reported, or -1 with err (no
+	 * object: the target itself failed, or done() asked to stop): the
+	 * changes not reported may or may not have landed, the next run
+	 * plans them from what the target then holds.  v and its changes
+	 * are borrowed for the call.
+	 */
+	int (*apply_batch)(struct target *t, const struct change *const *v,
+			   size_t n, target_done_fn done, void *arg,
+			   struct err *err);
+	/*
 	 * Optional, TCAP_PASSWORDS: store `hash` (a crypt(3) string with
 	 * its {SCHEME} prefix) as the password of mailbox `address`, in a
 	 * transaction of its own.  DS_E_TARGET when there is no such row.
 	 */
 	int (*set_password)(struct target *t, const char *address,
 			    const char *hash, struct err *err);
+	/*
+	 * Optional, TCAP_PASSWORDS_PLAIN: send the cleartext pw[0..len) as
+	 * the password of mailbox `address` (whose id on the target is
+	 * target_id; NULL: the target looks it up), over a channel the
+	 * target deems safe for it, at once: nothing is queued or kept.
+	 * Every copy the target makes is wiped; no error message holds it.
+	 * DS_E_TARGET with err->object for a refused password or no such
+	 * User; DS_E_CONFIG when the channel is not safe for passwords.
+	 */
+	int (*set_password_plain)(struct target *t, const char *address,
+				  const char *target_id, const char *pw,
+				  size_t len, struct err *err);
 	/*
 	 * Optional: the target keeps the record of which of its objects are
 	 * dirsync's (and for which directory object), so that the record
@@ -123,6 +167,7 @@ extern const struct target_ops target_sql_ops;
 extern const struct target_ops target_scim_ops;
 extern const struct target_ops target_memory_ops;
 extern const struct target_ops target_memory_po_ops;
+extern const struct target_ops target_memory_pb_ops;
 
 /*
  * Which target a configuration points at, as the state database records

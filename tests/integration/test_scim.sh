@@ -6,7 +6,9 @@
 # second run without a write request, the SQL target's summary for the
 # same LDIF, `dirsync test`, and the faults: 429 with Retry-After, 503 for a
 # while, dropped connections, a user refused with 400, a server that keeps
-# failing, a run killed halfway.
+# failing, a run killed halfway; SPEC's attribute table; passwd-hook's
+# `password` (https only, a test override for loopback http; confirmed
+# by the directory first; never logged).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 MAIL_LIB=$here/lib/mail
@@ -58,6 +60,22 @@ expect "$(user alice.martin@example.com | jq -r '[.emails[].value] | join(" ")')
 	"alice.martin@example.com alice@example.com ceo@example.com" "aliases as further emails"
 expect "$(user alice.martin@example.com | jq -r '.emails[0].primary')" true "primary email"
 expect "$(user bob.stone@example.com | jq -r '.externalId | length > 10')" true "externalId = anchor"
+# SPEC's attribute table, the enterprise extension for its attributes
+ENT=urn:ietf:params:scim:schemas:extension:enterprise:2.0:User
+expect "$(user alice.martin@example.com | jq -r '[.name.givenName, .name.familyName,
+	.name.middleName, .name.honorificSuffix, .name.formatted, .title, .userType] | join("|")')" \
+	"Alice|Martin|J|Jr.|Alice Martin|CEO|Employee" "name parts, title, userType"
+expect "$(user alice.martin@example.com | jq -r '[.phoneNumbers[] | .type + "=" + .value] | sort | join(",")')" \
+	"fax=+49 30 1234-9,home=+49 30 555,mobile=+49 170 1234567,pager=+49 30 1234-99,work=+49 30 1234-0" \
+	"phoneNumbers work/mobile/pager/home/fax"
+expect "$(user alice.martin@example.com | jq -r '.addresses[] | select(.type == "work") |
+	[.streetAddress, .locality, .region, .postalCode, .country, .formatted] | join("|")')" \
+	"Hauptstr. 1|Berlin|BE|10115|Germany|Berlin HQ" "addresses[work]"
+expect "$(user alice.martin@example.com | jq -r --arg e "$ENT" '.[$e] |
+	[.employeeNumber, .department, .organization] | join("|")')" \
+	"E-0001|Board|Example AG" "enterprise employeeNumber, department, organization"
+expect "$(user alice.martin@example.com | jq -r --arg e "$ENT" '.schemas | index($e) != null')" \
+	true "enterprise schema declared"
 expect "$(user bob.stone@example.com | jq -r '.displayName + "|" + (.active|tostring)')" "Bob Stone|true" "displayName, active"
 expect "$(members eng@example.com)" "carol.diaz@example.com dave.kim@example.com " "list members"
 expect "$(members staff@example.com)" "alice.martin@example.com bob.stone@example.com carol.diaz@example.com dave.kim@example.com " "nested list members"
@@ -86,15 +104,58 @@ sync
 expect "$(writes)" 0 "no write request on a second run"
 grep -q "^summary: 0 add, 0 update, 0 disable, 0 delete" "$T/out" || fail "second run planned changes"
 
+# ---- passwd-hook: the `password` attribute, https only, never logged -----
+PW='Scim-Pa55word!x'
+hook() {   # hook ACCOUNT [ARGS]: the password on stdin; output in $T/hook.out
+	a=$1; shift
+	rc=0
+	printf '%s\n' "$PW" | "$DIRSYNC" -c "$T/dirsync.conf" passwd-hook \
+		--user "$a" "$@" >"$T/hook.out" 2>&1 || rc=$?
+	cat "$T/hook.out" >>"$T/all.out"
+}
+pw_of() { dump | jq -r --arg u "$1" '.Users[] | select(.userName == $u) | .password // empty'; }
+hook alice.martin@example.com --no-confirm
+grep -q "https:// only" "$T/hook.out" || { cat "$T/hook.out"; fail "a password went over http:// without the test override"; }
+[ -z "$(pw_of alice.martin@example.com)" ] || fail "password sent over http://"
+ok "passwords refused over http:// (on_failure = accept: exit $rc)"
+ctl POST /reset >/dev/null
+DIRSYNC_TEST_HTTP_PASSWORDS=1 hook alice.martin@example.com --no-confirm
+[ $rc -eq 0 ] || { cat "$T/hook.out"; fail "passwd-hook exit $rc"; }
+expect "$(pw_of alice.martin@example.com)" "$PW" "password attribute stored by the server"
+expect "$(ctl GET /stats | jq '.PATCH // 0')" 1 "one PATCH for the password"
+expect "$(pw_of bob.stone@example.com)" "" "nobody else's password"
+# confirmed by the directory first (the Samba path): pwdLastSet must move
+sed '/^cn: Bob Stone/a pwdLastSet: 100' "$T/s1.ldif" >"$T/pw.ldif"
+sed -i "s#^path = .*s1.ldif#path = $T/pw.ldif#" "$T/dirsync.conf"
+DIRSYNC_TEST_HTTP_PASSWORDS=1 hook bob.stone@example.com
+[ $rc -eq 0 ] || { cat "$T/hook.out"; fail "passwd-hook (confirm) exit $rc"; }
+sleep 1
+expect "$(pw_of bob.stone@example.com)" "" "not sent before the directory confirms"
+sed -i 's/^pwdLastSet: 100/pwdLastSet: 200/' "$T/pw.ldif"
+i=0
+while [ -z "$(pw_of bob.stone@example.com)" ] && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+expect "$(pw_of bob.stone@example.com)" "$PW" "sent once pwdLastSet moved"
+sed -i "s#^path = .*pw.ldif#path = $T/s1.ldif#" "$T/dirsync.conf"
+for f in "$T/all.out" "$T/scim.log" "$T"/state.db*; do
+	! grep -q "$PW" "$f" || fail "the password appears in $f"
+done
+ok "the password is in no output, log or state"
+
 # ---- 3. updates, an alias, a rename, a leaver, a new member -------------
 $GEN 2 >"$T/s2.ldif"
 scim_conf "$T/s2.ldif"
 ctl POST /reset >/dev/null
+ctl POST /touch '{"userName":"bob.stone@example.com"}' >/dev/null
 sync
 [ "$(ctl GET /stats | jq '.ifMatch // 0')" -gt 0 ] || fail "no If-Match sent to a server offering ETags"
 ok "If-Match sent"
+# bob changed behind dirsync's back: 412, read again, sent once more
+expect "$(ctl GET /stats | jq '.preconditionFailed // 0')" 1 "a stale If-Match answered 412"
+
 [ $rc -eq 0 ] || { cat "$T/out"; fail "update sync exit $rc"; }
 expect "$(user bob.stone@example.com | jq -r .displayName)" "Robert Stone" "displayName updated"
+expect "$(user alice.smith@example.com | jq -r '.title + "|" + ([.phoneNumbers[].type] | sort | join(","))')" \
+	"Chief Executive|fax,home,mobile,work" "attributes updated, a removed one removed"
 expect "$(user carol.diaz@example.com | jq -r '[.emails[].value] | join(" ")')" \
 	"carol.diaz@example.com carol@example.com carol.d@example.com" "alias added"
 a=$(user alice.smith@example.com)
@@ -159,13 +220,15 @@ expect "$(users | grep -c '^u0001[23]@')" 2 "the next run completes it"
 
 # ---- 7. a run killed halfway, completed by the next ----------------------
 $GEN 2 40 >"$T/s3.ldif"
-ctl POST /faults '{"delayMs":60}' >/dev/null
+# (4 writes in flight: 250 ms each keeps the run going past the kill)
+ctl POST /faults '{"delayMs":250}' >/dev/null
 "$DIRSYNC" -c "$T/dirsync.conf" sync >"$T/killed.out" 2>&1 &
 pid=$!
 sleep 1
 kill -9 $pid 2>/dev/null || true
 wait $pid 2>/dev/null || true
-n=$(users | grep -c '^u000[1-3][0-9]@' || true)
+# u00014 .. u00039 are new
+n=$(( $(users | grep -c '^u000[1-3][0-9]@' || true) - 4 ))
 [ "$n" -gt 0 ] && [ "$n" -lt 26 ] || fail "kill halfway: $n of 26 new users before the kill"
 echo "test_scim: killed with $n of 26 new users on the server"
 ctl POST /faults '{}' >/dev/null
@@ -186,6 +249,61 @@ ok "the token is in no output, report or state"
 "$DIRSYNC" -c "$T/dirsync.conf" test >"$T/test.out" 2>&1 || fail "dirsync test after"
 grep -q "authorised; 45 Users, 2 Groups" "$T/test.out" || { cat "$T/test.out"; fail "test counts"; }
 ok "dirsync test counts"
+# ---- membership PATCHes are bounded: 100 removes per request ------------
+$GEN 2 110 110 >"$T/s4.ldif"
+scim_conf "$T/s4.ldif"
+sync
+[ $rc -eq 0 ] || { cat "$T/out"; fail "big list sync exit $rc"; }
+expect "$(members big@example.com | wc -w)" 110 "a list of 110 members"
+$GEN 2 110 3 >"$T/s4.ldif"
+ctl POST /reset >/dev/null
+sync --force-limits   # over max_member_removal_percent, on purpose
+[ $rc -eq 0 ] || { cat "$T/out" >&2; fail "big list shrink exit $rc"; }
+expect "$(members big@example.com)" "u00000@example.com u00001@example.com u00002@example.com " "107 members removed"
+expect "$(ctl GET /stats | jq '.PATCH // 0')" 2 "in 2 PATCH requests (100 removes each at most)"
+# ---- contacts and list aliases: skipped, counted, named, exit 0 ---------
+cat >"$T/s5.ldif" <<'EOF'
+version: 1
+
+dn: CN=Ann Lee,OU=Staff,DC=example,DC=com
+objectClass: user
+cn: Ann Lee
+mail: ann@example.com
+objectGUID:: AQAAAAAAAAAAAAAAAAAAAg==
+userAccountControl: 512
+
+dn: CN=Mo Vend,OU=Contacts,DC=example,DC=com
+objectClass: contact
+cn: Mo Vend
+mail: mo@vendor.com
+proxyAddresses: SMTP:mo@vendor.com
+proxyAddresses: smtp:mo@example.com
+objectGUID:: AQAAAAAAAAAAAAAAAAAAAw==
+
+dn: CN=Crew,OU=Groups,DC=example,DC=com
+objectClass: group
+cn: Crew
+mail: team@example.com
+proxyAddresses: SMTP:team@example.com
+proxyAddresses: smtp:crew@example.com
+member: CN=Ann Lee,OU=Staff,DC=example,DC=com
+member: CN=Mo Vend,OU=Contacts,DC=example,DC=com
+objectGUID:: AQAAAAAAAAAAAAAAAAAABA==
+EOF
+scim_conf "$T/s5.ldif" "$T/skip-state.db"
+rc=0
+"$DIRSYNC" -c "$T/dirsync.conf" sync --json >"$T/skip.json" 2>>"$T/all.out" || rc=$?
+[ $rc -eq 0 ] || { cat "$T/skip.json"; fail "skips: exit $rc"; }
+expect "$(jq -c '.summary | [.applied, .failed, .skipped]' "$T/skip.json")" "[2,0,2]" "contact and list alias skipped, counted"
+jq -r '.warnings[]' "$T/skip.json" >"$T/skip.warn"
+grep -q '^mo@example.com: skipped: a contact: SCIM has no resource' "$T/skip.warn" &&
+	grep -q '^crew@example.com: skipped: an address of a list: a SCIM Group' "$T/skip.warn" ||
+	{ cat "$T/skip.warn"; fail "skipped objects not named with the reason"; }
+ok "each named with the reason"
+expect "$(members team@example.com)" "ann@example.com " "the list's Group has its User members"
+ctl POST /reset >/dev/null
+sync
+expect "$(writes)" 0 "skipped objects send nothing on the next run"
 # ---- a server offering RFC 9865 cursors is read with them ---------------
 kill "$(cat "$T/scim.pid")"
 scim_start cursor

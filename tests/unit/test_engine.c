@@ -80,6 +80,32 @@ static const struct person eve = {"CN=Eve,DC=x", "g-eve", "eve@example.com",
 static const struct person cy2 = {"CN=Cy2,DC=x", "g-cy2", "cy@example.com",
 				  "Cy Two", false};
 
+/* A distribution list of members[0..n) (DNs), n <= 4. */
+static void
+add_list(struct fx *f, const char *dn, const char *guid, const char *mail,
+	 const char *const *members, size_t n)
+{
+	static struct val mv[MAXE][4];
+	size_t i = f->n++, k;
+
+	assert_true(i < MAXE && n <= 4);
+	set_attr(f, i, 0, "objectClass", "group");
+	set_attr(f, i, 1, "objectGUID", guid);
+	set_attr(f, i, 2, "mail", mail);
+	for (k = 0; k < n; k++) {
+		mv[i][k].p = members[k];
+		mv[i][k].len = strlen(members[k]);
+	}
+	f->a[i][3].name = "member";
+	f->a[i][3].nvals = n;
+	f->a[i][3].vals = mv[i];
+	f->e[i].dn = dn;
+	f->e[i].nattrs = 4;
+	f->e[i].attrs = f->a[i];
+	f->e[i].origin = "test";
+	f->ev[i] = &f->e[i];
+}
+
 static const struct target_ops *the_target = &target_memory_ops;
 
 static int
@@ -116,6 +142,7 @@ teardown(void **state)
 
 	the_target = &target_memory_ops;
 	unsetenv("DS_MEMORY_TARGET_FAIL");
+	unsetenv("DS_MEMORY_TARGET_DIE_AFTER");
 	run_result_free(&f->r);
 	conf_free(&f->c);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
@@ -328,6 +355,93 @@ test_per_object_failure_goes_on_and_heals(void **state)
 	assert_false(held(f, "bob@example.com")->active);
 }
 
+/*
+ * A batching target (memory-pb: apply_batch, changes reported last to
+ * first, and it refuses a batch whose changes depend on each other): a
+ * failure in the middle of a batch is that object's, every success is
+ * recorded, the next run does only what failed.
+ */
+static void
+test_batch_failure_in_the_middle(void **state)
+{
+	struct fx *f = *state;
+	static const char *const members[] = {"CN=Ann,DC=x", "CN=Bob,DC=x",
+					      "CN=Cy,DC=x"};
+
+	the_target = &target_memory_pb_ops;
+	add_user(f, &ann);
+	add_user(f, &bob);
+	add_user(f, &cy);
+	add_user(f, &dan);
+	add_user(f, &eve);
+	add_list(f, "CN=Team,DC=x", "g-team", "team@example.com", members, 3);
+	setenv("DS_MEMORY_TARGET_FAIL", "cy@example.com", 1);
+	assert_int_equal(run(f, "sync", false, -1), 1);
+	unsetenv("DS_MEMORY_TARGET_FAIL");
+	assert_true(f->r.per_object);
+	assert_int_equal(f->r.err.code, DS_OK);   /* no batch refused */
+	/* domain, 4 mailboxes, the list (after its members) */
+	assert_int_equal(f->r.counts.applied, 6);
+	assert_int_equal(f->r.counts.failed, 1);
+	assert_int_equal(f->r.counts.skipped, 0);
+	assert_string_equal(f->r.obj_errors[0].object, "cy@example.com");
+	assert_null(held(f, "cy@example.com"));
+	assert_non_null(held(f, "eve@example.com"));
+	assert_non_null(held(f, "team@example.com"));
+	/* the next run adds cy alone: every success was recorded */
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_int_equal(f->r.plan.n, 1);
+	assert_int_equal(count_op(&f->r, OP_ADD), 1);
+	assert_string_equal(f->r.plan.v[0].address, "cy@example.com");
+	assert_non_null(held(f, "cy@example.com"));
+	assert_int_equal(f->r.counts.failed, 0);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_int_equal(f->r.plan.n, 0);
+	/* and what it added is managed: leavers are disabled */
+	f->n = 1;
+	f->c.safety.max_delete_percent = 100;
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_int_equal(count_op(&f->r, OP_DISABLE), 5);
+	assert_false(held(f, "cy@example.com")->active);
+	assert_false(held(f, "team@example.com")->active);
+}
+
+/* The target dies halfway through a batch: what landed is recorded. */
+static void
+test_batch_target_dies_midway(void **state)
+{
+	struct fx *f = *state;
+
+	the_target = &target_memory_pb_ops;
+	add_user(f, &ann);
+	add_user(f, &bob);
+	add_user(f, &cy);
+	add_user(f, &dan);
+	add_user(f, &eve);
+	setenv("DS_MEMORY_TARGET_DIE_AFTER", "3", 1);
+	assert_int_equal(run(f, "sync", false, -1), 1);
+	unsetenv("DS_MEMORY_TARGET_DIE_AFTER");
+	assert_int_equal(f->r.err.code, DS_E_CONNECT);
+	assert_int_equal(f->r.counts.applied, 3);   /* the domain, 2 users */
+	assert_int_equal(f->r.counts.failed, 0);
+	assert_int_equal(f->r.counts.skipped, 3);
+	/* nothing repeated (memory refuses an add of an existing row) and
+	 * nothing lost */
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_int_equal(f->r.plan.n, 3);
+	assert_int_equal(f->r.counts.applied, 3);
+	assert_int_equal(f->r.counts.failed, 0);
+	assert_non_null(held(f, "ann@example.com"));
+	assert_non_null(held(f, "eve@example.com"));
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_int_equal(f->r.plan.n, 0);
+	/* all five are managed */
+	f->n = 0;
+	f->c.safety.max_delete_percent = 100;
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_int_equal(count_op(&f->r, OP_DISABLE), 5);
+}
+
 static void
 test_conflict_leaves_address_alone(void **state)
 {
@@ -460,6 +574,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			test_per_object_failure_goes_on_and_heals, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_batch_failure_in_the_middle, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_batch_target_dies_midway, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_conflict_leaves_address_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_matches_counts,

@@ -138,6 +138,69 @@ test_detail(void **state)
 	assert_string_equal(d, "HTTP 500: (no body)");
 }
 
+/* SPEC's attribute table: into a User and back, unchanged. */
+static void
+test_profile_round_trip(void **state)
+{
+	const char *attrs =
+		"{\"co\":\"Germany\",\"company\":\"Example AG\","
+		"\"department\":\"Board\",\"employeeID\":\"E-1\","
+		"\"employeeType\":\"Employee\","
+		"\"facsimileTelephoneNumber\":\"+1 5\","
+		"\"generationQualifier\":\"Jr.\",\"givenName\":\"Ann\","
+		"\"homePhone\":\"+1 4\",\"initials\":\"J\",\"l\":\"Berlin\","
+		"\"mobile\":\"+1 2\",\"pager\":\"+1 3\","
+		"\"physicalDeliveryOfficeName\":\"HQ\","
+		"\"postalCode\":\"10115\",\"sn\":\"Lee\",\"st\":\"BE\","
+		"\"streetAddress\":\"Main 1\",\"telephoneNumber\":\"+1 1\","
+		"\"title\":\"CEO\"}";
+	struct change ch = {.op = OP_ADD, .kind = MK_MAILBOX,
+			    .address = "ann@example.com", .anchor = "g",
+			    .name = "Ann Lee", .attrs = attrs};
+	json_t *u = scim_json_user(&ch), *ent;
+	struct scim_res r = {0};
+	char *back;
+
+	(void)state;
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(u, "name"), "familyName")),
+			    "Lee");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(u, "name"), "formatted")),
+			    "Ann Lee");
+	assert_string_equal(json_string_value(json_object_get(u, "userType")),
+			    "Employee");
+	ent = json_object_get(u, SCIM_ENTERPRISE_SCHEMA);
+	assert_string_equal(json_string_value(json_object_get(
+				    ent, "employeeNumber")),
+			    "E-1");
+	assert_string_equal(json_string_value(json_array_get(
+				    json_object_get(u, "schemas"), 1)),
+			    SCIM_ENTERPRISE_SCHEMA);
+	assert_int_equal(json_array_size(json_object_get(u, "phoneNumbers")),
+			 5);
+	back = scim_json_profile_of(u);
+	assert_string_equal(back, attrs);
+	free(back);
+	/* what load() keeps: the same string */
+	json_object_set_new(u, "id", json_string("1"));
+	assert_int_equal(scim_res_parse(&r, u, false), 0);
+	assert_string_equal(r.attrs, attrs);
+	scim_res_clear(&r);
+	json_decref(u);
+
+	/* none: "" (the target carries them, this User has none) */
+	ch.attrs = NULL;
+	ch.name = NULL;
+	u = scim_json_user(&ch);
+	assert_null(json_object_get(u, "name"));
+	assert_null(json_object_get(u, SCIM_ENTERPRISE_SCHEMA));
+	back = scim_json_profile_of(u);
+	assert_string_equal(back, "");
+	free(back);
+	json_decref(u);
+}
+
 int
 main(void)
 {
@@ -147,6 +210,7 @@ main(void)
 		cmocka_unit_test(test_bodies),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_detail),
+		cmocka_unit_test(test_profile_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

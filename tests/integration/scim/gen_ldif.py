@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """An AD-style LDIF for the SCIM tests and bench.
 
-gen_ldif.py STEP [EXTRA]
+gen_ldif.py STEP [EXTRA [BIG]]
   STEP 1: five users (aliases in proxyAddresses), lists eng (carol, dave)
           and staff (alice, bob and eng nested).
-  STEP 2: bob renamed in displayName, carol gets an alias, alice's primary
+          Alice carries every attribute of SPEC's SCIM table.
+  STEP 2: alice's title changes and her pager goes, bob renamed in displayName, carol gets an alias, alice's primary
           address changes (the old one stays as an alias: a rename), dave
           is disabled (a leaver), erin joins eng.
   EXTRA:  that many more users u00000..: for the fault tests and the bench.
+  BIG:    a list big@example.com of the first BIG of them (member chunks).
 """
 import base64
 import sys
@@ -15,6 +17,7 @@ import uuid
 
 step = int(sys.argv[1])
 extra = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+big = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 BASE = "DC=example,DC=com"
 
 
@@ -22,7 +25,7 @@ def guid(name):
     return base64.b64encode(uuid.uuid5(uuid.NAMESPACE_DNS, name).bytes).decode()
 
 
-def user(cn, given, sn, primary, aliases=(), uac=512, display=None):
+def user(cn, given, sn, primary, aliases=(), uac=512, display=None, more=()):
     dn = f"CN={cn},OU=Staff,{BASE}"
     out = [f"dn: {dn}", "objectClass: top", "objectClass: person",
            "objectClass: organizationalPerson", "objectClass: user",
@@ -30,6 +33,7 @@ def user(cn, given, sn, primary, aliases=(), uac=512, display=None):
            f"displayName: {display or cn}", f"mail: {primary}",
            f"proxyAddresses: SMTP:{primary}"]
     out += [f"proxyAddresses: smtp:{a}" for a in aliases]
+    out += [f"{k}: {v}" for k, v in more]
     out += [f"objectGUID:: {guid(cn)}",
             f"objectCategory: CN=Person,CN=Schema,CN=Configuration,{BASE}",
             f"userAccountControl: {uac}", ""]
@@ -51,7 +55,22 @@ ents = {}
 ents["alice"] = user("Alice Martin", "Alice", "Martin",
                      "alice.smith@example.com" if s2 else "alice.martin@example.com",
                      ["alice@example.com", "ceo@example.com"] +
-                     (["alice.martin@example.com"] if s2 else []))
+                     (["alice.martin@example.com"] if s2 else []),
+                     more=[("initials", "J"), ("generationQualifier", "Jr."),
+                           ("title", "Chief Executive" if s2 else "CEO"),
+                           ("telephoneNumber", "+49 30 1234-0"),
+                           ("mobile", "+49 170 1234567")] +
+                          ([] if s2 else [("pager", "+49 30 1234-99")]) +
+                          [("homePhone", "+49 30 555"),
+                           ("facsimileTelephoneNumber", "+49 30 1234-9"),
+                           ("streetAddress", "Hauptstr. 1"), ("l", "Berlin"),
+                           ("st", "BE"), ("postalCode", "10115"),
+                           ("co", "Germany"),
+                           ("physicalDeliveryOfficeName", "Berlin HQ"),
+                           ("employeeID", "E-0001"),
+                           ("employeeType", "Employee"),
+                           ("department", "Board"),
+                           ("company", "Example AG")])
 ents["bob"] = user("Bob Stone", "Bob", "Stone", "bob.stone@example.com",
                    ["bob@example.com"],
                    display="Robert Stone" if s2 else None)
@@ -71,3 +90,6 @@ print(group("Staff", "staff@example.com",
 for i in range(extra):
     n = f"u{i:05d}"
     print(user(f"User {n}", "User", n, f"{n}@example.com", [f"{n}.alias@example.com"])[1])
+if big > 0:
+    print(group("Big", "big@example.com",
+                [f"CN=User u{i:05d},OU=Staff,{BASE}" for i in range(min(big, extra))]))

@@ -16,6 +16,9 @@
 //                              ("drop": true closes the connection instead)
 //                              {"reject":"userName"}: writes of that user 400
 //                              {"delayMs":n}: every write waits n ms
+//   POST /control/touch        {"userName":u}: before the next write to u,
+//                              its version moves, as if another client
+//                              changed it (If-Match: 412)
 //   GET  /control/dump         every User and Group, unpaged
 //
 // Usage: node server.mjs PORT TOKEN_FILE [PORT_FILE [cursor]]
@@ -74,6 +77,11 @@ function handlers(kind) {
 	return {
 		ingress: async (resource, instance) => {
 			const rec = JSON.parse(JSON.stringify(instance));
+			// scimmy leaves `password` (returned: "never") out of
+			// the JSON form; keep what arrived, so that the tests
+			// can see it in /control/dump (never served by /scim)
+			if (kind === "Users" && instance.password !== undefined)
+				rec.password = String(instance.password);
 			if (kind === "Users" && faults.reject !== undefined &&
 			    String(rec.userName).toLowerCase() === faults.reject)
 				throw new SCIMMY.Types.Error(400, "invalidValue",
@@ -153,6 +161,13 @@ app.post("/control/faults", express.json(), (req, res) => {
 	if (faults.reject)
 		faults.reject = String(faults.reject).toLowerCase();
 	res.json(faults);
+});
+// the next write to that User finds it changed by another client since
+// dirsync read it: its version moves first (If-Match -> 412)
+let touch;
+app.post("/control/touch", express.json(), (req, res) => {
+	touch = String(req.body.userName ?? "").toLowerCase();
+	res.json({});
 });
 app.get("/control/dump", (req, res) =>
 	res.json({Users: [...store.Users.values()],
@@ -239,6 +254,14 @@ app.use("/scim", async (req, res, next) => {
 	const want = req.get("If-Match");
 	if (want)
 		stats.ifMatch = (stats.ifMatch ?? 0) + 1;
+	if (m && write && touch !== undefined) {
+		const r = store[m[1]].get(m[2]);
+		if (r && String(r.userName).toLowerCase() === touch) {
+			const n = Number(r.meta.version.replace(/\D/g, "")) + 1;
+			r.meta.version = `W/"${n}"`;
+			touch = undefined;
+		}
+	}
 	if (m && want && want !== "*") {
 		const r = store[m[1]].get(m[2]);
 		if (r && r.meta.version !== want) {
