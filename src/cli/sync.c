@@ -14,6 +14,20 @@
 /* Changes kept in the stored/mailed report; stdout gets them all. */
 #define REPORT_KEEP_CHANGES 2000
 
+/* The plan's changes since the approval, one log line each (a log line
+ * never holds a line break: syslog and log injection). */
+static void
+log_drift(const char *drift)
+{
+	const char *s, *e;
+
+	for (s = drift; *s != '\0'; s = *e ? e + 1 : e) {
+		e = s + strcspn(s, "\n");
+		if (e > s)
+			log_err("  %.*s", (int)(e - s), s);
+	}
+}
+
 static void
 print_report(const struct sync_opts *o, const struct run_result *r)
 {
@@ -54,11 +68,13 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 		log_err("approve: %s; this run (%lld) kept the current plan: "
 			"review it with `dirsync show %lld`, approve it with "
 			"`dirsync approve %lld`.  What changed (- approved, + "
-			"now):\n%s",
-			r->err.msg, r->run_id, r->run_id, r->run_id, r->drift);
+			"now):",
+			r->err.msg, r->run_id, r->run_id, r->run_id);
+		log_drift(r->drift);
 	} else if (r->drift != NULL) {
-		log_err("approve: %s.  What changed (- approved, + now):\n%s",
-			r->err.msg, r->drift);
+		log_err("approve: %s.  What changed (- approved, + now):",
+			r->err.msg);
+		log_drift(r->drift);
 	} else if (r->err.code == DS_E_LIMIT) {
 		/* also with -q or --json: cron mails what reaches stderr */
 		log_err("%s", r->err.msg);

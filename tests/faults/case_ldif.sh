@@ -100,8 +100,20 @@ expect_eq nul-value-no-mailbox "" \
 awk 'BEGIN { RS = ""; ORS = "\n\n" } /dn: CN=All Staff,/ { next } { print }' \
 	"$S/whole.ldif" >"$S/dir.ldif"
 awk 'BEGIN { RS = ""; ORS = "\n\n" } /dn: CN=All Staff,/ { print }' "$S/whole.ldif" |
-	sed '/^member: CN=Sales,/q' >>"$S/dir.ldif"
+	sed '/^member: CN=Sales,/q' >"$S/cut-entry"
 dump >"$S/before.dump"
+# cut before its objectGUID: the read lost the anchor, refused as such
+cp "$S/dir.ldif" "$S/rest.ldif"
+cat "$S/cut-entry" >>"$S/dir.ldif"
+ds -q sync
+expect_rc list-cut-anchor-refused 1
+expect_in list-cut-anchor-says-why "without the anchor attribute" "$S/err"
+unchanged list-cut-anchor-nothing-applied "$S/before.dump"
+# the same cut with its objectGUID kept (attributes in another order)
+cp "$S/rest.ldif" "$S/dir.ldif"
+{ cat "$S/cut-entry"; grep '^objectGUID' "$S/cut-entry" >/dev/null ||
+	awk 'BEGIN { RS = ""; ORS = "\n" } /dn: CN=All Staff,/ { print }' \
+		"$S/whole.ldif" | grep '^objectGUID'; } >>"$S/dir.ldif"
 ds -q sync
 expect_rc list-shrinks-exit-3 3
 expect_in list-shrinks-says-why "max_member_removal_percent" "$S/err"
