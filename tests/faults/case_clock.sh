@@ -51,7 +51,7 @@ expect_eq delete-when-due "0" \
 # them, so it holds removals back; let it run ahead too, then converge
 mkconf "$S/dir.ldif"
 FAULT_TIME_OFFSET=173100 LD_PRELOAD=$SHIM \
-	"$DIRSYNC" -q -c "$S/dirsync.conf" plan >"$S/out" 2>"$S/err"
+	"$DIRSYNC" -c "$S/dirsync.conf" plan >"$S/out" 2>"$S/err"
 if grep -q '^summary: 0 add, 0 update, 0 disable, 0 delete, 1 conflict, 0 error' "$S/out"; then
 	pass converges
 else

@@ -95,10 +95,11 @@ expect_eq nul-value-no-mailbox "" \
 	"$(sqlite3 "$S/mail.db" "SELECT username FROM mailbox WHERE username LIKE 'nul.value%'")"
 
 # 9. a plain export (no trailer) cut at a line end inside its last entry,
-# a big list: the read looks whole, but the list would lose most of its
-# members without anyone leaving; max_member_removal_percent stops it
+# a big list: the read looks whole.  Cut before the list's objectGUID
+# (the example's order), the list comes without its anchor: refused.
 awk 'BEGIN { RS = ""; ORS = "\n\n" } /dn: CN=All Staff,/ { next } { print }' \
 	"$S/whole.ldif" >"$S/dir.ldif"
+cp "$S/dir.ldif" "$S/rest.ldif"
 awk 'BEGIN { RS = ""; ORS = "\n\n" } /dn: CN=All Staff,/ { print }' "$S/whole.ldif" |
 	sed '/^member: CN=Sales,/q' >"$S/cut-entry"
 dump >"$S/before.dump"
@@ -114,6 +115,24 @@ cp "$S/rest.ldif" "$S/dir.ldif"
 { cat "$S/cut-entry"; grep '^objectGUID' "$S/cut-entry" >/dev/null ||
 	awk 'BEGIN { RS = ""; ORS = "\n" } /dn: CN=All Staff,/ { print }' \
 		"$S/whole.ldif" | grep '^objectGUID'; } >>"$S/dir.ldif"
+ds -q sync
+expect_rc list-cut-before-anchor-exit-1 1
+expect_in list-cut-before-anchor-says-why "without the anchor attribute" "$S/err"
+unchanged list-cut-before-anchor-nothing-applied "$S/before.dump"
+# With objectGUID first (as other exports write it), the cut list would
+# lose most of its members without anyone leaving:
+# max_member_removal_percent stops it
+cp "$S/rest.ldif" "$S/dir.ldif"
+awk 'BEGIN { RS = ""; FS = "\n" }
+	/dn: CN=All Staff,/ {
+		for (i = 1; i <= NF; i++) if ($i ~ /^objectGUID::/) g = $i
+		for (i = 1; i <= NF; i++) {
+			if ($i ~ /^objectGUID::/) continue
+			print $i
+			if ($i ~ /^dn: /) print g
+			if ($i ~ /^member: CN=Sales,/) exit
+		}
+	}' "$S/whole.ldif" >>"$S/dir.ldif"
 ds -q sync
 expect_rc list-shrinks-exit-3 3
 expect_in list-shrinks-says-why "max_member_removal_percent" "$S/err"
