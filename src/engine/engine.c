@@ -361,6 +361,10 @@ stage_limits(struct run *x)
 	}
 	if (hold_removals(x) == 0)
 		return 0;
+	if (strcmp(hit->limit, "allow_empty") == 0)
+		return err_set(&r->err, DS_E_LIMIT,
+			       "the directory read has no object in scope "
+			       "(allow_empty = no); nothing applied");
 	if (!x->o->force_limits || !hit->forceable)
 		return err_set(&r->err, DS_E_LIMIT,
 			       "safety limit %s exceeded: allowed %ld, "

@@ -747,15 +747,33 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 			(long long)json_integer_value(
 				json_object_get(lim, "planned")));
 	} else if (json_is_object(lim)) {
+		const char *name = jstr(lim, "limit");
+		const json_t *id = json_object_get(r, "run_id");
+
 		fprintf(fp,
 			"NOT APPLIED: safety limit %s exceeded (allowed %lld, "
-			"planned %lld); review the changes, then re-run with "
-			"--force-limits or raise the limit in [safety]\n",
-			jstr(lim, "limit"),
+			"planned %lld%s); ",
+			name,
 			(long long)json_integer_value(
 				json_object_get(lim, "allowed")),
 			(long long)json_integer_value(
-				json_object_get(lim, "planned")));
+				json_object_get(lim, "planned")),
+			strcmp(name, "max_deletes") == 0 ||
+					strcmp(name, "max_delete_percent") == 0
+				? " mailboxes, lists and contacts; alias rows "
+				  "count under max_alias_deletes"
+				: "");
+		if (json_is_integer(id))
+			fprintf(fp, "review the changes (`dirsync show %lld`), "
+				    "then `dirsync approve %lld` applies "
+				    "exactly this plan; or raise the limit in "
+				    "[safety]\n",
+				(long long)json_integer_value(id),
+				(long long)json_integer_value(id));
+		else
+			fputs("review the changes, then re-run with "
+			      "--force-limits or raise the limit in [safety]\n",
+			      fp);
 	} else if (strcmp(jstr(r, "mode"), "sync") == 0) {
 		const json_t *f = json_object_get(r, "forced");
 

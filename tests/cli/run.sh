@@ -769,8 +769,9 @@ sum_before=$(fsum "$S/mail.db")
 ds "$S" sync
 expect_rc safety-stop 3
 expect_in safety-names-limit \
-	"NOT APPLIED: safety limit max_delete_percent exceeded (allowed 3, planned 4)" \
+	"NOT APPLIED: safety limit max_delete_percent exceeded (allowed 3, planned 4 mailboxes, lists and contacts; alias rows count under max_alias_deletes)" \
 	"$S/out"
+expect_in safety-says-approve "then \`dirsync approve $(last_run)\` applies exactly this plan" "$S/out"
 expect_eq safety-rows-unchanged "$rows_before" "$(dbrows)"
 sqlite_only safety-db-byte-identical &&
 	expect_eq safety-db-byte-identical "$sum_before" "$(fsum "$S/mail.db")"
