@@ -1297,6 +1297,11 @@ check_target(const struct conf *c, const long *seen, struct err *err)
 			      "[target] url '%s' for type = sql must start "
 			      "with sqlite://, postgresql:// or postgres://",
 			      url ? url : "");
+	if (c->target.type == TGT_SQL && strcmp(url, "sqlite://") == 0)
+		return err_at(err, DS_E_CONFIG, f, uline,
+			      "[target] url 'sqlite://' names no file: write "
+			      "sqlite:///path/to/mail.db (three slashes for "
+			      "an absolute path)");
 	if (c->target.type == TGT_SQL && url != NULL && url_has_password(url))
 		return err_at(err, DS_E_CONFIG, f, uline,
 			      "[target] url must not hold a password "

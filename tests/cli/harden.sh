@@ -42,6 +42,10 @@ expect_eq check-all-errors-no-dump "" "$(cat "$S/out")"
 ds "$S" sync
 expect_rc check-all-errors-sync 2
 expect_in check-all-errors-sync-first "$S/dirsync.conf:4:" "$S/err"
+# an SQLite URL without a file is caught by check, not by the first sync
+sed -i "s|^url = .*|url = sqlite://|" "$S/dirsync.conf"
+ds "$S" check
+expect_in check-sqlite-no-file "$S/dirsync.conf:14: [target] url 'sqlite://' names no file" "$S/err"
 
 # ---- check: the files the config names -------------------------------------
 
