@@ -159,7 +159,15 @@ displayName: Benjamin Carter
 add: proxyAddresses
 proxyAddresses: smtp:bc@example.com
 EOF
+# plan reads incrementally too, and keeps nothing: the sync after it
+# reads the same change
+ds_run -- -c "$T/inc.conf" plan --json
+ds_expect_rc 0 "plan"
+read_is incremental "plan"
+[ "$(jq -r .read.entries "$DS_OUT")" = 1 ] || ds_fail "plan: entries read"
 both "modify" 1
+[ "$(jq -r .read.entries "$T/inc.json")" = 1 ] ||
+	ds_fail "modify: the sync after plan did not read the change"
 grep -q '^mailbox: ben.carter@example.com|Benjamin Carter|' "$T/full.dump" ||
 	ds_fail "modify: name not changed"
 grep -q '^alias: bc@example.com|ben.carter@example.com|' "$T/full.dump" ||
