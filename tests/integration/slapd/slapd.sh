@@ -12,7 +12,8 @@
 # password, size limit 5) SLAPD_PID (after start).  SLAPD_NO_TLS=1 before
 # slapd_init: a server without TLS (no ldaps://, StartTLS refused).
 # SLAPD_SYNCPROV=1 before slapd_init: the syncprov overlay (RFC 4533
-# content sync, session log of 1000 changes) for incremental reads.
+# content sync; a session log of SLAPD_SESSIONLOG changes, default 1000)
+# for incremental reads.
 #
 # The database is mdb with the memberof overlay; schemas core, cosine,
 # inetorgperson, nis and dirsync-test.schema (AD-like attributes).
@@ -55,7 +56,7 @@ slapd_init()
 		sync_load="moduleload syncprov"
 		sync_conf="overlay syncprov
 syncprov-checkpoint 100 1
-syncprov-sessionlog 1000"
+syncprov-sessionlog ${SLAPD_SESSIONLOG:-1000}"
 	fi
 	if [ "${SLAPD_NO_TLS:-0}" != 1 ]; then
 		tls_conf="TLSCACertificateFile $SLAPD_DIR/tls/ca.crt
