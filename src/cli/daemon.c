@@ -178,12 +178,14 @@ daemon_log_run(const struct run_result *r, int rc, bool interrupted)
 	log_msg(rc == 0 ? LOG_LVL_INFO : LOG_LVL_ERR,
 		"%s: %s in %.1fs, exit %d: read %zu, in scope %zu; "
 		"%ld added, %ld updated, %ld disabled, %ld deleted; "
-		"%ld conflicts, %ld errors%s",
+		"%ld conflicts, %ld errors%s; %s read, %zu entries from the "
+		"server",
 		head, rc == 0 ? "done" : "failed", r->seconds, rc, r->read,
 		r->have_rules ? r->rules.in_scope : 0, n->add, n->update,
 		n->disable, n->delete, n->conflict, n->error,
 		r->applied || daemon_changes(n) == 0 ? ""
-						     : " (nothing applied)");
+						     : " (nothing applied)",
+		r->read_mode != NULL ? r->read_mode : "no", r->read_entries);
 }
 
 static void
