@@ -27,7 +27,6 @@
  */
 #include "engine/stage.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,21 +266,23 @@ static const struct source_sync_cb delta_cbs = {
 static int
 rename_group(void *arg, const struct entry *e, struct err *err)
 {
-	const struct attr *u = entry_attr(e, "entryUUID");
-	char uuid[64];
-	size_t i;
+	/* the key the source uses: entryUUID (RFC 4533) or objectGUID
+	 * (DirSync), in the text form of the rules' anchor */
+	char *ndn = dn_normalize(e->dn);
+	char *uuid = rules_anchor(e, ndn);
+	int ret = strncmp(uuid, "dn:", 3) != 0
+			  ? delta_changed(arg, uuid, e, err)
+			  : 0;
 
-	if (u == NULL || u->nvals == 0 || u->vals[0].len >= sizeof(uuid))
-		return 0;
-	for (i = 0; i <= u->vals[0].len; i++)
-		uuid[i] = (char)tolower((unsigned char)u->vals[0].p[i]);
-	return delta_changed(arg, uuid, e, err);
+	free(uuid);
+	free(ndn);
+	return ret;
 }
 
 static int
 rename_search(struct source *src, const struct source_ops *sops,
 	      const char *filter, const char **keep, char **dns, size_t n,
-	      struct delta *d, struct err *err)
+	      bool ad, struct delta *d, struct err *err)
 {
 	struct buf b = BUF_INIT;
 	size_t i;
@@ -291,10 +292,16 @@ rename_search(struct source *src, const struct source_ops *sops,
 	for (i = 0; i < n; i++) {
 		char *v = filter_escape(dns[i]);
 
-		buf_printf(&b, "(member=%s)(uniqueMember=%s)", v, v);
+		/* Samba answers nothing at all to a filter naming an
+		 * attribute its schema lacks (uniqueMember) */
+		if (ad)
+			buf_printf(&b, "(member=%s)", v);
+		else
+			buf_printf(&b, "(member=%s)(uniqueMember=%s)", v, v);
 		free(v);
 	}
 	buf_printf(&b, "))");
+	log_debug("groups naming %zu renamed entries: %s", n, buf_str(&b));
 	ret = sops->read(src, buf_str(&b), keep, rename_group, d, err);
 	buf_free(&b);
 	return ret;
@@ -303,7 +310,7 @@ rename_search(struct source *src, const struct source_ops *sops,
 static int
 delta_renames(struct source *src, const struct source_ops *sops,
 	      const char *filter, const char **keep, struct syncsnap *old,
-	      struct delta *d, struct err *err)
+	      bool ad, struct delta *d, struct err *err)
 {
 	char *dns[RENAME_BATCH];
 	size_t i, n = 0, nchanged = d->n, len, cap = 0;
@@ -331,8 +338,8 @@ delta_renames(struct source *src, const struct source_ops *sops,
 		}
 		free(was);
 		if (n == RENAME_BATCH || (n > 0 && i + 1 == nchanged)) {
-			ret = rename_search(src, sops, filter, keep, dns, n, d,
-					    err);
+			ret = rename_search(src, sops, filter, keep, dns, n, ad,
+					    d, err);
 			while (n > 0)
 				free(dns[--n]);
 		}
@@ -471,7 +478,8 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 		return ret;
 	}
 	d.present_phase = sy.present_phase;
-	ret = delta_renames(src, sops, filter, keep, old, &d, &r->err);
+	ret = delta_renames(src, sops, filter, keep, old,
+			    strcmp(r->info.flavor, "ad") == 0, &d, &r->err);
 	r->read_entries = d.n;
 	if (ret == 0)
 		ret = delta_merge(x, old, &d);

@@ -568,6 +568,8 @@ ldap_src_rootdse(struct source *s, struct source_info *info, struct err *err)
 		s->ad = ad;
 		break;
 	}
+	if (nc != NULL)
+		s->nc = xstrdup(nc);
 	if (s->conf->source.base_dn != NULL &&
 	    s->conf->source.base_dn[0] != '\0') {
 		s->base = xstrdup(s->conf->source.base_dn);
@@ -1430,6 +1432,7 @@ ldap_src_close(struct source *s)
 	free(s->bytes);
 	free(s->uri);
 	free(s->base);
+	free(s->nc);
 	free(s);
 }
 

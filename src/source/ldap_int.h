@@ -47,6 +47,7 @@ struct source {
 	const struct conf *conf;  /* borrowed: must outlive the source */
 	char *uri;                /* server in use */
 	char *base;               /* base DN searched */
+	char *nc;                 /* the naming context's head, or NULL */
 	bool ad;
 	int page_size;
 	struct timeval tmo;
@@ -79,6 +80,12 @@ int ldap_src_search_err(struct source *s, int rc, const char *filter,
 			unsigned long page, unsigned long got,
 			struct err *err);
 char *ldap_src_diag(LDAP *ld);
+
+/* ldap_dirsync.c: sync_read for Active Directory (DirSync control). */
+int ldap_src_dirsync_read(struct source *s, const char *filter,
+			  const char *const *attrs, struct source_sync *sy,
+			  const struct source_sync_cb *cb, void *ctx,
+			  struct err *err);
 
 /* ldap_sync.c: source_ops.sync_read for OpenLDAP (RFC 4533). */
 int ldap_src_sync_read(struct source *s, const char *filter,

@@ -421,13 +421,9 @@ ldap_src_sync_read(struct source *s, const char *filter,
 	LDAPMessage *msg = NULL;
 	int msgid = -1, rc, ret = -1;
 
-	if (s->ad) {
-		snprintf(sy->reason, sizeof(sy->reason),
-			 "%s is Active Directory: incremental reads (DirSync) "
-			 "are not built yet", s->uri);
-		sy->unsupported = true;
-		return 1;
-	}
+	if (s->ad)
+		return ldap_src_dirsync_read(s, filter, attrs, sy, cb, ctx,
+					     err);
 	memset(&r, 0, sizeof(r));
 	r.s = s;
 	r.sy = sy;
