@@ -12,7 +12,8 @@
  *     or deleted; OpenLDAP sends deletes this way);
  *   - the search result with a Sync Done control: the cookie and
  *     refreshDeletes (FALSE: the refresh ended in a present phase).
- * Without a cookie every entry comes as "add": a full read.
+ * Without a cookie every entry comes as "add": a full read.  Active
+ * Directory has no RFC 4533: ldap_dirsync.c serves it (DirSync).
  *
  * The controls are built with ber_printf and read with ber_scanf
  * (liblber).  libldap's own ldap_sync_init() is not used: it is a

@@ -8,7 +8,8 @@
  * in (server, page, line), and the caller then discards everything it got.
  *
  * A source that can read changes (OpenLDAP with syncprov: RFC 4533
- * content synchronization) also offers sync_read(): with a cookie it
+ * content synchronization; Active Directory: the DirSync control) also
+ * offers sync_read(): with a cookie it
  * delivers what changed since the read that gave the cookie; without
  * one, every entry (a full read that ends with a cookie).
  */
@@ -35,7 +36,8 @@ struct source;
 
 /*
  * What sync_read() hands over besides entries.  uuid is the entry's
- * entryUUID as text ("8-4-4-4-12", lower case), borrowed for the call.
+ * anchor as the rules write it (rules_anchor(): entryUUID in lower
+ * case, or objectGUID in its usual text form), borrowed for the call.
  * Each returns 0 to go on, -1 (with err set) to abort the read.
  */
 struct source_sync_cb {
