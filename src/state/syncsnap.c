@@ -161,6 +161,8 @@ syncsnap_create(struct syncsnap **out, const char *path, struct err *err)
 	if (sqlite3_open_v2(s->tmp, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 			    NULL) != SQLITE_OK ||
+	    /* the directory's names and addresses: for dirsync only */
+	    chmod(s->tmp, 0600) != 0 ||
 	    /* built on the side and renamed into place: no journal needed */
 	    sqlite3_exec(s->db, "PRAGMA journal_mode=OFF;"
 			 "PRAGMA synchronous=OFF;", NULL, NULL, NULL) !=

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -106,6 +107,7 @@ test_commit_only(void **st)
 	struct syncsnap_meta m, got;
 	struct err e;
 	const char *why = NULL;
+	struct stat sb;
 	size_t len;
 	void *b = syncsnap_encode(&ent, &len);
 
@@ -127,6 +129,8 @@ test_commit_only(void **st)
 	assert_int_equal(syncsnap_put(s, "u2", b, len, &e), 0);
 	assert_int_equal(syncsnap_commit(s, &m, &e), 0);
 	syncsnap_close(s);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
 	assert_int_equal(syncsnap_open(&s, path, false, &got, &why, &e), 0);
 	assert_int_equal(got.cookie_len, 13);
 	assert_memory_equal(got.cookie, "rid=000,csn=1", 13);
