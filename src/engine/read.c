@@ -230,8 +230,14 @@ static int
 delta_deleted(void *arg, const char *uuid, struct err *err)
 {
 	struct delta *d = arg;
+	struct held *h = strmap_del(&d->changed, uuid);
 
 	(void)err;
+	if (h != NULL) {
+		/* changed, then deleted in the same refresh: gone */
+		free(h->blob);
+		h->blob = NULL;
+	}
 	if (strmap_get(&d->deleted, uuid) == NULL)
 		strmap_put(&d->deleted, arena_strdup(&d->a, uuid), d);
 	return 0;
@@ -321,7 +327,8 @@ delta_renames(struct source *src, const struct source_ops *sops,
 	for (i = 0; i < nchanged && ret == 0; i++) {
 		char *was, *now;
 
-		if ((blob = syncsnap_get(old, d->v[i]->uuid, &len)) == NULL)
+		if (d->v[i]->blob == NULL ||
+		    (blob = syncsnap_get(old, d->v[i]->uuid, &len)) == NULL)
 			continue;     /* a new entry: no group names it yet */
 		if (syncsnap_decode(blob, len, &e, &scratch, &cap) != 0) {
 			free(blob);
@@ -337,13 +344,16 @@ delta_renames(struct source *src, const struct source_ops *sops,
 			free(now);
 		}
 		free(was);
-		if (n == RENAME_BATCH || (n > 0 && i + 1 == nchanged)) {
+		if (n == RENAME_BATCH) {
 			ret = rename_search(src, sops, filter, keep, dns, n, ad,
 					    d, err);
 			while (n > 0)
 				free(dns[--n]);
 		}
 	}
+	if (n > 0 && ret == 0)
+		ret = rename_search(src, sops, filter, keep, dns, n, ad, d,
+				    err);
 	while (n > 0)
 		free(dns[--n]);
 	free(scratch);
@@ -390,7 +400,8 @@ delta_write(struct syncsnap *s, const struct delta *d, struct err *err)
 		if (syncsnap_del(s, d->gone[i], err) != 0)
 			return -1;
 	for (i = 0; i < d->n; i++)
-		if (syncsnap_put(s, d->v[i]->uuid, d->v[i]->blob, d->v[i]->len,
+		if (d->v[i]->blob != NULL &&
+		    syncsnap_put(s, d->v[i]->uuid, d->v[i]->blob, d->v[i]->len,
 				 err) != 0)
 			return -1;
 	return 0;
@@ -415,6 +426,8 @@ delta_merge(struct run *x, struct syncsnap *old, struct delta *d)
 	if (syncsnap_scan(old, merge_row, &m, &r->err) != 0)
 		goto fail;
 	for (i = 0; i < d->n; i++) {
+		if (d->v[i]->blob == NULL)
+			continue;      /* deleted after it changed */
 		if (syncsnap_decode(d->v[i]->blob, d->v[i]->len, &e, &scratch,
 				    &cap) != 0) {
 			err_set(&r->err, DS_E_INTERNAL, "changed entry %s does "
@@ -492,9 +505,9 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 	x->snap_meta.cookie = sy.new_cookie;
 	x->snap_meta.cookie_len = sy.new_cookie_len;
 	x->snap_meta.full_at = meta->full_at;
-	log_msg(x->lvl, "incremental read: %zu changed, %zu gone, %zu from "
-		"the snapshot%s", d.n, r->read_deleted,
-		r->read - d.n, sy.present_phase ? " (present phase)" : "");
+	log_msg(x->lvl, "incremental read: %zu entries from the server, "
+		"%zu gone, %zu in all%s", r->read_entries, r->read_deleted,
+		r->read, sy.present_phase ? " (present phase)" : "");
 	return 0;
 }
 

@@ -205,6 +205,32 @@ both "delete" 10
 [ "$(jq -r .read.deleted "$T/inc.json")" = 1 ] ||
 	ds_fail "delete: read.deleted is $(jq -r .read.deleted "$T/inc.json")"
 
+ds_step "two renames and a user changed then deleted between two runs"
+ldapmod <<'EOF'
+dn: CN=Rachel Adams,OU=Support,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Rachel Adams-Ng
+-
+
+dn: CN=Rachel Adams,OU=Support,OU=Staff,DC=example,DC=com
+changetype: delete
+
+dn: CN=Julia Rossi,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: modrdn
+newrdn: CN=Julia Rossi-Bell
+deleteoldrdn: 1
+
+dn: CN=Kenji Tanaka,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: modrdn
+newrdn: CN=Kenji Tanaka-Ito
+deleteoldrdn: 1
+EOF
+sleep 0.5
+both "renames and a change then a delete" 10
+grep '^alias: engineering@example.com|' "$T/full.dump" | grep -q kenji ||
+	ds_fail "renames: Kenji not in the Engineering list"
+
 ds_step "group membership change"
 ldapmod <<'EOF'
 dn: CN=Sales,OU=Groups,DC=example,DC=com
