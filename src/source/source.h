@@ -110,6 +110,29 @@ extern const struct source_ops source_memory_ops;
 void source_memory_set(const struct entry *const *v, size_t n,
 		       long fail_after);
 
+/*
+ * Tests only (memory.c): the same entries through sync_read().  Without a
+ * cookie every entry; with one, the first `changed` entries set by
+ * source_memory_set(), then the deleted and present uuids (strings
+ * borrowed); the new cookie is `cookie`; refuse != NULL: sync_read()
+ * returns 1 with that reason.  A test entry's uuid is its objectGUID
+ * value in lower case.  source_memory_cookie_seen(): the cookie the last
+ * sync_read() was given ("" for none).
+ */
+struct source_memory_sync {
+	size_t changed;
+	const char *const *deleted;
+	size_t ndeleted;
+	const char *const *present;
+	size_t npresent;
+	bool present_phase;
+	const char *cookie;
+	const char *refuse;
+};
+extern const struct source_ops source_memory_sync_ops;
+void source_memory_set_sync(const struct source_memory_sync *s);
+const char *source_memory_cookie_seen(void);
+
 /* The ops for conf->source.type. */
 const struct source_ops *source_ops_for(const struct conf *conf);
 
