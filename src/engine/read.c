@@ -579,6 +579,31 @@ read_full(struct run *x, struct source *src, const struct source_ops *sops,
 	return full_paged(x, src, sops, filter, keep);
 }
 
+/*
+ * The settings the snapshot depends on, and the attributes it holds (a
+ * new dirsync may ask for more): either changed means a full read.
+ */
+static void
+conf_hash(struct run *x, const char **keep)
+{
+	char h[32];
+	unsigned long long v = 1469598103934665603ULL;   /* FNV-1a */
+	const char *p;
+	size_t i;
+
+	syncsnap_conf_hash(x->c, h, sizeof(h));
+	for (p = h; *p; p++)
+		v = (v ^ (unsigned char)*p) * 1099511628211ULL;
+	for (i = 0; keep[i] != NULL; i++)
+		for (p = keep[i]; ; p++) {
+			v = (v ^ (unsigned char)*p) * 1099511628211ULL;
+			if (*p == '\0')
+				break;
+		}
+	snprintf(x->snap_meta.conf_hash, sizeof(x->snap_meta.conf_hash),
+		 "%016llx", v);
+}
+
 int
 engine_read(struct run *x, const struct source_ops *sops)
 {
@@ -592,8 +617,8 @@ engine_read(struct run *x, const struct source_ops *sops)
 
 	memset(&meta, 0, sizeof(meta));
 	r->read_mode = "full";
-	syncsnap_conf_hash(x->c, x->snap_meta.conf_hash,
-			   sizeof(x->snap_meta.conf_hash));
+	keep = rules_attrs(x->c);
+	conf_hash(x, keep);
 	if (sops->sync_read != NULL)
 		why = full_reason(x, &old, &meta);
 	err_where(&r->err, "open source");
@@ -603,7 +628,6 @@ engine_read(struct run *x, const struct source_ops *sops)
 	snprintf(x->snap_meta.server, sizeof(x->snap_meta.server), "%s",
 		 r->info.server);
 	filter = source_effective_filter(x->c, &r->info);
-	keep = rules_attrs(x->c);
 	progress_start("reading directory");
 	if (old != NULL && why == NULL &&
 	    strcmp(meta.server, r->info.server) != 0) {
