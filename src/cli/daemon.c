@@ -43,7 +43,6 @@ struct daemon {
 	unsigned long long seed;    /* jitter PRNG state */
 	double next_run;            /* monotonic seconds */
 	double last_end;            /* when the last run ended */
-	double last_full;           /* monotonic seconds, < 0: never */
 	long long runs;
 	sigset_t blocked;           /* the signals we handle */
 	sigset_t waitmask;          /* mask in force while waiting or syncing */
@@ -179,12 +178,14 @@ daemon_log_run(const struct run_result *r, int rc, bool interrupted)
 	log_msg(rc == 0 ? LOG_LVL_INFO : LOG_LVL_ERR,
 		"%s: %s in %.1fs, exit %d: read %zu, in scope %zu; "
 		"%ld added, %ld updated, %ld disabled, %ld deleted; "
-		"%ld conflicts, %ld errors%s",
+		"%ld conflicts, %ld errors%s; %s read, %zu entries from the "
+		"server",
 		head, rc == 0 ? "done" : "failed", r->seconds, rc, r->read,
 		r->have_rules ? r->rules.in_scope : 0, n->add, n->update,
 		n->disable, n->delete, n->conflict, n->error,
 		r->applied || daemon_changes(n) == 0 ? ""
-						     : " (nothing applied)");
+						     : " (nothing applied)",
+		r->read_mode != NULL ? r->read_mode : "no", r->read_entries);
 }
 
 static void
@@ -279,7 +280,6 @@ daemon_run_once(struct daemon *d)
 	struct sync_opts o;
 	struct run_result res;
 	struct err err;
-	double start = clock_seconds();
 	char buf[1400], *approval;
 	int rc;
 
@@ -287,11 +287,11 @@ daemon_run_once(struct daemon *d)
 	o.quiet = true; /* no report on stdout, no progress line */
 	o.approve_run = daemon_approval(d, &approval);
 	o.approve_plan = approval;
-	o.full = d->last_full < 0 || d->c.schedule.full_every == 0 ||
-		 start - d->last_full >= (double)d->c.schedule.full_every;
+	/* full or incremental: the engine decides ([schedule] full_every
+	 * against the last full read its snapshot records) */
 	d->runs++;
 	daemon_sd_notify("STATUS=syncing");
-	log_debug("run starting (%s)", o.full ? "full" : "incremental");
+	log_debug("run starting");
 
 	/* a SIGTERM now must reach sync_run at once */
 	sigprocmask(SIG_SETMASK, &d->waitmask, NULL);
@@ -299,8 +299,6 @@ daemon_run_once(struct daemon *d)
 	rc = sync_run(&d->c, &o, &res);
 	sigprocmask(SIG_BLOCK, &d->blocked, NULL);
 
-	if (o.full && rc == 0)
-		d->last_full = start;
 	d->last_end = clock_seconds();
 	d->next_run = d->last_end + daemon_wait_for(d);
 	daemon_log_run(&res, rc, daemon_stop != 0);
@@ -515,7 +513,6 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.lockfd = -1;
 	d.conf_path = g->conf_path;
-	d.last_full = -1;
 	if ((rc = daemon_parse(argc, argv, &foreground)) != 0)
 		return rc;
 	if ((rc = cli_load_conf(g, &d.c)) != 0)

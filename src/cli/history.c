@@ -36,11 +36,17 @@ on_run(void *ctx, const struct run_row *r)
 			(json_int_t)r->s.conflicts, "error",
 			(json_int_t)r->s.errors);
 		json_object_set_new(o, "forced", json_boolean(r->s.forced));
+		if (r->read_mode != NULL)
+			json_object_set_new(
+				o, "read",
+				json_pack("{s:s, s:I}", "mode", r->read_mode,
+					  "entries",
+					  (json_int_t)r->read_entries));
 		json_array_append_new(h->arr, o);
 		return 0;
 	}
 	printf("%6lld  %-20s %7.2fs  exit %d  %-11s +%ld ~%ld !%ld -%ld"
-	       "  conflicts %ld  errors %ld\n",
+	       "  conflicts %ld  errors %ld",
 	       r->id, r->started ? r->started : "", r->s.seconds,
 	       r->s.exit_code,
 	       r->s.forced ? "forced" : r->s.applied ? "applied"
@@ -49,6 +55,9 @@ on_run(void *ctx, const struct run_row *r)
 							: "no-change",
 	       r->s.adds, r->s.updates, r->s.disables, r->s.deletes,
 	       r->s.conflicts, r->s.errors);
+	if (r->read_mode != NULL)
+		printf("  read %s %lld", r->read_mode, r->read_entries);
+	putchar('\n');
 	return 0;
 }
 

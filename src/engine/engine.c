@@ -20,86 +20,20 @@
 
 volatile sig_atomic_t engine_stop_requested;
 
-/* Entries per run: far above any real directory, far below exhaustion. */
-#define MAX_ENTRIES 20000000UL
-
-struct read_ctx {
-	struct rules_ctx *rules;
-	size_t read;
-};
-
-/* Each entry goes straight into the rules, which keep what they need. */
-static int
-on_entry(void *arg, const struct entry *e, struct err *err)
-{
-	struct read_ctx *rc = arg;
-
-	if (engine_stop_requested)
-		return err_set(err, DS_E_SOURCE, "interrupted by a signal");
-	if (rc->read >= MAX_ENTRIES)
-		return err_set(err, DS_E_SOURCE,
-			       "more than %lu entries: refusing to go on",
-			       MAX_ENTRIES);
-	rc->read++;
-	rules_add(rc->rules, e);
-	progress_update(rc->read);
-	return 0;
-}
-
-/*
- * The whole directory, fed entry by entry into the rules, or nothing at
- * all: a read that fails half-way leaves no rules result behind.
- */
-static int
-read_source(const struct conf *c, const struct source_ops *sops,
-	    struct source_info *info, struct rules_result *rules,
-	    size_t *nread, const char **filter, struct err *err)
-{
-	struct source *src = NULL;
-	struct read_ctx rc = {NULL, 0};
-	const char **keep;
-	int ret;
-
-	err_where(err, "open source");
-	if (sops->open(&src, c, info, err) != 0)
-		return -1;
-	err_clear(err);
-	*filter = source_effective_filter(c, info);
-	if ((rc.rules = rules_begin(c, rules, err)) == NULL) {
-		sops->close(src);
-		return -1;
-	}
-	keep = rules_attrs(c);
-	progress_start("reading directory");
-	ret = sops->read(src, *filter, keep, on_entry, &rc, err);
-	progress_done();
-	sops->close(src);
-	free(keep);
-	*nread = rc.read;
-	if (ret != 0) {
-		rules_abort(rc.rules);
-		if (err->code == DS_OK)
-			err->code = DS_E_SOURCE;
-		return -1;
-	}
-	return rules_end(rc.rules, err);
-}
-
 static int
 stage_read(struct run *x)
 {
 	struct run_result *r = x->r;
-	const char *filter;
 	const struct source_ops *sops = x->o->source_ops != NULL
 						? x->o->source_ops
 						: source_ops_for(x->c);
 
-	if (read_source(x->c, sops, &r->info, &r->rules, &r->read, &filter,
-			&r->err) != 0)
+	if (engine_read(x, sops) != 0)
 		return -1;
 	r->have_rules = true;
-	log_msg(x->lvl, "read %zu entries from %s in %.2fs", r->read,
-		r->info.server, clock_seconds() - x->t0);
+	log_msg(x->lvl, "read %zu entries from %s in %.2fs (%s read, %zu "
+		"entries from the server)", r->read, r->info.server,
+		clock_seconds() - x->t0, r->read_mode, r->read_entries);
 	log_msg(x->lvl, "rules: %zu in scope, %zu mail objects (%.2fs)",
 		r->rules.in_scope, r->rules.desired.n,
 		clock_seconds() - x->t0);

@@ -56,7 +56,8 @@ struct engine_opts {
 	 * are recorded as that object's, nothing else is written.
 	 */
 	bool readopt;
-	bool full;            /* full reconcile (every run is, for now) */
+	bool full;            /* a full read, even if an incremental one
+			       * is possible (sync --full) */
 	bool quiet;           /* stage timings at debug, not info (daemon) */
 	/* Changes kept in the stored and mailed report (stdout gets all). */
 	size_t report_max_changes;
@@ -80,7 +81,16 @@ struct run_result {
 	char started[32];          /* ISO 8601 UTC */
 	double seconds;
 	struct source_info info;   /* info.server: what was read */
-	size_t read;               /* entries delivered by the source */
+	size_t read;               /* entries the rules got (the whole
+				    * directory, also when read
+				    * incrementally) */
+	/* how the directory was read: "full" or "incremental"; entries
+	 * the server sent (incremental: the changed ones) and, for an
+	 * incremental read, how many entries went; why a read that could
+	 * have been incremental was full ("" when it was not) */
+	const char *read_mode;
+	size_t read_entries, read_deleted;
+	char fallback_reason[320];
 	bool have_rules, have_plan;
 	struct rules_result rules; /* valid when have_rules */
 	struct plan plan;          /* valid when have_plan */

@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "model/managed.h"
 #include "state/state.h"
+#include "state/syncsnap.h"
 #include "target/target.h"
 #include "util/log.h"
 
@@ -26,7 +27,20 @@ struct run {
 	time_t now;
 	double t0;                 /* monotonic start */
 	enum log_level lvl;        /* stage timings: info, or debug */
+	/* read.c: the snapshot this run's read wrote (uncommitted), and
+	 * the meta it is committed with; snap NULL: none */
+	struct syncsnap *snap;
+	struct syncsnap_meta snap_meta;
+	bool sync_unsupported;     /* the source has no content sync */
 };
+
+/*
+ * read.c: the read stage, full or incremental, into r->rules (0, or -1
+ * with r->err); engine_read_finish() commits the read's snapshot and
+ * cookie when r->exit_code is 0, else drops them.
+ */
+int engine_read(struct run *x, const struct source_ops *sops);
+void engine_read_finish(struct run *x);
 
 /* apply.c: the plan onto the target, and the managed set into the state. */
 int engine_apply(struct run *x);

@@ -342,6 +342,17 @@ report_build(const struct run_result *in, size_t max_changes)
 		json_object_set_new(src, "server",
 				    json_string(in->info.server));
 	json_object_set_new(r, "source", src);
+	/* how the directory was read (issue 10): SPEC's "read", as an
+	 * object like "forced" */
+	json_object_set_new(
+		r, "read",
+		json_pack("{s:s, s:I, s:I, s:o}", "mode",
+			  in->read_mode != NULL ? in->read_mode : "full",
+			  "entries", (json_int_t)in->read_entries, "deleted",
+			  (json_int_t)in->read_deleted, "fallback_reason",
+			  in->fallback_reason[0]
+				  ? json_string(in->fallback_reason)
+				  : json_null()));
 
 	for (i = 0; in->have_plan && i < in->plan.n && i < max_changes; i++)
 		json_array_append_new(changes,

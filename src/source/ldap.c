@@ -58,61 +58,14 @@
 /* AD's capability OID for "this is Active Directory" (LDAP_CAP_ACTIVE_DIRECTORY_OID). */
 #define LDAP_SRC_AD_CAP "1.2.840.113556.1.4.800"
 
-/* One attribute of the entry being assembled. */
-struct ldap_src_pend {
-	struct berval name;       /* without options; points into the BER */
-	struct berval *vals;      /* from libldap, ber_memfree() */
-	size_t nvals;
-	struct berval *extra;     /* range follow-ups: malloc'd copies */
-	size_t nextra, capextra;
-	int merged_into;          /* index of the first attr of that name, or -1 */
-};
+#include "source/ldap_int.h"
 
-/*
- * A watchdog for connecting.  libldap (as Debian builds it) runs the TLS
- * handshake on a non-blocking socket without a deadline: a server that
- * accepts TCP and then says nothing makes it spin forever at full CPU.
- * The connection callback learns the socket; if connect + TLS + bind has
- * not finished within twice `timeout`, the watchdog thread shuts the
- * socket down, the handshake fails, and the next server is tried.
- */
-struct ldap_src_watch {
-	struct ldap_conncb cb;    /* registered with libldap; lc_arg = this */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t th;
-	int fd;                   /* -1: no socket yet / closed */
-	bool done, fired, running;
-	long secs;
-};
-
-struct source {
-	LDAP *ld;
-	struct ldap_src_watch watch;
-	const struct conf *conf;  /* borrowed: must outlive the source */
-	char *uri;                /* server in use */
-	char *base;               /* base DN searched */
-	bool ad;
-	int page_size;
-	struct timeval tmo;
-	unsigned long range_step; /* 0 = ask for whole attributes */
-
-	/* scratch for assembling one entry, reused across entries */
-	struct ldap_src_pend *pend;
-	size_t npend, cappend;
-	struct attr *attrs;
-	size_t capattrs;
-	struct val *vals;
-	size_t capvals;
-	char *bytes;
-	size_t capbytes;
-};
 
 /* ------------------------------------------------------------------ */
 /* errors                                                              */
 
 /* The server's diagnostic text for the last operation; malloc'd or NULL. */
-static char *
+char *
 ldap_src_diag(LDAP *ld)
 {
 	char *msg = NULL;
@@ -615,6 +568,8 @@ ldap_src_rootdse(struct source *s, struct source_info *info, struct err *err)
 		s->ad = ad;
 		break;
 	}
+	if (nc != NULL)
+		s->nc = xstrdup(nc);
 	if (s->conf->source.base_dn != NULL &&
 	    s->conf->source.base_dn[0] != '\0') {
 		s->base = xstrdup(s->conf->source.base_dn);
@@ -1130,7 +1085,7 @@ ldap_src_pend_entry(struct source *s, const struct berval *dn, size_t bytes,
 	e->origin = s->uri;
 }
 
-static int
+int
 ldap_src_deliver(struct source *s, LDAPMessage *msg, source_entry_cb cb,
 		 void *ctx, struct err *err)
 {
@@ -1198,7 +1153,7 @@ done:
 /* the paged read                                                      */
 
 /* The attribute list sent: the caller's, plus the anchor and objectClass. */
-static char **
+char **
 ldap_src_attr_list(const struct source *s, const char *const *attrs)
 {
 	const char *anchor = s->ad ? "objectGUID" : "entryUUID";
@@ -1235,7 +1190,7 @@ ldap_src_attr_list(const struct source *s, const char *const *attrs)
 	return out;
 }
 
-static void
+void
 ldap_src_attr_list_free(char **l)
 {
 	size_t i;
@@ -1246,7 +1201,7 @@ ldap_src_attr_list_free(char **l)
 }
 
 /* A failed search result (rc from the server or libldap). */
-static int
+int
 ldap_src_search_err(struct source *s, int rc, const char *filter,
 		    unsigned long page, unsigned long got, struct err *err)
 {
@@ -1477,9 +1432,11 @@ ldap_src_close(struct source *s)
 	free(s->bytes);
 	free(s->uri);
 	free(s->base);
+	free(s->nc);
 	free(s);
 }
 
 const struct source_ops source_ldap_ops = {
 	"ldap", ldap_src_open, ldap_src_read, ldap_src_close,
+	ldap_src_sync_read,
 };

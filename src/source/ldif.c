@@ -1183,5 +1183,6 @@ ldif_close(struct source *src)
 }
 
 const struct source_ops source_ldif_ops = {
-	"ldif", ldif_open, ldif_read, ldif_close,
+	.name = "ldif", .open = ldif_open, .read = ldif_read,
+	.close = ldif_close,
 };

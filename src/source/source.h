@@ -7,8 +7,11 @@
  * size or time limit or a malformed file make read() fail with err filled
  * in (server, page, line), and the caller then discards everything it got.
  *
- * Seam for later: incremental reads (DirSync control, RFC 4533 cookies)
- * will be a second entry point next to read(); the callback shape stays.
+ * A source that can read changes (OpenLDAP with syncprov: RFC 4533
+ * content synchronization; Active Directory: the DirSync control) also
+ * offers sync_read(): with a cookie it
+ * delivers what changed since the read that gave the cookie; without
+ * one, every entry (a full read that ends with a cookie).
  */
 #ifndef DS_SOURCE_H
 #define DS_SOURCE_H
@@ -31,6 +34,40 @@ struct source_info {
 
 struct source;
 
+/*
+ * What sync_read() hands over besides entries.  uuid is the entry's
+ * anchor as the rules write it (rules_anchor(): entryUUID in lower
+ * case, or objectGUID in its usual text form), borrowed for the call.
+ * Each returns 0 to go on, -1 (with err set) to abort the read.
+ */
+struct source_sync_cb {
+	/* added or changed since the cookie (without one: every entry) */
+	int (*changed)(void *ctx, const char *uuid, const struct entry *e,
+		       struct err *err);
+	/* gone: deleted, moved out of the base or out of the filter */
+	int (*deleted)(void *ctx, const char *uuid, struct err *err);
+	/* unchanged since the cookie (RFC 4533 present phase) */
+	int (*present)(void *ctx, const char *uuid, struct err *err);
+};
+
+/* sync_read()'s cookie in, and what the read ended with. */
+struct source_sync {
+	const unsigned char *cookie; /* in: NULL = read everything */
+	size_t cookie_len;
+	unsigned char *new_cookie;   /* out: malloc'd, NULL if none came */
+	size_t new_cookie_len;
+	/*
+	 * out: the refresh ended in a present phase (RFC 4533 3.3.1): every
+	 * entry of the last read that was reported neither present nor
+	 * changed is gone.
+	 */
+	bool present_phase;
+	size_t changed, deleted, present;  /* out: counts delivered */
+	char reason[256];  /* out, when sync_read() returned 1 */
+	bool unsupported;  /* out: the server has no content sync at all
+			    * (a setup to report, not an alarm) */
+};
+
 struct source_ops {
 	const char *name;
 	/* Connect/bind or open the file.  On failure *out is NULL. */
@@ -45,6 +82,19 @@ struct source_ops {
 		    const char *const *attrs, source_entry_cb cb, void *ctx,
 		    struct err *err);
 	void (*close)(struct source *src);
+	/*
+	 * Optional (NULL: the source can only read everything).  RFC 4533
+	 * refreshOnly with sy->cookie.  Returns 0 when the refresh ended
+	 * normally (sy's out fields set); 1 when the server refused
+	 * (no content synchronization, the cookie refused with
+	 * e-syncRefreshRequired, a size limit): sy->reason says why, and
+	 * whatever was delivered must be discarded; -1 on any other failure
+	 * (err set; discard everything).
+	 */
+	int (*sync_read)(struct source *src, const char *filter,
+			 const char *const *attrs, struct source_sync *sy,
+			 const struct source_sync_cb *cb, void *ctx,
+			 struct err *err);
 };
 
 extern const struct source_ops source_ldif_ops;
@@ -59,6 +109,29 @@ extern const struct source_ops source_memory_ops;
  */
 void source_memory_set(const struct entry *const *v, size_t n,
 		       long fail_after);
+
+/*
+ * Tests only (memory.c): the same entries through sync_read().  Without a
+ * cookie every entry; with one, the first `changed` entries set by
+ * source_memory_set(), then the deleted and present uuids (strings
+ * borrowed); the new cookie is `cookie`; refuse != NULL: sync_read()
+ * returns 1 with that reason.  A test entry's uuid is its objectGUID
+ * value in lower case.  source_memory_cookie_seen(): the cookie the last
+ * sync_read() was given ("" for none).
+ */
+struct source_memory_sync {
+	size_t changed;
+	const char *const *deleted;
+	size_t ndeleted;
+	const char *const *present;
+	size_t npresent;
+	bool present_phase;
+	const char *cookie;
+	const char *refuse;
+};
+extern const struct source_ops source_memory_sync_ops;
+void source_memory_set_sync(const struct source_memory_sync *s);
+const char *source_memory_cookie_seen(void);
 
 /* The ops for conf->source.type. */
 const struct source_ops *source_ops_for(const struct conf *conf);

@@ -618,6 +618,14 @@ state_run_finish(struct state *st, long long run_id,
 	return 0;
 }
 
+/* How a run read, from its stored report (SQLite's JSON1, built in):
+ * no column of its own, so no migration. */
+#define READ_COLS                                                       \
+	"CASE WHEN json_valid(report) THEN"                             \
+	" json_extract(report, '$.read.mode') END,"                     \
+	" CASE WHEN json_valid(report) THEN"                            \
+	" json_extract(report, '$.read.entries') END"
+
 int
 state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 	      struct err *err)
@@ -633,11 +641,11 @@ state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 		has_column(st, "runs", "forced")
 			? "SELECT id, started, mode, seconds, exit_code, applied,"
 			  " adds, updates, disables, deletes, conflicts, errors,"
-			  " forced FROM runs WHERE seconds IS NOT NULL"
-			  " ORDER BY id DESC LIMIT ?"
+			  " forced, " READ_COLS " FROM runs"
+			  " WHERE seconds IS NOT NULL ORDER BY id DESC LIMIT ?"
 			: "SELECT id, started, mode, seconds, exit_code, applied,"
 			  " adds, updates, disables, deletes, conflicts, errors,"
-			  " 0 FROM runs WHERE seconds IS NOT NULL"
+			  " 0, " READ_COLS " FROM runs WHERE seconds IS NOT NULL"
 			  " ORDER BY id DESC LIMIT ?",
 		-1, &q, NULL);
 	if (rc != SQLITE_OK)
@@ -660,6 +668,10 @@ state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 		r.s.conflicts = sqlite3_column_int64(q, 10);
 		r.s.errors = sqlite3_column_int64(q, 11);
 		r.s.forced = sqlite3_column_int(q, 12) != 0;
+		r.read_mode = (const char *)sqlite3_column_text(q, 13);
+		r.read_entries = sqlite3_column_type(q, 14) == SQLITE_NULL
+					 ? -1
+					 : sqlite3_column_int64(q, 14);
 		if (cb(ctx, &r) != 0)
 			break;
 	}

@@ -113,6 +113,9 @@ struct run_row {
 	const char *started;
 	const char *mode;
 	struct run_summary s;
+	/* from the stored report's "read" (NULL / -1 for runs without) */
+	const char *read_mode;     /* "full" or "incremental" */
+	long long read_entries;    /* entries the server sent */
 };
 
 typedef int (*state_run_cb)(void *ctx, const struct run_row *r);

@@ -553,6 +553,102 @@ test_hold_removals(void **state)
 	assert_false(f->r.held);
 }
 
+/* ---- incremental reads (the memory source's sync_read) ---------------- */
+
+static int
+run_sync(struct fx *f, const struct entry *const *ev, size_t n,
+	 const struct source_memory_sync *sy)
+{
+	struct engine_opts o;
+
+	run_result_free(&f->r);
+	memset(&o, 0, sizeof(o));
+	o.mode = "sync";
+	o.quiet = true;
+	o.report_max_changes = 100;
+	o.source_ops = &source_memory_sync_ops;
+	o.target_ops = the_target;
+	source_memory_set(ev, n, -1);
+	source_memory_set_sync(sy);
+	return engine_run(&f->c, &o, &f->r);
+}
+
+/*
+ * The snapshot plus the delta is the whole directory: adds, deletes, a
+ * present phase; a limit stop keeps the old cookie; a refused cookie
+ * gives a full read with the reason.
+ */
+static void
+test_incremental_reads(void **state)
+{
+	struct fx *f = *state;
+	struct source_memory_sync sy;
+	static const char *const gone_bob[] = {"g-bob"};
+	static const char *const present[] = {"g-ann", "g-dan", "g-eve"};
+	const struct entry *ev[3];
+
+	memset(&sy, 0, sizeof(sy));
+	add_user(f, &ann);
+	add_user(f, &bob);
+	add_user(f, &cy);
+	sy.cookie = "c1";
+	assert_int_equal(run_sync(f, f->ev, 3, &sy), 0);
+	assert_string_equal(f->r.read_mode, "full");
+	assert_non_null(strstr(f->r.fallback_reason, "no snapshot"));
+
+	/* Dan added, Bob deleted */
+	add_user(f, &dan);
+	ev[0] = f->ev[3];
+	sy.changed = 1;
+	sy.deleted = gone_bob;
+	sy.ndeleted = 1;
+	sy.cookie = "c2";
+	assert_int_equal(run_sync(f, ev, 1, &sy), 0);
+	assert_string_equal(f->r.read_mode, "incremental");
+	assert_string_equal(source_memory_cookie_seen(), "c1");
+	assert_int_equal(f->r.read, 3);           /* Ann, Cy, Dan */
+	assert_int_equal(f->r.read_entries, 1);
+	assert_int_equal(f->r.read_deleted, 1);
+	assert_non_null(held(f, "dan@example.com"));
+	assert_false(held(f, "bob@example.com")->active);
+
+	/* a limit stop keeps the cookie: the next run reads Eve again */
+	add_user(f, &eve);
+	ev[0] = f->ev[4];
+	sy.ndeleted = 0;
+	sy.cookie = "c3";
+	f->c.safety.max_adds = 0;
+	assert_int_equal(run_sync(f, ev, 1, &sy), 3);
+	assert_null(held(f, "eve@example.com"));
+	f->c.safety.max_adds = -1;
+	assert_int_equal(run_sync(f, ev, 1, &sy), 0);
+	assert_string_equal(source_memory_cookie_seen(), "c2");
+	assert_non_null(held(f, "eve@example.com"));
+
+	/* a present phase without Cy: Cy is gone */
+	sy.changed = 0;
+	sy.present = present;
+	sy.npresent = 3;
+	sy.present_phase = true;
+	sy.cookie = "c4";
+	assert_int_equal(run_sync(f, ev, 0, &sy), 0);
+	assert_string_equal(source_memory_cookie_seen(), "c3");
+	assert_string_equal(f->r.read_mode, "incremental");
+	assert_false(held(f, "cy@example.com")->active);
+	assert_true(held(f, "ann@example.com")->active);
+	assert_true(held(f, "eve@example.com")->active);
+
+	/* the cookie refused: a full read of what is there, no change */
+	sy.refuse = "cookie refused (test)";
+	ev[0] = f->ev[0];
+	ev[1] = f->ev[3];
+	ev[2] = f->ev[4];
+	assert_int_equal(run_sync(f, ev, 3, &sy), 0);
+	assert_string_equal(f->r.read_mode, "full");
+	assert_string_equal(f->r.fallback_reason, "cookie refused (test)");
+	assert_int_equal(f->r.plan.n, 0);
+}
+
 int
 main(void)
 {
@@ -587,6 +683,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			test_target_identity_hides_passwords, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_removals, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_incremental_reads, setup,
 						teardown),
 	};
 

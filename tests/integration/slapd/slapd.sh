@@ -11,6 +11,9 @@
 # SLAPD_BIND_PW (service account, no size limit) SLAPD_LIMITED_DN (same
 # password, size limit 5) SLAPD_PID (after start).  SLAPD_NO_TLS=1 before
 # slapd_init: a server without TLS (no ldaps://, StartTLS refused).
+# SLAPD_SYNCPROV=1 before slapd_init: the syncprov overlay (RFC 4533
+# content sync; a session log of SLAPD_SESSIONLOG changes, default 1000)
+# for incremental reads.
 #
 # The database is mdb with the memberof overlay; schemas core, cosine,
 # inetorgperson, nis and dirsync-test.schema (AD-like attributes).
@@ -48,7 +51,13 @@ slapd_init()
 	dc=${SLAPD_SUFFIX%%,*}
 	dc=${dc#*=}
 
-	local tls_conf=
+	local tls_conf= sync_load= sync_conf=
+	if [ "${SLAPD_SYNCPROV:-0}" = 1 ]; then
+		sync_load="moduleload syncprov"
+		sync_conf="overlay syncprov
+syncprov-checkpoint 100 1
+syncprov-sessionlog ${SLAPD_SESSIONLOG:-1000}"
+	fi
 	if [ "${SLAPD_NO_TLS:-0}" != 1 ]; then
 		tls_conf="TLSCACertificateFile $SLAPD_DIR/tls/ca.crt
 TLSCertificateFile $SLAPD_DIR/tls/server.crt
@@ -65,6 +74,7 @@ argsfile $SLAPD_DIR/slapd.args
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
+$sync_load
 $tls_conf
 sizelimit 500
 timelimit 60
@@ -75,13 +85,14 @@ rootdn "cn=admin,$SLAPD_SUFFIX"
 rootpw $hash
 directory $SLAPD_DIR/db
 maxsize 4294967296
-index objectClass,entryUUID eq
+index objectClass,entryUUID,entryCSN eq
 index mail,proxyAddresses eq
 limits dn.exact="$SLAPD_BIND_DN" size=unlimited time=unlimited
 limits dn.exact="gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth" size=unlimited time=unlimited
 limits dn.exact="$SLAPD_LIMITED_DN" size=5 time=unlimited
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by users read by * none
+$sync_conf
 overlay memberof
 memberof-refint true
 CONF

@@ -1,0 +1,156 @@
+#!/bin/bash
+# incremental_bench.sh BINARY [N] - full against incremental reads on a
+# big slapd with syncprov (RFC 4533 content sync).
+#
+# Loads N users (default 100000; bench/gen_ldif.py turned into OpenLDAP
+# entries by tests/integration/lib/ldap/adldif.py) with slapadd into a
+# private slapd with the syncprov overlay (session log N/10), then, over
+# ldap:// on loopback:
+#   initial      sync into an empty mail database (a full read that
+#                leaves a snapshot and a cookie)
+#   no-change    sync with nothing changed (incremental)
+#   incremental  sync after 1% of the entries changed: N/400 added,
+#                N/200 renamed (displayName), N/400 deleted, N/1000
+#                members added to lists
+#   full         sync --full of the same directory into a second database
+#                (initial-B: its first run, before the changes)
+# and prints wall time, entries read from the server and peak RSS of
+# each, then checks both mail databases are the same.  A benchmark, not a
+# test.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+
+[ $# -ge 1 ] || { echo "usage: $0 BINARY [N]" >&2; exit 2; }
+BIN=$(realpath "$1")
+N=${2:-100000}
+case $N in '' | *[!0-9]*) echo "bench: N must be a number" >&2; exit 2 ;; esac
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+OUT=$TOP/bench/out
+PY=/usr/bin/python3
+TIME=/usr/bin/time
+. "$TOP/tests/integration/slapd/slapd.sh"
+mkdir -p "$OUT" || exit 1
+
+T=$(mktemp -d /tmp/dirsync-incr-bench.XXXXXX)
+trap 'slapd_stop; rm -rf "$T"' EXIT
+
+ldif=$OUT/users-$N.ldif
+if [ ! -s "$ldif" ] || [ "$TOP/bench/gen_ldif.py" -nt "$ldif" ]; then
+	echo "bench: generating $ldif" >&2
+	"$PY" "$TOP/bench/gen_ldif.py" "$N" --seed 1 >"$ldif.tmp" &&
+		mv "$ldif.tmp" "$ldif" || exit 1
+fi
+ol=$OUT/users-$N-openldap.ldif
+if [ ! -s "$ol" ] || [ "$ldif" -nt "$ol" ]; then
+	echo "bench: converting to OpenLDAP entries" >&2
+	"$PY" "$TOP/tests/integration/lib/ldap/adldif.py" openldap "$ldif" \
+		>"$ol.tmp" && mv "$ol.tmp" "$ol" || exit 1
+fi
+
+SLAPD_SYNCPROV=1
+SLAPD_SESSIONLOG=$((N / 10 > 1000 ? N / 10 : 1000))
+slapd_init "$T/slapd" "dc=example,dc=com" || exit 1
+t0=$(date +%s.%N)
+slapd_load "$ol" || exit 1
+t1=$(date +%s.%N)
+slapd_start || exit 1
+printf 'slapd: %d entries loaded with slapadd in %.1f s\n' \
+	"$(grep -c '^dn:' "$ol")" "$(echo "$t1 - $t0" | bc)"
+
+printf '%s\n' "$SLAPD_BIND_PW" >"$T/bind.secret"
+chmod 600 "$T/bind.secret"
+conf()
+{
+	cat >"$T/$1.conf" <<EOF
+[source]
+type = ldap
+uri = $SLAPD_URI
+bind_dn = $SLAPD_BIND_DN
+bind_password_file = $T/bind.secret
+base_dn = dc=example,dc=com
+timeout = 120s
+[mapping]
+accepted_domains = example.com example.net
+[target]
+url = sqlite://$T/$1.db
+[safety]
+max_delete_percent = 100
+max_member_removal_percent = 100
+[state]
+path = $T/$1-state.db
+EOF
+	chmod 600 "$T/$1.conf"
+}
+conf inc
+conf full
+
+# run NAME ARGS...: one timed dirsync run; a line of the table.
+run()
+{
+	local name=$1
+	shift
+	"$TIME" -f '%e %M' -o "$T/time" "$BIN" "$@" --json >"$T/run.json" \
+		2>"$T/run.err" || {
+		echo "bench: $name failed:" >&2
+		tail -5 "$T/run.err" >&2
+		exit 1
+	}
+	read -r secs rss <"$T/time"
+	printf '%-12s %8.2f s  %-11s %9s entries read  %6d MB peak RSS  %s\n' \
+		"$name" "$secs" "$(jq -r .read.mode "$T/run.json")" \
+		"$(jq -r .read.entries "$T/run.json")" $((rss / 1024)) \
+		"$(jq -c '.summary|[.add,.update,.disable,.delete]' "$T/run.json")"
+}
+
+run initial -c "$T/inc.conf" sync
+run initial-B -c "$T/full.conf" sync --full
+run no-change -c "$T/inc.conf" sync
+
+# 1% of the entries change
+"$PY" - "$ol" "$N" >"$T/change.ldif" <<'EOF'
+import sys
+path, n = sys.argv[1], int(sys.argv[2])
+users, groups, cur = [], [], None
+for line in open(path, encoding="utf-8"):
+    if line.startswith("dn: "):
+        cur = line[4:].strip()
+    elif line.startswith("objectClass: inetOrgPerson") and cur:
+        users.append(cur)
+    elif line.startswith("objectClass: groupOfNames") and cur:
+        groups.append(cur)
+out = sys.stdout
+for i in range(n // 400):
+    out.write("dn: CN=Bench New %d,%s\nchangetype: add\n"
+              "objectClass: inetOrgPerson\ncn: Bench New %d\nsn: New\n"
+              "mail: bench.new%d@example.com\n\n"
+              % (i, users[0].split(",", 1)[1], i, i))
+for i in range(n // 200):
+    out.write("dn: %s\nchangetype: modify\nreplace: displayName\n"
+              "displayName: Renamed %d\n\n" % (users[7 * i + 3], i))
+for i in range(n // 400):
+    out.write("dn: %s\nchangetype: delete\n\n" % users[len(users) - 1 - 5 * i])
+for i in range(n // 1000):
+    out.write("dn: %s\nchangetype: modify\nadd: member\nmember: %s\n\n"
+              % (groups[i % len(groups)], users[11 * i + 1]))
+EOF
+t0=$(date +%s.%N)
+ldapmodify -x -c -H "$SLAPD_URI" -D "cn=admin,dc=example,dc=com" \
+	-w "$SLAPD_BIND_PW" -f "$T/change.ldif" >"$T/ldapmodify.out" 2>&1 ||
+	echo "bench: some changes were refused (see above)" >&2
+printf 'changes: %d operations with ldapmodify in %.1f s\n' \
+	"$(grep -c '^changetype' "$T/change.ldif")" \
+	"$(echo "$(date +%s.%N) - $t0" | bc)"
+
+run incremental -c "$T/inc.conf" sync
+cp "$T/run.json" "$T/inc.json"
+run full -c "$T/full.conf" sync --full
+run no-change -c "$T/inc.conf" sync
+"$PY" "$TOP/tests/integration/lib/ldap/maildump.py" "$T/inc.db" >"$T/a.txt"
+"$PY" "$TOP/tests/integration/lib/ldap/maildump.py" "$T/full.db" >"$T/b.txt"
+if cmp -s "$T/a.txt" "$T/b.txt"; then
+	echo "check: the incremental and the full mail databases are the same"
+else
+	echo "check: the mail databases DIFFER" >&2
+	diff "$T/a.txt" "$T/b.txt" | head -20 >&2
+	exit 1
+fi

@@ -1,0 +1,689 @@
+/*
+ * read.c - the read stage: the whole directory, or what changed since the
+ * last read merged into what that read saw.  Either way the rules get
+ * the whole directory, entry by entry, so an incremental run's plan,
+ * limits and report are those of a full run by construction.
+ *
+ *   full         the source's read() (paged), or, for a source with
+ *                sync_read() (OpenLDAP with syncprov), the same search
+ *                without a cookie; then each entry also goes into a new
+ *                snapshot (state/syncsnap.h) with the cookie.
+ *   incremental  sync_read() with the snapshot's cookie: the delta is
+ *                read whole into memory first (a failed read leaves the
+ *                rules untouched), then the snapshot's rows minus what
+ *                changed or went, then the changed entries, go into the
+ *                rules; the same delta is written into the snapshot in a
+ *                transaction.
+ * The new snapshot and cookie are committed by engine_read_finish() only
+ * when the run ended with exit 0; otherwise the old ones stay and the
+ * next run reads the same delta again.
+ *
+ * A full read happens, with the reason logged and reported, when there
+ * is no snapshot or cookie, on `sync --full`, when [schedule] full_every
+ * has passed since the last full read (0: every run), when [source]
+ * (what is read), [scope] or [mapping] changed, when the server is not
+ * the one the cookie came from (failover), and when the server refuses
+ * the cookie (e-syncRefreshRequired) or has no content synchronization.
+ */
+#include "engine/stage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state/syncsnap.h"
+#include "util/buf.h"
+#include "util/filter.h"
+#include "util/progress.h"
+#include "util/xalloc.h"
+
+/* Entries per run: far above any real directory, far below exhaustion. */
+#define MAX_ENTRIES 20000000UL
+
+struct read_ctx {
+	struct run *x;
+	struct rules_ctx *rules;
+	size_t read;
+	struct syncsnap *snap;   /* a full read's new snapshot, or NULL */
+};
+
+/* A changed entry held until the merge: its blob (syncsnap_encode). */
+struct held {
+	const char *uuid;
+	void *blob;
+	size_t len;
+};
+
+struct delta {
+	struct arena a;          /* uuid strings */
+	struct strmap changed;   /* uuid -> struct held * */
+	struct held **v;         /* in the order received */
+	size_t n, cap;
+	struct strmap deleted;   /* uuid -> (void *)1 */
+	struct strmap present;
+	const char **gone;       /* snapshot rows to delete */
+	size_t ngone, capgone;
+	bool present_phase;
+};
+
+/* Each entry goes straight into the rules, which keep what they need. */
+static int
+feed(struct read_ctx *rc, const struct entry *e, struct err *err)
+{
+	if (engine_stop_requested)
+		return err_set(err, DS_E_SOURCE, "interrupted by a signal");
+	if (rc->read >= MAX_ENTRIES)
+		return err_set(err, DS_E_SOURCE,
+			       "more than %lu entries: refusing to go on",
+			       MAX_ENTRIES);
+	rc->read++;
+	rules_add(rc->rules, e);
+	progress_update(rc->read);
+	return 0;
+}
+
+static int
+on_entry(void *arg, const struct entry *e, struct err *err)
+{
+	return feed(arg, e, err);
+}
+
+/* ---- full reads -------------------------------------------------- */
+
+static int
+full_changed(void *arg, const char *uuid, const struct entry *e,
+	     struct err *err)
+{
+	struct read_ctx *rc = arg;
+	size_t len;
+	void *blob = syncsnap_encode(e, &len);
+	int ret = syncsnap_put(rc->snap, uuid, blob, len, err);
+
+	free(blob);
+	return ret != 0 ? -1 : feed(rc, e, err);
+}
+
+static int
+full_ignore(void *arg, const char *uuid, struct err *err)
+{
+	(void)arg;
+	(void)uuid;
+	(void)err;
+	return 0;   /* without a cookie there is nothing to delete */
+}
+
+static const struct source_sync_cb full_cbs = {
+	full_changed, full_ignore, full_ignore,
+};
+
+/*
+ * A full read through sync_read() (no cookie) into the rules and a new
+ * snapshot: 0, 1 (refused: fall back to the paged read), -1.
+ */
+static int
+full_sync(struct run *x, struct source *src, const struct source_ops *sops,
+	  const char *filter, const char **keep)
+{
+	struct run_result *r = x->r;
+	struct read_ctx rc = {x, NULL, 0, NULL};
+	struct source_sync sy;
+	char *path = syncsnap_path(x->c->state.path);
+	int ret;
+
+	memset(&sy, 0, sizeof(sy));
+	ret = syncsnap_create(&rc.snap, path, &r->err);
+	free(path);
+	if (ret != 0)
+		return -1;
+	if ((rc.rules = rules_begin(x->c, &r->rules, &r->err)) == NULL) {
+		syncsnap_close(rc.snap);
+		return -1;
+	}
+	ret = sops->sync_read(src, filter, keep, &sy, &full_cbs, &rc, &r->err);
+	if (ret == 0 && sy.new_cookie == NULL)
+		ret = 1, snprintf(sy.reason, sizeof(sy.reason),
+				  "%.200s sent no cookie", r->info.server);
+	if (ret != 0) {
+		rules_abort(rc.rules);
+		syncsnap_close(rc.snap);
+		free(sy.new_cookie);
+		r->read = rc.read;
+		x->sync_unsupported = sy.unsupported;
+		if (ret > 0) {
+			rules_free(&r->rules);
+			rules_init(&r->rules);
+			err_clear(&r->err);
+			snprintf(r->fallback_reason, sizeof(r->fallback_reason),
+				 "%s", sy.reason);
+		}
+		return ret;
+	}
+	x->snap = rc.snap;
+	x->snap_meta.cookie = sy.new_cookie;
+	x->snap_meta.cookie_len = sy.new_cookie_len;
+	x->snap_meta.full_at = (long long)x->now;
+	r->read = r->read_entries = rc.read;
+	return rules_end(rc.rules, &r->err);
+}
+
+/* The paged read: every entry into the rules, no snapshot. */
+static int
+full_paged(struct run *x, struct source *src, const struct source_ops *sops,
+	   const char *filter, const char **keep)
+{
+	struct run_result *r = x->r;
+	struct read_ctx rc = {x, NULL, 0, NULL};
+
+	if ((rc.rules = rules_begin(x->c, &r->rules, &r->err)) == NULL)
+		return -1;
+	if (sops->read(src, filter, keep, on_entry, &rc, &r->err) != 0) {
+		rules_abort(rc.rules);
+		r->read = rc.read;
+		return -1;
+	}
+	r->read = r->read_entries = rc.read;
+	return rules_end(rc.rules, &r->err);
+}
+
+/* ---- incremental reads ------------------------------------------- */
+
+static void
+delta_free(struct delta *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		free(d->v[i]->blob);
+	free(d->v);
+	free(d->gone);
+	strmap_free(&d->changed);
+	strmap_free(&d->deleted);
+	strmap_free(&d->present);
+	arena_free(&d->a);
+}
+
+static int
+delta_changed(void *arg, const char *uuid, const struct entry *e,
+	      struct err *err)
+{
+	struct delta *d = arg;
+	struct held *h = strmap_get(&d->changed, uuid);
+
+	(void)err;
+	if (engine_stop_requested)
+		return err_set(err, DS_E_SOURCE, "interrupted by a signal");
+	if (h == NULL) {
+		h = arena_alloc(&d->a, sizeof(*h));
+		h->uuid = arena_strdup(&d->a, uuid);
+		h->blob = NULL;
+		d->v = xgrow(d->v, &d->cap, d->n + 1, sizeof(*d->v));
+		d->v[d->n++] = h;
+		strmap_put(&d->changed, h->uuid, h);
+	}
+	free(h->blob);
+	h->blob = syncsnap_encode(e, &h->len);
+	strmap_del(&d->deleted, uuid);
+	return 0;
+}
+
+static int
+delta_deleted(void *arg, const char *uuid, struct err *err)
+{
+	struct delta *d = arg;
+	struct held *h = strmap_del(&d->changed, uuid);
+
+	(void)err;
+	if (h != NULL) {
+		/* changed, then deleted in the same refresh: gone */
+		free(h->blob);
+		h->blob = NULL;
+	}
+	if (strmap_get(&d->deleted, uuid) == NULL)
+		strmap_put(&d->deleted, arena_strdup(&d->a, uuid), d);
+	return 0;
+}
+
+static int
+delta_present(void *arg, const char *uuid, struct err *err)
+{
+	struct delta *d = arg;
+
+	(void)err;
+	if (strmap_get(&d->present, uuid) == NULL)
+		strmap_put(&d->present, arena_strdup(&d->a, uuid), d);
+	return 0;
+}
+
+static const struct source_sync_cb delta_cbs = {
+	delta_changed, delta_deleted, delta_present,
+};
+
+/*
+ * Groups naming a renamed or moved entry, read again.  Their member
+ * values were rewritten by the server (slapd's refint or memberof-refint
+ * overlay, AD itself), but overlays write with internal operations that
+ * syncprov's session log does not see (and memberof-refint does not even
+ * give the group a new entryCSN), so the delta may lack them.  One search
+ * per 32 new DNs, with the effective filter, for the groups holding the
+ * new DN in member or uniqueMember.
+ */
+#define RENAME_BATCH 32
+
+static int
+rename_group(void *arg, const struct entry *e, struct err *err)
+{
+	/* the key the source uses: entryUUID (RFC 4533) or objectGUID
+	 * (DirSync), in the text form of the rules' anchor */
+	char *ndn = dn_normalize(e->dn);
+	char *uuid = rules_anchor(e, ndn);
+	int ret = strncmp(uuid, "dn:", 3) != 0
+			  ? delta_changed(arg, uuid, e, err)
+			  : 0;
+
+	free(uuid);
+	free(ndn);
+	return ret;
+}
+
+static int
+rename_search(struct source *src, const struct source_ops *sops,
+	      const char *filter, const char **keep, char **dns, size_t n,
+	      bool ad, struct delta *d, struct err *err)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	int ret;
+
+	buf_printf(&b, "(&%s(|", filter);
+	for (i = 0; i < n; i++) {
+		char *v = filter_escape(dns[i]);
+
+		/* Samba answers nothing at all to a filter naming an
+		 * attribute its schema lacks (uniqueMember) */
+		if (ad)
+			buf_printf(&b, "(member=%s)", v);
+		else
+			buf_printf(&b, "(member=%s)(uniqueMember=%s)", v, v);
+		free(v);
+	}
+	buf_printf(&b, "))");
+	log_debug("groups naming %zu renamed entries: %s", n, buf_str(&b));
+	ret = sops->read(src, buf_str(&b), keep, rename_group, d, err);
+	buf_free(&b);
+	return ret;
+}
+
+static int
+delta_renames(struct source *src, const struct source_ops *sops,
+	      const char *filter, const char **keep, struct syncsnap *old,
+	      bool ad, struct delta *d, struct err *err)
+{
+	char *dns[RENAME_BATCH];
+	size_t i, n = 0, nchanged = d->n, len, cap = 0;
+	void *blob, *scratch = NULL;
+	struct entry e;
+	int ret = 0;
+
+	for (i = 0; i < nchanged && ret == 0; i++) {
+		char *was, *now;
+
+		if (d->v[i]->blob == NULL ||
+		    (blob = syncsnap_get(old, d->v[i]->uuid, &len)) == NULL)
+			continue;     /* a new entry: no group names it yet */
+		if (syncsnap_decode(blob, len, &e, &scratch, &cap) != 0) {
+			free(blob);
+			continue;
+		}
+		was = dn_normalize(e.dn);
+		free(blob);
+		if (syncsnap_decode(d->v[i]->blob, d->v[i]->len, &e, &scratch,
+				    &cap) == 0) {
+			now = dn_normalize(e.dn);
+			if (strcmp(was, now) != 0)
+				dns[n++] = xstrdup(e.dn);
+			free(now);
+		}
+		free(was);
+		if (n == RENAME_BATCH) {
+			ret = rename_search(src, sops, filter, keep, dns, n, ad,
+					    d, err);
+			while (n > 0)
+				free(dns[--n]);
+		}
+	}
+	if (n > 0 && ret == 0)
+		ret = rename_search(src, sops, filter, keep, dns, n, ad, d,
+				    err);
+	while (n > 0)
+		free(dns[--n]);
+	free(scratch);
+	return ret;
+}
+
+struct merge {
+	struct read_ctx rc;
+	struct delta *d;
+	size_t kept, gone;
+};
+
+/* A snapshot row: kept, replaced by its changed version, or gone. */
+static int
+merge_row(void *arg, const char *uuid, const struct entry *e,
+	  struct err *err)
+{
+	struct merge *m = arg;
+	struct delta *d = m->d;
+
+	if (strmap_get(&d->changed, uuid) != NULL)
+		return 0;      /* fed with the changed entries */
+	if (strmap_get(&d->deleted, uuid) != NULL ||
+	    (d->present_phase && strmap_get(&d->present, uuid) == NULL)) {
+		d->gone = xgrow(d->gone, &d->capgone, d->ngone + 1,
+				sizeof(*d->gone));
+		d->gone[d->ngone++] = arena_strdup(&d->a, uuid);
+		m->gone++;
+		return 0;
+	}
+	m->kept++;
+	return feed(&m->rc, e, err);
+}
+
+/* The delta into the old snapshot's transaction (committed later). */
+static int
+delta_write(struct syncsnap *s, const struct delta *d, struct err *err)
+{
+	size_t i;
+
+	if (syncsnap_begin(s, err) != 0)
+		return -1;
+	for (i = 0; i < d->ngone; i++)
+		if (syncsnap_del(s, d->gone[i], err) != 0)
+			return -1;
+	for (i = 0; i < d->n; i++)
+		if (d->v[i]->blob != NULL &&
+		    syncsnap_put(s, d->v[i]->uuid, d->v[i]->blob, d->v[i]->len,
+				 err) != 0)
+			return -1;
+	return 0;
+}
+
+/* Snapshot + delta -> the rules.  0 or -1. */
+static int
+delta_merge(struct run *x, struct syncsnap *old, struct delta *d)
+{
+	struct run_result *r = x->r;
+	struct merge m;
+	struct entry e;
+	void *scratch = NULL;
+	size_t cap = 0, i;
+	int ret = -1;
+
+	memset(&m, 0, sizeof(m));
+	m.rc.x = x;
+	m.d = d;
+	if ((m.rc.rules = rules_begin(x->c, &r->rules, &r->err)) == NULL)
+		return -1;
+	if (syncsnap_scan(old, merge_row, &m, &r->err) != 0)
+		goto fail;
+	for (i = 0; i < d->n; i++) {
+		if (d->v[i]->blob == NULL)
+			continue;      /* deleted after it changed */
+		if (syncsnap_decode(d->v[i]->blob, d->v[i]->len, &e, &scratch,
+				    &cap) != 0) {
+			err_set(&r->err, DS_E_INTERNAL, "changed entry %s does "
+				"not decode", d->v[i]->uuid);
+			goto fail;
+		}
+		e.origin = r->info.server;
+		if (feed(&m.rc, &e, &r->err) != 0)
+			goto fail;
+	}
+	free(scratch);
+	scratch = NULL;
+	r->read = m.rc.read;
+	r->read_deleted = m.gone;
+	if (rules_end(m.rc.rules, &r->err) != 0)
+		return -1;
+	m.rc.rules = NULL;
+	ret = 0;
+	if (!x->o->readonly)
+		ret = delta_write(old, d, &r->err);
+	return ret;
+fail:
+	free(scratch);
+	rules_abort(m.rc.rules);
+	return -1;
+}
+
+/*
+ * What changed since the snapshot's cookie, merged: 0 done (x->snap
+ * holds the transaction to commit), 1 refused (r->fallback_reason), -1.
+ */
+static int
+read_delta(struct run *x, struct source *src, const struct source_ops *sops,
+	   const char *filter, const char **keep, struct syncsnap *old,
+	   const struct syncsnap_meta *meta)
+{
+	struct run_result *r = x->r;
+	struct source_sync sy;
+	struct delta d;
+	int ret;
+
+	memset(&sy, 0, sizeof(sy));
+	memset(&d, 0, sizeof(d));
+	sy.cookie = meta->cookie;
+	sy.cookie_len = meta->cookie_len;
+	ret = sops->sync_read(src, filter, keep, &sy, &delta_cbs, &d, &r->err);
+	if (ret == 0 && sy.new_cookie == NULL) {
+		/* no new cookie: the old one still stands (RFC 4533 3.3.1) */
+		sy.new_cookie = xmalloc(meta->cookie_len + 1);
+		memcpy(sy.new_cookie, meta->cookie, meta->cookie_len + 1);
+		sy.new_cookie_len = meta->cookie_len;
+	}
+	if (ret != 0) {
+		if (ret > 0) {
+			err_clear(&r->err);
+			snprintf(r->fallback_reason, sizeof(r->fallback_reason),
+				 "%s", sy.reason);
+		}
+		free(sy.new_cookie);
+		delta_free(&d);
+		return ret;
+	}
+	d.present_phase = sy.present_phase;
+	ret = delta_renames(src, sops, filter, keep, old,
+			    strcmp(r->info.flavor, "ad") == 0, &d, &r->err);
+	r->read_entries = d.n;
+	if (ret == 0)
+		ret = delta_merge(x, old, &d);
+	delta_free(&d);
+	if (ret != 0) {
+		free(sy.new_cookie);
+		return -1;
+	}
+	r->read_mode = "incremental";
+	x->snap_meta.cookie = sy.new_cookie;
+	x->snap_meta.cookie_len = sy.new_cookie_len;
+	x->snap_meta.full_at = meta->full_at;
+	log_msg(x->lvl, "incremental read: %zu entries from the server, "
+		"%zu gone, %zu in all%s", r->read_entries, r->read_deleted,
+		r->read, sy.present_phase ? " (present phase)" : "");
+	return 0;
+}
+
+/* ---- which read ---------------------------------------------------- */
+
+/* NULL: an incremental read may be tried (*old open); else why not. */
+static const char *
+full_reason(struct run *x, struct syncsnap **old, struct syncsnap_meta *m)
+{
+	const struct conf *c = x->c;
+	char *path;
+	const char *why = NULL;
+	struct err e;
+	int rc;
+
+	if (x->o->full)
+		return "a full read was asked for (--full)";
+	if (c->schedule.full_every == 0)
+		return "[schedule] full_every = 0: every read is full";
+	path = syncsnap_path(c->state.path);
+	err_clear(&e);
+	rc = syncsnap_open(old, path, x->o->readonly, m, &why, &e);
+	free(path);
+	if (rc < 0) {
+		char buf[1400];
+
+		log_warn("snapshot of the last read: %s",
+			 err_fmt(&e, buf, sizeof(buf)));
+		return "the snapshot of the last read could not be opened";
+	}
+	if (rc > 0)
+		return why;
+	if (strcmp(m->conf_hash, x->snap_meta.conf_hash) != 0)
+		return "[source], [scope] or [mapping] changed since the last "
+		       "read";
+	if (x->now - m->full_at >= c->schedule.full_every ||
+	    x->now < m->full_at)
+		return "[schedule] full_every has passed since the last full "
+		       "read";
+	return NULL;
+}
+
+static void
+log_fallback(struct run *x, bool expected)
+{
+	struct run_result *r = x->r;
+
+	/* info reaches the daemon's syslog and `-v`; the report has it */
+	if (expected || x->sync_unsupported)
+		log_info("full read: %s", r->fallback_reason);
+	else
+		log_warn("full read: %s", r->fallback_reason);
+}
+
+/* The full read, preferably one that leaves a cookie behind. */
+static int
+read_full(struct run *x, struct source *src, const struct source_ops *sops,
+	  const char *filter, const char **keep)
+{
+	int rc;
+
+	if (sops->sync_read != NULL && !x->o->readonly) {
+		rc = full_sync(x, src, sops, filter, keep);
+		if (rc <= 0)
+			return rc;
+		log_fallback(x, false);
+		log_info("incremental reads are off until that changes");
+	}
+	return full_paged(x, src, sops, filter, keep);
+}
+
+/*
+ * The settings the snapshot depends on, and the attributes it holds (a
+ * new dirsync may ask for more): either changed means a full read.
+ */
+static void
+conf_hash(struct run *x, const char **keep)
+{
+	char h[32];
+	unsigned long long v = 1469598103934665603ULL;   /* FNV-1a */
+	const char *p;
+	size_t i;
+
+	syncsnap_conf_hash(x->c, h, sizeof(h));
+	for (p = h; *p; p++)
+		v = (v ^ (unsigned char)*p) * 1099511628211ULL;
+	for (i = 0; keep[i] != NULL; i++)
+		for (p = keep[i]; ; p++) {
+			v = (v ^ (unsigned char)*p) * 1099511628211ULL;
+			if (*p == '\0')
+				break;
+		}
+	snprintf(x->snap_meta.conf_hash, sizeof(x->snap_meta.conf_hash),
+		 "%016llx", v);
+}
+
+int
+engine_read(struct run *x, const struct source_ops *sops)
+{
+	struct run_result *r = x->r;
+	struct syncsnap *old = NULL;
+	struct syncsnap_meta meta;
+	struct source *src = NULL;
+	const char *why = NULL, *filter;
+	const char **keep = NULL;
+	int ret = -1;
+
+	memset(&meta, 0, sizeof(meta));
+	r->read_mode = "full";
+	keep = rules_attrs(x->c);
+	conf_hash(x, keep);
+	if (sops->sync_read != NULL)
+		why = full_reason(x, &old, &meta);
+	err_where(&r->err, "open source");
+	if (sops->open(&src, x->c, &r->info, &r->err) != 0)
+		goto done;
+	err_clear(&r->err);
+	snprintf(x->snap_meta.server, sizeof(x->snap_meta.server), "%s",
+		 r->info.server);
+	filter = source_effective_filter(x->c, &r->info);
+	progress_start("reading directory");
+	if (old != NULL && why == NULL &&
+	    strcmp(meta.server, r->info.server) != 0) {
+		snprintf(r->fallback_reason, sizeof(r->fallback_reason),
+			 "the server is %.140s, the cookie came from %.140s",
+			 r->info.server, meta.server);
+	} else if (old != NULL && why == NULL) {
+		ret = read_delta(x, src, sops, filter, keep, old, &meta);
+		if (ret == 0) {
+			x->snap = x->o->readonly ? NULL : old;
+			if (x->snap == NULL)
+				syncsnap_close(old);
+			old = NULL;
+		}
+		if (ret <= 0)
+			goto done;
+	} else if (why != NULL) {
+		snprintf(r->fallback_reason, sizeof(r->fallback_reason), "%s",
+			 why);
+	}
+	syncsnap_close(old);
+	old = NULL;
+	if (sops->sync_read != NULL)
+		log_fallback(x, why != NULL && strstr(why, "changed") == NULL);
+	ret = read_full(x, src, sops, filter, keep);
+done:
+	progress_done();
+	syncsnap_close(old);
+	syncsnap_meta_free(&meta);
+	if (src != NULL)
+		sops->close(src);
+	free(keep);
+	if (ret != 0 && r->err.code == DS_OK)
+		r->err.code = DS_E_SOURCE;
+	return ret;
+}
+
+void
+engine_read_finish(struct run *x)
+{
+	struct err e;
+	char buf[1400];
+
+	if (x->snap == NULL)
+		goto done;
+	err_clear(&e);
+	if (x->r->exit_code != 0) {
+		log_info("the snapshot and cookie of the last read are "
+			 "kept: the next run reads the same changes again");
+	} else if (syncsnap_commit(x->snap, &x->snap_meta, &e) != 0) {
+		log_warn("snapshot of this read not saved (the next run "
+			 "reads again): %s", err_fmt(&e, buf, sizeof(buf)));
+	}
+	syncsnap_close(x->snap);
+	x->snap = NULL;
+done:
+	free(x->snap_meta.cookie);
+	x->snap_meta.cookie = NULL;
+}

@@ -1,0 +1,535 @@
+/*
+ * syncsnap.c - the snapshot of the last read (see syncsnap.h).
+ */
+#include "state/syncsnap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "util/xalloc.h"
+
+/* The layout this version writes; any other is not used (a full read). */
+#define SYNCSNAP_VERSION "1"
+
+/* Bounds checked when decoding (a blob is ours, but a file may rot). */
+#define SNAP_MAX_ATTRS 4096
+#define SNAP_MAX_VALS 10000000UL
+
+struct syncsnap {
+	sqlite3 *db;
+	char *path;        /* the snapshot's file */
+	char *tmp;         /* created: "<path>.new"; NULL otherwise */
+	bool in_tx;
+	sqlite3_stmt *put, *del;
+};
+
+static const char snap_ddl[] =
+	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);"
+	"CREATE TABLE IF NOT EXISTS entry (uuid TEXT PRIMARY KEY,"
+	" data BLOB NOT NULL);";
+
+char *
+syncsnap_path(const char *state_path)
+{
+	return xasprintf("%s.snapshot", state_path);
+}
+
+static int
+snap_err(struct syncsnap *s, struct err *err, const char *where)
+{
+	err->lib_rc = s->db != NULL ? sqlite3_errcode(s->db) : 0;
+	err_where(err, where);
+	err_object(err, s->tmp != NULL ? s->tmp : s->path);
+	return err_set(err, DS_E_STATE, "%s",
+		       s->db != NULL ? sqlite3_errmsg(s->db) : "no database");
+}
+
+static void
+meta_text(sqlite3 *db, const char *key, char *out, size_t len)
+{
+	sqlite3_stmt *q = NULL;
+
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1,
+			       &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW &&
+		    sqlite3_column_text(q, 0) != NULL)
+			snprintf(out, len, "%s", sqlite3_column_text(q, 0));
+	}
+	sqlite3_finalize(q);
+}
+
+static void
+meta_read(sqlite3 *db, struct syncsnap_meta *m)
+{
+	sqlite3_stmt *q = NULL;
+	char num[32];
+
+	memset(m, 0, sizeof(*m));
+	meta_text(db, "server", m->server, sizeof(m->server));
+	meta_text(db, "conf_hash", m->conf_hash, sizeof(m->conf_hash));
+	meta_text(db, "full_at", num, sizeof(num));
+	m->full_at = strtoll(num, NULL, 10);
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = "
+			       "'cookie'", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW &&
+	    sqlite3_column_type(q, 0) == SQLITE_BLOB) {
+		int n = sqlite3_column_bytes(q, 0);
+
+		m->cookie = xmalloc((size_t)n + 1);
+		memcpy(m->cookie, sqlite3_column_blob(q, 0), (size_t)n);
+		m->cookie[n] = '\0';
+		m->cookie_len = (size_t)n;
+	}
+	sqlite3_finalize(q);
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM entry", -1, &q,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		m->entries = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+}
+
+void
+syncsnap_meta_free(struct syncsnap_meta *m)
+{
+	free(m->cookie);
+	m->cookie = NULL;
+	m->cookie_len = 0;
+}
+
+int
+syncsnap_open(struct syncsnap **out, const char *path, bool readonly,
+	      struct syncsnap_meta *m, const char **why, struct err *err)
+{
+	struct syncsnap *s;
+	struct stat sb;
+	char ver[16];
+
+	*out = NULL;
+	memset(m, 0, sizeof(*m));
+	if (stat(path, &sb) != 0) {
+		*why = "no snapshot of an earlier read (a first run, or the "
+		       "snapshot was removed)";
+		return 1;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->path = xstrdup(path);
+	if (sqlite3_open_v2(path, &s->db,
+			    readonly ? SQLITE_OPEN_READONLY
+				     : SQLITE_OPEN_READWRITE,
+			    NULL) != SQLITE_OK) {
+		snap_err(s, err, "open snapshot");
+		syncsnap_close(s);
+		return -1;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	meta_text(s->db, "version", ver, sizeof(ver));
+	if (strcmp(ver, SYNCSNAP_VERSION) != 0) {
+		*why = "the snapshot of the last read is unreadable or of "
+		       "another version";
+		syncsnap_close(s);
+		return 1;
+	}
+	meta_read(s->db, m);
+	if (m->cookie == NULL) {
+		*why = "the last read left no cookie";
+		syncsnap_close(s);
+		return 1;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+syncsnap_create(struct syncsnap **out, const char *path, struct err *err)
+{
+	struct syncsnap *s = xcalloc(1, sizeof(*s));
+
+	*out = NULL;
+	s->path = xstrdup(path);
+	s->tmp = xasprintf("%s.new", path);
+	unlink(s->tmp);
+	if (sqlite3_open_v2(s->tmp, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    NULL) != SQLITE_OK ||
+	    /* the directory's names and addresses: for dirsync only */
+	    chmod(s->tmp, 0600) != 0 ||
+	    /* built on the side and renamed into place: no journal needed */
+	    sqlite3_exec(s->db, "PRAGMA journal_mode=OFF;"
+			 "PRAGMA synchronous=OFF;", NULL, NULL, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_exec(s->db, snap_ddl, NULL, NULL, NULL) != SQLITE_OK ||
+	    syncsnap_begin(s, err) != 0) {
+		snap_err(s, err, "create snapshot");
+		syncsnap_close(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+syncsnap_begin(struct syncsnap *s, struct err *err)
+{
+	if (s->in_tx)
+		return 0;
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO entry VALUES "
+			       "(?, ?)", -1, &s->put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "DELETE FROM entry WHERE uuid = ?", -1,
+			       &s->del, NULL) != SQLITE_OK)
+		return snap_err(s, err, "snapshot transaction");
+	s->in_tx = true;
+	return 0;
+}
+
+int
+syncsnap_put(struct syncsnap *s, const char *uuid, const void *blob,
+	     size_t len, struct err *err)
+{
+	int rc;
+
+	sqlite3_bind_text(s->put, 1, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s->put, 2, blob, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(s->put);
+	sqlite3_reset(s->put);
+	if (rc != SQLITE_DONE)
+		return snap_err(s, err, "snapshot write");
+	return 0;
+}
+
+int
+syncsnap_del(struct syncsnap *s, const char *uuid, struct err *err)
+{
+	int rc;
+
+	sqlite3_bind_text(s->del, 1, uuid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s->del);
+	sqlite3_reset(s->del);
+	if (rc != SQLITE_DONE)
+		return snap_err(s, err, "snapshot delete");
+	return 0;
+}
+
+static int
+meta_put(struct syncsnap *s, const char *key, const char *text,
+	 const void *blob, size_t len)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES "
+			       "(?, ?)", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	if (blob != NULL)
+		sqlite3_bind_blob(q, 2, blob, (int)len, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(q, 2, text, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* fsync the new file and rename it over the old one. */
+static int
+snap_publish(struct syncsnap *s, struct err *err)
+{
+	int fd = open(s->tmp, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	if (rename(s->tmp, s->path) != 0) {
+		err->lib_rc = errno;
+		err_object(err, s->path);
+		return err_set(err, DS_E_IO, "cannot put the new snapshot in "
+			       "place: %s", strerror(errno));
+	}
+	free(s->tmp);
+	s->tmp = NULL;
+	return 0;
+}
+
+int
+syncsnap_commit(struct syncsnap *s, const struct syncsnap_meta *m,
+		struct err *err)
+{
+	char num[32];
+
+	if (syncsnap_begin(s, err) != 0)
+		return -1;
+	snprintf(num, sizeof(num), "%lld", m->full_at);
+	if (meta_put(s, "version", SYNCSNAP_VERSION, NULL, 0) != 0 ||
+	    meta_put(s, "server", m->server, NULL, 0) != 0 ||
+	    meta_put(s, "conf_hash", m->conf_hash, NULL, 0) != 0 ||
+	    meta_put(s, "full_at", num, NULL, 0) != 0 ||
+	    meta_put(s, "cookie", NULL, m->cookie, m->cookie_len) != 0)
+		return snap_err(s, err, "snapshot meta");
+	sqlite3_finalize(s->put);
+	sqlite3_finalize(s->del);
+	s->put = s->del = NULL;
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return snap_err(s, err, "snapshot commit");
+	s->in_tx = false;
+	if (s->tmp == NULL)
+		return 0;
+	sqlite3_close(s->db);
+	s->db = NULL;
+	return snap_publish(s, err);
+}
+
+void
+syncsnap_close(struct syncsnap *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_finalize(s->put);
+	sqlite3_finalize(s->del);
+	if (s->db != NULL && s->in_tx)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (s->db != NULL)
+		sqlite3_close(s->db);
+	if (s->tmp != NULL)
+		unlink(s->tmp);
+	free(s->tmp);
+	free(s->path);
+	free(s);
+}
+
+int
+syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
+	      struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	struct entry e;
+	void *scratch = NULL;
+	size_t cap = 0;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT uuid, data FROM entry", -1, &q,
+			       NULL) != SQLITE_OK)
+		return snap_err(s, err, "snapshot read");
+	while (ret == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *uuid = (const char *)sqlite3_column_text(q, 0);
+		const void *blob = sqlite3_column_blob(q, 1);
+		size_t len = (size_t)sqlite3_column_bytes(q, 1);
+
+		if (syncsnap_decode(blob, len, &e, &scratch, &cap) != 0) {
+			err_object(err, s->path);
+			ret = err_set(err, DS_E_STATE, "snapshot row %s is "
+				      "malformed", uuid);
+			break;
+		}
+		ret = cb(ctx, uuid, &e, err);
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = snap_err(s, err, "snapshot read");
+	sqlite3_finalize(q);
+	free(scratch);
+	return ret;
+}
+
+void *
+syncsnap_get(struct syncsnap *s, const char *uuid, size_t *len)
+{
+	sqlite3_stmt *q = NULL;
+	void *out = NULL;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT data FROM entry WHERE uuid = ?",
+			       -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			*len = (size_t)sqlite3_column_bytes(q, 0);
+			out = xmalloc(*len + 1);
+			memcpy(out, sqlite3_column_blob(q, 0), *len);
+		}
+	}
+	sqlite3_finalize(q);
+	return out;
+}
+
+/* ---- blobs: u32 little-endian lengths and counts ------------------- */
+
+static void
+put_u32(unsigned char **w, size_t v)
+{
+	(*w)[0] = (unsigned char)v;
+	(*w)[1] = (unsigned char)(v >> 8);
+	(*w)[2] = (unsigned char)(v >> 16);
+	(*w)[3] = (unsigned char)(v >> 24);
+	*w += 4;
+}
+
+static void
+put_bytes(unsigned char **w, const void *p, size_t n)
+{
+	put_u32(w, n);
+	memcpy(*w, p, n);
+	*w += n;
+}
+
+void *
+syncsnap_encode(const struct entry *e, size_t *len)
+{
+	size_t n = 8 + strlen(e->dn), i, j;
+	unsigned char *b, *w;
+
+	for (i = 0; i < e->nattrs; i++) {
+		n += 8 + strlen(e->attrs[i].name);
+		for (j = 0; j < e->attrs[i].nvals; j++)
+			n += 4 + e->attrs[i].vals[j].len;
+	}
+	b = w = xmalloc(n);
+	put_bytes(&w, e->dn, strlen(e->dn));
+	put_u32(&w, e->nattrs);
+	for (i = 0; i < e->nattrs; i++) {
+		put_bytes(&w, e->attrs[i].name, strlen(e->attrs[i].name));
+		put_u32(&w, e->attrs[i].nvals);
+		for (j = 0; j < e->attrs[i].nvals; j++)
+			put_bytes(&w, e->attrs[i].vals[j].p,
+				  e->attrs[i].vals[j].len);
+	}
+	*len = n;
+	return b;
+}
+
+struct rd {
+	const unsigned char *p, *end;
+	char *text;        /* strings copied here, NUL-terminated */
+};
+
+static int
+get_u32(struct rd *r, size_t *v)
+{
+	if (r->end - r->p < 4)
+		return -1;
+	*v = (size_t)r->p[0] | (size_t)r->p[1] << 8 | (size_t)r->p[2] << 16 |
+	     (size_t)r->p[3] << 24;
+	r->p += 4;
+	return 0;
+}
+
+static int
+get_str(struct rd *r, const char **s, size_t *n)
+{
+	if (get_u32(r, n) != 0 || (size_t)(r->end - r->p) < *n)
+		return -1;
+	memcpy(r->text, r->p, *n);
+	r->text[*n] = '\0';
+	*s = r->text;
+	r->text += *n + 1;
+	r->p += *n;
+	return 0;
+}
+
+int
+syncsnap_decode(const void *blob, size_t len, struct entry *e,
+		void **scratch, size_t *cap)
+{
+	struct rd r = {blob, (const unsigned char *)blob + len, NULL};
+	size_t need, nattrs, i, j, n, nvals = 0;
+	struct attr *attrs;
+	struct val *vals;
+
+	/* worst case: every byte a string byte plus a NUL per length word,
+	 * and at most len/4 attributes and values */
+	need = (len / 4 + 1) * (sizeof(struct attr) + sizeof(struct val)) +
+	       len + len / 4 + 16;
+	if (*cap < need) {
+		free(*scratch);
+		*scratch = xmalloc(need);
+		*cap = need;
+	}
+	attrs = *scratch;
+	vals = (struct val *)(attrs + len / 4 + 1);
+	r.text = (char *)(vals + len / 4 + 1);
+	if (get_str(&r, &e->dn, &n) != 0 || get_u32(&r, &nattrs) != 0 ||
+	    nattrs > SNAP_MAX_ATTRS || nattrs > len / 4 + 1)
+		return -1;
+	for (i = 0; i < nattrs; i++) {
+		size_t nv;
+
+		if (get_str(&r, &attrs[i].name, &n) != 0 ||
+		    get_u32(&r, &nv) != 0 || nv > SNAP_MAX_VALS ||
+		    nvals + nv > len / 4 + 1)
+			return -1;
+		attrs[i].nvals = nv;
+		attrs[i].vals = &vals[nvals];
+		for (j = 0; j < nv; j++, nvals++)
+			if (get_str(&r, &vals[nvals].p, &vals[nvals].len) != 0)
+				return -1;
+	}
+	if (r.p != r.end)
+		return -1;
+	e->nattrs = nattrs;
+	e->attrs = attrs;
+	e->origin = "snapshot";
+	return 0;
+}
+
+/* ---- which settings the snapshot depends on ---------------------- */
+
+static bool
+hashed_line(const char *section, const char *line)
+{
+	static const char *const source_keys[] = {
+		"type", "bind_dn", "base_dn", "filter", "flavor", "path", NULL,
+	};
+	size_t i, n;
+
+	if (strcmp(section, "[scope]") == 0 ||
+	    strcmp(section, "[mapping]") == 0)
+		return true;
+	if (strcmp(section, "[source]") != 0)
+		return false;
+	for (i = 0; source_keys[i] != NULL; i++) {
+		n = strlen(source_keys[i]);
+		if (strncmp(line, source_keys[i], n) == 0 &&
+		    (line[n] == ' ' || line[n] == '='))
+			return true;
+	}
+	return false;
+}
+
+void
+syncsnap_conf_hash(const struct conf *c, char *out, size_t len)
+{
+	char *text = NULL, *line, *save = NULL, section[64] = "";
+	size_t size = 0;
+	uint64_t h = 1469598103934665603ULL;   /* FNV-1a, 64 bits */
+	FILE *fp = open_memstream(&text, &size);
+	const char *p;
+
+	if (fp != NULL) {
+		conf_dump(c, fp);
+		fclose(fp);
+	}
+	for (line = text != NULL ? strtok_r(text, "\n", &save) : NULL;
+	     line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '[') {
+			snprintf(section, sizeof(section), "%s", line);
+			continue;
+		}
+		if (!hashed_line(section, line))
+			continue;
+		for (p = section; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		for (p = line; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		h = (h ^ '\n') * 1099511628211ULL;
+	}
+	free(text);
+	snprintf(out, len, "%016llx", (unsigned long long)h);
+}

@@ -1,0 +1,103 @@
+/*
+ * syncsnap.h - what the last read saw, for incremental runs: every entry
+ * the source delivered (only the attributes the rules ask for), keyed by
+ * its entryUUID, with the server's cookie and where it came from.
+ *
+ * It lives in its own SQLite file beside the state database
+ * ("<state path>.snapshot"), not in it: at a million entries it is a few
+ * hundred MB that a full read rewrites, which would bloat and lock the
+ * run history the web page and `status` read; and losing it costs only
+ * a full read (the next run makes a new one), so `rebuild-state` and
+ * backups of the history need not care.
+ *
+ * Two ways to write it, both committed only when the caller says so (the
+ * run got through):
+ *   - a full read builds a new file ("<path>.new", no journal) that
+ *     syncsnap_commit() renames over the old one;
+ *   - an incremental run opens the file and changes it in one
+ *     transaction (syncsnap_begin .. syncsnap_commit).
+ * syncsnap_close() without a commit leaves the old snapshot exactly as it
+ * was, so the next run re-reads the same delta.
+ *
+ * Entry blobs are a small length-prefixed binary format written and read
+ * only here (hand-written: no library offers "a struct entry as bytes";
+ * every length is checked against the blob on the way back).
+ */
+#ifndef DS_SYNCSNAP_H
+#define DS_SYNCSNAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model/entry.h"
+#include "util/err.h"
+
+struct syncsnap;
+
+/* What a snapshot says about the read that made it. */
+struct syncsnap_meta {
+	unsigned char *cookie;   /* malloc'd; NULL: none */
+	size_t cookie_len;
+	char server[512];        /* URI the cookie came from */
+	char conf_hash[32];      /* syncsnap_conf_hash() of that run */
+	long long full_at;       /* time of the last full read (Unix) */
+	long long entries;       /* rows */
+};
+
+/* The file for a state database path; malloc'd. */
+char *syncsnap_path(const char *state_path);
+
+/*
+ * Opens an existing snapshot and reads its meta.  Returns 0, 1 when there
+ * is none or it cannot be used (*why says why, a static string; *out is
+ * NULL), or -1 on an I/O error (err set).  readonly: never written.
+ */
+int syncsnap_open(struct syncsnap **out, const char *path, bool readonly,
+		  struct syncsnap_meta *m, const char **why, struct err *err);
+/* A new, empty snapshot at "<path>.new" (a full read). */
+int syncsnap_create(struct syncsnap **out, const char *path,
+		    struct err *err);
+
+/* Every row, decoded; the entry is borrowed for the call. */
+typedef int (*syncsnap_row_cb)(void *ctx, const char *uuid,
+			       const struct entry *e, struct err *err);
+int syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
+		  struct err *err);
+
+/* One row's blob (malloc'd, *len bytes), or NULL when there is none. */
+void *syncsnap_get(struct syncsnap *s, const char *uuid, size_t *len);
+
+/* Incremental: opens the transaction that the writes below go into. */
+int syncsnap_begin(struct syncsnap *s, struct err *err);
+/* Adds or replaces the row for uuid (a blob from syncsnap_encode). */
+int syncsnap_put(struct syncsnap *s, const char *uuid, const void *blob,
+		 size_t len, struct err *err);
+int syncsnap_del(struct syncsnap *s, const char *uuid, struct err *err);
+/*
+ * Writes m (cookie, server, conf_hash, full_at) and commits: the
+ * transaction, or for a created snapshot the rename over the old file.
+ */
+int syncsnap_commit(struct syncsnap *s, const struct syncsnap_meta *m,
+		    struct err *err);
+/* Rolls back anything not committed (a created file is removed). */
+void syncsnap_close(struct syncsnap *s);
+void syncsnap_meta_free(struct syncsnap_meta *m);
+
+/* An entry as a blob (malloc'd, *len bytes). */
+void *syncsnap_encode(const struct entry *e, size_t *len);
+/*
+ * A blob back into *e; e's strings point into scratch (grown as needed:
+ * *scratch, *cap; free(*scratch) after the last use) and into the blob.
+ * Returns 0, or -1 if the blob is malformed.
+ */
+int syncsnap_decode(const void *blob, size_t len, struct entry *e,
+		    void **scratch, size_t *cap);
+
+/*
+ * The settings a snapshot depends on ([source] but its connection
+ * details, [scope], [mapping]) as a hash, hex.  out: 17 bytes or more.
+ */
+struct conf;
+void syncsnap_conf_hash(const struct conf *c, char *out, size_t len);
+
+#endif

@@ -1,0 +1,248 @@
+#!/bin/bash
+# test_incremental_samba.sh - incremental reads from a real Samba AD DC
+# with the DirSync control and its cookie.
+#
+# As test_incremental_slapd.sh: "inc" (mail database A) runs plain
+# `sync`, "full" (B) `sync --full`; after each change in the directory -
+# add, modify, rename/move, disable, delete, a membership change, a
+# member added to a nested group - A must be exactly B.  Then the
+# snapshot lost and another DC answering (failover).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+DIRSYNC=${DIRSYNC:-$ROOT/build/dirsync}
+. "$HERE/samba/samba.sh"
+. "$HERE/lib/ldap/dstest.sh"
+
+if [ "$(id -u)" != 0 ] || ! ip netns add "dirsync-probe-$$" 2>/dev/null; then
+	echo "SKIP: test_incremental_samba needs network namespaces (root, ip netns)"
+	exit 0
+fi
+ip netns del "dirsync-probe-$$"
+
+T=$(mktemp -d /tmp/dirsync-incremental-samba.XXXXXX)
+cleanup()
+{
+	samba_stop
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+SVC_PW="Svc-$RANDOM-Dirsync!9"
+BASE="DC=example,DC=com"
+
+ds_step "Samba AD: provision, start, load the company over LDAPS"
+samba_init "$T/samba" "$BASE" || ds_fail "samba_init"
+samba_start || ds_fail "samba_start"
+"$PY" "$HERE/lib/ldap/adldif.py" samba "$SVC_PW" "$ROOT/examples/company.ldif" \
+	>"$T/company-samba.ldif" || ds_fail "adldif samba"
+samba_ldif "$T/company-samba.ldif" || ds_fail "loading the company"
+# the account gets "Replicating Directory Changes" (what DirSync asks
+# for), and one object is deleted so that CN=Deleted Objects holds a
+# tombstone (dirsync reads in full until it can see one)
+samba_exec samba-tool dsacl set -s "$SAMBA_CONF" --car=get-changes \
+	--action=allow --objectdn="$BASE" \
+	--trusteedn="CN=svc-dirsync,CN=Users,$BASE" >"$T/dsacl.out" 2>&1 ||
+	{ cat "$T/dsacl.out" >&2; ds_fail "samba-tool dsacl set"; }
+cat >"$T/tomb.ldif" <<EOF
+dn: CN=Tombstone Maker,CN=Users,$BASE
+changetype: add
+objectClass: contact
+cn: Tombstone Maker
+
+dn: CN=Tombstone Maker,CN=Users,$BASE
+changetype: delete
+EOF
+samba_ldif "$T/tomb.ldif" || ds_fail "tombstone"
+printf '%s\n' "$SVC_PW" >"$T/bind.secret"
+printf '%s\n' "$SAMBA_ADMIN_PW" >"$T/admin.secret"
+chmod 600 "$T/bind.secret" "$T/admin.secret"
+PWB64=$("$PY" -c 'import base64,sys; print(base64.b64encode(("\"%s\"" % sys.argv[1]).encode("utf-16-le")).decode())' "$SVC_PW")
+
+# conf NAME [URI [BIND_DN SECRET]]
+conf()
+{
+	local name=$1 uri=${2:-$SAMBA_URI} who=${3:-$SAMBA_ADMIN}
+	local secret=${4:-$T/admin.secret}
+	{
+		echo "[source]"
+		echo "type = ldap"
+		echo "uri = $uri"
+		echo "tls_ca_file = $SAMBA_CA"
+		echo "bind_dn = $who"
+		echo "bind_password_file = $secret"
+		echo "base_dn = $BASE"
+		echo "timeout = 10s"
+		echo "[mapping]"
+		echo "accepted_domains = example.com example.net"
+		echo "domain_rewrite = example.local=example.com"
+		echo "[target]"
+		echo "url = sqlite://$T/$name.db"
+		echo "[safety]"
+		echo "max_delete_percent = 100"
+		echo "[state]"
+		echo "path = $T/$name-state.db"
+	} >"$T/$name.conf"
+	chmod 600 "$T/$name.conf"
+}
+conf inc
+conf full
+# deletes reach DirSync as tombstones, which Samba shows to
+# administrators only (even with "Replicating Directory Changes"): a
+# plain account gets full reads, and is told why
+conf svc "$SAMBA_URI" svc-dirsync@example.com "$T/bind.secret"
+
+admod()
+{
+	cat >"$T/change.ldif"
+	samba_ldif "$T/change.ldif" || ds_fail "ldapmodify on Samba"
+}
+
+read_is()
+{
+	local m
+	m=$(jq -r .read.mode "$DS_OUT")
+	[ "$m" = "$1" ] || ds_fail "$2: read was $m, expected $1 ($(jq -c .read "$DS_OUT"))"
+}
+
+both()
+{
+	local what=$1 max=${2:-}
+	ds_run samba_exec -- ${DSV:-} -c "$T/inc.conf" sync --json
+	ds_expect_rc 0 "$what: incremental sync"
+	read_is incremental "$what"
+	if [ -n "$max" ]; then
+		local n
+		n=$(jq -r .read.entries "$DS_OUT")
+		[ "$n" -le "$max" ] ||
+			ds_fail "$what: read $n entries from the server, expected <= $max"
+	fi
+	cp "$DS_OUT" "$T/inc.json"; cp "$DS_ERR" "$T/inc.err"
+	ds_run samba_exec -- -c "$T/full.conf" sync --json --full
+	ds_expect_rc 0 "$what: full sync"
+	read_is full "$what (--full)"
+	ds_dump "$T/full.db" >"$T/full.dump" || ds_fail "dump B"
+	ds_same_db "$T/inc.db" "$T/full.dump" "$what: incremental vs full"
+	[ "$(jq -c .summary "$T/inc.json")" = "$(jq -c .summary "$DS_OUT")" ] ||
+		ds_fail "$what: summaries differ: $(jq -c .summary "$T/inc.json") vs $(jq -c .summary "$DS_OUT")"
+}
+
+ds_step "an account that sees no tombstone: full reads, with the reason"
+ds_run samba_exec -- -c "$T/svc.conf" sync --json
+ds_expect_rc 0 "svc sync"
+ds_run samba_exec -- -c "$T/svc.conf" sync --json
+ds_expect_rc 0 "svc sync 2"
+read_is full "svc account"
+jq -r .read.fallback_reason "$DS_OUT" | grep -q "Deleted Objects" ||
+	ds_fail "svc account: reason $(jq -r .read.fallback_reason "$DS_OUT")"
+
+ds_step "first run: full (DirSync cookie, then the paged read)"
+ds_run samba_exec -- -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "first sync"
+read_is full "first sync"
+[ -s "$T/inc-state.db.snapshot" ] || ds_fail "no snapshot file"
+ds_run samba_exec -- -c "$T/full.conf" sync --json --full
+ds_expect_rc 0 "first full sync"
+ds_dump "$T/full.db" >"$T/full.dump"
+ds_same_db "$T/inc.db" "$T/full.dump" "first runs"
+
+ds_step "no change"
+both "no change" 0
+
+ds_step "add a user"
+admod <<EOF
+dn: CN=Nina New,OU=Sales,OU=Staff,$BASE
+changetype: add
+objectClass: user
+sAMAccountName: nnew
+givenName: Nina
+sn: New
+displayName: Nina New
+mail: nina.new@example.com
+proxyAddresses: SMTP:nina.new@example.com
+unicodePwd:: $PWB64
+userAccountControl: 512
+EOF
+both "add" 3
+grep -q '^mailbox: nina.new@example.com|Nina New|' "$T/full.dump" ||
+	ds_fail "add: no mailbox for Nina"
+
+ds_step "modify a user: name and an alias"
+admod <<EOF
+dn: CN=Ben Carter,OU=Sales,OU=Staff,$BASE
+changetype: modify
+replace: displayName
+displayName: Benjamin Carter
+-
+add: proxyAddresses
+proxyAddresses: smtp:bc@example.com
+EOF
+both "modify" 3
+grep -q '^alias: bc@example.com|ben.carter@example.com|' "$T/full.dump" ||
+	ds_fail "modify: alias not added"
+
+ds_step "rename and move a user (AD rewrites the groups' member values)"
+admod <<EOF
+dn: CN=Ivan Petrov,OU=Engineering,OU=Staff,$BASE
+changetype: modrdn
+newrdn: CN=Ivan Petrov-Smith
+deleteoldrdn: 1
+newsuperior: OU=Sales,OU=Staff,$BASE
+EOF
+both "rename/move" 10
+
+ds_step "disable a user"
+admod <<EOF
+dn: CN=Chloe Dubois,OU=Sales,OU=Staff,$BASE
+changetype: modify
+replace: userAccountControl
+userAccountControl: 514
+EOF
+both "disable" 3
+
+ds_step "delete a user (a tombstone in Deleted Objects)"
+admod <<EOF
+dn: CN=Uma Patel,OU=Support,OU=Staff,$BASE
+changetype: delete
+EOF
+both "delete" 10
+[ "$(jq -r .read.deleted "$T/inc.json")" -ge 1 ] ||
+	ds_fail "delete: read.deleted is $(jq -r .read.deleted "$T/inc.json")"
+
+ds_step "group membership change; a member added to a nested group"
+admod <<EOF
+dn: CN=Sales,OU=Groups,$BASE
+changetype: modify
+delete: member
+member: CN=Felix Wagner,OU=Sales,OU=Staff,$BASE
+EOF
+both "membership" 3
+admod <<EOF
+dn: CN=Sales EMEA,OU=Groups,$BASE
+changetype: modify
+add: member
+member: CN=Hannah Schmidt,OU=Engineering,OU=Staff,$BASE
+EOF
+both "nested member" 3
+grep '^alias: sales@example.com|' "$T/full.dump" | grep -q hannah ||
+	ds_fail "nested: Hannah not in the Sales list"
+
+ds_step "snapshot lost: a full read"
+rm -f "$T/inc-state.db.snapshot"
+ds_run samba_exec -- -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "sync without snapshot"
+read_is full "snapshot lost"
+both "after the snapshot was lost" 0
+
+ds_step "another DC answers (failover): a full read, with the reason"
+conf inc "$SAMBA_PLAIN_URI"
+sed -i 's/^timeout = 10s$/&\nstarttls = demand/' "$T/inc.conf"
+ds_run samba_exec -- -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "sync via another uri"
+read_is full "failover"
+jq -r .read.fallback_reason "$DS_OUT" | grep -q "the cookie came from" ||
+	ds_fail "failover: reason $(jq -r .read.fallback_reason "$DS_OUT")"
+
+echo "ok: DirSync incremental reads give the mail database of a full read"

@@ -1,0 +1,340 @@
+#!/bin/bash
+# test_incremental_slapd.sh - incremental reads (RFC 4533 refreshOnly with
+# a stored cookie) against a real slapd with the syncprov overlay.
+#
+# Two configurations read the same slapd: "inc" (mail database A) runs
+# plain `sync`, which reads incrementally once it has a snapshot; "full"
+# (mail database B) always runs `sync --full`.  After every directory
+# change - add, modify, rename/move, disable, delete, a group membership
+# change, a member added to a nested group - both run, and A must be
+# exactly B.  Then the fallbacks: the snapshot lost, a [scope] change,
+# the server restarted (its session log gone: a present phase), the
+# cookie refused (e-syncRefreshRequired), a failed apply keeping the old
+# cookie.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+DIRSYNC=${DIRSYNC:-$ROOT/build/dirsync}
+. "$HERE/slapd/slapd.sh"
+. "$HERE/lib/ldap/dstest.sh"
+
+T=$(mktemp -d /tmp/dirsync-incremental.XXXXXX)
+cleanup()
+{
+	slapd_stop
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+ds_step "slapd with syncprov: provision, load, start"
+SLAPD_SYNCPROV=1
+slapd_init "$T/slapd" "dc=example,dc=com" || ds_fail "slapd_init"
+"$PY" "$HERE/lib/ldap/adldif.py" openldap "$ROOT/examples/company.ldif" \
+	>"$T/company.ldif" || ds_fail "adldif openldap"
+slapd_load "$T/company.ldif" || ds_fail "slapadd company"
+slapd_start || ds_fail "slapd_start"
+printf '%s\n' "$SLAPD_BIND_PW" >"$T/bind.secret"
+chmod 600 "$T/bind.secret"
+
+# conf NAME [extra lines...]: $T/NAME.conf writing $T/NAME.db
+conf()
+{
+	local name=$1
+	shift
+	{
+		echo "[source]"
+		echo "type = ldap"
+		echo "uri = $SLAPD_URI"
+		echo "bind_dn = $SLAPD_BIND_DN"
+		echo "bind_password_file = $T/bind.secret"
+		echo "base_dn = dc=example,dc=com"
+		echo "timeout = 10s"
+		echo "[mapping]"
+		echo "accepted_domains = example.com example.net"
+		echo "domain_rewrite = example.local=example.com"
+		echo "[target]"
+		echo "url = sqlite://$T/$name.db"
+		echo "[safety]"
+		echo "max_delete_percent = 100"
+		echo "[state]"
+		echo "path = $T/$name-state.db"
+		local l
+		for l in "$@"; do
+			echo "$l"
+		done
+	} >"$T/$name.conf"
+	chmod 600 "$T/$name.conf"
+}
+conf inc
+conf full
+
+ldapmod()
+{
+	ldapmodify -x -H "$SLAPD_URI" -D "cn=admin,dc=example,dc=com" \
+		-w "$SLAPD_BIND_PW" >"$T/ldapmodify.out" 2>&1 ||
+		{ cat "$T/ldapmodify.out" >&2; ds_fail "ldapmodify"; }
+}
+
+# read_is MODE WHAT: the last --json run read that way.
+read_is()
+{
+	local m
+	m=$(jq -r .read.mode "$DS_OUT")
+	[ "$m" = "$1" ] || ds_fail "$2: read was $m, expected $1 ($(jq -c .read "$DS_OUT"))"
+}
+
+# both WHAT [MAX_ENTRIES]: an incremental run into A, a full one into B,
+# and A must equal B.  The incremental run must have read at most
+# MAX_ENTRIES entries from the server.
+both()
+{
+	local what=$1 max=${2:-}
+	ds_run -- -c "$T/inc.conf" sync --json
+	ds_expect_rc 0 "$what: incremental sync"
+	read_is incremental "$what"
+	if [ -n "$max" ]; then
+		local n
+		n=$(jq -r .read.entries "$DS_OUT")
+		[ "$n" -le "$max" ] ||
+			ds_fail "$what: read $n entries from the server, expected <= $max"
+	fi
+	cp "$DS_OUT" "$T/inc.json"
+	ds_run -- -c "$T/full.conf" sync --json --full
+	ds_expect_rc 0 "$what: full sync"
+	read_is full "$what (--full)"
+	ds_dump "$T/full.db" >"$T/full.dump" || ds_fail "dump B"
+	ds_same_db "$T/inc.db" "$T/full.dump" "$what: incremental vs full"
+	# the plan was the same too
+	[ "$(jq -c .summary "$T/inc.json")" = "$(jq -c .summary "$DS_OUT")" ] ||
+		ds_fail "$what: summaries differ: $(jq -c .summary "$T/inc.json") vs $(jq -c .summary "$DS_OUT")"
+	[ "$(jq -r .source.read "$T/inc.json")" = "$(jq -r .source.read "$DS_OUT")" ] ||
+		ds_fail "$what: the incremental run saw $(jq -r .source.read "$T/inc.json") entries, the full one $(jq -r .source.read "$DS_OUT")"
+}
+
+ds_step "first run: full, and it leaves a snapshot with a cookie"
+ds_run -- -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "first sync"
+read_is full "first sync"
+jq -r .read.fallback_reason "$DS_OUT" | grep -q "no snapshot" ||
+	ds_fail "first sync: reason $(jq -r .read.fallback_reason "$DS_OUT")"
+[ -s "$T/inc-state.db.snapshot" ] || ds_fail "no snapshot file"
+ds_run -- -c "$T/full.conf" sync --json --full
+ds_expect_rc 0 "first full sync"
+ds_dump "$T/full.db" >"$T/full.dump"
+ds_same_db "$T/inc.db" "$T/full.dump" "first runs"
+[ "$(grep -c '^mailbox:' "$T/full.dump")" -gt 10 ] || ds_fail "too few mailboxes"
+
+ds_step "no change: an incremental run that reads nothing"
+both "no change" 0
+[ "$(jq -r .summary.add "$T/inc.json")" = 0 ] || ds_fail "no change: adds"
+
+ds_step "add a user"
+ldapmod <<'EOF'
+dn: CN=Nina New,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: dirsyncAD
+cn: Nina New
+sn: New
+givenName: Nina
+displayName: Nina New
+mail: nina.new@example.com
+proxyAddresses: SMTP:nina.new@example.com
+proxyAddresses: smtp:nina@example.com
+userAccountControl: 512
+EOF
+both "add" 1
+grep -q '^mailbox: nina.new@example.com|Nina New|' "$T/full.dump" ||
+	ds_fail "add: no mailbox for Nina"
+
+ds_step "modify a user: name and an alias"
+ldapmod <<'EOF'
+dn: CN=Ben Carter,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Benjamin Carter
+-
+add: proxyAddresses
+proxyAddresses: smtp:bc@example.com
+EOF
+# plan reads incrementally too, and keeps nothing: the sync after it
+# reads the same change
+ds_run -- -c "$T/inc.conf" plan --json
+ds_expect_rc 0 "plan"
+read_is incremental "plan"
+[ "$(jq -r .read.entries "$DS_OUT")" = 1 ] || ds_fail "plan: entries read"
+both "modify" 1
+[ "$(jq -r .read.entries "$T/inc.json")" = 1 ] ||
+	ds_fail "modify: the sync after plan did not read the change"
+grep -q '^mailbox: ben.carter@example.com|Benjamin Carter|' "$T/full.dump" ||
+	ds_fail "modify: name not changed"
+grep -q '^alias: bc@example.com|ben.carter@example.com|' "$T/full.dump" ||
+	ds_fail "modify: alias not added"
+
+ds_step "rename and move a user (refint rewrites the groups' member values)"
+ldapmod <<'EOF'
+dn: CN=Ivan Petrov,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: modrdn
+newrdn: CN=Ivan Petrov-Smith
+deleteoldrdn: 1
+newsuperior: OU=Sales,OU=Staff,DC=example,DC=com
+EOF
+sleep 0.5   # refint rewrites the groups in the background
+both "rename/move" 10
+
+ds_step "disable a user (userAccountControl bit 2)"
+ldapmod <<'EOF'
+dn: CN=Chloe Dubois,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: userAccountControl
+userAccountControl: 514
+EOF
+both "disable" 1
+[ "$(jq -r .summary.disable "$T/inc.json")" -ge 1 ] ||
+	ds_fail "disable: nothing disabled"
+
+ds_step "delete a user (a syncIdSet delete)"
+ldapmod <<'EOF'
+dn: CN=Tom Becker,OU=Support,OU=Staff,DC=example,DC=com
+changetype: delete
+EOF
+sleep 0.5
+both "delete" 10
+[ "$(jq -r .read.deleted "$T/inc.json")" = 1 ] ||
+	ds_fail "delete: read.deleted is $(jq -r .read.deleted "$T/inc.json")"
+
+ds_step "two renames and a user changed then deleted between two runs"
+ldapmod <<'EOF'
+dn: CN=Rachel Adams,OU=Support,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Rachel Adams-Ng
+-
+
+dn: CN=Rachel Adams,OU=Support,OU=Staff,DC=example,DC=com
+changetype: delete
+
+dn: CN=Julia Rossi,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: modrdn
+newrdn: CN=Julia Rossi-Bell
+deleteoldrdn: 1
+
+dn: CN=Kenji Tanaka,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: modrdn
+newrdn: CN=Kenji Tanaka-Ito
+deleteoldrdn: 1
+EOF
+sleep 0.5
+both "renames and a change then a delete" 10
+grep '^alias: engineering@example.com|' "$T/full.dump" | grep -q kenji ||
+	ds_fail "renames: Kenji not in the Engineering list"
+
+ds_step "group membership change"
+ldapmod <<'EOF'
+dn: CN=Sales,OU=Groups,DC=example,DC=com
+changetype: modify
+delete: member
+member: CN=Felix Wagner,OU=Sales,OU=Staff,DC=example,DC=com
+EOF
+both "membership" 3
+
+ds_step "a member added to a nested group (Sales EMEA in Sales in All Staff)"
+ldapmod <<'EOF'
+dn: CN=Sales EMEA,OU=Groups,DC=example,DC=com
+changetype: modify
+add: member
+member: CN=Hannah Schmidt,OU=Engineering,OU=Staff,DC=example,DC=com
+EOF
+both "nested member" 3
+grep '^alias: sales@example.com|' "$T/full.dump" | grep -q hannah ||
+	ds_fail "nested: Hannah not in the Sales list"
+
+ds_step "snapshot lost: a full read, logged with the reason"
+rm -f "$T/inc-state.db.snapshot"
+ds_run -- -v -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "sync without snapshot"
+read_is full "snapshot lost"
+grep -q "full read: no snapshot" "$DS_ERR" || ds_fail "snapshot lost: not logged"
+both "after the snapshot was lost" 0
+
+ds_step "a [scope] change: a full read"
+conf inc "[scope]" "exclude = nobody-at-all-*"
+ds_run -- -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "sync after a scope change"
+read_is full "scope change"
+jq -r .read.fallback_reason "$DS_OUT" | grep -q "changed since the last read" ||
+	ds_fail "scope change: reason $(jq -r .read.fallback_reason "$DS_OUT")"
+both "after the scope change" 0
+
+ds_step "a limit-stopped run keeps the old cookie: the next run reads the change again"
+ldapmod <<'EOF'
+dn: CN=Grace Liu,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Grace Liu-Baker
+EOF
+cp "$T/inc.conf" "$T/inc.conf.keep"
+sed -i 's/^max_delete_percent = 100$/&\nmax_updates = 0/' "$T/inc.conf"
+ds_run -- -v -c "$T/inc.conf" sync --json
+ds_expect_rc 3 "limit stop"
+read_is incremental "limit stop"
+grep -q "snapshot and cookie of the last read are kept" "$DS_ERR" ||
+	ds_fail "limit stop: cookie not said to be kept"
+cp "$T/inc.conf.keep" "$T/inc.conf"
+both "after a failed apply" 1
+grep -q '^mailbox: grace.liu@example.com|Grace Liu-Baker|' "$T/full.dump" ||
+	ds_fail "failed apply: the change was lost"
+
+ds_step "server restarted between runs (session log gone: a present phase)"
+ldapmod <<'EOF'
+dn: CN=Uma Patel,OU=Support,OU=Staff,DC=example,DC=com
+changetype: delete
+EOF
+slapd_stop
+slapd_start || ds_fail "slapd restart"
+both "after a restart" 50
+grep -q '^mailbox: uma.patel@example.com|.*|0$' "$T/full.dump" ||
+	ds_fail "restart: Uma's mailbox not disabled"
+
+ds_step "cookie refused (e-syncRefreshRequired): a full read, logged"
+# a server that answers a cookie it cannot serve with
+# e-syncRefreshRequired (syncprov-reloadhint), and a cookie older than
+# every entry (as after a restore from an old backup)
+ldapmod <<'EOF'
+dn: CN=Zoe Kowalski,OU=Office,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Zoe Kowalska
+EOF
+slapd_stop
+sed -i 's/^syncprov-sessionlog 1000$/&\nsyncprov-reloadhint TRUE/' \
+	"$T/slapd/slapd.conf"
+slapd_start || ds_fail "slapd restart (reloadhint)"
+"$PY" - "$T/inc-state.db.snapshot" <<'EOF' || ds_fail "cookie edit"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE meta SET value = ? WHERE key = 'cookie'",
+           (b"rid=000,csn=19700101000000.000000Z#000000#000#000000",))
+db.commit()
+EOF
+ds_run -- -v -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "sync with a refused cookie"
+read_is full "refused cookie"
+jq -r .read.fallback_reason "$DS_OUT" | grep -q "refused the cookie" ||
+	ds_fail "refused: reason $(jq -r .read.fallback_reason "$DS_OUT")"
+grep -q "full read: .*refused the cookie" "$DS_ERR" ||
+	ds_fail "refused cookie: not logged"
+ds_run -- -c "$T/full.conf" sync --full
+ds_expect_rc 0 "full sync after the refused cookie"
+both "after a refused cookie" 0
+grep -q '^mailbox: zoe.kowalski@example.com|Zoe Kowalska|' "$T/full.dump" ||
+	ds_fail "refused: change lost"
+
+ds_step "history says how each run read"
+ds_run -- -c "$T/inc.conf" history -n 3
+ds_expect_rc 0 "history"
+grep -q "incremental" "$DS_OUT" || ds_fail "history: no incremental run shown"
+
+echo "ok: incremental reads give the mail database of a full read"

@@ -1,0 +1,184 @@
+/*
+ * syncsnap: the snapshot of the last read - entry blobs round-trip and a
+ * damaged one is refused; a full read's new file and an incremental
+ * transaction are only there after a commit; the config hash follows
+ * [scope] but not the connection details.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf/conf.h"
+#include "state/syncsnap.h"
+
+static char dir[] = "/tmp/dirsync-syncsnap-XXXXXX";
+static char path[sizeof(dir) + 32];
+
+static struct val v_mail[] = {{"ann@example.com", 15}};
+static struct val v_bin[] = {{"\x00\x01\x02", 3}, {"", 0}};
+static struct attr attrs[] = {
+	{"mail", 1, v_mail},
+	{"objectGUID", 2, v_bin},
+};
+static const struct entry ent = {"cn=Ann,dc=example,dc=com", 2, attrs,
+				 "test"};
+
+static int
+setup(void **st)
+{
+	(void)st;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/state.db.snapshot", dir);
+	return 0;
+}
+
+static int
+teardown(void **st)
+{
+	(void)st;
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+static void
+test_blob_roundtrip(void **st)
+{
+	struct entry e;
+	void *scratch = NULL;
+	size_t len, cap = 0, cut;
+	unsigned char *b = syncsnap_encode(&ent, &len);
+
+	(void)st;
+	assert_int_equal(syncsnap_decode(b, len, &e, &scratch, &cap), 0);
+	assert_string_equal(e.dn, ent.dn);
+	assert_int_equal(e.nattrs, 2);
+	assert_string_equal(e.attrs[0].name, "mail");
+	assert_string_equal(e.attrs[0].vals[0].p, "ann@example.com");
+	assert_int_equal(e.attrs[1].nvals, 2);
+	assert_int_equal(e.attrs[1].vals[0].len, 3);
+	assert_memory_equal(e.attrs[1].vals[0].p, "\x00\x01\x02", 3);
+	assert_int_equal(e.attrs[1].vals[1].len, 0);
+	/* every truncation and a trailing byte are refused */
+	for (cut = 0; cut < len; cut++)
+		assert_int_equal(syncsnap_decode(b, cut, &e, &scratch, &cap),
+				 -1);
+	b[8 + strlen(ent.dn) - 4] = 0xff;  /* nattrs: absurd */
+	assert_int_equal(syncsnap_decode(b, len, &e, &scratch, &cap), -1);
+	free(b);
+	free(scratch);
+}
+
+static int
+count_row(void *ctx, const char *uuid, const struct entry *e,
+	  struct err *err)
+{
+	(void)uuid;
+	(void)err;
+	assert_string_equal(e->dn, ent.dn);
+	++*(int *)ctx;
+	return 0;
+}
+
+static int
+rows(struct syncsnap *s)
+{
+	struct err e;
+	int n = 0;
+
+	err_clear(&e);
+	assert_int_equal(syncsnap_scan(s, count_row, &n, &e), 0);
+	return n;
+}
+
+static void
+test_commit_only(void **st)
+{
+	struct syncsnap *s = NULL;
+	struct syncsnap_meta m, got;
+	struct err e;
+	const char *why = NULL;
+	struct stat sb;
+	size_t len;
+	void *b = syncsnap_encode(&ent, &len);
+
+	(void)st;
+	err_clear(&e);
+	memset(&m, 0, sizeof(m));
+	m.cookie = (unsigned char *)"rid=000,csn=1";
+	m.cookie_len = 13;
+	snprintf(m.server, sizeof(m.server), "ldap://a");
+	/* a full read that is not committed leaves nothing */
+	assert_int_equal(syncsnap_create(&s, path, &e), 0);
+	assert_int_equal(syncsnap_put(s, "u1", b, len, &e), 0);
+	syncsnap_close(s);
+	assert_int_equal(syncsnap_open(&s, path, true, &got, &why, &e), 1);
+	assert_non_null(strstr(why, "no snapshot"));
+	/* committed: there, with its cookie */
+	assert_int_equal(syncsnap_create(&s, path, &e), 0);
+	assert_int_equal(syncsnap_put(s, "u1", b, len, &e), 0);
+	assert_int_equal(syncsnap_put(s, "u2", b, len, &e), 0);
+	assert_int_equal(syncsnap_commit(s, &m, &e), 0);
+	syncsnap_close(s);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(syncsnap_open(&s, path, false, &got, &why, &e), 0);
+	assert_int_equal(got.cookie_len, 13);
+	assert_memory_equal(got.cookie, "rid=000,csn=1", 13);
+	assert_string_equal(got.server, "ldap://a");
+	assert_int_equal(got.entries, 2);
+	syncsnap_meta_free(&got);
+	/* an incremental transaction rolled back: unchanged */
+	assert_int_equal(syncsnap_begin(s, &e), 0);
+	assert_int_equal(syncsnap_del(s, "u1", &e), 0);
+	syncsnap_close(s);
+	assert_int_equal(syncsnap_open(&s, path, false, &got, &why, &e), 0);
+	assert_int_equal(rows(s), 2);
+	syncsnap_meta_free(&got);
+	/* committed: applied */
+	assert_int_equal(syncsnap_begin(s, &e), 0);
+	assert_int_equal(syncsnap_del(s, "u1", &e), 0);
+	assert_int_equal(syncsnap_commit(s, &m, &e), 0);
+	assert_int_equal(rows(s), 1);
+	syncsnap_close(s);
+	free(b);
+}
+
+static void
+test_conf_hash(void **st)
+{
+	struct conf c;
+	char h1[32], h2[32], h3[32];
+
+	(void)st;
+	conf_defaults(&c);
+	syncsnap_conf_hash(&c, h1, sizeof(h1));
+	c.source.page_size = 17;          /* how, not what, is read */
+	syncsnap_conf_hash(&c, h2, sizeof(h2));
+	assert_string_equal(h1, h2);
+	c.scope.visible_only = !c.scope.visible_only;
+	syncsnap_conf_hash(&c, h3, sizeof(h3));
+	assert_string_not_equal(h1, h3);
+	conf_free(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_blob_roundtrip),
+		cmocka_unit_test(test_commit_only),
+		cmocka_unit_test(test_conf_hash),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
