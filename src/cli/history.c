@@ -36,12 +36,13 @@ on_run(void *ctx, const struct run_row *r)
 			(json_int_t)r->s.conflicts, "error",
 			(json_int_t)r->s.errors);
 		json_object_set_new(o, "forced", json_boolean(r->s.forced));
-		if (r->read_mode != NULL)
-			json_object_set_new(
-				o, "read",
-				json_pack("{s:s, s:I}", "mode", r->read_mode,
-					  "entries",
-					  (json_int_t)r->read_entries));
+		if (r->read_mode != NULL) {
+			/* as in the report: "read" is the mode */
+			json_object_set_new(o, "read",
+					    json_string(r->read_mode));
+			json_object_set_new(o, "read_entries",
+					    json_integer(r->read_entries));
+		}
 		json_array_append_new(h->arr, o);
 		return 0;
 	}

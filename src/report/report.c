@@ -342,10 +342,13 @@ report_build(const struct run_result *in, size_t max_changes)
 		json_object_set_new(src, "server",
 				    json_string(in->info.server));
 	json_object_set_new(r, "source", src);
-	/* how the directory was read (issue 10): SPEC's "read", as an
-	 * object like "forced" */
+	/* how the directory was read (issue 10): SPEC's "read" is the mode,
+	 * "read_detail" says more */
+	json_object_set_new(r, "read",
+			    json_string(in->read_mode != NULL ? in->read_mode
+							      : "full"));
 	json_object_set_new(
-		r, "read",
+		r, "read_detail",
 		json_pack("{s:s, s:I, s:I, s:o}", "mode",
 			  in->read_mode != NULL ? in->read_mode : "full",
 			  "entries", (json_int_t)in->read_entries, "deleted",
@@ -390,11 +393,12 @@ report_build(const struct run_result *in, size_t max_changes)
 	} else {
 		json_object_set_new(r, "limit_exceeded", json_null());
 	}
-	/* a limit that --force-limits overrode: the run is recorded as
-	 * forced (issue 15) */
+	/* a limit that --force-limits or an approval overrode: SPEC's
+	 * "forced" is true, "forced_limit" says which (issue 15) */
+	json_object_set_new(r, "forced", json_boolean(in->forced.limit != NULL));
 	if (in->forced.limit != NULL)
 		json_object_set_new(
-			r, "forced",
+			r, "forced_limit",
 			json_pack("{s:s, s:I, s:I, s:o}", "limit",
 				  in->forced.limit, "allowed",
 				  (json_int_t)in->forced.allowed, "planned",
@@ -403,7 +407,7 @@ report_build(const struct run_result *in, size_t max_changes)
 					  ? json_integer(in->approved_run)
 					  : json_null()));
 	else
-		json_object_set_new(r, "forced", json_null());
+		json_object_set_new(r, "forced_limit", json_null());
 	json_object_set_new(r, "changes", changes);
 	json_object_set_new(r, "conflicts", conflicts_json(in));
 	json_object_set_new(r, "errors", errors);
@@ -786,7 +790,11 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 			      "--force-limits or raise the limit in [safety]\n",
 			      fp);
 	} else if (strcmp(jstr(r, "mode"), "sync") == 0) {
-		const json_t *f = json_object_get(r, "forced");
+		/* "forced" was this object before it became SPEC's bool */
+		const json_t *f = json_object_get(r, "forced_limit");
+
+		if (!json_is_object(f))
+			f = json_object_get(r, "forced");
 
 		if (json_is_object(f)) {
 			json_t *by = json_object_get(f, "approved_run");

@@ -622,9 +622,9 @@ state_run_finish(struct state *st, long long run_id,
  * no column of its own, so no migration. */
 #define READ_COLS                                                       \
 	"CASE WHEN json_valid(report) THEN"                             \
-	" json_extract(report, '$.read.mode') END,"                     \
+	" json_extract(report, '$.read_detail.mode') END,"              \
 	" CASE WHEN json_valid(report) THEN"                            \
-	" json_extract(report, '$.read.entries') END"
+	" json_extract(report, '$.read_detail.entries') END"
 
 int
 state_history(struct state *st, long n, state_run_cb cb, void *ctx,

@@ -37,8 +37,9 @@ oliver.grant@example.com|0
 zoe.kowalski@example.com|0" \
 	"$(q "SELECT username, active FROM mailbox WHERE active=0 ORDER BY username")"
 ds "$S" show "$(last_run)" --json
-jq_true approve-json '.forced.approved_run == '"$stop"' and
-	.forced.limit == "max_delete_percent" and .applied == true'
+jq_true approve-json '.forced == true and
+	.forced_limit.approved_run == '"$stop"' and
+	.forced_limit.limit == "max_delete_percent" and .applied == true'
 ds "$S" approve "$stop"
 expect_rc approve-twice-refused 3
 expect_in approve-twice-says "the plan differs from the one run $stop kept" "$S/err"

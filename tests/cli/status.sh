@@ -71,12 +71,13 @@ expect_in forced-text-says \
 	"FORCED: safety limit max_delete_percent exceeded (allowed 3, planned 4); applied anyway with --force-limits" \
 	"$S/out"
 ds "$S" show "$(last_run)" --json
-jq_true forced-json '.forced == {"limit": "max_delete_percent",
+jq_true forced-json '.forced == true and
+	.forced_limit == {"limit": "max_delete_percent",
 	"allowed": 3, "planned": 4, "approved_run": null} and
 	.limit_exceeded == null and
 	.applied == true'
 ds "$S" show 1 --json
-jq_true forced-json-null-otherwise '.forced == null'
+jq_true forced-json-null-otherwise '.forced == false and .forced_limit == null'
 ds "$S" history --json
 jq_true forced-history-json '[.[].forced] == [true, false, false]'
 ds "$S" history

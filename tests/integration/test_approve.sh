@@ -106,7 +106,7 @@ grep -q "the daemon applies the plan of run 2" "$tmp/approve.out" ||
 	fail "approve does not say the daemon does it: $(cat "$tmp/approve.out")"
 wait_runs 3 || fail "the daemon made no run for the approval"
 ds show 3 --json >"$tmp/run3.json"
-[ "$(jq -c '[.applied, .forced.approved_run, .forced.limit]' "$tmp/run3.json")" = \
+[ "$(jq -c '[.applied, .forced_limit.approved_run, .forced_limit.limit]' "$tmp/run3.json")" = \
 	'[true,2,"max_delete_percent"]' ] ||
 	fail "run 3: $(jq -c '[.applied, .forced]' "$tmp/run3.json")"
 [ "$(inactive)" = 4 ] || fail "the approved plan did not disable the 4 leavers"

@@ -103,7 +103,7 @@ admod()
 read_is()
 {
 	local m
-	m=$(jq -r .read.mode "$DS_OUT")
+	m=$(jq -r .read_detail.mode "$DS_OUT")
 	[ "$m" = "$1" ] || ds_fail "$2: read was $m, expected $1 ($(jq -c .read "$DS_OUT"))"
 }
 
@@ -115,7 +115,7 @@ both()
 	read_is incremental "$what"
 	if [ -n "$max" ]; then
 		local n
-		n=$(jq -r .read.entries "$DS_OUT")
+		n=$(jq -r .read_detail.entries "$DS_OUT")
 		[ "$n" -le "$max" ] ||
 			ds_fail "$what: read $n entries from the server, expected <= $max"
 	fi
@@ -135,8 +135,8 @@ ds_expect_rc 0 "svc sync"
 ds_run samba_exec -- -c "$T/svc.conf" sync --json
 ds_expect_rc 0 "svc sync 2"
 read_is full "svc account"
-jq -r .read.fallback_reason "$DS_OUT" | grep -q "Deleted Objects" ||
-	ds_fail "svc account: reason $(jq -r .read.fallback_reason "$DS_OUT")"
+jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "Deleted Objects" ||
+	ds_fail "svc account: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 
 ds_step "first run: full (DirSync cookie, then the paged read)"
 ds_run samba_exec -- -c "$T/inc.conf" sync --json
@@ -208,8 +208,8 @@ dn: CN=Uma Patel,OU=Support,OU=Staff,$BASE
 changetype: delete
 EOF
 both "delete" 10
-[ "$(jq -r .read.deleted "$T/inc.json")" -ge 1 ] ||
-	ds_fail "delete: read.deleted is $(jq -r .read.deleted "$T/inc.json")"
+[ "$(jq -r .read_detail.deleted "$T/inc.json")" -ge 1 ] ||
+	ds_fail "delete: read.deleted is $(jq -r .read_detail.deleted "$T/inc.json")"
 
 ds_step "group membership change; a member added to a nested group"
 admod <<EOF
@@ -242,7 +242,7 @@ sed -i 's/^timeout = 10s$/&\nstarttls = demand/' "$T/inc.conf"
 ds_run samba_exec -- -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "sync via another uri"
 read_is full "failover"
-jq -r .read.fallback_reason "$DS_OUT" | grep -q "the cookie came from" ||
-	ds_fail "failover: reason $(jq -r .read.fallback_reason "$DS_OUT")"
+jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "the cookie came from" ||
+	ds_fail "failover: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 
 echo "ok: DirSync incremental reads give the mail database of a full read"

@@ -81,7 +81,7 @@ ldapmod()
 read_is()
 {
 	local m
-	m=$(jq -r .read.mode "$DS_OUT")
+	m=$(jq -r .read_detail.mode "$DS_OUT")
 	[ "$m" = "$1" ] || ds_fail "$2: read was $m, expected $1 ($(jq -c .read "$DS_OUT"))"
 }
 
@@ -96,7 +96,7 @@ both()
 	read_is incremental "$what"
 	if [ -n "$max" ]; then
 		local n
-		n=$(jq -r .read.entries "$DS_OUT")
+		n=$(jq -r .read_detail.entries "$DS_OUT")
 		[ "$n" -le "$max" ] ||
 			ds_fail "$what: read $n entries from the server, expected <= $max"
 	fi
@@ -117,8 +117,8 @@ ds_step "first run: full, and it leaves a snapshot with a cookie"
 ds_run -- -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "first sync"
 read_is full "first sync"
-jq -r .read.fallback_reason "$DS_OUT" | grep -q "no snapshot" ||
-	ds_fail "first sync: reason $(jq -r .read.fallback_reason "$DS_OUT")"
+jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "no snapshot" ||
+	ds_fail "first sync: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 [ -s "$T/inc-state.db.snapshot" ] || ds_fail "no snapshot file"
 ds_run -- -c "$T/full.conf" sync --json --full
 ds_expect_rc 0 "first full sync"
@@ -164,9 +164,9 @@ EOF
 ds_run -- -c "$T/inc.conf" plan --json
 ds_expect_rc 0 "plan"
 read_is incremental "plan"
-[ "$(jq -r .read.entries "$DS_OUT")" = 1 ] || ds_fail "plan: entries read"
+[ "$(jq -r .read_detail.entries "$DS_OUT")" = 1 ] || ds_fail "plan: entries read"
 both "modify" 1
-[ "$(jq -r .read.entries "$T/inc.json")" = 1 ] ||
+[ "$(jq -r .read_detail.entries "$T/inc.json")" = 1 ] ||
 	ds_fail "modify: the sync after plan did not read the change"
 grep -q '^mailbox: ben.carter@example.com|Benjamin Carter|' "$T/full.dump" ||
 	ds_fail "modify: name not changed"
@@ -202,8 +202,8 @@ changetype: delete
 EOF
 sleep 0.5
 both "delete" 10
-[ "$(jq -r .read.deleted "$T/inc.json")" = 1 ] ||
-	ds_fail "delete: read.deleted is $(jq -r .read.deleted "$T/inc.json")"
+[ "$(jq -r .read_detail.deleted "$T/inc.json")" = 1 ] ||
+	ds_fail "delete: read.deleted is $(jq -r .read_detail.deleted "$T/inc.json")"
 
 ds_step "two renames and a user changed then deleted between two runs"
 ldapmod <<'EOF'
@@ -264,8 +264,8 @@ conf inc "[scope]" "exclude = nobody-at-all-*"
 ds_run -- -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "sync after a scope change"
 read_is full "scope change"
-jq -r .read.fallback_reason "$DS_OUT" | grep -q "changed since the last read" ||
-	ds_fail "scope change: reason $(jq -r .read.fallback_reason "$DS_OUT")"
+jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "changed since the last read" ||
+	ds_fail "scope change: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 both "after the scope change" 0
 
 ds_step "a limit-stopped run keeps the old cookie: the next run reads the change again"
@@ -322,8 +322,8 @@ EOF
 ds_run -- -v -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "sync with a refused cookie"
 read_is full "refused cookie"
-jq -r .read.fallback_reason "$DS_OUT" | grep -q "refused the cookie" ||
-	ds_fail "refused: reason $(jq -r .read.fallback_reason "$DS_OUT")"
+jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "refused the cookie" ||
+	ds_fail "refused: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 grep -q "full read: .*refused the cookie" "$DS_ERR" ||
 	ds_fail "refused cookie: not logged"
 ds_run -- -c "$T/full.conf" sync --full
