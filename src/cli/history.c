@@ -36,11 +36,13 @@ on_run(void *ctx, const struct run_row *r)
 			(json_int_t)r->s.conflicts, "error",
 			(json_int_t)r->s.errors);
 		json_object_set_new(o, "forced", json_boolean(r->s.forced));
+		json_object_set_new(o, "fast_path",
+				    json_boolean(r->s.fast_path));
 		json_array_append_new(h->arr, o);
 		return 0;
 	}
 	printf("%6lld  %-20s %7.2fs  exit %d  %-11s +%ld ~%ld !%ld -%ld"
-	       "  conflicts %ld  errors %ld\n",
+	       "  conflicts %ld  errors %ld%s\n",
 	       r->id, r->started ? r->started : "", r->s.seconds,
 	       r->s.exit_code,
 	       r->s.forced ? "forced" : r->s.applied ? "applied"
@@ -48,7 +50,8 @@ on_run(void *ctx, const struct run_row *r)
 				       : r->s.exit_code ? "failed"
 							: "no-change",
 	       r->s.adds, r->s.updates, r->s.disables, r->s.deletes,
-	       r->s.conflicts, r->s.errors);
+	       r->s.conflicts, r->s.errors,
+	       r->s.fast_path ? "  fast path" : "");
 	return 0;
 }
 

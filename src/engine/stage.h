@@ -26,6 +26,8 @@ struct run {
 	time_t now;
 	double t0;                 /* monotonic start */
 	enum log_level lvl;        /* stage timings: info, or debug */
+	bool guard_held;           /* a time guard held a change back */
+	struct fastpath *fp;       /* fastpath.c's (owned) */
 };
 
 /* apply.c: the plan onto the target, and the managed set into the state. */
@@ -34,5 +36,15 @@ int engine_apply(struct run *x);
 int engine_time_guard(struct run *x);
 /* result.c: counts, report, the run row in the state; sets exit_code. */
 void engine_finish(struct run *x);
+/*
+ * fastpath.c (issue 16).  engine_fastpath(), after the read: 1 when
+ * nothing changed since the last verified run (the run is complete: an
+ * empty plan, r->fast_path set), 0 for the full path (the target may be
+ * open already), -1 with r->err.  engine_fastpath_record(), after
+ * engine_finish(): the verified record for the next run, or its removal.
+ */
+int engine_fastpath(struct run *x);
+void engine_fastpath_record(struct run *x);
+void engine_fastpath_free(struct run *x);
 
 #endif

@@ -365,6 +365,7 @@ report_build(const struct run_result *in, size_t max_changes)
 		json_array_append_new(errors, error_json(&in->err));
 	json_object_set_new(r, "summary", summary_json(in));
 	json_object_set_new(r, "applied", json_boolean(in->applied));
+	json_object_set_new(r, "fast_path", json_boolean(in->fast_path));
 	if (in->limit.limit != NULL) {
 		json_t *l = json_object();
 

@@ -16,7 +16,7 @@ struct state {
 };
 
 /* The schema this version writes; older ones are migrated on open. */
-#define STATE_SCHEMA_VERSION 4
+#define STATE_SCHEMA_VERSION 5
 
 static const char state_ddl[] =
 	"PRAGMA journal_mode=WAL;"
@@ -48,6 +48,15 @@ static const char *const migrations[] = {
 	"ALTER TABLE runs ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;",
 	/* 3 -> 4: the plan a limit stopped, for `dirsync approve` */
 	"ALTER TABLE runs ADD COLUMN plan TEXT;",
+	/* 4 -> 5: the fast path (issue 16): the last verified run's digests
+	 * and target fingerprint, and which runs took the fast path */
+	"ALTER TABLE runs ADD COLUMN fast_path INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE IF NOT EXISTS verified ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" run_id INTEGER NOT NULL, digest TEXT NOT NULL,"
+	" config TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+	" verified_at INTEGER NOT NULL, due INTEGER NOT NULL,"
+	" objects BLOB);",
 };
 
 static long
@@ -577,8 +586,8 @@ state_run_finish(struct state *st, long long run_id,
 		st->db,
 		"UPDATE runs SET seconds = ?, exit_code = ?, applied = ?,"
 		" adds = ?, updates = ?, disables = ?, deletes = ?,"
-		" conflicts = ?, errors = ?, report = ?, forced = ?, plan = ?"
-		" WHERE id = ?",
+		" conflicts = ?, errors = ?, report = ?, forced = ?, plan = ?,"
+		" fast_path = ? WHERE id = ?",
 		-1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_double(q, 1, s->seconds);
@@ -596,7 +605,8 @@ state_run_finish(struct state *st, long long run_id,
 			sqlite3_bind_text(q, 12, s->plan, -1, SQLITE_STATIC);
 		else
 			sqlite3_bind_null(q, 12);
-		sqlite3_bind_int64(q, 13, run_id);
+		sqlite3_bind_int(q, 13, s->fast_path);
+		sqlite3_bind_int64(q, 14, run_id);
 		rc = sqlite3_step(q);
 	}
 	sqlite3_finalize(q);
@@ -629,15 +639,21 @@ state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 		return 0;
 	rc = sqlite3_prepare_v2(
 		st->db,
-		/* a read-only open of a schema before 3 has no "forced" */
-		has_column(st, "runs", "forced")
+		/* a read-only open of an older schema lacks "forced" (3)
+		 * or "fast_path" (5) */
+		has_column(st, "runs", "fast_path")
 			? "SELECT id, started, mode, seconds, exit_code, applied,"
 			  " adds, updates, disables, deletes, conflicts, errors,"
-			  " forced FROM runs WHERE seconds IS NOT NULL"
+			  " forced, fast_path FROM runs WHERE seconds IS NOT NULL"
+			  " ORDER BY id DESC LIMIT ?"
+		: has_column(st, "runs", "forced")
+			? "SELECT id, started, mode, seconds, exit_code, applied,"
+			  " adds, updates, disables, deletes, conflicts, errors,"
+			  " forced, 0 FROM runs WHERE seconds IS NOT NULL"
 			  " ORDER BY id DESC LIMIT ?"
 			: "SELECT id, started, mode, seconds, exit_code, applied,"
 			  " adds, updates, disables, deletes, conflicts, errors,"
-			  " 0 FROM runs WHERE seconds IS NOT NULL"
+			  " 0, 0 FROM runs WHERE seconds IS NOT NULL"
 			  " ORDER BY id DESC LIMIT ?",
 		-1, &q, NULL);
 	if (rc != SQLITE_OK)
@@ -660,6 +676,7 @@ state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 		r.s.conflicts = sqlite3_column_int64(q, 10);
 		r.s.errors = sqlite3_column_int64(q, 11);
 		r.s.forced = sqlite3_column_int(q, 12) != 0;
+		r.s.fast_path = sqlite3_column_int(q, 13) != 0;
 		if (cb(ctx, &r) != 0)
 			break;
 	}
@@ -865,5 +882,99 @@ state_mailbox_of(struct state *st, const char *anchor, char **address,
 	sqlite3_finalize(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_err(st, err, "find mailbox");
+	return 0;
+}
+
+int
+state_verified_get(struct state *st, struct state_verified *v, bool *found,
+		   struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	const void *blob;
+	int rc, len;
+
+	memset(v, 0, sizeof(*v));
+	*found = false;
+	if (st->db == NULL || !has_table(st, "verified"))
+		return 0;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT run_id, digest, config, fingerprint,"
+			       " verified_at, due, objects FROM verified"
+			       " WHERE id = 1",
+			       -1, &q, NULL) != SQLITE_OK)
+		return db_err(st, err, "read verified run");
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		v->run_id = sqlite3_column_int64(q, 0);
+		snprintf(v->digest, sizeof(v->digest), "%s",
+			 (const char *)sqlite3_column_text(q, 1));
+		snprintf(v->config, sizeof(v->config), "%s",
+			 (const char *)sqlite3_column_text(q, 2));
+		snprintf(v->fingerprint, sizeof(v->fingerprint), "%s",
+			 (const char *)sqlite3_column_text(q, 3));
+		v->verified_at = sqlite3_column_int64(q, 4);
+		v->due = sqlite3_column_int64(q, 5);
+		blob = sqlite3_column_blob(q, 6);
+		len = sqlite3_column_bytes(q, 6);
+		if (blob != NULL && len > 0 &&
+		    len % (int)(2 * sizeof(uint64_t)) == 0) {
+			v->objects = xmalloc((size_t)len);
+			memcpy(v->objects, blob, (size_t)len);
+			v->nobjects = (size_t)len / (2 * sizeof(uint64_t));
+		}
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(st, err, "read verified run");
+	return 0;
+}
+
+int
+state_verified_put(struct state *st, const struct state_verified *v,
+		   struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(
+		st->db,
+		"INSERT INTO verified (id, run_id, digest, config, fingerprint,"
+		" verified_at, due, objects) VALUES (1, ?, ?, ?, ?, ?, ?, ?)"
+		" ON CONFLICT (id) DO UPDATE SET run_id = excluded.run_id,"
+		" digest = excluded.digest, config = excluded.config,"
+		" fingerprint = excluded.fingerprint,"
+		" verified_at = excluded.verified_at, due = excluded.due,"
+		" objects = coalesce(excluded.objects, objects)",
+		-1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, v->run_id);
+		sqlite3_bind_text(q, 2, v->digest, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, v->config, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 4, v->fingerprint, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 5, v->verified_at);
+		sqlite3_bind_int64(q, 6, v->due);
+		if (v->objects != NULL)
+			sqlite3_bind_blob64(q, 7, v->objects,
+					    v->nobjects * 2 * sizeof(uint64_t),
+					    SQLITE_STATIC);
+		else
+			sqlite3_bind_null(q, 7);
+		rc = sqlite3_step(q);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "record verified run");
+	return 0;
+}
+
+int
+state_verified_clear(struct state *st, struct err *err)
+{
+	if (st->db == NULL || !has_table(st, "verified"))
+		return 0;
+	if (sqlite3_exec(st->db, "DELETE FROM verified", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_err(st, err, "clear verified run");
 	return 0;
 }

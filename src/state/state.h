@@ -12,6 +12,7 @@
 #define DS_STATE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "plan/plan.h"
@@ -99,6 +100,7 @@ struct run_summary {
 	int exit_code;
 	bool applied;
 	bool forced;    /* applied past a safety limit (--force-limits) */
+	bool fast_path; /* nothing changed: target load and plan skipped */
 	const char *plan; /* a limit stop's plan (report_plan_text), or NULL */
 	long adds, updates, disables, deletes, conflicts, errors;
 };
@@ -156,6 +158,43 @@ int state_run_plan(struct state *st, long long run_id, char **plan,
 int state_approval_set(struct state *st, long long run_id, struct err *err);
 int state_approval_take(struct state *st, long long *run_id,
 			struct err *err);
+
+/*
+ * The fast path (issue 16, engine/fastpath.c): what the last verified
+ * run left behind.  A run is verified when it compared the whole desired
+ * set with the whole target and left them equal (nothing to do, or all
+ * of it applied).  digest: the desired set's whole-set digest (hex);
+ * config: the hash of the configuration that shapes the plan; fingerprint:
+ * the target's (target_ops.fingerprint) as that run left it;
+ * verified_at: that run's clock (unix seconds); due: the earliest time
+ * the plan can change with nothing else changing (a disabled object's
+ * delete_after), 0 for never; objects: n (address hash, content hash)
+ * pairs of 64-bit values, sorted by address hash (malloc'd, NULL: not
+ * kept).
+ */
+struct state_verified {
+	long long run_id;
+	char digest[72];
+	char config[72];
+	char fingerprint[256];
+	long long verified_at;
+	long long due;
+	uint64_t *objects;
+	size_t nobjects;
+};
+
+/*
+ * *found false when no run is verified (new, migrated or cleared
+ * state); v->objects malloc'd (free it).  A read-only state of an older
+ * schema has none.
+ */
+int state_verified_get(struct state *st, struct state_verified *v,
+		       bool *found, struct err *err);
+/* Replaces the record; v->objects NULL keeps the stored pairs. */
+int state_verified_put(struct state *st, const struct state_verified *v,
+		       struct err *err);
+/* No run is verified any more: the next run takes the full path. */
+int state_verified_clear(struct state *st, struct err *err);
 
 void state_close(struct state *st);
 

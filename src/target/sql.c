@@ -56,6 +56,12 @@ struct target {
 	 * retires it for good.
 	 */
 	struct strmap vanished;
+	/* the change counter (sql_changes.c) */
+	bool counter;               /* there, with its triggers */
+	bool counter_fresh;         /* created by this open */
+	char fp_tx[TARGET_FP_MAX];  /* read inside the open transaction */
+	char fp_done[TARGET_FP_MAX];/* ... of the last committed one */
+	bool committed;             /* a transaction committed since open */
 };
 
 /* Every column dirsync reads or writes, checked before any change. */
@@ -253,6 +259,9 @@ sql_open(struct target **out, const struct conf *conf, bool readonly,
 		goto fail;
 	if (check_schema(t, err) != 0)
 		goto fail;
+	if (!readonly && !t->no_owner_table)
+		t->counter = sql_changes_setup(drv, t->db,
+					       &t->counter_fresh) == 0;
 	*out = t;
 	return 0;
 fail:
@@ -871,6 +880,9 @@ sql_commit(struct target *t, struct err *err)
 		return -1;
 	}
 	t->in_tx = false;
+	memcpy(t->fp_done, t->fp_tx, sizeof(t->fp_done));
+	t->fp_tx[0] = '\0';
+	t->committed = true;
 	return 0;
 }
 
@@ -882,6 +894,7 @@ sql_rollback(struct target *t, struct err *err)
 	if (!t->in_tx)
 		return 0;
 	t->in_tx = false;
+	t->fp_tx[0] = '\0';
 	err_clear(&e2);
 	return t->drv->exec(t->db, "ROLLBACK", err ? err : &e2);
 }
@@ -941,8 +954,37 @@ sql_record_managed(struct target *t, const struct managed *import,
 		    strmap_get(&t->vanished, forget[i]) != NULL &&
 		    retire_vanished(t, forget[i], err) != 0)
 			return -1;
-	return sql_owner_record(t->drv, t->db, import, p, forget, nforget,
-				now, err);
+	if (sql_owner_record(t->drv, t->db, import, p, forget, nforget, now,
+			     err) != 0)
+		return -1;
+	/* the last write of the transaction: the counter as it leaves it */
+	t->fp_tx[0] = '\0';
+	if (t->counter &&
+	    sql_changes_read(t->drv, t->db, t->fp_tx, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+sql_fingerprint(struct target *t, char *buf, struct err *err)
+{
+	int rc;
+
+	if (t->db == NULL || t->readonly || !t->counter || t->in_tx)
+		return 1;
+	if (t->committed) {
+		/* never read after the commit: another writer may be first */
+		if (t->fp_done[0] == '\0')
+			return 1;
+		memcpy(buf, t->fp_done, TARGET_FP_MAX);
+		return 0;
+	}
+	if (t->counter_fresh)
+		return 1;
+	rc = sql_changes_read(t->drv, t->db, buf, err);
+	if (rc == 1)
+		t->counter = false;   /* a trigger went away since the open */
+	return rc;
 }
 
 /*
@@ -1025,4 +1067,5 @@ const struct target_ops target_sql_ops = {
 	.record_managed = sql_record_managed,
 	.set_password = sql_set_password,
 	.managed_mailbox = sql_managed_mailbox,
+	.fingerprint = sql_fingerprint,
 };

@@ -10,11 +10,13 @@
 #ifndef DS_SQL_OWNER_H
 #define DS_SQL_OWNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
 #include "model/managed.h"
 #include "plan/plan.h"
+#include "target/target.h"
 #include "target/sqldrv.h"
 #include "util/err.h"
 
@@ -57,5 +59,19 @@ int sql_owner_record(const struct sqldrv_ops *drv, struct sqldrv *db,
 int sql_owner_mailbox_of(const struct sqldrv_ops *drv, struct sqldrv *db,
 			 const char *anchor, char **address,
 			 long long *disabled_at, struct err *err);
+
+/*
+ * The change counter (sql_changes.c): the target's fingerprint for the
+ * fast path.  setup(): on a writable open, creates the counter table and
+ * its triggers when any is missing (*fresh: something was created, so
+ * nothing is known about earlier writes); -1 when this role cannot
+ * (logged at debug: the target then never vouches for itself).  read():
+ * "epoch:n" into buf (TARGET_FP_MAX bytes); 1 when the counter or one of
+ * its triggers is missing or disabled; -1 with err when the query fails.
+ */
+int sql_changes_setup(const struct sqldrv_ops *drv, struct sqldrv *db,
+		      bool *fresh);
+int sql_changes_read(const struct sqldrv_ops *drv, struct sqldrv *db,
+		     char *buf, struct err *err);
 
 #endif
