@@ -255,8 +255,8 @@ full_reason(const struct run *x, struct fastpath *f, char *buf, size_t len)
 	if (every <= 0)
 		return "[schedule] full_every = 0: every run is full";
 	if (!f->have_fp)
-		return "the target cannot vouch that nobody changed it since "
-		       "(no change counter yet)";
+		return "the target cannot vouch that nobody changed it (no "
+		       "change counter in the mail database)";
 	if (!f->have_old)
 		return "no verified run recorded yet";
 	if (strcmp(v->config, f->config) != 0)
@@ -322,30 +322,41 @@ engine_fastpath(struct run *x)
 	return 1;
 }
 
-/* Earliest time a disabled object's delete comes due; 0: never. */
+/*
+ * Earliest time a disabled object's delete comes due, as this run leaves
+ * the managed set (the plan applied); 0: never.
+ */
 static long long
 next_due(const struct run *x)
 {
 	const struct conf_safety *s = &x->c->safety;
+	const struct plan *p = &x->r->plan;
+	struct strmap done = STRMAP_INIT;   /* deleted or re-enabled now */
 	long long due = 0, d;
 	size_t i;
 
 	if (s->deprovision != DEPROV_DELETE)
 		return 0;
-	for (i = 0; i < x->r->managed.n; i++) {
-		if (x->r->managed.v[i]->disabled_at <= 0)
-			continue;
-		d = x->r->managed.v[i]->disabled_at + s->delete_after;
-		if (due == 0 || d < due)
-			due = d;
-	}
-	for (i = 0; i < x->r->plan.n; i++) {
-		if (x->r->plan.v[i].op != OP_DISABLE)
+	for (i = 0; i < p->n; i++) {
+		if (p->v[i].op == OP_DELETE ||
+		    (p->v[i].op == OP_UPDATE && (p->v[i].fields & CH_ACTIVE)))
+			strmap_put(&done, p->v[i].address, &done);
+		if (p->v[i].op != OP_DISABLE)
 			continue;
 		d = (long long)x->now + s->delete_after;
 		if (due == 0 || d < due)
 			due = d;
 	}
+	for (i = 0; i < x->r->managed.n; i++) {
+		const struct managed_rec *m = x->r->managed.v[i];
+
+		if (m->disabled_at <= 0 || strmap_get(&done, m->address))
+			continue;
+		d = m->disabled_at + s->delete_after;
+		if (due == 0 || d < due)
+			due = d;
+	}
+	strmap_free(&done);
 	return due;
 }
 

@@ -58,7 +58,6 @@ struct target {
 	struct strmap vanished;
 	/* the change counter (sql_changes.c) */
 	bool counter;               /* there, with its triggers */
-	bool counter_fresh;         /* created by this open */
 	char fp_tx[TARGET_FP_MAX];  /* read inside the open transaction */
 	char fp_done[TARGET_FP_MAX];/* ... of the last committed one */
 	bool committed;             /* a transaction committed since open */
@@ -260,8 +259,7 @@ sql_open(struct target **out, const struct conf *conf, bool readonly,
 	if (check_schema(t, err) != 0)
 		goto fail;
 	if (!readonly && !t->no_owner_table)
-		t->counter = sql_changes_setup(drv, t->db,
-					       &t->counter_fresh) == 0;
+		t->counter = sql_changes_setup(drv, t->db) == 0;
 	*out = t;
 	return 0;
 fail:
@@ -979,8 +977,6 @@ sql_fingerprint(struct target *t, char *buf, struct err *err)
 		memcpy(buf, t->fp_done, TARGET_FP_MAX);
 		return 0;
 	}
-	if (t->counter_fresh)
-		return 1;
 	rc = sql_changes_read(t->drv, t->db, buf, err);
 	if (rc == 1)
 		t->counter = false;   /* a trigger went away since the open */

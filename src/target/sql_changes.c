@@ -2,9 +2,11 @@
  * sql_changes.c - the mail database's change counter: the SQL target's
  * fingerprint for the fast path (issue 16, engine/fastpath.c).
  *
- * dirsync_change_counter holds one row: a random epoch, written when the
- * table is created (a database restored or re-created gets another one),
- * and a counter n.  Triggers on mailbox, alias, domain and
+ * dirsync_change_counter holds one row: a random epoch and a counter n.
+ * The epoch is drawn anew whenever the table or any trigger had to be
+ * created: writes made while a trigger was missing were not counted, so
+ * the fingerprint must not match one recorded before (a database
+ * re-created or restored without the table gets a new epoch too).  Triggers on mailbox, alias, domain and
  * dirsync_managed raise n on every insert, delete and update of a column
  * the SQL target reads, whoever writes: dirsync, Postfixadmin, psql by
  * hand.  "epoch:n" is the fingerprint.
@@ -70,6 +72,7 @@ static const char SQLITE_SETUP[] =
 	" epoch TEXT NOT NULL, n INTEGER NOT NULL);"
 	"INSERT OR IGNORE INTO dirsync_change_counter"
 	" VALUES (1, lower(hex(randomblob(8))), 0);"
+	"UPDATE dirsync_change_counter SET epoch = lower(hex(randomblob(8)));"
 	SQLITE_TRIGS("mailbox", "mailbox", MAILBOX_COLS)
 	SQLITE_TRIGS("alias", "alias", ALIAS_COLS)
 	SQLITE_TRIGS("domain", "domain", DOMAIN_COLS)
@@ -99,6 +102,8 @@ static const char PG_SETUP[] =
 	"INSERT INTO dirsync_change_counter VALUES (1,"
 	" md5(random()::text || clock_timestamp()::text), 0)"
 	" ON CONFLICT (id) DO NOTHING;\n"
+	"UPDATE dirsync_change_counter"
+	" SET epoch = md5(random()::text || clock_timestamp()::text);\n"
 	"DO $dirsync$ BEGIN\n"
 	"EXECUTE format($f$CREATE OR REPLACE FUNCTION"
 	" %1$I.dirsync_count_change() RETURNS trigger LANGUAGE plpgsql"
@@ -157,18 +162,15 @@ counter_read(const struct sqldrv_ops *drv, struct sqldrv *db, char *buf,
 }
 
 int
-sql_changes_setup(const struct sqldrv_ops *drv, struct sqldrv *db,
-		  bool *fresh)
+sql_changes_setup(const struct sqldrv_ops *drv, struct sqldrv *db)
 {
 	char fp[TARGET_FP_MAX];
 	struct err e;
 
-	*fresh = false;
 	err_clear(&e);
 	if (counter_read(drv, db, fp, &e) == 0)
 		return 0;
 	err_clear(&e);
-	*fresh = true;
 	if (drv->exec(db, is_pg(drv) ? PG_SETUP : SQLITE_SETUP, &e) != 0) {
 		struct err e2;
 

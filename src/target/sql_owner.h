@@ -63,14 +63,13 @@ int sql_owner_mailbox_of(const struct sqldrv_ops *drv, struct sqldrv *db,
 /*
  * The change counter (sql_changes.c): the target's fingerprint for the
  * fast path.  setup(): on a writable open, creates the counter table and
- * its triggers when any is missing (*fresh: something was created, so
- * nothing is known about earlier writes); -1 when this role cannot
- * (logged at debug: the target then never vouches for itself).  read():
+ * its triggers when any is missing, with a new epoch (nothing is known
+ * about the writes before); -1 when this role cannot (logged at debug:
+ * the target then never vouches for itself).  read():
  * "epoch:n" into buf (TARGET_FP_MAX bytes); 1 when the counter or one of
  * its triggers is missing or disabled; -1 with err when the query fails.
  */
-int sql_changes_setup(const struct sqldrv_ops *drv, struct sqldrv *db,
-		      bool *fresh);
+int sql_changes_setup(const struct sqldrv_ops *drv, struct sqldrv *db);
 int sql_changes_read(const struct sqldrv_ops *drv, struct sqldrv *db,
 		     char *buf, struct err *err);
 

@@ -168,8 +168,8 @@ struct target_ops {
 	 * that transaction left it, read inside it, so that a write by
 	 * someone else after the commit still shows as a change.  0 with
 	 * buf filled; 1 when the target cannot vouch for itself (no change
-	 * counter, or it was just created: nothing is known about the
-	 * writes before); -1 with err on failure.
+	 * counter: a role that may not create one); -1 with err on failure.
+	 * A counter created anew must not match any earlier fingerprint.
 	 */
 	int (*fingerprint)(struct target *t, char *buf, struct err *err);
 };
