@@ -549,6 +549,8 @@ sql_load(struct target *t, struct mset *cur, struct err *err)
 	return 0;
 }
 
+static int sql_rollback(struct target *t, struct err *err);
+
 static int
 sql_begin(struct target *t, struct err *err)
 {
@@ -557,6 +559,11 @@ sql_begin(struct target *t, struct err *err)
 	if (t->drv->exec(t->db, "BEGIN", err) != 0)
 		return -1;
 	t->in_tx = true;
+	t->fp_tx[0] = '\0';
+	if (t->counter && sql_changes_quiet(t->drv, t->db, err) != 0) {
+		sql_rollback(t, NULL);
+		return -1;
+	}
 	return 0;
 }
 
@@ -873,6 +880,10 @@ sql_apply(struct target *t, const struct change *ch, char *target_id,
 static int
 sql_commit(struct target *t, struct err *err)
 {
+	/* the counter as this transaction leaves it, read inside it */
+	if (t->counter &&
+	    sql_changes_loud(t->drv, t->db, t->fp_tx, err) < 0)
+		return -1;
 	if (t->drv->exec(t->db, "COMMIT", err) != 0) {
 		err_where(err, "commit");
 		return -1;
@@ -952,15 +963,8 @@ sql_record_managed(struct target *t, const struct managed *import,
 		    strmap_get(&t->vanished, forget[i]) != NULL &&
 		    retire_vanished(t, forget[i], err) != 0)
 			return -1;
-	if (sql_owner_record(t->drv, t->db, import, p, forget, nforget, now,
-			     err) != 0)
-		return -1;
-	/* the last write of the transaction: the counter as it leaves it */
-	t->fp_tx[0] = '\0';
-	if (t->counter &&
-	    sql_changes_read(t->drv, t->db, t->fp_tx, err) < 0)
-		return -1;
-	return 0;
+	return sql_owner_record(t->drv, t->db, import, p, forget, nforget,
+				now, err);
 }
 
 static int

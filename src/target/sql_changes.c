@@ -65,6 +65,35 @@ static const char SQLITE_CHECK[] =
 #define DOMAIN_COLS "domain, active"
 #define MANAGED_COLS "address, kind, anchor, disabled_at"
 
+/*
+ * dirsync's own transaction: the triggers are dropped at its start and
+ * created again, with one raise of the counter, right before its commit
+ * (DDL is transactional in SQLite, and the write lock taken by the first
+ * DROP keeps every other writer out until the commit, so nothing goes
+ * uncounted).  A row trigger per written row made an initial sync of
+ * 100k users four times slower.
+ */
+static const char SQLITE_QUIET[] =
+	"DROP TRIGGER IF EXISTS dirsync_chg_mailbox_i;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_mailbox_u;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_mailbox_d;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_alias_i;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_alias_u;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_alias_d;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_domain_i;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_domain_u;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_domain_d;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_managed_i;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_managed_u;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_managed_d;";
+
+static const char SQLITE_LOUD[] =
+	SQLITE_TRIGS("mailbox", "mailbox", MAILBOX_COLS)
+	SQLITE_TRIGS("alias", "alias", ALIAS_COLS)
+	SQLITE_TRIGS("domain", "domain", DOMAIN_COLS)
+	SQLITE_TRIGS("managed", "dirsync_managed", MANAGED_COLS)
+	"UPDATE dirsync_change_counter SET n = n + 1 WHERE id = 1;";
+
 static const char SQLITE_SETUP[] =
 	"BEGIN IMMEDIATE;"
 	"CREATE TABLE IF NOT EXISTS dirsync_change_counter ("
@@ -193,4 +222,28 @@ sql_changes_read(const struct sqldrv_ops *drv, struct sqldrv *db,
 	if (rc < 0)
 		err_where(err, "read change counter");
 	return rc;
+}
+
+int
+sql_changes_quiet(const struct sqldrv_ops *drv, struct sqldrv *db,
+		  struct err *err)
+{
+	if (is_pg(drv))
+		return 0;   /* its statement trigger counts once anyway */
+	if (drv->exec(db, SQLITE_QUIET, err) != 0) {
+		err_where(err, "change counter");
+		return -1;
+	}
+	return 0;
+}
+
+int
+sql_changes_loud(const struct sqldrv_ops *drv, struct sqldrv *db, char *buf,
+		 struct err *err)
+{
+	if (!is_pg(drv) && drv->exec(db, SQLITE_LOUD, err) != 0) {
+		err_where(err, "change counter");
+		return -1;
+	}
+	return sql_changes_read(drv, db, buf, err);
 }

@@ -72,5 +72,16 @@ int sql_owner_mailbox_of(const struct sqldrv_ops *drv, struct sqldrv *db,
 int sql_changes_setup(const struct sqldrv_ops *drv, struct sqldrv *db);
 int sql_changes_read(const struct sqldrv_ops *drv, struct sqldrv *db,
 		     char *buf, struct err *err);
+/*
+ * Inside dirsync's own transaction: quiet() right after BEGIN (SQLite:
+ * the triggers go, so that dirsync's rows are not counted one by one),
+ * loud() right before COMMIT (SQLite: the triggers come back and the
+ * counter rises once) and the counter as the transaction leaves it into
+ * buf, as read().  A failure of either fails the transaction.
+ */
+int sql_changes_quiet(const struct sqldrv_ops *drv, struct sqldrv *db,
+		      struct err *err);
+int sql_changes_loud(const struct sqldrv_ops *drv, struct sqldrv *db,
+		     char *buf, struct err *err);
 
 #endif
