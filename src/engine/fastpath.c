@@ -33,8 +33,9 @@
  * name, gotos, active, dn); the whole-set digest hashes the sums of those
  * (order does not matter), the count and the rules' frozen anchors and
  * addresses.  The per-object pairs (64-bit address hash, 64-bit content
- * hash), 16 bytes an object, are kept in the state so that a full run
- * can say how many objects changed since the verified one.
+ * hash), 16 bytes an object, are kept in the state (written a chunk at a
+ * time, never held whole) so that a full run can say how many objects
+ * changed since the verified one.
  */
 #include "engine/stage.h"
 
@@ -56,9 +57,6 @@ struct fastpath {
 	bool checked;               /* a sync whose digest was computed */
 	char digest[72];            /* hex */
 	char config[72];            /* hex */
-	uint64_t *pairs;            /* 2 * n: address hash, content hash */
-	size_t n;
-	bool sorted;
 	bool have_fp;
 	char fp[TARGET_FP_MAX];     /* the target before load() */
 	bool have_old;
@@ -116,7 +114,7 @@ hash_keys(const struct strmap *m, uint64_t acc[3])
 	}
 }
 
-/* The desired set's digest and per-object pairs. */
+/* The desired set's digest. */
 static void
 set_digest(const struct rules_result *rr, struct fastpath *f)
 {
@@ -127,16 +125,11 @@ set_digest(const struct rules_result *rr, struct fastpath *f)
 
 	XXH3_INITSTATE(&s);
 	memset(acc, 0, sizeof(acc));
-	f->pairs = xmalloc((d->n ? d->n : 1) * 2 * sizeof(uint64_t));
-	f->n = d->n;
 	for (i = 0; i < d->n; i++) {
-		const struct mobj *o = d->v[i];
-		XXH128_hash_t h = hash_obj(&s, o);
+		XXH128_hash_t h = hash_obj(&s, d->v[i]);
 
 		acc[0] += h.low64;
 		acc[1] += h.high64;
-		f->pairs[2 * i] = XXH3_64bits(o->address, strlen(o->address));
-		f->pairs[2 * i + 1] = h.low64;
 	}
 	acc[2] = d->n;
 	hash_keys(&rr->frozen_anchors, acc + 3);
@@ -195,12 +188,26 @@ cmp_pair(const void *a, const void *b)
 	return 0;
 }
 
+/*
+ * The per-object pairs of desired objects [from, from + n) (a
+ * state_pairs_cb; ctx: the desired mset): 64-bit address hash, 64 bits
+ * of the content hash.  Computed again when needed rather than kept: 16
+ * bytes a mail object is 55 MB at a million users.
+ */
 static void
-sort_pairs(struct fastpath *f)
+fill_pairs(void *ctx, size_t from, size_t n, uint64_t *out)
 {
-	if (!f->sorted && f->n > 1)
-		qsort(f->pairs, f->n, 2 * sizeof(uint64_t), cmp_pair);
-	f->sorted = true;
+	const struct mset *d = ctx;
+	XXH3_state_t s;
+	size_t i;
+
+	XXH3_INITSTATE(&s);
+	for (i = 0; i < n; i++) {
+		const struct mobj *o = d->v[from + i];
+
+		out[2 * i] = XXH3_64bits(o->address, strlen(o->address));
+		out[2 * i + 1] = hash_obj(&s, o).low64;
+	}
 }
 
 /* Objects added, changed and gone between two sorted pair lists. */
@@ -227,16 +234,26 @@ count_changed(const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
 	}
 }
 
+/* How many objects changed since the verified run (before the load,
+ * while memory holds only the desired set). */
 static const char *
-digest_reason(struct fastpath *f, char *buf, size_t len)
+digest_reason(struct run *x, char *buf, size_t len)
 {
-	size_t added, changed, gone;
+	const struct mset *d = &x->r->rules.desired;
+	uint64_t *old = NULL, *now;
+	size_t nold = 0, added, changed, gone;
+	struct err e;
 
-	if (f->old.objects == NULL)
+	err_clear(&e);
+	if (state_verified_pairs(x->st, &old, &nold, &e) != 0 || old == NULL)
 		return "the directory changed since the verified run";
-	sort_pairs(f);
-	count_changed(f->old.objects, f->old.nobjects, f->pairs, f->n, &added,
-		      &changed, &gone);
+	now = xmalloc((d->n ? d->n : 1) * 2 * sizeof(uint64_t));
+	fill_pairs((void *)d, 0, d->n, now);
+	qsort(old, nold, 2 * sizeof(uint64_t), cmp_pair);
+	qsort(now, d->n, 2 * sizeof(uint64_t), cmp_pair);
+	count_changed(old, nold, now, d->n, &added, &changed, &gone);
+	free(old);
+	free(now);
 	snprintf(buf, len, "the directory changed since the verified run: "
 		 "%zu mail objects new, %zu changed, %zu gone",
 		 added, changed, gone);
@@ -245,7 +262,7 @@ digest_reason(struct fastpath *f, char *buf, size_t len)
 
 /* Why this run must compare everything, or NULL: it need not. */
 static const char *
-full_reason(const struct run *x, struct fastpath *f, char *buf, size_t len)
+full_reason(struct run *x, struct fastpath *f, char *buf, size_t len)
 {
 	const struct state_verified *v = &f->old;
 	long every = x->c->schedule.full_every;
@@ -262,7 +279,7 @@ full_reason(const struct run *x, struct fastpath *f, char *buf, size_t len)
 	if (strcmp(v->config, f->config) != 0)
 		return "the configuration changed since the verified run";
 	if (strcmp(v->digest, f->digest) != 0)
-		return digest_reason(f, buf, len);
+		return digest_reason(x, buf, len);
 	if (strcmp(v->fingerprint, f->fp) != 0)
 		return "the mail database was changed since the verified run "
 		       "(by another writer)";
@@ -378,6 +395,7 @@ engine_fastpath_record(struct run *x)
 	struct run_result *r = x->r;
 	struct state_verified v;
 	struct err e;
+	bool same;
 	int rc = 1;
 
 	if (f == NULL || !f->checked || r->fast_path || x->st == NULL ||
@@ -403,12 +421,11 @@ engine_fastpath_record(struct run *x)
 	memcpy(v.config, f->config, sizeof(v.config));
 	v.verified_at = (long long)x->now;
 	v.due = next_due(x);
-	if (!f->have_old || strcmp(f->old.digest, f->digest) != 0) {
-		sort_pairs(f);
-		v.objects = f->pairs;
-		v.nobjects = f->n;
-	}
-	if (state_verified_put(x->st, &v, &e) != 0)
+	/* the pairs only when the set changed: they are what it was */
+	same = f->have_old && strcmp(f->old.digest, f->digest) == 0;
+	if (state_verified_put(x->st, &v, same ? NULL : fill_pairs,
+			       &r->rules.desired, r->rules.desired.n,
+			       &e) != 0)
 		log_warn("fast path: %s (the next run compares everything)",
 			 e.msg);
 }
@@ -418,8 +435,6 @@ engine_fastpath_free(struct run *x)
 {
 	if (x->fp == NULL)
 		return;
-	free(x->fp->pairs);
-	free(x->fp->old.objects);
 	free(x->fp);
 	x->fp = NULL;
 }

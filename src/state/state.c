@@ -890,8 +890,7 @@ state_verified_get(struct state *st, struct state_verified *v, bool *found,
 		   struct err *err)
 {
 	sqlite3_stmt *q = NULL;
-	const void *blob;
-	int rc, len;
+	int rc;
 
 	memset(v, 0, sizeof(*v));
 	*found = false;
@@ -899,8 +898,7 @@ state_verified_get(struct state *st, struct state_verified *v, bool *found,
 		return 0;
 	if (sqlite3_prepare_v2(st->db,
 			       "SELECT run_id, digest, config, fingerprint,"
-			       " verified_at, due, objects FROM verified"
-			       " WHERE id = 1",
+			       " verified_at, due FROM verified WHERE id = 1",
 			       -1, &q, NULL) != SQLITE_OK)
 		return db_err(st, err, "read verified run");
 	rc = sqlite3_step(q);
@@ -915,14 +913,6 @@ state_verified_get(struct state *st, struct state_verified *v, bool *found,
 			 (const char *)sqlite3_column_text(q, 3));
 		v->verified_at = sqlite3_column_int64(q, 4);
 		v->due = sqlite3_column_int64(q, 5);
-		blob = sqlite3_column_blob(q, 6);
-		len = sqlite3_column_bytes(q, 6);
-		if (blob != NULL && len > 0 &&
-		    len % (int)(2 * sizeof(uint64_t)) == 0) {
-			v->objects = xmalloc((size_t)len);
-			memcpy(v->objects, blob, (size_t)len);
-			v->nobjects = (size_t)len / (2 * sizeof(uint64_t));
-		}
 	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -931,12 +921,75 @@ state_verified_get(struct state *st, struct state_verified *v, bool *found,
 }
 
 int
+state_verified_pairs(struct state *st, uint64_t **pairs, size_t *n,
+		     struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	const void *blob;
+	size_t len;
+	int rc;
+
+	*pairs = NULL;
+	*n = 0;
+	if (st->db == NULL || !has_table(st, "verified"))
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT objects FROM verified"
+			       " WHERE id = 1", -1, &q, NULL) != SQLITE_OK)
+		return db_err(st, err, "read verified objects");
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		blob = sqlite3_column_blob(q, 0);
+		len = (size_t)sqlite3_column_bytes(q, 0);
+		if (blob != NULL && len > 0 &&
+		    len % (2 * sizeof(uint64_t)) == 0) {
+			*pairs = xmalloc(len);
+			memcpy(*pairs, blob, len);
+			*n = len / (2 * sizeof(uint64_t));
+		}
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(st, err, "read verified objects");
+	return 0;
+}
+
+/* The pairs into the zeroblob the record was given, a chunk at a time. */
+static int
+write_pairs(struct state *st, state_pairs_cb pairs, void *ctx, size_t n)
+{
+	enum { CHUNK = 4096 };   /* pairs: 64 KiB */
+	uint64_t *buf = xmalloc(2 * CHUNK * sizeof(*buf));
+	sqlite3_blob *b = NULL;
+	size_t from, k;
+	int rc;
+
+	rc = sqlite3_blob_open(st->db, "main", "verified", "objects", 1, 1,
+			       &b);
+	for (from = 0; rc == SQLITE_OK && from < n; from += k) {
+		k = n - from < CHUNK ? n - from : CHUNK;
+		pairs(ctx, from, k, buf);
+		rc = sqlite3_blob_write(b, buf, (int)(k * sizeof(buf[0]) * 2),
+					(int)(from * sizeof(buf[0]) * 2));
+	}
+	sqlite3_blob_close(b);
+	free(buf);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int
 state_verified_put(struct state *st, const struct state_verified *v,
+		   state_pairs_cb pairs, void *ctx, size_t npairs,
 		   struct err *err)
 {
 	sqlite3_stmt *q = NULL;
+	size_t bytes = npairs * 2 * sizeof(uint64_t);
 	int rc;
 
+	if (pairs != NULL && bytes > 0x7fffffffUL)
+		pairs = NULL;   /* past a blob's size: keep none */
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_err(st, err, "record verified run");
 	rc = sqlite3_prepare_v2(
 		st->db,
 		"INSERT INTO verified (id, run_id, digest, config, fingerprint,"
@@ -954,17 +1007,21 @@ state_verified_put(struct state *st, const struct state_verified *v,
 		sqlite3_bind_text(q, 4, v->fingerprint, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 5, v->verified_at);
 		sqlite3_bind_int64(q, 6, v->due);
-		if (v->objects != NULL)
-			sqlite3_bind_blob64(q, 7, v->objects,
-					    v->nobjects * 2 * sizeof(uint64_t),
-					    SQLITE_STATIC);
+		if (pairs != NULL)
+			sqlite3_bind_zeroblob(q, 7, (int)bytes);
 		else
 			sqlite3_bind_null(q, 7);
-		rc = sqlite3_step(q);
+		rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
 	}
 	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE)
-		return db_err(st, err, "record verified run");
+	if (rc != SQLITE_OK ||
+	    (pairs != NULL && bytes > 0 && write_pairs(st, pairs, ctx,
+						       npairs) != 0) ||
+	    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		db_err(st, err, "record verified run");
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
 	return 0;
 }
 

@@ -168,9 +168,9 @@ int state_approval_take(struct state *st, long long *run_id,
  * the target's (target_ops.fingerprint) as that run left it;
  * verified_at: that run's clock (unix seconds); due: the earliest time
  * the plan can change with nothing else changing (a disabled object's
- * delete_after), 0 for never; objects: n (address hash, content hash)
- * pairs of 64-bit values, sorted by address hash (malloc'd, NULL: not
- * kept).
+ * delete_after), 0 for never.  With it, per object of the desired set,
+ * a pair of 64-bit values (address hash, content hash), in no order:
+ * what lets a later run say how many objects changed.
  */
 struct state_verified {
 	long long run_id;
@@ -179,19 +179,29 @@ struct state_verified {
 	char fingerprint[256];
 	long long verified_at;
 	long long due;
-	uint64_t *objects;
-	size_t nobjects;
 };
 
 /*
  * *found false when no run is verified (new, migrated or cleared
- * state); v->objects malloc'd (free it).  A read-only state of an older
- * schema has none.
+ * state).  A read-only state of an older schema has none.
  */
 int state_verified_get(struct state *st, struct state_verified *v,
 		       bool *found, struct err *err);
-/* Replaces the record; v->objects NULL keeps the stored pairs. */
+/* The stored pairs: *pairs malloc'd (2 * *n values), NULL when none. */
+int state_verified_pairs(struct state *st, uint64_t **pairs, size_t *n,
+			 struct err *err);
+/*
+ * Fills out[0 .. 2 * n) with the pairs of objects [from, from + n): the
+ * pairs are written a chunk at a time, never all in memory at once.
+ */
+typedef void (*state_pairs_cb)(void *ctx, size_t from, size_t n,
+			       uint64_t *out);
+/*
+ * Replaces the record, in one transaction; with pairs != NULL also the
+ * npairs pairs it gives, else the stored pairs are kept.
+ */
 int state_verified_put(struct state *st, const struct state_verified *v,
+		       state_pairs_cb pairs, void *ctx, size_t npairs,
 		       struct err *err);
 /* No run is verified any more: the next run takes the full path. */
 int state_verified_clear(struct state *st, struct err *err);
