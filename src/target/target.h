@@ -185,6 +185,7 @@ extern const struct target_ops target_scim_ops;
 extern const struct target_ops target_memory_ops;
 extern const struct target_ops target_memory_po_ops;
 extern const struct target_ops target_memory_pb_ops;
+extern const struct target_ops target_memory_fp_ops;
 
 /*
  * Which target a configuration points at, as the state database records
