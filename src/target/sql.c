@@ -60,6 +60,7 @@ struct target {
 	bool counter;               /* there, with its triggers */
 	char fp_tx[TARGET_FP_MAX];  /* read inside the open transaction */
 	char fp_done[TARGET_FP_MAX];/* ... of the last committed one */
+	char fp_seen[TARGET_FP_MAX];/* what this connection accounts for */
 	bool committed;             /* a transaction committed since open */
 };
 
@@ -889,7 +890,15 @@ sql_commit(struct target *t, struct err *err)
 		return -1;
 	}
 	t->in_tx = false;
+	/*
+	 * Ours only if this transaction was the one write since the counter
+	 * was read before load(): a writer that came in between (after the
+	 * load, before the BEGIN) was never seen, so vouch for nothing.
+	 */
+	if (!sql_changes_next(t->fp_seen, t->fp_tx))
+		t->fp_tx[0] = '\0';
 	memcpy(t->fp_done, t->fp_tx, sizeof(t->fp_done));
+	memcpy(t->fp_seen, t->fp_tx, sizeof(t->fp_seen));
 	t->fp_tx[0] = '\0';
 	t->committed = true;
 	return 0;
@@ -984,6 +993,8 @@ sql_fingerprint(struct target *t, char *buf, struct err *err)
 	rc = sql_changes_read(t->drv, t->db, buf, err);
 	if (rc == 1)
 		t->counter = false;   /* a trigger went away since the open */
+	if (rc == 0)
+		memcpy(t->fp_seen, buf, sizeof(t->fp_seen));
 	return rc;
 }
 

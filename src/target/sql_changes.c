@@ -247,3 +247,20 @@ sql_changes_loud(const struct sqldrv_ops *drv, struct sqldrv *db, char *buf,
 	}
 	return sql_changes_read(drv, db, buf, err);
 }
+
+bool
+sql_changes_next(const char *before, const char *after)
+{
+	const char *b = strrchr(before, ':'), *a = strrchr(after, ':');
+	char *end;
+	long long nb, na;
+
+	if (b == NULL || a == NULL || b - before != a - after ||
+	    strncmp(before, after, (size_t)(b - before)) != 0)
+		return false;
+	nb = strtoll(b + 1, &end, 10);
+	if (*end != '\0')
+		return false;
+	na = strtoll(a + 1, &end, 10);
+	return *end == '\0' && na == nb + 1;
+}

@@ -83,5 +83,11 @@ int sql_changes_quiet(const struct sqldrv_ops *drv, struct sqldrv *db,
 		      struct err *err);
 int sql_changes_loud(const struct sqldrv_ops *drv, struct sqldrv *db,
 		     char *buf, struct err *err);
+/*
+ * True when fingerprint `after` is `before` moved on by exactly one
+ * writing transaction (same epoch, counter + 1): dirsync's own, with no
+ * other writer in between.  Empty or malformed texts: false.
+ */
+bool sql_changes_next(const char *before, const char *after);
 
 #endif
