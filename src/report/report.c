@@ -782,7 +782,12 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 			fputs("applied\n", fp);
 		else if (json_array_size(json_object_get(r, "changes")) == 0 &&
 			 json_array_size(json_object_get(r, "errors")) == 0)
-			fputs("nothing to change\n", fp);
+			fputs(json_is_true(json_object_get(r, "fast_path"))
+				      ? "nothing to change (fast path: the mail "
+					"database is as the last verified run "
+					"left it)\n"
+				      : "nothing to change\n",
+			      fp);
 		else
 			fputs("NOT APPLIED\n", fp);
 	} else {
