@@ -60,7 +60,10 @@ static const char SQLITE_CHECK[] =
 	SQLITE_TRIG(name "_i", "INSERT", table)                            \
 	SQLITE_TRIG(name "_u", "UPDATE OF " cols, table)                   \
 	SQLITE_TRIG(name "_d", "DELETE", table)
-#define MAILBOX_COLS "username, name, active, maildir"
+/* (the columns of sql.c's SQL_LOAD_* and sql_owner.c's load: keep them
+ * in step; existing triggers are found by name, so rename them when a
+ * list changes) */
+#define MAILBOX_COLS "username, name, active, maildir, local_part, domain"
 #define ALIAS_COLS "address, goto, active"
 #define DOMAIN_COLS "domain, active"
 #define MANAGED_COLS "address, kind, anchor, disabled_at"
