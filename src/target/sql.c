@@ -58,6 +58,7 @@ struct target {
 	struct strmap vanished;
 	/* the change counter (sql_changes.c) */
 	bool counter;               /* there, with its triggers */
+	bool quiet;                 /* sql_changes_quiet() switched some off */
 	char fp_tx[TARGET_FP_MAX];  /* read inside the open transaction */
 	char fp_done[TARGET_FP_MAX];/* ... of the last committed one */
 	char fp_seen[TARGET_FP_MAX];/* what this connection accounts for */
@@ -561,7 +562,8 @@ sql_begin(struct target *t, struct err *err)
 		return -1;
 	t->in_tx = true;
 	t->fp_tx[0] = '\0';
-	if (t->counter && sql_changes_quiet(t->drv, t->db, err) != 0) {
+	if (t->counter &&
+	    sql_changes_quiet(t->drv, t->db, &t->quiet, err) != 0) {
 		sql_rollback(t, NULL);
 		return -1;
 	}
@@ -883,7 +885,7 @@ sql_commit(struct target *t, struct err *err)
 {
 	/* the counter as this transaction leaves it, read inside it */
 	if (t->counter &&
-	    sql_changes_loud(t->drv, t->db, t->fp_tx, err) < 0)
+	    sql_changes_loud(t->drv, t->db, t->quiet, t->fp_tx, err) < 0)
 		return -1;
 	if (t->drv->exec(t->db, "COMMIT", err) != 0) {
 		err_where(err, "commit");

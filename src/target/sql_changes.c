@@ -232,24 +232,64 @@ sql_changes_read(const struct sqldrv_ops *drv, struct sqldrv *db,
 	return rc;
 }
 
+/*
+ * PostgreSQL: dirsync writes dirsync_managed one row per statement (an
+ * upsert), and even a trigger that does nothing costs per statement (a
+ * third more server time in an initial sync).  So its trigger is
+ * disabled for the transaction where dirsync may (the table's owner; the
+ * lock this takes keeps other writers of that table, there are none but
+ * dirsync, out until the commit; readers go on), and the transaction is
+ * counted once at the end instead.  Elsewhere it stays on.
+ */
+static const char PG_QUIET[] =
+	"SAVEPOINT dirsync_quiet;"
+	" ALTER TABLE dirsync_managed DISABLE TRIGGER dirsync_chg;"
+	" RELEASE SAVEPOINT dirsync_quiet";
+static const char PG_LOUD[] =
+	"ALTER TABLE dirsync_managed ENABLE TRIGGER dirsync_chg";
+/* the once-per-transaction raise, when no trigger made it yet */
+static const char PG_COUNT[] =
+	"UPDATE dirsync_change_counter SET n = n + 1 WHERE id = 1 AND"
+	" pg_catalog.current_setting('dirsync.counted', true) IS DISTINCT"
+	" FROM pg_catalog.txid_current()::text";
+
 int
 sql_changes_quiet(const struct sqldrv_ops *drv, struct sqldrv *db,
-		  struct err *err)
+		  bool *quiet, struct err *err)
 {
-	if (is_pg(drv))
-		return 0;   /* its statement trigger counts once anyway */
+	struct err e;
+
+	*quiet = false;
+	if (is_pg(drv)) {
+		err_clear(&e);
+		if (drv->exec(db, PG_QUIET, &e) == 0) {
+			*quiet = true;
+			return 0;
+		}
+		/* not the owner: the trigger stays on */
+		if (drv->exec(db, "ROLLBACK TO SAVEPOINT dirsync_quiet",
+			      err) != 0) {
+			err_where(err, "change counter");
+			return -1;
+		}
+		return 0;
+	}
 	if (drv->exec(db, SQLITE_QUIET, err) != 0) {
 		err_where(err, "change counter");
 		return -1;
 	}
+	*quiet = true;
 	return 0;
 }
 
 int
-sql_changes_loud(const struct sqldrv_ops *drv, struct sqldrv *db, char *buf,
-		 struct err *err)
+sql_changes_loud(const struct sqldrv_ops *drv, struct sqldrv *db, bool quiet,
+		 char *buf, struct err *err)
 {
-	if (!is_pg(drv) && drv->exec(db, SQLITE_LOUD, err) != 0) {
+	const char *sql = is_pg(drv) ? PG_LOUD : SQLITE_LOUD;
+
+	if ((quiet && drv->exec(db, sql, err) != 0) ||
+	    (is_pg(drv) && drv->exec(db, PG_COUNT, err) != 0)) {
 		err_where(err, "change counter");
 		return -1;
 	}

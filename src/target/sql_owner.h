@@ -74,15 +74,17 @@ int sql_changes_read(const struct sqldrv_ops *drv, struct sqldrv *db,
 		     char *buf, struct err *err);
 /*
  * Inside dirsync's own transaction: quiet() right after BEGIN (SQLite:
- * the triggers go, so that dirsync's rows are not counted one by one),
- * loud() right before COMMIT (SQLite: the triggers come back and the
- * counter rises once) and the counter as the transaction leaves it into
- * buf, as read().  A failure of either fails the transaction.
+ * the triggers go, so that dirsync's rows are not counted one by one;
+ * PostgreSQL: dirsync_managed's trigger is disabled where dirsync owns
+ * the table; *quiet says whether anything was switched off), loud()
+ * right before COMMIT (switched back on, the counter raised once for the
+ * transaction) and the counter as the transaction leaves it into buf, as
+ * read().  A failure of either fails the transaction.
  */
 int sql_changes_quiet(const struct sqldrv_ops *drv, struct sqldrv *db,
-		      struct err *err);
+		      bool *quiet, struct err *err);
 int sql_changes_loud(const struct sqldrv_ops *drv, struct sqldrv *db,
-		     char *buf, struct err *err);
+		     bool quiet, char *buf, struct err *err);
 /*
  * True when fingerprint `after` is `before` moved on by exactly one
  * writing transaction (same epoch, counter + 1): dirsync's own, with no
