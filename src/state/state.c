@@ -55,8 +55,10 @@ static const char *const migrations[] = {
 	" id INTEGER PRIMARY KEY CHECK (id = 1),"
 	" run_id INTEGER NOT NULL, digest TEXT NOT NULL,"
 	" config TEXT NOT NULL, fingerprint TEXT NOT NULL,"
-	" verified_at INTEGER NOT NULL, due INTEGER NOT NULL,"
-	" objects BLOB);",
+	" verified_at INTEGER NOT NULL, due INTEGER NOT NULL);"
+	/* apart: rewriting the small row must not copy the big blob */
+	"CREATE TABLE IF NOT EXISTS verified_objects ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1), objects BLOB NOT NULL);",
 };
 
 static long
@@ -931,9 +933,9 @@ state_verified_pairs(struct state *st, uint64_t **pairs, size_t *n,
 
 	*pairs = NULL;
 	*n = 0;
-	if (st->db == NULL || !has_table(st, "verified"))
+	if (st->db == NULL || !has_table(st, "verified_objects"))
 		return 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT objects FROM verified"
+	if (sqlite3_prepare_v2(st->db, "SELECT objects FROM verified_objects"
 			       " WHERE id = 1", -1, &q, NULL) != SQLITE_OK)
 		return db_err(st, err, "read verified objects");
 	rc = sqlite3_step(q);
@@ -963,8 +965,8 @@ write_pairs(struct state *st, state_pairs_cb pairs, void *ctx, size_t n)
 	size_t from, k;
 	int rc;
 
-	rc = sqlite3_blob_open(st->db, "main", "verified", "objects", 1, 1,
-			       &b);
+	rc = sqlite3_blob_open(st->db, "main", "verified_objects", "objects",
+			       1, 1, &b);
 	for (from = 0; rc == SQLITE_OK && from < n; from += k) {
 		k = n - from < CHUNK ? n - from : CHUNK;
 		pairs(ctx, from, k, buf);
@@ -992,13 +994,8 @@ state_verified_put(struct state *st, const struct state_verified *v,
 		return db_err(st, err, "record verified run");
 	rc = sqlite3_prepare_v2(
 		st->db,
-		"INSERT INTO verified (id, run_id, digest, config, fingerprint,"
-		" verified_at, due, objects) VALUES (1, ?, ?, ?, ?, ?, ?, ?)"
-		" ON CONFLICT (id) DO UPDATE SET run_id = excluded.run_id,"
-		" digest = excluded.digest, config = excluded.config,"
-		" fingerprint = excluded.fingerprint,"
-		" verified_at = excluded.verified_at, due = excluded.due,"
-		" objects = coalesce(excluded.objects, objects)",
+		"INSERT OR REPLACE INTO verified (id, run_id, digest, config,"
+		" fingerprint, verified_at, due) VALUES (1, ?, ?, ?, ?, ?, ?)",
 		-1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(q, 1, v->run_id);
@@ -1007,13 +1004,21 @@ state_verified_put(struct state *st, const struct state_verified *v,
 		sqlite3_bind_text(q, 4, v->fingerprint, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 5, v->verified_at);
 		sqlite3_bind_int64(q, 6, v->due);
-		if (pairs != NULL)
-			sqlite3_bind_zeroblob(q, 7, (int)bytes);
-		else
-			sqlite3_bind_null(q, 7);
 		rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
 	}
 	sqlite3_finalize(q);
+	q = NULL;
+	if (rc == SQLITE_OK && pairs != NULL) {
+		rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO"
+					" verified_objects VALUES (1, ?)",
+					-1, &q, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_zeroblob(q, 1, (int)bytes);
+			rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK
+							    : SQLITE_ERROR;
+		}
+		sqlite3_finalize(q);
+	}
 	if (rc != SQLITE_OK ||
 	    (pairs != NULL && bytes > 0 && write_pairs(st, pairs, ctx,
 						       npairs) != 0) ||
@@ -1030,7 +1035,8 @@ state_verified_clear(struct state *st, struct err *err)
 {
 	if (st->db == NULL || !has_table(st, "verified"))
 		return 0;
-	if (sqlite3_exec(st->db, "DELETE FROM verified", NULL, NULL, NULL) !=
+	if (sqlite3_exec(st->db, "DELETE FROM verified;"
+			 " DELETE FROM verified_objects", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		return db_err(st, err, "clear verified run");
 	return 0;

@@ -90,6 +90,7 @@ expect_in forced-status-says "applied past a safety limit (--force-limits)" "$S/
 sqlite3 "$S/state.db" "ALTER TABLE runs DROP COLUMN forced;
 	ALTER TABLE runs DROP COLUMN plan;
 	ALTER TABLE runs DROP COLUMN fast_path; DROP TABLE verified;
+	DROP TABLE verified_objects;
 	UPDATE meta SET value = '2' WHERE key = 'schema_version'"
 ds "$S" history --json
 expect_rc forced-schema2-history 0
