@@ -6,14 +6,16 @@
  * The epoch is drawn anew whenever the table or any trigger had to be
  * created: writes made while a trigger was missing were not counted, so
  * the fingerprint must not match one recorded before (a database
- * re-created or restored without the table gets a new epoch too).  Triggers on mailbox, alias, domain and
- * dirsync_managed raise n on every insert, delete and update of a column
- * the SQL target reads, whoever writes: dirsync, Postfixadmin, psql by
- * hand.  "epoch:n" is the fingerprint.
+ * re-created or restored without the table gets a new epoch too).
+ * Triggers on mailbox, alias, domain and dirsync_managed raise n on every
+ * insert, delete and update of a column the SQL target reads, whoever
+ * writes: dirsync, Postfixadmin, psql by hand.  "epoch:n" is the
+ * fingerprint.
  *
  *  - SQLite has row triggers only: n rises by one per row written.  Its
  *    writers take turns (one write lock), so n read inside dirsync's own
- *    write transaction is exactly what that transaction left.
+ *    write transaction is exactly what that transaction left.  dirsync's
+ *    own transaction drops the triggers and counts itself once.
  *  - PostgreSQL: a statement trigger (INSERT, UPDATE, DELETE and
  *    TRUNCATE) raises n once per transaction (a transaction-local setting
  *    remembers it: one row version per transaction, not one per
