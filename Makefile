@@ -3,9 +3,9 @@
 
 B ?= build
 CC ?= cc
-PKGS = sqlite3 jansson ldap libpq libcurl libmicrohttpd
+PKGS = sqlite3 jansson ldap libpq libcurl libmicrohttpd libxxhash
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -ljansson -lldap -llber -lpq -lcurl -lmicrohttpd)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -ljansson -lldap -llber -lpq -lcurl -lmicrohttpd -lxxhash)
 
 CFLAGS ?= -O2 -g
 PREFIX ?= /usr/local

@@ -4,14 +4,16 @@
 # For each size N (default 10000 100000 1000000): generate an AD-shaped
 # LDIF with N users (bench/gen_ldif.py, cached in bench/out/), sync it into
 # an empty SQLite Postfixadmin database, then sync again with nothing
-# changed.  Prints wall time and peak RSS of both runs against the targets:
-#   initial sync of 100k users <= 2 s, re-sync <= 1 s,
+# changed.  Prints wall time and peak RSS against the targets:
+#   initial sync of 100k users <= 2 s, no-change sync <= 0.3x initial,
 #   peak RSS <= 1 KiB per directory object + 32 MiB.
 # A benchmark, not a test: it fails only when a run fails, not on a miss.
 #
-# Each sync is run BENCH_REPEAT times (default 3; 1 for N > 100000), the
-# initial one each time into a fresh database; the table shows the fastest
-# wall time and the largest peak RSS, so a busy machine skews less.
+# BENCH_REPEAT (default 3) interleaved rounds, each: an initial sync into
+# a fresh database, a no-change sync of a steady database (the fast path)
+# and a no-change `sync --full` of it.  The table shows min and median
+# wall time of each, the no-change / initial ratio (target <= 0.3) and
+# the largest peak RSS.
 set -u
 
 usage() {
@@ -63,6 +65,12 @@ best() {
 	awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'
 }
 
+# stats FILE: "min median" of the first column (seconds) of FILE.
+stats() {
+	sort -n "$1" | awk '{ t[NR] = $1 }
+		END { printf "%s %s", t[1], t[int((NR + 1) / 2)] }'
+}
+
 ROWS=""
 for n in "$@"; do
 	ldif=$OUT/users-$n.ldif
@@ -92,58 +100,74 @@ for n in "$@"; do
 	path = $dir/state.db
 	CONF
 
-	reps=${BENCH_REPEAT:-}
-	[ -n "$reps" ] || { [ "$n" -gt 100000 ] && reps=1 || reps=3; }
-	s1='' s2='' c1='' c2='' r1=0
+	# a steady database: synced once, then every round syncs it again
+	# with nothing changed (the fast path) and once more with --full
+	mkdir -p "$dir/steady" || exit 1
+	sed -e "s|$dir/mail.db|$dir/steady/mail.db|" \
+	    -e "s|$dir/state.db|$dir/steady/state.db|" "$dir/dirsync.conf" \
+	    >"$dir/steady/dirsync.conf"
+	chmod 600 "$dir/dirsync.conf" "$dir/steady/dirsync.conf"
+	echo "bench: N=$n: steady database" >&2
+	measure "first sync of $n" "$dir/steady/first.log" \
+	    "$BIN" -c "$dir/steady/dirsync.conf" sync
+	r1=$RSS
+	: >"$dir/initial.t"; : >"$dir/nochange.t"; : >"$dir/full.t"
+	reps=${BENCH_REPEAT:-3}
 	for rep in $(seq "$reps"); do
+		# interleaved: a busy machine slows all three alike
 		rm -f "$dir"/mail.db* "$dir"/state.db*
-		echo "bench: N=$n: initial sync ($rep/$reps)" >&2
+		echo "bench: N=$n: round $rep/$reps: initial sync" >&2
 		measure "initial sync of $n" "$dir/initial.log" \
 		    "$BIN" -c "$dir/dirsync.conf" sync
-		s1=$(best "$s1" "$SECS")
-		c1=$(best "$c1" "$CPU")
+		echo "$SECS $CPU" >>"$dir/initial.t"
 		[ "$RSS" -gt "$r1" ] && r1=$RSS
+		for kind in nochange full; do
+			echo "bench: N=$n: round $rep/$reps: $kind" >&2
+			opt=
+			[ $kind = full ] && opt=--full
+			measure "no-change sync ($kind) of $n" \
+			    "$dir/$kind.log" "$BIN" -c \
+			    "$dir/steady/dirsync.conf" sync $opt
+			echo "$SECS $CPU" >>"$dir/$kind.t"
+			[ "$RSS" -gt "$r1" ] && r1=$RSS
+			if ! grep -q '^summary: 0 add, 0 update, 0 disable, 0 delete' \
+			    "$dir/$kind.log"; then
+				echo "bench: no-change sync of $n changed something:" >&2
+				grep '^summary' "$dir/$kind.log" >&2
+				exit 1
+			fi
+		done
 	done
-	for rep in $(seq "$reps"); do
-		echo "bench: N=$n: re-sync ($rep/$reps)" >&2
-		measure "re-sync of $n" "$dir/resync.log" \
-		    "$BIN" -c "$dir/dirsync.conf" sync
-		s2=$(best "$s2" "$SECS")
-		c2=$(best "$c2" "$CPU")
-		[ "$RSS" -gt "$r1" ] && r1=$RSS
-		if ! grep -q '^summary: 0 add, 0 update, 0 disable, 0 delete' \
-		    "$dir/resync.log"; then
-			echo "bench: re-sync of $n changed something:" >&2
-			grep '^summary' "$dir/resync.log" >&2
-			exit 1
-		fi
-	done
-	ROWS="$ROWS$n $objects $bytes $s1 $s2 $r1 $c1 $c2
+	ROWS="$ROWS$n $objects $bytes $(stats "$dir/initial.t") $(stats "$dir/nochange.t") $(stats "$dir/full.t") $r1
 "
 done
 
 printf '%s' "$ROWS" | awk '
 BEGIN {
-	printf "%8s %8s %7s %9s %8s %8s %8s %11s  %s\n", "N", "objects",
-	    "LDIF MB", "initial s", "resync s", "peak MiB", "B/object",
-	    "cpu s", "targets"
+	printf "%8s %8s %7s %13s %13s %13s %13s %8s  %s\n", "N", "objects",
+	    "LDIF MB", "initial s", "no-change s", "ratio", "--full s",
+	    "peak MiB", "targets"
 }
 {
-	n = $1; obj = $2; mb = $3 / 1048576; s1 = $4; s2 = $5; kib = $6
+	n = $1; obj = $2; mb = $3 / 1048576
+	i1 = $4; i2 = $5; f1 = $6; f2 = $7; u1 = $8; u2 = $9; kib = $10
 	mib = kib / 1024
 	limit = obj / 1024 + 32            # MiB: 1 KiB per object + 32 MiB
+	r1 = f1 / i1; r2 = f2 / i2
 	v = (mib <= limit ? "rss ok" : "RSS MISSED") \
 	    sprintf(" (<= %.0f MiB)", limit)
+	v = v (r2 <= 0.3 ? ", no-change ok" : ", NO-CHANGE MISSED")
 	if (n == 100000)
-		v = v (s1 <= 2 ? ", initial ok" : ", INITIAL MISSED") \
-		    (s2 <= 1 ? ", resync ok" : ", RESYNC MISSED")
-	printf "%8d %8d %7.1f %9.2f %8.2f %8.1f %8.0f %11s  %s\n", n, obj, mb,
-	    s1, s2, mib, kib * 1024 / obj, $7 "/" $8, v
+		v = v (i1 <= 2 ? ", initial ok" : ", INITIAL MISSED")
+	printf "%8d %8d %7.1f %6.2f/%6.2f %6.2f/%6.2f %6.3f/%6.3f %6.2f/%6.2f %8.1f  %s\n",
+	    n, obj, mb, i1, i2, f1, f2, r1, r2, u1, u2, mib, v
 }
 END {
 	print ""
-	print "initial/resync s: best wall time; cpu s: best user+system" \
-	    " time, initial/resync"
-	print "targets: 100k users: initial <= 2 s, re-sync <= 1 s;" \
+	print "each column: min/median wall time of the interleaved rounds;" \
+	    " ratio: no-change / initial (min/min, median/median)"
+	print "no-change: a sync with nothing changed (the fast path);" \
+	    " --full: the same, comparing the whole mail database"
+	print "targets: no-change <= 0.3x initial; 100k users: initial <= 2 s;" \
 	    " peak RSS <= 1 KiB/object + 32 MiB"
 }'

@@ -7,7 +7,7 @@ set -eu
 
 BUILD="build-essential pkg-config libsqlite3-dev sqlite3 libjansson-dev
 libldap2-dev libsasl2-dev libpq-dev libcurl4-openssl-dev libargon2-dev
-libmicrohttpd-dev"
+libmicrohttpd-dev libxxhash-dev"
 PKGS="$BUILD libcmocka-dev jq
 slapd ldap-utils openssl iproute2 python3 bc
 samba samba-ad-dc samba-ad-provision winbind krb5-user
@@ -16,7 +16,7 @@ postfix postfix-sqlite postfix-pgsql
 dovecot-core dovecot-sqlite dovecot-pgsql dovecot-imapd dovecot-lmtpd dovecot-ldap
 python3-aiosmtpd swaks man-db groff-base time
 libldap2-dev libsasl2-dev libpq-dev libcurl4-openssl-dev libargon2-dev
-libmicrohttpd-dev"
+libmicrohttpd-dev libxxhash-dev"
 
 [ "${1:-all}" = build ] && PKGS=$BUILD
 # the SCIM test server (npm: scimmy, scimmy-routers, express); a node from

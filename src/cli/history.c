@@ -43,6 +43,8 @@ on_run(void *ctx, const struct run_row *r)
 			json_object_set_new(o, "read_entries",
 					    json_integer(r->read_entries));
 		}
+		json_object_set_new(o, "fast_path",
+				    json_boolean(r->s.fast_path));
 		json_array_append_new(h->arr, o);
 		return 0;
 	}
@@ -58,6 +60,8 @@ on_run(void *ctx, const struct run_row *r)
 	       r->s.conflicts, r->s.errors);
 	if (r->read_mode != NULL)
 		printf("  read %s %lld", r->read_mode, r->read_entries);
+	if (r->s.fast_path)
+		fputs("  fast path", stdout);
 	putchar('\n');
 	return 0;
 }

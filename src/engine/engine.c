@@ -98,7 +98,9 @@ stage_load(struct run *x)
 
 	if (!(x->tops->caps & TCAP_DOMAINS))
 		drop_domains(&r->rules.desired);
-	if (x->tops->open(&x->tgt, x->c, x->o->readonly, &r->err) != 0 ||
+	/* the fast path's check may have opened it already */
+	if ((x->tgt == NULL &&
+	     x->tops->open(&x->tgt, x->c, x->o->readonly, &r->err) != 0) ||
 	    x->tops->load(x->tgt, &x->r->current, &r->err) != 0)
 		return -1;
 	if (load_managed(x) != 0)
@@ -360,13 +362,16 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 		 gmtime(&x.now));
 
 	if (stage_begin(&x) == 0 && stage_read(&x) == 0 &&
-	    stage_load(&x) == 0 && stage_anchors(&x) == 0) {
+	    engine_fastpath(&x) == 0 && stage_load(&x) == 0 &&
+	    stage_anchors(&x) == 0) {
 		stage_plan(&x);
 		if (engine_time_guard(&x) == 0 && stage_limits(&x) == 0 &&
 		    !o->readonly)
 			engine_apply(&x);
 	}
 	engine_finish(&x);
+	engine_fastpath_record(&x);
+	engine_fastpath_free(&x);
 	if (x.tgt != NULL)
 		x.tops->close(x.tgt);
 	state_close(x.st);

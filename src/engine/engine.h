@@ -56,8 +56,10 @@ struct engine_opts {
 	 * are recorded as that object's, nothing else is written.
 	 */
 	bool readopt;
-	bool full;            /* a full read, even if an incremental one
-			       * is possible (sync --full) */
+	/* a full read, even if an incremental one is possible, and a
+	 * compare of the whole target even when the fast path could skip
+	 * it (sync --full) */
+	bool full;
 	bool quiet;           /* stage timings at debug, not info (daemon) */
 	/* Changes kept in the stored and mailed report (stdout gets all). */
 	size_t report_max_changes;
@@ -99,6 +101,9 @@ struct run_result {
 	struct mset current;
 	struct managed managed;
 	bool applied;              /* some change reached the target */
+	/* nothing changed since the last verified run: the target load and
+	 * the plan were skipped (engine/fastpath.c); the plan is empty */
+	bool fast_path;
 	bool per_object;           /* the target applies object by object */
 	struct limit_hit limit;    /* limit == NULL: none */
 	struct limit_hit forced;   /* what --force-limits overrode; limit ==

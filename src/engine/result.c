@@ -71,6 +71,7 @@ record_run(struct run *x)
 	s.exit_code = r->exit_code;
 	s.applied = r->applied;
 	s.forced = r->forced.limit != NULL;
+	s.fast_path = r->fast_path;
 	/* a stop `dirsync approve` can lift keeps its plan */
 	if (r->limit.limit != NULL && r->limit.forceable && r->have_plan)
 		plan = report_plan_text(&r->plan);

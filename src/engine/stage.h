@@ -32,6 +32,8 @@ struct run {
 	struct syncsnap *snap;
 	struct syncsnap_meta snap_meta;
 	bool sync_unsupported;     /* the source has no content sync */
+	bool guard_held;           /* a time guard held a change back */
+	struct fastpath *fp;       /* fastpath.c's (owned) */
 };
 
 /*
@@ -48,5 +50,15 @@ int engine_apply(struct run *x);
 int engine_time_guard(struct run *x);
 /* result.c: counts, report, the run row in the state; sets exit_code. */
 void engine_finish(struct run *x);
+/*
+ * fastpath.c (issue 16).  engine_fastpath(), after the read: 1 when
+ * nothing changed since the last verified run (the run is complete: an
+ * empty plan, r->fast_path set), 0 for the full path (the target may be
+ * open already), -1 with r->err.  engine_fastpath_record(), after
+ * engine_finish(): the verified record for the next run, or its removal.
+ */
+int engine_fastpath(struct run *x);
+void engine_fastpath_record(struct run *x);
+void engine_fastpath_free(struct run *x);
 
 #endif

@@ -58,8 +58,9 @@ engine_time_guard(struct run *x)
 		free(t.v);
 		return -1;
 	}
-	plan_time_guard(&x->r->plan, &x->r->managed, x->now, t.last, t.v,
-			t.n, c->safety.delete_after_runs, &g);
+	x->guard_held = plan_time_guard(&x->r->plan, &x->r->managed, x->now,
+					t.last, t.v, t.n,
+					c->safety.delete_after_runs, &g) != 0;
 	free(t.v);
 	if (g.clock_behind) {
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",

@@ -379,6 +379,7 @@ report_build(const struct run_result *in, size_t max_changes)
 		json_array_append_new(errors, error_json(&in->err));
 	json_object_set_new(r, "summary", summary_json(in));
 	json_object_set_new(r, "applied", json_boolean(in->applied));
+	json_object_set_new(r, "fast_path", json_boolean(in->fast_path));
 	if (in->limit.limit != NULL) {
 		json_t *l = json_object();
 
@@ -818,7 +819,12 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 			fputs("applied\n", fp);
 		else if (json_array_size(json_object_get(r, "changes")) == 0 &&
 			 json_array_size(json_object_get(r, "errors")) == 0)
-			fputs("nothing to change\n", fp);
+			fputs(json_is_true(json_object_get(r, "fast_path"))
+				      ? "nothing to change (fast path: the mail "
+					"database is as the last verified run "
+					"left it)\n"
+				      : "nothing to change\n",
+			      fp);
 		else
 			fputs("NOT APPLIED\n", fp);
 	} else {

@@ -16,7 +16,7 @@ struct state {
 };
 
 /* The schema this version writes; older ones are migrated on open. */
-#define STATE_SCHEMA_VERSION 4
+#define STATE_SCHEMA_VERSION 5
 
 static const char state_ddl[] =
 	"PRAGMA journal_mode=WAL;"
@@ -48,6 +48,17 @@ static const char *const migrations[] = {
 	"ALTER TABLE runs ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;",
 	/* 3 -> 4: the plan a limit stopped, for `dirsync approve` */
 	"ALTER TABLE runs ADD COLUMN plan TEXT;",
+	/* 4 -> 5: the fast path (issue 16): the last verified run's digests
+	 * and target fingerprint, and which runs took the fast path */
+	"ALTER TABLE runs ADD COLUMN fast_path INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE IF NOT EXISTS verified ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" run_id INTEGER NOT NULL, digest TEXT NOT NULL,"
+	" config TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+	" verified_at INTEGER NOT NULL, due INTEGER NOT NULL);"
+	/* apart: rewriting the small row must not copy the big blob */
+	"CREATE TABLE IF NOT EXISTS verified_objects ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1), objects BLOB NOT NULL);",
 };
 
 static long
@@ -577,8 +588,8 @@ state_run_finish(struct state *st, long long run_id,
 		st->db,
 		"UPDATE runs SET seconds = ?, exit_code = ?, applied = ?,"
 		" adds = ?, updates = ?, disables = ?, deletes = ?,"
-		" conflicts = ?, errors = ?, report = ?, forced = ?, plan = ?"
-		" WHERE id = ?",
+		" conflicts = ?, errors = ?, report = ?, forced = ?, plan = ?,"
+		" fast_path = ? WHERE id = ?",
 		-1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_double(q, 1, s->seconds);
@@ -596,7 +607,8 @@ state_run_finish(struct state *st, long long run_id,
 			sqlite3_bind_text(q, 12, s->plan, -1, SQLITE_STATIC);
 		else
 			sqlite3_bind_null(q, 12);
-		sqlite3_bind_int64(q, 13, run_id);
+		sqlite3_bind_int(q, 13, s->fast_path);
+		sqlite3_bind_int64(q, 14, run_id);
 		rc = sqlite3_step(q);
 	}
 	sqlite3_finalize(q);
@@ -637,15 +649,21 @@ state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 		return 0;
 	rc = sqlite3_prepare_v2(
 		st->db,
-		/* a read-only open of a schema before 3 has no "forced" */
-		has_column(st, "runs", "forced")
+		/* a read-only open of an older schema lacks "forced" (3)
+		 * or "fast_path" (5) */
+		has_column(st, "runs", "fast_path")
 			? "SELECT id, started, mode, seconds, exit_code, applied,"
 			  " adds, updates, disables, deletes, conflicts, errors,"
-			  " forced, " READ_COLS " FROM runs"
+			  " forced, fast_path, " READ_COLS " FROM runs"
+			  " WHERE seconds IS NOT NULL ORDER BY id DESC LIMIT ?"
+		: has_column(st, "runs", "forced")
+			? "SELECT id, started, mode, seconds, exit_code, applied,"
+			  " adds, updates, disables, deletes, conflicts, errors,"
+			  " forced, 0, " READ_COLS " FROM runs"
 			  " WHERE seconds IS NOT NULL ORDER BY id DESC LIMIT ?"
 			: "SELECT id, started, mode, seconds, exit_code, applied,"
 			  " adds, updates, disables, deletes, conflicts, errors,"
-			  " 0, " READ_COLS " FROM runs WHERE seconds IS NOT NULL"
+			  " 0, 0, " READ_COLS " FROM runs WHERE seconds IS NOT NULL"
 			  " ORDER BY id DESC LIMIT ?",
 		-1, &q, NULL);
 	if (rc != SQLITE_OK)
@@ -668,10 +686,11 @@ state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 		r.s.conflicts = sqlite3_column_int64(q, 10);
 		r.s.errors = sqlite3_column_int64(q, 11);
 		r.s.forced = sqlite3_column_int(q, 12) != 0;
-		r.read_mode = (const char *)sqlite3_column_text(q, 13);
-		r.read_entries = sqlite3_column_type(q, 14) == SQLITE_NULL
+		r.s.fast_path = sqlite3_column_int(q, 13) != 0;
+		r.read_mode = (const char *)sqlite3_column_text(q, 14);
+		r.read_entries = sqlite3_column_type(q, 15) == SQLITE_NULL
 					 ? -1
-					 : sqlite3_column_int64(q, 14);
+					 : sqlite3_column_int64(q, 15);
 		if (cb(ctx, &r) != 0)
 			break;
 	}
@@ -877,5 +896,160 @@ state_mailbox_of(struct state *st, const char *anchor, char **address,
 	sqlite3_finalize(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_err(st, err, "find mailbox");
+	return 0;
+}
+
+int
+state_verified_get(struct state *st, struct state_verified *v, bool *found,
+		   struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	*found = false;
+	if (st->db == NULL || !has_table(st, "verified"))
+		return 0;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT run_id, digest, config, fingerprint,"
+			       " verified_at, due FROM verified WHERE id = 1",
+			       -1, &q, NULL) != SQLITE_OK)
+		return db_err(st, err, "read verified run");
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		v->run_id = sqlite3_column_int64(q, 0);
+		snprintf(v->digest, sizeof(v->digest), "%s",
+			 (const char *)sqlite3_column_text(q, 1));
+		snprintf(v->config, sizeof(v->config), "%s",
+			 (const char *)sqlite3_column_text(q, 2));
+		snprintf(v->fingerprint, sizeof(v->fingerprint), "%s",
+			 (const char *)sqlite3_column_text(q, 3));
+		v->verified_at = sqlite3_column_int64(q, 4);
+		v->due = sqlite3_column_int64(q, 5);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(st, err, "read verified run");
+	return 0;
+}
+
+int
+state_verified_pairs(struct state *st, uint64_t **pairs, size_t *n,
+		     struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	const void *blob;
+	size_t len;
+	int rc;
+
+	*pairs = NULL;
+	*n = 0;
+	if (st->db == NULL || !has_table(st, "verified_objects"))
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT objects FROM verified_objects"
+			       " WHERE id = 1", -1, &q, NULL) != SQLITE_OK)
+		return db_err(st, err, "read verified objects");
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		blob = sqlite3_column_blob(q, 0);
+		len = (size_t)sqlite3_column_bytes(q, 0);
+		if (blob != NULL && len > 0 &&
+		    len % (2 * sizeof(uint64_t)) == 0) {
+			*pairs = xmalloc(len);
+			memcpy(*pairs, blob, len);
+			*n = len / (2 * sizeof(uint64_t));
+		}
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(st, err, "read verified objects");
+	return 0;
+}
+
+/* The pairs into the zeroblob the record was given, a chunk at a time. */
+static int
+write_pairs(struct state *st, state_pairs_cb pairs, void *ctx, size_t n)
+{
+	enum { CHUNK = 4096 };   /* pairs: 64 KiB */
+	uint64_t *buf = xmalloc(2 * CHUNK * sizeof(*buf));
+	sqlite3_blob *b = NULL;
+	size_t from, k;
+	int rc;
+
+	rc = sqlite3_blob_open(st->db, "main", "verified_objects", "objects",
+			       1, 1, &b);
+	for (from = 0; rc == SQLITE_OK && from < n; from += k) {
+		k = n - from < CHUNK ? n - from : CHUNK;
+		pairs(ctx, from, k, buf);
+		rc = sqlite3_blob_write(b, buf, (int)(k * sizeof(buf[0]) * 2),
+					(int)(from * sizeof(buf[0]) * 2));
+	}
+	sqlite3_blob_close(b);
+	free(buf);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int
+state_verified_put(struct state *st, const struct state_verified *v,
+		   state_pairs_cb pairs, void *ctx, size_t npairs,
+		   struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	size_t bytes = npairs * 2 * sizeof(uint64_t);
+	int rc;
+
+	if (pairs != NULL && bytes > 0x7fffffffUL)
+		pairs = NULL;   /* past a blob's size: keep none */
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_err(st, err, "record verified run");
+	rc = sqlite3_prepare_v2(
+		st->db,
+		"INSERT OR REPLACE INTO verified (id, run_id, digest, config,"
+		" fingerprint, verified_at, due) VALUES (1, ?, ?, ?, ?, ?, ?)",
+		-1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, v->run_id);
+		sqlite3_bind_text(q, 2, v->digest, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, v->config, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 4, v->fingerprint, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 5, v->verified_at);
+		sqlite3_bind_int64(q, 6, v->due);
+		rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc == SQLITE_OK && pairs != NULL) {
+		rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO"
+					" verified_objects VALUES (1, ?)",
+					-1, &q, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_zeroblob(q, 1, (int)bytes);
+			rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK
+							    : SQLITE_ERROR;
+		}
+		sqlite3_finalize(q);
+	}
+	if (rc != SQLITE_OK ||
+	    (pairs != NULL && bytes > 0 && write_pairs(st, pairs, ctx,
+						       npairs) != 0) ||
+	    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		db_err(st, err, "record verified run");
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int
+state_verified_clear(struct state *st, struct err *err)
+{
+	if (st->db == NULL || !has_table(st, "verified"))
+		return 0;
+	if (sqlite3_exec(st->db, "DELETE FROM verified;"
+			 " DELETE FROM verified_objects", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_err(st, err, "clear verified run");
 	return 0;
 }

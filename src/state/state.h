@@ -12,6 +12,7 @@
 #define DS_STATE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "plan/plan.h"
@@ -99,6 +100,7 @@ struct run_summary {
 	int exit_code;
 	bool applied;
 	bool forced;    /* applied past a safety limit (--force-limits) */
+	bool fast_path; /* nothing changed: target load and plan skipped */
 	const char *plan; /* a limit stop's plan (report_plan_text), or NULL */
 	long adds, updates, disables, deletes, conflicts, errors;
 };
@@ -159,6 +161,53 @@ int state_run_plan(struct state *st, long long run_id, char **plan,
 int state_approval_set(struct state *st, long long run_id, struct err *err);
 int state_approval_take(struct state *st, long long *run_id,
 			struct err *err);
+
+/*
+ * The fast path (issue 16, engine/fastpath.c): what the last verified
+ * run left behind.  A run is verified when it compared the whole desired
+ * set with the whole target and left them equal (nothing to do, or all
+ * of it applied).  digest: the desired set's whole-set digest (hex);
+ * config: the hash of the configuration that shapes the plan; fingerprint:
+ * the target's (target_ops.fingerprint) as that run left it;
+ * verified_at: that run's clock (unix seconds); due: the earliest time
+ * the plan can change with nothing else changing (a disabled object's
+ * delete_after), 0 for never.  With it, per object of the desired set,
+ * a pair of 64-bit values (address hash, content hash), in no order:
+ * what lets a later run say how many objects changed.
+ */
+struct state_verified {
+	long long run_id;
+	char digest[72];
+	char config[72];
+	char fingerprint[256];
+	long long verified_at;
+	long long due;
+};
+
+/*
+ * *found false when no run is verified (new, migrated or cleared
+ * state).  A read-only state of an older schema has none.
+ */
+int state_verified_get(struct state *st, struct state_verified *v,
+		       bool *found, struct err *err);
+/* The stored pairs: *pairs malloc'd (2 * *n values), NULL when none. */
+int state_verified_pairs(struct state *st, uint64_t **pairs, size_t *n,
+			 struct err *err);
+/*
+ * Fills out[0 .. 2 * n) with the pairs of objects [from, from + n): the
+ * pairs are written a chunk at a time, never all in memory at once.
+ */
+typedef void (*state_pairs_cb)(void *ctx, size_t from, size_t n,
+			       uint64_t *out);
+/*
+ * Replaces the record, in one transaction; with pairs != NULL also the
+ * npairs pairs it gives, else the stored pairs are kept.
+ */
+int state_verified_put(struct state *st, const struct state_verified *v,
+		       state_pairs_cb pairs, void *ctx, size_t npairs,
+		       struct err *err);
+/* No run is verified any more: the next run takes the full path. */
+int state_verified_clear(struct state *st, struct err *err);
 
 void state_close(struct state *st);
 

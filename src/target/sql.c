@@ -56,6 +56,13 @@ struct target {
 	 * retires it for good.
 	 */
 	struct strmap vanished;
+	/* the change counter (sql_changes.c) */
+	bool counter;               /* there, with its triggers */
+	bool quiet;                 /* sql_changes_quiet() switched some off */
+	char fp_tx[TARGET_FP_MAX];  /* read inside the open transaction */
+	char fp_done[TARGET_FP_MAX];/* ... of the last committed one */
+	char fp_seen[TARGET_FP_MAX];/* what this connection accounts for */
+	bool committed;             /* a transaction committed since open */
 };
 
 /* Every column dirsync reads or writes, checked before any change. */
@@ -253,6 +260,8 @@ sql_open(struct target **out, const struct conf *conf, bool readonly,
 		goto fail;
 	if (check_schema(t, err) != 0)
 		goto fail;
+	if (!readonly && !t->no_owner_table)
+		t->counter = sql_changes_setup(drv, t->db) == 0;
 	*out = t;
 	return 0;
 fail:
@@ -542,6 +551,8 @@ sql_load(struct target *t, struct mset *cur, struct err *err)
 	return 0;
 }
 
+static int sql_rollback(struct target *t, struct err *err);
+
 static int
 sql_begin(struct target *t, struct err *err)
 {
@@ -550,6 +561,12 @@ sql_begin(struct target *t, struct err *err)
 	if (t->drv->exec(t->db, "BEGIN", err) != 0)
 		return -1;
 	t->in_tx = true;
+	t->fp_tx[0] = '\0';
+	if (t->counter &&
+	    sql_changes_quiet(t->drv, t->db, &t->quiet, err) != 0) {
+		sql_rollback(t, NULL);
+		return -1;
+	}
 	return 0;
 }
 
@@ -866,11 +883,26 @@ sql_apply(struct target *t, const struct change *ch, char *target_id,
 static int
 sql_commit(struct target *t, struct err *err)
 {
+	/* the counter as this transaction leaves it, read inside it */
+	if (t->counter &&
+	    sql_changes_loud(t->drv, t->db, t->quiet, t->fp_tx, err) < 0)
+		return -1;
 	if (t->drv->exec(t->db, "COMMIT", err) != 0) {
 		err_where(err, "commit");
 		return -1;
 	}
 	t->in_tx = false;
+	/*
+	 * Ours only if this transaction was the one write since the counter
+	 * was read before load(): a writer that came in between (after the
+	 * load, before the BEGIN) was never seen, so vouch for nothing.
+	 */
+	if (!sql_changes_next(t->fp_seen, t->fp_tx))
+		t->fp_tx[0] = '\0';
+	memcpy(t->fp_done, t->fp_tx, sizeof(t->fp_done));
+	memcpy(t->fp_seen, t->fp_tx, sizeof(t->fp_seen));
+	t->fp_tx[0] = '\0';
+	t->committed = true;
 	return 0;
 }
 
@@ -882,6 +914,7 @@ sql_rollback(struct target *t, struct err *err)
 	if (!t->in_tx)
 		return 0;
 	t->in_tx = false;
+	t->fp_tx[0] = '\0';
 	err_clear(&e2);
 	return t->drv->exec(t->db, "ROLLBACK", err ? err : &e2);
 }
@@ -943,6 +976,28 @@ sql_record_managed(struct target *t, const struct managed *import,
 			return -1;
 	return sql_owner_record(t->drv, t->db, import, p, forget, nforget,
 				now, err);
+}
+
+static int
+sql_fingerprint(struct target *t, char *buf, struct err *err)
+{
+	int rc;
+
+	if (t->db == NULL || t->readonly || !t->counter || t->in_tx)
+		return 1;
+	if (t->committed) {
+		/* never read after the commit: another writer may be first */
+		if (t->fp_done[0] == '\0')
+			return 1;
+		memcpy(buf, t->fp_done, TARGET_FP_MAX);
+		return 0;
+	}
+	rc = sql_changes_read(t->drv, t->db, buf, err);
+	if (rc == 1)
+		t->counter = false;   /* a trigger went away since the open */
+	if (rc == 0)
+		memcpy(t->fp_seen, buf, sizeof(t->fp_seen));
+	return rc;
 }
 
 /*
@@ -1025,4 +1080,5 @@ const struct target_ops target_sql_ops = {
 	.record_managed = sql_record_managed,
 	.set_password = sql_set_password,
 	.managed_mailbox = sql_managed_mailbox,
+	.fingerprint = sql_fingerprint,
 };

@@ -10,11 +10,13 @@
 #ifndef DS_SQL_OWNER_H
 #define DS_SQL_OWNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
 #include "model/managed.h"
 #include "plan/plan.h"
+#include "target/target.h"
 #include "target/sqldrv.h"
 #include "util/err.h"
 
@@ -57,5 +59,37 @@ int sql_owner_record(const struct sqldrv_ops *drv, struct sqldrv *db,
 int sql_owner_mailbox_of(const struct sqldrv_ops *drv, struct sqldrv *db,
 			 const char *anchor, char **address,
 			 long long *disabled_at, struct err *err);
+
+/*
+ * The change counter (sql_changes.c): the target's fingerprint for the
+ * fast path.  setup(): on a writable open, creates the counter table and
+ * its triggers when any is missing, with a new epoch (nothing is known
+ * about the writes before); -1 when this role cannot (logged at debug:
+ * the target then never vouches for itself).  read():
+ * "epoch:n" into buf (TARGET_FP_MAX bytes); 1 when the counter or one of
+ * its triggers is missing or disabled; -1 with err when the query fails.
+ */
+int sql_changes_setup(const struct sqldrv_ops *drv, struct sqldrv *db);
+int sql_changes_read(const struct sqldrv_ops *drv, struct sqldrv *db,
+		     char *buf, struct err *err);
+/*
+ * Inside dirsync's own transaction: quiet() right after BEGIN (SQLite:
+ * the triggers go, so that dirsync's rows are not counted one by one;
+ * PostgreSQL: dirsync_managed's trigger is disabled where dirsync owns
+ * the table; *quiet says whether anything was switched off), loud()
+ * right before COMMIT (switched back on, the counter raised once for the
+ * transaction) and the counter as the transaction leaves it into buf, as
+ * read().  A failure of either fails the transaction.
+ */
+int sql_changes_quiet(const struct sqldrv_ops *drv, struct sqldrv *db,
+		      bool *quiet, struct err *err);
+int sql_changes_loud(const struct sqldrv_ops *drv, struct sqldrv *db,
+		     bool quiet, char *buf, struct err *err);
+/*
+ * True when fingerprint `after` is `before` moved on by exactly one
+ * writing transaction (same epoch, counter + 1): dirsync's own, with no
+ * other writer in between.  Empty or malformed texts: false.
+ */
+bool sql_changes_next(const char *before, const char *after);
 
 #endif

@@ -1101,7 +1101,8 @@ pg_query_now(struct sqldrv *db, const char *sql, int nparams,
  * Whether inserts into different tables must keep their order: when a
  * foreign key or a trigger of someone else's schema (Postfixadmin's
  * `domain` references) ties the tables together.  dirsync's own schema
- * has neither.
+ * has neither (its change counter's trigger, sql_changes.c, counts a
+ * transaction once, whatever the order).
  */
 static bool
 pg_order_matters(struct sqldrv *db)
@@ -1113,7 +1114,7 @@ pg_order_matters(struct sqldrv *db)
 		"  AND (conrelid IN (SELECT oid FROM t)"
 		"       OR confrelid IN (SELECT oid FROM t)))"
 		" OR EXISTS (SELECT 1 FROM pg_trigger WHERE NOT tgisinternal"
-		"  AND tgrelid IN (SELECT oid FROM t))";
+		"  AND tgname <> 'dirsync_chg' AND tgrelid IN (SELECT oid FROM t))";
 	PGresult *res = PQexec(db->conn, q);
 	/* when in doubt, keep the order */
 	bool strict = PQresultStatus(res) != PGRES_TUPLES_OK ||

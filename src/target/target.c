@@ -16,6 +16,7 @@ const struct target_ops *const target_registry[] = {
 	&target_memory_ops,
 	&target_memory_po_ops,
 	&target_memory_pb_ops,
+	&target_memory_fp_ops,
 	NULL,
 };
 

@@ -158,7 +158,24 @@ struct target_ops {
 	int (*managed_mailbox)(struct target *t, const char *anchor,
 			       char **address, long long *disabled_at,
 			       struct err *err);
+	/*
+	 * Optional (NULL: every run compares the whole target; the fast
+	 * path of engine/fastpath.c is never taken).  A short text
+	 * (TARGET_FP_MAX bytes with its NUL) that changes whenever any
+	 * writer, dirsync or not, changes what load() or load_managed()
+	 * would read.  Called after open() and before load(): the target
+	 * as it is now; after a commit() on this connection: the target as
+	 * that transaction left it, read inside it, so that a write by
+	 * someone else after the commit still shows as a change.  0 with
+	 * buf filled; 1 when the target cannot vouch for itself (no change
+	 * counter: a role that may not create one); -1 with err on failure.
+	 * A counter created anew must not match any earlier fingerprint.
+	 */
+	int (*fingerprint)(struct target *t, char *buf, struct err *err);
 };
+
+/* Longest fingerprint text, NUL included. */
+#define TARGET_FP_MAX 128
 
 /* Every target in this version, NULL-terminated (target.c). */
 extern const struct target_ops *const target_registry[];
@@ -168,6 +185,7 @@ extern const struct target_ops target_scim_ops;
 extern const struct target_ops target_memory_ops;
 extern const struct target_ops target_memory_po_ops;
 extern const struct target_ops target_memory_pb_ops;
+extern const struct target_ops target_memory_fp_ops;
 
 /*
  * Which target a configuration points at, as the state database records

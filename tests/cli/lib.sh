@@ -249,8 +249,13 @@ ${CONVERGE_SAFETY:-}"
 			# run deletes what the last one disabled)
 			[ -z "${CONVERGE_SAFETY:-}" ] ||
 				ds "$S" sync --force-limits
-			ds "$S" sync --force-limits
+			# a full compare (--full: not the fast path) finds
+			# nothing to do, and neither does the fast path
+			ds "$S" sync --full --force-limits
 			expect_in "convergence-$seed-$step-idempotent" \
+				"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+			ds "$S" sync --force-limits
+			expect_in "convergence-$seed-$step-idle" \
 				"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
 			# the reference: the same step from scratch
 			rm -rf "$S/ref"

@@ -1041,6 +1041,7 @@ on_failure = reject"
 . "$here/approve.sh"
 . "$here/harden.sh"
 . "$here/explain.sh"
+. "$here/fastpath.sh"
 
 echo "cli: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]

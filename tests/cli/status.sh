@@ -90,11 +90,13 @@ expect_in forced-status-says "applied past a safety limit (--force-limits)" "$S/
 # migrated by the next sync
 sqlite3 "$S/state.db" "ALTER TABLE runs DROP COLUMN forced;
 	ALTER TABLE runs DROP COLUMN plan;
+	ALTER TABLE runs DROP COLUMN fast_path; DROP TABLE verified;
+	DROP TABLE verified_objects;
 	UPDATE meta SET value = '2' WHERE key = 'schema_version'"
 ds "$S" history --json
 expect_rc forced-schema2-history 0
 jq_true forced-schema2-not-forced '[.[].forced] == [false, false, false]'
 ds "$S" sync
 expect_rc forced-schema2-migrated-sync 0
-expect_eq forced-schema-4 4 \
+expect_eq forced-schema-5 5 \
 	"$(sqlite3 "$S/state.db" "SELECT value FROM meta WHERE key = 'schema_version'")"

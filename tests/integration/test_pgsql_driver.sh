@@ -22,7 +22,7 @@ ldd "${DIRSYNC:-$REPO/build/dirsync}" | grep -q libasan &&
 # shellcheck disable=SC2086
 cc $san -std=c11 -D_GNU_SOURCE -I"$REPO/src" -I"$(pg_config --includedir)" \
     -o "$T/probe" "$MAIL_LIB/pgdrv_probe.c" $objs \
-    $(pkg-config --libs sqlite3 jansson ldap libpq libcurl libmicrohttpd) -llber -lcrypt -largon2 -lm ||
+    $(pkg-config --libs sqlite3 jansson ldap libpq libcurl libmicrohttpd libxxhash) -llber -lcrypt -largon2 -lm ||
     fail "cannot build the probe"
 admin="host=$PG_DIR port=$PG_PORT user=postgres dbname=mail"
 probe() {

@@ -13,7 +13,7 @@ pg_start fast
 
 DIRSYNC_TEST_TARGET_URL=$PG_URL
 # as the superuser: also removes what a case's mail.sql added
-DIRSYNC_TEST_TARGET_RESET="$PG_PSQL -d mail -c 'DROP TABLE IF EXISTS domain, mailbox, alias, alias_domain, dirsync_managed, dirsync_retired_maildir CASCADE'"
+DIRSYNC_TEST_TARGET_RESET="$PG_PSQL -d mail -c 'DROP TABLE IF EXISTS domain, mailbox, alias, alias_domain, dirsync_managed, dirsync_retired_maildir, dirsync_change_counter CASCADE'"
 # a case's own SQL, run as dirsync (the owner of the tables)
 DIRSYNC_TEST_TARGET_SQL="psql -X -q -v ON_ERROR_STOP=1 '$PG_URL' -f"
 export DIRSYNC_TEST_TARGET_URL DIRSYNC_TEST_TARGET_RESET DIRSYNC_TEST_TARGET_SQL

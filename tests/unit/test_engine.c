@@ -647,6 +647,119 @@ test_incremental_reads(void **state)
 	assert_string_equal(f->r.read_mode, "full");
 	assert_string_equal(f->r.fallback_reason, "cookie refused (test)");
 	assert_int_equal(f->r.plan.n, 0);
+/* ---- the fast path (issue 16) ------------------------------------------ */
+
+/* A change written to the target behind dirsync's back. */
+static void
+write_behind(struct fx *f, const char *address, enum op op)
+{
+	struct target *t = NULL;
+	struct change ch;
+	struct err err;
+
+	memset(&ch, 0, sizeof(ch));
+	ch.op = op;
+	ch.kind = MK_MAILBOX;
+	ch.address = address;
+	err_clear(&err);
+	assert_int_equal(the_target->open(&t, &f->c, false, &err), 0);
+	assert_int_equal(the_target->begin(t, &err), 0);
+	assert_int_equal(the_target->apply(t, &ch, NULL, &err), 0);
+	assert_int_equal(the_target->commit(t, &err), 0);
+	the_target->close(t);
+}
+
+static void
+test_fast_path(void **state)
+{
+	struct fx *f = *state;
+	static const struct person ann2 = {"CN=Ann,DC=x", "g-ann",
+					   "ann@example.com", "Ann Lee", false};
+
+	the_target = &target_memory_fp_ops;
+	add_user(f, &ann);
+	add_user(f, &bob);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_true(f->r.applied);
+	assert_false(f->r.fast_path);
+	/* nothing changed: no load, no plan, recorded as a run */
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_true(f->r.fast_path);
+	assert_int_equal(f->r.plan.n, 0);
+	assert_int_equal(f->r.current.n, 0);   /* never loaded */
+	assert_true(f->r.run_id > 0);
+	assert_true(json_is_true(json_object_get(f->r.report, "fast_path")));
+	/* plan (read-only) compares everything */
+	assert_int_equal(run(f, "plan", false, -1), 0);
+	assert_false(f->r.fast_path);
+	assert_true(f->r.current.n > 0);
+	/* the directory changed: the full path, then fast again */
+	f->n = 0;
+	add_user(f, &ann2);
+	add_user(f, &bob);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_false(f->r.fast_path);
+	assert_int_equal(count_op(&f->r, OP_UPDATE), 1);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_true(f->r.fast_path);
+	/* someone disables bob behind dirsync's back: noticed, repaired */
+	write_behind(f, "bob@example.com", OP_DISABLE);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_false(f->r.fast_path);
+	assert_int_equal(count_op(&f->r, OP_UPDATE), 1);
+	assert_true(held(f, "bob@example.com")->active);
+	/* the configuration changed: the full path */
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_true(f->r.fast_path);
+	f->c.target.adopt = !f->c.target.adopt;
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_false(f->r.fast_path);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_true(f->r.fast_path);
+	/* [schedule] full_every = 0: every run is full */
+	f->c.schedule.full_every = 0;
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_false(f->r.fast_path);
+}
+
+/* A stopped or held run is never verified: the next one stops again. */
+static void
+test_fast_path_not_after_limit(void **state)
+{
+	struct fx *f = *state;
+
+	the_target = &target_memory_fp_ops;
+	add_user(f, &ann);
+	add_user(f, &bob);
+	add_user(f, &cy);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	f->n = 1;
+	add_user(f, &dan);
+	f->c.safety.max_deletes = 1;
+	f->c.safety.hold_removals = true;
+	assert_int_equal(run(f, "sync", false, -1), 3);
+	assert_true(f->r.held);
+	assert_int_equal(run(f, "sync", false, -1), 3);
+	assert_false(f->r.fast_path);
+	assert_true(f->r.held);
+	f->c.safety.hold_removals = false;
+	assert_int_equal(run(f, "sync", false, -1), 3);
+	assert_false(f->r.fast_path);
+	assert_int_equal(run(f, "sync", false, -1), 3);
+	assert_false(f->r.fast_path);
+}
+
+/* A target without a fingerprint always compares everything. */
+static void
+test_no_fingerprint_no_fast_path(void **state)
+{
+	struct fx *f = *state;
+
+	add_user(f, &ann);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_int_equal(run(f, "sync", false, -1), 0);
+	assert_false(f->r.fast_path);
+	assert_true(f->r.current.n > 0);
 }
 
 int
@@ -682,6 +795,12 @@ main(void)
 			test_state_belongs_to_its_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_target_identity_hides_passwords, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fast_path, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fast_path_not_after_limit,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_no_fingerprint_no_fast_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_removals, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_incremental_reads, setup,

@@ -1,0 +1,316 @@
+/*
+ * sql_changes.c - the mail database's change counter: the SQL target's
+ * fingerprint for the fast path (issue 16, engine/fastpath.c).
+ *
+ * dirsync_change_counter holds one row: a random epoch and a counter n.
+ * The epoch is drawn anew whenever the table or any trigger had to be
+ * created: writes made while a trigger was missing were not counted, so
+ * the fingerprint must not match one recorded before (a database
+ * re-created or restored without the table gets a new epoch too).
+ * Triggers on mailbox, alias, domain and dirsync_managed raise n on every
+ * insert, delete and update of a column the SQL target reads, whoever
+ * writes: dirsync, Postfixadmin, psql by hand.  "epoch:n" is the
+ * fingerprint.
+ *
+ *  - SQLite has row triggers only: n rises by one per row written.  Its
+ *    writers take turns (one write lock), so n read inside dirsync's own
+ *    write transaction is exactly what that transaction left.  dirsync's
+ *    own transaction drops the triggers and counts itself once.
+ *  - PostgreSQL: a statement trigger (INSERT, UPDATE, DELETE and
+ *    TRUNCATE) raises n once per transaction (a transaction-local setting
+ *    remembers it: one row version per transaction, not one per
+ *    statement).  The counter row stays locked by a writing transaction
+ *    until it ends, so a concurrent writer's raise waits for dirsync's
+ *    commit and then moves n past what dirsync recorded.  The function is
+ *    SECURITY DEFINER, so a role that may write the mail tables but not
+ *    dirsync's counter still can; every name in it is schema-qualified.
+ *
+ * What it cannot see: a writer that disables triggers on purpose
+ * (ALTER TABLE ... DISABLE TRIGGER is seen: the trigger then no longer
+ * counts as present; PostgreSQL's session_replication_role = replica, as
+ * a pg_dump --disable-triggers restore sets, is not), and the tables
+ * replaced by a file copy of an older database with the same epoch and
+ * counter.  docs/design.md says so; [schedule] full_every bounds both.
+ */
+#include "target/sql_owner.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+#define COUNTED_TABLES 4   /* mailbox, alias, domain, dirsync_managed */
+
+static const char SQLITE_CHECK[] =
+	"SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+	" AND name IN ('dirsync_chg_mailbox_i', 'dirsync_chg_mailbox_u',"
+	" 'dirsync_chg_mailbox_d', 'dirsync_chg_alias_i',"
+	" 'dirsync_chg_alias_u', 'dirsync_chg_alias_d',"
+	" 'dirsync_chg_domain_i', 'dirsync_chg_domain_u',"
+	" 'dirsync_chg_domain_d', 'dirsync_chg_managed_i',"
+	" 'dirsync_chg_managed_u', 'dirsync_chg_managed_d')) / 3,"
+	" epoch, n FROM dirsync_change_counter WHERE id = 1";
+
+#define SQLITE_TRIG(name, op, table)                                       \
+	"CREATE TRIGGER IF NOT EXISTS dirsync_chg_" name " AFTER " op      \
+	" ON " table " BEGIN UPDATE dirsync_change_counter SET n = n + 1" \
+	" WHERE id = 1; END;"
+/* updates count only in the columns load() and load_managed() read: a
+ * password, a quota or a `modified` stamp changes no plan */
+#define SQLITE_TRIGS(name, table, cols)                                    \
+	SQLITE_TRIG(name "_i", "INSERT", table)                            \
+	SQLITE_TRIG(name "_u", "UPDATE OF " cols, table)                   \
+	SQLITE_TRIG(name "_d", "DELETE", table)
+/* (the columns of sql.c's SQL_LOAD_* and sql_owner.c's load: keep them
+ * in step; existing triggers are found by name, so rename them when a
+ * list changes) */
+#define MAILBOX_COLS "username, name, active, maildir, local_part, domain"
+#define ALIAS_COLS "address, goto, active"
+#define DOMAIN_COLS "domain, active"
+#define MANAGED_COLS "address, kind, anchor, disabled_at"
+
+/*
+ * dirsync's own transaction: the triggers are dropped at its start and
+ * created again, with one raise of the counter, right before its commit
+ * (DDL is transactional in SQLite, and the write lock taken by the first
+ * DROP keeps every other writer out until the commit, so nothing goes
+ * uncounted).  A row trigger per written row made an initial sync of
+ * 100k users four times slower.
+ */
+static const char SQLITE_QUIET[] =
+	"DROP TRIGGER IF EXISTS dirsync_chg_mailbox_i;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_mailbox_u;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_mailbox_d;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_alias_i;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_alias_u;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_alias_d;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_domain_i;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_domain_u;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_domain_d;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_managed_i;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_managed_u;"
+	"DROP TRIGGER IF EXISTS dirsync_chg_managed_d;";
+
+static const char SQLITE_LOUD[] =
+	SQLITE_TRIGS("mailbox", "mailbox", MAILBOX_COLS)
+	SQLITE_TRIGS("alias", "alias", ALIAS_COLS)
+	SQLITE_TRIGS("domain", "domain", DOMAIN_COLS)
+	SQLITE_TRIGS("managed", "dirsync_managed", MANAGED_COLS)
+	"UPDATE dirsync_change_counter SET n = n + 1 WHERE id = 1;";
+
+static const char SQLITE_SETUP[] =
+	"BEGIN IMMEDIATE;"
+	"CREATE TABLE IF NOT EXISTS dirsync_change_counter ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" epoch TEXT NOT NULL, n INTEGER NOT NULL);"
+	"INSERT OR IGNORE INTO dirsync_change_counter"
+	" VALUES (1, lower(hex(randomblob(8))), 0);"
+	"UPDATE dirsync_change_counter SET epoch = lower(hex(randomblob(8)));"
+	SQLITE_TRIGS("mailbox", "mailbox", MAILBOX_COLS)
+	SQLITE_TRIGS("alias", "alias", ALIAS_COLS)
+	SQLITE_TRIGS("domain", "domain", DOMAIN_COLS)
+	SQLITE_TRIGS("managed", "dirsync_managed", MANAGED_COLS)
+	"COMMIT;";
+
+static const char PG_CHECK[] =
+	"SELECT (SELECT count(*) FROM pg_catalog.pg_trigger g"
+	" JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid"
+	" WHERE g.tgname = 'dirsync_chg' AND g.tgenabled <> 'D'"
+	" AND c.relname IN ('mailbox', 'alias', 'domain', 'dirsync_managed')"
+	" AND c.relnamespace = pg_catalog.to_regnamespace("
+	"pg_catalog.current_schema())),"
+	" epoch, n FROM dirsync_change_counter WHERE id = 1";
+
+/* WHEN: after the first statement of a transaction the function is not
+ * even called (a PL/pgSQL call per statement cost a third more server
+ * time in an initial sync) */
+#define PG_TRIG(table, cols)                                               \
+	"  DROP TRIGGER IF EXISTS dirsync_chg ON " table ";\n"             \
+	"  CREATE TRIGGER dirsync_chg AFTER INSERT OR UPDATE OF " cols     \
+	" OR DELETE OR TRUNCATE ON " table " FOR EACH STATEMENT WHEN ("    \
+	"pg_catalog.current_setting('dirsync.counted', true) IS DISTINCT"  \
+	" FROM pg_catalog.txid_current()::text) EXECUTE"                   \
+	" FUNCTION dirsync_count_change();\n"
+
+/* One implicit transaction (PQexec runs a multi-statement string so). */
+static const char PG_SETUP[] =
+	"CREATE TABLE IF NOT EXISTS dirsync_change_counter ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" epoch TEXT NOT NULL, n BIGINT NOT NULL);\n"
+	"INSERT INTO dirsync_change_counter VALUES (1,"
+	" md5(random()::text || clock_timestamp()::text), 0)"
+	" ON CONFLICT (id) DO NOTHING;\n"
+	"UPDATE dirsync_change_counter"
+	" SET epoch = md5(random()::text || clock_timestamp()::text);\n"
+	"DO $dirsync$ BEGIN\n"
+	"EXECUTE format($f$CREATE OR REPLACE FUNCTION"
+	" %1$I.dirsync_count_change() RETURNS trigger LANGUAGE plpgsql"
+	" SECURITY DEFINER AS $b$ BEGIN"
+	" IF pg_catalog.current_setting('dirsync.counted', true)"
+	" IS DISTINCT FROM pg_catalog.txid_current()::text THEN"
+	" UPDATE %1$I.dirsync_change_counter SET n = n + 1 WHERE id = 1;"
+	" PERFORM pg_catalog.set_config('dirsync.counted',"
+	" pg_catalog.txid_current()::text, true);"
+	" END IF; RETURN NULL; END $b$$f$, pg_catalog.current_schema());\n"
+	"END $dirsync$;\n"
+	PG_TRIG("mailbox", MAILBOX_COLS) PG_TRIG("alias", ALIAS_COLS)
+	PG_TRIG("domain", DOMAIN_COLS)
+	PG_TRIG("dirsync_managed", MANAGED_COLS);
+
+struct counter {
+	long triggers;
+	char fp[TARGET_FP_MAX];
+	bool found;
+};
+
+static int
+counter_row(void *ctx, int n, const char *const *c)
+{
+	struct counter *k = ctx;
+
+	if (n < 3 || c[0] == NULL || c[1] == NULL || c[2] == NULL)
+		return 0;
+	k->triggers = strtol(c[0], NULL, 10);
+	snprintf(k->fp, sizeof(k->fp), "%.40s:%.40s", c[1], c[2]);
+	k->found = true;
+	return 0;
+}
+
+static bool
+is_pg(const struct sqldrv_ops *drv)
+{
+	return drv == &sqldrv_pgsql_ops;
+}
+
+/* 0 with buf when the counter and every trigger are there, else 1. */
+static int
+counter_read(const struct sqldrv_ops *drv, struct sqldrv *db, char *buf,
+	     struct err *err)
+{
+	struct counter k;
+
+	memset(&k, 0, sizeof(k));
+	if (drv->query(db, is_pg(drv) ? PG_CHECK : SQLITE_CHECK, 0, NULL,
+		       counter_row, &k, err) != 0)
+		return -1;
+	if (!k.found || k.triggers != COUNTED_TABLES)
+		return 1;
+	memcpy(buf, k.fp, TARGET_FP_MAX);
+	return 0;
+}
+
+int
+sql_changes_setup(const struct sqldrv_ops *drv, struct sqldrv *db)
+{
+	char fp[TARGET_FP_MAX];
+	struct err e;
+
+	err_clear(&e);
+	if (counter_read(drv, db, fp, &e) == 0)
+		return 0;
+	err_clear(&e);
+	if (drv->exec(db, is_pg(drv) ? PG_SETUP : SQLITE_SETUP, &e) != 0) {
+		struct err e2;
+
+		err_clear(&e2);
+		if (!is_pg(drv))
+			drv->exec(db, "ROLLBACK", &e2);
+		log_debug("no change counter in the mail database (%s): "
+			  "every run compares the whole target", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+sql_changes_read(const struct sqldrv_ops *drv, struct sqldrv *db,
+		 char *buf, struct err *err)
+{
+	int rc = counter_read(drv, db, buf, err);
+
+	if (rc < 0)
+		err_where(err, "read change counter");
+	return rc;
+}
+
+/*
+ * PostgreSQL: dirsync writes dirsync_managed one row per statement (an
+ * upsert), and even a trigger that does nothing costs per statement (a
+ * third more server time in an initial sync).  So its trigger is
+ * disabled for the transaction where dirsync may (the table's owner; the
+ * lock this takes keeps other writers of that table, there are none but
+ * dirsync, out until the commit; readers go on), and the transaction is
+ * counted once at the end instead.  Elsewhere it stays on.
+ */
+static const char PG_QUIET[] =
+	"SAVEPOINT dirsync_quiet;"
+	" ALTER TABLE dirsync_managed DISABLE TRIGGER dirsync_chg;"
+	" RELEASE SAVEPOINT dirsync_quiet";
+static const char PG_LOUD[] =
+	"ALTER TABLE dirsync_managed ENABLE TRIGGER dirsync_chg";
+/* the once-per-transaction raise, when no trigger made it yet */
+static const char PG_COUNT[] =
+	"UPDATE dirsync_change_counter SET n = n + 1 WHERE id = 1 AND"
+	" pg_catalog.current_setting('dirsync.counted', true) IS DISTINCT"
+	" FROM pg_catalog.txid_current()::text";
+
+int
+sql_changes_quiet(const struct sqldrv_ops *drv, struct sqldrv *db,
+		  bool *quiet, struct err *err)
+{
+	struct err e;
+
+	*quiet = false;
+	if (is_pg(drv)) {
+		err_clear(&e);
+		if (drv->exec(db, PG_QUIET, &e) == 0) {
+			*quiet = true;
+			return 0;
+		}
+		/* not the owner: the trigger stays on */
+		if (drv->exec(db, "ROLLBACK TO SAVEPOINT dirsync_quiet",
+			      err) != 0) {
+			err_where(err, "change counter");
+			return -1;
+		}
+		return 0;
+	}
+	if (drv->exec(db, SQLITE_QUIET, err) != 0) {
+		err_where(err, "change counter");
+		return -1;
+	}
+	*quiet = true;
+	return 0;
+}
+
+int
+sql_changes_loud(const struct sqldrv_ops *drv, struct sqldrv *db, bool quiet,
+		 char *buf, struct err *err)
+{
+	const char *sql = is_pg(drv) ? PG_LOUD : SQLITE_LOUD;
+
+	if ((quiet && drv->exec(db, sql, err) != 0) ||
+	    (is_pg(drv) && drv->exec(db, PG_COUNT, err) != 0)) {
+		err_where(err, "change counter");
+		return -1;
+	}
+	return sql_changes_read(drv, db, buf, err);
+}
+
+bool
+sql_changes_next(const char *before, const char *after)
+{
+	const char *b = strrchr(before, ':'), *a = strrchr(after, ':');
+	char *end;
+	long long nb, na;
+
+	if (b == NULL || a == NULL || b - before != a - after ||
+	    strncmp(before, after, (size_t)(b - before)) != 0)
+		return false;
+	nb = strtoll(b + 1, &end, 10);
+	if (*end != '\0')
+		return false;
+	na = strtoll(a + 1, &end, 10);
+	return *end == '\0' && na == nb + 1;
+}
