@@ -647,6 +647,8 @@ test_incremental_reads(void **state)
 	assert_string_equal(f->r.read_mode, "full");
 	assert_string_equal(f->r.fallback_reason, "cookie refused (test)");
 	assert_int_equal(f->r.plan.n, 0);
+}
+
 /* ---- the fast path (issue 16) ------------------------------------------ */
 
 /* A change written to the target behind dirsync's back. */
