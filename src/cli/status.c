@@ -1,13 +1,15 @@
 /*
- * `dirsync status [--max-age D]`: the last run, its age and its result,
- * read from the state database, as a Nagios/Icinga check.
+ * `dirsync status [--max-age D] [--nagios]`: the last run, its age and
+ * its result, read from the state database.
  *
- * Follows the Monitoring Plugins Development Guidelines
- * (https://www.monitoring-plugins.org/doc/guidelines.html): one line on
- * stdout, "DIRSYNC STATE: text | perfdata", and the exit code is the
- * state: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.  Usage and configuration
- * errors are UNKNOWN (3) here, not 2 as for the other commands, since 2
- * would page someone as CRITICAL for a typo in the check's definition.
+ * Exit codes as SPEC has them: 0 ok, 1 failed or stale (anything not OK
+ * below), 2 usage or configuration error.  With --nagios, as a
+ * Nagios/Icinga check following the Monitoring Plugins Development
+ * Guidelines (https://www.monitoring-plugins.org/doc/guidelines.html):
+ * the exit code is the state, 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, and
+ * usage and configuration errors are UNKNOWN (3), since 2 would page
+ * someone as CRITICAL for a typo in the check's definition.  Either way
+ * one line on stdout, "DIRSYNC STATE: text | perfdata".
  *
  *   OK        the last run finished with exit 0 (changes or none)
  *   WARNING   the last run stopped at a safety limit (exit 3, nothing
@@ -24,6 +26,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -201,15 +204,29 @@ status_report(const struct status_scan *s, long max_age, time_t now,
 }
 
 static const char status_usage[] =
-	"usage: dirsync [-c FILE] status [--max-age D]";
+	"usage: dirsync [-c FILE] status [--max-age D] [--nagios]";
+
+/* The exit code: SPEC's (0 ok, 1 not ok, 2 usage), or the state itself
+ * for a monitoring plugin. */
+static int
+status_exit(int state, bool nagios, bool usage)
+{
+	if (nagios)
+		return state;
+	if (usage)
+		return 2;
+	return state == ST_OK ? 0 : 1;
+}
 
 int
 cmd_status(const struct cli_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"max-age", required_argument, NULL, 'a'},
+		{"nagios", no_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
+	bool nagios = false;
 	struct status_scan scan;
 	struct state *st = NULL;
 	struct conf c;
@@ -220,22 +237,33 @@ cmd_status(const struct cli_globals *g, int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
+	for (ch = 1; ch < argc; ch++)   /* before any message is judged */
+		if (strcmp(argv[ch], "--nagios") == 0)
+			nagios = true;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'n')
+			continue;
 		if (ch == 'a' && conf_parse_duration(optarg, &max_age) == 0 &&
 		    max_age > 0)
 			continue;
 		if (ch == 'a')
-			return status_unknown("--max-age wants a duration like "
-					      "15m, 2h or 1d, not '%s'",
-					      optarg);
-		return status_unknown("%s", status_usage);
+			return status_exit(
+				status_unknown("--max-age wants a duration "
+					       "like 15m, 2h or 1d, not '%s'",
+					       optarg),
+				nagios, true);
+		return status_exit(status_unknown("%s", status_usage), nagios,
+				   true);
 	}
 	if (optind < argc)
-		return status_unknown("%s", status_usage);
+		return status_exit(status_unknown("%s", status_usage), nagios,
+				   true);
 	err_clear(&err);
 	if (conf_load(&c, g->conf_path, &err) != 0) {
 		conf_free(&c);
-		return status_unknown("%s", err_fmt(&err, buf, sizeof(buf)));
+		return status_exit(status_unknown("%s", err_fmt(&err, buf,
+								sizeof(buf))),
+				   nagios, true);
 	}
 	memset(&scan, 0, sizeof(scan));
 	if (state_open(&st, c.state.path, true, &err) != 0 ||
@@ -259,5 +287,5 @@ cmd_status(const struct cli_globals *g, int argc, char **argv)
 	}
 	state_close(st);
 	conf_free(&c);
-	return rc;
+	return status_exit(rc, nagios, false);
 }

@@ -142,7 +142,7 @@ ds_expect_err "kill -HUP $DPID" "sync --now"
 ds_run -- -c "$T/dirsync.conf" sync
 ds_expect_rc 1 "sync while the paused daemon holds the lock"
 ds_expect_err "stopped binding after invalid credentials" "sync"
-ds_run -- -c "$T/dirsync.conf" status
+ds_run -- -c "$T/dirsync.conf" status --nagios
 ds_expect_rc 2 "status"
 grep -q "stopped binding after invalid credentials" "$DS_OUT" ||
 	ds_fail "status does not say why: $(cat "$DS_OUT")"
