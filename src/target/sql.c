@@ -433,6 +433,32 @@ load_mailbox(void *ctx, int n, const char *const *c)
 }
 
 /*
+ * The next address of a goto list ("a,b, c"): *s advances past it and its
+ * comma; *len is its length, leading blanks skipped.  NULL at the end.
+ */
+static const char *
+goto_next(const char **s, size_t *len)
+{
+	const char *p = *s, *e;
+
+	if (*p == '\0')
+		return NULL;
+	e = p + strcspn(p, ",");
+	*s = *e ? e + 1 : e;
+	while (p < e && isspace((unsigned char)*p))
+		p++;
+	*len = (size_t)(e - p);
+	return p;
+}
+
+/* Is this goto entry the address (case aside)? */
+static bool
+goto_is(const char *v, size_t len, const char *addr)
+{
+	return len == strlen(addr) && strncasecmp(v, addr, len) == 0;
+}
+
+/*
  * A mailbox's self-alias: kept on the mailbox object as its goto (for a
  * repair), and its drift cleared when it routes the mailbox's own
  * address (forwards besides it are the user's) and is active with it.
@@ -440,8 +466,8 @@ load_mailbox(void *ctx, int n, const char *const *c)
 static void
 self_alias(struct target *t, struct mobj *mb, const char *gotos, bool active)
 {
-	size_t n = strlen(mb->address);
-	const char *s, *e;
+	const char *s, *v;
+	size_t len;
 
 	if (mb->kind != MK_MAILBOX)
 		return;
@@ -449,15 +475,11 @@ self_alias(struct target *t, struct mobj *mb, const char *gotos, bool active)
 				 gotos != NULL ? gotos : "");
 	if (mb->active && !active)
 		return;
-	for (s = mb->gotos; *s != '\0'; s = *e ? e + 1 : e) {
-		e = s + strcspn(s, ",");
-		while (s < e && isspace((unsigned char)*s))
-			s++;
-		if ((size_t)(e - s) == n && strncasecmp(s, mb->address, n) == 0) {
+	for (s = mb->gotos; (v = goto_next(&s, &len)) != NULL;)
+		if (goto_is(v, len, mb->address)) {
 			mb->drift &= (unsigned char)~MD_SELF_ALIAS;
 			return;
 		}
-	}
 }
 
 static int
@@ -618,20 +640,16 @@ new_maildir(struct target *t, const char *domain, const char *local)
 static char *
 self_goto(const char *addr, const char *found)
 {
-	size_t n = strlen(addr);
 	struct buf b = BUF_INIT;
-	const char *s, *e;
+	const char *s, *v;
+	size_t len;
 
 	buf_adds(&b, addr);
-	for (s = found != NULL ? found : ""; *s != '\0'; s = *e ? e + 1 : e) {
-		e = s + strcspn(s, ",");
-		while (s < e && isspace((unsigned char)*s))
-			s++;
-		if (e == s ||
-		    ((size_t)(e - s) == n && strncasecmp(s, addr, n) == 0))
+	for (s = found != NULL ? found : ""; (v = goto_next(&s, &len));) {
+		if (len == 0 || goto_is(v, len, addr))
 			continue;
 		buf_addc(&b, ',');
-		buf_add(&b, s, (size_t)(e - s));
+		buf_add(&b, v, len);
 	}
 	return buf_steal(&b);
 }
