@@ -104,6 +104,10 @@ struct run_result {
 	/* nothing changed since the last verified run: the target load and
 	 * the plan were skipped (engine/fastpath.c); the plan is empty */
 	bool fast_path;
+	/* an incremental read with nothing changed: the snapshot and the
+	 * rules were skipped too; counts, warnings and conflicts are those
+	 * the rules gave last time (engine/shortcut.c) */
+	bool rules_skipped;
 	bool per_object;           /* the target applies object by object */
 	struct limit_hit limit;    /* limit == NULL: none */
 	struct limit_hit forced;   /* what --force-limits overrode; limit ==

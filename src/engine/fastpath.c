@@ -55,6 +55,7 @@
 
 struct fastpath {
 	bool checked;               /* a sync whose digest was computed */
+	bool early;                 /* engine_fastpath_early() said yes */
 	char digest[72];            /* hex */
 	char config[72];            /* hex */
 	bool have_fp;
@@ -293,31 +294,29 @@ full_reason(struct run *x, struct fastpath *f, char *buf, size_t len)
 	return NULL;
 }
 
-int
-engine_fastpath(struct run *x)
+/*
+ * The checks after the digest: 1 fast path, 0 full compare (logged), -1
+ * with r->err.  f->digest is set.
+ */
+static int
+fastpath_check(struct run *x, struct fastpath *f, bool quiet)
 {
 	struct run_result *r = x->r;
-	struct fastpath *f;
 	const char *why;
 	char buf[200];
 	bool found = false;
 	int rc;
 
-	/* read-only runs, an approval's plan and rebuild-state's re-adoption
-	 * (which keeps only part of its plan) compare everything and record
-	 * no verified run */
-	if (x->o->readonly || x->o->approve_plan != NULL || x->o->readopt)
-		return 0;
-	f = x->fp = xcalloc(1, sizeof(*f));
-	set_digest(&r->rules, f);
 	config_hash(x->c, f->config, sizeof(f->config));
 	f->checked = true;
 	if (x->tops->fingerprint == NULL) {
-		log_msg(x->lvl, "full compare: the target keeps no change "
-			"counter");
+		if (!quiet)
+			log_msg(x->lvl, "full compare: the target keeps no "
+				"change counter");
 		return 0;
 	}
-	if (x->tops->open(&x->tgt, x->c, false, &r->err) != 0)
+	if (x->tgt == NULL &&
+	    x->tops->open(&x->tgt, x->c, false, &r->err) != 0)
 		return -1;
 	rc = x->tops->fingerprint(x->tgt, f->fp, &r->err);
 	if (rc < 0)
@@ -328,14 +327,68 @@ engine_fastpath(struct run *x)
 	f->have_old = found;
 	why = full_reason(x, f, buf, sizeof(buf));
 	if (why != NULL) {
-		log_msg(x->lvl, "full compare: %s", why);
+		if (!quiet)
+			log_msg(x->lvl, "full compare: %s", why);
 		return 0;
+	}
+	return 1;
+}
+
+/* Runs that compare everything and record no verified run. */
+static bool
+never_fast(const struct run *x)
+{
+	/* read-only runs, an approval's plan and rebuild-state's
+	 * re-adoption (which keeps only part of its plan) */
+	return x->o->readonly || x->o->approve_plan != NULL || x->o->readopt;
+}
+
+int
+engine_fastpath_early(struct run *x, const char *digest)
+{
+	struct fastpath *f;
+	int rc;
+
+	if (never_fast(x) || x->fp != NULL)
+		return 0;
+	f = xcalloc(1, sizeof(*f));
+	snprintf(f->digest, sizeof(f->digest), "%s", digest);
+	rc = fastpath_check(x, f, true);
+	if (rc != 1) {
+		free(f);   /* engine_fastpath() checks again, with the rules */
+		return rc;
+	}
+	f->early = true;
+	x->fp = f;
+	return 1;
+}
+
+const char *
+engine_fastpath_digest(const struct run *x)
+{
+	return x->fp != NULL && x->fp->checked ? x->fp->digest : NULL;
+}
+
+int
+engine_fastpath(struct run *x)
+{
+	struct run_result *r = x->r;
+	struct fastpath *f;
+	int rc;
+
+	if (never_fast(x))
+		return 0;
+	if (x->fp == NULL || !x->fp->early) {
+		f = x->fp = xcalloc(1, sizeof(*f));
+		set_digest(&r->rules, f);
+		if ((rc = fastpath_check(x, f, false)) != 1)
+			return rc;
 	}
 	r->fast_path = true;
 	r->have_plan = true;   /* an empty one */
 	log_msg(x->lvl, "fast path: the directory and the target are as run "
 		"%lld left them; target load and plan skipped (%.2fs)",
-		f->old.run_id, clock_seconds() - x->t0);
+		x->fp->old.run_id, clock_seconds() - x->t0);
 	return 1;
 }
 

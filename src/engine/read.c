@@ -407,6 +407,16 @@ delta_write(struct syncsnap *s, const struct delta *d, struct err *err)
 	return 0;
 }
 
+/* Nothing added, changed or gone since the snapshot. */
+static bool
+delta_empty(const struct delta *d, const struct syncsnap_meta *m)
+{
+	if (d->n > 0 || d->deleted.len > 0)
+		return false;
+	/* every row present, and nothing new: none gone */
+	return !d->present_phase || (long long)d->present.len == m->entries;
+}
+
 /* Snapshot + delta -> the rules.  0 or -1. */
 static int
 delta_merge(struct run *x, struct syncsnap *old, struct delta *d)
@@ -494,8 +504,12 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 	ret = delta_renames(src, sops, filter, keep, old,
 			    strcmp(r->info.flavor, "ad") == 0, &d, &r->err);
 	r->read_entries = d.n;
-	if (ret == 0)
+	if (ret == 0 && delta_empty(&d, meta) && engine_shortcut(x, meta)) {
+		x->snap_meta.summary = xstrdup(meta->summary);
+		x->snap_meta.entries = meta->entries;
+	} else if (ret == 0) {
 		ret = delta_merge(x, old, &d);
+	}
 	delta_free(&d);
 	if (ret != 0) {
 		free(sy.new_cookie);
@@ -674,6 +688,10 @@ engine_read_finish(struct run *x)
 	if (x->snap == NULL)
 		goto done;
 	err_clear(&e);
+	if (!x->shortcut) {
+		x->snap_meta.summary = engine_summary_encode(x);
+		x->snap_meta.entries = (long long)x->r->read;
+	}
 	if (x->r->exit_code != 0) {
 		log_info("the snapshot and cookie of the last read are "
 			 "kept: the next run reads the same changes again");
@@ -684,6 +702,5 @@ engine_read_finish(struct run *x)
 	syncsnap_close(x->snap);
 	x->snap = NULL;
 done:
-	free(x->snap_meta.cookie);
-	x->snap_meta.cookie = NULL;
+	syncsnap_meta_free(&x->snap_meta);
 }

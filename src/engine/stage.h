@@ -34,6 +34,7 @@ struct run {
 	bool sync_unsupported;     /* the source has no content sync */
 	bool guard_held;           /* a time guard held a change back */
 	struct fastpath *fp;       /* fastpath.c's (owned) */
+	bool shortcut;             /* nothing read changed: rules skipped */
 };
 
 /*
@@ -58,6 +59,25 @@ void engine_finish(struct run *x);
  * engine_finish(): the verified record for the next run, or its removal.
  */
 int engine_fastpath(struct run *x);
+/*
+ * Before the rules, for a read that changed nothing: with the desired
+ * set's digest of the run that left the snapshot, 1 when the fast path
+ * holds (engine_fastpath() then says so without a digest), 0 not, -1
+ * with r->err.
+ */
+int engine_fastpath_early(struct run *x, const char *digest);
+/* This run's desired-set digest (hex), NULL when none was computed. */
+const char *engine_fastpath_digest(const struct run *x);
+/*
+ * shortcut.c.  engine_shortcut(), for an incremental read whose delta is
+ * empty: 1 when the snapshot's summary (m) and engine_fastpath_early()
+ * say the rules would give the verified run's desired set again (r then
+ * holds the summary's counts, warnings and conflicts; x->shortcut set),
+ * else 0.  engine_summary_encode(): this run's summary for the snapshot
+ * (malloc'd JSON text), or NULL when its digest was not computed.
+ */
+int engine_shortcut(struct run *x, const struct syncsnap_meta *m);
+char *engine_summary_encode(const struct run *x);
 void engine_fastpath_record(struct run *x);
 void engine_fastpath_free(struct run *x);
 

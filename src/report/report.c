@@ -349,13 +349,14 @@ report_build(const struct run_result *in, size_t max_changes)
 							      : "full"));
 	json_object_set_new(
 		r, "read_detail",
-		json_pack("{s:s, s:I, s:I, s:o}", "mode",
+		json_pack("{s:s, s:I, s:I, s:o, s:b}", "mode",
 			  in->read_mode != NULL ? in->read_mode : "full",
 			  "entries", (json_int_t)in->read_entries, "deleted",
 			  (json_int_t)in->read_deleted, "fallback_reason",
 			  in->fallback_reason[0]
 				  ? json_string(in->fallback_reason)
-				  : json_null()));
+				  : json_null(),
+			  "rules_skipped", in->rules_skipped));
 
 	for (i = 0; in->have_plan && i < in->plan.n && i < max_changes; i++)
 		json_array_append_new(changes,

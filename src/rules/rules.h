@@ -70,6 +70,12 @@ struct rules_result {
 	 * set it.
 	 */
 	time_t now;
+	/*
+	 * The earliest expiry still to come among the accounts read (the
+	 * moment this result would change with no change in the
+	 * directory); 0: none.
+	 */
+	time_t next_expiry;
 	struct arena arena;
 };
 

@@ -56,22 +56,39 @@ parse_gentime(const char *v, time_t *out)
  * which the account cannot authenticate.  Judged against the clock of the
  * run, so an expiry is noticed without any change in the directory.
  */
+/* An expiry still to come: the rules' result changes at `at`. */
+static void
+expires_at(struct rules_ctx *x, long long at)
+{
+	if (at > (long long)x->now &&
+	    (x->r->next_expiry == 0 || at < (long long)x->r->next_expiry))
+		x->r->next_expiry = (time_t)at;
+}
+
 static const char *
 account_expired(struct rules_ctx *x)
 {
 	const long long never = 0x7FFFFFFFFFFFFFFFLL;
-	long long v;
+	long long v, at;
 	time_t t;
 
 	if (parse_ll(rules_first(x->at[A_ACCOUNTEXPIRES]), &v) && v > 0 &&
-	    v != never && v / 10000000LL - 11644473600LL <= (long long)x->now)
-		return "accountExpires in the past";
-	if (parse_ll(rules_first(x->at[A_SHADOWEXPIRE]), &v) && v > 0 &&
-	    v <= (long long)(x->now / 86400))
-		return "shadowExpire in the past";
-	if (parse_gentime(rules_first(x->at[A_PWDENDTIME]), &t) &&
-	    t <= x->now)
-		return "pwdEndTime in the past";
+	    v != never) {
+		at = v / 10000000LL - 11644473600LL;
+		if (at <= (long long)x->now)
+			return "accountExpires in the past";
+		expires_at(x, at);
+	}
+	if (parse_ll(rules_first(x->at[A_SHADOWEXPIRE]), &v) && v > 0) {
+		if (v <= (long long)(x->now / 86400))
+			return "shadowExpire in the past";
+		expires_at(x, v * 86400);
+	}
+	if (parse_gentime(rules_first(x->at[A_PWDENDTIME]), &t)) {
+		if (t <= x->now)
+			return "pwdEndTime in the past";
+		expires_at(x, (long long)t);
+	}
 	return NULL;
 }
 

@@ -91,6 +91,20 @@ meta_read(sqlite3 *db, struct syncsnap_meta *m)
 		m->cookie_len = (size_t)n;
 	}
 	sqlite3_finalize(q);
+	q = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = "
+			       "'summary'", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW &&
+	    sqlite3_column_type(q, 0) == SQLITE_TEXT)
+		m->summary = xstrdup((const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	q = NULL;
+	/* the count kept at commit; counting a million rows is a scan */
+	meta_text(db, "entries", num, sizeof(num));
+	if (num[0] != '\0') {
+		m->entries = strtoll(num, NULL, 10);
+		return;
+	}
 	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM entry", -1, &q,
 			       NULL) == SQLITE_OK &&
 	    sqlite3_step(q) == SQLITE_ROW)
@@ -104,6 +118,8 @@ syncsnap_meta_free(struct syncsnap_meta *m)
 	free(m->cookie);
 	m->cookie = NULL;
 	m->cookie_len = 0;
+	free(m->summary);
+	m->summary = NULL;
 }
 
 int
@@ -266,16 +282,19 @@ int
 syncsnap_commit(struct syncsnap *s, const struct syncsnap_meta *m,
 		struct err *err)
 {
-	char num[32];
+	char num[32], entries[32];
 
 	if (syncsnap_begin(s, err) != 0)
 		return -1;
 	snprintf(num, sizeof(num), "%lld", m->full_at);
+	snprintf(entries, sizeof(entries), "%lld", m->entries);
 	if (meta_put(s, "version", SYNCSNAP_VERSION, NULL, 0) != 0 ||
 	    meta_put(s, "server", m->server, NULL, 0) != 0 ||
 	    meta_put(s, "conf_hash", m->conf_hash, NULL, 0) != 0 ||
 	    meta_put(s, "full_at", num, NULL, 0) != 0 ||
-	    meta_put(s, "cookie", NULL, m->cookie, m->cookie_len) != 0)
+	    meta_put(s, "cookie", NULL, m->cookie, m->cookie_len) != 0 ||
+	    meta_put(s, "entries", entries, NULL, 0) != 0 ||
+	    meta_put(s, "summary", m->summary, NULL, 0) != 0)
 		return snap_err(s, err, "snapshot meta");
 	sqlite3_finalize(s->put);
 	sqlite3_finalize(s->del);

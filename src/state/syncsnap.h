@@ -41,7 +41,16 @@ struct syncsnap_meta {
 	char server[512];        /* URI the cookie came from */
 	char conf_hash[32];      /* syncsnap_conf_hash() of that run */
 	long long full_at;       /* time of the last full read (Unix) */
-	long long entries;       /* rows */
+	/* rows: syncsnap_commit() keeps the caller's count (the engine's
+	 * entries fed from the snapshot); an older snapshot without one
+	 * is counted at open */
+	long long entries;
+	/*
+	 * What the rules made of these rows at the last commit, for a run
+	 * that reads no change (engine/shortcut.c): opaque text, malloc'd;
+	 * NULL: none.
+	 */
+	char *summary;
 };
 
 /* The file for a state database path; malloc'd. */

@@ -129,6 +129,10 @@ ds_same_db "$T/inc.db" "$T/full.dump" "first runs"
 ds_step "no change: an incremental run that reads nothing"
 both "no change" 0
 [ "$(jq -r .summary.add "$T/inc.json")" = 0 ] || ds_fail "no change: adds"
+# nothing read changed and the target is as the last run left it: the
+# snapshot and the rules were not even read
+[ "$(jq -r .read_detail.rules_skipped "$T/inc.json")" = true ] ||
+	ds_fail "no change: the rules ran ($(jq -c .read_detail "$T/inc.json"))"
 
 ds_step "add a user"
 ldapmod <<'EOF'

@@ -724,6 +724,94 @@ test_fast_path(void **state)
 	assert_false(f->r.fast_path);
 }
 
+/*
+ * An incremental read that finds nothing changed skips the snapshot and
+ * the rules when the fast path holds, and says what the rules said last
+ * time; a change behind dirsync's back or an expiry that passes makes the
+ * rules run again.
+ */
+static void
+test_incremental_shortcut(void **state)
+{
+	struct fx *f = *state;
+	struct source_memory_sync sy;
+	static const char *const nobody[] = {"CN=Nobody,DC=x", "CN=Ann,DC=x"};
+	char exp[32], *warning;
+	time_t soon;
+	size_t nwarnings, nconflicts;
+
+	the_target = &target_memory_fp_ops;
+	memset(&sy, 0, sizeof(sy));
+	add_user(f, &ann);
+	add_user(f, &bob);
+	add_user(f, &cy);
+	add_user(f, &cy2);   /* claims Cy's address: a conflict */
+	add_list(f, "CN=Team,DC=x", "g-team", "team@example.com", nobody, 2);
+	/* Bob's account expires in two seconds */
+	soon = time(NULL) + 2;
+	snprintf(exp, sizeof(exp), "%lld",
+		 ((long long)soon + 11644473600LL) * 10000000LL);
+	set_attr(f, 1, 5, "accountExpires", exp);
+	f->e[1].nattrs = 6;
+	sy.cookie = "c1";
+	assert_int_equal(run_sync(f, f->ev, f->n, &sy), 0);
+	assert_string_equal(f->r.read_mode, "full");
+	assert_false(f->r.rules_skipped);
+	nwarnings = f->r.rules.nwarnings;
+	nconflicts = f->r.rules.nconflicts;
+	assert_true(nwarnings > 0);
+	assert_int_equal(nconflicts, 1);
+	warning = strdup(f->r.rules.warnings[0]);
+
+	/* nothing changed: snapshot and rules skipped, the same report */
+	sy.cookie = "c2";
+	assert_int_equal(run_sync(f, f->ev, 0, &sy), 0);
+	assert_string_equal(source_memory_cookie_seen(), "c1");
+	assert_string_equal(f->r.read_mode, "incremental");
+	assert_true(f->r.fast_path);
+	assert_true(f->r.rules_skipped);
+	assert_int_equal(f->r.read, 5);
+	assert_int_equal(f->r.rules.in_scope, 3);   /* Ann, Bob, Team */
+	assert_int_equal(f->r.rules.nwarnings, nwarnings);
+	assert_string_equal(f->r.rules.warnings[0], warning);
+	assert_int_equal(f->r.rules.nconflicts, 1);
+	assert_string_equal(f->r.rules.conflicts[0].address, "cy@example.com");
+	assert_int_equal(f->r.rules.conflicts[0].n, 2);
+	assert_true(json_is_true(json_object_get(
+		json_object_get(f->r.report, "read_detail"), "rules_skipped")));
+	/* and the cookie moves on */
+	sy.cookie = "c3";
+	assert_int_equal(run_sync(f, f->ev, 0, &sy), 0);
+	assert_string_equal(source_memory_cookie_seen(), "c2");
+	assert_true(f->r.rules_skipped);
+
+	/* Ann's mailbox deleted behind dirsync's back: the rules run, the
+	 * full compare puts it back, then skipped again */
+	write_behind(f, "ann@example.com", OP_DELETE);
+	assert_null(held(f, "ann@example.com"));
+	assert_int_equal(run_sync(f, f->ev, 0, &sy), 0);
+	assert_false(f->r.rules_skipped);
+	assert_false(f->r.fast_path);
+	assert_int_equal(f->r.read, 5);
+	assert_non_null(held(f, "ann@example.com"));
+	assert_int_equal(run_sync(f, f->ev, 0, &sy), 0);
+	assert_true(f->r.rules_skipped);
+	assert_true(held(f, "bob@example.com")->active);
+
+	/* Bob's expiry passes with no change in the directory */
+	while (time(NULL) <= soon)
+		usleep(100 * 1000);
+	assert_int_equal(run_sync(f, f->ev, 0, &sy), 0);
+	assert_false(f->r.rules_skipped);
+	assert_false(held(f, "bob@example.com")->active);
+	assert_int_equal(f->r.rules.in_scope, 2);
+	/* a run after it: nothing left to expire, skipped */
+	assert_int_equal(run_sync(f, f->ev, 0, &sy), 0);
+	assert_true(f->r.rules_skipped);
+	assert_int_equal(f->r.rules.in_scope, 2);
+	free(warning);
+}
+
 /* A stopped or held run is never verified: the next one stops again. */
 static void
 test_fast_path_not_after_limit(void **state)
@@ -797,6 +885,8 @@ main(void)
 			test_state_belongs_to_its_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_target_identity_hides_passwords, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_incremental_shortcut,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fast_path, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fast_path_not_after_limit,

@@ -117,6 +117,7 @@ test_commit_only(void **st)
 	m.cookie = (unsigned char *)"rid=000,csn=1";
 	m.cookie_len = 13;
 	snprintf(m.server, sizeof(m.server), "ldap://a");
+	m.entries = 2;   /* the caller's count, kept with the meta */
 	/* a full read that is not committed leaves nothing */
 	assert_int_equal(syncsnap_create(&s, path, &e), 0);
 	assert_int_equal(syncsnap_put(s, "u1", b, len, &e), 0);
