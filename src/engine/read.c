@@ -360,11 +360,32 @@ delta_renames(struct source *src, const struct source_ops *sops,
 	return ret;
 }
 
+/* Where a merge reads groups again from (read_delta's connection). */
+struct reread {
+	struct source *src;
+	const struct source_ops *sops;
+	const char *filter;
+	const char **keep;
+	bool ad;
+};
+
 struct merge {
 	struct read_ctx rc;
 	struct delta *d;
 	size_t kept, gone;
+	/* with deletes: group rows held back, and the DNs that went */
+	bool hold_groups;
+	const char **groups;     /* uuids, in d->a */
+	size_t ngroups, capgroups;
+	struct strmap gone_dns;  /* normalised DN -> (void *)1, keys in d->a */
 };
+
+static bool
+is_group_row(const struct entry *e)
+{
+	return entry_attr(e, "member") != NULL ||
+	       entry_attr(e, "uniqueMember") != NULL;
+}
 
 /* A snapshot row: kept, replaced by its changed version, or gone. */
 static int
@@ -382,10 +403,141 @@ merge_row(void *arg, const char *uuid, const struct entry *e,
 				sizeof(*d->gone));
 		d->gone[d->ngone++] = arena_strdup(&d->a, uuid);
 		m->gone++;
+		if (m->hold_groups) {
+			char *ndn = dn_normalize(e->dn);
+
+			strmap_put(&m->gone_dns, arena_strdup(&d->a, ndn), d);
+			free(ndn);
+		}
 		return 0;
 	}
 	m->kept++;
+	if (m->hold_groups && is_group_row(e)) {
+		m->groups = xgrow(m->groups, &m->capgroups, m->ngroups + 1,
+				  sizeof(*m->groups));
+		m->groups[m->ngroups++] = arena_strdup(&d->a, uuid);
+		return 0;
+	}
 	return feed(&m->rc, e, err);
+}
+
+/* Does e name, in member or uniqueMember, a DN that went? */
+static bool
+names_gone(const struct entry *e, const struct strmap *gone)
+{
+	static const char *const attrs[] = {"member", "uniqueMember"};
+	size_t k, i;
+
+	for (k = 0; k < 2; k++) {
+		const struct attr *a = entry_attr(e, attrs[k]);
+
+		for (i = 0; a != NULL && i < a->nvals; i++) {
+			char *v = xstrndup(a->vals[i].p, a->vals[i].len);
+			char *ndn = dn_normalize(v);
+			bool hit = strmap_get(gone, ndn) != NULL;
+
+			free(ndn);
+			free(v);
+			if (hit)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Groups by DN, read again into the delta: 0 or -1. */
+static int
+reread_groups(const struct reread *rr, char **dns, size_t n,
+	      struct delta *d, struct err *err)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	int ret;
+
+	buf_printf(&b, "(&%s(|", rr->filter);
+	for (i = 0; i < n; i++) {
+		char *v = filter_escape(dns[i]);
+
+		/* AD has no entryDN; its distinguishedName matches DNs */
+		buf_printf(&b, "(%s=%s)", rr->ad ? "distinguishedName"
+						 : "entryDN", v);
+		free(v);
+	}
+	buf_printf(&b, "))");
+	log_debug("groups naming %zu deleted entries: %s", n, buf_str(&b));
+	ret = rr->sops->read(rr->src, buf_str(&b), rr->keep, rename_group, d,
+			     err);
+	buf_free(&b);
+	return ret;
+}
+
+/*
+ * The held group rows, after the scan: those naming a DN that went are
+ * read again from the server (slapd's memberof-refint drops the value
+ * with an internal operation that syncprov's session log never sees, so
+ * the snapshot's copy would keep naming the DN, and a new entry with
+ * that DN would join a group it is not in); the others, and those the
+ * server no longer returns, go into the rules as the snapshot has them.
+ * The groups read again join the delta, so the merge feeds them and
+ * writes them into the snapshot.  0 or -1.
+ */
+static int
+held_groups(struct merge *m, struct syncsnap *old, const struct reread *rr,
+	    struct err *err)
+{
+	char *dns[RENAME_BATCH];
+	const char **again = NULL;
+	size_t i, n = 0, nagain = 0, capagain = 0, len, cap = 0;
+	void *blob, *scratch = NULL;
+	struct entry e;
+	int ret = 0;
+
+	for (i = 0; i < m->ngroups && ret == 0; i++) {
+		if ((blob = syncsnap_get(old, m->groups[i], &len)) == NULL)
+			continue;
+		if (syncsnap_decode(blob, len, &e, &scratch, &cap) != 0) {
+			free(blob);
+			ret = err_set(err, DS_E_INTERNAL, "snapshot row %s "
+				      "does not decode", m->groups[i]);
+			break;
+		}
+		if (m->gone_dns.len == 0 || !names_gone(&e, &m->gone_dns)) {
+			e.origin = m->rc.x->r->info.server;
+			ret = feed(&m->rc, &e, err);
+			free(blob);
+			continue;
+		}
+		again = xgrow(again, &capagain, nagain + 1, sizeof(*again));
+		again[nagain++] = m->groups[i];
+		dns[n++] = xstrdup(e.dn);
+		free(blob);
+		if (n == RENAME_BATCH) {
+			ret = reread_groups(rr, dns, n, m->d, err);
+			while (n > 0)
+				free(dns[--n]);
+		}
+	}
+	if (n > 0 && ret == 0)
+		ret = reread_groups(rr, dns, n, m->d, err);
+	while (n > 0)
+		free(dns[--n]);
+	/* not returned: left the filter meanwhile; as the snapshot has it */
+	for (i = 0; i < nagain && ret == 0; i++) {
+		if (strmap_get(&m->d->changed, again[i]) != NULL ||
+		    (blob = syncsnap_get(old, again[i], &len)) == NULL)
+			continue;
+		if (syncsnap_decode(blob, len, &e, &scratch, &cap) == 0) {
+			e.origin = m->rc.x->r->info.server;
+			ret = feed(&m->rc, &e, err);
+		}
+		free(blob);
+	}
+	if (nagain > 0)
+		log_info("%zu groups naming a deleted entry read again",
+			 nagain);
+	free(again);
+	free(scratch);
+	return ret;
 }
 
 /* The delta into the old snapshot's transaction (committed later). */
@@ -419,7 +571,8 @@ delta_empty(const struct delta *d, const struct syncsnap_meta *m)
 
 /* Snapshot + delta -> the rules.  0 or -1. */
 static int
-delta_merge(struct run *x, struct syncsnap *old, struct delta *d)
+delta_merge(struct run *x, struct syncsnap *old, struct delta *d,
+	    const struct reread *rr)
 {
 	struct run_result *r = x->r;
 	struct merge m;
@@ -431,9 +584,11 @@ delta_merge(struct run *x, struct syncsnap *old, struct delta *d)
 	memset(&m, 0, sizeof(m));
 	m.rc.x = x;
 	m.d = d;
+	m.hold_groups = d->deleted.len > 0 || d->present_phase;
 	if ((m.rc.rules = rules_begin(x->c, &r->rules, &r->err)) == NULL)
 		return -1;
-	if (syncsnap_scan(old, merge_row, &m, &r->err) != 0)
+	if (syncsnap_scan(old, merge_row, &m, &r->err) != 0 ||
+	    (m.hold_groups && held_groups(&m, old, rr, &r->err) != 0))
 		goto fail;
 	for (i = 0; i < d->n; i++) {
 		if (d->v[i]->blob == NULL)
@@ -453,16 +608,19 @@ delta_merge(struct run *x, struct syncsnap *old, struct delta *d)
 	r->read = m.rc.read;
 	r->read_deleted = m.gone;
 	if (rules_end(m.rc.rules, &r->err) != 0)
-		return -1;
+		goto done;
 	m.rc.rules = NULL;
 	ret = 0;
 	if (!x->o->readonly)
 		ret = delta_write(old, d, &r->err);
-	return ret;
+	goto done;
 fail:
 	free(scratch);
 	rules_abort(m.rc.rules);
-	return -1;
+done:
+	free(m.groups);
+	strmap_free(&m.gone_dns);
+	return ret;
 }
 
 /*
@@ -508,7 +666,11 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 		x->snap_meta.summary = xstrdup(meta->summary);
 		x->snap_meta.entries = meta->entries;
 	} else if (ret == 0) {
-		ret = delta_merge(x, old, &d);
+		struct reread rr = {src, sops, filter, keep,
+				    strcmp(r->info.flavor, "ad") == 0};
+
+		ret = delta_merge(x, old, &d, &rr);
+		r->read_entries = d.n;   /* with the groups read again */
 	}
 	delta_free(&d);
 	if (ret != 0) {
