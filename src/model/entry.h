@@ -44,5 +44,7 @@ const struct attr *entry_attr(const struct entry *e, const char *name);
  * DN get a byte-wise form.  Returns a malloc'd string.
  */
 char *dn_normalize(const char *dn);
+/* The same by libldap alone (no shortcut for plain DNs): for tests. */
+char *dn_normalize_ldap(const char *dn);
 
 #endif

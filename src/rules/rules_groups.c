@@ -141,11 +141,15 @@ collect_leaf(void *arg, struct robj *o)
 
 struct gnode {
 	struct robj *o;
+	/* o's members resolved once (NULL: names no entry), in x->tmp:
+	 * the passes below read each edge several times */
+	struct robj **mem;
 	size_t index, low;         /* Tarjan's */
 	size_t next;               /* next member to look at */
 	size_t comp;               /* component, once assigned */
 	bool on_stack;
 	bool list;                 /* a list: its component needs gotos */
+	bool warned;               /* warn_unmatched() has been here */
 };
 
 struct gcomp {
@@ -183,6 +187,7 @@ gnode_get(struct ggraph *g, struct robj *o)
 {
 	void *v = strmap_get(&g->node_of, o->ndn);
 	struct gnode *n;
+	size_t i;
 
 	if (v != NULL)
 		return (size_t)(uintptr_t)v - 1;
@@ -190,6 +195,10 @@ gnode_get(struct ggraph *g, struct robj *o)
 	n = &g->nodes[g->nnodes];
 	memset(n, 0, sizeof(*n));
 	n->o = o;
+	n->mem = arena_alloc(&g->x->tmp,
+			     (o->nmembers ? o->nmembers : 1) * sizeof(*n->mem));
+	for (i = 0; i < o->nmembers; i++)
+		n->mem[i] = strmap_get(&g->x->by_ndn, o->members[i]);
 	n->index = NO_INDEX;
 	n->comp = NO_INDEX;
 	strmap_put(&g->node_of, o->ndn, (void *)(uintptr_t)(g->nnodes + 1));
@@ -257,7 +266,7 @@ gtarjan(struct ggraph *g, size_t root)
 			gfinish(g, v);
 			continue;
 		}
-		m = strmap_get(&g->x->by_ndn, n->o->members[n->next++]);
+		m = n->mem[n->next++];
 		if (m == NULL || !is_group(m))
 			continue;  /* a leaf: taken in when v's component is built */
 		w = gnode_get(g, m);
@@ -286,11 +295,10 @@ gcount_preds(struct ggraph *g)
 
 	for (c = 0; c < g->ncomps; c++) {
 		for (i = g->cstart[c]; i < g->cstart[c + 1]; i++) {
-			const struct robj *o = g->nodes[g->order[i]].o;
+			const struct gnode *nd = &g->nodes[g->order[i]];
 
-			for (j = 0; j < o->nmembers; j++) {
-				struct robj *m = strmap_get(&g->x->by_ndn,
-							    o->members[j]);
+			for (j = 0; j < nd->o->nmembers; j++) {
+				struct robj *m = nd->mem[j];
 				struct gcomp *s;
 
 				if (m == NULL || !is_group(m))
@@ -344,8 +352,7 @@ gbuild(struct ggraph *g, size_t c)
 
 		list |= nd->list;
 		for (j = 0; j < nd->o->nmembers; j++) {
-			struct robj *m = strmap_get(&g->x->by_ndn,
-						    nd->o->members[j]);
+			struct robj *m = nd->mem[j];
 			struct gcomp *s;
 
 			if (m == NULL)
@@ -420,35 +427,41 @@ is_list(struct rules_ctx *x, const struct robj *o)
  * Warns about the members of root's groups that name no entry, in the
  * order one walk per list gave (the DFS of rules_walk_run), but walking
  * each group once in all: a group walked for an earlier list had its
- * warnings then, and so did every group below it.
+ * warnings then, and so did every group below it.  Every group a list
+ * reaches is a node of g (gtarjan made it one).
  */
 static void
-warn_unmatched(struct rules_ctx *x, struct strmap *walked, struct walk *w,
-	       struct robj *root)
+warn_unmatched(struct rules_ctx *x, struct ggraph *g, size_t **stack,
+	       size_t *cap, struct robj *root)
 {
-	size_t i;
+	size_t n = 0, i, v = (size_t)(uintptr_t)strmap_get(&g->node_of,
+							    root->ndn) - 1;
 
-	if (strmap_get(walked, root->ndn) != NULL)
+	if (g->nodes[v].warned)
 		return;
-	strmap_put(walked, root->ndn, root);
-	w->n = 0;
-	w->stack = xgrow(w->stack, &w->cap, 1, sizeof(*w->stack));
-	w->stack[w->n++] = root->ndn;
-	while (w->n > 0) {
-		struct robj *o = strmap_get(&x->by_ndn, w->stack[--w->n]);
+	g->nodes[v].warned = true;
+	*stack = xgrow(*stack, cap, 1, sizeof(**stack));
+	(*stack)[n++] = v;
+	while (n > 0) {
+		const struct gnode *nd = &g->nodes[(*stack)[--n]];
 
-		for (i = 0; o != NULL && is_group(o) && i < o->nmembers; i++) {
-			const char *m = o->members[i];
-			struct robj *mo = strmap_get(&x->by_ndn, m);
+		for (i = 0; i < nd->o->nmembers; i++) {
+			struct robj *mo = nd->mem[i];
+			size_t w;
 
 			if (mo == NULL) {
-				unmatched(x, o, m);
-			} else if (strmap_get(walked, m) == NULL) {
-				strmap_put(walked, m, mo);
-				w->stack = xgrow(w->stack, &w->cap, w->n + 1,
-						 sizeof(*w->stack));
-				w->stack[w->n++] = m;
+				unmatched(x, nd->o, nd->o->members[i]);
+				continue;
 			}
+			if (!is_group(mo))
+				continue;
+			w = (size_t)(uintptr_t)strmap_get(&g->node_of,
+							  mo->ndn) - 1;
+			if (g->nodes[w].warned)
+				continue;
+			g->nodes[w].warned = true;
+			*stack = xgrow(*stack, cap, n + 1, sizeof(**stack));
+			(*stack)[n++] = w;
 		}
 	}
 }
@@ -459,9 +472,8 @@ void
 rules_fill_lists(struct rules_ctx *x, struct walk *w)
 {
 	struct rules_result *r = x->r;
-	struct strmap walked = STRMAP_INIT;
 	struct ggraph g;
-	size_t i, c;
+	size_t i, c, *stack = NULL, scap = 0;
 
 	memset(&g, 0, sizeof(g));
 	g.x = x;
@@ -491,7 +503,7 @@ rules_fill_lists(struct rules_ctx *x, struct walk *w)
 			r->in_scope++;
 			continue;
 		}
-		warn_unmatched(x, &walked, w, o);
+		warn_unmatched(x, &g, &stack, &scap, o);
 		list = mset_get(&r->desired, o->primary);
 		list->gotos = gcomp_of(&g, o)->gotos;
 		if (list->gotos == NULL) {
@@ -504,7 +516,7 @@ rules_fill_lists(struct rules_ctx *x, struct walk *w)
 		r->in_scope++;
 	}
 	ggraph_free(&g);
-	strmap_free(&walked);
+	free(stack);
 }
 
 /*

@@ -1313,6 +1313,60 @@ test_dn_spellings(void **state)
 	}
 }
 
+/*
+ * dn_normalize() builds plain DNs itself and leaves the rest to libldap:
+ * on random DNs, plain ones and ones with a character or a space that
+ * needs the parser, both must agree with libldap alone.
+ */
+static unsigned
+rnd(unsigned *seed, unsigned n)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return (*seed >> 16) % n;
+}
+
+static void
+test_dn_plain_agrees(void **state)
+{
+	static const char *const types[] = {"CN", "ou", "Dc", "uid",
+					    "ms-Type", "2.5.4.3", "OID.2.5.4.3",
+					    " cn", "cn "};
+	static const char plain[] = "aZq09-._@";
+	static const char *const odd[] = {" ", "  ", "\\,", "\\2C", "+",
+					  "\"", "#", ";", "<", "\xc3\x9c",
+					  "=", ",", "\\ "};
+	char dn[256], *a, *b;
+	size_t i, r, k, len;
+	unsigned seed = 12345;
+
+	(void)state;
+	for (i = 0; i < 100000; i++) {
+		len = 0;
+		for (r = 0; r < 1 + rnd(&seed, 4); r++) {
+			len += (size_t)snprintf(dn + len, sizeof(dn) - len,
+						"%s%s=", r ? "," : "",
+						types[rnd(&seed, 9)]);
+			for (k = 0; k < 1 + rnd(&seed, 8); k++) {
+				if (rnd(&seed, 40) == 0)
+					len += (size_t)snprintf(
+						dn + len, sizeof(dn) - len, "%s",
+						odd[rnd(&seed, 13)]);
+				else if (rnd(&seed, 6) == 0 && k > 0)
+					dn[len++] = ' ';
+				else
+					dn[len++] = plain[rnd(&seed, 9)];
+			}
+			dn[len] = '\0';
+		}
+		a = dn_normalize(dn);
+		b = dn_normalize_ldap(dn);
+		if (strcmp(a, b) != 0)
+			fail_msg("'%s': '%s' but libldap '%s'", dn, a, b);
+		free(a);
+		free(b);
+	}
+}
+
 /* An object with more than 4096 addresses: the rest dropped, warned. */
 static void
 test_alias_cap(void **state)
@@ -1459,6 +1513,7 @@ main(void)
 		T(test_expiry_clock),
 		T(test_primary_group),
 		T(test_dn_spellings),
+		T(test_dn_plain_agrees),
 		T(test_alias_cap),
 		T(test_caps_are_config_errors),
 		T(test_bad_bytes_names),
