@@ -96,10 +96,11 @@ run()
 		exit 1
 	}
 	read -r secs rss <"$T/time"
-	printf '%-12s %8.2f s  %-11s %9s entries read  %6d MB peak RSS  %s\n' \
-		"$name" "$secs" "$(jq -r .read.mode "$T/run.json")" \
-		"$(jq -r .read.entries "$T/run.json")" $((rss / 1024)) \
-		"$(jq -c '.summary|[.add,.update,.disable,.delete]' "$T/run.json")"
+	printf '%-12s %8.2f s  %-11s %9s entries read  %6d MB peak RSS  %s%s\n' \
+		"$name" "$secs" "$(jq -r .read_detail.mode "$T/run.json")" \
+		"$(jq -r .read_detail.entries "$T/run.json")" $((rss / 1024)) \
+		"$(jq -c '.summary|[.add,.update,.disable,.delete]' "$T/run.json")" \
+		"$(jq -r 'if .read_detail.rules_skipped then "  (rules skipped)" elif .fast_path then "  (fast path)" else "" end' "$T/run.json")"
 }
 
 run initial -c "$T/inc.conf" sync
