@@ -31,18 +31,19 @@ stage_read(struct run *x)
 	if (engine_read(x, sops) != 0)
 		return -1;
 	r->have_rules = true;
+	if (x->shortcut) {
+		log_msg(x->lvl, "%s: nothing changed since the last read "
+			"(%zu entries, %zu in scope): rules skipped (%.2fs)",
+			r->info.server, r->read, r->rules.in_scope,
+			clock_seconds() - x->t0);
+		return 0;
+	}
 	log_msg(x->lvl, "read %zu entries from %s in %.2fs (%s read, %zu "
 		"entries from the server)", r->read, r->info.server,
 		clock_seconds() - x->t0, r->read_mode, r->read_entries);
-	if (x->shortcut)
-		log_msg(x->lvl, "rules skipped: nothing changed in the "
-			"directory since the last read, and the rules' last "
-			"result (%zu in scope) is what the target holds "
-			"(%.2fs)", r->rules.in_scope, clock_seconds() - x->t0);
-	else
-		log_msg(x->lvl, "rules: %zu in scope, %zu mail objects "
-			"(%.2fs)", r->rules.in_scope, r->rules.desired.n,
-			clock_seconds() - x->t0);
+	log_msg(x->lvl, "rules: %zu in scope, %zu mail objects (%.2fs)",
+		r->rules.in_scope, r->rules.desired.n,
+		clock_seconds() - x->t0);
 	log_debug("memory: rules %zu KiB, desired %zu KiB",
 		  r->rules.arena.used / 1024,
 		  r->rules.desired.arena.used / 1024);

@@ -27,6 +27,7 @@
  */
 #include "engine/stage.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -662,7 +663,8 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 	ret = delta_renames(src, sops, filter, keep, old,
 			    strcmp(r->info.flavor, "ad") == 0, &d, &r->err);
 	r->read_entries = d.n;
-	if (ret == 0 && delta_empty(&d, meta) && engine_shortcut(x, meta)) {
+	if (ret == 0 && delta_empty(&d, meta) &&
+	    engine_shortcut(x, meta->summary)) {
 		x->snap_meta.summary = xstrdup(meta->summary);
 		x->snap_meta.entries = meta->entries;
 	} else if (ret == 0) {
@@ -756,6 +758,75 @@ read_full(struct run *x, struct source *src, const struct source_ops *sops,
 }
 
 /*
+ * A source without content sync whose whole content has an identifier
+ * (an LDIF file's hash): when it is the one the last successful run read,
+ * with the same settings, the rules would say the same again
+ * (shortcut.c decides).  1 when the run needs no read, else 0.
+ */
+#define READ_SUMMARY "read_summary"
+
+static int
+read_unchanged(struct run *x, struct source *src,
+	       const struct source_ops *sops)
+{
+	char *rec = NULL;
+	json_t *j = NULL;
+	const char *id = NULL, *conf = NULL, *summary = NULL;
+	struct err e;
+	int rc = 0;
+
+	err_clear(&e);
+	if (sops->content_id == NULL || x->o->readonly ||
+	    sops->content_id(src, x->content_id, sizeof(x->content_id),
+			     &e) != 0) {
+		x->content_id[0] = '\0';
+		return 0;
+	}
+	if (state_meta_get(x->st, READ_SUMMARY, &rec, &e) != 0 ||
+	    rec == NULL || (j = json_loads(rec, 0, NULL)) == NULL ||
+	    json_unpack(j, "{s:s, s:s, s:s}", "content", &id, "conf", &conf,
+			"summary", &summary) != 0)
+		goto done;
+	if (strcmp(id, x->content_id) == 0 &&
+	    strcmp(conf, x->snap_meta.conf_hash) == 0 &&
+	    engine_shortcut(x, summary)) {
+		x->r->read_mode = "full";
+		log_debug("%s: content %s, as the last run read it",
+			  x->r->info.server, x->content_id);
+		rc = 1;
+	}
+done:
+	json_decref(j);
+	free(rec);
+	return rc;
+}
+
+/* After the run: what the next one compares with (read_unchanged). */
+static void
+read_unchanged_record(struct run *x)
+{
+	char *summary = NULL, *rec = NULL;
+	json_t *j;
+	struct err e;
+
+	if (x->content_id[0] == '\0' || x->shortcut || x->st == NULL)
+		return;
+	err_clear(&e);
+	if (x->r->exit_code == 0 &&
+	    (summary = engine_summary_encode(x)) != NULL &&
+	    (j = json_pack("{s:s, s:s, s:s}", "content", x->content_id,
+			   "conf", x->snap_meta.conf_hash, "summary",
+			   summary)) != NULL) {
+		rec = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+	}
+	if (state_meta_put(x->st, READ_SUMMARY, rec, &e) != 0)
+		log_warn("state: %s (the next run reads everything)", e.msg);
+	free(rec);
+	free(summary);
+}
+
+/*
  * The settings the snapshot depends on, and the attributes it holds (a
  * new dirsync may ask for more): either changed means a full read.
  */
@@ -828,6 +899,10 @@ engine_read(struct run *x, const struct source_ops *sops)
 	old = NULL;
 	if (sops->sync_read != NULL)
 		log_fallback(x, why != NULL && strstr(why, "changed") == NULL);
+	else if (read_unchanged(x, src, sops)) {
+		ret = 0;
+		goto done;
+	}
 	ret = read_full(x, src, sops, filter, keep);
 done:
 	progress_done();
@@ -847,6 +922,7 @@ engine_read_finish(struct run *x)
 	struct err e;
 	char buf[1400];
 
+	read_unchanged_record(x);
 	if (x->snap == NULL)
 		goto done;
 	err_clear(&e);

@@ -15,6 +15,11 @@
  * count read, in scope, the warnings and the conflicts.  Any doubt, or a
  * summary that does not parse, means the ordinary incremental run.
  *
+ * The same holds for a source whose whole content has an identifier
+ * (source_ops.content_id: an LDIF file's hash) that has not changed since
+ * the run that left the summary: read.c keeps the summary with that
+ * identifier in the state's meta ('read_summary').
+ *
  * The summary is JSON (jansson), kept in the snapshot's meta and written
  * with every commit of the snapshot:
  *   {"digest": HEX, "next_expiry": UNIX, "read": N, "in_scope": N,
@@ -186,15 +191,14 @@ summary_take(struct run *x, json_t *s)
 }
 
 int
-engine_shortcut(struct run *x, const struct syncsnap_meta *m)
+engine_shortcut(struct run *x, const char *summary)
 {
 	const char *digest;
 	json_int_t expiry;
 	json_t *s;
 	int rc = 0;
 
-	if (m->summary == NULL ||
-	    (s = json_loads(m->summary, 0, NULL)) == NULL)
+	if (summary == NULL || (s = json_loads(summary, 0, NULL)) == NULL)
 		return 0;
 	if (json_unpack(s, "{s:s, s:I}", "digest", &digest, "next_expiry",
 			&expiry) != 0 ||

@@ -35,6 +35,7 @@ struct run {
 	bool guard_held;           /* a time guard held a change back */
 	struct fastpath *fp;       /* fastpath.c's (owned) */
 	bool shortcut;             /* nothing read changed: rules skipped */
+	char content_id[96];       /* source_ops.content_id, or "" */
 };
 
 /*
@@ -70,13 +71,14 @@ int engine_fastpath_early(struct run *x, const char *digest);
 const char *engine_fastpath_digest(const struct run *x);
 /*
  * shortcut.c.  engine_shortcut(), for an incremental read whose delta is
- * empty: 1 when the snapshot's summary (m) and engine_fastpath_early()
+ * empty or a source whose content_id did not change: 1 when the summary
+ * the last run left and engine_fastpath_early()
  * say the rules would give the verified run's desired set again (r then
  * holds the summary's counts, warnings and conflicts; x->shortcut set),
  * else 0.  engine_summary_encode(): this run's summary for the snapshot
  * (malloc'd JSON text), or NULL when its digest was not computed.
  */
-int engine_shortcut(struct run *x, const struct syncsnap_meta *m);
+int engine_shortcut(struct run *x, const char *summary);
 char *engine_summary_encode(const struct run *x);
 void engine_fastpath_record(struct run *x);
 void engine_fastpath_free(struct run *x);

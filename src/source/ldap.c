@@ -1437,6 +1437,6 @@ ldap_src_close(struct source *s)
 }
 
 const struct source_ops source_ldap_ops = {
-	"ldap", ldap_src_open, ldap_src_read, ldap_src_close,
-	ldap_src_sync_read,
+	.name = "ldap", .open = ldap_src_open, .read = ldap_src_read,
+	.close = ldap_src_close, .sync_read = ldap_src_sync_read,
 };

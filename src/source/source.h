@@ -95,6 +95,14 @@ struct source_ops {
 			 const char *const *attrs, struct source_sync *sy,
 			 const struct source_sync_cb *cb, void *ctx,
 			 struct err *err);
+	/*
+	 * Optional (NULL: cannot say).  An identifier of everything read()
+	 * would deliver, as hex text (out: len >= 40), that changes when
+	 * any of it does: for an LDIF file, XXH3-128 of its bytes and its
+	 * size.  Returns 0, or -1 with err (e.g. unreadable).
+	 */
+	int (*content_id)(struct source *src, char *out, size_t len,
+			  struct err *err);
 };
 
 extern const struct source_ops source_ldif_ops;

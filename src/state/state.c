@@ -861,6 +861,50 @@ state_approval_take(struct state *st, long long *run_id, struct err *err)
 	return 0;
 }
 
+int
+state_meta_get(struct state *st, const char *key, char **out,
+		struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	*out = NULL;
+	if (st == NULL || st->db == NULL || !has_table(st, "meta"))
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?",
+			       -1, &q, NULL) != SQLITE_OK)
+		return db_err(st, err, "meta");
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && sqlite3_column_text(q, 0) != NULL)
+		*out = xstrdup((const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(st, err, "meta");
+	return 0;
+}
+
+int
+state_meta_put(struct state *st, const char *key, const char *value,
+		struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db,
+			       value != NULL
+				       ? "INSERT OR REPLACE INTO meta VALUES (?, ?)"
+				       : "DELETE FROM meta WHERE key = ?",
+			       -1, &q, NULL) != SQLITE_OK)
+		return db_err(st, err, "meta");
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	if (value != NULL)
+		sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "meta");
+}
+
 void
 state_close(struct state *st)
 {

@@ -209,6 +209,16 @@ int state_verified_put(struct state *st, const struct state_verified *v,
 /* No run is verified any more: the next run takes the full path. */
 int state_verified_clear(struct state *st, struct err *err);
 
+/*
+ * A small record of the meta table by key: *out malloc'd, NULL when
+ * there is none (or the database has no meta table yet).  put with
+ * value NULL removes it.  0, or -1 with err.
+ */
+int state_meta_get(struct state *st, const char *key, char **out,
+		   struct err *err);
+int state_meta_put(struct state *st, const char *key, const char *value,
+		   struct err *err);
+
 void state_close(struct state *st);
 
 #endif

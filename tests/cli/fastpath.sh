@@ -116,6 +116,60 @@ ds "$S" -v sync --json
 fast_is fast-full-every-0-is-full false
 expect_in fast-full-every-0-says "full_every = 0" "$S/err"
 
+# ---- an LDIF file as the last run read it: no parse, no rules ------------
+
+skipped_is() {
+	jq_true "$1" ".read_detail.rules_skipped == $2"
+}
+
+scenario fastpath-ldif
+cp "$COMPANY" "$S/company.ldif"
+mkconf "$S/company.ldif"
+ds "$S" sync --json
+skipped_is fast-ldif-first-reads false
+ds "$S" sync --json
+jq -c '[.source, .warnings, .conflicts]' "$S/out" >"$S/said-first"
+ds "$S" -v sync --json
+expect_rc fast-ldif-unchanged 0
+skipped_is fast-ldif-unchanged-skips true
+fast_is fast-ldif-unchanged-fast true
+expect_in fast-ldif-unchanged-says "nothing changed since the last read" "$S/err"
+expect_not_in fast-ldif-unchanged-no-rules "mail objects" "$S/err"
+# the report says what the rules said last time
+ds "$S" sync --full --json
+skipped_is fast-ldif-full-reads false
+expect_eq fast-ldif-same-report "$(jq -c '[.source, .warnings, .conflicts]' "$S/out")" \
+	"$(cat "$S/said-first")"
+jq_true fast-ldif-has-conflict '(.conflicts | length) > 0 and (.warnings | length) > 0'
+# a new mtime is not a change; a changed byte is
+touch "$S/company.ldif"
+ds "$S" sync --json
+skipped_is fast-ldif-touched-skips true
+ldif_edit "$S/company.ldif" "Ivan Petrov" "displayName: Ivan Petrov" \
+	"displayName: Ivan Petrov-Lee" || fail fast-ldif-edit-setup
+ds "$S" sync --json
+skipped_is fast-ldif-edited-reads false
+jq_true fast-ldif-edited-applied '[.changes[] | select(.op == "update" and .address == "ivan.petrov@example.com")] | length == 1'
+ds "$S" sync --json
+skipped_is fast-ldif-edited-then-skips true
+# a configuration change, or a row changed by hand: the rules run
+mkconf "$S/company.ldif" "[mapping]
+alias_attributes = proxyAddresses otherMailbox"
+ds "$S" sync --json
+skipped_is fast-ldif-conf-reads false
+ds "$S" sync --json
+skipped_is fast-ldif-conf-then-skips true
+printf "UPDATE mailbox SET active = 0 WHERE username = 'ivan.petrov@example.com';\n" >"$S/off.sql"
+target_sql "$S/off.sql" >"$S/off.log" 2>&1 || fail fast-ldif-off-setup "$(head -2 "$S/off.log")"
+ds "$S" sync --json
+skipped_is fast-ldif-hand-edit-reads false
+expect_eq fast-ldif-hand-edit-repaired 1 \
+	"$(q "SELECT active FROM mailbox WHERE username = 'ivan.petrov@example.com'")"
+# a dry run and plan never skip, and leave nothing behind
+ds "$S" sync --json
+ds "$S" plan --json
+skipped_is fast-ldif-plan-reads false
+
 # ---- time: an account that expires between runs; delete_after ------------
 
 scenario fastpath-time
@@ -133,8 +187,10 @@ ds "$S" sync --json
 expect_rc fast-time-first 0
 ds "$S" sync --json
 fast_is fast-time-before-expiry-fast true
+skipped_is fast-time-before-expiry-skips true
 sleep 4
 ds "$S" -v sync --json
+skipped_is fast-time-expired-reads false
 fast_is fast-time-expired-is-full false
 expect_in fast-time-expired-says "directory changed since the verified run: 0 mail objects new, " "$S/err"
 jq_true fast-time-expired-disabled '[.changes[] | select(.op == "disable" and .address == "ivan.petrov@example.com")] | length == 1'
