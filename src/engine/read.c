@@ -625,8 +625,30 @@ done:
 }
 
 /*
+ * The snapshot failed while it was read (a torn write, a disk error:
+ * "database disk image is malformed").  Losing it costs one full read,
+ * like a lost one: what went into the rules is dropped, the reason is
+ * logged and reported, and the full read writes a new snapshot.
+ */
+static void
+snapshot_damaged(struct run *x)
+{
+	struct run_result *r = x->r;
+	char buf[1400];
+
+	snprintf(r->fallback_reason, sizeof(r->fallback_reason),
+		 "the snapshot of the last read is damaged (%.200s)",
+		 err_fmt(&r->err, buf, sizeof(buf)));
+	err_clear(&r->err);
+	rules_free(&r->rules);
+	rules_init(&r->rules);
+	r->read = r->read_entries = r->read_deleted = 0;
+}
+
+/*
  * What changed since the snapshot's cookie, merged: 0 done (x->snap
- * holds the transaction to commit), 1 refused (r->fallback_reason), -1.
+ * holds the transaction to commit), 1 refused or the snapshot unreadable
+ * (r->fallback_reason), -1.
  */
 static int
 read_delta(struct run *x, struct source *src, const struct source_ops *sops,
@@ -673,6 +695,12 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 
 		ret = delta_merge(x, old, &d, &rr);
 		r->read_entries = d.n;   /* with the groups read again */
+		if (ret != 0 && r->err.code == DS_E_STATE) {
+			snapshot_damaged(x);
+			free(sy.new_cookie);
+			delta_free(&d);
+			return 1;
+		}
 	}
 	delta_free(&d);
 	if (ret != 0) {

@@ -287,6 +287,31 @@ read_is full "snapshot lost"
 grep -q "full read: no snapshot" "$DS_ERR" || ds_fail "snapshot lost: not logged"
 both "after the snapshot was lost" 0
 
+ds_step "snapshot damaged (a torn write): a full read, logged with the reason"
+ldapmod <<'EOF'
+dn: CN=Hannah Schmidt,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Hannah Schmidt-Damaged
+EOF
+# garbage over the entry table's root page (the header and meta stay)
+root=$(sqlite3 "$T/inc-state.db.snapshot" "SELECT rootpage FROM sqlite_master WHERE name = 'entry'")
+psize=$(sqlite3 "$T/inc-state.db.snapshot" "PRAGMA page_size")
+head -c "$psize" /dev/urandom |
+	dd of="$T/inc-state.db.snapshot" bs="$psize" seek=$((root - 1)) conv=notrunc 2>/dev/null
+ds_run -- -v -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "sync with a damaged snapshot"
+read_is full "damaged snapshot"
+jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "snapshot of the last read is damaged" ||
+	ds_fail "damaged snapshot: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
+ds_dump "$T/inc.db" | grep -q "|Hannah Schmidt-Damaged|" ||
+	ds_fail "damaged snapshot: the change did not arrive"
+ds_run -- -c "$T/full.conf" sync --json --full
+ds_expect_rc 0 "damaged snapshot: full sync"
+ds_dump "$T/full.db" >"$T/full.dump" || ds_fail "dump B"
+ds_same_db "$T/inc.db" "$T/full.dump" "damaged snapshot: incremental vs full"
+both "after the damaged snapshot" 0
+
 ds_step "a [scope] change: a full read"
 conf inc "[scope]" "exclude = nobody-at-all-*"
 ds_run -- -c "$T/inc.conf" sync --json
