@@ -29,12 +29,17 @@
  *    SECURITY DEFINER, so a role that may write the mail tables but not
  *    dirsync's counter still can; every name in it is schema-qualified.
  *
- * What it cannot see: a writer that disables triggers on purpose
- * (ALTER TABLE ... DISABLE TRIGGER is seen: the trigger then no longer
- * counts as present; PostgreSQL's session_replication_role = replica, as
- * a pg_dump --disable-triggers restore sets, is not), and the tables
+ * PostgreSQL's ALTER TABLE ... DISABLE TRIGGER is seen, also after the
+ * trigger is enabled again: while it is off it does not count as present,
+ * and the trigger rows' xmin (in the fingerprint) changes with every
+ * DISABLE and ENABLE (pg_dump --disable-triggers restores do that).
+ *
+ * What it cannot see: a writer that keeps triggers from firing without
+ * touching them (PostgreSQL's session_replication_role = replica; an
+ * SQLite connection with SQLITE_DBCONFIG_ENABLE_TRIGGER off, e.g. the
+ * sqlite3 shell's ".dbconfig enable_trigger off"), and the tables
  * replaced by a file copy of an older database with the same epoch and
- * counter.  docs/design.md says so; [schedule] full_every bounds both.
+ * counter.  docs/design.md says so; [schedule] full_every bounds them.
  */
 #include "target/sql_owner.h"
 
@@ -105,6 +110,14 @@ static const char SQLITE_SETUP[] =
 	SQLITE_TRIGS("managed", "dirsync_managed", MANAGED_COLS)
 	"COMMIT;";
 
+/*
+ * The xmin of the mail tables' trigger rows is part of the fingerprint:
+ * ALTER TABLE ... DISABLE TRIGGER writes a new pg_trigger row, and so
+ * does ENABLE, so rows written while the trigger was off (a pg_dump
+ * --disable-triggers restore, a maintenance script) are seen even after
+ * it is on again.  dirsync_managed's is left out: dirsync's own
+ * transaction switches that one off and on (sql_changes_quiet()).
+ */
 static const char PG_CHECK[] =
 	"SELECT (SELECT count(*) FROM pg_catalog.pg_trigger g"
 	" JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid"
@@ -112,7 +125,15 @@ static const char PG_CHECK[] =
 	" AND c.relname IN ('mailbox', 'alias', 'domain', 'dirsync_managed')"
 	" AND c.relnamespace = pg_catalog.to_regnamespace("
 	"pg_catalog.current_schema())),"
-	" epoch, n FROM dirsync_change_counter WHERE id = 1";
+	" epoch, n,"
+	" (SELECT pg_catalog.string_agg(g.xmin::text, '.' ORDER BY c.relname)"
+	" FROM pg_catalog.pg_trigger g"
+	" JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid"
+	" WHERE g.tgname = 'dirsync_chg'"
+	" AND c.relname IN ('mailbox', 'alias', 'domain')"
+	" AND c.relnamespace = pg_catalog.to_regnamespace("
+	"pg_catalog.current_schema()))"
+	" FROM dirsync_change_counter WHERE id = 1";
 
 /* WHEN: after the first statement of a transaction the function is not
  * even called (a PL/pgSQL call per statement cost a third more server
@@ -164,7 +185,12 @@ counter_row(void *ctx, int n, const char *const *c)
 	if (n < 3 || c[0] == NULL || c[1] == NULL || c[2] == NULL)
 		return 0;
 	k->triggers = strtol(c[0], NULL, 10);
-	snprintf(k->fp, sizeof(k->fp), "%.40s:%.40s", c[1], c[2]);
+	/* "epoch:n", on PostgreSQL "epoch/xmins:n": n stays last */
+	if (n >= 4 && c[3] != NULL)
+		snprintf(k->fp, sizeof(k->fp), "%.40s/%.40s:%.40s", c[1],
+			 c[3], c[2]);
+	else
+		snprintf(k->fp, sizeof(k->fp), "%.40s:%.40s", c[1], c[2]);
 	k->found = true;
 	return 0;
 }

@@ -77,6 +77,28 @@ if sqlite_only fast-trigger-dropped; then
 	fast_is fast-trigger-recreated-then-fast true
 fi
 
+# PostgreSQL: rows written while the trigger was off and on again (what a
+# pg_dump --disable-triggers restore does) are seen
+if [ -n "$PG" ]; then
+	ds "$S" sync --json
+	fast_is fast-pg-toggle-setup-fast true
+	cat >"$S/toggle.sql" <<'EOF'
+ALTER TABLE alias DISABLE TRIGGER dirsync_chg;
+UPDATE alias SET goto = 'someone@elsewhere.org' WHERE address = 'sales@example.com';
+ALTER TABLE alias ENABLE TRIGGER dirsync_chg;
+EOF
+	target_sql "$S/toggle.sql" >"$S/toggle.log" 2>&1 || fail fast-pg-toggle-sql "$(head -2 "$S/toggle.log")"
+	ds "$S" -v sync --json
+	fast_is fast-pg-toggle-is-full false
+	expect_in fast-pg-toggle-says "mail database was changed" "$S/err"
+	case "$(lookup_goto sales@example.com)" in
+	*elsewhere.org*) fail fast-pg-toggle-repaired "sales@ still goes elsewhere" ;;
+	*) pass fast-pg-toggle-repaired ;;
+	esac
+	ds "$S" sync --json
+	fast_is fast-pg-toggle-then-fast true
+fi
+
 # ---- configuration changes, --full, full_every ---------------------------
 
 ds "$S" sync --json
