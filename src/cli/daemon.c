@@ -288,7 +288,10 @@ daemon_run_once(struct daemon *d)
 	o.approve_run = daemon_approval(d, &approval);
 	o.approve_plan = approval;
 	/* full or incremental: the engine decides ([schedule] full_every
-	 * against the last full read its snapshot records) */
+	 * against the last full read its snapshot records), but the first
+	 * run after a start reads and compares everything: a restart is
+	 * what an admin does after a restore or hand edits */
+	o.full = d->runs == 0;
 	d->runs++;
 	daemon_sd_notify("STATUS=syncing");
 	log_debug("run starting");

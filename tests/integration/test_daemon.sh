@@ -221,6 +221,25 @@ grep -q "daemon stopping" "$tmp/daemon.log" || fail "no stop line logged"
 	fail "the lock was not released: $(cat "$tmp/after.err")"
 say "SIGTERM: exit 0, lock released"
 
+# ---- the daemon's first run reads and compares everything ---------------
+# an edit the change counter cannot see (triggers off in that connection)
+sqlite3 -cmd '.dbconfig enable_trigger off' "$tmp/mail.db" \
+	"UPDATE mailbox SET name = 'Unseen Edit' WHERE username = 'dan.roe@example.com'" >/dev/null
+[ "$("$DIRSYNC" -c "$conf" sync --json 2>/dev/null | jq .fast_path)" = true ] ||
+	fail "setup: a plain sync should take the fast path here"
+n0=$(runs "$conf")
+"$DIRSYNC" -c "$conf" daemon -f 2>"$tmp/daemon2.log" &
+fpid=$!
+pids="$pids $fpid"
+wait_runs "$conf" $((n0 + 1)) 10 || fail "the restarted daemon made no first run"
+kill -TERM $fpid
+wait_exit $fpid 10 || fail "the restarted daemon did not stop"
+[ "$("$DIRSYNC" -c "$conf" history -n 1 --json | jq '.[0].fast_path')" = false ] ||
+	fail "the daemon's first run took the fast path"
+[ "$(count "$tmp/mail.db" "select name from mailbox where username = 'dan.roe@example.com'")" = "Dan Roe" ] ||
+	fail "the daemon's first run did not repair the unseen edit"
+say "the daemon's first run compares everything: the unseen edit repaired"
+
 # ---- SIGTERM in the middle of an apply -----------------------------------
 # Seeded with user 1 so the tables exist; the daemon's first run then adds
 # 19,999 mailboxes (and 2 aliases each) in one transaction.  SIGTERM is
