@@ -211,6 +211,25 @@ both "delete" 10
 [ "$(jq -r .read_detail.deleted "$T/inc.json")" -ge 1 ] ||
 	ds_fail "delete: read.deleted is $(jq -r .read_detail.deleted "$T/inc.json")"
 
+ds_step "a new user under the deleted one's DN does not inherit her groups"
+# AD dropped Uma from Support Team; DirSync does not name the group: the
+# snapshot's copy must not make the newcomer a member
+admod <<EOF
+dn: CN=Uma Patel,OU=Support,OU=Staff,$BASE
+changetype: add
+objectClass: user
+sAMAccountName: upatel2
+displayName: Uma Patel
+mail: uma.rehired@example.com
+unicodePwd:: $PWB64
+userAccountControl: 512
+EOF
+both "same DN again" 10
+grep -q '^mailbox: uma.rehired@example.com|' "$T/full.dump" ||
+	ds_fail "same DN again: no mailbox for the newcomer"
+! grep '^alias: support@example.com|' "$T/full.dump" | grep -q uma.rehired ||
+	ds_fail "same DN again: the newcomer is on Support Team's list"
+
 ds_step "group membership change; a member added to a nested group"
 admod <<EOF
 dn: CN=Sales,OU=Groups,$BASE
