@@ -236,22 +236,23 @@ spawn_confirmer(struct hook *h)
 
 /*
  * Whether the account's password change shows in the directory now (a
- * fresh connection each time, as pw_deliver: an LDIF is read anew).
+ * fresh connection each time, as pw_deliver: an LDIF is read anew): 1
+ * yes, 0 not yet, -1 the directory could not be read (err set: not taken
+ * for "not yet" in what the helper logs at the end).
  */
-static bool
-plain_confirmed(struct hook *h)
+static int
+plain_confirmed(struct hook *h, struct err *err)
 {
 	struct pw_dir *dir = NULL;
 	struct pw_account a;
-	struct err err;
-	bool yes;
+	int yes;
 
-	err_clear(&err);
-	if (pw_dir_open(&dir, &h->c, &err) != 0)
-		return false;
-	if (pw_dir_lookup(dir, h->account, &a, &err) != 0) {
+	err_clear(err);
+	if (pw_dir_open(&dir, &h->c, err) != 0)
+		return -1;
+	if (pw_dir_lookup(dir, h->account, &a, err) != 0) {
 		pw_dir_close(dir);
-		return false;
+		return -1;
 	}
 	pw_dir_close(dir);
 	yes = a.found && a.anchor != NULL && h->acct.anchor != NULL &&
@@ -269,10 +270,10 @@ plain_confirmed(struct hook *h)
 static void
 spawn_plain_confirmer(struct hook *h, struct pw_secret *pw)
 {
-	struct err err;
+	struct err err, lookup;
 	pid_t pid = fork();
 	long waited_ms = 0, step;
-	int status, fd;
+	int status, fd, seen = 0;
 	bool sent = false;
 
 	if (pid < 0) {
@@ -299,8 +300,9 @@ spawn_plain_confirmer(struct hook *h, struct pw_secret *pw)
 	}
 	closefrom(3);
 	log_init("dirsync-passwd", 0, 1);
+	err_clear(&lookup);
 	while (!sent && waited_ms < CONFIRM_WAIT_S * 1000L) {
-		if (plain_confirmed(h)) {
+		if ((seen = plain_confirmed(h, &lookup)) == 1) {
 			err_clear(&err);
 			if (engine_set_password_plain(&h->c, h->address, pw->p,
 						      pw->len, &err) == 0)
@@ -318,7 +320,13 @@ spawn_plain_confirmer(struct hook *h, struct pw_secret *pw)
 		usleep((useconds_t)step * 1000);
 		waited_ms += step;
 	}
-	if (!sent)
+	if (!sent && seen < 0)
+		log_warn("account %s: the directory could not be read to "
+			 "confirm the password change (%s) within %ds: not "
+			 "sent, the mail password stays as it was", h->account,
+			 err_fmt(&lookup, h->ebuf, sizeof(h->ebuf)),
+			 CONFIRM_WAIT_S);
+	else if (!sent)
 		log_warn("account %s: the directory did not confirm the "
 			 "password change within %ds: not sent, the mail "
 			 "password stays as it was", h->account,
