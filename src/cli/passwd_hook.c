@@ -66,7 +66,9 @@ struct hook {
 	bool no_confirm;
 	bool from_samba;       /* the account came from Samba's environment */
 	bool reject;           /* [passwords] on_failure = reject */
-	char *address;         /* the managed mailbox */
+	char *address;         /* the managed mailbox, or its anchor key */
+	bool unresolved;       /* the target could not say which mailbox:
+				* address is pw_anchor_key() */
 	struct pw_account acct;
 	char hash[PW_HASH_MAX];
 	char ebuf[1400];
@@ -115,13 +117,17 @@ resolve(struct hook *h, struct err *err)
 			      &disabled_at, err) != 0) {
 		/*
 		 * The target holds the record of which mailbox is whose and
-		 * cannot answer now: the hash is queued under the account's
-		 * anchor, and the next sync finds the mailbox (pwdeliver.c).
+		 * could not be read (down, locked): never "not managed".
+		 * The mail system is unreachable: under accept the hash is
+		 * queued under the account's anchor and the next sync finds
+		 * the mailbox (pwdeliver.c); under reject the change is
+		 * refused (take()).
 		 */
-		log_info("account %s: the mail system cannot say which "
-			 "mailbox is its (%s); handled as unreachable",
-			 h->account, err->msg);
+		log_warn("account %s (%s): the mail system cannot say which "
+			 "mailbox is its: %s", h->account, h->acct.dn,
+			 err_fmt(err, h->ebuf, sizeof(h->ebuf)));
 		h->address = pw_anchor_key(h->acct.anchor);
+		h->unresolved = true;
 		err_clear(err);
 		rc = 0;
 		goto done;
@@ -223,29 +229,30 @@ spawn_confirmer(struct hook *h)
 		waited_ms += step;
 	}
 	if (res.left > 0)
-		log_info("password of %s still queued after %ds: the next "
-			 "sync retries", h->address, CONFIRM_WAIT_S);
+		log_info("password of account %s still queued after %ds: "
+			 "the next sync retries", h->account, CONFIRM_WAIT_S);
 	_exit(0);
 }
 
 /*
  * Whether the account's password change shows in the directory now (a
- * fresh connection each time, as pw_deliver: an LDIF is read anew).
+ * fresh connection each time, as pw_deliver: an LDIF is read anew): 1
+ * yes, 0 not yet, -1 the directory could not be read (err set: not taken
+ * for "not yet" in what the helper logs at the end).
  */
-static bool
-plain_confirmed(struct hook *h)
+static int
+plain_confirmed(struct hook *h, struct err *err)
 {
 	struct pw_dir *dir = NULL;
 	struct pw_account a;
-	struct err err;
-	bool yes;
+	int yes;
 
-	err_clear(&err);
-	if (pw_dir_open(&dir, &h->c, &err) != 0)
-		return false;
-	if (pw_dir_lookup(dir, h->account, &a, &err) != 0) {
+	err_clear(err);
+	if (pw_dir_open(&dir, &h->c, err) != 0)
+		return -1;
+	if (pw_dir_lookup(dir, h->account, &a, err) != 0) {
 		pw_dir_close(dir);
-		return false;
+		return -1;
 	}
 	pw_dir_close(dir);
 	yes = a.found && a.anchor != NULL && h->acct.anchor != NULL &&
@@ -263,10 +270,10 @@ plain_confirmed(struct hook *h)
 static void
 spawn_plain_confirmer(struct hook *h, struct pw_secret *pw)
 {
-	struct err err;
+	struct err err, lookup;
 	pid_t pid = fork();
 	long waited_ms = 0, step;
-	int status, fd;
+	int status, fd, seen = 0;
 	bool sent = false;
 
 	if (pid < 0) {
@@ -293,8 +300,9 @@ spawn_plain_confirmer(struct hook *h, struct pw_secret *pw)
 	}
 	closefrom(3);
 	log_init("dirsync-passwd", 0, 1);
+	err_clear(&lookup);
 	while (!sent && waited_ms < CONFIRM_WAIT_S * 1000L) {
-		if (plain_confirmed(h)) {
+		if ((seen = plain_confirmed(h, &lookup)) == 1) {
 			err_clear(&err);
 			if (engine_set_password_plain(&h->c, h->address, pw->p,
 						      pw->len, &err) == 0)
@@ -312,7 +320,13 @@ spawn_plain_confirmer(struct hook *h, struct pw_secret *pw)
 		usleep((useconds_t)step * 1000);
 		waited_ms += step;
 	}
-	if (!sent)
+	if (!sent && seen < 0)
+		log_warn("account %s: the directory could not be read to "
+			 "confirm the password change (%s) within %ds: not "
+			 "sent, the mail password stays as it was", h->account,
+			 err_fmt(&lookup, h->ebuf, sizeof(h->ebuf)),
+			 CONFIRM_WAIT_S);
+	else if (!sent)
 		log_warn("account %s: the directory did not confirm the "
 			 "password change within %ds: not sent, the mail "
 			 "password stays as it was", h->account,
@@ -397,7 +411,7 @@ forget_queued(struct hook *h, struct err *err)
 		return -1;
 	if (q == NULL)
 		return 0;
-	rc = pwq_forget(q, h->address, err);
+	rc = pwq_forget(q, h->address, h->acct.anchor, err);
 	pwq_close(q);
 	return rc;
 }
@@ -415,6 +429,10 @@ take_plain(struct hook *h, struct pw_secret *pw, struct err *err)
 	if (pw_policy_check(pw->p, pw->len, h->c.passwords.min_length,
 			    h->c.passwords.min_classes, &why) != 0)
 		return refuse_or_accept(h, why);
+	if (h->unresolved)
+		return refuse_or_accept(h, "the mail system is unreachable "
+					   "(a cleartext password is never "
+					   "queued: the service needs it)");
 	if (h->no_confirm) {
 		rc = engine_set_password_plain(&h->c, h->address, pw->p,
 					       pw->len, err);
@@ -438,6 +456,38 @@ take_plain(struct hook *h, struct pw_secret *pw, struct err *err)
 		 h->address);
 	spawn_plain_confirmer(h, pw);
 	pw_secret_free(pw);
+	return 0;
+}
+
+/*
+ * The hash of an account whose mailbox the mail system could not name
+ * (resolve()): unreachable.  Refused under reject; else queued under the
+ * anchor key, confirmed at once with --no-confirm, and the next sync (or
+ * the helper, once the directory confirms) finds the mailbox.  Never
+ * written now: set_password() takes an address, not an anchor.
+ */
+static int
+take_unresolved(struct hook *h, struct err *err)
+{
+	if (h->reject)
+		return refuse_or_accept(h, "the mail system is unreachable");
+	if (!h->no_confirm && (h->acct.changed == NULL ||
+			       *h->acct.changed == '\0'))
+		return refuse_or_accept(h, "the mail system is unreachable, "
+					   "and the directory keeps no time "
+					   "of the last password change to "
+					   "confirm a queued one by");
+	if (queue(h, h->no_confirm, err) != 0)
+		return refuse_or_accept(h, err_fmt(err, h->ebuf,
+						   sizeof(h->ebuf)));
+	if (h->no_confirm) {
+		log_info("account %s: password queued for the next sync, "
+			 "which finds its mailbox", h->account);
+		return 0;
+	}
+	log_info("account %s: password queued until the directory confirms "
+		 "the change and the mail system answers", h->account);
+	spawn_confirmer(h);
 	return 0;
 }
 
@@ -467,6 +517,8 @@ take(struct hook *h, struct pw_secret *pw, struct err *err)
 						   sizeof(h->ebuf)));
 	pw_secret_free(pw);
 
+	if (h->unresolved)
+		return take_unresolved(h, err);
 	if (h->no_confirm) {
 		if (write_now(h, err) == 0) {
 			log_info("account %s: password of %s written to the "

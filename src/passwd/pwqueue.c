@@ -236,11 +236,15 @@ pwq_remove(struct pwq *q, const char *address, const char *hash,
 }
 
 int
-pwq_forget(struct pwq *q, const char *address, struct err *err)
+pwq_forget(struct pwq *q, const char *address, const char *anchor,
+	   struct err *err)
 {
-	const char *p[] = {address};
+	const char *p[] = {address, anchor};
 
-	return pwq_exec(q, "DELETE FROM pending WHERE address = ?", p, 1, err,
+	return pwq_exec(q, anchor != NULL
+			? "DELETE FROM pending WHERE address = ? OR anchor = ?"
+			: "DELETE FROM pending WHERE address = ?",
+			p, anchor != NULL ? 2 : 1, err,
 			"forget queued password");
 }
 

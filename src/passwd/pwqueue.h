@@ -63,8 +63,13 @@ int pwq_confirm(struct pwq *q, const char *address, const char *hash,
 /* Removes the row, if it still holds `hash` (a newer change stays). */
 int pwq_remove(struct pwq *q, const char *address, const char *hash,
 	       struct err *err);
-/* Removes whatever is queued for the address (a newer change supersedes). */
-int pwq_forget(struct pwq *q, const char *address, struct err *err);
+/*
+ * Removes whatever is queued for the address or for the directory object
+ * `anchor` (NULL: the address only): a newer change supersedes them,
+ * also one queued under "anchor:..." while the mailbox was not known.
+ */
+int pwq_forget(struct pwq *q, const char *address, const char *anchor,
+	       struct err *err);
 /* Rows left (for tests and `dirsync check`-like reporting). */
 long pwq_count(struct pwq *q);
 void pwq_close(struct pwq *q);

@@ -1,5 +1,7 @@
 #include "report/report.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -452,9 +454,12 @@ print_goto(FILE *fp, const char *g, bool full)
 /* Members shown per side of a list diff, unless the report is full. */
 #define DIFF_SHOWN 20
 
+/* Members shown per side in `approve`'s "what changed" lines. */
+#define DRIFT_SHOWN 5
+
 struct diff_print {
 	FILE *fp;
-	bool full;
+	size_t limit;               /* shown per side; SIZE_MAX: all */
 	size_t shown[2], more[2];   /* [0] added, [1] removed */
 };
 
@@ -464,7 +469,7 @@ diff_print_one(void *arg, char sign, const char *addr)
 	struct diff_print *d = arg;
 	int k = sign == '+' ? 0 : 1;
 
-	if (!d->full && d->shown[k] >= DIFF_SHOWN) {
+	if (d->shown[k] >= d->limit) {
 		d->more[k]++;
 		return;
 	}
@@ -472,20 +477,30 @@ diff_print_one(void *arg, char sign, const char *addr)
 	fprintf(d->fp, " %c%s", sign, addr);
 }
 
-/* " members +a +b -c": a list's goto as a diff, not two long lists. */
+/*
+ * " members +a +b -c": a list's goto as a diff, not two long lists; at
+ * most `limit` addresses a side, the rest counted.
+ */
 static void
-print_members(FILE *fp, const struct change *ch, bool full)
+print_goto_diff(FILE *fp, const char *old_goto, const char *new_goto,
+		size_t limit)
 {
-	struct diff_print d = {fp, full, {0, 0}, {0, 0}};
+	struct diff_print d = {fp, limit, {0, 0}, {0, 0}};
 
 	fputs(" members", fp);
-	goto_diff(ch->old_gotos, ch->gotos, diff_print_one, &d);
+	goto_diff(old_goto, new_goto, diff_print_one, &d);
 	if (d.shown[0] + d.shown[1] == 0)
 		fputs(" reordered", fp);
 	if (d.more[0] > 0)
 		fprintf(fp, " (and %zu more added)", d.more[0]);
 	if (d.more[1] > 0)
 		fprintf(fp, " (and %zu more removed)", d.more[1]);
+}
+
+static void
+print_members(FILE *fp, const struct change *ch, size_t limit)
+{
+	print_goto_diff(fp, ch->old_gotos, ch->gotos, limit);
 }
 
 /* Why a disable or delete is planned, in words. */
@@ -528,9 +543,12 @@ print_who(FILE *fp, const struct change *ch)
 		fprintf(fp, " [anchor %s]", ch->anchor);
 }
 
-/* One change, one line: the only text formatting of a change. */
-void
-report_print_change(FILE *fp, const struct change *ch, bool full)
+/*
+ * One change, one line: the only text formatting of a change.  full:
+ * goto lists whole; members: list members shown per side.
+ */
+static void
+print_change(FILE *fp, const struct change *ch, bool full, size_t members)
 {
 	size_t i;
 
@@ -552,7 +570,7 @@ report_print_change(FILE *fp, const struct change *ch, bool full)
 				ch->old_name ? ch->old_name : "",
 				ch->name ? ch->name : "");
 		if ((ch->fields & CH_GOTO) && ch->kind == MK_LIST) {
-			print_members(fp, ch, full);
+			print_members(fp, ch, members);
 		} else if (ch->fields & CH_GOTO) {
 			fputs(" goto ", fp);
 			print_goto(fp, ch->old_gotos ? ch->old_gotos : "", full);
@@ -581,6 +599,12 @@ report_print_change(FILE *fp, const struct change *ch, bool full)
 	}
 	print_who(fp, ch);
 	fputc('\n', fp);
+}
+
+void
+report_print_change(FILE *fp, const struct change *ch, bool full)
+{
+	print_change(fp, ch, full, full ? SIZE_MAX : DIFF_SHOWN);
 }
 
 /* A stored change's "reason" (and "left_scope"), back into why/left. */
@@ -921,26 +945,120 @@ next_line(const char **p, size_t *len)
 	return s;
 }
 
-static void
-diff_line(struct buf *b, char sign, const char *s, size_t len, size_t *n,
-	  size_t max, size_t *rest)
+/* One line of a plan text that only one side has. */
+struct dline {
+	char sign;          /* '-' approved only, '+' now only */
+	const char *s;      /* into the text, not NUL-terminated */
+	size_t len;
+	json_t *o;          /* the change, NULL if the line is not JSON */
+	const char *addr, *kind;
+	int rank;           /* of its object: disables first (prio()) */
+};
+
+/* What a reviewer must not miss comes first: disables and deletes, then
+ * additions, then updates. */
+static int
+prio(const json_t *o)
 {
-	if ((*n)++ >= max) {
-		(*rest)++;
-		return;
-	}
-	buf_printf(b, "%c %.*s\n", sign, (int)len, s);
+	const char *op = jstr(o, "op");
+
+	if (strcmp(op, "disable") == 0 || strcmp(op, "delete") == 0)
+		return 0;
+	return strcmp(op, "add") == 0 ? 1 : 2;
 }
 
-char *
-report_plan_diff(const char *kept, const char *now, size_t max)
+static int
+cmp_object(const struct dline *x, const struct dline *y)
 {
-	struct buf b = BUF_INIT;
-	const char *a, *c;
-	size_t la = 0, lc = 0, ngone = 0, nnew = 0, rest = 0;
+	int d = strcmp(x->addr, y->addr);
 
-	a = next_line(&kept, &la);
-	c = next_line(&now, &lc);
+	return d != 0 ? d : strcmp(x->kind, y->kind);
+}
+
+/* By object (address, kind), "-" before "+". */
+static int
+cmp_dline_object(const void *a, const void *b)
+{
+	const struct dline *x = a, *y = b;
+	int d = cmp_object(x, y);
+
+	return d != 0 ? d : (x->sign == '-') ? (y->sign == '-' ? 0 : -1)
+					     : (y->sign == '-' ? 1 : 0);
+}
+
+/* By the object's rank, then as cmp_dline_object. */
+static int
+cmp_dline_rank(const void *a, const void *b)
+{
+	const struct dline *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return cmp_dline_object(a, b);
+}
+
+/* The line as the text report shows the change, members shortened. */
+static void
+drift_print(struct buf *b, const struct dline *l)
+{
+	struct change ch;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	if (l->o == NULL || (fp = open_memstream(&text, &len)) == NULL) {
+		if (l->len > 300)
+			buf_printf(b, "%c %.300s... (%zu bytes)\n", l->sign,
+				   l->s, l->len);
+		else
+			buf_printf(b, "%c %.*s\n", l->sign, (int)l->len,
+				   l->s);
+		return;
+	}
+	change_from_json(l->o, &ch);
+	print_change(fp, &ch, false, DRIFT_SHOWN);
+	fclose(fp);
+	/* report_print_change()'s two leading spaces and newline */
+	while (len > 0 && (text[len - 1] == '\n'))
+		text[--len] = '\0';
+	buf_printf(b, "%c %s\n", l->sign, text + strspn(text, " "));
+	free(text);
+}
+
+/*
+ * The same list updated in both plans: how its members now differ from
+ * what the approved plan would have made of them.
+ */
+static void
+drift_members(struct buf *b, const struct dline *was, const struct dline *now)
+{
+	const json_t *fw = json_object_get(was->o, "fields");
+	const json_t *fn = json_object_get(now->o, "fields");
+	const char *gw = json_string_value(json_object_get(fw, "goto"));
+	const char *gn = json_string_value(json_object_get(fn, "goto"));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	if (gw == NULL || gn == NULL || strcmp(gw, gn) == 0 ||
+	    (fp = open_memstream(&text, &len)) == NULL)
+		return;
+	print_goto_diff(fp, gw, gn, DRIFT_SHOWN);
+	fclose(fp);
+	buf_printf(b, "~ %s now, against the approved plan:%s\n", now->addr,
+		   text);
+	free(text);
+}
+
+/* The differing lines of two sorted plan texts, in text order. */
+static struct dline *
+drift_lines(const char *kept, const char *now, size_t *n)
+{
+	struct dline *v = NULL;
+	size_t cap = 0, la = 0, lc = 0;
+	const char *a = next_line(&kept, &la), *c = next_line(&now, &lc);
+
+	*n = 0;
 	/* both sides are sorted: one merge pass */
 	while (a != NULL || c != NULL) {
 		int d = a == NULL   ? 1
@@ -952,20 +1070,65 @@ report_plan_diff(const char *kept, const char *now, size_t max)
 		if (d == 0) {
 			a = next_line(&kept, &la);
 			c = next_line(&now, &lc);
-		} else if (d < 0) {
-			diff_line(&b, '-', a, la, &ngone, max, &rest);
-			a = next_line(&kept, &la);
-		} else {
-			diff_line(&b, '+', c, lc, &nnew, max, &rest);
-			c = next_line(&now, &lc);
+			continue;
 		}
+		v = xgrow(v, &cap, *n + 1, sizeof(*v));
+		v[*n].sign = d < 0 ? '-' : '+';
+		v[*n].s = d < 0 ? a : c;
+		v[*n].len = d < 0 ? la : lc;
+		(*n)++;
+		if (d < 0)
+			a = next_line(&kept, &la);
+		else
+			c = next_line(&now, &lc);
 	}
-	if (ngone == 0 && nnew == 0) {
-		buf_free(&b);
+	return v;
+}
+
+char *
+report_plan_diff(const char *kept, const char *now, size_t max)
+{
+	struct buf b = BUF_INIT;
+	size_t n, i, j, shown = 0;
+	struct dline *v = drift_lines(kept, now, &n);
+
+	if (n == 0) {
+		free(v);
 		return NULL;
 	}
-	if (rest > 0)
-		buf_printf(&b, "... and %zu more\n", rest);
+	for (i = 0; i < n; i++) {
+		v[i].o = json_loadb(v[i].s, v[i].len, 0, NULL);
+		if (!json_is_object(v[i].o)) {
+			json_decref(v[i].o);
+			v[i].o = NULL;
+		}
+		v[i].addr = v[i].o != NULL ? jstr(v[i].o, "address") : "";
+		v[i].kind = v[i].o != NULL ? jstr(v[i].o, "kind") : "";
+		v[i].rank = v[i].o != NULL ? prio(v[i].o) : 2;
+	}
+	/* an object's lines together, ranked by the most telling of them */
+	qsort(v, n, sizeof(*v), cmp_dline_object);
+	for (i = 0; i < n; i = j) {
+		int r = v[i].rank;
+
+		for (j = i + 1; j < n && cmp_object(&v[i], &v[j]) == 0; j++)
+			r = v[j].rank < r ? v[j].rank : r;
+		while (i < j)
+			v[i++].rank = r;
+	}
+	qsort(v, n, sizeof(*v), cmp_dline_rank);
+	for (i = 0; i < n && shown < max; i++, shown++) {
+		drift_print(&b, &v[i]);
+		if (v[i].sign == '+' && i > 0 && v[i - 1].sign == '-' &&
+		    v[i].o != NULL && v[i - 1].o != NULL &&
+		    cmp_object(&v[i - 1], &v[i]) == 0)
+			drift_members(&b, &v[i - 1], &v[i]);
+	}
+	if (i < n)
+		buf_printf(&b, "... and %zu more\n", n - i);
+	for (i = 0; i < n; i++)
+		json_decref(v[i].o);
+	free(v);
 	return buf_steal(&b);
 }
 

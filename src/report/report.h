@@ -43,9 +43,16 @@ void report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
  */
 char *report_plan_text(const struct plan *plan);
 /*
- * What differs between two such texts: up to max lines of each side,
- * "- LINE" (kept, no longer planned) and "+ LINE" (newly planned), and a
- * count of the rest.  NULL when they are equal.  malloc'd.
+ * What differs between two such texts, for a person: each change only
+ * one side has as the text report prints it (report_print_change(), a
+ * list's members as "+a -b", the first five a side and a count), "- "
+ * kept and no longer planned, "+ " newly planned; a list updated on both
+ * sides also gets "~ ADDRESS now, against the approved plan: members
+ * ...".  The lines of one object stay together; objects with a disable
+ * or delete come first, then additions, then updates.  At most max
+ * change lines, then "... and N more".  A line that is not a change's
+ * JSON is shown as it is, cut at 300 bytes.  NULL when the texts are
+ * equal.  malloc'd.
  */
 char *report_plan_diff(const char *kept, const char *now, size_t max);
 

@@ -158,6 +158,19 @@ driver_for(const char *url)
 	return NULL;
 }
 
+/*
+ * Whether a failed read of a table says the table (or a column) is not
+ * there, or not ours to read: the schema's answer.  Anything else (a lock
+ * held past the timeout, a lost connection) is the database not
+ * answering, which must never be taken for "no such table".
+ */
+static bool
+says_missing(const struct err *e)
+{
+	return e->code == DS_E_SCHEMA ||
+	       strstr(e->msg, "permission denied") != NULL;
+}
+
 static int
 check_schema(struct target *t, struct err *err)
 {
@@ -167,9 +180,14 @@ check_schema(struct target *t, struct err *err)
 		if (t->drv->query(t->db, schema[i].check, 0, NULL, NULL, NULL,
 				  err) == 0)
 			continue;
-		if (t->readonly && t->drv->query(t->db, table_probe[i], 0, NULL,
-						 NULL, NULL, err) != 0)
+		if (says_missing(err) && t->readonly &&
+		    t->drv->query(t->db, table_probe[i], 0, NULL, NULL, NULL,
+				  err) != 0 && says_missing(err))
 			continue;   /* table not created yet: reads empty */
+		err_where(err, "check schema");
+		err_object(err, schema[i].table);
+		if (!says_missing(err))
+			return -1;  /* locked, unreachable: said as such */
 		err->code = DS_E_SCHEMA;
 		err_where(err, "check schema");
 		err_object(err, schema[i].table);
@@ -203,13 +221,21 @@ owner_table(struct target *t, bool readonly, struct err *err)
 	/* the retired maildirs: also dirsync's own, also optional */
 	if ((readonly || t->drv->exec(t->db, sql_retired_ddl, &e2) != 0) &&
 	    t->drv->query(t->db, "SELECT 1 FROM dirsync_retired_maildir "
-			  "WHERE 1=0", 0, NULL, NULL, NULL, &e2) != 0)
+			  "WHERE 1=0", 0, NULL, NULL, NULL, &e2) != 0) {
+		if (!says_missing(&e2)) {
+			*err = e2;
+			err_where(err, "open target");
+			return -1;
+		}
 		t->no_retired = true;
+	}
 	err_clear(&e2);
 	if (!readonly && t->drv->exec(t->db, sql_owner_ddl, &e2) == 0)
 		return 0;
 	if (t->drv->query(t->db, probe, 0, NULL, NULL, NULL, err) == 0)
 		return 0;
+	if (!says_missing(err))
+		return -1;   /* could not read it: not "there is none" */
 	err_clear(err);
 	t->no_owner_table = true;
 	if (!readonly)

@@ -21,6 +21,10 @@
 
 #include "util/xalloc.h"
 
+/* How long a statement waits for another process's lock (ms), as the
+ * PostgreSQL driver's lock_timeout. */
+#define SQ_BUSY_MS 10000
+
 #define MAX_STMTS 32
 
 struct sqldrv {
@@ -79,6 +83,11 @@ static const char sqlite_ddl[] =
  * error", "database or disk is full") say neither.  SQLITE_FULL comes
  * from a short write and carries no errno: on a local file that is
  * ENOSPC (or a quota: EDQUOT gives SQLITE_IOERR with its errno).
+ * SQLITE_BUSY / SQLITE_LOCKED: another process kept the file locked for
+ * the whole busy timeout; said so, with the file, as a failure to read
+ * or write, never as a missing table.  A missing table or column is
+ * DS_E_SCHEMA, as SQLSTATE 42P01 / 42703 are for PostgreSQL: callers
+ * that treat a missing table as "not created yet" test for that code.
  */
 static int
 sq_fail(struct sqldrv *d, struct err *err, int rc, const char *msg)
@@ -86,6 +95,15 @@ sq_fail(struct sqldrv *d, struct err *err, int rc, const char *msg)
 	int sys = sqlite3_system_errno(d->db);
 
 	err->lib_rc = rc;
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		return err_set(err, DS_E_TARGET, "%s: %s: another process "
+			       "held it locked for longer than the busy "
+			       "timeout (%d s); the next attempt retries",
+			       d->path, msg, SQ_BUSY_MS / 1000);
+	if ((rc & 0xff) == SQLITE_ERROR &&
+	    (strncmp(msg, "no such table", 13) == 0 ||
+	     strncmp(msg, "no such column", 14) == 0))
+		return err_set(err, DS_E_SCHEMA, "%s", msg);
 	if ((rc & 0xff) == SQLITE_FULL)
 		return err_set(err, DS_E_TARGET, "%s: %s (ENOSPC: %s)", d->path,
 			       msg, strerror(ENOSPC));
@@ -166,7 +184,7 @@ sq_open(struct sqldrv **out, const char *url, const struct conf *conf,
 		free(d);
 		return -1;
 	}
-	sqlite3_busy_timeout(d->db, 10000);
+	sqlite3_busy_timeout(d->db, SQ_BUSY_MS);
 	sqlite3_extended_result_codes(d->db, 1);
 
 	*out = d;

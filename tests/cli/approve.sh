@@ -58,7 +58,7 @@ rows_before=$(dbrows)
 ds "$S" approve "$stop2"
 expect_rc approve-drift-refused 3
 expect_in approve-drift-says "the plan differs from the one run $stop2 kept" "$S/err"
-expect_in approve-drift-names-change '+ {"address":"grace.liu@example.com"' "$S/err"
+expect_in approve-drift-names-change '+ update  mailbox  grace.liu@example.com name "Grace Liu" -> "Grace Liu-Wong"' "$S/err"
 expect_eq approve-drift-nothing-applied "$rows_before" "$(dbrows)"
 stop3=$(last_run)
 expect_in approve-drift-next-step "approve it with \`dirsync approve $stop3\`" "$S/err"
@@ -66,3 +66,52 @@ ds "$S" approve "$stop3"
 expect_rc approve-drifted-plan-approved 0
 expect_eq approve-drift-applied "Grace Liu-Wong" \
 	"$(q "SELECT name FROM mailbox WHERE username = 'grace.liu@example.com'")"
+
+# A refused approval of a plan that updates a big list: what changed is
+# said as the reports say it (members +a -b, the first few and a count),
+# never as two whole goto strings; the new disable comes first.
+scenario approve_big
+# big_ldif N FIRST: N users user0001.. of which those from FIRST on are
+# in the directory, and a list everyone@ of all of them
+big_ldif() {
+	python3 - "$1" "$2" >"$S/big.ldif" <<'PY'
+import base64, sys
+n, first = int(sys.argv[1]), int(sys.argv[2])
+guid = lambda i: base64.b64encode(i.to_bytes(4, "big") * 4).decode()
+for i in range(first, n + 1):
+    u = "user%04d" % i
+    print(f"dn: CN={u},OU=Staff,DC=example,DC=com\nobjectClass: top\n"
+          f"objectClass: person\nobjectClass: user\ncn: {u}\n"
+          f"displayName: User {i}\nsAMAccountName: {u}\n"
+          f"mail: {u}@example.com\nproxyAddresses: SMTP:{u}@example.com\n"
+          f"objectGUID:: {guid(i)}\nuserAccountControl: 512\n")
+print("dn: CN=Everyone,OU=Groups,DC=example,DC=com\nobjectClass: top\n"
+      "objectClass: group\ncn: Everyone\nsAMAccountName: Everyone\n"
+      "mail: everyone@example.com\nproxyAddresses: SMTP:everyone@example.com\n"
+      "groupType: 8\nobjectGUID:: " + guid(100000))
+for i in range(first, n + 1):
+    print("member: CN=user%04d,OU=Staff,DC=example,DC=com" % i)
+PY
+}
+big_ldif 400 1
+mkconf "$S/big.ldif"
+ds "$S" sync
+expect_rc approve-big-first-sync 0
+big_ldif 400 51          # 50 leavers: more than 10% of the mailboxes
+ds "$S" sync
+expect_rc approve-big-stop 3
+stop=$(last_run)
+big_ldif 400 52          # and one more since: a new disable
+ds "$S" approve "$stop"
+expect_rc approve-big-refused 3
+expect_eq approve-big-first-is-the-disable \
+	"dirsync: error:   + disable mailbox  user0051@example.com" \
+	"$(sed -n 2p "$S/err" | cut -c1-57)"
+expect_in approve-big-list-members \
+	"- update  list     everyone@example.com members -user0001@example.com" "$S/err"
+expect_in approve-big-list-counted "(and 45 more removed)" "$S/err"
+expect_in approve-big-list-against-approved \
+	"~ everyone@example.com now, against the approved plan: members -user0051@example.com" \
+	"$S/err"
+expect_eq approve-big-lines-readable "" \
+	"$(awk 'length > 400 { print FILENAME ":" NR ": " length " characters" }' "$S/err")"

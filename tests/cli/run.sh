@@ -1037,6 +1037,7 @@ on_failure = reject"
 	expect_in passwd-bad-scheme-says "SHA512-CRYPT, BLF-CRYPT or ARGON2ID" "$S/err"
 }
 
+. "$here/locked.sh"
 . "$here/status.sh"
 . "$here/approve.sh"
 . "$here/harden.sh"

@@ -129,7 +129,7 @@ wait_runs 5 || fail "the daemon made no run for the second approval"
 [ "$(inactive)" = 4 ] || fail "the drifted approval changed the mail database"
 grep -q "the plan differs from the one run 4 kept" "$tmp/daemon.log" ||
 	fail "the daemon does not say the plan drifted"
-grep -q '  + {"address":"hannah.schmidt@example.com"' "$tmp/daemon.log" ||
+grep -q '  + disable mailbox  hannah.schmidt@example.com' "$tmp/daemon.log" ||
 	fail "the daemon does not say what changed"
 kill -0 "$dpid" 2>/dev/null || fail "the daemon is gone"
 say "approve 4 after the directory changed: refused by run 5, what changed logged"
