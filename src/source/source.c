@@ -3,8 +3,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util/filter.h"
-
 const struct source_ops *
 source_ops_for(const struct conf *conf)
 {
@@ -45,26 +43,28 @@ source_effective_filter(const struct conf *conf,
 /* Attributes a server keeps up to date on an entry behind its back. */
 static const char *const backlink_attrs[] = {"memberOf", "isMemberOf", NULL};
 
+/*
+ * By text, not through filter_parse(): the server evaluates [source]
+ * filter, which may use what our evaluator lacks (AD's
+ * LDAP_MATCHING_RULE_IN_CHAIN).  In RFC 4515 text an attribute
+ * description always follows "(" (a "(" in a value is escaped as \28)
+ * and is followed by a filter type or ":" (extensible match).
+ */
 static const char *
 filter_backlink(const char *text)
 {
-	const char *fa[64];
-	struct filter *f;
-	struct err err;
-	size_t n, i, k;
+	const char *p;
+	size_t k, len;
 
-	err_clear(&err);
-	if (text == NULL || *text == '\0' ||
-	    (f = filter_parse(text, &err)) == NULL)
-		return NULL;
-	n = filter_attrs(f, fa, sizeof(fa) / sizeof(fa[0]));
-	for (i = 0; i < n; i++)
-		for (k = 0; backlink_attrs[k] != NULL; k++)
-			if (strcasecmp(fa[i], backlink_attrs[k]) == 0) {
-				filter_free(f);
+	for (p = text; p != NULL && (p = strchr(p, '(')) != NULL; p++) {
+		for (k = 0; backlink_attrs[k] != NULL; k++) {
+			len = strlen(backlink_attrs[k]);
+			if (strncasecmp(p + 1, backlink_attrs[k], len) == 0 &&
+			    strchr("=~<>:", p[1 + len]) != NULL &&
+			    p[1 + len] != '\0')
 				return backlink_attrs[k];
-			}
-	filter_free(f);
+		}
+	}
 	return NULL;
 }
 

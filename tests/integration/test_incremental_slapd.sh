@@ -351,6 +351,30 @@ both "OU description (base dc=example,dc=com)" 0
 [ "$(jq -r .read_detail.rules_skipped "$T/inc.json")" = true ] ||
 	ds_fail "OU description: the rules ran ($(jq -c .read_detail "$T/inc.json"))"
 
+ds_step "an OU moved out while the server restarted (a present phase)"
+ldapmod <<'EOF'
+dn: OU=Finance,OU=Staff,DC=example,DC=com
+changetype: modrdn
+newrdn: OU=Finance
+deleteoldrdn: 1
+newsuperior: DC=example,DC=com
+EOF
+sleep 0.5
+slapd_stop
+slapd_start || ds_fail "slapd restart"
+P=2 both "OU moved out, present phase" "" "an OU was renamed or moved: .*left the base"
+both "OU moved within, present phase" "" "an OU was renamed or moved"
+
+ds_step "a snapshot of an older dirsync (without containers): one full read"
+"$PY" - "$T/inc2-state.db.snapshot" <<'EOF' || ds_fail "version edit"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE meta SET value = '1' WHERE key = 'version'")
+db.commit()
+EOF
+P=2 both "older snapshot" "" "another version"
+P=2 both "after the older snapshot" 0
+
 ds_step "a filter on memberOf: incremental reads are off, every read full"
 conf inc3
 conf full3
