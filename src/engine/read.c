@@ -742,7 +742,7 @@ merge_container_gone(struct run *x, struct merge *m)
 
 	snprintf(r->fallback_reason, sizeof(r->fallback_reason),
 		 "an OU was renamed or moved: %.200s left the base or was "
-		 "deleted", m->container_gone);
+		 "deleted (not reported present)", m->container_gone);
 	r->read = 0;
 	r->read_deleted = 0;
 	return 1;
