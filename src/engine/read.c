@@ -104,9 +104,11 @@ has_class(const struct attr *oc, const char *const *classes)
 {
 	size_t i, k;
 
+	/* every entry comes through here: the first letter rules out most */
 	for (i = 0; oc != NULL && i < oc->nvals; i++)
-		for (k = 0; classes[k] != NULL; k++)
-			if (strlen(classes[k]) == oc->vals[i].len &&
+		for (k = 0; classes[k] != NULL && oc->vals[i].len > 0; k++)
+			if ((oc->vals[i].p[0] | 0x20) == (classes[k][0] | 0x20) &&
+			    strlen(classes[k]) == oc->vals[i].len &&
 			    strncasecmp(oc->vals[i].p, classes[k],
 					oc->vals[i].len) == 0)
 				return true;
