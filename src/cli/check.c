@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "source/source.h"
 #include "util/log.h"
 
 int
@@ -17,6 +18,7 @@ cmd_check(const struct cli_globals *g, int argc, char **argv)
 	struct conf c;
 	struct conf_diag d;
 	struct err err;
+	const char *attr;
 	size_t i, nwarn = 0;
 	int rc = 0;
 
@@ -42,6 +44,12 @@ cmd_check(const struct cli_globals *g, int argc, char **argv)
 	}
 	cli_warn_root(&c);
 	conf_dump(&c, stdout);
+	if (c.source.type != SRC_LDIF &&
+	    (attr = source_backlink_attr(&c, c.source.filter)) != NULL)
+		fprintf(stderr, "dirsync: note: [source] filter or [mapping] "
+			"group_filter uses %s, which the server updates without "
+			"a change to the entry: incremental reads are off, "
+			"every read is full (docs/ldap.md)\n", attr);
 	if (!g->quiet)
 		fprintf(stderr, "%s: configuration OK%s\n", c.path,
 			nwarn > 0 ? ", with the warnings above" : "");

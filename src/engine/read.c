@@ -24,6 +24,12 @@
  * (what is read), [scope] or [mapping] changed, when the server is not
  * the one the cookie came from (failover), and when the server refuses
  * the cookie (e-syncRefreshRequired) or has no content synchronization.
+ * Also when the delta shows a container (an OU) new, renamed, moved or
+ * gone: the content-sync search reads containers too and the snapshot
+ * keeps them, but the rules never see them (is_container), because a
+ * subtree rename changes the DN of every entry below without the server
+ * reporting those entries.  And always when the filter or group_filter
+ * names memberOf/isMemberOf, which the server changes behind the entry.
  */
 #include "engine/stage.h"
 
@@ -67,6 +73,76 @@ struct delta {
 	bool present_phase;
 };
 
+/* ---- containers -------------------------------------------------- */
+
+/*
+ * Containers (OUs and the like) are read by the content-sync search too,
+ * and kept in the snapshot, though the rules never see them: renaming or
+ * moving one changes the DN of every entry under it, yet only the
+ * container gets a new entryCSN (RFC 4533) or is named by DirSync.  A
+ * container that is new, renamed, moved or gone in a delta means a full
+ * read (read_containers).  The classes are those that hold users and
+ * groups in practice; a rename of any other non-leaf entry is bounded by
+ * [schedule] full_every.  Samba answers nothing to a filter naming a
+ * class its schema lacks, so AD gets its own list.
+ */
+static const char *const container_classes[] = {
+	"organizationalUnit", "container", "organization", "domain",
+	"locality", "country", "nsContainer", NULL,
+};
+static const char *const ad_container_classes[] = {
+	"organizationalUnit", "container", "builtinDomain", NULL,
+};
+/* Classes the rules take (rules_add): never a container. */
+static const char *const taken_classes[] = {
+	"user", "person", "inetOrgPerson", "contact", "computer", "group",
+	"groupOfNames", "groupOfUniqueNames", NULL,
+};
+
+static bool
+has_class(const struct attr *oc, const char *const *classes)
+{
+	size_t i, k;
+
+	/* every entry comes through here: the first letter rules out most */
+	for (i = 0; oc != NULL && i < oc->nvals; i++)
+		for (k = 0; classes[k] != NULL && oc->vals[i].len > 0; k++)
+			if ((oc->vals[i].p[0] | 0x20) == (classes[k][0] | 0x20) &&
+			    strlen(classes[k]) == oc->vals[i].len &&
+			    strncasecmp(oc->vals[i].p, classes[k],
+					oc->vals[i].len) == 0)
+				return true;
+	return false;
+}
+
+/* A container, not anything the rules would take (kept from them). */
+static bool
+is_container(const struct entry *e)
+{
+	const struct attr *oc = entry_attr(e, "objectClass");
+
+	return (has_class(oc, container_classes) ||
+		has_class(oc, ad_container_classes)) &&
+	       !has_class(oc, taken_classes) &&
+	       entry_attr(e, "member") == NULL &&
+	       entry_attr(e, "uniqueMember") == NULL;
+}
+
+/* The content-sync filter: the effective one, or a container.  malloc'd */
+static char *
+sync_filter(const char *filter, bool ad)
+{
+	const char *const *cl = ad ? ad_container_classes : container_classes;
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	buf_printf(&b, "(|%s", filter);
+	for (i = 0; cl[i] != NULL; i++)
+		buf_printf(&b, "(objectClass=%s)", cl[i]);
+	buf_adds(&b, ")");
+	return buf_steal(&b);
+}
+
 /* Each entry goes straight into the rules, which keep what they need. */
 static int
 feed(struct read_ctx *rc, const struct entry *e, struct err *err)
@@ -78,7 +154,8 @@ feed(struct read_ctx *rc, const struct entry *e, struct err *err)
 			       "more than %lu entries: refusing to go on",
 			       MAX_ENTRIES);
 	rc->read++;
-	rules_add(rc->rules, e);
+	if (!is_container(e))
+		rules_add(rc->rules, e);
 	progress_update(rc->read);
 	return 0;
 }
@@ -128,7 +205,7 @@ full_sync(struct run *x, struct source *src, const struct source_ops *sops,
 	struct run_result *r = x->r;
 	struct read_ctx rc = {x, NULL, 0, NULL};
 	struct source_sync sy;
-	char *path = syncsnap_path(x->c->state.path);
+	char *path = syncsnap_path(x->c->state.path), *sfilter;
 	int ret;
 
 	memset(&sy, 0, sizeof(sy));
@@ -140,7 +217,10 @@ full_sync(struct run *x, struct source *src, const struct source_ops *sops,
 		syncsnap_close(rc.snap);
 		return -1;
 	}
-	ret = sops->sync_read(src, filter, keep, &sy, &full_cbs, &rc, &r->err);
+	sfilter = sync_filter(filter, strcmp(r->info.flavor, "ad") == 0);
+	ret = sops->sync_read(src, sfilter, keep, &sy, &full_cbs, &rc,
+			      &r->err);
+	free(sfilter);
 	if (ret == 0 && sy.new_cookie == NULL)
 		ret = 1, snprintf(sy.reason, sizeof(sy.reason),
 				  "%.200s sent no cookie", r->info.server);
@@ -258,6 +338,89 @@ delta_present(void *arg, const char *uuid, struct err *err)
 static const struct source_sync_cb delta_cbs = {
 	delta_changed, delta_deleted, delta_present,
 };
+
+/*
+ * An old row's DN if it is a container (malloc'd, normalised), else NULL.
+ */
+static char *
+old_container_dn(struct syncsnap *old, const char *uuid, void **scratch,
+		 size_t *cap)
+{
+	struct entry e;
+	size_t len;
+	void *blob = syncsnap_get(old, uuid, &len);
+	char *dn = NULL;
+
+	if (blob != NULL && syncsnap_decode(blob, len, &e, scratch, cap) == 0 &&
+	    is_container(&e))
+		dn = dn_normalize(e.dn);
+	free(blob);
+	return dn;
+}
+
+/*
+ * The containers in a delta (see is_container): one that is new, whose
+ * DN changed or that went means a full read (1, why set): the entries
+ * under it changed DN without the server saying so, and one moved in
+ * from outside the base brings entries the server never reports.  The
+ * others (an attribute changed) leave the delta, their rows stay as
+ * they are.  0 otherwise.
+ */
+static int
+read_containers(struct delta *d, struct syncsnap *old, char *why,
+		size_t len)
+{
+	void *scratch = NULL;
+	size_t cap = 0, i, k = 0, it = 0;
+	const char *uuid;
+	void *val;
+	struct entry e;
+	char *was, *now;
+	int ret = 0;
+
+	for (i = 0; i < d->n && ret == 0; i++) {
+		struct held *h = d->v[i];
+
+		d->v[k++] = h;
+		if (h->blob == NULL || syncsnap_decode(h->blob, h->len, &e,
+						       &scratch, &cap) != 0 ||
+		    !is_container(&e))
+			continue;
+		now = dn_normalize(e.dn);
+		was = old_container_dn(old, h->uuid, &scratch, &cap);
+		if (was == NULL) {
+			snprintf(why, len, "an OU was renamed or moved: %.200s "
+				 "is new under the base (created, or moved in "
+				 "with what it holds)", now);
+			ret = 1;
+		} else if (strcmp(was, now) != 0) {
+			snprintf(why, len, "an OU was renamed or moved: %.110s "
+				 "is now %.110s", was, now);
+			ret = 1;
+		} else {
+			/* same place: as the snapshot has it */
+			strmap_del(&d->changed, h->uuid);
+			free(h->blob);
+			k--;
+		}
+		free(was);
+		free(now);
+	}
+	for (; i < d->n; i++)
+		d->v[k++] = d->v[i];
+	d->n = k;
+	while (ret == 0 && strmap_next(&d->deleted, &it, &uuid, &val)) {
+		if ((was = old_container_dn(old, uuid, &scratch, &cap)) ==
+		    NULL)
+			continue;
+		snprintf(why, len, "an OU was renamed or moved: %.200s left "
+			 "the base or was deleted", was);
+		free(was);
+		ret = 1;
+	}
+	free(scratch);
+	return ret;
+}
 
 /*
  * Groups naming a renamed or moved entry, read again.  Their member
@@ -379,6 +542,7 @@ struct merge {
 	const char **groups;     /* uuids, in d->a */
 	size_t ngroups, capgroups;
 	struct strmap gone_dns;  /* normalised DN -> (void *)1, keys in d->a */
+	char *container_gone;    /* a container's DN, malloc'd: full read */
 };
 
 static bool
@@ -404,6 +568,8 @@ merge_row(void *arg, const char *uuid, const struct entry *e,
 				sizeof(*d->gone));
 		d->gone[d->ngone++] = arena_strdup(&d->a, uuid);
 		m->gone++;
+		if (m->container_gone == NULL && is_container(e))
+			m->container_gone = dn_normalize(e->dn);
 		if (m->hold_groups) {
 			char *ndn = dn_normalize(e->dn);
 
@@ -570,7 +736,21 @@ delta_empty(const struct delta *d, const struct syncsnap_meta *m)
 	return !d->present_phase || (long long)d->present.len == m->entries;
 }
 
-/* Snapshot + delta -> the rules.  0 or -1. */
+/* A present phase found a container gone: 1, a full read instead. */
+static int
+merge_container_gone(struct run *x, struct merge *m)
+{
+	struct run_result *r = x->r;
+
+	snprintf(r->fallback_reason, sizeof(r->fallback_reason),
+		 "an OU was renamed or moved: %.200s left the base or was "
+		 "deleted (not reported present)", m->container_gone);
+	r->read = 0;
+	r->read_deleted = 0;
+	return 1;
+}
+
+/* Snapshot + delta -> the rules.  0, 1 (a full read instead), -1. */
 static int
 delta_merge(struct run *x, struct syncsnap *old, struct delta *d,
 	    const struct reread *rr)
@@ -591,6 +771,10 @@ delta_merge(struct run *x, struct syncsnap *old, struct delta *d,
 	if (syncsnap_scan(old, merge_row, &m, &r->err) != 0 ||
 	    (m.hold_groups && held_groups(&m, old, rr, &r->err) != 0))
 		goto fail;
+	if (m.container_gone != NULL) {
+		ret = merge_container_gone(x, &m);
+		goto fail;
+	}
 	for (i = 0; i < d->n; i++) {
 		if (d->v[i]->blob == NULL)
 			continue;      /* deleted after it changed */
@@ -618,8 +802,13 @@ delta_merge(struct run *x, struct syncsnap *old, struct delta *d,
 fail:
 	free(scratch);
 	rules_abort(m.rc.rules);
+	if (ret > 0) {
+		rules_free(&x->r->rules);
+		rules_init(&x->r->rules);
+	}
 done:
 	free(m.groups);
+	free(m.container_gone);
 	strmap_free(&m.gone_dns);
 	return ret;
 }
@@ -658,13 +847,19 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 	struct run_result *r = x->r;
 	struct source_sync sy;
 	struct delta d;
+	char *sfilter = sync_filter(filter, strcmp(r->info.flavor, "ad") == 0);
 	int ret;
 
 	memset(&sy, 0, sizeof(sy));
 	memset(&d, 0, sizeof(d));
 	sy.cookie = meta->cookie;
 	sy.cookie_len = meta->cookie_len;
-	ret = sops->sync_read(src, filter, keep, &sy, &delta_cbs, &d, &r->err);
+	ret = sops->sync_read(src, sfilter, keep, &sy, &delta_cbs, &d,
+			      &r->err);
+	free(sfilter);
+	if (ret == 0 && read_containers(&d, old, r->fallback_reason,
+					sizeof(r->fallback_reason)) != 0)
+		ret = 2;
 	if (ret == 0 && sy.new_cookie == NULL) {
 		/* no new cookie: the old one still stands (RFC 4533 3.3.1) */
 		sy.new_cookie = xmalloc(meta->cookie_len + 1);
@@ -672,14 +867,14 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 		sy.new_cookie_len = meta->cookie_len;
 	}
 	if (ret != 0) {
-		if (ret > 0) {
+		if (ret == 1) {
 			err_clear(&r->err);
 			snprintf(r->fallback_reason, sizeof(r->fallback_reason),
 				 "%s", sy.reason);
 		}
 		free(sy.new_cookie);
 		delta_free(&d);
-		return ret;
+		return ret > 0 ? 1 : ret;
 	}
 	d.present_phase = sy.present_phase;
 	ret = delta_renames(src, sops, filter, keep, old,
@@ -705,7 +900,7 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 	delta_free(&d);
 	if (ret != 0) {
 		free(sy.new_cookie);
-		return -1;
+		return ret;     /* 1: a container went (delta_merge) */
 	}
 	r->read_mode = "incremental";
 	x->snap_meta.cookie = sy.new_cookie;
@@ -879,6 +1074,27 @@ conf_hash(struct run *x, const char **keep)
 		 "%016llx", v);
 }
 
+/*
+ * A filter (or group_filter) naming memberOf: the server changes it
+ * without a change to the entry (no entryCSN, not named by DirSync), so
+ * a delta would miss users joining or leaving the group.  true with the
+ * reason in out: every read is full.
+ */
+static bool
+backlink_reason(const struct conf *c, const char *filter, char *out,
+		size_t len)
+{
+	const char *a = source_backlink_attr(c, filter);
+
+	if (a == NULL)
+		return false;
+	snprintf(out, len, "incremental reads are off: the filter or "
+		 "[mapping] group_filter uses %s, which the server updates "
+		 "without a change to the entry itself, so every read is full",
+		 a);
+	return true;
+}
+
 int
 engine_read(struct run *x, const struct source_ops *sops)
 {
@@ -888,6 +1104,7 @@ engine_read(struct run *x, const struct source_ops *sops)
 	struct source *src = NULL;
 	const char *why = NULL, *filter;
 	const char **keep = NULL;
+	char backlink[256];
 	int ret = -1;
 
 	memset(&meta, 0, sizeof(meta));
@@ -903,6 +1120,9 @@ engine_read(struct run *x, const struct source_ops *sops)
 	snprintf(x->snap_meta.server, sizeof(x->snap_meta.server), "%s",
 		 r->info.server);
 	filter = source_effective_filter(x->c, &r->info);
+	if (sops->sync_read != NULL && backlink_reason(x->c, filter, backlink,
+						       sizeof(backlink)))
+		why = backlink;
 	progress_start("reading directory");
 	if (old != NULL && why == NULL &&
 	    strcmp(meta.server, r->info.server) != 0) {

@@ -331,6 +331,16 @@ sync_result(struct sync_run *r, LDAPMessage *msg, const char *filter,
 	case LDAP_UNAVAILABLE_CRITICAL_EXTENSION:
 	case LDAP_UNWILLING_TO_PERFORM:
 	case LDAP_PROTOCOL_ERROR:
+		if (diag != NULL && strstr(diag, "newer than provider")) {
+			/* slapd's syncprov: the cookie's CSN is ahead of
+			 * its contextCSN */
+			snprintf(r->sy->reason, sizeof(r->sy->reason),
+				 "the directory's state on %s is older than "
+				 "the last read (a restore or roll-back?): "
+				 "%s", r->s->uri, diag);
+			ret = 1;
+			break;
+		}
 		snprintf(r->sy->reason, sizeof(r->sy->reason),
 			 "%s offers no content synchronization (RFC 4533; "
 			 "slapd: the syncprov overlay): %s%s%s",

@@ -158,4 +158,17 @@ const char *source_default_filter(const char *flavor);
 const char *source_effective_filter(const struct conf *conf,
 				    const struct source_info *info);
 
+/*
+ * The first attribute named by `filter` or by [mapping] group_filter
+ * (which the rules evaluate on what is read) that the server changes
+ * without a change to the entry itself: memberOf (slapd's memberof
+ * overlay, AD's back-link) or isMemberOf (389 DS, OpenDJ).  Such a
+ * change gives no new entryCSN (RFC 4533) and DirSync does not name the
+ * entry, so incremental reads would miss it.  Returns the attribute as
+ * the filter spells it (a static string), or NULL.  filter may be NULL;
+ * an unparsable filter names nothing (conf checks report it).
+ */
+const char *source_backlink_attr(const struct conf *conf,
+				 const char *filter);
+
 #endif

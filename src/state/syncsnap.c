@@ -16,8 +16,11 @@
 #include "conf/conf.h"
 #include "util/xalloc.h"
 
-/* The layout this version writes; any other is not used (a full read). */
-#define SYNCSNAP_VERSION "1"
+/*
+ * The layout this version writes; any other is not used (a full read).
+ * 2: the containers (OUs) are kept too (engine/read.c).
+ */
+#define SYNCSNAP_VERSION "2"
 
 /* Bounds checked when decoding (a blob is ours, but a file may rot). */
 #define SNAP_MAX_ATTRS 4096

@@ -5,7 +5,8 @@
 # As test_incremental_slapd.sh: "inc" (mail database A) runs plain
 # `sync`, "full" (B) `sync --full`; after each change in the directory -
 # add, modify, rename/move, disable, delete, a membership change, a
-# member added to a nested group - A must be exactly B.  Then the
+# member added to a nested group, an OU moved out of, into and within the
+# base and renamed - A must be exactly B.  Then a memberOf filter, the
 # snapshot lost and another DC answering (failover).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
@@ -73,7 +74,7 @@ conf()
 		echo "tls_ca_file = $SAMBA_CA"
 		echo "bind_dn = $who"
 		echo "bind_password_file = $secret"
-		echo "base_dn = $BASE"
+		echo "base_dn = ${SUBBASE:-$BASE}"
 		echo "timeout = 10s"
 		echo "[mapping]"
 		echo "accepted_domains = example.com example.net"
@@ -84,6 +85,7 @@ conf()
 		echo "max_delete_percent = 100"
 		echo "[state]"
 		echo "path = $T/$name-state.db"
+		[ -z "${EXTRA:-}" ] || printf '%s\n' "$EXTRA"
 	} >"$T/$name.conf"
 	chmod 600 "$T/$name.conf"
 }
@@ -107,26 +109,35 @@ read_is()
 	[ "$m" = "$1" ] || ds_fail "$2: read was $m, expected $1 ($(jq -c .read "$DS_OUT"))"
 }
 
+# both WHAT [MAX_ENTRIES [REASON]]: as in test_incremental_slapd.sh; with
+# REASON the run into A must be a full read whose fallback_reason matches
+# it.  P=2 (3): the pair inc2.conf/full2.conf instead.
 both()
 {
-	local what=$1 max=${2:-}
-	ds_run samba_exec -- ${DSV:-} -c "$T/inc.conf" sync --json
+	local what=$1 max=${2:-} why=${3:-} P=${P:-}
+	ds_run samba_exec -- ${DSV:-} -c "$T/inc$P.conf" sync --json
 	ds_expect_rc 0 "$what: incremental sync"
-	read_is incremental "$what"
+	if [ -n "$why" ]; then
+		read_is full "$what"
+		jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "$why" ||
+			ds_fail "$what: reason $(jq -r .read_detail.fallback_reason "$DS_OUT"), expected $why"
+	else
+		read_is incremental "$what"
+	fi
 	if [ -n "$max" ]; then
 		local n
 		n=$(jq -r .read_detail.entries "$DS_OUT")
 		[ "$n" -le "$max" ] ||
 			ds_fail "$what: read $n entries from the server, expected <= $max"
 	fi
-	cp "$DS_OUT" "$T/inc.json"; cp "$DS_ERR" "$T/inc.err"
-	ds_run samba_exec -- -c "$T/full.conf" sync --json --full
+	cp "$DS_OUT" "$T/inc$P.json"; cp "$DS_ERR" "$T/inc$P.err"
+	ds_run samba_exec -- -c "$T/full$P.conf" sync --json --full
 	ds_expect_rc 0 "$what: full sync"
 	read_is full "$what (--full)"
-	ds_dump "$T/full.db" >"$T/full.dump" || ds_fail "dump B"
-	ds_same_db "$T/inc.db" "$T/full.dump" "$what: incremental vs full"
-	[ "$(jq -c .summary "$T/inc.json")" = "$(jq -c .summary "$DS_OUT")" ] ||
-		ds_fail "$what: summaries differ: $(jq -c .summary "$T/inc.json") vs $(jq -c .summary "$DS_OUT")"
+	ds_dump "$T/full$P.db" >"$T/full$P.dump" || ds_fail "dump B"
+	ds_same_db "$T/inc$P.db" "$T/full$P.dump" "$what: incremental vs full"
+	[ "$(jq -c .summary "$T/inc$P.json")" = "$(jq -c .summary "$DS_OUT")" ] ||
+		ds_fail "$what: summaries differ: $(jq -c .summary "$T/inc$P.json") vs $(jq -c .summary "$DS_OUT")"
 }
 
 ds_step "an account that sees no tombstone: full reads, with the reason"
@@ -247,6 +258,70 @@ EOF
 both "nested member" 3
 grep '^alias: sales@example.com|' "$T/full.dump" | grep -q hannah ||
 	ds_fail "nested: Hannah not in the Sales list"
+
+ds_step "a second pair reading only OU=Staff, with an exclude on a DN"
+SUBBASE="OU=Staff,$BASE" EXTRA="[scope]
+exclude = *OU=Brand,*" conf inc2
+SUBBASE="OU=Staff,$BASE" EXTRA="[scope]
+exclude = *OU=Brand,*" conf full2
+P=2 both "OU=Staff: first run" "" "no snapshot"
+P=2 both "OU=Staff: no change" 0
+
+ds_step "an OU with its users moved out of the base: a full read"
+admod <<EOF
+dn: OU=Support,OU=Staff,$BASE
+changetype: modrdn
+newrdn: OU=Support
+deleteoldrdn: 1
+newsuperior: $BASE
+EOF
+P=2 both "OU moved out of the base" "" "an OU was renamed or moved: .*left the base"
+[ "$(jq -r .summary.disable "$T/inc2.json")" -ge 1 ] ||
+	ds_fail "OU moved out: nothing disabled"
+both "OU moved within the base" "" "an OU was renamed or moved: .*is now"
+P=2 both "OU=Staff: after the move" 3
+
+ds_step "the OU moved back into the base: a full read"
+admod <<EOF
+dn: OU=Support,$BASE
+changetype: modrdn
+newrdn: OU=Support
+deleteoldrdn: 1
+newsuperior: OU=Staff,$BASE
+EOF
+P=2 both "OU moved into the base" "" "an OU was renamed or moved: .*is new"
+both "OU moved back within the base" "" "an OU was renamed or moved"
+
+ds_step "an OU renamed: a full read; [scope] exclude judges the new DNs"
+admod <<EOF
+dn: OU=Marketing,OU=Staff,$BASE
+changetype: modrdn
+newrdn: OU=Brand
+deleteoldrdn: 1
+EOF
+P=2 both "OU renamed" "" "an OU was renamed or moved: .*is now"
+[ "$(jq -r .summary.disable "$T/inc2.json")" -ge 1 ] ||
+	ds_fail "OU renamed: the excluded OU's users were not disabled"
+both "OU renamed (base $BASE)" "" "an OU was renamed or moved"
+both "after the OU changes" 3
+
+ds_step "a filter on memberOf: incremental reads are off"
+conf inc3
+conf full3
+for c in inc3 full3; do
+	sed -i "s/^\[source\]\$/&\nfilter = (|(memberOf=CN=Sales,OU=Groups,$BASE)(objectClass=group))/" "$T/$c.conf"
+done
+P=3 both "memberOf filter: first run" "" "incremental reads are off: .*memberOf"
+admod <<EOF
+dn: CN=Sales,OU=Groups,$BASE
+changetype: modify
+add: member
+member: CN=Zoe Kowalski,OU=Office,OU=Staff,$BASE
+EOF
+P=3 both "memberOf filter: a user joins" "" "incremental reads are off: .*memberOf"
+grep -q '^mailbox: zoe.kowalski@example.com|' "$T/full3.dump" ||
+	ds_fail "memberOf filter: Zoe has no mailbox"
+both "a user joins Sales" 3
 
 ds_step "snapshot lost: a full read"
 rm -f "$T/inc-state.db.snapshot"

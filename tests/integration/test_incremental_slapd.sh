@@ -49,7 +49,7 @@ conf()
 		echo "uri = $SLAPD_URI"
 		echo "bind_dn = $SLAPD_BIND_DN"
 		echo "bind_password_file = $T/bind.secret"
-		echo "base_dn = dc=example,dc=com"
+		echo "base_dn = ${BASE:-dc=example,dc=com}"
 		echo "timeout = 10s"
 		echo "[mapping]"
 		echo "accepted_domains = example.com example.net"
@@ -85,36 +85,44 @@ read_is()
 	[ "$m" = "$1" ] || ds_fail "$2: read was $m, expected $1 ($(jq -c .read "$DS_OUT"))"
 }
 
-# both WHAT [MAX_ENTRIES]: an incremental run into A, a full one into B,
-# and A must equal B.  The incremental run must have read at most
-# MAX_ENTRIES entries from the server.
+# both WHAT [MAX_ENTRIES [REASON]]: an incremental run into A, a full one
+# into B, and A must equal B.  The incremental run must have read at most
+# MAX_ENTRIES entries from the server; with REASON it must instead have
+# fallen back to a full read with a fallback_reason matching REASON (a
+# grep pattern).  P=2 (3...): the pair inc2.conf/full2.conf instead.
 both()
 {
-	local what=$1 max=${2:-}
-	ds_run -- -c "$T/inc.conf" sync --json
+	local what=$1 max=${2:-} why=${3:-} P=${P:-}
+	ds_run -- -c "$T/inc$P.conf" sync --json
 	ds_expect_rc 0 "$what: incremental sync"
-	read_is incremental "$what"
+	if [ -n "$why" ]; then
+		read_is full "$what"
+		jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "$why" ||
+			ds_fail "$what: reason $(jq -r .read_detail.fallback_reason "$DS_OUT"), expected $why"
+	else
+		read_is incremental "$what"
+	fi
 	if [ -n "$max" ]; then
 		local n
 		n=$(jq -r .read_detail.entries "$DS_OUT")
 		[ "$n" -le "$max" ] ||
 			ds_fail "$what: read $n entries from the server, expected <= $max"
 	fi
-	cp "$DS_OUT" "$T/inc.json"
-	ds_run -- -c "$T/full.conf" sync --json --full
+	cp "$DS_OUT" "$T/inc$P.json"
+	ds_run -- -c "$T/full$P.conf" sync --json --full
 	ds_expect_rc 0 "$what: full sync"
 	read_is full "$what (--full)"
-	ds_dump "$T/full.db" >"$T/full.dump" || ds_fail "dump B"
-	ds_same_db "$T/inc.db" "$T/full.dump" "$what: incremental vs full"
+	ds_dump "$T/full$P.db" >"$T/full$P.dump" || ds_fail "dump B"
+	ds_same_db "$T/inc$P.db" "$T/full$P.dump" "$what: incremental vs full"
 	# the plan was the same too
-	[ "$(jq -c .summary "$T/inc.json")" = "$(jq -c .summary "$DS_OUT")" ] ||
-		ds_fail "$what: summaries differ: $(jq -c .summary "$T/inc.json") vs $(jq -c .summary "$DS_OUT")"
-	[ "$(jq -r .source.read "$T/inc.json")" = "$(jq -r .source.read "$DS_OUT")" ] ||
-		ds_fail "$what: the incremental run saw $(jq -r .source.read "$T/inc.json") entries, the full one $(jq -r .source.read "$DS_OUT")"
+	[ "$(jq -c .summary "$T/inc$P.json")" = "$(jq -c .summary "$DS_OUT")" ] ||
+		ds_fail "$what: summaries differ: $(jq -c .summary "$T/inc$P.json") vs $(jq -c .summary "$DS_OUT")"
+	[ "$(jq -r .source.read "$T/inc$P.json")" = "$(jq -r .source.read "$DS_OUT")" ] ||
+		ds_fail "$what: the incremental run saw $(jq -r .source.read "$T/inc$P.json") entries, the full one $(jq -r .source.read "$DS_OUT")"
 	# and said the same about the directory
-	[ "$(jq -c '[.source.in_scope, (.warnings | sort), .conflicts]' "$T/inc.json")" = \
+	[ "$(jq -c '[.source.in_scope, (.warnings | sort), .conflicts]' "$T/inc$P.json")" = \
 	  "$(jq -c '[.source.in_scope, (.warnings | sort), .conflicts]' "$DS_OUT")" ] ||
-		ds_fail "$what: scope, warnings or conflicts differ: $(jq -c '[.source.in_scope, (.warnings | sort), .conflicts]' "$T/inc.json") vs $(jq -c '[.source.in_scope, (.warnings | sort), .conflicts]' "$DS_OUT")"
+		ds_fail "$what: scope, warnings or conflicts differ: $(jq -c '[.source.in_scope, (.warnings | sort), .conflicts]' "$T/inc$P.json") vs $(jq -c '[.source.in_scope, (.warnings | sort), .conflicts]' "$DS_OUT")"
 }
 
 ds_step "first run: full, and it leaves a snapshot with a cookie"
@@ -279,6 +287,121 @@ both "nested member" 3
 grep '^alias: sales@example.com|' "$T/full.dump" | grep -q hannah ||
 	ds_fail "nested: Hannah not in the Sales list"
 
+ds_step "a second pair reading only OU=Staff, with an exclude on a DN"
+# the excluded OU does not exist yet: renaming OU=Marketing makes it match
+BASE="OU=Staff,DC=example,DC=com" conf inc2 "[scope]" "exclude = *OU=Brand,*"
+BASE="OU=Staff,DC=example,DC=com" conf full2 "[scope]" "exclude = *OU=Brand,*"
+P=2 both "OU=Staff: first run" "" "no snapshot"
+P=2 both "OU=Staff: no change" 0
+active2=$(grep -c '^mailbox: .*|1$' "$T/full2.dump")
+
+ds_step "an OU with its users moved out of the base: a full read, users disabled"
+ldapmod <<'EOF'
+dn: OU=Support,OU=Staff,DC=example,DC=com
+changetype: modrdn
+newrdn: OU=Support
+deleteoldrdn: 1
+newsuperior: DC=example,DC=com
+EOF
+sleep 0.5   # refint rewrites the groups in the background
+P=2 both "OU moved out of the base" "" "an OU was renamed or moved: .*left the base"
+[ "$(jq -r .summary.disable "$T/inc2.json")" -ge 2 ] ||
+	ds_fail "OU moved out: $(jq -r .summary.disable "$T/inc2.json") disabled, expected the OU's users"
+# the pair reading from dc=example,dc=com sees a move within its base
+both "OU moved within the base" "" "an OU was renamed or moved: .*is now"
+P=2 both "OU=Staff: after the move" 0
+both "after the move" 0
+
+ds_step "the OU moved back into the base: a full read, users enabled"
+ldapmod <<'EOF'
+dn: OU=Support,DC=example,DC=com
+changetype: modrdn
+newrdn: OU=Support
+deleteoldrdn: 1
+newsuperior: OU=Staff,DC=example,DC=com
+EOF
+sleep 0.5
+P=2 both "OU moved into the base" "" "an OU was renamed or moved: .*is new"
+[ "$(grep -c '^mailbox: .*|1$' "$T/full2.dump")" = "$active2" ] ||
+	ds_fail "OU moved back: not every mailbox active again"
+both "OU moved back within the base" "" "an OU was renamed or moved"
+
+ds_step "an OU renamed: a full read; [scope] exclude judges the new DNs"
+ldapmod <<'EOF'
+dn: OU=Marketing,OU=Staff,DC=example,DC=com
+changetype: modrdn
+newrdn: OU=Brand
+deleteoldrdn: 1
+EOF
+sleep 0.5
+P=2 both "OU renamed" "" "an OU was renamed or moved: .*is now"
+[ "$(jq -r .summary.disable "$T/inc2.json")" -ge 1 ] ||
+	ds_fail "OU renamed: the excluded OU's users were not disabled"
+both "OU renamed (base dc=example,dc=com)" "" "an OU was renamed or moved"
+
+ds_step "an OU's description changed: still incremental, nothing to read"
+ldapmod <<'EOF'
+dn: OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: description
+description: the sales people
+EOF
+P=2 both "OU description" 0
+both "OU description (base dc=example,dc=com)" 0
+[ "$(jq -r .read_detail.rules_skipped "$T/inc.json")" = true ] ||
+	ds_fail "OU description: the rules ran ($(jq -c .read_detail "$T/inc.json"))"
+
+ds_step "an OU moved out while the server restarted (a present phase)"
+ldapmod <<'EOF'
+dn: OU=Finance,OU=Staff,DC=example,DC=com
+changetype: modrdn
+newrdn: OU=Finance
+deleteoldrdn: 1
+newsuperior: DC=example,DC=com
+EOF
+sleep 0.5
+slapd_stop
+slapd_start || ds_fail "slapd restart"
+P=2 both "OU moved out, present phase" "" "an OU was renamed or moved: .*left the base.*not reported present"
+both "OU moved within, present phase" "" "an OU was renamed or moved"
+
+ds_step "a snapshot of an older dirsync (without containers): one full read"
+"$PY" - "$T/inc2-state.db.snapshot" <<'EOF' || ds_fail "version edit"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE meta SET value = '1' WHERE key = 'version'")
+db.commit()
+EOF
+P=2 both "older snapshot" "" "another version"
+P=2 both "after the older snapshot" 0
+
+ds_step "a filter on memberOf: incremental reads are off, every read full"
+conf inc3
+conf full3
+for c in inc3 full3; do
+	sed -i 's/^\[source\]$/&\nfilter = (|(memberOf=CN=Sales,OU=Groups,DC=example,DC=com)(objectClass=groupOfNames))/' "$T/$c.conf"
+done
+ds_run -- -c "$T/inc3.conf" check
+ds_expect_rc 0 "check with a memberOf filter"
+grep -q "note: .*memberOf.*every read is full" "$DS_ERR" ||
+	ds_fail "check: no note on memberOf ($(cat "$DS_ERR"))"
+P=3 both "memberOf filter: first run" "" "incremental reads are off: .*memberOf"
+ds_run -- -v -c "$T/inc3.conf" sync --json
+ds_expect_rc 0 "memberOf filter: second run"
+read_is full "memberOf filter: second run"
+grep -q "full read: incremental reads are off: .*memberOf" "$DS_ERR" ||
+	ds_fail "memberOf filter: not logged ($(cat "$DS_ERR"))"
+ldapmod <<'EOF'
+dn: CN=Sales,OU=Groups,DC=example,DC=com
+changetype: modify
+add: member
+member: CN=Zoe Kowalski,OU=Office,OU=Staff,DC=example,DC=com
+EOF
+P=3 both "memberOf filter: a user joins the group" "" "incremental reads are off: .*memberOf"
+grep -q '^mailbox: zoe.kowalski@example.com|' "$T/full3.dump" ||
+	ds_fail "memberOf filter: Zoe has no mailbox"
+both "a user joins Sales (base dc=example,dc=com)" 3
+
 ds_step "snapshot lost: a full read, logged with the reason"
 rm -f "$T/inc-state.db.snapshot"
 ds_run -- -v -c "$T/inc.conf" sync --json
@@ -384,6 +507,26 @@ ds_expect_rc 0 "full sync after the refused cookie"
 both "after a refused cookie" 0
 grep -q '^mailbox: zoe.kowalski@example.com|Zoe Kowalska|' "$T/full.dump" ||
 	ds_fail "refused: change lost"
+
+ds_step "cookie ahead of the server (a restore from backup): a full read"
+slapd_stop
+sed -i '/^syncprov-reloadhint TRUE$/d' "$T/slapd/slapd.conf"
+slapd_start || ds_fail "slapd restart (no reloadhint)"
+"$PY" - "$T/inc-state.db.snapshot" <<'EOF' || ds_fail "cookie edit"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE meta SET value = ? WHERE key = 'cookie'",
+           (b"rid=000,csn=20990101000000.000000Z#000000#000#000000",))
+db.commit()
+EOF
+ds_run -- -v -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "sync with a cookie from the future"
+read_is full "cookie ahead"
+jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "older than the last read" ||
+	ds_fail "cookie ahead: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
+ds_run -- -c "$T/full.conf" sync --full
+ds_expect_rc 0 "full sync after the cookie ahead"
+both "after a cookie ahead of the server" 0
 
 ds_step "history says how each run read"
 ds_run -- -c "$T/inc.conf" history -n 3

@@ -766,6 +766,33 @@ test_changed_while_read(void **state)
 	buf_free(&b);
 }
 
+/* Filters naming an attribute the server changes behind the entry. */
+static void
+test_backlink_attr(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	conf_defaults(&c);
+	assert_null(source_backlink_attr(&c, NULL));
+	assert_null(source_backlink_attr(&c, source_default_filter("ad")));
+	assert_null(source_backlink_attr(&c, "(member=cn=x)"));
+	assert_string_equal(source_backlink_attr(&c,
+		"(&(objectClass=user)(MEMBEROF=cn=staff,dc=x))"), "memberOf");
+	assert_string_equal(source_backlink_attr(&c,
+		"(|(cn=a)(!(isMemberOf=cn=g)))"), "isMemberOf");
+	assert_null(source_backlink_attr(&c, "(cn=memberOf=x)"));
+	assert_null(source_backlink_attr(&c, "(cn=\\28memberOf=x)"));
+	assert_null(source_backlink_attr(&c, "(memberOfX=1)"));
+	/* AD's in-chain rule, which our own evaluator does not know */
+	assert_string_equal(source_backlink_attr(&c,
+		"(memberOf:1.2.840.113556.1.4.1941:=cn=g)"), "memberOf");
+	/* the rules evaluate group_filter on what is read: the same */
+	c.mapping.group_filter = xstrdup("(memberof>=cn=l)");
+	assert_string_equal(source_backlink_attr(&c, "(cn=a)"), "memberOf");
+	conf_free(&c);
+}
+
 int
 main(void)
 {
@@ -786,6 +813,7 @@ main(void)
 		cmocka_unit_test(test_complete),
 		cmocka_unit_test(test_nul_value),
 		cmocka_unit_test(test_changed_while_read),
+		cmocka_unit_test(test_backlink_attr),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
