@@ -66,6 +66,10 @@ struct fastpath {
 	struct strmap only, anchors;
 	char *old_addrs;            /* the verified run's, as stored */
 	size_t added, changed, gone;
+	/* a partial compare's pairs of the desired set (npairs objects),
+	 * kept for the record rather than computed again */
+	uint64_t *pairs;
+	size_t npairs;
 	char digest[72];            /* hex */
 	char frozen[72];            /* hex: the rules' frozen keys */
 	char config[72];            /* hex */
@@ -331,7 +335,12 @@ digest_reason(struct run *x, struct fastpath *f, bool want_names,
 	*named = names != NULL;
 	free(names);
 	free(old);
-	free(now);
+	if (*named) {   /* a partial compare may follow: keep them */
+		f->pairs = now;
+		f->npairs = d->n;
+	} else {
+		free(now);
+	}
 	snprintf(buf, len, "the directory changed since the verified run: "
 		 "%zu mail objects new, %zu changed, %zu gone",
 		 f->added, f->changed, f->gone);
@@ -411,6 +420,8 @@ partial_reason(struct run *x, struct fastpath *f, char *buf, size_t len)
 	}
 	if (no == NULL)
 		return NULL;
+	free(f->pairs);   /* a full compare needs the room */
+	f->pairs = NULL;
 	if (why != buf)
 		snprintf(buf, len, "%s", why);
 	l = strlen(buf);
@@ -585,11 +596,30 @@ partial_ok(const struct run *x)
 	return true;
 }
 
-/* A state_name_cb: the address of desired object i (ctx: the mset). */
+/* What the record's callbacks read: the desired set, and its pairs when
+ * the partial compare kept them (NULL: computed again). */
+struct record_src {
+	const struct mset *d;
+	const uint64_t *pairs;
+};
+
+/* A state_name_cb: the address of desired object i. */
 static const char *
 name_of(void *ctx, size_t i)
 {
-	return ((const struct mset *)ctx)->v[i]->address;
+	return ((const struct record_src *)ctx)->d->v[i]->address;
+}
+
+/* A state_pairs_cb: kept pairs, or fill_pairs(). */
+static void
+pairs_of(void *ctx, size_t from, size_t n, uint64_t *out)
+{
+	const struct record_src *src = ctx;
+
+	if (src->pairs != NULL)
+		memcpy(out, src->pairs + 2 * from, n * 2 * sizeof(*out));
+	else
+		fill_pairs((void *)src->d, from, n, out);
 }
 
 /* This run compared everything and left the target as desired. */
@@ -609,6 +639,7 @@ engine_fastpath_record(struct run *x)
 	struct fastpath *f = x->fp;
 	struct run_result *r = x->r;
 	struct state_verified v;
+	struct record_src src;
 	struct err e;
 	bool same;
 	int rc = 1;
@@ -644,9 +675,11 @@ engine_fastpath_record(struct run *x)
 	memcpy(v.frozen, f->frozen, sizeof(v.frozen));
 	/* the pairs only when the set changed: they are what it was */
 	same = f->have_old && strcmp(f->old.digest, f->digest) == 0;
-	if (state_verified_put(x->st, &v, same ? NULL : fill_pairs, name_of,
-			       &r->rules.desired, r->rules.desired.n,
-			       &e) != 0)
+	src.d = &r->rules.desired;
+	src.pairs = f->pairs != NULL && f->npairs == src.d->n ? f->pairs
+								 : NULL;
+	if (state_verified_put(x->st, &v, same ? NULL : pairs_of, name_of,
+			       &src, src.d->n, &e) != 0)
 		log_warn("fast path: %s (the next run compares everything)",
 			 e.msg);
 }
@@ -659,6 +692,7 @@ engine_fastpath_free(struct run *x)
 	strmap_free(&x->fp->only);
 	strmap_free(&x->fp->anchors);
 	free(x->fp->old_addrs);
+	free(x->fp->pairs);
 	free(x->fp);
 	x->fp = NULL;
 }
