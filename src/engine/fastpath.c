@@ -18,11 +18,20 @@
  *   earlier than the verified run; a disabled object whose delete_after
  *   passes (deprovision = delete); `dirsync approve`.
  *
+ * When only the digest differs, the partial compare: the objects new,
+ * changed or gone since the verified run are named from the per-object
+ * pairs and the addresses kept with them, and when they are few (at
+ * most PARTIAL_PERCENT of the objects, or PARTIAL_MIN), only their
+ * addresses are loaded (target_ops.load_part) and planned
+ * (plan_input.only); the fingerprint vouches for the rest.  Not when the
+ * verified run saw a row key in other than lower case (the partial load
+ * matches keys exactly) or the rules' frozen keys changed.
+ *
  * A run is verified, and recorded for the next one, when it compared the
- * whole desired set with the whole target and left them equal: it
- * applied its whole plan (or had nothing to do), exit 0, with no
- * planner conflict and nothing held back by a time guard.  Any other run
- * clears the record.
+ * desired set with the target (whole, or the changed part of both) and
+ * left them equal: it applied its whole plan (or had nothing to do),
+ * exit 0, with no planner conflict and nothing held back by a time
+ * guard.  Any other run clears the record.
  *
  * Expiry (accountExpires, shadowExpire, pwdEndTime) needs nothing here:
  * the rules run on every read, so an account that expires between runs
@@ -34,8 +43,8 @@
  * (order does not matter), the count and the rules' frozen anchors and
  * addresses.  The per-object pairs (64-bit address hash, 64-bit content
  * hash), 16 bytes an object, are kept in the state (written a chunk at a
- * time, never held whole) so that a full run can say how many objects
- * changed since the verified one.
+ * time) with the objects' addresses, so that a later run can say which
+ * objects changed since the verified one.
  */
 #include "engine/stage.h"
 
