@@ -97,14 +97,51 @@ load_managed(struct run *x)
 	return 0;
 }
 
+/*
+ * The partial compare (fastpath.c): the rows and records of the changed
+ * addresses only.  A target that finds it cannot falls back to the
+ * whole load.
+ */
+static int
+load_part(struct run *x)
+{
+	struct run_result *r = x->r;
+	const struct strmap *anchors;
+	struct strmap *only = engine_fastpath_part(x, &anchors);
+	int rc;
+
+	rc = x->tops->load_part(x->tgt, only, anchors, &r->current,
+				&r->managed, &r->rules.desired,
+				&x->managed_total, &r->err);
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		log_msg(x->lvl, "full compare: the target cannot load part "
+			"of itself after all");
+		x->partial = false;
+		return 1;
+	}
+	r->compare = "partial";
+	r->compare_addresses = only->len;
+	log_msg(x->lvl, "target: %zu objects and %zu managed records at %zu "
+		"addresses loaded, %zu objects managed in all (%.2fs)",
+		r->current.n, r->managed.n, only->len, x->managed_total,
+		clock_seconds() - x->t0);
+	return 0;
+}
+
 /* What the target holds, and which of it dirsync manages. */
 static int
 stage_load(struct run *x)
 {
 	struct run_result *r = x->r;
+	int rc;
 
 	if (!(x->tops->caps & TCAP_DOMAINS))
 		drop_domains(&r->rules.desired);
+	if (x->partial && (rc = load_part(x)) <= 0)
+		return rc;
+	r->compare = "full";
 	/* the fast path's check may have opened it already */
 	if ((x->tgt == NULL &&
 	     x->tops->open(&x->tgt, x->c, x->o->readonly, &r->err) != 0) ||
@@ -171,6 +208,7 @@ stage_plan(struct run *x)
 	in.frozen_anchors = &r->rules.frozen_anchors;
 	in.frozen_addresses = &r->rules.frozen_addresses;
 	in.left_out = &r->rules.left_out;
+	in.only = x->partial ? engine_fastpath_part(x, NULL) : NULL;
 	in.adopt = x->c->target.adopt || x->o->readopt;
 	in.deprovision = x->c->safety.deprovision;
 	in.delete_after = x->c->safety.delete_after;
@@ -226,7 +264,8 @@ check_limits(struct run *x, const char **list)
 
 	*list = NULL;
 	if (plan_check_limits(&r->plan, &x->c->safety,
-			      managed_objects(&x->r->managed),
+			      x->partial ? x->managed_total
+					 : managed_objects(&x->r->managed),
 			      r->rules.in_scope, &r->limit) == 0 &&
 	    plan_check_members(&r->plan,
 			       x->c->safety.max_member_removal_percent,

@@ -108,6 +108,11 @@ struct run_result {
 	 * rules were skipped too; counts, warnings and conflicts are those
 	 * the rules gave last time (engine/shortcut.c) */
 	bool rules_skipped;
+	/* which compare ran: "full", "partial" (only the objects the digest
+	 * says changed were loaded and planned: compare_addresses of
+	 * them), NULL when none did (fast path, or the run stopped before) */
+	const char *compare;
+	size_t compare_addresses;
 	bool per_object;           /* the target applies object by object */
 	struct limit_hit limit;    /* limit == NULL: none */
 	struct limit_hit forced;   /* what --force-limits overrode; limit ==

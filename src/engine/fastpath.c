@@ -18,11 +18,20 @@
  *   earlier than the verified run; a disabled object whose delete_after
  *   passes (deprovision = delete); `dirsync approve`.
  *
+ * When only the digest differs, the partial compare: the objects new,
+ * changed or gone since the verified run are named from the per-object
+ * pairs and the addresses kept with them, and when they are few (at
+ * most PARTIAL_PERCENT of the objects, or PARTIAL_MIN), only their
+ * addresses are loaded (target_ops.load_part) and planned
+ * (plan_input.only); the fingerprint vouches for the rest.  Not when the
+ * verified run saw a row key in other than lower case (the partial load
+ * matches keys exactly) or the rules' frozen keys changed.
+ *
  * A run is verified, and recorded for the next one, when it compared the
- * whole desired set with the whole target and left them equal: it
- * applied its whole plan (or had nothing to do), exit 0, with no
- * planner conflict and nothing held back by a time guard.  Any other run
- * clears the record.
+ * desired set with the target (whole, or the changed part of both) and
+ * left them equal: it applied its whole plan (or had nothing to do),
+ * exit 0, with no planner conflict and nothing held back by a time
+ * guard.  Any other run clears the record.
  *
  * Expiry (accountExpires, shadowExpire, pwdEndTime) needs nothing here:
  * the rules run on every read, so an account that expires between runs
@@ -34,8 +43,8 @@
  * (order does not matter), the count and the rules' frozen anchors and
  * addresses.  The per-object pairs (64-bit address hash, 64-bit content
  * hash), 16 bytes an object, are kept in the state (written a chunk at a
- * time, never held whole) so that a full run can say how many objects
- * changed since the verified one.
+ * time) with the objects' addresses, so that a later run can say which
+ * objects changed since the verified one.
  */
 #include "engine/stage.h"
 
@@ -56,7 +65,22 @@
 struct fastpath {
 	bool checked;               /* a sync whose digest was computed */
 	bool early;                 /* engine_fastpath_early() said yes */
+	/*
+	 * The partial compare: the addresses to load and plan (keys in
+	 * the desired set, in old_addrs or, added by the load, in the
+	 * managed set's arena) and the anchors of the desired mailboxes
+	 * among them (renames).  partial false: compare everything.
+	 */
+	bool partial;
+	struct strmap only, anchors;
+	char *old_addrs;            /* the verified run's, as stored */
+	size_t added, changed, gone;
+	/* a partial compare's pairs of the desired set (npairs objects),
+	 * kept for the record rather than computed again */
+	uint64_t *pairs;
+	size_t npairs;
 	char digest[72];            /* hex */
+	char frozen[72];            /* hex: the rules' frozen keys */
 	char config[72];            /* hex */
 	bool have_fp;
 	char fp[TARGET_FP_MAX];     /* the target before load() */
@@ -136,6 +160,8 @@ set_digest(const struct rules_result *rr, struct fastpath *f)
 	hash_keys(&rr->frozen_anchors, acc + 3);
 	hash_keys(&rr->frozen_addresses, acc + 6);
 	hex128(XXH3_128bits(acc, sizeof(acc)), f->digest, sizeof(f->digest));
+	hex128(XXH3_128bits(acc + 3, 6 * sizeof(acc[0])), f->frozen,
+	       sizeof(f->frozen));
 }
 
 /*
@@ -177,18 +203,6 @@ config_hash(const struct conf *c, char *out, size_t len)
 	free(text);
 }
 
-static int
-cmp_pair(const void *a, const void *b)
-{
-	const uint64_t *x = a, *y = b;
-
-	if (x[0] != y[0])
-		return x[0] < y[0] ? -1 : 1;
-	if (x[1] != y[1])
-		return x[1] < y[1] ? -1 : 1;
-	return 0;
-}
-
 /*
  * The per-object pairs of desired objects [from, from + n) (a
  * state_pairs_cb; ctx: the desired mset): 64-bit address hash, 64 bits
@@ -211,59 +225,143 @@ fill_pairs(void *ctx, size_t from, size_t n, uint64_t *out)
 	}
 }
 
-/* Objects added, changed and gone between two sorted pair lists. */
-static void
-count_changed(const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
-	      size_t *added, size_t *changed, size_t *gone)
+/* The verified run's addresses, by the index of their pair; NULL when
+ * they are not kept or do not match the pairs. */
+static const char **
+old_names(struct fastpath *f, size_t len, size_t n)
 {
-	size_t i = 0, j = 0;
+	const char **v = xmalloc((n ? n : 1) * sizeof(*v));
+	const char *p = f->old_addrs, *end = f->old_addrs + len;
+	size_t i;
 
-	*added = *changed = *gone = 0;
-	while (i < na || j < nb) {
-		if (j >= nb || (i < na && a[2 * i] < b[2 * j])) {
-			(*gone)++;
-			i++;
-		} else if (i >= na || b[2 * j] < a[2 * i]) {
-			(*added)++;
-			j++;
-		} else {
-			if (a[2 * i + 1] != b[2 * j + 1])
-				(*changed)++;
-			i++;
-			j++;
-		}
+	for (i = 0; i < n && p < end; i++) {
+		v[i] = p;
+		p += strlen(p) + 1;
 	}
+	if (i == n && p == end)
+		return v;
+	free(v);
+	return NULL;
 }
 
-/* How many objects changed since the verified run (before the load,
- * while memory holds only the desired set). */
+static void
+touch(struct fastpath *f, const struct mobj *o, const char *addr)
+{
+	strmap_put(&f->only, addr, (void *)addr);
+	if (o != NULL && o->kind == MK_MAILBOX && o->anchor != NULL)
+		strmap_put(&f->anchors, o->anchor, (void *)o->anchor);
+}
+
+/*
+ * Counts the objects added, changed and gone between the verified run's
+ * pairs a[0 .. na) and this run's b[0 .. nb) (the desired set's order),
+ * and with names (old: the verified run's addresses, NULL: not kept)
+ * collects their addresses in f->only.  The old pairs go into an
+ * open-addressing table by address hash (slot: index + 1, 0 empty),
+ * which every new pair probes once: no sort.  A changed content hash
+ * names both addresses, so that two addresses of one 64-bit hash (the
+ * content hash covers the address) are both compared.
+ */
+static void
+diff_pairs(struct fastpath *f, const struct mset *d, const uint64_t *a,
+	   size_t na, const uint64_t *b, size_t nb, const char **old)
+{
+	size_t cap = 16, mask, i, k;
+	uint32_t *slot;
+	unsigned char *seen = xcalloc(na ? na : 1, 1);
+
+	while (cap < 2 * na)
+		cap *= 2;
+	mask = cap - 1;
+	slot = xcalloc(cap, sizeof(*slot));
+	for (i = 0; i < na; i++) {
+		for (k = (size_t)a[2 * i] & mask; slot[k] != 0; k = (k + 1) & mask)
+			;
+		slot[k] = (uint32_t)(i + 1);
+	}
+	f->added = f->changed = f->gone = 0;
+	for (i = 0; i < nb; i++) {
+		const struct mobj *o = d->v[i];
+		size_t j = 0;
+
+		for (k = (size_t)b[2 * i] & mask; slot[k] != 0; k = (k + 1) & mask) {
+			j = slot[k] - 1;
+			if (a[2 * j] == b[2 * i] && !seen[j])
+				break;
+		}
+		if (slot[k] == 0) {
+			f->added++;
+			if (old != NULL)
+				touch(f, o, o->address);
+			continue;
+		}
+		seen[j] = 1;
+		if (a[2 * j + 1] == b[2 * i + 1])
+			continue;
+		f->changed++;
+		if (old != NULL) {
+			touch(f, o, o->address);
+			touch(f, NULL, old[j]);
+		}
+	}
+	for (i = 0; i < na; i++) {
+		if (seen[i])
+			continue;
+		f->gone++;
+		if (old != NULL)
+			touch(f, NULL, old[i]);
+	}
+	free(slot);
+	free(seen);
+}
+
+/*
+ * How many objects changed since the verified run (before the load,
+ * while memory holds only the desired set), and with want_names their
+ * addresses, for a partial compare.  *named: they are in f->only.
+ */
 static const char *
-digest_reason(struct run *x, char *buf, size_t len)
+digest_reason(struct run *x, struct fastpath *f, bool want_names,
+	      bool *named, char *buf, size_t len)
 {
 	const struct mset *d = &x->r->rules.desired;
 	uint64_t *old = NULL, *now;
-	size_t nold = 0, added, changed, gone;
+	const char **names = NULL;
+	size_t nold = 0, alen = 0;
 	struct err e;
 
+	*named = false;
 	err_clear(&e);
 	if (state_verified_pairs(x->st, &old, &nold, &e) != 0 || old == NULL)
 		return "the directory changed since the verified run";
+	if (want_names &&
+	    state_verified_addresses(x->st, &f->old_addrs, &alen, &e) == 0 &&
+	    f->old_addrs != NULL)
+		names = old_names(f, alen, nold);
 	now = xmalloc((d->n ? d->n : 1) * 2 * sizeof(uint64_t));
 	fill_pairs((void *)d, 0, d->n, now);
-	qsort(old, nold, 2 * sizeof(uint64_t), cmp_pair);
-	qsort(now, d->n, 2 * sizeof(uint64_t), cmp_pair);
-	count_changed(old, nold, now, d->n, &added, &changed, &gone);
+	diff_pairs(f, d, old, nold, now, d->n, names);
+	*named = names != NULL;
+	free(names);
 	free(old);
-	free(now);
+	if (*named) {   /* a partial compare may follow: keep them */
+		f->pairs = now;
+		f->npairs = d->n;
+	} else {
+		free(now);
+	}
 	snprintf(buf, len, "the directory changed since the verified run: "
 		 "%zu mail objects new, %zu changed, %zu gone",
-		 added, changed, gone);
+		 f->added, f->changed, f->gone);
 	return buf;
 }
 
-/* Why this run must compare everything, or NULL: it need not. */
+/*
+ * Why this run must compare everything, or NULL: it need not, or
+ * (*changed) only what the digest says changed.
+ */
 static const char *
-full_reason(struct run *x, struct fastpath *f, char *buf, size_t len)
+full_reason(struct run *x, struct fastpath *f, bool *changed)
 {
 	const struct state_verified *v = &f->old;
 	long every = x->c->schedule.full_every;
@@ -279,8 +377,6 @@ full_reason(struct run *x, struct fastpath *f, char *buf, size_t len)
 		return "no verified run recorded yet";
 	if (strcmp(v->config, f->config) != 0)
 		return "the configuration changed since the verified run";
-	if (strcmp(v->digest, f->digest) != 0)
-		return digest_reason(x, buf, len);
 	if (strcmp(v->fingerprint, f->fp) != 0)
 		return "the mail database was changed since the verified run "
 		       "(by another writer)";
@@ -291,20 +387,70 @@ full_reason(struct run *x, struct fastpath *f, char *buf, size_t len)
 		       "compare";
 	if (v->due > 0 && (long long)x->now >= v->due)
 		return "a disabled object's delete_after has passed";
+	*changed = strcmp(v->digest, f->digest) != 0;
 	return NULL;
 }
 
+/* A partial compare pays up to this share of the objects (or
+ * PARTIAL_MIN of them, whatever the share). */
+#define PARTIAL_PERCENT 10
+#define PARTIAL_MIN 64
+
 /*
- * The checks after the digest: 1 fast path, 0 full compare (logged), -1
- * with r->err.  f->digest is set.
+ * Why the changed objects cannot be compared alone, or NULL: they can
+ * (f->only and f->anchors then hold what to load and plan).
+ */
+static const char *
+partial_reason(struct run *x, struct fastpath *f, char *buf, size_t len)
+{
+	const struct rules_result *rr = &x->r->rules;
+	const char *no = NULL, *why;
+	char more[80];
+	bool named;
+	size_t n, l;
+
+	if (x->tops->load_part == NULL || x->tops->load_managed == NULL)
+		no = "the target cannot load part of itself";
+	else if (!f->old.partial_ok)
+		no = "the verified run cannot vouch for a partial compare (a "
+		     "row key not in lower case, or a record of an older "
+		     "dirsync)";
+	else if (strcmp(f->old.frozen, f->frozen) != 0)
+		no = "the addresses the rules froze in a conflict changed";
+	why = digest_reason(x, f, no == NULL, &named, buf, len);
+	n = f->only.len;
+	if (no == NULL && !named)
+		no = "the verified run's addresses are not kept";
+	if (no == NULL && n > PARTIAL_MIN &&
+	    n * 100 > rr->desired.n * PARTIAL_PERCENT) {
+		snprintf(more, sizeof(more), "%zu addresses, more than %d%%: "
+			 "a full compare pays", n, PARTIAL_PERCENT);
+		no = more;
+	}
+	if (no == NULL)
+		return NULL;
+	free(f->pairs);   /* a full compare needs the room */
+	f->pairs = NULL;
+	if (why != buf)
+		snprintf(buf, len, "%s", why);
+	l = strlen(buf);
+	snprintf(buf + l, len - l, "; %s", no);
+	return buf;
+}
+
+/*
+ * The checks after the digest: 1 fast path, 0 full or partial compare
+ * (logged; x->partial says which), -1 with r->err.  f->digest is set.
+ * quiet (before the rules, engine_fastpath_early): nothing logged, and
+ * no partial compare, which needs the rules' desired set.
  */
 static int
 fastpath_check(struct run *x, struct fastpath *f, bool quiet)
 {
 	struct run_result *r = x->r;
 	const char *why;
-	char buf[200];
-	bool found = false;
+	char buf[300];
+	bool found = false, changed = false;
 	int rc;
 
 	config_hash(x->c, f->config, sizeof(f->config));
@@ -325,13 +471,22 @@ fastpath_check(struct run *x, struct fastpath *f, bool quiet)
 	if (state_verified_get(x->st, &f->old, &found, &r->err) != 0)
 		return -1;
 	f->have_old = found;
-	why = full_reason(x, f, buf, sizeof(buf));
-	if (why != NULL) {
-		if (!quiet)
-			log_msg(x->lvl, "full compare: %s", why);
+	why = full_reason(x, f, &changed);
+	if (why == NULL && !changed)
+		return 1;
+	if (quiet)
+		return 0;
+	if (why == NULL &&
+	    (why = partial_reason(x, f, buf, sizeof(buf))) == NULL) {
+		f->partial = x->partial = true;
+		log_msg(x->lvl, "partial compare: %s; only their %zu addresses "
+			"are loaded and planned, the mail database vouches for "
+			"the rest (%.2fs)", buf, f->only.len,
+			clock_seconds() - x->t0);
 		return 0;
 	}
-	return 1;
+	log_msg(x->lvl, "full compare: %s", why);
+	return 0;
 }
 
 /* Runs that compare everything and record no verified run. */
@@ -430,6 +585,52 @@ next_due(const struct run *x)
 	return due;
 }
 
+/*
+ * May a later run compare part of the target?  A partial compare vouches
+ * for itself (it ran only when the verified run could); a full one when
+ * every row key it read was lower case (the partial load matches keys
+ * exactly; dirsync writes only lower case).
+ */
+static bool
+partial_ok(const struct run *x)
+{
+	const struct run_result *r = x->r;
+	size_t i;
+
+	if (x->partial)
+		return true;
+	for (i = 0; i < r->current.n; i++)
+		if (r->current.v[i]->stored != NULL)
+			return false;
+	return true;
+}
+
+/* What the record's callbacks read: the desired set, and its pairs when
+ * the partial compare kept them (NULL: computed again). */
+struct record_src {
+	const struct mset *d;
+	const uint64_t *pairs;
+};
+
+/* A state_name_cb: the address of desired object i. */
+static const char *
+name_of(void *ctx, size_t i)
+{
+	return ((const struct record_src *)ctx)->d->v[i]->address;
+}
+
+/* A state_pairs_cb: kept pairs, or fill_pairs(). */
+static void
+pairs_of(void *ctx, size_t from, size_t n, uint64_t *out)
+{
+	const struct record_src *src = ctx;
+
+	if (src->pairs != NULL)
+		memcpy(out, src->pairs + 2 * from, n * 2 * sizeof(*out));
+	else
+		fill_pairs((void *)src->d, from, n, out);
+}
+
 /* This run compared everything and left the target as desired. */
 static bool
 verified(const struct run *x)
@@ -447,6 +648,7 @@ engine_fastpath_record(struct run *x)
 	struct fastpath *f = x->fp;
 	struct run_result *r = x->r;
 	struct state_verified v;
+	struct record_src src;
 	struct err e;
 	bool same;
 	int rc = 1;
@@ -474,11 +676,19 @@ engine_fastpath_record(struct run *x)
 	memcpy(v.config, f->config, sizeof(v.config));
 	v.verified_at = (long long)x->now;
 	v.due = next_due(x);
+	/* a partial compare saw only part of the managed set: the verified
+	 * run's due stays as well (at worst a full compare comes early) */
+	if (x->partial && f->old.due > 0 && (v.due == 0 || f->old.due < v.due))
+		v.due = f->old.due;
+	v.partial_ok = partial_ok(x);
+	memcpy(v.frozen, f->frozen, sizeof(v.frozen));
 	/* the pairs only when the set changed: they are what it was */
 	same = f->have_old && strcmp(f->old.digest, f->digest) == 0;
-	if (state_verified_put(x->st, &v, same ? NULL : fill_pairs,
-			       &r->rules.desired, r->rules.desired.n,
-			       &e) != 0)
+	src.d = &r->rules.desired;
+	src.pairs = f->pairs != NULL && f->npairs == src.d->n ? f->pairs
+								 : NULL;
+	if (state_verified_put(x->st, &v, same ? NULL : pairs_of, name_of,
+			       &src, src.d->n, &e) != 0)
 		log_warn("fast path: %s (the next run compares everything)",
 			 e.msg);
 }
@@ -488,6 +698,20 @@ engine_fastpath_free(struct run *x)
 {
 	if (x->fp == NULL)
 		return;
+	strmap_free(&x->fp->only);
+	strmap_free(&x->fp->anchors);
+	free(x->fp->old_addrs);
+	free(x->fp->pairs);
 	free(x->fp);
 	x->fp = NULL;
+}
+
+struct strmap *
+engine_fastpath_part(struct run *x, const struct strmap **anchors)
+{
+	if (x->fp == NULL || !x->fp->partial)
+		return NULL;
+	if (anchors != NULL)
+		*anchors = &x->fp->anchors;
+	return &x->fp->only;
 }

@@ -36,6 +36,11 @@ struct run {
 	struct fastpath *fp;       /* fastpath.c's (owned) */
 	bool shortcut;             /* nothing read changed: rules skipped */
 	char content_id[96];       /* source_ops.content_id, or "" */
+	/* fastpath.c chose the partial compare: only the changed objects
+	 * are loaded and planned (engine_fastpath_part); managed_total is
+	 * then the count managed_objects() would give for the whole set */
+	bool partial;
+	size_t managed_total;
 };
 
 /*
@@ -82,5 +87,13 @@ int engine_shortcut(struct run *x, const char *summary);
 char *engine_summary_encode(const struct run *x);
 void engine_fastpath_record(struct run *x);
 void engine_fastpath_free(struct run *x);
+/*
+ * With x->partial: the addresses to load and plan (the load adds the
+ * addresses of the anchors' mailbox records) and, into *anchors when not
+ * NULL, the anchors of the changed mailboxes.  Owned by x->fp.  NULL
+ * when the run compares everything.
+ */
+struct strmap *engine_fastpath_part(struct run *x,
+				    const struct strmap **anchors);
 
 #endif

@@ -71,6 +71,13 @@ attrs_differ(const struct mobj *want, const struct mobj *cur)
 	       !str_eq(want->attrs, cur->attrs);
 }
 
+/* Outside the part a partial compare plans? */
+static bool
+left_alone(const struct plan_input *in, const char *addr)
+{
+	return in->only != NULL && strmap_get(in->only, addr) == NULL;
+}
+
 static bool
 frozen_addr(const struct plan_input *in, const char *addr)
 {
@@ -136,7 +143,8 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 		struct change *ch;
 
 		if (want->kind != MK_MAILBOX || want->anchor == NULL ||
-		    frozen_addr(in, want->address))
+		    frozen_addr(in, want->address) ||
+		    left_alone(in, want->address))
 			continue;
 		cur = mset_get(in->current, want->address);
 		if (cur != NULL) {
@@ -478,7 +486,8 @@ plan_wanted(struct plan *p, const struct plan_input *in,
 
 			/* pass 0: mailboxes and lists; pass 1: the rest */
 			if (primary != (pass == 0) ||
-			    frozen_addr(in, want->address))
+			    frozen_addr(in, want->address) ||
+			    left_alone(in, want->address))
 				continue;
 			cur = mset_get_h(in->current, want->address, h);
 			m = managed_get_h(in->managed, want->address, h);
@@ -573,7 +582,7 @@ plan_deprovision(struct plan *p, const struct plan_input *in,
 		struct change *ch;
 		bool owner_wanted;
 
-		if (m->kind == MK_DOMAIN ||
+		if (m->kind == MK_DOMAIN || left_alone(in, m->address) ||
 		    wanted_by_owner(m, want) ||
 		    (blocked->len > 0 && m->anchor != NULL &&
 		     strmap_get(blocked, m->anchor) != NULL) ||

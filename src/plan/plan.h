@@ -89,6 +89,13 @@ struct plan_input {
 	const struct strmap *frozen_addresses;
 	/* anchor -> struct left_out (rules_result.left_out); may be NULL */
 	const struct strmap *left_out;
+	/*
+	 * NULL: plan every object.  Else the partial compare: only the
+	 * desired objects and managed records whose address is a key here
+	 * are planned (current and managed then hold the rows and records
+	 * of exactly these addresses; desired stays whole, for lookups).
+	 */
+	const struct strmap *only;
 	bool adopt;
 	enum deprovision deprovision;
 	long delete_after;        /* seconds */

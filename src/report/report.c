@@ -383,6 +383,14 @@ report_build(const struct run_result *in, size_t max_changes)
 	json_object_set_new(r, "summary", summary_json(in));
 	json_object_set_new(r, "applied", json_boolean(in->applied));
 	json_object_set_new(r, "fast_path", json_boolean(in->fast_path));
+	json_object_set_new(r, "compare",
+			    in->fast_path ? json_string("none")
+			    : in->compare != NULL ? json_string(in->compare)
+						  : json_null());
+	if (in->compare != NULL && strcmp(in->compare, "partial") == 0)
+		json_object_set_new(r, "compare_addresses",
+				    json_integer((json_int_t)
+						 in->compare_addresses));
 	if (in->limit.limit != NULL) {
 		json_t *l = json_object();
 

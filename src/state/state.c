@@ -16,7 +16,7 @@ struct state {
 };
 
 /* The schema this version writes; older ones are migrated on open. */
-#define STATE_SCHEMA_VERSION 5
+#define STATE_SCHEMA_VERSION 6
 
 static const char state_ddl[] =
 	"PRAGMA journal_mode=WAL;"
@@ -59,6 +59,15 @@ static const char *const migrations[] = {
 	/* apart: rewriting the small row must not copy the big blob */
 	"CREATE TABLE IF NOT EXISTS verified_objects ("
 	" id INTEGER PRIMARY KEY CHECK (id = 1), objects BLOB NOT NULL);",
+	/* 5 -> 6: the partial compare (issue 16): whether the verified run
+	 * allows one, and the addresses of its objects (NUL-terminated, in
+	 * the order of the pairs, a blob of their own, written a chunk at a
+	 * time), so that a later run can name the gone */
+	"ALTER TABLE verified ADD COLUMN partial_ok INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE verified ADD COLUMN frozen TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE IF NOT EXISTS verified_names ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1), addresses BLOB NOT NULL);",
 };
 
 static long
@@ -956,7 +965,9 @@ state_verified_get(struct state *st, struct state_verified *v, bool *found,
 		return 0;
 	if (sqlite3_prepare_v2(st->db,
 			       "SELECT run_id, digest, config, fingerprint,"
-			       " verified_at, due FROM verified WHERE id = 1",
+			       " verified_at, due, partial_ok, frozen"
+			       " FROM verified"
+			       " WHERE id = 1",
 			       -1, &q, NULL) != SQLITE_OK)
 		return db_err(st, err, "read verified run");
 	rc = sqlite3_step(q);
@@ -971,6 +982,9 @@ state_verified_get(struct state *st, struct state_verified *v, bool *found,
 			 (const char *)sqlite3_column_text(q, 3));
 		v->verified_at = sqlite3_column_int64(q, 4);
 		v->due = sqlite3_column_int64(q, 5);
+		v->partial_ok = sqlite3_column_int(q, 6) != 0;
+		snprintf(v->frozen, sizeof(v->frozen), "%s",
+			 (const char *)sqlite3_column_text(q, 7));
 	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1011,6 +1025,76 @@ state_verified_pairs(struct state *st, uint64_t **pairs, size_t *n,
 	return 0;
 }
 
+int
+state_verified_addresses(struct state *st, char **addrs, size_t *len,
+			 struct err *err)
+{
+	sqlite3_blob *b = NULL;
+	char *v;
+	int n;
+
+	*addrs = NULL;
+	*len = 0;
+	if (st->db == NULL || !has_table(st, "verified_names"))
+		return 0;
+	if (sqlite3_blob_open(st->db, "main", "verified_names", "addresses",
+			      1, 0, &b) != SQLITE_OK) {
+		sqlite3_blob_close(b);
+		return 0;   /* no row: none kept */
+	}
+	n = sqlite3_blob_bytes(b);
+	v = xmalloc(n > 0 ? (size_t)n : 1);
+	if (n > 0 && sqlite3_blob_read(b, v, n, 0) != SQLITE_OK) {
+		free(v);
+		sqlite3_blob_close(b);
+		return db_err(st, err, "read verified addresses");
+	}
+	sqlite3_blob_close(b);
+	/* every address ends in its NUL, the last one too */
+	if (n <= 0 || v[n - 1] != '\0') {
+		free(v);
+		return 0;
+	}
+	*addrs = v;
+	*len = (size_t)n;
+	return 0;
+}
+
+/* The names into the zeroblob the record was given, 64 KiB at a time. */
+static int
+write_names(struct state *st, state_name_cb name, void *ctx, size_t n)
+{
+	enum { CHUNK = 65536 };
+	char *buf = xmalloc(CHUNK);
+	sqlite3_blob *b = NULL;
+	size_t i, used = 0, off = 0, l;
+	int rc;
+
+	rc = sqlite3_blob_open(st->db, "main", "verified_names", "addresses",
+			       1, 1, &b);
+	for (i = 0; rc == SQLITE_OK && i <= n; i++) {
+		const char *a = i < n ? name(ctx, i) : NULL;
+
+		l = a != NULL ? strlen(a) + 1 : 0;
+		if (used > 0 && (a == NULL || used + l > CHUNK)) {
+			rc = sqlite3_blob_write(b, buf, (int)used, (int)off);
+			off += used;
+			used = 0;
+		}
+		if (a == NULL)
+			continue;
+		if (l > CHUNK) {   /* never: addresses are short */
+			rc = SQLITE_TOOBIG;
+			break;
+		}
+		memcpy(buf + used, a, l);
+		used += l;
+	}
+	sqlite3_blob_close(b);
+	free(buf);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 /* The pairs into the zeroblob the record was given, a chunk at a time. */
 static int
 write_pairs(struct state *st, state_pairs_cb pairs, void *ctx, size_t n)
@@ -1034,10 +1118,39 @@ write_pairs(struct state *st, state_pairs_cb pairs, void *ctx, size_t n)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
+/*
+ * The names' blob: replaced by one of their total size, then written a
+ * chunk at a time; without a name callback (or past a blob's size) the
+ * old one goes, so that no stale names outlive their pairs.
+ */
+static int
+put_names(struct state *st, state_name_cb name, void *ctx, size_t n)
+{
+	sqlite3_stmt *q = NULL;
+	size_t i, total = 0;
+	int rc;
+
+	for (i = 0; name != NULL && i < n; i++)
+		total += strlen(name(ctx, i)) + 1;
+	if (name == NULL || total == 0 || total > 0x7fffffffUL)
+		return sqlite3_exec(st->db, "DELETE FROM verified_names", NULL,
+				    NULL, NULL);
+	rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO"
+				" verified_names VALUES (1, ?)", -1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_zeroblob(q, 1, (int)total);
+		rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	}
+	sqlite3_finalize(q);
+	if (rc == SQLITE_OK && write_names(st, name, ctx, n) != 0)
+		rc = SQLITE_ERROR;
+	return rc;
+}
+
 int
 state_verified_put(struct state *st, const struct state_verified *v,
-		   state_pairs_cb pairs, void *ctx, size_t npairs,
-		   struct err *err)
+		   state_pairs_cb pairs, state_name_cb name, void *ctx,
+		   size_t npairs, struct err *err)
 {
 	sqlite3_stmt *q = NULL;
 	size_t bytes = npairs * 2 * sizeof(uint64_t);
@@ -1051,7 +1164,8 @@ state_verified_put(struct state *st, const struct state_verified *v,
 	rc = sqlite3_prepare_v2(
 		st->db,
 		"INSERT OR REPLACE INTO verified (id, run_id, digest, config,"
-		" fingerprint, verified_at, due) VALUES (1, ?, ?, ?, ?, ?, ?)",
+		" fingerprint, verified_at, due, partial_ok, frozen)"
+		" VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
 		-1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(q, 1, v->run_id);
@@ -1060,13 +1174,15 @@ state_verified_put(struct state *st, const struct state_verified *v,
 		sqlite3_bind_text(q, 4, v->fingerprint, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 5, v->verified_at);
 		sqlite3_bind_int64(q, 6, v->due);
+		sqlite3_bind_int(q, 7, v->partial_ok ? 1 : 0);
+		sqlite3_bind_text(q, 8, v->frozen, -1, SQLITE_STATIC);
 		rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
 	}
 	sqlite3_finalize(q);
 	q = NULL;
 	if (rc == SQLITE_OK && pairs != NULL) {
 		rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO"
-					" verified_objects VALUES (1, ?)",
+					" verified_objects (id, objects) VALUES (1, ?)",
 					-1, &q, NULL);
 		if (rc == SQLITE_OK) {
 			sqlite3_bind_zeroblob(q, 1, (int)bytes);
@@ -1075,6 +1191,8 @@ state_verified_put(struct state *st, const struct state_verified *v,
 		}
 		sqlite3_finalize(q);
 	}
+	if (rc == SQLITE_OK && pairs != NULL)
+		rc = put_names(st, name, ctx, npairs);
 	if (rc != SQLITE_OK ||
 	    (pairs != NULL && bytes > 0 && write_pairs(st, pairs, ctx,
 						       npairs) != 0) ||
@@ -1092,7 +1210,8 @@ state_verified_clear(struct state *st, struct err *err)
 	if (st->db == NULL || !has_table(st, "verified"))
 		return 0;
 	if (sqlite3_exec(st->db, "DELETE FROM verified;"
-			 " DELETE FROM verified_objects", NULL, NULL, NULL) !=
+			 " DELETE FROM verified_objects;"
+			 " DELETE FROM verified_names", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		return db_err(st, err, "clear verified run");
 	return 0;

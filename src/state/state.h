@@ -182,6 +182,13 @@ struct state_verified {
 	char fingerprint[256];
 	long long verified_at;
 	long long due;
+	/*
+	 * The run allows a later partial compare (engine/fastpath.c): every
+	 * target row's key was lower case.  frozen: a hash of the addresses
+	 * and anchors the rules froze in a conflict (hex; "" unknown).
+	 */
+	bool partial_ok;
+	char frozen[72];
 };
 
 /*
@@ -200,12 +207,23 @@ int state_verified_pairs(struct state *st, uint64_t **pairs, size_t *n,
 typedef void (*state_pairs_cb)(void *ctx, size_t from, size_t n,
 			       uint64_t *out);
 /*
+ * The addresses of the stored pairs' objects, in their order, each with
+ * its NUL: *addrs malloc'd (*len bytes), NULL when none are kept (a
+ * record of an older dirsync).
+ */
+int state_verified_addresses(struct state *st, char **addrs, size_t *len,
+			     struct err *err);
+/* The address of object i (a string that lives until the call ends). */
+typedef const char *(*state_name_cb)(void *ctx, size_t i);
+/*
  * Replaces the record, in one transaction; with pairs != NULL also the
- * npairs pairs it gives, else the stored pairs are kept.
+ * npairs pairs it gives and (name != NULL) their objects' addresses,
+ * both written a chunk at a time, never held whole; else the stored
+ * pairs and addresses are kept.
  */
 int state_verified_put(struct state *st, const struct state_verified *v,
-		       state_pairs_cb pairs, void *ctx, size_t npairs,
-		       struct err *err);
+		       state_pairs_cb pairs, state_name_cb name, void *ctx,
+		       size_t npairs, struct err *err);
 /* No run is verified any more: the next run takes the full path. */
 int state_verified_clear(struct state *st, struct err *err);
 

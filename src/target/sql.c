@@ -63,6 +63,10 @@ struct target {
 	char fp_done[TARGET_FP_MAX];/* ... of the last committed one */
 	char fp_seen[TARGET_FP_MAX];/* what this connection accounts for */
 	bool committed;             /* a transaction committed since open */
+	/* load_part(): only some rows were loaded; the maildirs of all the
+	 * mailbox rows are read when a first one is needed */
+	bool partial;
+	bool maildirs_read;
 };
 
 /* Every column dirsync reads or writes, checked before any change. */
@@ -230,8 +234,13 @@ owner_table(struct target *t, bool readonly, struct err *err)
 		t->no_retired = true;
 	}
 	err_clear(&e2);
-	if (!readonly && t->drv->exec(t->db, sql_owner_ddl, &e2) == 0)
+	if (!readonly && t->drv->exec(t->db, sql_owner_ddl, &e2) == 0) {
+		/* a role that may not index it finds records by a scan */
+		if (t->drv->exec(t->db, sql_owner_index_ddl, &e2) != 0)
+			log_debug("no index on dirsync_managed.anchor: %s",
+				  e2.msg);
 		return 0;
+	}
 	if (t->drv->query(t->db, probe, 0, NULL, NULL, NULL, err) == 0)
 		return 0;
 	if (!says_missing(err))
@@ -892,6 +901,40 @@ apply_alias(struct target *t, const struct change *ch, struct err *err)
 }
 
 static int
+maildir_row(void *ctx, int n, const char *const *c)
+{
+	struct target *t = ctx;
+
+	if (n >= 1 && c[0] != NULL)
+		maildir_put(t, maildir_hash(c[0]));
+	return 0;
+}
+
+/*
+ * After a partial load: the maildir of every mailbox row and every
+ * retired one, once, before a change gives a maildir out (a new mailbox
+ * never gets a path another row has).
+ */
+static int
+read_maildirs(struct target *t, struct err *err)
+{
+	static const char SQL_MAILDIRS[] = "SELECT maildir FROM mailbox";
+
+	if (!t->partial || t->maildirs_read)
+		return 0;
+	if (t->drv->query(t->db, SQL_MAILDIRS, 0, NULL, maildir_row, t,
+			  err) != 0 ||
+	    (!t->no_retired &&
+	     t->drv->query(t->db, sql_retired_load, 0, NULL, load_retired, t,
+			   err) != 0)) {
+		err_where(err, "read maildirs");
+		return -1;
+	}
+	t->maildirs_read = true;
+	return 0;
+}
+
+static int
 sql_apply(struct target *t, const struct change *ch, char *target_id,
 	  struct err *err)
 {
@@ -899,6 +942,10 @@ sql_apply(struct target *t, const struct change *ch, char *target_id,
 
 	if (!t->in_tx)
 		return err_set(err, DS_E_INTERNAL, "apply outside a transaction");
+	if (ch->kind == MK_MAILBOX &&
+	    (ch->op == OP_ADD || (ch->fields & CH_REPAIR_MAILDIR)) &&
+	    read_maildirs(t, err) != 0)
+		return -1;
 	if (ch->kind == MK_DOMAIN) {
 		const char *p[] = {ch->address, t->now};
 
@@ -977,18 +1024,14 @@ sql_close(struct target *t)
 	free(t);
 }
 
-static int
-sql_load_managed(struct target *t, struct managed *m,
-		 const struct mset *current, const struct mset *desired,
-		 struct err *err)
+/* Managed mailboxes whose mailbox row is gone: t->vanished. */
+static void
+find_vanished(struct target *t, const struct managed *m,
+	      const struct mset *current)
 {
 	size_t i;
-	int rc;
 
-	if (t->no_owner_table)
-		return 1;
-	rc = sql_owner_load(t->drv, t->db, m, current, desired, err);
-	for (i = 0; rc == 0 && i < m->n; i++) {
+	for (i = 0; i < m->n; i++) {
 		const struct managed_rec *r = m->v[i];
 		const struct mobj *cur;
 
@@ -1000,6 +1043,90 @@ sql_load_managed(struct target *t, struct managed *m,
 				   (void *)(r->anchor != NULL ? r->anchor
 							      : ""));
 	}
+}
+
+static int
+sql_load_managed(struct target *t, struct managed *m,
+		 const struct mset *current, const struct mset *desired,
+		 struct err *err)
+{
+	if (t->no_owner_table)
+		return 1;
+	if (sql_owner_load(t->drv, t->db, m, current, desired, err) != 0)
+		return -1;
+	find_vanished(t, m, current);
+	return 0;
+}
+
+/* The keys of a strmap, as an array (borrowed; free() the array). */
+static const char **
+map_keys(const struct strmap *m, size_t *n)
+{
+	const char **v = xmalloc((m->len ? m->len : 1) * sizeof(*v));
+	const char *k;
+	void *val;
+	size_t it = 0;
+
+	*n = 0;
+	while (strmap_next(m, &it, &k, &val))
+		v[(*n)++] = k;
+	return v;
+}
+
+static int
+sql_load_part(struct target *t, struct strmap *addrs,
+	      const struct strmap *anchors, struct mset *cur,
+	      struct managed *m, const struct mset *desired,
+	      size_t *nmanaged, struct err *err)
+{
+	static const struct {
+		const char *sql;
+		sqldrv_row_cb cb;
+		const char *table;
+	} q[] = {
+		{"SELECT username, name, active, maildir, local_part, domain"
+		 " FROM mailbox WHERE username IN (", load_mailbox, "mailbox"},
+		{"SELECT address, goto, active FROM alias WHERE address IN (",
+		 load_alias, "alias"},
+		{"SELECT domain, active FROM domain WHERE domain IN (",
+		 load_domain, "domain"},
+	};
+	const char **keys;
+	size_t i, n;
+	int rc = -1;
+
+	if (t->db == NULL || t->readonly || t->no_owner_table)
+		return 1;
+	keys = map_keys(anchors, &n);
+	if (sql_owner_anchor_addrs(t->drv, t->db, m, addrs, keys, n,
+				   err) != 0) {
+		free(keys);
+		err_where(err, "read target");
+		return -1;
+	}
+	free(keys);
+	keys = map_keys(addrs, &n);
+	t->loading = cur;
+	t->partial = true;
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		if (sql_in_query(t->drv, t->db, q[i].sql, keys, n, q[i].cb, t,
+				 err) != 0) {
+			err_where(err, "read target");
+			err_object(err, q[i].table);
+			goto done;
+		}
+	}
+	mset_seal(cur);
+	if (sql_owner_load_part(t->drv, t->db, m, keys, n, cur, desired,
+				nmanaged, err) != 0) {
+		err_where(err, "read target");
+		goto done;
+	}
+	find_vanished(t, m, cur);
+	rc = 0;
+done:
+	t->loading = NULL;
+	free(keys);
 	return rc;
 }
 
@@ -1125,4 +1252,5 @@ const struct target_ops target_sql_ops = {
 	.set_password = sql_set_password,
 	.managed_mailbox = sql_managed_mailbox,
 	.fingerprint = sql_fingerprint,
+	.load_part = sql_load_part,
 };

@@ -18,6 +18,11 @@ const char sql_owner_ddl[] =
 	" anchor TEXT,"
 	" disabled_at BIGINT NOT NULL DEFAULT 0)";
 
+/* the partial compare finds a person's mailbox records by anchor */
+const char sql_owner_index_ddl[] =
+	"CREATE INDEX IF NOT EXISTS dirsync_managed_anchor"
+	" ON dirsync_managed (anchor)";
+
 const char sql_retired_ddl[] =
 	"CREATE TABLE IF NOT EXISTS dirsync_retired_maildir ("
 	" maildir TEXT NOT NULL PRIMARY KEY,"
@@ -88,6 +93,120 @@ sql_owner_load(const struct sqldrv_ops *drv, struct sqldrv *db,
 		err_clear(err);
 		return 0;
 	}
+	managed_seal(m);
+	return 0;
+}
+
+/* Batch statements built from a prefix, for the life of the process. */
+static struct {
+	const char *prefix;
+	char *sql;
+} in_cache[8];
+
+static const char *
+in_sql(const char *prefix)
+{
+	size_t i, j, k, len;
+	char *s;
+
+	for (i = 0; i < sizeof(in_cache) / sizeof(in_cache[0]); i++) {
+		if (in_cache[i].prefix == prefix)
+			return in_cache[i].sql;
+		if (in_cache[i].prefix != NULL)
+			continue;
+		len = strlen(prefix) + SQL_IN_BATCH * 8 + 2;
+		s = xmalloc(len);
+		k = (size_t)snprintf(s, len, "%s", prefix);
+		for (j = 1; j <= SQL_IN_BATCH; j++)
+			k += (size_t)snprintf(s + k, len - k, "%s$%zu",
+					      j > 1 ? ", " : "", j);
+		snprintf(s + k, len - k, ")");
+		in_cache[i].prefix = prefix;
+		in_cache[i].sql = s;
+		return s;
+	}
+	return NULL;
+}
+
+int
+sql_in_query(const struct sqldrv_ops *drv, struct sqldrv *db,
+	     const char *prefix, const char *const *keys, size_t n,
+	     sqldrv_row_cb cb, void *ctx, struct err *err)
+{
+	const char *sql = in_sql(prefix);
+	const char *p[SQL_IN_BATCH];
+	size_t from, i;
+
+	if (sql == NULL)
+		return err_set(err, DS_E_INTERNAL, "too many batch queries");
+	for (from = 0; from < n; from += SQL_IN_BATCH) {
+		for (i = 0; i < SQL_IN_BATCH; i++)
+			p[i] = keys[from + i < n ? from + i : n - 1];
+		if (drv->query(db, sql, SQL_IN_BATCH, p, cb, ctx, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct anchored {
+	struct managed *m;
+	struct strmap *addrs;
+};
+
+static int
+anchor_row(void *ctx, int n, const char *const *c)
+{
+	struct anchored *a = ctx;
+
+	if (n >= 1 && c[0] != NULL && strmap_get(a->addrs, c[0]) == NULL)
+		strmap_put(a->addrs, arena_strdup(&a->m->arena, c[0]), a->m);
+	return 0;
+}
+
+int
+sql_owner_anchor_addrs(const struct sqldrv_ops *drv, struct sqldrv *db,
+		       struct managed *m, struct strmap *addrs,
+		       const char *const *anchors, size_t na, struct err *err)
+{
+	static const char SQL_OWN_BY_ANCHOR[] =
+		"SELECT address FROM dirsync_managed WHERE kind = 'mailbox'"
+		" AND anchor IN (";
+	struct anchored a = {m, addrs};
+
+	return sql_in_query(drv, db, SQL_OWN_BY_ANCHOR, anchors, na,
+			    anchor_row, &a, err);
+}
+
+static int
+count_row(void *ctx, int n, const char *const *c)
+{
+	if (n >= 1 && c[0] != NULL)
+		*(size_t *)ctx = (size_t)strtoull(c[0], NULL, 10);
+	return 0;
+}
+
+int
+sql_owner_load_part(const struct sqldrv_ops *drv, struct sqldrv *db,
+		    struct managed *m, const char *const *keys, size_t n,
+		    const struct mset *current, const struct mset *desired,
+		    size_t *nobjects, struct err *err)
+{
+	static const char SQL_OWN_LOAD_IN[] =
+		"SELECT address, kind, anchor, disabled_at FROM"
+		" dirsync_managed WHERE address IN (";
+	/* the kinds managed_objects() counts: what load_row takes, less
+	 * alias rows and domains */
+	static const char SQL_OWN_COUNT[] =
+		"SELECT count(*) FROM dirsync_managed"
+		" WHERE kind IN ('mailbox', 'list', 'contact')";
+	struct loading l = {m, current, desired};
+
+	*nobjects = 0;
+	if (sql_in_query(drv, db, SQL_OWN_LOAD_IN, keys, n, load_row, &l,
+			 err) != 0 ||
+	    drv->query(db, SQL_OWN_COUNT, 0, NULL, count_row, nobjects,
+		       err) != 0)
+		return -1;
 	managed_seal(m);
 	return 0;
 }

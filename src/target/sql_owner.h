@@ -22,6 +22,8 @@
 
 /* CREATE TABLE IF NOT EXISTS, for both engines. */
 extern const char sql_owner_ddl[];
+/* an index on its anchors (the partial compare's renames); optional */
+extern const char sql_owner_index_ddl[];
 /*
  * dirsync_retired_maildir: the maildir of every mailbox row dirsync
  * deleted.  The files stay on disk, so a later mailbox must never get
@@ -39,6 +41,36 @@ extern const char sql_retired_put[];
 int sql_owner_load(const struct sqldrv_ops *drv, struct sqldrv *db,
 		   struct managed *m, const struct mset *current,
 		   const struct mset *desired, struct err *err);
+
+/*
+ * `prefix` (a SELECT ending in "... IN (") run for keys[0 .. n) in
+ * batches of SQL_IN_BATCH, each result row to cb (a short last batch
+ * repeats its last key).  prefix must be a string that outlives the
+ * connection (a literal): the batch statement is built once per prefix
+ * and cached for the life of the process, so the driver prepares it
+ * once.
+ */
+#define SQL_IN_BATCH 200
+int sql_in_query(const struct sqldrv_ops *drv, struct sqldrv *db,
+		 const char *prefix, const char *const *keys, size_t n,
+		 sqldrv_row_cb cb, void *ctx, struct err *err);
+
+/*
+ * For the partial compare (target_ops.load_part).  anchor_addrs(): the
+ * address of every mailbox record of anchors[0 .. na) into addrs (keys
+ * copied into m's arena, values m).  load_part(): sql_owner_load for the
+ * records at keys[0 .. n) only, and *nobjects: the records of objects
+ * (not alias rows, not domains) in the whole table.
+ */
+int sql_owner_anchor_addrs(const struct sqldrv_ops *drv, struct sqldrv *db,
+			   struct managed *m, struct strmap *addrs,
+			   const char *const *anchors, size_t na,
+			   struct err *err);
+int sql_owner_load_part(const struct sqldrv_ops *drv, struct sqldrv *db,
+			struct managed *m, const char *const *keys, size_t n,
+			const struct mset *current,
+			const struct mset *desired, size_t *nobjects,
+			struct err *err);
 
 /*
  * Inside the caller's transaction: first every record of `import` (NULL:

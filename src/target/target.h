@@ -37,6 +37,7 @@
 #include "model/managed.h"
 #include "plan/plan.h"
 #include "util/err.h"
+#include "util/strmap.h"
 
 struct target;
 
@@ -172,6 +173,24 @@ struct target_ops {
 	 * A counter created anew must not match any earlier fingerprint.
 	 */
 	int (*fingerprint)(struct target *t, char *buf, struct err *err);
+	/*
+	 * Optional, with load_managed and fingerprint (NULL: every compare
+	 * loads the whole target): load() and load_managed() for some
+	 * addresses only, for engine/fastpath.c's partial compare.  First
+	 * the addresses of the mailbox records of `anchors` (directory
+	 * objects) are added to `addrs` (keys copied into m's arena; values
+	 * are m); then current and m are filled as load() and
+	 * load_managed() would fill them, for the addresses in addrs only
+	 * (the target's other rows and records are left out).  Keys match
+	 * exactly: the caller knows every row key is lower case.
+	 * *nmanaged: the records of objects (not alias rows, not domains)
+	 * the whole target keeps, as load_managed() would have loaded them.
+	 * 0; 1 when this target cannot (use the full load); -1 with err.
+	 */
+	int (*load_part)(struct target *t, struct strmap *addrs,
+			 const struct strmap *anchors, struct mset *current,
+			 struct managed *m, const struct mset *desired,
+			 size_t *nmanaged, struct err *err);
 };
 
 /* Longest fingerprint text, NUL included. */

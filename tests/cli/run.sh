@@ -1043,6 +1043,7 @@ on_failure = reject"
 . "$here/harden.sh"
 . "$here/explain.sh"
 . "$here/fastpath.sh"
+. "$here/partial.sh"
 
 echo "cli: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]

@@ -330,6 +330,74 @@ test_rename_by_anchor(void **state)
 	assert_int_equal(f->p.count[OP_DISABLE], 0);
 }
 
+/*
+ * The partial compare (plan_input.only): with current and managed holding
+ * only the rows and records of the changed addresses (and the mailbox
+ * record of a changed mailbox's anchor), the plan is the full one.
+ */
+static void
+test_only_plans_the_part(void **state)
+{
+	struct fx *f = *state;
+	static const char *const part[] = {
+		"ann@example.com", "carl@example.com", "dave@example.com",
+		"erin.new@example.com", "erin@example.com", "a2@example.com",
+	};
+	struct strmap only = STRMAP_INIT;
+	char full[8192];
+	size_t i;
+
+	/* the directory: ann renamed in name, bob as synced, carl new, dave
+	 * gone, erin back under another address, ann's alias gone */
+	want(f, MK_MAILBOX, "ann@example.com", "A", "Ann Other", NULL);
+	want(f, MK_MAILBOX, "bob@example.com", "B", "Bob", NULL);
+	want(f, MK_ALIAS, "b2@example.com", "B", NULL, "bob@example.com");
+	want(f, MK_MAILBOX, "carl@example.com", "C", "Carl", NULL);
+	want(f, MK_MAILBOX, "erin.new@example.com", "E", "Erin", NULL);
+	want(f, MK_LIST, "team@example.com", "T", "Team",
+	     "ann@example.com,bob@example.com");
+	synced_mailbox(f, "ann@example.com", "A", "Ann");
+	have(f, MK_ALIAS, "a2@example.com", NULL, "ann@example.com", true);
+	own(f, MK_ALIAS, "a2@example.com", "A", 0);
+	synced_mailbox(f, "bob@example.com", "B", "Bob");
+	have(f, MK_ALIAS, "b2@example.com", NULL, "bob@example.com", true);
+	own(f, MK_ALIAS, "b2@example.com", "B", 0);
+	synced_mailbox(f, "dave@example.com", "D", "Dave");
+	have(f, MK_MAILBOX, "erin@example.com", "Erin", NULL, false);
+	own(f, MK_MAILBOX, "erin@example.com", "E", NOW - DAY);
+	have(f, MK_LIST, "team@example.com", NULL,
+	     "ann@example.com,bob@example.com", true);
+	own(f, MK_LIST, "team@example.com", "T", 0);
+	snprintf(full, sizeof(full), "%s", build(f));
+	assert_string_equal(full,
+			    "delete alias a2@example.com\n"
+			    "disable mailbox dave@example.com\n"
+			    "update mailbox ann@example.com [name]\n"
+			    "update mailbox erin.new@example.com "
+			    "[address,active] was erin@example.com\n"
+			    "add mailbox carl@example.com\n");
+	/* the same from the part only */
+	mset_free(&f->current);
+	mset_init(&f->current);
+	managed_free(&f->managed);
+	managed_init(&f->managed);
+	synced_mailbox(f, "ann@example.com", "A", "Ann");
+	have(f, MK_ALIAS, "a2@example.com", NULL, "ann@example.com", true);
+	own(f, MK_ALIAS, "a2@example.com", "A", 0);
+	synced_mailbox(f, "dave@example.com", "D", "Dave");
+	have(f, MK_MAILBOX, "erin@example.com", "Erin", NULL, false);
+	own(f, MK_MAILBOX, "erin@example.com", "E", NOW - DAY);
+	for (i = 0; i < sizeof(part) / sizeof(part[0]); i++)
+		strmap_put(&only, part[i], (void *)part[i]);
+	f->in.only = &only;
+	assert_string_equal(build(f), full);
+	/* an object outside the part is left alone, even when it differs */
+	have(f, MK_MAILBOX, "bob@example.com", "Robert", NULL, true);
+	assert_string_equal(build(f), full);
+	f->in.only = NULL;
+	strmap_free(&only);
+}
+
 static void
 test_rename_of_disabled_mailbox_reenables(void **state)
 {
@@ -1074,6 +1142,7 @@ main(void)
 		T(test_domains_shared),
 		T(test_updates),
 		T(test_reenable),
+		T(test_only_plans_the_part),
 		T(test_rename_by_anchor),
 		T(test_rename_while_address_reused),
 		T(test_frozen_member_keeps_list_place),

@@ -1,0 +1,247 @@
+# The partial compare (issue 16): after a verified run, a sync whose
+# configuration and mail database are as that run left them but whose
+# directory changed loads and plans only the changed objects, and must do
+# exactly what a full compare does.  Sourced by run.sh (SQLite, and
+# PostgreSQL through tests/integration/test_pgsql_suites.sh).
+
+# The mail database without its time stamps (SQLite file $1): what a run
+# an instant later would leave just the same.
+dbcore() {
+	sqlite3 "$1" "SELECT domain, description, active FROM domain ORDER BY 1;
+		SELECT username, name, maildir, local_part, domain, active,
+		password, quota FROM mailbox ORDER BY 1;
+		SELECT address, goto, domain, active FROM alias ORDER BY 1;
+		SELECT address, kind, anchor, disabled_at > 0
+		FROM dirsync_managed ORDER BY 1;
+		SELECT maildir FROM dirsync_retired_maildir ORDER BY 1" 2>&1
+}
+
+# The part of a JSON report ($1) a full and a partial compare share.
+plan_of() {
+	jq -c '{changes, conflicts, limit_exceeded,
+		summary: (.summary | del(.seconds))}' "$1"
+}
+
+# partial_sync NAME RC: the next sync takes the partial compare, exits RC,
+# and does what a full compare does: the plan `plan` (a full compare)
+# makes, and (SQLite) the mail database `sync --full` leaves in a copy
+# taken before.
+partial_sync() {
+	ds "$S" plan --json
+	plan_of "$S/out" | jq -c '.summary |= {add, update, disable, delete,
+		conflict}' >"$S/want.json"
+	if [ -z "$PG" ]; then
+		rm -rf "$S/full"
+		mkdir "$S/full"
+		sqlite3 "$S/mail.db" ".backup '$S/full/mail.db'"
+		sqlite3 "$S/state.db" ".backup '$S/full/state.db'"
+		cp "$S/company.ldif" "$S/full/company.ldif"
+		sed "s#$S/#$S/full/#g" "$S/dirsync.conf" >"$S/full/dirsync.conf"
+		chmod 600 "$S/full/dirsync.conf"
+		ds "$S/full" sync --full --json
+		full_rc=$rc
+		plan_of "$S/full/out" >"$S/full.json"
+		grep -v '^dirsync: \(read\|rules\|full compare\|target\|plan:\|applied\)' \
+			"$S/full/err" >"$S/full.err"
+	fi
+	ds "$S" -v sync --json
+	expect_rc "$1-rc" "$2"
+	jq_true "$1-is-partial" '.compare == "partial" and .fast_path == false'
+	expect_in "$1-says" "partial compare: the directory changed" "$S/err"
+	expect_not_in "$1-no-full-load" "target holds" "$S/err"
+	expect_eq "$1-same-plan-as-plan" "$(cat "$S/want.json")" \
+		"$(plan_of "$S/out" | jq -c '.summary |= {add, update, disable,
+			delete, conflict}')"
+	if [ -z "$PG" ]; then
+		expect_eq "$1-same-rc-as-full" "$full_rc" "$rc"
+		expect_eq "$1-same-report-as-full" "$(cat "$S/full.json")" \
+			"$(plan_of "$S/out")"
+		expect_eq "$1-same-db-as-full" "$(dbcore "$S/full/mail.db")" \
+			"$(dbcore "$S/mail.db")"
+		grep -v '^dirsync: \(read\|rules\|partial compare\|target\|plan:\|applied\)' \
+			"$S/err" >"$S/part.err"
+		expect_eq "$1-same-messages-as-full" "$(cat "$S/full.err")" \
+			"$(cat "$S/part.err")"
+	fi
+	cp "$S/out" "$S/partial.json"
+}
+
+# after_partial NAME: the partial run was verified (the next run is fast)
+# and a full compare then finds nothing to do.
+after_partial() {
+	ds "$S" sync --json
+	jq_true "$1-then-fast" '.fast_path == true and .compare == "none"'
+	ds "$S" sync --full --json
+	expect_rc "$1-full-rc" 0
+	jq_true "$1-full-finds-nothing" \
+		'(.changes | length) == 0 and .compare == "full"'
+}
+
+# A new person (LDIF entry) appended to $S/company.ldif.
+add_person() {
+	cat >>"$S/company.ldif" <<EOF
+
+dn: CN=$1,OU=Sales,OU=Staff,DC=example,DC=com
+objectClass: top
+objectClass: person
+objectClass: organizationalPerson
+objectClass: user
+cn: $1
+displayName: $1
+sAMAccountName: $2
+mail: $3
+proxyAddresses: SMTP:$3
+objectGUID:: $4
+objectCategory: CN=Person,CN=Schema,CN=Configuration,DC=example,DC=com
+userAccountControl: 512
+EOF
+}
+
+# ---- one change at a time, each compared with a full run -----------------
+
+scenario partial
+cp "$COMPANY" "$S/company.ldif"
+mkconf "$S/company.ldif"
+ds "$S" sync --json
+expect_rc partial-first 0
+jq_true partial-first-is-full '.compare == "full" and .fast_path == false'
+ds "$S" sync --json
+jq_true partial-second-is-fast '.fast_path == true'
+
+# a changed name
+ldif_edit "$S/company.ldif" "Ivan Petrov" "displayName: Ivan Petrov" \
+	"displayName: Ivan Petrov-Smith" || fail partial-name-setup
+partial_sync partial-name 0
+jq_true partial-name-update '[.changes[] | select(.op == "update" and .address == "ivan.petrov@example.com")] | length == 1'
+jq_true partial-name-loaded-one '.compare_addresses == 1'
+after_partial partial-name
+
+# a new primary address: the mailbox is renamed, its maildir kept
+ldif_edit "$S/company.ldif" "Julia Rossi" "mail: julia.rossi@example.com" \
+	"mail: j.rossi@example.com" &&
+	ldif_edit "$S/company.ldif" "Julia Rossi" \
+		"proxyAddresses: SMTP:julia.rossi@example.com" \
+		"proxyAddresses: SMTP:j.rossi@example.com" ||
+	fail partial-rename-setup
+partial_sync partial-rename 0
+jq_true partial-rename-planned '[.changes[] | select(.op == "update" and .address == "j.rossi@example.com" and .old.address == "julia.rossi@example.com")] | length == 1'
+after_partial partial-rename
+
+# a member leaves a nested group: both lists change
+ldif_edit "$S/company.ldif" "Sales EMEA" \
+	"member: CN=Emma Novak,OU=Sales,OU=Staff,DC=example,DC=com" \
+	"description: Emma moved" || fail partial-member-setup
+partial_sync partial-member 0
+jq_true partial-member-lists '[.changes[] | select(.op == "update" and .kind == "list")] | length >= 1'
+after_partial partial-member
+
+# a person leaves: disabled; comes back with another address: the same
+# mailbox, renamed and enabled again (found by the anchor, not loaded by
+# any changed address)
+awk 'BEGIN { RS = ""; ORS = "\n\n" } index($0, "dn: CN=Kenji Tanaka,") == 1' \
+	"$S/company.ldif" >"$S/kenji.ldif"
+ldif_drop "$S/company.ldif" "Kenji Tanaka" || fail partial-leaver-setup
+partial_sync partial-leaver 0
+jq_true partial-leaver-disabled '[.changes[] | select(.op == "disable" and .address == "kenji.tanaka@example.com")] | length == 1'
+after_partial partial-leaver
+sed 's/kenji.tanaka@example.com/k.tanaka@example.com/g' "$S/kenji.ldif" \
+	>>"$S/company.ldif"
+partial_sync partial-returns 0
+jq_true partial-returns-renamed '[.changes[] | select(.op == "update" and .address == "k.tanaka@example.com" and .old.address == "kenji.tanaka@example.com")] | length == 1'
+after_partial partial-returns
+
+# a new person whose address a row dirsync does not manage holds
+# (adopt = no): a conflict, the same as a full compare reports
+printf "INSERT INTO alias (address, goto, domain, created, modified, active) VALUES ('nina@example.com', 'someone@elsewhere.org', 'example.com', '2020-01-01 00:00:00', '2020-01-01 00:00:00', '1');\n" >"$S/row.sql"
+target_sql "$S/row.sql" >"$S/row.log" 2>&1 || fail partial-row-setup "$(head -2 "$S/row.log")"
+ds "$S" -v sync --json
+expect_in partial-row-noticed "mail database was changed" "$S/err"
+ds "$S" sync --json
+jq_true partial-row-then-fast '.fast_path == true'
+add_person "Nina New" nnew nina@example.com "AAECAwQFBgcICQoLDA0ODw=="
+add_person "Omar New" onew omar@example.com "EBESExQVFhcYGRobHB0eHw=="
+partial_sync partial-held 0
+jq_true partial-held-conflict '[.conflicts[] | select(.address == "nina@example.com")] | length == 1'
+jq_true partial-held-other-added '[.changes[] | select(.op == "add" and .address == "omar@example.com")] | length == 1'
+expect_eq partial-held-row-kept "someone@elsewhere.org" \
+	"$(q "SELECT goto FROM alias WHERE address = 'nina@example.com'")"
+
+# ---- adopt = yes: a mailbox row in the way is taken over ------------------
+
+scenario partial-adopt
+cp "$COMPANY" "$S/company.ldif"
+mkconf "$S/company.ldif" "[target]
+adopt = yes"
+ds "$S" sync --json
+cat >"$S/row.sql" <<'EOF'
+INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain, created, modified, active) VALUES ('nina@example.com', '', 'Nina Before', 'example.com/nina/', '0', 'nina', 'example.com', '2020-01-01 00:00:00', '2020-01-01 00:00:00', '1');
+INSERT INTO alias (address, goto, domain, created, modified, active) VALUES ('nina@example.com', 'nina@example.com', 'example.com', '2020-01-01 00:00:00', '2020-01-01 00:00:00', '1');
+EOF
+target_sql "$S/row.sql" >"$S/row.log" 2>&1 || fail partial-adopt-setup "$(head -2 "$S/row.log")"
+ds "$S" sync --json
+ds "$S" sync --json
+jq_true partial-adopt-fast '.fast_path == true'
+add_person "Nina New" nnew nina@example.com "AAECAwQFBgcICQoLDA0ODw=="
+partial_sync partial-adopt 0
+jq_true partial-adopt-adopted '[.changes[] | select(.op == "update" and .address == "nina@example.com")] | length == 1'
+expect_eq partial-adopt-maildir-kept "example.com/nina/" \
+	"$(q "SELECT maildir FROM mailbox WHERE username = 'nina@example.com'")"
+after_partial partial-adopt
+
+# ---- a safety limit: the same stop, the same numbers ----------------------
+
+scenario partial-limit
+cp "$COMPANY" "$S/company.ldif"
+mkconf "$S/company.ldif" "[safety]
+max_delete_percent = 10"
+ds "$S" sync --json
+ds "$S" sync --json
+jq_true partial-limit-fast '.fast_path == true'
+for who in "Julia Rossi" "Kenji Tanaka" "Grace Liu" "Uma Patel"; do
+	ldif_drop "$S/company.ldif" "$who" || fail partial-limit-setup "$who"
+done
+partial_sync partial-limit 3
+jq_true partial-limit-hit '.limit_exceeded.limit == "max_delete_percent" and .applied == false'
+expect_in partial-limit-says "safety limit max_delete_percent exceeded: allowed 3, planned 4" "$S/err"
+# the stop is not verified: the next run compares everything
+ds "$S" -v sync --json
+expect_in partial-limit-then-full "full compare: no verified run" "$S/err"
+
+# ---- what the partial compare does not trust -----------------------------
+
+scenario partial-doubt
+cp "$COMPANY" "$S/company.ldif"
+mkconf "$S/company.ldif"
+ds "$S" sync --json
+# a row edited by hand and a change in the directory: the full compare
+printf "UPDATE mailbox SET name = 'Hand Edited' WHERE username = 'julia.rossi@example.com';\n" >"$S/edit.sql"
+target_sql "$S/edit.sql" >"$S/edit.log" 2>&1 || fail partial-doubt-setup "$(head -2 "$S/edit.log")"
+ldif_edit "$S/company.ldif" "Ivan Petrov" "displayName: Ivan Petrov" \
+	"displayName: Ivan P." || fail partial-doubt-setup
+ds "$S" -v sync --json
+jq_true partial-doubt-edit-full '.compare == "full"'
+expect_in partial-doubt-edit-says "full compare: the mail database was changed" "$S/err"
+jq_true partial-doubt-edit-repaired '[.changes[] | select(.address == "julia.rossi@example.com" or .address == "ivan.petrov@example.com")] | length == 2'
+# --full
+ldif_edit "$S/company.ldif" "Ivan Petrov" "displayName: Ivan P." \
+	"displayName: Ivan Q." || fail partial-doubt-setup
+ds "$S" -v sync --full --json
+jq_true partial-doubt-full-flag '.compare == "full"'
+# more than 10% of the objects (and more than 64): the full compare
+for i in $(seq 1 80); do
+	add_person "Temp Person $i" "tmp$i" "tmp$i@example.com" \
+		"$(printf 'tmpperson-%06d' "$i" | base64)"
+done
+ds "$S" -v sync --json
+jq_true partial-doubt-many-full '.compare == "full"'
+expect_in partial-doubt-many-says "a full compare pays" "$S/err"
+# a row whose key is not in lower case (not dirsync's): every compare is
+# full until it is gone, as the partial load matches keys exactly
+printf "INSERT INTO alias (address, goto, domain, created, modified, active) VALUES ('Odd.Case@example.com', 'someone@elsewhere.org', 'example.com', '2020-01-01 00:00:00', '2020-01-01 00:00:00', '1');\n" >"$S/case.sql"
+target_sql "$S/case.sql" >"$S/case.log" 2>&1 || fail partial-doubt-case-setup "$(head -2 "$S/case.log")"
+ds "$S" sync --json
+ldif_edit "$S/company.ldif" "Ivan Petrov" "displayName: Ivan Q." \
+	"displayName: Ivan R." || fail partial-doubt-setup
+ds "$S" -v sync --json
+jq_true partial-doubt-case-full '.compare == "full"'
+expect_in partial-doubt-case-says "row key not in lower case" "$S/err"
