@@ -61,6 +61,9 @@ struct engine_opts {
 	 * it (sync --full) */
 	bool full;
 	bool quiet;           /* stage timings at debug, not info (daemon) */
+	/* the daemon's reason for the run, for the report's "trigger"
+	 * ("interval", "request", "watch"); NULL: a command's run */
+	const char *trigger;
 	/* Changes kept in the stored and mailed report (stdout gets all). */
 	size_t report_max_changes;
 	/* NULL: the ones the config names; tests set the in-memory ones */
@@ -80,6 +83,7 @@ struct run_counts {
 struct run_result {
 	long long run_id;          /* 0: not recorded (plan, dry run) */
 	const char *mode;
+	const char *trigger;       /* engine_opts.trigger */
 	char started[32];          /* ISO 8601 UTC */
 	double seconds;
 	struct source_info info;   /* info.server: what was read */

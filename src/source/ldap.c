@@ -1439,4 +1439,5 @@ ldap_src_close(struct source *s)
 const struct source_ops source_ldap_ops = {
 	.name = "ldap", .open = ldap_src_open, .read = ldap_src_read,
 	.close = ldap_src_close, .sync_read = ldap_src_sync_read,
+	.watch = ldap_src_persist,
 };
