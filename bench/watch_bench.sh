@@ -11,7 +11,8 @@
 # displayName of a user who has a mailbox, and for each measures the time
 # from the ldapmodify's return to the new name in the mailbox row
 # (sqlite polled every 10 ms).  Prints each latency, median and max, and
-# the daemon's own run times for those changes.  A benchmark, not a test.
+# the daemon's own run times for those changes, and the stages of the
+# last run (seconds since the run began).  A benchmark, not a test.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -76,7 +77,8 @@ EOF
 chmod 600 "$T/dirsync.conf"
 
 t0=$(date +%s.%N)
-"$BIN" -c "$T/dirsync.conf" -v daemon -f >"$T/daemon.log" 2>&1 &
+# -vv: the stage timings of each run (the daemon logs them at debug)
+"$BIN" -c "$T/dirsync.conf" -vv daemon -f >"$T/daemon.log" 2>&1 &
 DPID=$!
 for i in $(seq 1 6000); do
 	grep -q 'watch: following changes' "$T/daemon.log" && break
@@ -140,4 +142,8 @@ grep -E 'run [0-9]+: done' "$T/daemon.log" | tail -n +$((runs0 + 1)) |
 	awk '{v[NR] = $1} END {
 		if (NR) printf "the daemon'\''s %d watch runs: median %.1f s, max %.1f s (wall time of the run itself, as logged)\n",
 			NR, v[int((NR + 1) / 2)], v[NR] }'
+echo "the stages of the last run (seconds since it began):"
+tac "$T/daemon.log" | sed -n '/debug: run starting/q; p' | tac |
+	grep -E 'debug: (read [0-9]+ entries|rules:|fast path|target holds|plan:|applied)' |
+	sed 's/^dirsync: debug: /  /'
 exit $rc
