@@ -475,7 +475,7 @@ daemon_gather(struct daemon *d)
 	}
 }
 
-/* watch = yes: start the watcher once per configuration, after a run. */
+/* watch = yes: start the watcher once per configuration. */
 static void
 daemon_watch(struct daemon *d)
 {
@@ -533,9 +533,12 @@ daemon_loop(struct daemon *d)
 				log_info("sync requested (SIGUSR1)");
 			daemon_run_now = 0;
 			daemon_run_once(d, trigger);
-			daemon_watch(d);
 			continue;
 		}
+		/* after the first run (its snapshot holds the cookie the
+		 * watch starts from), and again after a reload */
+		if (d->runs > 0)
+			daemon_watch(d);
 		daemon_wait(d, -1.0);
 	}
 	watcher_stop(d->watcher);

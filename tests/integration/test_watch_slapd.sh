@@ -207,6 +207,24 @@ displayName: Emma After Restart
 EOF
 s=$(wait_sql "SELECT name FROM mailbox WHERE username='emma.novak@example.com'" "Emma After Restart" 10) || exit 1
 echo "   the change after the restart in ${s}s"
+
+ds_step "a reload (SIGHUP): the daemon watches with the new configuration"
+kill -HUP "$DPID"
+wait_log 'configuration reloaded' 10 || w_fail "no reload"
+for i in $(seq 1 100); do
+	[ "$(grep -c 'watch: following changes' "$T/daemon.log")" = 2 ] && break
+	sleep 0.1
+done
+[ "$(grep -c 'watch: following changes' "$T/daemon.log")" = 2 ] ||
+	w_fail "the daemon does not watch again after the reload"
+ldapmod <<'EOF'
+dn: CN=Emma Novak,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Emma After Reload
+EOF
+s=$(wait_sql "SELECT name FROM mailbox WHERE username='emma.novak@example.com'" "Emma After Reload" 10) || exit 1
+echo "   the change after the reload in ${s}s"
 grep -q 'dirsync: error:' "$T/daemon.log" && w_fail "the daemon logged an error"
 # every run after the first was the watch's (the interval is an hour)
 others=$(grep -E 'run [0-9]+: done' "$T/daemon.log" | tail -n +$((runs0 + 1)) |
