@@ -6,6 +6,8 @@
 # user, a group membership (the list follows), a deleted user (disabled).
 # Then slapd stops (the daemon logs the loss once and keeps running),
 # starts again (the daemon watches again) and a later change arrives.
+# A reload watches with the new configuration; invalid credentials on the
+# watch connection are logged once and never retried until a reload.
 # Also: `check` accepts and shows the key; an LDIF source says once that
 # it cannot watch and keeps its interval.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -113,7 +115,8 @@ ds_expect_rc 0 "check"
 grep -q '^watch = yes$' "$DS_OUT" || ds_fail "check's dump lacks 'watch = yes'"
 
 ds_step "the daemon: a first (full) run, then it follows changes"
-"$DIRSYNC" -c "$T/dirsync.conf" -v daemon -f >"$T/daemon.log" 2>&1 &
+# -vv: the watcher's retries are logged at debug
+"$DIRSYNC" -c "$T/dirsync.conf" -vv daemon -f >"$T/daemon.log" 2>&1 &
 DPID=$!
 wait_log 'run [0-9]+: done' 30 || w_fail "no first run"
 wait_log 'watch: following changes on ldap://127.0.0.1:[0-9]+ \(RFC 4533 refreshAndPersist\)' 10 ||
@@ -226,6 +229,41 @@ EOF
 s=$(wait_sql "SELECT name FROM mailbox WHERE username='emma.novak@example.com'" "Emma After Reload" 10) || exit 1
 echo "   the change after the reload in ${s}s"
 grep -q 'dirsync: error:' "$T/daemon.log" && w_fail "the daemon logged an error"
+
+ds_step "the account's password changes: the watch gives up once, no retries"
+ldapmod <<EOF
+dn: $SLAPD_BIND_DN
+changetype: modify
+replace: userPassword
+userPassword: changed-$RANDOM
+EOF
+slapd_stop
+slapd_start || ds_fail "slapd_start (password changed)"
+[ "$SLAPD_PORT" = "$port" ] || ds_fail "slapd came back on another port (taken meanwhile)"
+wait_log 'error: watch: .*invalid credentials.*not watching' 30 ||
+	w_fail "the watch does not stop after invalid credentials"
+n=$(grep -c 'watch: still lost' "$T/daemon.log")
+sleep 5
+[ "$(grep -c 'error: watch: .*invalid credentials' "$T/daemon.log")" = 1 ] ||
+	w_fail "invalid credentials logged $(grep -c 'error: watch: .*invalid credentials' "$T/daemon.log") times"
+[ "$(grep -c 'watch: still lost' "$T/daemon.log")" = "$n" ] ||
+	w_fail "the watch retried after invalid credentials"
+kill -0 "$DPID" 2>/dev/null || w_fail "the daemon died"
+
+ds_step "password fixed in the directory, reload: watching again"
+ldapmod <<EOF
+dn: $SLAPD_BIND_DN
+changetype: modify
+replace: userPassword
+userPassword: $SLAPD_BIND_PW
+EOF
+kill -HUP "$DPID"
+for i in $(seq 1 100); do
+	[ "$(grep -c 'watch: following changes' "$T/daemon.log")" = 3 ] && break
+	sleep 0.1
+done
+[ "$(grep -c 'watch: following changes' "$T/daemon.log")" = 3 ] ||
+	w_fail "the daemon does not watch after the password was fixed"
 # every run after the first was the watch's (the interval is an hour)
 others=$(grep -E 'run [0-9]+: done' "$T/daemon.log" | tail -n +$((runs0 + 1)) |
 	grep -vc 'triggered by a directory change')
