@@ -151,6 +151,14 @@ ds_expect_rc 0 "show $id"
 	ds_fail "run $id: trigger is $(jq -r .trigger "$DS_OUT"), expected watch"
 [ "$(jq -r .read "$DS_OUT")" = incremental ] ||
 	ds_fail "run $id: read $(jq -r .read "$DS_OUT"), expected incremental"
+ds_run -- -c "$T/dirsync.conf" history --json
+[ "$(jq -r ".[] | select(.run_id == $id) | .trigger" "$DS_OUT")" = watch ] ||
+	ds_fail "history --json: run $id's trigger is not watch"
+[ "$(jq -r '.[-1].trigger' "$DS_OUT")" = interval ] ||
+	ds_fail "history --json: the first run's trigger is $(jq -r '.[-1].trigger' "$DS_OUT"), expected interval"
+ds_run -- -c "$T/dirsync.conf" history
+grep -Eq "^ +$id .*read incremental 1 +watch\$" "$DS_OUT" ||
+	ds_fail "history: run $id is not marked watch"
 
 ds_step "a group membership: the list follows"
 ldapmod <<'EOF'
