@@ -61,9 +61,9 @@ struct daemon {
 	bool paused;
 	long long paused_run;
 	/* [schedule] watch: the watcher thread (NULL: none running) and
-	 * the pipe it wakes us through (-1: watch = no); watch_tried: it
-	 * was started for this configuration (a watcher that gave up is
-	 * not restarted before a reload) */
+	 * the pipe it wakes us through (made at start, watch or not);
+	 * watch_tried: it was started for this configuration (a watcher
+	 * that gave up is not restarted before a reload) */
 	struct watcher *watcher;
 	int wake[2];
 	bool watch_tried;
@@ -700,7 +700,7 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 	log_info("daemon started (pid %ld, config %s, state %s, every %lds%s)",
 		 (long)getpid(), d.conf_path, d.c.state.path,
 		 d.c.schedule.interval,
-		 d.c.schedule.watch ? ", following changes" : "");
+		 d.c.schedule.watch ? ", watch = yes" : "");
 	daemon_sd_notify("READY=1\nSTATUS=started");
 
 	daemon_loop(&d);
