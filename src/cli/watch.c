@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/engine.h"
 #include "source/source.h"
 #include "state/syncsnap.h"
 #include "util/log.h"
@@ -112,7 +113,7 @@ watcher_session(struct watcher *w, struct err *err)
 	struct source *src = NULL;
 	struct source_watch sw;
 	struct syncsnap_meta meta;
-	char buf[1400];
+	char buf[1400], *filter;
 	int rc;
 
 	memset(&w->info, 0, sizeof(w->info));
@@ -137,6 +138,9 @@ watcher_session(struct watcher *w, struct err *err)
 		return 1;
 	}
 	watcher_cookie(w, &meta);
+	/* what an incremental run reads: the effective filter or an OU */
+	filter = engine_sync_filter(source_effective_filter(w->c, &w->info),
+				    strcmp(w->info.flavor, "ad") == 0);
 	memset(&sw, 0, sizeof(sw));
 	sw.cookie = meta.cookie;
 	sw.cookie_len = meta.cookie_len;
@@ -144,9 +148,9 @@ watcher_session(struct watcher *w, struct err *err)
 	sw.changed = watcher_on_change;
 	sw.stop = watcher_should_stop;
 	sw.ctx = w;
-	rc = w->ops->watch(src, source_effective_filter(w->c, &w->info), &sw,
-			   err);
+	rc = w->ops->watch(src, filter, &sw, err);
 	w->ops->close(src);
+	free(filter);
 	syncsnap_meta_free(&meta);
 	if (rc == 1)
 		log_warn("watch: %s; the daemon runs every %lds instead",

@@ -138,6 +138,14 @@ struct run_result {
  * (run_result_free() it afterwards, whatever the outcome) and returns
  * r->exit_code.  Errors are in r->err (and the report), not logged.
  */
+/*
+ * The filter of an incremental read (read.c) for the effective filter:
+ * it or a container (an OU renamed or moved changes the DNs under it),
+ * so that the daemon's watch (cli/watch.c) is woken by what a run would
+ * read.  ad: Active Directory's container classes.  malloc'd.
+ */
+char *engine_sync_filter(const char *filter, bool ad);
+
 int engine_run(const struct conf *c, const struct engine_opts *o,
 	       struct run_result *r);
 void run_result_free(struct run_result *r);

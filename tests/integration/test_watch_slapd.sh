@@ -188,6 +188,21 @@ after=$(grep -Ec 'run [0-9]+: done' "$T/daemon.log")
 [ $((after - before)) -le 2 ] ||
 	w_fail "three quick changes took $((after - before)) runs, expected 1 or 2"
 
+ds_step "an OU renamed (no user entry changes): the watch wakes a run"
+before=$(grep -Ec 'run [0-9]+: done.*triggered by a directory change' "$T/daemon.log")
+ldapmod <<'EOF'
+dn: OU=Marketing,OU=Staff,DC=example,DC=com
+changetype: modrdn
+newrdn: OU=Brand
+deleteoldrdn: 1
+EOF
+for i in $(seq 1 100); do
+	[ "$(grep -Ec 'run [0-9]+: done.*triggered by a directory change' "$T/daemon.log")" -gt "$before" ] && break
+	sleep 0.1
+done
+[ "$(grep -Ec 'run [0-9]+: done.*triggered by a directory change' "$T/daemon.log")" -gt "$before" ] ||
+	w_fail "no run after the OU was renamed"
+
 ds_step "delete the user: the mailbox is disabled"
 ldapmod <<'EOF'
 dn: CN=Nina New,OU=Sales,OU=Staff,DC=example,DC=com
