@@ -19,6 +19,7 @@
 #include <ldap.h>
 
 #include "cli/sync.h"
+#include "cli/watch.h"
 #include "passwd/pwdeliver.h"
 #include "report/notify.h"
 #include "state/state.h"
@@ -31,6 +32,14 @@
 /* Jitter: up to this share of the interval, and never more than 30 s. */
 #define DAEMON_JITTER_PCT 5
 #define DAEMON_JITTER_MAX 30.0
+
+/*
+ * Watch mode: after the first change, wait until none came for this long
+ * (a burst - a new hire's account, then its groups - becomes one run),
+ * but never longer than the cap under a steady stream.
+ */
+#define DAEMON_WATCH_QUIET 0.25
+#define DAEMON_WATCH_CAP 2.0
 
 static volatile sig_atomic_t daemon_run_now;
 static volatile sig_atomic_t daemon_reload;
@@ -51,6 +60,13 @@ struct daemon {
 	 * that failed */
 	bool paused;
 	long long paused_run;
+	/* [schedule] watch: the watcher thread (NULL: none running) and
+	 * the pipe it wakes us through (made at start, watch or not);
+	 * watch_tried: it was started for this configuration (a watcher
+	 * that gave up is not restarted before a reload) */
+	struct watcher *watcher;
+	int wake[2];
+	bool watch_tried;
 };
 
 static void
@@ -134,7 +150,8 @@ daemon_changes(const struct run_counts *n)
  * is told here.
  */
 static void
-daemon_log_run(const struct run_result *r, int rc, bool interrupted)
+daemon_log_run(const struct run_result *r, int rc, bool interrupted,
+	       const char *trigger)
 {
 	const struct run_counts *n = &r->counts;
 	const struct limit_hit *lim = &r->limit;
@@ -179,13 +196,16 @@ daemon_log_run(const struct run_result *r, int rc, bool interrupted)
 		"%s: %s in %.1fs, exit %d: read %zu, in scope %zu; "
 		"%ld added, %ld updated, %ld disabled, %ld deleted; "
 		"%ld conflicts, %ld errors%s; %s read, %zu entries from the "
-		"server",
+		"server%s",
 		head, rc == 0 ? "done" : "failed", r->seconds, rc, r->read,
 		r->have_rules ? r->rules.in_scope : 0, n->add, n->update,
 		n->disable, n->delete, n->conflict, n->error,
 		r->applied || daemon_changes(n) == 0 ? ""
 						     : " (nothing applied)",
-		r->read_mode != NULL ? r->read_mode : "no", r->read_entries);
+		r->read_mode != NULL ? r->read_mode : "no", r->read_entries,
+		strcmp(trigger, "watch") == 0
+			? "; triggered by a directory change (watch)"
+			: "");
 }
 
 static void
@@ -228,6 +248,8 @@ daemon_pause(struct daemon *d, const struct run_result *r)
 
 	d->paused = true;
 	d->paused_run = r->run_id;
+	watcher_stop(d->watcher);   /* it must not bind either */
+	d->watcher = NULL;
 	err_clear(&err);
 	if (lock_mark_daemon_paused(d->lockfd, true, &err) != 0)
 		log_warn("daemon: %s", err_fmt(&err, buf, sizeof(buf)));
@@ -274,8 +296,13 @@ daemon_approval(const struct daemon *d, char **plan)
 	return id;
 }
 
+/*
+ * One run.  trigger: "interval", "request" (SIGUSR1, `sync --now`, the
+ * status page) or "watch" (a change the watcher announced); it goes into
+ * the run's report.
+ */
 static void
-daemon_run_once(struct daemon *d)
+daemon_run_once(struct daemon *d, const char *trigger)
 {
 	struct sync_opts o;
 	struct run_result res;
@@ -287,6 +314,7 @@ daemon_run_once(struct daemon *d)
 	o.quiet = true; /* no report on stdout, no progress line */
 	o.approve_run = daemon_approval(d, &approval);
 	o.approve_plan = approval;
+	o.trigger = trigger;
 	/* full or incremental: the engine decides ([schedule] full_every
 	 * against the last full read its snapshot records), but the first
 	 * run after a start reads and compares everything: a restart is
@@ -304,7 +332,7 @@ daemon_run_once(struct daemon *d)
 
 	d->last_end = clock_seconds();
 	d->next_run = d->last_end + daemon_wait_for(d);
-	daemon_log_run(&res, rc, daemon_stop != 0);
+	daemon_log_run(&res, rc, daemon_stop != 0, trigger);
 	if (!daemon_stop) {
 		err_clear(&err);
 		if (notify_send(&d->c, res.report, rc, &err) != 0)
@@ -349,6 +377,10 @@ daemon_do_reload(struct daemon *d)
 		conf_free(&nc);
 		goto done;
 	}
+	/* the watcher borrows the old configuration */
+	watcher_stop(d->watcher);
+	d->watcher = NULL;
+	d->watch_tried = false;
 	conf_free(&d->c);
 	d->c = nc;
 	web_set_conf(d->web, &d->c);
@@ -382,30 +414,89 @@ daemon_web_sync(void)
 	kill(getpid(), SIGUSR1);
 }
 
-/* Waits until the next run is due (paused: none is) or a signal arrives. */
-static void
-daemon_wait(struct daemon *d)
+/*
+ * Waits until the next run is due (paused: none is), a signal arrives or
+ * the watcher writes to the wake-up pipe; at most `cap` seconds when cap
+ * >= 0.  Returns true when the pipe is readable.
+ */
+static bool
+daemon_wait(struct daemon *d, double cap)
 {
-	double left = d->next_run - clock_seconds();
+	double left = d->paused ? -1.0 : d->next_run - clock_seconds();
+	struct pollfd pfd = {d->wake[0], POLLIN, 0};
 	struct timespec ts;
+	int n;
 
-	if (d->paused) {
-		if (ppoll(NULL, 0, NULL, &d->waitmask) == -1 && errno != EINTR)
-			log_debug("ppoll: %s", strerror(errno));
-		return;
-	}
-	if (left <= 0)
-		return;
+	if (cap >= 0 && (left < 0 || left > cap))
+		left = cap;
+	if (!d->paused && left <= 0 && cap < 0)
+		return false;
+	if (left < 0)
+		left = 0;
 	ts.tv_sec = (time_t)left;
 	ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
 	/* atomically unblock and sleep: a signal cannot slip in between */
-	if (ppoll(NULL, 0, &ts, &d->waitmask) == -1 && errno != EINTR)
+	n = ppoll(&pfd, 1, d->paused && cap < 0 ? NULL : &ts, &d->waitmask);
+	if (n == -1 && errno != EINTR)
 		log_debug("ppoll: %s", strerror(errno));
+	return n > 0 && (pfd.revents & POLLIN);
+}
+
+/* Empties the wake-up pipe; true if the watcher had written to it. */
+static bool
+daemon_drain(struct daemon *d)
+{
+	char b[64];
+	bool any = false;
+
+	while (read(d->wake[0], b, sizeof(b)) > 0)
+		any = true;
+	return any;
 }
 
 /*
- * Until SIGTERM: a reload, a run when due or asked for, else a wait.
- * Paused after invalid credentials, nothing runs until a reload.
+ * A change was announced: gather the burst that follows (until quiet for
+ * DAEMON_WATCH_QUIET, at most DAEMON_WATCH_CAP), so one run takes it.
+ */
+static void
+daemon_gather(struct daemon *d)
+{
+	double t0 = clock_seconds(), left;
+
+	while (!daemon_stop && !daemon_reload) {
+		left = t0 + DAEMON_WATCH_CAP - clock_seconds();
+		if (left <= 0)
+			break;
+		if (!daemon_wait(d, left < DAEMON_WATCH_QUIET
+					    ? left
+					    : DAEMON_WATCH_QUIET))
+			break;
+		daemon_drain(d);
+	}
+}
+
+/* watch = yes: start the watcher once per configuration. */
+static void
+daemon_watch(struct daemon *d)
+{
+	struct err err;
+	char buf[1400];
+
+	if (!d->c.schedule.watch || d->watch_tried || d->paused)
+		return;
+	d->watch_tried = true;
+	err_clear(&err);
+	if (watcher_start(&d->watcher, &d->c, d->wake[1], &err) < 0)
+		log_err("watch: %s; runs every %lds",
+			err_fmt(&err, buf, sizeof(buf)),
+			d->c.schedule.interval);
+}
+
+/*
+ * Until SIGTERM: a reload, a run when due, asked for or announced by the
+ * watcher, else a wait.  Paused after invalid credentials, nothing runs
+ * until a reload.  A change announced during a run leaves a byte in the
+ * pipe: one more run follows.
  */
 static void
 daemon_loop(struct daemon *d)
@@ -425,16 +516,33 @@ daemon_loop(struct daemon *d)
 				 d->paused_run);
 			continue;
 		}
+		if (daemon_drain(d) && !d->paused) {
+			daemon_gather(d);
+			if (daemon_stop || daemon_reload)
+				continue;
+			daemon_run_now = 0;
+			daemon_run_once(d, "watch");
+			continue;
+		}
 		if (!d->paused &&
 		    (daemon_run_now || clock_seconds() >= d->next_run)) {
+			const char *trigger =
+				daemon_run_now ? "request" : "interval";
+
 			if (daemon_run_now)
 				log_info("sync requested (SIGUSR1)");
 			daemon_run_now = 0;
-			daemon_run_once(d);
+			daemon_run_once(d, trigger);
 			continue;
 		}
-		daemon_wait(d);
+		/* after the first run (its snapshot holds the cookie the
+		 * watch starts from), and again after a reload */
+		if (d->runs > 0)
+			daemon_watch(d);
+		daemon_wait(d, -1.0);
 	}
+	watcher_stop(d->watcher);
+	d->watcher = NULL;
 }
 
 /*
@@ -515,6 +623,7 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.lockfd = -1;
+	d.wake[0] = d.wake[1] = -1;
 	d.conf_path = g->conf_path;
 	if ((rc = daemon_parse(argc, argv, &foreground)) != 0)
 		return rc;
@@ -580,11 +689,18 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 		goto done;
 	}
 	progress_quiet(true);
+	if (pipe2(d.wake, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_err("daemon: cannot make the wake-up pipe: %s",
+			strerror(errno));
+		rc = 1;
+		goto done;
+	}
 	d.seed = ((unsigned long long)getpid() << 32) ^
 		 (unsigned long long)time(NULL) ^ 0x9e3779b97f4a7c15ULL;
-	log_info("daemon started (pid %ld, config %s, state %s, every %lds)",
+	log_info("daemon started (pid %ld, config %s, state %s, every %lds%s)",
 		 (long)getpid(), d.conf_path, d.c.state.path,
-		 d.c.schedule.interval);
+		 d.c.schedule.interval,
+		 d.c.schedule.watch ? ", watch = yes" : "");
 	daemon_sd_notify("READY=1\nSTATUS=started");
 
 	daemon_loop(&d);
@@ -593,6 +709,10 @@ cmd_daemon(const struct cli_globals *g, int argc, char **argv)
 	rc = 0;
 done:
 	web_close(d.web);
+	if (d.wake[0] != -1) {
+		close(d.wake[0]);
+		close(d.wake[1]);
+	}
 	lock_release(d.lockfd);
 	conf_free(&d.c);
 	return rc;

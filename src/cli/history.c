@@ -45,6 +45,9 @@ on_run(void *ctx, const struct run_row *r)
 		}
 		json_object_set_new(o, "fast_path",
 				    json_boolean(r->s.fast_path));
+		if (r->trigger != NULL)
+			json_object_set_new(o, "trigger",
+					    json_string(r->trigger));
 		json_array_append_new(h->arr, o);
 		return 0;
 	}
@@ -62,6 +65,9 @@ on_run(void *ctx, const struct run_row *r)
 		printf("  read %s %lld", r->read_mode, r->read_entries);
 	if (r->s.fast_path)
 		fputs("  fast path", stdout);
+	/* a daemon run a directory change started (watch mode) */
+	if (r->trigger != NULL && strcmp(r->trigger, "watch") == 0)
+		fputs("  watch", stdout);
 	putchar('\n');
 	return 0;
 }

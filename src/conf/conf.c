@@ -179,6 +179,7 @@ static const struct opt opts[] = {
 
 	O_DUR(schedule, interval, 1, 365 * DAY),
 	O_DUR(schedule, full_every, 0, 3650 * DAY),
+	O_BOOL(schedule, watch),
 
 	O_STR(web, listen, 0),
 

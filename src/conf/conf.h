@@ -110,6 +110,8 @@ struct conf {
 	struct {
 		long interval;          /* seconds */
 		long full_every;
+		bool watch;             /* the daemon follows changes as they
+					 * happen (src/cli/watch.c) */
 	} schedule;
 
 	struct {

@@ -61,6 +61,9 @@ struct engine_opts {
 	 * it (sync --full) */
 	bool full;
 	bool quiet;           /* stage timings at debug, not info (daemon) */
+	/* the daemon's reason for the run, for the report's "trigger"
+	 * ("interval", "request", "watch"); NULL: a command's run */
+	const char *trigger;
 	/* Changes kept in the stored and mailed report (stdout gets all). */
 	size_t report_max_changes;
 	/* NULL: the ones the config names; tests set the in-memory ones */
@@ -80,6 +83,7 @@ struct run_counts {
 struct run_result {
 	long long run_id;          /* 0: not recorded (plan, dry run) */
 	const char *mode;
+	const char *trigger;       /* engine_opts.trigger */
 	char started[32];          /* ISO 8601 UTC */
 	double seconds;
 	struct source_info info;   /* info.server: what was read */
@@ -139,6 +143,14 @@ struct run_result {
  * (run_result_free() it afterwards, whatever the outcome) and returns
  * r->exit_code.  Errors are in r->err (and the report), not logged.
  */
+/*
+ * The filter of an incremental read (read.c) for the effective filter:
+ * it or a container (an OU renamed or moved changes the DNs under it),
+ * so that the daemon's watch (cli/watch.c) is woken by what a run would
+ * read.  ad: Active Directory's container classes.  malloc'd.
+ */
+char *engine_sync_filter(const char *filter, bool ad);
+
 int engine_run(const struct conf *c, const struct engine_opts *o,
 	       struct run_result *r);
 void run_result_free(struct run_result *r);

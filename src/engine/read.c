@@ -129,8 +129,8 @@ is_container(const struct entry *e)
 }
 
 /* The content-sync filter: the effective one, or a container.  malloc'd */
-static char *
-sync_filter(const char *filter, bool ad)
+char *
+engine_sync_filter(const char *filter, bool ad)
 {
 	const char *const *cl = ad ? ad_container_classes : container_classes;
 	struct buf b = BUF_INIT;
@@ -217,7 +217,7 @@ full_sync(struct run *x, struct source *src, const struct source_ops *sops,
 		syncsnap_close(rc.snap);
 		return -1;
 	}
-	sfilter = sync_filter(filter, strcmp(r->info.flavor, "ad") == 0);
+	sfilter = engine_sync_filter(filter, strcmp(r->info.flavor, "ad") == 0);
 	ret = sops->sync_read(src, sfilter, keep, &sy, &full_cbs, &rc,
 			      &r->err);
 	free(sfilter);
@@ -847,7 +847,7 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 	struct run_result *r = x->r;
 	struct source_sync sy;
 	struct delta d;
-	char *sfilter = sync_filter(filter, strcmp(r->info.flavor, "ad") == 0);
+	char *sfilter = engine_sync_filter(filter, strcmp(r->info.flavor, "ad") == 0);
 	int ret;
 
 	memset(&sy, 0, sizeof(sy));

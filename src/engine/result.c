@@ -109,6 +109,7 @@ engine_finish(struct run *x)
 	if (r->exit_code == 0 && r->counts.failed > 0)
 		r->exit_code = 1;   /* some objects did not make it */
 	engine_read_finish(x);
+	r->trigger = x->o->trigger;
 	r->report = report_build(r, x->o->report_max_changes);
 	record_run(x);
 }

@@ -333,6 +333,9 @@ report_build(const struct run_result *in, size_t max_changes)
 						 ? json_integer(in->run_id)
 						 : json_null());
 	json_object_set_new(r, "mode", json_string(in->mode));
+	/* the daemon's runs: what started this one (issue 10's watch mode) */
+	if (in->trigger != NULL)
+		json_object_set_new(r, "trigger", json_string(in->trigger));
 	json_object_set_new(r, "started", json_string(in->started));
 	json_object_set_new(r, "seconds", json_real(in->seconds));
 	json_object_set_new(src, "read", json_integer((json_int_t)in->read));

@@ -324,6 +324,28 @@ ldap_src_watch_stop(struct ldap_src_watch *w)
 	return fired;
 }
 
+/*
+ * TCP keepalive: probes after 60 s of silence, every 10 s, 3 unanswered
+ * ones end the connection.  The watch mode's persistent search is silent
+ * for hours; without probes a peer that vanished without a reset (a
+ * firewall that dropped the idle connection, a host that died) would
+ * leave it waiting forever, and the probes keep such a firewall's state
+ * alive.  Harmless for the runs.  A failure only costs the probes.
+ */
+static void
+ldap_src_keepalive(LDAP *ld)
+{
+	int idle = 60, intvl = 10, probes = 3;
+
+	if (ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_IDLE, &idle) !=
+		    LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_INTERVAL, &intvl) !=
+		    LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_PROBES, &probes) !=
+		    LDAP_OPT_SUCCESS)
+		log_debug("cannot set TCP keepalive options");
+}
+
 static int
 ldap_src_set_options(LDAP *ld, const struct conf *c, const struct timeval *tmo,
 		     const char *uri, struct err *err)
@@ -358,8 +380,10 @@ ldap_src_set_options(LDAP *ld, const struct conf *c, const struct timeval *tmo,
 	else if (ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero) !=
 		 LDAP_OPT_SUCCESS)
 		what = "TLS context (check tls_ca_file is a readable PEM file)";
-	if (what == NULL)
+	if (what == NULL) {
+		ldap_src_keepalive(ld);
 		return 0;
+	}
 	err_where(err, "connect");
 	err_object(err, uri);
 	return err_set(err, DS_E_TLS, "cannot set LDAP option: %s", what);
@@ -1439,4 +1463,5 @@ ldap_src_close(struct source *s)
 const struct source_ops source_ldap_ops = {
 	.name = "ldap", .open = ldap_src_open, .read = ldap_src_read,
 	.close = ldap_src_close, .sync_read = ldap_src_sync_read,
+	.watch = ldap_src_persist,
 };

@@ -93,4 +93,11 @@ int ldap_src_sync_read(struct source *s, const char *filter,
 		       const struct source_sync_cb *cb, void *ctx,
 		       struct err *err);
 
+/*
+ * ldap_persist.c: source_ops.watch (RFC 4533 refreshAndPersist; on
+ * Active Directory the change notification control).
+ */
+int ldap_src_persist(struct source *s, const char *filter,
+		     struct source_watch *w, struct err *err);
+
 #endif

@@ -68,6 +68,25 @@ struct source_sync {
 			    * (a setup to report, not an alarm) */
 };
 
+/*
+ * watch()'s contract with its caller (the daemon's watcher thread,
+ * src/cli/watch.c).  The callbacks run on the watching thread.
+ */
+struct source_watch {
+	/* RFC 4533: the cookie of the last run (NULL: none; the refresh
+	 * then sends every entry, which is not taken for a change) */
+	const unsigned char *cookie;
+	size_t cookie_len;
+	/* the persistent search is established: changes from now on are seen */
+	void (*watching)(void *ctx);
+	/* something in scope changed (added, modified, renamed, deleted) */
+	void (*changed)(void *ctx);
+	/* polled at least once a second: true ends watch() with 0 */
+	bool (*stop)(void *ctx);
+	void *ctx;
+	char reason[256];  /* out, when watch() returned 1 */
+};
+
 struct source_ops {
 	const char *name;
 	/* Connect/bind or open the file.  On failure *out is NULL. */
@@ -103,6 +122,22 @@ struct source_ops {
 	 */
 	int (*content_id)(struct source *src, char *out, size_t len,
 			  struct err *err);
+	/*
+	 * Optional (NULL: the source cannot follow changes).  Holds one
+	 * persistent search on src (a connection of its own: nothing else
+	 * may use src meanwhile) and calls w->changed for each change the
+	 * server announces: RFC 4533 refreshAndPersist (OpenLDAP's
+	 * syncprov, 389-DS), or Active Directory's change notification
+	 * control (LDAP_SERVER_NOTIFICATION_OID, 1.2.840.113556.1.4.528,
+	 * MS-ADTS 3.1.1.3.4.1.9).  It only says *that* something changed:
+	 * what changed is read by the next run.  Returns 0 when w->stop
+	 * said so; 1 when this server cannot be watched at all (no syncprov,
+	 * no notification control): w->reason says why, and trying again
+	 * would not help; -1 when the search ended otherwise (connection
+	 * lost, the server ended it; err set): the caller may reconnect.
+	 */
+	int (*watch)(struct source *src, const char *filter,
+		     struct source_watch *w, struct err *err);
 };
 
 extern const struct source_ops source_ldif_ops;

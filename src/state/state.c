@@ -645,7 +645,9 @@ state_run_finish(struct state *st, long long run_id,
 	"CASE WHEN json_valid(report) THEN"                             \
 	" json_extract(report, '$.read_detail.mode') END,"              \
 	" CASE WHEN json_valid(report) THEN"                            \
-	" json_extract(report, '$.read_detail.entries') END"
+	" json_extract(report, '$.read_detail.entries') END,"           \
+	" CASE WHEN json_valid(report) THEN"                            \
+	" json_extract(report, '$.trigger') END"
 
 int
 state_history(struct state *st, long n, state_run_cb cb, void *ctx,
@@ -700,6 +702,7 @@ state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 		r.read_entries = sqlite3_column_type(q, 15) == SQLITE_NULL
 					 ? -1
 					 : sqlite3_column_int64(q, 15);
+		r.trigger = (const char *)sqlite3_column_text(q, 16);
 		if (cb(ctx, &r) != 0)
 			break;
 	}

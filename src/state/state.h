@@ -118,6 +118,9 @@ struct run_row {
 	/* from the stored report's "read" (NULL / -1 for runs without) */
 	const char *read_mode;     /* "full" or "incremental" */
 	long long read_entries;    /* entries the server sent */
+	/* the report's "trigger": the daemon's "interval", "request" or
+	 * "watch"; NULL for a command's run */
+	const char *trigger;
 };
 
 typedef int (*state_run_cb)(void *ctx, const struct run_row *r);

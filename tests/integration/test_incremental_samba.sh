@@ -7,6 +7,7 @@
 # add, modify, rename/move, disable, delete, a membership change, a
 # member added to a nested group, an OU moved out of, into and within the
 # base and renamed - A must be exactly B.  Then a memberOf filter, the
+# daemon in watch mode following a change (change notifications), the
 # snapshot lost and another DC answering (failover).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
@@ -24,8 +25,10 @@ fi
 ip netns del "dirsync-probe-$$"
 
 T=$(mktemp -d /tmp/dirsync-incremental-samba.XXXXXX)
+WPID=
 cleanup()
 {
+	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
 	samba_stop
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
@@ -322,6 +325,51 @@ P=3 both "memberOf filter: a user joins" "" "incremental reads are off: .*member
 grep -q '^mailbox: zoe.kowalski@example.com|' "$T/full3.dump" ||
 	ds_fail "memberOf filter: Zoe has no mailbox"
 both "a user joins Sales" 3
+
+ds_step "watch mode: the daemon follows a change (change notifications)"
+# its own mail and state database; an hour's interval: only the watch
+# can explain the change arriving (SAMBA_WATCH_SECS: how long it may take)
+conf watch
+printf '[schedule]\ninterval = 1h\nwatch = yes\n' >>"$T/watch.conf"
+samba_exec "$DIRSYNC" -c "$T/watch.conf" -v daemon -f >"$T/watch.log" 2>&1 &
+WPID=$!
+watch_fail()
+{
+	kill "$WPID" 2>/dev/null
+	tail -n 20 "$T/watch.log" >&2
+	ds_fail "$@"
+}
+for i in $(seq 1 300); do
+	grep -q 'watch: following changes\|watch: .*cannot be watched' \
+		"$T/watch.log" && break
+	sleep 0.1
+done
+grep -q 'watch: following changes on .* (change notifications)' "$T/watch.log" ||
+	watch_fail "watch: the daemon does not follow changes on Samba"
+t0=$(date +%s.%N)
+admod <<EOF
+dn: CN=Emma Novak,OU=Sales,OU=Staff,$BASE
+changetype: modify
+replace: displayName
+displayName: Emma Watched
+EOF
+got=
+for i in $(seq 1 $((${SAMBA_WATCH_SECS:-15} * 10))); do
+	got=$(sqlite3 "$T/watch.db" \
+		"SELECT name FROM mailbox WHERE username='emma.novak@example.com'")
+	[ "$got" = "Emma Watched" ] && break
+	sleep 0.1
+done
+[ "$got" = "Emma Watched" ] ||
+	watch_fail "watch: the change did not arrive within ${SAMBA_WATCH_SECS:-15}s"
+echo "   the change arrived after $(echo "$(date +%s.%N) - $t0" | bc)s"
+grep -q 'triggered by a directory change (watch)' "$T/watch.log" ||
+	watch_fail "watch: no run triggered by the watch"
+kill -TERM "$WPID"
+wait "$WPID"
+WPID=
+# the other two databases follow the same change
+both "after the watch" 3
 
 ds_step "snapshot lost: a full read"
 rm -f "$T/inc-state.db.snapshot"

@@ -266,6 +266,25 @@ ds_expect_rc 0 "sync after the failures"
 	"$DS_OUT")" = "[0,0,0,0]" ] || ds_fail "sync after failures: changes"
 ds_same_db "$T/live.db" "$T/expected.txt" "final"
 
+ds_step "daemon with [schedule] watch = yes, slapd without syncprov: says why once"
+ldap_conf nowatch "$SLAPD_TLS_URI" "[schedule]" "interval = 1h" "watch = yes"
+"$DIRSYNC" -c "$T/nowatch.conf" -v daemon -f >"$T/nowatch.log" 2>&1 &
+wpid=$!
+for i in $(seq 1 150); do
+	grep -q 'watch: ' "$T/nowatch.log" && break
+	sleep 0.1
+done
+sleep 1
+kill -TERM "$wpid"
+wait "$wpid"
+wrc=$?
+grep -q "warning: watch: $SLAPD_TLS_URI cannot be watched: it refused an RFC 4533 refreshAndPersist search (slapd: the syncprov overlay) (Critical extension is unavailable.*); the daemon runs every 3600s instead" \
+	"$T/nowatch.log" || { cat "$T/nowatch.log" >&2; ds_fail "watch without syncprov: no clear warning"; }
+[ "$(grep -c 'watch: ' "$T/nowatch.log")" = 1 ] ||
+	{ cat "$T/nowatch.log" >&2; ds_fail "watch without syncprov: said more than once"; }
+grep -Eq 'run [0-9]+: done' "$T/nowatch.log" || ds_fail "watch without syncprov: no run"
+[ "$wrc" = 0 ] || ds_fail "watch without syncprov: the daemon exited $wrc"
+
 ds_step "server without TLS: starttls = yes warns and goes on, demand refuses"
 (
 	trap 'slapd_stop' EXIT

@@ -127,6 +127,7 @@ test_defaults(void **state)
 	assert_false(c.safety.allow_empty);
 	assert_int_equal(c.schedule.interval, 300);
 	assert_int_equal(c.schedule.full_every, 86400);
+	assert_false(c.schedule.watch);
 	assert_int_equal(c.notify.when, NOTIFY_CHANGES);
 	assert_string_equal(c.state.path, "/var/lib/dirsync/state.db");
 	assert_int_equal(c.state.keep_runs, 1000);
@@ -177,6 +178,7 @@ test_every_type(void **state)
 		"[schedule]\n"
 		"interval = 90\n"
 		"full_every = 12h\n"
+		"watch = yes\n"
 		"[notify]\n"
 		"smtp_url = smtp://127.0.0.1:2525\n"
 		"from = dirsync@example.com\n"
@@ -222,6 +224,7 @@ test_every_type(void **state)
 	assert_true(c.safety.allow_empty);
 	assert_int_equal(c.schedule.interval, 90);
 	assert_int_equal(c.schedule.full_every, 12 * 3600);
+	assert_true(c.schedule.watch);
 	assert_int_equal(c.notify.to.n, 2);
 	assert_int_equal(c.notify.when, NOTIFY_ALWAYS);
 	assert_int_equal(c.state.keep_runs, 5);
@@ -667,7 +670,7 @@ test_dump_round_trip(void **state)
 	assert_non_null(strstr(d1, "\n[state]\npath = /var/lib/dirsync/"));
 	assert_non_null(strstr(d1, "timeout = 90s\n"));
 	assert_non_null(strstr(d1, "delete_after = 36h\n"));
-	assert_non_null(strstr(d1, "full_every = 1d\n"));
+	assert_non_null(strstr(d1, "full_every = 1d\nwatch = no\n"));
 	assert_non_null(strstr(d1, "max_adds =\n"));
 	assert_non_null(strstr(d1, "max_total = 50\n"));
 	assert_non_null(strstr(d1, "object_types = groups\n"));
