@@ -193,8 +193,6 @@ check_schema(struct target *t, struct err *err)
 		if (!says_missing(err))
 			return -1;  /* locked, unreachable: said as such */
 		err->code = DS_E_SCHEMA;
-		err_where(err, "check schema");
-		err_object(err, schema[i].table);
 		{
 			char msg[sizeof(err->msg)];
 

@@ -97,7 +97,7 @@ sq_fail(struct sqldrv *d, struct err *err, int rc, const char *msg)
 	err->lib_rc = rc;
 	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
 		return err_set(err, DS_E_TARGET, "%s: %s: another process "
-			       "held it locked for longer than the busy "
+			       "(or connection) held it locked for longer than the busy "
 			       "timeout (%d s); the next attempt retries",
 			       d->path, msg, SQ_BUSY_MS / 1000);
 	if ((rc & 0xff) == SQLITE_ERROR &&
