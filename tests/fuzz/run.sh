@@ -68,7 +68,7 @@ build() { # name extra-sources...
 	wanted "$name" || return 0
 	echo "fuzz: building $name"
 	# shellcheck disable=SC2086
-	"$CLANG" $CFLAGS -o "$OUT/$name" "$TOP/tests/fuzz/$name.c" $UTIL "$@" -lldap -llber -lcrypt -largon2 -ljansson ||
+	"$CLANG" $CFLAGS -o "$OUT/$name" "$TOP/tests/fuzz/$name.c" $UTIL "$@" -lldap -llber -lcrypt -largon2 -ljansson -lxxhash ||
 		{ echo "fuzz: build of $name failed" >&2; exit 1; }
 }
 build fuzz_ldif "$S/source/ldif.c" "$S/source/ldap_util.c"
