@@ -2,7 +2,9 @@
  * fuzz_dn.c - libFuzzer harness for DN handling: dn_normalize (every DN
  * comparison: member values, member_of, base_dn, duplicate DNs in LDIF).
  *
- * Property: normalising the normal form again gives it back (two
+ * Properties: the form is libldap's alone (dn_normalize_ldap: the
+ * shortcut for plain DNs changes nothing); normalising the normal form
+ * again gives it back (two
  * spellings of one DN must meet in one form).  The form may be longer than
  * the input ("\ " becomes "\20"), and keeps upper-case hex in escapes
  * ("\2C") and in "#" hex-string values ("cn=#CA"): see below.
@@ -46,6 +48,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 */
 	if (ascii_only(raw) && strcasecmp(a, b) != 0) {
 		fprintf(stderr, "not idempotent: '%s' -> '%s'\n", a, b);
+		abort();
+	}
+	/* the shortcut for plain DNs gives libldap's form exactly */
+	free(b);
+	b = dn_normalize_ldap(raw);
+	if (strcmp(a, b) != 0) {
+		fprintf(stderr, "plain form '%s' but libldap '%s'\n", a, b);
 		abort();
 	}
 	free(a);
