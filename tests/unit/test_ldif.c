@@ -788,6 +788,7 @@ test_backlink_attr(void **state)
 	assert_string_equal(source_backlink_attr(&c,
 		"(memberOf:1.2.840.113556.1.4.1941:=cn=g)"), "memberOf");
 	/* the rules evaluate group_filter on what is read: the same */
+	free(c.mapping.group_filter);
 	c.mapping.group_filter = xstrdup("(memberof>=cn=l)");
 	assert_string_equal(source_backlink_attr(&c, "(cn=a)"), "memberOf");
 	conf_free(&c);
