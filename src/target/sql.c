@@ -46,6 +46,7 @@ struct target {
 	uint64_t *maildirs;
 	size_t nmaildirs, capmaildirs;   /* capmaildirs: a power of two */
 	bool no_owner_table;        /* dirsync_managed missing, not creatable */
+	bool indexed;               /* owner_index() was tried */
 	bool no_retired;            /* dirsync_retired_maildir likewise */
 	char unix_now[24];          /* time(NULL), for dirsync's own tables */
 	/*
@@ -232,13 +233,8 @@ owner_table(struct target *t, bool readonly, struct err *err)
 		t->no_retired = true;
 	}
 	err_clear(&e2);
-	if (!readonly && t->drv->exec(t->db, sql_owner_ddl, &e2) == 0) {
-		/* a role that may not index it finds records by a scan */
-		if (t->drv->exec(t->db, sql_owner_index_ddl, &e2) != 0)
-			log_debug("no index on dirsync_managed.anchor: %s",
-				  e2.msg);
-		return 0;
-	}
+	if (!readonly && t->drv->exec(t->db, sql_owner_ddl, &e2) == 0)
+		return 0;   /* its anchor index: owner_index() */
 	if (t->drv->query(t->db, probe, 0, NULL, NULL, NULL, err) == 0)
 		return 0;
 	if (!says_missing(err))
@@ -969,9 +965,39 @@ sql_apply(struct target *t, const struct change *ch, char *target_id,
 	return rc;
 }
 
+/*
+ * The index on dirsync_managed.anchor (the partial compare finds a
+ * person's records by anchor), made at the end of the first transaction
+ * that writes: made before a first sync's inserts, it took them in
+ * random order and spilled SQLite's cache (an initial sync at 100k twice
+ * as slow); made after, it is one sort.  A role that may not index the
+ * table finds records by a scan.
+ */
+static void
+owner_index(struct target *t)
+{
+	struct err e;
+
+	if (t->indexed || t->no_owner_table)
+		return;
+	t->indexed = true;
+	err_clear(&e);
+	if (t->drv->exec(t->db, "SAVEPOINT dirsync_index", &e) != 0)
+		return;
+	if (t->drv->exec(t->db, sql_owner_index_ddl, &e) == 0) {
+		t->drv->exec(t->db, "RELEASE SAVEPOINT dirsync_index", &e);
+		return;
+	}
+	log_debug("no index on dirsync_managed.anchor: %s", e.msg);
+	err_clear(&e);
+	t->drv->exec(t->db, "ROLLBACK TO SAVEPOINT dirsync_index", &e);
+	t->drv->exec(t->db, "RELEASE SAVEPOINT dirsync_index", &e);
+}
+
 static int
 sql_commit(struct target *t, struct err *err)
 {
+	owner_index(t);
 	/* the counter as this transaction leaves it, read inside it */
 	if (t->counter &&
 	    sql_changes_loud(t->drv, t->db, t->quiet, t->fp_tx, err) < 0)
