@@ -31,7 +31,7 @@ stage_read(struct run *x)
 	if (engine_read(x, sops) != 0)
 		return -1;
 	r->have_rules = true;
-	if (x->shortcut) {
+	if (x->r->rules_skipped) {
 		log_msg(x->lvl, "%s: nothing changed since the last read "
 			"(%zu entries, %zu in scope): rules skipped (%.2fs)",
 			r->info.server, r->read, r->rules.in_scope,

@@ -449,38 +449,61 @@ rename_group(void *arg, const struct entry *e, struct err *err)
 	return ret;
 }
 
+/* Where groups are read again from (read_delta's connection). */
+struct reread {
+	struct source *src;
+	const struct source_ops *sops;
+	const char *filter;
+	const char **keep;
+	bool ad;
+};
+
+/*
+ * The groups (within the effective filter) where one of attrs holds one
+ * of dns[0..n), read again into the delta: 0 or -1.  what: for the log.
+ */
 static int
-rename_search(struct source *src, const struct source_ops *sops,
-	      const char *filter, const char **keep, char **dns, size_t n,
-	      bool ad, struct delta *d, struct err *err)
+group_search(const struct reread *rr, const char *const *attrs,
+	     const char *what, char **dns, size_t n, struct delta *d,
+	     struct err *err)
 {
 	struct buf b = BUF_INIT;
-	size_t i;
+	size_t i, k;
 	int ret;
 
-	buf_printf(&b, "(&%s(|", filter);
+	buf_printf(&b, "(&%s(|", rr->filter);
 	for (i = 0; i < n; i++) {
 		char *v = filter_escape(dns[i]);
 
-		/* Samba answers nothing at all to a filter naming an
-		 * attribute its schema lacks (uniqueMember) */
-		if (ad)
-			buf_printf(&b, "(member=%s)", v);
-		else
-			buf_printf(&b, "(member=%s)(uniqueMember=%s)", v, v);
+		for (k = 0; attrs[k] != NULL; k++)
+			buf_printf(&b, "(%s=%s)", attrs[k], v);
 		free(v);
 	}
 	buf_printf(&b, "))");
-	log_debug("groups naming %zu renamed entries: %s", n, buf_str(&b));
-	ret = sops->read(src, buf_str(&b), keep, rename_group, d, err);
+	log_debug("groups naming %zu %s entries: %s", n, what, buf_str(&b));
+	ret = rr->sops->read(rr->src, buf_str(&b), rr->keep, rename_group, d,
+			     err);
 	buf_free(&b);
 	return ret;
 }
 
+/* Groups holding the new DNs of renamed entries in a member value. */
 static int
-delta_renames(struct source *src, const struct source_ops *sops,
-	      const char *filter, const char **keep, struct syncsnap *old,
-	      bool ad, struct delta *d, struct err *err)
+rename_search(const struct reread *rr, char **dns, size_t n,
+	      struct delta *d, struct err *err)
+{
+	/* Samba answers nothing at all to a filter naming an attribute
+	 * its schema lacks (uniqueMember) */
+	static const char *const ad[] = {"member", NULL};
+	static const char *const ldap[] = {"member", "uniqueMember", NULL};
+
+	return group_search(rr, rr->ad ? ad : ldap, "renamed", dns, n, d,
+			    err);
+}
+
+static int
+delta_renames(const struct reread *rr, struct syncsnap *old,
+	      struct delta *d, struct err *err)
 {
 	char *dns[RENAME_BATCH];
 	size_t i, n = 0, nchanged = d->n, len, cap = 0;
@@ -509,29 +532,18 @@ delta_renames(struct source *src, const struct source_ops *sops,
 		}
 		free(was);
 		if (n == RENAME_BATCH) {
-			ret = rename_search(src, sops, filter, keep, dns, n, ad,
-					    d, err);
+			ret = rename_search(rr, dns, n, d, err);
 			while (n > 0)
 				free(dns[--n]);
 		}
 	}
 	if (n > 0 && ret == 0)
-		ret = rename_search(src, sops, filter, keep, dns, n, ad, d,
-				    err);
+		ret = rename_search(rr, dns, n, d, err);
 	while (n > 0)
 		free(dns[--n]);
 	free(scratch);
 	return ret;
 }
-
-/* Where a merge reads groups again from (read_delta's connection). */
-struct reread {
-	struct source *src;
-	const struct source_ops *sops;
-	const char *filter;
-	const char **keep;
-	bool ad;
-};
 
 struct merge {
 	struct read_ctx rc;
@@ -612,30 +624,17 @@ names_gone(const struct entry *e, const struct strmap *gone)
 	return false;
 }
 
-/* Groups by DN, read again into the delta: 0 or -1. */
+/* Groups by their own DN, read again into the delta: 0 or -1. */
 static int
 reread_groups(const struct reread *rr, char **dns, size_t n,
 	      struct delta *d, struct err *err)
 {
-	struct buf b = BUF_INIT;
-	size_t i;
-	int ret;
+	/* AD has no entryDN; its distinguishedName matches DNs */
+	static const char *const ad[] = {"distinguishedName", NULL};
+	static const char *const ldap[] = {"entryDN", NULL};
 
-	buf_printf(&b, "(&%s(|", rr->filter);
-	for (i = 0; i < n; i++) {
-		char *v = filter_escape(dns[i]);
-
-		/* AD has no entryDN; its distinguishedName matches DNs */
-		buf_printf(&b, "(%s=%s)", rr->ad ? "distinguishedName"
-						 : "entryDN", v);
-		free(v);
-	}
-	buf_printf(&b, "))");
-	log_debug("groups naming %zu deleted entries: %s", n, buf_str(&b));
-	ret = rr->sops->read(rr->src, buf_str(&b), rr->keep, rename_group, d,
-			     err);
-	buf_free(&b);
-	return ret;
+	return group_search(rr, rr->ad ? ad : ldap, "deleted", dns, n, d,
+			    err);
 }
 
 /*
@@ -848,6 +847,8 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 	struct source_sync sy;
 	struct delta d;
 	char *sfilter = engine_sync_filter(filter, strcmp(r->info.flavor, "ad") == 0);
+	struct reread rr = {src, sops, filter, keep,
+			    strcmp(r->info.flavor, "ad") == 0};
 	int ret;
 
 	memset(&sy, 0, sizeof(sy));
@@ -877,17 +878,13 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 		return ret > 0 ? 1 : ret;
 	}
 	d.present_phase = sy.present_phase;
-	ret = delta_renames(src, sops, filter, keep, old,
-			    strcmp(r->info.flavor, "ad") == 0, &d, &r->err);
+	ret = delta_renames(&rr, old, &d, &r->err);
 	r->read_entries = d.n;
 	if (ret == 0 && delta_empty(&d, meta) &&
 	    engine_shortcut(x, meta->summary)) {
 		x->snap_meta.summary = xstrdup(meta->summary);
 		x->snap_meta.entries = meta->entries;
 	} else if (ret == 0) {
-		struct reread rr = {src, sops, filter, keep,
-				    strcmp(r->info.flavor, "ad") == 0};
-
 		ret = delta_merge(x, old, &d, &rr);
 		r->read_entries = d.n;   /* with the groups read again */
 		if (ret != 0 && r->err.code == DS_E_STATE) {
@@ -1032,7 +1029,7 @@ read_unchanged_record(struct run *x)
 	json_t *j;
 	struct err e;
 
-	if (x->content_id[0] == '\0' || x->shortcut || x->st == NULL)
+	if (x->content_id[0] == '\0' || x->r->rules_skipped || x->st == NULL)
 		return;
 	err_clear(&e);
 	if (x->r->exit_code == 0 &&
@@ -1174,7 +1171,7 @@ engine_read_finish(struct run *x)
 	if (x->snap == NULL)
 		goto done;
 	err_clear(&e);
-	if (!x->shortcut) {
+	if (!x->r->rules_skipped) {
 		x->snap_meta.summary = engine_summary_encode(x);
 		x->snap_meta.entries = (long long)x->r->read;
 	}

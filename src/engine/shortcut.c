@@ -216,7 +216,6 @@ engine_shortcut(struct run *x, const char *summary)
 		engine_fastpath_free(x);
 		return 0;
 	}
-	x->shortcut = true;
 	x->r->rules_skipped = true;
 	return 1;
 }

@@ -34,7 +34,6 @@ struct run {
 	bool sync_unsupported;     /* the source has no content sync */
 	bool guard_held;           /* a time guard held a change back */
 	struct fastpath *fp;       /* fastpath.c's (owned) */
-	bool shortcut;             /* nothing read changed: rules skipped */
 	char content_id[96];       /* source_ops.content_id, or "" */
 	/* fastpath.c chose the partial compare: only the changed objects
 	 * are loaded and planned (engine_fastpath_part); managed_total is
@@ -79,7 +78,7 @@ const char *engine_fastpath_digest(const struct run *x);
  * empty or a source whose content_id did not change: 1 when the summary
  * the last run left and engine_fastpath_early()
  * say the rules would give the verified run's desired set again (r then
- * holds the summary's counts, warnings and conflicts; x->shortcut set),
+ * holds the summary's counts, warnings and conflicts; r->rules_skipped set),
  * else 0.  engine_summary_encode(): this run's summary for the snapshot
  * (malloc'd JSON text), or NULL when its digest was not computed.
  */
