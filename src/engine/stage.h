@@ -50,6 +50,9 @@ struct run {
 int engine_read(struct run *x, const struct source_ops *sops);
 void engine_read_finish(struct run *x);
 
+/* engine.c: the resident memory now and at its peak, at debug level. */
+void engine_log_rss(const char *stage);
+
 /* apply.c: the plan onto the target, and the managed set into the state. */
 int engine_apply(struct run *x);
 /* timeguard.c: plan/guard.h's time guards on the built plan (0 or -1). */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/strmap.h"
 #include "util/xalloc.h"
 
 static const char *const kind_names[MK_NKINDS] = {
@@ -59,23 +60,28 @@ key_of(const void *ctx, uint32_t idx)
  * Returns false if the address is taken.
  */
 static bool
-reserve(struct mset *s, const struct mobj *o)
+reserve(struct mset *s, const struct mobj *o, uint32_t h)
 {
+	/* a target that holds anything usually holds what is wanted */
+	if (s->n == 0 && s->share != NULL && s->cap < s->share->n)
+		mset_reserve(s, s->share->n);
 	s->v = xgrow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
 	s->v[s->n] = (struct mobj *)o;
-	return idxmap_put(&s->by_addr, o->address, (uint32_t)s->n, key_of,
-			  s) < 0;
+	return idxmap_put_h(&s->by_addr, o->address, h, (uint32_t)s->n,
+			    key_of, s) < 0;
 }
 
 struct mobj *
 mset_add(struct mset *s, const struct mobj *o)
 {
+	const uint32_t h = strmap_hash(o->address);
 	struct mobj *n;
 
-	if (!reserve(s, o))
+	if (!reserve(s, o, h))
 		return NULL;
 	n = arena_alloc(&s->arena, sizeof(*n));
 	*n = *o;   /* every field; the strings copied below */
+	n->hash = h;
 	n->address = arena_strdup(&s->arena, o->address);
 	n->anchor = dup_or_null(&s->arena, o->anchor);
 	n->name = dup_or_null(&s->arena, o->name);
@@ -91,10 +97,33 @@ mset_add(struct mset *s, const struct mobj *o)
 struct mobj *
 mset_add_ref(struct mset *s, const struct mobj *o)
 {
-	if (!reserve(s, o))
+	return mset_add_ref_h(s, o, strmap_hash(o->address));
+}
+
+struct mobj *
+mset_add_ref_h(struct mset *s, const struct mobj *o, uint32_t h)
+{
+	if (!reserve(s, o, h))
 		return NULL;
 	s->v[s->n] = arena_memdup(&s->arena, o, sizeof(*o));
+	s->v[s->n]->hash = h;
 	return s->v[s->n++];
+}
+
+void
+mset_reserve(struct mset *s, size_t n)
+{
+	if (n > s->cap) {
+		s->v = xrealloc(s->v, n * sizeof(*s->v));
+		s->cap = n;
+	}
+	idxmap_reserve(&s->by_addr, n);
+}
+
+const struct mobj *
+mset_twin(const struct mset *s, const char *address, uint32_t hash)
+{
+	return s->share != NULL ? mset_get_h(s->share, address, hash) : NULL;
 }
 
 struct mobj *
@@ -126,9 +155,10 @@ mset_truncate(struct mset *s, size_t n)
 
 	s->n = n;
 	idxmap_free(&s->by_addr);
+	idxmap_reserve(&s->by_addr, n);
 	for (i = 0; i < s->n; i++)
-		idxmap_put(&s->by_addr, s->v[i]->address, (uint32_t)i, key_of,
-			   s);
+		idxmap_put_h(&s->by_addr, s->v[i]->address, s->v[i]->hash,
+			     (uint32_t)i, key_of, s);
 }
 
 void

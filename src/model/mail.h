@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/arena.h"
 #include "util/idxmap.h"
@@ -45,7 +46,11 @@ struct mobj {
 	 * without regard to case, so the set is keyed by the lower case.
 	 */
 	const char *stored;
-	enum mkind kind;
+	/* strmap_hash(address), set by mset_add and mset_add_ref: the one
+	 * hash that keys this address in the desired, current and managed
+	 * sets (mset_get_h, managed_get_h) */
+	uint32_t hash;
+	enum mkind kind : 8;   /* a byte: the hash fits beside it */
 	bool active;
 	/*
 	 * Current set only: what a target found wrong with a row dirsync
@@ -68,6 +73,16 @@ struct mset {
 	struct mobj **v;
 	size_t n, cap;
 	struct idxmap by_addr;   /* address -> index in v */
+	/*
+	 * Optional, set before a target's load() fills this set: a set
+	 * whose strings the loader may borrow where it would copy an equal
+	 * one (mset_twin()): the object at the same address usually has
+	 * the same address, name and goto.  It must outlive this set.  The
+	 * first add sizes this set for as many objects as it has (a target
+	 * that holds anything usually holds what is wanted; an empty one
+	 * costs nothing).  NULL: none (mset_init).
+	 */
+	const struct mset *share;
 };
 
 void mset_init(struct mset *s);
@@ -78,10 +93,25 @@ void mset_init(struct mset *s);
 struct mobj *mset_add(struct mset *s, const struct mobj *o);
 /* Like mset_add, but the strings are borrowed: they must outlive the set. */
 struct mobj *mset_add_ref(struct mset *s, const struct mobj *o);
+/* The same with hash = strmap_hash(o->address) computed by the caller. */
+struct mobj *mset_add_ref_h(struct mset *s, const struct mobj *o,
+			    uint32_t hash);
 struct mobj *mset_get(const struct mset *s, const char *address);
 /* With hash = strmap_hash(address), for one address in several sets. */
 struct mobj *mset_get_h(const struct mset *s, const char *address,
 			uint32_t hash);
+/*
+ * Makes room for n objects in all (v and the index), so that a set whose
+ * size is known or well estimated grows without rehashing.
+ */
+void mset_reserve(struct mset *s, size_t n);
+/*
+ * The object of s->share at this (lower-case) address, or NULL (no
+ * share set, or none there): its strings may be borrowed for equal ones.
+ * hash = strmap_hash(address).
+ */
+const struct mobj *mset_twin(const struct mset *s, const char *address,
+			     uint32_t hash);
 /* After the last add: give back the spare room of v. */
 void mset_seal(struct mset *s);
 /* Keeps v[0..n) (the caller compacted v) and rebuilds the index. */

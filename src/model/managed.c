@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/strmap.h"
 #include "util/xalloc.h"
 
 void
@@ -41,11 +42,15 @@ add_rec(struct managed *m, const char *address, const struct mobj *cur,
 	const struct mobj *want, unsigned char known, enum mkind kind,
 	const char *anchor, long long disabled_at)
 {
+	/* the set's objects at this address carry its hash */
+	const uint32_t h = cur != NULL    ? cur->hash
+			   : want != NULL ? want->hash
+					  : strmap_hash(address);
 	struct managed_rec *r;
 
 	m->v = xgrow(m->v, &m->cap, m->n + 1, sizeof(*m->v));
-	if (idxmap_put(&m->by_addr, address, (uint32_t)m->n, managed_key, m) >=
-	    0)
+	if (idxmap_put_h(&m->by_addr, address, h, (uint32_t)m->n, managed_key,
+			 m) >= 0)
 		return NULL;   /* one probe; slot n is not read while inserting */
 	r = arena_alloc(&m->arena, sizeof(*r));
 	r->address = cur != NULL    ? cur->address
@@ -92,6 +97,16 @@ managed_set_target_id(struct managed *m, struct managed_rec *r,
 	r->target_id = target_id != NULL && *target_id
 			       ? arena_strdup(&m->arena, target_id)
 			       : NULL;
+}
+
+void
+managed_reserve(struct managed *m, size_t n)
+{
+	if (n > m->cap) {
+		m->v = xrealloc(m->v, n * sizeof(*m->v));
+		m->cap = n;
+	}
+	idxmap_reserve(&m->by_addr, n);
 }
 
 void

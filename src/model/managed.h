@@ -52,7 +52,8 @@ struct managed_rec *managed_add(struct managed *m, const char *address,
 /*
  * Like managed_add, with the record's row in the current set and its
  * object in the desired set already looked up (either may be NULL: not
- * there).  Strings are shared with them where equal; both sets must
+ * there; when not, the address must be theirs, and their hash is
+ * reused).  Strings are shared with them where equal; both sets must
  * outlive m.
  */
 struct managed_rec *managed_add_known(struct managed *m, const char *address,
@@ -67,6 +68,8 @@ struct managed_rec *managed_get_h(const struct managed *m, const char *address,
 /* Sets r's target-side id (copied; NULL or "" clears it). */
 void managed_set_target_id(struct managed *m, struct managed_rec *r,
 			   const char *target_id);
+/* Makes room for n records in all (see mset_reserve). */
+void managed_reserve(struct managed *m, size_t n);
 /* After the last add: give back spare room. */
 void managed_seal(struct managed *m);
 void managed_free(struct managed *m);

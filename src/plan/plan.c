@@ -55,9 +55,15 @@ push(struct plan *p, enum op op, const struct mobj *want)
 	return ch;
 }
 
+/*
+ * Strings the target's load borrowed from the desired set (mset.share)
+ * are the very same pointers: equal without a look at the bytes.
+ */
 static bool
 str_eq(const char *a, const char *b)
 {
+	if (a == b)
+		return true;
 	if (a == NULL || b == NULL)
 		return (a == NULL || *a == '\0') && (b == NULL || *b == '\0');
 	return strcmp(a, b) == 0;
@@ -146,7 +152,7 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 		    frozen_addr(in, want->address) ||
 		    left_alone(in, want->address))
 			continue;
-		cur = mset_get(in->current, want->address);
+		cur = mset_get_h(in->current, want->address, want->hash);
 		if (cur != NULL) {
 			/*
 			 * Only dirsync's own alias-table row can be moved
@@ -480,7 +486,7 @@ plan_wanted(struct plan *p, const struct plan_input *in,
 			const struct mobj *want = in->desired->v[i];
 			const bool primary = want->kind == MK_MAILBOX ||
 					     want->kind == MK_LIST;
-			const uint32_t h = strmap_hash(want->address);
+			const uint32_t h = want->hash;
 			const struct mobj *cur;
 			const struct managed_rec *m;
 
@@ -569,7 +575,10 @@ plan_deprovision(struct plan *p, const struct plan_input *in,
 
 	for (i = 0; i < in->managed->n; i++) {
 		const struct managed_rec *m = in->managed->v[i];
-		const uint32_t h = strmap_hash(m->address);
+		const uint32_t h = (m->known & (MR_CUR | MR_WANT)) ==
+						   (MR_CUR | MR_WANT)
+					   ? 0   /* not needed */
+					   : strmap_hash(m->address);
 		const struct mobj *cur =
 			(m->known & MR_CUR)
 				? m->cur
@@ -696,6 +705,7 @@ plan_finish(struct plan *p)
 
 	/* deletes, disables, updates, adds (frees addresses first); then
 	 * kind and address, so that reports and tests are deterministic */
+	p->v = xshrink(p->v, &p->cap, p->n, sizeof(*p->v));
 	if (p->n > 1)
 		qsort(p->v, p->n, sizeof(*p->v), cmp_change);
 	if (p->nclashes > 1)
@@ -717,6 +727,16 @@ plan_build(struct plan *p, const struct plan_input *in)
 	struct renames rn = {STRMAP_INIT, STRMAP_INIT, STRMAP_INIT};
 	struct strmap blocked = STRMAP_INIT;  /* anchors left alone this run */
 
+	/*
+	 * Room for a plan as large as the usual worst (one change per
+	 * desired object and managed record) at once, instead of a doubling
+	 * that can leave a vector half as large again as the plan: room not
+	 * written is address space, not memory, and plan_finish() gives it
+	 * back.
+	 */
+	p->v = xgrow(p->v, &p->cap,
+		     p->n + in->desired->n + in->managed->n + 8,
+		     sizeof(*p->v));
 	find_renames(p, &rn, in);
 	plan_wanted(p, in, &rn, &blocked);
 	plan_deprovision(p, in, &rn, &blocked);

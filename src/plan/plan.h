@@ -53,16 +53,21 @@ enum why {
 			    * a rename or a new mailbox in the same plan */
 };
 
+/*
+ * One change.  Its strings point into the desired set (adds, updates),
+ * the current set and the managed records (disables, deletes, the old_*
+ * of updates), the rules' left_out or the plan's arena: a change never
+ * copies them.  Pointers first and the small fields packed at the end
+ * (112 bytes became 96): an initial sync plans one change per mail
+ * object, a few hundred thousand of them.
+ */
 struct change {
-	enum op op;
-	enum mkind kind;
 	const char *address;
 	const char *old_address;  /* CH_ADDRESS, else NULL */
 	const char *anchor;
 	const char *name, *old_name;
 	const char *attrs;        /* mailboxes: mobj.attrs of the desired */
 	const char *gotos, *old_gotos;
-	unsigned fields;          /* CH_* for updates */
 	const char *dn;           /* source DN when known */
 	const char *account;      /* sAMAccountName/uid when known */
 	/*
@@ -71,13 +76,16 @@ struct change {
 	 * target finds the row by it, and writes `address` (lower case).
 	 */
 	const char *row;
-	enum why why;             /* disables and deletes */
+	unsigned fields;          /* CH_* for updates */
+	enum op op : 8;
+	enum mkind kind : 8;
+	enum why why : 8;         /* disables and deletes */
 	/*
 	 * WHY_GONE and WHY_EXPIRED: why the object is out of scope now
 	 * (from plan_input.left_out; LR_NOT_READ when it was not read,
 	 * LR_ADDRESS_GONE when it stays but without this address).
 	 */
-	enum leave_reason left;
+	enum leave_reason left : 8;
 };
 
 struct plan_input {

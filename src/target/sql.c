@@ -22,6 +22,7 @@
 #include "target/sqldrv.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/strmap.h"
 #include "util/xalloc.h"
 
 static const struct sqldrv_ops *const drivers[] = {
@@ -376,18 +377,50 @@ maildir_taken(const struct target *t, const char *maildir)
  * local part to the receiving system; Postfix folds lookup keys, every
  * real mail system does): the set is keyed by the lower case, and the
  * stored spelling rides along when it differs, for the WHERE clauses.
- * Returns the key in the set's arena.
+ * The key filled in: its hash, and the desired object at it (twin,
+ * mset.share) or NULL; the address is the twin's own string when there
+ * is one (no copy: in a steady state every row has its twin), else a
+ * copy in the set's arena.
  */
-static const char *
-lower_key(struct target *t, const char *v, const char **stored)
-{
-	char *k = arena_strdup(&t->loading->arena, v), *p;
+struct key {
+	const char *address;
+	const char *stored;
+	const struct mobj *twin;
+	uint32_t hash;
+};
 
-	for (p = k; *p != '\0'; p++)
+static void
+lower_key(struct target *t, const char *v, struct key *k)
+{
+	char buf[320], *low, *p;
+	size_t len = strlen(v);
+
+	low = len < sizeof(buf) ? memcpy(buf, v, len + 1)
+				: arena_strndup(&t->loading->arena, v, len);
+	for (p = low; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
-	*stored = strcmp(k, v) != 0 ? arena_strdup(&t->loading->arena, v)
-				    : NULL;
-	return k;
+	k->stored = strcmp(low, v) != 0
+			    ? arena_strdup(&t->loading->arena, v)
+			    : NULL;
+	k->hash = strmap_hash(low);
+	k->twin = mset_twin(t->loading, low, k->hash);
+	if (k->twin != NULL)
+		k->address = k->twin->address;
+	else if (low == buf)
+		k->address = arena_strndup(&t->loading->arena, buf, len);
+	else
+		k->address = low;
+}
+
+/* s, or the twin's equal string (no copy), or a copy in the arena. */
+static const char *
+share_or_dup(struct target *t, const char *s, const char *twin)
+{
+	if (s == NULL)
+		return NULL;
+	if (twin != NULL && strcmp(s, twin) == 0)
+		return twin;
+	return arena_strdup(&t->loading->arena, s);
 }
 
 static int
@@ -439,6 +472,7 @@ static int
 load_mailbox(void *ctx, int n, const char *const *c)
 {
 	struct target *t = ctx;
+	struct key k;
 	struct mobj o;
 
 	if (n < 6 || c[0] == NULL)
@@ -447,8 +481,10 @@ load_mailbox(void *ctx, int n, const char *const *c)
 		maildir_put(t, maildir_hash(c[3]));
 	memset(&o, 0, sizeof(o));
 	o.kind = MK_MAILBOX;
-	o.address = lower_key(t, c[0], &o.stored);
-	o.name = c[1] != NULL ? arena_strdup(&t->loading->arena, c[1]) : NULL;
+	lower_key(t, c[0], &k);
+	o.address = k.address;
+	o.stored = k.stored;
+	o.name = share_or_dup(t, c[1], k.twin != NULL ? k.twin->name : NULL);
 	o.active = truthy(c[2]);
 	/* the self-alias clears MD_SELF_ALIAS when load_alias finds it */
 	o.drift = MD_SELF_ALIAS;
@@ -457,7 +493,7 @@ load_mailbox(void *ctx, int n, const char *const *c)
 	if (!key_matches(c[0], c[4], c[5]))
 		o.drift |= MD_KEY;
 	/* two rows that differ only in case: the first one read is used */
-	mset_add_ref(t->loading, &o);
+	mset_add_ref_h(t->loading, &o, k.hash);
 	return 0;
 }
 
@@ -500,8 +536,8 @@ self_alias(struct target *t, struct mobj *mb, const char *gotos, bool active)
 
 	if (mb->kind != MK_MAILBOX)
 		return;
-	mb->gotos = arena_strdup(&t->loading->arena,
-				 gotos != NULL ? gotos : "");
+	/* the usual self-alias routes the address alone: share it */
+	mb->gotos = share_or_dup(t, gotos != NULL ? gotos : "", mb->address);
 	if (mb->active && !active)
 		return;
 	for (s = mb->gotos; (v = goto_next(&s, &len)) != NULL;)
@@ -516,9 +552,9 @@ load_alias(void *ctx, int n, const char *const *c)
 {
 	struct target *t = ctx;
 	const struct mobj *owner;
-	const char *stored;
 	char low[256];
 	size_t i;
+	struct key k;
 	struct mobj o;
 
 	if (n < 3 || c[0] == NULL)
@@ -533,16 +569,20 @@ load_alias(void *ctx, int n, const char *const *c)
 	}
 	memset(&o, 0, sizeof(o));
 	o.kind = MK_ALIAS;
-	o.address = lower_key(t, c[0], &stored);
-	o.stored = stored;
+	lower_key(t, c[0], &k);
+	o.address = k.address;
+	o.stored = k.stored;
 	/* most aliases point at one mailbox: share its address string */
-	if (c[1] != NULL && strchr(c[1], ',') == NULL &&
-	    (owner = mset_get(t->loading, c[1])) != NULL)
+	if (c[1] != NULL && k.twin != NULL && k.twin->gotos != NULL &&
+	    strcmp(c[1], k.twin->gotos) == 0)
+		o.gotos = k.twin->gotos;
+	else if (c[1] != NULL && strchr(c[1], ',') == NULL &&
+		 (owner = mset_get(t->loading, c[1])) != NULL)
 		o.gotos = owner->address;
 	else if (c[1] != NULL)
 		o.gotos = arena_strdup(&t->loading->arena, c[1]);
 	o.active = truthy(c[2]);
-	mset_add_ref(t->loading, &o);
+	mset_add_ref_h(t->loading, &o, k.hash);
 	return 0;
 }
 
@@ -550,16 +590,19 @@ static int
 load_domain(void *ctx, int n, const char *const *c)
 {
 	struct target *t = ctx;
+	struct key k;
 	struct mobj o;
 
 	if (n < 2 || c[0] == NULL)
 		return 0;
 	memset(&o, 0, sizeof(o));
 	o.kind = MK_DOMAIN;
-	o.address = lower_key(t, c[0], &o.stored);
+	lower_key(t, c[0], &k);
+	o.address = k.address;
+	o.stored = k.stored;
 	o.active = truthy(c[1]);
 	/* a domain and an address never share a key: no '@' in domains */
-	mset_add_ref(t->loading, &o);
+	mset_add_ref_h(t->loading, &o, k.hash);
 	return 0;
 }
 

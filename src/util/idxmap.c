@@ -23,13 +23,20 @@ probe(const struct idxmap *m, const char *key, uint32_t h,
 	}
 }
 
+/* Up to 7/8 full (see idxmap_put_h). */
+static bool
+full(size_t len, size_t cap)
+{
+	return (len + 1) * 8 >= cap * 7;
+}
+
 static void
-grow(struct idxmap *m)
+grow_to(struct idxmap *m, size_t cap)
 {
 	struct idxmap_slot *old = m->slots;
 	size_t oldcap = m->cap, i;
 
-	m->cap = oldcap ? oldcap * 2 : 64;
+	m->cap = cap;
 	m->slots = xcalloc(m->cap, sizeof(*m->slots));
 	for (i = 0; i < oldcap; i++) {
 		size_t j;
@@ -66,11 +73,28 @@ idxmap_get(const struct idxmap *m, const char *key, idxmap_key_fn keyf,
 	return idxmap_get_h(m, key, strmap_hash(key), keyf, ctx);
 }
 
+void
+idxmap_reserve(struct idxmap *m, size_t n)
+{
+	size_t cap = m->cap ? m->cap : 64;
+
+	while (full(n, cap))
+		cap *= 2;
+	if (cap > m->cap)
+		grow_to(m, cap);
+}
+
 long
 idxmap_put(struct idxmap *m, const char *key, uint32_t idx,
 	   idxmap_key_fn keyf, const void *ctx)
 {
-	uint32_t h = strmap_hash(key);
+	return idxmap_put_h(m, key, strmap_hash(key), idx, keyf, ctx);
+}
+
+long
+idxmap_put_h(struct idxmap *m, const char *key, uint32_t h, uint32_t idx,
+	     idxmap_key_fn keyf, const void *ctx)
+{
 	struct idxmap_slot *s;
 
 	/*
@@ -78,8 +102,8 @@ idxmap_put(struct idxmap *m, const char *key, uint32_t idx,
 	 * within a cache line or two, and a million-user run keeps its maps
 	 * at half the size a 3/4 limit would give them.
 	 */
-	if ((m->len + 1) * 8 >= m->cap * 7)
-		grow(m);
+	if (full(m->len, m->cap))
+		grow_to(m, m->cap ? m->cap * 2 : 64);
 	s = probe(m, key, h, keyf, ctx);
 	if (s->idx1 != 0)
 		return (long)s->idx1 - 1;

@@ -38,6 +38,15 @@ long idxmap_get_h(const struct idxmap *m, const char *key, uint32_t hash,
 /* Adds key -> idx unless present; returns the existing index or -1. */
 long idxmap_put(struct idxmap *m, const char *key, uint32_t idx,
 		idxmap_key_fn keyf, const void *ctx);
+/* The same with hash = strmap_hash(key) computed by the caller. */
+long idxmap_put_h(struct idxmap *m, const char *key, uint32_t hash,
+		  uint32_t idx, idxmap_key_fn keyf, const void *ctx);
+/*
+ * Room for n keys in all without growing (the table then rehashes at
+ * most never for a known count; an estimate that falls short costs the
+ * usual doubling).
+ */
+void idxmap_reserve(struct idxmap *m, size_t n);
 void idxmap_free(struct idxmap *m);
 
 #endif
