@@ -457,7 +457,9 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 	if (r->applied)
 		engine_log_rss("apply");
 	engine_finish(&x);
+	engine_log_rss("finish");
 	engine_fastpath_record(&x);
+	engine_log_rss("record");
 	engine_fastpath_free(&x);
 	if (x.tgt != NULL)
 		x.tops->close(x.tgt);

@@ -39,8 +39,8 @@ managed_get_h(const struct managed *m, const char *address, uint32_t h)
 
 static struct managed_rec *
 add_rec(struct managed *m, const char *address, const struct mobj *cur,
-	const struct mobj *want, unsigned char known, enum mkind kind,
-	const char *anchor, long long disabled_at)
+	const struct mobj *want, enum mkind kind, const char *anchor,
+	long long disabled_at)
 {
 	/* the set's objects at this address carry its hash */
 	const uint32_t h = cur != NULL    ? cur->hash
@@ -56,10 +56,8 @@ add_rec(struct managed *m, const char *address, const struct mobj *cur,
 	r->address = cur != NULL    ? cur->address
 		     : want != NULL ? want->address
 				    : arena_strdup(&m->arena, address);
-	r->cur = cur;
+	r->hash = h;
 	r->target_id = NULL;
-	r->want = want;
-	r->known = known;
 	r->kind = kind;
 	/* the desired object of the same owner has the very same anchor */
 	if (anchor == NULL)
@@ -78,7 +76,7 @@ struct managed_rec *
 managed_add(struct managed *m, const char *address, enum mkind kind,
 	    const char *anchor, long long disabled_at)
 {
-	return add_rec(m, address, NULL, NULL, 0, kind, anchor, disabled_at);
+	return add_rec(m, address, NULL, NULL, kind, anchor, disabled_at);
 }
 
 struct managed_rec *
@@ -86,8 +84,7 @@ managed_add_known(struct managed *m, const char *address,
 		  const struct mobj *cur, const struct mobj *want,
 		  enum mkind kind, const char *anchor, long long disabled_at)
 {
-	return add_rec(m, address, cur, want, MR_CUR | MR_WANT, kind, anchor,
-		       disabled_at);
+	return add_rec(m, address, cur, want, kind, anchor, disabled_at);
 }
 
 void

@@ -32,6 +32,15 @@ plan_free(struct plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
+static void
+reserve(struct plan *p, size_t n)
+{
+	if (n <= p->cap)
+		return;
+	p->v = xrealloc(p->v, n * sizeof(*p->v));
+	p->cap = n;
+}
+
 static struct change *
 push(struct plan *p, enum op op, const struct mobj *want)
 {
@@ -129,9 +138,7 @@ struct renames {
 static bool
 mailbox_row(const struct plan_input *in, const struct managed_rec *r)
 {
-	const struct mobj *cur = (r->known & MR_CUR)
-					 ? r->cur
-					 : mset_get(in->current, r->address);
+	const struct mobj *cur = mset_get_h(in->current, r->address, r->hash);
 
 	return cur != NULL && cur->kind == MK_MAILBOX;
 }
@@ -159,7 +166,8 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 			 * aside; whoever owned it no longer claims the
 			 * address (the rules give it to this mailbox).
 			 */
-			m = managed_get(in->managed, want->address);
+			m = managed_get_h(in->managed, want->address,
+					  want->hash);
 			if (cur->kind == MK_MAILBOX || m == NULL ||
 			    !mkind_alias_row(m->kind))
 				continue;
@@ -172,7 +180,8 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 				const struct managed_rec *r =
 					in->managed->v[j];
 				const struct mobj *d =
-					mset_get(in->desired, r->address);
+					mset_get_h(in->desired, r->address,
+						   r->hash);
 
 				/*
 				 * Its address still wanted as a mailbox of
@@ -196,7 +205,7 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 		from = strmap_get(&rn->by_anchor, want->anchor);
 		if (from == NULL || strmap_get(&rn->from, from->address))
 			continue;
-		old = mset_get(in->current, from->address);
+		old = mset_get_h(in->current, from->address, from->hash);
 		if (cur != NULL) {
 			/* the alias row in the way goes first */
 			const struct managed_rec *in_way =
@@ -549,44 +558,62 @@ plan_wanted(struct plan *p, const struct plan_input *in,
 
 }
 
-/* anchor -> its desired object that is not an alias row of its own. */
-static void
-build_owners(struct strmap *owners, const struct plan_input *in)
+/*
+ * anchor -> its desired object that is not an alias row of its own,
+ * built once per plan when first needed (a deprovisioned alias, a change
+ * to name).  An index over the desired set (8 bytes a slot) rather than
+ * a map of its own (24): it holds about one entry per person.
+ */
+struct owners {
+	const struct mset *desired;
+	struct idxmap map;
+	bool built;
+};
+
+static const char *
+owner_key(const void *ctx, uint32_t idx)
+{
+	return ((const struct owners *)ctx)->desired->v[idx]->anchor;
+}
+
+static const struct mobj *
+owner_of(struct owners *o, const char *anchor)
 {
 	size_t j;
+	long i;
 
-	for (j = 0; j < in->desired->n; j++) {
-		const struct mobj *w = in->desired->v[j];
+	if (!o->built) {
+		o->built = true;
+		/* backwards: the last object of an anchor is its owner, as
+		 * a map that overwrites would have it */
+		for (j = o->desired->n; j-- > 0;) {
+			const struct mobj *w = o->desired->v[j];
 
-		if (w->anchor != NULL && w->kind != MK_ALIAS)
-			strmap_put(owners, w->anchor, (void *)w);
+			if (w->anchor != NULL && w->kind != MK_ALIAS)
+				idxmap_put(&o->map, w->anchor, (uint32_t)j,
+					   owner_key, o);
+		}
 	}
-	if (owners->cap == 0)
-		strmap_put(owners, "", NULL);
+	if (anchor == NULL || (i = idxmap_get(&o->map, anchor, owner_key,
+					      o)) < 0)
+		return NULL;
+	return o->desired->v[i];
 }
 
 /* Managed objects no longer wanted: deprovision. */
 static void
 plan_deprovision(struct plan *p, const struct plan_input *in,
-		 const struct renames *rn, const struct strmap *blocked)
+		 const struct renames *rn, const struct strmap *blocked,
+		 struct owners *owners)
 {
-	struct strmap owners = STRMAP_INIT;   /* anchors wanted this run */
 	size_t i;
 
 	for (i = 0; i < in->managed->n; i++) {
 		const struct managed_rec *m = in->managed->v[i];
-		const uint32_t h = (m->known & (MR_CUR | MR_WANT)) ==
-						   (MR_CUR | MR_WANT)
-					   ? 0   /* not needed */
-					   : strmap_hash(m->address);
 		const struct mobj *cur =
-			(m->known & MR_CUR)
-				? m->cur
-				: mset_get_h(in->current, m->address, h);
+			mset_get_h(in->current, m->address, m->hash);
 		const struct mobj *want =
-			(m->known & MR_WANT)
-				? m->want
-				: mset_get_h(in->desired, m->address, h);
+			mset_get_h(in->desired, m->address, m->hash);
 		struct mobj gone;
 		struct change *ch;
 		bool owner_wanted;
@@ -606,10 +633,8 @@ plan_deprovision(struct plan *p, const struct plan_input *in,
 		gone.name = cur->name;
 		gone.gotos = cur->gotos;
 		gone.stored = cur->stored;
-		if (m->kind == MK_ALIAS && owners.cap == 0)
-			build_owners(&owners, in); /* once, when needed */
-		owner_wanted = m->anchor != NULL &&
-			       strmap_get(&owners, m->anchor) != NULL;
+		owner_wanted = m->kind == MK_ALIAS &&
+			       owner_of(owners, m->anchor) != NULL;
 		if (m->kind == MK_ALIAS && owner_wanted) {
 			/* the owner stays, the alias went: remove it */
 			push(p, OP_DELETE, &gone)->why = WHY_ALIAS_DROPPED;
@@ -625,8 +650,6 @@ plan_deprovision(struct plan *p, const struct plan_input *in,
 			ch->why = WHY_EXPIRED;
 		}
 	}
-
-	strmap_free(&owners);
 }
 
 /*
@@ -634,7 +657,7 @@ plan_deprovision(struct plan *p, const struct plan_input *in,
  * why) or in scope (its desired object).  false when it was not read.
  */
 static bool
-who(const struct plan_input *in, struct strmap *owners, const char *anchor,
+who(const struct plan_input *in, struct owners *owners, const char *anchor,
     const char **dn, const char **account, enum leave_reason *why)
 {
 	const struct left_out *l;
@@ -649,9 +672,7 @@ who(const struct plan_input *in, struct strmap *owners, const char *anchor,
 		*why = l->why;
 		return true;
 	}
-	if (owners->cap == 0)
-		build_owners(owners, in);
-	if ((w = strmap_get(owners, anchor)) == NULL)
+	if ((w = owner_of(owners, anchor)) == NULL)
 		return false;
 	*dn = w->dn;
 	*account = w->account;
@@ -664,9 +685,8 @@ who(const struct plan_input *in, struct strmap *owners, const char *anchor,
  * and says why each deprovisioning is planned (change.left).
  */
 static void
-plan_name(struct plan *p, const struct plan_input *in)
+plan_name(struct plan *p, const struct plan_input *in, struct owners *owners)
 {
-	struct strmap owners = STRMAP_INIT;
 	enum leave_reason why;
 	const char *dn, *account;
 	size_t i;
@@ -678,7 +698,7 @@ plan_name(struct plan *p, const struct plan_input *in)
 		if (ch->dn != NULL && !gone)
 			continue;
 		dn = account = NULL;
-		if (!who(in, &owners, ch->anchor, &dn, &account, &why))
+		if (!who(in, owners, ch->anchor, &dn, &account, &why))
 			why = LR_NOT_READ;
 		if (ch->dn == NULL) {
 			ch->dn = dn;
@@ -691,10 +711,9 @@ plan_name(struct plan *p, const struct plan_input *in)
 		struct plan_clash *c = &p->clashes[i];
 
 		if (c->other != NULL)
-			who(in, &owners, c->other, &c->other_dn,
+			who(in, owners, c->other, &c->other_dn,
 			    &c->other_account, &why);
 	}
-	strmap_free(&owners);
 }
 
 /* Deterministic order and the counts the limits use. */
@@ -726,22 +745,24 @@ plan_build(struct plan *p, const struct plan_input *in)
 {
 	struct renames rn = {STRMAP_INIT, STRMAP_INIT, STRMAP_INIT};
 	struct strmap blocked = STRMAP_INIT;  /* anchors left alone this run */
+	struct owners owners = {in->desired, IDXMAP_INIT, false};
 
 	/*
-	 * Room for a plan as large as the usual worst (one change per
-	 * desired object and managed record) at once, instead of a doubling
-	 * that can leave a vector half as large again as the plan: room not
-	 * written is address space, not memory, and plan_finish() gives it
-	 * back.
+	 * Room for an add per desired object the target lacks (at least),
+	 * so that an initial sync's plan is one allocation of its own size
+	 * instead of a doubling that could leave it half as large again;
+	 * plan_finish() gives back what is left.
 	 */
-	p->v = xgrow(p->v, &p->cap,
-		     p->n + in->desired->n + in->managed->n + 8,
-		     sizeof(*p->v));
+	reserve(p, p->n + 64 +
+			   (in->desired->n > in->current->n
+				    ? in->desired->n - in->current->n
+				    : 0));
 	find_renames(p, &rn, in);
 	plan_wanted(p, in, &rn, &blocked);
-	plan_deprovision(p, in, &rn, &blocked);
-	plan_name(p, in);
+	plan_deprovision(p, in, &rn, &blocked, &owners);
+	plan_name(p, in, &owners);
 	plan_finish(p);
+	idxmap_free(&owners.map);
 	strmap_free(&rn.by_anchor);
 	strmap_free(&rn.from);
 	strmap_free(&rn.to);

@@ -17,8 +17,13 @@ probe(const struct idxmap *m, const char *key, uint32_t h,
 
 		if (s->idx1 == 0)
 			return s;
-		if (s->hash == h && strcmp(keyf(ctx, s->idx1 - 1), key) == 0)
-			return s;
+		if (s->hash == h) {
+			/* the sets share their strings: often the very key */
+			const char *k = keyf(ctx, s->idx1 - 1);
+
+			if (k == key || strcmp(k, key) == 0)
+				return s;
+		}
 		i = (i + 1) & mask;
 	}
 }
