@@ -195,6 +195,104 @@ find(const struct fx *f, const char *addr)
 	return NULL;
 }
 
+/* ---- one hash for all three sets ---------------------------------- */
+
+struct hashed {
+	uint32_t h;
+	unsigned i;
+};
+
+static int
+cmp_hashed(const void *a, const void *b)
+{
+	const struct hashed *x = a, *y = b;
+
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+#define SIDE 700u
+
+/*
+ * Two different addresses with the same strmap_hash (the sets' one
+ * 32-bit hash), found among 490,000 of the form uA.B@example.com (the
+ * birthday bound; "u142.309" and "u271.182" share FNV-1a's state before
+ * the common suffix, and the suffix and the finish are bijections).
+ * The hash is fixed, so the pair is too.
+ */
+static void
+colliding_pair(char *a, char *b, size_t len)
+{
+	const unsigned n = SIDE * SIDE;
+	struct hashed *v = calloc(n, sizeof(*v));
+	char buf[64];
+	unsigned i;
+
+	assert_non_null(v);
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "u%u.%u@example.com", i / SIDE,
+			 i % SIDE);
+		v[i].h = strmap_hash(buf);
+		v[i].i = i;
+	}
+	qsort(v, n, sizeof(*v), cmp_hashed);
+	for (i = 1; i < n && v[i].h != v[i - 1].h; i++)
+		;
+	assert_true(i < n);
+	snprintf(a, len, "u%u.%u@example.com", v[i - 1].i / SIDE,
+		 v[i - 1].i % SIDE);
+	snprintf(b, len, "u%u.%u@example.com", v[i].i / SIDE, v[i].i % SIDE);
+	free(v);
+}
+
+/*
+ * The sets key addresses by a hash computed once (mobj.hash,
+ * managed_rec.hash) and the planner looks them up by it across sets:
+ * two addresses that share a hash must still be told apart by their
+ * strings, in every set, and in the target's borrowing of the desired
+ * set's strings (mset_twin).
+ */
+static void
+test_hash_collisions_compare_strings(void **state)
+{
+	struct fx *f = *state;
+	char a[64], b[64];
+	const struct mobj *o;
+
+	colliding_pair(a, b, sizeof(a));
+	assert_string_not_equal(a, b);
+	assert_int_equal(strmap_hash(a), strmap_hash(b));
+
+	/* a is wanted; the target has b, dirsync's, whose owner left */
+	want(f, MK_MAILBOX, a, "guid-a", "A", NULL);
+	synced_mailbox(f, b, "guid-b", "B");
+	o = mset_get(&f->desired, a);
+	assert_non_null(o);
+	assert_int_equal(o->hash, strmap_hash(a));
+	assert_null(mset_get(&f->desired, b));
+	assert_null(mset_get(&f->current, a));
+	assert_null(managed_get(&f->managed, a));
+	assert_ptr_equal(mset_get_h(&f->desired, a, o->hash), o);
+	assert_string_equal(managed_get(&f->managed, b)->address, b);
+
+	/* the current set borrows only the twin at the same address */
+	f->current.share = &f->desired;
+	assert_ptr_equal(mset_twin(&f->current, a, o->hash), o);
+	assert_null(mset_twin(&f->current, b, strmap_hash(b)));
+
+	/* b is not a's row: a is added, b disabled, nothing updated */
+	build(f);
+	assert_int_equal(f->p.n, 2);
+	assert_int_equal(find(f, a)->op, OP_ADD);
+	assert_int_equal(find(f, b)->op, OP_DISABLE);
+
+	/* and with both wanted and both there, nothing to do */
+	want(f, MK_MAILBOX, b, "guid-b", "B", NULL);
+	synced_mailbox(f, a, "guid-a", "A");
+	assert_string_equal(build(f), "");
+}
+
 /* ---- adds and no-ops ---------------------------------------------- */
 
 static void
@@ -1137,6 +1235,7 @@ main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		T(test_hash_collisions_compare_strings),
 		T(test_adds_into_empty_target),
 		T(test_in_step_is_no_change),
 		T(test_domains_shared),
