@@ -222,7 +222,7 @@ fill_subject(const struct run_result *r, struct subject *s)
 			}
 	}
 	for (i = 0; i < r->managed.n; i++) {
-		const struct managed_rec *m = r->managed.v[i];
+		const struct managed_rec *m = &r->managed.v[i];
 
 		if (m->anchor != NULL && strcmp(m->anchor, s->anchor) == 0)
 			add_addr(s, m->address);

@@ -125,12 +125,14 @@ vanished(const struct managed *m, const struct mset *cur,
 
 	*n = 0;
 	for (i = 0; i < m->n; i++) {
-		if (m->v[i]->kind == MK_DOMAIN ||
-		    mset_get(cur, m->v[i]->address) != NULL ||
-		    mset_get(want, m->v[i]->address) != NULL)
+		const struct managed_rec *r = &m->v[i];
+
+		if (r->kind == MK_DOMAIN ||
+		    mset_get_h(cur, r->address, r->hash) != NULL ||
+		    mset_get_h(want, r->address, r->hash) != NULL)
 			continue;
 		v = xgrow(v, &cap, *n + 1, sizeof(*v));
-		v[(*n)++] = m->v[i]->address;
+		v[(*n)++] = r->address;
 	}
 	return v;
 }

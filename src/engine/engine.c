@@ -267,7 +267,7 @@ managed_objects(const struct managed *m)
 	size_t i, n = 0;
 
 	for (i = 0; i < m->n; i++)
-		if (m->v[i]->kind != MK_ALIAS && m->v[i]->kind != MK_DOMAIN)
+		if (m->v[i].kind != MK_ALIAS && m->v[i].kind != MK_DOMAIN)
 			n++;
 	return n;
 }

@@ -573,7 +573,7 @@ next_due(const struct run *x)
 			due = d;
 	}
 	for (i = 0; i < x->r->managed.n; i++) {
-		const struct managed_rec *m = x->r->managed.v[i];
+		const struct managed_rec *m = &x->r->managed.v[i];
 
 		if (m->disabled_at <= 0 || strmap_get(&done, m->address))
 			continue;

@@ -18,7 +18,7 @@ managed_init(struct managed *m)
 static const char *
 managed_key(const void *ctx, uint32_t idx)
 {
-	return ((const struct managed *)ctx)->v[idx]->address;
+	return ((const struct managed *)ctx)->v[idx].address;
 }
 
 struct managed_rec *
@@ -26,7 +26,7 @@ managed_get(const struct managed *m, const char *address)
 {
 	long i = idxmap_get(&m->by_addr, address, managed_key, m);
 
-	return i >= 0 ? m->v[i] : NULL;
+	return i >= 0 ? &m->v[i] : NULL;
 }
 
 struct managed_rec *
@@ -34,7 +34,7 @@ managed_get_h(const struct managed *m, const char *address, uint32_t h)
 {
 	long i = idxmap_get_h(&m->by_addr, address, h, managed_key, m);
 
-	return i >= 0 ? m->v[i] : NULL;
+	return i >= 0 ? &m->v[i] : NULL;
 }
 
 static struct managed_rec *
@@ -49,15 +49,15 @@ add_rec(struct managed *m, const char *address, const struct mobj *cur,
 	struct managed_rec *r;
 
 	m->v = xgrow(m->v, &m->cap, m->n + 1, sizeof(*m->v));
+	/* one probe; slot n is not read while inserting */
 	if (idxmap_put_h(&m->by_addr, address, h, (uint32_t)m->n, managed_key,
 			 m) >= 0)
-		return NULL;   /* one probe; slot n is not read while inserting */
-	r = arena_alloc(&m->arena, sizeof(*r));
+		return NULL;
+	r = &m->v[m->n++];
 	r->address = cur != NULL    ? cur->address
 		     : want != NULL ? want->address
 				    : arena_strdup(&m->arena, address);
 	r->hash = h;
-	r->target_id = NULL;
 	r->kind = kind;
 	/* the desired object of the same owner has the very same anchor */
 	if (anchor == NULL)
@@ -68,7 +68,6 @@ add_rec(struct managed *m, const char *address, const struct mobj *cur,
 	else
 		r->anchor = arena_strdup(&m->arena, anchor);
 	r->disabled_at = disabled_at;
-	m->v[m->n++] = r;
 	return r;
 }
 
@@ -85,15 +84,6 @@ managed_add_known(struct managed *m, const char *address,
 		  enum mkind kind, const char *anchor, long long disabled_at)
 {
 	return add_rec(m, address, cur, want, kind, anchor, disabled_at);
-}
-
-void
-managed_set_target_id(struct managed *m, struct managed_rec *r,
-		      const char *target_id)
-{
-	r->target_id = target_id != NULL && *target_id
-			       ? arena_strdup(&m->arena, target_id)
-			       : NULL;
 }
 
 void

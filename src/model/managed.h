@@ -22,7 +22,6 @@
 struct managed_rec {
 	const char *address;
 	const char *anchor;
-	const char *target_id;    /* the target's own id, or NULL */
 	long long disabled_at;    /* unix time, 0 = active */
 	/*
 	 * strmap_hash(address): its row in the current set and its object
@@ -35,8 +34,13 @@ struct managed_rec {
 };
 
 struct managed {
-	struct arena arena;
-	struct managed_rec **v;
+	struct arena arena;       /* strings not shared with the sets */
+	/*
+	 * The records themselves, not pointers to them (8 bytes a record
+	 * less: 27 MB at 1M users): a record pointer from managed_add or
+	 * managed_get is good until the next add or managed_seal().
+	 */
+	struct managed_rec *v;
 	size_t n, cap;
 	struct idxmap by_addr;    /* address -> index in v */
 };
@@ -61,9 +65,6 @@ struct managed_rec *managed_get(const struct managed *m, const char *address);
 /* With hash = strmap_hash(address). */
 struct managed_rec *managed_get_h(const struct managed *m, const char *address,
 				  uint32_t hash);
-/* Sets r's target-side id (copied; NULL or "" clears it). */
-void managed_set_target_id(struct managed *m, struct managed_rec *r,
-			   const char *target_id);
 /* Makes room for n records in all (see mset_reserve). */
 void managed_reserve(struct managed *m, size_t n);
 /* After the last add: give back spare room. */

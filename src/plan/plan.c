@@ -178,7 +178,7 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 			built = true;
 			for (j = 0; j < in->managed->n; j++) {
 				const struct managed_rec *r =
-					in->managed->v[j];
+					&in->managed->v[j];
 				const struct mobj *d =
 					mset_get_h(in->desired, r->address,
 						   r->hash);
@@ -609,7 +609,7 @@ plan_deprovision(struct plan *p, const struct plan_input *in,
 	size_t i;
 
 	for (i = 0; i < in->managed->n; i++) {
-		const struct managed_rec *m = in->managed->v[i];
+		const struct managed_rec *m = &in->managed->v[i];
 		const struct mobj *cur =
 			mset_get_h(in->current, m->address, m->hash);
 		const struct mobj *want =

@@ -244,12 +244,11 @@ state_load_managed(struct state *st, struct managed *m,
 
 	if (st->db == NULL || !has_table(st, "managed"))
 		return 0;
+	/* (the target's own id is read where it is used:
+	 * state_target_id_of) */
 	rc = sqlite3_prepare_v2(st->db,
-				has_column(st, "managed", "target_id")
-					? "SELECT address, kind, anchor, "
-					  "disabled_at, target_id FROM managed"
-					: "SELECT address, kind, anchor, "
-					  "disabled_at, NULL FROM managed",
+				"SELECT address, kind, anchor, disabled_at "
+				"FROM managed",
 				-1, &q, NULL);
 	if (rc != SQLITE_OK) {
 		/* read-only on a database without tables: nothing managed */
@@ -261,8 +260,6 @@ state_load_managed(struct state *st, struct managed *m,
 		const char *addr = (const char *)sqlite3_column_text(q, 0);
 		const char *kind = (const char *)sqlite3_column_text(q, 1);
 		const char *anchor = (const char *)sqlite3_column_text(q, 2);
-		const char *tid = (const char *)sqlite3_column_text(q, 4);
-		struct managed_rec *rec;
 		enum mkind k;
 
 		if (addr == NULL || kind == NULL || mkind_parse(kind, &k) != 0)
@@ -270,16 +267,14 @@ state_load_managed(struct state *st, struct managed *m,
 		if (current != NULL && desired != NULL) {
 			uint32_t h = strmap_hash(addr);
 
-			rec = managed_add_known(
-				m, addr, mset_get_h(current, addr, h),
-				mset_get_h(desired, addr, h), k, anchor,
-				sqlite3_column_int64(q, 3));
+			managed_add_known(m, addr,
+					  mset_get_h(current, addr, h),
+					  mset_get_h(desired, addr, h), k,
+					  anchor, sqlite3_column_int64(q, 3));
 		} else {
-			rec = managed_add(m, addr, k, anchor,
-					  sqlite3_column_int64(q, 3));
+			managed_add(m, addr, k, anchor,
+				    sqlite3_column_int64(q, 3));
 		}
-		if (rec != NULL && tid != NULL)
-			managed_set_target_id(m, rec, tid);
 	}
 	sqlite3_finalize(q);
 	managed_seal(m);

@@ -1099,7 +1099,7 @@ find_vanished(struct target *t, const struct managed *m,
 	size_t i;
 
 	for (i = 0; i < m->n; i++) {
-		const struct managed_rec *r = m->v[i];
+		const struct managed_rec *r = &m->v[i];
 		const struct mobj *cur;
 
 		if (r->kind != MK_MAILBOX)

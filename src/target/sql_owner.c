@@ -236,7 +236,7 @@ import_all(const struct sqldrv_ops *drv, struct sqldrv *db,
 	size_t i;
 
 	for (i = 0; i < m->n; i++) {
-		const struct managed_rec *r = m->v[i];
+		const struct managed_rec *r = &m->v[i];
 		const char *p[] = {r->address, mkind_name(r->kind), r->anchor,
 				   when};
 
