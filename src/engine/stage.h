@@ -50,7 +50,8 @@ struct run {
 int engine_read(struct run *x, const struct source_ops *sops);
 void engine_read_finish(struct run *x);
 
-/* engine.c: the resident memory now and at its peak, at debug level. */
+/* engine.c: the resident memory now and at its peak, and the CPU time
+ * used so far, at debug level. */
 void engine_log_rss(const char *stage);
 
 /* apply.c: the plan onto the target, and the managed set into the state. */

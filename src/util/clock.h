@@ -12,5 +12,7 @@ double clock_seconds(void);
  * For the stage timings' debug lines.
  */
 void clock_rss(unsigned long *now_kib, unsigned long *peak_kib);
+/* CPU time (user + system) this process has used, in seconds. */
+double clock_cpu_seconds(void);
 
 #endif
