@@ -192,14 +192,15 @@ sq_open(struct sqldrv **out, const char *url, const struct conf *conf,
 }
 
 /*
- * A statement with a trigger program (the change counter's, on every
- * mail table: sql_changes.c) runs inside a statement transaction even
+ * A statement with a trigger program (the change counter's on every
+ * mail table, where a site's own triggers keep them on for dirsync's
+ * connection: sql_changes.c) runs inside a statement transaction even
  * when the trigger's WHEN is false: every page it changes is copied to a
  * statement journal first, so that the statement alone can be undone.
  * SQLite keeps that journal in memory until one statement's outgrows
  * 64 KiB (SQLITE_STMTJRNL_SPILL), and from then on, for the rest of the
- * transaction, in a temporary file: a split deep in a big B-tree did
- * that at 1M users, and from there every row cost eight pwrite()s (a
+ * transaction, in a temporary file (/var/tmp/etilqs_*): at 1M users some
+ * statement outgrew it, and from there every row cost eight pwrite()s (a
  * first sync at 1M took 25 times the 100k one).  In memory, a journal is
  * as big as the pages one statement changes (a few, for dirsync's
  * one-row statements), and it is emptied after each statement.
