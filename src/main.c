@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/daemon.h"
+#include "target/sqldrv.h"
 #include "util/log.h"
 #include "util/secret.h"
 
@@ -148,6 +149,7 @@ main(int argc, char **argv)
 	/* before anything reads the environment or starts a thread */
 	secret_init();
 	log_init("dirsync", 0, 0);
+	sqldrv_sqlite_config();   /* before any SQLite database is opened */
 	/* "+": stop at the command; its own options come after it */
 	while ((ch = getopt_long(argc, argv, "+c:vqh", opts, NULL)) != -1) {
 		switch (ch) {

@@ -1068,13 +1068,17 @@ static int
 sql_rollback(struct target *t, struct err *err)
 {
 	struct err e2;
+	int rc;
 
 	if (!t->in_tx)
 		return 0;
 	t->in_tx = false;
 	t->fp_tx[0] = '\0';
 	err_clear(&e2);
-	return t->drv->exec(t->db, "ROLLBACK", err ? err : &e2);
+	rc = t->drv->exec(t->db, "ROLLBACK", err ? err : &e2);
+	if (t->counter)
+		sql_changes_rollback(t->drv, t->db, t->quiet);
+	return rc;
 }
 
 static void

@@ -16,10 +16,12 @@
  *    writers take turns (one write lock), so n read inside dirsync's own
  *    write transaction is exactly what that transaction left.  dirsync's
  *    own transaction sets the counter row's `quiet` flag, which the
- *    triggers' WHEN clause reads, and counts itself once before its
- *    commit.  (Dropping and re-creating the triggers did the same, but a
- *    schema change under Dovecot's open SQLite connection failed its user
- *    lookups: "database schema has changed".)
+ *    triggers' WHEN clause reads, switches the triggers off on its own
+ *    connection where they are all the counter's (sqlite_triggers_off()
+ *    says why) and counts itself once before its commit.  (Dropping and
+ *    re-creating the triggers did the same, but a schema change under
+ *    Dovecot's open SQLite connection failed its user lookups: "database
+ *    schema has changed".)
  *  - PostgreSQL: a statement trigger (INSERT, UPDATE, DELETE and
  *    TRUNCATE) raises n once per transaction (a transaction-local setting
  *    remembers it: one row version per transaction, not one per
@@ -51,15 +53,25 @@
 
 #define COUNTED_TABLES 4   /* mailbox, alias, domain, dirsync_managed */
 
+#define SQLITE_TRIG_NAMES                                                  \
+	"('dirsync_chg_mailbox_i', 'dirsync_chg_mailbox_u',"               \
+	" 'dirsync_chg_mailbox_d', 'dirsync_chg_alias_i',"                 \
+	" 'dirsync_chg_alias_u', 'dirsync_chg_alias_d',"                   \
+	" 'dirsync_chg_domain_i', 'dirsync_chg_domain_u',"                 \
+	" 'dirsync_chg_domain_d', 'dirsync_chg_managed_i',"                \
+	" 'dirsync_chg_managed_u', 'dirsync_chg_managed_d')"
+
 static const char SQLITE_CHECK[] =
 	"SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
-	" AND name IN ('dirsync_chg_mailbox_i', 'dirsync_chg_mailbox_u',"
-	" 'dirsync_chg_mailbox_d', 'dirsync_chg_alias_i',"
-	" 'dirsync_chg_alias_u', 'dirsync_chg_alias_d',"
-	" 'dirsync_chg_domain_i', 'dirsync_chg_domain_u',"
-	" 'dirsync_chg_domain_d', 'dirsync_chg_managed_i',"
-	" 'dirsync_chg_managed_u', 'dirsync_chg_managed_d')) / 3,"
+	" AND name IN " SQLITE_TRIG_NAMES ") / 3,"
 	" epoch, n FROM dirsync_change_counter WHERE id = 1";
+
+/* triggers that are not the counter's: a site's own, which dirsync's
+ * writes must fire as anyone's */
+static const char SQLITE_OTHERS[] =
+	"SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+	" AND name NOT IN " SQLITE_TRIG_NAMES ") + (SELECT count(*) FROM"
+	" sqlite_temp_master WHERE type = 'trigger')";
 
 #define SQLITE_TRIG(name, op, table)                                       \
 	"CREATE TRIGGER IF NOT EXISTS dirsync_chg_" name " AFTER " op      \
@@ -273,6 +285,48 @@ static const char PG_COUNT[] =
 	" pg_catalog.current_setting('dirsync.counted', true) IS DISTINCT"
 	" FROM pg_catalog.txid_current()::text";
 
+static int
+count_row(void *ctx, int n, const char *const *c)
+{
+	if (n >= 1 && c[0] != NULL)
+		*(long *)ctx = strtol(c[0], NULL, 10);
+	return 0;
+}
+
+/*
+ * SQLite, inside dirsync's transaction, after its first write: when the
+ * counter's are the only triggers in the database, they are switched off
+ * on dirsync's connection (sqldrv_ops.triggers) until the transaction
+ * ends.  A statement with a trigger program runs in a statement
+ * transaction, even when the trigger's WHEN is false: every page it
+ * changes is copied to a statement journal first, and the trigger's
+ * frame is set up for every row (a first sync of 1M users spent two
+ * thirds of its time there).  The count is read under the write lock,
+ * so no trigger can come in before the commit; a site's own trigger
+ * keeps them all on (they cannot be told apart), and the quiet flag's
+ * WHEN keeps the counter's bodies idle.
+ */
+static int
+sqlite_triggers_off(const struct sqldrv_ops *drv, struct sqldrv *db,
+		    struct err *err)
+{
+	long others = -1;
+
+	if (drv->triggers == NULL)
+		return 0;
+	if (drv->query(db, SQLITE_OTHERS, 0, NULL, count_row, &others,
+		       err) != 0) {
+		err_where(err, "change counter");
+		return -1;
+	}
+	if (others != 0)
+		log_debug("%ld trigger(s) of the site's in the mail database: "
+			  "dirsync's writes fire every trigger", others);
+	else if (drv->triggers(db, false) != 0)
+		log_debug("row triggers stay on for dirsync's own writes");
+	return 0;
+}
+
 int
 sql_changes_quiet(const struct sqldrv_ops *drv, struct sqldrv *db,
 		  bool *quiet, struct err *err)
@@ -299,7 +353,15 @@ sql_changes_quiet(const struct sqldrv_ops *drv, struct sqldrv *db,
 		return -1;
 	}
 	*quiet = true;
-	return 0;
+	return sqlite_triggers_off(drv, db, err);
+}
+
+void
+sql_changes_rollback(const struct sqldrv_ops *drv, struct sqldrv *db,
+		     bool quiet)
+{
+	if (quiet && !is_pg(drv) && drv->triggers != NULL)
+		drv->triggers(db, true);
 }
 
 int
@@ -308,6 +370,7 @@ sql_changes_loud(const struct sqldrv_ops *drv, struct sqldrv *db, bool quiet,
 {
 	const char *sql = is_pg(drv) ? PG_LOUD : SQLITE_LOUD;
 
+	sql_changes_rollback(drv, db, quiet);   /* triggers on again */
 	if ((quiet && drv->exec(db, sql, err) != 0) ||
 	    (is_pg(drv) && drv->exec(db, PG_COUNT, err) != 0)) {
 		err_where(err, "change counter");

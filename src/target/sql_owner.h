@@ -106,17 +106,22 @@ int sql_changes_read(const struct sqldrv_ops *drv, struct sqldrv *db,
 		     char *buf, struct err *err);
 /*
  * Inside dirsync's own transaction: quiet() right after BEGIN (SQLite:
- * the triggers go, so that dirsync's rows are not counted one by one;
- * PostgreSQL: dirsync_managed's trigger is disabled where dirsync owns
- * the table; *quiet says whether anything was switched off), loud()
+ * the row triggers are switched off on dirsync's connection and the
+ * counter's quiet flag set, so that dirsync's rows are not counted one
+ * by one; PostgreSQL: dirsync_managed's trigger is disabled where dirsync
+ * owns the table; *quiet says whether anything was switched off), loud()
  * right before COMMIT (switched back on, the counter raised once for the
  * transaction) and the counter as the transaction leaves it into buf, as
- * read().  A failure of either fails the transaction.
+ * read().  A failure of either fails the transaction.  rollback(): after
+ * a ROLLBACK of a quiet transaction, the connection's triggers on again
+ * (the flag went with the rollback).
  */
 int sql_changes_quiet(const struct sqldrv_ops *drv, struct sqldrv *db,
 		      bool *quiet, struct err *err);
 int sql_changes_loud(const struct sqldrv_ops *drv, struct sqldrv *db,
 		     bool quiet, char *buf, struct err *err);
+void sql_changes_rollback(const struct sqldrv_ops *drv, struct sqldrv *db,
+			  bool quiet);
 /*
  * True when fingerprint `after` is `before` moved on by exactly one
  * writing transaction (same epoch, counter + 1): dirsync's own, with no

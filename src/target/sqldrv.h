@@ -54,9 +54,23 @@ struct sqldrv_ops {
 	 */
 	int (*queue)(struct sqldrv *db, const char *sql, int nparams,
 		     const char *const *params, long want, struct err *err);
+	/*
+	 * Optional (NULL: not available).  Switches the triggers of this
+	 * connection only off (on = false) or back on; other connections'
+	 * writes still fire them.  0, or -1 when the library refused (the
+	 * triggers then stay as they were).
+	 */
+	int (*triggers)(struct sqldrv *db, bool on);
 };
 
 extern const struct sqldrv_ops sqldrv_sqlite_ops;
+
+/*
+ * SQLite's process-wide settings, once, before the process opens any
+ * SQLite database (the state's included): sqlite3_config() refuses them
+ * after.  Statement journals stay in memory (sqldrv_sqlite.c says why).
+ */
+void sqldrv_sqlite_config(void);
 extern const struct sqldrv_ops sqldrv_pgsql_ops;
 
 #endif

@@ -76,6 +76,32 @@ if sqlite_only fast-trigger-dropped; then
 	ds "$S" sync --json
 	fast_is fast-trigger-recreated-then-fast true
 fi
+# dirsync's transaction switches the counter's triggers off on its own
+# connection only while they are the only ones: a site's own trigger
+# fires for dirsync's writes, and hand edits are counted either way
+if sqlite_only fast-site-trigger; then
+	sqlite3 "$S/mail.db" "CREATE TABLE site_audit (address TEXT);
+		CREATE TRIGGER site_audit_alias AFTER INSERT ON alias
+		BEGIN INSERT INTO site_audit VALUES (new.address); END;"
+	sqlite3 "$S/mail.db" "DELETE FROM alias WHERE address = 'ceo@example.com'"
+	ds "$S" sync --json
+	fast_is fast-site-trigger-edit-seen false
+	expect_eq fast-site-trigger-fired "ceo@example.com" \
+		"$(sqlite3 "$S/mail.db" "SELECT group_concat(address) FROM site_audit")"
+	ds "$S" sync --json
+	fast_is fast-site-trigger-then-fast true
+	sqlite3 "$S/mail.db" "DROP TRIGGER site_audit_alias"
+	sqlite3 "$S/mail.db" "DELETE FROM alias WHERE address = 'ceo@example.com'"
+	ds "$S" sync --json
+	fast_is fast-own-triggers-edit-seen false
+	expect_eq fast-own-triggers-readded "1" \
+		"$(sqlite3 "$S/mail.db" "SELECT count(*) FROM alias WHERE address = 'ceo@example.com'")"
+	sqlite3 "$S/mail.db" "UPDATE mailbox SET name = 'Hand Edited' WHERE username = 'ivan.petrov@example.com'"
+	ds "$S" sync --json
+	fast_is fast-own-triggers-second-edit-seen false
+	ds "$S" sync --json
+	fast_is fast-own-triggers-then-fast true
+fi
 
 # PostgreSQL: rows written while the trigger was off and on again (what a
 # pg_dump --disable-triggers restore does) are seen
