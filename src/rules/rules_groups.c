@@ -56,14 +56,22 @@ walk_push(struct walk *w, const char *ndn)
 /*
  * A member value that names no entry of the read (outside the base DN or
  * the filter, deleted, or misspelt) is left out of lists and member_of:
- * say so once per value, never shrink a list silently.
+ * say so once per group and value, never shrink a list silently.  Once
+ * per value alone would name whichever group came first, which depends
+ * on the order the entries arrive in (a full read's, or a snapshot's).
  */
 static void
 unmatched(struct rules_ctx *x, const struct robj *g, const char *member)
 {
-	if (strmap_get(&x->unmatched, member) != NULL)
+	size_t lg = strlen(g->ndn), lm = strlen(member);
+	char *key = arena_alloc(&x->tmp, lg + lm + 2);
+
+	memcpy(key, g->ndn, lg);
+	key[lg] = '\n';
+	memcpy(key + lg + 1, member, lm + 1);
+	if (strmap_get(&x->unmatched, key) != NULL)
 		return;
-	strmap_put(&x->unmatched, member, (void *)member);
+	strmap_put(&x->unmatched, key, key);
 	rules_warn(x, "%s: member %s is not an entry of this read (outside "
 		   "the base DN or filter, or misspelt); left out", g->dn,
 		   member);
