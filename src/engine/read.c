@@ -1,8 +1,10 @@
 /*
  * read.c - the read stage: the whole directory, or what changed since the
- * last read merged into what that read saw.  Either way the rules get
- * the whole directory, entry by entry, so an incremental run's plan,
- * limits and report are those of a full run by construction.
+ * last read merged into what that read saw.  The rules get the whole
+ * directory, entry by entry, so an incremental run's plan, limits and
+ * report are those of a full run by construction; or, for an
+ * incremental run where that can be exact, only the part the delta
+ * touches (rdelta.c, through the snapshot's key index).
  *
  *   full         the source's read() (paged), or, for a source with
  *                sync_read() (OpenLDAP with syncprov), the same search
@@ -10,10 +12,11 @@
  *                snapshot (state/syncsnap.h) with the cookie.
  *   incremental  sync_read() with the snapshot's cookie: the delta is
  *                read whole into memory first (a failed read leaves the
- *                rules untouched), then the snapshot's rows minus what
- *                changed or went, then the changed entries, go into the
- *                rules; the same delta is written into the snapshot in a
- *                transaction.
+ *                rules untouched), then either the rules run over what
+ *                it touches (delta_rules), or the snapshot's rows minus
+ *                what changed or went, then the changed entries, go into
+ *                the rules (delta_merge); the same delta is written into
+ *                the snapshot, with each row's keys, in a transaction.
  * The new snapshot and cookie are committed by engine_read_finish() only
  * when the run ended with exit 0; otherwise the old ones stay and the
  * next run reads the same delta again.
