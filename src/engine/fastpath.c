@@ -606,36 +606,55 @@ engine_fastpath_delta_ok(struct run *x, const char *digest,
 }
 
 static void
-touch_set(struct fastpath *f, const struct mset *d)
+touch_obj(struct fastpath *f, const struct mobj *o)
 {
-	size_t i;
+	if (strmap_get(&f->touched, o->address) == NULL) {
+		const char *k = arena_strdup(&f->arena, o->address);
 
-	for (i = 0; i < d->n; i++) {
-		const struct mobj *o = d->v[i];
+		strmap_put(&f->touched, k, (void *)k);
+	}
+	if (o->kind == MK_MAILBOX && o->anchor != NULL &&
+	    strmap_get(&f->touched_anchors, o->anchor) == NULL) {
+		const char *k = arena_strdup(&f->arena, o->anchor);
 
-		if (strmap_get(&f->touched, o->address) == NULL) {
-			const char *k = arena_strdup(&f->arena, o->address);
-
-			strmap_put(&f->touched, k, (void *)k);
-		}
-		if (o->kind == MK_MAILBOX && o->anchor != NULL &&
-		    strmap_get(&f->touched_anchors, o->anchor) == NULL) {
-			const char *k = arena_strdup(&f->arena, o->anchor);
-
-			strmap_put(&f->touched_anchors, k, (void *)k);
-		}
+		strmap_put(&f->touched_anchors, k, (void *)k);
 	}
 }
 
+/*
+ * The addresses where before and after differ (an object on one side
+ * only, or with another content hash: hash_obj, every field the plan
+ * reads).  An object both sides give alike is the verified run's, which
+ * the mail database holds: nothing to compare.  The plan still gets all
+ * of after (plan_input.only holds the touched addresses): an alias that
+ * went is deleted, not disabled, when its owner's mailbox stays, and
+ * the owner of every touched object is in the closure.
+ */
 void
 engine_fastpath_delta(struct run *x, const uint64_t sums[FASTPATH_NSUMS],
 		      const struct mset *before, const struct mset *after)
 {
 	struct fastpath *f = x->fp;
+	XXH3_state_t s;
+	size_t i;
 
 	sums_digest(f, sums);
-	touch_set(f, before);
-	touch_set(f, after);
+	XXH3_INITSTATE(&s);
+	for (i = 0; i < before->n; i++) {
+		const struct mobj *b = before->v[i];
+		const struct mobj *a = mset_get(after, b->address);
+
+		if (a == NULL ||
+		    !XXH128_isEqual(hash_obj(&s, a), hash_obj(&s, b)))
+			touch_obj(f, b);
+	}
+	for (i = 0; i < after->n; i++) {
+		const struct mobj *a = after->v[i];
+
+		if (mset_get(before, a->address) == NULL ||
+		    strmap_get(&f->touched, a->address) != NULL)
+			touch_obj(f, a);
+	}
 }
 
 size_t
@@ -837,10 +856,15 @@ delta_pairs(struct run *x, struct fastpath *f, uint64_t **pairs,
 		(*pairs)[2 * k + 1] = old[2 * i + 1];
 		(*names)[k++] = oldn[i];
 	}
-	fill_pairs((void *)d, 0, d->n, *pairs + 2 * k);
-	for (i = 0; i < d->n; i++)
-		(*names)[k + i] = d->v[i]->address;
-	*n = k + d->n;
+	/* the desired set holds the closure's objects: the touched ones
+	 * are new, the others are among the verified run's already */
+	for (i = 0; i < d->n; i++) {
+		if (strmap_get(&f->touched, d->v[i]->address) == NULL)
+			continue;
+		fill_pairs((void *)d, i, 1, *pairs + 2 * k);
+		(*names)[k++] = d->v[i]->address;
+	}
+	*n = k;
 	free(old);
 	free(oldn);
 	return 0;

@@ -71,6 +71,8 @@ lk_find(void *ctx, const char *key, void (*each)(void *, const char *),
 			     err);
 }
 
+static int cmp_conflict(const void *a, const void *b);
+
 /* Do two frozen-key maps hold the same keys? */
 static bool
 same_keys(const struct strmap *a, const struct strmap *b)
@@ -176,6 +178,16 @@ patch_conflicts(struct rules_result *out, const struct rules_result *prev,
 		c->accounts = copy_strings(&out->arena, p->accounts, p->n);
 	}
 	strmap_free(&settled);
+	/* in the order a full run gives them */
+	qsort(out->conflicts, out->nconflicts, sizeof(*out->conflicts),
+	      cmp_conflict);
+}
+
+static int
+cmp_conflict(const void *a, const void *b)
+{
+	return strcmp(((const struct conflict *)a)->address,
+		      ((const struct conflict *)b)->address);
 }
 
 /* The earlier of two expiries, 0 meaning none. */

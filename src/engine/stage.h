@@ -103,9 +103,10 @@ const uint64_t *engine_fastpath_sums(const struct run *x);
  * (*why says why), -1 with r->err.  engine_fastpath_set_sums() adds
  * (sign > 0) or takes away (sign < 0) a rules result's part of the
  * sums.  engine_fastpath_delta(): the sums of this run, and the rules'
- * before and after desired sets, whose addresses are the only ones
- * planned (engine_fastpath then takes the fast path or compares those
- * addresses).  engine_fastpath_touched(): how many addresses that is.
+ * before and after desired sets; the addresses where they differ are
+ * the only ones planned (engine_fastpath then takes the fast path or
+ * compares those addresses).
+ * engine_fastpath_touched(): how many addresses that is.
  */
 int engine_fastpath_delta_ok(struct run *x, const char *digest,
 			     const char **why);

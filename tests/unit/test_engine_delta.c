@@ -507,6 +507,27 @@ facts(const struct run_result *r)
 	return out;
 }
 
+/* Both sides into files (cmocka cuts long messages short). */
+static void
+mismatch(unsigned seed, int step, bool delta, const char *a, const char *fa,
+	 const char *b, const char *fb)
+{
+	FILE *fp;
+
+	print_error("seed %u step %d (%s): the incremental run's database "
+		    "or facts differ from the full run's: see "
+		    "/tmp/test_engine_delta.{inc,full}\n", seed, step,
+		    delta ? "rules over the delta" : "all rules");
+	if ((fp = fopen("/tmp/test_engine_delta.inc", "w")) != NULL) {
+		fprintf(fp, "%s%s", a, fa);
+		fclose(fp);
+	}
+	if ((fp = fopen("/tmp/test_engine_delta.full", "w")) != NULL) {
+		fprintf(fp, "%s%s", b, fb);
+		fclose(fp);
+	}
+}
+
 static void
 test_delta_equals_full(void **state)
 {
@@ -552,12 +573,8 @@ test_delta_equals_full(void **state)
 			fa = facts(&inc.r);
 			fb = facts(&ref.r);
 			if (strcmp(a, bb) != 0 || strcmp(fa, fb) != 0)
-				print_error("seed %u step %d (%s): incremental\n"
-					    "%s%s\nfull\n%s%s\n", seed, step,
-					    inc.r.rules_delta ? "rules over the "
-								"delta"
-							      : "all rules",
-					    a, fa, bb, fb);
+				mismatch(seed, step, inc.r.rules_delta, a, fa, bb,
+					 fb);
 			assert_string_equal(a, bb);
 			assert_string_equal(fa, fb);
 			free(a);
