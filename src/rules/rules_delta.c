@@ -16,15 +16,17 @@
  *         group's SID as primary group joins, followed DOWN in turn;
  *   TREE  [scope] member_of: the groups below the member_of groups, in
  *         the last read, followed through their member values.
- * Who gets what: the changes get everything; an entry joining through a
+ * Who gets what: the changes get ADDR and UP; an entry joining through a
  * changed entry's address gets UP (its conflicts may change, and with
  * them what it gives its lists); every entry in S other than the
- * member_of tree gets ADDR; a group gets DOWN when it is changed, has an
- * address (it may be a list) or was reached DOWN (it is nested in a list
- * of S).  A group without address reached only UP is in S for the walk
- * upwards and the warnings only: what it yields is its own (a left_out
- * row).  Member values in play (see "unmatched" below) pull every group
- * naming them, UP.
+ * member_of tree's gets ADDR; a group gets DOWN when it has an address in
+ * either world (it may be a list) or was reached DOWN (it is nested in a
+ * list of S).  A group without address reached otherwise (UP, or a
+ * change) yields only its own left_out row, and its members matter only
+ * where it is reached: under a list, which follows it DOWN, or in the
+ * member_of tree, whose change declines.  A member value naming a changed
+ * entry's new DN finds it through the changes (the index has old DNs).
+ * Member values in play (rules_delta.h) pull every group naming them, UP.
  */
 #include "rules/rules_delta.h"
 
@@ -339,8 +341,7 @@ join(struct dctx *d, const char *uuid, unsigned flags)
 	if (nd == NULL)
 		return;
 	if (flags & F_ADDR) {
-		if (node_group(nd) &&
-		    (nd->changed || nd->v[OLD].ki.addr || nd->v[NEW].ki.addr))
+		if (node_group(nd) && (nd->v[OLD].ki.addr || nd->v[NEW].ki.addr))
 			flags |= F_DOWN;
 		if (nd->changed)
 			flags |= F_UP;
@@ -383,15 +384,21 @@ play_add(struct dctx *d, const char *m)
 	join_all(d, 'm', m, F_ADDR | F_UP);
 }
 
-/* A member value m of a group followed DOWN. */
+/*
+ * A member value m of a group followed DOWN: the entries it names in
+ * either world join, DOWN.
+ */
 static void
 down_member(struct dctx *d, const char *m)
 {
-	bool in_old = false, in_new = strmap_get(&d->new_ndn, m) != NULL;
-	long n = find(d, 'd', m), i;
+	struct node *now = strmap_get(&d->new_ndn, m);
+	bool in_old = false, in_new = now != NULL;
+	long n, i;
 	const char **v;
 
-	if (n < 0)
+	if (now != NULL)
+		join(d, now->uuid, F_ADDR | F_DOWN);   /* a change, now m */
+	if (d->why != NULL || (n = find(d, 'd', m)) < 0)
 		return;
 	v = n > 0 ? arena_memdup(&d->a, d->found, (size_t)n * sizeof(*v))
 		  : NULL;
@@ -449,12 +456,11 @@ follow(struct dctx *d, struct node *nd)
 				}
 				break;
 			case 's':
-				if (todo & F_DOWN) {
+				if (todo & F_DOWN)
 					join_all(d, 'p', val, F_ADDR | F_DOWN);
-					/* another group with the SID: a dup */
-					if (d->why == NULL)
-						join_all(d, 's', val, F_ADDR);
-				}
+				/* another group with the SID: a clash */
+				if ((todo & F_ADDR) && d->why == NULL)
+					join_all(d, 's', val, F_ADDR);
 				break;
 			default:
 				break;
@@ -530,7 +536,7 @@ seed(struct dctx *d, const struct rules_change *changes, size_t n)
 	for (i = 0; i < n && d->why == NULL && !d->failed; i++) {
 		struct node *nd = strmap_get(&d->nodes, changes[i].uuid);
 
-		join(d, nd->uuid, F_ADDR | F_UP | F_DOWN);
+		join(d, nd->uuid, F_ADDR | F_UP);
 		if (nd->v[OLD].e != NULL)
 			play_add(d, nd->v[OLD].ndn);
 		if (nd->v[NEW].e != NULL && d->why == NULL && !d->failed) {

@@ -43,11 +43,13 @@
  *         its "p:") join, followed UP in turn.  From: the changes, the
  *         entries sharing an address with a change, and the groups naming
  *         a member value in play (below);
- *   DOWN  a group's members ("d:" = its "m:") and primary-group members
- *         ("p:" = its "s:") join, followed DOWN in turn.  From: changed
- *         groups, groups with an address (they may be lists) and groups
- *         reached DOWN.  A group reached only UP and without an address
- *         yields only its left_out row, so its members are not needed;
+ *   DOWN  a group's members ("d:" = its "m:", and the change now having
+ *         that DN) and primary-group members ("p:" = its "s:") join,
+ *         followed DOWN in turn.  From: groups with an address in either
+ *         world (they may be lists) and groups reached DOWN.  A group
+ *         without an address reached otherwise (UP, or changed) yields
+ *         only its left_out row: its members matter only under a list
+ *         (which follows it DOWN) or in the member_of tree (declined);
  *   TREE  [scope] member_of: the groups ("g:") named by the member_of
  *         DNs and by those groups' member values, as the last read has
  *         them; they join S as read-only members of the walk (a "ghost"
