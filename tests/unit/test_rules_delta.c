@@ -542,12 +542,44 @@ diff_dirs(const struct dir *old, const struct dir *new, size_t *n)
 	return v;
 }
 
+/* Item kinds (bag key prefixes) and what a seed changed of them. */
+static const char *const kinds[] = {"D ", "C ", "W ", "L ", "FA ", "FD "};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
 struct outcome {
 	int rc;                    /* rules_delta's */
 	const char *why;
 	size_t nset, finds;
 	bool equal;
+	bool differs[NKINDS];      /* full(old) and full(new) differ in it */
 };
+
+/* Which kinds of items differ between x and y. */
+static void
+kinds_differing(const struct bag *x, const struct bag *y, bool *out)
+{
+	const struct bag *p[2] = {x, y};
+	const char *key;
+	void *v;
+	size_t k, j;
+
+	for (k = 0; k < 2; k++) {
+		size_t it = 0;
+
+		while (strmap_next(&p[k]->m, &it, &key, &v)) {
+			const struct item *a = v, *b = strmap_get(&p[1 - k]->m,
+								  key);
+
+			if (b != NULL && strcmp(a->val, b->val) == 0 &&
+			    a->count == b->count)
+				continue;
+			for (j = 0; j < NKINDS; j++)
+				if (strncmp(key, kinds[j],
+					    strlen(kinds[j])) == 0)
+					out[j] = true;
+		}
+	}
+}
 
 /*
  * rules_delta over the change from old to new (new shares the entries it
@@ -588,6 +620,7 @@ check_delta(const struct conf *c, const struct dir *old, const struct dir *new,
 		bag_of(&bn, &fn);
 		bag_of(&bb, &rd.before);
 		bag_of(&ba, &rd.after);
+		kinds_differing(&bo, &bn, out.differs);
 		if (bag_apply(&bo, &bb, &ba, what, sizeof(what)) != 0) {
 			print_message("%s: %s\n", label, what);
 			out.equal = false;
@@ -970,7 +1003,7 @@ gen_old(struct world *w)
 			mutate_members(w, w->old.e[i]);
 	if (rnd(&w->g, 4) == 0) {
 		/* [scope] member_of: one or two groups, or one not there */
-		const char *g[3] = {NULL, NULL, NULL};
+		const char *g[4] = {NULL, NULL, NULL, NULL};
 		size_t k = 0;
 
 		for (i = 0; i < w->old.n && k < 2; i++)
@@ -1181,6 +1214,7 @@ static void
 test_random_equivalence(void **state)
 {
 	size_t seed, declined = 0, done = 0, bad = 0, sumset = 0, sumdir = 0;
+	size_t differs[NKINDS] = {0}, j;
 
 	const char *only = getenv("RDELTA_SEED");
 
@@ -1214,6 +1248,8 @@ test_random_equivalence(void **state)
 			done++;
 			sumset += o.nset;
 			sumdir += w.old.n;
+			for (j = 0; j < NKINDS; j++)
+				differs[j] += o.differs[j];
 			if (!o.equal)
 				bad++;
 		}
@@ -1222,7 +1258,15 @@ test_random_equivalence(void **state)
 	print_message("%zu seeds: %zu done (S %zu of %zu entries), %zu "
 		      "declined, %zu wrong\n", (size_t)NSEEDS, done, sumset,
 		      sumdir, declined, bad);
+	print_message("seeds whose delta changed desired objects %zu, "
+		      "conflicts %zu, warnings %zu, left_out %zu, frozen "
+		      "anchors %zu, frozen addresses %zu\n", differs[0],
+		      differs[1], differs[2], differs[3], differs[4],
+		      differs[5]);
 	assert_int_equal(bad, 0);
+	/* every kind of item changed in some seeds */
+	for (j = 0; j < NKINDS && only == NULL; j++)
+		assert_true(differs[j] >= 10);
 	/* most deltas must be done, not declined */
 	assert_true(only != NULL || done > NSEEDS * 3 / 4);
 }
