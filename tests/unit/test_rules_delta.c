@@ -791,7 +791,21 @@ mutate_flags(struct world *w, struct entry *e)
 {
 	char buf[32];
 
-	switch (rnd(&w->g, 6)) {
+	switch (rnd(&w->g, 7)) {
+	case 6: {
+		/* a computer now, or no more: not an object of the rules */
+		struct attr *oc = ent_attr(e, "objectClass");
+		size_t i;
+
+		for (i = 0; oc != NULL && i < oc->nvals; i++)
+			if (strcmp(oc->vals[i].p, "computer") == 0)
+				break;
+		if (oc != NULL && i < oc->nvals)
+			ent_del_val(e, "objectClass", i);
+		else
+			ent_add(e, "objectClass", "computer");
+		break;
+	}
 	case 0:
 		if (ent_attr(e, "nsAccountLock") != NULL)
 			ent_del(e, "nsAccountLock");
@@ -825,16 +839,55 @@ mutate_flags(struct world *w, struct entry *e)
 	}
 }
 
+/* A DN as another server or tool may spell it (same DN to LDAP). */
+static char *
+respell(struct world *w, const char *dn, bool unique)
+{
+	char *s = strdup(dn), *p;
+
+	switch (rnd(&w->g, 6)) {
+	case 0:
+		for (p = s; *p != '\0'; p++)
+			if (*p >= 'a' && *p <= 'z' && rnd(&w->g, 2))
+				*p = (char)(*p - 'a' + 'A');
+		break;
+	case 1:
+		if ((p = strchr(s, ',')) != NULL) {
+			char *t = fmt("%.*s, %s", (int)(p - s), s, p + 1);
+
+			free(s);
+			s = t;
+		}
+		break;
+	case 2:
+		if (unique) {
+			char *t = fmt("%s#'0101'B", s);
+
+			free(s);
+			s = t;
+		}
+		break;
+	default:
+		break;
+	}
+	return s;
+}
+
 static void
 mutate_members(struct world *w, struct entry *e)
 {
-	const char *attr = rnd(&w->g, 4) ? "member" : "uniqueMember";
+	bool unique = rnd(&w->g, 4) == 0;
+	const char *attr = unique ? "uniqueMember" : "member";
 	struct attr *a = ent_attr(e, attr);
+	char *v;
 
-	if (a != NULL && rnd(&w->g, 2))
+	if (a != NULL && rnd(&w->g, 2)) {
 		ent_del_val(e, attr, rnd(&w->g, (unsigned)a->nvals));
-	else
-		ent_add(e, attr, pick_dn(w));
+		return;
+	}
+	v = respell(w, pick_dn(w), unique);
+	ent_add(e, attr, v);
+	free(v);
 }
 
 static struct entry *
@@ -989,7 +1042,7 @@ gen_conf(struct world *w)
 static void
 gen_old(struct world *w)
 {
-	unsigned i, n = 10 + rnd(&w->g, 20);
+	unsigned i, n = 10 + rnd(&w->g, rnd(&w->g, 5) == 0 ? 60 : 20);
 	char uuid[32];
 
 	w->ad = rnd(&w->g, 3) == 0;
@@ -1069,7 +1122,7 @@ refint(struct world *w, const char *from, const char *to)
 static void
 gen_new(struct world *w)
 {
-	unsigned i, n = 1 + rnd(&w->g, 4);
+	unsigned i, n = 1 + rnd(&w->g, rnd(&w->g, 4) == 0 ? 10 : 4);
 	char uuid[32];
 	char *freed = NULL;
 
@@ -1217,9 +1270,13 @@ test_random_equivalence(void **state)
 	size_t differs[NKINDS] = {0}, j;
 
 	const char *only = getenv("RDELTA_SEED");
+	/* RDELTA_SEEDS=n: more seeds, by hand */
+	size_t nseeds = getenv("RDELTA_SEEDS") != NULL
+				? (size_t)atol(getenv("RDELTA_SEEDS"))
+				: NSEEDS;
 
 	(void)state;
-	for (seed = 1; seed <= NSEEDS; seed++) {
+	for (seed = 1; seed <= nseeds; seed++) {
 		struct world w;
 		struct outcome o;
 		char label[64];
@@ -1256,7 +1313,7 @@ test_random_equivalence(void **state)
 		world_free(&w);
 	}
 	print_message("%zu seeds: %zu done (S %zu of %zu entries), %zu "
-		      "declined, %zu wrong\n", (size_t)NSEEDS, done, sumset,
+		      "declined, %zu wrong\n", nseeds, done, sumset,
 		      sumdir, declined, bad);
 	print_message("seeds whose delta changed desired objects %zu, "
 		      "conflicts %zu, warnings %zu, left_out %zu, frozen "
@@ -1268,7 +1325,7 @@ test_random_equivalence(void **state)
 	for (j = 0; j < NKINDS && only == NULL; j++)
 		assert_true(differs[j] >= 10);
 	/* most deltas must be done, not declined */
-	assert_true(only != NULL || done > NSEEDS * 3 / 4);
+	assert_true(only != NULL || done > nseeds * 3 / 4);
 }
 
 /* ---- directed cases ------------------------------------------------- */
@@ -1693,6 +1750,53 @@ test_unmatched_least_dn(void **state)
 	}
 }
 
+static int
+lk_find_fails(void *ctx, const char *key, void (*each)(void *, const char *),
+	      void *arg, struct err *err)
+{
+	(void)ctx;
+	(void)key;
+	(void)each;
+	(void)arg;
+	err_set(err, DS_E_IO, "snapshot index: disk on fire");
+	return -1;
+}
+
+/* A lookup that fails: -1, its error, nothing left in *out. */
+static void
+test_lookup_fails(void **state)
+{
+	struct pair p;
+	struct index ix;
+	struct rules_lookup lk;
+	struct rules_change ch;
+	struct rules_delta rd;
+	struct err err;
+	const char *why;
+
+	(void)state;
+	pair_init(&p);
+	both(&p, "ann", USER("ann", "mail", "ann@example.com"));
+	now(&p, "ann", USER("ann", "mail", "ann2@example.com"));
+	index_build(&ix, &p.c, &p.old);
+	lk.ctx = &ix;
+	lk.get = lk_get;
+	lk.find = lk_find_fails;
+	lk.nentries = p.old.n;
+	ch.uuid = "ann";
+	ch.now = p.new.e[0];
+	err_clear(&err);
+	assert_int_equal(rules_delta(&p.c, &lk, &ch, 1, NOW, 100, &rd, &why,
+				     &err), -1);
+	assert_non_null(strstr(err.msg, "disk on fire"));
+	assert_int_equal(rd.nset, 0);
+	assert_int_equal(rd.before.desired.n, 0);
+	assert_int_equal(rd.after.nwarnings, 0);
+	rules_delta_free(&rd);
+	index_free(&ix);
+	pair_free(&p);
+}
+
 /* The keys of a few entries, exactly. */
 static void
 key_cat(void *arg, const char *key)
@@ -1778,6 +1882,7 @@ main(void)
 		cmocka_unit_test(test_primary_group),
 		cmocka_unit_test(test_member_of),
 		cmocka_unit_test(test_declines),
+		cmocka_unit_test(test_lookup_fails),
 		cmocka_unit_test(test_random_equivalence),
 	};
 
