@@ -458,9 +458,10 @@ follow(struct dctx *d, struct node *nd)
 			case 's':
 				if (todo & F_DOWN)
 					join_all(d, 'p', val, F_ADDR | F_DOWN);
-				/* another group with the SID: a clash */
-				if ((todo & F_ADDR) && d->why == NULL)
-					join_all(d, 's', val, F_ADDR);
+				/* another group with the SID: into S for
+				 * clash() only, followed no further */
+				if ((todo & (F_ADDR | F_TREE)) && d->why == NULL)
+					join_all(d, 's', val, 0);
 				break;
 			default:
 				break;
@@ -469,7 +470,10 @@ follow(struct dctx *d, struct node *nd)
 	}
 }
 
-/* Two entries of S with the same DN or group SID in one world. */
+/*
+ * Two entries of S with the same DN or group SID in one world (entries
+ * joined with no flags are in S only to be found here).
+ */
 static const char *
 clash(struct dctx *d)
 {
@@ -542,7 +546,7 @@ seed(struct dctx *d, const struct rules_change *changes, size_t n)
 		if (nd->v[NEW].e != NULL && d->why == NULL && !d->failed) {
 			play_add(d, nd->v[NEW].ndn);
 			/* an unchanged entry with its new DN: a clash */
-			join_all(d, 'd', nd->v[NEW].ndn, F_ADDR);
+			join_all(d, 'd', nd->v[NEW].ndn, 0);
 		}
 	}
 	for (i = 0; i < d->c->scope.member_of.n && d->why == NULL &&

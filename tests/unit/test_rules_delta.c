@@ -207,7 +207,7 @@ struct index {
 	struct strmap by_key;      /* key -> struct posting */
 	struct strmap by_uuid;     /* uuid -> entry */
 	const char *cur;           /* the uuid rules_keys is at */
-	size_t finds;
+	size_t finds, gets;
 };
 
 static void
@@ -272,6 +272,7 @@ lk_get(void *ctx, const char *uuid)
 {
 	struct index *ix = ctx;
 
+	ix->gets++;
 	return strmap_get(&ix->by_uuid, uuid);
 }
 
@@ -549,7 +550,7 @@ static const char *const kinds[] = {"D ", "C ", "W ", "L ", "FA ", "FD "};
 struct outcome {
 	int rc;                    /* rules_delta's */
 	const char *why;
-	size_t nset, finds;
+	size_t nset, finds, gets;
 	bool equal;
 	bool differs[NKINDS];      /* full(old) and full(new) differ in it */
 };
@@ -611,6 +612,7 @@ check_delta(const struct conf *c, const struct dir *old, const struct dir *new,
 	out.rc = rules_delta(c, &lk, ch, n, NOW, max, &rd, &out.why, &err);
 	assert_int_not_equal(out.rc, -1);
 	out.finds = ix.finds;
+	out.gets = ix.gets;
 	out.equal = true;
 	if (out.rc == 0) {
 		out.nset = rd.nset;
@@ -1700,6 +1702,24 @@ test_declines(void **state)
 	assert_int_equal(expect_equal(&p), 3);
 	pair_free(&p);
 
+	/* a new group with the objectSid of a group in a list */
+	pair_init(&p);
+	both(&p, "sales", mk(GROUPS("sales"), "objectClass", "group",
+			     "objectSid", "S-1-5-21-1-2-3-1105", NULL));
+	both(&p, "top", mk(GROUPS("top"), "objectClass", "group", "mail",
+			   "top@example.com", "member", GROUPS("sales"), NULL));
+	both(&p, "ann", mk(PEOPLE("ann"), "objectClass", "user",
+			   "objectSid", "S-1-5-21-1-2-3-1200", "primaryGroupID",
+			   "1105", "mail", "ann@example.com", NULL));
+	now(&p, "ann", mk(PEOPLE("ann"), "objectClass", "user",
+			  "objectSid", "S-1-5-21-1-2-3-1200", "primaryGroupID",
+			  "1105", "mail", "ann2@example.com", NULL));
+	now(&p, "new", mk(GROUPS("new"), "objectClass", "group",
+			  "objectSid", "S-1-5-21-1-2-3-1105", NULL));
+	why = expect_declined(&p, 1000);
+	assert_non_null(strstr(why, "objectSid"));
+	pair_free(&p);
+
 	/* ann renamed onto bob's DN, bob unchanged */
 	pair_init(&p);
 	both(&p, "ann", USER("ann", "mail", "ann@example.com"));
@@ -1708,6 +1728,62 @@ test_declines(void **state)
 			  "entryUUID", "ann", "mail", "ann@example.com", NULL));
 	why = expect_declined(&p, 1000);
 	assert_non_null(strstr(why, "same DN"));
+	pair_free(&p);
+}
+
+/* 3000 users u0.. and a list of u1..u10. */
+static void
+many_users(struct pair *p)
+{
+	char uid[32], mail[64], *dn;
+	size_t i;
+
+	pair_init(p);
+	for (i = 0; i < 3000; i++) {
+		snprintf(uid, sizeof(uid), "u%zu", i);
+		snprintf(mail, sizeof(mail), "u%zu@example.com", i);
+		dn = fmt("uid=%s,ou=people,dc=example,dc=com", uid);
+		both(p, uid, mk(dn, "objectClass", "inetOrgPerson", "uid", uid,
+				"mail", mail, NULL));
+		free(dn);
+	}
+	both(p, "ten", GROUP("ten", "mail", "ten@example.com",
+			     "member", PEOPLE("u1"), "member", PEOPLE("u2"),
+			     "member", PEOPLE("u3"), "member", PEOPLE("u4"),
+			     "member", PEOPLE("u5"), "member", PEOPLE("u6"),
+			     "member", PEOPLE("u7"), "member", PEOPLE("u8"),
+			     "member", PEOPLE("u9"), "member", PEOPLE("u10")));
+}
+
+/*
+ * The cost follows S, not the directory: of 3000 users, a change of one
+ * in no list reads that one; of one in the list of ten, the list's.
+ */
+static void
+test_cost_follows_s(void **state)
+{
+	struct pair p;
+	struct outcome o;
+
+	(void)state;
+	many_users(&p);
+	now(&p, "u2000", mk(PEOPLE("u2000"), "objectClass", "inetOrgPerson",
+			    "uid", "u2000", "mail", "new@example.com", NULL));
+	o = check_delta(&p.c, &p.old, &p.new, 1000, "cost");
+	assert_int_equal(o.rc, 0);
+	assert_true(o.equal);
+	assert_int_equal(o.nset, 1);
+	assert_true(o.gets <= 1 && o.finds <= 10);
+	pair_free(&p);
+
+	many_users(&p);
+	now(&p, "u5", mk(PEOPLE("u5"), "objectClass", "inetOrgPerson",
+			 "uid", "u5", "mail", "new@example.com", NULL));
+	o = check_delta(&p.c, &p.old, &p.new, 1000, "cost");
+	assert_int_equal(o.rc, 0);
+	assert_true(o.equal);
+	assert_int_equal(o.nset, 11);
+	assert_true(o.gets <= 11 && o.finds <= 100);
 	pair_free(&p);
 }
 
@@ -1883,6 +1959,7 @@ main(void)
 		cmocka_unit_test(test_member_of),
 		cmocka_unit_test(test_declines),
 		cmocka_unit_test(test_lookup_fails),
+		cmocka_unit_test(test_cost_follows_s),
 		cmocka_unit_test(test_random_equivalence),
 	};
 
