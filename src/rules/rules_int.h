@@ -8,6 +8,7 @@
  *   rules_scope.c      enabled/visible/exclude/member_of and scope counts
  *   rules_groups.c     members, nested groups, primary groups, lists
  *   rules_conflicts.c  claims, conflicts, frozen objects
+ *   rules_delta.c      keys of an entry; the rules over a delta's closure
  *
  * Every robj and every string it holds lives in the context's arenas:
  * x->a (the result's, for what mail objects keep) or x->tmp (freed by
