@@ -16,7 +16,8 @@
  *         group's SID as primary group joins, followed DOWN in turn;
  *   TREE  [scope] member_of: the groups below the member_of groups, in
  *         the last read, followed through their member values.
- * Who gets what: the changes get ADDR and UP; an entry joining through a
+ * Who gets what: the changes get ADDR and UP (a local change, see
+ * rules_delta.h, ADDR only); an entry joining through a (not local)
  * changed entry's address gets UP (its conflicts may change, and with
  * them what it gives its lists); every entry in S other than the
  * member_of tree's gets ADDR; a group gets DOWN when it has an address in
@@ -58,19 +59,27 @@ struct kinfo {
 	bool addr;                 /* it has an address (an "a:" key) */
 };
 
-struct rules_keyer *
-rules_keyer_new(const struct conf *c, struct err *err)
+/* now: the clock faces (below) judge expiry against; 0: time(NULL). */
+static struct rules_keyer *
+keyer_new_at(const struct conf *c, time_t now, struct err *err)
 {
 	struct rules_keyer *k = xcalloc(1, sizeof(*k));
 
 	k->c = c;
 	rules_init(&k->r);
+	k->r.now = now;
 	if ((k->x = rules_begin(c, &k->r, err)) == NULL) {
 		rules_free(&k->r);
 		free(k);
 		return NULL;
 	}
 	return k;
+}
+
+struct rules_keyer *
+rules_keyer_new(const struct conf *c, struct err *err)
+{
+	return keyer_new_at(c, 0, err);
 }
 
 void
@@ -94,6 +103,7 @@ key_push(struct rules_keyer *k, char type, const char *value)
 static void
 keyer_scratch_done(struct rules_keyer *k)
 {
+	time_t now = k->r.now;
 	struct err err;
 	size_t i;
 
@@ -105,6 +115,7 @@ keyer_scratch_done(struct rules_keyer *k)
 	rules_abort(k->x);
 	rules_free(&k->r);
 	rules_init(&k->r);
+	k->r.now = now;
 	err_clear(&err);
 	/* rules_begin took this conf in rules_keyer_new: it cannot fail */
 	if ((k->x = rules_begin(k->c, &k->r, &err)) == NULL)
@@ -172,6 +183,33 @@ rules_keys(struct rules_keyer *k, const struct entry *e,
 	k->n = 0;
 }
 
+/*
+ * What other entries' results read of e besides its keys, as one string
+ * (malloc'd): its kind, scope verdict (judged at the keyer's clock),
+ * anchor, DN as spelt (warnings name it), primary and external address.
+ */
+static char *
+face_of(struct rules_keyer *k, const struct entry *e)
+{
+	struct rules_ctx *x = k->x;
+	char *ndn = dn_normalize(e->dn), *s;
+	struct robj *o;
+	enum rtype type;
+	bool list_ok;
+
+	if (!rules_classify(x, e, &type, &list_ok)) {
+		free(ndn);
+		return xstrdup("-");
+	}
+	o = rules_build(x, e, ndn, type, list_ok, true);
+	s = xasprintf("%d|%d|%d|%s|%s|%s|%s", (int)type, list_ok, (int)o->why,
+		      o->anchor, o->dn, o->primary != NULL ? o->primary : "",
+		      o->external != NULL ? o->external : "");
+	keyer_scratch_done(k);
+	free(ndn);
+	return s;
+}
+
 /* ---- the closure -------------------------------------------------- */
 
 enum { OLD, NEW };
@@ -190,6 +228,12 @@ struct node {
 	const char *uuid;
 	struct ver v[2];
 	bool changed;
+	/*
+	 * A change nothing else reads: the same keys and face (face_of)
+	 * before and after (a display name, a profile attribute, an
+	 * alias outside the accepted domains...): followed ADDR only.
+	 */
+	bool local;
 	unsigned want, done;       /* F_* */
 };
 
@@ -295,6 +339,28 @@ ver_fill(struct dctx *d, struct ver *v, const struct entry *e)
 			v->ndn = v->keys[i] + 2;
 }
 
+/* Is a changed node's change local (struct node)? */
+static bool
+same_face(struct dctx *d, const struct node *nd)
+{
+	const struct ver *a = &nd->v[OLD], *b = &nd->v[NEW];
+	char *fa, *fb;
+	bool same;
+	size_t i;
+
+	if (a->e == NULL || b->e == NULL || a->nkeys != b->nkeys)
+		return false;
+	for (i = 0; i < a->nkeys; i++)
+		if (strcmp(a->keys[i], b->keys[i]) != 0)
+			return false;
+	fa = face_of(d->k, a->e);
+	fb = face_of(d->k, b->e);
+	same = strcmp(fa, fb) == 0;
+	free(fa);
+	free(fb);
+	return same;
+}
+
 /* The node of uuid, made (read from the last read) when new; NULL: S
  * grew over max (d->why set). */
 static struct node *
@@ -318,6 +384,7 @@ node_get(struct dctx *d, const char *uuid)
 	if ((ch = strmap_get(&d->changes, uuid)) != NULL) {
 		nd->changed = true;
 		ver_fill(d, &nd->v[NEW], ch->now);
+		nd->local = same_face(d, nd);
 	} else {
 		nd->v[NEW] = nd->v[OLD];
 	}
@@ -343,7 +410,7 @@ join(struct dctx *d, const char *uuid, unsigned flags)
 	if (flags & F_ADDR) {
 		if (node_group(nd) && (nd->v[OLD].ki.addr || nd->v[NEW].ki.addr))
 			flags |= F_DOWN;
-		if (nd->changed)
+		if (nd->changed && !nd->local)
 			flags |= F_UP;
 	}
 	if ((flags & ~nd->want) == 0)
@@ -434,8 +501,9 @@ follow(struct dctx *d, struct node *nd)
 			case 'a':
 				if (todo & F_ADDR)
 					join_all(d, 'a', val,
-						 F_ADDR | (nd->changed ? F_UP
-								       : 0));
+						 F_ADDR | (nd->changed &&
+								   !nd->local
+							   ? F_UP : 0));
 				break;
 			case 'd':
 				if (todo & F_UP)
@@ -512,7 +580,7 @@ tree_touched(struct dctx *d)
 	for (i = 0; i < d->n; i++) {
 		const struct node *nd = d->all[i];
 
-		if (!nd->changed)
+		if (!nd->changed || nd->local)
 			continue;
 		if (nd->want & F_TREE)
 			return "a [scope] member_of group or one of its nested "
@@ -540,6 +608,10 @@ seed(struct dctx *d, const struct rules_change *changes, size_t n)
 	for (i = 0; i < n && d->why == NULL && !d->failed; i++) {
 		struct node *nd = strmap_get(&d->nodes, changes[i].uuid);
 
+		if (nd->local) {
+			join(d, nd->uuid, F_ADDR);
+			continue;
+		}
 		join(d, nd->uuid, F_ADDR | F_UP);
 		if (nd->v[OLD].e != NULL)
 			play_add(d, nd->v[OLD].ndn);
@@ -618,7 +690,7 @@ rules_delta(const struct conf *c, const struct rules_lookup *lk,
 	d.lk = lk;
 	d.err = err;
 	d.max = max;
-	if ((d.k = rules_keyer_new(c, err)) == NULL)
+	if ((d.k = keyer_new_at(c, now, err)) == NULL)
 		goto done;
 	seed(&d, changes, n);
 	while (d.nq > 0 && d.why == NULL && !d.failed)

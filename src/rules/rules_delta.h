@@ -55,6 +55,14 @@
  *         them; they join S as read-only members of the walk (a "ghost"
  *         in the rules: it yields nothing) unless something above pulls
  *         them in for real.
+ * A change is "local" when the entry's keys and what else other entries
+ * read of it (its kind, list_ok, scope verdict at `now`, anchor, DN as
+ * spelt, primary and external address) are the same before and after:
+ * a display name, a profile attribute, an account lock of an entry out
+ * of scope anyway...  Nothing another entry's result reads changed, so it
+ * is followed ADDR only (not UP, its DN not in play, the co-claimants of
+ * its addresses not UP), and a member_of group changed so is no tree
+ * change.
  * Further couplings in the rules and how they are met:
  *   - a member value naming no entry is warned about once, naming the
  *     group with the least normalised DN among the groups reached (the
@@ -73,8 +81,9 @@
  *   - member_of_missing and its warning come out the same in both runs.
  * rules_delta() declines (returns 1, *why says which) when:
  *   - S would hold more than max entries;
- *   - a member_of group or one of its nested groups is among the changes,
- *     or a changed group now has a DN the member_of tree names;
+ *   - a member_of group or one of its nested groups is among the changes
+ *     (not local), or a changed group now has a DN the member_of tree
+ *     names;
  *   - two entries of S have the same DN, or two groups of S the same
  *     objectSid, in one world.
  */

@@ -772,7 +772,18 @@ mutate_mail(struct world *w, struct entry *e)
 		free(a);
 		break;
 	default:
-		if (ent_attr(e, "proxyAddresses") != NULL && rnd(&w->g, 2))
+		if (ent_attr(e, "proxyAddresses") != NULL && rnd(&w->g, 3) == 0) {
+			/* SMTP: <-> smtp: over the same addresses */
+			struct attr *pa = ent_attr(e, "proxyAddresses");
+			char *p = (char *)pa->vals[rnd(&w->g,
+						       (unsigned)pa->nvals)].p;
+			size_t i;
+
+			for (i = 0; i < 4 && strncasecmp(p, "smtp:", 5) == 0;
+			     i++)
+				p[i] = (char)(p[i] ^ 0x20);   /* case */
+		} else if (ent_attr(e, "proxyAddresses") != NULL &&
+			   rnd(&w->g, 2))
 			ent_del_val(e, "proxyAddresses", 0);
 		else {
 			char *p;
@@ -1161,9 +1172,12 @@ gen_new(struct world *w)
 			continue;
 		}
 		if (op < 5) {
-			/* a rename: the same uuid, another DN */
+			/* a rename: the same uuid, another DN (or the same
+			 * spelt otherwise) */
 			char *dn = freed != NULL && rnd(&w->g, 2)
 					   ? freed
+				   : rnd(&w->g, 3) == 0
+					   ? respell(w, w->new.e[j]->dn, false)
 					   : fmt("cn=r%u,ou=moved,dc=example,"
 						 "dc=com", w->next++);
 
@@ -1604,6 +1618,52 @@ test_delete_leaves_dangling(void **state)
 	pair_free(&p);
 }
 
+/*
+ * Changes other entries read though the keys stay: a group's DN spelt
+ * otherwise (the warnings name it as spelt), and SMTP: moved to another
+ * of the same addresses (the lists take the primary).  And one they do
+ * not: a display name, read by no list (S is the user alone).
+ */
+static void
+test_same_keys_changes(void **state)
+{
+	struct pair p;
+
+	(void)state;
+	pair_init(&p);
+	both(&p, "ann", USER("ann", "mail", "ann@example.com"));
+	both(&p, "eng", GROUP("eng", "member", PEOPLE("ann"), "member",
+			      PEOPLE("gone")));
+	both(&p, "all", GROUP("all", "mail", "all@example.com",
+			      "member", GROUPS("eng")));
+	now(&p, "eng", mk("CN=Eng,OU=Groups,DC=example,DC=com", "objectClass",
+			  "groupOfNames", "cn", "eng", "entryUUID", "eng",
+			  "member", PEOPLE("ann"), "member", PEOPLE("gone"),
+			  NULL));
+	expect_equal(&p);
+	pair_free(&p);
+
+	pair_init(&p);
+	both(&p, "ann", USER("ann", "proxyAddresses", "SMTP:ann@example.com",
+			     "proxyAddresses", "smtp:a.k@example.com"));
+	both(&p, "all", GROUP("all", "mail", "all@example.com",
+			      "member", PEOPLE("ann")));
+	now(&p, "ann", USER("ann", "proxyAddresses", "smtp:ann@example.com",
+			    "proxyAddresses", "SMTP:a.k@example.com"));
+	expect_equal(&p);
+	pair_free(&p);
+
+	pair_init(&p);
+	both(&p, "ann", USER("ann", "mail", "ann@example.com"));
+	both(&p, "bob", USER("bob", "mail", "bob@example.com"));
+	both(&p, "all", GROUP("all", "mail", "all@example.com",
+			      "member", PEOPLE("ann"), "member", PEOPLE("bob")));
+	now(&p, "ann", USER("ann", "mail", "ann@example.com", "displayName",
+			    "Ann K"));
+	assert_int_equal(expect_equal(&p), 1);
+	pair_free(&p);
+}
+
 /* AD: a user's primaryGroupID moves it into a list (no member value). */
 static void
 test_primary_group(void **state)
@@ -1955,6 +2015,7 @@ main(void)
 		cmocka_unit_test(test_group_renamed),
 		cmocka_unit_test(test_renamed_onto_dangling_member),
 		cmocka_unit_test(test_delete_leaves_dangling),
+		cmocka_unit_test(test_same_keys_changes),
 		cmocka_unit_test(test_primary_group),
 		cmocka_unit_test(test_member_of),
 		cmocka_unit_test(test_declines),
