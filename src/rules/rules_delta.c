@@ -44,12 +44,17 @@
 /* Past this much scratch memory the keyer's context is made anew. */
 #define KEYER_SCRATCH_MAX (8u << 20)
 
+/* One entry's keys while they are made (malloc'd strings). */
+struct keyvec {
+	char **v;
+	size_t n, cap;
+};
+
 struct rules_keyer {
 	const struct conf *c;
 	struct rules_result r;     /* the context's: scratch only */
 	struct rules_ctx *x;
-	char **v;                  /* the current entry's keys, malloc'd */
-	size_t n, cap;
+	struct keyvec kv;          /* the current entry's keys */
 };
 
 /* What one entry is to the rules, besides its keys. */
@@ -89,15 +94,75 @@ rules_keyer_free(struct rules_keyer *k)
 		return;
 	rules_abort(k->x);
 	rules_free(&k->r);
-	free(k->v);
+	free(k->kv.v);
 	free(k);
 }
 
 static void
-key_push(struct rules_keyer *k, char type, const char *value)
+key_push(struct keyvec *kv, char type, const char *value)
 {
-	k->v = xgrow(k->v, &k->cap, k->n + 1, sizeof(*k->v));
-	k->v[k->n++] = xasprintf("%c:%s", type, value);
+	kv->v = xgrow(kv->v, &kv->cap, kv->n + 1, sizeof(*kv->v));
+	kv->v[kv->n++] = xasprintf("%c:%s", type, value);
+}
+
+/* The keys of o (ndn: its DN's, for entries the rules take none of). */
+static void
+keys_of_obj(struct keyvec *kv, const struct robj *o, const char *ndn,
+	    struct kinfo *ki)
+{
+	size_t i;
+
+	memset(ki, 0, sizeof(*ki));
+	key_push(kv, 'd', ndn);
+	if (o == NULL)
+		return;
+	ki->relevant = true;
+	ki->group = o->type == RT_GROUP || o->nmembers > 0;
+	ki->addr = o->primary != NULL || o->naliases > 0;
+	if (ki->group)
+		key_push(kv, 'g', ndn);
+	if (o->primary != NULL)
+		key_push(kv, 'a', o->primary);
+	for (i = 0; i < o->naliases; i++)
+		key_push(kv, 'a', o->aliases[i]);
+	for (i = 0; i < o->nmembers; i++)
+		key_push(kv, 'm', o->members[i]);
+	if (o->sid != NULL)
+		key_push(kv, 's', o->sid);
+	if (o->primary_sid != NULL)
+		key_push(kv, 'p', o->primary_sid);
+	if (o->domain_users_sid != NULL)
+		key_push(kv, 'p', o->domain_users_sid);
+}
+
+/* Sorted, each once. */
+static void
+keys_finish(struct keyvec *kv)
+{
+	size_t i, n;
+
+	qsort(kv->v, kv->n, sizeof(*kv->v), rules_cmp_str);
+	for (i = n = 0; i < kv->n; i++) {
+		if (n > 0 && strcmp(kv->v[i], kv->v[n - 1]) == 0)
+			free(kv->v[i]);
+		else
+			kv->v[n++] = kv->v[i];
+	}
+	kv->n = n;
+}
+
+/* Hands the keys to cb and frees them. */
+static void
+keys_emit(struct keyvec *kv, void (*cb)(void *arg, const char *key),
+	  void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < kv->n; i++) {
+		cb(arg, kv->v[i]);
+		free(kv->v[i]);
+	}
+	kv->n = 0;
 }
 
 static void
@@ -122,50 +187,24 @@ keyer_scratch_done(struct rules_keyer *k)
 		abort();
 }
 
-/* k->v = the sorted, unique keys of e; *ki what the rules make of it. */
+/* k->kv = the sorted, unique keys of e; *ki what the rules make of it. */
 static void
 keys_collect(struct rules_keyer *k, const struct entry *e, struct kinfo *ki)
 {
 	struct rules_ctx *x = k->x;
 	char *ndn = dn_normalize(e->dn);
-	struct robj *o;
+	struct robj *o = NULL;
 	enum rtype type;
 	bool list_ok;
-	size_t i, n;
 
-	memset(ki, 0, sizeof(*ki));
-	k->n = 0;
-	key_push(k, 'd', ndn);
-	if (rules_classify(x, e, &type, &list_ok)) {
+	k->kv.n = 0;
+	if (rules_classify(x, e, &type, &list_ok))
 		o = rules_build(x, e, ndn, type, list_ok, false);
-		ki->relevant = true;
-		ki->group = type == RT_GROUP || o->nmembers > 0;
-		ki->addr = o->primary != NULL || o->naliases > 0;
-		if (ki->group)
-			key_push(k, 'g', ndn);
-		if (o->primary != NULL)
-			key_push(k, 'a', o->primary);
-		for (i = 0; i < o->naliases; i++)
-			key_push(k, 'a', o->aliases[i]);
-		for (i = 0; i < o->nmembers; i++)
-			key_push(k, 'm', o->members[i]);
-		if (o->sid != NULL)
-			key_push(k, 's', o->sid);
-		if (o->primary_sid != NULL)
-			key_push(k, 'p', o->primary_sid);
-		if (o->domain_users_sid != NULL)
-			key_push(k, 'p', o->domain_users_sid);
+	keys_of_obj(&k->kv, o, ndn, ki);
+	if (o != NULL)
 		keyer_scratch_done(k);
-	}
 	free(ndn);
-	qsort(k->v, k->n, sizeof(*k->v), rules_cmp_str);
-	for (i = n = 0; i < k->n; i++) {
-		if (n > 0 && strcmp(k->v[i], k->v[n - 1]) == 0)
-			free(k->v[i]);
-		else
-			k->v[n++] = k->v[i];
-	}
-	k->n = n;
+	keys_finish(&k->kv);
 }
 
 void
@@ -173,14 +212,25 @@ rules_keys(struct rules_keyer *k, const struct entry *e,
 	   void (*cb)(void *arg, const char *key), void *arg)
 {
 	struct kinfo ki;
-	size_t i;
 
 	keys_collect(k, e, &ki);
-	for (i = 0; i < k->n; i++) {
-		cb(arg, k->v[i]);
-		free(k->v[i]);
-	}
-	k->n = 0;
+	keys_emit(&k->kv, cb, arg);
+}
+
+void
+rules_add_keyed(struct rules_ctx *x, const struct entry *e,
+		void (*cb)(void *arg, const char *key), void *arg)
+{
+	struct keyvec kv = {NULL, 0, 0};
+	struct robj *o = rules_add_obj(x, e);
+	struct kinfo ki;
+	char *ndn = o == NULL ? dn_normalize(e->dn) : NULL;
+
+	keys_of_obj(&kv, o, o != NULL ? o->ndn : ndn, &ki);
+	free(ndn);
+	keys_finish(&kv);
+	keys_emit(&kv, cb, arg);
+	free(kv.v);
 }
 
 /*
@@ -327,13 +377,13 @@ ver_fill(struct dctx *d, struct ver *v, const struct entry *e)
 	if ((v->e = e) == NULL)
 		return;
 	keys_collect(k, e, &v->ki);
-	v->keys = arena_alloc(&d->a, k->n * sizeof(*v->keys));
-	for (i = 0; i < k->n; i++) {
-		v->keys[i] = arena_strdup(&d->a, k->v[i]);
-		free(k->v[i]);
+	v->keys = arena_alloc(&d->a, k->kv.n * sizeof(*v->keys));
+	for (i = 0; i < k->kv.n; i++) {
+		v->keys[i] = arena_strdup(&d->a, k->kv.v[i]);
+		free(k->kv.v[i]);
 	}
-	v->nkeys = k->n;
-	k->n = 0;
+	v->nkeys = k->kv.n;
+	k->kv.n = 0;
 	for (i = 0; i < v->nkeys; i++)   /* every entry has its "d:" key */
 		if (v->keys[i][0] == 'd')
 			v->ndn = v->keys[i] + 2;

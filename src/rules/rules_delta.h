@@ -130,6 +130,14 @@ struct rules_keyer *rules_keyer_new(const struct conf *c, struct err *err);
 void rules_keys(struct rules_keyer *k, const struct entry *e,
 		void (*cb)(void *arg, const char *key), void *arg);
 void rules_keyer_free(struct rules_keyer *k);
+/*
+ * rules_add() that also hands e's keys to cb (the same keys as
+ * rules_keys(), from the object rules_add() builds: a full read indexes
+ * as it goes at no second pass).  An entry rules_add() skips as a second
+ * one with its DN gets its "d:" key only.
+ */
+void rules_add_keyed(struct rules_ctx *x, const struct entry *e,
+		     void (*cb)(void *arg, const char *key), void *arg);
 
 /* The last read, as the caller keeps it (the snapshot). */
 struct rules_lookup {

@@ -143,6 +143,8 @@ bool rules_classify(struct rules_ctx *x, const struct entry *e,
 struct robj *rules_build(struct rules_ctx *x, const struct entry *e,
 			 const char *ndn, enum rtype type, bool list_ok,
 			 bool full);
+/* rules_add(), returning the object added (NULL: none, or a DN seen). */
+struct robj *rules_add_obj(struct rules_ctx *x, const struct entry *e);
 /* rules_profile.c: the SPEC's further user attributes (mobj.attrs) */
 #define RULES_NPROFILE_ATTRS 20
 extern const char *const rules_profile_attrs[RULES_NPROFILE_ATTRS + 1];

@@ -2004,11 +2004,53 @@ test_keys(void **state)
 	conf_free(&c);
 }
 
+/* rules_add_keyed() gives every entry the keys rules_keys() gives it. */
+static void
+test_add_keyed(void **state)
+{
+	size_t seed, i, nkeys = 0;
+
+	(void)state;
+	for (seed = 1; seed <= 200; seed++) {
+		struct world w;
+		struct rules_result r;
+		struct rules_keyer *k;
+		struct rules_ctx *x;
+		struct err err;
+		char a[8192], b[8192];
+
+		memset(&w, 0, sizeof(w));
+		w.g.s = 0x9e3779b97f4a7c15ULL * seed;
+		gen_conf(&w);
+		gen_old(&w);
+		err_clear(&err);
+		k = rules_keyer_new(&w.c, &err);
+		assert_non_null(k);
+		rules_init(&r);
+		r.now = NOW;
+		x = rules_begin(&w.c, &r, &err);
+		assert_non_null(x);
+		for (i = 0; i < w.old.n; i++) {
+			a[0] = b[0] = '\0';
+			rules_keys(k, w.old.e[i], key_cat, a);
+			rules_add_keyed(x, w.old.e[i], key_cat, b);
+			assert_string_equal(a, b);
+			nkeys += strlen(a) > 0;
+		}
+		assert_int_equal(rules_end(x, &err), 0);
+		rules_free(&r);
+		rules_keyer_free(k);
+		world_free(&w);
+	}
+	assert_true(nkeys > 1000);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_add_keyed),
 		cmocka_unit_test(test_unmatched_least_dn),
 		cmocka_unit_test(test_conflict_through_address),
 		cmocka_unit_test(test_join_nested_group),
