@@ -339,8 +339,8 @@ rules_build(struct rules_ctx *x, const struct entry *e, const char *ndn,
 	return o;
 }
 
-void
-rules_add(struct rules_ctx *x, const struct entry *e)
+struct robj *
+rules_add_obj(struct rules_ctx *x, const struct entry *e)
 {
 	struct robj *o;
 	enum rtype type;
@@ -348,17 +348,24 @@ rules_add(struct rules_ctx *x, const struct entry *e)
 	char *ndn;
 
 	if (!rules_classify(x, e, &type, &list_ok))
-		return;
+		return NULL;
 	ndn = dn_normalize(e->dn);
 	if (strmap_get(&x->by_ndn, ndn) != NULL) {
 		free(ndn);
-		return;             /* the same DN twice: first one wins */
+		return NULL;        /* the same DN twice: first one wins */
 	}
 	o = rules_build(x, e, ndn, type, list_ok, true);
 	free(ndn);
 	x->objs = xgrow(x->objs, &x->cap, x->nobjs + 1, sizeof(*x->objs));
 	x->objs[x->nobjs++] = o;
 	strmap_put(&x->by_ndn, o->ndn, o);
+	return o;
+}
+
+void
+rules_add(struct rules_ctx *x, const struct entry *e)
+{
+	(void)rules_add_obj(x, e);
 }
 
 /* ---- nested groups ------------------------------------------------ */

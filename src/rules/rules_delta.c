@@ -16,15 +16,18 @@
  *         group's SID as primary group joins, followed DOWN in turn;
  *   TREE  [scope] member_of: the groups below the member_of groups, in
  *         the last read, followed through their member values.
- * Who gets what: the changes get everything; an entry joining through a
+ * Who gets what: the changes get ADDR and UP (a local change, see
+ * rules_delta.h, ADDR only); an entry joining through a (not local)
  * changed entry's address gets UP (its conflicts may change, and with
  * them what it gives its lists); every entry in S other than the
- * member_of tree gets ADDR; a group gets DOWN when it is changed, has an
- * address (it may be a list) or was reached DOWN (it is nested in a list
- * of S).  A group without address reached only UP is in S for the walk
- * upwards and the warnings only: what it yields is its own (a left_out
- * row).  Member values in play (see "unmatched" below) pull every group
- * naming them, UP.
+ * member_of tree's gets ADDR; a group gets DOWN when it has an address in
+ * either world (it may be a list) or was reached DOWN (it is nested in a
+ * list of S).  A group without address reached otherwise (UP, or a
+ * change) yields only its own left_out row, and its members matter only
+ * where it is reached: under a list, which follows it DOWN, or in the
+ * member_of tree, whose change declines.  A member value naming a changed
+ * entry's new DN finds it through the changes (the index has old DNs).
+ * Member values in play (rules_delta.h) pull every group naming them, UP.
  */
 #include "rules/rules_delta.h"
 
@@ -41,12 +44,17 @@
 /* Past this much scratch memory the keyer's context is made anew. */
 #define KEYER_SCRATCH_MAX (8u << 20)
 
+/* One entry's keys while they are made (malloc'd strings). */
+struct keyvec {
+	char **v;
+	size_t n, cap;
+};
+
 struct rules_keyer {
 	const struct conf *c;
 	struct rules_result r;     /* the context's: scratch only */
 	struct rules_ctx *x;
-	char **v;                  /* the current entry's keys, malloc'd */
-	size_t n, cap;
+	struct keyvec kv;          /* the current entry's keys */
 };
 
 /* What one entry is to the rules, besides its keys. */
@@ -56,19 +64,27 @@ struct kinfo {
 	bool addr;                 /* it has an address (an "a:" key) */
 };
 
-struct rules_keyer *
-rules_keyer_new(const struct conf *c, struct err *err)
+/* now: the clock faces (below) judge expiry against; 0: time(NULL). */
+static struct rules_keyer *
+keyer_new_at(const struct conf *c, time_t now, struct err *err)
 {
 	struct rules_keyer *k = xcalloc(1, sizeof(*k));
 
 	k->c = c;
 	rules_init(&k->r);
+	k->r.now = now;
 	if ((k->x = rules_begin(c, &k->r, err)) == NULL) {
 		rules_free(&k->r);
 		free(k);
 		return NULL;
 	}
 	return k;
+}
+
+struct rules_keyer *
+rules_keyer_new(const struct conf *c, struct err *err)
+{
+	return keyer_new_at(c, 0, err);
 }
 
 void
@@ -78,20 +94,81 @@ rules_keyer_free(struct rules_keyer *k)
 		return;
 	rules_abort(k->x);
 	rules_free(&k->r);
-	free(k->v);
+	free(k->kv.v);
 	free(k);
 }
 
 static void
-key_push(struct rules_keyer *k, char type, const char *value)
+key_push(struct keyvec *kv, char type, const char *value)
 {
-	k->v = xgrow(k->v, &k->cap, k->n + 1, sizeof(*k->v));
-	k->v[k->n++] = xasprintf("%c:%s", type, value);
+	kv->v = xgrow(kv->v, &kv->cap, kv->n + 1, sizeof(*kv->v));
+	kv->v[kv->n++] = xasprintf("%c:%s", type, value);
+}
+
+/* The keys of o (ndn: its DN's, for entries the rules take none of). */
+static void
+keys_of_obj(struct keyvec *kv, const struct robj *o, const char *ndn,
+	    struct kinfo *ki)
+{
+	size_t i;
+
+	memset(ki, 0, sizeof(*ki));
+	key_push(kv, 'd', ndn);
+	if (o == NULL)
+		return;
+	ki->relevant = true;
+	ki->group = o->type == RT_GROUP || o->nmembers > 0;
+	ki->addr = o->primary != NULL || o->naliases > 0;
+	if (ki->group)
+		key_push(kv, 'g', ndn);
+	if (o->primary != NULL)
+		key_push(kv, 'a', o->primary);
+	for (i = 0; i < o->naliases; i++)
+		key_push(kv, 'a', o->aliases[i]);
+	for (i = 0; i < o->nmembers; i++)
+		key_push(kv, 'm', o->members[i]);
+	if (o->sid != NULL)
+		key_push(kv, 's', o->sid);
+	if (o->primary_sid != NULL)
+		key_push(kv, 'p', o->primary_sid);
+	if (o->domain_users_sid != NULL)
+		key_push(kv, 'p', o->domain_users_sid);
+}
+
+/* Sorted, each once. */
+static void
+keys_finish(struct keyvec *kv)
+{
+	size_t i, n;
+
+	qsort(kv->v, kv->n, sizeof(*kv->v), rules_cmp_str);
+	for (i = n = 0; i < kv->n; i++) {
+		if (n > 0 && strcmp(kv->v[i], kv->v[n - 1]) == 0)
+			free(kv->v[i]);
+		else
+			kv->v[n++] = kv->v[i];
+	}
+	kv->n = n;
+}
+
+/* Hands the keys to cb and frees them. */
+static void
+keys_emit(struct keyvec *kv, void (*cb)(void *arg, const char *key),
+	  void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < kv->n; i++) {
+		cb(arg, kv->v[i]);
+		free(kv->v[i]);
+	}
+	kv->n = 0;
 }
 
 static void
 keyer_scratch_done(struct rules_keyer *k)
 {
+	time_t now = k->r.now;
 	struct err err;
 	size_t i;
 
@@ -103,56 +180,31 @@ keyer_scratch_done(struct rules_keyer *k)
 	rules_abort(k->x);
 	rules_free(&k->r);
 	rules_init(&k->r);
+	k->r.now = now;
 	err_clear(&err);
 	/* rules_begin took this conf in rules_keyer_new: it cannot fail */
 	if ((k->x = rules_begin(k->c, &k->r, &err)) == NULL)
 		abort();
 }
 
-/* k->v = the sorted, unique keys of e; *ki what the rules make of it. */
+/* k->kv = the sorted, unique keys of e; *ki what the rules make of it. */
 static void
 keys_collect(struct rules_keyer *k, const struct entry *e, struct kinfo *ki)
 {
 	struct rules_ctx *x = k->x;
 	char *ndn = dn_normalize(e->dn);
-	struct robj *o;
+	struct robj *o = NULL;
 	enum rtype type;
 	bool list_ok;
-	size_t i, n;
 
-	memset(ki, 0, sizeof(*ki));
-	k->n = 0;
-	key_push(k, 'd', ndn);
-	if (rules_classify(x, e, &type, &list_ok)) {
+	k->kv.n = 0;
+	if (rules_classify(x, e, &type, &list_ok))
 		o = rules_build(x, e, ndn, type, list_ok, false);
-		ki->relevant = true;
-		ki->group = type == RT_GROUP || o->nmembers > 0;
-		ki->addr = o->primary != NULL || o->naliases > 0;
-		if (ki->group)
-			key_push(k, 'g', ndn);
-		if (o->primary != NULL)
-			key_push(k, 'a', o->primary);
-		for (i = 0; i < o->naliases; i++)
-			key_push(k, 'a', o->aliases[i]);
-		for (i = 0; i < o->nmembers; i++)
-			key_push(k, 'm', o->members[i]);
-		if (o->sid != NULL)
-			key_push(k, 's', o->sid);
-		if (o->primary_sid != NULL)
-			key_push(k, 'p', o->primary_sid);
-		if (o->domain_users_sid != NULL)
-			key_push(k, 'p', o->domain_users_sid);
+	keys_of_obj(&k->kv, o, ndn, ki);
+	if (o != NULL)
 		keyer_scratch_done(k);
-	}
 	free(ndn);
-	qsort(k->v, k->n, sizeof(*k->v), rules_cmp_str);
-	for (i = n = 0; i < k->n; i++) {
-		if (n > 0 && strcmp(k->v[i], k->v[n - 1]) == 0)
-			free(k->v[i]);
-		else
-			k->v[n++] = k->v[i];
-	}
-	k->n = n;
+	keys_finish(&k->kv);
 }
 
 void
@@ -160,14 +212,52 @@ rules_keys(struct rules_keyer *k, const struct entry *e,
 	   void (*cb)(void *arg, const char *key), void *arg)
 {
 	struct kinfo ki;
-	size_t i;
 
 	keys_collect(k, e, &ki);
-	for (i = 0; i < k->n; i++) {
-		cb(arg, k->v[i]);
-		free(k->v[i]);
+	keys_emit(&k->kv, cb, arg);
+}
+
+void
+rules_add_keyed(struct rules_ctx *x, const struct entry *e,
+		void (*cb)(void *arg, const char *key), void *arg)
+{
+	struct keyvec kv = {NULL, 0, 0};
+	struct robj *o = rules_add_obj(x, e);
+	struct kinfo ki;
+	char *ndn = o == NULL ? dn_normalize(e->dn) : NULL;
+
+	keys_of_obj(&kv, o, o != NULL ? o->ndn : ndn, &ki);
+	free(ndn);
+	keys_finish(&kv);
+	keys_emit(&kv, cb, arg);
+	free(kv.v);
+}
+
+/*
+ * What other entries' results read of e besides its keys, as one string
+ * (malloc'd): its kind, scope verdict (judged at the keyer's clock),
+ * anchor, DN as spelt (warnings name it), primary and external address.
+ */
+static char *
+face_of(struct rules_keyer *k, const struct entry *e)
+{
+	struct rules_ctx *x = k->x;
+	char *ndn = dn_normalize(e->dn), *s;
+	struct robj *o;
+	enum rtype type;
+	bool list_ok;
+
+	if (!rules_classify(x, e, &type, &list_ok)) {
+		free(ndn);
+		return xstrdup("-");
 	}
-	k->n = 0;
+	o = rules_build(x, e, ndn, type, list_ok, true);
+	s = xasprintf("%d|%d|%d|%s|%s|%s|%s", (int)type, list_ok, (int)o->why,
+		      o->anchor, o->dn, o->primary != NULL ? o->primary : "",
+		      o->external != NULL ? o->external : "");
+	keyer_scratch_done(k);
+	free(ndn);
+	return s;
 }
 
 /* ---- the closure -------------------------------------------------- */
@@ -188,6 +278,12 @@ struct node {
 	const char *uuid;
 	struct ver v[2];
 	bool changed;
+	/*
+	 * A change nothing else reads: the same keys and face (face_of)
+	 * before and after (a display name, a profile attribute, an
+	 * alias outside the accepted domains...): followed ADDR only.
+	 */
+	bool local;
 	unsigned want, done;       /* F_* */
 };
 
@@ -281,16 +377,38 @@ ver_fill(struct dctx *d, struct ver *v, const struct entry *e)
 	if ((v->e = e) == NULL)
 		return;
 	keys_collect(k, e, &v->ki);
-	v->keys = arena_alloc(&d->a, k->n * sizeof(*v->keys));
-	for (i = 0; i < k->n; i++) {
-		v->keys[i] = arena_strdup(&d->a, k->v[i]);
-		free(k->v[i]);
+	v->keys = arena_alloc(&d->a, k->kv.n * sizeof(*v->keys));
+	for (i = 0; i < k->kv.n; i++) {
+		v->keys[i] = arena_strdup(&d->a, k->kv.v[i]);
+		free(k->kv.v[i]);
 	}
-	v->nkeys = k->n;
-	k->n = 0;
+	v->nkeys = k->kv.n;
+	k->kv.n = 0;
 	for (i = 0; i < v->nkeys; i++)   /* every entry has its "d:" key */
 		if (v->keys[i][0] == 'd')
 			v->ndn = v->keys[i] + 2;
+}
+
+/* Is a changed node's change local (struct node)? */
+static bool
+same_face(struct dctx *d, const struct node *nd)
+{
+	const struct ver *a = &nd->v[OLD], *b = &nd->v[NEW];
+	char *fa, *fb;
+	bool same;
+	size_t i;
+
+	if (a->e == NULL || b->e == NULL || a->nkeys != b->nkeys)
+		return false;
+	for (i = 0; i < a->nkeys; i++)
+		if (strcmp(a->keys[i], b->keys[i]) != 0)
+			return false;
+	fa = face_of(d->k, a->e);
+	fb = face_of(d->k, b->e);
+	same = strcmp(fa, fb) == 0;
+	free(fa);
+	free(fb);
+	return same;
 }
 
 /* The node of uuid, made (read from the last read) when new; NULL: S
@@ -316,6 +434,7 @@ node_get(struct dctx *d, const char *uuid)
 	if ((ch = strmap_get(&d->changes, uuid)) != NULL) {
 		nd->changed = true;
 		ver_fill(d, &nd->v[NEW], ch->now);
+		nd->local = same_face(d, nd);
 	} else {
 		nd->v[NEW] = nd->v[OLD];
 	}
@@ -339,10 +458,9 @@ join(struct dctx *d, const char *uuid, unsigned flags)
 	if (nd == NULL)
 		return;
 	if (flags & F_ADDR) {
-		if (node_group(nd) &&
-		    (nd->changed || nd->v[OLD].ki.addr || nd->v[NEW].ki.addr))
+		if (node_group(nd) && (nd->v[OLD].ki.addr || nd->v[NEW].ki.addr))
 			flags |= F_DOWN;
-		if (nd->changed)
+		if (nd->changed && !nd->local)
 			flags |= F_UP;
 	}
 	if ((flags & ~nd->want) == 0)
@@ -383,15 +501,21 @@ play_add(struct dctx *d, const char *m)
 	join_all(d, 'm', m, F_ADDR | F_UP);
 }
 
-/* A member value m of a group followed DOWN. */
+/*
+ * A member value m of a group followed DOWN: the entries it names in
+ * either world join, DOWN.
+ */
 static void
 down_member(struct dctx *d, const char *m)
 {
-	bool in_old = false, in_new = strmap_get(&d->new_ndn, m) != NULL;
-	long n = find(d, 'd', m), i;
+	struct node *now = strmap_get(&d->new_ndn, m);
+	bool in_old = false, in_new = now != NULL;
+	long n, i;
 	const char **v;
 
-	if (n < 0)
+	if (now != NULL)
+		join(d, now->uuid, F_ADDR | F_DOWN);   /* a change, now m */
+	if (d->why != NULL || (n = find(d, 'd', m)) < 0)
 		return;
 	v = n > 0 ? arena_memdup(&d->a, d->found, (size_t)n * sizeof(*v))
 		  : NULL;
@@ -427,8 +551,9 @@ follow(struct dctx *d, struct node *nd)
 			case 'a':
 				if (todo & F_ADDR)
 					join_all(d, 'a', val,
-						 F_ADDR | (nd->changed ? F_UP
-								       : 0));
+						 F_ADDR | (nd->changed &&
+								   !nd->local
+							   ? F_UP : 0));
 				break;
 			case 'd':
 				if (todo & F_UP)
@@ -449,12 +574,12 @@ follow(struct dctx *d, struct node *nd)
 				}
 				break;
 			case 's':
-				if (todo & F_DOWN) {
+				if (todo & F_DOWN)
 					join_all(d, 'p', val, F_ADDR | F_DOWN);
-					/* another group with the SID: a dup */
-					if (d->why == NULL)
-						join_all(d, 's', val, F_ADDR);
-				}
+				/* another group with the SID: into S for
+				 * clash() only, followed no further */
+				if ((todo & (F_ADDR | F_TREE)) && d->why == NULL)
+					join_all(d, 's', val, 0);
 				break;
 			default:
 				break;
@@ -463,7 +588,10 @@ follow(struct dctx *d, struct node *nd)
 	}
 }
 
-/* Two entries of S with the same DN or group SID in one world. */
+/*
+ * Two entries of S with the same DN or group SID in one world (entries
+ * joined with no flags are in S only to be found here).
+ */
 static const char *
 clash(struct dctx *d)
 {
@@ -502,7 +630,7 @@ tree_touched(struct dctx *d)
 	for (i = 0; i < d->n; i++) {
 		const struct node *nd = d->all[i];
 
-		if (!nd->changed)
+		if (!nd->changed || nd->local)
 			continue;
 		if (nd->want & F_TREE)
 			return "a [scope] member_of group or one of its nested "
@@ -530,13 +658,17 @@ seed(struct dctx *d, const struct rules_change *changes, size_t n)
 	for (i = 0; i < n && d->why == NULL && !d->failed; i++) {
 		struct node *nd = strmap_get(&d->nodes, changes[i].uuid);
 
-		join(d, nd->uuid, F_ADDR | F_UP | F_DOWN);
+		if (nd->local) {
+			join(d, nd->uuid, F_ADDR);
+			continue;
+		}
+		join(d, nd->uuid, F_ADDR | F_UP);
 		if (nd->v[OLD].e != NULL)
 			play_add(d, nd->v[OLD].ndn);
 		if (nd->v[NEW].e != NULL && d->why == NULL && !d->failed) {
 			play_add(d, nd->v[NEW].ndn);
 			/* an unchanged entry with its new DN: a clash */
-			join_all(d, 'd', nd->v[NEW].ndn, F_ADDR);
+			join_all(d, 'd', nd->v[NEW].ndn, 0);
 		}
 	}
 	for (i = 0; i < d->c->scope.member_of.n && d->why == NULL &&
@@ -608,7 +740,7 @@ rules_delta(const struct conf *c, const struct rules_lookup *lk,
 	d.lk = lk;
 	d.err = err;
 	d.max = max;
-	if ((d.k = rules_keyer_new(c, err)) == NULL)
+	if ((d.k = keyer_new_at(c, now, err)) == NULL)
 		goto done;
 	seed(&d, changes, n);
 	while (d.nq > 0 && d.why == NULL && !d.failed)

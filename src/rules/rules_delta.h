@@ -43,16 +43,26 @@
  *         its "p:") join, followed UP in turn.  From: the changes, the
  *         entries sharing an address with a change, and the groups naming
  *         a member value in play (below);
- *   DOWN  a group's members ("d:" = its "m:") and primary-group members
- *         ("p:" = its "s:") join, followed DOWN in turn.  From: changed
- *         groups, groups with an address (they may be lists) and groups
- *         reached DOWN.  A group reached only UP and without an address
- *         yields only its left_out row, so its members are not needed;
+ *   DOWN  a group's members ("d:" = its "m:", and the change now having
+ *         that DN) and primary-group members ("p:" = its "s:") join,
+ *         followed DOWN in turn.  From: groups with an address in either
+ *         world (they may be lists) and groups reached DOWN.  A group
+ *         without an address reached otherwise (UP, or changed) yields
+ *         only its left_out row: its members matter only under a list
+ *         (which follows it DOWN) or in the member_of tree (declined);
  *   TREE  [scope] member_of: the groups ("g:") named by the member_of
  *         DNs and by those groups' member values, as the last read has
  *         them; they join S as read-only members of the walk (a "ghost"
  *         in the rules: it yields nothing) unless something above pulls
  *         them in for real.
+ * A change is "local" when the entry's keys and what else other entries
+ * read of it (its kind, list_ok, scope verdict at `now`, anchor, DN as
+ * spelt, primary and external address) are the same before and after:
+ * a display name, a profile attribute, an account lock of an entry out
+ * of scope anyway...  Nothing another entry's result reads changed, so it
+ * is followed ADDR only (not UP, its DN not in play, the co-claimants of
+ * its addresses not UP), and a member_of group changed so is no tree
+ * change.
  * Further couplings in the rules and how they are met:
  *   - a member value naming no entry is warned about once, naming the
  *     group with the least normalised DN among the groups reached (the
@@ -71,8 +81,9 @@
  *   - member_of_missing and its warning come out the same in both runs.
  * rules_delta() declines (returns 1, *why says which) when:
  *   - S would hold more than max entries;
- *   - a member_of group or one of its nested groups is among the changes,
- *     or a changed group now has a DN the member_of tree names;
+ *   - a member_of group or one of its nested groups is among the changes
+ *     (not local), or a changed group now has a DN the member_of tree
+ *     names;
  *   - two entries of S have the same DN, or two groups of S the same
  *     objectSid, in one world.
  */
@@ -119,6 +130,14 @@ struct rules_keyer *rules_keyer_new(const struct conf *c, struct err *err);
 void rules_keys(struct rules_keyer *k, const struct entry *e,
 		void (*cb)(void *arg, const char *key), void *arg);
 void rules_keyer_free(struct rules_keyer *k);
+/*
+ * rules_add() that also hands e's keys to cb (the same keys as
+ * rules_keys(), from the object rules_add() builds: a full read indexes
+ * as it goes at no second pass).  An entry rules_add() skips as a second
+ * one with its DN gets its "d:" key only.
+ */
+void rules_add_keyed(struct rules_ctx *x, const struct entry *e,
+		     void (*cb)(void *arg, const char *key), void *arg);
 
 /* The last read, as the caller keeps it (the snapshot). */
 struct rules_lookup {

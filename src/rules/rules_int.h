@@ -8,6 +8,7 @@
  *   rules_scope.c      enabled/visible/exclude/member_of and scope counts
  *   rules_groups.c     members, nested groups, primary groups, lists
  *   rules_conflicts.c  claims, conflicts, frozen objects
+ *   rules_delta.c      keys of an entry; the rules over a delta's closure
  *
  * Every robj and every string it holds lives in the context's arenas:
  * x->a (the result's, for what mail objects keep) or x->tmp (freed by
@@ -142,6 +143,8 @@ bool rules_classify(struct rules_ctx *x, const struct entry *e,
 struct robj *rules_build(struct rules_ctx *x, const struct entry *e,
 			 const char *ndn, enum rtype type, bool list_ok,
 			 bool full);
+/* rules_add(), returning the object added (NULL: none, or a DN seen). */
+struct robj *rules_add_obj(struct rules_ctx *x, const struct entry *e);
 /* rules_profile.c: the SPEC's further user attributes (mobj.attrs) */
 #define RULES_NPROFILE_ATTRS 20
 extern const char *const rules_profile_attrs[RULES_NPROFILE_ATTRS + 1];
