@@ -206,17 +206,41 @@ on_entry(void *arg, const struct entry *e, struct err *err)
 
 /* ---- full reads -------------------------------------------------- */
 
+/*
+ * A full read into a new snapshot: the rules take the entry and hand
+ * out its keys as they go (rules_add_keyed); containers, which the rules
+ * never see, get theirs from the keyer.
+ */
 static int
 full_changed(void *arg, const char *uuid, const struct entry *e,
 	     struct err *err)
 {
 	struct read_ctx *rc = arg;
+	struct keys k = {NULL, 0, 0};
 	size_t len;
-	void *blob = syncsnap_encode(e, &len);
-	int ret = put_keyed(rc->snap, rc->keyer, uuid, e, blob, len, err);
+	void *blob;
+	int ret;
 
+	if (engine_stop_requested)
+		return err_set(err, DS_E_SOURCE, "interrupted by a signal");
+	if (rc->read >= MAX_ENTRIES)
+		return err_set(err, DS_E_SOURCE,
+			       "more than %lu entries: refusing to go on",
+			       MAX_ENTRIES);
+	rc->read++;
+	if (is_container(e))
+		rules_keys(rc->keyer, e, keys_add, &k);
+	else
+		rules_add_keyed(rc->rules, e, keys_add, &k);
+	progress_update(rc->read);
+	blob = syncsnap_encode(e, &len);
+	ret = syncsnap_put(rc->snap, uuid, blob, len,
+			   (const char *const *)k.v, k.n, err);
 	free(blob);
-	return ret != 0 ? -1 : feed(rc, e, err);
+	while (k.n > 0)
+		free(k.v[--k.n]);
+	free(k.v);
+	return ret;
 }
 
 static int
