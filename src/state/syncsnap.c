@@ -34,7 +34,7 @@ struct syncsnap {
 	char *path;        /* the snapshot's file */
 	char *tmp;         /* created: "<path>.new"; NULL otherwise */
 	bool in_tx;
-	sqlite3_stmt *put, *del, *keys, *unref, *ref, *find;
+	sqlite3_stmt *put, *del, *keys, *unref, *ref, *find, *get;
 };
 
 /*
@@ -373,7 +373,9 @@ stmts_free(struct syncsnap *s)
 	sqlite3_finalize(s->unref);
 	sqlite3_finalize(s->ref);
 	sqlite3_finalize(s->find);
+	sqlite3_finalize(s->get);
 	s->put = s->del = s->keys = s->unref = s->ref = s->find = NULL;
+	s->get = NULL;
 }
 
 /* fsync the new file and rename it over the old one. */
@@ -484,19 +486,20 @@ syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
 void *
 syncsnap_get(struct syncsnap *s, const char *uuid, size_t *len)
 {
-	sqlite3_stmt *q = NULL;
 	void *out = NULL;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT data FROM entry WHERE uuid = ?",
-			       -1, &q, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_ROW) {
-			*len = (size_t)sqlite3_column_bytes(q, 0);
-			out = xmalloc(*len + 1);
-			memcpy(out, sqlite3_column_blob(q, 0), *len);
-		}
+	/* prepared once: the rules over a delta ask row by row */
+	if (s->get == NULL &&
+	    sqlite3_prepare_v2(s->db, "SELECT data FROM entry WHERE uuid = ?",
+			       -1, &s->get, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(s->get, 1, uuid, -1, SQLITE_STATIC);
+	if (sqlite3_step(s->get) == SQLITE_ROW) {
+		*len = (size_t)sqlite3_column_bytes(s->get, 0);
+		out = xmalloc(*len + 1);
+		memcpy(out, sqlite3_column_blob(s->get, 0), *len);
 	}
-	sqlite3_finalize(q);
+	sqlite3_reset(s->get);
 	return out;
 }
 
