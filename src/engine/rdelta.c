@@ -21,8 +21,9 @@
  *     compare is due, and the target can compare part of itself
  *     (engine_fastpath_delta_ok);
  *   - no account expiry has passed since (the summary's next_expiry);
- *   - the closure is at most a tenth of the directory, and no [scope]
- *     member_of group changed (rules_delta declines);
+ *   - the closure is at most a quarter of the directory (and 1,000
+ *     entries), and no [scope] member_of group changed (rules_delta
+ *     declines);
  *   - the rules froze the same keys before and after (a conflict that
  *     starts or ends freezes or frees objects the fast path's record
  *     cannot follow);
@@ -350,7 +351,10 @@ engine_rules_delta(struct run *x, struct syncsnap *old,
 	if (changes_fill(&ch, in, n, r->info.server, &r->err) != 0)
 		goto out;
 	entries = count_after(&sl, &ch, (size_t)meta->entries, &gone);
-	max = lk.nentries / 10 + 100;
+	/* each entry of the closure costs two runs of the rules and a
+	 * lookup by key; past a quarter of the directory the whole
+	 * snapshot in one scan costs less */
+	max = lk.nentries / 4 + 1000;
 	rc = rules_delta(x->c, &lk, ch.v, ch.n, x->now, max, &d, &why,
 			 &r->err);
 	if (rc == 0 && sl.bad) {
