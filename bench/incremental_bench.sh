@@ -15,7 +15,9 @@
 #   full         sync --full of the same directory into a second database
 #                (initial-B: its first run, before the changes)
 # and prints wall time, entries read from the server and peak RSS of
-# each, then checks both mail databases are the same.  A benchmark, not a
+# each (with -v: why the rules took the whole snapshot, if they did; with
+# BENCH_STAGES=1 the stage timings too), then checks both mail databases
+# are the same.  A benchmark, not a
 # test.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
@@ -89,7 +91,7 @@ run()
 {
 	local name=$1
 	shift
-	"$TIME" -f '%e %M' -o "$T/time" "$BIN" "$@" --json >"$T/run.json" \
+	"$TIME" -f '%e %M' -o "$T/time" "$BIN" -v "$@" --json >"$T/run.json" \
 		2>"$T/run.err" || {
 		echo "bench: $name failed:" >&2
 		tail -5 "$T/run.err" >&2
@@ -100,7 +102,12 @@ run()
 		"$name" "$secs" "$(jq -r .read_detail.mode "$T/run.json")" \
 		"$(jq -r .read_detail.entries "$T/run.json")" $((rss / 1024)) \
 		"$(jq -c '.summary|[.add,.update,.disable,.delete]' "$T/run.json")" \
-		"$(jq -r 'if .read_detail.rules_skipped then "  (rules skipped)" elif .fast_path then "  (fast path)" else "" end' "$T/run.json")"
+		"$(jq -r 'if .read_detail.rules_skipped then "  (rules skipped)" elif .read_detail.rules == "delta" then "  (rules over the delta: \(.read_detail.rules_entries) entries)" elif .fast_path then "  (fast path)" else "" end' "$T/run.json")"
+	# why the rules took the whole snapshot, and where the time went
+	grep -h 'rules over the whole snapshot' "$T/run.err" | sed 's/^/    /'
+	[ -n "${BENCH_STAGES:-}" ] && grep -h '^dirsync: .*([0-9.]*s)$' \
+		"$T/run.err" | sed 's/^/    /'
+	return 0
 }
 
 run initial -c "$T/inc.conf" sync

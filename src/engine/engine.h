@@ -112,6 +112,10 @@ struct run_result {
 	 * rules were skipped too; counts, warnings and conflicts are those
 	 * the rules gave last time (engine/shortcut.c) */
 	bool rules_skipped;
+	/* an incremental read whose rules ran over what the delta touched
+	 * (engine/rdelta.c): rules_entries entries re-derived, twice */
+	bool rules_delta;
+	size_t rules_entries;
 	/* which compare ran: "full", "partial" (only the objects the digest
 	 * says changed were loaded and planned: compare_addresses of
 	 * them), NULL when none did (fast path, or the run stopped before) */

@@ -86,6 +86,18 @@ struct fastpath {
 	char fp[TARGET_FP_MAX];     /* the target before load() */
 	bool have_old;
 	struct state_verified old;
+	uint64_t sums[FASTPATH_NSUMS];   /* under digest (set_digest) */
+	bool have_sums;
+	const char *full_why;       /* fastpath_check: full_reason() */
+	/*
+	 * A run over a delta (rdelta.c): the digest comes from the verified
+	 * run's sums less what the rules' before gave plus their after, and
+	 * touched holds the addresses of both (keys in arena), the only
+	 * objects that can differ from the verified run's.
+	 */
+	bool delta;
+	struct strmap touched, touched_anchors;
+	struct arena arena;
 };
 
 static void
@@ -139,13 +151,16 @@ hash_keys(const struct strmap *m, uint64_t acc[3])
 	}
 }
 
+static void sums_digest(struct fastpath *f,
+			const uint64_t acc[FASTPATH_NSUMS]);
+
 /* The desired set's digest. */
 static void
 set_digest(const struct rules_result *rr, struct fastpath *f)
 {
 	const struct mset *d = &rr->desired;
 	XXH3_state_t s;
-	uint64_t acc[9];
+	uint64_t acc[FASTPATH_NSUMS];
 	size_t i;
 
 	XXH3_INITSTATE(&s);
@@ -159,9 +174,43 @@ set_digest(const struct rules_result *rr, struct fastpath *f)
 	acc[2] = d->n;
 	hash_keys(&rr->frozen_anchors, acc + 3);
 	hash_keys(&rr->frozen_addresses, acc + 6);
-	hex128(XXH3_128bits(acc, sizeof(acc)), f->digest, sizeof(f->digest));
+	sums_digest(f, acc);
+}
+
+/* f->digest and f->frozen from the sums, which f keeps. */
+static void
+sums_digest(struct fastpath *f, const uint64_t acc[FASTPATH_NSUMS])
+{
+	memcpy(f->sums, acc, sizeof(f->sums));
+	f->have_sums = true;
+	hex128(XXH3_128bits(acc, FASTPATH_NSUMS * sizeof(acc[0])), f->digest,
+	       sizeof(f->digest));
 	hex128(XXH3_128bits(acc + 3, 6 * sizeof(acc[0])), f->frozen,
 	       sizeof(f->frozen));
+}
+
+void
+engine_fastpath_set_sums(uint64_t acc[FASTPATH_NSUMS],
+			 const struct rules_result *rr, int sign)
+{
+	const struct mset *d = &rr->desired;
+	XXH3_state_t s;
+	uint64_t part[FASTPATH_NSUMS];
+	size_t i;
+
+	XXH3_INITSTATE(&s);
+	memset(part, 0, sizeof(part));
+	for (i = 0; i < d->n; i++) {
+		XXH128_hash_t h = hash_obj(&s, d->v[i]);
+
+		part[0] += h.low64;
+		part[1] += h.high64;
+	}
+	part[2] = d->n;
+	hash_keys(&rr->frozen_anchors, part + 3);
+	hash_keys(&rr->frozen_addresses, part + 6);
+	for (i = 0; i < FASTPATH_NSUMS; i++)
+		acc[i] = sign < 0 ? acc[i] - part[i] : acc[i] + part[i];
 }
 
 /*
@@ -471,7 +520,7 @@ fastpath_check(struct run *x, struct fastpath *f, bool quiet)
 	if (state_verified_get(x->st, &f->old, &found, &r->err) != 0)
 		return -1;
 	f->have_old = found;
-	why = full_reason(x, f, &changed);
+	why = f->full_why = full_reason(x, f, &changed);
 	if (why == NULL && !changed)
 		return 1;
 	if (quiet)
@@ -518,6 +567,133 @@ engine_fastpath_early(struct run *x, const char *digest)
 	return 1;
 }
 
+int
+engine_fastpath_delta_ok(struct run *x, const char *digest,
+			 const char **why)
+{
+	struct fastpath *f;
+	int rc;
+
+	*why = NULL;
+	if (never_fast(x) || x->fp != NULL) {
+		*why = "a read-only run, or one already checked";
+		return 0;
+	}
+	f = xcalloc(1, sizeof(*f));
+	snprintf(f->digest, sizeof(f->digest), "%s", digest);
+	rc = fastpath_check(x, f, true);
+	if (rc < 0) {
+		free(f);
+		return -1;
+	}
+	if (x->tops->fingerprint == NULL || !f->have_fp)
+		*why = "the target keeps no change counter";
+	else if (f->full_why != NULL)
+		*why = f->full_why;
+	else if (strcmp(f->old.digest, digest) != 0)
+		*why = "the last read is not what the verified run compared";
+	else if (x->tops->load_part == NULL || x->tops->load_managed == NULL)
+		*why = "the target cannot load part of itself";
+	else if (!f->old.partial_ok)
+		*why = "the verified run cannot vouch for a partial compare";
+	if (*why != NULL) {
+		free(f);
+		return 0;
+	}
+	f->delta = true;     /* engine_fastpath_delta() comes next */
+	x->fp = f;
+	return 1;
+}
+
+static void
+touch_obj(struct fastpath *f, const struct mobj *o)
+{
+	if (strmap_get(&f->touched, o->address) == NULL) {
+		const char *k = arena_strdup(&f->arena, o->address);
+
+		strmap_put(&f->touched, k, (void *)k);
+	}
+	if (o->kind == MK_MAILBOX && o->anchor != NULL &&
+	    strmap_get(&f->touched_anchors, o->anchor) == NULL) {
+		const char *k = arena_strdup(&f->arena, o->anchor);
+
+		strmap_put(&f->touched_anchors, k, (void *)k);
+	}
+}
+
+/*
+ * The addresses where before and after differ (an object on one side
+ * only, or with another content hash: hash_obj, every field the plan
+ * reads).  An object both sides give alike is the verified run's, which
+ * the mail database holds: nothing to compare.  The plan still gets all
+ * of after (plan_input.only holds the touched addresses): an alias that
+ * went is deleted, not disabled, when its owner's mailbox stays, and
+ * the owner of every touched object is in the closure.
+ */
+void
+engine_fastpath_delta(struct run *x, const uint64_t sums[FASTPATH_NSUMS],
+		      const struct mset *before, const struct mset *after)
+{
+	struct fastpath *f = x->fp;
+	XXH3_state_t s;
+	size_t i;
+
+	sums_digest(f, sums);
+	XXH3_INITSTATE(&s);
+	for (i = 0; i < before->n; i++) {
+		const struct mobj *b = before->v[i];
+		const struct mobj *a = mset_get(after, b->address);
+
+		if (a == NULL ||
+		    !XXH128_isEqual(hash_obj(&s, a), hash_obj(&s, b)))
+			touch_obj(f, b);
+	}
+	for (i = 0; i < after->n; i++) {
+		const struct mobj *a = after->v[i];
+
+		if (mset_get(before, a->address) == NULL ||
+		    strmap_get(&f->touched, a->address) != NULL)
+			touch_obj(f, a);
+	}
+}
+
+size_t
+engine_fastpath_touched(const struct run *x)
+{
+	return x->fp != NULL ? x->fp->touched.len : 0;
+}
+
+const uint64_t *
+engine_fastpath_sums(const struct run *x)
+{
+	return x->fp != NULL && x->fp->checked && x->fp->have_sums
+		       ? x->fp->sums
+		       : NULL;
+}
+
+/* A run over a delta: the fast path, or the touched addresses alone. */
+static int
+fastpath_delta(struct run *x, struct fastpath *f)
+{
+	const char *k;
+	void *v;
+	size_t it = 0;
+
+	if (strcmp(f->old.digest, f->digest) == 0)
+		return 1;
+	while (strmap_next(&f->touched, &it, &k, &v))
+		strmap_put(&f->only, k, v);
+	it = 0;
+	while (strmap_next(&f->touched_anchors, &it, &k, &v))
+		strmap_put(&f->anchors, k, v);
+	f->partial = x->partial = true;
+	log_msg(x->lvl, "partial compare: the rules re-derived what the "
+		"delta touched; only its %zu addresses are loaded and "
+		"planned, the mail database vouches for the rest (%.2fs)",
+		f->only.len, clock_seconds() - x->t0);
+	return 0;
+}
+
 const char *
 engine_fastpath_digest(const struct run *x)
 {
@@ -533,7 +709,10 @@ engine_fastpath(struct run *x)
 
 	if (never_fast(x))
 		return 0;
-	if (x->fp == NULL || !x->fp->early) {
+	if (x->fp != NULL && x->fp->delta) {
+		if ((rc = fastpath_delta(x, x->fp)) != 1)
+			return rc;
+	} else if (x->fp == NULL || !x->fp->early) {
 		f = x->fp = xcalloc(1, sizeof(*f));
 		set_digest(&r->rules, f);
 		if ((rc = fastpath_check(x, f, false)) != 1)
@@ -631,6 +810,84 @@ pairs_of(void *ctx, size_t from, size_t n, uint64_t *out)
 		fill_pairs((void *)src->d, from, n, out);
 }
 
+/*
+ * A run over a delta records the verified run's pairs and addresses
+ * less those at touched addresses, plus the desired set's (which holds
+ * the touched objects only): *pairs and *names malloc'd, 0; -1 when the
+ * verified run's are not there (no record then: the next run compares
+ * everything).
+ */
+static int
+delta_pairs(struct run *x, struct fastpath *f, uint64_t **pairs,
+	    const char ***names, size_t *n)
+{
+	const struct mset *d = &x->r->rules.desired;
+	uint64_t *old = NULL;
+	const char **oldn;
+	size_t nold = 0, alen = 0, i, k = 0;
+	struct err e;
+
+	err_clear(&e);
+	if (state_verified_pairs(x->st, &old, &nold, &e) != 0 || old == NULL)
+		return -1;
+	if (f->old_addrs == NULL &&
+	    (state_verified_addresses(x->st, &f->old_addrs, &alen, &e) != 0 ||
+	     f->old_addrs == NULL)) {
+		free(old);
+		return -1;
+	}
+	if (alen == 0) {      /* read by the partial compare: measure */
+		const char *p = f->old_addrs;
+
+		for (i = 0; i < nold; i++)
+			p += strlen(p) + 1;
+		alen = (size_t)(p - f->old_addrs);
+	}
+	if ((oldn = old_names(f, alen, nold)) == NULL) {
+		free(old);
+		return -1;
+	}
+	*pairs = xmalloc((nold + d->n + 1) * 2 * sizeof(**pairs));
+	*names = xmalloc((nold + d->n + 1) * sizeof(**names));
+	for (i = 0; i < nold; i++) {
+		if (strmap_get(&f->touched, oldn[i]) != NULL)
+			continue;
+		(*pairs)[2 * k] = old[2 * i];
+		(*pairs)[2 * k + 1] = old[2 * i + 1];
+		(*names)[k++] = oldn[i];
+	}
+	/* the desired set holds the closure's objects: the touched ones
+	 * are new, the others are among the verified run's already */
+	for (i = 0; i < d->n; i++) {
+		if (strmap_get(&f->touched, d->v[i]->address) == NULL)
+			continue;
+		fill_pairs((void *)d, i, 1, *pairs + 2 * k);
+		(*names)[k++] = d->v[i]->address;
+	}
+	*n = k;
+	free(old);
+	free(oldn);
+	return 0;
+}
+
+struct delta_src {
+	const uint64_t *pairs;
+	const char **names;
+};
+
+static const char *
+delta_name(void *ctx, size_t i)
+{
+	return ((const struct delta_src *)ctx)->names[i];
+}
+
+static void
+delta_pairs_of(void *ctx, size_t from, size_t n, uint64_t *out)
+{
+	memcpy(out, ((const struct delta_src *)ctx)->pairs + 2 * from,
+	       n * 2 * sizeof(*out));
+}
+
 /* This run compared everything and left the target as desired. */
 static bool
 verified(const struct run *x)
@@ -684,6 +941,27 @@ engine_fastpath_record(struct run *x)
 	memcpy(v.frozen, f->frozen, sizeof(v.frozen));
 	/* the pairs only when the set changed: they are what it was */
 	same = f->have_old && strcmp(f->old.digest, f->digest) == 0;
+	if (f->delta && !same) {
+		struct delta_src ds;
+		uint64_t *pairs = NULL;
+		const char **names = NULL;
+		size_t n = 0;
+
+		if (delta_pairs(x, f, &pairs, &names, &n) != 0) {
+			if (state_verified_clear(x->st, &e) != 0)
+				log_warn("fast path: %s", e.msg);
+			return;
+		}
+		ds.pairs = pairs;
+		ds.names = names;
+		if (state_verified_put(x->st, &v, delta_pairs_of, delta_name,
+				       &ds, n, &e) != 0)
+			log_warn("fast path: %s (the next run compares "
+				 "everything)", e.msg);
+		free(pairs);
+		free(names);
+		return;
+	}
 	src.d = &r->rules.desired;
 	src.pairs = f->pairs != NULL && f->npairs == src.d->n ? f->pairs
 								 : NULL;
@@ -700,6 +978,9 @@ engine_fastpath_free(struct run *x)
 		return;
 	strmap_free(&x->fp->only);
 	strmap_free(&x->fp->anchors);
+	strmap_free(&x->fp->touched);
+	strmap_free(&x->fp->touched_anchors);
+	arena_free(&x->fp->arena);
 	free(x->fp->old_addrs);
 	free(x->fp->pairs);
 	free(x->fp);

@@ -1,8 +1,10 @@
 /*
  * read.c - the read stage: the whole directory, or what changed since the
- * last read merged into what that read saw.  Either way the rules get
- * the whole directory, entry by entry, so an incremental run's plan,
- * limits and report are those of a full run by construction.
+ * last read merged into what that read saw.  The rules get the whole
+ * directory, entry by entry, so an incremental run's plan, limits and
+ * report are those of a full run by construction; or, for an
+ * incremental run where that can be exact, only the part the delta
+ * touches (rdelta.c, through the snapshot's key index).
  *
  *   full         the source's read() (paged), or, for a source with
  *                sync_read() (OpenLDAP with syncprov), the same search
@@ -10,10 +12,11 @@
  *                snapshot (state/syncsnap.h) with the cookie.
  *   incremental  sync_read() with the snapshot's cookie: the delta is
  *                read whole into memory first (a failed read leaves the
- *                rules untouched), then the snapshot's rows minus what
- *                changed or went, then the changed entries, go into the
- *                rules; the same delta is written into the snapshot in a
- *                transaction.
+ *                rules untouched), then either the rules run over what
+ *                it touches (delta_rules), or the snapshot's rows minus
+ *                what changed or went, then the changed entries, go into
+ *                the rules (delta_merge); the same delta is written into
+ *                the snapshot, with each row's keys, in a transaction.
  * The new snapshot and cookie are committed by engine_read_finish() only
  * when the run ended with exit 0; otherwise the old ones stay and the
  * next run reads the same delta again.
@@ -38,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules/rules_delta.h"
 #include "state/syncsnap.h"
 #include "util/buf.h"
 #include "util/filter.h"
@@ -52,7 +56,41 @@ struct read_ctx {
 	struct rules_ctx *rules;
 	size_t read;
 	struct syncsnap *snap;   /* a full read's new snapshot, or NULL */
+	struct rules_keyer *keyer;   /* with snap: the rows' index keys */
 };
+
+/* An entry's index keys (rules_keys), collected for syncsnap_put. */
+struct keys {
+	char **v;
+	size_t n, cap;
+};
+
+static void
+keys_add(void *arg, const char *key)
+{
+	struct keys *k = arg;
+
+	k->v = xgrow(k->v, &k->cap, k->n + 1, sizeof(*k->v));
+	k->v[k->n++] = xstrdup(key);
+}
+
+/* e (as blob) into the snapshot under uuid, with its keys. */
+static int
+put_keyed(struct syncsnap *s, struct rules_keyer *ky, const char *uuid,
+	  const struct entry *e, const void *blob, size_t len,
+	  struct err *err)
+{
+	struct keys k = {NULL, 0, 0};
+	int ret;
+
+	rules_keys(ky, e, keys_add, &k);
+	ret = syncsnap_put(s, uuid, blob, len, (const char *const *)k.v, k.n,
+			   err);
+	while (k.n > 0)
+		free(k.v[--k.n]);
+	free(k.v);
+	return ret;
+}
 
 /* A changed entry held until the merge: its blob (syncsnap_encode). */
 struct held {
@@ -168,17 +206,41 @@ on_entry(void *arg, const struct entry *e, struct err *err)
 
 /* ---- full reads -------------------------------------------------- */
 
+/*
+ * A full read into a new snapshot: the rules take the entry and hand
+ * out its keys as they go (rules_add_keyed); containers, which the rules
+ * never see, get theirs from the keyer.
+ */
 static int
 full_changed(void *arg, const char *uuid, const struct entry *e,
 	     struct err *err)
 {
 	struct read_ctx *rc = arg;
+	struct keys k = {NULL, 0, 0};
 	size_t len;
-	void *blob = syncsnap_encode(e, &len);
-	int ret = syncsnap_put(rc->snap, uuid, blob, len, err);
+	void *blob;
+	int ret;
 
+	if (engine_stop_requested)
+		return err_set(err, DS_E_SOURCE, "interrupted by a signal");
+	if (rc->read >= MAX_ENTRIES)
+		return err_set(err, DS_E_SOURCE,
+			       "more than %lu entries: refusing to go on",
+			       MAX_ENTRIES);
+	rc->read++;
+	if (is_container(e))
+		rules_keys(rc->keyer, e, keys_add, &k);
+	else
+		rules_add_keyed(rc->rules, e, keys_add, &k);
+	progress_update(rc->read);
+	blob = syncsnap_encode(e, &len);
+	ret = syncsnap_put(rc->snap, uuid, blob, len,
+			   (const char *const *)k.v, k.n, err);
 	free(blob);
-	return ret != 0 ? -1 : feed(rc, e, err);
+	while (k.n > 0)
+		free(k.v[--k.n]);
+	free(k.v);
+	return ret;
 }
 
 static int
@@ -203,7 +265,7 @@ full_sync(struct run *x, struct source *src, const struct source_ops *sops,
 	  const char *filter, const char **keep)
 {
 	struct run_result *r = x->r;
-	struct read_ctx rc = {x, NULL, 0, NULL};
+	struct read_ctx rc = {x, NULL, 0, NULL, NULL};
 	struct source_sync sy;
 	char *path = syncsnap_path(x->c->state.path), *sfilter;
 	int ret;
@@ -213,7 +275,9 @@ full_sync(struct run *x, struct source *src, const struct source_ops *sops,
 	free(path);
 	if (ret != 0)
 		return -1;
-	if ((rc.rules = rules_begin(x->c, &r->rules, &r->err)) == NULL) {
+	if ((rc.keyer = rules_keyer_new(x->c, &r->err)) == NULL ||
+	    (rc.rules = rules_begin(x->c, &r->rules, &r->err)) == NULL) {
+		rules_keyer_free(rc.keyer);
 		syncsnap_close(rc.snap);
 		return -1;
 	}
@@ -221,6 +285,7 @@ full_sync(struct run *x, struct source *src, const struct source_ops *sops,
 	ret = sops->sync_read(src, sfilter, keep, &sy, &full_cbs, &rc,
 			      &r->err);
 	free(sfilter);
+	rules_keyer_free(rc.keyer);
 	if (ret == 0 && sy.new_cookie == NULL)
 		ret = 1, snprintf(sy.reason, sizeof(sy.reason),
 				  "%.200s sent no cookie", r->info.server);
@@ -253,7 +318,7 @@ full_paged(struct run *x, struct source *src, const struct source_ops *sops,
 	   const char *filter, const char **keep)
 {
 	struct run_result *r = x->r;
-	struct read_ctx rc = {x, NULL, 0, NULL};
+	struct read_ctx rc = {x, NULL, 0, NULL, NULL};
 
 	if ((rc.rules = rules_begin(x->c, &r->rules, &r->err)) == NULL)
 		return -1;
@@ -708,21 +773,159 @@ held_groups(struct merge *m, struct syncsnap *old, const struct reread *rr,
 
 /* The delta into the old snapshot's transaction (committed later). */
 static int
-delta_write(struct syncsnap *s, const struct delta *d, struct err *err)
+delta_write(const struct conf *c, struct syncsnap *s, const struct delta *d,
+	    struct err *err)
 {
-	size_t i;
+	struct rules_keyer *ky;
+	void *scratch = NULL;
+	size_t i, cap = 0;
+	struct entry e;
+	int ret = -1;
 
-	if (syncsnap_begin(s, err) != 0)
+	if (syncsnap_begin(s, err) != 0 ||
+	    (ky = rules_keyer_new(c, err)) == NULL)
 		return -1;
 	for (i = 0; i < d->ngone; i++)
 		if (syncsnap_del(s, d->gone[i], err) != 0)
-			return -1;
-	for (i = 0; i < d->n; i++)
-		if (d->v[i]->blob != NULL &&
-		    syncsnap_put(s, d->v[i]->uuid, d->v[i]->blob, d->v[i]->len,
-				 err) != 0)
-			return -1;
-	return 0;
+			goto done;
+	for (i = 0; i < d->n; i++) {
+		if (d->v[i]->blob == NULL)
+			continue;
+		if (syncsnap_decode(d->v[i]->blob, d->v[i]->len, &e, &scratch,
+				    &cap) != 0) {
+			err_set(err, DS_E_INTERNAL, "changed entry %s does not "
+				"decode", d->v[i]->uuid);
+			goto done;
+		}
+		if (put_keyed(s, ky, d->v[i]->uuid, &e, d->v[i]->blob,
+			      d->v[i]->len, err) != 0)
+			goto done;
+	}
+	ret = 0;
+done:
+	free(scratch);
+	rules_keyer_free(ky);
+	return ret;
+}
+
+/* ---- the rules over the delta (rdelta.c) --------------------------- */
+
+static void
+uuid_add(void *arg, const char *uuid)
+{
+	struct strmap *m = arg;
+
+	if (strmap_get(m, uuid) == NULL)
+		strmap_put(m, xstrdup(uuid), m);
+}
+
+/*
+ * What held_groups() does for a merge, through the snapshot's index
+ * (rules_keys' "m:" keys) instead of a scan: the groups naming a DN that
+ * went are read again from the server into the delta.  Those the server
+ * no longer returns stay as the snapshot has them (the closure of the
+ * rules over the delta takes them from there).  0 or -1.
+ */
+static int
+gone_groups(struct syncsnap *old, struct delta *d, const struct reread *rr,
+	    struct err *err)
+{
+	struct strmap groups = STRMAP_INIT;
+	char *dns[RENAME_BATCH];
+	void *blob, *scratch = NULL;
+	size_t len, cap = 0, n = 0, it = 0;
+	const char *uuid;
+	void *v;
+	struct entry e;
+	int ret = 0;
+
+	while (ret == 0 && strmap_next(&d->deleted, &it, &uuid, &v)) {
+		char *ndn, *key;
+
+		if ((blob = syncsnap_get(old, uuid, &len)) == NULL)
+			continue;
+		if (syncsnap_decode(blob, len, &e, &scratch, &cap) == 0) {
+			ndn = dn_normalize(e.dn);
+			key = xasprintf("m:%s", ndn);
+			ret = syncsnap_find(old, key, uuid_add, &groups, err);
+			free(key);
+			free(ndn);
+		}
+		free(blob);
+	}
+	it = 0;
+	while (ret == 0 && strmap_next(&groups, &it, &uuid, &v)) {
+		if (strmap_get(&d->changed, uuid) != NULL ||
+		    strmap_get(&d->deleted, uuid) != NULL ||
+		    (blob = syncsnap_get(old, uuid, &len)) == NULL)
+			continue;
+		if (syncsnap_decode(blob, len, &e, &scratch, &cap) == 0)
+			dns[n++] = xstrdup(e.dn);
+		free(blob);
+		if (n == RENAME_BATCH) {
+			ret = reread_groups(rr, dns, n, d, err);
+			while (n > 0)
+				free(dns[--n]);
+		}
+	}
+	if (n > 0 && ret == 0)
+		ret = reread_groups(rr, dns, n, d, err);
+	while (n > 0)
+		free(dns[--n]);
+	if (groups.len > 0)
+		log_info("%zu groups naming a deleted entry read again",
+			 groups.len);
+	it = 0;
+	while (strmap_next(&groups, &it, &uuid, &v))
+		free((char *)uuid);
+	strmap_free(&groups);
+	free(scratch);
+	return ret;
+}
+
+/*
+ * The rules over what the delta touches: 0 done (the snapshot's
+ * transaction holds the delta), 1 not taken (the whole snapshot goes
+ * through the rules: delta_merge), -1.
+ */
+static int
+delta_rules(struct run *x, struct syncsnap *old,
+	    const struct syncsnap_meta *meta, struct delta *d,
+	    const struct reread *rr)
+{
+	struct run_result *r = x->r;
+	struct rdelta_in *in;
+	size_t i, n = 0, it = 0;
+	const char *uuid;
+	void *v;
+	int rc;
+
+	if (x->o->readonly || d->present_phase || meta->summary == NULL)
+		return 1;
+	if (d->deleted.len > 0 && gone_groups(old, d, rr, &r->err) != 0)
+		return -1;
+	in = xcalloc(d->n + d->deleted.len + 1, sizeof(*in));
+	for (i = 0; i < d->n; i++) {
+		in[n].uuid = d->v[i]->uuid;
+		in[n].blob = d->v[i]->blob;
+		in[n++].len = d->v[i]->len;
+	}
+	while (strmap_next(&d->deleted, &it, &uuid, &v))
+		if (strmap_get(&d->changed, uuid) == NULL) {
+			in[n].uuid = uuid;
+			in[n++].blob = NULL;
+		}
+	rc = engine_rules_delta(x, old, meta, in, n);
+	free(in);
+	if (rc != 0)
+		return rc;
+	it = 0;
+	while (strmap_next(&d->deleted, &it, &uuid, &v)) {
+		d->gone = xgrow(d->gone, &d->capgone, d->ngone + 1,
+				sizeof(*d->gone));
+		d->gone[d->ngone++] = uuid;
+	}
+	return delta_write(x->c, old, d, &r->err);
 }
 
 /* Nothing added, changed or gone since the snapshot. */
@@ -796,7 +999,7 @@ delta_merge(struct run *x, struct syncsnap *old, struct delta *d,
 	m.rc.rules = NULL;
 	ret = 0;
 	if (!x->o->readonly)
-		ret = delta_write(old, d, &r->err);
+		ret = delta_write(x->c, old, d, &r->err);
 	goto done;
 fail:
 	free(scratch);
@@ -885,7 +1088,9 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 		x->snap_meta.summary = xstrdup(meta->summary);
 		x->snap_meta.entries = meta->entries;
 	} else if (ret == 0) {
-		ret = delta_merge(x, old, &d, &rr);
+		ret = delta_rules(x, old, meta, &d, &rr);
+		if (ret == 1)
+			ret = delta_merge(x, old, &d, &rr);
 		r->read_entries = d.n;   /* with the groups read again */
 		if (ret != 0 && r->err.code == DS_E_STATE) {
 			snapshot_damaged(x);

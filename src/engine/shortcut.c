@@ -24,7 +24,11 @@
  * with every commit of the snapshot:
  *   {"digest": HEX, "next_expiry": UNIX, "read": N, "in_scope": N,
  *    "warnings": [TEXT...], "conflicts": [{"address": A, "claimed_by":
- *    [ANCHOR...], "dns": [DN...], "accounts": [ACCOUNT|null...]}...]}
+ *    [ANCHOR...], "dns": [DN...], "accounts": [ACCOUNT|null...]}...],
+ *    "sums": [HEX16 x 9]}
+ * "sums" are the sums the digest hashes (fastpath.c), so that a run over
+ * a delta (rdelta.c) can take the objects it re-derived out and in again
+ * without hashing the whole set.
  * A run whose digest was not computed (read-only, approve, rebuild-state)
  * writes none, so the next run reads the snapshot.
  */
@@ -55,6 +59,22 @@ strings(const char *const *v, size_t n)
 	return a;
 }
 
+static json_t *
+sums_json(const struct run *x)
+{
+	const uint64_t *acc = engine_fastpath_sums(x);
+	json_t *a = json_array();
+	char hex[20];
+	size_t i;
+
+	for (i = 0; acc != NULL && i < FASTPATH_NSUMS; i++) {
+		snprintf(hex, sizeof(hex), "%016llx",
+			 (unsigned long long)acc[i]);
+		json_array_append_new(a, json_string(hex));
+	}
+	return a;
+}
+
 char *
 engine_summary_encode(const struct run *x)
 {
@@ -78,13 +98,13 @@ engine_summary_encode(const struct run *x)
 				  strings(c->dns, c->n), "accounts",
 				  strings(c->accounts, c->n)));
 	}
-	s = json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "digest", digest,
+	s = json_pack("{s:s, s:I, s:I, s:I, s:o, s:o, s:o}", "digest", digest,
 		      "next_expiry", (json_int_t)rr->next_expiry, "read",
 		      (json_int_t)x->r->read, "in_scope",
 		      (json_int_t)rr->in_scope, "warnings",
 		      strings((const char *const *)rr->warnings,
 			      rr->nwarnings),
-		      "conflicts", conflicts);
+		      "conflicts", conflicts, "sums", sums_json(x));
 	if (s == NULL)
 		return NULL;
 	text = json_dumps(s, JSON_COMPACT);
@@ -188,6 +208,49 @@ summary_take(struct run *x, json_t *s)
 	r->read = (size_t)rd;
 	r->rules.in_scope = (size_t)sc;
 	return 0;
+}
+
+int
+engine_summary_parse(const char *summary, struct summary *out)
+{
+	json_t *s, *sums;
+	const char *digest;
+	json_int_t expiry, rd, sc;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	rules_init(&out->rules);
+	if (summary == NULL || (s = json_loads(summary, 0, NULL)) == NULL)
+		return -1;
+	sums = json_object_get(s, "sums");
+	if (json_unpack(s, "{s:s, s:I, s:I, s:I}", "digest", &digest,
+			"next_expiry", &expiry, "read", &rd, "in_scope",
+			&sc) != 0 || rd < 0 || sc < 0 ||
+	    !json_is_array(sums) || json_array_size(sums) != FASTPATH_NSUMS ||
+	    take_warnings(&out->rules, json_object_get(s, "warnings")) != 0 ||
+	    take_conflicts(&out->rules, json_object_get(s, "conflicts")) != 0)
+		goto bad;
+	for (i = 0; i < FASTPATH_NSUMS; i++) {
+		const char *h = json_string_value(json_array_get(sums, i));
+		char *end;
+
+		if (h == NULL || strlen(h) != 16)
+			goto bad;
+		out->sums[i] = strtoull(h, &end, 16);
+		if (*end != '\0')
+			goto bad;
+	}
+	snprintf(out->digest, sizeof(out->digest), "%s", digest);
+	out->read = (size_t)rd;
+	out->rules.in_scope = (size_t)sc;
+	out->next_expiry = (time_t)expiry;
+	json_decref(s);
+	return 0;
+bad:
+	json_decref(s);
+	rules_free(&out->rules);
+	rules_init(&out->rules);
+	return -1;
 }
 
 int

@@ -15,6 +15,9 @@
 #include "target/target.h"
 #include "util/log.h"
 
+/* The sums a desired-set digest hashes (fastpath.c's set_digest). */
+#define FASTPATH_NSUMS 9
+
 struct run {
 	const struct conf *c;
 	const struct engine_opts *o;
@@ -49,6 +52,23 @@ struct run {
  */
 int engine_read(struct run *x, const struct source_ops *sops);
 void engine_read_finish(struct run *x);
+/*
+ * rdelta.c: the rules over what an incremental read's delta touches.
+ * in[0 .. n): the changed entries (blob: syncsnap_encode) and the gone
+ * ones (blob NULL), by snapshot key.  0: r->rules holds the run's result
+ * (the desired set: only the objects the delta touched; x->fp set up for
+ * a partial compare of their addresses), r->read and r->read_deleted
+ * set; 1: not taken (why logged), feed the whole snapshot through the
+ * rules instead; -1 with r->err.
+ */
+struct rdelta_in {
+	const char *uuid;
+	const void *blob;
+	size_t len;
+};
+int engine_rules_delta(struct run *x, struct syncsnap *old,
+		       const struct syncsnap_meta *meta,
+		       const struct rdelta_in *in, size_t n);
 
 /* engine.c: the resident memory now and at its peak, and the CPU time
  * used so far, at debug level. */
@@ -77,6 +97,30 @@ int engine_fastpath(struct run *x);
 int engine_fastpath_early(struct run *x, const char *digest);
 /* This run's desired-set digest (hex), NULL when none was computed. */
 const char *engine_fastpath_digest(const struct run *x);
+/* The sums under it (FASTPATH_NSUMS), NULL when none were computed. */
+const uint64_t *engine_fastpath_sums(const struct run *x);
+/*
+ * A run over a delta (rdelta.c).  engine_fastpath_delta_ok(), before the
+ * rules, with the digest of the summary the last read left: 1 when the
+ * verified run is that read's, no full compare is due and the target can
+ * compare part of itself (x->fp is then kept for the next call), 0 not
+ * (*why says why), -1 with r->err.  engine_fastpath_set_sums() adds
+ * (sign > 0) or takes away (sign < 0) a rules result's part of the
+ * sums.  engine_fastpath_delta(): the sums of this run, and the rules'
+ * before and after desired sets; the addresses where they differ are
+ * the only ones planned (engine_fastpath then takes the fast path or
+ * compares those addresses).
+ * engine_fastpath_touched(): how many addresses that is.
+ */
+int engine_fastpath_delta_ok(struct run *x, const char *digest,
+			     const char **why);
+void engine_fastpath_set_sums(uint64_t acc[FASTPATH_NSUMS],
+			      const struct rules_result *rr, int sign);
+void engine_fastpath_delta(struct run *x,
+			   const uint64_t sums[FASTPATH_NSUMS],
+			   const struct mset *before,
+			   const struct mset *after);
+size_t engine_fastpath_touched(const struct run *x);
 /*
  * shortcut.c.  engine_shortcut(), for an incremental read whose delta is
  * empty or a source whose content_id did not change: 1 when the summary
@@ -88,6 +132,18 @@ const char *engine_fastpath_digest(const struct run *x);
  */
 int engine_shortcut(struct run *x, const char *summary);
 char *engine_summary_encode(const struct run *x);
+/* A summary read back whole, for a run over a delta (rdelta.c). */
+struct summary {
+	char digest[72];
+	uint64_t sums[FASTPATH_NSUMS];
+	size_t read;
+	time_t next_expiry;
+	/* in_scope, warnings and conflicts only */
+	struct rules_result rules;
+};
+/* 0, or -1 when it is missing, does not parse or has no sums (out
+ * empty).  rules_free(&out->rules) after use. */
+int engine_summary_parse(const char *summary, struct summary *out);
 void engine_fastpath_record(struct run *x);
 void engine_fastpath_free(struct run *x);
 /*

@@ -354,14 +354,22 @@ report_build(const struct run_result *in, size_t max_changes)
 							      : "full"));
 	json_object_set_new(
 		r, "read_detail",
-		json_pack("{s:s, s:I, s:I, s:o, s:b}", "mode",
+		json_pack("{s:s, s:I, s:I, s:o, s:b, s:s, s:I}", "mode",
 			  in->read_mode != NULL ? in->read_mode : "full",
 			  "entries", (json_int_t)in->read_entries, "deleted",
 			  (json_int_t)in->read_deleted, "fallback_reason",
 			  in->fallback_reason[0]
 				  ? json_string(in->fallback_reason)
 				  : json_null(),
-			  "rules_skipped", in->rules_skipped));
+			  "rules_skipped", in->rules_skipped, "rules",
+			  in->rules_skipped ? "skipped"
+			  : in->rules_delta ? "delta"
+					    : "all",
+			  "rules_entries",
+			  (json_int_t)(in->rules_delta ? in->rules_entries
+						       : in->rules_skipped
+							     ? 0
+							     : in->read)));
 
 	for (i = 0; in->have_plan && i < in->plan.n && i < max_changes; i++)
 		json_array_append_new(changes,

@@ -276,36 +276,38 @@ entry_is_group(const struct rules_ctx *x)
 	       rules_has_value(oc, "groupOfUniqueNames");
 }
 
-void
-rules_add(struct rules_ctx *x, const struct entry *e)
+bool
+rules_classify(struct rules_ctx *x, const struct entry *e, enum rtype *type,
+	       bool *list_ok)
 {
 	const struct attr *oc;
-	struct robj *o;
-	enum rtype type;
-	bool list_ok = false;
-	char *ndn;
 
 	fill_slots(x, e);
 	oc = x->at[A_OBJECTCLASS];
+	*list_ok = false;
 	if (rules_has_value(oc, "computer"))
-		return;
+		return false;
 	if (rules_has_value(oc, "contact"))
-		type = RT_CONTACT;
-	else if ((list_ok = x->gf != NULL ? filter_match(x->gf, e)
-					  : entry_is_group(x)))
-		type = RT_GROUP;
+		*type = RT_CONTACT;
+	else if ((*list_ok = x->gf != NULL ? filter_match(x->gf, e)
+					   : entry_is_group(x)))
+		*type = RT_GROUP;
 	else if (rules_has_value(oc, "user") || rules_has_value(oc, "person") ||
 		 rules_has_value(oc, "inetOrgPerson"))
-		type = RT_USER;
+		*type = RT_USER;
 	else if (entry_is_group(x))
-		type = RT_GROUP;    /* not a list; its members still nest */
+		*type = RT_GROUP;    /* not a list; its members still nest */
 	else
-		return;
-	ndn = dn_normalize(e->dn);
-	if (strmap_get(&x->by_ndn, ndn) != NULL) {
-		free(ndn);
-		return;             /* the same DN twice: first one wins */
-	}
+		return false;
+	return true;
+}
+
+struct robj *
+rules_build(struct rules_ctx *x, const struct entry *e, const char *ndn,
+	    enum rtype type, bool list_ok, bool full)
+{
+	struct robj *o;
+
 	o = arena_alloc(&x->tmp, sizeof(*o));
 	memset(o, 0, sizeof(*o));
 	o->type = type;
@@ -313,7 +315,6 @@ rules_add(struct rules_ctx *x, const struct entry *e)
 	/* dn outlives the run's scratch memory (reports); ndn need not */
 	o->dn = arena_strdup(x->a, e->dn);
 	o->ndn = strcmp(e->dn, ndn) == 0 ? o->dn : arena_strdup(&x->tmp, ndn);
-	free(ndn);
 	o->anchor = anchor_of(x->a, x->at[A_OBJECTGUID], x->at[A_ENTRYUUID],
 			      x->at[A_NSUNIQUEID], o->ndn);
 	o->account = rules_first(x->at[A_SAMACCOUNTNAME]);
@@ -325,16 +326,46 @@ rules_add(struct rules_ctx *x, const struct entry *e)
 	else
 		rules_map_addresses(x, o);
 	x->cur_dn = o->dn;
-	o->name = rules_display_name(x);
-	if (type == RT_USER)
-		o->attrs = rules_profile(x, e);
+	if (full) {
+		o->name = rules_display_name(x);
+		if (type == RT_USER)
+			o->attrs = rules_profile(x, e);
+	}
 	if (type == RT_GROUP || entry_is_group(x))
 		rules_keep_members(x, o);
 	rules_keep_sids(x, o);
-	o->why = rules_scope_check(x, o);
+	if (full)
+		o->why = rules_scope_check(x, o);
+	return o;
+}
+
+struct robj *
+rules_add_obj(struct rules_ctx *x, const struct entry *e)
+{
+	struct robj *o;
+	enum rtype type;
+	bool list_ok;
+	char *ndn;
+
+	if (!rules_classify(x, e, &type, &list_ok))
+		return NULL;
+	ndn = dn_normalize(e->dn);
+	if (strmap_get(&x->by_ndn, ndn) != NULL) {
+		free(ndn);
+		return NULL;        /* the same DN twice: first one wins */
+	}
+	o = rules_build(x, e, ndn, type, list_ok, true);
+	free(ndn);
 	x->objs = xgrow(x->objs, &x->cap, x->nobjs + 1, sizeof(*x->objs));
 	x->objs[x->nobjs++] = o;
 	strmap_put(&x->by_ndn, o->ndn, o);
+	return o;
+}
+
+void
+rules_add(struct rules_ctx *x, const struct entry *e)
+{
+	(void)rules_add_obj(x, e);
 }
 
 /* ---- nested groups ------------------------------------------------ */

@@ -33,6 +33,59 @@
  * S is found through keys (rules_keys): what an entry claims or names,
  * which the caller indexes for the last read (a lookup by key gives the
  * entries having it).
+ *
+ * Exactly, the closure (rules_delta.c) follows from each entry of S, in
+ * both worlds (the entry as the last read had it and as it is now):
+ *   ADDR  every entry having one of its "a:" keys joins S (all entries of
+ *         S but the member_of tree's groups, to a fixpoint);
+ *   UP    the groups naming its DN ("m:" = its "d:") and the groups whose
+ *         objectSid is its primary group's or Domain Users' SID ("s:" =
+ *         its "p:") join, followed UP in turn.  From: the changes, the
+ *         entries sharing an address with a change, and the groups naming
+ *         a member value in play (below);
+ *   DOWN  a group's members ("d:" = its "m:", and the change now having
+ *         that DN) and primary-group members ("p:" = its "s:") join,
+ *         followed DOWN in turn.  From: groups with an address in either
+ *         world (they may be lists) and groups reached DOWN.  A group
+ *         without an address reached otherwise (UP, or changed) yields
+ *         only its left_out row: its members matter only under a list
+ *         (which follows it DOWN) or in the member_of tree (declined);
+ *   TREE  [scope] member_of: the groups ("g:") named by the member_of
+ *         DNs and by those groups' member values, as the last read has
+ *         them; they join S as read-only members of the walk (a "ghost"
+ *         in the rules: it yields nothing) unless something above pulls
+ *         them in for real.
+ * A change is "local" when the entry's keys and what else other entries
+ * read of it (its kind, list_ok, scope verdict at `now`, anchor, DN as
+ * spelt, primary and external address) are the same before and after:
+ * a display name, a profile attribute, an account lock of an entry out
+ * of scope anyway...  Nothing another entry's result reads changed, so it
+ * is followed ADDR only (not UP, its DN not in play, the co-claimants of
+ * its addresses not UP), and a member_of group changed so is no tree
+ * change.
+ * Further couplings in the rules and how they are met:
+ *   - a member value naming no entry is warned about once, naming the
+ *     group with the least normalised DN among the groups reached (the
+ *     rules do so in every run, so the order of the read does not
+ *     matter).  Member values "in play" (a change's old or new DN, and
+ *     the values of a group followed DOWN that name no entry in one
+ *     world) pull every group naming them, UP; the runs over S warn only
+ *     about values in play (the others name entries outside S);
+ *   - "the same DN twice: first one wins" (rules_add) and two groups
+ *     with one objectSid (primary groups): S holds every entry with the
+ *     DN of an entry of S (a change's new DN is looked up too) and every
+ *     group with the SID of a group of S; two of them in one world:
+ *     declined;
+ *   - anchors are taken as unique in a read (they are objectGUID,
+ *     entryUUID or the DN, and the DN is covered above);
+ *   - member_of_missing and its warning come out the same in both runs.
+ * rules_delta() declines (returns 1, *why says which) when:
+ *   - S would hold more than max entries;
+ *   - a member_of group or one of its nested groups is among the changes
+ *     (not local), or a changed group now has a DN the member_of tree
+ *     names;
+ *   - two entries of S have the same DN, or two groups of S the same
+ *     objectSid, in one world.
  */
 #ifndef DS_RULES_DELTA_H
 #define DS_RULES_DELTA_H
@@ -47,26 +100,44 @@
 
 /*
  * Keys of one entry, as the last read's index holds them.  Each key is a
- * type letter, ':' and a normalised value:
- *   "d:<ndn>"      the entry's own DN (dn_normalize)
- *   "a:<address>"  every address the rules could give it (primary and
- *                  aliases, normalised as the rules do, whatever its
- *                  scope)
- *   "m:<ndn>"      groups: every member / uniqueMember value
- *   "s:<sid>"      AD groups: objectSid as text
- *   "p:<sid>"      AD users: their primary group's SID
- * The exact set is rules_delta.c's business: only it asks for keys
- * (through rules_lookup.find) and only rules_keys() makes them.
+ * type letter, ':' and a value normalised exactly as the rules do
+ * (rules_classify / rules_build: the same slots, mapping and DN form):
+ *   "d:<ndn>"      the entry's own DN (dn_normalize); every entry
+ *   "g:<ndn>"      the same, for the entries whose members nest (groups,
+ *                  and any entry with member values): the member_of walk
+ *   "a:<address>"  every address the rules could give it, whatever its
+ *                  scope: a user's or group's primary (SMTP:, mail, or
+ *                  userPrincipalName when mail_enabled_only = no) and
+ *                  aliases in accepted domains; a contact's forwarding
+ *                  addresses (all but its external one)
+ *   "m:<ndn>"      every member / uniqueMember value (as the rules cut
+ *                  "#'0101'B")
+ *   "s:<sid>"      groups: objectSid as text
+ *   "p:<sid>"      users: their primary group's SID, and Domain Users'
+ *                  (the domain's RID 513) when their primary group is
+ *                  another
+ * No key is repeated for one entry; the order is sorted.  Only
+ * rules_delta.c asks for keys (through rules_lookup.find) and only
+ * rules_keys() makes them.
  *
- * A keyer is made once per run (it holds the parsed mapping); keys are
- * handed to cb one by one, borrowed for the call.  An entry the rules
- * take no interest in (a computer, a container) gets its "d:" key only.
+ * A keyer is made once per run (it holds the parsed mapping; it fails as
+ * rules_begin() does, DS_E_CONFIG); keys are handed to cb one by one,
+ * borrowed for the call.  An entry the rules take no interest in (a
+ * computer, a container) gets its "d:" key only.
  */
 struct rules_keyer;
 struct rules_keyer *rules_keyer_new(const struct conf *c, struct err *err);
 void rules_keys(struct rules_keyer *k, const struct entry *e,
 		void (*cb)(void *arg, const char *key), void *arg);
 void rules_keyer_free(struct rules_keyer *k);
+/*
+ * rules_add() that also hands e's keys to cb (the same keys as
+ * rules_keys(), from the object rules_add() builds: a full read indexes
+ * as it goes at no second pass).  An entry rules_add() skips as a second
+ * one with its DN gets its "d:" key only.
+ */
+void rules_add_keyed(struct rules_ctx *x, const struct entry *e,
+		     void (*cb)(void *arg, const char *key), void *arg);
 
 /* The last read, as the caller keeps it (the snapshot). */
 struct rules_lookup {
@@ -103,8 +174,12 @@ struct rules_delta {
  * clock expiry is judged against (both runs use it).  max: the most
  * entries S may hold; larger, and the caller should feed everything
  * through the rules instead.
- * Returns 0 done, 1 declined (S over max, a member_of group changed:
- * *why, a static string, says which; *out is empty), -1 with err set.
+ * Returns 0 done, 1 declined (the cases listed at the top: *why, a
+ * static string, says which; *out is empty), -1 with err set (a
+ * lk->find() failure, or the conf refused as rules_begin() refuses it;
+ * *out empty).  Its cost follows |S| and the member values of S's
+ * groups: lk->get() once per entry of S, lk->find() once per key of S;
+ * with [scope] member_of, once per member value of the member_of groups.
  */
 int rules_delta(const struct conf *c, const struct rules_lookup *lk,
 		const struct rules_change *changes, size_t n, time_t now,

@@ -56,17 +56,39 @@ walk_push(struct walk *w, const char *ndn)
 /*
  * A member value that names no entry of the read (outside the base DN or
  * the filter, deleted, or misspelt) is left out of lists and member_of:
- * say so once per value, never shrink a list silently.
+ * say so once per value, never shrink a list silently.  When several
+ * groups name it, the warning names the one with the least normalised DN,
+ * whatever the order they are met in (a run over part of the directory,
+ * rules_delta.c, must name the same one as a full run).
  */
+struct unmatched {
+	size_t w;                  /* its line in r->warnings */
+	const struct robj *g;
+};
+
 static void
 unmatched(struct rules_ctx *x, const struct robj *g, const char *member)
 {
-	if (strmap_get(&x->unmatched, member) != NULL)
+	struct unmatched *u = strmap_get(&x->unmatched, member);
+	struct rules_result *r = x->r;
+
+	if (x->play != NULL && strmap_get(x->play, member) == NULL)
 		return;
-	strmap_put(&x->unmatched, member, (void *)member);
+	if (u != NULL && strcmp(g->ndn, u->g->ndn) >= 0)
+		return;
 	rules_warn(x, "%s: member %s is not an entry of this read (outside "
 		   "the base DN or filter, or misspelt); left out", g->dn,
 		   member);
+	if (u == NULL) {
+		u = arena_alloc(&x->tmp, sizeof(*u));
+		u->w = r->nwarnings - 1;
+		strmap_put(&x->unmatched, member, u);
+	} else {
+		/* in place of the line naming the other group */
+		free(r->warnings[u->w]);
+		r->warnings[u->w] = r->warnings[--r->nwarnings];
+	}
+	u->g = g;
 }
 
 void

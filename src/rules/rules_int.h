@@ -8,6 +8,7 @@
  *   rules_scope.c      enabled/visible/exclude/member_of and scope counts
  *   rules_groups.c     members, nested groups, primary groups, lists
  *   rules_conflicts.c  claims, conflicts, frozen objects
+ *   rules_delta.c      keys of an entry; the rules over a delta's closure
  *
  * Every robj and every string it holds lives in the context's arenas:
  * x->a (the result's, for what mail objects keep) or x->tmp (freed by
@@ -78,6 +79,12 @@ struct robj {
 	const char *domain_users_sid;
 	size_t nprimary;           /* groups: primary-group members */
 	bool in_scope;
+	/*
+	 * rules_delta.c only: an unchanged [scope] member_of group read for
+	 * the member_of walk alone (its members are not all read); it
+	 * yields nothing (no count, no claim, no list, not left_out).
+	 */
+	bool ghost;
 };
 
 struct rules_ctx {
@@ -97,7 +104,14 @@ struct rules_ctx {
 	struct strmap member_ok;   /* ndn set from [scope] member_of */
 	struct strmap claims;      /* contested address -> struct claim */
 	struct strmap dropped;     /* anchors of lists without members */
-	struct strmap unmatched;   /* member values warned about, once */
+	/* member value -> struct unmatched (rules_groups.c): warned once */
+	struct strmap unmatched;
+	/*
+	 * rules_delta.c only (NULL otherwise): the member values the run may
+	 * warn about as matching no entry; the others name entries it was
+	 * not given.
+	 */
+	const struct strmap *play;
 	bool use_member_of;
 	time_t now;                /* expiry is judged against this */
 	const char *cur_dn;        /* DN of the entry rules_add is at */
@@ -115,6 +129,22 @@ struct walk {
 };
 
 /* rules.c */
+/*
+ * Fills x->at from e and says which kind of object the rules make of it:
+ * false for none (a computer, a container).
+ */
+bool rules_classify(struct rules_ctx *x, const struct entry *e,
+		    enum rtype *type, bool *list_ok);
+/*
+ * The robj of e (after rules_classify; ndn = dn_normalize(e->dn), copied).
+ * full: also its name, profile attributes and scope verdict (rules_add);
+ * else only the addresses, members and SIDs (rules_keys).
+ */
+struct robj *rules_build(struct rules_ctx *x, const struct entry *e,
+			 const char *ndn, enum rtype type, bool list_ok,
+			 bool full);
+/* rules_add(), returning the object added (NULL: none, or a DN seen). */
+struct robj *rules_add_obj(struct rules_ctx *x, const struct entry *e);
 /* rules_profile.c: the SPEC's further user attributes (mobj.attrs) */
 #define RULES_NPROFILE_ATTRS 20
 extern const char *const rules_profile_attrs[RULES_NPROFILE_ATTRS + 1];

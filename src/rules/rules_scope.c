@@ -287,6 +287,10 @@ rules_scope_settle(struct rules_ctx *x, struct walk *w)
 	for (i = 0; i < x->nobjs; i++) {
 		struct robj *o = x->objs[i];
 
+		if (o->ghost) {
+			o->in_scope = false;
+			continue;
+		}
 		if (o->primary == NULL && o->type != RT_CONTACT &&
 		    o->why == SC_NO_ADDRESS && o->type == RT_GROUP) {
 			/* a plain security group: not counted */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/filter.h"
 #include "util/xalloc.h"
 
 static const struct entry *const *mem_entries;
@@ -39,27 +40,40 @@ mem_open(struct source **out, const struct conf *conf,
 	return 0;
 }
 
+static struct source_memory_sync mem_sync;
+
 static int
 mem_read(struct source *src, const char *filter, const char *const *attrs,
 	 source_entry_cb cb, void *ctx, struct err *err)
 {
+	/* with mem_sync.filtered, a search answers what matches, as a
+	 * server would (the groups read again by an incremental read) */
+	struct filter *f = mem_sync.filtered && filter != NULL
+				   ? filter_parse(filter, err)
+				   : NULL;
 	size_t i;
 
+	if (mem_sync.filtered && filter != NULL && f == NULL)
+		return -1;
 	for (i = 0; i < mem_n; i++) {
+		if (f != NULL && !filter_match(f, mem_entries[i]))
+			continue;
 		if (mem_fail_after >= 0 && (long)i == mem_fail_after) {
 			err_object(err, "memory");
 			return err_set(err, DS_E_SOURCE,
 				       "connection lost after %zu entries", i);
 		}
-		if (cb(ctx, mem_entries[i], err) != 0)
+		if (cb(ctx, mem_entries[i], err) != 0) {
+			filter_free(f);
 			return -1;
+		}
 	}
+	filter_free(f);
 	return 0;
 }
 
 /* ---- source_memory_sync_ops: the same entries, as content sync ---- */
 
-static struct source_memory_sync mem_sync;
 static char mem_cookie_seen[64];
 
 void

@@ -171,6 +171,8 @@ struct source_memory_sync {
 	bool present_phase;
 	const char *cookie;
 	const char *refuse;
+	/* read() applies its filter (else it answers every entry) */
+	bool filtered;
 };
 extern const struct source_ops source_memory_sync_ops;
 void source_memory_set_sync(const struct source_memory_sync *s);

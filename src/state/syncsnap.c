@@ -13,14 +13,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "conf/conf.h"
 #include "util/xalloc.h"
 
 /*
  * The layout this version writes; any other is not used (a full read).
  * 2: the containers (OUs) are kept too (engine/read.c).
+ * 3: the key index (ref) and each row's keys.
  */
-#define SYNCSNAP_VERSION "2"
+#define SYNCSNAP_VERSION "3"
 
 /* Bounds checked when decoding (a blob is ours, but a file may rot). */
 #define SNAP_MAX_ATTRS 4096
@@ -31,13 +34,31 @@ struct syncsnap {
 	char *path;        /* the snapshot's file */
 	char *tmp;         /* created: "<path>.new"; NULL otherwise */
 	bool in_tx;
-	sqlite3_stmt *put, *del;
+	sqlite3_stmt *put, *del, *keys, *unref, *ref, *find, *get;
 };
 
+/*
+ * entry.keys: the row's key hashes (syncsnap_key_hash), 8 bytes each,
+ * native order (the file never leaves the machine that wrote it: a
+ * snapshot of another layout is not read, see SYNCSNAP_VERSION), so
+ * that a replaced or deleted row's refs can be found and dropped.
+ * ref: one row per (key hash, uuid), WITHOUT ROWID so that a lookup by
+ * hash is one b-tree descent.  A created snapshot collects its refs in
+ * a temporary table and sorts them into ref at commit (random-order
+ * inserts into a large b-tree rewrite its pages over and over).
+ */
 static const char snap_ddl[] =
 	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);"
 	"CREATE TABLE IF NOT EXISTS entry (uuid TEXT PRIMARY KEY,"
-	" data BLOB NOT NULL);";
+	" data BLOB NOT NULL, keys BLOB);"
+	"CREATE TABLE IF NOT EXISTS ref (h INTEGER NOT NULL,"
+	" uuid TEXT NOT NULL, PRIMARY KEY (h, uuid)) WITHOUT ROWID;";
+
+int64_t
+syncsnap_key_hash(const char *key)
+{
+	return (int64_t)XXH3_64bits(key, strlen(key));
+}
 
 char *
 syncsnap_path(const char *state_path)
@@ -187,6 +208,8 @@ syncsnap_create(struct syncsnap **out, const char *path, struct err *err)
 			 "PRAGMA synchronous=OFF;", NULL, NULL, NULL) !=
 		    SQLITE_OK ||
 	    sqlite3_exec(s->db, snap_ddl, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->db, "CREATE TEMP TABLE ref0 (h INTEGER, uuid "
+			 "TEXT)", NULL, NULL, NULL) != SQLITE_OK ||
 	    syncsnap_begin(s, err) != 0) {
 		snap_err(s, err, "create snapshot");
 		syncsnap_close(s);
@@ -204,24 +227,83 @@ syncsnap_begin(struct syncsnap *s, struct err *err)
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 		    SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO entry VALUES "
-			       "(?, ?)", -1, &s->put, NULL) != SQLITE_OK ||
+			       "(?, ?, ?)", -1, &s->put, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, "DELETE FROM entry WHERE uuid = ?", -1,
-			       &s->del, NULL) != SQLITE_OK)
+			       &s->del, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "SELECT keys FROM entry WHERE uuid = ?",
+			       -1, &s->keys, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "DELETE FROM ref WHERE h = ? AND "
+			       "uuid = ?", -1, &s->unref, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, s->tmp != NULL
+				   ? "INSERT INTO temp.ref0 VALUES (?, ?)"
+				   : "INSERT OR IGNORE INTO ref VALUES (?, ?)",
+			       -1, &s->ref, NULL) != SQLITE_OK)
 		return snap_err(s, err, "snapshot transaction");
 	s->in_tx = true;
 	return 0;
 }
 
-int
-syncsnap_put(struct syncsnap *s, const char *uuid, const void *blob,
-	     size_t len, struct err *err)
+/* Drops the refs of uuid's current row (an incremental change). */
+static int
+unref_row(struct syncsnap *s, const char *uuid)
 {
+	const unsigned char *k;
+	size_t n, i;
 	int rc;
 
+	if (s->tmp != NULL)
+		return 0;      /* a created snapshot: every row is new */
+	sqlite3_bind_text(s->keys, 1, uuid, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s->keys)) == SQLITE_ROW &&
+	    sqlite3_column_type(s->keys, 0) == SQLITE_BLOB) {
+		k = sqlite3_column_blob(s->keys, 0);
+		n = (size_t)sqlite3_column_bytes(s->keys, 0) / 8;
+		for (i = 0; i < n && rc == SQLITE_ROW; i++) {
+			int64_t h;
+
+			memcpy(&h, k + 8 * i, 8);
+			sqlite3_bind_int64(s->unref, 1, h);
+			sqlite3_bind_text(s->unref, 2, uuid, -1,
+					  SQLITE_STATIC);
+			if (sqlite3_step(s->unref) != SQLITE_DONE)
+				rc = SQLITE_ERROR;
+			sqlite3_reset(s->unref);
+		}
+		if (rc == SQLITE_ROW)
+			rc = SQLITE_DONE;
+	}
+	sqlite3_reset(s->keys);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+syncsnap_put(struct syncsnap *s, const char *uuid, const void *blob,
+	     size_t len, const char *const *keys, size_t nkeys,
+	     struct err *err)
+{
+	int64_t *h = xmalloc((nkeys ? nkeys : 1) * sizeof(*h));
+	size_t i;
+	int rc;
+
+	for (i = 0; i < nkeys; i++)
+		h[i] = syncsnap_key_hash(keys[i]);
+	if (unref_row(s, uuid) != 0) {
+		free(h);
+		return snap_err(s, err, "snapshot write");
+	}
 	sqlite3_bind_text(s->put, 1, uuid, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s->put, 2, blob, (int)len, SQLITE_STATIC);
+	sqlite3_bind_blob(s->put, 3, h, (int)(nkeys * sizeof(*h)),
+			  SQLITE_STATIC);
 	rc = sqlite3_step(s->put);
 	sqlite3_reset(s->put);
+	for (i = 0; i < nkeys && rc == SQLITE_DONE; i++) {
+		sqlite3_bind_int64(s->ref, 1, h[i]);
+		sqlite3_bind_text(s->ref, 2, uuid, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s->ref);
+		sqlite3_reset(s->ref);
+	}
+	free(h);
 	if (rc != SQLITE_DONE)
 		return snap_err(s, err, "snapshot write");
 	return 0;
@@ -232,11 +314,33 @@ syncsnap_del(struct syncsnap *s, const char *uuid, struct err *err)
 {
 	int rc;
 
+	if (unref_row(s, uuid) != 0)
+		return snap_err(s, err, "snapshot delete");
 	sqlite3_bind_text(s->del, 1, uuid, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s->del);
 	sqlite3_reset(s->del);
 	if (rc != SQLITE_DONE)
 		return snap_err(s, err, "snapshot delete");
+	return 0;
+}
+
+int
+syncsnap_find(struct syncsnap *s, const char *key,
+	      void (*each)(void *arg, const char *uuid), void *arg,
+	      struct err *err)
+{
+	int rc;
+
+	if (s->find == NULL &&
+	    sqlite3_prepare_v2(s->db, "SELECT uuid FROM ref WHERE h = ?", -1,
+			       &s->find, NULL) != SQLITE_OK)
+		return snap_err(s, err, "snapshot index");
+	sqlite3_bind_int64(s->find, 1, syncsnap_key_hash(key));
+	while ((rc = sqlite3_step(s->find)) == SQLITE_ROW)
+		each(arg, (const char *)sqlite3_column_text(s->find, 0));
+	sqlite3_reset(s->find);
+	if (rc != SQLITE_DONE)
+		return snap_err(s, err, "snapshot index");
 	return 0;
 }
 
@@ -258,6 +362,20 @@ meta_put(struct syncsnap *s, const char *key, const char *text,
 	rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void
+stmts_free(struct syncsnap *s)
+{
+	sqlite3_finalize(s->put);
+	sqlite3_finalize(s->del);
+	sqlite3_finalize(s->keys);
+	sqlite3_finalize(s->unref);
+	sqlite3_finalize(s->ref);
+	sqlite3_finalize(s->find);
+	sqlite3_finalize(s->get);
+	s->put = s->del = s->keys = s->unref = s->ref = s->find = NULL;
+	s->get = NULL;
 }
 
 /* fsync the new file and rename it over the old one. */
@@ -299,9 +417,12 @@ syncsnap_commit(struct syncsnap *s, const struct syncsnap_meta *m,
 	    meta_put(s, "entries", entries, NULL, 0) != 0 ||
 	    meta_put(s, "summary", m->summary, NULL, 0) != 0)
 		return snap_err(s, err, "snapshot meta");
-	sqlite3_finalize(s->put);
-	sqlite3_finalize(s->del);
-	s->put = s->del = NULL;
+	if (s->tmp != NULL &&
+	    sqlite3_exec(s->db, "INSERT OR IGNORE INTO ref SELECT h, uuid "
+			 "FROM temp.ref0 ORDER BY h, uuid; DROP TABLE "
+			 "temp.ref0", NULL, NULL, NULL) != SQLITE_OK)
+		return snap_err(s, err, "snapshot index");
+	stmts_free(s);
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		return snap_err(s, err, "snapshot commit");
 	s->in_tx = false;
@@ -317,8 +438,7 @@ syncsnap_close(struct syncsnap *s)
 {
 	if (s == NULL)
 		return;
-	sqlite3_finalize(s->put);
-	sqlite3_finalize(s->del);
+	stmts_free(s);
 	if (s->db != NULL && s->in_tx)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	if (s->db != NULL)
@@ -366,19 +486,20 @@ syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
 void *
 syncsnap_get(struct syncsnap *s, const char *uuid, size_t *len)
 {
-	sqlite3_stmt *q = NULL;
 	void *out = NULL;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT data FROM entry WHERE uuid = ?",
-			       -1, &q, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_ROW) {
-			*len = (size_t)sqlite3_column_bytes(q, 0);
-			out = xmalloc(*len + 1);
-			memcpy(out, sqlite3_column_blob(q, 0), *len);
-		}
+	/* prepared once: the rules over a delta ask row by row */
+	if (s->get == NULL &&
+	    sqlite3_prepare_v2(s->db, "SELECT data FROM entry WHERE uuid = ?",
+			       -1, &s->get, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(s->get, 1, uuid, -1, SQLITE_STATIC);
+	if (sqlite3_step(s->get) == SQLITE_ROW) {
+		*len = (size_t)sqlite3_column_bytes(s->get, 0);
+		out = xmalloc(*len + 1);
+		memcpy(out, sqlite3_column_blob(s->get, 0), *len);
 	}
-	sqlite3_finalize(q);
+	sqlite3_reset(s->get);
 	return out;
 }
 

@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model/entry.h"
 #include "util/err.h"
@@ -78,10 +79,27 @@ void *syncsnap_get(struct syncsnap *s, const char *uuid, size_t *len);
 
 /* Incremental: opens the transaction that the writes below go into. */
 int syncsnap_begin(struct syncsnap *s, struct err *err);
-/* Adds or replaces the row for uuid (a blob from syncsnap_encode). */
+/*
+ * Adds or replaces the row for uuid (a blob from syncsnap_encode) with
+ * its keys (rules_keys, rules/rules_delta.h), which replace the row's
+ * old ones in the index.
+ */
 int syncsnap_put(struct syncsnap *s, const char *uuid, const void *blob,
-		 size_t len, struct err *err);
+		 size_t len, const char *const *keys, size_t nkeys,
+		 struct err *err);
+/* Drops the row for uuid and its keys. */
 int syncsnap_del(struct syncsnap *s, const char *uuid, struct err *err);
+/*
+ * The index: each(arg, uuid) for every row having key, in any order.
+ * Keys are kept as 64-bit hashes (XXH3, syncsnap_key_hash): two keys of
+ * one hash give the rows of both, which a caller using the index to
+ * widen a set (rules_delta) may take as a few rows too many.  Within a
+ * transaction the index answers with its writes.  0, or -1 (err).
+ */
+int syncsnap_find(struct syncsnap *s, const char *key,
+		  void (*each)(void *arg, const char *uuid), void *arg,
+		  struct err *err);
+int64_t syncsnap_key_hash(const char *key);
 /*
  * Writes m (cookie, server, conf_hash, full_at) and commits: the
  * transaction, or for a created snapshot the rename over the old file.

@@ -168,9 +168,10 @@ sql_owner_anchor_addrs(const struct sqldrv_ops *drv, struct sqldrv *db,
 		       struct managed *m, struct strmap *addrs,
 		       const char *const *anchors, size_t na, struct err *err)
 {
+	/* every record of the people: a mailbox that comes back drops the
+	 * aliases it no longer has, as a full compare would */
 	static const char SQL_OWN_BY_ANCHOR[] =
-		"SELECT address FROM dirsync_managed WHERE kind = 'mailbox'"
-		" AND anchor IN (";
+		"SELECT address FROM dirsync_managed WHERE anchor IN (";
 	struct anchored a = {m, addrs};
 
 	return sql_in_query(drv, db, SQL_OWN_BY_ANCHOR, anchors, na,

@@ -57,7 +57,8 @@ int sql_in_query(const struct sqldrv_ops *drv, struct sqldrv *db,
 
 /*
  * For the partial compare (target_ops.load_part).  anchor_addrs(): the
- * address of every mailbox record of anchors[0 .. na) into addrs (keys
+ * address of every record (mailboxes and their alias rows) of
+ * anchors[0 .. na) into addrs (keys
  * copied into m's arena, values m).  load_part(): sql_owner_load for the
  * records at keys[0 .. n) only, and *nobjects: the records of objects
  * (not alias rows, not domains) in the whole table.

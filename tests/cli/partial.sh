@@ -113,7 +113,9 @@ ldif_edit "$S/company.ldif" "Ivan Petrov" "displayName: Ivan Petrov" \
 	"displayName: Ivan Petrov-Smith" || fail partial-name-setup
 partial_sync partial-name 0
 jq_true partial-name-update '[.changes[] | select(.op == "update" and .address == "ivan.petrov@example.com")] | length == 1'
-jq_true partial-name-loaded-one '.compare_addresses == 1'
+# his records: the mailbox and his alias row (every record of a changed
+# mailbox's owner is loaded: see partial-back below)
+jq_true partial-name-loaded-his '.compare_addresses == 2'
 after_partial partial-name
 
 # a new primary address: the mailbox is renamed, its maildir kept
@@ -245,3 +247,33 @@ ldif_edit "$S/company.ldif" "Ivan Petrov" "displayName: Ivan Q." \
 ds "$S" -v sync --json
 jq_true partial-doubt-case-full '.compare == "full"'
 expect_in partial-doubt-case-says "row key not in lower case" "$S/err"
+
+# ---- a person who comes back without an alias she had ----------------------
+# (found by a user trial) The partial compare loads every record of a
+# changed mailbox's owner: her alias row, disabled when she left, goes
+# when she comes back without it, as a full compare has it.
+scenario partial-back
+alma() {
+	cp "$COMPANY" "$S/company.ldif"
+	[ "$1" = gone ] && return
+	add_person "Alma Back" alma.back alma.back@example.com \
+		"$(printf 'alma-back-guid-1' | base64)"
+	[ "$1" = alias ] &&
+		printf 'proxyAddresses: smtp:alma.b@example.com\n' \
+			>>"$S/company.ldif"
+	return 0
+}
+alma alias
+mkconf "$S/company.ldif"
+ds "$S" sync --json
+expect_rc partial-back-first 0
+jq_true partial-back-alias-made '[.changes[] | select(.address == "alma.b@example.com" and .op == "add")] | length == 1'
+ds "$S" sync --json
+jq_true partial-back-fast '.fast_path == true'
+alma gone
+partial_sync partial-back-gone 0
+jq_true partial-back-gone-disabled '[.changes[] | select(.op == "disable")] | length == 2'
+alma plain
+partial_sync partial-back-again 0
+jq_true partial-back-alias-deleted '[.changes[] | select(.address == "alma.b@example.com" and .op == "delete")] | length == 1'
+after_partial partial-back

@@ -120,14 +120,14 @@ test_commit_only(void **st)
 	m.entries = 2;   /* the caller's count, kept with the meta */
 	/* a full read that is not committed leaves nothing */
 	assert_int_equal(syncsnap_create(&s, path, &e), 0);
-	assert_int_equal(syncsnap_put(s, "u1", b, len, &e), 0);
+	assert_int_equal(syncsnap_put(s, "u1", b, len, NULL, 0, &e), 0);
 	syncsnap_close(s);
 	assert_int_equal(syncsnap_open(&s, path, true, &got, &why, &e), 1);
 	assert_non_null(strstr(why, "no snapshot"));
 	/* committed: there, with its cookie */
 	assert_int_equal(syncsnap_create(&s, path, &e), 0);
-	assert_int_equal(syncsnap_put(s, "u1", b, len, &e), 0);
-	assert_int_equal(syncsnap_put(s, "u2", b, len, &e), 0);
+	assert_int_equal(syncsnap_put(s, "u1", b, len, NULL, 0, &e), 0);
+	assert_int_equal(syncsnap_put(s, "u2", b, len, NULL, 0, &e), 0);
 	assert_int_equal(syncsnap_commit(s, &m, &e), 0);
 	syncsnap_close(s);
 	assert_int_equal(stat(path, &sb), 0);
@@ -150,6 +150,95 @@ test_commit_only(void **st)
 	assert_int_equal(syncsnap_del(s, "u1", &e), 0);
 	assert_int_equal(syncsnap_commit(s, &m, &e), 0);
 	assert_int_equal(rows(s), 1);
+	syncsnap_close(s);
+	free(b);
+}
+
+static void
+count_uuid(void *arg, const char *uuid)
+{
+	char *seen = arg;
+
+	strcat(seen, uuid);
+	strcat(seen, " ");
+}
+
+/* The uuids having key, sorted and joined ("u1 u2 "). */
+static const char *
+found(struct syncsnap *s, const char *key)
+{
+	static char seen[256];
+	struct err e;
+	char *a, *b;
+
+	seen[0] = '\0';
+	err_clear(&e);
+	assert_int_equal(syncsnap_find(s, key, count_uuid, seen, &e), 0);
+	/* two at most here: order them */
+	if ((a = strtok(seen, " ")) != NULL && (b = strtok(NULL, " ")) != NULL &&
+	    strcmp(a, b) > 0) {
+		char t[64];
+
+		snprintf(t, sizeof(t), "%s %s ", b, a);
+		snprintf(seen, sizeof(seen), "%s", t);
+	} else if (a != NULL) {
+		char t[128];
+
+		snprintf(t, sizeof(t), "%s%s%s ", a, b != NULL ? " " : "",
+			 b != NULL ? b : "");
+		snprintf(seen, sizeof(seen), "%s", t);
+	}
+	return seen;
+}
+
+/*
+ * The key index: written by a full read (sorted in at commit), kept by
+ * incremental puts and deletes, which replace a row's keys.
+ */
+static void
+test_keys(void **st)
+{
+	static const char *const k1[] = {"a:x@example.org", "d:uid=1"};
+	static const char *const k2[] = {"a:x@example.org", "m:uid=1"};
+	static const char *const k1b[] = {"a:y@example.org", "d:uid=1"};
+	struct syncsnap *s = NULL;
+	struct syncsnap_meta m, got;
+	struct err e;
+	const char *why = NULL;
+	size_t len;
+	void *b = syncsnap_encode(&ent, &len);
+
+	(void)st;
+	err_clear(&e);
+	memset(&m, 0, sizeof(m));
+	m.cookie = (unsigned char *)"c";
+	m.cookie_len = 1;
+	assert_int_equal(syncsnap_create(&s, path, &e), 0);
+	assert_int_equal(syncsnap_put(s, "u1", b, len, k1, 2, &e), 0);
+	assert_int_equal(syncsnap_put(s, "u2", b, len, k2, 2, &e), 0);
+	assert_int_equal(syncsnap_commit(s, &m, &e), 0);
+	syncsnap_close(s);
+	assert_int_equal(syncsnap_open(&s, path, false, &got, &why, &e), 0);
+	syncsnap_meta_free(&got);
+	assert_string_equal(found(s, "a:x@example.org"), "u1 u2 ");
+	assert_string_equal(found(s, "m:uid=1"), "u2 ");
+	assert_string_equal(found(s, "a:nobody@example.org"), "");
+	/* u1 replaced: its old keys go, its new ones answer */
+	assert_int_equal(syncsnap_begin(s, &e), 0);
+	assert_int_equal(syncsnap_put(s, "u1", b, len, k1b, 2, &e), 0);
+	assert_string_equal(found(s, "a:x@example.org"), "u2 ");
+	assert_string_equal(found(s, "a:y@example.org"), "u1 ");
+	/* u2 deleted: none of its keys answer */
+	assert_int_equal(syncsnap_del(s, "u2", &e), 0);
+	assert_string_equal(found(s, "a:x@example.org"), "");
+	assert_string_equal(found(s, "m:uid=1"), "");
+	assert_int_equal(syncsnap_commit(s, &m, &e), 0);
+	syncsnap_close(s);
+	/* as committed */
+	assert_int_equal(syncsnap_open(&s, path, true, &got, &why, &e), 0);
+	syncsnap_meta_free(&got);
+	assert_string_equal(found(s, "d:uid=1"), "u1 ");
+	assert_string_equal(found(s, "a:y@example.org"), "u1 ");
 	syncsnap_close(s);
 	free(b);
 }
@@ -178,6 +267,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blob_roundtrip),
 		cmocka_unit_test(test_commit_only),
+		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_conf_hash),
 	};
 

@@ -1,0 +1,777 @@
+/*
+ * rules_delta.c - the keys of an entry (rules_keys) and the rules over
+ * the closure of a delta (rules_delta); rules_delta.h says what and why.
+ *
+ * Keys are made by the rules' own code (rules_classify, rules_build: the
+ * slots, the address mapping, members and SIDs exactly as rules_add makes
+ * them), on a rules context kept for the purpose.
+ *
+ * The closure is a worklist over nodes (one per uuid, with the entry as
+ * the last read had it and as it is now).  Each node carries what has to
+ * be followed from it:
+ *   ADDR  every entry claiming one of its addresses (old or new) joins;
+ *   UP    the groups naming its DN (old or new) or its primary group's /
+ *         Domain Users' SID join, and are followed UP in turn;
+ *   DOWN  (groups) every entry named by a member value or having the
+ *         group's SID as primary group joins, followed DOWN in turn;
+ *   TREE  [scope] member_of: the groups below the member_of groups, in
+ *         the last read, followed through their member values.
+ * Who gets what: the changes get ADDR and UP (a local change, see
+ * rules_delta.h, ADDR only); an entry joining through a (not local)
+ * changed entry's address gets UP (its conflicts may change, and with
+ * them what it gives its lists); every entry in S other than the
+ * member_of tree's gets ADDR; a group gets DOWN when it has an address in
+ * either world (it may be a list) or was reached DOWN (it is nested in a
+ * list of S).  A group without address reached otherwise (UP, or a
+ * change) yields only its own left_out row, and its members matter only
+ * where it is reached: under a list, which follows it DOWN, or in the
+ * member_of tree, whose change declines.  A member value naming a changed
+ * entry's new DN finds it through the changes (the index has old DNs).
+ * Member values in play (rules_delta.h) pull every group naming them, UP.
+ */
+#include "rules/rules_delta.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/rules_int.h"
+#include "util/xalloc.h"
+
+/* ---- keys --------------------------------------------------------- */
+
+/* Past this much scratch memory the keyer's context is made anew. */
+#define KEYER_SCRATCH_MAX (8u << 20)
+
+/* One entry's keys while they are made (malloc'd strings). */
+struct keyvec {
+	char **v;
+	size_t n, cap;
+};
+
+struct rules_keyer {
+	const struct conf *c;
+	struct rules_result r;     /* the context's: scratch only */
+	struct rules_ctx *x;
+	struct keyvec kv;          /* the current entry's keys */
+};
+
+/* What one entry is to the rules, besides its keys. */
+struct kinfo {
+	bool relevant;             /* the rules make an object of it */
+	bool group;                /* its members nest (groups, member) */
+	bool addr;                 /* it has an address (an "a:" key) */
+};
+
+/* now: the clock faces (below) judge expiry against; 0: time(NULL). */
+static struct rules_keyer *
+keyer_new_at(const struct conf *c, time_t now, struct err *err)
+{
+	struct rules_keyer *k = xcalloc(1, sizeof(*k));
+
+	k->c = c;
+	rules_init(&k->r);
+	k->r.now = now;
+	if ((k->x = rules_begin(c, &k->r, err)) == NULL) {
+		rules_free(&k->r);
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
+struct rules_keyer *
+rules_keyer_new(const struct conf *c, struct err *err)
+{
+	return keyer_new_at(c, 0, err);
+}
+
+void
+rules_keyer_free(struct rules_keyer *k)
+{
+	if (k == NULL)
+		return;
+	rules_abort(k->x);
+	rules_free(&k->r);
+	free(k->kv.v);
+	free(k);
+}
+
+static void
+key_push(struct keyvec *kv, char type, const char *value)
+{
+	kv->v = xgrow(kv->v, &kv->cap, kv->n + 1, sizeof(*kv->v));
+	kv->v[kv->n++] = xasprintf("%c:%s", type, value);
+}
+
+/* The keys of o (ndn: its DN's, for entries the rules take none of). */
+static void
+keys_of_obj(struct keyvec *kv, const struct robj *o, const char *ndn,
+	    struct kinfo *ki)
+{
+	size_t i;
+
+	memset(ki, 0, sizeof(*ki));
+	key_push(kv, 'd', ndn);
+	if (o == NULL)
+		return;
+	ki->relevant = true;
+	ki->group = o->type == RT_GROUP || o->nmembers > 0;
+	ki->addr = o->primary != NULL || o->naliases > 0;
+	if (ki->group)
+		key_push(kv, 'g', ndn);
+	if (o->primary != NULL)
+		key_push(kv, 'a', o->primary);
+	for (i = 0; i < o->naliases; i++)
+		key_push(kv, 'a', o->aliases[i]);
+	for (i = 0; i < o->nmembers; i++)
+		key_push(kv, 'm', o->members[i]);
+	if (o->sid != NULL)
+		key_push(kv, 's', o->sid);
+	if (o->primary_sid != NULL)
+		key_push(kv, 'p', o->primary_sid);
+	if (o->domain_users_sid != NULL)
+		key_push(kv, 'p', o->domain_users_sid);
+}
+
+/* Sorted, each once. */
+static void
+keys_finish(struct keyvec *kv)
+{
+	size_t i, n;
+
+	qsort(kv->v, kv->n, sizeof(*kv->v), rules_cmp_str);
+	for (i = n = 0; i < kv->n; i++) {
+		if (n > 0 && strcmp(kv->v[i], kv->v[n - 1]) == 0)
+			free(kv->v[i]);
+		else
+			kv->v[n++] = kv->v[i];
+	}
+	kv->n = n;
+}
+
+/* Hands the keys to cb and frees them. */
+static void
+keys_emit(struct keyvec *kv, void (*cb)(void *arg, const char *key),
+	  void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < kv->n; i++) {
+		cb(arg, kv->v[i]);
+		free(kv->v[i]);
+	}
+	kv->n = 0;
+}
+
+static void
+keyer_scratch_done(struct rules_keyer *k)
+{
+	time_t now = k->r.now;
+	struct err err;
+	size_t i;
+
+	for (i = 0; i < k->r.nwarnings; i++)
+		free(k->r.warnings[i]);
+	k->r.nwarnings = 0;
+	if (k->r.arena.used + k->x->tmp.used < KEYER_SCRATCH_MAX)
+		return;
+	rules_abort(k->x);
+	rules_free(&k->r);
+	rules_init(&k->r);
+	k->r.now = now;
+	err_clear(&err);
+	/* rules_begin took this conf in rules_keyer_new: it cannot fail */
+	if ((k->x = rules_begin(k->c, &k->r, &err)) == NULL)
+		abort();
+}
+
+/* k->kv = the sorted, unique keys of e; *ki what the rules make of it. */
+static void
+keys_collect(struct rules_keyer *k, const struct entry *e, struct kinfo *ki)
+{
+	struct rules_ctx *x = k->x;
+	char *ndn = dn_normalize(e->dn);
+	struct robj *o = NULL;
+	enum rtype type;
+	bool list_ok;
+
+	k->kv.n = 0;
+	if (rules_classify(x, e, &type, &list_ok))
+		o = rules_build(x, e, ndn, type, list_ok, false);
+	keys_of_obj(&k->kv, o, ndn, ki);
+	if (o != NULL)
+		keyer_scratch_done(k);
+	free(ndn);
+	keys_finish(&k->kv);
+}
+
+void
+rules_keys(struct rules_keyer *k, const struct entry *e,
+	   void (*cb)(void *arg, const char *key), void *arg)
+{
+	struct kinfo ki;
+
+	keys_collect(k, e, &ki);
+	keys_emit(&k->kv, cb, arg);
+}
+
+void
+rules_add_keyed(struct rules_ctx *x, const struct entry *e,
+		void (*cb)(void *arg, const char *key), void *arg)
+{
+	struct keyvec kv = {NULL, 0, 0};
+	struct robj *o = rules_add_obj(x, e);
+	struct kinfo ki;
+	char *ndn = o == NULL ? dn_normalize(e->dn) : NULL;
+
+	keys_of_obj(&kv, o, o != NULL ? o->ndn : ndn, &ki);
+	free(ndn);
+	keys_finish(&kv);
+	keys_emit(&kv, cb, arg);
+	free(kv.v);
+}
+
+/*
+ * What other entries' results read of e besides its keys, as one string
+ * (malloc'd): its kind, scope verdict (judged at the keyer's clock),
+ * anchor, DN as spelt (warnings name it), primary and external address.
+ */
+static char *
+face_of(struct rules_keyer *k, const struct entry *e)
+{
+	struct rules_ctx *x = k->x;
+	char *ndn = dn_normalize(e->dn), *s;
+	struct robj *o;
+	enum rtype type;
+	bool list_ok;
+
+	if (!rules_classify(x, e, &type, &list_ok)) {
+		free(ndn);
+		return xstrdup("-");
+	}
+	o = rules_build(x, e, ndn, type, list_ok, true);
+	s = xasprintf("%d|%d|%d|%s|%s|%s|%s", (int)type, list_ok, (int)o->why,
+		      o->anchor, o->dn, o->primary != NULL ? o->primary : "",
+		      o->external != NULL ? o->external : "");
+	keyer_scratch_done(k);
+	free(ndn);
+	return s;
+}
+
+/* ---- the closure -------------------------------------------------- */
+
+enum { OLD, NEW };
+enum { F_ADDR = 1, F_UP = 2, F_DOWN = 4, F_TREE = 8 };
+
+/* One entry as one world has it. */
+struct ver {
+	const struct entry *e;     /* NULL: not in this world */
+	struct kinfo ki;
+	const char *ndn;
+	const char **keys;         /* sorted */
+	size_t nkeys;
+};
+
+struct node {
+	const char *uuid;
+	struct ver v[2];
+	bool changed;
+	/*
+	 * A change nothing else reads: the same keys and face (face_of)
+	 * before and after (a display name, a profile attribute, an
+	 * alias outside the accepted domains...): followed ADDR only.
+	 */
+	bool local;
+	unsigned want, done;       /* F_* */
+};
+
+struct dctx {
+	const struct conf *c;
+	const struct rules_lookup *lk;
+	struct rules_keyer *k;
+	struct err *err;
+	size_t max;
+	const char *why;           /* declined: why */
+	bool failed;               /* lk->find failed: err is set */
+	struct arena a;            /* copies of entries, keys, uuids */
+	struct strmap nodes;       /* uuid -> struct node */
+	struct node **all;         /* in the order they joined */
+	size_t n, cap;
+	struct node **queue;
+	size_t nq, qcap;
+	struct strmap changes;     /* uuid -> struct rules_change */
+	struct strmap new_ndn;     /* ndns of changed entries now (relevant) */
+	struct strmap play;        /* member values warnings may be about */
+	struct strmap tree_named;  /* ndns the member_of tree names */
+	const char **found;        /* lk->find's answer */
+	size_t nfound, fcap;
+};
+
+static void
+found_one(void *arg, const char *uuid)
+{
+	struct dctx *d = arg;
+
+	d->found = xgrow(d->found, &d->fcap, d->nfound + 1,
+			 sizeof(*d->found));
+	d->found[d->nfound++] = arena_strdup(&d->a, uuid);
+}
+
+/* d->found[0 .. return) = the uuids having "type:value"; -1 failed. */
+static long
+find(struct dctx *d, char type, const char *value)
+{
+	char *key = xasprintf("%c:%s", type, value);
+	int rc;
+
+	d->nfound = 0;
+	rc = d->lk->find(d->lk->ctx, key, found_one, d, d->err);
+	free(key);
+	if (rc != 0) {
+		d->failed = true;
+		return -1;
+	}
+	return (long)d->nfound;
+}
+
+static const struct entry *
+entry_copy(struct arena *a, const struct entry *e)
+{
+	struct entry *c = arena_alloc(a, sizeof(*c));
+	size_t i, j;
+
+	c->dn = arena_strdup(a, e->dn);
+	c->origin = e->origin != NULL ? arena_strdup(a, e->origin) : NULL;
+	c->nattrs = e->nattrs;
+	c->attrs = arena_alloc(a, (e->nattrs ? e->nattrs : 1) *
+				      sizeof(*c->attrs));
+	for (i = 0; i < e->nattrs; i++) {
+		const struct attr *s = &e->attrs[i];
+		struct attr *t = &c->attrs[i];
+
+		t->name = arena_strdup(a, s->name);
+		t->nvals = s->nvals;
+		t->vals = arena_alloc(a, (s->nvals ? s->nvals : 1) *
+					     sizeof(*t->vals));
+		for (j = 0; j < s->nvals; j++) {
+			char *p = arena_alloc(a, s->vals[j].len + 1);
+
+			memcpy(p, s->vals[j].p, s->vals[j].len);
+			p[s->vals[j].len] = '\0';
+			t->vals[j].p = p;
+			t->vals[j].len = s->vals[j].len;
+		}
+	}
+	return c;
+}
+
+static void
+ver_fill(struct dctx *d, struct ver *v, const struct entry *e)
+{
+	struct rules_keyer *k = d->k;
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	if ((v->e = e) == NULL)
+		return;
+	keys_collect(k, e, &v->ki);
+	v->keys = arena_alloc(&d->a, k->kv.n * sizeof(*v->keys));
+	for (i = 0; i < k->kv.n; i++) {
+		v->keys[i] = arena_strdup(&d->a, k->kv.v[i]);
+		free(k->kv.v[i]);
+	}
+	v->nkeys = k->kv.n;
+	k->kv.n = 0;
+	for (i = 0; i < v->nkeys; i++)   /* every entry has its "d:" key */
+		if (v->keys[i][0] == 'd')
+			v->ndn = v->keys[i] + 2;
+}
+
+/* Is a changed node's change local (struct node)? */
+static bool
+same_face(struct dctx *d, const struct node *nd)
+{
+	const struct ver *a = &nd->v[OLD], *b = &nd->v[NEW];
+	char *fa, *fb;
+	bool same;
+	size_t i;
+
+	if (a->e == NULL || b->e == NULL || a->nkeys != b->nkeys)
+		return false;
+	for (i = 0; i < a->nkeys; i++)
+		if (strcmp(a->keys[i], b->keys[i]) != 0)
+			return false;
+	fa = face_of(d->k, a->e);
+	fb = face_of(d->k, b->e);
+	same = strcmp(fa, fb) == 0;
+	free(fa);
+	free(fb);
+	return same;
+}
+
+/* The node of uuid, made (read from the last read) when new; NULL: S
+ * grew over max (d->why set). */
+static struct node *
+node_get(struct dctx *d, const char *uuid)
+{
+	struct node *nd = strmap_get(&d->nodes, uuid);
+	const struct rules_change *ch;
+	const struct entry *old;
+
+	if (nd != NULL)
+		return nd;
+	if (d->n >= d->max) {
+		d->why = "the entries the change touches exceed the limit";
+		return NULL;
+	}
+	nd = arena_alloc(&d->a, sizeof(*nd));
+	memset(nd, 0, sizeof(*nd));
+	nd->uuid = arena_strdup(&d->a, uuid);
+	old = d->lk->get(d->lk->ctx, uuid);
+	ver_fill(d, &nd->v[OLD], old != NULL ? entry_copy(&d->a, old) : NULL);
+	if ((ch = strmap_get(&d->changes, uuid)) != NULL) {
+		nd->changed = true;
+		ver_fill(d, &nd->v[NEW], ch->now);
+		nd->local = same_face(d, nd);
+	} else {
+		nd->v[NEW] = nd->v[OLD];
+	}
+	strmap_put(&d->nodes, nd->uuid, nd);
+	d->all = xgrow(d->all, &d->cap, d->n + 1, sizeof(*d->all));
+	d->all[d->n++] = nd;
+	return nd;
+}
+
+static bool
+node_group(const struct node *nd)
+{
+	return nd->v[OLD].ki.group || nd->v[NEW].ki.group;
+}
+
+static void
+join(struct dctx *d, const char *uuid, unsigned flags)
+{
+	struct node *nd = node_get(d, uuid);
+
+	if (nd == NULL)
+		return;
+	if (flags & F_ADDR) {
+		if (node_group(nd) && (nd->v[OLD].ki.addr || nd->v[NEW].ki.addr))
+			flags |= F_DOWN;
+		if (nd->changed && !nd->local)
+			flags |= F_UP;
+	}
+	if ((flags & ~nd->want) == 0)
+		return;
+	nd->want |= flags;
+	d->queue = xgrow(d->queue, &d->qcap, d->nq + 1, sizeof(*d->queue));
+	d->queue[d->nq++] = nd;
+}
+
+/* Every entry having key type:value joins with flags. */
+static void
+join_all(struct dctx *d, char type, const char *value, unsigned flags)
+{
+	long n = find(d, type, value), i;
+	const char **v;
+
+	if (n <= 0)
+		return;
+	/* join() may call find() no more, but copy: it may grow d->found */
+	v = arena_memdup(&d->a, d->found, (size_t)n * sizeof(*v));
+	for (i = 0; i < n && d->why == NULL; i++)
+		join(d, v[i], flags);
+}
+
+/*
+ * A member value warnings may be about: every group naming it joins, UP,
+ * so that the warning names the same group as a full run would.
+ */
+static void
+play_add(struct dctx *d, const char *m)
+{
+	const char *k;
+
+	if (strmap_get(&d->play, m) != NULL)
+		return;
+	k = arena_strdup(&d->a, m);
+	strmap_put(&d->play, k, (void *)k);
+	join_all(d, 'm', m, F_ADDR | F_UP);
+}
+
+/*
+ * A member value m of a group followed DOWN: the entries it names in
+ * either world join, DOWN.
+ */
+static void
+down_member(struct dctx *d, const char *m)
+{
+	struct node *now = strmap_get(&d->new_ndn, m);
+	bool in_old = false, in_new = now != NULL;
+	long n, i;
+	const char **v;
+
+	if (now != NULL)
+		join(d, now->uuid, F_ADDR | F_DOWN);   /* a change, now m */
+	if (d->why != NULL || (n = find(d, 'd', m)) < 0)
+		return;
+	v = n > 0 ? arena_memdup(&d->a, d->found, (size_t)n * sizeof(*v))
+		  : NULL;
+	for (i = 0; i < n && d->why == NULL; i++) {
+		struct node *nd;
+
+		join(d, v[i], F_ADDR | F_DOWN);
+		if ((nd = strmap_get(&d->nodes, v[i])) == NULL)
+			continue;
+		in_old |= nd->v[OLD].ki.relevant;
+		in_new |= !nd->changed && nd->v[OLD].ki.relevant;
+	}
+	if (d->why == NULL && (!in_old || !in_new))
+		play_add(d, m);     /* names no entry in one world at least */
+}
+
+static void
+follow(struct dctx *d, struct node *nd)
+{
+	unsigned todo = nd->want & ~nd->done;
+	size_t w, i;
+
+	nd->done = nd->want;
+	for (w = OLD; w <= NEW; w++) {
+		const struct ver *v = &nd->v[w];
+
+		if (v->e == NULL || (w == NEW && !nd->changed))
+			continue;
+		for (i = 0; i < v->nkeys && d->why == NULL && !d->failed; i++) {
+			const char *key = v->keys[i], *val = key + 2;
+
+			switch (key[0]) {
+			case 'a':
+				if (todo & F_ADDR)
+					join_all(d, 'a', val,
+						 F_ADDR | (nd->changed &&
+								   !nd->local
+							   ? F_UP : 0));
+				break;
+			case 'd':
+				if (todo & F_UP)
+					join_all(d, 'm', val, F_ADDR | F_UP);
+				break;
+			case 'p':
+				if (todo & F_UP)
+					join_all(d, 's', val, F_ADDR | F_UP);
+				break;
+			case 'm':
+				if (todo & F_DOWN)
+					down_member(d, val);
+				if ((todo & F_TREE) && w == OLD) {
+					const char *t = arena_strdup(&d->a, val);
+
+					strmap_put(&d->tree_named, t, (void *)t);
+					join_all(d, 'g', val, F_TREE);
+				}
+				break;
+			case 's':
+				if (todo & F_DOWN)
+					join_all(d, 'p', val, F_ADDR | F_DOWN);
+				/* another group with the SID: into S for
+				 * clash() only, followed no further */
+				if ((todo & (F_ADDR | F_TREE)) && d->why == NULL)
+					join_all(d, 's', val, 0);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+}
+
+/*
+ * Two entries of S with the same DN or group SID in one world (entries
+ * joined with no flags are in S only to be found here).
+ */
+static const char *
+clash(struct dctx *d)
+{
+	const char *why = NULL;
+	size_t w, i, j;
+
+	for (w = OLD; w <= NEW && why == NULL; w++) {
+		struct strmap dn = STRMAP_INIT, sid = STRMAP_INIT;
+
+		for (i = 0; i < d->n && why == NULL; i++) {
+			const struct ver *v = &d->all[i]->v[w];
+
+			if (v->e == NULL || !v->ki.relevant)
+				continue;
+			if (strmap_put(&dn, v->ndn, (void *)v) != NULL)
+				why = "two entries have the same DN";
+			for (j = 0; j < v->nkeys && why == NULL; j++)
+				if (v->keys[j][0] == 's' &&
+				    strmap_put(&sid, v->keys[j] + 2,
+					       (void *)v) != NULL)
+					why = "two groups have the same "
+					      "objectSid";
+		}
+		strmap_free(&dn);
+		strmap_free(&sid);
+	}
+	return why;
+}
+
+/* [scope] member_of: its groups unchanged, and none joins them. */
+static const char *
+tree_touched(struct dctx *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		const struct node *nd = d->all[i];
+
+		if (!nd->changed || nd->local)
+			continue;
+		if (nd->want & F_TREE)
+			return "a [scope] member_of group or one of its nested "
+			       "groups changed";
+		if (nd->v[NEW].e != NULL && nd->v[NEW].ki.group &&
+		    strmap_get(&d->tree_named, nd->v[NEW].ndn) != NULL)
+			return "a group joined the [scope] member_of groups";
+	}
+	return NULL;
+}
+
+static void
+seed(struct dctx *d, const struct rules_change *changes, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		strmap_put(&d->changes, changes[i].uuid, (void *)&changes[i]);
+	for (i = 0; i < n && d->why == NULL; i++) {
+		struct node *nd = node_get(d, changes[i].uuid);
+
+		if (nd != NULL && nd->v[NEW].e != NULL && nd->v[NEW].ki.relevant)
+			strmap_put(&d->new_ndn, nd->v[NEW].ndn, nd);
+	}
+	for (i = 0; i < n && d->why == NULL && !d->failed; i++) {
+		struct node *nd = strmap_get(&d->nodes, changes[i].uuid);
+
+		if (nd->local) {
+			join(d, nd->uuid, F_ADDR);
+			continue;
+		}
+		join(d, nd->uuid, F_ADDR | F_UP);
+		if (nd->v[OLD].e != NULL)
+			play_add(d, nd->v[OLD].ndn);
+		if (nd->v[NEW].e != NULL && d->why == NULL && !d->failed) {
+			play_add(d, nd->v[NEW].ndn);
+			/* an unchanged entry with its new DN: a clash */
+			join_all(d, 'd', nd->v[NEW].ndn, 0);
+		}
+	}
+	for (i = 0; i < d->c->scope.member_of.n && d->why == NULL &&
+		    !d->failed; i++) {
+		char *ndn = dn_normalize(d->c->scope.member_of.v[i]);
+		const char *t = arena_strdup(&d->a, ndn);
+
+		free(ndn);
+		strmap_put(&d->tree_named, t, (void *)t);
+		join_all(d, 'g', t, F_TREE);
+	}
+}
+
+/* The rules over S as world w has it. */
+static int
+run(struct dctx *d, size_t w, time_t now, struct rules_result *r,
+    struct err *err)
+{
+	struct rules_ctx *x;
+	size_t i;
+
+	r->now = now;
+	if ((x = rules_begin(d->c, r, err)) == NULL)
+		return -1;
+	for (i = 0; i < d->n; i++) {
+		const struct node *nd = d->all[i];
+		size_t before = x->nobjs;
+
+		if (nd->v[w].e == NULL)
+			continue;
+		rules_add(x, nd->v[w].e);
+		if (!(nd->want & F_ADDR) && x->nobjs > before)
+			x->objs[before]->ghost = true;
+	}
+	x->play = &d->play;
+	return rules_end(x, err);
+}
+
+static void
+dctx_free(struct dctx *d)
+{
+	rules_keyer_free(d->k);
+	strmap_free(&d->nodes);
+	strmap_free(&d->changes);
+	strmap_free(&d->new_ndn);
+	strmap_free(&d->play);
+	strmap_free(&d->tree_named);
+	free(d->all);
+	free(d->queue);
+	free(d->found);
+	arena_free(&d->a);
+}
+
+int
+rules_delta(const struct conf *c, const struct rules_lookup *lk,
+	    const struct rules_change *changes, size_t n, time_t now,
+	    size_t max, struct rules_delta *out, const char **why,
+	    struct err *err)
+{
+	struct dctx d;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	rules_init(&out->before);
+	rules_init(&out->after);
+	*why = NULL;
+	memset(&d, 0, sizeof(d));
+	d.c = c;
+	d.lk = lk;
+	d.err = err;
+	d.max = max;
+	if ((d.k = keyer_new_at(c, now, err)) == NULL)
+		goto done;
+	seed(&d, changes, n);
+	while (d.nq > 0 && d.why == NULL && !d.failed)
+		follow(&d, d.queue[--d.nq]);
+	if (d.failed)
+		goto done;
+	if (d.why == NULL)
+		d.why = tree_touched(&d);
+	if (d.why == NULL)
+		d.why = clash(&d);
+	if (d.why != NULL) {
+		*why = d.why;
+		ret = 1;
+		goto done;
+	}
+	if (run(&d, OLD, now, &out->before, err) != 0 ||
+	    run(&d, NEW, now, &out->after, err) != 0)
+		goto done;
+	out->nset = d.n;
+	ret = 0;
+done:
+	if (ret != 0)
+		rules_delta_free(out);
+	dctx_free(&d);
+	return ret;
+}
+
+void
+rules_delta_free(struct rules_delta *d)
+{
+	rules_free(&d->before);
+	rules_free(&d->after);
+	d->nset = 0;
+}
