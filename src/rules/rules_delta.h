@@ -180,6 +180,11 @@ struct rules_delta {
  * *out empty).  Its cost follows |S| and the member values of S's
  * groups: lk->get() once per entry of S, lk->find() once per key of S;
  * with [scope] member_of, once per member value of the member_of groups.
+ * A decline over max costs up to max entries read: keep max well under
+ * the entries of a full read.  A list whose member's contribution changed
+ * is re-expanded whole (all its members join S): 1% of 100,000 users
+ * changed, in lists of 100, gave |S| = 39,000 (tests/unit/
+ * test_rules_delta.c, RDELTA_BENCH).
  */
 int rules_delta(const struct conf *c, const struct rules_lookup *lk,
 		const struct rules_change *changes, size_t n, time_t now,

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -2045,6 +2046,129 @@ test_add_keyed(void **state)
 	assert_true(nkeys > 1000);
 }
 
+static double
+seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * RDELTA_BENCH=n (by hand): n users in n/100 lists of 100 (with
+ * RDELTA_BENCH_TOP set, each list also nested in one of ten top lists),
+ * 1% of them changed (address, lock, display name); the full rules over
+ * the new directory against rules_delta() over an in-memory index.
+ */
+static void
+test_bench(void **state)
+{
+	const char *env = getenv("RDELTA_BENCH");
+	size_t n = env != NULL ? (size_t)atol(env) : 0, i, nl, nch;
+	struct rng g = {12345};
+	struct pair p;
+	struct index ix;
+	struct rules_lookup lk;
+	struct rules_change *ch;
+	struct rules_result r;
+	struct rules_delta rd;
+	struct err err;
+	const char *why;
+	double t0, t1, t2, t3;
+	char *dn, *mail, *uid, *cn, *mem;
+	int rc;
+
+	(void)state;
+	if (n < 1000)
+		skip();
+	pair_init(&p);
+	nl = n / 100;
+	for (i = 0; i < n; i++) {
+		uid = fmt("u%zu", i);
+		dn = fmt("uid=%s,ou=people,dc=example,dc=com", uid);
+		mail = fmt("%s@example.com", uid);
+		both(&p, uid, mk(dn, "objectClass", "inetOrgPerson", "uid", uid,
+				 "entryUUID", uid, "mail", mail, NULL));
+		free(uid);
+		free(dn);
+		free(mail);
+	}
+	for (i = 0; i < nl + (getenv("RDELTA_BENCH_TOP") ? 10 : 0); i++) {
+		size_t j;
+		struct entry *e;
+
+		cn = fmt(i < nl ? "l%zu" : "top%zu", i);
+		dn = fmt("cn=%s,ou=groups,dc=example,dc=com", cn);
+		mail = fmt("%s@example.com", cn);
+		e = mk(dn, "objectClass", "groupOfNames", "cn", cn, "entryUUID",
+		       cn, "mail", mail, NULL);
+		for (j = 0; i < nl && j < 100; j++) {
+			mem = fmt("uid=u%zu,ou=people,dc=example,dc=com",
+				  i * 100 + j);
+			ent_add(e, "member", mem);
+			free(mem);
+		}
+		for (j = 0; i >= nl && j < nl; j++)
+			if (j % 10 == i - nl) {
+				mem = fmt("cn=l%zu,ou=groups,dc=example,dc=com",
+					  j);
+				ent_add(e, "member", mem);
+				free(mem);
+			}
+		both(&p, cn, e);
+		free(cn);
+		free(dn);
+		free(mail);
+	}
+	for (i = 0; i < n / 100; i++) {
+		size_t u = rnd(&g, (unsigned)n);
+		long j = dir_find(&p.new, p.old.uuid[u]);
+		struct entry *e;
+
+		if (p.new.e[j] != p.old.e[u])
+			continue;
+		e = ent_clone(p.old.e[u], NULL);
+		switch (rnd(&g, 4)) {
+		case 0:
+			mail = fmt("x%zu@example.com", u);
+			ent_set(e, "mail", mail);
+			free(mail);
+			break;
+		case 1:
+			ent_set(e, "nsAccountLock", "TRUE");
+			break;
+		default:
+			ent_set(e, "displayName", "Someone Else");
+			break;
+		}
+		now(&p, p.old.uuid[u], e);
+	}
+	t0 = seconds();
+	full_rules(&p.c, &p.new, &r);
+	t1 = seconds();
+	rules_free(&r);
+	index_build(&ix, &p.c, &p.old);
+	t2 = seconds();
+	lk.ctx = &ix;
+	lk.get = lk_get;
+	lk.find = lk_find;
+	lk.nentries = p.old.n;
+	ch = diff_dirs(&p.old, &p.new, &nch);
+	err_clear(&err);
+	t2 = seconds();
+	rc = rules_delta(&p.c, &lk, ch, nch, NOW, n, &rd, &why, &err);
+	t3 = seconds();
+	print_message("%zu entries, %zu changed: full rules %.3f s; "
+		      "rules_delta %.3f s (rc %d, S %zu, %zu gets, %zu finds)\n",
+		      p.old.n, nch, t1 - t0, t3 - t2, rc, rd.nset, ix.gets,
+		      ix.finds);
+	rules_delta_free(&rd);
+	free(ch);
+	index_free(&ix);
+	pair_free(&p);
+}
+
 int
 main(void)
 {
@@ -2064,6 +2188,7 @@ main(void)
 		cmocka_unit_test(test_lookup_fails),
 		cmocka_unit_test(test_cost_follows_s),
 		cmocka_unit_test(test_random_equivalence),
+		cmocka_unit_test(test_bench),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
