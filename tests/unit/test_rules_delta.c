@@ -156,6 +156,7 @@ struct dir {
 	char **uuid;
 	struct entry **e;
 	size_t n, cap;
+	struct strmap pos;         /* uuid -> index + 1 */
 };
 
 static void
@@ -169,17 +170,26 @@ dir_put(struct dir *d, const char *uuid, struct entry *e)
 	}
 	d->uuid[d->n] = strdup(uuid);
 	d->e[d->n++] = e;
+	strmap_put(&d->pos, d->uuid[d->n - 1], (void *)(uintptr_t)d->n);
 }
 
 static long
 dir_find(const struct dir *d, const char *uuid)
 {
-	size_t i;
+	return (long)(uintptr_t)strmap_get(&d->pos, uuid) - 1;
+}
 
-	for (i = 0; i < d->n; i++)
-		if (strcmp(d->uuid[i], uuid) == 0)
-			return (long)i;
-	return -1;
+/* Takes entry j out (the last one moves into its place). */
+static void
+dir_take(struct dir *d, size_t j)
+{
+	strmap_del(&d->pos, d->uuid[j]);
+	free(d->uuid[j]);
+	d->uuid[j] = d->uuid[d->n - 1];
+	d->e[j] = d->e[d->n - 1];
+	d->n--;
+	if (j < d->n)
+		strmap_put(&d->pos, d->uuid[j], (void *)(uintptr_t)(j + 1));
 }
 
 static void
@@ -193,6 +203,7 @@ dir_free(struct dir *d)
 	}
 	free(d->uuid);
 	free(d->e);
+	strmap_free(&d->pos);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -1166,10 +1177,7 @@ gen_new(struct world *w)
 			/* a delete */
 			free(freed);
 			freed = strdup(w->new.e[j]->dn);
-			free(w->new.uuid[j]);
-			w->new.uuid[j] = w->new.uuid[w->new.n - 1];
-			w->new.e[j] = w->new.e[w->new.n - 1];
-			w->new.n--;
+			dir_take(&w->new, j);
 			continue;
 		}
 		if (op < 5) {
@@ -1224,6 +1232,7 @@ world_free(struct world *w)
 	}
 	free(w->new.uuid);
 	free(w->new.e);
+	strmap_free(&w->new.pos);
 	dir_free(&w->old);
 	for (i = 0; i < w->ndns; i++)
 		free(w->dns[i]);
@@ -1408,10 +1417,7 @@ gone(struct pair *p, const char *uuid)
 	long j = dir_find(&p->new, uuid);
 
 	assert_true(j >= 0);
-	free(p->new.uuid[j]);
-	p->new.uuid[j] = p->new.uuid[p->new.n - 1];
-	p->new.e[j] = p->new.e[p->new.n - 1];
-	p->new.n--;
+	dir_take(&p->new, (size_t)j);
 }
 
 static void
