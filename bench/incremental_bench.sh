@@ -70,7 +70,7 @@ uri = $SLAPD_URI
 bind_dn = $SLAPD_BIND_DN
 bind_password_file = $T/bind.secret
 base_dn = dc=example,dc=com
-timeout = 120s
+timeout = 1800s
 [mapping]
 accepted_domains = example.com example.net
 [target]
