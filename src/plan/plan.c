@@ -753,10 +753,13 @@ plan_build(struct plan *p, const struct plan_input *in)
 	 * instead of a doubling that could leave it half as large again;
 	 * plan_finish() gives back what is left.
 	 */
-	reserve(p, p->n + 64 +
-			   (in->desired->n > in->current->n
-				    ? in->desired->n - in->current->n
-				    : 0));
+	if (in->only != NULL)   /* the partial compare: a few addresses */
+		reserve(p, p->n + 64 + in->only->len);
+	else
+		reserve(p, p->n + 64 +
+				   (in->desired->n > in->current->n
+					    ? in->desired->n - in->current->n
+					    : 0));
 	find_renames(p, &rn, in);
 	plan_wanted(p, in, &rn, &blocked);
 	plan_deprovision(p, in, &rn, &blocked, &owners);
