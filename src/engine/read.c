@@ -369,6 +369,11 @@ delta_changed(void *arg, const char *uuid, const struct entry *e,
 	free(h->blob);
 	h->blob = syncsnap_encode(e, &h->len);
 	strmap_del(&d->deleted, uuid);
+	/* RFC 4533 3.3.2: in a present phase an entry sent as add/modify
+	 * is there too; read_containers drops unmoved containers from
+	 * `changed`, and they must not then count as gone */
+	if (strmap_get(&d->present, h->uuid) == NULL)
+		strmap_put(&d->present, h->uuid, d);
 	return 0;
 }
 

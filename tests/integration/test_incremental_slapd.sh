@@ -9,8 +9,9 @@
 # change, a member added to a nested group - both run, and A must be
 # exactly B.  Then the fallbacks: the snapshot lost, a [scope] change,
 # the server restarted (its session log gone: a present phase), the
-# cookie refused (e-syncRefreshRequired), a failed apply keeping the old
-# cookie.
+# cookie refused (e-syncRefreshRequired), a cookie of another server ID
+# (a present phase), a cookie without a CSN, a failed apply keeping the
+# old cookie.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -476,6 +477,57 @@ slapd_start || ds_fail "slapd restart"
 both "after a restart" 50
 grep -q '^mailbox: uma.patel@example.com|.*|0$' "$T/full.dump" ||
 	ds_fail "restart: Uma's mailbox not disabled"
+
+ds_step "an OU changed while the server restarted: a present phase, still incremental"
+# the OU comes back as "add" in the present phase, in its place: it is
+# there, not gone (RFC 4533 3.3.2), and nothing was renamed or moved
+ldapmod <<'EOF'
+dn: OU=Support,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: description
+description: the support desk
+EOF
+slapd_stop
+slapd_start || ds_fail "slapd restart"
+both "OU description, present phase"
+
+ds_step "a cookie of another server ID: a present phase, deletes seen"
+# as a second provider behind the same URI would have issued: slapd
+# sends every entry again, and what it does not send is gone
+ldapmod <<'EOF'
+dn: CN=Yara Haddad,OU=Office,OU=Staff,DC=example,DC=com
+changetype: delete
+EOF
+"$PY" - "$T/inc-state.db.snapshot" <<'EOF' || ds_fail "cookie edit"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+c = db.execute("SELECT value FROM meta WHERE key = 'cookie'").fetchone()[0]
+c = bytes(c).replace(b"#000#", b"#001#")
+db.execute("UPDATE meta SET value = ? WHERE key = 'cookie'", (c,))
+db.commit()
+EOF
+both "cookie of server ID 001"
+grep -q '^mailbox: yara.haddad@example.com|.*|0$' "$T/full.dump" ||
+	ds_fail "server ID 001: Yara's mailbox not disabled"
+
+ds_step "a cookie without a CSN (slapd ignores it): a full read"
+# slapd would answer as to a first read (every entry "add",
+# refreshDeletes TRUE): merged as a delta, Oliver would keep his mailbox
+ldapmod <<'EOF'
+dn: CN=Oliver Grant,OU=Management,OU=Staff,DC=example,DC=com
+changetype: delete
+EOF
+"$PY" - "$T/inc-state.db.snapshot" <<'EOF' || ds_fail "cookie edit"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE meta SET value = ? WHERE key = 'cookie'",
+           (b"rid=000,csn=garbage",))
+db.commit()
+EOF
+both "cookie without a CSN" "" "has no change sequence number"
+grep -q '^mailbox: oliver.grant@example.com|.*|0$' "$T/full.dump" ||
+	ds_fail "cookie without a CSN: Oliver's mailbox not disabled"
+both "after the cookie without a CSN" 0
 
 ds_step "cookie refused (e-syncRefreshRequired): a full read, logged"
 # a server that answers a cookie it cannot serve with
