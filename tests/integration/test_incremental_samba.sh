@@ -365,11 +365,28 @@ done
 echo "   the change arrived after $(echo "$(date +%s.%N) - $t0" | bc)s"
 grep -q 'triggered by a directory change (watch)' "$T/watch.log" ||
 	watch_fail "watch: no run triggered by the watch"
+# a delete: the object becomes a tombstone in CN=Deleted Objects, which
+# the notification search reports only with the Show Deleted control
+t0=$(date +%s.%N)
+admod <<EOF
+dn: CN=Yara Haddad,OU=Office,OU=Staff,$BASE
+changetype: delete
+EOF
+got=
+for i in $(seq 1 $((${SAMBA_WATCH_SECS:-15} * 10))); do
+	got=$(sqlite3 "$T/watch.db" \
+		"SELECT active FROM mailbox WHERE username='yara.haddad@example.com'")
+	[ "$got" = 0 ] && break
+	sleep 0.1
+done
+[ "$got" = 0 ] ||
+	watch_fail "watch: the delete did not arrive within ${SAMBA_WATCH_SECS:-15}s (active=$got)"
+echo "   the delete arrived after $(echo "$(date +%s.%N) - $t0" | bc)s"
 kill -TERM "$WPID"
 wait "$WPID"
 WPID=
-# the other two databases follow the same change
-both "after the watch" 3
+# the other two databases follow the same changes
+both "after the watch" 10
 
 ds_step "snapshot lost: a full read"
 rm -f "$T/inc-state.db.snapshot"
