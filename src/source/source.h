@@ -63,7 +63,7 @@ struct source_sync {
 	 */
 	bool present_phase;
 	size_t changed, deleted, present;  /* out: counts delivered */
-	char reason[256];  /* out, when sync_read() returned 1 */
+	char reason[320];  /* out, when sync_read() returned 1 */
 	bool unsupported;  /* out: the server has no content sync at all
 			    * (a setup to report, not an alarm) */
 };
