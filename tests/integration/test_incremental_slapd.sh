@@ -529,6 +529,39 @@ grep -q '^mailbox: oliver.grant@example.com|.*|0$' "$T/full.dump" ||
 	ds_fail "cookie without a CSN: Oliver's mailbox not disabled"
 both "after the cookie without a CSN" 0
 
+ds_step "restored from a backup, one write, slapd restarted: a present phase that reports an entry the snapshot lacks"
+# slapcat as a nightly backup; Laura leaves; the backup is restored
+# (slapadd -w) and written to once, so the server's state is not older
+# than the cookie; after a restart the refresh is a present phase that
+# reports Laura unchanged (her entryCSN predates the cookie) though the
+# last read saw her go: a full read, and she is back in both databases
+/usr/sbin/slapcat -f "$T/slapd/slapd.conf" -l "$T/backup.ldif" 2>/dev/null ||
+	ds_fail "slapcat"
+ldapmod <<'EOF'
+dn: CN=Laura Fernandez,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: delete
+EOF
+both "Laura deleted" 5
+grep -q '^mailbox: laura.fernandez@example.com|.*|0$' "$T/full.dump" ||
+	ds_fail "before the restore: Laura's mailbox not disabled"
+sleep 1
+slapd_stop
+rm -rf "$T/slapd/db" && mkdir "$T/slapd/db" || ds_fail "db wipe"
+slapd_load "$T/backup.ldif" || ds_fail "restore"
+slapd_start || ds_fail "slapd start (restored)"
+ldapmod <<'EOF'
+dn: CN=Max Mueller,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: description
+description: written after the restore
+EOF
+slapd_stop
+slapd_start || ds_fail "slapd restart (restored)"
+both "restored, written, restarted" "" "unchanged since the last read that the last read did not see"
+grep -q '^mailbox: laura.fernandez@example.com|.*|1$' "$T/full.dump" ||
+	ds_fail "after the restore: Laura's mailbox not active"
+both "after the restore" 0
+
 ds_step "cookie refused (e-syncRefreshRequired): a full read, logged"
 # a server that answers a cookie it cannot serve with
 # e-syncRefreshRequired (syncprov-reloadhint), and a cookie older than
