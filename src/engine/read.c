@@ -369,6 +369,11 @@ delta_changed(void *arg, const char *uuid, const struct entry *e,
 	free(h->blob);
 	h->blob = syncsnap_encode(e, &h->len);
 	strmap_del(&d->deleted, uuid);
+	/* RFC 4533 3.3.2: in a present phase an entry sent as add/modify
+	 * is there too; read_containers drops unmoved containers from
+	 * `changed`, and they must not then count as gone */
+	if (strmap_get(&d->present, h->uuid) == NULL)
+		strmap_put(&d->present, h->uuid, d);
 	return 0;
 }
 
@@ -384,6 +389,7 @@ delta_deleted(void *arg, const char *uuid, struct err *err)
 		free(h->blob);
 		h->blob = NULL;
 	}
+	strmap_del(&d->present, uuid);
 	if (strmap_get(&d->deleted, uuid) == NULL)
 		strmap_put(&d->deleted, arena_strdup(&d->a, uuid), d);
 	return 0;
@@ -620,6 +626,10 @@ struct merge {
 	size_t ngroups, capgroups;
 	struct strmap gone_dns;  /* normalised DN -> (void *)1, keys in d->a */
 	char *container_gone;    /* a container's DN, malloc'd: full read */
+	/* present phase: entries reported present and not changed, as
+	 * read (before held_groups adds groups read again), and the
+	 * snapshot rows among them */
+	size_t present_only, present_kept;
 };
 
 static bool
@@ -656,6 +666,8 @@ merge_row(void *arg, const char *uuid, const struct entry *e,
 		return 0;
 	}
 	m->kept++;
+	if (d->present_phase)
+		m->present_kept++;
 	if (m->hold_groups && is_group_row(e)) {
 		m->groups = xgrow(m->groups, &m->capgroups, m->ngroups + 1,
 				  sizeof(*m->groups));
@@ -928,14 +940,16 @@ delta_rules(struct run *x, struct syncsnap *old,
 	return delta_write(x->c, old, d, &r->err);
 }
 
-/* Nothing added, changed or gone since the snapshot. */
+/*
+ * Nothing added, changed or gone since the snapshot.  A present phase
+ * never is: as many entries reported present as the snapshot has rows
+ * may still hide one gone and one it never saw (merge_present_unknown).
+ */
 static bool
 delta_empty(const struct delta *d, const struct syncsnap_meta *m)
 {
-	if (d->n > 0 || d->deleted.len > 0)
-		return false;
-	/* every row present, and nothing new: none gone */
-	return !d->present_phase || (long long)d->present.len == m->entries;
+	(void)m;
+	return d->n == 0 && d->deleted.len == 0 && !d->present_phase;
 }
 
 /* A present phase found a container gone: 1, a full read instead. */
@@ -949,6 +963,31 @@ merge_container_gone(struct run *x, struct merge *m)
 		 "deleted (not reported present)", m->container_gone);
 	r->read = 0;
 	r->read_deleted = 0;
+	return 1;
+}
+
+/*
+ * A present phase reported as unchanged since the cookie (present, not
+ * add/modify) entries the snapshot lacks: the server's content is not
+ * what the cookie says it was (a restore from backup or an offline
+ * reload, an ACL now showing more to the bind DN).  Such entries would
+ * be left out of the merge: 1, a full read instead.
+ */
+static int
+merge_present_unknown(struct run *x, const struct merge *m)
+{
+	size_t unknown;
+
+	if (!m->d->present_phase || m->present_only <= m->present_kept)
+		return 0;
+	unknown = m->present_only - m->present_kept;
+	snprintf(x->r->fallback_reason, sizeof(x->r->fallback_reason),
+		 "the server reports %zu entries as unchanged since the last "
+		 "read that the last read did not see: the directory was "
+		 "restored or reloaded, or the bind DN's access changed",
+		 unknown);
+	x->r->read = 0;
+	x->r->read_deleted = 0;
 	return 1;
 }
 
@@ -968,6 +1007,9 @@ delta_merge(struct run *x, struct syncsnap *old, struct delta *d,
 	m.rc.x = x;
 	m.d = d;
 	m.hold_groups = d->deleted.len > 0 || d->present_phase;
+	/* `present` holds the changed entries too (delta_changed) */
+	if (d->present.len > d->changed.len)
+		m.present_only = d->present.len - d->changed.len;
 	if ((m.rc.rules = rules_begin(x->c, &r->rules, &r->err)) == NULL)
 		return -1;
 	if (syncsnap_scan(old, merge_row, &m, &r->err) != 0 ||
@@ -975,6 +1017,10 @@ delta_merge(struct run *x, struct syncsnap *old, struct delta *d,
 		goto fail;
 	if (m.container_gone != NULL) {
 		ret = merge_container_gone(x, &m);
+		goto fail;
+	}
+	if (merge_present_unknown(x, &m) != 0) {
+		ret = 1;
 		goto fail;
 	}
 	for (i = 0; i < d->n; i++) {

@@ -219,10 +219,12 @@ done:
  * accounts allowed to list that container see (Samba shows them to
  * administrators only, even with "Replicating Directory Changes"; on AD,
  * grant List Contents and Read Property there).  An account that lists
- * no tombstone there cannot be told apart from one that may not, so
- * both get full reads: deletes never go unseen.  (A directory where
- * nothing was ever deleted reads in full until something is.)  0 seen,
- * 2 not (sy->reason), -1 connection failure.
+ * no tombstone there cannot be told apart from one that may not (Samba
+ * shows the container itself, with Show Deleted, [MS-ADTS] 3.1.1.3.4.1.14,
+ * to an account that sees none of the tombstones in it), so both get
+ * full reads: deletes never go unseen.  The reason names both causes;
+ * only a container the account cannot see at all is surely the second.
+ * 0 seen, 2 not (sy->reason), -1 connection failure.
  */
 static int
 dsync_probe_deleted(struct dsync *d, struct err *err)
@@ -231,7 +233,7 @@ dsync_probe_deleted(struct dsync *d, struct err *err)
 	LDAPControl show, *ctrls[2] = {&show, NULL};
 	LDAPMessage *res = NULL;
 	char *dn;
-	int rc, n = 0;
+	int rc, n = 0, base = 0;
 
 	if (d->s->nc == NULL) {
 		snprintf(d->sy->reason, sizeof(d->sy->reason),
@@ -240,7 +242,7 @@ dsync_probe_deleted(struct dsync *d, struct err *err)
 		return 2;
 	}
 	memset(&show, 0, sizeof(show));
-	show.ldctl_oid = (char *)"1.2.840.113556.1.4.417"; /* show deleted */
+	show.ldctl_oid = (char *)LDAP_CONTROL_X_SHOW_DELETED;
 	show.ldctl_iscritical = 1;
 	dn = xasprintf("CN=Deleted Objects,%s", d->s->nc);
 	rc = ldap_search_ext_s(d->s->ld, dn, LDAP_SCOPE_ONELEVEL,
@@ -249,19 +251,38 @@ dsync_probe_deleted(struct dsync *d, struct err *err)
 	if (res != NULL)
 		n = ldap_count_entries(d->s->ld, res);
 	ldap_msgfree(res);
+	res = NULL;
+	if (n == 0 && rc != LDAP_SERVER_DOWN && rc != LDAP_TIMEOUT &&
+	    rc != LDAP_CONNECT_ERROR) {
+		/* the container itself: visible to this account? */
+		rc = ldap_search_ext_s(d->s->ld, dn, LDAP_SCOPE_BASE,
+				       "(objectClass=*)", attrs, 0, ctrls,
+				       NULL, &d->s->tmo, 1, &res);
+		if (res != NULL)
+			base = ldap_count_entries(d->s->ld, res);
+		ldap_msgfree(res);
+	}
 	if (rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT ||
 	    rc == LDAP_CONNECT_ERROR) {
 		ldap_src_search_err(d->s, rc, "(objectClass=*)", 1, 0, err);
 		free(dn);
 		return -1;
 	}
-	if (n == 0)
+	if (n == 0 && base > 0)
 		snprintf(d->sy->reason, sizeof(d->sy->reason),
-			 "the bind account sees no deleted object in %s on "
-			 "%s, so deletes may not reach DirSync: grant it List "
-			 "Contents and Read Property there (%s)",
-			 dn, d->s->uri,
-			 rc == LDAP_SUCCESS ? "none listed"
+			 "no deleted object visible in %.60s on %.50s: either "
+			 "nothing was deleted yet (a new domain) or the bind "
+			 "account may not list it (grant it List Contents and "
+			 "Read Property there); reads are full until one is "
+			 "seen",
+			 dn, d->s->uri);
+	else if (n == 0)
+		snprintf(d->sy->reason, sizeof(d->sy->reason),
+			 "the bind account cannot see %.80s on %.60s (%.30s): "
+			 "deletes would not reach DirSync; grant it List "
+			 "Contents and Read Property there (Samba: "
+			 "administrators only)", dn, d->s->uri,
+			 rc == LDAP_SUCCESS ? "not returned"
 					    : ldap_err2string(rc));
 	free(dn);
 	return n == 0 ? 2 : 0;
@@ -381,6 +402,14 @@ ldap_src_dirsync_read(struct source *s, const char *filter,
 	if (sy->cookie != NULL)
 		memcpy(d.cookie.bv_val, sy->cookie, sy->cookie_len);
 	rc = dsync_probe_deleted(&d, err);
+	if (rc == 2 && sy->cookie == NULL) {
+		/* a full read needs no tombstone: it leaves a cookie, and
+		 * the next run reads from it once a deleted object is seen
+		 * (the deletes meanwhile are tombstones after the cookie) */
+		log_debug("%s: %s", s->uri, sy->reason);
+		sy->reason[0] = '\0';
+		rc = 0;
+	}
 	if (rc != 0)
 		;
 	else if (sy->cookie == NULL) {

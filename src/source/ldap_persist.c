@@ -21,8 +21,14 @@
  * (LDAP_SERVER_NOTIFICATION_OID, 1.2.840.113556.1.4.528, MS-ADTS
  * 3.1.1.3.4.1.9): an asynchronous subtree search with the filter
  * "(objectClass=*)" (the only one AD accepts with it) and no initial
- * result; each object that changes is sent as an entry.  It sees no
- * change made before it started: the caller runs once after a reconnect.
+ * result; each object that changes is sent as an entry.  With it goes
+ * the Show Deleted control (LDAP_SERVER_SHOW_DELETED_OID,
+ * 1.2.840.113556.1.4.417, MS-ADTS 3.1.1.3.4.1.14): a deleted object moves
+ * to CN=Deleted Objects and becomes a tombstone, which the notification
+ * search reports only when tombstones are visible to it (Microsoft's
+ * "Change Notifications in Active Directory Domain Services"; Samba 4.17
+ * likewise sent nothing for a delete without it).  It sees no change
+ * made before it started: the caller runs once after a reconnect.
  *
  * Waits are one second long so w->stop is honoured promptly; the search
  * itself has no time limit (it is meant to last).  libldap's
@@ -175,7 +181,7 @@ persist_send(struct persist *p, const char *filter, int *msgid,
 	     struct err *err)
 {
 	static char *noattrs[] = {LDAP_NO_ATTRS, NULL};
-	LDAPControl ctrl, *ctrls[2] = {&ctrl, NULL};
+	LDAPControl ctrl, show, *ctrls[3] = {&ctrl, NULL, NULL};
 	BerElement *ber = NULL;
 	struct berval cookie;
 	int rc;
@@ -187,6 +193,11 @@ persist_send(struct persist *p, const char *filter, int *msgid,
 		 * filter with it */
 		ctrl.ldctl_oid = LDAP_CONTROL_X_SERVER_NOTIFICATION;
 		filter = "(objectClass=*)";
+		/* deletes too: tombstones visible (no value) */
+		memset(&show, 0, sizeof(show));
+		show.ldctl_oid = (char *)LDAP_CONTROL_X_SHOW_DELETED;
+		show.ldctl_iscritical = 1;
+		ctrls[1] = &show;
 	} else {
 		if ((ber = ber_alloc_t(LBER_USE_DER)) == NULL)
 			return err_set(err, DS_E_NOMEM, "out of memory");

@@ -24,11 +24,14 @@
  * Refusals that a full read can recover from return 1 with sy->reason:
  * the control is not supported (no syncprov: unavailableCriticalExtension
  * or unwillingToPerform), the cookie is refused (e-syncRefreshRequired,
- * 4096), a size or administrative limit.  Everything else (connection
+ * 4096), a size or administrative limit, and, before anything is sent,
+ * an OpenLDAP cookie without a CSN (sync_cookie_stateless).  Everything else (connection
  * lost, timeout) is an error: the run reads nothing and applies nothing.
  */
 #include "source/ldap_int.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,6 +370,41 @@ sync_result(struct sync_run *r, LDAPMessage *msg, const char *filter,
 	return ret;
 }
 
+/*
+ * An OpenLDAP cookie ("rid=NNN[,sid=NNN],csn=CSN[;CSN...]") whose first
+ * csn is not a CSN ("YYYYmmddHHMMSS.uuuuuuZ#cccccc#sid#mmmmmm") carries
+ * no state: slapd's syncprov drops it (slap_parse_sync_cookie) and
+ * answers as to a first read, every entry as "add" with refreshDeletes
+ * TRUE, which merged as a delta would keep every entry deleted meanwhile.
+ * Cookies of other servers (389-DS: "host:port#...") are not judged.
+ */
+static bool
+sync_cookie_stateless(const unsigned char *c, size_t len)
+{
+	static const char shape[] = "dddddddddddddd.ddddddZ#xxxxxx#xxx#xxxxxx";
+	const char *p = NULL;
+	size_t i, n = sizeof(shape) - 1;
+
+	if (len < 4 || memcmp(c, "rid=", 4) != 0)
+		return false;
+	for (i = 0; i + 4 <= len; i++)
+		if ((i == 0 || c[i - 1] == ',') &&
+		    memcmp(c + i, "csn=", 4) == 0) {
+			p = (const char *)c + i + 4;
+			break;
+		}
+	if (p == NULL || (size_t)((const char *)c + len - p) < n)
+		return true;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (shape[i] == 'd' ? !isdigit(ch)
+		    : shape[i] == 'x' ? !isxdigit(ch) : ch != shape[i])
+			return true;
+	}
+	return false;
+}
+
 static int
 sync_send(struct source *s, const char *filter, char **al,
 	  const struct source_sync *sy, int *msgid, struct err *err)
@@ -435,6 +473,14 @@ ldap_src_sync_read(struct source *s, const char *filter,
 	if (s->ad)
 		return ldap_src_dirsync_read(s, filter, attrs, sy, cb, ctx,
 					     err);
+	if (sy->cookie != NULL &&
+	    sync_cookie_stateless(sy->cookie, sy->cookie_len)) {
+		snprintf(sy->reason, sizeof(sy->reason), "the cookie of the "
+			 "last read (%.60s) has no change sequence number "
+			 "(csn): %s would send every entry as new and no "
+			 "delete", (const char *)sy->cookie, s->uri);
+		return 1;
+	}
 	memset(&r, 0, sizeof(r));
 	r.s = s;
 	r.sy = sy;

@@ -63,7 +63,7 @@ struct source_sync {
 	 */
 	bool present_phase;
 	size_t changed, deleted, present;  /* out: counts delivered */
-	char reason[256];  /* out, when sync_read() returned 1 */
+	char reason[320];  /* out, when sync_read() returned 1 */
 	bool unsupported;  /* out: the server has no content sync at all
 			    * (a setup to report, not an alarm) */
 };
@@ -201,8 +201,9 @@ const char *source_effective_filter(const struct conf *conf,
  * without a change to the entry itself: memberOf (slapd's memberof
  * overlay, AD's back-link) or isMemberOf (389 DS, OpenDJ).  Such a
  * change gives no new entryCSN (RFC 4533) and DirSync does not name the
- * entry, so incremental reads would miss it.  Returns the attribute as
- * the filter spells it (a static string), or NULL.  filter may be NULL;
+ * entry, so incremental reads would miss it.  Named or by OID, with
+ * options or not, in any case.  Returns the attribute's name (a static
+ * string: "memberOf" or "isMemberOf"), or NULL.  filter may be NULL;
  * an unparsable filter names nothing (conf checks report it).
  */
 const char *source_backlink_attr(const struct conf *conf,

@@ -6,8 +6,10 @@
 # `sync`, "full" (B) `sync --full`; after each change in the directory -
 # add, modify, rename/move, disable, delete, a membership change, a
 # member added to a nested group, an OU moved out of, into and within the
-# base and renamed - A must be exactly B.  Then a memberOf filter, the
-# daemon in watch mode following a change (change notifications), the
+# base and renamed - A must be exactly B.  First a new domain with
+# nothing deleted (full reads, saying so; incremental after the first
+# delete).  Then a memberOf filter, the daemon in watch mode following a
+# change and a delete (change notifications with Show Deleted), the
 # snapshot lost and another DC answering (failover).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
@@ -44,22 +46,13 @@ samba_start || ds_fail "samba_start"
 	>"$T/company-samba.ldif" || ds_fail "adldif samba"
 samba_ldif "$T/company-samba.ldif" || ds_fail "loading the company"
 # the account gets "Replicating Directory Changes" (what DirSync asks
-# for), and one object is deleted so that CN=Deleted Objects holds a
-# tombstone (dirsync reads in full until it can see one)
+# for); nothing is deleted yet (the first step below deletes one object
+# so that CN=Deleted Objects holds a tombstone: dirsync reads in full
+# until it can see one)
 samba_exec samba-tool dsacl set -s "$SAMBA_CONF" --car=get-changes \
 	--action=allow --objectdn="$BASE" \
 	--trusteedn="CN=svc-dirsync,CN=Users,$BASE" >"$T/dsacl.out" 2>&1 ||
 	{ cat "$T/dsacl.out" >&2; ds_fail "samba-tool dsacl set"; }
-cat >"$T/tomb.ldif" <<EOF
-dn: CN=Tombstone Maker,CN=Users,$BASE
-changetype: add
-objectClass: contact
-cn: Tombstone Maker
-
-dn: CN=Tombstone Maker,CN=Users,$BASE
-changetype: delete
-EOF
-samba_ldif "$T/tomb.ldif" || ds_fail "tombstone"
 printf '%s\n' "$SVC_PW" >"$T/bind.secret"
 printf '%s\n' "$SAMBA_ADMIN_PW" >"$T/admin.secret"
 chmod 600 "$T/bind.secret" "$T/admin.secret"
@@ -143,12 +136,39 @@ both()
 		ds_fail "$what: summaries differ: $(jq -c .summary "$T/inc$P.json") vs $(jq -c .summary "$DS_OUT")"
 }
 
+ds_step "a new domain, nothing deleted yet: full reads, and the reason says so"
+conf fresh
+ds_run samba_exec -- -c "$T/fresh.conf" sync --json
+ds_expect_rc 0 "fresh sync"
+ds_run samba_exec -- -c "$T/fresh.conf" sync --json
+ds_expect_rc 0 "fresh sync 2"
+read_is full "nothing deleted yet"
+echo "   $(jq -r .read_detail.fallback_reason "$DS_OUT")"
+jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "nothing was deleted yet.*or the bind account may not list it" ||
+	ds_fail "nothing deleted yet: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
+cat >"$T/tomb.ldif" <<EOF
+dn: CN=Tombstone Maker,CN=Users,$BASE
+changetype: add
+objectClass: contact
+cn: Tombstone Maker
+
+dn: CN=Tombstone Maker,CN=Users,$BASE
+changetype: delete
+EOF
+samba_ldif "$T/tomb.ldif" || ds_fail "tombstone"
+# the full reads before left a cookie: the first delete makes the next
+# run incremental (it said "no snapshot of an earlier read" before)
+ds_run samba_exec -- -c "$T/fresh.conf" sync --json
+ds_expect_rc 0 "fresh sync after the first delete"
+read_is incremental "after the first delete"
+
 ds_step "an account that sees no tombstone: full reads, with the reason"
 ds_run samba_exec -- -c "$T/svc.conf" sync --json
 ds_expect_rc 0 "svc sync"
 ds_run samba_exec -- -c "$T/svc.conf" sync --json
 ds_expect_rc 0 "svc sync 2"
 read_is full "svc account"
+echo "   $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "Deleted Objects" ||
 	ds_fail "svc account: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 
@@ -365,11 +385,28 @@ done
 echo "   the change arrived after $(echo "$(date +%s.%N) - $t0" | bc)s"
 grep -q 'triggered by a directory change (watch)' "$T/watch.log" ||
 	watch_fail "watch: no run triggered by the watch"
+# a delete: the object becomes a tombstone in CN=Deleted Objects, which
+# the notification search reports only with the Show Deleted control
+t0=$(date +%s.%N)
+admod <<EOF
+dn: CN=Yara Haddad,OU=Office,OU=Staff,$BASE
+changetype: delete
+EOF
+got=
+for i in $(seq 1 $((${SAMBA_WATCH_SECS:-15} * 10))); do
+	got=$(sqlite3 "$T/watch.db" \
+		"SELECT active FROM mailbox WHERE username='yara.haddad@example.com'")
+	[ "$got" = 0 ] && break
+	sleep 0.1
+done
+[ "$got" = 0 ] ||
+	watch_fail "watch: the delete did not arrive within ${SAMBA_WATCH_SECS:-15}s (active=$got)"
+echo "   the delete arrived after $(echo "$(date +%s.%N) - $t0" | bc)s"
 kill -TERM "$WPID"
 wait "$WPID"
 WPID=
-# the other two databases follow the same change
-both "after the watch" 3
+# the other two databases follow the same changes
+both "after the watch" 10
 
 ds_step "snapshot lost: a full read"
 rm -f "$T/inc-state.db.snapshot"

@@ -9,8 +9,9 @@
 # change, a member added to a nested group - both run, and A must be
 # exactly B.  Then the fallbacks: the snapshot lost, a [scope] change,
 # the server restarted (its session log gone: a present phase), the
-# cookie refused (e-syncRefreshRequired), a failed apply keeping the old
-# cookie.
+# cookie refused (e-syncRefreshRequired), a cookie of another server ID
+# (a present phase), a cookie without a CSN, a failed apply keeping the
+# old cookie.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -476,6 +477,90 @@ slapd_start || ds_fail "slapd restart"
 both "after a restart" 50
 grep -q '^mailbox: uma.patel@example.com|.*|0$' "$T/full.dump" ||
 	ds_fail "restart: Uma's mailbox not disabled"
+
+ds_step "an OU changed while the server restarted: a present phase, still incremental"
+# the OU comes back as "add" in the present phase, in its place: it is
+# there, not gone (RFC 4533 3.3.2), and nothing was renamed or moved
+ldapmod <<'EOF'
+dn: OU=Support,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: description
+description: the support desk
+EOF
+slapd_stop
+slapd_start || ds_fail "slapd restart"
+both "OU description, present phase"
+
+ds_step "a cookie of another server ID: a present phase, deletes seen"
+# as a second provider behind the same URI would have issued: slapd
+# sends every entry again, and what it does not send is gone
+ldapmod <<'EOF'
+dn: CN=Yara Haddad,OU=Office,OU=Staff,DC=example,DC=com
+changetype: delete
+EOF
+"$PY" - "$T/inc-state.db.snapshot" <<'EOF' || ds_fail "cookie edit"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+c = db.execute("SELECT value FROM meta WHERE key = 'cookie'").fetchone()[0]
+c = bytes(c).replace(b"#000#", b"#001#")
+db.execute("UPDATE meta SET value = ? WHERE key = 'cookie'", (c,))
+db.commit()
+EOF
+both "cookie of server ID 001"
+grep -q '^mailbox: yara.haddad@example.com|.*|0$' "$T/full.dump" ||
+	ds_fail "server ID 001: Yara's mailbox not disabled"
+
+ds_step "a cookie without a CSN (slapd ignores it): a full read"
+# slapd would answer as to a first read (every entry "add",
+# refreshDeletes TRUE): merged as a delta, Oliver would keep his mailbox
+ldapmod <<'EOF'
+dn: CN=Oliver Grant,OU=Management,OU=Staff,DC=example,DC=com
+changetype: delete
+EOF
+"$PY" - "$T/inc-state.db.snapshot" <<'EOF' || ds_fail "cookie edit"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE meta SET value = ? WHERE key = 'cookie'",
+           (b"rid=000,csn=garbage",))
+db.commit()
+EOF
+both "cookie without a CSN" "" "has no change sequence number"
+grep -q '^mailbox: oliver.grant@example.com|.*|0$' "$T/full.dump" ||
+	ds_fail "cookie without a CSN: Oliver's mailbox not disabled"
+both "after the cookie without a CSN" 0
+
+ds_step "restored from a backup, one write, slapd restarted: a present phase that reports an entry the snapshot lacks"
+# slapcat as a nightly backup; Laura leaves; the backup is restored
+# (slapadd -w) and written to once, so the server's state is not older
+# than the cookie; after a restart the refresh is a present phase that
+# reports Laura unchanged (her entryCSN predates the cookie) though the
+# last read saw her go: a full read, and she is back in both databases
+/usr/sbin/slapcat -f "$T/slapd/slapd.conf" -l "$T/backup.ldif" 2>/dev/null ||
+	ds_fail "slapcat"
+ldapmod <<'EOF'
+dn: CN=Laura Fernandez,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: delete
+EOF
+both "Laura deleted" 5
+grep -q '^mailbox: laura.fernandez@example.com|.*|0$' "$T/full.dump" ||
+	ds_fail "before the restore: Laura's mailbox not disabled"
+sleep 1
+slapd_stop
+rm -rf "$T/slapd/db" && mkdir "$T/slapd/db" || ds_fail "db wipe"
+slapd_load "$T/backup.ldif" || ds_fail "restore"
+slapd_start || ds_fail "slapd start (restored)"
+ldapmod <<'EOF'
+dn: CN=Max Mueller,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: description
+description: written after the restore
+EOF
+slapd_stop
+slapd_start || ds_fail "slapd restart (restored)"
+both "restored, written, restarted" "" "unchanged since the last read that the last read did not see"
+grep -q '^mailbox: laura.fernandez@example.com|.*|1$' "$T/full.dump" ||
+	ds_fail "after the restore: Laura's mailbox not active"
+both "after the restore" 0
 
 ds_step "cookie refused (e-syncRefreshRequired): a full read, logged"
 # a server that answers a cookie it cannot serve with

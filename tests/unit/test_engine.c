@@ -585,7 +585,9 @@ test_incremental_reads(void **state)
 	struct source_memory_sync sy;
 	static const char *const gone_bob[] = {"g-bob"};
 	static const char *const present[] = {"g-ann", "g-dan", "g-eve"};
-	const struct entry *ev[3];
+	static const char *const present_bob[] = {"g-ann", "g-dan", "g-eve",
+						  "g-bob"};
+	const struct entry *ev[3], *ev4[4];
 
 	memset(&sy, 0, sizeof(sy));
 	add_user(f, &ann);
@@ -647,6 +649,21 @@ test_incremental_reads(void **state)
 	assert_string_equal(f->r.read_mode, "full");
 	assert_string_equal(f->r.fallback_reason, "cookie refused (test)");
 	assert_int_equal(f->r.plan.n, 0);
+
+	/* a present phase reporting Bob unchanged, whom the last read did
+	 * not see (a restore from backup): a full read, Bob back */
+	sy.refuse = NULL;
+	sy.present = present_bob;
+	sy.npresent = 4;
+	sy.cookie = "c5";
+	ev4[0] = f->ev[0];
+	ev4[1] = f->ev[1];
+	ev4[2] = f->ev[3];
+	ev4[3] = f->ev[4];
+	assert_int_equal(run_sync(f, ev4, 4, &sy), 0);
+	assert_string_equal(f->r.read_mode, "full");
+	assert_non_null(strstr(f->r.fallback_reason, "did not see"));
+	assert_true(held(f, "bob@example.com")->active);
 }
 
 /* ---- the fast path (issue 16) ------------------------------------------ */

@@ -787,6 +787,25 @@ test_backlink_attr(void **state)
 	/* AD's in-chain rule, which our own evaluator does not know */
 	assert_string_equal(source_backlink_attr(&c,
 		"(memberOf:1.2.840.113556.1.4.1941:=cn=g)"), "memberOf");
+	/* by OID, with options, in any case (RFC 4512 2.5) */
+	assert_string_equal(source_backlink_attr(&c,
+		"(&(objectClass=inetOrgPerson)"
+		"(1.2.840.113556.1.2.102=cn=mailusers,dc=x))"), "memberOf");
+	assert_string_equal(source_backlink_attr(&c,
+		"(memberOf;range=0-*=cn=g)"), "memberOf");
+	assert_string_equal(source_backlink_attr(&c,
+		"(1.2.840.113556.1.2.102:1.2.840.113556.1.4.1941:=cn=g)"),
+		"memberOf");
+	assert_string_equal(source_backlink_attr(&c,
+		"(ISMEMBEROF;x-opt>=cn=g)"), "isMemberOf");
+	assert_string_equal(source_backlink_attr(&c,
+		"(1.3.6.1.4.1.42.2.27.9.1.792=cn=g)"), "isMemberOf");
+	assert_string_equal(source_backlink_attr(&c,
+		"(1.3.6.1.4.1.5923.1.5.1.1~=g)"), "isMemberOf");
+	assert_null(source_backlink_attr(&c,
+		"(1.2.840.113556.1.2.1020=cn=g)"));
+	assert_null(source_backlink_attr(&c,
+		"(cn=1.2.840.113556.1.2.102=x)"));
 	/* the rules evaluate group_filter on what is read: the same */
 	free(c.mapping.group_filter);
 	c.mapping.group_filter = xstrdup("(memberof>=cn=l)");
