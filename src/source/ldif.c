@@ -22,6 +22,11 @@
  *    trailer ("# numResponses: N"), every "result:" in it must be
  *    "0 Success", and "# numEntries: N", when present, must equal the
  *    number of entries read;
+ *  - a paged ldapsearch export (-E pr=N/noprompt: one search result
+ *    record per page, each with "pagedresults: cookie=...") must end with
+ *    the record of its last page, whose cookie is empty (RFC 2696 3: the
+ *    server's empty cookie ends the search); a last record with a cookie
+ *    means ldapsearch stopped before the last page;
  *  - a regular file whose size or mtime changes during the read, or that
  *    yields fewer bytes than its size, is refused;
  *  - two entries with the same (normalised) DN are an error naming both
@@ -257,6 +262,10 @@ struct ld {
 	bool trailer;           /* "# numResponses:" met */
 	long num_entries;       /* "# numEntries: N", -1 when absent */
 	long num_entries_line;
+	bool paged;             /* a "pagedresults:" line met */
+	enum { COOKIE_NONE, COOKIE_END, COOKIE_MORE } cookie;
+				/* of the last search result record */
+	long result_line;       /* its "search:" line, 0 before any */
 };
 
 /* A DN met in this file: two 64-bit hashes of its normalised form. */
@@ -708,8 +717,11 @@ range_option(struct ld *l, struct slot *s, const char *name, size_t nlen,
 /*
  * A line of the record ldapsearch prints after each search (or page):
  * "search: 2", "result: 0 Success", "control: ...", "text: ...",
- * "matchedDN: ...".  Anything but result 0 means the search did not
- * finish (a size or time limit, a server gone): the export is partial.
+ * "matchedDN: ...", and with -E pr=N "pagedresults: cookie=B64" (empty
+ * on the last page; ldapsearch 2.5 prints it right after the control,
+ * then the next page's "# extended LDIF" header, without a blank line).
+ * Anything but result 0 means the search did not finish (a size or time
+ * limit, a server gone): the export is partial.
  */
 static int
 result_line(struct ld *l, const char *key, const char *line, size_t len,
@@ -720,13 +732,26 @@ result_line(struct ld *l, const char *key, const char *line, size_t len,
 	l->in_result = true;
 	if (strcmp(key, "search") != 0 && strcmp(key, "result") != 0 &&
 	    strcmp(key, "control") != 0 && strcmp(key, "text") != 0 &&
-	    strcmp(key, "matcheddn") != 0 && strcmp(key, "ref") != 0)
+	    strcmp(key, "matcheddn") != 0 && strcmp(key, "ref") != 0 &&
+	    strcmp(key, "pagedresults") != 0)
 		return err_at(l->err, DS_E_PARSE, l->path, lineno,
 			      "'%s:' in ldapsearch's search result record",
 			      key);
 	n = get_value(l, line, len, nlen, lineno, key);
 	if (n < 0)
 		return -1;
+	if (strcmp(key, "search") == 0) {
+		l->cookie = COOKIE_NONE;
+		l->result_line = lineno;
+	}
+	if (strcmp(key, "pagedresults") == 0) {
+		if (n < 7 || memcmp(l->data + l->dlen, "cookie=", 7) != 0)
+			return err_at(l->err, DS_E_PARSE, l->path, lineno,
+				      "'pagedresults: %.100s': expected "
+				      "'cookie=...'", l->data + l->dlen);
+		l->paged = true;
+		l->cookie = n == 7 ? COOKIE_END : COOKIE_MORE;
+	}
 	if (strcmp(key, "result") == 0 &&
 	    (n < 2 || memcmp(l->data + l->dlen, "0 ", 2) != 0))
 		return err_at(l->err, DS_E_PARSE, l->path, lineno,
@@ -813,6 +838,10 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 	struct slot *s;
 	long n;
 
+	if (colon == NULL && len >= 12 && memcmp(line, "Press [size]", 12) == 0)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "ldapsearch's prompt for the next page: export "
+			      "with -E pr=N/noprompt");
 	if (colon == NULL)
 		return err_at(l->err, DS_E_PARSE, l->path, lineno,
 			      "line without ':' (not 'attr: value')");
@@ -1022,6 +1051,14 @@ check_complete(struct ld *l, const struct rd *r, const struct stat *st0,
 		return err_at(err, DS_E_PARSE, l->path, last,
 			      "ldapsearch export without its trailer "
 			      "('# numResponses:'): cut short?  %s", atomic);
+	if (l->paged && l->cookie != COOKIE_END)
+		return err_at(err, DS_E_PARSE, l->path, l->result_line,
+			      "paged ldapsearch export whose last search "
+			      "result %s: the search stopped before its last "
+			      "page; export again with -E pr=N/noprompt",
+			      l->cookie == COOKIE_MORE ?
+				      "still has a cookie for more" :
+				      "has no 'pagedresults:' line");
 	if (l->num_entries >= 0 &&
 	    (unsigned long)l->num_entries != l->nentries)
 		return err_at(err, DS_E_PARSE, l->path, l->num_entries_line,

@@ -1044,6 +1044,7 @@ on_failure = reject"
 . "$here/explain.sh"
 . "$here/fastpath.sh"
 . "$here/partial.sh"
+. "$here/paged.sh"
 
 echo "cli: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]

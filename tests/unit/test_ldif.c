@@ -693,6 +693,76 @@ test_complete(void **state)
 		   6, "already at line 1");
 }
 
+/*
+ * A paged ldapsearch export (-E pr=1/noprompt), byte for byte as
+ * ldapsearch 2.5.13 writes it against slapd: one search result record per
+ * page, with the paged results control and "pagedresults: cookie=", the
+ * next page's header right after it; the last page's cookie is empty.
+ */
+#define PAGE_HEAD \
+	"# extended LDIF\n" \
+	"#\n" \
+	"# LDAPv3\n" \
+	"# base <dc=x> with scope subtree\n" \
+	"# filter: (objectClass=*)\n" \
+	"# requesting: ALL\n" \
+	"# with pagedResults control: size=1\n" \
+	"#\n" \
+	"\n"
+#define PAGE_A \
+	PAGE_HEAD \
+	"# a, x\n" \
+	"dn: cn=a,dc=x\n" \
+	"cn: a\n" \
+	"\n" \
+	"# search result\n" \
+	"search: 2\n" \
+	"result: 0 Success\n" \
+	"control: 1.2.840.113556.1.4.319 false MA0CAQAECAEAAAAAAAAA\n" \
+	"pagedresults: cookie=AQAAAAAAAAA=\n"
+#define PAGE_B_ENTRY \
+	PAGE_HEAD \
+	"# b, x\n" \
+	"dn: cn=b,dc=x\n" \
+	"cn: b\n" \
+	"\n" \
+	"# search result\n" \
+	"search: 3\n"
+#define PAGED_TRAILER "\n# numResponses: 5\n# numEntries: 2\n"
+
+static void
+test_paged(void **state)
+{
+	struct run r;
+
+	(void)state;
+	run(&r,
+	    PAGE_A PAGE_B_ENTRY
+	    "result: 0 Success\n"
+	    "control: 1.2.840.113556.1.4.319 false MAUCAQAEAA==\n"
+	    "pagedresults: cookie=\n" PAGED_TRAILER,
+	    "(objectClass=*)", NULL);
+	expect(&r, "@11|cn=a\\2cdc=x|cn=a\n@29|cn=b\\2cdc=x|cn=b\n");
+	run_done(&r);
+	/* the first page only, with a trailer: the cookie asks for more */
+	EXPECT_ERR(PAGE_A "\n# numResponses: 2\n# numEntries: 1\n", 15,
+		   "still has a cookie for more");
+	/* the first page only, cut before any trailer */
+	EXPECT_ERR(PAGE_A, 18, "without its trailer");
+	/* a later page failed */
+	EXPECT_ERR(PAGE_A PAGE_B_ENTRY "result: 4 Size limit exceeded\n"
+		   PAGED_TRAILER, 34, "'result: 4 Size limit exceeded'");
+	/* the last record lost its paging lines */
+	EXPECT_ERR(PAGE_A PAGE_B_ENTRY "result: 0 Success\n" PAGED_TRAILER,
+		   33, "has no 'pagedresults:' line");
+	EXPECT_ERR(PAGE_A PAGE_B_ENTRY "result: 0 Success\n"
+		   "pagedresults: more\n" PAGED_TRAILER,
+		   35, "expected 'cookie=...'");
+	/* -E pr=N without /noprompt: ldapsearch's prompt is in the file */
+	EXPECT_ERR(PAGE_A "Press [size] Enter for the next {1|size} entries.\n",
+		   19, "-E pr=N/noprompt");
+}
+
 /* A NUL in a base64 text value drops that value, never cuts it. */
 static void
 test_nul_value(void **state)
@@ -831,6 +901,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_many_entries),
 		cmocka_unit_test(test_complete),
+		cmocka_unit_test(test_paged),
 		cmocka_unit_test(test_nul_value),
 		cmocka_unit_test(test_changed_while_read),
 		cmocka_unit_test(test_backlink_attr),
