@@ -33,7 +33,8 @@ print_report(const struct sync_opts *o, const struct run_result *r)
 {
 	const struct plan *plan = r->have_plan ? &r->plan : NULL;
 
-	if (o->quiet)
+	/* -q drops the text report; a JSON report was asked for (dirsync(8)) */
+	if (o->quiet && !o->json)
 		return;
 	if (o->json)
 		report_print_json(r->report, plan, stdout);

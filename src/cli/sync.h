@@ -16,7 +16,8 @@ struct sync_opts {
 	bool force_limits;  /* apply even when a safety limit is exceeded */
 	bool full;          /* full reconcile (every run is, for now) */
 	bool json;          /* print the JSON report instead of text */
-	bool quiet;         /* no report on stdout, no progress */
+	bool quiet;         /* no text report on stdout, no progress (a
+			     * --json report is still printed) */
 	bool full_text;     /* text report: do not shorten long goto lists */
 	long long approve_run;    /* `approve`: see engine_opts */
 	const char *approve_plan;
@@ -27,7 +28,7 @@ struct sync_opts {
 
 /*
  * One run.  The caller holds the state lock for a real sync.  Prints the
- * report (text or JSON) on stdout unless quiet.  Returns the exit code
+ * report on stdout (JSON, or text unless quiet).  Returns the exit code
  * (0 done, 1 runtime failure, 2 configuration, 3 safety limit) and, if
  * out is not NULL, the run's result (the caller run_result_free()s it).
  * A signal stops a run through engine_stop_requested.

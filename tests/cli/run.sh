@@ -1045,6 +1045,7 @@ on_failure = reject"
 . "$here/fastpath.sh"
 . "$here/partial.sh"
 . "$here/paged.sh"
+. "$here/output.sh"
 
 echo "cli: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]
