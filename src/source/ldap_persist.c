@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 
 /* What the search has told us so far. */
@@ -298,9 +299,12 @@ ldap_src_persist(struct source *s, const char *filter,
 		 struct source_watch *w, struct err *err)
 {
 	struct persist p;
-	struct timeval second = {1, 0};
+	/* how often the stop flag is looked at: SIGTERM ends the daemon,
+	 * which joins this thread, within about this (dirsync(8)) */
+	struct timeval tick = {0, 100 * 1000};
 	LDAPMessage *msg = NULL;
 	int msgid = -1, rc;
+	double sent;
 
 	memset(&p, 0, sizeof(p));
 	p.s = s;
@@ -308,12 +312,13 @@ ldap_src_persist(struct source *s, const char *filter,
 	p.with_cookie = !s->ad && w->cookie != NULL && w->cookie_len > 0;
 	if (persist_send(&p, filter, &msgid, err) < 0)
 		return -1;
+	sent = clock_seconds();
 	while (!w->stop(w->ctx)) {
-		rc = ldap_result(s->ld, msgid, LDAP_MSG_ONE, &second, &msg);
+		rc = ldap_result(s->ld, msgid, LDAP_MSG_ONE, &tick, &msg);
 		if (rc == 0) {
 			/* AD sends nothing until a change: a search not
 			 * refused within a second is established */
-			if (s->ad)
+			if (s->ad && clock_seconds() - sent >= 1.0)
 				persist_refreshed(&p);
 			continue;
 		}
@@ -335,6 +340,7 @@ ldap_src_persist(struct source *s, const char *filter,
 			p.with_cookie = false;
 			if (persist_send(&p, filter, &msgid, err) < 0)
 				return -1;
+			sent = clock_seconds();
 			continue;
 		}
 		if (rc < 0)   /* abandoning an ended search is harmless */
