@@ -150,12 +150,12 @@ daemon_changes(const struct run_counts *n)
  * is told here.
  */
 static void
-daemon_log_run(const struct run_result *r, int rc, bool interrupted,
-	       const char *trigger)
+daemon_log_run(const struct daemon *d, const struct run_result *r, int rc,
+	       bool interrupted, const char *trigger)
 {
 	const struct run_counts *n = &r->counts;
 	const struct limit_hit *lim = &r->limit;
-	char head[64];
+	char head[64], how[96];
 
 	if (r->run_id > 0)
 		snprintf(head, sizeof(head), "run %lld", r->run_id);
@@ -192,18 +192,24 @@ daemon_log_run(const struct run_result *r, int rc, bool interrupted,
 			 r->run_id);
 		return;
 	}
+	/* have_rules: the read finished (a failed bind read nothing) */
+	if (!r->have_rules)
+		snprintf(how, sizeof(how), "nothing read");
+	else
+		snprintf(how, sizeof(how), "%s read, %zu entries from the %s",
+			 r->read_mode != NULL ? r->read_mode : "full",
+			 r->read_entries,
+			 d->c.source.type == SRC_LDIF ? "file" : "server");
 	log_msg(rc == 0 ? LOG_LVL_INFO : LOG_LVL_ERR,
 		"%s: %s in %.1fs, exit %d: read %zu, in scope %zu; "
 		"%ld added, %ld updated, %ld disabled, %ld deleted; "
-		"%ld conflicts, %ld errors%s; %s read, %zu entries from the "
-		"server%s",
+		"%ld conflicts, %ld errors%s; %s%s",
 		head, rc == 0 ? "done" : "failed", r->seconds, rc, r->read,
 		r->have_rules ? r->rules.in_scope : 0, n->add, n->update,
 		n->disable, n->delete, n->conflict, n->error,
 		r->applied || daemon_changes(n) == 0 ? ""
 						     : " (nothing applied)",
-		r->read_mode != NULL ? r->read_mode : "no", r->read_entries,
-		strcmp(trigger, "watch") == 0
+		how, strcmp(trigger, "watch") == 0
 			? "; triggered by a directory change (watch)"
 			: "");
 }
@@ -320,6 +326,8 @@ daemon_run_once(struct daemon *d, const char *trigger)
 	 * run after a start reads and compares everything: a restart is
 	 * what an admin does after a restore or hand edits */
 	o.full = d->runs == 0;
+	o.full_why = "the daemon's first run after its start reads and "
+		     "compares everything (dirsync.conf(5), [schedule])";
 	d->runs++;
 	daemon_sd_notify("STATUS=syncing");
 	log_debug("run starting");
@@ -332,7 +340,7 @@ daemon_run_once(struct daemon *d, const char *trigger)
 
 	d->last_end = clock_seconds();
 	d->next_run = d->last_end + daemon_wait_for(d);
-	daemon_log_run(&res, rc, daemon_stop != 0, trigger);
+	daemon_log_run(d, &res, rc, daemon_stop != 0, trigger);
 	if (!daemon_stop) {
 		err_clear(&err);
 		if (notify_send(&d->c, res.report, rc, &err) != 0)

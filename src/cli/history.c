@@ -61,7 +61,9 @@ on_run(void *ctx, const struct run_row *r)
 							: "no-change",
 	       r->s.adds, r->s.updates, r->s.disables, r->s.deletes,
 	       r->s.conflicts, r->s.errors);
-	if (r->read_mode != NULL)
+	if (r->read_done == 0)
+		fputs("  nothing read", stdout);
+	else if (r->read_mode != NULL)
 		printf("  read %s %lld", r->read_mode, r->read_entries);
 	if (r->s.fast_path)
 		fputs("  fast path", stdout);

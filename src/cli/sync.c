@@ -59,6 +59,7 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	eo.approve_run = o->approve_run;
 	eo.approve_plan = o->approve_plan;
 	eo.full = o->full;
+	eo.full_why = o->full_why;
 	eo.quiet = o->quiet;
 	eo.trigger = o->trigger;
 	eo.report_max_changes = REPORT_KEEP_CHANGES;

@@ -14,7 +14,8 @@ struct sync_opts {
 	bool plan_only;     /* `plan`: read-only, nothing recorded */
 	bool dry_run;       /* `sync --dry-run`: the same, reported as such */
 	bool force_limits;  /* apply even when a safety limit is exceeded */
-	bool full;          /* full reconcile (every run is, for now) */
+	bool full;          /* full read and compare (--full) */
+	const char *full_why; /* with full: why, if not --full (static) */
 	bool json;          /* print the JSON report instead of text */
 	bool quiet;         /* no text report on stdout, no progress (a
 			     * --json report is still printed) */

@@ -75,8 +75,9 @@ stage_read(struct run *x)
 		return 0;
 	}
 	log_msg(x->lvl, "read %zu entries from %s in %.2fs (%s read, %zu "
-		"entries from the server)", r->read, r->info.server,
-		clock_seconds() - x->t0, r->read_mode, r->read_entries);
+		"entries from the %s)", r->read, r->info.server,
+		clock_seconds() - x->t0, r->read_mode, r->read_entries,
+		x->c->source.type == SRC_LDIF ? "file" : "server");
 	log_msg(x->lvl, "rules: %zu in scope, %zu mail objects (%.2fs)",
 		r->rules.in_scope, r->rules.desired.n,
 		clock_seconds() - x->t0);

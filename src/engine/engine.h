@@ -60,6 +60,9 @@ struct engine_opts {
 	 * compare of the whole target even when the fast path could skip
 	 * it (sync --full) */
 	bool full;
+	/* with full: why, for the log and the report's fallback_reason
+	 * (static string); NULL: "--full" */
+	const char *full_why;
 	bool quiet;           /* stage timings at debug, not info (daemon) */
 	/* the daemon's reason for the run, for the report's "trigger"
 	 * ("interval", "request", "watch"); NULL: a command's run */

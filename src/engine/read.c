@@ -1173,7 +1173,9 @@ full_reason(struct run *x, struct syncsnap **old, struct syncsnap_meta *m)
 	int rc;
 
 	if (x->o->full)
-		return "a full read was asked for (--full)";
+		return x->o->full_why != NULL
+			       ? x->o->full_why
+			       : "a full read was asked for (--full)";
 	if (c->schedule.full_every == 0)
 		return "[schedule] full_every = 0: every read is full";
 	path = syncsnap_path(c->state.path);

@@ -354,8 +354,9 @@ report_build(const struct run_result *in, size_t max_changes)
 							      : "full"));
 	json_object_set_new(
 		r, "read_detail",
-		json_pack("{s:s, s:I, s:I, s:o, s:b, s:s, s:I}", "mode",
+		json_pack("{s:s, s:b, s:I, s:I, s:o, s:b, s:s, s:I}", "mode",
 			  in->read_mode != NULL ? in->read_mode : "full",
+			  "done", in->have_rules,
 			  "entries", (json_int_t)in->read_entries, "deleted",
 			  (json_int_t)in->read_deleted, "fallback_reason",
 			  in->fallback_reason[0]

@@ -642,7 +642,9 @@ state_run_finish(struct state *st, long long run_id,
 	" CASE WHEN json_valid(report) THEN"                            \
 	" json_extract(report, '$.read_detail.entries') END,"           \
 	" CASE WHEN json_valid(report) THEN"                            \
-	" json_extract(report, '$.trigger') END"
+	" json_extract(report, '$.trigger') END,"                       \
+	" CASE WHEN json_valid(report) THEN"                            \
+	" json_extract(report, '$.read_detail.done') END"
 
 int
 state_history(struct state *st, long n, state_run_cb cb, void *ctx,
@@ -698,6 +700,9 @@ state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 					 ? -1
 					 : sqlite3_column_int64(q, 15);
 		r.trigger = (const char *)sqlite3_column_text(q, 16);
+		r.read_done = sqlite3_column_type(q, 17) == SQLITE_NULL
+				      ? -1
+				      : sqlite3_column_int(q, 17);
 		if (cb(ctx, &r) != 0)
 			break;
 	}

@@ -133,6 +133,9 @@ wait_runs "$conf" 1 10 || fail "the daemon made no first run"
 	fail "first run: expected 3 mailboxes"
 grep -Eq "run 1: done in [0-9.]+s, exit 0: read 4, in scope 4; 6 added" \
 	"$tmp/daemon.log" || fail "no run line with counts in the log"
+# an LDIF source is a file, not a server
+grep -q "full read, 4 entries from the file" "$tmp/daemon.log" ||
+	fail "the run line does not say the entries came from the file: $(cat "$tmp/daemon.log")"
 # one line per run: "daemon started" and "run 1: ..." and nothing else
 [ "$(wc -l <"$tmp/daemon.log")" = 2 ] ||
 	fail "more than one log line for one run: $(cat "$tmp/daemon.log")"

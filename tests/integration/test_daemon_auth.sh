@@ -126,6 +126,13 @@ sleep 6 # six intervals
 [ "$(binds)" = 1 ] || ds_fail "slapd saw $(binds) binds, expected exactly 1"
 grep -q "RESULT tag=97 err=49" "$T/slapd.log" || ds_fail "slapd did not answer 49"
 [ "$(runs)" = 1 ] || ds_fail "$(runs) runs recorded, expected 1"
+# the bind failed: nothing was read, and the log and history say so
+grep -q "errors; nothing read" "$T/daemon.log" ||
+	ds_fail "the run line does not say nothing was read: $(cat "$T/daemon.log")"
+grep -q "full read, 0 entries" "$T/daemon.log" &&
+	ds_fail "a failed bind logged as a full read"
+ds_run -- -c "$T/dirsync.conf" history -n 1
+grep -q "  nothing read" "$DS_OUT" || ds_fail "history: $(cat "$DS_OUT")"
 [ "$(grep -c "not binding again" "$T/daemon.log")" = 1 ] ||
 	ds_fail "the pause is logged more than once"
 wait_for 1 10 mails || ds_fail "$(mails) notification mails, expected 1"

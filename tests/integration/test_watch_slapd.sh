@@ -124,6 +124,10 @@ wait_log 'watch: following changes on ldap://127.0.0.1:[0-9]+ \(RFC 4533 refresh
 [ "$(sqlite3 "$T/mail.db" 'SELECT count(*) FROM mailbox')" -gt 10 ] ||
 	w_fail "the first run made too few mailboxes"
 runs0=$(grep -Ec 'run [0-9]+: done' "$T/daemon.log")
+# nobody passed --full: the first run after a start is full by design
+grep -q "full read: the daemon's first run after its start" "$T/daemon.log" ||
+	w_fail "the first run's full read is not explained as the daemon's first run"
+grep -q -- "(--full)" "$T/daemon.log" && w_fail "the daemon's log blames --full"
 
 ds_step "add a user: the mailbox appears within seconds"
 ldapmod <<'EOF'
@@ -304,7 +308,7 @@ for i in $(seq 1 250); do
 done
 ms=$((($(date +%s%N) - t0) / 1000000))
 kill -0 "$DPID" 2>/dev/null && w_fail "the daemon still runs 5s after SIGTERM"
-[ "$ms" -lt 500 ] || w_fail "the daemon took $ms ms to exit after SIGTERM"
+[ "$ms" -lt 600 ] || w_fail "the daemon took $ms ms to exit after SIGTERM"
 echo "  exited $ms ms after SIGTERM"
 wait "$DPID"
 rc=$?
