@@ -57,3 +57,14 @@ ds "$S" sync --json
 jq_true read-done-json '.read == "full" and .read_detail.done == true'
 ds "$S" history -n 1
 expect_in read-done-history "  read full 35" "$S/out"
+
+# --help names --all (plan and sync take it)
+scenario help-all
+ds_noconf --help
+expect_in help-plan-all "plan [--json] [--all]" "$S/out"
+expect_in help-sync-all "sync [--json] [--all]" "$S/out"
+mkconf "$COMPANY"
+ds "$S" plan --all
+expect_rc plan-all 0
+ds "$S" sync --all --dry-run
+expect_rc sync-all 0
