@@ -68,3 +68,24 @@ ds "$S" plan --all
 expect_rc plan-all 0
 ds "$S" sync --all --dry-run
 expect_rc sync-all 0
+
+# alias.domain is written, never read back (docs/admin-guide.md): a hand
+# edit stays, even after --full, and the SQL the guide gives puts it right
+if sqlite_only alias-domain; then
+	scenario alias-domain
+	mkconf "$COMPANY"
+	ds "$S" sync
+	q "UPDATE alias SET domain = 'example.net' WHERE address = 'alice@example.com'" >/dev/null
+	ds "$S" sync --full
+	expect_eq alias-domain-not-repaired example.net \
+		"$(q "SELECT domain FROM alias WHERE address = 'alice@example.com'")"
+	sed -n '/^-- SQLite$/,/^-- PostgreSQL$/p' "$REPO/docs/admin-guide.md" >"$S/fix.sql"
+	expect_in alias-domain-guide-has-sql "UPDATE alias SET domain" "$S/fix.sql"
+	target_sql "$S/fix.sql"
+	expect_eq alias-domain-guide-sql-fixes example.com \
+		"$(q "SELECT domain FROM alias WHERE address = 'alice@example.com'")"
+	expect_eq alias-domain-guide-sql-all-right 0 \
+		"$(q "SELECT count(*) FROM alias WHERE domain <> substr(address, instr(address, '@') + 1)")"
+	ds "$S" sync
+	expect_in alias-domain-then-nothing "summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
+fi
