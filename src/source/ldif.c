@@ -887,7 +887,9 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 	if (semi == 7 && memcmp(key, "version", 7) == 0 && !l->have_dn) {
 		if (l->seen_record)
 			return err_at(l->err, DS_E_PARSE, l->path, lineno,
-				      "version: after the first entry");
+				      "version: after the first entry (ldapsearch "
+				      "-L repeats it on each page of -E pr=N: "
+				      "export without -L)");
 		n = get_value(l, line, len, nlen, lineno, "version");
 		if (n < 0)
 			return -1;

@@ -758,6 +758,10 @@ test_paged(void **state)
 	EXPECT_ERR(PAGE_A PAGE_B_ENTRY "result: 0 Success\n"
 		   "pagedresults: more\n" PAGED_TRAILER,
 		   35, "expected 'cookie=...'");
+	/* -L -E pr=N: "version: 1" again on the second page */
+	EXPECT_ERR("version: 1\n\ndn: cn=a,dc=x\ncn: a\n\n# search result\n"
+		   "# pagedresults: cookie=AQAAAAAAAAA=\nversion: 1\n", 8,
+		   "export without -L");
 	/* -E pr=N without /noprompt: ldapsearch's prompt is in the file */
 	EXPECT_ERR(PAGE_A "Press [size] Enter for the next {1|size} entries.\n",
 		   19, "-E pr=N/noprompt");
