@@ -180,8 +180,9 @@ patch_conflicts(struct rules_result *out, const struct rules_result *prev,
 	}
 	strmap_free(&settled);
 	/* in the order a full run gives them */
-	qsort(out->conflicts, out->nconflicts, sizeof(*out->conflicts),
-	      cmp_conflict);
+	if (out->nconflicts > 1)
+		qsort(out->conflicts, out->nconflicts,
+		      sizeof(*out->conflicts), cmp_conflict);
 }
 
 static int

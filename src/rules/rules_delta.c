@@ -141,7 +141,8 @@ keys_finish(struct keyvec *kv)
 {
 	size_t i, n;
 
-	qsort(kv->v, kv->n, sizeof(*kv->v), rules_cmp_str);
+	if (kv->n > 1)
+		qsort(kv->v, kv->n, sizeof(*kv->v), rules_cmp_str);
 	for (i = n = 0; i < kv->n; i++) {
 		if (n > 0 && strcmp(kv->v[i], kv->v[n - 1]) == 0)
 			free(kv->v[i]);
