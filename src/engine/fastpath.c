@@ -830,18 +830,11 @@ delta_pairs(struct run *x, struct fastpath *f, uint64_t **pairs,
 	err_clear(&e);
 	if (state_verified_pairs(x->st, &old, &nold, &e) != 0 || old == NULL)
 		return -1;
-	if (f->old_addrs == NULL &&
-	    (state_verified_addresses(x->st, &f->old_addrs, &alen, &e) != 0 ||
-	     f->old_addrs == NULL)) {
+	/* a run over a delta never read them (digest_reason does not run) */
+	if (state_verified_addresses(x->st, &f->old_addrs, &alen, &e) != 0 ||
+	    f->old_addrs == NULL) {
 		free(old);
 		return -1;
-	}
-	if (alen == 0) {      /* read by the partial compare: measure */
-		const char *p = f->old_addrs;
-
-		for (i = 0; i < nold; i++)
-			p += strlen(p) + 1;
-		alen = (size_t)(p - f->old_addrs);
 	}
 	if ((oldn = old_names(f, alen, nold)) == NULL) {
 		free(old);
