@@ -46,6 +46,7 @@ struct snap_lookup {
 	size_t cap;
 	struct entry e;
 	bool bad;            /* a row that does not decode */
+	const struct rules_result *prev;   /* the last full result */
 };
 
 static const struct entry *
@@ -73,6 +74,20 @@ lk_find(void *ctx, const char *key, void (*each)(void *, const char *),
 }
 
 static int cmp_conflict(const void *a, const void *b);
+
+/* Was address a conflict of the last result (sorted by address)? */
+static bool
+lk_contested(void *ctx, const char *address)
+{
+	const struct rules_result *prev = ((struct snap_lookup *)ctx)->prev;
+	struct conflict key;
+
+	if (prev->nconflicts == 0)
+		return false;
+	key.address = address;
+	return bsearch(&key, prev->conflicts, prev->nconflicts,
+		       sizeof(*prev->conflicts), cmp_conflict) != NULL;
+}
 
 /* Do two frozen-key maps hold the same keys? */
 static bool
@@ -343,10 +358,15 @@ engine_rules_delta(struct run *x, struct syncsnap *old,
 		rc = rc < 0 ? -1 : 1;
 		goto out;
 	}
+	if (prev.rules.nconflicts > 1)    /* lk_contested() bsearches */
+		qsort(prev.rules.conflicts, prev.rules.nconflicts,
+		      sizeof(*prev.rules.conflicts), cmp_conflict);
 	sl.s = old;
+	sl.prev = &prev.rules;
 	lk.ctx = &sl;
 	lk.get = lk_get;
 	lk.find = lk_find;
+	lk.contested = lk_contested;
 	lk.nentries = (size_t)meta->entries;
 	rc = -1;
 	if (changes_fill(&ch, in, n, r->info.server, &r->err) != 0)

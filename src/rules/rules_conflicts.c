@@ -142,7 +142,7 @@ settle_conflicts(struct rules_ctx *x)
 	for (i = 0; i < x->nobjs; i++) {
 		struct robj *o = x->objs[i];
 
-		if (o->in_scope && o->primary != NULL &&
+		if (o->in_scope && !o->standin && o->primary != NULL &&
 		    rules_conflicted(x, o->primary))
 			strmap_put(&r->frozen_anchors, o->anchor,
 				   (void *)o->anchor);
@@ -176,7 +176,7 @@ rules_claim_all(struct rules_ctx *x)
 	for (i = 0; i < x->nobjs; i++) {
 		struct robj *o = x->objs[i];
 
-		if (!o->in_scope)
+		if (!o->in_scope || o->standin)
 			continue;
 		if (o->type == RT_USER)
 			claim_emit(x, MK_MAILBOX, o->primary, o, o->name);

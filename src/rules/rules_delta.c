@@ -105,6 +105,18 @@ key_push(struct keyvec *kv, char type, const char *value)
 	kv->v[kv->n++] = xasprintf("%c:%s", type, value);
 }
 
+/* What the rules make of o (NULL: nothing). */
+static void
+kinfo_of(const struct robj *o, struct kinfo *ki)
+{
+	memset(ki, 0, sizeof(*ki));
+	if (o == NULL)
+		return;
+	ki->relevant = true;
+	ki->group = o->type == RT_GROUP || o->nmembers > 0;
+	ki->addr = o->primary != NULL || o->naliases > 0;
+}
+
 /* The keys of o (ndn: its DN's, for entries the rules take none of). */
 static void
 keys_of_obj(struct keyvec *kv, const struct robj *o, const char *ndn,
@@ -112,13 +124,10 @@ keys_of_obj(struct keyvec *kv, const struct robj *o, const char *ndn,
 {
 	size_t i;
 
-	memset(ki, 0, sizeof(*ki));
+	kinfo_of(o, ki);
 	key_push(kv, 'd', ndn);
 	if (o == NULL)
 		return;
-	ki->relevant = true;
-	ki->group = o->type == RT_GROUP || o->nmembers > 0;
-	ki->addr = o->primary != NULL || o->naliases > 0;
 	if (ki->group)
 		key_push(kv, 'g', ndn);
 	if (o->primary != NULL)
@@ -188,9 +197,13 @@ keyer_scratch_done(struct rules_keyer *k)
 		abort();
 }
 
-/* k->kv = the sorted, unique keys of e; *ki what the rules make of it. */
-static void
-keys_collect(struct rules_keyer *k, const struct entry *e, struct kinfo *ki)
+/*
+ * *ki = what the rules make of e; with keys, k->kv = the sorted, unique
+ * keys of e (else empty).  Returns e's normalised DN (malloc'd).
+ */
+static char *
+keys_collect(struct rules_keyer *k, const struct entry *e, struct kinfo *ki,
+	     bool keys)
 {
 	struct rules_ctx *x = k->x;
 	char *ndn = dn_normalize(e->dn);
@@ -201,11 +214,14 @@ keys_collect(struct rules_keyer *k, const struct entry *e, struct kinfo *ki)
 	k->kv.n = 0;
 	if (rules_classify(x, e, &type, &list_ok))
 		o = rules_build(x, e, ndn, type, list_ok, false);
-	keys_of_obj(&k->kv, o, ndn, ki);
+	if (keys)
+		keys_of_obj(&k->kv, o, ndn, ki);
+	else
+		kinfo_of(o, ki);
 	if (o != NULL)
 		keyer_scratch_done(k);
-	free(ndn);
 	keys_finish(&k->kv);
+	return ndn;
 }
 
 void
@@ -214,7 +230,7 @@ rules_keys(struct rules_keyer *k, const struct entry *e,
 {
 	struct kinfo ki;
 
-	keys_collect(k, e, &ki);
+	free(keys_collect(k, e, &ki, true));
 	keys_emit(&k->kv, cb, arg);
 }
 
@@ -271,8 +287,9 @@ struct ver {
 	const struct entry *e;     /* NULL: not in this world */
 	struct kinfo ki;
 	const char *ndn;
-	const char **keys;         /* sorted */
+	const char **keys;         /* sorted; made when first needed */
 	size_t nkeys;
+	bool keyed;                /* keys made */
 };
 
 struct node {
@@ -368,16 +385,32 @@ entry_copy(struct arena *a, const struct entry *e)
 	return c;
 }
 
+/* v's entry, DN and kind; its keys wait for ver_keys() (a stand-in
+ * never needs them). */
 static void
 ver_fill(struct dctx *d, struct ver *v, const struct entry *e)
 {
-	struct rules_keyer *k = d->k;
-	size_t i;
+	char *ndn;
 
 	memset(v, 0, sizeof(*v));
 	if ((v->e = e) == NULL)
 		return;
-	keys_collect(k, e, &v->ki);
+	ndn = keys_collect(d->k, e, &v->ki, false);
+	v->ndn = arena_strdup(&d->a, ndn);
+	free(ndn);
+}
+
+static void
+ver_keys(struct dctx *d, struct ver *v)
+{
+	struct rules_keyer *k = d->k;
+	struct kinfo ki;
+	size_t i;
+
+	if (v->keyed || v->e == NULL)
+		return;
+	v->keyed = true;
+	free(keys_collect(k, v->e, &ki, true));
 	v->keys = arena_alloc(&d->a, k->kv.n * sizeof(*v->keys));
 	for (i = 0; i < k->kv.n; i++) {
 		v->keys[i] = arena_strdup(&d->a, k->kv.v[i]);
@@ -385,21 +418,22 @@ ver_fill(struct dctx *d, struct ver *v, const struct entry *e)
 	}
 	v->nkeys = k->kv.n;
 	k->kv.n = 0;
-	for (i = 0; i < v->nkeys; i++)   /* every entry has its "d:" key */
-		if (v->keys[i][0] == 'd')
-			v->ndn = v->keys[i] + 2;
 }
 
 /* Is a changed node's change local (struct node)? */
 static bool
-same_face(struct dctx *d, const struct node *nd)
+same_face(struct dctx *d, struct node *nd)
 {
-	const struct ver *a = &nd->v[OLD], *b = &nd->v[NEW];
+	struct ver *a = &nd->v[OLD], *b = &nd->v[NEW];
 	char *fa, *fb;
 	bool same;
 	size_t i;
 
-	if (a->e == NULL || b->e == NULL || a->nkeys != b->nkeys)
+	if (a->e == NULL || b->e == NULL)
+		return false;
+	ver_keys(d, a);
+	ver_keys(d, b);
+	if (a->nkeys != b->nkeys)
 		return false;
 	for (i = 0; i < a->nkeys; i++)
 		if (strcmp(a->keys[i], b->keys[i]) != 0)
@@ -458,6 +492,15 @@ join(struct dctx *d, const char *uuid, unsigned flags)
 
 	if (nd == NULL)
 		return;
+	/* an unchanged member of a list followed DOWN: a stand-in (its
+	 * contribution only), unless something else wants it whole */
+	if ((flags & F_DOWN) && !nd->changed && !node_group(nd)) {
+		flags &= ~(unsigned)F_ADDR;
+		if ((flags & ~(nd->want | F_DOWN)) == 0) {
+			nd->want |= flags;   /* a leaf: nothing to follow */
+			return;
+		}
+	}
 	if (flags & F_ADDR) {
 		if (node_group(nd) && (nd->v[OLD].ki.addr || nd->v[NEW].ki.addr))
 			flags |= F_DOWN;
@@ -541,10 +584,11 @@ follow(struct dctx *d, struct node *nd)
 
 	nd->done = nd->want;
 	for (w = OLD; w <= NEW; w++) {
-		const struct ver *v = &nd->v[w];
+		struct ver *v = &nd->v[w];
 
 		if (v->e == NULL || (w == NEW && !nd->changed))
 			continue;
+		ver_keys(d, v);
 		for (i = 0; i < v->nkeys && d->why == NULL && !d->failed; i++) {
 			const char *key = v->keys[i], *val = key + 2;
 
@@ -603,12 +647,14 @@ clash(struct dctx *d)
 		struct strmap dn = STRMAP_INIT, sid = STRMAP_INIT;
 
 		for (i = 0; i < d->n && why == NULL; i++) {
-			const struct ver *v = &d->all[i]->v[w];
+			struct ver *v = &d->all[i]->v[w];
 
 			if (v->e == NULL || !v->ki.relevant)
 				continue;
 			if (strmap_put(&dn, v->ndn, (void *)v) != NULL)
 				why = "two entries have the same DN";
+			if (v->ki.group)     /* only groups have "s:" keys */
+				ver_keys(d, v);
 			for (j = 0; j < v->nkeys && why == NULL; j++)
 				if (v->keys[j][0] == 's' &&
 				    strmap_put(&sid, v->keys[j] + 2,
@@ -701,8 +747,18 @@ run(struct dctx *d, size_t w, time_t now, struct rules_result *r,
 		if (nd->v[w].e == NULL)
 			continue;
 		rules_add(x, nd->v[w].e);
-		if (!(nd->want & F_ADDR) && x->nobjs > before)
-			x->objs[before]->ghost = true;
+		if (!(nd->want & F_ADDR) && x->nobjs > before) {
+			struct robj *o = x->objs[before];
+
+			if (!(nd->want & F_DOWN)) {
+				o->ghost = true;
+				continue;
+			}
+			o->standin = true;
+			o->held = o->primary != NULL &&
+				  d->lk->contested != NULL &&
+				  d->lk->contested(d->lk->ctx, o->primary);
+		}
 	}
 	x->play = &d->play;
 	return rules_end(x, err);

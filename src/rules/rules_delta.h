@@ -24,7 +24,13 @@
  *     the top;
  *   - lists, downwards: every member of a group of S, through nested
  *     groups and AD primary-group members, so that its expansion is the
- *     full one;
+ *     full one.  An unchanged member that is no group and that nothing
+ *     else pulls in is a "stand-in": it is in the runs only to give its
+ *     lists its address (its scope judged as usual, its address
+ *     contested or not as the last full result had it: rules_lookup.
+ *     contested) and yields nothing itself, so its own claimants need
+ *     not join (its own result cannot change: were one of its
+ *     addresses' claimants in play, ADDR would have pulled it in whole);
  *   - [scope] member_of: the member_of groups and their nested groups
  *     are always in S; a change to one of them (or a group joining or
  *     leaving that tree) makes rules_delta() decline (1);
@@ -45,7 +51,8 @@
  *         a member value in play (below);
  *   DOWN  a group's members ("d:" = its "m:", and the change now having
  *         that DN) and primary-group members ("p:" = its "s:") join,
- *         followed DOWN in turn.  From: groups with an address in either
+ *         followed DOWN in turn; an unchanged one that is no group joins
+ *         as a stand-in (no ADDR; its keys are never made).  From: groups with an address in either
  *         world (they may be lists) and groups reached DOWN.  A group
  *         without an address reached otherwise (UP, or changed) yields
  *         only its left_out row: its members matter only under a list
@@ -154,6 +161,12 @@ struct rules_lookup {
 	int (*find)(void *ctx, const char *key,
 		    void (*each)(void *arg, const char *uuid), void *arg,
 		    struct err *err);
+	/*
+	 * Was address contested (two entries claiming it: a conflict) in
+	 * the last full result?  A stand-in (below) gives its lists its
+	 * address as that result had it.  NULL: no conflicts.
+	 */
+	bool (*contested)(void *ctx, const char *address);
 	size_t nentries;       /* entries in the last read */
 };
 
@@ -182,9 +195,9 @@ struct rules_delta {
  * with [scope] member_of, once per member value of the member_of groups.
  * A decline over max costs up to max entries read: keep max well under
  * the entries of a full read.  A list whose member's contribution changed
- * is re-expanded whole (all its members join S): 1% of 100,000 users
- * changed, in lists of 100, gave |S| = 39,000 (tests/unit/
- * test_rules_delta.c, RDELTA_BENCH).
+ * is re-expanded whole (all its members join S, most as stand-ins): 1%
+ * of 100,000 users changed, in lists of 100, gave |S| = 39,000
+ * (tests/unit/test_rules_delta.c, RDELTA_BENCH).
  */
 int rules_delta(const struct conf *c, const struct rules_lookup *lk,
 		const struct rules_change *changes, size_t n, time_t now,

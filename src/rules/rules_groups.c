@@ -149,7 +149,7 @@ collect_leaf(void *arg, struct robj *o)
 	if (!o->in_scope)
 		return;
 	if (o->type == RT_USER && o->primary != NULL &&
-	    !rules_conflicted(col->x, o->primary))
+	    !(o->standin ? o->held : rules_conflicted(col->x, o->primary)))
 		addr = o->primary;
 	else if (o->type == RT_CONTACT)
 		addr = o->external;
@@ -518,7 +518,7 @@ rules_fill_lists(struct rules_ctx *x, struct walk *w)
 		struct robj *o = x->objs[i];
 		struct mobj *list;
 
-		if (!o->in_scope ||
+		if (!o->in_scope || o->standin ||
 		    (o->primary != NULL && rules_conflicted(x, o->primary)))
 			continue;  /* frozen: reported as a conflict */
 		if (o->type != RT_GROUP) {

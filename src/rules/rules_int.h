@@ -85,6 +85,17 @@ struct robj {
 	 * yields nothing (no count, no claim, no list, not left_out).
 	 */
 	bool ghost;
+	/*
+	 * rules_delta.c only: an unchanged entry in the run only as a
+	 * member of a list expanded again (reached DOWN, none of its
+	 * addresses shared with an entry of the run).  Its scope is judged
+	 * and it gives its lists its address, contested or not as the last
+	 * full result had it (held), but it yields nothing itself (no
+	 * count, claim, object or left_out): its own result is the last
+	 * one's, unchanged.
+	 */
+	bool standin;
+	bool held;                 /* standin: its primary was contested */
 };
 
 struct rules_ctx {

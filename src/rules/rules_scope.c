@@ -301,6 +301,10 @@ rules_scope_settle(struct rules_ctx *x, struct walk *w)
 		    x->use_member_of &&
 		    strmap_get(&x->member_ok, o->ndn) == NULL)
 			o->why = SC_NOT_MEMBER;
+		if (o->standin) {
+			o->in_scope = o->why == SC_NREASONS;
+			continue;
+		}
 		if (o->why != SC_NREASONS)
 			rules_left_out(x, o, leave_of[o->why], o->why_detail);
 		r->scope_counts[o->type == RT_USER    ? SC_USERS

@@ -220,6 +220,7 @@ struct index {
 	struct strmap by_uuid;     /* uuid -> entry */
 	const char *cur;           /* the uuid rules_keys is at */
 	size_t finds, gets;
+	const struct rules_result *full;   /* the full rules over d, or NULL */
 };
 
 static void
@@ -301,6 +302,19 @@ lk_find(void *ctx, const char *key, void (*each)(void *, const char *),
 	for (i = 0; p != NULL && i < p->n; i++)
 		each(arg, p->uuid[i]);
 	return 0;
+}
+
+/* The full rules over the indexed directory: was address a conflict? */
+static bool
+lk_contested(void *ctx, const char *address)
+{
+	const struct index *ix = ctx;
+	size_t i;
+
+	for (i = 0; i < ix->full->nconflicts; i++)
+		if (strcmp(ix->full->conflicts[i].address, address) == 0)
+			return true;
+	return false;
 }
 
 /* ---- results as keyed items --------------------------------------- */
@@ -614,10 +628,14 @@ check_delta(const struct conf *c, const struct dir *old, const struct dir *new,
 	size_t n;
 
 	memset(&out, 0, sizeof(out));
+	memset(&lk, 0, sizeof(lk));
 	index_build(&ix, c, old);
+	full_rules(c, old, &fo);
+	ix.full = &fo;
 	lk.ctx = &ix;
 	lk.get = lk_get;
 	lk.find = lk_find;
+	lk.contested = lk_contested;
 	lk.nentries = old->n;
 	ch = diff_dirs(old, new, &n);
 	err_clear(&err);
@@ -628,7 +646,6 @@ check_delta(const struct conf *c, const struct dir *old, const struct dir *new,
 	out.equal = true;
 	if (out.rc == 0) {
 		out.nset = rd.nset;
-		full_rules(c, old, &fo);
 		full_rules(c, new, &fn);
 		bag_of(&bo, &fo);
 		bag_of(&bn, &fn);
@@ -647,10 +664,10 @@ check_delta(const struct conf *c, const struct dir *old, const struct dir *new,
 		bag_free(&bn);
 		bag_free(&bb);
 		bag_free(&ba);
-		rules_free(&fo);
 		rules_free(&fn);
 		rules_delta_free(&rd);
 	}
+	rules_free(&fo);
 	free(ch);
 	index_free(&ix);
 	return out;
@@ -1922,6 +1939,7 @@ test_lookup_fails(void **state)
 	both(&p, "ann", USER("ann", "mail", "ann@example.com"));
 	now(&p, "ann", USER("ann", "mail", "ann2@example.com"));
 	index_build(&ix, &p.c, &p.old);
+	memset(&lk, 0, sizeof(lk));
 	lk.ctx = &ix;
 	lk.get = lk_get;
 	lk.find = lk_find_fails;
@@ -2155,10 +2173,13 @@ test_bench(void **state)
 	t1 = seconds();
 	rules_free(&r);
 	index_build(&ix, &p.c, &p.old);
-	t2 = seconds();
+	full_rules(&p.c, &p.old, &r);
+	ix.full = &r;
+	memset(&lk, 0, sizeof(lk));
 	lk.ctx = &ix;
 	lk.get = lk_get;
 	lk.find = lk_find;
+	lk.contested = lk_contested;
 	lk.nentries = p.old.n;
 	ch = diff_dirs(&p.old, &p.new, &nch);
 	err_clear(&err);
@@ -2170,6 +2191,7 @@ test_bench(void **state)
 		      p.old.n, nch, t1 - t0, t3 - t2, rc, rd.nset, ix.gets,
 		      ix.finds);
 	rules_delta_free(&rd);
+	rules_free(&r);
 	free(ch);
 	index_free(&ix);
 	pair_free(&p);
