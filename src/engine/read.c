@@ -1182,6 +1182,11 @@ full_reason(struct run *x, struct syncsnap **old, struct syncsnap_meta *m)
 	err_clear(&e);
 	rc = syncsnap_open(old, path, x->o->readonly, m, &why, &e);
 	free(path);
+	if (rc == 0 && !x->o->readonly && syncsnap_hold(*old, &e) != 0) {
+		syncsnap_close(*old);
+		*old = NULL;
+		rc = -1;
+	}
 	if (rc < 0) {
 		char buf[1400];
 

@@ -34,6 +34,7 @@ struct syncsnap {
 	char *path;        /* the snapshot's file */
 	char *tmp;         /* created: "<path>.new"; NULL otherwise */
 	bool in_tx;
+	bool holding;               /* syncsnap_hold(): a read transaction */
 	sqlite3_stmt *put, *del, *keys, *unref, *ref, *find, *get;
 };
 
@@ -220,12 +221,28 @@ syncsnap_create(struct syncsnap **out, const char *path, struct err *err)
 }
 
 int
+syncsnap_hold(struct syncsnap *s, struct err *err)
+{
+	if (s->in_tx || s->holding)
+		return 0;
+	/* 64 MiB of pages: the index and rows an incremental run visits */
+	if (sqlite3_exec(s->db, "PRAGMA cache_size = -65536; BEGIN", NULL,
+			 NULL, NULL) != SQLITE_OK)
+		return snap_err(s, err, "snapshot read");
+	s->holding = true;
+	return 0;
+}
+
+int
 syncsnap_begin(struct syncsnap *s, struct err *err)
 {
 	if (s->in_tx)
 		return 0;
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-		    SQLITE_OK ||
+	/* a held read transaction becomes the write one at its first
+	 * write (the snapshot has one writer: the run holding the lock) */
+	if ((!s->holding &&
+	     sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+		     SQLITE_OK) ||
 	    sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO entry VALUES "
 			       "(?, ?, ?)", -1, &s->put, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, "DELETE FROM entry WHERE uuid = ?", -1,
@@ -240,6 +257,7 @@ syncsnap_begin(struct syncsnap *s, struct err *err)
 			       -1, &s->ref, NULL) != SQLITE_OK)
 		return snap_err(s, err, "snapshot transaction");
 	s->in_tx = true;
+	s->holding = false;
 	return 0;
 }
 
@@ -439,7 +457,7 @@ syncsnap_close(struct syncsnap *s)
 	if (s == NULL)
 		return;
 	stmts_free(s);
-	if (s->db != NULL && s->in_tx)
+	if (s->db != NULL && (s->in_tx || s->holding))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	if (s->db != NULL)
 		sqlite3_close(s->db);

@@ -77,6 +77,17 @@ int syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
 /* One row's blob (malloc'd, *len bytes), or NULL when there is none. */
 void *syncsnap_get(struct syncsnap *s, const char *uuid, size_t *len);
 
+/*
+ * Keeps one read transaction open over the lookups that follow
+ * (syncsnap_get, syncsnap_find, syncsnap_scan) with a larger page cache,
+ * until syncsnap_begin() makes it the write transaction or
+ * syncsnap_close() ends it.  Without it each lookup is a transaction of
+ * its own: SQLite locks the file, looks for a hot journal and reads its
+ * header again every time, which at 1M entries and 100k lookups was
+ * most of an incremental run.  For the run that owns the snapshot: a
+ * read-only command must not hold it (the owner's commit would wait).
+ */
+int syncsnap_hold(struct syncsnap *s, struct err *err);
 /* Incremental: opens the transaction that the writes below go into. */
 int syncsnap_begin(struct syncsnap *s, struct err *err);
 /*
