@@ -259,6 +259,13 @@ config_hash(const struct conf *c, char *out, size_t len)
  * bytes a mail object is 55 MB at a million users.
  */
 static void
+pair_of(XXH3_state_t *s, const struct mobj *o, uint64_t out[2])
+{
+	out[0] = XXH3_64bits(o->address, strlen(o->address));
+	out[1] = hash_obj(s, o).low64;
+}
+
+static void
 fill_pairs(void *ctx, size_t from, size_t n, uint64_t *out)
 {
 	const struct mset *d = ctx;
@@ -266,12 +273,8 @@ fill_pairs(void *ctx, size_t from, size_t n, uint64_t *out)
 	size_t i;
 
 	XXH3_INITSTATE(&s);
-	for (i = 0; i < n; i++) {
-		const struct mobj *o = d->v[from + i];
-
-		out[2 * i] = XXH3_64bits(o->address, strlen(o->address));
-		out[2 * i + 1] = hash_obj(&s, o).low64;
-	}
+	for (i = 0; i < n; i++)
+		pair_of(&s, d->v[from + i], out + 2 * i);
 }
 
 /* The verified run's addresses, by the index of their pair; NULL when
@@ -863,6 +866,55 @@ delta_pairs(struct run *x, struct fastpath *f, uint64_t **pairs,
 	return 0;
 }
 
+/*
+ * A run over a delta records the objects at the addresses it touched as
+ * patches (state_verified_patch): the stored pairs and addresses are
+ * neither read nor written, so the record costs what the change costs.
+ * 0 recorded; 1 when the patches would pass an eighth of the objects
+ * (the caller rewrites the record whole, which folds them in); -1 when
+ * the write failed (the record is cleared: the next run compares
+ * everything).
+ */
+static int
+delta_patch(struct run *x, struct fastpath *f, const struct state_verified *v)
+{
+	const struct mset *d = &x->r->rules.desired;
+	size_t n = 0, objects = f->have_sums ? (size_t)f->sums[2] : 0;
+	struct state_patch *p;
+	XXH3_state_t s;
+	const char *k;
+	void *val;
+	size_t it = 0;
+	struct err e;
+	int rc;
+
+	if ((state_verified_npatches(x->st) + f->touched.len) * 8 > objects)
+		return 1;
+	p = xcalloc(f->touched.len + 1, sizeof(*p));
+	XXH3_INITSTATE(&s);
+	while (strmap_next(&f->touched, &it, &k, &val)) {
+		const struct mobj *o = mset_get(d, k);
+
+		p[n].address = k;
+		if (o != NULL)
+			pair_of(&s, o, p[n].pair);
+		else
+			p[n].gone = true;
+		n++;
+	}
+	err_clear(&e);
+	rc = state_verified_patch(x->st, v, p, n, &e);
+	free(p);
+	if (rc != 0) {
+		log_warn("fast path: %s (the next run compares everything)",
+			 e.msg);
+		if (state_verified_clear(x->st, &e) != 0)
+			log_warn("fast path: %s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
 struct delta_src {
 	const uint64_t *pairs;
 	const char **names;
@@ -934,7 +986,9 @@ engine_fastpath_record(struct run *x)
 	memcpy(v.frozen, f->frozen, sizeof(v.frozen));
 	/* the pairs only when the set changed: they are what it was */
 	same = f->have_old && strcmp(f->old.digest, f->digest) == 0;
-	if (f->delta && !same) {
+	if (f->delta && !same && delta_patch(x, f, &v) <= 0)
+		return;
+	if (f->delta && !same) {     /* past the patches' share: whole */
 		struct delta_src ds;
 		uint64_t *pairs = NULL;
 		const char **names = NULL;

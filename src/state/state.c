@@ -16,7 +16,7 @@ struct state {
 };
 
 /* The schema this version writes; older ones are migrated on open. */
-#define STATE_SCHEMA_VERSION 6
+#define STATE_SCHEMA_VERSION 7
 
 static const char state_ddl[] =
 	"PRAGMA journal_mode=WAL;"
@@ -68,6 +68,12 @@ static const char *const migrations[] = {
 	"ALTER TABLE verified ADD COLUMN frozen TEXT NOT NULL DEFAULT '';"
 	"CREATE TABLE IF NOT EXISTS verified_names ("
 	" id INTEGER PRIMARY KEY CHECK (id = 1), addresses BLOB NOT NULL);",
+	/* 6 -> 7: a run over a delta (issue 10) patches the verified
+	 * record at the addresses it touched instead of rewriting both
+	 * blobs: the object now at each (its pair), or none */
+	"CREATE TABLE IF NOT EXISTS verified_patch ("
+	" address TEXT NOT NULL PRIMARY KEY, ah INTEGER NOT NULL,"
+	" ch INTEGER NOT NULL, gone INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 static long
@@ -995,9 +1001,8 @@ state_verified_get(struct state *st, struct state_verified *v, bool *found,
 	return 0;
 }
 
-int
-state_verified_pairs(struct state *st, uint64_t **pairs, size_t *n,
-		     struct err *err)
+static int
+raw_pairs(struct state *st, uint64_t **pairs, size_t *n, struct err *err)
 {
 	sqlite3_stmt *q = NULL;
 	const void *blob;
@@ -1028,9 +1033,8 @@ state_verified_pairs(struct state *st, uint64_t **pairs, size_t *n,
 	return 0;
 }
 
-int
-state_verified_addresses(struct state *st, char **addrs, size_t *len,
-			 struct err *err)
+static int
+raw_addresses(struct state *st, char **addrs, size_t *len, struct err *err)
 {
 	sqlite3_blob *b = NULL;
 	char *v;
@@ -1061,6 +1065,193 @@ state_verified_addresses(struct state *st, char **addrs, size_t *len,
 	*addrs = v;
 	*len = (size_t)n;
 	return 0;
+}
+
+/* The patch rows (state_verified_patch); -1 on a read error. */
+struct patches {
+	struct state_patch *v;
+	size_t n, cap;
+	struct strmap at;          /* address -> patch */
+};
+
+static void
+patches_free(struct patches *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		free((char *)p->v[i].address);
+	free(p->v);
+	strmap_free(&p->at);
+	memset(p, 0, sizeof(*p));
+}
+
+static int
+patches_read(struct state *st, struct patches *p, struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if (!has_table(st, "verified_patch"))
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT address, ah, ch, gone FROM"
+			       " verified_patch", -1, &q, NULL) != SQLITE_OK)
+		return db_err(st, err, "read verified patch");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct state_patch *e;
+
+		p->v = xgrow(p->v, &p->cap, p->n + 1, sizeof(*p->v));
+		e = &p->v[p->n++];
+		e->address = xstrdup((const char *)sqlite3_column_text(q, 0));
+		e->pair[0] = (uint64_t)sqlite3_column_int64(q, 1);
+		e->pair[1] = (uint64_t)sqlite3_column_int64(q, 2);
+		e->gone = sqlite3_column_int(q, 3) != 0;
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		patches_free(p);
+		return db_err(st, err, "read verified patch");
+	}
+	for (size_t i = 0; i < p->n; i++)
+		strmap_put(&p->at, p->v[i].address, &p->v[i]);
+	return 0;
+}
+
+/*
+ * The stored pairs and addresses with the patches applied: the objects
+ * at patched addresses dropped, the patches' own (not gone) appended.
+ * Without addresses, or when they do not match the pairs, a patched
+ * record is none (the next run compares everything).
+ */
+static int
+verified_load(struct state *st, uint64_t **pairs, size_t *n, char **addrs,
+	      size_t *len, struct err *err)
+{
+	struct patches p;
+	uint64_t *np;
+	char *na, *cur;
+	size_t i, k = 0, off = 0, extra = 0;
+
+	*pairs = NULL;
+	*addrs = NULL;
+	*n = *len = 0;
+	if (st->db == NULL)
+		return 0;
+	if (patches_read(st, &p, err) != 0)
+		return -1;
+	if (raw_pairs(st, pairs, n, err) != 0 ||
+	    raw_addresses(st, addrs, len, err) != 0) {
+		patches_free(&p);
+		free(*pairs);
+		free(*addrs);
+		*pairs = NULL;
+		*addrs = NULL;
+		return -1;
+	}
+	if (p.n == 0)
+		return 0;
+	for (i = 0; i < p.n; i++)
+		extra += strlen(p.v[i].address) + 1;
+	np = xmalloc((*n + p.n + 1) * 2 * sizeof(*np));
+	na = xmalloc(*len + extra + 1);
+	cur = *addrs;
+	for (i = 0; cur != NULL && i < *n && cur < *addrs + *len; i++) {
+		size_t l = strlen(cur) + 1;
+
+		if (strmap_get(&p.at, cur) == NULL) {
+			np[2 * k] = (*pairs)[2 * i];
+			np[2 * k + 1] = (*pairs)[2 * i + 1];
+			memcpy(na + off, cur, l);
+			off += l;
+			k++;
+		}
+		cur += l;
+	}
+	if (*pairs == NULL || cur == NULL || i != *n || cur != *addrs + *len) {
+		free(np);    /* no base to patch, or it does not add up */
+		free(na);
+		free(*pairs);
+		free(*addrs);
+		*pairs = NULL;
+		*addrs = NULL;
+		*n = *len = 0;
+		patches_free(&p);
+		return 0;
+	}
+	for (i = 0; i < p.n; i++) {
+		size_t l = strlen(p.v[i].address) + 1;
+
+		if (p.v[i].gone)
+			continue;
+		np[2 * k] = p.v[i].pair[0];
+		np[2 * k + 1] = p.v[i].pair[1];
+		memcpy(na + off, p.v[i].address, l);
+		off += l;
+		k++;
+	}
+	free(*pairs);
+	free(*addrs);
+	*pairs = np;
+	*n = k;
+	*addrs = na;
+	*len = off;
+	if (off == 0) {
+		free(na);
+		*addrs = NULL;
+	}
+	if (k == 0) {
+		free(np);
+		*pairs = NULL;
+	}
+	patches_free(&p);
+	return 0;
+}
+
+int
+state_verified_pairs(struct state *st, uint64_t **pairs, size_t *n,
+		     struct err *err)
+{
+	char *addrs;
+	size_t len;
+
+	if (st->db == NULL || !has_table(st, "verified_patch"))
+		return raw_pairs(st, pairs, n, err);
+	if (verified_load(st, pairs, n, &addrs, &len, err) != 0)
+		return -1;
+	free(addrs);
+	return 0;
+}
+
+int
+state_verified_addresses(struct state *st, char **addrs, size_t *len,
+			 struct err *err)
+{
+	uint64_t *pairs;
+	size_t n;
+
+	if (st->db == NULL || !has_table(st, "verified_patch"))
+		return raw_addresses(st, addrs, len, err);
+	if (verified_load(st, &pairs, &n, addrs, len, err) != 0)
+		return -1;
+	free(pairs);
+	return 0;
+}
+
+size_t
+state_verified_npatches(struct state *st)
+{
+	sqlite3_stmt *q = NULL;
+	size_t n = 0;
+
+	if (st->db == NULL || !has_table(st, "verified_patch"))
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM verified_patch",
+			       -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		n = (size_t)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
 }
 
 /* The names into the zeroblob the record was given, 64 KiB at a time. */
@@ -1150,20 +1341,13 @@ put_names(struct state *st, state_name_cb name, void *ctx, size_t n)
 	return rc;
 }
 
-int
-state_verified_put(struct state *st, const struct state_verified *v,
-		   state_pairs_cb pairs, state_name_cb name, void *ctx,
-		   size_t npairs, struct err *err)
+/* The verified row (inside the caller's transaction): SQLITE_OK or not. */
+static int
+put_row(struct state *st, const struct state_verified *v)
 {
 	sqlite3_stmt *q = NULL;
-	size_t bytes = npairs * 2 * sizeof(uint64_t);
 	int rc;
 
-	if (pairs != NULL && bytes > 0x7fffffffUL)
-		pairs = NULL;   /* past a blob's size: keep none */
-	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		return db_err(st, err, "record verified run");
 	rc = sqlite3_prepare_v2(
 		st->db,
 		"INSERT OR REPLACE INTO verified (id, run_id, digest, config,"
@@ -1182,7 +1366,62 @@ state_verified_put(struct state *st, const struct state_verified *v,
 		rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
 	}
 	sqlite3_finalize(q);
-	q = NULL;
+	return rc;
+}
+
+int
+state_verified_patch(struct state *st, const struct state_verified *v,
+		     const struct state_patch *p, size_t n, struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	size_t i;
+	int rc;
+
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_err(st, err, "record verified run");
+	rc = put_row(st, v);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO"
+					" verified_patch VALUES (?, ?, ?, ?)",
+					-1, &q, NULL);
+	for (i = 0; rc == SQLITE_OK && i < n; i++) {
+		sqlite3_bind_text(q, 1, p[i].address, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)p[i].pair[0]);
+		sqlite3_bind_int64(q, 3, (sqlite3_int64)p[i].pair[1]);
+		sqlite3_bind_int(q, 4, p[i].gone ? 1 : 0);
+		rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_OK ||
+	    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		db_err(st, err, "record verified run");
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int
+state_verified_put(struct state *st, const struct state_verified *v,
+		   state_pairs_cb pairs, state_name_cb name, void *ctx,
+		   size_t npairs, struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	size_t bytes = npairs * 2 * sizeof(uint64_t);
+	int rc;
+
+	if (pairs != NULL && bytes > 0x7fffffffUL)
+		pairs = NULL;   /* past a blob's size: keep none */
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_err(st, err, "record verified run");
+	rc = put_row(st, v);
+	/* new pairs replace the stored ones and their patches */
+	if (rc == SQLITE_OK && pairs != NULL)
+		rc = sqlite3_exec(st->db, "DELETE FROM verified_patch", NULL,
+				  NULL, NULL);
 	if (rc == SQLITE_OK && pairs != NULL) {
 		rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO"
 					" verified_objects (id, objects) VALUES (1, ?)",
@@ -1215,7 +1454,10 @@ state_verified_clear(struct state *st, struct err *err)
 	if (sqlite3_exec(st->db, "DELETE FROM verified;"
 			 " DELETE FROM verified_objects;"
 			 " DELETE FROM verified_names", NULL, NULL, NULL) !=
-	    SQLITE_OK)
+		    SQLITE_OK ||
+	    (has_table(st, "verified_patch") &&
+	     sqlite3_exec(st->db, "DELETE FROM verified_patch", NULL, NULL,
+			  NULL) != SQLITE_OK))
 		return db_err(st, err, "clear verified run");
 	return 0;
 }

@@ -230,6 +230,27 @@ typedef const char *(*state_name_cb)(void *ctx, size_t i);
 int state_verified_put(struct state *st, const struct state_verified *v,
 		       state_pairs_cb pairs, state_name_cb name, void *ctx,
 		       size_t npairs, struct err *err);
+/*
+ * A run over a delta (issue 10) records itself without rewriting the
+ * stored pairs and addresses: the verified row is replaced and, for
+ * every address the run touched, the object now there (its pair) or
+ * none (gone) goes into a patch table, one transaction.
+ * state_verified_pairs() and state_verified_addresses() give the stored
+ * ones with the patches applied (patched addresses' objects dropped,
+ * the patches' own appended: the order is not the desired set's); a
+ * state_verified_put() with pairs drops the patches, one without keeps
+ * them, state_verified_clear() drops them.  Strings are borrowed.
+ */
+struct state_patch {
+	const char *address;
+	uint64_t pair[2];          /* address hash, content hash */
+	bool gone;                 /* no object at address now */
+};
+int state_verified_patch(struct state *st, const struct state_verified *v,
+			 const struct state_patch *p, size_t n,
+			 struct err *err);
+/* Patch rows kept (0 on any error): a caller rewrites past a share. */
+size_t state_verified_npatches(struct state *st);
 /* No run is verified any more: the next run takes the full path. */
 int state_verified_clear(struct state *st, struct err *err);
 

@@ -111,5 +111,5 @@ expect_rc forced-schema2-history 0
 jq_true forced-schema2-not-forced '[.[].forced] == [false, false, false]'
 ds "$S" sync
 expect_rc forced-schema2-migrated-sync 0
-expect_eq forced-schema-6 6 \
+expect_eq forced-schema-7 7 \
 	"$(sqlite3 "$S/state.db" "SELECT value FROM meta WHERE key = 'schema_version'")"

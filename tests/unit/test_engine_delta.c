@@ -29,6 +29,7 @@
 #include <sqlite3.h>
 
 #include "engine/engine.h"
+#include "state/state.h"
 
 #define NU 20
 #define NG 6
@@ -507,6 +508,60 @@ facts(const struct run_result *r)
 	return out;
 }
 
+/*
+ * The verified record of a state as sorted "address pair" lines (NULL:
+ * none); *patched: it has patch rows (state_verified_patch).
+ */
+static char *
+record(const char *path, bool *patched)
+{
+	struct state *st = NULL;
+	struct state_verified v;
+	struct err err;
+	uint64_t *pairs = NULL;
+	char *addrs = NULL, *out = NULL, **lines, *p;
+	size_t n = 0, len = 0, i, olen = 0;
+	bool found = false;
+	FILE *fp;
+
+	err_clear(&err);
+	assert_int_equal(state_open(&st, path, true, &err), 0);
+	assert_int_equal(state_verified_get(st, &v, &found, &err), 0);
+	*patched = state_verified_npatches(st) > 0;
+	if (found) {
+		assert_int_equal(state_verified_pairs(st, &pairs, &n, &err), 0);
+		assert_int_equal(state_verified_addresses(st, &addrs, &len,
+							  &err), 0);
+	}
+	state_close(st);
+	if (!found || pairs == NULL) {
+		free(pairs);
+		free(addrs);
+		return NULL;
+	}
+	assert_non_null(addrs);
+	lines = calloc(n + 1, sizeof(*lines));
+	for (i = 0, p = addrs; i < n; i++, p += strlen(p) + 1) {
+		assert_true(p < addrs + len);
+		assert_int_not_equal(asprintf(&lines[i], "%s %016llx %016llx",
+					      p, (unsigned long long)pairs[2 * i],
+					      (unsigned long long)
+						      pairs[2 * i + 1]), -1);
+	}
+	assert_true(p == addrs + len);
+	qsort(lines, n, sizeof(*lines), cmp_str);
+	fp = open_memstream(&out, &olen);
+	for (i = 0; i < n; i++) {
+		fprintf(fp, "%s\n", lines[i]);
+		free(lines[i]);
+	}
+	fclose(fp);
+	free(lines);
+	free(pairs);
+	free(addrs);
+	return out;
+}
+
 /* Both sides into files (cmocka cuts long messages short). */
 static void
 mismatch(unsigned seed, int step, bool delta, const char *a, const char *fa,
@@ -534,7 +589,7 @@ test_delta_equals_full(void **state)
 	static struct dir d;
 	static struct built b;
 	unsigned seed;
-	int step, k, delta_runs = 0, runs = 0;
+	int step, k, delta_runs = 0, runs = 0, patched_runs = 0;
 
 	(void)state;
 	for (seed = 1; seed <= SEEDS; seed++) {
@@ -581,6 +636,23 @@ test_delta_equals_full(void **state)
 			free(bb);
 			free(fa);
 			free(fb);
+			/* a patched record says what a whole one says */
+			if (inc.r.exit_code == 0 && ref.r.exit_code == 0) {
+				bool pi, pr;
+				char *ri = record(inc.state, &pi);
+				char *rf = record(ref.state, &pr);
+
+				assert_false(pr);
+				if (ri != NULL && rf != NULL) {
+					if (strcmp(ri, rf) != 0)
+						mismatch(seed, step, true, ri,
+							 "", rf, "");
+					assert_string_equal(ri, rf);
+				}
+				patched_runs += pi && inc.r.rules_delta;
+				free(ri);
+				free(rf);
+			}
 			if (step > 0) {
 				runs++;
 				delta_runs += inc.r.rules_delta;
@@ -591,8 +663,10 @@ test_delta_equals_full(void **state)
 		side_free(&inc);
 		side_free(&ref);
 	}
-	print_message("rules over the delta in %d of %d incremental runs\n",
-		      delta_runs, runs);
+	print_message("rules over the delta in %d of %d incremental runs, "
+		      "%d of them recorded as patches\n", delta_runs, runs,
+		      patched_runs);
+	assert_true(patched_runs > 0);
 	/* conflicts that start or end and bigger closures decline; most
 	 * runs must not */
 	assert_true(delta_runs * 2 > runs);
