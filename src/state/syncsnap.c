@@ -261,12 +261,26 @@ syncsnap_begin(struct syncsnap *s, struct err *err)
 	return 0;
 }
 
-/* Drops the refs of uuid's current row (an incremental change). */
 static int
-unref_row(struct syncsnap *s, const char *uuid)
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Drops the refs of uuid's current row that are not among h[0 .. n)
+ * (sorted; NULL, 0: all of them), and marks in had[] the ones of h the
+ * row has already (they need no insert).  An incremental change mostly
+ * keeps its keys: only the difference touches the index.
+ */
+static int
+unref_row(struct syncsnap *s, const char *uuid, const int64_t *h, size_t n,
+	  bool *had)
 {
 	const unsigned char *k;
-	size_t n, i;
+	size_t nk, i, j = 0;
 	int rc;
 
 	if (s->tmp != NULL)
@@ -274,19 +288,29 @@ unref_row(struct syncsnap *s, const char *uuid)
 	sqlite3_bind_text(s->keys, 1, uuid, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(s->keys)) == SQLITE_ROW &&
 	    sqlite3_column_type(s->keys, 0) == SQLITE_BLOB) {
-		k = sqlite3_column_blob(s->keys, 0);
-		n = (size_t)sqlite3_column_bytes(s->keys, 0) / 8;
-		for (i = 0; i < n && rc == SQLITE_ROW; i++) {
-			int64_t h;
+		int64_t *old;
 
-			memcpy(&h, k + 8 * i, 8);
-			sqlite3_bind_int64(s->unref, 1, h);
+		k = sqlite3_column_blob(s->keys, 0);
+		nk = (size_t)sqlite3_column_bytes(s->keys, 0) / 8;
+		old = xmalloc((nk ? nk : 1) * sizeof(*old));
+		memcpy(old, k, nk * 8);
+		if (nk > 1)
+			qsort(old, nk, sizeof(*old), cmp_i64);
+		for (i = 0; i < nk && rc == SQLITE_ROW; i++) {
+			while (j < n && h[j] < old[i])
+				j++;
+			if (j < n && h[j] == old[i]) {
+				had[j] = true;
+				continue;
+			}
+			sqlite3_bind_int64(s->unref, 1, old[i]);
 			sqlite3_bind_text(s->unref, 2, uuid, -1,
 					  SQLITE_STATIC);
 			if (sqlite3_step(s->unref) != SQLITE_DONE)
 				rc = SQLITE_ERROR;
 			sqlite3_reset(s->unref);
 		}
+		free(old);
 		if (rc == SQLITE_ROW)
 			rc = SQLITE_DONE;
 	}
@@ -300,28 +324,38 @@ syncsnap_put(struct syncsnap *s, const char *uuid, const void *blob,
 	     struct err *err)
 {
 	int64_t *h = xmalloc((nkeys ? nkeys : 1) * sizeof(*h));
-	size_t i;
+	bool *had = xcalloc(nkeys ? nkeys : 1, sizeof(*had));
+	size_t i, n = 0;
 	int rc;
 
 	for (i = 0; i < nkeys; i++)
 		h[i] = syncsnap_key_hash(keys[i]);
-	if (unref_row(s, uuid) != 0) {
+	if (nkeys > 1)
+		qsort(h, nkeys, sizeof(*h), cmp_i64);
+	for (i = 0; i < nkeys; i++)     /* two keys of one hash: one ref */
+		if (n == 0 || h[i] != h[n - 1])
+			h[n++] = h[i];
+	if (unref_row(s, uuid, h, n, had) != 0) {
 		free(h);
+		free(had);
 		return snap_err(s, err, "snapshot write");
 	}
 	sqlite3_bind_text(s->put, 1, uuid, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s->put, 2, blob, (int)len, SQLITE_STATIC);
-	sqlite3_bind_blob(s->put, 3, h, (int)(nkeys * sizeof(*h)),
+	sqlite3_bind_blob(s->put, 3, h, (int)(n * sizeof(*h)),
 			  SQLITE_STATIC);
 	rc = sqlite3_step(s->put);
 	sqlite3_reset(s->put);
-	for (i = 0; i < nkeys && rc == SQLITE_DONE; i++) {
+	for (i = 0; i < n && rc == SQLITE_DONE; i++) {
+		if (had[i])
+			continue;
 		sqlite3_bind_int64(s->ref, 1, h[i]);
 		sqlite3_bind_text(s->ref, 2, uuid, -1, SQLITE_STATIC);
 		rc = sqlite3_step(s->ref);
 		sqlite3_reset(s->ref);
 	}
 	free(h);
+	free(had);
 	if (rc != SQLITE_DONE)
 		return snap_err(s, err, "snapshot write");
 	return 0;
@@ -332,7 +366,7 @@ syncsnap_del(struct syncsnap *s, const char *uuid, struct err *err)
 {
 	int rc;
 
-	if (unref_row(s, uuid) != 0)
+	if (unref_row(s, uuid, NULL, 0, NULL) != 0)
 		return snap_err(s, err, "snapshot delete");
 	sqlite3_bind_text(s->del, 1, uuid, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s->del);

@@ -1009,8 +1009,9 @@ sql_apply(struct target *t, const struct change *ch, char *target_id,
 }
 
 /*
- * The index on dirsync_managed.anchor (the partial compare finds a
- * person's records by anchor), made at the end of the first transaction
+ * The indexes on dirsync_managed.anchor (the partial compare finds a
+ * person's records by anchor) and .kind (it counts the managed objects
+ * without a scan), made at the end of the first transaction
  * that writes: made before a first sync's inserts, it took them in
  * random order and spilled SQLite's cache (an initial sync at 100k twice
  * as slow); made after, it is one sort.  A role that may not index the
@@ -1027,11 +1028,12 @@ owner_index(struct target *t)
 	err_clear(&e);
 	if (t->drv->exec(t->db, "SAVEPOINT dirsync_index", &e) != 0)
 		return;
-	if (t->drv->exec(t->db, sql_owner_index_ddl, &e) == 0) {
+	if (t->drv->exec(t->db, sql_owner_index_ddl, &e) == 0 &&
+	    t->drv->exec(t->db, sql_owner_kind_index_ddl, &e) == 0) {
 		t->drv->exec(t->db, "RELEASE SAVEPOINT dirsync_index", &e);
 		return;
 	}
-	log_debug("no index on dirsync_managed.anchor: %s", e.msg);
+	log_debug("no index on dirsync_managed.anchor or kind: %s", e.msg);
 	err_clear(&e);
 	t->drv->exec(t->db, "ROLLBACK TO SAVEPOINT dirsync_index", &e);
 	t->drv->exec(t->db, "RELEASE SAVEPOINT dirsync_index", &e);

@@ -23,6 +23,12 @@ const char sql_owner_index_ddl[] =
 	"CREATE INDEX IF NOT EXISTS dirsync_managed_anchor"
 	" ON dirsync_managed (anchor)";
 
+/* a partial compare counts the managed objects by kind (the limits'
+ * share): from this index, not a scan of every record */
+const char sql_owner_kind_index_ddl[] =
+	"CREATE INDEX IF NOT EXISTS dirsync_managed_kind"
+	" ON dirsync_managed (kind)";
+
 const char sql_retired_ddl[] =
 	"CREATE TABLE IF NOT EXISTS dirsync_retired_maildir ("
 	" maildir TEXT NOT NULL PRIMARY KEY,"

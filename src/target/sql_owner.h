@@ -24,6 +24,8 @@
 extern const char sql_owner_ddl[];
 /* an index on its anchors (the partial compare's renames); optional */
 extern const char sql_owner_index_ddl[];
+/* an index on its kinds (a partial compare's count); optional */
+extern const char sql_owner_kind_index_ddl[];
 /*
  * dirsync_retired_maildir: the maildir of every mailbox row dirsync
  * deleted.  The files stay on disk, so a later mailbox must never get
