@@ -59,6 +59,21 @@ EOF
 	chmod 600 "$S/dirsync.conf"
 }
 
+# ldapconf LINE...: $S/dirsync.conf (mode 600) for an LDAP source:
+# "[source]", "type = ldap", each LINE as it is (uri, base_dn, ...; an
+# empty one stays an empty line), then accepted_domains = example.com,
+# url = $URL and the state database in $S.  For tests that check the
+# config or fail before a real server answers.
+ldapconf() {
+	{
+		printf '%s\n' "[source]" "type = ldap"
+		for _l in "$@"; do printf '%s\n' "$_l"; done
+		printf '%s\n' "[mapping]" "accepted_domains = example.com" \
+			"[target]" "url = $URL" "[state]" "path = $S/state.db"
+	} >"$S/dirsync.conf"
+	chmod 600 "$S/dirsync.conf"
+}
+
 # ds DIR ARGS...: runs dirsync with DIR's config; $rc, DIR/out, DIR/err.
 ds() {
 	_dir=$1

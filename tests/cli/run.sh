@@ -156,22 +156,9 @@ chmod 600 "$S/bind.secret"
 # ldap_conf [LINE]: an LDAP source config; LINE (e.g. bind_password_file)
 # goes into [source].
 ldap_conf() {
-	cat >"$S/dirsync.conf" <<EOF
-[source]
-type = ldap
-uri = ldap://127.0.0.1:1
-base_dn = dc=example,dc=com
-bind_dn = cn=svc-dirsync,dc=example,dc=com
-timeout = 2s
-${1:-}
-[mapping]
-accepted_domains = example.com
-[target]
-url = $URL
-[state]
-path = $S/state.db
-EOF
-	chmod 600 "$S/dirsync.conf"
+	ldapconf "uri = ldap://127.0.0.1:1" "base_dn = dc=example,dc=com" \
+		"bind_dn = cn=svc-dirsync,dc=example,dc=com" "timeout = 2s" \
+		"${1:-}"
 }
 ldap_conf "bind_password_file = $S/bind.secret"
 ds "$S" check
