@@ -182,8 +182,10 @@ engine_sync_filter(const char *filter, bool ad)
 }
 
 /* Each entry goes straight into the rules, which keep what they need. */
+/* One more entry read, unless a signal asked to stop or there are too
+ * many: 0 or -1. */
 static int
-feed(struct read_ctx *rc, const struct entry *e, struct err *err)
+count_entry(struct read_ctx *rc, struct err *err)
 {
 	if (engine_stop_requested)
 		return err_set(err, DS_E_SOURCE, "interrupted by a signal");
@@ -192,6 +194,14 @@ feed(struct read_ctx *rc, const struct entry *e, struct err *err)
 			       "more than %lu entries: refusing to go on",
 			       MAX_ENTRIES);
 	rc->read++;
+	return 0;
+}
+
+static int
+feed(struct read_ctx *rc, const struct entry *e, struct err *err)
+{
+	if (count_entry(rc, err) != 0)
+		return -1;
 	if (!is_container(e))
 		rules_add(rc->rules, e);
 	progress_update(rc->read);
@@ -221,13 +231,8 @@ full_changed(void *arg, const char *uuid, const struct entry *e,
 	void *blob;
 	int ret;
 
-	if (engine_stop_requested)
-		return err_set(err, DS_E_SOURCE, "interrupted by a signal");
-	if (rc->read >= MAX_ENTRIES)
-		return err_set(err, DS_E_SOURCE,
-			       "more than %lu entries: refusing to go on",
-			       MAX_ENTRIES);
-	rc->read++;
+	if (count_entry(rc, err) != 0)
+		return -1;
 	if (is_container(e))
 		rules_keys(rc->keyer, e, keys_add, &k);
 	else
