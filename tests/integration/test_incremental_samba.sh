@@ -20,11 +20,10 @@ DIRSYNC=${DIRSYNC:-$ROOT/build/dirsync}
 . "$HERE/samba/samba.sh"
 . "$HERE/lib/ldap/dstest.sh"
 
-if [ "$(id -u)" != 0 ] || ! ip netns add "dirsync-probe-$$" 2>/dev/null; then
+if ! samba_can_run "dirsync-probe-$$"; then
 	echo "SKIP: test_incremental_samba needs network namespaces (root, ip netns)"
 	exit 0
 fi
-ip netns del "dirsync-probe-$$"
 
 T=$(mktemp -d /tmp/dirsync-incremental-samba.XXXXXX)
 WPID=
@@ -40,11 +39,7 @@ SVC_PW="Svc-$RANDOM-Dirsync!9"
 BASE="DC=example,DC=com"
 
 ds_step "Samba AD: provision, start, load the company over LDAPS"
-samba_init "$T/samba" "$BASE" || ds_fail "samba_init"
-samba_start || ds_fail "samba_start"
-"$PY" "$HERE/lib/ldap/adldif.py" samba "$SVC_PW" "$ROOT/examples/company.ldif" \
-	>"$T/company-samba.ldif" || ds_fail "adldif samba"
-samba_ldif "$T/company-samba.ldif" || ds_fail "loading the company"
+ds_samba_company "$SVC_PW"
 # the account gets "Replicating Directory Changes" (what DirSync asks
 # for); nothing is deleted yet (the first step below deletes one object
 # so that CN=Deleted Objects holds a tombstone: dirsync reads in full

@@ -33,11 +33,10 @@ MAIL_LIB=$HERE/lib/mail
 . "$MAIL_LIB/common.sh"
 . "$MAIL_LIB/dovecot.sh"
 
-if [ "$(id -u)" != 0 ] || ! ip netns add "dirsync-login-probe-$$" 2>/dev/null; then
+if ! samba_can_run "dirsync-login-probe-$$"; then
 	echo "SKIP: test_login_samba needs network namespaces (root, ip netns)"
 	exit 0
 fi
-ip netns del "dirsync-login-probe-$$"
 if [ ! -e /usr/lib/dovecot/modules/auth/libauthdb_ldap.so ]; then
 	echo "SKIP: test_login_samba needs dovecot-ldap (scripts/deps.sh)"
 	exit 0

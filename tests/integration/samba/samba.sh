@@ -1,5 +1,6 @@
 # samba.sh - a private Samba AD domain controller for tests (bash; source).
 #
+#   samba_can_run NAME       can this shell make network namespaces?
 #   samba_init DIR [SUFFIX]  provision a domain (mdb, no DNS) under DIR
 #   samba_start              start it in its own network namespace
 #   samba_exec CMD...        run CMD inside that namespace
@@ -24,6 +25,16 @@
 
 SAMBA_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$SAMBA_HERE/../lib/ldap/common.sh"
+
+# samba_can_run NAME: true when this shell can make a network namespace
+# (root, ip netns), as samba_start must; NAME is the namespace tried, and
+# deleted at once.
+samba_can_run()
+{
+	[ "$(id -u)" = 0 ] && ip netns add "$1" 2>/dev/null || return 1
+	ip netns del "$1"
+	return 0
+}
 
 samba_init()
 {
