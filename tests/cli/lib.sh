@@ -173,6 +173,22 @@ dbrows() {
 	q "SELECT * FROM alias ORDER BY address"
 }
 
+# db_mark: the mail database's rows and (SQLite) checksum now, into
+# rows_before and sum_before, for expect_db_unchanged.
+db_mark() {
+	rows_before=$(dbrows)
+	sum_before=$(fsum "$S/mail.db")
+}
+
+# expect_db_unchanged NAME: the rows (NAME-rows-unchanged) and, on
+# SQLite, the file's bytes (NAME-db-byte-identical) are as db_mark saw.
+expect_db_unchanged() {
+	expect_eq "$1-rows-unchanged" "$rows_before" "$(dbrows)"
+	sqlite_only "$1-db-byte-identical" &&
+		expect_eq "$1-db-byte-identical" "$sum_before" \
+			"$(fsum "$S/mail.db")"
+}
+
 # The lookups of examples/postfix and examples/dovecot.
 lookup_goto() {
 	q "SELECT goto FROM alias WHERE address='$1' AND active=1"

@@ -221,8 +221,7 @@ cp "$COMPANY" "$S/dir.ldif"
 mkconf "$S/dir.ldif"
 ds "$S" sync
 expect_rc malformed-first-sync 0
-rows_before=$(dbrows)
-sum_before=$(fsum "$S/mail.db")
+db_mark
 # line 100 of a copy of company.ldif, inside an entry
 awk 'NR == 100 { print "this line has no colon" } { print }' "$COMPANY" \
 	>"$S/dir.ldif"
@@ -232,9 +231,7 @@ ldif_edit "$S/dir.ldif" "Alice Martin" "userAccountControl: 512" \
 ds "$S" sync
 expect_rc malformed 1
 expect_in malformed-file-line "$S/dir.ldif:100:" "$S/err"
-expect_eq malformed-rows-unchanged "$rows_before" "$(dbrows)"
-sqlite_only malformed-db-byte-identical &&
-	expect_eq malformed-db-byte-identical "$sum_before" "$(fsum "$S/mail.db")"
+expect_db_unchanged malformed
 ds "$S" history --json
 expect_eq malformed-run-not-applied "false 1" \
 	"$(jq -r '.[0] | "\(.applied) \(.exit_code)"' "$S/out")"
@@ -258,17 +255,14 @@ mkconf "$COMPANY"
 ds "$S" sync
 expect_rc idem-first 0
 expect_in idem-first-applied "applied" "$S/out"
-rows_before=$(dbrows)
-sum_before=$(fsum "$S/mail.db")
+db_mark
 ds "$S" sync
 expect_rc idem-second 0
 expect_in idem-second-zero \
 	"summary: 0 add, 0 update, 0 disable, 0 delete, 1 conflict, 0 error" \
 	"$S/out"
 expect_in idem-second-nothing "nothing to change" "$S/out"
-expect_eq idem-rows-unchanged "$rows_before" "$(dbrows)"
-sqlite_only idem-db-byte-identical &&
-	expect_eq idem-db-byte-identical "$sum_before" "$(fsum "$S/mail.db")"
+expect_db_unchanged idem
 ds "$S" sync --json
 expect_eq idem-json-zero "0 0 0 0 false" \
 	"$(jq -r '.summary | "\(.add) \(.update) \(.disable) \(.delete)"' \
@@ -324,8 +318,7 @@ expect_rc readonly-first-sync 0
 ldif_edit "$S/dir.ldif" "Grace Liu" "displayName: Grace Liu" \
 	"displayName: Grace Liu-Wong" || fail readonly-setup "ldif_edit"
 ldif_drop "$S/dir.ldif" "Sam Owusu" || fail readonly-setup "ldif_drop"
-rows_before=$(dbrows)
-sum_before=$(fsum "$S/mail.db")
+db_mark
 state_before=$(fsum "$S/state.db" "$S/state.db-wal")
 for mode in plan dry-run; do
 	if [ $mode = plan ]; then ds "$S" plan; else ds "$S" sync --dry-run; fi
@@ -751,17 +744,14 @@ expect_rc safety-first-sync 0
 for who in "Alice Martin" "Oliver Grant" "Julia Rossi" "Zoe Kowalski"; do
 	ldif_drop "$S/dir.ldif" "$who" || fail safety-setup "ldif_drop $who"
 done
-rows_before=$(dbrows)
-sum_before=$(fsum "$S/mail.db")
+db_mark
 ds "$S" sync
 expect_rc safety-stop 3
 expect_in safety-names-limit \
 	"NOT APPLIED: safety limit max_delete_percent exceeded (allowed 3, planned 4 mailboxes, lists and contacts; alias rows count under max_alias_deletes)" \
 	"$S/out"
 expect_in safety-says-approve "then \`dirsync approve $(last_run)\` applies exactly this plan" "$S/out"
-expect_eq safety-rows-unchanged "$rows_before" "$(dbrows)"
-sqlite_only safety-db-byte-identical &&
-	expect_eq safety-db-byte-identical "$sum_before" "$(fsum "$S/mail.db")"
+expect_db_unchanged safety
 ds "$S" show "$(last_run)" --json
 jq_true safety-report '.applied == false and .limit_exceeded ==
 	{"limit": "max_delete_percent", "allowed": 3, "planned": 4} and
