@@ -73,6 +73,37 @@ ds_same_db()
 	fi
 }
 
+# ds_read_is MODE WHAT: the last --json run read that way (full or
+# incremental).
+ds_read_is()
+{
+	local m
+	m=$(jq -r .read_detail.mode "$DS_OUT")
+	[ "$m" = "$1" ] || ds_fail "$2: read was $m, expected $1 ($(jq -c .read "$DS_OUT"))"
+}
+
+# ds_expect_read WHAT [MAX_ENTRIES [REASON]]: the last --json run read
+# incrementally, at most MAX_ENTRIES entries from the server; with REASON
+# it must instead have fallen back to a full read with a fallback_reason
+# matching REASON (a grep pattern).
+ds_expect_read()
+{
+	local what=$1 max=${2:-} why=${3:-}
+	if [ -n "$why" ]; then
+		ds_read_is full "$what"
+		jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "$why" ||
+			ds_fail "$what: reason $(jq -r .read_detail.fallback_reason "$DS_OUT"), expected $why"
+	else
+		ds_read_is incremental "$what"
+	fi
+	if [ -n "$max" ]; then
+		local n
+		n=$(jq -r .read_detail.entries "$DS_OUT")
+		[ "$n" -le "$max" ] ||
+			ds_fail "$what: read $n entries from the server, expected <= $max"
+	fi
+}
+
 # ds_summary FIELD: from the last --json run.
 ds_summary()
 {
