@@ -181,7 +181,6 @@ engine_sync_filter(const char *filter, bool ad)
 	return buf_steal(&b);
 }
 
-/* Each entry goes straight into the rules, which keep what they need. */
 /* One more entry read, unless a signal asked to stop or there are too
  * many: 0 or -1. */
 static int
@@ -197,6 +196,7 @@ count_entry(struct read_ctx *rc, struct err *err)
 	return 0;
 }
 
+/* Each entry goes straight into the rules, which keep what they need. */
 static int
 feed(struct read_ctx *rc, const struct entry *e, struct err *err)
 {
