@@ -1,5 +1,15 @@
-# Helpers for tests/cli/run.sh (sourced; POSIX sh).  Expects DIRSYNC, T,
-# PG and the npass/nfail/nskip counters from the caller.
+# Helpers for tests/cli/run.sh and soak.sh (sourced; POSIX sh).  Expects
+# DIRSYNC and here (this folder) from the caller; sets T (a temporary
+# directory, removed at exit), PG (1 with DIRSYNC_TEST_TARGET_URL: the
+# PostgreSQL target) and the npass/nfail/nskip counters.
+
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM
+PG=${DIRSYNC_TEST_TARGET_URL:+1}
+npass=0
+nfail=0
+nskip=0
 
 pass() {
 	npass=$((npass + 1))

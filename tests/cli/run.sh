@@ -21,14 +21,6 @@ DIRSYNC=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$here/../.." && pwd)
 COMPANY=$REPO/examples/company.ldif
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
-PG=${DIRSYNC_TEST_TARGET_URL:+1}
-npass=0
-nfail=0
-nskip=0
-
 . "$here/lib.sh"
 
 # ---- usage and exit codes ------------------------------------------------
