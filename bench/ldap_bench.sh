@@ -24,39 +24,18 @@ BIN=$(realpath "$1")
 N=${2:-100000}
 case $N in '' | *[!0-9]*) echo "bench: N must be a number" >&2; exit 2 ;; esac
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-OUT=$TOP/bench/out
-PY=/usr/bin/python3
-TIME=/usr/bin/time
-. "$TOP/tests/integration/slapd/slapd.sh"
-mkdir -p "$OUT" || exit 1
+. "$TOP/bench/lib.sh"
 
 T=$(mktemp -d /tmp/dirsync-ldap-bench.XXXXXX)
 trap 'slapd_stop; rm -rf "$T"' EXIT
 
-ldif=$OUT/users-$N.ldif
-if [ ! -s "$ldif" ] || [ "$TOP/bench/gen_ldif.py" -nt "$ldif" ]; then
-	echo "bench: generating $ldif" >&2
-	"$PY" "$TOP/bench/gen_ldif.py" "$N" --seed 1 >"$ldif.tmp" &&
-		mv "$ldif.tmp" "$ldif" || exit 1
-fi
-ol=$OUT/users-$N-openldap.ldif
-if [ ! -s "$ol" ] || [ "$ldif" -nt "$ol" ]; then
-	echo "bench: converting to OpenLDAP entries" >&2
-	"$PY" "$TOP/tests/integration/lib/ldap/adldif.py" openldap "$ldif" \
-		>"$ol.tmp" && mv "$ol.tmp" "$ol" || exit 1
-fi
+bench_users "$N" || exit 1
 
-slapd_init "$T/slapd" "dc=example,dc=com" || exit 1
-t0=$(date +%s.%N)
-slapd_load "$ol" || exit 1
-t1=$(date +%s.%N)
-slapd_start || exit 1
+bench_slapd || exit 1
 entries=$(grep -c '^dn:' "$ol")
 printf 'slapd: %d entries loaded with slapadd in %.1f s\n' "$entries" \
-	"$(echo "$t1 - $t0" | bc)"
+	"$BENCH_LOAD_S"
 
-printf '%s\n' "$SLAPD_BIND_PW" >"$T/bind.secret"
-chmod 600 "$T/bind.secret"
 conf()
 {
 	cat >"$T/$1.conf" <<EOF

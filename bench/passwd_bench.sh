@@ -22,11 +22,8 @@ MAIL_LIB=$HERE/lib/mail
 mail_init
 BASE="DC=example,DC=com"
 samba_init "$T/samba" "$BASE" >/dev/null || fail "samba_init"
-SAMBA_NS=dirsync-pwbench-$$
+samba_own_ns "dirsync-pwbench-$$"
 at_exit samba_stop
-dovecot() { ip netns exec "$SAMBA_NS" /usr/sbin/dovecot "$@"; }
-doveadm() { ip netns exec "$SAMBA_NS" /usr/bin/doveadm "$@"; }
-python3() { ip netns exec "$SAMBA_NS" /usr/bin/python3 "$@"; }
 
 CONF=$T/dirsync.conf
 MAIL_DB=$T/mail.db
@@ -49,8 +46,7 @@ password_scheme = ${BENCH_SCHEME:-SHA512-CRYPT}
 path = $T/state.db
 EOF
 chmod 600 "$CONF"
-sed -i "/^\[global\]/a\\
-	check password script = $DIRSYNC -c $CONF passwd-hook" "$SAMBA_CONF"
+samba_passwd_hook "$CONF"
 samba_start || fail "samba_start"
 st() { samba_exec samba-tool "$@" -s "$SAMBA_CONF"; }
 st domain passwordsettings set --min-pwd-age=0 --history-length=0 \

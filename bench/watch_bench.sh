@@ -22,37 +22,19 @@ N=${2:-10000}
 K=${3:-20}
 case $N$K in '' | *[!0-9]*) echo "bench: N and CHANGES must be numbers" >&2; exit 2 ;; esac
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-OUT=$TOP/bench/out
-PY=/usr/bin/python3
-. "$TOP/tests/integration/slapd/slapd.sh"
-mkdir -p "$OUT" || exit 1
+. "$TOP/bench/lib.sh"
 
 T=$(mktemp -d /tmp/dirsync-watch-bench.XXXXXX)
 DPID=
 trap '[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID"; slapd_stop; rm -rf "$T"' EXIT
 
-ldif=$OUT/users-$N.ldif
-if [ ! -s "$ldif" ] || [ "$TOP/bench/gen_ldif.py" -nt "$ldif" ]; then
-	echo "bench: generating $ldif" >&2
-	"$PY" "$TOP/bench/gen_ldif.py" "$N" --seed 1 >"$ldif.tmp" &&
-		mv "$ldif.tmp" "$ldif" || exit 1
-fi
-ol=$OUT/users-$N-openldap.ldif
-if [ ! -s "$ol" ] || [ "$ldif" -nt "$ol" ]; then
-	echo "bench: converting to OpenLDAP entries" >&2
-	"$PY" "$TOP/tests/integration/lib/ldap/adldif.py" openldap "$ldif" \
-		>"$ol.tmp" && mv "$ol.tmp" "$ol" || exit 1
-fi
+bench_users "$N" || exit 1
 
 SLAPD_SYNCPROV=1
 SLAPD_SESSIONLOG=$((N / 10 > 1000 ? N / 10 : 1000))
-slapd_init "$T/slapd" "dc=example,dc=com" || exit 1
-slapd_load "$ol" || exit 1
-slapd_start || exit 1
+bench_slapd || exit 1
 printf 'slapd: %d entries (slapadd), syncprov\n' "$(grep -c '^dn:' "$ol")"
 
-printf '%s\n' "$SLAPD_BIND_PW" >"$T/bind.secret"
-chmod 600 "$T/bind.secret"
 cat >"$T/dirsync.conf" <<EOF
 [source]
 type = ldap

@@ -181,9 +181,10 @@ engine_sync_filter(const char *filter, bool ad)
 	return buf_steal(&b);
 }
 
-/* Each entry goes straight into the rules, which keep what they need. */
+/* One more entry read, unless a signal asked to stop or there are too
+ * many: 0 or -1. */
 static int
-feed(struct read_ctx *rc, const struct entry *e, struct err *err)
+count_entry(struct read_ctx *rc, struct err *err)
 {
 	if (engine_stop_requested)
 		return err_set(err, DS_E_SOURCE, "interrupted by a signal");
@@ -192,6 +193,15 @@ feed(struct read_ctx *rc, const struct entry *e, struct err *err)
 			       "more than %lu entries: refusing to go on",
 			       MAX_ENTRIES);
 	rc->read++;
+	return 0;
+}
+
+/* Each entry goes straight into the rules, which keep what they need. */
+static int
+feed(struct read_ctx *rc, const struct entry *e, struct err *err)
+{
+	if (count_entry(rc, err) != 0)
+		return -1;
 	if (!is_container(e))
 		rules_add(rc->rules, e);
 	progress_update(rc->read);
@@ -221,13 +231,8 @@ full_changed(void *arg, const char *uuid, const struct entry *e,
 	void *blob;
 	int ret;
 
-	if (engine_stop_requested)
-		return err_set(err, DS_E_SOURCE, "interrupted by a signal");
-	if (rc->read >= MAX_ENTRIES)
-		return err_set(err, DS_E_SOURCE,
-			       "more than %lu entries: refusing to go on",
-			       MAX_ENTRIES);
-	rc->read++;
+	if (count_entry(rc, err) != 0)
+		return -1;
 	if (is_container(e))
 		rules_keys(rc->keyer, e, keys_add, &k);
 	else
@@ -558,6 +563,52 @@ group_search(const struct reread *rr, const char *const *attrs,
 	return ret;
 }
 
+/*
+ * DNs gathered for one search per RENAME_BATCH: batch_add() searches
+ * when the batch is full, batch_end() searches for the rest (unless an
+ * earlier step failed) and frees the DNs.  search: rename_search or
+ * reread_groups, into d.
+ */
+struct batch {
+	const struct reread *rr;
+	int (*search)(const struct reread *rr, char **dns, size_t n,
+		      struct delta *d, struct err *err);
+	struct delta *d;
+	char *dns[RENAME_BATCH];
+	size_t n;
+};
+
+static void
+batch_clear(struct batch *b)
+{
+	while (b->n > 0)
+		free(b->dns[--b->n]);
+}
+
+/* dn (copied) into the batch; a full batch is searched: 0 or -1. */
+static int
+batch_add(struct batch *b, const char *dn, struct err *err)
+{
+	int ret = 0;
+
+	b->dns[b->n++] = xstrdup(dn);
+	if (b->n == RENAME_BATCH) {
+		ret = b->search(b->rr, b->dns, b->n, b->d, err);
+		batch_clear(b);
+	}
+	return ret;
+}
+
+/* The last search, when ret (the caller's result so far) is 0: ret. */
+static int
+batch_end(struct batch *b, int ret, struct err *err)
+{
+	if (b->n > 0 && ret == 0)
+		ret = b->search(b->rr, b->dns, b->n, b->d, err);
+	batch_clear(b);
+	return ret;
+}
+
 /* Groups holding the new DNs of renamed entries in a member value. */
 static int
 rename_search(const struct reread *rr, char **dns, size_t n,
@@ -576,8 +627,8 @@ static int
 delta_renames(const struct reread *rr, struct syncsnap *old,
 	      struct delta *d, struct err *err)
 {
-	char *dns[RENAME_BATCH];
-	size_t i, n = 0, nchanged = d->n, len, cap = 0;
+	struct batch b = {.rr = rr, .search = rename_search, .d = d};
+	size_t i, nchanged = d->n, len, cap = 0;
 	void *blob, *scratch = NULL;
 	struct entry e;
 	int ret = 0;
@@ -598,20 +649,12 @@ delta_renames(const struct reread *rr, struct syncsnap *old,
 				    &cap) == 0) {
 			now = dn_normalize(e.dn);
 			if (strcmp(was, now) != 0)
-				dns[n++] = xstrdup(e.dn);
+				ret = batch_add(&b, e.dn, err);
 			free(now);
 		}
 		free(was);
-		if (n == RENAME_BATCH) {
-			ret = rename_search(rr, dns, n, d, err);
-			while (n > 0)
-				free(dns[--n]);
-		}
 	}
-	if (n > 0 && ret == 0)
-		ret = rename_search(rr, dns, n, d, err);
-	while (n > 0)
-		free(dns[--n]);
+	ret = batch_end(&b, ret, err);
 	free(scratch);
 	return ret;
 }
@@ -728,9 +771,9 @@ static int
 held_groups(struct merge *m, struct syncsnap *old, const struct reread *rr,
 	    struct err *err)
 {
-	char *dns[RENAME_BATCH];
+	struct batch b = {.rr = rr, .search = reread_groups, .d = m->d};
 	const char **again = NULL;
-	size_t i, n = 0, nagain = 0, capagain = 0, len, cap = 0;
+	size_t i, nagain = 0, capagain = 0, len, cap = 0;
 	void *blob, *scratch = NULL;
 	struct entry e;
 	int ret = 0;
@@ -752,18 +795,10 @@ held_groups(struct merge *m, struct syncsnap *old, const struct reread *rr,
 		}
 		again = xgrow(again, &capagain, nagain + 1, sizeof(*again));
 		again[nagain++] = m->groups[i];
-		dns[n++] = xstrdup(e.dn);
+		ret = batch_add(&b, e.dn, err);
 		free(blob);
-		if (n == RENAME_BATCH) {
-			ret = reread_groups(rr, dns, n, m->d, err);
-			while (n > 0)
-				free(dns[--n]);
-		}
 	}
-	if (n > 0 && ret == 0)
-		ret = reread_groups(rr, dns, n, m->d, err);
-	while (n > 0)
-		free(dns[--n]);
+	ret = batch_end(&b, ret, err);
 	/* not returned: left the filter meanwhile; as the snapshot has it */
 	for (i = 0; i < nagain && ret == 0; i++) {
 		if (strmap_get(&m->d->changed, again[i]) != NULL ||
@@ -843,9 +878,9 @@ gone_groups(struct syncsnap *old, struct delta *d, const struct reread *rr,
 	    struct err *err)
 {
 	struct strmap groups = STRMAP_INIT;
-	char *dns[RENAME_BATCH];
+	struct batch b = {.rr = rr, .search = reread_groups, .d = d};
 	void *blob, *scratch = NULL;
-	size_t len, cap = 0, n = 0, it = 0;
+	size_t len, cap = 0, it = 0;
 	const char *uuid;
 	void *v;
 	struct entry e;
@@ -872,18 +907,10 @@ gone_groups(struct syncsnap *old, struct delta *d, const struct reread *rr,
 		    (blob = syncsnap_get(old, uuid, &len)) == NULL)
 			continue;
 		if (syncsnap_decode(blob, len, &e, &scratch, &cap) == 0)
-			dns[n++] = xstrdup(e.dn);
+			ret = batch_add(&b, e.dn, err);
 		free(blob);
-		if (n == RENAME_BATCH) {
-			ret = reread_groups(rr, dns, n, d, err);
-			while (n > 0)
-				free(dns[--n]);
-		}
 	}
-	if (n > 0 && ret == 0)
-		ret = reread_groups(rr, dns, n, d, err);
-	while (n > 0)
-		free(dns[--n]);
+	ret = batch_end(&b, ret, err);
 	if (groups.len > 0)
 		log_info("%zu groups naming a deleted entry read again",
 			 groups.len);

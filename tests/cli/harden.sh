@@ -54,21 +54,8 @@ printf 'not a real CA\n' >"$S/ca.pem"
 chmod 600 "$S/ca.pem"
 # ldap_tls_conf EXTRA...: an ldaps:// source with the CA file above
 ldap_tls_conf() {
-	{
-		echo "[source]"
-		echo "type = ldap"
-		echo "uri = ldaps://dc1.example.com"
-		echo "tls_ca_file = $S/ca.pem"
-		echo "base_dn = dc=example,dc=com"
-		for l in "$@"; do echo "$l"; done
-		echo "[mapping]"
-		echo "accepted_domains = example.com"
-		echo "[target]"
-		echo "url = $URL"
-		echo "[state]"
-		echo "path = $S/state.db"
-	} >"$S/dirsync.conf"
-	chmod 600 "$S/dirsync.conf"
+	ldapconf "uri = ldaps://dc1.example.com" "tls_ca_file = $S/ca.pem" \
+		"base_dn = dc=example,dc=com" "$@"
 }
 ldap_tls_conf
 ds "$S" check
@@ -176,23 +163,10 @@ printf 'S3cret-4711\n' >"$S/bind.secret"
 chmod 600 "$S/bind.secret"
 # plain_conf URI STARTTLS
 plain_conf() {
-	cat >"$S/dirsync.conf" <<EOF
-[source]
-type = ldap
-uri = $1
-starttls = $2
-tls_ca_file = $S/bind.secret
-bind_dn = cn=svc,dc=example,dc=com
-bind_password_file = $S/bind.secret
-base_dn = dc=example,dc=com
-[mapping]
-accepted_domains = example.com
-[target]
-url = $URL
-[state]
-path = $S/state.db
-EOF
-	chmod 600 "$S/dirsync.conf"
+	ldapconf "uri = $1" "starttls = $2" "tls_ca_file = $S/bind.secret" \
+		"bind_dn = cn=svc,dc=example,dc=com" \
+		"bind_password_file = $S/bind.secret" \
+		"base_dn = dc=example,dc=com"
 }
 plain_conf ldap://dc1.example.com no
 ds "$S" check

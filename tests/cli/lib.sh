@@ -1,5 +1,15 @@
-# Helpers for tests/cli/run.sh (sourced; POSIX sh).  Expects DIRSYNC, T,
-# PG and the npass/nfail/nskip counters from the caller.
+# Helpers for tests/cli/run.sh and soak.sh (sourced; POSIX sh).  Expects
+# DIRSYNC and here (this folder) from the caller; sets T (a temporary
+# directory, removed at exit), PG (1 with DIRSYNC_TEST_TARGET_URL: the
+# PostgreSQL target) and the npass/nfail/nskip counters.
+
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM
+PG=${DIRSYNC_TEST_TARGET_URL:+1}
+npass=0
+nfail=0
+nskip=0
 
 pass() {
 	npass=$((npass + 1))
@@ -56,6 +66,21 @@ EOF
 	if [ $# -ge 2 ]; then
 		printf '%s\n' "$2" >>"$S/dirsync.conf"
 	fi
+	chmod 600 "$S/dirsync.conf"
+}
+
+# ldapconf LINE...: $S/dirsync.conf (mode 600) for an LDAP source:
+# "[source]", "type = ldap", each LINE as it is (uri, base_dn, ...; an
+# empty one stays an empty line), then accepted_domains = example.com,
+# url = $URL and the state database in $S.  For tests that check the
+# config or fail before a real server answers.
+ldapconf() {
+	{
+		printf '%s\n' "[source]" "type = ldap"
+		for _l in "$@"; do printf '%s\n' "$_l"; done
+		printf '%s\n' "[mapping]" "accepted_domains = example.com" \
+			"[target]" "url = $URL" "[state]" "path = $S/state.db"
+	} >"$S/dirsync.conf"
 	chmod 600 "$S/dirsync.conf"
 }
 
@@ -156,6 +181,22 @@ dbrows() {
 	q "SELECT * FROM domain ORDER BY domain"
 	q "SELECT * FROM mailbox ORDER BY username"
 	q "SELECT * FROM alias ORDER BY address"
+}
+
+# db_mark: the mail database's rows and (SQLite) checksum now, into
+# rows_before and sum_before, for expect_db_unchanged.
+db_mark() {
+	rows_before=$(dbrows)
+	sum_before=$(fsum "$S/mail.db")
+}
+
+# expect_db_unchanged NAME: the rows (NAME-rows-unchanged) and, on
+# SQLite, the file's bytes (NAME-db-byte-identical) are as db_mark saw.
+expect_db_unchanged() {
+	expect_eq "$1-rows-unchanged" "$rows_before" "$(dbrows)"
+	sqlite_only "$1-db-byte-identical" &&
+		expect_eq "$1-db-byte-identical" "$sum_before" \
+			"$(fsum "$S/mail.db")"
 }
 
 # The lookups of examples/postfix and examples/dovecot.

@@ -31,21 +31,8 @@ expect_in help-quiet-json "a --json report is still" "$S/out"
 # failed bind) says so in history; the JSON report's "read" stays one of
 # SPEC's two values, its read_detail says the read did not finish
 scenario nothing-read
-cat >"$S/dirsync.conf" <<EOF2
-[source]
-type = ldap
-uri = ldap://127.0.0.1:1
-base_dn = dc=example,dc=com
-bind_dn = cn=svc,dc=example,dc=com
-timeout = 2s
-[mapping]
-accepted_domains = example.com
-[target]
-url = $URL
-[state]
-path = $S/state.db
-EOF2
-chmod 600 "$S/dirsync.conf"
+ldapconf "uri = ldap://127.0.0.1:1" "base_dn = dc=example,dc=com" \
+	"bind_dn = cn=svc,dc=example,dc=com" "timeout = 2s"
 DIRSYNC_BIND_PASSWORD=x ds "$S" sync --json
 expect_rc nothing-read-sync-fails 1
 jq_true nothing-read-json '.read == "full" and .read_detail.done == false'

@@ -21,14 +21,6 @@ DIRSYNC=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$here/../.." && pwd)
 COMPANY=$REPO/examples/company.ldif
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
-PG=${DIRSYNC_TEST_TARGET_URL:+1}
-npass=0
-nfail=0
-nskip=0
-
 . "$here/lib.sh"
 
 # ---- usage and exit codes ------------------------------------------------
@@ -156,22 +148,9 @@ chmod 600 "$S/bind.secret"
 # ldap_conf [LINE]: an LDAP source config; LINE (e.g. bind_password_file)
 # goes into [source].
 ldap_conf() {
-	cat >"$S/dirsync.conf" <<EOF
-[source]
-type = ldap
-uri = ldap://127.0.0.1:1
-base_dn = dc=example,dc=com
-bind_dn = cn=svc-dirsync,dc=example,dc=com
-timeout = 2s
-${1:-}
-[mapping]
-accepted_domains = example.com
-[target]
-url = $URL
-[state]
-path = $S/state.db
-EOF
-	chmod 600 "$S/dirsync.conf"
+	ldapconf "uri = ldap://127.0.0.1:1" "base_dn = dc=example,dc=com" \
+		"bind_dn = cn=svc-dirsync,dc=example,dc=com" "timeout = 2s" \
+		"${1:-}"
 }
 ldap_conf "bind_password_file = $S/bind.secret"
 ds "$S" check
@@ -234,8 +213,7 @@ cp "$COMPANY" "$S/dir.ldif"
 mkconf "$S/dir.ldif"
 ds "$S" sync
 expect_rc malformed-first-sync 0
-rows_before=$(dbrows)
-sum_before=$(fsum "$S/mail.db")
+db_mark
 # line 100 of a copy of company.ldif, inside an entry
 awk 'NR == 100 { print "this line has no colon" } { print }' "$COMPANY" \
 	>"$S/dir.ldif"
@@ -245,9 +223,7 @@ ldif_edit "$S/dir.ldif" "Alice Martin" "userAccountControl: 512" \
 ds "$S" sync
 expect_rc malformed 1
 expect_in malformed-file-line "$S/dir.ldif:100:" "$S/err"
-expect_eq malformed-rows-unchanged "$rows_before" "$(dbrows)"
-sqlite_only malformed-db-byte-identical &&
-	expect_eq malformed-db-byte-identical "$sum_before" "$(fsum "$S/mail.db")"
+expect_db_unchanged malformed
 ds "$S" history --json
 expect_eq malformed-run-not-applied "false 1" \
 	"$(jq -r '.[0] | "\(.applied) \(.exit_code)"' "$S/out")"
@@ -271,17 +247,14 @@ mkconf "$COMPANY"
 ds "$S" sync
 expect_rc idem-first 0
 expect_in idem-first-applied "applied" "$S/out"
-rows_before=$(dbrows)
-sum_before=$(fsum "$S/mail.db")
+db_mark
 ds "$S" sync
 expect_rc idem-second 0
 expect_in idem-second-zero \
 	"summary: 0 add, 0 update, 0 disable, 0 delete, 1 conflict, 0 error" \
 	"$S/out"
 expect_in idem-second-nothing "nothing to change" "$S/out"
-expect_eq idem-rows-unchanged "$rows_before" "$(dbrows)"
-sqlite_only idem-db-byte-identical &&
-	expect_eq idem-db-byte-identical "$sum_before" "$(fsum "$S/mail.db")"
+expect_db_unchanged idem
 ds "$S" sync --json
 expect_eq idem-json-zero "0 0 0 0 false" \
 	"$(jq -r '.summary | "\(.add) \(.update) \(.disable) \(.delete)"' \
@@ -337,8 +310,7 @@ expect_rc readonly-first-sync 0
 ldif_edit "$S/dir.ldif" "Grace Liu" "displayName: Grace Liu" \
 	"displayName: Grace Liu-Wong" || fail readonly-setup "ldif_edit"
 ldif_drop "$S/dir.ldif" "Sam Owusu" || fail readonly-setup "ldif_drop"
-rows_before=$(dbrows)
-sum_before=$(fsum "$S/mail.db")
+db_mark
 state_before=$(fsum "$S/state.db" "$S/state.db-wal")
 for mode in plan dry-run; do
 	if [ $mode = plan ]; then ds "$S" plan; else ds "$S" sync --dry-run; fi
@@ -764,17 +736,14 @@ expect_rc safety-first-sync 0
 for who in "Alice Martin" "Oliver Grant" "Julia Rossi" "Zoe Kowalski"; do
 	ldif_drop "$S/dir.ldif" "$who" || fail safety-setup "ldif_drop $who"
 done
-rows_before=$(dbrows)
-sum_before=$(fsum "$S/mail.db")
+db_mark
 ds "$S" sync
 expect_rc safety-stop 3
 expect_in safety-names-limit \
 	"NOT APPLIED: safety limit max_delete_percent exceeded (allowed 3, planned 4 mailboxes, lists and contacts; alias rows count under max_alias_deletes)" \
 	"$S/out"
 expect_in safety-says-approve "then \`dirsync approve $(last_run)\` applies exactly this plan" "$S/out"
-expect_eq safety-rows-unchanged "$rows_before" "$(dbrows)"
-sqlite_only safety-db-byte-identical &&
-	expect_eq safety-db-byte-identical "$sum_before" "$(fsum "$S/mail.db")"
+expect_db_unchanged safety
 ds "$S" show "$(last_run)" --json
 jq_true safety-report '.applied == false and .limit_exceeded ==
 	{"limit": "max_delete_percent", "allowed": 3, "planned": 4} and

@@ -14,13 +14,6 @@ fi
 DIRSYNC=$(realpath "$1")
 shift
 here=$(cd "$(dirname "$0")" && pwd)
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
-PG=${DIRSYNC_TEST_TARGET_URL:+1}
-npass=0
-nfail=0
-nskip=0
 . "$here/lib.sh"
 
 if [ $# -eq 0 ]; then

@@ -35,10 +35,7 @@ for t in jq sqlite3 slappasswd; do
 done
 
 ds_step "slapd with -d stats (every bind logged)"
-SLAPD_NO_TLS=1 slapd_init "$T/slapd" "dc=example,dc=com" || ds_fail "slapd_init"
-"$PY" "$HERE/lib/ldap/adldif.py" openldap "$ROOT/examples/company.ldif" \
-	>"$T/company.ldif" || ds_fail "adldif openldap"
-slapd_load "$T/company.ldif" || ds_fail "slapadd company"
+SLAPD_NO_TLS=1 ds_slapd_company
 # in the foreground (-d): the stats lines go to stderr, our log file
 "$SLAPD_BIN" -f "$SLAPD_DIR/slapd.conf" -h "$SLAPD_URI/ $SLAPD_LDAPI" \
 	-d stats 2>"$T/slapd.log" &

@@ -20,11 +20,10 @@ DIRSYNC=${DIRSYNC:-$ROOT/build/dirsync}
 . "$HERE/samba/samba.sh"
 . "$HERE/lib/ldap/dstest.sh"
 
-if [ "$(id -u)" != 0 ] || ! ip netns add "dirsync-probe-$$" 2>/dev/null; then
+if ! samba_can_run "dirsync-probe-$$"; then
 	echo "SKIP: test_incremental_samba needs network namespaces (root, ip netns)"
 	exit 0
 fi
-ip netns del "dirsync-probe-$$"
 
 T=$(mktemp -d /tmp/dirsync-incremental-samba.XXXXXX)
 WPID=
@@ -40,11 +39,7 @@ SVC_PW="Svc-$RANDOM-Dirsync!9"
 BASE="DC=example,DC=com"
 
 ds_step "Samba AD: provision, start, load the company over LDAPS"
-samba_init "$T/samba" "$BASE" || ds_fail "samba_init"
-samba_start || ds_fail "samba_start"
-"$PY" "$HERE/lib/ldap/adldif.py" samba "$SVC_PW" "$ROOT/examples/company.ldif" \
-	>"$T/company-samba.ldif" || ds_fail "adldif samba"
-samba_ldif "$T/company-samba.ldif" || ds_fail "loading the company"
+ds_samba_company "$SVC_PW"
 # the account gets "Replicating Directory Changes" (what DirSync asks
 # for); nothing is deleted yet (the first step below deletes one object
 # so that CN=Deleted Objects holds a tombstone: dirsync reads in full
@@ -98,13 +93,6 @@ admod()
 	samba_ldif "$T/change.ldif" || ds_fail "ldapmodify on Samba"
 }
 
-read_is()
-{
-	local m
-	m=$(jq -r .read_detail.mode "$DS_OUT")
-	[ "$m" = "$1" ] || ds_fail "$2: read was $m, expected $1 ($(jq -c .read "$DS_OUT"))"
-}
-
 # both WHAT [MAX_ENTRIES [REASON]]: as in test_incremental_slapd.sh; with
 # REASON the run into A must be a full read whose fallback_reason matches
 # it.  P=2 (3): the pair inc2.conf/full2.conf instead.
@@ -113,23 +101,11 @@ both()
 	local what=$1 max=${2:-} why=${3:-} P=${P:-}
 	ds_run samba_exec -- ${DSV:-} -c "$T/inc$P.conf" sync --json
 	ds_expect_rc 0 "$what: incremental sync"
-	if [ -n "$why" ]; then
-		read_is full "$what"
-		jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "$why" ||
-			ds_fail "$what: reason $(jq -r .read_detail.fallback_reason "$DS_OUT"), expected $why"
-	else
-		read_is incremental "$what"
-	fi
-	if [ -n "$max" ]; then
-		local n
-		n=$(jq -r .read_detail.entries "$DS_OUT")
-		[ "$n" -le "$max" ] ||
-			ds_fail "$what: read $n entries from the server, expected <= $max"
-	fi
+	ds_expect_read "$what" "$max" "$why"
 	cp "$DS_OUT" "$T/inc$P.json"; cp "$DS_ERR" "$T/inc$P.err"
 	ds_run samba_exec -- -c "$T/full$P.conf" sync --json --full
 	ds_expect_rc 0 "$what: full sync"
-	read_is full "$what (--full)"
+	ds_read_is full "$what (--full)"
 	ds_dump "$T/full$P.db" >"$T/full$P.dump" || ds_fail "dump B"
 	ds_same_db "$T/inc$P.db" "$T/full$P.dump" "$what: incremental vs full"
 	[ "$(jq -c .summary "$T/inc$P.json")" = "$(jq -c .summary "$DS_OUT")" ] ||
@@ -142,7 +118,7 @@ ds_run samba_exec -- -c "$T/fresh.conf" sync --json
 ds_expect_rc 0 "fresh sync"
 ds_run samba_exec -- -c "$T/fresh.conf" sync --json
 ds_expect_rc 0 "fresh sync 2"
-read_is full "nothing deleted yet"
+ds_read_is full "nothing deleted yet"
 echo "   $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "nothing was deleted yet.*or the bind account may not list it" ||
 	ds_fail "nothing deleted yet: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
@@ -160,14 +136,14 @@ samba_ldif "$T/tomb.ldif" || ds_fail "tombstone"
 # run incremental (it said "no snapshot of an earlier read" before)
 ds_run samba_exec -- -c "$T/fresh.conf" sync --json
 ds_expect_rc 0 "fresh sync after the first delete"
-read_is incremental "after the first delete"
+ds_read_is incremental "after the first delete"
 
 ds_step "an account that sees no tombstone: full reads, with the reason"
 ds_run samba_exec -- -c "$T/svc.conf" sync --json
 ds_expect_rc 0 "svc sync"
 ds_run samba_exec -- -c "$T/svc.conf" sync --json
 ds_expect_rc 0 "svc sync 2"
-read_is full "svc account"
+ds_read_is full "svc account"
 echo "   $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "Deleted Objects" ||
 	ds_fail "svc account: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
@@ -175,7 +151,7 @@ jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "Deleted Objects" ||
 ds_step "first run: full (DirSync cookie, then the paged read)"
 ds_run samba_exec -- -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "first sync"
-read_is full "first sync"
+ds_read_is full "first sync"
 [ -s "$T/inc-state.db.snapshot" ] || ds_fail "no snapshot file"
 ds_run samba_exec -- -c "$T/full.conf" sync --json --full
 ds_expect_rc 0 "first full sync"
@@ -412,7 +388,7 @@ ds_step "snapshot lost: a full read"
 rm -f "$T/inc-state.db.snapshot"
 ds_run samba_exec -- -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "sync without snapshot"
-read_is full "snapshot lost"
+ds_read_is full "snapshot lost"
 both "after the snapshot was lost" 0
 
 ds_step "another DC answers (failover): a full read, with the reason"
@@ -420,7 +396,7 @@ conf inc "$SAMBA_PLAIN_URI"
 sed -i 's/^timeout = 10s$/&\nstarttls = demand/' "$T/inc.conf"
 ds_run samba_exec -- -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "sync via another uri"
-read_is full "failover"
+ds_read_is full "failover"
 jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "the cookie came from" ||
 	ds_fail "failover: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 

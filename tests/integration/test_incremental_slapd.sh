@@ -31,13 +31,9 @@ trap cleanup EXIT
 
 ds_step "slapd with syncprov: provision, load, start"
 SLAPD_SYNCPROV=1
-slapd_init "$T/slapd" "dc=example,dc=com" || ds_fail "slapd_init"
-"$PY" "$HERE/lib/ldap/adldif.py" openldap "$ROOT/examples/company.ldif" \
-	>"$T/company.ldif" || ds_fail "adldif openldap"
-slapd_load "$T/company.ldif" || ds_fail "slapadd company"
+ds_slapd_company
 slapd_start || ds_fail "slapd_start"
-printf '%s\n' "$SLAPD_BIND_PW" >"$T/bind.secret"
-chmod 600 "$T/bind.secret"
+ds_secret "$T/bind.secret" "$SLAPD_BIND_PW"
 
 # conf NAME [extra lines...]: $T/NAME.conf writing $T/NAME.db
 conf()
@@ -78,14 +74,6 @@ ldapmod()
 		{ cat "$T/ldapmodify.out" >&2; ds_fail "ldapmodify"; }
 }
 
-# read_is MODE WHAT: the last --json run read that way.
-read_is()
-{
-	local m
-	m=$(jq -r .read_detail.mode "$DS_OUT")
-	[ "$m" = "$1" ] || ds_fail "$2: read was $m, expected $1 ($(jq -c .read "$DS_OUT"))"
-}
-
 # both WHAT [MAX_ENTRIES [REASON]]: an incremental run into A, a full one
 # into B, and A must equal B.  The incremental run must have read at most
 # MAX_ENTRIES entries from the server; with REASON it must instead have
@@ -96,26 +84,14 @@ both()
 	local what=$1 max=${2:-} why=${3:-} P=${P:-}
 	ds_run -- -c "$T/inc$P.conf" sync --json
 	ds_expect_rc 0 "$what: incremental sync"
-	if [ -n "$why" ]; then
-		read_is full "$what"
-		jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "$why" ||
-			ds_fail "$what: reason $(jq -r .read_detail.fallback_reason "$DS_OUT"), expected $why"
-	else
-		read_is incremental "$what"
-	fi
-	if [ -n "$max" ]; then
-		local n
-		n=$(jq -r .read_detail.entries "$DS_OUT")
-		[ "$n" -le "$max" ] ||
-			ds_fail "$what: read $n entries from the server, expected <= $max"
-	fi
+	ds_expect_read "$what" "$max" "$why"
 	cp "$DS_OUT" "$T/inc$P.json"
 	# which rules ran: over the delta's part, all, or none
 	printf '%s %s\n' "$(jq -r .read_detail.rules "$DS_OUT")" "$what" \
 		>>"$T/rules.log"
 	ds_run -- -c "$T/full$P.conf" sync --json --full
 	ds_expect_rc 0 "$what: full sync"
-	read_is full "$what (--full)"
+	ds_read_is full "$what (--full)"
 	ds_dump "$T/full$P.db" >"$T/full$P.dump" || ds_fail "dump B"
 	ds_same_db "$T/inc$P.db" "$T/full$P.dump" "$what: incremental vs full"
 	# the plan was the same too
@@ -132,7 +108,7 @@ both()
 ds_step "first run: full, and it leaves a snapshot with a cookie"
 ds_run -- -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "first sync"
-read_is full "first sync"
+ds_read_is full "first sync"
 jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "no snapshot" ||
 	ds_fail "first sync: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 [ -s "$T/inc-state.db.snapshot" ] || ds_fail "no snapshot file"
@@ -183,7 +159,7 @@ EOF
 # reads the same change
 ds_run -- -c "$T/inc.conf" plan --json
 ds_expect_rc 0 "plan"
-read_is incremental "plan"
+ds_read_is incremental "plan"
 [ "$(jq -r .read_detail.entries "$DS_OUT")" = 1 ] || ds_fail "plan: entries read"
 both "modify" 1
 [ "$(jq -r .read_detail.entries "$T/inc.json")" = 1 ] ||
@@ -392,7 +368,7 @@ grep -q "note: .*memberOf.*every read is full" "$DS_ERR" ||
 P=3 both "memberOf filter: first run" "" "incremental reads are off: .*memberOf"
 ds_run -- -v -c "$T/inc3.conf" sync --json
 ds_expect_rc 0 "memberOf filter: second run"
-read_is full "memberOf filter: second run"
+ds_read_is full "memberOf filter: second run"
 grep -q "full read: incremental reads are off: .*memberOf" "$DS_ERR" ||
 	ds_fail "memberOf filter: not logged ($(cat "$DS_ERR"))"
 ldapmod <<'EOF'
@@ -410,7 +386,7 @@ ds_step "snapshot lost: a full read, logged with the reason"
 rm -f "$T/inc-state.db.snapshot"
 ds_run -- -v -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "sync without snapshot"
-read_is full "snapshot lost"
+ds_read_is full "snapshot lost"
 grep -q "full read: no snapshot" "$DS_ERR" || ds_fail "snapshot lost: not logged"
 both "after the snapshot was lost" 0
 
@@ -428,7 +404,7 @@ head -c "$psize" /dev/urandom |
 	dd of="$T/inc-state.db.snapshot" bs="$psize" seek=$((root - 1)) conv=notrunc 2>/dev/null
 ds_run -- -v -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "sync with a damaged snapshot"
-read_is full "damaged snapshot"
+ds_read_is full "damaged snapshot"
 jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "snapshot of the last read is damaged" ||
 	ds_fail "damaged snapshot: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 ds_dump "$T/inc.db" | grep -q "|Hannah Schmidt-Damaged|" ||
@@ -443,7 +419,7 @@ ds_step "a [scope] change: a full read"
 conf inc "[scope]" "exclude = nobody-at-all-*"
 ds_run -- -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "sync after a scope change"
-read_is full "scope change"
+ds_read_is full "scope change"
 jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "changed since the last read" ||
 	ds_fail "scope change: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 both "after the scope change" 0
@@ -459,7 +435,7 @@ cp "$T/inc.conf" "$T/inc.conf.keep"
 sed -i 's/^max_delete_percent = 100$/&\nmax_updates = 0/' "$T/inc.conf"
 ds_run -- -v -c "$T/inc.conf" sync --json
 ds_expect_rc 3 "limit stop"
-read_is incremental "limit stop"
+ds_read_is incremental "limit stop"
 grep -q "snapshot and cookie of the last read are kept" "$DS_ERR" ||
 	ds_fail "limit stop: cookie not said to be kept"
 cp "$T/inc.conf.keep" "$T/inc.conf"
@@ -585,7 +561,7 @@ db.commit()
 EOF
 ds_run -- -v -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "sync with a refused cookie"
-read_is full "refused cookie"
+ds_read_is full "refused cookie"
 jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "refused the cookie" ||
 	ds_fail "refused: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 grep -q "full read: .*refused the cookie" "$DS_ERR" ||
@@ -609,7 +585,7 @@ db.commit()
 EOF
 ds_run -- -v -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "sync with a cookie from the future"
-read_is full "cookie ahead"
+ds_read_is full "cookie ahead"
 jq -r .read_detail.fallback_reason "$DS_OUT" | grep -q "older than the last read" ||
 	ds_fail "cookie ahead: reason $(jq -r .read_detail.fallback_reason "$DS_OUT")"
 ds_run -- -c "$T/full.conf" sync --full

@@ -18,11 +18,10 @@ DIRSYNC=${DIRSYNC:-$ROOT/build/dirsync}
 . "$HERE/samba/samba.sh"
 . "$HERE/lib/ldap/dstest.sh"
 
-if [ "$(id -u)" != 0 ] || ! ip netns add "dirsync-probe-$$" 2>/dev/null; then
+if ! samba_can_run "dirsync-probe-$$"; then
 	echo "SKIP: test_ldap_samba needs network namespaces (root, ip netns)"
 	exit 0
 fi
-ip netns del "dirsync-probe-$$"
 
 T=$(mktemp -d /tmp/dirsync-ldap-samba.XXXXXX)
 cleanup()
@@ -39,14 +38,8 @@ ds_step "golden: the LDIF source on examples/company.ldif"
 ds_ldif_golden "$T/expected.txt"
 
 ds_step "Samba AD: provision, start, load the company over LDAPS"
-t0=$(date +%s)
-samba_init "$T/samba" "$BASE" || ds_fail "samba_init"
-samba_start || ds_fail "samba_start"
-t1=$(date +%s)
-"$PY" "$HERE/lib/ldap/adldif.py" samba "$SVC_PW" "$ROOT/examples/company.ldif" \
-	>"$T/company-samba.ldif" || ds_fail "adldif samba"
-samba_ldif "$T/company-samba.ldif" || ds_fail "loading the company"
-echo "   (provision + start ${t0:+$((t1 - t0))}s, load $(($(date +%s) - t1))s)"
+ds_samba_company "$SVC_PW"
+echo "   (provision + start ${DS_SAMBA_UP}s, load ${DS_SAMBA_LOAD}s)"
 
 printf '%s\n' "$SVC_PW" >"$T/bind.secret"
 printf '%s\n' "Wrong-Pass-123!" >"$T/wrong.secret"

@@ -33,11 +33,10 @@ MAIL_LIB=$HERE/lib/mail
 . "$MAIL_LIB/common.sh"
 . "$MAIL_LIB/dovecot.sh"
 
-if [ "$(id -u)" != 0 ] || ! ip netns add "dirsync-login-probe-$$" 2>/dev/null; then
+if ! samba_can_run "dirsync-login-probe-$$"; then
 	echo "SKIP: test_login_samba needs network namespaces (root, ip netns)"
 	exit 0
 fi
-ip netns del "dirsync-login-probe-$$"
 if [ ! -e /usr/lib/dovecot/modules/auth/libauthdb_ldap.so ]; then
 	echo "SKIP: test_login_samba needs dovecot-ldap (scripts/deps.sh)"
 	exit 0
@@ -60,13 +59,10 @@ PW_UNKNOWN="Carol-Nobody-4410!u"
 
 step "provision and start Samba AD"
 samba_init "$T/samba" "$BASE" || fail "samba_init"
-SAMBA_NS=dirsync-login-$$-$RANDOM   # this test's own namespace
+# this test's own namespace; Dovecot, doveadm and the helpers' python
+# run inside it
+samba_own_ns "dirsync-login-$$-$RANDOM"
 at_exit samba_stop
-
-# Dovecot, doveadm and the helpers' python run inside the namespace.
-dovecot() { ip netns exec "$SAMBA_NS" /usr/sbin/dovecot "$@"; }
-doveadm() { ip netns exec "$SAMBA_NS" /usr/bin/doveadm "$@"; }
-python3() { ip netns exec "$SAMBA_NS" /usr/bin/python3 "$@"; }
 
 CONF=$T/dirsync.conf
 MAIL_DB=$T/mail.db
@@ -103,8 +99,7 @@ EOF
 write_conf accept 8
 
 # The hook, as an administrator would install it on every DC.
-sed -i "/^\[global\]/a\\
-	check password script = $DIRSYNC -c $CONF passwd-hook" "$SAMBA_CONF"
+samba_passwd_hook "$CONF"
 samba_start || fail "samba_start"
 st() { samba_exec samba-tool "$@" -s "$SAMBA_CONF"; }
 unipwd() { printf '"%s"' "$1" | iconv -t UTF-16LE | base64 -w0; }

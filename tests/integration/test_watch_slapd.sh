@@ -78,13 +78,9 @@ ldapmod()
 
 ds_step "slapd with syncprov: provision, load, start"
 SLAPD_SYNCPROV=1
-slapd_init "$T/slapd" "dc=example,dc=com" || ds_fail "slapd_init"
-"$PY" "$HERE/lib/ldap/adldif.py" openldap "$ROOT/examples/company.ldif" \
-	>"$T/company.ldif" || ds_fail "adldif openldap"
-slapd_load "$T/company.ldif" || ds_fail "slapadd company"
+ds_slapd_company
 slapd_start || ds_fail "slapd_start"
-printf '%s\n' "$SLAPD_BIND_PW" >"$T/bind.secret"
-chmod 600 "$T/bind.secret"
+ds_secret "$T/bind.secret" "$SLAPD_BIND_PW"
 
 cat >"$T/dirsync.conf" <<EOF
 [source]

@@ -1,8 +1,13 @@
 # samba.sh - a private Samba AD domain controller for tests (bash; source).
 #
+#   samba_can_run NAME       can this shell make network namespaces?
 #   samba_init DIR [SUFFIX]  provision a domain (mdb, no DNS) under DIR
 #   samba_start              start it in its own network namespace
 #   samba_exec CMD...        run CMD inside that namespace
+#   samba_own_ns NAME        (after samba_init) that namespace is NAME, and
+#                            dovecot, doveadm, python3 run inside it
+#   samba_passwd_hook CONF   (before samba_start) dirsync's passwd-hook
+#                            with CONF as the check password script
 #   samba_ldif FILE          ldapmodify -c FILE as Administrator over LDAPS
 #   samba_stop               stop it and delete the namespace
 #
@@ -24,6 +29,16 @@
 
 SAMBA_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$SAMBA_HERE/../lib/ldap/common.sh"
+
+# samba_can_run NAME: true when this shell can make a network namespace
+# (root, ip netns), as samba_start must; NAME is the namespace tried, and
+# deleted at once.
+samba_can_run()
+{
+	[ "$(id -u)" = 0 ] && ip netns add "$1" 2>/dev/null || return 1
+	ip netns del "$1"
+	return 0
+}
 
 samba_init()
 {
@@ -91,6 +106,26 @@ samba_init()
 	tls cafile = $SAMBA_DIR/tls/ca.crt
 CONF
 	SAMBA_CONF=$d/etc/smb.conf
+}
+
+# samba_own_ns NAME: after samba_init, the namespace samba_start makes is
+# NAME; from here on dovecot, doveadm and python3 (shell functions) run
+# inside it, for a Dovecot that reaches the DC on 127.0.0.1.
+samba_own_ns()
+{
+	SAMBA_NS=$1
+	dovecot() { ip netns exec "$SAMBA_NS" /usr/sbin/dovecot "$@"; }
+	doveadm() { ip netns exec "$SAMBA_NS" /usr/bin/doveadm "$@"; }
+	python3() { ip netns exec "$SAMBA_NS" /usr/bin/python3 "$@"; }
+}
+
+# samba_passwd_hook CONF: before samba_start, `$DIRSYNC -c CONF
+# passwd-hook` becomes the DC's check password script, as an
+# administrator installs it on every DC.
+samba_passwd_hook()
+{
+	sed -i "/^\[global\]/a\\
+	check password script = $DIRSYNC -c $1 passwd-hook" "$SAMBA_CONF"
 }
 
 samba_exec()
