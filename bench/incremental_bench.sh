@@ -17,8 +17,13 @@
 # and prints wall time, entries read from the server and peak RSS of
 # each (with -v: why the rules took the whole snapshot, if they did; with
 # BENCH_STAGES=1 the stage timings too), then checks both mail databases
-# are the same.  A benchmark, not a
-# test.
+# are the same.  A benchmark, not a test.
+#
+# BENCH_AB=OTHER_BINARY: after the change, the incremental run and a
+# `sync --full` of the same state are also run with BINARY and with
+# OTHER_BINARY, each from a copy of the state as the change left it,
+# interleaved, BENCH_ROUNDS (default 2) times: an A/B comparison on one
+# directory and one change (CPU time is user + system).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -70,13 +75,15 @@ run()
 {
 	local name=$1
 	shift
-	"$TIME" -f '%e %M' -o "$T/time" "$BIN" -v "$@" --json >"$T/run.json" \
-		2>"$T/run.err" || {
+	"$TIME" -f '%e %M %U %S' -o "$T/time" "${RUNBIN:-$BIN}" -v "$@" \
+		--json >"$T/run.json" 2>"$T/run.err" || {
 		echo "bench: $name failed:" >&2
 		tail -5 "$T/run.err" >&2
 		exit 1
 	}
-	read -r secs rss <"$T/time"
+	read -r secs rss usr sys <"$T/time"
+	[ -n "${RUNBIN:-}" ] && printf '%s: CPU %.2f s\n' "$RUNBIN" \
+		"$(echo "$usr + $sys" | bc)"
 	printf '%-12s %8.2f s  %-11s %9s entries read  %6d MB peak RSS  %s%s\n' \
 		"$name" "$secs" "$(jq -r .read_detail.mode "$T/run.json")" \
 		"$(jq -r .read_detail.entries "$T/run.json")" $((rss / 1024)) \
@@ -128,6 +135,24 @@ printf 'changes: %d operations with ldapmodify in %.1f s\n' \
 	"$(grep -c '^changetype' "$T/change.ldif")" \
 	"$(echo "$(date +%s.%N) - $t0" | bc)"
 
+if [ -n "${BENCH_AB:-}" ]; then
+	OTHER=$(realpath "$BENCH_AB")
+	mkdir "$T/saved" && cp -a "$T"/inc.* "$T"/inc-state.* "$T/saved/" ||
+		exit 1
+	for round in $(seq "${BENCH_ROUNDS:-2}"); do
+		for RUNBIN in "$BIN" "$OTHER"; do
+			for how in "" --full; do
+				rm -f "$T"/inc.* "$T"/inc-state.*
+				cp -a "$T/saved"/* "$T/" || exit 1
+				run "ab$round${how:+-full}" -c "$T/inc.conf" \
+					sync $how
+			done
+		done
+	done
+	unset RUNBIN
+	rm -f "$T"/inc.* "$T"/inc-state.*
+	cp -a "$T/saved"/* "$T/" && rm -rf "$T/saved" || exit 1
+fi
 run incremental -c "$T/inc.conf" sync
 cp "$T/run.json" "$T/inc.json"
 run full -c "$T/full.conf" sync --full

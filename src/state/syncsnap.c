@@ -223,11 +223,21 @@ syncsnap_create(struct syncsnap **out, const char *path, struct err *err)
 int
 syncsnap_hold(struct syncsnap *s, struct err *err)
 {
+	struct stat sb;
+	long long kib = 2048;   /* SQLite's default */
+	char sql[64];
+
 	if (s->in_tx || s->holding)
 		return 0;
-	/* 64 MiB of pages: the index and rows an incremental run visits */
-	if (sqlite3_exec(s->db, "PRAGMA cache_size = -65536; BEGIN", NULL,
-			 NULL, NULL) != SQLITE_OK)
+	/* pages for the index and rows an incremental run visits: a
+	 * sixteenth of the file, 2 to 64 MiB (memory stays within the
+	 * budget of a small directory too) */
+	if (stat(s->path, &sb) == 0 && sb.st_size / 16 / 1024 > kib)
+		kib = sb.st_size / 16 / 1024;
+	if (kib > 65536)
+		kib = 65536;
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%lld; BEGIN", kib);
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return snap_err(s, err, "snapshot read");
 	s->holding = true;
 	return 0;

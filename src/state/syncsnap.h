@@ -79,7 +79,8 @@ void *syncsnap_get(struct syncsnap *s, const char *uuid, size_t *len);
 
 /*
  * Keeps one read transaction open over the lookups that follow
- * (syncsnap_get, syncsnap_find, syncsnap_scan) with a larger page cache,
+ * (syncsnap_get, syncsnap_find, syncsnap_scan) with a larger page cache
+ * (a sixteenth of the file, 2 to 64 MiB),
  * until syncsnap_begin() makes it the write transaction or
  * syncsnap_close() ends it.  Without it each lookup is a transaction of
  * its own: SQLite locks the file, looks for a hot journal and reads its
