@@ -384,11 +384,11 @@ digest_reason(struct run *x, struct fastpath *f, bool want_names,
 
 	*named = false;
 	err_clear(&e);
-	if (state_verified_pairs(x->st, &old, &nold, &e) != 0 || old == NULL)
+	if (state_verified_objects(x->st, &old, &nold,
+				   want_names ? &f->old_addrs : NULL, &alen,
+				   &e) != 0 || old == NULL)
 		return "the directory changed since the verified run";
-	if (want_names &&
-	    state_verified_addresses(x->st, &f->old_addrs, &alen, &e) == 0 &&
-	    f->old_addrs != NULL)
+	if (f->old_addrs != NULL)
 		names = old_names(f, alen, nold);
 	now = xmalloc((d->n ? d->n : 1) * 2 * sizeof(uint64_t));
 	fill_pairs((void *)d, 0, d->n, now);
@@ -831,10 +831,9 @@ delta_pairs(struct run *x, struct fastpath *f, uint64_t **pairs,
 	struct err e;
 
 	err_clear(&e);
-	if (state_verified_pairs(x->st, &old, &nold, &e) != 0 || old == NULL)
-		return -1;
 	/* a run over a delta never read them (digest_reason does not run) */
-	if (state_verified_addresses(x->st, &f->old_addrs, &alen, &e) != 0 ||
+	if (state_verified_objects(x->st, &old, &nold, &f->old_addrs, &alen,
+				   &e) != 0 || old == NULL ||
 	    f->old_addrs == NULL) {
 		free(old);
 		return -1;

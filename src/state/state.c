@@ -1209,32 +1209,29 @@ verified_load(struct state *st, uint64_t **pairs, size_t *n, char **addrs,
 }
 
 int
-state_verified_pairs(struct state *st, uint64_t **pairs, size_t *n,
-		     struct err *err)
+state_verified_objects(struct state *st, uint64_t **pairs, size_t *n,
+		       char **addrs, size_t *len, struct err *err)
 {
-	char *addrs;
-	size_t len;
+	char *a = NULL;
+	size_t l = 0;
 
-	if (st->db == NULL || !has_table(st, "verified_patch"))
-		return raw_pairs(st, pairs, n, err);
-	if (verified_load(st, pairs, n, &addrs, &len, err) != 0)
+	if (addrs != NULL) {
+		*addrs = NULL;
+		*len = 0;
+	}
+	if (st->db == NULL || state_verified_npatches(st) == 0) {
+		if (raw_pairs(st, pairs, n, err) != 0)
+			return -1;
+		return addrs == NULL ? 0 : raw_addresses(st, addrs, len, err);
+	}
+	if (verified_load(st, pairs, n, &a, &l, err) != 0)
 		return -1;
-	free(addrs);
-	return 0;
-}
-
-int
-state_verified_addresses(struct state *st, char **addrs, size_t *len,
-			 struct err *err)
-{
-	uint64_t *pairs;
-	size_t n;
-
-	if (st->db == NULL || !has_table(st, "verified_patch"))
-		return raw_addresses(st, addrs, len, err);
-	if (verified_load(st, &pairs, &n, addrs, len, err) != 0)
-		return -1;
-	free(pairs);
+	if (addrs == NULL) {
+		free(a);
+	} else {
+		*addrs = a;
+		*len = l;
+	}
 	return 0;
 }
 
@@ -1369,6 +1366,19 @@ put_row(struct state *st, const struct state_verified *v)
 	return rc;
 }
 
+/* The record's transaction: committed when rc is SQLITE_OK, else undone. */
+static int
+record_end(struct state *st, int rc, struct err *err)
+{
+	if (rc != SQLITE_OK ||
+	    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		db_err(st, err, "record verified run");
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 int
 state_verified_patch(struct state *st, const struct state_verified *v,
 		     const struct state_patch *p, size_t n, struct err *err)
@@ -1394,13 +1404,7 @@ state_verified_patch(struct state *st, const struct state_verified *v,
 		sqlite3_reset(q);
 	}
 	sqlite3_finalize(q);
-	if (rc != SQLITE_OK ||
-	    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		db_err(st, err, "record verified run");
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
-	}
-	return 0;
+	return record_end(st, rc, err);
 }
 
 int
@@ -1435,15 +1439,10 @@ state_verified_put(struct state *st, const struct state_verified *v,
 	}
 	if (rc == SQLITE_OK && pairs != NULL)
 		rc = put_names(st, name, ctx, npairs);
-	if (rc != SQLITE_OK ||
-	    (pairs != NULL && bytes > 0 && write_pairs(st, pairs, ctx,
-						       npairs) != 0) ||
-	    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		db_err(st, err, "record verified run");
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
-	}
-	return 0;
+	if (rc == SQLITE_OK && pairs != NULL && bytes > 0 &&
+	    write_pairs(st, pairs, ctx, npairs) != 0)
+		rc = SQLITE_ERROR;
+	return record_end(st, rc, err);
 }
 
 int

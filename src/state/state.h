@@ -203,22 +203,20 @@ struct state_verified {
  */
 int state_verified_get(struct state *st, struct state_verified *v,
 		       bool *found, struct err *err);
-/* The stored pairs: *pairs malloc'd (2 * *n values), NULL when none. */
-int state_verified_pairs(struct state *st, uint64_t **pairs, size_t *n,
-			 struct err *err);
+/*
+ * The stored pairs: *pairs malloc'd (2 * *n values), NULL when none; with
+ * addrs, the addresses of their objects, in their order, each with its
+ * NUL: *addrs malloc'd (*len bytes), NULL when none are kept (a record
+ * of an older dirsync).  Patches (state_verified_patch) applied.
+ */
+int state_verified_objects(struct state *st, uint64_t **pairs, size_t *n,
+			   char **addrs, size_t *len, struct err *err);
 /*
  * Fills out[0 .. 2 * n) with the pairs of objects [from, from + n): the
  * pairs are written a chunk at a time, never all in memory at once.
  */
 typedef void (*state_pairs_cb)(void *ctx, size_t from, size_t n,
 			       uint64_t *out);
-/*
- * The addresses of the stored pairs' objects, in their order, each with
- * its NUL: *addrs malloc'd (*len bytes), NULL when none are kept (a
- * record of an older dirsync).
- */
-int state_verified_addresses(struct state *st, char **addrs, size_t *len,
-			     struct err *err);
 /* The address of object i (a string that lives until the call ends). */
 typedef const char *(*state_name_cb)(void *ctx, size_t i);
 /*
@@ -235,7 +233,7 @@ int state_verified_put(struct state *st, const struct state_verified *v,
  * stored pairs and addresses: the verified row is replaced and, for
  * every address the run touched, the object now there (its pair) or
  * none (gone) goes into a patch table, one transaction.
- * state_verified_pairs() and state_verified_addresses() give the stored
+ * state_verified_objects() gives the stored
  * ones with the patches applied (patched addresses' objects dropped,
  * the patches' own appended: the order is not the desired set's); a
  * state_verified_put() with pairs drops the patches, one without keeps

@@ -529,9 +529,8 @@ record(const char *path, bool *patched)
 	assert_int_equal(state_verified_get(st, &v, &found, &err), 0);
 	*patched = state_verified_npatches(st) > 0;
 	if (found) {
-		assert_int_equal(state_verified_pairs(st, &pairs, &n, &err), 0);
-		assert_int_equal(state_verified_addresses(st, &addrs, &len,
-							  &err), 0);
+		assert_int_equal(state_verified_objects(st, &pairs, &n, &addrs,
+							&len, &err), 0);
 	}
 	state_close(st);
 	if (!found || pairs == NULL) {
