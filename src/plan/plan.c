@@ -259,7 +259,11 @@ clash(struct plan *p, const struct mobj *want, const char *other,
 static bool
 owner_clash(const struct managed_rec *m, const struct mobj *want)
 {
-	return m != NULL && m->kind == MK_MAILBOX && want->kind == MK_MAILBOX &&
+	/* the record's anchor is usually the desired object's own string
+	 * (managed_add_known): the same pointer, the same owner, and the
+	 * anchor's bytes are not read */
+	return m != NULL && m->anchor != want->anchor &&
+	       m->kind == MK_MAILBOX && want->kind == MK_MAILBOX &&
 	       stable_anchor(m->anchor) && want->anchor != NULL &&
 	       strcmp(m->anchor, want->anchor) != 0;
 }
@@ -276,6 +280,8 @@ wanted_by_owner(const struct managed_rec *m, const struct mobj *want)
 {
 	if (want == NULL)
 		return false;
+	if (m->anchor == want->anchor)   /* the same string: see owner_clash */
+		return true;
 	if (m->kind != MK_MAILBOX || !stable_anchor(m->anchor) ||
 	    want->anchor == NULL)
 		return true;
@@ -482,10 +488,35 @@ cmp_clash(const void *a, const void *b)
 		      ((const struct plan_clash *)b)->address);
 }
 
+/*
+ * One bit per managed record (its index in managed->v): set when the
+ * record's address is wanted by the record's owner (wanted_by_owner),
+ * which plan_wanted learns while it has both at hand, so that
+ * plan_deprovision passes over the record without looking its address
+ * up again.  In a full compare that changes nothing, every record.
+ */
+static void
+mark_kept(uint64_t *kept, const struct plan_input *in,
+	  const struct managed_rec *m, const struct mobj *want)
+{
+	size_t i;
+
+	if (m == NULL || !wanted_by_owner(m, want))
+		return;
+	i = (size_t)(m - in->managed->v);
+	kept[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static bool
+is_kept(const uint64_t *kept, size_t i)
+{
+	return (kept[i / 64] >> (i % 64)) & 1;
+}
+
 /* Every desired object: mailboxes and lists first, then the rest. */
 static void
 plan_wanted(struct plan *p, const struct plan_input *in,
-	    const struct renames *rn, struct strmap *blocked)
+	    const struct renames *rn, struct strmap *blocked, uint64_t *kept)
 {
 	int pass;
 	size_t i;
@@ -506,6 +537,7 @@ plan_wanted(struct plan *p, const struct plan_input *in,
 				continue;
 			cur = mset_get_h(in->current, want->address, h);
 			m = managed_get_h(in->managed, want->address, h);
+			mark_kept(kept, in, m, want);
 			if (blocked->len > 0 && want->anchor != NULL &&
 			    strmap_get(blocked, want->anchor) != NULL) {
 				/* its owner's address is taken: change
@@ -604,27 +636,33 @@ owner_of(struct owners *o, const char *anchor)
 static void
 plan_deprovision(struct plan *p, const struct plan_input *in,
 		 const struct renames *rn, const struct strmap *blocked,
-		 struct owners *owners)
+		 struct owners *owners, const uint64_t *kept)
 {
 	size_t i;
 
 	for (i = 0; i < in->managed->n; i++) {
 		const struct managed_rec *m = &in->managed->v[i];
-		const struct mobj *cur =
-			mset_get_h(in->current, m->address, m->hash);
-		const struct mobj *want =
-			mset_get_h(in->desired, m->address, m->hash);
+		const struct mobj *cur;
 		struct mobj gone;
 		struct change *ch;
 		bool owner_wanted;
 
-		if (m->kind == MK_DOMAIN || left_alone(in, m->address) ||
-		    wanted_by_owner(m, want) ||
+		/*
+		 * Most records are wanted by their owner, as plan_wanted
+		 * found (kept); a record it did not see is looked up in the
+		 * desired set, and only one not wanted needs its row.
+		 */
+		if (is_kept(kept, i) || m->kind == MK_DOMAIN ||
+		    left_alone(in, m->address) ||
+		    wanted_by_owner(m, mset_get_h(in->desired, m->address,
+						  m->hash)) ||
 		    (blocked->len > 0 && m->anchor != NULL &&
 		     strmap_get(blocked, m->anchor) != NULL) ||
 		    (rn->from.len > 0 && strmap_get(&rn->from, m->address)) ||
 		    frozen_addr(in, m->address) ||
-		    frozen_anchor(in, m->anchor) || cur == NULL)
+		    frozen_anchor(in, m->anchor) ||
+		    (cur = mset_get_h(in->current, m->address, m->hash)) ==
+			    NULL)
 			continue;
 		memset(&gone, 0, sizeof(gone));
 		gone.kind = m->kind;
@@ -746,6 +784,7 @@ plan_build(struct plan *p, const struct plan_input *in)
 	struct renames rn = {STRMAP_INIT, STRMAP_INIT, STRMAP_INIT};
 	struct strmap blocked = STRMAP_INIT;  /* anchors left alone this run */
 	struct owners owners = {in->desired, IDXMAP_INIT, false};
+	uint64_t *kept = xcalloc(in->managed->n / 64 + 1, sizeof(*kept));
 
 	/*
 	 * Room for an add per desired object the target lacks (at least),
@@ -761,10 +800,11 @@ plan_build(struct plan *p, const struct plan_input *in)
 					    ? in->desired->n - in->current->n
 					    : 0));
 	find_renames(p, &rn, in);
-	plan_wanted(p, in, &rn, &blocked);
-	plan_deprovision(p, in, &rn, &blocked, &owners);
+	plan_wanted(p, in, &rn, &blocked, kept);
+	plan_deprovision(p, in, &rn, &blocked, &owners, kept);
 	plan_name(p, in, &owners);
 	plan_finish(p);
+	free(kept);
 	idxmap_free(&owners.map);
 	strmap_free(&rn.by_anchor);
 	strmap_free(&rn.from);

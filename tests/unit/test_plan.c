@@ -293,6 +293,166 @@ test_hash_collisions_compare_strings(void **state)
 	assert_string_equal(build(f), "");
 }
 
+/* ---- the compare: shared strings and copies ------------------------ */
+
+/*
+ * A row as the SQL target's load makes it (sql.c): with the desired
+ * object's own strings where they are equal (mset.share), its own copy
+ * where not; and the managed record with the desired object's anchor
+ * string where equal (managed_add_known).  share false: every string a
+ * copy, as the memory and SCIM targets and the state-kept records have
+ * them.  row_name, row_gotos NULL: the desired object's.
+ */
+static void
+row_like_load(struct fx *f, bool share, enum mkind kind, const char *addr,
+	      const char *row_name, const char *row_gotos, bool active,
+	      enum mkind rec_kind, const char *rec_anchor)
+{
+	const struct mobj *w = mset_get(&f->desired, addr);
+	const char *name = row_name, *gotos = row_gotos;
+	struct mobj o;
+
+	if (w != NULL && name == NULL)
+		name = share ? w->name : arena_strdup(&f->desired.arena,
+						      w->name ? w->name : "");
+	if (w != NULL && gotos == NULL && w->gotos != NULL)
+		gotos = share ? w->gotos
+			      : arena_strdup(&f->desired.arena, w->gotos);
+	memset(&o, 0, sizeof(o));
+	o.kind = mkind_alias_row(kind) ? MK_ALIAS : kind;
+	o.address = share && w != NULL ? w->address
+				       : arena_strdup(&f->desired.arena, addr);
+	o.name = name;
+	o.gotos = gotos;
+	o.active = active;
+	assert_non_null(mset_add_ref(&f->current, &o));
+	if (share)
+		assert_non_null(managed_add_known(
+			&f->managed, addr, mset_get(&f->current, addr), w,
+			rec_kind, rec_anchor, 0));
+	else
+		own(f, rec_kind, addr, rec_anchor, 0);
+}
+
+/* One directory, one target: in step, changed, gone, taken over. */
+static const char *
+compare_case(struct fx *f, bool share)
+{
+	want(f, MK_MAILBOX, "ann@example.com", "A", "Ann", NULL);
+	want(f, MK_ALIAS, "a@example.com", "A", NULL, "ann@example.com");
+	want(f, MK_MAILBOX, "bob@example.com", "B", "Bob Lee", NULL);
+	want(f, MK_LIST, "team@example.com", "G", "Team",
+	     "ann@example.com,bob@example.com");
+	want(f, MK_MAILBOX, "noname@example.com", "N", NULL, NULL);
+	want(f, MK_ALIAS, "help@example.com", "B", NULL, "bob@example.com");
+	want(f, MK_MAILBOX, "dora@example.com", "D2", "Dora", NULL);
+	/* in step */
+	row_like_load(f, share, MK_MAILBOX, "ann@example.com", NULL, NULL,
+		      true, MK_MAILBOX, "A");
+	row_like_load(f, share, MK_ALIAS, "a@example.com", NULL, NULL, true,
+		      MK_ALIAS, "A");
+	row_like_load(f, share, MK_LIST, "team@example.com", NULL, NULL, true,
+		      MK_LIST, "G");
+	/* no name wanted, "" stored: the same */
+	row_like_load(f, share, MK_MAILBOX, "noname@example.com", "", NULL,
+		      true, MK_MAILBOX, "N");
+	/* a name of the same length, a goto with the same beginning */
+	row_like_load(f, share, MK_MAILBOX, "bob@example.com", "Bob Lea",
+		      NULL, true, MK_MAILBOX, "B");
+	/* the alias was Ann's: new goto and owner */
+	row_like_load(f, share, MK_ALIAS, "help@example.com",
+		      NULL, "bob@example.com,x", true, MK_ALIAS, "A");
+	/* the first Dora's mailbox: a new Dora waits, the old one's goes */
+	row_like_load(f, share, MK_MAILBOX, "dora@example.com", NULL, NULL,
+		      true, MK_MAILBOX, "D1");
+	/* a leaver, disabled on the target already, and one still active */
+	want(f, MK_MAILBOX, "zed@example.com", "Z", "Zed", NULL);
+	row_like_load(f, share, MK_MAILBOX, "carl@example.com", "Carl", NULL,
+		      true, MK_MAILBOX, "C");
+	row_like_load(f, share, MK_MAILBOX, "eve@example.com", "Eve", NULL,
+		      false, MK_MAILBOX, "E");
+	return build(f);
+}
+
+/*
+ * The planner compares a string by its pointer before its bytes (the
+ * load borrows the desired set's equal strings), and passes over a
+ * managed record the first pass found wanted by its owner: a target
+ * whose strings are all copies must plan exactly the same.
+ */
+static void
+test_shared_and_copied_strings_plan_alike(void **state)
+{
+	struct fx *f = *state;
+	const char *expect = "disable mailbox carl@example.com\n"
+			     "disable mailbox dora@example.com\n"
+			     "update mailbox bob@example.com [name]\n"
+			     "update alias help@example.com [goto,owner]\n"
+			     "add mailbox zed@example.com\n"
+			     "clash dora@example.com D2\n";
+	const struct change *ch;
+	char shared[sizeof(f->text)];
+
+	assert_string_equal(compare_case(f, true), expect);
+	/* the shared case shares: the planner saw the very same strings */
+	assert_ptr_equal(mset_get(&f->current, "ann@example.com")->name,
+			 mset_get(&f->desired, "ann@example.com")->name);
+	assert_ptr_equal(managed_get(&f->managed, "ann@example.com")->anchor,
+			 mset_get(&f->desired, "ann@example.com")->anchor);
+	ch = find(f, "bob@example.com");
+	assert_string_equal(ch->old_name, "Bob Lea");
+	assert_string_equal(ch->name, "Bob Lee");
+	ch = find(f, "help@example.com");
+	assert_string_equal(ch->old_gotos, "bob@example.com,x");
+	assert_string_equal(ch->anchor, "B");
+	snprintf(shared, sizeof(shared), "%s", f->text);
+
+	teardown(state);
+	assert_int_equal(setup(state), 0);
+	f = *state;
+	assert_string_equal(compare_case(f, false), shared);
+	assert_ptr_not_equal(mset_get(&f->current, "ann@example.com")->name,
+			     mset_get(&f->desired, "ann@example.com")->name);
+}
+
+/*
+ * Managed records the first pass did not see (their address is not
+ * wanted, or wanted by another person, or the first pass left it alone)
+ * still get the whole deprovisioning check; one it found wanted by its
+ * owner is never disabled, whichever set comes first.
+ */
+static void
+test_deprovision_after_first_pass(void **state)
+{
+	struct fx *f = *state;
+	int i;
+
+	/* many records wanted by their owners around a few that are not,
+	 * so that the per-record marks cross 64-bit words */
+	for (i = 0; i < 150; i++) {
+		char addr[64], anchor[16];
+
+		snprintf(addr, sizeof(addr), "u%03d@example.com", i);
+		snprintf(anchor, sizeof(anchor), "U%03d", i);
+		if (i % 50 != 7)
+			want(f, MK_MAILBOX, addr, anchor, "U", NULL);
+		else if (i == 57)   /* wanted by someone else */
+			want(f, MK_MAILBOX, addr, "OTHER", "U", NULL);
+		row_like_load(f, true, MK_MAILBOX, addr, "U", NULL, true,
+			      MK_MAILBOX, anchor);
+	}
+	/* a frozen address is left alone by both passes */
+	want(f, MK_MAILBOX, "frozen@example.com", "F2", "F", NULL);
+	row_like_load(f, true, MK_MAILBOX, "frozen@example.com", "F", NULL,
+		      true, MK_MAILBOX, "F1");
+	strmap_put(&f->frozen_addr, "frozen@example.com", (void *)"x");
+	assert_string_equal(build(f), "disable mailbox u007@example.com\n"
+				      "disable mailbox u057@example.com\n"
+				      "disable mailbox u107@example.com\n"
+				      "clash u057@example.com OTHER\n");
+	assert_int_equal(f->p.count[OP_DISABLE], 3);
+}
+
 /* ---- adds and no-ops ---------------------------------------------- */
 
 static void
@@ -1236,6 +1396,8 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_hash_collisions_compare_strings),
+		T(test_shared_and_copied_strings_plan_alike),
+		T(test_deprovision_after_first_pass),
 		T(test_adds_into_empty_target),
 		T(test_in_step_is_no_change),
 		T(test_domains_shared),
