@@ -96,7 +96,7 @@ for n in "$@"; do
 		    exit 1
 	fi
 	objects=$(cat "$ldif.count")
-	bytes=$(stat -c %s "$ldif")
+	bytes=$(stat -L -c %s "$ldif")
 
 	dir=$OUT/run-$n
 	rm -rf "$dir"
