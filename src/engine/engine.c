@@ -34,8 +34,9 @@ volatile sig_atomic_t engine_stop_requested;
  * would stay resident under the managed records, the plan and the apply
  * (at 1M the peak of a full compare was 117 MB above what the run then
  * held), and all of it after an empty target's load (an initial sync).
+ * fastpath.c calls it too, before naming a partial compare's objects.
  */
-static void
+void
 engine_trim(void)
 {
 #ifdef __GLIBC__

@@ -73,6 +73,9 @@ int engine_rules_delta(struct run *x, struct syncsnap *old,
 /* engine.c: the resident memory now and at its peak, and the CPU time
  * used so far, at debug level. */
 void engine_log_rss(const char *stage);
+/* engine.c: freed heap pages back to the system when more than 16 MiB
+ * lie free (malloc_trim); nothing elsewhere than glibc. */
+void engine_trim(void);
 
 /* apply.c: the plan onto the target, and the managed set into the state. */
 int engine_apply(struct run *x);
