@@ -652,34 +652,30 @@ state_run_finish(struct state *st, long long run_id,
 	" CASE WHEN json_valid(report) THEN"                            \
 	" json_extract(report, '$.read_detail.done') END"
 
-int
-state_history(struct state *st, long n, state_run_cb cb, void *ctx,
-	      struct err *err)
+/* NULL in place of READ_COLS: no report parsed */
+#define NO_READ_COLS "NULL, NULL, NULL, NULL"
+
+static int
+history(struct state *st, long n, bool read_cols, state_run_cb cb,
+	void *ctx, struct err *err)
 {
 	sqlite3_stmt *q = NULL;
+	char sql[1024];
 	int rc;
 
 	if (st->db == NULL || !has_table(st, "runs"))
 		return 0;
-	rc = sqlite3_prepare_v2(
-		st->db,
-		/* a read-only open of an older schema lacks "forced" (3)
-		 * or "fast_path" (5) */
-		has_column(st, "runs", "fast_path")
-			? "SELECT id, started, mode, seconds, exit_code, applied,"
-			  " adds, updates, disables, deletes, conflicts, errors,"
-			  " forced, fast_path, " READ_COLS " FROM runs"
-			  " WHERE seconds IS NOT NULL ORDER BY id DESC LIMIT ?"
-		: has_column(st, "runs", "forced")
-			? "SELECT id, started, mode, seconds, exit_code, applied,"
-			  " adds, updates, disables, deletes, conflicts, errors,"
-			  " forced, 0, " READ_COLS " FROM runs"
-			  " WHERE seconds IS NOT NULL ORDER BY id DESC LIMIT ?"
-			: "SELECT id, started, mode, seconds, exit_code, applied,"
-			  " adds, updates, disables, deletes, conflicts, errors,"
-			  " 0, 0, " READ_COLS " FROM runs WHERE seconds IS NOT NULL"
-			  " ORDER BY id DESC LIMIT ?",
-		-1, &q, NULL);
+	/* a read-only open of an older schema lacks "forced" (3) or
+	 * "fast_path" (5) */
+	snprintf(sql, sizeof(sql),
+		 "SELECT id, started, mode, seconds, exit_code, applied,"
+		 " adds, updates, disables, deletes, conflicts, errors,"
+		 " %s, %s, %s FROM runs WHERE seconds IS NOT NULL"
+		 " ORDER BY id DESC LIMIT ?",
+		 has_column(st, "runs", "forced") ? "forced" : "0",
+		 has_column(st, "runs", "fast_path") ? "fast_path" : "0",
+		 read_cols ? READ_COLS : NO_READ_COLS);
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
 	if (rc != SQLITE_OK)
 		return db_err(st, err, "history");
 	sqlite3_bind_int64(q, 1, n > 0 ? n : -1);
@@ -714,6 +710,20 @@ state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 	}
 	sqlite3_finalize(q);
 	return 0;
+}
+
+int
+state_history(struct state *st, long n, state_run_cb cb, void *ctx,
+	      struct err *err)
+{
+	return history(st, n, true, cb, ctx, err);
+}
+
+int
+state_history_brief(struct state *st, long n, state_run_cb cb, void *ctx,
+		    struct err *err)
+{
+	return history(st, n, false, cb, ctx, err);
 }
 
 int

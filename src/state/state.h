@@ -130,6 +130,15 @@ typedef int (*state_run_cb)(void *ctx, const struct run_row *r);
 /* Newest first, at most n rows (n <= 0: all). */
 int state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 		  struct err *err);
+/*
+ * The same without what comes from each run's stored report (read_mode,
+ * trigger: NULL; read_entries, read_done: -1), which SQLite parses as
+ * JSON row by row (up to ~1 MB a report, keep_runs of them): for callers
+ * that need only the times and outcomes, such as the time guards of
+ * every planned run.
+ */
+int state_history_brief(struct state *st, long n, state_run_cb cb,
+			void *ctx, struct err *err);
 /* The stored JSON report of a run (malloc'd), DS_E_STATE if unknown. */
 int state_run_report(struct state *st, long long run_id, char **json,
 		     struct err *err);
