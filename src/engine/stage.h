@@ -74,7 +74,7 @@ int engine_rules_delta(struct run *x, struct syncsnap *old,
  * used so far, at debug level. */
 void engine_log_rss(const char *stage);
 /* engine.c: freed heap pages back to the system when more than 16 MiB
- * lie free (malloc_trim); nothing elsewhere than glibc. */
+ * lie free (malloc_trim); a no-op without glibc. */
 void engine_trim(void);
 
 /* apply.c: the plan onto the target, and the managed set into the state. */
