@@ -303,7 +303,8 @@ unref_row(struct syncsnap *s, const char *uuid, const int64_t *h, size_t n,
 		k = sqlite3_column_blob(s->keys, 0);
 		nk = (size_t)sqlite3_column_bytes(s->keys, 0) / 8;
 		old = xmalloc((nk ? nk : 1) * sizeof(*old));
-		memcpy(old, k, nk * 8);
+		if (nk > 0)     /* an empty blob is a NULL pointer */
+			memcpy(old, k, nk * 8);
 		if (nk > 1)
 			qsort(old, nk, sizeof(*old), cmp_i64);
 		for (i = 0; i < nk && rc == SQLITE_ROW; i++) {
