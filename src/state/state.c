@@ -1129,47 +1129,29 @@ patches_read(struct state *st, struct patches *p, struct err *err)
 }
 
 /*
- * The stored pairs and addresses with the patches applied: the objects
- * at patched addresses dropped, the patches' own (not gone) appended.
- * Without addresses, or when they do not match the pairs, a patched
- * record is none (the next run compares everything).
+ * The stored pairs and addresses (*pairs, *n, *addrs, *len, malloc'd)
+ * with the patches p applied: the objects at patched addresses dropped,
+ * the patches' own (not gone) appended.  Without addresses, or when
+ * they do not match the pairs, a patched record is none (the next run
+ * compares everything).
  */
-static int
-verified_load(struct state *st, uint64_t **pairs, size_t *n, char **addrs,
-	      size_t *len, struct err *err)
+static void
+apply_patches(const struct patches *p, uint64_t **pairs, size_t *n,
+	      char **addrs, size_t *len)
 {
-	struct patches p;
 	uint64_t *np;
-	char *na, *cur;
+	char *na, *cur = *addrs;
 	size_t i, k = 0, off = 0, extra = 0;
+	bool whole;
 
-	*pairs = NULL;
-	*addrs = NULL;
-	*n = *len = 0;
-	if (st->db == NULL)
-		return 0;
-	if (patches_read(st, &p, err) != 0)
-		return -1;
-	if (raw_pairs(st, pairs, n, err) != 0 ||
-	    raw_addresses(st, addrs, len, err) != 0) {
-		patches_free(&p);
-		free(*pairs);
-		free(*addrs);
-		*pairs = NULL;
-		*addrs = NULL;
-		return -1;
-	}
-	if (p.n == 0)
-		return 0;
-	for (i = 0; i < p.n; i++)
-		extra += strlen(p.v[i].address) + 1;
-	np = xmalloc((*n + p.n + 1) * 2 * sizeof(*np));
+	for (i = 0; i < p->n; i++)
+		extra += strlen(p->v[i].address) + 1;
+	np = xmalloc((*n + p->n + 1) * 2 * sizeof(*np));
 	na = xmalloc(*len + extra + 1);
-	cur = *addrs;
 	for (i = 0; cur != NULL && i < *n && cur < *addrs + *len; i++) {
 		size_t l = strlen(cur) + 1;
 
-		if (strmap_get(&p.at, cur) == NULL) {
+		if (strmap_get(&p->at, cur) == NULL) {
 			np[2 * k] = (*pairs)[2 * i];
 			np[2 * k + 1] = (*pairs)[2 * i + 1];
 			memcpy(na + off, cur, l);
@@ -1178,71 +1160,77 @@ verified_load(struct state *st, uint64_t **pairs, size_t *n, char **addrs,
 		}
 		cur += l;
 	}
-	if (*pairs == NULL || cur == NULL || i != *n || cur != *addrs + *len) {
-		free(np);    /* no base to patch, or it does not add up */
-		free(na);
-		free(*pairs);
-		free(*addrs);
-		*pairs = NULL;
-		*addrs = NULL;
-		*n = *len = 0;
-		patches_free(&p);
-		return 0;
-	}
-	for (i = 0; i < p.n; i++) {
-		size_t l = strlen(p.v[i].address) + 1;
+	/* no base to patch, or it does not add up: none */
+	whole = *pairs != NULL && cur != NULL && i == *n &&
+		cur == *addrs + *len;
+	if (!whole)
+		k = off = 0;
+	for (i = 0; whole && i < p->n; i++) {
+		size_t l = strlen(p->v[i].address) + 1;
 
-		if (p.v[i].gone)
+		if (p->v[i].gone)
 			continue;
-		np[2 * k] = p.v[i].pair[0];
-		np[2 * k + 1] = p.v[i].pair[1];
-		memcpy(na + off, p.v[i].address, l);
+		np[2 * k] = p->v[i].pair[0];
+		np[2 * k + 1] = p->v[i].pair[1];
+		memcpy(na + off, p->v[i].address, l);
 		off += l;
 		k++;
 	}
 	free(*pairs);
 	free(*addrs);
-	*pairs = np;
+	*pairs = k > 0 ? np : NULL;
+	*addrs = off > 0 ? na : NULL;
 	*n = k;
-	*addrs = na;
 	*len = off;
-	if (off == 0) {
-		free(na);
-		*addrs = NULL;
-	}
-	if (k == 0) {
+	if (k == 0)
 		free(np);
-		*pairs = NULL;
-	}
-	patches_free(&p);
-	return 0;
+	if (off == 0)
+		free(na);
 }
 
 int
 state_verified_objects(struct state *st, uint64_t **pairs, size_t *n,
 		       char **addrs, size_t *len, struct err *err)
 {
+	struct patches p;
 	char *a = NULL;
 	size_t l = 0;
+	int rc;
 
+	*pairs = NULL;
+	*n = 0;
 	if (addrs != NULL) {
 		*addrs = NULL;
 		*len = 0;
 	}
-	if (st->db == NULL || state_verified_npatches(st) == 0) {
+	if (st->db == NULL)
+		return 0;
+	if (patches_read(st, &p, err) != 0)
+		return -1;
+	if (p.n == 0) {     /* the record as written */
+		patches_free(&p);
 		if (raw_pairs(st, pairs, n, err) != 0)
 			return -1;
 		return addrs == NULL ? 0 : raw_addresses(st, addrs, len, err);
 	}
-	if (verified_load(st, pairs, n, &a, &l, err) != 0)
-		return -1;
-	if (addrs == NULL) {
-		free(a);
-	} else {
+	rc = raw_pairs(st, pairs, n, err) == 0 &&
+		     raw_addresses(st, &a, &l, err) == 0
+	     ? 0 : -1;
+	if (rc == 0)
+		apply_patches(&p, pairs, n, &a, &l);
+	patches_free(&p);
+	if (rc != 0) {
+		free(*pairs);
+		*pairs = NULL;
+		*n = 0;
+	}
+	if (rc == 0 && addrs != NULL) {
 		*addrs = a;
 		*len = l;
+	} else {
+		free(a);
 	}
-	return 0;
+	return rc;
 }
 
 size_t
