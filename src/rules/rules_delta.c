@@ -647,7 +647,9 @@ clash(struct dctx *d)
 		struct strmap dn = STRMAP_INIT, sid = STRMAP_INIT;
 
 		for (i = 0; i < d->n && why == NULL; i++) {
-			struct ver *v = &d->all[i]->v[w];
+			struct node *nd = d->all[i];
+			/* unchanged: its NEW is a copy of OLD, keyed there */
+			struct ver *v = &nd->v[nd->changed ? w : OLD];
 
 			if (v->e == NULL || !v->ki.relevant)
 				continue;
