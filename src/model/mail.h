@@ -59,6 +59,14 @@ struct mobj {
 	 * when the object is still wanted.
 	 */
 	unsigned char drift;
+	/*
+	 * Desired set of rules_delta() only (rules/rules_delta.h): a list
+	 * the run did not expand whole, whose gotos hold only what the
+	 * members in the run's closure give it (NULL: none of them).  The
+	 * caller merges it into the list as the target holds it
+	 * (rules_patch_gotos()) before anything compares it.
+	 */
+	bool partial;
 };
 
 /* mobj.drift */

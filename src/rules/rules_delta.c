@@ -280,7 +280,21 @@ face_of(struct rules_keyer *k, const struct entry *e)
 /* ---- the closure -------------------------------------------------- */
 
 enum { OLD, NEW };
-enum { F_ADDR = 1, F_UP = 2, F_DOWN = 4, F_TREE = 8 };
+/*
+ * What a node is followed for:
+ *   F_ADDR  its own result (a full node, not a stand-in);
+ *   F_UP    the groups naming it (its contribution to them changed);
+ *   F_DOWN  its members, all of them: a list expanded whole;
+ *   F_TREE  the [scope] member_of walk;
+ *   F_CUT   under a member value a changed group lost: every path from
+ *           it up to a list may have changed, so it is followed UP too
+ *           (a list not expanded whole must see every path to a member
+ *           it may lose);
+ *   F_DIFF  a changed group whose face is the same: only the member
+ *           values it gained or lost, the others' paths are unchanged.
+ */
+enum { F_ADDR = 1, F_UP = 2, F_DOWN = 4, F_TREE = 8, F_CUT = 16,
+       F_DIFF = 32 };
 
 /* One entry as one world has it. */
 struct ver {
@@ -302,6 +316,9 @@ struct node {
 	 * alias outside the accepted domains...): followed ADDR only.
 	 */
 	bool local;
+	/* changed group: something besides its members changed (its face):
+	 * every member value it had or has is cut (F_CUT) */
+	bool reshaped;
 	unsigned want, done;       /* F_* */
 };
 
@@ -311,6 +328,7 @@ struct dctx {
 	struct rules_keyer *k;
 	struct err *err;
 	size_t max;
+	const struct strmap *whole;   /* ndns of lists to expand whole */
 	const char *why;           /* declined: why */
 	bool failed;               /* lk->find failed: err is set */
 	struct arena a;            /* copies of entries, keys, uuids */
@@ -420,13 +438,34 @@ ver_keys(struct dctx *d, struct ver *v)
 	k->kv.n = 0;
 }
 
+static bool
+node_group(const struct node *nd)
+{
+	return nd->v[OLD].ki.group || nd->v[NEW].ki.group;
+}
+
+/* Do both versions have the same face (face_of: all but the keys)? */
+static bool
+same_face_only(struct dctx *d, struct node *nd)
+{
+	char *fa, *fb;
+	bool same;
+
+	if (nd->v[OLD].e == NULL || nd->v[NEW].e == NULL)
+		return false;
+	fa = face_of(d->k, nd->v[OLD].e);
+	fb = face_of(d->k, nd->v[NEW].e);
+	same = strcmp(fa, fb) == 0;
+	free(fa);
+	free(fb);
+	return same;
+}
+
 /* Is a changed node's change local (struct node)? */
 static bool
 same_face(struct dctx *d, struct node *nd)
 {
 	struct ver *a = &nd->v[OLD], *b = &nd->v[NEW];
-	char *fa, *fb;
-	bool same;
 	size_t i;
 
 	if (a->e == NULL || b->e == NULL)
@@ -438,12 +477,7 @@ same_face(struct dctx *d, struct node *nd)
 	for (i = 0; i < a->nkeys; i++)
 		if (strcmp(a->keys[i], b->keys[i]) != 0)
 			return false;
-	fa = face_of(d->k, a->e);
-	fb = face_of(d->k, b->e);
-	same = strcmp(fa, fb) == 0;
-	free(fa);
-	free(fb);
-	return same;
+	return same_face_only(d, nd);
 }
 
 /* The node of uuid, made (read from the last read) when new; NULL: S
@@ -470,6 +504,8 @@ node_get(struct dctx *d, const char *uuid)
 		nd->changed = true;
 		ver_fill(d, &nd->v[NEW], ch->now);
 		nd->local = same_face(d, nd);
+		nd->reshaped = !nd->local && node_group(nd) &&
+			       !same_face_only(d, nd);
 	} else {
 		nd->v[NEW] = nd->v[OLD];
 	}
@@ -479,10 +515,19 @@ node_get(struct dctx *d, const char *uuid)
 	return nd;
 }
 
+/* Did the caller ask for nd's list whole? */
 static bool
-node_group(const struct node *nd)
+whole(const struct dctx *d, const struct node *nd)
 {
-	return nd->v[OLD].ki.group || nd->v[NEW].ki.group;
+	size_t w;
+
+	if (d->whole == NULL)
+		return false;
+	for (w = OLD; w <= NEW; w++)
+		if (nd->v[w].e != NULL &&
+		    strmap_get(d->whole, nd->v[w].ndn) != NULL)
+			return true;
+	return false;
 }
 
 static void
@@ -492,6 +537,8 @@ join(struct dctx *d, const char *uuid, unsigned flags)
 
 	if (nd == NULL)
 		return;
+	if (flags & F_CUT)
+		flags |= F_UP;
 	/* an unchanged member of a list followed DOWN: a stand-in (its
 	 * contribution only), unless something else wants it whole */
 	if ((flags & F_DOWN) && !nd->changed && !node_group(nd)) {
@@ -502,8 +549,17 @@ join(struct dctx *d, const char *uuid, unsigned flags)
 		}
 	}
 	if (flags & F_ADDR) {
-		if (node_group(nd) && (nd->v[OLD].ki.addr || nd->v[NEW].ki.addr))
+		/* a group new, gone or with another face, or one the caller
+		 * wants whole, is expanded whole; one whose members alone
+		 * changed, its changed member values; any list that is not
+		 * expanded whole is patched from the members that join
+		 * (struct robj.patch) */
+		if (node_group(nd) && (nd->reshaped || whole(d, nd)) &&
+		    (nd->v[OLD].ki.addr || nd->v[NEW].ki.addr ||
+		     nd->reshaped))
 			flags |= F_DOWN;
+		else if (node_group(nd) && nd->changed && !nd->local)
+			flags |= F_DIFF;
 		if (nd->changed && !nd->local)
 			flags |= F_UP;
 	}
@@ -550,7 +606,7 @@ play_add(struct dctx *d, const char *m)
  * either world join, DOWN.
  */
 static void
-down_member(struct dctx *d, const char *m)
+down_member(struct dctx *d, const char *m, unsigned cut)
 {
 	struct node *now = strmap_get(&d->new_ndn, m);
 	bool in_old = false, in_new = now != NULL;
@@ -558,7 +614,7 @@ down_member(struct dctx *d, const char *m)
 	const char **v;
 
 	if (now != NULL)
-		join(d, now->uuid, F_ADDR | F_DOWN);   /* a change, now m */
+		join(d, now->uuid, F_ADDR | F_DOWN | cut);   /* a change, now m */
 	if (d->why != NULL || (n = find(d, 'd', m)) < 0)
 		return;
 	v = n > 0 ? arena_memdup(&d->a, d->found, (size_t)n * sizeof(*v))
@@ -566,7 +622,7 @@ down_member(struct dctx *d, const char *m)
 	for (i = 0; i < n && d->why == NULL; i++) {
 		struct node *nd;
 
-		join(d, v[i], F_ADDR | F_DOWN);
+		join(d, v[i], F_ADDR | F_DOWN | cut);
 		if ((nd = strmap_get(&d->nodes, v[i])) == NULL)
 			continue;
 		in_old |= nd->v[OLD].ki.relevant;
@@ -576,6 +632,51 @@ down_member(struct dctx *d, const char *m)
 		play_add(d, m);     /* names no entry in one world at least */
 }
 
+static int
+cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * F_CUT when following nd's member (or SID) key loses a path: nd is
+ * under a cut, or nd changed and the key is one it no longer has, or
+ * more than its members changed (reshaped).  A key only the new version
+ * has only adds paths: a list patched from its members gains them, and
+ * that needs no more.
+ */
+static unsigned
+cut_of(const struct node *nd, const char *key)
+{
+	const struct ver *now = &nd->v[NEW];
+
+	if (nd->want & F_CUT)
+		return F_CUT;
+	if (!nd->changed || nd->local || nd->v[OLD].e == NULL)
+		return 0;
+	if (now->e == NULL || nd->reshaped)
+		return F_CUT;
+	return bsearch(&key, now->keys, now->nkeys, sizeof(*now->keys),
+		       cmp_key) != NULL ? 0 : F_CUT;
+}
+
+/*
+ * Is nd's member (or SID) key of version w followed DOWN?  All of them
+ * for F_DOWN, or under a cut; for F_DIFF only those one version has.
+ */
+static bool
+down_of(const struct node *nd, unsigned todo, size_t w, const char *key)
+{
+	const struct ver *o = &nd->v[w == OLD ? NEW : OLD];
+
+	if ((todo & F_DOWN) || (nd->want & F_CUT))
+		return true;
+	if (!(todo & F_DIFF))
+		return false;
+	return o->e == NULL || bsearch(&key, o->keys, o->nkeys,
+				       sizeof(*o->keys), cmp_key) == NULL;
+}
+
 static void
 follow(struct dctx *d, struct node *nd)
 {
@@ -583,6 +684,11 @@ follow(struct dctx *d, struct node *nd)
 	size_t w, i;
 
 	nd->done = nd->want;
+	/* a cut reaching a node expanded already: its members again */
+	if ((todo & F_CUT) && (nd->want & (F_DOWN | F_DIFF)))
+		todo |= nd->want & (F_DOWN | F_DIFF);
+	if (todo & (F_DOWN | F_DIFF))  /* cut_of() reads the new keys */
+		ver_keys(d, &nd->v[NEW]);
 	for (w = OLD; w <= NEW; w++) {
 		struct ver *v = &nd->v[w];
 
@@ -609,8 +715,8 @@ follow(struct dctx *d, struct node *nd)
 					join_all(d, 's', val, F_ADDR | F_UP);
 				break;
 			case 'm':
-				if (todo & F_DOWN)
-					down_member(d, val);
+				if (down_of(nd, todo, w, key))
+					down_member(d, val, cut_of(nd, key));
 				if ((todo & F_TREE) && w == OLD) {
 					const char *t = arena_strdup(&d->a, val);
 
@@ -619,8 +725,9 @@ follow(struct dctx *d, struct node *nd)
 				}
 				break;
 			case 's':
-				if (todo & F_DOWN)
-					join_all(d, 'p', val, F_ADDR | F_DOWN);
+				if (down_of(nd, todo, w, key))
+					join_all(d, 'p', val, F_ADDR | F_DOWN |
+							      cut_of(nd, key));
 				/* another group with the SID: into S for
 				 * clash() only, followed no further */
 				if ((todo & (F_ADDR | F_TREE)) && d->why == NULL)
@@ -749,6 +856,10 @@ run(struct dctx *d, size_t w, time_t now, struct rules_result *r,
 		if (nd->v[w].e == NULL)
 			continue;
 		rules_add(x, nd->v[w].e);
+		/* a list not expanded whole: patched from S's members */
+		if ((nd->want & F_ADDR) && !(nd->want & F_DOWN) &&
+		    x->nobjs > before && x->objs[before]->type == RT_GROUP)
+			x->objs[before]->patch = true;
 		if (!(nd->want & F_ADDR) && x->nobjs > before) {
 			struct robj *o = x->objs[before];
 
@@ -784,8 +895,8 @@ dctx_free(struct dctx *d)
 int
 rules_delta(const struct conf *c, const struct rules_lookup *lk,
 	    const struct rules_change *changes, size_t n, time_t now,
-	    size_t max, struct rules_delta *out, const char **why,
-	    struct err *err)
+	    size_t max, const struct strmap *whole, struct rules_delta *out,
+	    const char **why, struct err *err)
 {
 	struct dctx d;
 	int ret = -1;
@@ -799,6 +910,7 @@ rules_delta(const struct conf *c, const struct rules_lookup *lk,
 	d.lk = lk;
 	d.err = err;
 	d.max = max;
+	d.whole = whole;
 	if ((d.k = keyer_new_at(c, now, err)) == NULL)
 		goto done;
 	seed(&d, changes, n);
@@ -833,4 +945,83 @@ rules_delta_free(struct rules_delta *d)
 	rules_free(&d->before);
 	rules_free(&d->after);
 	d->nset = 0;
+}
+
+/* ---- partial lists --------------------------------------------------- */
+
+/* The comma-separated items of s (NULL: none) into set, each once. */
+static void
+goto_set(struct strmap *set, struct arena *a, const char *s)
+{
+	const char *p = s, *c;
+
+	while (p != NULL && *p != '\0') {
+		c = strchr(p, ',');
+		if (c == NULL)
+			c = p + strlen(p);
+		if (c > p) {
+			const char *k = arena_strndup(a, p, (size_t)(c - p));
+
+			strmap_put(set, k, (void *)k);
+		}
+		p = *c == ',' ? c + 1 : c;
+	}
+}
+
+int
+rules_patch_gotos(const char *current, const char *before, const char *after,
+		  char **merged)
+{
+	struct arena a;
+	struct strmap cur = STRMAP_INIT, b = STRMAP_INIT, n = STRMAP_INIT;
+	const char **v = NULL, *k;
+	void *val;
+	size_t it = 0, nv = 0, cap = 0, len = 0, i;
+	char *out = NULL, *p;
+	int ret = -1;
+
+	memset(&a, 0, sizeof(a));
+	*merged = NULL;
+	goto_set(&cur, &a, current);
+	goto_set(&b, &a, before);
+	goto_set(&n, &a, after);
+	while (strmap_next(&b, &it, &k, &val))
+		if (strmap_get(&cur, k) == NULL)
+			goto done;     /* not the list the last run left */
+	it = 0;
+	while (strmap_next(&cur, &it, &k, &val))   /* kept unless lost */
+		if (strmap_get(&b, k) == NULL || strmap_get(&n, k) != NULL) {
+			v = xgrow(v, &cap, nv + 1, sizeof(*v));
+			v[nv++] = k;
+		}
+	it = 0;
+	while (strmap_next(&n, &it, &k, &val))     /* gained */
+		if (strmap_get(&b, k) == NULL && strmap_get(&cur, k) == NULL) {
+			v = xgrow(v, &cap, nv + 1, sizeof(*v));
+			v[nv++] = k;
+		}
+	if (nv > 0) {
+		qsort(v, nv, sizeof(*v), cmp_key);
+		for (i = 0; i < nv; i++)
+			len += strlen(v[i]) + 1;
+		out = p = xmalloc(len);
+		for (i = 0; i < nv; i++) {
+			size_t l = strlen(v[i]);
+
+			if (i > 0)
+				*p++ = ',';
+			memcpy(p, v[i], l);
+			p += l;
+		}
+		*p = '\0';
+	}
+	*merged = out;
+	ret = 0;
+done:
+	free(v);
+	strmap_free(&cur);
+	strmap_free(&b);
+	strmap_free(&n);
+	arena_free(&a);
+	return ret;
 }

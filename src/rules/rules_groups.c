@@ -528,7 +528,8 @@ rules_fill_lists(struct rules_ctx *x, struct walk *w)
 		warn_unmatched(x, &g, &stack, &scap, o);
 		list = mset_get(&r->desired, o->primary);
 		list->gotos = gcomp_of(&g, o)->gotos;
-		if (list->gotos == NULL) {
+		list->partial = o->patch;
+		if (list->gotos == NULL && !o->patch) {
 			rules_warn(x, "%s: list %s has no members in scope; not "
 			     "created", o->dn, o->primary);
 			strmap_put(&x->dropped, o->anchor, (void *)o->anchor);

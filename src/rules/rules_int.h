@@ -96,6 +96,14 @@ struct robj {
 	 */
 	bool standin;
 	bool held;                 /* standin: its primary was contested */
+	/*
+	 * rules_delta.c only: a list in the run that was not expanded whole
+	 * (reached only UP, from members whose contribution changed): its
+	 * members are those of the run's entries, and its mail object is
+	 * partial (mobj.partial).  It is counted in scope and never dropped
+	 * as empty: it was created by the last run (the caller checks).
+	 */
+	bool patch;
 };
 
 struct rules_ctx {
