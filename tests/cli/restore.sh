@@ -3,8 +3,9 @@
 # carries the change counter of its day, and k rows touched by hand after
 # the restore raise it back to exactly the value the last run recorded.
 # The fast path must still see that the database is not the one it
-# recorded (the counter's token, drawn anew by each of dirsync's own
-# commits) and redo the changes made since the backup.  Sourced by
+# recorded (the counter's token, drawn anew by every counted write and by
+# each of dirsync's own commits) and redo the changes made since the
+# backup.  Both restore scenarios fail without the token.  Sourced by
 # run.sh (SQLite: a copy of the file; PostgreSQL through
 # tests/integration/test_pgsql_suites.sh: the rows of the mail tables and
 # of the counter written back, which is what a restore of the whole
