@@ -2,15 +2,32 @@
  * sql_changes.c - the mail database's change counter: the SQL target's
  * fingerprint for the fast path (issue 16, engine/fastpath.c).
  *
- * dirsync_change_counter holds one row: a random epoch and a counter n.
- * The epoch is drawn anew whenever the table or any trigger had to be
- * created: writes made while a trigger was missing were not counted, so
- * the fingerprint must not match one recorded before (a database
- * re-created or restored without the table gets a new epoch too).
- * Triggers on mailbox, alias, domain and dirsync_managed raise n on every
- * insert, delete and update of a column the SQL target reads, whoever
- * writes: dirsync, Postfixadmin, psql by hand.  "epoch:n" is the
- * fingerprint.
+ * dirsync_change_counter holds one row: a random epoch, a random token
+ * and a counter n.  The epoch is drawn anew whenever the table or any
+ * trigger had to be created: writes made while a trigger was missing
+ * were not counted, so the fingerprint must not match one recorded
+ * before (a database re-created or restored without the table gets a new
+ * epoch too).  Triggers on mailbox, alias, domain and dirsync_managed
+ * raise n on every insert, delete and update of a column the SQL target
+ * reads, whoever writes: dirsync, Postfixadmin, psql by hand, and draw a
+ * new token (8 random bytes in hex); dirsync's own transaction raises n
+ * once and draws a token before its commit.  "epoch:token:n" is the
+ * fingerprint (on PostgreSQL "epoch/xmins:token:n", below).
+ *
+ * The token is there for a copy of the mail database restored from a
+ * backup (a file copy on SQLite, a cluster restore on PostgreSQL): it
+ * carries the epoch and n of its day, and k rows written by hand after
+ * the restore bring n back to what the k writes since the backup left,
+ * which the last run may have recorded.  Those k writes draw tokens of
+ * their own, so the fingerprint does not match however n lines up.  A
+ * copy that still holds the recorded token was taken between the last
+ * counted write and the next: its rows are the ones the last run saw.  (A token drawn only by
+ * dirsync's commits was not enough: a row broken by hand, the backup,
+ * the row mended by hand and a run with nothing to do record an old
+ * token of dirsync's; tests/cli/restore.sh does both.)  An older
+ * dirsync's table (no token column) or trigger (no token drawn) is
+ * upgraded by setup(): the fingerprint recorded before no longer
+ * matches, one full compare.
  *
  *  - SQLite has row triggers only: n rises by one per row written.  Its
  *    writers take turns (one write lock), so n read inside dirsync's own
@@ -30,6 +47,8 @@
  *    commit and then moves n past what dirsync recorded.  The function is
  *    SECURITY DEFINER, so a role that may write the mail tables but not
  *    dirsync's counter still can; every name in it is schema-qualified.
+ *    The token is the first half of md5(random() || clock_timestamp())
+ *    (the epoch is all of it): no extension, on any version.
  *
  * PostgreSQL's ALTER TABLE ... DISABLE TRIGGER is seen, also after the
  * trigger is enabled again: while it is off it does not count as present,
@@ -39,9 +58,9 @@
  * What it cannot see: a writer that keeps triggers from firing without
  * touching them (PostgreSQL's session_replication_role = replica; an
  * SQLite connection with SQLITE_DBCONFIG_ENABLE_TRIGGER off, e.g. the
- * sqlite3 shell's ".dbconfig enable_trigger off"), and the tables
- * replaced by a file copy of an older database with the same epoch and
- * counter.  docs/design.md says so; [schedule] full_every bounds them.
+ * sqlite3 shell's ".dbconfig enable_trigger off"), and a writer that sets
+ * the counter row itself (epoch, token and n as the last run recorded).
+ * docs/design.md says so; [schedule] full_every bounds them.
  */
 #include "target/sql_owner.h"
 
@@ -61,10 +80,18 @@
 	" 'dirsync_chg_domain_d', 'dirsync_chg_managed_i',"                \
 	" 'dirsync_chg_managed_u', 'dirsync_chg_managed_d')"
 
+/* a new token: 8 random bytes in hex */
+#define SQLITE_NEW "lower(hex(randomblob(8)))"
+
+/*
+ * Counts only the triggers that draw a token (an older dirsync's raised
+ * n alone); an older dirsync's table (no token column) fails the query.
+ * Either way setup() puts it right.
+ */
 static const char SQLITE_CHECK[] =
 	"SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
-	" AND name IN " SQLITE_TRIG_NAMES ") / 3,"
-	" epoch, n FROM dirsync_change_counter WHERE id = 1";
+	" AND name IN " SQLITE_TRIG_NAMES " AND sql LIKE '%token%') / 3,"
+	" epoch, token, n FROM dirsync_change_counter WHERE id = 1";
 
 /* triggers that are not the counter's: a site's own, which dirsync's
  * writes must fire as anyone's */
@@ -73,11 +100,14 @@ static const char SQLITE_OTHERS[] =
 	" AND name NOT IN " SQLITE_TRIG_NAMES ") + (SELECT count(*) FROM"
 	" sqlite_temp_master WHERE type = 'trigger')";
 
+/* (dropped first: an older dirsync's trigger of that name has another
+ * body; setup() runs only when something is missing or old) */
 #define SQLITE_TRIG(name, op, table)                                       \
-	"CREATE TRIGGER IF NOT EXISTS dirsync_chg_" name " AFTER " op      \
-	" ON " table " WHEN (SELECT quiet FROM dirsync_change_counter"     \
+	"DROP TRIGGER IF EXISTS dirsync_chg_" name ";"                     \
+	"CREATE TRIGGER dirsync_chg_" name " AFTER " op " ON " table        \
+	" WHEN (SELECT quiet FROM dirsync_change_counter"                  \
 	" WHERE id = 1) = 0 BEGIN UPDATE dirsync_change_counter"            \
-	" SET n = n + 1 WHERE id = 1; END;"
+	" SET n = n + 1, token = " SQLITE_NEW " WHERE id = 1; END;"
 /* updates count only in the columns load() and load_managed() read: a
  * password, a quota or a `modified` stamp changes no plan */
 #define SQLITE_TRIGS(name, table, cols)                                    \
@@ -104,18 +134,32 @@ static const char SQLITE_OTHERS[] =
 static const char SQLITE_QUIET[] =
 	"UPDATE dirsync_change_counter SET quiet = 1 WHERE id = 1";
 
+/* dirsync's own commit: counted once, with a new token */
 static const char SQLITE_LOUD[] =
-	"UPDATE dirsync_change_counter SET quiet = 0, n = n + 1 WHERE id = 1";
+	"UPDATE dirsync_change_counter SET quiet = 0, n = n + 1,"
+	" token = " SQLITE_NEW " WHERE id = 1";
+static const char SQLITE_TOKEN[] =
+	"UPDATE dirsync_change_counter SET token = " SQLITE_NEW " WHERE id = 1";
 
-static const char SQLITE_SETUP[] =
+/* setup(), in one write transaction: the table, the token column added
+ * to an older dirsync's table (SQLite has no ADD COLUMN IF NOT EXISTS),
+ * then the row, a new epoch and token, and the triggers */
+static const char SQLITE_SETUP_TABLE[] =
 	"BEGIN IMMEDIATE;"
 	"CREATE TABLE IF NOT EXISTS dirsync_change_counter ("
 	" id INTEGER PRIMARY KEY CHECK (id = 1),"
 	" epoch TEXT NOT NULL, n INTEGER NOT NULL,"
-	" quiet INTEGER NOT NULL DEFAULT 0);"
+	" quiet INTEGER NOT NULL DEFAULT 0, token TEXT)";
+static const char SQLITE_HAS_TOKEN[] =
+	"SELECT count(*) FROM pragma_table_info('dirsync_change_counter')"
+	" WHERE name = 'token'";
+static const char SQLITE_ADD_TOKEN[] =
+	"ALTER TABLE dirsync_change_counter ADD COLUMN token TEXT";
+static const char SQLITE_SETUP[] =
 	"INSERT OR IGNORE INTO dirsync_change_counter (id, epoch, n)"
-	" VALUES (1, lower(hex(randomblob(8))), 0);"
-	"UPDATE dirsync_change_counter SET epoch = lower(hex(randomblob(8)));"
+	" VALUES (1, " SQLITE_NEW ", 0);"
+	"UPDATE dirsync_change_counter SET epoch = " SQLITE_NEW ","
+	" token = " SQLITE_NEW ";"
 	SQLITE_TRIGS("mailbox", "mailbox", MAILBOX_COLS)
 	SQLITE_TRIGS("alias", "alias", ALIAS_COLS)
 	SQLITE_TRIGS("domain", "domain", DOMAIN_COLS)
@@ -130,14 +174,24 @@ static const char SQLITE_SETUP[] =
  * it is on again.  dirsync_managed's is left out: dirsync's own
  * transaction switches that one off and on (sql_changes_quiet()).
  */
+/* a random text: 32 hex digits (the epoch), or 16 (the token) */
+#define PG_RANDOM                                                          \
+	"pg_catalog.md5(pg_catalog.random()::text ||"                      \
+	" pg_catalog.clock_timestamp()::text)"
+#define PG_NEW "pg_catalog.substr(" PG_RANDOM ", 1, 16)"
+
+/* the triggers count only while the function draws a token (an older
+ * dirsync's raised n alone) */
 static const char PG_CHECK[] =
 	"SELECT (SELECT count(*) FROM pg_catalog.pg_trigger g"
 	" JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid"
 	" WHERE g.tgname = 'dirsync_chg' AND g.tgenabled <> 'D'"
 	" AND c.relname IN ('mailbox', 'alias', 'domain', 'dirsync_managed')"
 	" AND c.relnamespace = pg_catalog.to_regnamespace("
-	"pg_catalog.current_schema())),"
-	" epoch, n,"
+	"pg_catalog.current_schema()) AND EXISTS (SELECT 1"
+	" FROM pg_catalog.pg_proc p WHERE p.oid = g.tgfoid"
+	" AND p.prosrc LIKE '%token%')),"
+	" epoch, token, n,"
 	" (SELECT pg_catalog.string_agg(g.xmin::text, '.' ORDER BY c.relname)"
 	" FROM pg_catalog.pg_trigger g"
 	" JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid"
@@ -158,23 +212,28 @@ static const char PG_CHECK[] =
 	" FROM pg_catalog.txid_current()::text) EXECUTE"                   \
 	" FUNCTION dirsync_count_change();\n"
 
-/* One implicit transaction (PQexec runs a multi-statement string so). */
+/*
+ * One implicit transaction (PQexec runs a multi-statement string so).
+ * ADD COLUMN IF NOT EXISTS upgrades an older dirsync's table.
+ */
 static const char PG_SETUP[] =
 	"CREATE TABLE IF NOT EXISTS dirsync_change_counter ("
 	" id INTEGER PRIMARY KEY CHECK (id = 1),"
-	" epoch TEXT NOT NULL, n BIGINT NOT NULL);\n"
-	"INSERT INTO dirsync_change_counter VALUES (1,"
-	" md5(random()::text || clock_timestamp()::text), 0)"
-	" ON CONFLICT (id) DO NOTHING;\n"
+	" epoch TEXT NOT NULL, n BIGINT NOT NULL, token TEXT);\n"
+	"ALTER TABLE dirsync_change_counter"
+	" ADD COLUMN IF NOT EXISTS token TEXT;\n"
+	"INSERT INTO dirsync_change_counter (id, epoch, n) VALUES (1,"
+	" " PG_RANDOM ", 0) ON CONFLICT (id) DO NOTHING;\n"
 	"UPDATE dirsync_change_counter"
-	" SET epoch = md5(random()::text || clock_timestamp()::text);\n"
+	" SET epoch = " PG_RANDOM ", token = " PG_NEW ";\n"
 	"DO $dirsync$ BEGIN\n"
 	"EXECUTE format($f$CREATE OR REPLACE FUNCTION"
 	" %1$I.dirsync_count_change() RETURNS trigger LANGUAGE plpgsql"
 	" SECURITY DEFINER AS $b$ BEGIN"
 	" IF pg_catalog.current_setting('dirsync.counted', true)"
 	" IS DISTINCT FROM pg_catalog.txid_current()::text THEN"
-	" UPDATE %1$I.dirsync_change_counter SET n = n + 1 WHERE id = 1;"
+	" UPDATE %1$I.dirsync_change_counter SET n = n + 1,"
+	" token = " PG_NEW " WHERE id = 1;"
 	" PERFORM pg_catalog.set_config('dirsync.counted',"
 	" pg_catalog.txid_current()::text, true);"
 	" END IF; RETURN NULL; END $b$$f$, pg_catalog.current_schema());\n"
@@ -189,21 +248,27 @@ struct counter {
 	bool found;
 };
 
+/* columns: triggers, epoch, token, n[, xmins] (NULL token: not there) */
 static int
 counter_row(void *ctx, int n, const char *const *c)
 {
 	struct counter *k = ctx;
+	int len;
 
-	if (n < 3 || c[0] == NULL || c[1] == NULL || c[2] == NULL)
+	if (n < 4 || c[0] == NULL || c[1] == NULL || c[2] == NULL ||
+	    c[3] == NULL)
 		return 0;
 	k->triggers = strtol(c[0], NULL, 10);
-	/* "epoch:n", on PostgreSQL "epoch/xmins:n": n stays last */
-	if (n >= 4 && c[3] != NULL)
-		snprintf(k->fp, sizeof(k->fp), "%.40s/%.40s:%.40s", c[1],
-			 c[3], c[2]);
+	/* "epoch:token:n", on PostgreSQL "epoch/xmins:token:n": the token
+	 * second last and n last (sql_changes_next() reads them so) */
+	if (n >= 5 && c[4] != NULL)
+		len = snprintf(k->fp, sizeof(k->fp), "%s/%s:%s:%s", c[1],
+			       c[4], c[2], c[3]);
 	else
-		snprintf(k->fp, sizeof(k->fp), "%.40s:%.40s", c[1], c[2]);
-	k->found = true;
+		len = snprintf(k->fp, sizeof(k->fp), "%s:%s:%s", c[1], c[2],
+			       c[3]);
+	/* cut short it could match what it is not: no fingerprint */
+	k->found = len > 0 && (size_t)len < sizeof(k->fp);
 	return 0;
 }
 
@@ -230,6 +295,29 @@ counter_read(const struct sqldrv_ops *drv, struct sqldrv *db, char *buf,
 	return 0;
 }
 
+static int
+count_row(void *ctx, int n, const char *const *c)
+{
+	if (n >= 1 && c[0] != NULL)
+		*(long *)ctx = strtol(c[0], NULL, 10);
+	return 0;
+}
+
+static int
+sqlite_setup(const struct sqldrv_ops *drv, struct sqldrv *db,
+	     struct err *err)
+{
+	long has = -1;
+
+	if (drv->exec(db, SQLITE_SETUP_TABLE, err) != 0 ||
+	    drv->query(db, SQLITE_HAS_TOKEN, 0, NULL, count_row, &has,
+		       err) != 0)
+		return -1;
+	if (has == 0 && drv->exec(db, SQLITE_ADD_TOKEN, err) != 0)
+		return -1;
+	return drv->exec(db, SQLITE_SETUP, err);
+}
+
 int
 sql_changes_setup(const struct sqldrv_ops *drv, struct sqldrv *db)
 {
@@ -240,7 +328,8 @@ sql_changes_setup(const struct sqldrv_ops *drv, struct sqldrv *db)
 	if (counter_read(drv, db, fp, &e) == 0)
 		return 0;
 	err_clear(&e);
-	if (drv->exec(db, is_pg(drv) ? PG_SETUP : SQLITE_SETUP, &e) != 0) {
+	if ((is_pg(drv) ? drv->exec(db, PG_SETUP, &e)
+			: sqlite_setup(drv, db, &e)) != 0) {
 		struct err e2;
 
 		err_clear(&e2);
@@ -279,19 +368,13 @@ static const char PG_QUIET[] =
 	" RELEASE SAVEPOINT dirsync_quiet";
 static const char PG_LOUD[] =
 	"ALTER TABLE dirsync_managed ENABLE TRIGGER dirsync_chg";
-/* the once-per-transaction raise, when no trigger made it yet */
+/* dirsync's commit: a new token, and the once-per-transaction raise
+ * when no trigger made it yet */
 static const char PG_COUNT[] =
-	"UPDATE dirsync_change_counter SET n = n + 1 WHERE id = 1 AND"
-	" pg_catalog.current_setting('dirsync.counted', true) IS DISTINCT"
-	" FROM pg_catalog.txid_current()::text";
-
-static int
-count_row(void *ctx, int n, const char *const *c)
-{
-	if (n >= 1 && c[0] != NULL)
-		*(long *)ctx = strtol(c[0], NULL, 10);
-	return 0;
-}
+	"UPDATE dirsync_change_counter SET token = " PG_NEW ","
+	" n = n + CASE WHEN pg_catalog.current_setting('dirsync.counted',"
+	" true) IS DISTINCT FROM pg_catalog.txid_current()::text"
+	" THEN 1 ELSE 0 END WHERE id = 1";
 
 /*
  * SQLite, inside dirsync's transaction, after its first write: when the
@@ -368,30 +451,57 @@ int
 sql_changes_loud(const struct sqldrv_ops *drv, struct sqldrv *db, bool quiet,
 		 char *buf, struct err *err)
 {
-	const char *sql = is_pg(drv) ? PG_LOUD : SQLITE_LOUD;
+	int rc;
 
 	sql_changes_rollback(drv, db, quiet);   /* triggers on again */
-	if ((quiet && drv->exec(db, sql, err) != 0) ||
-	    (is_pg(drv) && drv->exec(db, PG_COUNT, err) != 0)) {
+	if (is_pg(drv))
+		rc = (quiet ? drv->exec(db, PG_LOUD, err) : 0) != 0 ||
+		     drv->exec(db, PG_COUNT, err) != 0;
+	else
+		rc = drv->exec(db, quiet ? SQLITE_LOUD : SQLITE_TOKEN, err);
+	if (rc != 0) {
 		err_where(err, "change counter");
 		return -1;
 	}
 	return sql_changes_read(drv, db, buf, err);
 }
 
+/*
+ * fp into its three parts: the epoch (with the xmins) of *elen bytes,
+ * the token of *tlen at *tok, and n.  False when it is not of that form.
+ */
+static bool
+fp_split(const char *fp, size_t *elen, const char **tok, size_t *tlen,
+	 long long *n)
+{
+	const char *last = strrchr(fp, ':'), *mid;
+	char *end;
+
+	if (last == NULL || last == fp)
+		return false;
+	for (mid = last - 1; mid > fp && *mid != ':'; mid--)
+		;
+	if (mid == fp || mid + 1 == last || last[1] == '\0')
+		return false;
+	*elen = (size_t)(mid - fp);
+	*tok = mid + 1;
+	*tlen = (size_t)(last - *tok);
+	*n = strtoll(last + 1, &end, 10);
+	return *end == '\0';
+}
+
 bool
 sql_changes_next(const char *before, const char *after)
 {
-	const char *b = strrchr(before, ':'), *a = strrchr(after, ':');
-	char *end;
+	size_t eb, ea, tb, ta;
+	const char *kb, *ka;
 	long long nb, na;
 
-	if (b == NULL || a == NULL || b - before != a - after ||
-	    strncmp(before, after, (size_t)(b - before)) != 0)
+	if (!fp_split(before, &eb, &kb, &tb, &nb) ||
+	    !fp_split(after, &ea, &ka, &ta, &na))
 		return false;
-	nb = strtoll(b + 1, &end, 10);
-	if (*end != '\0')
-		return false;
-	na = strtoll(a + 1, &end, 10);
-	return *end == '\0' && na == nb + 1;
+	/* the same epoch (and xmins), n one up, and a token drawn anew:
+	 * the one dirsync's commit draws */
+	return eb == ea && strncmp(before, after, eb) == 0 &&
+	       !(tb == ta && strncmp(kb, ka, tb) == 0) && na == nb + 1;
 }

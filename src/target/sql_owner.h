@@ -98,11 +98,13 @@ int sql_owner_mailbox_of(const struct sqldrv_ops *drv, struct sqldrv *db,
 /*
  * The change counter (sql_changes.c): the target's fingerprint for the
  * fast path.  setup(): on a writable open, creates the counter table and
- * its triggers when any is missing, with a new epoch (nothing is known
- * about the writes before); -1 when this role cannot (logged at debug:
- * the target then never vouches for itself).  read():
- * "epoch:n" into buf (TARGET_FP_MAX bytes); 1 when the counter or one of
- * its triggers is missing or disabled; -1 with err when the query fails.
+ * its triggers when any is missing or an older dirsync's (no token), with
+ * a new epoch (nothing is known about the writes before); -1 when this
+ * role cannot (logged at debug: the target then never vouches for
+ * itself).  read(): "epoch:token:n" (PostgreSQL "epoch/xmins:token:n")
+ * into buf (TARGET_FP_MAX bytes); 1 when the counter or one of its
+ * triggers is missing, disabled or an older dirsync's (or the text would
+ * not fit); -1 with err when the query fails.
  */
 int sql_changes_setup(const struct sqldrv_ops *drv, struct sqldrv *db);
 int sql_changes_read(const struct sqldrv_ops *drv, struct sqldrv *db,
@@ -114,8 +116,8 @@ int sql_changes_read(const struct sqldrv_ops *drv, struct sqldrv *db,
  * by one; PostgreSQL: dirsync_managed's trigger is disabled where dirsync
  * owns the table; *quiet says whether anything was switched off), loud()
  * right before COMMIT (switched back on, the counter raised once for the
- * transaction) and the counter as the transaction leaves it into buf, as
- * read().  A failure of either fails the transaction.  rollback(): after
+ * transaction, a new token drawn) and the counter as the transaction
+ * leaves it into buf, as read().  A failure of either fails the transaction.  rollback(): after
  * a ROLLBACK of a quiet transaction, the connection's triggers on again
  * (the flag went with the rollback).
  */
@@ -127,8 +129,11 @@ void sql_changes_rollback(const struct sqldrv_ops *drv, struct sqldrv *db,
 			  bool quiet);
 /*
  * True when fingerprint `after` is `before` moved on by exactly one
- * writing transaction (same epoch, counter + 1): dirsync's own, with no
- * other writer in between.  Empty or malformed texts: false.
+ * writing transaction, dirsync's own, with no other writer in between:
+ * the same epoch (and xmins), counter + 1 and another token (the one
+ * that commit drew).  `before`: read before the load; `after`: read by
+ * loud() inside dirsync's transaction.  Empty or malformed texts (an
+ * older dirsync's "epoch:n" too): false.
  */
 bool sql_changes_next(const char *before, const char *after);
 

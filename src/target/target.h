@@ -170,7 +170,9 @@ struct target_ops {
 	 * someone else after the commit still shows as a change.  0 with
 	 * buf filled; 1 when the target cannot vouch for itself (no change
 	 * counter: a role that may not create one); -1 with err on failure.
-	 * A counter created anew must not match any earlier fingerprint.
+	 * A counter created anew must not match any earlier fingerprint,
+	 * nor a copy of the target restored from before dirsync's last
+	 * commit the fingerprint that commit left.
 	 */
 	int (*fingerprint)(struct target *t, char *buf, struct err *err);
 	/*
