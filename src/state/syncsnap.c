@@ -647,36 +647,72 @@ get_str(struct rd *r, const char **s, size_t *n)
 	return 0;
 }
 
+/*
+ * The attributes and values a blob holds, counted without copying: -1
+ * when it does not parse.  Strings need no more than the blob (each has
+ * a 4-byte length word where the copy puts one NUL).
+ */
+static int
+count_blob(const unsigned char *p, const unsigned char *end, size_t *nattrs,
+	   size_t *nvals)
+{
+	struct rd r = {p, end, NULL};
+	size_t n, na, nv, i, j;
+
+	*nvals = 0;
+	if (get_u32(&r, &n) != 0 || (size_t)(r.end - r.p) < n)
+		return -1;
+	r.p += n;
+	if (get_u32(&r, &na) != 0 || na > SNAP_MAX_ATTRS)
+		return -1;
+	for (i = 0; i < na; i++) {
+		if (get_u32(&r, &n) != 0 || (size_t)(r.end - r.p) < n)
+			return -1;
+		r.p += n;
+		if (get_u32(&r, &nv) != 0 || nv > SNAP_MAX_VALS)
+			return -1;
+		for (j = 0; j < nv; j++) {
+			if (get_u32(&r, &n) != 0 || (size_t)(r.end - r.p) < n)
+				return -1;
+			r.p += n;
+		}
+		*nvals += nv;
+	}
+	*nattrs = na;
+	return r.p == r.end ? 0 : -1;
+}
+
 int
 syncsnap_decode(const void *blob, size_t len, struct entry *e,
 		void **scratch, size_t *cap)
 {
 	struct rd r = {blob, (const unsigned char *)blob + len, NULL};
-	size_t need, nattrs, i, j, n, nvals = 0;
+	size_t need, nattrs, i, j, n, nvals = 0, maxa, maxv;
 	struct attr *attrs;
 	struct val *vals;
 
-	/* worst case: every byte a string byte plus a NUL per length word,
-	 * and at most len/4 attributes and values */
-	need = (len / 4 + 1) * (sizeof(struct attr) + sizeof(struct val)) +
-	       len + len / 4 + 16;
+	/* sized from a first pass: a big group's blob (50,000 members)
+	 * took ten times its size when sized for the worst case */
+	if (count_blob(r.p, r.end, &maxa, &maxv) != 0)
+		return -1;
+	need = (maxa + 1) * sizeof(struct attr) +
+	       (maxv + 1) * sizeof(struct val) + len + 16;
 	if (*cap < need) {
 		free(*scratch);
 		*scratch = xmalloc(need);
 		*cap = need;
 	}
 	attrs = *scratch;
-	vals = (struct val *)(attrs + len / 4 + 1);
-	r.text = (char *)(vals + len / 4 + 1);
+	vals = (struct val *)(attrs + maxa + 1);
+	r.text = (char *)(vals + maxv + 1);
 	if (get_str(&r, &e->dn, &n) != 0 || get_u32(&r, &nattrs) != 0 ||
-	    nattrs > SNAP_MAX_ATTRS || nattrs > len / 4 + 1)
+	    nattrs > maxa)
 		return -1;
 	for (i = 0; i < nattrs; i++) {
 		size_t nv;
 
 		if (get_str(&r, &attrs[i].name, &n) != 0 ||
-		    get_u32(&r, &nv) != 0 || nv > SNAP_MAX_VALS ||
-		    nvals + nv > len / 4 + 1)
+		    get_u32(&r, &nv) != 0 || nvals + nv > maxv)
 			return -1;
 		attrs[i].nvals = nv;
 		attrs[i].vals = &vals[nvals];
