@@ -331,7 +331,7 @@ rules_build(struct rules_ctx *x, const struct entry *e, const char *ndn,
 		if (type == RT_USER)
 			o->attrs = rules_profile(x, e);
 	}
-	if (type == RT_GROUP || entry_is_group(x))
+	if (!x->no_members && (type == RT_GROUP || entry_is_group(x)))
 		rules_keep_members(x, o);
 	rules_keep_sids(x, o);
 	if (full)

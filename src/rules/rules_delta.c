@@ -268,7 +268,9 @@ face_of(struct rules_keyer *k, const struct entry *e)
 		free(ndn);
 		return xstrdup("-");
 	}
+	x->no_members = true;
 	o = rules_build(x, e, ndn, type, list_ok, true);
+	x->no_members = false;
 	s = xasprintf("%d|%d|%d|%s|%s|%s|%s", (int)type, list_ok, (int)o->why,
 		      o->anchor, o->dn, o->primary != NULL ? o->primary : "",
 		      o->external != NULL ? o->external : "");
@@ -403,32 +405,44 @@ entry_copy(struct arena *a, const struct entry *e)
 	return c;
 }
 
-/* v's entry, DN and kind; its keys wait for ver_keys() (a stand-in
- * never needs them). */
+static void keys_take(struct dctx *d, struct ver *v);
+
+/* v's entry, DN and kind; its keys (with keys) now, or when ver_keys()
+ * wants them (a stand-in never needs them). */
 static void
-ver_fill(struct dctx *d, struct ver *v, const struct entry *e)
+ver_fill(struct dctx *d, struct ver *v, const struct entry *e, bool keys)
 {
 	char *ndn;
 
 	memset(v, 0, sizeof(*v));
 	if ((v->e = e) == NULL)
 		return;
-	ndn = keys_collect(d->k, e, &v->ki, false);
+	ndn = keys_collect(d->k, e, &v->ki, keys);
 	v->ndn = arena_strdup(&d->a, ndn);
 	free(ndn);
+	if (keys)
+		keys_take(d, v);
 }
 
 static void
 ver_keys(struct dctx *d, struct ver *v)
 {
-	struct rules_keyer *k = d->k;
 	struct kinfo ki;
-	size_t i;
 
 	if (v->keyed || v->e == NULL)
 		return;
+	free(keys_collect(d->k, v->e, &ki, true));
+	keys_take(d, v);
+}
+
+/* The keyer's keys (keys_collect) into v. */
+static void
+keys_take(struct dctx *d, struct ver *v)
+{
+	struct rules_keyer *k = d->k;
+	size_t i;
+
 	v->keyed = true;
-	free(keys_collect(k, v->e, &ki, true));
 	v->keys = arena_alloc(&d->a, k->kv.n * sizeof(*v->keys));
 	for (i = 0; i < k->kv.n; i++) {
 		v->keys[i] = arena_strdup(&d->a, k->kv.v[i]);
@@ -499,10 +513,13 @@ node_get(struct dctx *d, const char *uuid)
 	memset(nd, 0, sizeof(*nd));
 	nd->uuid = arena_strdup(&d->a, uuid);
 	old = d->lk->get(d->lk->ctx, uuid);
-	ver_fill(d, &nd->v[OLD], old != NULL ? entry_copy(&d->a, old) : NULL);
-	if ((ch = strmap_get(&d->changes, uuid)) != NULL) {
+	ch = strmap_get(&d->changes, uuid);
+	/* a changed entry's keys are compared (same_face) and followed */
+	ver_fill(d, &nd->v[OLD], old != NULL ? entry_copy(&d->a, old) : NULL,
+		 ch != NULL);
+	if (ch != NULL) {
 		nd->changed = true;
-		ver_fill(d, &nd->v[NEW], ch->now);
+		ver_fill(d, &nd->v[NEW], ch->now, true);
 		nd->local = same_face(d, nd);
 		nd->reshaped = !nd->local && node_group(nd) &&
 			       !same_face_only(d, nd);

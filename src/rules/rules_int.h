@@ -132,6 +132,9 @@ struct rules_ctx {
 	 */
 	const struct strmap *play;
 	bool use_member_of;
+	/* rules_delta.c's face_of(): an object's face without its members
+	 * (a list of 50,000 costs their DNs otherwise) */
+	bool no_members;
 	time_t now;                /* expiry is judged against this */
 	const char *cur_dn;        /* DN of the entry rules_add is at */
 };
