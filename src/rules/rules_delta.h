@@ -22,9 +22,16 @@
  *   - lists, upwards: every group naming (member, uniqueMember, AD
  *     primary group) an entry of S, before or after, and its parents, to
  *     the top;
- *   - lists, downwards: every member of a group of S, through nested
+ *   - lists, downwards: for a group expanded whole (new, gone or with
+ *     another face, or asked for whole), every member, through nested
  *     groups and AD primary-group members, so that its expansion is the
- *     full one.  An unchanged member that is no group and that nothing
+ *     full one; for a group whose members alone changed, the member
+ *     values it gained or lost (F_DIFF), and what is under a lost one is
+ *     followed UP as well (F_CUT); every other list of S is patched, not
+ *     expanded (see "Lists" at rules_delta() below).  So "before" and
+ *     "after" hold a patched list's object partial (mobj.partial), and
+ *     the formula above holds for it through rules_patch_gotos().  An
+ *     unchanged member that is no group and that nothing
  *     else pulls in is a "stand-in": it is in the runs only to give its
  *     lists its address (its scope judged as usual, its address
  *     contested or not as the last full result had it: rules_lookup.
@@ -52,11 +59,12 @@
  *   DOWN  a group's members ("d:" = its "m:", and the change now having
  *         that DN) and primary-group members ("p:" = its "s:") join,
  *         followed DOWN in turn; an unchanged one that is no group joins
- *         as a stand-in (no ADDR; its keys are never made).  From: groups with an address in either
- *         world (they may be lists) and groups reached DOWN.  A group
- *         without an address reached otherwise (UP, or changed) yields
- *         only its left_out row: its members matter only under a list
- *         (which follows it DOWN) or in the member_of tree (declined);
+ *         as a stand-in (no ADDR; its keys are never made).  From:
+ *         groups new, gone or reshaped (another face), lists the caller
+ *         wants whole, and groups reached DOWN.  A changed group whose
+ *         face is the same follows only the member values one world
+ *         has (DIFF), and those it lost with CUT: what is under them is
+ *         followed UP too;
  *   TREE  [scope] member_of: the groups ("g:") named by the member_of
  *         DNs and by those groups' member values, as the last read has
  *         them; they join S as read-only members of the walk (a "ghost"
