@@ -296,11 +296,25 @@ old_names(struct fastpath *f, size_t len, size_t n)
 	return NULL;
 }
 
+/*
+ * Does a touched object bring its owner's other records (its aliases,
+ * disabled ones too) into a partial compare?  Every owner of aliases
+ * does: a mailbox, a list or a contact that comes back drops the aliases
+ * it no longer has, as a full compare would.
+ */
+static bool
+owner_kind(const struct mobj *o)
+{
+	return o != NULL && o->anchor != NULL &&
+	       (o->kind == MK_MAILBOX || o->kind == MK_LIST ||
+		o->kind == MK_CONTACT);
+}
+
 static void
 touch(struct fastpath *f, const struct mobj *o, const char *addr)
 {
 	strmap_put(&f->only, addr, (void *)addr);
-	if (o != NULL && o->kind == MK_MAILBOX && o->anchor != NULL)
+	if (owner_kind(o))
 		strmap_put(&f->anchors, o->anchor, (void *)o->anchor);
 }
 
@@ -626,7 +640,7 @@ touch_obj(struct fastpath *f, const struct mobj *o)
 
 		strmap_put(&f->touched, k, (void *)k);
 	}
-	if (o->kind == MK_MAILBOX && o->anchor != NULL &&
+	if (owner_kind(o) &&
 	    strmap_get(&f->touched_anchors, o->anchor) == NULL) {
 		const char *k = arena_strdup(&f->arena, o->anchor);
 

@@ -321,21 +321,21 @@ want_whole(struct whole *w, const struct mobj *o)
 	free(ndn);
 }
 
-/* Does a gotos string name an address in conflict (r's frozen ones)? */
+/* Does a gotos string name an address in conflict (frozen)? */
 static bool
-holds_frozen(const char *gotos, const struct rules_result *r)
+holds_frozen(const char *gotos, const struct strmap *frozen)
 {
 	const char *s, *e;
 	bool found = false;
 
-	if (gotos == NULL || r->frozen_addresses.len == 0)
+	if (gotos == NULL || frozen->len == 0)
 		return false;
 	for (s = gotos; *s != '\0' && !found; s = *e ? e + 1 : e) {
 		char *a;
 
 		e = s + strcspn(s, ",");
 		a = xstrndup(s, (size_t)(e - s));
-		found = strmap_get(&r->frozen_addresses, a) != NULL;
+		found = strmap_get(frozen, a) != NULL;
 		free(a);
 	}
 	return found;
@@ -387,8 +387,8 @@ owned_by_partial(const struct mset *bs, const struct mset *as,
  * (*why); 2 call the rules again with w; -1 with err.
  */
 static int
-whole_lists(struct run *x, struct rules_delta *d, struct whole *w,
-	    const char **why)
+whole_lists(struct run *x, struct rules_delta *d, const struct strmap *frozen,
+	    struct whole *w, const char **why)
 {
 	struct mset *bs = &d->before.desired, *as = &d->after.desired, cur;
 	struct strmap want = STRMAP_INIT, none = STRMAP_INIT;
@@ -435,7 +435,7 @@ whole_lists(struct run *x, struct rules_delta *d, struct whole *w,
 
 		if (b == NULL || a == NULL)
 			continue;       /* an anchor's address: none asked */
-		if (c == NULL || holds_frozen(c->gotos, &d->after)) {
+		if (c == NULL || holds_frozen(c->gotos, frozen)) {
 			/* not created last time; or holding a member the
 			 * plan kept in it, frozen (plan.c keep_frozen_members):
 			 * not the last result's list */
@@ -462,6 +462,17 @@ whole_lists(struct run *x, struct rules_delta *d, struct whole *w,
 	return rc == 0 && w->ndns.len > 0 ? 2 : rc;
 }
 
+/* The last result's addresses in conflict (borrowed from prev). */
+static void
+frozen_of(struct strmap *m, const struct summary *prev)
+{
+	size_t i;
+
+	for (i = 0; i < prev->rules.nconflicts; i++)
+		strmap_put(m, prev->rules.conflicts[i].address,
+			   (void *)prev->rules.conflicts[i].address);
+}
+
 /*
  * The checks after the rules (frozen keys, share of the set) and the
  * result put together into r->rules: 0, or 1 declined (*why).
@@ -472,8 +483,9 @@ take_delta(struct run *x, struct summary *prev, struct rules_delta *d,
 {
 	struct run_result *r = x->r;
 	uint64_t sums[FASTPATH_NSUMS];
-	size_t touched;
+	size_t touched, i;
 	struct rules_result out;
+	struct strmap frozen = STRMAP_INIT;
 	int rc;
 
 	if (!same_keys(&d->before.frozen_anchors, &d->after.frozen_anchors) ||
@@ -482,7 +494,12 @@ take_delta(struct run *x, struct summary *prev, struct rules_delta *d,
 		*why = "a conflict began or ended: the frozen objects changed";
 		return 1;
 	}
-	if ((rc = whole_lists(x, d, w, why)) != 0)
+	/* the addresses in conflict: the last result's (a conflict that
+	 * began or ended has declined above) */
+	frozen_of(&frozen, prev);
+	rc = whole_lists(x, d, &frozen, w, why);
+	strmap_free(&frozen);
+	if (rc != 0)
 		return rc;
 	memcpy(sums, prev->sums, sizeof(sums));
 	engine_fastpath_set_sums(sums, &d->before, -1);
@@ -500,6 +517,12 @@ take_delta(struct run *x, struct summary *prev, struct rules_delta *d,
 	out.next_expiry = earlier(prev->next_expiry, out.next_expiry);
 	patch_warnings(&out, &prev->rules, &d->before);
 	patch_conflicts(&out, &prev->rules, &d->before);
+	/* every address in conflict is frozen, also one whose claimants
+	 * are not in the closure (a stand-in claims nothing): the plan
+	 * keeps a list's frozen members by this set (keep_frozen_members) */
+	for (i = 0; i < out.nconflicts; i++)
+		strmap_put(&out.frozen_addresses, out.conflicts[i].address,
+			   (void *)out.conflicts[i].address);
 	rules_free(&r->rules);
 	r->rules = out;
 	return 0;

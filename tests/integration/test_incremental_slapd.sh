@@ -279,6 +279,83 @@ both "nested member" 3
 grep '^alias: sales@example.com|' "$T/full.dump" | grep -q hannah ||
 	ds_fail "nested: Hannah not in the Sales list"
 
+ds_step "a list renamed keeps its contested member (found by a user trial)"
+# Trial Three claims Trial One's address: a conflict, so the list keeps
+# trial.one as it was (frozen).  The list's own rename expands it whole
+# from members that claim nothing in the run: the conflict must still
+# hold the member in, as a full run holds it.
+ldapmod <<'EOT'
+dn: CN=Trial One,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: dirsyncAD
+cn: Trial One
+sn: One
+mail: trial.one@example.com
+userAccountControl: 512
+
+dn: CN=Trial Two,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: dirsyncAD
+cn: Trial Two
+sn: Two
+mail: trial.two@example.com
+userAccountControl: 512
+
+dn: CN=Trial List,OU=Groups,DC=example,DC=com
+changetype: add
+objectClass: groupOfNames
+objectClass: dirsyncAD
+cn: Trial List
+mail: trial.list@example.com
+proxyAddresses: SMTP:trial.list@example.com
+proxyAddresses: smtp:trial.alias@example.com
+groupType: 8
+member: CN=Trial One,OU=Sales,OU=Staff,DC=example,DC=com
+member: CN=Trial Two,OU=Sales,OU=Staff,DC=example,DC=com
+EOT
+both "trial list" 3
+ldapmod <<'EOT'
+dn: CN=Trial Three,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: dirsyncAD
+cn: Trial Three
+sn: Three
+mail: trial.one@example.com
+userAccountControl: 512
+EOT
+both "a member's address contested" 1
+ldapmod <<'EOT'
+dn: CN=Trial List,OU=Groups,DC=example,DC=com
+changetype: modrdn
+newrdn: CN=Trial List Renamed
+deleteoldrdn: 1
+EOT
+both "the list renamed" 1
+grep '^alias: trial.list@example.com|' "$T/full.dump" | grep -q trial.one ||
+	ds_fail "list renamed: the contested member left the list"
+
+ds_step "a list that lost its addresses comes back: its old alias goes (trial)"
+ldapmod <<'EOT'
+dn: CN=Trial List Renamed,OU=Groups,DC=example,DC=com
+changetype: modify
+delete: mail
+-
+delete: proxyAddresses
+EOT
+both "list without addresses" 1
+ldapmod <<'EOT'
+dn: CN=Trial List Renamed,OU=Groups,DC=example,DC=com
+changetype: modify
+replace: mail
+mail: trial.new@example.com
+EOT
+both "list with a new address" 1
+! grep -q '^alias: trial.alias@example.com|' "$T/full.dump" ||
+	ds_fail "list back: the full run kept the dropped alias (test wrong?)"
+
 ds_step "a second pair reading only OU=Staff, with an exclude on a DN"
 # the excluded OU does not exist yet: renaming OU=Marketing makes it match
 BASE="OU=Staff,DC=example,DC=com" conf inc2 "[scope]" "exclude = *OU=Brand,*"
