@@ -58,12 +58,20 @@
  * What it cannot see: a writer that keeps triggers from firing without
  * touching them (PostgreSQL's session_replication_role = replica; an
  * SQLite connection with SQLITE_DBCONFIG_ENABLE_TRIGGER off, e.g. the
- * sqlite3 shell's ".dbconfig enable_trigger off"), and a writer that sets
- * the counter row itself (epoch, token and n as the last run recorded).
- * docs/design.md says so; [schedule] full_every bounds them.
+ * sqlite3 shell's ".dbconfig enable_trigger off"), a writer that sets
+ * the counter row itself (epoch, token and n as the last run recorded),
+ * and a dump loaded back (its rows come before its triggers, its counter
+ * row is the old one's) into the same SQLite file or a PostgreSQL
+ * database of the old name.  A dump loaded into a new SQLite file moved
+ * in place is seen: the file's device and inode follow the epoch
+ * (with_file()).  docs/design.md says so; [schedule] full_every bounds
+ * the others.
  */
 #include "target/sql_owner.h"
 
+#include <sys/stat.h>
+
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,12 +286,54 @@ is_pg(const struct sqldrv_ops *drv)
 	return drv == &sqldrv_pgsql_ops;
 }
 
+static int
+file_row(void *ctx, int n, const char *const *c)
+{
+	if (n >= 1 && c[0] != NULL && *c[0] != '\0')
+		snprintf(ctx, PATH_MAX, "%s", c[0]);
+	return 0;
+}
+
+/*
+ * SQLite: the mail database file's identity (device and inode) after the
+ * epoch, "epoch/dev.ino:token:n".  A copy written anew and moved in place
+ * (`sqlite3 new.db < dump.sql`, whose rows come before its triggers and
+ * whose counter row is the old one's) is another file.  An in-memory or
+ * unnamed database keeps "epoch:token:n".  0, or 1 when it no longer fits
+ * (no fingerprint then).
+ */
+static int
+with_file(const struct sqldrv_ops *drv, struct sqldrv *db, struct counter *k,
+	  struct err *err)
+{
+	static const char SQL[] =
+		"SELECT file FROM pragma_database_list WHERE name = 'main'";
+	char path[PATH_MAX] = "", fp[TARGET_FP_MAX];
+	const char *colon = strchr(k->fp, ':');
+	struct stat sb;
+	int len;
+
+	if (drv->query(db, SQL, 0, NULL, file_row, path, err) != 0)
+		return -1;
+	if (colon == NULL || *path == '\0' || stat(path, &sb) != 0)
+		return 0;
+	len = snprintf(fp, sizeof(fp), "%.*s/%llu.%llu%s",
+		       (int)(colon - k->fp), k->fp,
+		       (unsigned long long)sb.st_dev,
+		       (unsigned long long)sb.st_ino, colon);
+	if (len < 0 || (size_t)len >= sizeof(fp))
+		return 1;
+	memcpy(k->fp, fp, sizeof(fp));
+	return 0;
+}
+
 /* 0 with buf when the counter and every trigger are there, else 1. */
 static int
 counter_read(const struct sqldrv_ops *drv, struct sqldrv *db, char *buf,
 	     struct err *err)
 {
 	struct counter k;
+	int rc;
 
 	memset(&k, 0, sizeof(k));
 	if (drv->query(db, is_pg(drv) ? PG_CHECK : SQLITE_CHECK, 0, NULL,
@@ -291,6 +341,8 @@ counter_read(const struct sqldrv_ops *drv, struct sqldrv *db, char *buf,
 		return -1;
 	if (!k.found || k.triggers != COUNTED_TABLES)
 		return 1;
+	if (!is_pg(drv) && (rc = with_file(drv, db, &k, err)) != 0)
+		return rc;
 	memcpy(buf, k.fp, TARGET_FP_MAX);
 	return 0;
 }
