@@ -384,7 +384,9 @@ text_row(const struct run_result *r, const struct subject *s,
 	if (cur == NULL)
 		return;
 	printf("  target    %-8s %s, %s", mkind_name(m ? m->kind : cur->kind),
-	       cur->stored ? cur->stored : cur->address,
+	       mset_stored(&r->current, cur) != NULL
+		       ? mset_stored(&r->current, cur)
+		       : cur->address,
 	       cur->active ? "active" : "inactive");
 	if (m == NULL) {
 		printf(", not managed by dirsync\n");

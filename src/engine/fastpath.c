@@ -800,15 +800,9 @@ next_due(const struct run *x)
 static bool
 partial_ok(const struct run *x)
 {
-	const struct run_result *r = x->r;
-	size_t i;
-
 	if (x->partial)
 		return true;
-	for (i = 0; i < r->current.n; i++)
-		if (r->current.v[i]->stored != NULL)
-			return false;
-	return true;
+	return x->r->current.stored.len == 0;
 }
 
 /* What the record's callbacks read: the desired set, and its pairs when

@@ -89,7 +89,6 @@ mset_add(struct mset *s, const struct mobj *o)
 	n->gotos = dup_or_null(&s->arena, o->gotos);
 	n->dn = dup_or_null(&s->arena, o->dn);
 	n->account = dup_or_null(&s->arena, o->account);
-	n->stored = dup_or_null(&s->arena, o->stored);
 	s->v[s->n++] = n;
 	return n;
 }
@@ -142,6 +141,18 @@ mset_get(const struct mset *s, const char *address)
 	return i >= 0 ? s->v[i] : NULL;
 }
 
+const char *
+mset_stored(const struct mset *s, const struct mobj *o)
+{
+	return s->stored.len > 0 ? strmap_get(&s->stored, o->address) : NULL;
+}
+
+void
+mset_set_stored(struct mset *s, const char *address, const char *stored)
+{
+	strmap_put(&s->stored, address, (void *)stored);
+}
+
 void
 mset_seal(struct mset *s)
 {
@@ -165,6 +176,7 @@ void
 mset_free(struct mset *s)
 {
 	idxmap_free(&s->by_addr);
+	strmap_free(&s->stored);
 	free(s->v);
 	arena_free(&s->arena);
 	memset(s, 0, sizeof(*s));

@@ -59,8 +59,18 @@ push(struct plan *p, enum op op, const struct mobj *want)
 		ch->gotos = want->gotos;
 		ch->dn = want->dn;
 		ch->account = want->account;
-		ch->row = want->stored;
 	}
+	return ch;
+}
+
+/* push() of a row of the current set (cur) going: its key as stored. */
+static struct change *
+push_row(struct plan *p, enum op op, const struct mobj *gone,
+	 const struct plan_input *in, const struct mobj *cur)
+{
+	struct change *ch = push(p, op, gone);
+
+	ch->row = mset_stored(in->current, cur);
 	return ch;
 }
 
@@ -215,12 +225,13 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
 			gone.kind = in_way->kind == MK_MAILBOX ? cur->kind
 							       : in_way->kind;
 			gone.anchor = in_way->anchor;
-			push(p, OP_DELETE, &gone)->why = WHY_IN_THE_WAY;
+			push_row(p, OP_DELETE, &gone, in, cur)->why =
+				WHY_IN_THE_WAY;
 		}
 		ch = push(p, OP_UPDATE, want);
 		ch->fields = CH_ADDRESS;
 		ch->old_address = from->address;
-		ch->row = old->stored;
+		ch->row = mset_stored(in->current, old);
 		ch->old_name = old->name;
 		if (!str_eq(want->name, old->name))
 			ch->fields |= CH_NAME;
@@ -410,7 +421,7 @@ diff_present(struct plan *p, const struct plan_input *in,
 	     const struct managed_rec *m)
 {
 	unsigned fields = 0;
-	const char *gotos = want->gotos;
+	const char *gotos = want->gotos, *row;
 	struct change *ch;
 
 	if (m == NULL)
@@ -437,16 +448,17 @@ diff_present(struct plan *p, const struct plan_input *in,
 		fields |= CH_KIND;
 	if (m != NULL && !str_eq(m->anchor, want->anchor))
 		fields |= CH_KIND;   /* owner changed: record the new anchor */
-	if (cur->stored != NULL && want->kind != MK_DOMAIN)
+	row = mset_stored(in->current, cur);
+	if (row != NULL && want->kind != MK_DOMAIN)
 		fields |= CH_ADDRESS;  /* the row's key goes to lower case */
 	if (fields == 0)
 		return;
 	ch = push(p, OP_UPDATE, want);
 	ch->fields = fields;
 	ch->gotos = gotos;
-	if (cur->stored != NULL) {
-		ch->row = cur->stored;
-		ch->old_address = cur->stored;
+	if (row != NULL) {
+		ch->row = row;
+		ch->old_address = row;
 	}
 	ch->old_name = cur->name;
 	ch->old_gotos = cur->gotos;
@@ -454,7 +466,8 @@ diff_present(struct plan *p, const struct plan_input *in,
 
 /* Deletes the alias-table row in the way of a new mailbox. */
 static void
-replace_row(struct plan *p, const struct mobj *want, const struct mobj *cur,
+replace_row(struct plan *p, const struct plan_input *in,
+	    const struct mobj *want, const struct mobj *cur,
 	    const struct managed_rec *m)
 {
 	struct mobj gone = *cur;
@@ -464,7 +477,7 @@ replace_row(struct plan *p, const struct mobj *want, const struct mobj *cur,
 	 * self-alias left behind */
 	gone.kind = m->kind == MK_MAILBOX ? cur->kind : m->kind;
 	gone.anchor = m->anchor;
-	push(p, OP_DELETE, &gone)->why = WHY_IN_THE_WAY;
+	push_row(p, OP_DELETE, &gone, in, cur)->why = WHY_IN_THE_WAY;
 	push(p, OP_ADD, want);
 }
 
@@ -571,7 +584,7 @@ plan_wanted(struct plan *p, const struct plan_input *in,
 				diff_present(p, in, want, cur, m);
 				break;
 			case V_REPLACE:
-				replace_row(p, want, cur, m);
+				replace_row(p, in, want, cur, m);
 				break;
 			case V_CLASH:
 				/*
@@ -591,111 +604,147 @@ plan_wanted(struct plan *p, const struct plan_input *in,
 }
 
 /*
- * anchor -> its desired object that is not an alias row of its own,
- * built once per plan when first needed (a deprovisioned alias, a change
- * to name).  An index over the desired set (8 bytes a slot) rather than
- * a map of its own (24): it holds about one entry per person.
+ * anchor -> its desired object that is not an alias row of its own, for
+ * the anchors the plan asks about (a deprovisioned record's, a change's
+ * to name, a clash's other): owners_ask() each first, then one
+ * owners_resolve() pass over the desired set, then owner_of().  A map of
+ * the few anchors asked about, not an index over every owner in the
+ * desired set: that was 16.8 MB at 1M users to name 17,000 disables, at
+ * the peak of the run (docs/benchmarks.md, "Memory of the full runs").
  */
 struct owners {
 	const struct mset *desired;
-	struct idxmap map;
-	bool built;
+	struct strmap asked;   /* anchor -> its owner, or &unresolved */
 };
 
-static const char *
-owner_key(const void *ctx, uint32_t idx)
+static const char unresolved;   /* asked, no owner (yet) */
+
+static void
+owners_ask(struct owners *o, const char *anchor)
 {
-	return ((const struct owners *)ctx)->desired->v[idx]->anchor;
+	if (anchor != NULL && strmap_get(&o->asked, anchor) == NULL)
+		strmap_put(&o->asked, anchor, (void *)&unresolved);
 }
 
-static const struct mobj *
-owner_of(struct owners *o, const char *anchor)
+static void
+owners_resolve(struct owners *o)
 {
+	const char *last = NULL;
 	size_t j;
-	long i;
 
-	if (!o->built) {
-		size_t n = 0;
+	if (o->asked.len == 0)
+		return;
+	/* backwards: the last object of an anchor is its owner */
+	for (j = o->desired->n; j-- > 0;) {
+		const struct mobj *w = o->desired->v[j];
 
-		o->built = true;
-		/* sized once: a doubling table would hold its old half too
-		 * (8 MB more at the peak of a 1M full compare) */
-		for (j = 0; j < o->desired->n; j++)
-			n += o->desired->v[j]->anchor != NULL &&
-			     o->desired->v[j]->kind != MK_ALIAS;
-		idxmap_reserve(&o->map, n);
-		/* backwards: the last object of an anchor is its owner, as
-		 * a map that overwrites would have it */
-		for (j = o->desired->n; j-- > 0;) {
-			const struct mobj *w = o->desired->v[j];
-
-			if (w->anchor != NULL && w->kind != MK_ALIAS)
-				idxmap_put(&o->map, w->anchor, (uint32_t)j,
-					   owner_key, o);
-		}
+		/* an entry's objects share one anchor string, side by side */
+		if (w->anchor == NULL || w->kind == MK_ALIAS ||
+		    w->anchor == last)
+			continue;
+		last = w->anchor;
+		if (strmap_get(&o->asked, w->anchor) == &unresolved)
+			strmap_put(&o->asked, w->anchor, (void *)w);
 	}
-	if (anchor == NULL || (i = idxmap_get(&o->map, anchor, owner_key,
-					      o)) < 0)
-		return NULL;
-	return o->desired->v[i];
 }
 
-/* Managed objects no longer wanted: deprovision. */
+/* The owner of an anchor asked about before owners_resolve(), or NULL. */
+static const struct mobj *
+owner_of(const struct owners *o, const char *anchor)
+{
+	const void *w;
+
+	if (anchor == NULL || (w = strmap_get(&o->asked, anchor)) == NULL ||
+	    w == &unresolved)
+		return NULL;
+	return w;
+}
+
+/*
+ * A managed record no longer wanted (plan_deprovision)?  Its row, or
+ * NULL when it stays (or has no row to deprovision).
+ */
+static const struct mobj *
+unwanted_row(const struct plan_input *in, const struct renames *rn,
+	     const struct strmap *blocked, const uint64_t *kept, size_t i)
+{
+	const struct managed_rec *m = &in->managed->v[i];
+
+	/*
+	 * Most records are wanted by their owner, as plan_wanted found
+	 * (kept); a record it did not see is looked up in the desired set,
+	 * and only one not wanted needs its row.
+	 */
+	if (is_kept(kept, i) || m->kind == MK_DOMAIN ||
+	    left_alone(in, m->address) ||
+	    wanted_by_owner(m, mset_get_h(in->desired, m->address, m->hash)) ||
+	    (blocked->len > 0 && m->anchor != NULL &&
+	     strmap_get(blocked, m->anchor) != NULL) ||
+	    (rn->from.len > 0 && strmap_get(&rn->from, m->address)) ||
+	    frozen_addr(in, m->address) || frozen_anchor(in, m->anchor))
+		return NULL;
+	return mset_get_h(in->current, m->address, m->hash);
+}
+
+/* The change for managed record m, no longer wanted, and its row cur. */
+static void
+deprovision(struct plan *p, const struct plan_input *in,
+	    const struct owners *owners, const struct managed_rec *m,
+	    const struct mobj *cur)
+{
+	struct mobj gone;
+
+	memset(&gone, 0, sizeof(gone));
+	gone.kind = m->kind;
+	gone.address = m->address;
+	gone.anchor = m->anchor;
+	gone.name = cur->name;
+	gone.gotos = cur->gotos;
+	if (m->kind == MK_ALIAS && owner_of(owners, m->anchor) != NULL) {
+		/* the owner stays, the alias went: remove it */
+		push_row(p, OP_DELETE, &gone, in, cur)->why = WHY_ALIAS_DROPPED;
+	} else if (cur->active) {
+		push_row(p, OP_DISABLE, &gone, in, cur)->why = WHY_GONE;
+	} else if (in->deprovision == DEPROV_DELETE && m->disabled_at > 0 &&
+		   (long long)in->now - m->disabled_at >= in->delete_after) {
+		push_row(p, OP_DELETE, &gone, in, cur)->why = WHY_EXPIRED;
+	}
+}
+
+/*
+ * Managed objects no longer wanted: deprovision.  First the records to
+ * deprovision (their anchors asked about, with those of the changes
+ * plan_name() will name), then the owners resolved in one pass, then
+ * the changes.
+ */
 static void
 plan_deprovision(struct plan *p, const struct plan_input *in,
 		 const struct renames *rn, const struct strmap *blocked,
 		 struct owners *owners, const uint64_t *kept)
 {
-	size_t i;
+	size_t i, n = 0, cap = 0, *go = NULL;
 
 	for (i = 0; i < in->managed->n; i++) {
-		const struct managed_rec *m = &in->managed->v[i];
-		const struct mobj *cur;
-		struct mobj gone;
-		struct change *ch;
-		bool owner_wanted;
-
-		/*
-		 * Most records are wanted by their owner, as plan_wanted
-		 * found (kept); a record it did not see is looked up in the
-		 * desired set, and only one not wanted needs its row.
-		 */
-		if (is_kept(kept, i) || m->kind == MK_DOMAIN ||
-		    left_alone(in, m->address) ||
-		    wanted_by_owner(m, mset_get_h(in->desired, m->address,
-						  m->hash)) ||
-		    (blocked->len > 0 && m->anchor != NULL &&
-		     strmap_get(blocked, m->anchor) != NULL) ||
-		    (rn->from.len > 0 && strmap_get(&rn->from, m->address)) ||
-		    frozen_addr(in, m->address) ||
-		    frozen_anchor(in, m->anchor) ||
-		    (cur = mset_get_h(in->current, m->address, m->hash)) ==
-			    NULL)
+		if (unwanted_row(in, rn, blocked, kept, i) == NULL)
 			continue;
-		memset(&gone, 0, sizeof(gone));
-		gone.kind = m->kind;
-		gone.address = m->address;
-		gone.anchor = m->anchor;
-		gone.name = cur->name;
-		gone.gotos = cur->gotos;
-		gone.stored = cur->stored;
-		owner_wanted = m->kind == MK_ALIAS &&
-			       owner_of(owners, m->anchor) != NULL;
-		if (m->kind == MK_ALIAS && owner_wanted) {
-			/* the owner stays, the alias went: remove it */
-			push(p, OP_DELETE, &gone)->why = WHY_ALIAS_DROPPED;
-			continue;
-		}
-		if (cur->active) {
-			push(p, OP_DISABLE, &gone)->why = WHY_GONE;
-			continue;
-		}
-		if (in->deprovision == DEPROV_DELETE && m->disabled_at > 0 &&
-		    (long long)in->now - m->disabled_at >= in->delete_after) {
-			ch = push(p, OP_DELETE, &gone);
-			ch->why = WHY_EXPIRED;
-		}
+		go = xgrow(go, &cap, n + 1, sizeof(*go));
+		go[n++] = i;
+		owners_ask(owners, in->managed->v[i].anchor);
 	}
+	for (i = 0; i < p->n; i++)   /* as plan_name() asks */
+		if (p->v[i].dn == NULL || p->v[i].why == WHY_GONE ||
+		    p->v[i].why == WHY_EXPIRED)
+			owners_ask(owners, p->v[i].anchor);
+	for (i = 0; i < p->nclashes; i++)
+		owners_ask(owners, p->clashes[i].other);
+	owners_resolve(owners);
+	for (i = 0; i < n; i++) {
+		const struct managed_rec *m = &in->managed->v[go[i]];
+
+		deprovision(p, in, owners, m,
+			    mset_get_h(in->current, m->address, m->hash));
+	}
+	free(go);
 }
 
 /*
@@ -703,7 +752,8 @@ plan_deprovision(struct plan *p, const struct plan_input *in,
  * why) or in scope (its desired object).  false when it was not read.
  */
 static bool
-who(const struct plan_input *in, struct owners *owners, const char *anchor,
+who(const struct plan_input *in, const struct owners *owners,
+    const char *anchor,
     const char **dn, const char **account, enum leave_reason *why)
 {
 	const struct left_out *l;
@@ -731,7 +781,8 @@ who(const struct plan_input *in, struct owners *owners, const char *anchor,
  * and says why each deprovisioning is planned (change.left).
  */
 static void
-plan_name(struct plan *p, const struct plan_input *in, struct owners *owners)
+plan_name(struct plan *p, const struct plan_input *in,
+	  const struct owners *owners)
 {
 	enum leave_reason why;
 	const char *dn, *account;
@@ -791,7 +842,7 @@ plan_build(struct plan *p, const struct plan_input *in)
 {
 	struct renames rn = {STRMAP_INIT, STRMAP_INIT, STRMAP_INIT};
 	struct strmap blocked = STRMAP_INIT;  /* anchors left alone this run */
-	struct owners owners = {in->desired, IDXMAP_INIT, false};
+	struct owners owners = {in->desired, STRMAP_INIT};
 	uint64_t *kept = xcalloc(in->managed->n / 64 + 1, sizeof(*kept));
 
 	/*
@@ -813,7 +864,7 @@ plan_build(struct plan *p, const struct plan_input *in)
 	plan_name(p, in, &owners);
 	plan_finish(p);
 	free(kept);
-	idxmap_free(&owners.map);
+	strmap_free(&owners.asked);
 	strmap_free(&rn.by_anchor);
 	strmap_free(&rn.from);
 	strmap_free(&rn.to);

@@ -412,6 +412,16 @@ lower_key(struct target *t, const char *v, struct key *k)
 		k->address = low;
 }
 
+/* o into the set being loaded, with its key as stored (mset.stored);
+ * of two rows that differ only in case the first one read is kept. */
+static void
+add_row(struct target *t, const struct mobj *o, const struct key *k)
+{
+	if (mset_add_ref_h(t->loading, o, k->hash) != NULL &&
+	    k->stored != NULL)
+		mset_set_stored(t->loading, k->address, k->stored);
+}
+
 /* s, or the twin's equal string (no copy), or a copy in the arena. */
 static const char *
 share_or_dup(struct target *t, const char *s, const char *twin)
@@ -483,7 +493,6 @@ load_mailbox(void *ctx, int n, const char *const *c)
 	o.kind = MK_MAILBOX;
 	lower_key(t, c[0], &k);
 	o.address = k.address;
-	o.stored = k.stored;
 	o.name = share_or_dup(t, c[1], k.twin != NULL ? k.twin->name : NULL);
 	o.active = truthy(c[2]);
 	/* the self-alias clears MD_SELF_ALIAS when load_alias finds it */
@@ -493,7 +502,7 @@ load_mailbox(void *ctx, int n, const char *const *c)
 	if (!key_matches(c[0], c[4], c[5]))
 		o.drift |= MD_KEY;
 	/* two rows that differ only in case: the first one read is used */
-	mset_add_ref_h(t->loading, &o, k.hash);
+	add_row(t, &o, &k);
 	return 0;
 }
 
@@ -571,7 +580,6 @@ load_alias(void *ctx, int n, const char *const *c)
 	o.kind = MK_ALIAS;
 	lower_key(t, c[0], &k);
 	o.address = k.address;
-	o.stored = k.stored;
 	/* most aliases point at one mailbox: share its address string */
 	if (c[1] != NULL && k.twin != NULL && k.twin->gotos != NULL &&
 	    strcmp(c[1], k.twin->gotos) == 0)
@@ -582,7 +590,7 @@ load_alias(void *ctx, int n, const char *const *c)
 	else if (c[1] != NULL)
 		o.gotos = arena_strdup(&t->loading->arena, c[1]);
 	o.active = truthy(c[2]);
-	mset_add_ref_h(t->loading, &o, k.hash);
+	add_row(t, &o, &k);
 	return 0;
 }
 
@@ -599,10 +607,9 @@ load_domain(void *ctx, int n, const char *const *c)
 	o.kind = MK_DOMAIN;
 	lower_key(t, c[0], &k);
 	o.address = k.address;
-	o.stored = k.stored;
 	o.active = truthy(c[1]);
 	/* a domain and an address never share a key: no '@' in domains */
-	mset_add_ref_h(t->loading, &o, k.hash);
+	add_row(t, &o, &k);
 	return 0;
 }
 

@@ -1295,10 +1295,10 @@ test_mixed_case_row_adopted(void **state)
 	memset(&o, 0, sizeof(o));
 	o.kind = MK_MAILBOX;
 	o.address = "pia@example.com";
-	o.stored = "Pia@Example.com";
 	o.name = "Pia";
 	o.active = true;
 	assert_non_null(mset_add(&f->current, &o));
+	mset_set_stored(&f->current, "pia@example.com", "Pia@Example.com");
 	assert_string_equal(build(f),
 			    "update mailbox pia@example.com [address,adopt] "
 			    "was Pia@Example.com\n");
