@@ -6,6 +6,15 @@
 #include "util/strmap.h"
 #include "util/xalloc.h"
 
+/*
+ * The desired and the current set hold one object per mail object (3.4M
+ * each at 1M users, docs/benchmarks.md): 8 bytes more is 55 MB at the
+ * peak of a full compare, which has ~40 MiB of its memory budget left.
+ */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct mobj) <= 64,
+	       "struct mobj grew past 64 bytes: see docs/benchmarks.md, "
+	       "memory of the full runs");
+
 static const char *const kind_names[MK_NKINDS] = {
 	"mailbox", "alias", "list", "contact", "domain",
 };
