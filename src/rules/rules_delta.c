@@ -475,9 +475,9 @@ same_face_only(struct dctx *d, struct node *nd)
 	return same;
 }
 
-/* Is a changed node's change local (struct node)? */
+/* Does a changed node have the same keys before and after? */
 static bool
-same_face(struct dctx *d, struct node *nd)
+same_keys(struct dctx *d, struct node *nd)
 {
 	struct ver *a = &nd->v[OLD], *b = &nd->v[NEW];
 	size_t i;
@@ -491,7 +491,7 @@ same_face(struct dctx *d, struct node *nd)
 	for (i = 0; i < a->nkeys; i++)
 		if (strcmp(a->keys[i], b->keys[i]) != 0)
 			return false;
-	return same_face_only(d, nd);
+	return true;
 }
 
 /* The node of uuid, made (read from the last read) when new; NULL: S
@@ -502,6 +502,7 @@ node_get(struct dctx *d, const char *uuid)
 	struct node *nd = strmap_get(&d->nodes, uuid);
 	const struct rules_change *ch;
 	const struct entry *old;
+	bool keys, face;
 
 	if (nd != NULL)
 		return nd;
@@ -514,15 +515,19 @@ node_get(struct dctx *d, const char *uuid)
 	nd->uuid = arena_strdup(&d->a, uuid);
 	old = d->lk->get(d->lk->ctx, uuid);
 	ch = strmap_get(&d->changes, uuid);
-	/* a changed entry's keys are compared (same_face) and followed */
+	/* a changed entry's keys are compared (same_keys) and followed */
 	ver_fill(d, &nd->v[OLD], old != NULL ? entry_copy(&d->a, old) : NULL,
 		 ch != NULL);
 	if (ch != NULL) {
 		nd->changed = true;
 		ver_fill(d, &nd->v[NEW], ch->now, true);
-		nd->local = same_face(d, nd);
-		nd->reshaped = !nd->local && node_group(nd) &&
-			       !same_face_only(d, nd);
+		/* local: the same keys and face; reshaped: a group whose
+		 * face changed (each face made once: a list of 50,000 is
+		 * built for it) */
+		keys = same_keys(d, nd);
+		face = (keys || node_group(nd)) && same_face_only(d, nd);
+		nd->local = keys && face;
+		nd->reshaped = !nd->local && node_group(nd) && !face;
 	} else {
 		nd->v[NEW] = nd->v[OLD];
 	}
