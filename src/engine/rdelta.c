@@ -89,22 +89,6 @@ lk_contested(void *ctx, const char *address)
 		       sizeof(*prev->conflicts), cmp_conflict) != NULL;
 }
 
-/* Do two frozen-key maps hold the same keys? */
-static bool
-same_keys(const struct strmap *a, const struct strmap *b)
-{
-	const char *k;
-	void *v;
-	size_t it = 0;
-
-	if (a->len != b->len)
-		return false;
-	while (strmap_next(a, &it, &k, &v))
-		if (strmap_get(b, k) == NULL)
-			return false;
-	return true;
-}
-
 static void
 add_warning(struct rules_result *r, const char *w)
 {
@@ -488,9 +472,10 @@ take_delta(struct run *x, struct summary *prev, struct rules_delta *d,
 	struct strmap frozen = STRMAP_INIT;
 	int rc;
 
-	if (!same_keys(&d->before.frozen_anchors, &d->after.frozen_anchors) ||
-	    !same_keys(&d->before.frozen_addresses,
-		       &d->after.frozen_addresses)) {
+	if (!strmap_same_keys(&d->before.frozen_anchors,
+			      &d->after.frozen_anchors) ||
+	    !strmap_same_keys(&d->before.frozen_addresses,
+			      &d->after.frozen_addresses)) {
 		*why = "a conflict began or ended: the frozen objects changed";
 		return 1;
 	}

@@ -153,3 +153,18 @@ strmap_free(struct strmap *m)
 	m->slots = NULL;
 	m->cap = m->len = m->tombs = 0;
 }
+
+bool
+strmap_same_keys(const struct strmap *a, const struct strmap *b)
+{
+	const char *k;
+	void *v;
+	size_t it = 0;
+
+	if (a->len != b->len)
+		return false;
+	while (strmap_next(a, &it, &k, &v))
+		if (strmap_get(b, k) == NULL)
+			return false;
+	return true;
+}

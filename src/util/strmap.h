@@ -34,6 +34,9 @@ void *strmap_del(struct strmap *m, const char *key);
 void strmap_free(struct strmap *m);
 unsigned strmap_hash(const char *s);
 
+/* Do a and b hold the same keys (values not compared)? */
+bool strmap_same_keys(const struct strmap *a, const struct strmap *b);
+
 /* Iteration: for (i = 0; strmap_next(m, &i, &k, &v); ) */
 bool strmap_next(const struct strmap *m, size_t *iter, const char **key,
 		 void **val);

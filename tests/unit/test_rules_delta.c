@@ -615,21 +615,6 @@ kinds_differing(const struct bag *x, const struct bag *y, bool *out)
 	}
 }
 
-static bool
-same_keyset(const struct strmap *a, const struct strmap *b)
-{
-	const char *k;
-	void *v;
-	size_t it = 0;
-
-	if (a->len != b->len)
-		return false;
-	while (strmap_next(a, &it, &k, &v))
-		if (strmap_get(b, k) == NULL)
-			return false;
-	return true;
-}
-
 /* A list's ndn into the set of lists to expand whole (test's own). */
 static void
 want_whole(struct strmap *w, const struct mobj *o)
@@ -837,9 +822,9 @@ check_delta(const struct conf *c, const struct dir *old, const struct dir *new,
 		if (out.wrong_partial)
 			out.equal = false;
 		out.frozen_moved =
-			!same_keyset(&rd.before.frozen_anchors,
+			!strmap_same_keys(&rd.before.frozen_anchors,
 				     &rd.after.frozen_anchors) ||
-			!same_keyset(&rd.before.frozen_addresses,
+			!strmap_same_keys(&rd.before.frozen_addresses,
 				     &rd.after.frozen_addresses);
 		bag_of(&bo, &fo);
 		bag_of(&bn, &fn);
