@@ -29,6 +29,19 @@ const char sql_owner_kind_index_ddl[] =
 	"CREATE INDEX IF NOT EXISTS dirsync_managed_kind"
 	" ON dirsync_managed (kind)";
 
+/*
+ * A partial compare asks whether a new mailbox's maildir is taken by this
+ * index instead of reading every row's maildir.  Both sides folded by
+ * lower(): ASCII in SQLite, as maildir_hash() in sql.c folds; PostgreSQL
+ * folds more letters, which can only make more paths look taken.
+ */
+const char sql_maildir_index_ddl[] =
+	"CREATE INDEX IF NOT EXISTS dirsync_mailbox_maildir"
+	" ON mailbox (lower(maildir))";
+const char sql_maildir_taken[] =
+	"SELECT 1 FROM mailbox"
+	" WHERE lower(maildir) = lower(CAST($1 AS TEXT)) LIMIT 1";
+
 const char sql_retired_ddl[] =
 	"CREATE TABLE IF NOT EXISTS dirsync_retired_maildir ("
 	" maildir TEXT NOT NULL PRIMARY KEY,"

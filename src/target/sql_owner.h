@@ -27,6 +27,12 @@ extern const char sql_owner_index_ddl[];
 /* an index on its kinds (a partial compare's count); optional */
 extern const char sql_owner_kind_index_ddl[];
 /*
+ * An index on mailbox (lower(maildir)), optional; and $1 a maildir: a row
+ * if a mailbox row has that path, letter case aside.
+ */
+extern const char sql_maildir_index_ddl[];
+extern const char sql_maildir_taken[];
+/*
  * dirsync_retired_maildir: the maildir of every mailbox row dirsync
  * deleted.  The files stay on disk, so a later mailbox must never get
  * that path (it would inherit the old mail).

@@ -152,6 +152,24 @@ partial_sync partial-returns 0
 jq_true partial-returns-renamed '[.changes[] | select(.op == "update" and .address == "k.tanaka@example.com" and .old.address == "kenji.tanaka@example.com")] | length == 1'
 after_partial partial-returns
 
+# a new mailbox whose maildir a row not loaded has: the renamed mailbox
+# keeps example.com/julia.rossi/, and a mailbox by hand has Paul.Case's
+# path in other letter case (the mailbox table is asked by its
+# dirsync_mailbox_maildir index, not read whole)
+printf "INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain, created, modified, active) VALUES ('pc.byhand@example.com', '', 'By Hand', 'example.com/Paul.Case/', '0', 'pc.byhand', 'example.com', '2020-01-01 00:00:00', '2020-01-01 00:00:00', '1');\n" >"$S/row.sql"
+target_sql "$S/row.sql" >"$S/row.log" 2>&1 || fail partial-maildir-setup "$(head -2 "$S/row.log")"
+ds "$S" sync --json
+ds "$S" sync --json
+jq_true partial-maildir-then-fast '.fast_path == true'
+add_person "Julia Again" jagain julia.rossi@example.com "ICEiIyQlJicoKSorLC0uLw=="
+add_person "Paul Case" pcase paul.case@example.com "MDEyMzQ1Njc4OTo7PD0+Pw=="
+partial_sync partial-maildir 0
+expect_eq partial-maildir-suffixed "example.com/julia.rossi.2/" \
+	"$(q "SELECT maildir FROM mailbox WHERE username = 'julia.rossi@example.com'")"
+expect_eq partial-maildir-case "example.com/paul.case.2/" \
+	"$(q "SELECT maildir FROM mailbox WHERE username = 'paul.case@example.com'")"
+after_partial partial-maildir
+
 # a new person whose address a row dirsync does not manage holds
 # (adopt = no): a conflict, the same as a full compare reports
 printf "INSERT INTO alias (address, goto, domain, created, modified, active) VALUES ('nina@example.com', 'someone@elsewhere.org', 'example.com', '2020-01-01 00:00:00', '2020-01-01 00:00:00', '1');\n" >"$S/row.sql"
