@@ -46,6 +46,7 @@
 #include "util/buf.h"
 #include "util/filter.h"
 #include "util/progress.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 /* Entries per run: far above any real directory, far below exhaustion. */
@@ -855,6 +856,75 @@ done:
 	return ret;
 }
 
+/*
+ * The delta's rows written into the snapshot on a thread of their own:
+ * the load, plan and apply of the mail database go on meanwhile (on the
+ * 1% bench at 1M, 0.6 s of 6 s).  The thread alone uses the snapshot
+ * until snap_join(); the delta is its own (moved in, freed at the join).
+ * A write that fails leaves the snapshot's transaction uncommitted: the
+ * next run reads the same changes again, as after a failed commit.
+ */
+struct snap_writer {
+	pthread_t th;
+	const struct conf *c;
+	struct syncsnap *s;
+	struct delta d;
+	struct err err;
+	int rc;
+};
+
+static void *
+snap_write_main(void *arg)
+{
+	struct snap_writer *w = arg;
+
+	w->rc = delta_write(w->c, w->s, &w->d, &w->err);
+	return NULL;
+}
+
+/* Starts the write of *d (moved into the writer; *d left empty): 0 or
+ * -1 with err (no thread: nothing written). */
+static int
+snap_write_start(struct run *x, struct syncsnap *s, struct delta *d,
+		 struct err *err)
+{
+	struct snap_writer *w = xcalloc(1, sizeof(*w));
+	int e;
+
+	w->c = x->c;
+	w->s = s;
+	w->d = *d;
+	memset(d, 0, sizeof(*d));
+	err_clear(&w->err);
+	if ((e = thread_spawn(&w->th, snap_write_main, w)) != 0) {
+		*d = w->d;
+		free(w);
+		return err_set(err, DS_E_INTERNAL, "cannot start the snapshot "
+			       "writer: %s", strerror(e));
+	}
+	x->snapw = w;
+	return 0;
+}
+
+/* Waits for the snapshot writer, if any: 0, or -1 with err (its error). */
+static int
+snap_join(struct run *x, struct err *err)
+{
+	struct snap_writer *w = x->snapw;
+	int rc;
+
+	if (w == NULL)
+		return 0;
+	pthread_join(w->th, NULL);
+	x->snapw = NULL;
+	rc = w->rc;
+	if (rc != 0)
+		*err = w->err;
+	delta_free(&w->d);
+	free(w);
+	return rc;
+}
+
 /* ---- the rules over the delta (rdelta.c) --------------------------- */
 
 static void
@@ -956,6 +1026,9 @@ delta_rules(struct run *x, struct syncsnap *old,
 		}
 	rc = engine_rules_delta(x, old, meta, in, n);
 	free(in);
+	/* a lookup that failed was taken for a row not there */
+	if (rc == 0 && syncsnap_get_check(old, &r->err) != 0)
+		rc = -1;
 	if (rc != 0)
 		return rc;
 	it = 0;
@@ -964,7 +1037,8 @@ delta_rules(struct run *x, struct syncsnap *old,
 				sizeof(*d->gone));
 		d->gone[d->ngone++] = uuid;
 	}
-	return delta_write(x->c, old, d, &r->err);
+	r->read_entries = d->n;   /* with the groups read again */
+	return snap_write_start(x, old, d, &r->err);
 }
 
 /*
@@ -1162,9 +1236,13 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 		x->snap_meta.entries = meta->entries;
 	} else if (ret == 0) {
 		ret = delta_rules(x, old, meta, &d, &rr);
-		if (ret == 1)
+		if (ret == 1) {
 			ret = delta_merge(x, old, &d, &rr);
-		r->read_entries = d.n;   /* with the groups read again */
+			/* with the groups read again */
+			r->read_entries = d.n;
+			if (ret == 0 && syncsnap_get_check(old, &r->err) != 0)
+				ret = -1;
+		}
 		if (ret != 0 && r->err.code == DS_E_STATE) {
 			snapshot_damaged(x);
 			free(sy.new_cookie);
@@ -1453,6 +1531,16 @@ engine_read_finish(struct run *x)
 	char buf[1400];
 
 	read_unchanged_record(x);
+	err_clear(&e);
+	if (snap_join(x, &e) != 0) {
+		/* what went into the rules was read whole; the file may be
+		 * damaged where it was written: made anew by a full read */
+		log_warn("snapshot of this read not saved, and removed (the "
+			 "next run reads the whole directory): %s",
+			 err_fmt(&e, buf, sizeof(buf)));
+		syncsnap_discard(x->snap);
+		x->snap = NULL;
+	}
 	if (x->snap == NULL)
 		goto done;
 	err_clear(&e);

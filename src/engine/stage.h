@@ -34,6 +34,10 @@ struct run {
 	 * the meta it is committed with; snap NULL: none */
 	struct syncsnap *snap;
 	struct syncsnap_meta snap_meta;
+	/* read.c: the delta's rows being written into snap on a thread of
+	 * their own while the mail database is loaded, planned and changed;
+	 * joined before snap commits or closes (owned; NULL: none) */
+	struct snap_writer *snapw;
 	bool sync_unsupported;     /* the source has no content sync */
 	bool guard_held;           /* a time guard held a change back */
 	struct fastpath *fp;       /* fastpath.c's (owned) */

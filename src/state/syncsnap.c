@@ -16,6 +16,7 @@
 #include <xxhash.h>
 
 #include "conf/conf.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 /*
@@ -36,6 +37,9 @@ struct syncsnap {
 	bool in_tx;
 	bool holding;               /* syncsnap_hold(): a read transaction */
 	sqlite3_stmt *put, *del, *keys, *unref, *ref, *find, *get;
+	/* the first failed syncsnap_get (its SQLite error), else 0 */
+	int get_rc;
+	char get_msg[200];
 };
 
 /*
@@ -520,6 +524,21 @@ syncsnap_close(struct syncsnap *s)
 	free(s);
 }
 
+void
+syncsnap_discard(struct syncsnap *s)
+{
+	char *path;
+
+	if (s == NULL)
+		return;
+	path = s->tmp == NULL ? xstrdup(s->path) : NULL;
+	syncsnap_close(s);
+	if (path != NULL && unlink(path) != 0 && errno != ENOENT)
+		log_warn("%s: cannot remove the snapshot: %s", path,
+			 strerror(errno));
+	free(path);
+}
+
 int
 syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
 	      struct err *err)
@@ -559,18 +578,41 @@ syncsnap_get(struct syncsnap *s, const char *uuid, size_t *len)
 	void *out = NULL;
 
 	/* prepared once: the rules over a delta ask row by row */
+	int rc;
+
 	if (s->get == NULL &&
 	    sqlite3_prepare_v2(s->db, "SELECT data FROM entry WHERE uuid = ?",
-			       -1, &s->get, NULL) != SQLITE_OK)
-		return NULL;
+			       -1, &s->get, NULL) != SQLITE_OK) {
+		rc = sqlite3_errcode(s->db);
+		goto failed;
+	}
 	sqlite3_bind_text(s->get, 1, uuid, -1, SQLITE_STATIC);
-	if (sqlite3_step(s->get) == SQLITE_ROW) {
+	if ((rc = sqlite3_step(s->get)) == SQLITE_ROW) {
 		*len = (size_t)sqlite3_column_bytes(s->get, 0);
 		out = xmalloc(*len + 1);
 		memcpy(out, sqlite3_column_blob(s->get, 0), *len);
 	}
 	sqlite3_reset(s->get);
-	return out;
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return out;
+failed:
+	if (s->get_rc == 0) {
+		s->get_rc = rc != SQLITE_OK ? rc : SQLITE_ERROR;
+		snprintf(s->get_msg, sizeof(s->get_msg), "%s",
+			 sqlite3_errmsg(s->db));
+	}
+	return NULL;
+}
+
+int
+syncsnap_get_check(const struct syncsnap *s, struct err *err)
+{
+	if (s == NULL || s->get_rc == 0)
+		return 0;
+	err->lib_rc = s->get_rc;
+	err_where(err, "snapshot read");
+	err_object(err, s->path);
+	return err_set(err, DS_E_STATE, "%s", s->get_msg);
 }
 
 /* ---- blobs: u32 little-endian lengths and counts ------------------- */

@@ -76,6 +76,14 @@ int syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
 
 /* One row's blob (malloc'd, *len bytes), or NULL when there is none. */
 void *syncsnap_get(struct syncsnap *s, const char *uuid, size_t *len);
+/*
+ * A syncsnap_get that failed (a damaged page: "database disk image is
+ * malformed") also returns NULL, as for a row not there, and is kept:
+ * -1 with err (DS_E_STATE, the first failure) if one did since the open,
+ * else 0.  Whoever took NULL for "not there" checks this before using
+ * what it derived.
+ */
+int syncsnap_get_check(const struct syncsnap *s, struct err *err);
 
 /*
  * Keeps one read transaction open over the lookups that follow
@@ -120,6 +128,12 @@ int syncsnap_commit(struct syncsnap *s, const struct syncsnap_meta *m,
 		    struct err *err);
 /* Rolls back anything not committed (a created file is removed). */
 void syncsnap_close(struct syncsnap *s);
+/*
+ * Closes without a commit and removes the snapshot's file (one that a
+ * write failed on: the next run reads the whole directory and makes a
+ * new one).  NULL is a no-op.
+ */
+void syncsnap_discard(struct syncsnap *s);
 void syncsnap_meta_free(struct syncsnap_meta *m);
 
 /* An entry as a blob (malloc'd, *len bytes). */

@@ -8,6 +8,9 @@
  *   FAULT_COUNT_FILE=F   at exit, write the number of statements to F
  *   FAULT_TIME_OFFSET=S  time() returns the real time plus S seconds
  *                        (negative: a clock behind)
+ *   FAULT_FAIL_SQL=TEXT  sqlite3_step of a statement whose SQL holds TEXT
+ *                        returns SQLITE_IOERR without running it (any
+ *                        thread: the snapshot writer's too)
  *
  * dirsync calls these through the PLT, so the dynamic linker resolves them
  * here first; the real ones come from dlsym(RTLD_NEXT).
@@ -17,6 +20,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,11 +70,21 @@ int
 sqlite3_step(struct sqlite3_stmt *st)
 {
 	static int (*real)(struct sqlite3_stmt *);
+	static const char *(*sql)(struct sqlite3_stmt *);
+	const char *fail = getenv("FAULT_FAIL_SQL"), *text;
 
 	if (real == NULL)
 		real = (int (*)(struct sqlite3_stmt *))dlsym(RTLD_NEXT,
 							     "sqlite3_step");
 	tick();
+	if (fail != NULL && *fail != '\0') {
+		if (sql == NULL)
+			sql = (const char *(*)(struct sqlite3_stmt *))dlsym(
+				RTLD_NEXT, "sqlite3_sql");
+		text = sql != NULL ? sql(st) : NULL;
+		if (text != NULL && strstr(text, fail) != NULL)
+			return 10;      /* SQLITE_IOERR */
+	}
 	return real(st);
 }
 

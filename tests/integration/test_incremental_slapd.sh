@@ -479,6 +479,29 @@ ds_read_is full "snapshot lost"
 grep -q "full read: no snapshot" "$DS_ERR" || ds_fail "snapshot lost: not logged"
 both "after the snapshot was lost" 0
 
+ds_step "the snapshot write fails (its own thread): the change applied, the snapshot removed, then a full read"
+cc -shared -fPIC -O1 -Wall -o "$T/shim.so" "$ROOT/tests/faults/shim.c" -ldl ||
+	ds_fail "cannot build the fault shim"
+ldapmod <<'EOF'
+dn: CN=Hannah Schmidt,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Hannah Schmidt-Unwritten
+EOF
+ds_run env FAULT_FAIL_SQL="INSERT OR REPLACE INTO entry" \
+	LD_PRELOAD="$T/shim.so" -- -v -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "sync with a failing snapshot write"
+ds_read_is incremental "failing snapshot write"
+grep -q "snapshot of this read not saved, and removed" "$DS_ERR" ||
+	ds_fail "failing snapshot write: not logged"
+[ ! -e "$T/inc-state.db.snapshot" ] ||
+	ds_fail "failing snapshot write: the snapshot was kept"
+ds_dump "$T/inc.db" | grep "|Hannah Schmidt-Unwritten|" >/dev/null ||
+	ds_fail "failing snapshot write: the change did not arrive"
+ds_run -- -c "$T/full.conf" sync --json --full
+ds_expect_rc 0 "failing snapshot write: full sync"
+both "after the failed snapshot write" "" "no snapshot"
+
 ds_step "snapshot damaged (a torn write): a full read, logged with the reason"
 ldapmod <<'EOF'
 dn: CN=Hannah Schmidt,OU=Engineering,OU=Staff,DC=example,DC=com
