@@ -268,182 +268,41 @@ count_after(struct snap_lookup *lk, const struct changes *c,
 	return n;
 }
 
-static bool
-same_str(const char *a, const char *b)
-{
-	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
-}
-
-/* The fields a plan reads alike (those hash_obj() of fastpath.c sums)? */
-static bool
-same_obj(const struct mobj *a, const struct mobj *b)
-{
-	return a->kind == b->kind && a->active == b->active &&
-	       same_str(a->anchor, b->anchor) && same_str(a->name, b->name) &&
-	       same_str(a->gotos, b->gotos) && same_str(a->dn, b->dn);
-}
-
-/* The lists rules_delta() is to expand whole next time (ndns). */
-struct whole {
-	struct strmap ndns;
-	struct arena a;
-};
-
-static void
-want_whole(struct whole *w, const struct mobj *o)
-{
-	char *ndn;
-
-	if (o->dn == NULL)
-		return;
-	ndn = dn_normalize(o->dn);
-	if (strmap_get(&w->ndns, ndn) == NULL) {
-		const char *k = arena_strdup(&w->a, ndn);
-
-		strmap_put(&w->ndns, k, (void *)k);
-	}
-	free(ndn);
-}
-
-/* Does a gotos string name an address in conflict (frozen)? */
-static bool
-holds_frozen(const char *gotos, const struct strmap *frozen)
-{
-	const char *s, *e;
-	bool found = false;
-
-	if (gotos == NULL || frozen->len == 0)
-		return false;
-	for (s = gotos; *s != '\0' && !found; s = *e ? e + 1 : e) {
-		char *a;
-
-		e = s + strcspn(s, ",");
-		a = xstrndup(s, (size_t)(e - s));
-		found = strmap_get(frozen, a) != NULL;
-		free(a);
-	}
-	return found;
-}
-
 /*
- * Another object of a partial list's owner (an alias) that differs
- * between before and after: whether it is wanted at all depends on the
- * list having members (a list without is not created, nor its aliases),
- * which only the whole list says.
- */
-static void
-owned_by_partial(const struct mset *bs, const struct mset *as,
-		 struct whole *w)
-{
-	struct strmap lists = STRMAP_INIT;
-	const struct mset *side[2] = {bs, as};
-	size_t i, k;
-
-	for (k = 0; k < 2; k++)
-		for (i = 0; i < side[k]->n; i++)
-			if (side[k]->v[i]->partial &&
-			    side[k]->v[i]->anchor != NULL)
-				strmap_put(&lists, side[k]->v[i]->anchor,
-					   side[k]->v[i]);
-	for (k = 0; k < 2 && lists.len > 0; k++)
-		for (i = 0; i < side[k]->n; i++) {
-			const struct mobj *o = side[k]->v[i], *t, *l;
-
-			if (o->partial || o->anchor == NULL ||
-			    (l = strmap_get(&lists, o->anchor)) == NULL)
-				continue;
-			t = mset_get(side[1 - k], o->address);
-			if (t == NULL || !same_obj(o, t))
-				want_whole(w, l);
-		}
-	strmap_free(&lists);
-}
-
-/*
- * The lists the rules patched from their changed members (mobj.partial)
- * made whole where before and after differ: the target's row (which the
- * fast path's fingerprint vouches is the last run's result) is before,
- * and before less what the members no longer give plus what they now
- * give is after (rules_patch_gotos).  A list alike on both sides stays
- * partial: it is not touched, and nothing reads it.  Lists that cannot
- * be patched go into w: one the last run did not create, one left
- * without members, one that is a list on one side only.  0; 1 declined
- * (*why); 2 call the rules again with w; -1 with err.
+ * The lists the rules patched from their changed members made whole
+ * where before and after differ (rules_patch_want, rules_patch_lists:
+ * rules_delta.h says the rule), from the target's rows of them, loaded
+ * in one load_part.  0; 1 declined (*why); 2 call the rules again with
+ * w; -1 with err.
  */
 static int
 whole_lists(struct run *x, struct rules_delta *d, const struct strmap *frozen,
-	    struct whole *w, const char **why)
+	    struct rules_whole *w, const char **why)
 {
-	struct mset *bs = &d->before.desired, *as = &d->after.desired, cur;
 	struct strmap want = STRMAP_INIT, none = STRMAP_INIT;
+	struct mset cur;
 	struct managed man;
-	const char *k;
-	void *v;
-	size_t i, it = 0, nm = 0;
-	int rc = 0;
+	size_t nm = 0;
+	int rc;
 
-	for (i = 0; i < bs->n; i++) {
-		const struct mobj *b = bs->v[i], *a;
-
-		if (!b->partial)
-			continue;
-		a = mset_get(as, b->address);
-		if (a == NULL || !a->partial) {
-			want_whole(w, b);
-			if (a != NULL)
-				want_whole(w, a);
-		} else if (!same_obj(a, b)) {
-			/* a name too: touched, so planned whole */
-			strmap_put(&want, b->address, (void *)b->address);
-		}
-	}
-	for (i = 0; i < as->n; i++)
-		if (as->v[i]->partial &&
-		    mset_get(bs, as->v[i]->address) == NULL)
-			want_whole(w, as->v[i]);
-	owned_by_partial(bs, as, w);
+	rules_patch_want(d, &want, w);
 	if (want.len == 0) {
 		strmap_free(&want);
 		return w->ndns.len > 0 ? 2 : 0;
 	}
 	mset_init(&cur);
 	managed_init(&man);
-	rc = x->tops->load_part(x->tgt, &want, &none, &cur, &man, as, &nm,
-				&x->r->err);
+	rc = x->tops->load_part(x->tgt, &want, &none, &cur, &man,
+				&d->after.desired, &nm, &x->r->err);
 	if (rc > 0)
 		*why = "the target cannot load part of itself";
-	while (rc == 0 && strmap_next(&want, &it, &k, &v)) {
-		struct mobj *b = mset_get(bs, k), *a = mset_get(as, k);
-		const struct mobj *c = mset_get(&cur, k);
-		char *m = NULL;
-
-		if (b == NULL || a == NULL)
-			continue;       /* an anchor's address: none asked */
-		if (c == NULL || holds_frozen(c->gotos, frozen)) {
-			/* not created last time; or holding a member the
-			 * plan kept in it, frozen (plan.c keep_frozen_members):
-			 * not the last result's list */
-			want_whole(w, a);
-		} else if (c->kind == MK_MAILBOX || !c->active ||
-			   rules_patch_gotos(c->gotos, b->gotos, a->gotos,
-					     &m) != 0) {
-			*why = "a list patched from its members is not as the "
-			       "last run left it";
-			rc = 1;
-		} else if (m == NULL) {
-			want_whole(w, a);       /* left without members */
-		} else {
-			b->gotos = arena_strdup(&d->before.arena, c->gotos);
-			a->gotos = arena_strdup(&d->after.arena, m);
-			b->partial = a->partial = false;
-		}
-		free(m);
-	}
+	if (rc == 0)
+		rc = rules_patch_lists(d, &want, &cur, frozen, w, why);
 	mset_free(&cur);
 	managed_free(&man);
 	strmap_free(&want);
 	strmap_free(&none);
-	return rc == 0 && w->ndns.len > 0 ? 2 : rc;
+	return rc;
 }
 
 /* The last result's addresses in conflict (borrowed from prev). */
@@ -463,7 +322,7 @@ frozen_of(struct strmap *m, const struct summary *prev)
  */
 static int
 take_delta(struct run *x, struct summary *prev, struct rules_delta *d,
-	   struct whole *w, const char **why)
+	   struct rules_whole *w, const char **why)
 {
 	struct run_result *r = x->r;
 	uint64_t sums[FASTPATH_NSUMS];
@@ -524,7 +383,7 @@ engine_rules_delta(struct run *x, struct syncsnap *old,
 	struct summary prev;
 	struct changes ch;
 	struct rules_delta d;
-	struct whole w;
+	struct rules_whole w;
 	const char *why = NULL;
 	size_t entries, gone, max;
 	int rc, attempt;
@@ -606,8 +465,7 @@ out:
 		log_msg(x->lvl, "rules over the whole snapshot: %s",
 			why != NULL ? why : "declined");
 	rules_delta_free(&d);
-	strmap_free(&w.ndns);
-	arena_free(&w.a);
+	rules_whole_free(&w);
 	rules_free(&prev.rules);
 	changes_free(&ch);
 	free(sl.blob);

@@ -64,7 +64,10 @@ struct mobj {
 	 * the run did not expand whole, whose gotos hold only what the
 	 * members in the run's closure give it (NULL: none of them).  The
 	 * caller merges it into the list as the target holds it
-	 * (rules_patch_gotos()) before anything compares it.
+	 * (rules_patch_gotos()) before anything compares it.  Also, after
+	 * rules_patch_want(), another object of such a list's owner that
+	 * is alike before and after: the list says whether a full run has
+	 * it.
 	 */
 	bool partial;
 };

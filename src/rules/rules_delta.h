@@ -214,18 +214,87 @@ struct rules_delta {
  * value a changed group lost (F_CUT); paths that only appear add
  * addresses, which a patch may add twice.  The caller makes a partial
  * list whole where before and after differ, from the list the target
- * holds (rules_patch_gotos()).  When it cannot (a list the last run did
- * not create, one that would be left empty, one that is a list on one
- * side only), it calls again with those lists' ndns in whole (NULL:
- * none), and they are expanded whole.  Thanks to this, 1% of 1,000,000
- * users changed in bench/incremental_bench.sh no longer brings the
- * 50,000 members of the list of all staff into S.
+ * holds (rules_patch_want(), rules_patch_lists() below).  When it cannot
+ * (a list the last run did not create, one that would be left empty,
+ * one that is a list on one side only...), it calls again with those
+ * lists' ndns in whole (NULL: none), and they are expanded whole.
+ * Thanks to this, 1% of 1,000,000 users changed in
+ * bench/incremental_bench.sh no longer brings the 50,000 members of the
+ * list of all staff into S.
  */
 int rules_delta(const struct conf *c, const struct rules_lookup *lk,
 		const struct rules_change *changes, size_t n, time_t now,
 		size_t max, const struct strmap *whole,
 		struct rules_delta *out, const char **why, struct err *err);
 void rules_delta_free(struct rules_delta *d);
+
+/*
+ * Partial lists made whole (rules_patch.c), after rules_delta() returned
+ * 0: the engine (engine/rdelta.c, the rows from the target's load_part)
+ * and tests/unit/test_rules_delta.c (the rows from the last full result)
+ * call these, so both decide alike.
+ *
+ * The rule.  A list rules_delta() patched (mobj.partial) holds only what
+ * the closure's members give it.  A list alike before and after (every
+ * field a plan reads) stays partial: it is not touched, and nothing
+ * reads it.  One that differs is made whole from the list as the target
+ * holds it (the current row: the last run's result, which the fast
+ * path's fingerprint vouches for): the row is before, and before less
+ * what the members no longer give plus what they now give is after
+ * (rules_patch_gotos).  Lists that cannot be patched are to be expanded
+ * whole by calling rules_delta() again with them in `whole`: one the
+ * last run did not create (no row), one whose row holds a frozen member
+ * (an address in conflict the plan kept in it: plan.c
+ * keep_frozen_members; not the last result's list), one left without
+ * members, one partial on one side only or a list on one side only,
+ * and one whose owner's other objects (aliases) differ between before
+ * and after (whether they are wanted depends on the list having
+ * members, which only the whole list says).  Such an object alike on
+ * both sides is marked partial too, on both sides: whether a full run
+ * has it is the list's to say, and nothing reads it.  A row that is a
+ * mailbox, inactive, or lacks an address the members gave before is not
+ * what the last run left: declined.
+ *
+ * The lists to expand whole: normalised DNs (dn_normalize) as keys of
+ * ndns, keys and values the same string, owned by a (the caller hands
+ * &ndns to rules_delta() as `whole`).  Zero it to start; free it with
+ * rules_whole_free().  A list is added once.
+ *
+ * Cost: phase one a pass over both desired sets (S's objects, not the
+ * directory's), phase two a lookup per wanted list and a merge of its
+ * gotos; the caller's load between them is one batch.
+ */
+struct rules_whole {
+	struct strmap ndns;
+	struct arena a;
+};
+void rules_whole_free(struct rules_whole *w);
+
+/*
+ * Phase one: the addresses of the partial lists that differ between
+ * d->before and d->after into want (keys and values borrowed from
+ * d->before: valid until rules_delta_free(d)), whose rows phase two
+ * needs: the caller loads them all at once.  Lists that cannot be
+ * patched whatever the rows say go into w; objects of a partial list's
+ * owner alike on both sides are marked partial (above).  Nothing to
+ * load when want stays empty.
+ */
+void rules_patch_want(struct rules_delta *d, struct strmap *want,
+		      struct rules_whole *w);
+/*
+ * Phase two: every list of want (as phase one left it) made whole from
+ * current (the rows, by address; a missing one: not created last time)
+ * in place: its before takes the row's gotos and its after the merged
+ * ones, copied into d->before.arena and d->after.arena, and both lose
+ * partial; or it goes into w (above).  frozen: the last result's
+ * addresses in conflict (keys; NULL: none).  current and frozen are
+ * borrowed for the call.  0 done; 1 declined (*why, a static string:
+ * a row is not as the last run left it); 2 call rules_delta() again
+ * with w->ndns (w not empty).
+ */
+int rules_patch_lists(struct rules_delta *d, const struct strmap *want,
+		      const struct mset *current, const struct strmap *frozen,
+		      struct rules_whole *w, const char **why);
 
 /*
  * A partial list (mobj.partial) made whole: the list as the target holds

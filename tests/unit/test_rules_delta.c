@@ -615,145 +615,35 @@ kinds_differing(const struct bag *x, const struct bag *y, bool *out)
 	}
 }
 
-/* A list's ndn into the set of lists to expand whole (test's own). */
-static void
-want_whole(struct strmap *w, const struct mobj *o)
-{
-	char *ndn = dn_normalize(o->dn);
-
-	if (strmap_get(w, ndn) == NULL)
-		strmap_put(w, ndn, ndn);
-	else
-		free(ndn);
-}
-
-static bool
-same_str(const char *a, const char *b)
-{
-	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
-}
-
 /*
- * engine/rdelta.c's owned_by_partial(): an alias of a partial list that
- * differs between before and after wants the list whole.  One alike on
- * both sides is not touched (the engine plans only what differs), but
- * whether the full run has it depends on the list being empty or not:
- * it is marked partial here, and bag_of() leaves it out like the list.
- */
-static void
-owned_by_partial(const struct mset *bs, const struct mset *as,
-		 struct strmap *w)
-{
-	struct mobj *same[2];
-	const struct mset *side[2] = {bs, as};
-	size_t i, j, k;
-
-	for (k = 0; k < 2; k++)
-		for (i = 0; i < side[k]->n; i++) {
-			const struct mobj *o = side[k]->v[i], *t;
-
-			if (o->partial || o->anchor == NULL)
-				continue;
-			t = mset_get(side[1 - k], o->address);
-			same[k] = side[k]->v[i];
-			same[1 - k] = (struct mobj *)t;
-			for (j = 0; j < 2; j++) {
-				size_t q;
-
-				for (q = 0; q < side[j]->n; q++) {
-					struct mobj *l = side[j]->v[q];
-
-					if (!l->partial ||
-					    l->kind != MK_LIST ||
-					    !same_str(l->anchor, o->anchor))
-						continue;
-					if (t != NULL && t->kind == o->kind &&
-					    t->active == o->active &&
-					    same_str(t->name, o->name) &&
-					    same_str(t->gotos, o->gotos) &&
-					    same_str(t->dn, o->dn))
-						same[0]->partial =
-							same[1]->partial = true;
-					else
-						want_whole(w, l);
-				}
-			}
-		}
-}
-
-/*
- * The partial lists made whole as engine/rdelta.c makes them, with the
- * full result of the old directory as the target: alike on both sides,
- * they stay partial (bag_of() leaves them out); else before takes the
- * old list and after the patched one.  Lists that cannot be patched go
- * into w (the rules are to run again with them whole): one the old
- * result lacks, one left without members, one partial on one side only.
- * false: a partial list before that the old list does not hold.
+ * The partial lists made whole as engine/rdelta.c makes them
+ * (rules_patch_want, rules_patch_lists), with the full result of the old
+ * directory as the target and its conflicts as the frozen addresses:
+ * lists alike on both sides, and their owners' objects alike, stay
+ * partial (bag_of() leaves them out).  Lists that cannot be patched go
+ * into w (the rules are to run again with them whole).  false: declined,
+ * which the old result as the target never should (a partial list
+ * before that the old list does not hold).
  */
 static bool
 whole_lists(const struct rules_result *full, struct rules_delta *rd,
-	    struct strmap *w, const char *label)
+	    struct rules_whole *w, const char *label)
 {
-	struct mset *bs = &rd->before.desired, *as = &rd->after.desired;
+	struct strmap want = STRMAP_INIT, frozen = STRMAP_INIT;
+	const char *why = NULL;
 	size_t i;
+	int rc;
 
-	owned_by_partial(bs, as, w);
-	for (i = 0; i < as->n; i++)
-		if (as->v[i]->partial &&
-		    mset_get(bs, as->v[i]->address) == NULL)
-			want_whole(w, as->v[i]);
-	for (i = 0; i < bs->n; i++) {
-		struct mobj *b = bs->v[i], *a;
-		const struct mobj *f;
-		char *m;
-
-		if (!b->partial)
-			continue;
-		a = mset_get(as, b->address);
-		if (a == NULL || !a->partial) {
-			want_whole(w, b);
-			if (a != NULL)
-				want_whole(w, a);
-			continue;
-		}
-		if (a->kind == b->kind && a->active == b->active &&
-		    same_str(a->anchor, b->anchor) &&
-		    same_str(a->name, b->name) && same_str(a->dn, b->dn) &&
-		    same_str(a->gotos, b->gotos))
-			continue;
-		f = mset_get(&full->desired, b->address);
-		if (f == NULL) {
-			want_whole(w, a);
-			continue;
-		}
-		if (rules_patch_gotos(f->gotos, b->gotos, a->gotos, &m) != 0) {
-			print_message("%s: partial %s (%s) not under the old "
-				      "list (%s)\n", label, b->address,
-				      S(b->gotos), S(f->gotos));
-			return false;
-		}
-		if (m == NULL) {
-			want_whole(w, a);
-			continue;
-		}
-		b->gotos = arena_strdup(&rd->before.arena, f->gotos);
-		a->gotos = arena_strdup(&rd->after.arena, m);
-		b->partial = a->partial = false;
-		free(m);
-	}
-	return true;
-}
-
-static void
-whole_free(struct strmap *w)
-{
-	const char *k;
-	void *v;
-	size_t it = 0;
-
-	while (strmap_next(w, &it, &k, &v))
-		free(v);
-	strmap_free(w);
+	for (i = 0; i < full->nconflicts; i++)
+		strmap_put(&frozen, full->conflicts[i].address,
+			   (void *)full->conflicts[i].address);
+	rules_patch_want(rd, &want, w);
+	rc = rules_patch_lists(rd, &want, &full->desired, &frozen, w, &why);
+	if (rc == 1)
+		print_message("%s: %s\n", label, why);
+	strmap_free(&want);
+	strmap_free(&frozen);
+	return rc != 1;
 }
 
 /*
@@ -792,26 +682,28 @@ check_delta(const struct conf *c, const struct dir *old, const struct dir *new,
 	assert_int_not_equal(out.rc, -1);
 	if (out.rc == 0) {
 		/* the engine's second call, with the lists to expand whole */
-		struct strmap w = STRMAP_INIT;
+		struct rules_whole w;
 
+		memset(&w, 0, sizeof(w));
 		if (!whole_lists(&fo, &rd, &w, label))
 			out.wrong_partial = true;
-		if (w.len > 0) {
-			struct strmap w2 = STRMAP_INIT;
+		if (w.ndns.len > 0) {
+			struct rules_whole w2;
 
+			memset(&w2, 0, sizeof(w2));
 			rules_delta_free(&rd);
-			out.rc = rules_delta(c, &lk, ch, n, NOW, max, &w, &rd,
-					     &out.why, &err);
+			out.rc = rules_delta(c, &lk, ch, n, NOW, max, &w.ndns,
+					     &rd, &out.why, &err);
 			assert_int_not_equal(out.rc, -1);
 			if (out.rc == 0 && (!whole_lists(&fo, &rd, &w2, label) ||
-					    w2.len > 0)) {
+					    w2.ndns.len > 0)) {
 				print_message("%s: partial lists again\n",
 					      label);
 				out.wrong_partial = true;
 			}
-			whole_free(&w2);
+			rules_whole_free(&w2);
 		}
-		whole_free(&w);
+		rules_whole_free(&w);
 	}
 	out.finds = ix.finds;
 	out.gets = ix.gets;

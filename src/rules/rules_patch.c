@@ -1,0 +1,265 @@
+/*
+ * rules_patch.c - the partial lists of a rules_delta() result made whole
+ * (rules_patch_want, rules_patch_lists) from the lists as the target
+ * holds them (rules_patch_gotos); rules_delta.h says what and why.
+ *
+ * Pure: the caller loads the rows (engine/rdelta.c through the target's
+ * load_part, tests/unit/test_rules_delta.c from the last full result),
+ * so that the engine and its random test decide alike.
+ */
+#include "rules/rules_delta.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* The fields a plan reads alike (those hash_obj() of fastpath.c sums)? */
+static bool
+same_obj(const struct mobj *a, const struct mobj *b)
+{
+	return a->kind == b->kind && a->active == b->active &&
+	       same_str(a->anchor, b->anchor) && same_str(a->name, b->name) &&
+	       same_str(a->gotos, b->gotos) && same_str(a->dn, b->dn);
+}
+
+/* o's list into the set to expand whole, by its normalised DN. */
+static void
+want_whole(struct rules_whole *w, const struct mobj *o)
+{
+	char *ndn;
+
+	if (o->dn == NULL)
+		return;
+	ndn = dn_normalize(o->dn);
+	if (strmap_get(&w->ndns, ndn) == NULL) {
+		const char *k = arena_strdup(&w->a, ndn);
+
+		strmap_put(&w->ndns, k, (void *)k);
+	}
+	free(ndn);
+}
+
+/* Does a gotos string name an address in conflict (frozen)? */
+static bool
+holds_frozen(const char *gotos, const struct strmap *frozen)
+{
+	const char *s, *e;
+	bool found = false;
+
+	if (gotos == NULL || frozen == NULL || frozen->len == 0)
+		return false;
+	for (s = gotos; *s != '\0' && !found; s = *e ? e + 1 : e) {
+		char *a;
+
+		e = s + strcspn(s, ",");
+		a = xstrndup(s, (size_t)(e - s));
+		found = strmap_get(frozen, a) != NULL;
+		free(a);
+	}
+	return found;
+}
+
+/*
+ * Another object of a partial list's owner (an alias) that differs
+ * between before and after: whether it is wanted at all depends on the
+ * list having members (a list without is not created, nor its aliases),
+ * which only the whole list says.  One alike on both sides is marked
+ * partial, on both sides, like the list.
+ */
+static void
+owned_by_partial(struct mset *bs, struct mset *as, struct rules_whole *w)
+{
+	struct strmap lists = STRMAP_INIT;
+	struct mset *side[2] = {bs, as};
+	size_t i, k;
+
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < side[k]->n; i++)
+			if (side[k]->v[i]->partial &&
+			    side[k]->v[i]->anchor != NULL)
+				strmap_put(&lists, side[k]->v[i]->anchor,
+					   side[k]->v[i]);
+	for (k = 0; k < 2 && lists.len > 0; k++)
+		for (i = 0; i < side[k]->n; i++) {
+			struct mobj *o = side[k]->v[i], *t;
+			const struct mobj *l;
+
+			if (o->partial || o->anchor == NULL ||
+			    (l = strmap_get(&lists, o->anchor)) == NULL)
+				continue;
+			t = mset_get(side[1 - k], o->address);
+			if (t == NULL || !same_obj(o, t))
+				want_whole(w, l);
+			else
+				o->partial = t->partial = true;
+		}
+	strmap_free(&lists);
+}
+
+void
+rules_patch_want(struct rules_delta *d, struct strmap *want,
+		 struct rules_whole *w)
+{
+	struct mset *bs = &d->before.desired, *as = &d->after.desired;
+	size_t i;
+
+	for (i = 0; i < bs->n; i++) {
+		const struct mobj *b = bs->v[i], *a;
+
+		if (!b->partial)
+			continue;
+		a = mset_get(as, b->address);
+		if (a == NULL || !a->partial) {
+			want_whole(w, b);
+			if (a != NULL)
+				want_whole(w, a);
+		} else if (!same_obj(a, b)) {
+			/* a name too: touched, so planned whole */
+			strmap_put(want, b->address, (void *)b->address);
+		}
+	}
+	for (i = 0; i < as->n; i++)
+		if (as->v[i]->partial &&
+		    mset_get(bs, as->v[i]->address) == NULL)
+			want_whole(w, as->v[i]);
+	owned_by_partial(bs, as, w);
+}
+
+int
+rules_patch_lists(struct rules_delta *d, const struct strmap *want,
+		  const struct mset *current, const struct strmap *frozen,
+		  struct rules_whole *w, const char **why)
+{
+	struct mset *bs = &d->before.desired, *as = &d->after.desired;
+	const char *k;
+	void *v;
+	size_t it = 0;
+	int rc = 0;
+
+	while (rc == 0 && strmap_next(want, &it, &k, &v)) {
+		struct mobj *b = mset_get(bs, k), *a = mset_get(as, k);
+		const struct mobj *c = mset_get(current, k);
+		char *m = NULL;
+
+		if (b == NULL || a == NULL)
+			continue;       /* an anchor's address: none asked */
+		if (c == NULL || holds_frozen(c->gotos, frozen)) {
+			/* not created last time; or holding a member the
+			 * plan kept in it, frozen (plan.c keep_frozen_members):
+			 * not the last result's list */
+			want_whole(w, a);
+		} else if (c->kind == MK_MAILBOX || !c->active ||
+			   rules_patch_gotos(c->gotos, b->gotos, a->gotos,
+					     &m) != 0) {
+			*why = "a list patched from its members is not as the "
+			       "last run left it";
+			rc = 1;
+		} else if (m == NULL) {
+			want_whole(w, a);       /* left without members */
+		} else {
+			b->gotos = arena_strdup(&d->before.arena, c->gotos);
+			a->gotos = arena_strdup(&d->after.arena, m);
+			b->partial = a->partial = false;
+		}
+		free(m);
+	}
+	return rc == 0 && w->ndns.len > 0 ? 2 : rc;
+}
+
+void
+rules_whole_free(struct rules_whole *w)
+{
+	strmap_free(&w->ndns);
+	arena_free(&w->a);
+	memset(w, 0, sizeof(*w));
+}
+
+/* The comma-separated items of s (NULL: none) into set, each once. */
+static void
+goto_set(struct strmap *set, struct arena *a, const char *s)
+{
+	const char *p = s, *c;
+
+	while (p != NULL && *p != '\0') {
+		c = strchr(p, ',');
+		if (c == NULL)
+			c = p + strlen(p);
+		if (c > p) {
+			const char *k = arena_strndup(a, p, (size_t)(c - p));
+
+			strmap_put(set, k, (void *)k);
+		}
+		p = *c == ',' ? c + 1 : c;
+	}
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int
+rules_patch_gotos(const char *current, const char *before, const char *after,
+		  char **merged)
+{
+	struct arena a;
+	struct strmap cur = STRMAP_INIT, b = STRMAP_INIT, n = STRMAP_INIT;
+	const char **v = NULL, *k;
+	void *val;
+	size_t it = 0, nv = 0, cap = 0, len = 0, i;
+	char *out = NULL, *p;
+	int ret = -1;
+
+	memset(&a, 0, sizeof(a));
+	*merged = NULL;
+	goto_set(&cur, &a, current);
+	goto_set(&b, &a, before);
+	goto_set(&n, &a, after);
+	while (strmap_next(&b, &it, &k, &val))
+		if (strmap_get(&cur, k) == NULL)
+			goto done;     /* not the list the last run left */
+	it = 0;
+	while (strmap_next(&cur, &it, &k, &val))   /* kept unless lost */
+		if (strmap_get(&b, k) == NULL || strmap_get(&n, k) != NULL) {
+			v = xgrow(v, &cap, nv + 1, sizeof(*v));
+			v[nv++] = k;
+		}
+	it = 0;
+	while (strmap_next(&n, &it, &k, &val))     /* gained */
+		if (strmap_get(&b, k) == NULL && strmap_get(&cur, k) == NULL) {
+			v = xgrow(v, &cap, nv + 1, sizeof(*v));
+			v[nv++] = k;
+		}
+	if (nv > 0) {
+		qsort(v, nv, sizeof(*v), cmp_str);
+		for (i = 0; i < nv; i++)
+			len += strlen(v[i]) + 1;
+		out = p = xmalloc(len);
+		for (i = 0; i < nv; i++) {
+			size_t l = strlen(v[i]);
+
+			if (i > 0)
+				*p++ = ',';
+			memcpy(p, v[i], l);
+			p += l;
+		}
+		*p = '\0';
+	}
+	*merged = out;
+	ret = 0;
+done:
+	free(v);
+	strmap_free(&cur);
+	strmap_free(&b);
+	strmap_free(&n);
+	arena_free(&a);
+	return ret;
+}
