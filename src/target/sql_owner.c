@@ -56,10 +56,19 @@ const char sql_retired_put[] =
 static const char SQL_OWN_LOAD[] =
 	"SELECT address, kind, anchor, disabled_at FROM dirsync_managed";
 /* a record written again starts active: an add or update re-enables */
+/*
+ * A record already as wanted is left alone: most updates (a new display
+ * name, a list's members) keep kind and anchor, and rewriting the row
+ * rewrites its anchor and kind index entries too (at 1M records, 10% of
+ * a 1% incremental run).  IS DISTINCT FROM: a NULL anchor compares.
+ */
 static const char SQL_OWN_PUT[] =
 	"INSERT INTO dirsync_managed (address, kind, anchor, disabled_at)"
 	" VALUES ($1, $2, $3, 0) ON CONFLICT (address) DO UPDATE SET"
-	" kind = excluded.kind, anchor = excluded.anchor, disabled_at = 0";
+	" kind = excluded.kind, anchor = excluded.anchor, disabled_at = 0"
+	" WHERE dirsync_managed.kind IS DISTINCT FROM excluded.kind"
+	" OR dirsync_managed.anchor IS DISTINCT FROM excluded.anchor"
+	" OR dirsync_managed.disabled_at <> 0";
 static const char SQL_OWN_IMPORT[] =
 	"INSERT INTO dirsync_managed (address, kind, anchor, disabled_at)"
 	" VALUES ($1, $2, $3, CAST($4 AS BIGINT)) ON CONFLICT (address)"
