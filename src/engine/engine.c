@@ -461,14 +461,17 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 	    stage_anchors(&x) == 0) {
 		stage_plan(&x);
 		if (engine_time_guard(&x) == 0 && stage_limits(&x) == 0 &&
-		    !o->readonly)
+		    !o->readonly) {
+			engine_read_confirm(&x);
 			engine_apply(&x);
+		}
 	}
 	if (r->applied)
 		engine_log_rss("apply");
 	engine_finish(&x);
 	engine_log_rss("finish");
 	engine_fastpath_record(&x);
+	engine_read_wait(&x);
 	engine_log_rss("record");
 	engine_fastpath_free(&x);
 	if (x.tgt != NULL)

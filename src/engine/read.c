@@ -19,7 +19,13 @@
  *                the snapshot, with each row's keys, in a transaction.
  * The new snapshot and cookie are committed by engine_read_finish() only
  * when the run ended with exit 0; otherwise the old ones stay and the
- * next run reads the same delta again.
+ * next run reads the same delta again.  The rules' delta goes into the
+ * snapshot on a thread of its own (snap_writer) while the mail database
+ * is loaded and changed, its rows committed ahead marked pending once
+ * the limits let the run apply; then a run that fails after that point
+ * leaves the mark, and the next run reads the whole directory.  The
+ * final commit runs on a thread too (snap_committer), after the mail
+ * database's, while the run's history is written.
  *
  * A full read happens, with the reason logged and reported, when there
  * is no snapshot or cookie, on `sync --full`, when [schedule] full_every
@@ -858,14 +864,24 @@ done:
 
 /*
  * The delta's rows written into the snapshot on a thread of their own:
- * the load, plan and apply of the mail database go on meanwhile (on the
- * 1% bench at 1M, 0.6 s of 6 s).  The thread alone uses the snapshot
- * until snap_join(); the delta is its own (moved in, freed at the join).
- * A write that fails leaves the snapshot's transaction uncommitted: the
- * next run reads the same changes again, as after a failed commit.
+ * the load, plan and apply of the mail database go on meanwhile.  The
+ * thread alone uses the snapshot until snap_join(); the delta is its own
+ * (moved in, freed at the join).  Once the limits let the run apply
+ * (engine_read_confirm), the thread commits the rows with the meta marked
+ * pending (syncsnap_commit_pending), while the mail database is changed:
+ * the page writes of the commit are then off the run's time too.  The
+ * pending mark is cleared by the final commit after the mail database's;
+ * a run that fails or dies in between leaves it, and the next run reads
+ * the whole directory.  A run the limits stop never commits the rows:
+ * its snapshot stays as it was, and the next run reads the same changes.
+ * A write that fails removes the snapshot (the next run reads whole).
  */
 struct snap_writer {
 	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int go;          /* 0 undecided, 1 commit the rows pending, -1 not */
+	bool pending;    /* the rows were committed, marked pending */
 	const struct conf *c;
 	struct syncsnap *s;
 	struct delta d;
@@ -877,9 +893,29 @@ static void *
 snap_write_main(void *arg)
 {
 	struct snap_writer *w = arg;
+	int go;
 
 	w->rc = delta_write(w->c, w->s, &w->d, &w->err);
+	pthread_mutex_lock(&w->mu);
+	while (w->go == 0)
+		pthread_cond_wait(&w->cv, &w->mu);
+	go = w->go;
+	pthread_mutex_unlock(&w->mu);
+	if (w->rc == 0 && go > 0) {
+		w->rc = syncsnap_commit_pending(w->s, &w->err);
+		w->pending = w->rc == 0;
+	}
 	return NULL;
+}
+
+static void
+snap_decide(struct snap_writer *w, int go)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->go == 0)
+		w->go = go;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
 }
 
 /* Starts the write of *d (moved into the writer; *d left empty): 0 or
@@ -891,6 +927,8 @@ snap_write_start(struct run *x, struct syncsnap *s, struct delta *d,
 	struct snap_writer *w = xcalloc(1, sizeof(*w));
 	int e;
 
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
 	w->c = x->c;
 	w->s = s;
 	w->d = *d;
@@ -898,6 +936,8 @@ snap_write_start(struct run *x, struct syncsnap *s, struct delta *d,
 	err_clear(&w->err);
 	if ((e = thread_spawn(&w->th, snap_write_main, w)) != 0) {
 		*d = w->d;
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
 		free(w);
 		return err_set(err, DS_E_INTERNAL, "cannot start the snapshot "
 			       "writer: %s", strerror(e));
@@ -906,21 +946,37 @@ snap_write_start(struct run *x, struct syncsnap *s, struct delta *d,
 	return 0;
 }
 
-/* Waits for the snapshot writer, if any: 0, or -1 with err (its error). */
+void
+engine_read_confirm(struct run *x)
+{
+	if (x->snapw != NULL)
+		snap_decide(x->snapw, 1);
+}
+
+/*
+ * Waits for the snapshot writer, if any (undecided: its rows are not
+ * committed): 0, or -1 with err (its error).  *pending: the rows were
+ * committed marked pending.
+ */
 static int
-snap_join(struct run *x, struct err *err)
+snap_join(struct run *x, bool *pending, struct err *err)
 {
 	struct snap_writer *w = x->snapw;
 	int rc;
 
+	*pending = false;
 	if (w == NULL)
 		return 0;
+	snap_decide(w, -1);
 	pthread_join(w->th, NULL);
 	x->snapw = NULL;
 	rc = w->rc;
+	*pending = w->pending;
 	if (rc != 0)
 		*err = w->err;
 	delta_free(&w->d);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
 	free(w);
 	return rc;
 }
@@ -1524,15 +1580,61 @@ done:
 	return ret;
 }
 
+/*
+ * The snapshot's commit on a thread of its own, while the run's history
+ * and verified record are written to the state (the commit's syncs, and
+ * after a full read the sort of its index, are then off the run's
+ * time).  After the mail database's commit, as before: a snapshot never
+ * claims a read the mail database did not take.  The thread owns the
+ * snapshot and its meta until engine_read_wait().
+ */
+struct snap_committer {
+	pthread_t th;
+	struct syncsnap *s;
+	struct syncsnap_meta meta;
+	struct err err;
+	int rc;
+};
+
+static void *
+snap_commit_main(void *arg)
+{
+	struct snap_committer *c = arg;
+
+	c->rc = syncsnap_commit(c->s, &c->meta, &c->err);
+	return NULL;
+}
+
+/* 0: the commit runs on its thread (x->snap and x->snap_meta moved);
+ * -1: no thread, commit inline. */
+static int
+snap_commit_start(struct run *x)
+{
+	struct snap_committer *c = xcalloc(1, sizeof(*c));
+
+	c->s = x->snap;
+	c->meta = x->snap_meta;
+	err_clear(&c->err);
+	if (thread_spawn(&c->th, snap_commit_main, c) != 0) {
+		free(c);
+		return -1;
+	}
+	x->snap = NULL;
+	memset(&x->snap_meta, 0, sizeof(x->snap_meta));
+	x->snapc = c;
+	return 0;
+}
+
 void
 engine_read_finish(struct run *x)
 {
 	struct err e;
 	char buf[1400];
+	bool pending;
 
 	read_unchanged_record(x);
 	err_clear(&e);
-	if (snap_join(x, &e) != 0) {
+	if (snap_join(x, &pending, &e) != 0) {
 		/* what went into the rules was read whole; the file may be
 		 * damaged where it was written: made anew by a full read */
 		log_warn("snapshot of this read not saved, and removed (the "
@@ -1548,9 +1650,15 @@ engine_read_finish(struct run *x)
 		x->snap_meta.summary = engine_summary_encode(x);
 		x->snap_meta.entries = (long long)x->r->read;
 	}
-	if (x->r->exit_code != 0) {
+	if (x->r->exit_code != 0 && pending) {
+		log_info("the snapshot's rows of this read were written before "
+			 "the run failed: the next run reads the whole "
+			 "directory");
+	} else if (x->r->exit_code != 0) {
 		log_info("the snapshot and cookie of the last read are "
 			 "kept: the next run reads the same changes again");
+	} else if (snap_commit_start(x) == 0) {
+		return;         /* engine_read_wait() */
 	} else if (syncsnap_commit(x->snap, &x->snap_meta, &e) != 0) {
 		log_warn("snapshot of this read not saved (the next run "
 			 "reads again): %s", err_fmt(&e, buf, sizeof(buf)));
@@ -1559,4 +1667,22 @@ engine_read_finish(struct run *x)
 	x->snap = NULL;
 done:
 	syncsnap_meta_free(&x->snap_meta);
+}
+
+void
+engine_read_wait(struct run *x)
+{
+	struct snap_committer *c = x->snapc;
+	char buf[1400];
+
+	if (c == NULL)
+		return;
+	pthread_join(c->th, NULL);
+	x->snapc = NULL;
+	if (c->rc != 0)
+		log_warn("snapshot of this read not saved (the next run "
+			 "reads again): %s", err_fmt(&c->err, buf, sizeof(buf)));
+	syncsnap_close(c->s);
+	syncsnap_meta_free(&c->meta);
+	free(c);
 }

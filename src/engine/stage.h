@@ -38,6 +38,9 @@ struct run {
 	 * their own while the mail database is loaded, planned and changed;
 	 * joined before snap commits or closes (owned; NULL: none) */
 	struct snap_writer *snapw;
+	/* read.c: the snapshot's commit, on a thread of its own after the
+	 * mail database's; engine_read_wait() joins it (owned; NULL: none) */
+	struct snap_committer *snapc;
 	bool sync_unsupported;     /* the source has no content sync */
 	bool guard_held;           /* a time guard held a change back */
 	struct fastpath *fp;       /* fastpath.c's (owned) */
@@ -56,6 +59,12 @@ struct run {
  */
 int engine_read(struct run *x, const struct source_ops *sops);
 void engine_read_finish(struct run *x);
+/* The limits let the run apply: the snapshot writer may commit the
+ * delta's rows, marked pending until engine_read_finish(). */
+void engine_read_confirm(struct run *x);
+/* Waits for the snapshot's commit that engine_read_finish() started, if
+ * any, and says if it failed.  Before the run returns. */
+void engine_read_wait(struct run *x);
 /*
  * rdelta.c: the rules over what an incremental read's delta touches.
  * in[0 .. n): the changed entries (blob: syncsnap_encode) and the gone

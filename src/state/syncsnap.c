@@ -184,6 +184,14 @@ syncsnap_open(struct syncsnap **out, const char *path, bool readonly,
 		syncsnap_close(s);
 		return 1;
 	}
+	meta_text(s->db, "pending", ver, sizeof(ver));
+	if (strcmp(ver, "1") == 0) {
+		*why = "the last run wrote the snapshot's rows but did not "
+		       "confirm its read (its mail database changes failed, "
+		       "or it was stopped)";
+		syncsnap_close(s);
+		return 1;
+	}
 	meta_read(s->db, m);
 	if (m->cookie == NULL) {
 		*why = "the last read left no cookie";
@@ -257,8 +265,12 @@ syncsnap_begin(struct syncsnap *s, struct err *err)
 	if ((!s->holding &&
 	     sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 		     SQLITE_OK) ||
-	    sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO entry VALUES "
-			       "(?, ?, ?)", -1, &s->put, NULL) != SQLITE_OK ||
+	    /* an update in place: REPLACE deleted the row and appended it
+	     * under a new rowid, a page more to write for each */
+	    sqlite3_prepare_v2(s->db, "INSERT INTO entry VALUES (?, ?, ?)"
+			       " ON CONFLICT (uuid) DO UPDATE SET"
+			       " data = excluded.data, keys = excluded.keys",
+			       -1, &s->put, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, "DELETE FROM entry WHERE uuid = ?", -1,
 			       &s->del, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, "SELECT keys FROM entry WHERE uuid = ?",
@@ -477,6 +489,7 @@ syncsnap_commit(struct syncsnap *s, const struct syncsnap_meta *m,
 	snprintf(num, sizeof(num), "%lld", m->full_at);
 	snprintf(entries, sizeof(entries), "%lld", m->entries);
 	if (meta_put(s, "version", SYNCSNAP_VERSION, NULL, 0) != 0 ||
+	    meta_put(s, "pending", "0", NULL, 0) != 0 ||
 	    meta_put(s, "server", m->server, NULL, 0) != 0 ||
 	    meta_put(s, "conf_hash", m->conf_hash, NULL, 0) != 0 ||
 	    meta_put(s, "full_at", num, NULL, 0) != 0 ||
@@ -522,6 +535,20 @@ syncsnap_close(struct syncsnap *s)
 	free(s->tmp);
 	free(s->path);
 	free(s);
+}
+
+int
+syncsnap_commit_pending(struct syncsnap *s, struct err *err)
+{
+	if (syncsnap_begin(s, err) != 0)
+		return -1;
+	if (meta_put(s, "pending", "1", NULL, 0) != 0)
+		return snap_err(s, err, "snapshot meta");
+	stmts_free(s);
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return snap_err(s, err, "snapshot commit");
+	s->in_tx = false;
+	return 0;
 }
 
 void

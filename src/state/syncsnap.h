@@ -129,6 +129,15 @@ int syncsnap_commit(struct syncsnap *s, const struct syncsnap_meta *m,
 /* Rolls back anything not committed (a created file is removed). */
 void syncsnap_close(struct syncsnap *s);
 /*
+ * Commits an opened snapshot's rows written so far, its meta (cookie,
+ * summary) left as the last read's and marked pending: until a
+ * syncsnap_commit() of the same snapshot clears the mark, syncsnap_open()
+ * refuses it (*why: the read was not confirmed), so the rows may go to
+ * disk before the run knows whether its mail database takes the read.
+ * 0 or -1 with err (DS_E_STATE).  Not for a created snapshot.
+ */
+int syncsnap_commit_pending(struct syncsnap *s, struct err *err);
+/*
  * Closes without a commit and removes the snapshot's file (one that a
  * write failed on: the next run reads the whole directory and makes a
  * new one).  NULL is a no-op.

@@ -488,7 +488,7 @@ changetype: modify
 replace: displayName
 displayName: Hannah Schmidt-Unwritten
 EOF
-ds_run env FAULT_FAIL_SQL="INSERT OR REPLACE INTO entry" \
+ds_run env FAULT_FAIL_SQL="INTO entry VALUES" \
 	LD_PRELOAD="$T/shim.so" -- -v -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "sync with a failing snapshot write"
 ds_read_is incremental "failing snapshot write"
@@ -501,6 +501,27 @@ ds_dump "$T/inc.db" | grep "|Hannah Schmidt-Unwritten|" >/dev/null ||
 ds_run -- -c "$T/full.conf" sync --json --full
 ds_expect_rc 0 "failing snapshot write: full sync"
 both "after the failed snapshot write" "" "no snapshot"
+
+ds_step "the mail database fails after the snapshot's rows were committed: the next run reads whole"
+ldapmod <<'EOF'
+dn: CN=Hannah Schmidt,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Hannah Schmidt-Pending
+EOF
+ds_run env FAULT_FAIL_SQL="UPDATE mailbox SET name" \
+	LD_PRELOAD="$T/shim.so" -- -v -c "$T/inc.conf" sync --json
+ds_expect_rc 1 "sync with a failing mail database"
+grep -q "rows of this read were written before the run failed" "$DS_ERR" ||
+	ds_fail "failing mail database: the pending snapshot not logged"
+ds_run -- -v -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "sync after the failing mail database"
+ds_expect_read "after the failing mail database" "" "did not confirm its read"
+ds_dump "$T/inc.db" | grep "|Hannah Schmidt-Pending|" >/dev/null ||
+	ds_fail "failing mail database: the change did not arrive"
+ds_run -- -c "$T/full.conf" sync --json --full
+ds_expect_rc 0 "failing mail database: full sync"
+both "after the failing mail database" 0
 
 ds_step "snapshot damaged (a torn write): a full read, logged with the reason"
 ldapmod <<'EOF'
