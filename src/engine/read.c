@@ -635,35 +635,32 @@ delta_renames(const struct reread *rr, struct syncsnap *old,
 	      struct delta *d, struct err *err)
 {
 	struct batch b = {.rr = rr, .search = rename_search, .d = d};
-	size_t i, nchanged = d->n, len, cap = 0;
-	void *blob, *scratch = NULL;
-	struct entry e;
+	size_t i, nchanged = d->n, len;
+	void *blob;
 	int ret = 0;
 
 	for (i = 0; i < nchanged && ret == 0; i++) {
-		char *was, *now;
+		char *was, *now, *nwas, *nnow;
 
 		if (d->v[i]->blob == NULL ||
 		    (blob = syncsnap_get(old, d->v[i]->uuid, &len)) == NULL)
 			continue;     /* a new entry: no group names it yet */
-		if (syncsnap_decode(blob, len, &e, &scratch, &cap) != 0) {
-			free(blob);
-			continue;
-		}
-		was = dn_normalize(e.dn);
+		was = syncsnap_dn(blob, len);
 		free(blob);
-		if (syncsnap_decode(d->v[i]->blob, d->v[i]->len, &e, &scratch,
-				    &cap) == 0) {
-			now = dn_normalize(e.dn);
-			if (strcmp(was, now) != 0)
-				ret = batch_add(&b, e.dn, err);
-			free(now);
+		now = syncsnap_dn(d->v[i]->blob, d->v[i]->len);
+		/* the same spelling: the same DN (most changes) */
+		if (was != NULL && now != NULL && strcmp(was, now) != 0) {
+			nwas = dn_normalize(was);
+			nnow = dn_normalize(now);
+			if (strcmp(nwas, nnow) != 0)
+				ret = batch_add(&b, now, err);
+			free(nwas);
+			free(nnow);
 		}
 		free(was);
+		free(now);
 	}
-	ret = batch_end(&b, ret, err);
-	free(scratch);
-	return ret;
+	return batch_end(&b, ret, err);
 }
 
 struct merge {
@@ -1005,35 +1002,38 @@ gone_groups(struct syncsnap *old, struct delta *d, const struct reread *rr,
 {
 	struct strmap groups = STRMAP_INIT;
 	struct batch b = {.rr = rr, .search = reread_groups, .d = d};
-	void *blob, *scratch = NULL;
-	size_t len, cap = 0, it = 0;
+	void *blob;
+	size_t len, it = 0;
 	const char *uuid;
 	void *v;
-	struct entry e;
 	int ret = 0;
 
 	while (ret == 0 && strmap_next(&d->deleted, &it, &uuid, &v)) {
-		char *ndn, *key;
+		char *dn, *ndn, *key;
 
 		if ((blob = syncsnap_get(old, uuid, &len)) == NULL)
 			continue;
-		if (syncsnap_decode(blob, len, &e, &scratch, &cap) == 0) {
-			ndn = dn_normalize(e.dn);
+		if ((dn = syncsnap_dn(blob, len)) != NULL) {
+			ndn = dn_normalize(dn);
 			key = xasprintf("m:%s", ndn);
 			ret = syncsnap_find(old, key, uuid_add, &groups, err);
 			free(key);
 			free(ndn);
+			free(dn);
 		}
 		free(blob);
 	}
 	it = 0;
 	while (ret == 0 && strmap_next(&groups, &it, &uuid, &v)) {
+		char *dn;
+
 		if (strmap_get(&d->changed, uuid) != NULL ||
 		    strmap_get(&d->deleted, uuid) != NULL ||
 		    (blob = syncsnap_get(old, uuid, &len)) == NULL)
 			continue;
-		if (syncsnap_decode(blob, len, &e, &scratch, &cap) == 0)
-			ret = batch_add(&b, e.dn, err);
+		if ((dn = syncsnap_dn(blob, len)) != NULL)
+			ret = batch_add(&b, dn, err);
+		free(dn);
 		free(blob);
 	}
 	ret = batch_end(&b, ret, err);
@@ -1044,7 +1044,6 @@ gone_groups(struct syncsnap *old, struct delta *d, const struct reread *rr,
 	while (strmap_next(&groups, &it, &uuid, &v))
 		free((char *)uuid);
 	strmap_free(&groups);
-	free(scratch);
 	return ret;
 }
 

@@ -751,6 +751,17 @@ count_blob(const unsigned char *p, const unsigned char *end, size_t *nattrs,
 	return r.p == r.end ? 0 : -1;
 }
 
+char *
+syncsnap_dn(const void *blob, size_t len)
+{
+	struct rd r = {blob, (const unsigned char *)blob + len, NULL};
+	size_t n;
+
+	if (get_u32(&r, &n) != 0 || n > (size_t)(r.end - r.p))
+		return NULL;
+	return xstrndup((const char *)r.p, n);
+}
+
 int
 syncsnap_decode(const void *blob, size_t len, struct entry *e,
 		void **scratch, size_t *cap)

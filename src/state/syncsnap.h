@@ -154,6 +154,9 @@ void *syncsnap_encode(const struct entry *e, size_t *len);
  */
 int syncsnap_decode(const void *blob, size_t len, struct entry *e,
 		    void **scratch, size_t *cap);
+/* A blob's DN alone (malloc'd), without decoding the rest (a group's
+ * 50,000 members); NULL if the blob is malformed. */
+char *syncsnap_dn(const void *blob, size_t len);
 
 /*
  * The settings a snapshot depends on ([source] but its connection
