@@ -15,7 +15,9 @@
  *   DOWN  (groups) every entry named by a member value or having the
  *         group's SID as primary group joins, followed DOWN in turn;
  *   TREE  [scope] member_of: the groups below the member_of groups, in
- *         the last read, followed through their member values.
+ *         the last read, followed through their member values;
+ *   GIVE  a leaf followed UP: the others giving its address to their
+ *         lists join as stand-ins, UP (givers()).
  * Who gets what: the changes get ADDR and UP (a local change, see
  * rules_delta.h, ADDR only); an entry joining through a (not local)
  * changed entry's address gets UP (its conflicts may change, and with
@@ -62,6 +64,7 @@ struct kinfo {
 	bool relevant;             /* the rules make an object of it */
 	bool group;                /* its members nest (groups, member) */
 	bool addr;                 /* it has an address (an "a:" key) */
+	bool contact;              /* a contact */
 };
 
 /* now: the clock faces (below) judge expiry against; 0: time(NULL). */
@@ -113,6 +116,7 @@ kinfo_of(const struct robj *o, struct kinfo *ki)
 	if (o == NULL)
 		return;
 	ki->relevant = true;
+	ki->contact = o->type == RT_CONTACT;
 	ki->group = o->type == RT_GROUP || o->nmembers > 0;
 	ki->addr = o->primary != NULL || o->naliases > 0;
 }
@@ -132,6 +136,10 @@ keys_of_obj(struct keyvec *kv, const struct robj *o, const char *ndn,
 		key_push(kv, 'g', ndn);
 	if (o->primary != NULL)
 		key_push(kv, 'a', o->primary);
+	/* a contact's external address: claimed by none, but given to its
+	 * lists as a user's primary is (see givers() below) */
+	if (o->external != NULL)
+		key_push(kv, 'a', o->external);
 	for (i = 0; i < o->naliases; i++)
 		key_push(kv, 'a', o->aliases[i]);
 	for (i = 0; i < o->nmembers; i++)
@@ -198,12 +206,27 @@ keyer_scratch_done(struct rules_keyer *k)
 }
 
 /*
+ * The address o gives the lists it is in as a leaf of their walk
+ * (rules_groups.c collect_leaf: a user's primary, a contact's external
+ * one; in scope or not), or NULL: o is a group there (it has member
+ * values or is one), or gives none.
+ */
+static const char *
+give_of(const struct robj *o)
+{
+	if (o == NULL || o->type == RT_GROUP || o->nmembers > 0)
+		return NULL;
+	return o->type == RT_CONTACT ? o->external : o->primary;
+}
+
+/*
  * *ki = what the rules make of e; with keys, k->kv = the sorted, unique
- * keys of e (else empty).  Returns e's normalised DN (malloc'd).
+ * keys of e (else empty); with give, *give = give_of() (malloc'd, or
+ * NULL).  Returns e's normalised DN (malloc'd).
  */
 static char *
 keys_collect(struct rules_keyer *k, const struct entry *e, struct kinfo *ki,
-	     bool keys)
+	     bool keys, char **give)
 {
 	struct rules_ctx *x = k->x;
 	char *ndn = dn_normalize(e->dn);
@@ -214,6 +237,8 @@ keys_collect(struct rules_keyer *k, const struct entry *e, struct kinfo *ki,
 	k->kv.n = 0;
 	if (rules_classify(x, e, &type, &list_ok))
 		o = rules_build(x, e, ndn, type, list_ok, false);
+	if (give != NULL)
+		*give = give_of(o) != NULL ? xstrdup(give_of(o)) : NULL;
 	if (keys)
 		keys_of_obj(&k->kv, o, ndn, ki);
 	else
@@ -230,7 +255,7 @@ rules_keys(struct rules_keyer *k, const struct entry *e,
 {
 	struct kinfo ki;
 
-	free(keys_collect(k, e, &ki, true));
+	free(keys_collect(k, e, &ki, true, NULL));
 	keys_emit(&k->kv, cb, arg);
 }
 
@@ -303,6 +328,7 @@ struct ver {
 	const struct entry *e;     /* NULL: not in this world */
 	struct kinfo ki;
 	const char *ndn;
+	const char *give;          /* give_of(): the address it gives lists */
 	const char **keys;         /* sorted; made when first needed */
 	size_t nkeys;
 	bool keyed;                /* keys made */
@@ -343,6 +369,7 @@ struct dctx {
 	struct strmap new_ndn;     /* ndns of changed entries now (relevant) */
 	struct strmap play;        /* member values warnings may be about */
 	struct strmap tree_named;  /* ndns the member_of tree names */
+	struct strmap given;       /* addresses givers() has been asked */
 	const char **found;        /* lk->find's answer */
 	size_t nfound, fcap;
 };
@@ -412,14 +439,16 @@ static void keys_take(struct dctx *d, struct ver *v);
 static void
 ver_fill(struct dctx *d, struct ver *v, const struct entry *e, bool keys)
 {
-	char *ndn;
+	char *ndn, *give;
 
 	memset(v, 0, sizeof(*v));
 	if ((v->e = e) == NULL)
 		return;
-	ndn = keys_collect(d->k, e, &v->ki, keys);
+	ndn = keys_collect(d->k, e, &v->ki, keys, &give);
 	v->ndn = arena_strdup(&d->a, ndn);
+	v->give = give != NULL ? arena_strdup(&d->a, give) : NULL;
 	free(ndn);
+	free(give);
 	if (keys)
 		keys_take(d, v);
 }
@@ -431,7 +460,7 @@ ver_keys(struct dctx *d, struct ver *v)
 
 	if (v->keyed || v->e == NULL)
 		return;
-	free(keys_collect(d->k, v->e, &ki, true));
+	free(keys_collect(d->k, v->e, &ki, true, NULL));
 	keys_take(d, v);
 }
 
@@ -660,6 +689,64 @@ cmp_key(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static bool
+same_addr(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/*
+ * The others giving addr to their lists (give_of: users whose primary
+ * it is, contacts whose external address it is) join, UP, when a leaf
+ * giving it may stop giving it to a list (it is followed UP).  A list
+ * patched from its members (robj.patch) takes out what its members in S
+ * gave before and no longer give; an address another member gives it
+ * stays.  Two users cannot both give one (they would claim it: a
+ * conflict, and neither gives it), but contacts claim no external
+ * address, so two contacts, or a contact and a user, may.  The others
+ * join as stand-ins (unchanged: what they give is as before) and are
+ * followed UP, so every list they are in, through every path, is in S
+ * with their address on both sides.  Asked once per address.
+ */
+static void
+givers(struct dctx *d, const char *addr)
+{
+	const char **v, *k;
+	long n, i;
+
+	if (strmap_get(&d->given, addr) != NULL)
+		return;
+	k = arena_strdup(&d->a, addr);
+	strmap_put(&d->given, k, (void *)k);
+	if ((n = find(d, 'a', addr)) <= 0)
+		return;
+	v = arena_memdup(&d->a, d->found, (size_t)n * sizeof(*v));
+	for (i = 0; i < n && d->why == NULL; i++) {
+		const struct node *o = strmap_get(&d->nodes, v[i]);
+		bool gives;
+
+		if (o != NULL) {
+			gives = same_addr(o->v[OLD].give, addr) ||
+				same_addr(o->v[NEW].give, addr);
+		} else {
+			/* not in S: unchanged (every change is); only a
+			 * giver joins (the others claim addr, or are a
+			 * list with it: their own result is unchanged) */
+			const struct entry *e = d->lk->get(d->lk->ctx, v[i]);
+			struct kinfo ki;
+			char *give = NULL;
+
+			if (e == NULL)
+				continue;
+			free(keys_collect(d->k, e, &ki, false, &give));
+			gives = same_addr(give, addr);
+			free(give);
+		}
+		if (gives)
+			join(d, v[i], F_UP);
+	}
+}
+
 /*
  * F_CUT when following nd's member (or SID) key loses a path: nd is
  * under a cut, or nd changed and the key is one it no longer has, or
@@ -722,7 +809,10 @@ follow(struct dctx *d, struct node *nd)
 
 			switch (key[0]) {
 			case 'a':
-				if (todo & F_ADDR)
+				/* a contact's external address is no
+				 * claim: its other givers join by GIVE */
+				if ((todo & F_ADDR) &&
+				    !(v->ki.contact && same_addr(val, v->give)))
 					join_all(d, 'a', val,
 						 F_ADDR | (nd->changed &&
 								   !nd->local
@@ -760,6 +850,13 @@ follow(struct dctx *d, struct node *nd)
 			}
 		}
 	}
+	/* GIVE: a leaf followed UP may stop giving its address to a list
+	 * another member gives it to too (givers()); a user changed (not
+	 * local) has them joined UP already, by ADDR on its primary */
+	if ((todo & F_UP) &&
+	    !(nd->changed && !nd->local && !nd->v[OLD].ki.contact) &&
+	    nd->v[OLD].give != NULL && d->why == NULL && !d->failed)
+		givers(d, nd->v[OLD].give);
 }
 
 /*
@@ -885,7 +982,9 @@ run(struct dctx *d, size_t w, time_t now, struct rules_result *r,
 		if (!(nd->want & F_ADDR) && x->nobjs > before) {
 			struct robj *o = x->objs[before];
 
-			if (!(nd->want & F_DOWN)) {
+			/* a stand-in: under a list expanded whole (DOWN), or
+			 * another giver of an address (UP, givers()) */
+			if (!(nd->want & (F_DOWN | F_UP))) {
 				o->ghost = true;
 				continue;
 			}
@@ -908,6 +1007,7 @@ dctx_free(struct dctx *d)
 	strmap_free(&d->new_ndn);
 	strmap_free(&d->play);
 	strmap_free(&d->tree_named);
+	strmap_free(&d->given);
 	free(d->all);
 	free(d->queue);
 	free(d->found);

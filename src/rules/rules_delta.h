@@ -38,6 +38,7 @@
  *     contested) and yields nothing itself, so its own claimants need
  *     not join (its own result cannot change: were one of its
  *     addresses' claimants in play, ADDR would have pulled it in whole);
+ *     another giver of an address (GIVE below) is a stand-in too;
  *   - [scope] member_of: the member_of groups and their nested groups
  *     are always in S; a change to one of them (or a group joining or
  *     leaving that tree) makes rules_delta() decline (1);
@@ -69,7 +70,19 @@
  *         DNs and by those groups' member values, as the last read has
  *         them; they join S as read-only members of the walk (a "ghost"
  *         in the rules: it yields nothing) unless something above pulls
- *         them in for real.
+ *         them in for real;
+ *   GIVE  a leaf of the lists' walk (a user or contact without member
+ *         values) followed UP may stop giving a list the address it
+ *         gives (a user's primary, a contact's external address), while
+ *         another member of the list gives the same one: contacts claim
+ *         no external address, so two contacts, or a contact and a user,
+ *         may give one address without a conflict.  A patched list
+ *         would lose it.  So every entry giving that address as the
+ *         leaf had it (an "a:" key, and the address is the one it gives)
+ *         joins as a stand-in, followed UP: every list it is in, through
+ *         every path, is in S, with its address on both sides.  A user
+ *         changed (not local) needs no more: ADDR joined every entry
+ *         with its primary as an "a:" key, UP.
  * A change is "local" when the entry's keys and what else other entries
  * read of it (its kind, list_ok, scope verdict at `now`, anchor, DN as
  * spelt, primary and external address) are the same before and after:
@@ -124,7 +137,8 @@
  *                  scope: a user's or group's primary (SMTP:, mail, or
  *                  userPrincipalName when mail_enabled_only = no) and
  *                  aliases in accepted domains; a contact's forwarding
- *                  addresses (all but its external one)
+ *                  addresses and its external one (claimed by none, but
+ *                  given to its lists: GIVE above)
  *   "m:<ndn>"      every member / uniqueMember value (as the rules cut
  *                  "#'0101'B")
  *   "s:<sid>"      groups: objectSid as text
@@ -211,8 +225,10 @@ struct rules_delta {
  * robj.patch).  This is exact because every path from a list to a member
  * whose contribution may go lies in S: a changed entry is followed UP
  * through every group naming it, and so is everything under a member
- * value a changed group lost (F_CUT); paths that only appear add
- * addresses, which a patch may add twice.  The caller makes a partial
+ * value a changed group lost (F_CUT), and so is every other member
+ * giving the same address (GIVE: the list keeps an address another
+ * member still gives it); paths that only appear add addresses, which
+ * a patch may add twice.  The caller makes a partial
  * list whole where before and after differ, from the list the target
  * holds (rules_patch_want(), rules_patch_lists() below).  When it cannot
  * (a list the last run did not create, one that would be left empty,
