@@ -206,15 +206,14 @@ keyer_scratch_done(struct rules_keyer *k)
 }
 
 /*
- * The address o gives the lists it is in as a leaf of their walk
- * (rules_groups.c collect_leaf: a user's primary, a contact's external
- * one; in scope or not), or NULL: o is a group there (it has member
- * values or is one), or gives none.
+ * The address o gives the lists it is in when it is a leaf of their walk
+ * (no member values: rules_groups.c collect_leaf): a user's primary, a
+ * contact's external one, in scope or not; NULL for a group or none.
  */
 static const char *
 give_of(const struct robj *o)
 {
-	if (o == NULL || o->type == RT_GROUP || o->nmembers > 0)
+	if (o == NULL || o->type == RT_GROUP)
 		return NULL;
 	return o->type == RT_CONTACT ? o->external : o->primary;
 }
@@ -328,7 +327,8 @@ struct ver {
 	const struct entry *e;     /* NULL: not in this world */
 	struct kinfo ki;
 	const char *ndn;
-	const char *give;          /* give_of(): the address it gives lists */
+	const char *give;          /* give_of(): the address it gives lists
+				    * (when no group: !ki.group) */
 	const char **keys;         /* sorted; made when first needed */
 	size_t nkeys;
 	bool keyed;                /* keys made */
@@ -695,6 +695,13 @@ same_addr(const char *a, const char *b)
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
+/* Does v give its lists addr, as a leaf of their walk? */
+static bool
+gives_as_leaf(const struct ver *v, const char *addr)
+{
+	return v->e != NULL && !v->ki.group && same_addr(v->give, addr);
+}
+
 /*
  * The others giving addr to their lists (give_of: users whose primary
  * it is, contacts whose external address it is) join, UP, when a leaf
@@ -726,8 +733,8 @@ givers(struct dctx *d, const char *addr)
 		bool gives;
 
 		if (o != NULL) {
-			gives = same_addr(o->v[OLD].give, addr) ||
-				same_addr(o->v[NEW].give, addr);
+			gives = gives_as_leaf(&o->v[OLD], addr) ||
+				gives_as_leaf(&o->v[NEW], addr);
 		} else {
 			/* not in S: unchanged (every change is); only a
 			 * giver joins (the others claim addr, or are a
@@ -739,7 +746,7 @@ givers(struct dctx *d, const char *addr)
 			if (e == NULL)
 				continue;
 			free(keys_collect(d->k, e, &ki, false, &give));
-			gives = same_addr(give, addr);
+			gives = !ki.group && same_addr(give, addr);
 			free(give);
 		}
 		if (gives)
@@ -855,6 +862,7 @@ follow(struct dctx *d, struct node *nd)
 	 * local) has them joined UP already, by ADDR on its primary */
 	if ((todo & F_UP) &&
 	    !(nd->changed && !nd->local && !nd->v[OLD].ki.contact) &&
+	    nd->v[OLD].e != NULL && !nd->v[OLD].ki.group &&
 	    nd->v[OLD].give != NULL && d->why == NULL && !d->failed)
 		givers(d, nd->v[OLD].give);
 }
