@@ -1358,7 +1358,7 @@ full_reason(struct run *x, struct syncsnap **old, struct syncsnap_meta *m)
 		return why;
 	if (strcmp(m->conf_hash, x->snap_meta.conf_hash) != 0)
 		return "[source], [scope] or [mapping] changed since the last "
-		       "read";
+		       "read (or an older dirsync indexed the snapshot)";
 	if (x->now - m->full_at >= c->schedule.full_every ||
 	    x->now < m->full_at)
 		return "[schedule] full_every has passed since the last full "
@@ -1478,6 +1478,9 @@ conf_hash(struct run *x, const char **keep)
 
 	syncsnap_conf_hash(x->c, h, sizeof(h));
 	for (p = h; *p; p++)
+		v = (v ^ (unsigned char)*p) * 1099511628211ULL;
+	/* the snapshot's keys as this build makes them */
+	for (p = RULES_KEYS_VERSION; *p; p++)
 		v = (v ^ (unsigned char)*p) * 1099511628211ULL;
 	for (i = 0; keep[i] != NULL; i++)
 		for (p = keep[i]; ; p++) {

@@ -154,6 +154,14 @@
  * borrowed for the call.  An entry the rules take no interest in (a
  * computer, a container) gets its "d:" key only.
  */
+/*
+ * The version of the keys above: a snapshot indexed with other keys is
+ * read whole once (the engine hashes this into the snapshot's settings),
+ * so that the rules over a delta never look for a key its rows lack.
+ * 2: a contact's external address became an "a:" key.
+ */
+#define RULES_KEYS_VERSION "2"
+
 struct rules_keyer;
 struct rules_keyer *rules_keyer_new(const struct conf *c, struct err *err);
 void rules_keys(struct rules_keyer *k, const struct entry *e,
