@@ -459,6 +459,80 @@ sync_message(struct sync_run *r, LDAPMessage *msg, const char *filter,
 	}
 }
 
+/*
+ * The newest CSN of an OpenLDAP cookie ("rid=NNN[,sid=NNN],csn=CSN[;CSN
+ * ...]"), into out (CSNs of one shape compare as strings: the time
+ * first); false if it has none.
+ */
+static bool
+cookie_newest_csn(const char *c, char *out, size_t len)
+{
+	const char *p = strstr(c, "csn="), *e;
+	bool found = false;
+
+	if (p == NULL || (p != c && p[-1] != ','))
+		return false;
+	for (p += 4; *p != '\0' && *p != ','; p = *e == ';' ? e + 1 : e) {
+		size_t n;
+
+		e = p + strcspn(p, ";,");
+		n = (size_t)(e - p);
+		if (n == 0 || n >= len || strspn(p, "0123456789.Z#abcdef") < n)
+			continue;
+		if (!found || strncmp(p, out, n) > 0) {
+			memcpy(out, p, n);
+			out[n] = '\0';
+			found = true;
+		}
+	}
+	return found;
+}
+
+/*
+ * slapd's syncprov answers a refresh without a cookie with the entries up
+ * to its contextCSN.  After an unclean stop (kill -9, a crash, power
+ * lost) the contextCSN it restarts with can lag the entries written last:
+ * a plain search returns them, the refresh leaves them out, and a full
+ * read through it would take them for deleted (and disable them) until
+ * the next write moves the contextCSN on.  So after a full refresh: an
+ * entry in scope with an entryCSN past the newest CSN of the cookie the
+ * server handed out means the refresh is not the whole directory.
+ * 0 whole (or the server cannot tell: no entryCSN ordering); 1 not
+ * (sy->reason: the caller reads with a plain search instead).
+ */
+static int
+sync_missed(struct source *s, const char *filter, struct source_sync *sy)
+{
+	char csn[64], *f;
+	char *attrs[] = {"1.1", NULL};
+	LDAPMessage *res = NULL;
+	int rc, n;
+
+	if (sy->new_cookie == NULL ||
+	    !cookie_newest_csn((const char *)sy->new_cookie, csn,
+			       sizeof(csn)))
+		return 0;
+	f = xasprintf("(&%s(entryCSN>=%s)(!(entryCSN=%s)))", filter, csn,
+		      csn);
+	rc = ldap_search_ext_s(s->ld, s->base, LDAP_SCOPE_SUBTREE, f, attrs,
+			       1, NULL, NULL, &s->tmo, 1, &res);
+	n = res != NULL ? ldap_count_entries(s->ld, res) : 0;
+	ldap_msgfree(res);
+	free(f);
+	if ((rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED) && n > 0) {
+		snprintf(sy->reason, sizeof(sy->reason),
+			 "%s: the content sync left out entries written after "
+			 "its contextCSN %.40s (slapd restarted after an "
+			 "unclean stop?): read with a plain search", s->uri,
+			 csn);
+		return 1;
+	}
+	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED)
+		log_debug("%s: entries past the contextCSN not checked: %s",
+			  s->uri, ldap_err2string(rc));
+	return 0;
+}
+
 int
 ldap_src_sync_read(struct source *s, const char *filter,
 		   const char *const *attrs, struct source_sync *sy,
@@ -519,6 +593,9 @@ ldap_src_sync_read(struct source *s, const char *filter,
 	log_debug("%s: content sync: %zu changed, %zu deleted, %zu present%s",
 		  s->uri, sy->changed, sy->deleted, sy->present,
 		  sy->present_phase ? " (present phase)" : "");
+	/* a full read: the whole directory, or a plain search instead */
+	if (ret == 0 && sy->cookie == NULL && sync_missed(s, filter, sy) > 0)
+		ret = 1;
 	goto done;
 abandon:
 	if (msgid >= 0)

@@ -523,6 +523,41 @@ ds_run -- -c "$T/full.conf" sync --json --full
 ds_expect_rc 0 "failing mail database: full sync"
 both "after the failing mail database" 0
 
+ds_step "slapd killed (-9) after a write: its refresh leaves the write out; a plain search reads it, nothing disabled (found by a user trial)"
+ldapmod <<'EOF'
+dn: CN=Ben Carter,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Benjamin Carter
+EOF
+both "before the unclean stop" 5
+kill -9 "$SLAPD_PID"
+sleep 0.3
+SLAPD_PID=
+slapd_start || ds_fail "slapd_start after kill -9"
+ds_run -- -v -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "sync after the unclean stop"
+[ "$(jq -r .summary.disable "$DS_OUT")" = 0 ] ||
+	ds_fail "unclean stop: something was disabled ($(jq -c .summary "$DS_OUT"))"
+ds_expect_read "after the unclean stop" "" "left out entries written after its contextCSN"
+ds_dump "$T/inc.db" | grep -q "|Benjamin Carter|" ||
+	ds_fail "unclean stop: Ben's row changed"
+ds_run -- -c "$T/full.conf" sync --json --full
+ds_expect_rc 0 "unclean stop: full sync"
+[ "$(jq -r .summary.disable "$DS_OUT")" = 0 ] ||
+	ds_fail "unclean stop: --full disabled something ($(jq -c .summary "$DS_OUT"))"
+ds_dump "$T/full.db" >"$T/full.dump" || ds_fail "dump B"
+ds_same_db "$T/inc.db" "$T/full.dump" "unclean stop: incremental vs full"
+# the next write moves the contextCSN on: the last snapshot's cookie is
+# taken again, and the write arrives incrementally
+ldapmod <<'EOF'
+dn: CN=Ben Carter,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Ben Carter
+EOF
+both "a write after the unclean stop" 5
+
 ds_step "snapshot damaged (a torn write): a full read, logged with the reason"
 ldapmod <<'EOF'
 dn: CN=Hannah Schmidt,OU=Engineering,OU=Staff,DC=example,DC=com
