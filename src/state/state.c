@@ -127,9 +127,12 @@ fail:
 }
 
 /*
- * SQLite's words for a storage error ("disk I/O error", "database or disk
- * is full") do not say which: add the OS error.  SQLITE_FULL comes from a
- * short write and carries no errno; on a local file that is ENOSPC.
+ * The message of a failed call, naming the state database file in the
+ * message itself (callers that log only err->msg keep it): SQLite's own
+ * words ("attempt to write a readonly database", "disk I/O error") say
+ * neither which of a run's two SQLite files failed nor why.  A storage
+ * error adds the OS error; SQLITE_FULL comes from a short write and
+ * carries no errno: on a local file that is ENOSPC.
  */
 static int
 state_fail(struct state *st, struct err *err, int rc, const char *msg)
@@ -137,14 +140,19 @@ state_fail(struct state *st, struct err *err, int rc, const char *msg)
 	int sys = sqlite3_system_errno(st->db);
 
 	err->lib_rc = rc;
-	err_object(err, st->path);
 	if ((rc & 0xff) == SQLITE_FULL)
-		return err_set(err, DS_E_STATE, "%s (ENOSPC: %s)", msg,
-			       strerror(ENOSPC));
-	if (((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) &&
-	    sys != 0)
-		return err_set(err, DS_E_STATE, "%s (%s)", msg, strerror(sys));
-	return err_set(err, DS_E_STATE, "%s", msg);
+		return err_set(err, DS_E_STATE, "%s: %s (ENOSPC: %s)", st->path,
+			       msg, strerror(ENOSPC));
+	if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN)
+		return err_set(err, DS_E_STATE, "%s: %s%s%s (uid %ld must be "
+			       "able to write the file and, for its WAL and "
+			       "journal, the directory that holds it)",
+			       st->path, msg, sys != 0 ? ": " : "",
+			       sys != 0 ? strerror(sys) : "", (long)geteuid());
+	if ((rc & 0xff) == SQLITE_IOERR && sys != 0)
+		return err_set(err, DS_E_STATE, "%s: %s (%s)", st->path, msg,
+			       strerror(sys));
+	return err_set(err, DS_E_STATE, "%s: %s", st->path, msg);
 }
 
 static int
@@ -736,7 +744,7 @@ state_run_report(struct state *st, long long run_id, char **json,
 	*json = NULL;
 	if (st->db == NULL || !has_table(st, "runs"))
 		return err_set(err, DS_E_STATE, "no run %lld: no state "
-			       "database yet", run_id);
+			       "database %s yet", run_id, st->path);
 	rc = sqlite3_prepare_v2(st->db,
 				"SELECT report FROM runs WHERE id = ?", -1, &q,
 				NULL);
@@ -823,7 +831,7 @@ state_run_plan(struct state *st, long long run_id, char **plan,
 	*exit_code = -1;
 	if (st->db == NULL || !has_table(st, "runs"))
 		return err_set(err, DS_E_STATE, "no run %lld: no state "
-			       "database yet", run_id);
+			       "database %s yet", run_id, st->path);
 	if (sqlite3_prepare_v2(st->db,
 			       has_column(st, "runs", "plan")
 				       ? "SELECT exit_code, plan FROM runs "

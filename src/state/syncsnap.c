@@ -76,8 +76,9 @@ snap_err(struct syncsnap *s, struct err *err, const char *where)
 {
 	err->lib_rc = s->db != NULL ? sqlite3_errcode(s->db) : 0;
 	err_where(err, where);
-	err_object(err, s->tmp != NULL ? s->tmp : s->path);
-	return err_set(err, DS_E_STATE, "%s",
+	/* the file in the message: callers may log err->msg alone */
+	return err_set(err, DS_E_STATE, "%s: %s",
+		       s->tmp != NULL ? s->tmp : s->path,
 		       s->db != NULL ? sqlite3_errmsg(s->db) : "no database");
 }
 
@@ -469,9 +470,9 @@ snap_publish(struct syncsnap *s, struct err *err)
 	}
 	if (rename(s->tmp, s->path) != 0) {
 		err->lib_rc = errno;
-		err_object(err, s->path);
-		return err_set(err, DS_E_IO, "cannot put the new snapshot in "
-			       "place: %s", strerror(errno));
+		return err_set(err, DS_E_IO, "cannot put the new snapshot %s "
+			       "in place as %s: %s", s->tmp, s->path,
+			       strerror(errno));
 	}
 	free(s->tmp);
 	s->tmp = NULL;
@@ -585,9 +586,8 @@ syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
 		size_t len = (size_t)sqlite3_column_bytes(q, 1);
 
 		if (syncsnap_decode(blob, len, &e, &scratch, &cap) != 0) {
-			err_object(err, s->path);
-			ret = err_set(err, DS_E_STATE, "snapshot row %s is "
-				      "malformed", uuid);
+			ret = err_set(err, DS_E_STATE, "%s: snapshot row %s "
+				      "is malformed", s->path, uuid);
 			break;
 		}
 		ret = cb(ctx, uuid, &e, err);
@@ -638,8 +638,7 @@ syncsnap_get_check(const struct syncsnap *s, struct err *err)
 		return 0;
 	err->lib_rc = s->get_rc;
 	err_where(err, "snapshot read");
-	err_object(err, s->path);
-	return err_set(err, DS_E_STATE, "%s", s->get_msg);
+	return err_set(err, DS_E_STATE, "%s: %s", s->path, s->get_msg);
 }
 
 /* ---- blobs: u32 little-endian lengths and counts ------------------- */

@@ -589,7 +589,7 @@ pg_conn_failed(struct sqldrv *db, const PGresult *res)
  * kept whole so a caller naming table and column reads clearly.
  */
 static int
-pg_stmt_error(struct sqldrv *db, PGresult *res, bool in_tx, struct err *err)
+pg_stmt_why(struct sqldrv *db, PGresult *res, bool in_tx, struct err *err)
 {
 	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *prim = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
@@ -659,6 +659,23 @@ pg_stmt_error(struct sqldrv *db, PGresult *res, bool in_tx, struct err *err)
 		return err_set(err, DS_E_TARGET, "%s: %s (SQLSTATE %s)", prim,
 			       detail, st);
 	return err_set(err, DS_E_TARGET, "%s (SQLSTATE %s)", prim, st);
+}
+
+/*
+ * pg_stmt_why(), and the server ("host:port/db") after the message when
+ * it does not name it yet: every statement error says which database
+ * refused, as the SQLite driver names its file.
+ */
+static int
+pg_stmt_error(struct sqldrv *db, PGresult *res, bool in_tx, struct err *err)
+{
+	int rc = pg_stmt_why(db, res, in_tx, err);
+	size_t n = strlen(err->msg);
+
+	if (strstr(err->msg, db->server) == NULL && n + 1 < sizeof(err->msg))
+		snprintf(err->msg + n, sizeof(err->msg) - n, " (%s)",
+			 db->server);
+	return rc;
 }
 
 /* Replaces a dead connection.  Prepared statements died with it. */
@@ -1047,8 +1064,8 @@ pg_pipe_drain(struct sqldrv *db, struct err *err)
 						     "expected %ld row(s) "
 						     "changed, got %ld: the row "
 						     "changed under us; nothing "
-						     "applied", p->want,
-						     db->changes);
+						     "applied (%s)", p->want,
+						     db->changes, db->server);
 					pg_blame(err, p);
 				}
 			}
@@ -1092,8 +1109,8 @@ pg_query_now(struct sqldrv *db, const char *sql, int nparams,
 	if (want >= 0 && db->changes != want)
 		return err_set(err, DS_E_TARGET,
 			       "expected %ld row(s) changed, got %ld: the "
-			       "row changed under us; nothing applied",
-			       want, db->changes);
+			       "row changed under us; nothing applied (%s)",
+			       want, db->changes, db->server);
 	return 0;
 }
 

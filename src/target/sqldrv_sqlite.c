@@ -78,11 +78,14 @@ static const char sqlite_ddl[] =
 	" active INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID;";
 
 /*
- * The message of a failed call.  A storage error (a full disk, an I/O
- * error) names the file and the OS error: SQLite's own words ("disk I/O
- * error", "database or disk is full") say neither.  SQLITE_FULL comes
- * from a short write and carries no errno: on a local file that is
- * ENOSPC (or a quota: EDQUOT gives SQLITE_IOERR with its errno).
+ * The message of a failed call, always naming the database file: a run
+ * touches two SQLite files (the mail database and the state), and
+ * SQLite's own words ("attempt to write a readonly database", "disk I/O
+ * error") say neither which nor why.  A storage error adds the OS error.
+ * SQLITE_FULL comes from a short write and carries no errno: on a local
+ * file that is ENOSPC (or a quota: EDQUOT gives SQLITE_IOERR with its
+ * errno).  SQLITE_READONLY / SQLITE_CANTOPEN: the file, or the directory
+ * where SQLite creates its journal, is not writable by this user.
  * SQLITE_BUSY / SQLITE_LOCKED: another process kept the file locked for
  * the whole busy timeout; said so, with the file, as a failure to read
  * or write, never as a missing table.  A missing table or column is
@@ -95,24 +98,39 @@ sq_fail(struct sqldrv *d, struct err *err, int rc, const char *msg)
 	int sys = sqlite3_system_errno(d->db);
 
 	err->lib_rc = rc;
-	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
 		return err_set(err, DS_E_TARGET, "%s: %s: another process "
 			       "(or connection) held it locked for longer than the busy "
 			       "timeout (%d s); the next attempt retries",
 			       d->path, msg, SQ_BUSY_MS / 1000);
-	if ((rc & 0xff) == SQLITE_ERROR &&
-	    (strncmp(msg, "no such table", 13) == 0 ||
-	     strncmp(msg, "no such column", 14) == 0))
-		return err_set(err, DS_E_SCHEMA, "%s", msg);
-	if ((rc & 0xff) == SQLITE_FULL)
+	case SQLITE_ERROR:
+		if (strncmp(msg, "no such table", 13) == 0 ||
+		    strncmp(msg, "no such column", 14) == 0)
+			return err_set(err, DS_E_SCHEMA, "%s: %s", d->path,
+				       msg);
+		break;
+	case SQLITE_FULL:
 		return err_set(err, DS_E_TARGET, "%s: %s (ENOSPC: %s)", d->path,
 			       msg, strerror(ENOSPC));
-	if ((rc & 0xff) == SQLITE_IOERR && sys != 0)
-		return err_set(err, DS_E_TARGET, "%s: %s (%s)", d->path, msg,
-			       strerror(sys));
-	if ((rc & 0xff) == SQLITE_IOERR)
-		return err_set(err, DS_E_TARGET, "%s: %s", d->path, msg);
-	return err_set(err, DS_E_TARGET, "%s", msg);
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+		return err_set(err, DS_E_TARGET, "%s: %s%s%s (uid %ld must be "
+			       "able to write the file and, for its journal, "
+			       "the directory that holds it)", d->path, msg,
+			       sys != 0 ? ": " : "", sys != 0 ? strerror(sys)
+							  : "",
+			       (long)geteuid());
+	case SQLITE_IOERR:
+		if (sys != 0)
+			return err_set(err, DS_E_TARGET, "%s: %s (%s)", d->path,
+				       msg, strerror(sys));
+		break;
+	default:
+		break;
+	}
+	return err_set(err, DS_E_TARGET, "%s: %s", d->path, msg);
 }
 
 static int

@@ -61,7 +61,23 @@ if id nobody >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 	rc=$?
 	expect_rc read-only-exit-1 1
 	expect_in read-only-says-why "readonly" "$S/err"
+	expect_in read-only-names-the-file "$S/mail.db: attempt to write" "$S/err"
 	unchanged read-only-nothing-applied "$S/before.dump"
+	# the file writable, its directory not (no journal can be made)
+	mkdir "$S/ro"
+	mv "$S/mail.db" "$S/ro/mail.db"
+	chown nobody "$S/ro/mail.db"
+	sed "s|^url = .*|url = sqlite://$S/ro/mail.db|" "$S/dirsync.conf" \
+		>"$S/ro.conf"
+	chown nobody "$S/ro.conf"
+	chmod 600 "$S/ro.conf"
+	runuser -u nobody -- "$DIRSYNC" -q -c "$S/ro.conf" sync \
+		>"$S/out" 2>"$S/err"
+	rc=$?
+	expect_rc read-only-dir-exit-1 1
+	expect_in read-only-dir-names-the-file "$S/ro/mail.db: " "$S/err"
+	mv "$S/ro/mail.db" "$S/mail.db"
+	rm -rf "$S/ro" "$S/ro.conf"
 	chown -R root "$S"
 else
 	echo "SKIP faults/target/read-only (needs root and a nobody user)"

@@ -55,6 +55,8 @@ expect "$out" '^row a@example.com c@example.com,d@x.org 1 1$' \
     "text parameters in, boolean results as 1"
 expect "$out" '^err target retryable: .*duplicate key.*23505' \
     "a duplicate key names the SQLSTATE"
+expect "$out" "^err target retryable: .*duplicate key.*23505.*(127.0.0.1:$PG_PORT/mail)" \
+    "a statement error names the server and database"
 # Postfix's own query form works on what was written.
 [ "$(pg_sql "SELECT goto FROM alias WHERE address='a@example.com' AND active=1")" = "c@example.com,d@x.org" ] ||
     fail "active=1 lookup"
@@ -133,6 +135,8 @@ expect "$out" '^err connect retryable: connect: 127.0.0.1:.*Connection refused' 
 out=$(probe "postgresql://mailreader@127.0.0.1:$PG_PORT/mail?sslmode=disable" rows)
 expect "$out" '^err target retryable: .*permission denied on table alias for user mailreader; GRANT' \
     "missing grant"
+expect "$out" "^err target retryable: .*permission denied on table alias.*(127.0.0.1:$PG_PORT/mail)" \
+    "a missing grant names the server and database"
 
 out=$(probe "postgresql://mailreader@127.0.0.1:$PG_PORT/postgres?sslmode=require" ddl)
 expect "$out" '^err tls' "sslmode is passed through (require, server without TLS)"
