@@ -55,6 +55,44 @@ exit_code_for(const struct err *e)
 	}
 }
 
+/*
+ * The target's commit went through but the run's row could not be
+ * written (the state's disk full, its file read-only): the run's error
+ * says plainly that the changes ARE in the mail database, so that no one
+ * restores or re-applies them, and which file failed.  Exit 1 (SPEC: a
+ * runtime failure someone must fix, here the state's storage), and the
+ * report on stdout and in the notification still lists the applied
+ * changes, with this error.  Nothing of the run needs the row: the next
+ * one finds the rows in place (the verified record is removed or, when
+ * that fails too, names the target before this commit, whose own count
+ * moved it), compares and changes nothing.
+ */
+static void
+unrecorded_run(struct run *x, const struct err *e2)
+{
+	struct run_result *r = x->r;
+	char buf[1400];
+	long n = r->per_object ? r->counts.applied : (long)r->plan.n;
+
+	if (r->err.code != DS_OK) {   /* the run's own error stays first */
+		log_err("the run's record could not be written: %s",
+			err_fmt(e2, buf, sizeof(buf)));
+		r->exit_code = 1;
+		return;
+	}
+	r->err = *e2;
+	snprintf(r->err.msg, sizeof(r->err.msg),
+		 "the %ld change%s applied to the mail database (%.150s); "
+		 "only writing run %lld to the state database after it "
+		 "failed (`dirsync history` may not list it): %.200s",
+		 n, n == 1 ? " WAS" : "s WERE", x->c->target.url, r->run_id,
+		 e2->msg);
+	r->exit_code = 1;
+	r->counts = run_counts(r);
+	json_decref(r->report);
+	r->report = report_build(r, x->o->report_max_changes);
+}
+
 /* The run's row in the history: its summary and its report. */
 static void
 record_run(struct run *x)
@@ -85,7 +123,9 @@ record_run(struct run *x)
 	js = json_dumps(r->report, JSON_COMPACT);
 	err_clear(&e2);
 	if (state_run_finish(x->st, r->run_id, &s, js, x->c->state.keep_runs,
-			     &e2) != 0) {
+			     &e2) != 0 && r->applied) {
+		unrecorded_run(x, &e2);
+	} else if (e2.code != DS_OK) {
 		char buf[1400];
 
 		log_err("%s", err_fmt(&e2, buf, sizeof(buf)));

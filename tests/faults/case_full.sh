@@ -76,6 +76,8 @@ max_delete_percent ="
 		fi
 		if cmp -s "$S/now.dump" "$S/ref.dump"; then
 			between=$((between + 1))   # the mail commit held, the state's not
+			grep -q "changes WERE applied to the mail database" "$S/err" ||
+				{ fail "free-${free}k-says-applied" "the error does not say the changes went in"; bad=1; }
 		elif ! cmp -s "$S/now.dump" "$S/base.dump"; then
 			fail "free-${free}k-all-or-nothing" "the mail database is half-changed"; bad=1
 		fi

@@ -55,3 +55,51 @@ expect_eq foreign-state-hand-made-rows-untouched \
 	"By hand|1
 Sam by hand|1" \
 	"$(sqlite3 "$B/mail.db" "SELECT name, active FROM mailbox WHERE username IN ('sam.owusu@example.com', 'handmade@example.com') ORDER BY name")"
+
+# 3. the mail database's commit went through, then the state could not
+# be written (its disk full, its file read-only: here the run's row and
+# the removal of the fast path's record fail).  The error says the
+# changes ARE in the mail database and names the state file, the JSON
+# report still lists them, and the next run neither re-applies nor
+# trusts the stale record of the run before: with the directory back as
+# that record saw it, the change is undone (no fast path).
+case_begin state-unrecorded
+ds -q sync
+expect_rc first-sync 0
+ds -q sync
+expect_rc verified-sync 0
+cp "$S/dir.ldif" "$S/dir.orig"
+sed 's/^displayName: Zoe Kowalski$/displayName: Zoe Unrecorded/' \
+	"$S/dir.orig" >"$S/dir.new"
+unrecorded() { # NAME: a sync of dir.new whose state writes fail
+	cp "$S/dir.new" "$S/dir.ldif"
+	verified=$(sqlite3 "$S/state.db" "SELECT run_id FROM verified")
+	FAULT_FAIL_SQL="UPDATE runs SET seconds|DELETE FROM verified" \
+		LD_PRELOAD=$SHIM ds sync --json
+	expect_rc $1-exit-1 1
+	expect_eq $1-stale-record-left "$verified" \
+		"$(sqlite3 "$S/state.db" "SELECT run_id FROM verified")"
+}
+unrecorded unrecorded
+expect_in unrecorded-says-applied "1 change WAS applied to the mail database" "$S/err"
+expect_in unrecorded-names-the-state "$S/state.db: " "$S/err"
+expect_eq unrecorded-json-applied "true update zoe.kowalski@example.com state" \
+	"$(jq -r '[.applied, .changes[0].op, .changes[0].address, .errors[0].code] | join(" ")' "$S/out")"
+expect_eq unrecorded-change-is-in "Zoe Unrecorded" \
+	"$(sqlite3 "$S/mail.db" "SELECT name FROM mailbox WHERE username = 'zoe.kowalski@example.com'")"
+cp "$S/dir.orig" "$S/dir.ldif"
+ds sync --json
+expect_rc unrecorded-revert 0
+expect_eq unrecorded-revert-no-fast-path "false 1" \
+	"$(jq -r '[.fast_path, (.changes | length)] | join(" ")' "$S/out")"
+expect_eq unrecorded-reverted "Zoe Kowalski" \
+	"$(sqlite3 "$S/mail.db" "SELECT name FROM mailbox WHERE username = 'zoe.kowalski@example.com'")"
+# once more; then the same directory: nothing applied twice
+unrecorded unrecorded-again
+ds sync --json
+expect_rc unrecorded-next-run 0
+expect_eq unrecorded-next-run-changes-nothing "0 false" \
+	"$(jq -r '[(.changes | length), .fast_path] | join(" ")' "$S/out")"
+expect_eq unrecorded-still-in "Zoe Unrecorded" \
+	"$(sqlite3 "$S/mail.db" "SELECT name FROM mailbox WHERE username = 'zoe.kowalski@example.com'")"
+converged unrecorded

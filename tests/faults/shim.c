@@ -10,7 +10,12 @@
  *                        (negative: a clock behind)
  *   FAULT_FAIL_SQL=TEXT  sqlite3_step of a statement whose SQL holds TEXT
  *                        returns SQLITE_IOERR without running it (any
- *                        thread: the snapshot writer's too)
+ *                        thread: the snapshot writer's too); TEXT may
+ *                        hold alternatives separated by '|', and an
+ *                        sqlite3_exec() of such SQL fails the same way.
+ *                        The connection's error message then reads
+ *                        "no such function: injected_fault_FAULT_FAIL_SQL"
+ *                        (SQLite's own would be "not an error")
  *
  * dirsync calls these through the PLT, so the dynamic linker resolves them
  * here first; the real ones come from dlsym(RTLD_NEXT).
@@ -66,24 +71,75 @@ tick(void)
 	}
 }
 
+typedef int (*exec_fn)(struct sqlite3 *, const char *,
+		       int (*)(void *, int, char **, char **), void *,
+		       char **);
+
+static exec_fn
+real_exec(void)
+{
+	static exec_fn real;
+
+	if (real == NULL)
+		real = (exec_fn)dlsym(RTLD_NEXT, "sqlite3_exec");
+	return real;
+}
+
+/* Whether sql holds one of FAULT_FAIL_SQL's '|'-separated texts. */
+static int
+fail_sql(const char *sql)
+{
+	const char *fail = getenv("FAULT_FAIL_SQL"), *p, *bar;
+	char one[256];
+	size_t n;
+
+	if (fail == NULL || *fail == '\0' || sql == NULL)
+		return 0;
+	for (p = fail; *p != '\0'; p = *bar != '\0' ? bar + 1 : bar) {
+		bar = strchr(p, '|');
+		if (bar == NULL)
+			bar = p + strlen(p);
+		n = (size_t)(bar - p) < sizeof(one) - 1 ? (size_t)(bar - p)
+							 : sizeof(one) - 1;
+		memcpy(one, p, n);
+		one[n] = '\0';
+		if (n > 0 && strstr(sql, one) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/* Leaves a message on the connection that says what failed it. */
+static void
+fail_msg(struct sqlite3 *db)
+{
+	real_exec()(db, "SELECT injected_fault_FAULT_FAIL_SQL()", NULL, NULL,
+		    NULL);
+}
+
 int
 sqlite3_step(struct sqlite3_stmt *st)
 {
 	static int (*real)(struct sqlite3_stmt *);
 	static const char *(*sql)(struct sqlite3_stmt *);
-	const char *fail = getenv("FAULT_FAIL_SQL"), *text;
+	static struct sqlite3 *(*handle)(struct sqlite3_stmt *);
 
 	if (real == NULL)
 		real = (int (*)(struct sqlite3_stmt *))dlsym(RTLD_NEXT,
 							     "sqlite3_step");
 	tick();
-	if (fail != NULL && *fail != '\0') {
+	if (getenv("FAULT_FAIL_SQL") != NULL) {
 		if (sql == NULL)
 			sql = (const char *(*)(struct sqlite3_stmt *))dlsym(
 				RTLD_NEXT, "sqlite3_sql");
-		text = sql != NULL ? sql(st) : NULL;
-		if (text != NULL && strstr(text, fail) != NULL)
+		if (handle == NULL)
+			handle = (struct sqlite3 *(*)(struct sqlite3_stmt *))
+				dlsym(RTLD_NEXT, "sqlite3_db_handle");
+		if (sql != NULL && fail_sql(sql(st))) {
+			if (handle != NULL)
+				fail_msg(handle(st));
 			return 10;      /* SQLITE_IOERR */
+		}
 	}
 	return real(st);
 }
@@ -92,16 +148,14 @@ int
 sqlite3_exec(struct sqlite3 *db, const char *sql,
 	     int (*cb)(void *, int, char **, char **), void *arg, char **err)
 {
-	static int (*real)(struct sqlite3 *, const char *,
-			   int (*)(void *, int, char **, char **), void *,
-			   char **);
-
-	if (real == NULL)
-		real = (int (*)(struct sqlite3 *, const char *,
-				int (*)(void *, int, char **, char **), void *,
-				char **))dlsym(RTLD_NEXT, "sqlite3_exec");
 	tick();
-	return real(db, sql, cb, arg, err);
+	if (fail_sql(sql)) {
+		fail_msg(db);
+		if (err != NULL)
+			*err = NULL;
+		return 10;              /* SQLITE_IOERR */
+	}
+	return real_exec()(db, sql, cb, arg, err);
 }
 
 time_t
