@@ -48,6 +48,10 @@ struct target {
 	size_t nmaildirs, capmaildirs;   /* capmaildirs: a power of two */
 	bool no_owner_table;        /* dirsync_managed missing, not creatable */
 	bool indexed;               /* owner_index() was tried */
+	/* maildir_index() was tried in this transaction, and its answer:
+	 * the first maildir a partial run gives out and the commit's
+	 * owner_index() both want the index, made once */
+	bool maildir_tried, maildir_indexed;
 	bool no_retired;            /* dirsync_retired_maildir likewise */
 	char unix_now[24];          /* time(NULL), for dirsync's own tables */
 	/*
@@ -1011,11 +1015,15 @@ maildir_index(struct target *t)
 {
 	struct err e;
 
+	if (t->maildir_tried)
+		return t->maildir_indexed;
+	t->maildir_tried = true;
 	err_clear(&e);
 	if (t->drv->exec(t->db, "SAVEPOINT dirsync_maildir", &e) != 0)
 		return false;
 	if (t->drv->exec(t->db, sql_maildir_index_ddl, &e) == 0) {
 		t->drv->exec(t->db, "RELEASE SAVEPOINT dirsync_maildir", &e);
+		t->maildir_indexed = true;
 		return true;
 	}
 	log_debug("no index on mailbox (lower(maildir)): %s: every maildir "
@@ -1161,6 +1169,7 @@ sql_rollback(struct target *t, struct err *err)
 		return 0;
 	t->in_tx = false;
 	t->fp_tx[0] = '\0';
+	t->maildir_tried = t->maildir_indexed = false;   /* undone with it */
 	err_clear(&e2);
 	rc = t->drv->exec(t->db, "ROLLBACK", err ? err : &e2);
 	if (t->counter)
