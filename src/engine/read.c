@@ -879,6 +879,7 @@ struct snap_writer {
 	pthread_cond_t cv;
 	int go;          /* 0 undecided, 1 commit the rows pending, -1 not */
 	bool pending;    /* the rows were committed, marked pending */
+	bool inline_;    /* no thread: the rows were written by the caller */
 	const struct conf *c;
 	struct syncsnap *s;
 	struct delta d;
@@ -915,8 +916,13 @@ snap_decide(struct snap_writer *w, int go)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* Starts the write of *d (moved into the writer; *d left empty): 0 or
- * -1 with err (no thread: nothing written). */
+/*
+ * Starts the write of *d (moved into the writer; *d left empty): 0.
+ * When no thread can be started (EAGAIN: a thread or memory limit),
+ * the rows are written here and now, as before the writer had a
+ * thread, and never committed ahead pending: snap_join() reports
+ * the write's result as the thread's.
+ */
 static int
 snap_write_start(struct run *x, struct syncsnap *s, struct delta *d,
 		 struct err *err)
@@ -924,6 +930,7 @@ snap_write_start(struct run *x, struct syncsnap *s, struct delta *d,
 	struct snap_writer *w = xcalloc(1, sizeof(*w));
 	int e;
 
+	(void)err;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	w->c = x->c;
@@ -932,12 +939,12 @@ snap_write_start(struct run *x, struct syncsnap *s, struct delta *d,
 	memset(d, 0, sizeof(*d));
 	err_clear(&w->err);
 	if ((e = thread_spawn(&w->th, snap_write_main, w)) != 0) {
-		*d = w->d;
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->cv);
-		free(w);
-		return err_set(err, DS_E_INTERNAL, "cannot start the snapshot "
-			       "writer: %s", strerror(e));
+		log_info("snapshot writer: no thread (%s): the rows are "
+			 "written before the mail database is loaded",
+			 strerror(e));
+		w->inline_ = true;
+		w->go = -1;
+		w->rc = delta_write(w->c, w->s, &w->d, &w->err);
 	}
 	x->snapw = w;
 	return 0;
@@ -965,7 +972,8 @@ snap_join(struct run *x, bool *pending, struct err *err)
 	if (w == NULL)
 		return 0;
 	snap_decide(w, -1);
-	pthread_join(w->th, NULL);
+	if (!w->inline_)
+		pthread_join(w->th, NULL);
 	x->snapw = NULL;
 	rc = w->rc;
 	*pending = w->pending;
@@ -1613,11 +1621,14 @@ static int
 snap_commit_start(struct run *x)
 {
 	struct snap_committer *c = xcalloc(1, sizeof(*c));
+	int e;
 
 	c->s = x->snap;
 	c->meta = x->snap_meta;
 	err_clear(&c->err);
-	if (thread_spawn(&c->th, snap_commit_main, c) != 0) {
+	if ((e = thread_spawn(&c->th, snap_commit_main, c)) != 0) {
+		log_info("snapshot commit: no thread (%s): committed before "
+			 "the run's record", strerror(e));
 		free(c);
 		return -1;
 	}

@@ -16,12 +16,17 @@
  *                        The connection's error message then reads
  *                        "no such function: injected_fault_FAULT_FAIL_SQL"
  *                        (SQLite's own would be "not an error")
+ *   FAULT_FAIL_THREAD=N  pthread_create fails with EAGAIN from its Nth
+ *                        call on (1: every thread), as under a thread
+ *                        or memory limit (ulimit -u, cgroup pids.max)
  *
  * dirsync calls these through the PLT, so the dynamic linker resolves them
  * here first; the real ones come from dlsym(RTLD_NEXT).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,4 +175,22 @@ time(time_t *t)
 	if (t != NULL)
 		*t = now;
 	return now;
+}
+
+int
+pthread_create(pthread_t *th, const pthread_attr_t *attr,
+	       void *(*fn)(void *), void *arg)
+{
+	static int (*real)(pthread_t *, const pthread_attr_t *,
+			   void *(*)(void *), void *);
+	static long calls;
+	const char *n = getenv("FAULT_FAIL_THREAD");
+
+	if (real == NULL)
+		real = (int (*)(pthread_t *, const pthread_attr_t *,
+				void *(*)(void *), void *))dlsym(
+			RTLD_NEXT, "pthread_create");
+	if (n != NULL && ++calls >= strtol(n, NULL, 10))
+		return EAGAIN;
+	return real(th, attr, fn, arg);
 }

@@ -11,7 +11,7 @@
 # the server restarted (its session log gone: a present phase), the
 # cookie refused (e-syncRefreshRequired), a cookie of another server ID
 # (a present phase), a cookie without a CSN, a failed apply keeping the
-# old cookie.
+# old cookie, no thread for the snapshot writer (the rows written inline).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -522,6 +522,27 @@ ds_dump "$T/inc.db" | grep "|Hannah Schmidt-Pending|" >/dev/null ||
 ds_run -- -c "$T/full.conf" sync --json --full
 ds_expect_rc 0 "failing mail database: full sync"
 both "after the failing mail database" 0
+
+ds_step "no thread can be started (EAGAIN): the snapshot's rows written and committed on the run's own thread, the next run reads nothing"
+ldapmod <<'EOF'
+dn: CN=Hannah Schmidt,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Hannah Schmidt-Inline
+EOF
+ds_run env FAULT_FAIL_THREAD=1 LD_PRELOAD="$T/shim.so" -- \
+	-v -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "sync without threads"
+ds_read_is incremental "sync without threads"
+grep -q "snapshot writer: no thread (Resource temporarily unavailable)" "$DS_ERR" ||
+	ds_fail "sync without threads: the writer's fallback not logged at -v"
+grep -q "snapshot commit: no thread" "$DS_ERR" ||
+	ds_fail "sync without threads: the commit's fallback not logged at -v"
+ds_dump "$T/inc.db" | grep "|Hannah Schmidt-Inline|" >/dev/null ||
+	ds_fail "sync without threads: the change did not arrive"
+ds_run -- -c "$T/full.conf" sync --json --full
+ds_expect_rc 0 "sync without threads: full sync"
+both "after the sync without threads" 0
 
 ds_step "slapd killed (-9) after a write: its refresh leaves the write out; a plain search reads it, nothing disabled (found by a user trial)"
 ldapmod <<'EOF'
