@@ -229,6 +229,8 @@ owner_table(struct target *t, bool readonly, struct err *err)
 {
 	static const char probe[] = "SELECT 1 FROM dirsync_managed WHERE 1=0";
 	struct err e2;
+	char *ddl;
+	int rc;
 
 	err_clear(&e2);
 	/* the retired maildirs: also dirsync's own, also optional */
@@ -243,8 +245,15 @@ owner_table(struct target *t, bool readonly, struct err *err)
 		t->no_retired = true;
 	}
 	err_clear(&e2);
-	if (!readonly && t->drv->exec(t->db, sql_owner_ddl, &e2) == 0)
-		return 0;   /* its anchor index: owner_index() */
+	if (!readonly) {
+		ddl = xasprintf("%s%s", sql_owner_ddl,
+				t->drv->keyed_table != NULL ? t->drv->keyed_table
+							    : "");
+		rc = t->drv->exec(t->db, ddl, &e2);
+		free(ddl);
+		if (rc == 0)
+			return 0;   /* its anchor index: owner_index() */
+	}
 	if (t->drv->query(t->db, probe, 0, NULL, NULL, NULL, err) == 0)
 		return 0;
 	if (!says_missing(err))

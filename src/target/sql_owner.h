@@ -20,7 +20,10 @@
 #include "target/sqldrv.h"
 #include "util/err.h"
 
-/* CREATE TABLE IF NOT EXISTS, for both engines. */
+/* CREATE TABLE IF NOT EXISTS, for both engines (with the driver's
+ * keyed_table after it: an older SQLite database keeps the table with
+ * rowids it was made with, which works the same, a page more per
+ * lookup). */
 extern const char sql_owner_ddl[];
 /* an index on its anchors (the partial compare's renames); optional */
 extern const char sql_owner_index_ddl[];

@@ -61,6 +61,14 @@ struct sqldrv_ops {
 	 * triggers then stay as they were).
 	 */
 	int (*triggers)(struct sqldrv *db, bool on);
+	/*
+	 * Appended to the CREATE TABLE of dirsync's own tables looked up
+	 * by a text primary key (NULL: nothing): SQLite's " WITHOUT ROWID"
+	 * keeps such a table in its key's B-tree, so that a lookup by key,
+	 * or through an index holding the key, reads one leaf page instead
+	 * of two (https://sqlite.org/withoutrowid.html).
+	 */
+	const char *keyed_table;
 };
 
 extern const struct sqldrv_ops sqldrv_sqlite_ops;

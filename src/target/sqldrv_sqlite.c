@@ -393,4 +393,5 @@ sq_close(struct sqldrv *d)
 const struct sqldrv_ops sqldrv_sqlite_ops = {
 	"sqlite", "sqlite://", sqlite_ddl,
 	sq_open, sq_exec, sq_query, sq_changes, sq_close, NULL, sq_triggers,
+	" WITHOUT ROWID",
 };
