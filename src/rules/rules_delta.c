@@ -33,6 +33,7 @@
  */
 #include "rules/rules_delta.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1006,6 +1007,52 @@ run(struct dctx *d, size_t w, time_t now, struct rules_result *r,
 	return rules_end(x, err);
 }
 
+/* run() of the world "before" on a thread of its own. */
+struct run_old {
+	struct dctx *d;
+	time_t now;
+	struct rules_result *r;
+	struct err err;
+	int rc;
+};
+
+static void *
+run_old_main(void *arg)
+{
+	struct run_old *a = arg;
+
+	a->rc = run(a->d, OLD, a->now, a->r, &a->err);
+	return NULL;
+}
+
+/*
+ * Both worlds' runs, side by side: they only read S (the nodes, their
+ * entries, play) and the lookup's contested(), and each writes its own
+ * result.  Without a thread, one after the other.  0, or -1 with err.
+ */
+static int
+run_both(struct dctx *d, time_t now, struct rules_delta *out,
+	 struct err *err)
+{
+	struct run_old a = {.d = d, .now = now, .r = &out->before};
+	pthread_t th;
+	int rc;
+
+	err_clear(&a.err);
+	if (pthread_create(&th, NULL, run_old_main, &a) != 0)
+		return run(d, OLD, now, &out->before, err) != 0 ||
+				       run(d, NEW, now, &out->after, err) != 0
+			       ? -1
+			       : 0;
+	rc = run(d, NEW, now, &out->after, err);
+	pthread_join(th, NULL);
+	if (a.rc != 0) {
+		*err = a.err;
+		return -1;
+	}
+	return rc;
+}
+
 static void
 dctx_free(struct dctx *d)
 {
@@ -1057,8 +1104,7 @@ rules_delta(const struct conf *c, const struct rules_lookup *lk,
 		ret = 1;
 		goto done;
 	}
-	if (run(&d, OLD, now, &out->before, err) != 0 ||
-	    run(&d, NEW, now, &out->after, err) != 0)
+	if (run_both(&d, now, out, err) != 0)
 		goto done;
 	out->nset = d.n;
 	ret = 0;

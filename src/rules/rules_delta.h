@@ -194,7 +194,9 @@ struct rules_lookup {
 	/*
 	 * Was address contested (two entries claiming it: a conflict) in
 	 * the last full result?  A stand-in (below) gives its lists its
-	 * address as that result had it.  NULL: no conflicts.
+	 * address as that result had it.  NULL: no conflicts.  Called
+	 * from two threads at once (the runs over "before" and "after" go
+	 * side by side), while get and find are not: it must only read.
 	 */
 	bool (*contested)(void *ctx, const char *address);
 	size_t nentries;       /* entries in the last read */

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/strmap.h"
+
 #include <xxhash.h>
 
 #include "conf/conf.h"
@@ -40,7 +42,40 @@ struct syncsnap {
 	/* the first failed syncsnap_get (its SQLite error), else 0 */
 	int get_rc;
 	char get_msg[200];
+	/*
+	 * While held for reading (syncsnap_hold, no write yet): the rows
+	 * syncsnap_get found or did not find, uuid -> struct memo.  An
+	 * incremental run asks for a changed entry's row three times (its
+	 * DN for a rename, its existence, its content for the rules): each
+	 * a B-tree descent and a copy.  Dropped at the first write.
+	 */
+	struct strmap memo;
+	size_t memo_bytes;
 };
+
+struct memo {
+	void *blob;                /* NULL: no such row */
+	size_t len;
+};
+
+/* Past this the rows read are no longer kept (bytes). */
+#define MEMO_MAX (64u << 20)
+
+static void
+memo_free(struct syncsnap *s)
+{
+	const char *k;
+	void *v;
+	size_t it = 0;
+
+	while (strmap_next(&s->memo, &it, &k, &v)) {
+		free(((struct memo *)v)->blob);
+		free(v);
+		free((char *)k);
+	}
+	strmap_free(&s->memo);
+	s->memo_bytes = 0;
+}
 
 /*
  * entry.keys: the row's key hashes (syncsnap_key_hash), 8 bytes each,
@@ -261,6 +296,7 @@ syncsnap_begin(struct syncsnap *s, struct err *err)
 {
 	if (s->in_tx)
 		return 0;
+	memo_free(s);
 	/* a held read transaction becomes the write one at its first
 	 * write (the snapshot has one writer: the run holding the lock) */
 	if ((!s->holding &&
@@ -526,6 +562,7 @@ syncsnap_close(struct syncsnap *s)
 {
 	if (s == NULL)
 		return;
+	memo_free(s);
 	stmts_free(s);
 	if (s->db != NULL && (s->in_tx || s->holding))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -599,14 +636,14 @@ syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
 	return ret;
 }
 
-void *
-syncsnap_get(struct syncsnap *s, const char *uuid, size_t *len)
+/* The row as SQLite has it: malloc'd, NULL when none or failed. */
+static void *
+get_row(struct syncsnap *s, const char *uuid, size_t *len)
 {
 	void *out = NULL;
-
-	/* prepared once: the rules over a delta ask row by row */
 	int rc;
 
+	/* prepared once: the rules over a delta ask row by row */
 	if (s->get == NULL &&
 	    sqlite3_prepare_v2(s->db, "SELECT data FROM entry WHERE uuid = ?",
 			       -1, &s->get, NULL) != SQLITE_OK) {
@@ -629,6 +666,40 @@ failed:
 			 sqlite3_errmsg(s->db));
 	}
 	return NULL;
+}
+
+void *
+syncsnap_get(struct syncsnap *s, const char *uuid, size_t *len)
+{
+	struct memo *m;
+	void *out;
+	int failed;
+
+	if (!s->holding || s->in_tx)
+		return get_row(s, uuid, len);
+	if ((m = strmap_get(&s->memo, uuid)) != NULL) {
+		if (m->blob == NULL)
+			return NULL;
+		*len = m->len;
+		out = xmalloc(m->len + 1);
+		memcpy(out, m->blob, m->len);
+		return out;
+	}
+	failed = s->get_rc;
+	out = get_row(s, uuid, len);
+	/* a failure is not "no such row": asked again, SQLite answers */
+	if (s->get_rc != failed || s->memo_bytes > MEMO_MAX)
+		return out;
+	m = xmalloc(sizeof(*m));
+	m->len = out != NULL ? *len : 0;
+	m->blob = NULL;
+	if (out != NULL) {
+		m->blob = xmalloc(m->len + 1);
+		memcpy(m->blob, out, m->len);
+	}
+	s->memo_bytes += m->len + strlen(uuid) + 64;
+	strmap_put(&s->memo, xstrdup(uuid), m);
+	return out;
 }
 
 int
