@@ -25,8 +25,14 @@
  * The layout this version writes; any other is not used (a full read).
  * 2: the containers (OUs) are kept too (engine/read.c).
  * 3: the key index (ref) and each row's keys.
+ * 4: each row's data ends in a checksum of the rest (row_seal): bytes
+ *    changed inside a row whose page is intact are found, not taken for
+ *    the directory's.
  */
-#define SYNCSNAP_VERSION "3"
+#define SYNCSNAP_VERSION "4"
+
+/* The checksum ending a row's data: XXH3-64 of the bytes before it. */
+#define ROW_SUM 8
 
 /* Bounds checked when decoding (a blob is ours, but a file may rot). */
 #define SNAP_MAX_ATTRS 4096
@@ -51,6 +57,9 @@ struct syncsnap {
 	 */
 	struct strmap memo;
 	size_t memo_bytes;
+	/* rows the file's last commit said it left, as opened; 0: not
+	 * checked (a file this handle created or committed) */
+	long long entries;
 };
 
 struct memo {
@@ -234,6 +243,7 @@ syncsnap_open(struct syncsnap **out, const char *path, bool readonly,
 		syncsnap_close(s);
 		return 1;
 	}
+	s->entries = m->entries;
 	*out = s;
 	return 0;
 }
@@ -382,6 +392,32 @@ unref_row(struct syncsnap *s, const char *uuid, const int64_t *h, size_t n,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A row's data as stored: blob, then its checksum (malloc'd). */
+static void *
+row_seal(const void *blob, size_t len)
+{
+	unsigned char *out = xmalloc(len + ROW_SUM);
+	uint64_t sum = XXH3_64bits(blob, len);
+
+	memcpy(out, blob, len);
+	memcpy(out + len, &sum, ROW_SUM);
+	return out;
+}
+
+/* The length of a stored row's blob, or -1 when its checksum fails. */
+static long long
+row_open(const void *data, size_t len)
+{
+	uint64_t sum;
+
+	if (data == NULL || len < ROW_SUM)
+		return -1;
+	memcpy(&sum, (const unsigned char *)data + len - ROW_SUM, ROW_SUM);
+	if (XXH3_64bits(data, len - ROW_SUM) != sum)
+		return -1;
+	return (long long)(len - ROW_SUM);
+}
+
 int
 syncsnap_put(struct syncsnap *s, const char *uuid, const void *blob,
 	     size_t len, const char *const *keys, size_t nkeys,
@@ -389,6 +425,7 @@ syncsnap_put(struct syncsnap *s, const char *uuid, const void *blob,
 {
 	int64_t *h = xmalloc((nkeys ? nkeys : 1) * sizeof(*h));
 	bool *had = xcalloc(nkeys ? nkeys : 1, sizeof(*had));
+	void *sealed;
 	size_t i, n = 0;
 	int rc;
 
@@ -404,12 +441,15 @@ syncsnap_put(struct syncsnap *s, const char *uuid, const void *blob,
 		free(had);
 		return snap_err(s, err, "snapshot write");
 	}
+	sealed = row_seal(blob, len);
 	sqlite3_bind_text(s->put, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s->put, 2, blob, (int)len, SQLITE_STATIC);
+	sqlite3_bind_blob(s->put, 2, sealed, (int)(len + ROW_SUM),
+			  SQLITE_STATIC);
 	sqlite3_bind_blob(s->put, 3, h, (int)(n * sizeof(*h)),
 			  SQLITE_STATIC);
 	rc = sqlite3_step(s->put);
 	sqlite3_reset(s->put);
+	free(sealed);
 	for (i = 0; i < n && rc == SQLITE_DONE; i++) {
 		if (had[i])
 			continue;
@@ -521,6 +561,9 @@ syncsnap_commit(struct syncsnap *s, const struct syncsnap_meta *m,
 {
 	char num[32], entries[32];
 
+	/* scan()'s count check is for a file as opened: no longer */
+	s->entries = 0;
+
 	if (syncsnap_begin(s, err) != 0)
 		return -1;
 	snprintf(num, sizeof(num), "%lld", m->full_at);
@@ -612,6 +655,7 @@ syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
 	struct entry e;
 	void *scratch = NULL;
 	size_t cap = 0;
+	long long rows = 0;
 	int rc, ret = 0;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT uuid, data FROM entry", -1, &q,
@@ -620,9 +664,17 @@ syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
 	while (ret == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *uuid = (const char *)sqlite3_column_text(q, 0);
 		const void *blob = sqlite3_column_blob(q, 1);
-		size_t len = (size_t)sqlite3_column_bytes(q, 1);
+		long long len = row_open(blob,
+					 (size_t)sqlite3_column_bytes(q, 1));
 
-		if (syncsnap_decode(blob, len, &e, &scratch, &cap) != 0) {
+		rows++;
+		if (len < 0) {
+			ret = err_set(err, DS_E_STATE, "%s: snapshot row %s "
+				      "fails its checksum", s->path, uuid);
+			break;
+		}
+		if (syncsnap_decode(blob, (size_t)len, &e, &scratch,
+				    &cap) != 0) {
 			ret = err_set(err, DS_E_STATE, "%s: snapshot row %s "
 				      "is malformed", s->path, uuid);
 			break;
@@ -631,6 +683,11 @@ syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = snap_err(s, err, "snapshot read");
+	/* rows gone from the file, or come into it, since its commit */
+	if (ret == 0 && !s->in_tx && s->entries > 0 && rows != s->entries)
+		ret = err_set(err, DS_E_STATE, "%s: the snapshot holds %lld "
+			      "rows, its last read left %lld", s->path, rows,
+			      s->entries);
 	sqlite3_finalize(q);
 	free(scratch);
 	return ret;
@@ -641,6 +698,7 @@ static void *
 get_row(struct syncsnap *s, const char *uuid, size_t *len)
 {
 	void *out = NULL;
+	char msg[120] = "";
 	int rc;
 
 	/* prepared once: the rules over a delta ask row by row */
@@ -652,9 +710,20 @@ get_row(struct syncsnap *s, const char *uuid, size_t *len)
 	}
 	sqlite3_bind_text(s->get, 1, uuid, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(s->get)) == SQLITE_ROW) {
-		*len = (size_t)sqlite3_column_bytes(s->get, 0);
+		const void *data = sqlite3_column_blob(s->get, 0);
+		long long n = row_open(data,
+				       (size_t)sqlite3_column_bytes(s->get, 0));
+
+		if (n < 0) {
+			sqlite3_reset(s->get);
+			rc = SQLITE_CORRUPT;
+			snprintf(msg, sizeof(msg), "snapshot row %.64s fails "
+				 "its checksum", uuid);
+			goto failed;
+		}
+		*len = (size_t)n;
 		out = xmalloc(*len + 1);
-		memcpy(out, sqlite3_column_blob(s->get, 0), *len);
+		memcpy(out, data, *len);
 	}
 	sqlite3_reset(s->get);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
@@ -663,7 +732,7 @@ failed:
 	if (s->get_rc == 0) {
 		s->get_rc = rc != SQLITE_OK ? rc : SQLITE_ERROR;
 		snprintf(s->get_msg, sizeof(s->get_msg), "%s",
-			 sqlite3_errmsg(s->db));
+			 msg[0] != '\0' ? msg : sqlite3_errmsg(s->db));
 	}
 	return NULL;
 }

@@ -602,6 +602,30 @@ ds_dump "$T/full.db" >"$T/full.dump" || ds_fail "dump B"
 ds_same_db "$T/inc.db" "$T/full.dump" "damaged snapshot: incremental vs full"
 both "after the damaged snapshot" 0
 
+ds_step "bytes changed inside a snapshot row (its page intact): a full read, naming the row"
+# Hannah's row says another address (one letter, the same length); then
+# she changes, so the run reads her row
+snap="$T/inc-state.db.snapshot"
+uuid=$(sqlite3 "$snap" "SELECT uuid FROM entry WHERE instr(data, CAST('Hannah Schmidt,' AS BLOB)) BETWEEN 1 AND 16")
+[ -n "$uuid" ] || ds_fail "row flip: Hannah's row not found"
+sqlite3 "$snap" "UPDATE entry SET data = CAST(replace(CAST(data AS TEXT), 'hannah.schmidt@example.com', 'hannah.schmidt@exbmple.com') AS BLOB) WHERE uuid = '$uuid'" ||
+	ds_fail "row flip: edit"
+ldapmod <<'EOF'
+dn: CN=Hannah Schmidt,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Hannah Schmidt
+EOF
+ds_run -- -v -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "sync with a changed snapshot row"
+ds_expect_read "changed snapshot row" "" "fails its checksum"
+grep -q "snapshot row $uuid fails its checksum" "$DS_ERR" ||
+	ds_fail "changed snapshot row: the row not named"
+ds_run -- -c "$T/full.conf" sync --json --full
+ds_dump "$T/full.db" >"$T/full.dump" || ds_fail "dump B"
+ds_same_db "$T/inc.db" "$T/full.dump" "changed snapshot row: incremental vs full"
+both "after the changed snapshot row" 0
+
 ds_step "a [scope] change: a full read"
 conf inc "[scope]" "exclude = nobody-at-all-*"
 ds_run -- -c "$T/inc.conf" sync --json

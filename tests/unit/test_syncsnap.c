@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "conf/conf.h"
 #include "state/syncsnap.h"
@@ -154,6 +155,87 @@ test_commit_only(void **st)
 	free(b);
 }
 
+/* sql run on the committed snapshot at path, by another connection */
+static void
+tamper(const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/*
+ * Bytes changed inside a row (its page intact, so SQLite reads it) are
+ * found by the row's checksum: syncsnap_get answers NULL and
+ * syncsnap_get_check() says so (a lookup is not taken for "no such
+ * row"), and a scan fails.  Rows gone from the file since its commit
+ * fail a scan too.  Both are DS_E_STATE: the engine reads whole.
+ */
+static void
+test_damaged_rows(void **st)
+{
+	struct syncsnap *s = NULL;
+	struct syncsnap_meta m, got;
+	struct err e;
+	const char *why = NULL;
+	size_t len, n;
+	void *b = syncsnap_encode(&ent, &len), *row;
+	int count = 0;
+
+	(void)st;
+	err_clear(&e);
+	memset(&m, 0, sizeof(m));
+	m.cookie = (unsigned char *)"rid=000,csn=1";
+	m.cookie_len = 13;
+	m.entries = 3;
+	assert_int_equal(syncsnap_create(&s, path, &e), 0);
+	assert_int_equal(syncsnap_put(s, "u1", b, len, NULL, 0, &e), 0);
+	assert_int_equal(syncsnap_put(s, "u2", b, len, NULL, 0, &e), 0);
+	assert_int_equal(syncsnap_put(s, "u3", b, len, NULL, 0, &e), 0);
+	assert_int_equal(syncsnap_commit(s, &m, &e), 0);
+	syncsnap_close(s);
+	/* intact: as written */
+	assert_int_equal(syncsnap_open(&s, path, true, &got, &why, &e), 0);
+	assert_int_equal(rows(s), 3);
+	row = syncsnap_get(s, "u2", &n);
+	assert_non_null(row);
+	assert_int_equal(n, len);
+	assert_memory_equal(row, b, len);
+	free(row);
+	syncsnap_close(s);
+	syncsnap_meta_free(&got);
+	/* one byte of u2 changed, the same length */
+	tamper("UPDATE entry SET data = CAST(replace(CAST(data AS TEXT), "
+	       "'example', 'exbmple') AS BLOB) WHERE uuid = 'u2'");
+	assert_int_equal(syncsnap_open(&s, path, true, &got, &why, &e), 0);
+	row = syncsnap_get(s, "u1", &n);
+	assert_non_null(row);
+	free(row);
+	assert_null(syncsnap_get(s, "u2", &n));
+	assert_int_equal(syncsnap_get_check(s, &e), -1);
+	assert_int_equal(e.code, DS_E_STATE);
+	assert_non_null(strstr(e.msg, "u2 fails its checksum"));
+	err_clear(&e);
+	assert_int_equal(syncsnap_scan(s, count_row, &count, &e), -1);
+	assert_int_equal(e.code, DS_E_STATE);
+	assert_non_null(strstr(e.msg, "fails its checksum"));
+	syncsnap_close(s);
+	syncsnap_meta_free(&got);
+	/* u2 gone instead: the scan counts the rows */
+	tamper("DELETE FROM entry WHERE uuid = 'u2'");
+	err_clear(&e);
+	count = 0;
+	assert_int_equal(syncsnap_open(&s, path, true, &got, &why, &e), 0);
+	assert_int_equal(syncsnap_scan(s, count_row, &count, &e), -1);
+	assert_int_equal(e.code, DS_E_STATE);
+	assert_non_null(strstr(e.msg, "holds 2 rows, its last read left 3"));
+	syncsnap_close(s);
+	syncsnap_meta_free(&got);
+	free(b);
+}
+
 static void
 count_uuid(void *arg, const char *uuid)
 {
@@ -267,6 +349,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blob_roundtrip),
 		cmocka_unit_test(test_commit_only),
+		cmocka_unit_test(test_damaged_rows),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_conf_hash),
 	};
