@@ -100,6 +100,10 @@ struct run_result {
 	const char *read_mode;
 	size_t read_entries, read_deleted;
 	char fallback_reason[320];
+	/* the snapshot of an incremental read could not be written (its
+	 * state disk full, read-only...): the report's warnings say so,
+	 * the changes were applied all the same ("" when written) */
+	char snapshot_warning[400];
 	bool have_rules, have_plan;
 	struct rules_result rules; /* valid when have_rules */
 	struct plan plan;          /* valid when have_plan */

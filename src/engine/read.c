@@ -1650,9 +1650,12 @@ engine_read_finish(struct run *x)
 	if (snap_join(x, &pending, &e) != 0) {
 		/* what went into the rules was read whole; the file may be
 		 * damaged where it was written: made anew by a full read */
-		log_warn("snapshot of this read not saved, and removed (the "
-			 "next run reads the whole directory): %s",
+		snprintf(x->r->snapshot_warning,
+			 sizeof(x->r->snapshot_warning),
+			 "snapshot of this read not saved, and removed (the "
+			 "next run reads the whole directory): %.300s",
 			 err_fmt(&e, buf, sizeof(buf)));
+		log_warn("%s", x->r->snapshot_warning);
 		syncsnap_discard(x->snap);
 		x->snap = NULL;
 	}

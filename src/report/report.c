@@ -382,6 +382,9 @@ report_build(const struct run_result *in, size_t max_changes)
 	for (i = 0; in->have_rules && i < in->rules.nwarnings; i++)
 		json_array_append_new(warnings,
 				      json_string(in->rules.warnings[i]));
+	if (in->snapshot_warning[0] != '\0')
+		json_array_append_new(warnings,
+				      json_string(in->snapshot_warning));
 	for (i = 0; i < in->nobj_errors; i++)
 		json_array_append_new(errors, error_json(&in->obj_errors[i]));
 	for (i = 0; i < in->nskips; i++)

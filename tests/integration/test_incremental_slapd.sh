@@ -494,6 +494,9 @@ ds_expect_rc 0 "sync with a failing snapshot write"
 ds_read_is incremental "failing snapshot write"
 grep -q "snapshot of this read not saved, and removed" "$DS_ERR" ||
 	ds_fail "failing snapshot write: not logged"
+jq -e '[.warnings[] | select(startswith("snapshot of this read not saved"))] | length == 1' \
+	"$DS_OUT" >/dev/null ||
+	ds_fail "failing snapshot write: not in the report's warnings"
 [ ! -e "$T/inc-state.db.snapshot" ] ||
 	ds_fail "failing snapshot write: the snapshot was kept"
 ds_dump "$T/inc.db" | grep "|Hannah Schmidt-Unwritten|" >/dev/null ||
