@@ -157,8 +157,7 @@ cmd_approve(const struct cli_globals *g, int argc, char **argv)
 			rc = approve_by_daemon(&c, id);
 			goto done;
 		}
-		log_err("%s", err_fmt(&err, buf, sizeof(buf)));
-		rc = 1;
+		rc = sync_refused(&o, &err);
 		goto done;
 	}
 	o.approve_run = id;

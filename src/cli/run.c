@@ -134,9 +134,9 @@ cmd_sync(const struct cli_globals *g, int argc, char **argv)
 	}
 	if (!o.dry_run) {
 		if (lock_acquire(c.state.path, &lockfd, &err) != 0) {
-			log_err("%s", err_fmt(&err, buf, sizeof(buf)));
+			rc = sync_refused(&o, &err);
 			conf_free(&c);
-			return 1;
+			return rc;
 		}
 	}
 	/* passwords first: they are ahead of any other change */

@@ -44,6 +44,27 @@ print_report(const struct sync_opts *o, const struct run_result *r)
 }
 
 int
+sync_refused(const struct sync_opts *o, const struct err *err)
+{
+	struct engine_opts eo;
+	struct run_result r;
+	char buf[1400];
+	int code;
+
+	memset(&eo, 0, sizeof(eo));
+	eo.mode = o->dry_run ? "dry-run" : "sync";
+	eo.trigger = o->trigger;
+	eo.report_max_changes = REPORT_KEEP_CHANGES;
+	engine_run_refused(&eo, err, &r);
+	log_err("%s", err_fmt(err, buf, sizeof(buf)));
+	if (o->json)
+		print_report(o, &r);
+	code = r.exit_code;
+	run_result_free(&r);
+	return code;
+}
+
+int
 sync_run(const struct conf *c, const struct sync_opts *o,
 	 struct run_result *out)
 {

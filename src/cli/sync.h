@@ -34,6 +34,13 @@ struct sync_opts {
  * out is not NULL, the run's result (the caller run_result_free()s it).
  * A signal stops a run through engine_stop_requested.
  */
+/*
+ * A sync (or approve) that could not start (err: the state's lock
+ * held, or not openable): the error logged and, with --json, a report
+ * holding it printed, as for a run that failed.  Returns the exit code.
+ */
+int sync_refused(const struct sync_opts *o, const struct err *err);
+
 int sync_run(const struct conf *c, const struct sync_opts *o,
 	     struct run_result *out);
 

@@ -165,6 +165,14 @@ char *engine_sync_filter(const char *filter, bool ad);
 int engine_run(const struct conf *c, const struct engine_opts *o,
 	       struct run_result *r);
 void run_result_free(struct run_result *r);
+/*
+ * A run that failed before engine_run() could start (the state's lock
+ * held by another run, say): *r filled as engine_run() fills a failed
+ * one, with err and its exit code, and r->report built, so that
+ * `--json` still prints a report with the error.  run_result_free() it.
+ */
+void engine_run_refused(const struct engine_opts *o, const struct err *err,
+			struct run_result *r);
 
 /* Counts of a result's plan, conflicts and errors. */
 struct run_counts run_counts(const struct run_result *r);

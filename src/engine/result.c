@@ -137,6 +137,26 @@ record_run(struct run *x)
 }
 
 void
+engine_run_refused(const struct engine_opts *o, const struct err *err,
+		   struct run_result *r)
+{
+	time_t now = time(NULL);
+
+	memset(r, 0, sizeof(*r));
+	r->mode = o->mode;
+	rules_init(&r->rules);
+	plan_init(&r->plan);
+	mset_init(&r->current);
+	managed_init(&r->managed);
+	strftime(r->started, sizeof(r->started), "%Y-%m-%dT%H:%M:%SZ",
+		 gmtime(&now));
+	r->err = *err;
+	r->exit_code = exit_code_for(&r->err);
+	r->trigger = o->trigger;
+	r->report = report_build(r, o->report_max_changes);
+}
+
+void
 engine_finish(struct run *x)
 {
 	struct run_result *r = x->r;

@@ -795,6 +795,11 @@ if command -v flock >/dev/null 2>&1; then
 	ds "$S" sync
 	expect_rc lock-busy 1
 	expect_in lock-busy-says-why "is in use by another dirsync" "$S/err"
+	# --json: the report still comes, holding the error (found by a
+	# user trial: stdout was empty)
+	ds "$S" sync --json
+	expect_rc lock-busy-json 1
+	jq_true lock-busy-json-report '.errors[0].code == "locked" and .applied == false'
 	sqlite_only lock-busy-no-mail-db &&
 		expect_eq lock-busy-no-mail-db "" "$(ls "$S"/mail.db* 2>/dev/null)"
 	expect_eq lock-busy-no-rows "" "$(dbrows 2>/dev/null | grep example)"
