@@ -438,7 +438,6 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 {
 	struct run x;
 
-	memset(r, 0, sizeof(*r));
 	memset(&x, 0, sizeof(x));
 	x.c = c;
 	x.o = o;
@@ -447,14 +446,7 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 	x.t0 = clock_seconds();
 	/* the daemon (quiet) logs one line per run: timings at debug */
 	x.lvl = o->quiet ? LOG_LVL_DEBUG : LOG_LVL_INFO;
-	r->mode = o->mode;
-	err_clear(&r->err);
-	rules_init(&r->rules);
-	plan_init(&r->plan);
-	mset_init(&r->current);
-	managed_init(&r->managed);
-	strftime(r->started, sizeof(r->started), "%Y-%m-%dT%H:%M:%SZ",
-		 gmtime(&x.now));
+	engine_result_init(r, o, x.now);
 
 	if (stage_begin(&x) == 0 && stage_read(&x) == 0 &&
 	    engine_fastpath(&x) == 0 && stage_load(&x) == 0 &&

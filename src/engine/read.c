@@ -917,20 +917,18 @@ snap_decide(struct snap_writer *w, int go)
 }
 
 /*
- * Starts the write of *d (moved into the writer; *d left empty): 0.
+ * Starts the write of *d (moved into the writer; *d left empty).
  * When no thread can be started (EAGAIN: a thread or memory limit),
  * the rows are written here and now, as before the writer had a
  * thread, and never committed ahead pending: snap_join() reports
  * the write's result as the thread's.
  */
-static int
-snap_write_start(struct run *x, struct syncsnap *s, struct delta *d,
-		 struct err *err)
+static void
+snap_write_start(struct run *x, struct syncsnap *s, struct delta *d)
 {
 	struct snap_writer *w = xcalloc(1, sizeof(*w));
 	int e;
 
-	(void)err;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	w->c = x->c;
@@ -947,7 +945,6 @@ snap_write_start(struct run *x, struct syncsnap *s, struct delta *d,
 		w->rc = delta_write(w->c, w->s, &w->d, &w->err);
 	}
 	x->snapw = w;
-	return 0;
 }
 
 void
@@ -1101,7 +1098,8 @@ delta_rules(struct run *x, struct syncsnap *old,
 		d->gone[d->ngone++] = uuid;
 	}
 	r->read_entries = d->n;   /* with the groups read again */
-	return snap_write_start(x, old, d, &r->err);
+	snap_write_start(x, old, d);
+	return 0;
 }
 
 /*

@@ -137,19 +137,25 @@ record_run(struct run *x)
 }
 
 void
-engine_run_refused(const struct engine_opts *o, const struct err *err,
-		   struct run_result *r)
+engine_result_init(struct run_result *r, const struct engine_opts *o,
+		   time_t now)
 {
-	time_t now = time(NULL);
-
 	memset(r, 0, sizeof(*r));
 	r->mode = o->mode;
+	err_clear(&r->err);
 	rules_init(&r->rules);
 	plan_init(&r->plan);
 	mset_init(&r->current);
 	managed_init(&r->managed);
 	strftime(r->started, sizeof(r->started), "%Y-%m-%dT%H:%M:%SZ",
 		 gmtime(&now));
+}
+
+void
+engine_run_refused(const struct engine_opts *o, const struct err *err,
+		   struct run_result *r)
+{
+	engine_result_init(r, o, time(NULL));
 	r->err = *err;
 	r->exit_code = exit_code_for(&r->err);
 	r->trigger = o->trigger;

@@ -58,6 +58,14 @@ struct run {
  * cookie when r->exit_code is 0, else drops them.
  */
 int engine_read(struct run *x, const struct source_ops *sops);
+
+/*
+ * result.c: *r emptied for a run of mode o->mode started at now (its
+ * sets and lists ready, "started" set), as engine_run() and
+ * engine_run_refused() begin it.
+ */
+void engine_result_init(struct run_result *r, const struct engine_opts *o,
+			time_t now);
 void engine_read_finish(struct run *x);
 /* The limits let the run apply: the snapshot writer may commit the
  * delta's rows, marked pending until engine_read_finish(). */

@@ -1039,11 +1039,11 @@ run_both(struct dctx *d, time_t now, struct rules_delta *out,
 	int rc;
 
 	err_clear(&a.err);
-	if (pthread_create(&th, NULL, run_old_main, &a) != 0)
-		return run(d, OLD, now, &out->before, err) != 0 ||
-				       run(d, NEW, now, &out->after, err) != 0
-			       ? -1
-			       : 0;
+	if (pthread_create(&th, NULL, run_old_main, &a) != 0) {
+		if (run(d, OLD, now, &out->before, err) != 0)
+			return -1;
+		return run(d, NEW, now, &out->after, err);
+	}
 	rc = run(d, NEW, now, &out->after, err);
 	pthread_join(th, NULL);
 	if (a.rc != 0) {

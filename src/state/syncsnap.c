@@ -13,12 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/strmap.h"
-
 #include <xxhash.h>
 
 #include "conf/conf.h"
 #include "util/log.h"
+#include "util/strmap.h"
 #include "util/xalloc.h"
 
 /*
