@@ -19,6 +19,7 @@
 
 #include "plan/guard.h"
 #include "util/clock.h"
+#include "util/heap.h"
 #include "util/progress.h"
 
 volatile sig_atomic_t engine_stop_requested;
@@ -469,6 +470,7 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 	if (x.tgt != NULL)
 		x.tops->close(x.tgt);
 	state_close(x.st);
+	heap_hugepages_end();
 	return r->exit_code;
 }
 

@@ -1,0 +1,38 @@
+/*
+ * heap.h - transparent huge pages under the main heap, for a run that
+ * allocates much in a short time (an incremental run's rules, snapshot
+ * rows and page caches).
+ *
+ * Each 4 KiB page of heap a process touches first costs a page fault.
+ * Under a hypervisor that makes faults dear (this project's benchmark
+ * machine) the ~49,000 faults of a 1% incremental run at 1M entries cost
+ * 0.3-0.9 s of CPU; with the heap advised for huge pages
+ * (madvise(2) MADV_HUGEPAGE, honoured when
+ * /sys/kernel/mm/transparent_hugepage/enabled is "always" or "madvise")
+ * the same run takes ~4,500 (docs/benchmarks.md).
+ *
+ * glibc's malloc takes the main heap from sbrk(2).  heap_hugepages()
+ * asks it to grow the heap by `bytes` at once (mallopt M_TOP_PAD: address
+ * space only, nothing is touched) and advises that range; what the run
+ * then allocates there is backed by 2 MiB pages where the kernel has
+ * them, by 4 KiB pages where it has not.  Memory a run frees is reused
+ * within the range; heap_hugepages_end() gives glibc its default padding
+ * back (131072 bytes), so a daemon keeps no more between runs than
+ * without.  Threads' arenas are not advised.
+ *
+ * Neither fails: without glibc or MADV_HUGEPAGE, or when the kernel
+ * refuses, both are no-ops (a debug line says why).  Not thread-safe
+ * against another thread's sbrk (there is none: call them from the main
+ * thread while no other thread allocates from the main arena).
+ */
+#ifndef DS_HEAP_H
+#define DS_HEAP_H
+
+#include <stddef.h>
+
+/* Grow the main heap by `bytes` (address space) and advise huge pages. */
+void heap_hugepages(size_t bytes);
+/* glibc's default top padding again. */
+void heap_hugepages_end(void);
+
+#endif
