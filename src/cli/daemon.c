@@ -337,6 +337,7 @@ daemon_run_once(struct daemon *d, const char *trigger)
 	pw_deliver_before_sync(&d->c);
 	rc = sync_run(&d->c, &o, &res);
 	sigprocmask(SIG_BLOCK, &d->blocked, NULL);
+	sync_note(d->lockfd, &res);
 
 	d->last_end = clock_seconds();
 	d->next_run = d->last_end + daemon_wait_for(d);
