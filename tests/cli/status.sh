@@ -154,6 +154,37 @@ if cc -shared -fPIC -O1 -o "$T/shim.so" "$REPO/tests/faults/shim.c" -ldl \
 	expect_not_in unrecorded-recovered-no-note "could not be recorded" "$S/out"
 	ds "$S" history
 	expect_not_in unrecorded-recovered-history-quiet "not in this history" "$S/err"
+
+	# the daemon's runs, with its status page and /metrics; status reads
+	# the note while the daemon holds the lock
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	mkconf "$COMPANY" "[web]
+listen = 127.0.0.1:$port"
+	LD_PRELOAD=$T/shim.so FAULT_FAIL_SQL='INTO runs|UPDATE runs' \
+		"$DIRSYNC" -c "$S/dirsync.conf" daemon -f >"$S/daemon.log" 2>&1 &
+	dpid=$!
+	i=0
+	while ! grep -q "could not be recorded" "$S/out" 2>/dev/null &&
+		[ $i -lt 100 ]; do
+		sleep 0.1
+		ds "$S" status --nagios
+		i=$((i + 1))
+	done
+	expect_rc unrecorded-daemon-critical 2
+	expect_in unrecorded-daemon-says "last sync attempt failed and could not be recorded" "$S/out"
+	if command -v curl >/dev/null 2>&1; then
+		curl -s "http://127.0.0.1:$port/" >"$S/index.html"
+		expect_in unrecorded-daemon-page "id=\"unrecorded\">The last sync attempt" "$S/index.html"
+		curl -s "http://127.0.0.1:$port/metrics" >"$S/metrics"
+		expect_in unrecorded-daemon-metric "dirsync_last_attempt_unrecorded 1" "$S/metrics"
+	fi
+	kill "$dpid"
+	wait "$dpid"
+	mkconf "$COMPANY"
+	ds "$S" sync
+	expect_rc unrecorded-after-daemon-sync 0
+	ds "$S" status --nagios
+	expect_rc unrecorded-after-daemon-ok 0
 else
 	nskip=$((nskip + 1))
 	echo "SKIP cli/unrecorded-injected (cannot build tests/faults/shim.c: $(head -1 "$S/cc.log"))"
