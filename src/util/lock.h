@@ -23,9 +23,9 @@
  *
  * A file of an older dirsync ("PID ROLE\n", or empty) reads as a pid and
  * no note, and is given the new size the next time the lock is taken.
- * The file keeps the mode it was created with (0644 less the umask), as
- * the state database does: a note may name DNs and servers, as the run
- * history there does.
+ * The file keeps the mode it was created with (0644 less the umask, which
+ * secret_init() makes 0600), as the state database does: a note may name
+ * DNs and servers, as the run history there does.
  *
  * flock locks belong to the open file description: a process that already
  * holds the lock must not call lock_acquire() again (the second open would
