@@ -14,8 +14,26 @@
 
 #include "util/xalloc.h"
 
-/* The pid record: "PID ROLE\n", NUL-padded to this size. */
+/* The pid record: "PID ROLE\n", padded to this size. */
 #define LOCK_CONTENT_MAX LOCK_PID_SIZE
+
+/*
+ * What fills the file around its lines: line ends, so that it stays text
+ * (cat, grep and a shell's $(...) see "PID ROLE" and blank lines, no NUL
+ * bytes).  Readers also take NUL (a file that could not be filled).
+ */
+#define LOCK_PAD '\n'
+
+static bool
+lock_is_pad(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != LOCK_PAD && p[i] != '\0')
+			return false;
+	return true;
+}
 
 static void
 lock_nap_ms(long ms)
@@ -45,8 +63,8 @@ lock_read_pid(int fd, bool *is_daemon, bool *paused)
 		n = pread(fd, buf, sizeof(buf) - 1, 0);
 		if (n < 0)
 			return 0;
-		/* an all-NUL record (lock_release()) is as empty */
-		if (n > 0 && buf[0] != '\0')
+		/* a blank record (lock_release()) is as empty */
+		if (n > 0 && !lock_is_pad(buf, (size_t)n))
 			break;
 		n = 0;
 		lock_nap_ms(10);
@@ -67,7 +85,7 @@ lock_read_pid(int fd, bool *is_daemon, bool *paused)
 }
 
 /*
- * The whole record, NUL-padded, in one pwrite: no truncation, so the
+ * The whole record, padded, in one pwrite: no truncation, so the
  * file keeps the blocks lock_prepare() gave it.
  */
 static int
@@ -75,8 +93,13 @@ lock_write_pid(int fd, const char *role, struct err *err)
 {
 	char buf[LOCK_CONTENT_MAX];
 
-	memset(buf, 0, sizeof(buf));
-	snprintf(buf, sizeof(buf), "%ld %s\n", (long)getpid(), role);
+	int len;
+
+	memset(buf, LOCK_PAD, sizeof(buf));
+	len = snprintf(buf, sizeof(buf), "%ld %s\n", (long)getpid(), role);
+	/* snprintf's NUL back to padding; a role never fills the record */
+	if (len > 0 && (size_t)len < sizeof(buf))
+		buf[len] = LOCK_PAD;
 	if (pwrite(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf)) {
 		if (err != NULL)
 			err->lib_rc = errno;
@@ -87,23 +110,29 @@ lock_write_pid(int fd, const char *role, struct err *err)
 }
 
 /*
- * Gives the file its LOCK_FILE_SIZE bytes (zeros) and their blocks once,
- * so that writing the pid or a note later needs no new block on a full
- * disk.  A file system that cannot allocate now (full already, or no
- * fallocate and no room to emulate it) leaves the file as it is: the pid
- * is still written (lock_write_pid() says if it cannot be), a note may
- * then fail.
+ * Gives a new or older file its LOCK_FILE_SIZE bytes once: allocated
+ * (posix_fallocate), then written with padding after what it holds, so
+ * that writing the pid or a note later only overwrites written blocks
+ * and needs no new one on a full disk (nor an unwritten extent's
+ * conversion).  A file system that cannot allocate now (full already)
+ * leaves the file as it is: the pid is still written (lock_write_pid()
+ * says if it cannot be), a note may then fail.
  */
 static void
 lock_prepare(int fd)
 {
+	char pad[LOCK_FILE_SIZE];
 	struct stat sb;
+	size_t from;
 
-	if (fstat(fd, &sb) == 0 && sb.st_size >= LOCK_FILE_SIZE &&
-	    sb.st_blocks * 512 >= LOCK_FILE_SIZE)
+	if (fstat(fd, &sb) != 0 || sb.st_size >= LOCK_FILE_SIZE)
 		return;
-	if (posix_fallocate(fd, 0, LOCK_FILE_SIZE) != 0) {
-		/* see above: the caller's next write says what matters */
+	if (posix_fallocate(fd, 0, LOCK_FILE_SIZE) != 0)
+		return;   /* see above: the caller's next write says */
+	from = (size_t)sb.st_size;
+	memset(pad, LOCK_PAD, sizeof(pad));
+	if (pwrite(fd, pad, sizeof(pad) - from, (off_t)from) == -1) {
+		/* allocated, only not padded: readers take NUL too */
 	}
 }
 
@@ -199,16 +228,16 @@ lock_mark_daemon_paused(int fd, bool paused, struct err *err)
 void
 lock_release(int fd)
 {
-	char zero[LOCK_PID_SIZE];
+	char blank[LOCK_PID_SIZE];
 
 	if (fd < 0)
 		return;
 	/*
-	 * Still holding the lock here.  Zeros, not ftruncate(): the note
+	 * Still holding the lock here.  Blanked, not ftruncate(): the note
 	 * after the pid must stay, and so must the file's blocks.
 	 */
-	memset(zero, 0, sizeof(zero));
-	if (pwrite(fd, zero, sizeof(zero), 0) == -1) {
+	memset(blank, LOCK_PAD, sizeof(blank));
+	if (pwrite(fd, blank, sizeof(blank), 0) == -1) {
 		/* harmless: the pid only counts while the lock is held */
 	}
 	close(fd);
@@ -258,16 +287,16 @@ lock_holder(const char *state_path)
 }
 
 /*
- * The note.  One line, NUL-padded to LOCK_NOTE_SIZE, written in one
- * pwrite at LOCK_NOTE_OFF:
+ * The note.  One line, padded to LOCK_NOTE_SIZE, written in one pwrite
+ * at LOCK_NOTE_OFF:
  *
  *   "dirsync-unrecorded/1 " HASH " " BODY "\n"
  *   BODY = WHEN " " EXIT " " MESSAGE
  *
  * HASH: XXH3-64 of BODY, 16 lower-case hex digits; WHEN: Unix seconds
  * with 3 decimals; EXIT: 1 to 255; MESSAGE: printable, no line break.
- * A region that is not exactly that (the hash, the one line, NULs after
- * it) is torn: never a valid note.
+ * A region that is not exactly that (the hash, the one line, padding
+ * after it) is torn: never a valid note.
  */
 #define NOTE_MAGIC "dirsync-unrecorded/1 "
 
@@ -305,7 +334,7 @@ lock_note_write(int fd, double when, int exit_code, const char *why,
 	/* body: room for the magic, the hash and the line end around it */
 	char region[LOCK_NOTE_SIZE], body[LOCK_NOTE_SIZE - 40];
 	char msg[LOCK_NOTE_MSG];
-	int blen;
+	int blen, rlen;
 
 	note_sanitize(msg, sizeof(msg), why);
 	blen = snprintf(body, sizeof(body), "%.3f %d %s", when, exit_code,
@@ -314,9 +343,13 @@ lock_note_write(int fd, double when, int exit_code, const char *why,
 	    exit_code < 1 || exit_code > 255)
 		return err_set(err, DS_E_INTERNAL, "a note with time %.3f and "
 			       "exit %d cannot be written", when, exit_code);
-	memset(region, 0, sizeof(region));
-	snprintf(region, sizeof(region), NOTE_MAGIC "%016llx %s\n",
-		 (unsigned long long)XXH3_64bits(body, (size_t)blen), body);
+	memset(region, LOCK_PAD, sizeof(region));
+	/* the line's own '\n' ends it; snprintf's NUL becomes padding */
+	rlen = snprintf(region, sizeof(region), NOTE_MAGIC "%016llx %s\n",
+			(unsigned long long)XXH3_64bits(body, (size_t)blen),
+			body);
+	if (rlen > 0 && (size_t)rlen < sizeof(region))
+		region[rlen] = LOCK_PAD;
 	if (pwrite(fd, region, sizeof(region), LOCK_NOTE_OFF) !=
 	    (ssize_t)sizeof(region)) {
 		if (err != NULL)
@@ -331,16 +364,16 @@ lock_note_write(int fd, double when, int exit_code, const char *why,
 int
 lock_note_clear(int fd, struct err *err)
 {
-	char region[LOCK_NOTE_SIZE], zero[LOCK_NOTE_SIZE];
+	char region[LOCK_NOTE_SIZE], blank[LOCK_NOTE_SIZE];
 	ssize_t n;
 
-	memset(zero, 0, sizeof(zero));
+	memset(blank, LOCK_PAD, sizeof(blank));
 	n = pread(fd, region, sizeof(region), LOCK_NOTE_OFF);
 	/* nothing there (an older file, or no note): no write */
-	if (n >= 0 && memcmp(region, zero, (size_t)n) == 0)
+	if (n >= 0 && lock_is_pad(region, (size_t)n))
 		return 0;
-	if (pwrite(fd, zero, sizeof(zero), LOCK_NOTE_OFF) !=
-	    (ssize_t)sizeof(zero)) {
+	if (pwrite(fd, blank, sizeof(blank), LOCK_NOTE_OFF) !=
+	    (ssize_t)sizeof(blank)) {
 		if (err != NULL)
 			err->lib_rc = errno;
 		return err_set(err, DS_E_IO, "cannot clear the note of an "
@@ -357,19 +390,15 @@ note_parse(const char *region, size_t n, struct lock_note *note)
 	const char *hash, *body, *nl, *p;
 	unsigned long long want;
 	char *end;
-	size_t i;
-	long code;
+		long code;
 
-	for (i = 0; i < n && region[i] == '\0'; i++)
-		;
-	if (i == n)
+	if (lock_is_pad(region, n))
 		return LOCK_NOTE_NONE;
 	nl = memchr(region, '\n', n);
 	if (nl == NULL || strncmp(region, NOTE_MAGIC, strlen(NOTE_MAGIC)) != 0)
 		return LOCK_NOTE_TORN;
-	for (p = nl + 1; p < region + n; p++)
-		if (*p != '\0')
-			return LOCK_NOTE_TORN;
+	if (!lock_is_pad(nl + 1, (size_t)(region + n - (nl + 1))))
+		return LOCK_NOTE_TORN;
 	for (p = region; p < nl; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return LOCK_NOTE_TORN;

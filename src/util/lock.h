@@ -14,12 +14,17 @@
  * taken so that later writes need no new disk block, even on a full
  * disk):
  *
- *   [0, LOCK_PID_SIZE)    "PID ROLE\n", NUL-padded; all NUL once released
+ *   [0, LOCK_PID_SIZE)    "PID ROLE\n", padded; blank once released
  *   [LOCK_NOTE_OFF, +LOCK_NOTE_SIZE)
  *                         the note of a run that failed and could not be
  *                         recorded in the state database's history (see
- *                         lock_note_write()), or all NUL
- *   the rest              NUL
+ *                         lock_note_write()), padded; or blank
+ *   the rest              padding
+ *
+ * The padding is line ends ('\n'), so the file stays text: `cat` shows
+ * "PID ROLE", blank lines and the note's line if there is one, and a
+ * shell's "$(cat FILE)" is "PID ROLE" when there is no note.  Readers
+ * take NUL bytes as padding too.
  *
  * A file of an older dirsync ("PID ROLE\n", or empty) reads as a pid and
  * no note, and is given the new size the next time the lock is taken.
@@ -103,7 +108,7 @@ enum { LOCK_NOTE_NONE = 0, LOCK_NOTE_FOUND = 1, LOCK_NOTE_TORN = 2 };
  * LOCK_NOTE_FOUND with *note filled; LOCK_NOTE_NONE (no lock file, an
  * older one, or no note); LOCK_NOTE_TORN when the region holds something
  * that is not a whole, valid note after retries for a write under way
- * (never taken as a note: hash, one complete line, NULs after it); or -1
+ * (never taken as a note: hash, one complete line, padding after it); or -1
  * with err (DS_E_IO, errno in lib_rc) when the file cannot be read.
  */
 int lock_note_read(const char *state_path, struct lock_note *note,

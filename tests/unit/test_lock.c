@@ -183,6 +183,20 @@ test_old_file(void **st)
 	assert_int_equal(sb.st_size, LOCK_FILE_SIZE);
 	assert_int_equal(sb.st_mode & 0777, 0640);  /* its mode is kept */
 	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_NONE);
+	/* text: "PID sync", then line ends only (no NUL for a shell) */
+	{
+		char all[LOCK_FILE_SIZE], want[32];
+		int rfd = open(path, O_RDONLY), i, len;
+
+		assert_true(rfd >= 0);
+		assert_int_equal(read(rfd, all, sizeof(all)), sizeof(all));
+		close(rfd);
+		len = snprintf(want, sizeof(want), "%ld sync\n",
+			       (long)getpid());
+		assert_memory_equal(all, want, (size_t)len);
+		for (i = len; i < (int)sizeof(all); i++)
+			assert_int_equal(all[i], '\n');
+	}
 	lock_release(fd);
 	/* the pid is gone, the size (and blocks) stay */
 	assert_int_equal(stat(path, &sb), 0);
