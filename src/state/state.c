@@ -184,9 +184,21 @@ state_open(struct state **out, const char *path, bool readonly,
 						SQLITE_OPEN_CREATE,
 			     NULL);
 	if (rc != SQLITE_OK) {
+		int sys = st->db ? sqlite3_system_errno(st->db) : 0;
+		char why[160] = "";
+
+		/* SQLite's "unable to open database file" says not why */
+		if (sys == EACCES || sys == EPERM)
+			snprintf(why, sizeof(why), ": %s (uid %ld must be able "
+				 "to %s it and its directory)", strerror(sys),
+				 (long)geteuid(), readonly ? "read" : "write");
+		else if (sys != 0)
+			snprintf(why, sizeof(why), ": %s", strerror(sys));
 		err_object(err, path);
-		err_set(err, DS_E_STATE, "cannot open state database: %s",
-			st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		err->lib_rc = rc;
+		err_set(err, DS_E_STATE, "cannot open state database: %s%s",
+			st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc),
+			why);
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 10000);

@@ -446,8 +446,8 @@ lock_note_read(const char *state_path, struct lock_note *note,
 		if (err != NULL)
 			err->lib_rc = errno;
 		err_object(err, path);
-		rc = err_set(err, DS_E_IO, "cannot read the lock file %s: %s",
-			     path, strerror(errno));
+		rc = err_set(err, DS_E_IO, "cannot read the lock file: %s",
+			     strerror(errno));
 		goto done;
 	}
 	/* a writer's one pwrite may be under way: a torn read is retried */
@@ -457,8 +457,8 @@ lock_note_read(const char *state_path, struct lock_note *note,
 			if (err != NULL)
 				err->lib_rc = errno;
 			err_object(err, path);
-			rc = err_set(err, DS_E_IO, "cannot read the lock file "
-				     "%s: %s", path, strerror(errno));
+			rc = err_set(err, DS_E_IO, "cannot read the lock file: "
+				     "%s", strerror(errno));
 			goto done;
 		}
 		rc = note_parse(region, (size_t)n, note);

@@ -211,6 +211,25 @@ expect_rc unrecorded-corrupt-recovery-sync 0
 ds "$S" status --nagios
 expect_rc unrecorded-corrupt-recovered-ok 0
 
+# the check cannot read the state database (permissions): UNKNOWN, the
+# check's own problem (Monitoring Plugins guidelines), naming the uid
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+	id nobody >/dev/null 2>&1; then
+	P=$(mktemp -d)
+	chmod 755 "$P"
+	cp "$S/dirsync.conf" "$P/dirsync.conf"
+	chown nobody "$P/dirsync.conf"
+	setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+		"$DIRSYNC" -c "$P/dirsync.conf" status --nagios >"$S/out" 2>"$S/err"
+	rc=$?
+	rm -rf "$P"
+	expect_rc unrecorded-unreadable-unknown 3
+	expect_in unrecorded-unreadable-says "Permission denied (uid $(id -u nobody) must be able to read it" "$S/out"
+else
+	nskip=$((nskip + 1))
+	echo "SKIP cli/unrecorded-unreadable (needs root, setpriv and the user nobody)"
+fi
+
 # a state database whose header is damaged: the history cannot be read
 sqlite3 "$S/state.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 printf 'this is no SQLite database' |
