@@ -446,14 +446,15 @@ cmd_status(const struct cli_globals *g, int argc, char **argv)
 	memset(&scan, 0, sizeof(scan));
 	status_gather(c.state.path, &x);
 	if (state_open(&st, c.state.path, true, &err) != 0 ||
-	    state_history(st, 0, status_on_run, &scan, &err) != 0)
+	    state_history(st, 0, status_on_run, &scan, &err) != 0) {
 		rc = status_unreadable(c.state.path, &err, &x, time(NULL));
-	else if (!scan.have_last)
+	} else if (!scan.have_last) {
 		rc = status_no_run(c.state.path, &x, time(NULL));
-	else {
+	} else {
 		/* a note older than the last recorded run: a clear that
-		 * failed, or a dirsync that does not clear them */
-		x.have_note = x.have_note && x.note.when > status_ended(&scan.last);
+		 * failed, or a dirsync that does not clear notes */
+		if (x.note.when <= status_ended(&scan.last))
+			x.have_note = false;
 		rc = status_report(&scan, max_age, time(NULL), &x);
 	}
 	state_close(st);
