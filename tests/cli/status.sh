@@ -230,6 +230,45 @@ else
 	echo "SKIP cli/unrecorded-unreadable (needs root, setpriv and the user nobody)"
 fi
 
+# the state database another user's (a sync once run as root): a sync as
+# nobody opens it read-only and cannot record its run
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+	id nobody >/dev/null 2>&1; then
+	Q=$(mktemp -d)
+	chmod 755 "$Q"
+	chown nobody "$Q"
+	printf '%s\n' "[source]" "type = ldif" "path = $COMPANY" "[mapping]" \
+		"accepted_domains = example.com example.net" "[target]" \
+		"url = sqlite://$Q/mail.db" "[state]" "path = $Q/state.db" \
+		>"$Q/dirsync.conf"
+	chown nobody "$Q/dirsync.conf"
+	chmod 600 "$Q/dirsync.conf"
+	as_nobody() {
+		setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+			"$DIRSYNC" -c "$Q/dirsync.conf" "$@" >"$S/out" 2>"$S/err"
+		rc=$?
+	}
+	as_nobody sync
+	expect_rc unrecorded-uid-setup-sync 0
+	sqlite3 "$Q/state.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+	chown root "$Q/state.db"
+	chmod 644 "$Q/state.db"
+	as_nobody sync
+	expect_rc unrecorded-uid-sync 1
+	as_nobody status --nagios
+	expect_rc unrecorded-uid-critical 2
+	expect_in unrecorded-uid-says "attempt to write a readonly database" "$S/out"
+	chown nobody "$Q/state.db"
+	as_nobody sync
+	expect_rc unrecorded-uid-recovery-sync 0
+	as_nobody status --nagios
+	expect_rc unrecorded-uid-recovered-ok 0
+	rm -rf "$Q"
+else
+	nskip=$((nskip + 1))
+	echo "SKIP cli/unrecorded-uid (needs root, setpriv and the user nobody)"
+fi
+
 # a state database whose header is damaged: the history cannot be read
 sqlite3 "$S/state.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 printf 'this is no SQLite database' |
