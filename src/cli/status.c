@@ -318,8 +318,9 @@ status_gather(const char *path, struct status_extra *x)
 	dir = xstrdup(path);
 	if (statvfs(dirname(dir), &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
 		status_add(x, ST_CRITICAL,
-			   "; the file system holding %s is mounted read-only: "
-			   "no sync can take the lock or record a run",
+			   "; the file system holding %s is mounted read-only "
+			   "(as this check sees it): no sync can take the lock "
+			   "or record a run",
 			   path);
 	free(dir);
 	pid = lock_holder_info(path, &is_daemon, &paused);
