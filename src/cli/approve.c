@@ -163,6 +163,7 @@ cmd_approve(const struct cli_globals *g, int argc, char **argv)
 	o.approve_run = id;
 	o.approve_plan = plan;
 	rc = sync_run(&c, &o, &res);
+	sync_note(lockfd, &res);
 	lock_release(lockfd);
 	if (notify_send(&c, res.report, rc, &err) != 0)
 		log_warn("notification not sent: %s",

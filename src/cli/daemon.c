@@ -219,11 +219,18 @@ daemon_status(struct daemon *d, const struct run_result *r, int rc)
 {
 	char msg[256];
 
-	snprintf(msg, sizeof(msg),
-		 "STATUS=last run %lld: exit %d, %lld changes, %ld errors; "
-		 "next in %lds",
-		 r->run_id, rc, daemon_changes(&r->counts), r->counts.error,
-		 (long)(d->next_run - clock_seconds() + 0.5));
+	if (!r->recorded)   /* status names it (sync_note) */
+		snprintf(msg, sizeof(msg),
+			 "STATUS=last run: exit %d, not recorded in the state "
+			 "database (dirsync status says why); next in %lds",
+			 rc, (long)(d->next_run - clock_seconds() + 0.5));
+	else
+		snprintf(msg, sizeof(msg),
+			 "STATUS=last run %lld: exit %d, %lld changes, %ld "
+			 "errors; next in %lds",
+			 r->run_id, rc, daemon_changes(&r->counts),
+			 r->counts.error,
+			 (long)(d->next_run - clock_seconds() + 0.5));
 	daemon_sd_notify(msg);
 }
 
@@ -337,6 +344,7 @@ daemon_run_once(struct daemon *d, const char *trigger)
 	pw_deliver_before_sync(&d->c);
 	rc = sync_run(&d->c, &o, &res);
 	sigprocmask(SIG_BLOCK, &d->blocked, NULL);
+	sync_note(d->lockfd, &res);
 
 	d->last_end = clock_seconds();
 	d->next_run = d->last_end + daemon_wait_for(d);

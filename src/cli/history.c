@@ -5,21 +5,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "report/report.h"
 #include "state/state.h"
+#include "util/lock.h"
 #include "util/log.h"
 
 struct hist {
 	bool json;
 	json_t *arr;
+	double newest_end;   /* Unix seconds; 0: no run listed yet */
 };
 
 static int
 on_run(void *ctx, const struct run_row *r)
 {
 	struct hist *h = ctx;
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (h->newest_end == 0 && r->started != NULL &&
+	    strptime(r->started, "%Y-%m-%dT%H:%M:%SZ", &tm) != NULL)
+		h->newest_end = (double)timegm(&tm) + r->s.seconds;
 
 	if (h->json) {
 		json_t *o = json_pack(
@@ -74,6 +83,31 @@ on_run(void *ctx, const struct run_row *r)
 	return 0;
 }
 
+/*
+ * A sync that failed and could not be written here leaves a note in the
+ * lock file (util/lock.h): said on stderr, so that the list (text or
+ * JSON, unchanged) is not taken for the whole story.
+ */
+static void
+warn_unrecorded(const char *state_path, double newest_end)
+{
+	struct lock_note note;
+	struct err err;
+	time_t t;
+	char when[32];
+
+	err_clear(&err);
+	if (lock_note_read(state_path, &note, &err) != LOCK_NOTE_FOUND ||
+	    note.when <= newest_end)
+		return;
+	t = (time_t)note.when;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	log_warn("the last sync attempt, ended %s (exit %d), failed and is "
+		 "not in this history (the state database could not record "
+		 "it): %s",
+		 when, note.exit_code, note.msg);
+}
+
 static int
 parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -95,7 +129,7 @@ cmd_history(const struct cli_globals *g, int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
-	struct hist h = {false, NULL};
+	struct hist h = {false, NULL, 0};
 	struct state *st = NULL;
 	struct conf c;
 	struct err err;
@@ -125,6 +159,7 @@ cmd_history(const struct cli_globals *g, int argc, char **argv)
 	err_clear(&err);
 	if (state_open(&st, c.state.path, true, &err) != 0) {
 		log_err("%s", err_fmt(&err, buf, sizeof(buf)));
+		warn_unrecorded(c.state.path, 0);
 		conf_free(&c);
 		return 1;
 	}
@@ -137,6 +172,7 @@ cmd_history(const struct cli_globals *g, int argc, char **argv)
 	rc = state_history(st, n, on_run, &h, &err) == 0 ? 0 : 1;
 	if (rc != 0)
 		log_err("%s", err_fmt(&err, buf, sizeof(buf)));
+	warn_unrecorded(c.state.path, h.newest_end);
 	if (h.json) {
 		json_dumpf(h.arr, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);

@@ -143,6 +143,7 @@ cmd_sync(const struct cli_globals *g, int argc, char **argv)
 	if (!o.dry_run)
 		pw_deliver_before_sync(&c);
 	rc = sync_run(&c, &o, &res);
+	sync_note(lockfd, &res);
 	lock_release(lockfd);
 	if (!o.dry_run && notify_send(&c, res.report, rc, &err) != 0)
 		log_warn("notification not sent: %s",

@@ -13,28 +13,44 @@
  *
  *   OK        the last run finished with exit 0 (changes or none)
  *   WARNING   the last run stopped at a safety limit (exit 3, nothing
- *             applied): it waits for an administrator
+ *             applied): it waits for an administrator; or the lock
+ *             file's note is damaged (see below)
  *   CRITICAL  the last run failed (exit 1 or 2), or it ended longer ago
  *             than --max-age; a daemon waiting for a reload after
- *             invalid credentials is named with what to do
- *   UNKNOWN   no run recorded, state database or config unreadable,
- *             bad usage
+ *             invalid credentials is named with what to do; the last
+ *             sync attempt failed and could not be recorded (below); the
+ *             state database is damaged (SQLite: corrupt, not a
+ *             database); its file system is mounted read-only
+ *   UNKNOWN   no run recorded, state database or config unreadable for
+ *             this check (permissions), bad usage
  *
  * Runs still under way are not in the history (state_history) and so do
- * not count: the last *finished* run is judged.
+ * not count: the last *finished* run is judged.  A run that failed and
+ * could not be written to the history (a full disk, a damaged or
+ * read-only state) leaves a note in the lock file (util/lock.h,
+ * sync_note()): newer than the last recorded run, it is the last run,
+ * CRITICAL, named with its time, exit code and error, until a run is
+ * recorded again.  CRITICAL, not WARNING: it is a failed run, as one in
+ * the history is, and every later run fails the same way until someone
+ * acts.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "cli/cli.h"
 #include "state/state.h"
 #include "util/lock.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 enum { ST_OK = 0, ST_WARNING = 1, ST_CRITICAL = 2, ST_UNKNOWN = 3 };
 
@@ -117,21 +133,24 @@ status_result(const struct run_row *r)
 	return r->s.applied ? "applied" : "no change";
 }
 
-static int status_unknown(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+static int status_line(int state, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
+/* "DIRSYNC STATE: text", one line; returns state. */
 static int
-status_unknown(const char *fmt, ...)
+status_line(int state, const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("DIRSYNC UNKNOWN: ");
+	printf("DIRSYNC %s: ", st_names[state]);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
-	return ST_UNKNOWN;
+	return state;
 }
+
+#define status_unknown(...) status_line(ST_UNKNOWN, __VA_ARGS__)
 
 /* "; last success: run N, AGE ago" for a run that did not succeed. */
 static void
@@ -149,20 +168,74 @@ status_last_ok(const struct status_scan *s, time_t now, char *buf, size_t n)
 	snprintf(buf, n, "; last success: run %lld, %s ago", s->ok.id, ab);
 }
 
+/* The worse of two states: CRITICAL > WARNING > UNKNOWN > OK (the
+ * Monitoring Plugins' max_state_alt). */
+static int
+status_worse(int a, int b)
+{
+	static const int rank[] = {0, 2, 3, 1};
+
+	return rank[a] >= rank[b] ? a : b;
+}
+
+/* What is known besides the history: raises the state, adds text. */
+struct status_extra {
+	int state;                 /* ST_OK: nothing */
+	char text[1400];           /* "; ..." clauses */
+	bool have_note;            /* an unrecorded run newer than the
+				    * last recorded one */
+	struct lock_note note;
+};
+
+static void status_add(struct status_extra *x, int state, const char *fmt,
+		       ...) __attribute__((format(printf, 3, 4)));
+
+static void
+status_add(struct status_extra *x, int state, const char *fmt, ...)
+{
+	size_t len = strlen(x->text);
+	va_list ap;
+
+	x->state = status_worse(x->state, state);
+	va_start(ap, fmt);
+	vsnprintf(x->text + len, sizeof(x->text) - len, fmt, ap);
+	va_end(ap);
+}
+
+/* "the last sync attempt ...": the note of a run not in the history. */
+static void
+status_note_text(const struct lock_note *n, time_t now, char *buf,
+		 size_t len)
+{
+	time_t t = (time_t)n->when;
+	char when[32], ab[32];
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	status_fmt_age(n->when > (double)now ? 0
+					     : (long)((double)now - n->when),
+		       ab, sizeof(ab));
+	snprintf(buf, len,
+		 "last sync attempt failed and could not be recorded in the "
+		 "state database, %s ago (ended %s, exit %d): %s",
+		 ab, when, n->exit_code, n->msg);
+}
+
 /*
- * note: appended to the text (e.g. a daemon paused after invalid
- * credentials, which makes no more runs: the last run stays the failed
- * one, and the reason is what an administrator must act on).
+ * x: what the lock file and the file system add (a daemon paused after
+ * invalid credentials, which makes no more runs: the last run stays the
+ * failed one, and the reason is what an administrator must act on; an
+ * unrecorded failure, which comes first).
  */
 static int
 status_report(const struct status_scan *s, long max_age, time_t now,
-	      const char *note)
+	      const struct status_extra *x)
 {
 	const struct run_row *r = &s->last;
 	double ended = status_ended(r);
 	bool stale;
 	long age;
 	char agebuf[32], maxbuf[64] = "", okbuf[96] = "", crit[32] = "";
+	char lead[1200] = "";
 	int state;
 
 	if (ended < 0)
@@ -190,17 +263,122 @@ status_report(const struct status_scan *s, long max_age, time_t now,
 		status_last_ok(s, now, okbuf, sizeof(okbuf));
 	if (max_age > 0)
 		snprintf(crit, sizeof(crit), ";;%ld", max_age);
-	printf("DIRSYNC %s: last run %lld %s, %s ago (started %s, took "
+	if (x->have_note) {
+		status_note_text(&x->note, now, lead, sizeof(lead));
+		state = ST_CRITICAL;
+	}
+	state = status_worse(state, x->state);
+	printf("DIRSYNC %s: %s%slast %srun %lld %s, %s ago (started %s, took "
 	       "%.1fs, exit %d): +%ld ~%ld !%ld -%ld, %ld conflicts, "
 	       "%ld errors%s%s%s | age=%lds%s seconds=%.3fs changes=%ld "
 	       "conflicts=%ld errors=%ld\n",
-	       st_names[state], r->id, status_result(r), agebuf, r->started,
+	       st_names[state], lead, x->have_note ? "; " : "",
+	       x->have_note ? "recorded " : "", r->id, status_result(r),
+	       agebuf, r->started,
 	       r->s.seconds, r->s.exit_code, r->s.adds, r->s.updates,
 	       r->s.disables, r->s.deletes, r->s.conflicts, r->s.errors,
-	       maxbuf, okbuf, note, age, crit, r->s.seconds,
+	       maxbuf, okbuf, x->text, age, crit, r->s.seconds,
 	       r->s.adds + r->s.updates + r->s.disables + r->s.deletes,
 	       r->s.conflicts, r->s.errors);
 	return state;
+}
+
+/*
+ * What the lock file and the file system tell, read before the history:
+ * an unrecorded run's note (x->have_note: to be judged against the last
+ * recorded run), a damaged note, a paused daemon, a read-only file
+ * system under the state.
+ */
+static void
+status_gather(const char *path, struct status_extra *x)
+{
+	bool is_daemon, paused;
+	struct statvfs vfs;
+	struct err err;
+	char buf[1400], *dir;
+	pid_t pid;
+	int nrc;
+
+	memset(x, 0, sizeof(*x));
+	err_clear(&err);
+	nrc = lock_note_read(path, &x->note, &err);
+	x->have_note = nrc == LOCK_NOTE_FOUND;
+	if (nrc == LOCK_NOTE_TORN)
+		status_add(x, ST_WARNING,
+			   "; the lock file %s.lock holds a damaged note of a "
+			   "run that could not be recorded (a write cut "
+			   "short?): the last sync attempt may have failed; a "
+			   "run recorded again clears it",
+			   path);
+	else if (nrc < 0)
+		status_add(x, ST_UNKNOWN,
+			   "; %s: cannot tell whether the last sync attempt "
+			   "failed unrecorded",
+			   err_fmt(&err, buf, sizeof(buf)));
+	dir = xstrdup(path);
+	if (statvfs(dirname(dir), &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+		status_add(x, ST_CRITICAL,
+			   "; the file system holding %s is mounted read-only "
+			   "(as this check sees it): no sync can take the lock "
+			   "or record a run",
+			   path);
+	free(dir);
+	pid = lock_holder_info(path, &is_daemon, &paused);
+	if (pid > 0 && paused)
+		status_add(x, ST_OK,
+			   "; the daemon (pid %ld) stopped binding after "
+			   "invalid credentials: fix the password, then reload "
+			   "it (systemctl reload dirsync or kill -HUP %ld)",
+			   (long)pid, (long)pid);
+}
+
+/* No run in the history (none yet, or none finished). */
+static int
+status_no_run(const char *path, const struct status_extra *x, time_t now)
+{
+	char lead[1200];
+
+	if (!x->have_note)
+		return status_line(status_worse(ST_UNKNOWN, x->state),
+				   "no run recorded yet in %s%s", path,
+				   x->text);
+	status_note_text(&x->note, now, lead, sizeof(lead));
+	return status_line(status_worse(ST_CRITICAL, x->state),
+			   "%s; no run recorded in %s%s", lead, path, x->text);
+}
+
+/*
+ * The history cannot be read.  A damaged file (SQLite: corrupt, not a
+ * database) is CRITICAL: syncs fail on it, or cannot record their runs.
+ * Anything else (permissions, above all) is this check's own problem:
+ * UNKNOWN, as the Monitoring Plugins guidelines have it, unless the lock
+ * file says the last run failed.
+ */
+static int
+status_unreadable(const char *path, const struct err *err,
+		  const struct status_extra *x, time_t now)
+{
+	int sqlite_rc = err->code == DS_E_STATE ? (int)(err->lib_rc & 0xff)
+						: 0;
+	char lead[1200], buf[1400];
+
+	err_fmt(err, buf, sizeof(buf));
+	if (x->have_note) {
+		status_note_text(&x->note, now, lead, sizeof(lead));
+		return status_line(status_worse(ST_CRITICAL, x->state),
+				   "%s; and the state database cannot be read: "
+				   "%s%s",
+				   lead, buf, x->text);
+	}
+	if (sqlite_rc == SQLITE_CORRUPT || sqlite_rc == SQLITE_NOTADB)
+		return status_line(status_worse(ST_CRITICAL, x->state),
+				   "the state database is damaged: %s; syncs "
+				   "fail on it or cannot record their runs "
+				   "(`dirsync rebuild-state` starts a new one, "
+				   "dirsync(8))%s",
+				   buf, x->text);
+	return status_line(status_worse(ST_UNKNOWN, x->state), "%s%s", buf,
+			   x->text);
 }
 
 static const char status_usage[] =
@@ -227,6 +405,7 @@ cmd_status(const struct cli_globals *g, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	bool nagios = false;
+	struct status_extra x;
 	struct status_scan scan;
 	struct state *st = NULL;
 	struct conf c;
@@ -266,24 +445,18 @@ cmd_status(const struct cli_globals *g, int argc, char **argv)
 				   nagios, true);
 	}
 	memset(&scan, 0, sizeof(scan));
+	status_gather(c.state.path, &x);
 	if (state_open(&st, c.state.path, true, &err) != 0 ||
 	    state_history(st, 0, status_on_run, &scan, &err) != 0) {
-		rc = status_unknown("%s", err_fmt(&err, buf, sizeof(buf)));
+		rc = status_unreadable(c.state.path, &err, &x, time(NULL));
 	} else if (!scan.have_last) {
-		rc = status_unknown("no run recorded yet in %s", c.state.path);
+		rc = status_no_run(c.state.path, &x, time(NULL));
 	} else {
-		bool is_daemon, paused;
-		pid_t pid = lock_holder_info(c.state.path, &is_daemon, &paused);
-		char note[256] = "";
-
-		if (pid > 0 && paused)
-			snprintf(note, sizeof(note),
-				 "; the daemon (pid %ld) stopped binding after "
-				 "invalid credentials: fix the password, then "
-				 "reload it (systemctl reload dirsync or kill "
-				 "-HUP %ld)",
-				 (long)pid, (long)pid);
-		rc = status_report(&scan, max_age, time(NULL), note);
+		/* a note older than the last recorded run: a clear that
+		 * failed, or a dirsync that does not clear notes */
+		if (x.note.when <= status_ended(&scan.last))
+			x.have_note = false;
+		rc = status_report(&scan, max_age, time(NULL), &x);
 	}
 	state_close(st);
 	conf_free(&c);

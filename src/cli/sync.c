@@ -6,8 +6,10 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "report/report.h"
+#include "util/lock.h"
 #include "util/log.h"
 #include "util/progress.h"
 
@@ -113,4 +115,51 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	if (out == NULL)
 		run_result_free(&local);
 	return code;
+}
+
+/* Why a real run was not recorded, for its note: the run's own error,
+ * and the record's when that is another. */
+static void
+note_text(const struct run_result *r, char *buf, size_t n)
+{
+	char a[1400], b[1400];
+	const struct err *re = &r->record_err;
+
+	if (r->err.code != DS_OK && re->code != DS_OK &&
+	    strcmp(r->err.msg, re->msg) != 0)
+		snprintf(buf, n, "%s; writing the run to the history failed "
+			 "too: %s", err_fmt(&r->err, a, sizeof(a)),
+			 err_fmt(re, b, sizeof(b)));
+	else if (r->err.code != DS_OK)
+		snprintf(buf, n, "%s", err_fmt(&r->err, a, sizeof(a)));
+	else if (re->code != DS_OK)
+		snprintf(buf, n, "writing the run to the history failed: %s",
+			 err_fmt(re, b, sizeof(b)));
+	else
+		snprintf(buf, n, "the run could not be recorded in the state "
+			 "database");
+}
+
+void
+sync_note(int lockfd, const struct run_result *r)
+{
+	struct timespec ts;
+	struct err err;
+	char buf[1400];
+
+	if (lockfd < 0 || r->mode == NULL || strcmp(r->mode, "sync") != 0)
+		return;
+	err_clear(&err);
+	if (r->recorded) {
+		if (lock_note_clear(lockfd, &err) != 0)
+			log_warn("%s", err_fmt(&err, buf, sizeof(buf)));
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	note_text(r, buf, sizeof(buf));
+	if (lock_note_write(lockfd, (double)ts.tv_sec + ts.tv_nsec / 1e9,
+			    r->exit_code != 0 ? r->exit_code : 1, buf,
+			    &err) != 0)
+		log_warn("`dirsync status` cannot learn of this failure: %s",
+			 err_fmt(&err, buf, sizeof(buf)));
 }

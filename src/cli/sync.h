@@ -44,4 +44,13 @@ int sync_refused(const struct sync_opts *o, const struct err *err);
 int sync_run(const struct conf *c, const struct sync_opts *o,
 	     struct run_result *out);
 
+/*
+ * After a real run (r->mode "sync": sync, approve, the daemon's), with
+ * the state's lock still held (lockfd from lock_acquire()): a run not
+ * recorded in the history leaves a note in the lock file for `dirsync
+ * status` (time, exit code, why); a recorded one clears it.  A failure
+ * to write is logged, never fatal.  lockfd < 0: nothing.
+ */
+void sync_note(int lockfd, const struct run_result *r);
+
 #endif

@@ -145,6 +145,12 @@ struct run_result {
 	struct err *skips;
 	size_t nskips;
 	struct run_counts counts;
+	/* a real run's row in the history is complete (state_run_finish()
+	 * succeeded); false for plan and dry runs, and for a run whose state
+	 * could not be opened or written: record_err then says why when
+	 * err does not (err stays the run's own failure) */
+	bool recorded;
+	struct err record_err;
 	int exit_code;             /* 0, 1 runtime, 2 config, 3 limit */
 	json_t *report;            /* SPEC's JSON report (owned) */
 };

@@ -123,7 +123,11 @@ record_run(struct run *x)
 	js = json_dumps(r->report, JSON_COMPACT);
 	err_clear(&e2);
 	if (state_run_finish(x->st, r->run_id, &s, js, x->c->state.keep_runs,
-			     &e2) != 0 && r->applied) {
+			     &e2) == 0)
+		r->recorded = true;
+	else
+		r->record_err = e2;
+	if (!r->recorded && r->applied) {
 		unrecorded_run(x, &e2);
 	} else if (e2.code != DS_OK) {
 		char buf[1400];

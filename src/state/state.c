@@ -184,9 +184,21 @@ state_open(struct state **out, const char *path, bool readonly,
 						SQLITE_OPEN_CREATE,
 			     NULL);
 	if (rc != SQLITE_OK) {
+		int sys = st->db ? sqlite3_system_errno(st->db) : 0;
+		char why[160] = "";
+
+		/* SQLite's "unable to open database file" says not why */
+		if (sys == EACCES || sys == EPERM)
+			snprintf(why, sizeof(why), ": %s (uid %ld must be able "
+				 "to %s it and its directory)", strerror(sys),
+				 (long)geteuid(), readonly ? "read" : "write");
+		else if (sys != 0)
+			snprintf(why, sizeof(why), ": %s", strerror(sys));
 		err_object(err, path);
-		err_set(err, DS_E_STATE, "cannot open state database: %s",
-			st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		err->lib_rc = rc;
+		err_set(err, DS_E_STATE, "cannot open state database: %s%s",
+			st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc),
+			why);
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
@@ -671,7 +683,19 @@ history(struct state *st, long n, bool read_cols, state_run_cb cb,
 	char sql[1024];
 	int rc;
 
-	if (st->db == NULL || !has_table(st, "runs"))
+	if (st->db == NULL)
+		return 0;
+	/* a file that is not a database, or a damaged schema, is an error,
+	 * not an empty history */
+	rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master",
+				-1, &q, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc != SQLITE_ROW)
+		return db_err(st, err, "history");
+	if (!has_table(st, "runs"))
 		return 0;
 	/* a read-only open of an older schema lacks "forced" (3) or
 	 * "fast_path" (5) */
@@ -715,6 +739,12 @@ history(struct state *st, long n, bool read_cols, state_run_cb cb,
 				      : sqlite3_column_int(q, 17);
 		if (cb(ctx, &r) != 0)
 			break;
+	}
+	/* a damaged page part way: an error, not a shorter history */
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_err(st, err, "history");
+		sqlite3_finalize(q);
+		return -1;
 	}
 	sqlite3_finalize(q);
 	return 0;

@@ -6,13 +6,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "util/xalloc.h"
 
-/* The pid file is tiny; anything longer than this is not ours. */
-#define LOCK_CONTENT_MAX 64
+/* The pid record: "PID ROLE\n", padded to this size. */
+#define LOCK_CONTENT_MAX LOCK_PID_SIZE
+
+/*
+ * What fills the file around its lines: line ends, so that it stays text
+ * (cat, grep and a shell's $(...) see "PID ROLE" and blank lines, no NUL
+ * bytes).  Readers also take NUL (a file that could not be filled).
+ */
+#define LOCK_PAD '\n'
+
+static bool
+lock_is_pad(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != LOCK_PAD && p[i] != '\0')
+			return false;
+	return true;
+}
 
 static void
 lock_nap_ms(long ms)
@@ -42,8 +63,10 @@ lock_read_pid(int fd, bool *is_daemon, bool *paused)
 		n = pread(fd, buf, sizeof(buf) - 1, 0);
 		if (n < 0)
 			return 0;
-		if (n > 0)
+		/* a blank record (lock_release()) is as empty */
+		if (n > 0 && !lock_is_pad(buf, (size_t)n))
 			break;
+		n = 0;
 		lock_nap_ms(10);
 	}
 	if (n <= 0)
@@ -61,21 +84,56 @@ lock_read_pid(int fd, bool *is_daemon, bool *paused)
 	return (pid_t)pid;
 }
 
+/*
+ * The whole record, padded, in one pwrite: no truncation, so the
+ * file keeps the blocks lock_prepare() gave it.
+ */
 static int
 lock_write_pid(int fd, const char *role, struct err *err)
 {
 	char buf[LOCK_CONTENT_MAX];
+
 	int len;
 
+	memset(buf, LOCK_PAD, sizeof(buf));
 	len = snprintf(buf, sizeof(buf), "%ld %s\n", (long)getpid(), role);
-	if (ftruncate(fd, 0) == -1 ||
-	    pwrite(fd, buf, (size_t)len, 0) != (ssize_t)len) {
+	/* snprintf's NUL back to padding; a role never fills the record */
+	if (len > 0 && (size_t)len < sizeof(buf))
+		buf[len] = LOCK_PAD;
+	if (pwrite(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf)) {
 		if (err != NULL)
 			err->lib_rc = errno;
 		return err_set(err, DS_E_IO, "cannot write the lock file: %s",
 			       strerror(errno));
 	}
 	return 0;
+}
+
+/*
+ * Gives a new or older file its LOCK_FILE_SIZE bytes once: allocated
+ * (posix_fallocate), then written with padding after what it holds, so
+ * that writing the pid or a note later only overwrites written blocks
+ * and needs no new one on a full disk (nor an unwritten extent's
+ * conversion).  A file system that cannot allocate now (full already)
+ * leaves the file as it is: the pid is still written (lock_write_pid()
+ * says if it cannot be), a note may then fail.
+ */
+static void
+lock_prepare(int fd)
+{
+	char pad[LOCK_FILE_SIZE];
+	struct stat sb;
+	size_t from;
+
+	if (fstat(fd, &sb) != 0 || sb.st_size >= LOCK_FILE_SIZE)
+		return;
+	if (posix_fallocate(fd, 0, LOCK_FILE_SIZE) != 0)
+		return;   /* see above: the caller's next write says */
+	from = (size_t)sb.st_size;
+	memset(pad, LOCK_PAD, sizeof(pad));
+	if (pwrite(fd, pad, sizeof(pad) - from, (off_t)from) == -1) {
+		/* allocated, only not padded: readers take NUL too */
+	}
 }
 
 int
@@ -140,6 +198,7 @@ lock_acquire(const char *state_path, int *fd_out, struct err *err)
 				state_path, path);
 		goto done;
 	}
+	lock_prepare(fd);
 	if (lock_write_pid(fd, "sync", err) == -1) {
 		err_object(err, path);   /* which disk is full */
 		goto done;
@@ -169,10 +228,16 @@ lock_mark_daemon_paused(int fd, bool paused, struct err *err)
 void
 lock_release(int fd)
 {
+	char blank[LOCK_PID_SIZE];
+
 	if (fd < 0)
 		return;
-	/* Still holding the lock here, so nobody reads a half-empty file. */
-	if (ftruncate(fd, 0) == -1) {
+	/*
+	 * Still holding the lock here.  Blanked, not ftruncate(): the note
+	 * after the pid must stay, and so must the file's blocks.
+	 */
+	memset(blank, LOCK_PAD, sizeof(blank));
+	if (pwrite(fd, blank, sizeof(blank), 0) == -1) {
 		/* harmless: the pid only counts while the lock is held */
 	}
 	close(fd);
@@ -219,4 +284,191 @@ lock_holder(const char *state_path)
 	bool is_daemon;
 
 	return lock_holder_role(state_path, &is_daemon);
+}
+
+/*
+ * The note.  One line, padded to LOCK_NOTE_SIZE, written in one pwrite
+ * at LOCK_NOTE_OFF:
+ *
+ *   "dirsync-unrecorded/1 " HASH " " BODY "\n"
+ *   BODY = WHEN " " EXIT " " MESSAGE
+ *
+ * HASH: XXH3-64 of BODY, 16 lower-case hex digits; WHEN: Unix seconds
+ * with 3 decimals; EXIT: 1 to 255; MESSAGE: printable, no line break.
+ * A region that is not exactly that (the hash, the one line, padding
+ * after it) is torn: never a valid note.
+ */
+#define NOTE_MAGIC "dirsync-unrecorded/1 "
+
+/*
+ * Copies src into dst (size n) as one printable line: control bytes
+ * become spaces; a cut falls on a UTF-8 character's boundary and ends in
+ * " [...]".
+ */
+static void
+note_sanitize(char *dst, size_t n, const char *src)
+{
+	static const char more[] = " [...]";
+	size_t len = strlen(src), i, cut = len;
+
+	if (len > n - 1) {
+		cut = n - sizeof(more);
+		/* back off continuation bytes, then the lead byte they need */
+		while (cut > 0 && ((unsigned char)src[cut] & 0xc0) == 0x80)
+			cut--;
+	}
+	for (i = 0; i < cut; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[i] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+	}
+	dst[cut] = '\0';
+	if (cut < len)
+		memcpy(dst + cut, more, sizeof(more));
+}
+
+int
+lock_note_write(int fd, double when, int exit_code, const char *why,
+		struct err *err)
+{
+	/* body: room for the magic, the hash and the line end around it */
+	char region[LOCK_NOTE_SIZE], body[LOCK_NOTE_SIZE - 40];
+	char msg[LOCK_NOTE_MSG];
+	int blen, rlen;
+
+	note_sanitize(msg, sizeof(msg), why);
+	blen = snprintf(body, sizeof(body), "%.3f %d %s", when, exit_code,
+			msg);
+	if (blen < 0 || (size_t)blen >= sizeof(body) || !(when > 0) ||
+	    exit_code < 1 || exit_code > 255)
+		return err_set(err, DS_E_INTERNAL, "a note with time %.3f and "
+			       "exit %d cannot be written", when, exit_code);
+	memset(region, LOCK_PAD, sizeof(region));
+	/* the line's own '\n' ends it; snprintf's NUL becomes padding */
+	rlen = snprintf(region, sizeof(region), NOTE_MAGIC "%016llx %s\n",
+			(unsigned long long)XXH3_64bits(body, (size_t)blen),
+			body);
+	if (rlen > 0 && (size_t)rlen < sizeof(region))
+		region[rlen] = LOCK_PAD;
+	if (pwrite(fd, region, sizeof(region), LOCK_NOTE_OFF) !=
+	    (ssize_t)sizeof(region)) {
+		if (err != NULL)
+			err->lib_rc = errno;
+		return err_set(err, DS_E_IO, "cannot write the note of an "
+			       "unrecorded run into the lock file: %s",
+			       strerror(errno));
+	}
+	return 0;
+}
+
+int
+lock_note_clear(int fd, struct err *err)
+{
+	char region[LOCK_NOTE_SIZE], blank[LOCK_NOTE_SIZE];
+	ssize_t n;
+
+	memset(blank, LOCK_PAD, sizeof(blank));
+	n = pread(fd, region, sizeof(region), LOCK_NOTE_OFF);
+	/* nothing there (an older file, or no note): no write */
+	if (n >= 0 && lock_is_pad(region, (size_t)n))
+		return 0;
+	if (pwrite(fd, blank, sizeof(blank), LOCK_NOTE_OFF) !=
+	    (ssize_t)sizeof(blank)) {
+		if (err != NULL)
+			err->lib_rc = errno;
+		return err_set(err, DS_E_IO, "cannot clear the note of an "
+			       "unrecorded run in the lock file: %s",
+			       strerror(errno));
+	}
+	return 0;
+}
+
+/* LOCK_NOTE_FOUND and *note, LOCK_NOTE_NONE or LOCK_NOTE_TORN. */
+static int
+note_parse(const char *region, size_t n, struct lock_note *note)
+{
+	const char *hash, *body, *nl, *p;
+	unsigned long long want;
+	char *end;
+		long code;
+
+	if (lock_is_pad(region, n))
+		return LOCK_NOTE_NONE;
+	nl = memchr(region, '\n', n);
+	if (nl == NULL || strncmp(region, NOTE_MAGIC, strlen(NOTE_MAGIC)) != 0)
+		return LOCK_NOTE_TORN;
+	if (!lock_is_pad(nl + 1, (size_t)(region + n - (nl + 1))))
+		return LOCK_NOTE_TORN;
+	for (p = region; p < nl; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return LOCK_NOTE_TORN;
+	hash = region + strlen(NOTE_MAGIC);
+	if (nl - hash < 18 || hash[16] != ' ')
+		return LOCK_NOTE_TORN;
+	body = hash + 17;
+	errno = 0;
+	want = strtoull(hash, &end, 16);
+	if (errno != 0 || end != hash + 16 ||
+	    XXH3_64bits(body, (size_t)(nl - body)) != want)
+		return LOCK_NOTE_TORN;
+	memset(note, 0, sizeof(*note));
+	errno = 0;
+	note->when = strtod(body, &end);
+	if (errno != 0 || end == body || *end != ' ' || !(note->when > 0))
+		return LOCK_NOTE_TORN;
+	p = end + 1;
+	code = strtol(p, &end, 10);
+	if (errno != 0 || end == p || *end != ' ' || code < 1 || code > 255)
+		return LOCK_NOTE_TORN;
+	note->exit_code = (int)code;
+	p = end + 1;
+	if ((size_t)(nl - p) >= sizeof(note->msg))
+		return LOCK_NOTE_TORN;
+	memcpy(note->msg, p, (size_t)(nl - p));
+	note->msg[nl - p] = '\0';
+	return LOCK_NOTE_FOUND;
+}
+
+int
+lock_note_read(const char *state_path, struct lock_note *note,
+	       struct err *err)
+{
+	char *path = xasprintf("%s.lock", state_path);
+	char region[LOCK_NOTE_SIZE];
+	ssize_t n;
+	int fd, tries, rc = LOCK_NOTE_NONE;
+
+	memset(note, 0, sizeof(*note));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1 && errno == ENOENT)
+		goto done;
+	if (fd == -1) {
+		if (err != NULL)
+			err->lib_rc = errno;
+		err_object(err, path);
+		rc = err_set(err, DS_E_IO, "cannot read the lock file: %s",
+			     strerror(errno));
+		goto done;
+	}
+	/* a writer's one pwrite may be under way: a torn read is retried */
+	for (tries = 0; tries < 20; tries++) {
+		n = pread(fd, region, sizeof(region), LOCK_NOTE_OFF);
+		if (n < 0) {
+			if (err != NULL)
+				err->lib_rc = errno;
+			err_object(err, path);
+			rc = err_set(err, DS_E_IO, "cannot read the lock file: "
+				     "%s", strerror(errno));
+			goto done;
+		}
+		rc = note_parse(region, (size_t)n, note);
+		if (rc != LOCK_NOTE_TORN)
+			break;
+		lock_nap_ms(10);
+	}
+done:
+	if (fd != -1)
+		close(fd);
+	free(path);
+	return rc;
 }

@@ -10,6 +10,28 @@
  * file never blocks anybody; the pid in it only counts while the lock is
  * held.
  *
+ * The file's layout (LOCK_FILE_SIZE bytes, allocated when the lock is
+ * taken so that later writes need no new disk block, even on a full
+ * disk):
+ *
+ *   [0, LOCK_PID_SIZE)    "PID ROLE\n", padded; blank once released
+ *   [LOCK_NOTE_OFF, +LOCK_NOTE_SIZE)
+ *                         the note of a run that failed and could not be
+ *                         recorded in the state database's history (see
+ *                         lock_note_write()), padded; or blank
+ *   the rest              padding
+ *
+ * The padding is line ends ('\n'), so the file stays text: `cat` shows
+ * "PID ROLE", blank lines and the note's line if there is one, and a
+ * shell's "$(cat FILE)" is "PID ROLE" when there is no note.  Readers
+ * take NUL bytes as padding too.
+ *
+ * A file of an older dirsync ("PID ROLE\n", or empty) reads as a pid and
+ * no note, and is given the new size the next time the lock is taken.
+ * The file keeps the mode it was created with (0644 less the umask, which
+ * secret_init() makes 0600), as the state database does: a note may name
+ * DNs and servers, as the run history there does.
+ *
  * flock locks belong to the open file description: a process that already
  * holds the lock must not call lock_acquire() again (the second open would
  * conflict with the first).  The daemon takes the lock once at start and
@@ -22,6 +44,14 @@
 #include <sys/types.h>
 
 #include "util/err.h"
+
+#define LOCK_FILE_SIZE 4096
+#define LOCK_PID_SIZE 64
+#define LOCK_NOTE_OFF 64
+#define LOCK_NOTE_SIZE 1024
+/* The longest message a note keeps, with its NUL; longer ones are cut on
+ * a UTF-8 boundary and end in " [...]". */
+#define LOCK_NOTE_MSG 900
 
 /*
  * Exclusive lock on the state database (a `<state.path>.lock` file, flock,
@@ -36,7 +66,8 @@ int lock_mark_daemon(int fd, struct err *err);
  * credentials) or not. */
 int lock_mark_daemon_paused(int fd, bool paused, struct err *err);
 #define LOCK_ROLE_PAUSED "daemon paused-bind"
-/* Empties the pid file and closes fd, which drops the lock.  fd < 0: no-op. */
+/* Zeroes the pid record (a note stays) and closes fd, which drops the
+ * lock.  fd < 0: no-op. */
 void lock_release(int fd);
 /* pid of a running holder (daemon or sync), or 0 if nobody holds the lock. */
 pid_t lock_holder(const char *state_path);
@@ -44,5 +75,43 @@ pid_t lock_holder(const char *state_path);
 pid_t lock_holder_role(const char *state_path, bool *is_daemon);
 /* Like lock_holder_role(); *paused: a daemon marked paused. */
 pid_t lock_holder_info(const char *state_path, bool *is_daemon, bool *paused);
+
+/*
+ * The note of a real run (sync, approve, the daemon's) that failed and
+ * whose failure is not in the state database's history: the state could
+ * not be opened, or the run's row not written (a full disk, a damaged
+ * or read-only database).  `dirsync status` reads it, so that a check
+ * does not say OK from the last run that was recorded.
+ */
+struct lock_note {
+	double when;               /* Unix seconds, when the run ended */
+	int exit_code;             /* 1 to 255 */
+	char msg[LOCK_NOTE_MSG];   /* why; one line, printable */
+};
+
+/*
+ * Writes the note (when: Unix seconds; exit_code 1 to 255; why: any
+ * length, borrowed) in one pwrite(2) into the region allocated when the
+ * lock was taken; why is cut to LOCK_NOTE_MSG and its control bytes
+ * become spaces.  fd: from lock_acquire(), still held.  0, or -1 with
+ * err (DS_E_IO, errno in lib_rc; DS_E_INTERNAL for a when or exit_code
+ * out of range).
+ */
+int lock_note_write(int fd, double when, int exit_code, const char *why,
+		    struct err *err);
+/* Clears the note (no write when there is none): a run was recorded. */
+int lock_note_clear(int fd, struct err *err);
+
+enum { LOCK_NOTE_NONE = 0, LOCK_NOTE_FOUND = 1, LOCK_NOTE_TORN = 2 };
+/*
+ * Reads the note without taking the lock (a run may hold it).  Returns
+ * LOCK_NOTE_FOUND with *note filled; LOCK_NOTE_NONE (no lock file, an
+ * older one, or no note); LOCK_NOTE_TORN when the region holds something
+ * that is not a whole, valid note after retries for a write under way
+ * (never taken as a note: hash, one complete line, padding after it); or -1
+ * with err (DS_E_IO, errno in lib_rc) when the file cannot be read.
+ */
+int lock_note_read(const char *state_path, struct lock_note *note,
+		   struct err *err);
 
 #endif

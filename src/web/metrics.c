@@ -193,6 +193,27 @@ m_runs(FILE *fp, const struct m_scan *m)
 			m_results[i], m->runs[i]);
 }
 
+/* A sync that failed and could not be recorded (util/lock.h): not in
+ * the runs above, so said apart; always exported, 0 when there is none. */
+static void
+m_unrecorded(FILE *fp, const char *state_path, const struct m_scan *m)
+{
+	double newest = m->have_last ? web_run_ended(m->last.started,
+						     m->last.s.seconds)
+				     : 0;
+	struct lock_note n;
+	bool have = web_unrecorded(state_path, newest > 0 ? newest : 0, &n);
+
+	m_gauge(fp, "dirsync_last_attempt_unrecorded",
+		"1: the last sync attempt failed and could not be recorded in "
+		"the state database (dirsync status names it); the "
+		"dirsync_last_run_* series are about the run before it.",
+		have);
+	if (have)
+		m_gauge(fp, "dirsync_last_attempt_unrecorded_timestamp_seconds",
+			"When that attempt ended (Unix time).", n.when);
+}
+
 int
 web_metrics(FILE *fp, const char *state_path)
 {
@@ -213,6 +234,7 @@ web_metrics(FILE *fp, const char *state_path)
 	code = 200;
 	m_gauge(fp, "dirsync_state_readable",
 		"1: the state database was read for these metrics.", 1);
+	m_unrecorded(fp, state_path, &m);
 	if (!m.have_last)
 		goto done;
 	m_runs(fp, &m);

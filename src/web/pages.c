@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "report/report.h"
 #include "state/state.h"
@@ -107,6 +108,51 @@ on_row(void *ctx, const struct run_row *r)
 	return 0;
 }
 
+bool
+web_unrecorded(const char *state_path, double newest_end,
+		struct lock_note *n)
+{
+	struct err err;
+
+	err_clear(&err);
+	return lock_note_read(state_path, n, &err) == LOCK_NOTE_FOUND &&
+	       n->when > newest_end;
+}
+
+static int
+on_newest(void *ctx, const struct run_row *r)
+{
+	double *end = ctx, e = web_run_ended(r->started, r->s.seconds);
+
+	*end = e > 0 ? e : 0;
+	return 1;
+}
+
+/* A sync that failed and is not in the table below, first. */
+static void
+unrecorded_banner(FILE *fp, struct state *st, const char *state_path)
+{
+	struct lock_note n;
+	struct err err;
+	double newest = 0;
+	time_t t;
+	char when[32];
+
+	err_clear(&err);
+	if (state_history(st, 1, on_newest, &newest, &err) != 0)
+		newest = 0;
+	if (!web_unrecorded(state_path, newest, &n))
+		return;
+	t = (time_t)n.when;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	fprintf(fp, "<p class=\"bad\" id=\"unrecorded\">The last sync attempt, "
+		    "ended %s (exit %d), failed and could not be recorded in "
+		    "the state database: ",
+		when, n.exit_code);
+	web_html_esc(fp, n.msg);
+	fputs("</p>\n", fp);
+}
+
 int
 web_page_index(FILE *fp, const char *state_path, const char *notice)
 {
@@ -125,6 +171,7 @@ web_page_index(FILE *fp, const char *state_path, const char *notice)
 		web_html_esc(fp, notice);
 		fputs("</p>\n", fp);
 	}
+	unrecorded_banner(fp, st, state_path);
 	fputs("<form method=\"post\" action=\"/sync\">"
 	      "<button type=\"submit\" id=\"sync-now\">Sync now</button> "
 	      "asks the daemon for a run at once, as <code>dirsync sync "

@@ -10,10 +10,11 @@
  *   POST /sync        asks the daemon for a run now; same-origin only
  *
  * Run data comes from the state database only (state_history,
- * state_run_report), opened read-only per request; the server changes
- * nothing but the "sync now" request.  Requests are served one at a time
- * on libmicrohttpd's own thread, which inherits the daemon's blocked
- * signals.
+ * state_run_report), opened read-only per request, and from the lock
+ * file's note of a run that could not be recorded there (lock_note_read);
+ * the server changes nothing but the "sync now" request.  Requests are
+ * served one at a time on libmicrohttpd's own thread, which inherits the
+ * daemon's blocked signals.
  *
  * Host checks (DNS rebinding): a server bound to one address answers only
  * requests whose Host is that address:port (or localhost:port for a

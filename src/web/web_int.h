@@ -7,7 +7,10 @@
 #ifndef DS_WEB_INT_H
 #define DS_WEB_INT_H
 
+#include <stdbool.h>
 #include <stdio.h>
+
+#include "util/lock.h"
 
 /* The index page: the last runs, the "Sync now" form; notice may be NULL. */
 int web_page_index(FILE *fp, const char *state_path, const char *notice);
@@ -27,5 +30,13 @@ void web_html_foot(FILE *fp);
 /* When a run ended, Unix seconds: started (UTC, "%Y-%m-%dT%H:%M:%SZ")
  * plus seconds; -1 when started does not parse. */
 double web_run_ended(const char *started, double seconds);
+
+/*
+ * The lock file's note of a sync that failed and could not be recorded
+ * (util/lock.h), when it is newer than newest_end (Unix seconds the
+ * newest recorded run ended; 0: none): true and *n filled.
+ */
+bool web_unrecorded(const char *state_path, double newest_end,
+		    struct lock_note *n);
 
 #endif

@@ -113,3 +113,215 @@ ds "$S" sync
 expect_rc forced-schema2-migrated-sync 0
 expect_eq forced-schema-7 7 \
 	"$(sqlite3 "$S/state.db" "SELECT value FROM meta WHERE key = 'schema_version'")"
+
+# ---- a sync that failed and could not be recorded (found by a user
+# trial: status said OK from the last recorded run) ------------------------
+# Such a run leaves a note in the lock file (util/lock.h): CRITICAL naming
+# its time, exit code and error, until a run is recorded again.
+
+scenario unrecorded
+mkconf "$COMPANY"
+ds "$S" sync
+expect_rc unrecorded-setup-sync 0
+run1=$(last_run)
+lockmode=$(stat -c %a "$S/state.db.lock")
+
+# the history cannot be written: SQLite fails the run's row (as on a full
+# disk or a read-only state), through the fault suite's injector
+if cc -shared -fPIC -O1 -o "$T/shim.so" "$REPO/tests/faults/shim.c" -ldl \
+	>"$S/cc.log" 2>&1; then
+	LD_PRELOAD=$T/shim.so FAULT_FAIL_SQL='INTO runs|UPDATE runs' \
+		ds "$S" sync
+	expect_rc unrecorded-injected-sync 1
+	ds "$S" status --nagios
+	expect_rc unrecorded-injected-critical 2
+	expect_in unrecorded-injected-says \
+		"DIRSYNC CRITICAL: last sync attempt failed and could not be recorded in the state database, " \
+		"$S/out"
+	expect_in unrecorded-injected-names-error "injected_fault_FAULT_FAIL_SQL" "$S/out"
+	expect_in unrecorded-injected-exit "exit 1): " "$S/out"
+	expect_in unrecorded-injected-last-recorded "last recorded run $run1 applied" "$S/out"
+	expect_eq unrecorded-injected-one-line 1 "$(wc -l <"$S/out")"
+	ds "$S" status
+	expect_rc unrecorded-injected-spec 1
+	expect_eq unrecorded-lock-mode-kept "$lockmode" "$(stat -c %a "$S/state.db.lock")"
+	ds "$S" history
+	expect_in unrecorded-history-warns "not in this history" "$S/err"
+	ds "$S" sync
+	expect_rc unrecorded-recovery-sync 0
+	ds "$S" status --nagios
+	expect_rc unrecorded-recovered-ok 0
+	expect_not_in unrecorded-recovered-no-note "could not be recorded" "$S/out"
+	ds "$S" history
+	expect_not_in unrecorded-recovered-history-quiet "not in this history" "$S/err"
+
+	# the daemon's runs, with its status page and /metrics; status reads
+	# the note while the daemon holds the lock
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	mkconf "$COMPANY" "[web]
+listen = 127.0.0.1:$port"
+	LD_PRELOAD=$T/shim.so FAULT_FAIL_SQL='INTO runs|UPDATE runs' \
+		"$DIRSYNC" -c "$S/dirsync.conf" daemon -f >"$S/daemon.log" 2>&1 &
+	dpid=$!
+	i=0
+	while ! grep -q "could not be recorded" "$S/out" 2>/dev/null &&
+		[ $i -lt 100 ]; do
+		sleep 0.1
+		ds "$S" status --nagios
+		i=$((i + 1))
+	done
+	expect_rc unrecorded-daemon-critical 2
+	expect_in unrecorded-daemon-says "last sync attempt failed and could not be recorded" "$S/out"
+	if command -v curl >/dev/null 2>&1; then
+		curl -s "http://127.0.0.1:$port/" >"$S/index.html"
+		expect_in unrecorded-daemon-page "id=\"unrecorded\">The last sync attempt" "$S/index.html"
+		curl -s "http://127.0.0.1:$port/metrics" >"$S/metrics"
+		expect_in unrecorded-daemon-metric "dirsync_last_attempt_unrecorded 1" "$S/metrics"
+	fi
+	kill "$dpid"
+	wait "$dpid"
+	mkconf "$COMPANY"
+	ds "$S" sync
+	expect_rc unrecorded-after-daemon-sync 0
+	ds "$S" status --nagios
+	expect_rc unrecorded-after-daemon-ok 0
+else
+	nskip=$((nskip + 1))
+	echo "SKIP cli/unrecorded-injected (cannot build tests/faults/shim.c: $(head -1 "$S/cc.log"))"
+fi
+
+# a damaged page the sync needs (meta) but the history read does not
+sqlite3 "$S/state.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+pgsz=$(sqlite3 "$S/state.db" "PRAGMA page_size")
+pg=$(sqlite3 "$S/state.db" "SELECT rootpage FROM sqlite_master WHERE name = 'meta'")
+printf 'this page is damaged, this page is damaged' |
+	dd of="$S/state.db" bs=1 seek=$(((pg - 1) * pgsz)) conv=notrunc 2>/dev/null
+ds "$S" sync
+expect_rc unrecorded-corrupt-sync 1
+ds "$S" status --nagios
+expect_rc unrecorded-corrupt-critical 2
+expect_in unrecorded-corrupt-says "last sync attempt failed and could not be recorded" "$S/out"
+expect_in unrecorded-corrupt-names-error "database disk image is malformed" "$S/out"
+ds "$S" rebuild-state
+expect_rc unrecorded-corrupt-rebuild 0
+ds "$S" status --nagios
+expect_rc unrecorded-corrupt-still-critical 2
+ds "$S" sync
+expect_rc unrecorded-corrupt-recovery-sync 0
+ds "$S" status --nagios
+expect_rc unrecorded-corrupt-recovered-ok 0
+
+# the check cannot read the state database (permissions): UNKNOWN, the
+# check's own problem (Monitoring Plugins guidelines), naming the uid
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+	id nobody >/dev/null 2>&1; then
+	P=$(mktemp -d)
+	chmod 755 "$P"
+	cp "$S/dirsync.conf" "$P/dirsync.conf"
+	chown nobody "$P/dirsync.conf"
+	setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+		"$DIRSYNC" -c "$P/dirsync.conf" status --nagios >"$S/out" 2>"$S/err"
+	rc=$?
+	rm -rf "$P"
+	expect_rc unrecorded-unreadable-unknown 3
+	expect_in unrecorded-unreadable-says "Permission denied (uid $(id -u nobody) must be able to read it" "$S/out"
+else
+	nskip=$((nskip + 1))
+	echo "SKIP cli/unrecorded-unreadable (needs root, setpriv and the user nobody)"
+fi
+
+# the state database another user's (a sync once run as root): a sync as
+# nobody opens it read-only and cannot record its run
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+	id nobody >/dev/null 2>&1; then
+	Q=$(mktemp -d)
+	chmod 755 "$Q"
+	chown nobody "$Q"
+	printf '%s\n' "[source]" "type = ldif" "path = $COMPANY" "[mapping]" \
+		"accepted_domains = example.com example.net" "[target]" \
+		"url = sqlite://$Q/mail.db" "[state]" "path = $Q/state.db" \
+		>"$Q/dirsync.conf"
+	chown nobody "$Q/dirsync.conf"
+	chmod 600 "$Q/dirsync.conf"
+	as_nobody() {
+		setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+			"$DIRSYNC" -c "$Q/dirsync.conf" "$@" >"$S/out" 2>"$S/err"
+		rc=$?
+	}
+	as_nobody sync
+	expect_rc unrecorded-uid-setup-sync 0
+	sqlite3 "$Q/state.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+	chown root "$Q/state.db"
+	chmod 644 "$Q/state.db"
+	as_nobody sync
+	expect_rc unrecorded-uid-sync 1
+	as_nobody status --nagios
+	expect_rc unrecorded-uid-critical 2
+	expect_in unrecorded-uid-says "attempt to write a readonly database" "$S/out"
+	chown nobody "$Q/state.db"
+	as_nobody sync
+	expect_rc unrecorded-uid-recovery-sync 0
+	as_nobody status --nagios
+	expect_rc unrecorded-uid-recovered-ok 0
+	rm -rf "$Q"
+else
+	nskip=$((nskip + 1))
+	echo "SKIP cli/unrecorded-uid (needs root, setpriv and the user nobody)"
+fi
+
+# a state database whose header is damaged: the history cannot be read
+sqlite3 "$S/state.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+printf 'this is no SQLite database' |
+	dd of="$S/state.db" bs=1 conv=notrunc 2>/dev/null
+ds "$S" status --nagios
+expect_rc unrecorded-header-critical 2
+expect_in unrecorded-header-says "DIRSYNC CRITICAL: the state database is damaged: " "$S/out"
+ds "$S" status
+expect_rc unrecorded-header-spec 1
+
+# a full disk under the state, for real (root: a small tmpfs in a private
+# mount namespace), and the state's file system read-only
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1; then
+	scenario unrecorded-full
+	D=$S/disk
+	mkdir -p "$D"
+	mkconf "$COMPANY"
+	sed -i "s|^path = $S/state.db|path = $D/state.db|" "$S/dirsync.conf"
+	cat >"$S/full.sh" <<EOS
+mount -t tmpfs -o size=1m tmpfs "$D" || exit 99
+"$DIRSYNC" -c "$S/dirsync.conf" sync >/dev/null 2>&1; echo "first \$?"
+sqlite3 "$D/state.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+avail=\$(df -k --output=avail "$D" | tail -n 1)
+dd if=/dev/zero of="$D/fill" bs=1k count=\$((avail)) 2>/dev/null
+"$DIRSYNC" -c "$S/dirsync.conf" sync >/dev/null 2>"$S/full.err"; echo "full \$?"
+"$DIRSYNC" -c "$S/dirsync.conf" status --nagios >"$S/full.out"; echo "status \$?"
+rm -f "$D/fill"
+"$DIRSYNC" -c "$S/dirsync.conf" sync >/dev/null 2>&1; echo "again \$?"
+"$DIRSYNC" -c "$S/dirsync.conf" status --nagios >"$S/again.out"; echo "recovered \$?"
+mount -o remount,ro "$D"
+"$DIRSYNC" -c "$S/dirsync.conf" sync >/dev/null 2>"$S/ro.err"; echo "ro-sync \$?"
+"$DIRSYNC" -c "$S/dirsync.conf" status --nagios >"$S/ro.out"; echo "ro-status \$?"
+umount "$D"
+EOS
+	unshare -m --propagation private sh "$S/full.sh" >"$S/full.rc" 2>&1
+	if grep -q '^first 0$' "$S/full.rc"; then
+		expect_eq unrecorded-full-sync-fails "full 1" "$(grep '^full ' "$S/full.rc")"
+		expect_in unrecorded-full-sync-says-enospc "No space left on device" "$S/full.err"
+		expect_eq unrecorded-full-critical "status 2" "$(grep '^status ' "$S/full.rc")"
+		expect_in unrecorded-full-says \
+			"DIRSYNC CRITICAL: last sync attempt failed and could not be recorded" \
+			"$S/full.out"
+		expect_in unrecorded-full-names-enospc "No space left on device" "$S/full.out"
+		expect_eq unrecorded-full-recovery-sync "again 0" "$(grep '^again ' "$S/full.rc")"
+		expect_eq unrecorded-full-recovered-ok "recovered 0" "$(grep '^recovered ' "$S/full.rc")"
+		expect_eq unrecorded-ro-sync-fails "ro-sync 1" "$(grep '^ro-sync ' "$S/full.rc")"
+		expect_eq unrecorded-ro-critical "ro-status 2" "$(grep '^ro-status ' "$S/full.rc")"
+		expect_in unrecorded-ro-says "is mounted read-only" "$S/ro.out"
+	else
+		nskip=$((nskip + 1))
+		echo "SKIP cli/unrecorded-full (no tmpfs here: $(head -3 "$S/full.rc" | tr '\n' ' '))"
+	fi
+else
+	nskip=$((nskip + 1))
+	echo "SKIP cli/unrecorded-full (needs root and unshare for a tmpfs)"
+fi

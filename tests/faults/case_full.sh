@@ -2,8 +2,10 @@
 # A full disk under the state database, then under the SQLite mail
 # database: a sync is run with 0, 4, 8, ... KiB left on a small tmpfs
 # (in a private mount namespace) until one succeeds, so the disk fills at
-# every point of the run in turn: the lock file, the state's set-up, the
-# apply, the mail commit, the run's record after the mail commit.  Each
+# every point of the run in turn: the state's set-up, the apply, the mail
+# commit, the run's record after the mail commit (the lock file keeps the
+# space it was given when first taken).  After each failed run `status
+# --nagios` is CRITICAL, whether the run could be recorded or not.  Each
 # failed run exits 1 naming the file and ENOSPC; the mail database holds
 # the old rows or the new ones, never a half; with space again the next
 # run converges to what an uninterrupted sync gives.  A state that fills
@@ -80,6 +82,12 @@ max_delete_percent ="
 				{ fail "free-${free}k-says-applied" "the error does not say the changes went in"; bad=1; }
 		elif ! cmp -s "$S/now.dump" "$S/base.dump"; then
 			fail "free-${free}k-all-or-nothing" "the mail database is half-changed"; bad=1
+		fi
+		# never OK after a failed run, recorded or not (found by a
+		# user trial: status said OK from the last recorded run)
+		ds status --nagios
+		if [ "$rc" != 2 ]; then
+			fail "free-${free}k-status" "status --nagios exit $rc after a failed run, wanted 2 (CRITICAL): $(cat "$S/out")"; bad=1
 		fi
 		ds -q sync
 		dump >"$S/after.dump"

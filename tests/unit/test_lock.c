@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -148,6 +150,207 @@ test_bad_dir(void **st)
 	assert_int_equal(lock_holder("/nonexistent-dir/state.db"), 0);
 }
 
+static void
+lock_path(char *path, size_t n)
+{
+	snprintf(path, n, "%s.lock", state);
+}
+
+/* An older dirsync's file ("PID ROLE\n", or empty): no note, a pid. */
+static void
+test_old_file(void **st)
+{
+	struct lock_note note;
+	struct err e = {0};
+	struct stat sb;
+	char path[sizeof(state) + 8];
+	int fd;
+
+	(void)st;
+	lock_path(path, sizeof(path));
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0640), 0);   /* whatever the umask */
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "4242 daemon\n", 12), 12);
+	close(fd);
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_NONE);
+	assert_int_equal(lock_holder(state), 0);   /* nobody holds it */
+	assert_int_equal(lock_acquire(state, &fd, &e), 0);
+	assert_int_equal(lock_holder(state), getpid());
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, LOCK_FILE_SIZE);
+	assert_int_equal(sb.st_mode & 0777, 0640);  /* its mode is kept */
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_NONE);
+	/* text: "PID sync", then line ends only (no NUL for a shell) */
+	{
+		char all[LOCK_FILE_SIZE], want[32];
+		int rfd = open(path, O_RDONLY), i, len;
+
+		assert_true(rfd >= 0);
+		assert_int_equal(read(rfd, all, sizeof(all)), sizeof(all));
+		close(rfd);
+		len = snprintf(want, sizeof(want), "%ld sync\n",
+			       (long)getpid());
+		assert_memory_equal(all, want, (size_t)len);
+		for (i = len; i < (int)sizeof(all); i++)
+			assert_int_equal(all[i], '\n');
+	}
+	lock_release(fd);
+	/* the pid is gone, the size (and blocks) stay */
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, LOCK_FILE_SIZE);
+	assert_int_equal(lock_holder(state), 0);
+}
+
+/* Written, read back (also after release, and with the pid changed),
+ * cleared by a recorded run. */
+static void
+test_note_roundtrip(void **st)
+{
+	struct lock_note note;
+	struct err e = {0};
+	bool is_daemon = false;
+	int fd;
+
+	(void)st;
+	assert_int_equal(lock_acquire(state, &fd, &e), 0);
+	assert_int_equal(lock_note_write(fd, 1764568718.25, 1,
+					 "state.db: disk full\nsecond line",
+					 &e),
+			 0);
+	assert_int_equal(lock_mark_daemon(fd, &e), 0);
+	assert_int_equal(lock_holder_role(state, &is_daemon), getpid());
+	assert_true(is_daemon);
+	lock_release(fd);
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_FOUND);
+	assert_true(note.when > 1764568718.2 && note.when < 1764568718.3);
+	assert_int_equal(note.exit_code, 1);
+	/* one line: the line break became a space */
+	assert_string_equal(note.msg, "state.db: disk full second line");
+	assert_int_equal(lock_acquire(state, &fd, &e), 0);
+	assert_int_equal(lock_note_clear(fd, &e), 0);
+	lock_release(fd);
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_NONE);
+	/* out of range: refused, nothing written */
+	assert_int_equal(lock_acquire(state, &fd, &e), 0);
+	assert_int_equal(lock_note_write(fd, 1.0, 0, "x", &e), -1);
+	assert_int_equal(e.code, DS_E_INTERNAL);
+	lock_release(fd);
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_NONE);
+}
+
+/* A message longer than a note holds is cut on a character boundary. */
+static void
+test_note_long(void **st)
+{
+	struct lock_note note;
+	struct err e = {0};
+	char msg[3000];
+	size_t i, len;
+	int fd;
+
+	(void)st;
+	/* "é" (2 bytes) after one ASCII byte: every cut point is tried
+	 * against both halves of a character over the runs below */
+	msg[0] = 'a';
+	for (i = 1; i + 2 < sizeof(msg); i += 2)
+		memcpy(msg + i, "\xc3\xa9", 2);
+	msg[i] = '\0';
+	assert_int_equal(lock_acquire(state, &fd, &e), 0);
+	assert_int_equal(lock_note_write(fd, 1764568718.0, 2, msg, &e), 0);
+	lock_release(fd);
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_FOUND);
+	len = strlen(note.msg);
+	assert_true(len < LOCK_NOTE_MSG);
+	assert_true(len > LOCK_NOTE_MSG - 16);
+	assert_string_equal(note.msg + len - 6, " [...]");
+	/* what comes before the mark ends with a whole "é" */
+	assert_memory_equal(note.msg + len - 8, "\xc3\xa9", 2);
+	/* "ab" first: shifted by one byte, the cut falls mid-character */
+	memmove(msg + 1, msg, strlen(msg) + 1);
+	msg[0] = 'a';
+	msg[1] = 'b';
+	assert_int_equal(lock_acquire(state, &fd, &e), 0);
+	assert_int_equal(lock_note_write(fd, 1764568718.0, 2, msg, &e), 0);
+	lock_release(fd);
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_FOUND);
+	len = strlen(note.msg);
+	assert_string_equal(note.msg + len - 6, " [...]");
+	assert_memory_equal(note.msg + len - 8, "\xc3\xa9", 2);
+}
+
+/* Flips one byte of the note at off (from the note's start). */
+static void
+poke(size_t off, char c)
+{
+	char path[sizeof(state) + 8];
+	int fd;
+
+	lock_path(path, sizeof(path));
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, &c, 1, (off_t)(LOCK_NOTE_OFF + off)), 1);
+	close(fd);
+}
+
+static char
+peek(size_t off)
+{
+	char path[sizeof(state) + 8], c = 0;
+	int fd;
+
+	lock_path(path, sizeof(path));
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &c, 1, (off_t)(LOCK_NOTE_OFF + off)), 1);
+	close(fd);
+	return c;
+}
+
+/* Torn or tampered notes are never taken as valid. */
+static void
+test_note_torn(void **st)
+{
+	static const char msg[] = "the state database is full";
+	struct lock_note note;
+	struct err e = {0};
+	size_t nl;
+	char was;
+	int fd;
+
+	(void)st;
+	assert_int_equal(lock_acquire(state, &fd, &e), 0);
+	assert_int_equal(lock_note_write(fd, 1764568718.5, 1, msg, &e), 0);
+	lock_release(fd);
+	for (nl = 0; peek(nl) != '\n'; nl++)
+		;
+	/* a byte of the message changed: the hash does not match */
+	was = peek(nl - 3);
+	poke(nl - 3, 'X');
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_TORN);
+	poke(nl - 3, was);
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_FOUND);
+	/* the line's end not written yet: no complete line */
+	poke(nl, '\0');
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_TORN);
+	poke(nl, '\n');
+	/* bytes after the line (a longer note half overwritten) */
+	poke(nl + 5, 'z');
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_TORN);
+	poke(nl + 5, '\0');
+	/* the start of the region not written yet */
+	poke(0, '\0');
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_TORN);
+	poke(0, 'd');
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_FOUND);
+	assert_string_equal(note.msg, msg);
+	assert_int_equal(lock_acquire(state, &fd, &e), 0);
+	assert_int_equal(lock_note_clear(fd, &e), 0);
+	lock_release(fd);
+}
+
 int
 main(void)
 {
@@ -156,6 +359,10 @@ main(void)
 		cmocka_unit_test(test_held_by_other),
 		cmocka_unit_test(test_dead_holder),
 		cmocka_unit_test(test_bad_dir),
+		cmocka_unit_test(test_old_file),
+		cmocka_unit_test(test_note_roundtrip),
+		cmocka_unit_test(test_note_long),
+		cmocka_unit_test(test_note_torn),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
