@@ -87,8 +87,8 @@ int syncsnap_get_check(const struct syncsnap *s, struct err *err);
 
 /*
  * Keeps one read transaction open over the lookups that follow
- * (syncsnap_get, syncsnap_find, syncsnap_scan) with a larger page cache
- * (a sixteenth of the file, 2 to 64 MiB),
+ * (syncsnap_get, syncsnap_find, syncsnap_scan) with a page cache of
+ * 4 MiB (syncsnap_get keeps the rows it gave meanwhile, up to 64 MiB),
  * until syncsnap_begin() makes it the write transaction or
  * syncsnap_close() ends it.  Without it each lookup is a transaction of
  * its own: SQLite locks the file, looks for a hot journal and reads its
