@@ -131,119 +131,6 @@ stable_anchor(const char *a)
 	return a != NULL && strncmp(a, "dn:", 3) != 0;
 }
 
-/*
- * Renames.  A desired mailbox whose address has no row (or only an alias
- * row of its own owner, as when the primary and an alias swap) takes over
- * the managed mailbox of the same anchor whose address is no longer wanted
- * as a mailbox: the row is renamed in place and keeps its maildir.
- */
-struct renames {
-	struct strmap by_anchor;   /* anchor -> managed_rec (mailbox) */
-	struct strmap from;        /* old address -> new address */
-	struct strmap to;          /* new address -> old address */
-};
-
-/* Does the target still have the managed mailbox's row itself (not only
- * a self-alias left behind when the row was deleted by hand)? */
-static bool
-mailbox_row(const struct plan_input *in, const struct managed_rec *r)
-{
-	const struct mobj *cur = mset_get_h(in->current, r->address, r->hash);
-
-	return cur != NULL && cur->kind == MK_MAILBOX;
-}
-
-static void
-find_renames(struct plan *p, struct renames *rn, const struct plan_input *in)
-{
-	size_t i;
-	bool built = false;
-
-	for (i = 0; i < in->desired->n; i++) {
-		const struct mobj *want = in->desired->v[i];
-		const struct mobj *cur, *old;
-		const struct managed_rec *m, *from;
-		struct change *ch;
-
-		if (want->kind != MK_MAILBOX || want->anchor == NULL ||
-		    frozen_addr(in, want->address) ||
-		    left_alone(in, want->address))
-			continue;
-		cur = mset_get_h(in->current, want->address, want->hash);
-		if (cur != NULL) {
-			/*
-			 * Only dirsync's own alias-table row can be moved
-			 * aside; whoever owned it no longer claims the
-			 * address (the rules give it to this mailbox).
-			 */
-			m = managed_get_h(in->managed, want->address,
-					  want->hash);
-			if (cur->kind == MK_MAILBOX || m == NULL ||
-			    !mkind_alias_row(m->kind))
-				continue;
-		}
-		if (!built) {
-			size_t j;
-
-			built = true;
-			for (j = 0; j < in->managed->n; j++) {
-				const struct managed_rec *r =
-					&in->managed->v[j];
-				const struct mobj *d =
-					mset_get_h(in->desired, r->address,
-						   r->hash);
-
-				/*
-				 * Its address still wanted as a mailbox of
-				 * its own: no rename.  Wanted by another
-				 * person (an address that changed hands in
-				 * this run): the owner's mailbox follows the
-				 * owner, and the address is added anew.
-				 */
-				if (r->kind != MK_MAILBOX || r->anchor == NULL ||
-				    (d != NULL && d->kind == MK_MAILBOX &&
-				     !(stable_anchor(r->anchor) &&
-				       d->anchor != NULL &&
-				       strcmp(d->anchor, r->anchor) != 0)) ||
-				    !mailbox_row(in, r) ||
-				    frozen_addr(in, r->address))
-					continue;
-				strmap_put(&rn->by_anchor, r->anchor,
-					   (void *)r);
-			}
-		}
-		from = strmap_get(&rn->by_anchor, want->anchor);
-		if (from == NULL || strmap_get(&rn->from, from->address))
-			continue;
-		old = mset_get_h(in->current, from->address, from->hash);
-		if (cur != NULL) {
-			/* the alias row in the way goes first */
-			const struct managed_rec *in_way =
-				managed_get(in->managed, want->address);
-			struct mobj gone = *cur;
-
-			gone.kind = in_way->kind == MK_MAILBOX ? cur->kind
-							       : in_way->kind;
-			gone.anchor = in_way->anchor;
-			push_row(p, OP_DELETE, &gone, in, cur)->why =
-				WHY_IN_THE_WAY;
-		}
-		ch = push(p, OP_UPDATE, want);
-		ch->fields = CH_ADDRESS;
-		ch->old_address = from->address;
-		ch->row = mset_stored(in->current, old);
-		ch->old_name = old->name;
-		if (!str_eq(want->name, old->name))
-			ch->fields |= CH_NAME;
-		if (attrs_differ(want, old))
-			ch->fields |= CH_ATTRS;
-		if (!old->active)
-			ch->fields |= CH_ACTIVE;
-		strmap_put(&rn->from, from->address, (void *)want->address);
-		strmap_put(&rn->to, want->address, (void *)from->address);
-	}
-}
-
 static void
 clash(struct plan *p, const struct mobj *want, const char *other,
       const char *reason)
@@ -260,6 +147,308 @@ clash(struct plan *p, const struct mobj *want, const char *other,
 	c->dn = want->dn;
 	c->account = want->account;
 	c->other_dn = c->other_account = NULL;   /* plan_name() fills them */
+}
+
+/*
+ * Renames.  A desired mailbox takes over the managed mailbox of the same
+ * anchor whose address is no longer wanted as a mailbox of its own: the
+ * row is renamed in place and keeps its maildir.  Its new address must
+ * be free by then: no row, dirsync's alias-table row no longer wanted
+ * there (deleted first, as when the primary and an alias swap), or the
+ * mailbox of another person whose own mailbox is renamed away in the
+ * same plan (an address that changes hands between two people who both
+ * stay: A a -> c, B b -> a).  Such renames form chains, each waiting for
+ * the next: a chain whose last rename cannot happen holds every rename
+ * of it, and a cycle (A a -> b, B b -> a) is held whole, as are the
+ * renames out of an address in a conflict in the directory.  Held means
+ * left as it is, reported, never a new mailbox and never a disable:
+ * done over several runs, the same renames could not happen either.
+ */
+struct renames {
+	struct strmap by_anchor;   /* anchor -> managed_rec (mailbox) */
+	struct strmap frozen;      /* the same, at an address in a conflict */
+	struct strmap from;        /* old address -> new address */
+	struct strmap to;          /* new address -> old address */
+	struct strmap held;        /* desired address -> itself: reported */
+};
+
+/* Does the target still have the managed mailbox's row itself (not only
+ * a self-alias left behind when the row was deleted by hand)? */
+static bool
+mailbox_row(const struct plan_input *in, const struct managed_rec *r)
+{
+	const struct mobj *cur = mset_get_h(in->current, r->address, r->hash);
+
+	return cur != NULL && cur->kind == MK_MAILBOX;
+}
+
+/*
+ * rn->by_anchor: the managed mailboxes that may be renamed, those whose
+ * address is not still wanted as a mailbox of their own (wanted by
+ * another person, an address that changes hands, counts as not); those
+ * at an address in a conflict go to rn->frozen instead.
+ */
+static void
+rename_sources(struct renames *rn, const struct plan_input *in)
+{
+	size_t j;
+
+	for (j = 0; j < in->managed->n; j++) {
+		const struct managed_rec *r = &in->managed->v[j];
+		const struct mobj *d =
+			mset_get_h(in->desired, r->address, r->hash);
+
+		if (r->kind != MK_MAILBOX || r->anchor == NULL ||
+		    (d != NULL && d->kind == MK_MAILBOX &&
+		     !(stable_anchor(r->anchor) && d->anchor != NULL &&
+		       strcmp(d->anchor, r->anchor) != 0)) ||
+		    !mailbox_row(in, r) || frozen_anchor(in, r->anchor))
+			continue;
+		strmap_put(frozen_addr(in, r->address) ? &rn->frozen
+						       : &rn->by_anchor,
+			   r->anchor, (void *)r);
+	}
+}
+
+/*
+ * RS_STAYS: the row at its new address stays (plan_wanted reports it);
+ * RS_NONE: that row is another person's mailbox, which no rename takes
+ * away (the person left, or stays where they are); RS_WAIT: it waits for
+ * a rename that cannot happen; RS_CYCLE: the renames wait for each
+ * other.
+ */
+enum rn_state {
+	RS_NEW, RS_WALKING, RS_OK, RS_STAYS, RS_NONE, RS_WAIT, RS_CYCLE
+};
+
+/* A rename find_renames considers. */
+struct cand {
+	const struct mobj *want;
+	const struct managed_rec *from;  /* the record renamed */
+	const struct mobj *cur;          /* the row at want->address */
+	/* cur is another person's mailbox: the candidate renaming it away
+	 * (its index + 1), 0 when there is none */
+	size_t after;
+	enum rn_state st;
+};
+
+struct cands {
+	struct cand *v;
+	size_t n, cap;
+	struct strmap by_from;   /* from->address -> index + 1 */
+};
+
+/* What the row at a desired mailbox's address is to a rename into it. */
+enum row_role {
+	ROW_OWN,     /* its own mailbox: no rename */
+	ROW_GOES,    /* it makes way: see row_role() */
+	ROW_STAYS    /* it does not: the rename cannot happen this run */
+};
+
+/*
+ * The row at want's address (cur, not NULL) makes way for a rename when
+ * it is dirsync's alias-table row (whoever owned it no longer claims the
+ * address: the rules give it to this mailbox), deleted first, or another
+ * person's mailbox that may itself be renamed away (rn->by_anchor):
+ * then whether it is decides (rename_settle).
+ */
+static enum row_role
+row_role(const struct plan_input *in, struct renames *rn, bool *built,
+	 const struct mobj *want, const struct mobj *cur)
+{
+	const struct managed_rec *m =
+		managed_get_h(in->managed, want->address, want->hash);
+
+	if (cur->kind == MK_MAILBOX && m != NULL &&
+	    (m->anchor == want->anchor ||
+	     (m->anchor != NULL && strcmp(m->anchor, want->anchor) == 0)))
+		return ROW_OWN;
+	if (!*built) {
+		*built = true;
+		rename_sources(rn, in);
+	}
+	if (m == NULL)
+		return ROW_STAYS;
+	if (cur->kind != MK_MAILBOX)
+		return mkind_alias_row(m->kind) ? ROW_GOES : ROW_STAYS;
+	return m->kind == MK_MAILBOX && m->anchor != NULL &&
+			       strmap_get(&rn->by_anchor, m->anchor) == m
+		       ? ROW_GOES
+		       : ROW_STAYS;
+}
+
+/* Every desired mailbox that could take over its owner's mailbox. */
+static void
+rename_candidates(struct plan *p, struct renames *rn, struct cands *c,
+		  const struct plan_input *in, struct strmap *blocked)
+{
+	bool built = false;
+	size_t i;
+
+	for (i = 0; i < in->desired->n; i++) {
+		const struct mobj *want = in->desired->v[i];
+		const struct mobj *cur;
+		const struct managed_rec *from;
+		enum row_role role = ROW_GOES;
+		struct cand *k;
+
+		if (want->kind != MK_MAILBOX || want->anchor == NULL ||
+		    frozen_addr(in, want->address) ||
+		    left_alone(in, want->address))
+			continue;
+		cur = mset_get_h(in->current, want->address, want->hash);
+		if (cur != NULL &&
+		    (role = row_role(in, rn, &built, want, cur)) == ROW_OWN)
+			continue;
+		if (!built) {
+			built = true;
+			rename_sources(rn, in);
+		}
+		from = strmap_get(&rn->by_anchor, want->anchor);
+		if (from == NULL && role == ROW_GOES &&
+		    strmap_get(&rn->frozen, want->anchor) != NULL) {
+			/* its mailbox's address is contested: a new mailbox
+			 * would split its mail, a rename would take the
+			 * address from the conflict */
+			clash(p, want, NULL,
+			      "its mailbox's present address is in a "
+			      "conflict in the directory: the mailbox is "
+			      "renamed when that is settled");
+			strmap_put(&rn->held, want->address,
+				   (void *)want->address);
+			strmap_put(blocked, want->anchor, (void *)want->anchor);
+			continue;
+		}
+		if (from == NULL || strmap_get(&c->by_from, from->address))
+			continue;
+		c->v = xgrow(c->v, &c->cap, c->n + 1, sizeof(*c->v));
+		k = &c->v[c->n++];
+		k->want = want;
+		k->from = from;
+		k->cur = cur;
+		k->after = 0;
+		k->st = role == ROW_STAYS ? RS_STAYS : RS_NEW;
+		strmap_put(&c->by_from, from->address, (void *)c->n);
+	}
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].st == RS_NEW && c->v[i].cur != NULL &&
+		    c->v[i].cur->kind == MK_MAILBOX)
+			c->v[i].after = (size_t)strmap_get(
+				&c->by_from, c->v[i].want->address);
+}
+
+/*
+ * Whether candidate i can be renamed: follows what it waits for.  Every
+ * address has one claimant and every record one address, so what waits
+ * for what is a set of simple chains and cycles: a walk from i ends at a
+ * candidate already settled, at one whose address is free (RS_OK), at
+ * one waiting for a rename that is not there (RS_NONE: the old owner
+ * left, or stays where it is), or back on itself (a cycle).
+ */
+static void
+rename_settle(struct cands *c, size_t i)
+{
+	size_t j = i, k;
+	enum rn_state st;
+
+	while (c->v[j].st == RS_NEW) {
+		struct cand *x = &c->v[j];
+
+		x->st = RS_WALKING;
+		if (x->cur == NULL || x->cur->kind != MK_MAILBOX)
+			x->st = RS_OK;
+		else if (x->after == 0)
+			x->st = RS_NONE;
+		else
+			j = x->after - 1;
+	}
+	if (c->v[j].st == RS_WALKING) {   /* back on the walk: a cycle */
+		k = j;
+		do {
+			c->v[k].st = RS_CYCLE;
+			k = c->v[k].after - 1;
+		} while (k != j);
+	}
+	st = c->v[j].st == RS_OK ? RS_OK : RS_WAIT;
+	for (k = i; c->v[k].st == RS_WALKING; k = c->v[k].after - 1)
+		c->v[k].st = st;
+}
+
+/* The rename of candidate k. */
+static void
+rename_push(struct plan *p, struct renames *rn, const struct plan_input *in,
+	    const struct cand *k)
+{
+	const struct mobj *want = k->want, *cur = k->cur, *old;
+	struct change *ch;
+
+	old = mset_get_h(in->current, k->from->address, k->from->hash);
+	if (cur != NULL && cur->kind != MK_MAILBOX) {
+		/* the alias row in the way goes first */
+		const struct managed_rec *in_way =
+			managed_get_h(in->managed, want->address, want->hash);
+		struct mobj gone = *cur;
+
+		gone.kind = in_way->kind == MK_MAILBOX ? cur->kind
+						       : in_way->kind;
+		gone.anchor = in_way->anchor;
+		push_row(p, OP_DELETE, &gone, in, cur)->why = WHY_IN_THE_WAY;
+	}
+	ch = push(p, OP_UPDATE, want);
+	ch->fields = CH_ADDRESS;
+	ch->old_address = k->from->address;
+	ch->row = mset_stored(in->current, old);
+	ch->old_name = old->name;
+	if (!str_eq(want->name, old->name))
+		ch->fields |= CH_NAME;
+	if (attrs_differ(want, old))
+		ch->fields |= CH_ATTRS;
+	if (!old->active)
+		ch->fields |= CH_ACTIVE;
+	strmap_put(&rn->from, k->from->address, (void *)want->address);
+	strmap_put(&rn->to, want->address, (void *)k->from->address);
+}
+
+static void
+find_renames(struct plan *p, struct renames *rn, const struct plan_input *in,
+	     struct strmap *blocked)
+{
+	struct cands c = {NULL, 0, 0, STRMAP_INIT};
+	size_t i;
+
+	rename_candidates(p, rn, &c, in, blocked);
+	for (i = 0; i < c.n; i++)
+		rename_settle(&c, i);
+	for (i = 0; i < c.n; i++) {
+		const struct cand *k = &c.v[i];
+		const char *other;
+
+		if (k->st == RS_OK) {
+			rename_push(p, rn, in, k);
+			continue;
+		}
+		if (k->st == RS_NONE || k->st == RS_STAYS)
+			continue;   /* plan_wanted reports the row's owner */
+		/* held: the rename it waits for cannot happen (RS_WAIT), or
+		 * the renames wait for each other (RS_CYCLE) */
+		other = c.v[k->after - 1].from->anchor;
+		clash(p, k->want, other,
+		      k->st == RS_CYCLE
+			      ? "still the mailbox of another directory "
+				"object, which takes this one's address in "
+				"the same run (a swap or a cycle): both stay "
+				"as they are; move one to a third address "
+				"first"
+			      : "still the mailbox of another directory "
+				"object, whose own new address is not free "
+				"(see its conflict): this rename waits for "
+				"that one");
+		strmap_put(&rn->held, k->want->address,
+			   (void *)k->want->address);
+		strmap_put(blocked, k->want->anchor, (void *)k->want->anchor);
+	}
+	free(c.v);
+	strmap_free(&c.by_from);
 }
 
 /*
@@ -551,6 +740,9 @@ plan_wanted(struct plan *p, const struct plan_input *in,
 			cur = mset_get_h(in->current, want->address, h);
 			m = managed_get_h(in->managed, want->address, h);
 			mark_kept(kept, in, m, want);
+			if (rn->held.len > 0 &&
+			    strmap_get(&rn->held, want->address) != NULL)
+				continue;   /* a rename held: reported */
 			if (blocked->len > 0 && want->anchor != NULL &&
 			    strmap_get(blocked, want->anchor) != NULL) {
 				/* its owner's address is taken: change
@@ -813,6 +1005,69 @@ plan_name(struct plan *p, const struct plan_input *in,
 	}
 }
 
+/*
+ * A rename into an address another rename frees (find_renames' chains)
+ * goes after it: the renames of mailboxes (updates, next to each other
+ * after the sort) are put in order of how many renames of the chain
+ * must go first, stably, so that each address is free when a rename
+ * takes it (the mail database's keys are unique at every statement; a
+ * per-object target takes the changes in this order too).  Nothing moves
+ * when no rename waits for another.
+ */
+static void
+order_renames(struct plan *p)
+{
+	struct strmap freed = STRMAP_INIT;   /* old address -> index + 1 */
+	size_t lo, hi, i, n, maxd = 0, *depth, *at;
+	struct change *tmp;
+
+	for (lo = 0; lo < p->n && !(p->v[lo].op == OP_UPDATE &&
+				    p->v[lo].kind == MK_MAILBOX); lo++)
+		;
+	for (hi = lo; hi < p->n && p->v[hi].op == OP_UPDATE &&
+		      p->v[hi].kind == MK_MAILBOX; hi++)
+		if ((p->v[hi].fields & CH_ADDRESS) &&
+		    p->v[hi].old_address != NULL)
+			strmap_put(&freed, p->v[hi].old_address,
+				   (void *)(hi - lo + 1));
+	if (freed.len < 2) {
+		strmap_free(&freed);
+		return;
+	}
+	n = hi - lo;
+	depth = xcalloc(n, sizeof(*depth));
+	for (i = 0; i < n; i++) {
+		size_t d = 0, j = i;
+		void *v;
+
+		/* the renames ahead of it; at most n (a cycle never gets here:
+		 * find_renames holds it) */
+		while (d < n && (v = strmap_get(&freed, p->v[lo + j].address)) !=
+					NULL && (size_t)v - 1 != j) {
+			j = (size_t)v - 1;
+			d++;
+		}
+		depth[i] = d;
+		if (d > maxd)
+			maxd = d;
+	}
+	if (maxd > 0) {
+		tmp = xmalloc(n * sizeof(*tmp));
+		at = xcalloc(maxd + 2, sizeof(*at));
+		for (i = 0; i < n; i++)
+			at[depth[i] + 1]++;
+		for (i = 1; i <= maxd + 1; i++)
+			at[i] += at[i - 1];
+		for (i = 0; i < n; i++)
+			tmp[at[depth[i]]++] = p->v[lo + i];
+		memcpy(p->v + lo, tmp, n * sizeof(*tmp));
+		free(tmp);
+		free(at);
+	}
+	free(depth);
+	strmap_free(&freed);
+}
+
 /* Deterministic order and the counts the limits use. */
 static void
 plan_finish(struct plan *p)
@@ -822,8 +1077,10 @@ plan_finish(struct plan *p)
 	/* deletes, disables, updates, adds (frees addresses first); then
 	 * kind and address, so that reports and tests are deterministic */
 	p->v = xshrink(p->v, &p->cap, p->n, sizeof(*p->v));
-	if (p->n > 1)
+	if (p->n > 1) {
 		qsort(p->v, p->n, sizeof(*p->v), cmp_change);
+		order_renames(p);
+	}
 	if (p->nclashes > 1)
 		qsort(p->clashes, p->nclashes, sizeof(*p->clashes),
 		      cmp_clash);
@@ -840,7 +1097,8 @@ plan_finish(struct plan *p)
 void
 plan_build(struct plan *p, const struct plan_input *in)
 {
-	struct renames rn = {STRMAP_INIT, STRMAP_INIT, STRMAP_INIT};
+	struct renames rn = {STRMAP_INIT, STRMAP_INIT, STRMAP_INIT,
+			     STRMAP_INIT, STRMAP_INIT};
 	struct strmap blocked = STRMAP_INIT;  /* anchors left alone this run */
 	struct owners owners = {in->desired, STRMAP_INIT};
 	uint64_t *kept = xcalloc(in->managed->n / 64 + 1, sizeof(*kept));
@@ -858,7 +1116,7 @@ plan_build(struct plan *p, const struct plan_input *in)
 				   (in->desired->n > in->current->n
 					    ? in->desired->n - in->current->n
 					    : 0));
-	find_renames(p, &rn, in);
+	find_renames(p, &rn, in, &blocked);
 	plan_wanted(p, in, &rn, &blocked, kept);
 	plan_deprovision(p, in, &rn, &blocked, &owners, kept);
 	plan_name(p, in, &owners);
@@ -866,8 +1124,10 @@ plan_build(struct plan *p, const struct plan_input *in)
 	free(kept);
 	strmap_free(&owners.asked);
 	strmap_free(&rn.by_anchor);
+	strmap_free(&rn.frozen);
 	strmap_free(&rn.from);
 	strmap_free(&rn.to);
+	strmap_free(&rn.held);
 	strmap_free(&blocked);
 }
 

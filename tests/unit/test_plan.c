@@ -1260,6 +1260,350 @@ test_rename_while_address_reused(void **state)
 	assert_int_equal(f->p.nclashes, 0);
 }
 
+/* ---- addresses that change hands in one run ------------------------- */
+
+/* Empties the three sets and the frozen maps (the plan input stays). */
+static void
+fx_reset(struct fx *f)
+{
+	mset_free(&f->desired);
+	mset_free(&f->current);
+	managed_free(&f->managed);
+	strmap_free(&f->frozen_addr);
+	strmap_free(&f->frozen_anchor);
+	mset_init(&f->desired);
+	mset_init(&f->current);
+	managed_init(&f->managed);
+}
+
+/* A person who stays: `now` is wanted, `was` is the mailbox synced. */
+struct mover {
+	const char *anchor, *was, *now;
+};
+
+/* The movers wanted in the order ord[0 .. n), their mailboxes synced. */
+static const char *
+build_movers(struct fx *f, const struct mover *v, const size_t *ord,
+	     size_t n)
+{
+	size_t i;
+
+	fx_reset(f);
+	for (i = 0; i < n; i++)
+		want(f, MK_MAILBOX, v[ord[i]].now, v[ord[i]].anchor,
+		     v[ord[i]].anchor, NULL);
+	for (i = n; i-- > 0;)
+		synced_mailbox(f, v[ord[i]].was, v[ord[i]].anchor,
+			       v[ord[i]].anchor);
+	return build(f);
+}
+
+/*
+ * The user trial's case: A's primary a@ becomes c@ and, in the same
+ * run, B's becomes a@.  B's mailbox is renamed b -> a after A's a -> c
+ * (which frees a@), exactly as over two runs: never a new, empty mailbox
+ * at a@ for B with B's own disabled, whatever the input's order.
+ */
+static void
+test_address_changes_hands_in_one_run(void **state)
+{
+	struct fx *f = *state;
+	static const struct mover v[] = {
+		{"A", "a@example.com", "c@example.com"},
+		{"B", "b@example.com", "a@example.com"},
+	};
+	static const size_t ord[2][2] = {{0, 1}, {1, 0}};
+	const struct change *ch;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		assert_string_equal(build_movers(f, v, ord[i], 2),
+				    "update mailbox c@example.com [address] "
+				    "was a@example.com\n"
+				    "update mailbox a@example.com [address] "
+				    "was b@example.com\n");
+		ch = find(f, "a@example.com");
+		assert_string_equal(ch->anchor, "B");
+		assert_int_equal(f->p.count[OP_ADD], 0);
+		assert_int_equal(f->p.count[OP_DISABLE], 0);
+		assert_int_equal(f->p.nclashes, 0);
+	}
+}
+
+/* Three in a chain, in all six orders: each rename after the one that
+ * frees its address. */
+static void
+test_address_chain_in_one_run(void **state)
+{
+	struct fx *f = *state;
+	static const struct mover v[] = {
+		{"A", "a@example.com", "c@example.com"},
+		{"B", "b@example.com", "a@example.com"},
+		{"C", "d@example.com", "b@example.com"},
+	};
+	static const size_t ord[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+					 {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+	size_t i;
+
+	for (i = 0; i < 6; i++)
+		assert_string_equal(build_movers(f, v, ord[i], 3),
+				    "update mailbox c@example.com [address] "
+				    "was a@example.com\n"
+				    "update mailbox a@example.com [address] "
+				    "was b@example.com\n"
+				    "update mailbox b@example.com [address] "
+				    "was d@example.com\n");
+	/* two chains and a plain rename: ordered within each chain, by
+	 * address otherwise (c, m and z need nobody to go first) */
+	fx_reset(f);
+	want(f, MK_MAILBOX, "a@example.com", "B", "B", NULL);
+	want(f, MK_MAILBOX, "c@example.com", "A", "A", NULL);
+	want(f, MK_MAILBOX, "m@example.com", "X", "X", NULL);
+	want(f, MK_MAILBOX, "x@example.com", "Y", "Y", NULL);
+	want(f, MK_MAILBOX, "z@example.com", "Z", "Z", NULL);
+	synced_mailbox(f, "a@example.com", "A", "A");
+	synced_mailbox(f, "b@example.com", "B", "B");
+	synced_mailbox(f, "x@example.com", "X", "X");
+	synced_mailbox(f, "y@example.com", "Y", "Y");
+	synced_mailbox(f, "zz@example.com", "Z", "Z");
+	assert_string_equal(build(f),
+			    "update mailbox c@example.com [address] "
+			    "was a@example.com\n"
+			    "update mailbox m@example.com [address] "
+			    "was x@example.com\n"
+			    "update mailbox z@example.com [address] "
+			    "was zz@example.com\n"
+			    "update mailbox a@example.com [address] "
+			    "was b@example.com\n"
+			    "update mailbox x@example.com [address] "
+			    "was y@example.com\n");
+}
+
+/*
+ * A swap (A a -> b, B b -> a) or a longer cycle: no order frees an
+ * address first.  Both are held as they are, each reported as a clash
+ * naming the other; nobody is disabled, no alias moves, no new mailbox.
+ */
+static void
+test_address_cycle_held(void **state)
+{
+	struct fx *f = *state;
+	static const struct mover v[] = {
+		{"A", "a@example.com", "b@example.com"},
+		{"B", "b@example.com", "c@example.com"},
+		{"C", "c@example.com", "a@example.com"},
+	};
+	static const size_t two[2][2] = {{0, 1}, {1, 0}};
+	static const size_t three[2][3] = {{0, 1, 2}, {2, 1, 0}};
+	struct mover swap[2] = {{"A", "a@example.com", "b@example.com"},
+				{"B", "b@example.com", "a@example.com"}};
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		assert_string_equal(build_movers(f, swap, two[i], 2),
+				    "clash a@example.com B\n"
+				    "clash b@example.com A\n");
+		assert_string_equal(f->p.clashes[0].other, "A");
+		assert_string_equal(f->p.clashes[1].other, "B");
+		assert_non_null(strstr(f->p.clashes[0].reason, "swap"));
+	}
+	for (i = 0; i < 2; i++)
+		assert_string_equal(build_movers(f, v, three[i], 3),
+				    "clash a@example.com C\n"
+				    "clash b@example.com A\n"
+				    "clash c@example.com B\n");
+	/* their aliases stay too, and a chain into the cycle's addresses
+	 * cannot exist (one claimant per address); a third person's
+	 * rename goes on */
+	build_movers(f, swap, two[0], 2);
+	have(f, MK_ALIAS, "a2@example.com", NULL, "a@example.com", true);
+	own(f, MK_ALIAS, "a2@example.com", "A", 0);
+	want(f, MK_ALIAS, "a2@example.com", "A", NULL, "b@example.com");
+	have(f, MK_ALIAS, "b2@example.com", NULL, "b@example.com", true);
+	own(f, MK_ALIAS, "b2@example.com", "B", 0);   /* dropped by B */
+	want(f, MK_MAILBOX, "e@example.com", "E", "E", NULL);
+	synced_mailbox(f, "d@example.com", "E", "E");
+	assert_string_equal(build(f),
+			    "update mailbox e@example.com [address] "
+			    "was d@example.com\n"
+			    "clash a@example.com B\n"
+			    "clash b@example.com A\n");
+}
+
+/*
+ * A chain whose first rename cannot happen (A's new c@ is a row dirsync
+ * does not manage): B waits for A, C for B.  Reported, nothing changed,
+ * nothing disabled; and when A has left, B's wait is the old clash with
+ * a leaver's mailbox (disabled as A's, never handed over).
+ */
+static void
+test_address_chain_waits(void **state)
+{
+	struct fx *f = *state;
+	static const struct mover v[] = {
+		{"A", "a@example.com", "c@example.com"},
+		{"B", "b@example.com", "a@example.com"},
+		{"C", "d@example.com", "b@example.com"},
+	};
+	static const size_t ord[2][3] = {{0, 1, 2}, {2, 1, 0}};
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		build_movers(f, v, ord[i], 3);
+		have(f, MK_MAILBOX, "c@example.com", "Other", NULL, true);
+		assert_string_equal(build(f), "clash a@example.com B\n"
+					      "clash b@example.com C\n"
+					      "clash c@example.com A\n");
+		assert_string_equal(f->p.clashes[0].other, "A");
+		assert_non_null(strstr(f->p.clashes[0].reason, "waits"));
+		assert_string_equal(f->p.clashes[1].other, "B");
+		assert_null(f->p.clashes[2].other);
+	}
+	fx_reset(f);
+	want(f, MK_MAILBOX, "a@example.com", "B", "B", NULL);
+	want(f, MK_MAILBOX, "b@example.com", "C", "C", NULL);
+	synced_mailbox(f, "a@example.com", "A", "A");   /* A left */
+	synced_mailbox(f, "b@example.com", "B", "B");
+	synced_mailbox(f, "d@example.com", "C", "C");
+	assert_string_equal(build(f), "disable mailbox a@example.com\n"
+				      "clash a@example.com B\n"
+				      "clash b@example.com C\n");
+	assert_non_null(strstr(f->p.clashes[0].reason, "deleted"));
+	assert_non_null(strstr(f->p.clashes[1].reason, "waits"));
+}
+
+/*
+ * The same with alias-table rows: A's alias becomes A's primary (the
+ * alias row in the way goes first) while B takes A's old primary and
+ * keeps the old one as an alias; a list takes the address a renamed
+ * mailbox frees, and a mailbox the address a list leaves.
+ */
+static void
+test_address_changes_hands_with_aliases(void **state)
+{
+	struct fx *f = *state;
+
+	want(f, MK_MAILBOX, "x@example.com", "A", "A", NULL);
+	want(f, MK_MAILBOX, "a@example.com", "B", "B", NULL);
+	want(f, MK_ALIAS, "b@example.com", "B", NULL, "a@example.com");
+	synced_mailbox(f, "a@example.com", "A", "A");
+	have(f, MK_ALIAS, "x@example.com", NULL, "a@example.com", true);
+	own(f, MK_ALIAS, "x@example.com", "A", 0);
+	synced_mailbox(f, "b@example.com", "B", "B");
+	assert_string_equal(build(f),
+			    "delete alias x@example.com\n"
+			    "update mailbox x@example.com [address] "
+			    "was a@example.com\n"
+			    "update mailbox a@example.com [address] "
+			    "was b@example.com\n"
+			    "add alias b@example.com -> a@example.com\n");
+	assert_int_equal(f->p.count[OP_DISABLE], 0);
+	/* a list takes c@ that C's mailbox leaves for a@ that D leaves for
+	 * the list's old address */
+	fx_reset(f);
+	want(f, MK_LIST, "c@example.com", "L", "Team", "e@example.com");
+	want(f, MK_MAILBOX, "a@example.com", "C", "C", NULL);
+	want(f, MK_MAILBOX, "l@example.com", "D", "D", NULL);
+	synced_mailbox(f, "c@example.com", "C", "C");
+	synced_mailbox(f, "a@example.com", "D", "D");
+	have(f, MK_LIST, "l@example.com", NULL, "e@example.com", true);
+	own(f, MK_LIST, "l@example.com", "L", 0);
+	assert_string_equal(build(f),
+			    "delete list l@example.com\n"
+			    "update mailbox l@example.com [address] "
+			    "was a@example.com\n"
+			    "update mailbox a@example.com [address] "
+			    "was c@example.com\n"
+			    "add list c@example.com -> e@example.com\n");
+	assert_int_equal(f->p.nclashes, 0);
+}
+
+/* A row stored in other letter case: found, renamed by its stored key. */
+static void
+test_address_changes_hands_mixed_case(void **state)
+{
+	struct fx *f = *state;
+
+	want(f, MK_MAILBOX, "c@example.com", "A", "A", NULL);
+	want(f, MK_MAILBOX, "a@example.com", "B", "B", NULL);
+	synced_mailbox(f, "a@example.com", "A", "A");
+	mset_set_stored(&f->current, "a@example.com", "A@Example.COM");
+	synced_mailbox(f, "b@example.com", "B", "B");
+	assert_string_equal(build(f),
+			    "update mailbox c@example.com [address] "
+			    "was a@example.com\n"
+			    "update mailbox a@example.com [address] "
+			    "was b@example.com\n");
+	assert_string_equal(find(f, "c@example.com")->row, "A@Example.COM");
+	assert_null(find(f, "a@example.com")->row);
+}
+
+/*
+ * Frozen addresses (a conflict in the directory): the rules leave out
+ * the objects whose primary is contested and freeze their anchors.  A
+ * person renamed away from a contested address keeps the mailbox where
+ * it is (held and reported, never a new empty one beside it); a rename
+ * into a contested address (A's) holds the chain behind it.
+ */
+static void
+test_address_changes_hands_frozen(void **state)
+{
+	struct fx *f = *state;
+
+	/* B and D both claim a@, A moves on to c@ */
+	strmap_put(&f->frozen_addr, "a@example.com", "a@example.com");
+	strmap_put(&f->frozen_anchor, "B", "B");
+	strmap_put(&f->frozen_anchor, "D", "D");
+	want(f, MK_MAILBOX, "c@example.com", "A", "A", NULL);
+	synced_mailbox(f, "a@example.com", "A", "A");
+	synced_mailbox(f, "b@example.com", "B", "B");
+	assert_string_equal(build(f), "clash c@example.com A\n");
+	assert_non_null(strstr(f->p.clashes[0].reason, "conflict"));
+	/* A's new c@ is contested: B, who takes a@, waits (no new mailbox
+	 * for B, no disable of anyone) */
+	fx_reset(f);
+	strmap_put(&f->frozen_addr, "c@example.com", "c@example.com");
+	strmap_put(&f->frozen_anchor, "A", "A");
+	want(f, MK_MAILBOX, "a@example.com", "B", "B", NULL);
+	synced_mailbox(f, "a@example.com", "A", "A");
+	synced_mailbox(f, "b@example.com", "B", "B");
+	assert_string_equal(build(f), "clash a@example.com B\n");
+}
+
+/* The partial compare plans a chain as the full one does. */
+static void
+test_address_chain_partial(void **state)
+{
+	struct fx *f = *state;
+	static const struct mover v[] = {
+		{"A", "a@example.com", "c@example.com"},
+		{"B", "b@example.com", "a@example.com"},
+		{"C", "d@example.com", "b@example.com"},
+	};
+	static const size_t ord[3] = {2, 0, 1};
+	static const char *const part[] = {"a@example.com", "b@example.com",
+					   "c@example.com", "d@example.com"};
+	struct strmap only = STRMAP_INIT;
+	char full[1024];
+	size_t i;
+
+	snprintf(full, sizeof(full), "%s", build_movers(f, v, ord, 3));
+	assert_string_equal(full, "update mailbox c@example.com [address] "
+				  "was a@example.com\n"
+				  "update mailbox a@example.com [address] "
+				  "was b@example.com\n"
+				  "update mailbox b@example.com [address] "
+				  "was d@example.com\n");
+	/* Z is not part of it: left alone */
+	want(f, MK_MAILBOX, "z@example.com", "Z", "Z", NULL);
+	for (i = 0; i < 4; i++)
+		strmap_put(&only, part[i], (void *)part[i]);
+	f->in.only = &only;
+	assert_string_equal(build(f), full);
+	f->in.only = NULL;
+	strmap_free(&only);
+}
+
 /* A frozen member keeps its place in a list's current goto. */
 static void
 test_frozen_member_keeps_list_place(void **state)
@@ -1406,6 +1750,14 @@ main(void)
 		T(test_only_plans_the_part),
 		T(test_rename_by_anchor),
 		T(test_rename_while_address_reused),
+		T(test_address_changes_hands_in_one_run),
+		T(test_address_chain_in_one_run),
+		T(test_address_cycle_held),
+		T(test_address_chain_waits),
+		T(test_address_changes_hands_with_aliases),
+		T(test_address_changes_hands_mixed_case),
+		T(test_address_changes_hands_frozen),
+		T(test_address_chain_partial),
 		T(test_frozen_member_keeps_list_place),
 		T(test_mixed_case_row_adopted),
 		T(test_rename_of_disabled_mailbox_reenables),
