@@ -1019,6 +1019,7 @@ on_failure = reject"
 . "$here/fastpath.sh"
 . "$here/restore.sh"
 . "$here/partial.sh"
+. "$here/handover.sh"
 . "$here/paged.sh"
 . "$here/output.sh"
 

@@ -1,0 +1,270 @@
+# Addresses that change hands in one run (docs/design.md, "Addresses
+# that change hands"): a person's mailbox follows its owner, renamed in
+# place with its maildir, also when the address it takes is freed by
+# another person's rename in the same run; never a new, empty mailbox for
+# someone who has one, never a disable of someone who stays.  On the mail
+# database itself, SQLite or PostgreSQL (tests/integration/
+# test_pgsql_suites.sh).  Sourced by run.sh after field.sh (fuser) and
+# partial.sh (partial_sync).
+
+# hgroup FILE CN GUIDBYTE MAIL MEMBER-CN...: appends an AD distribution
+# group whose members are users of fuser's.
+hgroup() {
+	_f=$1 _cn=$2 _g=$3 _m=$4
+	shift 4
+	printf 'dn: CN=%s,OU=Groups,DC=example,DC=com\nobjectClass: top\nobjectClass: group\ncn: %s\nmail: %s\ngroupType: 8\nobjectGUID:: %s\n' \
+		"$_cn" "$_cn" "$_m" "$(printf "\\$(printf '%03o' "$_g")\\1\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0" | base64)" >>"$_f"
+	for _c in "$@"; do
+		printf 'member: CN=%s,OU=Staff,DC=example,DC=com\n' "$_c" >>"$_f"
+	done
+	printf '\n' >>"$_f"
+}
+
+# Every mailbox row: username|maildir|active.
+hrows() {
+	q "SELECT username, maildir, active FROM mailbox ORDER BY username"
+}
+
+# Active alias rows: address|goto.
+haliases() {
+	q "SELECT address, goto FROM alias WHERE active = 1 ORDER BY address"
+}
+
+# hsync NAME: plan, then sync; the sync exits 0 and does what the plan
+# said, and a second sync has nothing to do.
+hsync() {
+	ds "$S" plan
+	sed 1d "$S/out" | grep -v '^nothing changed' >"$S/plan.out"
+	ds "$S" sync
+	expect_rc "$1-sync" 0
+	expect_eq "$1-plan-predicts" "$(cat "$S/plan.out")" \
+		"$(sed 1d "$S/out" | grep -v '^applied$\|^nothing to change$')"
+	cp "$S/out" "$S/sync.out"
+	ds "$S" sync
+	expect_in "$1-idle" "summary: 0 add, 0 update, 0 disable, 0 delete" \
+		"$S/out"
+}
+
+# ---- a chain: Ann a -> c, Bob b -> a, Cy d -> b, in either order ----------
+
+for order in forward backward; do
+	scenario handover-chain-$order
+	: >"$S/dir.ldif"
+	fuser "$S/dir.ldif" "Ann Lee" 1 a@example.com
+	fuser "$S/dir.ldif" "Bob Ode" 2 b@example.com
+	fuser "$S/dir.ldif" "Cy Berg" 3 d@example.com
+	mkconf "$S/dir.ldif"
+	ds "$S" sync
+	expect_rc handover-chain-$order-first 0
+	: >"$S/dir.ldif"
+	if [ $order = forward ]; then
+		fuser "$S/dir.ldif" "Ann Lee" 1 c@example.com
+		fuser "$S/dir.ldif" "Bob Ode" 2 a@example.com
+		fuser "$S/dir.ldif" "Cy Berg" 3 b@example.com
+	else
+		fuser "$S/dir.ldif" "Cy Berg" 3 b@example.com
+		fuser "$S/dir.ldif" "Bob Ode" 2 a@example.com
+		fuser "$S/dir.ldif" "Ann Lee" 1 c@example.com
+	fi
+	hsync handover-chain-$order
+	expect_in handover-chain-$order-summary \
+		"summary: 0 add, 3 update, 0 disable, 0 delete, 0 conflict, 0 error" \
+		"$S/sync.out"
+	# each mailbox kept its maildir (its owner's mail), each renamed
+	# after the one that freed its address
+	expect_eq handover-chain-$order-rows "a@example.com|example.com/b/|1
+b@example.com|example.com/d/|1
+c@example.com|example.com/a/|1" "$(hrows)"
+	expect_eq handover-chain-$order-aliases "a@example.com|a@example.com
+b@example.com|b@example.com
+c@example.com|c@example.com" "$(haliases)"
+	expect_eq handover-chain-$order-owners "a@example.com|02
+b@example.com|03
+c@example.com|01" \
+		"$(q "SELECT address, substr(anchor, 7, 2) FROM dirsync_managed WHERE kind = 'mailbox' ORDER BY address")"
+	expect_eq handover-chain-$order-lookup "example.com/b/" \
+		"$(lookup_maildir a@example.com)"
+done
+
+# ---- a swap: held, reported, nothing changed; a third address settles it --
+
+scenario handover-swap
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Ann Lee" 1 a@example.com
+fuser "$S/dir.ldif" "Bob Ode" 2 b@example.com
+mkconf "$S/dir.ldif"
+ds "$S" sync
+db_mark
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Ann Lee" 1 b@example.com
+fuser "$S/dir.ldif" "Bob Ode" 2 a@example.com
+ds "$S" sync --json
+expect_rc handover-swap-sync 0
+jq_true handover-swap-held '.summary.conflict == 2 and
+	(.changes | length) == 0 and
+	([.conflicts[].address] | sort) == ["a@example.com", "b@example.com"]'
+ds "$S" sync
+expect_in handover-swap-says "a swap or a cycle" "$S/out"
+expect_db_unchanged handover-swap
+# Ann first moves to a third address, then takes Bob's: two runs
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Ann Lee" 1 t@example.com
+fuser "$S/dir.ldif" "Bob Ode" 2 b@example.com
+ds "$S" sync
+expect_rc handover-swap-step1 0
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Ann Lee" 1 b@example.com
+fuser "$S/dir.ldif" "Bob Ode" 2 a@example.com
+hsync handover-swap-step2
+expect_eq handover-swap-done "a@example.com|example.com/b/|1
+b@example.com|example.com/a/|1" "$(hrows)"
+
+# ---- alias rows: Ann's alias becomes her primary, Bob takes her old one ---
+
+scenario handover-alias
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Ann Lee" 1 a@example.com \
+	"proxyAddresses: SMTP:a@example.com
+proxyAddresses: smtp:x@example.com"
+fuser "$S/dir.ldif" "Bob Ode" 2 b@example.com
+mkconf "$S/dir.ldif"
+ds "$S" sync
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Bob Ode" 2 a@example.com \
+	"proxyAddresses: SMTP:a@example.com
+proxyAddresses: smtp:b@example.com"
+fuser "$S/dir.ldif" "Ann Lee" 1 x@example.com
+hsync handover-alias
+expect_eq handover-alias-rows "a@example.com|example.com/b/|1
+x@example.com|example.com/a/|1" "$(hrows)"
+expect_eq handover-alias-aliases "a@example.com|a@example.com
+b@example.com|a@example.com
+x@example.com|x@example.com" "$(haliases)"
+expect_in handover-alias-nothing-disabled "0 disable" "$S/sync.out"
+
+# ---- a list and a mailbox trade addresses; a list takes a freed one -------
+
+scenario handover-list
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Ann Lee" 1 a@example.com
+fuser "$S/dir.ldif" "Bob Ode" 2 b@example.com
+fuser "$S/dir.ldif" "Cy Berg" 3 c@example.com
+hgroup "$S/dir.ldif" Team 10 team@example.com "Bob Ode"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Ann Lee" 1 team@example.com
+fuser "$S/dir.ldif" "Bob Ode" 2 b@example.com
+fuser "$S/dir.ldif" "Cy Berg" 3 a@example.com
+hgroup "$S/dir.ldif" Team 10 c@example.com "Bob Ode"
+hsync handover-list
+expect_eq handover-list-rows "a@example.com|example.com/c/|1
+b@example.com|example.com/b/|1
+team@example.com|example.com/a/|1" "$(hrows)"
+expect_eq handover-list-aliases "a@example.com|a@example.com
+b@example.com|b@example.com
+c@example.com|b@example.com
+team@example.com|team@example.com" "$(haliases)"
+
+# ---- letter case: mixed-case values, a row keyed in mixed case ------------
+
+scenario handover-case
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Ann Lee" 1 a@example.com
+fuser "$S/dir.ldif" "Bob Ode" 2 b@example.com
+mkconf "$S/dir.ldif"
+ds "$S" sync
+# another tool rewrote Ann's rows with capitals
+cat >"$S/case.sql" <<'EOF'
+UPDATE mailbox SET username = 'A@Example.COM' WHERE username = 'a@example.com';
+UPDATE alias SET address = 'A@Example.COM', goto = 'A@Example.COM' WHERE address = 'a@example.com';
+EOF
+target_sql "$S/case.sql" >"$S/sql.log" 2>&1 ||
+	fail handover-case-sql "$(cat "$S/sql.log")"
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Bob Ode" 2 A@EXAMPLE.com
+fuser "$S/dir.ldif" "Ann Lee" 1 C@Example.com
+hsync handover-case
+expect_eq handover-case-rows "a@example.com|example.com/b/|1
+c@example.com|example.com/a/|1" "$(hrows)"
+expect_eq handover-case-aliases "a@example.com|a@example.com
+c@example.com|c@example.com" "$(haliases)"
+
+# ---- a safety limit stops the chain whole; approve applies it whole -------
+
+scenario handover-limit
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Ann Lee" 1 a@example.com
+fuser "$S/dir.ldif" "Bob Ode" 2 b@example.com
+mkconf "$S/dir.ldif" "[safety]
+max_updates = 1"
+ds "$S" sync
+db_mark
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Bob Ode" 2 a@example.com
+fuser "$S/dir.ldif" "Ann Lee" 1 c@example.com
+ds "$S" sync
+expect_rc handover-limit-stop 3
+expect_db_unchanged handover-limit-stop
+stop=$(last_run)
+ds "$S" approve "$stop"
+expect_rc handover-limit-approve 0
+expect_eq handover-limit-rows "a@example.com|example.com/b/|1
+c@example.com|example.com/a/|1" "$(hrows)"
+ds "$S" sync
+expect_in handover-limit-idle "summary: 0 add, 0 update, 0 disable, 0 delete" \
+	"$S/out"
+
+# ---- a conflict in the directory: the chain waits, nobody loses a mailbox -
+
+scenario handover-frozen
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Ann Lee" 1 a@example.com
+fuser "$S/dir.ldif" "Bob Ode" 2 b@example.com
+mkconf "$S/dir.ldif"
+ds "$S" sync
+db_mark
+# Bob and the newcomer Dee both claim Ann's old address
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Ann Lee" 1 c@example.com
+fuser "$S/dir.ldif" "Bob Ode" 2 a@example.com
+fuser "$S/dir.ldif" "Dee Park" 4 a@example.com
+ds "$S" sync
+expect_rc handover-frozen-sync 0
+expect_in handover-frozen-conflict "conflict a@example.com" "$S/out"
+expect_in handover-frozen-ann-held "conflict c@example.com" "$S/out"
+expect_in handover-frozen-why "present address is in a conflict" "$S/out"
+expect_db_unchanged handover-frozen
+# settled: Dee gets another address, the chain goes through
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Ann Lee" 1 c@example.com
+fuser "$S/dir.ldif" "Bob Ode" 2 a@example.com
+fuser "$S/dir.ldif" "Dee Park" 4 dee@example.com
+hsync handover-frozen-settled
+expect_eq handover-frozen-rows "a@example.com|example.com/b/|1
+c@example.com|example.com/a/|1
+dee@example.com|example.com/dee/|1" "$(hrows)"
+
+# ---- the partial compare plans a chain as a full compare does -------------
+
+scenario handover-partial
+: >"$S/company.ldif"
+fuser "$S/company.ldif" "Ann Lee" 1 a@example.com
+fuser "$S/company.ldif" "Bob Ode" 2 b@example.com
+fuser "$S/company.ldif" "Cy Berg" 3 d@example.com
+fuser "$S/company.ldif" "Zed Ray" 5 z@example.com
+mkconf "$S/company.ldif"
+ds "$S" sync
+ds "$S" sync --json
+jq_true handover-partial-fast '.fast_path == true'
+: >"$S/company.ldif"
+fuser "$S/company.ldif" "Cy Berg" 3 b@example.com
+fuser "$S/company.ldif" "Ann Lee" 1 c@example.com
+fuser "$S/company.ldif" "Bob Ode" 2 a@example.com
+fuser "$S/company.ldif" "Zed Ray" 5 z@example.com
+partial_sync handover-partial 0
+expect_eq handover-partial-rows "a@example.com|example.com/b/|1
+b@example.com|example.com/d/|1
+c@example.com|example.com/a/|1
+z@example.com|example.com/z/|1" "$(hrows)"
+after_partial handover-partial
