@@ -279,6 +279,49 @@ both "nested member" 3
 grep '^alias: sales@example.com|' "$T/full.dump" | grep -q hannah ||
 	ds_fail "nested: Hannah not in the Sales list"
 
+ds_step "addresses that change hands in one run: a chain of renames (trial)"
+# Hana hana@ -> hana.ho@, Ivo ivo@ -> hana@, Jo jo@ -> ivo@: the rules over
+# the delta and the partial compare see the whole chain, and each mailbox
+# is renamed in place after the one freeing its address, as --full does
+for u in "Hana Ho:Ho:hana" "Ivo Ilic:Ilic:ivo" "Jo Jung:Jung:jo"; do
+	cn=${u%%:*} rest=${u#*:}
+	printf 'dn: CN=%s,OU=Sales,OU=Staff,DC=example,DC=com\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: dirsyncAD\ncn: %s\nsn: %s\ndisplayName: %s\nmail: %s@example.com\nproxyAddresses: SMTP:%s@example.com\nuserAccountControl: 512\n\n' \
+		"$cn" "$cn" "${rest%%:*}" "$cn" "${rest#*:}" "${rest#*:}"
+done | ldapmod
+both "three users for a chain" 3
+ldapmod <<'EOF'
+dn: CN=Jo Jung,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: mail
+mail: ivo@example.com
+-
+replace: proxyAddresses
+proxyAddresses: SMTP:ivo@example.com
+
+dn: CN=Ivo Ilic,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: mail
+mail: hana@example.com
+-
+replace: proxyAddresses
+proxyAddresses: SMTP:hana@example.com
+
+dn: CN=Hana Ho,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: mail
+mail: hana.ho@example.com
+-
+replace: proxyAddresses
+proxyAddresses: SMTP:hana.ho@example.com
+EOF
+both "a chain of renames" 3
+[ "$(jq -r '[.read_detail.rules, .compare, .summary.update, .summary.add, .summary.disable] | map(tostring) | join(" ")' "$T/inc.json")" = "delta partial 3 0 0" ] ||
+	ds_fail "chain: not three renames from the rules over the delta and a partial compare: $(jq -c '[.read_detail, .compare, .summary]' "$T/inc.json")"
+[ "$(grep -E '^mailbox: (hana|hana\.ho|ivo|jo)@' "$T/full.dump" | cut -d'|' -f1,3,7)" = "mailbox: hana.ho@example.com|example.com/hana/|1
+mailbox: hana@example.com|example.com/ivo/|1
+mailbox: ivo@example.com|example.com/jo/|1" ] ||
+	ds_fail "chain: mailboxes not renamed in place: $(grep -E '^mailbox: (hana|ivo|jo)' "$T/full.dump")"
+
 ds_step "a list renamed keeps its contested member (found by a user trial)"
 # Trial Three claims Trial One's address: a conflict, so the list keeps
 # trial.one as it was (frozen).  The list's own rename expands it whole
