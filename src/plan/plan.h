@@ -136,7 +136,13 @@ struct plan {
 };
 
 void plan_init(struct plan *p);
-/* Computes the changes, ordered deletes, disables, updates, adds. */
+/*
+ * Computes the changes, ordered deletes, disables, updates, adds (then
+ * by kind and address), except that a mailbox rename into an address
+ * another rename frees comes after that one (an address that changes
+ * hands between two people in one run): applied in plan order, every
+ * address is free when a change takes it.
+ */
 void plan_build(struct plan *p, const struct plan_input *in);
 /*
  * Keeps only the adoptions (updates with CH_ADOPT), each reduced to the
