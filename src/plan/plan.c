@@ -187,27 +187,52 @@ mailbox_row(const struct plan_input *in, const struct managed_rec *r)
  * address is not still wanted as a mailbox of their own (wanted by
  * another person, an address that changes hands, counts as not); those
  * at an address in a conflict go to rn->frozen instead.
+ *
+ * A DN anchor changes with every move, so a mailbox whose address is
+ * wanted under another DN is usually the same person moved (the row
+ * follows the address, diff_present).  It is somebody else only when
+ * that other DN has a mailbox of its own here (two people who both
+ * stay, one taking the other's address): then it may be renamed too, as
+ * a second run would do once the address was free.
  */
 static void
 rename_sources(struct renames *rn, const struct plan_input *in)
 {
+	struct strmap dn = STRMAP_INIT;   /* anchor -> record, see above */
+	const struct managed_rec *r;
+	const struct mobj *d;
+	const char *k;
+	void *v;
 	size_t j;
 
 	for (j = 0; j < in->managed->n; j++) {
-		const struct managed_rec *r = &in->managed->v[j];
-		const struct mobj *d =
-			mset_get_h(in->desired, r->address, r->hash);
-
+		r = &in->managed->v[j];
+		d = mset_get_h(in->desired, r->address, r->hash);
 		if (r->kind != MK_MAILBOX || r->anchor == NULL ||
-		    (d != NULL && d->kind == MK_MAILBOX &&
-		     !(stable_anchor(r->anchor) && d->anchor != NULL &&
-		       strcmp(d->anchor, r->anchor) != 0)) ||
 		    !mailbox_row(in, r) || frozen_anchor(in, r->anchor))
 			continue;
+		if (d != NULL && d->kind == MK_MAILBOX) {
+			if (d->anchor == NULL || d->anchor == r->anchor ||
+			    strcmp(d->anchor, r->anchor) == 0)
+				continue;   /* still its own */
+			if (!stable_anchor(r->anchor)) {
+				strmap_put(&dn, r->anchor, (void *)r);
+				continue;
+			}
+		}
 		strmap_put(frozen_addr(in, r->address) ? &rn->frozen
 						       : &rn->by_anchor,
 			   r->anchor, (void *)r);
 	}
+	for (j = 0; strmap_next(&dn, &j, &k, &v);) {
+		r = v;
+		d = mset_get_h(in->desired, r->address, r->hash);
+		if (strmap_get(&rn->by_anchor, d->anchor) != NULL ||
+		    strmap_get(&rn->frozen, d->anchor) != NULL ||
+		    strmap_get(&dn, d->anchor) != NULL)
+			strmap_put(&rn->by_anchor, r->anchor, (void *)r);
+	}
+	strmap_free(&dn);
 }
 
 /*

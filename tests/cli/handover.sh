@@ -245,6 +245,29 @@ expect_eq handover-frozen-rows "a@example.com|example.com/b/|1
 c@example.com|example.com/a/|1
 dee@example.com|example.com/dee/|1" "$(hrows)"
 
+# ---- DN anchors (entries without objectGUID): the same ---------------------
+
+# hdnuser FILE CN MAIL: a user entry without a stable anchor
+hdnuser() {
+	printf 'dn: CN=%s,OU=Staff,DC=example,DC=com\nobjectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\nobjectClass: user\ncn: %s\nmail: %s\nuserAccountControl: 512\n\n' \
+		"$2" "$2" "$3" >>"$1"
+}
+
+scenario handover-dn
+: >"$S/dir.ldif"
+hdnuser "$S/dir.ldif" "Ann Lee" a@example.com
+hdnuser "$S/dir.ldif" "Bob Ode" b@example.com
+mkconf "$S/dir.ldif"
+ds "$S" sync
+: >"$S/dir.ldif"
+hdnuser "$S/dir.ldif" "Bob Ode" a@example.com
+hdnuser "$S/dir.ldif" "Ann Lee" c@example.com
+hsync handover-dn
+# Bob never gets Ann's mailbox (her mail), nor a new one beside his own
+expect_eq handover-dn-rows "a@example.com|Bob Ode|example.com/b/|1
+c@example.com|Ann Lee|example.com/a/|1" \
+	"$(q "SELECT username, name, maildir, active FROM mailbox ORDER BY username")"
+
 # ---- the partial compare plans a chain as a full compare does -------------
 
 scenario handover-partial

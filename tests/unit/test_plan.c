@@ -1570,6 +1570,49 @@ test_address_changes_hands_frozen(void **state)
 	assert_string_equal(build(f), "clash a@example.com B\n");
 }
 
+/*
+ * DN anchors (no objectGUID or entryUUID): a mailbox wanted under another
+ * DN is the same person moved, and follows the address; but when that
+ * DN has a mailbox of its own, two people who both stay trade addresses,
+ * as with stable anchors.
+ */
+static void
+test_address_changes_hands_dn_anchors(void **state)
+{
+	struct fx *f = *state;
+	static const struct mover chain[] = {
+		{"dn:cn=a", "a@example.com", "c@example.com"},
+		{"dn:cn=b", "b@example.com", "a@example.com"},
+	};
+	static const struct mover swap[] = {
+		{"dn:cn=a", "a@example.com", "b@example.com"},
+		{"dn:cn=b", "b@example.com", "a@example.com"},
+	};
+	static const size_t ord[2][2] = {{0, 1}, {1, 0}};
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		assert_string_equal(build_movers(f, chain, ord[i], 2),
+				    "update mailbox c@example.com [address] "
+				    "was a@example.com\n"
+				    "update mailbox a@example.com [address] "
+				    "was b@example.com\n");
+		assert_string_equal(build_movers(f, swap, ord[i], 2),
+				    "clash a@example.com dn:cn=b\n"
+				    "clash b@example.com dn:cn=a\n");
+	}
+	/* Ann moved to another OU (a new DN) and kept her address, and a
+	 * newcomer got her old DN: her mailbox stays hers, he gets a new one */
+	fx_reset(f);
+	want(f, MK_MAILBOX, "ann@example.com", "dn:cn=ann,ou=b", "Ann", NULL);
+	want(f, MK_MAILBOX, "ann.new@example.com", "dn:cn=ann,ou=a", "Ann N",
+	     NULL);
+	synced_mailbox(f, "ann@example.com", "dn:cn=ann,ou=a", "Ann");
+	assert_string_equal(build(f),
+			    "update mailbox ann@example.com [owner]\n"
+			    "add mailbox ann.new@example.com\n");
+}
+
 /* The partial compare plans a chain as the full one does. */
 static void
 test_address_chain_partial(void **state)
@@ -1758,6 +1801,7 @@ main(void)
 		T(test_address_changes_hands_mixed_case),
 		T(test_address_changes_hands_frozen),
 		T(test_address_chain_partial),
+		T(test_address_changes_hands_dn_anchors),
 		T(test_frozen_member_keeps_list_place),
 		T(test_mixed_case_row_adopted),
 		T(test_rename_of_disabled_mailbox_reenables),
