@@ -1647,6 +1647,202 @@ test_address_chain_partial(void **state)
 	strmap_free(&only);
 }
 
+/*
+ * Random small worlds of people who keep, change, take or give up
+ * mailbox addresses over a pool of six (one claimant per address, as the
+ * rules give), with leavers, newcomers, rows dirsync does not manage,
+ * alias rows their owners gave up and an address two people claim (the
+ * rules leave both out and freeze them), in two orders of the desired
+ * set.  Whatever the world, the plan
+ * applied in its order never needs an address that is not free, never
+ * gives a person who has a mailbox a new one, never disables a person
+ * who stays, never hands a mailbox to another anchor, and leaves every
+ * person who stays at the wanted address or reported in a clash.
+ */
+#define POOL 6
+#define PEOPLE 5
+
+static unsigned long
+lcg(unsigned long *s)
+{
+	*s = *s * 6364136223846793005UL + 1442695040888963407UL;
+	return *s >> 33;
+}
+
+/* Picks an address of the pool not yet in used[]; -1 when none is left. */
+static int
+pick(unsigned long *s, bool *used)
+{
+	int i, k = (int)(lcg(s) % POOL);
+
+	for (i = 0; i < POOL; i++, k = (k + 1) % POOL)
+		if (!used[k]) {
+			used[k] = true;
+			return k;
+		}
+	return -1;
+}
+
+struct world {
+	int old[PEOPLE], now[PEOPLE];   /* pool index, -1: none */
+	bool foreign[POOL];             /* a row dirsync does not manage */
+	int alias[POOL];                /* an alias row given up: its owner */
+	bool frozen[PEOPLE];            /* claims a contested address */
+	int contested;                  /* pool index, -1: none */
+};
+
+#define FOREIGN PEOPLE        /* world_check's owner of a foreign row */
+#define ALIAS (PEOPLE + 1)    /* ... and of an alias row */
+
+static void
+world_make(unsigned long *s, struct world *w)
+{
+	bool had[POOL] = {false}, wants[POOL] = {false};
+	int i;
+
+	memset(w->foreign, 0, sizeof(w->foreign));
+	for (i = 0; i < PEOPLE; i++) {
+		w->old[i] = lcg(s) % 10 < 7 ? pick(s, had) : -1;
+		w->now[i] = lcg(s) % 10 < 8 ? pick(s, wants) : -1;
+	}
+	memset(w->frozen, 0, sizeof(w->frozen));
+	w->contested = -1;
+	i = (int)(lcg(s) % PEOPLE);
+	if (lcg(s) % 5 == 0 && w->now[i] >= 0) {
+		int j = (i + 1 + (int)(lcg(s) % (PEOPLE - 1))) % PEOPLE;
+
+		w->contested = w->now[i];
+		w->now[j] = w->now[i];
+		w->frozen[i] = w->frozen[j] = true;
+	}
+	for (i = 0; i < POOL; i++) {
+		w->alias[i] = -1;
+		if (!had[i] && lcg(s) % 10 == 0)
+			w->foreign[i] = had[i] = true;
+		else if (!had[i] && lcg(s) % 5 == 0)
+			w->alias[i] = (int)(lcg(s) % PEOPLE);
+	}
+}
+
+static void
+world_load(struct fx *f, const struct world *w, bool backwards)
+{
+	static const char *const addr[POOL] = {
+		"a0@example.com", "a1@example.com", "a2@example.com",
+		"a3@example.com", "a4@example.com", "a5@example.com",
+	};
+	static const char *const anchor[PEOPLE] = {"P0", "P1", "P2", "P3",
+						   "P4"};
+	int i, j;
+
+	fx_reset(f);
+	if (w->contested >= 0)
+		strmap_put(&f->frozen_addr, addr[w->contested],
+			   (void *)addr[w->contested]);
+	for (j = 0; j < PEOPLE; j++) {
+		i = backwards ? PEOPLE - 1 - j : j;
+		if (w->frozen[i])
+			strmap_put(&f->frozen_anchor, anchor[i],
+				   (void *)anchor[i]);
+		else if (w->now[i] >= 0)
+			want(f, MK_MAILBOX, addr[w->now[i]], anchor[i],
+			     anchor[i], NULL);
+	}
+	for (i = 0; i < PEOPLE; i++)
+		if (w->old[i] >= 0)
+			synced_mailbox(f, addr[w->old[i]], anchor[i],
+				       anchor[i]);
+	for (i = 0; i < POOL; i++) {
+		if (w->foreign[i])
+			have(f, MK_MAILBOX, addr[i], "Foreign", NULL, true);
+		if (w->alias[i] < 0)
+			continue;
+		have(f, MK_ALIAS, addr[i], NULL, "x@example.org", true);
+		own(f, MK_ALIAS, addr[i], anchor[w->alias[i]], 0);
+	}
+}
+
+static int
+slot(const char *address)
+{
+	return address[1] - '0';
+}
+
+/* The plan applied to the rows in its order, checked as it goes. */
+static void
+world_check(struct fx *f, const struct world *w, unsigned long seed)
+{
+	int owner[POOL];   /* person index, PEOPLE: foreign, -1: free */
+	bool clashed[PEOPLE] = {false};
+	size_t c;
+	int i;
+
+	for (i = 0; i < POOL; i++)
+		owner[i] = w->foreign[i] ? FOREIGN : w->alias[i] >= 0 ? ALIAS : -1;
+	for (i = 0; i < PEOPLE; i++)
+		if (w->old[i] >= 0)
+			owner[w->old[i]] = i;
+	for (c = 0; c < f->p.n; c++) {
+		const struct change *ch = &f->p.v[c];
+		int to = slot(ch->address), who = ch->anchor[1] - '0';
+
+		if (ch->kind == MK_ALIAS) {
+			if (owner[to] != ALIAS)
+				fail_msg("seed %lu: %s is no alias row\n%s",
+					 seed, ch->address, f->text);
+			if (ch->op == OP_DELETE)
+				owner[to] = -1;
+		} else if (ch->op == OP_ADD) {
+			if (owner[to] != -1 || w->old[who] >= 0)
+				fail_msg("seed %lu: add %s taken or for a "
+					 "person with a mailbox\n%s",
+					 seed, ch->address, f->text);
+			owner[to] = who;
+		} else if (ch->op == OP_UPDATE && ch->old_address != NULL) {
+			int from = slot(ch->old_address);
+
+			if (owner[to] != -1 || owner[from] != who)
+				fail_msg("seed %lu: rename into %s not free "
+					 "or not its own\n%s",
+					 seed, ch->address, f->text);
+			owner[from] = -1;
+			owner[to] = who;
+		} else if (ch->op == OP_DISABLE &&
+			   (w->now[who] >= 0 || w->frozen[who])) {
+			fail_msg("seed %lu: %s disabled, its owner stays\n%s",
+				 seed, ch->address, f->text);
+		}
+	}
+	for (c = 0; c < f->p.nclashes; c++)
+		clashed[f->p.clashes[c].anchor[1] - '0'] = true;
+	for (i = 0; i < PEOPLE; i++)
+		if (w->now[i] >= 0 && !w->frozen[i] &&
+		    owner[w->now[i]] != i && !clashed[i])
+			fail_msg("seed %lu: P%d neither at a%d nor reported\n%s",
+				 seed, i, w->now[i], f->text);
+}
+
+static void
+test_address_worlds(void **state)
+{
+	struct fx *f = *state;
+	unsigned long seed, s;
+	struct world w;
+	char first[8192];
+
+	for (seed = 1; seed <= 3000; seed++) {
+		s = seed;
+		world_make(&s, &w);
+		world_load(f, &w, false);
+		snprintf(first, sizeof(first), "%s", build(f));
+		world_check(f, &w, seed);
+		world_load(f, &w, true);
+		if (strcmp(build(f), first) != 0)
+			fail_msg("seed %lu: the order of the desired set "
+				 "matters:\n%s---\n%s", seed, first, f->text);
+	}
+}
+
 /* A frozen member keeps its place in a list's current goto. */
 static void
 test_frozen_member_keeps_list_place(void **state)
@@ -1802,6 +1998,7 @@ main(void)
 		T(test_address_changes_hands_frozen),
 		T(test_address_chain_partial),
 		T(test_address_changes_hands_dn_anchors),
+		T(test_address_worlds),
 		T(test_frozen_member_keeps_list_place),
 		T(test_mixed_case_row_adopted),
 		T(test_rename_of_disabled_mailbox_reenables),
