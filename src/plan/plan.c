@@ -170,6 +170,12 @@ struct renames {
 	struct strmap from;        /* old address -> new address */
 	struct strmap to;          /* new address -> old address */
 	struct strmap held;        /* desired address -> itself: reported */
+	/*
+	 * The desired address of a mailbox held where it is (here, or a
+	 * clash in plan_wanted) -> the address its mailbox has: list
+	 * members follow the person, not the address (list_members).
+	 */
+	struct strmap moved;
 };
 
 /* Does the target still have the managed mailbox's row itself (not only
@@ -313,7 +319,7 @@ rename_candidates(struct plan *p, struct renames *rn, struct cands *c,
 	for (i = 0; i < in->desired->n; i++) {
 		const struct mobj *want = in->desired->v[i];
 		const struct mobj *cur;
-		const struct managed_rec *from;
+		const struct managed_rec *from, *fz;
 		enum row_role role = ROW_GOES;
 		struct cand *k;
 
@@ -331,7 +337,7 @@ rename_candidates(struct plan *p, struct renames *rn, struct cands *c,
 		}
 		from = strmap_get(&rn->by_anchor, want->anchor);
 		if (from == NULL && role == ROW_GOES &&
-		    strmap_get(&rn->frozen, want->anchor) != NULL) {
+		    (fz = strmap_get(&rn->frozen, want->anchor)) != NULL) {
 			/* its mailbox's address is contested: a new mailbox
 			 * would split its mail, a rename would take the
 			 * address from the conflict */
@@ -341,6 +347,8 @@ rename_candidates(struct plan *p, struct renames *rn, struct cands *c,
 			      "renamed when that is settled");
 			strmap_put(&rn->held, want->address,
 				   (void *)want->address);
+			strmap_put(&rn->moved, want->address,
+				   (void *)fz->address);
 			strmap_put(blocked, want->anchor, (void *)want->anchor);
 			continue;
 		}
@@ -470,6 +478,8 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in,
 				"that one");
 		strmap_put(&rn->held, k->want->address,
 			   (void *)k->want->address);
+		strmap_put(&rn->moved, k->want->address,
+			   (void *)k->from->address);
 		strmap_put(blocked, k->want->anchor, (void *)k->want->anchor);
 	}
 	free(c.v);
@@ -567,51 +577,29 @@ cmp_cstr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/*
- * A list member whose address is in conflict is left as it is, like the
- * address itself: the members of the list's current goto that are frozen
- * stay in it.  Returns the goto to write (sorted, de-duplicated; in the
- * plan's arena when it differs from `want`).
- */
-static const char *
-keep_frozen_members(struct plan *p, const struct plan_input *in,
-		    const char *want, const char *cur)
+/* Appends the members of the comma-joined s to v (in p's arena). */
+static void
+split_members(struct plan *p, const char *s, const char ***v, size_t *n,
+	      size_t *cap)
 {
-	const char **v = NULL, *s, *e;
-	size_t n = 0, cap = 0, i, len = 0, nkept = 0;
-	char *out, *o;
+	const char *e;
 
-	if (cur == NULL || in->frozen_addresses == NULL ||
-	    in->frozen_addresses->len == 0)
-		return want;
-	for (s = want != NULL ? want : ""; *s != '\0'; s = *e ? e + 1 : e) {
-		e = s + strcspn(s, ",");
-		if (e > s) {
-			v = xgrow(v, &cap, n + 1, sizeof(*v));
-			v[n++] = arena_strndup(&p->arena, s, (size_t)(e - s));
-		}
-	}
-	for (s = cur; *s != '\0'; s = *e ? e + 1 : e) {
-		const char *a;
-
+	for (; s != NULL && *s != '\0'; s = *e ? e + 1 : e) {
 		e = s + strcspn(s, ",");
 		if (e == s)
 			continue;
-		a = arena_strndup(&p->arena, s, (size_t)(e - s));
-		if (!frozen_addr(in, a))
-			continue;
-		for (i = 0; i < n && strcmp(v[i], a) != 0; i++)
-			;
-		if (i < n)
-			continue;
-		v = xgrow(v, &cap, n + 1, sizeof(*v));
-		v[n++] = a;
-		nkept++;
+		*v = xgrow(*v, cap, *n + 1, sizeof(**v));
+		(*v)[(*n)++] = arena_strndup(&p->arena, s, (size_t)(e - s));
 	}
-	if (nkept == 0) {
-		free(v);
-		return want;
-	}
+}
+
+/* v[0 .. n) sorted, without duplicates, comma-joined in p's arena. */
+static const char *
+join_members(struct plan *p, const char **v, size_t n)
+{
+	size_t i, len = 1;
+	char *out, *o;
+
 	qsort(v, n, sizeof(*v), cmp_cstr);
 	for (i = 0; i < n; i++)
 		len += strlen(v[i]) + 1;
@@ -619,20 +607,70 @@ keep_frozen_members(struct plan *p, const struct plan_input *in,
 	for (i = 0; i < n; i++) {
 		size_t l = strlen(v[i]);
 
-		if (i > 0)
+		if (i > 0 && strcmp(v[i], v[i - 1]) == 0)
+			continue;
+		if (o > out)
 			*o++ = ',';
 		memcpy(o, v[i], l);
 		o += l;
 	}
 	*o = '\0';
+	return out;
+}
+
+/*
+ * The goto to write for a list (want: the desired one, cur: the row's,
+ * NULL for a new list).  Members follow the people, as the planner
+ * leaves them this run:
+ *   - a member whose address is in conflict is left as it is, like the
+ *     address itself: the members of the current goto that are frozen
+ *     stay in it;
+ *   - a member whose mailbox is held where it is (rn->moved: a rename
+ *     that waits, a swap, a new address someone else's row holds) is
+ *     the address the mailbox has, not the one it waits for, which may
+ *     still be another person's mailbox.
+ * Returns `want` when nothing changes, else a goto sorted and
+ * de-duplicated in the plan's arena.
+ */
+static const char *
+list_members(struct plan *p, const struct plan_input *in,
+	     const struct renames *rn, const char *want, const char *cur)
+{
+	const char **v = NULL;
+	size_t n = 0, cap = 0, i, nwant;
+	bool changed = false;
+	const char *out, *to;
+
+	if (rn->moved.len == 0 &&
+	    (cur == NULL || in->frozen_addresses == NULL ||
+	     in->frozen_addresses->len == 0))
+		return want;
+	split_members(p, want, &v, &n, &cap);
+	for (i = 0; i < n && rn->moved.len > 0; i++)
+		if ((to = strmap_get(&rn->moved, v[i])) != NULL) {
+			v[i] = to;
+			changed = true;
+		}
+	nwant = n;
+	if (cur != NULL && in->frozen_addresses != NULL &&
+	    in->frozen_addresses->len > 0) {
+		split_members(p, cur, &v, &n, &cap);
+		for (i = nwant; i < n; i++)
+			if (frozen_addr(in, v[i])) {
+				v[nwant++] = v[i];
+				changed = true;
+			}
+		n = nwant;
+	}
+	out = changed ? join_members(p, v, n) : want;
 	free(v);
 	return out;
 }
 
 static void
 diff_present(struct plan *p, const struct plan_input *in,
-	     const struct mobj *want, const struct mobj *cur,
-	     const struct managed_rec *m)
+	     const struct renames *rn, const struct mobj *want,
+	     const struct mobj *cur, const struct managed_rec *m)
 {
 	unsigned fields = 0;
 	const char *gotos = want->gotos, *row;
@@ -655,7 +693,7 @@ diff_present(struct plan *p, const struct plan_input *in,
 	if (attrs_differ(want, cur))
 		fields |= CH_ATTRS;
 	if (want->kind == MK_LIST)
-		gotos = keep_frozen_members(p, in, want->gotos, cur->gotos);
+		gotos = list_members(p, in, rn, want->gotos, cur->gotos);
 	if (mkind_alias_row(want->kind) && !str_eq(gotos, cur->gotos))
 		fields |= CH_GOTO;
 	if (m != NULL && m->kind != want->kind)
@@ -678,11 +716,22 @@ diff_present(struct plan *p, const struct plan_input *in,
 	ch->old_gotos = cur->gotos;
 }
 
+/* A new object (a list's members as list_members() has them). */
+static void
+add_new(struct plan *p, const struct plan_input *in,
+	const struct renames *rn, const struct mobj *want)
+{
+	struct change *ch = push(p, OP_ADD, want);
+
+	if (want->kind == MK_LIST)
+		ch->gotos = list_members(p, in, rn, want->gotos, NULL);
+}
+
 /* Deletes the alias-table row in the way of a new mailbox. */
 static void
 replace_row(struct plan *p, const struct plan_input *in,
-	    const struct mobj *want, const struct mobj *cur,
-	    const struct managed_rec *m)
+	    const struct renames *rn, const struct mobj *want,
+	    const struct mobj *cur, const struct managed_rec *m)
 {
 	struct mobj gone = *cur;
 
@@ -692,7 +741,7 @@ replace_row(struct plan *p, const struct plan_input *in,
 	gone.kind = m->kind == MK_MAILBOX ? cur->kind : m->kind;
 	gone.anchor = m->anchor;
 	push_row(p, OP_DELETE, &gone, in, cur)->why = WHY_IN_THE_WAY;
-	push(p, OP_ADD, want);
+	add_new(p, in, rn, want);
 }
 
 static int
@@ -740,84 +789,105 @@ is_kept(const uint64_t *kept, size_t i)
 	return (kept[i / 64] >> (i % 64)) & 1;
 }
 
-/* Every desired object: mailboxes and lists first, then the rest. */
+/*
+ * A desired object that cannot have its address (a clash): all of it is
+ * left as it is, as for a conflict in the directory (no disable, no
+ * alias moved to the blocking row), and a mailbox's list places stay at
+ * the address its mailbox has (rn->moved).
+ */
 static void
-plan_wanted(struct plan *p, const struct plan_input *in,
-	    const struct renames *rn, struct strmap *blocked, uint64_t *kept)
+hold(struct renames *rn, struct strmap *blocked, const struct mobj *want)
+{
+	const struct managed_rec *r;
+
+	if (want->anchor == NULL ||
+	    (want->kind != MK_MAILBOX && want->kind != MK_LIST))
+		return;
+	strmap_put(blocked, want->anchor, (void *)want->anchor);
+	if (want->kind == MK_MAILBOX &&
+	    (r = strmap_get(&rn->by_anchor, want->anchor)) != NULL)
+		strmap_put(&rn->moved, want->address, (void *)r->address);
+}
+
+/* One desired object of plan_wanted(): cur and m at its address. */
+static void
+plan_one(struct plan *p, const struct plan_input *in, struct renames *rn,
+	 struct strmap *blocked, const struct mobj *want,
+	 const struct mobj *cur, const struct managed_rec *m)
+{
+	if (rn->held.len > 0 && strmap_get(&rn->held, want->address) != NULL)
+		return;   /* a rename held: reported */
+	if (blocked->len > 0 && want->anchor != NULL &&
+	    strmap_get(blocked, want->anchor) != NULL) {
+		/* its owner's address is taken: change nothing, but report
+		 * rows in the way too */
+		if (cur != NULL)
+			judge(p, in, want, cur, m);
+		return;
+	}
+	if (want->kind == MK_DOMAIN) {
+		/* shared: added when missing; re-enabled only when dirsync
+		 * added it (a domain switched off by hand rejects all of its
+		 * mail) */
+		if (cur == NULL)
+			push(p, OP_ADD, want);
+		else if (!cur->active && m != NULL)
+			push(p, OP_UPDATE, want)->fields = CH_ACTIVE;
+		return;
+	}
+	if (rn->to.len > 0 && strmap_get(&rn->to, want->address))
+		return;   /* a rename brings this mailbox */
+	if (rn->from.len > 0 && strmap_get(&rn->from, want->address))
+		cur = NULL;   /* renamed away first */
+	if (cur == NULL) {
+		add_new(p, in, rn, want);
+		return;
+	}
+	switch (judge(p, in, want, cur, m)) {
+	case V_OK:
+		diff_present(p, in, rn, want, cur, m);
+		break;
+	case V_REPLACE:
+		replace_row(p, in, rn, want, cur, m);
+		break;
+	case V_CLASH:
+		hold(rn, blocked, want);
+		break;
+	}
+}
+
+/*
+ * Every desired object: mailboxes first, then lists (whose members
+ * follow the mailboxes held, list_members), then the rest (aliases of an
+ * owner held are left alone).
+ */
+static void
+plan_wanted(struct plan *p, const struct plan_input *in, struct renames *rn,
+	    struct strmap *blocked, uint64_t *kept)
 {
 	int pass;
 	size_t i;
 
-	for (pass = 0; pass < 2; pass++) {
+	for (pass = 0; pass < 3; pass++) {
 		for (i = 0; i < in->desired->n; i++) {
 			const struct mobj *want = in->desired->v[i];
-			const bool primary = want->kind == MK_MAILBOX ||
-					     want->kind == MK_LIST;
-			const uint32_t h = want->hash;
-			const struct mobj *cur;
+			const int rank = want->kind == MK_MAILBOX ? 0
+					 : want->kind == MK_LIST  ? 1
+								  : 2;
 			const struct managed_rec *m;
 
-			/* pass 0: mailboxes and lists; pass 1: the rest */
-			if (primary != (pass == 0) ||
-			    frozen_addr(in, want->address) ||
+			if (rank != pass || frozen_addr(in, want->address) ||
 			    left_alone(in, want->address))
 				continue;
-			cur = mset_get_h(in->current, want->address, h);
-			m = managed_get_h(in->managed, want->address, h);
+			m = managed_get_h(in->managed, want->address,
+					  want->hash);
 			mark_kept(kept, in, m, want);
-			if (rn->held.len > 0 &&
-			    strmap_get(&rn->held, want->address) != NULL)
-				continue;   /* a rename held: reported */
-			if (blocked->len > 0 && want->anchor != NULL &&
-			    strmap_get(blocked, want->anchor) != NULL) {
-				/* its owner's address is taken: change
-				 * nothing, but report rows in the way too */
-				if (cur != NULL)
-					judge(p, in, want, cur, m);
-				continue;
-			}
-			if (want->kind == MK_DOMAIN) {
-				/* shared: added when missing; re-enabled only
-				 * when dirsync added it (a domain switched
-				 * off by hand rejects all of its mail) */
-				if (cur == NULL)
-					push(p, OP_ADD, want);
-				else if (!cur->active && m != NULL)
-					push(p, OP_UPDATE, want)->fields =
-						CH_ACTIVE;
-				continue;
-			}
-			if (rn->to.len > 0 && strmap_get(&rn->to, want->address))
-				continue;   /* a rename brings this mailbox */
-			if (rn->from.len > 0 &&
-			    strmap_get(&rn->from, want->address))
-				cur = NULL; /* renamed away first */
-			if (cur == NULL) {
-				push(p, OP_ADD, want);
-				continue;
-			}
-			switch (judge(p, in, want, cur, m)) {
-			case V_OK:
-				diff_present(p, in, want, cur, m);
-				break;
-			case V_REPLACE:
-				replace_row(p, in, want, cur, m);
-				break;
-			case V_CLASH:
-				/*
-				 * The object cannot have its address: leave
-				 * all of it as it is, as for a conflict in
-				 * the directory (no disable, no alias moved
-				 * to the blocking row).
-				 */
-				if (primary && want->anchor != NULL)
-					strmap_put(blocked, want->anchor,
-						   (void *)want->anchor);
-				break;
-			}
+			plan_one(p, in, rn, blocked, want,
+				 mset_get_h(in->current, want->address,
+					    want->hash),
+				 m);
 		}
 	}
-
 }
 
 /*
@@ -1123,7 +1193,7 @@ void
 plan_build(struct plan *p, const struct plan_input *in)
 {
 	struct renames rn = {STRMAP_INIT, STRMAP_INIT, STRMAP_INIT,
-			     STRMAP_INIT, STRMAP_INIT};
+			     STRMAP_INIT, STRMAP_INIT, STRMAP_INIT};
 	struct strmap blocked = STRMAP_INIT;  /* anchors left alone this run */
 	struct owners owners = {in->desired, STRMAP_INIT};
 	uint64_t *kept = xcalloc(in->managed->n / 64 + 1, sizeof(*kept));
@@ -1153,6 +1223,7 @@ plan_build(struct plan *p, const struct plan_input *in)
 	strmap_free(&rn.from);
 	strmap_free(&rn.to);
 	strmap_free(&rn.held);
+	strmap_free(&rn.moved);
 	strmap_free(&blocked);
 }
 

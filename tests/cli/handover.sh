@@ -190,6 +190,51 @@ c@example.com|example.com/a/|1" "$(hrows)"
 expect_eq handover-case-aliases "a@example.com|a@example.com
 c@example.com|c@example.com" "$(haliases)"
 
+# ---- a chain that waits: held whole, list places kept, then completed ------
+
+scenario handover-wait
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Ann Lee" 1 a@example.com
+fuser "$S/dir.ldif" "Bob Ode" 2 b@example.com
+hgroup "$S/dir.ldif" Team 10 team@example.com "Ann Lee" "Bob Ode"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+# another tool holds c@, the address Ann is given
+cat >"$S/c.sql" <<'EOF'
+INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain, created, modified, active)
+ VALUES ('c@example.com', '', 'Other', 'example.com/c/', 0, 'c', 'example.com', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1);
+INSERT INTO alias (address, goto, domain, created, modified, active)
+ VALUES ('c@example.com', 'c@example.com', 'example.com', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1);
+EOF
+target_sql "$S/c.sql" >"$S/sql.log" 2>&1 ||
+	fail handover-wait-sql "$(cat "$S/sql.log")"
+db_mark
+: >"$S/dir.ldif"
+fuser "$S/dir.ldif" "Bob Ode" 2 a@example.com
+fuser "$S/dir.ldif" "Ann Lee" 1 c@example.com
+hgroup "$S/dir.ldif" Team 10 team@example.com "Ann Lee" "Bob Ode"
+ds "$S" sync
+expect_rc handover-wait-sync 0
+expect_in handover-wait-ann "conflict c@example.com" "$S/out"
+expect_in handover-wait-bob "this rename waits for that one" "$S/out"
+# nothing changed: the list still reaches Ann and Bob where they are,
+# not Ann's mailbox for Bob nor the other tool's row for Ann
+expect_db_unchanged handover-wait
+expect_eq handover-wait-list "a@example.com,b@example.com" \
+	"$(lookup_goto team@example.com)"
+# the other row goes: the chain completes, the list follows
+cat >"$S/c.sql" <<'EOF'
+DELETE FROM mailbox WHERE username = 'c@example.com';
+DELETE FROM alias WHERE address = 'c@example.com';
+EOF
+target_sql "$S/c.sql" >"$S/sql.log" 2>&1 ||
+	fail handover-wait-sql2 "$(cat "$S/sql.log")"
+hsync handover-wait-done
+expect_eq handover-wait-rows "a@example.com|example.com/b/|1
+c@example.com|example.com/a/|1" "$(hrows)"
+expect_eq handover-wait-list-after "a@example.com,c@example.com" \
+	"$(lookup_goto team@example.com)"
+
 # ---- a safety limit stops the chain whole; approve applies it whole -------
 
 scenario handover-limit

@@ -1613,6 +1613,56 @@ test_address_changes_hands_dn_anchors(void **state)
 			    "add mailbox ann.new@example.com\n");
 }
 
+/*
+ * A list member whose mailbox is held where it is stays at the address
+ * the mailbox has: the address it waits for may still be another
+ * person's mailbox (or a row dirsync does not manage), which would get
+ * the list's mail meant for it.
+ */
+static void
+test_held_mailbox_keeps_list_place(void **state)
+{
+	struct fx *f = *state;
+	static const struct mover v[] = {
+		{"A", "a@example.com", "c@example.com"},
+		{"B", "b@example.com", "a@example.com"},
+	};
+	static const size_t ord[2] = {1, 0};
+
+	/* A waits for c@ (a foreign row), B for A: the list stays, a new
+	 * list gets them where they are */
+	build_movers(f, v, ord, 2);
+	have(f, MK_MAILBOX, "c@example.com", "Other", NULL, true);
+	want(f, MK_LIST, "team@example.com", "L", "Team",
+	     "a@example.com,c@example.com,d@example.com");
+	have(f, MK_LIST, "team@example.com", NULL,
+	     "a@example.com,b@example.com", true);
+	own(f, MK_LIST, "team@example.com", "L", 0);
+	want(f, MK_LIST, "new@example.com", "N", "New",
+	     "a@example.com,c@example.com");
+	assert_string_equal(build(f),
+			    "update list team@example.com [goto]\n"
+			    "add list new@example.com -> "
+			    "a@example.com,b@example.com\n"
+			    "clash a@example.com B\n"
+			    "clash c@example.com A\n");
+	assert_string_equal(find(f, "team@example.com")->gotos,
+			    "a@example.com,b@example.com,d@example.com");
+	/* a swap: the members are the same addresses */
+	fx_reset(f);
+	want(f, MK_MAILBOX, "b@example.com", "A", "A", NULL);
+	want(f, MK_MAILBOX, "a@example.com", "B", "B", NULL);
+	synced_mailbox(f, "a@example.com", "A", "A");
+	synced_mailbox(f, "b@example.com", "B", "B");
+	want(f, MK_LIST, "team@example.com", "L", "Team",
+	     "a@example.com,e@example.com");
+	have(f, MK_LIST, "team@example.com", NULL,
+	     "b@example.com,e@example.com", true);
+	own(f, MK_LIST, "team@example.com", "L", 0);
+	assert_string_equal(build(f), "clash a@example.com B\n"
+				      "clash b@example.com A\n");
+}
+
 /* The partial compare plans a chain as the full one does. */
 static void
 test_address_chain_partial(void **state)
@@ -1652,12 +1702,14 @@ test_address_chain_partial(void **state)
  * mailbox addresses over a pool of six (one claimant per address, as the
  * rules give), with leavers, newcomers, rows dirsync does not manage,
  * alias rows their owners gave up and an address two people claim (the
- * rules leave both out and freeze them), in two orders of the desired
- * set.  Whatever the world, the plan
- * applied in its order never needs an address that is not free, never
- * gives a person who has a mailbox a new one, never disables a person
- * who stays, never hands a mailbox to another anchor, and leaves every
- * person who stays at the wanted address or reported in a clash.
+ * rules leave both out and freeze them), and a list of everyone, in two
+ * orders of the desired set.  Whatever the world, the plan applied in
+ * its order never needs an address that is not free, never gives a
+ * person who has a mailbox a new one, never disables a person who stays,
+ * never hands a mailbox to another anchor, leaves every person who stays
+ * at the wanted address or reported in a clash, and the list delivers to
+ * the mailbox each member with a mailbox has at the end, and to nobody
+ * else's (but a newcomer's address, which may be a clash's row).
  */
 #define POOL 6
 #define PEOPLE 5
@@ -1689,6 +1741,7 @@ struct world {
 	int alias[POOL];                /* an alias row given up: its owner */
 	bool frozen[PEOPLE];            /* claims a contested address */
 	int contested;                  /* pool index, -1: none */
+	char goto_now[128], goto_old[128];   /* the list's */
 };
 
 #define FOREIGN PEOPLE        /* world_check's owner of a foreign row */
@@ -1698,7 +1751,7 @@ static void
 world_make(unsigned long *s, struct world *w)
 {
 	bool had[POOL] = {false}, wants[POOL] = {false};
-	int i;
+	int i, j;
 
 	memset(w->foreign, 0, sizeof(w->foreign));
 	for (i = 0; i < PEOPLE; i++) {
@@ -1709,11 +1762,23 @@ world_make(unsigned long *s, struct world *w)
 	w->contested = -1;
 	i = (int)(lcg(s) % PEOPLE);
 	if (lcg(s) % 5 == 0 && w->now[i] >= 0) {
-		int j = (i + 1 + (int)(lcg(s) % (PEOPLE - 1))) % PEOPLE;
-
+		j = (i + 1 + (int)(lcg(s) % (PEOPLE - 1))) % PEOPLE;
 		w->contested = w->now[i];
 		w->now[j] = w->now[i];
 		w->frozen[i] = w->frozen[j] = true;
+	}
+	w->goto_now[0] = w->goto_old[0] = '\0';
+	for (i = 0; i < POOL; i++) {
+		for (j = 0; j < PEOPLE; j++) {
+			if (w->now[j] == i && !w->frozen[j])
+				snprintf(w->goto_now + strlen(w->goto_now),
+					 16, "%sa%d@example.com",
+					 w->goto_now[0] ? "," : "", i);
+			if (w->old[j] == i)
+				snprintf(w->goto_old + strlen(w->goto_old),
+					 16, "%sa%d@example.com",
+					 w->goto_old[0] ? "," : "", i);
+		}
 	}
 	for (i = 0; i < POOL; i++) {
 		w->alias[i] = -1;
@@ -1752,6 +1817,12 @@ world_load(struct fx *f, const struct world *w, bool backwards)
 		if (w->old[i] >= 0)
 			synced_mailbox(f, addr[w->old[i]], anchor[i],
 				       anchor[i]);
+	/* the list: everyone it can have, as synced and as wanted */
+	if (w->goto_now[0] != '\0' && w->goto_old[0] != '\0') {
+		want(f, MK_LIST, "team@example.com", "L", "Team", w->goto_now);
+		have(f, MK_LIST, "team@example.com", NULL, w->goto_old, true);
+		own(f, MK_LIST, "team@example.com", "L", 0);
+	}
 	for (i = 0; i < POOL; i++) {
 		if (w->foreign[i])
 			have(f, MK_MAILBOX, addr[i], "Foreign", NULL, true);
@@ -1768,12 +1839,52 @@ slot(const char *address)
 	return address[1] - '0';
 }
 
+/*
+ * The list's goto at the end (list) against the rows at the end (owner):
+ * every member with a mailbox is there at the address it has, and no
+ * member address is another person's mailbox, but a newcomer's.
+ */
+static void
+world_list(struct fx *f, const struct world *w, const int *owner,
+	   const char *list, unsigned long seed)
+{
+	char want[32];
+	int i, j;
+
+	for (i = 0; i < POOL; i++) {
+		snprintf(want, sizeof(want), "a%d@example.com", i);
+		if (strstr(list, want) == NULL || i == w->contested)
+			continue;   /* (a contested address is left as it is) */
+		if (owner[i] < 0 || owner[i] >= PEOPLE)
+			j = -1;
+		else if (w->now[owner[i]] >= 0 || w->frozen[owner[i]])
+			continue;   /* a member's (a frozen one keeps it) */
+		for (j = 0; j < PEOPLE && w->now[j] != i; j++)
+			;
+		if (owner[i] >= 0 && owner[i] < PEOPLE &&
+		    (j == PEOPLE || w->old[j] >= 0))
+			fail_msg("seed %lu: the list delivers %s to P%d, not a "
+				 "member\n%s", seed, want, owner[i], f->text);
+	}
+	for (i = 0; i < PEOPLE; i++) {
+		if (w->now[i] < 0 || w->frozen[i] || w->old[i] < 0)
+			continue;
+		for (j = 0; j < POOL && owner[j] != i; j++)
+			;
+		snprintf(want, sizeof(want), "a%d@example.com", j);
+		if (j == POOL || strstr(list, want) == NULL)
+			fail_msg("seed %lu: the list misses P%d at %s\n%s",
+				 seed, i, want, f->text);
+	}
+}
+
 /* The plan applied to the rows in its order, checked as it goes. */
 static void
 world_check(struct fx *f, const struct world *w, unsigned long seed)
 {
 	int owner[POOL];   /* person index, PEOPLE: foreign, -1: free */
 	bool clashed[PEOPLE] = {false};
+	const char *list = w->goto_old;
 	size_t c;
 	int i;
 
@@ -1784,8 +1895,17 @@ world_check(struct fx *f, const struct world *w, unsigned long seed)
 			owner[w->old[i]] = i;
 	for (c = 0; c < f->p.n; c++) {
 		const struct change *ch = &f->p.v[c];
-		int to = slot(ch->address), who = ch->anchor[1] - '0';
+		int to, who;
 
+		if (ch->kind == MK_LIST) {
+			if (ch->op != OP_UPDATE)
+				fail_msg("seed %lu: the list %s\n%s", seed,
+					 op_name(ch->op), f->text);
+			list = ch->gotos;
+			continue;
+		}
+		to = slot(ch->address);
+		who = ch->anchor[1] - '0';
 		if (ch->kind == MK_ALIAS) {
 			if (owner[to] != ALIAS)
 				fail_msg("seed %lu: %s is no alias row\n%s",
@@ -1820,6 +1940,8 @@ world_check(struct fx *f, const struct world *w, unsigned long seed)
 		    owner[w->now[i]] != i && !clashed[i])
 			fail_msg("seed %lu: P%d neither at a%d nor reported\n%s",
 				 seed, i, w->now[i], f->text);
+	if (w->goto_now[0] != '\0' && w->goto_old[0] != '\0')
+		world_list(f, w, owner, list, seed);
 }
 
 static void
@@ -1999,6 +2121,7 @@ main(void)
 		T(test_address_chain_partial),
 		T(test_address_changes_hands_dn_anchors),
 		T(test_address_worlds),
+		T(test_held_mailbox_keeps_list_place),
 		T(test_frozen_member_keeps_list_place),
 		T(test_mixed_case_row_adopted),
 		T(test_rename_of_disabled_mailbox_reenables),
