@@ -158,11 +158,13 @@ clash(struct plan *p, const struct mobj *want, const char *other,
  * mailbox of another person whose own mailbox is renamed away in the
  * same plan (an address that changes hands between two people who both
  * stay: A a -> c, B b -> a).  Such renames form chains, each waiting for
- * the next: a chain whose last rename cannot happen holds every rename
- * of it, and a cycle (A a -> b, B b -> a) is held whole, as are the
- * renames out of an address in a conflict in the directory.  Held means
- * left as it is, reported, never a new mailbox and never a disable:
- * done over several runs, the same renames could not happen either.
+ * the one that frees its address (plan_finish puts it after that one):
+ * when the rename at the head of a chain cannot happen, every rename
+ * behind it is held; a cycle (A a -> b, B b -> a: no order frees an
+ * address first, nor would several runs) is held whole; and so is a
+ * rename out of an address in a conflict in the directory.  Held means
+ * left as it is and reported (a clash), never a new mailbox beside the
+ * old one, never a disable, and list places kept (renames.moved).
  */
 struct renames {
 	struct strmap by_anchor;   /* anchor -> managed_rec (mailbox) */
@@ -213,10 +215,10 @@ rename_sources(struct renames *rn, const struct plan_input *in)
 
 	for (j = 0; j < in->managed->n; j++) {
 		r = &in->managed->v[j];
-		d = mset_get_h(in->desired, r->address, r->hash);
 		if (r->kind != MK_MAILBOX || r->anchor == NULL ||
 		    !mailbox_row(in, r) || frozen_anchor(in, r->anchor))
 			continue;
+		d = mset_get_h(in->desired, r->address, r->hash);
 		if (d != NULL && d->kind == MK_MAILBOX) {
 			if (d->anchor == NULL || d->anchor == r->anchor ||
 			    strcmp(d->anchor, r->anchor) == 0)
@@ -1132,14 +1134,15 @@ order_renames(struct plan *p)
 	n = hi - lo;
 	depth = xcalloc(n, sizeof(*depth));
 	for (i = 0; i < n; i++) {
-		size_t d = 0, j = i;
-		void *v;
+		size_t d = 0, j = i, ahead;
 
 		/* the renames ahead of it; at most n (a cycle never gets here:
 		 * find_renames holds it) */
-		while (d < n && (v = strmap_get(&freed, p->v[lo + j].address)) !=
-					NULL && (size_t)v - 1 != j) {
-			j = (size_t)v - 1;
+		while (d < n &&
+		       (ahead = (size_t)strmap_get(&freed,
+						   p->v[lo + j].address)) != 0 &&
+		       ahead - 1 != j) {
+			j = ahead - 1;
 			d++;
 		}
 		depth[i] = d;
