@@ -865,25 +865,28 @@ done:
 }
 
 /*
- * The delta's rows written into the snapshot on a thread of their own:
- * the load, plan and apply of the mail database go on meanwhile.  The
- * thread alone uses the snapshot until snap_join(); the delta is its own
- * (moved in, freed at the join).  Once the limits let the run apply
- * (engine_read_confirm), the thread commits the rows with the meta marked
- * pending (syncsnap_commit_pending), while the mail database is changed:
- * the page writes of the commit are then off the run's time too.  The
- * pending mark is cleared by the final commit after the mail database's;
- * a run that fails or dies in between leaves it, and the next run reads
- * the whole directory.  A run the limits stop never commits the rows:
- * its snapshot stays as it was, and the next run reads the same changes.
- * A write that fails removes the snapshot (the next run reads whole).
+ * The delta's rows written into the snapshot on a thread of their own,
+ * while the mail database is changed.  The thread alone uses the
+ * snapshot until snap_join(); the delta is its own (moved in, freed at
+ * the join).  It waits until the limits let the run apply
+ * (engine_read_confirm), then marks the snapshot pending and writes the
+ * rows without a rollback journal (syncsnap_bulk_begin): a third of the
+ * page writes, all off the run's time.  The pending mark is cleared by
+ * the final commit after the mail database's; a run that fails or dies
+ * in between leaves it, and the next run reads the whole directory.  A
+ * run the limits stop never writes the rows: its snapshot stays as it
+ * was, and the next run reads the same changes.  A run that succeeds
+ * without applying (nothing to apply) has them written by snap_join(),
+ * journaled, for the final commit.  A write that fails removes the
+ * snapshot (the next run reads whole).
  */
 struct snap_writer {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int go;          /* 0 undecided, 1 commit the rows pending, -1 not */
-	bool pending;    /* the rows were committed, marked pending */
+	int go;          /* 0 undecided, 1 write the rows pending, -1 not */
+	bool wrote;      /* the rows were written (or their write failed) */
+	bool pending;    /* the snapshot was marked pending */
 	bool inline_;    /* no thread: the rows were written by the caller */
 	const struct conf *c;
 	struct syncsnap *s;
@@ -898,16 +901,19 @@ snap_write_main(void *arg)
 	struct snap_writer *w = arg;
 	int go;
 
-	w->rc = delta_write(w->c, w->s, &w->d, &w->err);
 	pthread_mutex_lock(&w->mu);
 	while (w->go == 0)
 		pthread_cond_wait(&w->cv, &w->mu);
 	go = w->go;
 	pthread_mutex_unlock(&w->mu);
-	if (w->rc == 0 && go > 0) {
-		w->rc = syncsnap_commit_pending(w->s, &w->err);
-		w->pending = w->rc == 0;
-	}
+	if (go <= 0)
+		return NULL;
+	w->wrote = true;
+	if ((w->rc = syncsnap_bulk_begin(w->s, &w->err)) != 0)
+		return NULL;
+	w->pending = true;
+	if ((w->rc = delta_write(w->c, w->s, &w->d, &w->err)) == 0)
+		w->rc = syncsnap_bulk_commit(w->s, &w->err);
 	return NULL;
 }
 
@@ -947,6 +953,7 @@ snap_write_start(struct run *x, struct syncsnap *s, struct delta *d)
 			 strerror(e));
 		w->inline_ = true;
 		w->go = -1;
+		w->wrote = true;
 		w->rc = delta_write(w->c, w->s, &w->d, &w->err);
 	}
 	x->snapw = w;
@@ -960,12 +967,13 @@ engine_read_confirm(struct run *x)
 }
 
 /*
- * Waits for the snapshot writer, if any (undecided: its rows are not
- * committed): 0, or -1 with err (its error).  *pending: the rows were
- * committed marked pending.
+ * Waits for the snapshot writer, if any: 0, or -1 with err (its error).
+ * Undecided, it writes nothing; the rows are then written here, into
+ * the transaction the final commit ends, when want_rows.  *pending: the
+ * snapshot was marked pending.
  */
 static int
-snap_join(struct run *x, bool *pending, struct err *err)
+snap_join(struct run *x, bool want_rows, bool *pending, struct err *err)
 {
 	struct snap_writer *w = x->snapw;
 	int rc;
@@ -977,6 +985,8 @@ snap_join(struct run *x, bool *pending, struct err *err)
 	if (!w->inline_)
 		pthread_join(w->th, NULL);
 	x->snapw = NULL;
+	if (!w->wrote && want_rows)
+		w->rc = delta_write(w->c, w->s, &w->d, &w->err);
 	rc = w->rc;
 	*pending = w->pending;
 	if (rc != 0)
@@ -1654,7 +1664,7 @@ engine_read_finish(struct run *x)
 
 	read_unchanged_record(x);
 	err_clear(&e);
-	if (snap_join(x, &pending, &e) != 0) {
+	if (snap_join(x, x->r->exit_code == 0, &pending, &e) != 0) {
 		/* what went into the rules was read whole; the file may be
 		 * damaged where it was written: made anew by a full read */
 		snprintf(x->r->snapshot_warning,
@@ -1674,8 +1684,8 @@ engine_read_finish(struct run *x)
 		x->snap_meta.entries = (long long)x->r->read;
 	}
 	if (x->r->exit_code != 0 && pending) {
-		log_info("the snapshot's rows of this read were written before "
-			 "the run failed: the next run reads the whole "
+		log_info("the snapshot's rows of this read were being written "
+			 "when the run failed: the next run reads the whole "
 			 "directory");
 	} else if (x->r->exit_code != 0) {
 		log_info("the snapshot and cookie of the last read are "

@@ -617,8 +617,19 @@ syncsnap_close(struct syncsnap *s)
 }
 
 int
-syncsnap_commit_pending(struct syncsnap *s, struct err *err)
+syncsnap_bulk_begin(struct syncsnap *s, struct err *err)
 {
+	if (s->tmp != NULL || s->in_tx)
+		return err_set(err, DS_E_INTERNAL, "snapshot: no bulk write "
+			       "into a new file or an open transaction");
+	memo_free(s);
+	if (s->holding) {
+		s->holding = false;
+		if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+			return snap_err(s, err, "snapshot read");
+	}
+	/* the mark, journaled and synced, before any row goes to disk */
 	if (syncsnap_begin(s, err) != 0)
 		return -1;
 	if (meta_put(s, "pending", "1", NULL, 0) != 0)
@@ -627,6 +638,25 @@ syncsnap_commit_pending(struct syncsnap *s, struct err *err)
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		return snap_err(s, err, "snapshot commit");
 	s->in_tx = false;
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=OFF", NULL, NULL,
+			 NULL) != SQLITE_OK)
+		return snap_err(s, err, "snapshot journal");
+	return syncsnap_begin(s, err);
+}
+
+int
+syncsnap_bulk_commit(struct syncsnap *s, struct err *err)
+{
+	if (!s->in_tx)
+		return err_set(err, DS_E_INTERNAL, "snapshot: no bulk write "
+			       "open");
+	stmts_free(s);
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return snap_err(s, err, "snapshot commit");
+	s->in_tx = false;
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=DELETE", NULL, NULL,
+			 NULL) != SQLITE_OK)
+		return snap_err(s, err, "snapshot journal");
 	return 0;
 }
 

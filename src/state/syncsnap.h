@@ -129,14 +129,22 @@ int syncsnap_commit(struct syncsnap *s, const struct syncsnap_meta *m,
 /* Rolls back anything not committed (a created file is removed). */
 void syncsnap_close(struct syncsnap *s);
 /*
- * Commits an opened snapshot's rows written so far, its meta (cookie,
- * summary) left as the last read's and marked pending: until a
- * syncsnap_commit() of the same snapshot clears the mark, syncsnap_open()
- * refuses it (*why: the read was not confirmed), so the rows may go to
- * disk before the run knows whether its mail database takes the read.
- * 0 or -1 with err (DS_E_STATE).  Not for a created snapshot.
+ * Rows written without a rollback journal, for an opened snapshot whose
+ * rows a run has decided to change: syncsnap_bulk_begin() ends a held
+ * read, commits the meta marked pending (a journaled transaction, synced:
+ * until a syncsnap_commit() of the same snapshot clears the mark,
+ * syncsnap_open() refuses the file, *why: the read was not confirmed),
+ * and opens a transaction with journal_mode=OFF; syncsnap_bulk_commit()
+ * commits it and turns the journal back on.  A crash or an error between
+ * the two may leave the file damaged, but it is marked pending: the next
+ * run reads the whole directory and makes it anew.  Without the journal
+ * an incremental run at 1M entries makes ~66,000 fewer writes (each page
+ * it changes went to the journal first, in three writes).  Nothing can
+ * be rolled back in between: an error means syncsnap_discard().  Both 0
+ * or -1 with err (DS_E_STATE).  Not for a created snapshot.
  */
-int syncsnap_commit_pending(struct syncsnap *s, struct err *err);
+int syncsnap_bulk_begin(struct syncsnap *s, struct err *err);
+int syncsnap_bulk_commit(struct syncsnap *s, struct err *err);
 /*
  * Closes without a commit and removes the snapshot's file (one that a
  * write failed on: the next run reads the whole directory and makes a

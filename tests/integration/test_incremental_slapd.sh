@@ -558,7 +558,7 @@ EOF
 ds_run env FAULT_FAIL_SQL="UPDATE mailbox SET name" \
 	LD_PRELOAD="$T/shim.so" -- -v -c "$T/inc.conf" sync --json
 ds_expect_rc 1 "sync with a failing mail database"
-grep -q "rows of this read were written before the run failed" "$DS_ERR" ||
+grep -q "rows of this read were being written when the run failed" "$DS_ERR" ||
 	ds_fail "failing mail database: the pending snapshot not logged"
 ds_run -- -v -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "sync after the failing mail database"
