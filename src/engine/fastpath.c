@@ -1054,8 +1054,20 @@ engine_fastpath_free(struct run *x)
 struct strmap *
 engine_fastpath_part(struct run *x, const struct strmap **anchors)
 {
+	const char *k;
+	void *v;
+	size_t it = 0;
+
 	if (x->fp == NULL || !x->fp->partial)
 		return NULL;
+	/*
+	 * The records of the people whose primary address is in conflict
+	 * (few): the lists they were in keep them while it holds, which the
+	 * planner tells from their records (plan.c, frozen_member), as in a
+	 * full compare.  Their rows are left as they are.
+	 */
+	while (strmap_next(&x->r->rules.frozen_anchors, &it, &k, &v))
+		strmap_put(&x->fp->anchors, k, (void *)k);
 	if (anchors != NULL)
 		*anchors = &x->fp->anchors;
 	return &x->fp->only;

@@ -269,6 +269,49 @@ count_after(struct snap_lookup *lk, const struct changes *c,
 }
 
 /*
+ * *fz: the addresses in conflict (frozen), and those of the mail objects
+ * of the people whose primary address is in conflict (the records of
+ * d's frozen anchors, loaded by anchor; keys malloc'd):
+ * the planner keeps both in the lists they were in (plan.c,
+ * frozen_member), so a list row naming one is not the last result's
+ * list (rules_patch_lists).  0, 1 declined (*why), -1 with err.
+ */
+static int
+frozen_people(struct run *x, struct rules_delta *d,
+	      const struct strmap *frozen, struct strmap *fz,
+	      const char **why)
+{
+	struct strmap none = STRMAP_INIT;
+	struct mset cur;
+	struct managed man;
+	const char *k;
+	void *v;
+	size_t it = 0, i, nm = 0;
+	int rc = 0;
+
+	while (strmap_next(frozen, &it, &k, &v))
+		strmap_put(fz, xstrdup(k), fz);
+	if (d->after.frozen_anchors.len == 0)
+		return 0;
+	mset_init(&cur);
+	managed_init(&man);
+	rc = x->tops->load_part(x->tgt, &none, &d->after.frozen_anchors,
+				&cur, &man, &d->after.desired, &nm,
+				&x->r->err);
+	if (rc > 0)
+		*why = "the target cannot load part of itself";
+	for (i = 0; rc == 0 && i < man.n; i++)
+		if (man.v[i].anchor != NULL &&
+		    strmap_get(&d->after.frozen_anchors, man.v[i].anchor) &&
+		    strmap_get(fz, man.v[i].address) == NULL)
+			strmap_put(fz, xstrdup(man.v[i].address), fz);
+	mset_free(&cur);
+	managed_free(&man);
+	strmap_free(&none);
+	return rc;
+}
+
+/*
  * The lists the rules patched from their changed members made whole
  * where before and after differ (rules_patch_want, rules_patch_lists:
  * rules_delta.h says the rule), from the target's rows of them, loaded
@@ -280,9 +323,12 @@ whole_lists(struct run *x, struct rules_delta *d, const struct strmap *frozen,
 	    struct rules_whole *w, const char **why)
 {
 	struct strmap want = STRMAP_INIT, none = STRMAP_INIT;
+	struct strmap fz = STRMAP_INIT;
 	struct mset cur;
 	struct managed man;
-	size_t nm = 0;
+	const char *k;
+	void *v;
+	size_t nm = 0, it = 0;
 	int rc;
 
 	rules_patch_want(d, &want, w);
@@ -297,7 +343,13 @@ whole_lists(struct run *x, struct rules_delta *d, const struct strmap *frozen,
 	if (rc > 0)
 		*why = "the target cannot load part of itself";
 	if (rc == 0)
-		rc = rules_patch_lists(d, &want, &cur, frozen, w, why);
+		rc = frozen_people(x, d, frozen, &fz, why);
+	if (rc == 0)
+		rc = rules_patch_lists(d, &want, &cur, &fz, w, why);
+	it = 0;
+	while (strmap_next(&fz, &it, &k, &v))
+		free((char *)k);
+	strmap_free(&fz);
 	mset_free(&cur);
 	managed_free(&man);
 	strmap_free(&want);

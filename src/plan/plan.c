@@ -117,6 +117,51 @@ frozen_anchor(const struct plan_input *in, const char *anchor)
 	       strmap_get(in->frozen_anchors, anchor) != NULL;
 }
 
+static bool
+any_frozen(const struct plan_input *in)
+{
+	return (in->frozen_addresses != NULL &&
+		in->frozen_addresses->len > 0) ||
+	       (in->frozen_anchors != NULL && in->frozen_anchors->len > 0);
+}
+
+/* A list member left as it is: its address, or its owner, in conflict. */
+static bool
+frozen_member(const struct plan_input *in, const char *addr)
+{
+	const struct managed_rec *m;
+
+	if (frozen_addr(in, addr))
+		return true;
+	m = in->frozen_anchors != NULL && in->frozen_anchors->len > 0
+		    ? managed_get(in->managed, addr)
+		    : NULL;
+	return m != NULL && frozen_anchor(in, m->anchor);
+}
+
+/* A list row's goto: one member at least, and each of them frozen. */
+static bool
+members_all_frozen(const struct plan_input *in, const char *gotos)
+{
+	char addr[512];
+	const char *e;
+	size_t n = 0;
+
+	for (; gotos != NULL && *gotos != '\0'; gotos = *e ? e + 1 : e) {
+		e = gotos + strcspn(gotos, ",");
+		if (e == gotos)
+			continue;
+		if ((size_t)(e - gotos) >= sizeof(addr))
+			return false;
+		memcpy(addr, gotos, (size_t)(e - gotos));
+		addr[e - gotos] = '\0';
+		if (!frozen_member(in, addr))
+			return false;
+		n++;
+	}
+	return n > 0;
+}
+
 /* Same table?  A mailbox row cannot become an alias row in place. */
 static bool
 same_table(enum mkind a, enum mkind b)
@@ -626,7 +671,10 @@ join_members(struct plan *p, const char **v, size_t n)
  * leaves them this run:
  *   - a member whose address is in conflict is left as it is, like the
  *     address itself: the members of the current goto that are frozen
- *     stay in it;
+ *     stay in it; so do the addresses of a person whose primary address
+ *     is in conflict (frozen_anchors): the rules give the list nothing
+ *     of theirs this run, yet their mailbox stays, and so do they in the
+ *     lists they were in;
  *   - a member whose mailbox is held where it is (rn->moved: a rename
  *     that waits, a swap, a new address someone else's row holds) is
  *     the address the mailbox has, not the one it waits for, which may
@@ -643,9 +691,7 @@ list_members(struct plan *p, const struct plan_input *in,
 	bool changed = false;
 	const char *out, *to;
 
-	if (rn->moved.len == 0 &&
-	    (cur == NULL || in->frozen_addresses == NULL ||
-	     in->frozen_addresses->len == 0))
+	if (rn->moved.len == 0 && (cur == NULL || !any_frozen(in)))
 		return want;
 	split_members(p, want, &v, &n, &cap);
 	for (i = 0; i < n && rn->moved.len > 0; i++)
@@ -654,11 +700,10 @@ list_members(struct plan *p, const struct plan_input *in,
 			changed = true;
 		}
 	nwant = n;
-	if (cur != NULL && in->frozen_addresses != NULL &&
-	    in->frozen_addresses->len > 0) {
+	if (cur != NULL && any_frozen(in)) {
 		split_members(p, cur, &v, &n, &cap);
 		for (i = nwant; i < n; i++)
-			if (frozen_addr(in, v[i])) {
+			if (frozen_member(in, v[i])) {
 				v[nwant++] = v[i];
 				changed = true;
 			}
@@ -958,6 +1003,7 @@ unwanted_row(const struct plan_input *in, const struct renames *rn,
 	     const struct strmap *blocked, const uint64_t *kept, size_t i)
 {
 	const struct managed_rec *m = &in->managed->v[i];
+	const struct mobj *cur;
 
 	/*
 	 * Most records are wanted by their owner, as plan_wanted found
@@ -972,7 +1018,13 @@ unwanted_row(const struct plan_input *in, const struct renames *rn,
 	    (rn->from.len > 0 && strmap_get(&rn->from, m->address)) ||
 	    frozen_addr(in, m->address) || frozen_anchor(in, m->anchor))
 		return NULL;
-	return mset_get_h(in->current, m->address, m->hash);
+	cur = mset_get_h(in->current, m->address, m->hash);
+	/* a list the rules left out only because each of its members is
+	 * in conflict: it stays, as they do */
+	if (cur != NULL && m->kind == MK_LIST && mkind_alias_row(cur->kind) &&
+	    any_frozen(in) && members_all_frozen(in, cur->gotos))
+		return NULL;
+	return cur;
 }
 
 /* The change for managed record m, no longer wanted, and its row cur. */
