@@ -41,6 +41,10 @@
 #define DAEMON_WATCH_QUIET 0.25
 #define DAEMON_WATCH_CAP 2.0
 
+/* While waiting, the lock file is checked this often (seconds): deleted
+ * or replaced, it is taken again before a one-shot sync takes it. */
+#define DAEMON_LOCK_CHECK 1.0
+
 static volatile sig_atomic_t daemon_run_now;
 static volatile sig_atomic_t daemon_reload;
 static volatile sig_atomic_t daemon_stop;
@@ -67,6 +71,9 @@ struct daemon {
 	struct watcher *watcher;
 	int wake[2];
 	bool watch_tried;
+	/* the lock file was deleted or replaced and another process holds
+	 * the new one: no run until it is ours again (daemon_keep_lock) */
+	bool lock_lost;
 };
 
 static void
@@ -509,6 +516,72 @@ daemon_watch(struct daemon *d)
 }
 
 /*
+ * The lock must stay on the file at the path: one deleted or replaced
+ * (by an admin's rm, a cleanup job, a restore) guards nothing, and the
+ * next `dirsync sync` would create a new one and run beside us.  So it
+ * is taken again at once (lock_keep()), and the pid record written again
+ * if it was emptied, so that `sync --now` finds us.  If another process
+ * holds the new file, no sync runs: an error is logged each time a run
+ * is due, and the status (systemd) says so, until the lock is ours
+ * again.  due: a run is due now.  Returns whether we hold the lock.
+ */
+static bool
+daemon_keep_lock(struct daemon *d, bool due)
+{
+	const char *path = d->c.state.path;
+	struct err err;
+	char buf[1400], msg[1500], st[1600];
+	bool repaired;
+	int rc;
+
+	err_clear(&err);
+	rc = lock_keep(path, &d->lockfd,
+		       d->paused ? LOCK_ROLE_PAUSED : "daemon", &repaired,
+		       &err);
+	if (rc == 0 && repaired)
+		log_warn("the lock file %s.lock no longer held the daemon's "
+			 "pid (emptied or overwritten?): written again",
+			 path);
+	else if (rc == 1)
+		log_warn("the lock file %s.lock was deleted or replaced: "
+			 "locked again by the daemon (pid %ld)",
+			 path, (long)getpid());
+	else if (rc < 0 && d->lockfd >= 0)
+		log_warn("the lock file %s.lock: %s", path,
+			 err_fmt(&err, buf, sizeof(buf)));
+	if (d->lockfd >= 0) {
+		if (d->lock_lost)
+			daemon_sd_notify("STATUS=lock file taken again");
+		d->lock_lost = false;
+		return true;
+	}
+	if (!d->lock_lost || due) {
+		snprintf(msg, sizeof(msg),
+			 "the lock file %s.lock was deleted or replaced and "
+			 "cannot be taken again: %s; no sync runs until the "
+			 "daemon holds it",
+			 path, err_fmt(&err, buf, sizeof(buf)));
+		log_err("%s", msg);
+		snprintf(st, sizeof(st), "STATUS=not syncing: %s", msg);
+		daemon_sd_notify(st);
+	}
+	d->lock_lost = true;
+	return false;
+}
+
+/* A run that is due, if the lock is still ours; else the next one is
+ * scheduled (daemon_keep_lock() said why). */
+static void
+daemon_run_locked(struct daemon *d, const char *trigger)
+{
+	if (!daemon_keep_lock(d, true)) {
+		d->next_run = clock_seconds() + daemon_wait_for(d);
+		return;
+	}
+	daemon_run_once(d, trigger);
+}
+
+/*
  * Until SIGTERM: a reload, a run when due, asked for or announced by the
  * watcher, else a wait.  Paused after invalid credentials, nothing runs
  * until a reload.  A change announced during a run leaves a byte in the
@@ -537,7 +610,7 @@ daemon_loop(struct daemon *d)
 			if (daemon_stop || daemon_reload)
 				continue;
 			daemon_run_now = 0;
-			daemon_run_once(d, "watch");
+			daemon_run_locked(d, "watch");
 			continue;
 		}
 		if (!d->paused &&
@@ -548,14 +621,15 @@ daemon_loop(struct daemon *d)
 			if (daemon_run_now)
 				log_info("sync requested (SIGUSR1)");
 			daemon_run_now = 0;
-			daemon_run_once(d, trigger);
+			daemon_run_locked(d, trigger);
 			continue;
 		}
 		/* after the first run (its snapshot holds the cookie the
 		 * watch starts from), and again after a reload */
 		if (d->runs > 0)
 			daemon_watch(d);
-		daemon_wait(d, -1.0);
+		daemon_keep_lock(d, false);
+		daemon_wait(d, DAEMON_LOCK_CHECK);
 	}
 	watcher_stop(d->watcher);
 	d->watcher = NULL;

@@ -36,15 +36,19 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "state/state.h"
@@ -185,6 +189,11 @@ struct status_extra {
 	bool have_note;            /* an unrecorded run newer than the
 				    * last recorded one */
 	struct lock_note note;
+	/* what keeps every sync from starting now (the lock file unusable):
+	 * said first, before a note of an older failure ("...; ") */
+	char first[1000];
+	bool lock_missing;         /* no lock file (deleted?) */
+	bool full;                 /* the state's file system is full */
 };
 
 static void status_add(struct status_extra *x, int state, const char *fmt,
@@ -200,6 +209,120 @@ status_add(struct status_extra *x, int state, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(x->text + len, sizeof(x->text) - len, fmt, ap);
 	va_end(ap);
+}
+
+static void status_first(struct status_extra *x, int state,
+			 const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Like status_add(), into x->first: said before anything else. */
+static void
+status_first(struct status_extra *x, int state, const char *fmt, ...)
+{
+	size_t len = strlen(x->first);
+	va_list ap;
+
+	x->state = status_worse(x->state, state);
+	va_start(ap, fmt);
+	vsnprintf(x->first + len, sizeof(x->first) - len, fmt, ap);
+	va_end(ap);
+	len = strlen(x->first);
+	snprintf(x->first + len, sizeof(x->first) - len, "; ");
+}
+
+/* "name (uid N)", or "uid N" for a uid with no passwd entry. */
+static const char *
+status_user(uid_t uid, char *buf, size_t n)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(buf, n, "%s (uid %ld)", pw->pw_name, (long)uid);
+	else
+		snprintf(buf, n, "uid %ld", (long)uid);
+	return buf;
+}
+
+/*
+ * Whether uid (primary group gid, and its supplementary groups from the
+ * group database) may access sb as want says (4 read, 2 write, 1
+ * search), by the permission bits alone: ACLs are not read.  Root may.
+ */
+static bool
+status_may(const struct stat *sb, uid_t uid, gid_t gid, int want)
+{
+	struct passwd *pw;
+	gid_t groups[256];
+	int ngroups = 256, i, bits;
+	bool member = sb->st_gid == gid;
+
+	if (uid == 0)
+		return true;
+	pw = getpwuid(uid);
+	if (!member && pw != NULL &&
+	    getgrouplist(pw->pw_name, gid, groups, &ngroups) != -1)
+		for (i = 0; i < ngroups && !member; i++)
+			member = groups[i] == sb->st_gid;
+	if (sb->st_uid == uid)
+		bits = (int)(sb->st_mode >> 6) & 7;
+	else if (member)
+		bits = (int)(sb->st_mode >> 3) & 7;
+	else
+		bits = (int)sb->st_mode & 7;
+	return (bits & want) == want;
+}
+
+/*
+ * Can a sync use the lock file?  Syncs run as the user that owns the
+ * state database (they write it); this check may run as another (root,
+ * or a monitoring user), so it judges by owners and modes.  A lock file
+ * that user cannot open read-write, or a missing one in a directory that
+ * user cannot write, makes every sync fail before it starts: nothing is
+ * recorded and no note is left, so the history alone would say OK.
+ */
+static void
+status_lock_check(const char *path, struct status_extra *x)
+{
+	char *lock = xasprintf("%s.lock", path), *dcopy = xstrdup(path);
+	char owner[96], user[96];
+	struct stat db, lk, ds;
+	const char *dir;
+
+	if (stat(path, &db) != 0)
+		goto done;   /* the history read says why */
+	status_user(db.st_uid, user, sizeof(user));
+	if (lstat(lock, &lk) == 0) {
+		if (!status_may(&lk, db.st_uid, db.st_gid, 6))
+			status_first(x, ST_CRITICAL,
+				     "the lock file %s (owner %s, mode %04o) "
+				     "cannot be opened for writing by %s, who "
+				     "owns the state database %s: every sync "
+				     "as that user fails before it starts and "
+				     "records nothing (chown the lock file to "
+				     "that user, or remove it)",
+				     lock, status_user(lk.st_uid, owner,
+						       sizeof(owner)),
+				     (unsigned)(lk.st_mode & 07777), user, path);
+	} else if (errno == ENOENT) {
+		dir = dirname(dcopy);
+		if (stat(dir, &ds) == 0 &&
+		    !status_may(&ds, db.st_uid, db.st_gid, 3))
+			status_first(x, ST_CRITICAL,
+				     "the lock file %s is missing and its "
+				     "directory %s (owner %s, mode %04o) is not "
+				     "writable by %s, who owns the state "
+				     "database: every sync as that user fails "
+				     "to create it and records nothing",
+				     lock, dir,
+				     status_user(ds.st_uid, owner,
+						 sizeof(owner)),
+				     (unsigned)(ds.st_mode & 07777), user);
+		else
+			x->lock_missing = true;
+	}
+done:
+	free(dcopy);
+	free(lock);
 }
 
 /* "the last sync attempt ...": the note of a run not in the history. */
@@ -268,11 +391,11 @@ status_report(const struct status_scan *s, long max_age, time_t now,
 		state = ST_CRITICAL;
 	}
 	state = status_worse(state, x->state);
-	printf("DIRSYNC %s: %s%slast %srun %lld %s, %s ago (started %s, took "
+	printf("DIRSYNC %s: %s%s%slast %srun %lld %s, %s ago (started %s, took "
 	       "%.1fs, exit %d): +%ld ~%ld !%ld -%ld, %ld conflicts, "
 	       "%ld errors%s%s%s | age=%lds%s seconds=%.3fs changes=%ld "
 	       "conflicts=%ld errors=%ld\n",
-	       st_names[state], lead, x->have_note ? "; " : "",
+	       st_names[state], x->first, lead, x->have_note ? "; " : "",
 	       x->have_note ? "recorded " : "", r->id, status_result(r),
 	       agebuf, r->started,
 	       r->s.seconds, r->s.exit_code, r->s.adds, r->s.updates,
@@ -300,6 +423,7 @@ status_gather(const char *path, struct status_extra *x)
 	int nrc;
 
 	memset(x, 0, sizeof(*x));
+	status_lock_check(path, x);
 	err_clear(&err);
 	nrc = lock_note_read(path, &x->note, &err);
 	x->have_note = nrc == LOCK_NOTE_FOUND;
@@ -340,11 +464,12 @@ status_no_run(const char *path, const struct status_extra *x, time_t now)
 
 	if (!x->have_note)
 		return status_line(status_worse(ST_UNKNOWN, x->state),
-				   "no run recorded yet in %s%s", path,
-				   x->text);
+				   "%sno run recorded yet in %s%s", x->first,
+				   path, x->text);
 	status_note_text(&x->note, now, lead, sizeof(lead));
 	return status_line(status_worse(ST_CRITICAL, x->state),
-			   "%s; no run recorded in %s%s", lead, path, x->text);
+			   "%s%s; no run recorded in %s%s", x->first, lead,
+			   path, x->text);
 }
 
 /*
@@ -366,19 +491,73 @@ status_unreadable(const char *path, const struct err *err,
 	if (x->have_note) {
 		status_note_text(&x->note, now, lead, sizeof(lead));
 		return status_line(status_worse(ST_CRITICAL, x->state),
-				   "%s; and the state database cannot be read: "
+				   "%s%s; and the state database cannot be read: "
 				   "%s%s",
-				   lead, buf, x->text);
+				   x->first, lead, buf, x->text);
 	}
+	if (x->full)
+		return status_line(status_worse(ST_CRITICAL, x->state),
+				   "%scannot read the state database: its file "
+				   "system is full: %s; syncs cannot record "
+				   "their runs either%s",
+				   x->first, buf, x->text);
 	if (sqlite_rc == SQLITE_CORRUPT || sqlite_rc == SQLITE_NOTADB)
 		return status_line(status_worse(ST_CRITICAL, x->state),
-				   "the state database is damaged: %s; syncs "
+				   "%sthe state database is damaged: %s; syncs "
 				   "fail on it or cannot record their runs "
 				   "(`dirsync rebuild-state` starts a new one, "
 				   "dirsync(8))%s",
-				   buf, x->text);
-	return status_line(status_worse(ST_UNKNOWN, x->state), "%s%s", buf,
-			   x->text);
+				   x->first, buf, x->text);
+	return status_line(status_worse(ST_UNKNOWN, x->state), "%s%s%s",
+			   x->first, buf, x->text);
+}
+
+/*
+ * The history could not be read and the state's file system is full: a
+ * read of a WAL database writes its -shm file, which needs a block.
+ * With the WAL empty (every run checkpointed), the database file alone
+ * holds the whole history: it is read as SQLite's immutable file
+ * (state_open_file_only()), and the full disk is CRITICAL (no sync can
+ * record its run).  0: read into *scan; -1: still unreadable (x->full
+ * says whether the disk is why).
+ */
+static int
+status_read_full(const char *path, struct status_scan *scan,
+		 struct status_extra *x, struct err *err)
+{
+	int sqlite_rc = err->code == DS_E_STATE ? (int)(err->lib_rc & 0xff)
+						: 0;
+	char *dir = xstrdup(path), *wal = xasprintf("%s-wal", path);
+	struct statvfs vfs;
+	struct state *st = NULL;
+	struct stat sb;
+	struct err e2;
+	int rc = -1;
+
+	if (sqlite_rc != SQLITE_IOERR && sqlite_rc != SQLITE_FULL &&
+	    sqlite_rc != SQLITE_CANTOPEN)
+		goto done;
+	x->full = statvfs(dirname(dir), &vfs) == 0 &&
+		  (vfs.f_bavail == 0 || vfs.f_favail == 0);
+	/* a WAL with frames holds runs the file alone does not */
+	if (!x->full || (stat(wal, &sb) == 0 && sb.st_size > 0))
+		goto done;
+	err_clear(&e2);
+	memset(scan, 0, sizeof(*scan));
+	if (state_open_file_only(&st, path, &e2) != 0 ||
+	    state_history(st, 0, status_on_run, scan, &e2) != 0)
+		goto done;
+	status_add(x, ST_CRITICAL,
+		   "; the file system holding %s is full: syncs cannot take "
+		   "the lock or record their runs (history read from the "
+		   "database file alone)",
+		   path);
+	rc = 0;
+done:
+	state_close(st);
+	free(wal);
+	free(dir);
+	return rc;
 }
 
 static const char status_usage[] =
@@ -446,8 +625,9 @@ cmd_status(const struct cli_globals *g, int argc, char **argv)
 	}
 	memset(&scan, 0, sizeof(scan));
 	status_gather(c.state.path, &x);
-	if (state_open(&st, c.state.path, true, &err) != 0 ||
-	    state_history(st, 0, status_on_run, &scan, &err) != 0) {
+	if ((state_open(&st, c.state.path, true, &err) != 0 ||
+	     state_history(st, 0, status_on_run, &scan, &err) != 0) &&
+	    status_read_full(c.state.path, &scan, &x, &err) != 0) {
 		rc = status_unreadable(c.state.path, &err, &x, time(NULL));
 	} else if (!scan.have_last) {
 		rc = status_no_run(c.state.path, &x, time(NULL));
@@ -456,6 +636,14 @@ cmd_status(const struct cli_globals *g, int argc, char **argv)
 		 * failed, or a dirsync that does not clear notes */
 		if (x.note.when <= status_ended(&scan.last))
 			x.have_note = false;
+		if (x.lock_missing)
+			status_add(&x, ST_WARNING,
+				   "; the lock file %s.lock is missing although "
+				   "runs were recorded (deleted?): a sync or "
+				   "the daemon creates it again; until then a "
+				   "failure that cannot be recorded leaves no "
+				   "note for this check",
+				   c.state.path);
 		rc = status_report(&scan, max_age, time(NULL), &x);
 	}
 	state_close(st);

@@ -224,6 +224,47 @@ fail:
 	return -1;
 }
 
+int
+state_open_file_only(struct state **out, const char *path, struct err *err)
+{
+	static const char keep[] = "-._~/";
+	struct state *st;
+	size_t i, n = 0;
+	char *uri;
+	int rc;
+
+	*out = NULL;
+	/* "file:" URI (https://www.sqlite.org/uri.html): the path
+	 * percent-encoded but for unreserved bytes and '/' */
+	uri = xmalloc(strlen(path) * 3 + 32);
+	n += (size_t)sprintf(uri, "file:");
+	for (i = 0; path[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)path[i];
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr(keep, ch) != NULL)
+			uri[n++] = (char)ch;
+		else
+			n += (size_t)sprintf(uri + n, "%%%02X", ch);
+	}
+	strcpy(uri + n, "?immutable=1");
+	st = xcalloc(1, sizeof(*st));
+	st->path = xstrdup(path);
+	rc = sqlite3_open_v2(uri, &st->db,
+			     SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+	free(uri);
+	if (rc != SQLITE_OK) {
+		err_object(err, path);
+		err->lib_rc = rc;
+		err_set(err, DS_E_STATE, "cannot open state database: %s",
+			st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		state_close(st);
+		return -1;
+	}
+	*out = st;
+	return 0;
+}
+
 /* Read-only callers on a database nothing has written yet. */
 static bool
 has_table(struct state *st, const char *name)

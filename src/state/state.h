@@ -27,6 +27,16 @@ struct state;
 int state_open(struct state **out, const char *path, bool readonly,
 	       struct err *err);
 /*
+ * The database file alone, read-only, as SQLite's "immutable" URI
+ * parameter has it (https://www.sqlite.org/uri.html): no lock, no WAL,
+ * no -shm, so it needs no disk space (a read of a WAL database otherwise
+ * writes its -shm, which fails on a full disk).  Only right when the WAL
+ * is empty or absent and nothing writes meanwhile: the caller checks.
+ * For `status` on a full file system.  0, or -1 with err (DS_E_STATE).
+ */
+int state_open_file_only(struct state **out, const char *path,
+			 struct err *err);
+/*
  * current, desired (NULL or both): the target's rows and the rules'
  * objects, built first; each managed row is matched with them once here
  * and shares their strings (see managed_add_known).

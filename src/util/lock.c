@@ -136,67 +136,131 @@ lock_prepare(int fd)
 	}
 }
 
-int
-lock_acquire(const char *state_path, int *fd_out, struct err *err)
+/*
+ * Whether fd still locks the file the path names: the same inode, and
+ * not unlinked.  An unlinked or replaced lock file protects nothing: the
+ * next open of the path makes a new file, and a new lock on it.
+ */
+static bool
+lock_same_file(int fd, const char *path)
 {
-	char *path = xasprintf("%s.lock", state_path);
-	bool is_daemon, paused;
-	pid_t pid;
-	int fd, tries, rc = -1;
+	struct stat a, b;
 
-	*fd_out = -1;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd == -1) {
+	if (fstat(fd, &a) != 0 || a.st_nlink == 0)
+		return false;
+	if (lstat(path, &b) != 0)
+		return false;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* The DS_E_LOCKED message: who holds the lock, and what to do. */
+static int
+lock_busy(int fd, const char *state_path, const char *path,
+	  struct err *err)
+{
+	bool is_daemon, paused;
+	pid_t pid = lock_read_pid(fd, &is_daemon, &paused);
+
+	if (pid > 0 && paused)
+		return err_set(err, DS_E_LOCKED,
+			       "state database %s is in use by the dirsync "
+			       "daemon (pid %ld), which stopped binding "
+			       "after invalid credentials; fix the password, "
+			       "then reload it (systemctl reload dirsync or "
+			       "kill -HUP %ld)",
+			       state_path, (long)pid, (long)pid);
+	if (pid > 0 && is_daemon)
+		return err_set(err, DS_E_LOCKED,
+			       "state database %s is in use by the dirsync "
+			       "daemon (pid %ld); `dirsync sync --now` asks "
+			       "it to run",
+			       state_path, (long)pid);
+	if (pid > 0)
+		return err_set(err, DS_E_LOCKED,
+			       "state database %s is in use by another "
+			       "dirsync run (pid %ld)",
+			       state_path, (long)pid);
+	return err_set(err, DS_E_LOCKED,
+		       "state database %s is in use by another dirsync "
+		       "process, but its lock file %s does not name it (was "
+		       "the file emptied?); `fuser -v %s` names it; a dirsync "
+		       "daemon writes its pid there again before its next run",
+		       state_path, path, path);
+}
+
+/*
+ * One open and lock of path.  0: locked, *fd set; 1: held by another
+ * process (err says who); -1: err.
+ */
+static int
+lock_try(const char *state_path, const char *path, int *fd,
+	 struct err *err)
+{
+	int tries;
+
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (*fd == -1) {
 		if (err != NULL)
 			err->lib_rc = errno;
 		err_object(err, path);
-		err_set(err, DS_E_IO, "cannot open the lock file %s: %s", path,
-			strerror(errno));
-		goto done;
+		return err_set(err, DS_E_IO, "cannot open the lock file %s: %s",
+			       path, strerror(errno));
 	}
 	/*
 	 * lock_holder() probes with a shared lock for an instant; a few quick
 	 * retries keep such a probe from looking like a running instance.
 	 */
 	for (tries = 0; tries < 5; tries++) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			break;
+		if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			if (err != NULL)
 				err->lib_rc = errno;
-			err_set(err, DS_E_IO, "cannot lock %s: %s", path,
-				strerror(errno));
-			goto done;
+			return err_set(err, DS_E_IO, "cannot lock %s: %s",
+				       path, strerror(errno));
 		}
 		lock_nap_ms(20);
 	}
-	if (tries == 5) {
-		pid = lock_read_pid(fd, &is_daemon, &paused);
-		if (pid > 0 && paused)
-			err_set(err, DS_E_LOCKED,
-				"state database %s is in use by the dirsync "
-				"daemon (pid %ld), which stopped binding "
-				"after invalid credentials; fix the password, "
-				"then reload it (systemctl reload dirsync or "
-				"kill -HUP %ld)",
-				state_path, (long)pid, (long)pid);
-		else if (pid > 0 && is_daemon)
-			err_set(err, DS_E_LOCKED,
-				"state database %s is in use by the dirsync "
-				"daemon (pid %ld); `dirsync sync --now` asks "
-				"it to run",
-				state_path, (long)pid);
-		else if (pid > 0)
-			err_set(err, DS_E_LOCKED,
-				"state database %s is in use by another "
-				"dirsync run (pid %ld)",
-				state_path, (long)pid);
-		else
-			err_set(err, DS_E_LOCKED,
-				"state database %s is in use by another "
-				"dirsync process (lock %s)",
-				state_path, path);
-		goto done;
+	lock_busy(*fd, state_path, path, err);
+	return 1;
+}
+
+/* How often a lock file replaced under us (between open and flock) is
+ * opened again before giving up. */
+#define LOCK_REOPEN_TRIES 20
+
+int
+lock_acquire(const char *state_path, int *fd_out, struct err *err)
+{
+	char *path = xasprintf("%s.lock", state_path);
+	int fd = -1, attempt, trc, rc = -1;
+
+	*fd_out = -1;
+	for (attempt = 0;; attempt++) {
+		if (fd != -1)
+			close(fd);
+		trc = lock_try(state_path, path, &fd, err);
+		if (trc < 0)
+			goto done;
+		/*
+		 * Locked or held, the file may have been deleted or replaced
+		 * since we opened it: its lock then guards nothing, and the
+		 * one at the path decides.
+		 */
+		if (lock_same_file(fd, path)) {
+			if (trc == 1)
+				goto done;
+			break;
+		}
+		if (attempt == LOCK_REOPEN_TRIES) {
+			err_object(err, path);
+			err_set(err, DS_E_IO,
+				"the lock file %s keeps being deleted or "
+				"replaced; not syncing beside whoever does it",
+				path);
+			goto done;
+		}
+		err_clear(err);
 	}
 	lock_prepare(fd);
 	if (lock_write_pid(fd, "sync", err) == -1) {
@@ -209,6 +273,44 @@ lock_acquire(const char *state_path, int *fd_out, struct err *err)
 done:
 	if (fd != -1)
 		close(fd);
+	free(path);
+	return rc;
+}
+
+int
+lock_keep(const char *state_path, int *fd, const char *role,
+	  bool *repaired, struct err *err)
+{
+	char *path = xasprintf("%s.lock", state_path);
+	char want[LOCK_CONTENT_MAX], have[LOCK_CONTENT_MAX];
+	int len, rc = 0;
+
+	*repaired = false;
+	if (*fd >= 0 && lock_same_file(*fd, path)) {
+		/* ours still; its pid record as we wrote it? */
+		len = snprintf(want, sizeof(want), "%ld %s\n",
+			       (long)getpid(), role);
+		if (pread(*fd, have, sizeof(have), 0) >= len &&
+		    memcmp(want, have, (size_t)len) == 0)
+			goto done;
+		*repaired = true;
+		lock_prepare(*fd);
+		rc = lock_write_pid(*fd, role, err);
+		goto done;
+	}
+	/* deleted or replaced (or lost before): the old lock guards
+	 * nothing; take the one at the path */
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	if (lock_acquire(state_path, fd, err) != 0) {
+		rc = -1;
+		goto done;
+	}
+	/* holding it is what counts; "PID sync" stays if this fails */
+	(void)lock_write_pid(*fd, role, NULL);
+	rc = 1;
+done:
 	free(path);
 	return rc;
 }

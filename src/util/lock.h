@@ -32,6 +32,12 @@
  * secret_init() makes 0600), as the state database does: a note may name
  * DNs and servers, as the run history there does.
  *
+ * lock_acquire() checks, once it holds the lock, that the path still
+ * names the locked file (same device and inode, not unlinked) and opens
+ * it again if not: a lock on a file deleted or replaced between open(2)
+ * and flock(2) guards nothing.  The daemon checks the same with
+ * lock_keep() before each run and while it waits.
+ *
  * flock locks belong to the open file description: a process that already
  * holds the lock must not call lock_acquire() again (the second open would
  * conflict with the first).  The daemon takes the lock once at start and
@@ -60,6 +66,22 @@
  * and whether it is a daemon), DS_E_IO if the file cannot be opened.
  */
 int lock_acquire(const char *state_path, int *fd_out, struct err *err);
+/*
+ * For a holder that keeps the lock (the daemon), before each run and
+ * now and then: is *fd (from lock_acquire(), or -1 after a loss) still
+ * the lock on the file at `<state_path>.lock`?  A lock file deleted or
+ * replaced under its holder guards nothing (the next dirsync creates a
+ * new one and locks that), so it is then taken again at the path.
+ * role: "daemon" or LOCK_ROLE_PAUSED, rewritten when the pid record no
+ * longer says it (the file was emptied or overwritten; *repaired then).
+ * Returns 0: still held; 1: the old lock was lost and the lock was taken
+ * anew, *fd is the new descriptor (the old note is gone with the old
+ * file); -1 with err: not held, *fd is -1 (DS_E_LOCKED: another process
+ * holds the file at the path now; DS_E_IO: it cannot be opened), or the
+ * pid record could not be rewritten (*fd kept, still held).
+ */
+int lock_keep(const char *state_path, int *fd, const char *role,
+	      bool *repaired, struct err *err);
 /* Records our pid (again: call it after a fork) with the role "daemon". */
 int lock_mark_daemon(int fd, struct err *err);
 /* The daemon's role: paused (waiting for a reload after invalid

@@ -351,6 +351,79 @@ test_note_torn(void **st)
 	lock_release(fd);
 }
 
+/* The first line of the lock file, "" if none. */
+static void
+lock_line(char *buf, size_t n)
+{
+	char path[sizeof(state) + 8];
+	FILE *f;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s.lock", state);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	if (fgets(buf, (int)n, f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+}
+
+/*
+ * A lock file deleted under its holder guards nothing: a new acquirer
+ * makes a new file and gets a lock on it.  lock_keep() sees that, takes
+ * the lock at the path again, and writes its pid back into an emptied
+ * file; when another process holds the new file, it reports DS_E_LOCKED
+ * and takes it once that one is gone.
+ */
+static void
+test_keep_deleted(void **st)
+{
+	char path[sizeof(state) + 8], want[64], line[128];
+	struct err e = {0};
+	bool repaired;
+	int fd = -1, other = -1;
+
+	(void)st;
+	snprintf(path, sizeof(path), "%s.lock", state);
+	snprintf(want, sizeof(want), "%ld daemon\n", (long)getpid());
+	assert_int_equal(lock_acquire(state, &fd, &e), 0);
+	assert_int_equal(lock_mark_daemon(fd, &e), 0);
+	assert_int_equal(lock_keep(state, &fd, "daemon", &repaired, &e), 0);
+	assert_false(repaired);
+
+	/* deleted: taken again at the path */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(lock_holder(state), 0);
+	assert_int_equal(lock_keep(state, &fd, "daemon", &repaired, &e), 1);
+	assert_true(fd >= 0);
+	assert_int_equal(lock_holder(state), getpid());
+	lock_line(line, sizeof(line));
+	assert_string_equal(line, want);
+	assert_int_equal(lock_acquire(state, &other, &e), -1);
+	assert_int_equal(e.code, DS_E_LOCKED);
+
+	/* emptied: the pid written back, the lock kept */
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(lock_keep(state, &fd, "daemon", &repaired, &e), 0);
+	assert_true(repaired);
+	lock_line(line, sizeof(line));
+	assert_string_equal(line, want);
+
+	/* deleted, and another holder took the new file first */
+	assert_int_equal(unlink(path), 0);
+	err_clear(&e);
+	assert_int_equal(lock_acquire(state, &other, &e), 0);
+	assert_int_equal(lock_keep(state, &fd, "daemon", &repaired, &e), -1);
+	assert_int_equal(e.code, DS_E_LOCKED);
+	assert_int_equal(fd, -1);
+	assert_int_equal(lock_keep(state, &fd, "daemon", &repaired, &e), -1);
+	lock_release(other);
+	err_clear(&e);
+	assert_int_equal(lock_keep(state, &fd, "daemon", &repaired, &e), 1);
+	assert_int_equal(lock_holder(state), getpid());
+	lock_release(fd);
+}
+
 int
 main(void)
 {
@@ -363,6 +436,7 @@ main(void)
 		cmocka_unit_test(test_note_roundtrip),
 		cmocka_unit_test(test_note_long),
 		cmocka_unit_test(test_note_torn),
+		cmocka_unit_test(test_keep_deleted),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
