@@ -1013,6 +1013,7 @@ on_failure = reject"
 
 . "$here/locked.sh"
 . "$here/status.sh"
+. "$here/lockfile.sh"
 . "$here/approve.sh"
 . "$here/harden.sh"
 . "$here/explain.sh"
