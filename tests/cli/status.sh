@@ -263,6 +263,43 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
 	expect_rc unrecorded-uid-recovery-sync 0
 	as_nobody status --nagios
 	expect_rc unrecorded-uid-recovered-ok 0
+
+	# the lock file root's (a sync once run as root): every sync as
+	# nobody fails to open it and records nothing; status says so, and
+	# before the note of an older failure (above, already fixed)
+	chown root "$Q/state.db"
+	as_nobody sync
+	expect_rc lockowner-setup-note 1
+	chown nobody "$Q/state.db"
+	chown root "$Q/state.db.lock"
+	chmod 644 "$Q/state.db.lock"
+	as_nobody sync
+	expect_rc lockowner-sync-fails 1
+	expect_in lockowner-sync-says "cannot open the lock file" "$S/err"
+	as_nobody status --nagios
+	expect_rc lockowner-critical 2
+	expect_in lockowner-first "DIRSYNC CRITICAL: the lock file $Q/state.db.lock (owner root (uid 0), mode 0644) cannot be opened for writing by nobody" "$S/out"
+	expect_in lockowner-keeps-note "last sync attempt failed and could not be recorded" "$S/out"
+	"$DIRSYNC" -c "$Q/dirsync.conf" status --nagios >"$S/out" 2>"$S/err"
+	rc=$?
+	expect_rc lockowner-critical-as-root 2
+	# missing, in a directory nobody cannot write
+	rm -f "$Q/state.db.lock"
+	chown root "$Q"
+	as_nobody sync
+	expect_rc lockowner-nodir-sync-fails 1
+	as_nobody status --nagios
+	expect_rc lockowner-nodir-critical 2
+	expect_in lockowner-nodir-says "the lock file $Q/state.db.lock is missing and its directory $Q" "$S/out"
+	# missing, the directory writable: a WARNING
+	chown nobody "$Q"
+	as_nobody status --nagios
+	expect_rc lockowner-missing-warning 1
+	expect_in lockowner-missing-says "the lock file $Q/state.db.lock is missing although runs were recorded" "$S/out"
+	as_nobody sync
+	expect_rc lockowner-recovery-sync 0
+	as_nobody status --nagios
+	expect_rc lockowner-recovered-ok 0
 	rm -rf "$Q"
 else
 	nskip=$((nskip + 1))
@@ -298,6 +335,15 @@ dd if=/dev/zero of="$D/fill" bs=1k count=\$((avail)) 2>/dev/null
 rm -f "$D/fill"
 "$DIRSYNC" -c "$S/dirsync.conf" sync >/dev/null 2>&1; echo "again \$?"
 "$DIRSYNC" -c "$S/dirsync.conf" status --nagios >"$S/again.out"; echo "recovered \$?"
+# full again, and the lock file gone (no reserved space for a note): the
+# history needs no space to be read
+sqlite3 "$D/state.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+rm -f "$D/state.db.lock"
+avail=\$(df -k --output=avail "$D" | tail -n 1)
+dd if=/dev/zero of="$D/fill" bs=1k count=\$((avail)) 2>/dev/null
+"$DIRSYNC" -c "$S/dirsync.conf" sync >/dev/null 2>&1; echo "nolock-sync \$?"
+"$DIRSYNC" -c "$S/dirsync.conf" status --nagios >"$S/nolock.out"; echo "nolock-status \$?"
+rm -f "$D/fill"
 mount -o remount,ro "$D"
 "$DIRSYNC" -c "$S/dirsync.conf" sync >/dev/null 2>"$S/ro.err"; echo "ro-sync \$?"
 "$DIRSYNC" -c "$S/dirsync.conf" status --nagios >"$S/ro.out"; echo "ro-status \$?"
@@ -314,6 +360,10 @@ EOS
 		expect_in unrecorded-full-names-enospc "No space left on device" "$S/full.out"
 		expect_eq unrecorded-full-recovery-sync "again 0" "$(grep '^again ' "$S/full.rc")"
 		expect_eq unrecorded-full-recovered-ok "recovered 0" "$(grep '^recovered ' "$S/full.rc")"
+		expect_eq unrecorded-nolock-sync-fails "nolock-sync 1" "$(grep '^nolock-sync ' "$S/full.rc")"
+		expect_eq unrecorded-nolock-critical "nolock-status 2" "$(grep '^nolock-status ' "$S/full.rc")"
+		expect_in unrecorded-nolock-says-full "the file system holding $D/state.db is full" "$S/nolock.out"
+		expect_in unrecorded-nolock-read-history "last run " "$S/nolock.out"
 		expect_eq unrecorded-ro-sync-fails "ro-sync 1" "$(grep '^ro-sync ' "$S/full.rc")"
 		expect_eq unrecorded-ro-critical "ro-status 2" "$(grep '^ro-status ' "$S/full.rc")"
 		expect_in unrecorded-ro-says "is mounted read-only" "$S/ro.out"
