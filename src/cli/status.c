@@ -14,13 +14,18 @@
  *   OK        the last run finished with exit 0 (changes or none)
  *   WARNING   the last run stopped at a safety limit (exit 3, nothing
  *             applied): it waits for an administrator; or the lock
- *             file's note is damaged (see below)
+ *             file's note is damaged (see below); or the lock file is
+ *             missing although runs are recorded (deleted)
  *   CRITICAL  the last run failed (exit 1 or 2), or it ended longer ago
  *             than --max-age; a daemon waiting for a reload after
  *             invalid credentials is named with what to do; the last
  *             sync attempt failed and could not be recorded (below); the
  *             state database is damaged (SQLite: corrupt, not a
- *             database); its file system is mounted read-only
+ *             database); its file system is mounted read-only, or full
+ *             (status_read_full()); the lock file is unusable by the
+ *             state database's owner, who runs the syncs
+ *             (status_lock_check(); said first: it is newer than any
+ *             note, which it keeps from being written)
  *   UNKNOWN   no run recorded, state database or config unreadable for
  *             this check (permissions), bad usage
  *
