@@ -546,7 +546,7 @@ daemon_keep_lock(struct daemon *d, bool due)
 		log_warn("the lock file %s.lock was deleted or replaced: "
 			 "locked again by the daemon (pid %ld)",
 			 path, (long)getpid());
-	else if (rc < 0 && d->lockfd >= 0)
+	else if (rc < 0 && d->lockfd >= 0 && due)   /* not every second */
 		log_warn("the lock file %s.lock: %s", path,
 			 err_fmt(&err, buf, sizeof(buf)));
 	if (d->lockfd >= 0) {
