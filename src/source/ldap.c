@@ -346,6 +346,14 @@ ldap_src_keepalive(LDAP *ld)
 		log_debug("cannot set TCP keepalive options");
 }
 
+/* Will this connection speak TLS: ldaps://, or StartTLS asked for? */
+static bool
+tls_wanted(const struct conf *c, const char *uri)
+{
+	return strncasecmp(uri, "ldaps://", 8) == 0 ||
+	       c->source.starttls != STARTTLS_NO;
+}
+
 static int
 ldap_src_set_options(LDAP *ld, const struct conf *c, const struct timeval *tmo,
 		     const char *uri, struct err *err)
@@ -368,6 +376,10 @@ ldap_src_set_options(LDAP *ld, const struct conf *c, const struct timeval *tmo,
 	else if (ldap_set_option(ld, LDAP_OPT_TIMEOUT, tmo) !=
 		 LDAP_OPT_SUCCESS)
 		what = "timeout";
+	/* plain ldap:// (or ldapi://) without StartTLS: no TLS context (its
+	 * trust store alone, the system's CA bundle parsed, took 40 ms) */
+	else if (!tls_wanted(c, uri))
+		;
 	else if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &reqcert) !=
 		 LDAP_OPT_SUCCESS)
 		what = "tls_verify";
