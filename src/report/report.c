@@ -910,9 +910,15 @@ report_print_json(const json_t *r, const struct plan *plan, FILE *fp)
 	fputc('[', fp);
 	for (i = 0; i < plan->n; i++) {
 		json_t *c = report_change_json(&plan->v[i]);
+		/* one write a change: json_dumpf writes it token by token */
+		char one[2048];
+		size_t n = json_dumpb(c, one, sizeof(one), JSON_COMPACT);
 
 		fputs(i ? ",\n    " : "\n    ", fp);
-		json_dumpf(c, fp, JSON_COMPACT);
+		if (n > 0 && n <= sizeof(one))
+			fwrite(one, 1, n, fp);
+		else
+			json_dumpf(c, fp, JSON_COMPACT);
 		json_decref(c);
 	}
 	fputs(plan->n ? "\n  ]" : "]", fp);
