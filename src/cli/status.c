@@ -204,15 +204,24 @@ struct status_extra {
 static void status_add(struct status_extra *x, int state, const char *fmt,
 		       ...) __attribute__((format(printf, 3, 4)));
 
+/* fmt appended to buf (size bytes); state into x's worst. */
+static void
+status_vadd(struct status_extra *x, int state, char *buf, size_t size,
+	    const char *fmt, va_list ap)
+{
+	size_t len = strlen(buf);
+
+	x->state = status_worse(x->state, state);
+	vsnprintf(buf + len, size - len, fmt, ap);
+}
+
 static void
 status_add(struct status_extra *x, int state, const char *fmt, ...)
 {
-	size_t len = strlen(x->text);
 	va_list ap;
 
-	x->state = status_worse(x->state, state);
 	va_start(ap, fmt);
-	vsnprintf(x->text + len, sizeof(x->text) - len, fmt, ap);
+	status_vadd(x, state, x->text, sizeof(x->text), fmt, ap);
 	va_end(ap);
 }
 
@@ -224,12 +233,11 @@ static void status_first(struct status_extra *x, int state,
 static void
 status_first(struct status_extra *x, int state, const char *fmt, ...)
 {
-	size_t len = strlen(x->first);
+	size_t len;
 	va_list ap;
 
-	x->state = status_worse(x->state, state);
 	va_start(ap, fmt);
-	vsnprintf(x->first + len, sizeof(x->first) - len, fmt, ap);
+	status_vadd(x, state, x->first, sizeof(x->first), fmt, ap);
 	va_end(ap);
 	len = strlen(x->first);
 	snprintf(x->first + len, sizeof(x->first) - len, "; ");
