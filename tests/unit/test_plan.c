@@ -1772,11 +1772,15 @@ world_make(unsigned long *s, struct world *w)
 		for (j = 0; j < PEOPLE; j++) {
 			if (w->now[j] == i && !w->frozen[j])
 				snprintf(w->goto_now + strlen(w->goto_now),
-					 16, "%sa%d@example.com",
+					 sizeof(w->goto_now) -
+						 strlen(w->goto_now),
+					 "%sa%d@example.com",
 					 w->goto_now[0] ? "," : "", i);
 			if (w->old[j] == i)
 				snprintf(w->goto_old + strlen(w->goto_old),
-					 16, "%sa%d@example.com",
+					 sizeof(w->goto_old) -
+						 strlen(w->goto_old),
+					 "%sa%d@example.com",
 					 w->goto_old[0] ? "," : "", i);
 		}
 	}
