@@ -1060,15 +1060,17 @@ engine_fastpath_part(struct run *x, const struct strmap **anchors)
 
 	if (x->fp == NULL || !x->fp->partial)
 		return NULL;
+	if (anchors == NULL)
+		return &x->fp->only;
 	/*
-	 * The records of the people whose primary address is in conflict
-	 * (few): the lists they were in keep them while it holds, which the
-	 * planner tells from their records (plan.c, frozen_member), as in a
-	 * full compare.  Their rows are left as they are.
+	 * For the load: the records of the people whose primary address is
+	 * in conflict (few) too; the lists they were in keep them while it
+	 * holds, which the planner tells from their records (plan.c,
+	 * frozen_member), as in a full compare.  Their rows are left as
+	 * they are.
 	 */
 	while (strmap_next(&x->r->rules.frozen_anchors, &it, &k, &v))
 		strmap_put(&x->fp->anchors, k, (void *)k);
-	if (anchors != NULL)
-		*anchors = &x->fp->anchors;
+	*anchors = &x->fp->anchors;
 	return &x->fp->only;
 }

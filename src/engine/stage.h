@@ -173,8 +173,9 @@ void engine_fastpath_free(struct run *x);
 /*
  * With x->partial: the addresses to load and plan (the load adds the
  * addresses of the anchors' mailbox records) and, into *anchors when not
- * NULL, the anchors of the changed mailboxes.  Owned by x->fp.  NULL
- * when the run compares everything.
+ * NULL (the load's call), the anchors of the changed mailboxes and of
+ * the objects whose primary address is in conflict.  Owned by x->fp.
+ * NULL when the run compares everything.
  */
 struct strmap *engine_fastpath_part(struct run *x,
 				    const struct strmap **anchors);
