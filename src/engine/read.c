@@ -347,7 +347,7 @@ full_paged(struct run *x, struct source *src, const struct source_ops *sops,
 /* ---- incremental reads ------------------------------------------- */
 
 /* Address space for an incremental run's heap, advised for huge pages
- * (util/heap.h): its peak at 1M entries is ~190 MB. */
+ * (util/heap.h): its peak at 1M entries is ~130 MB. */
 #define HEAP_DELTA_PAD ((size_t)256 << 20)
 
 static void
@@ -1277,7 +1277,7 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 			    strcmp(r->info.flavor, "ad") == 0};
 	int ret;
 
-	/* what follows allocates ~190 MB in seconds at 1M entries */
+	/* what follows allocates ~130 MB in seconds at 1M entries */
 	heap_hugepages(HEAP_DELTA_PAD);
 	memset(&sy, 0, sizeof(sy));
 	memset(&d, 0, sizeof(d));

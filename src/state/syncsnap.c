@@ -622,7 +622,6 @@ syncsnap_bulk_begin(struct syncsnap *s, struct err *err)
 	if (s->tmp != NULL || s->in_tx)
 		return err_set(err, DS_E_INTERNAL, "snapshot: no bulk write "
 			       "into a new file or an open transaction");
-	memo_free(s);
 	if (s->holding) {
 		s->holding = false;
 		if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) !=

@@ -9,7 +9,7 @@
  * 0.3-0.9 s of CPU; with the heap advised for huge pages
  * (madvise(2) MADV_HUGEPAGE, honoured when
  * /sys/kernel/mm/transparent_hugepage/enabled is "always" or "madvise")
- * the same run takes ~4,500 (docs/benchmarks.md).
+ * the same run takes ~5,700 (docs/benchmarks.md).
  *
  * glibc's malloc takes the main heap from sbrk(2).  heap_hugepages()
  * asks it to grow the heap by `bytes` at once (mallopt M_TOP_PAD: address
