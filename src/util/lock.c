@@ -429,6 +429,20 @@ note_sanitize(char *dst, size_t n, const char *src)
 		memcpy(dst + cut, more, sizeof(more));
 }
 
+/* The note's region (LOCK_NOTE_SIZE bytes) written: 0, or -1 with err
+ * ("cannot <what> the lock file: ..."). */
+static int
+note_put(int fd, const char *region, const char *what, struct err *err)
+{
+	if (pwrite(fd, region, LOCK_NOTE_SIZE, LOCK_NOTE_OFF) ==
+	    (ssize_t)LOCK_NOTE_SIZE)
+		return 0;
+	if (err != NULL)
+		err->lib_rc = errno;
+	return err_set(err, DS_E_IO, "cannot %s the lock file: %s", what,
+		       strerror(errno));
+}
+
 int
 lock_note_write(int fd, double when, int exit_code, const char *why,
 		struct err *err)
@@ -452,15 +466,8 @@ lock_note_write(int fd, double when, int exit_code, const char *why,
 			body);
 	if (rlen > 0 && (size_t)rlen < sizeof(region))
 		region[rlen] = LOCK_PAD;
-	if (pwrite(fd, region, sizeof(region), LOCK_NOTE_OFF) !=
-	    (ssize_t)sizeof(region)) {
-		if (err != NULL)
-			err->lib_rc = errno;
-		return err_set(err, DS_E_IO, "cannot write the note of an "
-			       "unrecorded run into the lock file: %s",
-			       strerror(errno));
-	}
-	return 0;
+	return note_put(fd, region, "write the note of an unrecorded run "
+			"into", err);
 }
 
 int
@@ -474,15 +481,8 @@ lock_note_clear(int fd, struct err *err)
 	/* nothing there (an older file, or no note): no write */
 	if (n >= 0 && lock_is_pad(region, (size_t)n))
 		return 0;
-	if (pwrite(fd, blank, sizeof(blank), LOCK_NOTE_OFF) !=
-	    (ssize_t)sizeof(blank)) {
-		if (err != NULL)
-			err->lib_rc = errno;
-		return err_set(err, DS_E_IO, "cannot clear the note of an "
-			       "unrecorded run in the lock file: %s",
-			       strerror(errno));
-	}
-	return 0;
+	return note_put(fd, blank, "clear the note of an unrecorded run in",
+			err);
 }
 
 /* LOCK_NOTE_FOUND and *note, LOCK_NOTE_NONE or LOCK_NOTE_TORN. */
@@ -492,7 +492,7 @@ note_parse(const char *region, size_t n, struct lock_note *note)
 	const char *hash, *body, *nl, *p;
 	unsigned long long want;
 	char *end;
-		long code;
+	long code;
 
 	if (lock_is_pad(region, n))
 		return LOCK_NOTE_NONE;
