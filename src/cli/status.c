@@ -59,6 +59,7 @@
 #include "state/state.h"
 #include "util/lock.h"
 #include "util/log.h"
+#include "util/user.h"
 #include "util/xalloc.h"
 
 enum { ST_OK = 0, ST_WARNING = 1, ST_CRITICAL = 2, ST_UNKNOWN = 3 };
@@ -243,19 +244,6 @@ status_first(struct status_extra *x, int state, const char *fmt, ...)
 	snprintf(x->first + len, sizeof(x->first) - len, "; ");
 }
 
-/* "name (uid N)", or "uid N" for a uid with no passwd entry. */
-static const char *
-status_user(uid_t uid, char *buf, size_t n)
-{
-	struct passwd *pw = getpwuid(uid);
-
-	if (pw != NULL)
-		snprintf(buf, n, "%s (uid %ld)", pw->pw_name, (long)uid);
-	else
-		snprintf(buf, n, "uid %ld", (long)uid);
-	return buf;
-}
-
 /*
  * Whether uid (primary group gid, and its supplementary groups from the
  * group database) may access sb as want says (4 read, 2 write, 1
@@ -303,7 +291,7 @@ status_lock_check(const char *path, struct status_extra *x)
 
 	if (stat(path, &db) != 0)
 		goto done;   /* the history read says why */
-	status_user(db.st_uid, user, sizeof(user));
+	user_name(db.st_uid, user, sizeof(user));
 	if (lstat(lock, &lk) == 0) {
 		if (!status_may(&lk, db.st_uid, db.st_gid, 6))
 			status_first(x, ST_CRITICAL,
@@ -313,7 +301,7 @@ status_lock_check(const char *path, struct status_extra *x)
 				     "as that user fails before it starts and "
 				     "records nothing (chown the lock file to "
 				     "that user, or remove it)",
-				     lock, status_user(lk.st_uid, owner,
+				     lock, user_name(lk.st_uid, owner,
 						       sizeof(owner)),
 				     (unsigned)(lk.st_mode & 07777), user, path);
 	} else if (errno == ENOENT) {
@@ -327,7 +315,7 @@ status_lock_check(const char *path, struct status_extra *x)
 				     "database: every sync as that user fails "
 				     "to create it and records nothing",
 				     lock, dir,
-				     status_user(ds.st_uid, owner,
+				     user_name(ds.st_uid, owner,
 						 sizeof(owner)),
 				     (unsigned)(ds.st_mode & 07777), user);
 		else

@@ -30,12 +30,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/filter.h"
 #include "util/secret.h"
+#include "util/user.h"
 #include "util/xalloc.h"
 
 /* Bounds on what we read: a config file is small and written by people. */
@@ -1489,19 +1489,6 @@ cross_check(const struct conf *c, const struct parser *p, struct sink *k,
 
 /* ---- what only `dirsync check` reads (conf_load_all) ---------------- */
 
-/* Who we are, for "cannot be read by user X". */
-static void
-whoami(char *buf, size_t len)
-{
-	uid_t uid = geteuid();
-	struct passwd *pw = getpwuid(uid);
-
-	if (pw != NULL)
-		snprintf(buf, len, "%s (uid %ld)", pw->pw_name, (long)uid);
-	else
-		snprintf(buf, len, "uid %ld", (long)uid);
-}
-
 /*
  * Can this user open `file` for reading, and is it a regular file?  What
  * the run would find out at connect time, said now with the key's line.
@@ -1520,7 +1507,7 @@ check_readable(const struct conf *c, const long *seen, const char *section,
 	if (fd < 0) {
 		int e = errno;
 
-		whoami(who, sizeof(who));
+		user_name(geteuid(), who, sizeof(who));
 		err_at(err, DS_E_CONFIG, c->path, line,
 		       "[%s] %s %s%s cannot be read by user %s: %s", section,
 		       key, file, line == 0 ? " (the default)" : "", who,
