@@ -52,7 +52,7 @@ CFLAGS="-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g -O1 -Wall -Wextra
 S=$TOP/src
 UTIL="$S/util/err.c $S/util/xalloc.c $S/util/buf.c $S/util/log.c
 	$S/util/strmap.c $S/util/filter.c $S/model/entry.c"
-CONF="$S/conf/conf.c $S/util/secret.c $S/passwd/passwd.c"
+CONF="$S/conf/conf.c $S/util/secret.c $S/passwd/passwd.c $S/util/user.c"
 RULES="$(echo $S/rules/*.c) $S/plan/plan.c $S/model/mail.c $S/model/managed.c $S/model/snapshot.c
 	$S/util/arena.c $S/util/idxmap.c"
 
