@@ -27,13 +27,25 @@
 
 #define MAX_STMTS 32
 
+/*
+ * A prepared statement kept for the connection's life, found by the
+ * address of its SQL text (the callers' strings are static or cached).
+ * idx[i] is the bind index of "$(i+1)", 0 when the statement does not
+ * use it: sqlite3_bind_parameter_index() searches the names one by one,
+ * and the 200 of a batched IN list (sql_in_query) made that 200 x 200
+ * string compares a batch, a tenth of an incremental run's target load.
+ */
+struct stmt {
+	const char *sql;
+	sqlite3_stmt *st;
+	int *idx;
+	int nidx;
+};
+
 struct sqldrv {
 	sqlite3 *db;
 	char *path;
-	struct {
-		const char *sql;
-		sqlite3_stmt *st;
-	} cache[MAX_STMTS];
+	struct stmt cache[MAX_STMTS];
 	int ncache;
 };
 
@@ -255,26 +267,30 @@ sq_exec(struct sqldrv *d, const char *sql, struct err *err)
 	return 0;
 }
 
-static sqlite3_stmt *
-prepared(struct sqldrv *d, const char *sql, struct err *err)
+/* The kept statement of sql, prepared now if new; NULL failed.  A
+ * statement past MAX_STMTS is prepared into *tmp (idx NULL), the
+ * caller finalizes it. */
+static struct stmt *
+prepared(struct sqldrv *d, const char *sql, struct stmt *tmp,
+	 struct err *err)
 {
 	sqlite3_stmt *st = NULL;
+	struct stmt *c;
 	int i, rc;
 
 	for (i = 0; i < d->ncache; i++)
 		if (d->cache[i].sql == sql)
-			return d->cache[i].st;
+			return &d->cache[i];
 	rc = sqlite3_prepare_v2(d->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		db_err(d, err, rc);
 		return NULL;
 	}
-	if (d->ncache < MAX_STMTS) {
-		d->cache[d->ncache].sql = sql;
-		d->cache[d->ncache].st = st;
-		d->ncache++;
-	}
-	return st;
+	c = d->ncache < MAX_STMTS ? &d->cache[d->ncache++] : tmp;
+	memset(c, 0, sizeof(*c));
+	c->sql = sql;
+	c->st = st;
+	return c;
 }
 
 /* "$n" into buf (16 bytes): snprintf's format parsing, per parameter
@@ -294,29 +310,41 @@ param_name(char *buf, int n)
 	*buf = '\0';
 }
 
+/* The bind index of "$(i+1)" in c, 0 when unused (see struct stmt). */
+static int
+param_index(struct stmt *c, int i)
+{
+	char pname[16];
+
+	if (i >= c->nidx) {
+		c->idx = xrealloc(c->idx, (size_t)(i + 1) * sizeof(*c->idx));
+		for (; c->nidx <= i; c->nidx++) {
+			param_name(pname, c->nidx + 1);
+			c->idx[c->nidx] =
+				sqlite3_bind_parameter_index(c->st, pname);
+		}
+	}
+	return c->idx[i];
+}
+
 static int
 sq_query(struct sqldrv *d, const char *sql, int nparams,
 	 const char *const *params, sqldrv_row_cb cb, void *ctx,
 	 struct err *err)
 {
-	sqlite3_stmt *st = prepared(d, sql, err);
+	struct stmt tmp, *c = prepared(d, sql, &tmp, err);
+	sqlite3_stmt *st;
 	const char *cols[16];
 	int i, rc, ncols, ret = 0;
-	bool cached = false;
 
-	if (st == NULL)
+	if (c == NULL)
 		return -1;
-	for (i = 0; i < d->ncache; i++)
-		if (d->cache[i].st == st)
-			cached = true;
+	st = c->st;
 	for (i = 0; i < nparams; i++) {
 		/* To SQLite "$2" is a name, numbered by first appearance:
 		 * "SET a = $2 WHERE b = $1" binds $2 at index 1. */
-		char pname[16];
-		int idx;
+		int idx = param_index(c, i);
 
-		param_name(pname, i + 1);
-		idx = sqlite3_bind_parameter_index(st, pname);
 		if (idx == 0)
 			continue;   /* not used by this statement */
 		rc = params[i] != NULL
@@ -346,8 +374,10 @@ sq_query(struct sqldrv *d, const char *sql, int nparams,
 done:
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (!cached)
+	if (c == &tmp) {
 		sqlite3_finalize(st);
+		free(tmp.idx);
+	}
 	return ret;
 }
 
@@ -383,8 +413,10 @@ sq_close(struct sqldrv *d)
 
 	if (d == NULL)
 		return;
-	for (i = 0; i < d->ncache; i++)
+	for (i = 0; i < d->ncache; i++) {
 		sqlite3_finalize(d->cache[i].st);
+		free(d->cache[i].idx);
+	}
 	sqlite3_close(d->db);
 	free(d->path);
 	free(d);
