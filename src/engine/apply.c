@@ -171,7 +171,8 @@ apply_with_record(struct run *x, const char *const *forget, size_t nforget)
 	}
 	if ((r->plan.n > 0 && apply_all(x, ord, &r->err) != 0) ||
 	    x->tops->record_managed(x->tgt, x->import ? &r->managed : NULL,
-				    &r->plan, forget, nforget, x->now,
+				    &r->managed, &r->plan, forget, nforget,
+				    x->now,
 				    &r->err) != 0 ||
 	    x->tops->commit(x->tgt, &r->err) != 0) {
 		if (r->plan.n > 0)

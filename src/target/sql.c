@@ -1321,6 +1321,7 @@ done:
 
 static int
 sql_record_managed(struct target *t, const struct managed *import,
+		   const struct managed *known,
 		   const struct plan *p, const char *const *forget,
 		   size_t nforget, time_t now, struct err *err)
 {
@@ -1334,8 +1335,8 @@ sql_record_managed(struct target *t, const struct managed *import,
 		    strmap_get(&t->vanished, forget[i]) != NULL &&
 		    retire_vanished(t, forget[i], err) != 0)
 			return -1;
-	return sql_owner_record(t->drv, t->db, import, p, forget, nforget,
-				now, err);
+	return sql_owner_record(t->drv, t->db, import, known, p, forget,
+				nforget, now, err);
 }
 
 static int

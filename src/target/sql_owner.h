@@ -90,7 +90,8 @@ int sql_owner_load_part(const struct sqldrv_ops *drv, struct sqldrv *db,
  * plan did, and `forget` (records whose rows vanished) dropped.
  */
 int sql_owner_record(const struct sqldrv_ops *drv, struct sqldrv *db,
-		     const struct managed *import, const struct plan *p,
+		     const struct managed *import,
+		     const struct managed *known, const struct plan *p,
 		     const char *const *forget, size_t nforget, time_t now,
 		     struct err *err);
 

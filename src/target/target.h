@@ -143,11 +143,15 @@ struct target_ops {
 	 * inside begin()..commit(): first the records of `import` (NULL:
 	 * none; records moving here from an older state database), then
 	 * what plan p did, then `forget` (records whose rows vanished).
+	 * `known` (may be NULL) holds records as load_managed() or
+	 * load_part() read them: an update whose record there already has
+	 * its kind and anchor and is active need not be written again.
 	 */
 	int (*load_managed)(struct target *t, struct managed *m,
 			    const struct mset *current,
 			    const struct mset *desired, struct err *err);
 	int (*record_managed)(struct target *t, const struct managed *import,
+			      const struct managed *known,
 			      const struct plan *p, const char *const *forget,
 			      size_t nforget, time_t now, struct err *err);
 	/*
