@@ -39,7 +39,7 @@ print_report(const struct sync_opts *o, const struct run_result *r)
 	if (o->quiet && !o->json)
 		return;
 	if (o->json)
-		report_print_json(r->report, plan, stdout);
+		report_print_json(r->report, plan, r->render, stdout);
 	else
 		report_print_text(r->report, plan, stdout, o->full_text);
 	fflush(stdout);
@@ -86,6 +86,7 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	eo.quiet = o->quiet;
 	eo.trigger = o->trigger;
 	eo.report_max_changes = REPORT_KEEP_CHANGES;
+	eo.render_json = o->json;
 	progress_quiet(o->quiet || o->json);
 	code = engine_run(c, &eo, r);
 	print_report(o, r);

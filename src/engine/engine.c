@@ -456,6 +456,8 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 		if (engine_time_guard(&x) == 0 && stage_limits(&x) == 0 &&
 		    !o->readonly) {
 			engine_read_confirm(&x);
+			if (o->render_json)
+				r->render = report_render_start(&r->plan);
 			engine_apply(&x);
 		}
 	}
@@ -481,6 +483,7 @@ run_result_free(struct run_result *r)
 	free(r->obj_errors);
 	free(r->skips);
 	free(r->drift);
+	report_render_free(r->render);
 	plan_free(&r->plan);
 	managed_free(&r->managed);
 	mset_free(&r->current);

@@ -69,6 +69,9 @@ struct engine_opts {
 	const char *trigger;
 	/* Changes kept in the stored and mailed report (stdout gets all). */
 	size_t report_max_changes;
+	/* stdout gets the JSON report: its changes are rendered on a thread
+	 * while the plan is applied (report_render_start) */
+	bool render_json;
 	/* NULL: the ones the config names; tests set the in-memory ones */
 	const struct source_ops *source_ops;
 	const struct target_ops *target_ops;
@@ -137,6 +140,9 @@ struct run_result {
 	 * limit (limit) were held back, the rest of the plan applied */
 	bool held;
 	char *drift;               /* approve: how the plan differs (owned) */
+	/* the plan's changes rendered during the apply (render_json); for
+	 * report_print_json, freed by run_result_free */
+	struct report_render *render;
 	struct err err;            /* the run's error; DS_OK: none */
 	struct err *obj_errors;    /* per-object failures (malloc'd) */
 	size_t nobj_errors;

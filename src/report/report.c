@@ -1,5 +1,6 @@
 #include "report/report.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -880,8 +881,85 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 	}
 }
 
+/* Below this many changes the render on the printing thread is quick. */
+#define RENDER_AHEAD_MIN 1000
+
+struct report_render {
+	pthread_t thread;
+	const struct plan *plan;
+	struct buf text;           /* the changes, as streamed below */
+};
+
+/* One change as one compact line into b. */
+static void
+change_line(struct buf *b, const struct change *ch)
+{
+	json_t *c = report_change_json(ch);
+	char one[2048];
+	size_t n = json_dumpb(c, one, sizeof(one), JSON_COMPACT);
+	char *big;
+
+	if (n > 0 && n <= sizeof(one)) {
+		buf_add(b, one, n);
+	} else if ((big = json_dumps(c, JSON_COMPACT)) != NULL) {
+		buf_adds(b, big);
+		free(big);
+	}
+	json_decref(c);
+}
+
+static void *
+render_main(void *arg)
+{
+	struct report_render *rr = arg;
+	size_t i;
+
+	for (i = 0; i < rr->plan->n; i++) {
+		buf_adds(&rr->text, i ? ",\n    " : "\n    ");
+		change_line(&rr->text, &rr->plan->v[i]);
+	}
+	return NULL;
+}
+
+struct report_render *
+report_render_start(const struct plan *plan)
+{
+	struct report_render *rr;
+
+	if (plan->n < RENDER_AHEAD_MIN)
+		return NULL;
+	rr = xcalloc(1, sizeof(*rr));
+	rr->plan = plan;
+	if (pthread_create(&rr->thread, NULL, render_main, rr) != 0) {
+		free(rr);
+		return NULL;
+	}
+	return rr;
+}
+
+/* Waits for the thread; the text then stays until freed. */
+static void
+render_join(struct report_render *rr)
+{
+	if (rr->plan != NULL) {
+		pthread_join(rr->thread, NULL);
+		rr->plan = NULL;
+	}
+}
+
 void
-report_print_json(const json_t *r, const struct plan *plan, FILE *fp)
+report_render_free(struct report_render *rr)
+{
+	if (rr == NULL)
+		return;
+	render_join(rr);
+	buf_free(&rr->text);
+	free(rr);
+}
+
+void
+report_print_json(const json_t *r, const struct plan *plan,
+		  struct report_render *rr, FILE *fp)
 {
 	static const char marker[] = "@@dirsync-changes@@";
 	json_t *copy;
@@ -908,18 +986,20 @@ report_print_json(const json_t *r, const struct plan *plan, FILE *fp)
 	}
 	fwrite(text, 1, (size_t)(at - text), fp);
 	fputc('[', fp);
-	for (i = 0; i < plan->n; i++) {
-		json_t *c = report_change_json(&plan->v[i]);
-		/* one write a change: json_dumpf writes it token by token */
-		char one[2048];
-		size_t n = json_dumpb(c, one, sizeof(one), JSON_COMPACT);
+	if (rr != NULL && rr->plan == plan) {
+		render_join(rr);
+		fwrite(rr->text.p, 1, rr->text.len, fp);
+	} else {
+		struct buf b = BUF_INIT;
 
-		fputs(i ? ",\n    " : "\n    ", fp);
-		if (n > 0 && n <= sizeof(one))
-			fwrite(one, 1, n, fp);
-		else
-			json_dumpf(c, fp, JSON_COMPACT);
-		json_decref(c);
+		/* a change at a time: json_dumpf writes token by token */
+		for (i = 0; i < plan->n; i++) {
+			buf_adds(&b, i ? ",\n    " : "\n    ");
+			change_line(&b, &plan->v[i]);
+			fwrite(b.p, 1, b.len, fp);
+			buf_reset(&b);
+		}
+		buf_free(&b);
 	}
 	fputs(plan->n ? "\n  ]" : "]", fp);
 	fputs(at + sizeof(marker) + 1, fp);
