@@ -14,7 +14,10 @@ samba samba-ad-dc samba-ad-provision winbind krb5-user
 postgresql postgresql-client
 postfix postfix-sqlite postfix-pgsql
 dovecot-core dovecot-sqlite dovecot-pgsql dovecot-imapd dovecot-lmtpd dovecot-ldap
-python3-aiosmtpd swaks man-db groff-base time
+python3-aiosmtpd swaks man-db groff-base time curl util-linux
+clang libclang-rt-14-dev faketime
+debhelper dpkg-dev lintian fakeroot
+prometheus chromium
 libldap2-dev libsasl2-dev libpq-dev libcurl4-openssl-dev libargon2-dev
 libmicrohttpd-dev libxxhash-dev"
 
