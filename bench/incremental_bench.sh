@@ -162,18 +162,19 @@ if [ -n "${BENCH_AB:-}" ]; then
 	for round in $(seq "${BENCH_ROUNDS:-2}"); do
 		for RUNBIN in "$BIN" "$OTHER"; do
 			for how in "" --full; do
-				restore || exit 1
+				restore && sync || exit 1
 				run "ab$round${how:+-full}" -c "$T/inc.conf" \
 					sync $how
 			done
 		done
 	done
 	unset RUNBIN
-	restore || exit 1
+	restore && sync || exit 1
 fi
 run incremental -c "$T/inc.conf" sync
 cp "$T/run.json" "$T/inc.json"
-restore && cat "$T"/inc.* "$T"/inc-state.* >/dev/null || exit 1
+# written back and synced first: the run's fsyncs must not flush the copy
+restore && sync && cat "$T"/inc.* "$T"/inc-state.* >/dev/null || exit 1
 run incr-in-mem -c "$T/inc.conf" sync
 rm -rf "$T/saved"
 run full -c "$T/full.conf" sync --full

@@ -926,7 +926,7 @@ report_render_start(const struct plan *plan)
 {
 	struct report_render *rr;
 
-	if (plan->n < RENDER_AHEAD_MIN)
+	if (plan->n < RENDER_AHEAD_MIN || plan->n > REPORT_RENDER_AHEAD_MAX)
 		return NULL;
 	rr = xcalloc(1, sizeof(*rr));
 	rr->plan = plan;

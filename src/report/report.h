@@ -66,9 +66,13 @@ void report_print_change(FILE *fp, const struct change *ch, bool full);
  * applies the plan (at 1M entries a 1% run prints 8 MB of changes, a
  * tenth of a second of jansson's dump that the apply's idle core can
  * take).  The plan must not change until report_render_free().  NULL
- * when the plan is too small to be worth a thread, or none could start
- * (report_print_json then renders as it prints).
+ * when the plan is too small to be worth a thread, too big to hold its
+ * text (more than REPORT_RENDER_AHEAD_MAX changes: a first sync at 1M
+ * plans 3.4 million, whose text held ahead added ~840 MB to the run's
+ * peak), or none could start (report_print_json then renders as it
+ * prints).
  */
+#define REPORT_RENDER_AHEAD_MAX 100000
 struct report_render;
 struct report_render *report_render_start(const struct plan *plan);
 void report_render_free(struct report_render *rr);

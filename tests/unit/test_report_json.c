@@ -149,6 +149,26 @@ test_small_plan_no_thread(void **state)
 	free_plan(&p, strs, nstrs);
 }
 
+/* A plan past the cap prints as it renders: its text is not held. */
+static void
+test_huge_plan_not_held(void **state)
+{
+	struct plan p;
+	char **strs;
+	size_t nstrs;
+	struct report_render *rr;
+
+	(void)state;
+	make_plan(&p, REPORT_RENDER_AHEAD_MAX, &strs, &nstrs);
+	rr = report_render_start(&p);
+	assert_non_null(rr);
+	report_render_free(rr);
+	free_plan(&p, strs, nstrs);
+	make_plan(&p, REPORT_RENDER_AHEAD_MAX + 1, &strs, &nstrs);
+	assert_null(report_render_start(&p));
+	free_plan(&p, strs, nstrs);
+}
+
 /* A render of another plan is not used: the plan given prints. */
 static void
 test_other_plan_ignored(void **state)
@@ -180,6 +200,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ahead_prints_the_same),
 		cmocka_unit_test(test_small_plan_no_thread),
+		cmocka_unit_test(test_huge_plan_not_held),
 		cmocka_unit_test(test_other_plan_ignored),
 	};
 
