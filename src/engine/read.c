@@ -1414,6 +1414,27 @@ read_full(struct run *x, struct source *src, const struct source_ops *sops,
 			return rc;
 		log_fallback(x, false);
 		log_info("incremental reads are off until that changes");
+		/*
+		 * A server with no content sync at all logs no change
+		 * either: once it has syncprov again, the last snapshot's
+		 * cookie would be answered without what was written
+		 * meanwhile (syncsnap_remove).  Other refusals keep it: a
+		 * contextCSN that lags after an unclean stop moves on with
+		 * the next write, and the cookie then reads what it missed.
+		 */
+		if (x->sync_unsupported) {
+			char *path = syncsnap_path(x->c->state.path);
+
+			rc = syncsnap_remove(path, &x->r->err);
+			if (rc > 0)
+				log_info("%s: removed: its cookie would not "
+					 "say what changes while the server "
+					 "has no content sync; the next read "
+					 "with it is whole", path);
+			free(path);
+			if (rc < 0)
+				return -1;
+		}
 	}
 	return full_paged(x, src, sops, filter, keep);
 }

@@ -659,6 +659,44 @@ syncsnap_bulk_commit(struct syncsnap *s, struct err *err)
 	return 0;
 }
 
+int
+syncsnap_remove(const char *path, struct err *err)
+{
+	char *journal = xasprintf("%s-journal", path), *dir, *slash;
+	int fd, had = 1;
+
+	if (unlink(path) != 0) {
+		if (errno != ENOENT) {
+			err->lib_rc = errno;
+			err_set(err, DS_E_STATE, "%s: cannot remove the "
+				"snapshot: %s", path, strerror(errno));
+			free(journal);
+			return -1;
+		}
+		had = 0;
+	}
+	if (unlink(journal) == 0)
+		had = 1;
+	free(journal);
+	if (!had)
+		return 0;
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		if (fsync(fd) != 0)
+			log_warn("%s: cannot sync the directory: %s", dir,
+				 strerror(errno));
+		close(fd);
+	}
+	free(dir);
+	return 1;
+}
+
 void
 syncsnap_discard(struct syncsnap *s)
 {

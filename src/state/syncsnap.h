@@ -64,6 +64,17 @@ char *syncsnap_path(const char *state_path);
  */
 int syncsnap_open(struct syncsnap **out, const char *path, bool readonly,
 		  struct syncsnap_meta *m, const char **why, struct err *err);
+/*
+ * Removes the snapshot at path and its rollback journal, and syncs the
+ * directory, so that no crash brings them back: for a run about to apply
+ * a plain read because the server offers no content sync at all.  Its
+ * cookie would otherwise outlive that read: a server that comes back
+ * with syncprov answers it with the changes it logged, not those made
+ * while it had none, and the next run would undo them (a deleted user's
+ * mailbox re-enabled).  1 when there was one, 0 when there was none, -1
+ * (err) when it stays.
+ */
+int syncsnap_remove(const char *path, struct err *err);
 /* A new, empty snapshot at "<path>.new" (a full read). */
 int syncsnap_create(struct syncsnap **out, const char *path,
 		    struct err *err);

@@ -818,6 +818,46 @@ ds_run -- -c "$T/full.conf" sync --full
 ds_expect_rc 0 "full sync after the cookie ahead"
 both "after a cookie ahead of the server" 0
 
+ds_step "slapd without syncprov for a while: the paged read drops the snapshot, and a user deleted meanwhile stays disabled once syncprov is back (found by a user trial)"
+# syncprov never logs what was written while it was not loaded: the old
+# cookie, answered when it is back, would bring Zoe's mailbox back
+slapd_stop
+cp "$T/slapd/slapd.conf" "$T/slapd.conf.syncprov"
+sed -i '/syncprov/d' "$T/slapd/slapd.conf"
+slapd_start || ds_fail "slapd start (no syncprov)"
+ldapmod <<'EOF'
+dn: CN=Zoe Kowalski,OU=Office,OU=Staff,DC=example,DC=com
+changetype: delete
+EOF
+# a dry run reads whole too, and leaves the snapshot (it applies nothing)
+ds_run -- -c "$T/inc.conf" sync --dry-run
+ds_expect_rc 0 "dry run, server without syncprov"
+[ -s "$T/inc-state.db.snapshot" ] ||
+	ds_fail "no syncprov: a dry run removed the snapshot"
+ds_run -- -v -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "sync, server without syncprov"
+ds_expect_read "no syncprov" "" "content synchronization"
+[ ! -e "$T/inc-state.db.snapshot" ] ||
+	ds_fail "no syncprov: the snapshot with the old cookie is still there"
+grep -q "snapshot: removed" "$DS_ERR" ||
+	ds_fail "no syncprov: the snapshot's removal not logged"
+ds_dump "$T/inc.db" | grep -q '^mailbox: zoe.kowalski@example.com|.*|0$' ||
+	ds_fail "no syncprov: Zoe's mailbox not disabled"
+ds_run -- -c "$T/full.conf" sync --full
+ds_expect_rc 0 "full sync, server without syncprov"
+slapd_stop
+cp "$T/slapd.conf.syncprov" "$T/slapd/slapd.conf"
+slapd_start || ds_fail "slapd start (syncprov back)"
+both "syncprov back" "" "no snapshot"
+grep -q '^mailbox: zoe.kowalski@example.com|.*|0$' "$T/full.dump" ||
+	ds_fail "syncprov back: Zoe's mailbox is not disabled in the full run"
+ds_dump "$T/inc.db" | grep -q '^mailbox: zoe.kowalski@example.com|.*|0$' ||
+	ds_fail "syncprov back: Zoe's mailbox was re-enabled"
+[ "$(jq -r .summary.update "$T/inc.json")" = 0 ] ||
+	ds_fail "syncprov back: the run changed $(jq -r .summary.update "$T/inc.json") objects"
+[ -s "$T/inc-state.db.snapshot" ] || ds_fail "syncprov back: no new snapshot"
+both "syncprov back, no change" 0
+
 ds_step "history says how each run read"
 ds_run -- -c "$T/inc.conf" history -n 3
 ds_expect_rc 0 "history"
