@@ -306,7 +306,7 @@ full_sync(struct run *x, struct source *src, const struct source_ops *sops,
 		rules_abort(rc.rules);
 		syncsnap_close(rc.snap);
 		free(sy.new_cookie);
-		r->read = rc.read;
+		r->read = r->read_entries = rc.read;
 		x->sync_unsupported = sy.unsupported;
 		if (ret > 0) {
 			rules_free(&r->rules);
@@ -337,7 +337,7 @@ full_paged(struct run *x, struct source *src, const struct source_ops *sops,
 		return -1;
 	if (sops->read(src, filter, keep, on_entry, &rc, &r->err) != 0) {
 		rules_abort(rc.rules);
-		r->read = rc.read;
+		r->read = r->read_entries = rc.read;
 		return -1;
 	}
 	r->read = r->read_entries = rc.read;
@@ -1300,6 +1300,12 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 			err_clear(&r->err);
 			snprintf(r->fallback_reason, sizeof(r->fallback_reason),
 				 "%s", sy.reason);
+		} else if (ret < 0) {
+			/* the incremental read failed: the report says so,
+			 * with what arrived before (a full read does not
+			 * follow) */
+			r->read_mode = "incremental";
+			r->read_entries = d.n;
 		}
 		free(sy.new_cookie);
 		delta_free(&d);

@@ -728,12 +728,23 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		  bool full)
 {
 	const json_t *src = json_object_get(r, "source");
+	const json_t *rd = json_object_get(r, "read_detail");
 	const json_t *arr, *o, *lim;
+	const char *how = json_string_value(json_object_get(r, "read"));
+	char inc[64] = "";
 	size_t i;
 
-	fprintf(fp, "%s: %lld entries read, %lld in scope\n",
+	/* an incremental read: the entries the server sent too (the
+	 * count before is the directory the rules saw, snapshot and all) */
+	if (how != NULL && strcmp(how, "incremental") == 0)
+		snprintf(inc, sizeof(inc), " (incremental: %lld from the "
+			 "server)",
+			 (long long)json_integer_value(
+				 json_object_get(rd, "entries")));
+	fprintf(fp, "%s: %lld entries read%s, %lld in scope\n",
 		jstr(r, "mode"),
 		(long long)json_integer_value(json_object_get(src, "read")),
+		inc,
 		(long long)json_integer_value(
 			json_object_get(src, "in_scope")));
 	if (plan != NULL) {

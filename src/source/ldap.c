@@ -1243,7 +1243,10 @@ ldap_src_search_err(struct source *s, int rc, const char *filter,
 {
 	char where[64], *diag;
 
-	snprintf(where, sizeof(where), "search page %lu", page);
+	if (page == 0)     /* RFC 4533's search is not paged */
+		snprintf(where, sizeof(where), "content sync search");
+	else
+		snprintf(where, sizeof(where), "search page %lu", page);
 	if (rc == LDAP_TIMEOUT) {
 		err_where(err, where);
 		err_object(err, s->uri);

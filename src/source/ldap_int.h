@@ -69,7 +69,8 @@ struct source {
  * completed) and handed to cb.  ldap_src_attr_list(): the attribute list
  * sent (the caller's, the anchor, objectClass); free it with
  * ldap_src_attr_list_free().  ldap_src_search_err(): err filled for a
- * failed search (rc from the server or libldap); returns -1.
+ * failed search (rc from the server or libldap), where "search page N"
+ * (page 0: "content sync search", which is not paged); returns -1.
  * ldap_src_diag(): the server's diagnostic text, malloc'd or NULL.
  */
 int ldap_src_deliver(struct source *s, LDAPMessage *msg, source_entry_cb cb,

@@ -361,7 +361,7 @@ sync_result(struct sync_run *r, LDAPMessage *msg, const char *filter,
 		ret = 1;
 		break;
 	default:
-		ldap_src_search_err(r->s, srv_rc, filter, 1, r->msgs, err);
+		ldap_src_search_err(r->s, srv_rc, filter, 0, r->msgs, err);
 		err_where(err, "content sync");
 		break;
 	}
@@ -434,7 +434,7 @@ sync_send(struct source *s, const char *filter, char **al,
 			     0, ctrls, NULL, &s->tmo, LDAP_NO_LIMIT, msgid);
 	ber_free(ber, 1);
 	if (rc != LDAP_SUCCESS)
-		return ldap_src_search_err(s, rc, filter, 1, 0, err);
+		return ldap_src_search_err(s, rc, filter, 0, 0, err);
 	return 0;
 }
 
@@ -566,14 +566,14 @@ ldap_src_sync_read(struct source *s, const char *filter,
 	for (;;) {
 		rc = ldap_result(s->ld, msgid, LDAP_MSG_ONE, &s->tmo, &msg);
 		if (rc == 0) {
-			ldap_src_search_err(s, LDAP_TIMEOUT, filter, 1, r.msgs,
+			ldap_src_search_err(s, LDAP_TIMEOUT, filter, 0, r.msgs,
 					    err);
 			goto abandon;
 		}
 		if (rc < 0) {
 			ldap_get_option(s->ld, LDAP_OPT_RESULT_CODE, &rc);
 			ldap_src_search_err(s, rc ? rc : LDAP_SERVER_DOWN,
-					    filter, 1, r.msgs, err);
+					    filter, 0, r.msgs, err);
 			goto done;
 		}
 		rc = sync_message(&r, msg, filter, err);

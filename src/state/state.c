@@ -152,6 +152,12 @@ state_fail(struct state *st, struct err *err, int rc, const char *msg)
 	if ((rc & 0xff) == SQLITE_IOERR && sys != 0)
 		return err_set(err, DS_E_STATE, "%s: %s (%s)", st->path, msg,
 			       strerror(sys));
+	/* every later run would fail the same way: say the way out */
+	if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
+		return err_set(err, DS_E_STATE, "%s: %s: the state database "
+			       "is damaged; `dirsync rebuild-state` starts a "
+			       "new one and keeps this file aside (dirsync(8))",
+			       st->path, msg);
 	return err_set(err, DS_E_STATE, "%s: %s", st->path, msg);
 }
 

@@ -127,6 +127,9 @@ ds "$S" sync
 owned=$(q "SELECT count(*) FROM dirsync_managed WHERE kind <> 'domain'")
 head -c 8192 /dev/urandom >"$S/state.db"
 rm -f "$S/state.db-wal" "$S/state.db-shm"
+ds "$S" sync
+expect_rc rebuild-corrupt-sync-refused 1
+expect_in rebuild-corrupt-says-rebuild-state "dirsync rebuild-state" "$S/err"
 ds "$S" rebuild-state
 expect_rc rebuild-corrupt-state 0
 expect_eq rebuild-corrupt-kept-aside "1" \

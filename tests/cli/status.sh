@@ -198,6 +198,7 @@ printf 'this page is damaged, this page is damaged' |
 	dd of="$S/state.db" bs=1 seek=$(((pg - 1) * pgsz)) conv=notrunc 2>/dev/null
 ds "$S" sync
 expect_rc unrecorded-corrupt-sync 1
+expect_in unrecorded-corrupt-sync-says-rebuild-state "dirsync rebuild-state" "$S/err"
 ds "$S" status --nagios
 expect_rc unrecorded-corrupt-critical 2
 expect_in unrecorded-corrupt-says "last sync attempt failed and could not be recorded" "$S/out"

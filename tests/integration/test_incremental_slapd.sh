@@ -857,6 +857,11 @@ ds_dump "$T/inc.db" | grep -q '^mailbox: zoe.kowalski@example.com|.*|0$' ||
 	ds_fail "syncprov back: the run changed $(jq -r .summary.update "$T/inc.json") objects"
 [ -s "$T/inc-state.db.snapshot" ] || ds_fail "syncprov back: no new snapshot"
 both "syncprov back, no change" 0
+# the text report says the read was incremental, and what the server sent
+ds_run -- -c "$T/inc.conf" sync
+ds_expect_rc 0 "text report, no change"
+grep -Eq '^sync: [0-9]+ entries read \(incremental: 0 from the server\), [0-9]+ in scope$' "$DS_OUT" ||
+	ds_fail "text report: the first line does not say the read was incremental: $(head -1 "$DS_OUT")"
 
 ds_step "history says how each run read"
 ds_run -- -c "$T/inc.conf" history -n 3
