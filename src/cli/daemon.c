@@ -29,6 +29,14 @@
 #include "util/progress.h"
 #include "web/web.h"
 
+/*
+ * A run that failed (exit 1: a locked or read-only database, a server
+ * gone) is tried again after RETRY_FIRST seconds, doubling after each
+ * further failure, never later than the interval: a change the watch
+ * announced must not wait for the next interval because one run failed.
+ */
+#define RETRY_FIRST 10.0
+
 /* Jitter: up to this share of the interval, and never more than 30 s. */
 #define DAEMON_JITTER_PCT 5
 #define DAEMON_JITTER_MAX 30.0
@@ -57,6 +65,7 @@ struct daemon {
 	double next_run;            /* monotonic seconds */
 	double last_end;            /* when the last run ended */
 	long long runs;
+	int fails;                  /* failed runs in a row (exit 1) */
 	sigset_t blocked;           /* the signals we handle */
 	sigset_t waitmask;          /* mask in force while waiting or syncing */
 	struct web *web;            /* [web] listen; NULL when off */
@@ -316,6 +325,28 @@ daemon_approval(const struct daemon *d, char **plan)
 	return id;
 }
 
+/* After a run: a failed one is tried again soon (RETRY_FIRST). */
+static void
+daemon_retry(struct daemon *d, int rc, const struct run_result *r)
+{
+	double wait;
+	int i;
+
+	if (rc != 1 || daemon_stop || daemon_bad_credentials(r)) {
+		d->fails = 0;
+		return;
+	}
+	d->fails++;
+	for (wait = RETRY_FIRST, i = 1; i < d->fails && wait < 86400.0; i++)
+		wait *= 2.0;
+	if (d->last_end + wait >= d->next_run)
+		return;
+	d->next_run = d->last_end + wait;
+	log_info("the run failed: trying again in %.0fs (failure %d in a "
+		 "row; the wait doubles, up to the interval)", wait,
+		 d->fails);
+}
+
 /*
  * One run.  trigger: "interval", "request" (SIGUSR1, `sync --now`, the
  * status page) or "watch" (a change the watcher announced); it goes into
@@ -356,6 +387,7 @@ daemon_run_once(struct daemon *d, const char *trigger)
 	d->last_end = clock_seconds();
 	d->next_run = d->last_end + daemon_wait_for(d);
 	daemon_log_run(d, &res, rc, daemon_stop != 0, trigger);
+	daemon_retry(d, rc, &res);
 	if (!daemon_stop) {
 		err_clear(&err);
 		if (notify_send(&d->c, res.report, rc, &err) != 0)

@@ -169,6 +169,28 @@ wait_runs "$conf" 3 5 || fail "sync --now did not trigger a run"
 	fail "the triggered run did not add dan.roe@example.com"
 say "sync --now triggered run 3, which added the new user"
 
+# ---- a failed run is tried again soon, not at the next interval ---------
+# another writer holds the mail database past the busy timeout (10 s):
+# the run the request starts fails; the retry, 10 s later, applies
+(printf 'BEGIN EXCLUSIVE;\n.shell sleep 12\nCOMMIT;\n' |
+	sqlite3 "$tmp/mail.db" >/dev/null 2>&1) &
+holder=$!
+sleep 0.5
+sed -i 's/^displayName: Dan Roe$/displayName: Dan Roe-Retry/' "$tmp/dir.ldif"
+kill -USR1 $dpid
+wait_log "the run failed: trying again in 10s" 20 ||
+	fail "a failed run was not tried again soon: $(tail -n 3 "$tmp/daemon.log")"
+wait $holder
+i=0
+until [ "$(count "$tmp/mail.db" "select name from mailbox where username = 'dan.roe@example.com'")" = "Dan Roe-Retry" ]; do
+	i=$((i + 1))
+	[ $i -gt 150 ] && fail "the retry did not apply the change within 15s of the lock's release: $(tail -n 3 "$tmp/daemon.log")"
+	sleep 0.1
+done
+say "a run failed on a locked mail database; tried again in 10s, it applied the change"
+# back as it was (the runs below apply it)
+sed -i 's/^displayName: Dan Roe-Retry$/displayName: Dan Roe/' "$tmp/dir.ldif"
+
 # ---- SIGHUP: a broken config is refused, the old one kept ---------------
 cp "$conf" "$tmp/good.conf"
 printf '[schedule]\ninterval = banana\n' >"$tmp/bad.part"
