@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,28 @@
 
 static const char approve_usage[] =
 	"usage: dirsync [-c FILE] approve RUN_ID [--json]";
+
+/* Run id applied its plan but the removals a limit held (hold_removals). */
+static bool
+approve_held(struct state *st, long long id)
+{
+	struct err err;
+	char *rep = NULL;
+	json_t *j;
+	bool held = false;
+
+	err_clear(&err);
+	if (state_run_report(st, id, &rep, &err) != 0 || rep == NULL)
+		return false;
+	if ((j = json_loads(rep, 0, NULL)) != NULL) {
+		held = json_is_true(json_object_get(j, "applied")) &&
+		       json_is_true(json_object_get(
+			       json_object_get(j, "limit_exceeded"), "held"));
+		json_decref(j);
+	}
+	free(rep);
+	return held;
+}
 
 /* The plan kept with run id; 0, or an exit code with the reason logged. */
 static int
@@ -50,6 +73,13 @@ approve_load(const struct conf *c, long long id, char **plan)
 		log_err("approve: run %lld was not stopped by a safety limit "
 			"(exit %d): nothing to approve",
 			id, exit_code);
+	else if (approve_held(st, id))
+		log_err("approve: run %lld applied its other changes and held "
+			"back only its disables and deletes (hold_removals): "
+			"every run plans them again; apply them with `dirsync "
+			"sync --force-limits`, raise the limit, or fix the "
+			"cause",
+			id);
 	else if (*plan == NULL)
 		log_err("approve: run %lld kept no plan (an empty directory "
 			"read cannot be approved, and runs recorded before "

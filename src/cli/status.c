@@ -134,6 +134,10 @@ status_fmt_age(long secs, char *buf, size_t n)
 static const char *
 status_result(const struct run_row *r)
 {
+	/* hold_removals: the limit held back the removals only */
+	if (r->s.exit_code == 3 && r->s.applied)
+		return "disables and deletes held back by a safety limit "
+		       "(hold_removals), the other changes applied";
 	if (r->s.exit_code == 3)
 		return "stopped by a safety limit, nothing applied";
 	if (r->s.exit_code != 0)

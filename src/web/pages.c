@@ -79,6 +79,8 @@ run_result(const struct run_row *r, const char **cls)
 {
 	*cls = r->s.exit_code == 0 ? "ok" : r->s.exit_code == 3 ? "warn"
 								 : "bad";
+	if (r->s.exit_code == 3 && r->s.applied)
+		return "applied, removals held";   /* hold_removals */
 	if (r->s.exit_code == 3)
 		return "limit stop";
 	if (r->s.exit_code != 0)

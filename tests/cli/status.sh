@@ -65,6 +65,25 @@ expect_rc status-limit-stop-warning 1
 ds "$S" status --max-age 3h
 expect_rc status-limit-stop-spec 1
 expect_in status-limit-stop-says "stopped by a safety limit, nothing applied" "$S/out"
+# a limit that held back only the removals (hold_removals): the rename
+# applied, Ben's disable held; status must not say "nothing applied"
+cp "$S/renamed.ldif" "$S/held.ldif"
+ldif_edit "$S/held.ldif" "Ben Carter" "userAccountControl: 512" \
+	"userAccountControl: 514" || fail status-held-setup "ldif_edit"
+mkconf "$S/held.ldif" "[safety]
+max_deletes = 0
+hold_removals = yes"
+ds "$S" sync
+expect_rc status-setup-held 3
+ds "$S" status --max-age 3h
+expect_rc status-held-spec 1
+expect_in status-held-says "disables and deletes held back by a safety limit (hold_removals), the other changes applied" "$S/out"
+expect_not_in status-held-not-nothing-applied "nothing applied" "$S/out"
+# and such a run has nothing to approve: refused at once, saying what does
+held_run=$(last_run)
+ds "$S" approve "$held_run"
+expect_rc status-held-approve-refused 2
+expect_in status-held-approve-says "sync --force-limits" "$S/err"
 
 # ---- a run forced past a limit is recorded as forced (issue 15) -----------
 
