@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -66,6 +67,9 @@ struct daemon {
 	double last_end;            /* when the last run ended */
 	long long runs;
 	int fails;                  /* failed runs in a row (exit 1) */
+	/* the state database as the last run left it (st_ino 0: unknown) */
+	dev_t state_dev;
+	ino_t state_ino;
 	sigset_t blocked;           /* the signals we handle */
 	sigset_t waitmask;          /* mask in force while waiting or syncing */
 	struct web *web;            /* [web] listen; NULL when off */
@@ -191,6 +195,15 @@ daemon_log_run(const struct daemon *d, const struct run_result *r, int rc,
 			 r->counts.add, r->counts.update);
 		return;
 	}
+	if (rc == 3 && lim->limit != NULL &&
+	    strcmp(lim->limit, "allow_empty") == 0) {
+		log_warn("%s: stopped by safety limit allow_empty: the "
+			 "directory read has no object in scope (check "
+			 "[source] base_dn and filter, and [scope]); nothing "
+			 "applied",
+			 head);
+		return;
+	}
 	if (rc == 3 && lim->limit != NULL && lim->forceable) {
 		log_warn("%s: stopped by safety limit %s (allowed %ld, "
 			 "planned %ld): nothing applied; review with "
@@ -309,9 +322,15 @@ daemon_approval(const struct daemon *d, char **plan)
 	*plan = NULL;
 	err_clear(&err);
 	if (state_open(&st, d->c.state.path, false, &err) != 0 ||
-	    state_approval_take(st, &id, &err) != 0 ||
-	    (id > 0 && state_run_plan(st, id, plan, &exit_code, &err) != 0)) {
-		log_err("approval not taken: %s",
+	    state_approval_take(st, &id, &err) != 0) {
+		/* a state database that cannot be written: the run says so,
+		 * and no approval was necessarily asked for */
+		log_debug("approvals not looked at: %s",
+			  err_fmt(&err, buf, sizeof(buf)));
+		id = 0;
+	} else if (id > 0 &&
+		   state_run_plan(st, id, plan, &exit_code, &err) != 0) {
+		log_err("approval of run %lld not taken: %s", id,
 			err_fmt(&err, buf, sizeof(buf)));
 		id = 0;
 	} else if (id > 0 && *plan == NULL) {
@@ -323,6 +342,37 @@ daemon_approval(const struct daemon *d, char **plan)
 	}
 	state_close(st);
 	return id;
+}
+
+/*
+ * Before a run: a state database removed or replaced since the last run
+ * is said once, since the run silently starts a new one (run ids from 1
+ * again, the history gone: an `approve N` from an old mail would name
+ * another run).  After the run: what it left.
+ */
+static void
+daemon_state_check(struct daemon *d, bool after)
+{
+	struct stat sb;
+	bool there = stat(d->c.state.path, &sb) == 0;
+
+	if (after) {
+		d->state_dev = there ? sb.st_dev : 0;
+		d->state_ino = there ? sb.st_ino : 0;
+		return;
+	}
+	if (d->state_ino == 0)
+		return;
+	if (!there)
+		log_warn("the state database %s was removed since the last "
+			 "run: a new one starts, its run ids from 1 and no "
+			 "history (dirsync(8) rebuild-state)",
+			 d->c.state.path);
+	else if (sb.st_dev != d->state_dev || sb.st_ino != d->state_ino)
+		log_warn("the state database %s was replaced since the last "
+			 "run (another file at that path): its run ids and "
+			 "history are the new file's",
+			 d->c.state.path);
 }
 
 /* After a run: a failed one is tried again soon (RETRY_FIRST). */
@@ -363,6 +413,7 @@ daemon_run_once(struct daemon *d, const char *trigger)
 
 	memset(&o, 0, sizeof(o));
 	o.quiet = true; /* no report on stdout, no progress line */
+	daemon_state_check(d, false);
 	o.approve_run = daemon_approval(d, &approval);
 	o.approve_plan = approval;
 	o.trigger = trigger;
@@ -381,6 +432,7 @@ daemon_run_once(struct daemon *d, const char *trigger)
 	sigprocmask(SIG_SETMASK, &d->waitmask, NULL);
 	pw_deliver_before_sync(&d->c);
 	rc = sync_run(&d->c, &o, &res);
+	daemon_state_check(d, true);
 	sigprocmask(SIG_BLOCK, &d->blocked, NULL);
 	sync_note(d->lockfd, &res);
 
@@ -413,6 +465,7 @@ daemon_do_reload(struct daemon *d)
 	struct conf nc;
 	struct err err;
 	char buf[1400];
+	bool was_watching;
 
 	daemon_sd_notify("RELOADING=1");
 	err_clear(&err);
@@ -433,6 +486,7 @@ daemon_do_reload(struct daemon *d)
 		goto done;
 	}
 	/* the watcher borrows the old configuration */
+	was_watching = d->c.schedule.watch;
 	watcher_stop(d->watcher);
 	d->watcher = NULL;
 	d->watch_tried = false;
@@ -443,6 +497,9 @@ daemon_do_reload(struct daemon *d)
 	d->next_run = d->last_end + daemon_wait_for(d);
 	log_info("configuration reloaded from %s (interval %lds)",
 		 d->conf_path, d->c.schedule.interval);
+	if (was_watching && !d->c.schedule.watch)
+		log_info("watch: off ([schedule] watch = no): changes wait "
+			 "for the interval");
 	if (d->paused) {
 		d->paused = false;
 		err_clear(&err);

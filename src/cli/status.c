@@ -58,6 +58,7 @@
 #include "cli/cli.h"
 #include "state/state.h"
 #include "util/lock.h"
+#include "util/fsro.h"
 #include "util/log.h"
 #include "util/user.h"
 #include "util/xalloc.h"
@@ -421,9 +422,8 @@ static void
 status_gather(const char *path, struct status_extra *x)
 {
 	bool is_daemon, paused;
-	struct statvfs vfs;
 	struct err err;
-	char buf[1400], *dir;
+	char buf[1400];
 	pid_t pid;
 	int nrc;
 
@@ -444,14 +444,12 @@ status_gather(const char *path, struct status_extra *x)
 			   "; %s: cannot tell whether the last sync attempt "
 			   "failed unrecorded",
 			   err_fmt(&err, buf, sizeof(buf)));
-	dir = xstrdup(path);
-	if (statvfs(dirname(dir), &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+	if (fs_readonly(path))
 		status_add(x, ST_CRITICAL,
 			   "; the file system holding %s is mounted read-only "
 			   "(as this check sees it): no sync can take the lock "
 			   "or record a run",
 			   path);
-	free(dir);
 	pid = lock_holder_info(path, &is_daemon, &paused);
 	if (pid > 0 && paused)
 		status_add(x, ST_OK,

@@ -477,9 +477,9 @@ read_containers(struct delta *d, struct syncsnap *old, char *why,
 		now = dn_normalize(e.dn);
 		was = old_container_dn(old, h->uuid, &scratch, &cap);
 		if (was == NULL) {
-			snprintf(why, len, "an OU was renamed or moved: %.200s "
-				 "is new under the base (created, or moved in "
-				 "with what it holds)", now);
+			snprintf(why, len, "an OU was created or moved in: "
+				 "%.200s is new under the base (moved in, it "
+				 "brings what it holds)", now);
 			ret = 1;
 		} else if (strcmp(was, now) != 0) {
 			snprintf(why, len, "an OU was renamed or moved: %.110s "

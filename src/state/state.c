@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fsro.h"
 #include "util/xalloc.h"
 
 struct state {
@@ -143,6 +144,11 @@ state_fail(struct state *st, struct err *err, int rc, const char *msg)
 	if ((rc & 0xff) == SQLITE_FULL)
 		return err_set(err, DS_E_STATE, "%s: %s (ENOSPC: %s)", st->path,
 			       msg, strerror(ENOSPC));
+	if (((rc & 0xff) == SQLITE_READONLY ||
+	     (rc & 0xff) == SQLITE_CANTOPEN) && fs_readonly(st->path))
+		return err_set(err, DS_E_STATE, "%s: %s: the file system "
+			       "holding it is mounted read-only", st->path,
+			       msg);
 	if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN)
 		return err_set(err, DS_E_STATE, "%s: %s%s%s (uid %ld must be "
 			       "able to write the file and, for its WAL and "

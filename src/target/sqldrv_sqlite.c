@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fsro.h"
 #include "util/xalloc.h"
 
 /* How long a statement waits for another process's lock (ms), as the
@@ -128,6 +129,10 @@ sq_fail(struct sqldrv *d, struct err *err, int rc, const char *msg)
 			       msg, strerror(ENOSPC));
 	case SQLITE_READONLY:
 	case SQLITE_CANTOPEN:
+		if (d->path != NULL && fs_readonly(d->path))
+			return err_set(err, DS_E_TARGET, "%s: %s: the file "
+				       "system holding it is mounted "
+				       "read-only", d->path, msg);
 		return err_set(err, DS_E_TARGET, "%s: %s%s%s (uid %ld must be "
 			       "able to write the file and, for its journal, "
 			       "the directory that holds it)", d->path, msg,

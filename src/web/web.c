@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/lock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 #include "web/web_int.h"
@@ -298,11 +299,19 @@ web_post_sync(struct web *w, struct MHD_Connection *con, const char *host)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
 		con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char peer[INET6_ADDRSTRLEN] = "?";
+	char peer[INET6_ADDRSTRLEN] = "?", *path;
+	bool is_daemon = false, paused_flag = false, paused;
 
 	if (!web_same_origin(con, host)) {
+		const char *origin = MHD_lookup_connection_value(
+			con, MHD_HEADER_KIND, "Origin");
+
+		/* what was sent, cut and quoted: it is the client's text */
 		log_warn("web: refused a POST /sync without an Origin of "
-			 "http://%s", host);
+			 "http://%s (%s%.80s%s)", host,
+			 origin != NULL ? "Origin: \"" : "no Origin",
+			 origin != NULL ? origin : "",
+			 origin != NULL ? "\"" : "");
 		return web_text(con, MHD_HTTP_FORBIDDEN,
 				"refused: not from this page (Origin)\n");
 	}
@@ -317,6 +326,24 @@ web_post_sync(struct web *w, struct MHD_Connection *con, const char *host)
 			inet_ntop(AF_INET6,
 				  &((const struct sockaddr_in6 *)sa)->sin6_addr,
 				  peer, sizeof(peer));
+	}
+	/* a daemon that stopped binding (invalid credentials) runs nothing
+	 * on SIGUSR1: say so here rather than "requested" */
+	pthread_mutex_lock(&w->lock);
+	path = xstrdup(w->state_path);
+	pthread_mutex_unlock(&w->lock);
+	paused = lock_holder_info(path, &is_daemon, &paused_flag) > 0 &&
+		 is_daemon && paused_flag;
+	free(path);
+	if (paused) {
+		log_warn("web: sync requested from the status page (%s) but "
+			 "not run: the daemon is not binding (invalid "
+			 "credentials) until it is reloaded",
+			 peer);
+		return web_text(con, MHD_HTTP_CONFLICT,
+				"not run: the daemon stopped binding after "
+				"invalid credentials; fix the password, then "
+				"reload it (SIGHUP, systemctl reload)\n");
 	}
 	log_info("sync requested from the status page (%s)", peer);
 	if (w->sync_now != NULL)

@@ -395,3 +395,30 @@ else
 	nskip=$((nskip + 1))
 	echo "SKIP cli/unrecorded-full (needs root and unshare for a tmpfs)"
 fi
+
+# the mail database on a file system mounted read-only: the error says
+# so, not "uid N must be able to write the file" (found by a user trial)
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 && [ -z "$PG" ]; then
+	scenario target-ro
+	D=$S/disk
+	mkdir -p "$D"
+	cp "$COMPANY" "$S/dir.ldif"
+	URL=sqlite://$D/mail.db
+	mkconf "$S/dir.ldif"
+	cat >"$S/ro.sh" <<EOS
+mount -t tmpfs -o size=8m tmpfs "$D" || exit 99
+"$DIRSYNC" -c "$S/dirsync.conf" sync >/dev/null 2>&1; echo "first \$?"
+sed -i 's/^displayName: Alice Martin\$/displayName: Alice Read-Only/' "$S/dir.ldif"
+mount -o remount,ro "$D"
+"$DIRSYNC" -c "$S/dirsync.conf" sync >/dev/null 2>"$S/ro.err"; echo "ro \$?"
+umount "$D"
+EOS
+	unshare -m --propagation private sh "$S/ro.sh" >"$S/ro.rc" 2>&1
+	if grep -q '^first 0$' "$S/ro.rc"; then
+		expect_eq target-ro-sync-fails "ro 1" "$(grep '^ro ' "$S/ro.rc")"
+		expect_in target-ro-says "$D/mail.db: attempt to write a readonly database: the file system holding it is mounted read-only" "$S/ro.err"
+	else
+		nskip=$((nskip + 1))
+		echo "SKIP cli/target-ro (no tmpfs here: $(head -3 "$S/ro.rc" | tr '\n' ' '))"
+	fi
+fi

@@ -475,4 +475,31 @@ SHEOF
 else
 	say "unshare not permitted here: syslog check skipped"
 fi
+
+# ---- the state database removed under the daemon: said once -------------
+mkdir -p "$tmp/rm"
+cp "$lib/small.ldif" "$tmp/rm/dir.ldif"
+mkconf "$tmp/rm/dirsync.conf" "$tmp/rm/dir.ldif" "$tmp/rm/mail.db" \
+	"$tmp/rm/state.db" 1h
+"$DIRSYNC" -c "$tmp/rm/dirsync.conf" daemon -f 2>"$tmp/rm/daemon.log" &
+rpid=$!
+pids="$pids $rpid"
+wait_runs "$tmp/rm/dirsync.conf" 1 10 || fail "rm: no first run"
+rm -f "$tmp/rm/state.db" "$tmp/rm/state.db-wal" "$tmp/rm/state.db-shm"
+kill -USR1 $rpid
+i=0
+until grep -q "the state database $tmp/rm/state.db was removed since the last run" \
+	"$tmp/rm/daemon.log"; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "a removed state database was not said: $(cat "$tmp/rm/daemon.log")"
+	sleep 0.1
+done
+wait_runs "$tmp/rm/dirsync.conf" 1 10 || fail "rm: no run after the removal"
+kill -USR1 $rpid
+sleep 1
+[ "$(grep -c "was removed since the last run" "$tmp/rm/daemon.log")" = 1 ] ||
+	fail "the removal was said more than once"
+kill -TERM $rpid
+wait_exit $rpid 10 || fail "rm: the daemon did not stop"
+say "a state database removed under the daemon is said once"
 exit 0

@@ -287,7 +287,7 @@ newrdn: OU=Support
 deleteoldrdn: 1
 newsuperior: OU=Staff,$BASE
 EOF
-P=2 both "OU moved into the base" "" "an OU was renamed or moved: .*is new"
+P=2 both "OU moved into the base" "" "an OU was created or moved in: .*is new"
 both "OU moved back within the base" "" "an OU was renamed or moved"
 
 ds_step "an OU renamed: a full read; [scope] exclude judges the new DNs"

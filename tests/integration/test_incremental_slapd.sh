@@ -433,7 +433,7 @@ deleteoldrdn: 1
 newsuperior: OU=Staff,DC=example,DC=com
 EOF
 sleep 0.5
-P=2 both "OU moved into the base" "" "an OU was renamed or moved: .*is new"
+P=2 both "OU moved into the base" "" "an OU was created or moved in: .*is new"
 [ "$(grep -c '^mailbox: .*|1$' "$T/full2.dump")" = "$active2" ] ||
 	ds_fail "OU moved back: not every mailbox active again"
 both "OU moved back within the base" "" "an OU was renamed or moved"
