@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,28 +30,6 @@
 static const char approve_usage[] =
 	"usage: dirsync [-c FILE] approve RUN_ID [--json]";
 
-/* Run id applied its plan but the removals a limit held (hold_removals). */
-static bool
-approve_held(struct state *st, long long id)
-{
-	struct err err;
-	char *rep = NULL;
-	json_t *j;
-	bool held = false;
-
-	err_clear(&err);
-	if (state_run_report(st, id, &rep, &err) != 0 || rep == NULL)
-		return false;
-	if ((j = json_loads(rep, 0, NULL)) != NULL) {
-		held = json_is_true(json_object_get(j, "applied")) &&
-		       json_is_true(json_object_get(
-			       json_object_get(j, "limit_exceeded"), "held"));
-		json_decref(j);
-	}
-	free(rep);
-	return held;
-}
-
 /* The plan kept with run id; 0, or an exit code with the reason logged. */
 static int
 approve_load(const struct conf *c, long long id, char **plan)
@@ -61,10 +38,11 @@ approve_load(const struct conf *c, long long id, char **plan)
 	struct err err;
 	char buf[1400];
 	int exit_code, rc = 1;
+	bool applied;
 
 	err_clear(&err);
 	if (state_open(&st, c->state.path, true, &err) != 0 ||
-	    state_run_plan(st, id, plan, &exit_code, &err) != 0) {
+	    state_run_plan(st, id, plan, &exit_code, &applied, &err) != 0) {
 		log_err("approve: %s", err_fmt(&err, buf, sizeof(buf)));
 		goto done;
 	}
@@ -73,7 +51,7 @@ approve_load(const struct conf *c, long long id, char **plan)
 		log_err("approve: run %lld was not stopped by a safety limit "
 			"(exit %d): nothing to approve",
 			id, exit_code);
-	else if (approve_held(st, id))
+	else if (applied)       /* hold_removals: only removals held */
 		log_err("approve: run %lld applied its other changes and held "
 			"back only its disables and deletes (hold_removals): "
 			"every run plans them again; apply them with `dirsync "

@@ -329,7 +329,7 @@ daemon_approval(const struct daemon *d, char **plan)
 			  err_fmt(&err, buf, sizeof(buf)));
 		id = 0;
 	} else if (id > 0 &&
-		   state_run_plan(st, id, plan, &exit_code, &err) != 0) {
+		   state_run_plan(st, id, plan, &exit_code, NULL, &err) != 0) {
 		log_err("approval of run %lld not taken: %s", id,
 			err_fmt(&err, buf, sizeof(buf)));
 		id = 0;

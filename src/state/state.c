@@ -905,28 +905,34 @@ state_archive(const char *path, const char *backup, struct err *err)
 
 int
 state_run_plan(struct state *st, long long run_id, char **plan,
-	       int *exit_code, struct err *err)
+	       int *exit_code, bool *applied, struct err *err)
 {
 	sqlite3_stmt *q = NULL;
 	bool found = false;
 
 	*plan = NULL;
 	*exit_code = -1;
+	if (applied != NULL)
+		*applied = false;
 	if (st->db == NULL || !has_table(st, "runs"))
 		return err_set(err, DS_E_STATE, "no run %lld: no state "
 			       "database %s yet", run_id, st->path);
 	if (sqlite3_prepare_v2(st->db,
 			       has_column(st, "runs", "plan")
-				       ? "SELECT exit_code, plan FROM runs "
-					 "WHERE id = ? AND seconds IS NOT NULL"
-				       : "SELECT exit_code, NULL FROM runs "
-					 "WHERE id = ? AND seconds IS NOT NULL",
+				       ? "SELECT exit_code, plan, applied FROM "
+					 "runs WHERE id = ? AND seconds IS "
+					 "NOT NULL"
+				       : "SELECT exit_code, NULL, applied FROM "
+					 "runs WHERE id = ? AND seconds IS "
+					 "NOT NULL",
 			       -1, &q, NULL) != SQLITE_OK)
 		return db_err(st, err, "approve");
 	sqlite3_bind_int64(q, 1, run_id);
 	if (sqlite3_step(q) == SQLITE_ROW) {
 		found = true;
 		*exit_code = sqlite3_column_int(q, 0);
+		if (applied != NULL)
+			*applied = sqlite3_column_int(q, 2) != 0;
 		if (sqlite3_column_type(q, 1) != SQLITE_NULL)
 			*plan = xstrdup((const char *)sqlite3_column_text(q, 1));
 	}

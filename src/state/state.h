@@ -172,11 +172,12 @@ int state_mailbox_of(struct state *st, const char *anchor, char **address,
 
 /*
  * A finished run's exit code and the plan kept with it (a limit stop's,
- * malloc'd; NULL when none was kept).  DS_E_STATE if there is no such
- * finished run.
+ * malloc'd; NULL when none was kept); *applied (may be NULL): the run
+ * applied changes (with exit 3: hold_removals held back only the
+ * removals).  DS_E_STATE if there is no such finished run.
  */
 int state_run_plan(struct state *st, long long run_id, char **plan,
-		   int *exit_code, struct err *err);
+		   int *exit_code, bool *applied, struct err *err);
 /*
  * `dirsync approve` while the daemon runs: the approval of run_id is left
  * in the state (meta 'approved_run'; a newer one replaces it), and the

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -662,7 +663,7 @@ syncsnap_bulk_commit(struct syncsnap *s, struct err *err)
 int
 syncsnap_remove(const char *path, struct err *err)
 {
-	char *journal = xasprintf("%s-journal", path), *dir, *slash;
+	char *journal = xasprintf("%s-journal", path), *copy, *dir;
 	int fd, had = 1;
 
 	if (unlink(path) != 0) {
@@ -680,20 +681,15 @@ syncsnap_remove(const char *path, struct err *err)
 	free(journal);
 	if (!had)
 		return 0;
-	dir = xstrdup(path);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
+	copy = xstrdup(path);
+	dir = dirname(copy);
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		if (fsync(fd) != 0)
 			log_warn("%s: cannot sync the directory: %s", dir,
 				 strerror(errno));
 		close(fd);
 	}
-	free(dir);
+	free(copy);
 	return 1;
 }
 
