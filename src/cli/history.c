@@ -45,6 +45,8 @@ on_run(void *ctx, const struct run_row *r)
 			(json_int_t)r->s.conflicts, "error",
 			(json_int_t)r->s.errors);
 		json_object_set_new(o, "forced", json_boolean(r->s.forced));
+		if (r->s.interrupted)
+			json_object_set_new(o, "interrupted", json_true());
 		if (r->read_mode != NULL) {
 			/* as in the report: "read" is the mode */
 			json_object_set_new(o, "read",
@@ -64,7 +66,8 @@ on_run(void *ctx, const struct run_row *r)
 	       "  conflicts %ld  errors %ld",
 	       r->id, r->started ? r->started : "", r->s.seconds,
 	       r->s.exit_code,
-	       r->s.forced ? "forced" : r->s.applied ? "applied"
+	       r->s.interrupted ? "interrupted"
+	       : r->s.forced ? "forced" : r->s.applied ? "applied"
 	       : r->s.exit_code == 3 ? "limit-stop"
 				       : r->s.exit_code ? "failed"
 							: "no-change",

@@ -11,7 +11,9 @@
  * someone as CRITICAL for a typo in the check's definition.  Either way
  * one line on stdout, "DIRSYNC STATE: text | perfdata".
  *
- *   OK        the last run finished with exit 0 (changes or none)
+ *   OK        the last run finished with exit 0 (changes or none); a
+ *             newer run a signal interrupted is named, not judged
+ *             (struct status_scan)
  *   WARNING   the last run stopped at a safety limit (exit 3, nothing
  *             applied): it waits for an administrator; or the lock
  *             file's note is damaged (see below); or the lock file is
@@ -69,11 +71,15 @@ static const char *const st_names[] = {"OK", "WARNING", "CRITICAL",
 				       "UNKNOWN"};
 
 /* What the scan of the history keeps: the newest run and the newest
- * successful one (strings copied: the callback's are borrowed). */
+ * successful one (strings copied: the callback's are borrowed), and the
+ * newest run a signal interrupted if it is newer than both.  An
+ * interrupted run (a daemon stopped or restarted mid-run) is not judged:
+ * the next run redoes it, and the run before it says how syncs go; a
+ * daemon that never gets to finish a run goes stale (--max-age). */
 struct status_scan {
-	bool have_last, have_ok;
-	struct run_row last, ok;
-	char last_started[32], ok_started[32];
+	bool have_last, have_ok, have_intr;
+	struct run_row last, ok, intr;
+	char last_started[32], ok_started[32], intr_started[32];
 };
 
 static int
@@ -81,6 +87,17 @@ status_on_run(void *ctx, const struct run_row *r)
 {
 	struct status_scan *s = ctx;
 
+	if (r->s.interrupted) {
+		if (!s->have_last && !s->have_intr) {
+			s->have_intr = true;
+			s->intr = *r;
+			snprintf(s->intr_started, sizeof(s->intr_started),
+				 "%s", r->started ? r->started : "");
+			s->intr.started = s->intr_started;
+			s->intr.mode = NULL;
+		}
+		return 0;
+	}
 	if (!s->have_last) {
 		s->have_last = true;
 		s->last = *r;
@@ -166,6 +183,27 @@ status_line(int state, const char *fmt, ...)
 }
 
 #define status_unknown(...) status_line(ST_UNKNOWN, __VA_ARGS__)
+
+/* "run N was interrupted by a signal AGE ago (...)", or "". */
+static void
+status_intr_text(const struct status_scan *s, time_t now, char *buf,
+		 size_t n)
+{
+	double ended = s->have_intr ? status_ended(&s->intr) : -1;
+	char ab[32];
+
+	buf[0] = '\0';
+	if (ended < 0)
+		return;
+	status_fmt_age(ended > (double)now ? 0 : (long)((double)now - ended),
+		       ab, sizeof(ab));
+	snprintf(buf, n,
+		 "run %lld was interrupted by a signal %s ago (%s; the next "
+		 "run does it again)",
+		 s->intr.id, ab,
+		 s->intr.s.applied ? "some of its changes were applied"
+				   : "nothing applied");
+}
 
 /* "; last success: run N, AGE ago" for a run that did not succeed. */
 static void
@@ -364,12 +402,13 @@ status_report(const struct status_scan *s, long max_age, time_t now,
 	bool stale;
 	long age;
 	char agebuf[32], maxbuf[64] = "", okbuf[96] = "", crit[32] = "";
-	char lead[1200] = "";
+	char lead[1200] = "", intr[160];
 	int state;
 
 	if (ended < 0)
 		return status_unknown("run %s has no readable start time",
 				      r->started);
+	status_intr_text(s, now, intr, sizeof(intr));
 	/* a clock stepped back makes a run look new, never stale */
 	age = ended > (double)now ? 0 : (long)((double)now - ended);
 	stale = max_age > 0 && age > max_age;
@@ -397,12 +436,14 @@ status_report(const struct status_scan *s, long max_age, time_t now,
 		state = ST_CRITICAL;
 	}
 	state = status_worse(state, x->state);
-	printf("DIRSYNC %s: %s%s%slast %srun %lld %s, %s ago (started %s, took "
-	       "%.1fs, exit %d): +%ld ~%ld !%ld -%ld, %ld conflicts, "
-	       "%ld errors%s%s%s | age=%lds%s seconds=%.3fs changes=%ld "
-	       "conflicts=%ld errors=%ld\n",
+	printf("DIRSYNC %s: %s%s%s%s%slast %s%srun %lld %s, %s ago (started "
+	       "%s, took %.1fs, exit %d): +%ld ~%ld !%ld -%ld, %ld "
+	       "conflicts, %ld errors%s%s%s | age=%lds%s seconds=%.3fs "
+	       "changes=%ld conflicts=%ld errors=%ld\n",
 	       st_names[state], x->first, lead, x->have_note ? "; " : "",
-	       x->have_note ? "recorded " : "", r->id, status_result(r),
+	       intr, intr[0] != '\0' ? "; " : "",
+	       x->have_note ? "recorded " : "",
+	       intr[0] != '\0' ? "finished " : "", r->id, status_result(r),
 	       agebuf, r->started,
 	       r->s.seconds, r->s.exit_code, r->s.adds, r->s.updates,
 	       r->s.disables, r->s.deletes, r->s.conflicts, r->s.errors,
@@ -461,10 +502,16 @@ status_gather(const char *path, struct status_extra *x)
 
 /* No run in the history (none yet, or none finished). */
 static int
-status_no_run(const char *path, const struct status_extra *x, time_t now)
+status_no_run(const char *path, const struct status_scan *s,
+	      const struct status_extra *x, time_t now)
 {
-	char lead[1200];
+	char lead[1200], intr[160];
 
+	status_intr_text(s, now, intr, sizeof(intr));
+	if (!x->have_note && intr[0] != '\0')
+		return status_line(status_worse(ST_UNKNOWN, x->state),
+				   "%sno run has finished yet in %s: %s%s",
+				   x->first, path, intr, x->text);
 	if (!x->have_note)
 		return status_line(status_worse(ST_UNKNOWN, x->state),
 				   "%sno run recorded yet in %s%s", x->first,
@@ -633,7 +680,7 @@ cmd_status(const struct cli_globals *g, int argc, char **argv)
 	    status_read_full(c.state.path, &scan, &x, &err) != 0) {
 		rc = status_unreadable(c.state.path, &err, &x, time(NULL));
 	} else if (!scan.have_last) {
-		rc = status_no_run(c.state.path, &x, time(NULL));
+		rc = status_no_run(c.state.path, &scan, &x, time(NULL));
 	} else {
 		/* a note older than the last recorded run: a clear that
 		 * failed, or a dirsync that does not clear notes */

@@ -115,6 +115,10 @@ struct run_result {
 	struct mset current;
 	struct managed managed;
 	bool applied;              /* some change reached the target */
+	/* engine_stop_requested ended the run (exit 1): err says so, not
+	 * what the interrupted call made of the signal (libldap's EINTR is
+	 * "Can't contact LDAP server") */
+	bool interrupted;
 	/* nothing changed since the last verified run: the target load and
 	 * the plan were skipped (engine/fastpath.c); the plan is empty */
 	bool fast_path;

@@ -110,6 +110,7 @@ record_run(struct run *x)
 	s.applied = r->applied;
 	s.forced = r->forced.limit != NULL;
 	s.fast_path = r->fast_path;
+	s.interrupted = r->interrupted;
 	/* a stop `dirsync approve` can lift keeps its plan */
 	if (r->limit.limit != NULL && r->limit.forceable && r->have_plan)
 		plan = report_plan_text(&r->plan);
@@ -166,6 +167,36 @@ engine_run_refused(const struct engine_opts *o, const struct err *err,
 	r->report = report_build(r, o->report_max_changes);
 }
 
+/*
+ * A run that failed after a stop was asked for (the daemon's SIGTERM):
+ * what failed is the signal's doing.  A blocking call it woke returns
+ * its own error (libldap turns EINTR into LDAP_SERVER_DOWN, "Can't
+ * contact LDAP server"), which would send an administrator to look at a
+ * server that is fine; the run's error says it was interrupted and what
+ * reached the target, and the object (the server, the target) stays.
+ */
+static void
+run_interrupted(struct run_result *r)
+{
+	char was[sizeof(r->err.msg)];
+
+	r->interrupted = true;
+	if (strncmp(r->err.msg, "interrupted by a signal", 23) == 0)
+		return;   /* said where it stopped (apply, read loop) */
+	snprintf(was, sizeof(was), "%s", r->err.msg);
+	if (r->applied)
+		snprintf(r->err.msg, sizeof(r->err.msg),
+			 "interrupted by a signal after %ld of %zu changes "
+			 "were applied (the call it stopped said: %.300s)",
+			 r->counts.applied, r->have_plan ? r->plan.n : 0,
+			 was);
+	else
+		snprintf(r->err.msg, sizeof(r->err.msg),
+			 "interrupted by a signal; nothing was applied (the "
+			 "call it stopped said: %.300s)",
+			 was);
+}
+
 void
 engine_finish(struct run *x)
 {
@@ -174,6 +205,8 @@ engine_finish(struct run *x)
 	r->seconds = clock_seconds() - x->t0;
 	r->counts = run_counts(r);
 	r->exit_code = exit_code_for(&r->err);
+	if (r->exit_code == 1 && engine_stop_requested)
+		run_interrupted(r);
 	if (r->exit_code == 0 && r->held)
 		r->exit_code = 3;   /* a limit held the removals back */
 	if (r->exit_code == 0 && r->counts.failed > 0)

@@ -398,6 +398,8 @@ report_build(const struct run_result *in, size_t max_changes)
 		json_array_append_new(errors, error_json(&in->err));
 	json_object_set_new(r, "summary", summary_json(in));
 	json_object_set_new(r, "applied", json_boolean(in->applied));
+	if (in->interrupted)
+		json_object_set_new(r, "interrupted", json_true());
 	json_object_set_new(r, "fast_path", json_boolean(in->fast_path));
 	json_object_set_new(r, "compare",
 			    in->fast_path ? json_string("none")

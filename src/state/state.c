@@ -17,7 +17,7 @@ struct state {
 };
 
 /* The schema this version writes; older ones are migrated on open. */
-#define STATE_SCHEMA_VERSION 7
+#define STATE_SCHEMA_VERSION 8
 
 static const char state_ddl[] =
 	"PRAGMA journal_mode=WAL;"
@@ -75,6 +75,9 @@ static const char *const migrations[] = {
 	"CREATE TABLE IF NOT EXISTS verified_patch ("
 	" address TEXT NOT NULL PRIMARY KEY, ah INTEGER NOT NULL,"
 	" ch INTEGER NOT NULL, gone INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 7 -> 8: runs a signal stopped (a daemon's SIGTERM mid-run):
+	 * status judges the run before them */
+	"ALTER TABLE runs ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;",
 };
 
 static long
@@ -672,7 +675,7 @@ state_run_finish(struct state *st, long long run_id,
 		"UPDATE runs SET seconds = ?, exit_code = ?, applied = ?,"
 		" adds = ?, updates = ?, disables = ?, deletes = ?,"
 		" conflicts = ?, errors = ?, report = ?, forced = ?, plan = ?,"
-		" fast_path = ? WHERE id = ?",
+		" fast_path = ?, interrupted = ? WHERE id = ?",
 		-1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_double(q, 1, s->seconds);
@@ -691,7 +694,8 @@ state_run_finish(struct state *st, long long run_id,
 		else
 			sqlite3_bind_null(q, 12);
 		sqlite3_bind_int(q, 13, s->fast_path);
-		sqlite3_bind_int64(q, 14, run_id);
+		sqlite3_bind_int(q, 14, s->interrupted);
+		sqlite3_bind_int64(q, 15, run_id);
 		rc = sqlite3_step(q);
 	}
 	sqlite3_finalize(q);
@@ -750,15 +754,16 @@ history(struct state *st, long n, bool read_cols, state_run_cb cb,
 		return db_err(st, err, "history");
 	if (!has_table(st, "runs"))
 		return 0;
-	/* a read-only open of an older schema lacks "forced" (3) or
-	 * "fast_path" (5) */
+	/* a read-only open of an older schema lacks "forced" (3),
+	 * "fast_path" (5) or "interrupted" (8) */
 	snprintf(sql, sizeof(sql),
 		 "SELECT id, started, mode, seconds, exit_code, applied,"
 		 " adds, updates, disables, deletes, conflicts, errors,"
-		 " %s, %s, %s FROM runs WHERE seconds IS NOT NULL"
+		 " %s, %s, %s, %s FROM runs WHERE seconds IS NOT NULL"
 		 " ORDER BY id DESC LIMIT ?",
 		 has_column(st, "runs", "forced") ? "forced" : "0",
 		 has_column(st, "runs", "fast_path") ? "fast_path" : "0",
+		 has_column(st, "runs", "interrupted") ? "interrupted" : "0",
 		 read_cols ? READ_COLS : NO_READ_COLS);
 	rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
 	if (rc != SQLITE_OK)
@@ -782,14 +787,15 @@ history(struct state *st, long n, bool read_cols, state_run_cb cb,
 		r.s.errors = sqlite3_column_int64(q, 11);
 		r.s.forced = sqlite3_column_int(q, 12) != 0;
 		r.s.fast_path = sqlite3_column_int(q, 13) != 0;
-		r.read_mode = (const char *)sqlite3_column_text(q, 14);
-		r.read_entries = sqlite3_column_type(q, 15) == SQLITE_NULL
+		r.s.interrupted = sqlite3_column_int(q, 14) != 0;
+		r.read_mode = (const char *)sqlite3_column_text(q, 15);
+		r.read_entries = sqlite3_column_type(q, 16) == SQLITE_NULL
 					 ? -1
-					 : sqlite3_column_int64(q, 15);
-		r.trigger = (const char *)sqlite3_column_text(q, 16);
-		r.read_done = sqlite3_column_type(q, 17) == SQLITE_NULL
+					 : sqlite3_column_int64(q, 16);
+		r.trigger = (const char *)sqlite3_column_text(q, 17);
+		r.read_done = sqlite3_column_type(q, 18) == SQLITE_NULL
 				      ? -1
-				      : sqlite3_column_int(q, 17);
+				      : sqlite3_column_int(q, 18);
 		if (cb(ctx, &r) != 0)
 			break;
 	}

@@ -111,6 +111,9 @@ struct run_summary {
 	bool applied;
 	bool forced;    /* applied past a safety limit (--force-limits) */
 	bool fast_path; /* nothing changed: target load and plan skipped */
+	/* a signal stopped it (SIGTERM to the daemon mid-run): exit 1, and
+	 * only what `applied` says reached the target */
+	bool interrupted;
 	const char *plan; /* a limit stop's plan (report_plan_text), or NULL */
 	long adds, updates, disables, deletes, conflicts, errors;
 };

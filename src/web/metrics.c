@@ -26,9 +26,11 @@ static const char *const m_kinds[] = {"mailbox", "alias", "list",
 #define M_NOPS (sizeof(m_ops) / sizeof(m_ops[0]))
 #define M_NKINDS (sizeof(m_kinds) / sizeof(m_kinds[0]))
 
-enum { R_APPLIED, R_NOCHANGE, R_LIMIT, R_FAILED, R_FORCED, R_N };
-static const char *const m_results[R_N] = {"applied", "no_change",
-					   "limit_stop", "failed", "forced"};
+enum { R_APPLIED, R_NOCHANGE, R_LIMIT, R_FAILED, R_FORCED, R_INTERRUPTED,
+       R_N };
+static const char *const m_results[R_N] = {"applied",    "no_change",
+					   "limit_stop", "failed",
+					   "forced",     "interrupted"};
 
 struct m_scan {
 	bool have_last, have_ok;
@@ -43,6 +45,12 @@ m_on_run(void *ctx, const struct run_row *r)
 {
 	struct m_scan *m = ctx;
 
+	/* a run a signal stopped (the daemon stopped mid-run) is counted,
+	 * not the last run: `dirsync status` judges the one before too */
+	if (r->s.interrupted) {
+		m->runs[R_INTERRUPTED]++;
+		return 0;
+	}
 	if (!m->have_last) {
 		m->have_last = true;
 		m->last = *r;

@@ -83,6 +83,11 @@ run_result(const struct run_row *r, const char **cls)
 		return "applied, removals held";   /* hold_removals */
 	if (r->s.exit_code == 3)
 		return "limit stop";
+	if (r->s.interrupted) {   /* a daemon stopped mid-run: redone */
+		*cls = "warn";
+		return r->s.applied ? "interrupted, partly applied"
+				    : "interrupted";
+	}
 	if (r->s.exit_code != 0)
 		return "failed";
 	if (r->s.forced)

@@ -122,7 +122,8 @@ expect_in forced-status-says "applied past a safety limit (--force-limits)" "$S/
 # migrated by the next sync
 sqlite3 "$S/state.db" "ALTER TABLE runs DROP COLUMN forced;
 	ALTER TABLE runs DROP COLUMN plan;
-	ALTER TABLE runs DROP COLUMN fast_path; DROP TABLE verified;
+	ALTER TABLE runs DROP COLUMN fast_path;
+	ALTER TABLE runs DROP COLUMN interrupted; DROP TABLE verified;
 	DROP TABLE verified_objects;
 	UPDATE meta SET value = '2' WHERE key = 'schema_version'"
 ds "$S" history --json
@@ -130,7 +131,7 @@ expect_rc forced-schema2-history 0
 jq_true forced-schema2-not-forced '[.[].forced] == [false, false, false]'
 ds "$S" sync
 expect_rc forced-schema2-migrated-sync 0
-expect_eq forced-schema-7 7 \
+expect_eq forced-schema-8 8 \
 	"$(sqlite3 "$S/state.db" "SELECT value FROM meta WHERE key = 'schema_version'")"
 
 # ---- a sync that failed and could not be recorded (found by a user
@@ -422,3 +423,67 @@ EOS
 		echo "SKIP cli/target-ro (no tmpfs here: $(head -3 "$S/ro.rc" | tr '\n' ' '))"
 	fi
 fi
+
+# A daemon stopped (SIGTERM) while its run waits on the server: the run
+# is recorded as interrupted, its error says so rather than what libldap
+# made of the signal ("Can't contact LDAP server"), and status judges the
+# run before it (a restart mid-run must not page anyone).  The server is
+# a listener that accepts and never answers: the run blocks in the bind.
+scenario interrupted
+mkconf "$COMPANY"
+ds "$S" sync
+expect_rc interrupted-setup-sync 0
+okrun=$(last_run)
+python3 - "$S/port" <<'PY' >"$S/silent.log" 2>&1 &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+    open(sys.argv[1] + ".conn", "w").write("1")
+PY
+spid=$!
+i=0
+while [ ! -s "$S/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+cat >"$S/dirsync.conf" <<EOC
+[source]
+type = ldap
+uri = ldap://127.0.0.1:$(cat "$S/port")
+base_dn = dc=example,dc=com
+timeout = 600s
+[mapping]
+accepted_domains = example.com example.net
+[target]
+url = $URL
+[state]
+path = $S/state.db
+EOC
+chmod 600 "$S/dirsync.conf"
+"$DIRSYNC" -c "$S/dirsync.conf" daemon -f >"$S/daemon.log" 2>&1 &
+dpid=$!
+i=0
+while [ ! -e "$S/port.conn" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 0.3
+kill -TERM "$dpid"
+wait "$dpid"
+expect_eq interrupted-daemon-exit 0 "$?"
+kill "$spid" 2>/dev/null
+wait "$spid" 2>/dev/null
+expect_in interrupted-daemon-logs "interrupted by shutdown" "$S/daemon.log"
+ds "$S" history --json
+expect_in interrupted-history-flag '"interrupted": true' "$S/out"
+ds "$S" history
+expect_in interrupted-history-text "interrupted" "$S/out"
+ds "$S" show "$((okrun + 1))" --json
+expect_in interrupted-error-says "interrupted by a signal; nothing was applied" "$S/out"
+ds "$S" status --nagios
+expect_rc interrupted-status-ok 0
+expect_in interrupted-status-names "run $((okrun + 1)) was interrupted by a signal" "$S/out"
+expect_in interrupted-status-judges-before "last finished run $okrun applied" "$S/out"
