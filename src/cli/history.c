@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "report/report.h"
+#include "state/outcome.h"
 #include "state/state.h"
 #include "util/lock.h"
 #include "util/log.h"
@@ -66,11 +67,7 @@ on_run(void *ctx, const struct run_row *r)
 	       "  conflicts %ld  errors %ld",
 	       r->id, r->started ? r->started : "", r->s.seconds,
 	       r->s.exit_code,
-	       r->s.interrupted ? "interrupted"
-	       : r->s.forced ? "forced" : r->s.applied ? "applied"
-	       : r->s.exit_code == 3 ? "limit-stop"
-				       : r->s.exit_code ? "failed"
-							: "no-change",
+	       run_outcome_word(run_outcome(&r->s)),
 	       r->s.adds, r->s.updates, r->s.disables, r->s.deletes,
 	       r->s.conflicts, r->s.errors);
 	if (r->read_done == 0)

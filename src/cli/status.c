@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "state/outcome.h"
 #include "state/state.h"
 #include "util/lock.h"
 #include "util/fsro.h"
@@ -69,6 +70,8 @@ enum { ST_OK = 0, ST_WARNING = 1, ST_CRITICAL = 2, ST_UNKNOWN = 3 };
 
 static const char *const st_names[] = {"OK", "WARNING", "CRITICAL",
 				       "UNKNOWN"};
+/* run_outcome_severity() 0, 1, 2 */
+static const int st_of_severity[] = {ST_OK, ST_WARNING, ST_CRITICAL};
 
 /* What the scan of the history keeps: the newest run and the newest
  * successful one (strings copied: the callback's are borrowed), and the
@@ -152,17 +155,7 @@ status_fmt_age(long secs, char *buf, size_t n)
 static const char *
 status_result(const struct run_row *r)
 {
-	/* hold_removals: the limit held back the removals only */
-	if (r->s.exit_code == 3 && r->s.applied)
-		return "disables and deletes held back by a safety limit "
-		       "(hold_removals), the other changes applied";
-	if (r->s.exit_code == 3)
-		return "stopped by a safety limit, nothing applied";
-	if (r->s.exit_code != 0)
-		return "failed";
-	if (r->s.forced)
-		return "applied past a safety limit (--force-limits)";
-	return r->s.applied ? "applied" : "no change";
+	return run_outcome_text(run_outcome(&r->s));
 }
 
 static int status_line(int state, const char *fmt, ...)
@@ -413,12 +406,7 @@ status_report(const struct status_scan *s, long max_age, time_t now,
 	age = ended > (double)now ? 0 : (long)((double)now - ended);
 	stale = max_age > 0 && age > max_age;
 	status_fmt_age(age, agebuf, sizeof(agebuf));
-	if (r->s.exit_code == 0)
-		state = ST_OK;
-	else if (r->s.exit_code == 3)
-		state = ST_WARNING;
-	else
-		state = ST_CRITICAL;
+	state = st_of_severity[run_outcome_severity(run_outcome(&r->s))];
 	if (stale) {
 		char mb[32];
 

@@ -17,6 +17,7 @@
 #include <xxhash.h>
 
 #include "conf/conf.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/strmap.h"
 #include "util/xalloc.h"
@@ -56,6 +57,10 @@ struct syncsnap {
 	 * a B-tree descent and a copy.  Dropped at the first write.
 	 */
 	struct strmap memo;
+	/* the same for syncsnap_find: key -> struct fmemo.  The rules over
+	 * a delta ask for the same key again and again (at 1M entries,
+	 * 1% changed: 69,555 lookups of 39,369 keys) */
+	struct strmap fmemo;
 	size_t memo_bytes;
 	/* rows the file's last commit said it left, as opened; 0: not
 	 * checked (a file this handle created or committed) */
@@ -65,6 +70,11 @@ struct syncsnap {
 struct memo {
 	void *blob;                /* NULL: no such row */
 	size_t len;
+};
+
+struct fmemo {
+	size_t n;
+	char *uuid[];              /* n of them, the strings after */
 };
 
 /* Past this the rows read are no longer kept (bytes). */
@@ -83,6 +93,12 @@ memo_free(struct syncsnap *s)
 		free((char *)k);
 	}
 	strmap_free(&s->memo);
+	it = 0;
+	while (strmap_next(&s->fmemo, &it, &k, &v)) {
+		free(v);
+		free((char *)k);
+	}
+	strmap_free(&s->fmemo);
 	s->memo_bytes = 0;
 }
 
@@ -484,18 +500,50 @@ syncsnap_find(struct syncsnap *s, const char *key,
 	      void (*each)(void *arg, const char *uuid), void *arg,
 	      struct err *err)
 {
+	struct fmemo *m;
+	bool keep = s->holding && !s->in_tx && s->memo_bytes <= MEMO_MAX;
+	struct buf b = BUF_INIT;   /* the uuids found, NUL after each */
+	size_t i, n = 0, off;
 	int rc;
 
+	if (keep && (m = strmap_get(&s->fmemo, key)) != NULL) {
+		for (i = 0; i < m->n; i++)
+			each(arg, m->uuid[i]);
+		return 0;
+	}
 	if (s->find == NULL &&
 	    sqlite3_prepare_v2(s->db, "SELECT uuid FROM ref WHERE h = ?", -1,
 			       &s->find, NULL) != SQLITE_OK)
 		return snap_err(s, err, "snapshot index");
 	sqlite3_bind_int64(s->find, 1, syncsnap_key_hash(key));
-	while ((rc = sqlite3_step(s->find)) == SQLITE_ROW)
-		each(arg, (const char *)sqlite3_column_text(s->find, 0));
+	while ((rc = sqlite3_step(s->find)) == SQLITE_ROW) {
+		const char *u = (const char *)sqlite3_column_text(s->find, 0);
+
+		each(arg, u);
+		if (keep) {
+			buf_adds(&b, u);
+			buf_addc(&b, '\0');
+			n++;
+		}
+	}
 	sqlite3_reset(s->find);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		buf_free(&b);
 		return snap_err(s, err, "snapshot index");
+	}
+	if (keep) {
+		m = xmalloc(sizeof(*m) + n * sizeof(m->uuid[0]) + b.len);
+		m->n = n;
+		memcpy(&m->uuid[n], b.p, b.len);
+		for (i = 0, off = 0; i < n; i++) {
+			m->uuid[i] = (char *)&m->uuid[n] + off;
+			off += strlen(m->uuid[i]) + 1;
+		}
+		s->memo_bytes += sizeof(*m) + n * sizeof(m->uuid[0]) + b.len +
+				 strlen(key) + 64;
+		strmap_put(&s->fmemo, xstrdup(key), m);
+	}
+	buf_free(&b);
 	return 0;
 }
 

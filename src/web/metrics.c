@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "state/outcome.h"
 #include "state/state.h"
 #include "web/web_int.h"
 
@@ -26,18 +27,12 @@ static const char *const m_kinds[] = {"mailbox", "alias", "list",
 #define M_NOPS (sizeof(m_ops) / sizeof(m_ops[0]))
 #define M_NKINDS (sizeof(m_kinds) / sizeof(m_kinds[0]))
 
-enum { R_APPLIED, R_NOCHANGE, R_LIMIT, R_FAILED, R_FORCED, R_INTERRUPTED,
-       R_N };
-static const char *const m_results[R_N] = {"applied",    "no_change",
-					   "limit_stop", "failed",
-					   "forced",     "interrupted"};
-
 struct m_scan {
 	bool have_last, have_ok;
 	struct run_row last;
 	char last_started[32];
 	double ok_ended;
-	long runs[R_N];
+	long runs[RUN_OUTCOMES];
 };
 
 static int
@@ -45,12 +40,11 @@ m_on_run(void *ctx, const struct run_row *r)
 {
 	struct m_scan *m = ctx;
 
+	m->runs[run_outcome(&r->s)]++;
 	/* a run a signal stopped (the daemon stopped mid-run) is counted,
 	 * not the last run: `dirsync status` judges the one before too */
-	if (r->s.interrupted) {
-		m->runs[R_INTERRUPTED]++;
+	if (r->s.interrupted)
 		return 0;
-	}
 	if (!m->have_last) {
 		m->have_last = true;
 		m->last = *r;
@@ -63,14 +57,6 @@ m_on_run(void *ctx, const struct run_row *r)
 		m->ok_ended = web_run_ended(r->started, r->s.seconds);
 		m->have_ok = m->ok_ended >= 0;
 	}
-	if (r->s.exit_code == 3)
-		m->runs[R_LIMIT]++;
-	else if (r->s.exit_code != 0)
-		m->runs[R_FAILED]++;
-	else if (r->s.forced)
-		m->runs[R_FORCED]++;
-	else
-		m->runs[r->s.applied ? R_APPLIED : R_NOCHANGE]++;
 	return 0;
 }
 
@@ -196,9 +182,9 @@ m_runs(FILE *fp, const struct m_scan *m)
 	m_family(fp, "dirsync_recorded_runs",
 		 "Runs kept in the state database ([state] keep_runs) by "
 		 "result.");
-	for (i = 0; i < R_N; i++)
+	for (i = 0; i < RUN_OUTCOMES; i++)
 		fprintf(fp, "dirsync_recorded_runs{result=\"%s\"} %ld\n",
-			m_results[i], m->runs[i]);
+			run_outcome_label((enum run_outcome)i), m->runs[i]);
 }
 
 /* A sync that failed and could not be recorded (util/lock.h): not in

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "report/report.h"
+#include "state/outcome.h"
 #include "state/state.h"
 #include "web/web_int.h"
 
@@ -77,22 +78,19 @@ page_error(FILE *fp, const char *title, struct err *err, int code)
 static const char *
 run_result(const struct run_row *r, const char **cls)
 {
-	*cls = r->s.exit_code == 0 ? "ok" : r->s.exit_code == 3 ? "warn"
-								 : "bad";
-	if (r->s.exit_code == 3 && r->s.applied)
-		return "applied, removals held";   /* hold_removals */
-	if (r->s.exit_code == 3)
-		return "limit stop";
-	if (r->s.interrupted) {   /* a daemon stopped mid-run: redone */
-		*cls = "warn";
+	static const char *const cls_of[] = {"ok", "warn", "bad"};
+	enum run_outcome o = run_outcome(&r->s);
+
+	*cls = cls_of[run_outcome_severity(o)];
+	switch (o) {
+	case RUN_HELD:
+		return "applied, removals held";
+	case RUN_INTERRUPTED:   /* a daemon stopped mid-run: redone */
 		return r->s.applied ? "interrupted, partly applied"
 				    : "interrupted";
+	default:
+		return run_outcome_text(o);
 	}
-	if (r->s.exit_code != 0)
-		return "failed";
-	if (r->s.forced)
-		return "forced";
-	return r->s.applied ? "applied" : "no change";
 }
 
 static int
