@@ -128,7 +128,9 @@ struct delta {
  * container gets a new entryCSN (RFC 4533) or is named by DirSync.  A
  * container that is new, renamed, moved or gone in a delta means a full
  * read (read_containers).  The classes are those that hold users and
- * groups in practice; a rename of any other non-leaf entry is bounded by
+ * groups in practice; an entry of any other class renamed or moved
+ * within the base is asked about (delta_renames: does it hold entries
+ * of the read?), one moved in with entries under it is bounded by
  * [schedule] full_every.  Samba answers nothing to a filter naming a
  * class its schema lacks, so AD gets its own list.
  */
@@ -635,14 +637,23 @@ rename_search(const struct reread *rr, char **dns, size_t n,
 			    err);
 }
 
+/*
+ * The renamed or moved entries of a delta: the groups naming their new
+ * DNs read again (rename_search), and a full read (2, why set) when one
+ * of them has entries of the read under it, whatever its class: the
+ * server reports the entry renamed, not those under it, whose DNs
+ * changed too (a person entry holding others, an OU of a class
+ * is_container does not know).  Containers were dealt with before
+ * (read_containers).  0, or -1 (err).
+ */
 static int
 delta_renames(const struct reread *rr, struct syncsnap *old,
-	      struct delta *d, struct err *err)
+	      struct delta *d, char *why, size_t whylen, struct err *err)
 {
 	struct batch b = {.rr = rr, .search = rename_search, .d = d};
 	size_t i, nchanged = d->n, len;
 	void *blob;
-	int ret = 0;
+	int ret = 0, under;
 
 	for (i = 0; i < nchanged && ret == 0; i++) {
 		char *was, *now, *nwas, *nnow;
@@ -657,13 +668,32 @@ delta_renames(const struct reread *rr, struct syncsnap *old,
 		if (was != NULL && now != NULL && strcmp(was, now) != 0) {
 			nwas = dn_normalize(was);
 			nnow = dn_normalize(now);
-			if (strcmp(nwas, nnow) != 0)
+			if (strcmp(nwas, nnow) != 0 &&
+			    rr->sops->has_under != NULL) {
+				under = rr->sops->has_under(rr->src, now,
+							    rr->filter, err);
+				if (under < 0)
+					ret = -1;
+				if (under > 0) {
+					snprintf(why, whylen,
+						 "an entry with entries under "
+						 "it was renamed or moved: "
+						 "%.110s is now %.110s",
+						 was, now);
+					ret = 2;
+				}
+			}
+			if (ret == 0 && strcmp(nwas, nnow) != 0)
 				ret = batch_add(&b, now, err);
 			free(nwas);
 			free(nnow);
 		}
 		free(was);
 		free(now);
+	}
+	if (ret == 2) {
+		batch_clear(&b);
+		return 2;
 	}
 	return batch_end(&b, ret, err);
 }
@@ -1312,7 +1342,13 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 		return ret > 0 ? 1 : ret;
 	}
 	d.present_phase = sy.present_phase;
-	ret = delta_renames(&rr, old, &d, &r->err);
+	ret = delta_renames(&rr, old, &d, r->fallback_reason,
+			    sizeof(r->fallback_reason), &r->err);
+	if (ret == 2) {
+		free(sy.new_cookie);
+		delta_free(&d);
+		return 1;       /* a full read */
+	}
 	r->read_entries = d.n;
 	if (ret == 0 && delta_empty(&d, meta) &&
 	    engine_shortcut(x, meta->summary)) {

@@ -632,6 +632,57 @@ done:
 	return ret;
 }
 
+/* source_ops.has_under: a subtree search under dn, two entries at most
+ * (dn itself may be one of them). */
+static int
+ldap_src_has_under(struct source *s, const char *dn, const char *filter,
+		   struct err *err)
+{
+	static char *attrs[] = {"1.1", NULL};
+	LDAPMessage *res = NULL, *m;
+	struct berval bv;
+	char *ndn = NULL, *edn, *nedn;
+	int rc, found = 0;
+
+	rc = ldap_search_ext_s(s->ld, dn, LDAP_SCOPE_SUBTREE, filter, attrs,
+			       0, NULL, NULL, &s->tmo, 2, &res);
+	if (rc == LDAP_NO_SUCH_OBJECT) {
+		ldap_msgfree(res);
+		return 1;
+	}
+	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
+		ldap_msgfree(res);
+		if (ldap_src_is_transport_rc(rc))
+			return ldap_src_transport_err(s->ld, rc, s->uri,
+						      "entries under a renamed "
+						      "entry", err);
+		err_object(err, s->uri);
+		err->lib_rc = rc;
+		return err_set(err, DS_E_SOURCE, "searching under renamed "
+			       "entry %s: %s", dn, ldap_err2string(rc));
+	}
+	if (ldap_dn_normalize(dn, LDAP_DN_FORMAT_LDAPV3, &ndn,
+			      LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		ndn = NULL;
+	for (m = ldap_first_entry(s->ld, res); m != NULL && !found;
+	     m = ldap_next_entry(s->ld, m)) {
+		if (ldap_get_dn_ber(s->ld, m, NULL, &bv) != LDAP_SUCCESS)
+			continue;
+		edn = xstrndup(bv.bv_val, bv.bv_len);
+		nedn = NULL;
+		if (ndn == NULL ||
+		    ldap_dn_normalize(edn, LDAP_DN_FORMAT_LDAPV3, &nedn,
+				      LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS ||
+		    strcasecmp(nedn, ndn) != 0)
+			found = 1;
+		ldap_memfree(nedn);
+		free(edn);
+	}
+	ldap_memfree(ndn);
+	ldap_msgfree(res);
+	return found;
+}
+
 /* The base DN must exist; say so plainly when it does not. */
 static int
 ldap_src_check_base(struct source *s, struct err *err)
@@ -1478,5 +1529,6 @@ ldap_src_close(struct source *s)
 const struct source_ops source_ldap_ops = {
 	.name = "ldap", .open = ldap_src_open, .read = ldap_src_read,
 	.close = ldap_src_close, .sync_read = ldap_src_sync_read,
+	.has_under = ldap_src_has_under,
 	.watch = ldap_src_persist,
 };

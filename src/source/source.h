@@ -138,6 +138,15 @@ struct source_ops {
 	 */
 	int (*watch)(struct source *src, const char *filter,
 		     struct source_watch *w, struct err *err);
+	/*
+	 * Optional (NULL: cannot say).  Whether an entry matching filter
+	 * lies under dn (at any depth, dn itself not counted): 1 yes, or
+	 * dn is gone (no such object: the caller cannot know), 0 no, -1
+	 * failed (err set).  For a rename: the server reports only the
+	 * renamed entry, though every entry under it has a new DN too.
+	 */
+	int (*has_under)(struct source *src, const char *dn,
+			 const char *filter, struct err *err);
 };
 
 extern const struct source_ops source_ldif_ops;

@@ -399,6 +399,86 @@ both "list with a new address" 1
 ! grep -q '^alias: trial.alias@example.com|' "$T/full.dump" ||
 	ds_fail "list back: the full run kept the dropped alias (test wrong?)"
 
+ds_step "an entry with entries under it renamed: a full read (found by a user trial)"
+# The server reports the renamed entry only; the DNs of the entries under
+# it changed too.  A person holding a person (and a role holding none
+# the rules take), on a list with both.
+ldapmod <<'EOT'
+dn: CN=Boss Person,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: dirsyncAD
+cn: Boss Person
+sn: Person
+mail: boss.person@example.com
+userAccountControl: 512
+
+dn: CN=Devices,CN=Boss Person,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: organizationalRole
+cn: Devices
+
+dn: CN=Boss Assistant,CN=Devices,CN=Boss Person,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: dirsyncAD
+cn: Boss Assistant
+sn: Assistant
+mail: boss.assistant@example.com
+userAccountControl: 512
+
+dn: CN=Solo Person,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: dirsyncAD
+cn: Solo Person
+sn: Person
+mail: solo.person@example.com
+userAccountControl: 512
+
+dn: CN=Solo Role,CN=Solo Person,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: organizationalRole
+cn: Solo Role
+
+dn: CN=Boss Team,OU=Groups,DC=example,DC=com
+changetype: add
+objectClass: groupOfNames
+objectClass: dirsyncAD
+cn: Boss Team
+mail: boss.team@example.com
+groupType: 8
+member: CN=Boss Person,OU=Sales,OU=Staff,DC=example,DC=com
+member: CN=Boss Assistant,CN=Devices,CN=Boss Person,OU=Sales,OU=Staff,DC=example,DC=com
+EOT
+both "a person holding a person" 6
+ldapmod <<'EOT'
+dn: CN=Boss Person,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modrdn
+newrdn: CN=Boss Renamed
+deleteoldrdn: 0
+
+dn: CN=Boss Team,OU=Groups,DC=example,DC=com
+changetype: modify
+replace: member
+member: CN=Boss Renamed,OU=Sales,OU=Staff,DC=example,DC=com
+member: CN=Boss Assistant,CN=Devices,CN=Boss Renamed,OU=Sales,OU=Staff,DC=example,DC=com
+EOT
+sleep 0.5   # refint rewrites member values in the background
+both "a person holding a person renamed" "" "an entry with entries under it was renamed or moved: .*is now"
+grep '^alias: boss.team@example.com|' "$T/full.dump" | grep -q boss.assistant ||
+	ds_fail "person renamed: the assistant left the list"
+grep -q '^mailbox: boss.assistant@example.com|.*|1$' "$T/full.dump" ||
+	ds_fail "person renamed: the assistant's mailbox is not active"
+# a child the rules would not take: the rename stays incremental
+ldapmod <<'EOT'
+dn: CN=Solo Person,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modrdn
+newrdn: CN=Solo Renamed
+deleteoldrdn: 0
+EOT
+both "a person holding a role renamed" 2
+
 ds_step "a second pair reading only OU=Staff, with an exclude on a DN"
 # the excluded OU does not exist yet: renaming OU=Marketing makes it match
 BASE="OU=Staff,DC=example,DC=com" conf inc2 "[scope]" "exclude = *OU=Brand,*"
