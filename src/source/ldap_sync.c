@@ -376,7 +376,8 @@ sync_result(struct sync_run *r, LDAPMessage *msg, const char *filter,
  * no state: slapd's syncprov drops it (slap_parse_sync_cookie) and
  * answers as to a first read, every entry as "add" with refreshDeletes
  * TRUE, which merged as a delta would keep every entry deleted meanwhile.
- * Cookies of other servers (389-DS: "host:port#...") are not judged.
+ * Cookies of other servers (389-DS: "host:port#...") are not judged;
+ * an empty one carries no state for any.
  */
 static bool
 sync_cookie_stateless(const unsigned char *c, size_t len)
@@ -385,6 +386,8 @@ sync_cookie_stateless(const unsigned char *c, size_t len)
 	const char *p = NULL;
 	size_t i, n = sizeof(shape) - 1;
 
+	if (len == 0)
+		return true;    /* no state at all, whoever the server */
 	if (len < 4 || memcmp(c, "rid=", 4) != 0)
 		return false;
 	for (i = 0; i + 4 <= len; i++)

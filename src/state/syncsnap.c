@@ -254,7 +254,9 @@ syncsnap_open(struct syncsnap **out, const char *path, bool readonly,
 		return 1;
 	}
 	meta_read(s->db, m);
-	if (m->cookie == NULL) {
+	/* an empty cookie is none: sent, a server would answer as to a
+	 * first read, every entry "add" and no delete */
+	if (m->cookie == NULL || m->cookie_len == 0) {
 		*why = "the last read left no cookie";
 		syncsnap_close(s);
 		return 1;

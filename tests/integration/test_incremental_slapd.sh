@@ -826,6 +826,30 @@ both "cookie without a CSN" "" "has no change sequence number"
 grep -q '^mailbox: oliver.grant@example.com|.*|0$' "$T/full.dump" ||
 	ds_fail "cookie without a CSN: Oliver's mailbox not disabled"
 both "after the cookie without a CSN" 0
+# an empty cookie (found by a user trial: read incrementally, the delete
+# missed) and one with no csn at all
+for c in 'b""' 'b"rid=000"'; do
+	ldapmod <<EOF
+dn: CN=Cookie Test,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: dirsyncAD
+cn: Cookie Test
+sn: Test
+mail: cookie.test@example.com
+userAccountControl: 512
+EOF
+	both "cookie $c: a user added" 1
+	ldapmod <<'EOF'
+dn: CN=Cookie Test,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: delete
+EOF
+	snap_cookie "$c"
+	both "cookie $c" "" "no cookie\|has no change sequence number"
+	grep -q '^mailbox: cookie.test@example.com|.*|0$' "$T/full.dump" ||
+		ds_fail "cookie $c: the deleted user's mailbox not disabled"
+	both "after the cookie $c" 0
+done
 
 ds_step "restored from a backup, one write, slapd restarted: a present phase that reports an entry the snapshot lacks"
 # slapcat as a nightly backup; Laura leaves; the backup is restored
