@@ -103,9 +103,14 @@ watcher_cookie(const struct watcher *w, struct syncsnap_meta *m)
 	free(path);
 }
 
+/* A server that refused to be watched is asked again after this (s):
+ * syncprov may be loaded at run time (cn=config). */
+#define WATCH_RETRY_REFUSED 3600
+
 /*
  * One connection: open, watch until it ends.  Returns 0 asked to stop, 1
- * give up (logged), -1 lost (err set).
+ * give up (logged), 2 the server refused to be watched (logged: try
+ * again after WATCH_RETRY_REFUSED), -1 lost (err set).
  */
 static int
 watcher_session(struct watcher *w, struct err *err)
@@ -152,9 +157,13 @@ watcher_session(struct watcher *w, struct err *err)
 	w->ops->close(src);
 	free(filter);
 	syncsnap_meta_free(&meta);
-	if (rc == 1)
-		log_warn("watch: %s; the daemon runs every %lds instead",
-			 sw.reason, w->c->schedule.interval);
+	if (rc == 1) {
+		log_warn("watch: %s; the daemon runs every %lds instead, and "
+			 "asks again in %dh",
+			 sw.reason, w->c->schedule.interval,
+			 WATCH_RETRY_REFUSED / 3600);
+		rc = 2;
+	}
 	return rc;
 }
 
@@ -170,6 +179,10 @@ watcher_main(void *arg)
 	while (!atomic_load(&w->stop)) {
 		err_clear(&err);
 		rc = watcher_session(w, &err);
+		if (rc == 2) {
+			watcher_sleep(w, WATCH_RETRY_REFUSED);
+			continue;
+		}
 		if (rc >= 0)
 			break;
 		if (atomic_load(&w->stop))

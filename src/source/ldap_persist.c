@@ -230,7 +230,9 @@ persist_send(struct persist *p, const char *filter, int *msgid,
 
 /*
  * The search ended (it should not): 1 cannot watch (w->reason), 2 send
- * it again without the cookie, -1 anything else (err set).
+ * it again without the cookie (e-syncRefreshRequired), 3 the same after
+ * another refusal of a search with the cookie (logged here), -1
+ * anything else (err set).
  */
 static int
 persist_result(struct persist *p, LDAPMessage *msg, struct err *err)
@@ -262,6 +264,19 @@ persist_result(struct persist *p, LDAPMessage *msg, struct err *err)
 	case LDAP_UNWILLING_TO_PERFORM:
 	case LDAP_PROTOCOL_ERROR:
 	case LDAP_UNDEFINED_TYPE:
+		/* with a cookie, the refusal may be the cookie's: slapd
+		 * after a restore answers "consumer state is newer than
+		 * provider!" (unwillingToPerform); only a search without
+		 * one that is refused says the server cannot be watched */
+		if (p->with_cookie) {
+			log_info("%s: the refreshAndPersist search with the "
+				 "last run's cookie was refused (%s%s%s): "
+				 "watching without one",
+				 p->s->uri, ldap_err2string(srv_rc),
+				 diag && *diag ? ": " : "", diag ? diag : "");
+			ret = 3;
+			break;
+		}
 		snprintf(p->w->reason, sizeof(p->w->reason),
 			 "%s cannot be watched: it refused %s (%s%s%s)",
 			 p->s->uri,
@@ -330,11 +345,12 @@ ldap_src_persist(struct source *s, const char *filter,
 		rc = persist_message(&p, msg, err);
 		ldap_msgfree(msg);
 		msg = NULL;
-		if (rc == 2) {
-			log_debug("%s: the last run's cookie was refused "
-				  "(e-syncRefreshRequired): watching without "
-				  "one",
-				  s->uri);
+		if (rc == 2 || rc == 3) {
+			if (rc == 2)
+				log_debug("%s: the last run's cookie was "
+					  "refused (e-syncRefreshRequired): "
+					  "watching without one",
+					  s->uri);
 			/* the run will learn the same and read everything */
 			w->changed(w->ctx);
 			p.with_cookie = false;

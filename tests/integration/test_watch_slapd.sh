@@ -234,6 +234,41 @@ EOF
 s=$(wait_sql "SELECT name FROM mailbox WHERE username='emma.novak@example.com'" "Emma After Restart" 10) || exit 1
 echo "   the change after the restart in ${s}s"
 
+ds_step "slapd restored from a backup: the cookie is refused, not the watch (found by a user trial)"
+# the restored server's state is older than the daemon's cookie: slapd
+# refuses the search with it ("consumer state is newer than provider!");
+# watching stopped for good until a reload
+/usr/sbin/slapcat -f "$T/slapd/slapd.conf" -l "$T/backup.ldif" 2>/dev/null ||
+	w_fail "slapcat"
+ldapmod <<'EOF'
+dn: CN=Rita Restore,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: dirsyncAD
+cn: Rita Restore
+sn: Restore
+mail: rita.restore@example.com
+userAccountControl: 512
+EOF
+wait_sql "SELECT active FROM mailbox WHERE username='rita.restore@example.com'" 1 10 >/dev/null || exit 1
+slapd_stop
+rm -rf "$T/slapd/db" && mkdir "$T/slapd/db" || w_fail "db wipe"
+slapd_load "$T/backup.ldif" || w_fail "restore"
+slapd_start || w_fail "slapd start (restored)"
+[ "$SLAPD_PORT" = "$port" ] || w_fail "slapd came back on another port (taken meanwhile)"
+wait_log "the refreshAndPersist search with the last run's cookie was refused" 30 ||
+	w_fail "the refused cookie is not said"
+grep -q "cannot be watched" "$T/daemon.log" &&
+	w_fail "a refused cookie was taken for a server that cannot be watched"
+ldapmod <<'EOF'
+dn: CN=Emma Novak,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Emma After Restore
+EOF
+s=$(wait_sql "SELECT name FROM mailbox WHERE username='emma.novak@example.com'" "Emma After Restore" 10) || exit 1
+echo "   the change after the restore in ${s}s"
+
 ds_step "a reload (SIGHUP): the daemon watches with the new configuration"
 kill -HUP "$DPID"
 wait_log 'configuration reloaded' 10 || w_fail "no reload"
