@@ -221,8 +221,11 @@ daemon_log_run(const struct daemon *d, const struct run_result *r, int rc,
 			 r->run_id);
 		return;
 	}
-	/* have_rules: the read finished (a failed bind read nothing) */
-	if (!r->have_rules)
+	/* have_rules: the read finished (a failed bind read nothing, a
+	 * cut file or a lost connection read part) */
+	if (!r->have_rules && r->read > 0)
+		snprintf(how, sizeof(how), "the read did not finish");
+	else if (!r->have_rules)
 		snprintf(how, sizeof(how), "nothing read");
 	else
 		snprintf(how, sizeof(how), "%s read, %zu entries from the %s",
@@ -457,7 +460,8 @@ daemon_run_once(struct daemon *d, const char *trigger)
  * SIGHUP: a new config only if it loads cleanly and keeps the state.  A
  * reload that loads, changed or not, lifts a pause after invalid
  * credentials and runs at once: the password may have been fixed in the
- * secret file or in the directory, which the config does not show.
+ * secret file or in the directory, which the config does not show.  It
+ * runs at once too after a failed run (a retry was due).
  */
 static void
 daemon_do_reload(struct daemon *d)
@@ -500,6 +504,13 @@ daemon_do_reload(struct daemon *d)
 	if (was_watching && !d->c.schedule.watch)
 		log_info("watch: off ([schedule] watch = no): changes wait "
 			 "for the interval");
+	/* the last run failed and a retry was due: the reload may be the
+	 * fix, so one run now (the retry's back-off goes on if it fails
+	 * again) rather than a whole interval (found by a user trial) */
+	if (!d->paused && d->fails > 0) {
+		d->next_run = clock_seconds();
+		log_info("the last run failed: one run now after the reload");
+	}
 	if (d->paused) {
 		d->paused = false;
 		err_clear(&err);

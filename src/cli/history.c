@@ -70,7 +70,9 @@ on_run(void *ctx, const struct run_row *r)
 	       run_outcome_word(run_outcome(&r->s)),
 	       r->s.adds, r->s.updates, r->s.disables, r->s.deletes,
 	       r->s.conflicts, r->s.errors);
-	if (r->read_done == 0)
+	if (r->read_done == 0 && r->read_entries > 0)
+		printf("  read %lld, unfinished", r->read_entries);
+	else if (r->read_done == 0)
 		fputs("  nothing read", stdout);
 	else if (r->read_mode != NULL)
 		printf("  read %s %lld", r->read_mode, r->read_entries);

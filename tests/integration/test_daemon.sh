@@ -191,6 +191,33 @@ say "a run failed on a locked mail database; tried again in 10s, it applied the 
 # back as it was (the runs below apply it)
 sed -i 's/^displayName: Dan Roe-Retry$/displayName: Dan Roe/' "$tmp/dir.ldif"
 
+# a reload while a retry is due runs at once (found by a user trial: the
+# reload dropped the retry, and the fix waited a whole interval)
+cp "$tmp/dir.ldif" "$tmp/dir.good"
+printf 'dn: CN=Cut Short,OU=Staff,DC=example,DC=local
+objectClass' >>"$tmp/dir.ldif"
+nfail=$(grep -c "the run failed: trying again" "$tmp/daemon.log")
+kill -USR1 $dpid
+i=0
+until [ "$(grep -c "the run failed: trying again" "$tmp/daemon.log")" -gt "$nfail" ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "the run on a cut LDIF did not fail: $(tail -n 3 "$tmp/daemon.log")"
+	sleep 0.1
+done
+cp "$tmp/dir.good" "$tmp/dir.ldif"
+sed -i 's/^displayName: Dan Roe$/displayName: Dan Roe-Reload/' "$tmp/dir.ldif"
+kill -HUP $dpid
+i=0
+until [ "$(count "$tmp/mail.db" "select name from mailbox where username = 'dan.roe@example.com'")" = "Dan Roe-Reload" ]; do
+	i=$((i + 1))
+	[ $i -gt 50 ] && fail "no run within 5s of a reload while a retry was due: $(tail -n 3 "$tmp/daemon.log")"
+	sleep 0.1
+done
+grep -q "the last run failed: one run now after the reload" "$tmp/daemon.log" ||
+	fail "the reload's run is not explained"
+say "a reload while a retry was due ran at once"
+sed -i 's/^displayName: Dan Roe-Reload$/displayName: Dan Roe/' "$tmp/dir.ldif"
+
 # ---- SIGHUP: a broken config is refused, the old one kept ---------------
 cp "$conf" "$tmp/good.conf"
 printf '[schedule]\ninterval = banana\n' >"$tmp/bad.part"
