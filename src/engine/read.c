@@ -1305,7 +1305,9 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 	char *sfilter = engine_sync_filter(filter, strcmp(r->info.flavor, "ad") == 0);
 	struct reread rr = {src, sops, filter, keep,
 			    strcmp(r->info.flavor, "ad") == 0};
-	int ret;
+	struct syncsnap_counter *counter;
+	struct err count_err;
+	int ret, count_rc;
 
 	/* what follows allocates ~130 MB in seconds at 1M entries */
 	heap_hugepages(HEAP_DELTA_PAD);
@@ -1313,8 +1315,12 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 	memset(&d, 0, sizeof(d));
 	sy.cookie = meta->cookie;
 	sy.cookie_len = meta->cookie_len;
+	/* the snapshot's rows counted while the server answers */
+	counter = syncsnap_count_start(old);
 	ret = sops->sync_read(src, sfilter, keep, &sy, &delta_cbs, &d,
 			      &r->err);
+	err_clear(&count_err);
+	count_rc = syncsnap_count_join(counter, old, &count_err);
 	free(sfilter);
 	if (ret == 0 && read_containers(&d, old, r->fallback_reason,
 					sizeof(r->fallback_reason)) != 0)
@@ -1355,7 +1361,15 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 		x->snap_meta.summary = xstrdup(meta->summary);
 		x->snap_meta.entries = meta->entries;
 	} else if (ret == 0) {
-		ret = delta_rules(x, old, meta, &d, &rr);
+		/* a run over part of the snapshot would not see rows gone
+		 * from it or come into it behind dirsync's back; the whole
+		 * read (delta_merge) checks the same as it goes */
+		if (count_rc != 0) {
+			r->err = count_err;
+			ret = -1;
+		}
+		if (ret == 0)
+			ret = delta_rules(x, old, meta, &d, &rr);
 		if (ret == 1) {
 			ret = delta_merge(x, old, &d, &rr);
 			/* with the groups read again */

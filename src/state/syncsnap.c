@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/strmap.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 /*
@@ -801,6 +803,92 @@ syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
 			      s->entries);
 	sqlite3_finalize(q);
 	free(scratch);
+	return ret;
+}
+
+int
+syncsnap_count_check(struct syncsnap *s, struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	long long rows = -1;
+
+	if (s->entries <= 0 || s->in_tx)
+		return 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM entry", -1, &q,
+			       NULL) != SQLITE_OK)
+		return snap_err(s, err, "snapshot read");
+	if (sqlite3_step(q) == SQLITE_ROW)
+		rows = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rows < 0)
+		return snap_err(s, err, "snapshot read");
+	if (rows != s->entries)
+		return err_set(err, DS_E_STATE, "%s: the snapshot holds %lld "
+			       "rows, its last read left %lld", s->path, rows,
+			       s->entries);
+	return 0;
+}
+
+struct syncsnap_counter {
+	pthread_t th;
+	bool running;
+	char *path;
+	long long rows;      /* -1: not counted */
+};
+
+static void *
+counter_main(void *arg)
+{
+	struct syncsnap_counter *c = arg;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+
+	if (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READONLY, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_busy_timeout(db, 10000) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM entry", -1, &q,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		c->rows = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return NULL;
+}
+
+struct syncsnap_counter *
+syncsnap_count_start(struct syncsnap *s)
+{
+	struct syncsnap_counter *c = xcalloc(1, sizeof(*c));
+
+	c->rows = -1;
+	c->path = xstrdup(s->path);
+	if (s->entries > 0 && !s->in_tx && s->tmp == NULL)
+		c->running = thread_spawn(&c->th, counter_main, c) == 0;
+	return c;
+}
+
+int
+syncsnap_count_join(struct syncsnap_counter *c, struct syncsnap *s,
+		    struct err *err)
+{
+	long long rows;
+	int ret = 0;
+
+	if (c == NULL)
+		return 0;
+	if (c->running)
+		pthread_join(c->th, NULL);
+	rows = c->rows;
+	free(c->path);
+	free(c);
+	if (s->entries <= 0)
+		return 0;
+	if (rows < 0)     /* not started, or failed there: count here */
+		return syncsnap_count_check(s, err);
+	if (rows != s->entries)
+		ret = err_set(err, DS_E_STATE, "%s: the snapshot holds %lld "
+			      "rows, its last read left %lld", s->path, rows,
+			      s->entries);
 	return ret;
 }
 

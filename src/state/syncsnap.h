@@ -79,6 +79,26 @@ int syncsnap_remove(const char *path, struct err *err);
 int syncsnap_create(struct syncsnap **out, const char *path,
 		    struct err *err);
 
+/*
+ * Whether the snapshot holds as many rows as its last commit left (0),
+ * or not (-1, DS_E_STATE naming both counts): rows deleted or added
+ * behind dirsync's back, which a run reading only some rows would not
+ * see.  SQLite counts the smallest index (the uuids': ~54 MB at 1M
+ * entries).  0 for a snapshot that does not say (older, or created).
+ */
+int syncsnap_count_check(struct syncsnap *s, struct err *err);
+/*
+ * The same count on a thread of its own with a read-only connection of
+ * its own, while the caller waits for the server: start before the
+ * incremental read (nothing may write the snapshot until the join),
+ * join after it.  The join gives syncsnap_count_check()'s answer and
+ * frees c; a thread that cannot start counts at the join.
+ */
+struct syncsnap_counter;
+struct syncsnap_counter *syncsnap_count_start(struct syncsnap *s);
+int syncsnap_count_join(struct syncsnap_counter *c, struct syncsnap *s,
+			struct err *err);
+
 /* Every row, decoded; the entry is borrowed for the call. */
 typedef int (*syncsnap_row_cb)(void *ctx, const char *uuid,
 			       const struct entry *e, struct err *err);

@@ -728,6 +728,26 @@ ds_dump "$T/full.db" >"$T/full.dump" || ds_fail "dump B"
 ds_same_db "$T/inc.db" "$T/full.dump" "damaged snapshot: incremental vs full"
 both "after the damaged snapshot" 0
 
+ds_step "a snapshot row deleted behind dirsync's back: a full read, as plan says (found by a user trial)"
+# the row of a user a group gains: the run over the delta would not
+# find him, plan (a whole read) would; both now read whole
+uuid=$(sqlite3 "$T/inc-state.db.snapshot" "SELECT uuid FROM entry WHERE instr(data, CAST('Ben Carter,' AS BLOB)) BETWEEN 1 AND 16")
+[ -n "$uuid" ] || ds_fail "Ben Carter's snapshot row not found"
+sqlite3 "$T/inc-state.db.snapshot" "DELETE FROM entry WHERE uuid = '$uuid'" ||
+	ds_fail "row delete"
+ldapmod <<'EOF'
+dn: CN=Trial List Renamed,OU=Groups,DC=example,DC=com
+changetype: modify
+add: member
+member: CN=Ben Carter,OU=Sales,OU=Staff,DC=example,DC=com
+EOF
+ds_run -- -c "$T/inc.conf" plan --json
+ds_expect_read "row deleted: plan" "" "holds [0-9]* rows, its last read left"
+both "a snapshot row deleted" "" "holds [0-9]* rows, its last read left"
+grep '^alias: trial.new@example.com|' "$T/full.dump" | grep -q ben.carter ||
+	ds_fail "row deleted: Ben is not on the list"
+both "after the deleted row" 0
+
 ds_step "bytes changed inside a snapshot row (its page intact): a full read, naming the row"
 # Hannah's row says another address (one letter, the same length); then
 # she changes, so the run reads her row
