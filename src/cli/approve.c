@@ -11,7 +11,9 @@
  *
  * Exit codes: 0 applied (or handed to the daemon), 3 refused because the
  * plan changed (what changed is printed, nothing applied), 1 and 2 as for
- * sync, and 2 for a run that has no plan to approve.
+ * sync, and 2 for a run there is nothing to approve of (approve_check):
+ * none with that id, not a limit stop, no plan kept, already applied,
+ * out of date, or not the newest stop.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -30,43 +32,94 @@
 static const char approve_usage[] =
 	"usage: dirsync [-c FILE] approve RUN_ID [--json]";
 
+int
+approve_check(struct state *st, long long id, char **plan, char *why,
+	      size_t n, struct err *err)
+{
+	struct run_approval a;
+	int rc = 2;
+
+	*plan = NULL;
+	why[0] = '\0';
+	if (state_run_approval(st, id, &a, err) != 0) {
+		run_approval_free(&a);
+		return 1;
+	}
+	if (!a.found)
+		snprintf(why, n, "there is no run %lld in the state database "
+			 "(`dirsync history` lists the runs)", id);
+	else if (a.exit_code != 3)
+		snprintf(why, n, "run %lld was not stopped by a safety limit "
+			 "(exit %d): nothing to approve", id, a.exit_code);
+	else if (a.applied)       /* hold_removals: only removals held */
+		snprintf(why, n, "run %lld applied its other changes and "
+			 "held back only its disables and deletes "
+			 "(hold_removals): every run plans them again; apply "
+			 "them with `dirsync sync --force-limits`, raise the "
+			 "limit, or fix the cause", id);
+	else if (a.plan == NULL && a.limit != NULL &&
+		 strcmp(a.limit, "allow_empty") == 0)
+		/* neither approve nor --force-limits lifts allow_empty */
+		snprintf(why, n, "run %lld read no object in scope, and an "
+			 "empty directory read cannot be approved (nor "
+			 "forced): fix [source] base_dn or filter, or "
+			 "[scope] (`dirsync test` shows what is in scope); "
+			 "if the directory is really meant to have no object "
+			 "in scope, set `allow_empty = yes` in [safety]", id);
+	else if (a.plan == NULL && a.limit == NULL)
+		/* an approval that found the plan changed and within every
+		 * limit (engine.c, stage_limits) */
+		snprintf(why, n, "run %lld was stopped by no safety limit (an "
+			 "approval that found the plan changed): nothing to "
+			 "approve; `dirsync plan` shows what a sync would "
+			 "change, `dirsync sync` applies it", id);
+	else if (a.plan == NULL)
+		snprintf(why, n, "run %lld kept no plan (runs recorded before "
+			 "dirsync kept plans have none); use `dirsync plan` "
+			 "and `dirsync sync --force-limits`", id);
+	else if (a.applied_by > 0)
+		snprintf(why, n, "run %lld was already applied by run %lld: "
+			 "nothing to approve", id, a.applied_by);
+	else if (a.synced_by > 0 && a.newer_stop > a.synced_by)
+		snprintf(why, n, "run %lld is out of date: run %lld synced "
+			 "after it; the newest limit stop is run %lld: review "
+			 "it with `dirsync show %lld` and approve that one",
+			 id, a.synced_by, a.newer_stop, a.newer_stop);
+	else if (a.synced_by > 0)
+		snprintf(why, n, "run %lld is out of date: run %lld synced "
+			 "after it, so its plan no longer says what a sync "
+			 "would change; nothing to approve (`dirsync plan` "
+			 "shows what it would change now)", id, a.synced_by);
+	else if (a.newer_stop > 0 && !a.newer_same)
+		snprintf(why, n, "run %lld is not the newest limit stop: run "
+			 "%lld after it kept another plan; review it with "
+			 "`dirsync show %lld` and approve that one", id,
+			 a.newer_stop, a.newer_stop);
+	else
+		rc = 0;
+	if (rc == 0) {
+		*plan = a.plan;
+		a.plan = NULL;
+	}
+	run_approval_free(&a);
+	return rc;
+}
+
 /* The plan kept with run id; 0, or an exit code with the reason logged. */
 static int
 approve_load(const struct conf *c, long long id, char **plan)
 {
 	struct state *st = NULL;
 	struct err err;
-	char buf[1400];
-	int exit_code, rc = 1;
-	bool applied;
+	char buf[1400], why[1024];
+	int rc = 1;
 
 	err_clear(&err);
 	if (state_open(&st, c->state.path, true, &err) != 0 ||
-	    state_run_plan(st, id, plan, &exit_code, &applied, &err) != 0) {
+	    (rc = approve_check(st, id, plan, why, sizeof(why), &err)) == 1)
 		log_err("approve: %s", err_fmt(&err, buf, sizeof(buf)));
-		goto done;
-	}
-	rc = 2;
-	if (exit_code != 3)
-		log_err("approve: run %lld was not stopped by a safety limit "
-			"(exit %d): nothing to approve",
-			id, exit_code);
-	else if (applied)       /* hold_removals: only removals held */
-		log_err("approve: run %lld applied its other changes and held "
-			"back only its disables and deletes (hold_removals): "
-			"every run plans them again; apply them with `dirsync "
-			"sync --force-limits`, raise the limit, or fix the "
-			"cause",
-			id);
-	else if (*plan == NULL)
-		log_err("approve: run %lld kept no plan (an empty directory "
-			"read cannot be approved, and runs recorded before "
-			"dirsync kept plans have none); use `dirsync plan` "
-			"and `dirsync sync --force-limits`",
-			id);
-	else
-		rc = 0;
-done:
+	else if (rc != 0)
+		log_err("approve: %s", why);
 	state_close(st);
 	return rc;
 }

@@ -40,4 +40,18 @@ int cli_load_conf(const struct cli_globals *g, struct conf *c);
  */
 void cli_warn_root(const struct conf *c);
 
+struct state;
+struct err;
+/*
+ * Whether the plan of run id can be approved (`dirsync approve`, and the
+ * daemon taking an approval): 0 with its plan in *plan (malloc'd); 2
+ * with the reason in why (n bytes): no such run, not a limit stop, no
+ * plan kept (allow_empty, or a run of an older dirsync), applied already
+ * (by an approval of it or of a stop with the same plan), out of date (a
+ * later run synced), or a newer limit stop kept another plan; 1 when the
+ * state could not be read (err).
+ */
+int approve_check(struct state *st, long long id, char **plan, char *why,
+		  size_t n, struct err *err);
+
 #endif

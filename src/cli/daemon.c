@@ -319,8 +319,8 @@ daemon_approval(const struct daemon *d, char **plan)
 	struct state *st = NULL;
 	struct err err;
 	long long id = 0;
-	int exit_code;
-	char buf[1400];
+	int rc;
+	char buf[1400], why[1024];
 
 	*plan = NULL;
 	err_clear(&err);
@@ -332,12 +332,10 @@ daemon_approval(const struct daemon *d, char **plan)
 			  err_fmt(&err, buf, sizeof(buf)));
 		id = 0;
 	} else if (id > 0 &&
-		   state_run_plan(st, id, plan, &exit_code, NULL, &err) != 0) {
+		   (rc = approve_check(st, id, plan, why, sizeof(why),
+				       &err)) != 0) {
 		log_err("approval of run %lld not taken: %s", id,
-			err_fmt(&err, buf, sizeof(buf)));
-		id = 0;
-	} else if (id > 0 && *plan == NULL) {
-		log_err("approval of run %lld not taken: it kept no plan", id);
+			rc == 1 ? err_fmt(&err, buf, sizeof(buf)) : why);
 		id = 0;
 	} else if (id > 0) {
 		log_info("applying the plan of run %lld if it is still the "

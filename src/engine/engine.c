@@ -372,9 +372,29 @@ stage_limits(struct run *x)
 	if (x->o->readopt)
 		return 0;   /* records of ownership only: no row changes */
 	if (approved && !stage_approved(x)) {
+		if (r->plan.n == 0) {
+			/* nothing left to change: not a stop to record
+			 * (status would warn of a limit stop on a database
+			 * in sync), a run with no change */
+			log_warn("the plan of run %lld is not the plan any "
+				 "more: the directory and the mail system "
+				 "agree now, nothing is left to apply",
+				 x->o->approve_run);
+			free(r->drift);
+			r->drift = NULL;
+			err_clear(&r->err);
+			return 0;
+		}
 		/* the current plan's own limit, so that the report names it
 		 * and this run keeps that plan for the next approval */
-		check_limits(x, &list);
+		if (check_limits(x, &list) == 0)
+			err_set(&r->err, DS_E_LIMIT, "the plan differs from "
+				"the one run %lld kept: the directory or the "
+				"target changed since; nothing applied.  The "
+				"plan now is within every safety limit: "
+				"review it with `dirsync plan`, apply it with "
+				"`dirsync sync`",
+				x->o->approve_run);
 		return -1;
 	}
 	if (check_limits(x, &list) == 0)

@@ -909,44 +909,122 @@ state_archive(const char *path, const char *backup, struct err *err)
 	return 0;
 }
 
-int
-state_run_plan(struct state *st, long long run_id, char **plan,
-	       int *exit_code, bool *applied, struct err *err)
+/* The first id of a one-column query on run_id (and plan), 0 if none. */
+static long long
+later_id(struct state *st, const char *sql, long long run_id,
+	 const char *plan, struct err *err)
 {
 	sqlite3_stmt *q = NULL;
-	bool found = false;
+	long long id = 0;
+	int rc;
 
-	*plan = NULL;
-	*exit_code = -1;
-	if (applied != NULL)
-		*applied = false;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
+		db_err(st, err, "approve");
+		return -1;
+	}
+	sqlite3_bind_int64(q, 1, run_id);
+	if (plan != NULL)
+		sqlite3_bind_text(q, 2, plan, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_err(st, err, "approve");
+		return -1;
+	}
+	return id;
+}
+
+/*
+ * The runs after the one approved (struct run_approval): a run that
+ * applied its plan by approval says so in its report (forced_limit.
+ * approved_run), of this run or of another that kept the same plan.
+ * Only forced runs are looked at, so that the reports of the many
+ * ordinary runs are not parsed.
+ */
+static int
+approval_later(struct state *st, long long run_id, struct run_approval *a,
+	       struct err *err)
+{
+	static const char by_sql[] =
+		"SELECT r.id FROM runs r WHERE r.id > ?1 AND r.seconds IS "
+		"NOT NULL AND r.applied != 0 AND r.forced != 0 AND "
+		"json_valid(r.report) AND EXISTS (SELECT 1 FROM runs k "
+		"WHERE k.id = json_extract(r.report, "
+		"'$.forced_limit.approved_run') AND (k.id = ?1 OR k.plan = "
+		"?2)) ORDER BY r.id LIMIT 1";
+	static const char synced_sql[] =
+		"SELECT id FROM runs WHERE id > ?1 AND seconds IS NOT NULL "
+		"AND (exit_code = 0 OR applied != 0) ORDER BY id LIMIT 1";
+	static const char stop_sql[] =
+		"SELECT id FROM runs WHERE id > ?1 AND seconds IS NOT NULL "
+		"AND exit_code = 3 AND applied = 0 ORDER BY id DESC LIMIT 1";
+	sqlite3_stmt *q = NULL;
+
+	if ((a->applied_by = later_id(st, by_sql, run_id, a->plan, err)) < 0 ||
+	    (a->synced_by = later_id(st, synced_sql, run_id, NULL, err)) < 0 ||
+	    (a->newer_stop = later_id(st, stop_sql, run_id, NULL, err)) < 0)
+		return -1;
+	if (a->newer_stop == 0)
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT plan IS ?2 FROM runs WHERE "
+			       "id = ?1", -1, &q, NULL) != SQLITE_OK)
+		return db_err(st, err, "approve");
+	sqlite3_bind_int64(q, 1, a->newer_stop);
+	sqlite3_bind_text(q, 2, a->plan, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		a->newer_same = sqlite3_column_int(q, 0) != 0;
+	sqlite3_finalize(q);
+	return 0;
+}
+
+int
+state_run_approval(struct state *st, long long run_id,
+		   struct run_approval *a, struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	bool plans;
+
+	memset(a, 0, sizeof(*a));
+	a->exit_code = -1;
 	if (st->db == NULL || !has_table(st, "runs"))
-		return err_set(err, DS_E_STATE, "no run %lld: no state "
-			       "database %s yet", run_id, st->path);
+		return 0;
+	plans = has_column(st, "runs", "plan");
 	if (sqlite3_prepare_v2(st->db,
-			       has_column(st, "runs", "plan")
-				       ? "SELECT exit_code, plan, applied FROM "
-					 "runs WHERE id = ? AND seconds IS "
-					 "NOT NULL"
-				       : "SELECT exit_code, NULL, applied FROM "
-					 "runs WHERE id = ? AND seconds IS "
-					 "NOT NULL",
+			       plans ? "SELECT exit_code, plan, applied, "
+				       "CASE WHEN json_valid(report) THEN "
+				       "json_extract(report, "
+				       "'$.limit_exceeded.limit') END FROM "
+				       "runs WHERE id = ? AND seconds IS NOT "
+				       "NULL"
+				     : "SELECT exit_code, NULL, applied, NULL "
+				       "FROM runs WHERE id = ? AND seconds IS "
+				       "NOT NULL",
 			       -1, &q, NULL) != SQLITE_OK)
 		return db_err(st, err, "approve");
 	sqlite3_bind_int64(q, 1, run_id);
 	if (sqlite3_step(q) == SQLITE_ROW) {
-		found = true;
-		*exit_code = sqlite3_column_int(q, 0);
-		if (applied != NULL)
-			*applied = sqlite3_column_int(q, 2) != 0;
+		a->found = true;
+		a->exit_code = sqlite3_column_int(q, 0);
+		a->applied = sqlite3_column_int(q, 2) != 0;
 		if (sqlite3_column_type(q, 1) != SQLITE_NULL)
-			*plan = xstrdup((const char *)sqlite3_column_text(q, 1));
+			a->plan = xstrdup((const char *)sqlite3_column_text(q, 1));
+		if (sqlite3_column_type(q, 3) == SQLITE_TEXT)
+			a->limit = xstrdup((const char *)sqlite3_column_text(q, 3));
 	}
 	sqlite3_finalize(q);
-	if (!found)
-		return err_set(err, DS_E_STATE, "no run %lld in %s", run_id,
-			       st->path);
-	return 0;
+	if (!a->found || a->plan == NULL)
+		return 0;
+	return approval_later(st, run_id, a, err);
+}
+
+void
+run_approval_free(struct run_approval *a)
+{
+	free(a->plan);
+	free(a->limit);
+	memset(a, 0, sizeof(*a));
 }
 
 int

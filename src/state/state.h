@@ -174,13 +174,33 @@ int state_mailbox_of(struct state *st, const char *anchor, char **address,
 		     long long *disabled_at, struct err *err);
 
 /*
- * A finished run's exit code and the plan kept with it (a limit stop's,
- * malloc'd; NULL when none was kept); *applied (may be NULL): the run
- * applied changes (with exit 3: hold_removals held back only the
- * removals).  DS_E_STATE if there is no such finished run.
+ * What `dirsync approve` needs to know of a finished run: its exit code,
+ * whether it applied changes (with exit 3: hold_removals held back only
+ * the removals), the plan kept with it (a limit stop's, malloc'd; NULL
+ * when none was kept), the limit that stopped it (the report's
+ * limit_exceeded.limit, malloc'd, NULL when none), and, for a run with a
+ * plan, what came after it: the first later run that applied this plan
+ * by approval (its own or another stop's with the same plan), the first
+ * later run that finished with exit 0 or applied changes, and the newest
+ * later limit stop (exit 3, nothing applied) and whether it kept the
+ * same plan; 0 when there is none.  found false when there is no such
+ * finished run (or no state database yet).
  */
-int state_run_plan(struct state *st, long long run_id, char **plan,
-		   int *exit_code, bool *applied, struct err *err);
+struct run_approval {
+	bool found;
+	int exit_code;
+	bool applied;
+	char *plan;
+	char *limit;
+	long long applied_by;
+	long long synced_by;
+	long long newer_stop;
+	bool newer_same;
+};
+int state_run_approval(struct state *st, long long run_id,
+		       struct run_approval *a, struct err *err);
+/* Frees what state_run_approval() filled in (NULL-safe members). */
+void run_approval_free(struct run_approval *a);
 /*
  * `dirsync approve` while the daemon runs: the approval of run_id is left
  * in the state (meta 'approved_run'; a newer one replaces it), and the

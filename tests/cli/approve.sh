@@ -16,7 +16,7 @@ ds "$S" approve 1
 expect_rc approve-not-a-stop 2
 expect_in approve-not-a-stop-says "run 1 was not stopped by a safety limit" "$S/err"
 ds "$S" approve 99999
-expect_rc approve-unknown-run 1
+expect_rc approve-unknown-run 2
 expect_in approve-unknown-run-says "no run 99999" "$S/err"
 
 # 10% of 31 managed objects may go; 4 leavers stop the run
@@ -40,9 +40,17 @@ ds "$S" show "$(last_run)" --json
 jq_true approve-json '.forced == true and
 	.forced_limit.approved_run == '"$stop"' and
 	.forced_limit.limit == "max_delete_percent" and .applied == true'
+applied=$(last_run)
+# approving it again: refused as done, nothing recorded, status still OK
 ds "$S" approve "$stop"
-expect_rc approve-twice-refused 3
-expect_in approve-twice-says "the plan differs from the one run $stop kept" "$S/err"
+expect_rc approve-twice-refused 2
+expect_in approve-twice-says "run $stop was already applied by run $applied" "$S/err"
+expect_eq approve-twice-not-recorded "$applied" "$(last_run)"
+ds "$S" status --nagios
+expect_rc approve-twice-status-ok 0
+ds "$S" approve "$stop" --json
+expect_rc approve-twice-json-refused 2
+expect_eq approve-twice-json-not-recorded "$applied" "$(last_run)"
 
 # drift: the directory changed after the stop; nothing is applied, what
 # changed is said, and the new plan can be approved in turn
@@ -66,6 +74,125 @@ ds "$S" approve "$stop3"
 expect_rc approve-drifted-plan-approved 0
 expect_eq approve-drift-applied "Grace Liu-Wong" \
 	"$(q "SELECT name FROM mailbox WHERE username = 'grace.liu@example.com'")"
+
+# What became of a stop after it decides whether it can be approved: a
+# run that synced after it (--force-limits) makes it out of date, a newer
+# stop with another plan supersedes it, a newer stop with the same plan
+# does not (a daemon stops again every interval), and approving that one
+# after the first was applied is "already applied".  Nothing is recorded
+# for a refusal.
+scenario approve_later
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc approve-later-first-sync 0
+for who in "Alice Martin" "Oliver Grant" "Julia Rossi" "Zoe Kowalski"; do
+	ldif_drop "$S/dir.ldif" "$who" || fail approve-later-setup "$who"
+done
+ds "$S" sync
+expect_rc approve-later-stop 3
+old=$(last_run)
+ds "$S" sync --force-limits
+expect_rc approve-later-forced 0
+forced=$(last_run)
+ds "$S" approve "$old"
+expect_rc approve-later-out-of-date 2
+expect_in approve-later-out-of-date-says "run $old is out of date: run $forced synced after it" "$S/err"
+expect_eq approve-later-out-of-date-not-recorded "$forced" "$(last_run)"
+
+for who in "Ben Carter" "Chloe Dubois" "Emma Novak" "Felix Wagner"; do
+	ldif_drop "$S/dir.ldif" "$who" || fail approve-later-setup "$who"
+done
+ds "$S" sync
+expect_rc approve-later-stop-a 3
+a=$(last_run)
+ds "$S" approve "$old"
+expect_in approve-later-names-newest "the newest limit stop is run $a" "$S/err"
+ds "$S" sync
+expect_rc approve-later-stop-same 3
+same=$(last_run)
+ldif_drop "$S/dir.ldif" "Grace Liu" || fail approve-later-setup "Grace Liu"
+ds "$S" sync
+expect_rc approve-later-stop-other 3
+other=$(last_run)
+ds "$S" approve "$a"
+expect_rc approve-later-superseded 2
+expect_in approve-later-superseded-says "run $a is not the newest limit stop: run $other after it kept another plan" "$S/err"
+expect_eq approve-later-superseded-not-recorded "$other" "$(last_run)"
+# Grace back: the plan is again the one runs $a and $same kept
+cp "$COMPANY" "$S/full.ldif"
+for who in "Alice Martin" "Oliver Grant" "Julia Rossi" "Zoe Kowalski" \
+	"Ben Carter" "Chloe Dubois" "Emma Novak" "Felix Wagner"; do
+	ldif_drop "$S/full.ldif" "$who" || fail approve-later-setup "$who"
+done
+cp "$S/full.ldif" "$S/dir.ldif"
+ds "$S" sync
+expect_rc approve-later-stop-again 3
+again=$(last_run)
+ds "$S" approve "$same"
+expect_rc approve-later-same-plan-applies 0
+done_by=$(last_run)
+ds "$S" approve "$again"
+expect_rc approve-later-same-plan-done 2
+expect_in approve-later-same-plan-done-says "run $again was already applied by run $done_by" "$S/err"
+
+# The directory put back after a stop: the plan then is gone, nothing is
+# left to apply, and the run is one without change (status OK), not
+# another limit stop of nothing.
+scenario approve_moot
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc approve-moot-first-sync 0
+for who in "Alice Martin" "Oliver Grant" "Julia Rossi" "Zoe Kowalski"; do
+	ldif_drop "$S/dir.ldif" "$who" || fail approve-moot-setup "$who"
+done
+ds "$S" sync
+expect_rc approve-moot-stop 3
+stop=$(last_run)
+cp "$COMPANY" "$S/dir.ldif"
+ds "$S" approve "$stop"
+expect_rc approve-moot-done 0
+expect_in approve-moot-says "nothing is left to apply" "$S/err"
+ds "$S" history -n 1
+expect_in approve-moot-no-change "no-change" "$S/out"
+ds "$S" status --nagios
+expect_rc approve-moot-status-ok 0
+# only Alice left now: within every limit, yet not the approved plan
+ldif_drop "$S/dir.ldif" "Zoe Kowalski" || fail approve-moot-setup zoe
+for who in "Alice Martin" "Oliver Grant" "Julia Rossi"; do
+	ldif_drop "$S/dir.ldif" "$who" || fail approve-moot-setup "$who"
+done
+ds "$S" sync
+expect_rc approve-moot-stop-2 3
+stop=$(last_run)
+cp "$COMPANY" "$S/dir.ldif"
+ldif_drop "$S/dir.ldif" "Alice Martin" || fail approve-moot-setup alice
+rows_before=$(dbrows)
+ds "$S" approve "$stop"
+expect_rc approve-moot-within-refused 3
+expect_in approve-moot-within-says "within every safety limit: review it with \`dirsync plan\`, apply it with \`dirsync sync\`" "$S/err"
+expect_eq approve-moot-within-nothing-applied "$rows_before" "$(dbrows)"
+ds "$S" approve "$(last_run)"
+expect_rc approve-moot-within-not-a-stop 2
+expect_in approve-moot-within-not-a-stop-says "was stopped by no safety limit" "$S/err"
+
+# allow_empty: neither approve nor --force-limits lifts it; approve says
+# what does (allow_empty = yes, or base_dn / filter / scope), not
+# --force-limits
+scenario approve_empty
+mkconf "$COMPANY"
+ds "$S" sync
+expect_rc approve-empty-first-sync 0
+sed 's/^type = ldif$/type = ldif\nfilter = (department=No Such Department)/' \
+	"$S/dirsync.conf" >"$S/c.new" && cat "$S/c.new" >"$S/dirsync.conf"
+ds "$S" sync
+expect_rc approve-empty-stop 3
+ds "$S" approve "$(last_run)"
+expect_rc approve-empty-refused 2
+expect_in approve-empty-says-allow-empty "set \`allow_empty = yes\` in [safety]" "$S/err"
+expect_in approve-empty-says-filter "base_dn or filter" "$S/err"
+expect_not_in approve-empty-not-force-limits "force-limits" "$S/err"
 
 # A refused approval of a plan that updates a big list: what changed is
 # said as the reports say it (members +a -b, the first few and a count),
