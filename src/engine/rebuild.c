@@ -53,7 +53,7 @@ archive_old(const struct conf *c, size_t owned, struct rebuild *out,
 	struct state *st = NULL;
 	struct stat sb;
 	long managed = 0;
-	char stamp[32];
+	char stamp[32], stem[4200];
 	time_t now = time(NULL);
 
 	if (stat(c->state.path, &sb) != 0)
@@ -79,9 +79,9 @@ archive_old(const struct conf *c, size_t owned, struct rebuild *out,
 			       "once (it moves them), then rebuild", managed);
 	}
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
-	snprintf(out->backup, sizeof(out->backup), "%s.old-%s",
-		 c->state.path, stamp);
-	return state_archive(c->state.path, out->backup, err);
+	snprintf(stem, sizeof(stem), "%s.old-%s", c->state.path, stamp);
+	return state_archive(c->state.path, stem, out->backup,
+			     sizeof(out->backup), err);
 }
 
 /* The target has no record of ownership: re-adopt by address. */

@@ -1,6 +1,7 @@
 #include "state/state.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -877,16 +878,54 @@ state_counts(struct state *st, long *managed, long *runs, struct err *err)
 	return 0;
 }
 
-int
-state_archive(const char *path, const char *backup, struct err *err)
+/* Is there a file (or anything) at path? */
+static bool
+path_taken(const char *path)
 {
-	sqlite3 *db = NULL;
-	char side[4096];
+	struct stat sb;
 
+	return lstat(path, &sb) == 0 || errno != ENOENT;
+}
+
+/*
+ * Moves from to the new name to, never replacing a file there: link(2)
+ * fails with EEXIST where rename(2) would silently replace it.  On a
+ * file system without hard links, an empty file made with O_EXCL holds
+ * the name, and the rename replaces only that.  0, or -1 with errno.
+ */
+static int
+move_new(const char *from, const char *to)
+{
+	int fd, e;
+
+	if (link(from, to) == 0)
+		return unlink(from) == 0 || errno == ENOENT ? 0 : -1;
+	if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS &&
+	    errno != EMLINK)
+		return -1;
+	if ((fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		       0600)) < 0)
+		return -1;
+	close(fd);
+	if (rename(from, to) != 0) {
+		e = errno;
+		unlink(to);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int
+state_archive(const char *path, const char *stem, char *backup, size_t n,
+	      struct err *err)
+{
 	static const char *const sides[] = {"-wal", "-shm"};
-	char to[4200];
+	sqlite3 *db = NULL;
+	char side[4096], to[4200];
 	bool whole;
 	size_t i;
+	int k, rc = -1;
 
 	/* folds the WAL into the file; a corrupt file is moved with its
 	 * side files as they are */
@@ -895,15 +934,36 @@ state_archive(const char *path, const char *backup, struct err *err)
 		sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
 			     NULL) == SQLITE_OK;
 	sqlite3_close(db);
-	if (rename(path, backup) != 0) {
+	/* the first of stem, stem.1, stem.2 ... free with its side files:
+	 * an earlier backup (rebuild-state twice in one second) is never
+	 * replaced */
+	for (k = 0; k < 1000 && rc != 0; k++) {
+		if (k == 0)
+			snprintf(backup, n, "%s", stem);
+		else
+			snprintf(backup, n, "%s.%d", stem, k);
+		for (i = 0; i < 2; i++) {
+			snprintf(to, sizeof(to), "%s%s", backup, sides[i]);
+			if (path_taken(to))
+				break;
+		}
+		if (i < 2 || path_taken(backup))
+			continue;
+		if ((rc = move_new(path, backup)) != 0 && errno != EEXIST) {
+			err_object(err, path);
+			return err_set(err, DS_E_IO, "cannot move it to %s: "
+				       "%s", backup, strerror(errno));
+		}
+	}
+	if (rc != 0) {
 		err_object(err, path);
-		return err_set(err, DS_E_IO, "cannot move it to %s: %s",
-			       backup, strerror(errno));
+		return err_set(err, DS_E_IO, "cannot move it aside: %s and "
+			       "999 numbered names after it are taken", stem);
 	}
 	for (i = 0; i < 2; i++) {
 		snprintf(side, sizeof(side), "%s%s", path, sides[i]);
 		snprintf(to, sizeof(to), "%s%s", backup, sides[i]);
-		if (whole || rename(side, to) != 0)
+		if (whole || move_new(side, to) != 0)
 			unlink(side);
 	}
 	return 0;

@@ -161,10 +161,14 @@ int state_counts(struct state *st, long *managed, long *runs,
 		 struct err *err);
 
 /*
- * Moves the database at path (with its WAL checkpointed into it) to
- * backup, so that the next state_open() starts a new one.
+ * Moves the database at path (with its WAL checkpointed into it) aside,
+ * so that the next state_open() starts a new one: to stem, or when a
+ * file is there (or its -wal or -shm), to the first free of stem.1,
+ * stem.2 ...; never over an existing file.  The name taken is written
+ * to backup (n bytes).
  */
-int state_archive(const char *path, const char *backup, struct err *err);
+int state_archive(const char *path, const char *stem, char *backup, size_t n,
+		  struct err *err);
 /*
  * The managed mailbox of a directory object: *address (malloc'd) is NULL
  * when the anchor has none; *disabled_at is 0 while it is in scope.

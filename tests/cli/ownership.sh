@@ -118,6 +118,41 @@ else
 	fail retired-new-maildir "old $old, new $new"
 fi
 
+# rebuild-state never replaces a file when it moves the old state aside:
+# twice in one second, or a name already taken (a decoy for this second
+# and the next few, one of them only as a -wal file), each old state goes
+# to a name of its own and keeps its run history
+scenario rebuild-twice
+mkconf "$COMPANY"
+ds "$S" sync
+ds "$S" sync
+now=$(date +%s)
+for d in 0 1 2 3; do
+	stamp=$(date -u -d "@$((now + d))" +%Y%m%dT%H%M%SZ)
+	echo decoy >"$S/state.db.old-$stamp"
+	echo decoy >"$S/state.db.old-$stamp.1-wal"
+done
+ds "$S" rebuild-state
+expect_rc rebuild-twice-first 0
+first=$(sed -n 's/^not kept:  the run history (2 runs); the old file is //p' "$S/out")
+ds "$S" sync
+ds "$S" rebuild-state
+expect_rc rebuild-twice-second 0
+second=$(sed -n 's/^not kept:  the run history (1 runs); the old file is //p' "$S/out")
+expect_eq rebuild-twice-decoys-kept "8" \
+	"$(grep -lx decoy "$S"/state.db.old-* | wc -l)"
+if [ -n "$first" ] && [ -n "$second" ] && [ "$first" != "$second" ]; then
+	pass rebuild-twice-two-names
+else
+	fail rebuild-twice-two-names "first '$first', second '$second'"
+fi
+case $first in *.1) fail rebuild-twice-wal-decoy-skipped "$first" ;;
+*) pass rebuild-twice-wal-decoy-skipped ;; esac
+expect_eq rebuild-twice-first-history "2" \
+	"$(sqlite3 "$first" "SELECT count(*) FROM runs" 2>&1)"
+expect_eq rebuild-twice-second-history "1" \
+	"$(sqlite3 "$second" "SELECT count(*) FROM runs" 2>&1)"
+
 # rebuild-state for what it is for: a corrupt state database, and a mail
 # database whose record of ownership was lost (re-adopted by address)
 scenario rebuild-recover
