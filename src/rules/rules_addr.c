@@ -312,29 +312,36 @@ listed(const char **v, size_t n, const char *s)
 	return false;
 }
 
-/* An object's aliases while they are collected (malloc'd array). */
+/*
+ * An object's aliases while they are collected (malloc'd array).  The
+ * cap of RULES_MAX_ALIASES counts the addresses the object keeps, its
+ * primary included, and is applied when they are known
+ * (rules_map_addresses); collecting stops a little past it (one more
+ * in an accepted domain than it could keep, or twice as many values in
+ * all) so that a directory value list cannot make the duplicate check
+ * quadratic without bound.
+ */
 struct aliases {
 	const char **v;
 	size_t n, cap;
-	bool capped;
+	size_t accepted;    /* of them in an accepted domain */
+	bool capped;        /* values left unread */
 };
 
 static void
-alias_add(struct rules_ctx *x, const struct robj *o, struct aliases *al,
-	  const char *addr)
+alias_add(struct rules_ctx *x, struct aliases *al, const char *addr)
 {
 	if (listed(al->v, al->n, addr))
 		return;
-	if (al->n >= RULES_MAX_ALIASES) {
-		if (!al->capped)
-			rules_warn(x, "%s: more than %d addresses; %s and any "
-				   "after it are dropped", o->dn,
-				   RULES_MAX_ALIASES, addr);
+	if (al->accepted > RULES_MAX_ALIASES ||
+	    al->n >= 2 * (size_t)RULES_MAX_ALIASES) {
 		al->capped = true;
 		return;
 	}
 	al->v = xgrow(al->v, &al->cap, al->n + 1, sizeof(*al->v));
 	al->v[al->n++] = rules_adup(x, addr);
+	if (rules_domain_accepted(x->c, addr))
+		al->accepted++;
 }
 
 /*
@@ -435,7 +442,7 @@ alias_values(struct rules_ctx *x, const struct robj *o, struct aliases *al,
 				rules_warn(x, "%s: more than one SMTP: primary; "
 					   "using %s, %s becomes an alias",
 					   o->dn, *smtp_primary, addr);
-			alias_add(x, o, al, addr);
+			alias_add(x, al, addr);
 			free(addr);
 		}
 	}
@@ -454,7 +461,7 @@ rules_map_addresses(struct rules_ctx *x, struct robj *o)
 	const struct conf *c = x->c;
 	char *smtp_primary = NULL, **mv;
 	const char *mail_primary;
-	struct aliases al = {NULL, 0, 0, false};
+	struct aliases al = {NULL, 0, 0, 0, false};
 	size_t nmv, i;
 	long pick = mail_values(x, o, &mv, &nmv);
 
@@ -486,11 +493,12 @@ rules_map_addresses(struct rules_ctx *x, struct robj *o)
 	free(smtp_primary);
 	/* the other mail values, primary candidate first */
 	if (mail_primary != NULL)
-		alias_add(x, o, &al, mail_primary);
+		alias_add(x, &al, mail_primary);
 	for (i = 0; i < nmv; i++)
-		alias_add(x, o, &al, mv[i]);
+		alias_add(x, &al, mv[i]);
 
-	/* aliases: not the primary, only accepted domains */
+	/* aliases: not the primary, only accepted domains; at most
+	 * RULES_MAX_ALIASES addresses in all, the primary one of them */
 	o->naliases = 0;
 	o->aliases = NULL;
 	if (al.n > 0)
@@ -506,8 +514,19 @@ rules_map_addresses(struct rules_ctx *x, struct robj *o)
 					   "accepted", o->dn, al.v[i]);
 			continue;
 		}
+		if (o->naliases + (o->primary != NULL) >= RULES_MAX_ALIASES) {
+			rules_warn(x, "%s: more than %d addresses; %s and any "
+				   "after it are dropped", o->dn,
+				   RULES_MAX_ALIASES, al.v[i]);
+			al.capped = false;
+			break;
+		}
 		o->aliases[o->naliases++] = al.v[i];
 	}
+	if (al.capped)   /* values past the collecting bound, unread */
+		rules_warn(x, "%s: more than %d address values; those after "
+			   "the first %zu are dropped", o->dn,
+			   2 * RULES_MAX_ALIASES, al.n);
 	for (i = 0; i < nmv; i++)
 		free(mv[i]);
 	free(mv);

@@ -194,3 +194,40 @@ else
 	nskip=$((nskip + 1))
 	echo "SKIP cli/field-expiry (faketime not installed)"
 fi
+
+# The address cap (dirsync.conf(5): more than 4096 addresses keeps the
+# first 4096): the primary is one of them, whether it is the SMTP: value
+# or mail; exactly 4096 is no cap at all
+scenario field-address-cap
+# big N PRIMARY: one user with PRIMARY (SMTP:, or mail without SMTP:) and
+# the aliases m0 .. m(N-1)
+big() {
+	python3 - "$1" "$2" >"$S/big.ldif" <<'PY'
+import sys
+n, how = int(sys.argv[1]), sys.argv[2]
+print("dn: CN=Big,OU=Staff,DC=example,DC=com\nobjectClass: user\ncn: Big\n"
+      "sAMAccountName: big\nobjectGUID:: AAAAAAAAAAAAAAAAAAAAAQ==\n"
+      "userAccountControl: 512\nmail: big@example.com")
+if how == "smtp":
+    print("proxyAddresses: SMTP:big@example.com")
+for i in range(n):
+    print("proxyAddresses: smtp:m%d@example.com" % i)
+PY
+}
+mkconf "$S/big.ldif"
+sqlite_only field-address-cap &&
+for c in "4200 smtp 4096 1" "4200 mail 4096 1" "4095 smtp 4096 0" \
+	"4096 smtp 4096 1"; do
+	set -- $c
+	rm -f "$S/mail.db" "$S/state.db"*
+	big "$1" "$2"
+	ds "$S" sync
+	expect_rc "field-address-cap-$1-$2" 0
+	expect_eq "field-address-cap-$1-$2-rows" "$3" \
+		"$(q "SELECT count(*) FROM alias WHERE goto = 'big@example.com'")"
+	expect_eq "field-address-cap-$1-$2-warned" "$4" \
+		"$(grep -c 'more than 4096 addresses' "$S/out" "$S/err" | awk -F: '{ n += $2 } END { print n }')"
+done
+[ -n "$PG" ] ||
+expect_eq field-address-cap-last-kept "m4094@example.com" \
+	"$(q "SELECT address FROM alias WHERE address LIKE 'm409%' ORDER BY length(address) DESC, address DESC LIMIT 1")"

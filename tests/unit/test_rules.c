@@ -1367,40 +1367,93 @@ test_dn_plain_agrees(void **state)
 	}
 }
 
-/* An object with more than 4096 addresses: the rest dropped, warned. */
+/*
+ * An object with N address values, the first nother of them outside the
+ * accepted domains; its primary from mail (mail != NULL) or as the
+ * SMTP: value first in proxyAddresses.  Returns its alias objects.
+ */
+static size_t
+alias_cap_case(struct fx *f, size_t n, size_t nother, const char *mail)
+{
+	struct val *v = calloc(n + 1, sizeof(*v));
+	char (*txt)[40] = calloc(n + 1, sizeof(*txt));
+	struct val oc = {"user", 4}, mv = {mail, mail ? strlen(mail) : 0};
+	struct attr at[3];
+	struct entry e;
+	size_t i, k = 0;
+
+	assert_non_null(v);
+	assert_non_null(txt);
+	if (mail == NULL) {
+		snprintf(txt[k], sizeof(txt[k]), "SMTP:big@example.com");
+		v[k].p = txt[k];
+		v[k].len = strlen(txt[k]);
+		k++;
+	}
+	for (i = 0; i < n; i++, k++) {
+		snprintf(txt[k], sizeof(txt[k]), "smtp:a%zu@%s", i,
+			 i < nother ? "elsewhere.org" : "example.com");
+		v[k].p = txt[k];
+		v[k].len = strlen(txt[k]);
+	}
+	memset(&e, 0, sizeof(e));
+	e.dn = "CN=Big,OU=Staff,DC=example,DC=com";
+	e.attrs = at;
+	at[e.nattrs++] = (struct attr){"objectClass", 1, &oc};
+	if (mail != NULL)
+		at[e.nattrs++] = (struct attr){"mail", 1, &mv};
+	at[e.nattrs++] = (struct attr){"proxyAddresses", k, v};
+	assert_int_equal(snapshot_add(&f->s, &e, NULL), 0);
+	apply(f);
+	free(v);
+	free(txt);
+	return count_kind(f, MK_ALIAS);
+}
+
+/*
+ * More than 4096 addresses: the first 4096 kept, the primary one of
+ * them, whether it comes from mail or from an SMTP: value, and those
+ * outside the accepted domains (dropped anyway) not counted; warned.
+ */
 static void
 test_alias_cap(void **state)
 {
 	struct fx *f = *state;
-	enum { N = 4100 };
-	struct val *v = calloc(N, sizeof(*v));
-	char (*txt)[40] = calloc(N, sizeof(*txt));
-	struct val oc = {"user", 4}, mail = {"big@example.com", 15};
-	struct attr at[3];
-	struct entry e;
-	size_t i;
 
-	assert_non_null(v);
-	assert_non_null(txt);
-	for (i = 0; i < N; i++) {
-		snprintf(txt[i], sizeof(txt[i]), "smtp:a%zu@example.com", i);
-		v[i].p = txt[i];
-		v[i].len = strlen(txt[i]);
-	}
-	at[0] = (struct attr){"objectClass", 1, &oc};
-	at[1] = (struct attr){"mail", 1, &mail};
-	at[2] = (struct attr){"proxyAddresses", N, v};
-	memset(&e, 0, sizeof(e));
-	e.dn = "CN=Big,OU=Staff,DC=example,DC=com";
-	e.nattrs = 3;
-	e.attrs = at;
-	assert_int_equal(snapshot_add(&f->s, &e, NULL), 0);
-	apply(f);
-	assert_int_equal(count_kind(f, MK_ALIAS), 4096);
+	assert_int_equal(alias_cap_case(f, 4100, 0, "big@example.com"), 4095);
 	assert_int_equal(warned(f, "CN=Big,OU=Staff,DC=example,DC=com: more "
 				   "than 4096 addresses"), 1);
-	free(v);
-	free(txt);
+}
+
+static void
+test_alias_cap_smtp_primary(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(alias_cap_case(f, 4200, 0, NULL), 4095);
+	assert_int_equal(warned(f, "more than 4096 addresses; "
+				   "a4095@example.com and any after"), 1);
+}
+
+static void
+test_alias_cap_exact(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(alias_cap_case(f, 4095, 0, NULL), 4095);
+	assert_int_equal(warned(f, "more than 4096"), 0);
+}
+
+static void
+test_alias_cap_counts_accepted(void **state)
+{
+	struct fx *f = *state;
+
+	/* 100 elsewhere.org values first: 4095 accepted aliases still fit */
+	assert_int_equal(alias_cap_case(f, 4195, 100, "big@example.com"),
+			 4095);
+	assert_int_equal(warned(f, "more than 4096"), 0);
+	assert_int_equal(warned(f, "domain not accepted"), 100);
 }
 
 /* Caps that would drop data are config errors. */
@@ -1515,6 +1568,9 @@ main(void)
 		T(test_dn_spellings),
 		T(test_dn_plain_agrees),
 		T(test_alias_cap),
+		T(test_alias_cap_smtp_primary),
+		T(test_alias_cap_exact),
+		T(test_alias_cap_counts_accepted),
 		T(test_caps_are_config_errors),
 		T(test_bad_bytes_names),
 		T(test_unsafe_addresses),
