@@ -93,7 +93,8 @@ check_not_writable(const char *what, const char *path)
 
 /*
  * Which mailbox the account is: 0 found (h->address set), 1 not ours
- * (unknown, ambiguous, unmanaged or out of scope: logged), -1 error.
+ * (no mailbox dirsync manages, or out of scope: logged), 2 not found in
+ * the directory or ambiguous (logged), -1 error.
  */
 static int
 resolve(struct hook *h, struct err *err)
@@ -107,10 +108,12 @@ resolve(struct hook *h, struct err *err)
 	if (pw_dir_lookup(dir, h->account, &h->acct, err) != 0)
 		goto done;
 	if (!h->acct.found) {
-		log_info("account %s: %s in the directory; password not "
-			 "synced", h->account,
-			 h->acct.matches ? "more than one object" : "not found");
-		rc = 1;
+		if (!h->reject)
+			log_info("account %s: %s in the directory; password "
+				 "not synced", h->account,
+				 h->acct.matches ? "more than one object"
+						 : "not found");
+		rc = 2;
 		goto done;
 	}
 	if (engine_mailbox_of(&h->c, h->acct.anchor, &h->address,
@@ -605,6 +608,20 @@ cmd_passwd_hook(const struct cli_globals *g, int argc, char **argv)
 		break;
 	case 1:
 		rc = 0;
+		break;
+	case 2:
+		/*
+		 * Under reject a lookup that finds no one (or two) is a
+		 * failure: the hook cannot tell that the account has no
+		 * mailbox, and the mail password would silently stay old.
+		 * Under accept it is an account dirsync does not know.
+		 */
+		rc = h.reject ? refuse_or_accept(&h, h.acct.matches
+						 ? "more than one object in "
+						   "the directory matches it"
+						 : "not found in the directory "
+						   "([source] base_dn)")
+			      : 0;
 		break;
 	default:
 		log_warn("%s", err_fmt(&err, h.ebuf, sizeof(h.ebuf)));

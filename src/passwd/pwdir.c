@@ -6,13 +6,14 @@
 #include "model/entry.h"
 #include "rules/rules.h"
 #include "source/source.h"
+#include "util/buf.h"
 #include "util/filter.h"
 #include "util/xalloc.h"
 
 struct pw_dir {
 	const struct source_ops *ops;
 	struct source *src;
-	bool ad;
+	const struct conf *c;
 };
 
 int
@@ -30,9 +31,7 @@ pw_dir_open(struct pw_dir **out, const struct conf *c, struct err *err)
 		return -1;
 	}
 	err_clear(err);
-	d->ad = c->source.flavor == FLAVOR_AD ||
-		(c->source.flavor == FLAVOR_AUTO &&
-		 strcmp(info.flavor, "ad") == 0);
+	d->c = c;
 	*out = d;
 	return 0;
 }
@@ -74,16 +73,29 @@ pw_dir_lookup(struct pw_dir *d, const char *who, struct pw_account *a,
 		"pwdChangedTime", NULL,
 	};
 	char *esc = filter_escape(who), *filter;
+	struct buf f = BUF_INIT;
+	size_t i;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
-	if (d->ad)
-		filter = xasprintf("(&(objectClass=user)(!(objectClass="
-				   "computer))(|(sAMAccountName=%s)"
-				   "(userPrincipalName=%s)(mail=%s)))",
-				   esc, esc, esc);
-	else
-		filter = xasprintf("(|(uid=%s)(mail=%s))", esc, esc);
+	/*
+	 * Whatever the flavor (auto finds none in an LDIF file): every
+	 * name `dirsync explain` knows an account by, an attribute the
+	 * directory lacks matching nothing.  Persons only: not computers
+	 * (AD users too) nor contacts (persons in AD), nor groups.
+	 */
+	buf_printf(&f, "(&(|(objectClass=user)(objectClass=person)"
+		   "(objectClass=inetOrgPerson)(objectClass=posixAccount))"
+		   "(!(objectClass=computer))(!(objectClass=contact))"
+		   "(|(sAMAccountName=%s)(uid=%s)(userPrincipalName=%s)"
+		   "(%s=%s)", esc, esc, esc, d->c->mapping.email_attribute,
+		   esc);
+	for (i = 0; i < d->c->mapping.alias_attributes.n; i++)
+		buf_printf(&f, "(%s=%s)(%s=smtp:%s)",
+			   d->c->mapping.alias_attributes.v[i], esc,
+			   d->c->mapping.alias_attributes.v[i], esc);
+	buf_printf(&f, "))");
+	filter = buf_steal(&f);
 	rc = d->ops->read(d->src, filter, attrs, on_entry, a, err);
 	free(filter);
 	free(esc);

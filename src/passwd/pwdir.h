@@ -3,10 +3,12 @@
  * account name belongs to, and whether its password change has happened.
  *
  * Uses the configured source ([source], the same TLS, bind and failover
- * as a sync) for one small search per call: on AD
- *   (&(objectClass=user)(!(objectClass=computer))
- *     (|(sAMAccountName=X)(userPrincipalName=X)(mail=X)))
- * on OpenLDAP (|(uid=X)(mail=X)), the value escaped per RFC 4515.
+ * as a sync) for one small search per call, the same whatever the flavor
+ * (an LDIF file has none, and AD users may come in one): a person, not
+ * a computer or contact, whose sAMAccountName, uid, userPrincipalName,
+ * [mapping] email_attribute or one of the alias_attributes (bare or
+ * "smtp:") is X, every name `dirsync explain` knows an account by; the
+ * value escaped per RFC 4515.
  * The anchor is computed exactly as a sync computes it (rules_anchor), so
  * it finds the mailbox in the state database.
  */

@@ -907,10 +907,32 @@ min_classes = 4"
 	expect_rc passwd-weak-reject 1
 	expect_in passwd-weak-reject-says "character classes" "$S/err"
 	expect_eq passwd-weak-reject-unchanged "$before" "$(pwcol alice.martin@example.com)"
+	# under reject an account the lookup does not find is refused: the
+	# hook cannot tell it has no mailbox (the mail password would stay
+	# old in silence); under accept it goes through, logged
 	printf '%s' "$PW" >"$T/pw"
+	ds "$S" passwd-hook --user nobody@example.com --no-confirm <"$T/pw"
+	expect_rc passwd-unknown-reject 1
+	expect_in passwd-unknown-reject-says "account nobody@example.com: not found in the directory ([source] base_dn); refusing the change" "$S/err"
+	export SAMBA_CPS_ACCOUNT_NAME=nobody
+	ds "$S" passwd-hook --no-confirm <"$T/pw"
+	unset SAMBA_CPS_ACCOUNT_NAME
+	expect_rc passwd-unknown-samba-reject 1
+	# found, but no mailbox of dirsync's (Nora: visible_only): nothing to
+	# sync, no failure, also under reject
+	ds "$S" passwd-hook --user nlindqvist --no-confirm <"$T/pw"
+	expect_rc passwd-no-mailbox-reject-ok 0
+	expect_in passwd-no-mailbox-logged "no mailbox managed by dirsync" "$S/err"
+	# a contact is no account, even with an address of ours
+	ds "$S" passwd-hook --user partner@example.com --no-confirm <"$T/pw"
+	expect_rc passwd-contact-reject 1
+	mkconf "$COMPANY"
 	ds "$S" passwd-hook --user nobody@example.com --no-confirm <"$T/pw"
 	expect_rc passwd-unknown-accepted 0
 	expect_in passwd-unknown-logged "not found" "$S/err"
+	mkconf "$COMPANY" "[passwords]
+on_failure = reject
+min_classes = 4"
 	printf '%s' "$PW" >"$T/pw"
 	ds "$S" passwd-hook <"$T/pw"
 	expect_rc passwd-no-account 2
@@ -1010,6 +1032,46 @@ on_failure = reject"
 	expect_rc passwd-bad-scheme 2
 	expect_in passwd-bad-scheme-says "SHA512-CRYPT, BLF-CRYPT or ARGON2ID" "$S/err"
 }
+
+# passwd-hook finds an account by every name `dirsync explain` knows it
+# by (sAMAccountName, userPrincipalName, mail, an alias, any case),
+# whatever [source] flavor says: auto finds none in an LDIF file
+scenario passwd-names
+mkconf "$COMPANY"
+ds "$S" sync
+expect_rc passwd-names-sync 0
+printf 'Secr3t!pass\n' >"$T/pw"
+pwn=0
+# pwname NAME MAILBOX [FLAVOR]: the hook with --user NAME (or, for
+# NAME "samba:X", SAMBA_CPS_ACCOUNT_NAME=X) writes MAILBOX's password
+pwname() {
+	pwn=$((pwn + 1))
+	if [ -n "${3:-}" ]; then
+		sed -i "s/^type = ldif$/type = ldif\nflavor = $3/" "$S/dirsync.conf"
+	fi
+	q "UPDATE mailbox SET password = '' WHERE username = '$2'" >/dev/null
+	case $1 in
+	samba:*)
+		SAMBA_CPS_ACCOUNT_NAME=${1#samba:} ds "$S" passwd-hook \
+			--no-confirm <"$T/pw" ;;
+	*) ds "$S" passwd-hook --user "$1" --no-confirm <"$T/pw" ;;
+	esac
+	expect_rc "passwd-names-$pwn-$1" 0
+	case $(q "SELECT password FROM mailbox WHERE username = '$2'") in
+	'{SHA512-CRYPT}$6$'*) pass "passwd-names-$pwn-$1-written" ;;
+	*) fail "passwd-names-$pwn-$1-written" "$(cat "$S/err")" ;;
+	esac
+	mkconf "$COMPANY"
+}
+pwname amartin alice.martin@example.com
+pwname samba:ogrant oliver.grant@example.com
+pwname amartin@example.com alice.martin@example.com
+pwname alice.martin@example.com alice.martin@example.com
+pwname ceo@example.com alice.martin@example.com
+pwname AMartin alice.martin@example.com
+pwname amartin alice.martin@example.com ad
+pwname amartin alice.martin@example.com openldap
+pwname samba:ogrant oliver.grant@example.com openldap
 
 . "$here/locked.sh"
 . "$here/status.sh"
