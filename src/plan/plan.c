@@ -1297,10 +1297,45 @@ plan_keep_adoptions(struct plan *p)
 	plan_finish(p);
 }
 
+/*
+ * A list update's goto with the members of its current goto that are in
+ * `held` put back (their removal is held with them); NULL when it puts
+ * back none.
+ */
+static const char *
+members_held(struct plan *p, const struct change *ch,
+	     const struct strmap *held)
+{
+	const char **v = NULL;
+	struct strmap now = STRMAP_INIT;
+	size_t n = 0, cap = 0, i, nwant;
+	const char *out = NULL;
+	bool back = false;
+
+	split_members(p, ch->gotos, &v, &n, &cap);
+	for (i = 0; i < n; i++)
+		strmap_put(&now, v[i], (void *)v[i]);
+	nwant = n;
+	split_members(p, ch->old_gotos, &v, &n, &cap);
+	for (i = nwant; i < n; i++)
+		if (strmap_get(&now, v[i]) == NULL &&
+		    strmap_get(held, v[i]) != NULL) {
+			v[nwant++] = v[i];
+			back = true;
+		}
+	if (back)
+		out = join_members(p, v, nwant);
+	strmap_free(&now);
+	free(v);
+	return out;
+}
+
 void
 plan_drop_removals(struct plan *p)
 {
+	struct strmap held = STRMAP_INIT;
 	size_t i, n = 0;
+	const char *g;
 
 	for (i = 0; i < p->n; i++) {
 		if ((p->v[i].op == OP_DISABLE || p->v[i].op == OP_DELETE) &&
@@ -1309,11 +1344,35 @@ plan_drop_removals(struct plan *p)
 				p->alias_count[p->v[i].op]--;
 			else
 				p->count[p->v[i].op]--;
+			strmap_put(&held, p->v[i].address,
+				   (void *)p->v[i].address);
 			continue;
 		}
 		p->v[n++] = p->v[i];
 	}
 	p->n = n;
+	/* a held mailbox, list or contact stays in the lists it is in:
+	 * its removal from them is a removal too, held with it (a cut
+	 * export must not take people off their lists meanwhile) */
+	for (i = n = 0; i < p->n; i++) {
+		struct change *ch = &p->v[i];
+
+		if (held.len > 0 && ch->op == OP_UPDATE &&
+		    ch->kind == MK_LIST && (ch->fields & CH_GOTO) &&
+		    ch->old_gotos != NULL &&
+		    (g = members_held(p, ch, &held)) != NULL) {
+			ch->gotos = g;
+			if (str_eq(g, ch->old_gotos))
+				ch->fields &= ~CH_GOTO;
+			if (ch->fields == 0) {
+				p->count[OP_UPDATE]--;
+				continue;
+			}
+		}
+		p->v[n++] = *ch;
+	}
+	p->n = n;
+	strmap_free(&held);
 }
 
 static int

@@ -487,3 +487,56 @@ ds "$S" status --nagios
 expect_rc interrupted-status-ok 0
 expect_in interrupted-status-names "run $((okrun + 1)) was interrupted by a signal" "$S/out"
 expect_in interrupted-status-judges-before "last finished run $okrun applied" "$S/out"
+
+# hold_removals holds a leaver's removal from the lists too (found by a
+# user trial: the held mailboxes stayed active but left every list, so a
+# cut export took people off their lists meanwhile); a member who only
+# left the group still leaves it, and the rest of the plan applies
+scenario held-lists
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif" "[safety]
+max_deletes = 0
+max_member_removal_percent = 100
+hold_removals = yes"
+ds "$S" sync
+expect_rc held-lists-first 0
+for who in "Ben Carter" "Felix Wagner"; do
+	ldif_drop "$S/dir.ldif" "$who" || fail held-lists-setup "ldif_drop $who"
+done
+ldif_edit "$S/dir.ldif" "Sales" \
+	"member: CN=Grace Liu,OU=Sales,OU=Staff,DC=example,DC=com" \
+	"description: Grace left the group" ||
+	fail held-lists-setup "ldif_edit Sales"
+ldif_edit "$S/dir.ldif" "Alice Martin" "displayName: Alice Martin" \
+	"displayName: Alice Held-Lists" || fail held-lists-setup "rename"
+ds "$S" sync --json
+expect_rc held-lists-held 3
+if sqlite_only held-lists-db; then
+	sales=$(sqlite3 "$S/mail.db" "SELECT goto FROM alias WHERE address = 'sales@example.com'")
+	case ",$sales," in
+	*,ben.carter@example.com,*) pass held-lists-ben-stays ;;
+	*) fail held-lists-ben-stays "sales: $sales" ;;
+	esac
+	case ",$sales," in
+	*,felix.wagner@example.com,*) pass held-lists-felix-stays ;;
+	*) fail held-lists-felix-stays "sales: $sales" ;;
+	esac
+	case ",$sales," in
+	*,grace.liu@example.com,*) fail held-lists-grace-leaves "sales: $sales" ;;
+	*) pass held-lists-grace-leaves ;;
+	esac
+	expect_eq held-lists-ben-active 1 \
+		"$(sqlite3 "$S/mail.db" "SELECT active FROM mailbox WHERE username = 'ben.carter@example.com'")"
+	expect_eq held-lists-rename-applied "Alice Held-Lists" \
+		"$(sqlite3 "$S/mail.db" "SELECT name FROM mailbox WHERE username = 'alice.martin@example.com'")"
+fi
+# forced, the removals go through, from the lists too
+ds "$S" sync --force-limits
+expect_rc held-lists-forced 0
+if sqlite_only held-lists-forced-db; then
+	sales=$(sqlite3 "$S/mail.db" "SELECT goto FROM alias WHERE address = 'sales@example.com'")
+	case ",$sales," in
+	*,ben.carter@example.com,*) fail held-lists-forced-ben-leaves "sales: $sales" ;;
+	*) pass held-lists-forced-ben-leaves ;;
+	esac
+fi
