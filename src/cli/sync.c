@@ -109,7 +109,11 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 		char buf[1400];
 
 		log_err("%s%s", err_fmt(&r->err, buf, sizeof(buf)),
-			r->have_plan && !r->applied && !readonly
+			r->have_plan && !r->applied && !readonly &&
+					strstr(r->err.msg, "nothing applied") ==
+						NULL &&
+					strstr(r->err.msg,
+					       "nothing was applied") == NULL
 				? " (nothing was applied)"
 				: "");
 	}

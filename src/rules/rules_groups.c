@@ -530,8 +530,10 @@ rules_fill_lists(struct rules_ctx *x, struct walk *w)
 		list->gotos = gcomp_of(&g, o)->gotos;
 		list->partial = o->patch;
 		if (list->gotos == NULL && !o->patch) {
-			rules_warn(x, "%s: list %s has no members in scope; not "
-			     "created", o->dn, o->primary);
+			rules_warn(x, "%s: list %s has no members in scope; "
+				   "left out (not created, or deprovisioned "
+				   "if it exists)",
+				   o->dn, o->primary);
 			strmap_put(&x->dropped, o->anchor, (void *)o->anchor);
 			rules_left_out(x, o, LR_LIST_EMPTY, NULL);
 			continue;

@@ -538,7 +538,8 @@ syncsnap_find(struct syncsnap *s, const char *key,
 	if (keep) {
 		m = xmalloc(sizeof(*m) + n * sizeof(m->uuid[0]) + b.len);
 		m->n = n;
-		memcpy(&m->uuid[n], b.p, b.len);
+		if (b.len > 0)	/* b.p is NULL when nothing was found */
+			memcpy(&m->uuid[n], b.p, b.len);
 		for (i = 0, off = 0; i < n; i++) {
 			m->uuid[i] = (char *)&m->uuid[n] + off;
 			off += strlen(m->uuid[i]) + 1;
