@@ -12,16 +12,25 @@
  * grouped per attribute at delivery, so a steady state allocates nothing.
  *
  * Any malformed line fails the whole read with file:line: the caller then
- * applies nothing (see source.h).  Change records are refused: dirsync
- * needs a full export, not a diff.
+ * applies nothing (see source.h).  Each record is an entry; "changetype:
+ * add" records (ldifde -f writes one per entry) are read as the entries
+ * they add, other change records are refused: dirsync needs a full
+ * export, not a diff.  ldapsearch's search references ("ref:" records)
+ * are skipped and counted; its extended and intermediate response records
+ * ("extended:", "partial:") are refused, as ldapsearch stops the search
+ * on them.  The file is UTF-8: a byte order mark is skipped, UTF-16 and
+ * UTF-32 are refused at line 1 with the conversion.
  *
- * A read is complete or refused (docs/security.md, "LDIF exports"):
+ * A read is complete or refused (docs/security.md, "Exports"):
  *  - the file ends with a newline (a cut inside a line is refused) and is
  *    not empty;
- *  - an ldapsearch export (first line "# extended LDIF") must end with its
- *    trailer ("# numResponses: N"), every "result:" in it must be
- *    "0 Success", and "# numEntries: N", when present, must equal the
- *    number of entries read;
+ *  - an ldapsearch export with its comments (first line "# extended
+ *    LDIF", or -L's "version: 1" and "# LDAPv3" header) must end with its
+ *    trailer ("# numResponses: N") and hold the search's result ("result:
+ *    0 ..."; under -L the "# search result" comment), every "result:" in
+ *    it must be "0 Success", and "# numEntries: N" and "# numReferences:
+ *    N" (absent after "# numResponses:" means 0) must equal the entries
+ *    and search references read;
  *  - a paged ldapsearch export (-E pr=N/noprompt: one search result
  *    record per page, each with "pagedresults: cookie=...") must end with
  *    the record of its last page, whose cookie is empty (RFC 2696 3: the
@@ -188,6 +197,70 @@ rd_line(struct rd *r, char **line, size_t *len, long *first)
 	}
 }
 
+/*
+ * The first bytes of the file.  A UTF-8 byte order mark (Windows tools
+ * write one) is skipped.  UTF-16 and UTF-32 are refused with the way to
+ * convert: ldifde -u writes UTF-16LE with a mark; without one, the NUL
+ * bytes of the ASCII every LDIF line starts with give the encoding away.
+ * (A detector such as uchardet would guess many encodings; these few
+ * byte patterns are all an LDIF file needs.)
+ */
+static int
+rd_encoding(struct rd *r)
+{
+	static const struct {
+		const char *bytes;
+		size_t n;
+		const char *name, *iconv;
+	} enc[] = {
+		/* longest first: FF FE 00 00 is UTF-32LE, not UTF-16LE */
+		{ "\xff\xfe\0\0", 4, "UTF-32LE with a byte order mark",
+		  "UTF-32" },
+		{ "\0\0\xfe\xff", 4, "UTF-32BE with a byte order mark",
+		  "UTF-32" },
+		{ "\xff\xfe", 2, "UTF-16LE with a byte order mark (as ldifde "
+		  "-u writes)", "UTF-16" },
+		{ "\xfe\xff", 2, "UTF-16BE with a byte order mark", "UTF-16" },
+	};
+	const unsigned char *b;
+	const char *name = NULL, *from = NULL;
+	size_t i, n;
+
+	while (r->end - r->beg < 4 && !r->eof)
+		if (rd_fill(r) < 0)
+			return -1;
+	b = (const unsigned char *)r->buf + r->beg;
+	n = r->end - r->beg;
+	if (n >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf) {
+		r->beg += 3;
+		return 0;
+	}
+	for (i = 0; i < sizeof(enc) / sizeof(enc[0]) && name == NULL; i++)
+		if (n >= enc[i].n && memcmp(b, enc[i].bytes, enc[i].n) == 0) {
+			name = enc[i].name;
+			from = enc[i].iconv;
+		}
+	if (name == NULL && n >= 4 && b[0] != 0 && b[1] == 0 && b[2] == 0 &&
+	    b[3] == 0)
+		from = "UTF-32LE";
+	else if (name == NULL && n >= 4 && b[0] == 0 && b[1] == 0 &&
+		 b[2] == 0 && b[3] != 0)
+		from = "UTF-32BE";
+	else if (name == NULL && n >= 2 && b[0] != 0 && b[1] == 0)
+		from = "UTF-16LE";
+	else if (name == NULL && n >= 2 && b[0] == 0 && b[1] != 0)
+		from = "UTF-16BE";
+	if (from == NULL)
+		return 0;
+	return err_at(r->err, DS_E_PARSE, r->path, 1,
+		      "the file is in %s%s; dirsync reads LDIF in UTF-8: "
+		      "convert it, e.g. iconv -f %s -t UTF-8 <%s >NEW.ldif",
+		      name != NULL ? name : from,
+		      name != NULL ? "" : " (no byte order mark, NUL bytes "
+					  "between the first characters)",
+		      from, r->path);
+}
+
 /* ---- per-read state ---- */
 
 struct aname {
@@ -258,10 +331,32 @@ struct ld {
 	struct dnseen *dns;     /* normalised DNs met, open addressing */
 	size_t dns_cap, dns_len;
 	bool in_result;         /* inside ldapsearch's "search:" record */
-	bool ldapsearch;        /* first line is "# extended LDIF" */
+	bool in_ref;            /* inside a search reference ("ref:") */
+	bool ref_comment;       /* "# search reference" in this record */
+	unsigned long nrefs;    /* search references skipped */
+	long ctl_line;          /* the entry's first "control:", 0: none */
+	long chg_line;          /* its "changetype: add", 0: none */
+	long version_line;      /* "version: 1", 0 before it */
+	/*
+	 * Who wrote the file, from ldapsearch's header: LS_EXT for
+	 * "# extended LDIF" on line 1 (no -L: results are lines of the
+	 * file), LS_L for -L ("version: 1", a blank line, "#", "# LDAPv3":
+	 * results are comments, a failed one only on ldapsearch's stderr).
+	 * Both end with the trailer.
+	 */
+	enum { LS_NONE, LS_EXT, LS_L } ldapsearch;
 	bool trailer;           /* "# numResponses:" met */
-	long num_entries;       /* "# numEntries: N", -1 when absent */
-	long num_entries_line;
+	long trailer_line;
+	bool result_seen;       /* "result:" (LS_EXT), "# search result" */
+	/*
+	 * The trailer's counts, -1 before the trailer.  ldapsearch prints
+	 * "# numEntries:" and "# numReferences:" only when not 0, so after
+	 * "# numResponses:" an absent count is 0.
+	 */
+	long num_entries;
+	long num_entries_line;  /* 0: absent from the trailer */
+	long num_refs;
+	long num_refs_line;
 	bool paged;             /* a "pagedresults:" line met */
 	enum { COOKIE_NONE, COOKIE_END, COOKIE_MORE } cookie;
 				/* of the last search result record */
@@ -422,6 +517,10 @@ reset_entry(struct ld *l)
 	l->nvr = 0;
 	l->gen++;
 	l->in_result = false;
+	l->in_ref = false;
+	l->ref_comment = false;
+	l->ctl_line = 0;
+	l->chg_line = 0;
 }
 
 /*
@@ -758,40 +857,131 @@ result_line(struct ld *l, const char *key, const char *line, size_t len,
 			      "the export records 'result: %.100s': the "
 			      "search did not complete, the file is partial",
 			      l->data + l->dlen);
+	if (strcmp(key, "result") == 0)
+		l->result_seen = true;
 	return 0;
 }
 
-/* "# numEntries: N" and "# numResponses: N" from ldapsearch's trailer. */
+/*
+ * A line of a search result reference, as ldapsearch prints one when the
+ * server refers it elsewhere (AD's ForestDnsZones, DomainDnsZones and
+ * Configuration under the domain root; slapd's referral objects):
+ * "# search reference", then one "ref: URL" per URL (or "# refURL"
+ * comments under -L), then the reference's controls.  No dn: it names
+ * where other entries live, it is not one; the ldap source skips
+ * references too (not chased).
+ */
 static int
-comment_line(struct ld *l, const char *line, size_t len, long lineno)
+ref_line(struct ld *l, const char *key, const char *line, size_t len,
+	 size_t nlen, long lineno)
 {
-	static const char ent[] = "# numEntries: ", resp[] = "# numResponses: ";
+	long n;
+
+	if (strcmp(key, "ref") != 0 && strcmp(key, "control") != 0)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "'%s:' in a search reference record ('ref:' "
+			      "lines; missing blank line?)",
+			      key);
+	n = get_value(l, line, len, nlen, lineno, key);
+	if (n < 0)
+		return -1;
+	l->in_ref = true;
+	if (strcmp(key, "ref") == 0)
+		log_debug("%s:%ld: search reference %.200s skipped", l->path,
+			  lineno, l->data + l->dlen);
+	return 0;
+}
+
+/*
+ * The records ldapsearch prints for an extended or an intermediate
+ * response ("extended: OID", "partial: OID", "data:: ...", "result:").
+ * ldapsearch ends the search on either (a notice of disconnection, an
+ * intermediate response it does not know), before the search's result:
+ * what came before is part of the directory only.
+ */
+static int
+response_line(struct ld *l, const char *key, long lineno)
+{
+	return err_at(l->err, DS_E_PARSE, l->path, lineno,
+		      "'%s:' record: ldapsearch got %s and stopped the "
+		      "search there, before its result; the export is "
+		      "partial, export again",
+		      key,
+		      strcmp(key, "extended") == 0 ?
+			      "an extended response from the server (such "
+			      "as a notice of disconnection)" :
+			      "an intermediate response");
+}
+
+/* The N of "# numEntries: N" (pfx), or -1 with err set. */
+static long
+trailer_count(struct ld *l, const char *line, size_t len, size_t pfx,
+	      long lineno)
+{
 	char num[24];
 	char *end;
-	size_t k;
+	size_t k = len - pfx;
 	long v;
 
-	if (lineno == 1 && len == 15 && memcmp(line, "# extended LDIF", 15) == 0)
-		l->ldapsearch = true;
-	if (len > sizeof(resp) - 1 &&
-	    memcmp(line, resp, sizeof(resp) - 1) == 0) {
-		l->trailer = true;
-		return 0;
-	}
-	if (len <= sizeof(ent) - 1 || memcmp(line, ent, sizeof(ent) - 1) != 0)
-		return 0;
-	k = len - (sizeof(ent) - 1);
 	if (k >= sizeof(num))
 		k = sizeof(num) - 1;
-	memcpy(num, line + sizeof(ent) - 1, k);
+	memcpy(num, line + pfx, k);
 	num[k] = '\0';
 	errno = 0;
 	v = strtol(num, &end, 10);
 	if (errno != 0 || end == num || *end != '\0' || v < 0)
 		return err_at(l->err, DS_E_PARSE, l->path, lineno,
-			      "bad '# numEntries:' trailer");
-	l->num_entries = v;
-	l->num_entries_line = lineno;
+			      "bad '%.*s' trailer", (int)pfx - 1, line);
+	return v;
+}
+
+#define HAS_PREFIX(line, len, lit) \
+	((len) >= sizeof(lit) - 1 && memcmp(line, lit, sizeof(lit) - 1) == 0)
+
+/*
+ * The comments ldapsearch writes that tell about the file: its header
+ * ("# extended LDIF"; "# LDAPv3" under -L), "# search result", "# search
+ * reference", and the trailer ("# numResponses: N", then "# numEntries:
+ * N" and "# numReferences: N" when not 0).
+ */
+static int
+comment_line(struct ld *l, const char *line, size_t len, long lineno)
+{
+	static const char ent[] = "# numEntries: ", resp[] = "# numResponses: ";
+	static const char refs[] = "# numReferences: ";
+	long v;
+
+	if (lineno == 1 && len == 15 && memcmp(line, "# extended LDIF", 15) == 0)
+		l->ldapsearch = LS_EXT;
+	if (lineno == 4 && l->version_line == 1 && len == 8 &&
+	    memcmp(line, "# LDAPv3", 8) == 0)
+		l->ldapsearch = LS_L;
+	if (len == 15 && memcmp(line, "# search result", 15) == 0 &&
+	    l->ldapsearch == LS_L)
+		l->result_seen = true;
+	if (len == 18 && memcmp(line, "# search reference", 18) == 0)
+		l->ref_comment = true;
+	if (HAS_PREFIX(line, len, resp)) {
+		l->trailer = true;
+		l->trailer_line = lineno;
+		l->num_entries = l->num_refs = 0;
+		l->num_entries_line = l->num_refs_line = 0;
+		return 0;
+	}
+	if (HAS_PREFIX(line, len, ent)) {
+		if ((v = trailer_count(l, line, len, sizeof(ent) - 1,
+				       lineno)) < 0)
+			return -1;
+		l->num_entries = v;
+		l->num_entries_line = lineno;
+	}
+	if (HAS_PREFIX(line, len, refs)) {
+		if ((v = trailer_count(l, line, len, sizeof(refs) - 1,
+				       lineno)) < 0)
+			return -1;
+		l->num_refs = v;
+		l->num_refs_line = lineno;
+	}
 	return 0;
 }
 
@@ -816,6 +1006,10 @@ dn_line(struct ld *l, const char *line, size_t len, size_t nlen, long lineno)
 		return err_at(l->err, DS_E_PARSE, l->path, lineno,
 			      "dn: inside ldapsearch's search result record "
 			      "(missing blank line?)");
+	if (l->in_ref)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "dn: inside a search reference record "
+			      "('ref:' lines; missing blank line?)");
 	l->have_dn = true;
 	l->dn_line = lineno;
 	l->dn_off = l->dlen;
@@ -824,6 +1018,79 @@ dn_line(struct ld *l, const char *line, size_t len, size_t nlen, long lineno)
 	l->seen_record = true;
 	l->nentries++;
 	return dn_seen(l, l->data + l->dn_off, lineno);
+}
+
+/*
+ * An entry's "control:" lines with no "changetype:" after them: RFC 2849
+ * has controls only in change records, and ldapsearch prints an entry's
+ * response controls there (-E sync=..., whose entries carry their sync
+ * state: a change, not the entry as it is).
+ */
+static int
+control_alone(struct ld *l)
+{
+	return err_at(l->err, DS_E_PARSE, l->path, l->ctl_line,
+		      "'control:' in an entry without 'changetype: add' "
+		      "after it: a control belongs to a change record (RFC "
+		      "2849) or to a response to an ldapsearch -E option "
+		      "such as sync; dirsync reads a plain content export");
+}
+
+/*
+ * "control:" right after dn: (RFC 2849: dn, controls, changetype).  Only
+ * in front of "changetype: add" is it harmless: a control of the add
+ * operation, which dirsync does not perform; the entry is what counts.
+ */
+static int
+control_line(struct ld *l, const char *line, size_t len, size_t nlen,
+	     long lineno)
+{
+	if (l->nslots > 0 || l->chg_line > 0)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "'control:' after the entry's %s: RFC 2849 "
+			      "puts controls right after dn:",
+			      l->nslots > 0 ? "attributes" : "'changetype:'");
+	if (get_value(l, line, len, nlen, lineno, "control") < 0)
+		return -1;
+	if (l->ctl_line == 0)
+		l->ctl_line = lineno;
+	return 0;
+}
+
+/*
+ * "changetype:" right after dn: (and controls).  A content export and
+ * an export of "changetype: add" records (ldifde -f writes one in every
+ * entry) say the same thing: each record is a whole entry.  Any other
+ * change (modify, delete, modrdn, moddn) describes a difference, not the
+ * entry, and is refused.
+ */
+static int
+changetype_line(struct ld *l, const char *line, size_t len, size_t nlen,
+		long lineno)
+{
+	long n = get_value(l, line, len, nlen, lineno, "changetype");
+
+	if (n < 0)
+		return -1;
+	if (n != 3 || memcmp(l->data + l->dlen, "add", 3) != 0)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "change record ('changetype: %.40s') not "
+			      "supported: dirsync reads the directory's "
+			      "content, each record a whole entry "
+			      "(ldapsearch; ldifde -f, whose 'changetype: "
+			      "add' records are read as entries); a %.40s "
+			      "record is a change to an entry, not the entry",
+			      l->data + l->dlen, l->data + l->dlen);
+	if (l->chg_line > 0)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "second 'changetype:' in one entry (the first "
+			      "at line %ld)", l->chg_line);
+	if (l->nslots > 0)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "'changetype: add' after the entry's attributes: "
+			      "RFC 2849 puts it right after dn:");
+	l->chg_line = lineno;
+	return 0;
 }
 
 /* One logical line inside the file (not blank, not a comment). */
@@ -838,6 +1105,11 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 	struct slot *s;
 	long n;
 
+	if (len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
+		return err_at(l->err, DS_E_PARSE, l->path, lineno,
+			      "a UTF-8 byte order mark (EF BB BF) starts "
+			      "this line: two files joined into one?  "
+			      "dirsync reads one export");
 	if (colon == NULL && len >= 12 && memcmp(line, "Press [size]", 12) == 0)
 		return err_at(l->err, DS_E_PARSE, l->path, lineno,
 			      "ldapsearch's prompt for the next page: export "
@@ -881,9 +1153,15 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 
 	if (semi == 2 && memcmp(key, "dn", 2) == 0)
 		return dn_line(l, line, len, nlen, lineno);
-	if (!l->have_dn &&
+	if (!l->have_dn && !l->in_ref &&
 	    (l->in_result || (semi == 6 && memcmp(key, "search", 6) == 0)))
 		return result_line(l, key, line, len, nlen, lineno);
+	if (!l->have_dn &&
+	    (l->in_ref || (semi == 3 && memcmp(key, "ref", 3) == 0)))
+		return ref_line(l, key, line, len, nlen, lineno);
+	if (!l->have_dn && ((semi == 8 && memcmp(key, "extended", 8) == 0) ||
+			    (semi == 7 && memcmp(key, "partial", 7) == 0)))
+		return response_line(l, key, lineno);
 	if (semi == 7 && memcmp(key, "version", 7) == 0 && !l->have_dn) {
 		if (l->seen_record)
 			return err_at(l->err, DS_E_PARSE, l->path, lineno,
@@ -898,20 +1176,20 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 				      "unsupported LDIF version '%s'",
 				      l->data + l->dlen);
 		l->seen_record = true;
+		l->version_line = lineno;
 		return 0;
 	}
-	if ((semi == 10 && memcmp(key, "changetype", 10) == 0) ||
-	    (semi == 7 && memcmp(key, "control", 7) == 0))
-		return err_at(l->err, DS_E_PARSE, l->path, lineno,
-			      "change record ('%s:') not supported: dirsync "
-			      "reads a content export (ldapsearch, ldifde "
-			      "-f), not changes",
-			      key);
 	if (!l->have_dn)
 		return err_at(l->err, DS_E_PARSE, l->path, lineno,
 			      "attribute '%.*s' before dn: (missing dn: "
 			      "line?)",
 			      (int)semi, line);
+	if (semi == 10 && memcmp(key, "changetype", 10) == 0)
+		return changetype_line(l, line, len, nlen, lineno);
+	if (semi == 7 && memcmp(key, "control", 7) == 0)
+		return control_line(l, line, len, nlen, lineno);
+	if (l->ctl_line > 0 && l->chg_line == 0)
+		return control_alone(l);
 
 	an = intern(l, key, line, semi, h);
 	if (an->gen != l->gen) {
@@ -958,6 +1236,21 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 	if (l->dlen > LDIF_MAX_ENTRY)
 		return err_at(l->err, DS_E_PARSE, l->path, l->dn_line,
 			      "entry larger than %d bytes", LDIF_MAX_ENTRY);
+	return 0;
+}
+
+/*
+ * A blank line or the end of the file ends the record: an entry, a
+ * search reference (counted for "# numReferences:"), ldapsearch's search
+ * result, or nothing (comments only).
+ */
+static int
+record_end(struct ld *l)
+{
+	if (l->have_dn && l->ctl_line > 0 && l->chg_line == 0)
+		return control_alone(l);
+	if (!l->have_dn && !l->in_result && (l->in_ref || l->ref_comment))
+		l->nrefs++;
 	return 0;
 }
 
@@ -1049,10 +1342,23 @@ check_complete(struct ld *l, const struct rd *r, const struct stat *st0,
 		return err_at(err, DS_E_PARSE, l->path, last,
 			      "the file ends inside a line (no final "
 			      "newline): cut short?  %s", atomic);
-	if (l->ldapsearch && !l->trailer)
+	if (l->ldapsearch != LS_NONE && !l->trailer)
 		return err_at(err, DS_E_PARSE, l->path, last,
 			      "ldapsearch export without its trailer "
 			      "('# numResponses:'): cut short?  %s", atomic);
+	/*
+	 * ldapsearch prints its trailer also when it lost the server or
+	 * gave up waiting: only the search's result says it ended.
+	 */
+	if (l->ldapsearch != LS_NONE && !l->result_seen)
+		return err_at(err, DS_E_PARSE, l->path, l->trailer_line,
+			      "ldapsearch export without the search's result "
+			      "(%s): ldapsearch lost the server or stopped "
+			      "before the search ended; the export is "
+			      "partial, export again",
+			      l->ldapsearch == LS_EXT ?
+				      "'result: 0 Success'" :
+				      "'# search result'");
 	if (l->paged && l->cookie != COOKIE_END)
 		return err_at(err, DS_E_PARSE, l->path, l->result_line,
 			      "paged ldapsearch export whose last search "
@@ -1062,11 +1368,35 @@ check_complete(struct ld *l, const struct rd *r, const struct stat *st0,
 				      "still has a cookie for more" :
 				      "has no 'pagedresults:' line");
 	if (l->num_entries >= 0 &&
-	    (unsigned long)l->num_entries != l->nentries)
+	    (unsigned long)l->num_entries != l->nentries) {
+		if (l->num_entries_line == 0)
+			return err_at(err, DS_E_PARSE, l->path,
+				      l->trailer_line,
+				      "the trailer has no '# numEntries:' "
+				      "(ldapsearch leaves it out for 0 "
+				      "entries) but the file holds %lu "
+				      "entries: cut short or edited",
+				      l->nentries);
 		return err_at(err, DS_E_PARSE, l->path, l->num_entries_line,
 			      "the trailer says '# numEntries: %ld' but the "
 			      "file holds %lu entries: cut short or edited",
 			      l->num_entries, l->nentries);
+	}
+	if (l->num_refs >= 0 && (unsigned long)l->num_refs != l->nrefs) {
+		if (l->num_refs_line == 0)
+			return err_at(err, DS_E_PARSE, l->path,
+				      l->trailer_line,
+				      "the trailer has no '# numReferences:' "
+				      "(ldapsearch leaves it out for 0) but the "
+				      "file holds %lu search references: cut "
+				      "short or edited",
+				      l->nrefs);
+		return err_at(err, DS_E_PARSE, l->path, l->num_refs_line,
+			      "the trailer says '# numReferences: %ld' but "
+			      "the file holds %lu search references: cut "
+			      "short or edited",
+			      l->num_refs, l->nrefs);
+	}
 	return 0;
 }
 
@@ -1090,6 +1420,7 @@ ldif_read(struct source *src, const char *filter, const char *const *attrs,
 	l.err = err;
 	l.gen = 1;
 	l.num_entries = -1;
+	l.num_refs = -1;
 	l.base_norm = src->base_norm;
 	b64_table(l.b64);
 	if (filter != NULL && filter[0] != '\0') {
@@ -1130,9 +1461,11 @@ ldif_read(struct source *src, const char *filter, const char *const *attrs,
 				: LDIF_BUF_MIN;
 	r.buf = xmalloc(r.cap);
 
+	if (rd_encoding(&r) < 0)
+		goto done;
 	while ((got = rd_line(&r, &line, &len, &lineno)) > 0) {
 		if (len == 0) {
-			if (deliver(&l, cb, ctx) < 0)
+			if (record_end(&l) < 0 || deliver(&l, cb, ctx) < 0)
 				goto done;
 			reset_entry(&l);
 			continue;
@@ -1154,10 +1487,17 @@ ldif_read(struct source *src, const char *filter, const char *const *attrs,
 	}
 	if (got < 0)
 		goto done;
+	if (record_end(&l) < 0)
+		goto done;
 	if (check_complete(&l, &r, &st0, err) < 0)
 		goto done;
 	if (deliver(&l, cb, ctx) < 0)
 		goto done;
+	if (l.nrefs > 0)
+		log_info("%s: %lu search reference%s skipped (referrals to "
+			 "other naming contexts or servers, not chased, as "
+			 "with type = ldap)",
+			 src->path, l.nrefs, l.nrefs == 1 ? "" : "s");
 	rc = 0;
 done:
 	free(r.buf);

@@ -536,8 +536,15 @@ test_parse_errors(void **state)
 		   "attribute 'mail' before dn:");
 	EXPECT_ERR("dn: cn=a\ncn: a\nnul: a\0b\n", 3, "NUL byte in value");
 	EXPECT_ERR("dn: cn=a\nchangetype: modify\nreplace: cn\n", 2,
-		   "change record ('changetype:') not supported");
-	EXPECT_ERR("dn: cn=a\ncontrol: 1.2.3\n", 2, "change record");
+		   "change record ('changetype: modify') not supported");
+	EXPECT_ERR("dn: cn=a\ncontrol: 1.2.3\n", 2,
+		   "'control:' in an entry without 'changetype: add'");
+	EXPECT_ERR("dn: cn=a\ncontrol: 1.2.3\ncn: a\n", 2,
+		   "'control:' in an entry without 'changetype: add'");
+	EXPECT_ERR("dn: cn=a\ncn: a\nchangetype: add\n", 3,
+		   "after the entry's attributes");
+	EXPECT_ERR("dn: cn=a\nchangetype: add\ncn: a\ncontrol: 1.2.3\n", 4,
+		   "'control:' after the entry's attributes");
 	EXPECT_ERR("dn: cn=a\njpegPhoto:< file:///etc/passwd\n", 2,
 		   "URL value of 'jpegPhoto'");
 	EXPECT_ERR("dn: cn=a\ncn: a\ndn: cn=b\n", 3, "second dn:");
@@ -679,8 +686,9 @@ test_complete(void **state)
 		   "without its trailer");
 	expect_err("", 0, 1, "the file is empty");
 	EXPECT_ERR("# extended LDIF\n\ndn: cn=a\ncn: a\n\n"
+		   "search: 2\nresult: 0 Success\n\n"
 		   "# numResponses: 3\n# numEntries: 2\n",
-		   7, "'# numEntries: 2' but the file holds 1 entries");
+		   10, "'# numEntries: 2' but the file holds 1 entries");
 	EXPECT_ERR("# extended LDIF\n\ndn: cn=a\ncn: a\n\n# search result\n"
 		   "search: 2\nresult: 4 Size limit exceeded\n\n"
 		   "# numResponses: 2\n# numEntries: 1\n",
@@ -765,6 +773,146 @@ test_paged(void **state)
 	/* -E pr=N without /noprompt: ldapsearch's prompt is in the file */
 	EXPECT_ERR(PAGE_A "Press [size] Enter for the next {1|size} entries.\n",
 		   19, "-E pr=N/noprompt");
+}
+
+/*
+ * Records that are not entries: search references (ldapsearch without -L,
+ * with -L, -LLL), extended and intermediate responses; the trailer's
+ * counts of both kinds.
+ */
+static void
+test_references(void **state)
+{
+	struct run r;
+
+	(void)state;
+	/* ldapsearch against an AD domain root: two references, two URLs
+	 * in one, a control after them */
+	run(&r,
+	    "# extended LDIF\n#\n# LDAPv3\n#\n\n"
+	    "# a, x\ndn: cn=a,dc=x\ncn: a\n\n"
+	    "# search reference\nref: ldap://x/DC=ForestDnsZones,dc=x\n"
+	    "ref: ldap://y/DC=ForestDnsZones,dc=x\n"
+	    "control: 1.2.3 false\n\n"
+	    "# search reference\nref: ldap://x/CN=Configuration,dc=x\n\n"
+	    "# b, x\ndn: cn=b,dc=x\ncn: b\n\n"
+	    "# search result\nsearch: 2\nresult: 0 Success\n\n"
+	    "# numResponses: 5\n# numEntries: 2\n# numReferences: 2\n",
+	    "(objectClass=*)", NULL);
+	expect(&r, "@7|cn=a\\2cdc=x|cn=a\n@19|cn=b\\2cdc=x|cn=b\n");
+	run_done(&r);
+	/* -L: references are comments, the trailer still counts them */
+	run(&r,
+	    "version: 1\n\n#\n# LDAPv3\n#\n\n"
+	    "# a, x\ndn: cn=a,dc=x\ncn: a\n\n"
+	    "# search reference\n# refldap://x/DC=DomainDnsZones,dc=x\n\n"
+	    "# search result\n\n"
+	    "# numResponses: 3\n# numEntries: 1\n# numReferences: 1\n",
+	    "(objectClass=*)", NULL);
+	expect(&r, "@8|cn=a\\2cdc=x|cn=a\n");
+	run_done(&r);
+	/* a reference with no header or trailer (hand-cut, -LLL's record
+	 * without its comment) */
+	run(&r, "ref: ldap://x/dc=y\n\ndn: cn=a\ncn: a\n", NULL, NULL);
+	expect(&r, "@3|cn=a|cn=a\n");
+	run_done(&r);
+	/* "ref" after dn: is an attribute (a referral object under -M) */
+	run(&r, "dn: cn=r\nref: ldap://x/\n", NULL, NULL);
+	expect(&r, "@1|cn=r|ref=ldap://x/\n");
+	run_done(&r);
+
+	EXPECT_ERR("ref: ldap://x/\ndn: cn=a\n", 2,
+		   "dn: inside a search reference record");
+	EXPECT_ERR("ref: ldap://x/\ncn: a\n", 2,
+		   "'cn:' in a search reference record");
+	EXPECT_ERR("# extended LDIF\n\ndn: cn=a\n\n"
+		   "# search reference\nref: ldap://x/\n\n"
+		   "search: 2\nresult: 0 Success\n\n"
+		   "# numResponses: 3\n# numEntries: 1\n# numReferences: 2\n",
+		   13, "'# numReferences: 2' but the file holds 1 search");
+	/* cut inside the trailer, before its last count */
+	EXPECT_ERR("# extended LDIF\n\ndn: cn=a\n\n"
+		   "# search reference\nref: ldap://x/\n\n"
+		   "search: 2\nresult: 0 Success\n\n"
+		   "# numResponses: 3\n# numEntries: 1\n",
+		   11, "no '# numReferences:'");
+	EXPECT_ERR("# extended LDIF\n\ndn: cn=a\n\n"
+		   "search: 2\nresult: 0 Success\n\n# numResponses: 2\n",
+		   8, "no '# numEntries:'");
+	/* the trailer without the search's result: ldapsearch lost the
+	 * server */
+	EXPECT_ERR("# extended LDIF\n\ndn: cn=a\n\n# numResponses: 1\n"
+		   "# numEntries: 1\n",
+		   5, "without the search's result ('result: 0 Success')");
+	EXPECT_ERR("version: 1\n\n#\n# LDAPv3\n\ndn: cn=a\n\n"
+		   "# numResponses: 1\n# numEntries: 1\n",
+		   8, "without the search's result ('# search result')");
+	EXPECT_ERR("version: 1\n\n#\n# LDAPv3\n\ndn: cn=a\n\n", 7,
+		   "without its trailer");
+	EXPECT_ERR("# extended LDIF\n\ndn: cn=a\n\n"
+		   "# extended result response\n"
+		   "extended: 1.3.6.1.4.1.1466.20036\n"
+		   "result: 52 Server is unavailable\n",
+		   6, "'extended:' record: ldapsearch got an extended");
+	EXPECT_ERR("dn: cn=a\n\n# extended partial response\n"
+		   "partial: 1.2.3\n", 4, "an intermediate response");
+}
+
+/*
+ * The encoding: a UTF-8 byte order mark is skipped; UTF-16 and UTF-32
+ * are refused at line 1 naming the encoding and iconv.
+ */
+static void
+test_encoding(void **state)
+{
+	static const char u16le[] = "\xff\xfe" "d\0n\0:\0 \0a\0\n\0";
+	static const char u16be_nobom[] = "\0d\0n\0:\0 \0a\0\n";
+	static const char u16le_nobom[] = "d\0n\0:\0 \0a\0\n\0";
+	static const char u32le[] = "\xff\xfe\0\0" "d\0\0\0\n\0\0\0";
+	struct run r;
+
+	(void)state;
+	run(&r, "\xef\xbb\xbfversion: 1\n\ndn: cn=a\ncn: a\n", NULL, NULL);
+	expect(&r, "@3|cn=a|cn=a\n");
+	run_done(&r);
+	EXPECT_ERR(u16le, 1, "is in UTF-16LE with a byte order mark (as "
+		   "ldifde -u writes); dirsync reads LDIF in UTF-8: convert "
+		   "it, e.g. iconv -f UTF-16 -t UTF-8");
+	EXPECT_ERR(u16le_nobom, 1, "is in UTF-16LE (no byte order mark");
+	EXPECT_ERR(u16be_nobom, 1, "iconv -f UTF-16BE -t UTF-8");
+	EXPECT_ERR(u32le, 1, "UTF-32LE with a byte order mark");
+	EXPECT_ERR("dn: cn=a\n\n\xef\xbb\xbf" "dn: cn=b\n", 3,
+		   "byte order mark (EF BB BF) starts this line");
+}
+
+/*
+ * ldifde -f writes "changetype: add" in every entry: read as entries;
+ * any other change is refused naming it.
+ */
+static void
+test_changetype_add(void **state)
+{
+	struct run r;
+
+	(void)state;
+	run(&r,
+	    "\ndn: CN=a,DC=x\r\nchangetype: add\r\ncn: a\r\n\r\n"
+	    "dn: CN=b,DC=x\ncontrol: 1.2.840.113556.1.4.529 true\n"
+	    "changetype: add\ncn: b\n\n"
+	    "dn: CN=c,DC=x\ncn: c\n",
+	    NULL, NULL);
+	expect(&r, "@2|CN=a\\2cDC=x|cn=a\n@6|CN=b\\2cDC=x|cn=b\n"
+		   "@11|CN=c\\2cDC=x|cn=c\n");
+	run_done(&r);
+	EXPECT_ERR("dn: cn=a\nchangetype: add\ncn: a\n\n"
+		   "dn: cn=b\nchangetype: delete\n", 6,
+		   "('changetype: delete') not supported");
+	EXPECT_ERR("dn: cn=a\nchangetype: modrdn\nnewrdn: cn=b\n", 2,
+		   "a modrdn record is a change to an entry");
+	EXPECT_ERR("dn: cn=a\nchangetype: add\nchangetype: add\n", 3,
+		   "second 'changetype:'");
+	EXPECT_ERR("changetype: add\ndn: cn=a\n", 1,
+		   "'changetype' before dn:");
 }
 
 /* A NUL in a base64 text value drops that value, never cuts it. */
@@ -906,6 +1054,9 @@ main(void)
 		cmocka_unit_test(test_many_entries),
 		cmocka_unit_test(test_complete),
 		cmocka_unit_test(test_paged),
+		cmocka_unit_test(test_references),
+		cmocka_unit_test(test_encoding),
+		cmocka_unit_test(test_changetype_add),
 		cmocka_unit_test(test_nul_value),
 		cmocka_unit_test(test_changed_while_read),
 		cmocka_unit_test(test_backlink_attr),
