@@ -1084,6 +1084,7 @@ pwname samba:ogrant oliver.grant@example.com openldap
 . "$here/partial.sh"
 . "$here/handover.sh"
 . "$here/paged.sh"
+. "$here/exports.sh"
 . "$here/output.sh"
 
 echo "cli: $npass passed, $nfail failed, $nskip skipped"
