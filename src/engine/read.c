@@ -1764,9 +1764,13 @@ engine_read_finish(struct run *x)
 		log_info("the snapshot's rows of this read were being written "
 			 "when the run failed: the next run reads the whole "
 			 "directory");
-	} else if (x->r->exit_code != 0) {
+	} else if (x->r->exit_code != 0 && x->r->read_mode != NULL &&
+		   strcmp(x->r->read_mode, "incremental") == 0) {
 		log_info("the snapshot and cookie of the last read are "
 			 "kept: the next run reads the same changes again");
+	} else if (x->r->exit_code != 0) {
+		log_info("the snapshot of this read is not kept (the run "
+			 "failed)");
 	} else if (snap_commit_start(x) == 0) {
 		return;         /* engine_read_wait() */
 	} else if (syncsnap_commit(x->snap, &x->snap_meta, &e) != 0) {

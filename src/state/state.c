@@ -153,6 +153,12 @@ state_fail(struct state *st, struct err *err, int rc, const char *msg)
 		return err_set(err, DS_E_STATE, "%s: %s: the file system "
 			       "holding it is mounted read-only", st->path,
 			       msg);
+	if (((rc & 0xff) == SQLITE_READONLY ||
+	     (rc & 0xff) == SQLITE_CANTOPEN) && fs_immutable(st->path))
+		return err_set(err, DS_E_STATE, "%s: %s: the file or its "
+			       "directory is marked immutable or append-only "
+			       "(lsattr shows it; chattr -i undoes it)",
+			       st->path, msg);
 	if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN)
 		return err_set(err, DS_E_STATE, "%s: %s%s%s (uid %ld must be "
 			       "able to write the file and, for its WAL and "

@@ -133,12 +133,25 @@ sq_fail(struct sqldrv *d, struct err *err, int rc, const char *msg)
 			return err_set(err, DS_E_TARGET, "%s: %s: the file "
 				       "system holding it is mounted "
 				       "read-only", d->path, msg);
+		if (d->path != NULL && fs_immutable(d->path))
+			return err_set(err, DS_E_TARGET, "%s: %s: the file "
+				       "or its directory is marked immutable "
+				       "or append-only (lsattr shows it; "
+				       "chattr -i undoes it)", d->path, msg);
 		return err_set(err, DS_E_TARGET, "%s: %s%s%s (uid %ld must be "
 			       "able to write the file and, for its journal, "
 			       "the directory that holds it)", d->path, msg,
 			       sys != 0 ? ": " : "", sys != 0 ? strerror(sys)
 							  : "",
 			       (long)geteuid());
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return err_set(err, DS_E_TARGET, "%s: %s: the mail database "
+			       "is damaged.  Restore it "
+			       "from a backup (or rebuild it with sqlite3's "
+			       ".recover); the next run compares the whole "
+			       "database and puts back what dirsync manages",
+			       d->path, msg);
 	case SQLITE_IOERR:
 		if (sys != 0)
 			return err_set(err, DS_E_TARGET, "%s: %s (%s)", d->path,

@@ -1,5 +1,6 @@
 /*
- * fsro.h - is a file's file system mounted read-only?
+ * fsro.h - is a file's file system mounted read-only, or the file
+ * marked immutable?
  */
 #ifndef DS_FSRO_H
 #define DS_FSRO_H
@@ -13,5 +14,13 @@
  * False when it is writable or cannot be told.
  */
 bool fs_readonly(const char *path);
+/*
+ * True when path, or the directory holding it, carries the immutable
+ * or append-only attribute (chattr(1) +i / +a, read with ioctl(2)
+ * FS_IOC_GETFLAGS): writes fail with EPERM even for root, which SQLite
+ * reports as "attempt to write a readonly database".  False when not,
+ * or when the file system cannot say.
+ */
+bool fs_immutable(const char *path);
 
 #endif

@@ -540,3 +540,42 @@ if sqlite_only held-lists-forced-db; then
 	*) pass held-lists-forced-ben-leaves ;;
 	esac
 fi
+
+# the mail or state database marked immutable (chattr +i): said so, not
+# "uid 0 must be able to write the file" (found by a user trial)
+if [ "$(id -u)" = 0 ] && command -v chattr >/dev/null 2>&1 && [ -z "$PG" ]; then
+	scenario immutable
+	cp "$COMPANY" "$S/dir.ldif"
+	mkconf "$S/dir.ldif"
+	ds "$S" sync
+	expect_rc immutable-setup 0
+	sed -i 's/^displayName: Alice Martin$/displayName: Alice Immutable/' "$S/dir.ldif"
+	for f in mail.db state.db; do
+		if chattr +i "$S/$f" 2>/dev/null; then
+			ds "$S" sync
+			chattr -i "$S/$f"
+			expect_rc "immutable-$f-fails" 1
+			expect_in "immutable-$f-says" "attempt to write a readonly database: the file or its directory is marked immutable" "$S/err"
+			expect_in "immutable-$f-named" "$S/$f: " "$S/err"
+		else
+			nskip=$((nskip + 1))
+			echo "SKIP cli/immutable-$f (chattr +i not supported here)"
+		fi
+	done
+fi
+
+# a damaged mail database: the error says what to do (user trial)
+if [ -z "$PG" ]; then
+	scenario mail-damaged
+	mkconf "$COMPANY"
+	ds "$S" sync
+	expect_rc mail-damaged-setup 0
+	sqlite3 "$S/mail.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+	pgsz=$(sqlite3 "$S/mail.db" "PRAGMA page_size")
+	pg=$(sqlite3 "$S/mail.db" "SELECT rootpage FROM sqlite_master WHERE name = 'mailbox'")
+	head -c "$pgsz" /dev/urandom |
+		dd of="$S/mail.db" bs="$pgsz" seek=$((pg - 1)) conv=notrunc 2>/dev/null
+	ds "$S" sync --full
+	expect_rc mail-damaged-fails 1
+	expect_in mail-damaged-says "the mail database is damaged.  Restore it from a backup" "$S/err"
+fi
