@@ -1376,7 +1376,7 @@ static size_t
 alias_cap_case(struct fx *f, size_t n, size_t nother, const char *mail)
 {
 	struct val *v = calloc(n + 1, sizeof(*v));
-	char (*txt)[40] = calloc(n + 1, sizeof(*txt));
+	char (*txt)[64] = calloc(n + 1, sizeof(*txt));
 	struct val oc = {"user", 4}, mv = {mail, mail ? strlen(mail) : 0};
 	struct attr at[3];
 	struct entry e;
