@@ -505,8 +505,9 @@ apply_each(struct run *x, const char *const *forget, size_t nforget)
 	state_quick_commits(x->st, false);
 	progress_done();
 	free(ord);
-	/* not tried, and skipped by the target */
-	r->counts.skipped = (long)r->plan.n - r->counts.applied -
+	/* not tried, and skipped by the target (added to what the target
+	 * cannot hold at all: stage_unheld) */
+	r->counts.skipped += (long)r->plan.n - r->counts.applied -
 			    r->counts.failed;
 	if (ret == 0 && nforget > 0) {
 		struct plan none;

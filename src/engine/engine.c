@@ -18,9 +18,11 @@
 #endif
 
 #include "plan/guard.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/heap.h"
 #include "util/progress.h"
+#include "util/xalloc.h"
 
 volatile sig_atomic_t engine_stop_requested;
 
@@ -244,12 +246,137 @@ stage_anchors(struct run *x)
 		       n, first->address);
 }
 
+/* One thing the target cannot hold, for the report (r->skips). */
+static void
+unheld_note(struct run_result *r, const struct mobj *o, const char *member,
+	    const char *why)
+{
+	struct err e;
+	size_t cap = r->nskips;
+
+	err_clear(&e);
+	err_object(&e, o->address);
+	if (member != NULL)
+		err_set(&e, DS_E_TARGET, "member %s: %s", member, why);
+	else
+		err_set(&e, DS_E_TARGET, "%s", why);
+	r->skips = xgrow(r->skips, &cap, r->nskips + 1, sizeof(*r->skips));
+	r->skips[r->nskips++] = e;
+	r->counts.skipped++;
+}
+
+/* A list member the planner leaves as it is (plan.c, frozen_member). */
+static bool
+member_frozen(const struct run_result *r, const char *addr)
+{
+	const struct managed_rec *m;
+
+	if (strmap_get(&r->rules.frozen_addresses, addr) != NULL)
+		return true;
+	m = r->rules.frozen_anchors.len > 0 ? managed_get(&r->managed, addr)
+					    : NULL;
+	return m != NULL && m->anchor != NULL &&
+	       strmap_get(&r->rules.frozen_anchors, m->anchor) != NULL;
+}
+
+/*
+ * o's gotos without the members the target cannot hold (each noted);
+ * o->gotos itself when it keeps them all, NULL when it keeps none.
+ */
+static const char *
+held_members(struct run *x, const struct mobj *o)
+{
+	struct run_result *r = x->r;
+	const struct mset *d = &r->rules.desired;
+	struct buf b = BUF_INIT;
+	const char *p = o->gotos, *why, *kept;
+	bool dropped = false;
+
+	while (p != NULL && *p) {
+		size_t len = strcspn(p, ",");
+		char *a = xstrndup(p, len);
+
+		why = member_frozen(r, a) ? NULL
+					  : x->tops->unheld_member(o, a, d);
+		if (why != NULL) {
+			unheld_note(r, o, a, why);
+			dropped = true;
+		} else {
+			buf_printf(&b, "%s%s", b.len ? "," : "", a);
+		}
+		free(a);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	kept = !dropped ? o->gotos
+	       : b.len > 0 ? arena_strdup(&r->rules.desired.arena, buf_str(&b))
+			   : NULL;
+	buf_free(&b);
+	return kept;
+}
+
+/*
+ * What the target cannot hold (target_ops.unheld) leaves the desired set
+ * before the plan, each reported as skipped with the reason: planned, a
+ * target could only skip it, and the next run would plan it again, so
+ * that no run were ever without changes (a list with a contact among its
+ * members planned "+contact" on every run, and counted it as applied).
+ * What is in conflict is the planner's to leave alone, never dropped.
+ */
+static void
+stage_unheld(struct run *x)
+{
+	struct run_result *r = x->r;
+	struct mset *d = &r->rules.desired;
+	bool *drop;
+	size_t i, n = 0;
+	const char *why;
+
+	if (x->tops->unheld == NULL && x->tops->unheld_member == NULL)
+		return;
+	/* decided first, left out after: unheld() looks objects up in d */
+	drop = xcalloc(d->n ? d->n : 1, sizeof(*drop));
+	for (i = 0; i < d->n; i++) {
+		struct mobj *o = d->v[i];
+		bool frozen = strmap_get(&r->rules.frozen_addresses,
+					 o->address) != NULL ||
+			      (o->anchor != NULL &&
+			       strmap_get(&r->rules.frozen_anchors,
+					  o->anchor) != NULL);
+
+		why = frozen || x->tops->unheld == NULL
+			      ? NULL
+			      : x->tops->unheld(o, d);
+		if (why == NULL && !frozen && o->kind == MK_LIST &&
+		    o->gotos != NULL && x->tops->unheld_member != NULL) {
+			o->gotos = held_members(x, o);
+			if (o->gotos == NULL)
+				why = "no member it can hold";
+		}
+		if (why != NULL) {
+			unheld_note(r, o, NULL, why);
+			drop[i] = true;
+		}
+	}
+	for (i = 0; i < d->n; i++)
+		if (!drop[i])
+			d->v[n++] = d->v[i];
+	free(drop);
+	if (n != d->n)
+		mset_truncate(d, n);
+	if (r->nskips > 0)
+		log_msg(x->lvl, "%zu things the target cannot hold: not "
+			"planned, reported as skipped", r->nskips);
+}
+
 static void
 stage_plan(struct run *x)
 {
 	struct run_result *r = x->r;
 	struct plan_input in;
 
+	stage_unheld(x);
 	memset(&in, 0, sizeof(in));
 	in.desired = &r->rules.desired;
 	in.current = &x->r->current;

@@ -1339,6 +1339,57 @@ scim_apply(struct target *t, const struct change *ch, char *tid,
 }
 
 /*
+ * What SCIM cannot hold (target_ops.unheld): a contact (no resource for
+ * it), an address that forwards to anything but a User (a Group has no
+ * further addresses, a contact is not there), and a list member that is
+ * not a User (a Group's members are resources of the server).  Decided
+ * from the desired set: its mailboxes are the Users a run leaves there.
+ * apply() still skips what slips through (a User that failed).
+ */
+static bool
+desired_mailbox(const struct mset *d, const char *addr)
+{
+	const struct mobj *m = addr != NULL ? mset_get(d, addr) : NULL;
+
+	return m != NULL && m->kind == MK_MAILBOX;
+}
+
+static const char *
+scim_unheld(const struct mobj *o, const struct mset *d)
+{
+	const struct mobj *to;
+
+	switch (o->kind) {
+	case MK_CONTACT:
+		return "a contact: SCIM has no resource for a mail contact "
+		       "(it is not provisioned)";
+	case MK_ALIAS:
+		if (desired_mailbox(d, o->gotos))
+			return NULL;
+		to = o->gotos != NULL ? mset_get(d, o->gotos) : NULL;
+		if (to != NULL && to->kind == MK_LIST)
+			return "an address of a list: a SCIM Group has no "
+			       "further addresses (the list is its Group, "
+			       "displayName = its primary address)";
+		return "forwards to an address that is not a User (a "
+		       "contact): SCIM carries further addresses only for "
+		       "Users";
+	default:
+		return NULL;
+	}
+}
+
+static const char *
+scim_unheld_member(const struct mobj *list, const char *member,
+		   const struct mset *d)
+{
+	if (desired_mailbox(d, member))
+		return NULL;
+	return "not a User (a contact's or another outside address): the "
+	       "members of a SCIM Group are Users";
+}
+
+/*
  * Users first (aliases and Group members refer to them), then Groups,
  * then aliases (an alias of a list is told from one whose User failed
  * by the Group being there); the plan's order (removals first) within a
@@ -1369,4 +1420,6 @@ const struct target_ops target_scim_ops = {
 	.apply_rank = scim_apply_rank,
 	.apply_batch = scim_apply_batch,
 	.set_password_plain = scim_set_password_plain,
+	.unheld = scim_unheld,
+	.unheld_member = scim_unheld_member,
 };

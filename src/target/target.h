@@ -164,6 +164,22 @@ struct target_ops {
 			       char **address, long long *disabled_at,
 			       struct err *err);
 	/*
+	 * Optional (NULL: the target holds whatever the rules want).  What
+	 * of the desired set d it cannot hold at all, decided before the
+	 * plan (engine.c, stage_unheld): such an object, or member of a
+	 * list, is never planned, so that no run plans it, has it skipped
+	 * and plans it again (every run a run with changes).  unheld(o, d):
+	 * NULL when it can hold o, else why not (a static string) and o is
+	 * left out.  unheld_member(list, member, d), for a list it holds
+	 * (NULL: every member): NULL or why `member`, an address of the
+	 * list's gotos, cannot be a member, and it is left out of them.
+	 * Pure: they look at d only, never at the target.
+	 */
+	const char *(*unheld)(const struct mobj *o, const struct mset *d);
+	const char *(*unheld_member)(const struct mobj *list,
+				     const char *member,
+				     const struct mset *d);
+	/*
 	 * Optional (NULL: every run compares the whole target; the fast
 	 * path of engine/fastpath.c is never taken).  A short text
 	 * (TARGET_FP_MAX bytes with its NUL) that changes whenever any

@@ -289,21 +289,51 @@ proxyAddresses: smtp:crew@example.com
 member: CN=Ann Lee,OU=Staff,DC=example,DC=com
 member: CN=Mo Vend,OU=Contacts,DC=example,DC=com
 objectGUID:: AQAAAAAAAAAAAAAAAAAABA==
+
+dn: CN=Vendors,OU=Groups,DC=example,DC=com
+objectClass: group
+cn: Vendors
+mail: vendors@example.com
+member: CN=Mo Vend,OU=Contacts,DC=example,DC=com
+objectGUID:: AQAAAAAAAAAAAAAAAAAABQ==
 EOF
 scim_conf "$T/s5.ldif" "$T/skip-state.db"
 rc=0
 "$DIRSYNC" -c "$T/dirsync.conf" sync --json >"$T/skip.json" 2>>"$T/all.out" || rc=$?
 [ $rc -eq 0 ] || { cat "$T/skip.json"; fail "skips: exit $rc"; }
-expect "$(jq -c '.summary | [.applied, .failed, .skipped]' "$T/skip.json")" "[2,0,2]" "contact and list alias skipped, counted"
+# what SCIM cannot hold is left out of the plan (never planned, never
+# counted as applied), each named with the reason: a contact, an alias of
+# a list, a list member that is not a User, a list with no other member
+expect "$(jq -c '.summary | [.add, .update, .applied, .failed, .skipped]' "$T/skip.json")" \
+	"[2,0,2,0,5]" "contact, list alias, contact member skipped, counted"
+expect "$(jq -c '[.changes[] | .op + " " + .kind + " " + .address] | sort' "$T/skip.json")" \
+	'["add list team@example.com","add mailbox ann@example.com"]' "only what SCIM holds planned"
 jq -r '.warnings[]' "$T/skip.json" >"$T/skip.warn"
 grep -q '^mo@example.com: skipped: a contact: SCIM has no resource' "$T/skip.warn" &&
-	grep -q '^crew@example.com: skipped: an address of a list: a SCIM Group' "$T/skip.warn" ||
+	grep -q '^crew@example.com: skipped: an address of a list: a SCIM Group' "$T/skip.warn" &&
+	grep -q '^team@example.com: skipped: member mo@vendor.com: not a User' "$T/skip.warn" &&
+	grep -q '^vendors@example.com: skipped: member mo@vendor.com: not a User' "$T/skip.warn" &&
+	grep -q '^vendors@example.com: skipped: no member it can hold' "$T/skip.warn" ||
 	{ cat "$T/skip.warn"; fail "skipped objects not named with the reason"; }
 ok "each named with the reason"
 expect "$(members team@example.com)" "ann@example.com " "the list's Group has its User members"
-ctl POST /reset >/dev/null
-sync
-expect "$(writes)" 0 "skipped objects send nothing on the next run"
+expect "$(dump | jq '[.Groups[] | select(.displayName == "vendors@example.com")] | length')" 0 \
+	"no empty Group for a list of contacts only"
+# the next runs: nothing to do, not a run with changes (a contact member
+# planned "+mo@vendor.com" on every run and counted it applied)
+for n in 2 3; do
+	ctl POST /reset >/dev/null
+	rc=0
+	"$DIRSYNC" -c "$T/dirsync.conf" sync --json >"$T/skip$n.json" 2>>"$T/all.out" || rc=$?
+	[ $rc -eq 0 ] || { cat "$T/skip$n.json"; fail "skips, run $n: exit $rc"; }
+	expect "$(writes)" 0 "skipped objects send nothing on run $n"
+	expect "$(jq -c '[.summary.add, .summary.update, .summary.disable, .summary.delete, .summary.applied, .summary.skipped, .applied, (.changes | length)]' "$T/skip$n.json")" \
+		"[0,0,0,0,0,5,false,0]" "run $n: no change, the skips still named"
+done
+"$DIRSYNC" -c "$T/dirsync.conf" history >"$T/skip.hist" 2>&1
+[ "$(grep -c 'no-change   +0 ~0 !0 -0' "$T/skip.hist")" = 2 ] ||
+	{ cat "$T/skip.hist"; fail "history: the later runs are not no-change"; }
+ok "history: the later runs are no-change"
 # ---- a server offering RFC 9865 cursors is read with them ---------------
 kill "$(cat "$T/scim.pid")"
 scim_start cursor
