@@ -408,6 +408,7 @@ daemon_run_once(struct daemon *d, const char *trigger)
 {
 	struct sync_opts o;
 	struct run_result res;
+	struct pw_deliver_result pw = {0};
 	struct err err;
 	char buf[1400], *approval;
 	int rc;
@@ -431,8 +432,11 @@ daemon_run_once(struct daemon *d, const char *trigger)
 
 	/* a SIGTERM now must reach sync_run at once */
 	sigprocmask(SIG_SETMASK, &d->waitmask, NULL);
-	pw_deliver_before_sync(&d->c);
+	pw_deliver_before_sync(&d->c, &pw);
+	o.passwords = pw.v;
+	o.npasswords = (size_t)pw.delivered;
 	rc = sync_run(&d->c, &o, &res);
+	pw_deliver_result_free(&pw);
 	daemon_state_check(d, true);
 	sigprocmask(SIG_BLOCK, &d->blocked, NULL);
 	sync_note(d->lockfd, &res);

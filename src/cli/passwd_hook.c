@@ -193,7 +193,7 @@ queue(struct hook *h, bool confirmed, struct err *err)
 static void
 spawn_confirmer(struct hook *h)
 {
-	struct pw_deliver_result res;
+	struct pw_deliver_result res = {0};
 	struct err err;
 	pid_t pid = fork();
 	int status, fd;
@@ -222,6 +222,7 @@ spawn_confirmer(struct hook *h)
 	explicit_bzero(h->hash, sizeof(h->hash));   /* the queue has it */
 	for (;;) {
 		err_clear(&err);
+		pw_deliver_result_free(&res);   /* the last round's list */
 		if (pw_deliver(&h->c, h->address, &res, &err) != 0)
 			log_warn("%s", err_fmt(&err, h->ebuf, sizeof(h->ebuf)));
 		if (res.left == 0 || waited_ms >= CONFIRM_WAIT_S * 1000L)

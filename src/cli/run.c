@@ -104,6 +104,7 @@ cmd_sync(const struct cli_globals *g, int argc, char **argv)
 	struct conf c;
 	struct err err;
 	struct run_result res;
+	struct pw_deliver_result pw = {0};
 	bool now = false;
 	char buf[1400];
 	int rc, lockfd = -1;
@@ -139,10 +140,14 @@ cmd_sync(const struct cli_globals *g, int argc, char **argv)
 			return rc;
 		}
 	}
-	/* passwords first: they are ahead of any other change */
+	/* passwords first: they are ahead of any other change, and the
+	 * run's report lists each one written */
 	if (!o.dry_run)
-		pw_deliver_before_sync(&c);
+		pw_deliver_before_sync(&c, &pw);
+	o.passwords = pw.v;
+	o.npasswords = (size_t)pw.delivered;
 	rc = sync_run(&c, &o, &res);
+	pw_deliver_result_free(&pw);
 	sync_note(lockfd, &res);
 	lock_release(lockfd);
 	if (!o.dry_run && notify_send(&c, res.report, rc, &err) != 0)

@@ -87,6 +87,8 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	eo.trigger = o->trigger;
 	eo.report_max_changes = REPORT_KEEP_CHANGES;
 	eo.render_json = o->json;
+	eo.passwords = o->passwords;
+	eo.npasswords = o->npasswords;
 	progress_quiet(o->quiet || o->json);
 	code = engine_run(c, &eo, r);
 	print_report(o, r);

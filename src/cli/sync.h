@@ -25,6 +25,10 @@ struct sync_opts {
 	/* the daemon: why this run ("interval", "request", "watch"); NULL
 	 * for a command's run.  Static string. */
 	const char *trigger;
+	/* the queued passwords written just before the run, for its report
+	 * (engine_opts.passwords; borrowed for the call) */
+	const struct engine_password *passwords;
+	size_t npasswords;
 };
 
 /*

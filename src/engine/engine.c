@@ -595,6 +595,9 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 	/* the daemon (quiet) logs one line per run: timings at debug */
 	x.lvl = o->quiet ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 	engine_result_init(r, o, x.now);
+	if (o->npasswords > 0)
+		log_msg(x.lvl, "%zu queued password%s written ahead of the "
+			"run", o->npasswords, o->npasswords == 1 ? "" : "s");
 
 	if (stage_begin(&x) == 0 && stage_read(&x) == 0 &&
 	    engine_fastpath(&x) == 0 && stage_load(&x) == 0 &&

@@ -37,6 +37,20 @@
  */
 extern volatile sig_atomic_t engine_stop_requested;
 
+/*
+ * A password hash the sync wrote from passwd-hook's queue just before the
+ * run (passwd/pwdeliver.h): the run's report lists it as a change of kind
+ * "password", op "update", counted as an update that was applied, so
+ * that a run that delivered one is never a run without changes (also on
+ * the fast path).  Never the hash.  Strings owned by whoever owns the
+ * array (pw_deliver_result).
+ */
+struct engine_password {
+	char *address;   /* the mailbox */
+	char *account;   /* the directory account the hook was called for */
+	char *anchor;
+};
+
 struct engine_opts {
 	const char *mode;     /* "plan", "dry-run" or "sync", for reports */
 	bool readonly;        /* plan, dry run: nothing written or recorded */
@@ -72,6 +86,10 @@ struct engine_opts {
 	/* stdout gets the JSON report: its changes are rendered on a thread
 	 * while the plan is applied (report_render_start) */
 	bool render_json;
+	/* the queued password hashes written just before this run (borrowed
+	 * for the call; NULL: none) */
+	const struct engine_password *passwords;
+	size_t npasswords;
 	/* NULL: the ones the config names; tests set the in-memory ones */
 	const struct source_ops *source_ops;
 	const struct target_ops *target_ops;
@@ -115,6 +133,10 @@ struct run_result {
 	struct mset current;
 	struct managed managed;
 	bool applied;              /* some change reached the target */
+	/* engine_opts.passwords: written ahead of the run (borrowed from
+	 * the caller's engine_opts, valid while the report is built) */
+	const struct engine_password *passwords;
+	size_t npasswords;
 	/* engine_stop_requested ended the run (exit 1): err says so, not
 	 * what the interrupted call made of the signal (libldap's EINTR is
 	 * "Can't contact LDAP server") */

@@ -33,6 +33,8 @@ run_counts(const struct run_result *r)
 	}
 	if (r->have_rules)
 		n.conflict += (long)r->rules.nconflicts;
+	/* the queued passwords written ahead of the run: updates */
+	n.update += (long)r->npasswords;
 	n.error = (long)r->nobj_errors;
 	if (r->err.code != DS_OK && r->err.code != DS_E_LIMIT)
 		n.error++;
@@ -72,7 +74,8 @@ unrecorded_run(struct run *x, const struct err *e2)
 {
 	struct run_result *r = x->r;
 	char buf[1400];
-	long n = r->per_object ? r->counts.applied : (long)r->plan.n;
+	long n = (r->per_object ? r->counts.applied : (long)r->plan.n) +
+		 (long)r->npasswords;
 
 	if (r->err.code != DS_OK) {   /* the run's own error stays first */
 		log_err("the run's record could not be written: %s",
@@ -107,7 +110,9 @@ record_run(struct run *x)
 	memset(&s, 0, sizeof(s));
 	s.seconds = r->seconds;
 	s.exit_code = r->exit_code;
-	s.applied = r->applied;
+	/* a run that wrote queued passwords applied them; not a limit
+	 * stop, though: its plan is still all to approve (approve.c) */
+	s.applied = r->applied || (r->npasswords > 0 && r->exit_code != 3);
 	s.forced = r->forced.limit != NULL;
 	s.fast_path = r->fast_path;
 	s.interrupted = r->interrupted;
@@ -128,7 +133,7 @@ record_run(struct run *x)
 		r->recorded = true;
 	else
 		r->record_err = e2;
-	if (!r->recorded && r->applied) {
+	if (!r->recorded && (r->applied || r->npasswords > 0)) {
 		unrecorded_run(x, &e2);
 	} else if (e2.code != DS_OK) {
 		char buf[1400];
@@ -147,6 +152,8 @@ engine_result_init(struct run_result *r, const struct engine_opts *o,
 {
 	memset(r, 0, sizeof(*r));
 	r->mode = o->mode;
+	r->passwords = o->passwords;
+	r->npasswords = o->npasswords;
 	err_clear(&r->err);
 	rules_init(&r->rules);
 	plan_init(&r->plan);

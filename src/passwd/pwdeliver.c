@@ -212,6 +212,18 @@ deliver_one(struct run *r, const struct qrow *x)
 	}
 	if (pwq_remove(r->q, x->address, x->hash, &e) != 0)
 		keep_first(r, &e);
+	{
+		size_t cap = (size_t)r->res->delivered;
+		struct engine_password *p;
+
+		r->res->v = xgrow(r->res->v, &cap,
+				  (size_t)r->res->delivered + 1,
+				  sizeof(*r->res->v));
+		p = &r->res->v[r->res->delivered];
+		p->address = xstrdup(mailbox ? mailbox : x->address);
+		p->account = xstrdup(x->account);
+		p->anchor = xstrdup(x->anchor);
+	}
 	r->res->delivered++;
 	log_info("password of %s (account %s) written to the mail system",
 		 mailbox ? mailbox : x->address, x->account);
@@ -267,18 +279,32 @@ done:
 }
 
 void
-pw_deliver_before_sync(const struct conf *c)
+pw_deliver_result_free(struct pw_deliver_result *res)
 {
-	struct pw_deliver_result res;
+	long i;
+
+	for (i = 0; res->v != NULL && i < res->delivered; i++) {
+		free(res->v[i].address);
+		free(res->v[i].account);
+		free(res->v[i].anchor);
+	}
+	free(res->v);
+	memset(res, 0, sizeof(*res));
+}
+
+void
+pw_deliver_before_sync(const struct conf *c, struct pw_deliver_result *res)
+{
 	struct err err;
 	char buf[1400];
 
 	err_clear(&err);
-	if (pw_deliver(c, NULL, &res, &err) != 0)
+	/* a failure after some rows were written still lists those */
+	if (pw_deliver(c, NULL, res, &err) != 0)
 		log_warn("queued passwords: %s (%ld left for the next run)",
-			 err_fmt(&err, buf, sizeof(buf)), res.left);
-	else if (res.delivered + res.dropped > 0)
+			 err_fmt(&err, buf, sizeof(buf)), res->left);
+	else if (res->delivered + res->dropped > 0)
 		log_info("queued passwords: %ld written, %ld dropped, %ld "
-			 "still pending", res.delivered, res.dropped,
-			 res.left);
+			 "still pending", res->delivered, res->dropped,
+			 res->left);
 }

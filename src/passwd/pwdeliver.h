@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 #include "conf/conf.h"
+#include "engine/engine.h"
 #include "util/err.h"
 
 /* How long a change may take to show in the directory (seconds). */
@@ -27,7 +28,12 @@ struct pw_deliver_result {
 	long delivered;   /* written to the target and removed */
 	long dropped;     /* never confirmed, or no longer resolvable */
 	long left;        /* still queued: pending, or target unreachable */
+	/* the delivered[0..delivered) rows: which mailbox, for the run's
+	 * report (owned; pw_deliver_result_free) */
+	struct engine_password *v;
 };
+
+void pw_deliver_result_free(struct pw_deliver_result *res);
 
 /*
  * Returns 0 when every row was settled or left for a reason that is not
@@ -39,9 +45,12 @@ int pw_deliver(const struct conf *c, const char *only,
 
 /*
  * Before a sync (sync, daemon): pw_deliver() on every row, a failure
- * logged as a warning (the sync goes on; rows stay queued).
+ * logged as a warning (the sync goes on; rows stay queued).  res says
+ * what was written, for the run's report (engine_opts.passwords); the
+ * caller pw_deliver_result_free()s it.
  */
-void pw_deliver_before_sync(const struct conf *c);
+void pw_deliver_before_sync(const struct conf *c,
+			    struct pw_deliver_result *res);
 
 /* Whether `now` (a pwdLastSet/pwdChangedTime value) is after `before`. */
 bool pw_changed_after(const char *before, const char *now);

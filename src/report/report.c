@@ -302,6 +302,22 @@ conflicts_json(const struct run_result *in)
 	return conflicts;
 }
 
+/* A queued password written ahead of the run, as a change. */
+static json_t *
+password_json(const struct engine_password *p)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "op", json_string("update"));
+	json_object_set_new(o, "kind", json_string("password"));
+	json_object_set_new(o, "address", json_string(p->address));
+	json_object_set_new(o, "anchor", str_or_null(p->anchor));
+	if (p->account != NULL && *p->account != '\0')
+		json_object_set_new(o, "account", json_string(p->account));
+	json_object_set_new(o, "fields", json_object());
+	return o;
+}
+
 static json_t *
 summary_json(const struct run_result *in)
 {
@@ -315,7 +331,9 @@ summary_json(const struct run_result *in)
 	json_object_set_new(sum, "conflict", json_integer(n->conflict));
 	json_object_set_new(sum, "error", json_integer(n->error));
 	if (in->per_object) {
-		json_object_set_new(sum, "applied", json_integer(n->applied));
+		json_object_set_new(sum, "applied",
+				    json_integer(n->applied +
+						 (long)in->npasswords));
 		json_object_set_new(sum, "failed", json_integer(n->failed));
 		json_object_set_new(sum, "skipped", json_integer(n->skipped));
 	}
@@ -373,6 +391,11 @@ report_build(const struct run_result *in, size_t max_changes)
 							     ? 0
 							     : in->read)));
 
+	/* the queued passwords written ahead of the run: first, as they
+	 * went first; neither hash nor password */
+	for (i = 0; i < in->npasswords; i++)
+		json_array_append_new(changes,
+				      password_json(&in->passwords[i]));
 	for (i = 0; in->have_plan && i < in->plan.n && i < max_changes; i++)
 		json_array_append_new(changes,
 				      report_change_json(&in->plan.v[i]));
@@ -397,7 +420,8 @@ report_build(const struct run_result *in, size_t max_changes)
 	if (in->err.code != DS_OK && in->err.code != DS_E_LIMIT)
 		json_array_append_new(errors, error_json(&in->err));
 	json_object_set_new(r, "summary", summary_json(in));
-	json_object_set_new(r, "applied", json_boolean(in->applied));
+	json_object_set_new(r, "applied",
+			    json_boolean(in->applied || in->npasswords > 0));
 	if (in->interrupted)
 		json_object_set_new(r, "interrupted", json_true());
 	json_object_set_new(r, "fast_path", json_boolean(in->fast_path));
@@ -712,6 +736,25 @@ change_from_json(const json_t *o, struct change *ch)
 		ch->fields |= CH_KIND;
 }
 
+static bool
+is_password(const json_t *o)
+{
+	return strcmp(jstr(o, "kind"), "password") == 0;
+}
+
+/* A stored report's password change: address, account; never a hash. */
+static void
+print_password(FILE *fp, const json_t *o)
+{
+	const char *acct = json_string_value(json_object_get(o, "account"));
+
+	fprintf(fp, "  %-8s%-8s %s (queued hash written)", jstr(o, "op"),
+		"password", jstr(o, "address"));
+	if (acct != NULL)
+		fprintf(fp, " [%s]", acct);
+	fputc('\n', fp);
+}
+
 /* " (account, DN)" of a conflict's claimant, when the report has it. */
 static void
 print_claimant(FILE *fp, const json_t *w)
@@ -749,6 +792,12 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		inc,
 		(long long)json_integer_value(
 			json_object_get(src, "in_scope")));
+	/* the queued passwords written ahead of the run come first (in
+	 * the report's changes before the plan's) */
+	arr = json_object_get(r, "changes");
+	json_array_foreach(arr, i, o)
+		if (plan != NULL && is_password(o))
+			print_password(fp, o);
 	if (plan != NULL) {
 		/* a first sync of a big directory: a readable cron mail */
 		size_t shown = full || plan->n <= REPORT_TEXT_CHANGES
@@ -765,6 +814,10 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		json_array_foreach(arr, i, o) {
 			struct change ch;
 
+			if (is_password(o)) {
+				print_password(fp, o);
+				continue;
+			}
 			change_from_json(o, &ch);
 			report_print_change(fp, &ch, full);
 		}
@@ -975,6 +1028,8 @@ report_print_json(const json_t *r, const struct plan *plan,
 		  struct report_render *rr, FILE *fp)
 {
 	static const char marker[] = "@@dirsync-changes@@";
+	const json_t *o;
+	size_t npw = 0;
 	json_t *copy;
 	char *text, *at;
 	size_t i;
@@ -999,6 +1054,18 @@ report_print_json(const json_t *r, const struct plan *plan,
 	}
 	fwrite(text, 1, (size_t)(at - text), fp);
 	fputc('[', fp);
+	/* the queued passwords written ahead of the run, then the plan */
+	json_array_foreach(json_object_get(r, "changes"), i, o) {
+		char *one;
+
+		if (!is_password(o))
+			continue;
+		one = json_dumps(o, JSON_COMPACT);
+		fprintf(fp, "%s\n    %s", npw++ ? "," : "", one);
+		free(one);
+	}
+	if (npw > 0 && plan->n > 0)
+		fputc(',', fp);
 	if (rr != NULL && rr->plan == plan) {
 		render_join(rr);
 		fwrite(rr->text.p, 1, rr->text.len, fp);
@@ -1014,7 +1081,7 @@ report_print_json(const json_t *r, const struct plan *plan,
 		}
 		buf_free(&b);
 	}
-	fputs(plan->n ? "\n  ]" : "]", fp);
+	fputs(plan->n || npw ? "\n  ]" : "]", fp);
 	fputs(at + sizeof(marker) + 1, fp);
 	fputc('\n', fp);
 	free(text);

@@ -96,9 +96,32 @@ on_failure = reject"
 	expect_rc locked-reject-exit 1
 	expect_in locked-reject-says "the mail system is unreachable; refusing the change" "$S/reject.err"
 	expect_not_in locked-reject-not-unmanaged "no mailbox managed" "$S/reject.err"
-	# the lock gone, the next sync finds the mailbox and writes the hash
-	ds "$S" sync
+	# the lock gone, the next sync finds the mailbox and writes the hash,
+	# and its report says so: a password change (no hash), applied, in
+	# the history, though the run takes the fast path (a user trial: a
+	# no-change run with no trace of the password it wrote)
+	ds "$S" -v sync --json
 	expect_rc locked-next-sync 0
+	expect_eq locked-next-sync-change '[{"op":"update","kind":"password","address":"ben.carter@example.com","account":"ben.carter@example.com"}]' \
+		"$(jq -c '[.changes[] | select(.kind == "password") | {op, kind, address, account}]' "$S/out")"
+	expect_eq locked-next-sync-applied 'true 1' "$(jq -r '"\(.applied) \(.summary.update)"' "$S/out")"
+	if [ -z "$PG" ]; then   # SQLite's change counter: the fast path
+		expect_eq locked-next-sync-fast-path true "$(jq -r .fast_path "$S/out")"
+		expect_in locked-next-sync-logged "1 queued password written ahead of the run" "$S/err"
+	fi
+	expect_not_in locked-next-sync-no-hash '$6$' "$S/out"
+	expect_not_in locked-next-sync-no-hash-log '$6$' "$S/err"
+	expect_not_in locked-next-sync-no-password "$PW" "$S/out"
+	_run=$(jq -r .run_id "$S/out")
+	ds "$S" history --json
+	expect_eq locked-next-sync-history 'true 1' \
+		"$(jq -r --argjson id "$_run" '.[] | select(.run_id == $id) | "\(.applied) \(.summary.update)"' "$S/out")"
+	ds "$S" show "$_run"
+	expect_in locked-next-sync-show "update  password ben.carter@example.com" "$S/out"
+	# written once: the run after it has nothing to report
+	ds "$S" sync --json
+	expect_eq locked-after-sync 'false 0 0' \
+		"$(jq -r '"\(.applied) \(.summary.update) \(.changes | length)"' "$S/out")"
 	case $(q "SELECT password FROM mailbox WHERE username = 'ben.carter@example.com'") in
 	'{SHA512-CRYPT}$6$'*) pass locked-next-sync-delivers ;;
 	*) fail locked-next-sync-delivers "$(q "SELECT password FROM mailbox WHERE username = 'ben.carter@example.com'")" ;;
