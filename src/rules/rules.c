@@ -342,6 +342,7 @@ rules_build(struct rules_ctx *x, const struct entry *e, const char *ndn,
 struct robj *
 rules_add_obj(struct rules_ctx *x, const struct entry *e)
 {
+	const struct robj *first;
 	struct robj *o;
 	enum rtype type;
 	bool list_ok;
@@ -359,6 +360,15 @@ rules_add_obj(struct rules_ctx *x, const struct entry *e)
 	x->objs = xgrow(x->objs, &x->cap, x->nobjs + 1, sizeof(*x->objs));
 	x->objs[x->nobjs++] = o;
 	strmap_put(&x->by_ndn, o->ndn, o);
+	if ((first = strmap_put(&x->by_anchor, o->anchor, o)) != NULL) {
+		strmap_put(&x->by_anchor, o->anchor, (void *)first);
+		if (x->dup[0] == NULL) {
+			x->dup[0] = first;
+			x->dup[1] = o;
+		} else {
+			x->ndup++;
+		}
+	}
 	return o;
 }
 
@@ -442,6 +452,7 @@ ctx_free(struct rules_ctx *x)
 	filter_free(x->gf);
 	strmap_free(&x->slots);
 	strmap_free(&x->by_ndn);
+	strmap_free(&x->by_anchor);
 	strmap_free(&x->member_ok);
 	strmap_free(&x->claims);
 	strmap_free(&x->dropped);
@@ -466,7 +477,22 @@ rules_end(struct rules_ctx *x, struct err *err)
 	struct walk w;
 	size_t i;
 
-	(void)err;
+	if (x->dup[0] != NULL) {
+		/*
+		 * As a file holding one DN twice (ldif.c): which entry is the
+		 * object the anchor stands for is not for dirsync to guess,
+		 * and either guess would move the other's mail objects under
+		 * it, or disable them.  Nothing is planned from this read.
+		 */
+		err_set(err, DS_E_SOURCE, "two directory entries have the same "
+			"anchor %s: '%s' and '%s'%s; an anchor (objectGUID, "
+			"entryUUID, nsUniqueId) must name one object; nothing "
+			"is planned until one of them is corrected or removed",
+			x->dup[0]->anchor, x->dup[0]->dn, x->dup[1]->dn,
+			x->ndup > 0 ? " (and more pairs)" : "");
+		ctx_free(x);
+		return -1;
+	}
 	memset(&w, 0, sizeof(w));
 	w.x = x;
 	rules_primary_groups(x);

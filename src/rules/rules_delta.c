@@ -135,6 +135,9 @@ keys_of_obj(struct keyvec *kv, const struct robj *o, const char *ndn,
 		return;
 	if (ki->group)
 		key_push(kv, 'g', ndn);
+	/* a DN anchor is its "d:" key already */
+	if (strncmp(o->anchor, "dn:", 3) != 0)
+		key_push(kv, 'u', o->anchor);
 	if (o->primary != NULL)
 		key_push(kv, 'a', o->primary);
 	/* a contact's external address: claimed by none, but given to its
@@ -829,6 +832,13 @@ follow(struct dctx *d, struct node *nd)
 			case 'd':
 				if (todo & F_UP)
 					join_all(d, 'm', val, F_ADDR | F_UP);
+				break;
+			case 'u':
+				/* another entry with the anchor: into S, so
+				 * that rules_end() refuses the pair as a full
+				 * run does; followed no further */
+				if ((todo & F_ADDR) && d->why == NULL)
+					join_all(d, 'u', val, 0);
 				break;
 			case 'p':
 				if (todo & F_UP)

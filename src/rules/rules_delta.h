@@ -104,8 +104,10 @@
  *     DN of an entry of S (a change's new DN is looked up too) and every
  *     group with the SID of a group of S; two of them in one world:
  *     declined;
- *   - anchors are taken as unique in a read (they are objectGUID,
- *     entryUUID or the DN, and the DN is covered above);
+ *   - two entries with one anchor (objectGUID, entryUUID, nsUniqueId)
+ *     fail rules_end() in a full run: every entry of S followed ADDR
+ *     pulls in the entries with its anchor ("u:"), so the run over S
+ *     fails the same way (a DN anchor is covered by the DN above);
  *   - member_of_missing and its warning come out the same in both runs.
  * rules_delta() declines (returns 1, *why says which) when:
  *   - S would hold more than max entries;
@@ -141,6 +143,9 @@
  *                  given to its lists: GIVE above)
  *   "m:<ndn>"      every member / uniqueMember value (as the rules cut
  *                  "#'0101'B")
+ *   "u:<anchor>"   the anchor (rules_anchor: objectGUID, entryUUID or
+ *                  nsUniqueId; none for a DN anchor): two entries with
+ *                  one anchor fail the rules
  *   "s:<sid>"      groups: objectSid as text
  *   "p:<sid>"      users: their primary group's SID, and Domain Users'
  *                  (the domain's RID 513) when their primary group is
@@ -159,8 +164,9 @@
  * read whole once (the engine hashes this into the snapshot's settings),
  * so that the rules over a delta never look for a key its rows lack.
  * 2: a contact's external address became an "a:" key.
+ * 3: the anchor became a "u:" key.
  */
-#define RULES_KEYS_VERSION "2"
+#define RULES_KEYS_VERSION "3"
 
 struct rules_keyer;
 struct rules_keyer *rules_keyer_new(const struct conf *c, struct err *err);

@@ -120,6 +120,13 @@ struct rules_ctx {
 	struct robj **objs;
 	size_t nobjs, cap;
 	struct strmap by_ndn;      /* ndn -> robj */
+	/*
+	 * anchor -> robj: two objects with one anchor would share its mail
+	 * objects and managed records; the first such pair fails rules_end
+	 */
+	struct strmap by_anchor;
+	const struct robj *dup[2];
+	size_t ndup;               /* further pairs, counted */
 	struct strmap member_ok;   /* ndn set from [scope] member_of */
 	struct strmap claims;      /* contested address -> struct claim */
 	struct strmap dropped;     /* anchors of lists without members */

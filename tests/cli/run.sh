@@ -1086,6 +1086,7 @@ pwname samba:ogrant oliver.grant@example.com openldap
 . "$here/paged.sh"
 . "$here/exports.sh"
 . "$here/output.sh"
+. "$here/trials.sh"
 
 echo "cli: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]

@@ -383,6 +383,68 @@ test_anchor(void **state)
 	free(s);
 }
 
+/*
+ * Two entries with one anchor fail the read, naming both DNs, whatever
+ * the anchor's kind (and however either entry would be mapped): merged
+ * silently, the second took the first's mail objects and managed records.
+ */
+static void
+expect_anchor_twice(struct fx *f, const char *dn1, const char *dn2)
+{
+	struct err err;
+
+	err_clear(&err);
+	assert_int_equal(rules_apply(&f->c, &f->s, &f->r, &err), -1);
+	assert_int_equal(err.code, DS_E_SOURCE);
+	assert_non_null(strstr(err.msg, "same anchor"));
+	if (strstr(err.msg, dn1) == NULL || strstr(err.msg, dn2) == NULL)
+		fail_msg("'%s' does not name both DNs", err.msg);
+	rules_free(&f->r);
+	rules_init(&f->r);
+	snapshot_free(&f->s);
+	snapshot_init(&f->s);
+}
+
+static void
+test_anchor_twice(void **state)
+{
+	struct fx *f = *state;
+
+	/* AD: a user carrying another user's objectGUID */
+	USER(f, "Ann", G1, "mail", "ann@example.com");
+	USER(f, "Test One", G1, "mail", "test.one@example.com");
+	expect_anchor_twice(f, "CN=Ann,", "CN=Test One,");
+	/* a contact and a group with a user's objectGUID */
+	USER(f, "Ann", G1, "mail", "ann@example.com");
+	USER(f, "Bob", G2, "mail", "bob@example.com");
+	GROUP(f, "Sales", G2, "mail", "sales@example.com");
+	expect_anchor_twice(f, "CN=Bob,", "CN=Sales,");
+	/* OpenLDAP entryUUID, spelt in another case */
+	add(f, "uid=ann,ou=people,dc=example,dc=com", "objectClass",
+	    "inetOrgPerson", "uid", "ann", "mail", "ann@example.com",
+	    "entryUUID", "6f1c3a9e-1b2d-4c8e-9f00-00000000000a", NULL);
+	add(f, "uid=bob,ou=people,dc=example,dc=com", "objectClass",
+	    "inetOrgPerson", "uid", "bob", "mail", "bob@example.com",
+	    "entryUUID", "6F1C3A9E-1B2D-4C8E-9F00-00000000000A", NULL);
+	expect_anchor_twice(f, "uid=ann,", "uid=bob,");
+	/* 389-DS nsUniqueId; one of them without an address */
+	add(f, "uid=ann,ou=people,dc=example,dc=com", "objectClass",
+	    "inetOrgPerson", "uid", "ann", "mail", "ann@example.com",
+	    "nsUniqueId", "a1b2c3d4-11111111-22222222-33333333", NULL);
+	add(f, "uid=cy,ou=people,dc=example,dc=com", "objectClass",
+	    "inetOrgPerson", "uid", "cy",
+	    "nsUniqueId", "a1b2c3d4-11111111-22222222-33333333", NULL);
+	expect_anchor_twice(f, "uid=ann,", "uid=cy,");
+	/* distinct anchors, and a DN anchor each: fine */
+	add(f, "uid=ann,ou=people,dc=example,dc=com", "objectClass",
+	    "inetOrgPerson", "uid", "ann", "mail", "ann@example.com", NULL);
+	add(f, "uid=bob,ou=people,dc=example,dc=com", "objectClass",
+	    "inetOrgPerson", "uid", "bob", "mail", "bob@example.com", NULL);
+	apply(f);
+	want(f, MK_MAILBOX, "ann@example.com");
+	want(f, MK_MAILBOX, "bob@example.com");
+}
+
 /* ---- users: primary, aliases -------------------------------------- */
 
 static void
@@ -1537,6 +1599,7 @@ main(void)
 		T(test_nul_in_address_refused),
 		T(test_long_name_cut),
 		T(test_anchor),
+		T(test_anchor_twice),
 		T(test_smtp_primary_wins_over_mail),
 		T(test_mail_only_and_case),
 		T(test_two_smtp_primaries),

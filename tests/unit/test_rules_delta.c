@@ -2082,6 +2082,78 @@ test_declines(void **state)
 	pair_free(&p);
 }
 
+/*
+ * A change that gives an entry the anchor of an entry outside the
+ * change: the run over S fails as the full run does (the other entry
+ * joins by its "u:" key), instead of merging the two.
+ */
+static void
+test_anchor_twice(void **state)
+{
+	static const char *const uuids[] = {"ann", "ANN"};
+	struct rules_result fo;
+	struct rules_delta rd;
+	struct rules_lookup lk;
+	struct rules_change *ch;
+	struct index ix;
+	struct pair p;
+	struct err err;
+	const char *why;
+	size_t n, k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		pair_init(&p);
+		both(&p, "ann", USER("ann", "mail", "ann@example.com"));
+		both(&p, "bob", USER("bob", "mail", "bob@example.com"));
+		for (n = 0; n < 40; n++) {
+			char uid[16], mail[40], dn[80];
+
+			snprintf(uid, sizeof(uid), "p%zu", n);
+			snprintf(mail, sizeof(mail), "p%zu@example.com", n);
+			snprintf(dn, sizeof(dn),
+				 "uid=%s,ou=people,dc=example,dc=com", uid);
+			both(&p, uid, mk(dn, "objectClass",
+					 "inetOrgPerson", "uid", uid,
+					 "entryUUID", uid, "mail", mail,
+					 NULL));
+		}
+		/* k = 0: a new entry; 1: bob changed, both with ann's
+		 * entryUUID (in another case for bob) */
+		if (k == 0)
+			now(&p, "eve", mk(PEOPLE("eve"), "objectClass",
+					  "inetOrgPerson", "uid", "eve",
+					  "entryUUID", uuids[k], "mail",
+					  "eve@example.com", NULL));
+		else
+			now(&p, "bob", mk(PEOPLE("bob"), "objectClass",
+					  "inetOrgPerson", "uid", "bob",
+					  "entryUUID", uuids[k], "mail",
+					  "bob@example.com", NULL));
+		memset(&lk, 0, sizeof(lk));
+		index_build(&ix, &p.c, &p.old);
+		full_rules(&p.c, &p.old, &fo);
+		ix.full = &fo;
+		lk.ctx = &ix;
+		lk.get = lk_get;
+		lk.find = lk_find;
+		lk.contested = lk_contested;
+		lk.nentries = p.old.n;
+		ch = diff_dirs(&p.old, &p.new, &n);
+		err_clear(&err);
+		assert_int_equal(rules_delta(&p.c, &lk, ch, n, NOW, 1000, NULL,
+					     &rd, &why, &err), -1);
+		assert_non_null(strstr(err.msg, "same anchor"));
+		assert_non_null(strstr(err.msg, PEOPLE("ann")));
+		assert_non_null(strstr(err.msg, k == 0 ? PEOPLE("eve")
+						       : PEOPLE("bob")));
+		free(ch);
+		rules_free(&fo);
+		index_free(&ix);
+		pair_free(&p);
+	}
+}
+
 /* 3000 users u0.. and a list of u1..u10. */
 static void
 many_users(struct pair *p)
@@ -2502,6 +2574,7 @@ main(void)
 		cmocka_unit_test(test_lookup_fails),
 		cmocka_unit_test(test_cost_follows_s),
 		cmocka_unit_test(test_random_equivalence),
+		cmocka_unit_test(test_anchor_twice),
 		cmocka_unit_test(test_bench),
 	};
 
