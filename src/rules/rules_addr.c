@@ -424,6 +424,22 @@ alias_values(struct rules_ctx *x, const struct robj *o, struct aliases *al,
 				if (pl != 5 || strncasecmp(v, "smtp:", 5) != 0)
 					continue;   /* X500:, SIP:, x400: ... */
 				primary = strncmp(v, "SMTP:", 5) == 0;
+				/*
+				 * Exchange marks the primary by the prefix in
+				 * capitals: "Smtp:", "sMTP:" ... say neither;
+				 * never a primary by guess, an alias as
+				 * smtp: is, and said
+				 */
+				if (!primary && strncmp(v, "smtp:", 5) != 0)
+					rules_warn(x, "%s: %s value '%s' has the "
+						   "prefix in mixed case: only "
+						   "SMTP: marks the primary "
+						   "address, smtp: an alias; "
+						   "taken as an alias",
+						   o->dn,
+						   x->c->mapping
+							   .alias_attributes.v[k],
+						   a->vals[i].p);
 				v += 5;
 			}
 			addr = rules_norm_address_why(x->c, v, &why);
@@ -533,6 +549,35 @@ rules_map_addresses(struct rules_ctx *x, struct robj *o)
 	free(al.v);
 }
 
+/*
+ * A contact's external address from value v of attribute name (an
+ * "SMTP:" prefix in any case allowed), malloc'd; NULL with a warning
+ * naming the DN and the attribute when v is no address (a list of them,
+ * another address type): a contact left without one is left out, and
+ * the administrator must hear why, as for a user's bad mail.  name NULL:
+ * the email attribute, whose bad values mail_values() warns about.
+ */
+static char *
+contact_address(struct rules_ctx *x, const struct robj *o, const char *name,
+		const char *v)
+{
+	size_t pl = proxy_prefix(v);
+	const char *why;
+	char *addr;
+
+	if (pl > 0 && (pl != 5 || strncasecmp(v, "smtp:", 5) != 0)) {
+		if (name != NULL)
+			rules_warn(x, "%s: ignoring %s value '%s': not an "
+				   "SMTP address", o->dn, name, v);
+		return NULL;
+	}
+	addr = rules_norm_address_why(x->c, v + pl, &why);
+	if (addr == NULL && name != NULL)
+		rules_warn(x, "%s: ignoring %s value '%s': %s", o->dn, name, v,
+			   why);
+	return addr;
+}
+
 void
 rules_map_contact(struct rules_ctx *x, struct robj *o)
 {
@@ -543,9 +588,9 @@ rules_map_contact(struct rules_ctx *x, struct robj *o)
 	size_t i, n = 0;
 
 	if (t != NULL)
-		ext = rules_norm_address(c, t + proxy_prefix(t));
+		ext = contact_address(x, o, "targetAddress", t);
 	if (ext == NULL && m != NULL)
-		ext = rules_norm_address(c, m + proxy_prefix(m));
+		ext = contact_address(x, o, NULL, m);
 	o->external = rules_adup(x, ext);
 	free(ext);
 	/* the internal addresses are the contact's own "primary" + aliases */

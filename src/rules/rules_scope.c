@@ -28,7 +28,7 @@ parse_ll(const char *v, long long *out)
 	return errno == 0 && *end == '\0';
 }
 
-/* GeneralizedTime "YYYYMMDDHHMMSS[.f]Z" (RFC 4517 3.3.13), UTC only. */
+/* GeneralizedTime "YYYYMMDDHHMMSS[.f]" with Z or +-HH[MM] (RFC 4517 3.3.13). */
 static bool
 parse_gentime(const char *v, time_t *out)
 {
@@ -40,10 +40,26 @@ parse_gentime(const char *v, time_t *out)
 		return false;
 	if (*rest == '.' || *rest == ',')
 		rest += 1 + strspn(rest + 1, "0123456789");
-	if (strcmp(rest, "Z") != 0)
-		return false;
 	*out = timegm(&tm);
-	return true;
+	if (strcmp(rest, "Z") == 0)
+		return true;
+	/* a differential: +HH or +HHMM (RFC 4517), local = UTC + it */
+	if ((*rest == '+' || *rest == '-') &&
+	    (strspn(rest + 1, "0123456789") == 2 ||
+	     strspn(rest + 1, "0123456789") == 4) &&
+	    rest[1 + strspn(rest + 1, "0123456789")] == '\0') {
+		long hh = (rest[1] - '0') * 10 + (rest[2] - '0');
+		long mm = rest[3] != '\0' ? (rest[3] - '0') * 10 +
+						     (rest[4] - '0')
+					  : 0;
+		long off = hh * 3600 + mm * 60;
+
+		if (hh > 23 || mm > 59)
+			return false;
+		*out -= *rest == '+' ? off : -off;
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -65,60 +81,155 @@ expires_at(struct rules_ctx *x, long long at)
 		x->r->next_expiry = (time_t)at;
 }
 
+/*
+ * The values of attribute slot `slot` that say how an account stands are
+ * read strictly: a value dirsync cannot read, or more than one value of
+ * an attribute the directory holds once, is warned about (DN, attribute,
+ * value) and read as the state that gives no mail access: disabled or
+ * expired.  Reading it as "enabled" would create or re-enable a mailbox
+ * for an account that may be locked ("0x202" is 514, disabled); one that
+ * is active is disabled, not deleted (its mail stays), and a directory
+ * where many such values appear at once trips the safety limits
+ * (max_updates, max_delete_percent) before anything is applied.
+ */
+static bool
+state_values(struct rules_ctx *x, const char *dn, int slot, const char *name)
+{
+	const struct attr *a = x->at[slot];
+
+	if (a == NULL || a->nvals <= 1)
+		return true;
+	rules_warn(x, "%s: %s has %zu values ('%s', '%s'%s), the directory "
+		   "holds one; the account is taken as unable to log in "
+		   "unless every value says it can", dn, name, a->nvals,
+		   a->vals[0].p, a->vals[1].p, a->nvals > 2 ? ", ..." : "");
+	return false;
+}
+
+static void
+unreadable(struct rules_ctx *x, const char *dn, const char *name,
+	   const char *v, const char *expect, const char *taken)
+{
+	rules_warn(x, "%s: %s value '%s' is not %s; the account is taken as "
+		   "%s", dn, name, v, expect, taken);
+}
+
 static const char *
-account_expired(struct rules_ctx *x)
+account_expired(struct rules_ctx *x, const char *dn)
 {
 	const long long never = 0x7FFFFFFFFFFFFFFFLL;
+	const struct attr *a;
+	const char *why = NULL;
 	long long v, at;
 	time_t t;
+	size_t i;
 
-	if (parse_ll(rules_first(x->at[A_ACCOUNTEXPIRES]), &v) && v > 0 &&
-	    v != never) {
+	(void)state_values(x, dn, A_ACCOUNTEXPIRES, "accountExpires");
+	for (i = 0; (a = x->at[A_ACCOUNTEXPIRES]) != NULL && i < a->nvals;
+	     i++) {
+		if (!parse_ll(a->vals[i].p, &v)) {
+			unreadable(x, dn, "accountExpires", a->vals[i].p,
+				   "a FILETIME (a decimal number of 100 ns "
+				   "ticks; 0 or 9223372036854775807 for "
+				   "never)", "expired");
+			why = why ? why : "accountExpires unreadable";
+			continue;
+		}
+		if (v <= 0 || v == never)
+			continue;
 		at = v / 10000000LL - 11644473600LL;
 		if (at <= (long long)x->now)
-			return "accountExpires in the past";
-		expires_at(x, at);
+			why = why ? why : "accountExpires in the past";
+		else
+			expires_at(x, at);
 	}
-	if (parse_ll(rules_first(x->at[A_SHADOWEXPIRE]), &v) && v > 0) {
+	(void)state_values(x, dn, A_SHADOWEXPIRE, "shadowExpire");
+	for (i = 0; (a = x->at[A_SHADOWEXPIRE]) != NULL && i < a->nvals; i++) {
+		if (!parse_ll(a->vals[i].p, &v) || v > 1000000000LL) {
+			unreadable(x, dn, "shadowExpire", a->vals[i].p,
+				   "a number of days since 1970", "expired");
+			why = why ? why : "shadowExpire unreadable";
+			continue;
+		}
+		if (v <= 0)
+			continue;
 		if (v <= (long long)(x->now / 86400))
-			return "shadowExpire in the past";
-		expires_at(x, v * 86400);
+			why = why ? why : "shadowExpire in the past";
+		else
+			expires_at(x, v * 86400);
 	}
-	if (parse_gentime(rules_first(x->at[A_PWDENDTIME]), &t)) {
+	(void)state_values(x, dn, A_PWDENDTIME, "pwdEndTime");
+	for (i = 0; (a = x->at[A_PWDENDTIME]) != NULL && i < a->nvals; i++) {
+		if (!parse_gentime(a->vals[i].p, &t)) {
+			unreadable(x, dn, "pwdEndTime", a->vals[i].p,
+				   "a GeneralizedTime (YYYYMMDDHHMMSSZ)",
+				   "expired");
+			why = why ? why : "pwdEndTime unreadable";
+			continue;
+		}
 		if (t <= x->now)
-			return "pwdEndTime in the past";
-		expires_at(x, (long long)t);
+			why = why ? why : "pwdEndTime in the past";
+		else
+			expires_at(x, (long long)t);
 	}
-	return NULL;
+	return why;
 }
 
 /*
  * SC_DISABLED or SC_EXPIRED, with *detail naming the attribute that says
  * so (a static string); SC_NREASONS for an account that may log in.
+ * userAccountControl is a 32-bit integer in decimal (AD writes nothing
+ * else; "0x202" or "abc" is not one).
  */
 static enum scope_reason
-account_state(struct rules_ctx *x, const char **detail)
+account_state(struct rules_ctx *x, const char *dn, const char **detail)
 {
-	const char *uac = rules_first(x->at[A_UAC]);
+	const struct attr *a = x->at[A_UAC];
+	enum scope_reason st = SC_NREASONS;
+	long long v;
+	size_t i;
 
-	if (uac != NULL) {
-		char *end;
-		long long v = strtoll(uac, &end, 10);
-
-		if (end != uac && (v & 2)) {
-			*detail = "userAccountControl bit 2 (ACCOUNTDISABLE)";
-			return SC_DISABLED;
+	*detail = NULL;
+	(void)state_values(x, dn, A_UAC, "userAccountControl");
+	for (i = 0; a != NULL && i < a->nvals; i++) {
+		if (!parse_ll(a->vals[i].p, &v) || v < -2147483648LL ||
+		    v > 4294967295LL) {
+			unreadable(x, dn, "userAccountControl", a->vals[i].p,
+				   "a 32-bit decimal number", "disabled");
+			if (*detail == NULL)
+				*detail = "userAccountControl unreadable";
+			st = SC_DISABLED;
+		} else if (v & 2) {
+			if (*detail == NULL)
+				*detail = "userAccountControl bit 2 "
+					  "(ACCOUNTDISABLE)";
+			st = SC_DISABLED;
 		}
 	}
+	if (st != SC_NREASONS)
+		return st;
 	if (x->at[A_PWDLOCKED] != NULL) {
 		*detail = "pwdAccountLockedTime is set";
 		return SC_DISABLED;
 	}
-	if ((*detail = account_expired(x)) != NULL)
+	if ((*detail = account_expired(x, dn)) != NULL)
 		return SC_EXPIRED;
-	if (rules_is_true(rules_first(x->at[A_NSACCOUNTLOCK]))) {
-		*detail = "nsAccountLock: TRUE";
-		return SC_DISABLED;
+	a = x->at[A_NSACCOUNTLOCK];
+	(void)state_values(x, dn, A_NSACCOUNTLOCK, "nsAccountLock");
+	for (i = 0; a != NULL && i < a->nvals; i++) {
+		const char *s = a->vals[i].p;
+
+		if (rules_is_true(s)) {
+			*detail = "nsAccountLock: TRUE";
+			return SC_DISABLED;
+		}
+		if (strcasecmp(s, "FALSE") != 0 && strcmp(s, "0") != 0 &&
+		    strcasecmp(s, "no") != 0) {
+			unreadable(x, dn, "nsAccountLock", s,
+				   "TRUE or FALSE", "locked");
+			*detail = "nsAccountLock unreadable";
+			return SC_DISABLED;
+		}
 	}
 	return SC_NREASONS;
 }
@@ -170,7 +281,7 @@ rules_scope_check(struct rules_ctx *x, struct robj *o)
 	if (!(c->scope.object_types & bit))
 		return SC_TYPE_OFF;
 	if (o->type == RT_USER && c->scope.enabled_only &&
-	    (st = account_state(x, &o->why_detail)) != SC_NREASONS)
+	    (st = account_state(x, o->dn, &o->why_detail)) != SC_NREASONS)
 		return st;
 	if (c->scope.visible_only &&
 	    rules_is_true(rules_first(x->at[A_HIDE]))) {

@@ -69,3 +69,64 @@ EOF2
 	expect_eq "anchor-twice-$kind-nothing-written" "" \
 		"$(q "SELECT username FROM mailbox" | grep @)"
 done
+
+# ---- values read fail-open: each said, none enables an account ---------
+
+scenario fail-open
+{ cat "$COMPANY"; echo; } >"$S/dir.ldif"
+# fuser FILE CN GUIDBYTE MAIL [EXTRA-LINES] (field.sh)
+fuser "$S/dir.ldif" "Uac Abc" 101 uac.abc@example.com
+sed -i '$d' "$S/dir.ldif"
+sed -i '$d' "$S/dir.ldif"
+printf 'userAccountControl: abc\n\n' >>"$S/dir.ldif"
+fuser "$S/dir.ldif" "Uac Hex" 102 uac.hex@example.com
+sed -i '$d' "$S/dir.ldif"
+sed -i '$d' "$S/dir.ldif"
+printf 'userAccountControl: 0x202\n\n' >>"$S/dir.ldif"
+fuser "$S/dir.ldif" "Exp Never" 103 exp.never@example.com \
+	"accountExpires: never"
+fuser "$S/dir.ldif" "Exp Big" 104 exp.big@example.com \
+	"accountExpires: 99999999999999999999999"
+fuser "$S/dir.ldif" "Uac Two" 105 uac.two@example.com \
+	"userAccountControl: 514"
+fuser "$S/dir.ldif" "Mixed Case" 106 mixed@example.com \
+	"proxyAddresses: Smtp:mixed.one@example.com
+proxyAddresses: sMTP:mixed.two@example.com"
+cat >>"$S/dir.ldif" <<'EOF2'
+dn: CN=Bad Target,OU=Contacts,DC=example,DC=com
+objectClass: top
+objectClass: contact
+cn: Bad Target
+targetAddress: SMTP:a@partner.org,b@evil.org
+proxyAddresses: smtp:bad.target@example.com
+objectGUID:: AAAAAAAAAAAAAAAAAAAAbw==
+
+EOF2
+mkconf "$S/dir.ldif"
+ds "$S" plan --json
+for w in "CN=Uac Abc,OU=Staff,DC=example,DC=com: userAccountControl value 'abc'" \
+	"CN=Uac Hex,OU=Staff,DC=example,DC=com: userAccountControl value '0x202'" \
+	"CN=Exp Never,OU=Staff,DC=example,DC=com: accountExpires value 'never'" \
+	"CN=Exp Big,OU=Staff,DC=example,DC=com: accountExpires value '99999999999999999999999'" \
+	"CN=Uac Two,OU=Staff,DC=example,DC=com: userAccountControl has 2 values" \
+	"CN=Mixed Case,OU=Staff,DC=example,DC=com: proxyAddresses value 'Smtp:mixed.one@example.com'" \
+	"CN=Mixed Case,OU=Staff,DC=example,DC=com: proxyAddresses value 'sMTP:mixed.two@example.com'" \
+	"CN=Bad Target,OU=Contacts,DC=example,DC=com: ignoring targetAddress value 'SMTP:a@partner.org,b@evil.org'"; do
+	jq_true "fail-open-warns-$(echo "$w" | cut -d, -f1 | tr ' =' '--')-$(echo "$w" | cut -c40-60 | tr -cd 'a-zA-Z')" \
+		"[.warnings[] | startswith(\"$w\")] | any"
+done
+jq_true fail-open-none-enabled \
+	'[.changes[] | select(.op == "add") | .address] | map(select(test("^(uac|exp)"))) == []'
+jq_true fail-open-mixed-aliases \
+	'[.changes[] | select(.op == "add" and .kind == "alias") | .address] | (index("mixed.one@example.com") != null and index("mixed.two@example.com") != null)'
+# an account enabled in the last run, its value broken now: disabled, kept
+ds "$S" sync
+expect_rc fail-open-first-sync 0
+awk '/^dn: CN=Mixed Case,/ {m=1} m && /^userAccountControl: 512$/ {print "userAccountControl: 0x200"; m=0; next} {print}' \
+	"$S/dir.ldif" >"$S/dir2.ldif"
+mkconf "$S/dir2.ldif"
+ds "$S" sync
+expect_rc fail-open-broken-sync 0
+expect_in fail-open-broken-disabled "disable mailbox  mixed@example.com" "$S/out"
+expect_eq fail-open-broken-mail-kept "0" \
+	"$(q "SELECT active FROM mailbox WHERE username='mixed@example.com'")"

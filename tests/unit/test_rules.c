@@ -445,6 +445,147 @@ test_anchor_twice(void **state)
 	want(f, MK_MAILBOX, "bob@example.com");
 }
 
+/*
+ * Values saying how an account stands are read strictly: one dirsync
+ * cannot read, or a second value of a single-valued attribute, is warned
+ * about (DN and attribute) and gives no mailbox; it was read as enabled.
+ */
+static void
+expect_state(struct fx *f, const char *attr, const char *v1, const char *v2,
+	     bool enabled, const char *warning)
+{
+	add(f, "CN=Ann,OU=Staff,DC=example,DC=com", "objectClass", "user",
+	    "mail", "ann@example.com", "objectGUID", G1,
+	    attr, v1, v2 != NULL ? attr : NULL, v2, NULL);
+	apply(f);
+	if (enabled)
+		want(f, MK_MAILBOX, "ann@example.com");
+	else
+		absent(f, "ann@example.com");
+	if (warning != NULL && (warned(f, warning) != 1 ||
+				warned(f, "CN=Ann,OU=Staff") != 1))
+		fail_msg("%s '%s': no warning '%s'", attr, v1, warning);
+	if (warning == NULL && f->r.nwarnings != 0)
+		fail_msg("%s '%s': warned '%s'", attr, v1, f->r.warnings[0]);
+	rules_free(&f->r);
+	rules_init(&f->r);
+	snapshot_free(&f->s);
+	snapshot_init(&f->s);
+}
+
+static void
+test_account_state_strict(void **state)
+{
+	struct fx *f = *state;
+
+	f->r.now = 1700000000;   /* 2023-11-14 */
+	expect_state(f, "userAccountControl", "512", NULL, true, NULL);
+	expect_state(f, "userAccountControl", "514", NULL, false, NULL);
+	expect_state(f, "userAccountControl", "abc", NULL, false,
+		     "userAccountControl value 'abc' is not");
+	expect_state(f, "userAccountControl", "0x202", NULL, false,
+		     "userAccountControl value '0x202' is not");
+	expect_state(f, "userAccountControl", "512x", NULL, false,
+		     "userAccountControl value '512x'");
+	expect_state(f, "userAccountControl", "99999999999", NULL, false,
+		     "userAccountControl value '99999999999'");
+	expect_state(f, "userAccountControl", "512", "514", false,
+		     "userAccountControl has 2 values");
+	expect_state(f, "userAccountControl", "514", "512", false,
+		     "userAccountControl has 2 values");
+	expect_state(f, "userAccountControl", "512", "66048", true,
+		     "userAccountControl has 2 values");
+	expect_state(f, "accountExpires", "0", NULL, true, NULL);
+	expect_state(f, "accountExpires", "9223372036854775807", NULL, true,
+		     NULL);
+	expect_state(f, "accountExpires", "never", NULL, false,
+		     "accountExpires value 'never' is not");
+	expect_state(f, "accountExpires", "99999999999999999999999", NULL,
+		     false, "accountExpires value '99999999999999999999999'");
+	/* 2030 and 2020 */
+	expect_state(f, "accountExpires", "139000000000000000", NULL, true,
+		     NULL);
+	expect_state(f, "accountExpires", "139000000000000000",
+		     "132000000000000000", false, "accountExpires has 2");
+	expect_state(f, "shadowExpire", "99999", NULL, true, NULL);
+	expect_state(f, "shadowExpire", "soon", NULL, false,
+		     "shadowExpire value 'soon'");
+	expect_state(f, "pwdEndTime", "20300101000000Z", NULL, true, NULL);
+	expect_state(f, "pwdEndTime", "20300101000000+0100", NULL, true,
+		     NULL);
+	expect_state(f, "pwdEndTime", "20200101000000-05", NULL, false, NULL);
+	expect_state(f, "pwdEndTime", "tomorrow", NULL, false,
+		     "pwdEndTime value 'tomorrow'");
+	expect_state(f, "nsAccountLock", "FALSE", NULL, true, NULL);
+	expect_state(f, "nsAccountLock", "true", NULL, false, NULL);
+	expect_state(f, "nsAccountLock", "maybe", NULL, false,
+		     "nsAccountLock value 'maybe'");
+	/* enabled_only = no: none of it is read */
+	f->c.scope.enabled_only = false;
+	expect_state(f, "userAccountControl", "abc", NULL, true, NULL);
+}
+
+/* Only SMTP: is a primary, smtp: an alias: other cases are said. */
+static void
+test_proxy_prefix_case(void **state)
+{
+	struct fx *f = *state;
+
+	USER(f, "Ann", G1, "mail", "ann@example.com", "proxyAddresses",
+	     "Smtp:ann.x@example.com", "proxyAddresses",
+	     "sMTP:ann.y@example.com", "proxyAddresses",
+	     "smtp:ann.z@example.com", "proxyAddresses",
+	     "X500:/o=x/cn=ann");
+	apply(f);
+	want(f, MK_MAILBOX, "ann@example.com");
+	want(f, MK_ALIAS, "ann.x@example.com");
+	want(f, MK_ALIAS, "ann.y@example.com");
+	want(f, MK_ALIAS, "ann.z@example.com");
+	assert_int_equal(warned(f, "mixed case"), 2);
+	assert_int_equal(warned(f, "CN=Ann,OU=Staff,DC=example,DC=com: "
+				   "proxyAddresses value 'Smtp:ann.x@"), 1);
+	assert_int_equal(f->r.nwarnings, 2);
+}
+
+/* A contact's targetAddress that is no address is said, like a bad mail. */
+static void
+test_contact_target_bad(void **state)
+{
+	struct fx *f = *state;
+
+	add(f, "CN=Pat,OU=Contacts,DC=example,DC=com", "objectClass",
+	    "contact", "objectGUID", G1, "targetAddress",
+	    "SMTP:a@partner.org,b@evil.org", NULL);
+	add(f, "CN=Sip,OU=Contacts,DC=example,DC=com", "objectClass",
+	    "contact", "objectGUID", G2, "targetAddress",
+	    "SIP:sip@partner.org", "proxyAddresses",
+	    "smtp:sip@example.com", NULL);
+	add(f, "CN=Mo,OU=Contacts,DC=example,DC=com", "objectClass",
+	    "contact", "objectGUID", G3, "targetAddress", "mo at partner",
+	    "mail", "mo@partner.org", "proxyAddresses",
+	    "smtp:mo@example.com", NULL);
+	add(f, "CN=Ok,OU=Contacts,DC=example,DC=com", "objectClass",
+	    "contact", "objectGUID", G4, "targetAddress",
+	    "smtp:ok@partner.org", "proxyAddresses",
+	    "smtp:ok@example.com", NULL);
+	apply(f);
+	assert_int_equal(warned(f, "CN=Pat,OU=Contacts,DC=example,DC=com: "
+				   "ignoring targetAddress value "
+				   "'SMTP:a@partner.org,b@evil.org'"), 1);
+	assert_int_equal(warned(f, "CN=Sip,OU=Contacts,DC=example,DC=com: "
+				   "ignoring targetAddress value "
+				   "'SIP:sip@partner.org': not an SMTP"), 1);
+	absent(f, "sip@example.com");
+	/* the mail value in its place, said */
+	assert_int_equal(warned(f, "CN=Mo,OU=Contacts,DC=example,DC=com: "
+				   "ignoring targetAddress"), 1);
+	assert_string_equal(want(f, MK_CONTACT, "mo@example.com")->gotos,
+			    "mo@partner.org");
+	assert_string_equal(want(f, MK_CONTACT, "ok@example.com")->gotos,
+			    "ok@partner.org");
+	assert_int_equal(f->r.nwarnings, 3);
+}
+
 /* ---- users: primary, aliases -------------------------------------- */
 
 static void
@@ -1600,6 +1741,9 @@ main(void)
 		T(test_long_name_cut),
 		T(test_anchor),
 		T(test_anchor_twice),
+		T(test_account_state_strict),
+		T(test_proxy_prefix_case),
+		T(test_contact_target_bad),
 		T(test_smtp_primary_wins_over_mail),
 		T(test_mail_only_and_case),
 		T(test_two_smtp_primaries),
