@@ -103,6 +103,7 @@ static const char *check_ldap_uri(char *item);
 static const char *check_domain(char *item);
 static const char *check_rewrite(char *item);
 static const char *check_address(char *item);
+static const char *check_glob(char *item);
 
 #define DAY 86400L
 #define OFF(sec, fld) offsetof(struct conf, sec.fld)
@@ -138,7 +139,7 @@ static const struct opt opts[] = {
 	O_BOOL(scope, enabled_only),
 	O_BOOL(scope, visible_only),
 	O_LIST(scope, member_of, T_LINES, 0, NULL),
-	O_LIST(scope, exclude, T_WORDS, 0, NULL),
+	O_LIST(scope, exclude, T_WORDS, 0, check_glob),
 	{"scope", "object_types", T_OTYPES, OFF(scope, object_types), 0, 0, 0,
 	 otype_names, NULL},
 
@@ -407,6 +408,82 @@ check_rewrite(char *item)
 done:
 	free(copy);
 	return why;
+}
+
+/*
+ * An fnmatch(3) pattern as the rules use it (FNM_CASEFOLD, escapes on).
+ * fnmatch has no validator: an unbalanced '[' is taken as a plain '['
+ * (glibc), so "[abc" matched nothing the administrator meant, silently.
+ * Brackets must close, "[:class:]" must name a class, and a backslash
+ * must escape something.
+ */
+static const char *
+check_glob(char *item)
+{
+	static const char *const classes[] = {
+		"alnum", "alpha", "blank", "cntrl", "digit", "graph",
+		"lower", "print", "punct", "space", "upper", "xdigit", NULL,
+	};
+	const char *p = item, *q;
+	size_t i;
+
+	while (*p != '\0') {
+		if (*p == '\\') {
+			if (p[1] == '\0')
+				return "ends in a lone \\ (write \\\\ for a "
+				       "backslash)";
+			p += 2;
+			continue;
+		}
+		if (*p != '[') {
+			p++;
+			continue;
+		}
+		q = p + 1;
+		if (*q == '!' || *q == '^')
+			q++;
+		if (*q == ']')
+			q++;            /* a ']' first is a member */
+		for (;;) {
+			if (*q == '\0')
+				return "has a [ without its closing ] (write "
+				       "\\[ for a literal [)";
+			if (*q == ']')
+				break;
+			if (*q == '[' && (q[1] == ':' || q[1] == '.' ||
+					  q[1] == '=')) {
+				char d = q[1];
+				const char *e = q + 2;
+
+				while (*e != '\0' && !(e[0] == d && e[1] == ']'))
+					e++;
+				if (*e == '\0')
+					return "has a [: [. or [= without its "
+					       "closing :] .] or =]";
+				if (d == ':') {
+					for (i = 0; classes[i] != NULL; i++)
+						if (strlen(classes[i]) ==
+							    (size_t)(e - q - 2) &&
+						    strncmp(classes[i], q + 2,
+							    (size_t)(e - q - 2)) ==
+							    0)
+							break;
+					if (classes[i] == NULL)
+						return "names a character class "
+						       "fnmatch(3) does not know "
+						       "(alnum, alpha, digit, "
+						       "lower, upper, space, ...)";
+				}
+				q = e + 2;
+				continue;
+			}
+			if (*q == '\\' && q[1] != '\0')
+				q++;
+			q++;
+		}
+		p = q + 1;
+	}
+	return NULL;
 }
 
 static const char *
@@ -1464,21 +1541,42 @@ static int
 cross_check(const struct conf *c, const struct parser *p, struct sink *k,
 	    struct err *err)
 {
+	/*
+	 * Each check with the keys it reads ("section.key"): when one of
+	 * them was refused (a bad item in a list, a bad value), the check
+	 * is skipped; the default or the items before the bad one in its
+	 * place would only add a false error ("accepted_domains is
+	 * required" after "bad accepted_domains item").
+	 */
 	static const struct {
 		int (*fn)(const struct conf *, const long *, struct err *);
-		const char *section;    /* skipped if its type is bad */
+		const char *reads[6];
 	} checks[] = {
-		{check_source, "source"}, {check_target, "target"},
-		{check_domains, NULL}, {check_notify, NULL},
-		{check_web, NULL},
+		{check_source, {"source.type", "source.uri", "source.path",
+				"source.base_dn", "source.starttls", NULL}},
+		{check_target, {"target.type", "target.url", "target.schema",
+				"target.password_scheme", NULL}},
+		{check_domains, {"mapping.accepted_domains", NULL}},
+		{check_notify, {"notify.smtp_url", "notify.to", NULL}},
+		{check_web, {"web.listen", NULL}},
 	};
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
-		const struct opt *t = checks[i].section != NULL
-			? opt_find(checks[i].section, "type") : NULL;
+		bool skip = false;
 
-		if (t != NULL && p->bad[t - opts])
+		for (j = 0; checks[i].reads[j] != NULL && !skip; j++) {
+			char sec[16];
+			const char *dot = strchr(checks[i].reads[j], '.');
+			const struct opt *o;
+
+			snprintf(sec, sizeof(sec), "%.*s",
+				 (int)(dot - checks[i].reads[j]),
+				 checks[i].reads[j]);
+			o = opt_find(sec, dot + 1);
+			skip = o != NULL && p->bad[o - opts];
+		}
+		if (skip)
 			continue;
 		if (checks[i].fn(c, p->seen, err) != 0 &&
 		    sink_note(k, err) < 0)

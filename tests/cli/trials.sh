@@ -130,3 +130,39 @@ expect_rc fail-open-broken-sync 0
 expect_in fail-open-broken-disabled "disable mailbox  mixed@example.com" "$S/out"
 expect_eq fail-open-broken-mail-kept "0" \
 	"$(q "SELECT active FROM mailbox WHERE username='mixed@example.com'")"
+
+# ---- config: one error per bad item, globs checked at load -------------
+
+scenario conf-items
+conf_error domain-item 6 "[source]
+type = ldif
+path = $COMPANY
+[mapping]
+domain_rewrite = example.local=example.com
+accepted_domains = example.com bad..domain"
+expect_not_in conf-domain-item-no-follow-on "is required" "$S/err"
+expect_in conf-domain-item-one "1 error" "$S/err"
+conf_error exclude-bracket 5 "[source]
+type = ldif
+path = $COMPANY
+[scope]
+exclude = svc-* [abc
+[mapping]
+accepted_domains = example.com"
+expect_in conf-exclude-bracket-says "bad exclude item '[abc' in [scope]" "$S/err"
+conf_error exclude-class 6 "[source]
+type = ldif
+path = $COMPANY
+[scope]
+exclude = svc-*
+	*[[:word:]]*
+[mapping]
+accepted_domains = example.com"
+printf '%s\n' "[source]" "type = ldif" "path = $COMPANY" "[scope]" \
+	'exclude = [aA]lice.* \[x *[[:digit:]]' "[mapping]" \
+	"accepted_domains = example.com" "[target]" "url = $URL" "[state]" \
+	"path = $S/state.db" >"$S/dirsync.conf"
+chmod 600 "$S/dirsync.conf"
+ds "$S" plan
+expect_rc conf-exclude-good 0
+expect_not_in conf-exclude-good-alice "alice.martin@" "$S/out"

@@ -1000,11 +1000,97 @@ test_load_all(void **state)
 	free(path);
 }
 
+/*
+ * A refused item of a list key is one error: no check built on that key
+ * adds a false one ("accepted_domains is required", "type = ldap needs
+ * uri", "to is set but smtp_url is empty" ...).
+ */
+static void
+expect_one_error(const char *text, long line, const char *what)
+{
+	char *path = write_file(text, 0600);
+	struct conf_diag d;
+	struct conf c;
+	struct err e;
+	char want[128];
+
+	err_clear(&e);
+	assert_int_equal(conf_load_all(&c, path, &d, &e), -1);
+	if (d.nerr != 1)
+		fail_msg("%zu errors, the second: %s", d.nerr,
+			 d.n > 1 ? d.v[1].text : "");
+	snprintf(want, sizeof(want), "%s:%ld: ", path, line);
+	assert_non_null(strstr(d.v[0].text, want));
+	if (strstr(d.v[0].text, what) == NULL)
+		fail_msg("'%s' not in '%s'", what, d.v[0].text);
+	conf_diag_free(&d);
+	conf_free(&c);
+	free(path);
+}
+
+static void
+test_list_item_no_follow_on(void **state)
+{
+	(void)state;
+	expect_one_error("[source]\ntype = ldif\npath = /etc/hostname\n"
+			 "[mapping]\naccepted_domains = example.com "
+			 "bad..domain\n", 5, "bad accepted_domains item");
+	expect_one_error("[source]\ntype = ldif\npath = /etc/hostname\n"
+			 "[mapping]\naccepted_domains = bad..domain\n"
+			 "\texample.com\n", 5, "bad accepted_domains item");
+	expect_one_error("[mapping]\naccepted_domains = example.com\n"
+			 "[source]\ntype = ldap\nuri = http://x\n"
+			 "base_dn = dc=x\n", 5, "bad uri item");
+	expect_one_error(MIN_SRC "[notify]\nsmtp_url = smtp://localhost\n"
+			 "to = root@localhost not-an-address\n", 8,
+			 "bad to item");
+}
+
+/* [scope] exclude patterns are checked at load: fnmatch(3) has no
+ * validator and takes an unbalanced '[' as a plain one. */
+static void
+test_exclude_glob(void **state)
+{
+	static const char *const bad[] = {
+		"[abc", "*@[example.com", "x\\", "[!", "[]", "[[:alpha:]",
+		"[[:word:]]", "[[.a]", "a[b]c[", "[\\]",
+	};
+	static const char *const good[] = {
+		"*", "svc-*", "[abc]", "[]abc]", "[!a-z]*", "[^0-9]",
+		"\\[literal", "[[:alpha:]]", "[[:digit:][:upper:]]x",
+		"CN=*,OU=Service*", "a[\\]]b",
+	};
+	struct conf c;
+	struct err e;
+	char text[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), MIN_SRC "[scope]\nexclude = "
+			 "ok-* %s\n", bad[i]);
+		if (load(text, &c, &e) != -1)
+			fail_msg("exclude '%s' accepted", bad[i]);
+		assert_int_equal(e.line, 7);
+		assert_non_null(strstr(e.msg, "bad exclude item"));
+		conf_free(&c);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), MIN_SRC "[scope]\nexclude = %s\n",
+			 good[i]);
+		if (load(text, &c, &e) != 0)
+			fail_msg("exclude '%s' refused: %s", good[i], e.msg);
+		conf_free(&c);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_list_item_no_follow_on),
+		cmocka_unit_test(test_exclude_glob),
 		cmocka_unit_test(test_every_type),
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_continuation),
