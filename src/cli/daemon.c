@@ -1,5 +1,6 @@
 /* `dirsync daemon`: the run loop, signals, reload, systemd readiness. */
 #include "cli/daemon.h"
+#include "plan/guard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -175,7 +176,7 @@ daemon_log_run(const struct daemon *d, const struct run_result *r, int rc,
 {
 	const struct run_counts *n = &r->counts;
 	const struct limit_hit *lim = &r->limit;
-	char head[64], how[96];
+	char head[64], how[96], lists[600];
 
 	if (r->run_id > 0)
 		snprintf(head, sizeof(head), "run %lld", r->run_id);
@@ -206,10 +207,11 @@ daemon_log_run(const struct daemon *d, const struct run_result *r, int rc,
 	}
 	if (rc == 3 && lim->limit != NULL && lim->forceable) {
 		log_warn("%s: stopped by safety limit %s (allowed %ld, "
-			 "planned %ld): nothing applied; review with "
+			 "planned %ld%s): nothing applied; review with "
 			 "`dirsync show %lld`, apply with `dirsync approve "
 			 "%lld`",
 			 head, lim->limit, lim->allowed, lim->planned,
+			 plan_limit_lists(lim, lists, sizeof(lists)),
 			 r->run_id, r->run_id);
 		return;
 	}

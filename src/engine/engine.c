@@ -495,6 +495,8 @@ stage_limits(struct run *x)
 	struct limit_hit *hit = &r->limit;
 	const char *list = NULL;
 	bool approved = x->o->approve_plan != NULL;
+	char lists[600];
+	size_t i;
 
 	if (x->o->readopt)
 		return 0;   /* records of ownership only: no row changes */
@@ -526,9 +528,14 @@ stage_limits(struct run *x)
 	}
 	if (check_limits(x, &list) == 0)
 		return 0;
-	if (list != NULL)
-		log_warn("list %s would lose %ld members in this run", list,
-			 hit->planned);
+	for (i = 0; list != NULL && i < hit->nlists; i++)
+		log_warn("list %s%s%s%s would lose %ld of its %ld members in "
+			 "this run (allowed %ld)", hit->lists[i].address,
+			 hit->lists[i].dn != NULL ? " (" : "",
+			 hit->lists[i].dn != NULL ? hit->lists[i].dn : "",
+			 hit->lists[i].dn != NULL ? ")" : "",
+			 hit->lists[i].lost, hit->lists[i].members,
+			 hit->lists[i].allowed);
 	if (approved && hit->forceable) {
 		log_warn("safety limit %s exceeded (allowed %ld, planned "
 			 "%ld): applying the plan approved with run %lld",
@@ -547,8 +554,9 @@ stage_limits(struct run *x)
 	if (!x->o->force_limits || !hit->forceable)
 		return err_set(&r->err, DS_E_LIMIT,
 			       "safety limit %s exceeded: allowed %ld, "
-			       "planned %ld; nothing applied",
-			       hit->limit, hit->allowed, hit->planned);
+			       "planned %ld%s; nothing applied",
+			       hit->limit, hit->allowed, hit->planned,
+			       plan_limit_lists(hit, lists, sizeof(lists)));
 	log_warn("safety limit %s exceeded (allowed %ld, planned %ld): "
 		 "applying anyway (--force-limits)",
 		 hit->limit, hit->allowed, hit->planned);

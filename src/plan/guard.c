@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/strmap.h"
+#include "util/arena.h"
 #include "util/xalloc.h"
 
 /* Drops the changes with hold[i] set, keeping the order and counters. */
@@ -63,11 +64,22 @@ members_lost(const char *old, const char *now, size_t *nold)
 	return lost;
 }
 
+static int
+cmp_lost(const void *a, const void *b)
+{
+	const struct limit_list *x = a, *y = b;
+
+	if (x->lost != y->lost)
+		return x->lost > y->lost ? -1 : 1;
+	return strcmp(x->address, y->address);
+}
+
 int
-plan_check_members(const struct plan *p, long pct, struct limit_hit *hit,
+plan_check_members(struct plan *p, long pct, struct limit_hit *hit,
 		   const char **list)
 {
-	size_t i, worst = 0;
+	struct limit_list *v = NULL;
+	size_t i, n = 0, cap = 0;
 
 	memset(hit, 0, sizeof(*hit));
 	*list = NULL;
@@ -84,16 +96,49 @@ plan_check_members(const struct plan *p, long pct, struct limit_hit *hit,
 		allowed = nold * (size_t)pct / 100;
 		if (allowed < PLAN_MEMBER_MIN - 1)
 			allowed = PLAN_MEMBER_MIN - 1;
-		if (lost <= allowed || lost <= worst)
+		if (lost <= allowed)
 			continue;
-		worst = lost;
-		hit->limit = "max_member_removal_percent";
-		hit->allowed = (long)allowed;
-		hit->planned = (long)lost;
-		hit->forceable = true;
-		*list = c->address;
+		v = xgrow(v, &cap, n + 1, sizeof(*v));
+		v[n].address = c->address;
+		v[n].dn = c->dn;
+		v[n].members = (long)nold;
+		v[n].lost = (long)lost;
+		v[n].allowed = (long)allowed;
+		n++;
 	}
-	return *list != NULL;
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_lost);
+	hit->limit = "max_member_removal_percent";
+	hit->allowed = v[0].allowed;
+	hit->planned = v[0].lost;
+	hit->forceable = true;
+	hit->lists = arena_alloc(&p->arena, n * sizeof(*v));
+	memcpy((void *)hit->lists, v, n * sizeof(*v));
+	hit->nlists = n;
+	*list = v[0].address;
+	free(v);
+	return 1;
+}
+
+const char *
+plan_limit_lists(const struct limit_hit *hit, char *buf, size_t len)
+{
+	const struct limit_list *l = hit->lists;
+	int k;
+
+	if (len > 0)
+		buf[0] = '\0';
+	if (hit->nlists == 0 || len == 0)
+		return buf;
+	k = snprintf(buf, len, "; list %s%s%s%s would lose %ld of %ld "
+		     "members", l->address, l->dn != NULL ? " (" : "",
+		     l->dn != NULL ? l->dn : "", l->dn != NULL ? ")" : "",
+		     l->lost, l->members);
+	if (hit->nlists > 1 && k >= 0 && (size_t)k < len)
+		snprintf(buf + k, len - (size_t)k, "; and %zu more list%s",
+			 hit->nlists - 1, hit->nlists > 2 ? "s" : "");
+	return buf;
 }
 
 int

@@ -57,11 +57,19 @@ int plan_time_guard(struct plan *p, const struct managed *m, time_t now,
  * lose more than `pct` percent of its members, and at least
  * PLAN_MEMBER_MIN of them, in one run trips the limit
  * "max_member_removal_percent" (forceable).  pct < 0: off.  Returns 1
- * with *hit filled (planned: the members lost, allowed: the most allowed)
- * and *list the list's address (borrowed from p), else 0.
+ * with *hit filled (planned: the members lost, allowed: the most allowed,
+ * of the list losing most; hit->lists: every list over the limit, in
+ * p's arena) and *list that list's address (borrowed from p), else 0.
  */
 #define PLAN_MEMBER_MIN 10
-int plan_check_members(const struct plan *p, long pct, struct limit_hit *hit,
+int plan_check_members(struct plan *p, long pct, struct limit_hit *hit,
 		       const char **list);
+/*
+ * The lists of a max_member_removal_percent hit for a message line:
+ * "; list ADDR (DN) would lose N of M members[; and K more lists]", or
+ * "" for another limit.  Returns buf.
+ */
+const char *plan_limit_lists(const struct limit_hit *hit, char *buf,
+			     size_t len);
 
 #endif

@@ -156,10 +156,27 @@ void plan_free(struct plan *p);
 const char *op_name(enum op op);
 
 /* Which safety limit a plan exceeds. */
+/* One list over max_member_removal_percent (strings borrowed from the
+ * plan). */
+struct limit_list {
+	const char *address;
+	const char *dn;      /* NULL when unknown */
+	long members;        /* members it has now */
+	long lost;           /* members this run would remove */
+	long allowed;        /* the most it may lose */
+};
+
 struct limit_hit {
 	const char *limit;   /* config key, e.g. "max_deletes"; NULL = none */
 	long allowed;
 	long planned;
+	/*
+	 * max_member_removal_percent: every list over it, the one losing
+	 * most first (allowed and planned are its); borrowed from the plan
+	 * (its arena).  NULL otherwise.
+	 */
+	const struct limit_list *lists;
+	size_t nlists;
 	/*
 	 * Whether `sync --force-limits` may override it.  allow_empty may
 	 * not: an empty scope is a broken read or a broken filter, never

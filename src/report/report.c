@@ -443,6 +443,31 @@ report_build(const struct run_result *in, size_t max_changes)
 				    json_integer(in->limit.planned));
 		if (in->held)
 			json_object_set_new(l, "held", json_true());
+		if (in->limit.nlists > 0) {
+			json_t *a = json_array();
+			size_t k;
+
+			for (k = 0; k < in->limit.nlists; k++) {
+				const struct limit_list *ll =
+					&in->limit.lists[k];
+				json_t *o = json_object();
+
+				json_object_set_new(o, "address",
+						    json_string(ll->address));
+				json_object_set_new(o, "dn",
+						    ll->dn != NULL
+							    ? json_string(ll->dn)
+							    : json_null());
+				json_object_set_new(o, "members",
+						    json_integer(ll->members));
+				json_object_set_new(o, "removed",
+						    json_integer(ll->lost));
+				json_object_set_new(o, "allowed",
+						    json_integer(ll->allowed));
+				json_array_append_new(a, o);
+			}
+			json_object_set_new(l, "lists", a);
+		}
 		json_object_set_new(r, "limit_exceeded", l);
 	} else {
 		json_object_set_new(r, "limit_exceeded", json_null());
@@ -768,6 +793,30 @@ print_claimant(FILE *fp, const json_t *w)
 		fprintf(fp, " (%s)", dn != NULL ? dn : acct);
 }
 
+/* limit_exceeded.lists (max_member_removal_percent), one line each. */
+static void
+lists_text(FILE *fp, const json_t *lim)
+{
+	const json_t *a = json_object_get(lim, "lists"), *o;
+	size_t i;
+
+	json_array_foreach(a, i, o) {
+		const json_t *dn = json_object_get(o, "dn");
+
+		fprintf(fp, "list %s%s%s%s would lose %lld of its %lld "
+			"members (allowed %lld)\n", jstr(o, "address"),
+			json_is_string(dn) ? " (" : "",
+			json_is_string(dn) ? json_string_value(dn) : "",
+			json_is_string(dn) ? ")" : "",
+			(long long)json_integer_value(
+				json_object_get(o, "removed")),
+			(long long)json_integer_value(
+				json_object_get(o, "members")),
+			(long long)json_integer_value(
+				json_object_get(o, "allowed")));
+	}
+}
+
 void
 report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		  bool full)
@@ -894,6 +943,7 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 				? " mailboxes, lists and contacts; alias rows "
 				  "count under max_alias_deletes"
 				: "");
+		lists_text(fp, lim);
 		if (json_is_integer(id))
 			fprintf(fp, "review the changes (`dirsync show %lld`), "
 				    "then `dirsync approve %lld` applies "

@@ -166,3 +166,49 @@ chmod 600 "$S/dirsync.conf"
 ds "$S" plan
 expect_rc conf-exclude-good 0
 expect_not_in conf-exclude-good-alice "alice.martin@" "$S/out"
+
+# ---- max_member_removal_percent names every list over it ---------------
+
+scenario member-limit
+# mlists FILE N: users m1..m24, list alpha@ of m1..m12 and beta@ of
+# m13..m24, each keeping its first N members; gamma@ keeps them all
+mlists() {
+	: >"$1"
+	_i=1
+	while [ $_i -le 24 ]; do
+		fuser "$1" "M$_i" $_i "m$_i@example.com"
+		_i=$((_i + 1))
+	done
+	for _g in alpha:0:200 beta:12:201 gamma:0:202; do
+		_n=${_g%%:*}
+		_off=$(echo "$_g" | cut -d: -f2)
+		_gb=${_g##*:}
+		printf 'dn: CN=%s,OU=Groups,DC=example,DC=com\nobjectClass: top\nobjectClass: group\ncn: %s\nmail: %s@example.com\nobjectGUID:: %s\n' \
+			"$_n" "$_n" "$_n" \
+			"$(printf "\\$(printf '%03o' "$_gb")\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\1" | base64)" >>"$1"
+		_i=1
+		_keep=$2
+		[ "$_n" = gamma ] && _keep=12
+		while [ $_i -le "$_keep" ]; do
+			printf 'member: CN=M%s,OU=Staff,DC=example,DC=com\n' \
+				$((_i + _off)) >>"$1"
+			_i=$((_i + 1))
+		done
+		printf '\n' >>"$1"
+	done
+}
+mlists "$S/dir.ldif" 12
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc member-limit-first 0
+mlists "$S/dir.ldif" 1
+ds "$S" sync
+expect_rc member-limit-stop 3
+expect_in member-limit-text-alpha "list alpha@example.com (CN=alpha,OU=Groups,DC=example,DC=com) would lose 11 of its 12 members (allowed 9)" "$S/out"
+expect_in member-limit-text-beta "list beta@example.com (CN=beta,OU=Groups,DC=example,DC=com) would lose 11 of its 12 members (allowed 9)" "$S/out"
+expect_not_in member-limit-text-gamma "list gamma@" "$S/out"
+expect_in member-limit-log "safety limit max_member_removal_percent exceeded: allowed 9, planned 11; list alpha@example.com (CN=alpha,OU=Groups,DC=example,DC=com) would lose 11 of 12 members; and 1 more list" "$S/err"
+ds "$S" sync --json
+expect_rc member-limit-json-stop 3
+jq_true member-limit-json \
+	'.limit_exceeded.lists == [{"address": "alpha@example.com", "dn": "CN=alpha,OU=Groups,DC=example,DC=com", "members": 12, "removed": 11, "allowed": 9}, {"address": "beta@example.com", "dn": "CN=beta,OU=Groups,DC=example,DC=com", "members": 12, "removed": 11, "allowed": 9}]'

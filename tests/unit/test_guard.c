@@ -234,19 +234,51 @@ test_member_removals(void **state)
 	c->address = "small@x.org";
 	c->old_gotos = "a@x.org,b@x.org";
 	c->gotos = "a@x.org";
+	c->dn = "CN=Small,DC=x";
+	p.v[0].dn = "CN=All,DC=x";
 	assert_int_equal(plan_check_members(&p, 20, &hit, &list), 1);
 	assert_string_equal(list, "all@x.org");
 	assert_string_equal(hit.limit, "max_member_removal_percent");
 	assert_int_equal(hit.planned, 30);
 	assert_int_equal(hit.allowed, 20);
 	assert_true(hit.forceable);
+	/* every list over the limit is named, with its DN */
+	assert_int_equal(hit.nlists, 1);
+	assert_string_equal(hit.lists[0].address, "all@x.org");
+	assert_string_equal(hit.lists[0].dn, "CN=All,DC=x");
+	assert_int_equal(hit.lists[0].members, 100);
+	assert_int_equal(hit.lists[0].lost, 30);
+	{
+		char line[256];
+
+		assert_string_equal(plan_limit_lists(&hit, line, sizeof(line)),
+				    "; list all@x.org (CN=All,DC=x) would "
+				    "lose 30 of 100 members");
+	}
+	/* at 0 %, the small list too (its floor is 9 members lost: no) */
+	p.v[1].old_gotos = buf_str(&old);
+	p.v[1].gotos = "m099@x.org";
+	assert_int_equal(plan_check_members(&p, 20, &hit, &list), 1);
+	assert_int_equal(hit.nlists, 2);
+	assert_string_equal(list, "small@x.org");     /* loses 99: first */
+	assert_string_equal(hit.lists[1].address, "all@x.org");
+	assert_int_equal(hit.planned, 99);
+	{
+		char line[256];
+
+		assert_non_null(strstr(plan_limit_lists(&hit, line,
+							sizeof(line)),
+				       "; and 1 more list"));
+	}
+	p.v[1].old_gotos = "a@x.org,b@x.org";
+	p.v[1].gotos = "a@x.org";
 	assert_int_equal(plan_check_members(&p, 30, &hit, &list), 0);
 	assert_int_equal(plan_check_members(&p, -1, &hit, &list), 0);
 	/* members added, none lost: fine at 0 % */
 	p.v[0].old_gotos = buf_str(&now);
 	p.v[0].gotos = buf_str(&old);
 	assert_int_equal(plan_check_members(&p, 0, &hit, &list), 0);
-	free(p.v);
+	plan_free(&p);
 	buf_free(&old);
 	buf_free(&now);
 }
