@@ -51,7 +51,8 @@ enum opt_type {
 	T_INT,          /* long in [min, max] */
 	T_DUR,          /* long seconds in [min, max] */
 	T_ENUM,         /* enum (int-sized), index into names[] */
-	T_WORDS,        /* struct strlist, split on whitespace */
+	T_WORDS,        /* struct strlist, split on whitespace; "a b" is
+			 * one word (next_word) */
 	T_LINES,        /* struct strlist, one item per line */
 	T_OTYPES,       /* unsigned OT_* bits from words */
 };
@@ -813,6 +814,40 @@ add_item(struct parser *p, struct strlist *l, char *item, long line)
 	return 0;
 }
 
+/*
+ * The next word of *sp (NUL-terminated in place, *sp moved past it), or
+ * NULL at the end: words are separated by blanks, and a word in double
+ * quotes may hold blanks ("CN=John Smith,*": AD names have spaces).  An
+ * unterminated quote is an error at line (-1, p->err set).
+ */
+static int
+next_word(struct parser *p, char **sp, long line, char **word)
+{
+	char *s = *sp + strspn(*sp, " \t"), *e;
+
+	*word = NULL;
+	if (*s == '\0') {
+		*sp = s;
+		return 0;
+	}
+	if (*s == '"') {
+		if ((e = strchr(s + 1, '"')) == NULL)
+			return err_at(p->err, DS_E_CONFIG, p->file, line,
+				      "%s in [%s]: a quote (\") opens %.60s "
+				      "and nothing closes it",
+				      p->e.o->key, p->e.o->section, s);
+		*e++ = '\0';
+		*word = s + 1;
+	} else {
+		e = s + strcspn(s, " \t");
+		*word = s;
+		if (*e != '\0')
+			*e++ = '\0';
+	}
+	*sp = e;
+	return 0;
+}
+
 static int
 set_otype(struct parser *p, unsigned *bits, const char *word, long line)
 {
@@ -851,10 +886,13 @@ entry_apply(struct parser *p)
 	case T_WORDS:
 	case T_OTYPES:
 		for (i = 0; i < p->e.n; i++) {
-			char *save = NULL, *w;
+			char *cur = p->e.v[i].text, *w;
 
-			for (w = strtok_r(p->e.v[i].text, " \t", &save);
-			     w != NULL; w = strtok_r(NULL, " \t", &save)) {
+			for (;;) {
+				if (next_word(p, &cur, p->e.v[i].line, &w) < 0)
+					goto done;
+				if (w == NULL)
+					break;
 				if (o->type == T_OTYPES) {
 					if (set_otype(p, &bits, w,
 						      p->e.v[i].line) < 0)
@@ -1997,8 +2035,10 @@ dump_value(const struct conf *c, const struct opt *o, FILE *fp)
 		const struct strlist *l = CFIELD(c, o, struct strlist);
 
 		fprintf(fp, "%s =", o->key);
-		for (i = 0; i < l->n; i++)
-			fprintf(fp, " %s", l->v[i]);
+		for (i = 0; i < l->n; i++)   /* as they are written (next_word) */
+			fprintf(fp, strpbrk(l->v[i], " \t") != NULL ? " \"%s\""
+								 : " %s",
+				l->v[i]);
 		fputc('\n', fp);
 		break;
 	}

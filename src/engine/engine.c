@@ -481,8 +481,9 @@ hold_removals(struct run *x)
 	if (check_limits(x, &list) != 0)
 		return -1;   /* the rest is over a limit too: stop */
 	log_warn("safety limit %s exceeded (allowed %ld, planned %ld): "
-		 "disables and deletes held back, the other changes applied "
-		 "(hold_removals)", over.limit, over.allowed, over.planned);
+		 "disables and deletes held back, the other changes %s "
+		 "(hold_removals)", over.limit, over.allowed, over.planned,
+		 x->o->readonly ? "would be applied" : "applied");
 	r->limit = over;
 	r->held = true;
 	return 0;

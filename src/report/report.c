@@ -916,16 +916,21 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		      fp);
 	} else if (json_is_object(lim) &&
 		   json_is_true(json_object_get(lim, "held"))) {
+		/* a plan or a dry run applies nothing; the held changes
+		 * are listed only by a plan past the limit */
 		fprintf(fp,
 			"HELD BACK: safety limit %s exceeded (allowed %lld, "
 			"planned %lld): the disables and deletes wait, the "
-			"changes above were applied (hold_removals); review "
-			"them with `dirsync plan`\n",
+			"changes above %s (hold_removals); list the held ones "
+			"with `dirsync sync --dry-run --force-limits`\n",
 			jstr(lim, "limit"),
 			(long long)json_integer_value(
 				json_object_get(lim, "allowed")),
 			(long long)json_integer_value(
-				json_object_get(lim, "planned")));
+				json_object_get(lim, "planned")),
+			json_is_true(json_object_get(r, "applied"))
+				? "were applied"
+				: "would be applied");
 	} else if (json_is_object(lim)) {
 		const char *name = jstr(lim, "limit");
 		const json_t *id = json_object_get(r, "run_id");

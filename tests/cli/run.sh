@@ -77,6 +77,22 @@ conf_error unknown-section 3 "[source]
 type = ldif
 [sauce]
 path = $COMPANY"
+# a list word in double quotes may hold blanks (AD names have spaces;
+# found by a user trial: the pattern split in two and matched nothing)
+conf_error open-quote 5 "[source]
+type = ldif
+path = $COMPANY
+[scope]
+exclude = svc-* \"CN=Alice Martin,*"
+mkconf "$COMPANY" "[scope]
+exclude = svc-* \"CN=Alice Martin,*\""
+ds "$S" check
+expect_rc conf-quoted-word-ok 0
+expect_in conf-quoted-word-shown 'exclude = svc-* "CN=Alice Martin,*"' "$S/out"
+ds "$S" plan --json
+expect_rc conf-quoted-word-plan 0
+jq_true conf-quoted-word-excludes '[.changes[] | select(.address == "alice.martin@example.com")] | length == 0'
+jq_true conf-quoted-word-others '[.changes[] | select(.address == "ben.carter@example.com")] | length == 1'
 conf_error bad-bool 5 "[source]
 type = ldif
 path = $COMPANY
