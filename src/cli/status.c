@@ -85,6 +85,17 @@ struct status_scan {
 	char last_started[32], ok_started[32], intr_started[32];
 };
 
+/* *dst = *r, with its start time copied into buf (r's is borrowed). */
+static void
+status_keep(struct run_row *dst, char *buf, size_t len,
+	    const struct run_row *r)
+{
+	*dst = *r;
+	snprintf(buf, len, "%s", r->started ? r->started : "");
+	dst->started = buf;
+	dst->mode = NULL;
+}
+
 static int
 status_on_run(void *ctx, const struct run_row *r)
 {
@@ -93,29 +104,19 @@ status_on_run(void *ctx, const struct run_row *r)
 	if (r->s.interrupted) {
 		if (!s->have_last && !s->have_intr) {
 			s->have_intr = true;
-			s->intr = *r;
-			snprintf(s->intr_started, sizeof(s->intr_started),
-				 "%s", r->started ? r->started : "");
-			s->intr.started = s->intr_started;
-			s->intr.mode = NULL;
+			status_keep(&s->intr, s->intr_started,
+				    sizeof(s->intr_started), r);
 		}
 		return 0;
 	}
 	if (!s->have_last) {
 		s->have_last = true;
-		s->last = *r;
-		snprintf(s->last_started, sizeof(s->last_started), "%s",
-			 r->started ? r->started : "");
-		s->last.started = s->last_started;
-		s->last.mode = NULL;
+		status_keep(&s->last, s->last_started,
+			    sizeof(s->last_started), r);
 	}
 	if (r->s.exit_code == 0) {
 		s->have_ok = true;
-		s->ok = *r;
-		snprintf(s->ok_started, sizeof(s->ok_started), "%s",
-			 r->started ? r->started : "");
-		s->ok.started = s->ok_started;
-		s->ok.mode = NULL;
+		status_keep(&s->ok, s->ok_started, sizeof(s->ok_started), r);
 		return 1; /* both found: stop */
 	}
 	return 0;

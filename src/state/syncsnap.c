@@ -761,6 +761,17 @@ syncsnap_discard(struct syncsnap *s)
 	free(path);
 }
 
+/* rows (counted) against what the file's last commit left: 0, or -1
+ * (DS_E_STATE naming both); 0 for a snapshot that does not say. */
+static int
+rows_check(struct syncsnap *s, long long rows, struct err *err)
+{
+	if (s->entries <= 0 || rows == s->entries)
+		return 0;
+	return err_set(err, DS_E_STATE, "%s: the snapshot holds %lld rows, "
+		       "its last read left %lld", s->path, rows, s->entries);
+}
+
 int
 syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
 	      struct err *err)
@@ -798,10 +809,8 @@ syncsnap_scan(struct syncsnap *s, syncsnap_row_cb cb, void *ctx,
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = snap_err(s, err, "snapshot read");
 	/* rows gone from the file, or come into it, since its commit */
-	if (ret == 0 && !s->in_tx && s->entries > 0 && rows != s->entries)
-		ret = err_set(err, DS_E_STATE, "%s: the snapshot holds %lld "
-			      "rows, its last read left %lld", s->path, rows,
-			      s->entries);
+	if (ret == 0 && !s->in_tx)
+		ret = rows_check(s, rows, err);
 	sqlite3_finalize(q);
 	free(scratch);
 	return ret;
@@ -823,11 +832,7 @@ syncsnap_count_check(struct syncsnap *s, struct err *err)
 	sqlite3_finalize(q);
 	if (rows < 0)
 		return snap_err(s, err, "snapshot read");
-	if (rows != s->entries)
-		return err_set(err, DS_E_STATE, "%s: the snapshot holds %lld "
-			       "rows, its last read left %lld", s->path, rows,
-			       s->entries);
-	return 0;
+	return rows_check(s, rows, err);
 }
 
 struct syncsnap_counter {
@@ -873,7 +878,6 @@ syncsnap_count_join(struct syncsnap_counter *c, struct syncsnap *s,
 		    struct err *err)
 {
 	long long rows;
-	int ret = 0;
 
 	if (c == NULL)
 		return 0;
@@ -886,11 +890,7 @@ syncsnap_count_join(struct syncsnap_counter *c, struct syncsnap *s,
 		return 0;
 	if (rows < 0)     /* not started, or failed there: count here */
 		return syncsnap_count_check(s, err);
-	if (rows != s->entries)
-		ret = err_set(err, DS_E_STATE, "%s: the snapshot holds %lld "
-			      "rows, its last read left %lld", s->path, rows,
-			      s->entries);
-	return ret;
+	return rows_check(s, rows, err);
 }
 
 /* The row as SQLite has it: malloc'd, NULL when none or failed. */
