@@ -1471,22 +1471,29 @@ read_full(struct run *x, struct source *src, const struct source_ops *sops,
 		log_fallback(x, false);
 		log_info("incremental reads are off until that changes");
 		/*
-		 * A server with no content sync at all logs no change
-		 * either: once it has syncprov again, the last snapshot's
-		 * cookie would be answered without what was written
-		 * meanwhile (syncsnap_remove).  Other refusals keep it: a
-		 * contextCSN that lags after an unclean stop moves on with
-		 * the next write, and the cookie then reads what it missed.
+		 * The plain read that follows is what this run applies, and
+		 * the last snapshot no longer says what the mail database
+		 * was made from: kept, the next run's content sync, answered
+		 * from its cookie (nothing changed, when the contextCSN
+		 * lags after an offline slapadd or a restore), would apply
+		 * the rules to the old rows and undo this run (a user
+		 * trial: a mailbox this run added disabled as deleted by
+		 * the next).  A server with no content sync at all logs no
+		 * change either.  So the snapshot goes whatever the refusal
+		 * (syncsnap_remove), and the next read is whole, until one
+		 * ends with a cookie again.
 		 */
-		if (x->sync_unsupported) {
+		{
 			char *path = syncsnap_path(x->c->state.path);
 
 			rc = syncsnap_remove(path, &x->r->err);
 			if (rc > 0)
-				log_info("%s: removed: its cookie would not "
-					 "say what changes while the server "
-					 "has no content sync; the next read "
-					 "with it is whole", path);
+				log_info("%s: removed: %s; the next read is "
+					 "whole", path, x->sync_unsupported
+					 ? "its cookie would not say what "
+					   "changes while the server has no "
+					   "content sync"
+					 : "it is not what this run read");
 			free(path);
 			if (rc < 0)
 				return -1;

@@ -695,15 +695,73 @@ ds_expect_rc 0 "unclean stop: full sync"
 	ds_fail "unclean stop: --full disabled something ($(jq -c .summary "$DS_OUT"))"
 ds_dump "$T/full.db" >"$T/full.dump" || ds_fail "dump B"
 ds_same_db "$T/inc.db" "$T/full.dump" "unclean stop: incremental vs full"
-# the next write moves the contextCSN on: the last snapshot's cookie is
-# taken again, and the write arrives incrementally
+# the plain read left no snapshot: the next run reads whole, and once a
+# write has moved the contextCSN on, that read ends with a cookie again
+ds_run -- -v -c "$T/inc.conf" sync --json
+ds_expect_rc 0 "the run after the unclean stop's plain read"
+[ "$(jq -r .summary.disable "$DS_OUT")" = 0 ] ||
+	ds_fail "after the unclean stop's plain read: something was disabled ($(jq -c .summary "$DS_OUT"))"
+ds_read_is full "the run after the unclean stop's plain read"
 ldapmod <<'EOF'
 dn: CN=Ben Carter,OU=Sales,OU=Staff,DC=example,DC=com
 changetype: modify
 replace: displayName
 displayName: Ben Carter
 EOF
-both "a write after the unclean stop" 5
+both "a write after the unclean stop" "" "no snapshot"
+ldapmod <<'EOF'
+dn: CN=Ben Carter,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Ben Carter-Again
+EOF
+both "a second write after the unclean stop" 5
+
+ds_step "an entry added offline (slapadd without -w, the contextCSN not moved on): sync --full adds it with a plain search, and the next runs keep it (found by a user trial: the next run disabled it as deleted)"
+slapd_stop
+SLAPD_PID=
+cat >"$T/offline.ldif" <<'EOF'
+dn: CN=Olga Offline,OU=Sales,OU=Staff,DC=example,DC=com
+objectClass: inetOrgPerson
+cn: Olga Offline
+sn: Offline
+mail: olga.offline@example.com
+EOF
+"$SLAPADD_BIN" -q -f "$SLAPD_DIR/slapd.conf" -l "$T/offline.ldif" ||
+	ds_fail "slapadd of the offline entry"
+slapd_start || ds_fail "slapd_start after the offline slapadd"
+ds_run -- -v -c "$T/inc.conf" sync --full --json
+ds_expect_rc 0 "offline add: sync --full"
+ds_expect_read "offline add: sync --full" "" "left out entries written after its contextCSN"
+ds_dump "$T/inc.db" | grep -q "olga.offline@example.com" ||
+	ds_fail "offline add: sync --full did not add the mailbox"
+ds_dump "$T/inc.db" | grep "olga.offline@example.com" >"$T/olga.before"
+for i in 1 2; do
+	ds_run -- -v -c "$T/inc.conf" sync --json
+	ds_expect_rc 0 "offline add: run $i after sync --full"
+	[ "$(jq -r '.summary.disable + .summary.delete' "$DS_OUT")" = 0 ] ||
+		ds_fail "offline add: run $i after sync --full disabled or deleted ($(jq -c .summary "$DS_OUT"))"
+	ds_read_is full "offline add: run $i after sync --full"
+done
+ds_dump "$T/inc.db" | grep "olga.offline@example.com" | cmp -s - "$T/olga.before" ||
+	ds_fail "offline add: the mailbox's rows changed after sync --full"
+ds_run -- -c "$T/full.conf" sync --json --full
+ds_expect_rc 0 "offline add: the second database"
+# a write: the content sync is whole again, and incremental reads resume
+ldapmod <<'EOF'
+dn: CN=Olga Offline,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Olga Online
+EOF
+both "a write after the offline add" "" "no snapshot"
+ldapmod <<'EOF'
+dn: CN=Olga Offline,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Olga Again
+EOF
+both "a second write after the offline add" 5
 
 ds_step "snapshot damaged (a torn write): a full read, logged with the reason"
 ldapmod <<'EOF'
