@@ -15,7 +15,8 @@
  *       continuation   above: one item each for line lists (member_of,
  *                      domain_rewrite), more words for word lists.
  * An empty value leaves the key at its default; for the safety limits an
- * empty value means "no limit" (-1).  A key given twice is an error.
+ * empty value means "no limit" (-1).  A key given twice is an error, and
+ * so is an item given twice in one list (same_item).
  */
 #include "conf/conf.h"
 
@@ -33,6 +34,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ldap.h>
+
+#include "model/entry.h"
 #include "util/filter.h"
 #include "util/secret.h"
 #include "util/user.h"
@@ -75,7 +79,7 @@ struct opt {
 	unsigned flags;
 	long min, max;                  /* T_INT, T_DUR */
 	const char *const *names;       /* T_ENUM, T_OTYPES; NULL-terminated */
-	item_check_fn check;            /* T_WORDS, T_LINES */
+	item_check_fn check;            /* T_WORDS, T_LINES, T_STR */
 };
 
 static const char *const src_type_names[] = {"ldap", "ldif", NULL};
@@ -105,10 +109,13 @@ static const char *check_domain(char *item);
 static const char *check_rewrite(char *item);
 static const char *check_address(char *item);
 static const char *check_glob(char *item);
+static const char *check_dn(char *item);
 
 #define DAY 86400L
 #define OFF(sec, fld) offsetof(struct conf, sec.fld)
 #define O_STR(sec, fld, fl) {#sec, #fld, T_STR, OFF(sec, fld), fl, 0, 0, NULL, NULL}
+#define O_STRC(sec, fld, chk) \
+	{#sec, #fld, T_STR, OFF(sec, fld), 0, 0, 0, NULL, chk}
 #define O_BOOL(sec, fld) {#sec, #fld, T_BOOL, OFF(sec, fld), 0, 0, 0, NULL, NULL}
 #define O_INT(sec, fld, fl, lo, hi) \
 	{#sec, #fld, T_INT, OFF(sec, fld), fl, lo, hi, NULL, NULL}
@@ -129,7 +136,7 @@ static const struct opt opts[] = {
 	O_STR(source, bind_dn, 0),
 	O_STR(source, bind_password_file, F_SECRET_FILE),
 	O_STR(source, bind_password, F_SECRET),
-	O_STR(source, base_dn, 0),
+	O_STRC(source, base_dn, check_dn),
 	O_STR(source, filter, 0),
 	O_ENUM(source, flavor, flavor_names),
 	O_INT(source, page_size, 0, 1, 100000),
@@ -139,7 +146,7 @@ static const struct opt opts[] = {
 	O_BOOL(scope, mail_enabled_only),
 	O_BOOL(scope, enabled_only),
 	O_BOOL(scope, visible_only),
-	O_LIST(scope, member_of, T_LINES, 0, NULL),
+	O_LIST(scope, member_of, T_LINES, 0, check_dn),
 	O_LIST(scope, exclude, T_WORDS, 0, check_glob),
 	{"scope", "object_types", T_OTYPES, OFF(scope, object_types), 0, 0, 0,
 	 otype_names, NULL},
@@ -487,6 +494,27 @@ check_glob(char *item)
 	return NULL;
 }
 
+/*
+ * An LDAP DN as libldap reads it (RFC 4514): "notadn", "CN=Staff;x" or
+ * an empty DN name no entry, so a member_of group or base_dn written
+ * that way could never match anything.  (bind_dn is not checked: AD
+ * also binds as a UPN, user@example.com.)
+ */
+static const char *
+check_dn(char *item)
+{
+	LDAPDN d = NULL;
+	int rc = ldap_str2dn(item, &d, LDAP_DN_FORMAT_LDAP);
+
+	if (d != NULL)
+		ldap_dnfree(d);
+	if (rc != LDAP_SUCCESS || d == NULL)
+		return "is not an LDAP DN (attribute=value pairs separated by "
+		       "commas, e.g. CN=Staff,OU=Groups,DC=example,DC=com; "
+		       "escape a comma inside a value as \\,)";
+	return NULL;
+}
+
 static const char *
 check_address(char *item)
 {
@@ -625,6 +653,10 @@ struct parser {
 	long seen[NOPTS];               /* line each key was set on, or 0 */
 	bool bad[NOPTS];                /* its value was refused */
 	struct kv_entry e;
+	long *item_line;                /* line of each item of the list
+					 * being built (entry_apply) */
+	size_t item_cap;
+	long otype_line[8];             /* the same for object_types */
 	/* after an error, going on: skip the rest of a bad section (its
 	 * keys would be reported against the wrong one), or the value
 	 * lines of a bad key */
@@ -723,7 +755,18 @@ set_scalar(struct parser *p, const char *val, long line)
 	switch (o->type) {
 	case T_STR: {
 		char **sp = FIELD(p->c, o, char *);
+		const char *why;
 
+		if (o->check != NULL) {
+			char *tmp = xstrdup(val);
+
+			why = o->check(tmp);
+			free(tmp);
+			if (why != NULL)
+				return err_at(p->err, DS_E_CONFIG, p->file,
+					      line, "bad %s '%s' in [%s]: %s",
+					      o->key, val, o->section, why);
+		}
 		free(*sp);
 		*sp = xstrdup(val);
 		return 0;
@@ -794,11 +837,37 @@ set_scalar(struct parser *p, const char *val, long line)
 	}
 }
 
+/*
+ * Do two items of o's list say the same thing?  member_of compares DNs as
+ * the rules do, domain_rewrite the domain it rewrites (only the first
+ * pair for a domain applies), the others without regard to case (domains,
+ * attribute names, exclude patterns (FNM_CASEFOLD), URIs, addresses).
+ */
+static bool
+same_item(const struct opt *o, const char *a, const char *b)
+{
+	if (o->check == check_dn) {
+		char *na = dn_normalize(a), *nb = dn_normalize(b);
+		bool same = strcmp(na, nb) == 0;
+
+		free(na);
+		free(nb);
+		return same;
+	}
+	if (o->check == check_rewrite) {
+		size_t n = strcspn(a, "=");
+
+		return n == strcspn(b, "=") && strncmp(a, b, n) == 0;
+	}
+	return strcasecmp(a, b) == 0;
+}
+
 static int
 add_item(struct parser *p, struct strlist *l, char *item, long line)
 {
 	const struct opt *o = p->e.o;
 	const char *why;
+	size_t i;
 
 	if (o->flags & F_LOWER)
 		lower(item);
@@ -806,10 +875,34 @@ add_item(struct parser *p, struct strlist *l, char *item, long line)
 		return err_at(p->err, DS_E_CONFIG, p->file, line,
 			      "bad %s item '%s' in [%s]: %s", o->key, item,
 			      o->section, why);
+	/*
+	 * An item given twice is an error, as a key given twice is: at
+	 * best it does nothing, and it is often a slip for another one
+	 * (a second group, domain or type that is then missing).
+	 */
+	for (i = 0; i < l->n; i++) {
+		if (!same_item(o, l->v[i], item))
+			continue;
+		if (o->check == check_rewrite)
+			return err_at(p->err, DS_E_CONFIG, p->file, line,
+				      "%s in [%s] rewrites %.*s twice (first "
+				      "on line %ld): only the first pair for a "
+				      "domain is applied",
+				      o->key, o->section,
+				      (int)strcspn(item, "="), item,
+				      p->item_line[i]);
+		return err_at(p->err, DS_E_CONFIG, p->file, line,
+			      "%s in [%s] lists '%s' twice (first on line "
+			      "%ld)",
+			      o->key, o->section, item, p->item_line[i]);
+	}
 	if (o->max > 0 && l->n >= (size_t)o->max)
 		return err_at(p->err, DS_E_CONFIG, p->file, line,
 			      "%s in [%s] takes at most %ld items; '%s' is "
 			      "one more", o->key, o->section, o->max, item);
+	p->item_line = xgrow(p->item_line, &p->item_cap, l->n + 1,
+			     sizeof(*p->item_line));
+	p->item_line[l->n] = line;
 	strlist_push(l, item);
 	return 0;
 }
@@ -860,6 +953,13 @@ set_otype(struct parser *p, unsigned *bits, const char *word, long line)
 			      "expected any of %s",
 			      word, join_names(p->e.o->names, names,
 					       sizeof(names)));
+	if (*bits & (1u << i))
+		return err_at(p->err, DS_E_CONFIG, p->file, line,
+			      "%s in [%s] lists '%s' twice (first on line "
+			      "%ld)",
+			      p->e.o->key, p->e.o->section, word,
+			      p->otype_line[i]);
+	p->otype_line[i] = line;
 	*bits |= 1u << i;
 	return 0;
 }
@@ -1182,6 +1282,9 @@ done:
 	free(p->e.v);
 	p->e.v = NULL;
 	p->e.cap = 0;
+	free(p->item_line);
+	p->item_line = NULL;
+	p->item_cap = 0;
 	free(line);
 	return rc;
 }
@@ -1738,6 +1841,40 @@ check_filter(const struct conf *c, const long *seen, const char *section,
 }
 
 /*
+ * A member_of group outside base_dn: the read (LDAP or LDIF) never holds
+ * it, so nobody is in scope through it.  A warning, as `dirsync test`
+ * and the run give it (the same words as rules_scope.c's).
+ */
+static void
+warn_member_of_base(const struct conf *c, const long *seen, struct sink *k)
+{
+	const char *base = c->source.base_dn;
+	char *nbase;
+	size_t i, b;
+
+	if (base == NULL || *base == '\0')
+		return;
+	nbase = dn_normalize(base);
+	b = strlen(nbase);
+	for (i = 0; i < c->scope.member_of.n; i++) {
+		char *ndn = dn_normalize(c->scope.member_of.v[i]);
+		size_t n = strlen(ndn);
+
+		if (!((n == b && strcmp(ndn, nbase) == 0) ||
+		      (n > b && ndn[n - b - 1] == ',' &&
+		       strcmp(ndn + n - b, nbase) == 0)))
+			sink_warn(k, c->path,
+				  key_line(seen, "scope", "member_of"),
+				  "[scope] member_of group %s is outside "
+				  "base_dn %s: the read never finds it, and "
+				  "nobody is in scope through it",
+				  c->scope.member_of.v[i], base);
+		free(ndn);
+	}
+	free(nbase);
+}
+
+/*
  * The files the config names, opened as this user: CA files (only when
  * they are used), secret files other than the bind password (read by
  * load_secrets), the LDIF export.  Plus the warnings.
@@ -1782,6 +1919,7 @@ check_files(const struct conf *c, const long *seen, struct sink *k,
 	check_filter(c, seen, "mapping", "group_filter",
 		     c->mapping.group_filter, k, err);
 	warn_plain_bind(c, seen, k);
+	warn_member_of_base(c, seen, k);
 }
 
 /* ---- public ----------------------------------------------------------- */

@@ -1101,6 +1101,7 @@ pwname samba:ogrant oliver.grant@example.com openldap
 . "$here/handover.sh"
 . "$here/paged.sh"
 . "$here/exports.sh"
+. "$here/confvalues.sh"
 . "$here/output.sh"
 . "$here/trials.sh"
 
