@@ -22,8 +22,9 @@
  * UTF-32 are refused at line 1 with the conversion.
  *
  * A read is complete or refused (docs/security.md, "Exports"):
- *  - the file ends with a newline (a cut inside a line is refused) and is
- *    not empty;
+ *  - the file ends with a newline (a cut inside a line is refused as
+ *    such when the last line is met, before it is parsed) and is not
+ *    empty;
  *  - an ldapsearch export with its comments (first line "# extended
  *    LDIF", or -L's "version: 1" and "# LDAPv3" header) must end with its
  *    trailer ("# numResponses: N") and hold the search's result ("result:
@@ -1304,17 +1305,14 @@ ld_free(struct ld *l)
 	filter_free(l->filter);
 }
 
-/*
- * At the end of the file: is it all there?  st0 is the file as it was
- * when the read began.  Returns 0 or -1 with err set.
- */
+static const char atomic[] = "write the export to a temporary file and "
+			     "rename it into place (dirsync.conf(5))";
+
+/* A regular file that changed while it was read: -1 with err set. */
 static int
-check_complete(struct ld *l, const struct rd *r, const struct stat *st0,
-	       struct err *err)
+check_unchanged(const struct ld *l, const struct rd *r,
+		const struct stat *st0, struct err *err)
 {
-	static const char atomic[] = "write the export to a temporary file "
-				     "and rename it into place (dirsync.conf(5))";
-	long last = r->lineno > 0 ? r->lineno : 1;
 	struct stat st;
 
 	if (S_ISREG(st0->st_mode)) {
@@ -1334,6 +1332,54 @@ check_complete(struct ld *l, const struct rd *r, const struct stat *st0,
 				      (intmax_t)st0->st_size,
 				      (intmax_t)st.st_size, r->nread, atomic);
 	}
+	return 0;
+}
+
+/*
+ * The last line of the file has no newline: the file was cut inside a
+ * line (head -c, a full disk, a copy still running).  Said before that
+ * line is parsed: its rest would be refused as what it looks like (a
+ * line without ':', bad base64, an empty dn), which hides the cut.
+ */
+static int
+refuse_cut(const struct ld *l, const struct rd *r, const struct stat *st0,
+	   const char *line, size_t len, struct err *err)
+{
+	if (check_unchanged(l, r, st0, err) < 0)
+		return -1;
+	if (!l->have_dn && len >= 3 && strncasecmp(line, "dn:", 3) == 0)
+		return err_at(err, DS_E_PARSE, l->path, r->lineno,
+			      "the file ends inside a line (no final "
+			      "newline), in the dn: line of an entry: the "
+			      "export is truncated, nothing of it is used; %s",
+			      atomic);
+	if (l->have_dn)
+		return err_at(err, DS_E_PARSE, l->path, r->lineno,
+			      "the file ends inside a line (no final "
+			      "newline), in the entry at line %ld (%.*s): "
+			      "the export is truncated, nothing of it is "
+			      "used; %s",
+			      l->dn_line, (int)(l->dn_len < 200 ? l->dn_len
+							       : 200),
+			      l->data + l->dn_off, atomic);
+	return err_at(err, DS_E_PARSE, l->path, r->lineno,
+		      "the file ends inside a line (no final newline): the "
+		      "export is truncated, nothing of it is used; %s",
+		      atomic);
+}
+
+/*
+ * At the end of the file: is it all there?  st0 is the file as it was
+ * when the read began.  Returns 0 or -1 with err set.
+ */
+static int
+check_complete(struct ld *l, const struct rd *r, const struct stat *st0,
+	       struct err *err)
+{
+	long last = r->lineno > 0 ? r->lineno : 1;
+
+	if (check_unchanged(l, r, st0, err) < 0)
+		return -1;
 	if (r->nread == 0)
 		return err_at(err, DS_E_PARSE, l->path, 1,
 			      "the file is empty: an export always holds "
@@ -1464,6 +1510,11 @@ ldif_read(struct source *src, const char *filter, const char *const *attrs,
 	if (rd_encoding(&r) < 0)
 		goto done;
 	while ((got = rd_line(&r, &line, &len, &lineno)) > 0) {
+		/* the last line, without its newline */
+		if (r.eof && r.beg == r.end && r.lastc != '\n') {
+			refuse_cut(&l, &r, &st0, line, len, err);
+			goto done;
+		}
 		if (len == 0) {
 			if (record_end(&l) < 0 || deliver(&l, cb, ctx) < 0)
 				goto done;

@@ -210,3 +210,51 @@ for ct in modify delete moddn; do
 		"$S/err"
 done
 expect_db_unchanged exports-ldifde-changes
+
+# ldapsearch's export cut inside a line (head -c: a full disk, a copy
+# still running), wherever the cut falls: refused as a cut at the line
+# where the file ends, not as the malformed line its rest looks like;
+# nothing applied, though no safety limit would stop the disables
+scenario exports-cut-mid-line
+ldapsearch_export "$COMPANY" >"$S/whole.ldif"
+cp "$S/whole.ldif" "$S/dir.ldif"
+mkconf "$S/dir.ldif" "[safety]
+max_delete_percent =
+max_member_removal_percent =
+allow_empty = yes"
+ds "$S" sync
+expect_rc exports-cut-whole-read 0
+db_mark
+# cut_at NAME PATTERN COLUMN DN: dir.ldif is whole.ldif up to the first line
+# matching PATTERN and COLUMN bytes of it; refused at that line, naming
+# the entry DN it is in (or "in the dn: line")
+cut_at() {
+	_l=$(grep -n -e "$2" "$S/whole.ldif" | head -1 | cut -d: -f1)
+	{
+		head -n "$((_l - 1))" "$S/whole.ldif"
+		sed -n "${_l}p" "$S/whole.ldif" | head -c "$3"
+	} >"$S/dir.ldif"
+	ds "$S" sync
+	expect_rc "exports-cut-$1-refused" 1
+	expect_in "exports-cut-$1-says" \
+		"dir.ldif:$_l: the file ends inside a line (no final newline)" \
+		"$S/err"
+	expect_in "exports-cut-$1-truncated" "the export is truncated" "$S/err"
+	expect_in "exports-cut-$1-entry" "$4" "$S/err"
+	expect_not_in "exports-cut-$1-no-other-error" "line without ':'" \
+		"$S/err"
+	expect_db_unchanged "exports-cut-$1"
+}
+alice=$(grep -n '^dn: CN=Alice Martin' "$S/whole.ldif" | cut -d: -f1)
+cut_at attribute-name '^objectGUID:: NX8J' 5 \
+	"in the entry at line $alice (CN=Alice Martin,"
+cut_at value '^proxyAddresses: SIP:alice' 22 "(CN=Alice Martin,"
+cut_at base64 '^objectGUID:: Rbq7' 20 "(CN=Oliver Grant,"
+cut_at continuation '^ OHF23SPDLT)/cn=Recipients/cn=alice' 10 \
+	"(CN=Alice Martin,"
+cut_at after-dn '^dn: CN=Oliver Grant' 3 "in the dn: line of an entry"
+cut_at in-dn '^dn: CN=Ben Carter' 12 "in the dn: line of an entry"
+cut_at trailer '^# numEntries:' 5 "the export is truncated"
+ds "$S" history --json
+jq_true exports-cut-history-not-applied \
+	'[.[] | select(.exit_code == 1)] | length == 7 and all(.applied == false)'
