@@ -46,6 +46,14 @@ on_run(void *ctx, const struct run_row *r)
 			(json_int_t)r->s.conflicts, "error",
 			(json_int_t)r->s.errors);
 		json_object_set_new(o, "forced", json_boolean(r->s.forced));
+		/* summary is the run's plan: how much of it went in, and the
+		 * result as the text list words it (both added later) */
+		json_object_set_new(o, "summary_applied",
+				    json_string(run_counts_applied_word(
+					    run_counts_applied(&r->s))));
+		json_object_set_new(o, "result",
+				    json_string(run_outcome_word(
+					    run_outcome(&r->s))));
 		if (r->s.interrupted)
 			json_object_set_new(o, "interrupted", json_true());
 		if (r->read_mode != NULL) {
@@ -63,13 +71,13 @@ on_run(void *ctx, const struct run_row *r)
 		json_array_append_new(h->arr, o);
 		return 0;
 	}
-	printf("%6lld  %-20s %7.2fs  exit %d  %-11s +%ld ~%ld !%ld -%ld"
+	printf("%6lld  %-20s %7.2fs  exit %d  %-11s +%ld ~%ld !%ld -%ld%s"
 	       "  conflicts %ld  errors %ld",
 	       r->id, r->started ? r->started : "", r->s.seconds,
 	       r->s.exit_code,
 	       run_outcome_word(run_outcome(&r->s)),
 	       r->s.adds, r->s.updates, r->s.disables, r->s.deletes,
-	       r->s.conflicts, r->s.errors);
+	       run_counts_note(&r->s), r->s.conflicts, r->s.errors);
 	if (r->read_done == 0 && r->read_entries > 0)
 		printf("  read %lld, unfinished", r->read_entries);
 	else if (r->read_done == 0)

@@ -397,6 +397,8 @@ status_report(const struct status_scan *s, long max_age, time_t now,
 	long age;
 	char agebuf[32], maxbuf[64] = "", okbuf[96] = "", crit[32] = "";
 	char lead[1200] = "", intr[160];
+	long planned = r->s.adds + r->s.updates + r->s.disables +
+		       r->s.deletes;
 	int state;
 
 	if (ended < 0)
@@ -425,20 +427,23 @@ status_report(const struct status_scan *s, long max_age, time_t now,
 		state = ST_CRITICAL;
 	}
 	state = status_worse(state, x->state);
+	/* changes= what went into the mail system (0 for a run that
+	 * applied nothing), planned= the run's plan */
 	printf("DIRSYNC %s: %s%s%s%s%slast %s%srun %lld %s, %s ago (started "
-	       "%s, took %.1fs, exit %d): +%ld ~%ld !%ld -%ld, %ld "
+	       "%s, took %.1fs, exit %d): +%ld ~%ld !%ld -%ld%s, %ld "
 	       "conflicts, %ld errors%s%s%s | age=%lds%s seconds=%.3fs "
-	       "changes=%ld conflicts=%ld errors=%ld\n",
+	       "changes=%ld conflicts=%ld errors=%ld planned=%ld\n",
 	       st_names[state], x->first, lead, x->have_note ? "; " : "",
 	       intr, intr[0] != '\0' ? "; " : "",
 	       x->have_note ? "recorded " : "",
 	       intr[0] != '\0' ? "finished " : "", r->id, status_result(r),
 	       agebuf, r->started,
 	       r->s.seconds, r->s.exit_code, r->s.adds, r->s.updates,
-	       r->s.disables, r->s.deletes, r->s.conflicts, r->s.errors,
+	       r->s.disables, r->s.deletes, run_counts_note(&r->s),
+	       r->s.conflicts, r->s.errors,
 	       maxbuf, okbuf, x->text, age, crit, r->s.seconds,
-	       r->s.adds + r->s.updates + r->s.disables + r->s.deletes,
-	       r->s.conflicts, r->s.errors);
+	       run_counts_applied(&r->s) == RUN_COUNTS_NONE ? 0 : planned,
+	       r->s.conflicts, r->s.errors, planned);
 	return state;
 }
 

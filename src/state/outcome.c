@@ -59,3 +59,40 @@ run_outcome_severity(enum run_outcome o)
 {
 	return outcomes[o].severity;
 }
+
+enum run_counts_applied
+run_counts_applied(const struct run_summary *s)
+{
+	if (!s->applied)
+		return RUN_COUNTS_NONE;
+	if (s->interrupted || (s->exit_code != 0 && s->exit_code != 3))
+		return RUN_COUNTS_SOME;
+	return RUN_COUNTS_ALL;
+}
+
+const char *
+run_counts_applied_word(enum run_counts_applied a)
+{
+	static const char *const words[] = {
+		[RUN_COUNTS_ALL] = "all",
+		[RUN_COUNTS_NONE] = "none",
+		[RUN_COUNTS_SOME] = "some",
+	};
+
+	return words[a];
+}
+
+const char *
+run_counts_note(const struct run_summary *s)
+{
+	if (s->adds + s->updates + s->disables + s->deletes == 0)
+		return "";
+	switch (run_counts_applied(s)) {
+	case RUN_COUNTS_NONE:
+		return " planned, none applied";
+	case RUN_COUNTS_SOME:
+		return " planned, some applied";
+	default:
+		return "";
+	}
+}

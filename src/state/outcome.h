@@ -47,4 +47,30 @@ const char *run_outcome_text(enum run_outcome o);
  */
 int run_outcome_severity(enum run_outcome o);
 
+/*
+ * What a run's counts (add, update, disable, delete: its plan, as the
+ * state records them) say of the mail system:
+ *   all    applied (exit 0, or a limit that held removals back)
+ *   none   nothing applied: the run failed, stopped at a limit or was
+ *          interrupted before its changes went in (`applied` false)
+ *   some   some applied, not all: interrupted mid-apply, or failed
+ *          after some objects or queued passwords went in
+ * so that a run that applied nothing is not shown as if it had.
+ */
+enum run_counts_applied {
+	RUN_COUNTS_ALL,
+	RUN_COUNTS_NONE,
+	RUN_COUNTS_SOME,
+};
+
+enum run_counts_applied run_counts_applied(const struct run_summary *s);
+/* "all", "none", "some": history --json's summary_applied; static. */
+const char *run_counts_applied_word(enum run_counts_applied a);
+/*
+ * After the counts in a line ("+1 ~6 !3 -0 planned, none applied"):
+ * "" when they were applied or are all zero, else " planned, none
+ * applied" / " planned, some applied"; static.
+ */
+const char *run_counts_note(const struct run_summary *s);
+
 #endif

@@ -87,7 +87,10 @@ run_result(const struct run_row *r, const char **cls)
 		return "applied, removals held";
 	case RUN_INTERRUPTED:   /* a daemon stopped mid-run: redone */
 		return r->s.applied ? "interrupted, partly applied"
-				    : "interrupted";
+				    : "interrupted, nothing applied";
+	case RUN_FAILED:        /* its counts are its plan */
+		return r->s.applied ? "failed, partly applied"
+				    : "failed, nothing applied";
 	default:
 		return run_outcome_text(o);
 	}

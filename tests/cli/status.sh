@@ -579,3 +579,71 @@ if [ -z "$PG" ]; then
 	expect_rc mail-damaged-fails 1
 	expect_in mail-damaged-says "the mail database is damaged.  Restore it from a backup" "$S/err"
 fi
+
+# A run that applied nothing is not shown as if it had: its counts are
+# its plan.  A target that refuses the apply (a trigger: the whole apply
+# rolls back), then a limit stop: history (text and JSON, summary kept as
+# it was) and status say "planned, none applied", status' perfdata
+# changes=0 with planned= the plan.
+if sqlite_only planned-not-applied; then
+	scenario planned-not-applied
+	cp "$COMPANY" "$S/dir.ldif"
+	mkconf "$S/dir.ldif" "[safety]
+max_delete_percent ="
+	ds "$S" sync
+	expect_rc planned-setup-sync 0
+	# an update, a new alias (refused by the trigger), a leaver
+	ldif_edit "$S/dir.ldif" "Grace Liu" "displayName: Grace Liu" \
+		"displayName: Grace Liu-Wong" &&
+		ldif_edit "$S/dir.ldif" "Alice Martin" \
+			"proxyAddresses: smtp:ceo@example.com" \
+			"proxyAddresses: smtp:ceo@example.com
+proxyAddresses: smtp:alice.m@example.com" &&
+		ldif_edit "$S/dir.ldif" "Ben Carter" "userAccountControl: 512" \
+			"userAccountControl: 514" ||
+		fail planned-setup "ldif_edit"
+	sqlite3 "$S/mail.db" "CREATE TRIGGER boom BEFORE INSERT ON alias
+		BEGIN SELECT RAISE(ABORT, 'boom'); END;"
+	db_mark
+	ds "$S" sync
+	expect_rc planned-failed-sync 1
+	expect_db_unchanged planned-failed
+	ds "$S" history
+	expect_eq planned-history-failed-line 1 \
+		"$(grep -c ' failed  *+1 ~[0-9]* ![0-9]* -0 planned, none applied  conflicts' "$S/out")"
+	expect_eq planned-history-applied-line-plain 1 \
+		"$(grep -c ' applied  *+[0-9]* ~0 !0 -0  conflicts' "$S/out")"
+	ds "$S" history --json
+	jq_true planned-history-json '.[0].applied == false and
+		.[0].summary_applied == "none" and .[0].result == "failed" and
+		.[0].summary.add == 1 and .[0].summary.disable >= 1 and
+		.[1].summary_applied == "all" and .[1].result == "applied"'
+	ds "$S" status
+	expect_rc planned-status-failed 1
+	expect_in planned-status-says " failed, " "$S/out"
+	expect_in planned-status-not-applied "planned, none applied" "$S/out"
+	expect_in planned-status-changes-zero " changes=0 " "$S/out"
+	expect_in planned-status-planned " planned=" "$S/out"
+	expect_not_in planned-status-planned-zero " planned=0" "$S/out"
+	sqlite3 "$S/mail.db" "DROP TRIGGER boom"
+	# the same plan stopped by a limit: applied nothing either
+	mkconf "$S/dir.ldif" "[safety]
+max_deletes = 0"
+	ds "$S" sync
+	expect_rc planned-limit-stop 3
+	ds "$S" history -n 1
+	expect_in planned-history-limit-stop "planned, none applied" "$S/out"
+	ds "$S" history --json -n 1
+	jq_true planned-history-limit-json '.[0].summary_applied == "none" and
+		.[0].result == "limit-stop"'
+	# applied: the counts are what was done, without a note
+	mkconf "$S/dir.ldif" "[safety]
+max_delete_percent ="
+	ds "$S" sync
+	expect_rc planned-then-applied 0
+	ds "$S" history -n 1
+	expect_not_in planned-history-applied-no-note "planned," "$S/out"
+	ds "$S" status
+	expect_not_in planned-status-applied-no-note "planned," "$S/out"
+	expect_not_in planned-status-applied-changes " changes=0 " "$S/out"
+fi
