@@ -650,12 +650,24 @@ test_incremental_reads(void **state)
 	assert_string_equal(f->r.fallback_reason, "cookie refused (test)");
 	assert_int_equal(f->r.plan.n, 0);
 
+	/* that plain read removed the snapshot: the next read is whole,
+	 * and it leaves a snapshot again */
+	sy.refuse = NULL;
+	sy.present = NULL;
+	sy.npresent = 0;
+	sy.present_phase = false;
+	sy.cookie = "c5";
+	assert_int_equal(run_sync(f, ev, 3, &sy), 0);
+	assert_string_equal(f->r.read_mode, "full");
+	assert_non_null(strstr(f->r.fallback_reason, "no snapshot"));
+	assert_int_equal(f->r.plan.n, 0);
+
 	/* a present phase reporting Bob unchanged, whom the last read did
 	 * not see (a restore from backup): a full read, Bob back */
-	sy.refuse = NULL;
 	sy.present = present_bob;
 	sy.npresent = 4;
-	sy.cookie = "c5";
+	sy.present_phase = true;
+	sy.cookie = "c6";
 	ev4[0] = f->ev[0];
 	ev4[1] = f->ev[1];
 	ev4[2] = f->ev[3];
