@@ -117,6 +117,7 @@ struct delta {
 	const char **gone;       /* snapshot rows to delete */
 	size_t ngone, capgone;
 	bool present_phase;
+	size_t bytes;            /* of the blobs received, for heap_prefault */
 };
 
 /* ---- containers -------------------------------------------------- */
@@ -351,6 +352,11 @@ full_paged(struct run *x, struct source *src, const struct source_ops *sops,
 /* Address space for an incremental run's heap, advised for huge pages
  * (util/heap.h): its peak at 1M entries is ~130 MB. */
 #define HEAP_DELTA_PAD ((size_t)256 << 20)
+/* The heap a delta's rules, load and apply take, per byte of the
+ * changed entries as the snapshot encodes them: ~127 MB for 8.8 MB at
+ * 1M (valgrind --tool=massif, docs/benchmarks.md); populated ahead by
+ * heap_prefault() as the entries arrive, a MiB of them at a time. */
+#define HEAP_PER_DELTA_BYTE 12
 
 static void
 delta_free(struct delta *d)
@@ -387,6 +393,10 @@ delta_changed(void *arg, const char *uuid, const struct entry *e,
 	}
 	free(h->blob);
 	h->blob = syncsnap_encode(e, &h->len);
+	if ((d->bytes + h->len) >> 20 != d->bytes >> 20 || d->bytes == 0)
+		heap_prefault((d->bytes + h->len + (1 << 20)) *
+			      HEAP_PER_DELTA_BYTE);
+	d->bytes += h->len;
 	strmap_del(&d->deleted, uuid);
 	/* RFC 4533 3.3.2: in a present phase an entry sent as add/modify
 	 * is there too; read_containers drops unmoved containers from

@@ -32,7 +32,23 @@
 
 /* Grow the main heap by `bytes` (address space) and advise huge pages. */
 void heap_hugepages(size_t bytes);
-/* glibc's default top padding again. */
+/* glibc's default top padding again; stops the prefault thread. */
 void heap_hugepages_end(void);
+
+/*
+ * heap_prefault(bytes): the first `bytes` of the range heap_hugepages()
+ * advised are populated by a thread of their own (madvise(2)
+ * MADV_POPULATE_WRITE, Linux 5.14), a huge page at a time, while the run
+ * goes on: under a hypervisor a fresh huge page costs ~4 ms to fault in
+ * and zero (a 1% run at 1M faults in ~130 MB: ~0.3 s of the main
+ * thread's time, docs/benchmarks.md), and that thread does it on the
+ * other core instead.  Nothing is written to the memory.  Called again
+ * with more, it goes on to there; capped at the advised range; a no-op
+ * without one or without MADV_POPULATE_WRITE.  heap_prefault_stop()
+ * joins the thread (pages it populated stay; heap_hugepages_end() calls
+ * it).  Main thread only, like heap_hugepages().
+ */
+void heap_prefault(size_t bytes);
+void heap_prefault_stop(void);
 
 #endif
