@@ -185,6 +185,7 @@ static const struct opt opts[] = {
 	O_INT(safety, delete_after_runs, 0, 0, 1000000),
 	O_BOOL(safety, allow_empty),
 	O_BOOL(safety, hold_removals),
+	O_DUR(safety, limit_window, 0, 30 * DAY),
 
 	O_DUR(schedule, interval, 1, 365 * DAY),
 	O_DUR(schedule, full_every, 0, 3650 * DAY),
@@ -2016,6 +2017,7 @@ conf_defaults(struct conf *c)
 	c->safety.delete_after = 30L * 86400;
 	c->safety.delete_after_runs = 3;
 	c->safety.allow_empty = false;
+	c->safety.limit_window = -1;    /* resolved after the parse */
 	c->schedule.interval = 300;
 	c->schedule.full_every = 86400;
 	c->notify.when = NOTIFY_CHANGES;
@@ -2062,6 +2064,12 @@ conf_load_sink(struct conf *c, const char *path, struct sink *k,
 	if (parse_stream(&p, fp) < 0)
 		goto fatal;
 	fclose(fp);
+	/* watch runs a change or a few at a time: what one periodic run
+	 * would have planned at once is spread over many (a user trial:
+	 * ten deletes a second apart passed max_deletes = 5) */
+	if (c->safety.limit_window < 0)
+		c->safety.limit_window = c->schedule.watch
+						 ? c->schedule.interval : 0;
 	if (load_secrets(c, st.st_mode, k, err) < 0)
 		return -1;
 	if (cross_check(c, &p, k, err) < 0)

@@ -105,6 +105,10 @@ struct conf {
 		long delete_after_runs; /* sync runs since the disable */
 		bool allow_empty;
 		bool hold_removals;     /* over a removal limit: apply the rest */
+		/* seconds: the count limits weigh what the runs of this
+		 * window applied with each run's plan (0: each run alone);
+		 * unset: [schedule] interval with watch, else 0 */
+		long limit_window;
 	} safety;
 
 	struct {

@@ -443,12 +443,38 @@ check_limits(struct run *x, const char **list)
 	if (plan_check_limits(&r->plan, &x->c->safety,
 			      x->partial ? x->managed_total
 					 : managed_objects(&x->r->managed),
-			      r->rules.in_scope, &r->limit) == 0 &&
+			      r->rules.in_scope, &x->earlier, &r->limit) == 0 &&
 	    plan_check_members(&r->plan,
 			       x->c->safety.max_member_removal_percent,
 			       &r->limit, list) == 0)
 		return 0;
 	return -1;
+}
+
+/*
+ * [safety] limit_window: what the runs of the window applied, for the
+ * count limits (a daemon that watches applies a change or a few per run;
+ * a user trial deleted ten users a second apart past max_deletes = 5).
+ */
+static int
+limit_window_counts(struct run *x)
+{
+	long w = x->c->safety.limit_window;
+	time_t since = x->now - w;
+	struct tm tm;
+	char buf[32];
+
+	memset(&x->earlier, 0, sizeof(x->earlier));
+	if (w <= 0)
+		return 0;
+	if (gmtime_r(&since, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return err_set(&x->r->err, DS_E_INTERNAL, "limit_window: "
+			       "time out of range");
+	x->earlier.window = w;
+	return state_applied_since(x->st, buf, &x->earlier.adds,
+				   &x->earlier.updates,
+				   &x->earlier.removals, &x->r->err);
 }
 
 /* Safety limits: nothing applied when one is exceeded, unless forced. */
@@ -473,6 +499,7 @@ hold_removals(struct run *x)
 	struct run_result *r = x->r;
 	struct limit_hit over = r->limit;
 	const char *list = NULL;
+	char win[120];
 
 	if (!x->c->safety.hold_removals || x->o->force_limits ||
 	    !over.forceable || !removal_limit(over.limit))
@@ -480,9 +507,10 @@ hold_removals(struct run *x)
 	plan_drop_removals(&r->plan);
 	if (check_limits(x, &list) != 0)
 		return -1;   /* the rest is over a limit too: stop */
-	log_warn("safety limit %s exceeded (allowed %ld, planned %ld): "
+	log_warn("safety limit %s exceeded (allowed %ld, planned %ld%s): "
 		 "disables and deletes held back, the other changes %s "
 		 "(hold_removals)", over.limit, over.allowed, over.planned,
+		 plan_limit_window(&over, win, sizeof(win)),
 		 x->o->readonly ? "would be applied" : "applied");
 	r->limit = over;
 	r->held = true;
@@ -496,11 +524,13 @@ stage_limits(struct run *x)
 	struct limit_hit *hit = &r->limit;
 	const char *list = NULL;
 	bool approved = x->o->approve_plan != NULL;
-	char lists[600];
+	char lists[600], win[120];
 	size_t i;
 
 	if (x->o->readopt)
 		return 0;   /* records of ownership only: no row changes */
+	if (limit_window_counts(x) != 0)
+		return -1;
 	if (approved && !stage_approved(x)) {
 		if (r->plan.n == 0) {
 			/* nothing left to change: not a stop to record
@@ -555,8 +585,9 @@ stage_limits(struct run *x)
 	if (!x->o->force_limits || !hit->forceable)
 		return err_set(&r->err, DS_E_LIMIT,
 			       "safety limit %s exceeded: allowed %ld, "
-			       "planned %ld%s; nothing applied",
+			       "planned %ld%s%s; nothing applied",
 			       hit->limit, hit->allowed, hit->planned,
+			       plan_limit_window(hit, win, sizeof(win)),
 			       plan_limit_lists(hit, lists, sizeof(lists)));
 	log_warn("safety limit %s exceeded (allowed %ld, planned %ld): "
 		 "applying anyway (--force-limits)",

@@ -126,6 +126,12 @@ record_run(struct run *x)
 	s.deletes = r->counts.delete;
 	s.conflicts = r->counts.conflict;
 	s.errors = r->counts.error;
+	if (r->applied) {       /* what [safety] limit_window weighs */
+		s.lim_adds = (long)r->plan.count[OP_ADD];
+		s.lim_updates = (long)r->plan.count[OP_UPDATE];
+		s.lim_removals = (long)(r->plan.count[OP_DISABLE] +
+					r->plan.count[OP_DELETE]);
+	}
 	js = json_dumps(r->report, JSON_COMPACT);
 	err_clear(&e2);
 	if (state_run_finish(x->st, r->run_id, &s, js, x->c->state.keep_runs,

@@ -42,6 +42,7 @@ struct run {
 	 * mail database's; engine_read_wait() joins it (owned; NULL: none) */
 	struct snap_committer *snapc;
 	bool sync_unsupported;     /* the source has no content sync */
+	struct limit_earlier earlier;   /* [safety] limit_window's runs */
 	bool guard_held;           /* a time guard held a change back */
 	struct fastpath *fp;       /* fastpath.c's (owned) */
 	char content_id[96];       /* source_ops.content_id, or "" */

@@ -1,6 +1,7 @@
 /* guard.c - time guards on destructive steps; see guard.h. */
 #include "plan/guard.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,6 +139,31 @@ plan_limit_lists(const struct limit_hit *hit, char *buf, size_t len)
 	if (hit->nlists > 1 && k >= 0 && (size_t)k < len)
 		snprintf(buf + k, len - (size_t)k, "; and %zu more list%s",
 			 hit->nlists - 1, hit->nlists > 2 ? "s" : "");
+	return buf;
+}
+
+const char *
+plan_limit_window(const struct limit_hit *hit, char *buf, size_t len)
+{
+	long w = hit->window;
+	const char *unit = "s";
+
+	if (len > 0)
+		buf[0] = '\0';
+	if (hit->earlier <= 0 || len == 0)
+		return buf;
+	if (w % 86400 == 0) {
+		w /= 86400;
+		unit = "d";
+	} else if (w % 3600 == 0) {
+		w /= 3600;
+		unit = "h";
+	} else if (w % 60 == 0) {
+		w /= 60;
+		unit = "m";
+	}
+	snprintf(buf, len, " (and %ld applied by the runs of the last %ld%s: "
+		 "[safety] limit_window)", hit->earlier, w, unit);
 	return buf;
 }
 

@@ -71,5 +71,11 @@ int plan_check_members(struct plan *p, long pct, struct limit_hit *hit,
  */
 const char *plan_limit_lists(const struct limit_hit *hit, char *buf,
 			     size_t len);
+/*
+ * " (and N applied by the runs of the last 5m: [safety] limit_window)"
+ * when hit counted earlier runs, else ""; into buf.  Returns buf.
+ */
+const char *plan_limit_window(const struct limit_hit *hit, char *buf,
+			      size_t len);
 
 #endif

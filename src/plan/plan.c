@@ -1376,23 +1376,33 @@ plan_drop_removals(struct plan *p)
 }
 
 static int
-over(long limit, size_t planned, const char *key, struct limit_hit *hit)
+over(long limit, size_t planned, long earlier, long window, const char *key,
+     struct limit_hit *hit)
 {
-	if (limit < 0 || (long)planned <= limit)
+	/* earlier runs' changes stop only a run that plans more of them */
+	if (planned == 0)
+		earlier = 0;
+	if (limit < 0 || (long)planned + earlier <= limit)
 		return 0;
 	hit->forceable = true;
 	hit->limit = key;
 	hit->allowed = limit;
 	hit->planned = (long)planned;
+	hit->earlier = earlier;
+	hit->window = earlier > 0 ? window : 0;
 	return 1;
 }
 
 int
 plan_check_limits(const struct plan *p, const struct conf_safety *lim,
-		  size_t managed_count, size_t in_scope, struct limit_hit *hit)
+		  size_t managed_count, size_t in_scope,
+		  const struct limit_earlier *earlier, struct limit_hit *hit)
 {
+	static const struct limit_earlier none;
+	const struct limit_earlier *e = earlier != NULL ? earlier : &none;
 	size_t removals = p->count[OP_DISABLE] + p->count[OP_DELETE];
 	const long pct = lim->max_delete_percent;
+	const long w = e->window;
 
 	memset(hit, 0, sizeof(*hit));
 	if (!lim->allow_empty && in_scope == 0) {
@@ -1401,16 +1411,19 @@ plan_check_limits(const struct plan *p, const struct conf_safety *lim,
 		hit->planned = 0;
 		return 1;
 	}
-	if (over(lim->max_adds, p->count[OP_ADD], "max_adds", hit) ||
-	    over(lim->max_updates, p->count[OP_UPDATE], "max_updates",
+	if (over(lim->max_adds, p->count[OP_ADD], e->adds, w, "max_adds",
 		 hit) ||
-	    over(lim->max_deletes, removals, "max_deletes", hit) ||
-	    over(lim->max_alias_adds, p->alias_count[OP_ADD],
+	    over(lim->max_updates, p->count[OP_UPDATE], e->updates, w,
+		 "max_updates", hit) ||
+	    over(lim->max_deletes, removals, e->removals, w, "max_deletes",
+		 hit) ||
+	    over(lim->max_alias_adds, p->alias_count[OP_ADD], 0, 0,
 		 "max_alias_adds", hit) ||
 	    over(lim->max_alias_deletes,
-		 p->alias_count[OP_DISABLE] + p->alias_count[OP_DELETE],
+		 p->alias_count[OP_DISABLE] + p->alias_count[OP_DELETE], 0, 0,
 		 "max_alias_deletes", hit) ||
-	    over(lim->max_total, p->n, "max_total", hit))
+	    over(lim->max_total, p->n, e->adds + e->updates + e->removals, w,
+		 "max_total", hit))
 		return 1;
 	if (pct >= 0 && removals > 0) {
 		/* at least one object may always leave, even in tiny setups */
@@ -1418,7 +1431,8 @@ plan_check_limits(const struct plan *p, const struct conf_safety *lim,
 
 		if (allowed < 1)
 			allowed = 1;
-		if (over(allowed, removals, "max_delete_percent", hit)) {
+		if (over(allowed, removals, e->removals, w,
+			 "max_delete_percent", hit)) {
 			hit->allowed = allowed;
 			return 1;
 		}

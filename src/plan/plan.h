@@ -183,6 +183,26 @@ struct limit_hit {
 	 * an intended change.
 	 */
 	bool forceable;
+	/*
+	 * [safety] limit_window: what the runs of the last `window` seconds
+	 * applied of the limit's kind (planned stays this run's own), 0
+	 * when none counted.
+	 */
+	long earlier;
+	long window;
+};
+
+/*
+ * What the runs of the last [safety] limit_window applied (sums over
+ * their recorded counts; state_applied_since), weighed by the count
+ * limits with a run's plan: a limit stops a run that plans changes of
+ * its kind when earlier + planned exceeds it.  Aliases are not counted
+ * (the state keeps no per-alias counts), nor lists (max_member_removal
+ * _percent is per run).
+ */
+struct limit_earlier {
+	long adds, updates, removals;   /* removals: disables + deletes */
+	long window;                    /* seconds; 0: none counted */
 };
 
 /*
@@ -192,6 +212,7 @@ struct limit_hit {
  */
 int plan_check_limits(const struct plan *p, const struct conf_safety *lim,
 		      size_t managed_count, size_t in_scope,
+		      const struct limit_earlier *earlier,
 		      struct limit_hit *hit);
 
 #endif

@@ -443,6 +443,13 @@ report_build(const struct run_result *in, size_t max_changes)
 				    json_integer(in->limit.planned));
 		if (in->held)
 			json_object_set_new(l, "held", json_true());
+		if (in->limit.earlier > 0) {
+			/* [safety] limit_window: earlier runs' share */
+			json_object_set_new(l, "earlier",
+					    json_integer(in->limit.earlier));
+			json_object_set_new(l, "window_seconds",
+					    json_integer(in->limit.window));
+		}
 		if (in->limit.nlists > 0) {
 			json_t *a = json_array();
 			size_t k;

@@ -18,7 +18,7 @@ struct state {
 };
 
 /* The schema this version writes; older ones are migrated on open. */
-#define STATE_SCHEMA_VERSION 8
+#define STATE_SCHEMA_VERSION 9
 
 static const char state_ddl[] =
 	"PRAGMA journal_mode=WAL;"
@@ -79,6 +79,11 @@ static const char *const migrations[] = {
 	/* 7 -> 8: runs a signal stopped (a daemon's SIGTERM mid-run):
 	 * status judges the run before them */
 	"ALTER TABLE runs ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;",
+	/* 8 -> 9: the applied plan's objects as the count limits count
+	 * them (alias rows apart), for [safety] limit_window */
+	"ALTER TABLE runs ADD COLUMN lim_adds INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN lim_updates INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN lim_removals INTEGER NOT NULL DEFAULT 0;",
 };
 
 static long
@@ -449,6 +454,36 @@ state_run_begin(struct state *st, const char *started, const char *mode,
 	return 0;
 }
 
+int
+state_applied_since(struct state *st, const char *since, long *adds,
+		    long *updates, long *removals, struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	*adds = *updates = *removals = 0;
+	if (st->db == NULL)
+		return 0;       /* no state yet: no run before */
+	rc = sqlite3_prepare_v2(st->db,
+				"SELECT total(lim_adds), total(lim_updates),"
+				" total(lim_removals) FROM runs"
+				" WHERE applied = 1 AND started >= ?",
+				-1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, since, -1, SQLITE_STATIC);
+		rc = sqlite3_step(q);
+	}
+	if (rc == SQLITE_ROW) {
+		*adds = (long)sqlite3_column_int64(q, 0);
+		*updates = (long)sqlite3_column_int64(q, 1);
+		*removals = (long)sqlite3_column_int64(q, 2);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return db_err(st, err, "runs of the limit window");
+	return 0;
+}
+
 /* By address; for one address, in plan order (a delete before an add). */
 static int
 cmp_change_addr(const void *a, const void *b)
@@ -682,7 +717,8 @@ state_run_finish(struct state *st, long long run_id,
 		"UPDATE runs SET seconds = ?, exit_code = ?, applied = ?,"
 		" adds = ?, updates = ?, disables = ?, deletes = ?,"
 		" conflicts = ?, errors = ?, report = ?, forced = ?, plan = ?,"
-		" fast_path = ?, interrupted = ? WHERE id = ?",
+		" fast_path = ?, interrupted = ?, lim_adds = ?,"
+		" lim_updates = ?, lim_removals = ? WHERE id = ?",
 		-1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_double(q, 1, s->seconds);
@@ -702,7 +738,10 @@ state_run_finish(struct state *st, long long run_id,
 			sqlite3_bind_null(q, 12);
 		sqlite3_bind_int(q, 13, s->fast_path);
 		sqlite3_bind_int(q, 14, s->interrupted);
-		sqlite3_bind_int64(q, 15, run_id);
+		sqlite3_bind_int64(q, 15, s->lim_adds);
+		sqlite3_bind_int64(q, 16, s->lim_updates);
+		sqlite3_bind_int64(q, 17, s->lim_removals);
+		sqlite3_bind_int64(q, 18, run_id);
 		rc = sqlite3_step(q);
 	}
 	sqlite3_finalize(q);

@@ -60,6 +60,16 @@ int state_run_begin(struct state *st, const char *started, const char *mode,
 		    long long *run_id, struct err *err);
 
 /*
+ * The adds, updates and disables + deletes recorded by the runs that
+ * applied changes and started at or after `since` (the runs table's
+ * "YYYY-MM-DDTHH:MM:SSZ"), summed: what [safety] limit_window weighs
+ * (plan.h, struct limit_earlier).  A run that applied part of its plan
+ * counts whole.  0, or -1 with err.
+ */
+int state_applied_since(struct state *st, const char *since, long *adds,
+			long *updates, long *removals, struct err *err);
+
+/*
  * Records what an applied plan did to the managed set, and forgets the
  * given addresses (managed rows that vanished from the target), in one
  * transaction.
@@ -116,6 +126,11 @@ struct run_summary {
 	bool interrupted;
 	const char *plan; /* a limit stop's plan (report_plan_text), or NULL */
 	long adds, updates, disables, deletes, conflicts, errors;
+	/* the applied plan's objects as the count limits count them
+	 * (plan.h: alias rows apart; disables + deletes together), kept
+	 * for [safety] limit_window (state_applied_since); 0 when the run
+	 * applied nothing */
+	long lim_adds, lim_updates, lim_removals;
 };
 
 /* Completes a run row with its report; prunes to keep_runs runs. */

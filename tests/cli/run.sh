@@ -1091,6 +1091,7 @@ pwname samba:ogrant oliver.grant@example.com openldap
 
 . "$here/locked.sh"
 . "$here/status.sh"
+. "$here/window.sh"
 . "$here/lockfile.sh"
 . "$here/approve.sh"
 . "$here/harden.sh"

@@ -123,7 +123,10 @@ expect_in forced-status-says "applied past a safety limit (--force-limits)" "$S/
 sqlite3 "$S/state.db" "ALTER TABLE runs DROP COLUMN forced;
 	ALTER TABLE runs DROP COLUMN plan;
 	ALTER TABLE runs DROP COLUMN fast_path;
-	ALTER TABLE runs DROP COLUMN interrupted; DROP TABLE verified;
+	ALTER TABLE runs DROP COLUMN interrupted;
+	ALTER TABLE runs DROP COLUMN lim_adds;
+	ALTER TABLE runs DROP COLUMN lim_updates;
+	ALTER TABLE runs DROP COLUMN lim_removals; DROP TABLE verified;
 	DROP TABLE verified_objects;
 	UPDATE meta SET value = '2' WHERE key = 'schema_version'"
 ds "$S" history --json
@@ -131,7 +134,7 @@ expect_rc forced-schema2-history 0
 jq_true forced-schema2-not-forced '[.[].forced] == [false, false, false]'
 ds "$S" sync
 expect_rc forced-schema2-migrated-sync 0
-expect_eq forced-schema-8 8 \
+expect_eq forced-schema-9 9 \
 	"$(sqlite3 "$S/state.db" "SELECT value FROM meta WHERE key = 'schema_version'")"
 
 # ---- a sync that failed and could not be recorded (found by a user

@@ -18,6 +18,7 @@
 
 #include "conf/conf.h"
 #include "plan/plan.h"
+#include "plan/guard.h"
 
 #define NOW 1800000000L
 #define DAY 86400L
@@ -1085,7 +1086,8 @@ expect_hit(const struct plan *p, const struct conf *c, size_t managed,
 	   size_t in_scope, const char *limit, long allowed, long planned)
 {
 	struct limit_hit hit;
-	int rc = plan_check_limits(p, &c->safety, managed, in_scope, &hit);
+	int rc = plan_check_limits(p, &c->safety, managed, in_scope, NULL,
+				   &hit);
 
 	if (limit == NULL) {
 		if (rc != 0)
@@ -1165,6 +1167,64 @@ test_limits_each(void **state)
 	expect_hit(&p, c, 10, 10, NULL, 0, 0);
 	fake_plan(&p, 1, 1, 0, 0, 1, 1);
 	expect_hit(&p, c, 10, 10, "max_total", 3, 4);
+	free_conf(c);
+}
+
+/*
+ * [safety] limit_window: what earlier runs applied weighs with the plan,
+ * but only against a run that plans more of the same kind.
+ */
+static void
+test_limits_window(void **state)
+{
+	struct conf *c = limits_conf();
+	struct limit_earlier e = {.adds = 1, .updates = 0, .removals = 4,
+				  .window = 300};
+	struct limit_hit hit;
+	struct plan p;
+	char buf[120];
+
+	(void)state;
+	c->safety.max_delete_percent = -1;
+	c->safety.max_deletes = 5;
+	fake_plan(&p, 0, 0, 1, 0, 0, 0);
+	assert_int_equal(plan_check_limits(&p, &c->safety, 100, 100, &e, &hit),
+			 0);
+	fake_plan(&p, 0, 0, 1, 1, 0, 0);
+	assert_int_equal(plan_check_limits(&p, &c->safety, 100, 100, &e, &hit),
+			 1);
+	assert_string_equal(hit.limit, "max_deletes");
+	assert_int_equal(hit.allowed, 5);
+	assert_int_equal(hit.planned, 2);        /* this run's own */
+	assert_int_equal(hit.earlier, 4);
+	assert_int_equal(hit.window, 300);
+	assert_string_equal(plan_limit_window(&hit, buf, sizeof(buf)),
+			    " (and 4 applied by the runs of the last 5m: "
+			    "[safety] limit_window)");
+	/* no removal planned: earlier removals stop nothing */
+	e.removals = 50;
+	fake_plan(&p, 1, 3, 0, 0, 0, 0);
+	assert_int_equal(plan_check_limits(&p, &c->safety, 100, 100, &e, &hit),
+			 0);
+	c->safety.max_deletes = -1;
+	/* the percentage too: 10% of 100 is 10, 9 earlier + 2 */
+	c->safety.max_delete_percent = 10;
+	e.removals = 9;
+	fake_plan(&p, 0, 0, 2, 0, 0, 0);
+	assert_int_equal(plan_check_limits(&p, &c->safety, 100, 100, &e, &hit),
+			 1);
+	assert_string_equal(hit.limit, "max_delete_percent");
+	assert_int_equal(hit.allowed, 10);
+	/* max_total counts every earlier change; no window, no earlier */
+	c->safety.max_delete_percent = -1;
+	c->safety.max_total = 5;
+	fake_plan(&p, 1, 0, 0, 0, 0, 0);
+	assert_int_equal(plan_check_limits(&p, &c->safety, 100, 100, &e, &hit),
+			 1);
+	assert_string_equal(hit.limit, "max_total");
+	assert_int_equal(plan_check_limits(&p, &c->safety, 100, 100, NULL,
+					   &hit), 0);
+	assert_string_equal(plan_limit_window(&hit, buf, sizeof(buf)), "");
 	free_conf(c);
 }
 
@@ -2152,6 +2212,7 @@ main(void)
 		T(test_clash_names),
 		cmocka_unit_test(test_limits_defaults),
 		cmocka_unit_test(test_limits_each),
+		cmocka_unit_test(test_limits_window),
 		cmocka_unit_test(test_limits_delete_percent),
 		cmocka_unit_test(test_limits_delete_percent_floor),
 		cmocka_unit_test(test_limits_allow_empty),
