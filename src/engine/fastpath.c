@@ -216,7 +216,9 @@ engine_fastpath_set_sums(uint64_t acc[FASTPATH_NSUMS],
 /*
  * The configuration that shapes the desired set and the plan: [source],
  * [scope], [mapping], [target] and [safety] as `dirsync check` prints
- * them (secrets masked), and the fast path's own format.
+ * them (secrets masked), and the fast path's own format.  Not [safety]
+ * limit_window: it weighs earlier runs for a limit stop and shapes no
+ * object or change (nor a dirsync that came to know it, a full compare).
  */
 static void
 config_hash(const struct conf *c, char *out, size_t len)
@@ -245,7 +247,7 @@ config_hash(const struct conf *c, char *out, size_t len)
 			for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
 				on = on || strcmp(line, keep[i]) == 0;
 		}
-		if (on)
+		if (on && strncmp(line, "limit_window ", 13) != 0)
 			XXH3_128bits_update(s, line, strlen(line) + 1);
 	}
 	hex128(XXH3_128bits_digest(s), out, len);
