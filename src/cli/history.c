@@ -62,6 +62,8 @@ on_run(void *ctx, const struct run_row *r)
 					    json_string(r->read_mode));
 			json_object_set_new(o, "read_entries",
 					    json_integer(r->read_entries));
+			json_object_set_new(o, "read_deleted",
+					    json_integer(r->read_deleted));
 		}
 		json_object_set_new(o, "fast_path",
 				    json_boolean(r->s.fast_path));
@@ -84,6 +86,8 @@ on_run(void *ctx, const struct run_row *r)
 		fputs("  nothing read", stdout);
 	else if (r->read_mode != NULL)
 		printf("  read %s %lld", r->read_mode, r->read_entries);
+	if (r->read_done != 0 && r->read_deleted > 0)
+		printf(" (%lld deleted)", r->read_deleted);
 	if (r->s.fast_path)
 		fputs("  fast path", stdout);
 	/* a daemon run a directory change started (watch mode) */

@@ -837,11 +837,18 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 
 	/* an incremental read: the entries the server sent too (the
 	 * count before is the directory the rules saw, snapshot and all) */
-	if (how != NULL && strcmp(how, "incremental") == 0)
+	if (how != NULL && strcmp(how, "incremental") == 0) {
+		long long gone = json_integer_value(
+			json_object_get(rd, "deleted"));
+
 		snprintf(inc, sizeof(inc), " (incremental: %lld from the "
-			 "server)",
-			 (long long)json_integer_value(
-				 json_object_get(rd, "entries")));
+			 "server%s", (long long)json_integer_value(
+				 json_object_get(rd, "entries")),
+			 gone > 0 ? ", " : ")");
+		if (gone > 0)
+			snprintf(inc + strlen(inc), sizeof(inc) - strlen(inc),
+				 "%lld deleted)", gone);
+	}
 	fprintf(fp, "%s: %lld entries read%s, %lld in scope\n",
 		jstr(r, "mode"),
 		(long long)json_integer_value(json_object_get(src, "read")),

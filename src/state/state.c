@@ -773,10 +773,12 @@ state_run_finish(struct state *st, long long run_id,
 	" CASE WHEN json_valid(report) THEN"                            \
 	" json_extract(report, '$.trigger') END,"                       \
 	" CASE WHEN json_valid(report) THEN"                            \
-	" json_extract(report, '$.read_detail.done') END"
+	" json_extract(report, '$.read_detail.done') END,"              \
+	" CASE WHEN json_valid(report) THEN"                            \
+	" json_extract(report, '$.read_detail.deleted') END"
 
 /* NULL in place of READ_COLS: no report parsed */
-#define NO_READ_COLS "NULL, NULL, NULL, NULL"
+#define NO_READ_COLS "NULL, NULL, NULL, NULL, NULL"
 
 static int
 history(struct state *st, long n, bool read_cols, state_run_cb cb,
@@ -842,6 +844,9 @@ history(struct state *st, long n, bool read_cols, state_run_cb cb,
 		r.read_done = sqlite3_column_type(q, 18) == SQLITE_NULL
 				      ? -1
 				      : sqlite3_column_int(q, 18);
+		r.read_deleted = sqlite3_column_type(q, 19) == SQLITE_NULL
+					 ? 0
+					 : sqlite3_column_int64(q, 19);
 		if (cb(ctx, &r) != 0)
 			break;
 	}

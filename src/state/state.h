@@ -146,6 +146,9 @@ struct run_row {
 	/* from the stored report's "read" (NULL / -1 for runs without) */
 	const char *read_mode;     /* "full" or "incremental" */
 	long long read_entries;    /* entries the server sent */
+	long long read_deleted;    /* of an incremental read: entries the
+				    * server said were deleted (0: none or
+				    * unknown) */
 	/* the read finished: 1, 0 (it failed, e.g. at the bind: nothing
 	 * was read), -1 unknown (a run recorded before this was) */
 	int read_done;

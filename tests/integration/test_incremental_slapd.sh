@@ -212,6 +212,14 @@ sleep 0.5
 both "delete" 10
 [ "$(jq -r .read_detail.deleted "$T/inc.json")" = 1 ] ||
 	ds_fail "delete: read.deleted is $(jq -r .read_detail.deleted "$T/inc.json")"
+# history and the text report count the delete too (a user trial: "read
+# incremental 0" for a run that disabled ten deleted users)
+ds_run -- -c "$T/inc.conf" history -n 2
+grep -q "read incremental [0-9]* (1 deleted)" "$DS_OUT" ||
+	ds_fail "delete: history does not count it: $(head -2 "$DS_OUT")"
+ds_run -- -c "$T/inc.conf" history -n 2 --json
+[ "$(jq -r '[.[] | select(.read == "incremental")][0].read_deleted' "$DS_OUT")" = 1 ] ||
+	ds_fail "delete: history --json read_deleted: $(jq -c '.[0]' "$DS_OUT")"
 
 ds_step "a new user under the deleted one's DN does not inherit his groups"
 # memberof-refint dropped Tom from Support Team without syncprov seeing
