@@ -526,7 +526,8 @@ sync_missed(struct source *s, const char *filter, struct source_sync *sy)
 		snprintf(sy->reason, sizeof(sy->reason),
 			 "%s: the content sync left out entries written after "
 			 "its contextCSN %.40s (slapd restarted after an "
-			 "unclean stop?): read with a plain search", s->uri,
+			 "unclean stop, or entries loaded with slapadd "
+			 "without -w?): read with a plain search", s->uri,
 			 csn);
 		return 1;
 	}
