@@ -66,7 +66,12 @@ struct daemon {
 	unsigned long long seed;    /* jitter PRNG state */
 	double next_run;            /* monotonic seconds */
 	double last_end;            /* when the last run ended */
-	long long runs;
+	long long runs;             /* runs started, failed ones too */
+	/* a run of this daemon read and compared everything (it made its
+	 * plan from a full read): until then every run is full, so that
+	 * a first run that failed (server down, database locked) or was
+	 * interrupted does not leave the daemon without one */
+	bool full_done;
 	int fails;                  /* failed runs in a row (exit 1) */
 	/* the state database as the last run left it (st_ino 0: unknown) */
 	dev_t state_dev;
@@ -423,11 +428,20 @@ daemon_run_once(struct daemon *d, const char *trigger)
 	o.trigger = trigger;
 	/* full or incremental: the engine decides ([schedule] full_every
 	 * against the last full read its snapshot records), but the first
-	 * run after a start reads and compares everything: a restart is
-	 * what an admin does after a restore or hand edits */
-	o.full = d->runs == 0;
-	o.full_why = "the daemon's first run after its start reads and "
-		     "compares everything (dirsync.conf(5), [schedule])";
+	 * run after a start that gets as far as its plan reads and compares
+	 * everything: a restart is what an admin does after a restore or
+	 * hand edits.  A run that fails before (the server down) leaves
+	 * the next one full (found by a user trial: the flag counted
+	 * attempts, and a first run that failed meant no full read) */
+	o.full = !d->full_done;
+	o.full_why = d->runs == 0
+			     ? "the daemon's first run after its start reads "
+			       "and compares everything (dirsync.conf(5), "
+			       "[schedule])"
+			     : "no run since the daemon's start has read and "
+			       "compared everything yet (the earlier ones "
+			       "failed): the first that gets through does "
+			       "(dirsync.conf(5), [schedule])";
 	d->runs++;
 	daemon_sd_notify("STATUS=syncing");
 	log_debug("run starting");
@@ -442,6 +456,11 @@ daemon_run_once(struct daemon *d, const char *trigger)
 	daemon_state_check(d, true);
 	sigprocmask(SIG_BLOCK, &d->blocked, NULL);
 	sync_note(d->lockfd, &res);
+	/* the plan was made from a full read and a full compare: whatever
+	 * became of it (applied, stopped by a limit, objects failed), the
+	 * engine's own records say what the next run must compare again */
+	if (o.full && res.have_plan && !res.interrupted)
+		d->full_done = true;
 
 	d->last_end = clock_seconds();
 	d->next_run = d->last_end + daemon_wait_for(d);
@@ -728,8 +747,12 @@ daemon_loop(struct daemon *d)
 			daemon_run_locked(d, trigger);
 			continue;
 		}
-		/* after the first run (its snapshot holds the cookie the
-		 * watch starts from), and again after a reload */
+		/* after the first run, failed or not, and again after a
+		 * reload: each watch session takes the cookie the snapshot
+		 * holds when it connects, so one that starts after a failed
+		 * first run (the server down) watches from the last good
+		 * read, and its reconnect when the server is back is
+		 * answered with a run */
 		if (d->runs > 0)
 			daemon_watch(d);
 		daemon_keep_lock(d, false);

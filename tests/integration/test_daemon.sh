@@ -292,6 +292,32 @@ wait_exit $fpid 10 || fail "the restarted daemon did not stop"
 	fail "the daemon's first run did not repair the unseen edit"
 say "the daemon's first run compares everything: the unseen edit repaired"
 
+# ---- a first run that fails does not use up the full one -----------------
+# (found by a user trial: the flag counted attempts, so a daemon started
+# while its source was out of reach never read and compared everything)
+sqlite3 -cmd '.dbconfig enable_trigger off' "$tmp/mail.db" \
+	"UPDATE mailbox SET name = 'Unseen Edit' WHERE username = 'dan.roe@example.com'" >/dev/null
+[ "$("$DIRSYNC" -c "$conf" sync --json 2>/dev/null | jq .fast_path)" = true ] ||
+	fail "setup: a plain sync should take the fast path here"
+mv "$tmp/dir.ldif" "$tmp/dir.ldif.away"
+n0=$(runs "$conf")
+"$DIRSYNC" -c "$conf" daemon -f 2>"$tmp/daemon3.log" &
+fpid=$!
+pids="$pids $fpid"
+wait_runs "$conf" $((n0 + 1)) 10 || fail "the daemon made no first run (source missing)"
+[ "$("$DIRSYNC" -c "$conf" history -n 1 --json | jq '.[0].exit_code')" = 1 ] ||
+	fail "setup: the first run with the source missing should fail"
+mv "$tmp/dir.ldif.away" "$tmp/dir.ldif"
+kill -USR1 $fpid
+wait_runs "$conf" $((n0 + 2)) 15 || fail "no second run after the failed first one"
+kill -TERM $fpid
+wait_exit $fpid 10 || fail "the daemon did not stop"
+[ "$("$DIRSYNC" -c "$conf" history -n 1 --json | jq '.[0].fast_path')" = false ] ||
+	fail "after a failed first run, the next run took the fast path: $(tail -n 3 "$tmp/daemon3.log")"
+[ "$(count "$tmp/mail.db" "select name from mailbox where username = 'dan.roe@example.com'")" = "Dan Roe" ] ||
+	fail "after a failed first run, the next run did not repair the unseen edit"
+say "a first run that failed leaves the next one full: the unseen edit repaired"
+
 # ---- SIGTERM in the middle of an apply -----------------------------------
 # Seeded with user 1 so the tables exist; the daemon's first run then adds
 # 19,999 mailboxes (and 2 aliases each) in one transaction.  SIGTERM is
