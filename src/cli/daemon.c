@@ -90,6 +90,17 @@ struct daemon {
 	struct watcher *watcher;
 	int wake[2];
 	bool watch_tried;
+	/* the watcher could not be started for this configuration
+	 * (unsupported source, no thread): its state, since, why */
+	enum lock_watch_state watch_start;
+	double watch_start_at;
+	char watch_start_why[LOCK_NOTE_MSG];
+	/* the watch's state as last written into the lock file for
+	 * `dirsync status` (pub_ok false: write it again) */
+	bool pub_ok;
+	enum lock_watch_state pub_state;
+	double pub_since;
+	char pub_why[LOCK_NOTE_MSG];
 	/* the lock file was deleted or replaced and another process holds
 	 * the new one: no run until it is ours again (daemon_keep_lock) */
 	bool lock_lost;
@@ -621,21 +632,88 @@ daemon_gather(struct daemon *d)
 	}
 }
 
+static double
+daemon_wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* watch = yes: start the watcher once per configuration. */
 static void
 daemon_watch(struct daemon *d)
 {
 	struct err err;
 	char buf[1400];
+	int rc;
 
 	if (!d->c.schedule.watch || d->watch_tried || d->paused)
 		return;
 	d->watch_tried = true;
+	d->watch_start = LOCK_WATCH_NONE;
 	err_clear(&err);
-	if (watcher_start(&d->watcher, &d->c, d->wake[1], &err) < 0)
-		log_err("watch: %s; runs every %lds",
-			err_fmt(&err, buf, sizeof(buf)),
-			d->c.schedule.interval);
+	rc = watcher_start(&d->watcher, &d->c, d->wake[1], &err);
+	if (rc == 0)
+		return;
+	d->watch_start_at = daemon_wall_now();
+	if (rc > 0) {
+		d->watch_start = LOCK_WATCH_UNSUPPORTED;
+		snprintf(d->watch_start_why, sizeof(d->watch_start_why),
+			 "the %s source cannot follow changes",
+			 d->c.source.type == SRC_LDIF ? "ldif" : "configured");
+		return;
+	}
+	err_fmt(&err, buf, sizeof(buf));
+	log_err("watch: %s; runs every %lds", buf, d->c.schedule.interval);
+	d->watch_start = LOCK_WATCH_FAILED;
+	snprintf(d->watch_start_why, sizeof(d->watch_start_why), "%.880s", buf);
+}
+
+/*
+ * The watch's state into the lock file, when it changed, for `dirsync
+ * status`, the status page and /metrics (found by a user trial: a watch
+ * that gave up after invalid credentials left status OK until a run
+ * failed, an interval later).  Called from the loop about once a
+ * second; a failure to write is logged once per state.
+ */
+static void
+daemon_watch_publish(struct daemon *d)
+{
+	enum lock_watch_state st = LOCK_WATCH_NONE;
+	double since = 0;
+	char why[LOCK_NOTE_MSG] = "";
+	struct err err;
+	char buf[1400];
+
+	if (d->lockfd < 0)
+		return;
+	if (!d->c.schedule.watch || d->paused) {
+		st = LOCK_WATCH_NONE;   /* a pause is said as such */
+	} else if (d->watcher != NULL) {
+		st = watcher_state(d->watcher, &since, why, sizeof(why));
+	} else if (d->watch_tried && d->watch_start != LOCK_WATCH_NONE) {
+		st = d->watch_start;
+		since = d->watch_start_at;
+		snprintf(why, sizeof(why), "%s", d->watch_start_why);
+	} else {
+		/* not started yet: after the first run */
+		st = LOCK_WATCH_STARTING;
+		since = d->pub_ok && d->pub_state == st ? d->pub_since
+							: daemon_wall_now();
+	}
+	if (d->pub_ok && st == d->pub_state && since == d->pub_since &&
+	    strcmp(why, d->pub_why) == 0)
+		return;
+	err_clear(&err);
+	if (lock_watch_write(d->lockfd, st, since, why, &err) != 0 &&
+	    !(d->pub_state == st && !d->pub_ok))
+		log_warn("daemon: %s", err_fmt(&err, buf, sizeof(buf)));
+	d->pub_ok = err.code == DS_OK;
+	d->pub_state = st;
+	d->pub_since = since;
+	snprintf(d->pub_why, sizeof(d->pub_why), "%s", why);
 }
 
 /*
@@ -669,6 +747,8 @@ daemon_keep_lock(struct daemon *d, bool due)
 		log_warn("the lock file %s.lock was deleted or replaced: "
 			 "locked again by the daemon (pid %ld)",
 			 path, (long)getpid());
+	if (rc == 1)
+		d->pub_ok = false;   /* the watch's state went with the file */
 	else if (rc < 0 && d->lockfd >= 0 && due)   /* not every second */
 		log_warn("the lock file %s.lock: %s", path,
 			 err_fmt(&err, buf, sizeof(buf)));
@@ -756,10 +836,14 @@ daemon_loop(struct daemon *d)
 		if (d->runs > 0)
 			daemon_watch(d);
 		daemon_keep_lock(d, false);
+		daemon_watch_publish(d);
 		daemon_wait(d, DAEMON_LOCK_CHECK);
 	}
 	watcher_stop(d->watcher);
 	d->watcher = NULL;
+	if (d->lockfd >= 0)
+		(void)lock_watch_write(d->lockfd, LOCK_WATCH_NONE, 0, NULL,
+				       NULL);
 }
 
 /*

@@ -17,7 +17,10 @@
  *   WARNING   the last run stopped at a safety limit (exit 3, nothing
  *             applied): it waits for an administrator; or the lock
  *             file's note is damaged (see below); or the lock file is
- *             missing although runs are recorded (deleted)
+ *             missing although runs are recorded (deleted); or the
+ *             daemon's watch is refused by the server, could not
+ *             start, or has been lost longer than the interval
+ *             (status_watch())
  *   CRITICAL  the last run failed (exit 1 or 2), or it ended longer ago
  *             than --max-age; a daemon waiting for a reload after
  *             invalid credentials is named with what to do; the last
@@ -27,7 +30,8 @@
  *             (status_read_full()); the lock file is unusable by the
  *             state database's owner, who runs the syncs
  *             (status_lock_check(); said first: it is newer than any
- *             note, which it keeps from being written)
+ *             note, which it keeps from being written); the daemon's
+ *             watch stopped after invalid credentials (status_watch())
  *   UNKNOWN   no run recorded, state database or config unreadable for
  *             this check (permissions), bad usage
  *
@@ -448,13 +452,72 @@ status_report(const struct status_scan *s, long max_age, time_t now,
 }
 
 /*
+ * The daemon's watch ([schedule] watch = yes), as the daemon wrote it
+ * into the lock file: a watch that gave up is said at once, not an
+ * interval later when a run fails (found by a user trial).  CRITICAL:
+ * stopped after invalid credentials (the runs bind with the same ones);
+ * WARNING: the server refuses to be watched, the watcher could not
+ * start, or the connection has been lost for longer than the interval
+ * (the watcher retries at least that often).  Watching, starting, a
+ * loss being retried and a source that cannot watch add nothing or a
+ * clause without changing the state.
+ */
+static void
+status_watch(const char *path, long interval, struct status_extra *x)
+{
+	struct lock_watch w;
+	time_t now = time(NULL);
+	char ab[32];
+
+	if (!lock_watch_current(path, &w))
+		return;
+	status_fmt_age(w.since > (double)now ? 0
+					     : (long)((double)now - w.since),
+		       ab, sizeof(ab));
+	switch (w.state) {
+	case LOCK_WATCH_STOPPED:
+		status_add(x, ST_CRITICAL,
+			   "; watch stopped %s ago: %s; the daemon does not "
+			   "watch (nor bind for it) until its configuration "
+			   "is reloaded, changes wait for the runs every %lds, "
+			   "which bind with the same credentials",
+			   ab, w.msg, interval);
+		break;
+	case LOCK_WATCH_REFUSED:
+		status_add(x, ST_WARNING,
+			   "; not watching for %s: %s; changes wait for the "
+			   "runs every %lds (the daemon asks the server again "
+			   "hourly)",
+			   ab, w.msg, interval);
+		break;
+	case LOCK_WATCH_FAILED:
+		status_add(x, ST_WARNING,
+			   "; not watching for %s: %s; changes wait for the "
+			   "runs every %lds",
+			   ab, w.msg, interval);
+		break;
+	case LOCK_WATCH_LOST:
+		status_add(x, now - w.since > (double)interval ? ST_WARNING
+							       : ST_OK,
+			   "; watch connection lost %s ago, reconnecting: %s",
+			   ab, w.msg);
+		break;
+	case LOCK_WATCH_UNSUPPORTED:
+		status_add(x, ST_OK, "; watch = yes, but %s", w.msg);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
  * What the lock file and the file system tell, read before the history:
  * an unrecorded run's note (x->have_note: to be judged against the last
  * recorded run), a damaged note, a paused daemon, a read-only file
  * system under the state.
  */
 static void
-status_gather(const char *path, struct status_extra *x)
+status_gather(const char *path, long interval, struct status_extra *x)
 {
 	bool is_daemon, paused;
 	struct err err;
@@ -492,6 +555,7 @@ status_gather(const char *path, struct status_extra *x)
 			   "invalid credentials: fix the password, then reload "
 			   "it (systemctl reload dirsync or kill -HUP %ld)",
 			   (long)pid, (long)pid);
+	status_watch(path, interval, x);
 }
 
 /* No run in the history (none yet, or none finished). */
@@ -668,7 +732,7 @@ cmd_status(const struct cli_globals *g, int argc, char **argv)
 				   nagios, true);
 	}
 	memset(&scan, 0, sizeof(scan));
-	status_gather(c.state.path, &x);
+	status_gather(c.state.path, c.schedule.interval, &x);
 	if ((state_open(&st, c.state.path, true, &err) != 0 ||
 	     state_history(st, 0, status_on_run, &scan, &err) != 0) &&
 	    status_read_full(c.state.path, &scan, &x, &err) != 0) {

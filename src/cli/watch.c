@@ -27,7 +27,35 @@ struct watcher {
 	bool watched;                /* a search was ever established */
 	bool lost;                   /* lost since, not back yet */
 	struct source_info info;
+	/* what watcher_state() tells the daemon: set by the watching
+	 * thread, read by the daemon's, under mu */
+	pthread_mutex_t mu;
+	enum lock_watch_state state;
+	double since;                /* Unix seconds */
+	char why[LOCK_NOTE_MSG];
 };
+
+static double
+wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The state the daemon publishes (watch.h); since: now, unless the
+ * state stays the same (a loss that goes on keeps its start). */
+static void
+watcher_set(struct watcher *w, enum lock_watch_state st, const char *why)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->state != st)
+		w->since = wall_now();
+	w->state = st;
+	snprintf(w->why, sizeof(w->why), "%s", why != NULL ? why : "");
+	pthread_mutex_unlock(&w->mu);
+}
 
 static void
 watcher_wake(struct watcher *w)
@@ -64,6 +92,7 @@ watcher_on_watching(void *ctx)
 	}
 	w->watched = true;
 	w->lost = false;
+	watcher_set(w, LOCK_WATCH_WATCHING, w->info.server);
 }
 
 static bool
@@ -131,6 +160,7 @@ watcher_session(struct watcher *w, struct err *err)
 				"lockout; runs go on every %lds",
 				err_fmt(err, buf, sizeof(buf)),
 				w->c->schedule.interval);
+			watcher_set(w, LOCK_WATCH_STOPPED, buf);
 			return 1;
 		}
 		return -1;
@@ -139,6 +169,9 @@ watcher_session(struct watcher *w, struct err *err)
 		log_info("watch: source type %s cannot follow changes; runs "
 			 "every %lds",
 			 w->ops->name, w->c->schedule.interval);
+		snprintf(buf, sizeof(buf), "source type %s cannot follow "
+			 "changes", w->ops->name);
+		watcher_set(w, LOCK_WATCH_UNSUPPORTED, buf);
 		w->ops->close(src);
 		return 1;
 	}
@@ -162,6 +195,7 @@ watcher_session(struct watcher *w, struct err *err)
 			 "asks again in %dh",
 			 sw.reason, w->c->schedule.interval,
 			 WATCH_RETRY_REFUSED / 3600);
+		watcher_set(w, LOCK_WATCH_REFUSED, sw.reason);
 		rc = 2;
 	}
 	return rc;
@@ -189,6 +223,8 @@ watcher_main(void *arg)
 			break;
 		if (w->watched && !w->lost)
 			backoff = 1;   /* a fresh loss starts the back-off over */
+		watcher_set(w, LOCK_WATCH_LOST, err_fmt(&err, buf,
+							 sizeof(buf)));
 		if (!w->lost)
 			log_warn("watch: %s; runs go on every %lds; "
 				 "reconnecting (after 1s, doubling up to %lds)",
@@ -226,7 +262,11 @@ watcher_start(struct watcher **out, const struct conf *c, int wake_fd,
 	w->ops = source_ops_for(c);
 	w->wake_fd = wake_fd;
 	atomic_init(&w->stop, false);
+	pthread_mutex_init(&w->mu, NULL);
+	w->state = LOCK_WATCH_STARTING;
+	w->since = wall_now();
 	if ((rc = thread_spawn(&w->th, watcher_main, w)) != 0) {
+		pthread_mutex_destroy(&w->mu);
 		free(w);
 		return err_set(err, DS_E_INTERNAL,
 			       "cannot start the watch thread: %s",
@@ -243,5 +283,19 @@ watcher_stop(struct watcher *w)
 		return;
 	atomic_store(&w->stop, true);
 	pthread_join(w->th, NULL);
+	pthread_mutex_destroy(&w->mu);
 	free(w);
+}
+
+enum lock_watch_state
+watcher_state(struct watcher *w, double *since, char *why, size_t len)
+{
+	enum lock_watch_state st;
+
+	pthread_mutex_lock(&w->mu);
+	st = w->state;
+	*since = w->since;
+	snprintf(why, len, "%s", w->why);
+	pthread_mutex_unlock(&w->mu);
+	return st;
 }

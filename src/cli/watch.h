@@ -17,8 +17,11 @@
 #ifndef DS_WATCH_H
 #define DS_WATCH_H
 
+#include <stddef.h>
+
 #include "conf/conf.h"
 #include "util/err.h"
+#include "util/lock.h"
 
 struct watcher;
 
@@ -34,5 +37,16 @@ int watcher_start(struct watcher **out, const struct conf *c, int wake_fd,
 
 /* Ends the search and joins the thread (within about a second). NULL-safe. */
 void watcher_stop(struct watcher *w);
+
+/*
+ * What the watcher is doing (any thread): starting, watching, lost
+ * (reconnecting), refused (the server cannot be watched: asked again
+ * later), stopped (invalid credentials: until a reload), unsupported;
+ * *since: Unix seconds, in that state since; why: the server watched,
+ * or the error (cut to len).  The daemon publishes it in the lock file
+ * for `dirsync status` (lock_watch_write()).
+ */
+enum lock_watch_state watcher_state(struct watcher *w, double *since,
+				    char *why, size_t len);
 
 #endif

@@ -574,3 +574,172 @@ done:
 	free(path);
 	return rc;
 }
+
+/*
+ * The watcher's record.  One line, padded to LOCK_WATCH_SIZE, at
+ * LOCK_WATCH_OFF, checked as the note is:
+ *
+ *   "dirsync-watch/1 " HASH " " BODY "\n"
+ *   BODY = PID " " STATE " " SINCE " " MESSAGE
+ */
+#define WATCH_MAGIC "dirsync-watch/1 "
+
+static const char *const watch_words[LOCK_WATCH_STATES] = {
+	[LOCK_WATCH_NONE] = "none",
+	[LOCK_WATCH_STARTING] = "starting",
+	[LOCK_WATCH_WATCHING] = "watching",
+	[LOCK_WATCH_LOST] = "lost",
+	[LOCK_WATCH_REFUSED] = "refused",
+	[LOCK_WATCH_STOPPED] = "stopped",
+	[LOCK_WATCH_UNSUPPORTED] = "unsupported",
+	[LOCK_WATCH_FAILED] = "failed",
+};
+
+const char *
+lock_watch_word(enum lock_watch_state s)
+{
+	return (unsigned)s < LOCK_WATCH_STATES ? watch_words[s] : "none";
+}
+
+int
+lock_watch_write(int fd, enum lock_watch_state state, double since,
+		 const char *why, struct err *err)
+{
+	char region[LOCK_WATCH_SIZE], body[LOCK_WATCH_SIZE - 40];
+	char msg[LOCK_NOTE_MSG];
+	int blen, rlen;
+
+	memset(region, LOCK_PAD, sizeof(region));
+	if (state != LOCK_WATCH_NONE) {
+		note_sanitize(msg, sizeof(msg), why != NULL ? why : "");
+		blen = snprintf(body, sizeof(body), "%ld %s %.3f %s",
+				(long)getpid(), lock_watch_word(state), since,
+				msg);
+		if (blen < 0 || (size_t)blen >= sizeof(body) ||
+		    (unsigned)state >= LOCK_WATCH_STATES)
+			return err_set(err, DS_E_INTERNAL, "a watch record "
+				       "cannot be written");
+		rlen = snprintf(region, sizeof(region),
+				WATCH_MAGIC "%016llx %s\n",
+				(unsigned long long)XXH3_64bits(body,
+								(size_t)blen),
+				body);
+		if (rlen > 0 && (size_t)rlen < sizeof(region))
+			region[rlen] = LOCK_PAD;
+	}
+	if (pwrite(fd, region, sizeof(region), LOCK_WATCH_OFF) ==
+	    (ssize_t)sizeof(region))
+		return 0;
+	if (err != NULL)
+		err->lib_rc = errno;
+	return err_set(err, DS_E_IO, "cannot write the watch's state into "
+		       "the lock file: %s", strerror(errno));
+}
+
+/* LOCK_NOTE_FOUND and *w, LOCK_NOTE_NONE or LOCK_NOTE_TORN. */
+static int
+watch_parse(const char *region, size_t n, struct lock_watch *w)
+{
+	const char *hash, *body, *nl, *p, *sp;
+	unsigned long long want;
+	char *end;
+	size_t i;
+
+	if (lock_is_pad(region, n))
+		return LOCK_NOTE_NONE;
+	nl = memchr(region, '\n', n);
+	if (nl == NULL || strncmp(region, WATCH_MAGIC, strlen(WATCH_MAGIC)) != 0)
+		return LOCK_NOTE_TORN;
+	if (!lock_is_pad(nl + 1, (size_t)(region + n - (nl + 1))))
+		return LOCK_NOTE_TORN;
+	hash = region + strlen(WATCH_MAGIC);
+	if (nl - hash < 18 || hash[16] != ' ')
+		return LOCK_NOTE_TORN;
+	body = hash + 17;
+	errno = 0;
+	want = strtoull(hash, &end, 16);
+	if (errno != 0 || end != hash + 16 ||
+	    XXH3_64bits(body, (size_t)(nl - body)) != want)
+		return LOCK_NOTE_TORN;
+	memset(w, 0, sizeof(*w));
+	errno = 0;
+	w->pid = strtol(body, &end, 10);
+	if (errno != 0 || end == body || *end != ' ' || w->pid <= 0)
+		return LOCK_NOTE_TORN;
+	p = end + 1;
+	sp = memchr(p, ' ', (size_t)(nl - p));
+	if (sp == NULL)
+		return LOCK_NOTE_TORN;
+	w->state = LOCK_WATCH_NONE;
+	for (i = 1; i < LOCK_WATCH_STATES; i++)
+		if ((size_t)(sp - p) == strlen(watch_words[i]) &&
+		    strncmp(p, watch_words[i], (size_t)(sp - p)) == 0)
+			w->state = (enum lock_watch_state)i;
+	if (w->state == LOCK_WATCH_NONE)
+		return LOCK_NOTE_TORN;   /* a newer dirsync's word: unknown */
+	p = sp + 1;
+	w->since = strtod(p, &end);
+	if (errno != 0 || end == p || *end != ' ')
+		return LOCK_NOTE_TORN;
+	p = end + 1;
+	if ((size_t)(nl - p) >= sizeof(w->msg))
+		return LOCK_NOTE_TORN;
+	memcpy(w->msg, p, (size_t)(nl - p));
+	w->msg[nl - p] = '\0';
+	return LOCK_NOTE_FOUND;
+}
+
+int
+lock_watch_read(const char *state_path, struct lock_watch *w,
+		struct err *err)
+{
+	char *path = xasprintf("%s.lock", state_path);
+	char region[LOCK_WATCH_SIZE];
+	ssize_t n;
+	int fd, tries, rc = LOCK_NOTE_NONE;
+
+	memset(w, 0, sizeof(*w));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1 && errno == ENOENT)
+		goto done;
+	if (fd == -1) {
+		if (err != NULL)
+			err->lib_rc = errno;
+		err_object(err, path);
+		rc = err_set(err, DS_E_IO, "cannot read the lock file: %s",
+			     strerror(errno));
+		goto done;
+	}
+	for (tries = 0; tries < 20; tries++) {
+		n = pread(fd, region, sizeof(region), LOCK_WATCH_OFF);
+		if (n < 0) {
+			if (err != NULL)
+				err->lib_rc = errno;
+			err_object(err, path);
+			rc = err_set(err, DS_E_IO, "cannot read the lock file: "
+				     "%s", strerror(errno));
+			goto done;
+		}
+		rc = watch_parse(region, (size_t)n, w);
+		if (rc != LOCK_NOTE_TORN)
+			break;
+		lock_nap_ms(10);
+	}
+done:
+	if (fd != -1)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+bool
+lock_watch_current(const char *state_path, struct lock_watch *w)
+{
+	bool is_daemon, paused;
+	pid_t pid = lock_holder_info(state_path, &is_daemon, &paused);
+
+	if (pid <= 0 || !is_daemon || paused ||
+	    lock_watch_read(state_path, w, NULL) != LOCK_NOTE_FOUND)
+		return false;
+	return w->pid == (long)pid && w->state != LOCK_WATCH_NONE;
+}

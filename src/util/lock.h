@@ -19,6 +19,9 @@
  *                         the note of a run that failed and could not be
  *                         recorded in the state database's history (see
  *                         lock_note_write()), padded; or blank
+ *   [LOCK_WATCH_OFF, +LOCK_WATCH_SIZE)
+ *                         the daemon's watcher ([schedule] watch): its
+ *                         state and why (lock_watch_write()), or blank
  *   the rest              padding
  *
  * The padding is line ends ('\n'), so the file stays text: `cat` shows
@@ -58,6 +61,8 @@
 /* The longest message a note keeps, with its NUL; longer ones are cut on
  * a UTF-8 boundary and end in " [...]". */
 #define LOCK_NOTE_MSG 900
+#define LOCK_WATCH_OFF (LOCK_NOTE_OFF + LOCK_NOTE_SIZE)
+#define LOCK_WATCH_SIZE 1024
 
 /*
  * Exclusive lock on the state database (a `<state.path>.lock` file, flock,
@@ -135,5 +140,58 @@ enum { LOCK_NOTE_NONE = 0, LOCK_NOTE_FOUND = 1, LOCK_NOTE_TORN = 2 };
  */
 int lock_note_read(const char *state_path, struct lock_note *note,
 		   struct err *err);
+
+/*
+ * The daemon's watcher ([schedule] watch = yes, cli/watch.h), for
+ * `dirsync status`, the status page and /metrics: a watch that ended for
+ * a reason that does not go away by itself (invalid credentials) must be
+ * seen at once, not an interval later when a run fails.  Written by the
+ * daemon (its main thread) when the state changes; counted only while
+ * the daemon whose pid it names holds the lock.
+ */
+enum lock_watch_state {
+	LOCK_WATCH_NONE = 0,     /* no record: not watching by design */
+	LOCK_WATCH_STARTING,     /* connecting for the first time */
+	LOCK_WATCH_WATCHING,     /* the persistent search is established */
+	LOCK_WATCH_LOST,         /* lost, reconnecting with back-off */
+	LOCK_WATCH_REFUSED,      /* the server cannot be watched (asked
+				  * again later) */
+	LOCK_WATCH_STOPPED,      /* invalid credentials: not before a reload */
+	LOCK_WATCH_UNSUPPORTED,  /* the source type cannot follow changes */
+	LOCK_WATCH_FAILED,       /* the watcher could not start */
+	LOCK_WATCH_STATES
+};
+
+struct lock_watch {
+	long pid;                  /* the daemon that wrote it */
+	enum lock_watch_state state;
+	double since;              /* Unix seconds: in this state since */
+	char msg[LOCK_NOTE_MSG];   /* why; one line, printable; may be "" */
+};
+
+/* "watching", "lost", ...: the word status, the page and /metrics use. */
+const char *lock_watch_word(enum lock_watch_state s);
+
+/*
+ * Writes the record (our pid, state, since, why: cut and cleaned as a
+ * note's) in one pwrite(2); LOCK_WATCH_NONE blanks it.  0, or -1 with
+ * err (DS_E_IO).
+ */
+int lock_watch_write(int fd, enum lock_watch_state state, double since,
+		     const char *why, struct err *err);
+
+/*
+ * Reads the record without taking the lock: LOCK_NOTE_FOUND with *w
+ * filled, LOCK_NOTE_NONE (none, blank, or no lock file), LOCK_NOTE_TORN,
+ * or -1 with err.  The caller checks w->pid against the lock's holder.
+ */
+int lock_watch_read(const char *state_path, struct lock_watch *w,
+		    struct err *err);
+/*
+ * The record of the daemon that holds the lock now (not paused: a pause
+ * is said as such): true with *w filled; false when there is none, no
+ * daemon holds the lock, or the record is another process's.
+ */
+bool lock_watch_current(const char *state_path, struct lock_watch *w);
 
 #endif

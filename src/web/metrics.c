@@ -208,6 +208,31 @@ m_unrecorded(FILE *fp, const char *state_path, const struct m_scan *m)
 			"When that attempt ended (Unix time).", n.when);
 }
 
+/*
+ * The daemon's watch ([schedule] watch = yes), as it wrote it into the
+ * lock file: one series per state, 1 for the one it is in, and since
+ * when; left out when no daemon watches (watch = no, no daemon, paused).
+ */
+static void
+m_watch(FILE *fp, const char *state_path)
+{
+	struct lock_watch w;
+	int i;
+
+	if (!lock_watch_current(state_path, &w))
+		return;
+	m_family(fp, "dirsync_watch_state",
+		 "The daemon's watch ([schedule] watch): 1 for the state it "
+		 "is in (stopped: after invalid credentials, until a reload; "
+		 "refused: the server cannot be watched; lost: reconnecting).");
+	for (i = LOCK_WATCH_STARTING; i < LOCK_WATCH_STATES; i++)
+		fprintf(fp, "dirsync_watch_state{state=\"%s\"} %d\n",
+			lock_watch_word((enum lock_watch_state)i),
+			(int)w.state == i);
+	m_gauge(fp, "dirsync_watch_state_since_timestamp_seconds",
+		"Since when the watch is in that state (Unix time).", w.since);
+}
+
 int
 web_metrics(FILE *fp, const char *state_path)
 {
@@ -229,6 +254,7 @@ web_metrics(FILE *fp, const char *state_path)
 	m_gauge(fp, "dirsync_state_readable",
 		"1: the state database was read for these metrics.", 1);
 	m_unrecorded(fp, state_path, &m);
+	m_watch(fp, state_path);
 	if (!m.have_last)
 		goto done;
 	m_runs(fp, &m);

@@ -161,6 +161,46 @@ unrecorded_banner(FILE *fp, struct state *st, const char *state_path)
 	fputs("</p>\n", fp);
 }
 
+/*
+ * The daemon's watch, when it is not following changes as configured
+ * (util/lock.h, the daemon's record): said first, as `dirsync status`
+ * says it.
+ */
+static void
+watch_banner(FILE *fp, const char *state_path)
+{
+	struct lock_watch w;
+	time_t t;
+	char when[32];
+	const char *what;
+
+	if (!lock_watch_current(state_path, &w))
+		return;
+	switch (w.state) {
+	case LOCK_WATCH_STOPPED:
+		what = "stopped until the configuration is reloaded";
+		break;
+	case LOCK_WATCH_REFUSED:
+		what = "refused by the server";
+		break;
+	case LOCK_WATCH_FAILED:
+		what = "not started";
+		break;
+	case LOCK_WATCH_LOST:
+		what = "lost, reconnecting";
+		break;
+	default:
+		return;
+	}
+	t = (time_t)w.since;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	fprintf(fp, "<p class=\"%s\" id=\"watch\">The daemon's watch "
+		    "([schedule] watch) is %s since %s: ",
+		w.state == LOCK_WATCH_STOPPED ? "bad" : "warn", what, when);
+	web_html_esc(fp, w.msg);
+	fputs("; changes wait for the interval runs.</p>\n", fp);
+}
+
 int
 web_page_index(FILE *fp, const char *state_path, const char *notice)
 {
@@ -180,6 +220,7 @@ web_page_index(FILE *fp, const char *state_path, const char *notice)
 		fputs("</p>\n", fp);
 	}
 	unrecorded_banner(fp, st, state_path);
+	watch_banner(fp, state_path);
 	fputs("<form method=\"post\" action=\"/sync\">"
 	      "<button type=\"submit\" id=\"sync-now\">Sync now</button> "
 	      "asks the daemon for a run at once, as <code>dirsync sync "

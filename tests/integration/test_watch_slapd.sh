@@ -307,6 +307,19 @@ sleep 5
 [ "$(grep -c 'watch: still lost' "$T/daemon.log")" = "$n" ] ||
 	w_fail "the watch retried after invalid credentials"
 kill -0 "$DPID" 2>/dev/null || w_fail "the daemon died"
+# status says so at once, not an hour later when a run fails (found by
+# a user trial: it said OK until then)
+# (the daemon writes the watch's state within a second or so)
+for i in $(seq 1 30); do
+	ds_run -- -c "$T/dirsync.conf" status --nagios
+	[ "$DS_RC" = 2 ] && break
+	sleep 0.1
+done
+ds_expect_rc 2 "status --nagios with the watch stopped"
+grep -q '^DIRSYNC CRITICAL: .*watch stopped .* ago: .*invalid credentials.*until its configuration is reloaded' "$DS_OUT" ||
+	ds_fail "status does not name the stopped watch: $(cat "$DS_OUT")"
+ds_run -- -c "$T/dirsync.conf" status
+ds_expect_rc 1 "status with the watch stopped"
 
 ds_step "password fixed in the directory, reload: watching again"
 ldapmod <<EOF
@@ -322,6 +335,13 @@ for i in $(seq 1 100); do
 done
 [ "$(grep -c 'watch: following changes' "$T/daemon.log")" = 3 ] ||
 	w_fail "the daemon does not watch after the password was fixed"
+# the daemon writes the watch's state within a second or so
+for i in $(seq 1 50); do
+	"$DIRSYNC" -c "$T/dirsync.conf" status --nagios >"$T/status.out" 2>&1 && break
+	sleep 0.1
+done
+grep -q '^DIRSYNC OK: ' "$T/status.out" ||
+	ds_fail "status after the watch came back: $(cat "$T/status.out")"
 # every run after the first was the watch's (the interval is an hour)
 others=$(grep -E 'run [0-9]+: done' "$T/daemon.log" | tail -n +$((runs0 + 1)) |
 	grep -vc 'triggered by a directory change')

@@ -241,6 +241,66 @@ test_note_roundtrip(void **st)
 	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_NONE);
 }
 
+/* The daemon's watch record: beside the note, neither touching the
+ * other; counted only for the daemon holding the lock; blanked. */
+static void
+test_watch_record(void **st)
+{
+	struct lock_watch w;
+	struct lock_note note;
+	struct err e = {0};
+	int fd;
+
+	(void)st;
+	assert_int_equal(lock_acquire(state, &fd, &e), 0);
+	assert_int_equal(lock_watch_read(state, &w, &e), LOCK_NOTE_NONE);
+	assert_int_equal(lock_note_write(fd, 1764568718.25, 1, "a note", &e),
+			 0);
+	assert_int_equal(lock_watch_write(fd, LOCK_WATCH_STOPPED,
+					  1764568800.5,
+					  "invalid credentials\nfor cn=x", &e),
+			 0);
+	assert_int_equal(lock_watch_read(state, &w, &e), LOCK_NOTE_FOUND);
+	assert_int_equal(w.state, LOCK_WATCH_STOPPED);
+	assert_int_equal(w.pid, (long)getpid());
+	assert_true(w.since > 1764568800.4 && w.since < 1764568800.6);
+	assert_string_equal(w.msg, "invalid credentials for cn=x");
+	assert_string_equal(lock_watch_word(w.state), "stopped");
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_FOUND);
+	assert_string_equal(note.msg, "a note");
+	/* a sync holds the lock, not a daemon: not the current watch */
+	assert_false(lock_watch_current(state, &w));
+	assert_int_equal(lock_mark_daemon(fd, &e), 0);
+	assert_true(lock_watch_current(state, &w));
+	/* paused: the pause is said, not the watch */
+	assert_int_equal(lock_mark_daemon_paused(fd, true, &e), 0);
+	assert_false(lock_watch_current(state, &w));
+	assert_int_equal(lock_mark_daemon_paused(fd, false, &e), 0);
+	assert_int_equal(lock_watch_write(fd, LOCK_WATCH_WATCHING, 1.0, "",
+					  &e),
+			 0);
+	assert_true(lock_watch_current(state, &w));
+	assert_int_equal(w.state, LOCK_WATCH_WATCHING);
+	assert_string_equal(w.msg, "");
+	assert_int_equal(lock_watch_write(fd, LOCK_WATCH_NONE, 0, NULL, &e),
+			 0);
+	assert_int_equal(lock_watch_read(state, &w, &e), LOCK_NOTE_NONE);
+	assert_false(lock_watch_current(state, &w));
+	assert_int_equal(lock_note_read(state, &note, &e), LOCK_NOTE_FOUND);
+	assert_int_equal(lock_note_clear(fd, &e), 0);
+	/* a record left by an earlier daemon: not this holder's */
+	assert_int_equal(lock_watch_write(fd, LOCK_WATCH_STOPPED, 2.0, "x",
+					  &e),
+			 0);
+	lock_release(fd);
+	assert_false(lock_watch_current(state, &w));
+	assert_int_equal(lock_watch_read(state, &w, &e), LOCK_NOTE_FOUND);
+	assert_int_equal(lock_acquire(state, &fd, &e), 0);
+	assert_int_equal(lock_watch_write(fd, LOCK_WATCH_NONE, 0, NULL, &e),
+			 0);
+	lock_release(fd);
+}
+
 /* A message longer than a note holds is cut on a character boundary. */
 static void
 test_note_long(void **st)
@@ -435,6 +495,7 @@ main(void)
 		cmocka_unit_test(test_bad_dir),
 		cmocka_unit_test(test_old_file),
 		cmocka_unit_test(test_note_roundtrip),
+		cmocka_unit_test(test_watch_record),
 		cmocka_unit_test(test_note_long),
 		cmocka_unit_test(test_note_torn),
 		cmocka_unit_test(test_keep_deleted),

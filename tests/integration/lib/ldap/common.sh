@@ -5,12 +5,17 @@
 
 # ldap_free_port: print a TCP port on 127.0.0.1 that nothing listens on.
 # Random high ports, checked with ss; a race with another process is
-# caught later by the server failing to bind.
+# caught later by the server failing to bind.  DS_TEST_PORTS=LOW-HIGH
+# keeps them in that range (a shared host whose users split the ports).
 ldap_free_port()
 {
-	local p i
+	local p i lo=20000 span=40000
+	if [ -n "${DS_TEST_PORTS:-}" ]; then
+		lo=${DS_TEST_PORTS%-*}
+		span=$((${DS_TEST_PORTS#*-} - lo + 1))
+	fi
 	for i in $(seq 1 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		p=$((lo + (RANDOM * 32768 + RANDOM) % span))
 		if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
 			echo "$p"
 			return 0
