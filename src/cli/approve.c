@@ -51,12 +51,6 @@ approve_check(struct state *st, long long id, char **plan, char *why,
 	else if (a.exit_code != 3)
 		snprintf(why, n, "run %lld was not stopped by a safety limit "
 			 "(exit %d): nothing to approve", id, a.exit_code);
-	else if (a.applied)       /* hold_removals: only removals held */
-		snprintf(why, n, "run %lld applied its other changes and "
-			 "held back only its disables and deletes "
-			 "(hold_removals): every run plans them again; apply "
-			 "them with `dirsync sync --force-limits`, raise the "
-			 "limit, or fix the cause", id);
 	else if (a.plan == NULL && a.limit != NULL &&
 		 strcmp(a.limit, "allow_empty") == 0)
 		/* neither approve nor --force-limits lifts allow_empty */

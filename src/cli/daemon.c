@@ -207,9 +207,10 @@ daemon_log_run(const struct daemon *d, const struct run_result *r, int rc,
 	if (rc == 3 && r->held) {
 		log_warn("%s: safety limit %s (allowed %ld, planned %ld): "
 			 "disables and deletes held back (hold_removals); "
-			 "%ld added, %ld updated",
+			 "%ld added, %ld updated; apply them with `dirsync "
+			 "approve %lld`",
 			 head, lim->limit, lim->allowed, lim->planned,
-			 r->counts.add, r->counts.update);
+			 r->counts.add, r->counts.update, r->run_id);
 		return;
 	}
 	if (rc == 3 && lim->limit != NULL &&

@@ -493,6 +493,42 @@ removal_limit(const char *limit)
  * limit (new hires are not blocked by a batch of leavers).  The run
  * still ends with exit 3 and names the limit.
  */
+/*
+ * The lines of whole (report_plan_text) that are not in rest: what a run
+ * that applies rest leaves for the next plan to do, when nothing else
+ * changes.  Both are sorted; a line is taken out once per match.
+ */
+static char *
+plan_lines_minus(const char *whole, const char *rest)
+{
+	struct buf b = BUF_INIT;
+	const char *p = whole, *q = rest;
+
+	buf_adds(&b, "");
+	while (*p != '\0') {
+		size_t lp = strcspn(p, "\n"), lq;
+		int c = 1;
+
+		while (*q != '\0') {
+			lq = strcspn(q, "\n");
+			c = strncmp(q, p, lp < lq ? lp : lq);
+			if (c == 0)
+				c = lq < lp ? -1 : lq > lp ? 1 : 0;
+			if (c >= 0)
+				break;
+			q += lq + (q[lq] == '\n');
+		}
+		if (*q != '\0' && c == 0) {
+			lq = strcspn(q, "\n");
+			q += lq + (q[lq] == '\n');
+		} else {
+			buf_printf(&b, "%.*s\n", (int)lp, p);
+		}
+		p += lp + (p[lp] == '\n');
+	}
+	return buf_steal(&b);
+}
+
 static int
 hold_removals(struct run *x)
 {
@@ -500,13 +536,25 @@ hold_removals(struct run *x)
 	struct limit_hit over = r->limit;
 	const char *list = NULL;
 	char win[120];
+	char *whole, *rest;
 
 	if (!x->c->safety.hold_removals || x->o->force_limits ||
 	    !over.forceable || !removal_limit(over.limit))
 		return -1;
+	whole = report_plan_text(&r->plan);
 	plan_drop_removals(&r->plan);
-	if (check_limits(x, &list) != 0)
+	if (check_limits(x, &list) != 0) {
+		free(whole);
 		return -1;   /* the rest is over a limit too: stop */
+	}
+	/* what `dirsync approve` of this run must find: the held part
+	 * (found by a user trial: the run kept the plan it applied, and
+	 * an approval always found that the plan differed) */
+	rest = report_plan_text(&r->plan);
+	free(x->held_plan);
+	x->held_plan = plan_lines_minus(whole, rest);
+	free(whole);
+	free(rest);
 	log_warn("safety limit %s exceeded (allowed %ld, planned %ld%s): "
 		 "disables and deletes held back, the other changes %s "
 		 "(hold_removals)", over.limit, over.allowed, over.planned,
@@ -659,6 +707,7 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 	engine_read_wait(&x);
 	engine_log_rss("record");
 	engine_fastpath_free(&x);
+	free(x.held_plan);
 	if (x.tgt != NULL)
 		x.tops->close(x.tgt);
 	state_close(x.st);

@@ -452,7 +452,9 @@ full_reason(struct run *x, struct fastpath *f, bool *changed)
 		return "the target cannot vouch that nobody changed it (no "
 		       "change counter in the mail database)";
 	if (!f->have_old)
-		return "no verified run recorded yet";
+		return "no verified run recorded (a new state database, or "
+		       "the last run did not end with exit 0: it failed, "
+		       "stopped at a limit or held removals back)";
 	if (strcmp(v->config, f->config) != 0)
 		return "the configuration changed since the verified run";
 	if (strcmp(v->fingerprint, f->fp) != 0)

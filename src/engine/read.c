@@ -1754,11 +1754,17 @@ engine_read_finish(struct run *x)
 {
 	struct err e;
 	char buf[1400];
-	bool pending;
+	bool pending, read_ok;
 
 	read_unchanged_record(x);
 	err_clear(&e);
-	if (snap_join(x, x->r->exit_code == 0, &pending, &e) != 0) {
+	/* a run that held removals back (hold_removals) read the whole
+	 * directory as a sync that applied everything did: its snapshot
+	 * is kept (found by a user trial: it was left pending, and every
+	 * later run read the whole directory, saying the mail database
+	 * changes had failed) */
+	read_ok = engine_run_read_ok(x->r);
+	if (snap_join(x, read_ok, &pending, &e) != 0) {
 		/* what went into the rules was read whole; the file may be
 		 * damaged where it was written: made anew by a full read */
 		snprintf(x->r->snapshot_warning,
@@ -1777,15 +1783,15 @@ engine_read_finish(struct run *x)
 		x->snap_meta.summary = engine_summary_encode(x);
 		x->snap_meta.entries = (long long)x->r->read;
 	}
-	if (x->r->exit_code != 0 && pending) {
+	if (!read_ok && pending) {
 		log_info("the snapshot's rows of this read were being written "
 			 "when the run failed: the next run reads the whole "
 			 "directory");
-	} else if (x->r->exit_code != 0 && x->r->read_mode != NULL &&
+	} else if (!read_ok && x->r->read_mode != NULL &&
 		   strcmp(x->r->read_mode, "incremental") == 0) {
 		log_info("the snapshot and cookie of the last read are "
 			 "kept: the next run reads the same changes again");
-	} else if (x->r->exit_code != 0) {
+	} else if (!read_ok) {
 		log_info("the snapshot of this read is not kept (the run "
 			 "failed)");
 	} else if (snap_commit_start(x) == 0) {

@@ -9,6 +9,7 @@
 
 #include "report/report.h"
 #include "util/clock.h"
+#include "util/xalloc.h"
 
 struct run_counts
 run_counts(const struct run_result *r)
@@ -116,8 +117,14 @@ record_run(struct run *x)
 	s.forced = r->forced.limit != NULL;
 	s.fast_path = r->fast_path;
 	s.interrupted = r->interrupted;
-	/* a stop `dirsync approve` can lift keeps its plan */
-	if (r->limit.limit != NULL && r->limit.forceable && r->have_plan)
+	/* a stop `dirsync approve` can lift keeps its plan; a run that
+	 * held removals back keeps what it left undone (engine.c,
+	 * hold_removals) */
+	s.held = r->held;
+	if (r->held && x->held_plan != NULL)
+		plan = xstrdup(x->held_plan);
+	else if (r->limit.limit != NULL && r->limit.forceable &&
+		 r->have_plan)
 		plan = report_plan_text(&r->plan);
 	s.plan = plan;
 	s.adds = r->counts.add;

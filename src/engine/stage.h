@@ -51,7 +51,27 @@ struct run {
 	 * then the count managed_objects() would give for the whole set */
 	bool partial;
 	size_t managed_total;
+	/* hold_removals held removals back: the plan an approval of this
+	 * run must find (report_plan_text lines of the whole plan that
+	 * this run did not apply: the held removals and the list updates
+	 * held with them), malloc'd; NULL: none */
+	char *held_plan;
 };
+
+/*
+ * The run read and applied what it set out to: exit 0, or exit 3 with
+ * the removals held back by hold_removals and the rest applied without
+ * error.  Its read is confirmed (the snapshot and cookie are kept: the
+ * next read can be incremental), though not verified for the fast path
+ * (the held removals must be planned again by a full compare).
+ */
+static inline bool
+engine_run_read_ok(const struct run_result *r)
+{
+	return r->exit_code == 0 ||
+	       (r->exit_code == 3 && r->held && r->err.code == DS_OK &&
+		r->counts.failed == 0 && !r->interrupted);
+}
 
 /*
  * read.c: the read stage, full or incremental, into r->rules (0, or -1

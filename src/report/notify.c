@@ -422,11 +422,16 @@ notify_summary(const json_t *report, int exit_code)
 			buf_adds(&b, ": ");
 			notify_add_value(&b, v, 400);
 		}
-		if (applied)
+		if (applied || json_is_true(json_object_get(v, "held")))
+			/* also a held run with nothing else to apply (it
+			 * applied nothing, and said so as a stop did) */
 			buf_adds(&b, "\nThe disables and deletes were held "
-				     "back (hold_removals); the changes "
-				     "below were applied.  Review the held "
-				     "ones with `dirsync plan`.\n");
+				     "back (hold_removals); the other changes, "
+				     "if any, were applied.  List the held "
+				     "ones with `dirsync sync --dry-run "
+				     "--force-limits`; apply them with "
+				     "`dirsync approve RUN` (RUN: this run's "
+				     "number).\n");
 		else
 			buf_adds(&b,
 				 "\nNothing was applied.  Review the changes below "

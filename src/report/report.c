@@ -931,20 +931,33 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 	} else if (json_is_object(lim) &&
 		   json_is_true(json_object_get(lim, "held"))) {
 		/* a plan or a dry run applies nothing; the held changes
-		 * are listed only by a plan past the limit */
+		 * are listed only by a plan past the limit.  A real run
+		 * with nothing else to change applied nothing and says so
+		 * (found by a user trial: it said "would be applied") */
+		const char *mode = jstr(r, "mode");
+		bool real = strcmp(mode, "plan") != 0 &&
+			    strcmp(mode, "dry-run") != 0;
+		const json_t *id = json_object_get(r, "run_id");
+
 		fprintf(fp,
 			"HELD BACK: safety limit %s exceeded (allowed %lld, "
-			"planned %lld): the disables and deletes wait, the "
-			"changes above %s (hold_removals); list the held ones "
-			"with `dirsync sync --dry-run --force-limits`\n",
+			"planned %lld): the disables and deletes wait, %s "
+			"(hold_removals); list the held ones with `dirsync "
+			"sync --dry-run --force-limits`",
 			jstr(lim, "limit"),
 			(long long)json_integer_value(
 				json_object_get(lim, "allowed")),
 			(long long)json_integer_value(
 				json_object_get(lim, "planned")),
 			json_is_true(json_object_get(r, "applied"))
-				? "were applied"
-				: "would be applied");
+				? "the changes above were applied"
+			: real ? "there was no other change to apply"
+			       : "the changes above would be applied");
+		if (real && json_is_integer(id) && json_integer_value(id) > 0)
+			fprintf(fp, ", apply them with `dirsync approve "
+				"%lld`",
+				(long long)json_integer_value(id));
+		fputc('\n', fp);
 	} else if (json_is_object(lim)) {
 		const char *name = jstr(lim, "limit");
 		const json_t *id = json_object_get(r, "run_id");

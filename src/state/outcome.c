@@ -28,7 +28,7 @@ run_outcome(const struct run_summary *s)
 	if (s->interrupted)
 		return RUN_INTERRUPTED;
 	if (s->exit_code == 3)
-		return s->applied ? RUN_HELD : RUN_LIMIT_STOP;
+		return s->applied || s->held ? RUN_HELD : RUN_LIMIT_STOP;
 	if (s->exit_code != 0)
 		return RUN_FAILED;
 	if (s->forced)

@@ -775,17 +775,19 @@ state_run_finish(struct state *st, long long run_id,
 	" CASE WHEN json_valid(report) THEN"                            \
 	" json_extract(report, '$.read_detail.done') END,"              \
 	" CASE WHEN json_valid(report) THEN"                            \
-	" json_extract(report, '$.read_detail.deleted') END"
+	" json_extract(report, '$.read_detail.deleted') END,"           \
+	" CASE WHEN json_valid(report) THEN"                            \
+	" json_extract(report, '$.limit_exceeded.held') END"
 
 /* NULL in place of READ_COLS: no report parsed */
-#define NO_READ_COLS "NULL, NULL, NULL, NULL, NULL"
+#define NO_READ_COLS "NULL, NULL, NULL, NULL, NULL, NULL"
 
 static int
 history(struct state *st, long n, bool read_cols, state_run_cb cb,
 	void *ctx, struct err *err)
 {
 	sqlite3_stmt *q = NULL;
-	char sql[1024];
+	char sql[2048];
 	int rc;
 
 	if (st->db == NULL)
@@ -847,6 +849,7 @@ history(struct state *st, long n, bool read_cols, state_run_cb cb,
 		r.read_deleted = sqlite3_column_type(q, 19) == SQLITE_NULL
 					 ? 0
 					 : sqlite3_column_int64(q, 19);
+		r.s.held = sqlite3_column_int(q, 20) != 0;
 		if (cb(ctx, &r) != 0)
 			break;
 	}

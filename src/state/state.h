@@ -124,6 +124,9 @@ struct run_summary {
 	/* a signal stopped it (SIGTERM to the daemon mid-run): exit 1, and
 	 * only what `applied` says reached the target */
 	bool interrupted;
+	/* hold_removals held disables and deletes back (exit 3, whether or
+	 * not anything else was applied); read from the stored report */
+	bool held;
 	const char *plan; /* a limit stop's plan (report_plan_text), or NULL */
 	long adds, updates, disables, deletes, conflicts, errors;
 	/* the applied plan's objects as the count limits count them

@@ -79,11 +79,47 @@ ds "$S" status --max-age 3h
 expect_rc status-held-spec 1
 expect_in status-held-says "disables and deletes held back by a safety limit (hold_removals), the other changes applied" "$S/out"
 expect_not_in status-held-not-nothing-applied "nothing applied" "$S/out"
-# and such a run has nothing to approve: refused at once, saying what does
+# the next run, nothing changed: held again, and recorded as held (found
+# by a user trial: "limit-stop ... !0", and its text said the other
+# changes "would be applied" in a real sync that had none)
+ds "$S" sync
+expect_rc status-held-again 3
+expect_in status-held-again-text "there was no other change to apply (hold_removals)" "$S/out"
+expect_not_in status-held-again-not-would "would be applied" "$S/out"
+ds "$S" history -n 1
+expect_in status-held-again-history " held " "$S/out"
+expect_not_in status-held-again-not-stop "limit-stop" "$S/out"
+ds "$S" status --max-age 3h
+expect_in status-held-again-status "held back by a safety limit (hold_removals)" "$S/out"
+# approving the newest held run applies what it held (the user trial:
+# "the plan differs", as the run kept the plan it had applied)
 held_run=$(last_run)
 ds "$S" approve "$held_run"
-expect_rc status-held-approve-refused 2
-expect_in status-held-approve-says "sync --force-limits" "$S/err"
+expect_rc status-held-approve 0
+[ "$(sqlite3 "$S/mail.db" "select active from mailbox where username = 'ben.carter@example.com'")" = 0 ] ||
+	fail status-held-approve-disabled "Ben Carter is still active after the approval"
+ds "$S" sync
+expect_rc status-held-after-approve 0
+# the first held run, approved right after it (its other changes applied):
+# its kept plan is what it left undone
+scenario held-first
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc held-first-setup 0
+ldif_edit "$S/dir.ldif" "Ben Carter" "userAccountControl: 512" \
+	"userAccountControl: 514" || fail held-first-setup "ldif_edit"
+ldif_edit "$S/dir.ldif" "Alice Martin" "displayName: Alice Martin" \
+	"displayName: Alice Martin-Held" || fail held-first-setup "ldif_edit 2"
+mkconf "$S/dir.ldif" "[safety]
+max_deletes = 0
+hold_removals = yes"
+ds "$S" sync
+expect_rc held-first-held 3
+ds "$S" approve "$(last_run)"
+expect_rc held-first-approve 0
+[ "$(sqlite3 "$S/mail.db" "select active from mailbox where username = 'ben.carter@example.com'")" = 0 ] ||
+	fail held-first-approve-disabled "Ben Carter is still active after the approval"
 
 # ---- a run forced past a limit is recorded as forced (issue 15) -----------
 
