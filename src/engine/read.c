@@ -1792,8 +1792,28 @@ engine_read_finish(struct run *x)
 		log_info("the snapshot and cookie of the last read are "
 			 "kept: the next run reads the same changes again");
 	} else if (!read_ok) {
-		log_info("the snapshot of this read is not kept (the run "
-			 "failed)");
+		/*
+		 * A whole read that was not applied (a limit stop, a failed
+		 * apply): the last snapshot predates what it saw, and its
+		 * cookie, answered with the changes since, cannot say what a
+		 * restore, an offline reload or an ACL change did (found by
+		 * a user trial: after a restore, `sync --full` stopped at
+		 * max_deletes, and the next run, and `dirsync approve`, went
+		 * on from the old snapshot: "nothing to change", the leavers
+		 * kept their mailboxes).  So it goes too: the next run reads
+		 * whole and plans, and stops, the same.
+		 */
+		char *path = syncsnap_path(x->c->state.path);
+
+		if (syncsnap_remove(path, &e) < 0)
+			log_warn("%s: the last snapshot could not be removed "
+				 "(%s): the next run may read from it",
+				 path, err_fmt(&e, buf, sizeof(buf)));
+		else
+			log_info("the snapshot of this read is not kept (the "
+				 "run did not apply it), nor the last one: the "
+				 "next run reads the whole directory");
+		free(path);
 	} else if (snap_commit_start(x) == 0) {
 		return;         /* engine_read_wait() */
 	} else if (syncsnap_commit(x->snap, &x->snap_meta, &e) != 0) {

@@ -1058,6 +1058,59 @@ ds_run -- -c "$T/inc.conf" history -n 3
 ds_expect_rc 0 "history"
 grep -q "incremental" "$DS_OUT" || ds_fail "history: no incremental run shown"
 
+ds_step "a restore from a slapcat backup, then sync --full stopped by a limit: the next run and dirsync approve go on from that whole read, not from the snapshot before it (found by a user trial: 'nothing to change', the leavers kept their mailboxes)"
+/usr/sbin/slapcat -f "$SLAPD_DIR/slapd.conf" -l "$T/backup.ldif" 2>/dev/null ||
+	ds_fail "slapcat"
+ldapmod <<'EOF'
+dn: CN=Rita Restore,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+cn: Rita Restore
+sn: Restore
+mail: rita.restore@example.com
+
+dn: CN=Sam Restore,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+cn: Sam Restore
+sn: Restore
+mail: sam.restore@example.com
+EOF
+both "two users added after the backup" 5
+slapd_stop
+SLAPD_PID=
+rm -rf "$SLAPD_DIR/db"/*
+"$SLAPADD_BIN" -q -f "$SLAPD_DIR/slapd.conf" -l "$T/backup.ldif" ||
+	ds_fail "slapadd of the backup"
+slapd_start || ds_fail "slapd_start after the restore"
+ldapmod <<'EOF'
+dn: CN=Ben Carter,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: displayName
+displayName: Ben After Restore
+EOF
+sed 's/^max_delete_percent = 100$/max_delete_percent = 100\nmax_deletes = 1/' \
+	"$T/inc.conf" >"$T/inc-lim.conf"
+chmod 600 "$T/inc-lim.conf"
+ds_run -- -c "$T/inc-lim.conf" sync --full --json
+ds_expect_rc 3 "restore: sync --full over max_deletes"
+[ "$(jq -r .summary.disable "$DS_OUT")" = 2 ] ||
+	ds_fail "restore: sync --full did not plan the two leavers ($(jq -c .summary "$DS_OUT"))"
+stopped=$(jq -r .run_id "$DS_OUT")
+ds_run -- -v -c "$T/inc-lim.conf" sync --json
+ds_expect_rc 3 "restore: the run after the stopped sync --full"
+ds_read_is full "restore: the run after the stopped sync --full"
+[ "$(jq -r .summary.disable "$DS_OUT")" = 2 ] ||
+	ds_fail "restore: the run after the stopped --full lost the leavers ($(jq -c .summary "$DS_OUT"))"
+ds_run -- -c "$T/inc-lim.conf" approve "$stopped" --json
+ds_expect_rc 0 "restore: approve of the stopped sync --full"
+ds_dump "$T/inc.db" | grep -q "^mailbox: rita.restore@example.com|.*|0$" ||
+	ds_fail "restore: the approval did not disable Rita: $(ds_dump "$T/inc.db" | grep rita)"
+# the approval's run read whole and applied: its snapshot goes on
+ds_run -- -c "$T/full.conf" sync --json --full
+ds_expect_rc 0 "restore: the second database"
+both "after the restore's approval" 5
+
 ds_step "the rules ran over the delta's part for most changes"
 # the steps above that change a few entries and read incrementally; the
 # others (containers, a present phase, a member_of filter) read whole
