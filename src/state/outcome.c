@@ -10,7 +10,8 @@ static const struct {
 	[RUN_APPLIED] = {"applied", "applied", "applied", 0},
 	[RUN_NO_CHANGE] = {"no-change", "no_change", "no change", 0},
 	[RUN_FORCED] = {"forced", "forced",
-			"applied past a safety limit (--force-limits)", 0},
+			"applied past a safety limit (--force-limits or dirsync "
+			"approve)", 0},
 	[RUN_HELD] = {"held", "held",
 		      "disables and deletes held back by a safety limit "
 		      "(hold_removals), the other changes applied",

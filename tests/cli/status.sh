@@ -152,7 +152,7 @@ ds "$S" history
 expect_in forced-history-text " forced " "$S/out"
 ds "$S" status
 expect_rc forced-status-ok 0
-expect_in forced-status-says "applied past a safety limit (--force-limits)" "$S/out"
+expect_in forced-status-says "applied past a safety limit (--force-limits or dirsync approve)" "$S/out"
 
 # a state database of schema 2 (before "forced"): read as it is, then
 # migrated by the next sync
