@@ -531,16 +531,22 @@ note_parse(const char *region, size_t n, struct lock_note *note)
 	return LOCK_NOTE_FOUND;
 }
 
-int
-lock_note_read(const char *state_path, struct lock_note *note,
-	       struct err *err)
+/*
+ * Reads the lock file's region [off, off + size) of state_path and
+ * parses it with parse(region, n, out), again while it comes out torn (a
+ * writer's one pwrite may be under way).  The note and the watcher's
+ * record are read so.  LOCK_NOTE_NONE without a lock file.
+ */
+static int
+region_read(const char *state_path, off_t off, size_t size,
+	    int (*parse)(const char *, size_t, void *), void *out,
+	    struct err *err)
 {
 	char *path = xasprintf("%s.lock", state_path);
-	char region[LOCK_NOTE_SIZE];
+	char *region = xmalloc(size);
 	ssize_t n;
 	int fd, tries, rc = LOCK_NOTE_NONE;
 
-	memset(note, 0, sizeof(*note));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1 && errno == ENOENT)
 		goto done;
@@ -552,9 +558,8 @@ lock_note_read(const char *state_path, struct lock_note *note,
 			     strerror(errno));
 		goto done;
 	}
-	/* a writer's one pwrite may be under way: a torn read is retried */
 	for (tries = 0; tries < 20; tries++) {
-		n = pread(fd, region, sizeof(region), LOCK_NOTE_OFF);
+		n = pread(fd, region, size, off);
 		if (n < 0) {
 			if (err != NULL)
 				err->lib_rc = errno;
@@ -563,7 +568,7 @@ lock_note_read(const char *state_path, struct lock_note *note,
 				     "%s", strerror(errno));
 			goto done;
 		}
-		rc = note_parse(region, (size_t)n, note);
+		rc = parse(region, (size_t)n, out);
 		if (rc != LOCK_NOTE_TORN)
 			break;
 		lock_nap_ms(10);
@@ -571,8 +576,24 @@ lock_note_read(const char *state_path, struct lock_note *note,
 done:
 	if (fd != -1)
 		close(fd);
+	free(region);
 	free(path);
 	return rc;
+}
+
+static int
+note_parse_any(const char *region, size_t n, void *out)
+{
+	return note_parse(region, n, out);
+}
+
+int
+lock_note_read(const char *state_path, struct lock_note *note,
+	       struct err *err)
+{
+	memset(note, 0, sizeof(*note));
+	return region_read(state_path, LOCK_NOTE_OFF, LOCK_NOTE_SIZE,
+			   note_parse_any, note, err);
 }
 
 /*
@@ -689,47 +710,19 @@ watch_parse(const char *region, size_t n, struct lock_watch *w)
 	return LOCK_NOTE_FOUND;
 }
 
+static int
+watch_parse_any(const char *region, size_t n, void *out)
+{
+	return watch_parse(region, n, out);
+}
+
 int
 lock_watch_read(const char *state_path, struct lock_watch *w,
 		struct err *err)
 {
-	char *path = xasprintf("%s.lock", state_path);
-	char region[LOCK_WATCH_SIZE];
-	ssize_t n;
-	int fd, tries, rc = LOCK_NOTE_NONE;
-
 	memset(w, 0, sizeof(*w));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd == -1 && errno == ENOENT)
-		goto done;
-	if (fd == -1) {
-		if (err != NULL)
-			err->lib_rc = errno;
-		err_object(err, path);
-		rc = err_set(err, DS_E_IO, "cannot read the lock file: %s",
-			     strerror(errno));
-		goto done;
-	}
-	for (tries = 0; tries < 20; tries++) {
-		n = pread(fd, region, sizeof(region), LOCK_WATCH_OFF);
-		if (n < 0) {
-			if (err != NULL)
-				err->lib_rc = errno;
-			err_object(err, path);
-			rc = err_set(err, DS_E_IO, "cannot read the lock file: "
-				     "%s", strerror(errno));
-			goto done;
-		}
-		rc = watch_parse(region, (size_t)n, w);
-		if (rc != LOCK_NOTE_TORN)
-			break;
-		lock_nap_ms(10);
-	}
-done:
-	if (fd != -1)
-		close(fd);
-	free(path);
-	return rc;
+	return region_read(state_path, LOCK_WATCH_OFF, LOCK_WATCH_SIZE,
+			   watch_parse_any, w, err);
 }
 
 bool
