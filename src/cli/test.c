@@ -40,6 +40,8 @@ print_source(const struct inspect *in)
 	if (info->naming_context[0])
 		printf("           naming context %s\n", info->naming_context);
 	printf("           filter %s\n", in->filter);
+	if (in->incremental[0])
+		printf("           incremental reads: %s\n", in->incremental);
 }
 
 /* Objects named per leave reason; the rest are counted. */

@@ -225,6 +225,10 @@ struct inspect {
 	struct mset current;       /* what the target holds */
 	const char *stage;         /* failed: "source", "rules", "read", "target" */
 	struct err err;
+	/* whether runs can read only what changed: "yes (...)" or
+	 * "no: why" (a content sync asked for nothing; "" when the read
+	 * failed before) */
+	char incremental[400];
 };
 
 /*

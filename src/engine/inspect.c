@@ -5,8 +5,11 @@
  */
 #include "engine/stage.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/xalloc.h"
 
 struct counting {
 	struct rules_ctx *rules;
@@ -32,6 +35,75 @@ failed(struct inspect *i, const char *stage)
 }
 
 static int
+probe_entry(void *ctx, const char *uuid, const struct entry *e,
+	    struct err *err)
+{
+	(void)ctx;
+	(void)uuid;
+	(void)e;
+	(void)err;
+	return 0;
+}
+
+static int
+probe_uuid(void *ctx, const char *uuid, struct err *err)
+{
+	(void)ctx;
+	(void)uuid;
+	(void)err;
+	return 0;
+}
+
+/*
+ * Can runs read only what changed?  A content sync (RFC 4533 on
+ * OpenLDAP, DirSync on AD) without a cookie and with a filter matching
+ * nothing: a server that answers with a cookie can (a user trial: test
+ * and check said nothing of it, so a missing syncprov showed only as
+ * every run reading the whole directory).
+ */
+static void
+probe_incremental(const struct source_ops *sops, struct source *src,
+		  const char **keep, struct inspect *i)
+{
+	const struct source_sync_cb cb = {probe_entry, probe_uuid,
+					  probe_uuid};
+	const bool ad = strcmp(i->info.flavor, "ad") == 0;
+	struct source_sync sy;
+	struct err e;
+	char buf[1400];
+	int rc;
+
+	if (sops->sync_read == NULL) {
+		snprintf(i->incremental, sizeof(i->incremental), "no: an "
+			 "LDIF file is read whole (a run skips the rules when "
+			 "the file is the one the last run read)");
+		return;
+	}
+	memset(&sy, 0, sizeof(sy));
+	err_clear(&e);
+	rc = sops->sync_read(src, "(&(objectClass=*)(!(objectClass=*)))",
+			     keep, &sy, &cb, NULL, &e);
+	if (rc == 0 && sy.new_cookie != NULL)
+		snprintf(i->incremental, sizeof(i->incremental), "yes (%s: "
+			 "after the first run, runs read what changed)",
+			 ad ? "DirSync control" : "RFC 4533 content sync");
+	else if (rc == 0)
+		snprintf(i->incremental, sizeof(i->incremental), "no: the "
+			 "server answered the content sync without a cookie: "
+			 "every run reads the whole directory");
+	else if (rc > 0)
+		snprintf(i->incremental, sizeof(i->incremental), "no: %s%s",
+			 sy.reason, sy.unsupported && !ad
+					    ? " (load syncprov on this "
+					      "database: docs/ldap.md)"
+					    : "");
+	else
+		snprintf(i->incremental, sizeof(i->incremental), "not "
+			 "checked: %s", err_fmt(&e, buf, sizeof(buf)));
+	free(sy.new_cookie);
+}
+
+static int
 inspect_source(const struct conf *c, struct inspect *i)
 {
 	const struct source_ops *sops = source_ops_for(c);
@@ -49,6 +121,8 @@ inspect_source(const struct conf *c, struct inspect *i)
 	}
 	keep = rules_attrs(c);
 	rc = sops->read(src, i->filter, keep, add_entry, &cn, &i->err);
+	if (rc == 0)
+		probe_incremental(sops, src, keep, i);
 	sops->close(src);
 	free(keep);
 	i->read = cn.read;

@@ -178,6 +178,7 @@ EOF
 mkconf "$S/empty.ldif"
 ds "$S" test
 expect_rc test-empty-scope 1
+expect_in test-incremental-ldif "incremental reads: no: an LDIF file is read whole" "$S/out"
 expect_in test-empty-warn "WARN       nothing is in scope" "$S/out"
 expect_in test-empty-left-out "left out: no_address" "$S/out"
 expect_in test-empty-names "CN=No Mail,OU=Staff,DC=example,DC=com" "$S/out"

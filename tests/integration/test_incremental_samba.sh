@@ -147,6 +147,11 @@ ds_read_is incremental "after the first delete"
 ds_step "an account that sees no tombstone: full reads, with the reason"
 full_twice svc "svc account" "Deleted Objects"
 
+ds_step "dirsync test says runs can read what changed (DirSync answers with a cookie)"
+ds_run samba_exec -- -c "$T/inc.conf" test
+grep -q "incremental reads: yes (DirSync control" "$DS_OUT" ||
+	ds_fail "test: incremental reads not said: $(grep incremental "$DS_OUT")"
+
 ds_step "first run: full (DirSync cookie, then the paged read)"
 ds_run samba_exec -- -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "first sync"

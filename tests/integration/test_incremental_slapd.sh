@@ -119,6 +119,12 @@ both()
 		ds_fail "$what: scope, warnings or conflicts differ: $(jq -c '[.source.in_scope, (.warnings | sort), .conflicts]' "$T/inc$P.json") vs $(jq -c '[.source.in_scope, (.warnings | sort), .conflicts]' "$DS_OUT")"
 }
 
+ds_step "dirsync test says runs can read what changed (syncprov answers with a cookie)"
+ds_run -- -c "$T/inc.conf" test
+ds_expect_rc 0 "dirsync test"
+grep -q "incremental reads: yes (RFC 4533 content sync" "$DS_OUT" ||
+	ds_fail "test: incremental reads not said: $(grep incremental "$DS_OUT")"
+
 ds_step "first run: full, and it leaves a snapshot with a cookie"
 ds_run -- -c "$T/inc.conf" sync --json
 ds_expect_rc 0 "first sync"

@@ -81,6 +81,9 @@ grep -q "flavor ad" "$DS_OUT" || ds_fail "test: flavor not ad"
 grep -q "TLS ldaps" "$DS_OUT" || ds_fail "test: TLS not ldaps"
 grep -q "naming context $BASE" "$DS_OUT" || ds_fail "test: naming context"
 [ "$(grep -c "^sample" "$DS_OUT")" = 5 ] || ds_fail "test: not 5 samples"
+# this bind account lacks the right DirSync needs: test says so
+grep -q "incremental reads: no: .*refused DirSync.*Replicating Directory Changes" "$DS_OUT" ||
+	ds_fail "test: incremental reads not said: $(grep incremental "$DS_OUT")"
 
 ds_step "sync over ldaps:// (UPN bind) gives the same mail database as LDIF"
 ds_run samba_exec -- -c "$T/main.conf" sync --json
