@@ -96,7 +96,7 @@ expect_in status-held-again-status "held back by a safety limit (hold_removals)"
 held_run=$(last_run)
 ds "$S" approve "$held_run"
 expect_rc status-held-approve 0
-[ "$(sqlite3 "$S/mail.db" "select active from mailbox where username = 'ben.carter@example.com'")" = 0 ] ||
+[ "$(q "SELECT active FROM mailbox WHERE username = 'ben.carter@example.com'")" = 0 ] ||
 	fail status-held-approve-disabled "Ben Carter is still active after the approval"
 ds "$S" sync
 expect_rc status-held-after-approve 0
@@ -118,7 +118,7 @@ ds "$S" sync
 expect_rc held-first-held 3
 ds "$S" approve "$(last_run)"
 expect_rc held-first-approve 0
-[ "$(sqlite3 "$S/mail.db" "select active from mailbox where username = 'ben.carter@example.com'")" = 0 ] ||
+[ "$(q "SELECT active FROM mailbox WHERE username = 'ben.carter@example.com'")" = 0 ] ||
 	fail held-first-approve-disabled "Ben Carter is still active after the approval"
 
 # ---- a run forced past a limit is recorded as forced (issue 15) -----------
