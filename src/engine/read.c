@@ -393,7 +393,7 @@ delta_changed(void *arg, const char *uuid, const struct entry *e,
 	}
 	free(h->blob);
 	h->blob = syncsnap_encode(e, &h->len);
-	if ((d->bytes + h->len) >> 20 != d->bytes >> 20 || d->bytes == 0)
+	if (d->bytes == 0 || (d->bytes + h->len) >> 20 != d->bytes >> 20)
 		heap_prefault((d->bytes + h->len + (1 << 20)) *
 			      HEAP_PER_DELTA_BYTE);
 	d->bytes += h->len;
@@ -1467,6 +1467,25 @@ log_fallback(struct run *x, bool expected)
 		log_warn("full read: %s", r->fallback_reason);
 }
 
+/*
+ * Removes the snapshot of the last read, so that the next read is whole:
+ * `why` says, for the log, why it no longer describes what the mail
+ * database was made from.  Returns 1 when a file was removed, 0 when
+ * there was none, -1 with err set when it could not be removed.
+ */
+static int
+last_snapshot_remove(struct run *x, const char *why, struct err *err)
+{
+	char *path = syncsnap_path(x->c->state.path);
+	int rc;
+
+	rc = syncsnap_remove(path, err);
+	if (rc > 0)
+		log_info("%s: removed: %s; the next read is whole", path, why);
+	free(path);
+	return rc;
+}
+
 /* The full read, preferably one that leaves a cookie behind. */
 static int
 read_full(struct run *x, struct source *src, const struct source_ops *sops,
@@ -1493,21 +1512,13 @@ read_full(struct run *x, struct source *src, const struct source_ops *sops,
 		 * (syncsnap_remove), and the next read is whole, until one
 		 * ends with a cookie again.
 		 */
-		{
-			char *path = syncsnap_path(x->c->state.path);
-
-			rc = syncsnap_remove(path, &x->r->err);
-			if (rc > 0)
-				log_info("%s: removed: %s; the next read is "
-					 "whole", path, x->sync_unsupported
+		if (last_snapshot_remove(x, x->sync_unsupported
 					 ? "its cookie would not say what "
 					   "changes while the server has no "
 					   "content sync"
-					 : "it is not what this run read");
-			free(path);
-			if (rc < 0)
-				return -1;
-		}
+					 : "it is not what this run read",
+					 &x->r->err) < 0)
+			return -1;
 	}
 	return full_paged(x, src, sops, filter, keep);
 }
@@ -1803,17 +1814,11 @@ engine_read_finish(struct run *x)
 		 * kept their mailboxes).  So it goes too: the next run reads
 		 * whole and plans, and stops, the same.
 		 */
-		char *path = syncsnap_path(x->c->state.path);
-
-		if (syncsnap_remove(path, &e) < 0)
-			log_warn("%s: the last snapshot could not be removed "
+		if (last_snapshot_remove(x, "the run did not apply what "
+					 "it read", &e) < 0)
+			log_warn("the last snapshot could not be removed "
 				 "(%s): the next run may read from it",
-				 path, err_fmt(&e, buf, sizeof(buf)));
-		else
-			log_info("the snapshot of this read is not kept (the "
-				 "run did not apply it), nor the last one: the "
-				 "next run reads the whole directory");
-		free(path);
+				 err_fmt(&e, buf, sizeof(buf)));
 	} else if (snap_commit_start(x) == 0) {
 		return;         /* engine_read_wait() */
 	} else if (syncsnap_commit(x->snap, &x->snap_meta, &e) != 0) {
