@@ -33,13 +33,14 @@ static const char approve_usage[] =
 	"usage: dirsync [-c FILE] approve RUN_ID [--json]";
 
 int
-approve_check(struct state *st, long long id, char **plan, char *why,
-	      size_t n, struct err *err)
+approve_check(struct state *st, long long id, char **plan, bool *held,
+	      char *why, size_t n, struct err *err)
 {
 	struct run_approval a;
 	int rc = 2;
 
 	*plan = NULL;
+	*held = false;
 	why[0] = '\0';
 	if (state_run_approval(st, id, &a, err) != 0) {
 		run_approval_free(&a);
@@ -94,6 +95,7 @@ approve_check(struct state *st, long long id, char **plan, char *why,
 	if (rc == 0) {
 		*plan = a.plan;
 		a.plan = NULL;
+		*held = a.held;
 	}
 	run_approval_free(&a);
 	return rc;
@@ -101,7 +103,7 @@ approve_check(struct state *st, long long id, char **plan, char *why,
 
 /* The plan kept with run id; 0, or an exit code with the reason logged. */
 static int
-approve_load(const struct conf *c, long long id, char **plan)
+approve_load(const struct conf *c, long long id, char **plan, bool *held)
 {
 	struct state *st = NULL;
 	struct err err;
@@ -110,7 +112,8 @@ approve_load(const struct conf *c, long long id, char **plan)
 
 	err_clear(&err);
 	if (state_open(&st, c->state.path, true, &err) != 0 ||
-	    (rc = approve_check(st, id, plan, why, sizeof(why), &err)) == 1)
+	    (rc = approve_check(st, id, plan, held, why, sizeof(why),
+				 &err)) == 1)
 		log_err("approve: %s", err_fmt(&err, buf, sizeof(buf)));
 	else if (rc != 0)
 		log_err("approve: %s", why);
@@ -201,7 +204,7 @@ cmd_approve(const struct cli_globals *g, int argc, char **argv)
 	if ((rc = cli_load_conf(g, &c)) != 0)
 		return rc;
 	cli_warn_root(&c);
-	if ((rc = approve_load(&c, id, &plan)) != 0)
+	if ((rc = approve_load(&c, id, &plan, &o.approve_held)) != 0)
 		goto done;
 	err_clear(&err);
 	if (lock_acquire(c.state.path, &lockfd, &err) != 0) {

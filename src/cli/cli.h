@@ -49,9 +49,10 @@ struct err;
  * plan kept (allow_empty, or a run of an older dirsync), applied already
  * (by an approval of it or of a stop with the same plan), out of date (a
  * later run synced), or a newer limit stop kept another plan; 1 when the
- * state could not be read (err).
+ * state could not be read (err).  *held: the run held only its removals
+ * back (hold_removals): see engine_opts.approve_held.
  */
-int approve_check(struct state *st, long long id, char **plan, char *why,
-		  size_t n, struct err *err);
+int approve_check(struct state *st, long long id, char **plan, bool *held,
+		  char *why, size_t n, struct err *err);
 
 #endif

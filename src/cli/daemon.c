@@ -205,12 +205,20 @@ daemon_log_run(const struct daemon *d, const struct run_result *r, int rc,
 		return;
 	}
 	if (rc == 3 && r->held) {
+		/* exit 3 says the hold; the objects that failed beside it
+		 * are named here, not hidden behind it */
+		char failed[64] = "";
+
+		if (r->counts.failed > 0)
+			snprintf(failed, sizeof(failed), ", %ld failed (see "
+				 "`dirsync show %lld`)",
+				 r->counts.failed, r->run_id);
 		log_warn("%s: safety limit %s (allowed %ld, planned %ld): "
 			 "disables and deletes held back (hold_removals); "
-			 "%ld added, %ld updated; apply them with `dirsync "
+			 "%ld added, %ld updated%s; apply them with `dirsync "
 			 "approve %lld`",
 			 head, lim->limit, lim->allowed, lim->planned,
-			 r->counts.add, r->counts.update, r->run_id);
+			 r->counts.add, r->counts.update, failed, r->run_id);
 		return;
 	}
 	if (rc == 3 && lim->limit != NULL &&
@@ -333,7 +341,7 @@ daemon_pause(struct daemon *d, const struct run_result *r)
  * approval, which is logged.
  */
 static long long
-daemon_approval(const struct daemon *d, char **plan)
+daemon_approval(const struct daemon *d, char **plan, bool *held)
 {
 	struct state *st = NULL;
 	struct err err;
@@ -342,6 +350,7 @@ daemon_approval(const struct daemon *d, char **plan)
 	char buf[1400], why[1024];
 
 	*plan = NULL;
+	*held = false;
 	err_clear(&err);
 	if (state_open(&st, d->c.state.path, false, &err) != 0 ||
 	    state_approval_take(st, &id, &err) != 0) {
@@ -351,7 +360,7 @@ daemon_approval(const struct daemon *d, char **plan)
 			  err_fmt(&err, buf, sizeof(buf)));
 		id = 0;
 	} else if (id > 0 &&
-		   (rc = approve_check(st, id, plan, why, sizeof(why),
+		   (rc = approve_check(st, id, plan, held, why, sizeof(why),
 				       &err)) != 0) {
 		log_err("approval of run %lld not taken: %s", id,
 			rc == 1 ? err_fmt(&err, buf, sizeof(buf)) : why);
@@ -435,7 +444,7 @@ daemon_run_once(struct daemon *d, const char *trigger)
 	memset(&o, 0, sizeof(o));
 	o.quiet = true; /* no report on stdout, no progress line */
 	daemon_state_check(d, false);
-	o.approve_run = daemon_approval(d, &approval);
+	o.approve_run = daemon_approval(d, &approval, &o.approve_held);
 	o.approve_plan = approval;
 	o.trigger = trigger;
 	/* full or incremental: the engine decides ([schedule] full_every

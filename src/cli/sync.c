@@ -81,6 +81,7 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	eo.force_limits = o->force_limits;
 	eo.approve_run = o->approve_run;
 	eo.approve_plan = o->approve_plan;
+	eo.approve_held = o->approve_held;
 	eo.full = o->full;
 	eo.full_why = o->full_why;
 	eo.quiet = o->quiet;

@@ -22,6 +22,7 @@ struct sync_opts {
 	bool full_text;     /* text report: do not shorten long goto lists */
 	long long approve_run;    /* `approve`: see engine_opts */
 	const char *approve_plan;
+	bool approve_held;
 	/* the daemon: why this run ("interval", "request", "watch"); NULL
 	 * for a command's run.  Static string. */
 	const char *trigger;

@@ -411,8 +411,81 @@ managed_objects(const struct managed *m)
 }
 
 /*
+ * The lines of whole (report_plan_text) that are not in rest: what a run
+ * that applies rest leaves for the next plan to do, when nothing else
+ * changes.  Both are sorted; a line is taken out once per match.
+ */
+static char *
+plan_lines_minus(const char *whole, const char *rest)
+{
+	struct buf b = BUF_INIT;
+	const char *p = whole, *q = rest;
+
+	buf_adds(&b, "");
+	while (*p != '\0') {
+		size_t lp = strcspn(p, "\n"), lq;
+		int c = 1;
+
+		while (*q != '\0') {
+			lq = strcspn(q, "\n");
+			c = strncmp(q, p, lp < lq ? lp : lq);
+			if (c == 0)
+				c = lq < lp ? -1 : lq > lp ? 1 : 0;
+			if (c >= 0)
+				break;
+			q += lq + (q[lq] == '\n');
+		}
+		if (*q != '\0' && c == 0) {
+			lq = strcspn(q, "\n");
+			q += lq + (q[lq] == '\n');
+		} else {
+			buf_printf(&b, "%.*s\n", (int)lp, p);
+		}
+		p += lp + (p[lp] == '\n');
+	}
+	return buf_steal(&b);
+}
+
+/* Whether a line of report_plan_text() is a disable or a delete. */
+static bool
+line_is_removal(const char *line, size_t len)
+{
+	json_t *o = json_loadb(line, len, 0, NULL);
+	const char *op = json_string_value(json_object_get(o, "op"));
+	bool yes = op == NULL || strcmp(op, "disable") == 0 ||
+		   strcmp(op, "delete") == 0;
+
+	json_decref(o);
+	return yes;
+}
+
+/*
+ * The approval of a held run (engine_opts.approve_held): the plan now has
+ * every held line, and what it has beyond them adds or updates only.
+ */
+static bool
+held_plan_covered(const char *held, const char *now)
+{
+	char *missing = plan_lines_minus(held, now);
+	char *extra = plan_lines_minus(now, held);
+	const char *p;
+	bool ok = missing[0] == '\0';
+
+	for (p = extra; ok && *p != '\0';) {
+		size_t n = strcspn(p, "\n");
+
+		ok = !line_is_removal(p, n);
+		p += n + (p[n] == '\n');
+	}
+	free(missing);
+	free(extra);
+	return ok;
+}
+
+/*
  * `dirsync approve`: the plan must be the one kept with the approved run,
- * line for line; then its limit is lifted as --force-limits would.
+ * line for line (of a held run: those lines, and other adds and updates
+ * beside them); then its limit is lifted as --force-limits would.
  */
 static bool
 stage_approved(struct run *x)
@@ -421,6 +494,15 @@ stage_approved(struct run *x)
 	char *now = report_plan_text(&r->plan);
 
 	r->drift = report_plan_diff(x->o->approve_plan, now, 20);
+	if (r->drift != NULL && x->o->approve_held &&
+	    held_plan_covered(x->o->approve_plan, now)) {
+		log_info("the plan has changes beyond the %s run %lld held "
+			 "back: applied if within their own limits",
+			 "disables and deletes", x->o->approve_run);
+		free(r->drift);
+		r->drift = NULL;
+		x->approve_extra = true;
+	}
 	free(now);
 	if (r->drift == NULL) {
 		r->approved_run = x->o->approve_run;
@@ -493,42 +575,6 @@ removal_limit(const char *limit)
  * limit (new hires are not blocked by a batch of leavers).  The run
  * still ends with exit 3 and names the limit.
  */
-/*
- * The lines of whole (report_plan_text) that are not in rest: what a run
- * that applies rest leaves for the next plan to do, when nothing else
- * changes.  Both are sorted; a line is taken out once per match.
- */
-static char *
-plan_lines_minus(const char *whole, const char *rest)
-{
-	struct buf b = BUF_INIT;
-	const char *p = whole, *q = rest;
-
-	buf_adds(&b, "");
-	while (*p != '\0') {
-		size_t lp = strcspn(p, "\n"), lq;
-		int c = 1;
-
-		while (*q != '\0') {
-			lq = strcspn(q, "\n");
-			c = strncmp(q, p, lp < lq ? lp : lq);
-			if (c == 0)
-				c = lq < lp ? -1 : lq > lp ? 1 : 0;
-			if (c >= 0)
-				break;
-			q += lq + (q[lq] == '\n');
-		}
-		if (*q != '\0' && c == 0) {
-			lq = strcspn(q, "\n");
-			q += lq + (q[lq] == '\n');
-		} else {
-			buf_printf(&b, "%.*s\n", (int)lp, p);
-		}
-		p += lp + (p[lp] == '\n');
-	}
-	return buf_steal(&b);
-}
-
 static int
 hold_removals(struct run *x)
 {
@@ -563,6 +609,40 @@ hold_removals(struct run *x)
 	r->limit = over;
 	r->held = true;
 	return 0;
+}
+
+/*
+ * An approval of a held run whose plan has other changes beside the held
+ * ones: it lifts the removal limits only; the rest must be within the
+ * others (max_total and the member-removal limit as the held run's
+ * approval lifts them).  True, with the stop set, when it is not.
+ */
+static bool
+approved_extra_over(struct run *x)
+{
+	struct run_result *r = x->r;
+	struct conf_safety s = x->c->safety;
+	struct limit_hit hit;
+	char win[120];
+
+	if (!removal_limit(r->limit.limit))
+		goto stop;
+	s.max_deletes = s.max_alias_deletes = s.max_delete_percent = -1;
+	s.max_total = -1;
+	if (plan_check_limits(&r->plan, &s, x->partial ? x->managed_total
+			      : managed_objects(&x->r->managed),
+			      r->rules.in_scope, &x->earlier, &hit) == 0)
+		return false;
+	r->limit = hit;
+stop:
+	r->approved_run = 0;
+	err_set(&r->err, DS_E_LIMIT, "the plan of run %lld (disables and "
+		"deletes held back) is approved, but the changes beside it "
+		"exceed safety limit %s: allowed %ld, planned %ld%s; nothing "
+		"applied", x->o->approve_run, r->limit.limit, r->limit.allowed,
+		r->limit.planned,
+		plan_limit_window(&r->limit, win, sizeof(win)));
+	return true;
 }
 
 static int
@@ -615,6 +695,9 @@ stage_limits(struct run *x)
 			 hit->lists[i].dn != NULL ? ")" : "",
 			 hit->lists[i].lost, hit->lists[i].members,
 			 hit->lists[i].allowed);
+	if (approved && hit->forceable && x->approve_extra &&
+	    approved_extra_over(x))
+		return -1;
 	if (approved && hit->forceable) {
 		log_warn("safety limit %s exceeded (allowed %ld, planned "
 			 "%ld): applying the plan approved with run %lld",

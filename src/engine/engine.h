@@ -64,6 +64,15 @@ struct engine_opts {
 	long long approve_run;
 	const char *approve_plan;
 	/*
+	 * The approved run held only its disables and deletes back
+	 * (hold_removals), and approve_plan is those: the plan matches when
+	 * it still has every line of approve_plan and what it has beyond
+	 * them is no disable or delete (what hold_removals applies anyway:
+	 * a new hire, an object that failed in that run).  Those other
+	 * changes must be within their own limits.
+	 */
+	bool approve_held;
+	/*
 	 * rebuild-state on a target that lost its record of ownership: the
 	 * plan is made with adopt = yes and only its adoptions are kept,
 	 * without their row changes: rows at the address of a desired object

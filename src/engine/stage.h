@@ -56,6 +56,9 @@ struct run {
 	 * this run did not apply: the held removals and the list updates
 	 * held with them), malloc'd; NULL: none */
 	char *held_plan;
+	/* approve_held: the plan has changes beyond the held ones (which
+	 * must then be within their own limits) */
+	bool approve_extra;
 };
 
 /*

@@ -950,7 +950,10 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 			(long long)json_integer_value(
 				json_object_get(lim, "planned")),
 			json_is_true(json_object_get(r, "applied"))
-				? "the changes above were applied"
+				? report_count(r, "failed") > 0
+					  ? "the changes above were applied, "
+					    "but for those that failed"
+					  : "the changes above were applied"
 			: real ? "there was no other change to apply"
 			       : "the changes above would be applied");
 		if (real && json_is_integer(id) && json_integer_value(id) > 0)

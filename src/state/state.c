@@ -1108,10 +1108,13 @@ state_run_approval(struct state *st, long long run_id,
 			       plans ? "SELECT exit_code, plan, applied, "
 				       "CASE WHEN json_valid(report) THEN "
 				       "json_extract(report, "
-				       "'$.limit_exceeded.limit') END FROM "
+				       "'$.limit_exceeded.limit') END, "
+				       "CASE WHEN json_valid(report) THEN "
+				       "json_extract(report, "
+				       "'$.limit_exceeded.held') END FROM "
 				       "runs WHERE id = ? AND seconds IS NOT "
 				       "NULL"
-				     : "SELECT exit_code, NULL, applied, NULL "
+				     : "SELECT exit_code, NULL, applied, NULL, NULL "
 				       "FROM runs WHERE id = ? AND seconds IS "
 				       "NOT NULL",
 			       -1, &q, NULL) != SQLITE_OK)
@@ -1125,6 +1128,7 @@ state_run_approval(struct state *st, long long run_id,
 			a->plan = xstrdup((const char *)sqlite3_column_text(q, 1));
 		if (sqlite3_column_type(q, 3) == SQLITE_TEXT)
 			a->limit = xstrdup((const char *)sqlite3_column_text(q, 3));
+		a->held = sqlite3_column_int(q, 4) != 0;
 	}
 	sqlite3_finalize(q);
 	if (!a->found || a->plan == NULL)

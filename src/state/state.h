@@ -215,6 +215,7 @@ struct run_approval {
 	bool found;
 	int exit_code;
 	bool applied;
+	bool held;           /* hold_removals held its removals back */
 	char *plan;
 	char *limit;
 	long long applied_by;

@@ -121,6 +121,71 @@ expect_rc held-first-approve 0
 [ "$(q "SELECT active FROM mailbox WHERE username = 'ben.carter@example.com'")" = 0 ] ||
 	fail held-first-approve-disabled "Ben Carter is still active after the approval"
 
+# approving a held run whose plan has more beside the held removals (a
+# change since, a change that failed in the held run): the held lines
+# still there and the rest adds and updates, it applies, the rest within
+# its own limits; a new removal beside them is a plan that differs (a
+# helper's SCIM trial: an add that failed in the held run made its
+# approval "differ" for ever)
+scenario held-extra
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc held-extra-setup 0
+ldif_edit "$S/dir.ldif" "Ben Carter" "userAccountControl: 512" \
+	"userAccountControl: 514" || fail held-extra-setup "ldif_edit"
+mkconf "$S/dir.ldif" "[safety]
+max_deletes = 0
+max_updates = 6
+hold_removals = yes"
+ds "$S" sync
+expect_rc held-extra-held 3
+held=$(last_run)
+ldif_edit "$S/dir.ldif" "Grace Liu" "displayName: Grace Liu" \
+	"displayName: Grace Liu-Wong" &&
+	ldif_edit "$S/dir.ldif" "Julia Rossi" "displayName: Julia Rossi" \
+		"displayName: Julia Rossi-Park" ||
+	fail held-extra-setup "ldif_edit 2"
+# two updates beside the held disable (and Ben's five lists): over
+# max_updates = 6
+ds "$S" approve "$held"
+expect_rc held-extra-over 3
+expect_in held-extra-over-says "exceed safety limit max_updates" "$S/err"
+[ "$(q "SELECT active FROM mailbox WHERE username = 'ben.carter@example.com'")" = 1 ] ||
+	fail held-extra-over-kept "Ben Carter disabled by an approval stopped by max_updates"
+[ "$(q "SELECT name FROM mailbox WHERE username = 'grace.liu@example.com'")" = "Grace Liu" ] ||
+	fail held-extra-over-kept "Grace's update applied by an approval stopped by max_updates"
+# one update beside it (Grace's went with the held run): applied with the
+# held disable
+ldif_edit "$S/dir.ldif" "Julia Rossi" "displayName: Julia Rossi-Park" \
+	"displayName: Julia Rossi" || fail held-extra-setup "ldif_edit 3"
+ds "$S" sync
+expect_rc held-extra-held-again 3
+held=$(last_run)
+ldif_edit "$S/dir.ldif" "Oliver Grant" "displayName: Oliver Grant" \
+	"displayName: Oliver Grant-Held" || fail held-extra-setup "ldif_edit 4"
+ds "$S" approve "$held"
+expect_rc held-extra-approve 0
+[ "$(q "SELECT active FROM mailbox WHERE username = 'ben.carter@example.com'")" = 0 ] ||
+	fail held-extra-approve-disabled "Ben Carter is still active after the approval"
+[ "$(q "SELECT name FROM mailbox WHERE username = 'oliver.grant@example.com'")" = "Oliver Grant-Held" ] ||
+	fail held-extra-approve-update "the update beside the held disable not applied"
+# a new leaver beside the held one: the plan differs, nothing applied
+ldif_edit "$S/dir.ldif" "Grace Liu" "userAccountControl: 512" \
+	"userAccountControl: 514" || fail held-extra-setup "ldif_edit 6"
+ldif_edit "$S/dir.ldif" "Julia Rossi" "userAccountControl: 512" \
+	"userAccountControl: 514" || fail held-extra-setup "ldif_edit 7"
+ds "$S" sync
+expect_rc held-extra-held-3 3
+held=$(last_run)
+ldif_edit "$S/dir.ldif" "Oliver Grant" "userAccountControl: 512" \
+	"userAccountControl: 514" || fail held-extra-setup "ldif_edit 8"
+ds "$S" approve "$held"
+expect_rc held-extra-removal-differs 3
+expect_in held-extra-removal-differs-says "the plan differs" "$S/err"
+[ "$(q "SELECT active FROM mailbox WHERE username = 'grace.liu@example.com'")" = 1 ] ||
+	fail held-extra-removal-kept "Grace disabled by an approval whose plan differs"
+
 # ---- a run forced past a limit is recorded as forced (issue 15) -----------
 
 scenario forced

@@ -249,6 +249,28 @@ ok "the token is in no output, report or state"
 "$DIRSYNC" -c "$T/dirsync.conf" test >"$T/test.out" 2>&1 || fail "dirsync test after"
 grep -q "authorised; 45 Users, 2 Groups" "$T/test.out" || { cat "$T/test.out"; fail "test counts"; }
 ok "dirsync test counts"
+
+# ---- 8. removals held back (hold_removals) while a user fails -----------
+# exit 3 says the hold; the failure beside it is said too, not hidden
+# behind it, and the approval applies the held disable
+$GEN 2 42 | awk -v RS= -v ORS='\n\n' '!/u00000@example.com/' >"$T/s8.ldif"
+scim_conf "$T/s8.ldif"
+ctl POST /faults '{"reject":"u00041@example.com"}' >/dev/null
+sed -i 's/^\[safety\]$/&\nmax_deletes = 0\nhold_removals = yes/' "$T/dirsync.conf"
+sync
+[ $rc -eq 3 ] || { cat "$T/out"; fail "held run with a failure: exit $rc, not 3"; }
+grep -q "HELD BACK: .*applied, but for those that failed" "$T/out" &&
+	grep -q "u00041@example.com.*HTTP 400" "$T/out" ||
+	{ cat "$T/out"; fail "held run: the failure is not said beside the hold"; }
+expect "$(users | grep -c '^u0004[01]@')" 1 "held run: the other add landed"
+expect "$(user u00000@example.com | jq -r .active)" true "held run: the disable waits"
+held=$("$DIRSYNC" -c "$T/dirsync.conf" history --json | jq '.[0].run_id')
+ctl POST /faults '{}' >/dev/null
+rc=0
+"$DIRSYNC" -c "$T/dirsync.conf" approve "$held" >"$T/out" 2>&1 || rc=$?
+[ $rc -eq 0 ] || { cat "$T/out"; fail "approve of the held run: exit $rc"; }
+expect "$(user u00000@example.com | jq -r .active)" false "approved: the held disable applied"
+
 # ---- membership PATCHes are bounded: 100 removes per request ------------
 $GEN 2 110 110 >"$T/s4.ldif"
 scim_conf "$T/s4.ldif"
