@@ -575,6 +575,28 @@ removal_limit(const char *limit)
  * limit (new hires are not blocked by a batch of leavers).  The run
  * still ends with exit 3 and names the limit.
  */
+/*
+ * Whether a removal limit is exceeded too when the first limit found is
+ * another (a leaver's list updates count under max_updates, which is
+ * checked first: one leaver in five lists stopped the run at
+ * max_updates = 1 instead of holding the leaver); *hit is that one then.
+ */
+static bool
+removal_over(struct run *x, struct limit_hit *hit)
+{
+	struct conf_safety s = x->c->safety;
+	struct limit_hit h;
+
+	s.max_adds = s.max_updates = s.max_alias_adds = s.max_total = -1;
+	if (plan_check_limits(&x->r->plan, &s, x->partial ? x->managed_total
+			      : managed_objects(&x->r->managed),
+			      x->r->rules.in_scope, &x->earlier, &h) == 0 ||
+	    !h.forceable || !removal_limit(h.limit))
+		return false;
+	*hit = h;
+	return true;
+}
+
 static int
 hold_removals(struct run *x)
 {
@@ -585,7 +607,9 @@ hold_removals(struct run *x)
 	char *whole, *rest;
 
 	if (!x->c->safety.hold_removals || x->o->force_limits ||
-	    !over.forceable || !removal_limit(over.limit))
+	    !over.forceable)
+		return -1;
+	if (!removal_limit(over.limit) && !removal_over(x, &over))
 		return -1;
 	whole = report_plan_text(&r->plan);
 	plan_drop_removals(&r->plan);

@@ -186,6 +186,32 @@ expect_in held-extra-removal-differs-says "the plan differs" "$S/err"
 [ "$(q "SELECT active FROM mailbox WHERE username = 'grace.liu@example.com'")" = 1 ] ||
 	fail held-extra-removal-kept "Grace disabled by an approval whose plan differs"
 
+# a leaver's list updates count under max_updates, which is checked before
+# max_deletes: one leaver in five lists, max_updates = 1 and max_deletes =
+# 0 hold the leaver and apply the rest, not stop at max_updates
+scenario held-updates
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc held-updates-setup 0
+ldif_edit "$S/dir.ldif" "Ben Carter" "userAccountControl: 512" \
+	"userAccountControl: 514" &&
+	ldif_edit "$S/dir.ldif" "Grace Liu" "displayName: Grace Liu" \
+		"displayName: Grace Liu-Wong" || fail held-updates-setup "ldif_edit"
+mkconf "$S/dir.ldif" "[safety]
+max_deletes = 0
+max_updates = 1
+hold_removals = yes"
+ds "$S" sync
+expect_rc held-updates-held 3
+expect_in held-updates-says "HELD BACK: safety limit max_deletes exceeded" "$S/out"
+expect_eq held-updates-grace "Grace Liu-Wong" \
+	"$(q "SELECT name FROM mailbox WHERE username = 'grace.liu@example.com'")"
+expect_eq held-updates-ben 1 \
+	"$(q "SELECT active FROM mailbox WHERE username = 'ben.carter@example.com'")"
+expect_eq held-updates-ben-in-sales 1 \
+	"$(q "SELECT count(*) FROM alias WHERE address = 'sales@example.com' AND goto LIKE '%ben.carter@example.com%'")"
+
 # ---- a run forced past a limit is recorded as forced (issue 15) -----------
 
 scenario forced
