@@ -236,6 +236,26 @@ ldif_edit() {
 		mv "$1.new" "$1"
 }
 
+# company_synced NAME: scenario NAME with the example directory synced.
+company_synced() {
+	scenario "$1"
+	cp "$COMPANY" "$S/dir.ldif"
+	mkconf "$S/dir.ldif"
+	ds "$S" sync
+	expect_rc "$1-setup" 0
+}
+
+# leaves CN: the account of CN is disabled in $S/dir.ldif (an AD leaver).
+leaves() {
+	ldif_edit "$S/dir.ldif" "$1" "userAccountControl: 512" \
+		"userAccountControl: 514"
+}
+
+# active_of ADDRESS: the mailbox's active column.
+active_of() {
+	q "SELECT active FROM mailbox WHERE username = '$1'"
+}
+
 # ldif_drop FILE CN: remove the entry "dn: CN=CN,..." (and the comment
 # lines right above it).  Fails if there is no such entry.
 ldif_drop() {

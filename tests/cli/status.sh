@@ -102,13 +102,8 @@ ds "$S" sync
 expect_rc status-held-after-approve 0
 # the first held run, approved right after it (its other changes applied):
 # its kept plan is what it left undone
-scenario held-first
-cp "$COMPANY" "$S/dir.ldif"
-mkconf "$S/dir.ldif"
-ds "$S" sync
-expect_rc held-first-setup 0
-ldif_edit "$S/dir.ldif" "Ben Carter" "userAccountControl: 512" \
-	"userAccountControl: 514" || fail held-first-setup "ldif_edit"
+company_synced held-first
+leaves "Ben Carter" || fail held-first-setup "ldif_edit"
 ldif_edit "$S/dir.ldif" "Alice Martin" "displayName: Alice Martin" \
 	"displayName: Alice Martin-Held" || fail held-first-setup "ldif_edit 2"
 mkconf "$S/dir.ldif" "[safety]
@@ -118,7 +113,7 @@ ds "$S" sync
 expect_rc held-first-held 3
 ds "$S" approve "$(last_run)"
 expect_rc held-first-approve 0
-[ "$(q "SELECT active FROM mailbox WHERE username = 'ben.carter@example.com'")" = 0 ] ||
+[ "$(active_of ben.carter@example.com)" = 0 ] ||
 	fail held-first-approve-disabled "Ben Carter is still active after the approval"
 
 # approving a held run whose plan has more beside the held removals (a
@@ -127,13 +122,8 @@ expect_rc held-first-approve 0
 # its own limits; a new removal beside them is a plan that differs (a
 # helper's SCIM trial: an add that failed in the held run made its
 # approval "differ" for ever)
-scenario held-extra
-cp "$COMPANY" "$S/dir.ldif"
-mkconf "$S/dir.ldif"
-ds "$S" sync
-expect_rc held-extra-setup 0
-ldif_edit "$S/dir.ldif" "Ben Carter" "userAccountControl: 512" \
-	"userAccountControl: 514" || fail held-extra-setup "ldif_edit"
+company_synced held-extra
+leaves "Ben Carter" || fail held-extra-setup "ldif_edit"
 mkconf "$S/dir.ldif" "[safety]
 max_deletes = 0
 max_updates = 6
@@ -151,7 +141,7 @@ ldif_edit "$S/dir.ldif" "Grace Liu" "displayName: Grace Liu" \
 ds "$S" approve "$held"
 expect_rc held-extra-over 3
 expect_in held-extra-over-says "exceed safety limit max_updates" "$S/err"
-[ "$(q "SELECT active FROM mailbox WHERE username = 'ben.carter@example.com'")" = 1 ] ||
+[ "$(active_of ben.carter@example.com)" = 1 ] ||
 	fail held-extra-over-kept "Ben Carter disabled by an approval stopped by max_updates"
 [ "$(q "SELECT name FROM mailbox WHERE username = 'grace.liu@example.com'")" = "Grace Liu" ] ||
 	fail held-extra-over-kept "Grace's update applied by an approval stopped by max_updates"
@@ -166,36 +156,28 @@ ldif_edit "$S/dir.ldif" "Oliver Grant" "displayName: Oliver Grant" \
 	"displayName: Oliver Grant-Held" || fail held-extra-setup "ldif_edit 4"
 ds "$S" approve "$held"
 expect_rc held-extra-approve 0
-[ "$(q "SELECT active FROM mailbox WHERE username = 'ben.carter@example.com'")" = 0 ] ||
+[ "$(active_of ben.carter@example.com)" = 0 ] ||
 	fail held-extra-approve-disabled "Ben Carter is still active after the approval"
 [ "$(q "SELECT name FROM mailbox WHERE username = 'oliver.grant@example.com'")" = "Oliver Grant-Held" ] ||
 	fail held-extra-approve-update "the update beside the held disable not applied"
 # a new leaver beside the held one: the plan differs, nothing applied
-ldif_edit "$S/dir.ldif" "Grace Liu" "userAccountControl: 512" \
-	"userAccountControl: 514" || fail held-extra-setup "ldif_edit 6"
-ldif_edit "$S/dir.ldif" "Julia Rossi" "userAccountControl: 512" \
-	"userAccountControl: 514" || fail held-extra-setup "ldif_edit 7"
+leaves "Grace Liu" || fail held-extra-setup "ldif_edit 6"
+leaves "Julia Rossi" || fail held-extra-setup "ldif_edit 7"
 ds "$S" sync
 expect_rc held-extra-held-3 3
 held=$(last_run)
-ldif_edit "$S/dir.ldif" "Oliver Grant" "userAccountControl: 512" \
-	"userAccountControl: 514" || fail held-extra-setup "ldif_edit 8"
+leaves "Oliver Grant" || fail held-extra-setup "ldif_edit 8"
 ds "$S" approve "$held"
 expect_rc held-extra-removal-differs 3
 expect_in held-extra-removal-differs-says "the plan differs" "$S/err"
-[ "$(q "SELECT active FROM mailbox WHERE username = 'grace.liu@example.com'")" = 1 ] ||
+[ "$(active_of grace.liu@example.com)" = 1 ] ||
 	fail held-extra-removal-kept "Grace disabled by an approval whose plan differs"
 
 # a leaver's list updates count under max_updates, which is checked before
 # max_deletes: one leaver in five lists, max_updates = 1 and max_deletes =
 # 0 hold the leaver and apply the rest, not stop at max_updates
-scenario held-updates
-cp "$COMPANY" "$S/dir.ldif"
-mkconf "$S/dir.ldif"
-ds "$S" sync
-expect_rc held-updates-setup 0
-ldif_edit "$S/dir.ldif" "Ben Carter" "userAccountControl: 512" \
-	"userAccountControl: 514" &&
+company_synced held-updates
+leaves "Ben Carter" &&
 	ldif_edit "$S/dir.ldif" "Grace Liu" "displayName: Grace Liu" \
 		"displayName: Grace Liu-Wong" || fail held-updates-setup "ldif_edit"
 mkconf "$S/dir.ldif" "[safety]
