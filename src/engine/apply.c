@@ -172,7 +172,7 @@ apply_with_record(struct run *x, const char *const *forget, size_t nforget)
 	if ((r->plan.n > 0 && apply_all(x, ord, &r->err) != 0) ||
 	    x->tops->record_managed(x->tgt, x->import ? &r->managed : NULL,
 				    &r->managed, &r->plan, forget, nforget,
-				    x->now,
+				    x->stamp,
 				    &r->err) != 0 ||
 	    x->tops->commit(x->tgt, &r->err) != 0) {
 		if (r->plan.n > 0)
@@ -213,7 +213,7 @@ apply_transaction(struct run *x, const char *const *forget, size_t nforget)
 	rec.p = &r->plan;
 	rec.forget = forget;
 	rec.nforget = nforget;
-	rec.now = x->now;
+	rec.now = x->stamp;
 	recorder_start(&rec);
 	ord = apply_order(x->tops, &r->plan);
 	progress_start("applying changes");
@@ -271,7 +271,7 @@ landed(struct run *x, const struct change *ch, int rc, const char *tid,
 	if (rc == 0) {
 		r->counts.applied++;
 		r->applied = true;
-		if (state_record_change(x->st, ch, tid, x->now,
+		if (state_record_change(x->st, ch, tid, x->stamp,
 					&r->err) != 0) {
 			note_unrecorded(&r->err);
 			return -1;
@@ -513,7 +513,7 @@ apply_each(struct run *x, const char *const *forget, size_t nforget)
 		struct plan none;
 
 		plan_init(&none);
-		if (state_record_plan(x->st, &none, forget, nforget, x->now,
+		if (state_record_plan(x->st, &none, forget, nforget, x->stamp,
 				      &r->err) != 0)
 			log_debug("forgetting vanished rows failed");
 	}
@@ -542,7 +542,7 @@ engine_apply(struct run *x)
 		if (nforget > 0 || x->import)
 			ret = apply_with_record(x, forget, nforget);
 	} else if (nforget > 0 &&
-		   state_record_plan(x->st, &r->plan, forget, nforget, x->now,
+		   state_record_plan(x->st, &r->plan, forget, nforget, x->stamp,
 				     &r->err) != 0) {
 		log_debug("forgetting vanished rows failed");
 	}

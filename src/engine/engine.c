@@ -786,6 +786,7 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 	x.o = o;
 	x.r = r;
 	x.now = time(NULL);
+	x.stamp = x.now;
 	x.t0 = clock_seconds();
 	/* the daemon (quiet) logs one line per run: timings at debug */
 	x.lvl = o->quiet ? LOG_LVL_DEBUG : LOG_LVL_INFO;

@@ -134,6 +134,9 @@ struct run_result {
 	 * state disk full, read-only...): the report's warnings say so,
 	 * the changes were applied all the same ("" when written) */
 	char snapshot_warning[400];
+	/* the time guard held deletes back, the clock reading earlier than
+	 * the last run (engine/timeguard.c); "" when it did not */
+	char guard_warning[320];
 	bool have_rules, have_plan;
 	struct rules_result rules; /* valid when have_rules */
 	struct plan plan;          /* valid when have_plan */

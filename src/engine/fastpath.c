@@ -778,7 +778,7 @@ next_due(const struct run *x)
 			strmap_put(&done, p->v[i].address, &done);
 		if (p->v[i].op != OP_DISABLE)
 			continue;
-		d = (long long)x->now + s->delete_after;
+		d = (long long)x->stamp + s->delete_after;
 		if (due == 0 || d < due)
 			due = d;
 	}

@@ -28,6 +28,10 @@ struct run {
 	bool import;               /* managed records move state -> target */
 	bool owner_in_state;       /* the state keeps the managed records */
 	time_t now;
+	/* what this run records as the time of its changes (a disable's
+	 * "disabled at"): now, or the last run's start when the clock reads
+	 * earlier than that (engine_time_guard) */
+	time_t stamp;
 	double t0;                 /* monotonic start */
 	enum log_level lvl;        /* stage timings: info, or debug */
 	/* read.c: the snapshot this run's read wrote (uncommitted), and

@@ -4,6 +4,8 @@
  */
 #include "engine/stage.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +51,7 @@ engine_time_guard(struct run *x)
 	struct run_times t;
 	struct time_guard g;
 	char when[32];
+	bool behind;
 
 	if (x->st == NULL)
 		return 0;
@@ -59,17 +62,40 @@ engine_time_guard(struct run *x)
 		free(t.v);
 		return -1;
 	}
+	/*
+	 * A clock that reads earlier than the last run: this run's disables
+	 * are recorded as of that run (a clock that is behind must not
+	 * start delete_after early), and its deletes wait (rule 1), unless
+	 * --force-limits says the clock is right now.
+	 */
+	behind = t.last > 0 && x->now < t.last;
+	if (behind)
+		x->stamp = t.last;
 	x->guard_held = plan_time_guard(&x->r->plan, &x->r->managed, x->now,
-					t.last, t.v, t.n,
-					c->safety.delete_after_runs, &g) != 0;
+					behind && x->o->force_limits ? 0
+								     : t.last,
+					t.v, t.n, c->safety.delete_after_runs,
+					&g) != 0;
 	free(t.v);
-	if (g.clock_behind) {
+	if (behind) {
+		struct run_result *r = x->r;
+
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
-			 gmtime(&g.last_run));
-		log_warn("the clock reads earlier than the last run (%s): "
-			 "%zu disables and deletes held back until it is "
-			 "right again; adds and updates go on",
-			 when, g.removals_held);
+			 gmtime(&t.last));
+		if (x->o->force_limits)
+			snprintf(r->guard_warning, sizeof(r->guard_warning),
+				 "the clock reads earlier than the last run "
+				 "(%s): deletes not held back (--force-limits); "
+				 "disables recorded as of that time", when);
+		else
+			snprintf(r->guard_warning, sizeof(r->guard_warning),
+				 "the clock reads earlier than the last run "
+				 "(%s): %zu deletes held back until it is past "
+				 "that time (if that run's clock was ahead and "
+				 "this one is right: `sync --force-limits`); "
+				 "disables go on, recorded as of that time",
+				 when, g.removals_held);
+		log_warn("%s", r->guard_warning);
 	}
 	if (g.deletes_held > 0)
 		log_warn("%zu deletes held back: a delete needs %ld successful "

@@ -192,12 +192,12 @@ plan_time_guard(struct plan *p, const struct managed *m, time_t now,
 		 * changes (an add may need its address) */
 		if (c->why != WHY_GONE && c->why != WHY_EXPIRED)
 			continue;
-		if (g->clock_behind) {
+		if (g->clock_behind && c->why == WHY_EXPIRED) {
 			hold[i] = 1;
 			g->removals_held++;
 			continue;
 		}
-		if (c->why != WHY_EXPIRED ||
+		if (c->why != WHY_EXPIRED || m == NULL || min_runs <= 0 ||
 		    (r = managed_get(m, c->address)) == NULL ||
 		    r->disabled_at <= 0)
 			continue;   /* not a delete that follows a disable */

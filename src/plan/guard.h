@@ -8,8 +8,13 @@
  * later.  Two rules, applied to a built plan before the safety limits:
  *
  *  1. A run whose clock is earlier than the latest run recorded in the
- *     state applies no disable and no delete (adds and updates go on):
- *     whatever it would record as "disabled at" is wrong.
+ *     state applies no delete: which clock was wrong, this one or the
+ *     last run's, cannot be told, and a delete cannot be undone.  Its
+ *     disables go on (a leaver must not keep a working mailbox until
+ *     the clock passes a run that was ahead, for years after a bogus
+ *     2036), recorded by the caller as disabled at the last run's time
+ *     rather than its own, so that no delete_after is cut short by a
+ *     clock that was behind.
  *  2. A delete after a disable needs both delete_after (in the plan
  *     already) and at least `min_runs` successful sync runs started after
  *     the disable, this one included: time alone is not evidence that the
@@ -30,7 +35,7 @@
 struct time_guard {
 	int clock_behind;      /* rule 1 fired: now < last_run */
 	time_t last_run;       /* as passed in */
-	size_t removals_held;  /* disables and deletes dropped by rule 1 */
+	size_t removals_held;  /* deletes dropped by rule 1 */
 	size_t deletes_held;   /* deletes dropped by rule 2 */
 	const char *first_held;  /* address of one held delete (borrowed
 				  * from the plan), or NULL */

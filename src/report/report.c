@@ -409,6 +409,9 @@ report_build(const struct run_result *in, size_t max_changes)
 	if (in->snapshot_warning[0] != '\0')
 		json_array_append_new(warnings,
 				      json_string(in->snapshot_warning));
+	if (in->guard_warning[0] != '\0')
+		json_array_append_new(warnings,
+				      json_string(in->guard_warning));
 	for (i = 0; i < in->nobj_errors; i++)
 		json_array_append_new(errors, error_json(&in->obj_errors[i]));
 	for (i = 0; i < in->nskips; i++)

@@ -1,8 +1,11 @@
 #!/bin/sh
 # The clock: 400 days behind for one run, then right again.  The run
-# behind holds back every disable and delete and says why; the next run,
-# with the right clock, disables the leaver with the right date, and no
-# delete happens before delete_after AND delete_after_runs.
+# behind disables the leaver (no working mailbox for a leaver while the
+# clock is wrong), recorded as disabled at the last run's time, not 400
+# days ago, holds deletes back and says why; with the right clock again
+# no delete happens before delete_after AND delete_after_runs.  Then a
+# run ahead (a bogus date) followed by the right clock: disables go on,
+# deletes wait, the report says so, --force-limits lets them through.
 . "$(dirname "$0")/lib.sh"
 
 case_begin clock
@@ -20,10 +23,13 @@ FAULT_TIME_OFFSET=-34560000 LD_PRELOAD=$SHIM \
 rc=$?
 expect_rc behind-run-exit-0 0
 expect_in behind-run-says-why "the clock reads earlier than the last run" "$S/err"
-expect_eq behind-run-disables-nothing "1" \
+expect_eq behind-run-disables "0" \
 	"$(sqlite3 "$S/mail.db" "SELECT active FROM mailbox WHERE username = 'sam.owusu@example.com'")"
+first=$(sqlite3 "$S/state.db" "SELECT min(strftime('%s', started)) FROM runs")
+expect_eq behind-run-disabled-at-last-run 1 \
+	"$(sqlite3 "$S/mail.db" "SELECT disabled_at >= $first AND disabled_at <= strftime('%s', 'now') FROM dirsync_managed WHERE address = 'sam.owusu@example.com'")"
 
-# the clock right again: Sam is disabled now, not deleted
+# the clock right again: Sam stays disabled, not deleted
 ds -q sync
 expect_rc right-again-exit-0 0
 expect_eq right-again-disabled "0" \
@@ -57,3 +63,45 @@ if grep -q '^summary: 0 add, 0 update, 0 disable, 0 delete, 1 conflict, 0 error'
 else
 	fail converges "the plan is not empty"
 fi
+
+# a run with the clock a year ahead, then the right clock again: Ben,
+# disabled before that run, is due for his delete by the right clock too,
+# but the clock now reads earlier than the last run; Chloe leaves
+# meanwhile
+ab() {
+	FAULT_TIME_OFFSET=$1 LD_PRELOAD=$SHIM \
+		"$DIRSYNC" -c "$S/dirsync.conf" sync --json $2 >"$S/out" 2>"$S/err"
+	rc=$?
+}
+user_rows() {
+	sqlite3 "$S/mail.db" "SELECT count(*), max(active) FROM mailbox WHERE username = '$1'"
+}
+awk 'BEGIN { RS = ""; ORS = "\n\n" } /dn: CN=Ben Carter,/ { next } { print }' \
+	"$S/dir.ldif" >"$S/dir2.ldif" && mv "$S/dir2.ldif" "$S/dir.ldif"
+ab 174000
+expect_rc ahead-ben-disabled 0
+mkconf "$S/dir.ldif"    # deprovision = disable: the run ahead deletes nothing
+ab 31536000
+expect_rc ahead-run 0
+mkconf "$S/dir.ldif" "[safety]
+deprovision = delete
+delete_after = 1d
+delete_after_runs = 1"
+awk 'BEGIN { RS = ""; ORS = "\n\n" } /dn: CN=Chloe Dubois,/ { next } { print }' \
+	"$S/dir.ldif" >"$S/dir2.ldif" && mv "$S/dir2.ldif" "$S/dir.ldif"
+ab 360000
+expect_rc after-ahead-exit-0 0
+expect_eq after-ahead-chloe-disabled "1|0" "$(user_rows chloe.dubois@example.com)"
+expect_eq after-ahead-ben-kept "1|0" "$(user_rows ben.carter@example.com)"
+expect_eq after-ahead-warned 1 \
+	"$(jq '[.warnings[] | select(test("clock reads earlier than the last run .*: [1-9][0-9]* deletes held back"))] | length' "$S/out")"
+expect_eq after-ahead-chloe-as-of-last-run 1 \
+	"$(sqlite3 "$S/mail.db" "SELECT disabled_at > strftime('%s', 'now') + 30000000 FROM dirsync_managed WHERE address = 'chloe.dubois@example.com'")"
+# the admin knows the clock is right now: Ben's delete goes through,
+# Chloe's is not due (delete_after counts from the run ahead)
+ab 360100 --force-limits
+expect_rc after-ahead-forced 0
+expect_eq after-ahead-forced-ben-deleted "0|" "$(user_rows ben.carter@example.com)"
+expect_eq after-ahead-forced-chloe-kept "1|0" "$(user_rows chloe.dubois@example.com)"
+expect_eq after-ahead-forced-warned 1 \
+	"$(jq '[.warnings[] | select(test("not held back \\(--force-limits\\)"))] | length' "$S/out")"
