@@ -89,6 +89,8 @@ struct fastpath {
 	uint64_t sums[FASTPATH_NSUMS];   /* under digest (set_digest) */
 	bool have_sums;
 	const char *full_why;       /* fastpath_check: full_reason() */
+	/* why the last run was not verified, as it recorded it */
+	char unverified[400];
 	/*
 	 * A run over a delta (rdelta.c): the digest comes from the verified
 	 * run's sums less what the rules' before gave plus their after, and
@@ -451,6 +453,8 @@ full_reason(struct run *x, struct fastpath *f, bool *changed)
 	if (!f->have_fp)
 		return "the target cannot vouch that nobody changed it (no "
 		       "change counter in the mail database)";
+	if (!f->have_old && f->unverified[0] != '\0')
+		return f->unverified;
 	if (!f->have_old)
 		return "no verified run recorded (a new state database, or "
 		       "the last run did not end with exit 0: it failed, "
@@ -551,6 +555,15 @@ fastpath_check(struct run *x, struct fastpath *f, bool quiet)
 	if (state_verified_get(x->st, &f->old, &found, &r->err) != 0)
 		return -1;
 	f->have_old = found;
+	if (!found) {
+		char *s = NULL;
+
+		if (state_meta_get(x->st, "unverified_why", &s, &r->err) != 0)
+			return -1;
+		if (s != NULL)
+			snprintf(f->unverified, sizeof(f->unverified), "%s", s);
+		free(s);
+	}
 	why = f->full_why = full_reason(x, f, &changed);
 	if (why == NULL && !changed)
 		return 1;
@@ -954,6 +967,38 @@ delta_pairs_of(void *ctx, size_t from, size_t n, uint64_t *out)
 	       n * 2 * sizeof(*out));
 }
 
+/*
+ * Why this run is not verified, for the next run's "full compare:" line
+ * (a user trial: a conflict that lasted made every run a full compare,
+ * and -v blamed an exit code that was 0); NULL for no reason worth it.
+ */
+static char *
+unverified_why(const struct run *x)
+{
+	const struct run_result *r = x->r;
+	const struct plan_clash *c;
+
+	if (r->exit_code != 0)
+		return xasprintf("the last run (%lld) ended with exit %d (it "
+				 "failed, stopped at a limit or held removals "
+				 "back)", r->run_id, r->exit_code);
+	if (r->have_plan && r->plan.nclashes > 0) {
+		c = &r->plan.clashes[0];
+		return xasprintf("the last run (%lld) left %zu conflict%s with "
+				 "rows of other objects (%s: %.120s): every "
+				 "run compares everything until they are "
+				 "resolved (`dirsync explain %s`)",
+				 r->run_id, r->plan.nclashes,
+				 r->plan.nclashes == 1 ? "" : "s", c->address,
+				 c->reason != NULL ? c->reason : "in the way",
+				 c->address);
+	}
+	if (x->guard_held)
+		return xasprintf("the last run (%lld) held disables or deletes "
+				 "back (a time guard)", r->run_id);
+	return NULL;
+}
+
 /* This run compared everything and left the target as desired. */
 static bool
 verified(const struct run *x)
@@ -990,8 +1035,12 @@ engine_fastpath_record(struct run *x)
 		}
 	}
 	if (rc != 0) {
-		if (state_verified_clear(x->st, &e) != 0)
+		char *why = verified(x) ? NULL : unverified_why(x);
+
+		if (state_verified_clear(x->st, &e) != 0 ||
+		    state_meta_put(x->st, "unverified_why", why, &e) != 0)
 			log_warn("fast path: %s", e.msg);
+		free(why);
 		return;
 	}
 	v.run_id = r->run_id;

@@ -1748,7 +1748,9 @@ state_verified_clear(struct state *st, struct err *err)
 		return 0;
 	if (sqlite3_exec(st->db, "DELETE FROM verified;"
 			 " DELETE FROM verified_objects;"
-			 " DELETE FROM verified_names", NULL, NULL, NULL) !=
+			 " DELETE FROM verified_names;"
+			 " DELETE FROM meta WHERE key = 'unverified_why'",
+			 NULL, NULL, NULL) !=
 		    SQLITE_OK ||
 	    (has_table(st, "verified_patch") &&
 	     sqlite3_exec(st->db, "DELETE FROM verified_patch", NULL, NULL,

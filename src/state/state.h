@@ -318,7 +318,8 @@ int state_verified_patch(struct state *st, const struct state_verified *v,
 			 struct err *err);
 /* Patch rows kept (0 on any error): a caller rewrites past a share. */
 size_t state_verified_npatches(struct state *st);
-/* No run is verified any more: the next run takes the full path. */
+/* No run is verified any more: the next run takes the full path (the
+ * meta record 'unverified_why', the reason, goes too). */
 int state_verified_clear(struct state *st, struct err *err);
 
 /*

@@ -225,7 +225,27 @@ jq_true partial-limit-hit '.limit_exceeded.limit == "max_delete_percent" and .ap
 expect_in partial-limit-says "safety limit max_delete_percent exceeded: allowed 3, planned 4" "$S/err"
 # the stop is not verified: the next run compares everything
 ds "$S" -v sync --json
-expect_in partial-limit-then-full "full compare: no verified run" "$S/err"
+expect_in partial-limit-then-full "full compare: the last run ($(($(last_run) - 1))) ended with exit 3" "$S/err"
+
+# ---- a conflict that lasts: -v names it as why every run is full ---------
+# (a user trial: "no verified run recorded ... did not end with exit 0"
+# on runs that all exited 0, a re-created account's address still the
+# mailbox of the old one)
+scenario partial-clash
+cp "$COMPANY" "$S/company.ldif"
+mkconf "$S/company.ldif"
+ds "$S" sync --json
+cat >"$S/row.sql" <<'EOF'
+INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain, created, modified, active) VALUES ('nina@example.com', '', 'Nina Before', 'example.com/nina/', '0', 'nina', 'example.com', '2020-01-01 00:00:00', '2020-01-01 00:00:00', '1');
+EOF
+target_sql "$S/row.sql" >"$S/row.log" 2>&1 || fail partial-clash-setup "$(head -2 "$S/row.log")"
+add_person "Nina New" nnew nina@example.com "AAECAwQFBgcICQoLDA0ODw=="
+ds "$S" sync --json
+expect_rc partial-clash-sync 0
+ds "$S" -v sync --json
+expect_rc partial-clash-again 0
+expect_in partial-clash-why "full compare: the last run ($(($(last_run) - 1))) left 1 conflict with rows of other objects (nina@example.com: " "$S/err"
+expect_not_in partial-clash-not-exit "did not end with exit 0" "$S/err"
 
 # ---- what the partial compare does not trust -----------------------------
 
