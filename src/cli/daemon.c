@@ -311,26 +311,42 @@ daemon_bad_credentials(const struct run_result *r)
 	       r->err.lib_rc == LDAP_INVALID_CREDENTIALS;
 }
 
-/* Logs once (the run's error was logged by sync_run, its mail sent). */
+/* What met the invalid credentials: "run N", or the watch's bind. */
+static const char *
+paused_by(const struct daemon *d, char *buf, size_t len)
+{
+	if (d->paused_run > 0)
+		snprintf(buf, len, "run %lld", d->paused_run);
+	else
+		snprintf(buf, len, "the watch's bind");
+	return buf;
+}
+
+/*
+ * Logs once (a run's error was logged by sync_run, its mail sent).  r:
+ * the run that met invalid credentials, or NULL for the watcher's bind
+ * (a user trial: after the watcher stopped on them, `sync --now` and the
+ * schedule still ran, and each run's bind counted toward the lockout).
+ */
 static void
 daemon_pause(struct daemon *d, const struct run_result *r)
 {
 	struct err err;
-	char buf[1400];
+	char buf[1400], who[64];
 
 	d->paused = true;
-	d->paused_run = r->run_id;
+	d->paused_run = r != NULL ? r->run_id : 0;
 	watcher_stop(d->watcher);   /* it must not bind either */
 	d->watcher = NULL;
 	err_clear(&err);
 	if (lock_mark_daemon_paused(d->lockfd, true, &err) != 0)
 		log_warn("daemon: %s", err_fmt(&err, buf, sizeof(buf)));
-	log_err("run %lld: the directory refused the bind (invalid "
-		"credentials); not binding again, on schedule or on request, "
-		"until the configuration is reloaded: each attempt would count "
-		"toward the account's lockout.  Fix bind_password_file (or the "
+	log_err("%s: the directory refused the bind (invalid credentials); "
+		"not binding again, on schedule or on request, until the "
+		"configuration is reloaded: each attempt would count toward "
+		"the account's lockout.  Fix bind_password_file (or the "
 		"account), then `systemctl reload dirsync` or `kill -HUP %ld`",
-		r->run_id, (long)getpid());
+		paused_by(d, who, sizeof(who)), (long)getpid());
 	daemon_sd_notify("STATUS=not binding after invalid credentials; "
 			 "waiting for a reload (SIGHUP)");
 }
@@ -512,7 +528,7 @@ daemon_do_reload(struct daemon *d)
 {
 	struct conf nc;
 	struct err err;
-	char buf[1400];
+	char buf[1400], who[64];
 	bool was_watching;
 
 	daemon_sd_notify("RELOADING=1");
@@ -562,9 +578,9 @@ daemon_do_reload(struct daemon *d)
 			log_warn("daemon: %s",
 				 err_fmt(&err, buf, sizeof(buf)));
 		d->next_run = clock_seconds();
-		log_info("binding again after the reload (run %lld had "
-			 "invalid credentials): one run now",
-			 d->paused_run);
+		log_info("binding again after the reload (%s had invalid "
+			 "credentials): one run now",
+			 paused_by(d, who, sizeof(who)));
 	}
 done:
 	daemon_sd_notify("READY=1\nSTATUS=configuration reloaded");
@@ -697,9 +713,24 @@ daemon_watch_publish(struct daemon *d)
 	struct err err;
 	char buf[1400];
 
+	if (d->watcher != NULL && !d->paused &&
+	    watcher_state(d->watcher, &since, why, sizeof(why)) ==
+		    LOCK_WATCH_STOPPED) {
+		/* its bind met invalid credentials: no run binds either,
+		 * and the watch's state stays what status shows */
+		d->watch_start = LOCK_WATCH_STOPPED;
+		d->watch_start_at = since;
+		snprintf(d->watch_start_why, sizeof(d->watch_start_why), "%s",
+			 why);
+		daemon_pause(d, NULL);
+	}
 	if (d->lockfd < 0)
 		return;
-	if (!d->c.schedule.watch || d->paused) {
+	if (d->paused && d->paused_run == 0) {
+		st = d->watch_start;
+		since = d->watch_start_at;
+		snprintf(why, sizeof(why), "%s", d->watch_start_why);
+	} else if (!d->c.schedule.watch || d->paused) {
 		st = LOCK_WATCH_NONE;   /* a pause is said as such */
 	} else if (d->watcher != NULL) {
 		st = watcher_state(d->watcher, &since, why, sizeof(why));
@@ -803,6 +834,8 @@ daemon_run_locked(struct daemon *d, const char *trigger)
 static void
 daemon_loop(struct daemon *d)
 {
+	char who[64];
+
 	d->next_run = clock_seconds(); /* the first run at once */
 	while (!daemon_stop) {
 		if (daemon_reload) {
@@ -812,10 +845,10 @@ daemon_loop(struct daemon *d)
 		}
 		if (daemon_run_now && d->paused) {
 			daemon_run_now = 0;
-			log_warn("sync requested (SIGUSR1) but not run: run "
-				 "%lld had invalid credentials; fix the "
-				 "password, then reload (SIGHUP)",
-				 d->paused_run);
+			log_warn("sync requested (SIGUSR1) but not run: %s "
+				 "had invalid credentials; fix the password, "
+				 "then reload (SIGHUP)",
+				 paused_by(d, who, sizeof(who)));
 			continue;
 		}
 		if (daemon_drain(d) && !d->paused) {

@@ -477,11 +477,10 @@ status_watch(const char *path, long interval, struct status_extra *x)
 	switch (w.state) {
 	case LOCK_WATCH_STOPPED:
 		status_add(x, ST_CRITICAL,
-			   "; watch stopped %s ago: %s; the daemon does not "
-			   "watch (nor bind for it) until its configuration "
-			   "is reloaded, changes wait for the runs every %lds, "
-			   "which bind with the same credentials",
-			   ab, w.msg, interval);
+			   "; watch stopped %s ago: %s; the daemon neither "
+			   "watches nor runs (a run would bind with the same "
+			   "credentials) until its configuration is reloaded",
+			   ab, w.msg);
 		break;
 	case LOCK_WATCH_REFUSED:
 		status_add(x, ST_WARNING,

@@ -728,10 +728,12 @@ lock_watch_read(const char *state_path, struct lock_watch *w,
 bool
 lock_watch_current(const char *state_path, struct lock_watch *w)
 {
-	bool is_daemon, paused;
-	pid_t pid = lock_holder_info(state_path, &is_daemon, &paused);
+	bool is_daemon;
+	pid_t pid = lock_holder_role(state_path, &is_daemon);
 
-	if (pid <= 0 || !is_daemon || paused ||
+	/* a daemon paused by a run's bind publishes no watch state; one
+	 * paused by the watch's own bind keeps it (stopped) */
+	if (pid <= 0 || !is_daemon ||
 	    lock_watch_read(state_path, w, NULL) != LOCK_NOTE_FOUND)
 		return false;
 	return w->pid == (long)pid && w->state != LOCK_WATCH_NONE;

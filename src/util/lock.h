@@ -188,9 +188,11 @@ int lock_watch_write(int fd, enum lock_watch_state state, double since,
 int lock_watch_read(const char *state_path, struct lock_watch *w,
 		    struct err *err);
 /*
- * The record of the daemon that holds the lock now (not paused: a pause
- * is said as such): true with *w filled; false when there is none, no
- * daemon holds the lock, or the record is another process's.
+ * The record of the daemon that holds the lock now (a daemon paused by a
+ * run's invalid credentials writes none: the pause is said as such; one
+ * paused by its watch's keeps "stopped"): true with *w filled; false when
+ * there is none, no daemon holds the lock, or the record is another
+ * process's.
  */
 bool lock_watch_current(const char *state_path, struct lock_watch *w);
 

@@ -320,6 +320,15 @@ grep -q '^DIRSYNC CRITICAL: .*watch stopped .* ago: .*invalid credentials.*until
 	ds_fail "status does not name the stopped watch: $(cat "$DS_OUT")"
 ds_run -- -c "$T/dirsync.conf" status
 ds_expect_rc 1 "status with the watch stopped"
+# no run binds either (a user trial: `sync --now` and the schedule still
+# ran, each bind counting toward the account's lockout)
+ds_run -- -c "$T/dirsync.conf" sync --now
+ds_expect_rc 1 "sync --now while the watch's bind met invalid credentials"
+grep -q "stopped binding after invalid credentials and does not sync on request" "$DS_ERR" ||
+	ds_fail "sync --now does not say why it is refused: $(cat "$DS_ERR")"
+sleep 1
+grep -q "run [0-9]*: the directory refused the bind" "$T/daemon.log" &&
+	w_fail "a run bound with the refused password"
 
 ds_step "password fixed in the directory, reload: watching again"
 ldapmod <<EOF
@@ -342,10 +351,14 @@ for i in $(seq 1 50); do
 done
 grep -q '^DIRSYNC OK: ' "$T/status.out" ||
 	ds_fail "status after the watch came back: $(cat "$T/status.out")"
-# every run after the first was the watch's (the interval is an hour)
+# every run after the first was the watch's (the interval is an hour),
+# but for the one after the reload that ended the pause (what changed
+# while nothing ran)
 others=$(grep -E 'run [0-9]+: done' "$T/daemon.log" | tail -n +$((runs0 + 1)) |
 	grep -vc 'triggered by a directory change')
-[ "$others" = 0 ] || w_fail "$others runs after the first were not the watch's"
+[ "$others" = 1 ] || w_fail "$others runs after the first were not the watch's (1 expected: after the reload)"
+grep -q "binding again after the reload (the watch's bind had invalid credentials): one run now" "$T/daemon.log" ||
+	w_fail "the reload does not say it ends the pause"
 
 ds_step "SIGTERM between runs, right after the watch began: the daemon exits at once"
 # dirsync(8): "between runs the daemon exits at once"; the watcher, which
