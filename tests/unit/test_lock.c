@@ -272,9 +272,11 @@ test_watch_record(void **st)
 	assert_false(lock_watch_current(state, &w));
 	assert_int_equal(lock_mark_daemon(fd, &e), 0);
 	assert_true(lock_watch_current(state, &w));
-	/* paused: the pause is said, not the watch */
+	/* paused: the record is what the daemon wrote (none when a run's
+	 * bind paused it; "stopped" when the watch's did) */
 	assert_int_equal(lock_mark_daemon_paused(fd, true, &e), 0);
-	assert_false(lock_watch_current(state, &w));
+	assert_true(lock_watch_current(state, &w));
+	assert_int_equal(w.state, LOCK_WATCH_STOPPED);
 	assert_int_equal(lock_mark_daemon_paused(fd, false, &e), 0);
 	assert_int_equal(lock_watch_write(fd, LOCK_WATCH_WATCHING, 1.0, "",
 					  &e),
