@@ -799,7 +799,8 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 	    engine_fastpath(&x) == 0 && stage_load(&x) == 0 &&
 	    stage_anchors(&x) == 0) {
 		stage_plan(&x);
-		if (engine_time_guard(&x) == 0 && stage_limits(&x) == 0 &&
+		if (engine_fastpath_clashes(&x) == 0 &&
+		    engine_time_guard(&x) == 0 && stage_limits(&x) == 0 &&
 		    !o->readonly) {
 			engine_read_confirm(&x);
 			if (o->render_json)

@@ -53,6 +53,7 @@
 #include <string.h>
 /* XXH3_state_t on the stack (the library's documented way) */
 #define XXH_STATIC_LINKING_ONLY
+#include <jansson.h>
 #include <xxhash.h>
 
 #include "util/clock.h"
@@ -744,6 +745,101 @@ engine_fastpath_digest(const struct run *x)
 	return x->fp != NULL && x->fp->checked ? x->fp->digest : NULL;
 }
 
+/*
+ * The conflicts a verified run left with rows of other objects, kept
+ * with it (state_verified.clashes): a JSON array of objects with the
+ * members of struct plan_clash that are set.  NULL for none.
+ */
+static char *
+clashes_encode(const struct plan *p)
+{
+	static const char *const keys[] = {
+		"address", "anchor", "other", "reason", "dn", "account",
+		"other_dn", "other_account",
+	};
+	json_t *a;
+	char *s;
+	size_t i, k;
+
+	if (p->nclashes == 0)
+		return NULL;
+	a = json_array();
+	for (i = 0; i < p->nclashes; i++) {
+		const struct plan_clash *c = &p->clashes[i];
+		const char *v[] = {c->address, c->anchor, c->other, c->reason,
+				   c->dn, c->account, c->other_dn,
+				   c->other_account};
+		json_t *o = json_object();
+
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (v[k] != NULL)
+				json_object_set_new(o, keys[k],
+						    json_string(v[k]));
+		json_array_append_new(a, o);
+	}
+	s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return s;
+}
+
+/*
+ * Adds the kept conflicts to the plan, but those at an address in skip
+ * (a partial compare planned those again).  Returns how many, or -1 when
+ * the kept text is not what clashes_encode() writes.
+ */
+static long
+clashes_restore(const char *text, struct plan *p, const struct strmap *skip)
+{
+	json_t *a, *o;
+	size_t i;
+	long n = 0;
+
+	if (text == NULL || text[0] == '\0')
+		return 0;
+	a = json_loads(text, 0, NULL);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return -1;
+	}
+	json_array_foreach(a, i, o) {
+		struct plan_clash c;
+
+		c.address = json_string_value(json_object_get(o, "address"));
+		if (c.address == NULL) {
+			json_decref(a);
+			return -1;
+		}
+		if (skip != NULL && strmap_get(skip, c.address) != NULL)
+			continue;
+		c.anchor = json_string_value(json_object_get(o, "anchor"));
+		c.other = json_string_value(json_object_get(o, "other"));
+		c.reason = json_string_value(json_object_get(o, "reason"));
+		c.dn = json_string_value(json_object_get(o, "dn"));
+		c.account = json_string_value(json_object_get(o, "account"));
+		c.other_dn = json_string_value(json_object_get(o, "other_dn"));
+		c.other_account = json_string_value(
+			json_object_get(o, "other_account"));
+		plan_add_clash(p, &c);
+		n++;
+	}
+	json_decref(a);
+	return n;
+}
+
+int
+engine_fastpath_clashes(struct run *x)
+{
+	struct fastpath *f = x->fp;
+
+	if (f == NULL || !f->partial)
+		return 0;
+	if (clashes_restore(f->old.clashes, &x->r->plan, &f->only) < 0)
+		return err_set(&x->r->err, DS_E_INTERNAL, "the conflicts kept "
+			       "with run %lld are unreadable; run `dirsync "
+			       "sync --full`", f->old.run_id);
+	return 0;
+}
+
 int
 engine_fastpath(struct run *x)
 {
@@ -762,8 +858,14 @@ engine_fastpath(struct run *x)
 		if ((rc = fastpath_check(x, f, false)) != 1)
 			return rc;
 	}
+	/* the conflicts it left: reported again, as a full compare would */
+	if (clashes_restore(x->fp->old.clashes, &r->plan, NULL) < 0) {
+		log_warn("fast path: the conflicts kept with run %lld are "
+			 "unreadable: a full compare", x->fp->old.run_id);
+		return 0;
+	}
 	r->fast_path = true;
-	r->have_plan = true;   /* an empty one */
+	r->have_plan = true;   /* an empty one, but for the conflicts */
 	log_msg(x->lvl, "fast path: the directory and the target are as run "
 		"%lld left them; target load and plan skipped (%.2fs)",
 		x->fp->old.run_id, clock_seconds() - x->t0);
@@ -968,6 +1070,29 @@ delta_pairs_of(void *ctx, size_t from, size_t n, uint64_t *out)
 }
 
 /*
+ * Whether this run changed a row at an address it left in conflict: the
+ * conflict may end with the next plan (a leaver's mailbox deleted frees
+ * its address for the newcomer who claims it, the run after), so it is
+ * not one to report again from the record.
+ */
+static bool
+clash_row_changed(const struct plan *p)
+{
+	struct strmap at = STRMAP_INIT;
+	size_t i;
+	bool yes = false;
+
+	if (p->nclashes == 0)
+		return false;
+	for (i = 0; i < p->nclashes; i++)
+		strmap_put(&at, p->clashes[i].address, &at);
+	for (i = 0; i < p->n && !yes; i++)
+		yes = strmap_get(&at, p->v[i].address) != NULL;
+	strmap_free(&at);
+	return yes;
+}
+
+/*
  * Why this run is not verified, for the next run's "full compare:" line
  * (a user trial: a conflict that lasted made every run a full compare,
  * and -v blamed an exit code that was 0); NULL for no reason worth it.
@@ -976,26 +1101,18 @@ static char *
 unverified_why(const struct run *x)
 {
 	const struct run_result *r = x->r;
-	const struct plan_clash *c;
 
 	if (r->exit_code != 0)
 		return xasprintf("the last run (%lld) ended with exit %d (it "
 				 "failed, stopped at a limit or held removals "
 				 "back)", r->run_id, r->exit_code);
-	if (r->have_plan && r->plan.nclashes > 0) {
-		c = &r->plan.clashes[0];
-		return xasprintf("the last run (%lld) left %zu conflict%s with "
-				 "rows of other objects (%s: %.120s): every "
-				 "run compares everything until they are "
-				 "resolved (`dirsync explain %s`)",
-				 r->run_id, r->plan.nclashes,
-				 r->plan.nclashes == 1 ? "" : "s", c->address,
-				 c->reason != NULL ? c->reason : "in the way",
-				 c->address);
-	}
 	if (x->guard_held)
 		return xasprintf("the last run (%lld) held disables or deletes "
 				 "back (a time guard)", r->run_id);
+	if (r->have_plan && clash_row_changed(&r->plan))
+		return xasprintf("the last run (%lld) changed a row at an "
+				 "address it left in conflict: planned again",
+				 r->run_id);
 	return NULL;
 }
 
@@ -1006,7 +1123,8 @@ verified(const struct run *x)
 	const struct run_result *r = x->r;
 
 	return r->exit_code == 0 && r->have_plan && !r->fast_path &&
-	       r->plan.nclashes == 0 && !x->guard_held && x->tgt != NULL &&
+	       !x->guard_held && !clash_row_changed(&r->plan) &&
+	       x->tgt != NULL &&
 	       x->tops->fingerprint != NULL;
 }
 
@@ -1054,10 +1172,13 @@ engine_fastpath_record(struct run *x)
 		v.due = f->old.due;
 	v.partial_ok = partial_ok(x);
 	memcpy(v.frozen, f->frozen, sizeof(v.frozen));
+	/* a partial compare's plan has the kept ones outside its part too
+	 * (engine_fastpath_clashes) */
+	v.clashes = clashes_encode(&r->plan);
 	/* the pairs only when the set changed: they are what it was */
 	same = f->have_old && strcmp(f->old.digest, f->digest) == 0;
 	if (f->delta && !same && delta_patch(x, f, &v) <= 0)
-		return;
+		goto done;
 	if (f->delta && !same) {     /* past the patches' share: whole */
 		struct delta_src ds;
 		uint64_t *pairs = NULL;
@@ -1067,7 +1188,7 @@ engine_fastpath_record(struct run *x)
 		if (delta_pairs(x, f, &pairs, &names, &n) != 0) {
 			if (state_verified_clear(x->st, &e) != 0)
 				log_warn("fast path: %s", e.msg);
-			return;
+			goto done;
 		}
 		ds.pairs = pairs;
 		ds.names = names;
@@ -1077,7 +1198,7 @@ engine_fastpath_record(struct run *x)
 				 "everything)", e.msg);
 		free(pairs);
 		free(names);
-		return;
+		goto done;
 	}
 	src.d = &r->rules.desired;
 	src.pairs = f->pairs != NULL && f->npairs == src.d->n ? f->pairs
@@ -1086,6 +1207,8 @@ engine_fastpath_record(struct run *x)
 			       &src, src.d->n, &e) != 0)
 		log_warn("fast path: %s (the next run compares everything)",
 			 e.msg);
+done:
+	free(v.clashes);
 }
 
 void
@@ -1100,6 +1223,7 @@ engine_fastpath_free(struct run *x)
 	arena_free(&x->fp->arena);
 	free(x->fp->old_addrs);
 	free(x->fp->pairs);
+	free(x->fp->old.clashes);
 	free(x->fp);
 	x->fp = NULL;
 }

@@ -207,5 +207,11 @@ void engine_fastpath_free(struct run *x);
  */
 struct strmap *engine_fastpath_part(struct run *x,
 				    const struct strmap **anchors);
+/*
+ * With x->partial, after the plan: the conflicts with rows of other
+ * objects the verified run left outside the part are added to it (a
+ * full compare would report them).  0, or -1 with the run's err set.
+ */
+int engine_fastpath_clashes(struct run *x);
 
 #endif

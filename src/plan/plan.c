@@ -811,6 +811,38 @@ cmp_clash(const void *a, const void *b)
 		      ((const struct plan_clash *)b)->address);
 }
 
+static const char *
+arena_dup_or_null(struct arena *a, const char *s)
+{
+	return s != NULL ? arena_strdup(a, s) : NULL;
+}
+
+void
+plan_add_clash(struct plan *p, const struct plan_clash *in)
+{
+	struct plan_clash *c;
+	size_t i;
+
+	p->clashes = xgrow(p->clashes, &p->capclashes, p->nclashes + 1,
+			   sizeof(*p->clashes));
+	/* in address order: insertion, as a run adds a few */
+	for (i = p->nclashes; i > 0 &&
+	     strcmp(p->clashes[i - 1].address, in->address) > 0; i--)
+		;
+	memmove(&p->clashes[i + 1], &p->clashes[i],
+		(p->nclashes - i) * sizeof(*p->clashes));
+	p->nclashes++;
+	c = &p->clashes[i];
+	c->address = arena_strdup(&p->arena, in->address);
+	c->anchor = arena_dup_or_null(&p->arena, in->anchor);
+	c->other = arena_dup_or_null(&p->arena, in->other);
+	c->reason = arena_dup_or_null(&p->arena, in->reason);
+	c->dn = arena_dup_or_null(&p->arena, in->dn);
+	c->account = arena_dup_or_null(&p->arena, in->account);
+	c->other_dn = arena_dup_or_null(&p->arena, in->other_dn);
+	c->other_account = arena_dup_or_null(&p->arena, in->other_account);
+}
+
 /*
  * One bit per managed record (its index in managed->v): set when the
  * record's address is wanted by the record's owner (wanted_by_owner),

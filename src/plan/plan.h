@@ -152,6 +152,13 @@ void plan_build(struct plan *p, const struct plan_input *in);
 void plan_keep_adoptions(struct plan *p);
 /* Drops every disable and delete (used when the read was partial). */
 void plan_drop_removals(struct plan *p);
+/*
+ * Adds a conflict a plan built over part of the addresses did not see (a
+ * partial compare, a fast path: the verified run's, kept in the state),
+ * its strings copied into the plan, and keeps the conflicts in address
+ * order, as plan_build() leaves them.  NULL members stay NULL.
+ */
+void plan_add_clash(struct plan *p, const struct plan_clash *c);
 void plan_free(struct plan *p);
 const char *op_name(enum op op);
 

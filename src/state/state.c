@@ -18,7 +18,7 @@ struct state {
 };
 
 /* The schema this version writes; older ones are migrated on open. */
-#define STATE_SCHEMA_VERSION 9
+#define STATE_SCHEMA_VERSION 10
 
 static const char state_ddl[] =
 	"PRAGMA journal_mode=WAL;"
@@ -84,6 +84,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE runs ADD COLUMN lim_adds INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE runs ADD COLUMN lim_updates INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE runs ADD COLUMN lim_removals INTEGER NOT NULL DEFAULT 0;",
+	/* 9 -> 10: the conflicts the verified run left with rows of other
+	 * objects, which a fast path or a partial compare reports again
+	 * (a lasting conflict made every run a full compare) */
+	"ALTER TABLE verified ADD COLUMN clashes TEXT NOT NULL DEFAULT '';",
 };
 
 static long
@@ -1281,10 +1285,15 @@ state_verified_get(struct state *st, struct state_verified *v, bool *found,
 	if (st->db == NULL || !has_table(st, "verified"))
 		return 0;
 	if (sqlite3_prepare_v2(st->db,
-			       "SELECT run_id, digest, config, fingerprint,"
-			       " verified_at, due, partial_ok, frozen"
-			       " FROM verified"
-			       " WHERE id = 1",
+			       has_column(st, "verified", "clashes")
+				       ? "SELECT run_id, digest, config,"
+					 " fingerprint, verified_at, due,"
+					 " partial_ok, frozen, clashes"
+					 " FROM verified WHERE id = 1"
+				       : "SELECT run_id, digest, config,"
+					 " fingerprint, verified_at, due,"
+					 " partial_ok, frozen, ''"
+					 " FROM verified WHERE id = 1",
 			       -1, &q, NULL) != SQLITE_OK)
 		return db_err(st, err, "read verified run");
 	rc = sqlite3_step(q);
@@ -1302,6 +1311,9 @@ state_verified_get(struct state *st, struct state_verified *v, bool *found,
 		v->partial_ok = sqlite3_column_int(q, 6) != 0;
 		snprintf(v->frozen, sizeof(v->frozen), "%s",
 			 (const char *)sqlite3_column_text(q, 7));
+		if (sqlite3_column_bytes(q, 8) > 0)
+			v->clashes = xstrdup(
+				(const char *)sqlite3_column_text(q, 8));
 	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1644,8 +1656,8 @@ put_row(struct state *st, const struct state_verified *v)
 	rc = sqlite3_prepare_v2(
 		st->db,
 		"INSERT OR REPLACE INTO verified (id, run_id, digest, config,"
-		" fingerprint, verified_at, due, partial_ok, frozen)"
-		" VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+		" fingerprint, verified_at, due, partial_ok, frozen, clashes)"
+		" VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		-1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(q, 1, v->run_id);
@@ -1656,6 +1668,8 @@ put_row(struct state *st, const struct state_verified *v)
 		sqlite3_bind_int64(q, 6, v->due);
 		sqlite3_bind_int(q, 7, v->partial_ok ? 1 : 0);
 		sqlite3_bind_text(q, 8, v->frozen, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 9, v->clashes != NULL ? v->clashes : "",
+				  -1, SQLITE_STATIC);
 		rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
 	}
 	sqlite3_finalize(q);

@@ -264,6 +264,13 @@ struct state_verified {
 	 */
 	bool partial_ok;
 	char frozen[72];
+	/*
+	 * The conflicts it left with rows of other objects (plan clashes),
+	 * which a later fast path or partial compare reports again: a JSON
+	 * array (engine/fastpath.c) or NULL for none.  get: malloc'd, the
+	 * caller frees it; put: borrowed.
+	 */
+	char *clashes;
 };
 
 /*

@@ -243,7 +243,7 @@ expect_rc forced-schema2-history 0
 jq_true forced-schema2-not-forced '[.[].forced] == [false, false, false]'
 ds "$S" sync
 expect_rc forced-schema2-migrated-sync 0
-expect_eq forced-schema-9 9 \
+expect_eq forced-schema-10 10 \
 	"$(sqlite3 "$S/state.db" "SELECT value FROM meta WHERE key = 'schema_version'")"
 
 # ---- a sync that failed and could not be recorded (found by a user
