@@ -371,12 +371,11 @@ stage_unheld(struct run *x)
 }
 
 static void
-stage_plan(struct run *x)
+plan_now(struct run *x)
 {
 	struct run_result *r = x->r;
 	struct plan_input in;
 
-	stage_unheld(x);
 	memset(&in, 0, sizeof(in));
 	in.desired = &r->rules.desired;
 	in.current = &x->r->current;
@@ -392,10 +391,120 @@ stage_plan(struct run *x)
 	plan_build(&r->plan, &in);
 	if (x->o->readopt)
 		plan_keep_adoptions(&r->plan);
+}
+
+/*
+ * Adds to a partial compare's part the lists of the desired set outside
+ * it that name an address the plan holds back (its clashes); how many.
+ */
+static size_t
+part_add_lists(struct run *x, struct strmap *only)
+{
+	const struct plan *p = &x->r->plan;
+	const struct mset *d = &x->r->rules.desired;
+	struct strmap held = STRMAP_INIT;
+	size_t i, n = 0;
+
+	for (i = 0; i < p->nclashes; i++)
+		strmap_put(&held, p->clashes[i].address,
+			   (void *)p->clashes[i].address);
+	for (i = 0; i < d->n; i++) {
+		const struct mobj *o = d->v[i];
+		const char *s, *e;
+		char a[512];
+
+		if (o->kind != MK_LIST || o->gotos == NULL ||
+		    strmap_get(only, o->address) != NULL)
+			continue;
+		for (s = o->gotos; *s != '\0'; s = *e ? e + 1 : e) {
+			e = s + strcspn(s, ",");
+			if (e == s || (size_t)(e - s) >= sizeof(a))
+				continue;
+			memcpy(a, s, (size_t)(e - s));
+			a[e - s] = '\0';
+			if (strmap_get(&held, a) != NULL) {
+				strmap_put(only, o->address,
+					   (void *)o->address);
+				n++;
+				break;
+			}
+		}
+	}
+	strmap_free(&held);
+	return n;
+}
+
+/*
+ * The lists part_add_lists() took in, when the rules ran over the delta
+ * (rdelta.c): their gotos hold only what the closure's members give,
+ * alike before and after (else they were patched or expanded whole), so
+ * the list is as the target holds it.
+ */
+static void
+part_whole_lists(struct run *x, const struct strmap *only)
+{
+	struct mset *d = &x->r->rules.desired;
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		struct mobj *o = d->v[i];
+		const struct mobj *c;
+
+		if (o->kind != MK_LIST || !o->partial ||
+		    strmap_get(only, o->address) == NULL ||
+		    (c = mset_get(&x->r->current, o->address)) == NULL ||
+		    c->gotos == NULL)
+			continue;
+		o->gotos = arena_strdup(&d->arena, c->gotos);
+		o->partial = false;
+	}
+}
+
+/*
+ * The plan.  A partial compare's plan that holds back an object (a
+ * clash: its address is a leaver's mailbox, a row dirsync does not
+ * manage, ...) must keep its address out of every list (plan.c,
+ * member_delivers), also of a list the part does not hold: unchanged
+ * since the verified run, which had no clash, such a list was neither
+ * loaded nor planned.  Those lists join the part, which is loaded
+ * again, and the plan made again.  Clashes are rare, and leave the run
+ * unverified (the next one compares everything anyway).
+ */
+static int
+stage_plan(struct run *x)
+{
+	struct run_result *r = x->r;
+	struct strmap *only;
+	size_t n;
+	int rc;
+
+	stage_unheld(x);
+	plan_now(x);
+	if (x->partial && r->plan.nclashes > 0 &&
+	    (n = part_add_lists(x, only = engine_fastpath_part(x, NULL))) >
+		    0) {
+		log_msg(x->lvl, "partial compare: %zu list%s naming an "
+			"address held back join%s the part", n,
+			n == 1 ? "" : "s", n == 1 ? "s" : "");
+		plan_free(&r->plan);
+		plan_init(&r->plan);
+		mset_free(&r->current);
+		mset_init(&r->current);
+		managed_free(&r->managed);
+		managed_init(&r->managed);
+		rc = load_part(x);
+		if (rc > 0)
+			rc = stage_load(x);
+		if (rc != 0 || stage_anchors(x) != 0)
+			return -1;
+		part_whole_lists(x, only);
+		plan_now(x);
+	}
 	r->have_plan = true;
 	log_msg(x->lvl, "plan: %zu changes (%.2fs)", r->plan.n,
 		clock_seconds() - x->t0);
 	engine_log_rss("plan");
+	return 0;
 }
 
 /* Objects (not alias rows or domains) dirsync manages. */
@@ -797,8 +906,7 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 
 	if (stage_begin(&x) == 0 && stage_read(&x) == 0 &&
 	    engine_fastpath(&x) == 0 && stage_load(&x) == 0 &&
-	    stage_anchors(&x) == 0) {
-		stage_plan(&x);
+	    stage_anchors(&x) == 0 && stage_plan(&x) == 0) {
 		if (engine_fastpath_clashes(&x) == 0 &&
 		    engine_time_guard(&x) == 0 && stage_limits(&x) == 0 &&
 		    !o->readonly) {
