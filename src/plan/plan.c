@@ -580,14 +580,18 @@ same_anchor(const struct mobj *cur, const struct mobj *want)
 }
 
 /*
- * What to do with a desired object whose address has a row.  V_CLASH is
- * recorded here; V_REPLACE means the row is dirsync's alias-table row no
- * longer wanted by its owner: delete it, then add the object.
+ * What to do with a desired object whose address has a row, without a
+ * word: V_CLASH with *other (the anchor dirsync keeps the row for, or
+ * NULL) and *why (the report's line).  V_REPLACE means the row is
+ * dirsync's alias-table row no longer wanted by its owner: delete it,
+ * then add the object.
  */
 static enum verdict
-judge(struct plan *p, const struct plan_input *in, const struct mobj *want,
-      const struct mobj *cur, const struct managed_rec *m)
+verdict(const struct plan_input *in, const struct mobj *want,
+	const struct mobj *cur, const struct managed_rec *m,
+	const char **other, const char **why)
 {
+	*other = NULL;
 	/*
 	 * A row the target itself marks with this object's anchor (SCIM
 	 * externalId) is ours even when the state does not know it yet: a
@@ -595,15 +599,14 @@ judge(struct plan *p, const struct plan_input *in, const struct mobj *want,
 	 */
 	if (m == NULL && !in->adopt && !same_anchor(cur, want)) {
 		/* someone else's row: never touched without adopt = yes */
-		clash(p, want, NULL,
-		      "the target already has this address and dirsync does "
-		      "not manage it (adopt = no)");
+		*why = "the target already has this address and dirsync does "
+		       "not manage it (adopt = no)";
 		return V_CLASH;
 	}
 	if (owner_clash(m, want)) {
-		clash(p, want, m->anchor,
-		      "still the mailbox of another directory object, with "
-		      "its mail; it is freed when that mailbox is deleted");
+		*other = m->anchor;
+		*why = "still the mailbox of another directory object, with "
+		       "its mail; it is freed when that mailbox is deleted";
 		return V_CLASH;
 	}
 	if (same_table(want->kind, cur->kind))
@@ -611,11 +614,69 @@ judge(struct plan *p, const struct plan_input *in, const struct mobj *want,
 	if (m != NULL && cur->kind != MK_MAILBOX && want->kind == MK_MAILBOX)
 		return V_REPLACE;
 	/* a mailbox never silently turns into an alias */
-	clash(p, want, m != NULL ? m->anchor : NULL,
-	      m != NULL ? "a mailbox dirsync manages, with its mail: it does "
-			  "not become an alias row"
-		        : "the target has a mailbox at this address");
+	*other = m != NULL ? m->anchor : NULL;
+	*why = m != NULL ? "a mailbox dirsync manages, with its mail: it does "
+			   "not become an alias row"
+			 : "the target has a mailbox at this address";
 	return V_CLASH;
+}
+
+/* verdict(), and a V_CLASH recorded. */
+static enum verdict
+judge(struct plan *p, const struct plan_input *in, const struct mobj *want,
+      const struct mobj *cur, const struct managed_rec *m)
+{
+	const char *other, *why;
+	enum verdict v = verdict(in, want, cur, m, &other, &why);
+
+	if (v == V_CLASH)
+		clash(p, want, other, why);
+	return v;
+}
+
+/*
+ * Does a list member's address reach, after this run, the object the
+ * rules gave the list that address for?  Not when the address stays
+ * with somebody else's row: the desired object at it is held (a clash:
+ * a leaver's mailbox, disabled or about to be; a row dirsync does not
+ * manage; a mailbox where an alias row is wanted), its owner is held
+ * (hold(), find_renames), or the address is in a conflict in the
+ * directory (frozen: a contact's external address may name one).  The
+ * same decisions as plan_one() and judge(), asked before they are made
+ * for an object planned after the list (an alias row, another list).
+ * An address no desired object has (a contact's external one) is the
+ * directory's to choose; outside a partial compare's part, the object
+ * is as the verified run left it, which had no clash.
+ */
+static bool
+member_delivers(const struct plan_input *in, const struct renames *rn,
+		const struct strmap *blocked, const char *addr)
+{
+	uint32_t h;
+	const struct mobj *d, *cur;
+	const struct managed_rec *m;
+	const char *other, *why;
+
+	if (frozen_addr(in, addr))
+		return false;
+	h = strmap_hash(addr);
+	if ((d = mset_get_h(in->desired, addr, h)) == NULL ||
+	    d->kind == MK_DOMAIN || left_alone(in, addr))
+		return true;
+	if (rn->held.len > 0 && strmap_get(&rn->held, addr) != NULL)
+		return false;
+	cur = mset_get_h(in->current, addr, h);
+	m = managed_get_h(in->managed, addr, h);
+	if (blocked->len > 0 && d->anchor != NULL &&
+	    strmap_get(blocked, d->anchor) != NULL)
+		/* left as it is: it delivers if the row is its own */
+		return cur != NULL && cur->active && m != NULL &&
+		       m->anchor != NULL && strcmp(m->anchor, d->anchor) == 0;
+	if ((rn->to.len > 0 && strmap_get(&rn->to, addr) != NULL) ||
+	    (rn->from.len > 0 && strmap_get(&rn->from, addr) != NULL) ||
+	    cur == NULL)
+		return true;   /* renamed into it, or a new row */
+	return verdict(in, d, cur, m, &other, &why) != V_CLASH;
 }
 
 static int
@@ -666,6 +727,26 @@ join_members(struct plan *p, const char **v, size_t n)
 }
 
 /*
+ * A desired object that cannot have its address (a clash): all of it is
+ * left as it is, as for a conflict in the directory (no disable, no
+ * alias moved to the blocking row), and a mailbox's list places stay at
+ * the address its mailbox has (rn->moved).
+ */
+static void
+hold(struct renames *rn, struct strmap *blocked, const struct mobj *want)
+{
+	const struct managed_rec *r;
+
+	if (want->anchor == NULL ||
+	    (want->kind != MK_MAILBOX && want->kind != MK_LIST))
+		return;
+	strmap_put(blocked, want->anchor, (void *)want->anchor);
+	if (want->kind == MK_MAILBOX &&
+	    (r = strmap_get(&rn->by_anchor, want->anchor)) != NULL)
+		strmap_put(&rn->moved, want->address, (void *)r->address);
+}
+
+/*
  * The goto to write for a list (want: the desired one, cur: the row's,
  * NULL for a new list).  Members follow the people, as the planner
  * leaves them this run:
@@ -678,28 +759,51 @@ join_members(struct plan *p, const char **v, size_t n)
  *   - a member whose mailbox is held where it is (rn->moved: a rename
  *     that waits, a swap, a new address someone else's row holds) is
  *     the address the mailbox has, not the one it waits for, which may
- *     still be another person's mailbox.
+ *     still be another person's mailbox;
+ *   - any other address the rules give that does not reach its member
+ *     after this run (member_delivers: a newcomer whose address is still
+ *     a leaver's mailbox or a row dirsync does not manage, ...) is left
+ *     out, from a new list and from one that already has it: such a
+ *     place delivers to the other row, or bounces at a disabled
+ *     mailbox.  The member's conflict is reported; the place comes with
+ *     the address.
  * Returns `want` when nothing changes, else a goto sorted and
- * de-duplicated in the plan's arena.
+ * de-duplicated in the plan's arena; NULL when no member is left.
  */
 static const char *
 list_members(struct plan *p, const struct plan_input *in,
-	     const struct renames *rn, const char *want, const char *cur)
+	     const struct renames *rn, const struct strmap *blocked,
+	     const char *want, const char *cur)
 {
 	const char **v = NULL;
 	size_t n = 0, cap = 0, i, nwant;
 	bool changed = false;
 	const char *out, *to;
+	/*
+	 * Every member is asked about when something may not deliver: a
+	 * clash so far (mailboxes are planned before lists), a conflict,
+	 * or a goto that changes (its new members; an alias row clashes
+	 * only after the lists are planned).  A list as the last run left
+	 * it, in a run without either, costs no look-up per member.
+	 */
+	bool ask = p->nclashes > 0 || any_frozen(in) || cur == NULL ||
+		   !str_eq(want, cur);
 
-	if (rn->moved.len == 0 && (cur == NULL || !any_frozen(in)))
+	if (rn->moved.len == 0 && !ask)
 		return want;
 	split_members(p, want, &v, &n, &cap);
-	for (i = 0; i < n && rn->moved.len > 0; i++)
-		if ((to = strmap_get(&rn->moved, v[i])) != NULL) {
+	for (i = nwant = 0; i < n; i++) {
+		if (rn->moved.len > 0 &&
+		    (to = strmap_get(&rn->moved, v[i])) != NULL) {
 			v[i] = to;
 			changed = true;
+		} else if (ask && !member_delivers(in, rn, blocked, v[i])) {
+			changed = true;
+			continue;
 		}
-	nwant = n;
+		v[nwant++] = v[i];
+	}
+	n = nwant;
 	if (cur != NULL && any_frozen(in)) {
 		split_members(p, cur, &v, &n, &cap);
 		for (i = nwant; i < n; i++)
@@ -709,15 +813,51 @@ list_members(struct plan *p, const struct plan_input *in,
 			}
 		n = nwant;
 	}
-	out = changed ? join_members(p, v, n) : want;
+	out = !changed ? want : n > 0 ? join_members(p, v, n) : NULL;
 	free(v);
 	return out;
 }
 
+/*
+ * list_members() for the list want (cur: its row, NULL for a new one)
+ * into *gotos; false when none of its members' addresses reaches them
+ * this run (Postfix cannot use an empty goto).  A new list is then not
+ * created yet, and reported; a list that has a row is disabled, as a
+ * list none of whose members is in scope would be (its row reaches
+ * nobody the directory names), and comes back with its first member.
+ * Either way its other objects (its aliases) are left as they are.
+ */
+static bool
+list_goto(struct plan *p, const struct plan_input *in, struct renames *rn,
+	  struct strmap *blocked, const struct mobj *want,
+	  const struct mobj *cur, const char **gotos)
+{
+	struct change *ch;
+
+	*gotos = list_members(p, in, rn, blocked, want->gotos,
+			      cur != NULL ? cur->gotos : NULL);
+	if (*gotos != NULL)
+		return true;
+	if (cur == NULL) {
+		clash(p, want, NULL,
+		      "none of the list's members has its address this run "
+		      "(see their conflicts): the list is created when one "
+		      "has");
+	} else if (cur->active) {
+		ch = push_row(p, OP_DISABLE, want, in, cur);
+		ch->gotos = cur->gotos;
+		ch->why = WHY_GONE;
+		ch->left = LR_LIST_EMPTY;
+	}
+	hold(rn, blocked, want);
+	return false;
+}
+
 static void
 diff_present(struct plan *p, const struct plan_input *in,
-	     const struct renames *rn, const struct mobj *want,
-	     const struct mobj *cur, const struct managed_rec *m)
+	     struct renames *rn, struct strmap *blocked,
+	     const struct mobj *want, const struct mobj *cur,
+	     const struct managed_rec *m)
 {
 	unsigned fields = 0;
 	const char *gotos = want->gotos, *row;
@@ -739,8 +879,9 @@ diff_present(struct plan *p, const struct plan_input *in,
 	}
 	if (attrs_differ(want, cur))
 		fields |= CH_ATTRS;
-	if (want->kind == MK_LIST)
-		gotos = list_members(p, in, rn, want->gotos, cur->gotos);
+	if (want->kind == MK_LIST &&
+	    !list_goto(p, in, rn, blocked, want, cur, &gotos))
+		return;
 	if (mkind_alias_row(want->kind) && !str_eq(gotos, cur->gotos))
 		fields |= CH_GOTO;
 	if (m != NULL && m->kind != want->kind)
@@ -765,19 +906,21 @@ diff_present(struct plan *p, const struct plan_input *in,
 
 /* A new object (a list's members as list_members() has them). */
 static void
-add_new(struct plan *p, const struct plan_input *in,
-	const struct renames *rn, const struct mobj *want)
+add_new(struct plan *p, const struct plan_input *in, struct renames *rn,
+	struct strmap *blocked, const struct mobj *want)
 {
-	struct change *ch = push(p, OP_ADD, want);
+	const char *gotos = want->gotos;
 
-	if (want->kind == MK_LIST)
-		ch->gotos = list_members(p, in, rn, want->gotos, NULL);
+	if (want->kind == MK_LIST &&
+	    !list_goto(p, in, rn, blocked, want, NULL, &gotos))
+		return;
+	push(p, OP_ADD, want)->gotos = gotos;
 }
 
 /* Deletes the alias-table row in the way of a new mailbox. */
 static void
 replace_row(struct plan *p, const struct plan_input *in,
-	    const struct renames *rn, const struct mobj *want,
+	    struct renames *rn, struct strmap *blocked, const struct mobj *want,
 	    const struct mobj *cur, const struct managed_rec *m)
 {
 	struct mobj gone = *cur;
@@ -788,7 +931,7 @@ replace_row(struct plan *p, const struct plan_input *in,
 	gone.kind = m->kind == MK_MAILBOX ? cur->kind : m->kind;
 	gone.anchor = m->anchor;
 	push_row(p, OP_DELETE, &gone, in, cur)->why = WHY_IN_THE_WAY;
-	add_new(p, in, rn, want);
+	add_new(p, in, rn, blocked, want);
 }
 
 static int
@@ -868,26 +1011,6 @@ is_kept(const uint64_t *kept, size_t i)
 	return (kept[i / 64] >> (i % 64)) & 1;
 }
 
-/*
- * A desired object that cannot have its address (a clash): all of it is
- * left as it is, as for a conflict in the directory (no disable, no
- * alias moved to the blocking row), and a mailbox's list places stay at
- * the address its mailbox has (rn->moved).
- */
-static void
-hold(struct renames *rn, struct strmap *blocked, const struct mobj *want)
-{
-	const struct managed_rec *r;
-
-	if (want->anchor == NULL ||
-	    (want->kind != MK_MAILBOX && want->kind != MK_LIST))
-		return;
-	strmap_put(blocked, want->anchor, (void *)want->anchor);
-	if (want->kind == MK_MAILBOX &&
-	    (r = strmap_get(&rn->by_anchor, want->anchor)) != NULL)
-		strmap_put(&rn->moved, want->address, (void *)r->address);
-}
-
 /* One desired object of plan_wanted(): cur and m at its address. */
 static void
 plan_one(struct plan *p, const struct plan_input *in, struct renames *rn,
@@ -919,15 +1042,15 @@ plan_one(struct plan *p, const struct plan_input *in, struct renames *rn,
 	if (rn->from.len > 0 && strmap_get(&rn->from, want->address))
 		cur = NULL;   /* renamed away first */
 	if (cur == NULL) {
-		add_new(p, in, rn, want);
+		add_new(p, in, rn, blocked, want);
 		return;
 	}
 	switch (judge(p, in, want, cur, m)) {
 	case V_OK:
-		diff_present(p, in, rn, want, cur, m);
+		diff_present(p, in, rn, blocked, want, cur, m);
 		break;
 	case V_REPLACE:
-		replace_row(p, in, rn, want, cur, m);
+		replace_row(p, in, rn, blocked, want, cur, m);
 		break;
 	case V_CLASH:
 		hold(rn, blocked, want);
@@ -1174,7 +1297,7 @@ plan_name(struct plan *p, const struct plan_input *in,
 			ch->dn = dn;
 			ch->account = account;
 		}
-		if (gone)
+		if (gone && ch->left == LR_NONE)   /* list_goto() sets it */
 			ch->left = why;
 	}
 	for (i = 0; i < p->nclashes; i++) {

@@ -1105,6 +1105,7 @@ pwname samba:ogrant oliver.grant@example.com openldap
 . "$here/confvalues.sh"
 . "$here/output.sh"
 . "$here/trials.sh"
+. "$here/listplaces.sh"
 
 echo "cli: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]
