@@ -384,6 +384,7 @@ plan_now(struct run *x)
 	in.frozen_addresses = &r->rules.frozen_addresses;
 	in.left_out = &r->rules.left_out;
 	in.only = x->partial ? engine_fastpath_part(x, NULL) : NULL;
+	in.kept_clashes = x->partial ? engine_fastpath_kept(x) : NULL;
 	in.adopt = x->c->target.adopt || x->o->readopt;
 	in.deprovision = x->c->safety.deprovision;
 	in.delete_after = x->c->safety.delete_after;
@@ -440,11 +441,11 @@ part_add_lists(struct run *x, struct strmap *only)
  * alike before and after (else they were patched or expanded whole), so
  * the list is as the target holds it.
  */
-static void
+static size_t
 part_whole_lists(struct run *x, const struct strmap *only)
 {
 	struct mset *d = &x->r->rules.desired;
-	size_t i;
+	size_t i, n = 0;
 
 	for (i = 0; i < d->n; i++) {
 		struct mobj *o = d->v[i];
@@ -457,7 +458,9 @@ part_whole_lists(struct run *x, const struct strmap *only)
 			continue;
 		o->gotos = arena_strdup(&d->arena, c->gotos);
 		o->partial = false;
+		n++;
 	}
+	return n;
 }
 
 /*
@@ -465,10 +468,10 @@ part_whole_lists(struct run *x, const struct strmap *only)
  * clash: its address is a leaver's mailbox, a row dirsync does not
  * manage, ...) must keep its address out of every list (plan.c,
  * member_delivers), also of a list the part does not hold: unchanged
- * since the verified run, which had no clash, such a list was neither
- * loaded nor planned.  Those lists join the part, which is loaded
- * again, and the plan made again.  Clashes are rare, and leave the run
- * unverified (the next one compares everything anyway).
+ * since the verified run, which did not have this clash (its own are
+ * kept, plan_input.kept_clashes), such a list was neither loaded nor
+ * planned.  Those lists join the part, which is loaded again, and the
+ * plan made again.  New clashes are rare.
  */
 static int
 stage_plan(struct run *x)
@@ -497,7 +500,9 @@ stage_plan(struct run *x)
 			rc = stage_load(x);
 		if (rc != 0 || stage_anchors(x) != 0)
 			return -1;
-		part_whole_lists(x, only);
+		/* those lists' desired gotos are the target's now, not the
+		 * rules': not a record for the next run to trust */
+		x->unverifiable = part_whole_lists(x, only) > 0;
 		plan_now(x);
 	}
 	r->have_plan = true;

@@ -90,6 +90,9 @@ struct fastpath {
 	uint64_t sums[FASTPATH_NSUMS];   /* under digest (set_digest) */
 	bool have_sums;
 	const char *full_why;       /* fastpath_check: full_reason() */
+	/* the addresses of old.clashes (engine_fastpath_kept), made once */
+	struct strmap kept;
+	bool kept_made;
 	/* why the last run was not verified, as it recorded it */
 	char unverified[400];
 	/*
@@ -604,6 +607,7 @@ engine_fastpath_early(struct run *x, const char *digest)
 	snprintf(f->digest, sizeof(f->digest), "%s", digest);
 	rc = fastpath_check(x, f, true);
 	if (rc != 1) {
+		free(f->old.clashes);
 		free(f);   /* engine_fastpath() checks again, with the rules */
 		return rc;
 	}
@@ -628,6 +632,7 @@ engine_fastpath_delta_ok(struct run *x, const char *digest,
 	snprintf(f->digest, sizeof(f->digest), "%s", digest);
 	rc = fastpath_check(x, f, true);
 	if (rc < 0) {
+		free(f->old.clashes);
 		free(f);
 		return -1;
 	}
@@ -641,7 +646,15 @@ engine_fastpath_delta_ok(struct run *x, const char *digest,
 		*why = "the target cannot load part of itself";
 	else if (!f->old.partial_ok)
 		*why = "the verified run cannot vouch for a partial compare";
+	else if (f->old.clashes != NULL)
+		/* the lists the delta leaves partial are completed from the
+		 * target's rows, which leave out an address held back, while
+		 * the rules' lists name it: the record would not be a full
+		 * run's (test_engine_delta); a partial compare still follows */
+		*why = "the verified run left conflicts with rows of other "
+		       "objects";
 	if (*why != NULL) {
+		free(f->old.clashes);
 		free(f);
 		return 0;
 	}
@@ -824,6 +837,29 @@ clashes_restore(const char *text, struct plan *p, const struct strmap *skip)
 	}
 	json_decref(a);
 	return n;
+}
+
+const struct strmap *
+engine_fastpath_kept(struct run *x)
+{
+	struct fastpath *f = x->fp;
+	struct plan tmp;
+	size_t i;
+
+	if (f == NULL || !f->partial || f->old.clashes == NULL)
+		return NULL;
+	if (!f->kept_made) {
+		f->kept_made = true;
+		plan_init(&tmp);
+		if (clashes_restore(f->old.clashes, &tmp, NULL) > 0)
+			for (i = 0; i < tmp.nclashes; i++)
+				strmap_put(&f->kept,
+					   arena_strdup(&f->arena,
+							tmp.clashes[i].address),
+					   &f->kept);
+		plan_free(&tmp);
+	}
+	return &f->kept;
 }
 
 int
@@ -1109,6 +1145,10 @@ unverified_why(const struct run *x)
 	if (x->guard_held)
 		return xasprintf("the last run (%lld) held disables or deletes "
 				 "back (a time guard)", r->run_id);
+	if (x->unverifiable)
+		return xasprintf("the last run (%lld) planned lists as the "
+				 "target holds them (rules over the delta, with "
+				 "a new conflict)", r->run_id);
 	if (r->have_plan && clash_row_changed(&r->plan))
 		return xasprintf("the last run (%lld) changed a row at an "
 				 "address it left in conflict: planned again",
@@ -1123,7 +1163,8 @@ verified(const struct run *x)
 	const struct run_result *r = x->r;
 
 	return r->exit_code == 0 && r->have_plan && !r->fast_path &&
-	       !x->guard_held && !clash_row_changed(&r->plan) &&
+	       !x->guard_held && !x->unverifiable &&
+	       !clash_row_changed(&r->plan) &&
 	       x->tgt != NULL &&
 	       x->tops->fingerprint != NULL;
 }
@@ -1224,6 +1265,7 @@ engine_fastpath_free(struct run *x)
 	free(x->fp->old_addrs);
 	free(x->fp->pairs);
 	free(x->fp->old.clashes);
+	strmap_free(&x->fp->kept);
 	free(x->fp);
 	x->fp = NULL;
 }

@@ -63,6 +63,9 @@ struct run {
 	/* approve_held: the plan has changes beyond the held ones (which
 	 * must then be within their own limits) */
 	bool approve_extra;
+	/* the desired set was patched from the target (engine.c,
+	 * part_whole_lists): the run is not verified */
+	bool unverifiable;
 };
 
 /*
@@ -213,5 +216,8 @@ struct strmap *engine_fastpath_part(struct run *x,
  * full compare would report them).  0, or -1 with the run's err set.
  */
 int engine_fastpath_clashes(struct run *x);
+/* With x->partial: the addresses of the verified run's kept conflicts
+ * (plan_input.kept_clashes); owned by x->fp; NULL when none. */
+const struct strmap *engine_fastpath_kept(struct run *x);
 
 #endif

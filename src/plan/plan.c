@@ -646,7 +646,8 @@ judge(struct plan *p, const struct plan_input *in, const struct mobj *want,
  * for an object planned after the list (an alias row, another list).
  * An address no desired object has (a contact's external one) is the
  * directory's to choose; outside a partial compare's part, the object
- * is as the verified run left it, which had no clash.
+ * is as the verified run left it: held back if that run left it in
+ * conflict (kept_clashes), else delivering.
  */
 static bool
 member_delivers(const struct plan_input *in, const struct renames *rn,
@@ -658,6 +659,11 @@ member_delivers(const struct plan_input *in, const struct renames *rn,
 	const char *other, *why;
 
 	if (frozen_addr(in, addr))
+		return false;
+	if (in->only != NULL && in->kept_clashes != NULL &&
+	    in->kept_clashes->len > 0 &&
+	    strmap_get(in->kept_clashes, addr) != NULL &&
+	    strmap_get(in->only, addr) == NULL)
 		return false;
 	h = strmap_hash(addr);
 	if ((d = mset_get_h(in->desired, addr, h)) == NULL ||

@@ -104,6 +104,13 @@ struct plan_input {
 	 * of exactly these addresses; desired stays whole, for lookups).
 	 */
 	const struct strmap *only;
+	/*
+	 * With only: the addresses the verified run left in conflict with
+	 * rows of other objects (its kept clashes, engine/fastpath.c); those
+	 * outside only still do not reach their claimant, so no list is
+	 * given them.  May be NULL.
+	 */
+	const struct strmap *kept_clashes;
 	bool adopt;
 	enum deprovision deprovision;
 	long delete_after;        /* seconds */

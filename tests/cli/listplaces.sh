@@ -230,6 +230,20 @@ jq_true lp-partial-conflict \
 	'[.conflicts[].address] | index("chloe.dubois@example.com") != null'
 expect_eq lp-partial-no-list-has-her "" \
 	"$(q "SELECT address FROM alias WHERE address IN ('sales-emea@example.com', 'sales@example.com', 'all-staff@example.com') AND goto LIKE '%chloe.dubois@%'")"
+# that run is verified with her conflict kept: the next is fast, and a
+# list naming her that changes for another reason is planned in a
+# partial compare without her (the kept conflict says she waits)
+ds "$S" sync --json
+jq_true lp-partial-then-fast '.fast_path == true and ([.conflicts[].address] | index("chloe.dubois@example.com") != null)'
+ldif_edit "$S/company.ldif" "Sales" \
+	"member: CN=Ben Carter,OU=Sales,OU=Staff,DC=example,DC=com" \
+	"member: CN=Ben Carter,OU=Sales,OU=Staff,DC=example,DC=com
+member: CN=Ivan Petrov,OU=Engineering,OU=Staff,DC=example,DC=com" ||
+	fail lp-partial-setup "ldif_edit Sales"
+partial_sync lp-partial-list 0
+jq_true lp-partial-list-ivan '[.changes[] | select(.address == "sales@example.com" and (.members_added // [] | index("ivan.petrov@example.com") != null))] | length == 1'
+expect_eq lp-partial-list-not-her "" \
+	"$(q "SELECT address FROM alias WHERE address IN ('sales-emea@example.com', 'sales@example.com', 'all-staff@example.com') AND goto LIKE '%chloe.dubois@%'")"
 ds "$S" sync --full
 expect_in lp-partial-full-agrees \
 	"summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"

@@ -528,6 +528,7 @@ record(const char *path, bool *patched)
 	assert_int_equal(state_open(&st, path, true, &err), 0);
 	assert_int_equal(state_verified_get(st, &v, &found, &err), 0);
 	*patched = state_verified_npatches(st) > 0;
+	free(v.clashes);
 	if (found) {
 		assert_int_equal(state_verified_objects(st, &pairs, &n, &addrs,
 							&len, &err), 0);
