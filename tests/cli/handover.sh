@@ -10,14 +10,13 @@
 # hgroup FILE CN GUIDBYTE MAIL MEMBER-CN...: appends an AD distribution
 # group whose members are users of fuser's.
 hgroup() {
-	_f=$1 _cn=$2 _g=$3 _m=$4
+	_hf=$1 _hcn=$2 _hg=$3 _hm=$4
 	shift 4
-	printf 'dn: CN=%s,OU=Groups,DC=example,DC=com\nobjectClass: top\nobjectClass: group\ncn: %s\nmail: %s\ngroupType: 8\nobjectGUID:: %s\n' \
-		"$_cn" "$_cn" "$_m" "$(printf "\\$(printf '%03o' "$_g")\\1\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0" | base64)" >>"$_f"
 	for _c in "$@"; do
-		printf 'member: CN=%s,OU=Staff,DC=example,DC=com\n' "$_c" >>"$_f"
+		set -- "$@" "CN=$_c,OU=Staff,DC=example,DC=com"
+		shift
 	done
-	printf '\n' >>"$_f"
+	ad_group "$_hf" "$_hcn" "$_hg" 1 "$_hm" "$@"
 }
 
 # Every mailbox row: username|maildir|active.

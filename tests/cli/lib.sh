@@ -236,6 +236,20 @@ ldif_edit() {
 		mv "$1.new" "$1"
 }
 
+# ad_group FILE CN GUIDBYTE TAG MAIL DN...: appends an AD distribution
+# group with these member DNs; its objectGUID is GUIDBYTE, TAG, then
+# zeros (TAG keeps the GUIDs of different helpers apart).
+ad_group() {
+	_f=$1 _cn=$2 _g=$3 _t=$4 _m=$5
+	shift 5
+	printf 'dn: CN=%s,OU=Groups,DC=example,DC=com\nobjectClass: top\nobjectClass: group\ncn: %s\nmail: %s\ngroupType: 8\nobjectGUID:: %s\n' \
+		"$_cn" "$_cn" "$_m" "$(printf "\\$(printf '%03o' "$_g")\\$_t\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0" | base64)" >>"$_f"
+	for _d in "$@"; do
+		printf 'member: %s\n' "$_d" >>"$_f"
+	done
+	printf '\n' >>"$_f"
+}
+
 # company_synced NAME: scenario NAME with the example directory synced.
 company_synced() {
 	scenario "$1"

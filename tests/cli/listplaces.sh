@@ -18,14 +18,9 @@ lpcontact() {
 # lpgroup FILE CN GUIDBYTE MAIL DN...: appends a distribution group with
 # these member DNs (users, contacts, groups).
 lpgroup() {
-	_f=$1 _cn=$2 _g=$3 _m=$4
+	_lf=$1 _lcn=$2 _lg=$3 _lm=$4
 	shift 4
-	printf 'dn: CN=%s,OU=Groups,DC=example,DC=com\nobjectClass: top\nobjectClass: group\ncn: %s\nmail: %s\ngroupType: 8\nobjectGUID:: %s\n' \
-		"$_cn" "$_cn" "$_m" "$(printf "\\$(printf '%03o' "$_g")\\3\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0" | base64)" >>"$_f"
-	for _d in "$@"; do
-		printf 'member: %s\n' "$_d" >>"$_f"
-	done
-	printf '\n' >>"$_f"
+	ad_group "$_lf" "$_lcn" "$_lg" 3 "$_lm" "$@"
 }
 
 # lpgoto ADDRESS: the list row's goto, and whether it is active.
