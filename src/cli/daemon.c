@@ -704,6 +704,27 @@ daemon_watch(struct daemon *d)
  * failed, an interval later).  Called from the loop about once a
  * second; a failure to write is logged once per state.
  */
+/*
+ * The watcher stopped on invalid credentials: the daemon pauses as after
+ * a run's (no run binds either), and the watch's state is kept for
+ * daemon_watch_publish(), which status shows.
+ */
+static void
+daemon_watch_check(struct daemon *d)
+{
+	double since = 0;
+	char why[LOCK_NOTE_MSG] = "";
+
+	if (d->watcher == NULL || d->paused ||
+	    watcher_state(d->watcher, &since, why, sizeof(why)) !=
+		    LOCK_WATCH_STOPPED)
+		return;
+	d->watch_start = LOCK_WATCH_STOPPED;
+	d->watch_start_at = since;
+	snprintf(d->watch_start_why, sizeof(d->watch_start_why), "%s", why);
+	daemon_pause(d, NULL);
+}
+
 static void
 daemon_watch_publish(struct daemon *d)
 {
@@ -713,17 +734,6 @@ daemon_watch_publish(struct daemon *d)
 	struct err err;
 	char buf[1400];
 
-	if (d->watcher != NULL && !d->paused &&
-	    watcher_state(d->watcher, &since, why, sizeof(why)) ==
-		    LOCK_WATCH_STOPPED) {
-		/* its bind met invalid credentials: no run binds either,
-		 * and the watch's state stays what status shows */
-		d->watch_start = LOCK_WATCH_STOPPED;
-		d->watch_start_at = since;
-		snprintf(d->watch_start_why, sizeof(d->watch_start_why), "%s",
-			 why);
-		daemon_pause(d, NULL);
-	}
 	if (d->lockfd < 0)
 		return;
 	if (d->paused && d->paused_run == 0) {
@@ -879,6 +889,7 @@ daemon_loop(struct daemon *d)
 		if (d->runs > 0)
 			daemon_watch(d);
 		daemon_keep_lock(d, false);
+		daemon_watch_check(d);
 		daemon_watch_publish(d);
 		daemon_wait(d, DAEMON_LOCK_CHECK);
 	}

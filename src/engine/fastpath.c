@@ -595,6 +595,14 @@ never_fast(const struct run *x)
 	return x->o->readonly || x->o->approve_plan != NULL || x->o->readopt;
 }
 
+/* A check's fastpath that did not become the run's (x->fp). */
+static void
+fastpath_discard(struct fastpath *f)
+{
+	free(f->old.clashes);
+	free(f);
+}
+
 int
 engine_fastpath_early(struct run *x, const char *digest)
 {
@@ -607,8 +615,7 @@ engine_fastpath_early(struct run *x, const char *digest)
 	snprintf(f->digest, sizeof(f->digest), "%s", digest);
 	rc = fastpath_check(x, f, true);
 	if (rc != 1) {
-		free(f->old.clashes);
-		free(f);   /* engine_fastpath() checks again, with the rules */
+		fastpath_discard(f);   /* engine_fastpath() checks again */
 		return rc;
 	}
 	f->early = true;
@@ -632,8 +639,7 @@ engine_fastpath_delta_ok(struct run *x, const char *digest,
 	snprintf(f->digest, sizeof(f->digest), "%s", digest);
 	rc = fastpath_check(x, f, true);
 	if (rc < 0) {
-		free(f->old.clashes);
-		free(f);
+		fastpath_discard(f);
 		return -1;
 	}
 	if (x->tops->fingerprint == NULL || !f->have_fp)
@@ -654,8 +660,7 @@ engine_fastpath_delta_ok(struct run *x, const char *digest,
 		*why = "the verified run left conflicts with rows of other "
 		       "objects";
 	if (*why != NULL) {
-		free(f->old.clashes);
-		free(f);
+		fastpath_discard(f);
 		return 0;
 	}
 	f->delta = true;     /* engine_fastpath_delta() comes next */
@@ -796,12 +801,13 @@ clashes_encode(const struct plan *p)
 }
 
 /*
- * Adds the kept conflicts to the plan, but those at an address in skip
- * (a partial compare planned those again).  Returns how many, or -1 when
- * the kept text is not what clashes_encode() writes.
+ * Calls fn for each conflict kept as clashes_encode() writes them (its
+ * strings live until the call returns).  Returns how many, or -1 when
+ * the text is not that.
  */
 static long
-clashes_restore(const char *text, struct plan *p, const struct strmap *skip)
+clashes_each(const char *text,
+	     void (*fn)(void *ctx, const struct plan_clash *c), void *ctx)
 {
 	json_t *a, *o;
 	size_t i;
@@ -822,8 +828,6 @@ clashes_restore(const char *text, struct plan *p, const struct strmap *skip)
 			json_decref(a);
 			return -1;
 		}
-		if (skip != NULL && strmap_get(skip, c.address) != NULL)
-			continue;
 		c.anchor = json_string_value(json_object_get(o, "anchor"));
 		c.other = json_string_value(json_object_get(o, "other"));
 		c.reason = json_string_value(json_object_get(o, "reason"));
@@ -832,32 +836,58 @@ clashes_restore(const char *text, struct plan *p, const struct strmap *skip)
 		c.other_dn = json_string_value(json_object_get(o, "other_dn"));
 		c.other_account = json_string_value(
 			json_object_get(o, "other_account"));
-		plan_add_clash(p, &c);
+		fn(ctx, &c);
 		n++;
 	}
 	json_decref(a);
 	return n;
 }
 
+struct clash_into {
+	struct plan *p;
+	const struct strmap *skip;   /* addresses planned again, or NULL */
+};
+
+static void
+clash_into_plan(void *ctx, const struct plan_clash *c)
+{
+	struct clash_into *in = ctx;
+
+	if (in->skip == NULL || strmap_get(in->skip, c->address) == NULL)
+		plan_add_clash(in->p, c);
+}
+
+/*
+ * Adds the kept conflicts to the plan, but those at an address in skip
+ * (a partial compare planned those again); -1 when they are unreadable.
+ */
+static long
+clashes_restore(const char *text, struct plan *p, const struct strmap *skip)
+{
+	struct clash_into in = {p, skip};
+
+	return clashes_each(text, clash_into_plan, &in);
+}
+
+static void
+clash_address(void *ctx, const struct plan_clash *c)
+{
+	struct fastpath *f = ctx;
+
+	strmap_put(&f->kept, arena_strdup(&f->arena, c->address), &f->kept);
+}
+
 const struct strmap *
 engine_fastpath_kept(struct run *x)
 {
 	struct fastpath *f = x->fp;
-	struct plan tmp;
-	size_t i;
 
 	if (f == NULL || !f->partial || f->old.clashes == NULL)
 		return NULL;
 	if (!f->kept_made) {
 		f->kept_made = true;
-		plan_init(&tmp);
-		if (clashes_restore(f->old.clashes, &tmp, NULL) > 0)
-			for (i = 0; i < tmp.nclashes; i++)
-				strmap_put(&f->kept,
-					   arena_strdup(&f->arena,
-							tmp.clashes[i].address),
-					   &f->kept);
-		plan_free(&tmp);
+		/* unreadable: none here; engine_fastpath_clashes() fails */
+		(void)clashes_each(f->old.clashes, clash_address, f);
 	}
 	return &f->kept;
 }
