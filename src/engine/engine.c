@@ -629,6 +629,16 @@ stage_approved(struct run *x)
 	return false;
 }
 
+/* The count limits of s over this run's plan (plan_check_limits). */
+static int
+plan_limits(struct run *x, const struct conf_safety *s, struct limit_hit *hit)
+{
+	return plan_check_limits(&x->r->plan, s,
+				 x->partial ? x->managed_total
+					    : managed_objects(&x->r->managed),
+				 x->r->rules.in_scope, &x->earlier, hit);
+}
+
 /* Safety limits, and the member-removal limit per list. */
 static int
 check_limits(struct run *x, const char **list)
@@ -636,10 +646,7 @@ check_limits(struct run *x, const char **list)
 	struct run_result *r = x->r;
 
 	*list = NULL;
-	if (plan_check_limits(&r->plan, &x->c->safety,
-			      x->partial ? x->managed_total
-					 : managed_objects(&x->r->managed),
-			      r->rules.in_scope, &x->earlier, &r->limit) == 0 &&
+	if (plan_limits(x, &x->c->safety, &r->limit) == 0 &&
 	    plan_check_members(&r->plan,
 			       x->c->safety.max_member_removal_percent,
 			       &r->limit, list) == 0)
@@ -702,10 +709,8 @@ removal_over(struct run *x, struct limit_hit *hit)
 	struct limit_hit h;
 
 	s.max_adds = s.max_updates = s.max_alias_adds = s.max_total = -1;
-	if (plan_check_limits(&x->r->plan, &s, x->partial ? x->managed_total
-			      : managed_objects(&x->r->managed),
-			      x->r->rules.in_scope, &x->earlier, &h) == 0 ||
-	    !h.forceable || !removal_limit(h.limit))
+	if (plan_limits(x, &s, &h) == 0 || !h.forceable ||
+	    !removal_limit(h.limit))
 		return false;
 	*hit = h;
 	return true;
@@ -767,9 +772,7 @@ approved_extra_over(struct run *x)
 		goto stop;
 	s.max_deletes = s.max_alias_deletes = s.max_delete_percent = -1;
 	s.max_total = -1;
-	if (plan_check_limits(&r->plan, &s, x->partial ? x->managed_total
-			      : managed_objects(&x->r->managed),
-			      r->rules.in_scope, &x->earlier, &hit) == 0)
+	if (plan_limits(x, &s, &hit) == 0)
 		return false;
 	r->limit = hit;
 stop:
