@@ -157,9 +157,8 @@ watcher_session(struct watcher *w, struct err *err)
 			log_err("watch: %s; not watching (nor binding for it) "
 				"until the configuration is reloaded: each "
 				"attempt would count toward the account's "
-				"lockout; runs go on every %lds",
-				err_fmt(err, buf, sizeof(buf)),
-				w->c->schedule.interval);
+				"lockout",
+				err_fmt(err, buf, sizeof(buf)));
 			watcher_set(w, LOCK_WATCH_STOPPED, buf);
 			return 1;
 		}
