@@ -723,27 +723,25 @@ hold_removals(struct run *x)
 	struct limit_hit over = r->limit;
 	const char *list = NULL;
 	char win[120];
-	char *whole, *rest;
+	struct plan held;
 
 	if (!x->c->safety.hold_removals || x->o->force_limits ||
 	    !over.forceable)
 		return -1;
 	if (!removal_limit(over.limit) && !removal_over(x, &over))
 		return -1;
-	whole = report_plan_text(&r->plan);
-	plan_drop_removals(&r->plan);
-	if (check_limits(x, &list) != 0) {
-		free(whole);
-		return -1;   /* the rest is over a limit too: stop */
-	}
+	plan_init(&held);
+	plan_drop_removals(&r->plan, &held);
 	/* what `dirsync approve` of this run must find: the held part
 	 * (found by a user trial: the run kept the plan it applied, and
-	 * an approval always found that the plan differed) */
-	rest = report_plan_text(&r->plan);
+	 * an approval always found that the plan differed; and of a list
+	 * a new hire joined while a leaver was held, only the leaver's
+	 * removal: the whole update was kept, and never found again) */
 	free(x->held_plan);
-	x->held_plan = plan_lines_minus(whole, rest);
-	free(whole);
-	free(rest);
+	x->held_plan = report_plan_text(&held);
+	plan_free(&held);
+	if (check_limits(x, &list) != 0)
+		return -1;   /* the rest is over a limit too: stop */
 	log_warn("safety limit %s exceeded (allowed %ld, planned %ld%s): "
 		 "disables and deletes held back, the other changes %s "
 		 "(hold_removals)", over.limit, over.allowed, over.planned,

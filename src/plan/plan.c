@@ -1491,10 +1491,25 @@ members_held(struct plan *p, const struct change *ch,
 	return out;
 }
 
-void
-plan_drop_removals(struct plan *p)
+/* Appends a copy of *ch to held's changes and counts (held may be NULL). */
+static void
+held_push(struct plan *held, const struct change *ch)
 {
-	struct strmap held = STRMAP_INIT;
+	if (held == NULL)
+		return;
+	if (held->n == held->cap)
+		reserve(held, 2 * held->cap + 8);
+	held->v[held->n++] = *ch;
+	if (ch->kind == MK_ALIAS)
+		held->alias_count[ch->op]++;
+	else
+		held->count[ch->op]++;
+}
+
+void
+plan_drop_removals(struct plan *p, struct plan *held)
+{
+	struct strmap gone = STRMAP_INIT;
 	size_t i, n = 0;
 	const char *g;
 
@@ -1505,8 +1520,9 @@ plan_drop_removals(struct plan *p)
 				p->alias_count[p->v[i].op]--;
 			else
 				p->count[p->v[i].op]--;
-			strmap_put(&held, p->v[i].address,
+			strmap_put(&gone, p->v[i].address,
 				   (void *)p->v[i].address);
+			held_push(held, &p->v[i]);
 			continue;
 		}
 		p->v[n++] = p->v[i];
@@ -1518,10 +1534,18 @@ plan_drop_removals(struct plan *p)
 	for (i = n = 0; i < p->n; i++) {
 		struct change *ch = &p->v[i];
 
-		if (held.len > 0 && ch->op == OP_UPDATE &&
+		if (gone.len > 0 && ch->op == OP_UPDATE &&
 		    ch->kind == MK_LIST && (ch->fields & CH_GOTO) &&
 		    ch->old_gotos != NULL &&
-		    (g = members_held(p, ch, &held)) != NULL) {
+		    (g = members_held(p, ch, &gone)) != NULL) {
+			/* held: from the members kept to the whole list
+			 * (what the next plan has for it, the rest of
+			 * this update applied) */
+			struct change h = *ch;
+
+			h.fields = CH_GOTO;
+			h.old_gotos = g;
+			held_push(held, &h);
 			ch->gotos = g;
 			if (str_eq(g, ch->old_gotos))
 				ch->fields &= ~CH_GOTO;
@@ -1533,7 +1557,7 @@ plan_drop_removals(struct plan *p)
 		p->v[n++] = *ch;
 	}
 	p->n = n;
-	strmap_free(&held);
+	strmap_free(&gone);
 }
 
 static int

@@ -157,8 +157,16 @@ void plan_build(struct plan *p, const struct plan_input *in);
  * rebuild-state.
  */
 void plan_keep_adoptions(struct plan *p);
-/* Drops every disable and delete (used when the read was partial). */
-void plan_drop_removals(struct plan *p);
+/*
+ * Drops every disable and delete ([safety] hold_removals), and a held
+ * object's removal from the lists it is in.  held, when not NULL (an
+ * empty plan_init'ed plan), gets what was dropped: the disables and
+ * deletes, and of each list update cut, the update from the members
+ * kept to the whole list (what the next plan has for that list once the
+ * rest is applied).  held's strings point into p's arena and input: it
+ * is valid while they are; free it with plan_free().
+ */
+void plan_drop_removals(struct plan *p, struct plan *held);
 /*
  * Adds a conflict a plan built over part of the addresses did not see (a
  * partial compare, a fast path: the verified run's, kept in the state),

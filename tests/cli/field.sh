@@ -2,14 +2,6 @@
 # on the mail database itself (SQLite, or PostgreSQL under the PostgreSQL
 # suite).  Sourced by run.sh; the golden cases field_* hold the plans.
 
-# fuser FILE CN GUIDBYTE MAIL [EXTRA-LINES]: appends an AD user entry.
-fuser() {
-	printf 'dn: CN=%s,OU=Staff,DC=example,DC=com\nobjectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\nobjectClass: user\ncn: %s\nmail: %s\nobjectGUID:: %s\nuserAccountControl: 512\n' \
-		"$2" "$2" "$4" "$(printf "\\$(printf '%03o' "$3")\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0" | base64)" >>"$1"
-	[ -z "${5:-}" ] || printf '%s\n' "$5" >>"$1"
-	printf '\n' >>"$1"
-}
-
 # ---- 09: a maildir is never handed to a second mailbox --------------------
 
 scenario field-maildir

@@ -250,6 +250,14 @@ ad_group() {
 	printf '\n' >>"$_f"
 }
 
+# fuser FILE CN GUIDBYTE MAIL [EXTRA-LINES]: appends an AD user entry.
+fuser() {
+	printf 'dn: CN=%s,OU=Staff,DC=example,DC=com\nobjectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\nobjectClass: user\ncn: %s\nmail: %s\nobjectGUID:: %s\nuserAccountControl: 512\n' \
+		"$2" "$2" "$4" "$(printf "\\$(printf '%03o' "$3")\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0" | base64)" >>"$1"
+	[ -z "${5:-}" ] || printf '%s\n' "$5" >>"$1"
+	printf '\n' >>"$1"
+}
+
 # company_synced NAME: scenario NAME with the example directory synced.
 company_synced() {
 	scenario "$1"

@@ -1032,6 +1032,7 @@ static void
 test_drop_removals(void **state)
 {
 	struct fx *f = *state;
+	struct plan held;
 
 	want(f, MK_MAILBOX, "new@example.com", "N", "New", NULL);
 	synced_mailbox(f, "dis@example.com", "D", "Dis");
@@ -1039,8 +1040,15 @@ test_drop_removals(void **state)
 	own(f, MK_ALIAS, "d@example.com", "D", 0);
 	build(f);
 	assert_int_equal(f->p.n, 3);
-	plan_drop_removals(&f->p);
+	plan_init(&held);
+	plan_drop_removals(&f->p, &held);
 	assert_int_equal(f->p.n, 1);
+	/* what was dropped is the held plan */
+	assert_int_equal(held.n, 2);
+	assert_int_equal(held.count[OP_DISABLE], 1);
+	assert_int_equal(held.alias_count[OP_DISABLE], 1);
+	assert_string_equal(held.v[0].address, "dis@example.com");
+	plan_free(&held);
 	assert_int_equal(f->p.v[0].op, OP_ADD);
 	assert_int_equal(f->p.count[OP_DISABLE], 0);
 	assert_int_equal(f->p.alias_count[OP_DISABLE], 0);
