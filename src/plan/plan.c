@@ -570,6 +570,27 @@ wanted_by_owner(const struct managed_rec *m, const struct mobj *want)
 	return strcmp(m->anchor, want->anchor) == 0;
 }
 
+/*
+ * wanted_by_owner(), and not by a claimant held this run (blocked: its
+ * mailbox cannot have its address, hold()): an alias row of another
+ * owner stays that owner's, and is deprovisioned with it.  A re-created
+ * account (new anchor, same addresses) is held while the leaver's
+ * mailbox is there; the leaver's aliases are disabled with the mailbox
+ * (a user trial: they stayed active, pointing at the disabled mailbox).
+ */
+static bool
+kept_for(const struct managed_rec *m, const struct mobj *want,
+	 const struct strmap *blocked)
+{
+	if (!wanted_by_owner(m, want))
+		return false;
+	if (blocked->len == 0 || m->anchor == want->anchor ||
+	    m->anchor == NULL || want->anchor == NULL ||
+	    strmap_get(blocked, want->anchor) == NULL)
+		return true;
+	return strcmp(m->anchor, want->anchor) == 0;
+}
+
 enum verdict { V_OK, V_CLASH, V_REPLACE };
 
 static bool
@@ -994,18 +1015,19 @@ plan_add_clash(struct plan *p, const struct plan_clash *in)
 
 /*
  * One bit per managed record (its index in managed->v): set when the
- * record's address is wanted by the record's owner (wanted_by_owner),
+ * record's address is wanted by the record's owner (kept_for),
  * which plan_wanted learns while it has both at hand, so that
  * plan_deprovision passes over the record without looking its address
  * up again.  In a full compare that changes nothing, every record.
  */
 static void
 mark_kept(uint64_t *kept, const struct plan_input *in,
-	  const struct managed_rec *m, const struct mobj *want)
+	  const struct strmap *blocked, const struct managed_rec *m,
+	  const struct mobj *want)
 {
 	size_t i;
 
-	if (m == NULL || !wanted_by_owner(m, want))
+	if (m == NULL || !kept_for(m, want, blocked))
 		return;
 	i = (size_t)(m - in->managed->v);
 	kept[i / 64] |= (uint64_t)1 << (i % 64);
@@ -1089,7 +1111,7 @@ plan_wanted(struct plan *p, const struct plan_input *in, struct renames *rn,
 				continue;
 			m = managed_get_h(in->managed, want->address,
 					  want->hash);
-			mark_kept(kept, in, m, want);
+			mark_kept(kept, in, blocked, m, want);
 			plan_one(p, in, rn, blocked, want,
 				 mset_get_h(in->current, want->address,
 					    want->hash),
@@ -1173,7 +1195,8 @@ unwanted_row(const struct plan_input *in, const struct renames *rn,
 	 */
 	if (is_kept(kept, i) || m->kind == MK_DOMAIN ||
 	    left_alone(in, m->address) ||
-	    wanted_by_owner(m, mset_get_h(in->desired, m->address, m->hash)) ||
+	    kept_for(m, mset_get_h(in->desired, m->address, m->hash),
+		     blocked) ||
 	    (blocked->len > 0 && m->anchor != NULL &&
 	     strmap_get(blocked, m->anchor) != NULL) ||
 	    (rn->from.len > 0 && strmap_get(&rn->from, m->address)) ||

@@ -271,6 +271,45 @@ jq_true partial-clash-resolved '.compare == "full" and ([.conflicts[] | select(.
 ds "$S" sync --json
 jq_true partial-clash-resolved-fast '.fast_path == true and .summary.conflict == 1'
 
+# ---- a re-created account (new objectGUID, the same addresses) ----------
+# The new account is held while the leaver's mailbox is there (a
+# conflict); the leaver's aliases are disabled with the mailbox, not left
+# active pointing at it (a user trial), by a partial compare as by a full
+# one; once the leaver's rows are deleted the new account gets them all.
+scenario partial-recreated
+cp "$COMPANY" "$S/company.ldif"
+mkconf "$S/company.ldif" "[safety]
+deprovision = delete
+delete_after = 0s
+delete_after_runs = 0"
+ds "$S" sync --json
+ds "$S" sync --json
+jq_true partial-recreated-fast '.fast_path == true'
+sed -i 's#^objectGUID:: vNAOy+4H3MhlJgfC7nXPGw==$#objectGUID:: AAAAy+4H3MhlJgfC7nXPGw==#' \
+	"$S/company.ldif"
+partial_sync partial-recreated 0
+jq_true partial-recreated-held '[.conflicts[] | select(.address == "ben.carter@example.com")] | length == 1'
+for a in ben@example.com ben.carter@example.net; do
+	expect_eq "partial-recreated-$a-disabled" 0 \
+		"$(q "SELECT active FROM alias WHERE address = '$a'")"
+done
+expect_eq partial-recreated-mailbox-disabled 0 "$(active_of ben.carter@example.com)"
+# the next run deletes the leaver's rows (delete_after_runs = 0), the
+# one after gives the new account its mailbox and aliases
+ds "$S" sync --json
+ds "$S" sync --json
+expect_rc partial-recreated-handed 0
+expect_eq partial-recreated-new-mailbox 1 "$(active_of ben.carter@example.com)"
+expect_eq partial-recreated-new-owner "ben.carter@example.com|cb000000-07ee-c8dc-6526-07c2ee75cf1b
+ben.carter@example.net|cb000000-07ee-c8dc-6526-07c2ee75cf1b
+ben@example.com|cb000000-07ee-c8dc-6526-07c2ee75cf1b" \
+	"$(q "SELECT address, anchor FROM dirsync_managed WHERE address LIKE 'ben%' ORDER BY address")"
+for a in ben@example.com ben.carter@example.net; do
+	expect_eq "partial-recreated-$a-active" "1|ben.carter@example.com" \
+		"$(q "SELECT active, goto FROM alias WHERE address = '$a'")"
+done
+after_partial partial-recreated
+
 # ---- what the partial compare does not trust -----------------------------
 
 scenario partial-doubt
