@@ -873,6 +873,7 @@ stage_begin(struct run *x)
 {
 	struct run_result *r = x->r;
 	char ident[1024];
+	time_t latest;
 
 	x->tops = x->o->target_ops;
 	if (x->tops == NULL && (x->tops = target_ops_for(x->c, &r->err)) == NULL)
@@ -884,6 +885,13 @@ stage_begin(struct run *x)
 	if (state_bind_target(x->st, ident, x->o->readonly, &r->err) != 0)
 		return -1;
 	r->per_object = (x->tops->caps & TCAP_PER_OBJECT) != 0;
+	if (state_latest_start(x->st, 0, &latest, &r->err) != 0)
+		return -1;
+	if (latest > x->now) {
+		x->expiry_now = latest;
+		log_debug("the clock reads earlier than the last run: "
+			  "expiry judged as of that run");
+	}
 	if (x->o->readonly)
 		return 0;
 	return state_run_begin(x->st, r->started, "sync", &r->run_id,
@@ -902,6 +910,7 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 	x.r = r;
 	x.now = time(NULL);
 	x.stamp = x.now;
+	x.expiry_now = x.now;
 	x.t0 = clock_seconds();
 	/* the daemon (quiet) logs one line per run: timings at debug */
 	x.lvl = o->quiet ? LOG_LVL_DEBUG : LOG_LVL_INFO;

@@ -452,7 +452,7 @@ engine_rules_delta(struct run *x, struct syncsnap *old,
 		return 1;
 	}
 	rc = 1;
-	if (prev.next_expiry != 0 && x->now >= prev.next_expiry) {
+	if (prev.next_expiry != 0 && x->expiry_now >= prev.next_expiry) {
 		why = "an account expired since the last read";
 		goto out;
 	}
@@ -480,7 +480,7 @@ engine_rules_delta(struct run *x, struct syncsnap *old,
 	max = lk.nentries / 4 + 1000;
 	/* a second time when some lists must be expanded whole */
 	for (attempt = 0;; attempt++) {
-		rc = rules_delta(x->c, &lk, ch.v, ch.n, x->now, max,
+		rc = rules_delta(x->c, &lk, ch.v, ch.n, x->expiry_now, max,
 				 attempt > 0 ? &w.ndns : NULL, &d, &why,
 				 &r->err);
 		if (rc == 0 && sl.bad) {

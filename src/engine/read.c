@@ -276,6 +276,14 @@ static const struct source_sync_cb full_cbs = {
  * A full read through sync_read() (no cookie) into the rules and a new
  * snapshot: 0, 1 (refused: fall back to the paged read), -1.
  */
+/* rules_begin() on the run's result, judging expiry at x->expiry_now. */
+static struct rules_ctx *
+run_rules_begin(struct run *x)
+{
+	x->r->rules.now = x->expiry_now;
+	return rules_begin(x->c, &x->r->rules, &x->r->err);
+}
+
 static int
 full_sync(struct run *x, struct source *src, const struct source_ops *sops,
 	  const char *filter, const char **keep)
@@ -292,7 +300,7 @@ full_sync(struct run *x, struct source *src, const struct source_ops *sops,
 	if (ret != 0)
 		return -1;
 	if ((rc.keyer = rules_keyer_new(x->c, &r->err)) == NULL ||
-	    (rc.rules = rules_begin(x->c, &r->rules, &r->err)) == NULL) {
+	    (rc.rules = run_rules_begin(x)) == NULL) {
 		rules_keyer_free(rc.keyer);
 		syncsnap_close(rc.snap);
 		return -1;
@@ -336,7 +344,7 @@ full_paged(struct run *x, struct source *src, const struct source_ops *sops,
 	struct run_result *r = x->r;
 	struct read_ctx rc = {x, NULL, 0, NULL, NULL};
 
-	if ((rc.rules = rules_begin(x->c, &r->rules, &r->err)) == NULL)
+	if ((rc.rules = run_rules_begin(x)) == NULL)
 		return -1;
 	if (sops->read(src, filter, keep, on_entry, &rc, &r->err) != 0) {
 		rules_abort(rc.rules);
@@ -1227,7 +1235,7 @@ delta_merge(struct run *x, struct syncsnap *old, struct delta *d,
 	/* `present` holds the changed entries too (delta_changed) */
 	if (d->present.len > d->changed.len)
 		m.present_only = d->present.len - d->changed.len;
-	if ((m.rc.rules = rules_begin(x->c, &r->rules, &r->err)) == NULL)
+	if ((m.rc.rules = run_rules_begin(x)) == NULL)
 		return -1;
 	if (syncsnap_scan(old, merge_row, &m, &r->err) != 0 ||
 	    (m.hold_groups && held_groups(&m, old, rr, &r->err) != 0))

@@ -265,7 +265,8 @@ engine_shortcut(struct run *x, const char *summary)
 		return 0;
 	if (json_unpack(s, "{s:s, s:I}", "digest", &digest, "next_expiry",
 			&expiry) != 0 ||
-	    (expiry != 0 && (long long)x->now >= (long long)expiry)) {
+	    (expiry != 0 &&
+	     (long long)x->expiry_now >= (long long)expiry)) {
 		json_decref(s);
 		return 0;
 	}

@@ -32,6 +32,13 @@ struct run {
 	 * "disabled at"): now, or the last run's start when the clock reads
 	 * earlier than that (engine_time_guard) */
 	time_t stamp;
+	/*
+	 * The clock expiry is judged against (accountExpires, shadowExpire,
+	 * pwdEndTime; rules.now): now, or the latest run's start when the
+	 * clock reads earlier than that (stage_begin): a clock set back
+	 * must not bring an expired account back
+	 */
+	time_t expiry_now;
 	double t0;                 /* monotonic start */
 	enum log_level lvl;        /* stage timings: info, or debug */
 	/* read.c: the snapshot this run's read wrote (uncommitted), and

@@ -488,6 +488,38 @@ state_applied_since(struct state *st, const char *since, long *adds,
 	return 0;
 }
 
+int
+state_latest_start(struct state *st, long long self, time_t *when,
+		   struct err *err)
+{
+	sqlite3_stmt *q = NULL;
+	const char *s, *end;
+	struct tm tm;
+	int rc;
+
+	*when = 0;
+	if (st->db == NULL || !has_table(st, "runs"))
+		return 0;
+	rc = sqlite3_prepare_v2(st->db,
+				"SELECT max(started) FROM runs WHERE id <> ?",
+				-1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, self);
+		rc = sqlite3_step(q);
+	}
+	if (rc == SQLITE_ROW &&
+	    (s = (const char *)sqlite3_column_text(q, 0)) != NULL) {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if (end != NULL && *end == '\0')
+			*when = timegm(&tm);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return db_err(st, err, "the latest run");
+	return 0;
+}
+
 /* By address; for one address, in plan order (a delete before an add). */
 static int
 cmp_change_addr(const void *a, const void *b)

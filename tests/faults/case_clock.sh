@@ -108,3 +108,30 @@ expect_eq after-ahead-forced-ben-deleted "0|" "$(user_rows ben.carter@example.co
 expect_eq after-ahead-forced-chloe-kept "1|0" "$(user_rows chloe.dubois@example.com)"
 expect_eq after-ahead-forced-warned 1 \
 	"$(jq '[.warnings[] | select(test("not held back \\(--force-limits\\)"))] | length' "$S/out")"
+
+# an account that expired (accountExpires passed) stays out when the
+# clock is set back before its expiry: expiry is judged as of the latest
+# run, not by a clock that reads earlier (found by a user trial: the run
+# behind enabled the expired account again).  Full reads and the
+# shortcut alike.
+case_begin clock-expiry
+ds -q sync
+expect_rc expiry-first 0
+# Alice's account expired a day ago (a FILETIME: 100 ns since 1601)
+ft=$(( ($(date +%s) - 86400 + 11644473600) * 10000000 ))
+awk -v ft="$ft" 'BEGIN { RS = ""; ORS = "\n\n" }
+	/^dn: CN=Alice Martin,/ { $0 = $0 "\naccountExpires: " ft } { print }' \
+	"$COMPANY" >"$S/dir.ldif"
+ds -q sync
+expect_rc expiry-expired 0
+expect_eq expiry-alice-disabled 0 \
+	"$(sqlite3 "$S/mail.db" "SELECT active FROM mailbox WHERE username = 'alice.martin@example.com'")"
+# two days behind: her expiry is still to come by that clock
+for i in 1 2; do
+	FAULT_TIME_OFFSET=-172800 LD_PRELOAD=$SHIM \
+		"$DIRSYNC" -c "$S/dirsync.conf" sync --json >"$S/out" 2>"$S/err"
+	expect_rc "expiry-behind-$i" 0
+	expect_eq "expiry-behind-$i-alice-still-disabled" 0 \
+		"$(sqlite3 "$S/mail.db" "SELECT active FROM mailbox WHERE username = 'alice.martin@example.com'")"
+	expect_eq "expiry-behind-$i-no-change" 0 "$(jq '.changes | length' "$S/out")"
+done
