@@ -1219,8 +1219,18 @@ deprovision(struct plan *p, const struct plan_input *in,
 {
 	struct mobj gone;
 
+	/*
+	 * The row the record names may have been changed by hand: a
+	 * mailbox row deleted with its self-alias left (a user trial: the
+	 * delete of the mailbox found no row, and every later run failed,
+	 * applying nothing) is deprovisioned as the alias row it is now;
+	 * a mailbox row where dirsync keeps an alias-table row is not
+	 * dirsync's to disable or delete (it has mail), and stays.
+	 */
+	if (!same_table(m->kind, cur->kind) && cur->kind == MK_MAILBOX)
+		return;
 	memset(&gone, 0, sizeof(gone));
-	gone.kind = m->kind;
+	gone.kind = same_table(m->kind, cur->kind) ? m->kind : cur->kind;
 	gone.address = m->address;
 	gone.anchor = m->anchor;
 	gone.name = cur->name;

@@ -118,3 +118,61 @@ grep -v '^objectGUID:: vNAOy+4H3MhlJgfC7nXPGw==$' "$COMPANY" >"$S/dir.ldif"
 ds "$S" sync
 expect_rc anchor-lost-one-refused 1
 expect_in anchor-lost-one-named "CN=Ben Carter" "$S/err"
+
+# ---- a leaver's rows changed by hand --------------------------------------
+# A leaver's mailbox row deleted by hand with its self-alias left (what a
+# plain DELETE FROM mailbox does) stopped every later run at its delete
+# ("expected 1 row(s) changed, got 0", nothing applied, new hires
+# included: a user trial); so did it at the disable.  The alias row left
+# is deprovisioned as the alias row it is; a self-alias deleted alone
+# does not stop the mailbox's disable or delete; a mailbox row made by
+# hand where dirsync keeps an alias row is not dirsync's to remove.
+scenario drift-leaver
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif" "[safety]
+deprovision = delete
+delete_after = 0s
+delete_after_runs = 0"
+ds "$S" sync
+expect_rc drift-leaver-first 0
+# Ben leaves, then his mailbox row goes by hand before the delete
+leaves "Ben Carter"
+ds "$S" sync
+expect_rc drift-leaver-ben-disabled 0
+q "DELETE FROM mailbox WHERE username = 'ben.carter@example.com'" >/dev/null
+# Chloe's mailbox row goes by hand, then she leaves (the disable)
+q "DELETE FROM mailbox WHERE username = 'chloe.dubois@example.com'" >/dev/null
+# Grace's self-alias goes by hand, then she leaves
+q "DELETE FROM alias WHERE address = 'grace.liu@example.com'" >/dev/null
+# a mailbox by hand at Ben's alias ben@ (with mail: never dirsync's)
+q "DELETE FROM alias WHERE address = 'ben@example.com'" >/dev/null
+cat >"$S/row.sql" <<'SQL'
+INSERT INTO mailbox (username, password, name, maildir, quota, local_part, domain, created, modified, active) VALUES ('ben@example.com', '', 'By Hand', 'example.com/ben/', '0', 'ben', 'example.com', '2020-01-01 00:00:00', '2020-01-01 00:00:00', '1');
+SQL
+target_sql "$S/row.sql" >"$S/row.log" 2>&1 || fail drift-leaver-setup "$(head -2 "$S/row.log")"
+leaves "Chloe Dubois"
+leaves "Grace Liu"
+printf '\n' >>"$S/dir.ldif"
+fuser "$S/dir.ldif" "Nina New" 202 nina.new@example.com
+ds "$S" sync
+expect_rc drift-leaver-sync 0
+expect_not_in drift-leaver-no-row-error "changed under us" "$S/err"
+expect_eq drift-leaver-hire-added 1 "$(active_of nina.new@example.com)"
+expect_eq drift-leaver-ben-rows-gone "" \
+	"$(q "SELECT address FROM alias WHERE address IN ('ben.carter@example.com', 'ben.carter@example.net')")"
+expect_eq drift-leaver-chloe-alias-off 0 \
+	"$(q "SELECT active FROM alias WHERE address = 'chloe.dubois@example.com'")"
+expect_eq drift-leaver-grace-disabled 0 "$(active_of grace.liu@example.com)"
+expect_eq drift-leaver-hand-mailbox-stays 1 "$(active_of ben@example.com)"
+# the next runs: Chloe's and Grace's rows deleted, nothing fails
+ds "$S" sync
+expect_rc drift-leaver-next 0
+ds "$S" sync
+expect_rc drift-leaver-then 0
+expect_eq drift-leaver-chloe-gone "" \
+	"$(q "SELECT address FROM alias WHERE address = 'chloe.dubois@example.com'")"
+expect_eq drift-leaver-grace-gone "" "$(active_of grace.liu@example.com)"
+expect_eq drift-leaver-hand-mailbox-kept 1 "$(active_of ben@example.com)"
+ds "$S" sync --json
+expect_rc drift-leaver-last 0
+jq_true drift-leaver-converged '(.changes | length) == 0'
