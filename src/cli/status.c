@@ -414,6 +414,18 @@ status_report(const struct status_scan *s, long max_age, time_t now,
 	stale = max_age > 0 && age > max_age;
 	status_fmt_age(age, agebuf, sizeof(agebuf));
 	state = st_of_severity[run_outcome_severity(run_outcome(&r->s))];
+	/* ...but is said to be in the future: a daemon that stopped after
+	 * the clock was put right must not look fresh for the hours it
+	 * was ahead (a user trial) */
+	if (ended > (double)now + 60 && !x->have_note) {
+		char fb[32];
+
+		status_fmt_age((long)(ended - (double)now), fb, sizeof(fb));
+		snprintf(lead, sizeof(lead), "the last run is recorded as "
+			 "ending %s in the future (its clock was ahead, or "
+			 "this one is behind): its age cannot be judged", fb);
+		state = status_worse(state, ST_WARNING);
+	}
 	if (stale) {
 		char mb[32];
 
@@ -437,7 +449,7 @@ status_report(const struct status_scan *s, long max_age, time_t now,
 	       "%s, took %.1fs, exit %d): +%ld ~%ld !%ld -%ld%s, %ld "
 	       "conflicts, %ld errors%s%s%s | age=%lds%s seconds=%.3fs "
 	       "changes=%ld conflicts=%ld errors=%ld planned=%ld\n",
-	       st_names[state], x->first, lead, x->have_note ? "; " : "",
+	       st_names[state], x->first, lead, lead[0] != '\0' ? "; " : "",
 	       intr, intr[0] != '\0' ? "; " : "",
 	       x->have_note ? "recorded " : "",
 	       intr[0] != '\0' ? "finished " : "", r->id, status_result(r),

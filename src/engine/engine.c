@@ -663,19 +663,25 @@ static int
 limit_window_counts(struct run *x)
 {
 	long w = x->c->safety.limit_window;
-	time_t since = x->now - w;
-	struct tm tm;
-	char buf[32];
+	time_t since = x->now - w, until = x->now + w;
+	struct tm tm, tu;
+	char from[32], to[32];
 
 	memset(&x->earlier, 0, sizeof(x->earlier));
 	if (w <= 0)
 		return 0;
-	if (gmtime_r(&since, &tm) == NULL ||
-	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	/* runs recorded by a clock that was ahead count only within the
+	 * window either side of now: else, the clock put right, every run
+	 * stopped at the limit until it passed them (a user trial: a
+	 * leaver kept a working mailbox for the two hours the clock had
+	 * been ahead) */
+	if (gmtime_r(&since, &tm) == NULL || gmtime_r(&until, &tu) == NULL ||
+	    strftime(from, sizeof(from), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 ||
+	    strftime(to, sizeof(to), "%Y-%m-%dT%H:%M:%SZ", &tu) == 0)
 		return err_set(&x->r->err, DS_E_INTERNAL, "limit_window: "
 			       "time out of range");
 	x->earlier.window = w;
-	return state_applied_since(x->st, buf, &x->earlier.adds,
+	return state_applied_since(x->st, from, to, &x->earlier.adds,
 				   &x->earlier.updates,
 				   &x->earlier.removals, &x->r->err);
 }

@@ -459,7 +459,8 @@ state_run_begin(struct state *st, const char *started, const char *mode,
 }
 
 int
-state_applied_since(struct state *st, const char *since, long *adds,
+state_applied_since(struct state *st, const char *since, const char *until,
+		    long *adds,
 		    long *updates, long *removals, struct err *err)
 {
 	sqlite3_stmt *q = NULL;
@@ -471,10 +472,12 @@ state_applied_since(struct state *st, const char *since, long *adds,
 	rc = sqlite3_prepare_v2(st->db,
 				"SELECT total(lim_adds), total(lim_updates),"
 				" total(lim_removals) FROM runs"
-				" WHERE applied = 1 AND started >= ?",
+				" WHERE applied = 1 AND started >= ?"
+				" AND started <= ?",
 				-1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(q, 1, since, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, until, -1, SQLITE_STATIC);
 		rc = sqlite3_step(q);
 	}
 	if (rc == SQLITE_ROW) {

@@ -61,12 +61,13 @@ int state_run_begin(struct state *st, const char *started, const char *mode,
 
 /*
  * The adds, updates and disables + deletes recorded by the runs that
- * applied changes and started at or after `since` (the runs table's
- * "YYYY-MM-DDTHH:MM:SSZ"), summed: what [safety] limit_window weighs
- * (plan.h, struct limit_earlier).  A run that applied part of its plan
- * counts whole.  0, or -1 with err.
+ * applied changes and started at or after `since` and at or before
+ * `until` (the runs table's "YYYY-MM-DDTHH:MM:SSZ"), summed: what
+ * [safety] limit_window weighs (plan.h, struct limit_earlier).  A run
+ * that applied part of its plan counts whole.  0, or -1 with err.
  */
-int state_applied_since(struct state *st, const char *since, long *adds,
+int state_applied_since(struct state *st, const char *since,
+			const char *until, long *adds,
 			long *updates, long *removals, struct err *err);
 
 /*

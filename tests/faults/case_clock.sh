@@ -135,3 +135,32 @@ for i in 1 2; do
 		"$(sqlite3 "$S/mail.db" "SELECT active FROM mailbox WHERE username = 'alice.martin@example.com'")"
 	expect_eq "expiry-behind-$i-no-change" 0 "$(jq '.changes | length' "$S/out")"
 done
+
+# [safety] limit_window after a clock that was ahead: the runs it
+# recorded in the future count only within the window either side of
+# now (a user trial: every run stopped at max_deletes, the leavers kept
+# working mailboxes, until the clock passed the run ahead); the runs of
+# the window by the right clock still count
+case_begin clock-window
+mkconf "$S/dir.ldif" "[safety]
+max_deletes = 1
+limit_window = 5m"
+ds -q sync
+expect_rc window-first 0
+sed -i '/^dn: CN=Ben Carter,/,/^$/ s/^userAccountControl: 512$/userAccountControl: 514/' "$S/dir.ldif"
+FAULT_TIME_OFFSET=7200 LD_PRELOAD=$SHIM \
+	"$DIRSYNC" -q -c "$S/dirsync.conf" sync >"$S/out" 2>"$S/err"
+expect_rc window-ahead-ben 0
+# status by the right clock: the run ahead is not taken for a fresh one
+ds status
+expect_rc window-status-warning 1
+expect_in window-status-says "recorded as ending 2h 0m in the future" "$S/out"
+sed -i '/^dn: CN=Grace Liu,/,/^$/ s/^userAccountControl: 512$/userAccountControl: 514/' "$S/dir.ldif"
+ds -q sync
+expect_rc window-right-again-grace 0
+expect_eq window-grace-disabled 0 \
+	"$(sqlite3 "$S/mail.db" "SELECT active FROM mailbox WHERE username = 'grace.liu@example.com'")"
+sed -i '/^dn: CN=Uma Patel,/,/^$/ s/^userAccountControl: 512$/userAccountControl: 514/' "$S/dir.ldif"
+ds -q sync
+expect_rc window-still-counts 3
+expect_in window-still-counts-says "applied by the runs of the last 5m" "$S/err"
