@@ -642,16 +642,36 @@ verdict(const struct plan_input *in, const struct mobj *want,
 	return V_CLASH;
 }
 
-/* verdict(), and a V_CLASH recorded. */
+/*
+ * verdict(), and a V_CLASH recorded.  A mailbox or list held by it is
+ * held whole (hold()): its reason says what that means for the rest of
+ * the object, which the report shows nowhere else (a user trial: a
+ * person with a mailbox made by hand was left out of every list, and her
+ * aliases never made, without a line saying so).
+ */
 static enum verdict
 judge(struct plan *p, const struct plan_input *in, const struct mobj *want,
       const struct mobj *cur, const struct managed_rec *m)
 {
+	static const char whole[] = "; until then the lists it is in leave "
+				    "this address out, and its aliases "
+				    "wait";
 	const char *other, *why;
 	enum verdict v = verdict(in, want, cur, m, &other, &why);
+	size_t n;
+	char *s;
 
-	if (v == V_CLASH)
-		clash(p, want, other, why);
+	if (v != V_CLASH)
+		return v;
+	if (want->anchor != NULL &&
+	    (want->kind == MK_MAILBOX || want->kind == MK_LIST)) {
+		n = strlen(why);
+		s = arena_alloc(&p->arena, n + sizeof(whole));
+		memcpy(s, why, n);
+		memcpy(s + n, whole, sizeof(whole));
+		why = s;
+	}
+	clash(p, want, other, why);
 	return v;
 }
 
