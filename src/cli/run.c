@@ -1,6 +1,7 @@
 /* `dirsync plan` and `dirsync sync`. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,9 +12,10 @@
 #include "report/notify.h"
 #include "util/lock.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 enum { OPT_JSON = 1000, OPT_DRY, OPT_FORCE, OPT_FULL, OPT_NOW, OPT_QUIET,
-       OPT_FULLTEXT };
+       OPT_FULLTEXT, OPT_HANDOVER };
 
 static const struct option run_opts[] = {
 	{"json", no_argument, NULL, OPT_JSON},
@@ -23,12 +25,17 @@ static const struct option run_opts[] = {
 	{"now", no_argument, NULL, OPT_NOW},
 	{"quiet", no_argument, NULL, OPT_QUIET},
 	{"all", no_argument, NULL, OPT_FULLTEXT},
+	{"handover", required_argument, NULL, OPT_HANDOVER},
 	{NULL, 0, NULL, 0},
 };
 
+/*
+ * --handover ADDRESS: kept in hand[] (argv's strings, at most argc);
+ * an address without one '@' is a usage error.
+ */
 static int
 parse(const char *cmd, int argc, char **argv, struct sync_opts *o,
-      bool *now, bool sync_flags)
+      bool *now, bool sync_flags, const char **hand)
 {
 	int ch;
 
@@ -45,6 +52,17 @@ parse(const char *cmd, int argc, char **argv, struct sync_opts *o,
 			break;
 		case OPT_FULLTEXT:
 			o->full_text = true;
+			break;
+		case OPT_HANDOVER:
+			if (strchr(optarg, '@') == NULL ||
+			    strchr(optarg, '@') != strrchr(optarg, '@') ||
+			    optarg[0] == '@') {
+				log_err("%s: --handover '%s': not a mail "
+					"address", cmd, optarg);
+				return 2;
+			}
+			hand[o->nhandover++] = optarg;
+			o->handover = hand;
 			break;
 		case OPT_DRY:
 		case OPT_FORCE:
@@ -76,8 +94,9 @@ bad:
 	return 2;
 }
 
-int
-cmd_plan(const struct cli_globals *g, int argc, char **argv)
+static int
+run_plan(const struct cli_globals *g, int argc, char **argv,
+	 const char **hand)
 {
 	struct sync_opts o;
 	struct conf c;
@@ -86,7 +105,7 @@ cmd_plan(const struct cli_globals *g, int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.plan_only = true;
 	o.quiet = false;
-	if ((rc = parse("plan", argc, argv, &o, NULL, false)) != 0)
+	if ((rc = parse("plan", argc, argv, &o, NULL, false, hand)) != 0)
 		return rc;
 	if (g->quiet)
 		o.quiet = true;
@@ -97,8 +116,9 @@ cmd_plan(const struct cli_globals *g, int argc, char **argv)
 	return rc;
 }
 
-int
-cmd_sync(const struct cli_globals *g, int argc, char **argv)
+static int
+run_sync(const struct cli_globals *g, int argc, char **argv,
+	 const char **hand)
 {
 	struct sync_opts o;
 	struct conf c;
@@ -110,7 +130,7 @@ cmd_sync(const struct cli_globals *g, int argc, char **argv)
 	int rc, lockfd = -1;
 
 	memset(&o, 0, sizeof(o));
-	if ((rc = parse("sync", argc, argv, &o, &now, true)) != 0)
+	if ((rc = parse("sync", argc, argv, &o, &now, true, hand)) != 0)
 		return rc;
 	if (g->quiet)
 		o.quiet = true;
@@ -155,5 +175,26 @@ cmd_sync(const struct cli_globals *g, int argc, char **argv)
 			 err_fmt(&err, buf, sizeof(buf)));
 	run_result_free(&res);
 	conf_free(&c);
+	return rc;
+}
+
+/* --handover's addresses: at most one per argument */
+int
+cmd_plan(const struct cli_globals *g, int argc, char **argv)
+{
+	const char **hand = xcalloc((size_t)argc + 1, sizeof(*hand));
+	int rc = run_plan(g, argc, argv, hand);
+
+	free(hand);
+	return rc;
+}
+
+int
+cmd_sync(const struct cli_globals *g, int argc, char **argv)
+{
+	const char **hand = xcalloc((size_t)argc + 1, sizeof(*hand));
+	int rc = run_sync(g, argc, argv, hand);
+
+	free(hand);
 	return rc;
 }

@@ -84,6 +84,13 @@ sync_run(const struct conf *c, const struct sync_opts *o,
 	eo.approve_held = o->approve_held;
 	eo.full = o->full;
 	eo.full_why = o->full_why;
+	eo.handover = o->handover;
+	eo.nhandover = o->nhandover;
+	if (o->nhandover > 0 && !o->full) {
+		/* the fast path would find nothing changed */
+		eo.full = true;
+		eo.full_why = "--handover";
+	}
 	eo.quiet = o->quiet;
 	eo.trigger = o->trigger;
 	eo.report_max_changes = REPORT_KEEP_CHANGES;

@@ -20,6 +20,9 @@ struct sync_opts {
 	bool quiet;         /* no text report on stdout, no progress (a
 			     * --json report is still printed) */
 	bool full_text;     /* text report: do not shorten long goto lists */
+	/* --handover ADDRESS, each (borrowed: argv): engine_opts.handover */
+	const char *const *handover;
+	size_t nhandover;
 	long long approve_run;    /* `approve`: see engine_opts */
 	const char *approve_plan;
 	bool approve_held;

@@ -11,6 +11,7 @@
 
 #include "report/report.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef __GLIBC__
@@ -370,11 +371,45 @@ stage_unheld(struct run *x)
 			"planned, reported as skipped", r->nskips);
 }
 
+/*
+ * `--handover`: each address asked for that the plan did not hand over
+ * (a mailbox of another object that the address's claimant now owns) is
+ * logged, with what holds it if the plan knows.
+ */
+static void
+handover_check(struct run *x, char **keys)
+{
+	const struct plan *p = &x->r->plan;
+	size_t i, j;
+
+	for (i = 0; i < x->o->nhandover; i++) {
+		bool done = false;
+
+		for (j = 0; j < p->n && !done; j++)
+			done = p->v[j].op == OP_UPDATE &&
+			       p->v[j].kind == MK_MAILBOX &&
+			       (p->v[j].fields & CH_KIND) &&
+			       strcmp(p->v[j].address, keys[i]) == 0;
+		if (done)
+			log_info("--handover %s: the mailbox, with its mail, "
+				 "goes to the directory object that claims "
+				 "the address now", keys[i]);
+		else
+			log_warn("--handover %s: nothing to hand over (no "
+				 "mailbox of another directory object is "
+				 "claimed at this address by a mailbox of the "
+				 "directory read)", keys[i]);
+	}
+}
+
 static void
 plan_now(struct run *x)
 {
 	struct run_result *r = x->r;
 	struct plan_input in;
+	struct strmap handover = STRMAP_INIT;
+	char **keys = NULL;
+	size_t i;
 
 	memset(&in, 0, sizeof(in));
 	in.desired = &r->rules.desired;
@@ -389,9 +424,27 @@ plan_now(struct run *x)
 	in.deprovision = x->c->safety.deprovision;
 	in.delete_after = x->c->safety.delete_after;
 	in.now = x->now;
+	if (x->o->nhandover > 0) {
+		keys = xcalloc(x->o->nhandover, sizeof(*keys));
+		for (i = 0; i < x->o->nhandover; i++) {
+			char *k = keys[i] = xstrdup(x->o->handover[i]);
+
+			for (; *k != '\0'; k++)   /* addresses: lower case */
+				*k = (char)tolower((unsigned char)*k);
+			strmap_put(&handover, keys[i], keys[i]);
+		}
+		in.handover = &handover;
+	}
 	plan_build(&r->plan, &in);
 	if (x->o->readopt)
 		plan_keep_adoptions(&r->plan);
+	if (keys != NULL) {
+		handover_check(x, keys);
+		for (i = 0; i < x->o->nhandover; i++)
+			free(keys[i]);
+		free(keys);
+	}
+	strmap_free(&handover);
 }
 
 /*

@@ -79,6 +79,16 @@ struct engine_opts {
 	 * are recorded as that object's, nothing else is written.
 	 */
 	bool readopt;
+	/*
+	 * `plan/sync --handover ADDRESS` (repeatable; borrowed for the
+	 * call): the mailbox at each address, dirsync's for another
+	 * directory object that no longer claims it (a deleted and
+	 * re-created account's old one), goes with its mail to the object
+	 * that claims the address now (plan_input.handover).  The run
+	 * compares the whole target (as with full).
+	 */
+	const char *const *handover;
+	size_t nhandover;
 	/* a full read, even if an incremental one is possible, and a
 	 * compare of the whole target even when the fast path could skip
 	 * it (sync --full) */

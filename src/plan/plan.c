@@ -538,13 +538,24 @@ find_renames(struct plan *p, struct renames *rn, const struct plan_input *in,
  * leaver, or someone whose address changed): it holds their mail and is
  * never handed over.
  */
+/* `sync --handover`: the mailbox at want's address goes to want. */
 static bool
-owner_clash(const struct managed_rec *m, const struct mobj *want)
+handed_over(const struct plan_input *in, const struct mobj *want)
+{
+	return in->handover != NULL && in->handover->len > 0 &&
+	       want->kind == MK_MAILBOX &&
+	       strmap_get(in->handover, want->address) != NULL;
+}
+
+static bool
+owner_clash(const struct plan_input *in, const struct managed_rec *m,
+	    const struct mobj *want)
 {
 	/* the record's anchor is usually the desired object's own string
 	 * (managed_add_known): the same pointer, the same owner, and the
 	 * anchor's bytes are not read */
 	return m != NULL && m->anchor != want->anchor &&
+	       !handed_over(in, want) &&
 	       m->kind == MK_MAILBOX && want->kind == MK_MAILBOX &&
 	       stable_anchor(m->anchor) && want->anchor != NULL &&
 	       strcmp(m->anchor, want->anchor) != 0;
@@ -579,9 +590,11 @@ wanted_by_owner(const struct managed_rec *m, const struct mobj *want)
  * (a user trial: they stayed active, pointing at the disabled mailbox).
  */
 static bool
-kept_for(const struct managed_rec *m, const struct mobj *want,
-	 const struct strmap *blocked)
+kept_for(const struct plan_input *in, const struct managed_rec *m,
+	 const struct mobj *want, const struct strmap *blocked)
 {
+	if (want != NULL && m->kind == MK_MAILBOX && handed_over(in, want))
+		return true;   /* updated to its new owner */
 	if (!wanted_by_owner(m, want))
 		return false;
 	if (blocked->len == 0 || m->anchor == want->anchor ||
@@ -624,10 +637,12 @@ verdict(const struct plan_input *in, const struct mobj *want,
 		       "not manage it (adopt = no)";
 		return V_CLASH;
 	}
-	if (owner_clash(m, want)) {
+	if (owner_clash(in, m, want)) {
 		*other = m->anchor;
 		*why = "still the mailbox of another directory object, with "
-		       "its mail; it is freed when that mailbox is deleted";
+		       "its mail; it is freed when that mailbox is deleted "
+		       "(or handed over with its mail: `dirsync sync "
+		       "--handover ADDRESS`)";
 		return V_CLASH;
 	}
 	if (same_table(want->kind, cur->kind))
@@ -1047,7 +1062,7 @@ mark_kept(uint64_t *kept, const struct plan_input *in,
 {
 	size_t i;
 
-	if (m == NULL || !kept_for(m, want, blocked))
+	if (m == NULL || !kept_for(in, m, want, blocked))
 		return;
 	i = (size_t)(m - in->managed->v);
 	kept[i / 64] |= (uint64_t)1 << (i % 64);
@@ -1215,7 +1230,7 @@ unwanted_row(const struct plan_input *in, const struct renames *rn,
 	 */
 	if (is_kept(kept, i) || m->kind == MK_DOMAIN ||
 	    left_alone(in, m->address) ||
-	    kept_for(m, mset_get_h(in->desired, m->address, m->hash),
+	    kept_for(in, m, mset_get_h(in->desired, m->address, m->hash),
 		     blocked) ||
 	    (blocked->len > 0 && m->anchor != NULL &&
 	     strmap_get(blocked, m->anchor) != NULL) ||

@@ -111,6 +111,14 @@ struct plan_input {
 	 * given them.  May be NULL.
 	 */
 	const struct strmap *kept_clashes;
+	/*
+	 * `sync --handover ADDRESS`: addresses (lower case, keys) whose
+	 * mailbox, dirsync's for another directory object (a leaver's:
+	 * a re-created account's old one), goes with its mail to the
+	 * object that claims the address now, instead of staying a clash
+	 * until that mailbox is deleted.  May be NULL.
+	 */
+	const struct strmap *handover;
 	bool adopt;
 	enum deprovision deprovision;
 	long delete_after;        /* seconds */

@@ -335,3 +335,52 @@ b@example.com|example.com/d/|1
 c@example.com|example.com/a/|1
 z@example.com|example.com/z/|1" "$(hrows)"
 after_partial handover-partial
+
+# ---- a re-created account takes its old mailbox: --handover ---------------
+# (a user trial: deleted and added again in the directory, a new
+# objectGUID, the person never got mail again under deprovision =
+# disable, and the messages pointed in a circle).  Held, and said how to
+# hand over; `plan --handover` shows it, `sync --handover` does it: the
+# same row, maildir and mail, enabled, owned by the new anchor, with its
+# aliases and list places back.
+scenario handover-recreated
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc handover-recreated-first 0
+maildir=$(q "SELECT maildir FROM mailbox WHERE username = 'ben.carter@example.com'")
+sed -i 's#^objectGUID:: vNAOy+4H3MhlJgfC7nXPGw==$#objectGUID:: AAAAy+4H3MhlJgfC7nXPGw==#' \
+	"$S/dir.ldif"
+ds "$S" sync
+expect_rc handover-recreated-held 0
+expect_in handover-recreated-says-how "dirsync sync --handover ADDRESS" "$S/out"
+expect_eq handover-recreated-disabled 0 "$(active_of ben.carter@example.com)"
+ds "$S" plan --handover Ben.Carter@example.com
+expect_rc handover-recreated-plan 0
+expect_in handover-recreated-plan-shows "update  mailbox  ben.carter@example.com re-enabled (owner cb000000-07ee-c8dc-6526-07c2ee75cf1b" "$S/out"
+expect_eq handover-recreated-plan-changes-nothing 0 "$(active_of ben.carter@example.com)"
+ds "$S" sync --handover ben.carter@example.com --json
+expect_rc handover-recreated-sync 0
+expect_eq handover-recreated-enabled 1 "$(active_of ben.carter@example.com)"
+expect_eq handover-recreated-same-maildir "$maildir" \
+	"$(q "SELECT maildir FROM mailbox WHERE username = 'ben.carter@example.com'")"
+expect_eq handover-recreated-owner "ben.carter@example.com|cb000000-07ee-c8dc-6526-07c2ee75cf1b|0
+ben.carter@example.net|cb000000-07ee-c8dc-6526-07c2ee75cf1b|0
+ben@example.com|cb000000-07ee-c8dc-6526-07c2ee75cf1b|0" \
+	"$(q "SELECT address, anchor, disabled_at FROM dirsync_managed WHERE address LIKE 'ben%' ORDER BY address")"
+expect_eq handover-recreated-alias "1|ben.carter@example.com" \
+	"$(q "SELECT active, goto FROM alias WHERE address = 'ben@example.com'")"
+case ",$(q "SELECT goto FROM alias WHERE address = 'sales@example.com'")," in
+*,ben.carter@example.com,*) pass handover-recreated-lists ;;
+*) fail handover-recreated-lists "not back in sales@" ;;
+esac
+ds "$S" sync --json
+jq_true handover-recreated-then-idle '(.changes | length) == 0 and ([.conflicts[] | select(.address == "ben.carter@example.com")] | length) == 0'
+# nothing to hand over: said so, nothing changed; not an address: usage
+ds "$S" sync --handover nobody@example.com --json
+expect_rc handover-nothing 0
+expect_in handover-nothing-says "--handover nobody@example.com: nothing to hand over" "$S/err"
+jq_true handover-nothing-changes-nothing '(.changes | length) == 0'
+ds "$S" plan --handover nobody
+expect_rc handover-not-an-address 2
+expect_in handover-not-an-address-says "--handover 'nobody': not a mail address" "$S/err"
