@@ -57,7 +57,10 @@ static const char usage[] =
 	"\n"
 	"exit codes: 0 done, 1 runtime failure, 2 usage or configuration "
 	"error,\n"
-	"            3 a safety limit was exceeded and nothing was applied\n";
+	"            3 a safety limit was exceeded: nothing was applied, or\n"
+	"              with [safety] hold_removals only the disables and "
+	"deletes\n"
+	"              were held back\n";
 
 static const struct {
 	const char *name;

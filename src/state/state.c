@@ -148,6 +148,22 @@ fail:
  * error adds the OS error; SQLITE_FULL comes from a short write and
  * carries no errno: on a local file that is ENOSPC.
  */
+bool
+state_file_foreign(const char *path)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	return n > 0 && ((size_t)n < sizeof(head) ||
+			 memcmp(head, magic, sizeof(magic)) != 0);
+}
+
 static int
 state_fail(struct state *st, struct err *err, int rc, const char *msg)
 {
@@ -177,6 +193,13 @@ state_fail(struct state *st, struct err *err, int rc, const char *msg)
 	if ((rc & 0xff) == SQLITE_IOERR && sys != 0)
 		return err_set(err, DS_E_STATE, "%s: %s (%s)", st->path, msg,
 			       strerror(sys));
+	/* another file named by [state] path: not to be moved aside */
+	if ((rc & 0xff) == SQLITE_NOTADB && state_file_foreign(st->path))
+		return err_set(err, DS_E_STATE, "%s: %s: this file is not "
+			       "an SQLite database at all; is [state] path "
+			       "right? (it must name dirsync's own state "
+			       "database, which a first run creates)",
+			       st->path, msg);
 	/* every later run would fail the same way: say the way out */
 	if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
 		return err_set(err, DS_E_STATE, "%s: %s: the state database "

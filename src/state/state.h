@@ -185,6 +185,13 @@ int state_latest_start(struct state *st, long long self, time_t *when,
 int state_run_report(struct state *st, long long run_id, char **json,
 		     struct err *err);
 
+/*
+ * Whether the file at path is not an SQLite database at all (it has
+ * bytes, and not SQLite's header: "SQLite format 3"): a [state] path
+ * naming another file (an export, the config), as opposed to a damaged
+ * database.  False when it cannot be read or is empty.
+ */
+bool state_file_foreign(const char *path);
 /* How many managed records and runs a state holds (0 when none yet). */
 int state_counts(struct state *st, long *managed, long *runs,
 		 struct err *err);

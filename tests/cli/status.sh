@@ -747,6 +747,22 @@ if [ -z "$PG" ]; then
 	expect_in mail-damaged-says "the mail database is damaged.  Restore it from a backup" "$S/err"
 fi
 
+# [state] path naming another file (the export itself, by mistake): said
+# so, and rebuild-state leaves it where it is (a user trial: the advice
+# was to let rebuild-state move it aside, as a damaged state)
+scenario state-foreign
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+sed -i "s#^path = $S/state.db\$#path = $S/dir.ldif#" "$S/dirsync.conf"
+ds "$S" sync
+expect_rc state-foreign-fails 1
+expect_in state-foreign-says "this file is not an SQLite database at all; is [state] path right?" "$S/err"
+expect_not_in state-foreign-no-rebuild-advice "rebuild-state" "$S/err"
+ds "$S" rebuild-state
+expect_rc state-foreign-rebuild-refused 1
+expect_in state-foreign-rebuild-says "not an SQLite database at all, so not a damaged state: left where it is" "$S/err"
+expect_eq state-foreign-file-kept "$(sha256sum <"$COMPANY")" "$(sha256sum <"$S/dir.ldif")"
+
 # A run that applied nothing is not shown as if it had: its counts are
 # its plan.  A target that refuses the apply (a trigger: the whole apply
 # rolls back), then a limit stop: history (text and JSON, summary kept as
