@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plan/guard.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 
@@ -803,6 +804,23 @@ print_claimant(FILE *fp, const json_t *w)
 		fprintf(fp, " (%s)", dn != NULL ? dn : acct);
 }
 
+
+/*
+ * " (and N applied by the runs of the last W: ...)" of a stored
+ * limit_exceeded (plan_limit_window), or "".
+ */
+static const char *
+limit_window_text(const json_t *lim, char *buf, size_t len)
+{
+	struct limit_hit h;
+
+	memset(&h, 0, sizeof(h));
+	h.earlier = (long)json_integer_value(json_object_get(lim, "earlier"));
+	h.window = (long)json_integer_value(
+		json_object_get(lim, "window_seconds"));
+	return plan_limit_window(&h, buf, len);
+}
+
 /* limit_exceeded.lists (max_member_removal_percent), one line each. */
 static void
 lists_text(FILE *fp, const json_t *lim)
@@ -835,7 +853,7 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 	const json_t *rd = json_object_get(r, "read_detail");
 	const json_t *arr, *o, *lim;
 	const char *how = json_string_value(json_object_get(r, "read"));
-	char inc[64] = "";
+	char inc[64] = "", win[120];
 	size_t i;
 
 	/* an incremental read: the entries the server sent too (the
@@ -944,7 +962,7 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 
 		fprintf(fp,
 			"HELD BACK: safety limit %s exceeded (allowed %lld, "
-			"planned %lld): the disables and deletes wait, %s "
+			"planned %lld%s): the disables and deletes wait, %s "
 			"(hold_removals); list the held ones with `dirsync "
 			"sync --dry-run --force-limits`",
 			jstr(lim, "limit"),
@@ -952,6 +970,7 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 				json_object_get(lim, "allowed")),
 			(long long)json_integer_value(
 				json_object_get(lim, "planned")),
+			limit_window_text(lim, win, sizeof(win)),
 			json_is_true(json_object_get(r, "applied"))
 				? report_count(r, "failed") > 0
 					  ? "the changes above were applied, "
@@ -970,7 +989,7 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 
 		fprintf(fp,
 			"NOT APPLIED: safety limit %s exceeded (allowed %lld, "
-			"planned %lld%s); ",
+			"planned %lld%s)%s; ",
 			name,
 			(long long)json_integer_value(
 				json_object_get(lim, "allowed")),
@@ -980,7 +999,8 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 					strcmp(name, "max_delete_percent") == 0
 				? " mailboxes, lists and contacts; alias rows "
 				  "count under max_alias_deletes"
-				: "");
+				: "",
+			limit_window_text(lim, win, sizeof(win)));
 		lists_text(fp, lim);
 		if (json_is_integer(id))
 			fprintf(fp, "review the changes (`dirsync show %lld`), "
@@ -1030,6 +1050,10 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 			      fp);
 		else
 			fputs("NOT APPLIED\n", fp);
+	} else if (json_array_size(json_object_get(r, "errors")) > 0 &&
+		   json_array_size(json_object_get(r, "changes")) == 0) {
+		fputs("no plan: the run failed (above); nothing changed\n",
+		      fp);
 	} else {
 		fputs("nothing changed (plan only)\n", fp);
 	}

@@ -244,6 +244,12 @@ cut_at() {
 	expect_not_in "exports-cut-$1-no-other-error" "line without ':'" \
 		"$S/err"
 	expect_db_unchanged "exports-cut-$1"
+	# plan says there is no plan, not "nothing changed (plan only)"
+	# beside the error (a user trial)
+	ds "$S" plan
+	expect_rc "exports-cut-$1-plan-refused" 1
+	expect_in "exports-cut-$1-plan-no-plan" \
+		"no plan: the run failed (above); nothing changed" "$S/out"
 }
 alice=$(grep -n '^dn: CN=Alice Martin' "$S/whole.ldif" | cut -d: -f1)
 cut_at attribute-name '^objectGUID:: NX8J' 5 \

@@ -161,6 +161,7 @@ expect_rc window-right-again-grace 0
 expect_eq window-grace-disabled 0 \
 	"$(sqlite3 "$S/mail.db" "SELECT active FROM mailbox WHERE username = 'grace.liu@example.com'")"
 sed -i '/^dn: CN=Uma Patel,/,/^$/ s/^userAccountControl: 512$/userAccountControl: 514/' "$S/dir.ldif"
-ds -q sync
+ds sync
 expect_rc window-still-counts 3
 expect_in window-still-counts-says "applied by the runs of the last 5m" "$S/err"
+expect_in window-still-counts-report-says "max_alias_deletes) (and 1 applied by the runs of the last 5m" "$S/out"

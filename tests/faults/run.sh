@@ -13,7 +13,7 @@ shift
 here=$(cd "$(dirname "$0")" && pwd)
 FAULTS_TMP=$(mktemp -d /tmp/dirsync-faults.XXXXXX)
 chmod 755 "$FAULTS_TMP"
-trap 'rm -rf "$FAULTS_TMP"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$FAULTS_TMP"' EXIT
 SHIM=$FAULTS_TMP/shim.so
 cc -shared -fPIC -O1 -Wall -o "$SHIM" "$here/shim.c" -ldl || {
 	echo "faults: cannot build the injector shim" >&2
