@@ -84,6 +84,9 @@ on_run(void *ctx, const struct run_row *r)
 		printf("  read %lld, unfinished", r->read_entries);
 	else if (r->read_done == 0)
 		fputs("  nothing read", stdout);
+	else if (r->read_skipped && r->read_entries == 0 &&
+		 r->read_mode != NULL && strcmp(r->read_mode, "full") == 0)
+		fputs("  read none (unchanged)", stdout);
 	else if (r->read_mode != NULL)
 		printf("  read %s %lld", r->read_mode, r->read_entries);
 	if (r->read_done != 0 && r->read_deleted > 0)

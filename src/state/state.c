@@ -839,10 +839,12 @@ state_run_finish(struct state *st, long long run_id,
 	" CASE WHEN json_valid(report) THEN"                            \
 	" json_extract(report, '$.read_detail.deleted') END,"           \
 	" CASE WHEN json_valid(report) THEN"                            \
-	" json_extract(report, '$.limit_exceeded.held') END"
+	" json_extract(report, '$.limit_exceeded.held') END,"           \
+	" CASE WHEN json_valid(report) THEN"                            \
+	" json_extract(report, '$.read_detail.rules') END"
 
 /* NULL in place of READ_COLS: no report parsed */
-#define NO_READ_COLS "NULL, NULL, NULL, NULL, NULL, NULL"
+#define NO_READ_COLS "NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 
 static int
 history(struct state *st, long n, bool read_cols, state_run_cb cb,
@@ -912,6 +914,9 @@ history(struct state *st, long n, bool read_cols, state_run_cb cb,
 					 ? 0
 					 : sqlite3_column_int64(q, 19);
 		r.s.held = sqlite3_column_int(q, 20) != 0;
+		r.read_skipped = sqlite3_column_text(q, 21) != NULL &&
+				 strcmp((const char *)sqlite3_column_text(q, 21),
+					"skipped") == 0;
 		if (cb(ctx, &r) != 0)
 			break;
 	}

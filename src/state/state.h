@@ -153,6 +153,9 @@ struct run_row {
 	long long read_deleted;    /* of an incremental read: entries the
 				    * server said were deleted (0: none or
 				    * unknown) */
+	/* the source said nothing changed since the last read (an export
+	 * unchanged, a content sync with nothing): the rules were skipped */
+	bool read_skipped;
 	/* the read finished: 1, 0 (it failed, e.g. at the bind: nothing
 	 * was read), -1 unknown (a run recorded before this was) */
 	int read_done;

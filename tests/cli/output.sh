@@ -44,6 +44,12 @@ ds "$S" sync --json
 jq_true read-done-json '.read == "full" and .read_detail.done == true'
 ds "$S" history -n 1
 expect_in read-done-history "  read full 35" "$S/out"
+# the export unchanged: nothing read, said so (a user trial read
+# "read full 0 ... fast path")
+ds "$S" sync
+ds "$S" history -n 1
+expect_in read-unchanged-history "  read none (unchanged)  fast path" "$S/out"
+expect_not_in read-unchanged-not-full-0 "read full 0" "$S/out"
 
 # --help names --all (plan and sync take it)
 scenario help-all
