@@ -87,17 +87,24 @@ struct status_scan {
 	bool have_last, have_ok, have_intr;
 	struct run_row last, ok, intr;
 	char last_started[32], ok_started[32], intr_started[32];
+	char last_limit[40], ok_limit[40], intr_limit[40];
 };
 
-/* *dst = *r, with its start time copied into buf (r's is borrowed). */
+/*
+ * *dst = *r, with its start time copied into buf and its limit's name
+ * into lim (40 bytes; r's strings are borrowed).
+ */
 static void
-status_keep(struct run_row *dst, char *buf, size_t len,
+status_keep(struct run_row *dst, char *buf, size_t len, char *lim,
 	    const struct run_row *r)
 {
 	*dst = *r;
 	snprintf(buf, len, "%s", r->started ? r->started : "");
 	dst->started = buf;
 	dst->mode = NULL;
+	dst->read_mode = dst->trigger = NULL;
+	snprintf(lim, 40, "%s", r->limit ? r->limit : "");
+	dst->limit = r->limit ? lim : NULL;
 }
 
 static int
@@ -109,18 +116,19 @@ status_on_run(void *ctx, const struct run_row *r)
 		if (!s->have_last && !s->have_intr) {
 			s->have_intr = true;
 			status_keep(&s->intr, s->intr_started,
-				    sizeof(s->intr_started), r);
+				    sizeof(s->intr_started), s->intr_limit, r);
 		}
 		return 0;
 	}
 	if (!s->have_last) {
 		s->have_last = true;
 		status_keep(&s->last, s->last_started,
-			    sizeof(s->last_started), r);
+			    sizeof(s->last_started), s->last_limit, r);
 	}
 	if (r->s.exit_code == 0) {
 		s->have_ok = true;
-		status_keep(&s->ok, s->ok_started, sizeof(s->ok_started), r);
+		status_keep(&s->ok, s->ok_started, sizeof(s->ok_started),
+			    s->ok_limit, r);
 		return 1; /* both found: stop */
 	}
 	return 0;
@@ -400,7 +408,7 @@ status_report(const struct status_scan *s, long max_age, time_t now,
 	bool stale;
 	long age;
 	char agebuf[32], maxbuf[64] = "", okbuf[96] = "", crit[32] = "";
-	char lead[1200] = "", intr[160];
+	char lead[1200] = "", intr[160], heldbuf[160] = "", heldperf[32] = "";
 	long planned = r->s.adds + r->s.updates + r->s.disables +
 		       r->s.deletes;
 	int state;
@@ -436,6 +444,15 @@ status_report(const struct status_scan *s, long max_age, time_t now,
 	}
 	if (r->s.exit_code != 0)
 		status_last_ok(s, now, okbuf, sizeof(okbuf));
+	/* hold_removals: how many wait, beside what was applied (a user
+	 * trial: WARNING, and no number of them anywhere) */
+	if (r->s.held && r->limit != NULL) {
+		snprintf(heldbuf, sizeof(heldbuf), ", %lld disables and "
+			 "deletes held back (%s)", r->limit_planned,
+			 r->limit);
+		snprintf(heldperf, sizeof(heldperf), " held=%lld",
+			 r->limit_planned);
+	}
 	if (max_age > 0)
 		snprintf(crit, sizeof(crit), ";;%ld", max_age);
 	if (x->have_note) {
@@ -446,20 +463,20 @@ status_report(const struct status_scan *s, long max_age, time_t now,
 	/* changes= what went into the mail system (0 for a run that
 	 * applied nothing), planned= the run's plan */
 	printf("DIRSYNC %s: %s%s%s%s%slast %s%srun %lld %s, %s ago (started "
-	       "%s, took %.1fs, exit %d): +%ld ~%ld !%ld -%ld%s, %ld "
+	       "%s, took %.1fs, exit %d): +%ld ~%ld !%ld -%ld%s%s, %ld "
 	       "conflicts, %ld errors%s%s%s | age=%lds%s seconds=%.3fs "
-	       "changes=%ld conflicts=%ld errors=%ld planned=%ld\n",
+	       "changes=%ld conflicts=%ld errors=%ld planned=%ld%s\n",
 	       st_names[state], x->first, lead, lead[0] != '\0' ? "; " : "",
 	       intr, intr[0] != '\0' ? "; " : "",
 	       x->have_note ? "recorded " : "",
 	       intr[0] != '\0' ? "finished " : "", r->id, status_result(r),
 	       agebuf, r->started,
 	       r->s.seconds, r->s.exit_code, r->s.adds, r->s.updates,
-	       r->s.disables, r->s.deletes, run_counts_note(&r->s),
+	       r->s.disables, r->s.deletes, run_counts_note(&r->s), heldbuf,
 	       r->s.conflicts, r->s.errors,
 	       maxbuf, okbuf, x->text, age, crit, r->s.seconds,
 	       run_counts_applied(&r->s) == RUN_COUNTS_NONE ? 0 : planned,
-	       r->s.conflicts, r->s.errors, planned);
+	       r->s.conflicts, r->s.errors, planned, heldperf);
 	return state;
 }
 

@@ -841,10 +841,14 @@ state_run_finish(struct state *st, long long run_id,
 	" CASE WHEN json_valid(report) THEN"                            \
 	" json_extract(report, '$.limit_exceeded.held') END,"           \
 	" CASE WHEN json_valid(report) THEN"                            \
-	" json_extract(report, '$.read_detail.rules') END"
+	" json_extract(report, '$.read_detail.rules') END,"             \
+	" CASE WHEN json_valid(report) THEN"                            \
+	" json_extract(report, '$.limit_exceeded.planned') END,"        \
+	" CASE WHEN json_valid(report) THEN"                            \
+	" json_extract(report, '$.limit_exceeded.limit') END"
 
 /* NULL in place of READ_COLS: no report parsed */
-#define NO_READ_COLS "NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+#define NO_READ_COLS "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 
 static int
 history(struct state *st, long n, bool read_cols, state_run_cb cb,
@@ -917,6 +921,8 @@ history(struct state *st, long n, bool read_cols, state_run_cb cb,
 		r.read_skipped = sqlite3_column_text(q, 21) != NULL &&
 				 strcmp((const char *)sqlite3_column_text(q, 21),
 					"skipped") == 0;
+		r.limit_planned = sqlite3_column_int64(q, 22);
+		r.limit = (const char *)sqlite3_column_text(q, 23);
 		if (cb(ctx, &r) != 0)
 			break;
 	}

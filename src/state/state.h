@@ -156,6 +156,10 @@ struct run_row {
 	/* the source said nothing changed since the last read (an export
 	 * unchanged, a content sync with nothing): the rules were skipped */
 	bool read_skipped;
+	/* the safety limit the run hit (stopped at, or held its removals
+	 * back by), and what it counted; NULL / 0 when none */
+	const char *limit;
+	long long limit_planned;
 	/* the read finished: 1, 0 (it failed, e.g. at the bind: nothing
 	 * was read), -1 unknown (a run recorded before this was) */
 	int read_done;

@@ -79,6 +79,9 @@ ds "$S" status --max-age 3h
 expect_rc status-held-spec 1
 expect_in status-held-says "disables and deletes held back by a safety limit (hold_removals), the other changes applied" "$S/out"
 expect_not_in status-held-not-nothing-applied "nothing applied" "$S/out"
+# how many wait, in the text and the perfdata (a user trial: none said)
+expect_in status-held-counts "1 disables and deletes held back (max_deletes)" "$S/out"
+expect_in status-held-perfdata " held=1" "$S/out"
 # the next run, nothing changed: held again, and recorded as held (found
 # by a user trial: "limit-stop ... !0", and its text said the other
 # changes "would be applied" in a real sync that had none)
