@@ -608,6 +608,16 @@ rules_map_contact(struct rules_ctx *x, struct robj *o)
 		o->aliases = al;
 		o->naliases = n;
 	}
+	/* its own address as its target, in a domain of ours: nothing to
+	 * forward to but itself (a user trial saw it dropped silently) */
+	if (o->primary != NULL && o->external != NULL &&
+	    strcmp(o->primary, o->external) == 0 &&
+	    rules_domain_accepted(c, o->external))
+		rules_warn(x, "%s: a contact whose target %s is its own "
+			   "address, in an accepted domain: no forwarder is "
+			   "made (it would loop); give it an external "
+			   "targetAddress, or make it a mailbox", o->dn,
+			   o->external);
 	o->primary = NULL;  /* a contact is not a local recipient itself */
 	n = 0;
 	for (i = 0; i < o->naliases; i++)
