@@ -140,10 +140,100 @@ load_managed(struct run *x)
 	return 0;
 }
 
+/* Is addr in one of our accepted domains (a domain of the desired set)? */
+static bool
+accepted(const struct mset *d, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	const struct mobj *o;
+
+	return at != NULL && (o = mset_get(d, at + 1)) != NULL &&
+	       o->kind == MK_DOMAIN;
+}
+
+/*
+ * Calls fn for each member of a list's goto, or a contact's target (a
+ * NUL-terminated copy, or skipped when too long for one); stops at the
+ * first true, and says so.
+ */
+static bool
+each_member(const char *gotos, bool (*fn)(void *ctx, const char *a),
+	    void *ctx)
+{
+	const char *e;
+	char a[512];
+
+	for (; gotos != NULL && *gotos != '\0'; gotos = *e ? e + 1 : e) {
+		e = gotos + strcspn(gotos, ",");
+		if (e == gotos || (size_t)(e - gotos) >= sizeof(a))
+			continue;
+		memcpy(a, gotos, (size_t)(e - gotos));
+		a[e - gotos] = '\0';
+		if (fn(ctx, a))
+			return true;
+	}
+	return false;
+}
+
+struct orphans {
+	const struct mset *d;
+	const char **v;
+	size_t n, cap;
+};
+
+static bool
+orphan_add(void *ctx, const char *a)
+{
+	struct orphans *o = ctx;
+
+	if (mset_get(o->d, a) == NULL && accepted(o->d, a)) {
+		o->v = xgrow(o->v, &o->cap, o->n + 1, sizeof(*o->v));
+		o->v[o->n++] = xstrdup(a);
+	}
+	return false;
+}
+
+/*
+ * The partial compare: the members of the part's lists, and the targets
+ * of its contacts, that are in one of our accepted domains and that no
+ * desired object has join it, so that the planner sees the row there,
+ * or that there is none (plan.c, orphan_delivers): what a full compare
+ * sees.  How many joined.  Not when the rules ran over the delta: the
+ * desired set then holds only what the delta touched, so an address it
+ * lacks may well be wanted (and its record, loaded, would be disabled);
+ * the planner takes one outside the part as the verified run left it,
+ * which kept no notes (engine_fastpath_delta_ok): it delivered, and
+ * neither the directory nor the target changed there since.
+ */
+static size_t
+part_add_members(struct run *x, const struct strmap *only)
+{
+	struct orphans o = {&x->r->rules.desired, NULL, 0, 0};
+	const struct mobj *w;
+	const char *k;
+	void *v;
+	size_t it = 0, i, n = 0;
+
+	if (x->r->rules_delta)
+		return 0;
+
+	while (strmap_next(only, &it, &k, &v))
+		if ((w = mset_get(o.d, k)) != NULL &&
+		    (w->kind == MK_LIST || w->kind == MK_CONTACT))
+			(void)each_member(w->gotos, orphan_add, &o);
+	for (i = 0; i < o.n; i++) {
+		if (engine_fastpath_part_add(x, o.v[i]) != NULL)
+			n++;
+		free((void *)o.v[i]);
+	}
+	free(o.v);
+	return n;
+}
+
 /*
  * The partial compare (fastpath.c): the rows and records of the changed
- * addresses only.  A target that finds it cannot falls back to the
- * whole load.
+ * addresses only (and of the part's members part_add_members() adds).
+ * A target that finds it cannot falls back to the whole load.
  */
 static int
 load_part(struct run *x)
@@ -152,6 +242,8 @@ load_part(struct run *x)
 	const struct strmap *anchors;
 	struct strmap *only = engine_fastpath_part(x, &anchors);
 	int rc;
+
+	(void)part_add_members(x, only);
 
 	rc = x->tops->load_part(x->tgt, only, anchors, &r->current,
 				&r->managed, &r->rules.desired,
@@ -447,41 +539,54 @@ plan_now(struct run *x)
 	strmap_free(&handover);
 }
 
+static bool
+member_held(void *ctx, const char *a)
+{
+	return strmap_get(ctx, a) != NULL;
+}
+
 /*
  * Adds to a partial compare's part the lists of the desired set outside
- * it that name an address the plan holds back (its clashes); how many.
+ * it (and the contacts, whose targets the report's notes name) that
+ * name an address whose delivery this run may change, unchanged since
+ * the verified run and so neither loaded nor planned; how many.  Such
+ * an address: one the plan holds back (its clashes), disables or
+ * deletes; one of the part in an accepted domain that no desired object
+ * has (gone from the directory: plan.c, orphan_delivers); one the
+ * verified run's notes name (left out then, it may reach somebody now).
  */
 static size_t
 part_add_lists(struct run *x, struct strmap *only)
 {
 	const struct plan *p = &x->r->plan;
 	const struct mset *d = &x->r->rules.desired;
+	const struct strmap *noted = engine_fastpath_noted(x);
 	struct strmap held = STRMAP_INIT;
-	size_t i, n = 0;
+	const char *k;
+	void *v;
+	size_t i, it = 0, n = 0;
 
 	for (i = 0; i < p->nclashes; i++)
 		strmap_put(&held, p->clashes[i].address,
 			   (void *)p->clashes[i].address);
-	for (i = 0; i < d->n; i++) {
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].op == OP_DISABLE || p->v[i].op == OP_DELETE)
+			strmap_put(&held, p->v[i].address,
+				   (void *)p->v[i].address);
+	while (strmap_next(only, &it, &k, &v))
+		if ((mset_get(d, k) == NULL && accepted(d, k)) ||
+		    (noted != NULL && strmap_get(noted, k) != NULL))
+			strmap_put(&held, k, (void *)k);
+	for (i = 0; held.len > 0 && i < d->n; i++) {
 		const struct mobj *o = d->v[i];
-		const char *s, *e;
-		char a[512];
 
-		if (o->kind != MK_LIST || o->gotos == NULL ||
+		if ((o->kind != MK_LIST && o->kind != MK_CONTACT) ||
+		    o->gotos == NULL ||
 		    strmap_get(only, o->address) != NULL)
 			continue;
-		for (s = o->gotos; *s != '\0'; s = *e ? e + 1 : e) {
-			e = s + strcspn(s, ",");
-			if (e == s || (size_t)(e - s) >= sizeof(a))
-				continue;
-			memcpy(a, s, (size_t)(e - s));
-			a[e - s] = '\0';
-			if (strmap_get(&held, a) != NULL) {
-				strmap_put(only, o->address,
-					   (void *)o->address);
-				n++;
-				break;
-			}
+		if (each_member(o->gotos, member_held, &held)) {
+			strmap_put(only, o->address, (void *)o->address);
+			n++;
 		}
 	}
 	strmap_free(&held);
@@ -523,8 +628,13 @@ part_whole_lists(struct run *x, const struct strmap *only)
  * member_delivers), also of a list the part does not hold: unchanged
  * since the verified run, which did not have this clash (its own are
  * kept, plan_input.kept_clashes), such a list was neither loaded nor
- * planned.  Those lists join the part, which is loaded again, and the
- * plan made again.  New clashes are rare.
+ * planned.  So must a plan that disables or deletes an address a
+ * contact forwards to, or whose object left the directory: a list
+ * naming it leaves it out (or takes it back when the verified run had
+ * left it out, and an object has it now).  Those lists join the part
+ * (part_add_lists), which is loaded again with their members
+ * (part_add_members), and the plan made again, until no list joins.
+ * Rare: a leaver named by a contact, a new clash.
  */
 static int
 stage_plan(struct run *x)
@@ -536,12 +646,12 @@ stage_plan(struct run *x)
 
 	stage_unheld(x);
 	plan_now(x);
-	if (x->partial && r->plan.nclashes > 0 &&
-	    (n = part_add_lists(x, only = engine_fastpath_part(x, NULL))) >
-		    0) {
+	while (x->partial &&
+	       (n = part_add_lists(x, only = engine_fastpath_part(x, NULL))) >
+		       0) {
 		log_msg(x->lvl, "partial compare: %zu list%s naming an "
-			"address held back join%s the part", n,
-			n == 1 ? "" : "s", n == 1 ? "s" : "");
+			"address held back, gone or disabled join%s the part",
+			n, n == 1 ? "" : "s", n == 1 ? "s" : "");
 		plan_free(&r->plan);
 		plan_init(&r->plan);
 		mset_free(&r->current);
@@ -555,7 +665,8 @@ stage_plan(struct run *x)
 			return -1;
 		/* those lists' desired gotos are the target's now, not the
 		 * rules': not a record for the next run to trust */
-		x->unverifiable = part_whole_lists(x, only) > 0;
+		if (part_whole_lists(x, only) > 0)
+			x->unverifiable = true;
 		plan_now(x);
 	}
 	r->have_plan = true;

@@ -61,7 +61,9 @@
 #include "util/xalloc.h"
 
 /* Raise when the planner's output for the same input changes. */
-#define FASTPATH_FORMAT "dirsync-fastpath-1"
+/* 2: lists leave out a member in an accepted domain that reaches
+ * nobody, and the record keeps the plan's notes beside its clashes */
+#define FASTPATH_FORMAT "dirsync-fastpath-2"
 
 struct fastpath {
 	bool checked;               /* a sync whose digest was computed */
@@ -90,8 +92,9 @@ struct fastpath {
 	uint64_t sums[FASTPATH_NSUMS];   /* under digest (set_digest) */
 	bool have_sums;
 	const char *full_why;       /* fastpath_check: full_reason() */
-	/* the addresses of old.clashes (engine_fastpath_kept), made once */
-	struct strmap kept;
+	/* the addresses of old.clashes (engine_fastpath_kept), and the
+	 * members its notes name (engine_fastpath_noted), made once */
+	struct strmap kept, noted;
 	bool kept_made;
 	/* why the last run was not verified, as it recorded it */
 	char unverified[400];
@@ -655,10 +658,11 @@ engine_fastpath_delta_ok(struct run *x, const char *digest,
 	else if (f->old.clashes != NULL)
 		/* the lists the delta leaves partial are completed from the
 		 * target's rows, which leave out an address held back, while
-		 * the rules' lists name it: the record would not be a full
-		 * run's (test_engine_delta); a partial compare still follows */
+		 * the rules' lists name it (or a member left out, a note):
+		 * the record would not be a full run's (test_engine_delta); a
+		 * partial compare still follows */
 		*why = "the verified run left conflicts with rows of other "
-		       "objects";
+		       "objects, or list members out";
 	if (*why != NULL) {
 		fastpath_discard(f);
 		return 0;
@@ -766,7 +770,11 @@ engine_fastpath_digest(const struct run *x)
 /*
  * The conflicts a verified run left with rows of other objects, kept
  * with it (state_verified.clashes): a JSON array of objects with the
- * members of struct plan_clash that are set.  NULL for none.
+ * members of struct plan_clash that are set; then the plan's notes (a
+ * list member or contact target in an accepted domain that reaches
+ * nobody), objects with "note" ("list" or "contact"), "address", "by"
+ * and "why", which a fast path or partial compare reports again too.
+ * NULL for none.
  */
 static char *
 clashes_encode(const struct plan *p)
@@ -779,7 +787,7 @@ clashes_encode(const struct plan *p)
 	char *s;
 	size_t i, k;
 
-	if (p->nclashes == 0)
+	if (p->nclashes == 0 && p->nnotes == 0)
 		return NULL;
 	a = json_array();
 	for (i = 0; i < p->nclashes; i++) {
@@ -795,6 +803,13 @@ clashes_encode(const struct plan *p)
 						    json_string(v[k]));
 		json_array_append_new(a, o);
 	}
+	for (i = 0; i < p->nnotes; i++)
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:s, s:s}", "note",
+				     p->notes[i].kind == NOTE_LIST ? "list"
+								   : "contact",
+				     "address", p->notes[i].address, "by",
+				     p->notes[i].by, "why", p->notes[i].why));
 	s = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
 	return s;
@@ -823,6 +838,8 @@ clashes_each(const char *text,
 	json_array_foreach(a, i, o) {
 		struct plan_clash c;
 
+		if (json_object_get(o, "note") != NULL)
+			continue;   /* notes_each() */
 		c.address = json_string_value(json_object_get(o, "address"));
 		if (c.address == NULL) {
 			json_decref(a);
@@ -841,6 +858,82 @@ clashes_each(const char *text,
 	}
 	json_decref(a);
 	return n;
+}
+
+/*
+ * Calls fn for each note kept as clashes_encode() writes them.  Returns
+ * how many, or -1 when the text is not that.
+ */
+static long
+notes_each(const char *text,
+	   void (*fn)(void *ctx, const struct plan_note *n), void *ctx)
+{
+	json_t *a, *o;
+	size_t i;
+	long n = 0;
+
+	if (text == NULL || text[0] == '\0')
+		return 0;
+	a = json_loads(text, 0, NULL);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return -1;
+	}
+	json_array_foreach(a, i, o) {
+		const char *kind = json_string_value(json_object_get(o, "note"));
+		struct plan_note pn;
+
+		if (kind == NULL)
+			continue;
+		pn.kind = strcmp(kind, "list") == 0 ? NOTE_LIST : NOTE_CONTACT;
+		pn.address = json_string_value(json_object_get(o, "address"));
+		pn.by = json_string_value(json_object_get(o, "by"));
+		pn.why = json_string_value(json_object_get(o, "why"));
+		if (pn.address == NULL || pn.by == NULL || pn.why == NULL) {
+			json_decref(a);
+			return -1;
+		}
+		fn(ctx, &pn);
+		n++;
+	}
+	json_decref(a);
+	return n;
+}
+
+struct note_into {
+	struct plan *p;
+	const struct strmap *skip;   /* lists and contacts planned again */
+};
+
+static void
+note_into_plan(void *ctx, const struct plan_note *n)
+{
+	struct note_into *in = ctx;
+
+	if (in->skip == NULL || strmap_get(in->skip, n->by) == NULL)
+		plan_add_note(in->p, n);
+}
+
+/*
+ * Adds the kept notes to the plan, but those of a list or contact in
+ * skip (a partial compare planned it again); -1 when unreadable.
+ */
+static long
+notes_restore(const char *text, struct plan *p, const struct strmap *skip)
+{
+	struct note_into in = {p, skip};
+
+	return notes_each(text, note_into_plan, &in);
+}
+
+static void
+note_address(void *ctx, const struct plan_note *n)
+{
+	struct fastpath *f = ctx;
+
+	if (strmap_get(&f->noted, n->address) == NULL)
+		strmap_put(&f->noted, arena_strdup(&f->arena, n->address),
+			   &f->noted);
 }
 
 struct clash_into {
@@ -888,8 +981,34 @@ engine_fastpath_kept(struct run *x)
 		f->kept_made = true;
 		/* unreadable: none here; engine_fastpath_clashes() fails */
 		(void)clashes_each(f->old.clashes, clash_address, f);
+		(void)notes_each(f->old.clashes, note_address, f);
 	}
 	return &f->kept;
+}
+
+const struct strmap *
+engine_fastpath_noted(struct run *x)
+{
+	struct fastpath *f = x->fp;
+
+	if (engine_fastpath_kept(x) == NULL)
+		return NULL;
+	return &f->noted;
+}
+
+const char *
+engine_fastpath_part_add(struct run *x, const char *addr)
+{
+	struct fastpath *f = x->fp;
+	const char *k;
+
+	if (f == NULL || !f->partial)
+		return NULL;
+	if (strmap_get(&f->only, addr) != NULL)
+		return NULL;
+	k = arena_strdup(&f->arena, addr);
+	strmap_put(&f->only, k, (void *)k);
+	return k;
 }
 
 int
@@ -899,7 +1018,8 @@ engine_fastpath_clashes(struct run *x)
 
 	if (f == NULL || !f->partial)
 		return 0;
-	if (clashes_restore(f->old.clashes, &x->r->plan, &f->only) < 0)
+	if (clashes_restore(f->old.clashes, &x->r->plan, &f->only) < 0 ||
+	    notes_restore(f->old.clashes, &x->r->plan, &f->only) < 0)
 		return err_set(&x->r->err, DS_E_INTERNAL, "the conflicts kept "
 			       "with run %lld are unreadable; run `dirsync "
 			       "sync --full`", f->old.run_id);
@@ -924,8 +1044,10 @@ engine_fastpath(struct run *x)
 		if ((rc = fastpath_check(x, f, false)) != 1)
 			return rc;
 	}
-	/* the conflicts it left: reported again, as a full compare would */
-	if (clashes_restore(x->fp->old.clashes, &r->plan, NULL) < 0) {
+	/* the conflicts it left: reported again, as a full compare would;
+	 * so are its notes */
+	if (clashes_restore(x->fp->old.clashes, &r->plan, NULL) < 0 ||
+	    notes_restore(x->fp->old.clashes, &r->plan, NULL) < 0) {
 		log_warn("fast path: the conflicts kept with run %lld are "
 			 "unreadable: a full compare", x->fp->old.run_id);
 		return 0;
@@ -1296,6 +1418,7 @@ engine_fastpath_free(struct run *x)
 	free(x->fp->pairs);
 	free(x->fp->old.clashes);
 	strmap_free(&x->fp->kept);
+	strmap_free(&x->fp->noted);
 	free(x->fp);
 	x->fp = NULL;
 }

@@ -219,12 +219,21 @@ struct strmap *engine_fastpath_part(struct run *x,
 				    const struct strmap **anchors);
 /*
  * With x->partial, after the plan: the conflicts with rows of other
- * objects the verified run left outside the part are added to it (a
- * full compare would report them).  0, or -1 with the run's err set.
+ * objects the verified run left outside the part, and its notes of the
+ * lists and contacts outside it, are added to it (a full compare would
+ * report them).  0, or -1 with the run's err set.
  */
 int engine_fastpath_clashes(struct run *x);
 /* With x->partial: the addresses of the verified run's kept conflicts
  * (plan_input.kept_clashes); owned by x->fp; NULL when none. */
 const struct strmap *engine_fastpath_kept(struct run *x);
+/*
+ * A partial compare: the list members and contact targets the verified
+ * run's notes name (plan.notes), NULL when it kept none (or no partial
+ * compare).  engine_fastpath_part_add(): addr (copied) joins the part;
+ * the key, or NULL when it was in it already (or no partial compare).
+ */
+const struct strmap *engine_fastpath_noted(struct run *x);
+const char *engine_fastpath_part_add(struct run *x, const char *addr);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
 #include "util/xalloc.h"
 
 static const char *const op_names[OP_NOPS] = {
@@ -28,6 +29,7 @@ plan_free(struct plan *p)
 {
 	free(p->v);
 	free(p->clashes);
+	free(p->notes);
 	arena_free(&p->arena);
 	memset(p, 0, sizeof(*p));
 }
@@ -690,6 +692,74 @@ judge(struct plan *p, const struct plan_input *in, const struct mobj *want,
 	return v;
 }
 
+static void
+note(struct plan *p, const char *address, const char *by, const char *why,
+     enum note_kind kind)
+{
+	struct plan_note *n;
+
+	p->notes = xgrow(p->notes, &p->capnotes, p->nnotes + 1,
+			 sizeof(*p->notes));
+	n = &p->notes[p->nnotes++];
+	n->address = address;
+	n->by = by;
+	n->why = why;
+	n->kind = kind;
+}
+
+/* Is addr in one of our accepted domains (a domain of the desired set)? */
+static bool
+accepted_domain(const struct plan_input *in, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	const struct mobj *d;
+
+	return at != NULL &&
+	       (d = mset_get(in->desired, at + 1)) != NULL &&
+	       d->kind == MK_DOMAIN;
+}
+
+/*
+ * member_delivers() of an address in an accepted domain that no desired
+ * object has (a contact's target): only a row there that is active after
+ * this run delivers, one dirsync does not manage (a shared mailbox or an
+ * alias made by hand) or a record it leaves as it is (its owner in a
+ * conflict, or held).  Any other record of dirsync's is no longer wanted
+ * there: disabled (or removed) by this run, or already.  No row, or a
+ * mailbox renamed away, reaches nobody: mail to it bounces.  *why: what
+ * is there, for the report.
+ */
+static bool
+orphan_delivers(const struct plan_input *in, const struct renames *rn,
+		const struct strmap *blocked, const char *addr, uint32_t h,
+		const char **why)
+{
+	const struct mobj *cur = mset_get_h(in->current, addr, h);
+	const struct managed_rec *m = managed_get_h(in->managed, addr, h);
+
+	*why = NOTE_WHY_NONE;
+	if (cur == NULL ||
+	    (rn->from.len > 0 && strmap_get(&rn->from, addr) != NULL))
+		return false;
+	if (cur->active &&
+	    (m == NULL || frozen_anchor(in, m->anchor) ||
+	     (blocked->len > 0 && m->anchor != NULL &&
+	      strmap_get(blocked, m->anchor) != NULL)))
+		return true;
+	if (m == NULL)
+		*why = cur->kind == MK_MAILBOX ? "is a disabled mailbox"
+					       : "is a disabled alias row";
+	else if (m->kind == MK_MAILBOX)
+		*why = "is a disabled mailbox";
+	else if (m->kind == MK_LIST)
+		*why = "is a disabled list";
+	else if (m->kind == MK_CONTACT)
+		*why = "is a disabled contact";
+	else
+		*why = "is an alias no directory object has any more";
+	return false;
+}
+
 /*
  * Does a list member's address reach, after this run, the object the
  * rules gave the list that address for?  Not when the address stays
@@ -701,19 +771,27 @@ judge(struct plan *p, const struct plan_input *in, const struct mobj *want,
  * same decisions as plan_one() and judge(), asked before they are made
  * for an object planned after the list (an alias row, another list).
  * An address no desired object has (a contact's external one) is the
- * directory's to choose; outside a partial compare's part, the object
- * is as the verified run left it: held back if that run left it in
- * conflict (kept_clashes), else delivering.
+ * directory's to choose, unless it is in one of our accepted domains:
+ * then what is there decides (orphan_delivers; *note says why not, for
+ * the report: a user trial had a contact's target that existed nowhere,
+ * and another that was a leaver's disabled mailbox, on a list, and
+ * every post bounced).  Outside a partial compare's part, the object is
+ * as the verified run left it: held back if that run left it in
+ * conflict (kept_clashes), else delivering; the engine loads the rows
+ * of the addresses in accepted domains that the part's lists and
+ * contacts name and no desired object has (plan_input.only).
  */
 static bool
 member_delivers(const struct plan_input *in, const struct renames *rn,
-		const struct strmap *blocked, const char *addr)
+		const struct strmap *blocked, const char *addr,
+		const char **note)
 {
 	uint32_t h;
 	const struct mobj *d, *cur;
 	const struct managed_rec *m;
 	const char *other, *why;
 
+	*note = NULL;
 	if (frozen_addr(in, addr))
 		return false;
 	if (in->only != NULL && in->kept_clashes != NULL &&
@@ -722,8 +800,10 @@ member_delivers(const struct plan_input *in, const struct renames *rn,
 	    strmap_get(in->only, addr) == NULL)
 		return false;
 	h = strmap_hash(addr);
-	if ((d = mset_get_h(in->desired, addr, h)) == NULL ||
-	    d->kind == MK_DOMAIN || left_alone(in, addr))
+	if ((d = mset_get_h(in->desired, addr, h)) == NULL)
+		return left_alone(in, addr) || !accepted_domain(in, addr) ||
+		       orphan_delivers(in, rn, blocked, addr, h, note);
+	if (d->kind == MK_DOMAIN || left_alone(in, addr))
 		return true;
 	if (rn->held.len > 0 && strmap_get(&rn->held, addr) != NULL)
 		return false;
@@ -789,6 +869,32 @@ join_members(struct plan *p, const char **v, size_t n)
 }
 
 /*
+ * Has the goto a member in one of our accepted domains that no desired
+ * object has (a contact's target)?  What is there may be gone, disabled
+ * or deprovisioned by this run, also under a list as the last run left
+ * it, so each member is then asked about (member_delivers).  One look-up
+ * of the desired set per member.
+ */
+static bool
+orphan_member(const struct plan_input *in, const char *gotos)
+{
+	char addr[512];
+	const char *e;
+
+	for (; gotos != NULL && *gotos != '\0'; gotos = *e ? e + 1 : e) {
+		e = gotos + strcspn(gotos, ",");
+		if (e == gotos || (size_t)(e - gotos) >= sizeof(addr))
+			continue;
+		memcpy(addr, gotos, (size_t)(e - gotos));
+		addr[e - gotos] = '\0';
+		if (mset_get(in->desired, addr) == NULL &&
+		    accepted_domain(in, addr))
+			return true;
+	}
+	return false;
+}
+
+/*
  * A desired object that cannot have its address (a clash): all of it is
  * left as it is, as for a conflict in the directory (no disable, no
  * alias moved to the blocking row), and a mailbox's list places stay at
@@ -828,28 +934,34 @@ hold(struct renames *rn, struct strmap *blocked, const struct mobj *want)
  *     out, from a new list and from one that already has it: such a
  *     place delivers to the other row, or bounces at a disabled
  *     mailbox.  The member's conflict is reported; the place comes with
- *     the address.
+ *     the address;
+ *   - so is an address in one of our accepted domains that no desired
+ *     object has and that no active row has after this run (a contact's
+ *     target: no row, a leaver's disabled mailbox): noted for the
+ *     report (plan.notes), which names the list (`list`).
  * Returns `want` when nothing changes, else a goto sorted and
  * de-duplicated in the plan's arena; NULL when no member is left.
  */
 static const char *
 list_members(struct plan *p, const struct plan_input *in,
 	     const struct renames *rn, const struct strmap *blocked,
-	     const char *want, const char *cur)
+	     const char *list, const char *want, const char *cur)
 {
 	const char **v = NULL;
 	size_t n = 0, cap = 0, i, nwant;
 	bool changed = false;
-	const char *out, *to;
+	const char *out, *to, *why;
 	/*
 	 * Every member is asked about when something may not deliver: a
 	 * clash so far (mailboxes are planned before lists), a conflict,
 	 * or a goto that changes (its new members; an alias row clashes
-	 * only after the lists are planned).  A list as the last run left
-	 * it, in a run without either, costs no look-up per member.
+	 * only after the lists are planned), or a member in one of our
+	 * accepted domains that no desired object has (orphan_member).  A
+	 * list as the last run left it, in a run without any of these,
+	 * costs a look-up in the desired set per member.
 	 */
 	bool ask = p->nclashes > 0 || any_frozen(in) || cur == NULL ||
-		   !str_eq(want, cur);
+		   !str_eq(want, cur) || orphan_member(in, want);
 
 	if (rn->moved.len == 0 && !ask)
 		return want;
@@ -859,7 +971,10 @@ list_members(struct plan *p, const struct plan_input *in,
 		    (to = strmap_get(&rn->moved, v[i])) != NULL) {
 			v[i] = to;
 			changed = true;
-		} else if (ask && !member_delivers(in, rn, blocked, v[i])) {
+		} else if (ask && !member_delivers(in, rn, blocked, v[i],
+						   &why)) {
+			if (why != NULL)
+				note(p, v[i], list, why, NOTE_LIST);
 			changed = true;
 			continue;
 		}
@@ -896,7 +1011,7 @@ list_goto(struct plan *p, const struct plan_input *in, struct renames *rn,
 {
 	struct change *ch;
 
-	*gotos = list_members(p, in, rn, blocked, want->gotos,
+	*gotos = list_members(p, in, rn, blocked, want->address, want->gotos,
 			      cur != NULL ? cur->gotos : NULL);
 	if (*gotos != NULL)
 		return true;
@@ -1016,6 +1131,94 @@ cmp_clash(const void *a, const void *b)
 		      ((const struct plan_clash *)b)->address);
 }
 
+static int
+cmp_note(const void *a, const void *b)
+{
+	const struct plan_note *x = a, *y = b;
+	int c = strcmp(x->address, y->address);
+
+	if (c == 0 && x->kind != y->kind)
+		c = (int)x->kind - (int)y->kind;
+	if (c == 0)
+		c = strcmp(x->why, y->why);
+	return c != 0 ? c : strcmp(x->by, y->by);
+}
+
+/* Notes in order (cmp_note), each once. */
+static void
+sort_notes(struct plan *p)
+{
+	size_t i, n = 0;
+
+	if (p->nnotes > 1)
+		qsort(p->notes, p->nnotes, sizeof(*p->notes), cmp_note);
+	for (i = 0; i < p->nnotes; i++)
+		if (n == 0 || cmp_note(&p->notes[n - 1], &p->notes[i]) != 0)
+			p->notes[n++] = p->notes[i];
+	p->nnotes = n;
+}
+
+void
+plan_add_note(struct plan *p, const struct plan_note *in)
+{
+	struct plan_note n;
+	size_t i;
+	int c = 1;
+
+	/* in order: insertion, as a run adds a few */
+	for (i = p->nnotes; i > 0 &&
+	     (c = cmp_note(&p->notes[i - 1], in)) > 0; i--)
+		;
+	if (i > 0 && c == 0)
+		return;
+	n.address = arena_strdup(&p->arena, in->address);
+	n.by = arena_strdup(&p->arena, in->by);
+	n.why = arena_strdup(&p->arena, in->why);
+	n.kind = in->kind;
+	p->notes = xgrow(p->notes, &p->capnotes, p->nnotes + 1,
+			 sizeof(*p->notes));
+	memmove(&p->notes[i + 1], &p->notes[i],
+		(p->nnotes - i) * sizeof(*p->notes));
+	p->notes[i] = n;
+	p->nnotes++;
+}
+
+void
+plan_note_text(const struct plan *p,
+	       void (*fn)(void *ctx, const char *line), void *ctx)
+{
+	struct buf b = BUF_INIT;
+	size_t i, j, k;
+
+	for (i = 0; i < p->nnotes; i = j) {
+		const struct plan_note *n = &p->notes[i];
+
+		for (j = i + 1; j < p->nnotes &&
+				strcmp(p->notes[j].address, n->address) == 0 &&
+				p->notes[j].kind == n->kind &&
+				strcmp(p->notes[j].why, n->why) == 0;
+		     j++)
+			;
+		buf_reset(&b);
+		if (n->kind == NOTE_LIST)
+			buf_printf(&b, "list member %s %s; left out of ",
+				   n->address, n->why);
+		else
+			buf_printf(&b, "contact%s ", j - i > 1 ? "s" : "");
+		for (k = i; k < j; k++)
+			buf_printf(&b, "%s%s", k > i ? ", " : "",
+				   p->notes[k].by);
+		if (n->kind == NOTE_CONTACT)
+			buf_printf(&b, " forward%s to %s, which %s: mail to "
+				   "%s bounces (the forwarder is kept as the "
+				   "directory says)",
+				   j - i > 1 ? "" : "s", n->address, n->why,
+				   j - i > 1 ? "them" : "it");
+		fn(ctx, buf_str(&b));
+	}
+	buf_free(&b);
+}
+
 static const char *
 arena_dup_or_null(struct arena *a, const char *s)
 {
@@ -1122,6 +1325,26 @@ plan_one(struct plan *p, const struct plan_input *in, struct renames *rn,
 }
 
 /*
+ * A contact's forwarder row (its address -> its target) stays as the
+ * directory says, but a target in one of our accepted domains that no
+ * desired object has and that does not deliver (member_delivers) is
+ * noted for the report: mail to the contact bounces.
+ */
+static void
+contact_target(struct plan *p, const struct plan_input *in,
+	       const struct renames *rn, const struct strmap *blocked,
+	       const struct mobj *want)
+{
+	const char *why;
+
+	if (want->gotos == NULL || strchr(want->gotos, ',') != NULL)
+		return;
+	if (!member_delivers(in, rn, blocked, want->gotos, &why) &&
+	    why != NULL)
+		note(p, want->gotos, want->address, why, NOTE_CONTACT);
+}
+
+/*
  * Every desired object: mailboxes first, then lists (whose members
  * follow the mailboxes held, list_members), then the rest (aliases of an
  * owner held are left alone).
@@ -1151,6 +1374,8 @@ plan_wanted(struct plan *p, const struct plan_input *in, struct renames *rn,
 				 mset_get_h(in->current, want->address,
 					    want->hash),
 				 m);
+			if (want->kind == MK_CONTACT)
+				contact_target(p, in, rn, blocked, want);
 		}
 	}
 }
@@ -1463,6 +1688,7 @@ plan_finish(struct plan *p)
 	if (p->nclashes > 1)
 		qsort(p->clashes, p->nclashes, sizeof(*p->clashes),
 		      cmp_clash);
+	sort_notes(p);
 	memset(p->count, 0, sizeof(p->count));
 	memset(p->alias_count, 0, sizeof(p->alias_count));
 	for (i = 0; i < p->n; i++) {
@@ -1625,6 +1851,12 @@ plan_drop_removals(struct plan *p, struct plan *held)
 		p->v[n++] = *ch;
 	}
 	p->n = n;
+	/* a member noted for a disable held back stays on its lists */
+	for (i = n = 0; gone.len > 0 && i < p->nnotes; i++)
+		if (strmap_get(&gone, p->notes[i].address) == NULL)
+			p->notes[n++] = p->notes[i];
+	if (gone.len > 0)
+		p->nnotes = n;
 	strmap_free(&gone);
 }
 

@@ -140,12 +140,36 @@ struct plan_clash {
 	const char *other_dn, *other_account;
 };
 
+/*
+ * A list member (or a contact's target) in one of our accepted domains
+ * that no desired object has and that does not deliver after this run:
+ * no row there, or a row that is disabled or deprovisioned by this run.
+ * A list leaves it out; a contact's forwarder row stays as the
+ * directory says.  Reported as a warning, one per address
+ * (plan_note_text).  address: the member; by: the list or contact
+ * naming it; why: what is at the address (NOTE_WHY_*).
+ */
+enum note_kind { NOTE_LIST, NOTE_CONTACT };
+
+struct plan_note {
+	const char *address;
+	const char *by;
+	const char *why;
+	enum note_kind kind;
+};
+
+#define NOTE_WHY_NONE "is in an accepted domain but no mailbox, alias or " \
+		      "list has it"
+
 struct plan {
 	struct arena arena;       /* list gotos the planner writes itself */
 	struct change *v;
 	size_t n, cap;
 	struct plan_clash *clashes;
 	size_t nclashes, capclashes;
+	/* sorted by address, then kind, then by (plan_finish) */
+	struct plan_note *notes;
+	size_t nnotes, capnotes;
 	size_t count[OP_NOPS];          /* non-alias objects */
 	size_t alias_count[OP_NOPS];    /* alias rows */
 };
@@ -182,6 +206,18 @@ void plan_drop_removals(struct plan *p, struct plan *held);
  * order, as plan_build() leaves them.  NULL members stay NULL.
  */
 void plan_add_clash(struct plan *p, const struct plan_clash *c);
+/*
+ * Adds a note a plan built over part of the addresses did not make (the
+ * verified run's, kept in the state), its strings copied, in order.
+ */
+void plan_add_note(struct plan *p, const struct plan_note *n);
+/*
+ * The warnings of p's notes, one per address and kind, each naming the
+ * lists (or contacts) in order: calls fn with each line (a temporary
+ * string).
+ */
+void plan_note_text(const struct plan *p,
+		    void (*fn)(void *ctx, const char *line), void *ctx);
 void plan_free(struct plan *p);
 const char *op_name(enum op op);
 

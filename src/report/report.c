@@ -341,6 +341,12 @@ summary_json(const struct run_result *in)
 	return sum;
 }
 
+static void
+warning_add(void *ctx, const char *line)
+{
+	json_array_append_new(ctx, json_string(line));
+}
+
 json_t *
 report_build(const struct run_result *in, size_t max_changes)
 {
@@ -407,6 +413,9 @@ report_build(const struct run_result *in, size_t max_changes)
 	for (i = 0; in->have_rules && i < in->rules.nwarnings; i++)
 		json_array_append_new(warnings,
 				      json_string(in->rules.warnings[i]));
+	/* list members (contact targets) in our domains that reach nobody */
+	if (in->have_plan)
+		plan_note_text(&in->plan, warning_add, warnings);
 	if (in->snapshot_warning[0] != '\0')
 		json_array_append_new(warnings,
 				      json_string(in->snapshot_warning));

@@ -1106,6 +1106,7 @@ pwname samba:ogrant oliver.grant@example.com openldap
 . "$here/output.sh"
 . "$here/trials.sh"
 . "$here/listplaces.sh"
+. "$here/contacts.sh"
 
 echo "cli: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]
