@@ -64,9 +64,9 @@ archive_old(const struct conf *c, size_t owned, struct rebuild *out,
 	if (state_file_foreign(c->state.path)) {
 		err_object(err, c->state.path);
 		return err_set(err, DS_E_STATE,
-			       "not an SQLite database at all, so not a "
-			       "damaged state: left where it is (is [state] "
-			       "path right?)");
+			       "a text file, not an SQLite database, so not "
+			       "a damaged state: left where it is (is "
+			       "[state] path right?)");
 	}
 	if (state_open(&st, c->state.path, true, err) != 0 ||
 	    state_counts(st, &managed, &out->runs, err) != 0) {

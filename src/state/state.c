@@ -152,16 +152,24 @@ bool
 state_file_foreign(const char *path)
 {
 	static const char magic[16] = "SQLite format 3";
-	char head[16];
-	ssize_t n;
+	unsigned char head[512];
+	ssize_t n, i;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return false;
 	n = read(fd, head, sizeof(head));
 	close(fd);
-	return n > 0 && ((size_t)n < sizeof(head) ||
-			 memcmp(head, magic, sizeof(magic)) != 0);
+	if (n <= 0 || ((size_t)n >= sizeof(magic) &&
+		       memcmp(head, magic, sizeof(magic)) == 0))
+		return false;
+	/* text (an export, a config): no control bytes but tab, CR, LF;
+	 * a damaged database (a bad header, random bytes) has them */
+	for (i = 0; i < n; i++)
+		if ((head[i] < 0x20 && head[i] != '\t' && head[i] != '\n' &&
+		     head[i] != '\r') || head[i] == 0x7f)
+			return false;
+	return true;
 }
 
 static int
@@ -195,8 +203,8 @@ state_fail(struct state *st, struct err *err, int rc, const char *msg)
 			       strerror(sys));
 	/* another file named by [state] path: not to be moved aside */
 	if ((rc & 0xff) == SQLITE_NOTADB && state_file_foreign(st->path))
-		return err_set(err, DS_E_STATE, "%s: %s: this file is not "
-			       "an SQLite database at all; is [state] path "
+		return err_set(err, DS_E_STATE, "%s: %s: this is a text "
+			       "file, not an SQLite database; is [state] path "
 			       "right? (it must name dirsync's own state "
 			       "database, which a first run creates)",
 			       st->path, msg);

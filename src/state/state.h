@@ -193,10 +193,11 @@ int state_run_report(struct state *st, long long run_id, char **json,
 		     struct err *err);
 
 /*
- * Whether the file at path is not an SQLite database at all (it has
- * bytes, and not SQLite's header: "SQLite format 3"): a [state] path
- * naming another file (an export, the config), as opposed to a damaged
- * database.  False when it cannot be read or is empty.
+ * Whether the file at path is text, not an SQLite database (no SQLite
+ * header, and no control bytes but tab, CR and LF in its first 512
+ * bytes): a [state] path naming another file (an export, the config), as
+ * opposed to a damaged database (binary).  False when it cannot be read
+ * or is empty.
  */
 bool state_file_foreign(const char *path);
 /* How many managed records and runs a state holds (0 when none yet). */

@@ -148,3 +148,25 @@ expect_eq ct-nobody-arrives-ggroup "grace.liu@example.com,nobody@example.com" \
 	"$(ctgoto ggroup@example.com)"
 expect_eq ct-nobody-arrives-not-warned "" "$(ctwarn nobody@example.com)"
 after_partial ct-nobody-arrives
+
+# a contact whose target is its own address in an accepted domain: no
+# forwarder (it would loop), and a warning says so (a user trial: it was
+# left out without a word)
+scenario contact-loop
+cp "$COMPANY" "$S/company.ldif"
+cat >>"$S/company.ldif" <<'EOF2'
+
+dn: CN=Loop Contact,OU=Contacts,DC=example,DC=com
+objectClass: top
+objectClass: person
+objectClass: contact
+cn: Loop Contact
+mail: loop@example.com
+targetAddress: SMTP:loop@example.com
+objectGUID:: Q29udGFjdExvb3AwMDAwMQ==
+EOF2
+mkconf "$S/company.ldif"
+ds "$S" sync --json
+expect_rc contact-loop-sync 0
+jq_true contact-loop-warned '[.warnings[] | select(contains("CN=Loop Contact,OU=Contacts,DC=example,DC=com: a contact whose target loop@example.com is its own address"))] | length == 1'
+expect_eq contact-loop-no-row "" "$(ctgoto loop@example.com)"

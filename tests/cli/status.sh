@@ -759,11 +759,11 @@ mkconf "$S/dir.ldif"
 sed -i "s#^path = $S/state.db\$#path = $S/dir.ldif#" "$S/dirsync.conf"
 ds "$S" sync
 expect_rc state-foreign-fails 1
-expect_in state-foreign-says "this file is not an SQLite database at all; is [state] path right?" "$S/err"
+expect_in state-foreign-says "this is a text file, not an SQLite database; is [state] path right?" "$S/err"
 expect_not_in state-foreign-no-rebuild-advice "rebuild-state" "$S/err"
 ds "$S" rebuild-state
 expect_rc state-foreign-rebuild-refused 1
-expect_in state-foreign-rebuild-says "not an SQLite database at all, so not a damaged state: left where it is" "$S/err"
+expect_in state-foreign-rebuild-says "a text file, not an SQLite database, so not a damaged state: left where it is" "$S/err"
 expect_eq state-foreign-file-kept "$(sha256sum <"$COMPANY")" "$(sha256sum <"$S/dir.ldif")"
 
 # A run that applied nothing is not shown as if it had: its counts are
