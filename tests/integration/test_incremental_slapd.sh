@@ -293,6 +293,50 @@ both "nested member" 3
 grep '^alias: sales@example.com|' "$T/full.dump" | grep -q hannah ||
 	ds_fail "nested: Hannah not in the Sales list"
 
+ds_step "a contact forwarding to a colleague, in a list; the colleague leaves (trial)"
+# a list member in an accepted domain that no object has any more (the
+# contact's target, a leaver's disabled mailbox) leaves the list, in the
+# incremental run as in the full one, with the same warning
+ldapmod <<'EOF'
+dn: CN=Laura Forward,OU=Contacts,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: contact
+objectClass: dirsyncAD
+cn: Laura Forward
+sn: Forward
+mail: laura.fwd@example.net
+targetAddress: SMTP:laura.fernandez@example.com
+proxyAddresses: SMTP:laura.fwd@example.net
+
+dn: CN=Engineering,OU=Groups,DC=example,DC=com
+changetype: modify
+add: member
+member: CN=Laura Forward,OU=Contacts,DC=example,DC=com
+EOF
+both "a contact to a colleague" 3
+ldapmod <<'EOF'
+dn: CN=Laura Fernandez,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: userAccountControl
+userAccountControl: 514
+EOF
+both "the contact's colleague leaves" 3
+grep '^alias: engineering@example.com|' "$T/full.dump" | grep -q laura.fernandez &&
+	ds_fail "a leaver's disabled mailbox stays in a list through a contact"
+jq -e '[.warnings[] | select(contains("list member laura.fernandez@example.com is a disabled mailbox"))] | length == 1' \
+	"$T/inc.json" >/dev/null ||
+	ds_fail "no warning for the leaver's address in a list: $(jq -c .warnings "$T/inc.json")"
+ldapmod <<'EOF'
+dn: CN=Laura Fernandez,OU=Engineering,OU=Staff,DC=example,DC=com
+changetype: modify
+replace: userAccountControl
+userAccountControl: 512
+EOF
+both "the contact's colleague is back" 3
+grep '^alias: engineering@example.com|' "$T/full.dump" | grep -q laura.fernandez ||
+	ds_fail "the colleague back: not in the list again"
+
 ds_step "addresses that change hands in one run: a chain of renames (trial)"
 # Hana hana@ -> hana.ho@, Ivo ivo@ -> hana@, Jo jo@ -> ivo@: the rules over
 # the delta and the partial compare see the whole chain, and each mailbox
