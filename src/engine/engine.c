@@ -1009,8 +1009,9 @@ stage_limits(struct run *x)
 		return -1;
 	if (approved && hit->forceable) {
 		log_warn("safety limit %s exceeded (allowed %ld, planned "
-			 "%ld): applying the plan approved with run %lld",
+			 "%ld%s): applying the plan approved with run %lld",
 			 hit->limit, hit->allowed, hit->planned,
+			 plan_limit_window(hit, win, sizeof(win)),
 			 r->approved_run);
 		r->forced = *hit;
 		memset(hit, 0, sizeof(*hit));
@@ -1029,9 +1030,10 @@ stage_limits(struct run *x)
 			       hit->limit, hit->allowed, hit->planned,
 			       plan_limit_window(hit, win, sizeof(win)),
 			       plan_limit_lists(hit, lists, sizeof(lists)));
-	log_warn("safety limit %s exceeded (allowed %ld, planned %ld): "
+	log_warn("safety limit %s exceeded (allowed %ld, planned %ld%s): "
 		 "applying anyway (--force-limits)",
-		 hit->limit, hit->allowed, hit->planned);
+		 hit->limit, hit->allowed, hit->planned,
+		 plan_limit_window(hit, win, sizeof(win)));
 	r->forced = *hit;
 	memset(hit, 0, sizeof(*hit));
 	return 0;
