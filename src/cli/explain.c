@@ -40,6 +40,9 @@ struct subject {
 	const char *dn, *account;     /* NULL when not known */
 	const struct left_out *out;   /* the rules left it out */
 	bool in_scope;                /* it has desired mail objects */
+	/* a contact in scope whose only address is outside the accepted
+	 * domains (rules_result.external): no mail object of its own */
+	const char *external;
 	const char *address;          /* WHO, when it is an address */
 	const char *primary;          /* its mailbox's or list's address */
 	const char **addrs;           /* every address it touches (malloc'd) */
@@ -136,6 +139,13 @@ find_subjects(const struct run_result *r, const char *who,
 			if (l->address != NULL && strcmp(l->address, nwho) == 0)
 				add_subject(v, &n, key);
 		}
+		it = 0;
+		while (strmap_next(&r->rules.external, &it, &key, &val)) {
+			const struct left_out *l = val;
+
+			if (strcmp(l->address, nwho) == 0)
+				add_subject(v, &n, key);
+		}
 		for (i = 0; i < r->rules.nconflicts; i++) {
 			const struct conflict *c = &r->rules.conflicts[i];
 			size_t j;
@@ -152,6 +162,13 @@ find_subjects(const struct run_result *r, const char *who,
 		    matches(k, who, nwho, d->v[i]->dn, d->v[i]->account))
 			add_subject(v, &n, d->v[i]->anchor);
 	while (strmap_next(&r->rules.left_out, &it, &key, &val)) {
+		const struct left_out *l = val;
+
+		if (matches(k, who, nwho, l->dn, l->account))
+			add_subject(v, &n, key);
+	}
+	it = 0;
+	while (strmap_next(&r->rules.external, &it, &key, &val)) {
 		const struct left_out *l = val;
 
 		if (matches(k, who, nwho, l->dn, l->account))
@@ -186,6 +203,7 @@ static void
 fill_subject(const struct run_result *r, struct subject *s)
 {
 	const struct mset *d = &r->rules.desired;
+	const struct left_out *ext;
 	size_t i, j;
 
 	if (s->address != NULL)
@@ -193,6 +211,13 @@ fill_subject(const struct run_result *r, struct subject *s)
 	if (s->anchor == NULL)
 		return;
 	s->out = strmap_get(&r->rules.left_out, s->anchor);
+	ext = strmap_get(&r->rules.external, s->anchor);
+	if (ext != NULL) {
+		s->in_scope = true;
+		s->dn = ext->dn;
+		s->account = ext->account;
+		s->external = s->primary = ext->address;
+	}
 	if (s->out != NULL) {
 		s->dn = s->out->dn;
 		s->account = s->out->account;
@@ -323,6 +348,10 @@ text_scope(const struct conf *c, const struct subject *s)
 	if (s->anchor == NULL) {
 		printf("  scope     no directory object in the read has this "
 		       "address\n");
+	} else if (s->external != NULL) {
+		printf("  scope     in scope: a contact forwarding to %s, "
+		       "outside the accepted domains: no row of its own; "
+		       "lists name that address\n", s->external);
 	} else if (s->in_scope) {
 		printf("  scope     in scope\n");
 	} else if (s->out != NULL && s->out->plain_group) {
@@ -484,9 +513,10 @@ json_scope(const struct subject *s)
 				  ? leave_reason_key(LR_NOT_READ)
 				  : "no_object";
 
-	return json_pack("{s:b, s:s, s:o}", "in_scope", s->in_scope,
+	return json_pack("{s:b, s:s, s:o, s:o}", "in_scope", s->in_scope,
 			 "reason", key, "rule",
-			 jstr_or_null(s->out ? s->out->detail : NULL));
+			 jstr_or_null(s->out ? s->out->detail : NULL),
+			 "external", jstr_or_null(s->external));
 }
 
 static json_t *

@@ -102,6 +102,7 @@ rules_free(struct rules_result *r)
 	strmap_free(&r->frozen_anchors);
 	strmap_free(&r->frozen_addresses);
 	strmap_free(&r->left_out);
+	strmap_free(&r->external);
 	arena_free(&r->arena);
 	memset(r, 0, sizeof(*r));
 }

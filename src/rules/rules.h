@@ -62,6 +62,13 @@ struct rules_result {
 	 * without an address are in it too (LR_NO_ADDRESS).
 	 */
 	struct strmap left_out;
+	/*
+	 * anchor -> struct left_out (why LR_NONE; address: the external
+	 * one): the contacts in scope whose only address is outside the
+	 * accepted domains, which yield no mail object of their own (lists
+	 * name the external address), for `dirsync explain`.
+	 */
+	struct strmap external;
 	size_t in_scope;           /* directory objects yielding mail objects */
 	size_t member_of_missing;  /* [scope] member_of groups not read */
 	/*

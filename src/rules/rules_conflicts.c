@@ -187,6 +187,17 @@ rules_claim_all(struct rules_ctx *x)
 							    : MK_ALIAS,
 				   o->aliases[j], o,
 				   o->type == RT_CONTACT ? o->name : NULL);
+		if (o->type == RT_CONTACT && o->naliases == 0 &&
+		    o->external != NULL && o->anchor != NULL) {
+			struct left_out *l = arena_alloc(x->a, sizeof(*l));
+
+			memset(l, 0, sizeof(*l));
+			l->why = LR_NONE;
+			l->dn = o->dn;
+			l->account = o->account;
+			l->address = o->external;
+			strmap_put(&x->r->external, o->anchor, l);
+		}
 	}
 	settle_conflicts(x);
 }

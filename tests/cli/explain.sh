@@ -203,3 +203,39 @@ expect_rc test-ok 0
 expect_in test-ok-says OK "$S/out"
 expect_in test-ok-left-out "left out: account_disabled" "$S/out"
 expect_in test-ok-left-out-dn "  CN=Tom Becker,OU=Support,OU=Staff,DC=example,DC=com" "$S/out"
+
+# ---- explain: a contact whose only address is outside our domains -------
+# (a user trial: "nothing in the directory read matches", though a list
+# named its address)
+scenario explain-external
+cp "$COMPANY" "$S/dir.ldif"
+cat >>"$S/dir.ldif" <<'EOF2'
+
+dn: CN=Ext Only,OU=Contacts,DC=example,DC=com
+objectClass: top
+objectClass: person
+objectClass: contact
+cn: Ext Only
+mail: ext@other.org
+targetAddress: SMTP:ext@other.org
+objectGUID:: RXh0T25seUNvbnRhY3QwMQ==
+
+dn: CN=Ext Group,OU=Groups,DC=example,DC=com
+objectClass: top
+objectClass: group
+cn: Ext Group
+mail: extgroup@example.com
+groupType: 8
+objectGUID:: RXh0R3JvdXBHcm91cDAwMQ==
+member: CN=Ext Only,OU=Contacts,DC=example,DC=com
+member: CN=Ben Carter,OU=Sales,OU=Staff,DC=example,DC=com
+EOF2
+mkconf "$S/dir.ldif"
+for who in "CN=Ext Only,OU=Contacts,DC=example,DC=com" ext@other.org; do
+	ds "$S" explain "$who"
+	expect_rc "explain-external-found-$who" 0
+	expect_in "explain-external-scope-$who" "in scope: a contact forwarding to ext@other.org, outside the accepted domains" "$S/out"
+	expect_in "explain-external-list-$who" "member of extgroup@example.com" "$S/out"
+done
+ds "$S" explain ext@other.org --json
+jq_true explain-external-json '.found and .objects[0].scope.external == "ext@other.org"'
