@@ -412,11 +412,18 @@ text_row(const struct run_result *r, const struct subject *s,
 
 	if (cur == NULL)
 		return;
-	printf("  target    %-8s %s, %s", mkind_name(m ? m->kind : cur->kind),
+	/* the row as it is: a self-alias left behind by a mailbox row
+	 * deleted by hand is an alias row (a user trial read "mailbox") */
+	printf("  target    %-8s %s, %s",
+	       m != NULL && (m->kind == MK_MAILBOX) == (cur->kind == MK_MAILBOX)
+		       ? mkind_name(m->kind)
+		       : mkind_name(cur->kind),
 	       mset_stored(&r->current, cur) != NULL
 		       ? mset_stored(&r->current, cur)
 		       : cur->address,
 	       cur->active ? "active" : "inactive");
+	if (m != NULL && m->kind == MK_MAILBOX && cur->kind != MK_MAILBOX)
+		printf(" (the mailbox row is gone, deleted outside dirsync)");
 	if (m == NULL) {
 		printf(", not managed by dirsync\n");
 		return;

@@ -140,6 +140,9 @@ leaves "Ben Carter"
 ds "$S" sync
 expect_rc drift-leaver-ben-disabled 0
 q "DELETE FROM mailbox WHERE username = 'ben.carter@example.com'" >/dev/null
+# explain shows the row as it is (a user trial read "mailbox ..., inactive")
+ds "$S" explain ben.carter@example.com
+expect_in drift-leaver-explain-row "target    alias    ben.carter@example.com, inactive (the mailbox row is gone, deleted outside dirsync)" "$S/out"
 # Chloe's mailbox row goes by hand, then she leaves (the disable)
 q "DELETE FROM mailbox WHERE username = 'chloe.dubois@example.com'" >/dev/null
 # Grace's self-alias goes by hand, then she leaves
