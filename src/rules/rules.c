@@ -178,7 +178,26 @@ rules_first(const struct attr *a)
 	return a != NULL && a->nvals > 0 ? a->vals[0].p : NULL;
 }
 
-/* Anchor from the slot table: objectGUID, entryUUID, nsUniqueId, DN. */
+/* Has the value a byte that is not printable ASCII? */
+static bool
+binary_value(const struct attr *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->vals[0].len; i++)
+		if ((unsigned char)a->vals[0].p[i] < 0x20 ||
+		    (unsigned char)a->vals[0].p[i] >= 0x7f)
+			return true;
+	return false;
+}
+
+/*
+ * Anchor from the slot table: objectGUID, entryUUID, nsUniqueId, DN.  An
+ * objectGUID of 16 bytes is AD's binary GUID; one in text (an export
+ * that wrote it as a string) is used lower-cased; any other binary one
+ * (not 16 bytes: a damaged export) as "guid:" and its bytes in hex, so
+ * that reports and logs can show it.
+ */
 static const char *
 anchor_of(struct arena *a, const struct attr *guid, const struct attr *uuid,
 	  const struct attr *nsid, const char *ndn)
@@ -189,6 +208,20 @@ anchor_of(struct arena *a, const struct attr *guid, const struct attr *uuid,
 	if (guid != NULL && guid->nvals > 0 && guid->vals[0].len == 16) {
 		guid_str((const unsigned char *)guid->vals[0].p, buf);
 		return arena_strdup(a, buf);
+	}
+	if (guid != NULL && guid->nvals > 0 && binary_value(guid)) {
+		const unsigned char *g =
+			(const unsigned char *)guid->vals[0].p;
+		size_t i, n = guid->vals[0].len;
+		char *s = arena_alloc(a, 5 + 2 * n + 1);
+
+		memcpy(s, "guid:", 5);
+		for (i = 0; i < n; i++) {
+			s[5 + 2 * i] = hexdig(g[i] >> 4);
+			s[6 + 2 * i] = hexdig(g[i]);
+		}
+		s[5 + 2 * n] = '\0';
+		return s;
 	}
 	if ((v = rules_first(guid)) != NULL || (v = rules_first(uuid)) != NULL ||
 	    (v = rules_first(nsid)) != NULL)
@@ -318,6 +351,11 @@ rules_build(struct rules_ctx *x, const struct entry *e, const char *ndn,
 	o->ndn = strcmp(e->dn, ndn) == 0 ? o->dn : arena_strdup(&x->tmp, ndn);
 	o->anchor = anchor_of(x->a, x->at[A_OBJECTGUID], x->at[A_ENTRYUUID],
 			      x->at[A_NSUNIQUEID], o->ndn);
+	if (strncmp(o->anchor, "guid:", 5) == 0)
+		rules_warn(x, "%s: objectGUID is %zu bytes, not the 16 of a "
+			   "GUID: a damaged export?  Its bytes are the "
+			   "anchor (%s)", o->dn,
+			   x->at[A_OBJECTGUID]->vals[0].len, o->anchor);
 	o->account = rules_first(x->at[A_SAMACCOUNTNAME]);
 	if (o->account == NULL)
 		o->account = rules_first(x->at[A_UID]);

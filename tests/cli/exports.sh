@@ -264,3 +264,16 @@ cut_at trailer '^# numEntries:' 5 "the export is truncated"
 ds "$S" history --json
 jq_true exports-cut-history-not-applied \
 	'[.[] | select(.exit_code == 1)] | length == 7 and all(.applied == false)'
+
+# an objectGUID that is not 16 bytes (a damaged export): a warning, and
+# an anchor reports can show (a user trial: its raw bytes, control
+# characters and all, were the anchor)
+scenario exports-guid17
+sed 's#^objectGUID:: vNAOy+4H3MhlJgfC7nXPGw==$#objectGUID:: AAECAwQFBgcICQoLDA0ODxA=#' \
+	"$COMPANY" >"$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync --json
+expect_rc exports-guid17-sync 0
+jq_true exports-guid17-warned '[.warnings[] | select(contains("CN=Ben Carter,OU=Sales,OU=Staff,DC=example,DC=com: objectGUID is 17 bytes, not the 16 of a GUID"))] | length == 1'
+expect_eq exports-guid17-anchor "guid:000102030405060708090a0b0c0d0e0f10" \
+	"$(q "SELECT anchor FROM dirsync_managed WHERE address = 'ben.carter@example.com'")"
