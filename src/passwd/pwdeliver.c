@@ -300,9 +300,13 @@ pw_deliver_before_sync(const struct conf *c, struct pw_deliver_result *res)
 
 	err_clear(&err);
 	/* a failure after some rows were written still lists those */
-	if (pw_deliver(c, NULL, res, &err) != 0)
+	if (pw_deliver(c, NULL, res, &err) != 0 && res->left > 0)
 		log_warn("queued passwords: %s (%ld left for the next run)",
 			 err_fmt(&err, buf, sizeof(buf)), res->left);
+	else if (err.code != DS_OK)
+		log_warn("queued passwords: %s (none written: this run "
+			 "cannot tell how many wait)",
+			 err_fmt(&err, buf, sizeof(buf)));
 	else if (res->delivered + res->dropped > 0)
 		log_info("queued passwords: %ld written, %ld dropped, %ld "
 			 "still pending", res->delivered, res->dropped,

@@ -50,21 +50,64 @@ db_err(struct pwq *q, struct err *err, const char *where)
 	return err_set(err, DS_E_STATE, "%s", sqlite3_errmsg(q->db));
 }
 
-/* Creates the file 0600 whatever the umask; refuses a loose one. */
-static int
-check_file(const char *path, bool create, bool *exists, struct err *err)
+/*
+ * The owner the queue must have: that of the state database, else of its
+ * directory (the user the syncs run as).  False when neither is there.
+ */
+static bool
+state_owner(const char *state_path, uid_t *uid, gid_t *gid)
 {
 	struct stat sb;
+	char *dir, *slash;
+	bool ok;
+
+	if (stat(state_path, &sb) == 0) {
+		*uid = sb.st_uid;
+		*gid = sb.st_gid;
+		return true;
+	}
+	dir = xstrdup(state_path);
+	slash = strrchr(dir, '/');
+	if (slash != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	ok = stat(slash != NULL ? dir : ".", &sb) == 0;
+	free(dir);
+	*uid = sb.st_uid;
+	*gid = sb.st_gid;
+	return ok;
+}
+
+/*
+ * Creates the file 0600 whatever the umask, owned by the state's owner
+ * when root creates it (Samba runs the check password script as root;
+ * the syncs run as their own user, which could not read a queue of
+ * root's: a user trial's queued password was never written); refuses a
+ * loose one, and says so of one the syncs cannot open.
+ */
+static int
+check_file(const char *path, const char *state_path, bool create,
+	   bool *exists, struct err *err)
+{
+	struct stat sb;
+	uid_t uid;
+	gid_t gid;
 	int fd;
 
 	*exists = false;
 	if (create) {
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 				      O_NOFOLLOW, 0600);
-		if (fd >= 0)
+		if (fd >= 0) {
+			if (geteuid() == 0 &&
+			    state_owner(state_path, &uid, &gid) &&
+			    uid != 0 && fchown(fd, uid, gid) != 0) {
+				close(fd);
+				goto io;
+			}
 			close(fd);
-		else if (errno != EEXIST)
+		} else if (errno != EEXIST) {
 			goto io;
+		}
 	}
 	if (lstat(path, &sb) != 0) {
 		if (errno == ENOENT && !create)
@@ -81,6 +124,14 @@ check_file(const char *path, bool create, bool *exists, struct err *err)
 		return err_set(err, DS_E_STATE, "password queue is "
 			       "accessible to group or others (mode %04o): "
 			       "chmod 600 it", (unsigned)(sb.st_mode & 07777));
+	}
+	if (geteuid() != 0 && sb.st_uid != geteuid()) {
+		err_object(err, path);
+		return err_set(err, DS_E_STATE, "password queue is owned by "
+			       "uid %ld, not by uid %ld that this run is: its "
+			       "passwords cannot be written; chown it to the "
+			       "state database's owner",
+			       (long)sb.st_uid, (long)geteuid());
 	}
 	*exists = true;
 	return 0;
@@ -101,7 +152,7 @@ pwq_open(struct pwq **out, const char *state_path, bool create,
 	bool exists;
 
 	*out = NULL;
-	if (check_file(path, create, &exists, err) != 0) {
+	if (check_file(path, state_path, create, &exists, err) != 0) {
 		free(path);
 		return -1;
 	}

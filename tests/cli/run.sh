@@ -999,6 +999,42 @@ on_failure = accept"
 	*) fail passwd-next-sync-delivers "$(pwcol alice.martin@example.com)" ;;
 	esac
 	expect_eq passwd-queue-empty 0 "$(sqlite3 "$S/state.db.passwords" "SELECT count(*) FROM pending")"
+	# the hook as root (Samba runs it so), the syncs as their own user:
+	# the queue root creates is the state's owner's (a user trial: the
+	# sync could not open it, and the password was never written)
+	if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null 2>&1 &&
+		id nobody >/dev/null 2>&1 && [ -z "$PG" ]; then
+		R=$(mktemp -d /tmp/dirsync-pwown.XXXXXX)
+		chmod 755 "$R"
+		cp "$COMPANY" "$R/dir.ldif"
+		chmod 644 "$R/dir.ldif"
+		mkdir "$R/s"
+		printf '[source]\ntype = ldif\npath = %s\n[mapping]\naccepted_domains = example.com example.net\n[target]\nurl = sqlite://%s/s/mail.db\n[state]\npath = %s/s/state.db\n[passwords]\non_failure = accept\n' \
+			"$R/dir.ldif" "$R" "$R" >"$R/s/dirsync.conf"
+		chown -R nobody "$R/s"
+		chmod 600 "$R/s/dirsync.conf"
+		runuser -u nobody -- "$DIRSYNC" -q -c "$R/s/dirsync.conf" sync \
+			>"$R/out" 2>&1
+		rc=$?
+		expect_rc passwd-own-sync 0
+		sed -i "s|^url = .*|url = sqlite://$R/missing/mail.db|" "$R/s/dirsync.conf"
+		printf '%s' "$PW" | "$DIRSYNC" -c "$R/s/dirsync.conf" passwd-hook \
+			--user alice.martin@example.com --no-confirm >"$R/out" 2>&1
+		rc=$?
+		expect_rc passwd-own-queued 0
+		expect_eq passwd-own-queue-owner nobody \
+			"$(stat -c %U "$R/s/state.db.passwords")"
+		sed -i "s|^url = .*|url = sqlite://$R/s/mail.db|" "$R/s/dirsync.conf"
+		runuser -u nobody -- "$DIRSYNC" -c "$R/s/dirsync.conf" sync \
+			>"$R/out" 2>&1
+		rc=$?
+		expect_rc passwd-own-delivered-rc 0
+		case $(sqlite3 "$R/s/mail.db" "SELECT password FROM mailbox WHERE username = 'alice.martin@example.com'") in
+		'{SHA512-CRYPT}$6$'*) pass passwd-own-delivered ;;
+		*) fail passwd-own-delivered "$(cat "$R/out")" ;;
+		esac
+		rm -rf "$R"
+	fi
 	# with the target down under reject, the hook fails
 	mkconf "$COMPANY" "[passwords]
 on_failure = reject"
