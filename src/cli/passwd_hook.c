@@ -135,14 +135,23 @@ resolve(struct hook *h, struct err *err)
 		rc = 0;
 		goto done;
 	}
-	if (h->address == NULL || disabled_at != 0) {
-		log_info("account %s (%s): %s; password not synced",
-			 h->account, h->acct.dn,
-			 h->address == NULL ? "no mailbox managed by dirsync"
-					    : "its mailbox is out of scope");
+	if (h->address == NULL) {
+		log_info("account %s (%s): no mailbox managed by dirsync; "
+			 "password not synced", h->account, h->acct.dn);
 		rc = 1;
 		goto done;
 	}
+	/*
+	 * A disabled mailbox takes the password too: nobody logs in to it
+	 * while it is disabled, and when the account comes back (enabled
+	 * in the directory before the next sync, say) it must open with
+	 * the password set then, not the one from before it left (a user
+	 * trial: the old one worked again, the new one did not).
+	 */
+	if (disabled_at != 0)
+		log_info("account %s (%s): its mailbox %s is disabled; the "
+			 "password is written for when it is enabled again",
+			 h->account, h->acct.dn, h->address);
 	rc = 0;
 done:
 	pw_dir_close(dir);

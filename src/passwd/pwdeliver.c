@@ -192,10 +192,9 @@ deliver_one(struct run *r, const struct qrow *x)
 			r->res->left++;
 			return;
 		}
-		if (mailbox == NULL || disabled_at != 0) {
-			free(mailbox);
-			drop(r, x, "the account has no active mailbox "
-				   "managed by dirsync");
+		if (mailbox == NULL) {   /* a disabled one takes it too */
+			drop(r, x, "the account has no mailbox managed by "
+				   "dirsync");
 			return;
 		}
 	}

@@ -1035,6 +1035,33 @@ on_failure = accept"
 		esac
 		rm -rf "$R"
 	fi
+	# a disabled mailbox takes the password: enabled again in the
+	# directory before the next sync, it opens with the new password,
+	# not the one from before it left (a user trial)
+	cp "$COMPANY" "$S/pwdir.ldif"
+	mkconf "$S/pwdir.ldif" "[passwords]
+on_failure = reject"
+	ds "$S" sync
+	old=$(pwcol grace.liu@example.com)
+	ldif_edit "$S/pwdir.ldif" "Grace Liu" "userAccountControl: 512" \
+		"userAccountControl: 514" || fail passwd-disabled-setup "leave"
+	ds "$S" sync
+	expect_eq passwd-disabled-off 0 "$(active_of grace.liu@example.com)"
+	ldif_edit "$S/pwdir.ldif" "Grace Liu" "userAccountControl: 514" \
+		"userAccountControl: 512" || fail passwd-disabled-setup "back"
+	printf '%s' "$PW" >"$T/pw"
+	ds "$S" passwd-hook --user gliu --no-confirm <"$T/pw"
+	expect_rc passwd-disabled-hook 0
+	expect_in passwd-disabled-says "is disabled; the password is written for when it is enabled again" "$S/err"
+	new=$(pwcol grace.liu@example.com)
+	case $new in
+	'{SHA512-CRYPT}$6$'*) [ "$new" != "$old" ] && pass passwd-disabled-written ||
+		fail passwd-disabled-written "unchanged" ;;
+	*) fail passwd-disabled-written "$new" ;;
+	esac
+	ds "$S" sync
+	expect_eq passwd-disabled-back 1 "$(active_of grace.liu@example.com)"
+	expect_eq passwd-disabled-kept "$new" "$(pwcol grace.liu@example.com)"
 	# with the target down under reject, the hook fails
 	mkconf "$COMPANY" "[passwords]
 on_failure = reject"
