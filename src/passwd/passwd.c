@@ -193,6 +193,14 @@ hash_crypt(enum pw_scheme scheme, const struct pw_secret *s, char *out,
 	struct crypt_data *cd;
 	int rc = -1;
 
+	/* libxcrypt takes at most CRYPT_MAX_PASSPHRASE_SIZE - 1 bytes (a
+	 * user trial: 512 bytes and more gave "crypt_rn($6$) failed") */
+	if (s->len >= CRYPT_MAX_PASSPHRASE_SIZE)
+		return err_set(err, DS_E_USAGE, "the password is %zu bytes; "
+			       "%s hashes at most %d (libcrypt): use a "
+			       "shorter one, or password_scheme = ARGON2ID",
+			       s->len, pw_scheme_name(scheme),
+			       CRYPT_MAX_PASSPHRASE_SIZE - 1);
 	/* NULL random bytes: libxcrypt takes them from getrandom(2) */
 	if (crypt_gensalt_rn(prefix, count, NULL, 0, setting,
 			     sizeof(setting)) == NULL) {

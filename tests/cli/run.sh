@@ -1062,6 +1062,12 @@ on_failure = reject"
 	ds "$S" sync
 	expect_eq passwd-disabled-back 1 "$(active_of grace.liu@example.com)"
 	expect_eq passwd-disabled-kept "$new" "$(pwcol grace.liu@example.com)"
+	# longer than libcrypt hashes (511 bytes): said so, not "crypt_rn
+	# failed" (a user trial)
+	{ head -c 600 /dev/zero | tr '\0' A; printf 'b1-'; } >"$T/pw"
+	ds "$S" passwd-hook --user gliu --no-confirm <"$T/pw"
+	expect_rc passwd-long-refused 1
+	expect_in passwd-long-says "the password is 603 bytes; SHA512-CRYPT hashes at most 511 (libcrypt)" "$S/err"
 	# with the target down under reject, the hook fails
 	mkconf "$COMPANY" "[passwords]
 on_failure = reject"
