@@ -528,7 +528,7 @@ daemon_do_reload(struct daemon *d)
 {
 	struct conf nc;
 	struct err err;
-	char buf[1400], who[64];
+	char buf[1400], who[64], idn[1024], ido[1024];
 	bool was_watching;
 
 	daemon_sd_notify("RELOADING=1");
@@ -545,6 +545,21 @@ daemon_do_reload(struct daemon *d)
 			"which needs a restart; keeping the previous "
 			"configuration%s",
 			d->conf_path, d->c.state.path, nc.state.path,
+			d->paused ? ", and still not binding" : "");
+		conf_free(&nc);
+		goto done;
+	}
+	/* another mail database under a running daemon: a restart, as an
+	 * admin means it (a user trial: a reload to another database was
+	 * taken silently, and only max_delete_percent stopped the run
+	 * that would have disabled its 30,000 mailboxes) */
+	target_identity(&nc, idn, sizeof(idn));
+	target_identity(&d->c, ido, sizeof(ido));
+	if (strcmp(idn, ido) != 0) {
+		log_err("reload: %s: [target] changed from %s to %s, which "
+			"needs a restart (check the plan first: `dirsync "
+			"plan`); keeping the previous configuration%s",
+			d->conf_path, ido, idn,
 			d->paused ? ", and still not binding" : "");
 		conf_free(&nc);
 		goto done;

@@ -237,6 +237,13 @@ mkconf "$conf" "$tmp/dir.ldif" "$tmp/mail.db" "$tmp/other-state.db" 1h
 kill -HUP $dpid
 wait_log "reload: .*\[state\] path changed" 5 ||
 	fail "a reload moving [state] path was not refused"
+# and so is one to another mail database (a user trial: taken silently,
+# only max_delete_percent stopped the next run)
+mkconf "$conf" "$tmp/dir.ldif" "$tmp/other-mail.db" "$tmp/state.db" 1h
+kill -HUP $dpid
+wait_log "reload: .*\[target\] changed from sql sqlite://$tmp/mail.db to sql sqlite://$tmp/other-mail.db, which needs a restart" 5 ||
+	fail "a reload to another mail database was not refused: $(grep 'reload:' "$tmp/daemon.log" | tail -n 1)"
+[ -e "$tmp/other-mail.db" ] && fail "the refused reload's mail database was made"
 
 # ---- SIGHUP: a good config, interval 2s: runs happen on their own ---------
 mkconf "$conf" "$tmp/dir.ldif" "$tmp/mail.db" "$tmp/state.db" 2s
