@@ -243,6 +243,16 @@ owner_table(struct target *t, bool readonly, struct err *err)
 			return -1;
 		}
 		t->no_retired = true;
+		/* said, as for dirsync_managed (a user trial's row-only
+		 * grants ran without a word) */
+		if (!readonly)
+			log_warn("the mail database has no table "
+				 "dirsync_retired_maildir and this role "
+				 "cannot create it: the maildir of a deleted "
+				 "mailbox is not remembered, and a new mailbox "
+				 "may be given its path (and the mail left "
+				 "there); create it as docs/mail-server.md "
+				 "shows");
 	}
 	err_clear(&e2);
 	if (!readonly) {

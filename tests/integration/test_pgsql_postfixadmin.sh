@@ -59,8 +59,11 @@ postfix_query() { # map key
 sync
 grep -q '^summary: 68 add' "$T/sync.out" || { cat "$T/sync.out" >&2; fail "first sync: 68 adds"; }
 ok "first sync into Postfixadmin's tables"
-grep -q "cannot create it" "$T/sync.out" ||
+grep -q "no table dirsync_managed and this role cannot create it" "$T/sync.out" ||
 	fail "no warning that dirsync_managed cannot be created"
+# nor dirsync_retired_maildir: said too (a user trial: nothing said)
+grep -q "no table dirsync_retired_maildir and this role cannot create it" "$T/sync.out" ||
+	fail "no warning that dirsync_retired_maildir cannot be created"
 ok "a role that may not create dirsync_managed: warned, ownership in the state"
 [ "$(pg_sql "SELECT count(*) FROM mailbox WHERE active")" = 22 ] || fail "22 active mailboxes"
 ok "22 active mailboxes (BOOLEAN true)"
