@@ -266,8 +266,10 @@ daemon_log_run(const struct daemon *d, const struct run_result *r, int rc,
 		head, rc == 0 ? "done" : "failed", r->seconds, rc, r->read,
 		r->have_rules ? r->rules.in_scope : 0, n->add, n->update,
 		n->disable, n->delete, n->conflict, n->error,
-		r->applied || daemon_changes(n) == 0 ? ""
-						     : " (nothing applied)",
+		r->applied || daemon_changes(n) == 0 ||
+				(r->npasswords > 0 && rc != 3)
+			? ""
+			: " (nothing applied)",
 		how, strcmp(trigger, "watch") == 0
 			? "; triggered by a directory change (watch)"
 			: "");
