@@ -154,7 +154,12 @@ expect_rc window-ahead-ben 0
 # status by the right clock: the run ahead is not taken for a fresh one
 ds status
 expect_rc window-status-warning 1
-expect_in window-status-says "recorded as ending 2h 0m in the future" "$S/out"
+# 2h ahead, less the seconds the runs took: "2h 0m" or "1h 59m"
+if grep -Eq "the last run is recorded as ending (2h 0m|1h 59m) in the future \(its clock was ahead, or this one is behind\)" "$S/out"; then
+	pass window-status-says
+else
+	fail window-status-says "$(cat "$S/out")"
+fi
 sed -i '/^dn: CN=Grace Liu,/,/^$/ s/^userAccountControl: 512$/userAccountControl: 514/' "$S/dir.ldif"
 ds -q sync
 expect_rc window-right-again-grace 0
