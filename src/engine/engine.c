@@ -140,17 +140,6 @@ load_managed(struct run *x)
 	return 0;
 }
 
-/* Is addr in one of our accepted domains (a domain of the desired set)? */
-static bool
-accepted(const struct mset *d, const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-	const struct mobj *o;
-
-	return at != NULL && (o = mset_get(d, at + 1)) != NULL &&
-	       o->kind == MK_DOMAIN;
-}
-
 /*
  * Calls fn for each member of a list's goto, or a contact's target (a
  * NUL-terminated copy, or skipped when too long for one); stops at the
@@ -186,7 +175,7 @@ orphan_add(void *ctx, const char *a)
 {
 	struct orphans *o = ctx;
 
-	if (mset_get(o->d, a) == NULL && accepted(o->d, a)) {
+	if (mset_get(o->d, a) == NULL && mset_has_domain_of(o->d, a)) {
 		o->v = xgrow(o->v, &o->cap, o->n + 1, sizeof(*o->v));
 		o->v[o->n++] = xstrdup(a);
 	}
@@ -574,7 +563,7 @@ part_add_lists(struct run *x, struct strmap *only)
 			strmap_put(&held, p->v[i].address,
 				   (void *)p->v[i].address);
 	while (strmap_next(only, &it, &k, &v))
-		if ((mset_get(d, k) == NULL && accepted(d, k)) ||
+		if ((mset_get(d, k) == NULL && mset_has_domain_of(d, k)) ||
 		    (noted != NULL && strmap_get(noted, k) != NULL))
 			strmap_put(&held, k, (void *)k);
 	for (i = 0; held.len > 0 && i < d->n; i++) {
@@ -1045,7 +1034,6 @@ stage_begin(struct run *x)
 {
 	struct run_result *r = x->r;
 	char ident[1024];
-	time_t latest;
 
 	x->tops = x->o->target_ops;
 	if (x->tops == NULL && (x->tops = target_ops_for(x->c, &r->err)) == NULL)
@@ -1057,10 +1045,10 @@ stage_begin(struct run *x)
 	if (state_bind_target(x->st, ident, x->o->readonly, &r->err) != 0)
 		return -1;
 	r->per_object = (x->tops->caps & TCAP_PER_OBJECT) != 0;
-	if (state_latest_start(x->st, 0, &latest, &r->err) != 0)
+	if (state_latest_start(x->st, &x->latest, &r->err) != 0)
 		return -1;
-	if (latest > x->now) {
-		x->expiry_now = latest;
+	if (x->latest > x->now) {
+		x->expiry_now = x->latest;
 		log_debug("the clock reads earlier than the last run: "
 			  "expiry judged as of that run");
 	}

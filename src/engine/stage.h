@@ -39,6 +39,9 @@ struct run {
 	 * must not bring an expired account back
 	 */
 	time_t expiry_now;
+	/* the latest start of a run recorded before this one (stage_begin;
+	 * state_latest_start), 0: none; the time guards' "last run" too */
+	time_t latest;
 	double t0;                 /* monotonic start */
 	enum log_level lvl;        /* stage timings: info, or debug */
 	/* read.c: the snapshot this run's read wrote (uncommitted), and

@@ -14,7 +14,6 @@
 
 struct run_times {
 	long long self;        /* this run's id: left out */
-	time_t last;           /* latest start of any run */
 	time_t *v;             /* starts of successful sync runs */
 	size_t n, cap;
 };
@@ -34,8 +33,6 @@ on_run(void *arg, const struct run_row *r)
 	if (end == NULL || *end != '\0')
 		return 0;
 	when = timegm(&tm);
-	if (when > t->last)
-		t->last = when;
 	if (r->mode == NULL || strcmp(r->mode, "sync") != 0 ||
 	    r->s.exit_code != 0)
 		return 0;
@@ -68,12 +65,12 @@ engine_time_guard(struct run *x)
 	 * start delete_after early), and its deletes wait (rule 1), unless
 	 * --force-limits says the clock is right now.
 	 */
-	behind = t.last > 0 && x->now < t.last;
+	behind = x->latest > 0 && x->now < x->latest;
 	if (behind)
-		x->stamp = t.last;
+		x->stamp = x->latest;
 	x->guard_held = plan_time_guard(&x->r->plan, &x->r->managed, x->now,
 					behind && x->o->force_limits ? 0
-								     : t.last,
+								     : x->latest,
 					t.v, t.n, c->safety.delete_after_runs,
 					&g) != 0;
 	free(t.v);
@@ -81,7 +78,7 @@ engine_time_guard(struct run *x)
 		struct run_result *r = x->r;
 
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
-			 gmtime(&t.last));
+			 gmtime(&x->latest));
 		if (x->o->force_limits)
 			snprintf(r->guard_warning, sizeof(r->guard_warning),
 				 "the clock reads earlier than the last run "

@@ -150,6 +150,16 @@ mset_get(const struct mset *s, const char *address)
 	return i >= 0 ? s->v[i] : NULL;
 }
 
+bool
+mset_has_domain_of(const struct mset *s, const char *address)
+{
+	const char *at = strrchr(address, '@');
+	const struct mobj *d;
+
+	return at != NULL && (d = mset_get(s, at + 1)) != NULL &&
+	       d->kind == MK_DOMAIN;
+}
+
 const char *
 mset_stored(const struct mset *s, const struct mobj *o)
 {

@@ -121,6 +121,11 @@ struct mobj *mset_get(const struct mset *s, const char *address);
 struct mobj *mset_get_h(const struct mset *s, const char *address,
 			uint32_t hash);
 /*
+ * Is the domain of address (after its last '@') one of s's MK_DOMAIN
+ * objects?  Of the desired set: one of our accepted domains.
+ */
+bool mset_has_domain_of(const struct mset *s, const char *address);
+/*
  * Makes room for n objects in all (v and the index), so that a set whose
  * size is known or well estimated grows without rehashing.
  */

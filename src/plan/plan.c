@@ -707,18 +707,6 @@ note(struct plan *p, const char *address, const char *by, const char *why,
 	n->kind = kind;
 }
 
-/* Is addr in one of our accepted domains (a domain of the desired set)? */
-static bool
-accepted_domain(const struct plan_input *in, const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-	const struct mobj *d;
-
-	return at != NULL &&
-	       (d = mset_get(in->desired, at + 1)) != NULL &&
-	       d->kind == MK_DOMAIN;
-}
-
 /*
  * member_delivers() of an address in an accepted domain that no desired
  * object has (a contact's target): only a row there that is active after
@@ -801,7 +789,8 @@ member_delivers(const struct plan_input *in, const struct renames *rn,
 		return false;
 	h = strmap_hash(addr);
 	if ((d = mset_get_h(in->desired, addr, h)) == NULL)
-		return left_alone(in, addr) || !accepted_domain(in, addr) ||
+		return left_alone(in, addr) ||
+		       !mset_has_domain_of(in->desired, addr) ||
 		       orphan_delivers(in, rn, blocked, addr, h, note);
 	if (d->kind == MK_DOMAIN || left_alone(in, addr))
 		return true;
@@ -888,7 +877,7 @@ orphan_member(const struct plan_input *in, const char *gotos)
 		memcpy(addr, gotos, (size_t)(e - gotos));
 		addr[e - gotos] = '\0';
 		if (mset_get(in->desired, addr) == NULL &&
-		    accepted_domain(in, addr))
+		    mset_has_domain_of(in->desired, addr))
 			return true;
 	}
 	return false;

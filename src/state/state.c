@@ -523,8 +523,7 @@ state_applied_since(struct state *st, const char *since, const char *until,
 }
 
 int
-state_latest_start(struct state *st, long long self, time_t *when,
-		   struct err *err)
+state_latest_start(struct state *st, time_t *when, struct err *err)
 {
 	sqlite3_stmt *q = NULL;
 	const char *s, *end;
@@ -535,12 +534,11 @@ state_latest_start(struct state *st, long long self, time_t *when,
 	if (st->db == NULL || !has_table(st, "runs"))
 		return 0;
 	rc = sqlite3_prepare_v2(st->db,
-				"SELECT max(started) FROM runs WHERE id <> ?",
+				"SELECT max(started) FROM runs"
+				" WHERE seconds IS NOT NULL",
 				-1, &q, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(q, 1, self);
+	if (rc == SQLITE_OK)
 		rc = sqlite3_step(q);
-	}
 	if (rc == SQLITE_ROW &&
 	    (s = (const char *)sqlite3_column_text(q, 0)) != NULL) {
 		memset(&tm, 0, sizeof(tm));

@@ -182,12 +182,12 @@ int state_history(struct state *st, long n, state_run_cb cb, void *ctx,
 int state_history_brief(struct state *st, long n, state_run_cb cb,
 			void *ctx, struct err *err);
 /*
- * The latest start of any run recorded (runs.started, UTC) other than
- * run self, into *when; 0 when there is none.  Not the newest run's: a
- * run whose clock was ahead stays the latest until the clock passes it.
+ * The latest start (runs.started, UTC) of the runs recorded as finished
+ * (those history lists), into *when; 0 when there is none.  Not the
+ * newest run's: a run whose clock was ahead stays the latest until the
+ * clock passes it.
  */
-int state_latest_start(struct state *st, long long self, time_t *when,
-		       struct err *err);
+int state_latest_start(struct state *st, time_t *when, struct err *err);
 /* The stored JSON report of a run (malloc'd), DS_E_STATE if unknown. */
 int state_run_report(struct state *st, long long run_id, char **json,
 		     struct err *err);
