@@ -47,6 +47,7 @@ struct snap_lookup {
 	struct entry e;
 	bool bad;            /* a row that does not decode */
 	const struct rules_result *prev;   /* the last full result */
+	struct strmap in;    /* uuid -> struct rdelta_in *: keys_now's */
 };
 
 static const struct entry *
@@ -71,6 +72,19 @@ lk_find(void *ctx, const char *key, void (*each)(void *, const char *),
 {
 	return syncsnap_find(((struct snap_lookup *)ctx)->s, key, each, arg,
 			     err);
+}
+
+/* A change's keys now, hashed as the snapshot indexes them. */
+static void
+lk_keys_now(void *ctx, const char *uuid, const char *const *keys, size_t n)
+{
+	struct rdelta_in *in = strmap_get(&((struct snap_lookup *)ctx)->in,
+					  uuid);
+
+	if (in == NULL)
+		return;
+	free(in->keys);
+	in->keys = syncsnap_key_hashes(keys, n, &in->nkeys);
 }
 
 static int cmp_conflict(const void *a, const void *b);
@@ -427,7 +441,7 @@ take_delta(struct run *x, struct summary *prev, struct rules_delta *d,
 int
 engine_rules_delta(struct run *x, struct syncsnap *old,
 		   const struct syncsnap_meta *meta,
-		   const struct rdelta_in *in, size_t n)
+		   struct rdelta_in *in, size_t n)
 {
 	struct run_result *r = x->r;
 	struct snap_lookup sl;
@@ -437,10 +451,11 @@ engine_rules_delta(struct run *x, struct syncsnap *old,
 	struct rules_delta d;
 	struct rules_whole w;
 	const char *why = NULL;
-	size_t entries, gone, max;
+	size_t entries, gone, max, i;
 	int rc, attempt;
 
 	memset(&sl, 0, sizeof(sl));
+	memset(&lk, 0, sizeof(lk));
 	memset(&ch, 0, sizeof(ch));
 	memset(&d, 0, sizeof(d));
 	memset(&w, 0, sizeof(w));
@@ -469,6 +484,9 @@ engine_rules_delta(struct run *x, struct syncsnap *old,
 	lk.get = lk_get;
 	lk.find = lk_find;
 	lk.contested = lk_contested;
+	lk.keys_now = lk_keys_now;
+	for (i = 0; i < n; i++)
+		strmap_put(&sl.in, in[i].uuid, &in[i]);
 	lk.nentries = (size_t)meta->entries;
 	rc = -1;
 	if (changes_fill(&ch, in, n, r->info.server, &r->err) != 0)
@@ -522,5 +540,6 @@ out:
 	changes_free(&ch);
 	free(sl.blob);
 	free(sl.scratch);
+	strmap_free(&sl.in);
 	return rc;
 }

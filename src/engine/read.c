@@ -100,11 +100,14 @@ put_keyed(struct syncsnap *s, struct rules_keyer *ky, const char *uuid,
 	return ret;
 }
 
-/* A changed entry held until the merge: its blob (syncsnap_encode). */
+/* A changed entry held until the merge: its blob (syncsnap_encode), and
+ * its index keys when the rules over the delta made them. */
 struct held {
 	const char *uuid;
 	void *blob;
 	size_t len;
+	int64_t *keys;           /* syncsnap_key_hashes; NULL: not made */
+	size_t nkeys;
 };
 
 struct delta {
@@ -371,8 +374,10 @@ delta_free(struct delta *d)
 {
 	size_t i;
 
-	for (i = 0; i < d->n; i++)
+	for (i = 0; i < d->n; i++) {
 		free(d->v[i]->blob);
+		free(d->v[i]->keys);
+	}
 	free(d->v);
 	free(d->gone);
 	strmap_free(&d->changed);
@@ -393,6 +398,7 @@ delta_changed(void *arg, const char *uuid, const struct entry *e,
 		return err_set(err, DS_E_SOURCE, "interrupted by a signal");
 	if (h == NULL) {
 		h = arena_alloc(&d->a, sizeof(*h));
+		memset(h, 0, sizeof(*h));
 		h->uuid = arena_strdup(&d->a, uuid);
 		h->blob = NULL;
 		d->v = xgrow(d->v, &d->cap, d->n + 1, sizeof(*d->v));
@@ -895,6 +901,15 @@ delta_write(const struct conf *c, struct syncsnap *s, const struct delta *d,
 	for (i = 0; i < d->n; i++) {
 		if (d->v[i]->blob == NULL)
 			continue;
+		if (d->v[i]->keys != NULL) {
+			/* made by the rules over the delta */
+			if (syncsnap_put_hashed(s, d->v[i]->uuid,
+						d->v[i]->blob, d->v[i]->len,
+						d->v[i]->keys, d->v[i]->nkeys,
+						err) != 0)
+				goto done;
+			continue;
+		}
 		if (syncsnap_decode(d->v[i]->blob, d->v[i]->len, &e, &scratch,
 				    &cap) != 0) {
 			err_set(err, DS_E_INTERNAL, "changed entry %s does not "
@@ -1148,6 +1163,14 @@ delta_rules(struct run *x, struct syncsnap *old,
 			in[n++].blob = NULL;
 		}
 	rc = engine_rules_delta(x, old, meta, in, n);
+	for (i = 0; i < n; i++) {
+		if (rc == 0 && i < d->n) {
+			d->v[i]->keys = in[i].keys;
+			d->v[i]->nkeys = in[i].nkeys;
+		} else {
+			free(in[i].keys);
+		}
+	}
 	free(in);
 	/* a lookup that failed was taken for a row not there */
 	if (rc == 0 && syncsnap_get_check(old, &r->err) != 0)

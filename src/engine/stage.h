@@ -127,10 +127,15 @@ struct rdelta_in {
 	const char *uuid;
 	const void *blob;
 	size_t len;
+	/* out: when the rules ran over the delta, the row's index keys now
+	 * (syncsnap_key_hashes; malloc'd, the caller frees); NULL: none
+	 * made (a gone row, or the rules took the whole snapshot) */
+	int64_t *keys;
+	size_t nkeys;
 };
 int engine_rules_delta(struct run *x, struct syncsnap *old,
 		       const struct syncsnap_meta *meta,
-		       const struct rdelta_in *in, size_t n);
+		       struct rdelta_in *in, size_t n);
 
 /* engine.c: the resident memory now and at its peak, and the CPU time
  * used so far, at debug level. */

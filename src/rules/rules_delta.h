@@ -205,6 +205,15 @@ struct rules_lookup {
 	 * side by side), while get and find are not: it must only read.
 	 */
 	bool (*contested)(void *ctx, const char *address);
+	/*
+	 * Optional (NULL: not called).  When rules_delta() returns 0, once
+	 * per change still there: its keys now (as rules_keys() makes them,
+	 * sorted, each once; borrowed for the call), so that the caller can
+	 * index the changed rows without making the keys again (for a list
+	 * of 50,000 members, 50,000 normalised DNs and a sort).
+	 */
+	void (*keys_now)(void *ctx, const char *uuid,
+			 const char *const *keys, size_t n);
 	size_t nentries;       /* entries in the last read */
 };
 

@@ -437,16 +437,11 @@ row_open(const void *data, size_t len)
 	return (long long)(len - ROW_SUM);
 }
 
-int
-syncsnap_put(struct syncsnap *s, const char *uuid, const void *blob,
-	     size_t len, const char *const *keys, size_t nkeys,
-	     struct err *err)
+int64_t *
+syncsnap_key_hashes(const char *const *keys, size_t nkeys, size_t *nout)
 {
 	int64_t *h = xmalloc((nkeys ? nkeys : 1) * sizeof(*h));
-	bool *had = xcalloc(nkeys ? nkeys : 1, sizeof(*had));
-	void *sealed;
 	size_t i, n = 0;
-	int rc;
 
 	for (i = 0; i < nkeys; i++)
 		h[i] = syncsnap_key_hash(keys[i]);
@@ -455,8 +450,33 @@ syncsnap_put(struct syncsnap *s, const char *uuid, const void *blob,
 	for (i = 0; i < nkeys; i++)     /* two keys of one hash: one ref */
 		if (n == 0 || h[i] != h[n - 1])
 			h[n++] = h[i];
+	*nout = n;
+	return h;
+}
+
+int
+syncsnap_put(struct syncsnap *s, const char *uuid, const void *blob,
+	     size_t len, const char *const *keys, size_t nkeys,
+	     struct err *err)
+{
+	size_t n;
+	int64_t *h = syncsnap_key_hashes(keys, nkeys, &n);
+	int rc = syncsnap_put_hashed(s, uuid, blob, len, h, n, err);
+
+	free(h);
+	return rc;
+}
+
+int
+syncsnap_put_hashed(struct syncsnap *s, const char *uuid, const void *blob,
+		    size_t len, const int64_t *h, size_t n, struct err *err)
+{
+	bool *had = xcalloc(n ? n : 1, sizeof(*had));
+	void *sealed;
+	size_t i;
+	int rc;
+
 	if (unref_row(s, uuid, h, n, had) != 0) {
-		free(h);
 		free(had);
 		return snap_err(s, err, "snapshot write");
 	}
@@ -477,7 +497,6 @@ syncsnap_put(struct syncsnap *s, const char *uuid, const void *blob,
 		rc = sqlite3_step(s->ref);
 		sqlite3_reset(s->ref);
 	}
-	free(h);
 	free(had);
 	if (rc != SQLITE_DONE)
 		return snap_err(s, err, "snapshot write");

@@ -138,6 +138,17 @@ int syncsnap_begin(struct syncsnap *s, struct err *err);
 int syncsnap_put(struct syncsnap *s, const char *uuid, const void *blob,
 		 size_t len, const char *const *keys, size_t nkeys,
 		 struct err *err);
+/*
+ * syncsnap_put() with the keys hashed already: h[0 .. n) as
+ * syncsnap_key_hashes() makes them (sorted, each once), borrowed.
+ */
+int syncsnap_put_hashed(struct syncsnap *s, const char *uuid,
+			const void *blob, size_t len, const int64_t *h,
+			size_t n, struct err *err);
+/* keys[0 .. nkeys) as the index keeps them: hashed (syncsnap_key_hash),
+ * sorted, each once; malloc'd, *n of them. */
+int64_t *syncsnap_key_hashes(const char *const *keys, size_t nkeys,
+			     size_t *n);
 /* Drops the row for uuid and its keys. */
 int syncsnap_del(struct syncsnap *s, const char *uuid, struct err *err);
 /*

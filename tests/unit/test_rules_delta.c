@@ -221,6 +221,10 @@ struct index {
 	const char *cur;           /* the uuid rules_keys is at */
 	size_t finds, gets;
 	const struct rules_result *full;   /* the full rules over d, or NULL */
+	/* keys_now: the changes, and what it was told */
+	const struct conf *c;
+	const struct rules_change *ch;
+	size_t nch, keyed, keys_wrong;
 };
 
 static void
@@ -302,6 +306,50 @@ lk_find(void *ctx, const char *key, void (*each)(void *, const char *),
 	for (i = 0; p != NULL && i < p->n; i++)
 		each(arg, p->uuid[i]);
 	return 0;
+}
+
+static void
+keys_collect_cb(void *arg, const char *key)
+{
+	struct posting *p = arg;
+
+	p->uuid = realloc(p->uuid, (p->n + 1) * sizeof(*p->uuid));
+	assert_non_null(p->uuid);
+	p->uuid[p->n++] = strdup(key);
+}
+
+/* rules_delta's keys of a change now must be what rules_keys makes of
+ * it, in the same order: the engine indexes the row with them. */
+static void
+lk_keys_now(void *ctx, const char *uuid, const char *const *keys, size_t n)
+{
+	struct index *ix = ctx;
+	struct posting mine = {NULL, NULL, 0};
+	struct rules_keyer *k;
+	struct err err;
+	size_t i;
+
+	ix->keyed++;
+	for (i = 0; i < ix->nch; i++)
+		if (strcmp(ix->ch[i].uuid, uuid) == 0)
+			break;
+	if (i == ix->nch || ix->ch[i].now == NULL) {
+		ix->keys_wrong++;
+		return;
+	}
+	err_clear(&err);
+	k = rules_keyer_new(ix->c, &err);
+	assert_non_null(k);
+	rules_keys(k, ix->ch[i].now, keys_collect_cb, &mine);
+	rules_keyer_free(k);
+	if (mine.n != n)
+		ix->keys_wrong++;
+	for (i = 0; i < mine.n; i++) {
+		if (i < n && strcmp(mine.uuid[i], keys[i]) != 0)
+			ix->keys_wrong++;
+		free(mine.uuid[i]);
+	}
+	free(mine.uuid);
 }
 
 /* The full rules over the indexed directory: was address a conflict? */
@@ -646,6 +694,24 @@ whole_lists(const struct rules_result *full, struct rules_delta *rd,
 	return rc != 1;
 }
 
+/* After a call: keys_now told of every change still there, exactly
+ * once, with rules_keys' keys; of none when the call declined. */
+static void
+keys_now_check(struct index *ix, int rc, const char *label)
+{
+	size_t i, there = 0;
+
+	for (i = 0; i < ix->nch; i++)
+		there += ix->ch[i].now != NULL;
+	if (ix->keys_wrong != 0 || ix->keyed != (rc == 0 ? there : 0))
+		print_message("%s: keys_now told %zu of %zu changes, %zu "
+			      "wrong\n", label, ix->keyed, there,
+			      ix->keys_wrong);
+	assert_int_equal(ix->keys_wrong, 0);
+	assert_int_equal(ix->keyed, rc == 0 ? there : 0);
+	ix->keyed = 0;
+}
+
 /*
  * rules_delta over the change from old to new (new shares the entries it
  * did not change with old), checked against the full rules both ways.
@@ -674,12 +740,17 @@ check_delta(const struct conf *c, const struct dir *old, const struct dir *new,
 	lk.get = lk_get;
 	lk.find = lk_find;
 	lk.contested = lk_contested;
+	lk.keys_now = lk_keys_now;
 	lk.nentries = old->n;
 	ch = diff_dirs(old, new, &n);
+	ix.c = c;
+	ix.ch = ch;
+	ix.nch = n;
 	err_clear(&err);
 	out.rc = rules_delta(c, &lk, ch, n, NOW, max, NULL, &rd, &out.why,
 			     &err);
 	assert_int_not_equal(out.rc, -1);
+	keys_now_check(&ix, out.rc, label);
 	if (out.rc == 0) {
 		/* the engine's second call, with the lists to expand whole */
 		struct rules_whole w;
@@ -695,6 +766,7 @@ check_delta(const struct conf *c, const struct dir *old, const struct dir *new,
 			out.rc = rules_delta(c, &lk, ch, n, NOW, max, &w.ndns,
 					     &rd, &out.why, &err);
 			assert_int_not_equal(out.rc, -1);
+			keys_now_check(&ix, out.rc, label);
 			if (out.rc == 0 && (!whole_lists(&fo, &rd, &w2, label) ||
 					    w2.ndns.len > 0)) {
 				print_message("%s: partial lists again\n",
