@@ -74,9 +74,12 @@ faults: all
 
 test: unit golden cli
 
-# Unit and golden tests once more under ASan+UBSan, in their own build dir.
+# Unit and golden tests once more under ASan+UBSan, in their own build dir,
+# and the command-line tests of the partial compare (the runs that load
+# and plan part of the mail database, and load it again).
 asan:
 	@$(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS="-O1 -g" unit golden
+	@tests/cli/one.sh build-asan/dirsync partial.sh
 
 # Short libFuzzer runs of every parser of outside input (skips without clang);
 # bench/fuzz_long.sh runs them for longer.

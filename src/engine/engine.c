@@ -641,6 +641,8 @@ stage_plan(struct run *x)
 		log_msg(x->lvl, "partial compare: %zu list%s naming an "
 			"address held back, gone or disabled join%s the part",
 			n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+		/* the keys the load added live in the managed set */
+		engine_fastpath_part_own(x);
 		plan_free(&r->plan);
 		plan_init(&r->plan);
 		mset_free(&r->current);

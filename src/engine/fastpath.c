@@ -1011,6 +1011,27 @@ engine_fastpath_part_add(struct run *x, const char *addr)
 	return k;
 }
 
+void
+engine_fastpath_part_own(struct run *x)
+{
+	struct fastpath *f = x->fp;
+	struct strmap own = STRMAP_INIT;
+	const char *k;
+	void *v;
+	size_t it = 0;
+
+	if (f == NULL || !f->partial)
+		return;
+	while (strmap_next(&f->only, &it, &k, &v)) {
+		const char *c = arena_strdup(&f->arena, k);
+
+		/* a value is its key (touch) or the managed set (the load) */
+		strmap_put(&own, c, v == (const void *)k ? (void *)c : v);
+	}
+	strmap_free(&f->only);
+	f->only = own;
+}
+
 int
 engine_fastpath_clashes(struct run *x)
 {

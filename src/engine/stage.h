@@ -243,5 +243,11 @@ const struct strmap *engine_fastpath_kept(struct run *x);
  */
 const struct strmap *engine_fastpath_noted(struct run *x);
 const char *engine_fastpath_part_add(struct run *x, const char *addr);
+/*
+ * The part's addresses copied into x->fp's own memory: those the load
+ * added point into the managed set's arena (target.h, load_part), so
+ * this comes before that set is freed to load the part again.
+ */
+void engine_fastpath_part_own(struct run *x);
 
 #endif
