@@ -1444,6 +1444,208 @@ engine_fastpath_free(struct run *x)
 	x->fp = NULL;
 }
 
+/*
+ * The verified run's kept conflicts, for the part: a conflict decides
+ * more than the row at its address.  The claimant held back keeps its
+ * mailbox at its old address and its list places there (plan.c, hold:
+ * rn->moved), which the planner only sees with that claimant's records
+ * loaded.  A part that leaves them out plans its lists without the
+ * member, and never disables the mailbox of a claimant who left (user
+ * trials).
+ */
+struct kclash {
+	const char *address, *anchor, *other;    /* in the fast path's arena */
+	bool taken;                              /* into the part already */
+};
+
+struct kclashes {
+	struct fastpath *f;
+	struct kclash *v;
+	size_t n, cap;
+	struct strmap by_addr, by_anchor;        /* -> struct kclash * */
+};
+
+static void
+kclash_add(void *ctx, const struct plan_clash *c)
+{
+	struct kclashes *k = ctx;
+	struct kclash *e;
+
+	k->v = xgrow(k->v, &k->cap, k->n + 1, sizeof(*k->v));
+	e = &k->v[k->n++];
+	e->address = arena_strdup(&k->f->arena, c->address);
+	e->anchor = c->anchor != NULL ? arena_strdup(&k->f->arena, c->anchor)
+				      : NULL;
+	e->other = c->other != NULL ? arena_strdup(&k->f->arena, c->other)
+				    : NULL;
+	e->taken = false;
+}
+
+/* The kept conflicts of f (none: k->n 0), indexed once k->v is made. */
+static void
+kclashes_load(struct kclashes *k, struct fastpath *f)
+{
+	size_t i;
+
+	memset(k, 0, sizeof(*k));
+	k->f = f;
+	if (!f->have_old || f->old.clashes == NULL ||
+	    clashes_each(f->old.clashes, kclash_add, k) <= 0)
+		return;
+	for (i = 0; i < k->n; i++) {
+		struct kclash *e = &k->v[i];
+
+		strmap_put(&k->by_addr, e->address, e);
+		if (e->anchor != NULL)
+			strmap_put(&k->by_anchor, e->anchor, e);
+		if (e->other != NULL)
+			strmap_put(&k->by_anchor, e->other, e);
+	}
+}
+
+static void
+kclashes_free(struct kclashes *k)
+{
+	free(k->v);
+	strmap_free(&k->by_addr);
+	strmap_free(&k->by_anchor);
+}
+
+/* fn(ctx, member) for each address of a goto list; true: fn stopped it. */
+static bool
+goto_each(const char *gotos, bool (*fn)(void *ctx, const char *a), void *ctx)
+{
+	const char *e;
+	char a[512];
+
+	for (; *gotos != '\0'; gotos = *e ? e + 1 : e) {
+		e = gotos + strcspn(gotos, ",");
+		if (e == gotos || (size_t)(e - gotos) >= sizeof(a))
+			continue;
+		memcpy(a, gotos, (size_t)(e - gotos));
+		a[e - gotos] = '\0';
+		if (fn(ctx, a))
+			return true;
+	}
+	return false;
+}
+
+struct kmember {
+	const struct kclashes *k;
+	void (*fn)(void *arg, struct kclash *e);
+	void *arg;
+};
+
+static bool
+kclash_member(void *ctx, const char *a)
+{
+	struct kmember *m = ctx;
+	struct kclash *e = strmap_get(&m->k->by_addr, a);
+
+	if (e != NULL)
+		m->fn(m->arg, e);
+	return false;
+}
+
+/*
+ * fn(arg, e) for each kept conflict e that o touches: o is at its
+ * address, o's anchor is one of its claimants', or o (a list or a
+ * contact) names its address.
+ */
+static void
+kclash_touched(const struct kclashes *k, const struct mobj *o,
+	       void (*fn)(void *arg, struct kclash *e), void *arg)
+{
+	struct kmember m = {k, fn, arg};
+	struct kclash *e;
+
+	if ((e = strmap_get(&k->by_addr, o->address)) != NULL)
+		fn(arg, e);
+	if (o->anchor != NULL &&
+	    (e = strmap_get(&k->by_anchor, o->anchor)) != NULL)
+		fn(arg, e);
+	if ((o->kind == MK_LIST || o->kind == MK_CONTACT) && o->gotos != NULL)
+		(void)goto_each(o->gotos, kclash_member, &m);
+}
+
+static void
+kclash_take(void *arg, struct kclash *e)
+{
+	struct fastpath *f = arg;
+
+	if (e->taken)
+		return;
+	e->taken = true;
+	strmap_put(&f->only, e->address, (void *)e->address);
+	if (e->anchor != NULL)
+		strmap_put(&f->anchors, e->anchor, (void *)e->anchor);
+	if (e->other != NULL)
+		strmap_put(&f->anchors, e->other, (void *)e->other);
+}
+
+/* The kept conflicts the part's objects touch join it, to a fixpoint. */
+static void
+part_add_kept(struct run *x, struct fastpath *f)
+{
+	struct kclashes k;
+	const struct mobj *o;
+	const char *key;
+	void *v;
+	size_t it, before;
+
+	kclashes_load(&k, f);
+	if (k.n == 0) {
+		kclashes_free(&k);
+		return;
+	}
+	do {
+		before = f->only.len + f->anchors.len;
+		it = 0;
+		while (strmap_next(&f->only, &it, &key, &v)) {
+			struct kclash *e = strmap_get(&k.by_addr, key);
+
+			if (e != NULL)
+				kclash_take(f, e);
+			if ((o = mset_get(&x->r->rules.desired, key)) != NULL)
+				kclash_touched(&k, o, kclash_take, f);
+		}
+		it = 0;
+		while (strmap_next(&f->anchors, &it, &key, &v)) {
+			struct kclash *e = strmap_get(&k.by_anchor, key);
+
+			if (e != NULL)
+				kclash_take(f, e);
+		}
+	} while (f->only.len + f->anchors.len != before);
+	kclashes_free(&k);
+}
+
+static void
+kclash_seen(void *arg, struct kclash *e)
+{
+	(void)e;
+	*(bool *)arg = true;
+}
+
+bool
+engine_fastpath_kept_touched(struct run *x, const struct mset *a,
+			     const struct mset *b)
+{
+	struct kclashes k;
+	bool seen = false;
+	size_t i;
+
+	if (x->fp == NULL)
+		return false;
+	kclashes_load(&k, x->fp);
+	for (i = 0; k.n > 0 && !seen && i < a->n; i++)
+		kclash_touched(&k, a->v[i], kclash_seen, &seen);
+	for (i = 0; k.n > 0 && !seen && i < b->n; i++)
+		kclash_touched(&k, b->v[i], kclash_seen, &seen);
+	kclashes_free(&k);
+	return seen;
+}
+
 struct strmap *
 engine_fastpath_part(struct run *x, const struct strmap **anchors)
 {
@@ -1455,6 +1657,7 @@ engine_fastpath_part(struct run *x, const struct strmap **anchors)
 		return NULL;
 	if (anchors == NULL)
 		return &x->fp->only;
+	part_add_kept(x, x->fp);
 	/*
 	 * For the load: the records of the people whose primary address is
 	 * in conflict (few) too; the lists they were in keep them while it

@@ -404,6 +404,11 @@ take_delta(struct run *x, struct summary *prev, struct rules_delta *d,
 		*why = "a conflict began or ended: the frozen objects changed";
 		return 1;
 	}
+	if (engine_fastpath_kept_touched(x, &d->before.desired,
+					 &d->after.desired)) {
+		*why = "the delta touches a conflict the last run kept";
+		return 1;
+	}
 	/* the addresses in conflict: the last result's (a conflict that
 	 * began or ended has declined above) */
 	frozen_of(&frozen, prev);

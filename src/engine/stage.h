@@ -249,5 +249,15 @@ const char *engine_fastpath_part_add(struct run *x, const char *addr);
  * this comes before that set is freed to load the part again.
  */
 void engine_fastpath_part_own(struct run *x);
+/*
+ * Does an object of a or b touch a conflict the verified run kept (be
+ * at its address, have one of its claimants' anchors, or as a list or
+ * contact name its address)?  The rules over a delta then give way to
+ * the whole snapshot: the part must load that conflict's claimants
+ * (fastpath.c, part_add_kept), whose objects a delta's desired set may
+ * lack.
+ */
+bool engine_fastpath_kept_touched(struct run *x, const struct mset *a,
+				  const struct mset *b);
 
 #endif

@@ -459,3 +459,49 @@ max_delete_percent ="
 	expect_in "partial-reload-$pl-loop" "joins the part" "$S/err"
 	after_partial "partial-reload-$pl"
 done
+
+# ---- a conflict the verified run kept ------------------------------------
+
+# Kim leaves; Lev then claims kim@: a conflict with Kim's disabled
+# mailbox, so Lev keeps lev@ and his places in the lists.  The part must
+# load the conflict's claimants (plan.c, hold): a list that changes keeps
+# Lev, and when Lev leaves his mailbox is disabled (user trials: the
+# part lacked his records; the list dropped him, and his mailbox stayed
+# active, the next runs fast).  $1: Kim present, $2: Lev's mail or "",
+# then team members.
+klf() {
+	{
+		[ "$1" = yes ] && printf 'dn: uid=kim,ou=p,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: kim\ncn: Kim\nsn: K\nmail: kim@example.com\nentryUUID: 00000000-0000-0000-0000-00000000000a\n\n'
+		[ -n "$2" ] && printf 'dn: uid=lev,ou=p,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: lev\ncn: Lev\nsn: L\nmail: %s\nentryUUID: 00000000-0000-0000-0000-00000000000b\n\n' "$2"
+		printf 'dn: uid=mo,ou=p,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: mo\ncn: Mo\nsn: M\nmail: mo@example.com\nentryUUID: 00000000-0000-0000-0000-00000000000c\n\n'
+		printf 'dn: cn=team,ou=p,dc=example,dc=com\nobjectClass: groupOfNames\ncn: team\nmail: team@example.com\nentryUUID: 00000000-0000-0000-0000-0000000000f1\n'
+		shift 2
+		for m in "$@"; do
+			printf 'member: uid=%s,ou=p,dc=example,dc=com\n' "$m"
+		done
+		printf '\n'
+	} >"$S/company.ldif"
+}
+
+scenario partial-kept
+klf yes lev@example.com kim lev
+mkconf "$S/company.ldif" "[safety]
+max_delete_percent ="
+ds "$S" sync
+expect_rc partial-kept-first 0
+klf no lev@example.com lev
+ds "$S" sync
+expect_rc partial-kept-kim-left 0
+klf no kim@example.com lev
+ds "$S" sync --json
+expect_rc partial-kept-conflict 0
+jq_true partial-kept-conflict-there '[.conflicts[] | select(.address == "kim@example.com")] | length == 1'
+klf no kim@example.com lev mo
+partial_sync partial-kept-joins 0
+expect_eq partial-kept-joins-keeps-lev "lev@example.com,mo@example.com" \
+	"$(q "SELECT goto FROM alias WHERE address = 'team@example.com'")"
+after_partial partial-kept-joins
+klf no "" mo
+partial_sync partial-kept-lev-left 0
+expect_eq partial-kept-lev-disabled 0 "$(active_of lev@example.com)"
+after_partial partial-kept-lev-left

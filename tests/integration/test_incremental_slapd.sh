@@ -380,6 +380,59 @@ mailbox: hana@example.com|example.com/ivo/|1
 mailbox: ivo@example.com|example.com/jo/|1" ] ||
 	ds_fail "chain: mailboxes not renamed in place: $(grep -E '^mailbox: (hana|ivo|jo)' "$T/full.dump")"
 
+ds_step "a leaver in a conflict, and a list naming the one held back (trial)"
+# Kim leaves; Lev then takes kim@ as his address: a conflict with Kim's
+# disabled mailbox, so Lev keeps lev@ and his place in Kim Team.  A member
+# added to the team must not drop him (the part lacked his records), and
+# when Lev leaves too his mailbox must be disabled (a partial compare
+# never loaded it: it stayed active).
+ldapmod <<'EOT'
+dn: CN=Kim Kerr,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: dirsyncAD
+cn: Kim Kerr
+sn: Kerr
+mail: kim@example.com
+userAccountControl: 512
+
+dn: CN=Lev Lund,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: dirsyncAD
+cn: Lev Lund
+sn: Lund
+mail: lev@example.com
+userAccountControl: 512
+
+dn: CN=Kim Team,OU=Groups,DC=example,DC=com
+changetype: add
+objectClass: groupOfNames
+objectClass: dirsyncAD
+cn: Kim Team
+mail: kim.team@example.com
+groupType: 8
+member: CN=Kim Kerr,OU=Sales,OU=Staff,DC=example,DC=com
+member: CN=Lev Lund,OU=Sales,OU=Staff,DC=example,DC=com
+EOT
+both "Kim, Lev and their team" 3
+printf 'dn: CN=Kim Kerr,OU=Sales,OU=Staff,DC=example,DC=com\nchangetype: delete\n' |
+	ldapmod
+both "Kim left"
+printf 'dn: CN=Lev Lund,OU=Sales,OU=Staff,DC=example,DC=com\nchangetype: modify\nreplace: mail\nmail: kim@example.com\n' |
+	ldapmod
+both "Lev claims kim@"
+printf 'dn: CN=Kim Team,OU=Groups,DC=example,DC=com\nchangetype: modify\nadd: member\nmember: CN=Hana Ho,OU=Sales,OU=Staff,DC=example,DC=com\n' |
+	ldapmod
+both "a member joins the team of the one held back"
+grep -q '^alias: kim.team@example.com|.*lev@example.com' "$T/full.dump" ||
+	ds_fail "the team lost Lev: $(grep '^alias: kim.team@' "$T/full.dump")"
+printf 'dn: CN=Lev Lund,OU=Sales,OU=Staff,DC=example,DC=com\nchangetype: delete\n' |
+	ldapmod
+both "the one held back left"
+grep -q '^mailbox: lev@example.com|.*|0$' "$T/full.dump" ||
+	ds_fail "Lev's mailbox not disabled: $(grep '^mailbox: lev@' "$T/full.dump")"
+
 ds_step "a list renamed keeps its contested member (found by a user trial)"
 # Trial Three claims Trial One's address: a conflict, so the list keeps
 # trial.one as it was (frozen).  The list's own rename expands it whole
