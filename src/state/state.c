@@ -534,8 +534,15 @@ state_latest_start(struct state *st, time_t *when, struct err *err)
 	if (st->db == NULL || !has_table(st, "runs"))
 		return 0;
 	rc = sqlite3_prepare_v2(st->db,
-				"SELECT max(started) FROM runs"
-				" WHERE seconds IS NOT NULL",
+				has_table(st, "meta")
+					? "SELECT max(coalesce((SELECT"
+					  " max(started) FROM runs WHERE"
+					  " seconds IS NOT NULL), ''),"
+					  " coalesce((SELECT value FROM meta"
+					  " WHERE key = 'pruned_latest_start'),"
+					  " ''))"
+					: "SELECT max(started) FROM runs"
+					  " WHERE seconds IS NOT NULL",
 				-1, &q, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(q);
@@ -816,6 +823,28 @@ state_run_finish(struct state *st, long long run_id,
 	if (rc != SQLITE_DONE)
 		return db_err(st, err, "record run");
 	if (keep_runs > 0) {
+		/* the latest start among the runs pruned is kept: the time
+		 * guards' "last run" must not go with the history (a run
+		 * whose clock was ahead, pruned, let a clock behind bring an
+		 * expired account back: a user trial) */
+		rc = sqlite3_prepare_v2(
+			st->db,
+			"INSERT OR REPLACE INTO meta (key, value)"
+			" SELECT 'pruned_latest_start', max(s, coalesce("
+			"(SELECT value FROM meta"
+			" WHERE key = 'pruned_latest_start'), ''))"
+			" FROM (SELECT max(started) AS s FROM runs"
+			" WHERE id <= ?1 - ?2 AND seconds IS NOT NULL)"
+			" WHERE s IS NOT NULL",
+			-1, &q, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(q, 1, run_id);
+			sqlite3_bind_int64(q, 2, keep_runs);
+			rc = sqlite3_step(q);
+		}
+		sqlite3_finalize(q);
+		if (rc != SQLITE_DONE)
+			return db_err(st, err, "prune runs");
 		rc = sqlite3_prepare_v2(st->db,
 					"DELETE FROM runs WHERE id <= ? - ?", -1,
 					&q, NULL);

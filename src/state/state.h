@@ -183,9 +183,10 @@ int state_history_brief(struct state *st, long n, state_run_cb cb,
 			void *ctx, struct err *err);
 /*
  * The latest start (runs.started, UTC) of the runs recorded as finished
- * (those history lists), into *when; 0 when there is none.  Not the
+ * (those history lists, and those keep_runs pruned: state_run_finish
+ * keeps the latest of them), into *when; 0 when there is none.  Not the
  * newest run's: a run whose clock was ahead stays the latest until the
- * clock passes it.
+ * clock passes it, however many runs are kept.
  */
 int state_latest_start(struct state *st, time_t *when, struct err *err);
 /* The stored JSON report of a run (malloc'd), DS_E_STATE if unknown. */

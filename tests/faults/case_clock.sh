@@ -136,6 +136,41 @@ for i in 1 2; do
 	expect_eq "expiry-behind-$i-no-change" 0 "$(jq '.changes | length' "$S/out")"
 done
 
+# the run ahead pruned from the history (keep_runs): its start is still
+# the latest run's, so the account stays out and the warning stays (a
+# user trial: after 1,000 runs in watch mode the run ahead was pruned,
+# and the expired account came back, the deletes held back went through)
+case_begin clock-pruned
+mkconf "$S/dir.ldif" "keep_runs = 2"
+ds -q sync
+expect_rc pruned-first 0
+# Alice's account expires a day from now
+ft=$(( ($(date +%s) + 86400 + 11644473600) * 10000000 ))
+awk -v ft="$ft" 'BEGIN { RS = ""; ORS = "\n\n" }
+	/^dn: CN=Alice Martin,/ { $0 = $0 "\naccountExpires: " ft } { print }' \
+	"$COMPANY" >"$S/dir.ldif"
+# a run with the clock two days ahead: her account has expired
+FAULT_TIME_OFFSET=172800 LD_PRELOAD=$SHIM \
+	"$DIRSYNC" -q -c "$S/dirsync.conf" sync >"$S/out" 2>"$S/err"
+expect_rc pruned-ahead 0
+expect_eq pruned-ahead-alice-disabled 0 \
+	"$(sqlite3 "$S/mail.db" "SELECT active FROM mailbox WHERE username = 'alice.martin@example.com'")"
+# the right clock again, for more runs than keep_runs keeps
+for i in 1 2 3 4; do
+	"$DIRSYNC" -c "$S/dirsync.conf" sync --json >"$S/out" 2>"$S/err"
+	expect_rc "pruned-behind-$i" 0
+done
+expect_eq pruned-ahead-run-gone 0 "$(sqlite3 "$S/state.db" "SELECT count(*) FROM runs WHERE started > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+1 day')")"
+expect_eq pruned-alice-still-disabled 0 \
+	"$(sqlite3 "$S/mail.db" "SELECT active FROM mailbox WHERE username = 'alice.martin@example.com'")"
+# a change (not the fast path): the run still knows it is behind
+sed -i 's/^displayName: Ben Carter$/displayName: Ben C./' "$S/dir.ldif"
+ds sync --json
+expect_rc pruned-change 0
+expect_in pruned-still-says "the clock reads earlier than the last run" "$S/err"
+expect_eq pruned-alice-after-change 0 \
+	"$(sqlite3 "$S/mail.db" "SELECT active FROM mailbox WHERE username = 'alice.martin@example.com'")"
+
 # [safety] limit_window after a clock that was ahead: the runs it
 # recorded in the future count only within the window either side of
 # now (a user trial: every run stopped at max_deletes, the leavers kept
