@@ -72,6 +72,17 @@ struct daemon {
 	 * a first run that failed (server down, database locked) or was
 	 * interrupted does not leave the daemon without one */
 	bool full_done;
+	/*
+	 * The last run stopped at a safety limit and applied nothing: it
+	 * waits for `dirsync approve`.  The changes the watch announces
+	 * meanwhile do not make runs (each would read, plan and stop the
+	 * same, a whole read when the stopped run was one: a user trial
+	 * saw 428 in ten minutes); the interval's runs, a request
+	 * (SIGUSR1, `sync --now`, approve) and a reload still do.  Its
+	 * run id; 0: none.
+	 */
+	long long limit_stop;
+	bool limit_stop_said;       /* the pause of watch runs was logged */
 	int fails;                  /* failed runs in a row (exit 1) */
 	/* the state database as the last run left it (st_ino 0: unknown) */
 	dev_t state_dev;
@@ -514,6 +525,14 @@ daemon_run_once(struct daemon *d, const char *trigger)
 	daemon_status(d, &res, rc);
 	if (rc != 0 && daemon_bad_credentials(&res))
 		daemon_pause(d, &res);
+	/* a stop that applied nothing (hold_removals applies the rest) */
+	if (rc == 3 && !res.held && !res.applied && res.limit.limit != NULL) {
+		if (d->limit_stop == 0)
+			d->limit_stop_said = false;
+		d->limit_stop = res.run_id;
+	} else if (!daemon_stop && !res.interrupted) {
+		d->limit_stop = 0;
+	}
 	run_result_free(&res);
 	free(approval);
 }
@@ -570,6 +589,7 @@ daemon_do_reload(struct daemon *d)
 	was_watching = d->c.schedule.watch;
 	watcher_stop(d->watcher);
 	d->watcher = NULL;
+	d->limit_stop = 0;       /* the limits may have been raised */
 	d->watch_tried = false;
 	conf_free(&d->c);
 	d->c = nc;
@@ -879,12 +899,25 @@ daemon_loop(struct daemon *d)
 			continue;
 		}
 		if (daemon_drain(d) && !d->paused) {
-			daemon_gather(d);
-			if (daemon_stop || daemon_reload)
+			if (d->limit_stop > 0) {
+				if (!d->limit_stop_said)
+					log_info("watch: changes announced "
+						 "while run %lld waits at a "
+						 "safety limit make no run "
+						 "(each would stop the same); "
+						 "the interval's runs read "
+						 "them, or `dirsync approve "
+						 "%lld`", d->limit_stop,
+						 d->limit_stop);
+				d->limit_stop_said = true;
+			} else {
+				daemon_gather(d);
+				if (daemon_stop || daemon_reload)
+					continue;
+				daemon_run_now = 0;
+				daemon_run_locked(d, "watch");
 				continue;
-			daemon_run_now = 0;
-			daemon_run_locked(d, "watch");
-			continue;
+			}
 		}
 		if (!d->paused &&
 		    (daemon_run_now || clock_seconds() >= d->next_run)) {

@@ -288,6 +288,47 @@ s=$(wait_sql "SELECT name FROM mailbox WHERE username='emma.novak@example.com'" 
 echo "   the change after the reload in ${s}s"
 grep -q 'dirsync: error:' "$T/daemon.log" && w_fail "the daemon logged an error"
 
+ds_step "a run stopped at a safety limit: the changes announced meanwhile make no run (trial)"
+sed -i 's/^max_delete_percent = 100$/max_delete_percent = 1/' "$T/dirsync.conf"
+kill -HUP "$DPID"
+for i in $(seq 1 100); do
+	[ "$(grep -c 'configuration reloaded' "$T/daemon.log")" -ge 2 ] && break
+	sleep 0.1
+done
+ldapmod <<'EOF'
+dn: CN=Zoe Kowalski,OU=Office,OU=Staff,DC=example,DC=com
+changetype: delete
+
+dn: CN=Yara Haddad,OU=Office,OU=Staff,DC=example,DC=com
+changetype: delete
+EOF
+wait_log 'stopped by safety limit max_delete_percent' 15 ||
+	w_fail "the deletes did not stop at max_delete_percent"
+stops=$(sqlite3 "$T/state.db" 'SELECT count(*) FROM runs')
+for n in 1 2 3; do
+	printf 'dn: CN=Emma Novak,OU=Sales,OU=Staff,DC=example,DC=com\nchangetype: modify\nreplace: displayName\ndisplayName: Emma While Stopped %s\n' "$n" |
+		ldapmod
+	sleep 1.5
+done
+wait_log 'waits at a safety limit make no run' 5 ||
+	w_fail "the daemon does not say why the changes make no run"
+[ "$(sqlite3 "$T/state.db" 'SELECT count(*) FROM runs')" = "$stops" ] ||
+	w_fail "runs made while the stop waits: $stops -> $(sqlite3 "$T/state.db" 'SELECT count(*) FROM runs')"
+[ "$(sqlite3 "$T/mail.db" "SELECT active FROM mailbox WHERE username='zoe.kowalski@example.com'")" = 1 ] ||
+	w_fail "the stopped run applied the disable"
+# the limit raised again (a reload): the next change runs, and takes all
+sed -i 's/^max_delete_percent = 1$/max_delete_percent = 100/' "$T/dirsync.conf"
+kill -HUP "$DPID"
+for i in $(seq 1 100); do
+	[ "$(grep -c 'configuration reloaded' "$T/daemon.log")" -ge 3 ] && break
+	sleep 0.1
+done
+printf 'dn: CN=Emma Novak,OU=Sales,OU=Staff,DC=example,DC=com\nchangetype: modify\nreplace: displayName\ndisplayName: Emma After Stop\n' |
+	ldapmod
+s=$(wait_sql "SELECT name FROM mailbox WHERE username='emma.novak@example.com'" "Emma After Stop" 15) || exit 1
+[ "$(sqlite3 "$T/mail.db" "SELECT active FROM mailbox WHERE username='zoe.kowalski@example.com'")" = 0 ] ||
+	w_fail "the leaver's mailbox not disabled once the limit was raised"
+
 ds_step "the account's password changes: the watch gives up once, no retries"
 ldapmod <<EOF
 dn: $SLAPD_BIND_DN
@@ -338,11 +379,12 @@ replace: userPassword
 userPassword: $SLAPD_BIND_PW
 EOF
 kill -HUP "$DPID"
+# 5: the start, and the reloads of the steps above (two at the limit stop)
 for i in $(seq 1 100); do
-	[ "$(grep -c 'watch: following changes' "$T/daemon.log")" = 3 ] && break
+	[ "$(grep -c 'watch: following changes' "$T/daemon.log")" = 5 ] && break
 	sleep 0.1
 done
-[ "$(grep -c 'watch: following changes' "$T/daemon.log")" = 3 ] ||
+[ "$(grep -c 'watch: following changes' "$T/daemon.log")" = 5 ] ||
 	w_fail "the daemon does not watch after the password was fixed"
 # the daemon writes the watch's state within a second or so
 for i in $(seq 1 50); do
