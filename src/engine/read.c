@@ -481,8 +481,8 @@ old_container_dn(struct syncsnap *old, const char *uuid, void **scratch,
  * they are.  0 otherwise.
  */
 static int
-read_containers(struct delta *d, struct syncsnap *old, char *why,
-		size_t len)
+read_containers(struct delta *d, struct syncsnap *old, const char *base,
+		char *why, size_t len)
 {
 	void *scratch = NULL;
 	size_t cap = 0, i, k = 0, it = 0;
@@ -502,7 +502,11 @@ read_containers(struct delta *d, struct syncsnap *old, char *why,
 			continue;
 		now = dn_normalize(e.dn);
 		was = old_container_dn(old, h->uuid, &scratch, &cap);
-		if (was == NULL) {
+		if (was == NULL && base != NULL && strcmp(now, base) == 0) {
+			snprintf(why, len, "the base entry %.200s is new (made "
+				 "again, or the directory reloaded)", now);
+			ret = 1;
+		} else if (was == NULL) {
 			snprintf(why, len, "an OU was created or moved in: "
 				 "%.200s is new under the base (moved in, it "
 				 "brings what it holds)", now);
@@ -1348,6 +1352,7 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 			    strcmp(r->info.flavor, "ad") == 0};
 	struct syncsnap_counter *counter;
 	struct err count_err;
+	char *base;
 	int ret, count_rc;
 
 	/* what follows allocates ~130 MB in seconds at 1M entries */
@@ -1363,9 +1368,13 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 	err_clear(&count_err);
 	count_rc = syncsnap_count_join(counter, old, &count_err);
 	free(sfilter);
-	if (ret == 0 && read_containers(&d, old, r->fallback_reason,
+	base = x->c->source.base_dn != NULL
+		       ? dn_normalize(x->c->source.base_dn)
+		       : NULL;
+	if (ret == 0 && read_containers(&d, old, base, r->fallback_reason,
 					sizeof(r->fallback_reason)) != 0)
 		ret = 2;
+	free(base);
 	if (ret == 0 && sy.new_cookie == NULL) {
 		/* no new cookie: the old one still stands (RFC 4533 3.3.1) */
 		sy.new_cookie = xmalloc(meta->cookie_len + 1);
