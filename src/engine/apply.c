@@ -322,19 +322,16 @@ rank_of(const struct target_ops *tops, const struct change *ch)
 static bool
 gotos_any(struct batch *b, const char *gotos, bool add)
 {
-	const char *p = gotos;
+	const char *p = gotos, *m;
+	size_t len;
 
-	while (p != NULL && *p) {
-		size_t len = strcspn(p, ",");
-		char *a = arena_strndup(&b->arena, p, len);
+	while ((m = goto_next(&p, &len)) != NULL) {
+		char *a = arena_strndup(&b->arena, m, len);
 
 		if (add)
 			strmap_put(&b->named, a, a);
 		else if (strmap_get(&b->addrs, a) != NULL)
 			return true;
-		p += len;
-		if (*p == ',')
-			p++;
 	}
 	return false;
 }

@@ -149,18 +149,12 @@ static bool
 each_member(const char *gotos, bool (*fn)(void *ctx, const char *a),
 	    void *ctx)
 {
-	const char *e;
 	char a[512];
+	int rc;
 
-	for (; gotos != NULL && *gotos != '\0'; gotos = *e ? e + 1 : e) {
-		e = gotos + strcspn(gotos, ",");
-		if (e == gotos || (size_t)(e - gotos) >= sizeof(a))
-			continue;
-		memcpy(a, gotos, (size_t)(e - gotos));
-		a[e - gotos] = '\0';
-		if (fn(ctx, a))
+	while ((rc = goto_next_addr(&gotos, a, sizeof(a))) != 0)
+		if (rc > 0 && fn(ctx, a))
 			return true;
-	}
 	return false;
 }
 
@@ -371,12 +365,12 @@ held_members(struct run *x, const struct mobj *o)
 	struct run_result *r = x->r;
 	const struct mset *d = &r->rules.desired;
 	struct buf b = BUF_INIT;
-	const char *p = o->gotos, *why, *kept;
+	const char *p = o->gotos, *m, *why, *kept;
+	size_t len;
 	bool dropped = false;
 
-	while (p != NULL && *p) {
-		size_t len = strcspn(p, ",");
-		char *a = xstrndup(p, len);
+	while ((m = goto_next(&p, &len)) != NULL) {
+		char *a = xstrndup(m, len);
 
 		why = member_frozen(r, a) ? NULL
 					  : x->tops->unheld_member(o, a, d);
@@ -387,9 +381,6 @@ held_members(struct run *x, const struct mobj *o)
 			buf_printf(&b, "%s%s", b.len ? "," : "", a);
 		}
 		free(a);
-		p += len;
-		if (*p == ',')
-			p++;
 	}
 	kept = !dropped ? o->gotos
 	       : b.len > 0 ? arena_strdup(&r->rules.desired.arena, buf_str(&b))

@@ -161,6 +161,38 @@ mset_has_domain_of(const struct mset *s, const char *address)
 }
 
 const char *
+goto_next(const char **cursor, size_t *len)
+{
+	const char *p = *cursor, *e;
+
+	if (p == NULL || *p == '\0')
+		return NULL;
+	e = p + strcspn(p, ",");
+	*cursor = *e != '\0' ? e + 1 : e;
+	*len = (size_t)(e - p);
+	return p;
+}
+
+int
+goto_next_addr(const char **cursor, char *buf, size_t bufsize)
+{
+	const char *v;
+	size_t len;
+
+	buf[0] = '\0';
+	do
+		v = goto_next(cursor, &len);
+	while (v != NULL && len == 0);
+	if (v == NULL)
+		return 0;
+	if (len >= bufsize)
+		return -1;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	return 1;
+}
+
+const char *
 mset_stored(const struct mset *s, const struct mobj *o)
 {
 	return s->stored.len > 0 ? strmap_get(&s->stored, o->address) : NULL;

@@ -151,6 +151,30 @@ void mset_seal(struct mset *s);
 void mset_truncate(struct mset *s, size_t n);
 void mset_free(struct mset *s);
 
+/*
+ * Gotos: a list's members, a contact's target, an alias's mailbox, as
+ * the alias table's goto column holds them: addresses joined by commas
+ * ("a@x,b@y").  These two walk one; the goto is borrowed, unchanged,
+ * and must stay so while it is walked.
+ *
+ * goto_next() yields its items without copying them.  *cursor starts
+ * at the goto (NULL or "": no items); each call returns the start of
+ * the next item, not NUL-terminated, with its length in *len, and moves
+ * *cursor past the item and its comma; NULL when none is left.  Items
+ * are as they are written: no blanks trimmed, no length limit, and an
+ * empty one (",a", "a,,b") is yielded, with *len 0; a comma at the very
+ * end only ends the last item (no empty one after it).
+ */
+const char *goto_next(const char **cursor, size_t *len);
+/*
+ * The next non-empty item, copied NUL-terminated into buf (bufsize >=
+ * 1 bytes): 1, an item in buf; 0, none left (buf "").  -1: the next
+ * non-empty item does not fit (bufsize bytes or more): it is passed
+ * over (*cursor after it) and buf holds "": an address is never cut
+ * into another one.  The caller says whether that item counts.
+ */
+int goto_next_addr(const char **cursor, char *buf, size_t bufsize);
+
 const char *mkind_name(enum mkind k);   /* "mailbox", "alias", ... */
 int mkind_parse(const char *s, enum mkind *out);
 /* Aliases, lists and contacts all live in the alias table. */

@@ -146,18 +146,13 @@ static bool
 members_all_frozen(const struct plan_input *in, const char *gotos)
 {
 	char addr[512];
-	const char *e;
+	const char *c = gotos;
 	size_t n = 0;
+	int rc;
 
-	for (; gotos != NULL && *gotos != '\0'; gotos = *e ? e + 1 : e) {
-		e = gotos + strcspn(gotos, ",");
-		if (e == gotos)
-			continue;
-		if ((size_t)(e - gotos) >= sizeof(addr))
-			return false;
-		memcpy(addr, gotos, (size_t)(e - gotos));
-		addr[e - gotos] = '\0';
-		if (!frozen_member(in, addr))
+	/* one too long for addr is no address in conflict */
+	while ((rc = goto_next_addr(&c, addr, sizeof(addr))) != 0) {
+		if (rc < 0 || !frozen_member(in, addr))
 			return false;
 		n++;
 	}
@@ -821,14 +816,14 @@ static void
 split_members(struct plan *p, const char *s, const char ***v, size_t *n,
 	      size_t *cap)
 {
-	const char *e;
+	const char *m;
+	size_t len;
 
-	for (; s != NULL && *s != '\0'; s = *e ? e + 1 : e) {
-		e = s + strcspn(s, ",");
-		if (e == s)
+	while ((m = goto_next(&s, &len)) != NULL) {
+		if (len == 0)
 			continue;
 		*v = xgrow(*v, cap, *n + 1, sizeof(**v));
-		(*v)[(*n)++] = arena_strndup(&p->arena, s, (size_t)(e - s));
+		(*v)[(*n)++] = arena_strndup(&p->arena, m, len);
 	}
 }
 
@@ -868,18 +863,14 @@ static bool
 orphan_member(const struct plan_input *in, const char *gotos)
 {
 	char addr[512];
-	const char *e;
+	const char *c = gotos;
+	int rc;
 
-	for (; gotos != NULL && *gotos != '\0'; gotos = *e ? e + 1 : e) {
-		e = gotos + strcspn(gotos, ",");
-		if (e == gotos || (size_t)(e - gotos) >= sizeof(addr))
-			continue;
-		memcpy(addr, gotos, (size_t)(e - gotos));
-		addr[e - gotos] = '\0';
-		if (mset_get(in->desired, addr) == NULL &&
+	/* one too long for addr is passed over, as engine.c's each_member */
+	while ((rc = goto_next_addr(&c, addr, sizeof(addr))) != 0)
+		if (rc > 0 && mset_get(in->desired, addr) == NULL &&
 		    mset_has_domain_of(in->desired, addr))
 			return true;
-	}
 	return false;
 }
 

@@ -50,16 +50,15 @@ want_whole(struct rules_whole *w, const struct mobj *o)
 static bool
 holds_frozen(const char *gotos, const struct strmap *frozen)
 {
-	const char *s, *e;
+	const char *s = gotos, *m;
+	size_t len;
 	bool found = false;
 
 	if (gotos == NULL || frozen == NULL || frozen->len == 0)
 		return false;
-	for (s = gotos; *s != '\0' && !found; s = *e ? e + 1 : e) {
-		char *a;
+	while (!found && (m = goto_next(&s, &len)) != NULL) {
+		char *a = xstrndup(m, len);
 
-		e = s + strcspn(s, ",");
-		a = xstrndup(s, (size_t)(e - s));
 		found = strmap_get(frozen, a) != NULL;
 		free(a);
 	}
@@ -185,19 +184,15 @@ rules_whole_free(struct rules_whole *w)
 static void
 goto_set(struct strmap *set, struct arena *a, const char *s)
 {
-	const char *p = s, *c;
+	const char *m;
+	size_t len;
 
-	while (p != NULL && *p != '\0') {
-		c = strchr(p, ',');
-		if (c == NULL)
-			c = p + strlen(p);
-		if (c > p) {
-			const char *k = arena_strndup(a, p, (size_t)(c - p));
+	while ((m = goto_next(&s, &len)) != NULL)
+		if (len > 0) {
+			const char *k = arena_strndup(a, m, len);
 
 			strmap_put(set, k, (void *)k);
 		}
-		p = *c == ',' ? c + 1 : c;
-	}
 }
 
 static int

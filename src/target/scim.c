@@ -641,13 +641,12 @@ static char **
 member_ids(struct target *t, const char *gotos, size_t *n)
 {
 	char **v = NULL;
-	size_t cap = 0;
-	const char *p = gotos;
+	size_t cap = 0, len;
+	const char *p = gotos, *m;
 
 	*n = 0;
-	while (p != NULL && *p) {
-		size_t len = strcspn(p, ",");
-		char *a = xstrndup(p, len);
+	while ((m = goto_next(&p, &len)) != NULL) {
+		char *a = xstrndup(m, len);
 		struct scim_res *u = strmap_get(&t->users, a);
 
 		if (u != NULL) {
@@ -657,9 +656,6 @@ member_ids(struct target *t, const char *gotos, size_t *n)
 			log_debug("scim: list member %s is not a User", a);
 		}
 		free(a);
-		p += len;
-		if (*p == ',')
-			p++;
 	}
 	return v;
 }

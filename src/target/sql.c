@@ -566,21 +566,16 @@ load_mailbox(void *ctx, int n, const char *const *c)
 }
 
 /*
- * The next address of a goto list ("a,b, c"): *s advances past it and its
- * comma; *len is its length, leading blanks skipped.  NULL at the end.
+ * goto_next() (model/mail.h) with an item's leading blanks skipped: a
+ * goto written by hand may read "a, b".
  */
 static const char *
-goto_next(const char **s, size_t *len)
+goto_item(const char **s, size_t *len)
 {
-	const char *p = *s, *e;
+	const char *p = goto_next(s, len);
 
-	if (*p == '\0')
-		return NULL;
-	e = p + strcspn(p, ",");
-	*s = *e ? e + 1 : e;
-	while (p < e && isspace((unsigned char)*p))
-		p++;
-	*len = (size_t)(e - p);
+	for (; p != NULL && *len > 0 && isspace((unsigned char)*p); p++)
+		(*len)--;
 	return p;
 }
 
@@ -608,7 +603,7 @@ self_alias(struct target *t, struct mobj *mb, const char *gotos, bool active)
 	mb->gotos = share_or_dup(t, gotos != NULL ? gotos : "", mb->address);
 	if (mb->active && !active)
 		return;
-	for (s = mb->gotos; (v = goto_next(&s, &len)) != NULL;)
+	for (s = mb->gotos; (v = goto_item(&s, &len)) != NULL;)
 		if (goto_is(v, len, mb->address)) {
 			mb->drift &= (unsigned char)~MD_SELF_ALIAS;
 			return;
@@ -791,7 +786,7 @@ self_goto(const char *addr, const char *found)
 	size_t len;
 
 	buf_adds(&b, addr);
-	for (s = found != NULL ? found : ""; (v = goto_next(&s, &len));) {
+	for (s = found != NULL ? found : ""; (v = goto_item(&s, &len));) {
 		if (len == 0 || goto_is(v, len, addr))
 			continue;
 		buf_addc(&b, ',');
