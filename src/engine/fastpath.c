@@ -768,65 +768,142 @@ engine_fastpath_digest(const struct run *x)
 }
 
 /*
- * The conflicts a verified run left with rows of other objects, kept
- * with it (state_verified.clashes): a JSON array of objects with the
- * members of struct plan_clash that are set; then the plan's notes (a
+ * What a verified run keeps with it (state_verified.clashes): the
+ * conflicts it left with rows of other objects, and the plan's notes (a
  * list member or contact target in an accepted domain that reaches
- * nobody), objects with "note" ("list" or "contact"), "address", "by"
- * and "why", which a fast path or partial compare reports again too.
- * NULL for none.
+ * nobody), which a fast path or partial compare reports again.  One
+ * JSON array: first a conflict per object, with the members of struct
+ * plan_clash that are set ("address" always); then a note per object,
+ * with "note" ("list" or "contact"), "address", "by" and "why".  An
+ * object with a "note" that is not a string is neither.  NULL for none.
  */
-static char *
-clashes_encode(const struct plan *p)
+enum kept_kind { KEPT_CLASH, KEPT_NOTE };
+
+struct kept_rec {
+	enum kept_kind kind;
+	union {
+		struct plan_clash clash;   /* KEPT_CLASH */
+		struct plan_note note;     /* KEPT_NOTE */
+	} u;
+};
+
+static const char *const clash_keys[] = {
+	"address", "anchor", "other", "reason", "dn", "account",
+	"other_dn", "other_account",
+};
+#define NCLASH_KEYS (sizeof(clash_keys) / sizeof(clash_keys[0]))
+
+/* A conflict's strings in clash_keys order (pointers to its members). */
+static void
+clash_fields(struct plan_clash *c, const char **v[NCLASH_KEYS])
 {
-	static const char *const keys[] = {
-		"address", "anchor", "other", "reason", "dn", "account",
-		"other_dn", "other_account",
-	};
+	v[0] = &c->address;
+	v[1] = &c->anchor;
+	v[2] = &c->other;
+	v[3] = &c->reason;
+	v[4] = &c->dn;
+	v[5] = &c->account;
+	v[6] = &c->other_dn;
+	v[7] = &c->other_account;
+}
+
+/* The JSON object of a record, or NULL (a note lacking a string). */
+static json_t *
+kept_encode(struct kept_rec *r)
+{
+	const char **v[NCLASH_KEYS];
+	const struct plan_note *n = &r->u.note;
+	json_t *o;
+	size_t k;
+
+	if (r->kind == KEPT_NOTE)
+		return json_pack("{s:s, s:s, s:s, s:s}", "note",
+				 n->kind == NOTE_LIST ? "list" : "contact",
+				 "address", n->address, "by", n->by, "why",
+				 n->why);
+	o = json_object();
+	clash_fields(&r->u.clash, v);
+	for (k = 0; k < NCLASH_KEYS; k++)
+		if (*v[k] != NULL)
+			json_object_set_new(o, clash_keys[k], json_string(*v[k]));
+	return o;
+}
+
+/*
+ * o as a record of this kind: 1, in *r (strings borrowed from o); 0, o
+ * is of another kind; -1, of this kind but lacking a string it must
+ * have.
+ */
+static int
+kept_decode(const json_t *o, enum kept_kind kind, struct kept_rec *r)
+{
+	const json_t *note = json_object_get(o, "note");
+	const char **v[NCLASH_KEYS];
+	struct plan_note *n = &r->u.note;
+	size_t k;
+
+	r->kind = kind;
+	if (kind == KEPT_CLASH) {
+		if (note != NULL)
+			return 0;
+		clash_fields(&r->u.clash, v);
+		for (k = 0; k < NCLASH_KEYS; k++)
+			*v[k] = json_string_value(
+				json_object_get(o, clash_keys[k]));
+		return r->u.clash.address != NULL ? 1 : -1;
+	}
+	if (json_string_value(note) == NULL)
+		return 0;
+	n->kind = strcmp(json_string_value(note), "list") == 0 ? NOTE_LIST
+							       : NOTE_CONTACT;
+	n->address = json_string_value(json_object_get(o, "address"));
+	n->by = json_string_value(json_object_get(o, "by"));
+	n->why = json_string_value(json_object_get(o, "why"));
+	return n->address != NULL && n->by != NULL && n->why != NULL ? 1 : -1;
+}
+
+/* The text to keep for p's conflicts and notes (malloc'd), or NULL. */
+static char *
+kept_text(const struct plan *p)
+{
+	struct kept_rec r;
 	json_t *a;
 	char *s;
-	size_t i, k;
+	size_t i;
 
 	if (p->nclashes == 0 && p->nnotes == 0)
 		return NULL;
 	a = json_array();
+	r.kind = KEPT_CLASH;
 	for (i = 0; i < p->nclashes; i++) {
-		const struct plan_clash *c = &p->clashes[i];
-		const char *v[] = {c->address, c->anchor, c->other, c->reason,
-				   c->dn, c->account, c->other_dn,
-				   c->other_account};
-		json_t *o = json_object();
-
-		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-			if (v[k] != NULL)
-				json_object_set_new(o, keys[k],
-						    json_string(v[k]));
-		json_array_append_new(a, o);
+		r.u.clash = p->clashes[i];
+		json_array_append_new(a, kept_encode(&r));
 	}
-	for (i = 0; i < p->nnotes; i++)
-		json_array_append_new(
-			a, json_pack("{s:s, s:s, s:s, s:s}", "note",
-				     p->notes[i].kind == NOTE_LIST ? "list"
-								   : "contact",
-				     "address", p->notes[i].address, "by",
-				     p->notes[i].by, "why", p->notes[i].why));
+	r.kind = KEPT_NOTE;
+	for (i = 0; i < p->nnotes; i++) {
+		r.u.note = p->notes[i];
+		json_array_append_new(a, kept_encode(&r));
+	}
 	s = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
 	return s;
 }
 
 /*
- * Calls fn for each conflict kept as clashes_encode() writes them (its
- * strings live until the call returns).  Returns how many, or -1 when
- * the text is not that.
+ * Calls fn for each record of this kind in text, as kept_text() writes
+ * it (its strings live until the call returns), in order; stops at one
+ * that lacks a string.  Returns how many, or -1 when the text is not
+ * that.
  */
 static long
-clashes_each(const char *text,
-	     void (*fn)(void *ctx, const struct plan_clash *c), void *ctx)
+kept_each(const char *text, enum kept_kind kind,
+	  void (*fn)(void *ctx, const struct kept_rec *r), void *ctx)
 {
+	struct kept_rec r;
 	json_t *a, *o;
 	size_t i;
 	long n = 0;
+	int rc = 1;
 
 	if (text == NULL || text[0] == '\0')
 		return 0;
@@ -836,138 +913,66 @@ clashes_each(const char *text,
 		return -1;
 	}
 	json_array_foreach(a, i, o) {
-		struct plan_clash c;
-
-		if (json_object_get(o, "note") != NULL)
-			continue;   /* notes_each() */
-		c.address = json_string_value(json_object_get(o, "address"));
-		if (c.address == NULL) {
-			json_decref(a);
-			return -1;
+		if ((rc = kept_decode(o, kind, &r)) < 0)
+			break;
+		if (rc > 0) {
+			fn(ctx, &r);
+			n++;
 		}
-		c.anchor = json_string_value(json_object_get(o, "anchor"));
-		c.other = json_string_value(json_object_get(o, "other"));
-		c.reason = json_string_value(json_object_get(o, "reason"));
-		c.dn = json_string_value(json_object_get(o, "dn"));
-		c.account = json_string_value(json_object_get(o, "account"));
-		c.other_dn = json_string_value(json_object_get(o, "other_dn"));
-		c.other_account = json_string_value(
-			json_object_get(o, "other_account"));
-		fn(ctx, &c);
-		n++;
 	}
 	json_decref(a);
-	return n;
+	return rc < 0 ? -1 : n;
+}
+
+struct kept_into {
+	struct plan *p;
+	/* planned again (a partial compare): the conflicts at these
+	 * addresses, the notes of these lists and contacts; or NULL */
+	const struct strmap *skip;
+};
+
+static void
+kept_into_plan(void *ctx, const struct kept_rec *r)
+{
+	struct kept_into *in = ctx;
+	const char *key = r->kind == KEPT_CLASH ? r->u.clash.address
+						: r->u.note.by;
+
+	if (in->skip != NULL && strmap_get(in->skip, key) != NULL)
+		return;
+	if (r->kind == KEPT_CLASH)
+		plan_add_clash(in->p, &r->u.clash);
+	else
+		plan_add_note(in->p, &r->u.note);
 }
 
 /*
- * Calls fn for each note kept as clashes_encode() writes them.  Returns
- * how many, or -1 when the text is not that.
+ * Adds the kept conflicts, then the kept notes, to the plan, but those
+ * skip names (see struct kept_into); -1 when unreadable (what was read
+ * before is added).
  */
-static long
-notes_each(const char *text,
-	   void (*fn)(void *ctx, const struct plan_note *n), void *ctx)
+static int
+kept_restore(const char *text, struct plan *p, const struct strmap *skip)
 {
-	json_t *a, *o;
-	size_t i;
-	long n = 0;
+	struct kept_into in = {p, skip};
 
-	if (text == NULL || text[0] == '\0')
-		return 0;
-	a = json_loads(text, 0, NULL);
-	if (!json_is_array(a)) {
-		json_decref(a);
+	if (kept_each(text, KEPT_CLASH, kept_into_plan, &in) < 0 ||
+	    kept_each(text, KEPT_NOTE, kept_into_plan, &in) < 0)
 		return -1;
-	}
-	json_array_foreach(a, i, o) {
-		const char *kind = json_string_value(json_object_get(o, "note"));
-		struct plan_note pn;
-
-		if (kind == NULL)
-			continue;
-		pn.kind = strcmp(kind, "list") == 0 ? NOTE_LIST : NOTE_CONTACT;
-		pn.address = json_string_value(json_object_get(o, "address"));
-		pn.by = json_string_value(json_object_get(o, "by"));
-		pn.why = json_string_value(json_object_get(o, "why"));
-		if (pn.address == NULL || pn.by == NULL || pn.why == NULL) {
-			json_decref(a);
-			return -1;
-		}
-		fn(ctx, &pn);
-		n++;
-	}
-	json_decref(a);
-	return n;
+	return 0;
 }
 
-struct note_into {
-	struct plan *p;
-	const struct strmap *skip;   /* lists and contacts planned again */
-};
-
+/* A conflict's address into f->kept, a note's into f->noted. */
 static void
-note_into_plan(void *ctx, const struct plan_note *n)
-{
-	struct note_into *in = ctx;
-
-	if (in->skip == NULL || strmap_get(in->skip, n->by) == NULL)
-		plan_add_note(in->p, n);
-}
-
-/*
- * Adds the kept notes to the plan, but those of a list or contact in
- * skip (a partial compare planned it again); -1 when unreadable.
- */
-static long
-notes_restore(const char *text, struct plan *p, const struct strmap *skip)
-{
-	struct note_into in = {p, skip};
-
-	return notes_each(text, note_into_plan, &in);
-}
-
-static void
-note_address(void *ctx, const struct plan_note *n)
+kept_address(void *ctx, const struct kept_rec *r)
 {
 	struct fastpath *f = ctx;
+	struct strmap *m = r->kind == KEPT_CLASH ? &f->kept : &f->noted;
+	const char *a = r->kind == KEPT_CLASH ? r->u.clash.address
+					      : r->u.note.address;
 
-	if (strmap_get(&f->noted, n->address) == NULL)
-		strmap_put(&f->noted, arena_strdup(&f->arena, n->address),
-			   &f->noted);
-}
-
-struct clash_into {
-	struct plan *p;
-	const struct strmap *skip;   /* addresses planned again, or NULL */
-};
-
-static void
-clash_into_plan(void *ctx, const struct plan_clash *c)
-{
-	struct clash_into *in = ctx;
-
-	if (in->skip == NULL || strmap_get(in->skip, c->address) == NULL)
-		plan_add_clash(in->p, c);
-}
-
-/*
- * Adds the kept conflicts to the plan, but those at an address in skip
- * (a partial compare planned those again); -1 when they are unreadable.
- */
-static long
-clashes_restore(const char *text, struct plan *p, const struct strmap *skip)
-{
-	struct clash_into in = {p, skip};
-
-	return clashes_each(text, clash_into_plan, &in);
-}
-
-static void
-clash_address(void *ctx, const struct plan_clash *c)
-{
-	struct fastpath *f = ctx;
-
-	strmap_put(&f->kept, arena_strdup(&f->arena, c->address), &f->kept);
+	if (strmap_get(m, a) == NULL)
+		strmap_put(m, arena_strdup(&f->arena, a), m);
 }
 
 const struct strmap *
@@ -980,8 +985,8 @@ engine_fastpath_kept(struct run *x)
 	if (!f->kept_made) {
 		f->kept_made = true;
 		/* unreadable: none here; engine_fastpath_clashes() fails */
-		(void)clashes_each(f->old.clashes, clash_address, f);
-		(void)notes_each(f->old.clashes, note_address, f);
+		(void)kept_each(f->old.clashes, KEPT_CLASH, kept_address, f);
+		(void)kept_each(f->old.clashes, KEPT_NOTE, kept_address, f);
 	}
 	return &f->kept;
 }
@@ -1039,8 +1044,7 @@ engine_fastpath_clashes(struct run *x)
 
 	if (f == NULL || !f->partial)
 		return 0;
-	if (clashes_restore(f->old.clashes, &x->r->plan, &f->only) < 0 ||
-	    notes_restore(f->old.clashes, &x->r->plan, &f->only) < 0)
+	if (kept_restore(f->old.clashes, &x->r->plan, &f->only) < 0)
 		return err_set(&x->r->err, DS_E_INTERNAL, "the conflicts kept "
 			       "with run %lld are unreadable; run `dirsync "
 			       "sync --full`", f->old.run_id);
@@ -1067,8 +1071,7 @@ engine_fastpath(struct run *x)
 	}
 	/* the conflicts it left: reported again, as a full compare would;
 	 * so are its notes */
-	if (clashes_restore(x->fp->old.clashes, &r->plan, NULL) < 0 ||
-	    notes_restore(x->fp->old.clashes, &r->plan, NULL) < 0) {
+	if (kept_restore(x->fp->old.clashes, &r->plan, NULL) < 0) {
 		log_warn("fast path: the conflicts kept with run %lld are "
 			 "unreadable: a full compare", x->fp->old.run_id);
 		return 0;
@@ -1388,7 +1391,7 @@ engine_fastpath_record(struct run *x)
 	memcpy(v.frozen, f->frozen, sizeof(v.frozen));
 	/* a partial compare's plan has the kept ones outside its part too
 	 * (engine_fastpath_clashes) */
-	v.clashes = clashes_encode(&r->plan);
+	v.clashes = kept_text(&r->plan);
 	/* the pairs only when the set changed: they are what it was */
 	same = f->have_old && strcmp(f->old.digest, f->digest) == 0;
 	if (f->delta && !same && delta_patch(x, f, &v) <= 0)
