@@ -1469,9 +1469,10 @@ struct kclashes {
 };
 
 static void
-kclash_add(void *ctx, const struct plan_clash *c)
+kclash_add(void *ctx, const struct kept_rec *r)
 {
 	struct kclashes *k = ctx;
+	const struct plan_clash *c = &r->u.clash;
 	struct kclash *e;
 
 	k->v = xgrow(k->v, &k->cap, k->n + 1, sizeof(*k->v));
@@ -1493,7 +1494,7 @@ kclashes_load(struct kclashes *k, struct fastpath *f)
 	memset(k, 0, sizeof(*k));
 	k->f = f;
 	if (!f->have_old || f->old.clashes == NULL ||
-	    clashes_each(f->old.clashes, kclash_add, k) <= 0)
+	    kept_each(f->old.clashes, KEPT_CLASH, kclash_add, k) <= 0)
 		return;
 	for (i = 0; i < k->n; i++) {
 		struct kclash *e = &k->v[i];
@@ -1514,41 +1515,6 @@ kclashes_free(struct kclashes *k)
 	strmap_free(&k->by_anchor);
 }
 
-/* fn(ctx, member) for each address of a goto list; true: fn stopped it. */
-static bool
-goto_each(const char *gotos, bool (*fn)(void *ctx, const char *a), void *ctx)
-{
-	const char *e;
-	char a[512];
-
-	for (; *gotos != '\0'; gotos = *e ? e + 1 : e) {
-		e = gotos + strcspn(gotos, ",");
-		if (e == gotos || (size_t)(e - gotos) >= sizeof(a))
-			continue;
-		memcpy(a, gotos, (size_t)(e - gotos));
-		a[e - gotos] = '\0';
-		if (fn(ctx, a))
-			return true;
-	}
-	return false;
-}
-
-struct kmember {
-	const struct kclashes *k;
-	void (*fn)(void *arg, struct kclash *e);
-	void *arg;
-};
-
-static bool
-kclash_member(void *ctx, const char *a)
-{
-	struct kmember *m = ctx;
-	struct kclash *e = strmap_get(&m->k->by_addr, a);
-
-	if (e != NULL)
-		m->fn(m->arg, e);
-	return false;
-}
 
 /*
  * fn(arg, e) for each kept conflict e that o touches: o is at its
@@ -1559,7 +1525,6 @@ static void
 kclash_touched(const struct kclashes *k, const struct mobj *o,
 	       void (*fn)(void *arg, struct kclash *e), void *arg)
 {
-	struct kmember m = {k, fn, arg};
 	struct kclash *e;
 
 	if ((e = strmap_get(&k->by_addr, o->address)) != NULL)
@@ -1567,8 +1532,15 @@ kclash_touched(const struct kclashes *k, const struct mobj *o,
 	if (o->anchor != NULL &&
 	    (e = strmap_get(&k->by_anchor, o->anchor)) != NULL)
 		fn(arg, e);
-	if ((o->kind == MK_LIST || o->kind == MK_CONTACT) && o->gotos != NULL)
-		(void)goto_each(o->gotos, kclash_member, &m);
+	if ((o->kind == MK_LIST || o->kind == MK_CONTACT) && o->gotos != NULL) {
+		const char *cur = o->gotos;
+		char a[512];
+		int rc;
+
+		while ((rc = goto_next_addr(&cur, a, sizeof(a))) != 0)
+			if (rc > 0 && (e = strmap_get(&k->by_addr, a)) != NULL)
+				fn(arg, e);
+	}
 }
 
 static void
