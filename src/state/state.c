@@ -779,12 +779,30 @@ state_forget_managed(struct state *st, struct err *err)
 	return 0;
 }
 
+/*
+ * keep_runs: the latest start among the runs pruned is kept, then they
+ * go.  The time guards' "last run" must not go with the history (a run
+ * whose clock was ahead, pruned, let a clock behind bring an expired
+ * account back: a user trial).  ?1 the run, ?2 keep_runs.
+ */
+static const char *const prune_runs[] = {
+	"INSERT OR REPLACE INTO meta (key, value)"
+	" SELECT 'pruned_latest_start', max(s, coalesce("
+	"(SELECT value FROM meta"
+	" WHERE key = 'pruned_latest_start'), ''))"
+	" FROM (SELECT max(started) AS s FROM runs"
+	" WHERE id <= ?1 - ?2 AND seconds IS NOT NULL)"
+	" WHERE s IS NOT NULL",
+	"DELETE FROM runs WHERE id <= ?1 - ?2",
+};
+
 int
 state_run_finish(struct state *st, long long run_id,
 		 const struct run_summary *s, const char *report_json,
 		 long keep_runs, struct err *err)
 {
 	sqlite3_stmt *q = NULL;
+	size_t i;
 	int rc;
 
 	rc = sqlite3_prepare_v2(
@@ -822,32 +840,10 @@ state_run_finish(struct state *st, long long run_id,
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE)
 		return db_err(st, err, "record run");
-	if (keep_runs > 0) {
-		/* the latest start among the runs pruned is kept: the time
-		 * guards' "last run" must not go with the history (a run
-		 * whose clock was ahead, pruned, let a clock behind bring an
-		 * expired account back: a user trial) */
-		rc = sqlite3_prepare_v2(
-			st->db,
-			"INSERT OR REPLACE INTO meta (key, value)"
-			" SELECT 'pruned_latest_start', max(s, coalesce("
-			"(SELECT value FROM meta"
-			" WHERE key = 'pruned_latest_start'), ''))"
-			" FROM (SELECT max(started) AS s FROM runs"
-			" WHERE id <= ?1 - ?2 AND seconds IS NOT NULL)"
-			" WHERE s IS NOT NULL",
-			-1, &q, NULL);
-		if (rc == SQLITE_OK) {
-			sqlite3_bind_int64(q, 1, run_id);
-			sqlite3_bind_int64(q, 2, keep_runs);
-			rc = sqlite3_step(q);
-		}
-		sqlite3_finalize(q);
-		if (rc != SQLITE_DONE)
-			return db_err(st, err, "prune runs");
-		rc = sqlite3_prepare_v2(st->db,
-					"DELETE FROM runs WHERE id <= ? - ?", -1,
-					&q, NULL);
+	for (i = 0; keep_runs > 0 &&
+		    i < sizeof(prune_runs) / sizeof(*prune_runs);
+	     i++) {
+		rc = sqlite3_prepare_v2(st->db, prune_runs[i], -1, &q, NULL);
 		if (rc == SQLITE_OK) {
 			sqlite3_bind_int64(q, 1, run_id);
 			sqlite3_bind_int64(q, 2, keep_runs);

@@ -32,15 +32,6 @@ mail: ghost.c@example.com
 targetAddress: SMTP:nobody@example.com
 objectGUID:: Q29udGFjdEdob3N0MDAwMQ==
 
-dn: CN=Leaver Contact,OU=Contacts,DC=example,DC=com
-objectClass: top
-objectClass: person
-objectClass: contact
-cn: Leaver Contact
-mail: leaver.c@example.net
-targetAddress: SMTP:ben.carter@example.com
-objectGUID:: Q29udGFjdExlYXZlcjAwMQ==
-
 dn: CN=Shared Contact,OU=Contacts,DC=example,DC=com
 objectClass: top
 objectClass: person
@@ -58,6 +49,7 @@ targetAddress: SMTP:someone@elsewhere.org
 objectGUID:: Q29udGFjdE91dHNpZGUwMQ==
 
 EOF
+leaver_contact "$S/company.ldif"
 ad_group "$S/company.ldif" "Contact Group" 1 7 cgroup@example.com \
 	"CN=Ghost Contact,OU=Contacts,DC=example,DC=com" \
 	"CN=Leaver Contact,OU=Contacts,DC=example,DC=com" \

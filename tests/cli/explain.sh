@@ -203,6 +203,10 @@ expect_rc test-ok 0
 expect_in test-ok-says OK "$S/out"
 expect_in test-ok-left-out "left out: account_disabled" "$S/out"
 expect_in test-ok-left-out-dn "  CN=Tom Becker,OU=Support,OU=Staff,DC=example,DC=com" "$S/out"
+# the target by kind, as the synced mail database holds it
+ds "$S" sync
+ds "$S" test
+expect_in test-target-rows "$(q "SELECT count(*) FROM mailbox") mailboxes (each with its alias row), $(q "SELECT count(*) FROM alias WHERE address NOT IN (SELECT username FROM mailbox)") more alias rows" "$S/out"
 
 # ---- explain: a contact whose only address is outside our domains -------
 # (a user trial: "nothing in the directory read matches", though a list

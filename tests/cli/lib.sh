@@ -367,3 +367,20 @@ ${CONVERGE_SAFETY:-}"
 		done
 	done
 }
+
+# leaver_contact FILE: appends an AD contact (leaver.c@example.net) that
+# forwards to ben.carter@example.com, who leaves in some scenarios.
+leaver_contact() {
+	cat >>"$1" <<'LDIF'
+
+dn: CN=Leaver Contact,OU=Contacts,DC=example,DC=com
+objectClass: top
+objectClass: person
+objectClass: contact
+cn: Leaver Contact
+mail: leaver.c@example.net
+targetAddress: SMTP:ben.carter@example.com
+objectGUID:: Q29udGFjdExlYXZlcjAwMQ==
+
+LDIF
+}

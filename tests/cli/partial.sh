@@ -425,17 +425,7 @@ fi
 for pl in alias rename; do
 	scenario "partial-reload-$pl"
 	cp "$COMPANY" "$S/company.ldif"
-	cat >>"$S/company.ldif" <<'LDIF'
-
-dn: CN=Leaver Contact,OU=Contacts,DC=example,DC=com
-objectClass: top
-objectClass: person
-objectClass: contact
-cn: Leaver Contact
-mail: leaver.c@example.net
-targetAddress: SMTP:ben.carter@example.com
-objectGUID:: Q29udGFjdExlYXZlcjAwMQ==
-LDIF
+	leaver_contact "$S/company.ldif"
 	mkconf "$S/company.ldif" "[safety]
 max_delete_percent ="
 	ds "$S" sync --json
