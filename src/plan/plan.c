@@ -482,6 +482,19 @@ rename_push(struct plan *p, struct renames *rn, const struct plan_input *in,
 		ch->fields |= CH_ATTRS;
 	if (!old->active)
 		ch->fields |= CH_ACTIVE;
+	/*
+	 * The self-alias goes with the mailbox.  One that is not the old
+	 * address alone (a forward the user set up, or a goto changed by
+	 * hand) is written again for the new address: its own address
+	 * first, the forwards kept, the old address dropped.  Renamed as
+	 * it was, "eve@ -> jo@" kept the new address's mail going to
+	 * somebody else, and the run was verified (a user trial).
+	 */
+	if (old->kind == MK_MAILBOX && ((old->drift & MD_SELF_ALIAS) ||
+					!str_eq(old->gotos, old->address))) {
+		ch->fields |= CH_REPAIR_SELF;
+		ch->old_gotos = old->gotos;
+	}
 	strmap_put(&rn->from, k->from->address, (void *)want->address);
 	strmap_put(&rn->to, want->address, (void *)k->from->address);
 }

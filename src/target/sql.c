@@ -776,10 +776,11 @@ new_maildir(struct target *t, const char *domain, const char *local,
 /*
  * The self-alias's goto as it should be: the mailbox's own address first,
  * then the other addresses found (forwards the user set up), found case
- * aside.  malloc'd.
+ * aside, and drop (a renamed mailbox's old address; NULL: none) left
+ * out.  malloc'd.
  */
 static char *
-self_goto(const char *addr, const char *found)
+self_goto(const char *addr, const char *found, const char *drop)
 {
 	struct buf b = BUF_INIT;
 	const char *s, *v;
@@ -787,7 +788,8 @@ self_goto(const char *addr, const char *found)
 
 	buf_adds(&b, addr);
 	for (s = found != NULL ? found : ""; (v = goto_item(&s, &len));) {
-		if (len == 0 || goto_is(v, len, addr))
+		if (len == 0 || goto_is(v, len, addr) ||
+		    (drop != NULL && goto_is(v, len, drop)))
 			continue;
 		buf_addc(&b, ',');
 		buf_add(&b, v, len);
@@ -830,7 +832,9 @@ repair_mailbox(struct target *t, const struct change *ch, const char *local,
 
 			return run(t, SQL_INS_ALIAS, 4, p, 1, err);
 		}
-		v = self_goto(addr, ch->old_gotos);
+		v = self_goto(addr, ch->old_gotos,
+			      (ch->fields & CH_ADDRESS) ? ch->old_address
+							: NULL);
 		{
 			const char *p[] = {addr, v, t->now};
 

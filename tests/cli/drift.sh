@@ -179,3 +179,30 @@ expect_eq drift-leaver-hand-mailbox-kept 1 "$(active_of ben@example.com)"
 ds "$S" sync --json
 expect_rc drift-leaver-last 0
 jq_true drift-leaver-converged '(.changes | length) == 0'
+
+# A mailbox renamed takes its self-alias along as it should be: its new
+# address first, the other addresses kept as forwards (as the repair of
+# a self-alias keeps them), the old address gone (a user trial: "eve@ ->
+# jo@" stayed without eve@, the run verified, the next ones fast, the new
+# address's mail with somebody else only).  Then nothing is left to plan.
+for how in broken forward; do
+	company_synced "drift-rename-$how"
+	if [ "$how" = broken ]; then
+		g=ben.carter@example.com
+		want=alice.m@example.com,ben.carter@example.com
+	else
+		g=alice.martin@example.com,alice.home@example.org
+		want=alice.m@example.com,alice.home@example.org
+	fi
+	q "UPDATE alias SET goto = '$g' WHERE address = 'alice.martin@example.com'" >/dev/null
+	ldif_edit "$S/dir.ldif" "Alice Martin" \
+		"proxyAddresses: SMTP:alice.martin@example.com" \
+		"proxyAddresses: SMTP:alice.m@example.com" ||
+		fail "drift-rename-$how-edit"
+	ds "$S" sync
+	expect_rc "drift-rename-$how-sync" 0
+	expect_eq "drift-rename-$how-goto" "$want" \
+		"$(q "SELECT goto FROM alias WHERE address = 'alice.m@example.com'")"
+	ds "$S" plan --json
+	jq_true "drift-rename-$how-then-nothing" '(.changes | length) == 0'
+done
