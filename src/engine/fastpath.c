@@ -1060,6 +1060,18 @@ engine_fastpath(struct run *x)
 
 	if (never_fast(x))
 		return 0;
+	/*
+	 * Nothing in scope: allow_empty decides, after a compare, as in a
+	 * full one.  The desired set may digest as the verified run's (its
+	 * objects all left out already, conflicts only), and the fast
+	 * path skipped the limit: `sync` said 0, `sync --full` and `plan`
+	 * 3 (a user trial).
+	 */
+	if (!x->c->safety.allow_empty && r->rules.in_scope == 0) {
+		log_msg(x->lvl, "full compare: nothing is in scope "
+			"(allow_empty = no decides)");
+		return 0;
+	}
 	if (x->fp != NULL && x->fp->delta) {
 		if ((rc = fastpath_delta(x, x->fp)) != 1)
 			return rc;

@@ -270,3 +270,22 @@ jq_true fast-record-removed-conflict '[.conflicts[] | select(.address == "ceo@ex
 ds "$S" sync --json
 fast_is fast-record-conflict-fast true
 jq_true fast-record-conflict-reported '[.conflicts[] | select(.address == "ceo@example.com")] | length == 1' 
+
+# Nothing left in scope, the desired set as the verified run's (its
+# users all in conflict, the only contact that counted in scope gone):
+# allow_empty stops the run as it stops a full compare and `plan`, not
+# the fast path (a user trial: sync said 0, --full 3).
+scenario fast-empty
+for u in 2:bob@example.net 4:bob@example.net 5:eve@example.com 6:eve@example.com; do
+	fuser "$S/dir.ldif" "U${u%%:*}" "${u%%:*}" "${u#*:}" \
+		"proxyAddresses: SMTP:${u#*:}"
+done
+cp "$S/dir.ldif" "$S/users.ldif"
+printf 'dn: CN=C7,OU=Contacts,DC=example,DC=com\nobjectClass: top\nobjectClass: person\nobjectClass: contact\ncn: C7\ntargetAddress: SMTP:sales@example.com\nobjectGUID:: aWUrVuwI+3iXtKdk0XtNng==\n\n' >>"$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc fast-empty-first 0
+cp "$S/users.ldif" "$S/dir.ldif"
+ds "$S" sync --json
+expect_rc fast-empty-stops 3
+jq_true fast-empty-says '.limit_exceeded.limit == "allow_empty" and .fast_path == false'
