@@ -224,13 +224,24 @@ load_part(struct run *x)
 	struct run_result *r = x->r;
 	const struct strmap *anchors;
 	struct strmap *only = engine_fastpath_part(x, &anchors);
-	int rc;
+	int rc, tries;
 
 	(void)part_add_members(x, only);
 
-	rc = x->tops->load_part(x->tgt, only, anchors, &r->current,
-				&r->managed, &r->rules.desired,
-				&x->managed_total, &r->err);
+	for (tries = 0;; tries++) {
+		rc = x->tops->load_part(x->tgt, only, anchors, &r->current,
+					&r->managed, &r->rules.desired,
+					&x->managed_total, &r->err);
+		/* a conflict the records loaded touch: its people too */
+		if (rc != 0 || tries == 8 || !engine_fastpath_part_kept(x))
+			break;
+		engine_fastpath_part_own(x);
+		mset_free(&r->current);
+		mset_init(&r->current);
+		managed_free(&r->managed);
+		managed_init(&r->managed);
+		only = engine_fastpath_part(x, &anchors);
+	}
 	if (rc < 0)
 		return -1;
 	if (rc > 0) {

@@ -1477,8 +1477,41 @@ struct kclashes {
 	struct fastpath *f;
 	struct kclash *v;
 	size_t n, cap;
-	struct strmap by_addr, by_anchor;        /* -> struct kclash * */
+	struct strmap by_addr;      /* -> struct kclash * */
+	struct strmap by_anchor;    /* -> struct kanchor *: a person may
+				     * be in several conflicts */
 };
+
+struct kanchor {
+	size_t n, cap;
+	struct kclash **v;
+};
+
+static void
+kanchor_put(struct strmap *m, const char *a, struct kclash *e)
+{
+	struct kanchor *l = strmap_get(m, a);
+
+	if (l == NULL) {
+		l = xcalloc(1, sizeof(*l));
+		strmap_put(m, a, l);
+	}
+	l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = e;
+}
+
+/* fn(arg, e) for each kept conflict e with claimant anchor a. */
+static void
+kclash_of_anchor(const struct kclashes *k, const char *a,
+		 void (*fn)(void *arg, struct kclash *e), void *arg)
+{
+	const struct kanchor *l = a != NULL ? strmap_get(&k->by_anchor, a)
+					    : NULL;
+	size_t i;
+
+	for (i = 0; l != NULL && i < l->n; i++)
+		fn(arg, l->v[i]);
+}
 
 static void
 kclash_add(void *ctx, const struct kept_rec *r)
@@ -1513,17 +1546,25 @@ kclashes_load(struct kclashes *k, struct fastpath *f)
 
 		strmap_put(&k->by_addr, e->address, e);
 		if (e->anchor != NULL)
-			strmap_put(&k->by_anchor, e->anchor, e);
+			kanchor_put(&k->by_anchor, e->anchor, e);
 		if (e->other != NULL)
-			strmap_put(&k->by_anchor, e->other, e);
+			kanchor_put(&k->by_anchor, e->other, e);
 	}
 }
 
 static void
 kclashes_free(struct kclashes *k)
 {
+	const char *a;
+	void *v;
+	size_t it = 0;
+
 	free(k->v);
 	strmap_free(&k->by_addr);
+	while (strmap_next(&k->by_anchor, &it, &a, &v)) {
+		free(((struct kanchor *)v)->v);
+		free(v);
+	}
 	strmap_free(&k->by_anchor);
 }
 
@@ -1541,9 +1582,7 @@ kclash_touched(const struct kclashes *k, const struct mobj *o,
 
 	if ((e = strmap_get(&k->by_addr, o->address)) != NULL)
 		fn(arg, e);
-	if (o->anchor != NULL &&
-	    (e = strmap_get(&k->by_anchor, o->anchor)) != NULL)
-		fn(arg, e);
+	kclash_of_anchor(k, o->anchor, fn, arg);
 	if ((o->kind == MK_LIST || o->kind == MK_CONTACT) && o->gotos != NULL) {
 		const char *cur = o->gotos;
 		char a[512];
@@ -1570,21 +1609,28 @@ kclash_take(void *arg, struct kclash *e)
 		strmap_put(&f->anchors, e->other, (void *)e->other);
 }
 
-/* The kept conflicts the part's objects touch join it, to a fixpoint. */
-static void
+/*
+ * The kept conflicts the part's objects touch join it, to a fixpoint:
+ * its addresses' desired objects, its anchors, and the anchors of the
+ * records loaded for it.  Whether the part grew.
+ */
+static bool
 part_add_kept(struct run *x, struct fastpath *f)
 {
 	struct kclashes k;
 	const struct mobj *o;
 	const char *key;
 	void *v;
-	size_t it, before;
+	size_t it, i, before, start = f->only.len + f->anchors.len;
 
 	kclashes_load(&k, f);
 	if (k.n == 0) {
 		kclashes_free(&k);
-		return;
+		return false;
 	}
+	for (i = 0; i < x->r->managed.n; i++)
+		kclash_of_anchor(&k, x->r->managed.v[i].anchor, kclash_take,
+				 f);
 	do {
 		before = f->only.len + f->anchors.len;
 		it = 0;
@@ -1597,14 +1643,28 @@ part_add_kept(struct run *x, struct fastpath *f)
 				kclash_touched(&k, o, kclash_take, f);
 		}
 		it = 0;
-		while (strmap_next(&f->anchors, &it, &key, &v)) {
-			struct kclash *e = strmap_get(&k.by_anchor, key);
-
-			if (e != NULL)
-				kclash_take(f, e);
+		while (strmap_next(&f->anchors, &it, &key, &v))
+			kclash_of_anchor(&k, key, kclash_take, f);
+		/* the claimants' objects the conflict held back (their
+		 * aliases wait), which have no row to load by anchor yet:
+		 * when it ends they are planned too (a user trial: a chain
+		 * resolved, the alias of the one at its end never came) */
+		for (i = 0; i < x->r->rules.desired.n; i++) {
+			o = x->r->rules.desired.v[i];
+			if (o->anchor != NULL &&
+			    strmap_get(&f->anchors, o->anchor) != NULL)
+				strmap_put(&f->only, o->address,
+					   (void *)o->address);
 		}
 	} while (f->only.len + f->anchors.len != before);
 	kclashes_free(&k);
+	return f->only.len + f->anchors.len != start;
+}
+
+bool
+engine_fastpath_part_kept(struct run *x)
+{
+	return x->fp != NULL && x->fp->partial && part_add_kept(x, x->fp);
 }
 
 static void
@@ -1644,7 +1704,7 @@ engine_fastpath_part(struct run *x, const struct strmap **anchors)
 		return NULL;
 	if (anchors == NULL)
 		return &x->fp->only;
-	part_add_kept(x, x->fp);
+	(void)part_add_kept(x, x->fp);
 	/*
 	 * For the load: the records of the people whose primary address is
 	 * in conflict (few) too; the lists they were in keep them while it

@@ -250,6 +250,12 @@ const char *engine_fastpath_part_add(struct run *x, const char *addr);
  */
 void engine_fastpath_part_own(struct run *x);
 /*
+ * After the part's load: the conflicts the verified run kept that the
+ * loaded records touch (their anchors) join the part, and those the
+ * addresses the load added touch.  true: the part grew (load again).
+ */
+bool engine_fastpath_part_kept(struct run *x);
+/*
  * Does an object of a or b touch a conflict the verified run kept (be
  * at its address, have one of its claimants' anchors, or as a list or
  * contact name its address)?  The rules over a delta then give way to

@@ -1176,6 +1176,7 @@ pwname samba:ogrant oliver.grant@example.com openldap
 . "$here/trials.sh"
 . "$here/listplaces.sh"
 . "$here/contacts.sh"
+. "$here/kept.sh"
 
 echo "cli: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]
