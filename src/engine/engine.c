@@ -214,6 +214,44 @@ part_add_members(struct run *x, const struct strmap *only)
 }
 
 /*
+ * The partial compare: the objects of a list this plan creates or
+ * enables that the part lacks.  A list without members is not created,
+ * or disabled, and its other objects (its aliases) are left as they are
+ * (plan.c, list_goto): an alias given to it meanwhile has no row, and
+ * unchanged in the directory, it stayed outside the part when the list
+ * came back (a user trial's randomized tester).  How many joined.  A
+ * pass over the desired set, only when the plan has such a list.
+ */
+static size_t
+part_add_owned(struct run *x)
+{
+	const struct plan *p = &x->r->plan;
+	const struct mset *d = &x->r->rules.desired;
+	const struct strmap *only = engine_fastpath_part(x, NULL);
+	struct strmap back = STRMAP_INIT;
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n; i++) {
+		const struct change *ch = &p->v[i];
+
+		if (ch->kind == MK_LIST && ch->anchor != NULL &&
+		    (ch->op == OP_ADD ||
+		     (ch->op == OP_UPDATE && (ch->fields & CH_ACTIVE))))
+			strmap_put(&back, ch->anchor, (void *)ch->anchor);
+	}
+	for (i = 0; back.len > 0 && i < d->n; i++) {
+		const struct mobj *o = d->v[i];
+
+		if (o->anchor != NULL && strmap_get(&back, o->anchor) != NULL &&
+		    strmap_get(only, o->address) == NULL &&
+		    engine_fastpath_part_add(x, o->address) != NULL)
+			n++;
+	}
+	strmap_free(&back);
+	return n;
+}
+
+/*
  * The partial compare (fastpath.c): the rows and records of the changed
  * addresses only (and of the part's members part_add_members() adds).
  * A target that finds it cannot falls back to the whole load.
@@ -632,17 +670,25 @@ stage_plan(struct run *x)
 {
 	struct run_result *r = x->r;
 	struct strmap *only;
-	size_t n;
+	size_t n, owned;
 	int rc;
 
 	stage_unheld(x);
 	plan_now(x);
-	while (x->partial &&
-	       (n = part_add_lists(x, only = engine_fastpath_part(x, NULL))) >
-		       0) {
-		log_msg(x->lvl, "partial compare: %zu list%s naming an "
-			"address held back, gone or disabled join%s the part",
-			n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+	while (x->partial) {
+		n = part_add_lists(x, only = engine_fastpath_part(x, NULL));
+		owned = part_add_owned(x);
+		if (n + owned == 0)
+			break;
+		if (n > 0)
+			log_msg(x->lvl, "partial compare: %zu list%s naming "
+				"an address held back, gone or disabled "
+				"join%s the part", n, n == 1 ? "" : "s",
+				n == 1 ? "s" : "");
+		if (owned > 0)
+			log_msg(x->lvl, "partial compare: %zu object%s of "
+				"lists that come back join%s the part", owned,
+				owned == 1 ? "" : "s", owned == 1 ? "s" : "");
 		/* the keys the load added live in the managed set */
 		engine_fastpath_part_own(x);
 		plan_free(&r->plan);

@@ -1,5 +1,6 @@
-# Conflicts a run kept (a person held back from a leaver's mailbox, a
-# chain of people waiting on each other), then changes next to them:
+# Objects a run kept waiting (a person held back from a leaver's mailbox,
+# a chain of people waiting on each other, a list without members), then
+# changes next to them:
 # each step synced as usual (fast path, partial compare) and, in a copy,
 # with --full every time; the mail databases must be the same after
 # every step, and `plan` must find nothing at the end.  The steps are
@@ -12,6 +13,10 @@
 #                  one at its end was never added, the next runs fast
 #   waiting-alias  a person expires next to a conflict: an alias that
 #                  waits was moved to the held person's address
+#   list-back      a list without members (disabled) is given an alias,
+#                  then gets a member again: the alias, with no row yet,
+#                  stayed outside the part and never came (no conflict
+#                  here: the same kind of wait)
 # SQLite only (dbcore).  Sourced by run.sh after partial.sh (dbcore).
 
 if [ -z "$PG" ]; then
