@@ -56,12 +56,15 @@ struct target {
 	char unix_now[24];          /* time(NULL), for dirsync's own tables */
 	/*
 	 * Managed mailboxes whose mailbox row is gone (deleted by hand):
-	 * address -> anchor, both borrowed from the engine's managed set.
+	 * address -> anchor, both copied into vanished_a (a load of part
+	 * of the records, rules over a delta, frees its set while this
+	 * map lives on: a user trial's tester crashed on it).
 	 * Their maildir, with its mail, may still be on disk: a mailbox
 	 * of another person never gets that path, and a record forgotten
 	 * retires it for good.
 	 */
 	struct strmap vanished;
+	struct arena vanished_a;
 	/* the change counter (sql_changes.c) */
 	bool counter;               /* there, with its triggers */
 	bool quiet;                 /* sql_changes_quiet() switched some off */
@@ -1206,6 +1209,7 @@ sql_close(struct target *t)
 		t->drv->close(t->db);
 	free(t->maildirs);
 	strmap_free(&t->vanished);
+	arena_free(&t->vanished_a);
 	free(t);
 }
 
@@ -1223,10 +1227,13 @@ find_vanished(struct target *t, const struct managed *m,
 		if (r->kind != MK_MAILBOX)
 			continue;
 		cur = mset_get(current, r->address);
-		if (cur == NULL || cur->kind != MK_MAILBOX)
-			strmap_put(&t->vanished, r->address,
-				   (void *)(r->anchor != NULL ? r->anchor
-							      : ""));
+		if ((cur == NULL || cur->kind != MK_MAILBOX) &&
+		    strmap_get(&t->vanished, r->address) == NULL)
+			strmap_put(&t->vanished,
+				   arena_strdup(&t->vanished_a, r->address),
+				   arena_strdup(&t->vanished_a,
+						r->anchor != NULL ? r->anchor
+								  : ""));
 	}
 }
 
