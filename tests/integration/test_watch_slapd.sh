@@ -289,12 +289,18 @@ echo "   the change after the reload in ${s}s"
 grep -q 'dirsync: error:' "$T/daemon.log" && w_fail "the daemon logged an error"
 
 ds_step "a run stopped at a safety limit: the changes announced meanwhile make no run (trial)"
-sed -i 's/^max_delete_percent = 100$/max_delete_percent = 1/' "$T/dirsync.conf"
-kill -HUP "$DPID"
-for i in $(seq 1 100); do
-	[ "$(grep -c 'configuration reloaded' "$T/daemon.log")" -ge 2 ] && break
-	sleep 0.1
-done
+# limit_reload SED N: the config edited, a reload, until the Nth
+limit_reload()
+{
+	sed -i "$1" "$T/dirsync.conf"
+	kill -HUP "$DPID"
+	for i in $(seq 1 100); do
+		[ "$(grep -c 'configuration reloaded' "$T/daemon.log")" -ge "$2" ] &&
+			break
+		sleep 0.1
+	done
+}
+limit_reload 's/^max_delete_percent = 100$/max_delete_percent = 1/' 2
 ldapmod <<'EOF'
 dn: CN=Zoe Kowalski,OU=Office,OU=Staff,DC=example,DC=com
 changetype: delete
@@ -317,12 +323,7 @@ wait_log 'waits at a safety limit make no run' 5 ||
 [ "$(sqlite3 "$T/mail.db" "SELECT active FROM mailbox WHERE username='zoe.kowalski@example.com'")" = 1 ] ||
 	w_fail "the stopped run applied the disable"
 # the limit raised again (a reload): the next change runs, and takes all
-sed -i 's/^max_delete_percent = 1$/max_delete_percent = 100/' "$T/dirsync.conf"
-kill -HUP "$DPID"
-for i in $(seq 1 100); do
-	[ "$(grep -c 'configuration reloaded' "$T/daemon.log")" -ge 3 ] && break
-	sleep 0.1
-done
+limit_reload 's/^max_delete_percent = 1$/max_delete_percent = 100/' 3
 printf 'dn: CN=Emma Novak,OU=Sales,OU=Staff,DC=example,DC=com\nchangetype: modify\nreplace: displayName\ndisplayName: Emma After Stop\n' |
 	ldapmod
 s=$(wait_sql "SELECT name FROM mailbox WHERE username='emma.novak@example.com'" "Emma After Stop" 15) || exit 1
