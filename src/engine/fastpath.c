@@ -1621,7 +1621,9 @@ part_add_kept(struct run *x, struct fastpath *f)
 	const struct mobj *o;
 	const char *key;
 	void *v;
-	size_t it, i, before, start = f->only.len + f->anchors.len;
+	struct strmap claimants = STRMAP_INIT;
+	size_t it, i, before, scanned = 0;
+	size_t start = f->only.len + f->anchors.len;
 
 	kclashes_load(&k, f);
 	if (k.n == 0) {
@@ -1648,15 +1650,28 @@ part_add_kept(struct run *x, struct fastpath *f)
 		/* the claimants' objects the conflict held back (their
 		 * aliases wait), which have no row to load by anchor yet:
 		 * when it ends they are planned too (a user trial: a chain
-		 * resolved, the alias of the one at its end never came) */
-		for (i = 0; i < x->r->rules.desired.n; i++) {
+		 * resolved, the alias of the one at its end never came).
+		 * A pass over the desired set, only when a conflict was
+		 * taken since the last one */
+		for (i = 0; i < k.n; i++) {
+			if (!k.v[i].taken)
+				continue;
+			if (k.v[i].anchor != NULL)
+				strmap_put(&claimants, k.v[i].anchor, &claimants);
+			if (k.v[i].other != NULL)
+				strmap_put(&claimants, k.v[i].other, &claimants);
+		}
+		for (i = 0; claimants.len > scanned &&
+			    i < x->r->rules.desired.n; i++) {
 			o = x->r->rules.desired.v[i];
 			if (o->anchor != NULL &&
-			    strmap_get(&f->anchors, o->anchor) != NULL)
+			    strmap_get(&claimants, o->anchor) != NULL)
 				strmap_put(&f->only, o->address,
 					   (void *)o->address);
 		}
+		scanned = claimants.len;
 	} while (f->only.len + f->anchors.len != before);
+	strmap_free(&claimants);
 	kclashes_free(&k);
 	return f->only.len + f->anchors.len != start;
 }
