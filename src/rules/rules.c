@@ -351,7 +351,11 @@ rules_build(struct rules_ctx *x, const struct entry *e, const char *ndn,
 	o->ndn = strcmp(e->dn, ndn) == 0 ? o->dn : arena_strdup(&x->tmp, ndn);
 	o->anchor = anchor_of(x->a, x->at[A_OBJECTGUID], x->at[A_ENTRYUUID],
 			      x->at[A_NSUNIQUEID], o->ndn);
-	if (strncmp(o->anchor, "guid:", 5) == 0)
+	/* from the objectGUID only: an entryUUID may read "guid:..." too
+	 * (a fuzzer's: there is no objectGUID to name then) */
+	if (x->at[A_OBJECTGUID] != NULL && x->at[A_OBJECTGUID]->nvals > 0 &&
+	    x->at[A_OBJECTGUID]->vals[0].len != 16 &&
+	    binary_value(x->at[A_OBJECTGUID]))
 		rules_warn(x, "%s: objectGUID is %zu bytes, not the 16 of a "
 			   "GUID: a damaged export?  Its bytes are the "
 			   "anchor (%s)", o->dn,

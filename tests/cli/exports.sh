@@ -277,3 +277,14 @@ expect_rc exports-guid17-sync 0
 jq_true exports-guid17-warned '[.warnings[] | select(contains("CN=Ben Carter,OU=Sales,OU=Staff,DC=example,DC=com: objectGUID is 17 bytes, not the 16 of a GUID"))] | length == 1'
 expect_eq exports-guid17-anchor "guid:000102030405060708090a0b0c0d0e0f10" \
 	"$(q "SELECT anchor FROM dirsync_managed WHERE address = 'ben.carter@example.com'")"
+# an entryUUID that reads "guid:..." and no objectGUID: it is the
+# anchor as it is, no warning about an objectGUID there is not (the
+# fuzzer's: a null pointer read in the warning)
+scenario exports-uuid-guidlike
+printf 'dn: uid=gl,ou=p,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: gl\ncn: GL\nsn: L\nmail: gl@example.com\nentryUUID: guid:0102\n\n' >"$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync --json
+expect_rc exports-uuid-guidlike-sync 0
+jq_true exports-uuid-guidlike-no-warning '[.warnings[] | select(contains("objectGUID"))] | length == 0'
+expect_eq exports-uuid-guidlike-anchor "guid:0102" \
+	"$(q "SELECT anchor FROM dirsync_managed WHERE address = 'gl@example.com'")"
