@@ -70,7 +70,7 @@ static const char **
 split_goto(const char *g, char **copy, size_t *n)
 {
 	const char **v = NULL;
-	size_t cap = 0;
+	size_t cap = 0, i;
 	char *p, *save = NULL;
 
 	*n = 0;
@@ -80,7 +80,10 @@ split_goto(const char *g, char **copy, size_t *n)
 		v = xgrow(v, &cap, *n + 1, sizeof(*v));
 		v[(*n)++] = p;
 	}
-	if (*n > 1)
+	/* a goto dirsync wrote is sorted already: n, not n log n */
+	for (i = 1; i < *n && strcmp(v[i - 1], v[i]) <= 0; i++)
+		;
+	if (i < *n)
 		qsort(v, *n, sizeof(*v), cmp_line);
 	return v;
 }
@@ -136,8 +139,27 @@ members_json(json_t *o, const struct change *ch)
 	json_object_set_new(o, "members_removed", pair[1]);
 }
 
-json_t *
-report_change_json(const struct change *ch)
+/* The addresses of a comma-joined goto (NULL: none). */
+static size_t
+goto_count(const char *g)
+{
+	size_t n = 0;
+
+	for (; g != NULL && *g != '\0'; g++)
+		if (*g != ',' && (g[1] == ',' || g[1] == '\0'))
+			n++;
+	return n;
+}
+
+/*
+ * One change as JSON.  whole: a list's goto whole however long (the plan
+ * text `approve` compares); else a list update whose goto holds more
+ * than REPORT_LIST_GOTO_MAX addresses on either side reports how many
+ * ("goto_addresses") instead, its members_added and members_removed
+ * being the change.
+ */
+static json_t *
+change_json(const struct change *ch, bool whole)
 {
 	json_t *o = json_object(), *f = json_object(), *old = json_object();
 
@@ -177,7 +199,17 @@ report_change_json(const struct change *ch)
 			json_object_set_new(old, "name",
 					    str_or_null(ch->old_name));
 		}
-		if (ch->fields & CH_GOTO) {
+		if ((ch->fields & CH_GOTO) && ch->kind == MK_LIST && !whole &&
+		    (goto_count(ch->gotos) > REPORT_LIST_GOTO_MAX ||
+		     goto_count(ch->old_gotos) > REPORT_LIST_GOTO_MAX)) {
+			json_object_set_new(
+				f, "goto_addresses",
+				json_integer((json_int_t)goto_count(ch->gotos)));
+			json_object_set_new(old, "goto_addresses",
+					    json_integer((json_int_t)goto_count(
+						    ch->old_gotos)));
+			members_json(o, ch);
+		} else if (ch->fields & CH_GOTO) {
 			json_object_set_new(f, "goto", str_or_null(ch->gotos));
 			json_object_set_new(old, "goto",
 					    str_or_null(ch->old_gotos));
@@ -213,6 +245,12 @@ report_change_json(const struct change *ch)
 	else
 		json_decref(old);
 	return o;
+}
+
+json_t *
+report_change_json(const struct change *ch)
+{
+	return change_json(ch, false);
 }
 
 static json_t *
@@ -724,9 +762,33 @@ why_from_json(const json_t *o, struct change *ch)
 	}
 }
 
-/* A stored report's change, back in the shape print_change() takes. */
+/* A comma-joined string of a JSON array's strings (malloc'd). */
+static char *
+join_strings(const json_t *a)
+{
+	struct buf b = BUF_INIT;
+	const json_t *v;
+	size_t i;
+
+	buf_adds(&b, "");
+	json_array_foreach(a, i, v)
+		if (json_is_string(v)) {
+			if (b.len > 0)
+				buf_addc(&b, ',');
+			buf_adds(&b, json_string_value(v));
+		}
+	return b.p;
+}
+
+/*
+ * A stored report's change, back in the shape print_change() takes; its
+ * strings are borrowed from o, but for a list whose goto the report
+ * counted (goto_addresses): then its members removed and added stand in
+ * for the old and new goto, in own[0] and own[1] (malloc'd, the
+ * caller frees them; NULL otherwise).
+ */
 static void
-change_from_json(const json_t *o, struct change *ch)
+change_from_json(const json_t *o, struct change *ch, char *own[2])
 {
 	const json_t *f = json_object_get(o, "fields");
 	const json_t *old = json_object_get(o, "old");
@@ -749,6 +811,13 @@ change_from_json(const json_t *o, struct change *ch)
 	if (ch->old_gotos == NULL)
 		ch->old_gotos = json_string_value(
 			json_object_get(old, "self_alias_goto"));
+	own[0] = own[1] = NULL;
+	if (ch->gotos == NULL && json_object_get(f, "goto_addresses")) {
+		ch->old_gotos = own[0] =
+			join_strings(json_object_get(o, "members_removed"));
+		ch->gotos = own[1] =
+			join_strings(json_object_get(o, "members_added"));
+	}
 	ch->dn = json_string_value(json_object_get(o, "dn"));
 	ch->account = json_string_value(json_object_get(o, "account"));
 	ch->anchor = json_string_value(json_object_get(o, "anchor"));
@@ -760,7 +829,8 @@ change_from_json(const json_t *o, struct change *ch)
 		ch->fields |= CH_ADDRESS;
 	if (json_object_get(f, "name"))
 		ch->fields |= CH_NAME;
-	if (json_object_get(f, "goto"))
+	if (json_object_get(f, "goto") ||
+	    json_object_get(f, "goto_addresses"))
 		ch->fields |= CH_GOTO;
 	if (json_object_get(f, "active"))
 		ch->fields |= CH_ACTIVE;
@@ -906,13 +976,16 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		arr = json_object_get(r, "changes");
 		json_array_foreach(arr, i, o) {
 			struct change ch;
+			char *own[2];
 
 			if (is_password(o)) {
 				print_password(fp, o);
 				continue;
 			}
-			change_from_json(o, &ch);
+			change_from_json(o, &ch, own);
 			report_print_change(fp, &ch, full);
+			free(own[0]);
+			free(own[1]);
 		}
 		if (json_integer_value(json_object_get(r, "changes_omitted")))
 			fprintf(fp, "  ... and %lld more changes (not kept in "
@@ -1216,7 +1289,7 @@ report_plan_text(const struct plan *plan)
 	size_t i;
 
 	for (i = 0; i < plan->n; i++) {
-		json_t *o = report_change_json(&plan->v[i]);
+		json_t *o = change_json(&plan->v[i], true);
 
 		/* what is applied, not how it is explained: a plan kept by
 		 * an older dirsync compares equal */
@@ -1312,7 +1385,7 @@ static void
 drift_print(struct buf *b, const struct dline *l)
 {
 	struct change ch;
-	char *text = NULL;
+	char *text = NULL, *own[2];
 	size_t len = 0;
 	FILE *fp;
 
@@ -1325,9 +1398,11 @@ drift_print(struct buf *b, const struct dline *l)
 				   l->s);
 		return;
 	}
-	change_from_json(l->o, &ch);
+	change_from_json(l->o, &ch, own);
 	print_change(fp, &ch, false, DRIFT_SHOWN);
 	fclose(fp);
+	free(own[0]);
+	free(own[1]);
 	/* report_print_change()'s two leading spaces and newline */
 	while (len > 0 && (text[len - 1] == '\n'))
 		text[--len] = '\0';

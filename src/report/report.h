@@ -56,6 +56,14 @@ char *report_plan_text(const struct plan *plan);
  */
 char *report_plan_diff(const char *kept, const char *now, size_t max);
 
+/*
+ * A list update whose goto holds more addresses than this on either side
+ * reports how many (fields and old "goto_addresses") instead of the goto
+ * itself; its members_added and members_removed say what changed.  The
+ * plan `approve` compares (report_plan_text) keeps the goto whole.
+ */
+#define REPORT_LIST_GOTO_MAX 1000
+
 /* One change as the report's JSON has it (new reference). */
 json_t *report_change_json(const struct change *ch);
 /* One change as the text report has it: one line, indented two spaces. */

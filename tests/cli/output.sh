@@ -82,3 +82,46 @@ if sqlite_only alias-domain; then
 	ds "$S" sync
 	expect_in alias-domain-then-nothing "summary: 0 add, 0 update, 0 disable, 0 delete" "$S/out"
 fi
+
+# A list of more than 1,000 addresses updated: the report counts its
+# goto (goto_addresses) instead of printing 1,200 addresses twice, and
+# members_added / members_removed say what changed; `show` prints the
+# members from them; the plan `approve` compares keeps the goto whole.
+scenario big-list
+biglist() {    # biglist FILE SKIP...: 1,200 users, a list of them all
+	awk -v skip=" $* " 'BEGIN {
+		print "version: 1\n"
+		for (i = 1; i <= 1201; i++) {
+			if (index(skip, " " i " ") > 0 || (i == 1201 &&
+			    index(skip, " new ") == 0))
+				continue
+			printf "dn: CN=u%d,OU=Staff,DC=example,DC=com\nobjectClass: user\ncn: u%d\nmail: u%d@example.com\nobjectGUID: 00000000-0000-0000-0000-%012d\n\n", i, i, i, i
+			m = m "member: CN=u" i ",OU=Staff,DC=example,DC=com\n"
+		}
+		printf "dn: CN=all,OU=Groups,DC=example,DC=com\nobjectClass: group\ncn: all\nmail: all@example.com\nobjectGUID: 00000000-0000-0000-0001-000000000000\n%s\n", m
+	}' >"$1"
+}
+biglist "$S/dir.ldif"
+mkconf "$S/dir.ldif" "[safety]
+max_delete_percent =
+max_member_removal_percent = 1"
+ds "$S" sync
+expect_rc big-list-first 0
+biglist "$S/dir.ldif" 5 6 7 8 9 10 11 12 13 14 15 16 17 18 new
+ds "$S" sync --json
+expect_rc big-list-stop 3
+stop=$(jq .run_id "$S/out")
+jq_true big-list-counted '[.changes[] | select(.address ==
+	"all@example.com")][0] | .fields == {"goto_addresses": 1187} and
+	.old == {"goto_addresses": 1200} and
+	.members_added == ["u1201@example.com"] and
+	(.members_removed | length) == 14 and
+	.members_removed[0] == "u10@example.com"'
+ds "$S" show "$stop"
+expect_in big-list-show-members "members -u10@example.com -u11@example.com +u1201@example.com" "$S/out"
+ds "$S" approve "$stop"
+expect_rc big-list-approve 0
+expect_eq big-list-applied 1187 \
+	"$(lookup_goto all@example.com | tr ',' '\n' | grep -c .)"
+ds "$S" plan --json
+jq_true big-list-converged '(.changes | length) == 0'
