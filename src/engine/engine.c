@@ -51,6 +51,9 @@ engine_trim(void)
 #endif
 }
 
+/* clock_seconds() as engine_run() began: the wall times below */
+static double rss_t0;
+
 void
 engine_log_rss(const char *stage)
 {
@@ -58,7 +61,8 @@ engine_log_rss(const char *stage)
 
 	clock_rss(&now, &peak);
 	log_debug("memory: after %s: resident %lu KiB, peak %lu KiB (cpu "
-		  "%.2fs)", stage, now, peak, clock_cpu_seconds());
+		  "%.2fs, wall %.2fs)", stage, now, peak, clock_cpu_seconds(),
+		  clock_seconds() - rss_t0);
 }
 
 static int
@@ -1122,6 +1126,7 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 	x.stamp = x.now;
 	x.expiry_now = x.now;
 	x.t0 = clock_seconds();
+	rss_t0 = x.t0;
 	/* the daemon (quiet) logs one line per run: timings at debug */
 	x.lvl = o->quiet ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 	engine_result_init(r, o, x.now);
@@ -1154,6 +1159,7 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 		x.tops->close(x.tgt);
 	state_close(x.st);
 	heap_hugepages_end();
+	engine_log_rss("close");
 	return r->exit_code;
 }
 

@@ -1366,6 +1366,7 @@ read_delta(struct run *x, struct source *src, const struct source_ops *sops,
 	ret = sops->sync_read(src, sfilter, keep, &sy, &delta_cbs, &d,
 			      &r->err);
 	err_clear(&count_err);
+	engine_log_rss("delta read");
 	count_rc = syncsnap_count_join(counter, old, &count_err);
 	free(sfilter);
 	base = x->c->source.base_dn != NULL

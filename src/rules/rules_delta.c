@@ -47,10 +47,11 @@
 /* Past this much scratch memory the keyer's context is made anew. */
 #define KEYER_SCRATCH_MAX (8u << 20)
 
-/* One entry's keys while they are made (malloc'd strings). */
+/* One entry's keys while they are made: in *a, or malloc'd (a NULL). */
 struct keyvec {
 	char **v;
 	size_t n, cap;
+	struct arena *a;
 };
 
 struct rules_keyer {
@@ -106,7 +107,8 @@ static void
 key_push(struct keyvec *kv, char type, const char *value)
 {
 	size_t len = strlen(value);
-	char *k = xmalloc(len + 3);
+	char *k = kv->a != NULL ? arena_alloc(kv->a, len + 3)
+				: xmalloc(len + 3);
 
 	/* "%c:%s" without printf: a list of 50,000 makes 50,000 of them */
 	k[0] = type;
@@ -136,31 +138,35 @@ keys_of_obj(struct keyvec *kv, const struct robj *o, const char *ndn,
 {
 	size_t i;
 
+	/* pushed in the order of their type letter: keys_finish() then only
+	 * sorts the values a type has out of order */
 	kinfo_of(o, ki);
+	if (o != NULL) {
+		if (o->primary != NULL)
+			key_push(kv, 'a', o->primary);
+		/* a contact's external address: claimed by none, but given
+		 * to its lists as a user's primary is (see givers()) */
+		if (o->external != NULL)
+			key_push(kv, 'a', o->external);
+		for (i = 0; i < o->naliases; i++)
+			key_push(kv, 'a', o->aliases[i]);
+	}
 	key_push(kv, 'd', ndn);
 	if (o == NULL)
 		return;
 	if (ki->group)
 		key_push(kv, 'g', ndn);
-	/* a DN anchor is its "d:" key already */
-	if (strncmp(o->anchor, "dn:", 3) != 0)
-		key_push(kv, 'u', o->anchor);
-	if (o->primary != NULL)
-		key_push(kv, 'a', o->primary);
-	/* a contact's external address: claimed by none, but given to its
-	 * lists as a user's primary is (see givers() below) */
-	if (o->external != NULL)
-		key_push(kv, 'a', o->external);
-	for (i = 0; i < o->naliases; i++)
-		key_push(kv, 'a', o->aliases[i]);
 	for (i = 0; i < o->nmembers; i++)
 		key_push(kv, 'm', o->members[i]);
-	if (o->sid != NULL)
-		key_push(kv, 's', o->sid);
 	if (o->primary_sid != NULL)
 		key_push(kv, 'p', o->primary_sid);
 	if (o->domain_users_sid != NULL)
 		key_push(kv, 'p', o->domain_users_sid);
+	if (o->sid != NULL)
+		key_push(kv, 's', o->sid);
+	/* a DN anchor is its "d:" key already */
+	if (strncmp(o->anchor, "dn:", 3) != 0)
+		key_push(kv, 'u', o->anchor);
 }
 
 /* Sorted, each once. */
@@ -169,13 +175,17 @@ keys_finish(struct keyvec *kv)
 {
 	size_t i, n;
 
-	if (kv->n > 1)
+	for (i = 1; i < kv->n && strcmp(kv->v[i - 1], kv->v[i]) <= 0; i++)
+		;
+	if (i < kv->n)
 		qsort(kv->v, kv->n, sizeof(*kv->v), rules_cmp_str);
 	for (i = n = 0; i < kv->n; i++) {
-		if (n > 0 && strcmp(kv->v[i], kv->v[n - 1]) == 0)
-			free(kv->v[i]);
-		else
+		if (n > 0 && strcmp(kv->v[i], kv->v[n - 1]) == 0) {
+			if (kv->a == NULL)
+				free(kv->v[i]);
+		} else {
 			kv->v[n++] = kv->v[i];
+		}
 	}
 	kv->n = n;
 }
@@ -189,7 +199,8 @@ keys_emit(struct keyvec *kv, void (*cb)(void *arg, const char *key),
 
 	for (i = 0; i < kv->n; i++) {
 		cb(arg, kv->v[i]);
-		free(kv->v[i]);
+		if (kv->a == NULL)
+			free(kv->v[i]);
 	}
 	kv->n = 0;
 }
@@ -231,12 +242,13 @@ give_of(const struct robj *o)
 
 /*
  * *ki = what the rules make of e; with keys, k->kv = the sorted, unique
- * keys of e (else empty); with give, *give = give_of() (malloc'd, or
- * NULL).  Returns e's normalised DN (malloc'd).
+ * keys of e (else empty), each in *into (NULL: malloc'd, keys_emit frees
+ * them); with give, *give = give_of() (malloc'd, or NULL).  Returns e's
+ * normalised DN (malloc'd).
  */
 static char *
 keys_collect(struct rules_keyer *k, const struct entry *e, struct kinfo *ki,
-	     bool keys, char **give)
+	     bool keys, char **give, struct arena *into)
 {
 	struct rules_ctx *x = k->x;
 	char *ndn = dn_normalize(e->dn);
@@ -245,6 +257,7 @@ keys_collect(struct rules_keyer *k, const struct entry *e, struct kinfo *ki,
 	bool list_ok;
 
 	k->kv.n = 0;
+	k->kv.a = into;
 	if (rules_classify(x, e, &type, &list_ok))
 		o = rules_build(x, e, ndn, type, list_ok, false);
 	if (give != NULL)
@@ -265,7 +278,7 @@ rules_keys(struct rules_keyer *k, const struct entry *e,
 {
 	struct kinfo ki;
 
-	free(keys_collect(k, e, &ki, true, NULL));
+	free(keys_collect(k, e, &ki, true, NULL, NULL));
 	keys_emit(&k->kv, cb, arg);
 }
 
@@ -273,7 +286,7 @@ void
 rules_add_keyed(struct rules_ctx *x, const struct entry *e,
 		void (*cb)(void *arg, const char *key), void *arg)
 {
-	struct keyvec kv = {NULL, 0, 0};
+	struct keyvec kv = {NULL, 0, 0, NULL};
 	struct robj *o = rules_add_obj(x, e);
 	struct kinfo ki;
 	char *ndn = o == NULL ? dn_normalize(e->dn) : NULL;
@@ -455,7 +468,7 @@ ver_fill(struct dctx *d, struct ver *v, const struct entry *e, bool keys)
 	memset(v, 0, sizeof(*v));
 	if ((v->e = e) == NULL)
 		return;
-	ndn = keys_collect(d->k, e, &v->ki, keys, &give);
+	ndn = keys_collect(d->k, e, &v->ki, keys, &give, &d->a);
 	v->ndn = arena_strdup(&d->a, ndn);
 	v->give = give != NULL ? arena_strdup(&d->a, give) : NULL;
 	free(ndn);
@@ -471,23 +484,19 @@ ver_keys(struct dctx *d, struct ver *v)
 
 	if (v->keyed || v->e == NULL)
 		return;
-	free(keys_collect(d->k, v->e, &ki, true, NULL));
+	free(keys_collect(d->k, v->e, &ki, true, NULL, &d->a));
 	keys_take(d, v);
 }
 
-/* The keyer's keys (keys_collect) into v. */
+/* The keyer's keys (keys_collect, made in d->a) into v. */
 static void
 keys_take(struct dctx *d, struct ver *v)
 {
 	struct rules_keyer *k = d->k;
-	size_t i;
 
 	v->keyed = true;
-	v->keys = arena_alloc(&d->a, k->kv.n * sizeof(*v->keys));
-	for (i = 0; i < k->kv.n; i++) {
-		v->keys[i] = arena_strdup(&d->a, k->kv.v[i]);
-		free(k->kv.v[i]);
-	}
+	v->keys = arena_memdup(&d->a, k->kv.v,
+			       (k->kv.n ? k->kv.n : 1) * sizeof(*v->keys));
 	v->nkeys = k->kv.n;
 	k->kv.n = 0;
 }
@@ -756,7 +765,7 @@ givers(struct dctx *d, const char *addr)
 
 			if (e == NULL)
 				continue;
-			free(keys_collect(d->k, e, &ki, false, &give));
+			free(keys_collect(d->k, e, &ki, false, &give, NULL));
 			gives = !ki.group && same_addr(give, addr);
 			free(give);
 		}
