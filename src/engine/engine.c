@@ -256,6 +256,23 @@ part_add_owned(struct run *x)
 }
 
 /*
+ * The part's rows and records dropped, to load it again: its addresses
+ * become x->fp's own first, as those the load added live in the managed
+ * set (engine_fastpath_part_own).
+ */
+static void
+part_unload(struct run *x)
+{
+	struct run_result *r = x->r;
+
+	engine_fastpath_part_own(x);
+	mset_free(&r->current);
+	mset_init(&r->current);
+	managed_free(&r->managed);
+	managed_init(&r->managed);
+}
+
+/*
  * The partial compare (fastpath.c): the rows and records of the changed
  * addresses only (and of the part's members part_add_members() adds).
  * A target that finds it cannot falls back to the whole load.
@@ -277,11 +294,7 @@ load_part(struct run *x)
 		/* a conflict the records loaded touch: its people too */
 		if (rc != 0 || tries == 8 || !engine_fastpath_part_kept(x))
 			break;
-		engine_fastpath_part_own(x);
-		mset_free(&r->current);
-		mset_init(&r->current);
-		managed_free(&r->managed);
-		managed_init(&r->managed);
+		part_unload(x);
 		only = engine_fastpath_part(x, &anchors);
 	}
 	if (rc < 0)
@@ -693,14 +706,9 @@ stage_plan(struct run *x)
 			log_msg(x->lvl, "partial compare: %zu object%s of "
 				"lists that come back join%s the part", owned,
 				owned == 1 ? "" : "s", owned == 1 ? "s" : "");
-		/* the keys the load added live in the managed set */
-		engine_fastpath_part_own(x);
+		part_unload(x);
 		plan_free(&r->plan);
 		plan_init(&r->plan);
-		mset_free(&r->current);
-		mset_init(&r->current);
-		managed_free(&r->managed);
-		managed_init(&r->managed);
 		rc = load_part(x);
 		if (rc > 0)
 			rc = stage_load(x);
