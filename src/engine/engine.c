@@ -230,10 +230,8 @@ static size_t
 part_add_owned(struct run *x)
 {
 	const struct plan *p = &x->r->plan;
-	const struct mset *d = &x->r->rules.desired;
-	const struct strmap *only = engine_fastpath_part(x, NULL);
 	struct strmap back = STRMAP_INIT;
-	size_t i, n = 0;
+	size_t i, n;
 
 	for (i = 0; i < p->n; i++) {
 		const struct change *ch = &p->v[i];
@@ -243,14 +241,7 @@ part_add_owned(struct run *x)
 		     (ch->op == OP_UPDATE && (ch->fields & CH_ACTIVE))))
 			strmap_put(&back, ch->anchor, (void *)ch->anchor);
 	}
-	for (i = 0; back.len > 0 && i < d->n; i++) {
-		const struct mobj *o = d->v[i];
-
-		if (o->anchor != NULL && strmap_get(&back, o->anchor) != NULL &&
-		    strmap_get(only, o->address) == NULL &&
-		    engine_fastpath_part_add(x, o->address) != NULL)
-			n++;
-	}
+	n = engine_fastpath_part_add_objects_of(x, &back);
 	strmap_free(&back);
 	return n;
 }

@@ -1016,6 +1016,23 @@ engine_fastpath_part_add(struct run *x, const char *addr)
 	return k;
 }
 
+size_t
+engine_fastpath_part_add_objects_of(struct run *x, const struct strmap *anchors)
+{
+	const struct mset *d = &x->r->rules.desired;
+	size_t i, n = 0;
+
+	for (i = 0; anchors->len > 0 && i < d->n; i++) {
+		const struct mobj *o = d->v[i];
+
+		if (o->anchor != NULL &&
+		    strmap_get(anchors, o->anchor) != NULL &&
+		    engine_fastpath_part_add(x, o->address) != NULL)
+			n++;
+	}
+	return n;
+}
+
 void
 engine_fastpath_part_own(struct run *x)
 {
@@ -1661,14 +1678,9 @@ part_add_kept(struct run *x, struct fastpath *f)
 			if (k.v[i].other != NULL)
 				strmap_put(&claimants, k.v[i].other, &claimants);
 		}
-		for (i = 0; claimants.len > scanned &&
-			    i < x->r->rules.desired.n; i++) {
-			o = x->r->rules.desired.v[i];
-			if (o->anchor != NULL &&
-			    strmap_get(&claimants, o->anchor) != NULL)
-				strmap_put(&f->only, o->address,
-					   (void *)o->address);
-		}
+		if (claimants.len > scanned)
+			(void)engine_fastpath_part_add_objects_of(x,
+								  &claimants);
 		scanned = claimants.len;
 	} while (f->only.len + f->anchors.len != before);
 	strmap_free(&claimants);

@@ -244,6 +244,16 @@ const struct strmap *engine_fastpath_kept(struct run *x);
 const struct strmap *engine_fastpath_noted(struct run *x);
 const char *engine_fastpath_part_add(struct run *x, const char *addr);
 /*
+ * The partial compare: the desired objects of these anchors (any of
+ * their kinds) join the part, the addresses copied as by
+ * engine_fastpath_part_add().  anchors: keys are directory anchors, the
+ * values are not read; borrowed for the call.  How many addresses joined
+ * (0 without a partial compare).  A pass over the desired set, none when
+ * anchors is empty.
+ */
+size_t engine_fastpath_part_add_objects_of(struct run *x,
+					   const struct strmap *anchors);
+/*
  * The part's addresses copied into x->fp's own memory: those the load
  * added point into the managed set's arena (target.h, load_part), so
  * this comes before that set is freed to load the part again.
