@@ -96,6 +96,9 @@ struct fastpath {
 	 * members its notes name (engine_fastpath_noted), made once */
 	struct strmap kept, noted;
 	bool kept_made;
+	/* old.clashes's conflicts indexed for the part (kclashes_of),
+	 * parsed once; NULL until then */
+	struct kclashes *kclashes;
 	/* why the last run was not verified, as it recorded it */
 	char unverified[400];
 	/*
@@ -108,6 +111,8 @@ struct fastpath {
 	struct strmap touched, touched_anchors;
 	struct arena arena;
 };
+
+static void kclashes_free(struct kclashes *k);
 
 static void
 hex128(XXH128_hash_t h, char *out, size_t len)
@@ -603,6 +608,7 @@ static void
 fastpath_discard(struct fastpath *f)
 {
 	free(f->old.clashes);
+	kclashes_free(f->kclashes);
 	free(f);
 }
 
@@ -1472,6 +1478,7 @@ engine_fastpath_free(struct run *x)
 	free(x->fp->old.clashes);
 	strmap_free(&x->fp->kept);
 	strmap_free(&x->fp->noted);
+	kclashes_free(x->fp->kclashes);
 	free(x->fp);
 	x->fp = NULL;
 }
@@ -1487,7 +1494,8 @@ engine_fastpath_free(struct run *x)
  */
 struct kclash {
 	const char *address, *anchor, *other;    /* in the fast path's arena */
-	bool taken;                              /* into the part already */
+	/* into the part already: for the run, as the part only grows */
+	bool taken;
 };
 
 struct kclashes {
@@ -1547,17 +1555,23 @@ kclash_add(void *ctx, const struct kept_rec *r)
 	e->taken = false;
 }
 
-/* The kept conflicts of f (none: k->n 0), indexed once k->v is made. */
-static void
-kclashes_load(struct kclashes *k, struct fastpath *f)
+/*
+ * The kept conflicts of f (none: n 0), parsed and indexed on the first
+ * call; owned by f (engine_fastpath_free).
+ */
+static struct kclashes *
+kclashes_of(struct fastpath *f)
 {
+	struct kclashes *k = f->kclashes;
 	size_t i;
 
-	memset(k, 0, sizeof(*k));
+	if (k != NULL)
+		return k;
+	k = f->kclashes = xcalloc(1, sizeof(*k));
 	k->f = f;
 	if (!f->have_old || f->old.clashes == NULL ||
 	    kept_each(f->old.clashes, KEPT_CLASH, kclash_add, k) <= 0)
-		return;
+		return k;
 	for (i = 0; i < k->n; i++) {
 		struct kclash *e = &k->v[i];
 
@@ -1567,6 +1581,7 @@ kclashes_load(struct kclashes *k, struct fastpath *f)
 		if (e->other != NULL)
 			kanchor_put(&k->by_anchor, e->other, e);
 	}
+	return k;
 }
 
 static void
@@ -1576,6 +1591,8 @@ kclashes_free(struct kclashes *k)
 	void *v;
 	size_t it = 0;
 
+	if (k == NULL)
+		return;
 	free(k->v);
 	strmap_free(&k->by_addr);
 	while (strmap_next(&k->by_anchor, &it, &a, &v)) {
@@ -1583,6 +1600,7 @@ kclashes_free(struct kclashes *k)
 		free(v);
 	}
 	strmap_free(&k->by_anchor);
+	free(k);
 }
 
 
@@ -1634,7 +1652,7 @@ kclash_take(void *arg, struct kclash *e)
 static bool
 part_add_kept(struct run *x, struct fastpath *f)
 {
-	struct kclashes k;
+	struct kclashes *k = kclashes_of(f);
 	const struct mobj *o;
 	const char *key;
 	void *v;
@@ -1642,41 +1660,40 @@ part_add_kept(struct run *x, struct fastpath *f)
 	size_t it, i, before, scanned = 0;
 	size_t start = f->only.len + f->anchors.len;
 
-	kclashes_load(&k, f);
-	if (k.n == 0) {
-		kclashes_free(&k);
+	if (k->n == 0)
 		return false;
-	}
 	for (i = 0; i < x->r->managed.n; i++)
-		kclash_of_anchor(&k, x->r->managed.v[i].anchor, kclash_take,
+		kclash_of_anchor(k, x->r->managed.v[i].anchor, kclash_take,
 				 f);
 	do {
 		before = f->only.len + f->anchors.len;
 		it = 0;
 		while (strmap_next(&f->only, &it, &key, &v)) {
-			struct kclash *e = strmap_get(&k.by_addr, key);
+			struct kclash *e = strmap_get(&k->by_addr, key);
 
 			if (e != NULL)
 				kclash_take(f, e);
 			if ((o = mset_get(&x->r->rules.desired, key)) != NULL)
-				kclash_touched(&k, o, kclash_take, f);
+				kclash_touched(k, o, kclash_take, f);
 		}
 		it = 0;
 		while (strmap_next(&f->anchors, &it, &key, &v))
-			kclash_of_anchor(&k, key, kclash_take, f);
+			kclash_of_anchor(k, key, kclash_take, f);
 		/* the claimants' objects the conflict held back (their
 		 * aliases wait), which have no row to load by anchor yet:
 		 * when it ends they are planned too (a user trial: a chain
 		 * resolved, the alias of the one at its end never came).
 		 * A pass over the desired set, only when a conflict was
 		 * taken since the last one */
-		for (i = 0; i < k.n; i++) {
-			if (!k.v[i].taken)
+		for (i = 0; i < k->n; i++) {
+			const struct kclash *e = &k->v[i];
+
+			if (!e->taken)
 				continue;
-			if (k.v[i].anchor != NULL)
-				strmap_put(&claimants, k.v[i].anchor, &claimants);
-			if (k.v[i].other != NULL)
-				strmap_put(&claimants, k.v[i].other, &claimants);
+			if (e->anchor != NULL)
+				strmap_put(&claimants, e->anchor, &claimants);
+			if (e->other != NULL)
+				strmap_put(&claimants, e->other, &claimants);
 		}
 		if (claimants.len > scanned)
 			(void)engine_fastpath_part_add_objects_of(x,
@@ -1684,7 +1701,6 @@ part_add_kept(struct run *x, struct fastpath *f)
 		scanned = claimants.len;
 	} while (f->only.len + f->anchors.len != before);
 	strmap_free(&claimants);
-	kclashes_free(&k);
 	return f->only.len + f->anchors.len != start;
 }
 
@@ -1705,18 +1721,17 @@ bool
 engine_fastpath_kept_touched(struct run *x, const struct mset *a,
 			     const struct mset *b)
 {
-	struct kclashes k;
+	const struct kclashes *k;
 	bool seen = false;
 	size_t i;
 
 	if (x->fp == NULL)
 		return false;
-	kclashes_load(&k, x->fp);
-	for (i = 0; k.n > 0 && !seen && i < a->n; i++)
-		kclash_touched(&k, a->v[i], kclash_seen, &seen);
-	for (i = 0; k.n > 0 && !seen && i < b->n; i++)
-		kclash_touched(&k, b->v[i], kclash_seen, &seen);
-	kclashes_free(&k);
+	k = kclashes_of(x->fp);
+	for (i = 0; k->n > 0 && !seen && i < a->n; i++)
+		kclash_touched(k, a->v[i], kclash_seen, &seen);
+	for (i = 0; k->n > 0 && !seen && i < b->n; i++)
+		kclash_touched(k, b->v[i], kclash_seen, &seen);
 	return seen;
 }
 
