@@ -243,6 +243,25 @@ web_run_id(const char *url)
 	return id;
 }
 
+/*
+ * MHD_OPTION_UNESCAPE_CALLBACK: percent-decodes as libmicrohttpd does
+ * (MHD_http_unescape), but leaves a value holding "%00" as it came: a NUL
+ * decoded would cut "/run/1%00x" to "/run/1", served as run 1.  Left
+ * encoded, no page has that name (404).
+ */
+static size_t
+web_unescape(void *cls, struct MHD_Connection *con, char *s)
+{
+	const char *p;
+
+	(void)cls;
+	(void)con;
+	for (p = s; (p = strchr(p, '%')) != NULL; p++)
+		if (p[1] == '0' && p[2] == '0')
+			return strlen(s);
+	return MHD_http_unescape(s);
+}
+
 static enum MHD_Result
 web_get(struct web *w, struct MHD_Connection *con, const char *url)
 {
@@ -408,7 +427,9 @@ web_start(struct web *w, void (*sync_now)(void), struct err *err)
 		0, NULL, NULL, web_handle, w, MHD_OPTION_LISTEN_SOCKET, w->fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_MAX_CONNECTIONS,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_TIMEOUT_SECONDS,
-		MHD_OPTION_EXTERNAL_LOGGER, web_log, NULL, MHD_OPTION_END);
+		MHD_OPTION_EXTERNAL_LOGGER, web_log, NULL,
+		MHD_OPTION_UNESCAPE_CALLBACK, web_unescape, NULL,
+		MHD_OPTION_END);
 	if (w->mhd == NULL)
 		return err_set(err, DS_E_IO, "[web] listen %s: libmicrohttpd "
 			       "did not start", w->hostport);

@@ -278,6 +278,10 @@ until curl -sf "$url/config" | grep -q '^keep_runs = 77$'; do
 done
 [ "$(code "$url/run/99999")" = 404 ] || fail "/run/99999 is not 404"
 [ "$(code "$url/nothing")" = 404 ] || fail "/nothing is not 404"
+# a NUL sent encoded does not cut the name short: not run 1
+[ "$(code "$url/run/1%00")" = 404 ] || fail "/run/1%00 is not 404"
+[ "$(code "$url/run/1%00x")" = 404 ] || fail "/run/1%00x is not 404"
+[ "$(code "$url/run/%31")" = 200 ] || fail "/run/%31 (run 1) is not 200"
 [ "$(code -X PUT "$url/")" = 405 ] || fail "PUT / is not 405"
 say "reload shown on /config; 404 and 405 where due"
 exit 0
