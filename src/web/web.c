@@ -147,7 +147,21 @@ web_set_conf(struct web *w, const struct conf *c)
 		log_warn("[web] listen changed to '%s': a restart takes it; "
 			 "the status page stays on %s",
 			 c->web.listen ? c->web.listen : "", w->hostport);
-	dump = web_dump_conf(c);
+	if (strcmp(c->web.listen ? c->web.listen : "", w->listen) != 0) {
+		/* /config shows what is served: the file's value waits */
+		struct conf served = *c;
+		char *rest;
+
+		served.web.listen = w->listen;
+		rest = web_dump_conf(&served);
+		dump = xasprintf("# [web] listen = %s in the file: a restart "
+				 "takes it; served on %s until then\n%s",
+				 c->web.listen ? c->web.listen : "",
+				 w->hostport, rest);
+		free(rest);
+	} else {
+		dump = web_dump_conf(c);
+	}
 	path = xstrdup(c->state.path);
 	pthread_mutex_lock(&w->lock);
 	free(w->dump);

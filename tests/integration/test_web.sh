@@ -268,7 +268,9 @@ grep -q '<a href="/run/2">2</a>' "$tmp/index-after.html" || fail "index: no run 
 say "Sync now from the page's origin: run 2"
 
 # ---- reload: /config follows -------------------------------------------
+# (a new [web] listen waits for a restart: /config shows the served one)
 sed -i 's/^\[state\]$/[state]\nkeep_runs = 77/' "$conf"
+sed -i "s/^listen = .*/listen = 127.0.0.1:9/" "$conf"
 kill -HUP "$(cut -d' ' -f1 "$tmp/state.db.lock")"
 i=0
 until curl -sf "$url/config" | grep -q '^keep_runs = 77$'; do
@@ -276,6 +278,11 @@ until curl -sf "$url/config" | grep -q '^keep_runs = 77$'; do
 	[ $i -gt 50 ] && fail "/config did not follow the reload"
 	sleep 0.1
 done
+curl -sf "$url/config" >"$tmp/config-reloaded.txt"
+grep -q "^listen = $hp\$" "$tmp/config-reloaded.txt" ||
+	fail "/config does not show the listen served ($hp)"
+grep -qF "# [web] listen = 127.0.0.1:9 in the file: a restart takes it" \
+	"$tmp/config-reloaded.txt" || fail "/config does not say the new listen waits"
 [ "$(code "$url/run/99999")" = 404 ] || fail "/run/99999 is not 404"
 [ "$(code "$url/nothing")" = 404 ] || fail "/nothing is not 404"
 # a NUL sent encoded does not cut the name short: not run 1
