@@ -92,7 +92,10 @@ engine_time_guard(struct run *x)
 				 "this one is right: `sync --force-limits`); "
 				 "disables go on, recorded as of that time",
 				 when, g.removals_held);
-		log_warn("%s", r->guard_warning);
+		/* the text report has it among its warnings; stderr when
+		 * no text report is printed (-q, --json, the daemon) */
+		if (x->o->quiet || x->o->render_json)
+			log_warn("%s", r->guard_warning);
 	}
 	if (g.deletes_held > 0)
 		log_warn("%zu deletes held back: a delete needs %ld successful "

@@ -30,6 +30,16 @@ first=$(sqlite3 "$S/state.db" "SELECT min(strftime('%s', started)) FROM runs")
 expect_eq behind-run-disabled-at-last-run 1 \
 	"$(sqlite3 "$S/mail.db" "SELECT disabled_at >= $first AND disabled_at <= strftime('%s', 'now') FROM dirsync_managed WHERE address = 'sam.owusu@example.com'")"
 
+# the text report (no -q, no --json) says it once, not on stderr as well
+sed -i 's/^displayName: Ben Carter$/displayName: Ben Carter-Ito/' "$S/dir.ldif"
+FAULT_TIME_OFFSET=-34560000 LD_PRELOAD=$SHIM \
+	"$DIRSYNC" -c "$S/dirsync.conf" sync >"$S/out" 2>"$S/err"
+rc=$?
+expect_rc behind-text-exit-0 0
+expect_eq behind-text-said-once 1 \
+	"$(cat "$S/out" "$S/err" | grep -c "the clock reads earlier than the last run")"
+sed -i 's/^displayName: Ben Carter-Ito$/displayName: Ben Carter/' "$S/dir.ldif"
+
 # the clock right again: Sam stays disabled, not deleted
 ds -q sync
 expect_rc right-again-exit-0 0
