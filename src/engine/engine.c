@@ -164,6 +164,7 @@ each_member(const char *gotos, bool (*fn)(void *ctx, const char *a),
 
 struct orphans {
 	const struct mset *d;
+	const struct strmap *sought;  /* rules over a delta: only these */
 	const char **v;
 	size_t n, cap;
 };
@@ -173,7 +174,8 @@ orphan_add(void *ctx, const char *a)
 {
 	struct orphans *o = ctx;
 
-	if (mset_get(o->d, a) == NULL && mset_has_domain_of(o->d, a)) {
+	if (mset_get(o->d, a) == NULL && mset_has_domain_of(o->d, a) &&
+	    (o->sought == NULL || strmap_get(o->sought, a) != NULL)) {
 		o->v = xgrow(o->v, &o->cap, o->n + 1, sizeof(*o->v));
 		o->v[o->n++] = xstrdup(a);
 	}
@@ -185,24 +187,25 @@ orphan_add(void *ctx, const char *a)
  * of its contacts, that are in one of our accepted domains and that no
  * desired object has join it, so that the planner sees the row there,
  * or that there is none (plan.c, orphan_delivers): what a full compare
- * sees.  How many joined.  Not when the rules ran over the delta: the
- * desired set then holds only what the delta touched, so an address it
- * lacks may well be wanted (and its record, loaded, would be disabled);
- * the planner takes one outside the part as the verified run left it,
- * which kept no notes (engine_fastpath_delta_ok): it delivered, and
- * neither the directory nor the target changed there since.
+ * sees.  How many joined.  When the rules ran over the delta, only the
+ * addresses they sought (rules_result.sought: every entry claiming them
+ * is in the closure): the desired set then holds only what the delta
+ * touched, so another address it lacks may well be wanted (and its
+ * record, loaded, would be disabled); the planner takes one outside the
+ * part as the verified run left it, which kept no notes
+ * (engine_fastpath_delta_ok): it delivered, and neither the directory
+ * nor the target changed there since.
  */
 static size_t
 part_add_members(struct run *x, const struct strmap *only)
 {
-	struct orphans o = {&x->r->rules.desired, NULL, 0, 0};
+	struct orphans o = {&x->r->rules.desired,
+			    x->r->rules_delta ? &x->r->rules.sought : NULL,
+			    NULL, 0, 0};
 	const struct mobj *w;
 	const char *k;
 	void *v;
 	size_t it = 0, i, n = 0;
-
-	if (x->r->rules_delta)
-		return 0;
 
 	while (strmap_next(only, &it, &k, &v))
 		if ((w = mset_get(o.d, k)) != NULL &&

@@ -1644,6 +1644,33 @@ kclash_take(void *arg, struct kclash *e)
 		strmap_put(&f->anchors, e->other, (void *)e->other);
 }
 
+/* The desired lists and contacts naming a taken conflict's address join
+ * the part. */
+static void
+part_add_naming(struct run *x, const struct kclashes *k)
+{
+	const struct mset *d = &x->r->rules.desired;
+	const struct kclash *e;
+	char a[512];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < d->n; i++) {
+		const struct mobj *o = d->v[i];
+		const char *cur = o->gotos;
+
+		if ((o->kind != MK_LIST && o->kind != MK_CONTACT) ||
+		    cur == NULL)
+			continue;
+		while ((rc = goto_next_addr(&cur, a, sizeof(a))) != 0)
+			if (rc > 0 && (e = strmap_get(&k->by_addr, a)) != NULL &&
+			    e->taken) {
+				engine_fastpath_part_add(x, o->address);
+				break;
+			}
+	}
+}
+
 /*
  * The kept conflicts the part's objects touch join it, to a fixpoint:
  * its addresses' desired objects, its anchors, and the anchors of the
@@ -1698,6 +1725,15 @@ part_add_kept(struct run *x, struct fastpath *f)
 		if (claimants.len > scanned)
 			(void)engine_fastpath_part_add_objects_of(x,
 								  &claimants);
+		/* the lists and contacts naming a conflict's address: the
+		 * planner puts a held claimant's old address in its places
+		 * (hold: rn->moved), which the rules' goto does not show,
+		 * so when the conflict ends the list changes with no change
+		 * of its own (a user trial: a cycle resolved, a list kept
+		 * the old address).  A pass over the desired set, only when
+		 * a conflict was taken since the last one */
+		if (claimants.len > scanned)
+			part_add_naming(x, k);
 		scanned = claimants.len;
 	} while (f->only.len + f->anchors.len != before);
 	strmap_free(&claimants);

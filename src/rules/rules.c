@@ -103,6 +103,7 @@ rules_free(struct rules_result *r)
 	strmap_free(&r->frozen_addresses);
 	strmap_free(&r->left_out);
 	strmap_free(&r->external);
+	strmap_free(&r->sought);
 	arena_free(&r->arena);
 	memset(r, 0, sizeof(*r));
 }

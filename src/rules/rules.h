@@ -69,6 +69,14 @@ struct rules_result {
 	 * name the external address), for `dirsync explain`.
 	 */
 	struct strmap external;
+	/*
+	 * The rules over a delta only (rules_delta.h; empty otherwise): the
+	 * addresses whose every claimant, in the last read and now, is in
+	 * the closure (their "a:" keys were looked up), keys in arena.  An
+	 * address of these that no desired object has is had by nothing
+	 * in the directory, as a full result would show.
+	 */
+	struct strmap sought;
 	size_t in_scope;           /* directory objects yielding mail objects */
 	size_t member_of_missing;  /* [scope] member_of groups not read */
 	/*

@@ -394,6 +394,7 @@ struct dctx {
 	struct strmap play;        /* member values warnings may be about */
 	struct strmap tree_named;  /* ndns the member_of tree names */
 	struct strmap given;       /* addresses givers() has been asked */
+	struct strmap sought;      /* addresses join_all('a') looked up */
 	const char **found;        /* lk->find's answer */
 	size_t nfound, fcap;
 };
@@ -601,6 +602,46 @@ whole(const struct dctx *d, const struct node *nd)
 	return false;
 }
 
+static void join_all(struct dctx *d, char type, const char *value,
+		     unsigned flags);
+
+static void
+sought_put(struct dctx *d, const char *addr)
+{
+	const char *k;
+
+	if (strmap_get(&d->sought, addr) == NULL) {
+		k = arena_strdup(&d->a, addr);
+		strmap_put(&d->sought, k, (void *)k);
+	}
+}
+
+/*
+ * A contact in S giving its lists an address in one of our accepted
+ * domains (its external one; a stand-in too): every entry claiming that
+ * address joins, ADDR, and it is sought (rules_result.sought), so that
+ * the part can tell whether anything has it.  A list naming an address
+ * nothing has leaves it out (plan.c, orphan_delivers): a user trial's
+ * contact whose target was its own address made a list with the rules
+ * over the delta that a full run did not make.
+ */
+static void
+give_sought(struct dctx *d, const struct node *nd)
+{
+	size_t w;
+
+	for (w = OLD; w <= NEW && d->why == NULL; w++) {
+		const struct ver *v = &nd->v[w];
+
+		if (v->e == NULL || !v->ki.contact || v->give == NULL ||
+		    strmap_get(&d->sought, v->give) != NULL ||
+		    !rules_domain_accepted(d->c, v->give))
+			continue;
+		sought_put(d, v->give);
+		join_all(d, 'a', v->give, F_ADDR);
+	}
+}
+
 static void
 join(struct dctx *d, const char *uuid, unsigned flags)
 {
@@ -608,6 +649,7 @@ join(struct dctx *d, const char *uuid, unsigned flags)
 
 	if (nd == NULL)
 		return;
+	give_sought(d, nd);
 	if (flags & F_CUT)
 		flags |= F_UP;
 	/* an unchanged member of a list followed DOWN: a stand-in (its
@@ -813,6 +855,25 @@ down_of(const struct node *nd, unsigned todo, size_t w, const char *key)
 				       sizeof(*o->keys), cmp_key) == NULL;
 }
 
+/*
+ * Every entry claiming val, one of v's addresses, joins (ADDR, and UP
+ * from a change that is not local), and val is sought (rules_result).  A
+ * contact's external address is no claim: its other givers join by GIVE
+ * (givers()); in an accepted domain the entries claiming it join, ADDR
+ * only, so that the part can tell whether anything has it (a list naming
+ * it where nothing does leaves it out: a user trial's contact whose
+ * target was its own address made a list that a full run would not).
+ */
+static void
+addr_claimants(struct dctx *d, const struct node *nd, const struct ver *v,
+	       const char *val)
+{
+	if (v->ki.contact && same_addr(val, v->give))
+		return;      /* give_sought() */
+	join_all(d, 'a', val, F_ADDR | (nd->changed && !nd->local ? F_UP : 0));
+	sought_put(d, val);
+}
+
 static void
 follow(struct dctx *d, struct node *nd)
 {
@@ -836,14 +897,8 @@ follow(struct dctx *d, struct node *nd)
 
 			switch (key[0]) {
 			case 'a':
-				/* a contact's external address is no
-				 * claim: its other givers join by GIVE */
-				if ((todo & F_ADDR) &&
-				    !(v->ki.contact && same_addr(val, v->give)))
-					join_all(d, 'a', val,
-						 F_ADDR | (nd->changed &&
-								   !nd->local
-							   ? F_UP : 0));
+				if (todo & F_ADDR)
+					addr_claimants(d, nd, v, val);
 				break;
 			case 'd':
 				if (todo & F_UP)
@@ -1089,10 +1144,26 @@ dctx_free(struct dctx *d)
 	strmap_free(&d->play);
 	strmap_free(&d->tree_named);
 	strmap_free(&d->given);
+	strmap_free(&d->sought);
 	free(d->all);
 	free(d->queue);
 	free(d->found);
 	arena_free(&d->a);
+}
+
+/* The closure's sought addresses into r (rules_result.sought). */
+static void
+sought_out(struct dctx *d, struct rules_result *r)
+{
+	const char *k;
+	void *v;
+	size_t it = 0;
+
+	while (strmap_next(&d->sought, &it, &k, &v)) {
+		const char *c = arena_strdup(&r->arena, k);
+
+		strmap_put(&r->sought, c, (void *)c);
+	}
 }
 
 /* Each change still there, with its keys now, to lk->keys_now. */
@@ -1151,6 +1222,7 @@ rules_delta(const struct conf *c, const struct rules_lookup *lk,
 		goto done;
 	if (lk->keys_now != NULL)
 		keys_now(&d);
+	sought_out(&d, &out->after);
 	out->nset = d.n;
 	ret = 0;
 done:

@@ -17,6 +17,12 @@
 #                  then gets a member again: the alias, with no row yet,
 #                  stayed outside the part and never came (no conflict
 #                  here: the same kind of wait)
+#   cycle-list     three people in a cycle of addresses, one of them on
+#                  a list (its place held at the old address); the cycle
+#                  resolves: the list, unchanged in the directory, kept
+#                  the old address
+#   handback-list  the same with an address handed back: a list naming
+#                  a conflict's address stayed out of the part
 # SQLite only (dbcore).  Sourced by run.sh after partial.sh (dbcore).
 
 if [ -z "$PG" ]; then

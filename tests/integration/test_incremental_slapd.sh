@@ -337,6 +337,48 @@ both "the contact's colleague is back" 3
 grep '^alias: engineering@example.com|' "$T/full.dump" | grep -q laura.fernandez ||
 	ds_fail "the colleague back: not in the list again"
 
+ds_step "a contact whose target is its own address: a group's only member as it becomes a list, then a new list's (trial)"
+# the contact makes no forwarder (it would loop): nothing has its address,
+# so the list has no member and is not made, as a full run has it; the
+# rules over the delta made the list, with that address
+ldapmod <<'EOF'
+dn: CN=Gus Loop,OU=Contacts,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: contact
+objectClass: dirsyncAD
+cn: Gus Loop
+sn: Loop
+mail: gus.loop@example.net
+
+dn: CN=Loop Group,OU=Groups,DC=example,DC=com
+changetype: add
+objectClass: groupOfNames
+objectClass: dirsyncAD
+cn: Loop Group
+groupType: 8
+member: CN=Gus Loop,OU=Contacts,DC=example,DC=com
+EOF
+both "a looping contact in a group without an address" 3
+printf 'dn: CN=Loop Group,OU=Groups,DC=example,DC=com\nchangetype: modify\nadd: mail\nmail: loop-list@example.net\n' |
+	ldapmod
+both "the group becomes a list" 3
+printf 'dn: CN=Loop List 2,OU=Groups,DC=example,DC=com\nchangetype: add\nobjectClass: groupOfNames\nobjectClass: dirsyncAD\ncn: Loop List 2\ngroupType: 8\nmail: loop-list2@example.net\nmember: CN=Gus Loop,OU=Contacts,DC=example,DC=com\n' |
+	ldapmod
+both "a new list of the looping contact" 3
+grep -q '^alias: loop-list2\{0,1\}@example.net|' "$T/full.dump" &&
+	ds_fail "a list made of a contact that reaches nobody"
+ds_run -- -c "$T/inc.conf" plan --json
+jq -e '(.changes | length) == 0' "$DS_OUT" >/dev/null ||
+	ds_fail "plan after the run is not empty: $(jq -c '.changes' "$DS_OUT")"
+# gone again: a run that keeps notes (these warnings) is no base for
+# the rules over the delta, which the steps below count on
+printf 'dn: CN=%s,OU=Groups,DC=example,DC=com\nchangetype: delete\n\n' \
+	"Loop Group" "Loop List 2" | ldapmod
+printf 'dn: CN=Gus Loop,OU=Contacts,DC=example,DC=com\nchangetype: delete\n' |
+	ldapmod
+both "the looping contact and its lists gone" 10
+
 ds_step "addresses that change hands in one run: a chain of renames (trial)"
 # Hana hana@ -> hana.ho@, Ivo ivo@ -> hana@, Jo jo@ -> ivo@: the rules over
 # the delta and the partial compare see the whole chain, and each mailbox
