@@ -205,6 +205,23 @@ cmp_conflict(const void *a, const void *b)
 		      ((const struct conflict *)b)->address);
 }
 
+/* The last full result's frozen anchors into out (the closure's are in
+ * it: take_delta() declined unless they are the same before and after). */
+static void
+frozen_of_prev(struct rules_result *out, const struct rules_result *prev)
+{
+	const char *k;
+	void *v;
+	size_t it = 0;
+
+	while (strmap_next(&prev->frozen_anchors, &it, &k, &v))
+		if (strmap_get(&out->frozen_anchors, k) == NULL) {
+			const char *c = arena_strdup(&out->arena, k);
+
+			strmap_put(&out->frozen_anchors, c, (void *)c);
+		}
+}
+
 /* The earlier of two expiries, 0 meaning none. */
 static time_t
 earlier(time_t a, time_t b)
@@ -427,6 +444,11 @@ take_delta(struct run *x, struct summary *prev, struct rules_delta *d,
 	}
 	out = d->after;
 	rules_init(&d->after);
+	/* the people held by a conflict outside the closure stay held: a
+	 * newcomer claiming the mailbox one of them keeps (its primary in
+	 * conflict elsewhere) had it disabled as if its owner were gone, as
+	 * the closure holds no object of that owner (a user trial) */
+	frozen_of_prev(&out, &prev->rules);
 	out.in_scope = prev->rules.in_scope - d->before.in_scope +
 		       out.in_scope;
 	out.next_expiry = earlier(prev->next_expiry, out.next_expiry);
@@ -474,6 +496,11 @@ engine_rules_delta(struct run *x, struct syncsnap *old,
 	rc = 1;
 	if (prev.next_expiry != 0 && x->expiry_now >= prev.next_expiry) {
 		why = "an account expired since the last read";
+		goto out;
+	}
+	if (!prev.have_frozen) {
+		why = "the last read's summary does not name the people its "
+		      "conflicts hold";
 		goto out;
 	}
 	if ((rc = engine_fastpath_delta_ok(x, prev.digest, &why)) <= 0) {

@@ -25,7 +25,12 @@
  *   {"digest": HEX, "next_expiry": UNIX, "read": N, "in_scope": N,
  *    "warnings": [TEXT...], "conflicts": [{"address": A, "claimed_by":
  *    [ANCHOR...], "dns": [DN...], "accounts": [ACCOUNT|null...]}...],
- *    "sums": [HEX16 x 9]}
+ *    "frozen": [ANCHOR...], "sums": [HEX16 x 9]}
+ * "frozen" are the people whose primary address is in conflict
+ * (rules_result.frozen_anchors), whom the planner leaves as they are: a
+ * run over a delta keeps those outside its closure so (rdelta.c); a
+ * summary without it (before 3 Dec 2026) has none when it has no
+ * conflicts, and else is no base for such a run.
  * "sums" are the sums the digest hashes (fastpath.c), so that a run over
  * a delta (rdelta.c) can take the objects it re-derived out and in again
  * without hashing the whole set.
@@ -80,9 +85,11 @@ engine_summary_encode(const struct run *x)
 {
 	const struct rules_result *rr = &x->r->rules;
 	const char *digest = engine_fastpath_digest(x);
-	json_t *s, *conflicts;
+	json_t *s, *conflicts, *frozen;
+	const char *k;
+	void *v;
 	char *text;
-	size_t i;
+	size_t i, it = 0;
 
 	if (digest == NULL || !x->r->have_rules)
 		return NULL;
@@ -98,13 +105,18 @@ engine_summary_encode(const struct run *x)
 				  strings(c->dns, c->n), "accounts",
 				  strings(c->accounts, c->n)));
 	}
-	s = json_pack("{s:s, s:I, s:I, s:I, s:o, s:o, s:o}", "digest", digest,
+	frozen = json_array();
+	while (strmap_next(&rr->frozen_anchors, &it, &k, &v))
+		json_array_append_new(frozen, json_string(k));
+	s = json_pack("{s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "digest",
+		      digest,
 		      "next_expiry", (json_int_t)rr->next_expiry, "read",
 		      (json_int_t)x->r->read, "in_scope",
 		      (json_int_t)rr->in_scope, "warnings",
 		      strings((const char *const *)rr->warnings,
 			      rr->nwarnings),
-		      "conflicts", conflicts, "sums", sums_json(x));
+		      "conflicts", conflicts, "frozen", frozen, "sums",
+		      sums_json(x));
 	if (s == NULL)
 		return NULL;
 	text = json_dumps(s, JSON_COMPACT);
@@ -171,6 +183,31 @@ take_conflicts(struct rules_result *rr, json_t *v)
 	return 0;
 }
 
+/* "frozen" into out->rules.frozen_anchors; out->have_frozen: it was
+ * there (or no conflict needs it). */
+static int
+take_frozen(struct summary *out, json_t *v)
+{
+	struct rules_result *rr = &out->rules;
+	size_t i;
+
+	out->have_frozen = rr->nconflicts == 0;
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v))
+		return -1;
+	for (i = 0; i < json_array_size(v); i++) {
+		const char *a = json_string_value(json_array_get(v, i));
+
+		if (a == NULL)
+			return -1;
+		a = arena_strdup(&rr->arena, a);
+		strmap_put(&rr->frozen_anchors, a, (void *)a);
+	}
+	out->have_frozen = true;
+	return 0;
+}
+
 static int
 take_warnings(struct rules_result *rr, json_t *v)
 {
@@ -228,7 +265,8 @@ engine_summary_parse(const char *summary, struct summary *out)
 			&sc) != 0 || rd < 0 || sc < 0 ||
 	    !json_is_array(sums) || json_array_size(sums) != FASTPATH_NSUMS ||
 	    take_warnings(&out->rules, json_object_get(s, "warnings")) != 0 ||
-	    take_conflicts(&out->rules, json_object_get(s, "conflicts")) != 0)
+	    take_conflicts(&out->rules, json_object_get(s, "conflicts")) != 0 ||
+	    take_frozen(out, json_object_get(s, "frozen")) != 0)
 		goto bad;
 	for (i = 0; i < FASTPATH_NSUMS; i++) {
 		const char *h = json_string_value(json_array_get(sums, i));

@@ -208,8 +208,9 @@ struct summary {
 	uint64_t sums[FASTPATH_NSUMS];
 	size_t read;
 	time_t next_expiry;
-	/* in_scope, warnings and conflicts only */
+	/* in_scope, warnings, conflicts and frozen_anchors only */
 	struct rules_result rules;
+	bool have_frozen;        /* frozen_anchors known (shortcut.c) */
 };
 /* 0, or -1 when it is missing, does not parse or has no sums (out
  * empty).  rules_free(&out->rules) after use. */

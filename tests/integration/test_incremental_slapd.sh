@@ -379,6 +379,47 @@ printf 'dn: CN=Gus Loop,OU=Contacts,DC=example,DC=com\nchangetype: delete\n' |
 	ldapmod
 both "the looping contact and its lists gone" 10
 
+ds_step "a person held by a conflict keeps the mailbox a newcomer then claims (trial)"
+# Sam's new primary is a contact's address too: a conflict, so Sam keeps
+# sam.held@.  A newcomer then claims sam.held@: still Sam's mailbox, left
+# as it is.  The rules over the delta saw neither Sam (his address in the
+# directory is the contested one) nor that he is held, and disabled his
+# mailbox as if he were gone.
+ldapmod <<'EOT'
+dn: CN=Sam Held,OU=Sales,OU=Staff,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: dirsyncAD
+cn: Sam Held
+sn: Held
+mail: sam.held@example.com
+userAccountControl: 512
+
+dn: CN=Tia Contact,OU=Contacts,DC=example,DC=com
+changetype: add
+objectClass: inetOrgPerson
+objectClass: contact
+objectClass: dirsyncAD
+cn: Tia Contact
+sn: Contact
+mail: tia@partner.example.org
+proxyAddresses: smtp:tia.c@example.com
+EOT
+both "Sam and a contact" 3
+printf 'dn: CN=Sam Held,OU=Sales,OU=Staff,DC=example,DC=com\nchangetype: modify\nreplace: mail\nmail: tia.c@example.com\n' |
+	ldapmod
+both "Sam's new address is the contact's" 3
+printf 'dn: CN=Sam New,OU=Sales,OU=Staff,DC=example,DC=com\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: dirsyncAD\ncn: Sam New\nsn: New\nmail: sam.held@example.com\nuserAccountControl: 512\n' |
+	ldapmod
+both "a newcomer claims Sam's mailbox" 3
+grep -q '^mailbox: sam.held@example.com|.*|1$' "$T/full.dump" ||
+	ds_fail "Sam's mailbox not active in the full run: $(grep sam.held "$T/full.dump")"
+printf 'dn: CN=%s\nchangetype: delete\n\n' \
+	"Sam New,OU=Sales,OU=Staff,DC=example,DC=com" \
+	"Sam Held,OU=Sales,OU=Staff,DC=example,DC=com" \
+	"Tia Contact,OU=Contacts,DC=example,DC=com" | ldapmod
+both "Sam, the newcomer and the contact gone" 10
+
 ds_step "addresses that change hands in one run: a chain of renames (trial)"
 # Hana hana@ -> hana.ho@, Ivo ivo@ -> hana@, Jo jo@ -> ivo@: the rules over
 # the delta and the partial compare see the whole chain, and each mailbox
