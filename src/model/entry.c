@@ -12,6 +12,7 @@
 
 #include <ldap.h>
 
+#include "util/arena.h"
 #include "util/xalloc.h"
 
 const struct attr *
@@ -192,68 +193,139 @@ cmp_ava(const void *x, const void *y)
  * of such a DN is the DN lower-cased (nothing to unescape, unquote,
  * trim or escape), so it is built directly; anything else goes to
  * libldap.  (Our own code, for speed: a third of the rules' time went to
- * libldap for DNs like these; test_entry checks both agree.)
- * NULL: not such a DN.
+ * libldap for DNs like these; test_rules' test_dn_plain_agrees checks
+ * both agree.)
+ *
+ * One pass over the DN, two table look-ups a byte: the byte's class
+ * (dn_class) and the state it leads to (dn_next), the byte copied
+ * lower-cased as it goes.  A plain DN is
+ *
+ *   type  = letter *(letter / digit / "-")
+ *   value = vchar *(vchar / " " vchar)       vchar: letter digit - . _ @
+ *   dn    = type "=" value *("," type "=" value)
+ *
+ * so a space is only ever followed by a vchar: not first in a value, not
+ * last, not doubled, not next to ',' (nor '=', which a value never has).
  */
-static char *
-dn_normalize_plain(const char *dn)
+enum {
+	DN_X,           /* anything else: not plain */
+	DN_D,           /* digit */
+	DN_H,           /* '-' */
+	DN_P,           /* '.' '_' '@': in values only */
+	DN_E,           /* '=' */
+	DN_C,           /* ',' */
+	DN_S,           /* ' ' */
+	DN_Z,           /* the terminating NUL */
+	/* a letter's class has the bit that, or'd in, makes it lower case */
+	DN_LOWER = 0x20,
+	DN_L = DN_LOWER | 1,
+	DN_NCLASSES = 64
+};
+
+#define X DN_X
+#define L DN_L
+#define D DN_D
+#define H DN_H
+#define P DN_P
+#define E DN_E
+#define C DN_C
+#define S DN_S
+#define Z DN_Z
+static const unsigned char dn_class[256] = {
+	/* 00 */ Z, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	/* 10 */ X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	/* 20 */ S, X, X, X, X, X, X, X, X, X, X, X, C, H, P, X,
+	/* 30 */ D, D, D, D, D, D, D, D, D, D, X, X, X, E, X, X,
+	/* 40 */ P, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,
+	/* 50 */ L, L, L, L, L, L, L, L, L, L, L, X, X, X, X, P,
+	/* 60 */ X, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,
+	/* 70 */ L, L, L, L, L, L, L, L, L, L, L, X, X, X, X, X,
+	/* 80 - ff: not ASCII, not plain */
+};
+#undef X
+#undef L
+#undef D
+#undef H
+#undef P
+#undef E
+#undef C
+#undef S
+#undef Z
+
+enum {
+	DS_BAD,         /* done: not a plain DN */
+	DS_END,         /* done: a plain DN */
+	DS_TYPE0,       /* at a type's first byte */
+	DS_TYPE,        /* in a type */
+	DS_VALUE0,      /* at a value's first byte */
+	DS_VALUE,       /* in a value */
+	DS_SPACE,       /* after a space in a value */
+	DS_NSTATES
+};
+
+/* dn_next[state][class]: the state after a byte of that class; any not
+ * listed, DS_BAD.  (Rows of 64: the row's offset is a shift.) */
+static const unsigned char dn_next[DS_NSTATES][DN_NCLASSES] = {
+	[DS_TYPE0] = {[DN_L] = DS_TYPE},
+	[DS_TYPE] = {[DN_L] = DS_TYPE, [DN_D] = DS_TYPE, [DN_H] = DS_TYPE,
+		     [DN_E] = DS_VALUE0},
+	[DS_VALUE0] = {[DN_L] = DS_VALUE, [DN_D] = DS_VALUE,
+		       [DN_H] = DS_VALUE, [DN_P] = DS_VALUE},
+	[DS_VALUE] = {[DN_L] = DS_VALUE, [DN_D] = DS_VALUE,
+		      [DN_H] = DS_VALUE, [DN_P] = DS_VALUE,
+		      [DN_C] = DS_TYPE0, [DN_S] = DS_SPACE, [DN_Z] = DS_END},
+	[DS_SPACE] = {[DN_L] = DS_VALUE, [DN_D] = DS_VALUE,
+		      [DN_H] = DS_VALUE, [DN_P] = DS_VALUE},
+};
+
+/*
+ * dn's normal form into out, which has room for strlen(dn) + 1 bytes,
+ * when dn is a plain DN: true, out NUL-terminated.  false when it is not
+ * (libldap's job); out then holds part of it.  Every state leaves on the
+ * NUL, so the pass needs no bound of its own.
+ */
+static bool
+dn_plain(const char *dn, char *out)
 {
-	size_t n = strlen(dn), i;
-	bool in_value = false, at_start = true;
-	char *out;
+	const unsigned char *s = (const unsigned char *)dn;
+	size_t st = DS_TYPE0;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)dn[i];
+	for (;;) {
+		size_t c = *s++, k = dn_class[c];
 
-		if (c == '=') {
-			if (in_value || at_start)
-				return NULL;
-			in_value = true;
-			at_start = true;
-			continue;
-		}
-		if (c == ',') {
-			if (!in_value || at_start)
-				return NULL;
-			in_value = false;
-			at_start = true;
-			continue;
-		}
-		if (c == ' ') {
-			/* inside a value only: not first, not before , or end */
-			if (!in_value || at_start || i + 1 == n ||
-			    dn[i + 1] == ',' || dn[i + 1] == ' ')
-				return NULL;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') ||
-		      (in_value && (c == '-' || c == '.' || c == '_' ||
-				    c == '@')) ||
-		      (!in_value && !at_start && c == '-')))
-			return NULL;
-		/* a type starts with a letter (no OID, no "oid." form) */
-		if (!in_value && at_start && !((c >= 'a' && c <= 'z') ||
-					       (c >= 'A' && c <= 'Z')))
-			return NULL;
-		at_start = false;
+		*out++ = (char)(c | (k & DN_LOWER));
+		st = dn_next[st][k];
+		if (st <= DS_END)
+			return st == DS_END;
 	}
-	if (!in_value || at_start)
-		return NULL;
-	out = xmalloc(n + 1);
-	for (i = 0; i <= n; i++)
-		out[i] = (char)(dn[i] >= 'A' && dn[i] <= 'Z'
-					? dn[i] + ('a' - 'A')
-					: dn[i]);
-	return out;
 }
 
 char *
 dn_normalize(const char *dn)
 {
-	char *out = dn_normalize_plain(dn);
+	char *out = xmalloc(strlen(dn) + 1);
 
-	return out != NULL ? out : dn_normalize_ldap(dn);
+	if (dn_plain(dn, out))
+		return out;
+	free(out);
+	return dn_normalize_ldap(dn);
+}
+
+/* Plain DNs shorter than this are normalised on the stack, then copied. */
+#define DN_STACK 256
+
+char *
+dn_normalize_arena(struct arena *a, const char *dn)
+{
+	char buf[DN_STACK], *n, *out;
+	size_t len = strlen(dn);
+
+	if (len < sizeof(buf) && dn_plain(dn, buf))
+		return arena_strndup(a, buf, len);
+	n = len < sizeof(buf) ? dn_normalize_ldap(dn) : dn_normalize(dn);
+	out = arena_strdup(a, n);
+	free(n);
+	return out;
 }
 
 char *

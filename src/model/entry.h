@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct arena;
+
 struct val {
 	const char *p;   /* NUL-terminated, may contain NULs if binary */
 	size_t len;
@@ -44,6 +46,12 @@ const struct attr *entry_attr(const struct entry *e, const char *name);
  * DN get a byte-wise form.  Returns a malloc'd string.
  */
 char *dn_normalize(const char *dn);
+/*
+ * dn_normalize() into the arena a: the same string, with no malloc and
+ * free for the common (plain) DN.  The string is a's, writable (a
+ * caller may cut it short), until a is freed.
+ */
+char *dn_normalize_arena(struct arena *a, const char *dn);
 /* The same by libldap alone (no shortcut for plain DNs): for tests. */
 char *dn_normalize_ldap(const char *dn);
 

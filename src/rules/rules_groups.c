@@ -23,20 +23,16 @@ rules_keep_members(struct rules_ctx *x, struct robj *o)
 	if (n == 0)
 		return;
 	o->members = arena_alloc(&x->tmp, n * sizeof(char *));
-	for (i = 0; m != NULL && i < m->nvals; i++) {
-		char *dn = dn_normalize(m->vals[i].p);
-
-		o->members[k++] = arena_strdup(&x->tmp, dn);
-		free(dn);
-	}
+	for (i = 0; m != NULL && i < m->nvals; i++)
+		o->members[k++] = dn_normalize_arena(&x->tmp, m->vals[i].p);
 	for (i = 0; u != NULL && i < u->nvals; i++) {
-		char *dn = dn_normalize(u->vals[i].p), *hash;
+		char *dn = dn_normalize_arena(&x->tmp, u->vals[i].p), *hash;
 
-		/* uniqueMember may carry "#'0101'B" */
+		/* uniqueMember may carry "#'0101'B" (never a plain DN: the
+		 * bytes after '#' stay in the arena, unused) */
 		if ((hash = strrchr(dn, '#')) != NULL)
 			*hash = '\0';
-		o->members[k++] = arena_strdup(&x->tmp, dn);
-		free(dn);
+		o->members[k++] = dn;
 	}
 	o->nmembers = k;
 }

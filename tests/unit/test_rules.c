@@ -20,6 +20,7 @@
 #include "model/entry.h"
 #include "model/snapshot.h"
 #include "rules/rules.h"
+#include "util/arena.h"
 
 /* ---- fixtures ----------------------------------------------------- */
 
@@ -1528,6 +1529,21 @@ rnd(unsigned *seed, unsigned n)
 	return (*seed >> 16) % n;
 }
 
+/* dn_normalize() and dn_normalize_arena() give libldap's form of dn. */
+static void
+dn_agree(struct arena *ar, const char *dn)
+{
+	char *a = dn_normalize(dn), *b = dn_normalize_ldap(dn);
+	const char *c = dn_normalize_arena(ar, dn);
+
+	if (strcmp(a, b) != 0)
+		fail_msg("'%s': '%s' but libldap '%s'", dn, a, b);
+	if (strcmp(c, b) != 0)
+		fail_msg("'%s': arena '%s' but libldap '%s'", dn, c, b);
+	free(a);
+	free(b);
+}
+
 static void
 test_dn_plain_agrees(void **state)
 {
@@ -1538,7 +1554,8 @@ test_dn_plain_agrees(void **state)
 	static const char *const odd[] = {" ", "  ", "\\,", "\\2C", "+",
 					  "\"", "#", ";", "<", "\xc3\x9c",
 					  "=", ",", "\\ "};
-	char dn[256], *a, *b;
+	struct arena ar = ARENA_INIT;
+	char dn[256];
 	size_t i, r, k, len;
 	unsigned seed = 12345;
 
@@ -1561,13 +1578,49 @@ test_dn_plain_agrees(void **state)
 			}
 			dn[len] = '\0';
 		}
-		a = dn_normalize(dn);
-		b = dn_normalize_ldap(dn);
-		if (strcmp(a, b) != 0)
-			fail_msg("'%s': '%s' but libldap '%s'", dn, a, b);
-		free(a);
-		free(b);
+		dn_agree(&ar, dn);
 	}
+	arena_free(&ar);
+}
+
+/*
+ * Every byte at every place of a DN: first or later in a type, first or
+ * later in a value, after a space, last; and plain DNs longer than
+ * dn_normalize_arena()'s stack buffer (256).
+ */
+static void
+test_dn_plain_bytes(void **state)
+{
+	/* '*' marks the place */
+	static const char *const shapes[] = {
+		"*n=a,dc=b", "c*=a,dc=b", "cn*=a", "cn=*", "cn=*b",
+		"cn=a*", "cn=a*b", "cn=a *b", "cn=a *", "cn=a,*",
+		"cn=a,d*=b", "cn=a*,dc=b", "cn=a*=b", "*",
+	};
+	struct arena ar = ARENA_INIT;
+	char dn[1200];
+	size_t i, k, n;
+	int c;
+
+	(void)state;
+	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+		for (c = 1; c < 256; c++) {
+			snprintf(dn, sizeof(dn), "%s", shapes[i]);
+			*strchr(dn, '*') = (char)c;
+			dn_agree(&ar, dn);
+		}
+	for (n = 240; n < 1100; n += 7) {
+		/* "CN=Aaaa Bbbb...,OU=X1,...": about n bytes, plain */
+		k = (size_t)snprintf(dn, sizeof(dn), "CN=Ann Lee %zu", n);
+		while (k + 12 < n)
+			k += (size_t)snprintf(dn + k, sizeof(dn) - k,
+					      ",OU=Unit-%zu", k);
+		dn_agree(&ar, dn);
+		/* and with a character only libldap takes, at the end */
+		snprintf(dn + k, sizeof(dn) - k, ",DC=a\\,b");
+		dn_agree(&ar, dn);
+	}
+	arena_free(&ar);
 }
 
 /*
@@ -1774,6 +1827,7 @@ main(void)
 		T(test_primary_group),
 		T(test_dn_spellings),
 		T(test_dn_plain_agrees),
+		T(test_dn_plain_bytes),
 		T(test_alias_cap),
 		T(test_alias_cap_smtp_primary),
 		T(test_alias_cap_exact),
