@@ -167,7 +167,7 @@ goto_next(const char **cursor, size_t *len)
 
 	if (p == NULL || *p == '\0')
 		return NULL;
-	e = p + strcspn(p, ",");
+	e = strchrnul(p, ',');   /* p + strcspn(p, ","), faster */
 	*cursor = *e != '\0' ? e + 1 : e;
 	*len = (size_t)(e - p);
 	return p;

@@ -349,5 +349,13 @@ int rules_patch_lists(struct rules_delta *d, const struct strmap *want,
  */
 int rules_patch_gotos(const char *current, const char *before,
 		      const char *after, char **merged);
+/*
+ * The same by sets of the three (any gotos: unsorted, with an item twice
+ * or empty ones).  rules_patch_gotos() merges gotos whose items are
+ * sorted and each once, in one pass, and takes this for the others;
+ * test_rules_patch checks both agree.
+ */
+int rules_patch_gotos_sets(const char *current, const char *before,
+			   const char *after, char **merged);
 
 #endif

@@ -202,8 +202,8 @@ cmp_str(const void *a, const void *b)
 }
 
 int
-rules_patch_gotos(const char *current, const char *before, const char *after,
-		  char **merged)
+rules_patch_gotos_sets(const char *current, const char *before,
+		       const char *after, char **merged)
 {
 	struct arena a;
 	struct strmap cur = STRMAP_INIT, b = STRMAP_INIT, n = STRMAP_INIT;
@@ -257,4 +257,151 @@ done:
 	strmap_free(&n);
 	arena_free(&a);
 	return ret;
+}
+
+/*
+ * A goto walked for the merge: its non-empty items one by one (head,
+ * len bytes at p, not NUL-terminated; has: one is there), checking on
+ * the way that each is greater than the one before (sorted: so far).
+ */
+struct gwalk {
+	const char *cursor;
+	const char *p;
+	size_t len;
+	bool has, sorted;
+};
+
+/* strcmp() of the items a and b as NUL-terminated strings (neither holds
+ * a NUL nor a comma): the order qsort(cmp_str) puts them in. */
+static int
+item_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0 || alen == blen)
+		return c;
+	return alen < blen ? -1 : 1;
+}
+
+static int
+head_cmp(const struct gwalk *x, const struct gwalk *y)
+{
+	return item_cmp(x->p, x->len, y->p, y->len);
+}
+
+static void
+gwalk_next(struct gwalk *w)
+{
+	const char *prev = w->p;
+	size_t plen = w->len;
+
+	do
+		w->p = goto_next(&w->cursor, &w->len);
+	while (w->p != NULL && w->len == 0);
+	w->has = w->p != NULL;
+	if (w->has && prev != NULL &&
+	    item_cmp(prev, plen, w->p, w->len) >= 0)
+		w->sorted = false;
+}
+
+static void
+gwalk_start(struct gwalk *w, const char *s)
+{
+	w->cursor = s;
+	w->p = NULL;
+	w->len = 0;
+	w->sorted = true;
+	gwalk_next(w);
+}
+
+/* The rest of w walked: is the whole of it sorted? */
+static bool
+gwalk_sorted(struct gwalk *w)
+{
+	while (w->has && w->sorted)
+		gwalk_next(w);
+	return w->sorted;
+}
+
+/*
+ * rules_patch_gotos() as one merge, in order, of (current less before)
+ * and after, before being within current: the items come out in the
+ * order qsort() gives them in rules_patch_gotos_sets(), so the string
+ * is the same.  That holds when the items of each goto are sorted and
+ * each there once, which the walk checks as it goes: 1 when they are
+ * not (*merged NULL), whatever it found before.
+ */
+static int
+patch_gotos_merge(const char *current, const char *before, const char *after,
+		  char **merged)
+{
+	struct gwalk c, b, a;
+	/* at most all items of both: their bytes, the commas between the
+	 * two sets of items and one more, a NUL */
+	size_t cap = (current != NULL ? strlen(current) : 0) +
+		     (after != NULL ? strlen(after) : 0) + 2;
+	char *out = xmalloc(cap), *p = out;
+	int ret = 0;
+
+	*merged = NULL;
+	gwalk_start(&c, current);
+	gwalk_start(&b, before);
+	gwalk_start(&a, after);
+	while ((c.has || a.has) && c.sorted && b.sorted && a.sorted) {
+		const struct gwalk *m = c.has ? &c : &a;
+		bool cm, bm, am;
+
+		if (a.has && m != &a && head_cmp(&a, m) < 0)
+			m = &a;         /* m: the least of current's, after's */
+		cm = c.has && (m == &c || head_cmp(&c, m) == 0);
+		am = a.has && (m == &a || head_cmp(&a, m) == 0);
+		bm = false;
+		if (b.has) {
+			int k = head_cmp(&b, m);
+
+			/* before's head is not less than current's, nor a
+			 * current's that current lacks */
+			if (k < 0 || (k == 0 && !cm)) {
+				ret = -1;
+				break;
+			}
+			bm = k == 0;
+		}
+		/* kept unless lost (in before, not in after); or gained */
+		if (am || (cm && !bm)) {
+			if (p != out)
+				*p++ = ',';
+			memcpy(p, m->p, m->len);
+			p += m->len;
+		}
+		if (cm)
+			gwalk_next(&c);
+		if (am)
+			gwalk_next(&a);
+		if (bm)
+			gwalk_next(&b);
+	}
+	if (b.has)
+		ret = -1;               /* before's item not in current */
+	if (!gwalk_sorted(&c) || !gwalk_sorted(&b) || !gwalk_sorted(&a))
+		ret = 1;
+	if (ret != 0 || p == out) {
+		free(out);
+		return ret;
+	}
+	*p = '\0';
+	*merged = out;
+	return 0;
+}
+
+int
+rules_patch_gotos(const char *current, const char *before, const char *after,
+		  char **merged)
+{
+	/* the gotos dirsync writes are sorted: one merge; one that is not
+	 * (written by hand, or by another tool) takes the sets */
+	int ret = patch_gotos_merge(current, before, after, merged);
+
+	return ret != 1 ? ret
+			: rules_patch_gotos_sets(current, before, after, merged);
 }
