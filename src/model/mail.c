@@ -232,3 +232,72 @@ mset_free(struct mset *s)
 	arena_free(&s->arena);
 	memset(s, 0, sizeof(*s));
 }
+
+/* a before b (byte order), -1/0/1 */
+static int
+item_cmp(const char *a, size_t la, const char *b, size_t lb)
+{
+	int d = memcmp(a, b, la < lb ? la : lb);
+
+	if (d != 0)
+		return d < 0 ? -1 : 1;
+	return la == lb ? 0 : la < lb ? -1 : 1;
+}
+
+/* The next non-empty item of *cur (goto_next), NULL at the end. */
+static const char *
+item_next(const char **cur, size_t *len)
+{
+	const char *p;
+
+	while ((p = goto_next(cur, len)) != NULL && *len == 0)
+		;
+	return p;
+}
+
+/* Are g's non-empty items strictly increasing?  *n: how many. */
+static bool
+goto_sorted(const char *g, size_t *n)
+{
+	const char *p, *prev = NULL;
+	size_t len, plen = 0;
+
+	*n = 0;
+	while ((p = item_next(&g, &len)) != NULL) {
+		if (prev != NULL && item_cmp(prev, plen, p, len) >= 0)
+			return false;
+		prev = p;
+		plen = len;
+		(*n)++;
+	}
+	return true;
+}
+
+int
+goto_diff_sorted(const char *old, const char *now,
+		 void (*fn)(void *arg, char sign, const char *item, size_t len),
+		 void *arg, size_t *nold)
+{
+	const char *a, *b;
+	size_t la = 0, lb = 0, no, nn;
+
+	if (!goto_sorted(old, &no) || !goto_sorted(now, &nn))
+		return -1;
+	if (nold != NULL)
+		*nold = no;
+	a = item_next(&old, &la);
+	b = item_next(&now, &lb);
+	while (a != NULL || b != NULL) {
+		int d = a == NULL ? 1 : b == NULL ? -1 : item_cmp(a, la, b, lb);
+
+		if (d <= 0 && d != 0)
+			fn(arg, '-', a, la);
+		else if (d > 0)
+			fn(arg, '+', b, lb);
+		if (d <= 0)
+			a = item_next(&old, &la);
+		if (d >= 0)
+			b = item_next(&now, &lb);
+	}
+	return 0;
+}

@@ -174,6 +174,18 @@ const char *goto_next(const char **cursor, size_t *len);
  * into another one.  The caller says whether that item counts.
  */
 int goto_next_addr(const char **cursor, char *buf, size_t bufsize);
+/*
+ * Two gotos' non-empty items compared, when both are sorted, each item
+ * once (byte order, as dirsync writes a goto): fn(arg, '-', item, len)
+ * for each item only old has, '+' for each only now has, in item order
+ * (items borrowed, not NUL-terminated); *nold (NULL: not wanted) = old's
+ * items.  Returns 0; -1 without calling fn when either is not sorted so:
+ * the caller compares them another way.  Linear, no allocation.
+ */
+int goto_diff_sorted(const char *old, const char *now,
+		     void (*fn)(void *arg, char sign, const char *item,
+				size_t len),
+		     void *arg, size_t *nold);
 
 const char *mkind_name(enum mkind k);   /* "mailbox", "alias", ... */
 int mkind_parse(const char *s, enum mkind *out);

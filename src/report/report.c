@@ -93,14 +93,43 @@ split_goto(const char *g, char **copy, size_t *n)
  * each, '+' (in new_goto only) and '-' (in old_goto only), in address
  * order.
  */
+struct diff_fwd {
+	void (*fn)(void *, char, const char *);
+	void *arg;
+};
+
+/* goto_diff_sorted()'s item, NUL-terminated, to the caller's fn. */
+static void
+diff_fwd(void *arg, char sign, const char *item, size_t len)
+{
+	struct diff_fwd *f = arg;
+	char buf[512], *big;
+
+	if (len < sizeof(buf)) {
+		memcpy(buf, item, len);
+		buf[len] = '\0';
+		f->fn(f->arg, sign, buf);
+	} else {
+		big = xstrndup(item, len);
+		f->fn(f->arg, sign, big);
+		free(big);
+	}
+}
+
 static void
 goto_diff(const char *old_goto, const char *new_goto,
 	  void (*fn)(void *, char, const char *), void *arg)
 {
+	struct diff_fwd f = {fn, arg};
 	char *oc, *nc;
 	size_t no, nn, i = 0, j = 0;
-	const char **ov = split_goto(old_goto, &oc, &no);
-	const char **nv = split_goto(new_goto, &nc, &nn);
+	const char **ov, **nv;
+
+	/* sorted, as dirsync writes them: one pass, no copy */
+	if (goto_diff_sorted(old_goto, new_goto, diff_fwd, &f, NULL) == 0)
+		return;
+	ov = split_goto(old_goto, &oc, &no);
+	nv = split_goto(new_goto, &nc, &nn);
 
 	while (i < no || j < nn) {
 		int d = i == no ? 1 : j == nn ? -1 : strcmp(ov[i], nv[j]);

@@ -130,6 +130,117 @@ test_addr_long(void **state)
 	assert_int_equal(strlen(buf), 511);
 }
 
+/* goto_diff_sorted()'s calls as text: "-a +b ..." */
+static void
+diff_cat(void *arg, char sign, const char *item, size_t len)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 1024 - n, "%s%c%.*s", n ? " " : "", sign, (int)len,
+		 item);
+}
+
+/* The same diff the slow way: each item of one not in the other. */
+static void
+diff_slow(const char *old, const char *now, char *out)
+{
+	const char *g[2] = {old, now}, *p, *q, *c, *d;
+	size_t len, l2;
+	int k;
+	char items[64][32];
+	char signs[64];
+	size_t n = 0, i, j;
+
+	out[0] = '\0';
+	for (k = 0; k < 2; k++) {
+		c = g[k];
+		while ((p = goto_next(&c, &len)) != NULL) {
+			bool found = false;
+
+			if (len == 0)
+				continue;
+			d = g[1 - k];
+			while ((q = goto_next(&d, &l2)) != NULL)
+				if (l2 == len && memcmp(p, q, len) == 0)
+					found = true;
+			if (!found) {
+				snprintf(items[n], sizeof(items[n]), "%.*s",
+					 (int)len, p);
+				signs[n++] = k == 0 ? '-' : '+';
+			}
+		}
+	}
+	/* in item order */
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (strcmp(items[j], items[i]) < 0) {
+				char t[32], ts = signs[i];
+
+				memcpy(t, items[i], 32);
+				memcpy(items[i], items[j], 32);
+				memcpy(items[j], t, 32);
+				signs[i] = signs[j];
+				signs[j] = ts;
+			}
+	for (i = 0; i < n; i++)
+		snprintf(out + strlen(out), 1024 - strlen(out), "%s%c%s",
+			 i ? " " : "", signs[i], items[i]);
+}
+
+static void
+test_diff_sorted(void **state)
+{
+	char out[1024], want[1024], g[2][256];
+	unsigned seed = 7;
+	size_t nold = 99;
+	int round, k, i;
+
+	(void)state;
+	out[0] = '\0';
+	assert_int_equal(goto_diff_sorted("a@x,b@x,d@x", "b@x,c@x,d@x,e@x",
+					  diff_cat, out, &nold), 0);
+	assert_string_equal(out, "-a@x +c@x +e@x");
+	assert_int_equal(nold, 3);
+	out[0] = '\0';
+	/* empty items and a trailing comma pass; NULL is empty */
+	assert_int_equal(goto_diff_sorted(",a@x,,b@x,", NULL, diff_cat, out,
+					  &nold), 0);
+	assert_string_equal(out, "-a@x -b@x");
+	assert_int_equal(nold, 2);
+	/* a prefix sorts first ("a@x" < "a@x.org") */
+	out[0] = '\0';
+	assert_int_equal(goto_diff_sorted("a@x", "a@x.org", diff_cat, out,
+					  NULL), 0);
+	assert_string_equal(out, "-a@x +a@x.org");
+	/* not sorted, or an item twice: -1, fn not called */
+	out[0] = '\0';
+	assert_int_equal(goto_diff_sorted("b@x,a@x", "a@x", diff_cat, out,
+					  NULL), -1);
+	assert_int_equal(goto_diff_sorted("a@x", "a@x,a@x", diff_cat, out,
+					  NULL), -1);
+	assert_string_equal(out, "");
+	/* random sorted sets against the slow diff */
+	for (round = 0; round < 2000; round++) {
+		for (k = 0; k < 2; k++) {
+			g[k][0] = '\0';
+			for (i = 0; i < 12; i++) {
+				seed = seed * 1103515245u + 12345u;
+				if ((seed >> 16) % 3 == 0)
+					snprintf(g[k] + strlen(g[k]),
+						 sizeof(g[k]) - strlen(g[k]),
+						 "%su%02d@x", g[k][0] ? "," : "",
+						 i);
+			}
+		}
+		out[0] = '\0';
+		assert_int_equal(goto_diff_sorted(g[0], g[1], diff_cat, out,
+						  NULL), 0);
+		diff_slow(g[0], g[1], want);
+		assert_string_equal(out, want);
+	}
+}
+
 int
 main(void)
 {
@@ -137,6 +248,7 @@ main(void)
 		cmocka_unit_test(test_next),
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_addr_long),
+		cmocka_unit_test(test_diff_sorted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
