@@ -356,6 +356,9 @@ struct ver {
 	const char **keys;         /* sorted; made when first needed */
 	size_t nkeys;
 	bool keyed;                /* keys made */
+	/* shared[i]: keys[i] is a key of the other version too (a changed
+	 * node with both versions keyed; shared_make()) */
+	unsigned char *shared;
 };
 
 struct node {
@@ -745,12 +748,6 @@ down_member(struct dctx *d, const char *m, unsigned cut)
 		play_add(d, m);     /* names no entry in one world at least */
 }
 
-static int
-cmp_key(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static bool
 same_addr(const char *a, const char *b)
 {
@@ -823,8 +820,49 @@ givers(struct dctx *d, const char *addr)
  * has only adds paths: a list patched from its members gains them, and
  * that needs no more.
  */
+/*
+ * The shared[] of a changed node's two versions (both keyed): one merge
+ * of the sorted keys, instead of a search per key (a list of 50,000
+ * that lost a member is followed by its changed member values only).
+ */
+static void
+shared_make(struct dctx *d, struct node *nd)
+{
+	struct ver *a = &nd->v[OLD], *b = &nd->v[NEW];
+	size_t i = 0, j = 0;
+
+	if (a->shared != NULL)
+		return;
+	a->shared = arena_alloc(&d->a, a->nkeys + 1);
+	b->shared = arena_alloc(&d->a, b->nkeys + 1);
+	memset(a->shared, 0, a->nkeys + 1);
+	memset(b->shared, 0, b->nkeys + 1);
+	while (i < a->nkeys && j < b->nkeys) {
+		int c = strcmp(a->keys[i], b->keys[j]);
+
+		if (c == 0) {
+			a->shared[i++] = 1;
+			b->shared[j++] = 1;
+		} else if (c < 0) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+}
+
+/* Key i of nd's version w: is it a key of the other version too? */
+static bool
+key_shared(struct dctx *d, struct node *nd, size_t w, size_t i)
+{
+	if (nd->v[OLD].e == NULL || nd->v[NEW].e == NULL)
+		return false;
+	shared_make(d, nd);
+	return nd->v[w].shared[i] != 0;
+}
+
 static unsigned
-cut_of(const struct node *nd, const char *key)
+cut_of(struct dctx *d, struct node *nd, size_t w, size_t i)
 {
 	const struct ver *now = &nd->v[NEW];
 
@@ -834,8 +872,8 @@ cut_of(const struct node *nd, const char *key)
 		return 0;
 	if (now->e == NULL || nd->reshaped)
 		return F_CUT;
-	return bsearch(&key, now->keys, now->nkeys, sizeof(*now->keys),
-		       cmp_key) != NULL ? 0 : F_CUT;
+	/* a key of the new version is one it has */
+	return w == NEW || key_shared(d, nd, w, i) ? 0 : F_CUT;
 }
 
 /*
@@ -843,7 +881,7 @@ cut_of(const struct node *nd, const char *key)
  * for F_DOWN, or under a cut; for F_DIFF only those one version has.
  */
 static bool
-down_of(const struct node *nd, unsigned todo, size_t w, const char *key)
+down_of(struct dctx *d, struct node *nd, unsigned todo, size_t w, size_t i)
 {
 	const struct ver *o = &nd->v[w == OLD ? NEW : OLD];
 
@@ -851,8 +889,8 @@ down_of(const struct node *nd, unsigned todo, size_t w, const char *key)
 		return true;
 	if (!(todo & F_DIFF))
 		return false;
-	return o->e == NULL || bsearch(&key, o->keys, o->nkeys,
-				       sizeof(*o->keys), cmp_key) == NULL;
+	/* F_DIFF is a changed group's: both versions are keyed here */
+	return o->e == NULL || !key_shared(d, nd, w, i);
 }
 
 /*
@@ -916,8 +954,9 @@ follow(struct dctx *d, struct node *nd)
 					join_all(d, 's', val, F_ADDR | F_UP);
 				break;
 			case 'm':
-				if (down_of(nd, todo, w, key))
-					down_member(d, val, cut_of(nd, key));
+				if (down_of(d, nd, todo, w, i))
+					down_member(d, val,
+						    cut_of(d, nd, w, i));
 				if ((todo & F_TREE) && w == OLD) {
 					const char *t = arena_strdup(&d->a, val);
 
@@ -926,9 +965,9 @@ follow(struct dctx *d, struct node *nd)
 				}
 				break;
 			case 's':
-				if (down_of(nd, todo, w, key))
+				if (down_of(d, nd, todo, w, i))
 					join_all(d, 'p', val, F_ADDR | F_DOWN |
-							      cut_of(nd, key));
+							      cut_of(d, nd, w, i));
 				/* another group with the SID: into S for
 				 * clash() only, followed no further */
 				if ((todo & (F_ADDR | F_TREE)) && d->why == NULL)
