@@ -290,6 +290,9 @@ load_part(struct run *x)
 			break;
 		part_unload(x);
 		only = engine_fastpath_part(x, &anchors);
+		/* the lists that joined: their members too (a user trial's
+		 * list of a contact reaching nobody was made with it) */
+		(void)part_add_members(x, only);
 	}
 	if (rc < 0)
 		return -1;

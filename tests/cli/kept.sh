@@ -23,6 +23,9 @@
 #                  the old address
 #   handback-list  the same with an address handed back: a list naming
 #                  a conflict's address stayed out of the part
+#   orphan-list    a list whose only member is a contact targeting its
+#                  own address (nothing has it: no list is made) joins
+#                  the part through a kept conflict: its members did not
 # SQLite only (dbcore).  Sourced by run.sh after partial.sh (dbcore).
 
 if [ -z "$PG" ]; then
