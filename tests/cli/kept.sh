@@ -26,6 +26,8 @@
 #   orphan-list    a list whose only member is a contact targeting its
 #                  own address (nothing has it: no list is made) joins
 #                  the part through a kept conflict: its members did not
+#   orphan-list-b  the same list made after the person on it is held by
+#                  a cycle of addresses (seed 76)
 # SQLite only (dbcore).  Sourced by run.sh after partial.sh (dbcore).
 
 if [ -z "$PG" ]; then
