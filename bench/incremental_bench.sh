@@ -26,6 +26,10 @@
 # BENCH_STAGES=1 the stage timings too), then checks both mail databases
 # are the same.  A benchmark, not a test.
 #
+# BENCH_CALLGRIND=1: the 1% run once more under valgrind's callgrind,
+# from the same state: its instructions, in all and on the main thread
+# (valgrind must be installed; a minute or so at 100k).
+#
 # BENCH_AB=OTHER_BINARY: after the change, the incremental run and a
 # `sync --full` of the same state are also run with BINARY and with
 # OTHER_BINARY, each from a copy of the state as the change left it,
@@ -176,6 +180,18 @@ cp "$T/run.json" "$T/inc.json"
 # written back and synced first: the run's fsyncs must not flush the copy
 restore && sync && cat "$T"/inc.* "$T"/inc-state.* >/dev/null || exit 1
 run incr-in-mem -c "$T/inc.conf" sync
+if [ -n "${BENCH_CALLGRIND:-}" ]; then
+	# the same run's instructions: a figure a busy host does not move
+	restore && sync || exit 1
+	valgrind --tool=callgrind --separate-threads=yes \
+		--callgrind-out-file="$T/cg.out" "$BIN" -c "$T/inc.conf" \
+		sync --json >/dev/null 2>"$T/cg.err" ||
+		{ tail -3 "$T/cg.err" >&2; exit 1; }
+	printf 'incr-callgrind  %s instructions, %s of them on the main thread\n' \
+		"$(cat "$T"/cg.out* | awk '/^summary:/ { s += $2 } END { printf "%.0fM", s / 1e6 }')" \
+		"$(awk '/^summary:/ { printf "%.0fM", $2 / 1e6 }' "$T/cg.out-01")"
+	rm -f "$T"/cg.out*
+fi
 rm -rf "$T/saved"
 run full -c "$T/full.conf" sync --full
 run no-change -c "$T/inc.conf" sync

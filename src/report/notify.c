@@ -21,6 +21,7 @@
 #define NOTIFY_MAX_ITEMS 100
 /* One field value shown in a change line, in bytes. */
 #define NOTIFY_MAX_VALUE 120
+#define NOTIFY_MEMBERS 5      /* a list's members named a side */
 
 static const char *const notify_ops[] = {"add", "update", "disable",
 					 "delete"};
@@ -245,6 +246,38 @@ notify_add_who(struct buf *b, const json_t *o, const char *pre,
 	buf_adds(b, post);
 }
 
+/* A list update's members_added / members_removed, " members +a -b",
+ * the first NOTIFY_MEMBERS of each and a count of the rest. */
+static void
+notify_add_members(struct buf *b, const json_t *ch)
+{
+	static const char *const key[2] = {"members_added", "members_removed"};
+	const json_t *v;
+	size_t k, i, n, shown = 0;
+
+	for (k = 0; k < 2; k++) {
+		const json_t *a = json_object_get(ch, key[k]);
+
+		n = json_array_size(a);
+		if (n > 0 && shown == 0)
+			buf_adds(b, " members");
+		json_array_foreach(a, i, v) {
+			if (i == NOTIFY_MEMBERS) {
+				buf_printf(b, " (and %zu more %s)", n - i,
+					   k == 0 ? "added" : "removed");
+				break;
+			}
+			buf_addc(b, ' ');
+			buf_addc(b, k == 0 ? '+' : '-');
+			notify_add_clean(b, json_is_string(v)
+						    ? json_string_value(v)
+						    : "?",
+					 256);
+			shown++;
+		}
+	}
+}
+
 static void
 notify_add_change(struct buf *b, const json_t *ch)
 {
@@ -274,6 +307,7 @@ notify_add_change(struct buf *b, const json_t *ch)
 			buf_addc(b, ')');
 		}
 	}
+	notify_add_members(b, ch);
 	if ((key = notify_str(ch, "reason")) != NULL) {
 		buf_adds(b, " reason=");
 		notify_add_clean(b, key, 40);

@@ -38,6 +38,12 @@ static const char *const report_changes =
 	"  {\"op\": \"update\", \"kind\": \"mailbox\", \"address\": "
 	"\"cy@example.com\", \"fields\": {\"name\": \"Cy Ng\"}, \"old\": "
 	"{\"name\": \"Cy\"}},"
+	"  {\"op\": \"update\", \"kind\": \"list\", \"address\": "
+	"\"all@example.com\", \"fields\": {\"goto_addresses\": 1196}, "
+	"\"old\": {\"goto_addresses\": 1200}, \"members_added\": "
+	"[\"new@example.com\"], \"members_removed\": [\"a@example.com\", "
+	"\"b@example.com\", \"c@example.com\", \"d@example.com\", "
+	"\"e@example.com\"]},"
 	"  {\"op\": \"update\", \"kind\": \"password\", \"address\": "
 	"\"bob@example.com\", \"anchor\": \"b2\", \"fields\": {\"password\": "
 	"\"{SHA512-CRYPT}$6$secret\"}}],"
@@ -119,6 +125,11 @@ test_summary_changes(void **state)
 	(void)state;
 	assert_non_null(strstr(s, "2 added, 2 updated"));
 	assert_non_null(strstr(s, "cy@example.com name=Cy Ng (was Cy)"));
+	/* a long list: its goto counted, its members by name, five a side */
+	assert_non_null(strstr(s, "all@example.com goto_addresses=1196 (was "
+				  "1200) members +new@example.com -a@example.com"
+				  " -b@example.com -c@example.com -d@example.com "
+				  "-e@example.com\n"));
 	assert_non_null(strstr(s, "changes applied (exit code 0)"));
 	assert_non_null(strstr(s, "12 entries read, 9 in scope"));
 	assert_non_null(strstr(s, "mailbox  ann@example.com name=Ann?Lee"));
