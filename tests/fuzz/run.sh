@@ -51,10 +51,10 @@ CFLAGS="-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g -O1 -Wall -Wextra
 	-DLDIF_BUF_INIT=8 -DLDIF_BUF_MIN=8"
 S=$TOP/src
 UTIL="$S/util/err.c $S/util/xalloc.c $S/util/buf.c $S/util/log.c
-	$S/util/strmap.c $S/util/filter.c $S/model/entry.c"
+	$S/util/strmap.c $S/util/filter.c $S/model/entry.c $S/util/arena.c"
 CONF="$S/conf/conf.c $S/util/secret.c $S/passwd/passwd.c $S/util/user.c"
 RULES="$(echo $S/rules/*.c) $S/plan/plan.c $S/model/mail.c $S/model/managed.c $S/model/snapshot.c
-	$S/util/arena.c $S/util/idxmap.c"
+	$S/util/idxmap.c"
 
 wanted() {
 	[ -z "$ONLY" ] && return 0
