@@ -220,6 +220,15 @@ struct renames {
 	 * members follow the person, not the address (list_members).
 	 */
 	struct strmap moved;
+	/*
+	 * Addresses whose row an update gives another owner (diff_present:
+	 * CH_KIND): the record there is taken over, not deprovisioned.  A
+	 * mailbox row deleted by hand, its self-alias left, then claimed as
+	 * an alias by another person: the run disabled the row it had just
+	 * given the new owner, and the next run enabled it again (a user
+	 * trial's randomized tester).
+	 */
+	struct strmap taken;
 };
 
 /* Does the target still have the managed mailbox's row itself (not only
@@ -1058,6 +1067,8 @@ diff_present(struct plan *p, const struct plan_input *in,
 		fields |= CH_KIND;
 	if (m != NULL && !str_eq(m->anchor, want->anchor))
 		fields |= CH_KIND;   /* owner changed: record the new anchor */
+	if (fields & CH_KIND)
+		strmap_put(&rn->taken, want->address, (void *)want->address);
 	row = mset_stored(in->current, cur);
 	if (row != NULL && want->kind != MK_DOMAIN)
 		fields |= CH_ADDRESS;  /* the row's key goes to lower case */
@@ -1453,6 +1464,7 @@ unwanted_row(const struct plan_input *in, const struct renames *rn,
 	    (blocked->len > 0 && m->anchor != NULL &&
 	     strmap_get(blocked, m->anchor) != NULL) ||
 	    (rn->from.len > 0 && strmap_get(&rn->from, m->address)) ||
+	    (rn->taken.len > 0 && strmap_get(&rn->taken, m->address)) ||
 	    frozen_addr(in, m->address) || frozen_anchor(in, m->anchor))
 		return NULL;
 	cur = mset_get_h(in->current, m->address, m->hash);
@@ -1696,7 +1708,8 @@ void
 plan_build(struct plan *p, const struct plan_input *in)
 {
 	struct renames rn = {STRMAP_INIT, STRMAP_INIT, STRMAP_INIT,
-			     STRMAP_INIT, STRMAP_INIT, STRMAP_INIT};
+			     STRMAP_INIT, STRMAP_INIT, STRMAP_INIT,
+			     STRMAP_INIT};
 	struct strmap blocked = STRMAP_INIT;  /* anchors left alone this run */
 	struct owners owners = {in->desired, STRMAP_INIT};
 	uint64_t *kept = xcalloc(in->managed->n / 64 + 1, sizeof(*kept));
@@ -1727,6 +1740,7 @@ plan_build(struct plan *p, const struct plan_input *in)
 	strmap_free(&rn.to);
 	strmap_free(&rn.held);
 	strmap_free(&rn.moved);
+	strmap_free(&rn.taken);
 	strmap_free(&blocked);
 }
 

@@ -206,3 +206,38 @@ for how in broken forward; do
 	ds "$S" plan --json
 	jq_true "drift-rename-$how-then-nothing" '(.changes | length) == 0'
 done
+
+# A mailbox row deleted by hand (its self-alias left), its owner gone, and
+# the address claimed in the same run by another person as an alias, or
+# by a list: the row goes to its new owner, and stays active.  The run
+# disabled the row it had just given away, and the next one enabled it
+# again (a user trial's randomized tester, LDIF seed 217).
+for how in alias list; do
+	scenario "drift-taken-$how"
+	: >"$S/dir.ldif"
+	fuser "$S/dir.ldif" "Ann Taken" 1 ann@example.com
+	fuser "$S/dir.ldif" "Bob Taker" 2 bob@example.com
+	mkconf "$S/dir.ldif" "[safety]
+max_delete_percent ="
+	ds "$S" sync
+	expect_rc "drift-taken-$how-first" 0
+	q "DELETE FROM mailbox WHERE username = 'ann@example.com'" >/dev/null
+	: >"$S/dir.ldif"
+	if [ "$how" = alias ]; then
+		fuser "$S/dir.ldif" "Bob Taker" 2 bob@example.com \
+			"proxyAddresses: SMTP:bob@example.com
+proxyAddresses: smtp:ann@example.com"
+		want=bob@example.com
+	else
+		fuser "$S/dir.ldif" "Bob Taker" 2 bob@example.com
+		ad_group "$S/dir.ldif" "Ann List" 3 t ann@example.com \
+			"CN=Bob Taker,OU=Staff,DC=example,DC=com"
+		want=bob@example.com
+	fi
+	ds "$S" sync
+	expect_rc "drift-taken-$how-sync" 0
+	expect_eq "drift-taken-$how-row" "$want|1" \
+		"$(q "SELECT goto, active FROM alias WHERE address = 'ann@example.com'")"
+	ds "$S" plan --json
+	jq_true "drift-taken-$how-plan-nothing" '(.changes | length) == 0'
+done
