@@ -1,33 +1,26 @@
 #include "util/strmap.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "util/xalloc.h"
 
 /* Deleted slots keep key == TOMB so probing continues past them. */
 static const char TOMB[1];
 
+/*
+ * XXH3 (libxxhash), folded to 32 bits: eight bytes a step where FNV-1a
+ * took one (a strmap_get of a 60-byte DN was 300 instructions of hash;
+ * the rules look up every member value of a list of 50,000).
+ */
 unsigned
 strmap_hash(const char *s)
 {
-	unsigned h = 2166136261u; /* FNV-1a */
+	uint64_t h = XXH3_64bits(s, strlen(s));
 
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 16777619u;
-	}
-	/*
-	 * FNV's low bits are weak for keys that differ in a few digits
-	 * (user00017@...), and the table indexes by the low bits: finish
-	 * with a murmur3-style avalanche.
-	 */
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	return (unsigned)(h ^ (h >> 32));
 }
 
 static struct strmap_slot *
