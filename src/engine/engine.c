@@ -1146,8 +1146,9 @@ engine_run(const struct conf *c, const struct engine_opts *o,
 		    engine_time_guard(&x) == 0 && stage_limits(&x) == 0 &&
 		    !o->readonly) {
 			engine_read_confirm(&x);
-			if (o->render_json)
-				r->render = report_render_start(&r->plan);
+			/* the report's changes, made while the apply waits
+			 * on the disk */
+			r->render = report_render_start(&r->plan);
 			engine_apply(&x);
 		}
 	}

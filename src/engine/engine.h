@@ -102,8 +102,8 @@ struct engine_opts {
 	const char *trigger;
 	/* Changes kept in the stored and mailed report (stdout gets all). */
 	size_t report_max_changes;
-	/* stdout gets the JSON report: its changes are rendered on a thread
-	 * while the plan is applied (report_render_start) */
+	/* stdout gets the JSON report (warnings the text report would carry
+	 * go to stderr then) */
 	bool render_json;
 	/* the queued password hashes written just before this run (borrowed
 	 * for the call; NULL: none) */
@@ -188,8 +188,9 @@ struct run_result {
 	 * limit (limit) were held back, the rest of the plan applied */
 	bool held;
 	char *drift;               /* approve: how the plan differs (owned) */
-	/* the plan's changes rendered during the apply (render_json); for
-	 * report_print_json, freed by run_result_free */
+	/* the plan's changes rendered during the apply (report_render_start);
+	 * for report_build, the history and report_print_json, freed by
+	 * run_result_free */
 	struct report_render *render;
 	struct err err;            /* the run's error; DS_OK: none */
 	struct err *obj_errors;    /* per-object failures (malloc'd) */

@@ -139,7 +139,8 @@ record_run(struct run *x)
 		s.lim_removals = (long)(r->plan.count[OP_DISABLE] +
 					r->plan.count[OP_DELETE]);
 	}
-	js = json_dumps(r->report, JSON_COMPACT);
+	js = report_dump_record(r->report, r->have_plan ? &r->plan : NULL,
+				r->render);
 	err_clear(&e2);
 	if (state_run_finish(x->st, r->run_id, &s, js, x->c->state.keep_runs,
 			     &e2) == 0)

@@ -470,7 +470,10 @@ report_build(const struct run_result *in, size_t max_changes)
 	for (i = 0; i < in->npasswords; i++)
 		json_array_append_new(changes,
 				      password_json(&in->passwords[i]));
-	for (i = 0; in->have_plan && i < in->plan.n && i < max_changes; i++)
+	i = in->have_plan ? report_render_take(in->render, &in->plan, changes,
+					       max_changes)
+			  : 0;
+	for (; in->have_plan && i < in->plan.n && i < max_changes; i++)
 		json_array_append_new(changes,
 				      report_change_json(&in->plan.v[i]));
 	if (in->have_plan && in->plan.n > max_changes)
@@ -1176,14 +1179,21 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 struct report_render {
 	pthread_t thread;
 	const struct plan *plan;
+	bool joined;
+	size_t n;                  /* plan->n */
 	struct buf text;           /* the changes, as streamed below */
+	size_t *end;               /* text's line i ends at end[i] */
+	json_t **obj;              /* change i's JSON (report_build takes
+				    * them: NULL) */
 };
 
-/* One change as one compact line into b. */
+/* The separator before line i of the changes. */
+#define LINE_SEP(i) ((i) ? ",\n    " : "\n    ")
+
+/* c as one compact line into b. */
 static void
-change_line(struct buf *b, const struct change *ch)
+change_line_of(struct buf *b, const json_t *c)
 {
-	json_t *c = report_change_json(ch);
 	char one[2048];
 	size_t n = json_dumpb(c, one, sizeof(one), JSON_COMPACT);
 	char *big;
@@ -1194,6 +1204,15 @@ change_line(struct buf *b, const struct change *ch)
 		buf_adds(b, big);
 		free(big);
 	}
+}
+
+/* One change as one compact line into b. */
+static void
+change_line(struct buf *b, const struct change *ch)
+{
+	json_t *c = report_change_json(ch);
+
+	change_line_of(b, c);
 	json_decref(c);
 }
 
@@ -1203,9 +1222,11 @@ render_main(void *arg)
 	struct report_render *rr = arg;
 	size_t i;
 
-	for (i = 0; i < rr->plan->n; i++) {
-		buf_adds(&rr->text, i ? ",\n    " : "\n    ");
-		change_line(&rr->text, &rr->plan->v[i]);
+	for (i = 0; i < rr->n; i++) {
+		rr->obj[i] = report_change_json(&rr->plan->v[i]);
+		buf_adds(&rr->text, LINE_SEP(i));
+		change_line_of(&rr->text, rr->obj[i]);
+		rr->end[i] = rr->text.len;
 	}
 	return NULL;
 }
@@ -1219,7 +1240,12 @@ report_render_start(const struct plan *plan)
 		return NULL;
 	rr = xcalloc(1, sizeof(*rr));
 	rr->plan = plan;
+	rr->n = plan->n;
+	rr->end = xcalloc(plan->n, sizeof(*rr->end));
+	rr->obj = xcalloc(plan->n, sizeof(*rr->obj));
 	if (pthread_create(&rr->thread, NULL, render_main, rr) != 0) {
+		free(rr->end);
+		free(rr->obj);
 		free(rr);
 		return NULL;
 	}
@@ -1230,20 +1256,113 @@ report_render_start(const struct plan *plan)
 static void
 render_join(struct report_render *rr)
 {
-	if (rr->plan != NULL) {
+	if (!rr->joined) {
 		pthread_join(rr->thread, NULL);
-		rr->plan = NULL;
+		rr->joined = true;
 	}
 }
 
 void
 report_render_free(struct report_render *rr)
 {
+	size_t i;
+
 	if (rr == NULL)
 		return;
 	render_join(rr);
 	buf_free(&rr->text);
+	for (i = 0; i < rr->n; i++)
+		json_decref(rr->obj[i]);
+	free(rr->obj);
+	free(rr->end);
 	free(rr);
+}
+
+/* rr holds plan's changes (joined now): true. */
+static bool
+render_of(struct report_render *rr, const struct plan *plan)
+{
+	if (rr == NULL || rr->plan != plan)
+		return false;
+	render_join(rr);
+	return true;
+}
+
+/*
+ * json_dumps(r, JSON_COMPACT), with r's "changes" (passwords, then the
+ * first nplan of rr's plan's changes) written as rr holds them: its text
+ * spliced in where a marker stands (its lines keep their indent: white
+ * space, to JSON).  NULL when there is no marker to splice at.
+ */
+static char *
+dump_spliced(const json_t *r, const struct report_render *rr, size_t nplan)
+{
+	static const char marker[] = "\"@@dirsync-changes@@\"";
+	struct buf b = BUF_INIT;
+	const json_t *o;
+	size_t npw = 0, i;
+	json_t *copy;
+	char *text, *at;
+
+	copy = json_copy((json_t *)r);
+	json_object_set_new(copy, "changes",
+			    json_string("@@dirsync-changes@@"));
+	text = json_dumps(copy, JSON_COMPACT);
+	json_decref(copy);
+	at = text != NULL ? strstr(text, marker) : NULL;
+	if (at == NULL) {
+		free(text);
+		return NULL;
+	}
+	buf_add(&b, text, (size_t)(at - text));
+	buf_addc(&b, '[');
+	/* the queued passwords written ahead of the run, then the plan */
+	json_array_foreach(json_object_get(r, "changes"), i, o) {
+		if (!is_password(o))
+			continue;
+		if (npw++ > 0)
+			buf_addc(&b, ',');
+		change_line_of(&b, o);
+	}
+	if (npw > 0 && nplan > 0)
+		buf_addc(&b, ',');
+	if (nplan > 0)
+		buf_add(&b, rr->text.p, rr->end[nplan - 1]);
+	buf_addc(&b, ']');
+	buf_adds(&b, at + sizeof(marker) - 1);
+	free(text);
+	return buf_steal(&b);
+}
+
+char *
+report_dump_record(const json_t *r, const struct plan *plan,
+		   struct report_render *rr)
+{
+	json_t *omitted = json_object_get(r, "changes_omitted");
+	size_t nplan = plan != NULL ? plan->n : 0;
+	char *s = NULL;
+
+	if (omitted != NULL && json_integer_value(omitted) > 0 &&
+	    (size_t)json_integer_value(omitted) <= nplan)
+		nplan -= (size_t)json_integer_value(omitted);
+	if (plan != NULL && render_of(rr, plan))
+		s = dump_spliced(r, rr, nplan);
+	return s != NULL ? s : json_dumps(r, JSON_COMPACT);
+}
+
+size_t
+report_render_take(struct report_render *rr, const struct plan *plan,
+		   json_t *into, size_t max)
+{
+	size_t i;
+
+	if (!render_of(rr, plan))
+		return 0;
+	for (i = 0; i < rr->n && i < max; i++) {
+		json_array_append_new(into, rr->obj[i]);
+		rr->obj[i] = NULL;
+	}
+	return i;
 }
 
 void
@@ -1289,8 +1408,7 @@ report_print_json(const json_t *r, const struct plan *plan,
 	}
 	if (npw > 0 && plan->n > 0)
 		fputc(',', fp);
-	if (rr != NULL && rr->plan == plan) {
-		render_join(rr);
+	if (render_of(rr, plan)) {
 		fwrite(rr->text.p, 1, rr->text.len, fp);
 	} else {
 		struct buf b = BUF_INIT;

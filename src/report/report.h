@@ -71,19 +71,36 @@ void report_print_change(FILE *fp, const struct change *ch, bool full);
 
 /*
  * The changes of a plan rendered ahead, on a thread, while the engine
- * applies the plan (at 1M entries a 1% run prints 8 MB of changes, a
- * tenth of a second of jansson's dump that the apply's idle core can
- * take).  The plan must not change until report_render_free().  NULL
- * when the plan is too small to be worth a thread, too big to hold its
- * text (more than REPORT_RENDER_AHEAD_MAX changes: a first sync at 1M
- * plans 3.4 million, whose text held ahead added ~840 MB to the run's
- * peak), or none could start (report_print_json then renders as it
- * prints).
+ * applies the plan: each change's JSON (report_change_json) and its
+ * compact text.  At 1M entries a 1% run prints 8 MB of changes, a tenth
+ * of a second of jansson's dump that the apply's idle core can take; at
+ * 100k, building and dumping them for the report and the run's history
+ * was a third of what the run did after the apply.  The plan must not
+ * change until report_render_free().  NULL when the plan is too small to
+ * be worth a thread, too big to hold its text (more than
+ * REPORT_RENDER_AHEAD_MAX changes: a first sync at 1M plans 3.4 million,
+ * whose text held ahead added ~840 MB to the run's peak), or none could
+ * start (the report is then built, dumped and printed as it was before
+ * this thread).
  */
 #define REPORT_RENDER_AHEAD_MAX 100000
 struct report_render;
 struct report_render *report_render_start(const struct plan *plan);
 void report_render_free(struct report_render *rr);
+/*
+ * report_build()'s part: appends the JSON of plan's first max changes to
+ * into (an array) when rr holds them (waiting for the thread), handing
+ * each over; returns how many (0: rr is NULL or of another plan).
+ */
+size_t report_render_take(struct report_render *rr, const struct plan *plan,
+			  json_t *into, size_t max);
+/*
+ * The run's report as the history keeps it: json_dumps(r, JSON_COMPACT),
+ * with the changes from rr's text when it holds plan's (malloc'd; NULL
+ * only when jansson fails).
+ */
+char *report_dump_record(const json_t *r, const struct plan *plan,
+			 struct report_render *rr);
 /*
  * SPEC's JSON, every change of `plan` (if given) streamed into it; from
  * rr (may be NULL) when it holds that plan's changes.

@@ -376,7 +376,7 @@ rules_build(struct rules_ctx *x, const struct entry *e, const char *ndn,
 			o->attrs = rules_profile(x, e);
 	}
 	if (!x->no_members && (type == RT_GROUP || entry_is_group(x)))
-		rules_keep_members(x, o);
+		rules_keep_members(x, e, o);
 	rules_keep_sids(x, o);
 	if (full)
 		o->why = rules_scope_check(x, o);

@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "rules/rules_int.h"
+#include "util/strsort.h"
 #include "util/xalloc.h"
 
 /* ---- keys --------------------------------------------------------- */
@@ -178,7 +179,7 @@ keys_finish(struct keyvec *kv)
 	for (i = 1; i < kv->n && strcmp(kv->v[i - 1], kv->v[i]) <= 0; i++)
 		;
 	if (i < kv->n)
-		qsort(kv->v, kv->n, sizeof(*kv->v), rules_cmp_str);
+		strsort((const char **)kv->v, kv->n);
 	for (i = n = 0; i < kv->n; i++) {
 		if (n > 0 && strcmp(kv->v[i], kv->v[n - 1]) == 0) {
 			if (kv->a == NULL)
@@ -243,12 +244,15 @@ give_of(const struct robj *o)
 /*
  * *ki = what the rules make of e; with keys, k->kv = the sorted, unique
  * keys of e (else empty), each in *into (NULL: malloc'd, keys_emit frees
- * them); with give, *give = give_of() (malloc'd, or NULL).  Returns e's
- * normalised DN (malloc'd).
+ * them); with give, *give = give_of() (malloc'd, or NULL).  With mem
+ * (and into), e's members are taken from it, or made into it (in *into;
+ * values spelt as like's, another version's, take their form).  Returns
+ * e's normalised DN (malloc'd).
  */
 static char *
 keys_collect(struct rules_keyer *k, const struct entry *e, struct kinfo *ki,
-	     bool keys, char **give, struct arena *into)
+	     bool keys, char **give, struct arena *into,
+	     struct rules_members *mem, const struct rules_members *like)
 {
 	struct rules_ctx *x = k->x;
 	char *ndn = dn_normalize(e->dn);
@@ -258,8 +262,18 @@ keys_collect(struct rules_keyer *k, const struct entry *e, struct kinfo *ki,
 
 	k->kv.n = 0;
 	k->kv.a = into;
+	if (mem != NULL && mem->e == e) {
+		x->memo = mem;
+	} else if (mem != NULL && into != NULL) {
+		x->memo_out = mem;
+		x->memo_arena = into;
+		x->memo_like = like;
+	}
 	if (rules_classify(x, e, &type, &list_ok))
 		o = rules_build(x, e, ndn, type, list_ok, false);
+	x->memo = x->memo_like = NULL;
+	x->memo_out = NULL;
+	x->memo_arena = NULL;
 	if (give != NULL)
 		*give = give_of(o) != NULL ? xstrdup(give_of(o)) : NULL;
 	if (keys)
@@ -278,7 +292,7 @@ rules_keys(struct rules_keyer *k, const struct entry *e,
 {
 	struct kinfo ki;
 
-	free(keys_collect(k, e, &ki, true, NULL, NULL));
+	free(keys_collect(k, e, &ki, true, NULL, NULL, NULL, NULL));
 	keys_emit(&k->kv, cb, arg);
 }
 
@@ -359,6 +373,9 @@ struct ver {
 	/* shared[i]: keys[i] is a key of the other version too (a changed
 	 * node with both versions keyed; shared_make()) */
 	unsigned char *shared;
+	/* its members in normal form, made once (ver_fill) for the keys
+	 * and both worlds' runs */
+	struct rules_members mem;
 };
 
 struct node {
@@ -462,17 +479,20 @@ entry_copy(struct arena *a, const struct entry *e)
 
 static void keys_take(struct dctx *d, struct ver *v);
 
-/* v's entry, DN and kind; its keys (with keys) now, or when ver_keys()
- * wants them (a stand-in never needs them). */
+/* v's entry, DN, kind and members; its keys (with keys) now, or when
+ * ver_keys() wants them (a stand-in never needs them).  was: the other
+ * version (NULL: none yet), whose member values v's spelt alike share. */
 static void
-ver_fill(struct dctx *d, struct ver *v, const struct entry *e, bool keys)
+ver_fill(struct dctx *d, struct ver *v, const struct entry *e, bool keys,
+	 const struct ver *was)
 {
 	char *ndn, *give;
 
 	memset(v, 0, sizeof(*v));
 	if ((v->e = e) == NULL)
 		return;
-	ndn = keys_collect(d->k, e, &v->ki, keys, &give, &d->a);
+	ndn = keys_collect(d->k, e, &v->ki, keys, &give, &d->a, &v->mem,
+			   was != NULL ? &was->mem : NULL);
 	v->ndn = arena_strdup(&d->a, ndn);
 	v->give = give != NULL ? arena_strdup(&d->a, give) : NULL;
 	free(ndn);
@@ -488,7 +508,8 @@ ver_keys(struct dctx *d, struct ver *v)
 
 	if (v->keyed || v->e == NULL)
 		return;
-	free(keys_collect(d->k, v->e, &ki, true, NULL, &d->a));
+	free(keys_collect(d->k, v->e, &ki, true, NULL, &d->a, &v->mem,
+			  NULL));
 	keys_take(d, v);
 }
 
@@ -570,10 +591,10 @@ node_get(struct dctx *d, const char *uuid)
 	ch = strmap_get(&d->changes, uuid);
 	/* a changed entry's keys are compared (same_keys) and followed */
 	ver_fill(d, &nd->v[OLD], old != NULL ? entry_copy(&d->a, old) : NULL,
-		 ch != NULL);
+		 ch != NULL, NULL);
 	if (ch != NULL) {
 		nd->changed = true;
-		ver_fill(d, &nd->v[NEW], ch->now, true);
+		ver_fill(d, &nd->v[NEW], ch->now, true, &nd->v[OLD]);
 		/* local: the same keys and face; reshaped: a group whose
 		 * face changed (each face made once: a list of 50,000 is
 		 * built for it) */
@@ -804,7 +825,8 @@ givers(struct dctx *d, const char *addr)
 
 			if (e == NULL)
 				continue;
-			free(keys_collect(d->k, e, &ki, false, &give, NULL));
+			free(keys_collect(d->k, e, &ki, false, &give, NULL, NULL,
+					  NULL));
 			gives = !ki.group && same_addr(give, addr);
 			free(give);
 		}
@@ -1103,7 +1125,10 @@ run(struct dctx *d, size_t w, time_t now, struct rules_result *r,
 
 		if (nd->v[w].e == NULL)
 			continue;
+		/* its members as ver_fill() made them */
+		x->memo = &nd->v[w].mem;
 		rules_add(x, nd->v[w].e);
+		x->memo = NULL;
 		/* a list not expanded whole: patched from S's members */
 		if ((nd->want & F_ADDR) && !(nd->want & F_DOWN) &&
 		    x->nobjs > before && x->objs[before]->type == RT_GROUP)

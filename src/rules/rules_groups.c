@@ -12,32 +12,94 @@
 
 #include "util/xalloc.h"
 
+/* Looked at ahead of the last value matched, for a value of the other
+ * version spelt alike (a member added or removed shifts them by one). */
+#define MEMO_AHEAD 8
+
+/* One member value in normal form into a (uniqueMember's "#'0101'B" cut). */
+static char *
+member_norm(struct arena *a, const struct val *v, bool unique)
+{
+	char *dn = dn_normalize_arena(a, v->p), *hash;
+
+	/* uniqueMember may carry "#'0101'B" (never a plain DN: the bytes
+	 * after '#' stay in the arena, unused) */
+	if (unique && (hash = strrchr(dn, '#')) != NULL)
+		*hash = '\0';
+	return dn;
+}
+
+/*
+ * The values of a (n of them) into out, in normal form; like (its normal
+ * forms like_v) the other version's values of the same attribute: a
+ * value spelt as the one next in like, or a few after, takes its form.
+ */
+static void
+members_of_attr(struct arena *ar, const struct attr *a, bool unique,
+		const struct attr *like, const char *const *like_v,
+		const char **out)
+{
+	size_t i, j = 0, t, end;
+
+	for (i = 0; i < a->nvals; i++) {
+		const struct val *v = &a->vals[i];
+
+		out[i] = NULL;
+		end = like != NULL ? like->nvals : 0;
+		if (end > j + MEMO_AHEAD)
+			end = j + MEMO_AHEAD;
+		for (t = j; t < end; t++) {
+			if (like->vals[t].len == v->len &&
+			    memcmp(like->vals[t].p, v->p, v->len) == 0) {
+				out[i] = like_v[t];
+				j = t + 1;
+				break;
+			}
+		}
+		if (out[i] == NULL)
+			out[i] = member_norm(ar, v, unique);
+	}
+}
+
 void
-rules_keep_members(struct rules_ctx *x, struct robj *o)
+rules_keep_members(struct rules_ctx *x, const struct entry *e,
+		   struct robj *o)
 {
 	const struct attr *m = x->at[A_MEMBER], *u = x->at[A_UNIQUEMEMBER];
-	size_t n = (m ? m->nvals : 0) + (u ? u->nvals : 0), i, k = 0;
+	const struct rules_members *like = x->memo_like;
+	struct arena *ar = x->memo_out != NULL ? x->memo_arena : &x->tmp;
+	size_t nm = m ? m->nvals : 0, n = nm + (u ? u->nvals : 0);
 
 	o->nmembers = 0;
 	o->members = NULL;
-	if (n == 0)
+	if (x->memo != NULL && x->memo->e == e) {
+		o->members = x->memo->v;
+		o->nmembers = x->memo->n;
 		return;
-	o->members = arena_alloc(&x->tmp, n * sizeof(char *));
-	for (i = 0; m != NULL && i < m->nvals; i++)
-		o->members[k++] = dn_normalize_arena(&x->tmp, m->vals[i].p);
-	for (i = 0; u != NULL && i < u->nvals; i++) {
-		char *dn = dn_normalize_arena(&x->tmp, u->vals[i].p), *hash;
-
-		/* uniqueMember may carry "#'0101'B" (never a plain DN: the
-		 * bytes after '#' stay in the arena, unused) */
-		if ((hash = strrchr(dn, '#')) != NULL)
-			*hash = '\0';
-		o->members[k++] = dn;
 	}
-	o->nmembers = k;
+	if (like != NULL && like->e == NULL)
+		like = NULL;
+	if (n > 0) {
+		o->members = arena_alloc(ar, n * sizeof(char *));
+		if (m != NULL)
+			members_of_attr(ar, m, false, like ? like->m : NULL,
+					like ? like->v : NULL, o->members);
+		if (u != NULL)
+			members_of_attr(ar, u, true,
+					like && like->v ? like->u : NULL,
+					like && like->v ? like->v + (like->m ?
+						like->m->nvals : 0) : NULL,
+					o->members + nm);
+		o->nmembers = n;
+	}
+	if (x->memo_out != NULL) {
+		x->memo_out->e = e;
+		x->memo_out->v = o->members;
+		x->memo_out->n = o->nmembers;
+		x->memo_out->m = m;
+		x->memo_out->u = u;
+	}
 }
-
-
 
 static void
 walk_push(struct walk *w, const char *ndn)

@@ -142,10 +142,33 @@ struct rules_ctx {
 	/* rules_delta.c's face_of(): an object's face without its members
 	 * (a list of 50,000 costs their DNs otherwise) */
 	bool no_members;
+	/*
+	 * rules_delta.c only (NULL otherwise), for the next rules_build():
+	 * memo, members made already (taken when memo->e is the entry);
+	 * memo_out, where to keep the ones made, in memo_arena; memo_like,
+	 * another version's, whose normal forms values spelt alike take.
+	 */
+	const struct rules_members *memo, *memo_like;
+	struct rules_members *memo_out;
+	struct arena *memo_arena;
 	time_t now;                /* expiry is judged against this */
 	const char *cur_dn;        /* DN of the entry rules_add is at */
 };
 
+
+/*
+ * An entry's member values in normal form, as rules_keep_members makes
+ * them (member's values, then uniqueMember's), kept by rules_delta.c so
+ * that a version of a group is normalised once, not once per context
+ * (its keys, then each world's run): 50,000 DNs a time for a big list.
+ * v (and its strings) live in memory that outlives the contexts.
+ */
+struct rules_members {
+	const struct entry *e;     /* whose; NULL: none kept */
+	const char **v;            /* n of them; NULL when n == 0 */
+	size_t n;
+	const struct attr *m, *u;  /* e's member and uniqueMember values */
+};
 
 /* Iterative DFS over groups, cycle-safe; calls leaf() for non-groups. */
 struct walk {
@@ -207,7 +230,10 @@ void rules_left_out(struct rules_ctx *x, const struct robj *o,
 		    enum leave_reason why, const char *detail);
 
 /* rules_groups.c */
-void rules_keep_members(struct rules_ctx *x, struct robj *o);
+/* o's members from e's member and uniqueMember values (x->at), in normal
+ * form; x->memo, memo_out and memo_like as rules_ctx says. */
+void rules_keep_members(struct rules_ctx *x, const struct entry *e,
+			struct robj *o);
 void rules_walk_run(struct walk *w, const char *root_ndn);
 /* objectSid of groups, the primary group's SID of users (rules_add). */
 void rules_keep_sids(struct rules_ctx *x, struct robj *o);

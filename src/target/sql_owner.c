@@ -230,11 +230,13 @@ sql_owner_load_part(const struct sqldrv_ops *drv, struct sqldrv *db,
 		" WHERE kind IN ('mailbox', 'list', 'contact')";
 	struct loading l = {m, current, desired};
 
-	*nobjects = 0;
+	if (nobjects != NULL)
+		*nobjects = 0;
 	if (sql_in_query(drv, db, SQL_OWN_LOAD_IN, keys, n, load_row, &l,
 			 err) != 0 ||
-	    drv->query(db, SQL_OWN_COUNT, 0, NULL, count_row, nobjects,
-		       err) != 0)
+	    (nobjects != NULL &&
+	     drv->query(db, SQL_OWN_COUNT, 0, NULL, count_row, nobjects,
+			err) != 0))
 		return -1;
 	managed_seal(m);
 	return 0;

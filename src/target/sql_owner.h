@@ -71,8 +71,8 @@ int sql_in_query(const struct sqldrv_ops *drv, struct sqldrv *db,
  * address of every record (mailboxes and their alias rows) of
  * anchors[0 .. na) into addrs (keys
  * copied into m's arena, values m).  load_part(): sql_owner_load for the
- * records at keys[0 .. n) only, and *nobjects: the records of objects
- * (not alias rows, not domains) in the whole table.
+ * records at keys[0 .. n) only, and, when nobjects is not NULL, *nobjects:
+ * the records of objects (not alias rows, not domains) in the whole table.
  */
 int sql_owner_anchor_addrs(const struct sqldrv_ops *drv, struct sqldrv *db,
 			   struct managed *m, struct strmap *addrs,

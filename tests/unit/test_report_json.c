@@ -2,7 +2,9 @@
  * report_print_json(): the changes rendered ahead on a thread while the
  * plan is applied (report_render_start) print exactly as the changes
  * rendered while printing, big list changes (past the 2 KiB line
- * buffer) included; a small plan gets no thread.
+ * buffer) included; a small plan gets no thread.  report_build() takes
+ * the render's change objects, and the history's record spliced from its
+ * text is the report, queued passwords first, cut at the changes kept.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "engine/engine.h"
 #include "report/report.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -194,6 +197,62 @@ test_other_plan_ignored(void **state)
 	json_decref(r);
 }
 
+
+/* The report and its history record, from a render and without one. */
+static void
+test_record_from_render(void **state)
+{
+	struct engine_password pw[2] = {
+		{"alice@example.com", "alice", "a1"},
+		{"bob@example.com", "bob", "b2"},
+	};
+	size_t max[] = {2000, 3000, 0};
+	struct run_result r;
+	struct report_render *rr;
+	json_t *built, *back, *plain;
+	json_error_t e;
+	char **strs, *rec;
+	size_t nstrs, k;
+
+	(void)state;
+	for (k = 0; k < sizeof(max) / sizeof(max[0]); k++) {
+		memset(&r, 0, sizeof(r));
+		r.mode = "sync";
+		snprintf(r.started, sizeof(r.started), "2026-12-03T00:00:00Z");
+		r.have_plan = true;
+		r.passwords = pw;
+		r.npasswords = k == 1 ? 0 : 2;
+		make_plan(&r.plan, 2500, &strs, &nstrs);
+		plain = report_build(&r, max[k]);
+		rr = report_render_start(&r.plan);
+		assert_non_null(rr);
+		r.render = rr;
+		built = report_build(&r, max[k]);
+		/* the render's objects make the same report */
+		assert_true(json_equal(built, plain));
+		assert_int_equal(json_array_size(json_object_get(built,
+								 "changes")),
+				 r.npasswords + (max[k] < 2500 ? max[k] : 2500));
+		rec = report_dump_record(built, &r.plan, rr);
+		back = json_loads(rec, 0, &e);
+		assert_non_null(back);
+		assert_true(json_equal(back, built));
+		free(rec);
+		json_decref(back);
+		/* a record without the render is the same */
+		rec = report_dump_record(built, &r.plan, NULL);
+		back = json_loads(rec, 0, &e);
+		assert_non_null(back);
+		assert_true(json_equal(back, built));
+		free(rec);
+		json_decref(back);
+		json_decref(built);
+		json_decref(plain);
+		report_render_free(rr);
+		free_plan(&r.plan, strs, nstrs);
+	}
+}
+
 int
 main(void)
 {
@@ -202,6 +261,7 @@ main(void)
 		cmocka_unit_test(test_small_plan_no_thread),
 		cmocka_unit_test(test_huge_plan_not_held),
 		cmocka_unit_test(test_other_plan_ignored),
+		cmocka_unit_test(test_record_from_render),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
