@@ -300,6 +300,12 @@ dn_plain(const char *dn, char *out)
 	}
 }
 
+bool
+dn_normalize_plain(const char *dn, char *out)
+{
+	return dn_plain(dn, out);
+}
+
 char *
 dn_normalize(const char *dn)
 {

