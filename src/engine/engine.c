@@ -144,24 +144,6 @@ load_managed(struct run *x)
 	return 0;
 }
 
-/*
- * Calls fn for each member of a list's goto, or a contact's target (a
- * NUL-terminated copy, or skipped when too long for one); stops at the
- * first true, and says so.
- */
-static bool
-each_member(const char *gotos, bool (*fn)(void *ctx, const char *a),
-	    void *ctx)
-{
-	char a[512];
-	int rc;
-
-	while ((rc = goto_next_addr(&gotos, a, sizeof(a))) != 0)
-		if (rc > 0 && fn(ctx, a))
-			return true;
-	return false;
-}
-
 struct orphans {
 	const struct mset *d;
 	const struct strmap *sought;  /* rules over a delta: only these */
@@ -210,7 +192,7 @@ part_add_members(struct run *x, const struct strmap *only)
 	while (strmap_next(only, &it, &k, &v))
 		if ((w = mset_get(o.d, k)) != NULL &&
 		    (w->kind == MK_LIST || w->kind == MK_CONTACT))
-			(void)each_member(w->gotos, orphan_add, &o);
+			(void)goto_each(w->gotos, orphan_add, &o);
 	for (i = 0; i < o.n; i++) {
 		if (engine_fastpath_part_add(x, o.v[i]) != NULL)
 			n++;
@@ -627,7 +609,7 @@ part_add_lists(struct run *x, struct strmap *only)
 		    o->gotos == NULL ||
 		    strmap_get(only, o->address) != NULL)
 			continue;
-		if (each_member(o->gotos, member_held, &held)) {
+		if (goto_each(o->gotos, member_held, &held)) {
 			strmap_put(only, o->address, (void *)o->address);
 			n++;
 		}

@@ -1604,6 +1604,29 @@ kclashes_free(struct kclashes *k)
 }
 
 
+/* A goto's walk over the kept conflicts: fn for each one named; with
+ * taken, only whether a taken one is (true stops the walk). */
+struct kclash_walk {
+	const struct kclashes *k;
+	void (*fn)(void *arg, struct kclash *e);
+	void *arg;
+	bool taken;
+};
+
+static bool
+kclash_named(void *ctx, const char *addr)
+{
+	struct kclash_walk *w = ctx;
+	struct kclash *e = strmap_get(&w->k->by_addr, addr);
+
+	if (e == NULL)
+		return false;
+	if (w->taken)
+		return e->taken;
+	w->fn(w->arg, e);
+	return false;
+}
+
 /*
  * fn(arg, e) for each kept conflict e that o touches: o is at its
  * address, o's anchor is one of its claimants', or o (a list or a
@@ -1615,18 +1638,13 @@ kclash_touched(const struct kclashes *k, const struct mobj *o,
 {
 	struct kclash *e;
 
+	struct kclash_walk w = {k, fn, arg, false};
+
 	if ((e = strmap_get(&k->by_addr, o->address)) != NULL)
 		fn(arg, e);
 	kclash_of_anchor(k, o->anchor, fn, arg);
-	if ((o->kind == MK_LIST || o->kind == MK_CONTACT) && o->gotos != NULL) {
-		const char *cur = o->gotos;
-		char a[512];
-		int rc;
-
-		while ((rc = goto_next_addr(&cur, a, sizeof(a))) != 0)
-			if (rc > 0 && (e = strmap_get(&k->by_addr, a)) != NULL)
-				fn(arg, e);
-	}
+	if ((o->kind == MK_LIST || o->kind == MK_CONTACT) && o->gotos != NULL)
+		(void)goto_each(o->gotos, kclash_named, &w);
 }
 
 static void
@@ -1644,30 +1662,27 @@ kclash_take(void *arg, struct kclash *e)
 		strmap_put(&f->anchors, e->other, (void *)e->other);
 }
 
-/* The desired lists and contacts naming a taken conflict's address join
- * the part. */
+/*
+ * One pass over the desired set: the objects of the taken conflicts'
+ * claimants (their anchors in claimants), and the lists and contacts
+ * naming a taken conflict's address, join the part.
+ */
 static void
-part_add_naming(struct run *x, const struct kclashes *k)
+part_add_claimed(struct run *x, const struct kclashes *k,
+		 const struct strmap *claimants)
 {
 	const struct mset *d = &x->r->rules.desired;
-	const struct kclash *e;
-	char a[512];
+	struct kclash_walk w = {k, NULL, NULL, true};
 	size_t i;
-	int rc;
 
 	for (i = 0; i < d->n; i++) {
 		const struct mobj *o = d->v[i];
-		const char *cur = o->gotos;
 
-		if ((o->kind != MK_LIST && o->kind != MK_CONTACT) ||
-		    cur == NULL)
-			continue;
-		while ((rc = goto_next_addr(&cur, a, sizeof(a))) != 0)
-			if (rc > 0 && (e = strmap_get(&k->by_addr, a)) != NULL &&
-			    e->taken) {
-				engine_fastpath_part_add(x, o->address);
-				break;
-			}
+		if ((o->anchor != NULL &&
+		     strmap_get(claimants, o->anchor) != NULL) ||
+		    ((o->kind == MK_LIST || o->kind == MK_CONTACT) &&
+		     o->gotos != NULL && goto_each(o->gotos, kclash_named, &w)))
+			engine_fastpath_part_add(x, o->address);
 	}
 }
 
@@ -1709,9 +1724,14 @@ part_add_kept(struct run *x, struct fastpath *f)
 		/* the claimants' objects the conflict held back (their
 		 * aliases wait), which have no row to load by anchor yet:
 		 * when it ends they are planned too (a user trial: a chain
-		 * resolved, the alias of the one at its end never came).
-		 * A pass over the desired set, only when a conflict was
-		 * taken since the last one */
+		 * resolved, the alias of the one at its end never came);
+		 * and the lists and contacts naming a conflict's address:
+		 * the planner puts a held claimant's old address in its
+		 * places (hold: rn->moved), which the rules' goto does not
+		 * show, so when the conflict ends the list changes with no
+		 * change of its own (a user trial: a cycle resolved, a list
+		 * kept the old address).  One pass over the desired set,
+		 * only when a conflict was taken since the last one */
 		for (i = 0; i < k->n; i++) {
 			const struct kclash *e = &k->v[i];
 
@@ -1723,17 +1743,7 @@ part_add_kept(struct run *x, struct fastpath *f)
 				strmap_put(&claimants, e->other, &claimants);
 		}
 		if (claimants.len > scanned)
-			(void)engine_fastpath_part_add_objects_of(x,
-								  &claimants);
-		/* the lists and contacts naming a conflict's address: the
-		 * planner puts a held claimant's old address in its places
-		 * (hold: rn->moved), which the rules' goto does not show,
-		 * so when the conflict ends the list changes with no change
-		 * of its own (a user trial: a cycle resolved, a list kept
-		 * the old address).  A pass over the desired set, only when
-		 * a conflict was taken since the last one */
-		if (claimants.len > scanned)
-			part_add_naming(x, k);
+			part_add_claimed(x, k, &claimants);
 		scanned = claimants.len;
 	} while (f->only.len + f->anchors.len != before);
 	strmap_free(&claimants);

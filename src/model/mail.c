@@ -192,6 +192,19 @@ goto_next_addr(const char **cursor, char *buf, size_t bufsize)
 	return 1;
 }
 
+bool
+goto_each(const char *gotos, bool (*fn)(void *ctx, const char *addr),
+	  void *ctx)
+{
+	char a[512];
+	int rc;
+
+	while ((rc = goto_next_addr(&gotos, a, sizeof(a))) != 0)
+		if (rc > 0 && fn(ctx, a))
+			return true;
+	return false;
+}
+
 const char *
 mset_stored(const struct mset *s, const struct mobj *o)
 {

@@ -175,6 +175,13 @@ const char *goto_next(const char **cursor, size_t *len);
  */
 int goto_next_addr(const char **cursor, char *buf, size_t bufsize);
 /*
+ * fn(ctx, addr) for each non-empty item of a goto (a list's members, a
+ * contact's target), as goto_next_addr() copies it; an item of 512 bytes
+ * or more is passed over.  Stops at the first true, and returns true.
+ */
+bool goto_each(const char *gotos, bool (*fn)(void *ctx, const char *addr),
+	       void *ctx);
+/*
  * Two gotos' non-empty items compared, when both are sorted, each item
  * once (byte order, as dirsync writes a goto): fn(arg, '-', item, len)
  * for each item only old has, '+' for each only now has, in item order
