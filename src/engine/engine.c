@@ -156,8 +156,9 @@ orphan_add(void *ctx, const char *a)
 {
 	struct orphans *o = ctx;
 
-	if (mset_get(o->d, a) == NULL && mset_has_domain_of(o->d, a) &&
-	    (o->sought == NULL || strmap_get(o->sought, a) != NULL)) {
+	/* sought first: over a delta, few of a big list's members are */
+	if ((o->sought == NULL || strmap_get(o->sought, a) != NULL) &&
+	    mset_get(o->d, a) == NULL && mset_has_domain_of(o->d, a)) {
 		o->v = xgrow(o->v, &o->cap, o->n + 1, sizeof(*o->v));
 		o->v[o->n++] = xstrdup(a);
 	}
