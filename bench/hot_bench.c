@@ -74,6 +74,7 @@ bench_members(size_t rounds)
 	static char txt[NMEMBERS][96];
 	struct val *v = calloc(NMEMBERS, sizeof(*v));
 	struct attr m = {"member", NMEMBERS, v};
+	struct entry e = {"cn=all,ou=groups,dc=example,dc=com", 1, &m, NULL};
 	struct rules_ctx *x = calloc(1, sizeof(*x));
 	struct robj o;
 	unsigned long h = 0;
@@ -89,7 +90,7 @@ bench_members(size_t rounds)
 	x->at[A_MEMBER] = &m;
 	for (r = 0; r < rounds; r++) {
 		memset(&o, 0, sizeof(o));
-		rules_keep_members(x, &o);
+		rules_keep_members(x, &e, &o);
 		for (i = 0; i < o.nmembers; i++)
 			h = sum(h, o.members[i]);
 		arena_free(&x->tmp);

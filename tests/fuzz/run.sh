@@ -54,7 +54,7 @@ UTIL="$S/util/err.c $S/util/xalloc.c $S/util/buf.c $S/util/log.c
 	$S/util/strmap.c $S/util/filter.c $S/model/entry.c $S/util/arena.c"
 CONF="$S/conf/conf.c $S/util/secret.c $S/passwd/passwd.c $S/util/user.c"
 RULES="$(echo $S/rules/*.c) $S/plan/plan.c $S/model/mail.c $S/model/managed.c $S/model/snapshot.c
-	$S/util/idxmap.c"
+	$S/util/idxmap.c $S/util/strsort.c $S/util/thread.c"
 
 wanted() {
 	[ -z "$ONLY" ] && return 0
