@@ -1636,9 +1636,8 @@ static void
 kclash_touched(const struct kclashes *k, const struct mobj *o,
 	       void (*fn)(void *arg, struct kclash *e), void *arg)
 {
-	struct kclash *e;
-
 	struct kclash_walk w = {k, fn, arg, false};
+	struct kclash *e;
 
 	if ((e = strmap_get(&k->by_addr, o->address)) != NULL)
 		fn(arg, e);

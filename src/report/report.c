@@ -1183,8 +1183,8 @@ struct report_render {
 	size_t n;                  /* plan->n */
 	struct buf text;           /* the changes, as streamed below */
 	size_t *end;               /* text's line i ends at end[i] */
-	json_t **obj;              /* change i's JSON (report_build takes
-				    * them: NULL) */
+	json_t **obj;              /* change i's JSON (report_build shares
+				    * them) */
 };
 
 /* The separator before line i of the changes. */
@@ -1358,10 +1358,10 @@ report_render_take(struct report_render *rr, const struct plan *plan,
 
 	if (!render_of(rr, plan))
 		return 0;
-	for (i = 0; i < rr->n && i < max; i++) {
-		json_array_append_new(into, rr->obj[i]);
-		rr->obj[i] = NULL;
-	}
+	/* shared, not handed over: a report built again (a run whose
+	 * history row could not be written, result.c) takes them again */
+	for (i = 0; i < rr->n && i < max; i++)
+		json_array_append(into, rr->obj[i]);
 	return i;
 }
 

@@ -89,8 +89,9 @@ struct report_render *report_render_start(const struct plan *plan);
 void report_render_free(struct report_render *rr);
 /*
  * report_build()'s part: appends the JSON of plan's first max changes to
- * into (an array) when rr holds them (waiting for the thread), handing
- * each over; returns how many (0: rr is NULL or of another plan).
+ * into (an array) when rr holds them (waiting for the thread), each a
+ * new reference (rr keeps its own, so a report built again takes them
+ * again); returns how many (0: rr is NULL or of another plan).
  */
 size_t report_render_take(struct report_render *rr, const struct plan *plan,
 			  json_t *into, size_t max);
