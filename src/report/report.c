@@ -1002,8 +1002,9 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 		for (i = 0; i < shown; i++)
 			report_print_change(fp, &plan->v[i], full);
 		if (shown < plan->n)
-			fprintf(fp, "  ... and %zu more changes (all of them: "
-				"--all, or --json)\n", plan->n - shown);
+			fprintf(fp, "  ... and %zu more change%s (all of "
+				"them: --all, or --json)\n", plan->n - shown,
+				plan->n - shown == 1 ? "" : "s");
 	} else {
 		arr = json_object_get(r, "changes");
 		json_array_foreach(arr, i, o) {
@@ -1019,11 +1020,13 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 			free(own[0]);
 			free(own[1]);
 		}
-		if (json_integer_value(json_object_get(r, "changes_omitted")))
-			fprintf(fp, "  ... and %lld more changes (not kept in "
-				"the stored report)\n",
-				(long long)json_integer_value(
-					json_object_get(r, "changes_omitted")));
+		long long om = (long long)json_integer_value(
+			json_object_get(r, "changes_omitted"));
+
+		if (om > 0)
+			fprintf(fp, "  ... and %lld more change%s (not kept "
+				"in the stored report)\n", om,
+				om == 1 ? "" : "s");
 	}
 	arr = json_object_get(r, "conflicts");
 	json_array_foreach(arr, i, o) {

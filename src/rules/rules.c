@@ -124,11 +124,9 @@ rules_warn(struct rules_ctx *x, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
 	va_end(ap);
-	if (msg[strcspn(msg, "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b"
-			       "\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15"
-			       "\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f"
-			       "\x7f")] != '\0') {
-		/* a value from the directory never starts a new line */
+	if (!buf_is_printable(msg)) {
+		/* a value from the directory never starts a new line, nor
+		 * makes the line invalid UTF-8 (the JSON report drops it) */
 		struct buf b = BUF_INIT;
 
 		buf_add_printable(&b, msg);
@@ -337,6 +335,21 @@ rules_classify(struct rules_ctx *x, const struct entry *e, enum rtype *type,
 	return true;
 }
 
+/* s (x->a's, or NULL), or its buf_add_printable() form in x->a. */
+static const char *
+printable(struct rules_ctx *x, const char *s)
+{
+	struct buf b = BUF_INIT;
+	const char *out;
+
+	if (s == NULL || buf_is_printable(s))
+		return s;
+	buf_add_printable(&b, s);
+	out = arena_strdup(x->a, buf_str(&b));
+	buf_free(&b);
+	return out;
+}
+
 struct robj *
 rules_build(struct rules_ctx *x, const struct entry *e, const char *ndn,
 	    enum rtype type, bool list_ok, bool full)
@@ -350,6 +363,11 @@ rules_build(struct rules_ctx *x, const struct entry *e, const char *ndn,
 	/* dn outlives the run's scratch memory (reports); ndn need not */
 	o->dn = arena_strdup(x->a, e->dn);
 	o->ndn = strcmp(e->dn, ndn) == 0 ? o->dn : arena_strdup(&x->tmp, ndn);
+	/* the DN and account as reports show them: one line of valid UTF-8
+	 * (a user trial's account "acc\n\"x" split a report line, and a DN
+	 * with a byte 0xff lost its "dn" in the JSON report); ndn, which
+	 * matching uses, stays the DN's */
+	o->dn = printable(x, o->dn);
 	o->anchor = anchor_of(x->a, x->at[A_OBJECTGUID], x->at[A_ENTRYUUID],
 			      x->at[A_NSUNIQUEID], o->ndn);
 	/* from the objectGUID only: an entryUUID may read "guid:..." too
@@ -364,7 +382,7 @@ rules_build(struct rules_ctx *x, const struct entry *e, const char *ndn,
 	o->account = rules_first(x->at[A_SAMACCOUNTNAME]);
 	if (o->account == NULL)
 		o->account = rules_first(x->at[A_UID]);
-	o->account = rules_adup(x, o->account);
+	o->account = printable(x, rules_adup(x, o->account));
 	if (type == RT_CONTACT)
 		rules_map_contact(x, o);
 	else

@@ -22,6 +22,31 @@ expect_eq quiet-sync-text-dropped "" "$(cat "$S/out")"
 ds "$S" sync --quiet --json
 jq_true quiet-long-sync-json-printed '.mode == "sync" and .applied == false'
 
+# a DN and an account with a line break, a quote and a byte that is not
+# UTF-8 (a user trial's: the account split the text report's line in
+# two, forging a second one, and the JSON report lost the "dn"): both
+# reports show them escaped, on one line
+scenario weird-dn
+cat >"$S/weird.ldif" <<'EOF'
+version: 1
+
+dn:: Q049V2VcImlyZP8sT1U9UyxEQz1leGFtcGxlLERDPWNvbQ==
+objectClass: user
+sAMAccountName:: YWNjCiJ4
+mail: weird@example.com
+objectGUID:: AAECAwQFBgcICQoLDA0ODw==
+EOF
+mkconf "$S/weird.ldif"
+ds "$S" plan
+expect_in weird-dn-text-one-line \
+	'weird@example.com [acc\n"x, CN=We\"ird\xff,OU=S,DC=example,DC=com]' \
+	"$S/out"
+expect_eq weird-dn-text-no-forged-line 0 "$(grep -c '^"x' "$S/out")"
+ds "$S" plan --json
+jq_true weird-dn-json '.changes[] | select(.address == "weird@example.com")
+	| .dn == "CN=We\\\"ird\\xff,OU=S,DC=example,DC=com" and
+	.account == "acc\\n\"x"'
+
 # --help names every option the commands take
 scenario help
 ds_noconf --help
