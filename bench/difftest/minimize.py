@@ -197,6 +197,44 @@ def shrink_objects_lines(case, f, kind, log):
     return case, f
 
 
+# The end of step() and of the script, after the step's directory
+# change: the SQL edits, A's sync and B's sync --full, their mail
+# databases compared and A's plan after its sync; slapd_repro.py's
+# run.sh ends the same way.
+STEP_CHECK_TAIL = r'''	if [ -f "$here/$n.sql" ]; then
+		sqlite3 "$W/A/mail.db" <"$here/$n.sql"
+		sqlite3 "$W/B/mail.db" <"$here/$n.sql"
+	fi
+	"$DS" -c "$W/A/dirsync.conf" sync >"$W/A/out.$n" 2>"$W/A/err.$n"
+	ra=$?
+	"$DS" -c "$W/B/dirsync.conf" sync --full >"$W/B/out.$n" 2>"$W/B/err.$n"
+	rb=$?
+	echo "step $n: sync exit $ra, sync --full exit $rb"
+	dump "$W/A/mail.db" >"$W/A/dump.$n"
+	dump "$W/B/mail.db" >"$W/B/dump.$n"
+	if ! cmp -s "$W/A/dump.$n" "$W/B/dump.$n"; then
+		echo "  MAIL DATABASES DIFFER after step $n (< sync, > sync --full):"
+		diff "$W/A/dump.$n" "$W/B/dump.$n" | grep '^[<>]' | sed 's/^/    /'
+		bad=1
+	fi
+	if [ "$ra" -eq 0 ]; then
+		"$DS" -c "$W/A/dirsync.conf" plan >"$W/A/plan.$n" 2>&1
+		if grep -qE '^  (add|update|disable|delete) ' "$W/A/plan.$n"; then
+			echo "  PLAN AFTER SYNC IS NOT EMPTY after step $n:"
+			grep -E '^  (add|update|disable|delete) ' "$W/A/plan.$n" | sed 's/^/    /'
+			bad=1
+		fi
+	fi
+}
+%(steps)s
+if [ $bad -ne 0 ]; then
+	echo "REPRODUCED (work files in $W)"
+	exit 1
+fi
+echo "not reproduced (work files in $W)"
+exit 0
+'''
+
 RUN_SH = r'''#!/bin/sh
 # %(title)s
 # Steps: %(nsteps)d LDIF files applied in order (plus N.sql: a hand edit of
@@ -243,39 +281,7 @@ step() {
 	# the second they started in)
 	s0=$(date +%%s); while [ "$(date +%%s)" = "$s0" ]; do sleep 0.05; done
 	sed "$@" "$here/$n.ldif" >"$W/cur.ldif"
-	if [ -f "$here/$n.sql" ]; then
-		sqlite3 "$W/A/mail.db" <"$here/$n.sql"
-		sqlite3 "$W/B/mail.db" <"$here/$n.sql"
-	fi
-	"$DS" -c "$W/A/dirsync.conf" sync >"$W/A/out.$n" 2>"$W/A/err.$n"
-	ra=$?
-	"$DS" -c "$W/B/dirsync.conf" sync --full >"$W/B/out.$n" 2>"$W/B/err.$n"
-	rb=$?
-	echo "step $n: sync exit $ra, sync --full exit $rb"
-	dump "$W/A/mail.db" >"$W/A/dump.$n"
-	dump "$W/B/mail.db" >"$W/B/dump.$n"
-	if ! cmp -s "$W/A/dump.$n" "$W/B/dump.$n"; then
-		echo "  MAIL DATABASES DIFFER after step $n (< sync, > sync --full):"
-		diff "$W/A/dump.$n" "$W/B/dump.$n" | grep '^[<>]' | sed 's/^/    /'
-		bad=1
-	fi
-	if [ "$ra" -eq 0 ]; then
-		"$DS" -c "$W/A/dirsync.conf" plan >"$W/A/plan.$n" 2>&1
-		if grep -qE '^  (add|update|disable|delete) ' "$W/A/plan.$n"; then
-			echo "  PLAN AFTER SYNC IS NOT EMPTY after step $n:"
-			grep -E '^  (add|update|disable|delete) ' "$W/A/plan.$n" | sed 's/^/    /'
-			bad=1
-		fi
-	fi
-}
-%(steps)s
-if [ $bad -ne 0 ]; then
-	echo "REPRODUCED (work files in $W)"
-	exit 1
-fi
-echo "not reproduced (work files in $W)"
-exit 0
-'''
+''' + STEP_CHECK_TAIL
 
 
 def write_repro(case, f, out, title):

@@ -5,7 +5,7 @@ import re
 import shutil
 
 import fuzz_slapd
-from minimize import offsets, waits
+from minimize import STEP_CHECK_TAIL, offsets, waits
 
 SLAPD_RUN_SH = r"""#!/bin/bash
 # %(title)s
@@ -97,39 +97,7 @@ step() {
 			{ echo "ldapmodify $n failed"; cat "$W/ldapmodify.$n"; exit 2; }
 	fi
 	s0=$(date +%%s); while [ "$(date +%%s)" = "$s0" ]; do sleep 0.05; done
-	if [ -f "$here/$n.sql" ]; then
-		sqlite3 "$W/A/mail.db" <"$here/$n.sql"
-		sqlite3 "$W/B/mail.db" <"$here/$n.sql"
-	fi
-	"$DS" -c "$W/A/dirsync.conf" sync >"$W/A/out.$n" 2>"$W/A/err.$n"
-	ra=$?
-	"$DS" -c "$W/B/dirsync.conf" sync --full >"$W/B/out.$n" 2>"$W/B/err.$n"
-	rb=$?
-	echo "step $n: sync exit $ra, sync --full exit $rb"
-	dump "$W/A/mail.db" >"$W/A/dump.$n"
-	dump "$W/B/mail.db" >"$W/B/dump.$n"
-	if ! cmp -s "$W/A/dump.$n" "$W/B/dump.$n"; then
-		echo "  MAIL DATABASES DIFFER after step $n (< sync, > sync --full):"
-		diff "$W/A/dump.$n" "$W/B/dump.$n" | grep '^[<>]' | sed 's/^/    /'
-		bad=1
-	fi
-	if [ "$ra" -eq 0 ]; then
-		"$DS" -c "$W/A/dirsync.conf" plan >"$W/A/plan.$n" 2>&1
-		if grep -qE '^  (add|update|disable|delete) ' "$W/A/plan.$n"; then
-			echo "  PLAN AFTER SYNC IS NOT EMPTY after step $n:"
-			grep -E '^  (add|update|disable|delete) ' "$W/A/plan.$n" | sed 's/^/    /'
-			bad=1
-		fi
-	fi
-}
-%(steps)s
-if [ $bad -ne 0 ]; then
-	echo "REPRODUCED (work files in $W)"
-	exit 1
-fi
-echo "not reproduced (work files in $W)"
-exit 0
-"""
+""" + STEP_CHECK_TAIL
 
 
 def write_repro_slapd(case, f, out, title):
