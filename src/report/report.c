@@ -1292,6 +1292,34 @@ render_of(struct report_render *rr, const struct plan *plan)
 }
 
 /*
+ * r dumped with flags, its "changes" a marker for the caller to write the
+ * changes in place of (and without "changes_omitted" when drop_omitted):
+ * the text (malloc'd), *at at the marker, *rest just after it.  NULL when
+ * jansson fails or the marker is not found (text freed).
+ */
+static char *
+dump_around_changes(const json_t *r, size_t flags, bool drop_omitted,
+		    const char **at, const char **rest)
+{
+	static const char marker[] = "\"@@dirsync-changes@@\"";
+	json_t *copy = json_copy((json_t *)r);
+	char *text;
+
+	json_object_set_new(copy, "changes",
+			    json_string("@@dirsync-changes@@"));
+	if (drop_omitted)
+		json_object_del(copy, "changes_omitted");
+	text = json_dumps(copy, flags);
+	json_decref(copy);
+	if (text == NULL || (*at = strstr(text, marker)) == NULL) {
+		free(text);
+		return NULL;
+	}
+	*rest = *at + sizeof(marker) - 1;
+	return text;
+}
+
+/*
  * json_dumps(r, JSON_COMPACT), with r's "changes" (passwords, then the
  * first nplan of rr's plan's changes) written as rr holds them: its text
  * spliced in where a marker stands (its lines keep their indent: white
@@ -1300,23 +1328,15 @@ render_of(struct report_render *rr, const struct plan *plan)
 static char *
 dump_spliced(const json_t *r, const struct report_render *rr, size_t nplan)
 {
-	static const char marker[] = "\"@@dirsync-changes@@\"";
 	struct buf b = BUF_INIT;
 	const json_t *o;
+	const char *at, *rest;
 	size_t npw = 0, i;
-	json_t *copy;
-	char *text, *at;
+	char *text;
 
-	copy = json_copy((json_t *)r);
-	json_object_set_new(copy, "changes",
-			    json_string("@@dirsync-changes@@"));
-	text = json_dumps(copy, JSON_COMPACT);
-	json_decref(copy);
-	at = text != NULL ? strstr(text, marker) : NULL;
-	if (at == NULL) {
-		free(text);
+	if ((text = dump_around_changes(r, JSON_COMPACT, false, &at,
+					&rest)) == NULL)
 		return NULL;
-	}
 	buf_add(&b, text, (size_t)(at - text));
 	buf_addc(&b, '[');
 	/* the queued passwords written ahead of the run, then the plan */
@@ -1332,7 +1352,7 @@ dump_spliced(const json_t *r, const struct report_render *rr, size_t nplan)
 	if (nplan > 0)
 		buf_add(&b, rr->text.p, rr->end[nplan - 1]);
 	buf_addc(&b, ']');
-	buf_adds(&b, at + sizeof(marker) - 1);
+	buf_adds(&b, rest);
 	free(text);
 	return buf_steal(&b);
 }
@@ -1372,29 +1392,18 @@ void
 report_print_json(const json_t *r, const struct plan *plan,
 		  struct report_render *rr, FILE *fp)
 {
-	static const char marker[] = "@@dirsync-changes@@";
 	const json_t *o;
+	const char *at, *rest;
 	size_t npw = 0;
-	json_t *copy;
-	char *text, *at;
+	char *text;
 	size_t i;
 
-	if (plan == NULL) {
-		json_dumpf(r, fp, JSON_INDENT(2));
-		fputc('\n', fp);
-		return;
-	}
 	/* dump the report around a marker, stream the changes in its place */
-	copy = json_copy((json_t *)r);
-	json_object_set_new(copy, "changes", json_string(marker));
-	json_object_del(copy, "changes_omitted");
-	text = json_dumps(copy, JSON_INDENT(2));
-	json_decref(copy);
-	at = text != NULL ? strstr(text, "\"@@dirsync-changes@@\"") : NULL;
-	if (at == NULL) {
+	if (plan == NULL ||
+	    (text = dump_around_changes(r, JSON_INDENT(2), true, &at,
+					&rest)) == NULL) {
 		json_dumpf(r, fp, JSON_INDENT(2));
 		fputc('\n', fp);
-		free(text);
 		return;
 	}
 	fwrite(text, 1, (size_t)(at - text), fp);
@@ -1418,7 +1427,7 @@ report_print_json(const json_t *r, const struct plan *plan,
 
 		/* a change at a time: json_dumpf writes token by token */
 		for (i = 0; i < plan->n; i++) {
-			buf_adds(&b, i ? ",\n    " : "\n    ");
+			buf_adds(&b, LINE_SEP(i));
 			change_line(&b, &plan->v[i]);
 			fwrite(b.p, 1, b.len, fp);
 			buf_reset(&b);
@@ -1426,7 +1435,7 @@ report_print_json(const json_t *r, const struct plan *plan,
 		buf_free(&b);
 	}
 	fputs(plan->n || npw ? "\n  ]" : "]", fp);
-	fputs(at + sizeof(marker) + 1, fp);
+	fputs(rest, fp);
 	fputc('\n', fp);
 	free(text);
 }
