@@ -215,7 +215,7 @@ cmd_show(const struct cli_globals *g, int argc, char **argv)
 	char buf[1400], *js = NULL;
 	bool json = false;
 	long id;
-	int ch, rc = 1;
+	int ch, rc = 1, got = 0;
 
 	optind = 0;
 	opterr = 0;
@@ -236,8 +236,12 @@ cmd_show(const struct cli_globals *g, int argc, char **argv)
 	err_clear(&err);
 	rc = 1;
 	if (state_open(&st, c.state.path, true, &err) != 0 ||
-	    state_run_report(st, id, &js, &err) != 0) {
-		log_err("%s", err_fmt(&err, buf, sizeof(buf)));
+	    (got = state_run_report(st, id, &js, &err)) != 0) {
+		/* a run id that names no run: the argument is wrong, as
+		 * `approve` of one says (exit 2) */
+		if (got > 0)
+			rc = 2;
+		log_err("show: %s", err_fmt(&err, buf, sizeof(buf)));
 		goto done;
 	}
 	r = json_loads(js, 0, &jerr);

@@ -577,6 +577,12 @@ report_build(const struct run_result *in, size_t max_changes)
 					  : json_null()));
 	else
 		json_object_set_new(r, "forced_limit", json_null());
+	/* the run whose kept plan this one carried out (`dirsync
+	 * approve`), a limit lifted for it or not: null for any other */
+	json_object_set_new(r, "approved_run",
+			    in->approved_run > 0
+				    ? json_integer(in->approved_run)
+				    : json_null());
 	json_object_set_new(r, "changes", changes);
 	json_object_set_new(r, "conflicts", conflicts_json(in));
 	json_object_set_new(r, "errors", errors);
@@ -1154,6 +1160,12 @@ report_print_text(const json_t *r, const struct plan *plan, FILE *fp,
 					(long long)json_integer_value(by));
 			else
 				fputs("with --force-limits\n", fp);
+		} else if (json_is_integer(json_object_get(r,
+							   "approved_run"))) {
+			fprintf(fp, "APPROVED: the plan of run %lld, within "
+				    "every safety limit by now\n",
+				(long long)json_integer_value(json_object_get(
+					r, "approved_run")));
 		}
 		if (json_is_true(json_object_get(r, "applied")))
 			fputs("applied\n", fp);

@@ -989,9 +989,11 @@ state_run_report(struct state *st, long long run_id, char **json,
 	int rc;
 
 	*json = NULL;
-	if (st->db == NULL || !has_table(st, "runs"))
-		return err_set(err, DS_E_STATE, "no run %lld: no state "
-			       "database %s yet", run_id, st->path);
+	if (st->db == NULL || !has_table(st, "runs")) {
+		err_set(err, DS_E_STATE, "there is no run %lld: no state "
+			"database %s yet", run_id, st->path);
+		return 1;
+	}
 	rc = sqlite3_prepare_v2(st->db,
 				"SELECT report FROM runs WHERE id = ?", -1, &q,
 				NULL);
@@ -1001,9 +1003,12 @@ state_run_report(struct state *st, long long run_id, char **json,
 	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
 		*json = xstrdup((const char *)sqlite3_column_text(q, 0));
 	sqlite3_finalize(q);
-	if (*json == NULL)
-		return err_set(err, DS_E_STATE, "no run %lld in %s", run_id,
-			       st->path);
+	if (*json == NULL) {
+		err_set(err, DS_E_STATE, "there is no run %lld in %s "
+			"(`dirsync history` lists the runs)", run_id,
+			st->path);
+		return 1;
+	}
 	return 0;
 }
 
@@ -1156,7 +1161,8 @@ later_id(struct state *st, const char *sql, long long run_id,
 /*
  * The runs after the one approved (struct run_approval): a run that
  * applied its plan by approval says so in its report (forced_limit.
- * approved_run), of this run or of another that kept the same plan.
+ * approved_run, and approved_run since a run within every limit says
+ * it too), of this run or of another that kept the same plan.
  * Only forced runs are looked at, so that the reports of the many
  * ordinary runs are not parsed.
  */
@@ -1171,6 +1177,17 @@ approval_later(struct state *st, long long run_id, struct run_approval *a,
 		"WHERE k.id = json_extract(r.report, "
 		"'$.forced_limit.approved_run') AND (k.id = ?1 OR k.plan = "
 		"?2)) ORDER BY r.id LIMIT 1";
+	/* an approval within every limit by then is not forced: its
+	 * report's approved_run says it; only the first run that synced
+	 * after the stop can be that run (any other is out of date), so
+	 * one report is parsed */
+	static const char within_sql[] =
+		"SELECT r.id FROM runs r WHERE r.id = (SELECT id FROM runs "
+		"WHERE id > ?1 AND seconds IS NOT NULL AND (exit_code = 0 OR "
+		"applied != 0) ORDER BY id LIMIT 1) AND r.applied != 0 AND "
+		"json_valid(r.report) AND EXISTS (SELECT 1 FROM runs k WHERE "
+		"k.id = json_extract(r.report, '$.approved_run') AND (k.id = "
+		"?1 OR k.plan = ?2))";
 	static const char synced_sql[] =
 		"SELECT id FROM runs WHERE id > ?1 AND seconds IS NOT NULL "
 		"AND (exit_code = 0 OR applied != 0) ORDER BY id LIMIT 1";
@@ -1180,6 +1197,9 @@ approval_later(struct state *st, long long run_id, struct run_approval *a,
 	sqlite3_stmt *q = NULL;
 
 	if ((a->applied_by = later_id(st, by_sql, run_id, a->plan, err)) < 0 ||
+	    (a->applied_by == 0 &&
+	     (a->applied_by = later_id(st, within_sql, run_id, a->plan,
+				       err)) < 0) ||
 	    (a->synced_by = later_id(st, synced_sql, run_id, NULL, err)) < 0 ||
 	    (a->newer_stop = later_id(st, stop_sql, run_id, NULL, err)) < 0)
 		return -1;

@@ -189,7 +189,8 @@ int state_history_brief(struct state *st, long n, state_run_cb cb,
  * clock passes it, however many runs are kept.
  */
 int state_latest_start(struct state *st, time_t *when, struct err *err);
-/* The stored JSON report of a run (malloc'd), DS_E_STATE if unknown. */
+/* The stored JSON report of a run (malloc'd): 0; 1 (err DS_E_STATE says
+ * so) when there is no such run; -1 when the database fails. */
 int state_run_report(struct state *st, long long run_id, char **json,
 		     struct err *err);
 

@@ -277,7 +277,7 @@ web_page_run(FILE *fp, const char *state_path, long long run_id)
 	struct err err;
 	char title[64], *js = NULL, *text = NULL;
 	json_t *r = NULL;
-	int code = 500;
+	int code = 500, rc;
 
 	snprintf(title, sizeof(title), "dirsync run %lld", run_id);
 	err_clear(&err);
@@ -285,8 +285,9 @@ web_page_run(FILE *fp, const char *state_path, long long run_id)
 		code = page_error(fp, title, &err, 500);
 		goto done;
 	}
-	if (state_run_report(st, run_id, &js, &err) != 0) {
-		code = page_error(fp, title, &err, 404);
+	if ((rc = state_run_report(st, run_id, &js, &err)) != 0) {
+		/* no such run: 404; the database failing: 500 */
+		code = page_error(fp, title, &err, rc > 0 ? 404 : 500);
 		goto done;
 	}
 	r = json_loads(js, 0, NULL);

@@ -177,6 +177,45 @@ ds "$S" approve "$(last_run)"
 expect_rc approve-moot-within-not-a-stop 2
 expect_in approve-moot-within-not-a-stop-says "was stopped by no safety limit" "$S/err"
 
+# the approved plan within every limit by then (the limit raised after
+# the stop): applied as sync would, no limit lifted, yet the report and
+# `show` say which run's plan it was, and approving it again is refused
+# as already applied by that run
+scenario approve_within
+cp "$COMPANY" "$S/dir.ldif"
+mkconf "$S/dir.ldif"
+ds "$S" sync
+expect_rc approve-within-first-sync 0
+ds "$S" show "$(last_run)" --json
+jq_true approve-within-plain-run-null '.approved_run == null'
+for who in "Alice Martin" "Oliver Grant" "Julia Rossi" "Zoe Kowalski"; do
+	ldif_drop "$S/dir.ldif" "$who" || fail approve-within-setup "$who"
+done
+ds "$S" sync
+expect_rc approve-within-stop 3
+stop=$(last_run)
+mkconf "$S/dir.ldif" "[safety]
+max_delete_percent = 50"
+ds "$S" show "$stop" --json
+stop_summary=$(jq -c .summary "$S/out")
+ds "$S" approve "$stop"
+expect_rc approve-within-applies 0
+expect_in approve-within-text \
+	"APPROVED: the plan of run $stop, within every safety limit by now" \
+	"$S/out"
+expect_not_in approve-within-not-forced "FORCED" "$S/out"
+applied=$(last_run)
+ds "$S" show "$applied" --json
+jq_true approve-within-json '.forced == false and .forced_limit == null and
+	.approved_run == '"$stop"' and .applied == true and
+	.summary == '"$stop_summary"
+ds "$S" show "$applied"
+expect_in approve-within-show "APPROVED: the plan of run $stop" "$S/out"
+ds "$S" approve "$stop"
+expect_rc approve-within-twice-refused 2
+expect_in approve-within-twice-says \
+	"run $stop was already applied by run $applied" "$S/err"
+
 # allow_empty: neither approve nor --force-limits lifts it; approve says
 # what does (allow_empty = yes, or base_dn / filter / scope), not
 # --force-limits

@@ -421,8 +421,8 @@ jq_true show-json-report '.run_id == '"$run1"' and .mode == "sync" and
 	.summary.add == 70 and (.changes | length) == 70 and
 	(.conflicts | length) == 1'
 ds "$S" show 99999
-expect_rc_not show-unknown-run 0
-expect_in show-unknown-run-named 99999 "$S/err"
+expect_rc show-unknown-run 2   # a wrong argument, as approve says
+expect_in show-unknown-run-named "there is no run 99999" "$S/err"
 ds "$S" -q sync
 expect_rc quiet-sync 0
 expect_eq quiet-no-stdout "" "$(cat "$S/out")"
