@@ -1123,6 +1123,12 @@ cmp_change(const void *a, const void *b)
 
 	if (x->op != y->op)
 		return rank[x->op] - rank[y->op];
+	/* a new domain before what is added in it: the mail system knows
+	 * the domain first, and a first sync's report (its first 2,000
+	 * changes) names it; a domain deleted goes after its objects */
+	if (x->kind != y->kind && x->op == OP_ADD &&
+	    (x->kind == MK_DOMAIN || y->kind == MK_DOMAIN))
+		return x->kind == MK_DOMAIN ? -1 : 1;
 	if (x->kind != y->kind)
 		return (int)x->kind - (int)y->kind;
 	return strcmp(x->address, y->address);

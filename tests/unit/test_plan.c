@@ -466,12 +466,13 @@ test_adds_into_empty_target(void **state)
 	want(f, MK_LIST, "team@example.com", "G", "Team", "ann@example.com");
 	want(f, MK_CONTACT, "p@example.com", "C", "P", "p@partner.org");
 	want(f, MK_DOMAIN, "example.com", NULL, NULL, NULL);
+	/* the domain first: it is there before what is added in it */
 	assert_string_equal(build(f),
+			    "add domain example.com\n"
 			    "add mailbox ann@example.com\n"
 			    "add alias a@example.com -> ann@example.com\n"
 			    "add list team@example.com -> ann@example.com\n"
-			    "add contact p@example.com -> p@partner.org\n"
-			    "add domain example.com\n");
+			    "add contact p@example.com -> p@partner.org\n");
 	/* aliases are counted apart from objects (max_alias_adds) */
 	assert_int_equal(f->p.count[OP_ADD], 4);
 	assert_int_equal(f->p.alias_count[OP_ADD], 1);
@@ -1017,8 +1018,8 @@ test_order(void **state)
 			    "delete alias del@example.com\n"
 			    "disable mailbox dis@example.com\n"
 			    "update mailbox upd@example.com [name]\n"
-			    "add mailbox new@example.com\n"
-			    "add domain example.com\n");
+			    "add domain example.com\n"
+			    "add mailbox new@example.com\n");
 	for (i = 1; i < f->p.n; i++)
 		assert_true(f->p.v[i - 1].op == f->p.v[i].op ||
 			    (f->p.v[i - 1].op == OP_DELETE) ||
