@@ -274,6 +274,59 @@ rules_adup(struct rules_ctx *x, const char *s)
 	return s != NULL ? arena_strdup(x->a, s) : NULL;
 }
 
+/*
+ * A text value with a NUL byte inside (LDAP and base64 LDIF can carry
+ * one; a directory's syntax checks usually refuse it) would be read as
+ * C string cut at the NUL: another account, member DN, class or flag
+ * than the one written.  Such values are left out of the slots the
+ * rules read, the slot noted for rules_build()'s warning.  Not screened
+ * here: the binary slots (objectGUID, objectSid), the names, which
+ * clean_name() repairs (a NUL becomes a space, warned), and the address
+ * slots, whose values has_nul() (rules_addr.c) refuses one by one.
+ */
+static bool
+nul_screened(size_t slot)
+{
+	return slot != A_OBJECTGUID && slot != A_OBJECTSID &&
+	       slot != A_CN && slot != A_DISPLAYNAME && slot != A_GIVENNAME &&
+	       slot != A_SN && slot < A_EMAIL;
+}
+
+static void
+screen_nul(struct rules_ctx *x)
+{
+	size_t j, i, n, used = 0;
+
+	x->nul_slots = 0;
+	for (j = 0; j < A_EMAIL; j++) {
+		const struct attr *a = x->at[j];
+		struct attr *c;
+		struct val *v;
+
+		if (a == NULL || !nul_screened(j))
+			continue;
+		for (i = 0; i < a->nvals; i++)
+			if (memchr(a->vals[i].p, '\0', a->vals[i].len) != NULL)
+				break;
+		if (i == a->nvals)
+			continue;
+		x->nul_slots |= (uint64_t)1 << j;
+		if (used == sizeof(x->nul_kept) / sizeof(x->nul_kept[0])) {
+			x->at[j] = NULL;     /* past 8 such attributes: all */
+			continue;
+		}
+		c = &x->nul_kept[used++];
+		*c = *a;
+		v = arena_alloc(&x->tmp, a->nvals * sizeof(*v));
+		for (i = n = 0; i < a->nvals; i++)
+			if (memchr(a->vals[i].p, '\0', a->vals[i].len) == NULL)
+				v[n++] = a->vals[i];
+		c->vals = v;
+		c->nvals = n;
+		x->at[j] = n > 0 ? c : NULL;
+	}
+}
+
 static void
 fill_slots(struct rules_ctx *x, const struct entry *e)
 {
@@ -294,6 +347,7 @@ fill_slots(struct rules_ctx *x, const struct entry *e)
 		if (slot != 0 && x->at[slot - 1] == NULL)
 			x->at[slot - 1] = &e->attrs[i];
 	}
+	screen_nul(x);
 	for (j = A_EMAIL; j < A_NSLOTS; j++)
 		if (x->dup_of[j] > 0)
 			x->at[j] = x->at[x->dup_of[j] - 1];
@@ -350,6 +404,30 @@ printable(struct rules_ctx *x, const char *s)
 	return out;
 }
 
+/* The values screen_nul() left out, one warning per attribute. */
+static void
+warn_nul(struct rules_ctx *x, const struct entry *e, const char *dn)
+{
+	size_t i, j;
+	char name[64];
+
+	for (i = 0; i < e->nattrs; i++) {
+		const char *n = e->attrs[i].name;
+		uintptr_t slot;
+
+		for (j = 0; n[j] != '\0' && j < sizeof(name) - 1; j++)
+			name[j] = (char)tolower((unsigned char)n[j]);
+		name[j] = '\0';
+		slot = (uintptr_t)strmap_get(&x->slots, name);
+		if (slot == 0 || slot - 1 >= 64 ||
+		    !(x->nul_slots & ((uint64_t)1 << (slot - 1))))
+			continue;
+		x->nul_slots &= ~((uint64_t)1 << (slot - 1));
+		rules_warn(x, "%s: ignoring a value of %s: it holds a NUL "
+			   "byte", dn, n);
+	}
+}
+
 struct robj *
 rules_build(struct rules_ctx *x, const struct entry *e, const char *ndn,
 	    enum rtype type, bool list_ok, bool full)
@@ -368,6 +446,8 @@ rules_build(struct rules_ctx *x, const struct entry *e, const char *ndn,
 	 * with a byte 0xff lost its "dn" in the JSON report); ndn, which
 	 * matching uses, stays the DN's */
 	o->dn = printable(x, o->dn);
+	if (x->nul_slots != 0)
+		warn_nul(x, e, o->dn);
 	o->anchor = anchor_of(x->a, x->at[A_OBJECTGUID], x->at[A_ENTRYUUID],
 			      x->at[A_NSUNIQUEID], o->ndn);
 	/* from the objectGUID only: an entryUUID may read "guid:..." too

@@ -114,6 +114,10 @@ struct rules_ctx {
 	struct filter *gf;
 	struct strmap slots;       /* lower-case attribute name -> slot + 1 */
 	const struct attr *at[A_NSLOTS];  /* current entry's attributes */
+	/* slots whose values with a NUL byte inside fill_slots() left out
+	 * (bit j: slot j), warned by rules_build(); their copies */
+	uint64_t nul_slots;
+	struct attr nul_kept[8];
 	size_t nalias_slots;
 	/* email/alias slots whose name is also a base slot: copy from there */
 	int dup_of[A_NSLOTS];

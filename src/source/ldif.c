@@ -581,31 +581,6 @@ dn_seen(struct ld *l, const char *dn, long line)
 	return 0;
 }
 
-/* Attributes whose values are bytes, not text: a NUL in them is data. */
-static bool
-binary_attr(const char *key, const char *line, size_t semi, size_t nlen)
-{
-	static const char *const names[] = {
-		"objectguid", "objectsid", "jpegphoto", "thumbnailphoto",
-		"photo", "audio", "usercertificate", "cacertificate",
-		"usersmimecertificate", "userpkcs12", "msexchmailboxguid",
-		"msexcharchiveguid", "msds-consistencyguid",
-		"ntsecuritydescriptor", "sidhistory", "objectguid",
-		"certificaterevocationlist", "authorityrevocationlist",
-		"crosscertificatepair", NULL,
-	};
-	size_t i;
-
-	for (i = semi; i + 7 <= nlen; i++)
-		if (line[i] == ';' && strncasecmp(line + i + 1, "binary", 6) ==
-					      0)
-			return true;
-	for (i = 0; names[i] != NULL; i++)
-		if (strcmp(key, names[i]) == 0)
-			return true;
-	return false;
-}
-
 /*
  * Decodes the value after the colon at line[colon] into l->data at dlen
  * (not committed).  Returns its length, or -1 with err set.
@@ -1216,14 +1191,9 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 	n = get_value(l, line, len, nlen, lineno, an->name);
 	if (n < 0)
 		return -1;
-	if (memchr(l->data + l->dlen, '\0', (size_t)n) != NULL &&
-	    !binary_attr(key, line, semi, nlen)) {
-		/* only base64 gets here: the value is not text */
-		log_warn("%s:%ld: %s: value of '%s' holds a NUL byte; value "
-			 "ignored", l->path, lineno, l->data + l->dn_off,
-			 an->name);
-		return 0;
-	}
+	/* a value with a NUL byte inside (base64 only) is kept as the LDAP
+	 * source keeps one: the rules refuse it in what they read as text,
+	 * with a warning in the run's report (rules.c, screen_nul) */
 	s->nvals++;
 	if (!an->wanted)
 		return 0;

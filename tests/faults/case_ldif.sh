@@ -85,14 +85,40 @@ else
 fi
 
 # 8. a NUL inside a base64 value: that value is dropped, with a warning
+# in the run's report (a fresh tester's finding: it reached stderr only,
+# not the report, `show` or the daemon's mail), whatever the attribute:
+# an address, the account, a flag, a member value (each would be read
+# cut at the NUL: another address, account, flag or member)
 cp "$S/whole.ldif" "$S/dir.ldif"
 printf '\ndn: CN=Nul Value,OU=Office,OU=Staff,DC=example,DC=com\nobjectClass: user\ncn: Nul Value\nmail:: %s\nobjectGUID:: AQIDBAUGBwgJCgsMDQ4PEQ==\nuserAccountControl: 512\n' \
 	"$(printf 'nul.value@example.com\000@other.org' | base64)" >>"$S/dir.ldif"
-ds -q sync
+printf '\ndn: CN=Nul Account,OU=Office,OU=Staff,DC=example,DC=com\nobjectClass: user\ncn: Nul Account\nmail: nul.account@example.com\nsAMAccountName:: %s\nobjectGUID:: EREREREREREREREREREREQ==\nuserAccountControl:: %s\n' \
+	"$(printf 'alice\000x' | base64)" "$(printf '514\000' | base64)" \
+	>>"$S/dir.ldif"
+printf '\ndn: CN=Nul List,OU=Office,OU=Staff,DC=example,DC=com\nobjectClass: group\ncn: Nul List\nmail: nul.list@example.com\nobjectGUID:: IiIiIiIiIiIiIiIiIiIiIg==\nmember:: %s\nmember: CN=Nul Account,OU=Office,OU=Staff,DC=example,DC=com\n' \
+	"$(printf 'CN=Nul Value,OU=Office,OU=Staff,DC=example,DC=com\000x' | base64)" \
+	>>"$S/dir.ldif"
+ds sync --json
 expect_rc nul-value-run 0
-expect_in nul-value-warns "holds a NUL byte" "$S/err"
+for w in "Nul Value,OU=Office,OU=Staff,DC=example,DC=com: ignoring mail value 'nul.value@example.com...': it holds a NUL byte" \
+	"Nul Account,OU=Office,OU=Staff,DC=example,DC=com: ignoring a value of sAMAccountName: it holds a NUL byte" \
+	"Nul Account,OU=Office,OU=Staff,DC=example,DC=com: ignoring a value of userAccountControl: it holds a NUL byte" \
+	"Nul List,OU=Office,OU=Staff,DC=example,DC=com: ignoring a value of member: it holds a NUL byte"; do
+	if jq -e --arg w "$w" '[.warnings[] | select(endswith($w))] | length == 1' \
+		"$S/out" >/dev/null; then
+		pass "nul-value-reported"
+	else
+		fail nul-value-reported "not in the report's warnings: $w"
+	fi
+done
 expect_eq nul-value-no-mailbox "" \
 	"$(sqlite3 "$S/mail.db" "SELECT username FROM mailbox WHERE username LIKE 'nul.value%'")"
+# the account is not Alice's (cut at the NUL it would be), the flag not
+# "disabled": a mailbox of its own; the list holds only the named member
+expect_eq nul-account-own-mailbox "nul.account@example.com|1" \
+	"$(sqlite3 "$S/mail.db" "SELECT username, active FROM mailbox WHERE username LIKE 'nul.account%'")"
+expect_eq nul-list-member "nul.account@example.com" \
+	"$(sqlite3 "$S/mail.db" "SELECT goto FROM alias WHERE address = 'nul.list@example.com'")"
 
 # 9. a plain export (no trailer) cut at a line end inside its last entry,
 # a big list: the read looks whole.  Cut before the list's objectGUID
