@@ -306,6 +306,10 @@ struct ld {
 
 	/* the entry being read */
 	bool have_dn;
+	/* the entry's dn not yet checked against the earlier ones: that
+	 * waits for its changetype (a change record of a DN the file has
+	 * is refused as a change record, not as a duplicate) */
+	bool dn_unchecked;
 	long dn_line;
 	size_t dn_off, dn_len;
 	char *data;             /* dn and stored values, NUL after each */
@@ -513,6 +517,7 @@ static void
 reset_entry(struct ld *l)
 {
 	l->have_dn = false;
+	l->dn_unchecked = false;
 	l->dlen = 0;
 	l->nslots = 0;
 	l->nvr = 0;
@@ -993,7 +998,18 @@ dn_line(struct ld *l, const char *line, size_t len, size_t nlen, long lineno)
 	l->dlen += (size_t)n + 1;
 	l->seen_record = true;
 	l->nentries++;
-	return dn_seen(l, l->data + l->dn_off, lineno);
+	l->dn_unchecked = true;
+	return 0;
+}
+
+/* dn_seen() for the entry's dn, once its changetype is known. */
+static int
+dn_check(struct ld *l)
+{
+	if (!l->dn_unchecked)
+		return 0;
+	l->dn_unchecked = false;
+	return dn_seen(l, l->data + l->dn_off, l->dn_line);
 }
 
 /*
@@ -1166,6 +1182,8 @@ do_line(struct ld *l, const char *line, size_t len, long lineno)
 		return control_line(l, line, len, nlen, lineno);
 	if (l->ctl_line > 0 && l->chg_line == 0)
 		return control_alone(l);
+	if (dn_check(l) != 0)
+		return -1;
 
 	an = intern(l, key, line, semi, h);
 	if (an->gen != l->gen) {
@@ -1220,6 +1238,8 @@ record_end(struct ld *l)
 {
 	if (l->have_dn && l->ctl_line > 0 && l->chg_line == 0)
 		return control_alone(l);
+	if (l->have_dn && dn_check(l) != 0)
+		return -1;
 	if (!l->have_dn && !l->in_result && (l->in_ref || l->ref_comment))
 		l->nrefs++;
 	return 0;

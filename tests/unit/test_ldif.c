@@ -699,6 +699,17 @@ test_complete(void **state)
 	EXPECT_ERR("dn: cn=A,dc=x\ncn: a\n\ndn: cn=b,dc=x\n\n"
 		   "dn: CN=a , DC=X\ncn: a2\n",
 		   6, "already at line 1");
+	/* a change record of a DN the file has is refused as a change
+	 * record (a fresh tester was told "duplicate entry"); an add of it,
+	 * or the dn alone at the end, is still the duplicate */
+	EXPECT_ERR("dn: cn=a,dc=x\ncn: a\n\ndn: cn=a,dc=x\n"
+		   "changetype: delete\n",
+		   5, "change record ('changetype: delete') not supported");
+	EXPECT_ERR("dn: cn=a,dc=x\ncn: a\n\ndn: cn=a,dc=x\n"
+		   "changetype: add\ncn: a\n",
+		   4, "already at line 1");
+	EXPECT_ERR("dn: cn=a,dc=x\ncn: a\n\ndn: cn=a,dc=x\n",
+		   4, "already at line 1");
 }
 
 /*
