@@ -27,6 +27,9 @@
 #include "engine/engine.h"
 #include "model/entry.h"
 #include "report/report.h"
+#include "source/source.h"
+#include "util/buf.h"
+#include "util/filter.h"
 #include "util/log.h"
 #include "util/progress.h"
 #include "util/xalloc.h"
@@ -608,6 +611,177 @@ json_subject(const struct run_result *r, const struct subject *s)
 	return o;
 }
 
+/* ---- an entry the read leaves out ------------------------------------ */
+
+/* At most this many entries outside the filter are named. */
+#define MAX_OUTSIDE 8
+
+/* The entries a read without the [source] filter finds for WHO. */
+struct outside {
+	const struct conf *c;
+	enum who_kind kind;
+	const char *who;
+	char *nwho;                   /* DN kind: dn_normalize(who) */
+	struct {
+		char *dn, *origin;
+		bool no_class;        /* it has no objectClass at all */
+	} v[MAX_OUTSIDE];
+	size_t n, more;
+};
+
+/* Is one of a's values WHO, as an address (proxyAddresses: "smtp:")? */
+static bool
+has_address(const struct attr *a, const char *who)
+{
+	size_t i;
+
+	for (i = 0; a != NULL && i < a->nvals; i++) {
+		const char *v = a->vals[i].p, *colon = strchr(v, ':');
+
+		if (colon != NULL && strchr(v, '@') > colon)
+			v = colon + 1;   /* "smtp:", "SMTP:", "x500:..." */
+		if (strcasecmp(v, who) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool
+has_value(const struct attr *a, const char *who)
+{
+	size_t i;
+
+	for (i = 0; a != NULL && i < a->nvals; i++)
+		if (strcasecmp(a->vals[i].p, who) == 0)
+			return true;
+	return false;
+}
+
+static int
+outside_entry(void *ctx, const struct entry *e, struct err *err)
+{
+	struct outside *o = ctx;
+	const struct conf *c = o->c;
+	bool hit = false;
+	size_t i;
+
+	(void)err;
+	switch (o->kind) {
+	case WHO_DN:
+		hit = same_dn(e->dn, o->nwho);
+		break;
+	case WHO_ADDRESS:
+		hit = has_address(entry_attr(e, "mail"), o->who) ||
+		      has_address(entry_attr(e, "proxyAddresses"), o->who) ||
+		      has_address(entry_attr(e, c->mapping.email_attribute),
+				  o->who);
+		for (i = 0; !hit && i < c->mapping.alias_attributes.n; i++)
+			hit = has_address(
+				entry_attr(e, c->mapping.alias_attributes.v[i]),
+				o->who);
+		break;
+	case WHO_ACCOUNT:
+		hit = has_value(entry_attr(e, "sAMAccountName"), o->who) ||
+		      has_value(entry_attr(e, "uid"), o->who);
+		break;
+	}
+	if (!hit)
+		return 0;
+	if (o->n == MAX_OUTSIDE) {
+		o->more++;
+		return 0;
+	}
+	o->v[o->n].dn = xstrdup(e->dn);
+	o->v[o->n].origin = e->origin != NULL ? xstrdup(e->origin) : NULL;
+	o->v[o->n].no_class = entry_attr(e, "objectClass") == NULL;
+	o->n++;
+	return 0;
+}
+
+/* An LDAP filter naming WHO where the server can match it (malloc'd). */
+static char *
+outside_filter(const struct conf *c, enum who_kind kind, const char *who,
+	       bool ad)
+{
+	char *esc = filter_escape(who), *out;
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	switch (kind) {
+	case WHO_DN:
+		/* AD has no entryDN, slapd no distinguishedName */
+		buf_printf(&b, "(%s=%s)", ad ? "distinguishedName" : "entryDN",
+			   esc);
+		break;
+	case WHO_ADDRESS:
+		buf_printf(&b, "(|(mail=%s)(proxyAddresses=smtp:%s)", esc,
+			   esc);
+		if (c->mapping.email_attribute != NULL)
+			buf_printf(&b, "(%s=%s)", c->mapping.email_attribute,
+				   esc);
+		for (i = 0; i < c->mapping.alias_attributes.n; i++)
+			buf_printf(&b, "(%s=%s)",
+				   c->mapping.alias_attributes.v[i], esc);
+		buf_addc(&b, ')');
+		break;
+	case WHO_ACCOUNT:
+		buf_printf(&b, "(|(sAMAccountName=%s)(uid=%s))", esc, esc);
+		break;
+	}
+	free(esc);
+	out = buf_steal(&b);
+	return out;
+}
+
+/*
+ * WHO named nothing the run read: is it in the directory all the same,
+ * left out by the [source] filter (a computer, a class the filter does
+ * not take, an entry without objectClass)?  A read without the filter:
+ * narrowed to WHO by the server (LDAP), or the whole file matched here
+ * (LDIF).  0 with o filled (o->n 0: not there either), -1 when the
+ * source cannot be read (a debug line; the answer stays "nothing").
+ */
+static int
+outside_read(const struct conf *c, const char *who, struct outside *o)
+{
+	static const char *const all[] = {"*", NULL};
+	const struct source_ops *sops = source_ops_for(c);
+	struct source_info info;
+	struct source *src = NULL;
+	struct err err;
+	char buf[1400], *filter;
+	int rc;
+
+	memset(&info, 0, sizeof(info));
+	err_clear(&err);
+	if (sops->open(&src, c, &info, &err) != 0) {
+		log_debug("explain: %s", err_fmt(&err, buf, sizeof(buf)));
+		return -1;
+	}
+	filter = c->source.type == SRC_LDIF
+			 ? xstrdup("(objectClass=*)")
+			 : outside_filter(c, o->kind, who,
+					  strcmp(info.flavor, "ad") == 0);
+	rc = sops->read(src, filter, all, outside_entry, o, &err);
+	if (rc != 0)
+		log_debug("explain: %s", err_fmt(&err, buf, sizeof(buf)));
+	sops->close(src);
+	free(filter);
+	return rc != 0 ? -1 : 0;
+}
+
+static void
+outside_free(struct outside *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++) {
+		free(o->v[i].dn);
+		free(o->v[i].origin);
+	}
+	free(o->nwho);
+}
+
 /* ---- the command ---------------------------------------------------- */
 
 static int
@@ -642,6 +816,7 @@ static int
 explain_run(const struct conf *c, const char *who, bool json)
 {
 	struct subject subs[MAX_SUBJECTS];
+	struct outside out;
 	struct engine_opts eo;
 	struct run_result r;
 	size_t i, n = 0;
@@ -662,21 +837,51 @@ explain_run(const struct conf *c, const char *who, bool json)
 	n = find_subjects(&r, who, subs);
 	for (i = 0; i < n; i++)
 		fill_subject(&r, &subs[i]);
+	memset(&out, 0, sizeof(out));
+	out.c = c;
+	out.who = who;
+	out.kind = who_kind(who);
+	if (out.kind == WHO_DN)
+		out.nwho = dn_normalize(who);
+	if (n == 0)
+		outside_read(c, who, &out);
 	if (json) {
-		json_t *arr = json_array(), *out;
+		json_t *arr = json_array(), *o, *left = json_array();
 
 		for (i = 0; i < n; i++)
 			json_array_append_new(arr, json_subject(&r, &subs[i]));
-		out = json_pack("{s:s, s:o, s:o}", "who", who, "found",
-				json_boolean(n > 0), "objects", arr);
-		json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		for (i = 0; i < out.n; i++)
+			json_array_append_new(
+				left, json_pack("{s:s, s:s?, s:b}", "dn",
+						out.v[i].dn, "origin",
+						out.v[i].origin,
+						"no_object_class",
+						out.v[i].no_class));
+		o = json_pack("{s:s, s:o, s:o, s:o}", "who", who, "found",
+			      json_boolean(n > 0), "objects", arr,
+			      "outside_filter", left);
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		putchar('\n');
-		json_decref(out);
+		json_decref(o);
+	} else if (n == 0 && out.n > 0) {
+		printf("%s: not read by dirsync: the [source] filter leaves "
+		       "out what the directory has for it\n  filter %s\n",
+		       who, source_effective_filter(c, &r.info));
+		for (i = 0; i < out.n; i++)
+			printf("  %s%s%s%s\n", out.v[i].dn,
+			       out.v[i].origin != NULL ? " (" : "",
+			       out.v[i].origin != NULL ? out.v[i].origin : "",
+			       out.v[i].no_class
+				       ? "): it has no objectClass"
+				       : out.v[i].origin != NULL ? ")" : "");
+		if (out.more > 0)
+			printf("  ... and %zu more\n", out.more);
 	} else if (n == 0) {
 		printf("%s: nothing in the directory read or in the mail "
 		       "database matches (an address, a DN or an account "
 		       "name)\n", who);
 	}
+	outside_free(&out);
 	for (i = 0; !json && i < n; i++)
 		text_subject(c, &r, &subs[i]);
 	if (!json && n > 0 && r.limit.limit != NULL)

@@ -243,3 +243,39 @@ for who in "CN=Ext Only,OU=Contacts,DC=example,DC=com" ext@other.org; do
 done
 ds "$S" explain ext@other.org --json
 jq_true explain-external-json '.found and .objects[0].scope.external == "ext@other.org"'
+
+# what the [source] filter leaves out is in the directory all the same:
+# explain says so and names the entry and its line (a fresh tester was
+# told "nothing matches" for the example's computer, which has a mail
+# value, and for an entry without objectClass); still exit 1: dirsync
+# reads none of it
+scenario explain_outside
+cp "$COMPANY" "$S/dir.ldif"
+cat >>"$S/dir.ldif" <<'EOF2'
+
+dn: CN=Zed NoClass,OU=Staff,DC=example,DC=com
+cn: Zed NoClass
+mail: zed@example.com
+EOF2
+mkconf "$S/dir.ldif"
+zline=$(grep -n '^dn: CN=Zed NoClass' "$S/dir.ldif" | cut -d: -f1)
+wline=$(grep -n '^dn: CN=WS-SALES-01' "$S/dir.ldif" | cut -d: -f1)
+for who in zed@example.com "cn=zed noclass, ou=staff,dc=example,dc=com"; do
+	ds "$S" explain "$who"
+	expect_rc "explain-outside-rc-$who" 1
+	expect_in "explain-outside-says-$who" "not read by dirsync: the [source] filter leaves out" "$S/out"
+	expect_in "explain-outside-names-$who" "CN=Zed NoClass,OU=Staff,DC=example,DC=com ($S/dir.ldif:$zline): it has no objectClass" "$S/out"
+done
+for who in "CN=WS-SALES-01,OU=Workstations,DC=example,DC=com" 'WS-SALES-01$'; do
+	ds "$S" explain "$who"
+	expect_rc "explain-outside-computer-rc-$who" 1
+	expect_in "explain-outside-computer-$who" "CN=WS-SALES-01,OU=Workstations,DC=example,DC=com ($S/dir.ldif:$wline)" "$S/out"
+	expect_in "explain-outside-filter-$who" "filter (&(|(objectClass=user)" "$S/out"
+done
+ds "$S" explain zed@example.com --json
+jq_true explain-outside-json '(.found | not) and
+	.outside_filter[0].dn == "CN=Zed NoClass,OU=Staff,DC=example,DC=com" and
+	.outside_filter[0].no_object_class'
+ds "$S" explain nobody@example.com
+expect_rc explain-outside-nothing-rc 1
+expect_in explain-outside-nothing "nothing in the directory read or in the mail database matches" "$S/out"

@@ -115,6 +115,14 @@ ds_expect_rc 0 "second sync"
 [ "$(jq -c '[.summary.add,.summary.update,.summary.disable,.summary.delete]' \
 	"$DS_OUT")" = "[0,0,0,0]" ] || ds_fail "second sync is not a no-op"
 
+ds_step "explain names what the [source] filter leaves out (an OU, found by entryDN on the server)"
+ds_run -- -c "$T/main.conf" explain "OU=Bulk, DC=example,DC=com"
+ds_expect_rc 1 "explain of an OU"
+grep -q 'not read by dirsync: the \[source\] filter leaves out' "$DS_OUT" ||
+	ds_fail "explain of an OU: $(cat "$DS_OUT" "$DS_ERR")"
+grep -q "^  ou=Bulk,dc=example,dc=com ($SLAPD_TLS_URI" "$DS_OUT" ||
+	ds_fail "explain of an OU does not name it: $(cat "$DS_OUT")"
+
 ds_step "failover: first uri dead, second used"
 ldap_conf failover "ldaps://127.0.0.1:$DEAD_PORT $SLAPD_TLS_URI"
 ds_run -- -c "$T/failover.conf" sync --json
