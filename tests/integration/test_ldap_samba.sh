@@ -94,6 +94,14 @@ ds_expect_rc 0 "second sync"
 [ "$(jq -c '[.summary.add,.summary.update,.summary.disable,.summary.delete]' \
 	"$DS_OUT")" = "[0,0,0,0]" ] || ds_fail "second sync is not a no-op"
 
+ds_step "explain names what the [source] filter leaves out (an OU, found by distinguishedName on AD)"
+ds_run samba_exec -- -c "$T/main.conf" explain "ou=domain controllers, $BASE"
+ds_expect_rc 1 "explain of an OU"
+grep -q 'not read by dirsync: the \[source\] filter leaves out' "$DS_OUT" ||
+	ds_fail "explain of an OU: $(cat "$DS_OUT" "$DS_ERR")"
+grep -qi "^  OU=Domain Controllers,$BASE (ldaps://" "$DS_OUT" ||
+	ds_fail "explain of an OU does not name it: $(cat "$DS_OUT")"
+
 ds_step "plain ldap:// simple bind refused by AD, with advice; StartTLS works"
 ad_conf plain "$SAMBA_PLAIN_URI"
 ds_run samba_exec -- -c "$T/plain.conf" sync
