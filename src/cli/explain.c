@@ -703,7 +703,7 @@ static char *
 outside_filter(const struct conf *c, enum who_kind kind, const char *who,
 	       bool ad)
 {
-	char *esc = filter_escape(who), *out;
+	char *esc = filter_escape(who);
 	struct buf b = BUF_INIT;
 	size_t i;
 
@@ -729,8 +729,7 @@ outside_filter(const struct conf *c, enum who_kind kind, const char *who,
 		break;
 	}
 	free(esc);
-	out = buf_steal(&b);
-	return out;
+	return buf_steal(&b);
 }
 
 /*
@@ -838,13 +837,14 @@ explain_run(const struct conf *c, const char *who, bool json)
 	for (i = 0; i < n; i++)
 		fill_subject(&r, &subs[i]);
 	memset(&out, 0, sizeof(out));
-	out.c = c;
-	out.who = who;
-	out.kind = who_kind(who);
-	if (out.kind == WHO_DN)
-		out.nwho = dn_normalize(who);
-	if (n == 0)
+	if (n == 0) {
+		out.c = c;
+		out.who = who;
+		out.kind = who_kind(who);
+		if (out.kind == WHO_DN)
+			out.nwho = dn_normalize(who);
 		outside_read(c, who, &out);
+	}
 	if (json) {
 		json_t *arr = json_array(), *o, *left = json_array();
 
@@ -867,13 +867,13 @@ explain_run(const struct conf *c, const char *who, bool json)
 		printf("%s: not read by dirsync: the [source] filter leaves "
 		       "out what the directory has for it\n  filter %s\n",
 		       who, source_effective_filter(c, &r.info));
-		for (i = 0; i < out.n; i++)
-			printf("  %s%s%s%s\n", out.v[i].dn,
-			       out.v[i].origin != NULL ? " (" : "",
-			       out.v[i].origin != NULL ? out.v[i].origin : "",
-			       out.v[i].no_class
-				       ? "): it has no objectClass"
-				       : out.v[i].origin != NULL ? ")" : "");
+		for (i = 0; i < out.n; i++) {
+			printf("  %s", out.v[i].dn);
+			if (out.v[i].origin != NULL)
+				printf(" (%s)", out.v[i].origin);
+			puts(out.v[i].no_class ? ": it has no objectClass"
+					       : "");
+		}
 		if (out.more > 0)
 			printf("  ... and %zu more\n", out.more);
 	} else if (n == 0) {

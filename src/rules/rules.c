@@ -295,9 +295,9 @@ nul_screened(size_t slot)
 static void
 screen_nul(struct rules_ctx *x)
 {
-	size_t j, i, n, used = 0;
+	size_t j, i, n;
 
-	x->nul_slots = 0;
+	x->nnul = 0;
 	for (j = 0; j < A_EMAIL; j++) {
 		const struct attr *a = x->at[j];
 		struct attr *c;
@@ -310,12 +310,8 @@ screen_nul(struct rules_ctx *x)
 				break;
 		if (i == a->nvals)
 			continue;
-		x->nul_slots |= (uint64_t)1 << j;
-		if (used == sizeof(x->nul_kept) / sizeof(x->nul_kept[0])) {
-			x->at[j] = NULL;     /* past 8 such attributes: all */
-			continue;
-		}
-		c = &x->nul_kept[used++];
+		x->nul_from[x->nnul] = a;
+		c = &x->nul_kept[x->nnul++];
 		*c = *a;
 		v = arena_alloc(&x->tmp, a->nvals * sizeof(*v));
 		for (i = n = 0; i < a->nvals; i++)
@@ -406,26 +402,13 @@ printable(struct rules_ctx *x, const char *s)
 
 /* The values screen_nul() left out, one warning per attribute. */
 static void
-warn_nul(struct rules_ctx *x, const struct entry *e, const char *dn)
+warn_nul(struct rules_ctx *x, const char *dn)
 {
-	size_t i, j;
-	char name[64];
+	size_t i;
 
-	for (i = 0; i < e->nattrs; i++) {
-		const char *n = e->attrs[i].name;
-		uintptr_t slot;
-
-		for (j = 0; n[j] != '\0' && j < sizeof(name) - 1; j++)
-			name[j] = (char)tolower((unsigned char)n[j]);
-		name[j] = '\0';
-		slot = (uintptr_t)strmap_get(&x->slots, name);
-		if (slot == 0 || slot - 1 >= 64 ||
-		    !(x->nul_slots & ((uint64_t)1 << (slot - 1))))
-			continue;
-		x->nul_slots &= ~((uint64_t)1 << (slot - 1));
+	for (i = 0; i < x->nnul; i++)
 		rules_warn(x, "%s: ignoring a value of %s: it holds a NUL "
-			   "byte", dn, n);
-	}
+			   "byte", dn, x->nul_from[i]->name);
 }
 
 struct robj *
@@ -446,8 +429,7 @@ rules_build(struct rules_ctx *x, const struct entry *e, const char *ndn,
 	 * with a byte 0xff lost its "dn" in the JSON report); ndn, which
 	 * matching uses, stays the DN's */
 	o->dn = printable(x, o->dn);
-	if (x->nul_slots != 0)
-		warn_nul(x, e, o->dn);
+	warn_nul(x, o->dn);
 	o->anchor = anchor_of(x->a, x->at[A_OBJECTGUID], x->at[A_ENTRYUUID],
 			      x->at[A_NSUNIQUEID], o->ndn);
 	/* from the objectGUID only: an entryUUID may read "guid:..." too

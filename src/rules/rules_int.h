@@ -114,10 +114,12 @@ struct rules_ctx {
 	struct filter *gf;
 	struct strmap slots;       /* lower-case attribute name -> slot + 1 */
 	const struct attr *at[A_NSLOTS];  /* current entry's attributes */
-	/* slots whose values with a NUL byte inside fill_slots() left out
-	 * (bit j: slot j), warned by rules_build(); their copies */
-	uint64_t nul_slots;
-	struct attr nul_kept[8];
+	/* the current entry's attributes some of whose values, holding a
+	 * NUL byte, fill_slots() left out (warned by rules_build()), and
+	 * their copies with the others; at most one per slot below A_EMAIL */
+	const struct attr *nul_from[A_EMAIL];
+	struct attr nul_kept[A_EMAIL];
+	size_t nnul;
 	size_t nalias_slots;
 	/* email/alias slots whose name is also a base slot: copy from there */
 	int dup_of[A_NSLOTS];
